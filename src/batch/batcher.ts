@@ -1,0 +1,100 @@
+/**
+ * @file The batcher: regroups source chunks into model batches of exactly `size` rows (the
+ * last one smaller), never empty, each knowing its global row range and where its rows came from.
+ */
+import type { Column, RowChunk } from '../source/types.js';
+
+/** Rows `[start, end)` of one file that sit at `offset` in a batch. */
+export interface Segment {
+  readonly file: string;
+  /** 0-based row within the file of the segment's first row. */
+  readonly fileRow: number;
+  readonly offset: number;
+  readonly length: number;
+}
+
+export interface Batch {
+  /** 0-based sequence number of the batch. */
+  readonly index: number;
+  /** Global 0-based row range `[start, end)` over all input files. */
+  readonly start: number;
+  readonly length: number;
+  readonly columns: ReadonlyMap<string, Column>;
+  readonly segments: readonly Segment[];
+}
+
+/** Where row `i` of a batch came from: its file and 1-based row as a person counts. */
+export function locate(batch: Batch, i: number): { file: string; row: number } {
+  for (const s of batch.segments) {
+    if (i < s.offset + s.length) return { file: s.file, row: s.fileRow + (i - s.offset) + 1 };
+  }
+  throw new RangeError(`row ${i} is outside batch ${batch.index}`);
+}
+
+/** Regroups `chunks` into batches of `size` rows; the last partial batch is always flushed. */
+export async function* batches(chunks: AsyncIterable<RowChunk>, size: number): AsyncGenerator<Batch> {
+  let parts: { chunk: RowChunk; from: number; to: number }[] = [];
+  let pending = 0;
+  let start = 0;
+  let index = 0;
+  const flush = (): Batch => {
+    const batch = build(parts, index++, start, pending);
+    start += pending;
+    parts = [];
+    pending = 0;
+    return batch;
+  };
+  for await (const chunk of chunks) {
+    let from = 0;
+    while (from < chunk.length) {
+      const take = Math.min(size - pending, chunk.length - from);
+      parts.push({ chunk, from, to: from + take });
+      pending += take;
+      from += take;
+      if (pending === size) yield flush();
+    }
+  }
+  if (pending > 0) yield flush();
+}
+
+function build(parts: { chunk: RowChunk; from: number; to: number }[], index: number, start: number, length: number): Batch {
+  const segments: Segment[] = [];
+  let offset = 0;
+  for (const { chunk, from, to } of parts) {
+    const last = segments.at(-1);
+    // Consecutive slices of one file form one segment.
+    if (last && last.file === chunk.file && last.fileRow + last.length === chunk.fileRow + from) {
+      segments[segments.length - 1] = { ...last, length: last.length + to - from };
+    } else segments.push({ file: chunk.file, fileRow: chunk.fileRow + from, offset, length: to - from });
+    offset += to - from;
+  }
+  const columns = new Map<string, Column>();
+  for (const name of parts[0]!.chunk.columns.keys()) {
+    columns.set(name, concat(parts.map(({ chunk, from, to }) => slice(chunk.columns.get(name)!, from, to, chunk.length)), length));
+  }
+  return { index, start, length, columns, segments };
+}
+
+function slice(column: Column, from: number, to: number, length: number): Column {
+  if (from === 0 && to === length) return column;
+  return (column as unknown[]).slice(from, to);
+}
+
+function concat(pieces: Column[], length: number): Column {
+  if (pieces.length === 1) return pieces[0]!;
+  const first = pieces[0]!;
+  if (ArrayBuffer.isView(first) && pieces.every((p) => p.constructor === first.constructor)) {
+    const Ctor = first.constructor as new (n: number) => { set(a: ArrayLike<unknown>, o: number): void } & Column;
+    const out = new Ctor(length);
+    let o = 0;
+    for (const p of pieces) {
+      out.set(p, o);
+      o += p.length;
+    }
+    return out;
+  }
+  const out = new Array<unknown>(length);
+  let o = 0;
+  for (const p of pieces) for (let i = 0; i < p.length; i++) out[o++] = p[i];
+  return out;
+}

@@ -1,0 +1,73 @@
+/**
+ * @file `bento-batch inspect BUNDLE|MODEL.onnx`: the model's real signature and, for a bundle,
+ * how the manifest maps columns to tensors, so a manifest can be written without reading ONNX.
+ */
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { BentoError } from '../../errors.js';
+import { type Bundle, openBundle } from '../../model/bundle.js';
+import { outputColumns } from '../../model/manifest.js';
+import { ModelPool } from '../../model/pool.js';
+import type { Signature, TensorInfo } from '../../model/session.js';
+import { validateSignature } from '../../model/validate.js';
+
+export interface InspectOptions {
+  readonly target: string;
+  readonly json: boolean;
+}
+
+export async function inspect(options: InspectOptions, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+  const target = resolve(options.target);
+  const info = await stat(target).catch(() => undefined);
+  if (!info) throw new BentoError('MODEL_NOT_FOUND', `${target} does not exist`, { file: target, hint: 'Give a bundle directory or an .onnx file.' });
+  const bundle = info.isDirectory() ? await openBundle(target) : undefined;
+  const modelFile = bundle?.modelFile ?? target;
+  const pool = await ModelPool.create(modelFile, { intraOp: 1, interOp: 1, graphOptimization: 'basic', providers: ['cpu'] }, 1);
+  let mismatch: string | undefined;
+  try {
+    if (bundle) {
+      try {
+        validateSignature(bundle, pool.signature);
+      } catch (error) {
+        mismatch = (error as Error).message;
+      }
+    }
+  } finally {
+    await pool.dispose();
+  }
+  const signature = pool.signature;
+  if (options.json) {
+    out.write(`${JSON.stringify({ model: modelFile, signature, manifest: bundle?.manifest, mismatch }, null, 2)}\n`);
+    return;
+  }
+  out.write(render(modelFile, signature, bundle, mismatch));
+}
+
+function render(modelFile: string, signature: Signature, bundle: Bundle | undefined, mismatch: string | undefined): string {
+  const lines: string[] = [];
+  const m = bundle?.manifest;
+  if (m) {
+    lines.push(`bundle   ${m.name}:${m.version}  (${bundle!.dir})`);
+    if (m.description) lines.push(`         ${m.description}`);
+  }
+  lines.push(`model    ${modelFile}`);
+  const batchDims = signature.inputs.map((i) => i.shape[0]).filter((d) => typeof d === 'number' && d > 0);
+  lines.push(`batch    ${batchDims.length > 0 ? `fixed at ${batchDims[0]} (rows run ${batchDims[0]} at a time, the last batch padded)` : 'dynamic'}${m ? `; manifest max_size ${m.batch.max_size}` : ''}`);
+  lines.push('inputs');
+  for (const t of signature.inputs) {
+    const mapped = m?.inputs.find((i) => i.tensor === t.name);
+    lines.push(`  ${describe(t)}${mapped ? `  ← columns [${mapped.columns.join(', ')}]${mapped.categories ? ` as categories [${mapped.categories.join(', ')}]` : ''}${mapped.fill !== undefined ? `, missing → ${JSON.stringify(mapped.fill)}` : ', missing → error'}` : ''}`);
+  }
+  lines.push('outputs');
+  for (const t of signature.outputs) {
+    const mapped = m?.outputs.find((o) => o.tensor === t.name);
+    const note = !t.isTensor ? '  (not a tensor: cannot be fetched by onnxruntime-node; map a tensor output instead)' : '';
+    lines.push(`  ${describe(t)}${mapped ? `  → ${mapped.activation && mapped.activation !== 'none' ? `${mapped.activation} → ` : ''}[${outputColumns(mapped).join(', ')}]` : ''}${note}`);
+  }
+  if (mismatch) lines.push('', `problem  ${mismatch}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function describe(t: TensorInfo): string {
+  return t.isTensor ? `${t.name}: ${t.type} [${t.shape.map((d) => (typeof d === 'number' && d < 0 ? '?' : d)).join(', ')}]` : `${t.name}: (sequence/map)`;
+}

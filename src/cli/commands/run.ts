@@ -1,0 +1,50 @@
+/**
+ * @file `bento-batch run job.yaml`: load and check the job, run it with progress and signal
+ * handling, report the summary. `--dry-run` stops after the checks.
+ */
+import { writeFile } from 'node:fs/promises';
+import { loadJob } from '../../job/load.js';
+import { prepareJob, runPrepared, type RunStats, type RunSummary } from '../../run/pipeline.js';
+import { Logger, type LogFormat, reportSummary, startProgress } from '../../run/progress.js';
+import { trapSignals } from '../../run/signals.js';
+import { checkJob } from './validate.js';
+
+export interface RunOptions {
+  readonly job: string;
+  readonly set: readonly string[];
+  readonly summaryJson: string | undefined;
+  readonly progress: 'auto' | 'bar' | 'log' | 'none';
+  readonly logFormat: LogFormat;
+  readonly dryRun: boolean;
+}
+
+/** Runs the job; resolves with the summary, throws BentoError for anything the user can fix. */
+export async function run(options: RunOptions): Promise<RunSummary | undefined> {
+  const logger = new Logger(options.logFormat);
+  const spec = await loadJob(options.job, { overrides: options.set });
+  if (options.dryRun) {
+    await checkJob(spec, logger);
+    return undefined;
+  }
+  const prepared = await prepareJob(spec);
+  const stats: RunStats = { rowsRead: 0, rowsWritten: 0, batches: 0 };
+  const mode = options.progress === 'auto' ? (process.stderr.isTTY && options.logFormat === 'text' ? 'bar' : 'log') : options.progress;
+  logger.event('info', 'start', `${spec.name}: scoring ${prepared.source.files.length === 1 ? prepared.source.files[0] : `${prepared.source.files.length} files`} with ${prepared.bundle.manifest.name}:${prepared.bundle.manifest.version}`, {
+    job: spec.name, input: prepared.source.files, model: `${prepared.bundle.manifest.name}:${prepared.bundle.manifest.version}`, output: spec.output.path,
+  });
+  const progress = startProgress(stats, { job: spec.name, mode, logger });
+  const signals = trapSignals((name) => {
+    progress.stop();
+    logger.event('warn', 'stopping', `${name} received: stopping after the batches in flight (send it again to stop at once)`, { signal: name });
+  });
+  let summary: RunSummary;
+  try {
+    summary = await runPrepared(prepared, { signal: signals.signal, stats, warn: (m) => logger.event('warn', 'warning', m) });
+  } finally {
+    signals.dispose();
+    progress.stop();
+  }
+  reportSummary(summary, logger);
+  if (options.summaryJson) await writeFile(options.summaryJson, `${JSON.stringify(summary, null, 2)}\n`);
+  return summary;
+}

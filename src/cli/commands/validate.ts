@@ -1,0 +1,63 @@
+/**
+ * @file `bento-batch validate job.yaml` (and `run --dry-run`): check the job file, the bundle,
+ * the input's columns and types, and run the model on the first rows. Writes nothing.
+ */
+import { relative } from 'node:path';
+import { batches } from '../../batch/batcher.js';
+import { BentoError } from '../../errors.js';
+import { loadJob } from '../../job/load.js';
+import type { JobSpec } from '../../job/spec.js';
+import { ModelPool } from '../../model/pool.js';
+import { postprocess, predictionFields } from '../../model/postprocess.js';
+import { preprocess } from '../../model/preprocess.js';
+import { validateSignature } from '../../model/validate.js';
+import { prepareJob } from '../../run/pipeline.js';
+import { Logger, type LogFormat } from '../../run/progress.js';
+
+export interface ValidateOptions {
+  readonly job: string;
+  readonly set: readonly string[];
+  readonly logFormat: LogFormat;
+}
+
+/** How many rows the check feeds through the model. */
+const sampleRows = 8;
+
+export async function validate(options: ValidateOptions): Promise<void> {
+  const spec = await loadJob(options.job, { overrides: options.set });
+  await checkJob(spec, new Logger(options.logFormat));
+}
+
+/** Every check a run makes before its first batch, plus one small batch through the model. */
+export async function checkJob(spec: JobSpec, logger: Logger): Promise<void> {
+  const job = await prepareJob(spec);
+  const m = job.bundle.manifest;
+  const pool = await ModelPool.create(job.bundle.modelFile, { intraOp: 1, interOp: 1, graphOptimization: spec.model.graphOptimization, providers: spec.model.providers }, 1);
+  try {
+    validateSignature(job.bundle, pool.signature);
+    const iterator = batches(job.source.chunks(), Math.min(sampleRows, job.batchSize))[Symbol.asyncIterator]();
+    const first = await iterator.next();
+    await iterator.return?.(undefined);
+    if (first.done) throw new BentoError('INPUT_FORMAT', `Input ${job.source.files[0]} has no rows`, { file: job.source.files[0] });
+    const outputs = await pool.run(preprocess(first.value, m, m.batch.fixed ? m.batch.max_size : first.value.length), m.outputs.map((o) => o.tensor));
+    postprocess(m, outputs, first.value.length, job.bundle.modelFile);
+    const at = (p: string) => relative(process.cwd(), p) || '.';
+    const predictions = predictionFields(m, pool.signature.outputs).map((f) => f.name);
+    const lines: [string, string][] = [
+      ['job', `${spec.name} (${at(spec.jobFile)})`],
+      ['input', `${job.source.format}, ${job.source.files.length} file(s): ${job.source.files.slice(0, 3).map(at).join(', ')}${job.source.files.length > 3 ? ', …' : ''}`],
+      ['columns', job.source.schema.map((f) => `${f.name}:${f.type}`).join(', ')],
+      ['model', `${m.name}:${m.version} (${at(job.bundle.modelFile)}), max batch ${m.batch.max_size}${m.batch.fixed ? ' (fixed)' : ''}`],
+      ['batch', `${job.batchSize} rows, ${spec.batch.concurrency} in flight`],
+      ['output', `${spec.output.format}: ${at(spec.output.path)}`],
+      ['writes', [...job.keep.map((f) => f.name), ...predictions].join(', ')],
+      ['check', `model ran on the first ${first.value.length} row(s): ok`],
+    ];
+    logger.event('info', 'valid', lines.map(([k, v]) => `${k.padEnd(8)} ${v}`).join('\n'), {
+      job: spec.name, files: job.source.files, model: `${m.name}:${m.version}`, batch_size: job.batchSize, output: spec.output.path,
+      columns: [...job.keep.map((f) => f.name), ...predictions],
+    });
+  } finally {
+    await pool.dispose();
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * @file Shared by the job file and the bento manifest: read YAML, validate it against a zod
+ * schema, and turn every issue into one line "dot.path: expected X, got `v` (type)".
+ */
+import { readFile } from 'node:fs/promises';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { BentoError, type BentoErrorCode, didYouMean, quote } from './errors.js';
+
+/** Expectation text used as the zod error message, so the formatter can say "expected …". */
+export const expect = (text: string) => ({ error: text });
+
+export const positiveInt = (what = 'a positive integer') =>
+  z.number(expect(what)).int(expect(what)).positive(expect(what));
+export const nonEmptyString = (what = 'a non-empty string') => z.string(expect(what)).min(1, expect(what));
+export const stringList = (what = 'a list of strings') => z.array(z.string(expect(what)), expect(what));
+
+/** Reads and parses a YAML file; YAML syntax errors name the line and column. */
+export async function readYaml(file: string, code: BentoErrorCode, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (cause) {
+    const missing = (cause as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new BentoError(missing ? (code === 'JOB_INVALID' ? 'USAGE' : 'MODEL_NOT_FOUND') : code,
+      `${what} ${file} ${missing ? 'does not exist' : `cannot be read: ${(cause as Error).message}`}`,
+      { file, cause, hint: missing ? 'Check the path; relative paths resolve against the current directory.' : undefined });
+  }
+  const doc = parseDocument(text, { prettyErrors: false });
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0]!;
+    const at = first.linePos?.[0];
+    throw new BentoError(code, `${what} ${file} is not valid YAML${at ? ` at line ${at.line}, column ${at.col}` : ''}: ${first.message.split('\n')[0]}`, { file });
+  }
+  return doc.toJS({ maxAliasCount: 100 }) ?? {};
+}
+
+/** Validates `raw`; on failure throws one BentoError listing every problem with its dot-path. */
+export function validate<S extends z.ZodType>(schema: S, raw: unknown, code: BentoErrorCode, file: string, what: string): z.infer<S> {
+  const result = schema.safeParse(raw);
+  if (result.success) return result.data;
+  throw configError(code, file, what, result.error.issues.flatMap((issue) => describeIssue(schema, raw, issue)));
+}
+
+/** One BentoError for a list of "path: problem" lines. */
+export function configError(code: BentoErrorCode, file: string, what: string, problems: string[]): BentoError {
+  const head = problems.length === 1 ? `${what} ${file}: ${problems[0]}` : `${what} ${file} has ${problems.length} problems:\n${problems.map((p) => `  - ${p}`).join('\n')}`;
+  return new BentoError(code, head, { file, hint: `Fix the ${what.toLowerCase()} and run again.` });
+}
+
+function describeIssue(schema: z.ZodType, raw: unknown, issue: z.core.$ZodIssue): string[] {
+  const path = issue.path.map(String);
+  const where = path.length > 0 ? path.join('.') : '(top level)';
+  if (issue.code === 'unrecognized_keys') {
+    const known = Object.keys(shapeAt(schema, path) ?? {});
+    return issue.keys.map((key) => {
+      const guess = didYouMean(key, known);
+      const at = [...path, key].join('.');
+      return `${at}: unknown key${guess ? ` (did you mean \`${[...path, guess].join('.')}\`?)` : ''}; expected one of [${known.join(', ')}]`;
+    });
+  }
+  const value = valueAt(raw, path);
+  if (value === undefined) return [`${where}: is required, expected ${issue.message}`];
+  return [`${where}: expected ${issue.message}, got ${show(value)}`];
+}
+
+function show(value: unknown): string {
+  const type = Array.isArray(value) ? 'list' : value === null ? 'null' : typeof value === 'object' ? 'mapping' : typeof value;
+  const text = typeof value === 'object' && value !== null && !Array.isArray(value) ? '{…}' : quote(value);
+  return `\`${text.length > 60 ? `${text.slice(0, 57)}...` : text}\` (${type})`;
+}
+
+function valueAt(raw: unknown, path: string[]): unknown {
+  let node = raw;
+  for (const key of path) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return node;
+}
+
+/** The object shape that `path` points into, looking through optional/default/nullable wrappers. */
+function shapeAt(schema: z.ZodType, path: string[]): Record<string, z.ZodType> | undefined {
+  let node: z.ZodType | undefined = unwrap(schema);
+  for (const key of path) {
+    if (node instanceof z.ZodObject) node = unwrap(node.shape[key] as z.ZodType);
+    else if (node instanceof z.ZodArray) node = unwrap(node.element as z.ZodType);
+    else if (node instanceof z.ZodUnion) node = (node.options as z.ZodType[]).map(unwrap).find((o) => o instanceof z.ZodObject || o instanceof z.ZodArray);
+    else return undefined;
+  }
+  if (node instanceof z.ZodUnion) node = (node.options as z.ZodType[]).map(unwrap).find((o) => o instanceof z.ZodObject);
+  return node instanceof z.ZodObject ? (node.shape as Record<string, z.ZodType>) : undefined;
+}
+
+function unwrap(node: z.ZodType | undefined): z.ZodType | undefined {
+  while (node instanceof z.ZodOptional || node instanceof z.ZodDefault || node instanceof z.ZodNullable || node instanceof z.ZodPrefault) {
+    node = node.unwrap() as z.ZodType;
+  }
+  return node;
+}

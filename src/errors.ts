@@ -1,0 +1,125 @@
+/**
+ * @file The one error type bento-batch throws for anything a user can fix, and the map
+ * from error to process exit code. Only cli/main.ts turns these into an exit.
+ */
+
+/** Every failure a user can act on has one of these codes; the exit code follows from it. */
+export type BentoErrorCode =
+  | 'USAGE' // bad command line
+  | 'JOB_INVALID' // job file does not parse or validate
+  | 'MANIFEST_INVALID' // bento.yaml does not parse or validate
+  | 'INPUT_NOT_FOUND' // a path or glob matches no file
+  | 'INPUT_FORMAT' // a file is not what its format says (bad header, not JSON, not Parquet…)
+  | 'COLUMN_MISSING' // the model needs a column the input lacks
+  | 'INVALID_VALUE' // a cell cannot become the tensor dtype
+  | 'MODEL_NOT_FOUND' // the bundle or its ONNX file is missing
+  | 'MODEL_LOAD' // onnxruntime cannot load the file
+  | 'MODEL_MISMATCH' // the manifest disagrees with the ONNX graph
+  | 'MODEL_RUN' // onnxruntime failed on a batch
+  | 'OUTPUT_WRITE' // the output cannot be written
+  | 'INTERRUPTED'; // SIGINT / SIGTERM
+
+export interface BentoErrorDetails {
+  /** File the problem is in (job file, input file, model file). */
+  file?: string;
+  /** 1-based data row within `file` (the header is not counted). */
+  row?: number;
+  column?: string;
+  /** What to do about it, shown on its own line. */
+  hint?: string;
+  /** For INTERRUPTED: which signal stopped the run (decides 130 vs 143). */
+  signal?: 'SIGINT' | 'SIGTERM';
+  cause?: unknown;
+}
+
+/** A failure caused by the job, its inputs or its model, never by a bug in bento-batch. */
+export class BentoError extends Error {
+  override readonly name = 'BentoError';
+  readonly code: BentoErrorCode;
+  readonly file: string | undefined;
+  readonly row: number | undefined;
+  readonly column: string | undefined;
+  readonly hint: string | undefined;
+  readonly signal: 'SIGINT' | 'SIGTERM' | undefined;
+
+  constructor(code: BentoErrorCode, message: string, details: BentoErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.code = code;
+    this.file = details.file;
+    this.row = details.row;
+    this.column = details.column;
+    this.hint = details.hint;
+    this.signal = details.signal;
+  }
+}
+
+/** Documented exit codes (README, "Exit codes"). */
+export const ExitCode = {
+  ok: 0,
+  internal: 1,
+  config: 2,
+  input: 3,
+  model: 4,
+  output: 5,
+  sigint: 130,
+  sigterm: 143,
+} as const;
+
+const exitByCode: Record<BentoErrorCode, number> = {
+  USAGE: ExitCode.config,
+  JOB_INVALID: ExitCode.config,
+  MANIFEST_INVALID: ExitCode.config,
+  INPUT_NOT_FOUND: ExitCode.input,
+  INPUT_FORMAT: ExitCode.input,
+  COLUMN_MISSING: ExitCode.input,
+  INVALID_VALUE: ExitCode.input,
+  MODEL_NOT_FOUND: ExitCode.model,
+  MODEL_LOAD: ExitCode.model,
+  MODEL_MISMATCH: ExitCode.model,
+  MODEL_RUN: ExitCode.model,
+  OUTPUT_WRITE: ExitCode.output,
+  INTERRUPTED: ExitCode.sigint,
+};
+
+/** The process exit code for any thrown value: BentoErrors by code, anything else is a bug. */
+export function exitCodeFor(error: unknown): number {
+  if (!(error instanceof BentoError)) return ExitCode.internal;
+  return error.signal === 'SIGTERM' ? ExitCode.sigterm : exitByCode[error.code];
+}
+
+/** `value` as p-queue quotes option values: `0` (number), `"x"` (string). */
+export function quote(value: unknown): string {
+  if (typeof value === 'string') return `"${value}"`;
+  if (typeof value === 'bigint') return `${value}n`;
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return JSON.stringify(value);
+  return `${String(value)}`;
+}
+
+/** The closest candidate to `name` by edit distance, when it is close enough to be a typo. */
+export function didYouMean(name: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    const d = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  // A third of the name, at least one edit: "bach" → "batch", not "name" → "model".
+  return best !== undefined && bestDistance <= Math.max(1, Math.floor(name.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}

@@ -1,0 +1,165 @@
+/**
+ * @file Job file → JobSpec: read YAML, interpolate `${VAR}`, apply `--set` overrides, validate
+ * against the schema, normalize paths and defaults. Every problem is reported at once.
+ */
+import { basename, dirname, extname, resolve } from 'node:path';
+import { parse as parseYamlScalar } from 'yaml';
+import { z } from 'zod';
+import { configError, expect, nonEmptyString, positiveInt, readYaml, stringList, validate } from '../config.js';
+import { quote } from '../errors.js';
+import { type DataFormat, dataFormats, formatFromPath, type JobSpec } from './spec.js';
+
+const format = z.enum(['csv', 'jsonl', 'parquet'], expect(`one of [${dataFormats.join(', ')}]`));
+const oneChar = z.string(expect('a single character')).length(1, expect('a single character'));
+
+const modelObject = z.strictObject({
+  path: nonEmptyString('a bundle directory'),
+  threads: z.strictObject({ intra_op: positiveInt().optional(), inter_op: positiveInt().optional() }, expect('a mapping')).optional(),
+  graph_optimization: z.enum(['disabled', 'basic', 'extended', 'all'], expect('one of [disabled, basic, extended, all]')).optional(),
+  providers: stringList('a list of execution providers, e.g. [cuda, cpu]').optional(),
+}, expect('a mapping'));
+
+/** The job file as written, before normalization. Keys are the user-facing contract. */
+export const jobSchema = z.strictObject({
+  name: nonEmptyString().optional(),
+  input: z.strictObject({
+    path: nonEmptyString('a file, glob or directory'),
+    format: format.optional(),
+    columns: stringList().optional(),
+    csv: z.strictObject({
+      delimiter: oneChar.optional(),
+      header: z.boolean(expect('true or false')).optional(),
+      quote: oneChar.optional(),
+    }, expect('a mapping')).optional(),
+    chunk_rows: positiveInt().optional(),
+  }, expect('a mapping with at least `path`')),
+  model: z.union([nonEmptyString('a bundle directory'), modelObject], expect('a bundle directory, or a mapping with `path`')),
+  batch: z.strictObject({
+    size: positiveInt().optional(),
+    concurrency: positiveInt().optional(),
+  }, expect('a mapping')).optional(),
+  output: z.strictObject({
+    path: nonEmptyString('an output file path'),
+    format: format.optional(),
+    keep: stringList('a list of input column names ([] for none)').optional(),
+    csv: z.strictObject({ delimiter: oneChar.optional() }, expect('a mapping')).optional(),
+    parquet: z.strictObject({
+      row_group_rows: positiveInt().optional(),
+      compression: z.enum(['snappy', 'gzip', 'uncompressed'], expect('one of [snappy, gzip, uncompressed]')).optional(),
+    }, expect('a mapping')).optional(),
+  }, expect('a mapping with at least `path`')),
+}, expect('a mapping'));
+
+export type RawJob = z.infer<typeof jobSchema>;
+
+export interface LoadOptions {
+  /** `--set key.path=value` pairs, applied after interpolation. */
+  readonly overrides?: readonly string[];
+  readonly env?: NodeJS.ProcessEnv;
+  /** Where relative paths given with `--set` resolve (the user's shell). */
+  readonly cwd?: string;
+}
+
+/** Reads, interpolates, overrides, validates and normalizes a job file; throws JOB_INVALID with every problem. */
+export async function loadJob(jobFile: string, options: LoadOptions = {}): Promise<JobSpec> {
+  const file = resolve(options.cwd ?? process.cwd(), jobFile);
+  const what = 'Job file';
+  const raw = await readYaml(file, 'JOB_INVALID', what);
+  const problems: string[] = [];
+  const interpolated = interpolate(raw, options.env ?? process.env, [], problems);
+  const overridden = new Set<string>();
+  for (const assignment of options.overrides ?? []) {
+    const problem = applyOverride(interpolated, assignment);
+    if (problem) problems.push(problem);
+    else overridden.add(assignment.slice(0, assignment.indexOf('=')).trim());
+  }
+  if (problems.length > 0) throw configError('JOB_INVALID', file, what, problems);
+  const job = validate(jobSchema, interpolated, 'JOB_INVALID', file, what);
+  return normalize(job, file, overridden, options.cwd ?? process.cwd());
+}
+
+function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: string): JobSpec {
+  const jobDir = dirname(file);
+  // A path typed on the command line means what it means in the user's shell.
+  const at = (key: string, path: string) => resolve(overridden.has(key) ? cwd : jobDir, path);
+  const model = typeof job.model === 'string' ? { path: job.model } : job.model;
+  const outputPath = at('output.path', job.output.path);
+  const problems: string[] = [];
+  const outputFormat: DataFormat | undefined = job.output.format ?? formatFromPath(outputPath);
+  if (outputFormat === undefined) {
+    problems.push(`output.format: cannot be inferred from the extension ${quote(extname(outputPath) || '(none)')}; expected one of [${dataFormats.join(', ')}] (set output.format, or name the file .csv, .jsonl or .parquet)`);
+  }
+  if (outputPath.endsWith('.gz')) problems.push('output.path: compressed output (.gz) is not supported; remove the .gz extension');
+  if (problems.length > 0) throw configError('JOB_INVALID', file, 'Job file', problems);
+  return {
+    name: job.name ?? basename(file).replace(/\.ya?ml$/i, ''),
+    jobFile: file,
+    input: {
+      path: at('input.path', job.input.path),
+      format: job.input.format,
+      columns: job.input.columns,
+      csv: { delimiter: job.input.csv?.delimiter, header: job.input.csv?.header ?? true, quote: job.input.csv?.quote ?? '"' },
+      chunkRows: job.input.chunk_rows ?? 8192,
+    },
+    model: {
+      path: at(typeof job.model === 'string' ? 'model' : 'model.path', model.path),
+      threads: { intraOp: model.threads?.intra_op, interOp: model.threads?.inter_op },
+      graphOptimization: model.graph_optimization ?? 'all',
+      providers: model.providers ?? ['cpu'],
+    },
+    batch: { size: job.batch?.size, concurrency: job.batch?.concurrency ?? 2 },
+    output: {
+      path: outputPath,
+      format: outputFormat!,
+      keep: job.output.keep,
+      csv: { delimiter: job.output.csv?.delimiter ?? ',' },
+      parquet: { rowGroupRows: job.output.parquet?.row_group_rows ?? 65536, compression: job.output.parquet?.compression ?? 'snappy' },
+    },
+  };
+}
+
+const variable = /\$(\$)?\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/** Replaces `${VAR}` and `${VAR:-default}` in every string; `$${VAR}` stays literal `${VAR}`. */
+export function interpolate(node: unknown, env: NodeJS.ProcessEnv, path: string[], problems: string[]): unknown {
+  if (typeof node === 'string') {
+    return node.replace(variable, (match, escaped: string | undefined, name: string, fallback: string | undefined) => {
+      if (escaped) return match.slice(1);
+      const value = env[name];
+      if (value !== undefined && value !== '') return value;
+      if (fallback !== undefined) return fallback;
+      problems.push(`${path.join('.') || '(top level)'}: environment variable ${name} is not set (used as \${${name}}); set it, or give a default with \${${name}:-value}`);
+      return match;
+    });
+  }
+  if (Array.isArray(node)) return node.map((item, i) => interpolate(item, env, [...path, String(i)], problems));
+  if (node !== null && typeof node === 'object') {
+    return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, interpolate(value, env, [...path, key], problems)]));
+  }
+  return node;
+}
+
+/** Applies one `a.b.c=value` (value parsed as a YAML scalar or flow list); returns a problem or undefined. */
+export function applyOverride(root: unknown, assignment: string): string | undefined {
+  const eq = assignment.indexOf('=');
+  if (eq <= 0) return `--set ${quote(assignment)}: expected key.path=value`;
+  const keys = assignment.slice(0, eq).trim().split('.');
+  const text = assignment.slice(eq + 1);
+  let value: unknown;
+  try {
+    value = text === '' ? '' : parseYamlScalar(text);
+  } catch {
+    value = text;
+  }
+  if (root === null || typeof root !== 'object' || Array.isArray(root)) return '--set: the job file is not a mapping';
+  let node = root as Record<string, unknown>;
+  for (const key of keys.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next === 'string' && key === 'model') node[key] = { path: next };
+    else if (next === undefined) node[key] = {};
+    else if (next === null || typeof next !== 'object' || Array.isArray(next)) return `--set ${keys.join('.')}: ${key} is not a mapping`;
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keys.at(-1)!] = value;
+  return undefined;
+}

@@ -1,0 +1,70 @@
+/**
+ * @file The normalized job: every path absolute, every default filled in. Later stages read
+ * only this shape, never the raw YAML.
+ */
+
+export type DataFormat = 'csv' | 'jsonl' | 'parquet';
+export const dataFormats: readonly DataFormat[] = ['csv', 'jsonl', 'parquet'];
+
+export interface CsvOptions {
+  /** One character; `\t` for TSV. Undefined means "," (or tab for .tsv files). */
+  readonly delimiter: string | undefined;
+  readonly header: boolean;
+  readonly quote: string;
+}
+
+export interface InputSpec {
+  /** Absolute file, directory or glob. */
+  readonly path: string;
+  /** Undefined: inferred per file from its extension. */
+  readonly format: DataFormat | undefined;
+  /** Read only these columns (the model's columns are always read). */
+  readonly columns: readonly string[] | undefined;
+  readonly csv: CsvOptions;
+  /** Rows per chunk read from the source: bounds memory together with the queue depth. */
+  readonly chunkRows: number;
+}
+
+export interface ModelSpec {
+  /** Absolute path to a bundle directory. */
+  readonly path: string;
+  readonly threads: { readonly intraOp: number | undefined; readonly interOp: number | undefined };
+  readonly graphOptimization: 'disabled' | 'basic' | 'extended' | 'all';
+  /** onnxruntime execution providers in order of preference; CPU is always the fallback. */
+  readonly providers: readonly string[];
+}
+
+export interface BatchSpec {
+  /** Rows per model call; undefined means min(256, the bundle's max). */
+  readonly size: number | undefined;
+  /** Model calls in flight, each on its own worker thread and session. */
+  readonly concurrency: number;
+}
+
+export interface OutputSpec {
+  readonly path: string;
+  readonly format: DataFormat;
+  /** Input columns copied beside the predictions; undefined means all. */
+  readonly keep: readonly string[] | undefined;
+  readonly csv: { readonly delimiter: string };
+  readonly parquet: { readonly rowGroupRows: number; readonly compression: 'snappy' | 'gzip' | 'uncompressed' };
+}
+
+export interface JobSpec {
+  readonly name: string;
+  /** Absolute path of the job file the spec came from. */
+  readonly jobFile: string;
+  readonly input: InputSpec;
+  readonly model: ModelSpec;
+  readonly batch: BatchSpec;
+  readonly output: OutputSpec;
+}
+
+/** Format for a file name by its extension, looking through a trailing `.gz`. */
+export function formatFromPath(path: string): DataFormat | undefined {
+  const name = path.toLowerCase().replace(/\.gz$/, '');
+  if (name.endsWith('.csv') || name.endsWith('.tsv')) return 'csv';
+  if (name.endsWith('.jsonl') || name.endsWith('.ndjson')) return 'jsonl';
+  if (name.endsWith('.parquet') || name.endsWith('.pq')) return 'parquet';
+  return undefined;
+}

@@ -1,0 +1,121 @@
+/**
+ * @file The bento manifest (bento.yaml, bundle v1): which tensors the model takes and how input
+ * columns fill them, which tensors it returns and how they become prediction columns.
+ */
+import { z } from 'zod';
+import { configError, expect, nonEmptyString, positiveInt, stringList, validate } from '../config.js';
+
+export type DType = 'float32' | 'float64' | 'int32' | 'int64' | 'bool' | 'string';
+export const dtypes: readonly DType[] = ['float32', 'float64', 'int32', 'int64', 'bool', 'string'];
+
+const dim = z.union([z.literal('batch'), z.number().int().positive(), z.string().min(1)], expect('"batch", a positive integer, or a dimension name'));
+
+const inputSchema = z.strictObject({
+  tensor: nonEmptyString('the ONNX input name'),
+  dtype: z.enum(dtypes as [DType, ...DType[]], expect(`one of [${dtypes.join(', ')}]`)),
+  shape: z.array(dim, expect('a list such as [batch, 4]')).min(1, expect('a list such as [batch, 4]')),
+  columns: stringList('a list of input column names').min(1, expect('at least one column name')),
+  fill: z.union([z.number(), z.array(z.number())], expect('a number, or one number per column')).optional(),
+  categories: stringList('a list of category values').min(1, expect('at least one category')).optional(),
+}, expect('a mapping'));
+
+const outputSchema = z.strictObject({
+  tensor: nonEmptyString('the ONNX output name'),
+  activation: z.enum(['none', 'softmax', 'sigmoid'], expect('one of [none, softmax, sigmoid]')).optional(),
+  labels: stringList('a list of class names').min(1, expect('at least one class name')).optional(),
+  columns: z.strictObject({
+    label: nonEmptyString('a column name').optional(),
+    score: nonEmptyString('a column name').optional(),
+    probabilities: nonEmptyString('a column-name prefix').optional(),
+    values: stringList('a list of column names').min(1, expect('at least one column name')).optional(),
+    list: nonEmptyString('a column name').optional(),
+  }, expect('a mapping of label, score, probabilities, values or list')),
+}, expect('a mapping'));
+
+/** bento.yaml as written; keys are documented in the README ("The packed model"). */
+export const manifestSchema = z.strictObject({
+  bento: z.literal(1, expect('1 (the bundle format version)')),
+  name: nonEmptyString().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, expect('a name of letters, digits, ".", "_" and "-"')),
+  version: z.union([z.string().min(1), z.number()], expect('a version string')).transform(String),
+  description: z.string().optional(),
+  model: nonEmptyString('the ONNX file name inside the bundle').default('model.onnx'),
+  batch: z.strictObject({
+    max_size: positiveInt(),
+    fixed: z.boolean(expect('true or false')).optional(),
+  }, expect('a mapping with max_size')),
+  inputs: z.array(inputSchema, expect('a list of input tensors')).min(1, expect('at least one input')),
+  outputs: z.array(outputSchema, expect('a list of output tensors')).min(1, expect('at least one output')),
+}, expect('a mapping'));
+
+export type Manifest = z.infer<typeof manifestSchema>;
+export type InputTensor = Manifest['inputs'][number];
+export type OutputTensor = Manifest['outputs'][number];
+
+/** Validates a parsed manifest: schema first, then the rules that tie fields together. */
+export function parseManifest(raw: unknown, file: string): Manifest {
+  const manifest = validate(manifestSchema, raw, 'MANIFEST_INVALID', file, 'Manifest');
+  const problems = manifestRules.flatMap((rule) => rule(manifest));
+  if (problems.length > 0) throw configError('MANIFEST_INVALID', file, 'Manifest', problems);
+  return manifest;
+}
+
+/** Number of values per row an input tensor takes: the product of its non-batch dims. */
+export function rowWidth(input: InputTensor): number | undefined {
+  let width = 1;
+  for (const d of input.shape.slice(1)) {
+    if (typeof d !== 'number') return undefined;
+    width *= d;
+  }
+  return width;
+}
+
+/** Prediction column names an output produces, in order. */
+export function outputColumns(output: OutputTensor): string[] {
+  const c = output.columns;
+  return [
+    ...(c.label ? [c.label] : []),
+    ...(c.score ? [c.score] : []),
+    ...(c.probabilities ? (output.labels ?? []).map((l) => `${c.probabilities}${l}`) : []),
+    ...(c.values ?? []),
+    ...(c.list ? [c.list] : []),
+  ];
+}
+
+type Rule = (m: Manifest) => string[];
+
+const shapeStartsWithBatch: Rule = (m) => m.inputs.flatMap((input, i) =>
+  input.shape[0] === 'batch' ? [] : [`inputs.${i}.shape: the first dimension must be "batch", got ${JSON.stringify(input.shape[0])}`]);
+
+const columnsFitShape: Rule = (m) => m.inputs.flatMap((input, i) => {
+  const width = rowWidth(input);
+  if (width === undefined) return [`inputs.${i}.shape: dimensions after "batch" must be fixed numbers for column inputs, got ${JSON.stringify(input.shape)}`];
+  return width === input.columns.length ? [] : [`inputs.${i}.columns: shape ${JSON.stringify(input.shape)} takes ${width} value(s) per row, got ${input.columns.length} column(s)`];
+});
+
+const fillMatchesColumns: Rule = (m) => m.inputs.flatMap((input, i) =>
+  Array.isArray(input.fill) && input.fill.length !== input.columns.length
+    ? [`inputs.${i}.fill: expected one value per column (${input.columns.length}), got ${input.fill.length}`] : []);
+
+const categoriesNeedIntegers: Rule = (m) => m.inputs.flatMap((input, i) =>
+  input.categories && input.dtype !== 'int64' && input.dtype !== 'int32' ? [`inputs.${i}.categories: categories map text to an index, so dtype must be int64 or int32, got ${input.dtype}`] : []);
+
+const labelsWhereNeeded: Rule = (m) => m.outputs.flatMap((output, i) =>
+  (output.columns.label || output.columns.probabilities) && !output.labels ? [`outputs.${i}.labels: required by columns.label and columns.probabilities`] : []);
+
+const someColumn: Rule = (m) => m.outputs.flatMap((output, i) => outputColumns(output).length === 0 && !output.columns.probabilities ? [`outputs.${i}.columns: name at least one of label, score, probabilities, values, list`] : []);
+
+const uniqueTensorsAndColumns: Rule = (m) => {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  m.outputs.forEach((output, i) => {
+    for (const column of outputColumns(output)) {
+      if (seen.has(column)) problems.push(`outputs.${i}.columns: prediction column "${column}" is produced twice`);
+      seen.add(column);
+    }
+  });
+  const inputs = m.inputs.map((x) => x.tensor);
+  inputs.forEach((t, i) => inputs.indexOf(t) !== i && problems.push(`inputs.${i}.tensor: "${t}" is listed twice`));
+  return problems;
+};
+
+const manifestRules: Rule[] = [shapeStartsWithBatch, columnsFitShape, fillMatchesColumns, categoriesNeedIntegers, labelsWhereNeeded, someColumn, uniqueTensorsAndColumns];

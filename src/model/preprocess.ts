@@ -1,0 +1,129 @@
+/**
+ * @file Batch columns → input tensors, as the manifest says: columns in order into a
+ * [batch, …] tensor of the declared dtype, missing cells filled or refused, text mapped to
+ * category indices. A cell that cannot be converted names its file, row and column.
+ */
+import { type Batch, locate } from '../batch/batcher.js';
+import { BentoError } from '../errors.js';
+import { type Column, missingTokens } from '../source/types.js';
+import type { InputTensor, Manifest } from './manifest.js';
+import { rowWidth } from './manifest.js';
+import type { TensorData } from './session.js';
+
+type Writable = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | string[];
+
+/** Builds the feeds for one batch. `rows` is the tensor's batch dim: the batch length, or the fixed size to pad to. */
+export function preprocess(batch: Batch, manifest: Manifest, rows: number): Record<string, TensorData> {
+  const feeds: Record<string, TensorData> = {};
+  for (const input of manifest.inputs) feeds[input.tensor] = buildTensor(batch, input, rows);
+  return feeds;
+}
+
+function buildTensor(batch: Batch, input: InputTensor, rows: number): TensorData {
+  const width = rowWidth(input)!;
+  const data = allocate(input.dtype, rows * width);
+  input.columns.forEach((name, j) => {
+    const column = batch.columns.get(name);
+    // The run checks columns against the source schema before reading; this is a bug guard.
+    if (column === undefined) throw new Error(`column ${name} is not in the batch`);
+    const fill = Array.isArray(input.fill) ? input.fill[j] : input.fill;
+    fillColumn(data, column, batch.length, width, j, input, name, fill, batch);
+  });
+  const dims = [rows, ...input.shape.slice(1).map(Number)];
+  return { type: input.dtype === 'bool' ? 'bool' : input.dtype, data, dims };
+}
+
+function allocate(dtype: InputTensor['dtype'], n: number): Writable {
+  switch (dtype) {
+    case 'float32': return new Float32Array(n);
+    case 'float64': return new Float64Array(n);
+    case 'int32': return new Int32Array(n);
+    case 'int64': return new BigInt64Array(n);
+    case 'bool': return new Uint8Array(n);
+    case 'string': return new Array<string>(n).fill('');
+  }
+}
+
+function fillColumn(data: Writable, column: Column, length: number, width: number, j: number, input: InputTensor, name: string, fill: number | undefined, batch: Batch): void {
+  const fail = (i: number, value: unknown, why: string): never => {
+    const { file, row } = locate(batch, i);
+    throw new BentoError('INVALID_VALUE', `Invalid value: column "${name}" ${why}, got ${show(value)} at ${file} row ${row}`, {
+      file, row, column: name,
+      hint: value === null ? `Fix the row, or give tensor "${input.tensor}" a \`fill\` value in bento.yaml.` : 'Fix or remove the value in the input.',
+    });
+  };
+  const expects = `expects ${input.dtype} (tensor "${input.tensor}")`;
+  if (input.dtype === 'float32' || input.dtype === 'float64') {
+    const out = data as Float32Array | Float64Array;
+    // Numeric Parquet columns arrive as typed arrays: no per-cell checks needed.
+    if (column instanceof Float64Array || column instanceof Float32Array || column instanceof Int32Array) {
+      for (let i = 0; i < length; i++) out[i * width + j] = column[i]!;
+      return;
+    }
+    for (let i = 0; i < length; i++) {
+      const n = toNumber(column[i]);
+      if (n === undefined) out[i * width + j] = fill ?? fail(i, column[i], `${expects}; it has no value and the tensor has no fill`);
+      else if (Number.isNaN(n)) fail(i, column[i], expects);
+      else out[i * width + j] = n;
+    }
+    return;
+  }
+  if (input.dtype === 'int64' || input.dtype === 'int32') {
+    const categories = input.categories ? new Map(input.categories.map((c, k) => [c, k])) : undefined;
+    const big = input.dtype === 'int64';
+    for (let i = 0; i < length; i++) {
+      const v = column[i];
+      let n: number | bigint | undefined;
+      if (categories) {
+        if (v === null || v === undefined || v === '') n = fill;
+        else {
+          n = categories.get(String(v));
+          if (n === undefined) fail(i, v, `expects one of [${input.categories!.join(', ')}] (tensor "${input.tensor}")`);
+        }
+      } else if (typeof v === 'bigint') n = v;
+      else {
+        const x = toNumber(v);
+        if (x !== undefined && !Number.isInteger(x)) fail(i, v, `${expects}, a whole number`);
+        n = x ?? fill;
+      }
+      if (n === undefined) fail(i, v, `${expects}; it has no value and the tensor has no fill`);
+      if (big) (data as BigInt64Array)[i * width + j] = BigInt(n!);
+      else (data as Int32Array)[i * width + j] = Number(n);
+    }
+    return;
+  }
+  if (input.dtype === 'bool') {
+    for (let i = 0; i < length; i++) {
+      const v = column[i];
+      const b = v === true || v === 1 || v === 'true' || v === 'True' || v === '1' ? 1 : v === false || v === 0 || v === 'false' || v === 'False' || v === '0' ? 0 : undefined;
+      (data as Uint8Array)[i * width + j] = b ?? fill ?? fail(i, v, `${expects} (true/false)`);
+    }
+    return;
+  }
+  for (let i = 0; i < length; i++) {
+    const v = column[i];
+    if (v === null || v === undefined) fail(i, v, `${expects}; it has no value`);
+    (data as string[])[i * width + j] = typeof v === 'string' ? v : JSON.stringify(v);
+  }
+}
+
+/** A cell as a number; undefined when missing; NaN when present but not numeric. */
+function toNumber(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isNaN(v) ? undefined : v;
+  if (v === null || v === undefined) return undefined;
+  if (typeof v === 'bigint') return Number(v);
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'string') {
+    const t = v.trim();
+    if (missingTokens.has(t)) return undefined;
+    const n = Number(t);
+    return Number.isNaN(n) ? NaN : n;
+  }
+  return NaN;
+}
+
+function show(value: unknown): string {
+  if (value === null || value === undefined) return 'an empty cell';
+  const text = typeof value === 'string' ? `"${value}"` : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}..."` : text;
+}

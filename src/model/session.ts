@@ -1,0 +1,101 @@
+/**
+ * @file The only module that imports onnxruntime-node: load a model, describe its signature,
+ * run it on plain typed arrays, release it. Runs inside a model worker thread.
+ */
+import * as ort from 'onnxruntime-node';
+
+/** A tensor as our stages see it: a typed array (or strings) plus its dims. */
+export interface TensorData {
+  readonly type: string;
+  readonly data: Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | string[];
+  readonly dims: readonly number[];
+}
+
+export interface TensorInfo {
+  readonly name: string;
+  /** False for sequence/map outputs (e.g. sklearn's ZipMap), which cannot be fetched. */
+  readonly isTensor: boolean;
+  readonly type: string | undefined;
+  /** Numbers for fixed dims, names for symbolic ones, -1 when unnamed. */
+  readonly shape: readonly (number | string)[];
+}
+
+export interface Signature {
+  readonly inputs: readonly TensorInfo[];
+  readonly outputs: readonly TensorInfo[];
+}
+
+export interface SessionOptions {
+  readonly intraOp: number | undefined;
+  readonly interOp: number | undefined;
+  readonly graphOptimization: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Execution providers in order of preference; CPU is always appended as the fallback. */
+  readonly providers: readonly string[];
+}
+
+export class Session {
+  readonly #session: ort.InferenceSession;
+  readonly signature: Signature;
+  /** Providers actually in use, and a note when a requested one was not available. */
+  readonly providers: readonly string[];
+  readonly fallbackNote: string | undefined;
+
+  private constructor(session: ort.InferenceSession, providers: readonly string[], fallbackNote: string | undefined) {
+    this.#session = session;
+    this.providers = providers;
+    this.fallbackNote = fallbackNote;
+    this.signature = {
+      inputs: session.inputMetadata.map(info),
+      outputs: session.outputMetadata.map(info),
+    };
+  }
+
+  /** Loads `file`; a provider that cannot start (no CUDA build installed) falls back to CPU with a note. */
+  static async create(file: string, options: SessionOptions): Promise<Session> {
+    const wanted = [...new Set([...options.providers.map((p) => p.toLowerCase()), 'cpu'])];
+    const base: ort.InferenceSession.SessionOptions = {
+      graphOptimizationLevel: options.graphOptimization,
+      ...(options.intraOp !== undefined ? { intraOpNumThreads: options.intraOp } : {}),
+      ...(options.interOp !== undefined ? { interOpNumThreads: options.interOp } : {}),
+    };
+    if (wanted.length > 1) {
+      try {
+        return new Session(await ort.InferenceSession.create(file, { ...base, executionProviders: wanted }), wanted, undefined);
+      } catch (error) {
+        const message = (error as Error).message;
+        if (!/provider|cuda|tensorrt|dml|coreml|backend/i.test(message)) throw error;
+        return new Session(await ort.InferenceSession.create(file, { ...base, executionProviders: ['cpu'] }), ['cpu'],
+          `execution providers [${wanted.join(', ')}] are not available (${message.split('\n')[0]}); running on CPU. Install onnxruntime-node with ONNXRUNTIME_NODE_INSTALL=cuda12 for CUDA.`);
+      }
+    }
+    return new Session(await ort.InferenceSession.create(file, { ...base, executionProviders: ['cpu'] }), ['cpu'], undefined);
+  }
+
+  /**
+   * Runs one batch and fetches only `fetch` (non-tensor outputs cannot be fetched by
+   * onnxruntime-node). Throws if the runtime hands back other names than asked for.
+   */
+  async run(feeds: Readonly<Record<string, TensorData>>, fetch: readonly string[]): Promise<Record<string, TensorData>> {
+    const input: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(feeds)) input[name] = new ort.Tensor(t.type as ort.Tensor.Type, t.data as never, t.dims);
+    const result = await this.#session.run(input, [...fetch]);
+    const out: Record<string, TensorData> = {};
+    for (const name of fetch) {
+      const value = result[name];
+      if (value === undefined) {
+        throw new Error(`onnxruntime returned outputs [${Object.keys(result).join(', ')}] when asked for [${fetch.join(', ')}]`);
+      }
+      out[name] = { type: value.type, data: value.data as TensorData['data'], dims: [...value.dims] };
+    }
+    return out;
+  }
+
+  async dispose(): Promise<void> {
+    await this.#session.release();
+  }
+}
+
+function info(meta: ort.InferenceSession.ValueMetadata): TensorInfo {
+  if (!meta.isTensor) return { name: meta.name, isTensor: false, type: undefined, shape: [] };
+  return { name: meta.name, isTensor: true, type: meta.type, shape: meta.shape.map((d) => d) };
+}

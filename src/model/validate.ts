@@ -1,0 +1,53 @@
+/**
+ * @file The manifest against the model's real signature: every tensor named exists, dtypes
+ * and fixed dims agree, every model input is fed, and fetched outputs are tensors.
+ */
+import { BentoError } from '../errors.js';
+import type { Bundle } from './bundle.js';
+import type { Signature } from './session.js';
+
+/** Throws one MODEL_MISMATCH listing every disagreement between bento.yaml and the ONNX graph. */
+export function validateSignature(bundle: Bundle, signature: Signature): void {
+  const m = bundle.manifest;
+  const problems: string[] = [];
+  const inputNames = signature.inputs.map((i) => i.name);
+  m.inputs.forEach((input, i) => {
+    const actual = signature.inputs.find((x) => x.name === input.tensor);
+    if (!actual) {
+      problems.push(`inputs.${i}.tensor: the model has no input "${input.tensor}" (it has [${inputNames.join(', ')}]); it would be filled from columns [${input.columns.join(', ')}]`);
+      return;
+    }
+    if (actual.type !== undefined && actual.type !== input.dtype) problems.push(`inputs.${i}.dtype: the model's input "${input.tensor}" is ${actual.type}, the manifest says ${input.dtype}`);
+    if (actual.shape.length > 0) {
+      if (actual.shape.length !== input.shape.length) {
+        problems.push(`inputs.${i}.shape: the model's input "${input.tensor}" has ${actual.shape.length} dimension(s) [${actual.shape.join(', ')}], the manifest says [${input.shape.join(', ')}]`);
+      } else {
+        input.shape.forEach((d, k) => {
+          const real = actual.shape[k];
+          if (k > 0 && typeof d === 'number' && typeof real === 'number' && real > 0 && real !== d) {
+            problems.push(`inputs.${i}.shape: dimension ${k} of "${input.tensor}" is ${real} in the model, ${d} in the manifest`);
+          }
+        });
+        const batchDim = actual.shape[0];
+        if (typeof batchDim === 'number' && batchDim > 0) {
+          if (!m.batch.fixed) problems.push(`batch.fixed: the model's input "${input.tensor}" has a fixed batch dimension of ${batchDim}; set batch.fixed: true and batch.max_size: ${batchDim}`);
+          else if (m.batch.max_size !== batchDim) problems.push(`batch.max_size: the model's fixed batch dimension is ${batchDim}, the manifest says ${m.batch.max_size}`);
+        }
+      }
+    }
+  });
+  for (const name of inputNames) {
+    if (!m.inputs.some((x) => x.tensor === name)) problems.push(`inputs: the model's input "${name}" is not fed by any entry; add one with tensor: ${name}`);
+  }
+  m.outputs.forEach((output, i) => {
+    const actual = signature.outputs.find((x) => x.name === output.tensor);
+    if (!actual) problems.push(`outputs.${i}.tensor: the model has no output "${output.tensor}" (it has [${signature.outputs.map((o) => o.name).join(', ')}])`);
+    else if (!actual.isTensor) problems.push(`outputs.${i}.tensor: the model's output "${output.tensor}" is not a tensor (a sequence or map, e.g. sklearn's ZipMap) and cannot be fetched; map a tensor output instead`);
+  });
+  if (problems.length > 0) {
+    const head = problems.length === 1 ? problems[0] : `${problems.length} problems:\n${problems.map((p) => `  - ${p}`).join('\n')}`;
+    throw new BentoError('MODEL_MISMATCH', `Manifest ${bundle.manifestFile} does not match the model ${bundle.modelFile}: ${head}`, {
+      file: bundle.manifestFile, hint: 'Run `bento-batch inspect` on the bundle to see the model\'s real inputs and outputs, and fix bento.yaml.',
+    });
+  }
+}

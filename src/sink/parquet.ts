@@ -1,0 +1,116 @@
+/**
+ * @file Parquet writer over hyparquet-writer: batches are buffered into row groups of
+ * `rowGroupRows` and each row group is encoded and written as it fills. The only module that
+ * imports the Parquet writer.
+ */
+import { gzipSync } from 'node:zlib';
+import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
+import type { SchemaElement } from 'hyparquet';
+import type { Field, FieldType } from '../source/types.js';
+import { createAtomic, type AtomicFile } from './atomic.js';
+import type { OutputBatch, Sink } from './types.js';
+
+export interface ParquetSinkOptions {
+  readonly rowGroupRows: number;
+  readonly compression: 'snappy' | 'gzip' | 'uncompressed';
+}
+
+/** hyparquet-writer's Writer, flushing its buffer to our temporary file after each row group. */
+class FileByteWriter extends ByteWriter {
+  constructor(readonly file: AtomicFile) {
+    super(1 << 20);
+  }
+  flush(): Promise<void> {
+    const bytes = new Uint8Array(this.buffer.slice(0, this.index));
+    this.index = 0;
+    return this.file.write(bytes);
+  }
+  override finish(): void {}
+}
+
+export async function openParquetSink(path: string, schema: readonly Field[], options: ParquetSinkOptions): Promise<Sink> {
+  const file = await createAtomic(path);
+  const writer = new FileByteWriter(file);
+  const parquet = new ParquetWriter({
+    writer,
+    schema: parquetSchema(schema),
+    codec: options.compression === 'gzip' ? 'GZIP' : options.compression === 'uncompressed' ? 'UNCOMPRESSED' : 'SNAPPY',
+    compressors: { GZIP: (input: Uint8Array) => gzipSync(input) },
+    createdBy: 'bento-batch (hyparquet-writer)',
+  });
+  let buffered: unknown[][] = schema.map(() => []);
+  let rows = 0;
+  const writeGroup = async () => {
+    if (rows === 0) return;
+    const columnData = schema.map((f, i) => ({ name: f.name, data: convert(buffered[i]!, f.type, f.items) }));
+    buffered = schema.map(() => []);
+    rows = 0;
+    await parquet.write({ columnData: columnData as never, rowGroupSize: Number.MAX_SAFE_INTEGER });
+  };
+  return {
+    schema,
+    async write(batch: OutputBatch) {
+      schema.forEach((f, i) => {
+        const column = batch.columns.get(f.name)!;
+        const target = buffered[i]!;
+        for (let r = 0; r < batch.length; r++) target.push(column[r]);
+      });
+      rows += batch.length;
+      if (rows >= options.rowGroupRows) await writeGroup();
+    },
+    async close() {
+      await writeGroup();
+      parquet.finish();
+      await writer.flush();
+      await file.commit();
+    },
+    abort: () => file.discard(),
+  };
+}
+
+function convert(values: unknown[], type: FieldType, items?: FieldType): unknown[] {
+  switch (type) {
+    case 'float32': case 'float64':
+      return values.map((v) => (v === null || v === undefined ? null : Number(v)));
+    case 'int32':
+      return values.map((v) => (v === null || v === undefined ? null : Number(v)));
+    case 'int64':
+      return values.map((v) => (v === null || v === undefined ? null : BigInt(v as number | bigint)));
+    case 'bool':
+      return values.map((v) => (v === null || v === undefined ? null : Boolean(v)));
+    case 'timestamp':
+      return values.map((v) => (v instanceof Date ? v : v === null || v === undefined ? null : new Date(v as string)));
+    case 'list':
+      return values.map((v) => (v === null || v === undefined ? null : convert(Array.from(v as ArrayLike<unknown>), items ?? 'json')));
+    case 'string':
+      return values.map((v) => (v === null || v === undefined ? null : String(v)));
+    case 'json':
+      return values.map((v) => (v === null || v === undefined ? null : JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x))));
+  }
+}
+
+function leaf(name: string, type: FieldType, repetition: 'OPTIONAL' | 'REQUIRED'): SchemaElement {
+  switch (type) {
+    case 'float32': return { name, type: 'FLOAT', repetition_type: repetition };
+    case 'float64': return { name, type: 'DOUBLE', repetition_type: repetition };
+    case 'int32': return { name, type: 'INT32', repetition_type: repetition };
+    case 'int64': return { name, type: 'INT64', repetition_type: repetition };
+    case 'bool': return { name, type: 'BOOLEAN', repetition_type: repetition };
+    case 'timestamp': return { name, type: 'INT64', repetition_type: repetition, converted_type: 'TIMESTAMP_MILLIS', logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MILLIS' } };
+    case 'json': return { name, type: 'BYTE_ARRAY', repetition_type: repetition, converted_type: 'JSON', logical_type: { type: 'JSON' } };
+    default: return { name, type: 'BYTE_ARRAY', repetition_type: repetition, converted_type: 'UTF8', logical_type: { type: 'STRING' } };
+  }
+}
+
+function parquetSchema(fields: readonly Field[]): SchemaElement[] {
+  const out: SchemaElement[] = [{ name: 'root', num_children: fields.length }];
+  for (const f of fields) {
+    if (f.type === 'list') {
+      // The three-level LIST layout every reader (Arrow, Spark, DuckDB) expects.
+      out.push({ name: f.name, repetition_type: 'OPTIONAL', num_children: 1, converted_type: 'LIST', logical_type: { type: 'LIST' } });
+      out.push({ name: 'list', repetition_type: 'REPEATED', num_children: 1 });
+      out.push(leaf('element', f.items ?? 'json', 'OPTIONAL'));
+    } else out.push(leaf(f.name, f.type, 'OPTIONAL'));
+  }
+  return out;
+}

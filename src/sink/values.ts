@@ -1,0 +1,44 @@
+/**
+ * @file Cell values as text, shared by the CSV and JSONL writers: numbers kept exact and short,
+ * float32 values printed as the shortest decimal that round-trips to the same float32.
+ */
+import type { FieldType } from '../source/types.js';
+
+/** Shortest decimal for a float32 value (what numpy prints), e.g. 0.1f → "0.1", not 0.10000000149011612. */
+export function float32Text(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  for (let precision = 6; precision < 9; precision++) {
+    const text = value.toPrecision(precision);
+    if (Math.fround(Number(text)) === value) return String(Number(text));
+  }
+  return String(Number(value.toPrecision(9)));
+}
+
+/** A number as text for its column type. */
+export function numberText(value: number, type: FieldType): string {
+  return type === 'float32' ? float32Text(value) : String(value);
+}
+
+/** JSON text for any cell: NaN/Infinity become null (JSON has no such numbers), bigints stay exact. */
+export function jsonText(value: unknown, type: FieldType, items?: FieldType): string {
+  if (value === null || value === undefined) return 'null';
+  switch (typeof value) {
+    case 'number': return Number.isFinite(value) ? numberText(value, type) : 'null';
+    case 'bigint': return value.toString();
+    case 'string': return JSON.stringify(value);
+    case 'boolean': return value ? 'true' : 'false';
+    default:
+  }
+  if (value instanceof Date) return JSON.stringify(dateText(value));
+  if (Array.isArray(value) || ArrayBuffer.isView(value)) {
+    const list = value as ArrayLike<unknown>;
+    let out = '[';
+    for (let i = 0; i < list.length; i++) out += (i ? ',' : '') + jsonText(list[i], items ?? 'json');
+    return `${out}]`;
+  }
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+}
+
+export function dateText(value: Date): string {
+  return Number.isNaN(value.getTime()) ? '' : value.toISOString();
+}

@@ -1,0 +1,131 @@
+/**
+ * @file Helpers shared by the row-oriented readers (CSV, JSONL): column accumulation into
+ * chunks, a peeked first chunk so the schema is known before reading starts, and type sniffing.
+ */
+import { BentoError } from '../errors.js';
+import type { Column, Field, FieldType, RowChunk } from './types.js';
+
+/** Collects row values column by column and hands out a RowChunk every `size` rows. */
+export class ColumnBuilder {
+  readonly #names: readonly string[];
+  #columns: unknown[][];
+  #fileRow = 0;
+
+  constructor(names: readonly string[], readonly file: string, readonly size: number) {
+    this.#names = names;
+    this.#columns = names.map(() => []);
+  }
+
+  get length(): number {
+    return this.#columns[0]?.length ?? this.#rows;
+  }
+
+  // With zero columns selected there are no arrays to measure the row count by.
+  #rows = 0;
+
+  push(values: (i: number) => unknown): void {
+    for (let i = 0; i < this.#columns.length; i++) this.#columns[i]!.push(values(i));
+    this.#rows++;
+  }
+
+  /** The rows collected so far as a chunk, or undefined when there are none. */
+  take(): RowChunk | undefined {
+    const length = this.length;
+    if (length === 0) return undefined;
+    const chunk: RowChunk = { file: this.file, fileRow: this.#fileRow, length, columns: new Map(this.#names.map((name, i) => [name, this.#columns[i]!])) };
+    this.#fileRow += length;
+    this.#columns = this.#names.map(() => []);
+    this.#rows = 0;
+    return chunk;
+  }
+}
+
+const numberPattern = /^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
+
+/** Parses a CSV cell as a number the way a spreadsheet user means it; undefined if it is not one. */
+export function parseNumber(text: string): number | undefined {
+  if (numberPattern.test(text)) return Number(text);
+  const t = text.trim();
+  if (t === 'inf' || t === 'Infinity' || t === '+inf') return Infinity;
+  if (t === '-inf' || t === '-Infinity') return -Infinity;
+  return undefined;
+}
+
+/** Infers a column's type from sample values: numbers if every present value is one, else strings. */
+export function sniffCsvType(values: ArrayLike<unknown>, isMissing: (v: string) => boolean): FieldType {
+  let sawValue = false;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as string;
+    if (isMissing(v)) continue;
+    if (parseNumber(v) === undefined) return 'string';
+    sawValue = true;
+  }
+  return sawValue ? 'float64' : 'string';
+}
+
+/** Type of a JSON value as a column type; mixed kinds fall back to `json`. */
+export function sniffJsonType(values: ArrayLike<unknown>): FieldType {
+  let type: FieldType | undefined;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === null || v === undefined) continue;
+    const t: FieldType = typeof v === 'number' ? 'float64' : typeof v === 'string' ? 'string' : typeof v === 'boolean' ? 'bool' : 'json';
+    if (type !== undefined && type !== t) return 'json';
+    type = t;
+  }
+  return type ?? 'json';
+}
+
+/** Wraps a chunk generator so its first chunk is read now (fixing the schema) and replayed first. */
+export async function peek(chunks: AsyncGenerator<RowChunk>): Promise<{ first: RowChunk | undefined; all: () => AsyncGenerator<RowChunk> }> {
+  const head = await chunks.next();
+  let used = false;
+  return {
+    first: head.done ? undefined : head.value,
+    async *all() {
+      if (used) throw new Error('a source can be read once');
+      used = true;
+      try {
+        if (!head.done) yield head.value;
+        for (;;) {
+          const next = await chunks.next();
+          if (next.done) return;
+          yield next.value;
+        }
+      } finally {
+        await chunks.return(undefined);
+      }
+    },
+  };
+}
+
+/** Throws COLUMN_MISSING naming the closest existing column when `file` lacks one of `names`. */
+export function requireColumns(file: string, present: readonly string[], names: Iterable<string>, closest: (name: string, candidates: readonly string[]) => string | undefined): void {
+  for (const name of names) {
+    if (present.includes(name)) continue;
+    const guess = closest(name, present);
+    throw new BentoError('COLUMN_MISSING', `Column "${name}" is missing from ${file}${guess ? `; the closest column is "${guess}"` : ''}`, {
+      file, column: name,
+      hint: guess ? `Rename the column in the input, or fix the name in the job or manifest (did you mean "${guess}"?).` : `The file has columns: ${present.join(', ')}.`,
+    });
+  }
+}
+
+/** Column type changes a sink needs: a CSV column sniffed numeric whose later cell is not a number. */
+export function convertColumn(values: string[], type: FieldType, isMissing: (v: string) => boolean, onBad: (index: number, value: string) => never): Column {
+  // In text columns only the empty cell is missing: "NA" may be a real value there.
+  if (type !== 'float64') return values.map((v) => (v === '' ? null : v));
+  const out: (number | null)[] = new Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (isMissing(v)) out[i] = null;
+    else {
+      const n = parseNumber(v);
+      if (n === undefined) onBad(i, v);
+      out[i] = n;
+    }
+  }
+  return out;
+}
+
+export type { Field };

@@ -1,0 +1,117 @@
+/**
+ * @file Turns `input.path` (a file, a directory, or a glob) into the sorted list of files to
+ * read, and opens one file as a byte stream, gunzipping `.gz` on the fly.
+ */
+import { createReadStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { BentoError } from '../errors.js';
+
+const hasMagic = (part: string) => /[*?[\]{}]/.test(part);
+
+/** Files matched by `path`, sorted by full path; throws INPUT_NOT_FOUND when none match. */
+export async function resolveInputFiles(path: string, isWanted: (file: string) => boolean): Promise<string[]> {
+  const parts = path.split(sep);
+  const firstMagic = parts.findIndex(hasMagic);
+  let files: string[];
+  if (firstMagic === -1) {
+    const info = await stat(path).catch(() => undefined);
+    if (info === undefined) {
+      throw new BentoError('INPUT_NOT_FOUND', `Input file ${path} does not exist`, { file: path, hint: 'Check input.path; relative paths resolve against the job file\'s directory.' });
+    }
+    files = info.isDirectory() ? (await walk(path)).filter(isWanted) : [path];
+  } else {
+    const base = parts.slice(0, firstMagic).join(sep) || sep;
+    const pattern = globToRegExp(parts.slice(firstMagic).join('/'));
+    files = (await walk(base).catch(() => [] as string[])).filter((file) => pattern.test(relative(base, file).split(sep).join('/')));
+  }
+  if (files.length === 0) {
+    throw new BentoError('INPUT_NOT_FOUND', `Input ${path} matches no ${firstMagic === -1 ? 'data file (.csv, .tsv, .jsonl, .ndjson, .parquet, optionally .gz)' : 'file'}`, { file: path, hint: 'Check input.path and the files present.' });
+  }
+  return files.sort();
+}
+
+async function walk(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (entry.name.startsWith('.')) continue; // hidden files and our own temporary outputs
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await walk(full)));
+    else if (entry.isFile()) out.push(full);
+  }
+  return out;
+}
+
+/** `*` and `?` stay within a path segment, `**` crosses segments, `{a,b}` and `[abc]` as in shells. */
+export function globToRegExp(glob: string): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '*') {
+      if (glob[i + 1] === '*') {
+        i++;
+        if (glob[i + 1] === '/') {
+          i++;
+          re += '(?:.*/)?';
+        } else re += '.*';
+      } else re += '[^/]*';
+    } else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const end = glob.indexOf(']', i);
+      if (end === -1) re += '\\[';
+      else {
+        re += `[${glob.slice(i + 1, end).replace(/^!/, '^')}]`;
+        i = end;
+      }
+    } else if (c === '{') {
+      const end = glob.indexOf('}', i);
+      if (end === -1) re += '\\{';
+      else {
+        re += `(?:${glob.slice(i + 1, end).split(',').map(escape).join('|')})`;
+        i = end;
+      }
+    } else re += escape(c);
+  }
+  return new RegExp(`^${re}$`);
+}
+
+const escape = (s: string) => s.replace(/[.+^$()|\\/]/g, '\\$&');
+
+/** A counted byte stream over `file`: `bytes()` is how much of the file on disk has been read. */
+export interface OpenedFile {
+  readonly stream: Readable;
+  bytes(): number;
+}
+
+/** Opens `file` for streaming; `.gz` files are decompressed and a truncated one fails with INPUT_FORMAT. */
+export function openFileStream(file: string): OpenedFile {
+  const raw = createReadStream(file, { highWaterMark: 1 << 20 });
+  let read = 0;
+  raw.on('data', (chunk: Buffer | string) => {
+    read += chunk.length;
+  });
+  if (!file.toLowerCase().endsWith('.gz')) return { stream: raw, bytes: () => read };
+  const gunzip = createGunzip();
+  raw.on('error', (error) => gunzip.destroy(error));
+  return { stream: raw.pipe(gunzip), bytes: () => read };
+}
+
+/** Rewrites Node's stream errors (ENOENT, zlib) as user-facing INPUT errors naming the file. */
+export function streamError(file: string, error: unknown): BentoError {
+  if (error instanceof BentoError) return error;
+  const e = error as NodeJS.ErrnoException;
+  if (e.code === 'ENOENT') return new BentoError('INPUT_NOT_FOUND', `Input file ${file} does not exist`, { file, cause: error });
+  if (e.code === 'Z_BUF_ERROR' || e.code === 'Z_DATA_ERROR' || e.code === 'Z_STREAM_END') {
+    return new BentoError('INPUT_FORMAT', `Input file ${file} is not a complete gzip file: ${e.message}`, { file, cause: error, hint: 'The file is truncated or corrupt; copy it again.' });
+  }
+  if (e.code === 'EISDIR' || e.code === 'EACCES') return new BentoError('INPUT_NOT_FOUND', `Input file ${file} cannot be read: ${e.message}`, { file, cause: error });
+  return new BentoError('INPUT_FORMAT', `Input file ${file} cannot be read: ${e.message}`, { file, cause: error });
+}
+
+/** Bytes on disk of all `files` together. */
+export async function totalSize(files: readonly string[]): Promise<number> {
+  const sizes = await Promise.all(files.map(async (file) => (await stat(file)).size));
+  return sizes.reduce((a, b) => a + b, 0);
+}

@@ -1,0 +1,39 @@
+/**
+ * @file Sources: the input files of a job, read as columnar chunks. Chooses the reader by
+ * `input.format` or by the files' extensions.
+ */
+import { BentoError } from '../errors.js';
+import { type DataFormat, formatFromPath, type InputSpec } from '../job/spec.js';
+import { openCsv } from './csv.js';
+import { resolveInputFiles } from './files.js';
+import { openJsonl } from './jsonl.js';
+import { openParquet } from './parquet.js';
+import type { Source } from './types.js';
+
+export type { Column, Field, FieldType, RowChunk, Source, SourceProgress } from './types.js';
+
+/** Resolves the input files, checks they share one format, and opens the matching reader. */
+export async function openSource(input: InputSpec): Promise<Source & { format: DataFormat }> {
+  const files = await resolveInputFiles(input.path, (file) => (input.format ? true : formatFromPath(file) !== undefined));
+  const format = input.format ?? formatOf(files);
+  const options = { columns: input.columns, chunkRows: input.chunkRows };
+  const source = format === 'csv' ? await openCsv(files, { ...input.csv, ...options })
+    : format === 'jsonl' ? await openJsonl(files, options)
+      : await openParquet(files, options);
+  return Object.assign(source, { format });
+}
+
+function formatOf(files: readonly string[]): DataFormat {
+  let format: DataFormat | undefined;
+  for (const file of files) {
+    const f = formatFromPath(file);
+    if (f === undefined) {
+      throw new BentoError('INPUT_FORMAT', `Cannot tell the format of ${file} from its extension`, { file, hint: 'Set input.format to csv, jsonl or parquet, or use the extensions .csv .tsv .jsonl .ndjson .parquet (optionally .gz).' });
+    }
+    if (format !== undefined && f !== format) {
+      throw new BentoError('INPUT_FORMAT', `Input files mix formats: ${files[0]} is ${format}, ${file} is ${f}`, { file, hint: 'Point input.path at files of one format.' });
+    }
+    format = f;
+  }
+  return format!;
+}

@@ -1,0 +1,51 @@
+/**
+ * @file What every reader yields: columnar chunks of rows with a fixed schema, plus where
+ * each row came from so errors can name the file and row.
+ */
+
+/** Column types as they travel from sources to sinks. `json` is any JSON value (objects, lists, mixed). */
+export type FieldType = 'float32' | 'float64' | 'int32' | 'int64' | 'bool' | 'string' | 'timestamp' | 'json' | 'list';
+
+export interface Field {
+  readonly name: string;
+  readonly type: FieldType;
+  /** For `list`: the element type. */
+  readonly items?: FieldType;
+}
+
+/**
+ * One column of a chunk, dense, `length` long. Numeric Parquet columns may arrive as typed
+ * arrays; everything else is a plain array whose holes are `null`.
+ */
+export type Column = ArrayLike<unknown>;
+
+/** A run of consecutive rows from one file. */
+export interface RowChunk {
+  readonly file: string;
+  /** 0-based index of the chunk's first row within `file` (data rows; the header is not counted). */
+  readonly fileRow: number;
+  readonly length: number;
+  readonly columns: ReadonlyMap<string, Column>;
+}
+
+/** Bytes or rows done out of a known total, for the progress bar's ETA. */
+export interface SourceProgress {
+  readonly done: number;
+  readonly total: number | undefined;
+  readonly unit: 'bytes' | 'rows';
+}
+
+/** A reader over one or more files of one format, opened and schema-checked. */
+export interface Source {
+  readonly files: readonly string[];
+  /** Column names and types, known before the first chunk is read. */
+  readonly schema: readonly Field[];
+  /** Total rows where the format says so up front (Parquet), else undefined. */
+  readonly totalRows: number | undefined;
+  /** Rows in file order, in chunks of at most the configured size. Closes its files when the loop ends. */
+  chunks(): AsyncIterable<RowChunk>;
+  progress(): SourceProgress;
+}
+
+/** Values the CSV and JSONL readers treat as missing, as pandas does by default. */
+export const missingTokens: ReadonlySet<string> = new Set(['', 'NA', 'N/A', 'NaN', 'nan', 'null', 'NULL', 'None', '#N/A']);
