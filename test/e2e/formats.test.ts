@@ -1,0 +1,116 @@
+/**
+ * End to end, as a user runs it: every input format × every output format through the real
+ * CLI, predictions checked against values computed by torch at export time, at batch size 1
+ * and N, with kept columns and row order checked against the input.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { assertClose, fixtures, readJson, readRows, root, runCli, withTempDir } from '../helpers.js';
+
+type Row = Record<string, unknown>;
+const inputs = { csv: 'penguins.csv', jsonl: 'penguins.jsonl', parquet: 'penguins.parquet' } as const;
+const outputs = ['csv', 'jsonl', 'parquet'] as const;
+
+async function writeJob(dir: string, body: string): Promise<string> {
+  const file = join(dir, 'job.yaml');
+  await writeFile(file, body);
+  return file;
+}
+
+const penguinRows = async () => (await readRows(join(fixtures, 'data', 'penguins.jsonl')));
+
+describe('penguins classifier: 3 input formats × 3 output formats', async () => {
+  const reference = await readJson<Row[]>(join(fixtures, 'reference', 'penguins.json'));
+  const source = await penguinRows();
+  for (const [inFormat, inFile] of Object.entries(inputs)) {
+    for (const outFormat of outputs) {
+      for (const size of [1, 64]) {
+        test(`${inFormat} → ${outFormat}, batch.size ${size}`, () => withTempDir(async (dir) => {
+          const job = await writeJob(dir, [
+            'name: penguins',
+            `input: { path: ${join(fixtures, 'data', inFile)} }`,
+            `model: ${join(fixtures, 'models', 'penguins')}`,
+            `batch: { size: ${size}, concurrency: 2 }`,
+            `output: { path: out/scored.${outFormat}, keep: [species, island, body_mass_g] }`,
+          ].join('\n'));
+          const result = await runCli(['run', job, '--progress', 'none']);
+          assert.equal(result.code, 0, result.stderr);
+          const rows = await readRows(join(dir, 'out', `scored.${outFormat}`));
+          assert.equal(rows.length, 344);
+          assert.deepEqual(Object.keys(rows[0]!), ['species', 'island', 'body_mass_g', 'species_pred', 'species_score', 'prob_Adelie', 'prob_Chinstrap', 'prob_Gentoo']);
+          rows.forEach((row, i) => {
+            // Kept columns in input order, nulls kept as nulls.
+            assert.deepEqual([row.species, row.island, row.body_mass_g], [source[i]!.species, source[i]!.island, source[i]!.body_mass_g], `row ${i}`);
+            assertClose(row, reference[i], 1e-5, `row ${i}`);
+          });
+          // No temporary or partial file is left beside the output.
+          assert.deepEqual(await readdir(join(dir, 'out')), [`scored.${outFormat}`]);
+        }));
+      }
+    }
+  }
+});
+
+describe('two inputs of different dtypes (float32 [N,3] + int64 category), two outputs', async () => {
+  const reference = await readJson<Row[]>(join(fixtures, 'reference', 'penguins-mass.json'));
+  for (const [inFile, outFormat] of [['penguins.csv', 'parquet'], ['penguins.parquet', 'jsonl'], ['penguins.jsonl', 'csv'], ['penguins.csv.gz', 'csv']] as const) {
+    test(`${inFile} → ${outFormat}`, () => withTempDir(async (dir) => {
+      const job = await writeJob(dir, [
+        `input: { path: ${join(fixtures, 'data', inFile)} }`,
+        `model: ${join(fixtures, 'models', 'penguins-mass')}`,
+        'batch: { size: 50 }',
+        `output: { path: mass.${outFormat}, keep: [] }`,
+      ].join('\n'));
+      const result = await runCli(['run', job, '--progress', 'none']);
+      assert.equal(result.code, 0, result.stderr);
+      const rows = await readRows(join(dir, `mass.${outFormat}`));
+      assert.deepEqual(Object.keys(rows[0]!), ['body_mass_pred', 'log_mass_pred']);
+      // float32 outputs: compare relative to the value (grams are ~4000).
+      assertClose(rows, reference, 1e-6);
+    }));
+  }
+});
+
+test('a ZSTD Parquet file written by Polars (3M rows, timestamps, dictionary strings) scores correctly', { timeout: 120_000 }, () => withTempDir(async (dir) => {
+  const flights = join(root, 'node_modules', 'vega-datasets', 'data', 'flights-3m.parquet');
+  assert.ok(existsSync(flights), 'vega-datasets is a dev dependency');
+  const job = await writeJob(dir, [
+    `input: { path: ${flights} }`,
+    `model: ${join(fixtures, 'models', 'flights-delay')}`,
+    'batch: { size: 4096 }',
+    'output: { path: flights.parquet, keep: [date, origin, distance] }',
+  ].join('\n'));
+  const result = await runCli(['run', job, '--progress', 'none', '--summary-json', join(dir, 'summary.json')]);
+  assert.equal(result.code, 0, result.stderr);
+  const summary = await readJson<{ input: { rows: number }; output: { rows: number } }>(join(dir, 'summary.json'));
+  assert.equal(summary.input.rows, 3_000_000);
+  assert.equal(summary.output.rows, 3_000_000);
+  const { duckdb } = await import('../helpers.js');
+  const [counts] = await duckdb(`SELECT count(*)::INT AS n, count(p_delayed)::INT AS scored FROM '${join(dir, 'flights.parquet')}'`);
+  assert.deepEqual(counts, { n: 3_000_000, scored: 3_000_000 });
+  // The first 1000 rows against torch's predictions, and the kept columns against DuckDB's read of the input.
+  const reference = await readJson<Row[]>(join(fixtures, 'reference', 'flights-delay.json'));
+  const head = await duckdb(`SELECT p_delayed FROM '${join(dir, 'flights.parquet')}' LIMIT 1000`);
+  assertClose(head, reference, 1e-6);
+  const mine = await duckdb(`SELECT date, origin, distance FROM '${join(dir, 'flights.parquet')}' LIMIT 5 OFFSET 2999995`);
+  const theirs = await duckdb(`SELECT date, origin, distance FROM '${flights}' LIMIT 5 OFFSET 2999995`);
+  assert.deepEqual(mine.map((r) => ({ ...r, date: String(r.date) })), theirs.map((r) => ({ ...r, date: String(r.date) })));
+}));
+
+test('every Parquet codec DuckDB writes (zstd, snappy, gzip, uncompressed, several row groups) gives the same predictions', () => withTempDir(async (dir) => {
+  const reference = await readJson<Row[]>(join(fixtures, 'reference', 'penguins.json'));
+  const job = await writeJob(dir, [
+    `input: { path: "${join(fixtures, 'data')}/penguins*.parquet" }`,
+    `model: ${join(fixtures, 'models', 'penguins')}`,
+    'output: { path: all.jsonl, keep: [] }',
+  ].join('\n'));
+  const result = await runCli(['run', job, '--progress', 'none']);
+  assert.equal(result.code, 0, result.stderr);
+  const rows = await readRows(join(dir, 'all.jsonl'));
+  // Five files, read in sorted order, each the same 344 rows.
+  assert.equal(rows.length, 5 * 344);
+  for (let f = 0; f < 5; f++) assertClose(rows.slice(f * 344, (f + 1) * 344), reference, 1e-5, `file ${f}`);
+}));
