@@ -49,8 +49,10 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
       for await (const record of parser as AsyncIterable<string[]>) {
         if (header === undefined) {
           header = options.header ? record.map((name) => name.trim()) : record.map((_, i) => `column${i}`);
-          const names = options.columns ?? schema?.map((f) => f.name) ?? header;
-          requireColumns(file, header, names, (name, present) => didYouMean(name, present));
+          const wanted = options.columns ?? schema?.map((f) => f.name) ?? header;
+          requireColumns(file, header, wanted, (name, present) => didYouMean(name, present));
+          // Columns keep the file's order whatever order they were asked for in.
+          const names = schema?.map((f) => f.name) ?? header.filter((h) => wanted.includes(h));
           picks = names.map((name) => header!.indexOf(name));
           builder = new ColumnBuilder(names, file, options.chunkRows);
           if (options.header) continue;

@@ -28,8 +28,9 @@ interface OpenParquet {
 export async function openParquet(files: readonly string[], options: ParquetSourceOptions): Promise<Source> {
   const first = await openFile(files[0]!);
   await first.handle.close();
-  const names = options.columns ?? first.fields.map((f) => f.name);
-  requireColumns(first.file, first.fields.map((f) => f.name), names, (n, p) => didYouMean(n, p));
+  const wanted = options.columns ?? first.fields.map((f) => f.name);
+  requireColumns(first.file, first.fields.map((f) => f.name), wanted, (n, p) => didYouMean(n, p));
+  const names = first.fields.map((f) => f.name).filter((n) => wanted.includes(n));
   const schema = names.map((name) => first.fields.find((f) => f.name === name)!);
   let totalRows = 0;
   for (const file of files) {

@@ -1,0 +1,131 @@
+/**
+ * The CLI around a run: validate, inspect, env interpolation and --set, the summary, the
+ * progress events, and stopping on SIGTERM.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { bin, fixtures, readJson, readRows, root, runCli, withTempDir } from '../helpers.js';
+
+const penguinsJob = join(root, 'jobs', 'penguins.yaml');
+
+test('validate checks job, model and first rows, and writes nothing', () => withTempDir(async (dir) => {
+  const result = await runCli(['--log-format', 'text', 'validate', penguinsJob, '--set', `output.path=${join(dir, 'x.csv')}`]);
+  assert.equal(result.code, 0, result.stderr);
+  const text = result.stderr.replace(/\(.*?\)/g, '(…)');
+  assert.match(text, /^job {6}penguins-species/m);
+  assert.match(text, /^columns +species:string, island:string, bill_length_mm:float64, bill_depth_mm:float64, flipper_length_mm:float64, body_mass_g:float64$/m);
+  assert.match(text, /^writes +species, island, species_pred, species_score, prob_Adelie, prob_Chinstrap, prob_Gentoo$/m);
+  assert.match(text, /^check +model ran on the first 8 row/m);
+  assert.equal(existsSync(join(dir, 'x.csv')), false);
+}));
+
+test('run --dry-run reports a bad cell in the first rows without writing', () => withTempDir(async (dir) => {
+  await writeFile(join(dir, 'in.jsonl'), '{"bill_length_mm": 39.1, "bill_depth_mm": 18.7, "flipper_length_mm": 181, "body_mass_g": "heavy"}\n');
+  await writeFile(join(dir, 'job.yaml'), `input: { path: in.jsonl }\nmodel: ${join(fixtures, 'models', 'penguins')}\noutput: { path: out.csv }\n`);
+  const result = await runCli(['--log-format', 'text', 'run', '--dry-run', 'job.yaml'], { cwd: dir });
+  assert.equal(result.code, 3);
+  assert.match(result.stderr, /error: Invalid value: column "body_mass_g" expects float32 \(tensor "features"\), got "heavy" at .*in\.jsonl row 1/);
+  assert.deepEqual(await readdir(dir), ['in.jsonl', 'job.yaml']);
+}));
+
+test('inspect prints the signature and the manifest mapping', async () => {
+  const result = await runCli(['inspect', join(fixtures, 'models', 'penguins-mass')]);
+  assert.equal(result.code, 0, result.stderr);
+  const lines = result.stdout.split('\n');
+  assert.equal(lines[0], `bundle   penguins-mass:1.0.0  (${join(fixtures, 'models', 'penguins-mass')})`);
+  assert.ok(lines.includes('batch    dynamic; manifest max_size 4096'), result.stdout);
+  assert.ok(lines.includes('  measurements: float32 [batch, 3]  ← columns [bill_length_mm, bill_depth_mm, flipper_length_mm], missing → [43.92,17.15,200.92]'), result.stdout);
+  assert.ok(lines.includes('  island: int64 [batch]  ← columns [island] as categories [Biscoe, Dream, Torgersen], missing → error'), result.stdout);
+  assert.ok(lines.includes('  body_mass: float32 [batch, 1]  → [body_mass_pred]'), result.stdout);
+  const json = JSON.parse((await runCli(['inspect', '--json', join(fixtures, 'models', 'penguins', 'model.onnx')])).stdout) as { signature: { inputs: unknown[] } };
+  assert.deepEqual(json.signature.inputs, [{ name: 'features', isTensor: true, type: 'float32', shape: ['batch', 4] }]);
+});
+
+test('${VAR} in the job file and --set on the command line', () => withTempDir(async (dir) => {
+  await writeFile(join(dir, 'job.yaml'), [
+    'input: { path: "${DATA_DIR}/penguins.${EXT:-csv}" }',
+    `model: ${join(fixtures, 'models', 'penguins')}`,
+    'output: { path: "out/${RUN_DATE}.csv", keep: [species] }',
+  ].join('\n'));
+  const result = await runCli(['run', 'job.yaml', '--progress', 'none', '--set', 'output.keep=[island]', '--set', 'batch.size=10', '--summary-json', 'summary.json'],
+    { cwd: dir, env: { DATA_DIR: join(fixtures, 'data'), RUN_DATE: '2026-11-24' } });
+  assert.equal(result.code, 0, result.stderr);
+  const rows = await readRows(join(dir, 'out', '2026-11-24.csv'));
+  assert.equal(rows.length, 344);
+  assert.deepEqual(Object.keys(rows[0]!).slice(0, 2), ['island', 'species_pred']);
+  const summary = await readJson<Record<string, unknown>>(join(dir, 'summary.json'));
+  assert.deepEqual({ ...summary, seconds: 0, rows_per_second: 0 }, {
+    job: 'job', status: 'completed', seconds: 0, rows_per_second: 0,
+    input: { files: 1, format: 'csv', rows: 344 },
+    output: { path: join(dir, 'out', '2026-11-24.csv'), format: 'csv', rows: 344, columns: ['island', 'species_pred', 'species_score', 'prob_Adelie', 'prob_Chinstrap', 'prob_Gentoo'] },
+    model: { name: 'penguins-species', version: '1.0.0', providers: ['cpu'] },
+    batch: { size: 10, concurrency: 2, count: 35 },
+  });
+  const missing = await runCli(['--log-format', 'text', 'run', 'job.yaml'], { cwd: dir, env: { DATA_DIR: '', RUN_DATE: '' } });
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /input\.path: environment variable DATA_DIR is not set \(used as \$\{DATA_DIR\}\); set it, or give a default with \$\{DATA_DIR:-value\}/);
+  assert.match(missing.stderr, /output\.path: environment variable RUN_DATE is not set/);
+}));
+
+test('machine-readable log: start, progress and summary events as JSON lines', { timeout: 60_000 }, () => withTempDir(async (dir) => {
+  const result = await runCli(['--log-format', 'json', 'run', join(root, 'jobs', 'flights.yaml'), '--progress', 'log', '--set', `output.path=${join(dir, 'f.csv')}`, '--set', 'output.keep=[]']);
+  assert.equal(result.code, 0, result.stderr);
+  const events = result.stderr.trim().split('\n').map((l) => JSON.parse(l) as { event: string; [k: string]: unknown });
+  assert.equal(events[0]!.event, 'start');
+  assert.equal(events.at(-1)!.event, 'summary');
+  assert.equal((events.at(-1)!.summary as { output: { rows: number } }).output.rows, 3_000_000);
+  for (const e of events.filter((x) => x.event === 'progress')) {
+    assert.equal(typeof e.rows_written, 'number');
+    assert.ok((e.percent as number) > 0 && (e.percent as number) <= 100);
+  }
+}));
+
+test('SIGTERM stops the run promptly, exits 143 and leaves no output; a second signal stops at once', { timeout: 60_000 }, () => withTempDir(async (dir) => {
+  const start = (extra: string[]) => {
+    const child = spawn(process.execPath, [bin, '--log-format', 'json', 'run', join(root, 'jobs', 'flights.yaml'), '--progress', 'none', '--set', `output.path=${join(dir, 'f.parquet')}`, ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    const started = new Promise<void>((resolve) => child.stderr.on('data', () => stderr.includes('"event":"start"') && resolve()));
+    const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+    return { child, started, done, stderr: () => stderr };
+  };
+  const run = start([]);
+  await run.started;
+  await new Promise((r) => setTimeout(r, 500));
+  const sent = performance.now();
+  run.child.kill('SIGTERM');
+  const { code } = await run.done;
+  assert.ok(performance.now() - sent < 5000, 'stops within a few seconds');
+  assert.equal(code, 143, run.stderr());
+  assert.match(run.stderr(), /"event":"stopping".*"signal":"SIGTERM"/);
+  assert.match(run.stderr(), /"code":"INTERRUPTED"/);
+  assert.deepEqual(await readdir(dir), []);
+
+  const twice = start([]);
+  await twice.started;
+  twice.child.kill('SIGINT');
+  twice.child.kill('SIGINT');
+  const second = await twice.done;
+  assert.ok(second.code === 130 || second.signal === 'SIGINT', `exit ${second.code} / ${second.signal}`);
+}));
+
+test('--help lists the commands; an unknown command is a usage error', async () => {
+  const help = await runCli(['--help']);
+  assert.equal(help.code, 0);
+  for (const command of ['run', 'validate', 'inspect']) assert.match(help.stdout, new RegExp(`^  ${command} `, 'm'));
+  const bad = await runCli(['runn', 'job.yaml']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /unknown command 'runn'.*\n.*Did you mean run\?/);
+});
+
+test('the bundled example job writes its Parquet output', () => withTempDir(async (dir) => {
+  const result = await runCli(['run', penguinsJob, '--set', `output.path=${join(dir, 'p.parquet')}`]);
+  assert.equal(result.code, 0, result.stderr);
+  const rows = await readRows(join(dir, 'p.parquet'));
+  assert.equal(rows.length, 344);
+  assert.equal((await readFile(join(dir, 'p.parquet'))).subarray(0, 4).toString(), 'PAR1');
+}));

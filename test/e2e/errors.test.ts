@@ -1,0 +1,170 @@
+/**
+ * User mistakes end with one clear message (file, row, column, what to do), the documented exit
+ * code, no stack trace, and nothing at output.path.
+ */
+import assert from 'node:assert/strict';
+import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fixtures, runCli, withTempDir } from '../helpers.js';
+
+const penguinsCsv = join(fixtures, 'data', 'penguins.csv');
+const model = join(fixtures, 'models', 'penguins');
+
+interface Case {
+  readonly name: string;
+  /** Writes the job and its files into `dir`; returns the job file name. */
+  setup(dir: string): Promise<void>;
+  readonly job: (dir: string) => string;
+  readonly exit: number;
+  /** The error lines exactly, with the temp dir written as <dir>. */
+  readonly error: string;
+  readonly args?: readonly string[];
+}
+
+const job = (input: string, extra = '', output = 'out/result.csv') => `input: { path: ${input} }\nmodel: ${model}\noutput: { path: ${output} }\n${extra}`;
+
+const cases: Case[] = [
+  {
+    name: 'missing input file',
+    setup: async () => {},
+    job: () => job('nope.csv'),
+    exit: 3,
+    error: 'error: Input file <dir>/nope.csv does not exist\nhint: Check input.path; relative paths resolve against the job file\'s directory.',
+  },
+  {
+    name: 'a glob matching nothing',
+    setup: async () => {},
+    job: () => job('"data/*.csv"'),
+    exit: 3,
+    error: 'error: Input <dir>/data/*.csv matches no file\nhint: Check input.path and the files present.',
+  },
+  {
+    name: 'unknown input extension',
+    setup: async (dir) => writeFile(join(dir, 'data.xlsx'), 'not really'),
+    job: () => job('data.xlsx'),
+    exit: 3,
+    error: 'error: Cannot tell the format of <dir>/data.xlsx from its extension\nhint: Set input.format to csv, jsonl or parquet, or use the extensions .csv .tsv .jsonl .ndjson .parquet (optionally .gz).',
+  },
+  {
+    name: 'unknown output format',
+    setup: async () => {},
+    job: () => job(penguinsCsv, '', 'out/result.xlsx'),
+    exit: 2,
+    error: 'error: Job file <dir>/job.yaml: output.format: cannot be inferred from the extension ".xlsx"; expected one of [csv, jsonl, parquet] (set output.format, or name the file .csv, .jsonl or .parquet)\nhint: Fix the job file and run again.',
+  },
+  {
+    name: 'unknown key and a bad value, reported together',
+    setup: async () => {},
+    job: () => job(penguinsCsv, 'bach: { size: 10 }\nbatch: { concurrency: 0 }'),
+    exit: 2,
+    error: 'error: Job file <dir>/job.yaml has 2 problems:\n  - batch.concurrency: expected a positive integer, got `0` (number)\n  - bach: unknown key (did you mean `batch`?); expected one of [name, input, model, batch, output]\nhint: Fix the job file and run again.',
+  },
+  {
+    name: 'a column the model needs is missing',
+    setup: async (dir) => writeFile(join(dir, 'data.csv'), (await readFile(penguinsCsv, 'utf8')).replace('bill_length_mm', 'bill_len_mm')),
+    job: () => job('data.csv'),
+    exit: 3,
+    error: 'error: Column "bill_length_mm" is missing: model penguins-species needs column "bill_length_mm", but <dir>/data.csv has no such column; the closest is "bill_len_mm"\nhint: Did you mean "bill_len_mm"? Rename it in the input, or fix the name in the manifest.',
+  },
+  {
+    name: 'a value that does not fit the tensor dtype',
+    setup: async (dir) => {
+      const lines = (await readFile(penguinsCsv, 'utf8')).split('\n');
+      lines[5] = lines[5]!.replace(/^(\w+,\w+,)[^,]+/, '$1abc');
+      await writeFile(join(dir, 'data.csv'), lines.join('\n'));
+    },
+    job: () => job('data.csv'),
+    exit: 3,
+    error: 'error: Invalid value: column "bill_length_mm" expects float32 (tensor "features"), got "abc" at <dir>/data.csv row 5\nhint: Fix or remove the value in the input.',
+  },
+  {
+    name: 'batch size above the model\'s limit',
+    setup: async () => {},
+    job: () => job(penguinsCsv, 'batch: { size: 5000 }'),
+    exit: 2,
+    error: 'error: Job file <dir>/job.yaml: batch.size: expected at most 4096 (the largest batch model penguins-species:1.0.0 accepts), got `5000` (number)\nhint: Set batch.size to 4096 or less, or leave it out to use 256.',
+  },
+  {
+    name: 'a model file that is not ONNX',
+    setup: async (dir) => {
+      await cp(model, join(dir, 'bundle'), { recursive: true });
+      await writeFile(join(dir, 'bundle', 'model.onnx'), 'species,island\n');
+    },
+    job: (dir) => job(penguinsCsv).replace(model, join(dir, 'bundle')),
+    exit: 4,
+    error: 'hint: Check that the file is an ONNX model (re-export it, e.g. with torch.onnx.export) and that the bundle is complete.',
+  },
+  {
+    name: 'a manifest that names a tensor the model does not have',
+    setup: async (dir) => {
+      await cp(model, join(dir, 'bundle'), { recursive: true });
+      const manifest = await readFile(join(dir, 'bundle', 'bento.yaml'), 'utf8');
+      await writeFile(join(dir, 'bundle', 'bento.yaml'), manifest.replace('tensor: features', 'tensor: inputs'));
+    },
+    job: (dir) => job(penguinsCsv).replace(model, join(dir, 'bundle')),
+    exit: 4,
+    error: 'error: Manifest <dir>/bundle/bento.yaml does not match the model <dir>/bundle/model.onnx: 2 problems:\n  - inputs.0.tensor: the model has no input "inputs" (it has [features]); it would be filled from columns [bill_length_mm, bill_depth_mm, flipper_length_mm, body_mass_g]\n  - inputs: the model\'s input "features" is not fed by any entry; add one with tensor: features\nhint: Run `bento-batch inspect` on the bundle to see the model\'s real inputs and outputs, and fix bento.yaml.',
+  },
+  {
+    name: 'a CSV file named .parquet',
+    setup: async (dir) => cp(penguinsCsv, join(dir, 'data.parquet')),
+    job: () => job('data.parquet'),
+    exit: 3,
+    error: 'hint: Check that the file is Parquet (not CSV or JSON renamed), complete, and not still being written; or set input.format.',
+  },
+  {
+    name: 'output directory is a file',
+    setup: async (dir) => writeFile(join(dir, 'out'), 'a file, not a directory'),
+    job: () => job(penguinsCsv),
+    exit: 5,
+    error: 'hint: Check output.path and that its directory is writable.',
+  },
+];
+
+for (const c of cases) {
+  test(c.name, () => withTempDir(async (dir) => {
+    await c.setup(dir);
+    await writeFile(join(dir, 'job.yaml'), c.job(dir));
+    const result = await runCli(['--log-format', 'text', 'run', 'job.yaml', '--progress', 'none', ...(c.args ?? [])], { cwd: dir });
+    const stderr = result.stderr.replaceAll(dir, '<dir>');
+    assert.equal(result.code, c.exit, stderr);
+    assert.ok(stderr.includes(c.error), `stderr should contain:\n${c.error}\n--- got:\n${stderr}`);
+    assert.doesNotMatch(stderr, /^\s+at /m, 'no stack trace for a user mistake');
+    const out = await readdir(join(dir, 'out')).catch(() => [] as string[]);
+    assert.deepEqual(out, [], 'nothing is left in the output directory');
+  }));
+}
+
+test('a failed run leaves an existing output file untouched', () => withTempDir(async (dir) => {
+  const lines = (await readFile(penguinsCsv, 'utf8')).split('\n');
+  lines[300] = lines[300]!.replace(/^(\w+,\w+,)[^,]+/, '$1oops');
+  await writeFile(join(dir, 'data.csv'), lines.join('\n'));
+  await mkdir(join(dir, 'out'));
+  await writeFile(join(dir, 'out', 'result.csv'), 'yesterday\n');
+  await writeFile(join(dir, 'job.yaml'), job('data.csv', 'batch: { size: 16 }'));
+  const result = await runCli(['--log-format', 'text', 'run', 'job.yaml', '--progress', 'none'], { cwd: dir });
+  assert.equal(result.code, 3);
+  assert.match(result.stderr, /got "oops" at .*data\.csv row 300/);
+  assert.deepEqual(await readdir(join(dir, 'out')), ['result.csv']);
+  assert.equal(await readFile(join(dir, 'out', 'result.csv'), 'utf8'), 'yesterday\n');
+}));
+
+test('--debug shows the stack of a user error', () => withTempDir(async (dir) => {
+  await writeFile(join(dir, 'job.yaml'), job('nope.csv'));
+  const result = await runCli(['--debug', '--log-format', 'text', 'run', 'job.yaml'], { cwd: dir });
+  assert.equal(result.code, 3);
+  assert.match(result.stderr, /^\s+at /m);
+}));
+
+test('json log format: the error is one machine-readable line with code and location', () => withTempDir(async (dir) => {
+  await writeFile(join(dir, 'job.yaml'), job('nope.csv'));
+  const result = await runCli(['--log-format', 'json', 'run', 'job.yaml'], { cwd: dir });
+  assert.equal(result.code, 3);
+  const event = JSON.parse(result.stderr.trim().split('\n').at(-1)!) as Record<string, unknown>;
+  assert.deepEqual({ ...event, time: undefined }, {
+    time: undefined, level: 'error', event: 'error', code: 'INPUT_NOT_FOUND', exit_code: 3,
+    message: `Input file ${join(dir, 'nope.csv')} does not exist`, file: join(dir, 'nope.csv'),
+    hint: 'Check input.path; relative paths resolve against the job file\'s directory.',
+  });
+}));
