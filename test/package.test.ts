@@ -1,0 +1,35 @@
+/**
+ * The dependency policy: runtime dependencies stay inside an allowlist, every version is
+ * pinned, and the package ships only what it needs.
+ */
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { root } from './helpers.js';
+
+const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as {
+  dependencies: Record<string, string>; devDependencies: Record<string, string>; files: string[]; bin: Record<string, string>; type: string; engines: { node: string };
+};
+
+test('runtime dependencies stay inside the allowlist', () => {
+  const allowed = ['commander', 'csv-parse', 'hyparquet', 'hyparquet-compressors', 'hyparquet-writer', 'onnxruntime-node', 'p-queue', 'yaml', 'zod'];
+  assert.deepEqual(Object.keys(pkg.dependencies).filter((d) => !allowed.includes(d)), []);
+});
+
+test('every dependency is pinned to an exact version', () => {
+  for (const [name, version] of Object.entries({ ...pkg.dependencies, ...pkg.devDependencies })) {
+    assert.match(version, /^\d+\.\d+\.\d+(-[\w.]+)?$/, `${name}@${version} is not pinned`);
+  }
+});
+
+test('ESM package with a bin, Node 20+', () => {
+  assert.equal(pkg.type, 'module');
+  assert.equal(pkg.bin['bento-batch'], 'bin/bento-batch.js');
+  assert.equal(pkg.engines.node, '>=20');
+  assert.deepEqual(pkg.files, ['bin', 'dist', '!dist/test', 'README.md']);
+});
+
+test('.npmrc skips the onnxruntime CUDA download (CI has no network beyond npm)', async () => {
+  assert.match(await readFile(join(root, '.npmrc'), 'utf8'), /^onnxruntime-node-install=skip$/m);
+});
