@@ -67,7 +67,7 @@ export function startProgress(stats: RunStats, options: ProgressOptions): { stop
 /** The end-of-run report: one line for people, one `summary` event for machines. */
 export function reportSummary(summary: RunSummary, logger: Logger): void {
   logger.event('info', 'summary',
-    `${summary.job}: ${summary.input.rows} rows read, ${summary.output.rows} written to ${summary.output.path} in ${summary.seconds.toFixed(1)}s (${summary.rows_per_second.toLocaleString('en-US')} rows/s)`,
+    `${summary.job}: ${summary.input.rows.toLocaleString('en-US')} rows read, ${summary.output.rows.toLocaleString('en-US')} written to ${summary.output.path} in ${summary.seconds.toFixed(1)}s (${summary.rows_per_second.toLocaleString('en-US')} rows/s)`,
     { summary });
 }
 
