@@ -2,7 +2,7 @@
  * @file The batcher: regroups source chunks into model batches of exactly `size` rows (the
  * last one smaller), never empty, each knowing its global row range and where its rows came from.
  */
-import type { Column, RowChunk } from '../source/types.js';
+import type { Column, RowChunk, SourcePosition } from '../source/types.js';
 
 /** Rows `[start, end)` of one file that sit at `offset` in a batch. */
 export interface Segment {
@@ -21,6 +21,8 @@ export interface Batch {
   readonly length: number;
   readonly columns: ReadonlyMap<string, Column>;
   readonly segments: readonly Segment[];
+  /** Where the source stands after the batch's last row: a resume reads on from here. */
+  readonly end: SourcePosition;
 }
 
 /** Where row `i` of a batch came from: its file and 1-based row as a person counts. */
@@ -31,12 +33,15 @@ export function locate(batch: Batch, i: number): { file: string; row: number } {
   throw new RangeError(`row ${i} is outside batch ${batch.index}`);
 }
 
-/** Regroups `chunks` into batches of `size` rows; the last partial batch is always flushed. */
-export async function* batches(chunks: AsyncIterable<RowChunk>, size: number): AsyncGenerator<Batch> {
+/**
+ * Regroups `chunks` into batches of `size` rows; the last partial batch is always flushed.
+ * A resumed run passes the global row and batch index it starts at, so numbering continues.
+ */
+export async function* batches(chunks: AsyncIterable<RowChunk>, size: number, resume: { row: number; index: number } = { row: 0, index: 0 }): AsyncGenerator<Batch> {
   let parts: { chunk: RowChunk; from: number; to: number }[] = [];
   let pending = 0;
-  let start = 0;
-  let index = 0;
+  let start = resume.row;
+  let index = resume.index;
   const flush = (): Batch => {
     const batch = build(parts, index++, start, pending);
     start += pending;
@@ -72,7 +77,13 @@ function build(parts: { chunk: RowChunk; from: number; to: number }[], index: nu
   for (const name of parts[0]!.chunk.columns.keys()) {
     columns.set(name, concat(parts.map(({ chunk, from, to }) => slice(chunk.columns.get(name)!, from, to, chunk.length)), length));
   }
-  return { index, start, length, columns, segments };
+  const last = parts.at(-1)!;
+  const ends = last.chunk.ends;
+  const end: SourcePosition = {
+    file: last.chunk.fileIndex, row: last.chunk.fileRow + last.to,
+    ...(ends ? { byte: ends.bytes[last.to - 1]!, line: ends.lines[last.to - 1]! } : {}),
+  };
+  return { index, start, length, columns, segments, end };
 }
 
 function slice(column: Column, from: number, to: number, length: number): Column {

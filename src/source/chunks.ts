@@ -5,37 +5,45 @@
 import { BentoError } from '../errors.js';
 import type { Column, Field, FieldType, RowChunk } from './types.js';
 
-/** Collects row values column by column and hands out a RowChunk every `size` rows. */
+/** Collects row values column by column, with each row's end offset, and hands out RowChunks. */
 export class ColumnBuilder {
   readonly #names: readonly string[];
   #columns: unknown[][];
-  #fileRow = 0;
+  #bytes: number[] = [];
+  #lines: number[] = [];
+  #fileRow: number;
 
-  constructor(names: readonly string[], readonly file: string, readonly size: number) {
+  constructor(names: readonly string[], readonly file: string, readonly fileIndex: number, firstRow = 0) {
     this.#names = names;
     this.#columns = names.map(() => []);
+    this.#fileRow = firstRow;
   }
 
+  /** Rows collected since the last take(). */
   get length(): number {
-    return this.#columns[0]?.length ?? this.#rows;
+    return this.#bytes.length;
   }
 
-  // With zero columns selected there are no arrays to measure the row count by.
-  #rows = 0;
-
-  push(values: (i: number) => unknown): void {
+  /** Adds one row: `values(i)` is the value of the i-th selected column; `endByte` the offset just after the row. */
+  push(values: (i: number) => unknown, endByte: number, endLine: number): void {
     for (let i = 0; i < this.#columns.length; i++) this.#columns[i]!.push(values(i));
-    this.#rows++;
+    this.#bytes.push(endByte);
+    this.#lines.push(endLine);
   }
 
   /** The rows collected so far as a chunk, or undefined when there are none. */
   take(): RowChunk | undefined {
     const length = this.length;
     if (length === 0) return undefined;
-    const chunk: RowChunk = { file: this.file, fileRow: this.#fileRow, length, columns: new Map(this.#names.map((name, i) => [name, this.#columns[i]!])) };
+    const chunk: RowChunk = {
+      file: this.file, fileIndex: this.fileIndex, fileRow: this.#fileRow, length,
+      columns: new Map(this.#names.map((name, i) => [name, this.#columns[i]!])),
+      ends: { bytes: Float64Array.from(this.#bytes), lines: Float64Array.from(this.#lines) },
+    };
     this.#fileRow += length;
     this.#columns = this.#names.map(() => []);
-    this.#rows = 0;
+    this.#bytes = [];
+    this.#lines = [];
     return chunk;
   }
 }
@@ -77,11 +85,15 @@ export function sniffJsonType(values: ArrayLike<unknown>): FieldType {
 }
 
 /** Wraps a chunk generator so its first chunk is read now (fixing the schema) and replayed first. */
-export async function peek(chunks: AsyncGenerator<RowChunk>): Promise<{ first: RowChunk | undefined; all: () => AsyncGenerator<RowChunk> }> {
+export async function peek(chunks: AsyncGenerator<RowChunk>): Promise<{ first: RowChunk | undefined; all: () => AsyncGenerator<RowChunk>; discard: () => void }> {
   const head = await chunks.next();
   let used = false;
   return {
     first: head.done ? undefined : head.value,
+    discard() {
+      used = true;
+      void chunks.return(undefined);
+    },
     async *all() {
       if (used) throw new Error('a source can be read once');
       used = true;

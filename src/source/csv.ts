@@ -1,12 +1,13 @@
 /**
  * @file CSV/TSV reader over csv-parse: header, delimiter, quotes, CRLF and BOM handled by the
  * parser; numeric columns are sniffed from the first chunk and converted as rows stream by.
+ * Each row's end offset comes from csv-parse's `bytes_records`, so a resume seeks to it.
  */
-import { parse, CsvError } from 'csv-parse';
+import { parse, CsvError, type Parser } from 'csv-parse';
 import { BentoError, didYouMean } from '../errors.js';
 import { ColumnBuilder, convertColumn, peek, requireColumns, sniffCsvType } from './chunks.js';
-import { openFileStream, streamError, totalSize } from './files.js';
-import { type Field, missingTokens, type RowChunk, type Source } from './types.js';
+import { ByteProgress, fileSizes, openFileStream, streamError } from './files.js';
+import { type Field, missingTokens, type RowChunk, type Source, type SourcePosition } from './types.js';
 
 export interface CsvSourceOptions {
   readonly delimiter: string | undefined;
@@ -22,39 +23,64 @@ const isMissing = (v: string) => missingTokens.has(v.trim());
 /** Opens CSV files and reads the first chunk to fix the column types; throws INPUT_* errors. */
 export async function openCsv(files: readonly string[], options: CsvSourceOptions): Promise<Source> {
   let schema: Field[] | undefined;
-  let bytesDone = 0;
-  let currentBytes = () => 0;
-  const totalBytes = await totalSize(files);
+  const progress = new ByteProgress(await fileSizes(files));
+  const parserFor = (file: string, info: boolean) => parse({
+    delimiter: options.delimiter ?? (/\.tsv(\.gz)?$/i.test(file) ? '\t' : ','),
+    quote: options.quote, bom: true, skip_empty_lines: true, relax_column_count: true, info,
+  });
 
-  async function* readAll(): AsyncGenerator<RowChunk> {
-    for (const file of files) {
-      const opened = openFileStream(file);
-      currentBytes = opened.bytes;
-      yield* readFile(file, opened.stream);
-      bytesDone += opened.bytes();
-      currentBytes = () => 0;
+  async function* readAll(from: SourcePosition): AsyncGenerator<RowChunk> {
+    for (let index = from.file; index < files.length; index++) {
+      const file = files[index]!;
+      const at = index === from.file ? from : { file: index, row: 0, byte: 0, line: 0 };
+      // The header is read from the top; the rows from where the last run stopped.
+      const header = at.byte ? await readHeader(file) : undefined;
+      const opened = openFileStream(file, at.byte ?? 0);
+      progress.enter(index, opened.bytes);
+      yield* readFile(file, index, opened.stream, at, header);
     }
   }
 
-  async function* readFile(file: string, stream: NodeJS.ReadableStream): AsyncGenerator<RowChunk> {
-    const delimiter = options.delimiter ?? (/\.tsv(\.gz)?$/i.test(file) ? '\t' : ',');
-    const parser = parse({ delimiter, quote: options.quote, bom: true, skip_empty_lines: true, relax_column_count: true });
+  async function readHeader(file: string): Promise<string[]> {
+    const opened = openFileStream(file);
+    const parser = parserFor(file, false);
+    opened.stream.pipe(parser);
+    try {
+      for await (const record of parser as AsyncIterable<string[]>) return names(record);
+    } catch (error) {
+      throw streamError(file, error);
+    } finally {
+      opened.stream.destroy();
+      parser.destroy();
+    }
+    throw new BentoError('INPUT_FORMAT', `Input file ${file} is empty`, { file });
+  }
+
+  const names = (record: string[]) => (options.header ? record.map((name) => name.trim()) : record.map((_, i) => `column${i}`));
+
+  async function* readFile(file: string, index: number, stream: NodeJS.ReadableStream, at: SourcePosition, knownHeader: string[] | undefined): AsyncGenerator<RowChunk> {
+    const parser: Parser = parserFor(file, true);
     stream.on('error', (error) => parser.destroy(error as Error));
     stream.pipe(parser);
-    let header: string[] | undefined;
+    const offset = at.byte ?? 0;
+    let header = knownHeader;
     let picks: number[] = [];
     let builder: ColumnBuilder | undefined;
-    let rows = 0;
+    const select = (present: string[]) => {
+      const wanted = options.columns ?? schema?.map((f) => f.name) ?? present;
+      requireColumns(file, present, wanted, (name, candidates) => didYouMean(name, candidates));
+      // Columns keep the file's order whatever order they were asked for in.
+      const selected = schema?.map((f) => f.name) ?? present.filter((h) => wanted.includes(h));
+      picks = selected.map((name) => present.indexOf(name));
+      builder = new ColumnBuilder(selected, file, index, at.row);
+    };
+    if (header) select(header);
+    let rows = at.row;
     try {
-      for await (const record of parser as AsyncIterable<string[]>) {
+      for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { bytes_records: number; lines: number } }>) {
         if (header === undefined) {
-          header = options.header ? record.map((name) => name.trim()) : record.map((_, i) => `column${i}`);
-          const wanted = options.columns ?? schema?.map((f) => f.name) ?? header;
-          requireColumns(file, header, wanted, (name, present) => didYouMean(name, present));
-          // Columns keep the file's order whatever order they were asked for in.
-          const names = schema?.map((f) => f.name) ?? header.filter((h) => wanted.includes(h));
-          picks = names.map((name) => header!.indexOf(name));
-          builder = new ColumnBuilder(names, file, options.chunkRows);
+          header = names(record);
+          select(header);
           if (options.header) continue;
         }
         if (record.length !== header.length) {
@@ -63,7 +89,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
           });
         }
         rows++;
-        builder!.push((i) => record[picks[i]!]);
+        builder!.push((i) => record[picks[i]!], offset + info.bytes_records, (at.line ?? 0) + info.lines);
         if (builder!.length >= options.chunkRows) yield typed(builder!.take()!);
       }
     } catch (error) {
@@ -98,15 +124,14 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
     return { ...chunk, columns };
   }
 
-  const peeked = await peek(readAll());
+  // Types are sniffed from the start of the first file, also when a resume starts elsewhere.
+  const peeked = await peek(readAll({ file: 0, row: 0 }));
   if (schema === undefined) throw new BentoError('INPUT_FORMAT', `Input ${files[0]} has no rows`, { file: files[0] });
-  const fixed = schema;
   return {
     files,
-    schema: fixed,
+    schema,
     totalRows: undefined,
-    chunks: peeked.all,
-    progress: () => ({ done: bytesDone + currentBytes(), total: totalBytes, unit: 'bytes' }),
+    chunks: (from) => (from && (from.file > 0 || from.row > 0) ? (peeked.discard(), readAll(from)) : peeked.all()),
+    progress: () => ({ done: progress.done(), total: progress.total, unit: 'bytes' }),
   };
 }
-

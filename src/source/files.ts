@@ -5,7 +5,7 @@
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import type { Readable } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { BentoError } from '../errors.js';
 
@@ -85,17 +85,35 @@ export interface OpenedFile {
   bytes(): number;
 }
 
-/** Opens `file` for streaming; `.gz` files are decompressed and a truncated one fails with INPUT_FORMAT. */
-export function openFileStream(file: string): OpenedFile {
-  const raw = createReadStream(file, { highWaterMark: 1 << 20 });
-  let read = 0;
+/**
+ * Opens `file` for streaming from byte `start` of its content. Plain files seek; `.gz` files are
+ * decompressed from the beginning and the first `start` bytes of the content dropped.
+ */
+export function openFileStream(file: string, start = 0): OpenedFile {
+  const gz = file.toLowerCase().endsWith('.gz');
+  const raw = createReadStream(file, { highWaterMark: 1 << 20, start: gz ? 0 : start });
+  let read = gz ? 0 : start;
   raw.on('data', (chunk: Buffer | string) => {
     read += chunk.length;
   });
-  if (!file.toLowerCase().endsWith('.gz')) return { stream: raw, bytes: () => read };
+  if (!gz) return { stream: raw, bytes: () => read };
   const gunzip = createGunzip();
   raw.on('error', (error) => gunzip.destroy(error));
-  return { stream: raw.pipe(gunzip), bytes: () => read };
+  let skip = start;
+  const dropped = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      if (skip >= chunk.length) {
+        skip -= chunk.length;
+        done();
+      } else {
+        const rest = chunk.subarray(skip);
+        skip = 0;
+        done(null, rest);
+      }
+    },
+  });
+  gunzip.on('error', (error) => dropped.destroy(error));
+  return { stream: raw.pipe(gunzip).pipe(dropped), bytes: () => read };
 }
 
 /** Rewrites Node's stream errors (ENOENT, zlib) as user-facing INPUT errors naming the file. */
@@ -110,8 +128,30 @@ export function streamError(file: string, error: unknown): BentoError {
   return new BentoError('INPUT_FORMAT', `Input file ${file} cannot be read: ${e.message}`, { file, cause: error });
 }
 
-/** Bytes on disk of all `files` together. */
-export async function totalSize(files: readonly string[]): Promise<number> {
-  const sizes = await Promise.all(files.map(async (file) => (await stat(file)).size));
-  return sizes.reduce((a, b) => a + b, 0);
+/** Bytes on disk of each of `files`. */
+export async function fileSizes(files: readonly string[]): Promise<number[]> {
+  return Promise.all(files.map(async (file) => (await stat(file)).size));
+}
+
+/** Progress in bytes over several files read in order: files before the current one count whole. */
+export class ByteProgress {
+  readonly #sizes: readonly number[];
+  readonly total: number;
+  #done = 0;
+  #current: () => number = () => 0;
+
+  constructor(sizes: readonly number[]) {
+    this.#sizes = sizes;
+    this.total = sizes.reduce((a, b) => a + b, 0);
+  }
+
+  /** Reading moves to file `index`, whose bytes read so far `current()` reports. */
+  enter(index: number, current: () => number): void {
+    this.#done = this.#sizes.slice(0, index).reduce((a, b) => a + b, 0);
+    this.#current = current;
+  }
+
+  done(): number {
+    return this.#done + this.#current();
+  }
 }

@@ -1,52 +1,73 @@
 /**
  * @file JSON Lines reader: one object per line, blank lines skipped, a line that is not a JSON
- * object fails naming the file and line. Column types come from the first chunk.
+ * object fails naming the file and line. Column types come from the first chunk. Lines are
+ * split here (not by readline) so each row's end offset is known and a resume can seek to it.
  */
-import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { BentoError } from '../errors.js';
 import { ColumnBuilder, peek, sniffJsonType } from './chunks.js';
-import { openFileStream, streamError, totalSize } from './files.js';
-import type { Field, RowChunk, Source } from './types.js';
+import { ByteProgress, fileSizes, openFileStream, streamError } from './files.js';
+import type { Field, RowChunk, Source, SourcePosition } from './types.js';
 
 export interface JsonlSourceOptions {
   readonly columns: readonly string[] | undefined;
   readonly chunkRows: number;
 }
 
+/** Lines of `stream` with the offset just after each (relative to `start`); a last line without newline too. */
+async function* splitLines(stream: Readable, start: number): AsyncGenerator<{ text: string; end: number }> {
+  let pending: Buffer[] = [];
+  let offset = start;
+  const decoder = new StringDecoder('utf8');
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    let from = 0;
+    for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, from)) {
+      const piece = chunk.subarray(from, nl + 1);
+      const bytes = pending.length ? Buffer.concat([...pending, piece]) : piece;
+      pending = [];
+      offset += bytes.length;
+      yield { text: decoder.write(bytes), end: offset };
+      from = nl + 1;
+    }
+    if (from < chunk.length) pending.push(chunk.subarray(from));
+  }
+  if (pending.length) {
+    const bytes = Buffer.concat(pending);
+    yield { text: decoder.write(bytes) + decoder.end(), end: offset + bytes.length };
+  }
+}
+
 /** Opens JSONL files and reads the first chunk to learn the columns; throws INPUT_* errors. */
 export async function openJsonl(files: readonly string[], options: JsonlSourceOptions): Promise<Source> {
   let schema: Field[] | undefined;
-  let bytesDone = 0;
-  let currentBytes = () => 0;
-  const totalBytes = await totalSize(files);
+  const progress = new ByteProgress(await fileSizes(files));
 
-  async function* readAll(): AsyncGenerator<RowChunk> {
-    for (const file of files) {
-      const opened = openFileStream(file);
-      currentBytes = opened.bytes;
-      yield* readFile(file, opened.stream);
-      bytesDone += opened.bytes();
-      currentBytes = () => 0;
+  async function* readAll(from: SourcePosition): AsyncGenerator<RowChunk> {
+    for (let index = from.file; index < files.length; index++) {
+      const at = index === from.file ? from : { file: index, row: 0, byte: 0, line: 0 };
+      const opened = openFileStream(files[index]!, at.byte ?? 0);
+      progress.enter(index, opened.bytes);
+      yield* readFile(files[index]!, index, opened.stream, at);
     }
   }
 
-  async function* readFile(file: string, stream: NodeJS.ReadableStream): AsyncGenerator<RowChunk> {
-    const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  async function* readFile(file: string, index: number, stream: Readable, at: SourcePosition): AsyncGenerator<RowChunk> {
     let names = options.columns ?? schema?.map((f) => f.name);
-    let builder = names ? new ColumnBuilder(names, file, options.chunkRows) : undefined;
+    let builder = names ? new ColumnBuilder(names, file, index, at.row) : undefined;
     // Until the first chunk fixes the columns, rows are kept whole to learn every key.
-    let pending: Record<string, unknown>[] = [];
-    let line = 0;
-    let rows = 0;
+    let pending: { row: Record<string, unknown>; end: number; line: number }[] = [];
+    let line = at.line ?? 0;
+    let rows = at.row;
     const seen = new Set<string>();
     const flushPending = () => {
       names = [...seen];
-      builder = new ColumnBuilder(names, file, options.chunkRows);
-      for (const row of pending) builder.push((i) => row[names![i]!] ?? null);
+      builder = new ColumnBuilder(names, file, index, at.row);
+      for (const { row, end, line: l } of pending) builder.push((i) => row[names![i]!] ?? null, end, l);
       pending = [];
     };
     try {
-      for await (const text of lines) {
+      for await (const { text, end } of splitLines(stream, at.byte ?? 0)) {
         line++;
         if (text.trim() === '') continue;
         let row: unknown;
@@ -66,10 +87,10 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
         const record = row as Record<string, unknown>;
         if (builder === undefined) {
           for (const key in record) seen.add(key);
-          pending.push(record);
+          pending.push({ row: record, end, line });
           if (pending.length >= options.chunkRows) flushPending();
         } else {
-          builder.push((i) => record[names![i]!] ?? null);
+          builder.push((i) => record[names![i]!] ?? null, end, line);
         }
         if (builder && builder.length >= options.chunkRows) yield typed(builder.take()!);
       }
@@ -88,13 +109,13 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
     return chunk;
   }
 
-  const peeked = await peek(readAll());
+  const peeked = await peek(readAll({ file: 0, row: 0 }));
   if (schema === undefined) throw new BentoError('INPUT_FORMAT', `Input ${files[0]} has no rows`, { file: files[0] });
   return {
     files,
     schema,
     totalRows: undefined,
-    chunks: peeked.all,
-    progress: () => ({ done: bytesDone + currentBytes(), total: totalBytes, unit: 'bytes' }),
+    chunks: (from) => (from && (from.file > 0 || from.row > 0) ? (peeked.discard(), readAll(from)) : peeked.all()),
+    progress: () => ({ done: progress.done(), total: progress.total, unit: 'bytes' }),
   };
 }

@@ -9,7 +9,7 @@ import { compressors } from 'hyparquet-compressors';
 import { BentoError, didYouMean } from '../errors.js';
 import { requireColumns } from './chunks.js';
 import { streamError } from './files.js';
-import type { Column, Field, FieldType, RowChunk, Source } from './types.js';
+import type { Column, Field, FieldType, RowChunk, Source, SourcePosition } from './types.js';
 
 export interface ParquetSourceOptions {
   readonly columns: readonly string[] | undefined;
@@ -32,31 +32,41 @@ export async function openParquet(files: readonly string[], options: ParquetSour
   requireColumns(first.file, first.fields.map((f) => f.name), wanted, (n, p) => didYouMean(n, p));
   const names = first.fields.map((f) => f.name).filter((n) => wanted.includes(n));
   const schema = names.map((name) => first.fields.find((f) => f.name === name)!);
-  let totalRows = 0;
+  const rowCounts: number[] = [];
   for (const file of files) {
     const opened = await openFile(file);
     await opened.handle.close();
     requireColumns(file, opened.fields.map((f) => f.name), names, (n, p) => didYouMean(n, p));
-    totalRows += Number(opened.metadata.num_rows);
+    rowCounts.push(Number(opened.metadata.num_rows));
   }
+  const totalRows = rowCounts.reduce((a, b) => a + b, 0);
   let rowsDone = 0;
 
-  async function* chunks(): AsyncGenerator<RowChunk> {
-    for (const file of files) {
+  async function* chunks(from: SourcePosition = { file: 0, row: 0 }): AsyncGenerator<RowChunk> {
+    for (let index = 0; index < from.file; index++) rowsDone += rowCounts[index]!;
+    for (let index = from.file; index < files.length; index++) {
+      const file = files[index]!;
       const opened = await openFile(file);
       try {
         let groupStart = 0;
+        const skip = index === from.file ? from.row : 0;
+        rowsDone += skip;
         for (const group of opened.metadata.row_groups) {
           const groupRows = Number(group.num_rows);
-          const columns = await readRowGroup(opened, names, groupStart, groupStart + groupRows);
-          for (let start = 0; start < groupRows; start += options.chunkRows) {
-            const end = Math.min(groupRows, start + options.chunkRows);
-            const slice = new Map<string, Column>();
-            for (const [name, values] of columns) slice.set(name, start === 0 && end === groupRows ? values : values.slice(start, end));
-            rowsDone += end - start;
-            yield { file, fileRow: groupStart + start, length: end - start, columns: slice };
+          const groupEnd = groupStart + groupRows;
+          // A resume reads only the row groups from the one holding its first row.
+          if (groupEnd > skip) {
+            const first = Math.max(groupStart, skip);
+            const columns = await readRows(opened, names, first, groupEnd);
+            for (let start = first; start < groupEnd; start += options.chunkRows) {
+              const end = Math.min(groupEnd, start + options.chunkRows);
+              const slice = new Map<string, Column>();
+              for (const [name, values] of columns) slice.set(name, start === first && end === groupEnd ? values : values.slice(start - first, end - first));
+              rowsDone += end - start;
+              yield { file, fileIndex: index, fileRow: start, length: end - start, columns: slice };
+            }
           }
-          groupStart += groupRows;
+          groupStart = groupEnd;
         }
       } finally {
         await opened.handle.close();
@@ -69,7 +79,7 @@ export async function openParquet(files: readonly string[], options: ParquetSour
 
 type Values = unknown[] | Float32Array | Float64Array | Int32Array | BigInt64Array;
 
-async function readRowGroup(opened: OpenParquet, names: readonly string[], rowStart: number, rowEnd: number): Promise<Map<string, Values>> {
+async function readRows(opened: OpenParquet, names: readonly string[], rowStart: number, rowEnd: number): Promise<Map<string, Values>> {
   const pieces = new Map<string, { start: number; data: ArrayLike<unknown> }[]>(names.map((n) => [n, []]));
   try {
     await parquetRead({

@@ -19,9 +19,25 @@ export interface Field {
  */
 export type Column = ArrayLike<unknown>;
 
+/**
+ * Where reading stands: the rows of `files[file]` before `row` are consumed. Text formats also
+ * carry the byte offset (in the decompressed stream for .gz) just after that row, so a resume
+ * seeks instead of rescanning, and the line number for messages.
+ */
+export interface SourcePosition {
+  readonly file: number;
+  readonly row: number;
+  readonly byte?: number;
+  readonly line?: number;
+}
+
 /** A run of consecutive rows from one file. */
 export interface RowChunk {
   readonly file: string;
+  /** Index of `file` in the source's file list. */
+  readonly fileIndex: number;
+  /** Text formats: for each row, the byte offset just after it (and the line it ends on). */
+  readonly ends?: { readonly bytes: Float64Array; readonly lines: Float64Array };
   /** 0-based index of the chunk's first row within `file` (data rows; the header is not counted). */
   readonly fileRow: number;
   readonly length: number;
@@ -42,8 +58,11 @@ export interface Source {
   readonly schema: readonly Field[];
   /** Total rows where the format says so up front (Parquet), else undefined. */
   readonly totalRows: number | undefined;
-  /** Rows in file order, in chunks of at most the configured size. Closes its files when the loop ends. */
-  chunks(): AsyncIterable<RowChunk>;
+  /**
+   * Rows in file order from `from` (default: the start), in chunks of at most the configured
+   * size. Closes its files when the loop ends. May be called once.
+   */
+  chunks(from?: SourcePosition): AsyncIterable<RowChunk>;
   progress(): SourceProgress;
 }
 

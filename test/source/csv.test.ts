@@ -1,0 +1,220 @@
+/**
+ * openCsv: quoting, CRLF, BOM, TSV, header-less files, gzip, chunking, type sniffing and the
+ * INPUT_FORMAT / INVALID_VALUE / COLUMN_MISSING errors with their full text.
+ */
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { type CsvSourceOptions, openCsv } from '../../src/source/csv.js';
+import { fixtures, withTempDir } from '../helpers.js';
+import { concatColumns, drain, layout, rejectsWith } from './util.js';
+
+const defaults: CsvSourceOptions = { delimiter: undefined, header: true, quote: '"', columns: undefined, chunkRows: 8192 };
+const penguinsCsv = join(fixtures, 'data', 'penguins.csv');
+
+async function csvFile(dir: string, name: string, text: string | Buffer): Promise<string> {
+  const file = join(dir, name);
+  await writeFile(file, text);
+  return file;
+}
+
+describe('openCsv: parsing', () => {
+  test('CRLF, a UTF-8 BOM, and quoted fields with delimiters, newlines and escaped quotes', () => withTempDir(async (dir) => {
+    const file = await csvFile(dir, 'q.csv', '\uFEFFid,text,score\r\n1,"a, b",0.5\r\n2,"line1\r\nline2",NA\r\n3,"say ""hi""",\r\n');
+    const source = await openCsv([file], defaults);
+    assert.deepEqual(source.schema, [{ name: 'id', type: 'float64' }, { name: 'text', type: 'string' }, { name: 'score', type: 'float64' }]);
+    assert.deepEqual(source.files, [file]);
+    assert.equal(source.totalRows, undefined);
+    const chunks = await drain(source);
+    assert.deepEqual(layout(chunks), [[0, 3]]);
+    assert.equal(chunks[0]!.file, file);
+    assert.deepEqual(concatColumns(chunks), {
+      id: [1, 2, 3],
+      text: ['a, b', 'line1\r\nline2', 'say "hi"'],
+      score: [0.5, null, null],
+    });
+  }));
+
+  test('a .tsv file is tab-delimited, commas are data', () => withTempDir(async (dir) => {
+    const file = await csvFile(dir, 'data.tsv', 'name\tnote\nann\tx, y\nbob\t"q\tr"\n');
+    assert.deepEqual(concatColumns(await drain(await openCsv([file], defaults))), { name: ['ann', 'bob'], note: ['x, y', 'q\tr'] });
+  }));
+
+  test('an explicit delimiter and quote character', () => withTempDir(async (dir) => {
+    const file = await csvFile(dir, 'semi.csv', "a;b\n1;'x;y'\n");
+    assert.deepEqual(concatColumns(await drain(await openCsv([file], { ...defaults, delimiter: ';', quote: "'" }))), { a: [1], b: ['x;y'] });
+  }));
+
+  test('header: false names the columns column0, column1, … and keeps the first line as data', () => withTempDir(async (dir) => {
+    const file = await csvFile(dir, 'nohead.csv', 'x,1.5,a\ny,2,b\n');
+    const source = await openCsv([file], { ...defaults, header: false });
+    assert.deepEqual(source.schema.map((f) => f.name), ['column0', 'column1', 'column2']);
+    assert.deepEqual(concatColumns(await drain(source)), { column0: ['x', 'y'], column1: [1.5, 2], column2: ['a', 'b'] });
+  }));
+
+  test('header names are trimmed and blank lines are skipped', () => withTempDir(async (dir) => {
+    const file = await csvFile(dir, 'blank.csv', ' a , b\n1,2\n\n3,4\n');
+    assert.deepEqual(concatColumns(await drain(await openCsv([file], defaults))), { a: [1, 3], b: [2, 4] });
+  }));
+
+  test('a .gz file reads the same rows as the plain file', async () => {
+    const plain = concatColumns(await drain(await openCsv([penguinsCsv], defaults)));
+    const gz = await drain(await openCsv([join(fixtures, 'data', 'penguins.csv.gz')], { ...defaults, chunkRows: 200 }));
+    assert.deepEqual(layout(gz), [[0, 200], [200, 144]]);
+    assert.deepEqual(concatColumns(gz), plain);
+    assert.equal(plain.species!.length, 344);
+  });
+
+  test('a truncated .gz file is INPUT_FORMAT', () => withTempDir(async (dir) => {
+    const whole = gzipSync(await readFile(penguinsCsv));
+    const file = await csvFile(dir, 'cut.csv.gz', whole.subarray(0, whole.length - 100));
+    const error = await rejectsWith(async () => drain(await openCsv([file], defaults)), 'INPUT_FORMAT', `Input file ${file} is not a complete gzip file: unexpected end of file`);
+    assert.equal(error.file, file);
+  }));
+
+  test('columns selects the columns read, kept in the file\'s order', async () => {
+    const source = await openCsv([penguinsCsv], { ...defaults, columns: ['body_mass_g', 'island'] });
+    assert.deepEqual(source.schema, [{ name: 'island', type: 'string' }, { name: 'body_mass_g', type: 'float64' }]);
+    const chunks = await drain(source);
+    assert.deepEqual([...chunks[0]!.columns.keys()], ['island', 'body_mass_g']);
+    const columns = concatColumns(chunks);
+    assert.deepEqual(columns.body_mass_g!.slice(0, 4), [3750, 3800, 3250, null]);
+    assert.deepEqual(columns.island!.slice(0, 2), ['Torgersen', 'Torgersen']);
+  });
+});
+
+describe('openCsv: chunks', () => {
+  test('chunkRows smaller than the file gives full chunks then the remainder', async () => {
+    const chunks = await drain(await openCsv([penguinsCsv], { ...defaults, chunkRows: 100 }));
+    assert.deepEqual(layout(chunks), [[0, 100], [100, 100], [200, 100], [300, 44]]);
+    // Row 100 (0-based) is file line 102: Adelie,Biscoe,35,17.9,192,3725,FEMALE
+    assert.deepEqual([chunks[1]!.columns.get('island')![0], chunks[1]!.columns.get('bill_length_mm')![0]], ['Biscoe', 35]);
+  });
+
+  test('chunkRows dividing the file exactly yields no empty chunk', () => withTempDir(async (dir) => {
+    const file = await csvFile(dir, 'four.csv', 'a\n1\n2\n3\n4\n');
+    const chunks = await drain(await openCsv([file], { ...defaults, chunkRows: 2 }));
+    assert.deepEqual(layout(chunks), [[0, 2], [2, 2]]);
+  }));
+
+  test('fileRow restarts for each file; later files are read by the first file\'s column names', () => withTempDir(async (dir) => {
+    const a = await csvFile(dir, 'a.csv', 'x,y\n1,p\n2,q\n3,r\n');
+    const b = await csvFile(dir, 'b.csv', 'y,x\ns,4\nt,5\n');
+    const chunks = await drain(await openCsv([a, b], { ...defaults, chunkRows: 2 }));
+    assert.deepEqual(chunks.map((c) => [c.file, c.fileRow, c.length]), [[a, 0, 2], [a, 2, 1], [b, 0, 2]]);
+    assert.deepEqual(concatColumns(chunks), { x: [1, 2, 3, 4, 5], y: ['p', 'q', 'r', 's', 't'] });
+  }));
+
+  test('progress counts bytes of the files', () => withTempDir(async (dir) => {
+    const text = 'a\n1\n2\n';
+    const file = await csvFile(dir, 'p.csv', text);
+    const source = await openCsv([file], defaults);
+    await drain(source);
+    assert.deepEqual(source.progress(), { done: text.length, total: text.length, unit: 'bytes' });
+  }));
+});
+
+describe('openCsv: type sniffing', () => {
+  test('numeric columns become float64 numbers with null for missing tokens; text columns keep strings', () => withTempDir(async (dir) => {
+    const file = await csvFile(dir, 'types.csv', [
+      'n,t,m',
+      '1,NA,x',
+      ' 2.5 ,hello,',
+      'NA,N/A,NaN',
+      ',,null',
+      '-1e3,007,None',
+      'inf,,y',
+      '',
+    ].join('\n'));
+    const source = await openCsv([file], defaults);
+    assert.deepEqual(source.schema, [{ name: 'n', type: 'float64' }, { name: 't', type: 'string' }, { name: 'm', type: 'string' }]);
+    assert.deepEqual(concatColumns(await drain(source)), {
+      n: [1, 2.5, null, null, -1000, Infinity],
+      // In a text column only the empty cell is missing: "NA" is kept as written.
+      t: ['NA', 'hello', 'N/A', null, '007', null],
+      m: ['x', null, 'NaN', 'null', 'None', 'y'],
+    });
+  }));
+
+  test('a column that is empty in the first chunk is text', () => withTempDir(async (dir) => {
+    const file = await csvFile(dir, 'late.csv', 'a,b\n1,\n2,\n3,5\n');
+    const source = await openCsv([file], { ...defaults, chunkRows: 2 });
+    assert.deepEqual(source.schema, [{ name: 'a', type: 'float64' }, { name: 'b', type: 'string' }]);
+    assert.deepEqual(concatColumns(await drain(source)), { a: [1, 2, 3], b: [null, null, '5'] });
+  }));
+
+  test('penguins.csv: measurements are numbers, rows 3 and 339 null, sex "." kept', async () => {
+    const source = await openCsv([penguinsCsv], defaults);
+    assert.deepEqual(source.schema.map((f) => `${f.name}:${f.type}`), [
+      'species:string', 'island:string', 'bill_length_mm:float64', 'bill_depth_mm:float64', 'flipper_length_mm:float64', 'body_mass_g:float64', 'sex:string',
+    ]);
+    const c = concatColumns(await drain(source));
+    for (const row of [3, 339]) {
+      assert.deepEqual([c.bill_length_mm![row], c.bill_depth_mm![row], c.flipper_length_mm![row], c.body_mass_g![row], c.sex![row]], [null, null, null, null, null], `row ${row}`);
+    }
+    assert.equal(c.sex![336], '.');
+    assert.deepEqual([c.species![0], c.bill_length_mm![0], c.flipper_length_mm![0]], ['Adelie', 39.1, 181]);
+  });
+
+  test('a later non-numeric value in a numeric-sniffed column is INVALID_VALUE naming file, row and column', () => withTempDir(async (dir) => {
+    const file = await csvFile(dir, 'bad.csv', 'a,b\n1,x\n2,y\n3,z\noops,w\n');
+    const source = await openCsv([file], { ...defaults, chunkRows: 2 });
+    const error = await rejectsWith(() => drain(source), 'INVALID_VALUE',
+      `Invalid value: column "a" holds numbers in its first rows, got "oops" at ${file} row 4`);
+    assert.equal(error.file, file);
+    assert.equal(error.row, 4);
+    assert.equal(error.column, 'a');
+  }));
+});
+
+describe('openCsv: errors', () => {
+  test('a row with the wrong number of fields is INPUT_FORMAT naming the row', () => withTempDir(async (dir) => {
+    const file = await csvFile(dir, 'ragged.csv', 'a,b\n1,2\n3\n');
+    const error = await rejectsWith(() => openCsv([file], defaults), 'INPUT_FORMAT', `Row 2 of ${file} has 1 fields, expected 2 (as in the header)`);
+    assert.equal(error.row, 2);
+    assert.equal(error.file, file);
+  }));
+
+  test('a row with too many fields, after a quoted newline, counts data rows', () => withTempDir(async (dir) => {
+    const file = await csvFile(dir, 'ragged2.csv', 'a,b\n"x\ny",1\n2,3,4\n');
+    await rejectsWith(() => openCsv([file], defaults), 'INPUT_FORMAT', `Row 2 of ${file} has 3 fields, expected 2 (as in the header)`);
+  }));
+
+  test('an unclosed quote is INPUT_FORMAT with the parser message', () => withTempDir(async (dir) => {
+    const file = await csvFile(dir, 'open.csv', 'a,b\n1,"abc\n2,x\n');
+    await rejectsWith(() => openCsv([file], defaults), 'INPUT_FORMAT',
+      `${file} is not valid CSV at line 3: Quote Not Closed: the parsing is finished with an opening quote at line 3`);
+  }));
+
+  test('an empty file is INPUT_FORMAT', () => withTempDir(async (dir) => {
+    const file = await csvFile(dir, 'empty.csv', '');
+    await rejectsWith(() => openCsv([file], defaults), 'INPUT_FORMAT', `Input file ${file} is empty`);
+  }));
+
+  test('a header-only file is INPUT_FORMAT', () => withTempDir(async (dir) => {
+    const file = await csvFile(dir, 'head.csv', 'a,b\r\n');
+    await rejectsWith(() => openCsv([file], defaults), 'INPUT_FORMAT', `Input file ${file} has a header but no rows`);
+  }));
+
+  test('a missing `columns` entry is COLUMN_MISSING naming the closest column', async () => {
+    const error = await rejectsWith(() => openCsv([penguinsCsv], { ...defaults, columns: ['island', 'bill_lenght_mm'] }), 'COLUMN_MISSING',
+      `Column "bill_lenght_mm" is missing from ${penguinsCsv}; the closest column is "bill_length_mm"`);
+    assert.equal(error.column, 'bill_lenght_mm');
+    assert.equal(error.hint, 'Rename the column in the input, or fix the name in the job or manifest (did you mean "bill_length_mm"?).');
+  });
+
+  test('a missing column with nothing close lists the columns in the hint', () => withTempDir(async (dir) => {
+    const file = await csvFile(dir, 'ab.csv', 'a,b\n1,2\n');
+    const error = await rejectsWith(() => openCsv([file], { ...defaults, columns: ['temperature'] }), 'COLUMN_MISSING', `Column "temperature" is missing from ${file}`);
+    assert.equal(error.hint, 'The file has columns: a, b.');
+  }));
+
+  test('a second file lacking a column of the first is COLUMN_MISSING', () => withTempDir(async (dir) => {
+    const a = await csvFile(dir, 'a.csv', 'x,y\n1,2\n');
+    const b = await csvFile(dir, 'b.csv', 'x,z\n3,4\n');
+    const source = await openCsv([a, b], defaults);
+    await rejectsWith(() => drain(source), 'COLUMN_MISSING', `Column "y" is missing from ${b}; the closest column is "x"`);
+  }));
+});

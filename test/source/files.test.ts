@@ -1,0 +1,134 @@
+/**
+ * resolveInputFiles / globToRegExp (files, directories, globs, sorted, hidden skipped,
+ * INPUT_NOT_FOUND) and openSource (format by extension, mixed formats, reader choice).
+ */
+import assert from 'node:assert/strict';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import type { InputSpec } from '../../src/job/spec.js';
+import { openSource } from '../../src/source/index.js';
+import { globToRegExp, resolveInputFiles } from '../../src/source/files.js';
+import { fixtures, withTempDir } from '../helpers.js';
+import { concatColumns, drain, rejectsWith } from './util.js';
+
+const isData = (file: string) => /\.(csv|tsv|jsonl|ndjson|parquet|pq)(\.gz)?$/i.test(file);
+
+/** Creates each relative path under `dir` with a one-line CSV body. */
+async function touch(dir: string, paths: readonly string[]): Promise<void> {
+  for (const path of paths) {
+    await mkdir(join(dir, path, '..'), { recursive: true });
+    await writeFile(join(dir, path), `a\n${path.length}\n`);
+  }
+}
+
+describe('globToRegExp', () => {
+  const cases: [string, string[], string[]][] = [
+    ['*.csv', ['a.csv', '.csv', 'part-1.csv'], ['a.csv.gz', 'x/a.csv', 'a.tsv']],
+    ['**/*.csv', ['a.csv', 'x/a.csv', 'x/y/z.csv'], ['x/a.tsv']],
+    ['x/**', ['x/a', 'x/y/z'], ['y/a']],
+    ['part-?.jsonl', ['part-1.jsonl', 'part-a.jsonl'], ['part-10.jsonl', 'part-/.jsonl']],
+    ['part-[12].csv', ['part-1.csv', 'part-2.csv'], ['part-3.csv']],
+    ['part-[!12].csv', ['part-3.csv'], ['part-1.csv']],
+    ['{a,b}.csv', ['a.csv', 'b.csv'], ['c.csv', 'ab.csv']],
+    ['a+b(1).csv', ['a+b(1).csv'], ['aab1.csv', 'a+b(1)xcsv']],
+  ];
+  for (const [glob, yes, no] of cases) {
+    test(glob, () => {
+      const re = globToRegExp(glob);
+      for (const path of yes) assert.ok(re.test(path), `${glob} should match ${path} (${re})`);
+      for (const path of no) assert.ok(!re.test(path), `${glob} should not match ${path} (${re})`);
+    });
+  }
+});
+
+describe('resolveInputFiles', () => {
+  test('a directory is walked recursively, filtered, sorted, hidden files skipped', () => withTempDir(async (dir) => {
+    await touch(dir, ['b.csv', 'a.csv', 'sub/c.csv', 'README.md', '.hidden.csv', '.tmp/d.csv', 'sub/a.csv.gz']);
+    assert.deepEqual(await resolveInputFiles(dir, isData), [join(dir, 'a.csv'), join(dir, 'b.csv'), join(dir, 'sub', 'a.csv.gz'), join(dir, 'sub', 'c.csv')]);
+  }));
+
+  test('a glob matches within segments, ** across them, in sorted order', () => withTempDir(async (dir) => {
+    await touch(dir, ['part-10.csv', 'part-2.csv', 'part-1.csv', 'x/part-3.csv', 'part-1.tsv', '.part-9.csv']);
+    assert.deepEqual(await resolveInputFiles(join(dir, 'part-*.csv'), isData), [join(dir, 'part-1.csv'), join(dir, 'part-10.csv'), join(dir, 'part-2.csv')]);
+    assert.deepEqual(await resolveInputFiles(join(dir, '**', 'part-?.csv'), isData), [join(dir, 'part-1.csv'), join(dir, 'part-2.csv'), join(dir, 'x', 'part-3.csv')]);
+    assert.deepEqual(await resolveInputFiles(join(dir, '*', '*.csv'), isData), [join(dir, 'x', 'part-3.csv')]);
+  }));
+
+  test('a plain file is returned as is, even with another extension', () => withTempDir(async (dir) => {
+    await touch(dir, ['notes.txt']);
+    assert.deepEqual(await resolveInputFiles(join(dir, 'notes.txt'), isData), [join(dir, 'notes.txt')]);
+  }));
+
+  test('a missing file is INPUT_NOT_FOUND', () => withTempDir(async (dir) => {
+    const path = join(dir, 'missing.csv');
+    const error = await rejectsWith(() => resolveInputFiles(path, isData), 'INPUT_NOT_FOUND', `Input file ${path} does not exist`);
+    assert.equal(error.hint, 'Check input.path; relative paths resolve against the job file\'s directory.');
+  }));
+
+  test('a glob matching nothing is INPUT_NOT_FOUND', () => withTempDir(async (dir) => {
+    await touch(dir, ['a.csv']);
+    const path = join(dir, '*.parquet');
+    await rejectsWith(() => resolveInputFiles(path, isData), 'INPUT_NOT_FOUND', `Input ${path} matches no file`);
+  }));
+
+  test('a glob under a missing directory is INPUT_NOT_FOUND', () => withTempDir(async (dir) => {
+    const path = join(dir, 'nope', '*.csv');
+    await rejectsWith(() => resolveInputFiles(path, isData), 'INPUT_NOT_FOUND', `Input ${path} matches no file`);
+  }));
+
+  test('a directory without data files is INPUT_NOT_FOUND', () => withTempDir(async (dir) => {
+    await touch(dir, ['README.md', '.x.csv']);
+    await rejectsWith(() => resolveInputFiles(dir, isData), 'INPUT_NOT_FOUND',
+      `Input ${dir} matches no data file (.csv, .tsv, .jsonl, .ndjson, .parquet, optionally .gz)`);
+  }));
+});
+
+const spec = (path: string, extra: Partial<InputSpec> = {}): InputSpec => ({
+  path, format: undefined, columns: undefined, csv: { delimiter: undefined, header: true, quote: '"' }, chunkRows: 100, ...extra,
+});
+
+describe('openSource', () => {
+  test('picks the reader by extension and reads a directory of parts in order', () => withTempDir(async (dir) => {
+    await copyFile(join(fixtures, 'data', 'penguins-snappy.parquet'), join(dir, 'part-2.parquet'));
+    await copyFile(join(fixtures, 'data', 'penguins-gzip.parquet'), join(dir, 'part-1.parquet'));
+    await writeFile(join(dir, '_SUCCESS'), '');
+    const source = await openSource(spec(dir, { columns: ['island'] }));
+    assert.equal(source.format, 'parquet');
+    assert.deepEqual(source.files, [join(dir, 'part-1.parquet'), join(dir, 'part-2.parquet')]);
+    assert.equal(source.totalRows, 688);
+    assert.equal(concatColumns(await drain(source)).island!.length, 688);
+  }));
+
+  test('a .csv.gz is CSV, a .ndjson is JSONL', async () => {
+    const gz = await openSource(spec(join(fixtures, 'data', 'penguins.csv.gz')));
+    assert.equal(gz.format, 'csv');
+    assert.equal(concatColumns(await drain(gz)).species!.length, 344);
+    await withTempDir(async (dir) => {
+      await writeFile(join(dir, 'x.ndjson'), '{"a":1}\n');
+      const nd = await openSource(spec(join(dir, 'x.ndjson')));
+      assert.equal(nd.format, 'jsonl');
+      assert.deepEqual(concatColumns(await drain(nd)), { a: [1] });
+    });
+  });
+
+  test('input.format overrides the extension and keeps every file of a directory', () => withTempDir(async (dir) => {
+    await writeFile(join(dir, 'rows.txt'), '{"a":1}\n{"a":2}\n');
+    const source = await openSource(spec(dir, { format: 'jsonl' }));
+    assert.equal(source.format, 'jsonl');
+    assert.deepEqual(concatColumns(await drain(source)), { a: [1, 2] });
+  }));
+
+  test('an unknown extension is INPUT_FORMAT', () => withTempDir(async (dir) => {
+    const file = join(dir, 'rows.txt');
+    await writeFile(file, 'a\n1\n');
+    const error = await rejectsWith(() => openSource(spec(file)), 'INPUT_FORMAT', `Cannot tell the format of ${file} from its extension`);
+    assert.equal(error.hint, 'Set input.format to csv, jsonl or parquet, or use the extensions .csv .tsv .jsonl .ndjson .parquet (optionally .gz).');
+  }));
+
+  test('mixed formats are INPUT_FORMAT', () => withTempDir(async (dir) => {
+    await touch(dir, ['a.csv']);
+    await writeFile(join(dir, 'b.jsonl'), '{"a":1}\n');
+    await rejectsWith(() => openSource(spec(dir)), 'INPUT_FORMAT', `Input files mix formats: ${join(dir, 'a.csv')} is csv, ${join(dir, 'b.jsonl')} is jsonl`);
+  }));
+});

@@ -1,0 +1,119 @@
+/**
+ * openJsonl: one object per line, blank lines skipped, keys learned from the first chunk,
+ * missing keys as null, and INPUT_FORMAT errors that name the line.
+ */
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { openCsv } from '../../src/source/csv.js';
+import { openJsonl } from '../../src/source/jsonl.js';
+import { fixtures, withTempDir } from '../helpers.js';
+import { concatColumns, drain, layout, rejectsWith } from './util.js';
+
+const defaults = { columns: undefined, chunkRows: 8192 };
+
+async function jsonlFile(dir: string, name: string, text: string | Buffer): Promise<string> {
+  const file = join(dir, name);
+  await writeFile(file, text);
+  return file;
+}
+
+/** The message JSON.parse itself gives for `text` (it differs between Node versions). */
+function jsonParseMessage(text: string): string {
+  try {
+    JSON.parse(text);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error(`${text} is valid JSON`);
+}
+
+describe('openJsonl: reading', () => {
+  test('blank and whitespace-only lines are skipped; CRLF line ends are fine', () => withTempDir(async (dir) => {
+    const file = await jsonlFile(dir, 'b.jsonl', '{"a":1,"s":"x"}\r\n\r\n   \n{"a":2.5,"s":"y"}\r\n\n');
+    const source = await openJsonl([file], defaults);
+    assert.deepEqual(source.schema, [{ name: 'a', type: 'float64' }, { name: 's', type: 'string' }]);
+    const chunks = await drain(source);
+    assert.deepEqual(layout(chunks), [[0, 2]]);
+    assert.deepEqual(concatColumns(chunks), { a: [1, 2.5], s: ['x', 'y'] });
+  }));
+
+  test('keys missing from a line are null; the columns are the union over the first chunk', () => withTempDir(async (dir) => {
+    const file = await jsonlFile(dir, 'm.jsonl', '{"a":1}\n{"b":"x","a":null}\n{"c":true}\n');
+    const source = await openJsonl([file], defaults);
+    assert.deepEqual(source.schema, [{ name: 'a', type: 'float64' }, { name: 'b', type: 'string' }, { name: 'c', type: 'bool' }]);
+    assert.deepEqual(concatColumns(await drain(source)), { a: [1, null, null], b: [null, 'x', null], c: [null, null, true] });
+  }));
+
+  test('mixed and nested values are typed json and kept as values', () => withTempDir(async (dir) => {
+    const file = await jsonlFile(dir, 'j.jsonl', '{"m":1,"o":{"k":[1,2]},"l":[1]}\n{"m":"two","o":null,"l":[2,3]}\n');
+    const source = await openJsonl([file], defaults);
+    assert.deepEqual(source.schema, [{ name: 'm', type: 'json' }, { name: 'o', type: 'json' }, { name: 'l', type: 'json' }]);
+    assert.deepEqual(concatColumns(await drain(source)), { m: [1, 'two'], o: [{ k: [1, 2] }, null], l: [[1], [2, 3]] });
+  }));
+
+  test('columns restricts the columns read; a key missing everywhere is null', () => withTempDir(async (dir) => {
+    const file = await jsonlFile(dir, 'c.jsonl', '{"a":1,"b":2}\n{"a":3,"b":4}\n');
+    const source = await openJsonl([file], { ...defaults, columns: ['b', 'z'] });
+    assert.deepEqual(concatColumns(await drain(source)), { b: [2, 4], z: [null, null] });
+  }));
+
+  test('penguins.jsonl reads the same values as penguins.csv, in chunks', async () => {
+    const csv = concatColumns(await drain(await openCsv([join(fixtures, 'data', 'penguins.csv')], { delimiter: undefined, header: true, quote: '"', columns: undefined, chunkRows: 8192 })));
+    const chunks = await drain(await openJsonl([join(fixtures, 'data', 'penguins.jsonl')], { ...defaults, chunkRows: 128 }));
+    assert.deepEqual(layout(chunks), [[0, 128], [128, 128], [256, 88]]);
+    assert.deepEqual(concatColumns(chunks), csv);
+  });
+
+  test('a .gz file and several files: fileRow restarts per file', () => withTempDir(async (dir) => {
+    const a = await jsonlFile(dir, 'a.jsonl.gz', gzipSync('{"x":1}\n{"x":2}\n{"x":3}\n'));
+    const b = await jsonlFile(dir, 'b.jsonl', '{"x":4,"y":0}\n');
+    const chunks = await drain(await openJsonl([a, b], { ...defaults, chunkRows: 2 }));
+    assert.deepEqual(chunks.map((c) => [c.file, c.fileRow, c.length]), [[a, 0, 2], [a, 2, 1], [b, 0, 1]]);
+    // The first chunk fixed the columns: `y`, first seen in the second file, is not read.
+    assert.deepEqual(concatColumns(chunks), { x: [1, 2, 3, 4] });
+  }));
+
+  test('a UTF-8 BOM before the first object is ignored', { todo: 'BUG: jsonl.ts does not strip a leading BOM, so line 1 is "not valid JSON"' }, () => withTempDir(async (dir) => {
+    const file = await jsonlFile(dir, 'bom.jsonl', '\uFEFF{"a":1}\n{"a":2}\n');
+    assert.deepEqual(concatColumns(await drain(await openJsonl([file], defaults))), { a: [1, 2] });
+  }));
+});
+
+describe('openJsonl: errors', () => {
+  test('an invalid JSON line is INPUT_FORMAT naming its line number (blank lines counted)', () => withTempDir(async (dir) => {
+    const file = await jsonlFile(dir, 'bad.jsonl', '{"a":1}\n\n{"a":2\n');
+    const error = await rejectsWith(() => openJsonl([file], defaults), 'INPUT_FORMAT',
+      `Line 3 of ${file} is not valid JSON: ${jsonParseMessage('{"a":2')}`);
+    assert.equal(error.file, file);
+    assert.equal(error.row, 2);
+  }));
+
+  test('an invalid line after the first chunk fails while reading', () => withTempDir(async (dir) => {
+    const file = await jsonlFile(dir, 'late.jsonl', '{"a":1}\n{"a":2}\n{"a":3}\nnot json\n');
+    const source = await openJsonl([file], { ...defaults, chunkRows: 2 });
+    await rejectsWith(() => drain(source), 'INPUT_FORMAT', `Line 4 of ${file} is not valid JSON: ${jsonParseMessage('not json')}`);
+  }));
+
+  test('an array line is not an object', () => withTempDir(async (dir) => {
+    const file = await jsonlFile(dir, 'arr.jsonl', '{"a":1}\n[1,2]\n');
+    await rejectsWith(() => openJsonl([file], defaults), 'INPUT_FORMAT', `Line 2 of ${file} is not a JSON object (got an array)`);
+  }));
+
+  test('a number line is not an object', () => withTempDir(async (dir) => {
+    const file = await jsonlFile(dir, 'num.jsonl', '42\n');
+    await rejectsWith(() => openJsonl([file], defaults), 'INPUT_FORMAT', `Line 1 of ${file} is not a JSON object (got number)`);
+  }));
+
+  test('a null line is not an object, and says null', { todo: 'BUG: jsonl.ts reports `null` as "(got object)" because typeof null is "object"' }, () => withTempDir(async (dir) => {
+    const file = await jsonlFile(dir, 'null.jsonl', '{"a":1}\nnull\n');
+    await rejectsWith(() => openJsonl([file], defaults), 'INPUT_FORMAT', `Line 2 of ${file} is not a JSON object (got null)`);
+  }));
+
+  test('an empty or blank-only file is INPUT_FORMAT', () => withTempDir(async (dir) => {
+    const file = await jsonlFile(dir, 'empty.jsonl', '\n  \n');
+    await rejectsWith(() => openJsonl([file], defaults), 'INPUT_FORMAT', `Input file ${file} is empty`);
+  }));
+});

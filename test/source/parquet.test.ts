@@ -1,0 +1,170 @@
+/**
+ * openParquet: every codec and row-group layout of the penguins fixtures, and the Polars
+ * flights file, read to exactly the values DuckDB reads; schema types; INPUT_FORMAT for files
+ * that are not Parquet; COLUMN_MISSING.
+ */
+import assert from 'node:assert/strict';
+import { copyFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { openParquet } from '../../src/source/parquet.js';
+import type { RowChunk } from '../../src/source/types.js';
+import { duckdb, fixtures, root, withTempDir } from '../helpers.js';
+import { concatColumns, drain, layout, rejectsWith } from './util.js';
+
+const data = join(fixtures, 'data');
+const flights = join(root, 'node_modules', 'vega-datasets', 'data', 'flights-3m.parquet');
+const sqlPath = (file: string) => `'${file.replace(/'/g, "''")}'`;
+
+/** DuckDB's rows as columns, in file order. */
+async function duckColumns(file: string, limit?: number): Promise<Record<string, unknown[]>> {
+  const rows = await duckdb(`SELECT * FROM read_parquet(${sqlPath(file)})${limit === undefined ? '' : ` LIMIT ${limit}`}`);
+  const out: Record<string, unknown[]> = {};
+  for (const row of rows) for (const [k, v] of Object.entries(row)) (out[k] ??= []).push(v);
+  return out;
+}
+
+describe('openParquet: penguins fixtures equal DuckDB', () => {
+  const penguinFiles = ['penguins.parquet', 'penguins-snappy.parquet', 'penguins-gzip.parquet', 'penguins-uncompressed.parquet', 'penguins-rowgroups.parquet'];
+  for (const name of penguinFiles) {
+    test(name, async () => {
+      const file = join(data, name);
+      const expected = await duckColumns(file);
+      const source = await openParquet([file], { columns: undefined, chunkRows: 64 });
+      assert.equal(source.totalRows, 344);
+      assert.deepEqual(source.schema.map((f) => `${f.name}:${f.type}`), [
+        'species:string', 'island:string', 'bill_length_mm:float64', 'bill_depth_mm:float64', 'flipper_length_mm:float64', 'body_mass_g:float64', 'sex:string',
+      ]);
+      const chunks = await drain(source);
+      assert.deepEqual(concatColumns(chunks), expected);
+      // Chunks never exceed chunkRows and are cut at row-group ends (100/100/100/44 in the row-group file).
+      assert.deepEqual(layout(chunks), name === 'penguins-rowgroups.parquet'
+        ? [[0, 64], [64, 36], [100, 64], [164, 36], [200, 64], [264, 36], [300, 44]]
+        : [[0, 64], [64, 64], [128, 64], [192, 64], [256, 64], [320, 24]]);
+      assert.deepEqual(source.progress(), { done: 344, total: 344, unit: 'rows' });
+    });
+  }
+
+  test('the row-group file read in chunks larger than a row group', async () => {
+    const file = join(data, 'penguins-rowgroups.parquet');
+    const chunks = await drain(await openParquet([file], { columns: undefined, chunkRows: 1000 }));
+    assert.deepEqual(layout(chunks), [[0, 100], [100, 100], [200, 100], [300, 44]]);
+    assert.deepEqual(concatColumns(chunks), await duckColumns(file));
+  });
+
+  test('columns selects columns in the file\'s order; several files keep fileRow per file', async () => {
+    const a = join(data, 'penguins-rowgroups.parquet');
+    const b = join(data, 'penguins-snappy.parquet');
+    const source = await openParquet([a, b], { columns: ['body_mass_g', 'species'], chunkRows: 150 });
+    assert.equal(source.totalRows, 688);
+    assert.deepEqual(source.schema, [{ name: 'species', type: 'string' }, { name: 'body_mass_g', type: 'float64' }]);
+    const chunks = await drain(source);
+    assert.deepEqual(chunks.map((c) => [c.file === a ? 'a' : 'b', c.fileRow, c.length]), [
+      ['a', 0, 100], ['a', 100, 100], ['a', 200, 100], ['a', 300, 44], ['b', 0, 150], ['b', 150, 150], ['b', 300, 44],
+    ]);
+    const expected = await duckdb(`SELECT species, body_mass_g FROM read_parquet(${sqlPath(a)})`);
+    const columns = concatColumns(chunks);
+    assert.deepEqual(columns.species, [...expected, ...expected].map((r) => r.species));
+    assert.deepEqual(columns.body_mass_g, [...expected, ...expected].map((r) => r.body_mass_g));
+  });
+});
+
+describe('openParquet: flights-3m (Polars, ZSTD, timestamps, dictionary strings)', () => {
+  test('schema types and the first 1000 rows equal DuckDB', async () => {
+    const source = await openParquet([flights], { columns: undefined, chunkRows: 600 });
+    assert.equal(source.totalRows, 3_000_000);
+    assert.deepEqual(source.schema, [
+      { name: 'date', type: 'timestamp' },
+      { name: 'delay', type: 'int64' },
+      { name: 'distance', type: 'int64' },
+      { name: 'origin', type: 'string' },
+      { name: 'destination', type: 'string' },
+    ]);
+    const chunks: RowChunk[] = [];
+    for await (const chunk of source.chunks()) {
+      chunks.push(chunk);
+      if (chunks.length === 2) break; // don't read 3M rows
+    }
+    assert.deepEqual(layout(chunks), [[0, 600], [600, 600]]);
+    const ours = Object.fromEntries(Object.entries(concatColumns(chunks)).map(([k, v]) => [k, v.slice(0, 1000)]));
+    const expected = await duckColumns(flights, 1000);
+    assert.ok(expected.date![0] instanceof Date);
+    assert.equal(typeof expected.delay![0], 'bigint');
+    assert.deepEqual(ours, expected);
+  });
+});
+
+describe('openParquet: types written by DuckDB', () => {
+  test('list, int32, bool, date, float, decimal, bigint, string, timestamp columns', () => withTempDir(async (dir) => {
+    const file = join(dir, 'types.parquet');
+    await duckdb(`COPY (SELECT * FROM (VALUES
+      ([1.5, 2.0]::DOUBLE[], 1::INT, true, 1.5::FLOAT, 12.34::DECIMAL(5,2), 7::BIGINT, 'a', TIMESTAMP '2021-03-04 05:06:07'),
+      ([]::DOUBLE[], NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+      ([3.0]::DOUBLE[], -2, false, -0.25, -1.5, -9007199254740993, 'é', TIMESTAMP '1999-12-31 23:59:59.123')
+    ) t(l, i, b, f, dec, big, s, ts)) TO ${sqlPath(file)} (FORMAT parquet)`);
+    const source = await openParquet([file], { columns: undefined, chunkRows: 10 });
+    assert.deepEqual(source.schema, [
+      { name: 'l', type: 'list', items: 'float64' },
+      { name: 'i', type: 'int32' },
+      { name: 'b', type: 'bool' },
+      { name: 'f', type: 'float32' },
+      { name: 'dec', type: 'float64' },
+      { name: 'big', type: 'int64' },
+      { name: 's', type: 'string' },
+      { name: 'ts', type: 'timestamp' },
+    ]);
+    assert.deepEqual(concatColumns(await drain(source)), await duckColumns(file));
+  }));
+
+  test('a DATE column is typed timestamp', { todo: 'BUG: parquet.ts fieldOf checks only logical_type DATE; DuckDB writes converted_type DATE, so the column is typed int32 while holding Dates' }, () => withTempDir(async (dir) => {
+    const file = join(dir, 'date.parquet');
+    await duckdb(`COPY (SELECT * FROM (VALUES (DATE '2020-01-02'), (NULL)) t(d)) TO ${sqlPath(file)} (FORMAT parquet)`);
+    const source = await openParquet([file], { columns: undefined, chunkRows: 10 });
+    assert.deepEqual(source.schema, [{ name: 'd', type: 'timestamp' }]);
+    assert.deepEqual(concatColumns(await drain(source)), { d: [new Date('2020-01-02T00:00:00Z'), null] });
+  }));
+
+  test('a null list cell is null', { todo: 'BUG: a null LIST value comes out as undefined, not null as Column promises' }, () => withTempDir(async (dir) => {
+    const file = join(dir, 'nulllist.parquet');
+    await duckdb(`COPY (SELECT * FROM (VALUES ([1.0]::DOUBLE[]), (NULL)) t(l)) TO ${sqlPath(file)} (FORMAT parquet)`);
+    assert.deepEqual(concatColumns(await drain(await openParquet([file], { columns: undefined, chunkRows: 10 }))), { l: [[1], null] });
+  }));
+});
+
+describe('openParquet: errors', () => {
+  test('a CSV file renamed .parquet is INPUT_FORMAT', () => withTempDir(async (dir) => {
+    const file = join(dir, 'penguins.parquet');
+    await copyFile(join(data, 'penguins.csv'), file);
+    const error = await rejectsWith(() => openParquet([file], { columns: undefined, chunkRows: 10 }), 'INPUT_FORMAT',
+      `Input file ${file} is not a readable Parquet file: parquet file invalid (footer != PAR1)`);
+    assert.equal(error.file, file);
+    assert.equal(error.hint, 'Check that the file is Parquet (not CSV or JSON renamed), complete, and not still being written; or set input.format.');
+  }));
+
+  test('a file too small for Parquet is INPUT_FORMAT', () => withTempDir(async (dir) => {
+    const file = join(dir, 'tiny.parquet');
+    await writeFile(file, 'PAR1');
+    await rejectsWith(() => openParquet([file], { columns: undefined, chunkRows: 10 }), 'INPUT_FORMAT',
+      `Input file ${file} is not a readable Parquet file: file is 4 bytes, too small for Parquet`);
+  }));
+
+  test('a missing file is INPUT_NOT_FOUND', () => withTempDir(async (dir) => {
+    const file = join(dir, 'gone.parquet');
+    await rejectsWith(() => openParquet([file], { columns: undefined, chunkRows: 10 }), 'INPUT_NOT_FOUND', `Input file ${file} does not exist`);
+  }));
+
+  test('a missing column is COLUMN_MISSING naming the closest', async () => {
+    const file = join(data, 'penguins.parquet');
+    const error = await rejectsWith(() => openParquet([file], { columns: ['flipper_len_mm'], chunkRows: 10 }), 'COLUMN_MISSING',
+      `Column "flipper_len_mm" is missing from ${file}; the closest column is "flipper_length_mm"`);
+    assert.equal(error.column, 'flipper_len_mm');
+  });
+
+  test('a second file lacking a column is COLUMN_MISSING at open', () => withTempDir(async (dir) => {
+    const other = join(dir, 'other.parquet');
+    await duckdb(`COPY (SELECT 1.0 AS species) TO ${sqlPath(other)} (FORMAT parquet)`);
+    const first = join(data, 'penguins.parquet');
+    await rejectsWith(() => openParquet([first, other], { columns: ['species', 'island'], chunkRows: 10 }), 'COLUMN_MISSING',
+      `Column "island" is missing from ${other}`);
+  }));
+});
