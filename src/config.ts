@@ -3,7 +3,7 @@
  * schema, and turn every issue into one line "dot.path: expected X, got `v` (type)".
  */
 import { readFile } from 'node:fs/promises';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { BentoError, type BentoErrorCode, didYouMean, quote } from './errors.js';
 
@@ -26,10 +26,11 @@ export async function readYaml(file: string, code: BentoErrorCode, what: string)
       `${what} ${file} ${missing ? 'does not exist' : `cannot be read: ${(cause as Error).message}`}`,
       { file, cause, hint: missing ? 'Check the path; relative paths resolve against the current directory.' : undefined });
   }
-  const doc = parseDocument(text, { prettyErrors: false });
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, lineCounter: lines });
   if (doc.errors.length > 0) {
     const first = doc.errors[0]!;
-    const at = first.linePos?.[0];
+    const at = lines.linePos(first.pos[0]);
     throw new BentoError(code, `${what} ${file} is not valid YAML${at ? ` at line ${at.line}, column ${at.col}` : ''}: ${first.message.split('\n')[0]}`, { file });
   }
   return doc.toJS({ maxAliasCount: 100 }) ?? {};

@@ -17,6 +17,7 @@ export type BentoErrorCode =
   | 'MODEL_MISMATCH' // the manifest disagrees with the ONNX graph
   | 'MODEL_RUN' // onnxruntime failed on a batch
   | 'OUTPUT_WRITE' // the output cannot be written
+  | 'RESUME_REFUSED' // a checkpoint exists but the job, input or model changed since
   | 'INTERRUPTED'; // SIGINT / SIGTERM
 
 export interface BentoErrorDetails {
@@ -78,6 +79,7 @@ const exitByCode: Record<BentoErrorCode, number> = {
   MODEL_MISMATCH: ExitCode.model,
   MODEL_RUN: ExitCode.model,
   OUTPUT_WRITE: ExitCode.output,
+  RESUME_REFUSED: ExitCode.config,
   INTERRUPTED: ExitCode.sigint,
 };
 

@@ -32,9 +32,20 @@ function program(): Command {
     .option('--summary-json <file>', 'also write the final summary as JSON to this file')
     .addOption(new Option('--progress <mode>', 'progress display').choices(['auto', 'bar', 'log', 'none']).default('auto'))
     .option('--dry-run', 'check the job, the model and the first rows, then stop without writing')
-    .action(async (job: string, o: { set: string[]; summaryJson?: string; progress: 'auto' | 'bar' | 'log' | 'none'; dryRun?: boolean }) => {
+    .option('--restart', 'discard the checkpoint (or a finished run) and start over')
+    .action(async (job: string, o: { set: string[]; summaryJson?: string; progress: 'auto' | 'bar' | 'log' | 'none'; dryRun?: boolean; restart?: boolean }) => {
       const { run } = await import('./commands/run.js');
-      await run({ job, set: o.set, summaryJson: o.summaryJson, progress: o.progress, logFormat, dryRun: o.dryRun ?? false });
+      await run({ job, set: o.set, summaryJson: o.summaryJson, progress: o.progress, logFormat, dryRun: o.dryRun ?? false, restart: o.restart ?? false });
+    });
+
+  cli.command('status')
+    .description('show whether a job has not started, is in progress (and how far), is finished, or is stale')
+    .argument('<job>', 'job file (YAML)')
+    .option('--set <key=value>', 'override a job key (repeatable)', collect, [])
+    .option('--json', 'print JSON')
+    .action(async (job: string, o: { set: string[]; json?: boolean }) => {
+      const { status } = await import('./commands/status.js');
+      await status({ job, set: o.set, json: o.json ?? false });
     });
 
   cli.command('validate')

@@ -48,6 +48,13 @@ export const jobSchema = z.strictObject({
       compression: z.enum(['snappy', 'gzip', 'uncompressed'], expect('one of [snappy, gzip, uncompressed]')).optional(),
     }, expect('a mapping')).optional(),
   }, expect('a mapping with at least `path`')),
+  checkpoint: z.union([
+    z.literal(false),
+    z.strictObject({
+      path: nonEmptyString('a directory path').optional(),
+      every: z.union([positiveInt(), z.string().regex(/^\d+(\.\d+)?\s*(s|m|h)$/, expect('a row count such as 10000, or a duration such as 30s, 5m, 1h'))], expect('a row count such as 10000, or a duration such as 30s, 5m, 1h')).optional(),
+    }, expect('a mapping, or false')),
+  ], expect('a mapping with path and every, or false')).optional(),
 }, expect('a mapping'));
 
 export type RawJob = z.infer<typeof jobSchema>;
@@ -108,6 +115,10 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
       providers: model.providers ?? ['cpu'],
     },
     batch: { size: job.batch?.size, concurrency: job.batch?.concurrency ?? 2 },
+    checkpoint: job.checkpoint === false ? undefined : {
+      path: job.checkpoint?.path ? at('checkpoint.path', job.checkpoint.path) : `${outputPath}.bento-batch`,
+      ...every(job.checkpoint?.every ?? 10_000),
+    },
     output: {
       path: outputPath,
       format: outputFormat!,
@@ -118,12 +129,36 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
   };
 }
 
+function every(value: number | string): { everyRows: number | undefined; everySeconds: number | undefined } {
+  if (typeof value === 'number') return { everyRows: value, everySeconds: undefined };
+  const unit = value.trim().slice(-1);
+  return { everyRows: undefined, everySeconds: Number.parseFloat(value) * (unit === 'h' ? 3600 : unit === 'm' ? 60 : 1) };
+}
+
+/**
+ * A command-line or environment value as the job file would mean it: numbers, booleans, null
+ * and flow lists/maps are parsed as YAML; anything else (`|`, `#`, `-`, paths) stays text.
+ */
+export function scalar(text: string): unknown {
+  const t = text.trim();
+  if (/^[[{]/.test(t) || /^(true|false|null|~)$/.test(t) || /^[+-]?(\d[\d_]*\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) {
+    try {
+      return parseYamlScalar(t);
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
+
 const variable = /\$(\$)?\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
 /** Replaces `${VAR}` and `${VAR:-default}` in every string; `$${VAR}` stays literal `${VAR}`. */
 export function interpolate(node: unknown, env: NodeJS.ProcessEnv, path: string[], problems: string[]): unknown {
   if (typeof node === 'string') {
-    return node.replace(variable, (match, escaped: string | undefined, name: string, fallback: string | undefined) => {
+    // `size: ${BATCH_SIZE:-64}` means a number, as if the value had been written there.
+    const whole = /^\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}$/.test(node);
+    const replaced = node.replace(variable, (match, escaped: string | undefined, name: string, fallback: string | undefined) => {
       if (escaped) return match.slice(1);
       const value = env[name];
       if (value !== undefined && value !== '') return value;
@@ -131,6 +166,7 @@ export function interpolate(node: unknown, env: NodeJS.ProcessEnv, path: string[
       problems.push(`${path.join('.') || '(top level)'}: environment variable ${name} is not set (used as \${${name}}); set it, or give a default with \${${name}:-value}`);
       return match;
     });
+    return whole && replaced !== node ? scalar(replaced) : replaced;
   }
   if (Array.isArray(node)) return node.map((item, i) => interpolate(item, env, [...path, String(i)], problems));
   if (node !== null && typeof node === 'object') {
@@ -145,12 +181,7 @@ export function applyOverride(root: unknown, assignment: string): string | undef
   if (eq <= 0) return `--set ${quote(assignment)}: expected key.path=value`;
   const keys = assignment.slice(0, eq).trim().split('.');
   const text = assignment.slice(eq + 1);
-  let value: unknown;
-  try {
-    value = text === '' ? '' : parseYamlScalar(text);
-  } catch {
-    value = text;
-  }
+  const value = scalar(text);
   if (root === null || typeof root !== 'object' || Array.isArray(root)) return '--set: the job file is not a mapping';
   let node = root as Record<string, unknown>;
   for (const key of keys.slice(0, -1)) {

@@ -50,6 +50,15 @@ export interface OutputSpec {
   readonly parquet: { readonly rowGroupRows: number; readonly compression: 'snappy' | 'gzip' | 'uncompressed' };
 }
 
+export interface CheckpointSpec {
+  /** Absolute checkpoint directory: the partial output and state.json live here. */
+  readonly path: string;
+  /** Commit after at least this many rows… */
+  readonly everyRows: number | undefined;
+  /** …or this many seconds, whichever the job file says. */
+  readonly everySeconds: number | undefined;
+}
+
 export interface JobSpec {
   readonly name: string;
   /** Absolute path of the job file the spec came from. */
@@ -58,6 +67,8 @@ export interface JobSpec {
   readonly model: ModelSpec;
   readonly batch: BatchSpec;
   readonly output: OutputSpec;
+  /** Undefined when the job file says `checkpoint: false`. */
+  readonly checkpoint: CheckpointSpec | undefined;
 }
 
 /** Format for a file name by its extension, looking through a trailing `.gz`. */

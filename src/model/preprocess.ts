@@ -87,6 +87,7 @@ function fillColumn(data: Writable, column: Column, length: number, width: numbe
         n = x ?? fill;
       }
       if (n === undefined) fail(i, v, `${expects}; it has no value and the tensor has no fill`);
+      if (!big && (Number(n) < -2147483648 || Number(n) > 2147483647)) fail(i, v, `${expects}, within the int32 range`);
       if (big) (data as BigInt64Array)[i * width + j] = BigInt(n!);
       else (data as Int32Array)[i * width + j] = Number(n);
     }

@@ -15,7 +15,13 @@ import type { TensorData } from '../model/session.js';
 import { validateSignature } from '../model/validate.js';
 import { openSink, type Sink } from '../sink/index.js';
 import { openSource, type Column, type Field, type Source } from '../source/index.js';
+import { rm, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { type CheckpointState, type Commit, differences, type Fingerprint, fingerprint, partialFile, readState, stateFile, writeState } from '../checkpoint/state.js';
+import { failpoint } from '../checkpoint/failpoint.js';
+import { publish } from '../sink/atomic.js';
+import type { SourcePosition } from '../source/types.js';
 
 /** Live counters the progress reporter reads. */
 export interface RunStats {
@@ -28,7 +34,10 @@ export interface RunStats {
 
 export interface RunSummary {
   readonly job: string;
-  readonly status: 'completed' | 'interrupted';
+  /** `already-finished`: a rerun of a finished job, which did nothing. */
+  readonly status: 'completed' | 'resumed' | 'already-finished';
+  readonly resumed_at_row?: number;
+  readonly finished_at?: string;
   readonly input: { readonly files: number; readonly format: string; readonly rows: number };
   readonly output: { readonly path: string; readonly format: string; readonly rows: number; readonly columns: readonly string[] };
   readonly model: { readonly name: string; readonly version: string; readonly providers: readonly string[] };
@@ -39,6 +48,9 @@ export interface RunSummary {
 
 export interface RunHooks {
   readonly signal?: AbortSignal;
+  /** Discard any checkpoint and start over. */
+  readonly restart?: boolean;
+  readonly info?: (message: string) => void;
   readonly stats?: RunStats;
   readonly warn?: (message: string) => void;
 }
@@ -87,15 +99,47 @@ export async function prepareJob(spec: JobSpec): Promise<PreparedJob> {
 /** Runs a prepared job to completion (or until `signal` aborts); the output appears only when complete. */
 export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promise<RunSummary> {
   const started = performance.now();
+  const startedAt = new Date().toISOString();
   const { spec, bundle, batchSize, source } = job;
   const m = bundle.manifest;
   const stats = hooks.stats ?? { rowsRead: 0, rowsWritten: 0, batches: 0 };
   stats.source = source;
   const concurrency = spec.batch.concurrency;
+  const ckpt = spec.checkpoint;
+
+  let resume: Commit | undefined;
+  let print: Fingerprint | undefined;
+  if (ckpt) {
+    print = await fingerprint(spec, source.files, bundle);
+    if (hooks.restart) await rm(ckpt.path, { recursive: true, force: true });
+    const state = await readState(ckpt.path);
+    const changed = state ? differences(state.fingerprint, print) : [];
+    if (state?.status === 'finished' && changed.length === 0) {
+      // A crash between recording "finished" and the rename leaves the sealed file in the checkpoint.
+      if (!(await exists(spec.output.path)) && (await exists(partialFile(ckpt.path, spec.output.format)))) await publish(partialFile(ckpt.path, spec.output.format), spec.output.path);
+      if (await exists(spec.output.path)) return finishedSummary(job, state);
+    }
+    if (state?.status === 'running' && changed.length > 0) {
+      throw new BentoError('RESUME_REFUSED', `Cannot resume job ${spec.name}: ${changed.join('; ')} since the checkpoint in ${ckpt.path} (${state.committed?.rows ?? 0} rows committed)`, {
+        file: stateFile(ckpt.path), hint: 'Run with --restart to discard the checkpoint and start over, or restore what changed to resume.',
+      });
+    }
+    // Finished with other inputs (the next day's data), or the output was removed: a new run.
+    if (state?.status === 'finished') await rm(ckpt.path, { recursive: true, force: true });
+    else resume = state?.committed;
+  }
+  if (resume) {
+    stats.rowsRead = stats.rowsWritten = resume.rows;
+    stats.batches = resume.batches;
+    hooks.info?.(`resuming ${spec.name} at row ${resume.rows.toLocaleString('en-US')} (checkpoint of ${resume.at})`);
+  }
+
   const threads = spec.model.threads.intraOp ?? Math.max(1, Math.floor(availableParallelism() / concurrency));
   const pool = await ModelPool.create(bundle.modelFile, { ...spec.model.threads, intraOp: threads, graphOptimization: spec.model.graphOptimization, providers: spec.model.providers }, concurrency);
+  const partial = ckpt ? partialFile(ckpt.path, spec.output.format) : join(dirname(spec.output.path), `.${basename(spec.output.path)}.${process.pid}.bento-batch.tmp`);
   let sink: Sink | undefined;
-  let completed = false;
+  let sealed = false;
+  let committedRows = resume?.rows ?? 0;
   try {
     if (pool.note) hooks.warn?.(pool.note);
     validateSignature(bundle, pool.signature);
@@ -106,20 +150,44 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
         file: spec.jobFile, hint: `Leave "${clash.name}" out of output.keep, e.g. keep: [${job.keep.filter((k) => k.name !== clash.name).map((k) => k.name).join(', ')}].`,
       });
     }
-    sink = await openSink(spec.output, [...job.keep, ...predictions]);
+    if (ckpt) await writeState(ckpt.path, { version: 1, status: 'running', fingerprint: print!, total_rows: source.totalRows, committed: resume });
+    sink = await openSink(spec.output, [...job.keep, ...predictions], { partial, ...(resume ? { resume: resume.sink } : {}) });
     const fetch = m.outputs.map((o) => o.tensor);
     const rows = m.batch.fixed ? m.batch.max_size : undefined;
     type Result = { batch: Batch; outputs: Record<string, TensorData> };
     const inFlight: Promise<Result>[] = [];
-    const commit = async (result: Result) => {
+    let position: SourcePosition | undefined = resume?.source;
+    let committedAt = performance.now();
+
+    const commit = async (force: boolean) => {
+      if (!ckpt || !sink!.committable || stats.rowsWritten === committedRows) return;
+      const due = force
+        || (ckpt.everyRows !== undefined && stats.rowsWritten - committedRows >= ckpt.everyRows)
+        || (ckpt.everySeconds !== undefined && performance.now() - committedAt >= ckpt.everySeconds * 1000);
+      if (!due) return;
+      // Data first, then the record that points at it.
+      const at = await sink!.commit();
+      failpoint('sink-committed');
+      await writeState(ckpt.path, {
+        version: 1, status: 'running', fingerprint: print!, total_rows: source.totalRows,
+        committed: { rows: stats.rowsWritten, batches: stats.batches, source: position!, sink: at, at: new Date().toISOString() },
+      });
+      committedRows = stats.rowsWritten;
+      committedAt = performance.now();
+    };
+    const write = async (result: Result) => {
       const columns = new Map<string, Column>();
       for (const field of job.keep) columns.set(field.name, result.batch.columns.get(field.name)!);
       for (const [name, column] of postprocess(m, result.outputs, result.batch.length, bundle.modelFile)) columns.set(name, column);
       await sink!.write({ length: result.batch.length, columns });
+      failpoint('batch-written');
       stats.rowsWritten += result.batch.length;
       stats.batches++;
+      position = result.batch.end;
+      await commit(false);
     };
-    for await (const batch of batches(source.chunks(), batchSize)) {
+
+    for await (const batch of batches(source.chunks(resume?.source), batchSize, { row: resume?.rows ?? 0, index: resume?.batches ?? 0 })) {
       if (hooks.signal?.aborted) break;
       stats.rowsRead += batch.length;
       const feeds = preprocess(batch, m, rows ?? batch.length);
@@ -127,30 +195,72 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
       run.catch(() => undefined); // awaited in order below; this only keeps Node from calling it unhandled meanwhile
       inFlight.push(run);
       // One batch more than the workers can take keeps them busy while the main thread prepares the next.
-      while (inFlight.length > concurrency) await commit(await inFlight.shift()!);
+      while (inFlight.length > concurrency) await write(await inFlight.shift()!);
     }
-    while (inFlight.length > 0 && !hooks.signal?.aborted) await commit(await inFlight.shift()!);
+    // On a signal too: the batches already in the model are finished and kept.
+    while (inFlight.length > 0) await write(await inFlight.shift()!);
     if (hooks.signal?.aborted) {
+      await commit(true);
       const signal = hooks.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
-      throw new BentoError('INTERRUPTED', `Interrupted by ${signal} after ${stats.rowsWritten} rows; no output was written`, { signal, hint: 'Run the same command again to start over.' });
+      throw new BentoError('INTERRUPTED', ckpt
+        ? `Interrupted by ${signal}: ${committedRows.toLocaleString('en-US')} rows are committed in ${ckpt.path}`
+        : `Interrupted by ${signal} after ${stats.rowsWritten} rows; checkpointing is off, so no output was kept`, {
+        signal, hint: ckpt ? 'Run the same command again to resume where it stopped.' : 'Run the same command again to start over.',
+      });
     }
-    await sink.close();
-    completed = true;
+    await sink.seal();
+    sealed = true;
+    const seconds = (performance.now() - started) / 1000;
+    if (ckpt) {
+      await writeState(ckpt.path, {
+        version: 1, status: 'finished', fingerprint: print!, total_rows: source.totalRows, committed: undefined,
+        finished: { output: spec.output.path, rows: stats.rowsWritten, started: startedAt, finished: new Date().toISOString(), seconds: Math.round(seconds * 1000) / 1000 },
+      });
+      failpoint('finished-recorded');
+    }
+    await publish(partial, spec.output.path);
   } finally {
-    if (!completed) await sink?.abort();
+    if (!sealed) {
+      // A checkpoint with committed rows stays for the resume; with none there is nothing to keep.
+      if (ckpt && committedRows > 0) await sink?.close();
+      else {
+        await sink?.discard();
+        if (ckpt) await rm(ckpt.path, { recursive: true, force: true });
+      }
+    }
     await pool.dispose();
   }
   const seconds = (performance.now() - started) / 1000;
   return {
     job: spec.name,
-    status: 'completed',
+    status: resume ? 'resumed' : 'completed',
     input: { files: source.files.length, format: source.format, rows: stats.rowsRead },
     output: { path: spec.output.path, format: spec.output.format, rows: stats.rowsWritten, columns: sink.schema.map((f) => f.name) },
     model: { name: m.name, version: m.version, providers: pool.providers },
     batch: { size: batchSize, concurrency, count: stats.batches },
+    ...(resume ? { resumed_at_row: resume.rows } : {}),
     seconds: Math.round(seconds * 1000) / 1000,
-    rows_per_second: Math.round(stats.rowsWritten / Math.max(seconds, 1e-9)),
+    rows_per_second: Math.round((stats.rowsWritten - (resume?.rows ?? 0)) / Math.max(seconds, 1e-9)),
   };
+}
+
+function finishedSummary(job: PreparedJob, state: CheckpointState): RunSummary {
+  const f = state.finished!;
+  return {
+    job: job.spec.name,
+    status: 'already-finished',
+    input: { files: job.source.files.length, format: job.source.format, rows: f.rows },
+    output: { path: f.output, format: job.spec.output.format, rows: f.rows, columns: [] },
+    model: { name: state.fingerprint.model.name, version: state.fingerprint.model.version, providers: [] },
+    batch: { size: job.batchSize, concurrency: job.spec.batch.concurrency, count: 0 },
+    finished_at: f.finished,
+    seconds: 0,
+    rows_per_second: 0,
+  };
+}
+
+async function exists(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined)) !== undefined;
 }
 
 function modelRunError(error: unknown, batch: Batch, bundle: Bundle): BentoError {

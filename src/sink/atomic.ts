@@ -1,71 +1,124 @@
 /**
- * @file Temporary-file-then-rename, so nothing half-written ever sits at the output path.
+ * @file The partial output file: appended to, fsync'd at commits, truncated back to the last
+ * commit on resume, and renamed into place only when complete, so nothing half-written ever
+ * sits at the output path.
  */
-import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { copyFile, mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { BentoError } from '../errors.js';
 
-export interface AtomicFile {
-  readonly handle: FileHandle;
-  readonly tempPath: string;
-  /** Appends bytes at the end; converts disk errors into OUTPUT_WRITE. */
+export interface PartialFile {
+  /** Bytes in the file so far. */
+  readonly length: number;
+  /** Appends bytes; converts disk errors into OUTPUT_WRITE. */
   write(bytes: Uint8Array | string): Promise<void>;
-  /** fsync, close, rename over `path`, fsync the directory. */
-  commit(): Promise<void>;
-  /** Close and delete the temporary file (idempotent). */
+  /** fsync; resolves with the durable length. */
+  sync(): Promise<number>;
+  /** fsync and close: the file is complete and may be published. */
+  seal(): Promise<void>;
+  /** Close, keeping the file. Idempotent. */
+  close(): Promise<void>;
+  /** Close and delete. Idempotent. */
   discard(): Promise<void>;
 }
 
-/** Opens a hidden temporary file beside `path` (same filesystem, so the rename is atomic). */
-export async function createAtomic(path: string): Promise<AtomicFile> {
-  const dir = dirname(path);
-  const tempPath = join(dir, `.${basename(path)}.${process.pid}.bento-batch.tmp`);
+/** Opens `path` fresh, or (with `resumeAt`) truncated back to that many bytes. */
+export async function openPartial(path: string, resumeAt?: number): Promise<PartialFile> {
   let handle: FileHandle;
+  let length = resumeAt ?? 0;
   try {
-    await mkdir(dir, { recursive: true });
-    handle = await open(tempPath, 'w');
+    await mkdir(dirname(path), { recursive: true });
+    handle = await open(path, resumeAt === undefined ? 'w' : 'r+');
+    if (resumeAt !== undefined) {
+      const { size } = await handle.stat();
+      if (size < resumeAt) throw new Error(`the partial output is ${size} bytes, shorter than the ${resumeAt} bytes committed`);
+      await handle.truncate(resumeAt);
+    }
   } catch (error) {
     throw outputError(path, error);
   }
   let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await handle.close().catch(() => undefined);
+  };
   return {
-    handle,
-    tempPath,
+    get length() {
+      return length;
+    },
     async write(bytes) {
       const buffer = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
       try {
-        for (let done = 0; done < buffer.length;) done += (await handle.write(buffer, done, buffer.length - done)).bytesWritten;
+        for (let done = 0; done < buffer.length;) done += (await handle.write(buffer, done, buffer.length - done, length + done)).bytesWritten;
       } catch (error) {
         throw outputError(path, error);
       }
+      length += buffer.length;
     },
-    async commit() {
+    async sync() {
+      try {
+        await handle.datasync();
+      } catch (error) {
+        throw outputError(path, error);
+      }
+      return length;
+    },
+    async seal() {
       try {
         await handle.sync();
-        await handle.close();
-        closed = true;
-        await rename(tempPath, path);
-        const d = await open(dir, 'r');
-        await d.sync().finally(() => d.close());
       } catch (error) {
         throw outputError(path, error);
       }
+      await close();
     },
+    close,
     async discard() {
-      if (!closed) {
-        closed = true;
-        await handle.close().catch(() => undefined);
-      }
-      await rm(tempPath, { force: true });
+      await close();
+      await rm(path, { force: true });
     },
   };
+}
+
+/**
+ * Moves a sealed partial file to its final path atomically and durably. Across filesystems
+ * (a checkpoint directory elsewhere) it copies to a hidden file beside `final` first.
+ */
+export async function publish(partial: string, final: string): Promise<void> {
+  try {
+    await mkdir(dirname(final), { recursive: true });
+    try {
+      await rename(partial, final);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+      const beside = join(dirname(final), `.${basename(final)}.${process.pid}.bento-batch.tmp`);
+      await copyFile(partial, beside);
+      const copy = await open(beside, 'r+');
+      await copy.sync().finally(() => copy.close());
+      await rename(beside, final);
+      await rm(partial, { force: true });
+    }
+    await syncDir(dirname(final));
+  } catch (error) {
+    throw outputError(final, error);
+  }
+}
+
+/** fsync a directory so a rename or create in it survives a crash. */
+export async function syncDir(dir: string): Promise<void> {
+  const d = await open(dir, 'r');
+  try {
+    await d.sync();
+  } finally {
+    await d.close();
+  }
 }
 
 export function outputError(path: string, error: unknown): BentoError {
   if (error instanceof BentoError) return error;
   const e = error as NodeJS.ErrnoException;
-  const why = e.code === 'ENOSPC' ? 'the disk is full' : e.code === 'EACCES' || e.code === 'EPERM' ? 'permission denied' : e.code === 'EROFS' ? 'the filesystem is read-only' : e.message;
+  const why = e.code === 'ENOSPC' ? 'the disk is full' : e.code === 'EACCES' || e.code === 'EPERM' ? 'permission denied' : e.code === 'EROFS' ? 'the filesystem is read-only' : e.code === 'EFBIG' ? 'the file is larger than allowed' : e.message;
   return new BentoError('OUTPUT_WRITE', `Cannot write output ${path}: ${why}`, {
-    file: path, cause: error, hint: e.code === 'ENOSPC' ? 'Free some space and run again.' : 'Check output.path and that its directory is writable.',
+    file: path, cause: error, hint: e.code === 'ENOSPC' || e.code === 'EFBIG' ? 'Free some space and run the same command again; it resumes from the last checkpoint.' : 'Check output.path and that its directory is writable.',
   });
 }

@@ -3,12 +3,11 @@
  * are written as JSON text in their cell.
  */
 import type { Field } from '../source/types.js';
-import { createAtomic } from './atomic.js';
-import type { OutputBatch, Sink } from './types.js';
+import { openTextSink } from './text.js';
+import type { OutputBatch, Sink, SinkOptions } from './types.js';
 import { dateText, jsonText, numberText } from './values.js';
 
-export async function openCsvSink(path: string, schema: readonly Field[], options: { delimiter: string }): Promise<Sink> {
-  const file = await createAtomic(path);
+export function openCsvSink(schema: readonly Field[], options: SinkOptions & { delimiter: string }): Promise<Sink> {
   const d = options.delimiter;
   const needsQuotes = new RegExp(`[${d === ']' ? '\\]' : d.replace(/[\\^-]/g, '\\$&')}"\\r\\n]|^\\s|\\s$`);
   const quote = (text: string) => (needsQuotes.test(text) ? `"${text.replace(/"/g, '""')}"` : text);
@@ -22,20 +21,14 @@ export async function openCsvSink(path: string, schema: readonly Field[], option
       default: return value instanceof Date ? dateText(value) : quote(jsonText(value, field.type, field.items));
     }
   };
-  await file.write(`${schema.map((f) => quote(f.name)).join(d)}\n`);
-  return {
-    schema,
-    async write(batch: OutputBatch) {
-      const columns = schema.map((f) => batch.columns.get(f.name)!);
-      const lines = new Array<string>(batch.length);
-      for (let r = 0; r < batch.length; r++) {
-        let line = '';
-        for (let c = 0; c < columns.length; c++) line += (c ? d : '') + cell(columns[c]![r], schema[c]!);
-        lines[r] = line;
-      }
-      if (lines.length > 0) await file.write(`${lines.join('\n')}\n`);
-    },
-    close: () => file.commit(),
-    abort: () => file.discard(),
-  };
+  return openTextSink(schema, options, `${schema.map((f) => quote(f.name)).join(d)}\n`, (batch: OutputBatch) => {
+    const columns = schema.map((f) => batch.columns.get(f.name)!);
+    let text = '';
+    for (let r = 0; r < batch.length; r++) {
+      let line = '';
+      for (let c = 0; c < columns.length; c++) line += (c ? d : '') + cell(columns[c]![r], schema[c]!);
+      text += `${line}\n`;
+    }
+    return text;
+  });
 }

@@ -1,21 +1,21 @@
 /**
- * @file Sinks: the output file of a job, written through a temporary file and renamed into
- * place when complete.
+ * @file Sinks: the output file of a job, written as a partial file (committed as it goes,
+ * resumable) and renamed into place when complete.
  */
 import type { OutputSpec } from '../job/spec.js';
 import type { Field } from '../source/types.js';
 import { openCsvSink } from './csv.js';
 import { openJsonlSink } from './jsonl.js';
 import { openParquetSink } from './parquet.js';
-import type { Sink } from './types.js';
+import type { Sink, SinkOptions } from './types.js';
 
-export type { OutputBatch, Sink } from './types.js';
+export type { OutputBatch, Sink, SinkOptions, SinkPosition } from './types.js';
 
 /** Opens the writer for `output.format` with the given column schema. */
-export function openSink(output: OutputSpec, schema: readonly Field[]): Promise<Sink> {
+export function openSink(output: OutputSpec, schema: readonly Field[], options: SinkOptions): Promise<Sink> {
   switch (output.format) {
-    case 'csv': return openCsvSink(output.path, schema, output.csv);
-    case 'jsonl': return openJsonlSink(output.path, schema);
-    case 'parquet': return openParquetSink(output.path, schema, output.parquet);
+    case 'csv': return openCsvSink(schema, { ...options, ...output.csv });
+    case 'jsonl': return openJsonlSink(schema, options);
+    case 'parquet': return openParquetSink(schema, { ...options, ...output.parquet });
   }
 }

@@ -5,19 +5,19 @@
  */
 import { gzipSync } from 'node:zlib';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
-import type { SchemaElement } from 'hyparquet';
+import type { RowGroup, SchemaElement } from 'hyparquet';
 import type { Field, FieldType } from '../source/types.js';
-import { createAtomic, type AtomicFile } from './atomic.js';
-import type { OutputBatch, Sink } from './types.js';
+import { openPartial, type PartialFile } from './atomic.js';
+import type { OutputBatch, Sink, SinkOptions } from './types.js';
 
 export interface ParquetSinkOptions {
   readonly rowGroupRows: number;
   readonly compression: 'snappy' | 'gzip' | 'uncompressed';
 }
 
-/** hyparquet-writer's Writer, flushing its buffer to our temporary file after each row group. */
+/** hyparquet-writer's Writer, flushing its buffer to the partial file after each row group. */
 class FileByteWriter extends ByteWriter {
-  constructor(readonly file: AtomicFile) {
+  constructor(readonly file: PartialFile) {
     super(1 << 20);
   }
   flush(): Promise<void> {
@@ -28,8 +28,8 @@ class FileByteWriter extends ByteWriter {
   override finish(): void {}
 }
 
-export async function openParquetSink(path: string, schema: readonly Field[], options: ParquetSinkOptions): Promise<Sink> {
-  const file = await createAtomic(path);
+export async function openParquetSink(schema: readonly Field[], options: SinkOptions & ParquetSinkOptions): Promise<Sink> {
+  const file = await openPartial(options.partial, options.resume?.bytes);
   const writer = new FileByteWriter(file);
   const parquet = new ParquetWriter({
     writer,
@@ -38,17 +38,32 @@ export async function openParquetSink(path: string, schema: readonly Field[], op
     compressors: { GZIP: (input: Uint8Array) => gzipSync(input) },
     createdBy: 'bento-batch (hyparquet-writer)',
   });
+  if (options.resume) {
+    // The constructor wrote the PAR1 magic already in the file; continue after the last committed row group.
+    writer.index = 0;
+    writer.offset = options.resume.bytes;
+    const state = decode(options.resume.parquet ?? '{"rowGroups":[],"numRows":{"$bigint":"0"}}') as { rowGroups: RowGroup[]; numRows: bigint };
+    parquet.row_groups = state.rowGroups;
+    parquet.num_rows = state.numRows;
+  } else {
+    await writer.flush();
+  }
   let buffered: unknown[][] = schema.map(() => []);
   let rows = 0;
   const writeGroup = async () => {
     if (rows === 0) return;
-    const columnData = schema.map((f, i) => ({ name: f.name, data: convert(buffered[i]!, f.type, f.items) }));
+    // Offset indexes would be kept in memory until the footer and lost across a resume; the
+    // footer's row-group metadata is all a resumed file needs to be byte-identical.
+    const columnData = schema.map((f, i) => ({ name: f.name, data: convert(buffered[i]!, f.type, f.items), offsetIndex: false }));
     buffered = schema.map(() => []);
     rows = 0;
     await parquet.write({ columnData: columnData as never, rowGroupSize: Number.MAX_SAFE_INTEGER });
   };
   return {
     schema,
+    get committable() {
+      return rows === 0;
+    },
     async write(batch: OutputBatch) {
       schema.forEach((f, i) => {
         const column = batch.columns.get(f.name)!;
@@ -58,14 +73,35 @@ export async function openParquetSink(path: string, schema: readonly Field[], op
       rows += batch.length;
       if (rows >= options.rowGroupRows) await writeGroup();
     },
-    async close() {
+    async commit() {
+      return { bytes: await file.sync(), parquet: encode({ rowGroups: parquet.row_groups, numRows: parquet.num_rows }) };
+    },
+    async seal() {
       await writeGroup();
       parquet.finish();
       await writer.flush();
-      await file.commit();
+      await file.seal();
     },
-    abort: () => file.discard(),
+    close: () => file.close(),
+    discard: () => file.discard(),
   };
+}
+
+/** JSON that keeps bigints and byte arrays (Parquet statistics hold both). */
+function encode(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (typeof v === 'bigint') return { $bigint: v.toString() };
+    if (v instanceof Uint8Array) return { $bytes: Buffer.from(v).toString('base64') };
+    return v;
+  });
+}
+
+function decode(text: string): unknown {
+  return JSON.parse(text, (_key, v: unknown) => {
+    if (v !== null && typeof v === 'object' && '$bigint' in v) return BigInt((v as { $bigint: string }).$bigint);
+    if (v !== null && typeof v === 'object' && '$bytes' in v) return new Uint8Array(Buffer.from((v as { $bytes: string }).$bytes, 'base64'));
+    return v;
+  });
 }
 
 function convert(values: unknown[], type: FieldType, items?: FieldType): unknown[] {

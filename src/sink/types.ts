@@ -1,5 +1,6 @@
 /**
- * @file What every writer accepts: batches of columns in a fixed schema, written in row order.
+ * @file What every writer accepts: batches of columns in a fixed schema, written in row order
+ * into a partial file that can be committed, resumed, and finally renamed into place.
  */
 import type { Column, Field } from '../source/types.js';
 
@@ -9,13 +10,32 @@ export interface OutputBatch {
   readonly columns: ReadonlyMap<string, Column>;
 }
 
-/** A writer into a temporary file that appears at its final path only on `close()`. */
+/** How far a partial output is durable: its byte length, plus the Parquet footer's state so far. */
+export interface SinkPosition {
+  readonly bytes: number;
+  /** Parquet only: row-group metadata written so far (JSON-encoded with bigints and bytes tagged). */
+  readonly parquet?: string;
+}
+
+export interface SinkOptions {
+  /** Where the file is written while incomplete; `publish()` moves it to the output path. */
+  readonly partial: string;
+  /** Continue a partial file: truncate it back to this committed position and append. */
+  readonly resume?: SinkPosition;
+}
+
 export interface Sink {
   readonly schema: readonly Field[];
-  /** Appends rows; resolves once they are handed to the OS (or buffered toward a row group). */
+  /** Appends rows in order. */
   write(batch: OutputBatch): Promise<void>;
-  /** Flushes, fsyncs and atomically renames the file into place. */
+  /** True when what is written ends where a commit may be taken (Parquet: at a row-group boundary). */
+  readonly committable: boolean;
+  /** Makes everything written so far durable (fsync) and returns the position a resume truncates back to. */
+  commit(): Promise<SinkPosition>;
+  /** Writes any trailer (Parquet footer), fsyncs and closes: the partial file is complete. */
+  seal(): Promise<void>;
+  /** Closes the partial file and keeps it, for a later resume. */
   close(): Promise<void>;
-  /** Removes the temporary file; nothing appears at the output path. */
-  abort(): Promise<void>;
+  /** Closes and deletes the partial file. */
+  discard(): Promise<void>;
 }

@@ -67,8 +67,10 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
       pending = [];
     };
     try {
-      for await (const { text, end } of splitLines(stream, at.byte ?? 0)) {
+      for await (const { text: raw, end } of splitLines(stream, at.byte ?? 0)) {
         line++;
+        // A BOM may open the file (Windows tools write one); the line break is not part of the JSON.
+        const text = (line === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw).replace(/\r?\n$/, '');
         if (text.trim() === '') continue;
         let row: unknown;
         try {
@@ -79,7 +81,7 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
           });
         }
         if (row === null || typeof row !== 'object' || Array.isArray(row)) {
-          throw new BentoError('INPUT_FORMAT', `Line ${line} of ${file} is not a JSON object (got ${Array.isArray(row) ? 'an array' : typeof row})`, {
+          throw new BentoError('INPUT_FORMAT', `Line ${line} of ${file} is not a JSON object (got ${Array.isArray(row) ? 'an array' : row === null ? 'null' : typeof row})`, {
             file, row: rows + 1, hint: 'Each line of a JSONL file must be one JSON object such as {"text": "..."}.',
           });
         }

@@ -92,7 +92,12 @@ async function readRows(opened: OpenParquet, names: readonly string[], rowStart:
     });
   }
   const out = new Map<string, Values>();
-  for (const [name, parts] of pieces) out.set(name, assemble(parts, rowStart, rowEnd));
+  for (const [name, parts] of pieces) {
+    const values = assemble(parts, rowStart, rowEnd);
+    // Nested columns mark a null cell as undefined; every Column uses null.
+    if (Array.isArray(values)) for (let i = 0; i < values.length; i++) if (values[i] === undefined) values[i] = null;
+    out.set(name, values);
+  }
   return out;
 }
 
@@ -149,7 +154,7 @@ function fieldOf(node: SchemaTree): Field {
   let type: FieldType;
   switch (e.type) {
     case 'BOOLEAN': type = 'bool'; break;
-    case 'INT32': type = logical === 'DATE' ? 'timestamp' : logical === 'DECIMAL' || e.converted_type === 'DECIMAL' ? 'float64' : 'int32'; break;
+    case 'INT32': type = logical === 'DATE' || e.converted_type === 'DATE' ? 'timestamp' : logical === 'DECIMAL' || e.converted_type === 'DECIMAL' ? 'float64' : 'int32'; break;
     case 'INT64': type = logical === 'TIMESTAMP' || e.converted_type?.startsWith('TIMESTAMP') ? 'timestamp' : logical === 'DECIMAL' || e.converted_type === 'DECIMAL' ? 'float64' : 'int64'; break;
     case 'INT96': type = 'timestamp'; break;
     case 'FLOAT': type = 'float32'; break;

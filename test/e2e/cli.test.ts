@@ -84,33 +84,54 @@ test('machine-readable log: start, progress and summary events as JSON lines', {
   }
 }));
 
-test('SIGTERM stops the run promptly, exits 143 and leaves no output; a second signal stops at once', { timeout: 60_000 }, () => withTempDir(async (dir) => {
-  const start = (extra: string[]) => {
-    const child = spawn(process.execPath, [bin, '--log-format', 'json', 'run', join(root, 'jobs', 'flights.yaml'), '--progress', 'none', '--set', `output.path=${join(dir, 'f.parquet')}`, ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+test('SIGTERM commits and exits 143 with no output at output.path; the rerun resumes; a second signal stops at once', { timeout: 120_000 }, () => withTempDir(async (dir) => {
+  const output = join(dir, 'f.parquet');
+  const start = () => {
+    const child = spawn(process.execPath, [bin, '--log-format', 'json', 'run', join(root, 'jobs', 'flights.yaml'), '--progress', 'none', '--set', `output.path=${output}`, '--set', 'output.parquet.row_group_rows=100000'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d));
     const started = new Promise<void>((resolve) => child.stderr.on('data', () => stderr.includes('"event":"start"') && resolve()));
     const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
     return { child, started, done, stderr: () => stderr };
   };
-  const run = start([]);
+  const run = start();
   await run.started;
-  await new Promise((r) => setTimeout(r, 500));
+  await new Promise((r) => setTimeout(r, 2500));
   const sent = performance.now();
   run.child.kill('SIGTERM');
   const { code } = await run.done;
   assert.ok(performance.now() - sent < 5000, 'stops within a few seconds');
   assert.equal(code, 143, run.stderr());
   assert.match(run.stderr(), /"event":"stopping".*"signal":"SIGTERM"/);
-  assert.match(run.stderr(), /"code":"INTERRUPTED"/);
-  assert.deepEqual(await readdir(dir), []);
+  const error = JSON.parse(run.stderr().trim().split('\n').at(-1)!) as { code: string; message: string; hint: string };
+  assert.equal(error.code, 'INTERRUPTED');
+  assert.match(error.message, /^Interrupted by SIGTERM: [\d,]+ rows are committed in /);
+  assert.equal(error.hint, 'Run the same command again to resume where it stopped.');
+  assert.equal(existsSync(output), false);
+  const state = await readJson<{ status: string; committed: { rows: number } }>(join(`${output}.bento-batch`, 'state.json'));
+  assert.equal(state.status, 'running');
+  assert.ok(state.committed.rows > 0 && state.committed.rows % 102_400 === 0, `commits at row-group boundaries (the first batch boundary past 100,000 rows): ${state.committed.rows}`);
 
-  const twice = start([]);
+  const status = await runCli(['status', join(root, 'jobs', 'flights.yaml'), '--set', `output.path=${output}`, '--set', 'output.parquet.row_group_rows=100000', '--json']);
+  const progress = JSON.parse(status.stdout) as { state: string; rows_committed: number; total_rows: number };
+  assert.deepEqual([progress.state, progress.rows_committed, progress.total_rows], ['in-progress', state.committed.rows, 3_000_000]);
+  // Another job setting than the checkpoint's: reported stale, and a run refuses to resume.
+  const stale = await runCli(['status', join(root, 'jobs', 'flights.yaml'), '--set', `output.path=${output}`]);
+  assert.match(stale.stdout, /^flights-delay: stale, the checkpoint \([\d,]+ rows\) no longer matches: the job file changed/);
+
+  const twice = start();
   await twice.started;
+  await new Promise((r) => setTimeout(r, 300));
   twice.child.kill('SIGINT');
   twice.child.kill('SIGINT');
   const second = await twice.done;
   assert.ok(second.code === 130 || second.signal === 'SIGINT', `exit ${second.code} / ${second.signal}`);
+
+  const resumed = await runCli(['--log-format', 'json', 'run', join(root, 'jobs', 'flights.yaml'), '--progress', 'none', '--set', `output.path=${output}`, '--set', 'output.parquet.row_group_rows=100000']);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(resumed.stderr, /"event":"resume".*resuming flights-delay at row [\d,]+/);
+  const { duckdb } = await import('../helpers.js');
+  assert.deepEqual(await duckdb(`SELECT count(*)::INT AS n FROM '${output}'`), [{ n: 3_000_000 }]);
 }));
 
 test('--help lists the commands; an unknown command is a usage error', async () => {

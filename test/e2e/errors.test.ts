@@ -58,7 +58,7 @@ const cases: Case[] = [
     setup: async () => {},
     job: () => job(penguinsCsv, 'bach: { size: 10 }\nbatch: { concurrency: 0 }'),
     exit: 2,
-    error: 'error: Job file <dir>/job.yaml has 2 problems:\n  - batch.concurrency: expected a positive integer, got `0` (number)\n  - bach: unknown key (did you mean `batch`?); expected one of [name, input, model, batch, output]\nhint: Fix the job file and run again.',
+    error: 'error: Job file <dir>/job.yaml has 2 problems:\n  - batch.concurrency: expected a positive integer, got `0` (number)\n  - bach: unknown key (did you mean `batch`?); expected one of [name, input, model, batch, output, checkpoint]\nhint: Fix the job file and run again.',
   },
   {
     name: 'a column the model needs is missing',

@@ -46,8 +46,9 @@ describe('penguins classifier: 3 input formats × 3 output formats', async () =>
             assert.deepEqual([row.species, row.island, row.body_mass_g], [source[i]!.species, source[i]!.island, source[i]!.body_mass_g], `row ${i}`);
             assertClose(row, reference[i], 1e-5, `row ${i}`);
           });
-          // No temporary or partial file is left beside the output.
-          assert.deepEqual(await readdir(join(dir, 'out')), [`scored.${outFormat}`]);
+          // No temporary or partial file is left beside the output; the checkpoint records the finished run.
+          assert.deepEqual(await readdir(join(dir, 'out')), [`scored.${outFormat}`, `scored.${outFormat}.bento-batch`]);
+          assert.deepEqual(await readdir(join(dir, 'out', `scored.${outFormat}.bento-batch`)), ['state.json']);
         }));
       }
     }

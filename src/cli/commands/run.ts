@@ -16,6 +16,8 @@ export interface RunOptions {
   readonly progress: 'auto' | 'bar' | 'log' | 'none';
   readonly logFormat: LogFormat;
   readonly dryRun: boolean;
+  /** Discard any checkpoint (and a finished run's record) and start over. */
+  readonly restart: boolean;
 }
 
 /** Runs the job; resolves with the summary, throws BentoError for anything the user can fix. */
@@ -39,12 +41,17 @@ export async function run(options: RunOptions): Promise<RunSummary | undefined> 
   });
   let summary: RunSummary;
   try {
-    summary = await runPrepared(prepared, { signal: signals.signal, stats, warn: (m) => logger.event('warn', 'warning', m) });
+    summary = await runPrepared(prepared, {
+      signal: signals.signal, stats, restart: options.restart,
+      warn: (m) => logger.event('warn', 'warning', m), info: (m) => logger.event('info', 'resume', m),
+    });
   } finally {
     signals.dispose();
     progress.stop();
   }
-  reportSummary(summary, logger);
+  if (summary.status === 'already-finished') {
+    logger.event('info', 'already-finished', `${spec.name}: already finished at ${summary.finished_at} (${summary.output.rows.toLocaleString('en-US')} rows in ${summary.output.path}); nothing to do. Use --restart to run it again.`, { summary });
+  } else reportSummary(summary, logger);
   if (options.summaryJson) await writeFile(options.summaryJson, `${JSON.stringify(summary, null, 2)}\n`);
   return summary;
 }

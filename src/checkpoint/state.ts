@@ -1,0 +1,161 @@
+/**
+ * @file The checkpoint: state.json in the checkpoint directory says what the job was (its
+ * fingerprint) and how far its output is durable. It is replaced atomically (temp file, fsync,
+ * rename, fsync of the directory), so a crash between any two system calls leaves either the
+ * old or the new state, never a torn one.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readFile, rename, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BentoError } from '../errors.js';
+import type { JobSpec } from '../job/spec.js';
+import type { Bundle } from '../model/bundle.js';
+import { outputError, syncDir } from '../sink/atomic.js';
+import type { SinkPosition } from '../sink/types.js';
+import type { SourcePosition } from '../source/types.js';
+import { failpoint } from './failpoint.js';
+
+/** What makes two runs the same job: the output-affecting job keys, the input files, the model. */
+export interface Fingerprint {
+  readonly job: string;
+  readonly inputs: readonly { readonly path: string; readonly size: number; readonly mtimeMs: number; readonly sample: string }[];
+  readonly model: { readonly name: string; readonly version: string; readonly sha256: string };
+}
+
+export interface Commit {
+  /** Global rows [0, rows) are durable in the partial output. */
+  readonly rows: number;
+  readonly batches: number;
+  /** Where the source resumes. */
+  readonly source: SourcePosition;
+  /** Where the partial output is truncated back to. */
+  readonly sink: SinkPosition;
+  readonly at: string;
+}
+
+/** Written when the output is complete: the run's manifest. */
+export interface Finished {
+  readonly output: string;
+  readonly rows: number;
+  readonly started: string;
+  readonly finished: string;
+  readonly seconds: number;
+}
+
+export interface CheckpointState {
+  readonly version: 1;
+  readonly status: 'running' | 'finished';
+  readonly fingerprint: Fingerprint;
+  readonly total_rows: number | undefined;
+  readonly committed: Commit | undefined;
+  readonly finished?: Finished;
+}
+
+export const stateFile = (dir: string) => join(dir, 'state.json');
+export const partialFile = (dir: string, format: string) => join(dir, `partial.${format}`);
+
+/** Reads state.json; undefined when there is no checkpoint yet. */
+export async function readState(dir: string): Promise<CheckpointState | undefined> {
+  let text: string;
+  try {
+    text = await readFile(stateFile(dir), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw outputError(dir, error);
+  }
+  try {
+    const state = JSON.parse(text) as CheckpointState;
+    if (state.version !== 1) throw new Error(`unknown checkpoint version ${String(state.version)}`);
+    return state;
+  } catch (error) {
+    throw new BentoError('JOB_INVALID', `Checkpoint ${stateFile(dir)} cannot be read: ${(error as Error).message}`, {
+      file: stateFile(dir), hint: 'Run again with --restart to discard it and start over.',
+    });
+  }
+}
+
+/** Replaces state.json atomically and durably. */
+export async function writeState(dir: string, state: CheckpointState): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+    const temp = `${stateFile(dir)}.tmp`;
+    const handle = await open(temp, 'w');
+    try {
+      await handle.writeFile(`${JSON.stringify(state, null, 2)}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    failpoint('state-written');
+    await rename(temp, stateFile(dir));
+    failpoint('state-renamed');
+    await syncDir(dir);
+  } catch (error) {
+    throw outputError(dir, error);
+  }
+}
+
+/** The fingerprint of a job as it stands now. Reads 64 KiB from each end of each input file. */
+export async function fingerprint(spec: JobSpec, files: readonly string[], bundle: Bundle): Promise<Fingerprint> {
+  // Keys that cannot change a single output byte are left out: a resume may change them.
+  const job = {
+    input: { path: spec.input.path, format: spec.input.format, columns: spec.input.columns, csv: spec.input.csv },
+    batch: { size: spec.batch.size },
+    model: { graphOptimization: spec.model.graphOptimization, providers: spec.model.providers },
+    output: { path: spec.output.path, format: spec.output.format, keep: spec.output.keep, csv: spec.output.csv, parquet: spec.output.parquet },
+  };
+  const inputs = await Promise.all(files.map(async (path) => {
+    const info = await stat(path);
+    return { path, size: info.size, mtimeMs: info.mtimeMs, sample: await sample(path, info.size) };
+  }));
+  return {
+    job: sha256(JSON.stringify(job)),
+    inputs,
+    model: { name: bundle.manifest.name, version: bundle.manifest.version, sha256: await fileHash(bundle.modelFile) },
+  };
+}
+
+/** What differs between the checkpoint's fingerprint and now, in words; empty when none. */
+export function differences(then: Fingerprint, now: Fingerprint): string[] {
+  const out: string[] = [];
+  if (then.job !== now.job) out.push('the job file changed (input, batch.size, model options or output settings)');
+  if (then.model.name !== now.model.name || then.model.version !== now.model.version) out.push(`the model changed from ${then.model.name}:${then.model.version} to ${now.model.name}:${now.model.version}`);
+  else if (then.model.sha256 !== now.model.sha256) out.push(`the model file of ${now.model.name}:${now.model.version} changed`);
+  const before = new Map(then.inputs.map((i) => [i.path, i]));
+  for (const input of now.inputs) {
+    const old = before.get(input.path);
+    if (!old) out.push(`input ${input.path} is new`);
+    else if (old.size !== input.size) out.push(`input ${input.path} changed size (${old.size} → ${input.size} bytes)`);
+    else if (old.sample !== input.sample) out.push(`input ${input.path} changed content`);
+    else if (old.mtimeMs !== input.mtimeMs) out.push(`input ${input.path} was modified (${new Date(old.mtimeMs).toISOString()} → ${new Date(input.mtimeMs).toISOString()})`);
+    before.delete(input.path);
+  }
+  for (const gone of before.keys()) out.push(`input ${gone} is gone`);
+  return out;
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+async function sample(path: string, size: number): Promise<string> {
+  const hash = createHash('sha256');
+  const handle = await open(path, 'r');
+  try {
+    const span = 64 * 1024;
+    for (const at of size > 2 * span ? [0, size - span] : [0]) {
+      const buffer = Buffer.alloc(Math.min(size, size > 2 * span ? span : size));
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, at);
+      hash.update(buffer.subarray(0, bytesRead));
+    }
+  } finally {
+    await handle.close();
+  }
+  return hash.digest('hex');
+}
+
+function fileHash(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(path).on('data', (d) => hash.update(d)).on('error', reject).on('end', () => resolve(hash.digest('hex')));
+  });
+}

@@ -1,0 +1,67 @@
+/**
+ * @file `bento-batch status job.yaml`: not started, in progress (rows committed, of how many
+ * where known, last commit), finished (the run's manifest), or stale (inputs or model changed).
+ */
+import { existsSync } from 'node:fs';
+import { differences, fingerprint, readState } from '../../checkpoint/state.js';
+import { BentoError } from '../../errors.js';
+import { loadJob } from '../../job/load.js';
+import { openBundle } from '../../model/bundle.js';
+import { resolveInputFiles } from '../../source/files.js';
+import { formatFromPath } from '../../job/spec.js';
+
+export interface StatusOptions {
+  readonly job: string;
+  readonly set: readonly string[];
+  readonly json: boolean;
+}
+
+export interface JobStatus {
+  readonly job: string;
+  readonly state: 'not-started' | 'in-progress' | 'finished' | 'stale';
+  readonly checkpoint: string | undefined;
+  readonly output: string;
+  readonly rows_committed?: number;
+  readonly total_rows?: number;
+  readonly last_commit?: string;
+  readonly finished?: unknown;
+  readonly changes?: readonly string[];
+}
+
+export async function status(options: StatusOptions, out: NodeJS.WritableStream = process.stdout): Promise<JobStatus> {
+  const spec = await loadJob(options.job, { overrides: options.set });
+  const base = { job: spec.name, checkpoint: spec.checkpoint?.path, output: spec.output.path };
+  let result: JobStatus;
+  if (!spec.checkpoint) {
+    if (existsSync(spec.output.path)) result = { ...base, state: 'finished' };
+    else result = { ...base, state: 'not-started' };
+  } else {
+    const state = await readState(spec.checkpoint.path);
+    if (!state) result = { ...base, state: 'not-started' };
+    else {
+      const files = await resolveInputFiles(spec.input.path, (f) => (spec.input.format ? true : formatFromPath(f) !== undefined)).catch((e: unknown) => {
+        if (e instanceof BentoError) return [] as string[];
+        throw e;
+      });
+      const changes = differences(state.fingerprint, await fingerprint(spec, files, await openBundle(spec.model.path)));
+      if (changes.length > 0) result = { ...base, state: 'stale', changes, rows_committed: state.committed?.rows ?? state.finished?.rows ?? 0 };
+      else if (state.status === 'finished') result = { ...base, state: 'finished', finished: state.finished };
+      else result = { ...base, state: 'in-progress', rows_committed: state.committed?.rows ?? 0, total_rows: state.total_rows, last_commit: state.committed?.at };
+    }
+  }
+  if (options.json) out.write(`${JSON.stringify(result, null, 2)}\n`);
+  else out.write(`${describe(result)}\n`);
+  return result;
+}
+
+function describe(s: JobStatus): string {
+  switch (s.state) {
+    case 'not-started': return `${s.job}: not started (output ${s.output})`;
+    case 'finished': {
+      const f = s.finished as { rows?: number; finished?: string; seconds?: number } | undefined;
+      return `${s.job}: finished${f ? ` at ${f.finished}: ${f.rows?.toLocaleString('en-US')} rows in ${f.seconds}s` : ''} → ${s.output}`;
+    }
+    case 'in-progress': return `${s.job}: in progress, ${s.rows_committed!.toLocaleString('en-US')}${s.total_rows ? ` of ${s.total_rows.toLocaleString('en-US')}` : ''} rows committed${s.last_commit ? `, last commit ${s.last_commit}` : ''}; run the job again to resume`;
+    case 'stale': return `${s.job}: stale, the checkpoint (${s.rows_committed!.toLocaleString('en-US')} rows) no longer matches: ${s.changes!.join('; ')}. Run with --restart to start over.`;
+  }
+}

@@ -1,0 +1,240 @@
+/**
+ * preprocess (batch columns → input tensors: fill, categories, padding, INVALID_VALUE naming
+ * column/file/row) and postprocess (softmax, sigmoid, argmax label, score, probabilities,
+ * values, list; padding rows dropped; width mismatch).
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { Batch } from '../../src/batch/batcher.js';
+import { BentoError } from '../../src/errors.js';
+import { type Manifest, parseManifest } from '../../src/model/manifest.js';
+import { postprocess, predictionFields } from '../../src/model/postprocess.js';
+import { preprocess } from '../../src/model/preprocess.js';
+import type { TensorData } from '../../src/model/session.js';
+import { assertClose } from '../helpers.js';
+
+function manifest(inputs: unknown[], outputs: unknown[] = [{ tensor: 'y', columns: { values: ['pred'] } }], fixed = false): Manifest {
+  return parseManifest({ bento: 1, name: 'm', version: '1', batch: { max_size: 8, fixed }, inputs, outputs }, '/b/bento.yaml');
+}
+
+/** A batch of `columns` whose rows 0..k come from a.csv rows 11.., the rest from b.csv rows 1... */
+function batch(columns: Record<string, ArrayLike<unknown>>, fromA = 2): Batch {
+  const length = Object.values(columns)[0]!.length;
+  return {
+    index: 3, start: 40, length,
+    columns: new Map(Object.entries(columns)),
+    segments: [
+      { file: '/data/a.csv', fileRow: 10, offset: 0, length: fromA },
+      { file: '/data/b.csv', fileRow: 0, offset: fromA, length: length - fromA },
+    ],
+    end: { file: 1, row: length - fromA },
+  };
+}
+
+function throwsWith(fn: () => unknown, code: string, message: string): BentoError {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (error) {
+    caught = error;
+  }
+  assert.ok(caught instanceof BentoError, `expected a BentoError, got ${caught instanceof Error ? caught.stack : String(caught)}`);
+  assert.equal(caught.message, message);
+  assert.equal(caught.code, code);
+  return caught;
+}
+
+const f32 = (xs: number[]) => Array.from(Float32Array.from(xs));
+
+describe('preprocess', () => {
+  test('columns go into a [batch, n] float32 tensor in manifest order, missing cells filled per column', () => {
+    const m = manifest([{ tensor: 'x', dtype: 'float32', shape: ['batch', 3], columns: ['c', 'a', 'b'], fill: [7.5, 8.5, 9.5] }]);
+    const feeds = preprocess(batch({ a: [1, null, '3.25'], b: [4, 'NA', 6], c: [0.1, 0.2, ''] }), m, 3);
+    const x = feeds.x!;
+    assert.equal(x.type, 'float32');
+    assert.deepEqual(x.dims, [3, 3]);
+    assert.ok(x.data instanceof Float32Array);
+    assert.deepEqual(Array.from(x.data as Float32Array), f32([0.1, 1, 4, 0.2, 8.5, 9.5, 7.5, 3.25, 6]));
+  });
+
+  test('a single fill value applies to every column; typed-array columns are copied as they are', () => {
+    const m = manifest([{ tensor: 'x', dtype: 'float64', shape: ['batch', 2], columns: ['a', 'b'], fill: -1 }]);
+    const feeds = preprocess(batch({ a: Float64Array.of(1.5, 2.5), b: [null, 3] }), m, 2);
+    assert.equal(feeds.x!.type, 'float64');
+    assert.deepEqual(Array.from(feeds.x!.data as Float64Array), [1.5, -1, 2.5, 3]);
+  });
+
+  test('categories map text to indices (int64), fill covers missing cells', () => {
+    const m = manifest([{ tensor: 'island', dtype: 'int64', shape: ['batch'], columns: ['island'], categories: ['Biscoe', 'Dream', 'Torgersen'], fill: 1 }]);
+    const feeds = preprocess(batch({ island: ['Torgersen', 'Biscoe', null, 'Dream'] }), m, 4);
+    assert.equal(feeds.island!.type, 'int64');
+    assert.deepEqual(feeds.island!.dims, [4]);
+    assert.deepEqual(Array.from(feeds.island!.data as BigInt64Array), [2n, 0n, 1n, 1n]);
+  });
+
+  test('int32 categories and plain integer columns', () => {
+    const m = manifest([
+      { tensor: 'k', dtype: 'int32', shape: ['batch', 1], columns: ['k'], categories: ['x', 'y'] },
+      { tensor: 'n', dtype: 'int64', shape: ['batch', 1], columns: ['n'] },
+    ]);
+    const feeds = preprocess(batch({ k: ['y', 'x'], n: [3n, '4'] }), m, 2);
+    assert.deepEqual([feeds.k!.type, ...feeds.k!.dims, ...Array.from(feeds.k!.data as Int32Array)], ['int32', 2, 1, 1, 0]);
+    assert.deepEqual(Array.from(feeds.n!.data as BigInt64Array), [3n, 4n]);
+  });
+
+  test('an unknown category is INVALID_VALUE naming column, file and row', () => {
+    const m = manifest([{ tensor: 'island', dtype: 'int64', shape: ['batch'], columns: ['island'], categories: ['Biscoe', 'Dream', 'Torgersen'] }]);
+    const error = throwsWith(() => preprocess(batch({ island: ['Dream', 'Biscoe', 'Atlantis'] }), m, 3), 'INVALID_VALUE',
+      'Invalid value: column "island" expects one of [Biscoe, Dream, Torgersen] (tensor "island"), got "Atlantis" at /data/b.csv row 1');
+    assert.equal(error.file, '/data/b.csv');
+    assert.equal(error.row, 1);
+    assert.equal(error.column, 'island');
+    assert.equal(error.hint, 'Fix or remove the value in the input.');
+  });
+
+  test('a missing category without fill is INVALID_VALUE', () => {
+    const m = manifest([{ tensor: 'island', dtype: 'int64', shape: ['batch'], columns: ['island'], categories: ['Biscoe'] }]);
+    const error = throwsWith(() => preprocess(batch({ island: ['Biscoe', ''] }), m, 2), 'INVALID_VALUE',
+      'Invalid value: column "island" expects int64 (tensor "island"); it has no value and the tensor has no fill, got "" at /data/a.csv row 12');
+    assert.equal(error.hint, 'Fix or remove the value in the input.');
+  });
+
+  test('a missing float cell without fill is INVALID_VALUE with a fill hint', () => {
+    const m = manifest([{ tensor: 'x', dtype: 'float32', shape: ['batch', 2], columns: ['a', 'b'] }]);
+    const error = throwsWith(() => preprocess(batch({ a: [1, 2, 3], b: [1, null, 3] }), m, 3), 'INVALID_VALUE',
+      'Invalid value: column "b" expects float32 (tensor "x"); it has no value and the tensor has no fill, got an empty cell at /data/a.csv row 12');
+    assert.equal(error.hint, 'Fix the row, or give tensor "x" a `fill` value in bento.yaml.');
+  });
+
+  test('a non-numeric cell is INVALID_VALUE', () => {
+    const m = manifest([{ tensor: 'x', dtype: 'float32', shape: ['batch', 1], columns: ['a'], fill: 0 }]);
+    throwsWith(() => preprocess(batch({ a: [1, 2, 'abc'] }), m, 3), 'INVALID_VALUE',
+      'Invalid value: column "a" expects float32 (tensor "x"), got "abc" at /data/b.csv row 1');
+  });
+
+  test('a fractional value for an integer tensor is INVALID_VALUE', () => {
+    const m = manifest([{ tensor: 'n', dtype: 'int64', shape: ['batch'], columns: ['n'] }]);
+    throwsWith(() => preprocess(batch({ n: [1.5] }, 1), m, 1), 'INVALID_VALUE',
+      'Invalid value: column "n" expects int64 (tensor "n"), a whole number, got 1.5 at /data/a.csv row 11');
+  });
+
+  test('an int32 value out of range is INVALID_VALUE', () => {
+    const m = manifest([{ tensor: 'n', dtype: 'int32', shape: ['batch'], columns: ['n'] }]);
+    throwsWith(() => preprocess(batch({ n: [3_000_000_000] }, 1), m, 1), 'INVALID_VALUE',
+      'Invalid value: column "n" expects int32 (tensor "n"), within the int32 range, got 3000000000 at /data/a.csv row 11');
+  });
+
+  test('bool and string tensors', () => {
+    const m = manifest([
+      { tensor: 'flag', dtype: 'bool', shape: ['batch'], columns: ['flag'] },
+      { tensor: 'text', dtype: 'string', shape: ['batch'], columns: ['text'] },
+    ]);
+    const feeds = preprocess(batch({ flag: [true, 'False', 1, '0'], text: ['a', 'b c', 7, { k: 1 }] }), m, 4);
+    assert.equal(feeds.flag!.type, 'bool');
+    assert.deepEqual(Array.from(feeds.flag!.data as Uint8Array), [1, 0, 1, 0]);
+    assert.deepEqual(feeds.text!.data, ['a', 'b c', '7', '{"k":1}']);
+    throwsWith(() => preprocess(batch({ flag: ['yes', 1], text: ['a', 'b'] }), m, 2), 'INVALID_VALUE',
+      'Invalid value: column "flag" expects bool (tensor "flag") (true/false), got "yes" at /data/a.csv row 11');
+  });
+
+  test('a fixed batch pads the tensor to `rows` with zeros', () => {
+    const m = manifest([
+      { tensor: 'x', dtype: 'float32', shape: ['batch', 2], columns: ['a', 'b'] },
+      { tensor: 'k', dtype: 'int64', shape: ['batch'], columns: ['k'], categories: ['p', 'q'] },
+    ], undefined, true);
+    const feeds = preprocess(batch({ a: [1, 2], b: [3, 4], k: ['q', 'q'] }), m, 4);
+    assert.deepEqual(feeds.x!.dims, [4, 2]);
+    assert.deepEqual(Array.from(feeds.x!.data as Float32Array), [1, 3, 2, 4, 0, 0, 0, 0]);
+    assert.deepEqual(feeds.k!.dims, [4]);
+    assert.deepEqual(Array.from(feeds.k!.data as BigInt64Array), [1n, 1n, 0n, 0n]);
+  });
+});
+
+const tensor = (data: TensorData['data'], dims: number[], type = 'float32'): TensorData => ({ type, data, dims });
+
+describe('postprocess', () => {
+  const classifier = manifest([{ tensor: 'x', dtype: 'float32', shape: ['batch', 1], columns: ['a'] }], [
+    { tensor: 'logits', activation: 'softmax', labels: ['A', 'B', 'C'], columns: { label: 'cls', score: 'score', probabilities: 'p_' } },
+  ]);
+
+  test('softmax → argmax label, top score and per-class probabilities', () => {
+    const columns = postprocess(classifier, { logits: tensor(Float32Array.of(1, 2, 3, 3, 1, 0), [2, 3]) }, 2, '/b/model.onnx');
+    assert.deepEqual([...columns.keys()], ['cls', 'score', 'p_A', 'p_B', 'p_C']);
+    const softmax = (xs: number[]) => {
+      const e = xs.map((x) => Math.exp(x - Math.max(...xs)));
+      const s = e.reduce((a, b) => a + b, 0);
+      return e.map((x) => x / s);
+    };
+    const [r0, r1] = [softmax([1, 2, 3]), softmax([3, 1, 0])];
+    assert.deepEqual(columns.get('cls'), ['C', 'A']);
+    assertClose(columns.get('score'), [r0[2], r1[0]], 1e-12);
+    assertClose(columns.get('p_A'), [r0[0], r1[0]], 1e-12);
+    assertClose(columns.get('p_B'), [r0[1], r1[1]], 1e-12);
+    assertClose(columns.get('p_C'), [r0[2], r1[2]], 1e-12);
+    assertClose(Array.from({ length: 2 }, (_, r) => ['p_A', 'p_B', 'p_C'].reduce((s, k) => s + (columns.get(k)![r] as number), 0)), [1, 1], 1e-12);
+  });
+
+  test('padding rows beyond `length` are dropped', () => {
+    const columns = postprocess(classifier, { logits: tensor(Float32Array.of(0, 0, 5, 5, 0, 0, 9, 9, 9, 9, 9, 9), [4, 3]) }, 2, '/b/model.onnx');
+    assert.deepEqual(columns.get('cls'), ['C', 'A']);
+    assert.equal(columns.get('p_A')!.length, 2);
+  });
+
+  test('ties go to the first class', () => {
+    const columns = postprocess(classifier, { logits: tensor(Float32Array.of(2, 2, 1), [1, 3]) }, 1, '/b/model.onnx');
+    assert.deepEqual(columns.get('cls'), ['A']);
+  });
+
+  test('sigmoid values, raw values, and a list column', () => {
+    const m = manifest([{ tensor: 'x', dtype: 'float32', shape: ['batch', 1], columns: ['a'] }], [
+      { tensor: 'logit', activation: 'sigmoid', columns: { values: ['p'] } },
+      { tensor: 'reg', columns: { values: ['u', 'v'], score: 'best' } },
+      { tensor: 'emb', columns: { list: 'embedding' } },
+    ]);
+    const columns = postprocess(m, {
+      logit: tensor(Float32Array.of(0, 2), [2, 1]),
+      reg: tensor(Float32Array.of(0.5, -1, 3, 4), [2, 2]),
+      emb: tensor(Float32Array.of(1, 2, 3, 4, 5, 6), [2, 3]),
+    }, 2, '/b/model.onnx');
+    assert.deepEqual([...columns.keys()], ['p', 'best', 'u', 'v', 'embedding']);
+    assertClose(columns.get('p'), [0.5, 1 / (1 + Math.exp(-2))], 1e-12);
+    // Without activation the raw float32 values pass through unchanged.
+    assert.deepEqual(columns.get('u'), [0.5, 3]);
+    assert.deepEqual(columns.get('v'), [-1, 4]);
+    assert.deepEqual(columns.get('best'), [0.5, 4]);
+    assert.deepEqual(columns.get('embedding'), [[1, 2, 3], [4, 5, 6]]);
+  });
+
+  test('score (argmax value) and list of an int64 output keep bigints', () => {
+    const m = manifest([{ tensor: 'x', dtype: 'float32', shape: ['batch', 1], columns: ['a'] }], [{ tensor: 'y', columns: { score: 's', list: 'all' } }]);
+    const columns = postprocess(m, { y: tensor(BigInt64Array.of(1n, 7n, 3n), [1, 3], 'int64') }, 1, '/b/model.onnx');
+    assert.deepEqual(columns.get('s'), [7n]);
+    assert.deepEqual(columns.get('all'), [[1n, 7n, 3n]]);
+  });
+
+  test('a width that does not match labels is MODEL_MISMATCH', () => {
+    const error = throwsWith(() => postprocess(classifier, { logits: tensor(Float32Array.of(1, 2, 3, 4), [2, 2]) }, 2, '/b/model.onnx'), 'MODEL_MISMATCH',
+      'Output tensor "logits" has 2 value(s) per row (dims [2, 2]), but the manifest maps 3');
+    assert.equal(error.file, '/b/model.onnx');
+  });
+
+  test('predictionFields types: activated values are float64, raw ones follow the tensor', () => {
+    const m = manifest([{ tensor: 'x', dtype: 'float32', shape: ['batch', 1], columns: ['a'] }], [
+      { tensor: 'logits', activation: 'softmax', labels: ['A', 'B'], columns: { label: 'cls', score: 'score', probabilities: 'p_' } },
+      { tensor: 'reg', columns: { values: ['u'] } },
+      { tensor: 'ids', columns: { list: 'ids' } },
+    ]);
+    assert.deepEqual(predictionFields(m, [
+      { name: 'logits', isTensor: true, type: 'float32', shape: [-1, 2] },
+      { name: 'reg', isTensor: true, type: 'float32', shape: [-1, 1] },
+      { name: 'ids', isTensor: true, type: 'int64', shape: [-1, 4] },
+    ]), [
+      { name: 'cls', type: 'string' },
+      { name: 'score', type: 'float64' },
+      { name: 'p_A', type: 'float64' },
+      { name: 'p_B', type: 'float64' },
+      { name: 'u', type: 'float32' },
+      { name: 'ids', type: 'list', items: 'int64' },
+    ]);
+  });
+});

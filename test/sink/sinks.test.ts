@@ -1,0 +1,225 @@
+/**
+ * openSink for csv / jsonl / parquet: every value kind written and read back with a reader
+ * that is not ours (csv-parse, JSON.parse, DuckDB with its column types); the output path
+ * appears only when the sealed partial file is published; discard leaves nothing behind;
+ * a commit position truncates a resumed file back to it.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { parse } from 'csv-parse/sync';
+import type { DataFormat, OutputSpec } from '../../src/job/spec.js';
+import { publish } from '../../src/sink/atomic.js';
+import { type OutputBatch, openSink } from '../../src/sink/index.js';
+import { float32Text, jsonText, numberText } from '../../src/sink/values.js';
+import type { Field } from '../../src/source/types.js';
+import { duckdb, withTempDir } from '../helpers.js';
+
+const schema: Field[] = [
+  { name: 's', type: 'string' },
+  { name: 'f32', type: 'float32' },
+  { name: 'f64', type: 'float64' },
+  { name: 'i64', type: 'int64' },
+  { name: 'i32', type: 'int32' },
+  { name: 'b', type: 'bool' },
+  { name: 'ts', type: 'timestamp' },
+  { name: 'l', type: 'list', items: 'float32' },
+];
+
+const batch = (columns: Record<string, ArrayLike<unknown>>): OutputBatch => ({ length: Object.values(columns)[0]!.length, columns: new Map(Object.entries(columns)) });
+
+const first = batch({
+  s: ['a,b', 'say "hi"\nbye'],
+  f32: Float32Array.of(0.1, 3667.72),
+  // A float32 value in a float64 column prints its full double expansion.
+  f64: [0.1, Math.fround(0.1)],
+  i64: [1n, -9007199254740993n],
+  i32: Int32Array.of(7, -2),
+  b: [true, false],
+  ts: [new Date('2024-01-02T03:04:05.678Z'), new Date('1969-12-31T23:59:59.000Z')],
+  l: [[Math.fround(0.1), 2], Float32Array.of(-1.5)],
+});
+const second = batch({ s: [null], f32: [null], f64: [null], i64: [null], i32: [null], b: [null], ts: [null], l: [null] });
+
+function output(dir: string, format: DataFormat, extra: Partial<OutputSpec> = {}): OutputSpec {
+  return {
+    path: join(dir, `out.${format}`), format, keep: undefined,
+    csv: { delimiter: ',' }, parquet: { rowGroupRows: 65536, compression: 'snappy' }, ...extra,
+  };
+}
+
+/** Writes both batches through a sink, checking nothing appears at the output path until publish. */
+async function writeAll(dir: string, out: OutputSpec, batches = [first, second]): Promise<void> {
+  const partial = join(dir, 'ckpt', `partial.${out.format}`);
+  const sink = await openSink(out, schema, { partial });
+  assert.deepEqual(sink.schema, schema);
+  for (const b of batches) await sink.write(b);
+  assert.equal(existsSync(out.path), false, 'the output must not exist before the run completes');
+  await sink.seal();
+  assert.equal(existsSync(out.path), false, 'sealing alone must not publish');
+  await publish(partial, out.path);
+  assert.equal(existsSync(out.path), true);
+  assert.equal(existsSync(partial), false, 'publish moves the partial file');
+}
+
+describe('values', () => {
+  test('float32Text prints the shortest decimal that round-trips through float32', () => {
+    assert.equal(float32Text(Math.fround(0.1)), '0.1');
+    assert.equal(float32Text(Math.fround(3667.72)), '3667.72');
+    assert.equal(float32Text(Math.fround(1 / 3)), '0.33333334');
+    assert.equal(float32Text(Math.fround(16777217)), '16777216');
+    assert.equal(float32Text(Math.fround(1e-8)), '1e-8');
+    assert.equal(float32Text(0), '0');
+    assert.equal(float32Text(-Infinity), '-Infinity');
+    assert.equal(float32Text(NaN), 'NaN');
+    for (const x of [0.1, 1 / 3, 3667.72, 1e-8, 123456.789, -2.5e30]) {
+      const f = Math.fround(x);
+      assert.equal(Math.fround(Number(float32Text(f))), f, `${x} round-trips`);
+    }
+  });
+
+  test('numberText and jsonText by column type', () => {
+    assert.equal(numberText(Math.fround(0.1), 'float32'), '0.1');
+    assert.equal(numberText(Math.fround(0.1), 'float64'), '0.10000000149011612');
+    assert.equal(jsonText(NaN, 'float64'), 'null');
+    assert.equal(jsonText(Infinity, 'float32'), 'null');
+    assert.equal(jsonText(12345678901234567890n, 'int64'), '12345678901234567890');
+    assert.equal(jsonText(Float32Array.of(0.1, 0.2), 'list', 'float32'), '[0.1,0.2]');
+    assert.equal(jsonText(new Date(0), 'timestamp'), '"1970-01-01T00:00:00.000Z"');
+    assert.equal(jsonText({ k: [1n] }, 'json'), '{"k":["1"]}');
+  });
+});
+
+describe('csv sink', () => {
+  test('writes RFC 4180 text with exact number formatting, read back by csv-parse', () => withTempDir(async (dir) => {
+    const out = output(dir, 'csv');
+    await writeAll(dir, out);
+    const text = await readFile(out.path, 'utf8');
+    assert.equal(text, [
+      's,f32,f64,i64,i32,b,ts,l',
+      '"a,b",0.1,0.1,1,7,true,2024-01-02T03:04:05.678Z,"[0.1,2]"',
+      '"say ""hi""\nbye",3667.72,0.10000000149011612,-9007199254740993,-2,false,1969-12-31T23:59:59.000Z,[-1.5]',
+      ',,,,,,,',
+      '',
+    ].join('\n'));
+    const rows = parse(text, { columns: true }) as Record<string, string>[];
+    assert.deepEqual(rows[0], { s: 'a,b', f32: '0.1', f64: '0.1', i64: '1', i32: '7', b: 'true', ts: '2024-01-02T03:04:05.678Z', l: '[0.1,2]' });
+    assert.equal(rows[1]!.s, 'say "hi"\nbye');
+    assert.deepEqual(JSON.parse(rows[1]!.l!), [-1.5]);
+    assert.equal(rows.length, 3);
+  }));
+
+  test('another delimiter is quoted where it appears; leading/trailing spaces are quoted', () => withTempDir(async (dir) => {
+    const out = output(dir, 'csv', { csv: { delimiter: ';' } });
+    const partial = join(dir, 'p.csv');
+    const fields: Field[] = [{ name: 'a;b', type: 'string' }, { name: 'n', type: 'float64' }];
+    const sink = await openSink(out, fields, { partial });
+    await sink.write(batch({ 'a;b': ['x;y', ' pad', 'a,b'], n: [1.5, 2, -0] }));
+    await sink.seal();
+    await publish(partial, out.path);
+    assert.equal(await readFile(out.path, 'utf8'), '"a;b";n\n"x;y";1.5\n" pad";2\na,b;0\n');
+  }));
+});
+
+describe('jsonl sink', () => {
+  test('one object per row in schema order; bigints exact; read back by JSON.parse', () => withTempDir(async (dir) => {
+    const out = output(dir, 'jsonl');
+    await writeAll(dir, out);
+    const text = await readFile(out.path, 'utf8');
+    assert.equal(text, [
+      '{"s":"a,b","f32":0.1,"f64":0.1,"i64":1,"i32":7,"b":true,"ts":"2024-01-02T03:04:05.678Z","l":[0.1,2]}',
+      '{"s":"say \\"hi\\"\\nbye","f32":3667.72,"f64":0.10000000149011612,"i64":-9007199254740993,"i32":-2,"b":false,"ts":"1969-12-31T23:59:59.000Z","l":[-1.5]}',
+      '{"s":null,"f32":null,"f64":null,"i64":null,"i32":null,"b":null,"ts":null,"l":null}',
+      '',
+    ].join('\n'));
+    const rows = text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.deepEqual(rows[0], { s: 'a,b', f32: 0.1, f64: 0.1, i64: 1, i32: 7, b: true, ts: '2024-01-02T03:04:05.678Z', l: [0.1, 2] });
+    assert.equal(rows[1]!.s, 'say "hi"\nbye');
+  }));
+
+  test('an empty schema writes {} per row', () => withTempDir(async (dir) => {
+    const out = output(dir, 'jsonl');
+    const partial = join(dir, 'p.jsonl');
+    const sink = await openSink(out, [], { partial });
+    await sink.write({ length: 2, columns: new Map() });
+    await sink.seal();
+    await publish(partial, out.path);
+    assert.equal(await readFile(out.path, 'utf8'), '{}\n{}\n');
+  }));
+});
+
+describe('parquet sink', () => {
+  test('DuckDB reads the values back with the right column types', () => withTempDir(async (dir) => {
+    const out = output(dir, 'parquet');
+    await writeAll(dir, out);
+    const file = out.path.replace(/'/g, "''");
+    const types = await duckdb(`SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('${file}'))`);
+    assert.deepEqual(types.map((r) => `${String(r.column_name)}:${String(r.column_type)}`), [
+      's:VARCHAR', 'f32:FLOAT', 'f64:DOUBLE', 'i64:BIGINT', 'i32:INTEGER', 'b:BOOLEAN', 'ts:TIMESTAMP WITH TIME ZONE', 'l:FLOAT[]',
+    ]);
+    const rows = await duckdb(`SELECT s, f32::VARCHAR AS f32, f64, i64, i32, b, epoch_ms(ts) AS ts, l::VARCHAR AS l FROM read_parquet('${file}')`);
+    assert.deepEqual(rows, [
+      { s: 'a,b', f32: '0.1', f64: 0.1, i64: 1n, i32: 7, b: true, ts: 1704164645678n, l: '[0.1, 2.0]' },
+      { s: 'say "hi"\nbye', f32: '3667.72', f64: Math.fround(0.1), i64: -9007199254740993n, i32: -2, b: false, ts: -1000n, l: '[-1.5]' },
+      { s: null, f32: null, f64: null, i64: null, i32: null, b: null, ts: null, l: null },
+    ]);
+  }));
+
+  test('row_group_rows and compression are honoured', () => withTempDir(async (dir) => {
+    const out = output(dir, 'parquet', { parquet: { rowGroupRows: 2, compression: 'gzip' } });
+    await writeAll(dir, out, [first, second, first]);
+    const meta = await duckdb(`SELECT row_group_id, row_group_num_rows AS n, compression FROM parquet_metadata('${out.path}') WHERE path_in_schema = 's' ORDER BY 1`);
+    assert.deepEqual(meta, [{ row_group_id: 0n, n: 2n, compression: 'GZIP' }, { row_group_id: 1n, n: 3n, compression: 'GZIP' }]);
+    assert.deepEqual((await duckdb(`SELECT s FROM read_parquet('${out.path}')`)).map((r) => r.s), ['a,b', 'say "hi"\nbye', null, 'a,b', 'say "hi"\nbye']);
+  }));
+
+  test('a list of float64 is DOUBLE[]', () => withTempDir(async (dir) => {
+    const out = output(dir, 'parquet');
+    const partial = join(dir, 'p.parquet');
+    const sink = await openSink(out, [{ name: 'emb', type: 'list', items: 'float64' }], { partial });
+    await sink.write(batch({ emb: [[0.1, 0.2], []] }));
+    await sink.seal();
+    await publish(partial, out.path);
+    assert.deepEqual(await duckdb(`SELECT typeof(emb) AS t, emb FROM read_parquet('${out.path}')`), [{ t: 'DOUBLE[]', emb: [0.1, 0.2] }, { t: 'DOUBLE[]', emb: [] }]);
+  }));
+});
+
+describe('partial files', () => {
+  for (const format of ['csv', 'jsonl', 'parquet'] as const) {
+    test(`${format}: discard leaves no file and no temporary file`, () => withTempDir(async (dir) => {
+      const out = output(dir, format);
+      const sink = await openSink(out, schema, { partial: join(dir, `.partial.${format}`) });
+      await sink.write(first);
+      assert.deepEqual(await readdir(dir), [`.partial.${format}`]);
+      await sink.discard();
+      assert.deepEqual(await readdir(dir), []);
+    }));
+
+    test(`${format}: a resume from a commit continues to the same bytes as one run`, () => withTempDir(async (dir) => {
+      const out = output(dir, format, { parquet: { rowGroupRows: 2, compression: 'snappy' } });
+      // One uninterrupted run.
+      await writeAll(dir, out, [first, second, first]);
+      const whole = await readFile(out.path);
+      // An interrupted run: commit after the first batch, write more, stop without sealing.
+      const partial = join(dir, 'ckpt2', `partial.${format}`);
+      let sink = await openSink(out, schema, { partial });
+      await sink.write(first);
+      assert.equal(sink.committable, true);
+      const position = await sink.commit();
+      assert.equal(position.bytes, (await stat(partial)).size);
+      await sink.write(second);
+      if (format === 'parquet') assert.equal(sink.committable, false);
+      await sink.close();
+      // Resume from the commit and finish.
+      sink = await openSink(out, schema, { partial, resume: position });
+      await sink.write(second);
+      await sink.write(first);
+      await sink.seal();
+      const final = join(dir, `resumed.${format}`);
+      await publish(partial, final);
+      assert.deepEqual(await readFile(final), whole);
+    }));
+  }
+});
