@@ -1,0 +1,132 @@
+/**
+ * Exactly-once output after a hard kill at any instant: the real CLI is killed with SIGKILL at
+ * seeded random moments (and at chosen points inside a commit), resumed until it finishes, and
+ * its output compared byte for byte with an uninterrupted run's. Every input/output format
+ * pair, gzip input and a multi-file glob.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { bin, duckdb, fixtures, runCli } from '../helpers.js';
+
+const seed = Number(process.env.BENTO_TEST_SEED ?? 20261124);
+/** mulberry32: a tiny seeded PRNG so a failing trial can be replayed with BENTO_TEST_SEED. */
+function random(s: number): () => number {
+  return () => {
+    s = (s + 0x6d2b79f5) | 0;
+    let t = Math.imul(s ^ (s >>> 15), 1 | s);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+let dir = '';
+const copies = 150; // 150 × 344 = 51,600 rows
+const inputs: Record<string, string> = {};
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'bento-batch-crash-'));
+  const src = join(fixtures, 'data', 'penguins.csv');
+  const rows = `SELECT * EXCLUDE (i, rn) FROM range(${copies}) t(i) CROSS JOIN (SELECT *, row_number() OVER () AS rn FROM read_csv('${src}')) ORDER BY i, rn`;
+  await duckdb(`COPY (${rows}) TO '${join(dir, 'in.csv')}' (HEADER)`);
+  await duckdb(`COPY (${rows}) TO '${join(dir, 'in.csv.gz')}' (HEADER, COMPRESSION gzip)`);
+  await duckdb(`COPY (${rows}) TO '${join(dir, 'in.jsonl')}' (FORMAT json)`);
+  await duckdb(`COPY (${rows}) TO '${join(dir, 'in.parquet')}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 10000)`);
+  for (const part of [0, 1, 2]) {
+    const slice = `SELECT * EXCLUDE (i, rn) FROM range(${part * 50}, ${(part + 1) * 50}) t(i) CROSS JOIN (SELECT *, row_number() OVER () AS rn FROM read_csv('${src}')) ORDER BY i, rn`;
+    await duckdb(`COPY (${slice}) TO '${join(dir, `part-${part}.csv`)}' (HEADER)`);
+  }
+  Object.assign(inputs, { csv: join(dir, 'in.csv'), gz: join(dir, 'in.csv.gz'), jsonl: join(dir, 'in.jsonl'), parquet: join(dir, 'in.parquet'), glob: join(dir, 'part-*.csv') });
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+async function job(name: string, input: string, output: string, checkpoint: boolean): Promise<string> {
+  const file = join(dir, `${name}.yaml`);
+  await writeFile(file, [
+    `name: ${name}`,
+    `input: { path: "${input}", chunk_rows: 1000 }`,
+    `model: ${join(fixtures, 'models', 'penguins')}`,
+    'batch: { size: 64, concurrency: 2 }',
+    `output: { path: ${output}, keep: [species, island, sex, body_mass_g], parquet: { row_group_rows: 4096 } }`,
+    checkpoint ? 'checkpoint: { every: 2000 }' : 'checkpoint: false',
+  ].join('\n'));
+  return file;
+}
+
+/** Starts a run and kills it with SIGKILL after `ms` (if still running); resolves with how it ended. */
+function runAndKill(jobFile: string, ms: number, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, '--log-format', 'json', 'run', jobFile, '--progress', 'none'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stderr });
+    });
+  });
+}
+
+const pairs: [string, 'csv' | 'jsonl' | 'parquet'][] = [];
+for (const input of ['csv', 'jsonl', 'parquet']) for (const output of ['csv', 'jsonl', 'parquet'] as const) pairs.push([input, output]);
+pairs.push(['gz', 'csv'], ['gz', 'parquet'], ['glob', 'jsonl'], ['glob', 'parquet']);
+
+describe(`SIGKILL at random moments, then resume (seed ${seed})`, { timeout: 600_000 }, () => {
+  const rand = random(seed);
+  for (const [input, output] of pairs) {
+    test(`${input} → ${output}`, async () => {
+      const clean = join(dir, `clean-${input}-${output}.${output}`);
+      const started = performance.now();
+      const ok = await runCli(['run', await job(`clean-${input}-${output}`, inputs[input]!, clean, false), '--progress', 'none']);
+      assert.equal(ok.code, 0, ok.stderr);
+      const duration = performance.now() - started;
+      const expected = await readFile(clean);
+
+      const target = join(dir, `crash-${input}-${output}.${output}`);
+      const file = await job(`crash-${input}-${output}`, inputs[input]!, target, true);
+      const kills: number[] = [];
+      for (let attempt = 0; attempt < 12; attempt++) {
+        // Most kills land inside the run; the rest let it finish.
+        const ms = attempt < 3 ? Math.round(150 + rand() * duration) : 60_000;
+        const result = await runAndKill(file, ms);
+        if (result.signal === 'SIGKILL') {
+          kills.push(ms);
+          continue;
+        }
+        assert.equal(result.code, 0, result.stderr);
+        break;
+      }
+      assert.ok(kills.length > 0, 'at least one run was killed mid-way');
+      assert.ok((await readFile(target)).equals(expected), `output after kills at ${kills.join(', ')} ms differs from the clean run`);
+      // A finished job's rerun does nothing and says so.
+      const again = await runCli(['--log-format', 'json', 'run', file, '--progress', 'none']);
+      assert.equal(again.code, 0);
+      assert.match(again.stderr, /"event":"already-finished"/);
+    });
+  }
+});
+
+describe('SIGKILL between chosen system calls of a commit, then resume', { timeout: 300_000 }, () => {
+  const points = ['batch-written:7', 'sink-committed:1', 'sink-committed:3', 'state-written:2', 'state-renamed:2', 'finished-recorded:1'];
+  for (const output of ['csv', 'parquet'] as const) {
+    for (const point of points) {
+      test(`${point}, csv → ${output}`, async () => {
+        const clean = join(dir, `clean-csv-${output}.${output}`);
+        if (!(await readFile(clean).catch(() => undefined))) {
+          const ok = await runCli(['run', await job(`clean-csv-${output}`, inputs.csv!, clean, false), '--progress', 'none']);
+          assert.equal(ok.code, 0, ok.stderr);
+        }
+        const target = join(dir, `fail-${point.replace(':', '-')}.${output}`);
+        const file = await job(`fail-${point.replace(':', '-')}-${output}`, inputs.csv!, target, true);
+        const died = await runAndKill(file, 60_000, { BENTO_BATCH_FAILPOINT: point });
+        assert.equal(died.signal, 'SIGKILL', `the failpoint ${point} was reached`);
+        const resumed = await runAndKill(file, 60_000);
+        assert.equal(resumed.code, 0, resumed.stderr);
+        assert.ok((await readFile(target)).equals(await readFile(clean)), `output after a crash at ${point} differs from the clean run`);
+      });
+    }
+  }
+});
