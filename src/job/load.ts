@@ -117,7 +117,7 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
     batch: { size: job.batch?.size, concurrency: job.batch?.concurrency ?? 2 },
     checkpoint: job.checkpoint === false ? undefined : {
       path: job.checkpoint?.path ? at('checkpoint.path', job.checkpoint.path) : `${outputPath}.bento-batch`,
-      ...every(job.checkpoint?.every ?? 10_000),
+      ...every(job.checkpoint?.every ?? defaultEvery),
     },
     output: {
       path: outputPath,
@@ -128,6 +128,12 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
     },
   };
 }
+
+/**
+ * Time, not rows: a resume repeats at most this much work whatever the model's speed, and a
+ * fast job is not slowed by an fsync every few milliseconds (bench: every 10,000 rows cost 15%).
+ */
+export const defaultEvery = '5s';
 
 function every(value: number | string): { everyRows: number | undefined; everySeconds: number | undefined } {
   if (typeof value === 'number') return { everyRows: value, everySeconds: undefined };

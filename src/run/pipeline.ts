@@ -140,6 +140,8 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
   let sink: Sink | undefined;
   let sealed = false;
   let committedRows = resume?.rows ?? 0;
+  // A commit's fsyncs run while the next batches are scored; the next commit waits for it.
+  let committing: Promise<void> = Promise.resolve();
   try {
     if (pool.note) hooks.warn?.(pool.note);
     validateSignature(bundle, pool.signature);
@@ -157,23 +159,33 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
     type Result = { batch: Batch; outputs: Record<string, TensorData> };
     const inFlight: Promise<Result>[] = [];
     let position: SourcePosition | undefined = resume?.source;
+    let issuedRows = committedRows;
     let committedAt = performance.now();
 
     const commit = async (force: boolean) => {
-      if (!ckpt || !sink!.committable || stats.rowsWritten === committedRows) return;
-      const due = force
-        || (ckpt.everyRows !== undefined && stats.rowsWritten - committedRows >= ckpt.everyRows)
+      if (!ckpt || !sink!.committable) return;
+      const due = force || sink!.commitAtEveryPoint
+        || (ckpt.everyRows !== undefined && stats.rowsWritten - issuedRows >= ckpt.everyRows)
         || (ckpt.everySeconds !== undefined && performance.now() - committedAt >= ckpt.everySeconds * 1000);
-      if (!due) return;
-      // Data first, then the record that points at it.
-      const at = await sink!.commit();
-      failpoint('sink-committed');
-      await writeState(ckpt.path, {
-        version: 1, status: 'running', fingerprint: print!, total_rows: source.totalRows,
-        committed: { rows: stats.rowsWritten, batches: stats.batches, source: position!, sink: at, at: new Date().toISOString() },
-      });
-      committedRows = stats.rowsWritten;
+      if (!due || stats.rowsWritten === issuedRows) return;
+      await committing;
+      const rows = stats.rowsWritten;
+      const batchCount = stats.batches;
+      const source = position!;
+      issuedRows = rows;
       committedAt = performance.now();
+      // Data first, then the record that points at it.
+      const written = sink!.commit();
+      committing = written.then(async (at) => {
+        failpoint('sink-committed');
+        await writeState(ckpt.path, {
+          version: 1, status: 'running', fingerprint: print!, total_rows: job.source.totalRows,
+          committed: { rows, batches: batchCount, source, sink: at, at: new Date().toISOString() },
+        });
+        committedRows = rows;
+      });
+      committing.catch(() => undefined); // surfaced by the next await of `committing`
+      if (force) await committing;
     };
     const write = async (result: Result) => {
       const columns = new Map<string, Column>();
@@ -199,13 +211,14 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
     }
     // On a signal too: the batches already in the model are finished and kept.
     while (inFlight.length > 0) await write(await inFlight.shift()!);
+    await committing;
     if (hooks.signal?.aborted) {
       await commit(true);
       const signal = hooks.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
-      throw new BentoError('INTERRUPTED', ckpt
+      throw new BentoError('INTERRUPTED', ckpt && committedRows > 0
         ? `Interrupted by ${signal}: ${committedRows.toLocaleString('en-US')} rows are committed in ${ckpt.path}`
-        : `Interrupted by ${signal} after ${stats.rowsWritten} rows; checkpointing is off, so no output was kept`, {
-        signal, hint: ckpt ? 'Run the same command again to resume where it stopped.' : 'Run the same command again to start over.',
+        : `Interrupted by ${signal} after ${stats.rowsWritten.toLocaleString('en-US')} rows, before ${ckpt ? 'the first checkpoint' : 'the end (checkpointing is off)'}; no output was kept`, {
+        signal, hint: ckpt && committedRows > 0 ? 'Run the same command again to resume where it stopped.' : 'Run the same command again to start over.',
       });
     }
     await sink.seal();
@@ -221,6 +234,7 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
     await publish(partial, spec.output.path);
   } finally {
     if (!sealed) {
+      await committing.catch(() => undefined);
       // A checkpoint with committed rows stays for the resume; with none there is nothing to keep.
       if (ckpt && committedRows > 0) await sink?.close();
       else {

@@ -12,8 +12,8 @@ export interface PartialFile {
   readonly length: number;
   /** Appends bytes; converts disk errors into OUTPUT_WRITE. */
   write(bytes: Uint8Array | string): Promise<void>;
-  /** fsync; resolves with the durable length. */
-  sync(): Promise<number>;
+  /** fsync: everything written before the call is durable when it resolves. */
+  sync(): Promise<void>;
   /** fsync and close: the file is complete and may be published. */
   seal(): Promise<void>;
   /** Close, keeping the file. Idempotent. */
@@ -62,7 +62,6 @@ export async function openPartial(path: string, resumeAt?: number): Promise<Part
       } catch (error) {
         throw outputError(path, error);
       }
-      return length;
     },
     async seal() {
       try {

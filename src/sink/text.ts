@@ -13,11 +13,16 @@ export async function openTextSink(schema: readonly Field[], options: SinkOption
   return {
     schema,
     committable: true,
+    commitAtEveryPoint: false,
     async write(batch) {
       const text = encode(batch);
       if (text) await file.write(text);
     },
-    commit: async () => ({ bytes: await file.sync() }),
+    async commit() {
+      const bytes = file.length;
+      await file.sync();
+      return { bytes };
+    },
     seal: () => file.seal(),
     close: () => file.close(),
     discard: () => file.discard(),

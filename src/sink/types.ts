@@ -30,7 +30,15 @@ export interface Sink {
   write(batch: OutputBatch): Promise<void>;
   /** True when what is written ends where a commit may be taken (Parquet: at a row-group boundary). */
   readonly committable: boolean;
-  /** Makes everything written so far durable (fsync) and returns the position a resume truncates back to. */
+  /**
+   * True for formats whose commit points are few and natural (a Parquet row group): commit at
+   * every one. False where any batch boundary would do (CSV, JSONL): commit by `checkpoint.every`.
+   */
+  readonly commitAtEveryPoint: boolean;
+  /**
+   * Makes everything written so far durable (fsync) and returns the position a resume truncates
+   * back to. The position is taken when called, so writes may go on while the fsync runs.
+   */
   commit(): Promise<SinkPosition>;
   /** Writes any trailer (Parquet footer), fsyncs and closes: the partial file is complete. */
   seal(): Promise<void>;

@@ -90,7 +90,7 @@ describe(`SIGKILL at random moments, then resume (seed ${seed})`, { timeout: 600
       const kills: number[] = [];
       for (let attempt = 0; attempt < 12; attempt++) {
         // Most kills land inside the run; the rest let it finish.
-        const ms = attempt < 3 ? Math.round(150 + rand() * duration) : 60_000;
+        const ms = attempt < 3 ? Math.round((0.1 + 0.75 * rand()) * duration) : 60_000;
         const result = await runAndKill(file, ms);
         if (result.signal === 'SIGKILL') {
           kills.push(ms);

@@ -62,7 +62,7 @@ describe('loadJob: a valid job normalizes', () => {
         csv: { delimiter: ',' },
         parquet: { rowGroupRows: 65536, compression: 'snappy' },
       },
-      checkpoint: { path: join(dir, 'jobs', 'out', 'scored.parquet.bento-batch'), everyRows: 10000, everySeconds: undefined },
+      checkpoint: { path: join(dir, 'jobs', 'out', 'scored.parquet.bento-batch'), everyRows: undefined, everySeconds: 5 },
     });
   }));
 
