@@ -17,6 +17,8 @@ function program(): Command {
     .version(version)
     .option('--debug', 'show stack traces for every error')
     .addOption(new Option('--log-format <format>', 'log lines on stderr (default: text on a terminal, json otherwise)').choices(['text', 'json']))
+    // Global options go before the command, so `pack --version 1.2` is the command's own option.
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(text) })
     .hook('preAction', (command) => {
@@ -57,9 +59,41 @@ function program(): Command {
       await validate({ job, set: o.set, logFormat });
     });
 
+  cli.command('pack')
+    .description('pack an ONNX model into a bundle (manifest + model) and save it to the store as NAME:VERSION')
+    .argument('<model>', '.onnx file')
+    .requiredOption('--name <name>', 'model name')
+    .option('--version <version>', 'version (default: a sortable time-based id)')
+    .option('--manifest <file>', 'bento.yaml with inputs/outputs (name, version and model are filled in)')
+    .option('--columns <tensor=cols>', 'input tensor from these columns, e.g. features=a,b,c (repeatable)', collect, [])
+    .option('--labels <tensor=labels>', 'class names for an output tensor, e.g. logits=cat,dog (repeatable)', collect, [])
+    .option('--activation <tensor=fn>', 'softmax, sigmoid or none for an output tensor (repeatable)', collect, [])
+    .option('--fill <tensor=values>', 'value(s) for missing cells of an input tensor (repeatable)', collect, [])
+    .option('--outputs <tensors>', 'comma-separated output tensors to map (default: every tensor output)', (v) => v.split(',').map((x) => x.trim()).filter(Boolean))
+    .option('--max-batch <n>', 'largest batch the model accepts (default 4096; fixed-batch models use their size)', (v) => Number.parseInt(v, 10))
+    .option('--description <text>', 'one line about the model')
+    .option('--file <path>', 'extra file to ship in the bundle, e.g. tokenizer.json (repeatable)', collect, [])
+    .option('--output <dir>', 'write the bundle to this directory instead of the store')
+    .action(async (model: string, o: { name: string; version?: string; manifest?: string; columns: string[]; labels: string[]; activation: string[]; fill: string[]; outputs?: string[]; maxBatch?: number; description?: string; file: string[]; output?: string }) => {
+      const { pack } = await import('./commands/pack.js');
+      await pack({ model, name: o.name, version: o.version, manifest: o.manifest, columns: o.columns, labels: o.labels, activation: o.activation, fill: o.fill, outputs: o.outputs, maxBatch: o.maxBatch, description: o.description, files: o.file, output: o.output });
+    });
+
+  const models = cli.command('models').description('the local model store ($BENTO_BATCH_HOME/models, default ~/.bento-batch/models)');
+  models.command('list').description('list stored models').option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => (await import('./commands/models.js')).list({ json: o.json ?? false }));
+  models.command('show').description('show a stored model: signature mapping, size, created, sha256').argument('<tag>', 'NAME[:VERSION]').option('--json', 'print JSON')
+    .action(async (ref: string, o: { json?: boolean }) => (await import('./commands/models.js')).show({ ref, json: o.json ?? false }));
+  models.command('delete').description('delete NAME:VERSION from the store').argument('<tag>', 'NAME:VERSION')
+    .action(async (ref: string) => (await import('./commands/models.js')).remove({ ref }));
+  models.command('export').description('write NAME[:VERSION] as a .tar.gz bundle archive').argument('<tag>', 'NAME[:VERSION]').argument('<file>', 'FILE.tar.gz')
+    .action(async (ref: string, file: string) => (await import('./commands/models.js')).exportModel({ ref, file }));
+  models.command('import').description('add a bundle archive to the store').argument('<file>', 'FILE.tar.gz')
+    .action(async (file: string) => (await import('./commands/models.js')).importModel({ file }));
+
   cli.command('inspect')
     .description("print a model's inputs and outputs and, for a bundle, its manifest mapping")
-    .argument('<model>', 'bundle directory or .onnx file')
+    .argument('<model>', 'bundle directory, bundle archive, store tag or .onnx file')
     .option('--json', 'print JSON')
     .action(async (target: string, o: { json?: boolean }) => {
       const { inspect } = await import('./commands/inspect.js');

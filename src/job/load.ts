@@ -109,6 +109,8 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
       chunkRows: job.input.chunk_rows ?? 8192,
     },
     model: {
+      ref: model.path,
+      baseDir: overridden.has(typeof job.model === 'string' ? 'model' : 'model.path') ? cwd : jobDir,
       path: at(typeof job.model === 'string' ? 'model' : 'model.path', model.path),
       threads: { intraOp: model.threads?.intra_op, interOp: model.threads?.inter_op },
       graphOptimization: model.graph_optimization ?? 'all',

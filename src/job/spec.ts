@@ -26,7 +26,11 @@ export interface InputSpec {
 }
 
 export interface ModelSpec {
-  /** Absolute path to a bundle directory. */
+  /** The model as the job names it: a bundle directory, an archive, or a store tag. */
+  readonly ref: string;
+  /** Directory relative references resolve against. */
+  readonly baseDir: string;
+  /** `ref` resolved against `baseDir` (meaningful when it is a path). */
   readonly path: string;
   readonly threads: { readonly intraOp: number | undefined; readonly interOp: number | undefined };
   readonly graphOptimization: 'disabled' | 'basic' | 'extended' | 'all';

@@ -2,20 +2,25 @@
  * @file A packed model on disk: a directory with bento.yaml and the ONNX file it names.
  * The store (name:version tags) will resolve to one of these.
  */
-import { stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { readYaml } from '../config.js';
 import { BentoError } from '../errors.js';
-import { type Manifest, parseManifest } from './manifest.js';
+import { extractArchive } from './archive.js';
+import { type Manifest, manifestName, parseManifest } from './manifest.js';
+import { homeDir, parseTag, resolveTag } from './store.js';
 
 export interface Bundle {
+  /** What the job named: a directory, an archive or a tag. */
+  readonly ref?: string;
   readonly dir: string;
   readonly manifestFile: string;
   readonly modelFile: string;
   readonly manifest: Manifest;
 }
 
-export const manifestName = 'bento.yaml';
+export { manifestName };
 
 /** Reads and validates a bundle directory; throws MODEL_NOT_FOUND or MANIFEST_INVALID. */
 export async function openBundle(path: string): Promise<Bundle> {
@@ -36,4 +41,36 @@ export async function openBundle(path: string): Promise<Bundle> {
     throw new BentoError('MODEL_NOT_FOUND', `Model file ${modelFile} named in ${manifestFile} does not exist`, { file: modelFile, hint: 'Fix `model:` in bento.yaml or copy the .onnx file into the bundle.' });
   }
   return { dir, manifestFile, modelFile, manifest };
+}
+
+/**
+ * Finds the bundle a job's `model:` names: a bundle directory, a bundle archive (extracted once
+ * into the store's cache), or a store tag (`name`, `name:latest`, `name:version`).
+ */
+export async function resolveBundle(ref: string, baseDir: string, env?: NodeJS.ProcessEnv): Promise<Bundle> {
+  const path = resolve(baseDir, ref);
+  const info = await stat(path).catch(() => undefined);
+  if (info?.isFile() && /\.(tar\.gz|tgz)$/i.test(path)) return { ...(await openBundle(await extractCached(path, env))), ref };
+  if (info?.isFile() && path.toLowerCase().endsWith('.onnx')) {
+    throw new BentoError('MODEL_NOT_FOUND', `Model ${path} is a bare ONNX file, not a packed bundle`, {
+      file: path, hint: `Pack it first: bento-batch pack ${ref} --name NAME --columns TENSOR=col1,col2 (see \`bento-batch inspect ${ref}\` for its tensors).`,
+    });
+  }
+  if (info === undefined && parseTag(ref) && !ref.includes('/')) return { ...(await openBundle((await resolveTag(ref, env)).dir)), ref };
+  return { ...(await openBundle(path)), ref };
+}
+
+async function extractCached(archive: string, env?: NodeJS.ProcessEnv): Promise<string> {
+  const sha = createHash('sha256').update(await readFile(archive)).digest('hex');
+  const dir = join(homeDir(env), 'cache', sha.slice(0, 32));
+  if (await stat(join(dir, manifestName)).catch(() => undefined)) return dir;
+  const temp = `${dir}.${process.pid}.tmp`;
+  await rm(temp, { recursive: true, force: true });
+  await extractArchive(archive, temp);
+  await rename(temp, dir).catch(async (error: NodeJS.ErrnoException) => {
+    // Another run extracted the same archive meanwhile: use theirs.
+    await rm(temp, { recursive: true, force: true });
+    if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;
+  });
+  return dir;
 }

@@ -5,6 +5,9 @@
 import { z } from 'zod';
 import { configError, expect, nonEmptyString, positiveInt, stringList, validate } from '../config.js';
 
+/** The manifest's file name inside a bundle. */
+export const manifestName = 'bento.yaml';
+
 export type DType = 'float32' | 'float64' | 'int32' | 'int64' | 'bool' | 'string';
 export const dtypes: readonly DType[] = ['float32', 'float64', 'int32', 'int64', 'bool', 'string'];
 
@@ -38,6 +41,8 @@ export const manifestSchema = z.strictObject({
   name: nonEmptyString().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, expect('a name of letters, digits, ".", "_" and "-"')),
   version: z.union([z.string().min(1), z.number()], expect('a version string')).transform(String),
   description: z.string().optional(),
+  /** ISO time of packing; `name:latest` picks the newest. */
+  created: z.string().optional(),
   model: nonEmptyString('the ONNX file name inside the bundle').default('model.onnx'),
   batch: z.strictObject({
     max_size: positiveInt(),

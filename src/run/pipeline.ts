@@ -6,7 +6,7 @@
 import { batches, type Batch } from '../batch/batcher.js';
 import { BentoError, didYouMean } from '../errors.js';
 import type { JobSpec } from '../job/spec.js';
-import { type Bundle, openBundle } from '../model/bundle.js';
+import { type Bundle, resolveBundle } from '../model/bundle.js';
 import type { Manifest } from '../model/manifest.js';
 import { ModelPool } from '../model/pool.js';
 import { postprocess, predictionFields } from '../model/postprocess.js';
@@ -66,7 +66,7 @@ export interface PreparedJob {
 
 /** Opens the bundle and the input, and checks every cross-stage rule; reads no more than the first chunk. */
 export async function prepareJob(spec: JobSpec): Promise<PreparedJob> {
-  const bundle = await openBundle(spec.model.path);
+  const bundle = await resolveBundle(spec.model.ref, spec.model.baseDir);
   const m = bundle.manifest;
   const batchSize = spec.batch.size ?? Math.min(256, m.batch.max_size);
   if (batchSize > m.batch.max_size) {

@@ -4,8 +4,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { BentoError } from '../../errors.js';
-import { type Bundle, openBundle } from '../../model/bundle.js';
+import { type Bundle, resolveBundle } from '../../model/bundle.js';
 import { outputColumns } from '../../model/manifest.js';
 import { ModelPool } from '../../model/pool.js';
 import type { Signature, TensorInfo } from '../../model/session.js';
@@ -19,8 +18,8 @@ export interface InspectOptions {
 export async function inspect(options: InspectOptions, out: NodeJS.WritableStream = process.stdout): Promise<void> {
   const target = resolve(options.target);
   const info = await stat(target).catch(() => undefined);
-  if (!info) throw new BentoError('MODEL_NOT_FOUND', `${target} does not exist`, { file: target, hint: 'Give a bundle directory or an .onnx file.' });
-  const bundle = info.isDirectory() ? await openBundle(target) : undefined;
+  const bare = info?.isFile() && target.toLowerCase().endsWith('.onnx');
+  const bundle = bare ? undefined : await resolveBundle(options.target, process.cwd());
   const modelFile = bundle?.modelFile ?? target;
   const pool = await ModelPool.create(modelFile, { intraOp: 1, interOp: 1, graphOptimization: 'basic', providers: ['cpu'] }, 1);
   let mismatch: string | undefined;

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { differences, fingerprint, readState } from '../../checkpoint/state.js';
 import { BentoError } from '../../errors.js';
 import { loadJob } from '../../job/load.js';
-import { openBundle } from '../../model/bundle.js';
+import { resolveBundle } from '../../model/bundle.js';
 import { resolveInputFiles } from '../../source/files.js';
 import { formatFromPath } from '../../job/spec.js';
 
@@ -43,7 +43,7 @@ export async function status(options: StatusOptions, out: NodeJS.WritableStream 
         if (e instanceof BentoError) return [] as string[];
         throw e;
       });
-      const changes = differences(state.fingerprint, await fingerprint(spec, files, await openBundle(spec.model.path)));
+      const changes = differences(state.fingerprint, await fingerprint(spec, files, await resolveBundle(spec.model.ref, spec.model.baseDir)));
       if (changes.length > 0) result = { ...base, state: 'stale', changes, rows_committed: state.committed?.rows ?? state.finished?.rows ?? 0 };
       else if (state.status === 'finished') result = { ...base, state: 'finished', finished: state.finished };
       else result = { ...base, state: 'in-progress', rows_committed: state.committed?.rows ?? 0, total_rows: state.total_rows, last_commit: state.committed?.at };

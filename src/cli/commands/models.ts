@@ -1,0 +1,86 @@
+/**
+ * @file `bento-batch models list|show|delete|export|import`: the local model store.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { directorySize, extractArchive, writeArchive } from '../../model/archive.js';
+import { openBundle } from '../../model/bundle.js';
+import { outputColumns } from '../../model/manifest.js';
+import { deleteFromStore, listModels, modelsDir, resolveTag, saveToStore } from '../../model/store.js';
+
+type Out = NodeJS.WritableStream;
+
+export async function list(options: { json: boolean }, out: Out = process.stdout): Promise<void> {
+  const models = await listModels();
+  const rows = await Promise.all(models.map(async (m) => ({ ...m, size: await directorySize(m.dir) })));
+  if (options.json) {
+    out.write(`${JSON.stringify(rows, null, 2)}\n`);
+    return;
+  }
+  if (rows.length === 0) {
+    out.write(`no models in ${modelsDir()} (pack one with \`bento-batch pack MODEL.onnx --name NAME\`)\n`);
+    return;
+  }
+  const latest = new Map(rows.map((r) => [r.name, r.version]));
+  const table = [['NAME', 'VERSION', 'CREATED', 'SIZE'], ...rows.map((r) => [r.name, `${r.version}${latest.get(r.name) === r.version ? ' (latest)' : ''}`, r.created, bytes(r.size)])];
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+  for (const row of table) out.write(`${row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+}
+
+export async function show(options: { ref: string; json: boolean }, out: Out = process.stdout): Promise<void> {
+  const stored = await resolveTag(options.ref);
+  const bundle = await openBundle(stored.dir);
+  const m = bundle.manifest;
+  const info = {
+    name: m.name, version: m.version, created: stored.created, dir: stored.dir,
+    size: await directorySize(stored.dir),
+    sha256: createHash('sha256').update(await readFile(bundle.modelFile)).digest('hex'),
+    manifest: m,
+  };
+  if (options.json) {
+    out.write(`${JSON.stringify(info, null, 2)}\n`);
+    return;
+  }
+  const lines = [
+    `model    ${m.name}:${m.version}${m.description ? `  ${m.description}` : ''}`,
+    `created  ${info.created}`,
+    `path     ${info.dir}`,
+    `size     ${bytes(info.size)}`,
+    `sha256   ${info.sha256} (${m.model})`,
+    `batch    max ${m.batch.max_size}${m.batch.fixed ? ' (fixed)' : ''}`,
+    'inputs',
+    ...m.inputs.map((i) => `  ${i.tensor}: ${i.dtype} [${i.shape.join(', ')}] ← [${i.columns.join(', ')}]${i.categories ? ` as categories [${i.categories.join(', ')}]` : ''}${i.fill !== undefined ? `, missing → ${JSON.stringify(i.fill)}` : ''}`),
+    'outputs',
+    ...m.outputs.map((o) => `  ${o.tensor}${o.activation && o.activation !== 'none' ? ` → ${o.activation}` : ''} → [${outputColumns(o).join(', ')}]`),
+  ];
+  out.write(`${lines.join('\n')}\n`);
+}
+
+export async function remove(options: { ref: string }, out: Out = process.stdout): Promise<void> {
+  const model = await deleteFromStore(options.ref);
+  out.write(`deleted ${model.name}:${model.version}\n`);
+}
+
+export async function exportModel(options: { ref: string; file: string }, out: Out = process.stdout): Promise<void> {
+  const stored = await resolveTag(options.ref);
+  await writeArchive(stored.dir, resolve(options.file));
+  out.write(`exported ${stored.name}:${stored.version} → ${resolve(options.file)}\n`);
+}
+
+export async function importModel(options: { file: string }, out: Out = process.stdout): Promise<void> {
+  const staging = await mkdtemp(join(tmpdir(), 'bento-batch-import-'));
+  try {
+    await extractArchive(resolve(options.file), join(staging, 'bundle'));
+    const bundle = await openBundle(join(staging, 'bundle'));
+    const stored = await saveToStore(join(staging, 'bundle'), bundle.manifest.name, bundle.manifest.version);
+    out.write(`imported ${stored.name}:${stored.version} → ${stored.dir}\n`);
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+function bytes(n: number): string {
+  return n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 ** 2).toFixed(1)} MiB`;
+}

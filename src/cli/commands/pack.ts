@@ -1,0 +1,176 @@
+/**
+ * @file `bento-batch pack MODEL.onnx --name NAME …`: read the graph's signature, write the
+ * manifest from it plus what the user says, prove it by running one generated batch, and save
+ * the bundle to the store (or to --output DIR).
+ */
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+import type { Batch } from '../../batch/batcher.js';
+import { readYaml } from '../../config.js';
+import { BentoError } from '../../errors.js';
+import { manifestName, type Manifest, parseManifest } from '../../model/manifest.js';
+import { ModelPool } from '../../model/pool.js';
+import { postprocess } from '../../model/postprocess.js';
+import { preprocess } from '../../model/preprocess.js';
+import type { Signature } from '../../model/session.js';
+import { saveToStore } from '../../model/store.js';
+import { validateSignature } from '../../model/validate.js';
+
+export interface PackOptions {
+  readonly model: string;
+  readonly name: string;
+  readonly version: string | undefined;
+  readonly manifest: string | undefined;
+  /** TENSOR=col1,col2 */
+  readonly columns: readonly string[];
+  /** TENSOR=label1,label2 */
+  readonly labels: readonly string[];
+  /** TENSOR=softmax|sigmoid|none */
+  readonly activation: readonly string[];
+  /** TENSOR=value[,value…] */
+  readonly fill: readonly string[];
+  /** Output tensors to map (default: every tensor output). */
+  readonly outputs: readonly string[] | undefined;
+  readonly maxBatch: number | undefined;
+  readonly description: string | undefined;
+  /** Extra files copied into the bundle (tokenizer.json, labels…). */
+  readonly files: readonly string[];
+  /** Write the bundle here instead of the store. */
+  readonly output: string | undefined;
+}
+
+export interface Packed {
+  readonly name: string;
+  readonly version: string;
+  readonly dir: string;
+  readonly skipped: readonly string[];
+}
+
+export async function pack(options: PackOptions, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<Packed> {
+  const modelFile = resolve(options.model);
+  if (!(await stat(modelFile).catch(() => undefined))?.isFile()) throw new BentoError('MODEL_NOT_FOUND', `Model file ${modelFile} does not exist`, { file: modelFile });
+  const probe = await ModelPool.create(modelFile, { intraOp: 1, interOp: 1, graphOptimization: 'basic', providers: ['cpu'] }, 1);
+  const signature = probe.signature;
+  const skipped = signature.outputs.filter((o) => !o.isTensor).map((o) => o.name);
+  try {
+    const version = options.version ?? await defaultVersion(modelFile);
+    const manifest = options.manifest ? await fromFile(options, version) : fromFlags(options, version, signature);
+    const staging = await mkdtemp(join(tmpdir(), 'bento-batch-pack-'));
+    try {
+      const manifestFile = join(staging, manifestName);
+      await writeFile(manifestFile, stringify(manifest, { lineWidth: 0 }));
+      const parsed = parseManifest(await readYaml(manifestFile, 'MANIFEST_INVALID', 'Manifest'), options.manifest ?? manifestFile);
+      await copyFile(modelFile, join(staging, parsed.model));
+      for (const extra of options.files) await copyFile(resolve(extra), join(staging, basename(extra)));
+      const bundle = { dir: staging, manifestFile, modelFile: join(staging, parsed.model), manifest: parsed };
+      validateSignature(bundle, signature);
+      await tryOneBatch(probe, parsed, modelFile);
+      let dir: string;
+      if (options.output) {
+        dir = resolve(options.output);
+        if (await stat(dir).catch(() => undefined)) throw new BentoError('USAGE', `--output ${dir} already exists`, { hint: 'Give a new directory, or remove it first.' });
+        await mkdir(resolve(dir, '..'), { recursive: true });
+        await rename(staging, dir).catch(async () => {
+          await mkdir(dir, { recursive: true });
+          for (const f of [manifestName, parsed.model, ...options.files.map((x) => basename(x))]) await copyFile(join(staging, f), join(dir, f));
+        });
+      } else {
+        dir = (await saveToStore(staging, parsed.name, parsed.version)).dir;
+      }
+      log(`packed ${parsed.name}:${parsed.version} → ${dir}`);
+      for (const name of skipped) log(`note: output "${name}" is not a tensor (a sequence or map, e.g. sklearn's ZipMap) and is not fetched; map a tensor output instead`);
+      return { name: parsed.name, version: parsed.version, dir, skipped };
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+    }
+  } finally {
+    await probe.dispose();
+  }
+}
+
+/** A sortable id from the packing time plus the model's hash: 20261124-121530-3f9a1c. */
+async function defaultVersion(modelFile: string): Promise<string> {
+  const hash = createHash('sha256').update(await readFile(modelFile)).digest('hex').slice(0, 6);
+  const now = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${now}-${hash}`;
+}
+
+async function fromFile(options: PackOptions, version: string): Promise<Record<string, unknown>> {
+  const raw = (await readYaml(resolve(options.manifest!), 'MANIFEST_INVALID', 'Manifest')) as Record<string, unknown>;
+  return { bento: 1, ...raw, name: options.name, version, model: 'model.onnx', created: new Date().toISOString(), ...(options.description ? { description: options.description } : {}) };
+}
+
+function pairs(flag: string, values: readonly string[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const v of values) {
+    const eq = v.indexOf('=');
+    if (eq <= 0) throw new BentoError('USAGE', `--${flag} ${JSON.stringify(v)}: expected TENSOR=value[,value…]`);
+    out.set(v.slice(0, eq), v.slice(eq + 1).split(',').map((x) => x.trim()).filter(Boolean));
+  }
+  return out;
+}
+
+function fromFlags(options: PackOptions, version: string, signature: Signature): Record<string, unknown> {
+  const columns = pairs('columns', options.columns);
+  const labels = pairs('labels', options.labels);
+  const activation = pairs('activation', options.activation);
+  const fill = pairs('fill', options.fill);
+  const problems: string[] = [];
+  const fixed = signature.inputs.map((i) => i.shape[0]).find((d): d is number => typeof d === 'number' && d > 0);
+  const inputs = signature.inputs.map((input) => {
+    const cols = columns.get(input.name);
+    if (!cols) problems.push(`input tensor "${input.name}" (${input.type} [${input.shape.join(', ')}]) needs columns: add --columns ${input.name}=col1,col2,…`);
+    const rest = input.shape.slice(1);
+    if (rest.some((d) => typeof d !== 'number' || d < 0)) problems.push(`input tensor "${input.name}" has dynamic dimensions [${input.shape.join(', ')}]; describe it with --manifest`);
+    const f = fill.get(input.name)?.map(Number);
+    return { tensor: input.name, dtype: input.type, shape: ['batch', ...rest], columns: cols ?? [], ...(f ? { fill: f.length === 1 ? f[0] : f } : {}) };
+  });
+  for (const name of columns.keys()) if (!signature.inputs.some((i) => i.name === name)) problems.push(`--columns ${name}=…: the model has no input "${name}" (it has ${signature.inputs.map((i) => i.name).join(', ')})`);
+  if (problems.length > 0) throw new BentoError('USAGE', `Cannot pack ${options.model}:\n${problems.map((p) => `  - ${p}`).join('\n')}`, { hint: 'Run `bento-batch inspect MODEL.onnx` to see the tensors.' });
+  const tensors = signature.outputs.filter((o) => o.isTensor && (!options.outputs || options.outputs.includes(o.name)));
+  for (const name of options.outputs ?? []) {
+    if (!signature.outputs.some((o) => o.name === name && o.isTensor)) problems.push(`--outputs ${name}: the model has no tensor output "${name}" (it has ${signature.outputs.filter((o) => o.isTensor).map((o) => o.name).join(', ')})`);
+  }
+  if (problems.length > 0) throw new BentoError('USAGE', `Cannot pack ${options.model}:\n${problems.map((p) => `  - ${p}`).join('\n')}`, { hint: 'Run `bento-batch inspect MODEL.onnx` to see the tensors.' });
+  const outputs = tensors.map((output) => {
+    const prefix = tensors.length === 1 ? '' : `${output.name}_`;
+    const classes = labels.get(output.name);
+    if (classes) {
+      return { tensor: output.name, activation: activation.get(output.name)?.[0] ?? 'softmax', labels: classes, columns: { label: `${prefix}label`, score: `${prefix}score`, probabilities: `${prefix}prob_` } };
+    }
+    const rest = output.shape.slice(1);
+    const width = rest.every((d) => typeof d === 'number' && d > 0) ? rest.reduce((a: number, d) => a * Number(d), 1) : undefined;
+    const columnsOut = width === undefined ? { list: output.name } : width === 1 ? { values: [output.name] } : { values: Array.from({ length: width }, (_, k) => `${output.name}_${k}`) };
+    return { tensor: output.name, activation: activation.get(output.name)?.[0] ?? 'none', columns: columnsOut };
+  });
+  return {
+    bento: 1, name: options.name, version, created: new Date().toISOString(),
+    ...(options.description ? { description: options.description } : {}),
+    model: 'model.onnx',
+    batch: fixed ? { max_size: fixed, fixed: true } : { max_size: options.maxBatch ?? 4096, fixed: false },
+    inputs, outputs,
+  };
+}
+
+/** Runs two generated rows through the model: zeros (or the fill, or the first category). */
+async function tryOneBatch(pool: ModelPool, manifest: Manifest, modelFile: string): Promise<void> {
+  const rows = 2;
+  const columns = new Map<string, unknown[]>();
+  for (const input of manifest.inputs) {
+    input.columns.forEach((column) => {
+      const value = input.categories ? input.categories[0] : input.dtype === 'string' ? 'text' : input.dtype === 'bool' ? false : 0;
+      columns.set(column, Array.from({ length: rows }, () => value));
+    });
+  }
+  const batch: Batch = { index: 0, start: 0, length: rows, columns, segments: [{ file: '(generated)', fileRow: 0, offset: 0, length: rows }], end: { file: 0, row: rows } };
+  try {
+    const outputs = await pool.run(preprocess(batch, manifest, manifest.batch.fixed ? manifest.batch.max_size : rows), manifest.outputs.map((o) => o.tensor));
+    postprocess(manifest, outputs, rows, modelFile);
+  } catch (error) {
+    if (error instanceof BentoError) throw error;
+    throw new BentoError('MODEL_RUN', `The packed model ${manifest.name} failed on a generated batch: ${(error as Error).message.split('\n')[0]}`, { file: modelFile, hint: 'Check the tensors\' dtypes and shapes with `bento-batch inspect`.' });
+  }
+}

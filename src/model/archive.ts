@@ -1,0 +1,99 @@
+/**
+ * @file Bundle archives (.tar.gz, ustar): write a bundle directory as one file, and extract one
+ * safely: regular files and directories only, no absolute paths, no `..`, no links, sizes capped.
+ */
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, normalize, relative, sep } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { BentoError } from '../errors.js';
+
+const block = 512;
+/** Largest archive accepted, unpacked: models are big, but not this big by accident. */
+export const maxUnpackedBytes = 4 * 1024 ** 3;
+
+/** Packs every regular file under `dir` (sorted, paths relative to it) into a gzipped tar. */
+export async function writeArchive(dir: string, file: string): Promise<void> {
+  const parts: Buffer[] = [];
+  for (const path of await listFiles(dir)) {
+    const data = await readFile(join(dir, path));
+    parts.push(header(path.split(sep).join('/'), data.length), data, Buffer.alloc((block - (data.length % block)) % block));
+  }
+  parts.push(Buffer.alloc(2 * block));
+  await writeFile(file, gzipSync(Buffer.concat(parts)));
+}
+
+async function listFiles(dir: string, prefix = ''): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of (await readdir(join(dir, prefix), { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+    const path = join(prefix, entry.name);
+    if (entry.isDirectory()) out.push(...(await listFiles(dir, path)));
+    else if (entry.isFile()) out.push(path);
+  }
+  return out;
+}
+
+function header(path: string, size: number): Buffer {
+  if (Buffer.byteLength(path) > 100) throw new Error(`path too long for the archive: ${path}`);
+  const h = Buffer.alloc(block);
+  h.write(path, 0, 100, 'utf8');
+  h.write('0000644\0', 100);
+  h.write('0000000\0', 108);
+  h.write('0000000\0', 116);
+  h.write(`${size.toString(8).padStart(11, '0')}\0`, 124);
+  h.write('00000000000\0', 136); // mtime 0: the same bundle always packs to the same bytes
+  h.write('        ', 148);
+  h.write('0', 156);
+  h.write('ustar\0', 257);
+  h.write('00', 263);
+  let sum = 0;
+  for (const byte of h) sum += byte;
+  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+  return h;
+}
+
+/** Extracts `file` into `dir` (created); throws MODEL_LOAD naming the entry that is unsafe. */
+export async function extractArchive(file: string, dir: string): Promise<string[]> {
+  let tar: Buffer;
+  try {
+    tar = gunzipSync(await readFile(file), { maxOutputLength: maxUnpackedBytes });
+  } catch (error) {
+    throw new BentoError('MODEL_LOAD', `Model archive ${file} is not a readable .tar.gz: ${(error as Error).message}`, { file, cause: error, hint: 'Export it again with `bento-batch models export`.' });
+  }
+  const unsafe = (entry: string, why: string) => new BentoError('MODEL_LOAD', `Model archive ${file} has an unsafe entry "${entry}": ${why}; nothing was extracted from it`, {
+    file, hint: 'Only import archives made by `bento-batch models export`.',
+  });
+  const entries: { path: string; data: Buffer }[] = [];
+  for (let at = 0; at + block <= tar.length;) {
+    const h = tar.subarray(at, at + block);
+    if (h.every((b) => b === 0)) break;
+    const name = cString(h.subarray(0, 100));
+    const prefix = cString(h.subarray(345, 500));
+    const path = prefix ? `${prefix}/${name}` : name;
+    const type = String.fromCharCode(h[156] || 48);
+    const size = Number.parseInt(cString(h.subarray(124, 136)).trim() || '0', 8);
+    if (!Number.isFinite(size) || size < 0 || at + block + size > tar.length) throw unsafe(path, 'its size runs past the end of the archive');
+    at += block + Math.ceil(size / block) * block;
+    if (type === '5') continue;
+    if (type !== '0') throw unsafe(path, type === '1' || type === '2' ? 'links are not allowed' : `entry type "${type}" is not a regular file`);
+    const clean = normalize(path);
+    if (path.startsWith('/') || clean.startsWith('..') || clean.split(sep).includes('..') || relative(dir, join(dir, clean)).startsWith('..')) throw unsafe(path, 'it points outside the bundle');
+    entries.push({ path: clean, data: tar.subarray(at - Math.ceil(size / block) * block, at - Math.ceil(size / block) * block + size) });
+  }
+  for (const { path, data } of entries) {
+    await mkdir(dirname(join(dir, path)), { recursive: true });
+    await writeFile(join(dir, path), data, { flag: 'wx' });
+  }
+  return entries.map((e) => e.path);
+}
+
+function cString(bytes: Buffer): string {
+  const end = bytes.indexOf(0);
+  return bytes.subarray(0, end === -1 ? bytes.length : end).toString('utf8');
+}
+
+/** Total bytes of the regular files under `dir`. */
+export async function directorySize(dir: string): Promise<number> {
+  let total = 0;
+  for (const path of await listFiles(dir)) total += (await stat(join(dir, path))).size;
+  return total;
+}

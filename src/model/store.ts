@@ -1,0 +1,99 @@
+/**
+ * @file The local model store: bundles saved under `<home>/models/<name>/<version>/`, found by
+ * tag (`name:version`, `name:latest`, or `name` for latest). Home is $BENTO_BATCH_HOME or
+ * ~/.bento-batch.
+ */
+import { randomBytes } from 'node:crypto';
+import { cp, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { readYaml } from '../config.js';
+import { BentoError } from '../errors.js';
+import { directorySize } from './archive.js';
+import { manifestName } from './manifest.js';
+
+export interface StoredModel {
+  readonly name: string;
+  readonly version: string;
+  readonly dir: string;
+  /** ISO time the bundle was packed (from its manifest), or the directory's time. */
+  readonly created: string;
+}
+
+export const homeDir = (env: NodeJS.ProcessEnv = process.env) => env.BENTO_BATCH_HOME || join(homedir(), '.bento-batch');
+export const modelsDir = (env?: NodeJS.ProcessEnv) => join(homeDir(env), 'models');
+
+const part = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** `name`, `name:latest` or `name:version`: a reference the store can resolve. */
+export function parseTag(ref: string): { name: string; version: string | undefined } | undefined {
+  const [name, version, extra] = ref.split(':');
+  if (extra !== undefined || !name || !part.test(name) || (version !== undefined && !part.test(version))) return undefined;
+  return { name, version: version === 'latest' ? undefined : version };
+}
+
+/** Every stored version of every model (or of `name`), oldest first within a name. */
+export async function listModels(name?: string, env?: NodeJS.ProcessEnv): Promise<StoredModel[]> {
+  const root = modelsDir(env);
+  const names = name ? [name] : await readdir(root).catch(() => [] as string[]);
+  const out: StoredModel[] = [];
+  for (const n of names.sort()) {
+    const versions = await readdir(join(root, n), { withFileTypes: true }).catch(() => []);
+    const models: StoredModel[] = [];
+    for (const v of versions) {
+      if (!v.isDirectory() || v.name.startsWith('.')) continue;
+      const dir = join(root, n, v.name);
+      const manifest = (await readYaml(join(dir, manifestName), 'MANIFEST_INVALID', 'Manifest').catch(() => ({}))) as { created?: unknown };
+      const created = typeof manifest.created === 'string' ? manifest.created : (await stat(dir)).mtime.toISOString();
+      models.push({ name: n, version: v.name, dir, created });
+    }
+    // Newest last: by creation time, then version (timestamp versions sort by time too).
+    models.sort((a, b) => a.created.localeCompare(b.created) || a.version.localeCompare(b.version, 'en', { numeric: true }));
+    out.push(...models);
+  }
+  return out;
+}
+
+/** Resolves a tag to a stored bundle; `name` and `name:latest` mean the newest version. */
+export async function resolveTag(ref: string, env?: NodeJS.ProcessEnv): Promise<StoredModel> {
+  const tag = parseTag(ref);
+  if (!tag) throw new BentoError('MODEL_NOT_FOUND', `"${ref}" is not a model tag (name, name:latest or name:version)`, { hint: 'Give a bundle directory, a bundle archive (.tar.gz) or a tag from `bento-batch models list`.' });
+  const versions = await listModels(tag.name, env);
+  const found = tag.version === undefined ? versions.at(-1) : versions.find((m) => m.version === tag.version);
+  if (!found) {
+    const known = versions.map((m) => m.version);
+    throw new BentoError('MODEL_NOT_FOUND', `Model ${ref} is not in the store ${modelsDir(env)}${known.length ? `; it has versions ${known.join(', ')}` : ''}`, {
+      hint: known.length ? `Use one of ${known.map((v) => `${tag.name}:${v}`).join(', ')} or ${tag.name}:latest.` : 'Pack it first with `bento-batch pack MODEL.onnx --name NAME`, or import it with `bento-batch models import FILE.tar.gz`. `bento-batch models list` shows what is stored.',
+    });
+  }
+  return found;
+}
+
+/** Copies a bundle directory into the store as name:version, atomically; refuses to overwrite. */
+export async function saveToStore(bundleDir: string, name: string, version: string, env?: NodeJS.ProcessEnv): Promise<StoredModel> {
+  const dir = join(modelsDir(env), name, version);
+  if (await stat(dir).catch(() => undefined)) {
+    throw new BentoError('USAGE', `Model ${name}:${version} is already in the store (${dir})`, { hint: `Choose another --version, or delete it first with \`bento-batch models delete ${name}:${version}\`.` });
+  }
+  const temp = join(modelsDir(env), name, `.${version}.${randomBytes(4).toString('hex')}.tmp`);
+  await mkdir(temp, { recursive: true });
+  try {
+    await cp(bundleDir, temp, { recursive: true });
+    await rename(temp, dir);
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true });
+    throw error;
+  }
+  return (await listModels(name, env)).find((m) => m.version === version)!;
+}
+
+/** Removes name:version from the store. */
+export async function deleteFromStore(ref: string, env?: NodeJS.ProcessEnv): Promise<StoredModel> {
+  const tag = parseTag(ref);
+  if (!tag?.version) throw new BentoError('USAGE', `Expected NAME:VERSION to delete, got "${ref}"`, { hint: 'Name the version explicitly; `bento-batch models list` shows them.' });
+  const model = await resolveTag(ref, env);
+  await rm(model.dir, { recursive: true, force: true });
+  return model;
+}
+
+export { directorySize };

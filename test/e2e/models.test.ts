@@ -1,0 +1,156 @@
+/**
+ * Packing and the model store, as a user runs them: pack → list → show → run by tag → export
+ * → delete → import → run; `latest`; safe archive extraction; and the model shapes that must
+ * work (ZipMap outputs, a fixed batch dimension, inputs of four dtypes).
+ */
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { assertClose, fixtures, readJson, readRows, runCli, withTempDir } from '../helpers.js';
+
+const shapes = join(fixtures, 'models', 'shapes');
+const columns = 'features=bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g';
+
+/** The penguins rows with all four measurements, as CSV. */
+async function completeRows(dir: string): Promise<string> {
+  const lines = (await readFile(join(fixtures, 'data', 'penguins.csv'), 'utf8')).trim().split('\n');
+  const file = join(dir, 'complete.csv');
+  await writeFile(file, [lines[0], ...lines.slice(1).filter((l) => !/^[^,]*,[^,]*,(,|[^,]*,,|[^,]*,[^,]*,,|[^,]*,[^,]*,[^,]*,,)/.test(l))].join('\n'));
+  return file;
+}
+
+test('pack → list → show → run by tag → export → delete → import → run', () => withTempDir(async (dir) => {
+  const env = { BENTO_BATCH_HOME: join(dir, 'home') };
+  const cli = (...args: string[]) => runCli(args, { cwd: dir, env });
+  const packed = await cli('pack', join(shapes, 'zipmap.onnx'), '--name', 'linear', '--version', '1.0', '--columns', columns, '--outputs', 'probabilities', '--labels', 'probabilities=a,b,c', '--activation', 'probabilities=none', '--description', 'a linear classifier');
+  assert.equal(packed.code, 0, packed.stderr);
+  assert.match(packed.stderr, /^packed linear:1\.0 → .*home\/models\/linear\/1\.0$/m);
+  assert.match(packed.stderr, /note: output "output_probability" is not a tensor .* is not fetched/);
+
+  const second = await cli('pack', join(shapes, 'zipmap.onnx'), '--name', 'linear', '--columns', columns);
+  assert.equal(second.code, 0, second.stderr);
+  const version = /packed linear:(\S+)/.exec(second.stderr)![1]!;
+  assert.match(version, /^\d{8}-\d{6}-[0-9a-f]{6}$/, 'default versions sort by time');
+
+  const list = await cli('models', 'list', '--json');
+  const models = JSON.parse(list.stdout) as { name: string; version: string }[];
+  assert.deepEqual(models.map((m) => `${m.name}:${m.version}`), ['linear:1.0', `linear:${version}`]);
+
+  const show = await cli('models', 'show', 'linear:1.0');
+  assert.equal(show.code, 0, show.stderr);
+  assert.match(show.stdout, /^model {4}linear:1\.0 {2}a linear classifier$/m);
+  assert.match(show.stdout, /^sha256 {3}[0-9a-f]{64} \(model\.onnx\)$/m);
+  assert.match(show.stdout, /^ {2}probabilities → \[label, score, prob_a, prob_b, prob_c\]$/m);
+
+  // name:1.0 by tag; `linear` alone is the newest, which maps other columns.
+  const input = await completeRows(dir);
+  const expected = (await readJson<{ linear: { label: number; p0: number; p1: number; p2: number }[] }>(join(shapes, 'expected.json'))).linear;
+  const job = join(dir, 'job.yaml');
+  await writeFile(job, `input: { path: ${input} }\nmodel: linear:1.0\nbatch: { size: 7 }\noutput: { path: out.csv, keep: [] }\n`);
+  const run = await cli('run', job, '--progress', 'none');
+  assert.equal(run.code, 0, run.stderr);
+  const rows = await readRows(join(dir, 'out.csv'));
+  assert.equal(rows.length, expected.length);
+  rows.forEach((row, i) => {
+    const e = expected[i]!;
+    assert.equal(row.label, ['a', 'b', 'c'][e.label], `row ${i}`);
+    assertClose([row.prob_a, row.prob_b, row.prob_c], [e.p0, e.p1, e.p2], 1e-6, `row ${i}`);
+  });
+  const latest = await cli('run', job, '--progress', 'none', '--set', 'model=linear', '--set', 'output.path=latest.csv');
+  assert.equal(latest.code, 0, latest.stderr);
+  const latestRows = await readRows(join(dir, 'latest.csv'));
+  // The second pack maps the tensors as they are: label (int64) and probabilities_0..2.
+  assert.deepEqual(Object.keys(latestRows[0]!), ['label', 'probabilities_0', 'probabilities_1', 'probabilities_2']);
+  latestRows.forEach((row, i) => assert.equal(row.label, expected[i]!.label));
+
+  assert.equal((await cli('models', 'export', 'linear:1.0', join(dir, 'linear.tar.gz'))).code, 0);
+  assert.equal((await cli('models', 'delete', 'linear:1.0')).code, 0);
+  const gone = await cli('--log-format', 'text', 'run', job, '--progress', 'none', '--restart');
+  assert.equal(gone.code, 4);
+  assert.match(gone.stderr, new RegExp(`error: Model linear:1\\.0 is not in the store .*; it has versions ${version}`));
+  const imported = await cli('models', 'import', join(dir, 'linear.tar.gz'));
+  assert.equal(imported.code, 0, imported.stderr);
+  const again = await cli('run', job, '--progress', 'none', '--restart', '--set', 'output.path=again.csv');
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(await readFile(join(dir, 'again.csv'), 'utf8'), await readFile(join(dir, 'out.csv'), 'utf8'));
+
+  // The archive itself is a job's model too.
+  const archived = await cli('run', job, '--progress', 'none', '--set', `model=${join(dir, 'linear.tar.gz')}`, '--set', 'output.path=archived.csv');
+  assert.equal(archived.code, 0, archived.stderr);
+  assert.equal(await readFile(join(dir, 'archived.csv'), 'utf8'), await readFile(join(dir, 'out.csv'), 'utf8'));
+}));
+
+/** A one-entry ustar archive whose entry has any name and type. */
+function tarWith(name: string, type: string, content = 'x'): Buffer {
+  const h = Buffer.alloc(512);
+  h.write(name, 0, 100);
+  h.write('0000644\0', 100);
+  h.write(`${content.length.toString(8).padStart(11, '0')}\0`, 124);
+  h.write('00000000000\0', 136);
+  h.write('        ', 148);
+  h.write(type, 156);
+  h.write('ustar\0', 257);
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+  const data = Buffer.alloc(512);
+  data.write(content);
+  return gzipSync(Buffer.concat([h, data, Buffer.alloc(1024)]));
+}
+
+test('import refuses archives that escape the bundle or hold links', () => withTempDir(async (dir) => {
+  const env = { BENTO_BATCH_HOME: join(dir, 'home') };
+  for (const [name, type, why] of [['../evil.txt', '0', 'it points outside the bundle'], ['/etc/evil', '0', 'it points outside the bundle'], ['a/../../evil', '0', 'it points outside the bundle'], ['link', '2', 'links are not allowed']] as const) {
+    await writeFile(join(dir, 'bad.tar.gz'), tarWith(name, type));
+    const result = await runCli(['--log-format', 'text', 'models', 'import', join(dir, 'bad.tar.gz')], { env });
+    assert.equal(result.code, 4, result.stderr);
+    assert.ok(result.stderr.includes(`error: Model archive ${join(dir, 'bad.tar.gz')} has an unsafe entry "${name}": ${why}; nothing was extracted from it`), result.stderr);
+  }
+  const { readdir } = await import('node:fs/promises');
+  assert.deepEqual((await readdir(dir)).sort(), ['bad.tar.gz']);
+}));
+
+test('a fixed batch dimension runs one row at a time', () => withTempDir(async (dir) => {
+  const env = { BENTO_BATCH_HOME: join(dir, 'home') };
+  const packed = await runCli(['pack', join(shapes, 'fixed1.onnx'), '--name', 'fixed', '--version', '1', '--columns', columns, '--output', join(dir, 'bundle')], { env });
+  assert.equal(packed.code, 0, packed.stderr);
+  const manifest = await readFile(join(dir, 'bundle', 'bento.yaml'), 'utf8');
+  assert.match(manifest, /batch:\n {2}max_size: 1\n {2}fixed: true/);
+  const inspect = await runCli(['inspect', join(dir, 'bundle')]);
+  assert.match(inspect.stdout, /^batch {4}fixed at 1 \(rows run 1 at a time, the last batch padded\); manifest max_size 1$/m);
+  const input = await completeRows(dir);
+  await writeFile(join(dir, 'job.yaml'), `input: { path: ${input} }\nmodel: bundle\noutput: { path: out.jsonl, keep: [] }\n`);
+  const run = await runCli(['run', 'job.yaml', '--progress', 'none', '--summary-json', 'summary.json'], { cwd: dir, env });
+  assert.equal(run.code, 0, run.stderr);
+  const expected = (await readJson<{ linear: { label: number }[] }>(join(shapes, 'expected.json'))).linear;
+  const rows = await readRows(join(dir, 'out.jsonl'));
+  assert.deepEqual(rows.map((r) => r.label), expected.map((e) => e.label));
+  assert.equal((await readJson<{ batch: { size: number; count: number } }>(join(dir, 'summary.json'))).batch.count, expected.length);
+}));
+
+test('inputs of four dtypes (float32, int64, bool, string) and two outputs', () => withTempDir(async (dir) => {
+  const cases = (await readJson<{ mixed: { x: number[]; count: number; flag: boolean; word: string; score: number; word_id: number }[] }>(join(shapes, 'expected.json'))).mixed;
+  await writeFile(join(dir, 'in.jsonl'), cases.map((c) => JSON.stringify({ a: c.x[0], b: c.x[1], n: c.count, ok: c.flag, w: c.word })).join('\n'));
+  const packed = await runCli(['pack', join(shapes, 'mixed.onnx'), '--name', 'mixed', '--version', '1', '--columns', 'x=a,b', '--columns', 'count=n', '--columns', 'flag=ok', '--columns', 'word=w', '--output', join(dir, 'bundle')]);
+  assert.equal(packed.code, 0, packed.stderr);
+  await writeFile(join(dir, 'job.yaml'), 'input: { path: in.jsonl }\nmodel: bundle\noutput: { path: out.parquet, keep: [w] }\n');
+  const run = await runCli(['run', 'job.yaml', '--progress', 'none'], { cwd: dir });
+  assert.equal(run.code, 0, run.stderr);
+  const rows = await readRows(join(dir, 'out.parquet'));
+  assert.deepEqual(rows, cases.map((c) => ({ w: c.word, score: c.score, word_id: c.word_id })));
+}));
+
+test('pack says which input tensors still need columns', () => withTempDir(async (dir) => {
+  const result = await runCli(['--log-format', 'text', 'pack', join(shapes, 'mixed.onnx'), '--name', 'mixed', '--columns', 'x=a,b', '--columns', 'cnt=n'], { env: { BENTO_BATCH_HOME: dir } });
+  assert.equal(result.code, 2);
+  assert.ok(result.stderr.includes([
+    `error: Cannot pack ${join(shapes, 'mixed.onnx')}:`,
+    '  - input tensor "count" (int64 [batch, 1]) needs columns: add --columns count=col1,col2,…',
+    '  - input tensor "flag" (bool [batch, 1]) needs columns: add --columns flag=col1,col2,…',
+    '  - input tensor "word" (string [batch, 1]) needs columns: add --columns word=col1,col2,…',
+    '  - --columns cnt=…: the model has no input "cnt" (it has x, count, flag, word)',
+    'hint: Run `bento-batch inspect MODEL.onnx` to see the tensors.',
+  ].join('\n')), result.stderr);
+}));
