@@ -49,6 +49,8 @@ describe('loadJob: a valid job normalizes', () => {
         chunkRows: 8192,
       },
       model: {
+        ref: 'models/m',
+        baseDir: join(dir, 'jobs'),
         path: join(dir, 'jobs', 'models', 'm'),
         threads: { intraOp: undefined, interOp: undefined },
         graphOptimization: 'all',
@@ -102,7 +104,7 @@ describe('loadJob: a valid job normalizes', () => {
       name: 'scoring',
       jobFile: file,
       input: { path: '/data/in/*.tsv', format: 'csv', columns: ['a', 'b'], csv: { delimiter: ';', header: false, quote: "'" }, chunkRows: 100 },
-      model: { path: '/models/m', threads: { intraOp: 4, interOp: 1 }, graphOptimization: 'basic', providers: ['cuda', 'cpu'] },
+      model: { ref: '/models/m', baseDir: dir, path: '/models/m', threads: { intraOp: 4, interOp: 1 }, graphOptimization: 'basic', providers: ['cuda', 'cpu'] },
       batch: { size: 32, concurrency: 3 },
       output: { path: join(dir, 'out.data'), format: 'jsonl', keep: [], csv: { delimiter: '|' }, parquet: { rowGroupRows: 10, compression: 'gzip' } },
       checkpoint: { path: join(dir, 'state'), everyRows: undefined, everySeconds: 90 },
@@ -211,6 +213,8 @@ describe('loadJob: --set overrides', () => {
     const spec = await loadJob(file, { env: {}, cwd: '/elsewhere', overrides: ['model.threads.intra_op=2'] });
     assert.deepEqual(spec.model, {
       // model.path itself was not overridden, so it still resolves against the job file.
+      ref: 'models/m',
+      baseDir: dir,
       path: join(dir, 'models', 'm'),
       threads: { intraOp: 2, interOp: undefined },
       graphOptimization: 'all',
