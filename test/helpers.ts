@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { parse } from 'csv-parse/sync';
+import { BentoError } from '../src/errors.js';
 
 /** The repository root (tests run from dist/test/…). */
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -90,4 +91,33 @@ export function assertClose(actual: unknown, expected: unknown, tolerance = 1e-5
 
 export async function readJson<T>(file: string): Promise<T> {
   return JSON.parse(await readFile(file, 'utf8')) as T;
+}
+
+/** Calls `fn`, expecting a BentoError with exactly this code and message. */
+export function throwsWith(fn: () => unknown, code: string, message: string): BentoError {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (error) {
+    caught = error;
+  }
+  return expectBentoError(caught, code, message);
+}
+
+/** Awaits `run` (a promise or a function returning one), expecting a BentoError with exactly this code and message. */
+export async function rejectsWith(run: Promise<unknown> | (() => Promise<unknown>), code: string, message: string): Promise<BentoError> {
+  let caught: unknown;
+  try {
+    await (typeof run === 'function' ? run() : run);
+  } catch (error) {
+    caught = error;
+  }
+  return expectBentoError(caught, code, message);
+}
+
+function expectBentoError(caught: unknown, code: string, message: string): BentoError {
+  assert.ok(caught instanceof BentoError, `expected a BentoError, got ${caught instanceof Error ? caught.stack : String(caught)}`);
+  assert.equal(caught.message, message);
+  assert.equal(caught.code, code);
+  return caught;
 }

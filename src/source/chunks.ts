@@ -3,7 +3,8 @@
  * chunks, a peeked first chunk so the schema is known before reading starts, and type sniffing.
  */
 import { BentoError } from '../errors.js';
-import type { Column, Field, FieldType, RowChunk } from './types.js';
+import type { ByteProgress } from './files.js';
+import type { Column, Field, FieldType, RowChunk, Source, SourcePosition } from './types.js';
 
 /** Collects row values column by column, with each row's end offset, and hands out RowChunks. */
 export class ColumnBuilder {
@@ -108,6 +109,23 @@ export async function peek(chunks: AsyncGenerator<RowChunk>): Promise<{ first: R
         await chunks.return(undefined);
       }
     },
+  };
+}
+
+/**
+ * The Source over a row-oriented reader: reads the first chunk now (its schema callback then
+ * answers), replays it to a reader from the start, and reads afresh from a resume position.
+ */
+export async function textSource(files: readonly string[], readAll: (from: SourcePosition) => AsyncGenerator<RowChunk>, schema: () => Field[] | undefined, progress: ByteProgress): Promise<Source> {
+  const peeked = await peek(readAll({ file: 0, row: 0 }));
+  const fields = schema();
+  if (fields === undefined) throw new BentoError('INPUT_FORMAT', `Input ${files[0]} has no rows`, { file: files[0] });
+  return {
+    files,
+    schema: fields,
+    totalRows: undefined,
+    chunks: (from) => (from && (from.file > 0 || from.row > 0) ? (peeked.discard(), readAll(from)) : peeked.all()),
+    progress: () => ({ done: progress.done(), total: progress.total, unit: 'bytes' }),
   };
 }
 

@@ -5,7 +5,7 @@
  */
 import { parse, CsvError, type Parser } from 'csv-parse';
 import { BentoError, didYouMean } from '../errors.js';
-import { ColumnBuilder, convertColumn, peek, requireColumns, sniffCsvType } from './chunks.js';
+import { ColumnBuilder, convertColumn, requireColumns, sniffCsvType, textSource } from './chunks.js';
 import { ByteProgress, fileSizes, openFileStream, streamError } from './files.js';
 import { type Field, missingTokens, type RowChunk, type Source, type SourcePosition } from './types.js';
 
@@ -125,13 +125,5 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
   }
 
   // Types are sniffed from the start of the first file, also when a resume starts elsewhere.
-  const peeked = await peek(readAll({ file: 0, row: 0 }));
-  if (schema === undefined) throw new BentoError('INPUT_FORMAT', `Input ${files[0]} has no rows`, { file: files[0] });
-  return {
-    files,
-    schema,
-    totalRows: undefined,
-    chunks: (from) => (from && (from.file > 0 || from.row > 0) ? (peeked.discard(), readAll(from)) : peeked.all()),
-    progress: () => ({ done: progress.done(), total: progress.total, unit: 'bytes' }),
-  };
+  return textSource(files, readAll, () => schema, progress);
 }

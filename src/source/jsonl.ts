@@ -6,7 +6,7 @@
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { BentoError } from '../errors.js';
-import { ColumnBuilder, peek, sniffJsonType } from './chunks.js';
+import { ColumnBuilder, sniffJsonType, textSource } from './chunks.js';
 import { ByteProgress, fileSizes, openFileStream, streamError } from './files.js';
 import type { Field, RowChunk, Source, SourcePosition } from './types.js';
 
@@ -111,13 +111,5 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
     return chunk;
   }
 
-  const peeked = await peek(readAll({ file: 0, row: 0 }));
-  if (schema === undefined) throw new BentoError('INPUT_FORMAT', `Input ${files[0]} has no rows`, { file: files[0] });
-  return {
-    files,
-    schema,
-    totalRows: undefined,
-    chunks: (from) => (from && (from.file > 0 || from.row > 0) ? (peeked.discard(), readAll(from)) : peeked.all()),
-    progress: () => ({ done: progress.done(), total: progress.total, unit: 'bytes' }),
-  };
+  return textSource(files, readAll, () => schema, progress);
 }

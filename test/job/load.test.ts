@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { BentoError } from '../../src/errors.js';
 import { loadJob } from '../../src/job/load.js';
-import { withTempDir } from '../helpers.js';
+import { rejectsWith, withTempDir } from '../helpers.js';
 
 async function writeJob(dir: string, body: string, name = 'job.yaml'): Promise<string> {
   const file = join(dir, name);
@@ -16,19 +16,6 @@ async function writeJob(dir: string, body: string, name = 'job.yaml'): Promise<s
   return file;
 }
 
-/** Awaits `promise`, expecting a BentoError with exactly this code and message. */
-async function rejectsWith(promise: Promise<unknown>, code: string, message: string): Promise<BentoError> {
-  let caught: unknown;
-  try {
-    await promise;
-  } catch (error) {
-    caught = error;
-  }
-  assert.ok(caught instanceof BentoError, `expected a BentoError, got ${String(caught)}`);
-  assert.equal(caught.message, message);
-  assert.equal(caught.code, code);
-  return caught;
-}
 
 const minimal = ['input: { path: data/in.csv }', 'model: models/m', 'output: { path: out/scored.parquet }'].join('\n');
 

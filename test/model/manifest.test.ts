@@ -8,10 +8,9 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { readFile } from 'node:fs/promises';
-import { BentoError } from '../../src/errors.js';
 import { openBundle } from '../../src/model/bundle.js';
 import { type Manifest, outputColumns, parseManifest, rowWidth } from '../../src/model/manifest.js';
-import { fixtures, withTempDir } from '../helpers.js';
+import { fixtures, rejectsWith, throwsWith, withTempDir } from '../helpers.js';
 
 const models = join(fixtures, 'models');
 const file = '/bundles/m/bento.yaml';
@@ -29,31 +28,7 @@ function raw(patch: Record<string, unknown> = {}): Record<string, unknown> {
   };
 }
 
-function throwsWith(fn: () => unknown, code: string, message: string): BentoError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  assert.ok(caught instanceof BentoError, `expected a BentoError, got ${String(caught)}`);
-  assert.equal(caught.message, message);
-  assert.equal(caught.code, code);
-  return caught;
-}
 
-async function rejectsWith(promise: Promise<unknown>, code: string, message: string): Promise<BentoError> {
-  let caught: unknown;
-  try {
-    await promise;
-  } catch (error) {
-    caught = error;
-  }
-  assert.ok(caught instanceof BentoError, `expected a BentoError, got ${String(caught)}`);
-  assert.equal(caught.message, message);
-  assert.equal(caught.code, code);
-  return caught;
-}
 
 const one = (problem: string) => `Manifest ${file}: ${problem}`;
 

@@ -6,12 +6,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Batch } from '../../src/batch/batcher.js';
-import { BentoError } from '../../src/errors.js';
 import { type Manifest, parseManifest } from '../../src/model/manifest.js';
 import { postprocess, predictionFields } from '../../src/model/postprocess.js';
 import { preprocess } from '../../src/model/preprocess.js';
 import type { TensorData } from '../../src/model/session.js';
-import { assertClose } from '../helpers.js';
+import { assertClose, throwsWith } from '../helpers.js';
 
 function manifest(inputs: unknown[], outputs: unknown[] = [{ tensor: 'y', columns: { values: ['pred'] } }], fixed = false): Manifest {
   return parseManifest({ bento: 1, name: 'm', version: '1', batch: { max_size: 8, fixed }, inputs, outputs }, '/b/bento.yaml');
@@ -31,18 +30,6 @@ function batch(columns: Record<string, ArrayLike<unknown>>, fromA = 2): Batch {
   };
 }
 
-function throwsWith(fn: () => unknown, code: string, message: string): BentoError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  assert.ok(caught instanceof BentoError, `expected a BentoError, got ${caught instanceof Error ? caught.stack : String(caught)}`);
-  assert.equal(caught.message, message);
-  assert.equal(caught.code, code);
-  return caught;
-}
 
 const f32 = (xs: number[]) => Array.from(Float32Array.from(xs));
 

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { type CsvSourceOptions, openCsv } from '../../src/source/csv.js';
-import { fixtures, withTempDir } from '../helpers.js';
-import { concatColumns, drain, layout, rejectsWith } from './util.js';
+import { fixtures, rejectsWith, withTempDir } from '../helpers.js';
+import { concatColumns, drain, layout } from './util.js';
 
 const defaults: CsvSourceOptions = { delimiter: undefined, header: true, quote: '"', columns: undefined, chunkRows: 8192 };
 const penguinsCsv = join(fixtures, 'data', 'penguins.csv');

@@ -9,8 +9,8 @@ import { describe, test } from 'node:test';
 import type { InputSpec } from '../../src/job/spec.js';
 import { openSource } from '../../src/source/index.js';
 import { globToRegExp, resolveInputFiles } from '../../src/source/files.js';
-import { fixtures, withTempDir } from '../helpers.js';
-import { concatColumns, drain, rejectsWith } from './util.js';
+import { fixtures, rejectsWith, withTempDir } from '../helpers.js';
+import { concatColumns, drain } from './util.js';
 
 const isData = (file: string) => /\.(csv|tsv|jsonl|ndjson|parquet|pq)(\.gz)?$/i.test(file);
 

@@ -9,8 +9,8 @@ import { describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { openCsv } from '../../src/source/csv.js';
 import { openJsonl } from '../../src/source/jsonl.js';
-import { fixtures, withTempDir } from '../helpers.js';
-import { concatColumns, drain, layout, rejectsWith } from './util.js';
+import { fixtures, rejectsWith, withTempDir } from '../helpers.js';
+import { concatColumns, drain, layout } from './util.js';
 
 const defaults = { columns: undefined, chunkRows: 8192 };
 

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { openParquet } from '../../src/source/parquet.js';
 import type { RowChunk } from '../../src/source/types.js';
-import { duckdb, fixtures, root, withTempDir } from '../helpers.js';
-import { concatColumns, drain, layout, rejectsWith } from './util.js';
+import { duckdb, fixtures, rejectsWith, root, withTempDir } from '../helpers.js';
+import { concatColumns, drain, layout } from './util.js';
 
 const data = join(fixtures, 'data');
 const flights = join(root, 'node_modules', 'vega-datasets', 'data', 'flights-3m.parquet');

@@ -3,7 +3,6 @@
  * and assert a BentoError's code and full message.
  */
 import assert from 'node:assert/strict';
-import { BentoError } from '../../src/errors.js';
 import type { RowChunk, Source } from '../../src/source/types.js';
 
 /** Every chunk a source yields. */
@@ -28,16 +27,3 @@ export function concatColumns(chunks: readonly RowChunk[]): Record<string, unkno
 /** `[fileRow, length]` of each chunk, to check chunk boundaries. */
 export const layout = (chunks: readonly RowChunk[]) => chunks.map((c) => [c.fileRow, c.length]);
 
-/** Awaits `run()`, expecting a BentoError with exactly this code and message. */
-export async function rejectsWith(run: () => Promise<unknown>, code: string, message: string): Promise<BentoError> {
-  let caught: unknown;
-  try {
-    await run();
-  } catch (error) {
-    caught = error;
-  }
-  assert.ok(caught instanceof BentoError, `expected a BentoError, got ${caught instanceof Error ? caught.stack : String(caught)}`);
-  assert.equal(caught.message, message);
-  assert.equal(caught.code, code);
-  return caught;
-}
