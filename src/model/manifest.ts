@@ -22,11 +22,30 @@ const inputSchema = z.strictObject({
   categories: stringList('a list of category values').min(1, expect('at least one category')).optional(),
 }, expect('a mapping'));
 
+/** A text column tokenized into input_ids / attention_mask (/ token_type_ids) tensors. */
+const textSchema = z.strictObject({
+  column: nonEmptyString('the input column holding the text'),
+  tokenizer: nonEmptyString('a tokenizer.json file in the bundle').default('tokenizer.json'),
+  max_length: positiveInt().default(512),
+  truncation: z.boolean(expect('true or false')).default(true),
+  input_ids: nonEmptyString('the ONNX input name').default('input_ids'),
+  attention_mask: nonEmptyString('the ONNX input name').default('attention_mask'),
+  token_type_ids: nonEmptyString('the ONNX input name').optional(),
+}, expect('a mapping with at least `column`'));
+
 const outputSchema = z.strictObject({
   tensor: nonEmptyString('the ONNX output name'),
+  /** token-classification: [batch, seq, labels] logits → entity spans (BIO tags aggregated). */
+  task: z.enum(['token-classification'], expect('token-classification')).optional(),
   activation: z.enum(['none', 'softmax', 'sigmoid'], expect('one of [none, softmax, sigmoid]')).optional(),
+  /** For [batch, seq, dim] outputs: mean over the attention mask, or the first token. */
+  pooling: z.enum(['none', 'mean', 'cls'], expect('one of [none, mean, cls]')).optional(),
+  normalize: z.boolean(expect('true or false')).optional(),
+  top_k: positiveInt().optional(),
   labels: stringList('a list of class names').min(1, expect('at least one class name')).optional(),
   columns: z.strictObject({
+    entities: nonEmptyString('a column name').optional(),
+    top_k: nonEmptyString('a column name').optional(),
     label: nonEmptyString('a column name').optional(),
     score: nonEmptyString('a column name').optional(),
     probabilities: nonEmptyString('a column-name prefix').optional(),
@@ -48,13 +67,15 @@ export const manifestSchema = z.strictObject({
     max_size: positiveInt(),
     fixed: z.boolean(expect('true or false')).optional(),
   }, expect('a mapping with max_size')),
-  inputs: z.array(inputSchema, expect('a list of input tensors')).min(1, expect('at least one input')),
+  text: textSchema.optional(),
+  inputs: z.array(inputSchema, expect('a list of input tensors')).default([]),
   outputs: z.array(outputSchema, expect('a list of output tensors')).min(1, expect('at least one output')),
 }, expect('a mapping'));
 
 export type Manifest = z.infer<typeof manifestSchema>;
 export type InputTensor = Manifest['inputs'][number];
 export type OutputTensor = Manifest['outputs'][number];
+export type TextInput = NonNullable<Manifest['text']>;
 
 /** Validates a parsed manifest: schema first, then the rules that tie fields together. */
 export function parseManifest(raw: unknown, file: string): Manifest {
@@ -78,11 +99,13 @@ export function rowWidth(input: InputTensor): number | undefined {
 export function outputColumns(output: OutputTensor): string[] {
   const c = output.columns;
   return [
+    ...(c.entities ? [c.entities] : []),
     ...(c.label ? [c.label] : []),
     ...(c.score ? [c.score] : []),
     ...(c.probabilities ? (output.labels ?? []).map((l) => `${c.probabilities}${l}`) : []),
     ...(c.values ?? []),
     ...(c.list ? [c.list] : []),
+    ...(c.top_k ? [c.top_k] : []),
   ];
 }
 
@@ -107,6 +130,15 @@ const categoriesNeedIntegers: Rule = (m) => m.inputs.flatMap((input, i) =>
 const labelsWhereNeeded: Rule = (m) => m.outputs.flatMap((output, i) =>
   (output.columns.label || output.columns.probabilities) && !output.labels ? [`outputs.${i}.labels: required by columns.label and columns.probabilities`] : []);
 
+const someInput: Rule = (m) => (m.inputs.length === 0 && !m.text ? ['inputs: expected at least one input tensor, or a `text` section'] : []);
+
+const entitiesNeedTask: Rule = (m) => m.outputs.flatMap((o, i) => [
+  ...(o.columns.entities && o.task !== 'token-classification' ? [`outputs.${i}.columns.entities: needs task: token-classification`] : []),
+  ...(o.task === 'token-classification' && (!o.labels || !o.columns.entities) ? [`outputs.${i}: task token-classification needs labels (BIO tags) and columns.entities`] : []),
+  ...(o.task === 'token-classification' && !m.text ? [`outputs.${i}.task: token-classification needs a \`text\` section`] : []),
+  ...((o.columns.top_k || o.top_k) && !(o.columns.top_k && o.top_k && o.labels) ? [`outputs.${i}: top_k needs top_k, labels and columns.top_k together`] : []),
+]);
+
 const someColumn: Rule = (m) => m.outputs.flatMap((output, i) => outputColumns(output).length === 0 && !output.columns.probabilities ? [`outputs.${i}.columns: name at least one of label, score, probabilities, values, list`] : []);
 
 const uniqueTensorsAndColumns: Rule = (m) => {
@@ -123,4 +155,4 @@ const uniqueTensorsAndColumns: Rule = (m) => {
   return problems;
 };
 
-const manifestRules: Rule[] = [shapeStartsWithBatch, columnsFitShape, fillMatchesColumns, categoriesNeedIntegers, labelsWhereNeeded, someColumn, uniqueTensorsAndColumns];
+const manifestRules: Rule[] = [someInput, entitiesNeedTask, shapeStartsWithBatch, columnsFitShape, fillMatchesColumns, categoriesNeedIntegers, labelsWhereNeeded, someColumn, uniqueTensorsAndColumns];

@@ -5,7 +5,9 @@
 import { BentoError } from '../errors.js';
 import type { Column, Field, FieldType } from '../source/types.js';
 import type { Manifest, OutputTensor } from './manifest.js';
+import type { PreContext } from './preprocess.js';
 import type { TensorData, TensorInfo } from './session.js';
+import type { TokenInfo } from './text.js';
 
 /** The prediction columns' names and types, fixed before the first batch (sinks need a schema). */
 export function predictionFields(manifest: Manifest, outputs: readonly TensorInfo[]): Field[] {
@@ -14,11 +16,13 @@ export function predictionFields(manifest: Manifest, outputs: readonly TensorInf
     const valueType: FieldType = (output.activation ?? 'none') === 'none' ? raw : 'float64';
     const c = output.columns;
     return [
+      ...(c.entities ? [{ name: c.entities, type: 'json' as const }] : []),
       ...(c.label ? [{ name: c.label, type: 'string' as const }] : []),
       ...(c.score ? [{ name: c.score, type: valueType }] : []),
       ...(c.probabilities ? output.labels!.map((l) => ({ name: `${c.probabilities}${l}`, type: valueType })) : []),
       ...(c.values ?? []).map((name) => ({ name, type: valueType })),
-      ...(c.list ? [{ name: c.list, type: 'list' as const, items: valueType }] : []),
+      ...(c.list ? [{ name: c.list, type: 'list' as const, items: output.normalize || (output.pooling ?? 'none') !== 'none' ? 'float64' as const : valueType }] : []),
+      ...(c.top_k ? [{ name: c.top_k, type: 'json' as const }] : []),
     ];
   });
 }
@@ -35,10 +39,15 @@ function elementType(type: string | undefined): FieldType {
 }
 
 /** Turns one batch's outputs into prediction columns for its first `length` rows (padding dropped). */
-export function postprocess(manifest: Manifest, outputs: Readonly<Record<string, TensorData>>, length: number, modelFile: string): Map<string, Column> {
+export function postprocess(manifest: Manifest, outputs: Readonly<Record<string, TensorData>>, length: number, modelFile: string, context: PreContext = {}): Map<string, Column> {
   const columns = new Map<string, Column>();
   for (const output of manifest.outputs) {
-    const tensor = outputs[output.tensor]!;
+    let tensor = outputs[output.tensor]!;
+    if (output.task === 'token-classification') {
+      columns.set(output.columns.entities!, entities(output, tensor, length, context, modelFile));
+      continue;
+    }
+    if ((output.pooling ?? 'none') !== 'none') tensor = pool(output, tensor, length, context, modelFile);
     const width = tensor.dims.slice(1).reduce((a, b) => a * b, 1);
     const expected = output.labels?.length ?? output.columns.values?.length;
     if (expected !== undefined && !output.columns.list && width !== expected) {
@@ -46,7 +55,8 @@ export function postprocess(manifest: Manifest, outputs: Readonly<Record<string,
         file: modelFile, hint: 'Make outputs.labels / outputs.columns.values in bento.yaml match the model\'s output shape (see `bento-batch inspect`).',
       });
     }
-    const values = activate(output, tensor.data, length, width);
+    let values = activate(output, tensor.data, length, width);
+    if (output.normalize) values = l2normalize(values as ArrayLike<number>, length, width);
     writeColumns(columns, output, values, length, width);
   }
   return columns;
@@ -100,4 +110,115 @@ function writeColumns(columns: Map<string, Column>, output: OutputTensor, values
     for (let r = 0; r < length; r++) column[r] = Array.from({ length: width }, (_, k) => values[r * width + k]);
     columns.set(c.list, column);
   }
+  if (c.top_k && output.top_k && output.labels) {
+    const column: unknown[] = new Array(length);
+    for (let r = 0; r < length; r++) {
+      const row = output.labels.map((label, k) => ({ label, score: Number(values[r * width + k]) }));
+      column[r] = row.sort((a, b) => b.score - a.score).slice(0, output.top_k);
+    }
+    columns.set(c.top_k, column);
+  }
+}
+
+/** [batch, seq, dim] → [batch, dim]: mean over the attention mask, or the first token. */
+function pool(output: OutputTensor, tensor: TensorData, length: number, context: PreContext, modelFile: string): TensorData {
+  const [, sequence, dim] = tensor.dims;
+  if (tensor.dims.length !== 3 || sequence === undefined || dim === undefined) {
+    throw new BentoError('MODEL_MISMATCH', `Output tensor "${output.tensor}" has dims [${tensor.dims.join(', ')}]; pooling needs [batch, sequence, dim]`, { file: modelFile, hint: 'Remove `pooling` from this output in bento.yaml, or map a [batch, sequence, dim] output.' });
+  }
+  const x = tensor.data as ArrayLike<number>;
+  const out = new Float64Array(length * dim);
+  for (let r = 0; r < length; r++) {
+    if (output.pooling === 'cls') {
+      for (let d = 0; d < dim; d++) out[r * dim + d] = x[r * sequence * dim + d]!;
+      continue;
+    }
+    let count = 0;
+    for (let t = 0; t < sequence; t++) {
+      if (context.text && context.text.mask[r * sequence + t] === 0n) continue;
+      count++;
+      for (let d = 0; d < dim; d++) out[r * dim + d]! += x[(r * sequence + t) * dim + d]!;
+    }
+    for (let d = 0; d < dim; d++) out[r * dim + d]! /= Math.max(count, 1);
+  }
+  return { type: 'float64', data: out, dims: [tensor.dims[0]!, dim] };
+}
+
+function l2normalize(values: ArrayLike<number>, length: number, width: number): Float64Array {
+  const out = Float64Array.from(values);
+  for (let r = 0; r < length; r++) {
+    let sum = 0;
+    for (let k = 0; k < width; k++) sum += out[r * width + k]! ** 2;
+    const norm = Math.sqrt(sum) || 1;
+    for (let k = 0; k < width; k++) out[r * width + k]! /= norm;
+  }
+  return out;
+}
+
+interface Entity {
+  entity: string;
+  label: string;
+  score: number;
+  start: number;
+  end: number;
+}
+
+/**
+ * BIO tags → entity spans, at word level (Hugging Face's "first" aggregation): a word takes its
+ * first token's tag and score; a word joins the current group when its type matches and its tag
+ * is not B-; groups of O are dropped; the entity text is the original text between the group's
+ * first and last word, and its score the mean of the word scores.
+ */
+function entities(output: OutputTensor, tensor: TensorData, length: number, context: PreContext, modelFile: string): Entity[][] {
+  const text = context.text;
+  const labels = output.labels!;
+  const [, sequence, width] = tensor.dims;
+  if (!text || tensor.dims.length !== 3 || width !== labels.length) {
+    throw new BentoError('MODEL_MISMATCH', `Output tensor "${output.tensor}" has dims [${tensor.dims.join(', ')}]; token classification needs [batch, sequence, ${labels.length}] (one logit per BIO label)`, {
+      file: modelFile, hint: 'Make outputs.labels list one BIO tag per logit, in the model\'s order.',
+    });
+  }
+  const x = tensor.data as ArrayLike<number>;
+  const out: Entity[][] = new Array(length);
+  for (let r = 0; r < length; r++) {
+    const info = text.info[r]!;
+    const words: { tag: string; score: number; start: number; end: number }[] = [];
+    let previous = -1;
+    for (let t = 0; t < info.tokens.length && t < sequence!; t++) {
+      const word = info.words[t]!;
+      if (word < 0) continue;
+      const [start, end] = info.spans[t]!;
+      if (word === previous) {
+        words[words.length - 1]!.end = end;
+        continue;
+      }
+      previous = word;
+      const o = (r * sequence! + t) * width;
+      let best = 0;
+      let max = -Infinity;
+      for (let k = 0; k < width; k++) if (x[o + k]! > max) { max = x[o + k]!; best = k; }
+      let sum = 0;
+      for (let k = 0; k < width; k++) sum += Math.exp(x[o + k]! - max);
+      words.push({ tag: labels[best]!, score: 1 / sum, start, end });
+    }
+    const groups: { type: string; words: typeof words }[] = [];
+    for (const w of words) {
+      const bi = w.tag.startsWith('B-') ? 'B' : 'I';
+      const type = /^[BI]-/.test(w.tag) ? w.tag.slice(2) : w.tag;
+      const current = groups.at(-1);
+      if (current && current.type === type && bi !== 'B') current.words.push(w);
+      else groups.push({ type, words: [w] });
+    }
+    const source = sourceText(info);
+    out[r] = groups.filter((g) => g.type !== 'O').map((g) => {
+      const start = g.words[0]!.start;
+      const end = g.words.at(-1)!.end;
+      return { entity: source(start, end), label: g.type, score: g.words.reduce((a, w) => a + w.score, 0) / g.words.length, start, end };
+    });
+  }
+  return out;
+}
+
+function sourceText(info: TokenInfo): (start: number, end: number) => string {
+  return (start, end) => info.text.slice(start, end);
 }

@@ -6,9 +6,54 @@
 import { type Batch, locate } from '../batch/batcher.js';
 import { BentoError } from '../errors.js';
 import { type Column, missingTokens } from '../source/types.js';
+import type { Bundle } from './bundle.js';
 import type { InputTensor, Manifest } from './manifest.js';
+import { TextEncoder, type TokenInfo } from './text.js';
 import { rowWidth } from './manifest.js';
 import type { TensorData } from './session.js';
+
+/** What postprocessing needs from preprocessing: the tokens of a text batch. */
+export interface PreContext {
+  readonly text?: { readonly info: readonly TokenInfo[]; readonly sequence: number; readonly mask: BigInt64Array };
+}
+
+/** Column tensors plus, for text models, the tokenizer: built once per run. */
+export class Preprocessor {
+  readonly #manifest: Manifest;
+  readonly #encoder: TextEncoder | undefined;
+
+  private constructor(manifest: Manifest, encoder: TextEncoder | undefined) {
+    this.#manifest = manifest;
+    this.#encoder = encoder;
+  }
+
+  static async create(bundle: Bundle): Promise<Preprocessor> {
+    const text = bundle.manifest.text;
+    return new Preprocessor(bundle.manifest, text ? await TextEncoder.load(bundle.dir, text.tokenizer) : undefined);
+  }
+
+  /** Feeds for one batch padded to `rows`, and the context its postprocessing needs. */
+  run(batch: Batch, rows: number): { feeds: Record<string, TensorData>; context: PreContext } {
+    const feeds = preprocess(batch, this.#manifest, rows);
+    const text = this.#manifest.text;
+    if (!text || !this.#encoder) return { feeds, context: {} };
+    const column = batch.columns.get(text.column)!;
+    const texts: (string | null)[] = Array.from({ length: rows }, (_, i) => {
+      const v = i < batch.length ? column[i] : '';
+      return v === null || v === undefined ? null : typeof v === 'string' ? v : String(v);
+    });
+    const encoded = this.#encoder.encode(texts, { maxLength: text.max_length, truncation: text.truncation, tokenTypeIds: text.token_type_ids !== undefined }, (i, why) => {
+      const { file, row } = locate(batch, i);
+      throw new BentoError('INVALID_VALUE', `Invalid value: column "${text.column}" ${why} at ${file} row ${row}`, { file, row, column: text.column, hint: 'Shorten the text, or set text.truncation: true in bento.yaml.' });
+    });
+    const dims = [rows, encoded.sequence];
+    feeds[text.input_ids] = { type: 'int64', data: encoded.inputIds, dims };
+    // The feeds' buffers move to the model worker; postprocessing keeps its own copy of the mask.
+    feeds[text.attention_mask] = { type: 'int64', data: encoded.attentionMask, dims };
+    if (text.token_type_ids && encoded.tokenTypeIds) feeds[text.token_type_ids] = { type: 'int64', data: encoded.tokenTypeIds, dims };
+    return { feeds, context: { text: { info: encoded.info, sequence: encoded.sequence, mask: encoded.attentionMask.slice() } } };
+  }
+}
 
 type Writable = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | string[];
 

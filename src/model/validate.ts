@@ -36,8 +36,14 @@ export function validateSignature(bundle: Bundle, signature: Signature): void {
       }
     }
   });
+  const textTensors = m.text ? [m.text.input_ids, m.text.attention_mask, ...(m.text.token_type_ids ? [m.text.token_type_ids] : [])] : [];
+  for (const name of textTensors) {
+    const actual = signature.inputs.find((x) => x.name === name);
+    if (!actual) problems.push(`text: the model has no input "${name}" (it has [${inputNames.join(', ')}]); name its token tensors in the text section`);
+    else if (actual.type !== 'int64') problems.push(`text: the model's input "${name}" is ${actual.type}; token tensors are fed as int64`);
+  }
   for (const name of inputNames) {
-    if (!m.inputs.some((x) => x.tensor === name)) problems.push(`inputs: the model's input "${name}" is not fed by any entry; add one with tensor: ${name}`);
+    if (!m.inputs.some((x) => x.tensor === name) && !textTensors.includes(name)) problems.push(`inputs: the model's input "${name}" is not fed by any entry; add one with tensor: ${name}`);
   }
   m.outputs.forEach((output, i) => {
     const actual = signature.outputs.find((x) => x.name === output.tensor);

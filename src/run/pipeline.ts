@@ -10,7 +10,7 @@ import { type Bundle, resolveBundle } from '../model/bundle.js';
 import type { Manifest } from '../model/manifest.js';
 import { ModelPool } from '../model/pool.js';
 import { postprocess, predictionFields } from '../model/postprocess.js';
-import { preprocess } from '../model/preprocess.js';
+import { type PreContext, Preprocessor } from '../model/preprocess.js';
 import type { TensorData } from '../model/session.js';
 import { validateSignature } from '../model/validate.js';
 import { openSink, type Sink } from '../sink/index.js';
@@ -74,7 +74,7 @@ export async function prepareJob(spec: JobSpec): Promise<PreparedJob> {
       file: spec.jobFile, hint: `Set batch.size to ${m.batch.max_size} or less, or leave it out to use ${Math.min(256, m.batch.max_size)}.`,
     });
   }
-  const modelColumns = [...new Set(m.inputs.flatMap((i) => i.columns))];
+  const modelColumns = [...new Set([...m.inputs.flatMap((i) => i.columns), ...(m.text ? [m.text.column] : [])])];
   const wanted = spec.input.columns ?? (spec.output.keep ? [...new Set([...modelColumns, ...spec.output.keep])] : undefined);
   if (spec.input.columns) {
     const dropped = modelColumns.filter((c) => !spec.input.columns!.includes(c));
@@ -154,9 +154,10 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
     }
     if (ckpt) await writeState(ckpt.path, { version: 1, status: 'running', fingerprint: print!, total_rows: source.totalRows, committed: resume });
     sink = await openSink(spec.output, [...job.keep, ...predictions], { partial, ...(resume ? { resume: resume.sink } : {}) });
-    const fetch = m.outputs.map((o) => o.tensor);
+    const fetch = [...new Set(m.outputs.map((o) => o.tensor))];
     const rows = m.batch.fixed ? m.batch.max_size : undefined;
-    type Result = { batch: Batch; outputs: Record<string, TensorData> };
+    type Result = { batch: Batch; outputs: Record<string, TensorData>; context: PreContext };
+    const pre = await Preprocessor.create(bundle);
     const inFlight: Promise<Result>[] = [];
     let position: SourcePosition | undefined = resume?.source;
     let issuedRows = committedRows;
@@ -190,7 +191,7 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
     const write = async (result: Result) => {
       const columns = new Map<string, Column>();
       for (const field of job.keep) columns.set(field.name, result.batch.columns.get(field.name)!);
-      for (const [name, column] of postprocess(m, result.outputs, result.batch.length, bundle.modelFile)) columns.set(name, column);
+      for (const [name, column] of postprocess(m, result.outputs, result.batch.length, bundle.modelFile, result.context)) columns.set(name, column);
       await sink!.write({ length: result.batch.length, columns });
       failpoint('batch-written');
       stats.rowsWritten += result.batch.length;
@@ -202,8 +203,8 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
     for await (const batch of batches(source.chunks(resume?.source), batchSize, { row: resume?.rows ?? 0, index: resume?.batches ?? 0 })) {
       if (hooks.signal?.aborted) break;
       stats.rowsRead += batch.length;
-      const feeds = preprocess(batch, m, rows ?? batch.length);
-      const run = pool.run(feeds, fetch).then((outputs) => ({ batch, outputs }), (error: unknown) => { throw modelRunError(error, batch, bundle); });
+      const { feeds, context } = pre.run(batch, rows ?? batch.length);
+      const run = pool.run(feeds, fetch).then((outputs) => ({ batch, outputs, context }), (error: unknown) => { throw modelRunError(error, batch, bundle); });
       run.catch(() => undefined); // awaited in order below; this only keeps Node from calling it unhandled meanwhile
       inFlight.push(run);
       // One batch more than the workers can take keeps them busy while the main thread prepares the next.

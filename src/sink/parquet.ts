@@ -125,7 +125,8 @@ function convert(values: unknown[], type: FieldType, items?: FieldType): unknown
     case 'string':
       return values.map((v) => (v === null || v === undefined ? null : String(v)));
     case 'json':
-      return values.map((v) => (v === null || v === undefined ? null : JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x))));
+      // hyparquet-writer JSON-encodes JSON columns itself; it cannot encode bigints, so they become decimal text.
+      return values.map((v) => (v === null || v === undefined ? null : typeof v === 'bigint' ? v.toString() : v));
   }
 }
 

@@ -182,15 +182,14 @@ describe('parseManifest: schema', () => {
       '  - batch.max_size: expected a positive integer, got `0` (number)',
       '  - inputs.0.dtype: expected one of [float32, float64, int32, int64, bool, string], got `"float16"` (string)',
       '  - outputs.0.activation: expected one of [none, softmax, sigmoid], got `"relu"` (string)',
-      '  - outputs.0.columns.value: unknown key (did you mean `outputs.0.columns.values`?); expected one of [label, score, probabilities, values, list]',
+      '  - outputs.0.columns.value: unknown key (did you mean `outputs.0.columns.values`?); expected one of [entities, top_k, label, score, probabilities, values, list]',
     ].join('\n'));
   });
 
   test('missing required keys', () => {
     throwsWith(() => parseManifest({ bento: 1, name: 'm', version: '1' }, file), 'MANIFEST_INVALID', [
-      `Manifest ${file} has 3 problems:`,
+      `Manifest ${file} has 2 problems:`,
       '  - batch: is required, expected a mapping with max_size',
-      '  - inputs: is required, expected a list of input tensors',
       '  - outputs: is required, expected a list of output tensors',
     ].join('\n'));
   });
@@ -235,10 +234,9 @@ describe('openBundle', () => {
 
   test('an invalid manifest is MANIFEST_INVALID naming bento.yaml', () => withTempDir(async (dir) => {
     await writeFile(join(dir, 'bento.yaml'), 'bento: 1\nname: m\nversion: "1"\nbatch: { max_size: 8 }\ninputs: []\noutputs: []\n');
-    await rejectsWith(openBundle(dir), 'MANIFEST_INVALID', [
-      `Manifest ${join(dir, 'bento.yaml')} has 2 problems:`,
-      '  - inputs: expected at least one input, got `[]` (list)',
-      '  - outputs: expected at least one output, got `[]` (list)',
-    ].join('\n'));
+    await rejectsWith(openBundle(dir), 'MANIFEST_INVALID', `Manifest ${join(dir, 'bento.yaml')}: outputs: expected at least one output, got \`[]\` (list)`);
+    // With outputs, no inputs and no text section is the rule's problem.
+    await writeFile(join(dir, 'bento.yaml'), 'bento: 1\nname: m\nversion: "1"\nbatch: { max_size: 8 }\ninputs: []\noutputs: [{ tensor: y, columns: { values: [y] } }]\n');
+    await rejectsWith(openBundle(dir), 'MANIFEST_INVALID', `Manifest ${join(dir, 'bento.yaml')}: inputs: expected at least one input tensor, or a \`text\` section`);
   }));
 });

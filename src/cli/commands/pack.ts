@@ -11,10 +11,11 @@ import { stringify } from 'yaml';
 import type { Batch } from '../../batch/batcher.js';
 import { readYaml } from '../../config.js';
 import { BentoError } from '../../errors.js';
-import { manifestName, type Manifest, parseManifest } from '../../model/manifest.js';
+import type { Bundle } from '../../model/bundle.js';
+import { manifestName, parseManifest } from '../../model/manifest.js';
 import { ModelPool } from '../../model/pool.js';
 import { postprocess } from '../../model/postprocess.js';
-import { preprocess } from '../../model/preprocess.js';
+import { Preprocessor } from '../../model/preprocess.js';
 import type { Signature } from '../../model/session.js';
 import { saveToStore } from '../../model/store.js';
 import { validateSignature } from '../../model/validate.js';
@@ -67,7 +68,7 @@ export async function pack(options: PackOptions, log: (line: string) => void = (
       for (const extra of options.files) await copyFile(resolve(extra), join(staging, basename(extra)));
       const bundle = { dir: staging, manifestFile, modelFile: join(staging, parsed.model), manifest: parsed };
       validateSignature(bundle, signature);
-      await tryOneBatch(probe, parsed, modelFile);
+      await tryOneBatch(probe, bundle, modelFile);
       let dir: string;
       if (options.output) {
         dir = resolve(options.output);
@@ -156,9 +157,11 @@ function fromFlags(options: PackOptions, version: string, signature: Signature):
 }
 
 /** Runs two generated rows through the model: zeros (or the fill, or the first category). */
-async function tryOneBatch(pool: ModelPool, manifest: Manifest, modelFile: string): Promise<void> {
+async function tryOneBatch(pool: ModelPool, bundle: Bundle, modelFile: string): Promise<void> {
+  const manifest = bundle.manifest;
   const rows = 2;
   const columns = new Map<string, unknown[]>();
+  if (manifest.text) columns.set(manifest.text.column, Array.from({ length: rows }, () => 'I was driving a BMW'));
   for (const input of manifest.inputs) {
     input.columns.forEach((column) => {
       const value = input.categories ? input.categories[0] : input.dtype === 'string' ? 'text' : input.dtype === 'bool' ? false : 0;
@@ -167,8 +170,9 @@ async function tryOneBatch(pool: ModelPool, manifest: Manifest, modelFile: strin
   }
   const batch: Batch = { index: 0, start: 0, length: rows, columns, segments: [{ file: '(generated)', fileRow: 0, offset: 0, length: rows }], end: { file: 0, row: rows } };
   try {
-    const outputs = await pool.run(preprocess(batch, manifest, manifest.batch.fixed ? manifest.batch.max_size : rows), manifest.outputs.map((o) => o.tensor));
-    postprocess(manifest, outputs, rows, modelFile);
+    const { feeds, context } = (await Preprocessor.create(bundle)).run(batch, manifest.batch.fixed ? manifest.batch.max_size : rows);
+    const outputs = await pool.run(feeds, [...new Set(manifest.outputs.map((o) => o.tensor))]);
+    postprocess(manifest, outputs, rows, modelFile, context);
   } catch (error) {
     if (error instanceof BentoError) throw error;
     throw new BentoError('MODEL_RUN', `The packed model ${manifest.name} failed on a generated batch: ${(error as Error).message.split('\n')[0]}`, { file: modelFile, hint: 'Check the tensors\' dtypes and shapes with `bento-batch inspect`.' });

@@ -9,7 +9,7 @@ import { loadJob } from '../../job/load.js';
 import type { JobSpec } from '../../job/spec.js';
 import { ModelPool } from '../../model/pool.js';
 import { postprocess, predictionFields } from '../../model/postprocess.js';
-import { preprocess } from '../../model/preprocess.js';
+import { Preprocessor } from '../../model/preprocess.js';
 import { validateSignature } from '../../model/validate.js';
 import { prepareJob } from '../../run/pipeline.js';
 import { Logger, type LogFormat } from '../../run/progress.js';
@@ -39,8 +39,9 @@ export async function checkJob(spec: JobSpec, logger: Logger): Promise<void> {
     const first = await iterator.next();
     await iterator.return?.(undefined);
     if (first.done) throw new BentoError('INPUT_FORMAT', `Input ${job.source.files[0]} has no rows`, { file: job.source.files[0] });
-    const outputs = await pool.run(preprocess(first.value, m, m.batch.fixed ? m.batch.max_size : first.value.length), m.outputs.map((o) => o.tensor));
-    postprocess(m, outputs, first.value.length, job.bundle.modelFile);
+    const { feeds, context } = (await Preprocessor.create(job.bundle)).run(first.value, m.batch.fixed ? m.batch.max_size : first.value.length);
+    const outputs = await pool.run(feeds, [...new Set(m.outputs.map((o) => o.tensor))]);
+    postprocess(m, outputs, first.value.length, job.bundle.modelFile, context);
     const at = (p: string) => relative(process.cwd(), p) || '.';
     const predictions = predictionFields(m, pool.signature.outputs).map((f) => f.name);
     const lines: [string, string][] = [
