@@ -1,12 +1,16 @@
 #!/usr/bin/env node
 // bento-batch benchmarks: prints numbers, asserts nothing. Run after `npm run build`:
 //   npm run bench                 # everything
-//   npm run bench -- checkpoint   # one section: checkpoint | memory
+//   npm run bench -- checkpoint   # one section: io-bound | compute-bound | rss | checkpoint | memory
+// Sections io-bound, compute-bound and rss measure bento-batch against the limits issue 6 names:
+// the compute ceiling (onnxruntime alone), the I/O ceiling (bento-batch's reader and writer with
+// no model), and hand-written careful and naive scripts (bench/peers/). BENCH_REPS=n overrides
+// the repetitions (default: 2 for the 3.1M-row cases, 3 for the compute-bound cases).
 // Inputs are generated on the fly under $TMPDIR (never committed). Timings on a shared machine
 // are noisy: compare the ratios printed within one run, not absolute numbers across runs.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { availableParallelism, cpus, platform, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,8 +20,10 @@ mkdirSync(work, { recursive: true });
 const flights = join(root, 'node_modules', 'vega-datasets', 'data', 'flights-3m.parquet');
 const sections = process.argv.slice(2);
 const wanted = (name) => sections.length === 0 || sections.includes(name);
+const fmt = (n, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
 console.log(`bento-batch bench — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB`);
+console.log(`machine: ${cpus().length} CPUs (availableParallelism ${availableParallelism()}), ${cpus()[0]?.model ?? 'cpu'}, ${fmt(totalmem() / 2 ** 30, 1)} GiB RAM, ${platform()} ${release()}; node ${process.version}; onnxruntime-node ${JSON.parse(readFileSync(join(root, 'node_modules', 'onnxruntime-node', 'package.json'), 'utf8')).version}`);
 
 /** Runs the CLI on a job; returns wall seconds and peak RSS (MB) of the whole process. */
 function runJob(jobFile, sets = []) {
@@ -29,7 +35,12 @@ function runJob(jobFile, sets = []) {
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (result.status !== 0) throw new Error(`bento-batch failed (${result.status}):\n${result.stderr}`);
   const summary = JSON.parse(result.stderr.trim().split('\n').at(-1)).summary;
-  return { seconds, rows: summary.output.rows, rssMB: Number(readFileSync(rssFile, 'utf8').trim()) / 1024 };
+  return { seconds, rows: summary.output.rows, rssMB: peakRss(rssFile), summarySeconds: summary.seconds };
+}
+
+/** Peak RSS in MB from rss.js's file: worker threads load `--import` too, so there may be one line per thread; maxRSS is process-wide. */
+function peakRss(file) {
+  return Math.max(...readFileSync(file, 'utf8').trim().split('\n').map(Number)) / 1024;
 }
 
 function job(name, lines) {
@@ -39,7 +50,6 @@ function job(name, lines) {
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const fmt = (n, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
 function table(headers, rows) {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
@@ -53,6 +63,178 @@ function duck(sql) {
     import { DuckDBInstance } from '@duckdb/node-api';
     const db = await DuckDBInstance.create(':memory:'); const c = await db.connect();
     await c.run(${JSON.stringify(sql)});`], { cwd: root, stdio: 'inherit' });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 6: bento-batch against its ceilings and against hand-written peers.
+// Inputs: Palmer penguins rows repeated (4 numeric columns jittered, so Parquet pages are not
+// one dictionary), nulls kept (the models have `fill`); numeric columns DOUBLE as pandas writes
+// them, Parquet Snappy with DuckDB's row groups (122,880 rows).
+
+const penguinsInputs = { '10k': 30, '20k': 59, '155k': 450, '3m': 9012 }; // × 344 rows
+const inputFile = (size, format) => join(work, `penguins-${size}.${format}`);
+const rowsOf = (size) => penguinsInputs[size] * 344;
+
+function ensurePenguinsInputs() {
+  const missing = Object.keys(penguinsInputs).filter((size) => ['csv', 'parquet'].some((f) => !existsSync(inputFile(size, f))));
+  if (missing.length === 0) return;
+  const started = performance.now();
+  const statements = [
+    `CREATE TABLE p AS SELECT species, island, CAST(bill_length_mm AS DOUBLE) bill_length_mm, CAST(bill_depth_mm AS DOUBLE) bill_depth_mm, CAST(flipper_length_mm AS DOUBLE) flipper_length_mm, CAST(body_mass_g AS DOUBLE) body_mass_g, sex, row_number() OVER () AS k FROM read_csv('${join(root, 'fixtures', 'data', 'penguins.csv')}')`,
+    'SELECT setseed(0.42)',
+    ...missing.flatMap((size) => [
+      `CREATE OR REPLACE TABLE x AS SELECT species, island, round(bill_length_mm + random() - 0.5, 1) AS bill_length_mm, round(bill_depth_mm + random() - 0.5, 1) AS bill_depth_mm, round(flipper_length_mm + 4 * random() - 2) AS flipper_length_mm, round(body_mass_g + 100 * random() - 50) AS body_mass_g, sex FROM range(${penguinsInputs[size]}) t(i), p ORDER BY i, k`,
+      `COPY x TO '${inputFile(size, 'csv')}' (HEADER)`,
+      `COPY x TO '${inputFile(size, 'parquet')}' (FORMAT parquet, COMPRESSION snappy)`,
+    ]),
+  ];
+  duck(statements.join(';\n'));
+  console.log(`(generated penguins inputs ${missing.join(', ')} in ${fmt((performance.now() - started) / 1000, 1)} s under ${work})`);
+}
+
+/** Runs a bench/peers script in its own process; its own timing (after imports and model load) and peak RSS. */
+function runPeer(script, options) {
+  const rssFile = join(work, `rss-${process.pid}.txt`);
+  rmSync(rssFile, { force: true });
+  const argv = Object.entries(options).flatMap(([k, v]) => [`--${k}`, String(v)]);
+  const started = process.hrtime.bigint();
+  const result = spawnSync(process.execPath, ['--import', join(root, 'bench', 'rss.js'), join(root, 'bench', 'peers', script), ...argv],
+    { cwd: root, env: { ...process.env, BENCH_RSS_FILE: rssFile }, encoding: 'utf8', maxBuffer: 1 << 26 });
+  const wall = Number(process.hrtime.bigint() - started) / 1e9;
+  if (result.status !== 0) throw new Error(`${script} failed (${result.status}):\n${result.stderr}`);
+  const r = JSON.parse(result.stdout.trim().split('\n').at(-1));
+  return { ...r, wall, rssMB: peakRss(rssFile) };
+}
+
+const bestOf = (runs) => runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+const maxRss = (runs) => Math.max(...runs.map((r) => r.rssMB));
+const reps = (n) => Number(process.env.BENCH_REPS ?? n);
+/** Results kept for the rss section and the targets table: key `${model}/${format}/${size}/${tool}`. */
+const results = new Map();
+const BATCH = 256; // bento-batch's default batch.size (min(256, the bundle's max))
+
+function e2eJob(model, format, size) {
+  return job(`e2e-${model}-${size}-${format}`, [
+    `input: { path: ${inputFile(size, format)} }`,
+    `model: ${join(root, 'fixtures', 'models', model)}`,
+    `batch: { size: ${BATCH} }`,
+    `output: { path: ${join(work, `e2e-${model}-${size}.${format}`)} }`,
+  ]);
+}
+
+const bentoRun = (model, format, size) => {
+  const r = runJob(e2eJob(model, format, size));
+  return { ...r, rows: r.rows };
+};
+const ioRun = (model, format, size) => runPeer('io-ceiling.js', { model: join(root, 'fixtures', 'models', model), input: inputFile(size, format), output: join(work, `io-${model}-${size}.${format}`), batch: BATCH });
+const carefulRun = (model, format, size) => runPeer('careful.js', { model: join(root, 'fixtures', 'models', model), input: inputFile(size, format), output: join(work, `careful-${model}-${size}.${format}`), batch: BATCH });
+const naiveRun = (model, format, size) => runPeer('naive.js', { model: join(root, 'fixtures', 'models', model), input: inputFile(size, format), output: join(work, `naive-${model}-${size}.${format}`) });
+
+/** Tables 1–4 (and RSS per run) for one model × format on one input size. */
+function speedCase({ model, title, format, size, n, ceilingSeconds }) {
+  const modelDir = join(root, 'fixtures', 'models', model);
+  const rows = rowsOf(size);
+  console.log(`\n### ${title}: ${format.toUpperCase()} → ${format.toUpperCase()}, ${fmt(rows)} rows, batch ${BATCH}, concurrency 2 (bento-batch defaults); best of ${n} interleaved repetitions for every row`);
+  const ceilingRun = (mode) => runPeer('compute-ceiling.js', { model: modelDir, input: inputFile(size, format), batch: BATCH, mode, workers: 2, seconds: ceilingSeconds });
+  const runs = { c12: [], c21: [], bento: [], io: [], careful: [], naive: [] };
+  for (let rep = 0; rep < n; rep++) {
+    runs.c12.push(ceilingRun('1x2'));
+    runs.c21.push(ceilingRun('2x1'));
+    runs.io.push(ioRun(model, format, size));
+    runs.bento.push(bentoRun(model, format, size));
+    runs.careful.push(carefulRun(model, format, size));
+    runs.naive.push(naiveRun(model, format, '20k'));
+  }
+  const c12 = bestOf(runs.c12);
+  const c21 = bestOf(runs.c21);
+  const naive = bestOf(runs.naive);
+  for (const r of [...runs.bento, ...runs.io, ...runs.careful]) if (r.rows !== rows) throw new Error(`expected ${rows} rows, got ${r.rows}`);
+  const rate = (r) => r.rows / r.seconds;
+  const compute = Math.max(rate(c12), rate(c21));
+  const io = rate(bestOf(runs.io));
+  const ceiling = Math.min(compute, io);
+  const bento = bestOf(runs.bento);
+  const careful = bestOf(runs.careful);
+  const bentoRate = rate(bento);
+  const line = (label, r, extra = {}) => [label, fmt(r.rows), fmt(r.seconds, 2), fmt(rate(r)), extra.pct ?? '', extra.ratio ?? '', extra.rss ?? fmt(r.rssMB)];
+  table(['measure', 'rows', 'seconds', 'rows/s', '% of ceiling', 'bento-batch ÷ this', 'peak RSS MB'], [
+    line('1. compute ceiling, 1 session × 2 intra-op threads', c12, { pct: rate(c12) === compute ? '(best)' : '', rss: fmt(maxRss(runs.c12)) }),
+    line('1. compute ceiling, 2 worker threads × 1 intra-op', c21, { pct: rate(c21) === compute ? '(best)' : '', rss: fmt(maxRss(runs.c21)) }),
+    line('2. I/O ceiling (reader → batcher → writer, no model)', bestOf(runs.io), { rss: fmt(maxRss(runs.io)), pct: io <= compute ? '(binding)' : '' }),
+    ['   ceiling = min(1, 2)', '', '', fmt(ceiling), io <= compute ? 'I/O-bound' : 'compute-bound', '', ''],
+    line('3. bento-batch CLI end to end (process wall time)', bento, { pct: `${fmt((100 * bentoRate) / ceiling, 1)}%`, rss: fmt(maxRss(runs.bento)) }),
+    ['   bento-batch by its own summary seconds (no process start-up)', fmt(bento.rows), fmt(bento.summarySeconds, 2), fmt(bento.rows / bento.summarySeconds), `${fmt((100 * bento.rows) / bento.summarySeconds / ceiling, 1)}%`, '', ''],
+    line('4. careful script (batched, 1 session × 2 threads)', careful, { pct: `${fmt((100 * rate(careful)) / ceiling, 1)}%`, ratio: `${fmt(bentoRate / rate(careful), 2)}×`, rss: fmt(maxRss(runs.careful)) }),
+    line('4. naive script (row objects, 1 run per row; 20k rows)', naive, { pct: `${fmt((100 * rate(naive)) / ceiling, 1)}%`, ratio: `${fmt(bentoRate / rate(naive), 1)}×`, rss: fmt(maxRss(runs.naive)) }),
+  ]);
+  const each = (xs) => xs.map((r) => fmt(rate(r))).join(' / ');
+  console.log(`   every run, rows/s: compute 1×2 ${each(runs.c12)}; compute 2×1 ${each(runs.c21)}; I/O ${each(runs.io)}; bento-batch ${each(runs.bento)} (by its own summary seconds: ${runs.bento.map((r) => fmt(r.rows / r.summarySeconds)).join(' / ')}); careful ${each(runs.careful)}; naive ${each(runs.naive)}`);
+  const key = `${model}/${format}`;
+  results.set(`${key}/${size}/bento`, { rate: bentoRate, rssMB: maxRss(runs.bento) });
+  results.set(`${key}/${size}/io`, { rate: io, rssMB: maxRss(runs.io) });
+  results.set(`${key}/${size}/careful`, { rate: rate(careful), rssMB: maxRss(runs.careful) });
+  results.set(`${key}/20k/naive`, { rate: rate(naive), rssMB: maxRss(runs.naive) });
+  results.set(`${key}/ceiling`, { compute, io, ceiling, bound: io <= compute ? 'io' : 'compute', size });
+}
+
+if (wanted('io-bound') || wanted('compute-bound') || wanted('rss')) ensurePenguinsInputs();
+
+if (wanted('io-bound')) {
+  console.log('\n## I/O-bound: tiny model (penguins-species, MLP 4 → 3 classes) on 3.1M rows');
+  console.log('seconds: bento-batch = process wall time (startup, model load and checkpoints at the default every: 5s included);');
+  console.log('ceilings and scripts = their own timer after imports and model load (generous to them). Naive: 20,296-row subset.');
+  for (const format of ['csv', 'parquet']) speedCase({ model: 'penguins', title: 'penguins-species (tiny)', format, size: '3m', n: reps(2), ceilingSeconds: 3 });
+}
+
+if (wanted('compute-bound')) {
+  console.log('\n## compute-bound: wide-mlp (4 → 768 → 768 → 768 → 3, ~2.4 MFLOP/row) on 154,800 rows');
+  console.log('(not 3.1M: at ~20k rows/s that is ~150 s per run per tool; 155k rows keeps each run ~5–10 s. Same timing rules as above.)');
+  for (const format of ['csv', 'parquet']) speedCase({ model: 'wide-mlp', title: 'wide-mlp (compute-heavy)', format, size: '155k', n: reps(3), ceilingSeconds: 2.5 });
+}
+
+if (wanted('rss')) {
+  console.log('\n## peak RSS (process maxRSS at exit, worker threads included): small (10,320 rows) vs large input, batch 256');
+  console.log('large = 3,100,128 rows for penguins; 154,800 for wide-mlp (see compute-bound). Large runs are reused from the sections above when they ran.');
+  console.log('naive keeps every row object and result in memory; it is measured at 10k and 20k rows only (3.1M per-row runs would take minutes).');
+  const rows = [];
+  for (const [model, large] of [['penguins', '3m'], ['wide-mlp', '155k']]) {
+    for (const format of ['csv', 'parquet']) {
+      const key = `${model}/${format}`;
+      const tools = [['bento-batch', 'bento', bentoRun], ['I/O ceiling', 'io', ioRun], ['careful', 'careful', carefulRun], ['naive', 'naive', naiveRun]];
+      for (const [label, tool, run] of tools) {
+        const small = run(model, format, '10k').rssMB;
+        const bigSize = tool === 'naive' ? '20k' : large;
+        const big = results.get(`${key}/${bigSize}/${tool}`)?.rssMB ?? run(model, format, bigSize).rssMB;
+        results.set(`${key}/10k/${tool}`, { rssMB: small });
+        if (!results.has(`${key}/${bigSize}/${tool}`)) results.set(`${key}/${bigSize}/${tool}`, { rssMB: big });
+        rows.push([model, format, label, fmt(small), `${fmt(big)} (${bigSize === '3m' ? '3.1M' : bigSize})`, `${fmt((big / small - 1) * 100, 0)}%`]);
+      }
+    }
+  }
+  table(['model', 'format', 'tool', '10k rows MB', 'large MB (rows)', 'large vs 10k'], rows);
+}
+
+if (wanted('io-bound') || wanted('compute-bound')) {
+  console.log('\n## issue 6 targets (from the runs above)');
+  const rows = [];
+  for (const [model, format] of [['penguins', 'csv'], ['penguins', 'parquet'], ['wide-mlp', 'csv'], ['wide-mlp', 'parquet']]) {
+    const c = results.get(`${model}/${format}/ceiling`);
+    if (!c) continue;
+    const bento = results.get(`${model}/${format}/${c.size}/bento`);
+    const careful = results.get(`${model}/${format}/${c.size}/careful`);
+    const naive = results.get(`${model}/${format}/20k/naive`);
+    const small = results.get(`${model}/${format}/10k/bento`);
+    const pass = (ok) => (ok ? 'yes' : 'NO');
+    const goal = c.bound === 'compute' ? 0.9 : 0.8;
+    const vsCeiling = c.bound === 'compute' ? bento.rate / c.compute : bento.rate / c.io;
+    rows.push([`${model} ${format}`, c.bound,
+      `${fmt(vsCeiling * 100, 1)}% (≥${goal * 100}%: ${pass(vsCeiling >= goal)})`,
+      c.bound === 'io' ? `${fmt(bento.rate / careful.rate, 2)}× (≥1: ${pass(bento.rate >= careful.rate)})` : `${fmt(bento.rate / careful.rate, 2)}×`,
+      c.bound === 'io' ? `${fmt(bento.rate / naive.rate, 1)}× (≥10: ${pass(bento.rate >= 10 * naive.rate)})` : `${fmt(bento.rate / naive.rate, 1)}×`,
+      c.size === '3m' ? `${fmt(bento.rssMB)} MB (<400: ${pass(bento.rssMB < 400)})` : `${fmt(bento.rssMB)} MB (${fmt(rowsOf(c.size))} rows)`,
+      small ? `${fmt((bento.rssMB / small.rssMB - 1) * 100, 0)}% (≤20%: ${pass(bento.rssMB <= 1.2 * small.rssMB)})` : '(run rss)']);
+  }
+  table(['case', 'bound', 'bento ÷ binding ceiling', 'bento ÷ careful', 'bento ÷ naive', 'peak RSS large', 'large vs 10k RSS'], rows);
 }
 
 if (wanted('checkpoint')) {

@@ -54,6 +54,11 @@ function render(modelFile: string, signature: Signature, bundle: Bundle | undefi
   lines.push(`batch    ${batchDims.length > 0 ? `fixed at ${batchDims[0]} (rows run ${batchDims[0]} at a time, the last batch padded)` : 'dynamic'}${m ? `; manifest max_size ${m.batch.max_size}` : ''}`);
   lines.push('inputs');
   for (const t of signature.inputs) {
+    const text = m?.text && [m.text.input_ids, m.text.attention_mask, m.text.token_type_ids].includes(t.name) ? m.text : undefined;
+    if (text) {
+      lines.push(`  ${describe(t)}  ← text column "${text.column}" (${text.tokenizer}, max_length ${text.max_length}, padded per batch)`);
+      continue;
+    }
     const mapped = m?.inputs.find((i) => i.tensor === t.name);
     lines.push(`  ${describe(t)}${mapped ? `  ← columns [${mapped.columns.join(', ')}]${mapped.categories ? ` as categories [${mapped.categories.join(', ')}]` : ''}${mapped.fill !== undefined ? `, missing → ${JSON.stringify(mapped.fill)}` : ', missing → error'}` : ''}`);
   }
