@@ -18,6 +18,7 @@ export type BentoErrorCode =
   | 'MODEL_RUN' // onnxruntime failed on a batch
   | 'OUTPUT_WRITE' // the output cannot be written
   | 'RESUME_REFUSED' // a checkpoint exists but the job, input or model changed since
+  | 'TOO_MANY_ERRORS' // more rows failed than errors.max_count / max_rate allow
   | 'INTERRUPTED'; // SIGINT / SIGTERM
 
 export interface BentoErrorDetails {
@@ -28,6 +29,10 @@ export interface BentoErrorDetails {
   column?: string;
   /** What to do about it, shown on its own line. */
   hint?: string;
+  /** The offending cell or line, for the errors file. */
+  value?: unknown;
+  /** Byte offset where the offending row starts in `file` (CSV, JSONL). */
+  byte?: number;
   /** For INTERRUPTED: which signal stopped the run (decides 130 vs 143). */
   signal?: 'SIGINT' | 'SIGTERM';
   cause?: unknown;
@@ -42,6 +47,8 @@ export class BentoError extends Error {
   readonly column: string | undefined;
   readonly hint: string | undefined;
   readonly signal: 'SIGINT' | 'SIGTERM' | undefined;
+  readonly value: unknown;
+  readonly byte: number | undefined;
 
   constructor(code: BentoErrorCode, message: string, details: BentoErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -51,6 +58,8 @@ export class BentoError extends Error {
     this.column = details.column;
     this.hint = details.hint;
     this.signal = details.signal;
+    this.value = details.value;
+    this.byte = details.byte;
   }
 }
 
@@ -62,6 +71,7 @@ export const ExitCode = {
   input: 3,
   model: 4,
   output: 5,
+  rowErrors: 6,
   sigint: 130,
   sigterm: 143,
 } as const;
@@ -80,6 +90,7 @@ const exitByCode: Record<BentoErrorCode, number> = {
   MODEL_RUN: ExitCode.model,
   OUTPUT_WRITE: ExitCode.output,
   RESUME_REFUSED: ExitCode.config,
+  TOO_MANY_ERRORS: ExitCode.rowErrors,
   INTERRUPTED: ExitCode.sigint,
 };
 

@@ -2,6 +2,7 @@
  * @file The batcher: regroups source chunks into model batches of exactly `size` rows (the
  * last one smaller), never empty, each knowing its global row range and where its rows came from.
  */
+import type { BentoError } from '../errors.js';
 import type { Column, RowChunk, SourcePosition } from '../source/types.js';
 
 /** Rows `[start, end)` of one file that sit at `offset` in a batch. */
@@ -23,12 +24,16 @@ export interface Batch {
   readonly segments: readonly Segment[];
   /** Where the source stands after the batch's last row: a resume reads on from here. */
   readonly end: SourcePosition;
+  /** Rows the source could not read, by index in the batch. */
+  readonly errors?: ReadonlyMap<number, BentoError>;
+  /** Text formats: the byte offset where each row starts in its file. */
+  readonly starts?: Float64Array;
 }
 
-/** Where row `i` of a batch came from: its file and 1-based row as a person counts. */
-export function locate(batch: Batch, i: number): { file: string; row: number } {
+/** Where row `i` of a batch came from: its file, 1-based row as a person counts, and byte offset where known. */
+export function locate(batch: Batch, i: number): { file: string; row: number; byte?: number } {
   for (const s of batch.segments) {
-    if (i < s.offset + s.length) return { file: s.file, row: s.fileRow + (i - s.offset) + 1 };
+    if (i < s.offset + s.length) return { file: s.file, row: s.fileRow + (i - s.offset) + 1, ...(batch.starts ? { byte: batch.starts[i]! } : {}) };
   }
   throw new RangeError(`row ${i} is outside batch ${batch.index}`);
 }
@@ -64,8 +69,12 @@ export async function* batches(chunks: AsyncIterable<RowChunk>, size: number, re
 
 function build(parts: { chunk: RowChunk; from: number; to: number }[], index: number, start: number, length: number): Batch {
   const segments: Segment[] = [];
+  const errors = new Map<number, BentoError>();
+  const starts = parts.every((p) => p.chunk.ends) ? new Float64Array(length) : undefined;
   let offset = 0;
   for (const { chunk, from, to } of parts) {
+    if (starts) for (let i = from; i < to; i++) starts[offset + i - from] = i > 0 ? chunk.ends!.bytes[i - 1]! : chunk.ends!.start;
+    for (const [i, error] of chunk.errors ?? []) if (i >= from && i < to) errors.set(offset + i - from, error);
     const last = segments.at(-1);
     // Consecutive slices of one file form one segment.
     if (last && last.file === chunk.file && last.fileRow + last.length === chunk.fileRow + from) {
@@ -83,7 +92,7 @@ function build(parts: { chunk: RowChunk; from: number; to: number }[], index: nu
     file: last.chunk.fileIndex, row: last.chunk.fileRow + last.to,
     ...(ends ? { byte: ends.bytes[last.to - 1]!, line: ends.lines[last.to - 1]! } : {}),
   };
-  return { index, start, length, columns, segments, end };
+  return { index, start, length, columns, segments, end, ...(errors.size > 0 ? { errors } : {}), ...(starts ? { starts } : {}) };
 }
 
 function slice(column: Column, from: number, to: number, length: number): Column {

@@ -31,6 +31,8 @@ export interface Commit {
   readonly source: SourcePosition;
   /** Where the partial output is truncated back to. */
   readonly sink: SinkPosition;
+  /** The errors file's committed length and the failed rows up to here. */
+  readonly errors: { readonly bytes: number; readonly failed: number };
   readonly at: string;
 }
 
@@ -38,6 +40,7 @@ export interface Commit {
 export interface Finished {
   readonly output: string;
   readonly rows: number;
+  readonly failed: number;
   readonly started: string;
   readonly finished: string;
   readonly seconds: number;
@@ -54,6 +57,7 @@ export interface CheckpointState {
 
 export const stateFile = (dir: string) => join(dir, 'state.json');
 export const partialFile = (dir: string, format: string) => join(dir, `partial.${format}`);
+export const partialErrorsFile = (dir: string) => join(dir, 'errors.partial.jsonl');
 
 /** Reads state.json; undefined when there is no checkpoint yet. */
 export async function readState(dir: string): Promise<CheckpointState | undefined> {

@@ -48,6 +48,12 @@ export const jobSchema = z.strictObject({
       compression: z.enum(['snappy', 'gzip', 'uncompressed'], expect('one of [snappy, gzip, uncompressed]')).optional(),
     }, expect('a mapping')).optional(),
   }, expect('a mapping with at least `path`')),
+  errors: z.strictObject({
+    path: nonEmptyString('a file path').optional(),
+    max_count: z.number(expect('a whole number ≥ 0')).int(expect('a whole number ≥ 0')).min(0, expect('a whole number ≥ 0')).optional(),
+    max_rate: z.number(expect('a fraction between 0 and 1')).min(0, expect('a fraction between 0 and 1')).max(1, expect('a fraction between 0 and 1')).optional(),
+    emit: z.enum(['skip', 'null-row'], expect('one of [skip, null-row]')).optional(),
+  }, expect('a mapping')).optional(),
   checkpoint: z.union([
     z.literal(false),
     z.strictObject({
@@ -117,6 +123,12 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
       providers: model.providers ?? ['cpu'],
     },
     batch: { size: job.batch?.size, concurrency: job.batch?.concurrency ?? 2 },
+    errors: {
+      path: job.errors?.path ? at('errors.path', job.errors.path) : `${outputPath}.errors.jsonl`,
+      maxCount: job.errors?.max_count,
+      maxRate: job.errors?.max_rate,
+      emit: job.errors?.emit ?? 'skip',
+    },
     checkpoint: job.checkpoint === false ? undefined : {
       path: job.checkpoint?.path ? at('checkpoint.path', job.checkpoint.path) : `${outputPath}.bento-batch`,
       ...every(job.checkpoint?.every ?? defaultEvery),

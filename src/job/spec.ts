@@ -63,6 +63,15 @@ export interface CheckpointSpec {
   readonly everySeconds: number | undefined;
 }
 
+export interface ErrorsSpec {
+  /** The errors file (JSON lines), written beside the output. */
+  readonly path: string;
+  readonly maxCount: number | undefined;
+  readonly maxRate: number | undefined;
+  /** skip: bad rows are left out of the output; null-row: kept with null predictions and an `error` column. */
+  readonly emit: 'skip' | 'null-row';
+}
+
 export interface JobSpec {
   readonly name: string;
   /** Absolute path of the job file the spec came from. */
@@ -71,6 +80,7 @@ export interface JobSpec {
   readonly model: ModelSpec;
   readonly batch: BatchSpec;
   readonly output: OutputSpec;
+  readonly errors: ErrorsSpec;
   /** Undefined when the job file says `checkpoint: false`. */
   readonly checkpoint: CheckpointSpec | undefined;
 }

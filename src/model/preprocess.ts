@@ -33,8 +33,8 @@ export class Preprocessor {
   }
 
   /** Feeds for one batch padded to `rows`, and the context its postprocessing needs. */
-  run(batch: Batch, rows: number): { feeds: Record<string, TensorData>; context: PreContext } {
-    const feeds = preprocess(batch, this.#manifest, rows);
+  run(batch: Batch, rows: number, errors?: RowErrors): { feeds: Record<string, TensorData>; context: PreContext } {
+    const feeds = preprocess(batch, this.#manifest, rows, errors);
     const text = this.#manifest.text;
     if (!text || !this.#encoder) return { feeds, context: {} };
     const column = batch.columns.get(text.column)!;
@@ -43,8 +43,10 @@ export class Preprocessor {
       return v === null || v === undefined ? null : typeof v === 'string' ? v : String(v);
     });
     const encoded = this.#encoder.encode(texts, { maxLength: text.max_length, truncation: text.truncation, tokenTypeIds: text.token_type_ids !== undefined }, (i, why) => {
-      const { file, row } = locate(batch, i);
-      throw new BentoError('INVALID_VALUE', `Invalid value: column "${text.column}" ${why} at ${file} row ${row}`, { file, row, column: text.column, hint: 'Shorten the text, or set text.truncation: true in bento.yaml.' });
+      const { file, row, byte } = locate(batch, i);
+      const error = new BentoError('INVALID_VALUE', `Invalid value: column "${text.column}" ${why} at ${file} row ${row}`, { file, row, byte, column: text.column, value: texts[i], hint: 'Shorten the text, or set text.truncation: true in bento.yaml.' });
+      if (!errors) throw error;
+      if (!errors.has(i)) errors.set(i, error);
     });
     const dims = [rows, encoded.sequence];
     feeds[text.input_ids] = { type: 'int64', data: encoded.inputIds, dims };
@@ -57,14 +59,21 @@ export class Preprocessor {
 
 type Writable = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | string[];
 
+/**
+ * Where bad cells go. Without one, the first bad cell throws; with one, it is recorded against
+ * its row (the first problem of a row wins) and the row gets a placeholder value, so the batch
+ * keeps its shape and the row is dropped from the output later.
+ */
+export type RowErrors = Map<number, BentoError>;
+
 /** Builds the feeds for one batch. `rows` is the tensor's batch dim: the batch length, or the fixed size to pad to. */
-export function preprocess(batch: Batch, manifest: Manifest, rows: number): Record<string, TensorData> {
+export function preprocess(batch: Batch, manifest: Manifest, rows: number, errors?: RowErrors): Record<string, TensorData> {
   const feeds: Record<string, TensorData> = {};
-  for (const input of manifest.inputs) feeds[input.tensor] = buildTensor(batch, input, rows);
+  for (const input of manifest.inputs) feeds[input.tensor] = buildTensor(batch, input, rows, errors);
   return feeds;
 }
 
-function buildTensor(batch: Batch, input: InputTensor, rows: number): TensorData {
+function buildTensor(batch: Batch, input: InputTensor, rows: number, errors: RowErrors | undefined): TensorData {
   const width = rowWidth(input)!;
   const data = allocate(input.dtype, rows * width);
   input.columns.forEach((name, j) => {
@@ -72,7 +81,7 @@ function buildTensor(batch: Batch, input: InputTensor, rows: number): TensorData
     // The run checks columns against the source schema before reading; this is a bug guard.
     if (column === undefined) throw new Error(`column ${name} is not in the batch`);
     const fill = Array.isArray(input.fill) ? input.fill[j] : input.fill;
-    fillColumn(data, column, batch.length, width, j, input, name, fill, batch);
+    fillColumn(data, column, batch.length, width, j, input, name, fill, batch, errors);
   });
   const dims = [rows, ...input.shape.slice(1).map(Number)];
   return { type: input.dtype === 'bool' ? 'bool' : input.dtype, data, dims };
@@ -89,13 +98,16 @@ function allocate(dtype: InputTensor['dtype'], n: number): Writable {
   }
 }
 
-function fillColumn(data: Writable, column: Column, length: number, width: number, j: number, input: InputTensor, name: string, fill: number | undefined, batch: Batch): void {
-  const fail = (i: number, value: unknown, why: string): never => {
-    const { file, row } = locate(batch, i);
-    throw new BentoError('INVALID_VALUE', `Invalid value: column "${name}" ${why}, got ${show(value)} at ${file} row ${row}`, {
-      file, row, column: name,
+function fillColumn(data: Writable, column: Column, length: number, width: number, j: number, input: InputTensor, name: string, fill: number | undefined, batch: Batch, errors: RowErrors | undefined): void {
+  const fail = (i: number, value: unknown, why: string): 0 => {
+    const { file, row, byte } = locate(batch, i);
+    const error = new BentoError('INVALID_VALUE', `Invalid value: column "${name}" ${why}, got ${show(value)} at ${file} row ${row}`, {
+      file, row, column: name, value, byte,
       hint: value === null ? `Fix the row, or give tensor "${input.tensor}" a \`fill\` value in bento.yaml.` : 'Fix or remove the value in the input.',
     });
+    if (!errors) throw error;
+    if (!errors.has(i)) errors.set(i, error);
+    return 0;
   };
   const expects = `expects ${input.dtype} (tensor "${input.tensor}")`;
   if (input.dtype === 'float32' || input.dtype === 'float64') {
@@ -123,16 +135,15 @@ function fillColumn(data: Writable, column: Column, length: number, width: numbe
         if (v === null || v === undefined || v === '') n = fill;
         else {
           n = categories.get(String(v));
-          if (n === undefined) fail(i, v, `expects one of [${input.categories!.join(', ')}] (tensor "${input.tensor}")`);
+          if (n === undefined) n = fail(i, v, `expects one of [${input.categories!.join(', ')}] (tensor "${input.tensor}")`);
         }
       } else if (typeof v === 'bigint') n = v;
       else {
         const x = toNumber(v);
-        if (x !== undefined && !Number.isInteger(x)) fail(i, v, `${expects}, a whole number`);
-        n = x ?? fill;
+        n = x !== undefined && !Number.isInteger(x) ? fail(i, v, `${expects}, a whole number`) : x ?? fill;
       }
-      if (n === undefined) fail(i, v, `${expects}; it has no value and the tensor has no fill`);
-      if (!big && (Number(n) < -2147483648 || Number(n) > 2147483647)) fail(i, v, `${expects}, within the int32 range`);
+      if (n === undefined) n = fail(i, v, `${expects}; it has no value and the tensor has no fill`);
+      if (!big && (Number(n) < -2147483648 || Number(n) > 2147483647)) n = fail(i, v, `${expects}, within the int32 range`);
       if (big) (data as BigInt64Array)[i * width + j] = BigInt(n!);
       else (data as Int32Array)[i * width + j] = Number(n);
     }
@@ -149,7 +160,7 @@ function fillColumn(data: Writable, column: Column, length: number, width: numbe
   for (let i = 0; i < length; i++) {
     const v = column[i];
     if (v === null || v === undefined) fail(i, v, `${expects}; it has no value`);
-    (data as string[])[i * width + j] = typeof v === 'string' ? v : JSON.stringify(v);
+    else (data as string[])[i * width + j] = typeof v === 'string' ? v : JSON.stringify(v);
   }
 }
 

@@ -64,7 +64,8 @@ export class TextEncoder {
   }
 
   /** Encodes `texts` (null means empty), padded to the batch's longest sequence. */
-  encode(texts: readonly (string | null)[], options: TextOptions, fail: (i: number, why: string) => never): EncodedBatch {
+  /** `fail` may throw, or record the row and return: the text is then truncated anyway. */
+  encode(texts: readonly (string | null)[], options: TextOptions, fail: (i: number, why: string) => void): EncodedBatch {
     const encoded = texts.map((text, i) => {
       const e = this.#tokenizer.encode(text ?? '', { return_token_type_ids: options.tokenTypeIds });
       let ids = e.ids;

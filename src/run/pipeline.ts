@@ -10,23 +10,29 @@ import { type Bundle, resolveBundle } from '../model/bundle.js';
 import type { Manifest } from '../model/manifest.js';
 import { ModelPool } from '../model/pool.js';
 import { postprocess, predictionFields } from '../model/postprocess.js';
-import { type PreContext, Preprocessor } from '../model/preprocess.js';
+import { type PreContext, Preprocessor, type RowErrors } from '../model/preprocess.js';
 import type { TensorData } from '../model/session.js';
 import { validateSignature } from '../model/validate.js';
 import { openSink, type Sink } from '../sink/index.js';
 import { openSource, type Column, type Field, type Source } from '../source/index.js';
-import { rm, stat } from 'node:fs/promises';
+import { copyFile, rm, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { type CheckpointState, type Commit, differences, type Fingerprint, fingerprint, partialFile, readState, stateFile, writeState } from '../checkpoint/state.js';
+import { type CheckpointState, type Commit, differences, type Fingerprint, fingerprint, partialErrorsFile, partialFile, readState, stateFile, writeState } from '../checkpoint/state.js';
 import { failpoint } from '../checkpoint/failpoint.js';
 import { publish } from '../sink/atomic.js';
+import { ErrorLog } from './rowerrors.js';
 import type { SourcePosition } from '../source/types.js';
 
 /** Live counters the progress reporter reads. */
 export interface RunStats {
+  /** Input rows read into batches. */
   rowsRead: number;
+  /** Input rows whose batches are written (scored or failed): the resume point counts these. */
+  rowsDone?: number;
+  /** Output rows written. */
   rowsWritten: number;
+  rowsFailed?: number;
   batches: number;
   /** Source progress (bytes or rows) for the ETA. */
   source?: Source;
@@ -40,6 +46,9 @@ export interface RunSummary {
   readonly finished_at?: string;
   readonly input: { readonly files: number; readonly format: string; readonly rows: number };
   readonly output: { readonly path: string; readonly format: string; readonly rows: number; readonly columns: readonly string[] };
+  /** Rows that could not be scored, listed in `errors`; with emit: skip, input.rows = output.rows + rows_failed. */
+  readonly rows_failed: number;
+  readonly errors: string;
   readonly model: { readonly name: string; readonly version: string; readonly providers: readonly string[] };
   readonly batch: { readonly size: number; readonly concurrency: number; readonly count: number };
   readonly seconds: number;
@@ -116,7 +125,10 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
     const changed = state ? differences(state.fingerprint, print) : [];
     if (state?.status === 'finished' && changed.length === 0) {
       // A crash between recording "finished" and the rename leaves the sealed file in the checkpoint.
-      if (!(await exists(spec.output.path)) && (await exists(partialFile(ckpt.path, spec.output.format)))) await publish(partialFile(ckpt.path, spec.output.format), spec.output.path);
+      if (!(await exists(spec.output.path)) && (await exists(partialFile(ckpt.path, spec.output.format)))) {
+        await publish(partialFile(ckpt.path, spec.output.format), spec.output.path);
+        if (await exists(partialErrorsFile(ckpt.path))) await publish(partialErrorsFile(ckpt.path), spec.errors.path);
+      }
       if (await exists(spec.output.path)) return finishedSummary(job, state);
     }
     if (state?.status === 'running' && changed.length > 0) {
@@ -129,7 +141,9 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
     else resume = state?.committed;
   }
   if (resume) {
-    stats.rowsRead = stats.rowsWritten = resume.rows;
+    stats.rowsRead = stats.rowsDone = resume.rows;
+    stats.rowsWritten = resume.rows - (spec.errors.emit === 'skip' ? resume.errors.failed : 0);
+    stats.rowsFailed = resume.errors.failed;
     stats.batches = resume.batches;
     hooks.info?.(`resuming ${spec.name} at row ${resume.rows.toLocaleString('en-US')} (checkpoint of ${resume.at})`);
   }
@@ -137,7 +151,9 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
   const threads = spec.model.threads.intraOp ?? Math.max(1, Math.floor(availableParallelism() / concurrency));
   const pool = await ModelPool.create(bundle.modelFile, { ...spec.model.threads, intraOp: threads, graphOptimization: spec.model.graphOptimization, providers: spec.model.providers }, concurrency);
   const partial = ckpt ? partialFile(ckpt.path, spec.output.format) : join(dirname(spec.output.path), `.${basename(spec.output.path)}.${process.pid}.bento-batch.tmp`);
+  const errorsPartial = ckpt ? partialErrorsFile(ckpt.path) : join(dirname(spec.errors.path), `.${basename(spec.errors.path)}.${process.pid}.bento-batch.tmp`);
   let sink: Sink | undefined;
+  let errorLog: ErrorLog | undefined;
   let sealed = false;
   let committedRows = resume?.rows ?? 0;
   // A commit's fsyncs run while the next batches are scored; the next commit waits for it.
@@ -153,10 +169,14 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
       });
     }
     if (ckpt) await writeState(ckpt.path, { version: 1, status: 'running', fingerprint: print!, total_rows: source.totalRows, committed: resume });
-    sink = await openSink(spec.output, [...job.keep, ...predictions], { partial, ...(resume ? { resume: resume.sink } : {}) });
+    const nullRows = spec.errors.emit === 'null-row';
+    sink = await openSink(spec.output, [...job.keep, ...predictions, ...(nullRows ? [{ name: 'error', type: 'string' as const }] : [])], { partial, ...(resume ? { resume: resume.sink } : {}) });
+    errorLog = await ErrorLog.open(errorsPartial, spec.errors, resume?.errors);
+    stats.rowsDone ??= 0;
+    stats.rowsFailed ??= 0;
     const fetch = [...new Set(m.outputs.map((o) => o.tensor))];
     const rows = m.batch.fixed ? m.batch.max_size : undefined;
-    type Result = { batch: Batch; outputs: Record<string, TensorData>; context: PreContext };
+    type Result = { batch: Batch; outputs: Record<string, TensorData>; context: PreContext; errors: RowErrors };
     const pre = await Preprocessor.create(bundle);
     const inFlight: Promise<Result>[] = [];
     let position: SourcePosition | undefined = resume?.source;
@@ -166,22 +186,23 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
     const commit = async (force: boolean) => {
       if (!ckpt || !sink!.committable) return;
       const due = force || sink!.commitAtEveryPoint
-        || (ckpt.everyRows !== undefined && stats.rowsWritten - issuedRows >= ckpt.everyRows)
+        || (ckpt.everyRows !== undefined && stats.rowsDone! - issuedRows >= ckpt.everyRows)
         || (ckpt.everySeconds !== undefined && performance.now() - committedAt >= ckpt.everySeconds * 1000);
-      if (!due || stats.rowsWritten === issuedRows) return;
+      if (!due || stats.rowsDone === issuedRows) return;
       await committing;
-      const rows = stats.rowsWritten;
+      const rows = stats.rowsDone!;
+      const errors = { bytes: errorLog!.bytes, failed: errorLog!.failed };
       const batchCount = stats.batches;
       const source = position!;
       issuedRows = rows;
       committedAt = performance.now();
       // Data first, then the record that points at it.
-      const written = sink!.commit();
-      committing = written.then(async (at) => {
+      const written = Promise.all([sink!.commit(), errorLog!.sync()]);
+      committing = written.then(async ([at]) => {
         failpoint('sink-committed');
         await writeState(ckpt.path, {
           version: 1, status: 'running', fingerprint: print!, total_rows: job.source.totalRows,
-          committed: { rows, batches: batchCount, source, sink: at, at: new Date().toISOString() },
+          committed: { rows, batches: batchCount, source, sink: at, errors, at: new Date().toISOString() },
         });
         committedRows = rows;
       });
@@ -189,22 +210,38 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
       if (force) await committing;
     };
     const write = async (result: Result) => {
-      const columns = new Map<string, Column>();
-      for (const field of job.keep) columns.set(field.name, result.batch.columns.get(field.name)!);
-      for (const [name, column] of postprocess(m, result.outputs, result.batch.length, bundle.modelFile, result.context)) columns.set(name, column);
-      await sink!.write({ length: result.batch.length, columns });
+      const { batch, errors } = result;
+      let columns = new Map<string, Column>();
+      for (const field of job.keep) columns.set(field.name, batch.columns.get(field.name)!);
+      const predicted = postprocess(m, result.outputs, batch.length, bundle.modelFile, result.context);
+      for (const [name, column] of predicted) columns.set(name, column);
+      let length = batch.length;
+      if (errors.size > 0 && nullRows) {
+        for (const name of predicted.keys()) columns.set(name, Array.from(columns.get(name)!, (v, i) => (errors.has(i) ? null : v)));
+        columns.set('error', Array.from({ length }, (_, i) => errors.get(i)?.message ?? null));
+      } else if (errors.size > 0) {
+        const keep = Array.from({ length }, (_, i) => i).filter((i) => !errors.has(i));
+        columns = new Map([...columns].map(([name, column]) => [name, keep.map((i) => column[i])]));
+        length = keep.length;
+      } else if (nullRows) columns.set('error', new Array(length).fill(null));
+      await sink!.write({ length, columns });
+      await errorLog!.record(errors);
       failpoint('batch-written');
-      stats.rowsWritten += result.batch.length;
+      stats.rowsWritten += length;
+      stats.rowsDone! += batch.length;
+      stats.rowsFailed = errorLog!.failed;
       stats.batches++;
-      position = result.batch.end;
+      position = batch.end;
+      errorLog!.check(stats.rowsDone!, spec.errors.path);
       await commit(false);
     };
 
     for await (const batch of batches(source.chunks(resume?.source), batchSize, { row: resume?.rows ?? 0, index: resume?.batches ?? 0 })) {
       if (hooks.signal?.aborted) break;
       stats.rowsRead += batch.length;
-      const { feeds, context } = pre.run(batch, rows ?? batch.length);
-      const run = pool.run(feeds, fetch).then((outputs) => ({ batch, outputs, context }), (error: unknown) => { throw modelRunError(error, batch, bundle); });
+      const errors: RowErrors = new Map(batch.errors);
+      const { feeds, context } = pre.run(batch, rows ?? batch.length, errors);
+      const run = pool.run(feeds, fetch).then((outputs) => ({ batch, outputs, context, errors }), (error: unknown) => { throw modelRunError(error, batch, bundle); });
       run.catch(() => undefined); // awaited in order below; this only keeps Node from calling it unhandled meanwhile
       inFlight.push(run);
       // One batch more than the workers can take keeps them busy while the main thread prepares the next.
@@ -218,28 +255,42 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
       const signal = hooks.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
       throw new BentoError('INTERRUPTED', ckpt && committedRows > 0
         ? `Interrupted by ${signal}: ${committedRows.toLocaleString('en-US')} rows are committed in ${ckpt.path}`
-        : `Interrupted by ${signal} after ${stats.rowsWritten.toLocaleString('en-US')} rows, before ${ckpt ? 'the first checkpoint' : 'the end (checkpointing is off)'}; no output was kept`, {
+        : `Interrupted by ${signal} after ${stats.rowsDone!.toLocaleString('en-US')} rows, before ${ckpt ? 'the first checkpoint' : 'the end (checkpointing is off)'}; no output was kept`, {
         signal, hint: ckpt && committedRows > 0 ? 'Run the same command again to resume where it stopped.' : 'Run the same command again to start over.',
       });
     }
     await sink.seal();
+    await errorLog.seal();
     sealed = true;
     const seconds = (performance.now() - started) / 1000;
     if (ckpt) {
       await writeState(ckpt.path, {
         version: 1, status: 'finished', fingerprint: print!, total_rows: source.totalRows, committed: undefined,
-        finished: { output: spec.output.path, rows: stats.rowsWritten, started: startedAt, finished: new Date().toISOString(), seconds: Math.round(seconds * 1000) / 1000 },
+        finished: { output: spec.output.path, rows: stats.rowsWritten, failed: errorLog.failed, started: startedAt, finished: new Date().toISOString(), seconds: Math.round(seconds * 1000) / 1000 },
       });
       failpoint('finished-recorded');
     }
     await publish(partial, spec.output.path);
+    // The errors file exists when rows failed; one left by an earlier run of this job would mislead.
+    if (errorLog.failed > 0) await publish(errorsPartial, spec.errors.path);
+    else await Promise.all([rm(errorsPartial, { force: true }), rm(spec.errors.path, { force: true })]);
+  } catch (error) {
+    // Too many bad rows: show them where the user will look, though the output does not appear.
+    if (error instanceof BentoError && error.code === 'TOO_MANY_ERRORS' && errorLog) {
+      await errorLog.sync();
+      await copyFile(errorsPartial, spec.errors.path).catch(() => undefined);
+    }
+    throw error;
   } finally {
     if (!sealed) {
       await committing.catch(() => undefined);
       // A checkpoint with committed rows stays for the resume; with none there is nothing to keep.
-      if (ckpt && committedRows > 0) await sink?.close();
-      else {
+      if (ckpt && committedRows > 0) {
+        await sink?.close();
+        await errorLog?.close();
+      } else {
         await sink?.discard();
+        await errorLog?.discard();
         if (ckpt) await rm(ckpt.path, { recursive: true, force: true });
       }
     }
@@ -251,11 +302,13 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
     status: resume ? 'resumed' : 'completed',
     input: { files: source.files.length, format: source.format, rows: stats.rowsRead },
     output: { path: spec.output.path, format: spec.output.format, rows: stats.rowsWritten, columns: sink.schema.map((f) => f.name) },
+    rows_failed: errorLog!.failed,
+    errors: spec.errors.path,
     model: { name: m.name, version: m.version, providers: pool.providers },
     batch: { size: batchSize, concurrency, count: stats.batches },
     ...(resume ? { resumed_at_row: resume.rows } : {}),
     seconds: Math.round(seconds * 1000) / 1000,
-    rows_per_second: Math.round((stats.rowsWritten - (resume?.rows ?? 0)) / Math.max(seconds, 1e-9)),
+    rows_per_second: Math.round((stats.rowsDone! - (resume?.rows ?? 0)) / Math.max(seconds, 1e-9)),
   };
 }
 
@@ -266,6 +319,8 @@ function finishedSummary(job: PreparedJob, state: CheckpointState): RunSummary {
     status: 'already-finished',
     input: { files: job.source.files.length, format: job.source.format, rows: f.rows },
     output: { path: f.output, format: job.spec.output.format, rows: f.rows, columns: [] },
+    rows_failed: f.failed,
+    errors: job.spec.errors.path,
     model: { name: state.fingerprint.model.name, version: state.fingerprint.model.version, providers: [] },
     batch: { size: job.batchSize, concurrency: job.spec.batch.concurrency, count: 0 },
     finished_at: f.finished,

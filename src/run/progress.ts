@@ -66,8 +66,11 @@ export function startProgress(stats: RunStats, options: ProgressOptions): { stop
 
 /** The end-of-run report: one line for people, one `summary` event for machines. */
 export function reportSummary(summary: RunSummary, logger: Logger): void {
+  if (summary.rows_failed > 0) {
+    logger.event('warn', 'rows-failed', `${summary.rows_failed.toLocaleString('en-US')} of ${summary.input.rows.toLocaleString('en-US')} rows could not be scored; they are listed in ${summary.errors}`, { rows_failed: summary.rows_failed, errors: summary.errors });
+  }
   logger.event('info', 'summary',
-    `${summary.job}: ${summary.input.rows.toLocaleString('en-US')} rows read, ${summary.output.rows.toLocaleString('en-US')} written to ${summary.output.path} in ${summary.seconds.toFixed(1)}s (${summary.rows_per_second.toLocaleString('en-US')} rows/s)`,
+    `${summary.job}: ${summary.input.rows.toLocaleString('en-US')} rows read, ${summary.output.rows.toLocaleString('en-US')} written to ${summary.output.path}${summary.rows_failed ? `, ${summary.rows_failed.toLocaleString('en-US')} failed` : ''} in ${summary.seconds.toFixed(1)}s (${summary.rows_per_second.toLocaleString('en-US')} rows/s)`,
     { summary });
 }
 

@@ -12,12 +12,23 @@ export class ColumnBuilder {
   #columns: unknown[][];
   #bytes: number[] = [];
   #lines: number[] = [];
+  #errors = new Map<number, BentoError>();
   #fileRow: number;
+  #lastEnd: number;
 
-  constructor(names: readonly string[], readonly file: string, readonly fileIndex: number, firstRow = 0) {
+  constructor(names: readonly string[], readonly file: string, readonly fileIndex: number, firstRow = 0, startByte = 0) {
     this.#names = names;
     this.#columns = names.map(() => []);
     this.#fileRow = firstRow;
+    this.#lastEnd = startByte;
+    this.#chunkStart = startByte;
+  }
+
+  #chunkStart: number;
+
+  /** 1-based row number the next pushed row will have, and the byte offset it starts at. */
+  get next(): { row: number; byte: number } {
+    return { row: this.#fileRow + this.length + 1, byte: this.#lastEnd };
   }
 
   /** Rows collected since the last take(). */
@@ -30,6 +41,13 @@ export class ColumnBuilder {
     for (let i = 0; i < this.#columns.length; i++) this.#columns[i]!.push(values(i));
     this.#bytes.push(endByte);
     this.#lines.push(endLine);
+    this.#lastEnd = endByte;
+  }
+
+  /** Adds a row that could not be read: null cells, and the error the run reports for it. */
+  pushError(error: BentoError, endByte: number, endLine: number): void {
+    this.#errors.set(this.length, error);
+    this.push(() => null, endByte, endLine);
   }
 
   /** The rows collected so far as a chunk, or undefined when there are none. */
@@ -39,12 +57,15 @@ export class ColumnBuilder {
     const chunk: RowChunk = {
       file: this.file, fileIndex: this.fileIndex, fileRow: this.#fileRow, length,
       columns: new Map(this.#names.map((name, i) => [name, this.#columns[i]!])),
-      ends: { bytes: Float64Array.from(this.#bytes), lines: Float64Array.from(this.#lines) },
+      ends: { bytes: Float64Array.from(this.#bytes), lines: Float64Array.from(this.#lines), start: this.#chunkStart },
+      ...(this.#errors.size > 0 ? { errors: this.#errors } : {}),
     };
+    this.#errors = new Map();
     this.#fileRow += length;
     this.#columns = this.#names.map(() => []);
     this.#bytes = [];
     this.#lines = [];
+    this.#chunkStart = this.#lastEnd;
     return chunk;
   }
 }
@@ -64,8 +85,8 @@ export function parseNumber(text: string): number | undefined {
 export function sniffCsvType(values: ArrayLike<unknown>, isMissing: (v: string) => boolean): FieldType {
   let sawValue = false;
   for (let i = 0; i < values.length; i++) {
-    const v = values[i] as string;
-    if (isMissing(v)) continue;
+    const v = values[i] as string | null;
+    if (v === null || isMissing(v)) continue;
     if (parseNumber(v) === undefined) return 'string';
     sawValue = true;
   }
@@ -142,9 +163,9 @@ export function requireColumns(file: string, present: readonly string[], names: 
 }
 
 /** Column type changes a sink needs: a CSV column sniffed numeric whose later cell is not a number. */
-export function convertColumn(values: string[], type: FieldType, isMissing: (v: string) => boolean, onBad: (index: number, value: string) => never): Column {
+export function convertColumn(values: string[], type: FieldType, isMissing: (v: string) => boolean, onBad: (index: number, value: string) => void): Column {
   // In text columns only the empty cell is missing: "NA" may be a real value there.
-  if (type !== 'float64') return values.map((v) => (v === '' ? null : v));
+  if (type !== 'float64') return values.map((v) => (v === '' || v === null ? null : v));
   const out: (number | null)[] = new Array(values.length);
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
@@ -152,7 +173,7 @@ export function convertColumn(values: string[], type: FieldType, isMissing: (v: 
     else {
       const n = parseNumber(v);
       if (n === undefined) onBad(i, v);
-      out[i] = n;
+      out[i] = n ?? null;
     }
   }
   return out;

@@ -66,29 +66,32 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
     let header = knownHeader;
     let picks: number[] = [];
     let builder: ColumnBuilder | undefined;
-    const select = (present: string[]) => {
+    const select = (present: string[], startByte: number) => {
       const wanted = options.columns ?? schema?.map((f) => f.name) ?? present;
       requireColumns(file, present, wanted, (name, candidates) => didYouMean(name, candidates));
       // Columns keep the file's order whatever order they were asked for in.
       const selected = schema?.map((f) => f.name) ?? present.filter((h) => wanted.includes(h));
       picks = selected.map((name) => present.indexOf(name));
-      builder = new ColumnBuilder(selected, file, index, at.row);
+      builder = new ColumnBuilder(selected, file, index, at.row, startByte);
     };
-    if (header) select(header);
+    if (header) select(header, offset);
     let rows = at.row;
     try {
       for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { bytes_records: number; lines: number } }>) {
         if (header === undefined) {
           header = names(record);
-          select(header);
+          select(header, options.header ? offset + info.bytes_records : offset);
           if (options.header) continue;
         }
-        if (record.length !== header.length) {
-          throw new BentoError('INPUT_FORMAT', `Row ${rows + 1} of ${file} has ${record.length} fields, expected ${header.length} (as in the header)`, {
-            file, row: rows + 1, hint: 'Check the delimiter (input.csv.delimiter) and that quoted fields are closed.',
-          });
-        }
         rows++;
+        if (record.length !== header.length) {
+          const { row, byte } = builder!.next;
+          builder!.pushError(new BentoError('INPUT_FORMAT', `Row ${row} of ${file} has ${record.length} fields, expected ${header.length} (as in the header)`, {
+            file, row, byte, value: record.join(parser.options.delimiter?.toString() ?? ','), hint: 'Check the delimiter (input.csv.delimiter) and that quoted fields are closed.',
+          }), offset + info.bytes_records, (at.line ?? 0) + info.lines);
+          if (builder!.length >= options.chunkRows) yield typed(builder!.take()!);
+          continue;
+        }
         builder!.push((i) => record[picks[i]!], offset + info.bytes_records, (at.line ?? 0) + info.lines);
         if (builder!.length >= options.chunkRows) yield typed(builder!.take()!);
       }
@@ -113,15 +116,18 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
   // The first chunk fixes each column's type; later chunks are converted to it.
   function typed(chunk: RowChunk): RowChunk {
     schema ??= [...chunk.columns].map(([name, values]) => ({ name, type: sniffCsvType(values, isMissing) }));
+    const errors = new Map(chunk.errors);
     const columns = new Map(schema.map((field) => {
-      const values = chunk.columns.get(field.name) as string[];
-      return [field.name, convertColumn(values, field.type, isMissing, (i, value) => {
-        throw new BentoError('INVALID_VALUE', `Invalid value: column "${field.name}" holds numbers in its first rows, got "${value.slice(0, 40)}" at ${chunk.file} row ${chunk.fileRow + i + 1}`, {
-          file: chunk.file, row: chunk.fileRow + i + 1, column: field.name, hint: 'Fix or remove the value, or raise input.chunk_rows so the column is seen as text.',
-        });
+      const values = chunk.columns.get(field.name) as (string | null)[];
+      return [field.name, convertColumn(values as string[], field.type, (v) => v === null || isMissing(v), (i, value) => {
+        if (errors.has(i)) return;
+        errors.set(i, new BentoError('INVALID_VALUE', `Invalid value: column "${field.name}" holds numbers in its first rows, got "${value.slice(0, 40)}" at ${chunk.file} row ${chunk.fileRow + i + 1}`, {
+          file: chunk.file, row: chunk.fileRow + i + 1, column: field.name, value, byte: i > 0 ? chunk.ends?.bytes[i - 1] : undefined,
+          hint: 'Fix or remove the value, or raise input.chunk_rows so the column is seen as text.',
+        }));
       })];
     }));
-    return { ...chunk, columns };
+    return { ...chunk, columns, ...(errors.size > 0 ? { errors } : {}) };
   }
 
   // Types are sniffed from the start of the first file, also when a resume starts elsewhere.

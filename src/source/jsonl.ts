@@ -54,16 +54,20 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
 
   async function* readFile(file: string, index: number, stream: Readable, at: SourcePosition): AsyncGenerator<RowChunk> {
     let names = options.columns ?? schema?.map((f) => f.name);
-    let builder = names ? new ColumnBuilder(names, file, index, at.row) : undefined;
+    let builder = names ? new ColumnBuilder(names, file, index, at.row, at.byte ?? 0) : undefined;
     // Until the first chunk fixes the columns, rows are kept whole to learn every key.
-    let pending: { row: Record<string, unknown>; end: number; line: number }[] = [];
+    let pending: { row: Record<string, unknown> | BentoError; end: number; line: number }[] = [];
+    let lastEnd = at.byte ?? 0;
     let line = at.line ?? 0;
     let rows = at.row;
     const seen = new Set<string>();
     const flushPending = () => {
       names = [...seen];
-      builder = new ColumnBuilder(names, file, index, at.row);
-      for (const { row, end, line: l } of pending) builder.push((i) => row[names![i]!] ?? null, end, l);
+      builder = new ColumnBuilder(names, file, index, at.row, at.byte ?? 0);
+      for (const { row, end, line: l } of pending) {
+        if (row instanceof BentoError) builder.pushError(row, end, l);
+        else builder.push((i) => row[names![i]!] ?? null, end, l);
+      }
       pending = [];
     };
     try {
@@ -71,21 +75,30 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
         line++;
         // A BOM may open the file (Windows tools write one); the line break is not part of the JSON.
         const text = (line === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw).replace(/\r?\n$/, '');
+        const start = lastEnd;
+        lastEnd = end;
         if (text.trim() === '') continue;
         let row: unknown;
+        let problem: BentoError | undefined;
         try {
           row = JSON.parse(text);
         } catch (error) {
-          throw new BentoError('INPUT_FORMAT', `Line ${line} of ${file} is not valid JSON: ${(error as Error).message}`, {
-            file, row: rows + 1, hint: 'Each line of a JSONL file must be one JSON object; fix or remove the line.',
+          problem = new BentoError('INPUT_FORMAT', `Line ${line} of ${file} is not valid JSON: ${(error as Error).message}`, {
+            file, row: rows + 1, byte: start, value: text, hint: 'Each line of a JSONL file must be one JSON object; fix or remove the line.',
           });
         }
-        if (row === null || typeof row !== 'object' || Array.isArray(row)) {
-          throw new BentoError('INPUT_FORMAT', `Line ${line} of ${file} is not a JSON object (got ${Array.isArray(row) ? 'an array' : row === null ? 'null' : typeof row})`, {
-            file, row: rows + 1, hint: 'Each line of a JSONL file must be one JSON object such as {"text": "..."}.',
+        if (!problem && (row === null || typeof row !== 'object' || Array.isArray(row))) {
+          problem = new BentoError('INPUT_FORMAT', `Line ${line} of ${file} is not a JSON object (got ${Array.isArray(row) ? 'an array' : row === null ? 'null' : typeof row})`, {
+            file, row: rows + 1, byte: start, value: text, hint: 'Each line of a JSONL file must be one JSON object such as {"text": "..."}.',
           });
         }
         rows++;
+        if (problem) {
+          if (builder === undefined) pending.push({ row: problem, end, line });
+          else builder.pushError(problem, end, line);
+          if (builder && builder.length >= options.chunkRows) yield typed(builder.take()!);
+          continue;
+        }
         const record = row as Record<string, unknown>;
         if (builder === undefined) {
           for (const key in record) seen.add(key);

@@ -3,6 +3,8 @@
  * each row came from so errors can name the file and row.
  */
 
+import type { BentoError } from '../errors.js';
+
 /** Column types as they travel from sources to sinks. `json` is any JSON value (objects, lists, mixed). */
 export type FieldType = 'float32' | 'float64' | 'int32' | 'int64' | 'bool' | 'string' | 'timestamp' | 'json' | 'list';
 
@@ -37,11 +39,13 @@ export interface RowChunk {
   /** Index of `file` in the source's file list. */
   readonly fileIndex: number;
   /** Text formats: for each row, the byte offset just after it (and the line it ends on). */
-  readonly ends?: { readonly bytes: Float64Array; readonly lines: Float64Array };
+  readonly ends?: { readonly bytes: Float64Array; readonly lines: Float64Array; /** where the first row starts */ readonly start: number };
   /** 0-based index of the chunk's first row within `file` (data rows; the header is not counted). */
   readonly fileRow: number;
   readonly length: number;
   readonly columns: ReadonlyMap<string, Column>;
+  /** Rows that could not be read (bad JSON line, wrong field count…), by index in the chunk; their cells are null. */
+  readonly errors?: ReadonlyMap<number, BentoError>;
 }
 
 /** Bytes or rows done out of a known total, for the progress bar's ETA. */

@@ -104,9 +104,12 @@ describe('batches', () => {
   });
 
   test('each batch records the source position after its last row', async () => {
-    const withEnds: RowChunk = { ...chunk('a', 0, 0, 3), ends: { bytes: Float64Array.of(10, 20, 30), lines: Float64Array.of(2, 3, 5) } };
+    const withEnds: RowChunk = { ...chunk('a', 0, 0, 3), ends: { bytes: Float64Array.of(10, 20, 30), lines: Float64Array.of(2, 3, 5), start: 4 } };
     const bs = await collect([withEnds, chunk('b', 1, 0, 2)], 2);
     assert.deepEqual(bs.map((b) => b.end), [{ file: 0, row: 2, byte: 20, line: 3 }, { file: 1, row: 1 }, { file: 1, row: 2 }]);
+    // Row start offsets (for the errors file) come with text formats only.
+    assert.deepEqual(Array.from(bs[0]!.starts!), [4, 10]);
+    assert.equal(bs[1]!.starts, undefined);
   });
 });
 

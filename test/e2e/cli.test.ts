@@ -62,6 +62,7 @@ test('${VAR} in the job file and --set on the command line', () => withTempDir(a
     job: 'job', status: 'completed', seconds: 0, rows_per_second: 0,
     input: { files: 1, format: 'csv', rows: 344 },
     output: { path: join(dir, 'out', '2026-11-24.csv'), format: 'csv', rows: 344, columns: ['island', 'species_pred', 'species_score', 'prob_Adelie', 'prob_Chinstrap', 'prob_Gentoo'] },
+    rows_failed: 0, errors: join(dir, 'out', '2026-11-24.csv.errors.jsonl'),
     model: { name: 'penguins-species', version: '1.0.0', providers: ['cpu'] },
     batch: { size: 10, concurrency: 2, count: 35 },
   });

@@ -58,7 +58,7 @@ const cases: Case[] = [
     setup: async () => {},
     job: () => job(penguinsCsv, 'bach: { size: 10 }\nbatch: { concurrency: 0 }'),
     exit: 2,
-    error: 'error: Job file <dir>/job.yaml has 2 problems:\n  - batch.concurrency: expected a positive integer, got `0` (number)\n  - bach: unknown key (did you mean `batch`?); expected one of [name, input, model, batch, output, checkpoint]\nhint: Fix the job file and run again.',
+    error: 'error: Job file <dir>/job.yaml has 2 problems:\n  - batch.concurrency: expected a positive integer, got `0` (number)\n  - bach: unknown key (did you mean `batch`?); expected one of [name, input, model, batch, output, errors, checkpoint]\nhint: Fix the job file and run again.',
   },
   {
     name: 'a column the model needs is missing',
@@ -66,17 +66,6 @@ const cases: Case[] = [
     job: () => job('data.csv'),
     exit: 3,
     error: 'error: Column "bill_length_mm" is missing: model penguins-species needs column "bill_length_mm", but <dir>/data.csv has no such column; the closest is "bill_len_mm"\nhint: Did you mean "bill_len_mm"? Rename it in the input, or fix the name in the manifest.',
-  },
-  {
-    name: 'a value that does not fit the tensor dtype',
-    setup: async (dir) => {
-      const lines = (await readFile(penguinsCsv, 'utf8')).split('\n');
-      lines[5] = lines[5]!.replace(/^(\w+,\w+,)[^,]+/, '$1abc');
-      await writeFile(join(dir, 'data.csv'), lines.join('\n'));
-    },
-    job: () => job('data.csv'),
-    exit: 3,
-    error: 'error: Invalid value: column "bill_length_mm" expects float32 (tensor "features"), got "abc" at <dir>/data.csv row 5\nhint: Fix or remove the value in the input.',
   },
   {
     name: 'batch size above the model\'s limit',
@@ -136,18 +125,53 @@ for (const c of cases) {
   }));
 }
 
-test('a failed run leaves an existing output file untouched', () => withTempDir(async (dir) => {
+test('bad cells: the row goes to the errors file, the rest is scored, rows_in = rows_out + rows_failed', () => withTempDir(async (dir) => {
   const lines = (await readFile(penguinsCsv, 'utf8')).split('\n');
-  lines[300] = lines[300]!.replace(/^(\w+,\w+,)[^,]+/, '$1oops');
+  lines[5] = lines[5]!.replace(/^(\w+,\w+,)[^,]+/, '$1abc');
+  lines[300] = lines[300]!.replace(/^(\w+,)\w+/, '$1Atlantis');
+  await writeFile(join(dir, 'data.csv'), lines.join('\n'));
+  await writeFile(join(dir, 'job.yaml'), job('data.csv', 'batch: { size: 16 }').replace(model, join(fixtures, 'models', 'penguins-mass')));
+  const result = await runCli(['--log-format', 'text', 'run', 'job.yaml', '--progress', 'none', '--summary-json', 'summary.json'], { cwd: dir });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, /^warn: 2 of 344 rows could not be scored; they are listed in .*out\/result\.csv\.errors\.jsonl$/m);
+  const summary = JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')) as { input: { rows: number }; output: { rows: number }; rows_failed: number };
+  assert.deepEqual([summary.input.rows, summary.output.rows, summary.rows_failed], [344, 342, 2]);
+  const errors = (await readFile(join(dir, 'out', 'result.csv.errors.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const offset = (line: number) => lines.slice(0, line).reduce((a, l) => a + Buffer.byteLength(l) + 1, 0);
+  assert.deepEqual(errors, [
+    { file: join(dir, 'data.csv'), row: 5, byte: offset(5), column: 'bill_length_mm', value: 'abc', code: 'INVALID_VALUE', reason: `Invalid value: column "bill_length_mm" expects float32 (tensor "measurements"), got "abc" at ${join(dir, 'data.csv')} row 5`, hint: 'Fix or remove the value in the input.' },
+    { file: join(dir, 'data.csv'), row: 300, byte: offset(300), column: 'island', value: 'Atlantis', code: 'INVALID_VALUE', reason: `Invalid value: column "island" expects one of [Biscoe, Dream, Torgersen] (tensor "island"), got "Atlantis" at ${join(dir, 'data.csv')} row 300`, hint: 'Fix or remove the value in the input.' },
+  ]);
+  const out = (await readFile(join(dir, 'out', 'result.csv'), 'utf8')).trim().split('\n');
+  assert.equal(out.length, 1 + 342);
+}));
+
+test('errors.emit: null-row keeps the bad row with null predictions and the reason', () => withTempDir(async (dir) => {
+  const lines = (await readFile(penguinsCsv, 'utf8')).split('\n');
+  lines[5] = lines[5]!.replace(/^(\w+,\w+,)[^,]+/, '$1abc');
+  await writeFile(join(dir, 'data.csv'), lines.join('\n'));
+  await writeFile(join(dir, 'job.yaml'), job('data.csv', 'errors: { emit: null-row }', 'out/result.jsonl'));
+  const result = await runCli(['run', 'job.yaml', '--progress', 'none'], { cwd: dir });
+  assert.equal(result.code, 0, result.stderr);
+  const rows = (await readFile(join(dir, 'out', 'result.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.equal(rows.length, 344);
+  assert.deepEqual([rows[4]!.bill_length_mm, rows[4]!.species_pred, rows[4]!.prob_Adelie], ['abc', null, null]);
+  assert.match(rows[4]!.error as string, /^Invalid value: column "bill_length_mm" expects float32/);
+  assert.equal(rows[3]!.error, null);
+}));
+
+test('past errors.max_count the run fails (exit 6), keeps an existing output untouched, and shows the bad rows', () => withTempDir(async (dir) => {
+  const lines = (await readFile(penguinsCsv, 'utf8')).split('\n');
+  for (const i of [100, 200, 300]) lines[i] = lines[i]!.replace(/^(\w+,\w+,)[^,]+/, '$1oops');
   await writeFile(join(dir, 'data.csv'), lines.join('\n'));
   await mkdir(join(dir, 'out'));
   await writeFile(join(dir, 'out', 'result.csv'), 'yesterday\n');
-  await writeFile(join(dir, 'job.yaml'), job('data.csv', 'batch: { size: 16 }'));
+  await writeFile(join(dir, 'job.yaml'), job('data.csv', 'batch: { size: 16 }\nerrors: { max_count: 2 }'));
   const result = await runCli(['--log-format', 'text', 'run', 'job.yaml', '--progress', 'none'], { cwd: dir });
-  assert.equal(result.code, 3);
-  assert.match(result.stderr, /got "oops" at .*data\.csv row 300/);
-  assert.deepEqual(await readdir(join(dir, 'out')), ['result.csv']);
+  assert.equal(result.code, 6, result.stderr);
+  assert.ok(result.stderr.includes(`error: 3 of 304 rows could not be scored and errors.max_count is 2; stopped. The bad rows are listed in ${join(dir, 'out', 'result.csv.errors.jsonl')}`), result.stderr);
   assert.equal(await readFile(join(dir, 'out', 'result.csv'), 'utf8'), 'yesterday\n');
+  assert.equal((await readFile(join(dir, 'out', 'result.csv.errors.jsonl'), 'utf8')).trim().split('\n').length, 3);
 }));
 
 test('--debug shows the stack of a user error', () => withTempDir(async (dir) => {

@@ -51,6 +51,7 @@ describe('loadJob: a valid job normalizes', () => {
         csv: { delimiter: ',' },
         parquet: { rowGroupRows: 65536, compression: 'snappy' },
       },
+      errors: { path: join(dir, 'jobs', 'out', 'scored.parquet.errors.jsonl'), maxCount: undefined, maxRate: undefined, emit: 'skip' },
       checkpoint: { path: join(dir, 'jobs', 'out', 'scored.parquet.bento-batch'), everyRows: undefined, everySeconds: 5 },
     });
   }));
@@ -94,6 +95,7 @@ describe('loadJob: a valid job normalizes', () => {
       model: { ref: '/models/m', baseDir: dir, path: '/models/m', threads: { intraOp: 4, interOp: 1 }, graphOptimization: 'basic', providers: ['cuda', 'cpu'] },
       batch: { size: 32, concurrency: 3 },
       output: { path: join(dir, 'out.data'), format: 'jsonl', keep: [], csv: { delimiter: '|' }, parquet: { rowGroupRows: 10, compression: 'gzip' } },
+      errors: { path: join(dir, 'out.data.errors.jsonl'), maxCount: undefined, maxRate: undefined, emit: 'skip' },
       checkpoint: { path: join(dir, 'state'), everyRows: undefined, everySeconds: 90 },
     });
   }));
@@ -252,7 +254,7 @@ describe('loadJob: problems', () => {
   test('unknown key `bach` suggests `batch`', () => withTempDir(async (dir) => {
     const file = await writeJob(dir, `${minimal}\nbach: { size: 8 }\n`);
     const error = await rejectsWith(loadJob(file, { env: {} }), 'JOB_INVALID',
-      `Job file ${file}: bach: unknown key (did you mean \`batch\`?); expected one of [name, input, model, batch, output, checkpoint]`);
+      `Job file ${file}: bach: unknown key (did you mean \`batch\`?); expected one of [name, input, model, batch, output, errors, checkpoint]`);
     assert.ok(error.message.includes('did you mean `batch`'));
   }));
 
@@ -276,7 +278,7 @@ describe('loadJob: problems', () => {
       '  - batch.concurrency: expected a positive integer, got `"two"` (string)',
       '  - output.path: is required, expected an output file path',
       '  - output.format: expected one of [csv, jsonl, parquet], got `"xlsx"` (string)',
-      '  - bach: unknown key (did you mean `batch`?); expected one of [name, input, model, batch, output, checkpoint]',
+      '  - bach: unknown key (did you mean `batch`?); expected one of [name, input, model, batch, output, errors, checkpoint]',
     ].join('\n'));
   }));
 

@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { type CsvSourceOptions, openCsv } from '../../src/source/csv.js';
 import { fixtures, rejectsWith, withTempDir } from '../helpers.js';
-import { concatColumns, drain, layout } from './util.js';
+import { badRows, concatColumns, drain, layout } from './util.js';
 
 const defaults: CsvSourceOptions = { delimiter: undefined, header: true, quote: '"', columns: undefined, chunkRows: 8192 };
 const penguinsCsv = join(fixtures, 'data', 'penguins.csv');
@@ -158,28 +158,26 @@ describe('openCsv: type sniffing', () => {
     assert.deepEqual([c.species![0], c.bill_length_mm![0], c.flipper_length_mm![0]], ['Adelie', 39.1, 181]);
   });
 
-  test('a later non-numeric value in a numeric-sniffed column is INVALID_VALUE naming file, row and column', () => withTempDir(async (dir) => {
+  test('a later non-numeric value in a numeric-sniffed column is a row error naming file, row and column; the row reads as nulls', () => withTempDir(async (dir) => {
     const file = await csvFile(dir, 'bad.csv', 'a,b\n1,x\n2,y\n3,z\noops,w\n');
     const source = await openCsv([file], { ...defaults, chunkRows: 2 });
-    const error = await rejectsWith(() => drain(source), 'INVALID_VALUE',
-      `Invalid value: column "a" holds numbers in its first rows, got "oops" at ${file} row 4`);
-    assert.equal(error.file, file);
-    assert.equal(error.row, 4);
-    assert.equal(error.column, 'a');
+    assert.deepEqual(await badRows(source), [{
+      row: 4, code: 'INVALID_VALUE', message: `Invalid value: column "a" holds numbers in its first rows, got "oops" at ${file} row 4`, byte: 16, column: 'a', value: 'oops',
+    }]);
   }));
 });
 
 describe('openCsv: errors', () => {
-  test('a row with the wrong number of fields is INPUT_FORMAT naming the row', () => withTempDir(async (dir) => {
-    const file = await csvFile(dir, 'ragged.csv', 'a,b\n1,2\n3\n');
-    const error = await rejectsWith(() => openCsv([file], defaults), 'INPUT_FORMAT', `Row 2 of ${file} has 1 fields, expected 2 (as in the header)`);
-    assert.equal(error.row, 2);
-    assert.equal(error.file, file);
+  test('a row with the wrong number of fields is a row error naming the row and its byte offset', () => withTempDir(async (dir) => {
+    const file = await csvFile(dir, 'ragged.csv', 'a,b\n1,2\n3\n4,5\n');
+    const source = await openCsv([file], defaults);
+    assert.deepEqual(await badRows(source), [{ row: 2, code: 'INPUT_FORMAT', message: `Row 2 of ${file} has 1 fields, expected 2 (as in the header)`, byte: 8, column: undefined, value: '3' }]);
   }));
 
   test('a row with too many fields, after a quoted newline, counts data rows', () => withTempDir(async (dir) => {
     const file = await csvFile(dir, 'ragged2.csv', 'a,b\n"x\ny",1\n2,3,4\n');
-    await rejectsWith(() => openCsv([file], defaults), 'INPUT_FORMAT', `Row 2 of ${file} has 3 fields, expected 2 (as in the header)`);
+    const source = await openCsv([file], defaults);
+    assert.deepEqual((await badRows(source)).map((e) => [e.row, e.message, e.byte]), [[2, `Row 2 of ${file} has 3 fields, expected 2 (as in the header)`, 12]]);
   }));
 
   test('an unclosed quote is INPUT_FORMAT with the parser message', () => withTempDir(async (dir) => {

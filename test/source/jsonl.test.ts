@@ -10,7 +10,7 @@ import { gzipSync } from 'node:zlib';
 import { openCsv } from '../../src/source/csv.js';
 import { openJsonl } from '../../src/source/jsonl.js';
 import { fixtures, rejectsWith, withTempDir } from '../helpers.js';
-import { concatColumns, drain, layout } from './util.js';
+import { badRows, concatColumns, drain, layout } from './util.js';
 
 const defaults = { columns: undefined, chunkRows: 8192 };
 
@@ -83,33 +83,26 @@ describe('openJsonl: reading', () => {
 });
 
 describe('openJsonl: errors', () => {
-  test('an invalid JSON line is INPUT_FORMAT naming its line number (blank lines counted)', () => withTempDir(async (dir) => {
-    const file = await jsonlFile(dir, 'bad.jsonl', '{"a":1}\n\n{"a":2,}\n');
-    const error = await rejectsWith(() => openJsonl([file], defaults), 'INPUT_FORMAT',
-      `Line 3 of ${file} is not valid JSON: ${jsonParseMessage('{"a":2,}')}`);
-    assert.equal(error.file, file);
-    assert.equal(error.row, 2);
+  test('an invalid JSON line is a row error naming its line number (blank lines counted) and byte offset', () => withTempDir(async (dir) => {
+    const file = await jsonlFile(dir, 'bad.jsonl', '{"a":1}\n\n{"a":2,}\n{"a":3}\n');
+    const source = await openJsonl([file], defaults);
+    assert.deepEqual(await badRows(source), [{ row: 2, code: 'INPUT_FORMAT', message: `Line 3 of ${file} is not valid JSON: ${jsonParseMessage('{"a":2,}')}`, byte: 9, column: undefined, value: '{"a":2,}' }]);
   }));
 
-  test('an invalid line after the first chunk fails while reading; the message quotes the line without its newline', () => withTempDir(async (dir) => {
+  test('an invalid line after the first chunk; the message quotes the line without its newline', () => withTempDir(async (dir) => {
     const file = await jsonlFile(dir, 'late.jsonl', '{"a":1}\n{"a":2}\n{"a":3}\nnot json\n');
     const source = await openJsonl([file], { ...defaults, chunkRows: 2 });
-    await rejectsWith(() => drain(source), 'INPUT_FORMAT', `Line 4 of ${file} is not valid JSON: ${jsonParseMessage('not json')}`);
+    assert.deepEqual((await badRows(source)).map((e) => e.message), [`Line 4 of ${file} is not valid JSON: ${jsonParseMessage('not json')}`]);
   }));
 
-  test('an array line is not an object', () => withTempDir(async (dir) => {
-    const file = await jsonlFile(dir, 'arr.jsonl', '{"a":1}\n[1,2]\n');
-    await rejectsWith(() => openJsonl([file], defaults), 'INPUT_FORMAT', `Line 2 of ${file} is not a JSON object (got an array)`);
-  }));
-
-  test('a number line is not an object', () => withTempDir(async (dir) => {
-    const file = await jsonlFile(dir, 'num.jsonl', '42\n');
-    await rejectsWith(() => openJsonl([file], defaults), 'INPUT_FORMAT', `Line 1 of ${file} is not a JSON object (got number)`);
-  }));
-
-  test('a null line is not an object, and says null', () => withTempDir(async (dir) => {
-    const file = await jsonlFile(dir, 'null.jsonl', '{"a":1}\nnull\n');
-    await rejectsWith(() => openJsonl([file], defaults), 'INPUT_FORMAT', `Line 2 of ${file} is not a JSON object (got null)`);
+  test('array, number and null lines are not objects', () => withTempDir(async (dir) => {
+    const file = await jsonlFile(dir, 'arr.jsonl', '{"a":1}\n[1,2]\n42\nnull\n');
+    const source = await openJsonl([file], defaults);
+    assert.deepEqual((await badRows(source)).map((e) => e.message), [
+      `Line 2 of ${file} is not a JSON object (got an array)`,
+      `Line 3 of ${file} is not a JSON object (got number)`,
+      `Line 4 of ${file} is not a JSON object (got null)`,
+    ]);
   }));
 
   test('an empty or blank-only file is INPUT_FORMAT', () => withTempDir(async (dir) => {

@@ -27,3 +27,16 @@ export function concatColumns(chunks: readonly RowChunk[]): Record<string, unkno
 /** `[fileRow, length]` of each chunk, to check chunk boundaries. */
 export const layout = (chunks: readonly RowChunk[]) => chunks.map((c) => [c.fileRow, c.length]);
 
+
+/** The rows a source could not read, as the run reports them: 1-based row, code, message, byte, column, value. */
+export async function badRows(source: Source): Promise<{ row: number | undefined; code: string; message: string; byte: number | undefined; column: string | undefined; value: unknown }[]> {
+  const out = [];
+  for (const chunk of await drain(source)) {
+    for (const [i, e] of [...(chunk.errors ?? [])].sort((a, b) => a[0] - b[0])) {
+      assert.equal(e.row, chunk.fileRow + i + 1, 'the error names the row it is stored at');
+      if (e.code === 'INPUT_FORMAT') for (const values of chunk.columns.values()) assert.equal(values[i], null, 'an unreadable row has null cells');
+      out.push({ row: e.row, code: e.code, message: e.message, byte: e.byte, column: e.column, value: e.value });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,84 @@
+/**
+ * @file Rows that cannot be scored: written to the errors file (JSON lines, checkpointed with
+ * the output so each bad row appears exactly once), counted, and held against the job's
+ * thresholds.
+ */
+import { BentoError } from '../errors.js';
+import type { ErrorsSpec } from '../job/spec.js';
+import { openPartial, type PartialFile } from '../sink/atomic.js';
+
+/** Rows read before `max_rate` is checked: a rate over a handful of rows says nothing. */
+export const minRowsForRate = 1000;
+
+export class ErrorLog {
+  readonly #file: PartialFile;
+  readonly #spec: ErrorsSpec;
+  #failed: number;
+
+  private constructor(file: PartialFile, spec: ErrorsSpec, failed: number) {
+    this.#file = file;
+    this.#spec = spec;
+    this.#failed = failed;
+  }
+
+  /** Opens the errors file's partial copy, fresh or truncated back to a commit. */
+  static async open(partial: string, spec: ErrorsSpec, resume?: { bytes: number; failed: number }): Promise<ErrorLog> {
+    return new ErrorLog(await openPartial(partial, resume?.bytes), spec, resume?.failed ?? 0);
+  }
+
+  get failed(): number {
+    return this.#failed;
+  }
+
+  get bytes(): number {
+    return this.#file.length;
+  }
+
+  /** Appends one line per bad row of `batch`, in row order. */
+  async record(errors: ReadonlyMap<number, BentoError>): Promise<void> {
+    if (errors.size === 0) return;
+    let text = '';
+    for (const i of [...errors.keys()].sort((a, b) => a - b)) {
+      const e = errors.get(i)!;
+      text += `${JSON.stringify({
+        file: e.file, row: e.row, ...(e.byte !== undefined ? { byte: e.byte } : {}), ...(e.column ? { column: e.column } : {}),
+        ...(e.value !== undefined ? { value: clip(e.value) } : {}), code: e.code, reason: e.message, ...(e.hint ? { hint: e.hint } : {}),
+      })}\n`;
+    }
+    await this.#file.write(text);
+    this.#failed += errors.size;
+  }
+
+  /** Throws TOO_MANY_ERRORS when the failed rows pass `max_count`, or `max_rate` of `rowsIn`. */
+  check(rowsIn: number, path: string): void {
+    const { maxCount, maxRate } = this.#spec;
+    const overCount = maxCount !== undefined && this.#failed > maxCount;
+    const overRate = maxRate !== undefined && rowsIn >= minRowsForRate && this.#failed / rowsIn > maxRate;
+    if (!overCount && !overRate) return;
+    const limit = overCount ? `errors.max_count is ${maxCount}` : `errors.max_rate is ${maxRate} (${(this.#failed / rowsIn * 100).toFixed(2)}% failed)`;
+    throw new BentoError('TOO_MANY_ERRORS', `${this.#failed.toLocaleString('en-US')} of ${rowsIn.toLocaleString('en-US')} rows could not be scored and ${limit}; stopped. The bad rows are listed in ${path}`, {
+      file: path, hint: 'Fix the input (each line of the errors file names the file, row, column and reason), or raise the limit in the job file.',
+    });
+  }
+
+  sync(): Promise<void> {
+    return this.#file.sync();
+  }
+
+  seal(): Promise<void> {
+    return this.#file.seal();
+  }
+
+  close(): Promise<void> {
+    return this.#file.close();
+  }
+
+  discard(): Promise<void> {
+    return this.#file.discard();
+  }
+}
+
+function clip(value: unknown): unknown {
+  const text = typeof value === 'string' ? value : JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? String(value);
+  return text.length > 200 ? `${text.slice(0, 200)}…` : typeof value === 'string' ? value : text;
+}
