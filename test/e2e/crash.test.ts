@@ -39,7 +39,11 @@ before(async () => {
     const slice = `SELECT * EXCLUDE (i, rn) FROM range(${part * 50}, ${(part + 1) * 50}) t(i) CROSS JOIN (SELECT *, row_number() OVER () AS rn FROM read_csv('${src}')) ORDER BY i, rn`;
     await duckdb(`COPY (${slice}) TO '${join(dir, `part-${part}.csv`)}' (HEADER)`);
   }
-  Object.assign(inputs, { csv: join(dir, 'in.csv'), gz: join(dir, 'in.csv.gz'), jsonl: join(dir, 'in.jsonl'), parquet: join(dir, 'in.parquet'), glob: join(dir, 'part-*.csv') });
+  // Every 997th line broken (bad JSON or a value that does not fit): the errors file must list each exactly once.
+  const lines = (await readFile(join(dir, 'in.jsonl'), 'utf8')).split('\n');
+  for (let i = 5; i < lines.length - 1; i += 997) lines[i] = i % 2 ? lines[i]!.slice(0, -3) : lines[i]!.replace(/"bill_length_mm":[^,]+/, '"bill_length_mm":"n/a?"');
+  await writeFile(join(dir, 'bad.jsonl'), lines.join('\n'));
+  Object.assign(inputs, { bad: join(dir, 'bad.jsonl'), csv: join(dir, 'in.csv'), gz: join(dir, 'in.csv.gz'), jsonl: join(dir, 'in.jsonl'), parquet: join(dir, 'in.parquet'), glob: join(dir, 'part-*.csv') });
 });
 after(() => rm(dir, { recursive: true, force: true }));
 
@@ -72,7 +76,7 @@ function runAndKill(jobFile: string, ms: number, env: NodeJS.ProcessEnv = {}): P
 
 const pairs: [string, 'csv' | 'jsonl' | 'parquet'][] = [];
 for (const input of ['csv', 'jsonl', 'parquet']) for (const output of ['csv', 'jsonl', 'parquet'] as const) pairs.push([input, output]);
-pairs.push(['gz', 'csv'], ['gz', 'parquet'], ['glob', 'jsonl'], ['glob', 'parquet']);
+pairs.push(['gz', 'csv'], ['gz', 'parquet'], ['glob', 'jsonl'], ['glob', 'parquet'], ['bad', 'csv'], ['bad', 'parquet']);
 
 describe(`SIGKILL at random moments, then resume (seed ${seed})`, { timeout: 600_000 }, () => {
   const rand = random(seed);
@@ -101,6 +105,11 @@ describe(`SIGKILL at random moments, then resume (seed ${seed})`, { timeout: 600
       }
       assert.ok(kills.length > 0, 'at least one run was killed mid-way');
       assert.ok((await readFile(target)).equals(expected), `output after kills at ${kills.join(', ')} ms differs from the clean run`);
+      if (input === 'bad') {
+        const errors = await readFile(`${target}.errors.jsonl`, 'utf8');
+        assert.equal(errors, await readFile(`${clean}.errors.jsonl`, 'utf8'), 'the errors file lists each bad row exactly once');
+        assert.equal(errors.trim().split('\n').length, 52);
+      }
       // A finished job's rerun does nothing and says so.
       const again = await runCli(['--log-format', 'json', 'run', file, '--progress', 'none']);
       assert.equal(again.code, 0);
