@@ -118,3 +118,21 @@ function concat(pieces: Column[], length: number): Column {
   for (const p of pieces) for (let i = 0; i < p.length; i++) out[o++] = p[i];
   return out;
 }
+
+/** Rows `[from, to)` of a batch as a batch of their own (for isolating rows that make a model call fail). */
+export function sliceBatch(batch: Batch, from: number, to: number): Batch {
+  const columns = new Map<string, Column>();
+  for (const [name, column] of batch.columns) columns.set(name, ArrayBuffer.isView(column) ? (column as unknown as { subarray(a: number, b: number): Column }).subarray(from, to) : Array.prototype.slice.call(column, from, to));
+  const segments: Segment[] = [];
+  for (const s of batch.segments) {
+    const a = Math.max(from, s.offset);
+    const b = Math.min(to, s.offset + s.length);
+    if (a < b) segments.push({ file: s.file, fileRow: s.fileRow + (a - s.offset), offset: a - from, length: b - a });
+  }
+  const errors = new Map<number, BentoError>();
+  for (const [i, e] of batch.errors ?? []) if (i >= from && i < to) errors.set(i - from, e);
+  return {
+    index: batch.index, start: batch.start + from, length: to - from, columns, segments, end: batch.end,
+    ...(errors.size > 0 ? { errors } : {}), ...(batch.starts ? { starts: batch.starts.subarray(from, to) } : {}),
+  };
+}

@@ -54,6 +54,9 @@ export class Session {
   static async create(file: string, options: SessionOptions): Promise<Session> {
     const wanted = [...new Set([...options.providers.map((p) => p.toLowerCase()), 'cpu'])];
     const base: ort.InferenceSession.SessionOptions = {
+      // Failures reach us as exceptions with the same text; the native logger would also print
+      // them, in colour, into the JSON log lines on stderr.
+      logSeverityLevel: 4,
       graphOptimizationLevel: options.graphOptimization,
       ...(options.intraOp !== undefined ? { intraOpNumThreads: options.intraOp } : {}),
       ...(options.interOp !== undefined ? { interOpNumThreads: options.interOp } : {}),

@@ -3,7 +3,7 @@
  * Up to `batch.concurrency` batches are in the model at once; results are written strictly in
  * input order.
  */
-import { batches, type Batch } from '../batch/batcher.js';
+import { batches, type Batch, sliceBatch } from '../batch/batcher.js';
 import { BentoError, didYouMean } from '../errors.js';
 import type { JobSpec } from '../job/spec.js';
 import { type Bundle, resolveBundle } from '../model/bundle.js';
@@ -176,9 +176,46 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
     stats.rowsFailed ??= 0;
     const fetch = [...new Set(m.outputs.map((o) => o.tensor))];
     const rows = m.batch.fixed ? m.batch.max_size : undefined;
-    type Result = { batch: Batch; outputs: Record<string, TensorData>; context: PreContext; errors: RowErrors };
+    /** A batch's model results: one part normally; several when failing rows had to be isolated. */
+    type Part = { offset: number; length: number; outputs: Record<string, TensorData> | undefined; context: PreContext };
+    type Result = { batch: Batch; parts: Part[]; errors: RowErrors };
     const pre = await Preprocessor.create(bundle);
     const inFlight: Promise<Result>[] = [];
+    const predictionNames = predictions.map((f) => f.name);
+    let scoredAny = (resume?.rows ?? 0) > 0;
+
+    /**
+     * Runs a batch; a call that fails is retried once, then the batch is split in halves until
+     * the rows that make it fail are alone: those go to the errors file with the runtime's
+     * message, the others are scored.
+     */
+    const score = async (batch: Batch, errors: RowErrors): Promise<Result> => {
+      const attempt = async (part: Batch, offset: number): Promise<Part[]> => {
+        const local: RowErrors = new Map();
+        const { feeds, context } = pre.run(part, rows ?? part.length, local);
+        for (const [i, e] of local) if (!errors.has(offset + i)) errors.set(offset + i, e);
+        try {
+          return [{ offset, length: part.length, outputs: await pool.run(feeds, fetch), context }];
+        } catch (first) {
+          try {
+            const again = pre.run(part, rows ?? part.length, new Map());
+            return [{ offset, length: part.length, outputs: await pool.run(again.feeds, fetch), context: again.context }];
+          } catch (error) {
+            if (part.length === 1) {
+              if (!errors.has(offset)) errors.set(offset, modelRunError(error ?? first, part, bundle));
+              return [{ offset, length: 1, outputs: undefined, context: {} }];
+            }
+            const half = Math.ceil(part.length / 2);
+            return [...(await attempt(sliceBatch(part, 0, half), offset)), ...(await attempt(sliceBatch(part, half, part.length), offset + half))];
+          }
+        }
+      };
+      const parts = await attempt(batch, 0);
+      // Every row failing before any row ever scored is the model's problem, not the data's.
+      if (parts.every((p) => !p.outputs) && !scoredAny) throw errors.get(0) ?? new BentoError('MODEL_RUN', `Model ${m.name} failed on every row of the first batch`, { file: bundle.modelFile });
+      scoredAny = true;
+      return { batch, parts, errors };
+    };
     let position: SourcePosition | undefined = resume?.source;
     let issuedRows = committedRows;
     let committedAt = performance.now();
@@ -213,7 +250,9 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
       const { batch, errors } = result;
       let columns = new Map<string, Column>();
       for (const field of job.keep) columns.set(field.name, batch.columns.get(field.name)!);
-      const predicted = postprocess(m, result.outputs, batch.length, bundle.modelFile, result.context);
+      const predicted = joinParts(result.parts.map((p) => p.outputs
+        ? postprocess(m, p.outputs, p.length, bundle.modelFile, p.context)
+        : new Map(predictionNames.map((name) => [name, new Array(p.length).fill(null)]))), batch.length);
       for (const [name, column] of predicted) columns.set(name, column);
       let length = batch.length;
       if (errors.size > 0 && nullRows) {
@@ -240,8 +279,7 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
       if (hooks.signal?.aborted) break;
       stats.rowsRead += batch.length;
       const errors: RowErrors = new Map(batch.errors);
-      const { feeds, context } = pre.run(batch, rows ?? batch.length, errors);
-      const run = pool.run(feeds, fetch).then((outputs) => ({ batch, outputs, context, errors }), (error: unknown) => { throw modelRunError(error, batch, bundle); });
+      const run = score(batch, errors);
       run.catch(() => undefined); // awaited in order below; this only keeps Node from calling it unhandled meanwhile
       inFlight.push(run);
       // One batch more than the workers can take keeps them busy while the main thread prepares the next.
@@ -333,12 +371,30 @@ async function exists(path: string): Promise<boolean> {
   return (await stat(path).catch(() => undefined)) !== undefined;
 }
 
+/** The row a model call failed on, alone: the runtime's own message, where the row is. */
 function modelRunError(error: unknown, batch: Batch, bundle: Bundle): BentoError {
   const first = batch.segments[0]!;
   const message = (error as Error).message.split('\n')[0];
-  return new BentoError('MODEL_RUN', `Model ${bundle.manifest.name} failed on batch ${batch.index + 1} (rows ${first.fileRow + 1}–${first.fileRow + batch.length} of ${first.file}): ${message}`, {
-    file: bundle.modelFile, row: first.fileRow + 1, cause: error, hint: 'Check the manifest against `bento-batch inspect`; if the input is valid this is a model problem.',
+  return new BentoError('MODEL_RUN', `Model ${bundle.manifest.name} failed on ${first.file} row ${first.fileRow + 1}: ${message}`, {
+    file: first.file, row: first.fileRow + 1, ...(batch.starts ? { byte: batch.starts[0]! } : {}), cause: error,
+    hint: 'The model cannot score this row; check its values against what the model was trained on.',
   });
+}
+
+/** Prediction columns of consecutive parts of a batch, joined into full-length columns. */
+function joinParts(parts: Map<string, Column>[], length: number): Map<string, Column> {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Map<string, Column>();
+  for (const name of parts[0]!.keys()) {
+    const column = new Array<unknown>(length);
+    let o = 0;
+    for (const part of parts) {
+      const values = part.get(name)!;
+      for (let i = 0; i < values.length; i++) column[o++] = values[i];
+    }
+    out.set(name, column);
+  }
+  return out;
 }
 
 export type { Manifest };

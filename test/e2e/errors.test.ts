@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fixtures, runCli, withTempDir } from '../helpers.js';
+import { assertClose, fixtures, readJson, runCli, withTempDir } from '../helpers.js';
 
 const penguinsCsv = join(fixtures, 'data', 'penguins.csv');
 const model = join(fixtures, 'models', 'penguins');
@@ -191,4 +191,25 @@ test('json log format: the error is one machine-readable line with code and loca
     message: `Input file ${join(dir, 'nope.csv')} does not exist`, file: join(dir, 'nope.csv'),
     hint: 'Check input.path; relative paths resolve against the job file\'s directory.',
   });
+}));
+
+test('a model call that fails is retried, then split until the failing rows are alone; the rest are scored', () => withTempDir(async (dir) => {
+  // penguins-mass fed a raw island index: 7 is out of range for its embedding, and onnxruntime fails the whole call.
+  await cp(join(fixtures, 'models', 'penguins-mass'), join(dir, 'bundle'), { recursive: true });
+  const manifest = await readFile(join(dir, 'bundle', 'bento.yaml'), 'utf8');
+  await writeFile(join(dir, 'bundle', 'bento.yaml'), manifest.replace('    columns: [island]\n    categories: [Biscoe, Dream, Torgersen]\n', '    columns: [island_idx]\n'));
+  const index: Record<string, number> = { Biscoe: 0, Dream: 1, Torgersen: 2 };
+  const rows = (await readFile(join(fixtures, 'data', 'penguins.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const bad = new Set([10, 200, 201]);
+  await writeFile(join(dir, 'in.jsonl'), rows.map((r, i) => JSON.stringify({ ...r, island_idx: bad.has(i) ? 7 : index[r.island as string] })).join('\n'));
+  await writeFile(join(dir, 'job.yaml'), 'input: { path: in.jsonl }\nmodel: bundle\nbatch: { size: 64 }\noutput: { path: out.jsonl, keep: [] }\n');
+  const result = await runCli(['--log-format', 'text', 'run', 'job.yaml', '--progress', 'none'], { cwd: dir });
+  assert.equal(result.code, 0, result.stderr);
+  assert.doesNotMatch(result.stderr, /onnxruntime:/, 'the runtime\'s own logger stays quiet');
+  const errors = (await readFile(join(dir, 'out.jsonl.errors.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { row: number; code: string; reason: string });
+  assert.deepEqual(errors.map((e) => [e.row, e.code]), [[11, 'MODEL_RUN'], [201, 'MODEL_RUN'], [202, 'MODEL_RUN']]);
+  assert.match(errors[0]!.reason, /^Model penguins-mass failed on .*in\.jsonl row 11: .*Gather.*indices element out of data bounds, idx=7/);
+  const reference = (await readJson<{ body_mass_pred: number }[]>(join(fixtures, 'reference', 'penguins-mass.json'))).filter((_, i) => !bad.has(i));
+  const out = (await readFile(join(dir, 'out.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { body_mass_pred: number });
+  assertClose(out.map((r) => r.body_mass_pred), reference.map((r) => r.body_mass_pred), 1e-6);
 }));
