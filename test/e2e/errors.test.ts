@@ -213,3 +213,29 @@ test('a model call that fails is retried, then split until the failing rows are 
   const out = (await readFile(join(dir, 'out.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { body_mass_pred: number });
   assertClose(out.map((r) => r.body_mass_pred), reference.map((r) => r.body_mass_pred), 1e-6);
 }));
+
+test('seeded random corruption: every corrupted row is reported exactly once, every other row is scored', () => withTempDir(async (dir) => {
+  let seed = Number(process.env.BENTO_TEST_SEED ?? 7);
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const reference = await readJson<Record<string, unknown>[]>(join(fixtures, 'reference', 'penguins.json'));
+  const lines = (await readFile(penguinsCsv, 'utf8')).trim().split('\n');
+  const corrupted = new Set<number>();
+  for (let k = 0; k < 40; k++) {
+    const row = 1 + Math.floor(rand() * 344);
+    const cells = lines[row]!.split(',');
+    const column = 2 + Math.floor(rand() * 4); // one of the four measurements the model reads
+    cells[column] = ['x?', 'N/A?', '1,2'.slice(0, 1) + 'e', '--'][Math.floor(rand() * 4)]!;
+    lines[row] = cells.join(',');
+    corrupted.add(row);
+  }
+  await writeFile(join(dir, 'data.csv'), `${lines.join('\n')}\n`);
+  await writeFile(join(dir, 'job.yaml'), job('data.csv', 'batch: { size: 32 }', 'out/result.jsonl').replace('output: {', 'output: { keep: [],'));
+  const result = await runCli(['run', 'job.yaml', '--progress', 'none', '--summary-json', 'summary.json'], { cwd: dir });
+  assert.equal(result.code, 0, result.stderr);
+  const errors = (await readFile(join(dir, 'out', 'result.jsonl.errors.jsonl'), 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as { row: number }).row);
+  assert.deepEqual(errors, [...corrupted].sort((a, b) => a - b), 'each corrupted row once, in order');
+  const out = (await readFile(join(dir, 'out', 'result.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  assertClose(out, reference.filter((_, i) => !corrupted.has(i + 1)), 1e-5);
+  const summary = JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')) as { input: { rows: number }; output: { rows: number }; rows_failed: number };
+  assert.equal(summary.input.rows, summary.output.rows + summary.rows_failed);
+}));
