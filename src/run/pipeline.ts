@@ -91,7 +91,7 @@ export async function prepareJob(spec: JobSpec): Promise<PreparedJob> {
       throw new BentoError('JOB_INVALID', `Job file ${spec.jobFile}: input.columns leaves out ${dropped.map((c) => `"${c}"`).join(', ')}, which model ${m.name} needs`, { file: spec.jobFile, hint: `Add ${dropped.join(', ')} to input.columns.` });
     }
   }
-  const source = await openSource({ ...spec.input, columns: wanted });
+  const source = await openSource({ ...spec.input, columns: wanted }, { rawText: spec.output.format === 'csv' });
   const names = source.schema.map((f) => f.name);
   for (const column of [...modelColumns, ...(spec.output.keep ?? [])]) {
     if (names.includes(column)) continue;

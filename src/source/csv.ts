@@ -16,6 +16,11 @@ export interface CsvSourceOptions {
   /** Read only these columns; undefined reads all. */
   readonly columns: readonly string[] | undefined;
   readonly chunkRows: number;
+  /**
+   * Hand cells on as the text that was read (types are still sniffed for the schema): for CSV
+   * output, kept columns are then written byte for byte, without a parse and a re-format.
+   */
+  readonly rawText?: boolean;
 }
 
 const isMissing = (v: string) => missingTokens.has(v.trim());
@@ -116,6 +121,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
   // The first chunk fixes each column's type; later chunks are converted to it.
   function typed(chunk: RowChunk): RowChunk {
     schema ??= [...chunk.columns].map(([name, values]) => ({ name, type: sniffCsvType(values, isMissing) }));
+    if (options.rawText) return chunk;
     const errors = new Map(chunk.errors);
     const columns = new Map(schema.map((field) => {
       const values = chunk.columns.get(field.name) as (string | null)[];
