@@ -70,10 +70,16 @@ class ModelWorker {
   }
 }
 
+/**
+ * Batches each worker holds: one running and one queued in its port, so a worker that finishes
+ * starts the next batch at once instead of waiting for a busy main thread to hand it one.
+ */
+const depth = 2;
+
 /** Worker threads each holding one session of the same model. */
 export class ModelPool {
   readonly #workers: ModelWorker[];
-  readonly #idle: ModelWorker[];
+  readonly #load: number[];
   readonly #queue: PQueue;
   readonly signature: Signature;
   readonly providers: readonly string[];
@@ -81,8 +87,8 @@ export class ModelPool {
 
   private constructor(workers: ModelWorker[], ready: Extract<WorkerReply, { type: 'ready' }>) {
     this.#workers = workers;
-    this.#idle = [...workers];
-    this.#queue = new PQueue({ concurrency: workers.length });
+    this.#load = workers.map(() => 0);
+    this.#queue = new PQueue({ concurrency: workers.length * depth });
     this.signature = ready.signature;
     this.providers = ready.providers;
     this.note = ready.note;
@@ -103,19 +109,20 @@ export class ModelPool {
     return new ModelPool(ok.map((s) => s.value.worker), ok[0]!.value.ready);
   }
 
-  /** Number of batches being run or waiting for a worker. */
-  get pending(): number {
-    return this.#queue.size + this.#queue.pending;
+  /** Batches the pool can usefully hold at once (running plus queued in the workers). */
+  get capacity(): number {
+    return this.#workers.length * depth;
   }
 
   /** Runs a batch on the next idle worker. Rejects with the runtime's own message. */
   run(feeds: Record<string, TensorData>, fetch: readonly string[]): Promise<Record<string, TensorData>> {
     return this.#queue.add(async () => {
-      const worker = this.#idle.pop()!;
+      const k = this.#load.indexOf(Math.min(...this.#load));
+      this.#load[k]!++;
       try {
-        return await worker.run(feeds, fetch);
+        return await this.#workers[k]!.run(feeds, fetch);
       } finally {
-        this.#idle.push(worker);
+        this.#load[k]!--;
       }
     });
   }

@@ -282,8 +282,8 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
       const run = score(batch, errors);
       run.catch(() => undefined); // awaited in order below; this only keeps Node from calling it unhandled meanwhile
       inFlight.push(run);
-      // One batch more than the workers can take keeps them busy while the main thread prepares the next.
-      while (inFlight.length > concurrency) await write(await inFlight.shift()!);
+      // The pool holds two batches per worker; one more prepared keeps them busy while the main thread writes.
+      while (inFlight.length > pool.capacity) await write(await inFlight.shift()!);
     }
     // On a signal too: the batches already in the model are finished and kept.
     while (inFlight.length > 0) await write(await inFlight.shift()!);
