@@ -16,16 +16,22 @@ export function predictionFields(manifest: Manifest, outputs: readonly TensorInf
     const valueType: FieldType = (output.activation ?? 'none') === 'none' ? raw : 'float64';
     const c = output.columns;
     return [
-      ...(c.entities ? [{ name: c.entities, type: 'json' as const }] : []),
+      ...(c.entities ? [{ name: c.entities, type: 'list' as const, items: 'struct' as const, fields: entityFields }] : []),
       ...(c.label ? [{ name: c.label, type: 'string' as const }] : []),
       ...(c.score ? [{ name: c.score, type: valueType }] : []),
       ...(c.probabilities ? output.labels!.map((l) => ({ name: `${c.probabilities}${l}`, type: valueType })) : []),
       ...(c.values ?? []).map((name) => ({ name, type: valueType })),
       ...(c.list ? [{ name: c.list, type: 'list' as const, items: output.normalize || (output.pooling ?? 'none') !== 'none' ? 'float64' as const : valueType }] : []),
-      ...(c.top_k ? [{ name: c.top_k, type: 'json' as const }] : []),
+      ...(c.top_k ? [{ name: c.top_k, type: 'list' as const, items: 'struct' as const, fields: [{ name: 'label', type: 'string' as const }, { name: 'score', type: 'float64' as const }] }] : []),
     ];
   });
 }
+
+/** An entity as the NER output column holds it: the tutorial's {entity, label} plus score and offsets. */
+const entityFields: Field[] = [
+  { name: 'entity', type: 'string' }, { name: 'label', type: 'string' }, { name: 'score', type: 'float64' },
+  { name: 'start', type: 'int32' }, { name: 'end', type: 'int32' },
+];
 
 function elementType(type: string | undefined): FieldType {
   switch (type) {

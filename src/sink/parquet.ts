@@ -54,7 +54,7 @@ export async function openParquetSink(schema: readonly Field[], options: SinkOpt
     if (rows === 0) return;
     // Offset indexes would be kept in memory until the footer and lost across a resume; the
     // footer's row-group metadata is all a resumed file needs to be byte-identical.
-    const columnData = schema.map((f, i) => ({ name: f.name, data: convert(buffered[i]!, f.type, f.items), offsetIndex: false }));
+    const columnData = schema.map((f, i) => ({ name: f.name, data: convert(buffered[i]!, f.type, f.items, f.fields), offsetIndex: false }));
     buffered = schema.map(() => []);
     rows = 0;
     await parquet.write({ columnData: columnData as never, rowGroupSize: Number.MAX_SAFE_INTEGER });
@@ -108,7 +108,7 @@ function decode(text: string): unknown {
   });
 }
 
-function convert(values: unknown[], type: FieldType, items?: FieldType): unknown[] {
+function convert(values: unknown[], type: FieldType, items?: FieldType, fields?: readonly Field[]): unknown[] {
   switch (type) {
     case 'float32': case 'float64':
       return values.map((v) => (v === null || v === undefined ? null : Number(v)));
@@ -121,7 +121,9 @@ function convert(values: unknown[], type: FieldType, items?: FieldType): unknown
     case 'timestamp':
       return values.map((v) => (v instanceof Date ? v : v === null || v === undefined ? null : new Date(v as string)));
     case 'list':
-      return values.map((v) => (v === null || v === undefined ? null : convert(Array.from(v as ArrayLike<unknown>), items ?? 'json')));
+      return values.map((v) => (v === null || v === undefined ? null : convert(Array.from(v as ArrayLike<unknown>), items ?? 'json', undefined, fields)));
+    case 'struct':
+      return values.map((v) => (v === null || v === undefined ? null : Object.fromEntries((fields ?? []).map((f) => [f.name, convert([(v as Record<string, unknown>)[f.name]], f.type, f.items, f.fields)[0]]))));
     case 'string':
       return values.map((v) => (v === null || v === undefined ? null : String(v)));
     case 'json':
@@ -145,13 +147,21 @@ function leaf(name: string, type: FieldType, repetition: 'OPTIONAL' | 'REQUIRED'
 
 function parquetSchema(fields: readonly Field[]): SchemaElement[] {
   const out: SchemaElement[] = [{ name: 'root', num_children: fields.length }];
-  for (const f of fields) {
-    if (f.type === 'list') {
-      // The three-level LIST layout every reader (Arrow, Spark, DuckDB) expects.
-      out.push({ name: f.name, repetition_type: 'OPTIONAL', num_children: 1, converted_type: 'LIST', logical_type: { type: 'LIST' } });
-      out.push({ name: 'list', repetition_type: 'REPEATED', num_children: 1 });
-      out.push(leaf('element', f.items ?? 'json', 'OPTIONAL'));
-    } else out.push(leaf(f.name, f.type, 'OPTIONAL'));
-  }
+  for (const f of fields) out.push(...element(f.name, f.type, f.items, f.fields));
   return out;
+}
+
+/** Schema elements for one field, depth first: a leaf, a struct group, or the three-level LIST layout every reader (Arrow, Spark, DuckDB) expects. */
+function element(name: string, type: FieldType, items?: FieldType, fields?: readonly Field[]): SchemaElement[] {
+  if (type === 'list') {
+    return [
+      { name, repetition_type: 'OPTIONAL', num_children: 1, converted_type: 'LIST', logical_type: { type: 'LIST' } },
+      { name: 'list', repetition_type: 'REPEATED', num_children: 1 },
+      ...element('element', items ?? 'json', undefined, fields),
+    ];
+  }
+  if (type === 'struct') {
+    return [{ name, repetition_type: 'OPTIONAL', num_children: fields?.length ?? 0 }, ...(fields ?? []).flatMap((f) => element(f.name, f.type, f.items, f.fields))];
+  }
+  return [leaf(name, type, 'OPTIONAL')];
 }

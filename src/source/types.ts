@@ -6,13 +6,15 @@
 import type { BentoError } from '../errors.js';
 
 /** Column types as they travel from sources to sinks. `json` is any JSON value (objects, lists, mixed). */
-export type FieldType = 'float32' | 'float64' | 'int32' | 'int64' | 'bool' | 'string' | 'timestamp' | 'json' | 'list';
+export type FieldType = 'float32' | 'float64' | 'int32' | 'int64' | 'bool' | 'string' | 'timestamp' | 'json' | 'list' | 'struct';
 
 export interface Field {
   readonly name: string;
   readonly type: FieldType;
   /** For `list`: the element type. */
   readonly items?: FieldType;
+  /** For `struct` (or a list of structs): the members, in order. */
+  readonly fields?: readonly Field[];
 }
 
 /**

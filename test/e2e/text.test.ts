@@ -8,7 +8,7 @@ import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { TextEncoder } from '../../src/model/text.js';
-import { assertClose, fixtures, readJson, readRows, root, runCli, withTempDir } from '../helpers.js';
+import { assertClose, duckdb, fixtures, readJson, readRows, root, runCli, withTempDir } from '../helpers.js';
 
 const text = join(fixtures, 'text');
 type Entity = { entity: string; label: string; score: number; start: number; end: number };
@@ -21,7 +21,12 @@ describe('NER: the tutorial\'s output shape, spans and labels exact, scores to 1
       assert.equal(result.code, 0, result.stderr);
       const rows = await readRows(join(dir, `ner.${format}`));
       assert.equal(rows.length, reference.length);
+      if (format === 'parquet') {
+        const [type] = await duckdb(`SELECT typeof(entities) AS t FROM '${join(dir, 'ner.parquet')}' LIMIT 1`);
+        assert.equal(type!.t, 'STRUCT(entity VARCHAR, "label" VARCHAR, score DOUBLE, "start" INTEGER, "end" INTEGER)[]');
+      }
       rows.forEach((row, i) => {
+        // A JSON array in CSV/JSONL, a list of structs in Parquet.
         const entities = (typeof row.entities === 'string' ? JSON.parse(row.entities) : row.entities) as Entity[];
         const expected = reference[i]!;
         assert.equal(row.text, expected.text);
@@ -46,7 +51,8 @@ test('topic classification with top-k and probabilities, and the embedding outpu
     const e = reference[i]!;
     assert.equal(row.topic, e.label);
     assertClose([row.topic_score, row.p_business, row.p_travel, row.p_automotive, row.p_people], [e.score, e.probabilities.business, e.probabilities.travel, e.probabilities.automotive, e.probabilities.people], 1e-4, `row ${i}`);
-    const top2 = JSON.parse(row.top2 as string) as { label: string; score: number }[];
+    // Parquet holds a list of structs (DuckDB: STRUCT(label VARCHAR, score DOUBLE)[]).
+    const top2 = row.top2 as { label: string; score: number }[];
     const sorted = Object.entries(e.probabilities).sort((a, b) => b[1] - a[1]).slice(0, 2);
     assert.deepEqual(top2.map((t) => t.label), sorted.map(([label]) => label));
     assertClose(Array.from(row.embedding as ArrayLike<number>), e.embedding, 1e-4, `row ${i} embedding`);
