@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { assertClose, fixtures, readJson, runCli, withTempDir } from '../helpers.js';
+import { assertClose, bin, fixtures, readJson, runCli, withTempDir } from '../helpers.js';
 
 const penguinsCsv = join(fixtures, 'data', 'penguins.csv');
 const model = join(fixtures, 'models', 'penguins');
@@ -98,6 +98,40 @@ const cases: Case[] = [
   {
     name: 'a CSV file named .parquet',
     setup: async (dir) => cp(penguinsCsv, join(dir, 'data.parquet')),
+    job: () => job('data.parquet'),
+    exit: 3,
+    error: 'hint: Check that the file is Parquet (not CSV or JSON renamed), complete, and not still being written; or set input.format.',
+  },
+  {
+    name: 'an empty input file',
+    setup: async (dir) => writeFile(join(dir, 'data.csv'), ''),
+    job: () => job('data.csv'),
+    exit: 3,
+    error: 'error: Input file <dir>/data.csv is empty\nhint: Remove the file from the input, or check the step that writes it.',
+  },
+  {
+    name: 'a header-only CSV',
+    setup: async (dir) => writeFile(join(dir, 'data.csv'), 'species,island,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g,sex\n'),
+    job: () => job('data.csv'),
+    exit: 3,
+    error: 'error: Input file <dir>/data.csv has a header but no rows\nhint: Remove the file from the input, or check the step that writes it.',
+  },
+  {
+    name: 'a truncated .gz',
+    setup: async (dir) => {
+      const gz = await readFile(join(fixtures, 'data', 'penguins.csv.gz'));
+      await writeFile(join(dir, 'data.csv.gz'), gz.subarray(0, gz.length - 200));
+    },
+    job: () => job('data.csv.gz'),
+    exit: 3,
+    error: 'error: Input file <dir>/data.csv.gz is not a complete gzip file: unexpected end of file\nhint: The file is truncated or corrupt; copy it again.',
+  },
+  {
+    name: 'a truncated Parquet file',
+    setup: async (dir) => {
+      const parquet = await readFile(join(fixtures, 'data', 'penguins.parquet'));
+      await writeFile(join(dir, 'data.parquet'), parquet.subarray(0, parquet.length - 100));
+    },
     job: () => job('data.parquet'),
     exit: 3,
     error: 'hint: Check that the file is Parquet (not CSV or JSON renamed), complete, and not still being written; or set input.format.',
@@ -238,4 +272,23 @@ test('seeded random corruption: every corrupted row is reported exactly once, ev
   assertClose(out, reference.filter((_, i) => !corrupted.has(i + 1)), 1e-5);
   const summary = JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')) as { input: { rows: number }; output: { rows: number }; rows_failed: number };
   assert.equal(summary.input.rows, summary.output.rows + summary.rows_failed);
+}));
+
+test('disk full (a file-size limit) fails with exit 5, keeps the checkpoint, and the rerun resumes to the same bytes', () => withTempDir(async (dir) => {
+  const lines = (await readFile(penguinsCsv, 'utf8')).trim().split('\n');
+  await writeFile(join(dir, 'big.csv'), `${[lines[0], ...Array.from({ length: 60 }, () => lines.slice(1)).flat()].join('\n')}\n`);
+  const body = `input: { path: big.csv }\nmodel: ${model}\nbatch: { size: 64 }\noutput: { path: out/r.csv }\ncheckpoint: { every: 1000 }\n`;
+  await writeFile(join(dir, 'job.yaml'), body);
+  await writeFile(join(dir, 'clean.yaml'), body.replace('out/r.csv', 'clean/r.csv').replace('checkpoint: { every: 1000 }', 'checkpoint: false'));
+  assert.equal((await runCli(['run', 'clean.yaml', '--progress', 'none'], { cwd: dir })).code, 0);
+  // SIGXFSZ ignored, so writing past the limit fails with EFBIG as a full disk fails with ENOSPC.
+  const { spawnSync } = await import('node:child_process');
+  const full = spawnSync('bash', ['-c', `trap '' XFSZ; ulimit -f 300; exec "${process.execPath}" "${bin}" --log-format text run job.yaml --progress none`], { cwd: dir, encoding: 'utf8' });
+  assert.equal(full.status, 5, full.stderr);
+  assert.ok(full.stderr.includes(`error: Cannot write output ${join(dir, 'out', 'r.csv.bento-batch', 'partial.csv')}: the file is larger than allowed\nhint: Free some space and run the same command again; it resumes from the last checkpoint.`), full.stderr);
+  assert.deepEqual(await readdir(join(dir, 'out')), ['r.csv.bento-batch']);
+  const resumed = await runCli(['--log-format', 'text', 'run', 'job.yaml', '--progress', 'none'], { cwd: dir });
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(resumed.stderr, /^resuming job at row [1-9][\d,]* /m);
+  assert.ok((await readFile(join(dir, 'out', 'r.csv'))).equals(await readFile(join(dir, 'clean', 'r.csv'))));
 }));
