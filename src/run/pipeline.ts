@@ -7,7 +7,6 @@ import { batches, type Batch, sliceBatch } from '../batch/batcher.js';
 import { BentoError, didYouMean } from '../errors.js';
 import type { JobSpec } from '../job/spec.js';
 import { type Bundle, resolveBundle } from '../model/bundle.js';
-import type { Manifest } from '../model/manifest.js';
 import { ModelPool } from '../model/pool.js';
 import { postprocess, predictionFields } from '../model/postprocess.js';
 import { type PreContext, Preprocessor, type RowErrors } from '../model/preprocess.js';
@@ -397,4 +396,3 @@ function joinParts(parts: Map<string, Column>[], length: number): Map<string, Co
   return out;
 }
 
-export type { Manifest };

@@ -48,14 +48,15 @@ export async function openParquetSink(schema: readonly Field[], options: SinkOpt
   } else {
     await writer.flush();
   }
-  let buffered: unknown[][] = schema.map(() => []);
+  // Batches' columns are kept as they come and copied once, converted, when their row group is written.
+  let buffered: OutputBatch[] = [];
   let rows = 0;
   const writeGroup = async () => {
     if (rows === 0) return;
     // Offset indexes would be kept in memory until the footer and lost across a resume; the
     // footer's row-group metadata is all a resumed file needs to be byte-identical.
-    const columnData = schema.map((f, i) => ({ name: f.name, data: convert(buffered[i]!, f.type, f.items, f.fields), offsetIndex: false }));
-    buffered = schema.map(() => []);
+    const columnData = schema.map((f) => ({ name: f.name, data: convert(gather(buffered, f.name, rows), f.type, f.items, f.fields), offsetIndex: false }));
+    buffered = [];
     rows = 0;
     await parquet.write({ columnData: columnData as never, rowGroupSize: Number.MAX_SAFE_INTEGER });
   };
@@ -66,11 +67,7 @@ export async function openParquetSink(schema: readonly Field[], options: SinkOpt
     },
     commitAtEveryPoint: true,
     async write(batch: OutputBatch) {
-      schema.forEach((f, i) => {
-        const column = batch.columns.get(f.name)!;
-        const target = buffered[i]!;
-        for (let r = 0; r < batch.length; r++) target.push(column[r]);
-      });
+      buffered.push(batch);
       rows += batch.length;
       if (rows >= options.rowGroupRows) await writeGroup();
     },
@@ -106,6 +103,17 @@ function decode(text: string): unknown {
     if (v !== null && typeof v === 'object' && '$bytes' in v) return new Uint8Array(Buffer.from((v as { $bytes: string }).$bytes, 'base64'));
     return v;
   });
+}
+
+/** One field's values across the buffered batches, as one array. */
+function gather(batches: readonly OutputBatch[], name: string, rows: number): unknown[] {
+  const out = new Array<unknown>(rows);
+  let o = 0;
+  for (const batch of batches) {
+    const column = batch.columns.get(name)!;
+    for (let r = 0; r < batch.length; r++) out[o++] = column[r];
+  }
+  return out;
 }
 
 function convert(values: unknown[], type: FieldType, items?: FieldType, fields?: readonly Field[]): unknown[] {

@@ -4,7 +4,7 @@
  */
 import { BentoError } from '../errors.js';
 import type { ByteProgress } from './files.js';
-import type { Column, Field, FieldType, RowChunk, Source, SourcePosition } from './types.js';
+import { type Column, type Field, type FieldType, parseNumber, type RowChunk, type Source, type SourcePosition } from './types.js';
 
 /** Collects row values column by column, with each row's end offset, and hands out RowChunks. */
 export class ColumnBuilder {
@@ -68,17 +68,6 @@ export class ColumnBuilder {
     this.#chunkStart = this.#lastEnd;
     return chunk;
   }
-}
-
-const numberPattern = /^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
-
-/** Parses a CSV cell as a number the way a spreadsheet user means it; undefined if it is not one. */
-export function parseNumber(text: string): number | undefined {
-  if (numberPattern.test(text)) return Number(text);
-  const t = text.trim();
-  if (t === 'inf' || t === 'Infinity' || t === '+inf') return Infinity;
-  if (t === '-inf' || t === '-Infinity') return -Infinity;
-  return undefined;
 }
 
 /** Infers a column's type from sample values: numbers if every present value is one, else strings. */

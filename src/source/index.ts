@@ -16,11 +16,11 @@ export type { Column, Field, FieldType, RowChunk, Source, SourceProgress } from 
  * Resolves the input files, checks they share one format, and opens the matching reader.
  * `rawText`: CSV cells stay the text read (for CSV output, which writes them back unchanged).
  */
-export async function openSource(input: InputSpec, rawText: { rawText?: boolean } = {}): Promise<Source & { format: DataFormat }> {
+export async function openSource(input: InputSpec, read: { rawText?: boolean } = {}): Promise<Source & { format: DataFormat }> {
   const files = await resolveInputFiles(input.path, (file) => (input.format ? true : formatFromPath(file) !== undefined));
   const format = input.format ?? formatOf(files);
   const options = { columns: input.columns, chunkRows: input.chunkRows };
-  const source = format === 'csv' ? await openCsv(files, { ...input.csv, ...options, rawText: rawText.rawText ?? false })
+  const source = format === 'csv' ? await openCsv(files, { ...input.csv, ...options, rawText: read.rawText ?? false })
     : format === 'jsonl' ? await openJsonl(files, options)
       : await openParquet(files, options);
   return Object.assign(source, { format });

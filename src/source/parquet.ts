@@ -26,19 +26,19 @@ interface OpenParquet {
 
 /** Opens every file's footer (schema and row counts) up front; throws INPUT_FORMAT on a non-Parquet file. */
 export async function openParquet(files: readonly string[], options: ParquetSourceOptions): Promise<Source> {
-  const first = await openFile(files[0]!);
-  await first.handle.close();
-  const wanted = options.columns ?? first.fields.map((f) => f.name);
-  requireColumns(first.file, first.fields.map((f) => f.name), wanted, (n, p) => didYouMean(n, p));
-  const names = first.fields.map((f) => f.name).filter((n) => wanted.includes(n));
-  const schema = names.map((name) => first.fields.find((f) => f.name === name)!);
-  const rowCounts: number[] = [];
+  // Every footer is read once, here: the schema and row counts, and the row groups chunks() reads.
+  const footers: OpenParquet[] = [];
   for (const file of files) {
     const opened = await openFile(file);
     await opened.handle.close();
-    requireColumns(file, opened.fields.map((f) => f.name), names, (n, p) => didYouMean(n, p));
-    rowCounts.push(Number(opened.metadata.num_rows));
+    footers.push(opened);
   }
+  const first = footers[0]!;
+  const wanted = options.columns ?? first.fields.map((f) => f.name);
+  const names = first.fields.map((f) => f.name).filter((n) => wanted.includes(n));
+  for (const [i, footer] of footers.entries()) requireColumns(footer.file, footer.fields.map((f) => f.name), i === 0 ? wanted : names, (n, p) => didYouMean(n, p));
+  const schema = names.map((name) => first.fields.find((f) => f.name === name)!);
+  const rowCounts = footers.map((f) => Number(f.metadata.num_rows));
   const totalRows = rowCounts.reduce((a, b) => a + b, 0);
   let rowsDone = 0;
 
@@ -46,7 +46,7 @@ export async function openParquet(files: readonly string[], options: ParquetSour
     for (let index = 0; index < from.file; index++) rowsDone += rowCounts[index]!;
     for (let index = from.file; index < files.length; index++) {
       const file = files[index]!;
-      const opened = await openFile(file);
+      const opened = await openFile(file, footers[index]!.metadata);
       try {
         let groupStart = 0;
         const skip = index === from.file ? from.row : 0;
@@ -112,7 +112,8 @@ function assemble(parts: { start: number; data: ArrayLike<unknown> }[], rowStart
   return out;
 }
 
-async function openFile(file: string): Promise<OpenParquet> {
+/** Opens `file` and parses its footer, unless `known` is the footer read before. */
+async function openFile(file: string, known?: FileMetaData): Promise<OpenParquet> {
   let handle: FileHandle;
   try {
     handle = await open(file, 'r');
@@ -130,7 +131,7 @@ async function openFile(file: string): Promise<OpenParquet> {
   };
   try {
     if (size < 12) throw new Error(`file is ${size} bytes, too small for Parquet`);
-    const metadata = await parquetMetadataAsync(buffer);
+    const metadata = known ?? (await parquetMetadataAsync(buffer));
     const fields = parquetSchema(metadata).children.map(fieldOf);
     return { file, handle, buffer, metadata, fields };
   } catch (error) {

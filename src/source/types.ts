@@ -74,3 +74,14 @@ export interface Source {
 
 /** Values the CSV and JSONL readers treat as missing, as pandas does by default. */
 export const missingTokens: ReadonlySet<string> = new Set(['', 'NA', 'N/A', 'NaN', 'nan', 'null', 'NULL', 'None', '#N/A']);
+
+const numberPattern = /^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
+
+/** Parses a CSV cell as a number the way a spreadsheet user means it; undefined if it is not one. */
+export function parseNumber(text: string): number | undefined {
+  if (numberPattern.test(text)) return Number(text);
+  const t = text.trim();
+  if (t === 'inf' || t === 'Infinity' || t === '+inf') return Infinity;
+  if (t === '-inf' || t === '-Infinity') return -Infinity;
+  return undefined;
+}

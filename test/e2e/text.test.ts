@@ -35,10 +35,12 @@ describe('NER: the tutorial\'s output shape, spans and labels exact, scores to 1
       });
     }));
   }
-  test('the seed example: "I am driving BMW" → BMW is a PRODUCT', async () => {
-    const row = reference.find((r) => r.text === 'I am driving BMW')!;
-    assert.deepEqual(row.entities.map(({ entity, label }) => ({ entity, label })), [{ entity: 'BMW', label: 'PRODUCT' }]);
-  });
+  test('the seed example: jobs/ner.yaml turns "I am driving BMW" into the tutorial\'s [{"entity": "BMW", "label": "PRODUCT"}]', () => withTempDir(async (dir) => {
+    const result = await runCli(['run', join(root, 'jobs', 'ner.yaml'), '--progress', 'none', '--set', `output.path=${join(dir, 'ner.jsonl')}`]);
+    assert.equal(result.code, 0, result.stderr);
+    const row = (await readRows(join(dir, 'ner.jsonl'))).find((r) => r.text === 'I am driving BMW')!;
+    assert.deepEqual((row.entities as Entity[]).map(({ entity, label, start, end }) => ({ entity, label, start, end })), [{ entity: 'BMW', label: 'PRODUCT', start: 13, end: 16 }]);
+  }));
 });
 
 test('topic classification with top-k and probabilities, and the embedding output', () => withTempDir(async (dir) => {
