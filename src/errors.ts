@@ -136,3 +136,25 @@ function editDistance(a: string, b: string): number {
   }
   return previous[b.length]!;
 }
+
+/** An error as it crosses between threads: a BentoError keeps its code and details. */
+export interface SerializedError {
+  readonly message: string;
+  readonly stack: string | undefined;
+  readonly code?: BentoErrorCode;
+  readonly details?: BentoErrorDetails;
+}
+
+export function serializeError(error: unknown): SerializedError {
+  if (error instanceof BentoError) {
+    const { file, row, column, hint, value, byte, signal } = error;
+    return { message: error.message, stack: error.stack, code: error.code, details: { file, row, column, hint, value, byte, signal } };
+  }
+  return { message: error instanceof Error ? error.message : String(error), stack: error instanceof Error ? error.stack : undefined };
+}
+
+export function deserializeError(error: SerializedError): Error {
+  const out = error.code ? new BentoError(error.code, error.message, error.details) : new Error(error.message);
+  if (error.stack) out.stack = error.stack;
+  return out;
+}

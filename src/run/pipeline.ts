@@ -12,7 +12,8 @@ import { postprocess, predictionFields } from '../model/postprocess.js';
 import { type PreContext, Preprocessor, type RowErrors } from '../model/preprocess.js';
 import type { TensorData } from '../model/session.js';
 import { validateSignature } from '../model/validate.js';
-import { openSink, type Sink } from '../sink/index.js';
+import type { Sink } from '../sink/index.js';
+import { openSinkThread } from '../sink/thread.js';
 import { openSource, type Column, type Field, type Source } from '../source/index.js';
 import { copyFile, rm, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
@@ -169,7 +170,7 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
     }
     if (ckpt) await writeState(ckpt.path, { version: 1, status: 'running', fingerprint: print!, total_rows: source.totalRows, committed: resume });
     const nullRows = spec.errors.emit === 'null-row';
-    sink = await openSink(spec.output, [...job.keep, ...predictions, ...(nullRows ? [{ name: 'error', type: 'string' as const }] : [])], { partial, ...(resume ? { resume: resume.sink } : {}) });
+    sink = await openSinkThread(spec.output, [...job.keep, ...predictions, ...(nullRows ? [{ name: 'error', type: 'string' as const }] : [])], { partial, ...(resume ? { resume: resume.sink } : {}) });
     errorLog = await ErrorLog.open(errorsPartial, spec.errors, resume?.errors);
     stats.rowsDone ??= 0;
     stats.rowsFailed ??= 0;

@@ -44,6 +44,14 @@ export class ColumnBuilder {
     this.#lastEnd = endByte;
   }
 
+  /** Adds a row whose selected values are `fields[picks[i]]`. */
+  pushFields(fields: readonly unknown[], picks: readonly number[], endByte: number, endLine: number): void {
+    for (let i = 0; i < this.#columns.length; i++) this.#columns[i]!.push(fields[picks[i]!]);
+    this.#bytes.push(endByte);
+    this.#lines.push(endLine);
+    this.#lastEnd = endByte;
+  }
+
   /** Adds a row that could not be read: null cells, and the error the run reports for it. */
   pushError(error: BentoError, endByte: number, endLine: number): void {
     this.#errors.set(this.length, error);

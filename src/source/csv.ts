@@ -1,9 +1,9 @@
 /**
- * @file CSV/TSV reader over csv-parse: header, delimiter, quotes, CRLF and BOM handled by the
- * parser; numeric columns are sniffed from the first chunk and converted as rows stream by.
- * Each row's end offset comes from csv-parse's `bytes_records`, so a resume seeks to it.
+ * @file CSV/TSV reader: records split by source/csvsplit.ts (header, delimiter, quotes, CRLF,
+ * BOM); numeric columns are sniffed from the first chunk and converted as rows stream by.
+ * Each row's end offset comes with it from the splitter, so a resume seeks to it.
  */
-import { parse, CsvError, type Parser } from 'csv-parse';
+import { CsvSplitter, UnclosedQuoteError } from './csvsplit.js';
 import { BentoError, didYouMean } from '../errors.js';
 import { ColumnBuilder, convertColumn, requireColumns, sniffCsvType, textSource } from './chunks.js';
 import { ByteProgress, fileSizes, openFileStream, streamError } from './files.js';
@@ -29,10 +29,7 @@ const isMissing = (v: string) => missingTokens.has(v.trim());
 export async function openCsv(files: readonly string[], options: CsvSourceOptions): Promise<Source> {
   let schema: Field[] | undefined;
   const progress = new ByteProgress(await fileSizes(files));
-  const parserFor = (file: string, info: boolean) => parse({
-    delimiter: options.delimiter ?? (/\.tsv(\.gz)?$/i.test(file) ? '\t' : ','),
-    quote: options.quote, bom: true, skip_empty_lines: true, relax_column_count: true, info,
-  });
+  const delimiterOf = (file: string) => options.delimiter ?? (/\.tsv(\.gz)?$/i.test(file) ? '\t' : ',');
 
   async function* readAll(from: SourcePosition): AsyncGenerator<RowChunk> {
     for (let index = from.file; index < files.length; index++) {
@@ -46,17 +43,32 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
     }
   }
 
+  /** Records of a stream, as a splitter positioned on each in turn; INPUT_FORMAT for what is not CSV. */
+  async function* records(file: string, stream: NodeJS.ReadableStream, startByte: number, firstLine: number): AsyncGenerator<CsvSplitter> {
+    const splitter = new CsvSplitter(delimiterOf(file), options.quote, startByte);
+    try {
+      for await (const piece of stream as AsyncIterable<Buffer>) {
+        splitter.feed(piece);
+        while (splitter.next()) yield splitter;
+      }
+      splitter.end();
+      while (splitter.next()) yield splitter;
+    } catch (error) {
+      if (error instanceof UnclosedQuoteError) {
+        throw new BentoError('INPUT_FORMAT', `${file} is not valid CSV: a quoted field starting on line ${firstLine + error.line} is not closed by the end of the file`, {
+          file, hint: 'Close the quote (a literal quote inside a quoted field is written twice: ""), or set input.csv.quote if the file uses another quote character.',
+        });
+      }
+      throw streamError(file, error);
+    }
+  }
+
   async function readHeader(file: string): Promise<string[]> {
     const opened = openFileStream(file);
-    const parser = parserFor(file, false);
-    opened.stream.pipe(parser);
     try {
-      for await (const record of parser as AsyncIterable<string[]>) return names(record);
-    } catch (error) {
-      throw streamError(file, error);
+      for await (const record of records(file, opened.stream, 0, 0)) return names(record.fields.slice(0, record.count));
     } finally {
       opened.stream.destroy();
-      parser.destroy();
     }
     throw new BentoError('INPUT_FORMAT', `Input file ${file} is empty`, { file });
   }
@@ -64,10 +76,8 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
   const names = (record: string[]) => (options.header ? record.map((name) => name.trim()) : record.map((_, i) => `column${i}`));
 
   async function* readFile(file: string, index: number, stream: NodeJS.ReadableStream, at: SourcePosition, knownHeader: string[] | undefined): AsyncGenerator<RowChunk> {
-    const parser: Parser = parserFor(file, true);
-    stream.on('error', (error) => parser.destroy(error as Error));
-    stream.pipe(parser);
     const offset = at.byte ?? 0;
+    const firstLine = at.line ?? 0;
     let header = knownHeader;
     let picks: number[] = [];
     let builder: ColumnBuilder | undefined;
@@ -81,32 +91,20 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
     };
     if (header) select(header, offset);
     let rows = at.row;
-    try {
-      for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { bytes_records: number; lines: number } }>) {
-        if (header === undefined) {
-          header = names(record);
-          select(header, options.header ? offset + info.bytes_records : offset);
-          if (options.header) continue;
-        }
-        rows++;
-        if (record.length !== header.length) {
-          const { row, byte } = builder!.next;
-          builder!.pushError(new BentoError('INPUT_FORMAT', `Row ${row} of ${file} has ${record.length} fields, expected ${header.length} (as in the header)`, {
-            file, row, byte, value: record.join(parser.options.delimiter?.toString() ?? ','), hint: 'Check the delimiter (input.csv.delimiter) and that quoted fields are closed.',
-          }), offset + info.bytes_records, (at.line ?? 0) + info.lines);
-          if (builder!.length >= options.chunkRows) yield typed(builder!.take()!);
-          continue;
-        }
-        builder!.push((i) => record[picks[i]!], offset + info.bytes_records, (at.line ?? 0) + info.lines);
-        if (builder!.length >= options.chunkRows) yield typed(builder!.take()!);
+    for await (const record of records(file, stream, offset, firstLine)) {
+      if (header === undefined) {
+        header = names(record.fields.slice(0, record.count));
+        select(header, options.header ? record.endByte : offset);
+        if (options.header) continue;
       }
-    } catch (error) {
-      if (error instanceof CsvError) {
-        throw new BentoError('INPUT_FORMAT', `${file} is not valid CSV at line ${(error as CsvError & { lines?: number }).lines ?? '?'}: ${error.message}`, {
-          file, hint: 'Check the delimiter and quoting (input.csv), or that the file really is CSV.',
-        });
-      }
-      throw streamError(file, error);
+      rows++;
+      if (record.count !== header.length) {
+        const { row, byte } = builder!.next;
+        builder!.pushError(new BentoError('INPUT_FORMAT', `Row ${row} of ${file} has ${record.count} fields, expected ${header.length} (as in the header)`, {
+          file, row, byte, value: record.fields.slice(0, record.count).join(delimiterOf(file)), hint: 'Check the delimiter (input.csv.delimiter) and that quoted fields are closed.',
+        }), record.endByte, firstLine + record.endLine);
+      } else builder!.pushFields(record.fields, picks, record.endByte, firstLine + record.endLine);
+      if (builder!.length >= options.chunkRows) yield typed(builder!.take()!);
     }
     if (header === undefined) {
       throw new BentoError('INPUT_FORMAT', `Input file ${file} is empty`, { file, hint: 'Remove the file from the input, or check the step that writes it.' });

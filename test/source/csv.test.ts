@@ -180,10 +180,10 @@ describe('openCsv: errors', () => {
     assert.deepEqual((await badRows(source)).map((e) => [e.row, e.message, e.byte]), [[2, `Row 2 of ${file} has 3 fields, expected 2 (as in the header)`, 12]]);
   }));
 
-  test('an unclosed quote is INPUT_FORMAT with the parser message', () => withTempDir(async (dir) => {
+  test('an unclosed quote is INPUT_FORMAT naming the line the quoted field starts on', () => withTempDir(async (dir) => {
     const file = await csvFile(dir, 'open.csv', 'a,b\n1,"abc\n2,x\n');
     await rejectsWith(() => openCsv([file], defaults), 'INPUT_FORMAT',
-      `${file} is not valid CSV at line 3: Quote Not Closed: the parsing is finished with an opening quote at line 3`);
+      `${file} is not valid CSV: a quoted field starting on line 2 is not closed by the end of the file`);
   }));
 
   test('an empty file is INPUT_FORMAT', () => withTempDir(async (dir) => {

@@ -1,0 +1,119 @@
+/**
+ * @file A Sink whose writer runs on its own thread (sink/worker.ts). `write` returns as soon as
+ * the batch is posted, up to `depth` batches ahead of the writer; a failed write surfaces at
+ * the next call. `commit` and `seal` resolve when the writer has done them, in order.
+ */
+import { Worker } from 'node:worker_threads';
+import { deserializeError } from '../errors.js';
+import type { OutputSpec } from '../job/spec.js';
+import type { Field } from '../source/types.js';
+import type { SinkReply, SinkRequest, SinkWorkerInit } from './worker.js';
+import type { OutputBatch, Sink, SinkOptions, SinkPosition } from './types.js';
+
+export interface SinkThreadOptions {
+  /** Batches posted but not yet written before `write` waits. */
+  readonly depth?: number;
+  /** Heap cap of the writer thread in MB (V8 old generation), from `limits.memory`. */
+  readonly heapMb?: number;
+}
+
+export async function openSinkThread(output: OutputSpec, schema: readonly Field[], options: SinkOptions, thread: SinkThreadOptions = {}): Promise<Sink> {
+  const init: SinkWorkerInit = { output, schema, options };
+  const worker = new Worker(new URL('./worker.js', import.meta.url), {
+    workerData: init,
+    ...(thread.heapMb ? { resourceLimits: { maxOldGenerationSizeMb: thread.heapMb } } : {}),
+  });
+  const depth = thread.depth ?? 4;
+  let failure: Error | undefined;
+  let outstanding = 0;
+  let wakeWriter: (() => void) | undefined;
+  let nextId = 0;
+  const pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
+  const fail = (error: Error) => {
+    failure ??= error;
+    for (const p of pending.values()) p.reject(failure);
+    pending.clear();
+    wakeWriter?.();
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    const onExit = (code: number) => reject(new Error(`the writer thread exited (code ${code}) while opening ${options.partial}`));
+    worker.once('error', reject);
+    worker.once('exit', onExit);
+    worker.once('message', (reply: SinkReply) => {
+      worker.off('error', reject);
+      worker.off('exit', onExit);
+      if (reply.type === 'ready') resolve();
+      else reject(reply.type === 'open-error' ? deserializeError(reply.error) : new Error(`unexpected reply from the writer thread: ${reply.type}`));
+    });
+  });
+  worker.on('message', (reply: SinkReply) => {
+    if (reply.type === 'written' || (reply.type === 'failed' && reply.id === undefined)) {
+      outstanding--;
+      wakeWriter?.();
+    }
+    if (reply.type === 'failed') {
+      const error = deserializeError(reply.error);
+      if (reply.id === undefined) fail(error);
+      else {
+        failure ??= error;
+        pending.get(reply.id)?.reject(error);
+        pending.delete(reply.id);
+      }
+    } else if (reply.type === 'done') {
+      pending.get(reply.id)?.resolve(reply.value);
+      pending.delete(reply.id);
+    }
+  });
+  worker.on('error', fail);
+  let exited = false;
+  worker.on('exit', (code) => {
+    exited = true;
+    fail(new Error(`the writer thread exited (code ${code})`));
+  });
+
+  const call = <T>(op: 'commit' | 'seal' | 'close' | 'discard'): Promise<T> => {
+    if (exited) return Promise.reject(failure);
+    const id = nextId++;
+    return new Promise<T>((resolve, reject) => {
+      pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      worker.postMessage({ op, id } satisfies SinkRequest);
+    });
+  };
+  // close/discard also run after a failure (the partial file must be kept or removed), unless the thread is gone.
+  const finish = async (op: 'close' | 'discard') => {
+    await call<void>(op).catch(() => undefined);
+    await worker.terminate();
+  };
+
+  // Parquet files can only be committed between row groups, which the writer ends at the first
+  // batch boundary at or past row_group_rows (sink/parquet.ts); the same count is kept here.
+  const groupRows = output.format === 'parquet' ? output.parquet.rowGroupRows : undefined;
+  let groupFill = 0;
+
+  return {
+    schema,
+    get committable() {
+      return groupFill === 0;
+    },
+    commitAtEveryPoint: groupRows !== undefined,
+    async write(batch: OutputBatch) {
+      while (!failure && outstanding >= depth) await new Promise<void>((resolve) => (wakeWriter = resolve));
+      if (failure) throw failure;
+      outstanding++;
+      worker.postMessage({ op: 'write', batch } satisfies SinkRequest);
+      if (groupRows !== undefined) groupFill = groupFill + batch.length >= groupRows ? 0 : groupFill + batch.length;
+    },
+    async commit() {
+      if (failure) throw failure;
+      return call<SinkPosition>('commit');
+    },
+    async seal() {
+      if (failure) throw failure;
+      await call<void>('seal');
+      await worker.terminate();
+    },
+    close: () => finish('close'),
+    discard: () => finish('discard'),
+  };
+}

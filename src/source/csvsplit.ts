@@ -1,0 +1,217 @@
+/**
+ * @file RFC 4180 record splitter over raw bytes: the CSV reader's hot loop. It decodes the
+ * input a whole block of complete lines at a time and walks the text with charCodeAt, so a
+ * record costs its field strings and nothing else; each record's end is known as a byte offset
+ * (what a resume seeks to) and a line number (what messages name) without extra work.
+ *
+ * Dialect, as Excel, pandas and Python's csv module read it: fields separated by a one-character
+ * delimiter; a field that starts with the quote character runs to the matching quote, with a
+ * doubled quote for a literal one and delimiters and newlines taken as data; records end at LF
+ * or CRLF; a UTF-8 BOM at the start of the file is skipped; empty lines are skipped. Lenient
+ * where those readers are: a quote inside an unquoted field is data, and text between a
+ * closing quote and the next delimiter is appended to the field.
+ */
+
+const LF = 10;
+const CR = 13;
+
+/** The input ended inside a quoted field; `line` (from the stream start) is where the field starts. */
+export class UnclosedQuoteError extends Error {
+  constructor(readonly line: number) {
+    super(`a quoted field starting on line ${line} is not closed`);
+  }
+}
+
+export class CsvSplitter {
+  /** Fields of the last record read by next(); the array is reused, read `count` of them. */
+  readonly fields: string[] = [];
+  count = 0;
+  /** Byte offset just after the last record (its line ending included), from the stream start. */
+  endByte: number;
+  /** 1-based line, counted from the stream start, that the last record ends on. */
+  endLine = 0;
+
+  readonly #delimiter: number;
+  readonly #quote: number;
+  readonly #quoteChar: string;
+  /** Bytes fed but not decoded yet (they do not end a line, or came after the decoded block). */
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #ended = false;
+  #bomPossible: boolean;
+  /** The decoded block, the bytes it came from, and where in the stream those start. */
+  #text = '';
+  #raw: Buffer = Buffer.alloc(0);
+  #base: number;
+  /** Whether char index = byte offset in #text (every char from one byte). */
+  #oneByte = true;
+  #markChar = 0;
+  #markByte = 0;
+  #pos = 0;
+  #line = 1;
+  /** Where the record being read started, for putting it back when it runs past the block. */
+  #recordStart = 0;
+  #recordLine = 1;
+  #quoteLine = 1;
+
+  /** `startByte`: where in the file the bytes fed start (0, or a resume offset). */
+  constructor(delimiter: string, quote: string, startByte = 0) {
+    this.#delimiter = delimiter.charCodeAt(0);
+    this.#quote = quote.charCodeAt(0);
+    this.#quoteChar = quote;
+    this.#base = startByte;
+    this.endByte = startByte;
+    this.#bomPossible = startByte === 0;
+  }
+
+  feed(bytes: Buffer): void {
+    if (bytes.length === 0) return;
+    this.#pending.push(bytes);
+    this.#pendingBytes += bytes.length;
+  }
+
+  end(): void {
+    this.#ended = true;
+  }
+
+  /**
+   * Reads the next record into `fields` / `count`. False when the bytes fed so far hold no
+   * further complete record (feed more, or end()), or the input is done. Throws
+   * UnclosedQuoteError when the input ends inside a quoted field.
+   */
+  next(): boolean {
+    for (;;) {
+      if (this.#pos >= this.#text.length && !this.#decode()) return false;
+      const read = this.#record();
+      if (read === 'record') return true;
+      if (read === 'past-end' && !this.#putBack()) return false;
+    }
+  }
+
+  /** Makes the next block of complete lines (everything, once ended) the current text. */
+  #decode(): boolean {
+    if (this.#pendingBytes === 0) return false;
+    const all = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingBytes);
+    // LF never occurs inside a multi-byte UTF-8 sequence, so a block cut after one decodes whole.
+    const cut = this.#ended ? all.length : all.lastIndexOf(LF) + 1;
+    this.#pending = [all];
+    if (cut === 0) return false;
+    this.#base += this.#raw.length;
+    let raw = all.subarray(0, cut);
+    if (this.#bomPossible) {
+      this.#bomPossible = false;
+      if (raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf) {
+        raw = raw.subarray(3);
+        this.#base += 3;
+      }
+    }
+    this.#raw = raw;
+    this.#text = raw.toString('utf8');
+    // No decoded sequence has more UTF-16 units than bytes, so equal lengths mean one byte per char.
+    this.#oneByte = this.#text.length === raw.length;
+    this.#markChar = this.#markByte = 0;
+    this.#pos = 0;
+    const rest = all.subarray(cut);
+    this.#pending = rest.length > 0 ? [rest] : [];
+    this.#pendingBytes = rest.length;
+    return true;
+  }
+
+  /** The record ran past the block inside quotes: its bytes go back in front of the pending ones. */
+  #putBack(): boolean {
+    if (this.#ended) throw new UnclosedQuoteError(this.#quoteLine);
+    const startByte = this.#byteAt(this.#recordStart);
+    const tail = this.#raw.subarray(startByte);
+    this.#pending.unshift(tail);
+    this.#pendingBytes += tail.length;
+    this.#base += startByte;
+    this.#raw = Buffer.alloc(0);
+    this.#text = '';
+    this.#pos = 0;
+    this.#line = this.#recordLine;
+    // Bytes after the block may hold no line end yet: wait for more input before decoding again.
+    return false;
+  }
+
+  /** Reads one record at #pos: 'record', 'empty' (a skipped empty line), or 'past-end' of the block. */
+  #record(): 'record' | 'empty' | 'past-end' {
+    const s = this.#text;
+    const n = s.length;
+    const d = this.#delimiter;
+    const q = this.#quote;
+    const fields = this.fields;
+    let pos = this.#pos;
+    let line = this.#line;
+    this.#recordStart = pos;
+    this.#recordLine = line;
+    let c = s.charCodeAt(pos);
+    if (c === LF || (c === CR && s.charCodeAt(pos + 1) === LF)) {
+      this.#pos = pos + (c === LF ? 1 : 2);
+      this.#line = line + 1;
+      this.endByte = this.#base + this.#byteAt(this.#pos);
+      return 'empty';
+    }
+    let count = 0;
+    for (;;) {
+      let value: string;
+      if (s.charCodeAt(pos) === q) {
+        this.#quoteLine = line;
+        let from = pos + 1;
+        value = '';
+        for (;;) {
+          const close = s.indexOf(this.#quoteChar, from);
+          if (close === -1) return 'past-end';
+          for (let i = s.indexOf('\n', from); i !== -1 && i < close; i = s.indexOf('\n', i + 1)) line++;
+          if (s.charCodeAt(close + 1) === q) {
+            value += s.slice(from, close + 1);
+            from = close + 2;
+            continue;
+          }
+          value += s.slice(from, close);
+          pos = close + 1;
+          break;
+        }
+        // Text between the closing quote and the delimiter stays in the field (as Python's csv reads it).
+        let end = pos;
+        while (end < n && (c = s.charCodeAt(end)) !== d && c !== LF && !(c === CR && s.charCodeAt(end + 1) === LF)) end++;
+        if (end > pos) value += s.slice(pos, end);
+        pos = end;
+      } else {
+        let end = pos;
+        c = 0;
+        while (end < n && (c = s.charCodeAt(end)) !== d && c !== LF) end++;
+        // The CR of a CRLF ending is not data.
+        value = s.slice(pos, c !== d && end > pos && s.charCodeAt(end - 1) === CR ? end - 1 : end);
+        pos = end;
+      }
+      fields[count++] = value;
+      if (pos >= n) break; // the input ends without a line end
+      c = s.charCodeAt(pos);
+      if (c === d) {
+        pos++;
+        if (pos < n) continue;
+        fields[count++] = '';
+        break;
+      }
+      pos += c === CR ? 2 : 1;
+      line++;
+      break;
+    }
+    this.#pos = pos;
+    this.count = count;
+    const endedLine = s.charCodeAt(pos - 1) === LF;
+    this.endLine = endedLine ? line - 1 : line;
+    this.#line = line;
+    this.endByte = this.#base + this.#byteAt(pos);
+    return 'record';
+  }
+
+  /** Byte offset of a char index of the current block, from the block's start. */
+  #byteAt(index: number): number {
+    if (this.#oneByte) return index;
+    if (index < this.#markChar) this.#markChar = this.#markByte = 0;
+    this.#markByte += Buffer.byteLength(this.#text.slice(this.#markChar, index), 'utf8');
+    this.#markChar = index;
+    return this.#markByte;
+  }
+}

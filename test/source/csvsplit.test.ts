@@ -1,0 +1,109 @@
+/**
+ * CsvSplitter against csv-parse as an independent reader: random records (quotes, delimiters,
+ * CR/LF inside quotes, multi-byte and astral characters, empty fields and lines), cut into
+ * random pieces, must give the same fields, and each record's end byte must be where csv-parse
+ * says the record ends.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { parse } from 'csv-parse/sync';
+import { CsvSplitter, UnclosedQuoteError } from '../../src/source/csvsplit.js';
+
+/** Deterministic PRNG (mulberry32), so a failure names a seed that reproduces it. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function split(bytes: Buffer, pieces: number[], delimiter = ',', quote = '"', startByte = 0) {
+  const splitter = new CsvSplitter(delimiter, quote, startByte);
+  const out: { fields: string[]; endByte: number; endLine: number }[] = [];
+  const drain = () => {
+    while (splitter.next()) out.push({ fields: splitter.fields.slice(0, splitter.count), endByte: splitter.endByte, endLine: splitter.endLine });
+  };
+  let at = 0;
+  for (const size of pieces) {
+    splitter.feed(bytes.subarray(at, at + size));
+    at += size;
+    drain();
+  }
+  splitter.feed(bytes.subarray(at));
+  drain();
+  splitter.end();
+  drain();
+  return out;
+}
+
+function randomCsv(next: () => number, crlf: boolean): string {
+  const alphabet = ['a', 'b', 'Z', '0', '9', '.', ' ', '-', 'é', 'ß', '中', '😀', ',', '"', '\n', '\r\n', '\t'];
+  const lines: string[] = [];
+  const width = 1 + Math.floor(next() * 5);
+  const rows = 1 + Math.floor(next() * 40);
+  for (let r = 0; r < rows; r++) {
+    if (next() < 0.05) {
+      lines.push(''); // an empty line, skipped
+      continue;
+    }
+    const cells: string[] = [];
+    for (let c = 0; c < width; c++) {
+      let text = '';
+      const length = Math.floor(next() * 8);
+      for (let i = 0; i < length; i++) text += alphabet[Math.floor(next() * alphabet.length)];
+      const special = /[",\r\n]/.test(text);
+      cells.push(special || next() < 0.2 ? `"${text.replace(/"/g, '""')}"` : text);
+    }
+    // A record of one empty unquoted field would read as an empty line.
+    if (cells.join('') === '') cells[0] = '""';
+    lines.push(cells.join(','));
+  }
+  return lines.join(crlf ? '\r\n' : '\n') + (next() < 0.7 ? (crlf ? '\r\n' : '\n') : '');
+}
+
+describe('CsvSplitter', () => {
+  test('matches csv-parse on 300 random files cut into random pieces, byte offsets included', () => {
+    for (let seed = 1; seed <= 300; seed++) {
+      const next = random(seed);
+      const text = (next() < 0.2 ? '\uFEFF' : '') + randomCsv(next, next() < 0.5);
+      const bytes = Buffer.from(text);
+      const expected = (parse(bytes, { bom: true, skip_empty_lines: true, relax_column_count: true, info: true }) as unknown as { record: string[]; info: { bytes_records: number; lines: number } }[]);
+      const pieces = Array.from({ length: 1 + Math.floor(next() * 6) }, () => Math.floor(next() * 30));
+      const got = split(bytes, pieces);
+      assert.deepEqual(got.map((r) => r.fields), expected.map((e) => e.record), `seed ${seed}`);
+      assert.deepEqual(got.map((r) => r.endByte), expected.map((e) => e.info.bytes_records), `seed ${seed}`);
+    }
+  });
+
+  test('byte offsets count multi-byte characters and the BOM; lines count newlines inside quotes', () => {
+    const text = '\uFEFFname,note\r\n"Zoë","two\nlines"\r\n中文,x\r\nlast,"no newline"';
+    const got = split(Buffer.from(text), [1, 2, 3, 5, 8]);
+    assert.deepEqual(got.map((r) => r.fields), [['name', 'note'], ['Zoë', 'two\nlines'], ['中文', 'x'], ['last', 'no newline']]);
+    const ends = [...text.matchAll(/\r\n/g)].map((m) => Buffer.byteLength(text.slice(0, m.index + 2)));
+    assert.deepEqual(got.map((r) => r.endByte), [...ends, Buffer.byteLength(text)]);
+    assert.deepEqual(got.map((r) => r.endLine), [1, 3, 4, 5]);
+  });
+
+  test('a resumed stream counts bytes from its start offset and has no BOM check', () => {
+    const got = split(Buffer.from('1,2\n3,4\n'), [3], ',', '"', 1000);
+    assert.deepEqual(got.map((r) => [r.fields, r.endByte, r.endLine]), [[['1', '2'], 1004, 1], [['3', '4'], 1008, 2]]);
+  });
+
+  test('lenient where Excel and Python are: quotes inside unquoted fields and text after a closing quote are data', () => {
+    const got = split(Buffer.from('a"b,"c"d,e\n'), []);
+    assert.deepEqual(got.map((r) => r.fields), [['a"b', 'cd', 'e']]);
+  });
+
+  test('another delimiter and quote character; a trailing delimiter is an empty last field', () => {
+    const got = split(Buffer.from("x;'a;b';\n'it''s';2\n"), [4], ';', "'");
+    assert.deepEqual(got.map((r) => r.fields), [['x', 'a;b', ''], ["it's", '2']]);
+  });
+
+  test('the input ending inside quotes throws UnclosedQuoteError with the line the field starts on', () => {
+    assert.throws(() => split(Buffer.from('a,b\n1,2\n3,"open\nstill open\n'), [5, 5]), (error: unknown) => error instanceof UnclosedQuoteError && error.line === 3);
+  });
+});
