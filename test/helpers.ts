@@ -76,9 +76,11 @@ export function assertClose(actual: unknown, expected: unknown, tolerance = 1e-5
     return;
   }
   if (Array.isArray(expected)) {
-    assert.ok(Array.isArray(actual), `${path}: expected an array, got ${JSON.stringify(actual)}`);
-    assert.equal(actual.length, expected.length, `${path}: expected ${expected.length} items, got ${actual.length}`);
-    expected.forEach((e, i) => assertClose(actual[i], e, tolerance, `${path}[${i}]`));
+    // Float columns travel as typed arrays; compare their values.
+    const list = actual instanceof Float32Array || actual instanceof Float64Array ? Array.from(actual) : actual;
+    assert.ok(Array.isArray(list), `${path}: expected an array, got ${JSON.stringify(actual)}`);
+    assert.equal(list.length, expected.length, `${path}: expected ${expected.length} items, got ${list.length}`);
+    expected.forEach((e, i) => assertClose(list[i], e, tolerance, `${path}[${i}]`));
     return;
   }
   if (expected !== null && typeof expected === 'object') {

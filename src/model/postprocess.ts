@@ -90,11 +90,21 @@ function activate(output: OutputTensor, data: TensorData['data'], length: number
   return out;
 }
 
+/**
+ * Float columns stay typed arrays: they cross to the writer thread as one copy instead of a
+ * value at a time, and the Parquet writer takes them as they are.
+ */
+function floatColumn(values: Numeric, length: number): { [i: number]: unknown; length: number } {
+  if (values instanceof Float64Array) return new Float64Array(length);
+  if (values instanceof Float32Array) return new Float32Array(length);
+  return new Array<unknown>(length);
+}
+
 function writeColumns(columns: Map<string, Column>, output: OutputTensor, values: Numeric, length: number, width: number): void {
   const c = output.columns;
   if (c.label || c.score) {
     const labels: string[] = new Array(length);
-    const scores: unknown[] = new Array(length);
+    const scores = floatColumn(values, length);
     for (let r = 0; r < length; r++) {
       let best = 0;
       for (let k = 1; k < width; k++) if (Number(values[r * width + k]) > Number(values[r * width + best])) best = k;
@@ -105,7 +115,7 @@ function writeColumns(columns: Map<string, Column>, output: OutputTensor, values
     if (c.score) columns.set(c.score, scores);
   }
   const perValue = (names: readonly string[]) => names.forEach((name, k) => {
-    const column: unknown[] = new Array(length);
+    const column = floatColumn(values, length);
     for (let r = 0; r < length; r++) column[r] = values[r * width + k];
     columns.set(name, column);
   });

@@ -55,7 +55,7 @@ export async function openParquetSink(schema: readonly Field[], options: SinkOpt
     if (rows === 0) return;
     // Offset indexes would be kept in memory until the footer and lost across a resume; the
     // footer's row-group metadata is all a resumed file needs to be byte-identical.
-    const columnData = schema.map((f) => ({ name: f.name, data: convert(gather(buffered, f.name, rows), f.type, f.items, f.fields), offsetIndex: false }));
+    const columnData = schema.map((f) => ({ name: f.name, data: gatherFloats(buffered, f, rows) ?? convert(gather(buffered, f.name, rows), f.type, f.items, f.fields), offsetIndex: false }));
     buffered = [];
     rows = 0;
     await parquet.write({ columnData: columnData as never, rowGroupSize: Number.MAX_SAFE_INTEGER });
@@ -112,6 +112,30 @@ function gather(batches: readonly OutputBatch[], name: string, rows: number): un
   for (const batch of batches) {
     const column = batch.columns.get(name)!;
     for (let r = 0; r < batch.length; r++) out[o++] = column[r];
+  }
+  return out;
+}
+
+/**
+ * A float column without nulls as one typed array (the writer encodes it without boxing a
+ * value); undefined when a null turns up, and the column goes the general way.
+ */
+function gatherFloats(batches: readonly OutputBatch[], field: Field, rows: number): Float32Array | Float64Array | undefined {
+  if (field.type !== 'float32' && field.type !== 'float64') return undefined;
+  const out = field.type === 'float32' ? new Float32Array(rows) : new Float64Array(rows);
+  let o = 0;
+  for (const batch of batches) {
+    const column = batch.columns.get(field.name)!;
+    if (column instanceof Float64Array || column instanceof Float32Array) {
+      out.set(column.subarray(0, batch.length), o);
+      o += batch.length;
+      continue;
+    }
+    for (let r = 0; r < batch.length; r++) {
+      const v = column[r];
+      if (v === null || v === undefined) return undefined;
+      out[o++] = Number(v);
+    }
   }
   return out;
 }

@@ -1,6 +1,6 @@
 /**
  * @file A Sink whose writer runs on its own thread (sink/worker.ts). `write` returns as soon as
- * the batch is posted, up to `depth` batches ahead of the writer; a failed write surfaces at
+ * the batch is posted, up to `depthRows` rows ahead of the writer; a failed write surfaces at
  * the next call. `commit` and `seal` resolve when the writer has done them, in order.
  */
 import { Worker } from 'node:worker_threads';
@@ -11,8 +11,12 @@ import type { SinkReply, SinkRequest, SinkWorkerInit } from './worker.js';
 import type { OutputBatch, Sink, SinkOptions, SinkPosition } from './types.js';
 
 export interface SinkThreadOptions {
-  /** Batches posted but not yet written before `write` waits. */
-  readonly depth?: number;
+  /**
+   * Rows posted but not yet written before `write` waits (default: a Parquet row group, or
+   * 65,536): the writer encodes a whole row group in one go, and the main thread keeps reading
+   * and scoring meanwhile instead of waiting for it.
+   */
+  readonly depthRows?: number;
   /** Heap cap of the writer thread in MB (V8 old generation), from `limits.memory`. */
   readonly heapMb?: number;
 }
@@ -23,9 +27,11 @@ export async function openSinkThread(output: OutputSpec, schema: readonly Field[
     workerData: init,
     ...(thread.heapMb ? { resourceLimits: { maxOldGenerationSizeMb: thread.heapMb } } : {}),
   });
-  const depth = thread.depth ?? 4;
+  const depthRows = thread.depthRows ?? (output.format === 'parquet' ? output.parquet.rowGroupRows : 65536);
   let failure: Error | undefined;
+  /** Rows posted and not yet acknowledged, and each posted batch's row count in order. */
   let outstanding = 0;
+  const postedRows: number[] = [];
   let wakeWriter: (() => void) | undefined;
   let nextId = 0;
   const pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
@@ -49,7 +55,7 @@ export async function openSinkThread(output: OutputSpec, schema: readonly Field[
   });
   worker.on('message', (reply: SinkReply) => {
     if (reply.type === 'written' || (reply.type === 'failed' && reply.id === undefined)) {
-      outstanding--;
+      outstanding -= postedRows.shift() ?? 0;
       wakeWriter?.();
     }
     if (reply.type === 'failed') {
@@ -98,9 +104,10 @@ export async function openSinkThread(output: OutputSpec, schema: readonly Field[
     },
     commitAtEveryPoint: groupRows !== undefined,
     async write(batch: OutputBatch) {
-      while (!failure && outstanding >= depth) await new Promise<void>((resolve) => (wakeWriter = resolve));
+      while (!failure && outstanding > 0 && outstanding + batch.length > depthRows) await new Promise<void>((resolve) => (wakeWriter = resolve));
       if (failure) throw failure;
-      outstanding++;
+      outstanding += batch.length;
+      postedRows.push(batch.length);
       worker.postMessage({ op: 'write', batch } satisfies SinkRequest);
       if (groupRows !== undefined) groupFill = groupFill + batch.length >= groupRows ? 0 : groupFill + batch.length;
     },

@@ -185,10 +185,11 @@ describe('postprocess', () => {
     }, 2, '/b/model.onnx');
     assert.deepEqual([...columns.keys()], ['p', 'best', 'u', 'v', 'embedding']);
     assertClose(columns.get('p'), [0.5, 1 / (1 + Math.exp(-2))], 1e-12);
-    // Without activation the raw float32 values pass through unchanged.
-    assert.deepEqual(columns.get('u'), [0.5, 3]);
-    assert.deepEqual(columns.get('v'), [-1, 4]);
-    assert.deepEqual(columns.get('best'), [0.5, 4]);
+    // Without activation the raw float32 values pass through unchanged, as float32 columns.
+    assert.deepEqual(columns.get('u'), Float32Array.of(0.5, 3));
+    assert.deepEqual(columns.get('v'), Float32Array.of(-1, 4));
+    assert.deepEqual(columns.get('best'), Float32Array.of(0.5, 4));
+    assert.ok(columns.get('p') instanceof Float64Array, 'activated values are float64');
     assert.deepEqual(columns.get('embedding'), [[1, 2, 3], [4, 5, 6]]);
   });
 

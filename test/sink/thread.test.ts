@@ -1,0 +1,81 @@
+/**
+ * openSinkThread: the writer on its own thread writes the same bytes as the sink in-process
+ * for every format, across Parquet row groups and a commit, with typed and plain columns; a
+ * failure in the thread reaches the caller as the same BentoError (code, file, hint).
+ */
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { BentoError } from '../../src/errors.js';
+import type { DataFormat, OutputSpec } from '../../src/job/spec.js';
+import { type OutputBatch, openSink, type Sink } from '../../src/sink/index.js';
+import { openSinkThread } from '../../src/sink/thread.js';
+import type { Field } from '../../src/source/types.js';
+import { withTempDir } from '../helpers.js';
+
+const schema: Field[] = [
+  { name: 'species', type: 'string' },
+  { name: 'mass', type: 'float64' },
+  { name: 'score', type: 'float64' },
+  { name: 'p', type: 'float32' },
+  { name: 'n', type: 'int64' },
+];
+
+/** 40 batches of 97 rows: strings with nulls, plain and typed float columns, bigints. */
+function batches(): OutputBatch[] {
+  return Array.from({ length: 40 }, (_, b) => {
+    const length = 97;
+    const at = (r: number) => b * length + r;
+    return {
+      length,
+      columns: new Map<string, ArrayLike<unknown>>([
+        ['species', Array.from({ length }, (_, r) => (at(r) % 11 === 0 ? null : ['Adelie', 'Gentoo, "big"'][at(r) % 2]))],
+        ['mass', Array.from({ length }, (_, r) => (at(r) % 13 === 0 ? null : 3000 + at(r) * 0.25))],
+        ['score', Float64Array.from({ length }, (_, r) => 1 / (1 + at(r)))],
+        ['p', Float32Array.from({ length }, (_, r) => Math.sin(at(r)))],
+        ['n', Array.from({ length }, (_, r) => BigInt(at(r)) * 1000000007n)],
+      ]),
+    };
+  });
+}
+
+function output(dir: string, format: DataFormat, name: string): OutputSpec {
+  return { path: join(dir, `${name}.${format}`), format, keep: undefined, csv: { delimiter: ',' }, parquet: { rowGroupRows: 1000, compression: 'snappy' } };
+}
+
+async function writeThrough(sink: Sink): Promise<{ positions: unknown[]; committable: boolean[] }> {
+  const positions: unknown[] = [];
+  const committable: boolean[] = [];
+  for (const [i, b] of batches().entries()) {
+    await sink.write(b);
+    committable.push(sink.committable);
+    if (i === 20) positions.push(await sink.commit());
+  }
+  await sink.seal();
+  return { positions, committable };
+}
+
+describe('openSinkThread', () => {
+  for (const format of ['csv', 'jsonl', 'parquet'] as const) {
+    test(`${format}: the same bytes, commit positions and commit points as the sink in-process`, () => withTempDir(async (dir) => {
+      const direct = join(dir, `direct.${format}`);
+      const threaded = join(dir, `threaded.${format}`);
+      const a = await writeThrough(await openSink(output(dir, format, 'a'), schema, { partial: direct }));
+      const b = await writeThrough(await openSinkThread(output(dir, format, 'b'), schema, { partial: threaded }, { depthRows: 500 }));
+      assert.deepEqual(await readFile(threaded), await readFile(direct));
+      assert.deepEqual(b.positions, a.positions);
+      assert.deepEqual(b.committable, a.committable);
+      if (format === 'parquet') assert.ok(a.committable.includes(false) && a.committable.includes(true));
+    }));
+  }
+
+  test('an error opening the file in the thread is the same BentoError', () => withTempDir(async (dir) => {
+    await writeFile(join(dir, 'blocker'), '');
+    const partial = join(dir, 'blocker', 'partial.csv');
+    const direct = await openSink(output(dir, 'csv', 'x'), schema, { partial }).then(() => undefined, (e: unknown) => e);
+    const threaded = await openSinkThread(output(dir, 'csv', 'x'), schema, { partial }).then(() => undefined, (e: unknown) => e);
+    assert.ok(direct instanceof BentoError && threaded instanceof BentoError);
+    assert.deepEqual([threaded.code, threaded.message, threaded.file, threaded.hint], [direct.code, direct.message, direct.file, direct.hint]);
+  }));
+});
