@@ -15,12 +15,13 @@ export function predictionFields(manifest: Manifest, outputs: readonly TensorInf
     const raw = elementType(outputs.find((o) => o.name === output.tensor)?.type);
     const valueType: FieldType = (output.activation ?? 'none') === 'none' ? raw : 'float64';
     const c = output.columns;
+    const continuous = valueType === 'float32' || valueType === 'float64' ? { continuous: true } : {};
     return [
       ...(c.entities ? [{ name: c.entities, type: 'list' as const, items: 'struct' as const, fields: entityFields }] : []),
       ...(c.label ? [{ name: c.label, type: 'string' as const }] : []),
-      ...(c.score ? [{ name: c.score, type: valueType }] : []),
-      ...(c.probabilities ? output.labels!.map((l) => ({ name: `${c.probabilities}${l}`, type: valueType })) : []),
-      ...(c.values ?? []).map((name) => ({ name, type: valueType })),
+      ...(c.score ? [{ name: c.score, type: valueType, ...continuous }] : []),
+      ...(c.probabilities ? output.labels!.map((l) => ({ name: `${c.probabilities}${l}`, type: valueType, ...continuous })) : []),
+      ...(c.values ?? []).map((name) => ({ name, type: valueType, ...continuous })),
       ...(c.list ? [{ name: c.list, type: 'list' as const, items: output.normalize || (output.pooling ?? 'none') !== 'none' ? 'float64' as const : valueType }] : []),
       ...(c.top_k ? [{ name: c.top_k, type: 'list' as const, items: 'struct' as const, fields: [{ name: 'label', type: 'string' as const }, { name: 'score', type: 'float64' as const }] }] : []),
     ];

@@ -55,7 +55,7 @@ export async function openParquetSink(schema: readonly Field[], options: SinkOpt
     if (rows === 0) return;
     // Offset indexes would be kept in memory until the footer and lost across a resume; the
     // footer's row-group metadata is all a resumed file needs to be byte-identical.
-    const columnData = schema.map((f) => ({ name: f.name, data: gatherFloats(buffered, f, rows) ?? convert(gather(buffered, f.name, rows), f.type, f.items, f.fields), offsetIndex: false }));
+    const columnData = schema.map((f) => ({ name: f.name, data: columnOf(buffered, f, rows), offsetIndex: false, ...(f.continuous ? { encoding: 'PLAIN' as const } : {}) }));
     buffered = [];
     rows = 0;
     await parquet.write({ columnData: columnData as never, rowGroupSize: Number.MAX_SAFE_INTEGER });
@@ -105,13 +105,24 @@ function decode(text: string): unknown {
   });
 }
 
-/** One field's values across the buffered batches, as one array. */
-function gather(batches: readonly OutputBatch[], name: string, rows: number): unknown[] {
+/** One field's values across the buffered batches, as one array of what the Parquet writer takes. */
+function columnOf(batches: readonly OutputBatch[], field: Field, rows: number): unknown[] | Float32Array | Float64Array {
+  switch (field.type) {
+    case 'float32': case 'float64':
+      return gatherFloats(batches, field, rows) ?? gather(batches, field.name, rows, (v) => (typeof v === 'number' ? v : v === null || v === undefined ? null : Number(v)));
+    case 'string':
+      return gather(batches, field.name, rows, (v) => (typeof v === 'string' ? v : v === null || v === undefined ? null : String(v)));
+    default:
+      return convert(gather(batches, field.name, rows, (v) => v), field.type, field.items, field.fields);
+  }
+}
+
+function gather(batches: readonly OutputBatch[], name: string, rows: number, as: (value: unknown) => unknown): unknown[] {
   const out = new Array<unknown>(rows);
   let o = 0;
   for (const batch of batches) {
     const column = batch.columns.get(name)!;
-    for (let r = 0; r < batch.length; r++) out[o++] = column[r];
+    for (let r = 0; r < batch.length; r++) out[o++] = as(column[r]);
   }
   return out;
 }
@@ -121,7 +132,6 @@ function gather(batches: readonly OutputBatch[], name: string, rows: number): un
  * value); undefined when a null turns up, and the column goes the general way.
  */
 function gatherFloats(batches: readonly OutputBatch[], field: Field, rows: number): Float32Array | Float64Array | undefined {
-  if (field.type !== 'float32' && field.type !== 'float64') return undefined;
   const out = field.type === 'float32' ? new Float32Array(rows) : new Float64Array(rows);
   let o = 0;
   for (const batch of batches) {

@@ -15,6 +15,8 @@ export interface Field {
   readonly items?: FieldType;
   /** For `struct` (or a list of structs): the members, in order. */
   readonly fields?: readonly Field[];
+  /** Real-valued model scores: nearly every value distinct, so a Parquet dictionary never pays. */
+  readonly continuous?: boolean;
 }
 
 /**

@@ -206,7 +206,7 @@ describe('postprocess', () => {
     assert.equal(error.file, '/b/model.onnx');
   });
 
-  test('predictionFields types: activated values are float64, raw ones follow the tensor', () => {
+  test('predictionFields types: activated values are float64, raw ones follow the tensor; float scores are marked continuous', () => {
     const m = manifest([{ tensor: 'x', dtype: 'float32', shape: ['batch', 1], columns: ['a'] }], [
       { tensor: 'logits', activation: 'softmax', labels: ['A', 'B'], columns: { label: 'cls', score: 'score', probabilities: 'p_' } },
       { tensor: 'reg', columns: { values: ['u'] } },
@@ -218,10 +218,10 @@ describe('postprocess', () => {
       { name: 'ids', isTensor: true, type: 'int64', shape: [-1, 4] },
     ]), [
       { name: 'cls', type: 'string' },
-      { name: 'score', type: 'float64' },
-      { name: 'p_A', type: 'float64' },
-      { name: 'p_B', type: 'float64' },
-      { name: 'u', type: 'float32' },
+      { name: 'score', type: 'float64', continuous: true },
+      { name: 'p_A', type: 'float64', continuous: true },
+      { name: 'p_B', type: 'float64', continuous: true },
+      { name: 'u', type: 'float32', continuous: true },
       { name: 'ids', type: 'list', items: 'int64' },
     ]);
   });

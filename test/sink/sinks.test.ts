@@ -223,3 +223,19 @@ describe('partial files', () => {
     }));
   }
 });
+
+test('parquet: continuous prediction columns are written PLAIN, other columns may take a dictionary', () => withTempDir(async (dir) => {
+  const { asyncBufferFromFile, parquetMetadataAsync } = await import('hyparquet');
+  const fields: Field[] = [{ name: 'size', type: 'float64' }, { name: 'score', type: 'float64', continuous: true }];
+  const out = output(dir, 'parquet');
+  const partial = join(dir, 'partial.parquet');
+  const sink = await openSink(out, fields, { partial });
+  // Both columns repeat three values: only the dictionary heuristic decides.
+  await sink.write(batch({ size: Array.from({ length: 3000 }, (_, i) => i % 3), score: Float64Array.from({ length: 3000 }, (_, i) => i % 3) }));
+  await sink.seal();
+  const metadata = await parquetMetadataAsync(await asyncBufferFromFile(partial));
+  const [size, score] = metadata.row_groups[0]!.columns.map((c) => c.meta_data!);
+  assert.ok(size!.dictionary_page_offset !== undefined, 'size is dictionary-encoded');
+  assert.equal(score!.dictionary_page_offset, undefined);
+  assert.deepEqual(await duckdb(`SELECT sum(size)::INT s, sum(score)::INT t FROM '${partial}'`), [{ s: 3000, t: 3000 }]);
+}));
