@@ -19,6 +19,7 @@ export type BentoErrorCode =
   | 'OUTPUT_WRITE' // the output cannot be written
   | 'RESUME_REFUSED' // a checkpoint exists but the job, input or model changed since
   | 'TOO_MANY_ERRORS' // more rows failed than errors.max_count / max_rate allow
+  | 'MEMORY_LIMIT' // a thread reached its share of limits.memory
   | 'INTERRUPTED'; // SIGINT / SIGTERM
 
 export interface BentoErrorDetails {
@@ -91,6 +92,7 @@ const exitByCode: Record<BentoErrorCode, number> = {
   OUTPUT_WRITE: ExitCode.output,
   RESUME_REFUSED: ExitCode.config,
   TOO_MANY_ERRORS: ExitCode.rowErrors,
+  MEMORY_LIMIT: ExitCode.config,
   INTERRUPTED: ExitCode.sigint,
 };
 
@@ -157,4 +159,16 @@ export function deserializeError(error: SerializedError): Error {
   const out = error.code ? new BentoError(error.code, error.message, error.details) : new Error(error.message);
   if (error.stack) out.stack = error.stack;
   return out;
+}
+
+/**
+ * A worker thread that died at its heap cap (ERR_WORKER_OUT_OF_MEMORY) as the user's error:
+ * the job needs a larger limits.memory, or smaller chunks. Anything else is passed through.
+ */
+export function memoryLimitError(error: unknown, memoryMb: number, thread: string): unknown {
+  if ((error as { code?: string } | undefined)?.code !== 'ERR_WORKER_OUT_OF_MEMORY') return error;
+  return new BentoError('MEMORY_LIMIT', `The ${thread} ran out of memory: limits.memory is ${memoryMb} MB`, {
+    hint: `Raise limits.memory in the job file (e.g. --set limits.memory=${memoryMb * 2}), or lower input.chunk_rows, batch.size or output.parquet.row_group_rows. A rerun resumes from the last checkpoint.`,
+    cause: error,
+  });
 }

@@ -9,6 +9,11 @@ import { configError, expect, nonEmptyString, positiveInt, readYaml, stringList,
 import { quote } from '../errors.js';
 import { type DataFormat, dataFormats, formatFromPath, type JobSpec } from './spec.js';
 
+const memoryExpected = 'a size in MB such as 256, or a string such as 512MB or 1GB';
+
+/** Default heap budget (MB) of the threads that hold rows; the README's memory section says what it buys. */
+export const defaultMemoryMb = 256;
+
 const format = z.enum(['csv', 'jsonl', 'parquet'], expect(`one of [${dataFormats.join(', ')}]`));
 const oneChar = z.string(expect('a single character')).length(1, expect('a single character'));
 
@@ -61,6 +66,9 @@ export const jobSchema = z.strictObject({
       every: z.union([positiveInt(), z.string().regex(/^\d+(\.\d+)?\s*(s|m|h)$/, expect('a row count such as 10000, or a duration such as 30s, 5m, 1h'))], expect('a row count such as 10000, or a duration such as 30s, 5m, 1h')).optional(),
     }, expect('a mapping, or false')),
   ], expect('a mapping with path and every, or false')).optional(),
+  limits: z.strictObject({
+    memory: z.union([positiveInt(), z.string().regex(/^\s*\d+(\.\d+)?\s*(MB|MiB|GB|GiB)\s*$/i, expect(memoryExpected))], expect(memoryExpected)).optional(),
+  }, expect('a mapping')).optional(),
 }, expect('a mapping'));
 
 export type RawJob = z.infer<typeof jobSchema>;
@@ -133,6 +141,7 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
       path: job.checkpoint?.path ? at('checkpoint.path', job.checkpoint.path) : `${outputPath}.bento-batch`,
       ...every(job.checkpoint?.every ?? defaultEvery),
     },
+    limits: { memoryMb: job.limits?.memory === undefined ? defaultMemoryMb : megabytes(job.limits.memory) },
     output: {
       path: outputPath,
       format: outputFormat!,
@@ -148,6 +157,13 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
  * fast job is not slowed by an fsync every few milliseconds (bench: every 10,000 rows cost 15%).
  */
 export const defaultEvery = '5s';
+
+/** MB as V8 counts them (2^20 bytes); GB = 1024 MB. */
+function megabytes(value: number | string): number {
+  if (typeof value === 'number') return value;
+  const amount = Number.parseFloat(value);
+  return Math.round(/g/i.test(value) ? amount * 1024 : amount);
+}
 
 function every(value: number | string): { everyRows: number | undefined; everySeconds: number | undefined } {
   if (typeof value === 'number') return { everyRows: value, everySeconds: undefined };

@@ -83,6 +83,15 @@ export interface JobSpec {
   readonly errors: ErrorsSpec;
   /** Undefined when the job file says `checkpoint: false`. */
   readonly checkpoint: CheckpointSpec | undefined;
+  readonly limits: LimitsSpec;
+}
+
+export interface LimitsSpec {
+  /**
+   * Heap budget (MB) of the threads that hold rows: the scoring thread gets 60%, the writer
+   * thread 40% (V8 old-generation caps). Memory stays flat because these are caps.
+   */
+  readonly memoryMb: number;
 }
 
 /** Format for a file name by its extension, looking through a trailing `.gz`. */

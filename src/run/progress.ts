@@ -35,7 +35,7 @@ export function startProgress(stats: RunStats, options: ProgressOptions): { stop
   const tick = () => {
     const seconds = (performance.now() - started) / 1000;
     const rate = stats.rowsWritten / Math.max(seconds, 1e-9);
-    const p = stats.source?.progress();
+    const p = stats.sourceProgress?.();
     const fraction = p?.total ? Math.min(1, p.done / p.total) : undefined;
     // Rows written lag rows read by the batches in flight; the ETA follows the reader.
     const eta = fraction && fraction > 0 ? seconds * (1 / fraction - 1) : undefined;

@@ -4,7 +4,7 @@
  * the next call. `commit` and `seal` resolve when the writer has done them, in order.
  */
 import { Worker } from 'node:worker_threads';
-import { deserializeError } from '../errors.js';
+import { deserializeError, memoryLimitError } from '../errors.js';
 import type { OutputSpec } from '../job/spec.js';
 import type { Field } from '../source/types.js';
 import type { SinkReply, SinkRequest, SinkWorkerInit } from './worker.js';
@@ -17,15 +17,19 @@ export interface SinkThreadOptions {
    * and scoring meanwhile instead of waiting for it.
    */
   readonly depthRows?: number;
-  /** Heap cap of the writer thread in MB (V8 old generation), from `limits.memory`. */
+  /** Heap cap of the writer thread in MB (V8 old generation), its share of `limits.memory`. */
   readonly heapMb?: number;
+  /** Its young generation in MB. */
+  readonly youngMb?: number;
+  /** limits.memory itself, for the message when the cap is reached. */
+  readonly memoryMb?: number;
 }
 
 export async function openSinkThread(output: OutputSpec, schema: readonly Field[], options: SinkOptions, thread: SinkThreadOptions = {}): Promise<Sink> {
   const init: SinkWorkerInit = { output, schema, options };
   const worker = new Worker(new URL('./worker.js', import.meta.url), {
     workerData: init,
-    ...(thread.heapMb ? { resourceLimits: { maxOldGenerationSizeMb: thread.heapMb } } : {}),
+    ...(thread.heapMb ? { resourceLimits: { maxOldGenerationSizeMb: thread.heapMb, ...(thread.youngMb ? { maxYoungGenerationSizeMb: thread.youngMb } : {}) } } : {}),
   });
   const depthRows = thread.depthRows ?? (output.format === 'parquet' ? output.parquet.rowGroupRows : 65536);
   let failure: Error | undefined;
@@ -44,10 +48,11 @@ export async function openSinkThread(output: OutputSpec, schema: readonly Field[
 
   await new Promise<void>((resolve, reject) => {
     const onExit = (code: number) => reject(new Error(`the writer thread exited (code ${code}) while opening ${options.partial}`));
-    worker.once('error', reject);
+    const onError = (error: Error) => reject(memoryLimitError(error, thread.memoryMb ?? thread.heapMb ?? 0, 'writer thread'));
+    worker.once('error', onError);
     worker.once('exit', onExit);
     worker.once('message', (reply: SinkReply) => {
-      worker.off('error', reject);
+      worker.off('error', onError);
       worker.off('exit', onExit);
       if (reply.type === 'ready') resolve();
       else reject(reply.type === 'open-error' ? deserializeError(reply.error) : new Error(`unexpected reply from the writer thread: ${reply.type}`));
@@ -71,7 +76,7 @@ export async function openSinkThread(output: OutputSpec, schema: readonly Field[
       pending.delete(reply.id);
     }
   });
-  worker.on('error', fail);
+  worker.on('error', (error) => fail(memoryLimitError(error, thread.memoryMb ?? thread.heapMb ?? 0, 'writer thread') as Error));
   let exited = false;
   worker.on('exit', (code) => {
     exited = true;

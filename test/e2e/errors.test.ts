@@ -58,7 +58,7 @@ const cases: Case[] = [
     setup: async () => {},
     job: () => job(penguinsCsv, 'bach: { size: 10 }\nbatch: { concurrency: 0 }'),
     exit: 2,
-    error: 'error: Job file <dir>/job.yaml has 2 problems:\n  - batch.concurrency: expected a positive integer, got `0` (number)\n  - bach: unknown key (did you mean `batch`?); expected one of [name, input, model, batch, output, errors, checkpoint]\nhint: Fix the job file and run again.',
+    error: 'error: Job file <dir>/job.yaml has 2 problems:\n  - batch.concurrency: expected a positive integer, got `0` (number)\n  - bach: unknown key (did you mean `batch`?); expected one of [name, input, model, batch, output, errors, checkpoint, limits]\nhint: Fix the job file and run again.',
   },
   {
     name: 'a column the model needs is missing',
@@ -291,4 +291,26 @@ test('disk full (a file-size limit) fails with exit 5, keeps the checkpoint, and
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.match(resumed.stderr, /^resuming job at row [1-9][\d,]* /m);
   assert.ok((await readFile(join(dir, 'out', 'r.csv'))).equals(await readFile(join(dir, 'clean', 'r.csv'))));
+}));
+
+test('a job over its limits.memory stops with MEMORY_LIMIT (exit 2) and what to raise; the rerun with more memory completes', { timeout: 120_000 }, () => withTempDir(async (dir) => {
+  const { root } = await import('../helpers.js');
+  const flights = join(root, 'node_modules', 'vega-datasets', 'data', 'flights-3m.parquet');
+  // Polars wrote 272,727-row row groups: one decoded row group is more than a 14 MB heap (60% of 24 MB) holds.
+  await writeFile(join(dir, 'job.yaml'), [
+    `input: { path: ${flights} }`,
+    `model: ${join(fixtures, 'models', 'flights-delay')}`,
+    'batch: { size: 4096 }',
+    'output: { path: out/flights.csv, keep: [origin] }',
+    'limits: { memory: 24 }',
+  ].join('\n'));
+  const failed = await runCli(['--log-format', 'text', 'run', join(dir, 'job.yaml'), '--progress', 'none']);
+  assert.equal(failed.code, 2, failed.stderr);
+  assert.match(failed.stderr, /error: The scoring thread ran out of memory: limits\.memory is 24 MB\nhint: Raise limits\.memory in the job file \(e\.g\. --set limits\.memory=48\), or lower input\.chunk_rows, batch\.size or output\.parquet\.row_group_rows\. A rerun resumes from the last checkpoint\./);
+  assert.doesNotMatch(failed.stderr, /\n\s+at /, 'no stack trace');
+  // Only the checkpoint directory, for the rerun: nothing at the output path.
+  assert.deepEqual(await readdir(join(dir, 'out')), ['flights.csv.bento-batch']);
+  const rerun = await runCli(['run', join(dir, 'job.yaml'), '--progress', 'none', '--set', 'limits.memory=256', '--summary-json', join(dir, 'summary.json')]);
+  assert.equal(rerun.code, 0, rerun.stderr);
+  assert.equal((await readJson<{ output: { rows: number } }>(join(dir, 'summary.json'))).output.rows, 3_000_000);
 }));

@@ -53,6 +53,7 @@ describe('loadJob: a valid job normalizes', () => {
       },
       errors: { path: join(dir, 'jobs', 'out', 'scored.parquet.errors.jsonl'), maxCount: undefined, maxRate: undefined, emit: 'skip' },
       checkpoint: { path: join(dir, 'jobs', 'out', 'scored.parquet.bento-batch'), everyRows: undefined, everySeconds: 5 },
+      limits: { memoryMb: 256 },
     });
   }));
 
@@ -86,6 +87,7 @@ describe('loadJob: a valid job normalizes', () => {
       '  csv: { delimiter: "|" }',
       '  parquet: { row_group_rows: 10, compression: gzip }',
       'checkpoint: { path: state, every: 1.5m }',
+      'limits: { memory: 1GB }',
     ].join('\n'));
     const spec = await loadJob(file, { env: {} });
     assert.deepEqual(spec, {
@@ -97,6 +99,7 @@ describe('loadJob: a valid job normalizes', () => {
       output: { path: join(dir, 'out.data'), format: 'jsonl', keep: [], csv: { delimiter: '|' }, parquet: { rowGroupRows: 10, compression: 'gzip' } },
       errors: { path: join(dir, 'out.data.errors.jsonl'), maxCount: undefined, maxRate: undefined, emit: 'skip' },
       checkpoint: { path: join(dir, 'state'), everyRows: undefined, everySeconds: 90 },
+      limits: { memoryMb: 1024 },
     });
   }));
 
@@ -138,6 +141,21 @@ describe('loadJob: checkpoint', () => {
     const file = await writeJob(dir, `${minimal}\ncheckpoint: { every: 10 minutes }\n`);
     await rejectsWith(loadJob(file, { env: {} }), 'JOB_INVALID',
       `Job file ${file}: checkpoint.every: expected a row count such as 10000, or a duration such as 30s, 5m, 1h, got \`"10 minutes"\` (string)`);
+  }));
+});
+
+describe('loadJob: limits', () => {
+  test('memory: MB as a number, or a size with MB / MiB / GB / GiB', () => withTempDir(async (dir) => {
+    for (const [memory, mb] of [['300', 300], ['512MB', 512], ['"768 MiB"', 768], ['2GB', 2048], ['1.5GiB', 1536]] as const) {
+      const file = await writeJob(dir, `${minimal}\nlimits: { memory: ${memory} }\n`);
+      assert.deepEqual((await loadJob(file, { env: {} })).limits, { memoryMb: mb }, memory);
+    }
+  }));
+
+  test('a bad memory value names the accepted forms', () => withTempDir(async (dir) => {
+    const file = await writeJob(dir, `${minimal}\nlimits: { memory: lots }\n`);
+    await rejectsWith(loadJob(file, { env: {} }), 'JOB_INVALID',
+      `Job file ${file}: limits.memory: expected a size in MB such as 256, or a string such as 512MB or 1GB, got \`"lots"\` (string)`);
   }));
 });
 
@@ -254,7 +272,7 @@ describe('loadJob: problems', () => {
   test('unknown key `bach` suggests `batch`', () => withTempDir(async (dir) => {
     const file = await writeJob(dir, `${minimal}\nbach: { size: 8 }\n`);
     const error = await rejectsWith(loadJob(file, { env: {} }), 'JOB_INVALID',
-      `Job file ${file}: bach: unknown key (did you mean \`batch\`?); expected one of [name, input, model, batch, output, errors, checkpoint]`);
+      `Job file ${file}: bach: unknown key (did you mean \`batch\`?); expected one of [name, input, model, batch, output, errors, checkpoint, limits]`);
     assert.ok(error.message.includes('did you mean `batch`'));
   }));
 
@@ -278,7 +296,7 @@ describe('loadJob: problems', () => {
       '  - batch.concurrency: expected a positive integer, got `"two"` (string)',
       '  - output.path: is required, expected an output file path',
       '  - output.format: expected one of [csv, jsonl, parquet], got `"xlsx"` (string)',
-      '  - bach: unknown key (did you mean `batch`?); expected one of [name, input, model, batch, output, errors, checkpoint]',
+      '  - bach: unknown key (did you mean `batch`?); expected one of [name, input, model, batch, output, errors, checkpoint, limits]',
     ].join('\n'));
   }));
 

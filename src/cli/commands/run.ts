@@ -4,7 +4,8 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { loadJob } from '../../job/load.js';
-import { prepareJob, runPrepared, type RunStats, type RunSummary } from '../../run/pipeline.js';
+import type { RunStats, RunSummary } from '../../run/pipeline.js';
+import { runJobThread } from '../../run/thread.js';
 import { Logger, type LogFormat, reportSummary, startProgress } from '../../run/progress.js';
 import { trapSignals } from '../../run/signals.js';
 import { checkJob } from './validate.js';
@@ -28,26 +29,29 @@ export async function run(options: RunOptions): Promise<RunSummary | undefined> 
     await checkJob(spec, logger);
     return undefined;
   }
-  const prepared = await prepareJob(spec);
   const stats: RunStats = { rowsRead: 0, rowsWritten: 0, batches: 0 };
   const mode = options.progress === 'auto' ? (process.stderr.isTTY && options.logFormat === 'text' ? 'bar' : 'log') : options.progress;
-  logger.event('info', 'start', `${spec.name}: scoring ${prepared.source.files.length === 1 ? prepared.source.files[0] : `${prepared.source.files.length} files`} with ${prepared.bundle.manifest.name}:${prepared.bundle.manifest.version}`, {
-    job: spec.name, input: prepared.source.files, model: `${prepared.bundle.manifest.name}:${prepared.bundle.manifest.version}`, output: spec.output.path,
-  });
-  const progress = startProgress(stats, { job: spec.name, mode, logger });
+  let progress: { stop(): void } | undefined;
+  // Signals are trapped from the start: a stop asked for while the model loads is honoured once it runs.
   const signals = trapSignals((name) => {
-    progress.stop();
+    progress?.stop();
     logger.event('warn', 'stopping', `${name} received: stopping after the batches in flight (send it again to stop at once)`, { signal: name });
   });
   let summary: RunSummary;
   try {
-    summary = await runPrepared(prepared, {
-      signal: signals.signal, stats, restart: options.restart,
+    summary = await runJobThread(spec, { jobFile: options.job, overrides: options.set, restart: options.restart }, {
+      signal: signals.signal, stats,
+      started: (job) => {
+        logger.event('info', 'start', `${job.name}: scoring ${job.files.length === 1 ? job.files[0] : `${job.files.length} files`} with ${job.model}`, {
+          job: job.name, input: job.files, model: job.model, output: job.output,
+        });
+        if (!signals.signal.aborted) progress = startProgress(stats, { job: job.name, mode, logger });
+      },
       warn: (m) => logger.event('warn', 'warning', m), info: (m) => logger.event('info', 'resume', m),
     });
   } finally {
     signals.dispose();
-    progress.stop();
+    progress?.stop();
   }
   if (summary.status === 'already-finished') {
     logger.event('info', 'already-finished', `${spec.name}: already finished at ${summary.finished_at} (${summary.output.rows.toLocaleString('en-US')} rows in ${summary.output.path}); nothing to do. Use --restart to run it again.`, { summary });

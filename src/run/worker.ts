@@ -1,0 +1,68 @@
+/**
+ * @file The scoring thread: loads, prepares and runs one job (run/pipeline.ts) off the main
+ * thread, under the heap cap its share of `limits.memory` sets, so memory stays flat however
+ * large the input. The main thread keeps the progress bar, the logs and the signals.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { serializeError, type SerializedError } from '../errors.js';
+import { loadJob } from '../job/load.js';
+import type { SourceProgress } from '../source/types.js';
+import { prepareJob, runPrepared, type RunStats, type RunSummary } from './pipeline.js';
+
+export interface JobWorkerInit {
+  readonly jobFile: string;
+  readonly overrides: readonly string[];
+  readonly restart: boolean;
+}
+
+export interface StatsSnapshot {
+  readonly rowsRead: number;
+  readonly rowsDone: number | undefined;
+  readonly rowsWritten: number;
+  readonly rowsFailed: number | undefined;
+  readonly batches: number;
+  readonly sourceProgress: SourceProgress | undefined;
+}
+
+export type JobRequest = { readonly type: 'abort'; readonly signal: 'SIGINT' | 'SIGTERM' };
+
+export type JobReply =
+  | { readonly type: 'started'; readonly name: string; readonly files: readonly string[]; readonly model: string; readonly output: string }
+  | { readonly type: 'stats'; readonly stats: StatsSnapshot }
+  | { readonly type: 'log'; readonly level: 'info' | 'warn'; readonly message: string }
+  | { readonly type: 'done'; readonly summary: RunSummary }
+  | { readonly type: 'failed'; readonly error: SerializedError };
+
+const port = parentPort!;
+const init = workerData as JobWorkerInit;
+const post = (reply: JobReply) => port.postMessage(reply);
+const controller = new AbortController();
+port.on('message', (request: JobRequest) => {
+  if (request.type === 'abort') controller.abort(request.signal);
+});
+
+const stats: RunStats = { rowsRead: 0, rowsWritten: 0, batches: 0 };
+const snapshot = (): StatsSnapshot => ({
+  rowsRead: stats.rowsRead, rowsDone: stats.rowsDone, rowsWritten: stats.rowsWritten, rowsFailed: stats.rowsFailed, batches: stats.batches,
+  sourceProgress: stats.sourceProgress?.(),
+});
+let timer: NodeJS.Timeout | undefined;
+try {
+  const spec = await loadJob(init.jobFile, { overrides: init.overrides });
+  const prepared = await prepareJob(spec);
+  const m = prepared.bundle.manifest;
+  post({ type: 'started', name: spec.name, files: prepared.source.files, model: `${m.name}:${m.version}`, output: spec.output.path });
+  timer = setInterval(() => post({ type: 'stats', stats: snapshot() }), 100);
+  const summary = await runPrepared(prepared, {
+    signal: controller.signal, stats, restart: init.restart,
+    info: (message) => post({ type: 'log', level: 'info', message }),
+    warn: (message) => post({ type: 'log', level: 'warn', message }),
+  });
+  clearInterval(timer);
+  post({ type: 'stats', stats: snapshot() });
+  post({ type: 'done', summary });
+} catch (error) {
+  clearInterval(timer);
+  post({ type: 'failed', error: serializeError(error) });
+}
+port.close();
