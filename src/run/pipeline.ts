@@ -22,7 +22,7 @@ import { type CheckpointState, type Commit, differences, type Fingerprint, finge
 import { failpoint } from '../checkpoint/failpoint.js';
 import { publish } from '../sink/atomic.js';
 import { ErrorLog } from './rowerrors.js';
-import type { SourcePosition, SourceProgress } from '../source/types.js';
+import { lineColumn, type SourcePosition, type SourceProgress } from '../source/types.js';
 
 /** Live counters the progress reporter reads. */
 export interface RunStats {
@@ -91,7 +91,10 @@ export async function prepareJob(spec: JobSpec): Promise<PreparedJob> {
       throw new BentoError('JOB_INVALID', `Job file ${spec.jobFile}: input.columns leaves out ${dropped.map((c) => `"${c}"`).join(', ')}, which model ${m.name} needs`, { file: spec.jobFile, hint: `Add ${dropped.join(', ')} to input.columns.` });
     }
   }
-  const source = await openSource({ ...spec.input, columns: wanted }, { rawText: spec.output.format === 'csv' });
+  // CSV to CSV keeping every input column: records go to the writer as the text read, whole.
+  const csvOut = spec.output.format === 'csv';
+  const wholeLines = csvOut && spec.input.columns === undefined && spec.output.keep === undefined;
+  const source = await openSource({ ...spec.input, columns: wanted }, { rawText: csvOut, ...(wholeLines ? { linesFor: spec.output.csv.delimiter } : {}) });
   const names = source.schema.map((f) => f.name);
   for (const column of [...modelColumns, ...(spec.output.keep ?? [])]) {
     if (names.includes(column)) continue;
@@ -261,7 +264,9 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
     const write = async (result: Result) => {
       const { batch, errors } = result;
       let columns = new Map<string, Column>();
-      for (const field of job.keep) columns.set(field.name, batch.columns.get(field.name)!);
+      const lines = batch.columns.get(lineColumn);
+      if (lines) columns.set(lineColumn, lines);
+      else for (const field of job.keep) columns.set(field.name, batch.columns.get(field.name)!);
       const predicted = joinParts(result.parts.map((p) => p.outputs
         ? postprocess(m, p.outputs, p.length, bundle.modelFile, p.context)
         : new Map(predictionNames.map((name) => [name, new Array(p.length).fill(null)]))), batch.length);

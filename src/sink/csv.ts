@@ -2,7 +2,7 @@
  * @file CSV writer: RFC 4180 quoting, a header row, one write per batch. Lists and objects
  * are written as JSON text in their cell.
  */
-import type { Field } from '../source/types.js';
+import { type Field, lineColumn } from '../source/types.js';
 import { openTextSink } from './text.js';
 import type { OutputBatch, Sink, SinkOptions } from './types.js';
 import { dateText, jsonText, numberText } from './values.js';
@@ -22,11 +22,17 @@ export function openCsvSink(schema: readonly Field[], options: SinkOptions & { d
     }
   };
   return openTextSink(schema, options, `${schema.map((f) => quote(f.name)).join(d)}\n`, (batch: OutputBatch) => {
-    const columns = schema.map((f) => batch.columns.get(f.name)!);
+    // Records read from CSV with this delimiter stand for the leading fields they hold.
+    const lines = batch.columns.get(lineColumn) as ArrayLike<string | null> | undefined;
+    const first = lines ? schema.findIndex((f) => batch.columns.has(f.name)) : 0;
+    const covered = first === -1 ? schema.length : first;
+    const columns = schema.slice(covered).map((f) => batch.columns.get(f.name)!);
+    const fields = schema.slice(covered);
+    const empty = d.repeat(Math.max(0, covered - 1));
     let text = '';
     for (let r = 0; r < batch.length; r++) {
-      let line = '';
-      for (let c = 0; c < columns.length; c++) line += (c ? d : '') + cell(columns[c]![r], schema[c]!);
+      let line = lines ? (lines[r] ?? empty) : '';
+      for (let c = 0; c < columns.length; c++) line += (c || lines ? d : '') + cell(columns[c]![r], fields[c]!);
       text += `${line}\n`;
     }
     return text;

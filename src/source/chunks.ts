@@ -4,21 +4,24 @@
  */
 import { BentoError } from '../errors.js';
 import type { ByteProgress } from './files.js';
-import { type Column, type Field, type FieldType, parseNumber, type RowChunk, type Source, type SourcePosition } from './types.js';
+import { type Column, type Field, type FieldType, lineColumn, parseNumber, type RowChunk, type Source, type SourcePosition } from './types.js';
 
 /** Collects row values column by column, with each row's end offset, and hands out RowChunks. */
 export class ColumnBuilder {
   readonly #names: readonly string[];
   #columns: unknown[][];
+  #text?: (string | null)[];
   #bytes: number[] = [];
   #lines: number[] = [];
   #errors = new Map<number, BentoError>();
   #fileRow: number;
   #lastEnd: number;
 
-  constructor(names: readonly string[], readonly file: string, readonly fileIndex: number, firstRow = 0, startByte = 0) {
+  /** `withLines`: also collect each record's text, as the `lineColumn` column. */
+  constructor(names: readonly string[], readonly file: string, readonly fileIndex: number, firstRow = 0, startByte = 0, readonly withLines = false) {
     this.#names = names;
     this.#columns = names.map(() => []);
+    if (withLines) this.#text = [];
     this.#fileRow = firstRow;
     this.#lastEnd = startByte;
     this.#chunkStart = startByte;
@@ -39,14 +42,16 @@ export class ColumnBuilder {
   /** Adds one row: `values(i)` is the value of the i-th selected column; `endByte` the offset just after the row. */
   push(values: (i: number) => unknown, endByte: number, endLine: number): void {
     for (let i = 0; i < this.#columns.length; i++) this.#columns[i]!.push(values(i));
+    this.#text?.push(null);
     this.#bytes.push(endByte);
     this.#lines.push(endLine);
     this.#lastEnd = endByte;
   }
 
   /** Adds a row whose selected values are `fields[picks[i]]`. */
-  pushFields(fields: readonly unknown[], picks: readonly number[], endByte: number, endLine: number): void {
+  pushFields(fields: readonly unknown[], picks: readonly number[], endByte: number, endLine: number, text?: string): void {
     for (let i = 0; i < this.#columns.length; i++) this.#columns[i]!.push(fields[picks[i]!]);
+    this.#text?.push(text ?? null);
     this.#bytes.push(endByte);
     this.#lines.push(endLine);
     this.#lastEnd = endByte;
@@ -64,13 +69,14 @@ export class ColumnBuilder {
     if (length === 0) return undefined;
     const chunk: RowChunk = {
       file: this.file, fileIndex: this.fileIndex, fileRow: this.#fileRow, length,
-      columns: new Map(this.#names.map((name, i) => [name, this.#columns[i]!])),
+      columns: new Map([...this.#names.map((name, i): [string, Column] => [name, this.#columns[i]!]), ...(this.#text ? [[lineColumn, this.#text] as [string, Column]] : [])]),
       ends: { bytes: Float64Array.from(this.#bytes), lines: Float64Array.from(this.#lines), start: this.#chunkStart },
       ...(this.#errors.size > 0 ? { errors: this.#errors } : {}),
     };
     this.#errors = new Map();
     this.#fileRow += length;
     this.#columns = this.#names.map(() => []);
+    if (this.#text) this.#text = [];
     this.#bytes = [];
     this.#lines = [];
     this.#chunkStart = this.#lastEnd;

@@ -7,7 +7,7 @@ import { CsvSplitter, UnclosedQuoteError } from './csvsplit.js';
 import { BentoError, didYouMean } from '../errors.js';
 import { ColumnBuilder, convertColumn, requireColumns, sniffCsvType, textSource } from './chunks.js';
 import { ByteProgress, fileSizes, openFileStream, streamError } from './files.js';
-import { type Field, missingTokens, type RowChunk, type Source, type SourcePosition } from './types.js';
+import { type Field, lineColumn, missingTokens, type RowChunk, type Source, type SourcePosition } from './types.js';
 
 export interface CsvSourceOptions {
   readonly delimiter: string | undefined;
@@ -21,6 +21,11 @@ export interface CsvSourceOptions {
    * output, kept columns are then written byte for byte, without a parse and a re-format.
    */
   readonly rawText?: boolean;
+  /**
+   * Add each record's text as the `lineColumn` chunk column when every file has this delimiter
+   * and the quote is `"` (what a CSV writer with this delimiter would write).
+   */
+  readonly linesFor?: string;
 }
 
 const isMissing = (v: string) => missingTokens.has(v.trim());
@@ -30,6 +35,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
   let schema: Field[] | undefined;
   const progress = new ByteProgress(await fileSizes(files));
   const delimiterOf = (file: string) => options.delimiter ?? (/\.tsv(\.gz)?$/i.test(file) ? '\t' : ',');
+  const lines = options.linesFor !== undefined && options.quote === '"' && files.every((f) => delimiterOf(f) === options.linesFor);
 
   async function* readAll(from: SourcePosition): AsyncGenerator<RowChunk> {
     for (let index = from.file; index < files.length; index++) {
@@ -87,7 +93,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
       // Columns keep the file's order whatever order they were asked for in.
       const selected = schema?.map((f) => f.name) ?? present.filter((h) => wanted.includes(h));
       picks = selected.map((name) => present.indexOf(name));
-      builder = new ColumnBuilder(selected, file, index, at.row, startByte);
+      builder = new ColumnBuilder(selected, file, index, at.row, startByte, lines);
     };
     if (header) select(header, offset);
     let rows = at.row;
@@ -103,7 +109,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
         builder!.pushError(new BentoError('INPUT_FORMAT', `Row ${row} of ${file} has ${record.count} fields, expected ${header.length} (as in the header)`, {
           file, row, byte, value: record.fields.slice(0, record.count).join(delimiterOf(file)), hint: 'Check the delimiter (input.csv.delimiter) and that quoted fields are closed.',
         }), record.endByte, firstLine + record.endLine);
-      } else builder!.pushFields(record.fields, picks, record.endByte, firstLine + record.endLine);
+      } else builder!.pushFields(record.fields, picks, record.endByte, firstLine + record.endLine, lines ? record.text : undefined);
       if (builder!.length >= options.chunkRows) yield typed(builder!.take()!);
     }
     if (header === undefined) {
@@ -118,7 +124,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
 
   // The first chunk fixes each column's type; later chunks are converted to it.
   function typed(chunk: RowChunk): RowChunk {
-    schema ??= [...chunk.columns].map(([name, values]) => ({ name, type: sniffCsvType(values, isMissing) }));
+    schema ??= [...chunk.columns].filter(([name]) => name !== lineColumn).map(([name, values]) => ({ name, type: sniffCsvType(values, isMissing) }));
     if (options.rawText) return chunk;
     const errors = new Map(chunk.errors);
     const columns = new Map(schema.map((field) => {

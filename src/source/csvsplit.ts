@@ -51,6 +51,7 @@ export class CsvSplitter {
   #line = 1;
   /** Where the record being read started, for putting it back when it runs past the block. */
   #recordStart = 0;
+  #contentEnd = 0;
   #recordLine = 1;
   #quoteLine = 1;
 
@@ -62,6 +63,11 @@ export class CsvSplitter {
     this.#base = startByte;
     this.endByte = startByte;
     this.#bomPossible = startByte === 0;
+  }
+
+  /** The last record's text as read, without its line ending. */
+  get text(): string {
+    return this.#text.slice(this.#recordStart, this.#contentEnd);
   }
 
   feed(bytes: Buffer): void {
@@ -197,6 +203,7 @@ export class CsvSplitter {
       line++;
       break;
     }
+    this.#contentEnd = s.charCodeAt(pos - 1) !== LF ? pos : s.charCodeAt(pos - 2) === CR ? pos - 2 : pos - 1;
     this.#pos = pos;
     this.count = count;
     const endedLine = s.charCodeAt(pos - 1) === LF;

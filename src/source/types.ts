@@ -74,6 +74,13 @@ export interface Source {
   progress(): SourceProgress;
 }
 
+/**
+ * Name of the extra chunk column a CSV reader adds when asked to (`lines`): each record's text
+ * as read, without its line ending. A CSV writer with the same delimiter writes it for all the
+ * input columns at once, instead of a cell at a time; null for a record that could not be read.
+ */
+export const lineColumn = '\u0000line';
+
 /** Values the CSV and JSONL readers treat as missing, as pandas does by default. */
 export const missingTokens: ReadonlySet<string> = new Set(['', 'NA', 'N/A', 'NaN', 'nan', 'null', 'NULL', 'None', '#N/A']);
 

@@ -115,3 +115,41 @@ test('every Parquet codec DuckDB writes (zstd, snappy, gzip, uncompressed, sever
   assert.equal(rows.length, 5 * 344);
   for (let f = 0; f < 5; f++) assertClose(rows.slice(f * 344, (f + 1) * 344), reference, 1e-5, `file ${f}`);
 }));
+
+test('CSV → CSV keeping every column: each record is written as read (quotes, CRLF, BOM), bad rows as the errors settings say', () => withTempDir(async (dir) => {
+  const { parse } = await import('csv-parse/sync');
+  const header = 'species,island,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g,sex';
+  const records = [
+    'Adelie,"Torgersen, north",39.1,18.7,181,3750,MALE',
+    '"Gentoo","Biscoe ""B""",46.1,13.2,211,4500,"FE\r\nMALE"',
+    'Chinstrap,Dream,NA,,195,3400,',
+    'Adelie,Dream,1,2,3', // wrong field count: a row error
+    'Gentoo,Biscoe,50,15,220,5500,MALE',
+  ];
+  await writeFile(join(dir, 'in.csv'), `\uFEFF${header}\r\n${records.join('\r\n')}\r\n`);
+  for (const emit of ['skip', 'null-row'] as const) {
+    const job = await writeJob(dir, [
+      'input: { path: in.csv }',
+      `model: ${join(fixtures, 'models', 'penguins')}`,
+      `output: { path: out-${emit}.csv }`,
+      `errors: { emit: ${emit} }`,
+    ].join('\n'));
+    const result = await runCli(['run', job, '--progress', 'none']);
+    assert.equal(result.code, 0, result.stderr);
+    const text = await (await import('node:fs/promises')).readFile(join(dir, `out-${emit}.csv`), 'utf8');
+    const lines = text.split('\n');
+    assert.equal(lines[0], `${header},species_pred,species_score,prob_Adelie,prob_Chinstrap,prob_Gentoo${emit === 'null-row' ? ',error' : ''}`);
+    // The kept part of each line is the record's text as read, quotes and inner CRLF included.
+    const good = [0, 1, 2, 4];
+    const out = parse(text, { columns: true, relax_column_count: false }) as Record<string, string>[];
+    const expected = parse(`${header}\n${records.join('\n')}`, { columns: true, relax_column_count: true }) as Record<string, string>[];
+    const rows = emit === 'skip' ? good : [0, 1, 2, 3, 4];
+    assert.equal(out.length, rows.length);
+    rows.forEach((i, o) => {
+      for (const name of header.split(',')) assert.equal(out[o]![name], i === 3 ? '' : expected[i]![name], `${emit} row ${i} ${name}`);
+      assert.equal(out[o]!.species_pred === '', i === 3, `${emit} row ${i} scored`);
+    });
+    assert.ok(text.includes(`\n${records[1]},`), 'quoted record kept byte for byte');
+    if (emit === 'null-row') assert.match(out[3]!.error!, /Row 4 of .*in\.csv has 5 fields, expected 7/);
+  }
+}));

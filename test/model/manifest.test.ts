@@ -35,8 +35,8 @@ const one = (problem: string) => `Manifest ${file}: ${problem}`;
 describe('parseManifest: bundled manifests', async () => {
   // shapes/ holds bare .onnx graphs that the pack tests turn into bundles.
   const names = (await readdir(models, { withFileTypes: true })).filter((e) => e.isDirectory() && e.name !== 'shapes').map((e) => e.name).sort();
-  test('the fixture folder has the four bundles', () => {
-    assert.deepEqual(names, ['flights-delay', 'penguins', 'penguins-mass', 'wide-mlp']);
+  test('the fixture folder has the five bundles', () => {
+    assert.deepEqual(names, ['deep-mlp', 'flights-delay', 'penguins', 'penguins-mass', 'wide-mlp']);
   });
   for (const name of names) {
     test(`${name}/bento.yaml parses`, async () => {
