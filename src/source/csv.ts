@@ -26,6 +26,11 @@ export interface CsvSourceOptions {
    * and the quote is `"` (what a CSV writer with this delimiter would write).
    */
   readonly linesFor?: string;
+  /**
+   * With lines: the columns whose values are wanted (the model's). Chunks hold only these and
+   * the line, so the other cells are never made into strings.
+   */
+  readonly valuesOf?: readonly string[];
 }
 
 const isMissing = (v: string) => missingTokens.has(v.trim());
@@ -36,6 +41,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
   const progress = new ByteProgress(await fileSizes(files));
   const delimiterOf = (file: string) => options.delimiter ?? (/\.tsv(\.gz)?$/i.test(file) ? '\t' : ',');
   const lines = options.linesFor !== undefined && options.quote === '"' && files.every((f) => delimiterOf(f) === options.linesFor);
+  const narrow = lines && options.rawText && options.valuesOf !== undefined ? options.valuesOf : undefined;
 
   async function* readAll(from: SourcePosition): AsyncGenerator<RowChunk> {
     for (let index = from.file; index < files.length; index++) {
@@ -87,17 +93,24 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
     let header = knownHeader;
     let picks: number[] = [];
     let builder: ColumnBuilder | undefined;
-    const select = (present: string[], startByte: number) => {
+    const select = (present: string[], startByte: number, firstRow = at.row) => {
       const wanted = options.columns ?? schema?.map((f) => f.name) ?? present;
       requireColumns(file, present, wanted, (name, candidates) => didYouMean(name, candidates));
       // Columns keep the file's order whatever order they were asked for in.
-      const selected = schema?.map((f) => f.name) ?? present.filter((h) => wanted.includes(h));
+      const selected = schema?.map((f) => f.name).filter((name) => !narrow || narrow.includes(name)) ?? present.filter((h) => wanted.includes(h));
       picks = selected.map((name) => present.indexOf(name));
-      builder = new ColumnBuilder(selected, file, index, at.row, startByte, lines);
+      builder = new ColumnBuilder(selected, file, index, firstRow, startByte, lines);
+      // Once the first chunk has fixed the types, only the wanted cells become strings.
+      if (narrow && schema) {
+        only = new Uint8Array(present.length);
+        for (const p of picks) only[p] = 1;
+      }
     };
+    let only: Uint8Array | undefined;
     if (header) select(header, offset);
     let rows = at.row;
     for await (const record of records(file, stream, offset, firstLine)) {
+      record.only = only;
       if (header === undefined) {
         header = names(record.fields.slice(0, record.count));
         select(header, options.header ? record.endByte : offset);
@@ -107,10 +120,13 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
       if (record.count !== header.length) {
         const { row, byte } = builder!.next;
         builder!.pushError(new BentoError('INPUT_FORMAT', `Row ${row} of ${file} has ${record.count} fields, expected ${header.length} (as in the header)`, {
-          file, row, byte, value: record.fields.slice(0, record.count).join(delimiterOf(file)), hint: 'Check the delimiter (input.csv.delimiter) and that quoted fields are closed.',
+          file, row, byte, value: record.text, hint: 'Check the delimiter (input.csv.delimiter) and that quoted fields are closed.',
         }), record.endByte, firstLine + record.endLine);
       } else builder!.pushFields(record.fields, picks, record.endByte, firstLine + record.endLine, lines ? record.text : undefined);
-      if (builder!.length >= options.chunkRows) yield typed(builder!.take()!);
+      if (builder!.length >= options.chunkRows) {
+        yield typed(builder!.take()!);
+        if (narrow && !only) select(header, builder!.next.byte, builder!.next.row - 1);
+      }
     }
     if (header === undefined) {
       throw new BentoError('INPUT_FORMAT', `Input file ${file} is empty`, { file, hint: 'Remove the file from the input, or check the step that writes it.' });
@@ -125,6 +141,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
   // The first chunk fixes each column's type; later chunks are converted to it.
   function typed(chunk: RowChunk): RowChunk {
     schema ??= [...chunk.columns].filter(([name]) => name !== lineColumn).map(([name, values]) => ({ name, type: sniffCsvType(values, isMissing) }));
+    if (narrow) return { ...chunk, columns: new Map([...chunk.columns].filter(([name]) => name === lineColumn || narrow.includes(name))) };
     if (options.rawText) return chunk;
     const errors = new Map(chunk.errors);
     const columns = new Map(schema.map((field) => {

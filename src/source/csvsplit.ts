@@ -26,6 +26,11 @@ export class CsvSplitter {
   /** Fields of the last record read by next(); the array is reused, read `count` of them. */
   readonly fields: string[] = [];
   count = 0;
+  /**
+   * Fields to read (by position) when set: the others are scanned but not made into strings,
+   * and read as ''. Undefined reads every field.
+   */
+  only: Uint8Array | undefined;
   /** Byte offset just after the last record (its line ending included), from the stream start. */
   endByte: number;
   /** 1-based line, counted from the stream start, that the last record ends on. */
@@ -187,7 +192,7 @@ export class CsvSplitter {
         c = 0;
         while (end < n && (c = s.charCodeAt(end)) !== d && c !== LF) end++;
         // The CR of a CRLF ending is not data.
-        value = s.slice(pos, c !== d && end > pos && s.charCodeAt(end - 1) === CR ? end - 1 : end);
+        value = this.only !== undefined && this.only[count] !== 1 ? '' : s.slice(pos, c !== d && end > pos && s.charCodeAt(end - 1) === CR ? end - 1 : end);
         pos = end;
       }
       fields[count++] = value;

@@ -153,3 +153,23 @@ test('CSV → CSV keeping every column: each record is written as read (quotes, 
     if (emit === 'null-row') assert.match(out[3]!.error!, /Row 4 of .*in\.csv has 5 fields, expected 7/);
   }
 }));
+
+test('CSV → CSV keeping every column, over many chunks: the model still reads its cells, every record is kept as read', () => withTempDir(async (dir) => {
+  const { parse } = await import('csv-parse/sync');
+  const reference = await readJson<Row[]>(join(fixtures, 'reference', 'penguins.json'));
+  const job = await writeJob(dir, [
+    `input: { path: ${join(fixtures, 'data', 'penguins.csv')}, chunk_rows: 50 }`,
+    `model: ${join(fixtures, 'models', 'penguins')}`,
+    'batch: { size: 32 }',
+    'output: { path: all.csv }',
+  ].join('\n'));
+  const result = await runCli(['run', job, '--progress', 'none']);
+  assert.equal(result.code, 0, result.stderr);
+  const { readFile } = await import('node:fs/promises');
+  const input = (await readFile(join(fixtures, 'data', 'penguins.csv'), 'utf8')).trim().split(/\r?\n/);
+  const output = (await readFile(join(dir, 'all.csv'), 'utf8')).trim().split('\n');
+  assert.equal(output.length, 345);
+  output.slice(1).forEach((line, i) => assert.ok(line.startsWith(`${input[i + 1]},`), `row ${i + 1} keeps its record`));
+  const rows = parse(output.join('\n'), { columns: true, cast: (v, c) => (typeof c.column === 'string' && /^(species_score|prob_)/.test(c.column) ? Number(v) : v) }) as Row[];
+  assertClose(rows.map((r) => ({ species_pred: r.species_pred, species_score: r.species_score, prob_Adelie: r.prob_Adelie, prob_Chinstrap: r.prob_Chinstrap, prob_Gentoo: r.prob_Gentoo })), reference, 1e-5);
+}));
