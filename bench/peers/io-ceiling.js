@@ -1,12 +1,19 @@
 // I/O ceiling: bento-batch's own reader → batcher → writer with the model replaced by nothing
 // at all: every batch gets constant prediction columns of the names and types the model's
 // predictions have, so the output has the same shape (all input columns kept + predictions) and
-// format as the real run. No preprocess, no postprocess, no worker threads, no checkpoint.
+// format as the real run. Read as a real run reads (CSV to CSV: records passed through whole,
+// only the model's cells as values) and written on the writer thread as a real run writes. No
+// preprocess, no postprocess, no model threads, no checkpoint. `--writer inline` writes on the
+// main thread instead (the bench takes the faster of the two as the ceiling). The prediction
+// values are full-precision doubles, as a real model's are: constants like 0.5 would make
+// number formatting and Parquet encoding unrealistically cheap.
 import { args, contract, report } from './common.js';
 
 const root = new URL('../../dist/src/', import.meta.url);
 const { openSource } = await import(new URL('source/index.js', root));
+const { openSinkThread } = await import(new URL('sink/thread.js', root));
 const { openSink } = await import(new URL('sink/index.js', root));
+const { lineColumn } = await import(new URL('source/types.js', root));
 const { batches } = await import(new URL('batch/batcher.js', root));
 const { openBundle } = await import(new URL('model/bundle.js', root));
 const { predictionFields } = await import(new URL('model/postprocess.js', root));
@@ -18,23 +25,23 @@ const bundle = await openBundle(a.model);
 const k = contract(a.model);
 
 const started = performance.now();
-const source = await openSource({ path: a.input, format: undefined, columns: undefined, csv: { delimiter: undefined, header: true, quote: '"' }, chunkRows: Number(a.chunk ?? 8192) });
+const csvOut = format === 'csv';
+const source = await openSource({ path: a.input, format: undefined, columns: undefined, csv: { delimiter: undefined, header: true, quote: '"' }, chunkRows: Number(a.chunk ?? 8192) },
+  { rawText: csvOut, ...(csvOut ? { linesFor: ',', valuesOf: k.columns } : {}) });
 // Output tensors are float32 in every bench model; with an activation the columns are float64 as in a real run.
 const predictions = predictionFields(bundle.manifest, [{ name: k.outputName, isTensor: true, type: 'float32', shape: [] }]);
-const sink = await openSink({ path: a.output, format, keep: undefined, csv: { delimiter: ',' }, parquet: { rowGroupRows: 65536, compression: 'snappy' } }, [...source.schema, ...predictions], { partial: a.output });
-const constants = new Map();
-const constant = (length) => {
-  let columns = constants.get(length);
-  if (!columns) {
-    // Plain arrays, as postprocess hands the sink.
-    columns = predictions.map((f) => [f.name, new Array(length).fill(f.type === 'string' ? (k.labels?.[0] ?? '0') : 0.5)]);
-    constants.set(length, columns);
-  }
-  return columns;
-};
+const sink = await (a.writer === 'inline' ? openSink : openSinkThread)({ path: a.output, format, keep: undefined, csv: { delimiter: ',' }, parquet: { rowGroupRows: 65536, compression: 'snappy' } }, [...source.schema, ...predictions], { partial: a.output });
+// Prediction columns for each batch: labels cycle, scores are fresh doubles in (0, 1) (fresh, or
+// V8's number-to-string cache would make CSV formatting of repeated values nearly free).
+let seed = 42;
+const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+const labels = k.labels ?? ['0'];
+// Typed float columns, as postprocess hands the sink.
+const constant = (length) => predictions.map((f) => [f.name, f.type === 'string' ? Array.from({ length }, (_, i) => labels[(i + seed) % labels.length]) : Float64Array.from({ length }, next)]);
 let rows = 0;
 for await (const batch of batches(source.chunks(), size)) {
-  const columns = new Map(batch.columns);
+  const lines = batch.columns.get(lineColumn);
+  const columns = lines ? new Map([[lineColumn, lines]]) : new Map(batch.columns);
   for (const [name, values] of constant(batch.length)) columns.set(name, values);
   await sink.write({ length: batch.length, columns });
   rows += batch.length;

@@ -1,0 +1,26 @@
+/**
+ * How a text cell reads as a number (CSV type sniffing and model inputs share it): the plain
+ * decimal fast path must agree with the full pattern on every string it accepts.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { isPlainDecimal, parseNumber } from '../../src/source/types.js';
+
+test('numbers as a spreadsheet user means them; everything else is not a number', () => {
+  const cases: [string, number | undefined][] = [
+    ['39.1', 39.1], ['-7', -7], ['3790.0', 3790], ['0', 0], ['-0.5', -0.5], ['.5', 0.5], ['5.', 5], ['-.25', -0.25],
+    ['1e3', 1000], ['+2', 2], [' 12 ', 12], ['2.5E-3', 0.0025], ['inf', Infinity], ['-Infinity', -Infinity],
+    ['', undefined], ['-', undefined], ['.', undefined], ['-.', undefined], ['1.2.3', undefined], ['0x10', undefined],
+    ['1_000', undefined], ['1,5', undefined], ['NaN', undefined], ['abc', undefined], ['--1', undefined], ['1-', undefined],
+  ];
+  for (const [text, expected] of cases) assert.equal(parseNumber(text), expected, JSON.stringify(text));
+});
+
+test('the fast path accepts only plain decimals, and reads each as Number() does', () => {
+  const accepted = ['0', '-0', '123', '-123.456', '.5', '5.', '00012', '9007199254740993', '3.141592653589793238462643383279'];
+  for (const text of accepted) {
+    assert.ok(isPlainDecimal(text), text);
+    assert.ok(Object.is(parseNumber(text), Number(text)), text);
+  }
+  for (const text of ['', '-', '.', '-.', '+1', '1e5', ' 1', '1 ', '1.2.3', '0x1', 'Infinity', '١٢٣']) assert.equal(isPlainDecimal(text), false, JSON.stringify(text));
+});
