@@ -5,7 +5,7 @@
 // Sections io-bound, compute-bound and rss measure bento-batch against the limits issue 6 names:
 // the compute ceiling (onnxruntime alone), the I/O ceiling (bento-batch's reader and writer with
 // no model), and hand-written careful and naive scripts (bench/peers/). BENCH_REPS=n overrides
-// the repetitions (default: 2 for the 3.1M-row cases, 3 for the compute-bound cases).
+// the repetitions (default: 2).
 // Inputs are generated on the fly under $TMPDIR (never committed). Timings on a shared machine
 // are noisy: compare the ratios printed within one run, not absolute numbers across runs.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -71,7 +71,7 @@ function duck(sql) {
 // one dictionary), nulls kept (the models have `fill`); numeric columns DOUBLE as pandas writes
 // them, Parquet Snappy with DuckDB's row groups (122,880 rows).
 
-const penguinsInputs = { '10k': 30, '20k': 59, '155k': 450, '3m': 9012 }; // × 344 rows
+const penguinsInputs = { '10k': 30, '20k': 59, '310k': 900, '1m': 2907, '3m': 9012 }; // × 344 rows
 const inputFile = (size, format) => join(work, `penguins-${size}.${format}`);
 const rowsOf = (size) => penguinsInputs[size] * 344;
 
@@ -126,7 +126,7 @@ const bentoRun = (model, format, size) => {
   const r = runJob(e2eJob(model, format, size));
   return { ...r, rows: r.rows };
 };
-const ioRun = (model, format, size) => runPeer('io-ceiling.js', { model: join(root, 'fixtures', 'models', model), input: inputFile(size, format), output: join(work, `io-${model}-${size}.${format}`), batch: BATCH });
+const ioRun = (model, format, size, writer = 'thread') => runPeer('io-ceiling.js', { model: join(root, 'fixtures', 'models', model), input: inputFile(size, format), output: join(work, `io-${model}-${size}.${format}`), batch: BATCH, writer });
 const carefulRun = (model, format, size) => runPeer('careful.js', { model: join(root, 'fixtures', 'models', model), input: inputFile(size, format), output: join(work, `careful-${model}-${size}.${format}`), batch: BATCH });
 const naiveRun = (model, format, size) => runPeer('naive.js', { model: join(root, 'fixtures', 'models', model), input: inputFile(size, format), output: join(work, `naive-${model}-${size}.${format}`) });
 
@@ -136,11 +136,12 @@ function speedCase({ model, title, format, size, n, ceilingSeconds }) {
   const rows = rowsOf(size);
   console.log(`\n### ${title}: ${format.toUpperCase()} → ${format.toUpperCase()}, ${fmt(rows)} rows, batch ${BATCH}, concurrency 2 (bento-batch defaults); best of ${n} interleaved repetitions for every row`);
   const ceilingRun = (mode) => runPeer('compute-ceiling.js', { model: modelDir, input: inputFile(size, format), batch: BATCH, mode, workers: 2, seconds: ceilingSeconds });
-  const runs = { c12: [], c21: [], bento: [], io: [], careful: [], naive: [] };
+  const runs = { c12: [], c21: [], bento: [], io: [], ioInline: [], careful: [], naive: [] };
   for (let rep = 0; rep < n; rep++) {
     runs.c12.push(ceilingRun('1x2'));
     runs.c21.push(ceilingRun('2x1'));
     runs.io.push(ioRun(model, format, size));
+    runs.ioInline.push(ioRun(model, format, size, 'inline'));
     runs.bento.push(bentoRun(model, format, size));
     runs.careful.push(carefulRun(model, format, size));
     runs.naive.push(naiveRun(model, format, '20k'));
@@ -148,10 +149,12 @@ function speedCase({ model, title, format, size, n, ceilingSeconds }) {
   const c12 = bestOf(runs.c12);
   const c21 = bestOf(runs.c21);
   const naive = bestOf(runs.naive);
-  for (const r of [...runs.bento, ...runs.io, ...runs.careful]) if (r.rows !== rows) throw new Error(`expected ${rows} rows, got ${r.rows}`);
+  for (const r of [...runs.bento, ...runs.io, ...runs.ioInline, ...runs.careful]) if (r.rows !== rows) throw new Error(`expected ${rows} rows, got ${r.rows}`);
   const rate = (r) => r.rows / r.seconds;
   const compute = Math.max(rate(c12), rate(c21));
-  const io = rate(bestOf(runs.io));
+  const ioThread = bestOf(runs.io);
+  const ioInline = bestOf(runs.ioInline);
+  const io = Math.max(rate(ioThread), rate(ioInline));
   const ceiling = Math.min(compute, io);
   const bento = bestOf(runs.bento);
   const careful = bestOf(runs.careful);
@@ -160,7 +163,8 @@ function speedCase({ model, title, format, size, n, ceilingSeconds }) {
   table(['measure', 'rows', 'seconds', 'rows/s', '% of ceiling', 'bento-batch ÷ this', 'peak RSS MB'], [
     line('1. compute ceiling, 1 session × 2 intra-op threads', c12, { pct: rate(c12) === compute ? '(best)' : '', rss: fmt(maxRss(runs.c12)) }),
     line('1. compute ceiling, 2 worker threads × 1 intra-op', c21, { pct: rate(c21) === compute ? '(best)' : '', rss: fmt(maxRss(runs.c21)) }),
-    line('2. I/O ceiling (reader → batcher → writer, no model)', bestOf(runs.io), { rss: fmt(maxRss(runs.io)), pct: io <= compute ? '(binding)' : '' }),
+    line('2. I/O ceiling, writer thread (reader → batcher → writer, no model)', ioThread, { rss: fmt(maxRss(runs.io)), pct: rate(ioThread) === io ? (io <= compute ? '(best, binding)' : '(best)') : '' }),
+    line('2. I/O ceiling, writer on the reading thread', ioInline, { rss: fmt(maxRss(runs.ioInline)), pct: rate(ioInline) === io ? (io <= compute ? '(best, binding)' : '(best)') : '' }),
     ['   ceiling = min(1, 2)', '', '', fmt(ceiling), io <= compute ? 'I/O-bound' : 'compute-bound', '', ''],
     line('3. bento-batch CLI end to end (process wall time)', bento, { pct: `${fmt((100 * bentoRate) / ceiling, 1)}%`, rss: fmt(maxRss(runs.bento)) }),
     ['   bento-batch by its own summary seconds (no process start-up)', fmt(bento.rows), fmt(bento.summarySeconds, 2), fmt(bento.rows / bento.summarySeconds), `${fmt((100 * bento.rows) / bento.summarySeconds / ceiling, 1)}%`, '', ''],
@@ -168,7 +172,7 @@ function speedCase({ model, title, format, size, n, ceilingSeconds }) {
     line('4. naive script (row objects, 1 run per row; 20k rows)', naive, { pct: `${fmt((100 * rate(naive)) / ceiling, 1)}%`, ratio: `${fmt(bentoRate / rate(naive), 1)}×`, rss: fmt(maxRss(runs.naive)) }),
   ]);
   const each = (xs) => xs.map((r) => fmt(rate(r))).join(' / ');
-  console.log(`   every run, rows/s: compute 1×2 ${each(runs.c12)}; compute 2×1 ${each(runs.c21)}; I/O ${each(runs.io)}; bento-batch ${each(runs.bento)} (by its own summary seconds: ${runs.bento.map((r) => fmt(r.rows / r.summarySeconds)).join(' / ')}); careful ${each(runs.careful)}; naive ${each(runs.naive)}`);
+  console.log(`   every run, rows/s: compute 1×2 ${each(runs.c12)}; compute 2×1 ${each(runs.c21)}; I/O thread ${each(runs.io)}; I/O inline ${each(runs.ioInline)}; bento-batch ${each(runs.bento)} (by its own summary seconds: ${runs.bento.map((r) => fmt(r.rows / r.summarySeconds)).join(' / ')}); careful ${each(runs.careful)}; naive ${each(runs.naive)}`);
   const key = `${model}/${format}`;
   results.set(`${key}/${size}/bento`, { rate: bentoRate, rssMB: maxRss(runs.bento) });
   results.set(`${key}/${size}/io`, { rate: io, rssMB: maxRss(runs.io) });
@@ -187,17 +191,19 @@ if (wanted('io-bound')) {
 }
 
 if (wanted('compute-bound')) {
-  console.log('\n## compute-bound: wide-mlp (4 → 768 → 768 → 768 → 3, ~2.4 MFLOP/row) on 154,800 rows');
-  console.log('(not 3.1M: at ~20k rows/s that is ~150 s per run per tool; 155k rows keeps each run ~5–10 s. Same timing rules as above.)');
-  for (const format of ['csv', 'parquet']) speedCase({ model: 'wide-mlp', title: 'wide-mlp (compute-heavy)', format, size: '155k', n: reps(3), ceilingSeconds: 2.5 });
+  console.log('\n## compute-bound: models whose inference outweighs reading and writing');
+  console.log('wide-mlp: 4 → 768 → 768 → 768 → 3, ~2.4 MFLOP/row, on 1,000,008 rows; deep-mlp: 4 → 512 → (one 512×512 layer applied 24×, residual) → 3,');
+  console.log('~12.6 MFLOP/row, on 309,600 rows (both sized for runs of ~15–20 s, so process start-up is a small part). Same timing rules as above.');
+  for (const format of ['csv', 'parquet']) speedCase({ model: 'wide-mlp', title: 'wide-mlp (compute-heavy)', format, size: '1m', n: reps(2), ceilingSeconds: 3 });
+  for (const format of ['csv', 'parquet']) speedCase({ model: 'deep-mlp', title: 'deep-mlp (compute-heavier)', format, size: '310k', n: reps(2), ceilingSeconds: 3 });
 }
 
 if (wanted('rss')) {
   console.log('\n## peak RSS (process maxRSS at exit, worker threads included): small (10,320 rows) vs large input, batch 256');
-  console.log('large = 3,100,128 rows for penguins; 154,800 for wide-mlp (see compute-bound). Large runs are reused from the sections above when they ran.');
+  console.log('large = 3,100,128 rows for penguins, 1,000,008 for wide-mlp, 309,600 for deep-mlp (see compute-bound). Large runs are reused from the sections above when they ran.');
   console.log('naive keeps every row object and result in memory; it is measured at 10k and 20k rows only (3.1M per-row runs would take minutes).');
   const rows = [];
-  for (const [model, large] of [['penguins', '3m'], ['wide-mlp', '155k']]) {
+  for (const [model, large] of [['penguins', '3m'], ['wide-mlp', '1m'], ['deep-mlp', '310k']]) {
     for (const format of ['csv', 'parquet']) {
       const key = `${model}/${format}`;
       const tools = [['bento-batch', 'bento', bentoRun], ['I/O ceiling', 'io', ioRun], ['careful', 'careful', carefulRun], ['naive', 'naive', naiveRun]];
@@ -217,7 +223,7 @@ if (wanted('rss')) {
 if (wanted('io-bound') || wanted('compute-bound')) {
   console.log('\n## issue 6 targets (from the runs above)');
   const rows = [];
-  for (const [model, format] of [['penguins', 'csv'], ['penguins', 'parquet'], ['wide-mlp', 'csv'], ['wide-mlp', 'parquet']]) {
+  for (const [model, format] of [['penguins', 'csv'], ['penguins', 'parquet'], ['wide-mlp', 'csv'], ['wide-mlp', 'parquet'], ['deep-mlp', 'csv'], ['deep-mlp', 'parquet']]) {
     const c = results.get(`${model}/${format}/ceiling`);
     if (!c) continue;
     const bento = results.get(`${model}/${format}/${c.size}/bento`);
