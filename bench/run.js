@@ -245,14 +245,14 @@ if (wanted('io-bound') || wanted('compute-bound')) {
 
 if (wanted('checkpoint')) {
   console.log('\n## checkpoint cost: checkpointing on (default every: 5s, and every N rows) vs checkpoint: false');
-  console.log('3,000,000 flights (Polars ZSTD Parquet) → flights-delay model; runs interleaved, median of 5');
+  console.log(`3,000,000 flights (Polars ZSTD Parquet) → flights-delay model; runs interleaved, median of ${Math.max(3, reps(5))}`);
   const rows = [];
   for (const format of ['csv', 'parquet']) {
     const base = [`input: { path: ${flights} }`, `model: ${join(root, 'fixtures', 'models', 'flights-delay')}`, 'batch: { size: 4096 }', `output: { path: ${join(work, `ckpt.${format}`)}, keep: [origin, distance] }`];
     const variants = [['off', 'checkpoint: false'], ['default (5s)', ''], ['every 100000', 'checkpoint: { every: 100000 }'], ['every 10000', 'checkpoint: { every: 10000 }']];
     const times = variants.map(() => []);
     const files = variants.map(([label, line], i) => job(`ckpt-${i}-${format}`, [...base, line]));
-    for (let rep = 0; rep < 5; rep++) files.forEach((file, i) => times[i].push(runJob(file).seconds));
+    for (let rep = 0; rep < Math.max(3, reps(5)); rep++) files.forEach((file, i) => times[i].push(runJob(file).seconds));
     const off = median(times[0]);
     variants.forEach(([label], i) => rows.push([format, label, fmt(median(times[i]), 2), i === 0 ? '' : `${fmt((median(times[i]) / off - 1) * 100, 1)}%`, fmt(3e6 / median(times[i]))]));
   }

@@ -1,7 +1,9 @@
 /**
  * @file A Sink whose writer runs on its own thread (sink/worker.ts). `write` returns as soon as
- * the batch is posted, up to `depthRows` rows ahead of the writer; a failed write surfaces at
- * the next call. `commit` and `seal` resolve when the writer has done them, in order.
+ * the batch is queued (batches are posted a few thousand rows at a time), up to `depthRows`
+ * rows ahead of the writer; a failed write surfaces at the next call. `commit` and `seal` post
+ * what is queued and resolve when the writer has done them, in order; `close` and `discard`
+ * drop what is queued (rows after the last commit are redone by a resume anyway).
  */
 import { Worker } from 'node:worker_threads';
 import { deserializeError, memoryLimitError } from '../errors.js';
@@ -97,6 +99,19 @@ export async function openSinkThread(output: OutputSpec, schema: readonly Field[
     await worker.terminate();
   };
 
+  // Small batches are posted to the thread together: a message costs a fixed amount besides its values.
+  const postRows = Math.min(4096, depthRows);
+  let queued: OutputBatch[] = [];
+  let queuedRows = 0;
+  const post = () => {
+    if (queuedRows === 0) return;
+    outstanding += queuedRows;
+    postedRows.push(queuedRows);
+    worker.postMessage({ op: 'write', batches: queued } satisfies SinkRequest);
+    queued = [];
+    queuedRows = 0;
+  };
+
   // Parquet files can only be committed between row groups, which the writer ends at the first
   // batch boundary at or past row_group_rows (sink/parquet.ts); the same count is kept here.
   const groupRows = output.format === 'parquet' ? output.parquet.rowGroupRows : undefined;
@@ -109,19 +124,21 @@ export async function openSinkThread(output: OutputSpec, schema: readonly Field[
     },
     commitAtEveryPoint: groupRows !== undefined,
     async write(batch: OutputBatch) {
-      while (!failure && outstanding > 0 && outstanding + batch.length > depthRows) await new Promise<void>((resolve) => (wakeWriter = resolve));
+      while (!failure && outstanding > 0 && outstanding + queuedRows + batch.length > depthRows) await new Promise<void>((resolve) => (wakeWriter = resolve));
       if (failure) throw failure;
-      outstanding += batch.length;
-      postedRows.push(batch.length);
-      worker.postMessage({ op: 'write', batch } satisfies SinkRequest);
+      queued.push(batch);
+      queuedRows += batch.length;
+      if (queuedRows >= postRows) post();
       if (groupRows !== undefined) groupFill = groupFill + batch.length >= groupRows ? 0 : groupFill + batch.length;
     },
     async commit() {
       if (failure) throw failure;
+      post();
       return call<SinkPosition>('commit');
     },
     async seal() {
       if (failure) throw failure;
+      post();
       await call<void>('seal');
       await worker.terminate();
     },

@@ -17,7 +17,7 @@ export interface SinkWorkerInit {
 }
 
 export type SinkRequest =
-  | { readonly op: 'write'; readonly batch: OutputBatch }
+  | { readonly op: 'write'; readonly batches: readonly OutputBatch[] }
   | { readonly op: 'commit' | 'seal' | 'close' | 'discard'; readonly id: number };
 
 export type SinkReply =
@@ -53,7 +53,7 @@ port.on('message', (request: SinkRequest) => {
     try {
       switch (request.op) {
         case 'write':
-          await sink.write(request.batch);
+          for (const batch of request.batches) await sink.write(batch);
           port.postMessage({ type: 'written' } satisfies SinkReply);
           return;
         case 'commit': {
