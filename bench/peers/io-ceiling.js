@@ -1,5 +1,5 @@
 // I/O ceiling: bento-batch's own reader → batcher → writer with the model replaced by nothing
-// at all: every batch gets constant prediction columns of the names and types the model's
+// at all: every batch gets made-up prediction columns of the names and types the model's
 // predictions have, so the output has the same shape (all input columns kept + predictions) and
 // format as the real run. Read as a real run reads (CSV to CSV: records passed through whole,
 // only the model's cells as values) and written on the writer thread as a real run writes. No
@@ -37,12 +37,12 @@ let seed = 42;
 const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
 const labels = k.labels ?? ['0'];
 // Typed float columns, as postprocess hands the sink.
-const constant = (length) => predictions.map((f) => [f.name, f.type === 'string' ? Array.from({ length }, (_, i) => labels[(i + seed) % labels.length]) : Float64Array.from({ length }, next)]);
+const predicted = (length) => predictions.map((f) => [f.name, f.type === 'string' ? Array.from({ length }, (_, i) => labels[(i + seed) % labels.length]) : Float64Array.from({ length }, next)]);
 let rows = 0;
 for await (const batch of batches(source.chunks(), size)) {
   const lines = batch.columns.get(lineColumn);
   const columns = lines ? new Map([[lineColumn, lines]]) : new Map(batch.columns);
-  for (const [name, values] of constant(batch.length)) columns.set(name, values);
+  for (const [name, values] of predicted(batch.length)) columns.set(name, values);
   await sink.write({ length: batch.length, columns });
   rows += batch.length;
 }

@@ -8,7 +8,7 @@ import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import type { RowGroup, SchemaElement } from 'hyparquet';
 import type { Field, FieldType } from '../source/types.js';
 import { openPartial, type PartialFile } from './atomic.js';
-import type { OutputBatch, Sink, SinkOptions } from './types.js';
+import { type OutputBatch, rowGroupFill, type Sink, type SinkOptions } from './types.js';
 
 export interface ParquetSinkOptions {
   readonly rowGroupRows: number;
@@ -68,8 +68,9 @@ export async function openParquetSink(schema: readonly Field[], options: SinkOpt
     commitAtEveryPoint: true,
     async write(batch: OutputBatch) {
       buffered.push(batch);
+      const closes = rowGroupFill(rows, batch.length, options.rowGroupRows) === 0;
       rows += batch.length;
-      if (rows >= options.rowGroupRows) await writeGroup();
+      if (closes) await writeGroup();
     },
     async commit() {
       // Taken before the fsync: rows written while it runs belong to the next commit.

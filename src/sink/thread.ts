@@ -10,7 +10,7 @@ import { deserializeError, memoryLimitError } from '../errors.js';
 import type { OutputSpec } from '../job/spec.js';
 import type { Field } from '../source/types.js';
 import type { SinkReply, SinkRequest, SinkWorkerInit } from './worker.js';
-import type { OutputBatch, Sink, SinkOptions, SinkPosition } from './types.js';
+import { type OutputBatch, rowGroupFill, type Sink, type SinkOptions, type SinkPosition } from './types.js';
 
 export interface SinkThreadOptions {
   /**
@@ -33,6 +33,8 @@ export async function openSinkThread(output: OutputSpec, schema: readonly Field[
     workerData: init,
     ...(thread.heapMb ? { resourceLimits: { maxOldGenerationSizeMb: thread.heapMb, ...(thread.youngMb ? { maxYoungGenerationSizeMb: thread.youngMb } : {}) } } : {}),
   });
+  /** The thread dying at its heap cap is the user's MEMORY_LIMIT; anything else is passed on. */
+  const threadError = (error: Error) => memoryLimitError(error, thread.memoryMb ?? thread.heapMb ?? 0, 'writer thread') as Error;
   const depthRows = thread.depthRows ?? (output.format === 'parquet' ? output.parquet.rowGroupRows : 65536);
   let failure: Error | undefined;
   /** Rows posted and not yet acknowledged, and each posted batch's row count in order. */
@@ -50,7 +52,7 @@ export async function openSinkThread(output: OutputSpec, schema: readonly Field[
 
   await new Promise<void>((resolve, reject) => {
     const onExit = (code: number) => reject(new Error(`the writer thread exited (code ${code}) while opening ${options.partial}`));
-    const onError = (error: Error) => reject(memoryLimitError(error, thread.memoryMb ?? thread.heapMb ?? 0, 'writer thread'));
+    const onError = (error: Error) => reject(threadError(error));
     worker.once('error', onError);
     worker.once('exit', onExit);
     worker.once('message', (reply: SinkReply) => {
@@ -78,7 +80,7 @@ export async function openSinkThread(output: OutputSpec, schema: readonly Field[
       pending.delete(reply.id);
     }
   });
-  worker.on('error', (error) => fail(memoryLimitError(error, thread.memoryMb ?? thread.heapMb ?? 0, 'writer thread') as Error));
+  worker.on('error', (error) => fail(threadError(error)));
   let exited = false;
   worker.on('exit', (code) => {
     exited = true;
@@ -93,7 +95,7 @@ export async function openSinkThread(output: OutputSpec, schema: readonly Field[
       worker.postMessage({ op, id } satisfies SinkRequest);
     });
   };
-  // close/discard also run after a failure (the partial file must be kept or removed), unless the thread is gone.
+  // close/discard also run after a failure (the partial file must be kept or removed); once the thread is gone there is nothing to ask.
   const finish = async (op: 'close' | 'discard') => {
     await call<void>(op).catch(() => undefined);
     await worker.terminate();
@@ -112,8 +114,7 @@ export async function openSinkThread(output: OutputSpec, schema: readonly Field[
     queuedRows = 0;
   };
 
-  // Parquet files can only be committed between row groups, which the writer ends at the first
-  // batch boundary at or past row_group_rows (sink/parquet.ts); the same count is kept here.
+  // Parquet files can only be committed between row groups; the writer's rule, counted here too.
   const groupRows = output.format === 'parquet' ? output.parquet.rowGroupRows : undefined;
   let groupFill = 0;
 
@@ -129,7 +130,7 @@ export async function openSinkThread(output: OutputSpec, schema: readonly Field[
       queued.push(batch);
       queuedRows += batch.length;
       if (queuedRows >= postRows) post();
-      if (groupRows !== undefined) groupFill = groupFill + batch.length >= groupRows ? 0 : groupFill + batch.length;
+      if (groupRows !== undefined) groupFill = rowGroupFill(groupFill, batch.length, groupRows);
     },
     async commit() {
       if (failure) throw failure;

@@ -42,16 +42,17 @@ export class ColumnBuilder {
   /** Adds one row: `values(i)` is the value of the i-th selected column; `endByte` the offset just after the row. */
   push(values: (i: number) => unknown, endByte: number, endLine: number): void {
     for (let i = 0; i < this.#columns.length; i++) this.#columns[i]!.push(values(i));
-    this.#text?.push(null);
-    this.#bytes.push(endByte);
-    this.#lines.push(endLine);
-    this.#lastEnd = endByte;
+    this.#end(endByte, endLine, null);
   }
 
-  /** Adds a row whose selected values are `fields[picks[i]]`. */
+  /** Adds a row whose selected values are `fields[picks[i]]` (no closure a row: the CSV hot path). */
   pushFields(fields: readonly unknown[], picks: readonly number[], endByte: number, endLine: number, text?: string): void {
     for (let i = 0; i < this.#columns.length; i++) this.#columns[i]!.push(fields[picks[i]!]);
-    this.#text?.push(text ?? null);
+    this.#end(endByte, endLine, text ?? null);
+  }
+
+  #end(endByte: number, endLine: number, text: string | null): void {
+    this.#text?.push(text);
     this.#bytes.push(endByte);
     this.#lines.push(endLine);
     this.#lastEnd = endByte;
