@@ -1,13 +1,15 @@
 /**
- * @file Parquet writer over hyparquet-writer: batches are buffered into row groups of
- * `rowGroupRows` and each row group is encoded and written as it fills. The only module that
- * imports the Parquet writer.
+ * @file Parquet writer over hyparquet-writer: batches are gathered into row groups of
+ * `rowGroupRows`; each row group is encoded on its own (at offset 0, by a RowGroupEncoder, here
+ * or on encoder threads: sink/encoders.ts) and appended to the file in order, its column
+ * offsets moved to where it lands. Page headers hold no file offsets, so the bytes are those of
+ * a writer that wrote the whole file in one go. The only module that imports the Parquet writer.
  */
 import { gzipSync } from 'node:zlib';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import type { RowGroup, SchemaElement } from 'hyparquet';
 import type { Field, FieldType } from '../source/types.js';
-import { openPartial, type PartialFile } from './atomic.js';
+import { openPartial } from './atomic.js';
 import { type OutputBatch, rowGroupFill, type Sink, type SinkOptions } from './types.js';
 
 export interface ParquetSinkOptions {
@@ -15,50 +17,133 @@ export interface ParquetSinkOptions {
   readonly compression: 'snappy' | 'gzip' | 'uncompressed';
 }
 
-/** hyparquet-writer's Writer, flushing its buffer to the partial file after each row group. */
-class FileByteWriter extends ByteWriter {
-  constructor(readonly file: PartialFile) {
-    super(1 << 20);
-  }
-  flush(): Promise<void> {
-    const bytes = new Uint8Array(this.buffer.slice(0, this.index));
-    this.index = 0;
-    return this.file.write(bytes);
-  }
-  override finish(): void {}
+/** One encoded row group: its bytes, and its metadata with offsets counted from its first byte. */
+export interface EncodedRowGroup {
+  readonly bytes: Uint8Array;
+  readonly rowGroup: RowGroup;
 }
 
-export async function openParquetSink(schema: readonly Field[], options: SinkOptions & ParquetSinkOptions): Promise<Sink> {
-  const file = await openPartial(options.partial, options.resume?.bytes);
-  const writer = new FileByteWriter(file);
-  const parquet = new ParquetWriter({
-    writer,
-    schema: parquetSchema(schema),
-    codec: options.compression === 'gzip' ? 'GZIP' : options.compression === 'uncompressed' ? 'UNCOMPRESSED' : 'SNAPPY',
-    compressors: { GZIP: (input: Uint8Array) => gzipSync(input) },
-    createdBy: 'bento-batch (hyparquet-writer)',
-  });
-  if (options.resume) {
-    // The constructor wrote the PAR1 magic already in the file; continue after the last committed row group.
-    writer.index = 0;
-    writer.offset = options.resume.bytes;
-    const state = decode(options.resume.parquet ?? '{"rowGroups":[],"numRows":{"$bigint":"0"}}') as { rowGroups: RowGroup[]; numRows: bigint };
-    parquet.row_groups = state.rowGroups;
-    parquet.num_rows = state.numRows;
-  } else {
-    await writer.flush();
+/**
+ * Where row groups are encoded. Rows are handed over as they come; `close` ends the current
+ * row group and resolves with its bytes. Results may be computed concurrently but are asked
+ * for in order.
+ */
+export interface RowGroupEncoding {
+  add(batch: OutputBatch): void;
+  close(): Promise<EncodedRowGroup>;
+  /** Row groups closed and not yet returned that the sink lets run ahead before `write` waits. */
+  readonly ahead: number;
+  /** Stops (threads are ended); closes not yet answered reject. */
+  end(): Promise<void>;
+}
+
+/** Encodes one row group at a time into bytes, as hyparquet-writer writes them, starting at offset 0. */
+export class RowGroupEncoder {
+  readonly #writer = new ByteWriter(1 << 20);
+  readonly #parquet: ParquetWriter;
+  readonly #schema: readonly Field[];
+
+  constructor(schema: readonly Field[], compression: ParquetSinkOptions['compression']) {
+    this.#schema = schema;
+    this.#parquet = new ParquetWriter({
+      writer: this.#writer,
+      schema: parquetSchema(schema),
+      codec: compression === 'gzip' ? 'GZIP' : compression === 'uncompressed' ? 'UNCOMPRESSED' : 'SNAPPY',
+      compressors: { GZIP: (input: Uint8Array) => gzipSync(input) },
+    });
   }
-  // Batches' columns are kept as they come and copied once, converted, when their row group is written.
-  let buffered: OutputBatch[] = [];
-  let rows = 0;
-  const writeGroup = async () => {
-    if (rows === 0) return;
+
+  encode(batches: readonly OutputBatch[]): EncodedRowGroup {
+    const rows = batches.reduce((n, b) => n + b.length, 0);
+    const writer = this.#writer;
+    writer.index = 0;
+    writer.offset = 0;
+    this.#parquet.row_groups = [];
+    this.#parquet.pendingIndexes = [];
     // Offset indexes would be kept in memory until the footer and lost across a resume; the
     // footer's row-group metadata is all a resumed file needs to be byte-identical.
-    const columnData = schema.map((f) => ({ name: f.name, data: columnOf(buffered, f, rows), offsetIndex: false, ...(f.continuous ? { encoding: 'PLAIN' as const } : {}) }));
-    buffered = [];
+    const columnData = this.#schema.map((f) => ({ name: f.name, data: columnOf(batches, f, rows), offsetIndex: false, ...(f.continuous ? { encoding: 'PLAIN' as const } : {}) }));
+    void this.#parquet.write({ columnData: columnData as never, rowGroupSize: Number.MAX_SAFE_INTEGER });
+    return { bytes: new Uint8Array(writer.buffer.slice(0, writer.index)), rowGroup: this.#parquet.row_groups[0]! };
+  }
+}
+
+/** Row groups encoded on the calling thread, when closed. */
+export function inlineEncoding(schema: readonly Field[], compression: ParquetSinkOptions['compression']): RowGroupEncoding {
+  const encoder = new RowGroupEncoder(schema, compression);
+  let batches: OutputBatch[] = [];
+  return {
+    ahead: 0,
+    add(batch) {
+      batches.push(batch);
+    },
+    async close() {
+      const group = batches;
+      batches = [];
+      return encoder.encode(group);
+    },
+    async end() {},
+  };
+}
+
+/** The row group's column offsets moved by `base`, the file offset its first byte lands at. */
+function relocate(group: RowGroup, base: number): RowGroup {
+  const by = BigInt(base);
+  return {
+    ...group,
+    columns: group.columns.map((c) => ({
+      ...c,
+      file_offset: c.file_offset + by,
+      meta_data: c.meta_data && {
+        ...c.meta_data,
+        data_page_offset: c.meta_data.data_page_offset + by,
+        ...(c.meta_data.dictionary_page_offset !== undefined ? { dictionary_page_offset: c.meta_data.dictionary_page_offset + by } : {}),
+      },
+    })),
+  };
+}
+
+export async function openParquetSink(schema: readonly Field[], options: SinkOptions & ParquetSinkOptions & { readonly encoding?: RowGroupEncoding }): Promise<Sink> {
+  const encoding = options.encoding ?? inlineEncoding(schema, options.compression);
+  let file;
+  try {
+    file = await openPartial(options.partial, options.resume?.bytes);
+  } catch (error) {
+    await encoding.end();
+    throw error;
+  }
+  const state = options.resume
+    ? decode(options.resume.parquet ?? '{"rowGroups":[],"numRows":{"$bigint":"0"}}') as { rowGroups: RowGroup[]; numRows: bigint }
+    : { rowGroups: [] as RowGroup[], numRows: 0n };
+  if (!options.resume) await file.write(MAGIC);
+  /** File length after each number of row groups (those of this run, and where a resume begins). */
+  const ends = new Map([[state.rowGroups.length, options.resume?.bytes ?? MAGIC.length]]);
+  let rows = 0;
+  let failure: unknown;
+  /** Appends of closed row groups, in order; each resolves with the row groups in the file after it. */
+  const appends: Promise<number>[] = [];
+  let last: Promise<number> = Promise.resolve(state.rowGroups.length);
+  const closeGroup = () => {
+    if (rows === 0) return;
     rows = 0;
-    await parquet.write({ columnData: columnData as never, rowGroupSize: Number.MAX_SAFE_INTEGER });
+    const encoded = encoding.close();
+    encoded.catch(() => undefined); // surfaced through the append below
+    const append = last.then(async () => {
+      const { bytes, rowGroup } = await encoded;
+      state.rowGroups.push(relocate(rowGroup, file.length));
+      state.numRows += rowGroup.num_rows;
+      await file.write(bytes);
+      ends.set(state.rowGroups.length, file.length);
+      return state.rowGroups.length;
+    });
+    append.catch((error: unknown) => (failure ??= error));
+    last = append;
+    appends.push(append);
+    void append.finally(() => appends.splice(appends.indexOf(append), 1)).catch(() => undefined);
+  };
+  const drain = async () => {
+    await last;
+    if (failure) throw failure;
   };
   return {
     schema,
@@ -67,26 +152,54 @@ export async function openParquetSink(schema: readonly Field[], options: SinkOpt
     },
     commitAtEveryPoint: true,
     async write(batch: OutputBatch) {
-      buffered.push(batch);
+      // A new row group waits while as many as the encoding allows are still being encoded.
+      if (rows === 0) while (!failure && appends.length > encoding.ahead) await appends[0]!.catch(() => undefined);
+      if (failure) throw failure;
+      encoding.add(batch);
       const closes = rowGroupFill(rows, batch.length, options.rowGroupRows) === 0;
       rows += batch.length;
-      if (closes) await writeGroup();
+      if (closes) closeGroup();
     },
     async commit() {
-      // Taken before the fsync: rows written while it runs belong to the next commit.
-      const position = { bytes: file.length, parquet: encode({ rowGroups: parquet.row_groups, numRows: parquet.num_rows }) };
+      // The position is that of the row groups closed when called; later ones may be appended meanwhile.
+      const groups = await last;
+      if (failure) throw failure;
+      const position = { bytes: ends.get(groups)!, parquet: encode({ rowGroups: state.rowGroups.slice(0, groups), numRows: state.rowGroups.slice(0, groups).reduce((n, g) => n + g.num_rows, 0n) }) };
       await file.sync();
       return position;
     },
     async seal() {
-      await writeGroup();
-      parquet.finish();
-      await writer.flush();
+      closeGroup();
+      await drain();
+      await encoding.end();
+      await file.write(footer(schema, state.rowGroups, state.numRows));
       await file.seal();
     },
-    close: () => file.close(),
-    discard: () => file.discard(),
+    async close() {
+      await encoding.end();
+      await last.catch(() => undefined);
+      await file.close();
+    },
+    async discard() {
+      await encoding.end();
+      await last.catch(() => undefined);
+      await file.discard();
+    },
   };
+
+}
+
+const MAGIC = new Uint8Array([0x50, 0x41, 0x52, 0x31]); // PAR1
+
+/** The file's footer (metadata and the closing magic) for these row groups. */
+function footer(schema: readonly Field[], rowGroups: RowGroup[], numRows: bigint): Uint8Array {
+  const writer = new ByteWriter(1 << 16);
+  const parquet = new ParquetWriter({ writer, schema: parquetSchema(schema), createdBy: 'bento-batch (hyparquet-writer)' });
+  writer.index = 0; // drop the magic the constructor wrote: the file begins with it already
+  parquet.row_groups = rowGroups;
+  parquet.num_rows = numRows;
+  void parquet.finish();
+  return new Uint8Array(writer.buffer.slice(0, writer.index));
 }
 
 /** JSON that keeps bigints and byte arrays (Parquet statistics hold both). */

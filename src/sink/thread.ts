@@ -1,25 +1,26 @@
 /**
- * @file A Sink whose writer runs on its own thread (sink/worker.ts). `write` returns as soon as
- * the batch is queued (batches are posted a few thousand rows at a time), up to `depthRows`
- * rows ahead of the writer; a failed write surfaces at the next call. `commit` and `seal` post
+ * @file A Sink whose encoding runs off the calling thread. Parquet: row groups are encoded on
+ * encoder threads (sink/encoders.ts) and appended here. CSV and JSONL: the writer runs on its
+ * own thread (sink/worker.ts); `write` returns as soon as the batch is queued (batches are
+ * posted a few thousand rows at a time), up to `depthRows` rows ahead of the writer; a failed write surfaces at the next call. `commit` and `seal` post
  * what is queued and resolve when the writer has done them, in order; `close` and `discard`
  * drop what is queued (rows after the last commit are redone by a resume anyway).
  */
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { deserializeError, memoryLimitError } from '../errors.js';
 import type { OutputSpec } from '../job/spec.js';
 import type { Field } from '../source/types.js';
 import type { SinkReply, SinkRequest, SinkWorkerInit } from './worker.js';
-import { type OutputBatch, rowGroupFill, type Sink, type SinkOptions, type SinkPosition } from './types.js';
+import { encoderThreads } from './encoders.js';
+import { openParquetSink } from './parquet.js';
+import { packBatches, transferList } from './transfer.js';
+import { type OutputBatch, type Sink, type SinkOptions, type SinkPosition } from './types.js';
 
 export interface SinkThreadOptions {
-  /**
-   * Rows posted but not yet written before `write` waits (default: a Parquet row group, or
-   * 65,536): the writer encodes a whole row group in one go, and the main thread keeps reading
-   * and scoring meanwhile instead of waiting for it.
-   */
+  /** CSV/JSONL: rows posted but not yet written before `write` waits (default 65,536). */
   readonly depthRows?: number;
-  /** Heap cap of the writer thread in MB (V8 old generation), its share of `limits.memory`. */
+  /** Heap cap in MB (V8 old generation) of the writer thread, or of all encoder threads together: their share of `limits.memory`. */
   readonly heapMb?: number;
   /** Its young generation in MB. */
   readonly youngMb?: number;
@@ -27,7 +28,19 @@ export interface SinkThreadOptions {
   readonly memoryMb?: number;
 }
 
+/** Each Parquet encoder thread's least heap: a row group being gathered and one being encoded. */
+const ENCODER_MIN_MB = 48;
+
 export async function openSinkThread(output: OutputSpec, schema: readonly Field[], options: SinkOptions, thread: SinkThreadOptions = {}): Promise<Sink> {
+  if (output.format === 'parquet') {
+    // The reading and scoring thread keeps a core busy; encoders get the others (measured on 2
+    // cores: a second encoder there gained nothing and cost ~15 MB), each with enough heap.
+    const threads = Math.max(1, Math.min(4, availableParallelism() - 1, thread.heapMb ? Math.floor(thread.heapMb / ENCODER_MIN_MB) : 4));
+    const encoding = await encoderThreads(schema, output.parquet.compression, {
+      threads, ...(thread.heapMb ? { heapMb: Math.floor(thread.heapMb / threads) } : {}), ...(thread.youngMb ? { youngMb: Math.max(8, Math.floor(thread.youngMb / threads)) } : {}), ...(thread.memoryMb ? { memoryMb: thread.memoryMb } : {}),
+    });
+    return openParquetSink(schema, { ...options, ...output.parquet, encoding });
+  }
   const init: SinkWorkerInit = { output, schema, options };
   const worker = new Worker(new URL('./worker.js', import.meta.url), {
     workerData: init,
@@ -35,7 +48,7 @@ export async function openSinkThread(output: OutputSpec, schema: readonly Field[
   });
   /** The thread dying at its heap cap is the user's MEMORY_LIMIT; anything else is passed on. */
   const threadError = (error: Error) => memoryLimitError(error, thread.memoryMb ?? thread.heapMb ?? 0, 'writer thread') as Error;
-  const depthRows = thread.depthRows ?? (output.format === 'parquet' ? output.parquet.rowGroupRows : 65536);
+  const depthRows = thread.depthRows ?? 65536;
   let failure: Error | undefined;
   /** Rows posted and not yet acknowledged, and each posted batch's row count in order. */
   let outstanding = 0;
@@ -109,28 +122,22 @@ export async function openSinkThread(output: OutputSpec, schema: readonly Field[
     if (queuedRows === 0) return;
     outstanding += queuedRows;
     postedRows.push(queuedRows);
-    worker.postMessage({ op: 'write', batches: queued } satisfies SinkRequest);
+    const packed = packBatches(queued);
+    worker.postMessage({ op: 'write', batches: packed } satisfies SinkRequest, transferList(packed));
     queued = [];
     queuedRows = 0;
   };
 
-  // Parquet files can only be committed between row groups; the writer's rule, counted here too.
-  const groupRows = output.format === 'parquet' ? output.parquet.rowGroupRows : undefined;
-  let groupFill = 0;
-
   return {
     schema,
-    get committable() {
-      return groupFill === 0;
-    },
-    commitAtEveryPoint: groupRows !== undefined,
+    committable: true,
+    commitAtEveryPoint: false,
     async write(batch: OutputBatch) {
       while (!failure && outstanding > 0 && outstanding + queuedRows + batch.length > depthRows) await new Promise<void>((resolve) => (wakeWriter = resolve));
       if (failure) throw failure;
       queued.push(batch);
       queuedRows += batch.length;
       if (queuedRows >= postRows) post();
-      if (groupRows !== undefined) groupFill = rowGroupFill(groupFill, batch.length, groupRows);
     },
     async commit() {
       if (failure) throw failure;

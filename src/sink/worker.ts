@@ -7,7 +7,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { OutputSpec } from '../job/spec.js';
 import type { Field } from '../source/types.js';
 import { openSink } from './index.js';
-import type { OutputBatch, Sink, SinkOptions } from './types.js';
+import { type PackedBatches, unpackBatches } from './transfer.js';
+import type { Sink, SinkOptions } from './types.js';
 import { type SerializedError, serializeError } from '../errors.js';
 
 export interface SinkWorkerInit {
@@ -17,7 +18,7 @@ export interface SinkWorkerInit {
 }
 
 export type SinkRequest =
-  | { readonly op: 'write'; readonly batches: readonly OutputBatch[] }
+  | { readonly op: 'write'; readonly batches: PackedBatches }
   | { readonly op: 'commit' | 'seal' | 'close' | 'discard'; readonly id: number };
 
 export type SinkReply =
@@ -53,7 +54,7 @@ port.on('message', (request: SinkRequest) => {
     try {
       switch (request.op) {
         case 'write':
-          for (const batch of request.batches) await sink.write(batch);
+          for (const batch of unpackBatches(request.batches)) await sink.write(batch);
           port.postMessage({ type: 'written' } satisfies SinkReply);
           return;
         case 'commit': {

@@ -1,0 +1,44 @@
+/**
+ * @file A Parquet encoder thread (see sink/encoders.ts): gathers the rows of its current row
+ * group and, when told the row group is closed, encodes it and sends back its bytes.
+ */
+import type { RowGroup } from 'hyparquet';
+import { parentPort, workerData } from 'node:worker_threads';
+import { type SerializedError, serializeError } from '../errors.js';
+import type { Field } from '../source/types.js';
+import { type ParquetSinkOptions, RowGroupEncoder } from './parquet.js';
+import { type PackedBatches, unpackBatches } from './transfer.js';
+import type { OutputBatch } from './types.js';
+
+export interface EncoderInit {
+  readonly schema: readonly Field[];
+  readonly compression: ParquetSinkOptions['compression'];
+}
+
+export type EncoderRequest =
+  | { readonly op: 'rows'; readonly batches: PackedBatches }
+  | { readonly op: 'close' };
+
+export type EncoderReply =
+  | { readonly type: 'encoded'; readonly bytes: Uint8Array; readonly rowGroup: RowGroup }
+  | { readonly type: 'failed'; readonly error: SerializedError };
+
+const port = parentPort!;
+const init = workerData as EncoderInit;
+const encoder = new RowGroupEncoder(init.schema, init.compression);
+let group: OutputBatch[] = [];
+
+port.on('message', (request: EncoderRequest) => {
+  if (request.op === 'rows') {
+    group.push(...unpackBatches(request.batches));
+    return;
+  }
+  try {
+    const encoded = encoder.encode(group);
+    group = [];
+    port.postMessage({ type: 'encoded', ...encoded } satisfies EncoderReply, [encoded.bytes.buffer as ArrayBuffer]);
+  } catch (error) {
+    group = [];
+    port.postMessage({ type: 'failed', error: serializeError(error) } satisfies EncoderReply);
+  }
+});

@@ -1,0 +1,101 @@
+/**
+ * @file Parquet row groups encoded on threads (sink/encoder-worker.ts), row group g on thread
+ * g mod n. Encoding (statistics, dictionaries, compression) costs more than reading and scoring
+ * a cheap model; with one thread per row group in flight it runs on every core the reading
+ * thread leaves free. Rows are posted while a row group fills, so no thread waits for a whole
+ * row group to arrive, and the reading thread never holds one.
+ */
+import { Worker } from 'node:worker_threads';
+import { deserializeError, memoryLimitError } from '../errors.js';
+import type { Field } from '../source/types.js';
+import type { EncodedRowGroup, ParquetSinkOptions, RowGroupEncoding } from './parquet.js';
+import { packBatches, transferList } from './transfer.js';
+import type { EncoderReply, EncoderRequest, EncoderInit } from './encoder-worker.js';
+import type { OutputBatch } from './types.js';
+
+export interface EncoderThreadsOptions {
+  readonly threads: number;
+  /** Heap cap of each thread in MB (V8 old generation), and its young generation. */
+  readonly heapMb?: number;
+  readonly youngMb?: number;
+  /** limits.memory itself, for the message when a cap is reached. */
+  readonly memoryMb?: number;
+}
+
+/** Rows posted to a thread at a time: a message costs a fixed amount besides its values. */
+const POST_ROWS = 4096;
+
+export async function encoderThreads(schema: readonly Field[], compression: ParquetSinkOptions['compression'], options: EncoderThreadsOptions): Promise<RowGroupEncoding> {
+  const init: EncoderInit = { schema, compression };
+  const threads = await Promise.all(Array.from({ length: Math.max(1, options.threads) }, () => startThread(init, options)));
+  let group = 0;
+  let queued: OutputBatch[] = [];
+  let queuedRows = 0;
+  const post = () => {
+    if (queuedRows === 0) return;
+    threads[group % threads.length]!.send(queued);
+    queued = [];
+    queuedRows = 0;
+  };
+  return {
+    ahead: threads.length,
+    add(batch) {
+      queued.push(batch);
+      queuedRows += batch.length;
+      if (queuedRows >= POST_ROWS) post();
+    },
+    close() {
+      post();
+      return threads[group++ % threads.length]!.close();
+    },
+    async end() {
+      await Promise.all(threads.map((t) => t.end()));
+    },
+  };
+}
+
+interface EncoderThread {
+  send(batches: readonly OutputBatch[]): void;
+  close(): Promise<EncodedRowGroup>;
+  end(): Promise<void>;
+}
+
+async function startThread(init: EncoderInit, options: EncoderThreadsOptions): Promise<EncoderThread> {
+  const worker = new Worker(new URL('./encoder-worker.js', import.meta.url), {
+    workerData: init,
+    ...(options.heapMb ? { resourceLimits: { maxOldGenerationSizeMb: options.heapMb, ...(options.youngMb ? { maxYoungGenerationSizeMb: options.youngMb } : {}) } } : {}),
+  });
+  /** Row groups asked for, answered in order. */
+  const waiting: { resolve(group: EncodedRowGroup): void; reject(error: Error): void }[] = [];
+  let failure: Error | undefined;
+  let ended = false;
+  const fail = (error: Error) => {
+    failure ??= error;
+    for (const w of waiting.splice(0)) w.reject(failure);
+  };
+  worker.on('message', (reply: EncoderReply) => {
+    if (reply.type === 'encoded') waiting.shift()?.resolve({ bytes: reply.bytes, rowGroup: reply.rowGroup });
+    else fail(deserializeError(reply.error) as Error);
+  });
+  // The thread dying at its heap cap is the user's MEMORY_LIMIT; anything else is passed on.
+  worker.on('error', (error) => fail(memoryLimitError(error, options.memoryMb ?? options.heapMb ?? 0, 'Parquet encoder thread') as Error));
+  worker.on('exit', (code) => fail(new Error(ended ? 'the Parquet encoder thread was stopped' : `the Parquet encoder thread exited (code ${code})`)));
+  return {
+    send(batches) {
+      if (failure) return;
+      const packed = packBatches(batches);
+      worker.postMessage({ op: 'rows', batches: packed } satisfies EncoderRequest, transferList(packed));
+    },
+    close() {
+      if (failure) return Promise.reject(failure);
+      return new Promise((resolve, reject) => {
+        waiting.push({ resolve, reject });
+        worker.postMessage({ op: 'close' } satisfies EncoderRequest);
+      });
+    },
+    async end() {
+      ended = true;
+      await worker.terminate();
+    },
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * @file How batches travel to a writer thread. postMessage clones every string of a column
+ * separately, and the thread allocates each one again: on a tiny model that was most of the
+ * reading thread's cost and much of the writer's garbage. Text columns with few distinct
+ * values (categories, labels, dictionary-encoded Parquet columns) go instead as their distinct
+ * strings plus a code per row; the thread rebuilds the columns pointing at one string each.
+ */
+import type { Column } from '../source/types.js';
+import type { OutputBatch } from './types.js';
+
+/** A run of batches as posted: their lengths (batch boundaries matter to Parquet row groups) and each column. */
+export interface PackedBatches {
+  readonly lengths: readonly number[];
+  readonly columns: readonly (readonly [string, PackedColumn])[];
+}
+
+type PackedColumn =
+  /** Each batch's column as it was (numbers, typed arrays, unique text). */
+  | { readonly parts: readonly Column[] }
+  /** Codes into `strings`; 0 is null, 1 undefined. */
+  | { readonly strings: readonly string[]; readonly codes: Uint16Array };
+
+const NULL = 0;
+const UNDEFINED = 1;
+
+export function packBatches(batches: readonly OutputBatch[]): PackedBatches {
+  const lengths = batches.map((b) => b.length);
+  const rows = lengths.reduce((a, b) => a + b, 0);
+  const names = batches.length === 0 ? [] : [...batches[0]!.columns.keys()];
+  return {
+    lengths,
+    columns: names.map((name) => {
+      const parts = batches.map((b) => b.columns.get(name)!);
+      return [name, dictionaryOf(parts, lengths, rows) ?? { parts }] as const;
+    }),
+  };
+}
+
+export function unpackBatches(packed: PackedBatches): OutputBatch[] {
+  const batches = packed.lengths.map((length) => ({ length, columns: new Map<string, Column>() }));
+  for (const [name, column] of packed.columns) {
+    if ('parts' in column) {
+      column.parts.forEach((part, b) => batches[b]!.columns.set(name, part));
+      continue;
+    }
+    const values = [null, undefined, ...column.strings];
+    let o = 0;
+    for (const batch of batches) {
+      const out = new Array<unknown>(batch.length);
+      for (let r = 0; r < batch.length; r++) out[r] = values[column.codes[o++]!];
+      batch.columns.set(name, out);
+    }
+  }
+  return batches;
+}
+
+/** What to move rather than copy: the codes' buffers. */
+export function transferList(packed: PackedBatches): ArrayBuffer[] {
+  return packed.columns.flatMap(([, c]) => ('codes' in c ? [c.codes.buffer as ArrayBuffer] : []));
+}
+
+/**
+ * The column as distinct strings and codes, or undefined when it is not all text (or nulls) or
+ * has too many distinct values to gain (given up early, so unique text costs little).
+ */
+function dictionaryOf(parts: readonly Column[], lengths: readonly number[], rows: number): PackedColumn | undefined {
+  if (!parts.every((p) => Array.isArray(p))) return undefined;
+  const limit = Math.min(0xffff - 2, Math.max(64, rows >> 3));
+  const index = new Map<string, number>();
+  const strings: string[] = [];
+  const codes = new Uint16Array(rows);
+  let o = 0;
+  for (let b = 0; b < parts.length; b++) {
+    const part = parts[b] as readonly unknown[];
+    for (let r = 0; r < lengths[b]!; r++) {
+      const v = part[r];
+      if (typeof v === 'string') {
+        let code = index.get(v);
+        if (code === undefined) {
+          if (strings.length === limit) return undefined;
+          code = strings.push(v) + 1;
+          index.set(v, code);
+        }
+        codes[o++] = code;
+      } else if (v === null) codes[o++] = NULL;
+      else if (v === undefined) codes[o++] = UNDEFINED;
+      else return undefined;
+    }
+  }
+  // A column of nothing but nulls gains nothing either; keep it as it was.
+  return strings.length === 0 ? undefined : { strings, codes };
+}

@@ -1,0 +1,60 @@
+/**
+ * packBatches/unpackBatches: what reaches the writer thread equals what was posted (values,
+ * nulls vs undefined, batch lengths), after a real structured clone; text with few distinct
+ * values travels as codes, anything else as it was.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
+import { packBatches, transferList, unpackBatches } from '../../src/sink/transfer.js';
+import type { OutputBatch } from '../../src/sink/types.js';
+
+function batch(length: number, offset: number): OutputBatch {
+  const at = (r: number) => offset + r;
+  return {
+    length,
+    columns: new Map<string, ArrayLike<unknown>>([
+      ['species', Array.from({ length }, (_, r) => (at(r) % 7 === 0 ? null : at(r) % 17 === 0 ? undefined : ['Adelie', 'Gentoo', 'Chinstrap', 'Ŝpecial "q"'][at(r) % 4]))],
+      ['unique', Array.from({ length }, (_, r) => `row ${at(r)},x`)],
+      ['mixed', Array.from({ length }, (_, r) => (at(r) % 3 === 0 ? 1.5 : 'one'))],
+      ['nulls', Array.from({ length }, () => null)],
+      ['mass', Array.from({ length }, (_, r) => (at(r) % 5 === 0 ? null : at(r) % 19 === 0 ? undefined : 3000.25 + at(r)))],
+      ['dense', Array.from({ length }, (_, r) => (at(r) % 2 ? -0 : at(r) * 0.1))],
+      ['big', Array.from({ length }, (_, r) => BigInt(at(r)))],
+      ['score', Float64Array.from({ length }, (_, r) => 1 / (1 + at(r)))],
+    ]),
+  };
+}
+
+/** The message as the thread receives it. */
+function throughPort<T>(value: T, transfer: ArrayBuffer[]): T {
+  const { port1, port2 } = new MessageChannel();
+  port1.postMessage(value, transfer);
+  const received = receiveMessageOnPort(port2)!.message as T;
+  port1.close();
+  return received;
+}
+
+const plain = (batches: readonly OutputBatch[]) => batches.map((b) => ({ length: b.length, columns: [...b.columns].map(([k, v]) => [k, Array.from(v)]) }));
+
+describe('batches posted to the writer thread', () => {
+  test('arrive with the same values, nulls, undefineds and batch lengths', () => {
+    const lengths = [256, 1, 256, 100, 3000];
+    const batches = lengths.map((n, i) => batch(n, lengths.slice(0, i).reduce((a, b) => a + b, 0)));
+    const packed = packBatches(batches);
+    const received = unpackBatches(throughPort(packed, transferList(packed)));
+    assert.deepEqual(plain(received), plain(batches));
+    assert.ok(Object.is(received[0]!.columns.get('dense')![1], -0));
+    assert.ok(received[4]!.columns.get('score') instanceof Float64Array);
+  });
+
+  test('few distinct strings go as codes; unique, mixed, all-null, number and bigint columns as they were', () => {
+    const packed = packBatches([batch(4096, 0)]);
+    const kind = Object.fromEntries(packed.columns.map(([name, c]) => [name, 'codes' in c ? `codes(${c.strings.length})` : 'parts']));
+    assert.deepEqual(kind, { species: 'codes(4)', unique: 'parts', mixed: 'parts', nulls: 'parts', mass: 'parts', dense: 'parts', big: 'parts', score: 'parts' });
+  });
+
+  test('no batches, no columns', () => {
+    assert.deepEqual(unpackBatches(packBatches([])), []);
+  });
+});
