@@ -5,7 +5,7 @@
  */
 import { type Batch, locate } from '../batch/batcher.js';
 import { BentoError } from '../errors.js';
-import { type Column, isPlainDecimal, missingTokens, parseNumber } from '../source/types.js';
+import { type Column, missingTokens, parseNumber, plainDecimal } from '../source/types.js';
 import type { Bundle } from './bundle.js';
 import type { InputTensor, Manifest } from './manifest.js';
 import { TextEncoder, type TokenInfo } from './text.js';
@@ -171,7 +171,8 @@ function toNumber(v: unknown): number | undefined {
   if (typeof v === 'bigint') return Number(v);
   if (typeof v === 'boolean') return v ? 1 : 0;
   if (typeof v === 'string') {
-    if (isPlainDecimal(v)) return +v;
+    const plain = plainDecimal(v);
+    if (plain !== undefined) return plain;
     // The same reading of a text cell as the CSV reader's type sniffing, so the two never disagree.
     if (missingTokens.has(v.trim())) return undefined;
     return parseNumber(v) ?? NaN;
