@@ -14,6 +14,7 @@ import type { TensorData } from '../model/session.js';
 import { validateSignature } from '../model/validate.js';
 import type { Sink } from '../sink/index.js';
 import { openSinkThread } from '../sink/thread.js';
+import { writerShare, youngMb } from './memory.js';
 import { openSource, type Column, type Field, type Source } from '../source/index.js';
 import { copyFile, rm, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
@@ -107,16 +108,6 @@ export async function prepareJob(spec: JobSpec): Promise<PreparedJob> {
   const keep = spec.output.keep ? spec.output.keep.map((k) => source.schema.find((f) => f.name === k)!) : source.schema;
   return { spec, bundle, batchSize, source, keep };
 }
-
-/** Shares of `limits.memory` (V8 old-generation caps) for the thread that reads and scores and the writer thread. */
-export const scoringShare = 0.6;
-export const writerShare = 0.4;
-/**
- * Young generation of each of those threads (MB), also from `limits.memory`: a larger one means
- * fewer scavenges of the short-lived row values (bench, penguins 3.1M CSV: 16 MB 208k rows/s and
- * 258 MB peak RSS; 32 MB 239k and 290 MB; 64 MB 265k and 360 MB).
- */
-export const youngMb = (memoryMb: number) => Math.min(64, Math.max(8, Math.round(memoryMb / 8)));
 
 /** Runs a prepared job to completion (or until `signal` aborts); the output appears only when complete. */
 export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promise<RunSummary> {

@@ -5,7 +5,8 @@
 import { Worker } from 'node:worker_threads';
 import { deserializeError, memoryLimitError } from '../errors.js';
 import type { JobSpec } from '../job/spec.js';
-import { type RunStats, type RunSummary, scoringShare, youngMb } from './pipeline.js';
+import { scoringShare, youngMb } from './memory.js';
+import type { RunStats, RunSummary } from './pipeline.js';
 import type { JobReply, JobRequest, JobWorkerInit } from './worker.js';
 
 export interface JobThreadHooks {

@@ -8,7 +8,6 @@ import type { RunStats, RunSummary } from '../../run/pipeline.js';
 import { runJobThread } from '../../run/thread.js';
 import { Logger, type LogFormat, reportSummary, startProgress } from '../../run/progress.js';
 import { trapSignals } from '../../run/signals.js';
-import { checkJob } from './validate.js';
 
 export interface RunOptions {
   readonly job: string;
@@ -26,6 +25,8 @@ export async function run(options: RunOptions): Promise<RunSummary | undefined> 
   const logger = new Logger(options.logFormat);
   const spec = await loadJob(options.job, { overrides: options.set });
   if (options.dryRun) {
+    // Loaded only here: it brings the whole pipeline, which a run loads on its own thread.
+    const { checkJob } = await import('./validate.js');
     await checkJob(spec, logger);
     return undefined;
   }
