@@ -2,7 +2,8 @@
 // at all: every batch gets made-up prediction columns of the names and types the model's
 // predictions have, so the output has the same shape (all input columns kept + predictions) and
 // format as the real run. Read as a real run reads (CSV to CSV: records passed through whole,
-// only the model's cells as values) and written on the writer thread as a real run writes. No
+// only the model's cells as values) and written off the reading thread as a real run writes
+// (CSV/JSONL: the writer thread; Parquet: row groups on encoder threads). No
 // preprocess, no postprocess, no model threads, no checkpoint. `--writer inline` writes on the
 // main thread instead (the bench takes the faster of the two as the ceiling). The prediction
 // values are full-precision doubles, as a real model's are: constants like 0.5 would make

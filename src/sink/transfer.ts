@@ -1,5 +1,5 @@
 /**
- * @file How batches travel to a writer thread. postMessage clones every string of a column
+ * @file How batches travel to a writer or Parquet encoder thread. postMessage clones every string of a column
  * separately, and the thread allocates each one again: on a tiny model that was most of the
  * reading thread's cost and much of the writer's garbage. Text columns with few distinct
  * values (categories, labels, dictionary-encoded Parquet columns) go instead as their distinct
