@@ -1,29 +1,33 @@
 /**
  * @file The main job: source → batcher → preprocess → model workers → postprocess → sink.
  * Up to `batch.concurrency` batches are in the model at once; results are written strictly in
- * input order.
+ * input order. What a found checkpoint means is checkpoint/resume.ts; a batch through the model
+ * and into output rows, run/scorer.ts; when to commit, run/commits.ts. This file wires them up
+ * and owns the run's end: publish, or keep (resumable) or discard the partial output.
  */
-import { batches, type Batch, sliceBatch } from '../batch/batcher.js';
+import { copyFile, rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { batches } from '../batch/batcher.js';
+import { failpoint } from '../checkpoint/failpoint.js';
+import { decideResume } from '../checkpoint/resume.js';
+import { type CheckpointState, partialErrorsFile, partialFile, writeState } from '../checkpoint/state.js';
 import { BentoError, didYouMean } from '../errors.js';
 import type { JobSpec } from '../job/spec.js';
 import { type Bundle, resolveBundle } from '../model/bundle.js';
 import { ModelPool } from '../model/pool.js';
-import { postprocess, predictionFields } from '../model/postprocess.js';
-import { type PreContext, Preprocessor, type RowErrors } from '../model/preprocess.js';
-import type { TensorData } from '../model/session.js';
+import { predictionFields } from '../model/postprocess.js';
+import { Preprocessor } from '../model/preprocess.js';
 import { validateSignature } from '../model/validate.js';
+import { publish } from '../sink/atomic.js';
 import type { Sink } from '../sink/index.js';
 import { openSinkThread } from '../sink/thread.js';
+import { openSource, type Field, type Source } from '../source/index.js';
+import type { SourcePosition, SourceProgress } from '../source/types.js';
+import { Commits } from './commits.js';
 import { writerShare, youngMb } from './memory.js';
-import { openSource, type Column, type Field, type Source } from '../source/index.js';
-import { copyFile, rm, stat } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
-import { basename, dirname, join } from 'node:path';
-import { type CheckpointState, type Commit, differences, type Fingerprint, fingerprint, partialErrorsFile, partialFile, readState, stateFile, writeState } from '../checkpoint/state.js';
-import { failpoint } from '../checkpoint/failpoint.js';
-import { publish } from '../sink/atomic.js';
 import { ErrorLog } from './rowerrors.js';
-import { lineColumn, type SourcePosition, type SourceProgress } from '../source/types.js';
+import { outputBatch, type Scored, Scorer } from './scorer.js';
 
 /** Live counters the progress reporter reads. */
 export interface RunStats {
@@ -120,30 +124,9 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
   const concurrency = spec.batch.concurrency;
   const ckpt = spec.checkpoint;
 
-  let resume: Commit | undefined;
-  let print: Fingerprint | undefined;
-  if (ckpt) {
-    print = await fingerprint(spec, source.files, bundle);
-    if (hooks.restart) await rm(ckpt.path, { recursive: true, force: true });
-    const state = await readState(ckpt.path);
-    const changed = state ? differences(state.fingerprint, print) : [];
-    if (state?.status === 'finished' && changed.length === 0) {
-      // A crash between recording "finished" and the rename leaves the sealed file in the checkpoint.
-      if (!(await exists(spec.output.path)) && (await exists(partialFile(ckpt.path, spec.output.format)))) {
-        await publish(partialFile(ckpt.path, spec.output.format), spec.output.path);
-        if (await exists(partialErrorsFile(ckpt.path))) await publish(partialErrorsFile(ckpt.path), spec.errors.path);
-      }
-      if (await exists(spec.output.path)) return finishedSummary(job, state);
-    }
-    if (state?.status === 'running' && changed.length > 0) {
-      throw new BentoError('RESUME_REFUSED', `Cannot resume job ${spec.name}: ${changed.join('; ')} since the checkpoint in ${ckpt.path} (${state.committed?.rows ?? 0} rows committed)`, {
-        file: stateFile(ckpt.path), hint: 'Run with --restart to discard the checkpoint and start over, or restore what changed to resume.',
-      });
-    }
-    // Finished with other inputs (the next day's data), or the output was removed: a new run.
-    if (state?.status === 'finished') await rm(ckpt.path, { recursive: true, force: true });
-    else resume = state?.committed;
-  }
+  const decision = ckpt ? await decideResume({ ...spec, checkpoint: ckpt }, source.files, bundle, hooks.restart ?? false) : undefined;
+  if (decision?.kind === 'finished') return finishedSummary(job, decision.state);
+  const resume = decision?.resume;
   if (resume) {
     stats.rowsRead = stats.rowsDone = resume.rows;
     stats.rowsWritten = resume.rows - (spec.errors.emit === 'skip' ? resume.errors.failed : 0);
@@ -158,10 +141,8 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
   const errorsPartial = ckpt ? partialErrorsFile(ckpt.path) : join(dirname(spec.errors.path), `.${basename(spec.errors.path)}.${process.pid}.bento-batch.tmp`);
   let sink: Sink | undefined;
   let errorLog: ErrorLog | undefined;
+  let commits: Commits | undefined;
   let sealed = false;
-  let committedRows = resume?.rows ?? 0;
-  // A commit's fsyncs run while the next batches are scored; the next commit waits for it.
-  let committing: Promise<void> = Promise.resolve();
   try {
     if (pool.note) hooks.warn?.(pool.note);
     validateSignature(bundle, pool.signature);
@@ -172,122 +153,38 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
         file: spec.jobFile, hint: `Leave "${clash.name}" out of output.keep, e.g. keep: [${job.keep.filter((k) => k.name !== clash.name).map((k) => k.name).join(', ')}].`,
       });
     }
-    if (ckpt) await writeState(ckpt.path, { version: 1, status: 'running', fingerprint: print!, total_rows: source.totalRows, committed: resume });
-    const nullRows = spec.errors.emit === 'null-row';
-    sink = await openSinkThread(spec.output, [...job.keep, ...predictions, ...(nullRows ? [{ name: 'error', type: 'string' as const }] : [])], { partial, ...(resume ? { resume: resume.sink } : {}) }, {
+    if (ckpt) await writeState(ckpt.path, { version: 1, status: 'running', fingerprint: decision!.fingerprint, total_rows: source.totalRows, committed: resume });
+    const shape = { keep: job.keep, predictions, nullRows: spec.errors.emit === 'null-row' };
+    sink = await openSinkThread(spec.output, [...job.keep, ...predictions, ...(shape.nullRows ? [{ name: 'error', type: 'string' as const }] : [])], { partial, ...(resume ? { resume: resume.sink } : {}) }, {
       heapMb: Math.round(spec.limits.memoryMb * writerShare), youngMb: youngMb(spec.limits.memoryMb), memoryMb: spec.limits.memoryMb,
     });
     errorLog = await ErrorLog.open(errorsPartial, spec.errors, resume?.errors);
+    if (ckpt) commits = new Commits(ckpt, sink, errorLog, { fingerprint: decision!.fingerprint, totalRows: source.totalRows }, resume?.rows ?? 0);
     stats.rowsDone ??= 0;
     stats.rowsFailed ??= 0;
-    const fetch = [...new Set(m.outputs.map((o) => o.tensor))];
-    const rows = m.batch.fixed ? m.batch.max_size : undefined;
-    /** A batch's model results: one part normally; several when failing rows had to be isolated. */
-    type Part = { offset: number; length: number; outputs: Record<string, TensorData> | undefined; context: PreContext };
-    type Result = { batch: Batch; parts: Part[]; errors: RowErrors };
-    const pre = await Preprocessor.create(bundle);
-    const inFlight: Promise<Result>[] = [];
-    const predictionNames = predictions.map((f) => f.name);
-    let scoredAny = (resume?.rows ?? 0) > 0;
-
-    /**
-     * Runs a batch; a call that fails is retried once, then the batch is split in halves until
-     * the rows that make it fail are alone: those go to the errors file with the runtime's
-     * message, the others are scored.
-     */
-    const score = async (batch: Batch, errors: RowErrors): Promise<Result> => {
-      const attempt = async (part: Batch, offset: number): Promise<Part[]> => {
-        const local: RowErrors = new Map();
-        const { feeds, context } = pre.run(part, rows ?? part.length, local);
-        for (const [i, e] of local) if (!errors.has(offset + i)) errors.set(offset + i, e);
-        try {
-          return [{ offset, length: part.length, outputs: await pool.run(feeds, fetch), context }];
-        } catch (first) {
-          try {
-            const again = pre.run(part, rows ?? part.length, new Map());
-            return [{ offset, length: part.length, outputs: await pool.run(again.feeds, fetch), context: again.context }];
-          } catch (error) {
-            if (part.length === 1) {
-              if (!errors.has(offset)) errors.set(offset, modelRunError(error ?? first, part, bundle));
-              return [{ offset, length: 1, outputs: undefined, context: {} }];
-            }
-            const half = Math.ceil(part.length / 2);
-            return [...(await attempt(sliceBatch(part, 0, half), offset)), ...(await attempt(sliceBatch(part, half, part.length), offset + half))];
-          }
-        }
-      };
-      const parts = await attempt(batch, 0);
-      // Every row failing before any row ever scored is the model's problem, not the data's.
-      if (parts.every((p) => !p.outputs) && !scoredAny) throw errors.get(0) ?? new BentoError('MODEL_RUN', `Model ${m.name} failed on every row of the first batch`, { file: bundle.modelFile });
-      scoredAny = true;
-      return { batch, parts, errors };
-    };
+    const scorer = new Scorer(bundle, await Preprocessor.create(bundle), pool, (resume?.rows ?? 0) > 0);
     let position: SourcePosition | undefined = resume?.source;
-    let issuedRows = committedRows;
-    let committedAt = performance.now();
 
-    const commit = async (force: boolean) => {
-      if (!ckpt || !sink!.committable) return;
-      const due = force || sink!.commitAtEveryPoint
-        || (ckpt.everyRows !== undefined && stats.rowsDone! - issuedRows >= ckpt.everyRows)
-        || (ckpt.everySeconds !== undefined && performance.now() - committedAt >= ckpt.everySeconds * 1000);
-      if (!due || stats.rowsDone === issuedRows) return;
-      await committing;
-      const rows = stats.rowsDone!;
-      const errors = { bytes: errorLog!.bytes, failed: errorLog!.failed };
-      const batchCount = stats.batches;
-      const source = position!;
-      issuedRows = rows;
-      committedAt = performance.now();
-      // Data first, then the record that points at it.
-      const written = Promise.all([sink!.commit(), errorLog!.sync()]);
-      committing = written.then(async ([at]) => {
-        failpoint('sink-committed');
-        await writeState(ckpt.path, {
-          version: 1, status: 'running', fingerprint: print!, total_rows: job.source.totalRows,
-          committed: { rows, batches: batchCount, source, sink: at, errors, at: new Date().toISOString() },
-        });
-        committedRows = rows;
-      });
-      committing.catch(() => undefined); // surfaced by the next await of `committing`
-      if (force) await committing;
-    };
-    const write = async (result: Result) => {
-      const { batch, errors } = result;
-      let columns = new Map<string, Column>();
-      const lines = batch.columns.get(lineColumn);
-      if (lines) columns.set(lineColumn, lines);
-      else for (const field of job.keep) columns.set(field.name, batch.columns.get(field.name)!);
-      const predicted = joinParts(result.parts.map((p) => p.outputs
-        ? postprocess(m, p.outputs, p.length, bundle.modelFile, p.context)
-        : new Map(predictionNames.map((name) => [name, new Array(p.length).fill(null)]))), batch.length);
-      for (const [name, column] of predicted) columns.set(name, column);
-      let length = batch.length;
-      if (errors.size > 0 && nullRows) {
-        for (const name of predicted.keys()) columns.set(name, Array.from(columns.get(name)!, (v, i) => (errors.has(i) ? null : v)));
-        columns.set('error', Array.from({ length }, (_, i) => errors.get(i)?.message ?? null));
-      } else if (errors.size > 0) {
-        const keep = Array.from({ length }, (_, i) => i).filter((i) => !errors.has(i));
-        columns = new Map([...columns].map(([name, column]) => [name, keep.map((i) => column[i])]));
-        length = keep.length;
-      } else if (nullRows) columns.set('error', new Array(length).fill(null));
-      await sink!.write({ length, columns });
+    const write = async (scored: Scored) => {
+      const { batch, errors } = scored;
+      const out = outputBatch(scored, bundle, shape);
+      await sink!.write(out);
       await errorLog!.record(errors);
       failpoint('batch-written');
-      stats.rowsWritten += length;
+      stats.rowsWritten += out.length;
       stats.rowsDone! += batch.length;
       stats.rowsFailed = errorLog!.failed;
       stats.batches++;
       position = batch.end;
       errorLog!.check(stats.rowsDone!, spec.errors.path);
-      await commit(false);
+      await commits?.maybe({ rows: stats.rowsDone!, batches: stats.batches, source: position });
     };
 
+    const inFlight: Promise<Scored>[] = [];
     for await (const batch of batches(source.chunks(resume?.source), batchSize, { row: resume?.rows ?? 0, index: resume?.batches ?? 0 })) {
       if (hooks.signal?.aborted) break;
       stats.rowsRead += batch.length;
-      const errors: RowErrors = new Map(batch.errors);
-      const run = score(batch, errors);
+      const run = scorer.score(batch);
       run.catch(() => undefined); // awaited in order below; this only keeps Node from calling it unhandled meanwhile
       inFlight.push(run);
       // The pool holds two batches per worker; one more prepared keeps them busy while the main thread writes.
@@ -295,9 +192,10 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
     }
     // On a signal too: the batches already in the model are finished and kept.
     while (inFlight.length > 0) await write(await inFlight.shift()!);
-    await committing;
+    await commits?.settled();
     if (hooks.signal?.aborted) {
-      await commit(true);
+      if (position) await commits?.maybe({ rows: stats.rowsDone!, batches: stats.batches, source: position }, true);
+      const committedRows = commits?.committedRows ?? 0;
       const signal = hooks.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
       throw new BentoError('INTERRUPTED', ckpt && committedRows > 0
         ? `Interrupted by ${signal}: ${committedRows.toLocaleString('en-US')} rows are committed in ${ckpt.path}`
@@ -311,7 +209,7 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
     const seconds = (performance.now() - started) / 1000;
     if (ckpt) {
       await writeState(ckpt.path, {
-        version: 1, status: 'finished', fingerprint: print!, total_rows: source.totalRows, committed: undefined,
+        version: 1, status: 'finished', fingerprint: decision!.fingerprint, total_rows: source.totalRows, committed: undefined,
         finished: { output: spec.output.path, rows: stats.rowsWritten, failed: errorLog.failed, started: startedAt, finished: new Date().toISOString(), seconds: Math.round(seconds * 1000) / 1000 },
       });
       failpoint('finished-recorded');
@@ -329,9 +227,9 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
     throw error;
   } finally {
     if (!sealed) {
-      await committing.catch(() => undefined);
+      await commits?.settled().catch(() => undefined);
       // A checkpoint with committed rows stays for the resume; with none there is nothing to keep.
-      if (ckpt && committedRows > 0) {
+      if (ckpt && (commits?.committedRows ?? resume?.rows ?? 0) > 0) {
         await sink?.close();
         await errorLog?.close();
       } else {
@@ -374,34 +272,3 @@ function finishedSummary(job: PreparedJob, state: CheckpointState): RunSummary {
     rows_per_second: 0,
   };
 }
-
-async function exists(path: string): Promise<boolean> {
-  return (await stat(path).catch(() => undefined)) !== undefined;
-}
-
-/** The row a model call failed on, alone: the runtime's own message, where the row is. */
-function modelRunError(error: unknown, batch: Batch, bundle: Bundle): BentoError {
-  const first = batch.segments[0]!;
-  const message = (error as Error).message.split('\n')[0];
-  return new BentoError('MODEL_RUN', `Model ${bundle.manifest.name} failed on ${first.file} row ${first.fileRow + 1}: ${message}`, {
-    file: first.file, row: first.fileRow + 1, ...(batch.starts ? { byte: batch.starts[0]! } : {}), cause: error,
-    hint: 'The model cannot score this row; check its values against what the model was trained on.',
-  });
-}
-
-/** Prediction columns of consecutive parts of a batch, joined into full-length columns. */
-function joinParts(parts: Map<string, Column>[], length: number): Map<string, Column> {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Map<string, Column>();
-  for (const name of parts[0]!.keys()) {
-    const column = new Array<unknown>(length);
-    let o = 0;
-    for (const part of parts) {
-      const values = part.get(name)!;
-      for (let i = 0; i < values.length; i++) column[o++] = values[i];
-    }
-    out.set(name, column);
-  }
-  return out;
-}
-

@@ -1,0 +1,44 @@
+/**
+ * @file What a run does with the checkpoint it finds: resume it, refuse it (the job, input or
+ * model changed since), finish publishing a finished run, or start over.
+ */
+import { rm, stat } from 'node:fs/promises';
+import { BentoError } from '../errors.js';
+import type { JobSpec } from '../job/spec.js';
+import type { Bundle } from '../model/bundle.js';
+import { publish } from '../sink/atomic.js';
+import { type CheckpointState, type Commit, differences, type Fingerprint, fingerprint, partialErrorsFile, partialFile, readState, stateFile } from './state.js';
+
+export type ResumeDecision =
+  /** The same job finished before and its output is in place: nothing to do. */
+  | { readonly kind: 'finished'; readonly state: CheckpointState }
+  /** Run, from `resume` if given (a commit of the same job), else from the start. */
+  | { readonly kind: 'run'; readonly fingerprint: Fingerprint; readonly resume: Commit | undefined };
+
+export async function decideResume(spec: JobSpec & { readonly checkpoint: NonNullable<JobSpec['checkpoint']> }, files: readonly string[], bundle: Bundle, restart: boolean): Promise<ResumeDecision> {
+  const ckpt = spec.checkpoint;
+  const print = await fingerprint(spec, files, bundle);
+  if (restart) await rm(ckpt.path, { recursive: true, force: true });
+  const state = await readState(ckpt.path);
+  const changed = state ? differences(state.fingerprint, print) : [];
+  if (state?.status === 'finished' && changed.length === 0) {
+    // A crash between recording "finished" and the rename leaves the sealed file in the checkpoint.
+    if (!(await exists(spec.output.path)) && (await exists(partialFile(ckpt.path, spec.output.format)))) {
+      await publish(partialFile(ckpt.path, spec.output.format), spec.output.path);
+      if (await exists(partialErrorsFile(ckpt.path))) await publish(partialErrorsFile(ckpt.path), spec.errors.path);
+    }
+    if (await exists(spec.output.path)) return { kind: 'finished', state };
+  }
+  if (state?.status === 'running' && changed.length > 0) {
+    throw new BentoError('RESUME_REFUSED', `Cannot resume job ${spec.name}: ${changed.join('; ')} since the checkpoint in ${ckpt.path} (${state.committed?.rows ?? 0} rows committed)`, {
+      file: stateFile(ckpt.path), hint: 'Run with --restart to discard the checkpoint and start over, or restore what changed to resume.',
+    });
+  }
+  // Finished with other inputs (the next day's data), or the output was removed: a new run.
+  if (state?.status === 'finished') await rm(ckpt.path, { recursive: true, force: true });
+  return { kind: 'run', fingerprint: print, resume: state?.status === 'finished' ? undefined : state?.committed };
+}
+
+async function exists(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined)) !== undefined;
+}
