@@ -4,7 +4,7 @@
  */
 import { rm, stat } from 'node:fs/promises';
 import { BentoError } from '../errors.js';
-import type { JobSpec } from '../job/spec.js';
+import type { CheckpointSpec, JobSpec } from '../job/spec.js';
 import type { Bundle } from '../model/bundle.js';
 import { publish } from '../sink/atomic.js';
 import { type CheckpointState, type Commit, differences, type Fingerprint, fingerprint, partialErrorsFile, partialFile, readState, stateFile } from './state.js';
@@ -15,8 +15,7 @@ export type ResumeDecision =
   /** Run, from `resume` if given (a commit of the same job), else from the start. */
   | { readonly kind: 'run'; readonly fingerprint: Fingerprint; readonly resume: Commit | undefined };
 
-export async function decideResume(spec: JobSpec & { readonly checkpoint: NonNullable<JobSpec['checkpoint']> }, files: readonly string[], bundle: Bundle, restart: boolean): Promise<ResumeDecision> {
-  const ckpt = spec.checkpoint;
+export async function decideResume(spec: JobSpec, ckpt: CheckpointSpec, files: readonly string[], bundle: Bundle, restart: boolean): Promise<ResumeDecision> {
   const print = await fingerprint(spec, files, bundle);
   if (restart) await rm(ckpt.path, { recursive: true, force: true });
   const state = await readState(ckpt.path);

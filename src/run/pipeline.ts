@@ -124,7 +124,7 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
   const concurrency = spec.batch.concurrency;
   const ckpt = spec.checkpoint;
 
-  const decision = ckpt ? await decideResume({ ...spec, checkpoint: ckpt }, source.files, bundle, hooks.restart ?? false) : undefined;
+  const decision = ckpt ? await decideResume(spec, ckpt, source.files, bundle, hooks.restart ?? false) : undefined;
   if (decision?.kind === 'finished') return finishedSummary(job, decision.state);
   const resume = decision?.resume;
   if (resume) {

@@ -9,7 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import type { RowGroup, SchemaElement } from 'hyparquet';
 import type { Field, FieldType } from '../source/types.js';
-import { openPartial } from './atomic.js';
+import { openPartial, type PartialFile } from './atomic.js';
 import { type OutputBatch, rowGroupFill, type Sink, type SinkOptions } from './types.js';
 
 export interface ParquetSinkOptions {
@@ -89,6 +89,9 @@ export function inlineEncoding(schema: readonly Field[], compression: ParquetSin
 /** The row group's column offsets moved by `base`, the file offset its first byte lands at. */
 function relocate(group: RowGroup, base: number): RowGroup {
   const by = BigInt(base);
+  // Page indexes and bloom filters are not written (they would need moving too); a bug guard.
+  const unmoved = group.columns.find((c) => c.column_index_offset !== undefined || c.offset_index_offset !== undefined || c.meta_data?.bloom_filter_offset !== undefined || c.meta_data?.index_page_offset !== undefined);
+  if (unmoved) throw new Error(`row group column ${unmoved.meta_data?.path_in_schema.join('.')} has offsets the sink does not move`);
   return {
     ...group,
     columns: group.columns.map((c) => ({
@@ -105,7 +108,7 @@ function relocate(group: RowGroup, base: number): RowGroup {
 
 export async function openParquetSink(schema: readonly Field[], options: SinkOptions & ParquetSinkOptions & { readonly encoding?: RowGroupEncoding }): Promise<Sink> {
   const encoding = options.encoding ?? inlineEncoding(schema, options.compression);
-  let file;
+  let file: PartialFile;
   try {
     file = await openPartial(options.partial, options.resume?.bytes);
   } catch (error) {
