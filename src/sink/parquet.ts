@@ -10,7 +10,7 @@ import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import type { RowGroup, SchemaElement } from 'hyparquet';
 import type { Field, FieldType } from '../source/types.js';
 import { openPartial, type PartialFile } from './atomic.js';
-import { type OutputBatch, rowGroupFill, type Sink, type SinkOptions } from './types.js';
+import type { OutputBatch, Sink, SinkOptions } from './types.js';
 
 export interface ParquetSinkOptions {
   readonly rowGroupRows: number;
@@ -159,7 +159,9 @@ export async function openParquetSink(schema: readonly Field[], options: SinkOpt
       if (rows === 0) while (!failure && appends.length > encoding.ahead) await appends[0]!.catch(() => undefined);
       if (failure) throw failure;
       encoding.add(batch);
-      const closes = rowGroupFill(rows, batch.length, options.rowGroupRows) === 0;
+      // A row group ends at the first batch boundary at or past rowGroupRows, so row groups (and
+      // resumed files) are deterministic.
+      const closes = rows + batch.length >= options.rowGroupRows;
       rows += batch.length;
       if (closes) closeGroup();
     },

@@ -47,12 +47,3 @@ export interface Sink {
   /** Closes and deletes the partial file. */
   discard(): Promise<void>;
 }
-
-/**
- * Rows buffered towards the next Parquet row group after a batch of `length` rows: a row group
- * ends at the first batch boundary at or past `groupRows` (so row groups, and resumed files,
- * are deterministic). 0 means the batch closed a row group: a commit point.
- */
-export function rowGroupFill(fill: number, length: number, groupRows: number): number {
-  return fill + length >= groupRows ? 0 : fill + length;
-}
