@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { deserializeError, memoryLimitError } from '../errors.js';
 import type { Field } from '../source/types.js';
 import type { EncodedRowGroup, ParquetSinkOptions, RowGroupEncoding } from './parquet.js';
-import { packBatches, transferList } from './transfer.js';
+import { POST_ROWS, postBatches } from './transfer.js';
 import type { EncoderReply, EncoderRequest, EncoderInit } from './encoder-worker.js';
 import type { OutputBatch } from './types.js';
 
@@ -21,9 +21,6 @@ export interface EncoderThreadsOptions {
   /** limits.memory itself, for the message when a cap is reached. */
   readonly memoryMb?: number;
 }
-
-/** Rows posted to a thread at a time: a message costs a fixed amount besides its values. */
-const POST_ROWS = 4096;
 
 export async function encoderThreads(schema: readonly Field[], compression: ParquetSinkOptions['compression'], options: EncoderThreadsOptions): Promise<RowGroupEncoding> {
   const init: EncoderInit = { schema, compression };
@@ -83,8 +80,7 @@ async function startThread(init: EncoderInit, options: EncoderThreadsOptions): P
   return {
     send(batches) {
       if (failure) return;
-      const packed = packBatches(batches);
-      worker.postMessage({ op: 'rows', batches: packed } satisfies EncoderRequest, transferList(packed));
+      postBatches(worker, batches, (packed) => ({ op: 'rows', batches: packed }) satisfies EncoderRequest);
     },
     close() {
       if (failure) return Promise.reject(failure);

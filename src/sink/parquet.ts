@@ -119,34 +119,27 @@ export async function openParquetSink(schema: readonly Field[], options: SinkOpt
     ? decode(options.resume.parquet ?? '{"rowGroups":[],"numRows":{"$bigint":"0"}}') as { rowGroups: RowGroup[]; numRows: bigint }
     : { rowGroups: [] as RowGroup[], numRows: 0n };
   if (!options.resume) await file.write(MAGIC);
-  /** File length after each number of row groups (those of this run, and where a resume begins). */
-  const ends = new Map([[state.rowGroups.length, options.resume?.bytes ?? MAGIC.length]]);
+  /** Where the file stands after an append: a commit position, once fsync'd. */
+  type Appended = { readonly groups: number; readonly numRows: bigint; readonly bytes: number };
   let rows = 0;
   let failure: unknown;
-  /** Appends of closed row groups, in order; each resolves with the row groups in the file after it. */
-  const appends: Promise<number>[] = [];
-  let last: Promise<number> = Promise.resolve(state.rowGroups.length);
+  let last: Promise<Appended> = Promise.resolve({ groups: state.rowGroups.length, numRows: state.numRows, bytes: options.resume?.bytes ?? MAGIC.length });
+  /** Appends not yet waited for by `write`, oldest first. */
+  const pending: Promise<Appended>[] = [];
   const closeGroup = () => {
     if (rows === 0) return;
     rows = 0;
     const encoded = encoding.close();
     encoded.catch(() => undefined); // surfaced through the append below
-    const append = last.then(async () => {
+    last = last.then(async () => {
       const { bytes, rowGroup } = await encoded;
       state.rowGroups.push(relocate(rowGroup, file.length));
       state.numRows += rowGroup.num_rows;
       await file.write(bytes);
-      ends.set(state.rowGroups.length, file.length);
-      return state.rowGroups.length;
+      return { groups: state.rowGroups.length, numRows: state.numRows, bytes: file.length };
     });
-    append.catch((error: unknown) => (failure ??= error));
-    last = append;
-    appends.push(append);
-    void append.finally(() => appends.splice(appends.indexOf(append), 1)).catch(() => undefined);
-  };
-  const drain = async () => {
-    await last;
-    if (failure) throw failure;
+    last.catch((error: unknown) => (failure ??= error));
+    pending.push(last);
   };
   return {
     schema,
@@ -156,7 +149,7 @@ export async function openParquetSink(schema: readonly Field[], options: SinkOpt
     commitAtEveryPoint: true,
     async write(batch: OutputBatch) {
       // A new row group waits while as many as the encoding allows are still being encoded.
-      if (rows === 0) while (!failure && appends.length > encoding.ahead) await appends[0]!.catch(() => undefined);
+      if (rows === 0) while (!failure && pending.length > encoding.ahead) await pending.shift()!.catch(() => undefined);
       if (failure) throw failure;
       encoding.add(batch);
       // A row group ends at the first batch boundary at or past rowGroupRows, so row groups (and
@@ -167,15 +160,14 @@ export async function openParquetSink(schema: readonly Field[], options: SinkOpt
     },
     async commit() {
       // The position is that of the row groups closed when called; later ones may be appended meanwhile.
-      const groups = await last;
-      if (failure) throw failure;
-      const position = { bytes: ends.get(groups)!, parquet: encode({ rowGroups: state.rowGroups.slice(0, groups), numRows: state.rowGroups.slice(0, groups).reduce((n, g) => n + g.num_rows, 0n) }) };
+      const at = await last;
+      const position = { bytes: at.bytes, parquet: encode({ rowGroups: state.rowGroups.slice(0, at.groups), numRows: at.numRows }) };
       await file.sync();
       return position;
     },
     async seal() {
       closeGroup();
-      await drain();
+      await last;
       await encoding.end();
       await file.write(footer(schema, state.rowGroups, state.numRows));
       await file.seal();
@@ -191,7 +183,6 @@ export async function openParquetSink(schema: readonly Field[], options: SinkOpt
       await file.discard();
     },
   };
-
 }
 
 const MAGIC = new Uint8Array([0x50, 0x41, 0x52, 0x31]); // PAR1

@@ -14,7 +14,7 @@ import type { Field } from '../source/types.js';
 import type { SinkReply, SinkRequest, SinkWorkerInit } from './worker.js';
 import { encoderThreads } from './encoders.js';
 import { openParquetSink } from './parquet.js';
-import { packBatches, transferList } from './transfer.js';
+import { POST_ROWS, postBatches } from './transfer.js';
 import { type OutputBatch, type Sink, type SinkOptions, type SinkPosition } from './types.js';
 
 export interface SinkThreadOptions {
@@ -115,15 +115,14 @@ export async function openSinkThread(output: OutputSpec, schema: readonly Field[
   };
 
   // Small batches are posted to the thread together: a message costs a fixed amount besides its values.
-  const postRows = Math.min(4096, depthRows);
+  const postRows = Math.min(POST_ROWS, depthRows);
   let queued: OutputBatch[] = [];
   let queuedRows = 0;
   const post = () => {
     if (queuedRows === 0) return;
     outstanding += queuedRows;
     postedRows.push(queuedRows);
-    const packed = packBatches(queued);
-    worker.postMessage({ op: 'write', batches: packed } satisfies SinkRequest, transferList(packed));
+    postBatches(worker, queued, (batches) => ({ op: 'write', batches }) satisfies SinkRequest);
     queued = [];
     queuedRows = 0;
   };

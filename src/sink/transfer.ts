@@ -5,6 +5,7 @@
  * values (categories, labels, dictionary-encoded Parquet columns) go instead as their distinct
  * strings plus a code per row; the thread rebuilds the columns pointing at one string each.
  */
+import type { Worker } from 'node:worker_threads';
 import type { Column } from '../source/types.js';
 import type { OutputBatch } from './types.js';
 
@@ -22,6 +23,15 @@ type PackedColumn =
 
 const NULL = 0;
 const UNDEFINED = 1;
+
+/** Rows gathered before a post: a message costs a fixed amount besides its values. */
+export const POST_ROWS = 4096;
+
+/** Posts `batches` packed, in the message `wrap` makes of them; the codes are moved, not copied. */
+export function postBatches(worker: Worker, batches: readonly OutputBatch[], wrap: (packed: PackedBatches) => unknown): void {
+  const packed = packBatches(batches);
+  worker.postMessage(wrap(packed), transferList(packed));
+}
 
 export function packBatches(batches: readonly OutputBatch[]): PackedBatches {
   const lengths = batches.map((b) => b.length);
