@@ -131,6 +131,38 @@ describe('openParquet: types written by DuckDB', () => {
   }));
 });
 
+describe('openParquet: flat columns over many pages', () => {
+  // 30,000 rows in row groups of 12,288 (DuckDB's row groups are whole 2,048-row vectors): every column chunk spans several pages; nulls fall on
+  // page edges and inside pages; `u` is too varied for a dictionary; `r` has no null.
+  const select = `SELECT CASE WHEN i % 7 = 0 THEN NULL ELSE i / 8.0 END AS d, CASE WHEN i % 5 = 0 THEN NULL ELSE i::INT END AS n,
+    CASE WHEN i % 11 = 0 THEN NULL ELSE ['red', 'green', 'blue'][i % 3 + 1] END AS s, 'id-' || (i * 7919 % 100003)::VARCHAR || repeat('x', i % 17) AS u,
+    (i * 0.25)::DOUBLE AS r, CASE WHEN i % 13 = 0 THEN NULL ELSE TIMESTAMP '2020-01-01' + to_seconds(i) END AS ts, i::BIGINT AS b FROM range(30000) t(i)`;
+  for (const version of ['V1', 'V2']) {
+    test(`DuckDB data pages ${version}: every value equals DuckDB's; a column without nulls stays a typed array`, () => withTempDir(async (dir) => {
+      const file = join(dir, `pages-${version}.parquet`);
+      await duckdb(`COPY (${select}) TO ${sqlPath(file)} (FORMAT parquet, ROW_GROUP_SIZE 12288, PARQUET_VERSION ${version})`);
+      const source = await openParquet([file], { columns: undefined, chunkRows: 5000 });
+      const chunks = await drain(source);
+      assert.deepEqual(layout(chunks), [[0, 5000], [5000, 5000], [10000, 2288], [12288, 5000], [17288, 5000], [22288, 2288], [24576, 5000], [29576, 424]]);
+      assert.deepEqual(concatColumns(chunks), await duckColumns(file));
+      assert.ok(chunks[0]!.columns.get('r') instanceof Float64Array);
+      assert.ok(chunks[0]!.columns.get('b') instanceof BigInt64Array);
+      assert.ok(Array.isArray(chunks[0]!.columns.get('d')));
+    }));
+  }
+
+  test('a resume inside a row group starts at its row', () => withTempDir(async (dir) => {
+    const file = join(dir, 'pages.parquet');
+    await duckdb(`COPY (${select}) TO ${sqlPath(file)} (FORMAT parquet, ROW_GROUP_SIZE 12288)`);
+    const source = await openParquet([file], { columns: ['s', 'd'], chunkRows: 5000 });
+    const chunks: RowChunk[] = [];
+    for await (const chunk of source.chunks({ file: 0, row: 13_001 })) chunks.push(chunk);
+    assert.deepEqual(layout(chunks), [[13001, 5000], [18001, 5000], [23001, 1575], [24576, 5000], [29576, 424]]);
+    const expected = await duckColumns(file);
+    assert.deepEqual(concatColumns(chunks), { s: expected.s!.slice(13_001), d: expected.d!.slice(13_001) });
+  }));
+});
+
 describe('openParquet: errors', () => {
   test('a CSV file renamed .parquet is INPUT_FORMAT', () => withTempDir(async (dir) => {
     const file = join(dir, 'penguins.parquet');
