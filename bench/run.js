@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // bento-batch benchmarks: prints numbers, asserts nothing. Run after `npm run build`:
 //   npm run bench                 # everything
-//   npm run bench -- checkpoint   # one section: io-bound | compute-bound | rss | checkpoint | memory
+//   npm run bench -- checkpoint   # one section: io-bound | compute-bound | rss | checkpoint | memory | read
 // Sections io-bound, compute-bound and rss measure bento-batch against the limits issue 6 names:
 // the compute ceiling (onnxruntime alone), the I/O ceiling (bento-batch's reader and writer with
 // no model), and hand-written careful and naive scripts (bench/peers/). BENCH_REPS=n overrides
@@ -181,7 +181,7 @@ function speedCase({ model, title, format, size, n, ceilingSeconds }) {
   results.set(`${key}/ceiling`, { compute, io, ceiling, bound: io <= compute ? 'io' : 'compute', size });
 }
 
-if (wanted('io-bound') || wanted('compute-bound') || wanted('rss')) ensurePenguinsInputs();
+if (wanted('io-bound') || wanted('compute-bound') || wanted('rss') || wanted('read')) ensurePenguinsInputs();
 
 if (wanted('io-bound')) {
   console.log('\n## I/O-bound: tiny model (penguins-species, MLP 4 → 3 classes) on 3.1M rows');
@@ -241,6 +241,20 @@ if (wanted('io-bound') || wanted('compute-bound')) {
       small ? `${fmt((bento.rssMB / small.rssMB - 1) * 100, 0)}% (≤20%: ${pass(bento.rssMB <= 1.2 * small.rssMB)})` : '(run rss)']);
   }
   table(['case', 'bound', 'bento ÷ binding ceiling', 'bento ÷ careful', 'bento ÷ naive', 'peak RSS large', 'large vs 10k RSS'], rows);
+}
+
+if (wanted('read')) {
+  console.log('\n## Parquet reader alone: every column to the end, nothing scored or written');
+  console.log(`bento-batch's source (flat columns decoded page by page) vs hyparquet's parquetRead (what the careful script uses); interleaved, best of ${Math.max(3, reps(3))}`);
+  const rows = [];
+  for (const [label, input] of [['penguins 3.1M (DuckDB, Snappy, nulls)', inputFile('3m', 'parquet')], ['flights 3M (Polars, ZSTD)', flights]]) {
+    const runs = { ours: [], hyparquet: [] };
+    for (let rep = 0; rep < Math.max(3, reps(3)); rep++) for (const reader of ['ours', 'hyparquet']) runs[reader].push(runPeer('parquet-read.js', { input, reader }));
+    const ours = bestOf(runs.ours);
+    const theirs = bestOf(runs.hyparquet);
+    rows.push([label, fmt(ours.rows), fmt(ours.rows / ours.seconds), fmt(theirs.rows / theirs.seconds), `${fmt(theirs.seconds / ours.seconds, 2)}×`, fmt(maxRss(runs.ours)), fmt(maxRss(runs.hyparquet))]);
+  }
+  table(['input', 'rows', 'ours rows/s', 'parquetRead rows/s', 'ours ÷ parquetRead', 'ours RSS MB', 'parquetRead RSS MB'], rows);
 }
 
 if (wanted('checkpoint')) {
