@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { deserializeError, memoryLimitError } from '../errors.js';
 import type { Field } from '../source/types.js';
 import type { EncodedRowGroup, ParquetSinkOptions, RowGroupEncoding } from './parquet.js';
-import { POST_ROWS, postBatches } from './transfer.js';
+import { BatchQueue, POST_ROWS, postBatches } from './transfer.js';
 import type { EncoderReply, EncoderRequest, EncoderInit } from './encoder-worker.js';
 import type { OutputBatch } from './types.js';
 
@@ -26,23 +26,14 @@ export async function encoderThreads(schema: readonly Field[], compression: Parq
   const init: EncoderInit = { schema, compression };
   const threads = await Promise.all(Array.from({ length: Math.max(1, options.threads) }, () => startThread(init, options)));
   let group = 0;
-  let queued: OutputBatch[] = [];
-  let queuedRows = 0;
-  const post = () => {
-    if (queuedRows === 0) return;
-    threads[group % threads.length]!.send(queued);
-    queued = [];
-    queuedRows = 0;
-  };
+  const queue = new BatchQueue(POST_ROWS, (batches) => threads[group % threads.length]!.send(batches));
   return {
     ahead: threads.length,
     add(batch) {
-      queued.push(batch);
-      queuedRows += batch.length;
-      if (queuedRows >= POST_ROWS) post();
+      queue.add(batch);
     },
     close() {
-      post();
+      queue.flush();
       return threads[group++ % threads.length]!.close();
     },
     async end() {

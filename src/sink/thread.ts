@@ -2,7 +2,8 @@
  * @file A Sink whose encoding runs off the calling thread. Parquet: row groups are encoded on
  * encoder threads (sink/encoders.ts) and appended here. CSV and JSONL: the writer runs on its
  * own thread (sink/worker.ts); `write` returns as soon as the batch is queued (batches are
- * posted a few thousand rows at a time), up to `depthRows` rows ahead of the writer; a failed write surfaces at the next call. `commit` and `seal` post
+ * posted a few thousand rows at a time), up to `depthRows` rows ahead of the writer; a failed
+ * write surfaces at the next call. `commit` and `seal` post
  * what is queued and resolve when the writer has done them, in order; `close` and `discard`
  * drop what is queued (rows after the last commit are redone by a resume anyway).
  */
@@ -14,7 +15,7 @@ import type { Field } from '../source/types.js';
 import type { SinkReply, SinkRequest, SinkWorkerInit } from './worker.js';
 import { encoderThreads } from './encoders.js';
 import { openParquetSink } from './parquet.js';
-import { POST_ROWS, postBatches } from './transfer.js';
+import { BatchQueue, POST_ROWS, postBatches } from './transfer.js';
 import { type OutputBatch, type Sink, type SinkOptions, type SinkPosition } from './types.js';
 
 export interface SinkThreadOptions {
@@ -115,37 +116,29 @@ export async function openSinkThread(output: OutputSpec, schema: readonly Field[
   };
 
   // Small batches are posted to the thread together: a message costs a fixed amount besides its values.
-  const postRows = Math.min(POST_ROWS, depthRows);
-  let queued: OutputBatch[] = [];
-  let queuedRows = 0;
-  const post = () => {
-    if (queuedRows === 0) return;
-    outstanding += queuedRows;
-    postedRows.push(queuedRows);
-    postBatches(worker, queued, (batches) => ({ op: 'write', batches }) satisfies SinkRequest);
-    queued = [];
-    queuedRows = 0;
-  };
+  const queue = new BatchQueue(Math.min(POST_ROWS, depthRows), (batches, rows) => {
+    outstanding += rows;
+    postedRows.push(rows);
+    postBatches(worker, batches, (packed) => ({ op: 'write', batches: packed }) satisfies SinkRequest);
+  });
 
   return {
     schema,
     committable: true,
     commitAtEveryPoint: false,
     async write(batch: OutputBatch) {
-      while (!failure && outstanding > 0 && outstanding + queuedRows + batch.length > depthRows) await new Promise<void>((resolve) => (wakeWriter = resolve));
+      while (!failure && outstanding > 0 && outstanding + queue.rows + batch.length > depthRows) await new Promise<void>((resolve) => (wakeWriter = resolve));
       if (failure) throw failure;
-      queued.push(batch);
-      queuedRows += batch.length;
-      if (queuedRows >= postRows) post();
+      queue.add(batch);
     },
     async commit() {
       if (failure) throw failure;
-      post();
+      queue.flush();
       return call<SinkPosition>('commit');
     },
     async seal() {
       if (failure) throw failure;
-      post();
+      queue.flush();
       await call<void>('seal');
       await worker.terminate();
     },

@@ -27,6 +27,34 @@ const UNDEFINED = 1;
 /** Rows gathered before a post: a message costs a fixed amount besides its values. */
 export const POST_ROWS = 4096;
 
+/** Batches gathered towards a post: handed to `send` once `limit` rows are in, or when flushed. */
+export class BatchQueue {
+  #batches: OutputBatch[] = [];
+  #rows = 0;
+
+  constructor(private readonly limit: number, private readonly send: (batches: OutputBatch[], rows: number) => void) {}
+
+  /** Rows gathered and not yet sent. */
+  get rows(): number {
+    return this.#rows;
+  }
+
+  add(batch: OutputBatch): void {
+    this.#batches.push(batch);
+    this.#rows += batch.length;
+    if (this.#rows >= this.limit) this.flush();
+  }
+
+  flush(): void {
+    if (this.#rows === 0) return;
+    const batches = this.#batches;
+    const rows = this.#rows;
+    this.#batches = [];
+    this.#rows = 0;
+    this.send(batches, rows);
+  }
+}
+
 /** Posts `batches` packed, in the message `wrap` makes of them; the codes are moved, not copied. */
 export function postBatches(worker: Worker, batches: readonly OutputBatch[], wrap: (packed: PackedBatches) => unknown): void {
   const packed = packBatches(batches);

@@ -13,6 +13,7 @@ import { parquetHeader } from 'hyparquet/src/column.js';
 import { convert, convertWithDictionary, DEFAULT_PARSERS } from 'hyparquet/src/convert.js';
 import { decompressPage, readDataPage, readDataPageV2 } from 'hyparquet/src/datapage.js';
 import { readPlain } from 'hyparquet/src/plain.js';
+import { isFlatColumn } from 'hyparquet/src/schema.js';
 import type { ColumnDecoder, DecodedArray } from 'hyparquet/src/types.js';
 import { BentoError, didYouMean } from '../errors.js';
 import { requireColumns } from './chunks.js';
@@ -30,6 +31,8 @@ interface OpenParquet {
   readonly buffer: AsyncBuffer;
   readonly metadata: FileMetaData;
   readonly fields: Field[];
+  /** Schema paths of the flat columns (decoded here); others are nested (decoded by parquetRead). */
+  readonly flat: ReadonlyMap<string, SchemaTree[]>;
 }
 
 /** Opens every file's footer (schema and row counts) up front; throws INPUT_FORMAT on a non-Parquet file. */
@@ -90,18 +93,13 @@ type Values = unknown[] | Float32Array | Float64Array | Int32Array | BigInt64Arr
 /** Rows `rowStart` to the group's end of row group `group` (starting at file row `groupStart`), column by column. */
 async function readRows(opened: OpenParquet, names: readonly string[], group: RowGroup, groupStart: number, rowStart: number): Promise<Map<string, Values>> {
   const rowEnd = groupStart + Number(group.num_rows);
-  const tree = parquetSchema(opened.metadata);
-  const flat = new Map<string, SchemaTree[]>();
-  for (const child of tree.children) {
-    const e = child.element;
-    if (names.includes(e.name) && child.children.length === 0 && e.repetition_type !== 'REPEATED' && e.logical_type?.type !== 'VARIANT') flat.set(e.name, [tree, child]);
-  }
-  const nested = names.filter((n) => !flat.has(n));
+  const flat = names.filter((n) => opened.flat.has(n));
+  const nested = names.filter((n) => !opened.flat.has(n));
   const pieces = new Map<string, { start: number; data: ArrayLike<unknown> }[]>(nested.map((n) => [n, []]));
   const out = new Map<string, Values>();
   try {
-    for (const [name, schemaPath] of flat) {
-      const values = await readFlatColumn(opened.buffer, group, name, schemaPath);
+    for (const name of flat) {
+      const values = await readFlatColumn(opened.buffer, group, name, opened.flat.get(name)!);
       out.set(name, rowStart === groupStart ? values : values.slice(rowStart - groupStart));
     }
     if (nested.length > 0) {
@@ -221,8 +219,10 @@ async function openFile(file: string, known?: FileMetaData): Promise<OpenParquet
   try {
     if (size < 12) throw new Error(`file is ${size} bytes, too small for Parquet`);
     const metadata = known ?? (await parquetMetadataAsync(buffer));
-    const fields = parquetSchema(metadata).children.map(fieldOf);
-    return { file, handle, buffer, metadata, fields };
+    const tree = parquetSchema(metadata);
+    const fields = tree.children.map(fieldOf);
+    const flat = new Map(tree.children.filter((c) => isFlatColumn([tree, c]) && c.element.logical_type?.type !== 'VARIANT').map((c) => [c.element.name, [tree, c]]));
+    return { file, handle, buffer, metadata, fields, flat };
   } catch (error) {
     await handle.close();
     throw new BentoError('INPUT_FORMAT', `Input file ${file} is not a readable Parquet file: ${(error as Error).message}`, {
