@@ -18,6 +18,20 @@ export const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const fixtures = join(root, 'fixtures');
 export const bin = join(root, 'bin', 'bento-batch.js');
 
+/**
+ * Seeded pseudo-random numbers in [0, 1): xorshift32 in exact 32-bit integer steps (period
+ * 2^32 - 1). `(seed * a + c) % m` in doubles loses bits past 2^53 and cycles after ~10,000 draws.
+ */
+export function seededRandom(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x = (x ^ (x << 13)) >>> 0;
+    x = (x ^ (x >>> 17)) >>> 0;
+    x = (x ^ (x << 5)) >>> 0;
+    return x / 4294967296;
+  };
+}
+
 export interface CliResult {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;

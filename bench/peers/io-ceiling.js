@@ -8,7 +8,7 @@
 // main thread instead (the bench takes the faster of the two as the ceiling). The prediction
 // values are full-precision doubles, as a real model's are: constants like 0.5 would make
 // number formatting and Parquet encoding unrealistically cheap.
-import { args, contract, report } from './common.js';
+import { args, contract, report, seededRandom } from './common.js';
 
 const root = new URL('../../dist/src/', import.meta.url);
 const { openSource } = await import(new URL('source/index.js', root));
@@ -26,15 +26,16 @@ const bundle = await openBundle(a.model);
 const k = contract(a.model);
 
 // Prediction columns for each batch: labels cycle, scores are distinct doubles in (0, 1) (not
-// repeated soon, or V8's number-to-string cache would make CSV formatting nearly free). They are
-// made once, before the timer, and copied out per batch: making them per batch cost the reading
-// thread more than a real run's postprocessing does, and a ceiling must not be the slower one.
-let seed = 42;
-const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+// repeated soon, or V8's number-to-string cache would make CSV formatting nearly free, and
+// Parquet would dictionary-encode them). They are made once, before the timer, and copied out
+// per batch: making them per batch cost the reading thread more than a real run's
+// postprocessing does, and a ceiling must not be the slower one.
+const next = seededRandom(42);
 const labels = k.labels ?? ['0'];
 const POOL = 1 << 20;
-// Two draws per value: full 53-bit doubles, as long in text as a real model's probabilities.
-const scores = Float64Array.from({ length: POOL + size }, () => next() + next() / 2147483648);
+// Two draws per value: full 53-bit doubles, as long in text (and as slow to format) as a real
+// model's probabilities.
+const scores = Float64Array.from({ length: POOL + size }, () => Math.floor(next() * 2 ** 26) / 2 ** 26 + Math.floor(next() * 2 ** 27) / 2 ** 53);
 const labelPool = Array.from({ length: POOL + size }, (_, i) => labels[i % labels.length]);
 const started = performance.now();
 const csvOut = format === 'csv';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { assertClose, bin, fixtures, readJson, runCli, withTempDir } from '../helpers.js';
+import { assertClose, bin, fixtures, readJson, runCli, seededRandom, withTempDir } from '../helpers.js';
 
 const penguinsCsv = join(fixtures, 'data', 'penguins.csv');
 const model = join(fixtures, 'models', 'penguins');
@@ -249,8 +249,7 @@ test('a model call that fails is retried, then split until the failing rows are 
 }));
 
 test('seeded random corruption: every corrupted row is reported exactly once, every other row is scored', () => withTempDir(async (dir) => {
-  let seed = Number(process.env.BENTO_TEST_SEED ?? 7);
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const rand = seededRandom(Number(process.env.BENTO_TEST_SEED ?? 7));
   const reference = await readJson<Record<string, unknown>[]>(join(fixtures, 'reference', 'penguins.json'));
   const lines = (await readFile(penguinsCsv, 'utf8')).trim().split('\n');
   const corrupted = new Set<number>();
