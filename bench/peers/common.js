@@ -5,21 +5,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 
-/**
- * Seeded pseudo-random numbers in [0, 1), Marsaglia's xorshift32 in exact 32-bit integer steps
- * (period 2^32 - 1). A `(seed * a + c) % m` generator in doubles loses bits once the product
- * passes 2^53 and falls into a short cycle: it gave 7,912 distinct values in 1M draws.
- */
-export function seededRandom(seed) {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x = (x ^ (x << 13)) >>> 0;
-    x = (x ^ (x >>> 17)) >>> 0;
-    x = (x ^ (x << 5)) >>> 0;
-    return x / 4294967296;
-  };
-}
-
 /** `--key value` pairs from argv. */
 export function args() {
   const out = {};

@@ -34,6 +34,7 @@ const ENCODER_MIN_MB = 48;
 
 export async function openSinkThread(output: OutputSpec, schema: readonly Field[], options: SinkOptions, thread: SinkThreadOptions = {}): Promise<Sink> {
   if (output.format === 'parquet') {
+    if (process.env.BENTO_INLINE) return openParquetSink(schema, { ...options, ...output.parquet });
     // The reading and scoring thread keeps a core busy; encoders get the others (measured on 2
     // cores: a second encoder there gained nothing and cost ~15 MB), each with enough heap.
     const threads = Math.max(1, Math.min(4, availableParallelism() - 1, thread.heapMb ? Math.floor(thread.heapMb / ENCODER_MIN_MB) : 4));

@@ -6,83 +6,111 @@ import { BentoError } from '../errors.js';
 import type { ByteProgress } from './files.js';
 import { type Column, type Field, type FieldType, lineColumn, parseNumber, type RowChunk, type Source, type SourcePosition } from './types.js';
 
-/** Collects row values column by column, with each row's end offset, and hands out RowChunks. */
+/**
+ * Collects row values column by column, with each row's end offset, and hands out RowChunks.
+ * Arrays are made at the chunk's size up front and filled by index: grown by push they were
+ * copied as they doubled, the reader's largest allocation after the records themselves.
+ */
 export class ColumnBuilder {
   readonly #names: readonly string[];
+  /** Rows a chunk is expected to hold: the size arrays are made at (up to a bound, see #array). */
+  readonly #capacity: number;
   #columns: unknown[][];
   #text?: (string | null)[];
-  #bytes: number[] = [];
-  #lines: number[] = [];
+  #bytes: Float64Array;
+  #lines: Float64Array;
+  #length = 0;
   #errors = new Map<number, BentoError>();
   #fileRow: number;
   #lastEnd: number;
+  #chunkStart: number;
 
-  /** `withLines`: also collect each record's text, as the `lineColumn` column. */
-  constructor(names: readonly string[], readonly file: string, readonly fileIndex: number, firstRow = 0, startByte = 0, readonly withLines = false) {
+  /** `withLines`: also collect each record's text, as the `lineColumn` column. `capacity`: the chunk size the reader takes at. */
+  constructor(names: readonly string[], readonly file: string, readonly fileIndex: number, firstRow = 0, startByte = 0, readonly withLines = false, capacity = 1024) {
     this.#names = names;
-    this.#columns = names.map(() => []);
-    if (withLines) this.#text = [];
+    this.#capacity = capacity;
+    this.#columns = names.map(() => this.#array());
+    if (withLines) this.#text = this.#array();
+    this.#bytes = new Float64Array(capacity);
+    this.#lines = new Float64Array(capacity);
     this.#fileRow = firstRow;
     this.#lastEnd = startByte;
     this.#chunkStart = startByte;
   }
 
-  #chunkStart: number;
+  /** A fast (not dictionary) array of the chunk's size: V8 makes `new Array(n)` sparse past ~100,000, so larger chunks grow theirs. */
+  #array<T>(): T[] {
+    return this.#capacity <= 65536 ? new Array<T>(this.#capacity) : [];
+  }
 
   /** 1-based row number the next pushed row will have, and the byte offset it starts at. */
   get next(): { row: number; byte: number } {
-    return { row: this.#fileRow + this.length + 1, byte: this.#lastEnd };
+    return { row: this.#fileRow + this.#length + 1, byte: this.#lastEnd };
   }
 
   /** Rows collected since the last take(). */
   get length(): number {
-    return this.#bytes.length;
+    return this.#length;
   }
 
   /** Adds one row: `values(i)` is the value of the i-th selected column; `endByte` the offset just after the row. */
   push(values: (i: number) => unknown, endByte: number, endLine: number): void {
-    for (let i = 0; i < this.#columns.length; i++) this.#columns[i]!.push(values(i));
+    for (let i = 0; i < this.#columns.length; i++) this.#columns[i]![this.#length] = values(i);
     this.#end(endByte, endLine, null);
   }
 
   /** Adds a row whose selected values are `fields[picks[i]]` (no closure a row: the CSV hot path). */
   pushFields(fields: readonly unknown[], picks: readonly number[], endByte: number, endLine: number, text?: string): void {
-    for (let i = 0; i < this.#columns.length; i++) this.#columns[i]!.push(fields[picks[i]!]);
+    for (let i = 0; i < this.#columns.length; i++) this.#columns[i]![this.#length] = fields[picks[i]!];
     this.#end(endByte, endLine, text ?? null);
   }
 
   #end(endByte: number, endLine: number, text: string | null): void {
-    this.#text?.push(text);
-    this.#bytes.push(endByte);
-    this.#lines.push(endLine);
+    const n = this.#length++;
+    if (this.#text) this.#text[n] = text;
+    if (n === this.#bytes.length) {
+      this.#bytes = grow(this.#bytes);
+      this.#lines = grow(this.#lines);
+    }
+    this.#bytes[n] = endByte;
+    this.#lines[n] = endLine;
     this.#lastEnd = endByte;
   }
 
   /** Adds a row that could not be read: null cells, and the error the run reports for it. */
   pushError(error: BentoError, endByte: number, endLine: number): void {
-    this.#errors.set(this.length, error);
+    this.#errors.set(this.#length, error);
     this.push(() => null, endByte, endLine);
   }
 
   /** The rows collected so far as a chunk, or undefined when there are none. */
   take(): RowChunk | undefined {
-    const length = this.length;
+    const length = this.#length;
     if (length === 0) return undefined;
+    const fit = <T>(values: T[]) => {
+      if (values.length !== length) values.length = length;
+      return values;
+    };
     const chunk: RowChunk = {
       file: this.file, fileIndex: this.fileIndex, fileRow: this.#fileRow, length,
-      columns: new Map([...this.#names.map((name, i): [string, Column] => [name, this.#columns[i]!]), ...(this.#text ? [[lineColumn, this.#text] as [string, Column]] : [])]),
-      ends: { bytes: Float64Array.from(this.#bytes), lines: Float64Array.from(this.#lines), start: this.#chunkStart },
+      columns: new Map([...this.#names.map((name, i): [string, Column] => [name, fit(this.#columns[i]!)]), ...(this.#text ? [[lineColumn, fit(this.#text)] as [string, Column]] : [])]),
+      ends: { bytes: this.#bytes.slice(0, length), lines: this.#lines.slice(0, length), start: this.#chunkStart },
       ...(this.#errors.size > 0 ? { errors: this.#errors } : {}),
     };
     this.#errors = new Map();
     this.#fileRow += length;
-    this.#columns = this.#names.map(() => []);
-    if (this.#text) this.#text = [];
-    this.#bytes = [];
-    this.#lines = [];
+    this.#length = 0;
+    this.#columns = this.#names.map(() => this.#array());
+    if (this.#text) this.#text = this.#array();
     this.#chunkStart = this.#lastEnd;
     return chunk;
   }
+}
+
+function grow(values: Float64Array): Float64Array {
+  const out = new Float64Array(Math.max(16, values.length * 2));
+  out.set(values);
+  return out;
 }
 
 /** Infers a column's type from sample values: numbers if every present value is one, else strings. */
