@@ -2,8 +2,6 @@
  * @file Runs a job on the scoring thread (run/worker.ts) and relays what it reports: the start,
  * live counters for the progress bar, log lines, and the summary or the error.
  */
-import { availableParallelism } from 'node:os';
-import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { deserializeError, memoryLimitError } from '../errors.js';
 import type { JobSpec } from '../job/spec.js';
@@ -20,24 +18,9 @@ export interface JobThreadHooks {
   readonly warn?: (message: string) => void;
 }
 
-/**
- * On 2 cores or fewer, each thread collects its own garbage (V8's --single-threaded-gc) instead
- * of handing marking and sweeping to V8's background threads: those compete with the run's own
- * threads for the cores, and took ~24% of all CPU time of a 3.1M-row CSV run (perf, per
- * thread). With it, on the 2-core bench VM, 5 interleaved pairs: CSV to CSV 6.2–6.8 s against
- * 7.9–8.9 s, Parquet 7.0–7.7 s against 7.7–8.1 s, for ~15 MB more peak RSS. Set before the
- * first worker starts, as a new isolate reads it; a flag given to node (NODE_OPTIONS) wins.
- */
-function collectGarbageOnEachThread(): void {
-  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
-  if (availableParallelism() > 2 || given.some((flag) => /^--(no-)?(single[-_]threaded[-_]gc|concurrent[-_]marking|parallel[-_]scavenge)\b/.test(flag))) return;
-  setFlagsFromString('--single-threaded-gc');
-}
-
 /** Loads `jobFile` with `overrides` on its own thread and runs it; the job's errors reject as thrown there. */
 export function runJobThread(spec: JobSpec, init: JobWorkerInit, hooks: JobThreadHooks): Promise<RunSummary> {
   const memoryMb = spec.limits.memoryMb;
-  collectGarbageOnEachThread();
   const worker = new Worker(new URL('./worker.js', import.meta.url), {
     workerData: init,
     resourceLimits: { maxOldGenerationSizeMb: Math.round(memoryMb * scoringShare), maxYoungGenerationSizeMb: youngMb(memoryMb) },
