@@ -48,10 +48,15 @@ describe('batches posted to the writer thread', () => {
     assert.ok(received[4]!.columns.get('score') instanceof Float64Array);
   });
 
-  test('few distinct strings go as codes; unique, mixed, all-null, number and bigint columns as they were', () => {
+  test('few distinct strings go as codes, plain number arrays as numbers and marks; unique, mixed, all-null, typed and bigint columns as they were', () => {
     const packed = packBatches([batch(4096, 0)]);
-    const kind = Object.fromEntries(packed.columns.map(([name, c]) => [name, 'codes' in c ? `codes(${c.strings.length})` : 'parts']));
-    assert.deepEqual(kind, { species: 'codes(4)', unique: 'parts', mixed: 'parts', nulls: 'parts', mass: 'parts', dense: 'parts', big: 'parts', score: 'parts' });
+    const kind = Object.fromEntries(packed.columns.map(([name, c]) => [name, 'codes' in c ? `codes(${c.strings.length})` : 'numbers' in c ? 'numbers' : 'parts']));
+    assert.deepEqual(kind, { species: 'codes(4)', unique: 'parts', mixed: 'parts', nulls: 'parts', mass: 'numbers', dense: 'numbers', big: 'parts', score: 'parts' });
+    // Moved, not cloned: the sender's buffers are gone after the post.
+    const list = transferList(packed);
+    assert.equal(list.length, 1 + 2 * 2);
+    throughPort(packed, list);
+    assert.ok(list.every((buffer) => buffer.byteLength === 0));
   });
 
   test('no batches, no columns', () => {
