@@ -8,10 +8,12 @@
 export const scoringShare = 0.6;
 export const writerShare = 0.4;
 /**
- * Young generation of each of those threads (MB), also from `limits.memory`: a larger one means
- * fewer scavenges of the short-lived row values, and more resident memory once a long run has
- * grown into it. Measured on penguins 3.1M rows, 3–4 interleaved pairs on 2 cores, 16 MB against
- * 32: peak RSS 229 against 263 MB (CSV) and 293 against 345 MB (Parquet), time within the
- * VM's noise (CSV median ~2% slower, Parquet the same). At 8 MB CSV was ~17% slower.
+ * Young generations (MB) of the scoring thread and of the writer (or all encoder threads
+ * together), also from `limits.memory`: a larger one means fewer scavenges of the short-lived row
+ * values, and more resident memory once a long run has grown into it. Measured on penguins 3.1M
+ * rows Parquet → Parquet, 3–4 interleaved runs each on 2 cores (young MB scoring/writer: seconds,
+ * peak RSS): 32/32 7.5–8.4 s, 338–350 MB; 16/32 7.7–9.0 s, 324 MB; 32/16 8.4–9.6 s, 305–317 MB;
+ * 16/16 7.9–8.8 s, 291 MB. The encoder is the busiest thread there and pays for a small one.
  */
-export const youngMb = (memoryMb: number) => Math.min(64, Math.max(8, Math.round(memoryMb / 16)));
+export const scoringYoungMb = (memoryMb: number) => Math.min(64, Math.max(8, Math.round(memoryMb / 16)));
+export const writerYoungMb = (memoryMb: number) => Math.min(64, Math.max(8, Math.round(memoryMb / 8)));

@@ -25,7 +25,7 @@ import { openSinkThread } from '../sink/thread.js';
 import { openSource, type Field, type Source } from '../source/index.js';
 import type { SourcePosition, SourceProgress } from '../source/types.js';
 import { Commits } from './commits.js';
-import { writerShare, youngMb } from './memory.js';
+import { writerShare, writerYoungMb } from './memory.js';
 import { ErrorLog } from './rowerrors.js';
 import { outputBatch, type Scored, Scorer } from './scorer.js';
 
@@ -156,7 +156,7 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
     if (ckpt) await writeState(ckpt.path, { version: 1, status: 'running', fingerprint: decision!.fingerprint, total_rows: source.totalRows, committed: resume });
     const shape = { keep: job.keep, predictions, nullRows: spec.errors.emit === 'null-row' };
     sink = await openSinkThread(spec.output, [...job.keep, ...predictions, ...(shape.nullRows ? [{ name: 'error', type: 'string' as const }] : [])], { partial, ...(resume ? { resume: resume.sink } : {}) }, {
-      heapMb: Math.round(spec.limits.memoryMb * writerShare), youngMb: youngMb(spec.limits.memoryMb), memoryMb: spec.limits.memoryMb,
+      heapMb: Math.round(spec.limits.memoryMb * writerShare), youngMb: writerYoungMb(spec.limits.memoryMb), memoryMb: spec.limits.memoryMb,
     });
     errorLog = await ErrorLog.open(errorsPartial, spec.errors, resume?.errors);
     if (ckpt) commits = new Commits(ckpt, sink, errorLog, { fingerprint: decision!.fingerprint, totalRows: source.totalRows }, resume?.rows ?? 0);

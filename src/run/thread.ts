@@ -5,7 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import { deserializeError, memoryLimitError } from '../errors.js';
 import type { JobSpec } from '../job/spec.js';
-import { scoringShare, youngMb } from './memory.js';
+import { scoringShare, scoringYoungMb } from './memory.js';
 import type { RunStats, RunSummary } from './pipeline.js';
 import type { JobReply, JobRequest, JobWorkerInit } from './worker.js';
 
@@ -23,7 +23,7 @@ export function runJobThread(spec: JobSpec, init: JobWorkerInit, hooks: JobThrea
   const memoryMb = spec.limits.memoryMb;
   const worker = new Worker(new URL('./worker.js', import.meta.url), {
     workerData: init,
-    resourceLimits: { maxOldGenerationSizeMb: Math.round(memoryMb * scoringShare), maxYoungGenerationSizeMb: youngMb(memoryMb) },
+    resourceLimits: { maxOldGenerationSizeMb: Math.round(memoryMb * scoringShare), maxYoungGenerationSizeMb: scoringYoungMb(memoryMb) },
   });
   const abort = () => worker.postMessage({ type: 'abort', signal: hooks.signal!.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT' } satisfies JobRequest);
   if (hooks.signal?.aborted) abort();

@@ -13,7 +13,7 @@ import { type Column, type Field, type FieldType, lineColumn, parseNumber, type 
  */
 export class ColumnBuilder {
   readonly #names: readonly string[];
-  /** Rows a chunk is expected to hold: the size arrays are made at (up to a bound, see #array). */
+  /** Rows a chunk is expected to hold: the size its arrays are made at (see #array). */
   readonly #capacity: number;
   #columns: unknown[][];
   #text?: (string | null)[];
@@ -31,16 +31,16 @@ export class ColumnBuilder {
     this.#capacity = capacity;
     this.#columns = names.map(() => this.#array());
     if (withLines) this.#text = this.#array();
-    this.#bytes = new Float64Array(capacity);
-    this.#lines = new Float64Array(capacity);
+    this.#bytes = new Float64Array(Math.min(capacity, 65536));
+    this.#lines = new Float64Array(Math.min(capacity, 65536));
     this.#fileRow = firstRow;
     this.#lastEnd = startByte;
     this.#chunkStart = startByte;
   }
 
-  /** A fast (not dictionary) array of the chunk's size: V8 makes `new Array(n)` sparse past ~100,000, so larger chunks grow theirs. */
+  /** An array of the chunk's size, up to 65,536 rows: a larger chunk_rows grows its arrays past that rather than holding a large empty one for a short file. */
   #array<T>(): T[] {
-    return this.#capacity <= 65536 ? new Array<T>(this.#capacity) : [];
+    return new Array<T>(Math.min(this.#capacity, 65536));
   }
 
   /** 1-based row number the next pushed row will have, and the byte offset it starts at. */

@@ -107,6 +107,25 @@ describe('openCsv: chunks', () => {
     assert.deepEqual(concatColumns(chunks), { x: [1, 2, 3, 4, 5], y: ['p', 'q', 'r', 's', 't'] });
   }));
 
+  test('a chunk larger than the 65,536 rows its arrays start at: every value and row end kept, read on from an end', () => withTempDir(async (dir) => {
+    const rows = 70001;
+    const lines = Array.from({ length: rows }, (_, i) => `${i},${i % 3 ? 'x' : 'yy'}\n`);
+    const file = await csvFile(dir, 'big.csv', `n,t\n${lines.join('')}`);
+    const chunks = await drain(await openCsv([file], { ...defaults, chunkRows: 100000 }));
+    assert.deepEqual(layout(chunks), [[0, rows]]);
+    const { n, t } = concatColumns(chunks);
+    assert.deepEqual(n, Array.from({ length: rows }, (_, i) => i));
+    assert.deepEqual(t, Array.from({ length: rows }, (_, i) => (i % 3 ? 'x' : 'yy')));
+    let end = 'n,t\n'.length;
+    const ends = lines.map((l) => (end += l.length));
+    assert.deepEqual(Array.from(chunks[0]!.ends!.bytes), ends);
+    assert.deepEqual(Array.from(chunks[0]!.ends!.lines), Array.from({ length: rows }, (_, i) => i + 2));
+    // A resume seeks to a row's end: the next row is read from there.
+    const source = await openCsv([file], { ...defaults, chunkRows: 100000 });
+    const [after] = await drain({ ...source, chunks: () => source.chunks({ file: 0, row: 66000, byte: ends[65999]!, line: 66001 }) });
+    assert.deepEqual([after!.fileRow, after!.length, after!.columns.get('n')![0]], [66000, rows - 66000, 66000]);
+  }));
+
   test('progress counts bytes of the files', () => withTempDir(async (dir) => {
     const text = 'a\n1\n2\n';
     const file = await csvFile(dir, 'p.csv', text);
