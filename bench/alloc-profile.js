@@ -43,6 +43,6 @@ const walk = (node) => {
   node.children.forEach(walk);
 };
 walk(profile.head);
-const rows = summary.output?.rows ?? summary.rows ?? 0;
-console.log(`${(total / 1e6).toFixed(0)} MB allocated (sampled) for ${rows.toLocaleString('en-US')} rows: ${rows ? ((total / rows) | 0) : '?'} bytes a row`);
+const rows = summary.input.rows;
+console.log(`${(total / 1e6).toFixed(0)} MB allocated (sampled) for ${rows.toLocaleString('en-US')} rows: ${Math.round(total / Math.max(1, rows))} bytes a row`);
 for (const [key, size] of [...bytes].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${(size / 1e6).toFixed(1).padStart(8)} MB  ${key}`);

@@ -45,16 +45,12 @@ for await (const batch of batches((await input({})).chunks(), 4096)) {
   if (pooled >= POOL) break;
 }
 await session.dispose();
-// Each column once more at its end, so a batch that wraps around is one slice.
+// Each column with its first `size` values again at its end, so a batch that wraps around is one slice.
 const pool = new Map([...parts].map(([name, list]) => {
-  const typed = ArrayBuffer.isView(list[0]);
-  const all = typed ? new list[0].constructor(pooled + size) : new Array(pooled + size);
+  const all = ArrayBuffer.isView(list[0]) ? new list[0].constructor(pooled + size) : new Array(pooled + size);
   let at = 0;
-  for (let copy = 0; at < pooled + size; copy++) {
-    for (const part of list) {
-      for (let i = 0; i < part.length && at < pooled + size; i++) all[at++] = part[i];
-    }
-  }
+  for (const part of list) for (let i = 0; i < part.length; i++) all[at++] = part[i];
+  for (let i = 0; at < pooled + size; i++) all[at++] = all[i % pooled];
   return [name, all];
 }));
 

@@ -15,5 +15,6 @@ export const writerShare = 0.4;
  * peak RSS): 32/32 7.5–8.4 s, 338–350 MB; 16/32 7.7–9.0 s, 324 MB; 32/16 8.4–9.6 s, 305–317 MB;
  * 16/16 7.9–8.8 s, 291 MB. The encoder is the busiest thread there and pays for a small one.
  */
-export const scoringYoungMb = (memoryMb: number) => Math.min(64, Math.max(8, Math.round(memoryMb / 16)));
-export const writerYoungMb = (memoryMb: number) => Math.min(64, Math.max(8, Math.round(memoryMb / 8)));
+const young = (mb: number) => Math.min(64, Math.max(8, Math.round(mb)));
+export const scoringYoungMb = (memoryMb: number) => young(memoryMb / 16);
+export const writerYoungMb = (memoryMb: number) => young(memoryMb / 8);

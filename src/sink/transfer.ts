@@ -60,7 +60,7 @@ export class BatchQueue {
   }
 }
 
-/** Posts `batches` packed, in the message `wrap` makes of them; the codes are moved, not copied. */
+/** Posts `batches` packed, in the message `wrap` makes of them; the buffers made for it are moved, not copied. */
 export function postBatches(worker: Worker, batches: readonly OutputBatch[], wrap: (packed: PackedBatches) => unknown): void {
   const packed = packBatches(batches);
   worker.postMessage(wrap(packed), transferList(packed));
@@ -74,7 +74,9 @@ export function packBatches(batches: readonly OutputBatch[]): PackedBatches {
     lengths,
     columns: names.map((name) => {
       const parts = batches.map((b) => b.columns.get(name)!);
-      return [name, dictionaryOf(parts, lengths, rows) ?? numbersOf(parts, lengths, rows) ?? { parts }] as const;
+      // Typed arrays are cloned whole, cheaply; only plain arrays are worth repacking.
+      const packed = parts.every((p) => Array.isArray(p)) ? dictionaryOf(parts, lengths, rows) ?? numbersOf(parts, lengths, rows) : undefined;
+      return [name, packed ?? { parts }] as const;
     }),
   };
 }
@@ -113,15 +115,14 @@ export function transferList(packed: PackedBatches): ArrayBuffer[] {
 }
 
 /**
- * A plain array column of numbers with nulls (or undefineds) as numbers and marks; undefined
- * when any part is typed (it is cloned whole, cheaply), holds something else, or holds no number.
+ * A column of numbers with nulls (or undefineds) as numbers and marks; undefined when it holds
+ * something else, or no number (nothing is allocated unless its first value is a number).
  */
 function numbersOf(parts: readonly Column[], lengths: readonly number[], rows: number): PackedColumn | undefined {
-  if (!parts.every((p) => Array.isArray(p))) return undefined;
+  if (typeof firstPresent(parts, lengths) !== 'number') return undefined;
   const numbers = new Float64Array(rows);
   const marks = new Uint8Array(rows);
   let o = 0;
-  let any = false;
   for (let b = 0; b < parts.length; b++) {
     const part = parts[b] as readonly unknown[];
     for (let r = 0; r < lengths[b]!; r++, o++) {
@@ -129,20 +130,29 @@ function numbersOf(parts: readonly Column[], lengths: readonly number[], rows: n
       if (typeof v === 'number') {
         numbers[o] = v;
         marks[o] = NUMBER;
-        any = true;
       } else if (v === undefined) marks[o] = UNDEFINED;
       else if (v !== null) return undefined;
     }
   }
-  return any ? { numbers, marks } : undefined;
+  return { numbers, marks };
+}
+
+/** The first value of the column that is neither null nor undefined. */
+function firstPresent(parts: readonly Column[], lengths: readonly number[]): unknown {
+  for (let b = 0; b < parts.length; b++) {
+    for (let r = 0; r < lengths[b]!; r++) {
+      const v = parts[b]![r];
+      if (v !== null && v !== undefined) return v;
+    }
+  }
+  return undefined;
 }
 
 /**
- * The column as distinct strings and codes, or undefined when it is not all text (or nulls) or
+ * A plain-array column as distinct strings and codes, or undefined when it is not all text (or nulls) or
  * has too many distinct values to gain (given up early, so unique text costs little).
  */
 function dictionaryOf(parts: readonly Column[], lengths: readonly number[], rows: number): PackedColumn | undefined {
-  if (!parts.every((p) => Array.isArray(p))) return undefined;
   const limit = Math.min(0xffff - 2, Math.max(64, rows >> 3));
   const index = new Map<string, number>();
   const strings: string[] = [];

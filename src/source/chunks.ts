@@ -13,7 +13,10 @@ import { type Column, type Field, type FieldType, lineColumn, parseNumber, type 
  */
 export class ColumnBuilder {
   readonly #names: readonly string[];
-  /** Rows a chunk is expected to hold: the size its arrays are made at (see #array). */
+  /**
+   * Rows the arrays are made for: the chunk size, up to 65,536 (a larger chunk_rows grows its
+   * arrays past that rather than holding a large empty one for a short file).
+   */
   readonly #capacity: number;
   #columns: unknown[][];
   #text?: (string | null)[];
@@ -28,19 +31,18 @@ export class ColumnBuilder {
   /** `withLines`: also collect each record's text, as the `lineColumn` column. `capacity`: the chunk size the reader takes at. */
   constructor(names: readonly string[], readonly file: string, readonly fileIndex: number, firstRow = 0, startByte = 0, readonly withLines = false, capacity = 1024) {
     this.#names = names;
-    this.#capacity = capacity;
+    this.#capacity = Math.min(capacity, 65536);
     this.#columns = names.map(() => this.#array());
     if (withLines) this.#text = this.#array();
-    this.#bytes = new Float64Array(Math.min(capacity, 65536));
-    this.#lines = new Float64Array(Math.min(capacity, 65536));
+    this.#bytes = new Float64Array(this.#capacity);
+    this.#lines = new Float64Array(this.#capacity);
     this.#fileRow = firstRow;
     this.#lastEnd = startByte;
     this.#chunkStart = startByte;
   }
 
-  /** An array of the chunk's size, up to 65,536 rows: a larger chunk_rows grows its arrays past that rather than holding a large empty one for a short file. */
   #array<T>(): T[] {
-    return new Array<T>(Math.min(this.#capacity, 65536));
+    return new Array<T>(this.#capacity);
   }
 
   /** 1-based row number the next pushed row will have, and the byte offset it starts at. */
