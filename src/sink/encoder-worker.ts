@@ -1,14 +1,13 @@
 /**
  * @file A Parquet encoder thread (see sink/encoders.ts): gathers the rows of its current row
- * group and, when told the row group is closed, encodes it and sends back its bytes.
+ * group as they are posted and, when told the row group is closed, encodes it and sends back its bytes.
  */
 import type { RowGroup } from 'hyparquet';
 import { parentPort, workerData } from 'node:worker_threads';
 import { type SerializedError, serializeError } from '../errors.js';
 import type { Field } from '../source/types.js';
 import { type ParquetSinkOptions, RowGroupEncoder } from './parquet.js';
-import { type PackedBatches, unpackBatches } from './transfer.js';
-import type { OutputBatch } from './types.js';
+import type { PackedBatches } from './transfer.js';
 
 export interface EncoderInit {
   readonly schema: readonly Field[];
@@ -26,19 +25,16 @@ export type EncoderReply =
 const port = parentPort!;
 const init = workerData as EncoderInit;
 const encoder = new RowGroupEncoder(init.schema, init.compression);
-let group: OutputBatch[] = [];
 
 port.on('message', (request: EncoderRequest) => {
   if (request.op === 'rows') {
-    group.push(...unpackBatches(request.batches));
+    encoder.addPacked(request.batches);
     return;
   }
   try {
-    const encoded = encoder.encode(group);
-    group = [];
+    const encoded = encoder.encode();
     port.postMessage({ type: 'encoded', ...encoded } satisfies EncoderReply, [encoded.bytes.buffer as ArrayBuffer]);
   } catch (error) {
-    group = [];
     port.postMessage({ type: 'failed', error: serializeError(error) } satisfies EncoderReply);
   }
 });

@@ -3,14 +3,16 @@
  * `rowGroupRows`; each row group is encoded on its own (at offset 0, by a RowGroupEncoder, here
  * or on encoder threads: sink/encoders.ts) and appended to the file in order, its column
  * offsets moved to where it lands. Page headers hold no file offsets, so the bytes are those of
- * a writer that wrote the whole file in one go. The only module that imports the Parquet writer.
+ * a writer that wrote the whole file in one go. With sink/parquet-flat.ts, the only modules that
+ * import the Parquet writer.
  */
 import { gzipSync } from 'node:zlib';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
-import type { ColumnMetaData, RowGroup, SchemaElement, Statistics } from 'hyparquet';
-import { parquetHeader } from 'hyparquet/src/column.js';
-import type { Field, FieldType } from '../source/types.js';
+import type { ColumnChunk, RowGroup, SchemaElement } from 'hyparquet';
+import type { Column, Field, FieldType } from '../source/types.js';
 import { openPartial, type PartialFile } from './atomic.js';
+import { NumberColumn, TextColumn } from './parquet-flat.js';
+import { type PackedBatches, type PackedColumn, unpackColumn } from './transfer.js';
 import type { OutputBatch, Sink, SinkOptions } from './types.js';
 
 export interface ParquetSinkOptions {
@@ -38,64 +40,138 @@ export interface RowGroupEncoding {
   end(): Promise<void>;
 }
 
-/** Encodes one row group at a time into bytes, as hyparquet-writer writes them, starting at offset 0. */
+/**
+ * Encodes one row group at a time into bytes, as hyparquet-writer writes them, starting at
+ * offset 0. Rows are added as they come; number and text columns are gathered into typed
+ * arrays (sink/parquet-flat.ts), other types as the batches hold them.
+ */
 export class RowGroupEncoder {
   readonly #writer = new ByteWriter(1 << 20);
   readonly #parquet: ParquetWriter;
-  readonly #schema: readonly Field[];
+  readonly #columns: readonly GatheredColumn[];
+  #rows = 0;
 
   constructor(schema: readonly Field[], compression: ParquetSinkOptions['compression']) {
-    this.#schema = schema;
     this.#parquet = new ParquetWriter({
       writer: this.#writer,
       schema: parquetSchema(schema),
       codec: compression === 'gzip' ? 'GZIP' : compression === 'uncompressed' ? 'UNCOMPRESSED' : 'SNAPPY',
       compressors: { GZIP: (input: Uint8Array) => gzipSync(input) },
     });
+    this.#columns = schema.map((field) => gatheredColumn(field, compression, this.#parquet));
   }
 
-  encode(batches: readonly OutputBatch[]): EncodedRowGroup {
-    const rows = batches.reduce((n, b) => n + b.length, 0);
+  add(batch: OutputBatch): void {
+    for (let j = 0; j < this.#columns.length; j++) this.#columns[j]!.add(batch.columns.get(this.#columns[j]!.name)!, batch.length);
+    this.#rows += batch.length;
+  }
+
+  /** Adds batches as they were posted to an encoder thread (sink/transfer.ts), without unpacking what need not be. */
+  addPacked(packed: PackedBatches): void {
+    const byName = new Map(packed.columns);
+    for (const column of this.#columns) column.addPacked(byName.get(column.name)!, packed.lengths);
+    this.#rows += packed.lengths.reduce((a, b) => a + b, 0);
+  }
+
+  /** Encodes the rows added since the last call as one row group. */
+  encode(): EncodedRowGroup {
     const writer = this.#writer;
     writer.index = 0;
     writer.offset = 0;
-    this.#parquet.row_groups = [];
-    this.#parquet.pendingIndexes = [];
-    // Offset indexes would be kept in memory until the footer and lost across a resume; the
-    // footer's row-group metadata is all a resumed file needs to be byte-identical.
-    const columns = this.#schema.map((f) => {
-      const data = columnOf(batches, f, rows);
-      return { field: f, data, statistics: statisticsOf(f, data) };
-    });
-    // Statistics we computed are left out of hyparquet-writer's work (its generic per-value
-    // comparison was 13% of an encoder thread's time) and set in the metadata after.
-    const columnData = columns.map(({ field, data, statistics }) => ({
-      name: field.name, data, offsetIndex: false, ...(field.continuous ? { encoding: 'PLAIN' as const } : {}), ...(statistics ? { statistics: false } : {}),
-    }));
-    void this.#parquet.write({ columnData: columnData as never, rowGroupSize: Number.MAX_SAFE_INTEGER });
-    const bytes = new Uint8Array(writer.buffer.slice(0, writer.index));
-    const rowGroup = this.#parquet.row_groups[0]!;
-    columns.forEach(({ statistics }, j) => {
-      const meta = rowGroup.columns[j]?.meta_data;
-      if (statistics && meta) Object.assign(meta, { statistics, encoding_stats: encodingStats(meta, bytes) });
-    });
-    return { bytes, rowGroup };
+    const rows = this.#rows;
+    this.#rows = 0;
+    try {
+      const columns = this.#columns.flatMap((c) => c.write(writer));
+      const bytes = new Uint8Array(writer.buffer.slice(0, writer.index));
+      const rowGroup: RowGroup = {
+        columns,
+        total_byte_size: columns.reduce((n, c) => n + (c.meta_data?.total_uncompressed_size ?? 0n), 0n),
+        num_rows: BigInt(rows),
+        total_compressed_size: BigInt(bytes.length),
+      };
+      return { bytes, rowGroup };
+    } catch (error) {
+      for (const c of this.#columns) c.clear();
+      throw error;
+    }
   }
+}
+
+/** One column of the row group being gathered. */
+interface GatheredColumn {
+  readonly name: string;
+  add(column: Column, length: number): void;
+  addPacked(column: PackedColumn, lengths: readonly number[]): void;
+  /** Writes the column's chunks (one per leaf: a struct has several) at the writer's offset, and empties the column. */
+  write(writer: ByteWriter): ColumnChunk | ColumnChunk[];
+  /** Drops what was gathered (after a failure). */
+  clear(): void;
+}
+
+function gatheredColumn(field: Field, compression: ParquetSinkOptions['compression'], parquet: ParquetWriter): GatheredColumn {
+  const unpacked = (target: { add(column: Column, length: number): void }, column: PackedColumn, lengths: readonly number[]) =>
+    unpackColumn(column, lengths).forEach((part, b) => target.add(part, lengths[b]!));
+  if (field.type === 'float32' || field.type === 'float64') {
+    let numbers = new NumberColumn(field.type === 'float32');
+    return {
+      name: field.name,
+      add: (column, length) => numbers.add(column, length),
+      addPacked: (column, lengths) => ('numbers' in column ? numbers.addPacked(column.numbers, column.marks) : unpacked(numbers, column, lengths)),
+      // Model scores are nearly all distinct: a dictionary is never tried for them.
+      write: (writer) => numbers.write(writer, field.name, compression, field.continuous === true),
+      clear: () => (numbers = new NumberColumn(field.type === 'float32')),
+    };
+  }
+  if (field.type === 'string') {
+    let texts = new TextColumn();
+    return {
+      name: field.name,
+      add: (column, length) => texts.add(column, length),
+      addPacked: (column, lengths) => ('codes' in column ? texts.addPacked(column.strings, column.codes) : unpacked(texts, column, lengths)),
+      write: (writer) => texts.write(writer, field.name, compression),
+      clear: () => (texts = new TextColumn()),
+    };
+  }
+  let parts: Column[] = [];
+  let lengths: number[] = [];
+  const gathered: GatheredColumn = {
+    name: field.name,
+    add(column, length) {
+      parts.push(column);
+      lengths.push(length);
+    },
+    addPacked: (column, batchLengths) => unpacked(gathered, column, batchLengths),
+    write() {
+      const values: unknown[] = [];
+      parts.forEach((part, b) => {
+        for (let r = 0; r < lengths[b]!; r++) values.push(part[r]);
+      });
+      gathered.clear();
+      parquet.row_groups = [];
+      parquet.pendingIndexes = [];
+      // Offset indexes would be kept in memory until the footer and lost across a resume; the
+      // footer's row-group metadata is all a resumed file needs to be byte-identical.
+      void parquet.write({ columnData: [{ name: field.name, data: convert(values, field.type, field.items, field.fields), offsetIndex: false }] as never, rowGroupSize: Number.MAX_SAFE_INTEGER });
+      return parquet.row_groups[0]!.columns;
+    },
+    clear() {
+      parts = [];
+      lengths = [];
+    },
+  };
+  return gathered;
 }
 
 /** Row groups encoded on the calling thread, when closed. */
 export function inlineEncoding(schema: readonly Field[], compression: ParquetSinkOptions['compression']): RowGroupEncoding {
   const encoder = new RowGroupEncoder(schema, compression);
-  let batches: OutputBatch[] = [];
   return {
     ahead: 0,
     add(batch) {
-      batches.push(batch);
+      encoder.add(batch);
     },
     async close() {
-      const group = batches;
-      batches = [];
-      return encoder.encode(group);
+      return encoder.encode();
     },
     async end() {},
   };
@@ -228,130 +304,6 @@ function decode(text: string): unknown {
     if (v !== null && typeof v === 'object' && '$bytes' in v) return new Uint8Array(Buffer.from((v as { $bytes: string }).$bytes, 'base64'));
     return v;
   });
-}
-
-/** One field's values across the buffered batches, as one array of what the Parquet writer takes. */
-function columnOf(batches: readonly OutputBatch[], field: Field, rows: number): unknown[] | Float32Array | Float64Array {
-  switch (field.type) {
-    case 'float32': case 'float64':
-      return gatherFloats(batches, field, rows) ?? gather(batches, field.name, rows, (v) => (typeof v === 'number' ? v : v === null || v === undefined ? null : Number(v)));
-    case 'string':
-      return gather(batches, field.name, rows, (v) => (typeof v === 'string' ? v : v === null || v === undefined ? null : String(v)));
-    default:
-      return convert(gather(batches, field.name, rows, (v) => v), field.type, field.items, field.fields);
-  }
-}
-
-function gather(batches: readonly OutputBatch[], name: string, rows: number, as: (value: unknown) => unknown): unknown[] {
-  const out = new Array<unknown>(rows);
-  let o = 0;
-  for (const batch of batches) {
-    const column = batch.columns.get(name)!;
-    for (let r = 0; r < batch.length; r++) out[o++] = as(column[r]);
-  }
-  return out;
-}
-
-/**
- * A float column without nulls as one typed array (the writer encodes it without boxing a
- * value); undefined when a null turns up, and the column goes the general way.
- */
-function gatherFloats(batches: readonly OutputBatch[], field: Field, rows: number): Float32Array | Float64Array | undefined {
-  const out = field.type === 'float32' ? new Float32Array(rows) : new Float64Array(rows);
-  let o = 0;
-  for (const batch of batches) {
-    const column = batch.columns.get(field.name)!;
-    if (column instanceof Float64Array || column instanceof Float32Array) {
-      out.set(column.subarray(0, batch.length), o);
-      o += batch.length;
-      continue;
-    }
-    for (let r = 0; r < batch.length; r++) {
-      const v = column[r];
-      if (v === null || v === undefined) return undefined;
-      out[o++] = Number(v);
-    }
-  }
-  return out;
-}
-
-/**
- * Column statistics as hyparquet-writer computes them (nulls counted; NaN skipped and counted for
- * floats; min −0 and max +0 for zeros; strings in UTF-8 byte order), for number and string
- * columns; undefined for other types, which the writer handles.
- */
-function statisticsOf(field: Field, data: ArrayLike<unknown>): (Statistics & { nan_count?: bigint }) | undefined {
-  const float = field.type === 'float32' || field.type === 'float64';
-  if (!float && field.type !== 'int32' && field.type !== 'string') return undefined;
-  let min: number | string | undefined;
-  let max: number | string | undefined;
-  let nulls = 0;
-  let nans = 0;
-  if (field.type === 'string') {
-    for (let i = 0; i < data.length; i++) {
-      const v = data[i] as string | null | undefined;
-      if (v === null || v === undefined) nulls++;
-      else if (v === min || v === max) continue;
-      else if (min === undefined) min = max = v;
-      else if (utf8Compare(v, min as string) < 0) min = v;
-      else if (utf8Compare(v, max as string) > 0) max = v;
-    }
-  } else {
-    for (let i = 0; i < data.length; i++) {
-      const v = data[i] as number | null | undefined;
-      if (v === null || v === undefined) nulls++;
-      else if (v !== v) nans++;
-      else if (min === undefined) min = max = v;
-      else if (v < (min as number)) min = v;
-      else if (v > (max as number)) max = v;
-    }
-    if (min === 0) min = -0;
-    if (max === 0) max = 0;
-  }
-  return { min_value: min, max_value: max, null_count: BigInt(nulls), nan_count: float ? BigInt(nans) : undefined };
-}
-
-/** Strings in UTF-8 byte order, which is code point order (lone surrogates as U+FFFD, as the writer encodes them). */
-function utf8Compare(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  let i = 0;
-  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
-  if (i === n) return a.length - b.length;
-  const x = a.charCodeAt(i);
-  const y = b.charCodeAt(i);
-  // Outside surrogates UTF-16 order is code point order; within them, compare whole code points.
-  if ((x < 0xd800 || x > 0xdfff) && (y < 0xd800 || y > 0xdfff)) return x - y;
-  if (i > 0 && a.charCodeAt(i - 1) >= 0xd800 && a.charCodeAt(i - 1) <= 0xdbff) i--;
-  for (;;) {
-    if (i >= a.length || i >= b.length) return a.length - b.length;
-    const p = codePoint(a, i);
-    const q = codePoint(b, i);
-    if (p !== q) return p - q;
-    i += p > 0xffff ? 2 : 1;
-  }
-}
-
-function codePoint(s: string, i: number): number {
-  const c = s.codePointAt(i)!;
-  return c >= 0xd800 && c <= 0xdfff ? 0xfffd : c;
-}
-
-/** The page encodings of a column chunk as hyparquet-writer records them with its statistics: its data pages counted from their headers. */
-function encodingStats(meta: ColumnMetaData, bytes: Uint8Array): ColumnMetaData['encoding_stats'] {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const start = Number(meta.dictionary_page_offset ?? meta.data_page_offset);
-  const end = start + Number(meta.total_compressed_size);
-  const reader = { view, offset: Number(meta.data_page_offset) };
-  let pages = 0;
-  while (reader.offset < end) {
-    const header = parquetHeader(reader);
-    reader.offset += header.compressed_page_size;
-    pages++;
-  }
-  return [
-    ...(meta.dictionary_page_offset !== undefined ? [{ page_type: 'DICTIONARY_PAGE' as const, encoding: 'PLAIN' as const, count: 1 }] : []),
-    { page_type: 'DATA_PAGE_V2' as const, encoding: meta.encodings.at(-1)!, count: pages },
-  ];
 }
 
 function convert(values: unknown[], type: FieldType, items?: FieldType, fields?: readonly Field[]): unknown[] {

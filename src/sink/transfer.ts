@@ -17,7 +17,7 @@ export interface PackedBatches {
   readonly columns: readonly (readonly [string, PackedColumn])[];
 }
 
-type PackedColumn =
+export type PackedColumn =
   /** Each batch's column as it was (numbers, typed arrays, unique text). */
   | { readonly parts: readonly Column[] }
   /** Codes into `strings`; 0 is null, 1 undefined. */
@@ -83,30 +83,23 @@ export function packBatches(batches: readonly OutputBatch[]): PackedBatches {
 
 export function unpackBatches(packed: PackedBatches): OutputBatch[] {
   const batches = packed.lengths.map((length) => ({ length, columns: new Map<string, Column>() }));
-  for (const [name, column] of packed.columns) {
-    if ('parts' in column) {
-      column.parts.forEach((part, b) => batches[b]!.columns.set(name, part));
-      continue;
-    }
+  for (const [name, column] of packed.columns) unpackColumn(column, packed.lengths).forEach((part, b) => batches[b]!.columns.set(name, part));
+  return batches;
+}
+
+/** A packed column as each batch held it (numbers and text as plain arrays). */
+export function unpackColumn(column: PackedColumn, lengths: readonly number[]): Column[] {
+  if ('parts' in column) return [...column.parts];
+  const values: readonly unknown[] = 'numbers' in column ? [] : [null, undefined, ...column.strings];
+  let o = 0;
+  return lengths.map((length) => {
+    const out = new Array<unknown>(length);
     if ('numbers' in column) {
       const { numbers, marks } = column;
-      let o = 0;
-      for (const batch of batches) {
-        const out = new Array<number | null | undefined>(batch.length);
-        for (let r = 0; r < batch.length; r++, o++) out[r] = marks[o] === NUMBER ? numbers[o] : marks[o] === NULL ? null : undefined;
-        batch.columns.set(name, out);
-      }
-      continue;
-    }
-    const values = [null, undefined, ...column.strings];
-    let o = 0;
-    for (const batch of batches) {
-      const out = new Array<unknown>(batch.length);
-      for (let r = 0; r < batch.length; r++) out[r] = values[column.codes[o++]!];
-      batch.columns.set(name, out);
-    }
-  }
-  return batches;
+      for (let r = 0; r < length; r++, o++) out[r] = marks[o] === NUMBER ? numbers[o] : marks[o] === NULL ? null : undefined;
+    } else for (let r = 0; r < length; r++) out[r] = values[column.codes[o++]!];
+    return out;
+  });
 }
 
 /** What to move rather than copy: the buffers made for the post. */

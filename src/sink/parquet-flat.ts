@@ -1,0 +1,549 @@
+/**
+ * @file Number and text columns of a Parquet row group, gathered into typed arrays as rows
+ * arrive and written as column chunks without a boxed value, a definition-level array or a
+ * filtered copy per row. On a tiny model these columns are nearly all an encoder thread does.
+ * Encodings, dictionary choices, page splits and statistics follow hyparquet-writer's rules, so
+ * the bytes are the ones it writes from the same values (test/sink/statistics.test.ts holds
+ * them equal); it still writes every other column type (sink/parquet.ts).
+ */
+import { gzipSync } from 'node:zlib';
+import type { ColumnChunk, Encoding, Statistics } from 'hyparquet';
+import { ByteWriter } from 'hyparquet-writer';
+import { writePageHeader } from 'hyparquet-writer/src/datapage.js';
+import { writeRleBitPackedHybrid } from 'hyparquet-writer/src/encoding.js';
+import { snappyCompress } from 'hyparquet-writer/src/snappy.js';
+import type { Column } from '../source/types.js';
+
+export type Compression = 'snappy' | 'gzip' | 'uncompressed';
+
+/** Marks of a packed number column (sink/transfer.ts): where `numbers` holds the row's value. */
+const NUMBER = 2;
+
+/** hyparquet-writer's defaults: a page ends once ~1 MiB of values is in it. */
+const PAGE_BYTES = 1 << 20;
+/** Values sampled before a dictionary is built, and the share of distinct bytes that rejects it. */
+const SAMPLE = 1000;
+const SAMPLE_REJECTS = 0.9;
+/** A BYTE_ARRAY value's length prefix, in PLAIN pages and in the dictionary. */
+const PREFIX = 4;
+
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** A row group's float32 or float64 column: present values in row order, and which rows have one. */
+export class NumberColumn {
+  #values = new Float64Array(1024);
+  #levels = new Uint8Array(1024);
+  #rows = 0;
+  #present = 0;
+
+  constructor(private readonly float32: boolean) {}
+
+  get rows(): number {
+    return this.#rows;
+  }
+
+  /** Appends a column as a batch holds it: a typed array, or values with nulls. */
+  add(column: Column, length: number): void {
+    this.#reserve(length);
+    const values = this.#values;
+    const levels = this.#levels;
+    if (column instanceof Float32Array || (column instanceof Float64Array && !this.float32)) {
+      values.set(column.subarray(0, length), this.#present);
+      levels.fill(1, this.#rows, this.#rows + length);
+      this.#rows += length;
+      this.#present += length;
+      return;
+    }
+    let p = this.#present;
+    let r = this.#rows;
+    for (let i = 0; i < length; i++, r++) {
+      const v = column[i];
+      if (v === null || v === undefined) levels[r] = 0;
+      else {
+        values[p++] = this.#number(typeof v === 'number' ? v : Number(v));
+        levels[r] = 1;
+      }
+    }
+    this.#rows = r;
+    this.#present = p;
+  }
+
+  /** Appends a column packed as numbers and marks. */
+  addPacked(numbers: Float64Array, marks: Uint8Array): void {
+    this.#reserve(numbers.length);
+    const values = this.#values;
+    const levels = this.#levels;
+    let p = this.#present;
+    let r = this.#rows;
+    for (let i = 0; i < numbers.length; i++, r++) {
+      if (marks[i] === NUMBER) {
+        values[p++] = this.#number(numbers[i]!);
+        levels[r] = 1;
+      } else levels[r] = 0;
+    }
+    this.#rows = r;
+    this.#present = p;
+  }
+
+  /** The file holds float32: values are rounded on arrival, so dictionaries and statistics see what is written. */
+  #number(v: number): number {
+    return this.float32 ? Math.fround(v) : v;
+  }
+
+  #reserve(more: number): void {
+    const need = this.#rows + more;
+    if (need <= this.#levels.length) return;
+    const size = Math.max(need, this.#levels.length * 2);
+    const values = new Float64Array(size);
+    values.set(this.#values.subarray(0, this.#present));
+    const levels = new Uint8Array(size);
+    levels.set(this.#levels.subarray(0, this.#rows));
+    this.#values = values;
+    this.#levels = levels;
+  }
+
+  /** Writes the column chunk and starts the next row group empty (its arrays are kept for it). */
+  write(writer: ByteWriter, name: string, compression: Compression, plain: boolean): ColumnChunk {
+    const rows = this.#rows;
+    const present = this.#values.subarray(0, this.#present);
+    const levels = this.#levels.subarray(0, rows);
+    this.#rows = 0;
+    this.#present = 0;
+    const type = this.float32 ? 'FLOAT' : 'DOUBLE';
+    const width = this.float32 ? 4 : 8;
+    const dictionary = plain ? undefined : numberDictionary(present, rows - present.length, width, levels);
+    if (dictionary) {
+      return writeChunk(writer, { name, type, compression, rows, levels, statistics: numberStatistics(present, rows), dictionary: { bytes: plainNumbers(dictionary.values, this.float32), count: dictionary.values.length, indexes: dictionary.indexes } });
+    }
+    return writeChunk(writer, { name, type, compression, rows, levels, statistics: numberStatistics(present, rows), plain: { width, bytes: (from, to) => plainNumbers(present.subarray(from, to), this.float32) } });
+  }
+}
+
+/** A row group's text column: runs of rows as posted (distinct strings and codes, or the values). */
+export class TextColumn {
+  #segments: TextSegment[] = [];
+  #rows = 0;
+
+  get rows(): number {
+    return this.#rows;
+  }
+
+  /** Appends a column as a batch holds it; values that are not strings are written as their text. */
+  add(column: Column, length: number): void {
+    this.#segments.push({ values: column, length });
+    this.#rows += length;
+  }
+
+  /** Appends a column packed as distinct strings and a code per row (0 null, 1 undefined). */
+  addPacked(strings: readonly string[], codes: Uint16Array): void {
+    this.#segments.push({ strings, codes });
+    this.#rows += codes.length;
+  }
+
+  write(writer: ByteWriter, name: string, compression: Compression): ColumnChunk {
+    const rows = this.#rows;
+    const segments = this.#segments;
+    this.#segments = [];
+    this.#rows = 0;
+    const dictionary = textDictionary(segments, rows);
+    if (dictionary) {
+      return writeChunk(writer, { name, type: 'BYTE_ARRAY', compression, rows, levels: dictionary.levels, statistics: textStatistics(dictionary.values, rows - dictionary.present), dictionary: { bytes: plainTexts(dictionary.values).bytes, count: dictionary.values.length, indexes: dictionary.indexes } });
+    }
+    const values = textsOf(segments, rows);
+    const levels = new Uint8Array(rows);
+    const present: string[] = [];
+    for (let r = 0; r < rows; r++) {
+      const v = values[r] as string | null;
+      if (v !== null) {
+        levels[r] = 1;
+        present.push(v);
+      }
+    }
+    const { bytes, offsets } = plainTexts(present);
+    return writeChunk(writer, {
+      name, type: 'BYTE_ARRAY', compression, rows, levels, statistics: textStatistics(present, rows - present.length),
+      // Pages split by the values' UTF-8 bytes, as the writer counts them once they are encoded.
+      plain: { width: (i) => offsets[i + 1]! - offsets[i]! - PREFIX, bytes: (from, to) => bytes.subarray(offsets[from]!, offsets[to]!) },
+    });
+  }
+}
+
+type TextSegment =
+  | { readonly values: Column; readonly length: number }
+  | { readonly strings: readonly string[]; readonly codes: Uint16Array };
+
+/** A row's text: null for null or undefined, else the value as a string. */
+function text(v: unknown): string | null {
+  return v === null || v === undefined ? null : typeof v === 'string' ? v : String(v);
+}
+
+function textsOf(segments: readonly TextSegment[], rows: number): (string | null)[] {
+  const out = new Array<string | null>(rows);
+  let o = 0;
+  for (const s of segments) {
+    if ('codes' in s) {
+      for (let i = 0; i < s.codes.length; i++) {
+        const c = s.codes[i]!;
+        out[o++] = c < 2 ? null : s.strings[c - 2]!;
+      }
+    } else for (let i = 0; i < s.length; i++) out[o++] = text(s.values[i]);
+  }
+  return out;
+}
+
+/** The rows at `at` (ascending), as text. */
+function textsAt(segments: readonly TextSegment[], at: readonly number[]): (string | null)[] {
+  const out: (string | null)[] = [];
+  let start = 0;
+  let k = 0;
+  for (const s of segments) {
+    const length = 'codes' in s ? s.codes.length : s.length;
+    for (; k < at.length && at[k]! < start + length; k++) {
+      const i = at[k]! - start;
+      if ('codes' in s) {
+        const c = s.codes[i]!;
+        out.push(c < 2 ? null : s.strings[c - 2]!);
+      } else out.push(text(s.values[i]));
+    }
+    start += length;
+  }
+  return out;
+}
+
+/** The rows hyparquet-writer samples to decide whether a dictionary may pay: spread evenly over the chunk. */
+function sampleRows(rows: number): number[] {
+  const n = Math.min(rows, SAMPLE);
+  return Array.from({ length: n }, (_, i) => (n === 1 ? 0 : Math.floor((i * (rows - 1)) / (n - 1))));
+}
+
+/** Rejects a dictionary when the sample's distinct values are nearly all its bytes. */
+function sampleRejects(values: readonly unknown[], size: (v: unknown) => number): boolean {
+  const sizes = new Map<unknown, number>();
+  let distinct = 0;
+  let total = 0;
+  for (const v of values) {
+    let s = sizes.get(v);
+    if (s === undefined) {
+      s = size(v);
+      sizes.set(v, s);
+      distinct += s;
+    }
+    total += s;
+  }
+  return !total || distinct / total > SAMPLE_REJECTS;
+}
+
+/** A dictionary pays when it and its bit-packed indexes take at most half the PLAIN bytes. */
+function dictionaryPays(distinct: number, distinctBytes: number, present: number, presentBytes: number): boolean {
+  const indexBytes = Math.ceil((present * Math.ceil(Math.log2(distinct))) / 8);
+  return 2 * (distinctBytes + indexBytes) <= presentBytes;
+}
+
+interface TextDictionary {
+  readonly values: string[];
+  /** Per present row, in order. */
+  readonly indexes: Int32Array;
+  readonly levels: Uint8Array;
+  readonly present: number;
+}
+
+function textDictionary(segments: readonly TextSegment[], rows: number): TextDictionary | undefined {
+  if (sampleRejects(textsAt(segments, sampleRows(rows)), (v) => (v === null ? 0 : (v as string).length + PREFIX))) return undefined;
+  const index = new Map<string, number>();
+  const values: string[] = [];
+  const indexes = new Int32Array(rows);
+  const levels = new Uint8Array(rows);
+  let present = 0;
+  let presentBytes = 0;
+  let distinctBytes = 0;
+  const indexOf = (s: string): number => {
+    let i = index.get(s);
+    if (i === undefined) {
+      i = values.push(s) - 1;
+      index.set(s, i);
+      distinctBytes += s.length + PREFIX;
+    }
+    return i;
+  };
+  let r = 0;
+  for (const s of segments) {
+    if ('codes' in s) {
+      // Each posted string is looked up once, not once per row.
+      const remap = new Int32Array(s.strings.length).fill(-1);
+      for (let k = 0; k < s.codes.length; k++, r++) {
+        const c = s.codes[k]!;
+        if (c < 2) continue;
+        let i = remap[c - 2]!;
+        if (i < 0) i = remap[c - 2] = indexOf(s.strings[c - 2]!);
+        levels[r] = 1;
+        indexes[present++] = i;
+        presentBytes += s.strings[c - 2]!.length + PREFIX;
+      }
+    } else {
+      for (let k = 0; k < s.length; k++, r++) {
+        const v = text(s.values[k]);
+        if (v === null) continue;
+        levels[r] = 1;
+        indexes[present++] = indexOf(v);
+        presentBytes += v.length + PREFIX;
+      }
+    }
+  }
+  if (!dictionaryPays(values.length, distinctBytes, present, presentBytes)) return undefined;
+  return { values, indexes: indexes.subarray(0, present), levels, present };
+}
+
+/**
+ * Distinct numbers in first-seen order, found through a hash table over their bits (a Map would
+ * box every double it is asked about). Zeros are one value, as are NaNs (a Map's SameValueZero).
+ */
+function numberDictionary(present: Float64Array, nulls: number, width: number, levels: Uint8Array): { values: Float64Array; indexes: Int32Array } | undefined {
+  const rows = present.length + nulls;
+  const sample = sampleRows(rows);
+  const sampled: (number | null)[] = [];
+  let p = 0;
+  let r = 0;
+  for (const at of sample) {
+    for (; r < at; r++) p += levels[r]!;
+    sampled.push(levels[at] ? present[p]! : null);
+  }
+  if (sampleRejects(sampled, (v) => (v === null ? 0 : width))) return undefined;
+  let values = new Float64Array(64);
+  let count = 0;
+  let slots = new Int32Array(256).fill(-1);
+  const indexes = new Int32Array(present.length);
+  const bits = new Float64Array(1);
+  const words = new Uint32Array(bits.buffer);
+  const slotOf = (v: number, table: Int32Array): number => {
+    bits[0] = v === 0 ? 0 : v !== v ? NaN : v;
+    const mask = table.length - 1;
+    let s = Math.imul(words[0]! ^ Math.imul(words[1]!, 0x9e3779b1), 0x85ebca6b) >>> 0 & mask;
+    for (;;) {
+      const i = table[s]!;
+      if (i < 0) return s;
+      const w = values[i]!;
+      if (w === v || (w !== w && v !== v)) return s;
+      s = (s + 1) & mask;
+    }
+  };
+  for (let k = 0; k < present.length; k++) {
+    const v = present[k]!;
+    const s = slotOf(v, slots);
+    let i = slots[s]!;
+    if (i < 0) {
+      if (count === values.length) {
+        const grown = new Float64Array(count * 2);
+        grown.set(values);
+        values = grown;
+      }
+      i = count++;
+      values[i] = v;
+      slots[s] = i;
+      if (count * 2 > slots.length) {
+        const table = new Int32Array(slots.length * 2).fill(-1);
+        for (let j = 0; j < count; j++) table[slotOf(values[j]!, table)] = j;
+        slots = table;
+      }
+    }
+    indexes[k] = i;
+  }
+  if (!dictionaryPays(count, count * width, present.length, present.length * width)) return undefined;
+  return { values: values.subarray(0, count), indexes };
+}
+
+function numberStatistics(present: Float64Array, rows: number): Statistics & { nan_count?: bigint } {
+  let min: number | undefined;
+  let max: number | undefined;
+  let nans = 0;
+  for (let i = 0; i < present.length; i++) {
+    const v = present[i]!;
+    if (v !== v) nans++;
+    else if (min === undefined) min = max = v;
+    else if (v < min) min = v;
+    else if (v > max!) max = v;
+  }
+  // Parquet's rule for zeros: the minimum is written as −0 and the maximum as +0.
+  if (min === 0) min = -0;
+  if (max === 0) max = 0;
+  return { min_value: min, max_value: max, null_count: BigInt(rows - present.length), nan_count: BigInt(nans) };
+}
+
+/** Statistics of a text column from its distinct present values, first seen first (ties keep the first). */
+function textStatistics(values: readonly string[], nulls: number): Statistics & { nan_count?: bigint } {
+  let min: string | undefined;
+  let max: string | undefined;
+  for (const v of values) {
+    if (v === min || v === max) continue;
+    if (min === undefined) min = max = v;
+    else if (utf8Compare(v, min) < 0) min = v;
+    else if (utf8Compare(v, max!) > 0) max = v;
+  }
+  return { min_value: min, max_value: max, null_count: BigInt(nulls), nan_count: undefined };
+}
+
+/** Strings in UTF-8 byte order, which is code point order (lone surrogates as U+FFFD, as they are encoded). */
+export function utf8Compare(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  if (i === n) return a.length - b.length;
+  const x = a.charCodeAt(i);
+  const y = b.charCodeAt(i);
+  // Outside surrogates UTF-16 order is code point order; within them, compare whole code points.
+  if ((x < 0xd800 || x > 0xdfff) && (y < 0xd800 || y > 0xdfff)) return x - y;
+  if (i > 0 && a.charCodeAt(i - 1) >= 0xd800 && a.charCodeAt(i - 1) <= 0xdbff) i--;
+  for (;;) {
+    if (i >= a.length || i >= b.length) return a.length - b.length;
+    const p = codePoint(a, i);
+    const q = codePoint(b, i);
+    if (p !== q) return p - q;
+    i += p > 0xffff ? 2 : 1;
+  }
+}
+
+function codePoint(s: string, i: number): number {
+  const c = s.codePointAt(i)!;
+  return c >= 0xd800 && c <= 0xdfff ? 0xfffd : c;
+}
+
+/** Numbers as PLAIN bytes: little-endian float64 or float32. */
+function plainNumbers(values: Float64Array, float32: boolean): Uint8Array {
+  const array = float32 ? Float32Array.from(values) : values;
+  if (littleEndian) return new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+  const out = new Uint8Array(array.byteLength);
+  const view = new DataView(out.buffer);
+  values.forEach((v, i) => (float32 ? view.setFloat32(i * 4, v, true) : view.setFloat64(i * 8, v, true)));
+  return out;
+}
+
+const encoder = new TextEncoder();
+
+/** Strings as PLAIN bytes (each as its UTF-8 length and bytes), and where each begins. */
+function plainTexts(values: readonly string[]): { bytes: Uint8Array; offsets: Int32Array } {
+  let size = 0;
+  for (const v of values) size += PREFIX + v.length * 3;
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  const offsets = new Int32Array(values.length + 1);
+  let o = 0;
+  for (let i = 0; i < values.length; i++) {
+    const { written } = encoder.encodeInto(values[i]!, out.subarray(o + PREFIX));
+    view.setUint32(o, written, true);
+    o += PREFIX + written;
+    offsets[i + 1] = o;
+  }
+  return { bytes: out.subarray(0, o), offsets };
+}
+
+interface ChunkSpec {
+  readonly name: string;
+  readonly type: 'FLOAT' | 'DOUBLE' | 'BYTE_ARRAY';
+  readonly compression: Compression;
+  readonly rows: number;
+  /** 1 where the row has a value, 0 where it is null. */
+  readonly levels: Uint8Array;
+  readonly statistics: Statistics;
+  /** RLE_DICTIONARY pages: the dictionary page's values, and an index per present row. */
+  readonly dictionary?: { readonly bytes: Uint8Array; readonly count: number; readonly indexes: Int32Array };
+  /** PLAIN pages: a present value's size as the page split counts it, and the bytes of present values [from, to). */
+  readonly plain?: { readonly width: number | ((i: number) => number); bytes(from: number, to: number): Uint8Array };
+}
+
+const codecs = { snappy: 'SNAPPY', gzip: 'GZIP', uncompressed: 'UNCOMPRESSED' } as const;
+
+function compress(bytes: Uint8Array, compression: Compression): Uint8Array {
+  return compression === 'snappy' ? snappyCompress(bytes) : compression === 'gzip' ? gzipSync(bytes) : bytes;
+}
+
+/** Scratch writers for a page's levels and dictionary indexes, reused across pages. */
+const levelBytes = new ByteWriter(1 << 16);
+const indexBytes = new ByteWriter(1 << 16);
+
+/** Writes a column chunk: a dictionary page if any, then DATA_PAGE_V2 pages of ~1 MiB of values each. */
+function writeChunk(writer: ByteWriter, spec: ChunkSpec): ColumnChunk {
+  const { rows, levels, dictionary, plain } = spec;
+  const start = writer.offset;
+  let uncompressed = 0;
+  let dictionaryOffset: bigint | undefined;
+  if (dictionary) {
+    dictionaryOffset = BigInt(writer.offset);
+    const compressed = compress(dictionary.bytes, spec.compression);
+    const at = writer.offset;
+    writePageHeader(writer, {
+      type: 'DICTIONARY_PAGE', uncompressed_page_size: dictionary.bytes.length, compressed_page_size: compressed.length,
+      dictionary_page_header: { num_values: dictionary.count, encoding: 'PLAIN' },
+    });
+    uncompressed += writer.offset - at + dictionary.bytes.length;
+    writer.appendBytes(compressed);
+  }
+  const encoding: Encoding = dictionary ? 'RLE_DICTIONARY' : 'PLAIN';
+  const dataOffset = BigInt(writer.offset);
+  // A page ends before the value that brings it to PAGE_BYTES (dictionary indexes count 4 bytes).
+  const width = dictionary ? 4 : plain!.width;
+  let pages = 0;
+  let first = 0;
+  let firstPresent = 0;
+  let bytes = 0;
+  let p = 0;
+  for (let r = 0; r <= rows; r++) {
+    const size = r === rows || !levels[r] ? 0 : typeof width === 'number' ? width : width(p);
+    bytes += size;
+    if (r === rows ? first < rows : bytes >= PAGE_BYTES && r > first) {
+      uncompressed += writePage(writer, spec, encoding, levels.subarray(first, r), firstPresent, p);
+      pages++;
+      first = r;
+      firstPresent = p;
+      bytes = size;
+    }
+    if (r < rows) p += levels[r]!;
+  }
+  return {
+    meta_data: {
+      type: spec.type,
+      encodings: dictionary ? ['PLAIN', 'RLE_DICTIONARY'] : ['PLAIN'],
+      path_in_schema: [spec.name],
+      codec: codecs[spec.compression],
+      num_values: BigInt(rows),
+      total_compressed_size: BigInt(writer.offset - start),
+      total_uncompressed_size: BigInt(uncompressed),
+      data_page_offset: dataOffset,
+      ...(dictionaryOffset !== undefined ? { dictionary_page_offset: dictionaryOffset } : {}),
+      statistics: spec.statistics,
+      encoding_stats: [
+        ...(dictionary ? [{ page_type: 'DICTIONARY_PAGE' as const, encoding: 'PLAIN' as const, count: 1 }] : []),
+        { page_type: 'DATA_PAGE_V2' as const, encoding, count: pages },
+      ],
+    },
+    file_offset: BigInt(start),
+  };
+}
+
+/** One DATA_PAGE_V2 of rows whose levels are given and whose present values are [from, to); returns its uncompressed size. */
+function writePage(writer: ByteWriter, spec: ChunkSpec, encoding: Encoding, levels: Uint8Array, from: number, to: number): number {
+  levelBytes.index = levelBytes.offset = 0;
+  writeRleBitPackedHybrid(levelBytes, levels, 1);
+  let values: Uint8Array;
+  if (spec.dictionary) {
+    const indexes = spec.dictionary.indexes.subarray(from, to);
+    let max = 0;
+    for (let i = 0; i < indexes.length; i++) if (indexes[i]! > max) max = indexes[i]!;
+    const bitWidth = Math.ceil(Math.log2(max + 1));
+    indexBytes.index = indexBytes.offset = 0;
+    indexBytes.appendUint8(bitWidth);
+    writeRleBitPackedHybrid(indexBytes, indexes, bitWidth);
+    values = new Uint8Array(indexBytes.buffer, 0, indexBytes.index);
+  } else values = spec.plain!.bytes(from, to);
+  const compressed = compress(values, spec.compression);
+  const at = writer.offset;
+  writePageHeader(writer, {
+    type: 'DATA_PAGE_V2', uncompressed_page_size: levelBytes.index + values.length, compressed_page_size: levelBytes.index + compressed.length,
+    data_page_header_v2: {
+      num_values: levels.length, num_nulls: levels.length - (to - from), num_rows: levels.length, encoding,
+      definition_levels_byte_length: levelBytes.index, repetition_levels_byte_length: 0, is_compressed: true,
+    },
+  });
+  const header = writer.offset - at;
+  writer.appendBytes(new Uint8Array(levelBytes.buffer, 0, levelBytes.index));
+  writer.appendBytes(compressed);
+  return header + levelBytes.index + values.length;
+}
