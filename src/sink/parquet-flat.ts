@@ -317,7 +317,12 @@ function numberDictionary(present: Float64Array, nulls: number, width: number, l
   const slotOf = (v: number, table: Int32Array): number => {
     bits[0] = v === 0 ? 0 : v !== v ? NaN : v;
     const mask = table.length - 1;
-    let s = Math.imul(words[0]! ^ Math.imul(words[1]!, 0x9e3779b1), 0x85ebca6b) >>> 0 & mask;
+    // Both words mixed into every bit (murmur3's finalizer): integers have all-zero low words,
+    // and a table indexed by low bits alone put them all in one chain.
+    let h = Math.imul(words[0]!, 0x9e3779b1) ^ words[1]!;
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+    let s = (h ^ (h >>> 16)) & mask;
     for (;;) {
       const i = table[s]!;
       if (i < 0) return s;
