@@ -34,13 +34,13 @@ const { profile } = await session.post('HeapProfiler.stopSampling');
 
 const bytes = new Map();
 let total = 0;
-const walk = (node) => {
-  const { functionName, url, lineNumber } = node.callFrame;
-  const where = url ? `${url.replace(/^.*\/(src|node_modules)\//, '')}:${lineNumber + 1}` : '(native)';
-  const key = `${functionName || '(anonymous)'}  ${where}`;
+const frame = ({ functionName, url, lineNumber }) => `${functionName || '(anonymous)'}  ${url ? `${url.replace(/^.*\/(src|node_modules)\//, '')}:${lineNumber + 1}` : '(native)'}`;
+// A builtin (slice, next, ...) is named with the function that called it: alone it says little.
+const walk = (node, caller) => {
+  const key = node.callFrame.url || !caller ? frame(node.callFrame) : `${frame(node.callFrame)}  ← ${frame(caller)}`;
   bytes.set(key, (bytes.get(key) ?? 0) + node.selfSize);
   total += node.selfSize;
-  node.children.forEach(walk);
+  for (const child of node.children) walk(child, node.callFrame.url ? node.callFrame : caller);
 };
 walk(profile.head);
 const rows = summary.input.rows;

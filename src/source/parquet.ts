@@ -11,10 +11,11 @@ import { compressors } from 'hyparquet-compressors';
 // scoring thread in a --cpu-prof of penguins 3.1M).
 import { parquetHeader } from 'hyparquet/src/column.js';
 import { convert, convertWithDictionary, DEFAULT_PARSERS } from 'hyparquet/src/convert.js';
+import { readRleBitPackedHybrid } from 'hyparquet/src/encoding.js';
 import { decompressPage, readDataPage, readDataPageV2 } from 'hyparquet/src/datapage.js';
 import { readPlain } from 'hyparquet/src/plain.js';
 import { isFlatColumn } from 'hyparquet/src/schema.js';
-import type { ColumnDecoder, DecodedArray } from 'hyparquet/src/types.js';
+import type { ColumnDecoder, DecodedArray, PageHeader } from 'hyparquet/src/types.js';
 import { BentoError, didYouMean } from '../errors.js';
 import { requireColumns } from './chunks.js';
 import { streamError } from './files.js';
@@ -125,9 +126,20 @@ async function readRows(opened: OpenParquet, names: readonly string[], group: Ro
 
 const typedValues = [Float64Array, Float32Array, Int32Array, BigInt64Array] as const;
 
+/** One data page of a flat column: its values (or dictionary indexes), and its definition levels where it has a null. */
+interface FlatPage {
+  readonly rows: number;
+  /** 1 where the row has a value; absent when every row has one. */
+  readonly defs: Uint8Array | undefined;
+  /** The present values, or indexes into `dictionary`. */
+  readonly values: DecodedArray;
+  readonly dictionary: DecodedArray | undefined;
+}
+
 /**
  * One flat column chunk of a row group, every page decoded: null cells are null. A chunk with no
- * null keeps the decoder's typed array (Float64Array for DOUBLE, …), so numbers stay unboxed.
+ * null is a typed array where its type has one (Float64Array for DOUBLE, …, dictionary-encoded or
+ * not), so numbers stay unboxed.
  */
 async function readFlatColumn(file: AsyncBuffer, group: RowGroup, name: string, schemaPath: SchemaTree[]): Promise<Values> {
   const chunk = group.columns.find((c) => c.meta_data?.path_in_schema.length === 1 && c.meta_data.path_in_schema[0] === name)?.meta_data;
@@ -140,8 +152,8 @@ async function readFlatColumn(file: AsyncBuffer, group: RowGroup, name: string, 
   const view = new DataView(bytes);
   const reader = { view, offset: 0 };
   const rows = Number(group.num_rows);
-  const maxDefinition = element.repetition_type === 'REQUIRED' ? 0 : 1;
-  const pages: { values: DecodedArray; defs: number[] | undefined }[] = [];
+  const optional = element.repetition_type !== 'REQUIRED';
+  const pages: FlatPage[] = [];
   let dictionary: DecodedArray | undefined;
   let count = 0;
   while (count < rows && reader.offset < view.byteLength) {
@@ -152,40 +164,84 @@ async function readFlatColumn(file: AsyncBuffer, group: RowGroup, name: string, 
       const raw = decompressPage(page, header.uncompressed_page_size, chunk.codec, compressors);
       dictionary = convert(readPlain({ view: new DataView(raw.buffer, raw.byteOffset, raw.byteLength), offset: 0 }, chunk.type, header.dictionary_page_header!.num_values, element.type_length), decoder);
     } else if (header.type === 'DATA_PAGE' || header.type === 'DATA_PAGE_V2') {
-      const v2 = header.type === 'DATA_PAGE_V2';
-      const { definitionLevels, dataPage } = v2
-        ? readDataPageV2(page, header, decoder)
-        : readDataPage(decompressPage(page, header.uncompressed_page_size, chunk.codec, compressors), header.data_page_header!, decoder);
-      const encoding = v2 ? header.data_page_header_v2!.encoding : header.data_page_header!.encoding;
-      const defs = maxDefinition > 0 && definitionLevels && definitionLevels.length > 0 ? definitionLevels : undefined;
-      const values = convertWithDictionary(dataPage, dictionary, encoding, decoder);
-      pages.push({ values, defs });
-      count += defs ? defs.length : values.length;
+      const decoded = flatPage(page, header, decoder, dictionary, optional);
+      pages.push(decoded);
+      count += decoded.rows;
     }
     // Index pages and unknown page types carry no rows.
   }
   if (count !== rows) throw new Error(`column "${name}" has ${count} values in a row group of ${rows} rows`);
-  const Typed = typedValues.find((T) => pages.every((p) => !p.defs && p.values instanceof T));
-  if (Typed) {
-    const out = new Typed(rows);
-    let o = 0;
-    for (const { values } of pages) {
-      out.set(values as never, o);
-      o += values.length;
-    }
-    return out;
-  }
-  const out = new Array<unknown>(rows);
+  const typedOf = (p: FlatPage) => (p.dictionary ? p.dictionary : p.values);
+  const Typed = typedValues.find((T) => pages.every((p) => !p.defs && typedOf(p) instanceof T));
+  const out = Typed ? new Typed(rows) : new Array<unknown>(rows);
   let o = 0;
-  for (const { values, defs } of pages) {
-    if (!defs) {
-      for (let i = 0; i < values.length; i++) out[o++] = values[i];
-      continue;
+  for (const { rows: n, defs, values, dictionary: d } of pages) {
+    if (!defs && !d && Typed) {
+      (out as Float64Array).set(values as Float64Array, o);
+      o += n;
+    } else if (!defs) {
+      if (d) for (let i = 0; i < n; i++) out[o++] = d[values[i] as number] as never;
+      else for (let i = 0; i < n; i++) out[o++] = values[i] as never;
+    } else {
+      let v = 0;
+      if (d) for (let i = 0; i < n; i++) out[o++] = defs[i] ? d[values[v++] as number] : null as never;
+      else for (let i = 0; i < n; i++) out[o++] = defs[i] ? values[v++] : null as never;
     }
-    let v = 0;
-    for (let i = 0; i < defs.length; i++) out[o++] = defs[i] === maxDefinition ? values[v++] : null;
   }
   return out;
+}
+
+/**
+ * A data page of a flat column. The common encodings (PLAIN, dictionary) are read here, into
+ * typed arrays: hyparquet's page readers fill plain arrays and count nulls with an iterator,
+ * which on a 1M-row file allocated ~290 MB of garbage on the scoring thread (bench/alloc-profile.js).
+ * Other encodings go through them.
+ */
+function flatPage(page: Uint8Array, header: PageHeader, decoder: ColumnDecoder, dictionary: DecodedArray | undefined, optional: boolean): FlatPage {
+  const v2 = header.type === 'DATA_PAGE_V2';
+  const rows = v2 ? header.data_page_header_v2!.num_values : header.data_page_header!.num_values;
+  const encoding = v2 ? header.data_page_header_v2!.encoding : header.data_page_header!.encoding;
+  const dictionaryEncoded = encoding === 'PLAIN_DICTIONARY' || encoding === 'RLE_DICTIONARY';
+  if (!(encoding === 'PLAIN' || (dictionaryEncoded && dictionary))) {
+    const { definitionLevels, dataPage } = v2
+      ? readDataPageV2(page, header, decoder)
+      : readDataPage(decompressPage(page, header.uncompressed_page_size, decoder.codec, compressors), header.data_page_header!, decoder);
+    const defs = optional && definitionLevels && definitionLevels.length > 0 && definitionLevels.some((d) => d !== 1) ? Uint8Array.from(definitionLevels) : undefined;
+    return { rows, defs, values: convertWithDictionary(dataPage, dictionary, encoding, decoder), dictionary: undefined };
+  }
+  // v1: levels and values compressed together; v2: levels first, uncompressed, then the values.
+  let defs: Uint8Array | undefined;
+  let values: Uint8Array;
+  if (v2) {
+    const h = header.data_page_header_v2!;
+    const levelBytes = h.repetition_levels_byte_length + h.definition_levels_byte_length;
+    if (optional) {
+      defs = new Uint8Array(rows);
+      readRleBitPackedHybrid({ view: new DataView(page.buffer, page.byteOffset + h.repetition_levels_byte_length, h.definition_levels_byte_length), offset: 0 }, 1, defs, h.definition_levels_byte_length);
+    }
+    values = page.subarray(levelBytes);
+    if (h.is_compressed !== false) values = decompressPage(values, header.uncompressed_page_size - levelBytes, decoder.codec, compressors);
+  } else {
+    values = decompressPage(page, header.uncompressed_page_size, decoder.codec, compressors);
+    if (optional) {
+      defs = new Uint8Array(rows);
+      const reader = { view: new DataView(values.buffer, values.byteOffset, values.byteLength), offset: 0 };
+      readRleBitPackedHybrid(reader, 1, defs); // length-prefixed in v1
+      values = values.subarray(reader.offset);
+    }
+  }
+  let present = rows;
+  if (defs) {
+    present = 0;
+    for (let i = 0; i < rows; i++) present += defs[i]!;
+    if (present === rows) defs = undefined;
+  }
+  const reader = { view: new DataView(values.buffer, values.byteOffset, values.byteLength), offset: 0 };
+  if (!dictionaryEncoded) return { rows, defs, values: convert(readPlain(reader, decoder.type, present, decoder.element.type_length), decoder), dictionary: undefined };
+  const bitWidth = reader.view.getUint8(reader.offset++);
+  const indexes = new Int32Array(present);
+  if (bitWidth) readRleBitPackedHybrid(reader, bitWidth, indexes, values.byteLength - reader.offset);
+  return { rows, defs, values: indexes, dictionary };
 }
 
 // A column chunk may come in several pieces (pages) and overhang the requested range.

@@ -133,10 +133,10 @@ describe('openParquet: types written by DuckDB', () => {
 
 describe('openParquet: flat columns over many pages', () => {
   // 30,000 rows in row groups of 12,288 (DuckDB's row groups are whole 2,048-row vectors): every column chunk spans several pages; nulls fall on
-  // page edges and inside pages; `u` is too varied for a dictionary; `r` has no null.
+  // page edges and inside pages; `u` is too varied for a dictionary; `r` has no null; `k` is few numbers, no null.
   const select = `SELECT CASE WHEN i % 7 = 0 THEN NULL ELSE i / 8.0 END AS d, CASE WHEN i % 5 = 0 THEN NULL ELSE i::INT END AS n,
     CASE WHEN i % 11 = 0 THEN NULL ELSE ['red', 'green', 'blue'][i % 3 + 1] END AS s, 'id-' || (i * 7919 % 100003)::VARCHAR || repeat('x', i % 17) AS u,
-    (i * 0.25)::DOUBLE AS r, CASE WHEN i % 13 = 0 THEN NULL ELSE TIMESTAMP '2020-01-01' + to_seconds(i) END AS ts, i::BIGINT AS b FROM range(30000) t(i)`;
+    (i * 0.25)::DOUBLE AS r, (i % 10)::DOUBLE AS k, CASE WHEN i % 13 = 0 THEN NULL ELSE TIMESTAMP '2020-01-01' + to_seconds(i) END AS ts, i::BIGINT AS b FROM range(30000) t(i)`;
   for (const version of ['V1', 'V2']) {
     test(`DuckDB data pages ${version}: every value equals DuckDB's; a column without nulls stays a typed array`, () => withTempDir(async (dir) => {
       const file = join(dir, `pages-${version}.parquet`);
@@ -148,6 +148,10 @@ describe('openParquet: flat columns over many pages', () => {
       assert.ok(chunks[0]!.columns.get('r') instanceof Float64Array);
       assert.ok(chunks[0]!.columns.get('b') instanceof BigInt64Array);
       assert.ok(Array.isArray(chunks[0]!.columns.get('d')));
+      // Dictionary-encoded numbers without a null stay unboxed too.
+      const [k] = await duckdb(`SELECT encodings FROM parquet_metadata(${sqlPath(file)}) WHERE path_in_schema = 'k' LIMIT 1`);
+      assert.match(String(k!.encodings), /DICTIONARY/);
+      assert.ok(chunks.every((c) => c.columns.get('k') instanceof Float64Array));
     }));
   }
 
