@@ -13,6 +13,7 @@ import { parse } from 'csv-parse/sync';
 import type { DataFormat, OutputSpec } from '../../src/job/spec.js';
 import { publish } from '../../src/sink/atomic.js';
 import { type OutputBatch, openSink } from '../../src/sink/index.js';
+import type { SinkPosition } from '../../src/sink/types.js';
 import { float32Text, jsonText, numberText } from '../../src/sink/values.js';
 import type { Field } from '../../src/source/types.js';
 import { duckdb, withTempDir } from '../helpers.js';
@@ -238,4 +239,62 @@ test('parquet: continuous prediction columns are written PLAIN, other columns ma
   assert.ok(size!.dictionary_page_offset !== undefined, 'size is dictionary-encoded');
   assert.equal(score!.dictionary_page_offset, undefined);
   assert.deepEqual(await duckdb(`SELECT sum(size)::INT s, sum(score)::INT t FROM '${partial}'`), [{ s: 3000, t: 3000 }]);
+}));
+
+test('parquet: row-group metadata is appended beside the partial file at commits (positions stay small), resumes from any commit, and goes when the file is sealed', () => withTempDir(async (dir) => {
+  const out = output(dir, 'parquet', { parquet: { rowGroupRows: 2, compression: 'snappy' } });
+  const groups = Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? first : second));
+  await writeAll(dir, out, groups);
+  const whole = await readFile(out.path);
+  const partial = join(dir, 'ckpt', 'partial.parquet');
+  let sink = await openSink(out, schema, { partial });
+  /** Commit positions by the count of batches written before them (only at row-group ends). */
+  const positions = new Map<number, SinkPosition>();
+  for (const [i, g] of groups.slice(0, 30).entries()) {
+    await sink.write(g);
+    if (sink.committable) positions.set(i + 1, await sink.commit());
+  }
+  await sink.close();
+  // A position names a count and a length, not the row groups: as small after 1 row group as after 20.
+  assert.ok(positions.size >= 15);
+  assert.ok([...positions.values()].every((p) => p.parquet!.length < 100), positions.get(29)!.parquet);
+  assert.deepEqual(await readdir(join(dir, 'ckpt')), ['partial.parquet', 'partial.parquet.rowgroups']);
+  // Resumed from an earlier commit (the metadata file holds more than that), and again from an earlier one.
+  for (const at of [11, 5]) {
+    sink = await openSink(out, schema, { partial, resume: positions.get(at)! });
+    for (const [i, g] of groups.slice(at, at + 4).entries()) {
+      await sink.write(g);
+      if (sink.committable && i > 0) await sink.commit();
+    }
+    await sink.close();
+  }
+  sink = await openSink(out, schema, { partial, resume: positions.get(7)! });
+  for (const g of groups.slice(7)) await sink.write(g);
+  await sink.seal();
+  assert.deepEqual(await readdir(join(dir, 'ckpt')), ['partial.parquet']);
+  assert.deepEqual(await readFile(partial), whole);
+}));
+
+test('parquet: a checkpoint that holds its row groups itself (written before the metadata file) still resumes', () => withTempDir(async (dir) => {
+  const out = output(dir, 'parquet', { parquet: { rowGroupRows: 2, compression: 'snappy' } });
+  await writeAll(dir, out, [first, second, first]);
+  const whole = await readFile(out.path);
+  const partial = join(dir, 'ckpt', 'partial.parquet');
+  let sink = await openSink(out, schema, { partial });
+  await sink.write(first);
+  const position = await sink.commit();
+  await sink.close();
+  // The old form: the row groups inline in the position, no metadata file.
+  const rowGroups = (await readFile(`${partial}.rowgroups`, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as unknown);
+  const { groups, metadataBytes, ...rest } = JSON.parse(position.parquet!) as { groups: number; metadataBytes: number };
+  assert.equal(groups, 1);
+  assert.ok(metadataBytes > 0);
+  const { rm } = await import('node:fs/promises');
+  await rm(`${partial}.rowgroups`);
+  sink = await openSink(out, schema, { partial, resume: { bytes: position.bytes, parquet: JSON.stringify({ rowGroups, ...rest }) } });
+  await sink.write(second);
+  await sink.commit();
+  await sink.write(first);
+  await sink.seal();
+  assert.deepEqual(await readFile(partial), whole);
 }));
