@@ -13,11 +13,9 @@ import { writePageHeader } from 'hyparquet-writer/src/datapage.js';
 import { writeRleBitPackedHybrid } from 'hyparquet-writer/src/encoding.js';
 import { snappyCompress } from 'hyparquet-writer/src/snappy.js';
 import type { Column } from '../source/types.js';
+import { FIRST_STRING, NUMBER } from './transfer.js';
 
 export type Compression = 'snappy' | 'gzip' | 'uncompressed';
-
-/** Marks of a packed number column (sink/transfer.ts): where `numbers` holds the row's value. */
-const NUMBER = 2;
 
 /** hyparquet-writer's defaults: a page ends once ~1 MiB of values is in it. */
 const PAGE_BYTES = 1 << 20;
@@ -102,20 +100,26 @@ export class NumberColumn {
     this.#levels = levels;
   }
 
-  /** Writes the column chunk and starts the next row group empty (its arrays are kept for it). */
+  /** Empties the column for the next row group (its arrays are kept for it). */
+  clear(): void {
+    this.#rows = 0;
+    this.#present = 0;
+  }
+
+  /** Writes the column chunk, PLAIN or with a dictionary where one pays, and empties the column. */
   write(writer: ByteWriter, name: string, compression: Compression, plain: boolean): ColumnChunk {
     const rows = this.#rows;
     const present = this.#values.subarray(0, this.#present);
     const levels = this.#levels.subarray(0, rows);
-    this.#rows = 0;
-    this.#present = 0;
-    const type = this.float32 ? 'FLOAT' : 'DOUBLE';
+    this.clear();
     const width = this.float32 ? 4 : 8;
     const dictionary = plain ? undefined : numberDictionary(present, rows - present.length, width, levels);
-    if (dictionary) {
-      return writeChunk(writer, { name, type, compression, rows, levels, statistics: numberStatistics(present, rows), dictionary: { bytes: plainNumbers(dictionary.values, this.float32), count: dictionary.values.length, indexes: dictionary.indexes } });
-    }
-    return writeChunk(writer, { name, type, compression, rows, levels, statistics: numberStatistics(present, rows), plain: { width, bytes: (from, to) => plainNumbers(present.subarray(from, to), this.float32) } });
+    return writeChunk(writer, {
+      name, type: this.float32 ? 'FLOAT' : 'DOUBLE', compression, rows, levels, statistics: numberStatistics(present, rows),
+      ...(dictionary
+        ? { dictionary: { bytes: plainNumbers(dictionary.values, this.float32), count: dictionary.values.length, indexes: dictionary.indexes } }
+        : { plain: { width, bytes: (from: number, to: number) => plainNumbers(present.subarray(from, to), this.float32) } }),
+    });
   }
 }
 
@@ -134,31 +138,37 @@ export class TextColumn {
     this.#rows += length;
   }
 
-  /** Appends a column packed as distinct strings and a code per row (0 null, 1 undefined). */
+  /** Appends a column packed as distinct strings and a code per row (sink/transfer.ts). */
   addPacked(strings: readonly string[], codes: Uint16Array): void {
     this.#segments.push({ strings, codes });
     this.#rows += codes.length;
   }
 
+  /** Empties the column for the next row group. */
+  clear(): void {
+    this.#segments = [];
+    this.#rows = 0;
+  }
+
+  /** Writes the column chunk, with a dictionary where one pays or PLAIN, and empties the column. */
   write(writer: ByteWriter, name: string, compression: Compression): ColumnChunk {
     const rows = this.#rows;
     const segments = this.#segments;
-    this.#segments = [];
-    this.#rows = 0;
+    this.clear();
     const dictionary = textDictionary(segments, rows);
     if (dictionary) {
       return writeChunk(writer, { name, type: 'BYTE_ARRAY', compression, rows, levels: dictionary.levels, statistics: textStatistics(dictionary.values, rows - dictionary.present), dictionary: { bytes: plainTexts(dictionary.values).bytes, count: dictionary.values.length, indexes: dictionary.indexes } });
     }
-    const values = textsOf(segments, rows);
     const levels = new Uint8Array(rows);
     const present: string[] = [];
-    for (let r = 0; r < rows; r++) {
-      const v = values[r] as string | null;
+    let r = 0;
+    forEachText(segments, (v) => {
       if (v !== null) {
         levels[r] = 1;
         present.push(v);
       }
-    }
+      r++;
+    });
     const { bytes, offsets } = plainTexts(present);
     return writeChunk(writer, {
       name, type: 'BYTE_ARRAY', compression, rows, levels, statistics: textStatistics(present, rows - present.length),
@@ -177,18 +187,18 @@ function text(v: unknown): string | null {
   return v === null || v === undefined ? null : typeof v === 'string' ? v : String(v);
 }
 
-function textsOf(segments: readonly TextSegment[], rows: number): (string | null)[] {
-  const out = new Array<string | null>(rows);
-  let o = 0;
-  for (const s of segments) {
-    if ('codes' in s) {
-      for (let i = 0; i < s.codes.length; i++) {
-        const c = s.codes[i]!;
-        out[o++] = c < 2 ? null : s.strings[c - 2]!;
-      }
-    } else for (let i = 0; i < s.length; i++) out[o++] = text(s.values[i]);
-  }
-  return out;
+/** Row `i` of a segment, as text. */
+function textOf(s: TextSegment, i: number): string | null {
+  if (!('codes' in s)) return text(s.values[i]);
+  const c = s.codes[i]!;
+  return c < FIRST_STRING ? null : s.strings[c - FIRST_STRING]!;
+}
+
+const segmentRows = (s: TextSegment) => ('codes' in s ? s.codes.length : s.length);
+
+/** Every row's text, in order. */
+function forEachText(segments: readonly TextSegment[], each: (text: string | null) => void): void {
+  for (const s of segments) for (let i = 0, n = segmentRows(s); i < n; i++) each(textOf(s, i));
 }
 
 /** The rows at `at` (ascending), as text. */
@@ -197,14 +207,8 @@ function textsAt(segments: readonly TextSegment[], at: readonly number[]): (stri
   let start = 0;
   let k = 0;
   for (const s of segments) {
-    const length = 'codes' in s ? s.codes.length : s.length;
-    for (; k < at.length && at[k]! < start + length; k++) {
-      const i = at[k]! - start;
-      if ('codes' in s) {
-        const c = s.codes[i]!;
-        out.push(c < 2 ? null : s.strings[c - 2]!);
-      } else out.push(text(s.values[i]));
-    }
+    const length = segmentRows(s);
+    for (; k < at.length && at[k]! < start + length; k++) out.push(textOf(s, at[k]! - start));
     start += length;
   }
   return out;
@@ -271,13 +275,13 @@ function textDictionary(segments: readonly TextSegment[], rows: number): TextDic
       // Each posted string is looked up once, not once per row.
       const remap = new Int32Array(s.strings.length).fill(-1);
       for (let k = 0; k < s.codes.length; k++, r++) {
-        const c = s.codes[k]!;
-        if (c < 2) continue;
-        let i = remap[c - 2]!;
-        if (i < 0) i = remap[c - 2] = indexOf(s.strings[c - 2]!);
+        const c = s.codes[k]! - FIRST_STRING;
+        if (c < 0) continue;
+        let i = remap[c]!;
+        if (i < 0) i = remap[c] = indexOf(s.strings[c]!);
         levels[r] = 1;
         indexes[present++] = i;
-        presentBytes += s.strings[c - 2]!.length + PREFIX;
+        presentBytes += s.strings[c]!.length + PREFIX;
       }
     } else {
       for (let k = 0; k < s.length; k++, r++) {
@@ -387,7 +391,7 @@ function textStatistics(values: readonly string[], nulls: number): Statistics & 
 }
 
 /** Strings in UTF-8 byte order, which is code point order (lone surrogates as U+FFFD, as they are encoded). */
-export function utf8Compare(a: string, b: string): number {
+function utf8Compare(a: string, b: string): number {
   const n = Math.min(a.length, b.length);
   let i = 0;
   while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;

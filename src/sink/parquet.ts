@@ -10,6 +10,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import type { ColumnChunk, RowGroup, SchemaElement } from 'hyparquet';
+import { BentoError } from '../errors.js';
 import type { Column, Field, FieldType } from '../source/types.js';
 import { openPartial, outputError, type PartialFile } from './atomic.js';
 import { NumberColumn, TextColumn } from './parquet-flat.js';
@@ -113,24 +114,24 @@ function gatheredColumn(field: Field, compression: ParquetSinkOptions['compressi
   const unpacked = (target: { add(column: Column, length: number): void }, column: PackedColumn, lengths: readonly number[]) =>
     unpackColumn(column, lengths).forEach((part, b) => target.add(part, lengths[b]!));
   if (field.type === 'float32' || field.type === 'float64') {
-    let numbers = new NumberColumn(field.type === 'float32');
+    const numbers = new NumberColumn(field.type === 'float32');
     return {
       name: field.name,
       add: (column, length) => numbers.add(column, length),
       addPacked: (column, lengths) => ('numbers' in column ? numbers.addPacked(column.numbers, column.marks) : unpacked(numbers, column, lengths)),
       // Model scores are nearly all distinct: a dictionary is never tried for them.
       write: (writer) => numbers.write(writer, field.name, compression, field.continuous === true),
-      clear: () => (numbers = new NumberColumn(field.type === 'float32')),
+      clear: () => numbers.clear(),
     };
   }
   if (field.type === 'string') {
-    let texts = new TextColumn();
+    const texts = new TextColumn();
     return {
       name: field.name,
       add: (column, length) => texts.add(column, length),
       addPacked: (column, lengths) => ('codes' in column ? texts.addPacked(column.strings, column.codes) : unpacked(texts, column, lengths)),
       write: (writer) => texts.write(writer, field.name, compression),
-      clear: () => (texts = new TextColumn()),
+      clear: () => texts.clear(),
     };
   }
   let parts: Column[] = [];
@@ -321,15 +322,21 @@ const metadataFile = (partial: string) => `${partial}.rowgroups`;
 
 async function readMetadata(partial: string, saved: SavedRowGroups): Promise<RowGroup[]> {
   const path = metadataFile(partial);
-  let text: string;
+  const refuse = (why: string) => new BentoError('RESUME_REFUSED', `Cannot resume: the checkpoint's row-group metadata ${path} ${why}`, {
+    file: path, hint: 'The checkpoint directory was changed by hand or by another program. Run with --restart to discard the checkpoint and start over.',
+  });
+  let bytes: Buffer;
   try {
-    text = (await readFile(path)).subarray(0, saved.metadataBytes).toString('utf8');
+    bytes = await readFile(path);
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw refuse('is missing');
     throw outputError(path, error);
   }
-  const groups = text.split('\n').filter((line) => line !== '').map((line) => decode(line) as RowGroup);
-  if (groups.length !== saved.groups) throw outputError(path, new Error(`the checkpoint's row-group metadata holds ${groups.length} row groups, not the ${saved.groups} committed`));
-  return groups;
+  const committed = saved.metadataBytes ?? 0;
+  if (bytes.length < committed) throw refuse(`is ${bytes.length} bytes, shorter than the ${committed} committed`);
+  const lines = bytes.subarray(0, committed).toString('utf8').split('\n').filter((line) => line !== '');
+  if (lines.length !== saved.groups) throw refuse(`holds ${lines.length} row groups, not the ${saved.groups} committed`);
+  return lines.map((line) => decode(line) as RowGroup);
 }
 
 const MAGIC = new Uint8Array([0x50, 0x41, 0x52, 0x31]); // PAR1

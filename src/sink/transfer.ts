@@ -27,7 +27,9 @@ export type PackedColumn =
 
 const NULL = 0;
 const UNDEFINED = 1;
-const NUMBER = 2;
+/** The mark of a row `numbers` holds; also the first text code, for `strings[0]` (codes below it are null and undefined). */
+export const NUMBER = 2;
+export const FIRST_STRING = 2;
 
 /** Rows gathered before a post: a message costs a fixed amount besides its values. */
 export const POST_ROWS = 4096;
@@ -159,7 +161,7 @@ function dictionaryOf(parts: readonly Column[], lengths: readonly number[], rows
         let code = index.get(v);
         if (code === undefined) {
           if (strings.length === limit) return undefined;
-          code = strings.push(v) + 1;
+          code = strings.push(v) - 1 + FIRST_STRING;
           index.set(v, code);
         }
         codes[o++] = code;

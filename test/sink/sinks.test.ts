@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
@@ -16,7 +16,7 @@ import { type OutputBatch, openSink } from '../../src/sink/index.js';
 import type { SinkPosition } from '../../src/sink/types.js';
 import { float32Text, jsonText, numberText } from '../../src/sink/values.js';
 import type { Field } from '../../src/source/types.js';
-import { duckdb, withTempDir } from '../helpers.js';
+import { duckdb, rejectsWith, withTempDir } from '../helpers.js';
 
 const schema: Field[] = [
   { name: 's', type: 'string' },
@@ -289,7 +289,6 @@ test('parquet: a checkpoint that holds its row groups itself (written before the
   const { groups, metadataBytes, ...rest } = JSON.parse(position.parquet!) as { groups: number; metadataBytes: number };
   assert.equal(groups, 1);
   assert.ok(metadataBytes > 0);
-  const { rm } = await import('node:fs/promises');
   await rm(`${partial}.rowgroups`);
   sink = await openSink(out, schema, { partial, resume: { bytes: position.bytes, parquet: JSON.stringify({ rowGroups, ...rest }) } });
   await sink.write(second);
@@ -297,4 +296,22 @@ test('parquet: a checkpoint that holds its row groups itself (written before the
   await sink.write(first);
   await sink.seal();
   assert.deepEqual(await readFile(partial), whole);
+}));
+
+test('parquet: a resume whose row-group metadata file was cut short or removed is refused, naming the file and --restart', () => withTempDir(async (dir) => {
+  const out = output(dir, 'parquet', { parquet: { rowGroupRows: 2, compression: 'snappy' } });
+  const partial = join(dir, 'ckpt', 'partial.parquet');
+  const sink = await openSink(out, schema, { partial });
+  await sink.write(first);
+  await sink.commit();
+  await sink.write(first);
+  const position = await sink.commit();
+  await sink.close();
+  const metadata = `${partial}.rowgroups`;
+  const size = (await stat(metadata)).size;
+  await truncate(metadata, size - 10);
+  const cut = await rejectsWith(openSink(out, schema, { partial, resume: position }), 'RESUME_REFUSED', `Cannot resume: the checkpoint's row-group metadata ${metadata} is ${size - 10} bytes, shorter than the ${size} committed`);
+  assert.match(cut.hint ?? '', /--restart/);
+  await rm(metadata);
+  await rejectsWith(openSink(out, schema, { partial, resume: position }), 'RESUME_REFUSED', `Cannot resume: the checkpoint's row-group metadata ${metadata} is missing`);
 }));
