@@ -60,6 +60,11 @@ function describeIssue(schema: z.ZodType, raw: unknown, issue: z.core.$ZodIssue)
       return `${at}: unknown key${guess ? ` (did you mean \`${[...path, guess].join('.')}\`?)` : ''}; expected one of [${known.join(', ')}]`;
     });
   }
+  if (issue.code === 'invalid_union') {
+    // The branch that took the value's shape (every issue of it lies inside the value) knows what is wrong there.
+    const inside = issue.errors.find((branch) => branch.length > 0 && branch.every((i) => i.path.length > 0 || i.code === 'unrecognized_keys'));
+    if (inside) return inside.flatMap((i) => describeIssue(schema, raw, { ...i, path: [...issue.path, ...i.path] } as z.core.$ZodIssue));
+  }
   const value = valueAt(raw, path);
   if (value === undefined) return [`${where}: is required, expected ${issue.message}`];
   return [`${where}: expected ${issue.message}, got ${show(value)}`];

@@ -22,6 +22,7 @@ const modelObject = z.strictObject({
   threads: z.strictObject({ intra_op: positiveInt().optional(), inter_op: positiveInt().optional() }, expect('a mapping')).optional(),
   graph_optimization: z.enum(['disabled', 'basic', 'extended', 'all'], expect('one of [disabled, basic, extended, all]')).optional(),
   providers: stringList('a list of execution providers, e.g. [cuda, cpu]').optional(),
+  placement: z.enum(['auto', 'workers', 'inline'], expect('one of [auto, workers, inline]')).optional(),
 }, expect('a mapping'));
 
 /** The job file as written, before normalization. Keys are the user-facing contract. */
@@ -129,6 +130,7 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
       threads: { intraOp: model.threads?.intra_op, interOp: model.threads?.inter_op },
       graphOptimization: model.graph_optimization ?? 'all',
       providers: model.providers ?? ['cpu'],
+      placement: model.placement ?? 'auto',
     },
     batch: { size: job.batch?.size, concurrency: job.batch?.concurrency ?? 2 },
     errors: {

@@ -2,6 +2,7 @@
  * @file The normalized job: every path absolute, every default filled in. Later stages read
  * only this shape, never the raw YAML.
  */
+import type { Placement } from '../model/pool.js';
 
 export type DataFormat = 'csv' | 'jsonl' | 'parquet';
 export const dataFormats: readonly DataFormat[] = ['csv', 'jsonl', 'parquet'];
@@ -36,6 +37,8 @@ export interface ModelSpec {
   readonly graphOptimization: 'disabled' | 'basic' | 'extended' | 'all';
   /** onnxruntime execution providers in order of preference; CPU is always the fallback. */
   readonly providers: readonly string[];
+  /** Where batches run: worker threads, the scoring thread, or `auto` (model/pool.ts). */
+  readonly placement: Placement;
 }
 
 export interface BatchSpec {

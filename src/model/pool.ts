@@ -1,15 +1,54 @@
 /**
- * @file A fixed set of model worker threads, one session each. `run` waits for an idle
- * worker, so at most `size` batches are in the model at once.
+ * @file Where the model runs: a fixed set of worker threads, one session each (`run` waits for
+ * an idle worker, so at most `size` batches are in the model at once), or one session on the
+ * calling thread when the model is cheaper to run than to hand to a worker.
  */
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import PQueue from 'p-queue';
 import { BentoError } from '../errors.js';
-import type { Signature, SessionOptions, TensorData } from './session.js';
+import { Session, type Signature, type SessionOptions, type TensorData } from './session.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './worker.js';
 
+/**
+ * `workers`: every batch on the model worker threads. `inline`: on the calling (scoring) thread,
+ * no workers. `auto`: workers, until the first batches show that the model runs faster than a
+ * batch can be handed to a worker and back; then inline.
+ */
+export type Placement = 'auto' | 'workers' | 'inline';
+
+/**
+ * Median session.run time (ms a batch, timed on a worker) under which `auto` moves the model
+ * onto the calling thread. Handing a batch to a worker and taking its result back cost ~120 µs
+ * of CPU a batch in all, ~45 µs of it on the calling thread (perf, tiny penguins model, batches
+ * of 256, 2 cores: the run's CPU fell by that much inline). Where the workers have no cores of
+ * their own (2 or fewer), every thread pays for that CPU, so a model under ~100 µs is cheaper to
+ * run than to send; with more cores, only the calling thread's share counts.
+ */
+export function inlineBelowMs(cores: number): number {
+  return cores <= 2 ? 0.1 : 0.045;
+}
+
+export interface PoolOptions {
+  /** Worker threads, one session each. */
+  readonly size: number;
+  /** Default `workers`. */
+  readonly placement?: Placement;
+  /** Session options on the workers, and for a session on the calling thread (default: the same). */
+  readonly workers: SessionOptions;
+  readonly inline?: SessionOptions;
+  /** `auto` moved the model onto the calling thread: batches ran in `medianMs` on the workers. */
+  readonly moved?: (medianMs: number) => void;
+  /** Default inlineBelowMs(the cores here). */
+  readonly inlineBelowMs?: number;
+}
+
+/** `auto` times this many batches after the first `warmup` ones (cold code, cold caches) and decides. */
+const warmup = 32;
+const timedBatches = 64;
+
 interface Pending {
-  resolve(outputs: Record<string, TensorData>): void;
+  resolve(result: { outputs: Record<string, TensorData>; runMs: number }): void;
   reject(error: Error): void;
 }
 
@@ -25,7 +64,7 @@ class ModelWorker {
       if (reply.type !== 'result' && reply.type !== 'run-error') return;
       const pending = this.#pending.get(reply.id);
       this.#pending.delete(reply.id);
-      if (reply.type === 'result') pending?.resolve(reply.outputs);
+      if (reply.type === 'result') pending?.resolve(reply);
       else pending?.reject(new Error(reply.message));
     });
     const fail = (error: Error) => {
@@ -55,7 +94,7 @@ class ModelWorker {
     });
   }
 
-  run(feeds: Record<string, TensorData>, fetch: readonly string[]): Promise<Record<string, TensorData>> {
+  run(feeds: Record<string, TensorData>, fetch: readonly string[]): Promise<{ outputs: Record<string, TensorData>; runMs: number }> {
     if (this.#exited) return Promise.reject(this.#exited);
     const id = this.#nextId++;
     const transfer = [...new Set(Object.values(feeds).flatMap((t) => (ArrayBuffer.isView(t.data) && t.data.buffer instanceof ArrayBuffer ? [t.data.buffer] : [])))];
@@ -76,47 +115,71 @@ class ModelWorker {
  */
 const depth = 2;
 
-/** Worker threads each holding one session of the same model. */
+/** The model's sessions: on worker threads, or one on the calling thread (see Placement). */
 export class ModelPool {
-  readonly #workers: ModelWorker[];
+  #workers: ModelWorker[];
   readonly #load: number[];
   readonly #queue: PQueue;
+  readonly #capacity: number;
+  #inline: Session | undefined;
+  /** Set while `auto` still times batches on the workers. */
+  #timing: { seen: number; readonly runMs: number[]; readonly belowMs: number; readonly load: () => Promise<Session>; readonly moved: (medianMs: number) => void } | undefined;
+  #moving: Promise<void> | undefined;
   readonly signature: Signature;
   readonly providers: readonly string[];
   readonly note: string | undefined;
 
-  private constructor(workers: ModelWorker[], ready: Extract<WorkerReply, { type: 'ready' }>) {
+  private constructor(workers: ModelWorker[], inline: Session | undefined, ready: Pick<Extract<WorkerReply, { type: 'ready' }>, 'signature' | 'providers' | 'note'>, capacity: number) {
     this.#workers = workers;
+    this.#inline = inline;
     this.#load = workers.map(() => 0);
-    this.#queue = new PQueue({ concurrency: workers.length * depth });
+    this.#capacity = capacity;
+    this.#queue = new PQueue({ concurrency: Math.max(1, workers.length * depth) });
     this.signature = ready.signature;
     this.providers = ready.providers;
     this.note = ready.note;
   }
 
-  /** Starts `size` workers and loads the model in each; throws MODEL_LOAD naming the file. */
-  static async create(modelFile: string, options: SessionOptions, size: number): Promise<ModelPool> {
-    const started = await Promise.allSettled(Array.from({ length: size }, () => ModelWorker.start({ modelFile, options })));
+  /** Starts `size` workers and loads the model in each (or, `inline`, one session here); throws MODEL_LOAD naming the file. */
+  static async create(modelFile: string, options: PoolOptions): Promise<ModelPool> {
+    const { size, placement = 'workers' } = options;
+    const inlineOptions = options.inline ?? options.workers;
+    const loadFailed = (error: unknown) => {
+      const message = (error as Error).message;
+      return new BentoError('MODEL_LOAD', `Model file ${modelFile} cannot be loaded by onnxruntime: ${message.split('\n')[0]}`, {
+        file: modelFile, hint: 'Check that the file is an ONNX model (re-export it, e.g. with torch.onnx.export) and that the bundle is complete.',
+      });
+    };
+    if (placement === 'inline') {
+      const session = await Session.create(modelFile, inlineOptions).catch((error: unknown) => { throw loadFailed(error); });
+      return new ModelPool([], session, { signature: session.signature, providers: session.providers, note: session.fallbackNote }, size * depth);
+    }
+    const started = await Promise.allSettled(Array.from({ length: size }, () => ModelWorker.start({ modelFile, options: options.workers })));
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) {
       await Promise.all(started.flatMap((s) => (s.status === 'fulfilled' ? [s.value.worker.stop()] : [])));
-      const message = (failed.reason as Error).message;
-      throw new BentoError('MODEL_LOAD', `Model file ${modelFile} cannot be loaded by onnxruntime: ${message.split('\n')[0]}`, {
-        file: modelFile, hint: 'Check that the file is an ONNX model (re-export it, e.g. with torch.onnx.export) and that the bundle is complete.',
-      });
+      throw loadFailed(failed.reason);
     }
     const ok = started as PromiseFulfilledResult<Awaited<ReturnType<typeof ModelWorker.start>>>[];
-    return new ModelPool(ok.map((s) => s.value.worker), ok[0]!.value.ready);
+    const pool = new ModelPool(ok.map((s) => s.value.worker), undefined, ok[0]!.value.ready, size * depth);
+    if (placement === 'auto') pool.#timing = { seen: 0, runMs: [], belowMs: options.inlineBelowMs ?? inlineBelowMs(availableParallelism()), load: () => Session.create(modelFile, inlineOptions), moved: options.moved ?? (() => {}) };
+    return pool;
   }
 
   /** Batches the pool can usefully hold at once (running plus queued in the workers). */
   get capacity(): number {
-    return this.#workers.length * depth;
+    return this.#capacity;
   }
 
-  /** Runs a batch on the next idle worker. Rejects with the runtime's own message. */
-  run(feeds: Record<string, TensorData>, fetch: readonly string[]): Promise<Record<string, TensorData>> {
-    return this.#queue.add(async () => {
+  /** Where batches run now. */
+  get placement(): 'workers' | 'inline' {
+    return this.#inline ? 'inline' : 'workers';
+  }
+
+  /** Runs a batch on this thread or on the next idle worker. Rejects with the runtime's own message. */
+  async run(feeds: Record<string, TensorData>, fetch: readonly string[]): Promise<Record<string, TensorData>> {
+    if (this.#inline) return this.#inline.run(feeds, fetch);
+    const { outputs, runMs } = await this.#queue.add(async () => {
       const k = this.#load.indexOf(Math.min(...this.#load));
       this.#load[k]!++;
       try {
@@ -125,11 +188,41 @@ export class ModelPool {
         this.#load[k]!--;
       }
     });
+    this.#time(runMs);
+    return outputs;
   }
 
-  /** Stops every worker; pending runs reject. */
+  #time(runMs: number): void {
+    const timing = this.#timing;
+    if (!timing) return;
+    if (++timing.seen <= warmup) return;
+    timing.runMs.push(runMs);
+    if (timing.runMs.length < timedBatches) return;
+    this.#timing = undefined;
+    const median = [...timing.runMs].sort((a, b) => a - b)[timedBatches >> 1]!;
+    if (median >= timing.belowMs) return;
+    // Batches go on to the workers until the session here is loaded; the workers stop once idle.
+    this.#moving = (async () => {
+      let session: Session;
+      try {
+        session = await timing.load();
+      } catch {
+        return; // it loaded on the workers; if it cannot here, they keep it
+      }
+      this.#inline = session;
+      timing.moved(median);
+      await this.#queue.onIdle();
+      const workers = this.#workers;
+      this.#workers = [];
+      await Promise.all(workers.map((w) => w.stop()));
+    })();
+  }
+
+  /** Stops every worker and releases the session here; pending runs reject. */
   async dispose(): Promise<void> {
     this.#queue.clear();
+    await this.#moving;
     await Promise.all(this.#workers.map((w) => w.stop()));
+    await this.#inline?.dispose();
   }
 }

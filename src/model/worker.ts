@@ -16,7 +16,8 @@ export type WorkerRequest = { readonly id: number; readonly feeds: Record<string
 export type WorkerReply =
   | { readonly type: 'ready'; readonly signature: Session['signature']; readonly providers: readonly string[]; readonly note: string | undefined }
   | { readonly type: 'load-error'; readonly message: string }
-  | { readonly type: 'result'; readonly id: number; readonly outputs: Record<string, TensorData> }
+  /** `runMs`: the session.run call alone, so the pool can tell the model's cost from the hand-over's. */
+  | { readonly type: 'result'; readonly id: number; readonly outputs: Record<string, TensorData>; readonly runMs: number }
   | { readonly type: 'run-error'; readonly id: number; readonly message: string };
 
 const port = parentPort!;
@@ -40,9 +41,11 @@ try {
       return;
     }
     try {
+      const started = performance.now();
       const outputs = await session.run(request.feeds, request.fetch);
+      const runMs = performance.now() - started;
       // Output buffers belong to this thread's session results; copy-free hand-over by transfer.
-      port.postMessage({ type: 'result', id: request.id, outputs } satisfies WorkerReply, transferables(outputs));
+      port.postMessage({ type: 'result', id: request.id, outputs, runMs } satisfies WorkerReply, transferables(outputs));
     } catch (error) {
       port.postMessage({ type: 'run-error', id: request.id, message: (error as Error).message } satisfies WorkerReply);
     }

@@ -54,7 +54,8 @@ export interface RunSummary {
   /** Rows that could not be scored, listed in `errors`; with emit: skip, input.rows = output.rows + rows_failed. */
   readonly rows_failed: number;
   readonly errors: string;
-  readonly model: { readonly name: string; readonly version: string; readonly providers: readonly string[] };
+  /** `placement`: where the batches ran at the end (auto may move them onto the scoring thread). */
+  readonly model: { readonly name: string; readonly version: string; readonly providers: readonly string[]; readonly placement?: 'workers' | 'inline' };
   readonly batch: { readonly size: number; readonly concurrency: number; readonly count: number };
   readonly seconds: number;
   readonly rows_per_second: number;
@@ -64,7 +65,8 @@ export interface RunHooks {
   readonly signal?: AbortSignal;
   /** Discard any checkpoint and start over. */
   readonly restart?: boolean;
-  readonly info?: (message: string) => void;
+  /** `event` names the log event (resume, placement). */
+  readonly info?: (message: string, event: string) => void;
   readonly stats?: RunStats;
   readonly warn?: (message: string) => void;
 }
@@ -132,11 +134,18 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
     stats.rowsWritten = resume.rows - (spec.errors.emit === 'skip' ? resume.errors.failed : 0);
     stats.rowsFailed = resume.errors.failed;
     stats.batches = resume.batches;
-    hooks.info?.(`resuming ${spec.name} at row ${resume.rows.toLocaleString('en-US')} (checkpoint of ${resume.at})`);
+    hooks.info?.(`resuming ${spec.name} at row ${resume.rows.toLocaleString('en-US')} (checkpoint of ${resume.at})`, 'resume');
   }
 
-  const threads = spec.model.threads.intraOp ?? Math.max(1, Math.floor(availableParallelism() / concurrency));
-  const pool = await ModelPool.create(bundle.modelFile, { ...spec.model.threads, intraOp: threads, graphOptimization: spec.model.graphOptimization, providers: spec.model.providers }, concurrency);
+  const session = { ...spec.model.threads, graphOptimization: spec.model.graphOptimization, providers: spec.model.providers };
+  const cores = availableParallelism();
+  const pool = await ModelPool.create(bundle.modelFile, {
+    size: concurrency, placement: spec.model.placement,
+    workers: { ...session, intraOp: session.intraOp ?? Math.max(1, Math.floor(cores / concurrency)) },
+    // Chosen inline, the model has the cores to itself; moved there by auto, it is too cheap to split.
+    inline: { ...session, intraOp: session.intraOp ?? (spec.model.placement === 'inline' ? cores : 1) },
+    moved: (medianMs) => hooks.info?.(`model ${m.name} runs on the scoring thread: a batch took ${Math.round(medianMs * 1000)} µs on a worker, less than handing it there and back costs (model.placement: workers keeps it there)`, 'placement'),
+  });
   const partial = ckpt ? partialFile(ckpt.path, spec.output.format) : join(dirname(spec.output.path), `.${basename(spec.output.path)}.${process.pid}.bento-batch.tmp`);
   const errorsPartial = ckpt ? partialErrorsFile(ckpt.path) : join(dirname(spec.errors.path), `.${basename(spec.errors.path)}.${process.pid}.bento-batch.tmp`);
   let sink: Sink | undefined;
@@ -248,7 +257,7 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
     output: { path: spec.output.path, format: spec.output.format, rows: stats.rowsWritten, columns: sink.schema.map((f) => f.name) },
     rows_failed: errorLog!.failed,
     errors: spec.errors.path,
-    model: { name: m.name, version: m.version, providers: pool.providers },
+    model: { name: m.name, version: m.version, providers: pool.providers, placement: pool.placement },
     batch: { size: batchSize, concurrency, count: stats.batches },
     ...(resume ? { resumed_at_row: resume.rows } : {}),
     seconds: Math.round(seconds * 1000) / 1000,

@@ -14,7 +14,7 @@ export interface JobThreadHooks {
   readonly signal?: AbortSignal;
   /** The job is prepared (inputs opened, model loaded) and starts reading. */
   readonly started?: (job: Extract<JobReply, { type: 'started' }>) => void;
-  readonly info?: (message: string) => void;
+  readonly info?: (message: string, event: string) => void;
   readonly warn?: (message: string) => void;
 }
 
@@ -47,7 +47,10 @@ export function runJobThread(spec: JobSpec, init: JobWorkerInit, hooks: JobThrea
           progress = sourceProgress;
           break;
         }
-        case 'log': (reply.level === 'warn' ? hooks.warn : hooks.info)?.(reply.message); break;
+        case 'log':
+          if (reply.level === 'warn') hooks.warn?.(reply.message);
+          else hooks.info?.(reply.message, reply.event);
+          break;
         case 'done': settle(() => resolve(reply.summary)); break;
         case 'failed': settle(() => reject(deserializeError(reply.error))); break;
       }

@@ -29,7 +29,7 @@ export type JobRequest = { readonly type: 'abort'; readonly signal: 'SIGINT' | '
 export type JobReply =
   | { readonly type: 'started'; readonly name: string; readonly files: readonly string[]; readonly model: string; readonly output: string }
   | { readonly type: 'stats'; readonly stats: StatsSnapshot }
-  | { readonly type: 'log'; readonly level: 'info' | 'warn'; readonly message: string }
+  | { readonly type: 'log'; readonly level: 'info' | 'warn'; readonly message: string; readonly event: string }
   | { readonly type: 'done'; readonly summary: RunSummary }
   | { readonly type: 'failed'; readonly error: SerializedError };
 
@@ -55,8 +55,8 @@ try {
   timer = setInterval(() => post({ type: 'stats', stats: snapshot() }), 100);
   const summary = await runPrepared(prepared, {
     signal: controller.signal, stats, restart: init.restart,
-    info: (message) => post({ type: 'log', level: 'info', message }),
-    warn: (message) => post({ type: 'log', level: 'warn', message }),
+    info: (message, event) => post({ type: 'log', level: 'info', message, event }),
+    warn: (message) => post({ type: 'log', level: 'warn', message, event: 'warning' }),
   });
   clearInterval(timer);
   post({ type: 'stats', stats: snapshot() });

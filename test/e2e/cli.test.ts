@@ -63,13 +63,25 @@ test('${VAR} in the job file and --set on the command line', () => withTempDir(a
     input: { files: 1, format: 'csv', rows: 344 },
     output: { path: join(dir, 'out', '2026-11-24.csv'), format: 'csv', rows: 344, columns: ['island', 'species_pred', 'species_score', 'prob_Adelie', 'prob_Chinstrap', 'prob_Gentoo'] },
     rows_failed: 0, errors: join(dir, 'out', '2026-11-24.csv.errors.jsonl'),
-    model: { name: 'penguins-species', version: '1.0.0', providers: ['cpu'] },
+    model: { name: 'penguins-species', version: '1.0.0', providers: ['cpu'], placement: 'workers' },
     batch: { size: 10, concurrency: 2, count: 35 },
   });
   const missing = await runCli(['--log-format', 'text', 'run', 'job.yaml'], { cwd: dir, env: { DATA_DIR: '', RUN_DATE: '' } });
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /input\.path: environment variable DATA_DIR is not set \(used as \$\{DATA_DIR\}\); set it, or give a default with \$\{DATA_DIR:-value\}/);
   assert.match(missing.stderr, /output\.path: environment variable RUN_DATE is not set/);
+}));
+
+test('model.placement: inline scores on the scoring thread and writes the bytes the workers write', () => withTempDir(async (dir) => {
+  const outputs: Record<string, string> = {};
+  for (const placement of ['workers', 'inline']) {
+    const output = join(dir, `${placement}.parquet`);
+    const result = await runCli(['run', penguinsJob, '--progress', 'none', '--set', `output.path=${output}`, '--set', `model.placement=${placement}`, '--set', 'batch.size=16', '--summary-json', join(dir, `${placement}.json`)]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal((await readJson<{ model: { placement: string } }>(join(dir, `${placement}.json`))).model.placement, placement);
+    outputs[placement] = (await readFile(output)).toString('base64');
+  }
+  assert.equal(outputs.inline, outputs.workers);
 }));
 
 test('machine-readable log: start, progress and summary events as JSON lines', { timeout: 60_000 }, () => withTempDir(async (dir) => {

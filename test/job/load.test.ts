@@ -42,6 +42,7 @@ describe('loadJob: a valid job normalizes', () => {
         threads: { intraOp: undefined, interOp: undefined },
         graphOptimization: 'all',
         providers: ['cpu'],
+        placement: 'auto',
       },
       batch: { size: undefined, concurrency: 2 },
       output: {
@@ -79,6 +80,7 @@ describe('loadJob: a valid job normalizes', () => {
       '  threads: { intra_op: 4, inter_op: 1 }',
       '  graph_optimization: basic',
       '  providers: [cuda, cpu]',
+      '  placement: inline',
       'batch: { size: 32, concurrency: 3 }',
       'output:',
       '  path: out.data',
@@ -94,7 +96,7 @@ describe('loadJob: a valid job normalizes', () => {
       name: 'scoring',
       jobFile: file,
       input: { path: '/data/in/*.tsv', format: 'csv', columns: ['a', 'b'], csv: { delimiter: ';', header: false, quote: "'" }, chunkRows: 100 },
-      model: { ref: '/models/m', baseDir: dir, path: '/models/m', threads: { intraOp: 4, interOp: 1 }, graphOptimization: 'basic', providers: ['cuda', 'cpu'] },
+      model: { ref: '/models/m', baseDir: dir, path: '/models/m', threads: { intraOp: 4, interOp: 1 }, graphOptimization: 'basic', providers: ['cuda', 'cpu'], placement: 'inline' },
       batch: { size: 32, concurrency: 3 },
       output: { path: join(dir, 'out.data'), format: 'jsonl', keep: [], csv: { delimiter: '|' }, parquet: { rowGroupRows: 10, compression: 'gzip' } },
       errors: { path: join(dir, 'out.data.errors.jsonl'), maxCount: undefined, maxRate: undefined, emit: 'skip' },
@@ -226,6 +228,7 @@ describe('loadJob: --set overrides', () => {
       threads: { intraOp: 2, interOp: undefined },
       graphOptimization: 'all',
       providers: ['cpu'],
+      placement: 'auto',
     });
   }));
 
@@ -280,6 +283,18 @@ describe('loadJob: problems', () => {
     const file = await writeJob(dir, 'input: { path: in.csv }\nmodel: m\noutput: { path: o.csv, fromat: csv }\n');
     await rejectsWith(loadJob(file, { env: {} }), 'JOB_INVALID',
       `Job file ${file}: output.fromat: unknown key (did you mean \`output.format\`?); expected one of [path, format, keep, csv, parquet]`);
+  }));
+
+  test('model.placement takes auto, workers or inline', () => withTempDir(async (dir) => {
+    const file = await writeJob(dir, 'input: { path: in.csv }\nmodel: { path: m, placement: main }\noutput: { path: o.csv }\n');
+    await rejectsWith(loadJob(file, { env: {} }), 'JOB_INVALID',
+      `Job file ${file}: model.placement: expected one of [auto, workers, inline], got \`"main"\` (string)`);
+    const spec = await loadJob(file, { env: {}, overrides: ['model.placement=workers'] });
+    assert.equal(spec.model.placement, 'workers');
+    // A mistake inside the model mapping is named there, not as "model: expected a bundle directory, or a mapping".
+    const typo = await writeJob(dir, 'input: { path: in.csv }\nmodel: { path: m, placment: inline }\noutput: { path: o.csv }\n');
+    await rejectsWith(loadJob(typo, { env: {} }), 'JOB_INVALID',
+      `Job file ${typo}: model.placment: unknown key (did you mean \`model.placement\`?); expected one of [path, threads, graph_optimization, providers, placement]`);
   }));
 
   test('several problems are reported at once, each with its dot-path', () => withTempDir(async (dir) => {

@@ -21,7 +21,7 @@ export async function inspect(options: InspectOptions, out: NodeJS.WritableStrea
   const bare = info?.isFile() && target.toLowerCase().endsWith('.onnx');
   const bundle = bare ? undefined : await resolveBundle(options.target, process.cwd());
   const modelFile = bundle?.modelFile ?? target;
-  const pool = await ModelPool.create(modelFile, { intraOp: 1, interOp: 1, graphOptimization: 'basic', providers: ['cpu'] }, 1);
+  const pool = await ModelPool.create(modelFile, { size: 1, workers: { intraOp: 1, interOp: 1, graphOptimization: 'basic', providers: ['cpu'] } });
   let mismatch: string | undefined;
   try {
     if (bundle) {

@@ -53,7 +53,7 @@ export interface Packed {
 export async function pack(options: PackOptions, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<Packed> {
   const modelFile = resolve(options.model);
   if (!(await stat(modelFile).catch(() => undefined))?.isFile()) throw new BentoError('MODEL_NOT_FOUND', `Model file ${modelFile} does not exist`, { file: modelFile });
-  const probe = await ModelPool.create(modelFile, { intraOp: 1, interOp: 1, graphOptimization: 'basic', providers: ['cpu'] }, 1);
+  const probe = await ModelPool.create(modelFile, { size: 1, workers: { intraOp: 1, interOp: 1, graphOptimization: 'basic', providers: ['cpu'] } });
   const signature = probe.signature;
   const skipped = signature.outputs.filter((o) => !o.isTensor).map((o) => o.name);
   try {

@@ -48,7 +48,7 @@ export async function run(options: RunOptions): Promise<RunSummary | undefined> 
         });
         if (!signals.signal.aborted) progress = startProgress(stats, { job: job.name, mode, logger });
       },
-      warn: (m) => logger.event('warn', 'warning', m), info: (m) => logger.event('info', 'resume', m),
+      warn: (m) => logger.event('warn', 'warning', m), info: (m, event) => logger.event('info', event, m),
     });
   } finally {
     signals.dispose();

@@ -32,7 +32,7 @@ export async function validate(options: ValidateOptions): Promise<void> {
 export async function checkJob(spec: JobSpec, logger: Logger): Promise<void> {
   const job = await prepareJob(spec);
   const m = job.bundle.manifest;
-  const pool = await ModelPool.create(job.bundle.modelFile, { intraOp: 1, interOp: 1, graphOptimization: spec.model.graphOptimization, providers: spec.model.providers }, 1);
+  const pool = await ModelPool.create(job.bundle.modelFile, { size: 1, workers: { intraOp: 1, interOp: 1, graphOptimization: spec.model.graphOptimization, providers: spec.model.providers } });
   try {
     validateSignature(job.bundle, pool.signature);
     const iterator = batches(job.source.chunks(), Math.min(sampleRows, job.batchSize))[Symbol.asyncIterator]();

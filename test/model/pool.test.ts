@@ -1,0 +1,75 @@
+/**
+ * Where the model runs (model/pool.ts): on worker threads, on the calling thread (`inline`), or
+ * `auto`, which times batches on the workers and moves the model here when they run faster than
+ * a threshold. The thresholds are passed in, so the decision does not hang on this machine's speed.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { ModelPool, type PoolOptions } from '../../src/model/pool.js';
+import type { SessionOptions, TensorData } from '../../src/model/session.js';
+import { fixtures, seededRandom } from '../helpers.js';
+
+const modelFile = join(fixtures, 'models', 'penguins', 'model.onnx');
+const options: SessionOptions = { intraOp: 1, interOp: 1, graphOptimization: 'all', providers: ['cpu'] };
+
+/** Penguin-like feature rows, different in every batch. */
+function feeds(batch: number, rows = 16): Record<string, TensorData> {
+  const random = seededRandom(batch + 1);
+  const data = new Float32Array(rows * 4);
+  for (let r = 0; r < rows; r++) data.set([35 + 20 * random(), 14 + 6 * random(), 175 + 50 * random(), 3000 + 3000 * random()], r * 4);
+  return { features: { type: 'float32', data, dims: [rows, 4] } };
+}
+
+async function logits(pool: ModelPool, batch: number): Promise<number[]> {
+  return Array.from((await pool.run(feeds(batch), ['logits'])).logits!.data as Float32Array);
+}
+
+async function withPool<T>(o: Partial<PoolOptions>, use: (pool: ModelPool) => Promise<T>): Promise<T> {
+  const pool = await ModelPool.create(modelFile, { size: 2, workers: options, ...o });
+  try {
+    return await use(pool);
+  } finally {
+    await pool.dispose();
+  }
+}
+
+describe('model placement', { timeout: 60_000 }, () => {
+  test('inline runs the model on this thread and gives the same outputs as the workers', async () => {
+    const onWorkers = await withPool({ placement: 'workers' }, async (pool) => {
+      assert.equal(pool.placement, 'workers');
+      return Promise.all([0, 1, 2].map((b) => logits(pool, b)));
+    });
+    const inline = await withPool({ placement: 'inline' }, async (pool) => {
+      assert.equal(pool.placement, 'inline');
+      assert.deepEqual(pool.signature.inputs.map((i) => i.name), ['features']);
+      return Promise.all([0, 1, 2].map((b) => logits(pool, b)));
+    });
+    assert.equal(onWorkers[0]!.length, 16 * 3);
+    assert.deepEqual(inline, onWorkers);
+  });
+
+  test('auto times batches on the workers, then moves a model under the threshold onto this thread with the same answers', async () => {
+    let reportedMs: number | undefined;
+    let movedNow!: () => void;
+    const moved = new Promise<void>((resolve) => { movedNow = resolve; });
+    await withPool({ placement: 'auto', inlineBelowMs: Number.POSITIVE_INFINITY, moved: (ms) => { reportedMs = ms; movedNow(); } }, async (pool) => {
+      const before: number[][] = [];
+      for (let b = 0; b < 95; b++) before.push(await logits(pool, b));
+      assert.equal(pool.placement, 'workers', 'warm-up and timed batches run on the workers');
+      before.push(await logits(pool, 95));
+      await moved;
+      assert.equal(pool.placement, 'inline');
+      assert.ok(reportedMs! > 0 && reportedMs! < 1000, `median run time ${reportedMs} ms`);
+      const after = await Promise.all(before.map((_, b) => logits(pool, b)));
+      assert.deepEqual(after, before);
+    });
+  });
+
+  test('auto keeps a model at or over the threshold on the workers', async () => {
+    await withPool({ placement: 'auto', inlineBelowMs: 0, moved: () => assert.fail('moved') }, async (pool) => {
+      for (let b = 0; b < 200; b++) await logits(pool, b);
+      assert.equal(pool.placement, 'workers');
+    });
+  });
+});
