@@ -1,7 +1,7 @@
 /**
- * @file When and how a run commits: after `checkpoint.every` rows or seconds (Parquet output: at
- * each row group, its only commit points), the partial output and the errors file are fsync'd,
- * then state.json is replaced to point at them. A commit's fsyncs run while the next batches are
+ * @file When and how a run commits: after `checkpoint.every` rows or seconds, at the next point
+ * where the output may end (any batch for CSV and JSONL, a row group's end for Parquet), the
+ * partial output and the errors file are fsync'd, then state.json is replaced to point at them. A commit's fsyncs run while the next batches are
  * scored; the next commit waits for it.
  */
 import { failpoint } from '../checkpoint/failpoint.js';
@@ -49,7 +49,7 @@ export class Commits {
   async maybe(at: Progress, force = false): Promise<void> {
     if (!this.sink.committable) return;
     const { everyRows, everySeconds } = this.ckpt;
-    const due = force || this.sink.commitAtEveryPoint
+    const due = force
       || (everyRows !== undefined && at.rows - this.#issuedRows >= everyRows)
       || (everySeconds !== undefined && performance.now() - this.#committedAt >= everySeconds * 1000);
     if (!due || at.rows === this.#issuedRows) return;

@@ -191,7 +191,12 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
 
     const inFlight: Promise<Scored>[] = [];
     for await (const batch of batches(source.chunks(resume?.source), batchSize, { row: resume?.rows ?? 0, index: resume?.batches ?? 0 })) {
-      if (hooks.signal?.aborted) break;
+      if (hooks.signal?.aborted) {
+        // Stop where the output can be committed: at once for CSV and JSONL; Parquet finishes its
+        // row group (bounded by output.parquet.row_group_rows; a second signal stops at once).
+        while (inFlight.length > 0) await write(await inFlight.shift()!);
+        if (!ckpt || sink.committable) break;
+      }
       stats.rowsRead += batch.length;
       const run = scorer.score(batch);
       run.catch(() => undefined); // awaited in order below; this only keeps Node from calling it unhandled meanwhile

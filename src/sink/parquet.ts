@@ -254,7 +254,6 @@ export async function openParquetSink(schema: readonly Field[], options: SinkOpt
     get committable() {
       return rows === 0;
     },
-    commitAtEveryPoint: true,
     async write(batch: OutputBatch) {
       // A new row group waits while as many as the encoding allows are still being encoded.
       if (rows === 0) while (!failure && pending.length > encoding.ahead) await pending.shift()!.catch(() => undefined);

@@ -13,7 +13,6 @@ export async function openTextSink(schema: readonly Field[], options: SinkOption
   return {
     schema,
     committable: true,
-    commitAtEveryPoint: false,
     async write(batch) {
       const text = encode(batch);
       if (text) await file.write(text);

@@ -128,7 +128,6 @@ export async function openSinkThread(output: OutputSpec, schema: readonly Field[
   return {
     schema,
     committable: true,
-    commitAtEveryPoint: false,
     async write(batch: OutputBatch) {
       while (!failure && outstanding > 0 && outstanding + queue.rows + batch.length > depthRows) await new Promise<void>((resolve) => (wakeWriter = resolve));
       if (failure) throw failure;

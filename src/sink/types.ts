@@ -31,11 +31,6 @@ export interface Sink {
   /** True when what is written ends where a commit may be taken (Parquet: at a row-group boundary). */
   readonly committable: boolean;
   /**
-   * True for formats whose commit points are few and natural (a Parquet row group): commit at
-   * every one. False where any batch boundary would do (CSV, JSONL): commit by `checkpoint.every`.
-   */
-  readonly commitAtEveryPoint: boolean;
-  /**
    * Makes everything written so far durable (fsync) and returns the position a resume truncates
    * back to. The position is taken when called, so writes may go on while the fsync runs.
    */

@@ -1,5 +1,5 @@
 /**
- * Commits: when a commit is due (rows, seconds, every Parquet row group, force), that nothing is
+ * Commits: when a commit is due (rows, seconds, force; Parquet only at a row group's end), that nothing is
  * committed off a commit point or twice at the same row, and that state.json then points at
  * durable bytes of the real sink and errors file.
  */
@@ -49,13 +49,17 @@ describe('Commits', () => {
     await s.errorLog.close();
   }));
 
-  test('Parquet: at every row-group end, never inside a row group', () => withTempDir(async (dir) => {
-    const s = await setup(dir, 'parquet', { everySeconds: 3600 });
-    assert.deepEqual(await run(s, 10, 40), [120, 240, 360]);
+  test('Parquet: once due, at the next row-group end, never inside a row group', () => withTempDir(async (dir) => {
+    const s = await setup(dir, 'parquet', { everyRows: 150 });
+    // Row groups end at 120, 240 and 360 rows; due from 150, the commit waits for 240, and the next (due at 390) for 480.
+    assert.deepEqual(await run(s, 10, 40), [240]);
     const state = await readState(dir);
-    // The committed Parquet bytes end where the third row group does: all durable in the partial file.
-    assert.equal(state?.committed?.rows, 360);
+    // The committed Parquet bytes end where the second row group does: all durable in the partial file.
+    assert.equal(state?.committed?.rows, 240);
     assert.ok(state!.committed!.sink.bytes <= (await stat(join(dir, 'partial.parquet'))).size);
+    // Forced inside a row group (rows 360..400), nothing can be committed.
+    await s.commits.maybe({ rows: 400, batches: 10, source: { file: 0, row: 400 } }, true);
+    assert.equal(s.commits.committedRows, 240);
     await s.sink.close();
     await s.errorLog.close();
   }));

@@ -36,7 +36,7 @@ export async function run(options: RunOptions): Promise<RunSummary | undefined> 
   // Signals are trapped from the start: a stop asked for while the model loads is honoured once it runs.
   const signals = trapSignals((name) => {
     progress?.stop();
-    logger.event('warn', 'stopping', `${name} received: stopping after the batches in flight (send it again to stop at once)`, { signal: name });
+    logger.event('warn', 'stopping', `${name} received: stopping after the batches in flight${spec.output.format === 'parquet' ? ' and the rest of their Parquet row group' : ''} (send it again to stop at once)`, { signal: name });
   });
   let summary: RunSummary;
   try {
