@@ -95,8 +95,10 @@ function build(parts: { chunk: RowChunk; from: number; to: number }[], index: nu
   return { index, start, length, columns, segments, end, ...(errors.size > 0 ? { errors } : {}), ...(starts ? { starts } : {}) };
 }
 
+/** A typed array's rows are a view (nothing copied); whoever posts it elsewhere copies them (sink/transfer.ts). */
 function slice(column: Column, from: number, to: number, length: number): Column {
   if (from === 0 && to === length) return column;
+  if (ArrayBuffer.isView(column)) return (column as unknown as { subarray(a: number, b: number): Column }).subarray(from, to);
   return (column as unknown[]).slice(from, to);
 }
 

@@ -5,7 +5,9 @@
  * values (categories, labels, dictionary-encoded Parquet columns) go instead as their distinct
  * strings plus a code per row; the thread rebuilds the columns pointing at one string each.
  * Number columns with nulls (a Parquet chunk with a null is a plain array) go as one
- * Float64Array plus a mark per row, moved rather than cloned value by value.
+ * Float64Array plus a mark per row, moved rather than cloned value by value. Typed-array columns
+ * go as one array of all their rows, moved: postMessage would copy a typed array twice (into the
+ * message, out of it), and copy the whole buffer under a view (a batch is a view of its chunk).
  */
 import type { Worker } from 'node:worker_threads';
 import type { Column } from '../source/types.js';
@@ -18,12 +20,16 @@ export interface PackedBatches {
 }
 
 export type PackedColumn =
-  /** Each batch's column as it was (numbers, typed arrays, unique text). */
+  /** Each batch's column as it was (numbers, unique text, mixed values). */
   | { readonly parts: readonly Column[] }
+  /** Every batch's typed array, one after another. */
+  | { readonly typed: TypedColumn }
   /** Codes into `strings`; 0 is null, 1 undefined. */
   | { readonly strings: readonly string[]; readonly codes: Uint16Array }
   /** Numbers, with `marks` 0 (NULL) or 1 (UNDEFINED) where the row has none, and 2 where `numbers` holds it. */
   | { readonly numbers: Float64Array; readonly marks: Uint8Array };
+
+type TypedColumn = Float64Array | Float32Array | Int32Array | BigInt64Array | Uint8Array;
 
 const NULL = 0;
 const UNDEFINED = 1;
@@ -76,8 +82,7 @@ export function packBatches(batches: readonly OutputBatch[]): PackedBatches {
     lengths,
     columns: names.map((name) => {
       const parts = batches.map((b) => b.columns.get(name)!);
-      // Typed arrays are cloned whole, cheaply; only plain arrays are worth repacking.
-      const packed = parts.every((p) => Array.isArray(p)) ? dictionaryOf(parts, lengths, rows) ?? numbersOf(parts, lengths, rows) : undefined;
+      const packed = parts.every((p) => Array.isArray(p)) ? dictionaryOf(parts, lengths, rows) ?? numbersOf(parts, lengths, rows) : typedOf(parts, lengths, rows);
       return [name, packed ?? { parts }] as const;
     }),
   };
@@ -92,6 +97,10 @@ export function unpackBatches(packed: PackedBatches): OutputBatch[] {
 /** A packed column as each batch held it (numbers and text as plain arrays). */
 export function unpackColumn(column: PackedColumn, lengths: readonly number[]): Column[] {
   if ('parts' in column) return [...column.parts];
+  if ('typed' in column) {
+    let at = 0;
+    return lengths.map((length) => column.typed.subarray(at, (at += length)));
+  }
   const values: readonly unknown[] = 'numbers' in column ? [] : [null, undefined, ...column.strings];
   let o = 0;
   return lengths.map((length) => {
@@ -106,7 +115,7 @@ export function unpackColumn(column: PackedColumn, lengths: readonly number[]): 
 
 /** What to move rather than copy: the buffers made for the post. */
 export function transferList(packed: PackedBatches): ArrayBuffer[] {
-  return packed.columns.flatMap(([, c]) => ('codes' in c ? [c.codes.buffer as ArrayBuffer] : 'numbers' in c ? [c.numbers.buffer as ArrayBuffer, c.marks.buffer as ArrayBuffer] : []));
+  return packed.columns.flatMap(([, c]) => ('codes' in c ? [c.codes.buffer as ArrayBuffer] : 'numbers' in c ? [c.numbers.buffer as ArrayBuffer, c.marks.buffer as ArrayBuffer] : 'typed' in c ? [c.typed.buffer as ArrayBuffer] : []));
 }
 
 /**
@@ -130,6 +139,20 @@ function numbersOf(parts: readonly Column[], lengths: readonly number[], rows: n
     }
   }
   return { numbers, marks };
+}
+
+/** Typed arrays of one kind, in one new array; undefined for anything else. */
+function typedOf(parts: readonly Column[], lengths: readonly number[], rows: number): PackedColumn | undefined {
+  const first = parts[0];
+  if (!ArrayBuffer.isView(first) || !parts.every((p) => p.constructor === first.constructor)) return undefined;
+  const typed = new (first.constructor as new (n: number) => TypedColumn)(rows);
+  let at = 0;
+  for (let b = 0; b < parts.length; b++) {
+    const part = parts[b] as TypedColumn;
+    typed.set((part.length === lengths[b] ? part : part.subarray(0, lengths[b])) as never, at);
+    at += lengths[b]!;
+  }
+  return { typed };
 }
 
 /** The first value of the column that is neither null nor undefined. */

@@ -48,15 +48,27 @@ describe('batches posted to the writer thread', () => {
     assert.ok(received[4]!.columns.get('score') instanceof Float64Array);
   });
 
-  test('few distinct strings go as codes, plain number arrays as numbers and marks; unique, mixed, all-null, typed and bigint columns as they were', () => {
+  test('few distinct strings go as codes, plain number arrays as numbers and marks, typed arrays as one; unique, mixed, all-null and bigint columns as they were', () => {
     const packed = packBatches([batch(4096, 0)]);
-    const kind = Object.fromEntries(packed.columns.map(([name, c]) => [name, 'codes' in c ? `codes(${c.strings.length})` : 'numbers' in c ? 'numbers' : 'parts']));
-    assert.deepEqual(kind, { species: 'codes(4)', unique: 'parts', mixed: 'parts', nulls: 'parts', mass: 'numbers', dense: 'numbers', big: 'parts', score: 'parts' });
+    const kind = Object.fromEntries(packed.columns.map(([name, c]) => [name, 'codes' in c ? `codes(${c.strings.length})` : 'numbers' in c ? 'numbers' : 'typed' in c ? 'typed' : 'parts']));
+    assert.deepEqual(kind, { species: 'codes(4)', unique: 'parts', mixed: 'parts', nulls: 'parts', mass: 'numbers', dense: 'numbers', big: 'parts', score: 'typed' });
     // Moved, not cloned: the sender's buffers are gone after the post.
     const list = transferList(packed);
-    assert.equal(list.length, 1 + 2 * 2);
+    assert.equal(list.length, 1 + 2 * 2 + 1);
     throughPort(packed, list);
     assert.ok(list.every((buffer) => buffer.byteLength === 0));
+  });
+
+  test('typed columns that are views of a larger buffer (a batch of a chunk) go as their own rows only', () => {
+    const chunk = Float32Array.from({ length: 8192 }, (_, i) => i / 3);
+    const batches = [0, 256, 512].map((from) => ({ length: 256, columns: new Map([['x', chunk.subarray(from, from + 256)]]) }));
+    const packed = packBatches(batches);
+    const list = transferList(packed);
+    assert.deepEqual(list.map((b) => b.byteLength), [768 * 4]);
+    const received = unpackBatches(throughPort(packed, list));
+    assert.deepEqual(received.map((b) => Array.from(b.columns.get('x')!)), [0, 256, 512].map((from) => Array.from(chunk.subarray(from, from + 256))));
+    assert.ok(received[2]!.columns.get('x') instanceof Float32Array);
+    assert.equal(chunk.length, 8192, 'the chunk itself is not moved');
   });
 
   test('no batches, no columns', () => {
