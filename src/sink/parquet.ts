@@ -201,17 +201,11 @@ function relocate(group: RowGroup, base: number): RowGroup {
 
 export async function openParquetSink(schema: readonly Field[], options: SinkOptions & ParquetSinkOptions & { readonly encoding?: RowGroupEncoding }): Promise<Sink> {
   const encoding = options.encoding ?? inlineEncoding(schema, options.compression);
-  let file: PartialFile;
-  try {
-    file = await openPartial(options.partial, options.resume?.bytes);
-  } catch (error) {
-    await encoding.end();
-    throw error;
-  }
   let state: { rowGroups: RowGroup[]; numRows: bigint };
   /** Row groups whose metadata is in the metadata file, and its committed length (undefined: start it anew). */
   let metaGroups = 0;
   let metaBytes: number | undefined;
+  // The checkpoint is checked before the partial file is opened: a refused resume leaves it as it was.
   try {
     const saved = decode(options.resume?.parquet ?? '{"groups":0,"numRows":{"$bigint":"0"}}') as SavedRowGroups;
     if (saved.rowGroups) state = { rowGroups: saved.rowGroups, numRows: saved.numRows }; // a checkpoint from before the metadata file
@@ -221,7 +215,13 @@ export async function openParquetSink(schema: readonly Field[], options: SinkOpt
       metaBytes = saved.groups > 0 ? saved.metadataBytes : undefined;
     }
   } catch (error) {
-    await file.close();
+    await encoding.end();
+    throw error;
+  }
+  let file: PartialFile;
+  try {
+    file = await openPartial(options.partial, options.resume?.bytes);
+  } catch (error) {
     await encoding.end();
     throw error;
   }

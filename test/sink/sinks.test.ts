@@ -298,7 +298,7 @@ test('parquet: a checkpoint that holds its row groups itself (written before the
   assert.deepEqual(await readFile(partial), whole);
 }));
 
-test('parquet: a resume whose row-group metadata file was cut short or removed is refused, naming the file and --restart', () => withTempDir(async (dir) => {
+test('parquet: a resume whose row-group metadata file was cut short or removed is refused, naming the file and --restart, and leaves the partial file as it was', () => withTempDir(async (dir) => {
   const out = output(dir, 'parquet', { parquet: { rowGroupRows: 2, compression: 'snappy' } });
   const partial = join(dir, 'ckpt', 'partial.parquet');
   const sink = await openSink(out, schema, { partial });
@@ -306,7 +306,10 @@ test('parquet: a resume whose row-group metadata file was cut short or removed i
   await sink.commit();
   await sink.write(first);
   const position = await sink.commit();
+  await sink.write(first); // a row group past the last commit
   await sink.close();
+  const before = await readFile(partial);
+  assert.ok(before.length > position.bytes);
   const metadata = `${partial}.rowgroups`;
   const size = (await stat(metadata)).size;
   await truncate(metadata, size - 10);
@@ -314,4 +317,5 @@ test('parquet: a resume whose row-group metadata file was cut short or removed i
   assert.match(cut.hint ?? '', /--restart/);
   await rm(metadata);
   await rejectsWith(openSink(out, schema, { partial, resume: position }), 'RESUME_REFUSED', `Cannot resume: the checkpoint's row-group metadata ${metadata} is missing`);
+  assert.deepEqual(await readFile(partial), before);
 }));
