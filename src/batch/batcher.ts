@@ -99,7 +99,7 @@ function build(parts: { chunk: RowChunk; from: number; to: number }[], index: nu
 function slice(column: Column, from: number, to: number, length: number): Column {
   if (from === 0 && to === length) return column;
   if (ArrayBuffer.isView(column)) return (column as unknown as { subarray(a: number, b: number): Column }).subarray(from, to);
-  return (column as unknown[]).slice(from, to);
+  return Array.prototype.slice.call(column, from, to);
 }
 
 function concat(pieces: Column[], length: number): Column {
@@ -124,7 +124,7 @@ function concat(pieces: Column[], length: number): Column {
 /** Rows `[from, to)` of a batch as a batch of their own (for isolating rows that make a model call fail). */
 export function sliceBatch(batch: Batch, from: number, to: number): Batch {
   const columns = new Map<string, Column>();
-  for (const [name, column] of batch.columns) columns.set(name, ArrayBuffer.isView(column) ? (column as unknown as { subarray(a: number, b: number): Column }).subarray(from, to) : Array.prototype.slice.call(column, from, to));
+  for (const [name, column] of batch.columns) columns.set(name, slice(column, from, to, batch.length));
   const segments: Segment[] = [];
   for (const s of batch.segments) {
     const a = Math.max(from, s.offset);

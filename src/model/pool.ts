@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import PQueue from 'p-queue';
 import { BentoError } from '../errors.js';
-import { Session, type Signature, type SessionOptions, type TensorData } from './session.js';
+import { Session, type Signature, type SessionOptions, type TensorData, transferables } from './session.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './worker.js';
 
 /**
@@ -97,10 +97,9 @@ class ModelWorker {
   run(feeds: Record<string, TensorData>, fetch: readonly string[]): Promise<{ outputs: Record<string, TensorData>; runMs: number }> {
     if (this.#exited) return Promise.reject(this.#exited);
     const id = this.#nextId++;
-    const transfer = [...new Set(Object.values(feeds).flatMap((t) => (ArrayBuffer.isView(t.data) && t.data.buffer instanceof ArrayBuffer ? [t.data.buffer] : [])))];
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      this.#worker.postMessage({ id, feeds, fetch } satisfies WorkerRequest, transfer);
+      this.#worker.postMessage({ id, feeds, fetch } satisfies WorkerRequest, transferables(feeds));
     });
   }
 

@@ -11,6 +11,15 @@ export interface TensorData {
   readonly dims: readonly number[];
 }
 
+/** The tensors' buffers, each once: posted to another thread, they move instead of being copied. */
+export function transferables(tensors: Readonly<Record<string, TensorData>>): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>();
+  for (const t of Object.values(tensors)) {
+    if (ArrayBuffer.isView(t.data) && t.data.buffer instanceof ArrayBuffer) out.add(t.data.buffer);
+  }
+  return [...out];
+}
+
 export interface TensorInfo {
   readonly name: string;
   /** False for sequence/map outputs (e.g. sklearn's ZipMap), which cannot be fetched. */

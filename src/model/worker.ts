@@ -4,7 +4,7 @@
  * reading, writing, progress and signals.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { Session, type SessionOptions, type TensorData } from './session.js';
+import { Session, type SessionOptions, type TensorData, transferables } from './session.js';
 
 export interface WorkerInit {
   readonly modelFile: string;
@@ -23,13 +23,6 @@ export type WorkerReply =
 const port = parentPort!;
 const init = workerData as WorkerInit;
 
-function transferables(tensors: Record<string, TensorData>): ArrayBuffer[] {
-  const out = new Set<ArrayBuffer>();
-  for (const t of Object.values(tensors)) {
-    if (ArrayBuffer.isView(t.data) && t.data.buffer instanceof ArrayBuffer) out.add(t.data.buffer);
-  }
-  return [...out];
-}
 
 try {
   const session = await Session.create(init.modelFile, init.options);

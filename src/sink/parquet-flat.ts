@@ -3,7 +3,7 @@
  * arrive and written as column chunks without a boxed value, a definition-level array or a
  * filtered copy per row. On a tiny model these columns are nearly all an encoder thread does.
  * Encodings, dictionary choices, page splits and statistics follow hyparquet-writer's rules, so
- * the bytes are the ones it writes from the same values (test/sink/statistics.test.ts holds
+ * the bytes are the ones it writes from the same values (test/sink/row-group.test.ts holds
  * them equal); it still writes every other column type (sink/parquet.ts).
  */
 import { gzipSync } from 'node:zlib';
@@ -12,10 +12,11 @@ import { ByteWriter } from 'hyparquet-writer';
 import { writePageHeader } from 'hyparquet-writer/src/datapage.js';
 import { writeRleBitPackedHybrid } from 'hyparquet-writer/src/encoding.js';
 import { snappyCompress } from 'hyparquet-writer/src/snappy.js';
+import type { OutputSpec } from '../job/spec.js';
 import type { Column } from '../source/types.js';
 import { FIRST_STRING, NUMBER } from './transfer.js';
 
-export type Compression = 'snappy' | 'gzip' | 'uncompressed';
+export type Compression = OutputSpec['parquet']['compression'];
 
 /** hyparquet-writer's defaults: a page ends once ~1 MiB of values is in it. */
 const PAGE_BYTES = 1 << 20;

@@ -13,13 +13,13 @@ import type { ColumnChunk, RowGroup, SchemaElement } from 'hyparquet';
 import { BentoError } from '../errors.js';
 import type { Column, Field, FieldType } from '../source/types.js';
 import { openPartial, outputError, type PartialFile } from './atomic.js';
-import { NumberColumn, TextColumn } from './parquet-flat.js';
+import { type Compression, NumberColumn, TextColumn } from './parquet-flat.js';
 import { type PackedBatches, type PackedColumn, unpackColumn } from './transfer.js';
 import type { OutputBatch, Sink, SinkOptions } from './types.js';
 
 export interface ParquetSinkOptions {
   readonly rowGroupRows: number;
-  readonly compression: 'snappy' | 'gzip' | 'uncompressed';
+  readonly compression: Compression;
 }
 
 /** One encoded row group: its bytes, and its metadata with offsets counted from its first byte. */
@@ -118,7 +118,7 @@ function gatheredColumn(field: Field, compression: ParquetSinkOptions['compressi
     return {
       name: field.name,
       add: (column, length) => numbers.add(column, length),
-      addPacked: (column, lengths) => ('numbers' in column ? numbers.addPacked(column.numbers, column.marks) : unpacked(numbers, column, lengths)),
+      addPacked: (column, lengths) => ('numbers' in column ? numbers.addPacked(column.numbers, column.marks) : 'typed' in column ? numbers.add(column.typed, column.typed.length) : unpacked(numbers, column, lengths)),
       // Model scores are nearly all distinct: a dictionary is never tried for them.
       write: (writer) => numbers.write(writer, field.name, compression, field.continuous === true),
       clear: () => numbers.clear(),
