@@ -3,7 +3,7 @@
  * last one smaller), never empty, each knowing its global row range and where its rows came from.
  */
 import type { BentoError } from '../errors.js';
-import type { Column, RowChunk, SourcePosition } from '../source/types.js';
+import { cell, type Column, MaskedColumn, type NumberArray, type RowChunk, type SourcePosition } from '../source/types.js';
 
 /** Rows `[start, end)` of one file that sit at `offset` in a batch. */
 export interface Segment {
@@ -95,29 +95,39 @@ function build(parts: { chunk: RowChunk; from: number; to: number }[], index: nu
   return { index, start, length, columns, segments, end, ...(errors.size > 0 ? { errors } : {}), ...(starts ? { starts } : {}) };
 }
 
-/** A typed array's rows are a view (nothing copied); whoever posts it elsewhere copies them (sink/transfer.ts). */
+/** A typed or masked column's rows are a view (nothing copied); whoever posts it elsewhere copies them (sink/transfer.ts). */
 function slice(column: Column, from: number, to: number, length: number): Column {
   if (from === 0 && to === length) return column;
-  if (ArrayBuffer.isView(column)) return (column as unknown as { subarray(a: number, b: number): Column }).subarray(from, to);
+  if (column instanceof MaskedColumn || ArrayBuffer.isView(column)) return (column as unknown as { subarray(a: number, b: number): Column }).subarray(from, to);
   return Array.prototype.slice.call(column, from, to);
 }
 
+/**
+ * The pieces of a batch from consecutive chunks as one column. Number pieces of one array type
+ * stay unboxed, masked if any of them is (a file's row groups differ in whether they have a null).
+ */
 function concat(pieces: Column[], length: number): Column {
   if (pieces.length === 1) return pieces[0]!;
-  const first = pieces[0]!;
-  if (ArrayBuffer.isView(first) && pieces.every((p) => p.constructor === first.constructor)) {
-    const Ctor = first.constructor as new (n: number) => { set(a: ArrayLike<unknown>, o: number): void } & Column;
-    const out = new Ctor(length);
+  const numbers = pieces.map((p) => (p instanceof MaskedColumn ? p.values : p));
+  const first = numbers[0]!;
+  if (ArrayBuffer.isView(first) && numbers.every((p) => p.constructor === first.constructor)) {
+    const Ctor = first.constructor as new (n: number) => NumberArray;
+    const values = new Ctor(length);
+    const valid = pieces.some((p) => p instanceof MaskedColumn) ? new Uint8Array(length) : undefined;
     let o = 0;
-    for (const p of pieces) {
-      out.set(p, o);
+    for (const [k, p] of pieces.entries()) {
+      values.set(numbers[k] as never, o);
+      if (valid) {
+        if (p instanceof MaskedColumn) valid.set(p.valid, o);
+        else valid.fill(1, o, o + p.length);
+      }
       o += p.length;
     }
-    return out;
+    return valid ? new MaskedColumn(values, valid) : values;
   }
   const out = new Array<unknown>(length);
   let o = 0;
-  for (const p of pieces) for (let i = 0; i < p.length; i++) out[o++] = p[i];
+  for (const p of pieces) for (let i = 0; i < p.length; i++) out[o++] = cell(p, i);
   return out;
 }
 

@@ -5,7 +5,7 @@
  */
 import { type Batch, locate } from '../batch/batcher.js';
 import { BentoError } from '../errors.js';
-import { type Column, missingTokens, parseNumber, plainDecimal } from '../source/types.js';
+import { cell, type Column, MaskedColumn, missingTokens, parseNumber, plainDecimal } from '../source/types.js';
 import type { Bundle } from './bundle.js';
 import type { InputTensor, Manifest } from './manifest.js';
 import { TextEncoder, type TokenInfo } from './text.js';
@@ -39,7 +39,7 @@ export class Preprocessor {
     if (!text || !this.#encoder) return { feeds, context: {} };
     const column = batch.columns.get(text.column)!;
     const texts: (string | null)[] = Array.from({ length: rows }, (_, i) => {
-      const v = i < batch.length ? column[i] : '';
+      const v = i < batch.length ? cell(column, i) : '';
       return v === null || v === undefined ? null : typeof v === 'string' ? v : String(v);
     });
     const encoded = this.#encoder.encode(texts, { maxLength: text.max_length, truncation: text.truncation, tokenTypeIds: text.token_type_ids !== undefined }, (i, why) => {
@@ -112,15 +112,24 @@ function fillColumn(data: Writable, column: Column, length: number, width: numbe
   const expects = `expects ${input.dtype} (tensor "${input.tensor}")`;
   if (input.dtype === 'float32' || input.dtype === 'float64') {
     const out = data as Float32Array | Float64Array;
-    // Numeric Parquet columns arrive as typed arrays: no per-cell checks needed.
-    if (column instanceof Float64Array || column instanceof Float32Array || column instanceof Int32Array) {
-      for (let i = 0; i < length; i++) out[i * width + j] = column[i]!;
+    // Numeric Parquet columns arrive as typed arrays, masked where they have nulls: no parsing,
+    // only NaN (missing, as in a text cell) to look for.
+    const numbers = column instanceof MaskedColumn ? column.values : column;
+    if (numbers instanceof Float64Array || numbers instanceof Float32Array || numbers instanceof Int32Array) {
+      const valid = column instanceof MaskedColumn ? column.valid : undefined;
+      for (let i = 0; i < length; i++) {
+        const v = numbers[i]!;
+        // v !== v: NaN.
+        if ((valid && !valid[i]) || v !== v) out[i * width + j] = fill ?? fail(i, null, `${expects}; it has no value and the tensor has no fill`);
+        else out[i * width + j] = v;
+      }
       return;
     }
     for (let i = 0; i < length; i++) {
-      const n = toNumber(column[i]);
-      if (n === undefined) out[i * width + j] = fill ?? fail(i, column[i], `${expects}; it has no value and the tensor has no fill`);
-      else if (Number.isNaN(n)) fail(i, column[i], expects);
+      const v = cell(column, i);
+      const n = toNumber(v);
+      if (n === undefined) out[i * width + j] = fill ?? fail(i, v, `${expects}; it has no value and the tensor has no fill`);
+      else if (Number.isNaN(n)) fail(i, v, expects);
       else out[i * width + j] = n;
     }
     return;
@@ -129,7 +138,7 @@ function fillColumn(data: Writable, column: Column, length: number, width: numbe
     const categories = input.categories ? new Map(input.categories.map((c, k) => [c, k])) : undefined;
     const big = input.dtype === 'int64';
     for (let i = 0; i < length; i++) {
-      const v = column[i];
+      const v = cell(column, i);
       let n: number | bigint | undefined;
       if (categories) {
         if (v === null || v === undefined || v === '') n = fill;
@@ -151,14 +160,14 @@ function fillColumn(data: Writable, column: Column, length: number, width: numbe
   }
   if (input.dtype === 'bool') {
     for (let i = 0; i < length; i++) {
-      const v = column[i];
+      const v = cell(column, i);
       const b = v === true || v === 1 || v === 'true' || v === 'True' || v === '1' ? 1 : v === false || v === 0 || v === 'false' || v === 'False' || v === '0' ? 0 : undefined;
       (data as Uint8Array)[i * width + j] = b ?? fill ?? fail(i, v, `${expects} (true/false)`);
     }
     return;
   }
   for (let i = 0; i < length; i++) {
-    const v = column[i];
+    const v = cell(column, i);
     if (v === null || v === undefined) fail(i, v, `${expects}; it has no value`);
     else (data as string[])[i * width + j] = typeof v === 'string' ? v : JSON.stringify(v);
   }

@@ -11,7 +11,7 @@ import { postprocess } from '../model/postprocess.js';
 import { type PreContext, type Preprocessor, type RowErrors } from '../model/preprocess.js';
 import type { TensorData } from '../model/session.js';
 import type { OutputBatch } from '../sink/index.js';
-import { type Column, type Field, lineColumn } from '../source/types.js';
+import { cell, type Column, type Field, lineColumn } from '../source/types.js';
 
 /** A batch's model results: one part normally; several when failing rows had to be isolated. */
 interface Part {
@@ -106,11 +106,14 @@ export function outputBatch(scored: Scored, bundle: Bundle, shape: OutputShape):
   for (const [name, column] of predicted) columns.set(name, column);
   let length = batch.length;
   if (errors.size > 0 && shape.nullRows) {
-    for (const name of predicted.keys()) columns.set(name, Array.from(columns.get(name)!, (v, i) => (errors.has(i) ? null : v)));
+    for (const name of predicted.keys()) {
+      const column = columns.get(name)!;
+      columns.set(name, Array.from({ length }, (_, i) => (errors.has(i) ? null : cell(column, i))));
+    }
     columns.set('error', Array.from({ length }, (_, i) => errors.get(i)?.message ?? null));
   } else if (errors.size > 0) {
     const keep = Array.from({ length }, (_, i) => i).filter((i) => !errors.has(i));
-    columns = new Map([...columns].map(([name, column]) => [name, keep.map((i) => column[i])]));
+    columns = new Map([...columns].map(([name, column]) => [name, keep.map((i) => cell(column, i))]));
     length = keep.length;
   } else if (shape.nullRows) columns.set('error', new Array(length).fill(null));
   return { length, columns };
@@ -135,7 +138,7 @@ function joinParts(parts: Map<string, Column>[], length: number): Map<string, Co
     let o = 0;
     for (const part of parts) {
       const values = part.get(name)!;
-      for (let i = 0; i < values.length; i++) column[o++] = values[i];
+      for (let i = 0; i < values.length; i++) column[o++] = cell(values, i);
     }
     out.set(name, column);
   }

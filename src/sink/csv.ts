@@ -2,7 +2,7 @@
  * @file CSV writer: RFC 4180 quoting, a header row, one write per batch. Lists and objects
  * are written as JSON text in their cell.
  */
-import { type Field, lineColumn } from '../source/types.js';
+import { cell, type Field, lineColumn } from '../source/types.js';
 import { openTextSink } from './text.js';
 import type { OutputBatch, Sink, SinkOptions } from './types.js';
 import { dateText, jsonText, numberText } from './values.js';
@@ -11,7 +11,7 @@ export function openCsvSink(schema: readonly Field[], options: SinkOptions & { d
   const d = options.delimiter;
   const needsQuotes = new RegExp(`[${d === ']' ? '\\]' : d.replace(/[\\^-]/g, '\\$&')}"\\r\\n]|^\\s|\\s$`);
   const quote = (text: string) => (needsQuotes.test(text) ? `"${text.replace(/"/g, '""')}"` : text);
-  const cell = (value: unknown, field: Field): string => {
+  const format = (value: unknown, field: Field): string => {
     if (value === null || value === undefined) return '';
     switch (typeof value) {
       case 'string': return quote(value);
@@ -32,7 +32,7 @@ export function openCsvSink(schema: readonly Field[], options: SinkOptions & { d
     let text = '';
     for (let r = 0; r < batch.length; r++) {
       let line = lines ? (lines[r] ?? empty) : '';
-      for (let c = 0; c < columns.length; c++) line += (c || lines ? d : '') + cell(columns[c]![r], fields[c]!);
+      for (let c = 0; c < columns.length; c++) line += (c || lines ? d : '') + format(cell(columns[c]!, r), fields[c]!);
       text += `${line}\n`;
     }
     return text;

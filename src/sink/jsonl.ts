@@ -1,7 +1,7 @@
 /**
  * @file JSON Lines writer: one object per row, keys in schema order, one write per batch.
  */
-import type { Field } from '../source/types.js';
+import { cell, type Field } from '../source/types.js';
 import { openTextSink } from './text.js';
 import type { OutputBatch, Sink, SinkOptions } from './types.js';
 import { jsonText } from './values.js';
@@ -13,7 +13,7 @@ export function openJsonlSink(schema: readonly Field[], options: SinkOptions): P
     let text = '';
     for (let r = 0; r < batch.length; r++) {
       let line = '';
-      for (let c = 0; c < columns.length; c++) line += keys[c] + jsonText(columns[c]![r], schema[c]!.type, schema[c]!.items);
+      for (let c = 0; c < columns.length; c++) line += keys[c] + jsonText(cell(columns[c]!, r), schema[c]!.type, schema[c]!.items);
       text += `${line || '{'}}\n`;
     }
     return text;

@@ -13,7 +13,7 @@ import { writePageHeader } from 'hyparquet-writer/src/datapage.js';
 import { writeRleBitPackedHybrid } from 'hyparquet-writer/src/encoding.js';
 import { snappyCompress } from 'hyparquet-writer/src/snappy.js';
 import type { OutputSpec } from '../job/spec.js';
-import type { Column } from '../source/types.js';
+import { cell, type Column, MaskedColumn } from '../source/types.js';
 import { FIRST_STRING, NUMBER } from './transfer.js';
 
 export type Compression = OutputSpec['parquet']['compression'];
@@ -41,7 +41,7 @@ export class NumberColumn {
     return this.#rows;
   }
 
-  /** Appends a column as a batch holds it: a typed array, or values with nulls. */
+  /** Appends a column as a batch holds it: a typed array, masked or not, or values with nulls. */
   add(column: Column, length: number): void {
     this.#reserve(length);
     const values = this.#values;
@@ -55,8 +55,18 @@ export class NumberColumn {
     }
     let p = this.#present;
     let r = this.#rows;
+    if (column instanceof MaskedColumn && !(column.values instanceof BigInt64Array)) {
+      const { values: numbers, valid } = column;
+      for (let i = 0; i < length; i++, r++) {
+        levels[r] = valid[i]!;
+        if (valid[i]) values[p++] = this.#number(numbers[i]!);
+      }
+      this.#rows = r;
+      this.#present = p;
+      return;
+    }
     for (let i = 0; i < length; i++, r++) {
-      const v = column[i];
+      const v = cell(column, i);
       if (v === null || v === undefined) levels[r] = 0;
       else {
         values[p++] = this.#number(typeof v === 'number' ? v : Number(v));
@@ -190,7 +200,7 @@ function text(v: unknown): string | null {
 
 /** Row `i` of a segment, as text. */
 function textOf(s: TextSegment, i: number): string | null {
-  if (!('codes' in s)) return text(s.values[i]);
+  if (!('codes' in s)) return text(cell(s.values, i));
   const c = s.codes[i]!;
   return c < FIRST_STRING ? null : s.strings[c - FIRST_STRING]!;
 }
@@ -286,7 +296,7 @@ function textDictionary(segments: readonly TextSegment[], rows: number): TextDic
       }
     } else {
       for (let k = 0; k < s.length; k++, r++) {
-        const v = text(s.values[k]);
+        const v = text(cell(s.values, k));
         if (v === null) continue;
         levels[r] = 1;
         indexes[present++] = indexOf(v);

@@ -11,7 +11,7 @@ import { gzipSync } from 'node:zlib';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import type { ColumnChunk, RowGroup, SchemaElement } from 'hyparquet';
 import { BentoError } from '../errors.js';
-import type { Column, Field, FieldType } from '../source/types.js';
+import { cell, type Column, type Field, type FieldType, MaskedColumn } from '../source/types.js';
 import { openPartial, outputError, type PartialFile } from './atomic.js';
 import { type Compression, NumberColumn, TextColumn } from './parquet-flat.js';
 import { type PackedBatches, type PackedColumn, unpackColumn } from './transfer.js';
@@ -118,7 +118,7 @@ function gatheredColumn(field: Field, compression: ParquetSinkOptions['compressi
     return {
       name: field.name,
       add: (column, length) => numbers.add(column, length),
-      addPacked: (column, lengths) => ('numbers' in column ? numbers.addPacked(column.numbers, column.marks) : 'typed' in column ? numbers.add(column.typed, column.typed.length) : unpacked(numbers, column, lengths)),
+      addPacked: (column, lengths) => ('numbers' in column ? numbers.addPacked(column.numbers, column.marks) : 'typed' in column ? numbers.add(column.valid ? new MaskedColumn(column.typed, column.valid) : column.typed, column.typed.length) : unpacked(numbers, column, lengths)),
       // Model scores are nearly all distinct: a dictionary is never tried for them.
       write: (writer) => numbers.write(writer, field.name, compression, field.continuous === true),
       clear: () => numbers.clear(),
@@ -146,7 +146,7 @@ function gatheredColumn(field: Field, compression: ParquetSinkOptions['compressi
     write() {
       const values: unknown[] = [];
       parts.forEach((part, b) => {
-        for (let r = 0; r < lengths[b]!; r++) values.push(part[r]);
+        for (let r = 0; r < lengths[b]!; r++) values.push(cell(part, r));
       });
       gathered.clear();
       parquet.row_groups = [];

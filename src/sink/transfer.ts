@@ -4,13 +4,14 @@
  * reading thread's cost and much of the writer's garbage. Text columns with few distinct
  * values (categories, labels, dictionary-encoded Parquet columns) go instead as their distinct
  * strings plus a code per row; the thread rebuilds the columns pointing at one string each.
- * Number columns with nulls (a Parquet chunk with a null is a plain array) go as one
- * Float64Array plus a mark per row, moved rather than cloned value by value. Typed-array columns
- * go as one array of all their rows, moved: postMessage would copy a typed array twice (into the
- * message, out of it), and copy the whole buffer under a view (a batch is a view of its chunk).
+ * Number columns with nulls in plain arrays (model outputs of failed rows, JSONL numbers) go as
+ * one Float64Array plus a mark per row, moved rather than cloned value by value. Typed-array
+ * columns, masked or not, go as one array of all their rows (and one mask), moved: postMessage
+ * would copy a typed array twice (into the message, out of it), copy the whole buffer under a
+ * view (a batch is a view of its chunk), and lose a MaskedColumn's class.
  */
 import type { Worker } from 'node:worker_threads';
-import type { Column } from '../source/types.js';
+import { cell, cells, type Column, MaskedColumn, type NumberArray } from '../source/types.js';
 import type { OutputBatch } from './types.js';
 
 /** A run of batches as posted: their lengths (batch boundaries matter to Parquet row groups) and each column. */
@@ -23,7 +24,9 @@ export type PackedColumn =
   /** Each batch's column as it was (numbers, unique text, mixed values). */
   | { readonly parts: readonly Column[] }
   /** Every batch's typed array, one after another. */
-  | { readonly typed: TypedColumn }
+  | { readonly typed: TypedColumn; readonly valid?: undefined }
+  /** The same for masked number columns (some batches' may be unmasked), with one mask. */
+  | { readonly typed: NumberArray; readonly valid: Uint8Array }
   /** Codes into `strings`; 0 is null, 1 undefined. */
   | { readonly strings: readonly string[]; readonly codes: Uint16Array }
   /** Numbers, with `marks` 0 (NULL) or 1 (UNDEFINED) where the row has none, and 2 where `numbers` holds it. */
@@ -83,7 +86,7 @@ export function packBatches(batches: readonly OutputBatch[]): PackedBatches {
     columns: names.map((name) => {
       const parts = batches.map((b) => b.columns.get(name)!);
       const packed = parts.every((p) => Array.isArray(p)) ? dictionaryOf(parts, lengths, rows) ?? numbersOf(parts, lengths, rows) : typedOf(parts, lengths, rows);
-      return [name, packed ?? { parts }] as const;
+      return [name, packed ?? { parts: parts.map(plain) }] as const;
     }),
   };
 }
@@ -98,8 +101,12 @@ export function unpackBatches(packed: PackedBatches): OutputBatch[] {
 export function unpackColumn(column: PackedColumn, lengths: readonly number[]): Column[] {
   if ('parts' in column) return [...column.parts];
   if ('typed' in column) {
+    const { typed, valid } = column;
     let at = 0;
-    return lengths.map((length) => column.typed.subarray(at, (at += length)));
+    return lengths.map((length) => {
+      const values = typed.subarray(at, (at += length));
+      return valid ? new MaskedColumn(values as NumberArray, valid.subarray(at - length, at)) : values;
+    });
   }
   const values: readonly unknown[] = 'numbers' in column ? [] : [null, undefined, ...column.strings];
   let o = 0;
@@ -115,7 +122,12 @@ export function unpackColumn(column: PackedColumn, lengths: readonly number[]): 
 
 /** What to move rather than copy: the buffers made for the post. */
 export function transferList(packed: PackedBatches): ArrayBuffer[] {
-  return packed.columns.flatMap(([, c]) => ('codes' in c ? [c.codes.buffer as ArrayBuffer] : 'numbers' in c ? [c.numbers.buffer as ArrayBuffer, c.marks.buffer as ArrayBuffer] : 'typed' in c ? [c.typed.buffer as ArrayBuffer] : []));
+  return packed.columns.flatMap(([, c]) => {
+    if ('codes' in c) return [c.codes.buffer as ArrayBuffer];
+    if ('numbers' in c) return [c.numbers.buffer as ArrayBuffer, c.marks.buffer as ArrayBuffer];
+    if ('typed' in c) return c.valid ? [c.typed.buffer as ArrayBuffer, c.valid.buffer as ArrayBuffer] : [c.typed.buffer as ArrayBuffer];
+    return [];
+  });
 }
 
 /**
@@ -141,25 +153,38 @@ function numbersOf(parts: readonly Column[], lengths: readonly number[], rows: n
   return { numbers, marks };
 }
 
-/** Typed arrays of one kind, in one new array; undefined for anything else. */
+/** Typed arrays of one kind, masked or not, in one new array (and one mask); undefined for anything else. */
 function typedOf(parts: readonly Column[], lengths: readonly number[], rows: number): PackedColumn | undefined {
-  const first = parts[0];
-  if (!ArrayBuffer.isView(first) || !parts.every((p) => p.constructor === first.constructor)) return undefined;
+  const arrays = parts.map((p) => (p instanceof MaskedColumn ? p.values : p));
+  const first = arrays[0];
+  if (!ArrayBuffer.isView(first) || !arrays.every((p) => p.constructor === first.constructor)) return undefined;
   const typed = new (first.constructor as new (n: number) => TypedColumn)(rows);
+  const valid = parts.some((p) => p instanceof MaskedColumn) ? new Uint8Array(rows) : undefined;
   let at = 0;
   for (let b = 0; b < parts.length; b++) {
-    const part = parts[b] as TypedColumn;
-    typed.set((part.length === lengths[b] ? part : part.subarray(0, lengths[b])) as never, at);
-    at += lengths[b]!;
+    const n = lengths[b]!;
+    const part = arrays[b] as TypedColumn;
+    typed.set((part.length === n ? part : part.subarray(0, n)) as never, at);
+    if (valid) {
+      const p = parts[b]!;
+      if (p instanceof MaskedColumn) valid.set(p.valid.subarray(0, n), at);
+      else valid.fill(1, at, at + n);
+    }
+    at += n;
   }
-  return { typed };
+  return valid ? { typed: typed as NumberArray, valid } : { typed };
+}
+
+/** A column postMessage can clone as it is: a masked one (whose class would be lost) as a plain array. */
+function plain(column: Column): Column {
+  return column instanceof MaskedColumn ? cells(column) : column;
 }
 
 /** The first value of the column that is neither null nor undefined. */
 function firstPresent(parts: readonly Column[], lengths: readonly number[]): unknown {
   for (let b = 0; b < parts.length; b++) {
     for (let r = 0; r < lengths[b]!; r++) {
-      const v = parts[b]![r];
+      const v = cell(parts[b]!, r);
       if (v !== null && v !== undefined) return v;
     }
   }

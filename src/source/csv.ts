@@ -156,7 +156,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
 
   // The first chunk fixes each column's type; later chunks are converted to it.
   function typed(chunk: RowChunk): RowChunk {
-    schema ??= [...chunk.columns].filter(([name]) => name !== lineColumn).map(([name, values]) => ({ name, type: sniffCsvType(values, isMissing) }));
+    schema ??= [...chunk.columns].filter(([name]) => name !== lineColumn).map(([name, values]) => ({ name, type: sniffCsvType(values as ArrayLike<unknown>, isMissing) }));
     if (narrow) return { ...chunk, columns: new Map([...chunk.columns].filter(([name]) => name === lineColumn || narrow.includes(name))) };
     if (options.rawText) return chunk;
     const errors = new Map(chunk.errors);

@@ -126,7 +126,7 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
 
   function typed(chunk: RowChunk): RowChunk {
     // A key absent from a line is a null there, as in every JSONL tool; the first chunk fixes the set.
-    schema ??= [...chunk.columns].map(([name, values]) => ({ name, type: sniffJsonType(values) }));
+    schema ??= [...chunk.columns].map(([name, values]) => ({ name, type: sniffJsonType(values as ArrayLike<unknown>) }));
     return chunk;
   }
 

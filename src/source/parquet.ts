@@ -19,7 +19,7 @@ import type { ColumnDecoder, DecodedArray, PageHeader } from 'hyparquet/src/type
 import { BentoError, didYouMean } from '../errors.js';
 import { requireColumns } from './chunks.js';
 import { streamError } from './files.js';
-import type { Column, Field, FieldType, RowChunk, Source, SourcePosition } from './types.js';
+import { type Column, type Field, type FieldType, MaskedColumn, type NumberArray, type RowChunk, type Source, type SourcePosition } from './types.js';
 
 export interface ParquetSourceOptions {
   readonly columns: readonly string[] | undefined;
@@ -73,7 +73,7 @@ export async function openParquet(files: readonly string[], options: ParquetSour
             for (let start = first; start < groupEnd; start += options.chunkRows) {
               const end = Math.min(groupEnd, start + options.chunkRows);
               const slice = new Map<string, Column>();
-              for (const [name, values] of columns) slice.set(name, start === first && end === groupEnd ? values : values.slice(start - first, end - first));
+              for (const [name, values] of columns) slice.set(name, start === first && end === groupEnd ? values : rowsOf(values, start - first, end - first));
               rowsDone += end - start;
               yield { file, fileIndex: index, fileRow: start, length: end - start, columns: slice };
             }
@@ -89,7 +89,12 @@ export async function openParquet(files: readonly string[], options: ParquetSour
   return { files, schema, totalRows, chunks, progress: () => ({ done: rowsDone, total: totalRows, unit: 'rows' }) };
 }
 
-type Values = unknown[] | Float32Array | Float64Array | Int32Array | BigInt64Array;
+type Values = unknown[] | NumberArray | MaskedColumn;
+
+/** Rows `[from, to)` of a decoded column: a view of a typed or masked one, a copy of a plain one. */
+function rowsOf(values: Values, from: number, to?: number): Values {
+  return Array.isArray(values) ? values.slice(from, to) : values.subarray(from, to ?? values.length);
+}
 
 /** Rows `rowStart` to the group's end of row group `group` (starting at file row `groupStart`), column by column. */
 async function readRows(opened: OpenParquet, names: readonly string[], group: RowGroup, groupStart: number, rowStart: number): Promise<Map<string, Values>> {
@@ -101,7 +106,7 @@ async function readRows(opened: OpenParquet, names: readonly string[], group: Ro
   try {
     for (const name of flat) {
       const values = await readFlatColumn(opened.buffer, group, name, opened.flat.get(name)!);
-      out.set(name, rowStart === groupStart ? values : values.slice(rowStart - groupStart));
+      out.set(name, rowStart === groupStart ? values : rowsOf(values, rowStart - groupStart));
     }
     if (nested.length > 0) {
       await parquetRead({
@@ -137,9 +142,9 @@ interface FlatPage {
 }
 
 /**
- * One flat column chunk of a row group, every page decoded: null cells are null. A chunk with no
- * null is a typed array where its type has one (Float64Array for DOUBLE, …, dictionary-encoded or
- * not), so numbers stay unboxed.
+ * One flat column chunk of a row group, every page decoded. Where its type has a typed array
+ * (Float64Array for DOUBLE, …, dictionary-encoded or not) the chunk is one, masked if it has a
+ * null, so numbers stay unboxed; otherwise a plain array whose null cells are null.
  */
 async function readFlatColumn(file: AsyncBuffer, group: RowGroup, name: string, schemaPath: SchemaTree[]): Promise<Values> {
   const chunk = group.columns.find((c) => c.meta_data?.path_in_schema.length === 1 && c.meta_data.path_in_schema[0] === name)?.meta_data;
@@ -172,7 +177,8 @@ async function readFlatColumn(file: AsyncBuffer, group: RowGroup, name: string, 
   }
   if (count !== rows) throw new Error(`column "${name}" has ${count} values in a row group of ${rows} rows`);
   const typedOf = (p: FlatPage) => (p.dictionary ? p.dictionary : p.values);
-  const Typed = typedValues.find((T) => pages.every((p) => !p.defs && typedOf(p) instanceof T));
+  const Typed = typedValues.find((T) => pages.every((p) => typedOf(p) instanceof T));
+  if (Typed && pages.some((p) => p.defs)) return maskedColumn(pages, new Typed(rows));
   const out = Typed ? new Typed(rows) : new Array<unknown>(rows);
   let o = 0;
   for (const { rows: n, defs, values, dictionary: d } of pages) {
@@ -189,6 +195,29 @@ async function readFlatColumn(file: AsyncBuffer, group: RowGroup, name: string, 
     }
   }
   return out;
+}
+
+/** Pages of numbers with nulls as one masked column; a null row's value is left 0. */
+function maskedColumn(pages: readonly FlatPage[], values: NumberArray): MaskedColumn {
+  const out = values as Float64Array;
+  const valid = new Uint8Array(values.length);
+  let o = 0;
+  for (const { rows: n, defs, values: page, dictionary: d } of pages) {
+    if (defs) valid.set(defs, o);
+    else valid.fill(1, o, o + n);
+    let v = 0;
+    if (d) {
+      const dictionary = d as Float64Array;
+      for (let i = 0; i < n; i++, o++) if (!defs || defs[i]) out[o] = dictionary[page[v++] as number]!;
+    } else if (!defs) {
+      out.set(page as Float64Array, o);
+      o += n;
+    } else {
+      const present = page as Float64Array;
+      for (let i = 0; i < n; i++, o++) if (defs[i]) out[o] = present[v++]!;
+    }
+  }
+  return new MaskedColumn(values, valid);
 }
 
 /**

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type Batch, batches, locate } from '../../src/batch/batcher.js';
-import type { RowChunk } from '../../src/source/types.js';
+import { cells, MaskedColumn, type RowChunk } from '../../src/source/types.js';
 
 /** A chunk of `file` whose rows [fileRow, fileRow+n) carry x = "file:row" and y = row as a float. */
 function chunk(file: string, fileIndex: number, fileRow: number, n: number): RowChunk {
@@ -29,11 +29,33 @@ async function collect(chunks: readonly RowChunk[], size: number, resume?: { row
 const shape = (bs: readonly Batch[]) => bs.map((b) => [b.index, b.start, b.length]);
 
 describe('batches', () => {
+  test('number columns stay unboxed: views inside a chunk; across chunks one array, masked if any piece is', async () => {
+    // A file's row groups differ in whether a column has a null: masked, then plain, then masked.
+    const masked = (fileRow: number, n: number): RowChunk => ({
+      file: 'p', fileIndex: 0, fileRow, length: n,
+      columns: new Map([['m', new MaskedColumn(Float64Array.from({ length: n }, (_, i) => fileRow + i), Uint8Array.from({ length: n }, (_, i) => ((fileRow + i) % 3 ? 1 : 0)))]]),
+    });
+    const unmasked = (fileRow: number, n: number): RowChunk => ({ file: 'p', fileIndex: 0, fileRow, length: n, columns: new Map([['m', Float64Array.from({ length: n }, (_, i) => fileRow + i)]]) });
+    const source = [masked(0, 5), unmasked(5, 3), masked(8, 6)];
+    const bs = await collect(source, 4);
+    const expected = Array.from({ length: 14 }, (_, r) => (r < 5 || r >= 8) && r % 3 === 0 ? null : r);
+    assert.deepEqual(bs.flatMap((b) => cells(b.columns.get('m')!)), expected);
+    // Batch 0 lies in the first chunk: a view of its arrays. Batch 1 spans all three: one masked array.
+    const first = bs[0]!.columns.get('m') as MaskedColumn;
+    assert.ok(first instanceof MaskedColumn);
+    assert.equal(first.values.buffer, (source[0]!.columns.get('m') as MaskedColumn).values.buffer);
+    const second = bs[1]!.columns.get('m') as MaskedColumn;
+    assert.ok(second instanceof MaskedColumn && second.values instanceof Float64Array);
+    assert.deepEqual(Array.from(second.valid), [1, 1, 1, 1]);
+    // Rows 8–11 come from one masked chunk, rows 4–7 from the plain one plus a masked row: typed throughout.
+    assert.ok(bs.every((b) => b.columns.get('m') instanceof MaskedColumn || b.columns.get('m') instanceof Float64Array));
+  });
+
   test('exact sizes with a last partial batch, and global start offsets', async () => {
     const bs = await collect([chunk('a', 0, 0, 4), chunk('a', 0, 4, 4), chunk('a', 0, 8, 2)], 3);
     assert.deepEqual(shape(bs), [[0, 0, 3], [1, 3, 3], [2, 6, 3], [3, 9, 1]]);
-    assert.deepEqual(bs.map((b) => Array.from(b.columns.get('x')!)), [['a:0', 'a:1', 'a:2'], ['a:3', 'a:4', 'a:5'], ['a:6', 'a:7', 'a:8'], ['a:9']]);
-    assert.deepEqual(bs.map((b) => Array.from(b.columns.get('y')!)), [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]);
+    assert.deepEqual(bs.map((b) => cells(b.columns.get('x')!)), [['a:0', 'a:1', 'a:2'], ['a:3', 'a:4', 'a:5'], ['a:6', 'a:7', 'a:8'], ['a:9']]);
+    assert.deepEqual(bs.map((b) => cells(b.columns.get('y')!)), [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]);
   });
 
   test('rows that divide evenly give no empty last batch', async () => {
@@ -56,7 +78,7 @@ describe('batches', () => {
     const bs = await collect([chunk('a', 0, 0, 10)], 4);
     assert.deepEqual(shape(bs), [[0, 0, 4], [1, 4, 4], [2, 8, 2]]);
     assert.deepEqual(bs[1]!.segments, [{ file: 'a', fileRow: 4, offset: 0, length: 4 }]);
-    assert.deepEqual(Array.from(bs[2]!.columns.get('x')!), ['a:8', 'a:9']);
+    assert.deepEqual(cells(bs[2]!.columns.get('x')!), ['a:8', 'a:9']);
   });
 
   test('size 1 gives one batch per row', async () => {
@@ -73,8 +95,8 @@ describe('batches', () => {
       [{ file: 'a.csv', fileRow: 5, offset: 0, length: 3 }, { file: 'b.csv', fileRow: 0, offset: 3, length: 2 }],
       [{ file: 'b.csv', fileRow: 2, offset: 0, length: 1 }],
     ]);
-    assert.deepEqual(Array.from(bs[1]!.columns.get('x')!), ['a.csv:5', 'a.csv:6', 'a.csv:7', 'b.csv:0', 'b.csv:1']);
-    assert.deepEqual(Array.from(bs[1]!.columns.get('y')!), [5, 6, 7, 0, 1]);
+    assert.deepEqual(cells(bs[1]!.columns.get('x')!), ['a.csv:5', 'a.csv:6', 'a.csv:7', 'b.csv:0', 'b.csv:1']);
+    assert.deepEqual(cells(bs[1]!.columns.get('y')!), [5, 6, 7, 0, 1]);
   });
 
   test('non-consecutive rows of one file stay separate segments', async () => {

@@ -10,6 +10,7 @@ import { type Manifest, parseManifest } from '../../src/model/manifest.js';
 import { postprocess, predictionFields } from '../../src/model/postprocess.js';
 import { preprocess } from '../../src/model/preprocess.js';
 import type { TensorData } from '../../src/model/session.js';
+import { cell, type Column, MaskedColumn } from '../../src/source/types.js';
 import { assertClose, throwsWith } from '../helpers.js';
 
 function manifest(inputs: unknown[], outputs: unknown[] = [{ tensor: 'y', columns: { values: ['pred'] } }], fixed = false): Manifest {
@@ -17,7 +18,7 @@ function manifest(inputs: unknown[], outputs: unknown[] = [{ tensor: 'y', column
 }
 
 /** A batch of `columns` whose rows 0..k come from a.csv rows 11.., the rest from b.csv rows 1... */
-function batch(columns: Record<string, ArrayLike<unknown>>, fromA = 2): Batch {
+function batch(columns: Record<string, Column>, fromA = 2): Batch {
   const length = Object.values(columns)[0]!.length;
   return {
     index: 3, start: 40, length,
@@ -49,6 +50,20 @@ describe('preprocess', () => {
     const feeds = preprocess(batch({ a: Float64Array.of(1.5, 2.5), b: [null, 3] }), m, 2);
     assert.equal(feeds.x!.type, 'float64');
     assert.deepEqual(Array.from(feeds.x!.data as Float64Array), [1.5, -1, 2.5, 3]);
+  });
+
+  test('masked number columns (Parquet with nulls) fill their null cells, and NaN in a typed column counts as missing, as "NaN" in a text cell does', () => {
+    const m = manifest([{ tensor: 'x', dtype: 'float32', shape: ['batch', 2], columns: ['a', 'b'], fill: [-1, -2] }]);
+    const a = new MaskedColumn(Float64Array.of(1.5, 99, 3.5), Uint8Array.of(1, 0, 1));
+    const feeds = preprocess(batch({ a, b: Float32Array.of(NaN, 4, 5) }), m, 3);
+    assert.deepEqual(Array.from(feeds.x!.data as Float32Array), [1.5, -2, -1, 4, 3.5, 5]);
+    const bare = manifest([{ tensor: 'x', dtype: 'float32', shape: ['batch', 1], columns: ['a'] }]);
+    const error = throwsWith(() => preprocess(batch({ a }), bare, 3), 'INVALID_VALUE',
+      'Invalid value: column "a" expects float32 (tensor "x"); it has no value and the tensor has no fill, got an empty cell at /data/a.csv row 12');
+    assert.equal(error.hint, 'Fix the row, or give tensor "x" a `fill` value in bento.yaml.');
+    const ints = manifest([{ tensor: 'n', dtype: 'int64', shape: ['batch'], columns: ['n'], fill: 7 }]);
+    const n = preprocess(batch({ n: new MaskedColumn(BigInt64Array.of(3n, 0n), Uint8Array.of(1, 0)) }), ints, 2);
+    assert.deepEqual(Array.from(n.n!.data as BigInt64Array), [3n, 7n]);
   });
 
   test('categories map text to indices (int64), fill covers missing cells', () => {
@@ -158,7 +173,7 @@ describe('postprocess', () => {
     assertClose(columns.get('p_A'), [r0[0], r1[0]], 1e-12);
     assertClose(columns.get('p_B'), [r0[1], r1[1]], 1e-12);
     assertClose(columns.get('p_C'), [r0[2], r1[2]], 1e-12);
-    assertClose(Array.from({ length: 2 }, (_, r) => ['p_A', 'p_B', 'p_C'].reduce((s, k) => s + (columns.get(k)![r] as number), 0)), [1, 1], 1e-12);
+    assertClose(Array.from({ length: 2 }, (_, r) => ['p_A', 'p_B', 'p_C'].reduce((s, k) => s + (cell(columns.get(k)!, r) as number), 0)), [1, 1], 1e-12);
   });
 
   test('padding rows beyond `length` are dropped', () => {

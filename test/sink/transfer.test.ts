@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import { packBatches, transferList, unpackBatches } from '../../src/sink/transfer.js';
 import type { OutputBatch } from '../../src/sink/types.js';
+import { cell, cells, type Column, MaskedColumn } from '../../src/source/types.js';
 
 function batch(length: number, offset: number): OutputBatch {
   const at = (r: number) => offset + r;
@@ -35,7 +36,7 @@ function throughPort<T>(value: T, transfer: ArrayBuffer[]): T {
   return received;
 }
 
-const plain = (batches: readonly OutputBatch[]) => batches.map((b) => ({ length: b.length, columns: [...b.columns].map(([k, v]) => [k, Array.from(v)]) }));
+const plain = (batches: readonly OutputBatch[]) => batches.map((b) => ({ length: b.length, columns: [...b.columns].map(([k, v]) => [k, cells(v)]) }));
 
 describe('batches posted to the writer thread', () => {
   test('arrive with the same values, nulls, undefineds and batch lengths', () => {
@@ -44,7 +45,7 @@ describe('batches posted to the writer thread', () => {
     const packed = packBatches(batches);
     const received = unpackBatches(throughPort(packed, transferList(packed)));
     assert.deepEqual(plain(received), plain(batches));
-    assert.ok(Object.is(received[0]!.columns.get('dense')![1], -0));
+    assert.ok(Object.is(cell(received[0]!.columns.get('dense')!, 1), -0));
     assert.ok(received[4]!.columns.get('score') instanceof Float64Array);
   });
 
@@ -66,9 +67,36 @@ describe('batches posted to the writer thread', () => {
     const list = transferList(packed);
     assert.deepEqual(list.map((b) => b.byteLength), [768 * 4]);
     const received = unpackBatches(throughPort(packed, list));
-    assert.deepEqual(received.map((b) => Array.from(b.columns.get('x')!)), [0, 256, 512].map((from) => Array.from(chunk.subarray(from, from + 256))));
+    assert.deepEqual(received.map((b) => cells(b.columns.get('x')!)), [0, 256, 512].map((from) => Array.from(chunk.subarray(from, from + 256))));
     assert.ok(received[2]!.columns.get('x') instanceof Float32Array);
     assert.equal(chunk.length, 8192, 'the chunk itself is not moved');
+  });
+
+  test('masked number columns (views of their chunk, some batches unmasked) go as one array and one mask, and arrive masked', () => {
+    const values = Float64Array.from({ length: 8192 }, (_, i) => i + 0.5);
+    const valid = Uint8Array.from({ length: 8192 }, (_, i) => (i % 4 ? 1 : 0));
+    const chunk = new MaskedColumn(values, valid);
+    const columns = [chunk.subarray(0, 256), values.subarray(256, 300), chunk.subarray(300, 556)];
+    const batches = columns.map((x) => ({ length: x.length, columns: new Map([['x', x]]) }));
+    const packed = packBatches(batches);
+    const list = transferList(packed);
+    assert.deepEqual(list.map((b) => b.byteLength), [556 * 8, 556]);
+    const received = unpackBatches(throughPort(packed, list));
+    assert.deepEqual(received.map((b) => cells(b.columns.get('x')!)), columns.map((x) => cells(x)));
+    assert.ok(received.every((b) => b.columns.get('x') instanceof MaskedColumn));
+    assert.equal(cell(received[0]!.columns.get('x')!, 4), null);
+    assert.equal(cell(received[1]!.columns.get('x')!, 0), 256.5, 'an unmasked batch has every value');
+    assert.equal(values.length, 8192, 'the chunk itself is not moved');
+  });
+
+  test('a masked column beside other forms in the fallback goes as plain values, not as a classless object', () => {
+    const batches = [
+      { length: 2, columns: new Map<string, Column>([['x', new MaskedColumn(Float64Array.of(1, 2), Uint8Array.of(0, 1))]]) },
+      { length: 2, columns: new Map<string, Column>([['x', [3n, null]]]) },
+    ];
+    const packed = packBatches(batches);
+    const received = unpackBatches(throughPort(packed, transferList(packed)));
+    assert.deepEqual(received.map((b) => cells(b.columns.get('x')!)), [[null, 2], [3n, null]]);
   });
 
   test('no batches, no columns', () => {

@@ -9,6 +9,7 @@ import { describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { type CsvSourceOptions, openCsv } from '../../src/source/csv.js';
 import { fixtures, rejectsWith, withTempDir } from '../helpers.js';
+import { cell } from '../../src/source/types.js';
 import { badRows, concatColumns, drain, layout } from './util.js';
 
 const defaults: CsvSourceOptions = { delimiter: undefined, header: true, quote: '"', columns: undefined, chunkRows: 8192 };
@@ -90,7 +91,7 @@ describe('openCsv: chunks', () => {
     const chunks = await drain(await openCsv([penguinsCsv], { ...defaults, chunkRows: 100 }));
     assert.deepEqual(layout(chunks), [[0, 100], [100, 100], [200, 100], [300, 44]]);
     // Row 100 (0-based) is file line 102: Adelie,Biscoe,35,17.9,192,3725,FEMALE
-    assert.deepEqual([chunks[1]!.columns.get('island')![0], chunks[1]!.columns.get('bill_length_mm')![0]], ['Biscoe', 35]);
+    assert.deepEqual([cell(chunks[1]!.columns.get('island')!, 0), cell(chunks[1]!.columns.get('bill_length_mm')!, 0)], ['Biscoe', 35]);
   });
 
   test('chunkRows dividing the file exactly yields no empty chunk', () => withTempDir(async (dir) => {
@@ -123,7 +124,7 @@ describe('openCsv: chunks', () => {
     // A resume seeks to a row's end: the next row is read from there.
     const source = await openCsv([file], { ...defaults, chunkRows: 100000 });
     const [after] = await drain({ ...source, chunks: () => source.chunks({ file: 0, row: 66000, byte: ends[65999]!, line: 66001 }) });
-    assert.deepEqual([after!.fileRow, after!.length, after!.columns.get('n')![0]], [66000, rows - 66000, 66000]);
+    assert.deepEqual([after!.fileRow, after!.length, cell(after!.columns.get('n')!, 0)], [66000, rows - 66000, 66000]);
   }));
 
   test('progress counts bytes of the files', () => withTempDir(async (dir) => {

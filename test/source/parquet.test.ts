@@ -8,7 +8,7 @@ import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { openParquet } from '../../src/source/parquet.js';
-import type { RowChunk } from '../../src/source/types.js';
+import { MaskedColumn, type RowChunk } from '../../src/source/types.js';
 import { duckdb, fixtures, rejectsWith, root, withTempDir } from '../helpers.js';
 import { concatColumns, drain, layout } from './util.js';
 
@@ -138,7 +138,7 @@ describe('openParquet: flat columns over many pages', () => {
     CASE WHEN i % 11 = 0 THEN NULL ELSE ['red', 'green', 'blue'][i % 3 + 1] END AS s, 'id-' || (i * 7919 % 100003)::VARCHAR || repeat('x', i % 17) AS u,
     (i * 0.25)::DOUBLE AS r, (i % 10)::DOUBLE AS k, CASE WHEN i % 13 = 0 THEN NULL ELSE TIMESTAMP '2020-01-01' + to_seconds(i) END AS ts, i::BIGINT AS b FROM range(30000) t(i)`;
   for (const version of ['V1', 'V2']) {
-    test(`DuckDB data pages ${version}: every value equals DuckDB's; a column without nulls stays a typed array`, () => withTempDir(async (dir) => {
+    test(`DuckDB data pages ${version}: every value equals DuckDB's; number columns stay typed arrays, masked where they have nulls`, () => withTempDir(async (dir) => {
       const file = join(dir, `pages-${version}.parquet`);
       await duckdb(`COPY (${select}) TO ${sqlPath(file)} (FORMAT parquet, ROW_GROUP_SIZE 12288, PARQUET_VERSION ${version})`);
       const source = await openParquet([file], { columns: undefined, chunkRows: 5000 });
@@ -147,7 +147,10 @@ describe('openParquet: flat columns over many pages', () => {
       assert.deepEqual(concatColumns(chunks), await duckColumns(file));
       assert.ok(chunks[0]!.columns.get('r') instanceof Float64Array);
       assert.ok(chunks[0]!.columns.get('b') instanceof BigInt64Array);
-      assert.ok(Array.isArray(chunks[0]!.columns.get('d')));
+      for (const [name, Values] of [['d', Float64Array], ['n', Int32Array]] as const) {
+        assert.ok(chunks.every((c) => { const column = c.columns.get(name); return column instanceof MaskedColumn && column.values instanceof Values; }), name);
+      }
+      assert.ok(Array.isArray(chunks[0]!.columns.get('s')));
       // Dictionary-encoded numbers without a null stay unboxed too.
       const [k] = await duckdb(`SELECT encodings FROM parquet_metadata(${sqlPath(file)}) WHERE path_in_schema = 'k' LIMIT 1`);
       assert.match(String(k!.encodings), /DICTIONARY/);

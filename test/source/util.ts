@@ -3,7 +3,7 @@
  * and assert a BentoError's code and full message.
  */
 import assert from 'node:assert/strict';
-import type { RowChunk, Source } from '../../src/source/types.js';
+import { cell, cells, type RowChunk, type Source } from '../../src/source/types.js';
 
 /** Every chunk a source yields. */
 export async function drain(source: Source): Promise<RowChunk[]> {
@@ -18,7 +18,7 @@ export function concatColumns(chunks: readonly RowChunk[]): Record<string, unkno
   for (const chunk of chunks) {
     for (const [name, values] of chunk.columns) {
       assert.equal(values.length, chunk.length, `column ${name} of chunk at ${chunk.fileRow} has ${values.length} values, expected ${chunk.length}`);
-      (out[name] ??= []).push(...Array.from(values));
+      (out[name] ??= []).push(...cells(values));
     }
   }
   return out;
@@ -34,7 +34,7 @@ export async function badRows(source: Source): Promise<{ row: number | undefined
   for (const chunk of await drain(source)) {
     for (const [i, e] of [...(chunk.errors ?? [])].sort((a, b) => a[0] - b[0])) {
       assert.equal(e.row, chunk.fileRow + i + 1, 'the error names the row it is stored at');
-      if (e.code === 'INPUT_FORMAT') for (const values of chunk.columns.values()) assert.equal(values[i], null, 'an unreadable row has null cells');
+      if (e.code === 'INPUT_FORMAT') for (const values of chunk.columns.values()) assert.equal(cell(values, i), null, 'an unreadable row has null cells');
       out.push({ row: e.row, code: e.code, message: e.message, byte: e.byte, column: e.column, value: e.value });
     }
   }
