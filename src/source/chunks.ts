@@ -4,7 +4,7 @@
  */
 import { BentoError } from '../errors.js';
 import type { ByteProgress } from './files.js';
-import { type Column, type Field, type FieldType, lineColumn, parseNumber, type RowChunk, type Source, type SourcePosition } from './types.js';
+import { type Column, type Field, type FieldType, lineColumn, MaskedColumn, parseNumber, type RowChunk, type Source, type SourcePosition } from './types.js';
 
 /**
  * Collects row values column by column, with each row's end offset, and hands out RowChunks.
@@ -196,21 +196,28 @@ export function requireColumns(file: string, present: readonly string[], names: 
   }
 }
 
-/** Column type changes a sink needs: a CSV column sniffed numeric whose later cell is not a number. */
+/**
+ * A CSV column's cells as its sniffed type: text with null for the empty cell, or numbers, unboxed
+ * (masked where a cell is missing), with `onBad` told of a cell that is not a number.
+ */
 export function convertColumn(values: string[], type: FieldType, isMissing: (v: string) => boolean, onBad: (index: number, value: string) => void): Column {
   // In text columns only the empty cell is missing: "NA" may be a real value there.
   if (type !== 'float64') return values.map((v) => (v === '' || v === null ? null : v));
-  const out: (number | null)[] = new Array(values.length);
+  const numbers = new Float64Array(values.length);
+  const valid = new Uint8Array(values.length);
+  let present = 0;
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
-    if (isMissing(v)) out[i] = null;
+    if (isMissing(v)) continue;
+    const n = parseNumber(v);
+    if (n === undefined) onBad(i, v);
     else {
-      const n = parseNumber(v);
-      if (n === undefined) onBad(i, v);
-      out[i] = n ?? null;
+      numbers[i] = n;
+      valid[i] = 1;
+      present++;
     }
   }
-  return out;
+  return present === values.length ? numbers : new MaskedColumn(numbers, valid);
 }
 
 export type { Field };

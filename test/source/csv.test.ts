@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { type CsvSourceOptions, openCsv } from '../../src/source/csv.js';
 import { fixtures, rejectsWith, withTempDir } from '../helpers.js';
-import { cell } from '../../src/source/types.js';
+import { cell, MaskedColumn } from '../../src/source/types.js';
 import { badRows, concatColumns, drain, layout } from './util.js';
 
 const defaults: CsvSourceOptions = { delimiter: undefined, header: true, quote: '"', columns: undefined, chunkRows: 8192 };
@@ -150,7 +150,11 @@ describe('openCsv: type sniffing', () => {
     ].join('\n'));
     const source = await openCsv([file], defaults);
     assert.deepEqual(source.schema, [{ name: 'n', type: 'float64' }, { name: 't', type: 'string' }, { name: 'm', type: 'string' }]);
-    assert.deepEqual(concatColumns(await drain(source)), {
+    const chunks = await drain(source);
+    // Unboxed: typed values with a mask for the missing cells.
+    const n = chunks[0]!.columns.get('n');
+    assert.ok(n instanceof MaskedColumn && n.values instanceof Float64Array);
+    assert.deepEqual(concatColumns(chunks), {
       n: [1, 2.5, null, null, -1000, Infinity],
       // In a text column only the empty cell is missing: "NA" is kept as written.
       t: ['NA', 'hello', 'N/A', null, '007', null],
