@@ -7,6 +7,7 @@ import { BentoError } from '../errors.js';
 import type { CheckpointSpec, JobSpec } from '../job/spec.js';
 import type { Bundle } from '../model/bundle.js';
 import { publish } from '../sink/atomic.js';
+import { tidyPartial } from '../sink/index.js';
 import { type CheckpointState, type Commit, differences, type Fingerprint, fingerprint, partialErrorsFile, partialFile, readState, stateFile } from './state.js';
 
 export type ResumeDecision =
@@ -26,6 +27,7 @@ export async function decideResume(spec: JobSpec, ckpt: CheckpointSpec, files: r
       await publish(partialFile(ckpt.path, spec.output.format), spec.output.path);
       if (await exists(partialErrorsFile(ckpt.path))) await publish(partialErrorsFile(ckpt.path), spec.errors.path);
     }
+    await tidyPartial(partialFile(ckpt.path, spec.output.format));
     if (await exists(spec.output.path)) return { kind: 'finished', state };
   }
   if (state?.status === 'running' && changed.length > 0) {

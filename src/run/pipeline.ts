@@ -20,7 +20,7 @@ import { predictionFields } from '../model/postprocess.js';
 import { Preprocessor } from '../model/preprocess.js';
 import { validateSignature } from '../model/validate.js';
 import { publish } from '../sink/atomic.js';
-import type { Sink } from '../sink/index.js';
+import { type Sink, tidyPartial } from '../sink/index.js';
 import { openSinkThread } from '../sink/thread.js';
 import { openSource, type Field, type Source } from '../source/index.js';
 import type { SourcePosition, SourceProgress } from '../source/types.js';
@@ -220,6 +220,7 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
     await sink.seal();
     await errorLog.seal();
     sealed = true;
+    failpoint('output-sealed');
     const seconds = (performance.now() - started) / 1000;
     if (ckpt) {
       await writeState(ckpt.path, {
@@ -232,6 +233,7 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
     // The errors file exists when rows failed; one left by an earlier run of this job would mislead.
     if (errorLog.failed > 0) await publish(errorsPartial, spec.errors.path);
     else await Promise.all([rm(errorsPartial, { force: true }), rm(spec.errors.path, { force: true })]);
+    await tidyPartial(partial);
   } catch (error) {
     // Too many bad rows: show them where the user will look, though the output does not appear.
     if (error instanceof BentoError && error.code === 'TOO_MANY_ERRORS' && errorLog) {

@@ -6,10 +6,18 @@ import type { OutputSpec } from '../job/spec.js';
 import type { Field } from '../source/types.js';
 import { openCsvSink } from './csv.js';
 import { openJsonlSink } from './jsonl.js';
-import { openParquetSink } from './parquet.js';
+import { openParquetSink, removeMetadata } from './parquet.js';
 import type { Sink, SinkOptions } from './types.js';
 
 export type { OutputBatch, Sink, SinkOptions, SinkPosition } from './types.js';
+
+/**
+ * Removes what a sink keeps beside its partial file for a resume (Parquet's row-group metadata),
+ * once the run is recorded finished; a crash before that needs it.
+ */
+export function tidyPartial(partial: string): Promise<void> {
+  return removeMetadata(partial);
+}
 
 /** Opens the writer for `output.format` with the given column schema. */
 export function openSink(output: OutputSpec, schema: readonly Field[], options: SinkOptions): Promise<Sink> {

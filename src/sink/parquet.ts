@@ -282,7 +282,9 @@ export async function openParquetSink(schema: readonly Field[], options: SinkOpt
       await encoding.end();
       await file.write(footer(schema, state.rowGroups, state.numRows));
       await file.seal();
-      await discardMetadata();
+      // The metadata file stays until the run has recorded that it finished (removeMetadata): a
+      // crash before that resumes from the last commit, which needs it.
+      await meta?.close();
     },
     async close() {
       await encoding.end();
@@ -299,8 +301,13 @@ export async function openParquetSink(schema: readonly Field[], options: SinkOpt
   };
   async function discardMetadata() {
     await meta?.close();
-    await rm(metadataFile(options.partial), { force: true });
+    await removeMetadata(options.partial);
   }
+}
+
+/** Removes the row-group metadata file kept beside a partial output, once it is no longer needed. */
+export async function removeMetadata(partial: string): Promise<void> {
+  await rm(metadataFile(partial), { force: true });
 }
 
 /**

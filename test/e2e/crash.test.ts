@@ -120,7 +120,7 @@ describe(`SIGKILL at random moments, then resume (seed ${seed})`, { timeout: 600
 });
 
 describe('SIGKILL between chosen system calls of a commit, then resume', { timeout: 300_000 }, () => {
-  const points = ['batch-written:7', 'sink-committed:1', 'sink-committed:3', 'state-written:2', 'state-renamed:2', 'finished-recorded:1'];
+  const points = ['batch-written:7', 'sink-committed:1', 'sink-committed:3', 'state-written:2', 'state-renamed:2', 'output-sealed:1', 'finished-recorded:1'];
   for (const output of ['csv', 'parquet'] as const) {
     for (const point of points) {
       test(`${point}, csv → ${output}`, async () => {
