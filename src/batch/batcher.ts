@@ -3,7 +3,7 @@
  * last one smaller), never empty, each knowing its global row range and where its rows came from.
  */
 import type { BentoError } from '../errors.js';
-import { cell, type Column, MaskedColumn, type NumberArray, type RowChunk, type SourcePosition } from '../source/types.js';
+import { cell, CodedColumn, type Column, MaskedColumn, type NumberArray, type RowChunk, type SourcePosition } from '../source/types.js';
 
 /** Rows `[start, end)` of one file that sit at `offset` in a batch. */
 export interface Segment {
@@ -95,19 +95,21 @@ function build(parts: { chunk: RowChunk; from: number; to: number }[], index: nu
   return { index, start, length, columns, segments, end, ...(errors.size > 0 ? { errors } : {}), ...(starts ? { starts } : {}) };
 }
 
-/** A typed or masked column's rows are a view (nothing copied); whoever posts it elsewhere copies them (sink/transfer.ts). */
+/** A typed, masked or coded column's rows are a view (nothing copied); whoever posts it elsewhere copies them (sink/transfer.ts). */
 function slice(column: Column, from: number, to: number, length: number): Column {
   if (from === 0 && to === length) return column;
-  if (column instanceof MaskedColumn || ArrayBuffer.isView(column)) return (column as unknown as { subarray(a: number, b: number): Column }).subarray(from, to);
+  if (column instanceof MaskedColumn || column instanceof CodedColumn || ArrayBuffer.isView(column)) return (column as unknown as { subarray(a: number, b: number): Column }).subarray(from, to);
   return Array.prototype.slice.call(column, from, to);
 }
 
 /**
  * The pieces of a batch from consecutive chunks as one column. Number pieces of one array type
- * stay unboxed, masked if any of them is (a file's row groups differ in whether they have a null).
+ * stay unboxed, masked if any of them is (a file's row groups differ in whether they have a null);
+ * coded pieces stay coded.
  */
 function concat(pieces: Column[], length: number): Column {
   if (pieces.length === 1) return pieces[0]!;
+  if (pieces.every((p) => p instanceof CodedColumn)) return concatCoded(pieces as CodedColumn[], length);
   const numbers = pieces.map((p) => (p instanceof MaskedColumn ? p.values : p));
   const first = numbers[0]!;
   if (ArrayBuffer.isView(first) && numbers.every((p) => p.constructor === first.constructor)) {
@@ -129,6 +131,42 @@ function concat(pieces: Column[], length: number): Column {
   let o = 0;
   for (const p of pieces) for (let i = 0; i < p.length; i++) out[o++] = cell(p, i);
   return out;
+}
+
+/** Coded pieces over one dictionary (one row group's), or over one merged from theirs. */
+function concatCoded(pieces: readonly CodedColumn[], length: number): CodedColumn {
+  const codes = new Int32Array(length);
+  const first = pieces[0]!.dictionary;
+  if (pieces.every((p) => p.dictionary === first)) {
+    let o = 0;
+    for (const p of pieces) {
+      codes.set(p.codes, o);
+      o += p.length;
+    }
+    return new CodedColumn(codes, first);
+  }
+  // Only the entries the rows use are looked up, each once a piece.
+  const dictionary: string[] = [];
+  const index = new Map<string, number>();
+  let o = 0;
+  for (const p of pieces) {
+    const remap = new Int32Array(p.dictionary.length).fill(-1);
+    for (let i = 0; i < p.length; i++, o++) {
+      const c = p.codes[i]!;
+      if (c < 0) codes[o] = -1;
+      else {
+        let m = remap[c]!;
+        if (m < 0) {
+          const text = p.dictionary[c]!;
+          m = index.get(text) ?? dictionary.push(text) - 1;
+          index.set(text, m);
+          remap[c] = m;
+        }
+        codes[o] = m;
+      }
+    }
+  }
+  return new CodedColumn(codes, dictionary);
 }
 
 /** Rows `[from, to)` of a batch as a batch of their own (for isolating rows that make a model call fail). */

@@ -3,7 +3,7 @@
  * sigmoid), then argmax label, top score, per-class probabilities, raw values or a list column.
  */
 import { BentoError } from '../errors.js';
-import type { Column, Field, FieldType } from '../source/types.js';
+import { CodedColumn, type Column, type Field, type FieldType } from '../source/types.js';
 import type { Manifest, OutputTensor } from './manifest.js';
 import type { PreContext } from './preprocess.js';
 import type { TensorData, TensorInfo } from './session.js';
@@ -104,15 +104,16 @@ function floatColumn(values: Numeric, length: number): { [i: number]: unknown; l
 function writeColumns(columns: Map<string, Column>, output: OutputTensor, values: Numeric, length: number, width: number): void {
   const c = output.columns;
   if (c.label || c.score) {
-    const labels: string[] = new Array(length);
+    // A label column is the best class's index into the labels: no string a row to look up again.
+    const best = new Int32Array(length);
     const scores = floatColumn(values, length);
     for (let r = 0; r < length; r++) {
-      let best = 0;
-      for (let k = 1; k < width; k++) if (Number(values[r * width + k]) > Number(values[r * width + best])) best = k;
-      labels[r] = output.labels?.[best] ?? String(best);
-      scores[r] = values[r * width + best];
+      let b = 0;
+      for (let k = 1; k < width; k++) if (Number(values[r * width + k]) > Number(values[r * width + b])) b = k;
+      best[r] = b;
+      scores[r] = values[r * width + b];
     }
-    if (c.label) columns.set(c.label, labels);
+    if (c.label) columns.set(c.label, new CodedColumn(best, labelsOf(output, width)));
     if (c.score) columns.set(c.score, scores);
   }
   const perValue = (names: readonly string[]) => names.forEach((name, k) => {
@@ -135,6 +136,16 @@ function writeColumns(columns: Map<string, Column>, output: OutputTensor, values
     }
     columns.set(c.top_k, column);
   }
+}
+
+const indexLabels = new WeakMap<OutputTensor, readonly string[]>();
+
+/** The output's labels, with "k" for a class k it has none for (one array per output, so batches share it). */
+function labelsOf(output: OutputTensor, width: number): readonly string[] {
+  if (output.labels && output.labels.length >= width) return output.labels;
+  let labels = indexLabels.get(output);
+  if (labels?.length !== width) indexLabels.set(output, (labels = Array.from({ length: width }, (_, k) => output.labels?.[k] ?? String(k))));
+  return labels;
 }
 
 /** [batch, seq, dim] → [batch, dim]: mean over the attention mask, or the first token. */

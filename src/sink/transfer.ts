@@ -11,7 +11,7 @@
  * view (a batch is a view of its chunk), and lose a MaskedColumn's class.
  */
 import type { Worker } from 'node:worker_threads';
-import { cell, cells, type Column, MaskedColumn, type NumberArray } from '../source/types.js';
+import { cell, cells, CodedColumn, type Column, MaskedColumn, type NumberArray } from '../source/types.js';
 import type { OutputBatch } from './types.js';
 
 /** A run of batches as posted: their lengths (batch boundaries matter to Parquet row groups) and each column. */
@@ -84,8 +84,12 @@ export function packBatches(batches: readonly OutputBatch[]): PackedBatches {
   return {
     lengths,
     columns: names.map((name) => {
-      const parts = batches.map((b) => b.columns.get(name)!);
-      const packed = parts.every((p) => Array.isArray(p)) ? dictionaryOf(parts, lengths, rows) ?? numbersOf(parts, lengths, rows) : typedOf(parts, lengths, rows);
+      let parts = batches.map((b) => b.columns.get(name)!);
+      const coded = parts.filter((p) => p instanceof CodedColumn).length;
+      // Labels of a batch split around a failing row come as a plain array among coded ones.
+      if (coded > 0 && coded < parts.length) parts = parts.map(plain);
+      const packed = coded === parts.length ? codedOf(parts as CodedColumn[], lengths, rows)
+        : parts.every((p) => Array.isArray(p)) ? dictionaryOf(parts, lengths, rows) ?? numbersOf(parts, lengths, rows) : typedOf(parts, lengths, rows);
       return [name, packed ?? { parts: parts.map(plain) }] as const;
     }),
   };
@@ -175,9 +179,9 @@ function typedOf(parts: readonly Column[], lengths: readonly number[], rows: num
   return valid ? { typed: typed as NumberArray, valid } : { typed };
 }
 
-/** A column postMessage can clone as it is: a masked one (whose class would be lost) as a plain array. */
+/** A column postMessage can clone as it is: a masked or coded one (whose class would be lost) as a plain array. */
 function plain(column: Column): Column {
-  return column instanceof MaskedColumn ? cells(column) : column;
+  return column instanceof MaskedColumn || column instanceof CodedColumn ? cells(column) : column;
 }
 
 /** The first value of the column that is neither null nor undefined. */
@@ -189,6 +193,38 @@ function firstPresent(parts: readonly Column[], lengths: readonly number[]): unk
     }
   }
   return undefined;
+}
+
+/** The strings coded columns use, and a code per row; undefined past as many strings as `dictionaryOf` takes. */
+function codedOf(parts: readonly CodedColumn[], lengths: readonly number[], rows: number): PackedColumn | undefined {
+  const limit = Math.min(0xffff - 2, Math.max(64, rows >> 3));
+  const strings: string[] = [];
+  const codes = new Uint16Array(rows);
+  // Parts over one dictionary (one row group's, or a model's labels) share their remapping.
+  let dictionary: readonly string[] | undefined;
+  let remap = new Int32Array(0);
+  let o = 0;
+  for (let b = 0; b < parts.length; b++) {
+    const part = parts[b]!;
+    if (part.dictionary !== dictionary) {
+      dictionary = part.dictionary;
+      remap = new Int32Array(dictionary.length).fill(-1);
+    }
+    for (let r = 0; r < lengths[b]!; r++) {
+      const c = part.codes[r]!;
+      if (c < 0) {
+        codes[o++] = NULL;
+        continue;
+      }
+      let code = remap[c]!;
+      if (code < 0) {
+        if (strings.length === limit) return undefined;
+        code = remap[c] = strings.push(dictionary[c]!) - 1 + FIRST_STRING;
+      }
+      codes[o++] = code;
+    }
+  }
+  return { strings, codes };
 }
 
 /**

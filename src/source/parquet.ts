@@ -19,7 +19,7 @@ import type { ColumnDecoder, DecodedArray, PageHeader } from 'hyparquet/src/type
 import { BentoError, didYouMean } from '../errors.js';
 import { requireColumns } from './chunks.js';
 import { streamError } from './files.js';
-import { type Column, type Field, type FieldType, MaskedColumn, type NumberArray, type RowChunk, type Source, type SourcePosition } from './types.js';
+import { CodedColumn, type Column, type Field, type FieldType, MaskedColumn, type NumberArray, type RowChunk, type Source, type SourcePosition } from './types.js';
 
 export interface ParquetSourceOptions {
   readonly columns: readonly string[] | undefined;
@@ -89,9 +89,9 @@ export async function openParquet(files: readonly string[], options: ParquetSour
   return { files, schema, totalRows, chunks, progress: () => ({ done: rowsDone, total: totalRows, unit: 'rows' }) };
 }
 
-type Values = unknown[] | NumberArray | MaskedColumn;
+type Values = unknown[] | NumberArray | MaskedColumn | CodedColumn;
 
-/** Rows `[from, to)` of a decoded column: a view of a typed or masked one, a copy of a plain one. */
+/** Rows `[from, to)` of a decoded column: a view of a typed, masked or coded one, a copy of a plain one. */
 function rowsOf(values: Values, from: number, to?: number): Values {
   return Array.isArray(values) ? values.slice(from, to) : values.subarray(from, to ?? values.length);
 }
@@ -144,7 +144,8 @@ interface FlatPage {
 /**
  * One flat column chunk of a row group, every page decoded. Where its type has a typed array
  * (Float64Array for DOUBLE, …, dictionary-encoded or not) the chunk is one, masked if it has a
- * null, so numbers stay unboxed; otherwise a plain array whose null cells are null.
+ * null, so numbers stay unboxed; text whose every page is dictionary-encoded is coded (the
+ * dictionary and the indexes as read); otherwise a plain array whose null cells are null.
  */
 async function readFlatColumn(file: AsyncBuffer, group: RowGroup, name: string, schemaPath: SchemaTree[]): Promise<Values> {
   const chunk = group.columns.find((c) => c.meta_data?.path_in_schema.length === 1 && c.meta_data.path_in_schema[0] === name)?.meta_data;
@@ -179,6 +180,7 @@ async function readFlatColumn(file: AsyncBuffer, group: RowGroup, name: string, 
   const typedOf = (p: FlatPage) => (p.dictionary ? p.dictionary : p.values);
   const Typed = typedValues.find((T) => pages.every((p) => typedOf(p) instanceof T));
   if (Typed && pages.some((p) => p.defs)) return maskedColumn(pages, new Typed(rows));
+  if (dictionary && Array.isArray(dictionary) && pages.every((p) => p.dictionary === dictionary) && dictionary.every((d) => typeof d === 'string')) return codedColumn(pages, dictionary as string[], rows);
   const out = Typed ? new Typed(rows) : new Array<unknown>(rows);
   let o = 0;
   for (const { rows: n, defs, values, dictionary: d } of pages) {
@@ -218,6 +220,23 @@ function maskedColumn(pages: readonly FlatPage[], values: NumberArray): MaskedCo
     }
   }
   return new MaskedColumn(values, valid);
+}
+
+/** Dictionary-encoded text pages as one coded column: their indexes, -1 for a null row. */
+function codedColumn(pages: readonly FlatPage[], dictionary: readonly string[], rows: number): CodedColumn {
+  const codes = new Int32Array(rows);
+  let o = 0;
+  for (const { rows: n, defs, values } of pages) {
+    const indexes = values as Int32Array;
+    if (!defs) {
+      codes.set(indexes, o);
+      o += n;
+      continue;
+    }
+    let v = 0;
+    for (let i = 0; i < n; i++, o++) codes[o] = defs[i] ? indexes[v++]! : -1;
+  }
+  return new CodedColumn(codes, dictionary);
 }
 
 /**

@@ -42,15 +42,38 @@ export class MaskedColumn {
 }
 
 /**
- * One column of a chunk, dense, `length` long. Numeric Parquet columns may arrive as typed
- * arrays, or masked ones when they have a null; everything else is a plain array whose holes are
- * `null`. Read a cell of any of them with `cell`.
+ * A text column of few distinct values, as a dictionary-encoded Parquet column and a model's
+ * labels are: `dictionary[codes[i]]`, or a null cell where the code is -1. The reader need not
+ * look up or copy a string a row, and neither need the batcher, the transfer to an encoder
+ * thread or a category lookup.
  */
-export type Column = ArrayLike<unknown> | MaskedColumn;
+export class CodedColumn {
+  constructor(readonly codes: Int32Array, readonly dictionary: readonly string[]) {}
+
+  get length(): number {
+    return this.codes.length;
+  }
+
+  /** Rows `[from, to)`, sharing memory with this column. */
+  subarray(from: number, to: number): CodedColumn {
+    return new CodedColumn(this.codes.subarray(from, to), this.dictionary);
+  }
+}
+
+/**
+ * One column of a chunk, dense, `length` long. Numeric Parquet columns may arrive as typed
+ * arrays, or masked ones when they have a null; dictionary-encoded text as coded ones; everything
+ * else is a plain array whose holes are `null`. Read a cell of any of them with `cell`.
+ */
+export type Column = ArrayLike<unknown> | MaskedColumn | CodedColumn;
 
 /** Cell `i` of a column, null where it has none. Hot loops test for the column forms instead. */
 export function cell(column: Column, i: number): unknown {
   if (column instanceof MaskedColumn) return column.valid[i] ? column.values[i] : null;
+  if (column instanceof CodedColumn) {
+    const code = column.codes[i]!;
+    return code < 0 ? null : column.dictionary[code];
+  }
   return column[i];
 }
 

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type Batch, batches, locate } from '../../src/batch/batcher.js';
-import { cells, MaskedColumn, type RowChunk } from '../../src/source/types.js';
+import { cells, CodedColumn, MaskedColumn, type RowChunk } from '../../src/source/types.js';
 
 /** A chunk of `file` whose rows [fileRow, fileRow+n) carry x = "file:row" and y = row as a float. */
 function chunk(file: string, fileIndex: number, fileRow: number, n: number): RowChunk {
@@ -49,6 +49,20 @@ describe('batches', () => {
     assert.deepEqual(Array.from(second.valid), [1, 1, 1, 1]);
     // Rows 8–11 come from one masked chunk, rows 4–7 from the plain one plus a masked row: typed throughout.
     assert.ok(bs.every((b) => b.columns.get('m') instanceof MaskedColumn || b.columns.get('m') instanceof Float64Array));
+  });
+
+  test('coded text stays coded: views inside a chunk; across chunks over one dictionary, or a merged one', async () => {
+    const coded = (fileRow: number, codes: number[], dictionary: string[]): RowChunk => ({
+      file: 'p', fileIndex: 0, fileRow, length: codes.length, columns: new Map([['s', new CodedColumn(Int32Array.from(codes), dictionary)]]),
+    });
+    const shared = ['x', 'y'];
+    // Two row groups over one dictionary object, then one whose dictionary orders the values differently.
+    const source = [coded(0, [0, 1, -1], shared), coded(3, [1, 1], shared), coded(5, [0, -1, 1, 2], ['y', 'z', 'x'])];
+    const bs = await collect(source, 4);
+    assert.deepEqual(bs.map((b) => cells(b.columns.get('s')!)), [['x', 'y', null, 'y'], ['y', 'y', null, 'z'], ['x']]);
+    assert.ok(bs.every((b) => b.columns.get('s') instanceof CodedColumn));
+    assert.equal((bs[0]!.columns.get('s') as CodedColumn).dictionary, shared, 'pieces over one dictionary keep it');
+    assert.deepEqual((bs[1]!.columns.get('s') as CodedColumn).dictionary, ['y', 'z'], 'a merged dictionary holds only the values used');
   });
 
   test('exact sizes with a last partial batch, and global start offsets', async () => {

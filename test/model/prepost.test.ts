@@ -10,7 +10,7 @@ import { type Manifest, parseManifest } from '../../src/model/manifest.js';
 import { postprocess, predictionFields } from '../../src/model/postprocess.js';
 import { preprocess } from '../../src/model/preprocess.js';
 import type { TensorData } from '../../src/model/session.js';
-import { cell, type Column, MaskedColumn } from '../../src/source/types.js';
+import { cell, cells, CodedColumn, type Column, MaskedColumn } from '../../src/source/types.js';
 import { assertClose, throwsWith } from '../helpers.js';
 
 function manifest(inputs: unknown[], outputs: unknown[] = [{ tensor: 'y', columns: { values: ['pred'] } }], fixed = false): Manifest {
@@ -168,7 +168,7 @@ describe('postprocess', () => {
       return e.map((x) => x / s);
     };
     const [r0, r1] = [softmax([1, 2, 3]), softmax([3, 1, 0])];
-    assert.deepEqual(columns.get('cls'), ['C', 'A']);
+    assert.deepEqual(cells(columns.get('cls')!), ['C', 'A']);
     assertClose(columns.get('score'), [r0[2], r1[0]], 1e-12);
     assertClose(columns.get('p_A'), [r0[0], r1[0]], 1e-12);
     assertClose(columns.get('p_B'), [r0[1], r1[1]], 1e-12);
@@ -178,13 +178,24 @@ describe('postprocess', () => {
 
   test('padding rows beyond `length` are dropped', () => {
     const columns = postprocess(classifier, { logits: tensor(Float32Array.of(0, 0, 5, 5, 0, 0, 9, 9, 9, 9, 9, 9), [4, 3]) }, 2, '/b/model.onnx');
-    assert.deepEqual(columns.get('cls'), ['C', 'A']);
+    assert.deepEqual(cells(columns.get('cls')!), ['C', 'A']);
     assert.equal(columns.get('p_A')!.length, 2);
+  });
+
+  test('the label column is coded: each row the index of the best class into the labels, which every batch shares', () => {
+    const a = postprocess(classifier, { logits: tensor(Float32Array.of(1, 2, 3, 3, 1, 0), [2, 3]) }, 2, '/b/model.onnx').get('cls');
+    const b = postprocess(classifier, { logits: tensor(Float32Array.of(0, 9, 1), [1, 3]) }, 1, '/b/model.onnx').get('cls');
+    assert.ok(a instanceof CodedColumn && b instanceof CodedColumn);
+    assert.deepEqual([Array.from(a.codes), Array.from(b.codes)], [[2, 0], [1]]);
+    assert.equal(a.dictionary, b.dictionary);
+    // With a list column the labels may be fewer than the values: a class past them is named by its index.
+    const listed = manifest([{ tensor: 'x', dtype: 'float32', shape: ['batch', 1], columns: ['a'] }], [{ tensor: 'y', labels: ['A', 'B'], columns: { label: 'k', list: 'all' } }]);
+    assert.deepEqual(cells(postprocess(listed, { y: tensor(Float32Array.of(0, 5, 1, 7, 0, 9), [2, 3]) }, 2, '/b/model.onnx').get('k')!), ['B', '2']);
   });
 
   test('ties go to the first class', () => {
     const columns = postprocess(classifier, { logits: tensor(Float32Array.of(2, 2, 1), [1, 3]) }, 1, '/b/model.onnx');
-    assert.deepEqual(columns.get('cls'), ['A']);
+    assert.deepEqual(cells(columns.get('cls')!), ['A']);
   });
 
   test('sigmoid values, raw values, and a list column', () => {

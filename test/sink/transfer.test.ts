@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import { packBatches, transferList, unpackBatches } from '../../src/sink/transfer.js';
 import type { OutputBatch } from '../../src/sink/types.js';
-import { cell, cells, type Column, MaskedColumn } from '../../src/source/types.js';
+import { cell, cells, CodedColumn, type Column, MaskedColumn } from '../../src/source/types.js';
 
 function batch(length: number, offset: number): OutputBatch {
   const at = (r: number) => offset + r;
@@ -97,6 +97,26 @@ describe('batches posted to the writer thread', () => {
     const packed = packBatches(batches);
     const received = unpackBatches(throughPort(packed, transferList(packed)));
     assert.deepEqual(received.map((b) => cells(b.columns.get('x')!)), [[null, 2], [3n, null]]);
+  });
+
+  test('coded columns go as the strings their rows use and a code per row; one beside plain arrays goes as plain values', () => {
+    const labels = ['Adelie', 'Chinstrap', 'Gentoo'];
+    const batches = [
+      { length: 3, columns: new Map<string, Column>([['s', new CodedColumn(Int32Array.of(2, -1, 2), labels)]]) },
+      { length: 2, columns: new Map<string, Column>([['s', new CodedColumn(Int32Array.of(0, 2), labels)]]) },
+      // Another row group's dictionary.
+      { length: 2, columns: new Map<string, Column>([['s', new CodedColumn(Int32Array.of(1, 0), ['Gentoo', 'Dream'])]]) },
+    ];
+    const packed = packBatches(batches);
+    const [, s] = packed.columns[0]!;
+    assert.ok('codes' in s);
+    assert.deepEqual(s.strings, ['Gentoo', 'Adelie', 'Dream', 'Gentoo']);
+    const received = unpackBatches(throughPort(packed, transferList(packed)));
+    assert.deepEqual(received.map((b) => cells(b.columns.get('s')!)), [['Gentoo', null, 'Gentoo'], ['Adelie', 'Gentoo'], ['Dream', 'Gentoo']]);
+    const mixed = [batches[0]!, { length: 2, columns: new Map<string, Column>([['s', ['Dream', null]]]) }];
+    const mixedPacked = packBatches(mixed);
+    const back = unpackBatches(throughPort(mixedPacked, transferList(mixedPacked)));
+    assert.deepEqual(back.map((b) => cells(b.columns.get('s')!)), [['Gentoo', null, 'Gentoo'], ['Dream', null]]);
   });
 
   test('no batches, no columns', () => {
