@@ -62,6 +62,7 @@ export function postprocess(manifest: Manifest, outputs: Readonly<Record<string,
         file: modelFile, hint: 'Make outputs.labels / outputs.columns.values in bento.yaml match the model\'s output shape (see `bento-batch inspect`).',
       });
     }
+    if (fused(columns, output, tensor.data, length, width)) continue;
     let values = activate(output, tensor.data, length, width);
     if (output.normalize) values = l2normalize(values as ArrayLike<number>, length, width);
     writeColumns(columns, output, values, length, width);
@@ -89,6 +90,52 @@ function activate(output: OutputTensor, data: TensorData['data'], length: number
     for (let k = 0; k < width; k++) out[o + k]! /= sum;
   }
   return out;
+}
+
+/** One row's activated values, reused (a batch's whole activated output was the largest array postprocess made). */
+let scratch = new Float64Array(16);
+
+/**
+ * The usual classifier and regressor outputs (labels, scores, per-value columns of float
+ * tensors, no list or top-k) in one pass a row: each row is activated into a scratch row and
+ * goes straight into its columns, with the same arithmetic as activate() and writeColumns(), so
+ * the values are the same to the bit. False when the output needs the general path.
+ */
+function fused(columns: Map<string, Column>, output: OutputTensor, data: TensorData['data'], length: number, width: number): boolean {
+  const c = output.columns;
+  if (c.list || c.top_k || output.normalize || !(data instanceof Float32Array || data instanceof Float64Array)) return false;
+  const activation = output.activation ?? 'none';
+  // Activated values are float64; raw ones keep the tensor's type (floatColumn).
+  const Values = activation === 'none' && data instanceof Float32Array ? Float32Array : Float64Array;
+  const best = c.label || c.score ? new Int32Array(length) : undefined;
+  const scores = c.score ? new Values(length) : undefined;
+  const names = [...(c.probabilities ? output.labels!.map((l) => `${c.probabilities}${l}`) : []), ...(c.values ?? [])];
+  const perValue = names.map(() => new Values(length));
+  const nProbabilities = c.probabilities ? output.labels!.length : 0;
+  if (scratch.length < width) scratch = new Float64Array(width);
+  const row = scratch;
+  for (let r = 0; r < length; r++) {
+    const o = r * width;
+    if (activation === 'softmax') {
+      let max = -Infinity;
+      for (let k = 0; k < width; k++) max = Math.max(max, data[o + k]!);
+      let sum = 0;
+      for (let k = 0; k < width; k++) sum += row[k] = Math.exp(data[o + k]! - max);
+      for (let k = 0; k < width; k++) row[k]! /= sum;
+    } else if (activation === 'sigmoid') for (let k = 0; k < width; k++) row[k] = 1 / (1 + Math.exp(-data[o + k]!));
+    else for (let k = 0; k < width; k++) row[k] = data[o + k]!;
+    if (best) {
+      let b = 0;
+      for (let k = 1; k < width; k++) if (row[k]! > row[b]!) b = k;
+      best[r] = b;
+      if (scores) scores[r] = row[b]!;
+    }
+    for (let j = 0; j < perValue.length; j++) perValue[j]![r] = row[j < nProbabilities ? j : j - nProbabilities]!;
+  }
+  if (c.label) columns.set(c.label, new CodedColumn(best!, labelsOf(output, width)));
+  if (scores) columns.set(c.score!, scores);
+  names.forEach((name, j) => columns.set(name, perValue[j]!));
+  return true;
 }
 
 /**
