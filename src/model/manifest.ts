@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { configError, expect, nonEmptyString, positiveInt, stringList, validate } from '../config.js';
+import { rowWidth } from './shape.js';
 
 /** The manifest's file name inside a bundle. */
 export const manifestName = 'bento.yaml';
@@ -85,15 +86,6 @@ export function parseManifest(raw: unknown, file: string): Manifest {
   return manifest;
 }
 
-/** Number of values per row an input tensor takes: the product of its non-batch dims. */
-export function rowWidth(input: InputTensor): number | undefined {
-  let width = 1;
-  for (const d of input.shape.slice(1)) {
-    if (typeof d !== 'number') return undefined;
-    width *= d;
-  }
-  return width;
-}
 
 /** Prediction column names an output produces, in order. */
 export function outputColumns(output: OutputTensor): string[] {

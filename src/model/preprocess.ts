@@ -8,8 +8,8 @@ import { BentoError } from '../errors.js';
 import { cell, type Column, MaskedColumn, missingTokens, parseNumber, plainDecimal } from '../source/types.js';
 import type { Bundle } from './bundle.js';
 import type { InputTensor, Manifest } from './manifest.js';
-import { TextEncoder, type TokenInfo } from './text.js';
-import { rowWidth } from './manifest.js';
+import { rowWidth } from './shape.js';
+import type { TextEncoder, TokenInfo } from './text.js';
 import type { TensorData } from './session.js';
 
 /** What postprocessing needs from preprocessing: the tokens of a text batch. */
@@ -29,7 +29,8 @@ export class Preprocessor {
 
   static async create(bundle: Bundle): Promise<Preprocessor> {
     const text = bundle.manifest.text;
-    return new Preprocessor(bundle.manifest, text ? await TextEncoder.load(bundle.dir, text.tokenizer) : undefined);
+    // The tokenizer library is loaded only for a text model.
+    return new Preprocessor(bundle.manifest, text ? await (await import('./text.js')).TextEncoder.load(bundle.dir, text.tokenizer) : undefined);
   }
 
   /** Feeds for one batch padded to `rows`, and the context its postprocessing needs. */

@@ -14,7 +14,7 @@ import { decideResume } from '../checkpoint/resume.js';
 import { type CheckpointState, partialErrorsFile, partialFile, writeState } from '../checkpoint/state.js';
 import { BentoError, didYouMean } from '../errors.js';
 import type { JobSpec } from '../job/spec.js';
-import { type Bundle, resolveBundle } from '../model/bundle.js';
+import type { Bundle } from '../model/bundle.js';
 import { ModelPool } from '../model/pool.js';
 import { predictionFields } from '../model/postprocess.js';
 import { Preprocessor } from '../model/preprocess.js';
@@ -81,8 +81,9 @@ export interface PreparedJob {
 }
 
 /** Opens the bundle and the input, and checks every cross-stage rule; reads no more than the first chunk. */
-export async function prepareJob(spec: JobSpec): Promise<PreparedJob> {
-  const bundle = await resolveBundle(spec.model.ref, spec.model.baseDir);
+export async function prepareJob(spec: JobSpec, resolved?: Bundle): Promise<PreparedJob> {
+  // Loaded only without a bundle: the scoring thread is given one, and starts without the manifest's schema checks.
+  const bundle = resolved ?? (await (await import('../model/bundle.js')).resolveBundle(spec.model.ref, spec.model.baseDir));
   const m = bundle.manifest;
   const batchSize = spec.batch.size ?? Math.min(256, m.batch.max_size);
   if (batchSize > m.batch.max_size) {

@@ -4,7 +4,6 @@
  */
 import { Worker } from 'node:worker_threads';
 import { deserializeError, memoryLimitError } from '../errors.js';
-import type { JobSpec } from '../job/spec.js';
 import { scoringShare, scoringYoungMb } from './memory.js';
 import type { RunStats, RunSummary } from './pipeline.js';
 import type { JobReply, JobRequest, JobWorkerInit } from './worker.js';
@@ -18,9 +17,9 @@ export interface JobThreadHooks {
   readonly warn?: (message: string) => void;
 }
 
-/** Loads `jobFile` with `overrides` on its own thread and runs it; the job's errors reject as thrown there. */
-export function runJobThread(spec: JobSpec, init: JobWorkerInit, hooks: JobThreadHooks): Promise<RunSummary> {
-  const memoryMb = spec.limits.memoryMb;
+/** Runs the job on its own thread; the job's errors reject as thrown there. */
+export function runJobThread(init: JobWorkerInit, hooks: JobThreadHooks): Promise<RunSummary> {
+  const memoryMb = init.spec.limits.memoryMb;
   const worker = new Worker(new URL('./worker.js', import.meta.url), {
     workerData: init,
     resourceLimits: { maxOldGenerationSizeMb: Math.round(memoryMb * scoringShare), maxYoungGenerationSizeMb: scoringYoungMb(memoryMb) },

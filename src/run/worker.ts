@@ -5,13 +5,18 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { serializeError, type SerializedError } from '../errors.js';
-import { loadJob } from '../job/load.js';
+import type { JobSpec } from '../job/spec.js';
+import type { Bundle } from '../model/bundle.js';
 import type { SourceProgress } from '../source/types.js';
 import { prepareJob, runPrepared, type RunStats, type RunSummary } from './pipeline.js';
 
+/**
+ * The job as the main thread loaded and checked it, and its model bundle: this thread does not
+ * parse YAML or run the schema checks again, so it starts without loading them (~60 ms).
+ */
 export interface JobWorkerInit {
-  readonly jobFile: string;
-  readonly overrides: readonly string[];
+  readonly spec: JobSpec;
+  readonly bundle: Bundle;
   readonly restart: boolean;
 }
 
@@ -48,8 +53,8 @@ const snapshot = (): StatsSnapshot => ({
 });
 let timer: NodeJS.Timeout | undefined;
 try {
-  const spec = await loadJob(init.jobFile, { overrides: init.overrides });
-  const prepared = await prepareJob(spec);
+  const { spec } = init;
+  const prepared = await prepareJob(spec, init.bundle);
   const m = prepared.bundle.manifest;
   post({ type: 'started', name: spec.name, files: prepared.source.files, model: `${m.name}:${m.version}`, output: spec.output.path });
   timer = setInterval(() => post({ type: 'stats', stats: snapshot() }), 100);

@@ -9,7 +9,8 @@ import { describe, test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { readFile } from 'node:fs/promises';
 import { openBundle } from '../../src/model/bundle.js';
-import { type Manifest, outputColumns, parseManifest, rowWidth } from '../../src/model/manifest.js';
+import { type Manifest, outputColumns, parseManifest } from '../../src/model/manifest.js';
+import { rowWidth } from '../../src/model/shape.js';
 import { fixtures, rejectsWith, throwsWith, withTempDir } from '../helpers.js';
 
 const models = join(fixtures, 'models');

@@ -4,6 +4,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { loadJob } from '../../job/load.js';
+import { resolveBundle } from '../../model/bundle.js';
 import type { RunStats, RunSummary } from '../../run/pipeline.js';
 import { runJobThread } from '../../run/thread.js';
 import { Logger, type LogFormat, reportSummary, startProgress } from '../../run/progress.js';
@@ -40,7 +41,8 @@ export async function run(options: RunOptions): Promise<RunSummary | undefined> 
   });
   let summary: RunSummary;
   try {
-    summary = await runJobThread(spec, { jobFile: options.job, overrides: options.set, restart: options.restart }, {
+    const bundle = await resolveBundle(spec.model.ref, spec.model.baseDir);
+    summary = await runJobThread({ spec, bundle, restart: options.restart }, {
       signal: signals.signal, stats,
       started: (job) => {
         logger.event('info', 'start', `${job.name}: scoring ${job.files.length === 1 ? job.files[0] : `${job.files.length} files`} with ${job.model}`, {
