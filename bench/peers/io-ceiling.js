@@ -18,7 +18,7 @@ const root = new URL('../../dist/src/', import.meta.url);
 const { openSource } = await import(new URL('source/index.js', root));
 const { openSinkThread } = await import(new URL('sink/thread.js', root));
 const { openSink } = await import(new URL('sink/index.js', root));
-const { lineColumn } = await import(new URL('source/types.js', root));
+const { CodedColumn, cell, lineColumn } = await import(new URL('source/types.js', root));
 const { batches } = await import(new URL('batch/batcher.js', root));
 const { openBundle } = await import(new URL('model/bundle.js', root));
 const { Session } = await import(new URL('model/session.js', root));
@@ -46,12 +46,14 @@ for await (const batch of batches((await input({})).chunks(), 4096)) {
 }
 await session.dispose();
 // Each column with its first `size` values again at its end, so a batch that wraps around is one slice.
+// Labels are coded as postprocess codes them (an index into the labels), numbers typed.
 const pool = new Map([...parts].map(([name, list]) => {
-  const all = ArrayBuffer.isView(list[0]) ? new list[0].constructor(pooled + size) : new Array(pooled + size);
+  const coded = list[0] instanceof CodedColumn;
+  const all = coded ? new Int32Array(pooled + size) : ArrayBuffer.isView(list[0]) ? new list[0].constructor(pooled + size) : new Array(pooled + size);
   let at = 0;
-  for (const part of list) for (let i = 0; i < part.length; i++) all[at++] = part[i];
+  for (const part of list) for (let i = 0; i < part.length; i++) all[at++] = coded ? part.codes[i] : cell(part, i);
   for (let i = 0; at < pooled + size; i++) all[at++] = all[i % pooled];
-  return [name, all];
+  return [name, coded ? { codes: all, dictionary: list[0].dictionary } : all];
 }));
 
 const started = performance.now();
@@ -60,10 +62,10 @@ const modelColumns = [...new Set(m.inputs.flatMap((i) => i.columns))];
 const source = await input({ rawText: csvOut, ...(csvOut ? { linesFor: ',', valuesOf: modelColumns } : {}) });
 const sink = await (a.writer === 'inline' ? openSink : openSinkThread)({ path: a.output, format, keep: undefined, csv: { delimiter: ',' }, parquet: { rowGroupRows: 65536, compression: 'snappy' } }, [...source.schema, ...predictions], { partial: a.output });
 let at = 0;
-// Typed float columns and string labels, as postprocess hands the sink.
+// Typed float columns and coded labels, as postprocess hands the sink (fresh arrays, as a model's outputs are).
 const predicted = (length) => {
   const from = at % pooled;
-  return [...pool].map(([name, values]) => [name, values.slice(from, from + length)]);
+  return [...pool].map(([name, values]) => [name, values.codes ? new CodedColumn(values.codes.slice(from, from + length), values.dictionary) : values.slice(from, from + length)]);
 };
 let rows = 0;
 for await (const batch of batches(source.chunks(), size)) {
