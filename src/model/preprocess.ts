@@ -128,6 +128,12 @@ function fillColumn(data: Writable, column: Column, length: number, width: numbe
     }
     for (let i = 0; i < length; i++) {
       const v = cell(column, i);
+      // The common cells first, with no number boxed on the way: a plain decimal's text (CSV), a number (JSONL).
+      const x = typeof v === 'string' ? plainDecimal(v) : typeof v === 'number' ? v : NaN;
+      if (x === x) {
+        out[i * width + j] = x;
+        continue;
+      }
       const n = toNumber(v);
       if (n === undefined) out[i * width + j] = fill ?? fail(i, v, `${expects}; it has no value and the tensor has no fill`);
       else if (Number.isNaN(n)) fail(i, v, expects);
@@ -182,7 +188,7 @@ function toNumber(v: unknown): number | undefined {
   if (typeof v === 'boolean') return v ? 1 : 0;
   if (typeof v === 'string') {
     const plain = plainDecimal(v);
-    if (plain !== undefined) return plain;
+    if (plain === plain) return plain;
     // The same reading of a text cell as the CSV reader's type sniffing, so the two never disagree.
     if (missingTokens.has(v.trim())) return undefined;
     return parseNumber(v) ?? NaN;

@@ -148,11 +148,12 @@ const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k);
 
 /**
  * The value of a plain decimal, which nearly every numeric cell is ("39.1", "-7", "3790.0"), or
- * undefined when the text is not one. A char loop, much cheaper than the pattern below. Up to 15
- * digits and 22 decimals the digits are an exact integer and one division by an exact power of
- * ten rounds correctly, so the result is Number()'s; longer ones go to Number() itself.
+ * NaN when the text is not one (always a number, so a hot loop keeps it unboxed). A char loop,
+ * much cheaper than the pattern below. Up to 15 digits and 22 decimals the digits are an exact
+ * integer and one division by an exact power of ten rounds correctly, so the result is
+ * Number()'s; longer ones go to Number() itself.
  */
-export function plainDecimal(text: string): number | undefined {
+export function plainDecimal(text: string): number {
   const n = text.length;
   const negative = n > 0 && text.charCodeAt(0) === 45;
   let mantissa = 0;
@@ -166,9 +167,9 @@ export function plainDecimal(text: string): number | undefined {
       digits++;
       if (dot) decimals++;
     } else if (c === 46 && !dot) dot = true;
-    else return undefined;
+    else return NaN;
   }
-  if (digits === 0) return undefined;
+  if (digits === 0) return NaN;
   if (digits > 15 || decimals > 22) return Number(text);
   const value = decimals === 0 ? mantissa : mantissa / POW10[decimals]!;
   return negative ? -value : value;
@@ -177,7 +178,8 @@ export function plainDecimal(text: string): number | undefined {
 /** Parses a CSV cell as a number the way a spreadsheet user means it; undefined if it is not one. */
 export function parseNumber(text: string): number | undefined {
   const plain = plainDecimal(text);
-  if (plain !== undefined) return plain;
+  // plain !== plain: NaN, not a plain decimal.
+  if (plain === plain) return plain;
   if (numberPattern.test(text)) return Number(text);
   const t = text.trim();
   if (t === 'inf' || t === 'Infinity' || t === '+inf') return Infinity;

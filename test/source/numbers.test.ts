@@ -23,7 +23,7 @@ test('the fast path accepts only plain decimals, and reads each as Number() does
     assert.ok(Object.is(plainDecimal(text), Number(text)), text);
     assert.ok(Object.is(parseNumber(text), Number(text)), text);
   }
-  for (const text of ['', '-', '.', '-.', '+1', '1e5', ' 1', '1 ', '1.2.3', '0x1', 'Infinity', '١٢٣']) assert.equal(plainDecimal(text), undefined, JSON.stringify(text));
+  for (const text of ['', '-', '.', '-.', '+1', '1e5', ' 1', '1 ', '1.2.3', '0x1', 'Infinity', '١٢٣']) assert.ok(Number.isNaN(plainDecimal(text)), JSON.stringify(text));
 });
 
 test('plain decimals of every length and scale read exactly as Number() reads them (200,000 random cells)', () => {
