@@ -77,19 +77,20 @@ function activate(output: OutputTensor, data: TensorData['data'], length: number
   if (activation === 'none') return data as Numeric;
   const x = data as ArrayLike<number>;
   const out = new Float64Array(length * width);
-  if (activation === 'sigmoid') {
-    for (let i = 0; i < out.length; i++) out[i] = 1 / (1 + Math.exp(-x[i]!));
-    return out;
-  }
-  for (let r = 0; r < length; r++) {
-    const o = r * width;
-    let max = -Infinity;
-    for (let k = 0; k < width; k++) max = Math.max(max, x[o + k]!);
-    let sum = 0;
-    for (let k = 0; k < width; k++) sum += out[o + k] = Math.exp(x[o + k]! - max);
-    for (let k = 0; k < width; k++) out[o + k]! /= sum;
-  }
+  for (let r = 0; r < length; r++) activateRow(activation, x, r * width, width, out, r * width);
   return out;
+}
+
+/** The values of the row at `x[from]`, activated, into `out` from `at`. */
+function activateRow(activation: 'none' | 'softmax' | 'sigmoid', x: ArrayLike<number>, from: number, width: number, out: Float64Array, at: number): void {
+  if (activation === 'softmax') {
+    let max = -Infinity;
+    for (let k = 0; k < width; k++) max = Math.max(max, x[from + k]!);
+    let sum = 0;
+    for (let k = 0; k < width; k++) sum += out[at + k] = Math.exp(x[from + k]! - max);
+    for (let k = 0; k < width; k++) out[at + k]! /= sum;
+  } else if (activation === 'sigmoid') for (let k = 0; k < width; k++) out[at + k] = 1 / (1 + Math.exp(-x[from + k]!));
+  else for (let k = 0; k < width; k++) out[at + k] = x[from + k]!;
 }
 
 /** One row's activated values, reused (a batch's whole activated output was the largest array postprocess made). */
@@ -98,8 +99,8 @@ let scratch = new Float64Array(16);
 /**
  * The usual classifier and regressor outputs (labels, scores, per-value columns of float
  * tensors, no list or top-k) in one pass a row: each row is activated into a scratch row and
- * goes straight into its columns, with the same arithmetic as activate() and writeColumns(), so
- * the values are the same to the bit. False when the output needs the general path.
+ * goes straight into its columns, with the arithmetic of activate() and writeColumns(), so the
+ * values are the same to the bit. False when the output needs the general path.
  */
 function fused(columns: Map<string, Column>, output: OutputTensor, data: TensorData['data'], length: number, width: number): boolean {
   const c = output.columns;
@@ -115,15 +116,7 @@ function fused(columns: Map<string, Column>, output: OutputTensor, data: TensorD
   if (scratch.length < width) scratch = new Float64Array(width);
   const row = scratch;
   for (let r = 0; r < length; r++) {
-    const o = r * width;
-    if (activation === 'softmax') {
-      let max = -Infinity;
-      for (let k = 0; k < width; k++) max = Math.max(max, data[o + k]!);
-      let sum = 0;
-      for (let k = 0; k < width; k++) sum += row[k] = Math.exp(data[o + k]! - max);
-      for (let k = 0; k < width; k++) row[k]! /= sum;
-    } else if (activation === 'sigmoid') for (let k = 0; k < width; k++) row[k] = 1 / (1 + Math.exp(-data[o + k]!));
-    else for (let k = 0; k < width; k++) row[k] = data[o + k]!;
+    activateRow(activation, data, r * width, width, row, 0);
     if (best) {
       let b = 0;
       for (let k = 1; k < width; k++) if (row[k]! > row[b]!) b = k;
