@@ -30,7 +30,9 @@ const size = Number(a.batch);
 const format = a.output.endsWith('.csv') ? 'csv' : a.output.endsWith('.jsonl') ? 'jsonl' : 'parquet';
 const bundle = await openBundle(a.model);
 const m = bundle.manifest;
-const input = (read) => openSource({ path: a.input, format: undefined, columns: undefined, csv: { delimiter: undefined, header: true, quote: '"' }, chunkRows: Number(a.chunk ?? 8192) }, read);
+// Chunks as a run reads them by default (input.chunk_rows).
+const { defaultChunkRows } = await import(new URL('job/load.js', root));
+const input = (read) => openSource({ path: a.input, format: undefined, columns: undefined, csv: { delimiter: undefined, header: true, quote: '"' }, chunkRows: Number(a.chunk ?? defaultChunkRows) }, read);
 
 const POOL = 1 << 20;
 const session = await Session.create(bundle.modelFile, { providers: ['cpu'], graphOptimization: 'all' });

@@ -13,6 +13,13 @@ const memoryExpected = 'a size in MB such as 256, or a string such as 512MB or 1
 
 /** Default heap budget (MB) of the threads that hold rows; the README's memory section says what it buys. */
 export const defaultMemoryMb = 256;
+/**
+ * Rows a CSV or JSONL chunk holds by default (Parquet: a row group's rows, handed on as views).
+ * Smaller chunks keep fewer strings alive across V8's young-generation collections: on the 3.1M-row
+ * penguins CSV → CSV job, 2,048 used ~10% less CPU than 8,192 (7.7–8.1 against 8.5–8.9 CPU-s,
+ * interleaved runs), and the column types still come from the first 8,192 rows (source/chunks.ts).
+ */
+export const defaultChunkRows = 2048;
 
 const format = z.enum(['csv', 'jsonl', 'parquet'], expect(`one of [${dataFormats.join(', ')}]`));
 const oneChar = z.string(expect('a single character')).length(1, expect('a single character'));
@@ -121,7 +128,7 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
       format: job.input.format,
       columns: job.input.columns,
       csv: { delimiter: job.input.csv?.delimiter, header: job.input.csv?.header ?? true, quote: job.input.csv?.quote ?? '"' },
-      chunkRows: job.input.chunk_rows ?? 8192,
+      chunkRows: job.input.chunk_rows ?? defaultChunkRows,
     },
     model: {
       ref: model.path,

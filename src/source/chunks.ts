@@ -7,6 +7,13 @@ import type { ByteProgress } from './files.js';
 import { type Column, type Field, type FieldType, lineColumn, MaskedColumn, parseNumber, type RowChunk, type Source, type SourcePosition } from './types.js';
 
 /**
+ * Rows of the first CSV or JSONL chunk whose cells fix the column types: more than a chunk
+ * needs (chunks are kept small, which costs the garbage collector less), so that a column
+ * numeric in its first rows and text later is still seen as text.
+ */
+export const typeRows = 8192;
+
+/**
  * Collects row values column by column, with each row's end offset, and hands out RowChunks.
  * Arrays are made at the chunk's size up front and filled by index: grown by push they were
  * copied as they doubled, the reader's largest allocation after the records themselves.

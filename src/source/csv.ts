@@ -16,6 +16,8 @@ export interface CsvSourceOptions {
   /** Read only these columns; undefined reads all. */
   readonly columns: readonly string[] | undefined;
   readonly chunkRows: number;
+  /** Rows of the first chunk, whose cells fix the column types, when more than `chunkRows`. */
+  readonly typeRows?: number;
   /**
    * Hand cells on as the text that was read (types are still sniffed for the schema): for CSV
    * output, kept columns are then written byte for byte, without a parse and a re-format.
@@ -98,6 +100,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
     throw new BentoError('INPUT_FORMAT', `Input file ${file} is empty`, { file });
   }
 
+  const firstRows = Math.max(options.chunkRows, options.typeRows ?? 0);
   const names = (record: string[]) => (options.header ? record.map((name) => name.trim()) : record.map((_, i) => `column${i}`));
 
   async function* readFile(file: string, index: number, stream: NodeJS.ReadableStream, at: SourcePosition, knownHeader: string[] | undefined): AsyncGenerator<RowChunk> {
@@ -138,7 +141,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
             file, row, byte, value: record.text, hint: 'Check the delimiter (input.csv.delimiter) and that quoted fields are closed.',
           }), record.endByte, firstLine + record.endLine);
         } else builder!.pushFields(record.fields, picks, record.endByte, firstLine + record.endLine, lines ? record.text : undefined);
-        if (builder!.length >= options.chunkRows) {
+        if (builder!.length >= (schema ? options.chunkRows : firstRows)) {
           yield typed(builder!.take()!);
           if (narrow && !only) select(header, builder!.next.byte, builder!.next.row - 1);
         }
@@ -166,7 +169,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
         if (errors.has(i)) return;
         errors.set(i, new BentoError('INVALID_VALUE', `Invalid value: column "${field.name}" holds numbers in its first rows, got "${value.slice(0, 40)}" at ${chunk.file} row ${chunk.fileRow + i + 1}`, {
           file: chunk.file, row: chunk.fileRow + i + 1, column: field.name, value, byte: i > 0 ? chunk.ends?.bytes[i - 1] : undefined,
-          hint: 'Fix or remove the value, or raise input.chunk_rows so the column is seen as text.',
+          hint: `Fix or remove the value, or raise input.chunk_rows above ${firstRows.toLocaleString('en-US')} (the first chunk's rows fix the column types) so the column is seen as text.`,
         }));
       })];
     }));

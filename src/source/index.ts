@@ -7,6 +7,7 @@ import { type DataFormat, formatFromPath, type InputSpec } from '../job/spec.js'
 import { openCsv } from './csv.js';
 import { resolveInputFiles } from './files.js';
 import { openJsonl } from './jsonl.js';
+import { typeRows } from './chunks.js';
 import { openParquet } from './parquet.js';
 import type { Source } from './types.js';
 
@@ -21,7 +22,7 @@ export type { Column, Field, FieldType, RowChunk, Source, SourceProgress } from 
 export async function openSource(input: InputSpec, read: { rawText?: boolean; linesFor?: string; valuesOf?: readonly string[] } = {}): Promise<Source & { format: DataFormat }> {
   const files = await resolveInputFiles(input.path, (file) => (input.format ? true : formatFromPath(file) !== undefined));
   const format = input.format ?? formatOf(files);
-  const options = { columns: input.columns, chunkRows: input.chunkRows };
+  const options = { columns: input.columns, chunkRows: input.chunkRows, typeRows };
   const source = format === 'csv' ? await openCsv(files, { ...input.csv, ...options, rawText: read.rawText ?? false, ...(read.rawText && read.linesFor !== undefined ? { linesFor: read.linesFor, valuesOf: read.valuesOf } : {}) })
     : format === 'jsonl' ? await openJsonl(files, options)
       : await openParquet(files, options);

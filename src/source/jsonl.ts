@@ -13,6 +13,8 @@ import type { Field, RowChunk, Source, SourcePosition } from './types.js';
 export interface JsonlSourceOptions {
   readonly columns: readonly string[] | undefined;
   readonly chunkRows: number;
+  /** Rows of the first chunk, whose keys and values fix the columns and types, when more than `chunkRows`. */
+  readonly typeRows?: number;
 }
 
 /**
@@ -67,6 +69,8 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
     let line = at.line ?? 0;
     let rows = at.row;
     const seen = new Set<string>();
+    /** Rows the chunk being built ends at: the first fixes the columns and their types. */
+    const chunkEnd = () => (schema ? options.chunkRows : Math.max(options.chunkRows, options.typeRows ?? 0));
     const flushPending = () => {
       names = [...seen];
       builder = new ColumnBuilder(names, file, index, at.row, at.byte ?? 0, false, options.chunkRows);
@@ -102,18 +106,18 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
         if (problem) {
           if (builder === undefined) pending.push({ row: problem, end, line });
           else builder.pushError(problem, end, line);
-          if (builder && builder.length >= options.chunkRows) yield typed(builder.take()!);
+          if (builder && builder.length >= chunkEnd()) yield typed(builder.take()!);
           continue;
         }
         const record = row as Record<string, unknown>;
         if (builder === undefined) {
           for (const key in record) seen.add(key);
           pending.push({ row: record, end, line });
-          if (pending.length >= options.chunkRows) flushPending();
+          if (pending.length >= chunkEnd()) flushPending();
         } else {
           builder.push((i) => record[names![i]!] ?? null, end, line);
         }
-        if (builder && builder.length >= options.chunkRows) yield typed(builder.take()!);
+        if (builder && builder.length >= chunkEnd()) yield typed(builder.take()!);
       }
     } catch (error) {
       throw streamError(file, error);

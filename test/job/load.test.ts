@@ -33,7 +33,7 @@ describe('loadJob: a valid job normalizes', () => {
         format: undefined,
         columns: undefined,
         csv: { delimiter: undefined, header: true, quote: '"' },
-        chunkRows: 8192,
+        chunkRows: 2048,
       },
       model: {
         ref: 'models/m',

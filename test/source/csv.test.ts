@@ -94,6 +94,20 @@ describe('openCsv: chunks', () => {
     assert.deepEqual([cell(chunks[1]!.columns.get('island')!, 0), cell(chunks[1]!.columns.get('bill_length_mm')!, 0)], ['Biscoe', 35]);
   });
 
+  test('typeRows: the first chunk holds that many rows and fixes the types from all of them; later chunks are chunkRows', () => withTempDir(async (dir) => {
+    // Numbers in the first 250 rows, then a text value: a 100-row first chunk would sniff a number column.
+    const file = await csvFile(dir, 'late-text.csv', ['v', ...Array.from({ length: 250 }, (_, i) => String(i)), 'n/a?', '7', ''].join('\n'));
+    const chunks = await drain(await openCsv([file], { ...defaults, chunkRows: 100, typeRows: 300 }));
+    assert.deepEqual(layout(chunks), [[0, 252]]);
+    const source = await openCsv([file], { ...defaults, chunkRows: 100, typeRows: 260 });
+    assert.deepEqual(source.schema, [{ name: 'v', type: 'string' }]);
+    assert.deepEqual(layout(await drain(source)), [[0, 252]]);
+    const penguins = await drain(await openCsv([penguinsCsv], { ...defaults, chunkRows: 100, typeRows: 150 }));
+    assert.deepEqual(layout(penguins), [[0, 150], [150, 100], [250, 94]]);
+    const early = await openCsv([file], { ...defaults, chunkRows: 100 });
+    assert.deepEqual(early.schema, [{ name: 'v', type: 'float64' }], 'without typeRows the first 100 rows decide');
+  }));
+
   test('chunkRows dividing the file exactly yields no empty chunk', () => withTempDir(async (dir) => {
     const file = await csvFile(dir, 'four.csv', 'a\n1\n2\n3\n4\n');
     const chunks = await drain(await openCsv([file], { ...defaults, chunkRows: 2 }));

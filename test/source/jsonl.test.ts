@@ -65,6 +65,10 @@ describe('openJsonl: reading', () => {
     const chunks = await drain(await openJsonl([join(fixtures, 'data', 'penguins.jsonl')], { ...defaults, chunkRows: 128 }));
     assert.deepEqual(layout(chunks), [[0, 128], [128, 128], [256, 88]]);
     assert.deepEqual(concatColumns(chunks), csv);
+    // With typeRows the first chunk is longer: its rows fix the keys and types.
+    const typed = await drain(await openJsonl([join(fixtures, 'data', 'penguins.jsonl')], { ...defaults, chunkRows: 128, typeRows: 200 }));
+    assert.deepEqual(layout(typed), [[0, 200], [200, 128], [328, 16]]);
+    assert.deepEqual(concatColumns(typed), csv);
   });
 
   test('a .gz file and several files: fileRow restarts per file', () => withTempDir(async (dir) => {
