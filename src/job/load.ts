@@ -16,7 +16,7 @@ export const defaultMemoryMb = 256;
 /**
  * Rows a CSV or JSONL chunk holds by default (Parquet: a row group's rows, handed on as views).
  * Smaller chunks keep fewer strings alive across V8's young-generation collections: on the 3.1M-row
- * penguins CSV → CSV job, 2,048 used ~10% less CPU than 8,192 (7.7–8.1 against 8.5–8.9 CPU-s,
+ * penguins CSV → CSV job, 2,048 used ~10% less CPU than 8,192 (7.7–8.1 against 8.5–8.9 user CPU-s,
  * interleaved runs), and the column types still come from the first 8,192 rows (source/chunks.ts).
  */
 export const defaultChunkRows = 2048;
