@@ -44,8 +44,8 @@ export class MaskedColumn {
 /**
  * A text column of few distinct values, as a dictionary-encoded Parquet column and a model's
  * labels are: `dictionary[codes[i]]`, or a null cell where the code is -1. The reader need not
- * look up or copy a string a row, and neither need the batcher, the transfer to an encoder
- * thread or a category lookup.
+ * look up or copy a string a row, and neither need the batcher or the transfer to a writer or
+ * encoder thread.
  */
 export class CodedColumn {
   constructor(readonly codes: Int32Array, readonly dictionary: readonly string[]) {}
