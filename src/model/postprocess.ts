@@ -110,25 +110,34 @@ function fused(columns: Map<string, Column>, output: OutputTensor, data: TensorD
   const Values = activation === 'none' && data instanceof Float32Array ? Float32Array : Float64Array;
   const best = c.label || c.score ? new Int32Array(length) : undefined;
   const scores = c.score ? new Values(length) : undefined;
-  const names = [...(c.probabilities ? output.labels!.map((l) => `${c.probabilities}${l}`) : []), ...(c.values ?? [])];
-  const perValue = names.map(() => new Values(length));
-  const nProbabilities = c.probabilities ? output.labels!.length : 0;
+  const perValue = valueColumns(output).map(([name, k]) => ({ name, k, column: new Values(length) }));
   if (scratch.length < width) scratch = new Float64Array(width);
   const row = scratch;
   for (let r = 0; r < length; r++) {
     activateRow(activation, data, r * width, width, row, 0);
     if (best) {
-      let b = 0;
-      for (let k = 1; k < width; k++) if (row[k]! > row[b]!) b = k;
-      best[r] = b;
+      const b = (best[r] = argmax(row, 0, width));
       if (scores) scores[r] = row[b]!;
     }
-    for (let j = 0; j < perValue.length; j++) perValue[j]![r] = row[j < nProbabilities ? j : j - nProbabilities]!;
+    for (const { k, column } of perValue) column[r] = row[k]!;
   }
   if (c.label) columns.set(c.label, new CodedColumn(best!, labelsOf(output, width)));
   if (scores) columns.set(c.score!, scores);
-  names.forEach((name, j) => columns.set(name, perValue[j]!));
+  for (const { name, column } of perValue) columns.set(name, column);
   return true;
+}
+
+/** Index of the largest of the `width` values from `x[from]`; a tie goes to the first. */
+function argmax(x: Numeric, from: number, width: number): number {
+  let b = 0;
+  for (let k = 1; k < width; k++) if (Number(x[from + k]) > Number(x[from + b])) b = k;
+  return b;
+}
+
+/** The per-value columns an output maps (probabilities, then values), each with its index in a row. */
+function valueColumns(output: OutputTensor): [name: string, k: number][] {
+  const c = output.columns;
+  return [...(c.probabilities ? output.labels!.map((l, k): [string, number] => [`${c.probabilities}${l}`, k]) : []), ...(c.values ?? []).map((name, k): [string, number] => [name, k])];
 }
 
 /**
@@ -147,22 +156,15 @@ function writeColumns(columns: Map<string, Column>, output: OutputTensor, values
     // A label column is the best class's index into the labels: no string a row to look up again.
     const best = new Int32Array(length);
     const scores = floatColumn(values, length);
-    for (let r = 0; r < length; r++) {
-      let b = 0;
-      for (let k = 1; k < width; k++) if (Number(values[r * width + k]) > Number(values[r * width + b])) b = k;
-      best[r] = b;
-      scores[r] = values[r * width + b];
-    }
+    for (let r = 0; r < length; r++) scores[r] = values[r * width + (best[r] = argmax(values, r * width, width))];
     if (c.label) columns.set(c.label, new CodedColumn(best, labelsOf(output, width)));
     if (c.score) columns.set(c.score, scores);
   }
-  const perValue = (names: readonly string[]) => names.forEach((name, k) => {
+  for (const [name, k] of valueColumns(output)) {
     const column = floatColumn(values, length);
     for (let r = 0; r < length; r++) column[r] = values[r * width + k];
     columns.set(name, column);
-  });
-  if (c.probabilities) perValue(output.labels!.map((l) => `${c.probabilities}${l}`));
-  if (c.values) perValue(c.values);
+  }
   if (c.list) {
     const column: unknown[] = new Array(length);
     for (let r = 0; r < length; r++) column[r] = Array.from({ length: width }, (_, k) => values[r * width + k]);

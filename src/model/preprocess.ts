@@ -187,11 +187,11 @@ function toNumber(v: unknown): number | undefined {
   if (typeof v === 'bigint') return Number(v);
   if (typeof v === 'boolean') return v ? 1 : 0;
   if (typeof v === 'string') {
-    const plain = plainDecimal(v);
-    if (plain === plain) return plain;
-    // The same reading of a text cell as the CSV reader's type sniffing, so the two never disagree.
-    if (missingTokens.has(v.trim())) return undefined;
-    return parseNumber(v) ?? NaN;
+    // The same reading of a text cell as the CSV reader's type sniffing, so the two never disagree
+    // (no missing token reads as a number).
+    const n = parseNumber(v);
+    if (n !== undefined) return n;
+    return missingTokens.has(v.trim()) ? undefined : NaN;
   }
   return NaN;
 }

@@ -23,7 +23,6 @@ export type WorkerReply =
 const port = parentPort!;
 const init = workerData as WorkerInit;
 
-
 try {
   const session = await Session.create(init.modelFile, init.options);
   port.postMessage({ type: 'ready', signature: session.signature, providers: session.providers, note: session.fallbackNote } satisfies WorkerReply);

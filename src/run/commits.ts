@@ -1,8 +1,8 @@
 /**
  * @file When and how a run commits: after `checkpoint.every` rows or seconds, at the next point
  * where the output may end (any batch for CSV and JSONL, a row group's end for Parquet), the
- * partial output and the errors file are fsync'd, then state.json is replaced to point at them. A commit's fsyncs run while the next batches are
- * scored; the next commit waits for it.
+ * partial output and the errors file are fsync'd, then state.json is replaced to point at them.
+ * A commit's fsyncs run while the next batches are scored; the next commit waits for it.
  */
 import { failpoint } from '../checkpoint/failpoint.js';
 import { type Fingerprint, writeState } from '../checkpoint/state.js';

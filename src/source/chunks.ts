@@ -13,6 +13,11 @@ import { type Column, type Field, type FieldType, lineColumn, MaskedColumn, pars
  */
 export const typeRows = 8192;
 
+/** Rows a chunk being built holds: the first, whose cells fix the types, at least `typeRows` if given. */
+export function chunkEnd(options: { readonly chunkRows: number; readonly typeRows?: number }, typesKnown: boolean): number {
+  return typesKnown ? options.chunkRows : Math.max(options.chunkRows, options.typeRows ?? 0);
+}
+
 /**
  * Collects row values column by column, with each row's end offset, and hands out RowChunks.
  * Arrays are made at the chunk's size up front and filled by index: grown by push they were

@@ -5,7 +5,7 @@
  */
 import { CsvSplitter, UnclosedQuoteError } from './csvsplit.js';
 import { BentoError, didYouMean } from '../errors.js';
-import { ColumnBuilder, convertColumn, requireColumns, sniffCsvType, textSource } from './chunks.js';
+import { chunkEnd, ColumnBuilder, convertColumn, requireColumns, sniffCsvType, textSource } from './chunks.js';
 import { ByteProgress, fileSizes, openFileStream, streamError } from './files.js';
 import { type Field, lineColumn, missingTokens, type RowChunk, type Source, type SourcePosition } from './types.js';
 
@@ -100,7 +100,6 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
     throw new BentoError('INPUT_FORMAT', `Input file ${file} is empty`, { file });
   }
 
-  const firstRows = Math.max(options.chunkRows, options.typeRows ?? 0);
   const names = (record: string[]) => (options.header ? record.map((name) => name.trim()) : record.map((_, i) => `column${i}`));
 
   async function* readFile(file: string, index: number, stream: NodeJS.ReadableStream, at: SourcePosition, knownHeader: string[] | undefined): AsyncGenerator<RowChunk> {
@@ -141,7 +140,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
             file, row, byte, value: record.text, hint: 'Check the delimiter (input.csv.delimiter) and that quoted fields are closed.',
           }), record.endByte, firstLine + record.endLine);
         } else builder!.pushFields(record.fields, picks, record.endByte, firstLine + record.endLine, lines ? record.text : undefined);
-        if (builder!.length >= (schema ? options.chunkRows : firstRows)) {
+        if (builder!.length >= chunkEnd(options, schema !== undefined)) {
           yield typed(builder!.take()!);
           if (narrow && !only) select(header, builder!.next.byte, builder!.next.row - 1);
         }
@@ -169,7 +168,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
         if (errors.has(i)) return;
         errors.set(i, new BentoError('INVALID_VALUE', `Invalid value: column "${field.name}" holds numbers in its first rows, got "${value.slice(0, 40)}" at ${chunk.file} row ${chunk.fileRow + i + 1}`, {
           file: chunk.file, row: chunk.fileRow + i + 1, column: field.name, value, byte: i > 0 ? chunk.ends?.bytes[i - 1] : undefined,
-          hint: `Fix or remove the value, or raise input.chunk_rows above ${firstRows.toLocaleString('en-US')} (the first chunk's rows fix the column types) so the column is seen as text.`,
+          hint: `Fix or remove the value, or raise input.chunk_rows above ${chunkEnd(options, false).toLocaleString('en-US')} (the first chunk's rows fix the column types) so the column is seen as text.`,
         }));
       })];
     }));

@@ -6,7 +6,7 @@
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { BentoError } from '../errors.js';
-import { ColumnBuilder, sniffJsonType, textSource } from './chunks.js';
+import { chunkEnd, ColumnBuilder, sniffJsonType, textSource } from './chunks.js';
 import { ByteProgress, fileSizes, openFileStream, streamError } from './files.js';
 import type { Field, RowChunk, Source, SourcePosition } from './types.js';
 
@@ -69,8 +69,6 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
     let line = at.line ?? 0;
     let rows = at.row;
     const seen = new Set<string>();
-    /** Rows the chunk being built ends at: the first fixes the columns and their types. */
-    const chunkEnd = () => (schema ? options.chunkRows : Math.max(options.chunkRows, options.typeRows ?? 0));
     const flushPending = () => {
       names = [...seen];
       builder = new ColumnBuilder(names, file, index, at.row, at.byte ?? 0, false, options.chunkRows);
@@ -106,18 +104,18 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
         if (problem) {
           if (builder === undefined) pending.push({ row: problem, end, line });
           else builder.pushError(problem, end, line);
-          if (builder && builder.length >= chunkEnd()) yield typed(builder.take()!);
+          if (builder && builder.length >= chunkEnd(options, schema !== undefined)) yield typed(builder.take()!);
           continue;
         }
         const record = row as Record<string, unknown>;
         if (builder === undefined) {
           for (const key in record) seen.add(key);
           pending.push({ row: record, end, line });
-          if (pending.length >= chunkEnd()) flushPending();
+          if (pending.length >= chunkEnd(options, schema !== undefined)) flushPending();
         } else {
           builder.push((i) => record[names![i]!] ?? null, end, line);
         }
-        if (builder && builder.length >= chunkEnd()) yield typed(builder.take()!);
+        if (builder && builder.length >= chunkEnd(options, schema !== undefined)) yield typed(builder.take()!);
       }
     } catch (error) {
       throw streamError(file, error);
