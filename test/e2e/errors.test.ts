@@ -295,11 +295,11 @@ test('disk full (a file-size limit) fails with exit 5, keeps the checkpoint, and
 test('a job over its limits.memory stops with MEMORY_LIMIT (exit 2) and what to raise; the rerun with more memory completes', { timeout: 120_000 }, () => withTempDir(async (dir) => {
   const { root } = await import('../helpers.js');
   const flights = join(root, 'node_modules', 'vega-datasets', 'data', 'flights-3m.parquet');
-  // Polars wrote 272,727-row row groups: one decoded row group's timestamps (a Date object each) are more than
-  // a 17 MB heap (60% of 28 MB) holds, where the penguins job runs in 24 MB. Its numbers and dictionary text
-  // are typed arrays, outside the heap the limit sets.
+  // Chunks of 300,000 rows hold a whole row group of this file (Polars wrote 272,727 rows each): its timestamps
+  // (a Date object each) are more than a 17 MB heap (60% of 28 MB) holds, where the penguins job runs in 24 MB.
+  // Its numbers and dictionary text are typed arrays, outside the heap the limit sets.
   await writeFile(join(dir, 'job.yaml'), [
-    `input: { path: ${flights} }`,
+    `input: { path: ${flights}, chunk_rows: 300000 }`,
     `model: ${join(fixtures, 'models', 'flights-delay')}`,
     'batch: { size: 4096 }',
     'output: { path: out/flights.csv }',

@@ -1,0 +1,104 @@
+/**
+ * HybridReader: values written by hyparquet-writer's RLE / bit-packed hybrid encoder read back
+ * exactly, at every bit width, in reads and skips of any length (a chunk of rows ends anywhere
+ * inside a run).
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ByteWriter } from 'hyparquet-writer';
+import { writeRleBitPackedHybrid } from 'hyparquet-writer/src/encoding.js';
+import { HybridReader } from '../../src/source/parquet-hybrid.js';
+
+/** A small seeded generator, so a failure repeats. */
+function random(seed: number): () => number {
+  let s = seed;
+  return () => {
+    s = (s * 1103515245 + 12345) % 2 ** 31;
+    return s / 2 ** 31;
+  };
+}
+
+/** Runs of one value (RLE) between stretches of varied ones (bit-packed), below 2^width. */
+function values(width: number, count: number, next: () => number): number[] {
+  const top = Math.min(2 ** width, 2 ** 31);
+  const out: number[] = [];
+  while (out.length < count) {
+    const run = Math.floor(next() * 40) + 1;
+    const same = next() < 0.4;
+    const value = Math.floor(next() * top);
+    for (let i = 0; i < run && out.length < count; i++) out.push(same ? value : Math.floor(next() * top));
+  }
+  return out;
+}
+
+/** hyparquet-writer's encoder (its bit packing holds values of up to 24 bits in a 32-bit word). */
+function encode(list: number[], width: number): Uint8Array {
+  const writer = new ByteWriter();
+  writeRleBitPackedHybrid(writer, list, width);
+  return new Uint8Array(writer.getBuffer());
+}
+
+/** The format from its spec, for any width: an RLE run for 8 or more equal values, else bit-packed groups of 8, packed in a BigInt. */
+function encodeReference(list: number[], width: number): Uint8Array {
+  const out: number[] = [];
+  const varint = (n: number) => {
+    for (; n >= 0x80; n = Math.floor(n / 0x80)) out.push((n % 0x80) | 0x80);
+    out.push(n);
+  };
+  for (let i = 0; i < list.length;) {
+    let run = 1;
+    while (i + run < list.length && list[i + run] === list[i]) run++;
+    if (run >= 8) {
+      varint(run * 2);
+      for (let b = 0; b < (width + 7) >> 3; b++) out.push(Math.floor(list[i]! / 2 ** (8 * b)) % 256);
+      i += run;
+      continue;
+    }
+    const group = list.slice(i, i + 8);
+    varint(3); // one group of 8
+    let bits = 0n;
+    group.forEach((v, k) => (bits |= BigInt(v) << BigInt(k * width)));
+    for (let b = 0; b < width; b++) out.push(Number((bits >> BigInt(8 * b)) & 0xffn));
+    i += 8;
+  }
+  return new Uint8Array(out);
+}
+
+describe('HybridReader', () => {
+  const cases = [
+    ...[1, 2, 3, 5, 8, 9, 13, 16, 20, 24].map((width) => ({ width, by: 'hyparquet-writer', encoder: encode })),
+    ...[3, 13, 24, 25, 31, 32].map((width) => ({ width, by: 'the spec', encoder: encodeReference })),
+  ];
+  for (const { width, by, encoder } of cases) {
+    test(`width ${width}, encoded by ${by}: reads and skips of any length give the values written`, () => {
+      const next = random(width);
+      const expected = values(width, 5000, next);
+      const reader = new HybridReader(encoder(expected, width), width);
+      const out = new Int32Array(expected.length);
+      for (let at = 0; at < expected.length;) {
+        const n = Math.min(expected.length - at, Math.floor(next() * 300) + 1);
+        if (next() < 0.2) {
+          reader.skip(n);
+          out.set(expected.slice(at, at + n), at);
+        } else reader.read(out, at, n);
+        at += n;
+      }
+      assert.deepEqual(Array.from(out), expected.map((v) => v | 0));
+    });
+  }
+
+  test('levels into a Uint8Array; width 0 reads zeros; reading past the end throws', () => {
+    const levels = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 0, 1, 1, 1, 0];
+    const reader = new HybridReader(encode(levels, 1), 1);
+    const out = new Uint8Array(levels.length);
+    reader.read(out, 0, 7);
+    reader.read(out, 7, levels.length - 7);
+    assert.deepEqual(Array.from(out), levels);
+    const zeros = new Int32Array(5).fill(9);
+    new HybridReader(new Uint8Array(0), 0).read(zeros, 0, 5);
+    assert.deepEqual(Array.from(zeros), [0, 0, 0, 0, 0]);
+    const short = new HybridReader(encode([3, 3, 3, 3, 3, 3, 3, 3], 2), 2);
+    short.read(new Int32Array(8), 0, 8);
+    assert.throws(() => short.read(new Int32Array(1), 0, 1), /the page ends before its last value/);
+  });
+});
