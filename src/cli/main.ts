@@ -36,8 +36,10 @@ function program(): Command {
     .option('--dry-run', 'check the job, the model and the first rows, then stop without writing')
     .option('--restart', 'discard the checkpoint (or a finished run) and start over')
     .action(async (job: string, o: { set: string[]; summaryJson?: string; progress: 'auto' | 'bar' | 'log' | 'none'; dryRun?: boolean; restart?: boolean }) => {
+      // The scoring thread starts loading the pipeline while this thread loads the run command and the job.
+      const scoringThread = o.dryRun ? undefined : (await import('../run/thread.js')).startScoringThread();
       const { run } = await import('./commands/run.js');
-      await run({ job, set: o.set, summaryJson: o.summaryJson, progress: o.progress, logFormat, dryRun: o.dryRun ?? false, restart: o.restart ?? false });
+      await run({ job, set: o.set, summaryJson: o.summaryJson, progress: o.progress, logFormat, dryRun: o.dryRun ?? false, restart: o.restart ?? false, ...(scoringThread ? { scoringThread } : {}) });
     });
 
   cli.command('status')

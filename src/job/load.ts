@@ -7,12 +7,11 @@ import { parse as parseYamlScalar } from 'yaml';
 import { z } from 'zod';
 import { configError, expect, nonEmptyString, positiveInt, readYaml, stringList, validate } from '../config.js';
 import { quote } from '../errors.js';
+import { defaultMemoryMb } from '../run/memory.js';
 import { type DataFormat, dataFormats, formatFromPath, type JobSpec } from './spec.js';
 
 const memoryExpected = 'a size in MB such as 256, or a string such as 512MB or 1GB';
 
-/** Default heap budget (MB) of the threads that hold rows; the README's memory section says what it buys. */
-export const defaultMemoryMb = 256;
 /**
  * Rows a CSV or JSONL chunk holds by default (Parquet: a row group's rows, handed on as views).
  * Smaller chunks keep fewer strings alive across V8's young-generation collections: on the 3.1M-row

@@ -4,6 +4,9 @@
  * which only the scoring thread needs.
  */
 
+/** `limits.memory` (MB) when the job file leaves it out; the README's memory section says what it buys. */
+export const defaultMemoryMb = 256;
+
 /** Shares of `limits.memory` (V8 old-generation caps) for the thread that reads and scores, and the writer (or Parquet encoder) threads. */
 export const scoringShare = 0.6;
 export const writerShare = 0.4;

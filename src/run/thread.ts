@@ -4,7 +4,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { deserializeError, memoryLimitError } from '../errors.js';
-import { scoringShare, scoringYoungMb } from './memory.js';
+import { defaultMemoryMb, scoringShare, scoringYoungMb } from './memory.js';
 import type { RunStats, RunSummary } from './pipeline.js';
 import type { JobReply, JobRequest, JobWorkerInit } from './worker.js';
 
@@ -17,13 +17,57 @@ export interface JobThreadHooks {
   readonly warn?: (message: string) => void;
 }
 
-/** Runs the job on its own thread; the job's errors reject as thrown there. */
-export function runJobThread(init: JobWorkerInit, hooks: JobThreadHooks): Promise<RunSummary> {
-  const memoryMb = init.spec.limits.memoryMb;
+/** A scoring thread, started before its job is known (startScoringThread). */
+export interface ScoringThread {
+  /** The `limits.memory` its heap caps were set from. */
+  readonly memoryMb: number;
+  readonly worker: Worker;
+  /** Given a job (runJobThread), ended unused (discard), or died while it waited. */
+  done: boolean;
+}
+
+/**
+ * Starts a scoring thread for a job whose `limits.memory` is `memoryMb`, before the job file is
+ * read: the thread's imports (the pipeline, onnxruntime, the Parquet libraries: ~100 ms) then
+ * run while the main thread loads and checks the job, instead of after. Until it is given a job
+ * it does not keep the process alive.
+ */
+export function startScoringThread(memoryMb: number = defaultMemoryMb): ScoringThread {
   const worker = new Worker(new URL('./worker.js', import.meta.url), {
-    workerData: init,
     resourceLimits: { maxOldGenerationSizeMb: Math.round(memoryMb * scoringShare), maxYoungGenerationSizeMb: scoringYoungMb(memoryMb) },
   });
+  worker.unref();
+  const thread: ScoringThread = { memoryMb, worker, done: false };
+  // A thread that dies before it has a job is replaced then; its error has no one to go to yet.
+  const died = () => (thread.done = true);
+  worker.once('error', died);
+  worker.once('exit', died);
+  return thread;
+}
+
+/** Ends a scoring thread that was not given a job. */
+export function discard(thread: ScoringThread | undefined): void {
+  if (!thread || thread.done) return;
+  thread.done = true;
+  void thread.worker.terminate();
+}
+
+/**
+ * Runs the job on a scoring thread: `early` when its heap caps fit the job, else a new one. The
+ * job's errors reject as thrown there.
+ */
+export function runJobThread(init: JobWorkerInit, hooks: JobThreadHooks, early?: ScoringThread): Promise<RunSummary> {
+  const memoryMb = init.spec.limits.memoryMb;
+  let thread = early;
+  if (thread && (thread.done || thread.memoryMb !== memoryMb)) {
+    discard(thread);
+    thread = undefined;
+  }
+  thread ??= startScoringThread(memoryMb);
+  thread.done = true;
+  const { worker } = thread;
+  worker.ref();
+  worker.postMessage({ type: 'job', init } satisfies JobRequest);
   const abort = () => worker.postMessage({ type: 'abort', signal: hooks.signal!.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT' } satisfies JobRequest);
   if (hooks.signal?.aborted) abort();
   hooks.signal?.addEventListener('abort', abort, { once: true });

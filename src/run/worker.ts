@@ -3,7 +3,7 @@
  * thread, under the heap cap its share of `limits.memory` sets, so memory stays flat however
  * large the input. The main thread keeps the progress bar, the logs and the signals.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { serializeError, type SerializedError } from '../errors.js';
 import type { JobSpec } from '../job/spec.js';
 import type { Bundle } from '../model/bundle.js';
@@ -11,8 +11,9 @@ import type { SourceProgress } from '../source/types.js';
 import { prepareJob, runPrepared, type RunStats, type RunSummary } from './pipeline.js';
 
 /**
- * The job as the main thread loaded and checked it, and its model bundle: this thread does not
- * parse YAML or run the schema checks again, so it starts without loading them (~60 ms).
+ * The job as the main thread loaded and checked it, and its model bundle, posted once the thread
+ * has started (run/thread.ts): this thread does not parse YAML or run the schema checks again, so
+ * it starts without loading them (~60 ms).
  */
 export interface JobWorkerInit {
   readonly spec: JobSpec;
@@ -29,7 +30,9 @@ export interface StatsSnapshot {
   readonly sourceProgress: SourceProgress | undefined;
 }
 
-export type JobRequest = { readonly type: 'abort'; readonly signal: 'SIGINT' | 'SIGTERM' };
+export type JobRequest =
+  | { readonly type: 'job'; readonly init: JobWorkerInit }
+  | { readonly type: 'abort'; readonly signal: 'SIGINT' | 'SIGTERM' };
 
 export type JobReply =
   | { readonly type: 'started'; readonly name: string; readonly files: readonly string[]; readonly model: string; readonly output: string }
@@ -39,12 +42,15 @@ export type JobReply =
   | { readonly type: 'failed'; readonly error: SerializedError };
 
 const port = parentPort!;
-const init = workerData as JobWorkerInit;
 const post = (reply: JobReply) => port.postMessage(reply);
 const controller = new AbortController();
+let start: (init: JobWorkerInit) => void;
+const job = new Promise<JobWorkerInit>((resolve) => (start = resolve));
 port.on('message', (request: JobRequest) => {
-  if (request.type === 'abort') controller.abort(request.signal);
+  if (request.type === 'job') start(request.init);
+  else controller.abort(request.signal);
 });
+const init = await job;
 
 const stats: RunStats = { rowsRead: 0, rowsWritten: 0, batches: 0 };
 const snapshot = (): StatsSnapshot => ({

@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { loadJob } from '../../job/load.js';
 import { resolveBundle } from '../../model/bundle.js';
 import type { RunStats, RunSummary } from '../../run/pipeline.js';
-import { runJobThread } from '../../run/thread.js';
+import { discard, runJobThread, type ScoringThread } from '../../run/thread.js';
 import { Logger, type LogFormat, reportSummary, startProgress } from '../../run/progress.js';
 import { trapSignals } from '../../run/signals.js';
 
@@ -19,10 +19,20 @@ export interface RunOptions {
   readonly dryRun: boolean;
   /** Discard any checkpoint (and a finished run's record) and start over. */
   readonly restart: boolean;
+  /** A scoring thread started while this module loaded (startScoringThread); used if the job's limits.memory fits it. */
+  readonly scoringThread?: ScoringThread;
 }
 
 /** Runs the job; resolves with the summary, throws BentoError for anything the user can fix. */
 export async function run(options: RunOptions): Promise<RunSummary | undefined> {
+  try {
+    return await runJob(options);
+  } finally {
+    discard(options.scoringThread);
+  }
+}
+
+async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
   const logger = new Logger(options.logFormat);
   const spec = await loadJob(options.job, { overrides: options.set });
   if (options.dryRun) {
@@ -51,7 +61,7 @@ export async function run(options: RunOptions): Promise<RunSummary | undefined> 
         if (!signals.signal.aborted) progress = startProgress(stats, { job: job.name, mode, logger });
       },
       warn: (m) => logger.event('warn', 'warning', m), info: (m, event) => logger.event('info', event, m),
-    });
+    }, options.scoringThread);
   } finally {
     signals.dispose();
     progress?.stop();
