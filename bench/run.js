@@ -286,4 +286,17 @@ if (wanted('memory')) {
     }
   }
   table(['case', 'rows', 'seconds', 'rows/s', 'peak RSS MB'], rows);
+
+  // Memory must not follow the input's layout: DuckDB writes a row group as one page per column,
+  // pyarrow defaults to 1M-row row groups, Spark to 128 MB ones.
+  console.log('\npeak RSS by the input\'s row-group size: penguins 3.1M rows (as in io-bound) rewritten by DuckDB, → Parquet');
+  ensurePenguinsInputs();
+  const layouts = [];
+  for (const groupRows of [10_240, 122_880, 1_048_576]) {
+    const input = join(work, `penguins-3m-rg${groupRows}.parquet`);
+    if (!existsSync(input)) duck(`COPY (SELECT * FROM '${inputFile('3m', 'parquet')}') TO '${input}' (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE ${groupRows})`);
+    const r = runJob(job(`mem-rg${groupRows}`, [`input: { path: ${input} }`, `model: ${join(root, 'fixtures', 'models', 'penguins')}`, 'batch: { size: 256 }', `output: { path: ${join(work, `mem-rg${groupRows}.parquet`)} }`]));
+    layouts.push([fmt(groupRows), fmt(r.rows), fmt(r.seconds, 2), fmt(r.rows / r.seconds), fmt(r.rssMB)]);
+  }
+  table(['input row group (rows)', 'rows', 'seconds', 'rows/s', 'peak RSS MB'], layouts);
 }
