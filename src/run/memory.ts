@@ -17,11 +17,11 @@ export const writerShare = 0.4;
  * rows Parquet → Parquet, 3–4 interleaved runs each on 2 cores (young MB scoring/writer: seconds,
  * peak RSS): 32/32 7.5–8.4 s, 338–350 MB; 16/32 7.7–9.0 s, 324 MB; 32/16 8.4–9.6 s, 305–317 MB;
  * 16/16 7.9–8.8 s, 291 MB. The encoder is the busiest thread there and pays for a small one.
- * Since rows became typed arrays (numbers, dictionary codes) the scoring thread allocates little
- * on its heap, and what a scavenge frees is mostly their buffers, outside it: at 8 MB against 16
- * (limits.memory 256), 4 interleaved pairs: 2.94–3.33 s against 2.94–3.18 s and 204–211 MB
- * against 217–220 MB peak RSS; on CSV → CSV the same CPU (7.9–8.2 s) and 209 against 218–222 MB.
+ * Since rows became typed arrays the scoring thread allocates little on its heap, and a smaller
+ * young generation frees their buffers sooner: 8 MB against 16 took ~10 MB off peak RSS at the
+ * same speed on penguins 3.1M Parquet, but cost CSV → CSV ~5% CPU (penguins 1M, 6 interleaved
+ * pairs: median 3.6 against 3.4 user CPU-s; its cells are strings), so it stays at 16.
  */
 const young = (mb: number) => Math.min(64, Math.max(8, Math.round(mb)));
-export const scoringYoungMb = (memoryMb: number) => young(memoryMb / 32);
+export const scoringYoungMb = (memoryMb: number) => young(memoryMb / 16);
 export const writerYoungMb = (memoryMb: number) => young(memoryMb / 8);
