@@ -175,6 +175,21 @@ describe('openParquet: flat columns over many pages', () => {
   }));
 });
 
+describe('openParquet: column chunks larger than a read', () => {
+  test('pages larger than a 1 MiB read (DuckDB writes each chunk here as one page, of 2.3 and 9.6 MB) read every value, in chunks and from a resume', () => withTempDir(async (dir) => {
+    // One row group of 300,000 rows: `x` random doubles (no dictionary), `t` varied text with nulls.
+    const file = join(dir, 'large.parquet');
+    await duckdb(`COPY (SELECT random() * i AS x, CASE WHEN i % 9 = 0 THEN NULL ELSE 'row-' || i::VARCHAR || '-' || md5(i::VARCHAR) END AS t FROM range(300000) t(i)) TO ${sqlPath(file)} (FORMAT parquet, ROW_GROUP_SIZE 300000)`);
+    const [meta] = await duckdb(`SELECT max(total_compressed_size) AS bytes FROM parquet_metadata(${sqlPath(file)})`);
+    assert.ok(Number(meta!.bytes) > 2 << 20, `a column chunk of ${String(meta!.bytes)} bytes is larger than a read`);
+    const expected = await duckColumns(file);
+    assert.deepEqual(concatColumns(await drain(await openParquet([file], { columns: undefined, chunkRows: 40_000 }))), expected);
+    const resumed: RowChunk[] = [];
+    for await (const chunk of (await openParquet([file], { columns: undefined, chunkRows: 40_000 })).chunks({ file: 0, row: 123_457 })) resumed.push(chunk);
+    assert.deepEqual(concatColumns(resumed), { x: expected.x!.slice(123_457), t: expected.t!.slice(123_457) });
+  }));
+});
+
 describe('openParquet: errors', () => {
   test('a CSV file renamed .parquet is INPUT_FORMAT', () => withTempDir(async (dir) => {
     const file = join(dir, 'penguins.parquet');
