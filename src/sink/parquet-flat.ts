@@ -129,7 +129,7 @@ export class NumberColumn {
       name, type: this.float32 ? 'FLOAT' : 'DOUBLE', compression, rows, levels, statistics: numberStatistics(present, rows),
       ...(dictionary
         ? { dictionary: { bytes: plainNumbers(dictionary.values, this.float32), count: dictionary.values.length, indexes: dictionary.indexes } }
-        : { plain: { width, bytes: (from: number, to: number) => plainNumbers(present.subarray(from, to), this.float32) } }),
+        : { plain: { width, count: present.length, bytes: (from: number, to: number) => plainNumbers(present.subarray(from, to), this.float32) } }),
     });
   }
 }
@@ -184,7 +184,7 @@ export class TextColumn {
     return writeChunk(writer, {
       name, type: 'BYTE_ARRAY', compression, rows, levels, statistics: textStatistics(present, rows - present.length),
       // Pages split by the values' UTF-8 bytes, as the writer counts them once they are encoded.
-      plain: { width: (i) => offsets[i + 1]! - offsets[i]! - PREFIX, bytes: (from, to) => bytes.subarray(offsets[from]!, offsets[to]!) },
+      plain: { width: (i) => offsets[i + 1]! - offsets[i]! - PREFIX, count: present.length, bytes: (from, to) => bytes.subarray(offsets[from]!, offsets[to]!) },
     });
   }
 }
@@ -465,8 +465,8 @@ interface ChunkSpec {
   readonly statistics: Statistics;
   /** RLE_DICTIONARY pages: the dictionary page's values, and an index per present row. */
   readonly dictionary?: { readonly bytes: Uint8Array; readonly count: number; readonly indexes: Int32Array };
-  /** PLAIN pages: a present value's size as the page split counts it, and the bytes of present values [from, to). */
-  readonly plain?: { readonly width: number | ((i: number) => number); bytes(from: number, to: number): Uint8Array };
+  /** PLAIN pages: a present value's size as the page split counts it, how many values are present, and the bytes of present values [from, to). */
+  readonly plain?: { readonly width: number | ((i: number) => number); readonly count: number; bytes(from: number, to: number): Uint8Array };
 }
 
 const codecs = { snappy: 'SNAPPY', gzip: 'GZIP', uncompressed: 'UNCOMPRESSED' } as const;
@@ -501,21 +501,34 @@ function writeChunk(writer: ByteWriter, spec: ChunkSpec): ColumnChunk {
   // A page ends before the value that brings it to PAGE_BYTES (dictionary indexes count 4 bytes).
   const width = dictionary ? 4 : plain!.width;
   let pages = 0;
-  let first = 0;
-  let firstPresent = 0;
-  let bytes = 0;
-  let p = 0;
-  for (let r = 0; r <= rows; r++) {
-    const size = r === rows || !levels[r] ? 0 : typeof width === 'number' ? width : width(p);
-    bytes += size;
-    if (r === rows ? first < rows : bytes >= PAGE_BYTES && r > first) {
-      uncompressed += writePage(writer, spec, encoding, levels.subarray(first, r), firstPresent, p);
+  const present = dictionary ? dictionary.indexes.length : plain!.count;
+  // A fixed width splits where a page's count of values reaches PAGE_BYTES / width: with no null
+  // row, or with every value in one page, the pages follow without a walk over the rows.
+  const perPage = typeof width === 'number' ? Math.ceil(PAGE_BYTES / width) - 1 : 0;
+  if (perPage > 0 && (present === rows || present <= perPage)) {
+    const step = present === rows ? perPage : rows;
+    for (let first = 0; first < rows; first += step) {
+      const end = Math.min(rows, first + step);
+      uncompressed += writePage(writer, spec, encoding, levels.subarray(first, end), present === rows ? first : 0, present === rows ? end : present);
       pages++;
-      first = r;
-      firstPresent = p;
-      bytes = size;
     }
-    if (r < rows) p += levels[r]!;
+  } else {
+    let first = 0;
+    let firstPresent = 0;
+    let bytes = 0;
+    let p = 0;
+    for (let r = 0; r <= rows; r++) {
+      const size = r === rows || !levels[r] ? 0 : typeof width === 'number' ? width : width(p);
+      bytes += size;
+      if (r === rows ? first < rows : bytes >= PAGE_BYTES && r > first) {
+        uncompressed += writePage(writer, spec, encoding, levels.subarray(first, r), firstPresent, p);
+        pages++;
+        first = r;
+        firstPresent = p;
+        bytes = size;
+      }
+      if (r < rows) p += levels[r]!;
+    }
   }
   return {
     meta_data: {
