@@ -11,9 +11,9 @@ import type { ColumnChunk, Encoding, Statistics } from 'hyparquet';
 import { ByteWriter } from 'hyparquet-writer';
 import { writePageHeader } from 'hyparquet-writer/src/datapage.js';
 import { writeRleBitPackedHybrid } from 'hyparquet-writer/src/encoding.js';
-import { snappyCompress } from 'hyparquet-writer/src/snappy.js';
 import type { OutputSpec } from '../job/spec.js';
 import { cell, type Column, MaskedColumn } from '../source/types.js';
+import { snappyCompress } from './snappy.js';
 import { FIRST_STRING, NUMBER } from './transfer.js';
 
 export type Compression = OutputSpec['parquet']['compression'];
@@ -471,6 +471,7 @@ interface ChunkSpec {
 
 const codecs = { snappy: 'SNAPPY', gzip: 'GZIP', uncompressed: 'UNCOMPRESSED' } as const;
 
+/** A page's bytes compressed; snappy's are valid until the next call (sink/snappy.ts). */
 function compress(bytes: Uint8Array, compression: Compression): Uint8Array {
   return compression === 'snappy' ? snappyCompress(bytes) : compression === 'gzip' ? gzipSync(bytes) : bytes;
 }
