@@ -10,9 +10,9 @@ import { gzipSync } from 'node:zlib';
 import type { ColumnChunk, Encoding, Statistics } from 'hyparquet';
 import { ByteWriter } from 'hyparquet-writer';
 import { writePageHeader } from 'hyparquet-writer/src/datapage.js';
-import { writeRleBitPackedHybrid } from 'hyparquet-writer/src/encoding.js';
 import type { OutputSpec } from '../job/spec.js';
 import { cell, type Column, MaskedColumn } from '../source/types.js';
+import { HybridEncoder } from './hybrid.js';
 import { snappyCompress } from './snappy.js';
 import { FIRST_STRING, NUMBER } from './transfer.js';
 
@@ -476,9 +476,9 @@ function compress(bytes: Uint8Array, compression: Compression): Uint8Array {
   return compression === 'snappy' ? snappyCompress(bytes) : compression === 'gzip' ? gzipSync(bytes) : bytes;
 }
 
-/** Scratch writers for a page's levels and dictionary indexes, reused across pages. */
-const levelBytes = new ByteWriter(1 << 16);
-const indexBytes = new ByteWriter(1 << 16);
+/** A page's levels and dictionary indexes, each encoded into a buffer reused across pages. */
+const levelEncoder = new HybridEncoder();
+const indexEncoder = new HybridEncoder();
 
 /** Writes a column chunk: a dictionary page if any, then DATA_PAGE_V2 pages of ~1 MiB of values each. */
 function writeChunk(writer: ByteWriter, spec: ChunkSpec): ColumnChunk {
@@ -554,30 +554,26 @@ function writeChunk(writer: ByteWriter, spec: ChunkSpec): ColumnChunk {
 
 /** One DATA_PAGE_V2 of rows whose levels are given and whose present values are [from, to); returns its uncompressed size. */
 function writePage(writer: ByteWriter, spec: ChunkSpec, encoding: Encoding, levels: Uint8Array, from: number, to: number): number {
-  levelBytes.index = levelBytes.offset = 0;
-  writeRleBitPackedHybrid(levelBytes, levels, 1);
+  const levelBytes = levelEncoder.encode(levels, 1);
   let values: Uint8Array;
   if (spec.dictionary) {
     const indexes = spec.dictionary.indexes.subarray(from, to);
     let max = 0;
     for (let i = 0; i < indexes.length; i++) if (indexes[i]! > max) max = indexes[i]!;
     const bitWidth = Math.ceil(Math.log2(max + 1));
-    indexBytes.index = indexBytes.offset = 0;
-    indexBytes.appendUint8(bitWidth);
-    writeRleBitPackedHybrid(indexBytes, indexes, bitWidth);
-    values = new Uint8Array(indexBytes.buffer, 0, indexBytes.index);
+    values = indexEncoder.encode(indexes, bitWidth, bitWidth);
   } else values = spec.plain!.bytes(from, to);
   const compressed = compress(values, spec.compression);
   const at = writer.offset;
   writePageHeader(writer, {
-    type: 'DATA_PAGE_V2', uncompressed_page_size: levelBytes.index + values.length, compressed_page_size: levelBytes.index + compressed.length,
+    type: 'DATA_PAGE_V2', uncompressed_page_size: levelBytes.length + values.length, compressed_page_size: levelBytes.length + compressed.length,
     data_page_header_v2: {
       num_values: levels.length, num_nulls: levels.length - (to - from), num_rows: levels.length, encoding,
-      definition_levels_byte_length: levelBytes.index, repetition_levels_byte_length: 0, is_compressed: true,
+      definition_levels_byte_length: levelBytes.length, repetition_levels_byte_length: 0, is_compressed: true,
     },
   });
   const header = writer.offset - at;
-  writer.appendBytes(new Uint8Array(levelBytes.buffer, 0, levelBytes.index));
+  writer.appendBytes(levelBytes);
   writer.appendBytes(compressed);
-  return header + levelBytes.index + values.length;
+  return header + levelBytes.length + values.length;
 }
