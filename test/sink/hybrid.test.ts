@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import { ByteWriter } from 'hyparquet-writer';
 import { writeRleBitPackedHybrid } from 'hyparquet-writer/src/encoding.js';
 import { HybridEncoder } from '../../src/sink/hybrid.js';
+import { HybridReader } from '../../src/source/parquet-hybrid.js';
 
 const encoder = new HybridEncoder();
 const encodeHybrid = (values: Uint8Array | Int32Array, width: number, prefix?: number) => encoder.encode(values, width, prefix);
@@ -37,6 +38,16 @@ describe('HybridEncoder', () => {
     ['empty', new Uint8Array(0)],
   ];
   for (const [name, values] of levels) test(`levels, ${name}`, () => assert.deepEqual(encodeHybrid(values, 1).slice(), theirs(values, 1)));
+  for (const width of [25, 26, 31, 32]) {
+    test(`width ${width} (beyond hyparquet-writer's 32-bit packing from 26): read back as written`, () => {
+      const values = Int32Array.from({ length: 4000 }, (_, i) => (i % 100 < 20 ? 12345 : Math.floor(next() * Math.min(2 ** width, 2 ** 31))));
+      const bytes = encodeHybrid(values, width).slice();
+      const back = new Int32Array(values.length);
+      new HybridReader(bytes, width).read(back, 0, values.length);
+      assert.deepEqual(back, values);
+      if (width === 25) assert.deepEqual(bytes, theirs(values, width));
+    });
+  }
   for (const width of [0, 1, 2, 3, 7, 8, 9, 12, 16, 17, 24, 25]) {
     test(`dictionary indexes of width ${width}, after the width byte`, () => {
       const top = 2 ** width;
