@@ -116,10 +116,16 @@ function fused(columns: Map<string, Column>, output: OutputTensor, data: TensorD
   for (let r = 0; r < length; r++) {
     activateRow(activation, data, r * width, width, row, 0);
     if (best) {
-      const b = (best[r] = argmax(row, 0, width));
+      // argmax() over the scratch row, kept monomorphic: this loop runs once per row of the run.
+      let b = 0;
+      for (let k = 1; k < width; k++) if (row[k]! > row[b]!) b = k;
+      best[r] = b;
       if (scores) scores[r] = row[b]!;
     }
-    for (const { k, column } of perValue) column[r] = row[k]!;
+    for (let j = 0; j < perValue.length; j++) {
+      const { k, column } = perValue[j]!;
+      column[r] = row[k]!;
+    }
   }
   if (c.label) columns.set(c.label, new CodedColumn(best!, labelsOf(output, width)));
   if (scores) columns.set(c.score!, scores);
