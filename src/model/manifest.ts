@@ -86,7 +86,6 @@ export function parseManifest(raw: unknown, file: string): Manifest {
   return manifest;
 }
 
-
 /** Prediction column names an output produces, in order. */
 export function outputColumns(output: OutputTensor): string[] {
   const c = output.columns;

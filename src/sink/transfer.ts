@@ -195,9 +195,15 @@ function firstPresent(parts: readonly Column[], lengths: readonly number[]): unk
   return undefined;
 }
 
-/** The strings coded columns use, and a code per row; undefined past as many strings as `dictionaryOf` takes. */
+/**
+ * Distinct strings a post of `rows` rows may carry as codes: an eighth of the rows (at least 64),
+ * within a Uint16 code; past that, text is too varied to gain.
+ */
+const distinctLimit = (rows: number) => Math.min(0xffff - 2, Math.max(64, rows >> 3));
+
+/** The strings coded columns use, and a code per row; undefined past `distinctLimit` strings. */
 function codedOf(parts: readonly CodedColumn[], lengths: readonly number[], rows: number): PackedColumn | undefined {
-  const limit = Math.min(0xffff - 2, Math.max(64, rows >> 3));
+  const limit = distinctLimit(rows);
   const strings: string[] = [];
   const codes = new Uint16Array(rows);
   // Parts over one dictionary (one row group's, or a model's labels) share their remapping.
@@ -232,7 +238,7 @@ function codedOf(parts: readonly CodedColumn[], lengths: readonly number[], rows
  * has too many distinct values to gain (given up early, so unique text costs little).
  */
 function dictionaryOf(parts: readonly Column[], lengths: readonly number[], rows: number): PackedColumn | undefined {
-  const limit = Math.min(0xffff - 2, Math.max(64, rows >> 3));
+  const limit = distinctLimit(rows);
   const index = new Map<string, number>();
   const strings: string[] = [];
   const codes = new Uint16Array(rows);

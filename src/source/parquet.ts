@@ -223,9 +223,10 @@ interface FlatPiece {
   readonly dictionary: DecodedArray | undefined;
 }
 
-/** A data page being read: each `take` decodes its next rows. */
+/** A data page being read: each `take` decodes its next rows, each `skip` passes over them. */
 interface OpenPage {
   take(rows: number): FlatPiece;
+  skip(rows: number): void;
 }
 
 /**
@@ -268,26 +269,25 @@ class FlatColumnReader {
    */
   async take(count: number): Promise<Values> {
     const pieces: FlatPiece[] = [];
-    for (let need = count; need > 0;) {
-      if (this.#left === 0) await this.#nextPage(0);
-      const rows = Math.min(need, this.#left);
-      pieces.push(this.#page!.take(rows));
-      this.#left -= rows;
-      need -= rows;
-    }
+    await this.#advance(count, false, (page, rows) => pieces.push(page.take(rows)));
     return this.#assemble(pieces, count);
   }
 
   /** Skips `count` rows (a resume inside the row group); pages skipped whole are not decompressed. */
   async skip(count: number): Promise<void> {
+    await this.#advance(count, true, (page, rows) => page.skip(rows));
+  }
+
+  /** Moves `count` rows on, page by page, handing `each` a page and its share of the rows. */
+  async #advance(count: number, skipping: boolean, each: (page: OpenPage, rows: number) => void): Promise<void> {
     for (let need = count; need > 0;) {
       if (this.#left === 0) {
-        const skipped = await this.#nextPage(need);
-        need -= skipped;
-        if (skipped > 0) continue;
+        const passed = await this.#nextPage(skipping ? need : 0);
+        need -= passed;
+        if (passed > 0) continue;
       }
       const rows = Math.min(need, this.#left);
-      this.#page!.take(rows);
+      each(this.#page!, rows);
       this.#left -= rows;
       need -= rows;
     }
@@ -422,44 +422,56 @@ function openPage(page: Uint8Array, header: PageHeader, decoder: ColumnDecoder, 
   }
   const indexes = dictionaryEncoded ? new HybridReader(values.subarray(1), values[0] ?? 0) : undefined;
   const reader = { view: new DataView(values.buffer, values.byteOffset, values.byteLength), offset: 0 };
+  const nextLevels = (rows: number) => {
+    if (!levels) return { defs: undefined, present: rows };
+    const defs = new Uint8Array(rows);
+    levels.read(defs, 0, rows);
+    return presentRows(defs);
+  };
+  const plainValues = (present: number) => readPlain(reader, decoder.type, present, decoder.element.type_length);
   return {
     take(rows) {
-      let defs: Uint8Array | undefined;
-      let present = rows;
-      if (levels) {
-        defs = new Uint8Array(rows);
-        levels.read(defs, 0, rows);
-        present = 0;
-        for (let i = 0; i < rows; i++) present += defs[i]!;
-        if (present === rows) defs = undefined;
-      }
+      const { defs, present } = nextLevels(rows);
       if (indexes) {
         const read = new Int32Array(present);
         indexes.read(read, 0, present);
         return { rows, defs, values: read, dictionary };
       }
-      return { rows, defs, values: convert(readPlain(reader, decoder.type, present, decoder.element.type_length), decoder), dictionary: undefined };
+      return { rows, defs, values: convert(plainValues(present), decoder), dictionary: undefined };
+    },
+    skip(rows) {
+      const { present } = nextLevels(rows);
+      if (indexes) indexes.skip(present);
+      else plainValues(present);
     },
   };
+}
+
+/** How many of a piece's rows have a value, and its definition levels only where one is null. */
+function presentRows(defs: Uint8Array): { defs: Uint8Array | undefined; present: number } {
+  let present = 0;
+  for (let i = 0; i < defs.length; i++) present += defs[i]!;
+  return { defs: present === defs.length ? undefined : defs, present };
 }
 
 /** A page decoded whole, handed out in pieces. */
 function decodedPage(defs: Uint8Array | undefined, values: DecodedArray): OpenPage {
   let row = 0;
   let value = 0;
+  const next = (rows: number) => {
+    const piece = defs ? presentRows(defs.subarray(row, row + rows)) : { defs: undefined, present: rows };
+    row += rows;
+    value += piece.present;
+    return piece;
+  };
   return {
     take(rows) {
-      let piece = defs?.subarray(row, row + rows);
-      let present = rows;
-      if (piece) {
-        present = 0;
-        for (let i = 0; i < rows; i++) present += piece[i]!;
-        if (present === rows) piece = undefined;
-      }
-      const taken = Array.isArray(values) ? values.slice(value, value + present) : (values as NumberArray).subarray(value, value + present);
-      row += rows;
-      value += present;
-      return { rows, defs: piece, values: taken as DecodedArray, dictionary: undefined };
+      const { defs: levels, present } = next(rows);
+      const taken = Array.isArray(values) ? values.slice(value - present, value) : (values as NumberArray).subarray(value - present, value);
+      return { rows, defs: levels, values: taken as DecodedArray, dictionary: undefined };
+    },
+    skip(rows) {
+      next(rows);
     },
   };
 }

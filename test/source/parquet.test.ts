@@ -173,6 +173,17 @@ describe('openParquet: flat columns over many pages', () => {
     const expected = await duckColumns(file);
     assert.deepEqual(concatColumns(chunks), { s: expected.s!.slice(13_001), d: expected.d!.slice(13_001) });
   }));
+
+  test('a resume inside a page of every encoding (PLAIN, dictionary, delta, byte-stream-split, booleans) starts at its row', () => withTempDir(async (dir) => {
+    for (const version of ['V1', 'V2']) {
+      const file = join(dir, `resume-${version}.parquet`);
+      await duckdb(`COPY (SELECT *, b % 3 = 0 AS flag FROM (${select})) TO ${sqlPath(file)} (FORMAT parquet, ROW_GROUP_SIZE 12288, PARQUET_VERSION ${version})`);
+      const expected = await duckColumns(file);
+      const chunks: RowChunk[] = [];
+      for await (const chunk of (await openParquet([file], { columns: undefined, chunkRows: 777 })).chunks({ file: 0, row: 13_001 })) chunks.push(chunk);
+      assert.deepEqual(concatColumns(chunks), Object.fromEntries(Object.entries(expected).map(([name, values]) => [name, values.slice(13_001)])), version);
+    }
+  }));
 });
 
 describe('openParquet: column chunks larger than a read', () => {
