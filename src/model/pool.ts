@@ -18,8 +18,8 @@ import type { WorkerInit, WorkerReply, WorkerRequest } from './worker.js';
 export type Placement = 'auto' | 'workers' | 'inline';
 
 /**
- * Median session.run time (ms a batch, timed on a worker) under which `auto` moves the model
- * onto the calling thread. Handing a batch to a worker and taking its result back cost ~120 µs
+ * session.run time (ms a batch, timed on a worker: the 10th percentile of a window, see
+ * `windowsTimed`) under which `auto` moves the model onto the calling thread. Handing a batch to a worker and taking its result back cost ~120 µs
  * of CPU a batch in all, ~45 µs of it on the calling thread (perf, tiny penguins model, batches
  * of 256, 2 cores: the run's CPU fell by that much inline). Where the workers have no cores of
  * their own (2 or fewer), every thread pays for that CPU, so a model under ~100 µs is cheaper to
@@ -37,15 +37,25 @@ export interface PoolOptions {
   /** Session options on the workers, and for a session on the calling thread (default: the same). */
   readonly workers: SessionOptions;
   readonly inline?: SessionOptions;
-  /** `auto` moved the model onto the calling thread: batches ran in `medianMs` on the workers. */
-  readonly moved?: (medianMs: number) => void;
+  /** `auto` moved the model onto the calling thread: a batch ran in `runMs` on the workers (10th percentile). */
+  readonly moved?: (runMs: number) => void;
   /** Default inlineBelowMs(the cores here). */
   readonly inlineBelowMs?: number;
 }
 
-/** `auto` times this many batches after the first `warmup` ones (cold code, cold caches) and decides. */
+/**
+ * `auto` skips the first `warmup` batches (cold code, cold caches), then times windows of
+ * `timedBatches` and moves the model at the first window whose 10th-percentile run is under the
+ * threshold, for at most `windowsTimed` windows. A run is timed by the wall clock, which counts
+ * the time the worker waits for a core: on 2 cores shared with reading and encoding, the tiny
+ * penguins model's batches of 256 took 28–130 µs at the 10th percentile of a window and 43–232
+ * µs at the median (24 µs a batch of CPU in --cpu-prof), so the median of one window kept it on
+ * the workers in most runs, at ~25% more wall time. A low percentile is what the model costs when it has a
+ * core; further windows let the start-up's contention (threads loading modules) pass.
+ */
 const warmup = 32;
 const timedBatches = 64;
+const windowsTimed = 8;
 
 interface Pending {
   resolve(result: { outputs: Record<string, TensorData>; runMs: number }): void;
@@ -122,7 +132,7 @@ export class ModelPool {
   readonly #capacity: number;
   #inline: Session | undefined;
   /** Set while `auto` still times batches on the workers. */
-  #timing: { seen: number; readonly runMs: number[]; readonly belowMs: number; readonly load: () => Promise<Session>; readonly moved: (medianMs: number) => void } | undefined;
+  #timing: { seen: number; windows: number; readonly runMs: number[]; readonly belowMs: number; readonly load: () => Promise<Session>; readonly moved: (runMs: number) => void } | undefined;
   #moving: Promise<void> | undefined;
   readonly signature: Signature;
   readonly providers: readonly string[];
@@ -161,7 +171,7 @@ export class ModelPool {
     }
     const ok = started as PromiseFulfilledResult<Awaited<ReturnType<typeof ModelWorker.start>>>[];
     const pool = new ModelPool(ok.map((s) => s.value.worker), undefined, ok[0]!.value.ready, size * depth);
-    if (placement === 'auto') pool.#timing = { seen: 0, runMs: [], belowMs: options.inlineBelowMs ?? inlineBelowMs(availableParallelism()), load: () => Session.create(modelFile, inlineOptions), moved: options.moved ?? (() => {}) };
+    if (placement === 'auto') pool.#timing = { seen: 0, windows: 0, runMs: [], belowMs: options.inlineBelowMs ?? inlineBelowMs(availableParallelism()), load: () => Session.create(modelFile, inlineOptions), moved: options.moved ?? (() => {}) };
     return pool;
   }
 
@@ -197,9 +207,13 @@ export class ModelPool {
     if (++timing.seen <= warmup) return;
     timing.runMs.push(runMs);
     if (timing.runMs.length < timedBatches) return;
+    const low = timing.runMs.sort((a, b) => a - b)[Math.floor(timedBatches / 10)]!;
+    timing.runMs.length = 0;
+    if (low >= timing.belowMs) {
+      if (++timing.windows >= windowsTimed) this.#timing = undefined;
+      return;
+    }
     this.#timing = undefined;
-    const median = [...timing.runMs].sort((a, b) => a - b)[timedBatches >> 1]!;
-    if (median >= timing.belowMs) return;
     // Batches go on to the workers until the session here is loaded; the workers stop once idle.
     this.#moving = (async () => {
       let session: Session;
@@ -209,7 +223,7 @@ export class ModelPool {
         return; // it loaded on the workers; if it cannot here, they keep it
       }
       this.#inline = session;
-      timing.moved(median);
+      timing.moved(low);
       await this.#queue.onIdle();
       const workers = this.#workers;
       this.#workers = [];

@@ -145,7 +145,7 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
     workers: { ...session, intraOp: session.intraOp ?? Math.max(1, Math.floor(cores / concurrency)) },
     // Chosen inline, the model has the cores to itself; moved there by auto, it is too cheap to split.
     inline: { ...session, intraOp: session.intraOp ?? (spec.model.placement === 'inline' ? cores : 1) },
-    moved: (medianMs) => hooks.info?.(`model ${m.name} runs on the scoring thread: a batch took ${Math.round(medianMs * 1000)} µs on a worker, less than handing it there and back costs (model.placement: workers keeps it there)`, 'placement'),
+    moved: (runMs) => hooks.info?.(`model ${m.name} runs on the scoring thread: a batch took ${Math.round(runMs * 1000)} µs on a worker, less than handing it there and back costs (model.placement: workers keeps it there)`, 'placement'),
   });
   const partial = ckpt ? partialFile(ckpt.path, spec.output.format) : join(dirname(spec.output.path), `.${basename(spec.output.path)}.${process.pid}.bento-batch.tmp`);
   const errorsPartial = ckpt ? partialErrorsFile(ckpt.path) : join(dirname(spec.errors.path), `.${basename(spec.errors.path)}.${process.pid}.bento-batch.tmp`);
