@@ -3,6 +3,7 @@
  * an idle worker, so at most `size` batches are in the model at once), or one session on the
  * calling thread when the model is cheaper to run than to hand to a worker.
  */
+import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import PQueue from 'p-queue';
@@ -12,22 +13,32 @@ import type { WorkerInit, WorkerReply, WorkerRequest } from './worker.js';
 
 /**
  * `workers`: every batch on the model worker threads. `inline`: on the calling (scoring) thread,
- * no workers. `auto`: workers, until the first batches show that the model runs faster than a
- * batch can be handed to a worker and back; then inline.
+ * no workers. `auto`: wherever the model's batches turn out to be cheaper, by timing the first
+ * ones (see `windowsTimed`).
  */
 export type Placement = 'auto' | 'workers' | 'inline';
 
 /**
- * session.run time (ms a batch, timed on a worker: the 10th percentile of a window, see
- * `windowsTimed`) under which `auto` moves the model onto the calling thread. Handing a batch to a worker and taking its result back cost ~120 µs
- * of CPU a batch in all, ~45 µs of it on the calling thread (perf, tiny penguins model, batches
- * of 256, 2 cores: the run's CPU fell by that much inline). Where the workers have no cores of
- * their own (2 or fewer), every thread pays for that CPU, so a model under ~100 µs is cheaper to
- * run than to send; with more cores, only the calling thread's share counts.
+ * session.run time (ms a batch: the 10th percentile of a window, see `windowsTimed`) under which
+ * `auto` keeps the model on the calling thread, or moves it there. Handing a batch to a worker
+ * and taking its result back cost ~120 µs of CPU a batch in all, ~45 µs of it on the calling
+ * thread (perf, tiny penguins model, batches of 256, 2 cores: the run's CPU fell by that much
+ * inline). Where the workers have no cores of their own (2 or fewer), every thread pays for that
+ * CPU, so a model under ~100 µs is cheaper to run than to send; with more cores, only the calling
+ * thread's share counts.
  */
 export function inlineBelowMs(cores: number): number {
   return cores <= 2 ? 0.1 : 0.045;
 }
+
+/**
+ * Model files up to this size start `auto` on the calling thread, and go to the workers if their
+ * batches prove costly: a run then starts scoring as soon as one session is loaded, and loads no
+ * worker for a cheap model (on 2 cores, two workers' start-up took ~0.2 s of the scoring thread's
+ * way into a run). Larger files start on the workers, so their weights are never loaded three
+ * times at once while the model moves.
+ */
+export const inlineFirstMaxBytes = 64 * 2 ** 20;
 
 export interface PoolOptions {
   /** Worker threads, one session each. */
@@ -37,21 +48,24 @@ export interface PoolOptions {
   /** Session options on the workers, and for a session on the calling thread (default: the same). */
   readonly workers: SessionOptions;
   readonly inline?: SessionOptions;
-  /** `auto` moved the model onto the calling thread: a batch ran in `runMs` on the workers (10th percentile). */
-  readonly moved?: (runMs: number) => void;
+  /** `auto` moved the model (`to` the calling thread or the workers): a batch ran in `runMs` (10th percentile) where it was. */
+  readonly moved?: (to: 'inline' | 'workers', runMs: number) => void;
   /** Default inlineBelowMs(the cores here). */
   readonly inlineBelowMs?: number;
+  /** Default inlineFirstMaxBytes. */
+  readonly inlineFirstMaxBytes?: number;
 }
 
 /**
  * `auto` skips the first `warmup` batches (cold code, cold caches), then times windows of
- * `timedBatches` and moves the model at the first window whose 10th-percentile run is under the
- * threshold, for at most `windowsTimed` windows. A run is timed by the wall clock, which counts
- * the time the worker waits for a core: on 2 cores shared with reading and encoding, the tiny
- * penguins model's batches of 256 took 28–130 µs at the 10th percentile of a window and 43–232
- * µs at the median (24 µs a batch of CPU in --cpu-prof), so the median of one window kept it on
- * the workers in most runs, at ~25% more wall time. A low percentile is what the model costs when it has a
- * core; further windows let the start-up's contention (threads loading modules) pass.
+ * `timedBatches` and moves the model at the first window whose 10th-percentile run is on the
+ * other side of the threshold, for at most `windowsTimed` windows. A run is timed by the wall
+ * clock, which counts the time its thread waits for a core: on 2 cores shared with reading and
+ * encoding, the tiny penguins model's batches of 256 took 28–130 µs on a worker at the 10th
+ * percentile of a window and 43–232 µs at the median (24 µs a batch of CPU in --cpu-prof), so
+ * the median of one window kept it on the workers in most runs, at ~25% more wall time. A low
+ * percentile is what the model costs when it has a core; further windows let the start-up's
+ * contention (threads loading modules) pass.
  */
 const warmup = 32;
 const timedBatches = 64;
@@ -124,54 +138,74 @@ class ModelWorker {
  */
 const depth = 2;
 
+/**
+ * `auto`, started on the calling thread: the first batch warms up, and a model whose next
+ * `quickBatches` all take 10× the threshold goes to the workers at once rather than after the
+ * windows (a wide MLP's batch takes milliseconds; a window would be seconds on one core).
+ */
+const quickBatches = 3;
+
+interface Timing {
+  /** Where the batches being timed run. */
+  readonly on: 'inline' | 'workers';
+  readonly belowMs: number;
+  seen: number;
+  windows: number;
+  quickMs: number;
+  readonly runMs: number[];
+}
+
 /** The model's sessions: on worker threads, or one on the calling thread (see Placement). */
 export class ModelPool {
   #workers: ModelWorker[];
-  readonly #load: number[];
+  #load: number[];
   readonly #queue: PQueue;
   readonly #capacity: number;
   #inline: Session | undefined;
-  /** Set while `auto` still times batches on the workers. */
-  #timing: { seen: number; windows: number; readonly runMs: number[]; readonly belowMs: number; readonly load: () => Promise<Session>; readonly moved: (runMs: number) => void } | undefined;
+  readonly #inlineRuns = new Set<Promise<unknown>>();
+  /** Set while `auto` still times batches. */
+  #timing: Timing | undefined;
   #moving: Promise<void> | undefined;
+  #disposing = false;
+  readonly #modelFile: string;
+  readonly #options: PoolOptions;
   readonly signature: Signature;
   readonly providers: readonly string[];
   readonly note: string | undefined;
 
-  private constructor(workers: ModelWorker[], inline: Session | undefined, ready: Pick<Extract<WorkerReply, { type: 'ready' }>, 'signature' | 'providers' | 'note'>, capacity: number) {
+  private constructor(modelFile: string, options: PoolOptions, workers: ModelWorker[], inline: Session | undefined, ready: Pick<Extract<WorkerReply, { type: 'ready' }>, 'signature' | 'providers' | 'note'>) {
+    this.#modelFile = modelFile;
+    this.#options = options;
     this.#workers = workers;
     this.#inline = inline;
     this.#load = workers.map(() => 0);
-    this.#capacity = capacity;
-    this.#queue = new PQueue({ concurrency: Math.max(1, workers.length * depth) });
+    this.#capacity = Math.max(1, options.size * depth);
+    this.#queue = new PQueue({ concurrency: this.#capacity });
     this.signature = ready.signature;
     this.providers = ready.providers;
     this.note = ready.note;
   }
 
-  /** Starts `size` workers and loads the model in each (or, `inline`, one session here); throws MODEL_LOAD naming the file. */
+  /** Starts `size` workers and loads the model in each, or one session here (see Placement); throws MODEL_LOAD naming the file. */
   static async create(modelFile: string, options: PoolOptions): Promise<ModelPool> {
-    const { size, placement = 'workers' } = options;
-    const inlineOptions = options.inline ?? options.workers;
+    const { placement = 'workers' } = options;
     const loadFailed = (error: unknown) => {
       const message = (error as Error).message;
       return new BentoError('MODEL_LOAD', `Model file ${modelFile} cannot be loaded by onnxruntime: ${message.split('\n')[0]}`, {
         file: modelFile, hint: 'Check that the file is an ONNX model (re-export it, e.g. with torch.onnx.export) and that the bundle is complete.',
       });
     };
-    if (placement === 'inline') {
-      const session = await Session.create(modelFile, inlineOptions).catch((error: unknown) => { throw loadFailed(error); });
-      return new ModelPool([], session, { signature: session.signature, providers: session.providers, note: session.fallbackNote }, size * depth);
+    const timing = (on: Timing['on']): Timing => ({ on, belowMs: options.inlineBelowMs ?? inlineBelowMs(availableParallelism()), seen: 0, windows: 0, quickMs: Number.POSITIVE_INFINITY, runMs: [] });
+    const inlineFirst = placement === 'auto' && (await stat(modelFile).then((s) => s.size, () => 0)) <= (options.inlineFirstMaxBytes ?? inlineFirstMaxBytes);
+    if (placement === 'inline' || inlineFirst) {
+      const session = await Session.create(modelFile, options.inline ?? options.workers).catch((error: unknown) => { throw loadFailed(error); });
+      const pool = new ModelPool(modelFile, options, [], session, { signature: session.signature, providers: session.providers, note: session.fallbackNote });
+      if (inlineFirst) pool.#timing = timing('inline');
+      return pool;
     }
-    const started = await Promise.allSettled(Array.from({ length: size }, () => ModelWorker.start({ modelFile, options: options.workers })));
-    const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failed) {
-      await Promise.all(started.flatMap((s) => (s.status === 'fulfilled' ? [s.value.worker.stop()] : [])));
-      throw loadFailed(failed.reason);
-    }
-    const ok = started as PromiseFulfilledResult<Awaited<ReturnType<typeof ModelWorker.start>>>[];
-    const pool = new ModelPool(ok.map((s) => s.value.worker), undefined, ok[0]!.value.ready, size * depth);
-    if (placement === 'auto') pool.#timing = { seen: 0, windows: 0, runMs: [], belowMs: options.inlineBelowMs ?? inlineBelowMs(availableParallelism()), load: () => Session.create(modelFile, inlineOptions), moved: options.moved ?? (() => {}) };
+    const { workers, ready } = await startWorkers(modelFile, options).catch((error: unknown) => { throw loadFailed(error); });
+    const pool = new ModelPool(modelFile, options, workers, undefined, ready);
+    if (placement === 'auto') pool.#timing = timing('workers');
     return pool;
   }
 
@@ -187,7 +221,17 @@ export class ModelPool {
 
   /** Runs a batch on this thread or on the next idle worker. Rejects with the runtime's own message. */
   async run(feeds: Record<string, TensorData>, fetch: readonly string[]): Promise<Record<string, TensorData>> {
-    if (this.#inline) return this.#inline.run(feeds, fetch);
+    if (this.#inline) {
+      const run = this.#inline.timedRun(feeds, fetch);
+      this.#inlineRuns.add(run);
+      try {
+        const { outputs, runMs } = await run;
+        this.#time(runMs);
+        return outputs;
+      } finally {
+        this.#inlineRuns.delete(run);
+      }
+    }
     const { outputs, runMs } = await this.#queue.add(async () => {
       const k = this.#load.indexOf(Math.min(...this.#load));
       this.#load[k]!++;
@@ -201,41 +245,94 @@ export class ModelPool {
     return outputs;
   }
 
+  /**
+   * `auto`'s decision. Waiting for a core only makes a batch look slower, so a window whose 10th
+   * percentile is cheap decides at once (inline: stay; workers: move here), and a costly one
+   * decides only after `windowsTimed` of them (inline: move to the workers; workers: stay).
+   */
   #time(runMs: number): void {
-    const timing = this.#timing;
-    if (!timing) return;
-    if (++timing.seen <= warmup) return;
-    timing.runMs.push(runMs);
-    if (timing.runMs.length < timedBatches) return;
-    const low = timing.runMs.sort((a, b) => a - b)[Math.floor(timedBatches / 10)]!;
-    timing.runMs.length = 0;
-    if (low >= timing.belowMs) {
-      if (++timing.windows >= windowsTimed) this.#timing = undefined;
-      return;
+    const t = this.#timing;
+    if (!t) return;
+    const seen = ++t.seen;
+    if (t.on === 'inline' && seen > 1 && seen <= 1 + quickBatches) {
+      t.quickMs = Math.min(t.quickMs, runMs);
+      if (seen === 1 + quickBatches && t.quickMs >= 10 * t.belowMs) this.#move(t.quickMs);
     }
+    if (seen <= warmup || this.#timing !== t) return;
+    t.runMs.push(runMs);
+    if (t.runMs.length < timedBatches) return;
+    const low = t.runMs.sort((a, b) => a - b)[Math.floor(timedBatches / 10)]!;
+    t.runMs.length = 0;
+    if (low < t.belowMs) {
+      if (t.on === 'inline') this.#timing = undefined;
+      else this.#move(low);
+    } else if (++t.windows >= windowsTimed) {
+      if (t.on === 'inline') this.#move(low);
+      else this.#timing = undefined;
+    }
+  }
+
+  /** Moves the batches to the other side; they go on where they are until it is loaded. */
+  #move(runMs: number): void {
+    const from = this.#timing!.on;
     this.#timing = undefined;
-    // Batches go on to the workers until the session here is loaded; the workers stop once idle.
+    const moved = this.#options.moved ?? (() => {});
     this.#moving = (async () => {
-      let session: Session;
-      try {
-        session = await timing.load();
-      } catch {
-        return; // it loaded on the workers; if it cannot here, they keep it
+      if (from === 'workers') {
+        let session: Session;
+        try {
+          session = await Session.create(this.#modelFile, this.#options.inline ?? this.#options.workers);
+        } catch {
+          return; // it loaded on the workers; if it cannot here, they keep it
+        }
+        this.#inline = session;
+        moved('inline', runMs);
+        await this.#queue.onIdle();
+        const workers = this.#workers;
+        this.#workers = [];
+        await Promise.all(workers.map((w) => w.stop()));
+        return;
       }
-      this.#inline = session;
-      timing.moved(low);
-      await this.#queue.onIdle();
-      const workers = this.#workers;
-      this.#workers = [];
-      await Promise.all(workers.map((w) => w.stop()));
+      let started: Awaited<ReturnType<typeof startWorkers>>;
+      try {
+        started = await startWorkers(this.#modelFile, this.#options);
+      } catch {
+        return; // it loaded here; if the workers cannot load it, it stays
+      }
+      if (this.#disposing) {
+        // The run ended while they loaded (stopping them mid-load could abort the process).
+        await Promise.all(started.workers.map((w) => w.stop()));
+        return;
+      }
+      this.#workers = started.workers;
+      this.#load = started.workers.map(() => 0);
+      const session = this.#inline!;
+      this.#inline = undefined;
+      moved('workers', runMs);
+      await Promise.allSettled(this.#inlineRuns);
+      await session.dispose();
     })();
   }
 
   /** Stops every worker and releases the session here; pending runs reject. */
   async dispose(): Promise<void> {
+    this.#disposing = true;
     this.#queue.clear();
     await this.#moving;
+    await Promise.allSettled(this.#inlineRuns);
     await Promise.all(this.#workers.map((w) => w.stop()));
     await this.#inline?.dispose();
   }
+}
+
+/** Starts `options.size` model workers; if any fails to load the model, stops the others and throws its error. */
+async function startWorkers(modelFile: string, options: PoolOptions): Promise<{ workers: ModelWorker[]; ready: Extract<WorkerReply, { type: 'ready' }> }> {
+  const started = await Promise.allSettled(Array.from({ length: options.size }, () => ModelWorker.start({ modelFile, options: options.workers })));
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    await Promise.all(started.flatMap((s) => (s.status === 'fulfilled' ? [s.value.worker.stop()] : [])));
+    throw failed.reason;
+  }
+  const ok = started as PromiseFulfilledResult<Awaited<ReturnType<typeof ModelWorker.start>>>[];
+  return { workers: ok.map((s) => s.value.worker), ready: ok[0]!.value.ready };
 }

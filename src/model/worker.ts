@@ -33,9 +33,7 @@ try {
       return;
     }
     try {
-      const started = performance.now();
-      const outputs = await session.run(request.feeds, request.fetch);
-      const runMs = performance.now() - started;
+      const { outputs, runMs } = await session.timedRun(request.feeds, request.fetch);
       // Output buffers belong to this thread's session results; copy-free hand-over by transfer.
       port.postMessage({ type: 'result', id: request.id, outputs, runMs } satisfies WorkerReply, transferables(outputs));
     } catch (error) {

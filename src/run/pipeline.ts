@@ -12,7 +12,7 @@ import { batches } from '../batch/batcher.js';
 import { failpoint } from '../checkpoint/failpoint.js';
 import { decideResume } from '../checkpoint/resume.js';
 import { type CheckpointState, partialErrorsFile, partialFile, writeState } from '../checkpoint/state.js';
-import { BentoError, didYouMean } from '../errors.js';
+import { BentoError, didYouMean, thousands } from '../errors.js';
 import type { JobSpec } from '../job/spec.js';
 import type { Bundle } from '../model/bundle.js';
 import { ModelPool } from '../model/pool.js';
@@ -135,7 +135,7 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
     stats.rowsWritten = resume.rows - (spec.errors.emit === 'skip' ? resume.errors.failed : 0);
     stats.rowsFailed = resume.errors.failed;
     stats.batches = resume.batches;
-    hooks.info?.(`resuming ${spec.name} at row ${resume.rows.toLocaleString('en-US')} (checkpoint of ${resume.at})`, 'resume');
+    hooks.info?.(`resuming ${spec.name} at row ${thousands(resume.rows)} (checkpoint of ${resume.at})`, 'resume');
   }
 
   const session = { ...spec.model.threads, graphOptimization: spec.model.graphOptimization, providers: spec.model.providers };
@@ -145,7 +145,9 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
     workers: { ...session, intraOp: session.intraOp ?? Math.max(1, Math.floor(cores / concurrency)) },
     // Chosen inline, the model has the cores to itself; moved there by auto, it is too cheap to split.
     inline: { ...session, intraOp: session.intraOp ?? (spec.model.placement === 'inline' ? cores : 1) },
-    moved: (runMs) => hooks.info?.(`model ${m.name} runs on the scoring thread: a batch took ${Math.round(runMs * 1000)} µs on a worker, less than handing it there and back costs (model.placement: workers keeps it there)`, 'placement'),
+    moved: (to, runMs) => hooks.info?.(to === 'inline'
+      ? `model ${m.name} runs on the scoring thread: a batch took ${Math.round(runMs * 1000)} µs on a worker, less than handing it there and back costs (model.placement: workers keeps it there)`
+      : `model ${m.name} runs on ${concurrency} worker threads: a batch took ${Math.round(runMs * 1000)} µs on the scoring thread, more than handing it to a worker costs (model.placement: inline keeps it there)`, 'placement'),
   });
   const partial = ckpt ? partialFile(ckpt.path, spec.output.format) : join(dirname(spec.output.path), `.${basename(spec.output.path)}.${process.pid}.bento-batch.tmp`);
   const errorsPartial = ckpt ? partialErrorsFile(ckpt.path) : join(dirname(spec.errors.path), `.${basename(spec.errors.path)}.${process.pid}.bento-batch.tmp`);
@@ -213,8 +215,8 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
       const committedRows = commits?.committedRows ?? 0;
       const signal = hooks.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
       throw new BentoError('INTERRUPTED', ckpt && committedRows > 0
-        ? `Interrupted by ${signal}: ${committedRows.toLocaleString('en-US')} rows are committed in ${ckpt.path}`
-        : `Interrupted by ${signal} after ${stats.rowsDone!.toLocaleString('en-US')} rows, before ${ckpt ? 'the first checkpoint' : 'the end (checkpointing is off)'}; no output was kept`, {
+        ? `Interrupted by ${signal}: ${thousands(committedRows)} rows are committed in ${ckpt.path}`
+        : `Interrupted by ${signal} after ${thousands(stats.rowsDone!)} rows, before ${ckpt ? 'the first checkpoint' : 'the end (checkpointing is off)'}; no output was kept`, {
         signal, hint: ckpt && committedRows > 0 ? 'Run the same command again to resume where it stopped.' : 'Run the same command again to start over.',
       });
     }

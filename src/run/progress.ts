@@ -3,6 +3,7 @@
  * terminal, JSON-lines events otherwise, and the final summary.
  */
 import type { RunStats, RunSummary } from './pipeline.js';
+import { thousands } from '../errors.js';
 
 export type LogFormat = 'text' | 'json';
 
@@ -42,7 +43,7 @@ export function startProgress(stats: RunStats, options: ProgressOptions): { stop
     if (options.mode === 'bar') {
       const width = 24;
       const bar = fraction === undefined ? '' : `[${'#'.repeat(Math.round(fraction * width)).padEnd(width, '-')}] ${(fraction * 100).toFixed(0).padStart(3)}% `;
-      const line = `${options.job} ${bar}${stats.rowsWritten.toLocaleString('en-US')} rows  ${Math.round(rate).toLocaleString('en-US')} rows/s${eta === undefined ? '' : `  ETA ${clock(eta)}`}`;
+      const line = `${options.job} ${bar}${thousands(stats.rowsWritten)} rows  ${thousands(Math.round(rate))} rows/s${eta === undefined ? '' : `  ETA ${clock(eta)}`}`;
       stream.write(`\r${line.slice(0, (stream.columns ?? 120) - 1)}\x1b[K`);
     } else {
       options.logger.event('info', 'progress', `${stats.rowsWritten} rows written, ${Math.round(rate)} rows/s`, {
@@ -67,10 +68,10 @@ export function startProgress(stats: RunStats, options: ProgressOptions): { stop
 /** The end-of-run report: one line for people, one `summary` event for machines. */
 export function reportSummary(summary: RunSummary, logger: Logger): void {
   if (summary.rows_failed > 0) {
-    logger.event('warn', 'rows-failed', `${summary.rows_failed.toLocaleString('en-US')} of ${summary.input.rows.toLocaleString('en-US')} rows could not be scored; they are listed in ${summary.errors}`, { rows_failed: summary.rows_failed, errors: summary.errors });
+    logger.event('warn', 'rows-failed', `${thousands(summary.rows_failed)} of ${thousands(summary.input.rows)} rows could not be scored; they are listed in ${summary.errors}`, { rows_failed: summary.rows_failed, errors: summary.errors });
   }
   logger.event('info', 'summary',
-    `${summary.job}: ${summary.input.rows.toLocaleString('en-US')} rows read, ${summary.output.rows.toLocaleString('en-US')} written to ${summary.output.path}${summary.rows_failed ? `, ${summary.rows_failed.toLocaleString('en-US')} failed` : ''} in ${summary.seconds.toFixed(1)}s (${summary.rows_per_second.toLocaleString('en-US')} rows/s)`,
+    `${summary.job}: ${thousands(summary.input.rows)} rows read, ${thousands(summary.output.rows)} written to ${summary.output.path}${summary.rows_failed ? `, ${thousands(summary.rows_failed)} failed` : ''} in ${summary.seconds.toFixed(1)}s (${thousands(summary.rows_per_second)} rows/s)`,
     { summary });
 }
 

@@ -3,7 +3,7 @@
  * the output so each bad row appears exactly once), counted, and held against the job's
  * thresholds.
  */
-import { BentoError } from '../errors.js';
+import { BentoError, thousands } from '../errors.js';
 import type { ErrorsSpec } from '../job/spec.js';
 import { openPartial, type PartialFile } from '../sink/atomic.js';
 
@@ -56,7 +56,7 @@ export class ErrorLog {
     const overRate = maxRate !== undefined && rowsIn >= minRowsForRate && this.#failed / rowsIn > maxRate;
     if (!overCount && !overRate) return;
     const limit = overCount ? `errors.max_count is ${maxCount}` : `errors.max_rate is ${maxRate} (${(this.#failed / rowsIn * 100).toFixed(2)}% failed)`;
-    throw new BentoError('TOO_MANY_ERRORS', `${this.#failed.toLocaleString('en-US')} of ${rowsIn.toLocaleString('en-US')} rows could not be scored and ${limit}; stopped. The bad rows are listed in ${path}`, {
+    throw new BentoError('TOO_MANY_ERRORS', `${thousands(this.#failed)} of ${thousands(rowsIn)} rows could not be scored and ${limit}; stopped. The bad rows are listed in ${path}`, {
       file: path, hint: 'Fix the input (each line of the errors file names the file, row, column and reason), or raise the limit in the job file.',
     });
   }

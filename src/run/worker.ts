@@ -35,6 +35,8 @@ export type JobRequest =
   | { readonly type: 'abort'; readonly signal: 'SIGINT' | 'SIGTERM' };
 
 export type JobReply =
+  /** Its imports are done: from here it can be stopped (see discard in run/thread.ts). */
+  | { readonly type: 'loaded' }
   | { readonly type: 'started'; readonly name: string; readonly files: readonly string[]; readonly model: string; readonly output: string }
   | { readonly type: 'stats'; readonly stats: StatsSnapshot }
   | { readonly type: 'log'; readonly level: 'info' | 'warn'; readonly message: string; readonly event: string }
@@ -43,6 +45,7 @@ export type JobReply =
 
 const port = parentPort!;
 const post = (reply: JobReply) => port.postMessage(reply);
+post({ type: 'loaded' });
 const controller = new AbortController();
 let start: (init: JobWorkerInit) => void;
 const job = new Promise<JobWorkerInit>((resolve) => (start = resolve));

@@ -4,7 +4,7 @@
  * Each row's end offset comes with it from the splitter, so a resume seeks to it.
  */
 import { CsvSplitter, UnclosedQuoteError } from './csvsplit.js';
-import { BentoError, didYouMean } from '../errors.js';
+import { BentoError, didYouMean, thousands } from '../errors.js';
 import { chunkEnd, ColumnBuilder, convertColumn, requireColumns, sniffCsvType, textSource } from './chunks.js';
 import { ByteProgress, fileSizes, openFileStream, streamError } from './files.js';
 import { type Field, lineColumn, missingTokens, type RowChunk, type Source, type SourcePosition } from './types.js';
@@ -168,7 +168,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
         if (errors.has(i)) return;
         errors.set(i, new BentoError('INVALID_VALUE', `Invalid value: column "${field.name}" holds numbers in its first rows, got "${value.slice(0, 40)}" at ${chunk.file} row ${chunk.fileRow + i + 1}`, {
           file: chunk.file, row: chunk.fileRow + i + 1, column: field.name, value, byte: i > 0 ? chunk.ends?.bytes[i - 1] : undefined,
-          hint: `Fix or remove the value, or raise input.chunk_rows above ${chunkEnd(options, false).toLocaleString('en-US')} (the first chunk's rows fix the column types) so the column is seen as text.`,
+          hint: `Fix or remove the value, or raise input.chunk_rows above ${thousands(chunkEnd(options, false))} (the first chunk's rows fix the column types) so the column is seen as text.`,
         }));
       })];
     }));

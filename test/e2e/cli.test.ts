@@ -63,9 +63,16 @@ test('${VAR} in the job file and --set on the command line', () => withTempDir(a
     input: { files: 1, format: 'csv', rows: 344 },
     output: { path: join(dir, 'out', '2026-11-24.csv'), format: 'csv', rows: 344, columns: ['island', 'species_pred', 'species_score', 'prob_Adelie', 'prob_Chinstrap', 'prob_Gentoo'] },
     rows_failed: 0, errors: join(dir, 'out', '2026-11-24.csv.errors.jsonl'),
-    model: { name: 'penguins-species', version: '1.0.0', providers: ['cpu'], placement: 'workers' },
+    // auto starts a small model file on the scoring thread; this one's batches are cheap, so it stays.
+    model: { name: 'penguins-species', version: '1.0.0', providers: ['cpu'], placement: 'inline' },
     batch: { size: 10, concurrency: 2, count: 35 },
   });
+  // Exit 2, every time: the scoring thread, started before the job file is read, must not be
+  // stopped while it loads onnxruntime (that aborted the process, exit 134, in ~1 run of 10).
+  for (let i = 0; i < 16; i++) {
+    const again = await runCli(['--log-format', 'text', 'run', 'job.yaml'], { cwd: dir, env: { DATA_DIR: '', RUN_DATE: '' } });
+    assert.equal(again.code, 2, again.stderr);
+  }
   const missing = await runCli(['--log-format', 'text', 'run', 'job.yaml'], { cwd: dir, env: { DATA_DIR: '', RUN_DATE: '' } });
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /input\.path: environment variable DATA_DIR is not set \(used as \$\{DATA_DIR\}\); set it, or give a default with \$\{DATA_DIR:-value\}/);
@@ -82,6 +89,22 @@ test('model.placement: inline scores on the scoring thread and writes the bytes 
     outputs[placement] = (await readFile(output)).toString('base64');
   }
   assert.equal(outputs.inline, outputs.workers);
+}));
+
+test('model.placement: auto moves a costly model from the scoring thread to the workers, and says so', () => withTempDir(async (dir) => {
+  const job = join(dir, 'wide.yaml');
+  // wide-mlp: ~2.4 MFLOP a row, so a batch of 256 takes milliseconds, 10× over the threshold; 60
+  // copies of the penguins make enough batches to go on after the workers have loaded.
+  const [header, ...lines] = (await readFile(join(fixtures, 'data', 'penguins.csv'), 'utf8')).trimEnd().split('\n');
+  await writeFile(join(dir, 'penguins60.csv'), [header, ...Array.from({ length: 60 }, () => lines).flat()].join('\n'));
+  await writeFile(job, [`input: { path: ${join(dir, 'penguins60.csv')} }`, `model: ${join(fixtures, 'models', 'wide-mlp')}`, 'batch: { size: 256 }', `output: { path: ${join(dir, 'wide.csv')} }`].join('\n'));
+  const auto = await runCli(['--log-format', 'json', 'run', job, '--progress', 'none', '--summary-json', join(dir, 'auto.json')]);
+  assert.equal(auto.code, 0, auto.stderr);
+  const placement = auto.stderr.trim().split('\n').map((l) => JSON.parse(l) as { event: string; message: string }).find((e) => e.event === 'placement');
+  assert.match(placement?.message ?? '', /^model wide-mlp runs on 2 worker threads: a batch took \d+ µs on the scoring thread, more than handing it to a worker costs/);
+  assert.equal((await readJson<{ model: { placement: string } }>(join(dir, 'auto.json'))).model.placement, 'workers');
+  const rows = await readRows(join(dir, 'wide.csv'));
+  assert.equal(rows.length, 60 * 344);
 }));
 
 test('machine-readable log: start, progress and summary events as JSON lines', { timeout: 60_000 }, () => withTempDir(async (dir) => {

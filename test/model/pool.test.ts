@@ -1,7 +1,8 @@
 /**
  * Where the model runs (model/pool.ts): on worker threads, on the calling thread (`inline`), or
- * `auto`, which times batches on the workers and moves the model here when they run faster than
- * a threshold. The thresholds are passed in, so the decision does not hang on this machine's speed.
+ * `auto`, which times batches and moves the model here when they run faster than a threshold, or
+ * (a small model file, started here) to the workers when they run slower. The thresholds are
+ * passed in, so the decision does not hang on this machine's speed.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -53,23 +54,48 @@ describe('model placement', { timeout: 60_000 }, () => {
     let reportedMs: number | undefined;
     let movedNow!: () => void;
     const moved = new Promise<void>((resolve) => { movedNow = resolve; });
-    await withPool({ placement: 'auto', inlineBelowMs: Number.POSITIVE_INFINITY, moved: (ms) => { reportedMs = ms; movedNow(); } }, async (pool) => {
+    await withPool({ placement: 'auto', inlineFirstMaxBytes: 0, inlineBelowMs: Number.POSITIVE_INFINITY, moved: (to, ms) => { assert.equal(to, 'inline'); reportedMs = ms; movedNow(); } }, async (pool) => {
       const before: number[][] = [];
       for (let b = 0; b < 95; b++) before.push(await logits(pool, b));
       assert.equal(pool.placement, 'workers', 'warm-up and timed batches run on the workers');
       before.push(await logits(pool, 95));
       await moved;
       assert.equal(pool.placement, 'inline');
-      assert.ok(reportedMs! > 0 && reportedMs! < 1000, `median run time ${reportedMs} ms`);
+      assert.ok(reportedMs! > 0 && reportedMs! < 1000, `run time ${reportedMs} ms`);
       const after = await Promise.all(before.map((_, b) => logits(pool, b)));
       assert.deepEqual(after, before);
     });
   });
 
   test('auto keeps a model at or over the threshold on the workers', async () => {
-    await withPool({ placement: 'auto', inlineBelowMs: 0, moved: () => assert.fail('moved') }, async (pool) => {
+    await withPool({ placement: 'auto', inlineFirstMaxBytes: 0, inlineBelowMs: 0, moved: () => assert.fail('moved') }, async (pool) => {
       for (let b = 0; b < 200; b++) await logits(pool, b);
       assert.equal(pool.placement, 'workers');
+    });
+  });
+
+  test('auto starts a small model file on this thread and keeps it there when its batches are cheap', async () => {
+    await withPool({ placement: 'auto', inlineBelowMs: Number.POSITIVE_INFINITY, moved: () => assert.fail('moved') }, async (pool) => {
+      assert.equal(pool.placement, 'inline');
+      assert.deepEqual(pool.signature.outputs.map((o) => o.name), ['logits']);
+      for (let b = 0; b < 200; b++) await logits(pool, b);
+      assert.equal(pool.placement, 'inline');
+    });
+  });
+
+  test('auto moves a small model file whose first batches are costly onto the workers, with the same answers', async () => {
+    let movedTo: string | undefined;
+    let movedNow!: () => void;
+    const moved = new Promise<void>((resolve) => { movedNow = resolve; });
+    await withPool({ placement: 'auto', inlineBelowMs: 0, moved: (to) => { movedTo = to; movedNow(); } }, async (pool) => {
+      assert.equal(pool.placement, 'inline');
+      // The first batch warms up; the next three decide (10× a threshold of 0 is any time at all).
+      const before = await Promise.all([0, 1, 2, 3, 4, 5].map((b) => logits(pool, b)));
+      await moved;
+      assert.equal(movedTo, 'workers');
+      assert.equal(pool.placement, 'workers');
+      const after = await Promise.all(before.map((_, b) => logits(pool, b)));
+      assert.deepEqual(after, before);
     });
   });
 });

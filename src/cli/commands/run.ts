@@ -3,6 +3,7 @@
  * handling, report the summary. `--dry-run` stops after the checks.
  */
 import { writeFile } from 'node:fs/promises';
+import { thousands } from '../../errors.js';
 import { loadJob } from '../../job/load.js';
 import { resolveBundle } from '../../model/bundle.js';
 import type { RunStats, RunSummary } from '../../run/pipeline.js';
@@ -28,7 +29,7 @@ export async function run(options: RunOptions): Promise<RunSummary | undefined> 
   try {
     return await runJob(options);
   } finally {
-    discard(options.scoringThread);
+    await discard(options.scoringThread);
   }
 }
 
@@ -67,7 +68,7 @@ async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
     progress?.stop();
   }
   if (summary.status === 'already-finished') {
-    logger.event('info', 'already-finished', `${spec.name}: already finished at ${summary.finished_at} (${summary.output.rows.toLocaleString('en-US')} rows in ${summary.output.path}); nothing to do. Use --restart to run it again.`, { summary });
+    logger.event('info', 'already-finished', `${spec.name}: already finished at ${summary.finished_at} (${thousands(summary.output.rows)} rows in ${summary.output.path}); nothing to do. Use --restart to run it again.`, { summary });
   } else reportSummary(summary, logger);
   if (options.summaryJson) await writeFile(options.summaryJson, `${JSON.stringify(summary, null, 2)}\n`);
   return summary;

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { differences, fingerprint, readState } from '../../checkpoint/state.js';
-import { BentoError } from '../../errors.js';
+import { BentoError, thousands } from '../../errors.js';
 import { loadJob } from '../../job/load.js';
 import { resolveBundle } from '../../model/bundle.js';
 import { resolveInputFiles } from '../../source/files.js';
@@ -59,9 +59,9 @@ function describe(s: JobStatus): string {
     case 'not-started': return `${s.job}: not started (output ${s.output})`;
     case 'finished': {
       const f = s.finished as { rows?: number; finished?: string; seconds?: number } | undefined;
-      return `${s.job}: finished${f ? ` at ${f.finished}: ${f.rows?.toLocaleString('en-US')} rows in ${f.seconds}s` : ''} → ${s.output}`;
+      return `${s.job}: finished${f ? ` at ${f.finished}: ${f.rows === undefined ? '?' : thousands(f.rows)} rows in ${f.seconds}s` : ''} → ${s.output}`;
     }
-    case 'in-progress': return `${s.job}: in progress, ${s.rows_committed!.toLocaleString('en-US')}${s.total_rows ? ` of ${s.total_rows.toLocaleString('en-US')}` : ''} rows committed${s.last_commit ? `, last commit ${s.last_commit}` : ''}; run the job again to resume`;
-    case 'stale': return `${s.job}: stale, the checkpoint (${s.rows_committed!.toLocaleString('en-US')} rows) no longer matches: ${s.changes!.join('; ')}. Run with --restart to start over.`;
+    case 'in-progress': return `${s.job}: in progress, ${thousands(s.rows_committed!)}${s.total_rows ? ` of ${thousands(s.total_rows)}` : ''} rows committed${s.last_commit ? `, last commit ${s.last_commit}` : ''}; run the job again to resume`;
+    case 'stale': return `${s.job}: stale, the checkpoint (${thousands(s.rows_committed!)} rows) no longer matches: ${s.changes!.join('; ')}. Run with --restart to start over.`;
   }
 }
