@@ -50,6 +50,8 @@ export interface PoolOptions {
   readonly inline?: SessionOptions;
   /** `auto` moved the model (`to` the calling thread or the workers): a batch ran in `runMs` (10th percentile) where it was. */
   readonly moved?: (to: 'inline' | 'workers', runMs: number) => void;
+  /** `auto` meant to move the model there, but it could not be loaded there: it stays where it is. */
+  readonly notMoved?: (to: 'inline' | 'workers', error: Error) => void;
   /** Default inlineBelowMs(the cores here). */
   readonly inlineBelowMs?: number;
   /** Default inlineFirstMaxBytes. */
@@ -222,15 +224,10 @@ export class ModelPool {
   /** Runs a batch on this thread or on the next idle worker. Rejects with the runtime's own message. */
   async run(feeds: Record<string, TensorData>, fetch: readonly string[]): Promise<Record<string, TensorData>> {
     if (this.#inline) {
-      const run = this.#inline.timedRun(feeds, fetch);
-      this.#inlineRuns.add(run);
-      try {
-        const { outputs, runMs } = await run;
-        this.#time(runMs);
-        return outputs;
-      } finally {
-        this.#inlineRuns.delete(run);
-      }
+      if (!this.#timing) return this.#track(this.#inline.run(feeds, fetch));
+      const { outputs, runMs } = await this.#track(this.#inline.timedRun(feeds, fetch));
+      this.#time(runMs);
+      return outputs;
     }
     const { outputs, runMs } = await this.#queue.add(async () => {
       const k = this.#load.indexOf(Math.min(...this.#load));
@@ -243,6 +240,12 @@ export class ModelPool {
     });
     this.#time(runMs);
     return outputs;
+  }
+
+  /** A run of the session here, tracked so that the session is released only once none is pending. */
+  #track<T>(run: Promise<T>): Promise<T> {
+    this.#inlineRuns.add(run);
+    return run.finally(() => this.#inlineRuns.delete(run));
   }
 
   /**
@@ -272,45 +275,52 @@ export class ModelPool {
     }
   }
 
-  /** Moves the batches to the other side; they go on where they are until it is loaded. */
+  /**
+   * Moves the batches to the other side: they go on where they are until it is loaded, then
+   * switch, and the side they left is released once its runs are done. A run that ends while it
+   * loads keeps its side (what loaded is released: stopping a worker mid-load can abort the process).
+   */
   #move(runMs: number): void {
-    const from = this.#timing!.on;
+    const to = this.#timing!.on === 'inline' ? 'workers' : 'inline';
     this.#timing = undefined;
-    const moved = this.#options.moved ?? (() => {});
+    const { moved = () => {}, notMoved = () => {} } = this.#options;
     this.#moving = (async () => {
-      if (from === 'workers') {
-        let session: Session;
-        try {
-          session = await Session.create(this.#modelFile, this.#options.inline ?? this.#options.workers);
-        } catch {
-          return; // it loaded on the workers; if it cannot here, they keep it
-        }
-        this.#inline = session;
-        moved('inline', runMs);
-        await this.#queue.onIdle();
-        const workers = this.#workers;
-        this.#workers = [];
-        await Promise.all(workers.map((w) => w.stop()));
-        return;
-      }
-      let started: Awaited<ReturnType<typeof startWorkers>>;
+      let release: () => Promise<unknown>;
       try {
-        started = await startWorkers(this.#modelFile, this.#options);
-      } catch {
-        return; // it loaded here; if the workers cannot load it, it stays
-      }
-      if (this.#disposing) {
-        // The run ended while they loaded (stopping them mid-load could abort the process).
-        await Promise.all(started.workers.map((w) => w.stop()));
+        if (to === 'inline') {
+          const session = await Session.create(this.#modelFile, this.#options.inline ?? this.#options.workers);
+          if (this.#disposing) {
+            await session.dispose();
+            return;
+          }
+          this.#inline = session;
+          release = async () => {
+            await this.#queue.onIdle();
+            const workers = this.#workers;
+            this.#workers = [];
+            await Promise.all(workers.map((w) => w.stop()));
+          };
+        } else {
+          const { workers } = await startWorkers(this.#modelFile, this.#options);
+          if (this.#disposing) {
+            await Promise.all(workers.map((w) => w.stop()));
+            return;
+          }
+          const session = this.#inline!;
+          this.#workers = workers;
+          this.#load = workers.map(() => 0);
+          this.#inline = undefined;
+          release = async () => {
+            await Promise.allSettled(this.#inlineRuns);
+            await session.dispose();
+          };
+        }
+      } catch (error) {
+        notMoved(to, error as Error);
         return;
       }
-      this.#workers = started.workers;
-      this.#load = started.workers.map(() => 0);
-      const session = this.#inline!;
-      this.#inline = undefined;
-      moved('workers', runMs);
-      await Promise.allSettled(this.#inlineRuns);
-      await session.dispose();
+      moved(to, runMs);
+      await release();
     })();
   }
 

@@ -148,6 +148,7 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
     moved: (to, runMs) => hooks.info?.(to === 'inline'
       ? `model ${m.name} runs on the scoring thread: a batch took ${Math.round(runMs * 1000)} µs on a worker, less than handing it there and back costs (model.placement: workers keeps it there)`
       : `model ${m.name} runs on ${concurrency} worker threads: a batch took ${Math.round(runMs * 1000)} µs on the scoring thread, more than handing it to a worker costs (model.placement: inline keeps it there)`, 'placement'),
+    notMoved: (to, error) => hooks.warn?.(`model ${m.name} stays on ${to === 'inline' ? 'the worker threads' : 'the scoring thread'}: it could not be loaded on ${to === 'inline' ? 'the scoring thread' : 'worker threads'} (${error.message.split('\n')[0]}). Set model.placement to ${to === 'inline' ? 'workers' : 'inline'} to keep it there without trying.`),
   });
   const partial = ckpt ? partialFile(ckpt.path, spec.output.format) : join(dirname(spec.output.path), `.${basename(spec.output.path)}.${process.pid}.bento-batch.tmp`);
   const errorsPartial = ckpt ? partialErrorsFile(ckpt.path) : join(dirname(spec.errors.path), `.${basename(spec.errors.path)}.${process.pid}.bento-batch.tmp`);

@@ -26,6 +26,13 @@ async function logits(pool: ModelPool, batch: number): Promise<number[]> {
   return Array.from((await pool.run(feeds(batch), ['logits'])).logits!.data as Float32Array);
 }
 
+/** A `moved` hook for the pool, and its first call. */
+function watchMoves(): { moved: NonNullable<PoolOptions['moved']>; first: Promise<{ to: string; runMs: number }> } {
+  let report!: (move: { to: string; runMs: number }) => void;
+  const first = new Promise<{ to: string; runMs: number }>((resolve) => (report = resolve));
+  return { moved: (to, runMs) => report({ to, runMs }), first };
+}
+
 async function withPool<T>(o: Partial<PoolOptions>, use: (pool: ModelPool) => Promise<T>): Promise<T> {
   const pool = await ModelPool.create(modelFile, { size: 2, workers: options, ...o });
   try {
@@ -51,17 +58,16 @@ describe('model placement', { timeout: 60_000 }, () => {
   });
 
   test('auto times batches on the workers, then moves a model under the threshold onto this thread with the same answers', async () => {
-    let reportedMs: number | undefined;
-    let movedNow!: () => void;
-    const moved = new Promise<void>((resolve) => { movedNow = resolve; });
-    await withPool({ placement: 'auto', inlineFirstMaxBytes: 0, inlineBelowMs: Number.POSITIVE_INFINITY, moved: (to, ms) => { assert.equal(to, 'inline'); reportedMs = ms; movedNow(); } }, async (pool) => {
+    const { moved, first } = watchMoves();
+    await withPool({ placement: 'auto', inlineFirstMaxBytes: 0, inlineBelowMs: Number.POSITIVE_INFINITY, moved }, async (pool) => {
       const before: number[][] = [];
       for (let b = 0; b < 95; b++) before.push(await logits(pool, b));
       assert.equal(pool.placement, 'workers', 'warm-up and timed batches run on the workers');
       before.push(await logits(pool, 95));
-      await moved;
+      const { to, runMs } = await first;
+      assert.equal(to, 'inline');
       assert.equal(pool.placement, 'inline');
-      assert.ok(reportedMs! > 0 && reportedMs! < 1000, `run time ${reportedMs} ms`);
+      assert.ok(runMs > 0 && runMs < 1000, `run time ${runMs} ms`);
       const after = await Promise.all(before.map((_, b) => logits(pool, b)));
       assert.deepEqual(after, before);
     });
@@ -84,15 +90,12 @@ describe('model placement', { timeout: 60_000 }, () => {
   });
 
   test('auto moves a small model file whose first batches are costly onto the workers, with the same answers', async () => {
-    let movedTo: string | undefined;
-    let movedNow!: () => void;
-    const moved = new Promise<void>((resolve) => { movedNow = resolve; });
-    await withPool({ placement: 'auto', inlineBelowMs: 0, moved: (to) => { movedTo = to; movedNow(); } }, async (pool) => {
+    const { moved, first } = watchMoves();
+    await withPool({ placement: 'auto', inlineBelowMs: 0, moved }, async (pool) => {
       assert.equal(pool.placement, 'inline');
       // The first batch warms up; the next three decide (10× a threshold of 0 is any time at all).
       const before = await Promise.all([0, 1, 2, 3, 4, 5].map((b) => logits(pool, b)));
-      await moved;
-      assert.equal(movedTo, 'workers');
+      assert.equal((await first).to, 'workers');
       assert.equal(pool.placement, 'workers');
       const after = await Promise.all(before.map((_, b) => logits(pool, b)));
       assert.deepEqual(after, before);
