@@ -3,6 +3,7 @@
  * sigmoid), then argmax label, top score, per-class probabilities, raw values or a list column.
  */
 import { BentoError } from '../errors.js';
+import { blockArray } from '../source/blocks.js';
 import { CodedColumn, type Column, type Field, type FieldType } from '../source/types.js';
 import type { Manifest, OutputTensor } from './manifest.js';
 import type { PreContext } from './preprocess.js';
@@ -108,9 +109,9 @@ function fused(columns: Map<string, Column>, output: OutputTensor, data: TensorD
   const activation = output.activation ?? 'none';
   // Activated values are float64; raw ones keep the tensor's type (floatColumn).
   const Values = activation === 'none' && data instanceof Float32Array ? Float32Array : Float64Array;
-  const best = c.label || c.score ? new Int32Array(length) : undefined;
-  const scores = c.score ? new Values(length) : undefined;
-  const perValue = valueColumns(output).map(([name, k]) => ({ name, k, column: new Values(length) }));
+  const best = c.label || c.score ? blockArray(Int32Array, length) : undefined;
+  const scores = c.score ? blockArray<Float32Array | Float64Array>(Values, length) : undefined;
+  const perValue = valueColumns(output).map(([name, k]) => ({ name, k, column: blockArray<Float32Array | Float64Array>(Values, length) }));
   if (scratch.length < width) scratch = new Float64Array(width);
   const row = scratch;
   for (let r = 0; r < length; r++) {

@@ -11,6 +11,7 @@
  * view (a batch is a view of its chunk), and lose a MaskedColumn's class.
  */
 import type { Worker } from 'node:worker_threads';
+import { compact } from '../source/blocks.js';
 import { cell, cells, CodedColumn, type Column, MaskedColumn, type NumberArray } from '../source/types.js';
 import type { OutputBatch } from './types.js';
 
@@ -181,6 +182,7 @@ function typedOf(parts: readonly Column[], lengths: readonly number[], rows: num
 
 /** A column postMessage can clone as it is: a masked or coded one (whose class would be lost) as a plain array. */
 function plain(column: Column): Column {
+  if (ArrayBuffer.isView(column)) return compact(column);
   return column instanceof MaskedColumn || column instanceof CodedColumn ? cells(column) : column;
 }
 

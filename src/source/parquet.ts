@@ -17,6 +17,7 @@ import { readPlain } from 'hyparquet/src/plain.js';
 import { isFlatColumn } from 'hyparquet/src/schema.js';
 import type { ColumnDecoder, DecodedArray, PageHeader } from 'hyparquet/src/types.js';
 import { BentoError, didYouMean } from '../errors.js';
+import { blockArray } from './blocks.js';
 import { requireColumns } from './chunks.js';
 import { HybridReader } from './parquet-hybrid.js';
 import { streamError } from './files.js';
@@ -323,10 +324,10 @@ class FlatColumnReader {
     const valued = pieces.filter((p) => p.values.length > 0);
     const Typed = valued.length > 0 ? typedValues.find((T) => valued.every((p) => typedOf(p) instanceof T)) : undefined;
     if (Typed && only && !only.defs && !only.dictionary) return only.values as NumberArray;
-    if (Typed && pieces.some((p) => p.defs)) return maskedColumn(pieces, new Typed(rows));
+    if (Typed && pieces.some((p) => p.defs)) return maskedColumn(pieces, blockArray<NumberArray>(Typed, rows));
     const text = this.#textDictionary;
     if (text && pieces.every((p) => p.dictionary === text)) return only && !only.defs ? new CodedColumn(only.values as Int32Array, text) : codedColumn(pieces, text, rows);
-    const out = Typed ? new Typed(rows) : new Array<unknown>(rows);
+    const out = Typed ? blockArray<NumberArray>(Typed, rows) : new Array<unknown>(rows);
     let o = 0;
     for (const { rows: n, defs, values, dictionary: d } of pieces) {
       if (!defs && !d && Typed) {
@@ -348,7 +349,7 @@ class FlatColumnReader {
 /** Pieces of numbers with nulls as one masked column; a null row's value is left 0. */
 function maskedColumn(pieces: readonly FlatPiece[], values: NumberArray): MaskedColumn {
   const out = values as Float64Array;
-  const valid = new Uint8Array(values.length);
+  const valid = blockArray(Uint8Array, values.length);
   let o = 0;
   for (const { rows: n, defs, values: page, dictionary: d } of pieces) {
     if (defs) valid.set(defs, o);
@@ -370,7 +371,7 @@ function maskedColumn(pieces: readonly FlatPiece[], values: NumberArray): Masked
 
 /** Dictionary-encoded text pieces as one coded column: their indexes, -1 for a null row. */
 function codedColumn(pieces: readonly FlatPiece[], dictionary: readonly string[], rows: number): CodedColumn {
-  const codes = new Int32Array(rows);
+  const codes = blockArray(Int32Array, rows);
   let o = 0;
   for (const { rows: n, defs, values } of pieces) {
     const indexes = values as Int32Array;
@@ -424,7 +425,7 @@ function openPage(page: Uint8Array, header: PageHeader, decoder: ColumnDecoder, 
   const reader = { view: new DataView(values.buffer, values.byteOffset, values.byteLength), offset: 0 };
   const nextLevels = (rows: number) => {
     if (!levels) return { defs: undefined, present: rows };
-    const defs = new Uint8Array(rows);
+    const defs = blockArray(Uint8Array, rows);
     levels.read(defs, 0, rows);
     return presentRows(defs);
   };
@@ -433,7 +434,7 @@ function openPage(page: Uint8Array, header: PageHeader, decoder: ColumnDecoder, 
     take(rows) {
       const { defs, present } = nextLevels(rows);
       if (indexes) {
-        const read = new Int32Array(present);
+        const read = blockArray(Int32Array, present);
         indexes.read(read, 0, present);
         return { rows, defs, values: read, dictionary };
       }

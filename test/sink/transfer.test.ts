@@ -119,6 +119,23 @@ describe('batches posted to the writer thread', () => {
     assert.deepEqual(back.map((b) => cells(b.columns.get('s')!)), [['Gentoo', null, 'Gentoo'], ['Dream', null]]);
   });
 
+  test('a typed part that is a view into a larger buffer (a shared block) goes as its own rows in the fallback', () => {
+    const block = new Float64Array(32768);
+    const view = block.subarray(1024, 1026);
+    view.set([0.25, 0.5]);
+    const batches = [
+      { length: 2, columns: new Map<string, Column>([['x', view]]) },
+      { length: 2, columns: new Map<string, Column>([['x', [1n, null]]]) },
+    ];
+    const packed = packBatches(batches);
+    const [, x] = packed.columns[0]!;
+    assert.ok('parts' in x);
+    const sent = x.parts[0] as Float64Array;
+    assert.equal(sent.buffer.byteLength, 16, 'not the whole block');
+    const received = unpackBatches(throughPort(packed, transferList(packed)));
+    assert.deepEqual(received.map((b) => cells(b.columns.get('x')!)), [[0.25, 0.5], [1n, null]]);
+  });
+
   test('no batches, no columns', () => {
     assert.deepEqual(unpackBatches(packBatches([])), []);
   });
