@@ -31,11 +31,13 @@ export const writerYoungMb = (memoryMb: number) => young(memoryMb / 8);
  * V8's heap growing factor for the run's threads, as `--heap-growing-percent` (factor 1 + p/100).
  * Each thread's live heap is small (~8 MB on the scoring thread), and V8 starts a full
  * mark-compact once the old generation plus the ArrayBuffer memory allocated since the last one
- * outgrow max(live × factor, live + 8 MB): with its default factor for heaps capped under 256 MB
- * (1.3), the column arrays a run allocates and drops (~150 MB/s on the scoring thread) forced a
- * mark-compact every ~70 ms, 40–55 in a 3-second run, each marking on the other core too. At 400
- * the scoring thread does 5 (penguins 3.1M Parquet → Parquet). The caps stay as `limits.memory`
- * sets them; the heaps only fill more of them between collections (+25 MB peak RSS there).
+ * outgrow max(live × factor, live + 8 MB): at its default factor for heaps capped under 256 MB
+ * (1.3), the column arrays a run allocates and drops forced a mark-compact every ~70 ms on the
+ * scoring thread, each also marking on the other core. Mark-compacts in a run at 0 / 200 / 300 /
+ * 400 (`--trace-gc`): penguins 3.1M Parquet → Parquet 49 / 20 / 7 / 5, CSV → CSV 112 / 47 / 31 /
+ * 21. Peak RSS rises as the heaps fill more of their caps between collections (Parquet 218 / 224
+ * / 232 / 240 MB, CSV 215 / 245 / 270 / 285 MB); 300 takes most of the gain. The caps stay as
+ * `limits.memory` sets them.
  */
 export const heapGrowingPercent = 300;
 
