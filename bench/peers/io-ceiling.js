@@ -15,6 +15,10 @@
 import { args, report } from './common.js';
 
 const root = new URL('../../dist/src/', import.meta.url);
+// The heap settings a run gives its threads (run/memory.ts), so the ceiling's reader and writer
+// collect garbage as bento-batch's do.
+const { setHeapGrowing } = await import(new URL('run/memory.js', root));
+setHeapGrowing();
 const { openSource } = await import(new URL('source/index.js', root));
 const { openSinkThread } = await import(new URL('sink/thread.js', root));
 const { openSink } = await import(new URL('sink/index.js', root));
