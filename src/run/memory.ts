@@ -36,10 +36,11 @@ export const writerYoungMb = (memoryMb: number) => young(memoryMb / 8);
  * scoring thread, each also marking on the other core. Mark-compacts in a run at 0 / 200 / 300 /
  * 400 (`--trace-gc`): penguins 3.1M Parquet → Parquet 49 / 20 / 7 / 5, CSV → CSV 112 / 47 / 31 /
  * 21. Peak RSS rises as the heaps fill more of their caps between collections (Parquet 218 / 224
- * / 232 / 240 MB, CSV 215 / 245 / 270 / 285 MB); 300 takes most of the gain. The caps stay as
- * `limits.memory` sets them.
+ * / 232 / 240 MB, CSV 215 / 245 / 270 / 285 MB). 200 and 300 ran Parquet → Parquet as fast (5
+ * interleaved pairs: 2.88–3.50 against 2.72–3.82 s; at 0, 4.01–4.26 s in another set), and 200
+ * cost CSV half the RSS. The caps stay as `limits.memory` sets them.
  */
-export const heapGrowingPercent = 300;
+export const heapGrowingPercent = 200;
 
 /** Sets the growing factor for the threads started from now on, unless node was given one on its command line. */
 export function setHeapGrowing(): void {
