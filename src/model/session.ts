@@ -2,6 +2,7 @@
  * @file The only module that imports onnxruntime-node: load a model, describe its signature,
  * run it on plain typed arrays, release it. Runs inside a model worker thread.
  */
+import { createRequire } from 'node:module';
 import * as ort from 'onnxruntime-node';
 
 /** A tensor as our stages see it: a typed array (or strings) plus its dims. */
@@ -117,6 +118,21 @@ export class Session {
 
   async dispose(): Promise<void> {
     await this.#session.release();
+  }
+}
+
+/**
+ * Creates onnxruntime's environment now rather than with the first session. It is made once per
+ * process, whichever thread asks first (~50 ms here; a later thread's first session then skips
+ * it), so a thread that would otherwise wait can make it while another imports. The function is
+ * internal to onnxruntime-node (pinned in package.json); if a release moves it, the first session
+ * makes the environment as before.
+ */
+export function initRuntime(): void {
+  try {
+    (createRequire(import.meta.url)('onnxruntime-node/dist/binding.js') as { initOrt(): void }).initOrt();
+  } catch {
+    // The first session creates it.
   }
 }
 

@@ -83,6 +83,9 @@ export function runJobThread(init: JobWorkerInit, hooks: JobThreadHooks, early?:
   const { worker } = thread;
   worker.ref();
   worker.postMessage({ type: 'job', init } satisfies JobRequest);
+  // This thread only relays from here on: it makes onnxruntime's process-wide environment while
+  // the scoring thread finishes its imports, so the scoring thread's first session does not.
+  void import('../model/session.js').then((s) => s.initRuntime(), () => undefined);
   const abort = () => worker.postMessage({ type: 'abort', signal: hooks.signal!.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT' } satisfies JobRequest);
   if (hooks.signal?.aborted) abort();
   hooks.signal?.addEventListener('abort', abort, { once: true });
