@@ -5,6 +5,8 @@
  * passed in, so the decision does not hang on this machine's speed.
  */
 import assert from 'node:assert/strict';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ModelPool, type PoolOptions } from '../../src/model/pool.js';
@@ -100,5 +102,33 @@ describe('model placement', { timeout: 60_000 }, () => {
       const after = await Promise.all(before.map((_, b) => logits(pool, b)));
       assert.deepEqual(after, before);
     });
+  });
+
+  test('auto reports a move it cannot make (the workers cannot load the model) and keeps scoring where it is', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bento-pool-'));
+    const file = join(dir, 'model.onnx');
+    await copyFile(modelFile, file);
+    const expected = await withPool({ placement: 'inline' }, (pool) => Promise.all([0, 1, 2, 3, 4, 5].map((b) => logits(pool, b))));
+    let report!: (failure: { to: string; error: Error }) => void;
+    const notMovedCall = new Promise<{ to: string; error: Error }>((resolve) => (report = resolve));
+    const pool = await ModelPool.create(file, {
+      size: 2, workers: options, placement: 'auto', inlineBelowMs: 0, moved: () => assert.fail('moved'), notMoved: (to, error) => report({ to, error }),
+    });
+    try {
+      assert.equal(pool.placement, 'inline');
+      const first = await logits(pool, 0);
+      // Loaded here already; the workers a move starts will find no file.
+      await rm(dir, { recursive: true, force: true });
+      const rest = await Promise.all([1, 2, 3, 4, 5].map((b) => logits(pool, b)));
+      const { to, error } = await notMovedCall;
+      assert.equal(to, 'workers');
+      assert.match(error.message, /model\.onnx|No such file|does not exist|Load model/i);
+      assert.equal(pool.placement, 'inline');
+      assert.deepEqual([first, ...rest], expected);
+      assert.deepEqual(await logits(pool, 6), await logits(pool, 6));
+    } finally {
+      await pool.dispose();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
