@@ -33,3 +33,11 @@ test('ESM package with a bin, Node 20+', () => {
 test('.npmrc skips the onnxruntime CUDA download (CI has no network beyond npm)', async () => {
   assert.match(await readFile(join(root, '.npmrc'), 'utf8'), /^onnxruntime-node-install=skip$/m);
 });
+
+test('the package name resolves to the library API, with its types beside it', async () => {
+  // Self-reference: resolved through package.json "exports", as a dependent project would.
+  const api = (await import('bento-batch' as string)) as Record<string, unknown>;
+  for (const name of ['loadJob', 'prepareJob', 'runPrepared', 'openBundle', 'exitCodeFor']) assert.equal(typeof api[name], 'function', name);
+  const exported = (pkg as unknown as { exports: { '.': { types: string; default: string } } }).exports['.'];
+  await readFile(join(root, exported.types));
+});
