@@ -3,7 +3,7 @@
  * group as they are posted and, when told the row group is closed, encodes it and sends back its bytes.
  */
 import type { RowGroup } from 'hyparquet';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { type SerializedError, serializeError } from '../errors.js';
 import type { Field } from '../source/types.js';
 import { type ParquetSinkOptions, RowGroupEncoder } from './parquet.js';
@@ -15,6 +15,8 @@ export interface EncoderInit {
 }
 
 export type EncoderRequest =
+  /** First, once: the thread is started before the schema is known (sink/thread.ts). */
+  | { readonly op: 'init'; readonly init: EncoderInit }
   | { readonly op: 'rows'; readonly batches: PackedBatches }
   | { readonly op: 'close' };
 
@@ -23,10 +25,13 @@ export type EncoderReply =
   | { readonly type: 'failed'; readonly error: SerializedError };
 
 const port = parentPort!;
-const init = workerData as EncoderInit;
-const encoder = new RowGroupEncoder(init.schema, init.compression);
+let encoder!: RowGroupEncoder;
 
 port.on('message', (request: EncoderRequest) => {
+  if (request.op === 'init') {
+    encoder = new RowGroupEncoder(request.init.schema, request.init.compression);
+    return;
+  }
   if (request.op === 'rows') {
     encoder.addPacked(request.batches);
     return;

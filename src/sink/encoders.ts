@@ -22,9 +22,17 @@ export interface EncoderThreadsOptions {
   readonly memoryMb?: number;
 }
 
-export async function encoderThreads(schema: readonly Field[], compression: ParquetSinkOptions['compression'], options: EncoderThreadsOptions): Promise<RowGroupEncoding> {
-  const init: EncoderInit = { schema, compression };
-  const threads = await Promise.all(Array.from({ length: Math.max(1, options.threads) }, () => startThread(init, options)));
+/**
+ * Encoder threads started before the schema is known, so their start-up (node's bootstrap and
+ * our imports, ~100–150 ms) overlaps the model's load; encoderThreads gives them their schema.
+ * One not handed on is stopped with `end`.
+ */
+export function startEncoders(options: EncoderThreadsOptions): StartedEncoder[] {
+  return Array.from({ length: Math.max(1, options.threads) }, () => startThread(options));
+}
+
+export function encoderThreads(schema: readonly Field[], compression: ParquetSinkOptions['compression'], options: EncoderThreadsOptions, threads = startEncoders(options)): RowGroupEncoding {
+  for (const thread of threads) thread.start({ schema, compression });
   let group = 0;
   const queue = new BatchQueue(POST_ROWS, (batches) => threads[group % threads.length]!.send(batches));
   return {
@@ -42,15 +50,16 @@ export async function encoderThreads(schema: readonly Field[], compression: Parq
   };
 }
 
-interface EncoderThread {
+export interface StartedEncoder {
+  /** Posts the schema: first, before any rows. */
+  start(init: EncoderInit): void;
   send(batches: readonly OutputBatch[]): void;
   close(): Promise<EncodedRowGroup>;
   end(): Promise<void>;
 }
 
-async function startThread(init: EncoderInit, options: EncoderThreadsOptions): Promise<EncoderThread> {
+function startThread(options: EncoderThreadsOptions): StartedEncoder {
   const worker = new Worker(new URL('./encoder-worker.js', import.meta.url), {
-    workerData: init,
     ...(options.heapMb ? { resourceLimits: { maxOldGenerationSizeMb: options.heapMb, ...(options.youngMb ? { maxYoungGenerationSizeMb: options.youngMb } : {}) } } : {}),
   });
   /** Row groups asked for, answered in order. */
@@ -69,6 +78,9 @@ async function startThread(init: EncoderInit, options: EncoderThreadsOptions): P
   worker.on('error', (error) => fail(memoryLimitError(error, options.memoryMb ?? options.heapMb ?? 0, 'Parquet encoder thread') as Error));
   worker.on('exit', (code) => fail(new Error(ended ? 'the Parquet encoder thread was stopped' : `the Parquet encoder thread exited (code ${code})`)));
   return {
+    start(init) {
+      worker.postMessage({ op: 'init', init } satisfies EncoderRequest);
+    },
     send(batches) {
       if (failure) return;
       postBatches(worker, batches, (packed) => ({ op: 'rows', batches: packed }) satisfies EncoderRequest);

@@ -13,7 +13,7 @@ import { deserializeError, memoryLimitError } from '../errors.js';
 import type { OutputSpec } from '../job/spec.js';
 import type { Field } from '../source/types.js';
 import type { SinkReply, SinkRequest, SinkWorkerInit } from './worker.js';
-import { encoderThreads } from './encoders.js';
+import { encoderThreads, type EncoderThreadsOptions, type StartedEncoder, startEncoders } from './encoders.js';
 import { openParquetSink } from './parquet.js';
 import { BatchQueue, POST_ROWS, postBatches } from './transfer.js';
 import { type OutputBatch, type Sink, type SinkOptions, type SinkPosition } from './types.js';
@@ -32,14 +32,33 @@ export interface SinkThreadOptions {
 /** Each Parquet encoder thread's least heap: a row group being gathered and one being encoded. */
 const ENCODER_MIN_MB = 48;
 
-export async function openSinkThread(output: OutputSpec, schema: readonly Field[], options: SinkOptions, thread: SinkThreadOptions = {}): Promise<Sink> {
+/** Parquet encoder threads and their heaps, from the writer's share of `limits.memory`. */
+function encoderOptions(thread: SinkThreadOptions): EncoderThreadsOptions {
+  // The reading and scoring thread keeps a core busy; encoders get the others (measured on 2
+  // cores: a second encoder there gained nothing and cost ~15 MB), each with enough heap.
+  const threads = Math.max(1, Math.min(4, availableParallelism() - 1, thread.heapMb ? Math.floor(thread.heapMb / ENCODER_MIN_MB) : 4));
+  return {
+    threads, ...(thread.heapMb ? { heapMb: Math.floor(thread.heapMb / threads) } : {}), ...(thread.youngMb ? { youngMb: Math.max(8, Math.floor(thread.youngMb / threads)) } : {}), ...(thread.memoryMb ? { memoryMb: thread.memoryMb } : {}),
+  };
+}
+
+/**
+ * The threads a sink on `output` will encode on, started before the output's schema is known (it
+ * waits for the model's signature), so their start-up overlaps the model's load: Parquet's
+ * encoder threads, handed to openSinkThread; undefined for CSV and JSONL.
+ */
+export function startSinkThreads(output: OutputSpec, thread: SinkThreadOptions = {}): StartedEncoder[] | undefined {
+  return output.format === 'parquet' ? startEncoders(encoderOptions(thread)) : undefined;
+}
+
+/** Stops threads from startSinkThreads that no sink took (the run failed before its output opened). */
+export async function stopSinkThreads(started: StartedEncoder[] | undefined): Promise<void> {
+  await Promise.all((started ?? []).map((encoder) => encoder.end()));
+}
+
+export async function openSinkThread(output: OutputSpec, schema: readonly Field[], options: SinkOptions, thread: SinkThreadOptions = {}, started?: StartedEncoder[]): Promise<Sink> {
   if (output.format === 'parquet') {
-    // The reading and scoring thread keeps a core busy; encoders get the others (measured on 2
-    // cores: a second encoder there gained nothing and cost ~15 MB), each with enough heap.
-    const threads = Math.max(1, Math.min(4, availableParallelism() - 1, thread.heapMb ? Math.floor(thread.heapMb / ENCODER_MIN_MB) : 4));
-    const encoding = await encoderThreads(schema, output.parquet.compression, {
-      threads, ...(thread.heapMb ? { heapMb: Math.floor(thread.heapMb / threads) } : {}), ...(thread.youngMb ? { youngMb: Math.max(8, Math.floor(thread.youngMb / threads)) } : {}), ...(thread.memoryMb ? { memoryMb: thread.memoryMb } : {}),
-    });
+    const encoding = encoderThreads(schema, output.parquet.compression, encoderOptions(thread), started);
     return openParquetSink(schema, { ...options, ...output.parquet, encoding });
   }
   const init: SinkWorkerInit = { output, schema, options };

@@ -137,6 +137,18 @@ const cases: Case[] = [
     error: 'hint: Check that the file is Parquet (not CSV or JSON renamed), complete, and not still being written; or set input.format.',
   },
   {
+    // Parquet output: its encoder threads start while the model loads, and must not outlive the failure.
+    name: 'a model file onnxruntime cannot load, Parquet output',
+    setup: async (dir) => {
+      await cp(model, join(dir, 'model'), { recursive: true });
+      const onnx = await readFile(join(model, 'model.onnx'));
+      await writeFile(join(dir, 'model', 'model.onnx'), onnx.subarray(0, 300));
+    },
+    job: (dir) => `input: { path: ${penguinsCsv} }\nmodel: ${join(dir, 'model')}\noutput: { path: out/result.parquet }\n`,
+    exit: 4,
+    error: 'hint: Check that the file is an ONNX model (re-export it, e.g. with torch.onnx.export) and that the bundle is complete.',
+  },
+  {
     name: 'output directory is a file',
     setup: async (dir) => writeFile(join(dir, 'out'), 'a file, not a directory'),
     job: () => job(penguinsCsv),
