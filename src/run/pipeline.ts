@@ -21,7 +21,7 @@ import { Preprocessor } from '../model/preprocess.js';
 import { validateSignature } from '../model/validate.js';
 import { publish } from '../sink/atomic.js';
 import { type Sink, tidyPartial } from '../sink/index.js';
-import { openSinkThread, startSinkThreads, stopSinkThreads } from '../sink/thread.js';
+import { openSinkThread, type StartedSinkThreads, startSinkThreads, stopSinkThreads } from '../sink/thread.js';
 import { openSource, type Field, type Source } from '../source/index.js';
 import type { SourcePosition, SourceProgress } from '../source/types.js';
 import { Commits } from './commits.js';
@@ -141,8 +141,8 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
   const session = { ...spec.model.threads, graphOptimization: spec.model.graphOptimization, providers: spec.model.providers };
   const cores = availableParallelism();
   const sinkThreads = { heapMb: Math.round(spec.limits.memoryMb * writerShare), youngMb: writerYoungMb(spec.limits.memoryMb), memoryMb: spec.limits.memoryMb };
-  // Parquet's encoder threads start now and get the output's schema once the model has loaded.
-  let encoders = startSinkThreads(spec.output, sinkThreads);
+  // The output's threads start now and get its schema once the model has loaded.
+  let startedThreads: StartedSinkThreads | undefined = startSinkThreads(spec.output, sinkThreads);
   const pool = await ModelPool.create(bundle.modelFile, {
     size: concurrency, placement: spec.model.placement,
     workers: { ...session, intraOp: session.intraOp ?? Math.max(1, Math.floor(cores / concurrency)) },
@@ -153,7 +153,7 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
       : `model ${m.name} runs on ${concurrency} worker threads: a batch took ${Math.round(runMs * 1000)} µs on the scoring thread, more than handing it to a worker costs (model.placement: inline keeps it there)`, 'placement'),
     notMoved: (to, error) => hooks.warn?.(`model ${m.name} stays on ${to === 'inline' ? 'the worker threads' : 'the scoring thread'}: it could not be loaded on ${to === 'inline' ? 'the scoring thread' : 'worker threads'} (${error.message.split('\n')[0]}). Set model.placement to ${to === 'inline' ? 'workers' : 'inline'} to keep it there without trying.`),
   }).catch(async (error: unknown) => {
-    await stopSinkThreads(encoders);
+    await stopSinkThreads(startedThreads);
     throw error;
   });
   const partial = ckpt ? partialFile(ckpt.path, spec.output.format) : join(dirname(spec.output.path), `.${basename(spec.output.path)}.${process.pid}.bento-batch.tmp`);
@@ -174,8 +174,8 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
     }
     if (ckpt) await writeState(ckpt.path, { version: 1, status: 'running', fingerprint: decision!.fingerprint, total_rows: source.totalRows, committed: resume });
     const shape = { keep: job.keep, predictions, nullRows: spec.errors.emit === 'null-row' };
-    const taken = encoders;
-    encoders = undefined;
+    const taken = startedThreads;
+    startedThreads = undefined;
     sink = await openSinkThread(spec.output, [...job.keep, ...predictions, ...(shape.nullRows ? [{ name: 'error', type: 'string' as const }] : [])], { partial, ...(resume ? { resume: resume.sink } : {}) }, sinkThreads, taken);
     errorLog = await ErrorLog.open(errorsPartial, spec.errors, resume?.errors);
     if (ckpt) commits = new Commits(ckpt, sink, errorLog, { fingerprint: decision!.fingerprint, totalRows: source.totalRows }, resume?.rows ?? 0);
@@ -264,7 +264,7 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
         if (ckpt) await rm(ckpt.path, { recursive: true, force: true });
       }
     }
-    await stopSinkThreads(encoders);
+    await stopSinkThreads(startedThreads);
     await pool.dispose();
   }
   const seconds = (performance.now() - started) / 1000;

@@ -42,32 +42,68 @@ function encoderOptions(thread: SinkThreadOptions): EncoderThreadsOptions {
   };
 }
 
+/** Threads started for a sink before its schema is known (startSinkThreads). */
+export type StartedSinkThreads = { readonly encoders: StartedEncoder[] } | { readonly writer: StartedWriter };
+
+/** A writer thread waiting for its output; `take` hands it on, with the error that ended it meanwhile, if one did. */
+interface StartedWriter {
+  take(): { worker: Worker; early: Error | undefined };
+  end(): Promise<void>;
+}
+
 /**
- * The threads a sink on `output` will encode on, started before the output's schema is known (it
+ * The threads a sink on `output` will write on, started before the output's schema is known (it
  * waits for the model's signature), so their start-up overlaps the model's load: Parquet's
- * encoder threads, handed to openSinkThread; undefined for CSV and JSONL.
+ * encoder threads, or the CSV and JSONL writer thread; openSinkThread gives them their work.
  */
-export function startSinkThreads(output: OutputSpec, thread: SinkThreadOptions = {}): StartedEncoder[] | undefined {
-  return output.format === 'parquet' ? startEncoders(encoderOptions(thread)) : undefined;
+export function startSinkThreads(output: OutputSpec, thread: SinkThreadOptions = {}): StartedSinkThreads {
+  return output.format === 'parquet' ? { encoders: startEncoders(encoderOptions(thread)) } : { writer: startWriter(thread) };
 }
 
 /** Stops threads from startSinkThreads that no sink took (the run failed before its output opened). */
-export async function stopSinkThreads(started: StartedEncoder[] | undefined): Promise<void> {
-  await Promise.all((started ?? []).map((encoder) => encoder.end()));
+export async function stopSinkThreads(started: StartedSinkThreads | undefined): Promise<void> {
+  if (!started) return;
+  if ('writer' in started) await started.writer.end();
+  else await Promise.all(started.encoders.map((encoder) => encoder.end()));
 }
 
-export async function openSinkThread(output: OutputSpec, schema: readonly Field[], options: SinkOptions, thread: SinkThreadOptions = {}, started?: StartedEncoder[]): Promise<Sink> {
-  if (output.format === 'parquet') {
-    const encoding = encoderThreads(schema, output.parquet.compression, encoderOptions(thread), started);
-    return openParquetSink(schema, { ...options, ...output.parquet, encoding });
-  }
-  const init: SinkWorkerInit = { output, schema, options };
+function startWriter(thread: SinkThreadOptions): StartedWriter {
   const worker = new Worker(new URL('./worker.js', import.meta.url), {
-    workerData: init,
     ...(thread.heapMb ? { resourceLimits: { maxOldGenerationSizeMb: thread.heapMb, ...(thread.youngMb ? { maxYoungGenerationSizeMb: thread.youngMb } : {}) } } : {}),
   });
+  // Until the sink takes it, an error or exit is kept for it (an 'error' with no listener would throw here).
+  let early: Error | undefined;
+  const onError = (error: Error) => (early ??= error);
+  const onExit = (code: number) => (early ??= new Error(`the writer thread exited (code ${code}) before it was given its output`));
+  worker.on('error', onError);
+  worker.on('exit', onExit);
+  return {
+    take() {
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+      return { worker, early };
+    },
+    async end() {
+      await worker.terminate();
+    },
+  };
+}
+
+export async function openSinkThread(output: OutputSpec, schema: readonly Field[], options: SinkOptions, thread: SinkThreadOptions = {}, started: StartedSinkThreads = startSinkThreads(output, thread)): Promise<Sink> {
+  if (output.format === 'parquet') {
+    const encoding = encoderThreads(schema, output.parquet.compression, encoderOptions(thread), 'encoders' in started ? started.encoders : undefined);
+    return openParquetSink(schema, { ...options, ...output.parquet, encoding });
+  }
+  if (!('writer' in started)) throw new Error('openSinkThread: a CSV or JSONL sink needs a writer thread, not encoder threads');
+  const { worker, early } = started.writer.take();
   /** The thread dying at its heap cap is the user's MEMORY_LIMIT; anything else is passed on. */
   const threadError = (error: Error) => memoryLimitError(error, thread.memoryMb ?? thread.heapMb ?? 0, 'writer thread') as Error;
+  if (early) {
+    await worker.terminate();
+    throw threadError(early);
+  }
+  const init: SinkWorkerInit = { output, schema, options };
+  worker.postMessage({ op: 'init', init } satisfies SinkRequest);
   // Posted messages are deserialized as they arrive, so rows posted ahead live through the
   // writer's young-generation collections: at 65,536 they were promoted (118 MB over 3.1M rows,
   // against 4 MB at 8,192) and its old generation was marked every ~100 ms.

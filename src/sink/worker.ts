@@ -3,7 +3,7 @@
  * Encoding (CSV number formatting, Parquet pages, compression) is a large share of a cheap
  * model's run; here it runs on its own core while the main thread reads and scores.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import type { OutputSpec } from '../job/spec.js';
 import type { Field } from '../source/types.js';
 import { openSink } from './index.js';
@@ -18,6 +18,8 @@ export interface SinkWorkerInit {
 }
 
 export type SinkRequest =
+  /** First, once: the thread is started before the output's schema is known (sink/thread.ts). */
+  | { readonly op: 'init'; readonly init: SinkWorkerInit }
   | { readonly op: 'write'; readonly batches: PackedBatches }
   | { readonly op: 'commit' | 'seal' | 'close' | 'discard'; readonly id: number };
 
@@ -29,7 +31,7 @@ export type SinkReply =
   | { readonly type: 'failed'; readonly id: number | undefined; readonly error: SerializedError };
 
 const port = parentPort!;
-const init = workerData as SinkWorkerInit;
+const { init } = await new Promise<Extract<SinkRequest, { op: 'init' }>>((resolve) => port.once('message', resolve));
 
 let sink: Sink;
 try {
@@ -44,7 +46,7 @@ try {
 // is written (what the file holds past the last commit is unknown), only close/discard run.
 let chain: Promise<void> = Promise.resolve();
 let failure: SerializedError | undefined;
-port.on('message', (request: SinkRequest) => {
+port.on('message', (request: Exclude<SinkRequest, { op: 'init' }>) => {
   chain = chain.then(async () => {
     const id = request.op === 'write' ? undefined : request.id;
     if (failure && (request.op === 'write' || request.op === 'commit' || request.op === 'seal')) {
