@@ -21,7 +21,7 @@ import { Preprocessor } from '../model/preprocess.js';
 import { validateSignature } from '../model/validate.js';
 import { publish } from '../sink/atomic.js';
 import { type Sink, tidyPartial } from '../sink/index.js';
-import { openSinkThread, type StartedSinkThreads, startSinkThreads, stopSinkThreads } from '../sink/thread.js';
+import { openSinkThread, startSinkThreads, stopSinkThreads } from '../sink/thread.js';
 import { openSource, type Field, type Source } from '../source/index.js';
 import type { SourcePosition, SourceProgress } from '../source/types.js';
 import { Commits } from './commits.js';
@@ -142,7 +142,7 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
   const cores = availableParallelism();
   const sinkThreads = { heapMb: Math.round(spec.limits.memoryMb * writerShare), youngMb: writerYoungMb(spec.limits.memoryMb), memoryMb: spec.limits.memoryMb };
   // The output's threads start now and get its schema once the model has loaded.
-  let startedThreads: StartedSinkThreads | undefined = startSinkThreads(spec.output, sinkThreads);
+  const startedThreads = startSinkThreads(spec.output, sinkThreads);
   const pool = await ModelPool.create(bundle.modelFile, {
     size: concurrency, placement: spec.model.placement,
     workers: { ...session, intraOp: session.intraOp ?? Math.max(1, Math.floor(cores / concurrency)) },
@@ -174,9 +174,7 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
     }
     if (ckpt) await writeState(ckpt.path, { version: 1, status: 'running', fingerprint: decision!.fingerprint, total_rows: source.totalRows, committed: resume });
     const shape = { keep: job.keep, predictions, nullRows: spec.errors.emit === 'null-row' };
-    const taken = startedThreads;
-    startedThreads = undefined;
-    sink = await openSinkThread(spec.output, [...job.keep, ...predictions, ...(shape.nullRows ? [{ name: 'error', type: 'string' as const }] : [])], { partial, ...(resume ? { resume: resume.sink } : {}) }, sinkThreads, taken);
+    sink = await openSinkThread(spec.output, [...job.keep, ...predictions, ...(shape.nullRows ? [{ name: 'error', type: 'string' as const }] : [])], { partial, ...(resume ? { resume: resume.sink } : {}) }, sinkThreads, startedThreads);
     errorLog = await ErrorLog.open(errorsPartial, spec.errors, resume?.errors);
     if (ckpt) commits = new Commits(ckpt, sink, errorLog, { fingerprint: decision!.fingerprint, totalRows: source.totalRows }, resume?.rows ?? 0);
     stats.rowsDone ??= 0;
@@ -264,7 +262,8 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
         if (ckpt) await rm(ckpt.path, { recursive: true, force: true });
       }
     }
-    await stopSinkThreads(startedThreads);
+    // The output's threads, unless a sink took them (one that failed to open has stopped them: stopping again is harmless).
+    if (!sink) await stopSinkThreads(startedThreads);
     await pool.dispose();
   }
   const seconds = (performance.now() - started) / 1000;

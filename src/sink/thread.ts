@@ -61,8 +61,7 @@ export function startSinkThreads(output: OutputSpec, thread: SinkThreadOptions =
 }
 
 /** Stops threads from startSinkThreads that no sink took (the run failed before its output opened). */
-export async function stopSinkThreads(started: StartedSinkThreads | undefined): Promise<void> {
-  if (!started) return;
+export async function stopSinkThreads(started: StartedSinkThreads): Promise<void> {
   if ('writer' in started) await started.writer.end();
   else await Promise.all(started.encoders.map((encoder) => encoder.end()));
 }
@@ -89,12 +88,12 @@ function startWriter(thread: SinkThreadOptions): StartedWriter {
   };
 }
 
+/** A sink on `output`, written on `started` (startSinkThreads for the same output and options; started now when not given). */
 export async function openSinkThread(output: OutputSpec, schema: readonly Field[], options: SinkOptions, thread: SinkThreadOptions = {}, started: StartedSinkThreads = startSinkThreads(output, thread)): Promise<Sink> {
-  if (output.format === 'parquet') {
-    const encoding = encoderThreads(schema, output.parquet.compression, encoderOptions(thread), 'encoders' in started ? started.encoders : undefined);
+  if ('encoders' in started) {
+    const encoding = encoderThreads(schema, output.parquet.compression, encoderOptions(thread), started.encoders);
     return openParquetSink(schema, { ...options, ...output.parquet, encoding });
   }
-  if (!('writer' in started)) throw new Error('openSinkThread: a CSV or JSONL sink needs a writer thread, not encoder threads');
   const { worker, early } = started.writer.take();
   /** The thread dying at its heap cap is the user's MEMORY_LIMIT; anything else is passed on. */
   const threadError = (error: Error) => memoryLimitError(error, thread.memoryMb ?? thread.heapMb ?? 0, 'writer thread') as Error;
