@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import PQueue from 'p-queue';
 import { BentoError } from '../errors.js';
 import { Session, type Signature, type SessionOptions, type TensorData, transferables } from './session.js';
-import type { WorkerInit, WorkerReply, WorkerRequest } from './worker.js';
+import type { WorkerInit, WorkerReply, WorkerRequest } from './model-worker.js';
 
 /**
  * `workers`: every batch on the model worker threads. `inline`: on the calling (scoring) thread,
@@ -103,7 +103,7 @@ class ModelWorker {
   }
 
   static start(init: WorkerInit): Promise<{ worker: ModelWorker; ready: Extract<WorkerReply, { type: 'ready' }> }> {
-    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
+    const worker = new Worker(new URL('./model-worker.js', import.meta.url), { workerData: init });
     return new Promise((resolve, reject) => {
       const onExit = (code: number) => reject(new Error(`the model worker exited (code ${code}) while loading`));
       worker.once('error', reject);

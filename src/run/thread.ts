@@ -1,12 +1,12 @@
 /**
- * @file Runs a job on the scoring thread (run/worker.ts) and relays what it reports: the start,
+ * @file Runs a job on the scoring thread (run/scoring-worker.ts) and relays what it reports: the start,
  * live counters for the progress bar, log lines, and the summary or the error.
  */
 import { Worker } from 'node:worker_threads';
 import { deserializeError, memoryLimitError } from '../errors.js';
 import { defaultMemoryMb, scoringShare, scoringYoungMb, setHeapGrowing } from './memory.js';
 import type { RunStats, RunSummary } from './pipeline.js';
-import type { JobReply, JobRequest, JobWorkerInit } from './worker.js';
+import type { JobReply, JobRequest, JobWorkerInit } from './scoring-worker.js';
 
 export interface JobThreadHooks {
   readonly stats: RunStats;
@@ -36,7 +36,7 @@ export interface ScoringThread {
  */
 export function startScoringThread(memoryMb: number = defaultMemoryMb): ScoringThread {
   setHeapGrowing();
-  const worker = new Worker(new URL('./worker.js', import.meta.url), {
+  const worker = new Worker(new URL('./scoring-worker.js', import.meta.url), {
     resourceLimits: { maxOldGenerationSizeMb: Math.round(memoryMb * scoringShare), maxYoungGenerationSizeMb: scoringYoungMb(memoryMb) },
   });
   worker.unref();

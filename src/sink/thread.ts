@@ -1,7 +1,7 @@
 /**
  * @file A Sink whose encoding runs off the calling thread. Parquet: row groups are encoded on
  * encoder threads (sink/encoders.ts) and appended here. CSV and JSONL: the writer runs on its
- * own thread (sink/worker.ts); `write` returns as soon as the batch is queued (batches are
+ * own thread (sink/writer-worker.ts); `write` returns as soon as the batch is queued (batches are
  * posted a few thousand rows at a time), up to `depthRows` rows ahead of the writer; a failed
  * write surfaces at the next call. `commit` and `seal` post
  * what is queued and resolve when the writer has done them, in order; `close` and `discard`
@@ -12,7 +12,7 @@ import { Worker } from 'node:worker_threads';
 import { deserializeError, memoryLimitError } from '../errors.js';
 import type { OutputSpec } from '../job/spec.js';
 import type { Field } from '../source/types.js';
-import type { SinkReply, SinkRequest, SinkWorkerInit } from './worker.js';
+import type { SinkReply, SinkRequest, SinkWorkerInit } from './writer-worker.js';
 import { encoderThreads, type EncoderThreadsOptions, type StartedEncoder, startEncoders } from './encoders.js';
 import { openParquetSink } from './parquet.js';
 import { BatchQueue, POST_ROWS, postBatches } from './transfer.js';
@@ -67,7 +67,7 @@ export async function stopSinkThreads(started: StartedSinkThreads): Promise<void
 }
 
 function startWriter(thread: SinkThreadOptions): StartedWriter {
-  const worker = new Worker(new URL('./worker.js', import.meta.url), {
+  const worker = new Worker(new URL('./writer-worker.js', import.meta.url), {
     ...(thread.heapMb ? { resourceLimits: { maxOldGenerationSizeMb: thread.heapMb, ...(thread.youngMb ? { maxYoungGenerationSizeMb: thread.youngMb } : {}) } } : {}),
   });
   // Until the sink takes it, an error or exit is kept for it (an 'error' with no listener would throw here).

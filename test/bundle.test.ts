@@ -1,0 +1,47 @@
+/**
+ * The command line runs dist/bundle (scripts/bundle.js); these check that the bundle has every
+ * worker thread the sources start, is built from the current sources, and refuses two worker
+ * files of one name. The e2e tests run the bundle itself, through bin/bento-batch.js.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { test } from 'node:test';
+import { bin, root } from './helpers.js';
+
+type WorkerEntries = (dir?: string) => Map<string, string>;
+const { workerEntries } = (await import(pathToFileURL(join(root, 'scripts', 'bundle.js')).href)) as { workerEntries: WorkerEntries };
+const src = join(root, 'dist', 'src');
+const bundle = join(root, 'dist', 'bundle');
+
+test('the bin runs the bundle, which has an entry for every worker thread the sources start', () => {
+  const workers = workerEntries(src);
+  assert.deepEqual([...workers.keys()].sort(), ['encoder-worker.js', 'model-worker.js', 'scoring-worker.js', 'writer-worker.js']);
+  for (const name of ['main.js', ...workers.keys()]) assert.ok(existsSync(join(bundle, name)), `dist/bundle/${name} is missing: run npm run build`);
+  assert.match(readFileSync(bin, 'utf8'), /^import '\.\.\/dist\/bundle\/main\.js';$/m);
+});
+
+test('the bundle is newer than every file tsc wrote', () => {
+  const files = (dir: string) => readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith('.js')).map((f) => join(dir, f));
+  const newestSource = Math.max(...files(src).map((f) => statSync(f).mtimeMs));
+  const oldestBundle = Math.min(...files(bundle).map((f) => statSync(f).mtimeMs));
+  assert.ok(oldestBundle >= newestSource, 'dist/bundle is older than dist/src: run npm run build (tsc alone does not bundle)');
+});
+
+test('two worker files of one name are refused, naming both', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'bento-bundle-'));
+  try {
+    await mkdir(join(dir, 'a'));
+    await mkdir(join(dir, 'b'));
+    await writeFile(join(dir, 'a', 'start.js'), "new Worker(new URL('./worker.js', import.meta.url));\n");
+    await writeFile(join(dir, 'b', 'start.js'), "new Worker(new URL('./worker.js', import.meta.url));\n");
+    assert.throws(() => workerEntries(dir), /two worker files are named worker\.js \((a\/worker\.js, b\/worker\.js|b\/worker\.js, a\/worker\.js)\)/);
+    await rm(join(dir, 'b'), { recursive: true });
+    assert.deepEqual([...workerEntries(dir)], [['worker.js', join(dir, 'a', 'worker.js')]]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
