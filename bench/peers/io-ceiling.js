@@ -15,10 +15,9 @@
 import { args, report } from './common.js';
 
 const root = new URL('../../dist/src/', import.meta.url);
-// The heap settings a run gives its threads (run/memory.ts), so the ceiling's reader and writer
-// collect garbage as bento-batch's do.
+// The heap settings a run gives its threads (run/memory.ts), set as a run sets them (once its
+// threads have started), so the ceiling's reader and writer collect garbage as bento-batch's do.
 const { setHeapGrowing } = await import(new URL('run/memory.js', root));
-setHeapGrowing();
 const { openSource } = await import(new URL('source/index.js', root));
 const { openSinkThread } = await import(new URL('sink/thread.js', root));
 const { openSink } = await import(new URL('sink/index.js', root));
@@ -67,6 +66,7 @@ const csvOut = format === 'csv';
 const modelColumns = [...new Set(m.inputs.flatMap((i) => i.columns))];
 const source = await input({ rawText: csvOut, ...(csvOut ? { linesFor: ',', valuesOf: modelColumns } : {}) });
 const sink = await (a.writer === 'inline' ? openSink : openSinkThread)({ path: a.output, format, keep: undefined, csv: { delimiter: ',' }, parquet: { rowGroupRows: 65536, compression: 'snappy' } }, [...source.schema, ...predictions], { partial: a.output });
+setHeapGrowing();
 let at = 0;
 // Typed float columns and coded labels, as postprocess hands the sink (fresh arrays, as a model's outputs are).
 const predicted = (length) => {

@@ -69,6 +69,8 @@ export interface RunHooks {
   readonly info?: (message: string, event: string) => void;
   readonly stats?: RunStats;
   readonly warn?: (message: string) => void;
+  /** The model is loaded and the output's threads are started: reading starts. */
+  readonly loaded?: () => void;
 }
 
 /** A job checked against its bundle and inputs, ready to run or to report on (validate / dry run). */
@@ -156,6 +158,7 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
     await stopSinkThreads(startedThreads);
     throw error;
   });
+  hooks.loaded?.();
   const partial = ckpt ? partialFile(ckpt.path, spec.output.format) : join(dirname(spec.output.path), `.${basename(spec.output.path)}.${process.pid}.bento-batch.tmp`);
   const errorsPartial = ckpt ? partialErrorsFile(ckpt.path) : join(dirname(spec.errors.path), `.${basename(spec.errors.path)}.${process.pid}.bento-batch.tmp`);
   let sink: Sink | undefined;

@@ -8,6 +8,7 @@ import { serializeError, type SerializedError } from '../errors.js';
 import type { JobSpec } from '../job/spec.js';
 import type { Bundle } from '../model/bundle.js';
 import type { SourceProgress } from '../source/types.js';
+import { setHeapGrowing } from './memory.js';
 import { prepareJob, runPrepared, type RunStats, type RunSummary } from './pipeline.js';
 
 /**
@@ -69,6 +70,9 @@ try {
   timer = setInterval(() => post({ type: 'stats', stats: snapshot() }), 100);
   const summary = await runPrepared(prepared, {
     signal: controller.signal, stats, restart: init.restart,
+    // Set only now: V8 checks its flags against those its code caches were made with, so a thread
+    // started after a flag changes compiles node's own modules afresh (~30 ms a thread here).
+    loaded: setHeapGrowing,
     info: (message, event) => post({ type: 'log', level: 'info', message, event }),
     warn: (message) => post({ type: 'log', level: 'warn', message, event: 'warning' }),
   });
