@@ -20,7 +20,7 @@ import { predictionFields } from '../model/postprocess.js';
 import { Preprocessor } from '../model/preprocess.js';
 import { validateSignature } from '../model/validate.js';
 import { publish } from '../sink/atomic.js';
-import { type Sink, tidyPartial } from '../sink/index.js';
+import { openSink, type Sink, tidyPartial } from '../sink/index.js';
 import { openSinkThread, startSinkThreads, stopSinkThreads } from '../sink/thread.js';
 import { openSource, type Field, type Source } from '../source/index.js';
 import type { SourcePosition, SourceProgress } from '../source/types.js';
@@ -143,8 +143,11 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
   const session = { ...spec.model.threads, graphOptimization: spec.model.graphOptimization, providers: spec.model.providers };
   const cores = availableParallelism();
   const sinkThreads = { heapMb: Math.round(spec.limits.memoryMb * writerShare), youngMb: writerYoungMb(spec.limits.memoryMb), memoryMb: spec.limits.memoryMb };
+  // An output of one Parquet row group is encoded only once its last row is in, so an encoder
+  // thread could not overlap the reading: it is written here, and no thread is started for it.
+  const oneRowGroup = spec.output.format === 'parquet' && source.rowsAtMost !== undefined && source.rowsAtMost <= spec.output.parquet.rowGroupRows;
   // The output's threads start now and get its schema once the model has loaded.
-  const startedThreads = startSinkThreads(spec.output, sinkThreads);
+  const startedThreads = oneRowGroup ? undefined : startSinkThreads(spec.output, sinkThreads);
   const pool = await ModelPool.create(bundle.modelFile, {
     size: concurrency, placement: spec.model.placement,
     workers: { ...session, intraOp: session.intraOp ?? Math.max(1, Math.floor(cores / concurrency)) },
@@ -155,7 +158,7 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
       : `model ${m.name} runs on ${concurrency} worker threads: a batch took ${Math.round(runMs * 1000)} µs on the scoring thread, more than handing it to a worker costs (model.placement: inline keeps it there)`, 'placement'),
     notMoved: (to, error) => hooks.warn?.(`model ${m.name} stays on ${to === 'inline' ? 'the worker threads' : 'the scoring thread'}: it could not be loaded on ${to === 'inline' ? 'the scoring thread' : 'worker threads'} (${error.message.split('\n')[0]}). Set model.placement to ${to === 'inline' ? 'workers' : 'inline'} to keep it there without trying.`),
   }).catch(async (error: unknown) => {
-    await stopSinkThreads(startedThreads);
+    if (startedThreads) await stopSinkThreads(startedThreads);
     throw error;
   });
   hooks.loaded?.();
@@ -177,7 +180,9 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
     }
     if (ckpt) await writeState(ckpt.path, { version: 1, status: 'running', fingerprint: decision!.fingerprint, total_rows: source.totalRows, committed: resume });
     const shape = { keep: job.keep, predictions, nullRows: spec.errors.emit === 'null-row' };
-    sink = await openSinkThread(spec.output, [...job.keep, ...predictions, ...(shape.nullRows ? [{ name: 'error', type: 'string' as const }] : [])], { partial, ...(resume ? { resume: resume.sink } : {}) }, sinkThreads, startedThreads);
+    const schema = [...job.keep, ...predictions, ...(shape.nullRows ? [{ name: 'error', type: 'string' as const }] : [])];
+    const sinkOptions = { partial, ...(resume ? { resume: resume.sink } : {}) };
+    sink = startedThreads ? await openSinkThread(spec.output, schema, sinkOptions, sinkThreads, startedThreads) : await openSink(spec.output, schema, sinkOptions);
     errorLog = await ErrorLog.open(errorsPartial, spec.errors, resume?.errors);
     if (ckpt) commits = new Commits(ckpt, sink, errorLog, { fingerprint: decision!.fingerprint, totalRows: source.totalRows }, resume?.rows ?? 0);
     stats.rowsDone ??= 0;
@@ -266,7 +271,7 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
       }
     }
     // The output's threads, unless a sink took them (one that failed to open has stopped them: stopping again is harmless).
-    if (!sink) await stopSinkThreads(startedThreads);
+    if (!sink && startedThreads) await stopSinkThreads(startedThreads);
     await pool.dispose();
   }
   const seconds = (performance.now() - started) / 1000;

@@ -124,6 +124,11 @@ export interface Source {
   /** Total rows where the format says so up front (Parquet), else undefined. */
   readonly totalRows: number | undefined;
   /**
+   * At most this many rows: totalRows where known, else, for uncompressed CSV and JSONL, their
+   * bytes plus one (every record but the last ends a line); undefined for gzipped text.
+   */
+  readonly rowsAtMost: number | undefined;
+  /**
    * Rows in file order from `from` (default: the start), in chunks of at most the configured
    * size. Closes its files when the loop ends. May be called once.
    */

@@ -1,10 +1,9 @@
 /**
- * runPrepared's `loaded` hook: the scoring thread sets V8's heap growing factor there, once the
- * run's threads have started (run/memory.ts), so it must come once, after the model has loaded
- * and before the first batch.
+ * runPrepared: its `loaded` hook (the scoring thread sets V8's heap growing factor there, once
+ * the run's threads have started, run/memory.ts), and where a Parquet output is encoded.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -38,6 +37,26 @@ test('a model that cannot load never reports loaded', async () => {
     let loaded = 0;
     await assert.rejects(runPrepared(broken, { loaded: () => loaded++ }), { code: 'MODEL_LOAD' });
     assert.equal(loaded, 0);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('an output of one row group, written on the scoring thread, has the bytes the encoder threads write', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'bento-pipeline-'));
+  try {
+    const run = async (input: string, output: string) => {
+      const spec = await loadJob(join(root, 'jobs', 'penguins.yaml'), { overrides: [`input.path=${input}`, `output.path=${join(dir, output)}`, 'checkpoint=false'] });
+      const prepared = await prepareJob(spec);
+      return { summary: await runPrepared(prepared), rowsAtMost: prepared.source.rowsAtMost };
+    };
+    // The plain file bounds its rows (its bytes) under one row group; the gzipped one bounds nothing, so its run starts the encoder threads.
+    const plain = await run(join(root, 'fixtures', 'data', 'penguins.csv'), 'plain.parquet');
+    const gz = await run(join(root, 'fixtures', 'data', 'penguins.csv.gz'), 'gz.parquet');
+    assert.ok(plain.rowsAtMost! <= 65536);
+    assert.equal(gz.rowsAtMost, undefined);
+    assert.equal(plain.summary.output.rows, 344);
+    assert.deepEqual(await readFile(join(dir, 'plain.parquet')), await readFile(join(dir, 'gz.parquet')));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
