@@ -49,6 +49,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     external: ['onnxruntime-node', 'onnxruntime-node/*', '@huggingface/tokenizers'],
     // CommonJS dependencies (commander) require node's built-in modules, which an ES module bundle has no `require` for.
     banner: { js: "import { createRequire as bundleRequire } from 'node:module'; const require = bundleRequire(import.meta.url);" },
+    // Stack traces map back to src/*.ts (through tsc's maps) under `node --enable-source-maps`.
+    sourcemap: 'linked',
     logLevel: 'warning',
   });
 }

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
-import { bin, root } from './helpers.js';
+import { bin, root, runCli } from './helpers.js';
 
 type WorkerEntries = (dir?: string) => Map<string, string>;
 const { workerEntries } = (await import(pathToFileURL(join(root, 'scripts', 'bundle.js')).href)) as { workerEntries: WorkerEntries };
@@ -44,4 +44,14 @@ test('two worker files of one name are refused, naming both', async () => {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('--debug stack traces name the bundle, and map back to src/*.ts under --enable-source-maps', async () => {
+  const missing = join(tmpdir(), 'bento-no-such-job.yaml');
+  const plain = await runCli(['--debug', 'run', missing]);
+  assert.equal(plain.code, 2);
+  assert.match(plain.stderr, /at readYaml \(file:\/\/\S*\/dist\/bundle\/chunk-\w+\.js:\d+:\d+\)/);
+  const mapped = await runCli(['--debug', 'run', missing], { env: { NODE_OPTIONS: '--enable-source-maps' } });
+  assert.equal(mapped.code, 2);
+  assert.match(mapped.stderr, /at readYaml \(\S*\/src\/config\.ts:\d+:\d+\)/);
 });
