@@ -59,6 +59,7 @@ export const jobSchema = z.strictObject({
       row_group_rows: positiveInt().optional(),
       compression: z.enum(['snappy', 'gzip', 'uncompressed'], expect('one of [snappy, gzip, uncompressed]')).optional(),
     }, expect('a mapping')).optional(),
+    writer: z.enum(['auto', 'thread', 'inline'], expect('one of [auto, thread, inline]')).optional(),
   }, expect('a mapping with at least `path`')),
   errors: z.strictObject({
     path: nonEmptyString('a file path').optional(),
@@ -156,6 +157,7 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
       keep: job.output.keep,
       csv: { delimiter: job.output.csv?.delimiter ?? ',' },
       parquet: { rowGroupRows: job.output.parquet?.row_group_rows ?? 65536, compression: job.output.parquet?.compression ?? 'snappy' },
+      writer: job.output.writer ?? 'auto',
     },
   };
 }

@@ -55,6 +55,8 @@ export interface OutputSpec {
   readonly keep: readonly string[] | undefined;
   readonly csv: { readonly delimiter: string };
   readonly parquet: { readonly rowGroupRows: number; readonly compression: 'snappy' | 'gzip' | 'uncompressed' };
+  /** Where the output is formatted and encoded: its own thread(s), the scoring thread, or by the input's size (sink/thread.ts, smallInput). */
+  readonly writer: 'auto' | 'thread' | 'inline';
 }
 
 export interface CheckpointSpec {

@@ -21,7 +21,7 @@ import { Preprocessor } from '../model/preprocess.js';
 import { validateSignature } from '../model/validate.js';
 import { publish } from '../sink/atomic.js';
 import { openSink, type Sink, tidyPartial } from '../sink/index.js';
-import { openSinkThread, startSinkThreads, stopSinkThreads } from '../sink/thread.js';
+import { openSinkThread, smallInput, startSinkThreads, stopSinkThreads } from '../sink/thread.js';
 import { openSource, type Field, type Source } from '../source/index.js';
 import type { SourcePosition, SourceProgress } from '../source/types.js';
 import { Commits } from './commits.js';
@@ -143,11 +143,10 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
   const session = { ...spec.model.threads, graphOptimization: spec.model.graphOptimization, providers: spec.model.providers };
   const cores = availableParallelism();
   const sinkThreads = { heapMb: Math.round(spec.limits.memoryMb * writerShare), youngMb: writerYoungMb(spec.limits.memoryMb), memoryMb: spec.limits.memoryMb };
-  // An output of one Parquet row group is encoded only once its last row is in, so an encoder
-  // thread could not overlap the reading: it is written here, and no thread is started for it.
-  const oneRowGroup = spec.output.format === 'parquet' && source.rowsAtMost !== undefined && source.rowsAtMost <= spec.output.parquet.rowGroupRows;
-  // The output's threads start now and get its schema once the model has loaded.
-  const startedThreads = oneRowGroup ? undefined : startSinkThreads(spec.output, sinkThreads);
+  // The output's threads start now and get its schema once the model has loaded; a small
+  // input's output is written here instead (smallInput).
+  const writeHere = spec.output.writer === 'inline' || (spec.output.writer === 'auto' && smallInput(source.size));
+  const startedThreads = writeHere ? undefined : startSinkThreads(spec.output, sinkThreads);
   const pool = await ModelPool.create(bundle.modelFile, {
     size: concurrency, placement: spec.model.placement,
     workers: { ...session, intraOp: session.intraOp ?? Math.max(1, Math.floor(cores / concurrency)) },

@@ -51,6 +51,7 @@ describe('loadJob: a valid job normalizes', () => {
         keep: undefined,
         csv: { delimiter: ',' },
         parquet: { rowGroupRows: 65536, compression: 'snappy' },
+        writer: 'auto',
       },
       errors: { path: join(dir, 'jobs', 'out', 'scored.parquet.errors.jsonl'), maxCount: undefined, maxRate: undefined, emit: 'skip' },
       checkpoint: { path: join(dir, 'jobs', 'out', 'scored.parquet.bento-batch'), everyRows: undefined, everySeconds: 5 },
@@ -88,6 +89,7 @@ describe('loadJob: a valid job normalizes', () => {
       '  keep: []',
       '  csv: { delimiter: "|" }',
       '  parquet: { row_group_rows: 10, compression: gzip }',
+      '  writer: inline',
       'checkpoint: { path: state, every: 1.5m }',
       'limits: { memory: 1GB }',
     ].join('\n'));
@@ -98,7 +100,7 @@ describe('loadJob: a valid job normalizes', () => {
       input: { path: '/data/in/*.tsv', format: 'csv', columns: ['a', 'b'], csv: { delimiter: ';', header: false, quote: "'" }, chunkRows: 100 },
       model: { ref: '/models/m', baseDir: dir, path: '/models/m', threads: { intraOp: 4, interOp: 1 }, graphOptimization: 'basic', providers: ['cuda', 'cpu'], placement: 'inline' },
       batch: { size: 32, concurrency: 3 },
-      output: { path: join(dir, 'out.data'), format: 'jsonl', keep: [], csv: { delimiter: '|' }, parquet: { rowGroupRows: 10, compression: 'gzip' } },
+      output: { path: join(dir, 'out.data'), format: 'jsonl', keep: [], csv: { delimiter: '|' }, parquet: { rowGroupRows: 10, compression: 'gzip' }, writer: 'inline' },
       errors: { path: join(dir, 'out.data.errors.jsonl'), maxCount: undefined, maxRate: undefined, emit: 'skip' },
       checkpoint: { path: join(dir, 'state'), everyRows: undefined, everySeconds: 90 },
       limits: { memoryMb: 1024 },
@@ -282,7 +284,14 @@ describe('loadJob: problems', () => {
   test('unknown nested key suggests the full dot-path', () => withTempDir(async (dir) => {
     const file = await writeJob(dir, 'input: { path: in.csv }\nmodel: m\noutput: { path: o.csv, fromat: csv }\n');
     await rejectsWith(loadJob(file, { env: {} }), 'JOB_INVALID',
-      `Job file ${file}: output.fromat: unknown key (did you mean \`output.format\`?); expected one of [path, format, keep, csv, parquet]`);
+      `Job file ${file}: output.fromat: unknown key (did you mean \`output.format\`?); expected one of [path, format, keep, csv, parquet, writer]`);
+  }));
+
+  test('output.writer takes auto, thread or inline', () => withTempDir(async (dir) => {
+    const file = await writeJob(dir, 'input: { path: in.csv }\nmodel: m\noutput: { path: o.csv, writer: main }\n');
+    await rejectsWith(loadJob(file, { env: {} }), 'JOB_INVALID',
+      `Job file ${file}: output.writer: expected one of [auto, thread, inline], got \`"main"\` (string)`);
+    assert.equal((await loadJob(file, { env: {}, overrides: ['output.writer=thread'] })).output.writer, 'thread');
   }));
 
   test('model.placement takes auto, workers or inline', () => withTempDir(async (dir) => {

@@ -1,6 +1,6 @@
 /**
  * runPrepared: its `loaded` hook (the scoring thread sets V8's heap growing factor there, once
- * the run's threads have started, run/memory.ts), and where a Parquet output is encoded.
+ * the run's threads have started, run/memory.ts), and where the output is written (output.writer).
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadJob } from '../../src/job/load.js';
 import { prepareJob, runPrepared, type RunStats } from '../../src/run/pipeline.js';
+import { smallInput } from '../../src/sink/thread.js';
 import { root } from '../helpers.js';
 
 test('loaded comes once, after the model loads and before the first batch', async () => {
@@ -42,22 +43,31 @@ test('a model that cannot load never reports loaded', async () => {
   }
 });
 
-test('an output of one row group, written on the scoring thread, has the bytes the encoder threads write', async () => {
+test('the output is the same, byte for byte, written on the scoring thread or on its own threads', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'bento-pipeline-'));
   try {
-    const run = async (input: string, output: string) => {
-      const spec = await loadJob(join(root, 'jobs', 'penguins.yaml'), { overrides: [`input.path=${input}`, `output.path=${join(dir, output)}`, 'checkpoint=false'] });
-      const prepared = await prepareJob(spec);
-      return { summary: await runPrepared(prepared), rowsAtMost: prepared.source.rowsAtMost };
-    };
-    // The plain file bounds its rows (its bytes) under one row group; the gzipped one bounds nothing, so its run starts the encoder threads.
-    const plain = await run(join(root, 'fixtures', 'data', 'penguins.csv'), 'plain.parquet');
-    const gz = await run(join(root, 'fixtures', 'data', 'penguins.csv.gz'), 'gz.parquet');
-    assert.ok(plain.rowsAtMost! <= 65536);
-    assert.equal(gz.rowsAtMost, undefined);
-    assert.equal(plain.summary.output.rows, 344);
-    assert.deepEqual(await readFile(join(dir, 'plain.parquet')), await readFile(join(dir, 'gz.parquet')));
+    for (const format of ['parquet', 'csv', 'jsonl']) {
+      const files: Buffer[] = [];
+      for (const writer of ['inline', 'thread', 'auto']) {
+        const output = join(dir, `${writer}.${format}`);
+        const spec = await loadJob(join(root, 'jobs', 'penguins.yaml'), { overrides: [`output.path=${output}`, `output.writer=${writer}`, 'output.parquet.row_group_rows=100', 'checkpoint=false'] });
+        const summary = await runPrepared(await prepareJob(spec));
+        assert.equal(summary.output.rows, 344);
+        files.push(await readFile(output));
+      }
+      assert.deepEqual(files[0], files[1], `${format}: inline and thread`);
+      assert.deepEqual(files[0], files[2], `${format}: inline and auto`);
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('auto writes on the scoring thread up to 100,000 rows or 4 MB of text (512 KB gzipped)', () => {
+  assert.equal(smallInput({ rows: 100_000 }), true);
+  assert.equal(smallInput({ rows: 100_001 }), false);
+  assert.equal(smallInput({ bytes: 4 * 2 ** 20, gzip: false }), true);
+  assert.equal(smallInput({ bytes: 4 * 2 ** 20 + 1, gzip: false }), false);
+  assert.equal(smallInput({ bytes: 512 * 1024, gzip: true }), true);
+  assert.equal(smallInput({ bytes: 512 * 1024 + 1, gzip: true }), false);
 });
