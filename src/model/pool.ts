@@ -40,6 +40,15 @@ export function inlineBelowMs(cores: number): number {
  */
 export const inlineFirstMaxBytes = 64 * 2 ** 20;
 
+/**
+ * Scoring-thread time (ms) that the batches left must take for a move to the workers to pay: the
+ * workers load while the batches go on here, and only then share the cores. Two workers of the
+ * wide and deep MLPs were ready 0.40–0.50 s after the run started on 2 cores, their first
+ * batches included (`placement` events); a 10,320-row wide MLP job had ended 15–130 ms after its
+ * move, which had only taken cores from it.
+ */
+export const workersPayAfterMs = 500;
+
 export interface PoolOptions {
   /** Worker threads, one session each. */
   readonly size: number;
@@ -56,6 +65,10 @@ export interface PoolOptions {
   readonly inlineBelowMs?: number;
   /** Default inlineFirstMaxBytes. */
   readonly inlineFirstMaxBytes?: number;
+  /** Batches the run will send, where the input's size says so: `auto` moves to the workers only if those left would take workersPayAfterMs here. */
+  readonly expectedBatches?: number;
+  /** Default workersPayAfterMs. */
+  readonly workersPayAfterMs?: number;
 }
 
 /**
@@ -251,7 +264,8 @@ export class ModelPool {
   /**
    * `auto`'s decision. Waiting for a core only makes a batch look slower, so a window whose 10th
    * percentile is cheap decides at once (inline: stay; workers: move here), and a costly one
-   * decides only after `windowsTimed` of them (inline: move to the workers; workers: stay).
+   * decides only after `windowsTimed` of them (inline: move to the workers; workers: stay). A
+   * move to the workers needs the batches left to outlast their loading (#workersPay).
    */
   #time(runMs: number): void {
     const t = this.#timing;
@@ -259,7 +273,10 @@ export class ModelPool {
     const seen = ++t.seen;
     if (t.on === 'inline' && seen > 1 && seen <= 1 + quickBatches) {
       t.quickMs = Math.min(t.quickMs, runMs);
-      if (seen === 1 + quickBatches && t.quickMs >= 10 * t.belowMs) this.#move(t.quickMs);
+      if (seen === 1 + quickBatches && t.quickMs >= 10 * t.belowMs) {
+        if (this.#workersPay(seen, t.quickMs)) this.#move(t.quickMs);
+        else this.#timing = undefined;
+      }
     }
     if (seen <= warmup || this.#timing !== t) return;
     t.runMs.push(runMs);
@@ -270,9 +287,15 @@ export class ModelPool {
       if (t.on === 'inline') this.#timing = undefined;
       else this.#move(low);
     } else if (++t.windows >= windowsTimed) {
-      if (t.on === 'inline') this.#move(low);
+      if (t.on === 'inline' && this.#workersPay(seen, low)) this.#move(low);
       else this.#timing = undefined;
     }
+  }
+
+  /** Whether the batches left after `seen`, at `runMs` each here, outlast the workers' loading. */
+  #workersPay(seen: number, runMs: number): boolean {
+    const { expectedBatches } = this.#options;
+    return expectedBatches === undefined || (expectedBatches - seen) * runMs >= (this.#options.workersPayAfterMs ?? workersPayAfterMs);
   }
 
   /**

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { bin, fixtures, readJson, readRows, root, runCli, withTempDir } from '../helpers.js';
+import { bin, duckdb, fixtures, readJson, readRows, root, runCli, withTempDir } from '../helpers.js';
 
 const penguinsJob = join(root, 'jobs', 'penguins.yaml');
 
@@ -104,6 +104,20 @@ test('model.placement: auto moves a costly model from the scoring thread to the 
   assert.equal((await readJson<{ model: { placement: string } }>(join(dir, 'auto.json'))).model.placement, 'workers');
   const rows = await readRows(join(dir, 'wide.csv'));
   assert.equal(rows.length, 60 * 344);
+}));
+
+test('model.placement: auto keeps a costly model on the scoring thread when a Parquet input is too short for workers to pay', () => withTempDir(async (dir) => {
+  // The same 60 copies as Parquet, whose row count is known at open: 81 batches of ~3.5 ms, ~0.3 s
+  // left after the first four, under the ~0.5 s two workers take to load.
+  const input = join(dir, 'penguins60.parquet');
+  await duckdb(`COPY (SELECT p.* FROM range(60) t(i) CROSS JOIN read_csv('${join(fixtures, 'data', 'penguins.csv')}') p) TO '${input}' (FORMAT parquet)`);
+  const job = join(dir, 'wide.yaml');
+  await writeFile(job, [`input: { path: ${input} }`, `model: ${join(fixtures, 'models', 'wide-mlp')}`, 'batch: { size: 256 }', `output: { path: ${join(dir, 'wide.csv')} }`].join('\n'));
+  const auto = await runCli(['--log-format', 'json', 'run', job, '--progress', 'none', '--summary-json', join(dir, 'auto.json')]);
+  assert.equal(auto.code, 0, auto.stderr);
+  assert.deepEqual(auto.stderr.trim().split('\n').map((l) => (JSON.parse(l) as { event: string }).event), ['start', 'summary']);
+  assert.equal((await readJson<{ model: { placement: string } }>(join(dir, 'auto.json'))).model.placement, 'inline');
+  assert.equal((await readRows(join(dir, 'wide.csv'))).length, 60 * 344);
 }));
 
 test('machine-readable log: start, progress and summary events as JSON lines', { timeout: 60_000 }, () => withTempDir(async (dir) => {

@@ -104,6 +104,24 @@ describe('model placement', { timeout: 60_000 }, () => {
     });
   });
 
+  test('auto keeps a costly model here when the batches left would end before workers could load', async () => {
+    await withPool({ placement: 'auto', inlineBelowMs: 0, expectedBatches: 6, moved: () => assert.fail('moved') }, async (pool) => {
+      // Costly (any time is 10× a threshold of 0), but two batches left take far under workersPayAfterMs here.
+      for (let b = 0; b < 200; b++) await logits(pool, b);
+      assert.equal(pool.placement, 'inline');
+    });
+  });
+
+  test('auto moves a costly model when the batches left pay for the workers, known count or not', async () => {
+    for (const known of [{ expectedBatches: 6, workersPayAfterMs: 0 }, {}]) {
+      const { moved, first } = watchMoves();
+      await withPool({ placement: 'auto', inlineBelowMs: 0, moved, ...known }, async (pool) => {
+        await Promise.all([0, 1, 2, 3, 4, 5].map((b) => logits(pool, b)));
+        assert.equal((await first).to, 'workers');
+      });
+    }
+  });
+
   test('auto reports a move it cannot make (the workers cannot load the model) and keeps scoring where it is', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'bento-pool-'));
     const file = join(dir, 'model.onnx');
