@@ -42,10 +42,10 @@ export const inlineFirstMaxBytes = 64 * 2 ** 20;
 
 /**
  * Scoring-thread time (ms) that the batches left must take for a move to the workers to pay: the
- * workers load while the batches go on here, and only then share the cores. Two workers of the
- * wide and deep MLPs were ready 0.40–0.50 s after the run started on 2 cores, their first
- * batches included (`placement` events); a 10,320-row wide MLP job had ended 15–130 ms after its
- * move, which had only taken cores from it.
+ * workers load while the batches go on here, and only then share the cores. On 2 cores, two
+ * workers of the wide and deep MLPs were ready 0.40–0.50 s after the run's `start` event, the
+ * first batches included (`placement` events); a 10,320-row wide MLP job ended 15–130 ms after
+ * its move, which had only taken cores from it.
  */
 export const workersPayAfterMs = 500;
 
