@@ -107,17 +107,18 @@ test('model.placement: auto moves a costly model from the scoring thread to the 
 }));
 
 test('model.placement: auto keeps a costly model on the scoring thread when a Parquet input is too short for workers to pay', () => withTempDir(async (dir) => {
-  // The same 60 copies as Parquet, whose row count is known at open: 81 batches of ~3.5 ms, ~0.3 s
-  // left after the first four, under the ~0.5 s two workers take to load.
-  const input = join(dir, 'penguins60.parquet');
-  await duckdb(`COPY (SELECT p.* FROM range(60) t(i) CROSS JOIN read_csv('${join(fixtures, 'data', 'penguins.csv')}') p) TO '${input}' (FORMAT parquet)`);
+  // 10 copies as Parquet, whose row count is known at open: 14 batches of ~3.5 ms here, ~35 ms
+  // left after the first four, far under the 0.5 s two workers take to load (on a machine 10×
+  // slower too).
+  const input = join(dir, 'penguins10.parquet');
+  await duckdb(`COPY (SELECT p.* FROM range(10) t(i) CROSS JOIN read_csv('${join(fixtures, 'data', 'penguins.csv')}') p) TO '${input}' (FORMAT parquet)`);
   const job = join(dir, 'wide.yaml');
   await writeFile(job, [`input: { path: ${input} }`, `model: ${join(fixtures, 'models', 'wide-mlp')}`, 'batch: { size: 256 }', `output: { path: ${join(dir, 'wide.csv')} }`].join('\n'));
   const auto = await runCli(['--log-format', 'json', 'run', job, '--progress', 'none', '--summary-json', join(dir, 'auto.json')]);
   assert.equal(auto.code, 0, auto.stderr);
   assert.deepEqual(auto.stderr.trim().split('\n').map((l) => (JSON.parse(l) as { event: string }).event), ['start', 'summary']);
   assert.equal((await readJson<{ model: { placement: string } }>(join(dir, 'auto.json'))).model.placement, 'inline');
-  assert.equal((await readRows(join(dir, 'wide.csv'))).length, 60 * 344);
+  assert.equal((await readRows(join(dir, 'wide.csv'))).length, 10 * 344);
 }));
 
 test('machine-readable log: start, progress and summary events as JSON lines', { timeout: 60_000 }, () => withTempDir(async (dir) => {
