@@ -5,12 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
-import { bin, root, runCli } from './helpers.js';
+import { bin, root, runCli, withTempDir } from './helpers.js';
 
 type WorkerEntries = (dir?: string) => Map<string, string>;
 const { workerEntries } = (await import(pathToFileURL(join(root, 'scripts', 'bundle.js')).href)) as { workerEntries: WorkerEntries };
@@ -31,20 +31,15 @@ test('the bundle is newer than every file tsc wrote', () => {
   assert.ok(oldestBundle >= newestSource, 'dist/bundle is older than dist/src: run npm run build (tsc alone does not bundle)');
 });
 
-test('two worker files of one name are refused, naming both', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'bento-bundle-'));
-  try {
-    await mkdir(join(dir, 'a'));
-    await mkdir(join(dir, 'b'));
-    await writeFile(join(dir, 'a', 'start.js'), "new Worker(new URL('./worker.js', import.meta.url));\n");
-    await writeFile(join(dir, 'b', 'start.js'), "new Worker(new URL('./worker.js', import.meta.url));\n");
-    assert.throws(() => workerEntries(dir), /two worker files are named worker\.js \((a\/worker\.js, b\/worker\.js|b\/worker\.js, a\/worker\.js)\)/);
-    await rm(join(dir, 'b'), { recursive: true });
-    assert.deepEqual([...workerEntries(dir)], [['worker.js', join(dir, 'a', 'worker.js')]]);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+test('two worker files of one name are refused, naming both', () => withTempDir(async (dir) => {
+  for (const sub of ['a', 'b']) {
+    await mkdir(join(dir, sub));
+    await writeFile(join(dir, sub, 'start.js'), "new Worker(new URL('./worker.js', import.meta.url));\n");
   }
-});
+  assert.throws(() => workerEntries(dir), /two worker files are named worker\.js \((a\/worker\.js, b\/worker\.js|b\/worker\.js, a\/worker\.js)\)/);
+  await rm(join(dir, 'b'), { recursive: true });
+  assert.deepEqual([...workerEntries(dir)], [['worker.js', join(dir, 'a', 'worker.js')]]);
+}));
 
 test('--debug stack traces name the bundle, and map back to src/*.ts under --enable-source-maps', async () => {
   const missing = join(tmpdir(), 'bento-no-such-job.yaml');

@@ -46,9 +46,9 @@ export const heapGrowingPercent = 200;
  * Sets the growing factor for every thread of the process, unless node was given one on its
  * command line. V8 reads it whenever it sets a heap's next limit, so it holds for threads already
  * running (a run sets it once its threads have started: mark-compacts as many as when set before,
- * 16 Parquet and 50–51 CSV in a pair of runs), and should be set late: V8 checks its flags against those node's
- * built-in code caches were made with, and a thread started after a change compiles node's own
- * modules afresh (a bare worker took 77–103 ms to come up against 48–63 ms).
+ * 16 Parquet and 50–51 CSV in a pair of runs), and should be set late: V8 checks its flags
+ * against those node's built-in code caches were made with, and a thread started after a change
+ * compiles node's own modules afresh (a bare worker came up in 77–103 ms against 48–63 ms).
  */
 export function setHeapGrowing(): void {
   if (process.execArgv.some((a) => a.startsWith('--heap-growing-percent') || a.startsWith('--heap_growing_percent'))) return;

@@ -145,12 +145,12 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
   const sinkThreads = { heapMb: Math.round(spec.limits.memoryMb * writerShare), youngMb: writerYoungMb(spec.limits.memoryMb), memoryMb: spec.limits.memoryMb };
   // The output's threads start now and get its schema once the model has loaded; a small
   // input's output is written here instead (smallInput).
-  const writeHere = spec.output.writer === 'inline' || (spec.output.writer === 'auto' && smallInput(source.size));
+  const writeHere = spec.output.writer === 'inline' || (spec.output.writer === 'auto' && smallInput(source));
   const startedThreads = writeHere ? undefined : startSinkThreads(spec.output, sinkThreads);
   const pool = await ModelPool.create(bundle.modelFile, {
     size: concurrency, placement: spec.model.placement,
     // Known for Parquet input: a short run does not load workers it would end before using.
-    ...('rows' in source.size ? { expectedBatches: Math.ceil(Math.max(0, source.size.rows - (resume?.rows ?? 0)) / batchSize) } : {}),
+    ...(source.totalRows !== undefined ? { expectedBatches: Math.ceil(Math.max(0, source.totalRows - (resume?.rows ?? 0)) / batchSize) } : {}),
     workers: { ...session, intraOp: session.intraOp ?? Math.max(1, Math.floor(cores / concurrency)) },
     // Chosen inline, the model has the cores to itself; moved there by auto, it is too cheap to split.
     inline: { ...session, intraOp: session.intraOp ?? (spec.model.placement === 'inline' ? cores : 1) },

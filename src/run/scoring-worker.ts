@@ -70,8 +70,7 @@ try {
   timer = setInterval(() => post({ type: 'stats', stats: snapshot() }), 100);
   const summary = await runPrepared(prepared, {
     signal: controller.signal, stats, restart: init.restart,
-    // Set only now: V8 checks its flags against those its code caches were made with, so a thread
-    // started after a flag changes compiles node's own modules afresh (~30 ms a thread here).
+    // Once the run's threads have started: setHeapGrowing says why.
     loaded: setHeapGrowing,
     info: (message, event) => post({ type: 'log', level: 'info', message, event }),
     warn: (message) => post({ type: 'log', level: 'warn', message, event: 'warning' }),

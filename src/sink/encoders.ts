@@ -31,7 +31,8 @@ export function startEncoders(options: EncoderThreadsOptions): StartedEncoder[] 
   return Array.from({ length: Math.max(1, options.threads) }, () => startThread(options));
 }
 
-export function encoderThreads(schema: readonly Field[], compression: ParquetSinkOptions['compression'], options: EncoderThreadsOptions, threads = startEncoders(options)): RowGroupEncoding {
+/** Row groups encoded on `threads` (startEncoders), taken in turn. */
+export function encoderThreads(schema: readonly Field[], compression: ParquetSinkOptions['compression'], threads: readonly StartedEncoder[]): RowGroupEncoding {
   for (const thread of threads) thread.start({ schema, compression });
   let group = 0;
   const queue = new BatchQueue(POST_ROWS, (batches) => threads[group % threads.length]!.send(batches));

@@ -191,7 +191,6 @@ export async function textSource(files: readonly string[], readAll: (from: Sourc
     files,
     schema: fields,
     totalRows: undefined,
-    size: { bytes: progress.total, gzip: files.some((f) => f.toLowerCase().endsWith('.gz')) },
     chunks: (from) => (from && (from.file > 0 || from.row > 0) ? (peeked.discard(), readAll(from)) : peeked.all()),
     progress: () => ({ done: progress.done(), total: progress.total, unit: 'bytes' }),
   };

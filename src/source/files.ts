@@ -85,12 +85,17 @@ export interface OpenedFile {
   bytes(): number;
 }
 
+/** Whether `file` is read through gunzip: by its name, as every reader decides. */
+export function isGzip(file: string): boolean {
+  return file.toLowerCase().endsWith('.gz');
+}
+
 /**
  * Opens `file` for streaming from byte `start` of its content. Plain files seek; `.gz` files are
  * decompressed from the beginning and the first `start` bytes of the content dropped.
  */
 export function openFileStream(file: string, start = 0): OpenedFile {
-  const gz = file.toLowerCase().endsWith('.gz');
+  const gz = isGzip(file);
   const raw = createReadStream(file, { highWaterMark: 1 << 20, start: gz ? 0 : start });
   let read = gz ? 0 : start;
   raw.on('data', (chunk: Buffer | string) => {

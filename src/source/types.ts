@@ -116,8 +116,6 @@ export interface SourceProgress {
   readonly unit: 'bytes' | 'rows';
 }
 
-export type InputSize = { readonly rows: number } | { readonly bytes: number; readonly gzip: boolean };
-
 /** A reader over one or more files of one format, opened and schema-checked. */
 export interface Source {
   readonly files: readonly string[];
@@ -125,8 +123,6 @@ export interface Source {
   readonly schema: readonly Field[];
   /** Total rows where the format says so up front (Parquet), else undefined. */
   readonly totalRows: number | undefined;
-  /** How big the input is, as known when it opens: its rows (Parquet), or its bytes on disk (CSV, JSONL; gzipped, compressed). */
-  readonly size: InputSize;
   /**
    * Rows in file order from `from` (default: the start), in chunks of at most the configured
    * size. Closes its files when the loop ends. May be called once.

@@ -3,71 +3,57 @@
  * the run's threads have started, run/memory.ts), and where the output is written (output.writer).
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadJob } from '../../src/job/load.js';
 import { prepareJob, runPrepared, type RunStats } from '../../src/run/pipeline.js';
 import { smallInput } from '../../src/sink/thread.js';
-import { root } from '../helpers.js';
+import { root, withTempDir } from '../helpers.js';
 
-test('loaded comes once, after the model loads and before the first batch', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'bento-pipeline-'));
-  try {
-    const spec = await loadJob(join(root, 'jobs', 'penguins.yaml'), { overrides: [`output.path=${join(dir, 'out.parquet')}`, 'checkpoint=false'] });
-    const prepared = await prepareJob(spec);
-    const stats: RunStats = { rowsRead: 0, rowsWritten: 0, batches: 0 };
-    const seen: { batches: number; rowsRead: number }[] = [];
-    const summary = await runPrepared(prepared, { stats, loaded: () => seen.push({ batches: stats.batches, rowsRead: stats.rowsRead }) });
-    assert.deepEqual(seen, [{ batches: 0, rowsRead: 0 }]);
-    assert.equal(summary.output.rows, 344);
-    assert.equal(stats.batches, Math.ceil(344 / 64));
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+/** The bundled penguins job, writing `output` without a checkpoint. */
+const penguins = async (output: string, ...overrides: string[]) =>
+  prepareJob(await loadJob(join(root, 'jobs', 'penguins.yaml'), { overrides: [`output.path=${output}`, 'checkpoint=false', ...overrides] }));
 
-test('a model that cannot load never reports loaded', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'bento-pipeline-'));
-  try {
-    const spec = await loadJob(join(root, 'jobs', 'penguins.yaml'), { overrides: [`output.path=${join(dir, 'out.parquet')}`, 'checkpoint=false'] });
-    const prepared = await prepareJob(spec);
-    // The bundle as opened, with its model file swapped for one that is not ONNX.
-    const broken = { ...prepared, bundle: { ...prepared.bundle, modelFile: join(root, 'jobs', 'penguins.yaml') } };
-    let loaded = 0;
-    await assert.rejects(runPrepared(broken, { loaded: () => loaded++ }), { code: 'MODEL_LOAD' });
-    assert.equal(loaded, 0);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+test('loaded comes once, after the model loads and before the first batch', () => withTempDir(async (dir) => {
+  const stats: RunStats = { rowsRead: 0, rowsWritten: 0, batches: 0 };
+  const seen: { batches: number; rowsRead: number }[] = [];
+  const summary = await runPrepared(await penguins(join(dir, 'out.parquet')), { stats, loaded: () => seen.push({ batches: stats.batches, rowsRead: stats.rowsRead }) });
+  assert.deepEqual(seen, [{ batches: 0, rowsRead: 0 }]);
+  assert.equal(summary.output.rows, 344);
+  assert.equal(stats.batches, Math.ceil(344 / 64));
+}));
 
-test('the output is the same, byte for byte, written on the scoring thread or on its own threads', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'bento-pipeline-'));
-  try {
-    for (const format of ['parquet', 'csv', 'jsonl']) {
-      const files: Buffer[] = [];
-      for (const writer of ['inline', 'thread', 'auto']) {
-        const output = join(dir, `${writer}.${format}`);
-        const spec = await loadJob(join(root, 'jobs', 'penguins.yaml'), { overrides: [`output.path=${output}`, `output.writer=${writer}`, 'output.parquet.row_group_rows=100', 'checkpoint=false'] });
-        const summary = await runPrepared(await prepareJob(spec));
-        assert.equal(summary.output.rows, 344);
-        files.push(await readFile(output));
-      }
-      assert.deepEqual(files[0], files[1], `${format}: inline and thread`);
-      assert.deepEqual(files[0], files[2], `${format}: inline and auto`);
+test('a model that cannot load never reports loaded', () => withTempDir(async (dir) => {
+  const prepared = await penguins(join(dir, 'out.parquet'));
+  // The bundle as opened, with its model file swapped for one that is not ONNX.
+  const broken = { ...prepared, bundle: { ...prepared.bundle, modelFile: join(root, 'jobs', 'penguins.yaml') } };
+  let loaded = 0;
+  await assert.rejects(runPrepared(broken, { loaded: () => loaded++ }), { code: 'MODEL_LOAD' });
+  assert.equal(loaded, 0);
+}));
+
+test('the output is the same, byte for byte, written on the scoring thread or on its own threads', () => withTempDir(async (dir) => {
+  for (const format of ['parquet', 'csv', 'jsonl']) {
+    const files: Buffer[] = [];
+    for (const writer of ['inline', 'thread', 'auto']) {
+      const output = join(dir, `${writer}.${format}`);
+      const summary = await runPrepared(await penguins(output, `output.writer=${writer}`, 'output.parquet.row_group_rows=100'));
+      assert.equal(summary.output.rows, 344);
+      files.push(await readFile(output));
     }
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+    assert.deepEqual(files[0], files[1], `${format}: inline and thread`);
+    assert.deepEqual(files[0], files[2], `${format}: inline and auto`);
   }
-});
+}));
 
 test('auto writes on the scoring thread up to 100,000 rows or 4 MB of text (512 KB gzipped)', () => {
-  assert.equal(smallInput({ rows: 100_000 }), true);
-  assert.equal(smallInput({ rows: 100_001 }), false);
-  assert.equal(smallInput({ bytes: 4 * 2 ** 20, gzip: false }), true);
-  assert.equal(smallInput({ bytes: 4 * 2 ** 20 + 1, gzip: false }), false);
-  assert.equal(smallInput({ bytes: 512 * 1024, gzip: true }), true);
-  assert.equal(smallInput({ bytes: 512 * 1024 + 1, gzip: true }), false);
+  const parquet = (rows: number) => ({ files: ['in.parquet'], totalRows: rows, progress: () => ({ done: 0, total: rows, unit: 'rows' as const }) });
+  const text = (file: string, bytes: number) => ({ files: [file], totalRows: undefined, progress: () => ({ done: 0, total: bytes, unit: 'bytes' as const }) });
+  assert.equal(smallInput(parquet(100_000)), true);
+  assert.equal(smallInput(parquet(100_001)), false);
+  assert.equal(smallInput(text('in.csv', 4 * 2 ** 20)), true);
+  assert.equal(smallInput(text('in.csv', 4 * 2 ** 20 + 1)), false);
+  assert.equal(smallInput(text('in.csv.gz', 512 * 1024)), true);
+  assert.equal(smallInput(text('in.CSV.GZ', 512 * 1024 + 1)), false);
 });

@@ -10,7 +10,7 @@ import { describe, test } from 'node:test';
 import { BentoError } from '../../src/errors.js';
 import type { DataFormat, OutputSpec } from '../../src/job/spec.js';
 import { type OutputBatch, openSink, type Sink } from '../../src/sink/index.js';
-import { encoderThreads } from '../../src/sink/encoders.js';
+import { encoderThreads, startEncoders } from '../../src/sink/encoders.js';
 import { openParquetSink } from '../../src/sink/parquet.js';
 import { openSinkThread } from '../../src/sink/thread.js';
 import type { Field } from '../../src/source/types.js';
@@ -87,7 +87,7 @@ describe('openSinkThread', () => {
     const direct = join(dir, 'direct.parquet');
     const a = await writeThrough(await openSink(output(dir, 'parquet', 'a'), schema, { partial: direct }));
     const threaded = join(dir, 'threaded.parquet');
-    const encoding = () => encoderThreads(schema, 'snappy', { threads: 3 });
+    const encoding = () => encoderThreads(schema, 'snappy', startEncoders({ threads: 3 }));
     const b = await writeThrough(await openParquetSink(schema, { partial: threaded, ...parquetOptions, encoding: await encoding() }));
     assert.deepEqual(await readFile(threaded), await readFile(direct));
     assert.deepEqual(b.positions, a.positions);
@@ -114,7 +114,7 @@ describe('openSinkThread', () => {
   }));
 
   test('parquet: a row group that cannot be encoded fails the write or seal that follows, with the encoder\'s message', () => withTempDir(async (dir) => {
-    const sink = await openParquetSink(schema, { partial: join(dir, 'bad.parquet'), ...parquetOptions, encoding: await encoderThreads(schema, 'snappy', { threads: 2 }) });
+    const sink = await openParquetSink(schema, { partial: join(dir, 'bad.parquet'), ...parquetOptions, encoding: encoderThreads(schema, 'snappy', startEncoders({ threads: 2 })) });
     const bad = batches().map((b, i) => (i === 3 ? { ...b, columns: new Map([...b.columns, ['n', Array.from({ length: b.length }, () => 2n ** 70n)]]) } : b));
     const failed = (async () => {
       for (const batch of bad) await sink.write(batch);
