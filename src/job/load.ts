@@ -4,7 +4,7 @@
  */
 import { basename, dirname, extname, resolve } from 'node:path';
 import { parse as parseYamlScalar } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { configError, expect, nonEmptyString, positiveInt, readYaml, stringList, validate } from '../config.js';
 import { quote } from '../errors.js';
 import { defaultMemoryMb } from '../run/memory.js';

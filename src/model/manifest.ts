@@ -2,7 +2,7 @@
  * @file The bento manifest (bento.yaml, bundle v1): which tensors the model takes and how input
  * columns fill them, which tensors it returns and how they become prediction columns.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { configError, expect, nonEmptyString, positiveInt, stringList, validate } from '../config.js';
 import { rowWidth } from './shape.js';
 
