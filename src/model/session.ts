@@ -3,7 +3,12 @@
  * run it on plain typed arrays, release it. Runs inside a model worker thread.
  */
 import { createRequire } from 'node:module';
-import * as ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
+
+// onnxruntime-node is CommonJS. Imported, node first scans its files for their exports; required,
+// it loaded ~10 ms sooner (34-37 ms against 24-29 ms, 5 alternating runs), on each thread that loads it.
+const require = createRequire(import.meta.url);
+const ort = require('onnxruntime-node') as typeof Ort;
 
 /** A tensor as our stages see it: a typed array (or strings) plus its dims. */
 export interface TensorData {
@@ -44,13 +49,13 @@ export interface SessionOptions {
 }
 
 export class Session {
-  readonly #session: ort.InferenceSession;
+  readonly #session: Ort.InferenceSession;
   readonly signature: Signature;
   /** Providers actually in use, and a note when a requested one was not available. */
   readonly providers: readonly string[];
   readonly fallbackNote: string | undefined;
 
-  private constructor(session: ort.InferenceSession, providers: readonly string[], fallbackNote: string | undefined) {
+  private constructor(session: Ort.InferenceSession, providers: readonly string[], fallbackNote: string | undefined) {
     this.#session = session;
     this.providers = providers;
     this.fallbackNote = fallbackNote;
@@ -63,7 +68,7 @@ export class Session {
   /** Loads `file`; a provider that cannot start (no CUDA build installed) falls back to CPU with a note. */
   static async create(file: string, options: SessionOptions): Promise<Session> {
     const wanted = [...new Set([...options.providers.map((p) => p.toLowerCase()), 'cpu'])];
-    const base: ort.InferenceSession.SessionOptions = {
+    const base: Ort.InferenceSession.SessionOptions = {
       // Failures reach us as exceptions with the same text; the native logger would also print
       // them, in colour, into the JSON log lines on stderr.
       logSeverityLevel: 4,
@@ -89,8 +94,8 @@ export class Session {
    * onnxruntime-node). Throws if the runtime hands back other names than asked for.
    */
   async run(feeds: Readonly<Record<string, TensorData>>, fetch: readonly string[]): Promise<Record<string, TensorData>> {
-    const input: Record<string, ort.Tensor> = {};
-    for (const [name, t] of Object.entries(feeds)) input[name] = new ort.Tensor(t.type as ort.Tensor.Type, t.data as never, t.dims);
+    const input: Record<string, Ort.Tensor> = {};
+    for (const [name, t] of Object.entries(feeds)) input[name] = new ort.Tensor(t.type as Ort.Tensor.Type, t.data as never, t.dims);
     const result = await this.#session.run(input, [...fetch]);
     const out: Record<string, TensorData> = {};
     for (const name of fetch) {
@@ -130,13 +135,13 @@ export class Session {
  */
 export function initRuntime(): void {
   try {
-    (createRequire(import.meta.url)('onnxruntime-node/dist/binding.js') as { initOrt(): void }).initOrt();
+    (require('onnxruntime-node/dist/binding.js') as { initOrt(): void }).initOrt();
   } catch {
     // The first session creates it.
   }
 }
 
-function info(meta: ort.InferenceSession.ValueMetadata): TensorInfo {
+function info(meta: Ort.InferenceSession.ValueMetadata): TensorInfo {
   if (!meta.isTensor) return { name: meta.name, isTensor: false, type: undefined, shape: [] };
   return { name: meta.name, isTensor: true, type: meta.type, shape: meta.shape.map((d) => d) };
 }
