@@ -67,6 +67,12 @@ export interface PoolOptions {
   readonly inlineFirstMaxBytes?: number;
   /** Batches the run will send, where the input's size says so: `auto` moves to the workers only if those left would take workersPayAfterMs here. */
   readonly expectedBatches?: number;
+  /**
+   * `expectedBatches` is an estimate (text inputs, from their first rows): a model kept here
+   * because of it moves once the run has sent twice as many, as if no count had been given, so a
+   * wrong guess costs at most about twice workersPayAfterMs on one core.
+   */
+  readonly expectedEstimated?: boolean;
   /** Default workersPayAfterMs. */
   readonly workersPayAfterMs?: number;
 }
@@ -168,6 +174,8 @@ interface Timing {
   windows: number;
   quickMs: number;
   readonly runMs: number[];
+  /** Kept here on an estimate of the batches left: moves at this batch, at this cost, if the run gets there. */
+  recheck?: { readonly at: number; readonly runMs: number };
 }
 
 /** The model's sessions: on worker threads, or one on the calling thread (see Placement). */
@@ -271,11 +279,15 @@ export class ModelPool {
     const t = this.#timing;
     if (!t) return;
     const seen = ++t.seen;
+    if (t.recheck) {
+      if (seen >= t.recheck.at) this.#move(t.recheck.runMs);
+      return;
+    }
     if (t.on === 'inline' && seen > 1 && seen <= 1 + quickBatches) {
       t.quickMs = Math.min(t.quickMs, runMs);
       if (seen === 1 + quickBatches && t.quickMs >= 10 * t.belowMs) {
         if (this.#workersPay(seen, t.quickMs)) this.#move(t.quickMs);
-        else this.#timing = undefined;
+        else this.#stay(t, t.quickMs);
       }
     }
     if (seen <= warmup || this.#timing !== t) return;
@@ -287,9 +299,17 @@ export class ModelPool {
       if (t.on === 'inline') this.#timing = undefined;
       else this.#move(low);
     } else if (++t.windows >= windowsTimed) {
-      if (t.on === 'inline' && this.#workersPay(seen, low)) this.#move(low);
-      else this.#timing = undefined;
+      if (t.on === 'workers') this.#timing = undefined;
+      else if (this.#workersPay(seen, low)) this.#move(low);
+      else this.#stay(t, low);
     }
+  }
+
+  /** A costly model stays here, the batches left being too few for workers to pay: for good, or until an estimate of them proves short. */
+  #stay(t: Timing, runMs: number): void {
+    const { expectedBatches, expectedEstimated } = this.#options;
+    if (expectedEstimated && expectedBatches !== undefined) t.recheck = { at: 2 * expectedBatches, runMs };
+    else this.#timing = undefined;
   }
 
   /** Whether the batches left after `seen`, at `runMs` each here, outlast the workers' loading. */

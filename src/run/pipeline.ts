@@ -149,8 +149,8 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
   const startedThreads = writeHere ? undefined : startSinkThreads(spec.output, sinkThreads);
   const pool = await ModelPool.create(bundle.modelFile, {
     size: concurrency, placement: spec.model.placement,
-    // Known for Parquet input: a short run does not load workers it would end before using.
-    ...(source.totalRows !== undefined ? { expectedBatches: Math.ceil(Math.max(0, source.totalRows - (resume?.rows ?? 0)) / batchSize) } : {}),
+    // Known for Parquet input, estimated for uncompressed text: a short run does not load workers it would end before using.
+    ...(source.estimatedRows !== undefined ? { expectedBatches: Math.ceil(Math.max(0, source.estimatedRows - (resume?.rows ?? 0)) / batchSize), expectedEstimated: source.totalRows === undefined } : {}),
     workers: { ...session, intraOp: session.intraOp ?? Math.max(1, Math.floor(cores / concurrency)) },
     // Chosen inline, the model has the cores to itself; moved there by auto, it is too cheap to split.
     inline: { ...session, intraOp: session.intraOp ?? (spec.model.placement === 'inline' ? cores : 1) },

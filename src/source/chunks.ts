@@ -3,7 +3,7 @@
  * chunks, a peeked first chunk so the schema is known before reading starts, and type sniffing.
  */
 import { BentoError } from '../errors.js';
-import type { ByteProgress } from './files.js';
+import { type ByteProgress, isGzip } from './files.js';
 import { type Column, type Field, type FieldType, lineColumn, MaskedColumn, parseNumber, type RowChunk, type Source, type SourcePosition } from './types.js';
 
 /**
@@ -191,9 +191,23 @@ export async function textSource(files: readonly string[], readAll: (from: Sourc
     files,
     schema: fields,
     totalRows: undefined,
+    estimatedRows: estimateRows(files, peeked.first, progress.total),
     chunks: (from) => (from && (from.file > 0 || from.row > 0) ? (peeked.discard(), readAll(from)) : peeked.all()),
     progress: () => ({ done: progress.done(), total: progress.total, unit: 'bytes' }),
   };
+}
+
+/**
+ * Rows an uncompressed text input likely holds: its bytes over the first chunk's bytes a row
+ * (at least `typeRows` rows of it), each file's header taken as long as the first's. A short
+ * file is read whole in that chunk, so its estimate is its count, give or take a line ending.
+ * A compressed file's size says nothing of its rows: undefined.
+ */
+export function estimateRows(files: readonly string[], first: RowChunk | undefined, bytes: number): number | undefined {
+  if (!first?.ends || first.length === 0 || files.some(isGzip)) return undefined;
+  const { ends } = first;
+  const perRow = (ends.bytes[first.length - 1]! - ends.start) / first.length;
+  return perRow > 0 ? Math.max(first.length, Math.round((bytes - files.length * ends.start) / perRow)) : undefined;
 }
 
 /** Throws COLUMN_MISSING naming the closest existing column when `file` lacks one of `names`. */

@@ -87,7 +87,7 @@ export async function openParquet(files: readonly string[], options: ParquetSour
     }
   }
 
-  return { files, schema, totalRows, chunks, progress: () => ({ done: rowsDone, total: totalRows, unit: 'rows' }) };
+  return { files, schema, totalRows, estimatedRows: totalRows, chunks, progress: () => ({ done: rowsDone, total: totalRows, unit: 'rows' }) };
 }
 
 type Values = unknown[] | NumberArray | MaskedColumn | CodedColumn;

@@ -124,6 +124,11 @@ export interface Source {
   /** Total rows where the format says so up front (Parquet), else undefined. */
   readonly totalRows: number | undefined;
   /**
+   * totalRows where known, else an estimate for uncompressed text (estimateRows), else undefined:
+   * for choices that a wrong guess makes slower, never wrong.
+   */
+  readonly estimatedRows: number | undefined;
+  /**
    * Rows in file order from `from` (default: the start), in chunks of at most the configured
    * size. Closes its files when the loop ends. May be called once.
    */

@@ -112,6 +112,18 @@ describe('model placement', { timeout: 60_000 }, () => {
     });
   });
 
+  test('auto moves a costly model it kept here on an estimated count once the run sends twice as many batches', async () => {
+    const { moved, first } = watchMoves();
+    await withPool({ placement: 'auto', inlineBelowMs: 0, expectedBatches: 6, expectedEstimated: true, moved }, async (pool) => {
+      for (let b = 0; b < 11; b++) await logits(pool, b);
+      // A move started by now would have loaded its workers within this wait (~0.3 s here).
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      assert.equal(pool.placement, 'inline', 'kept here up to twice the estimate');
+      await Promise.all(Array.from({ length: 7 }, (_, k) => logits(pool, 11 + k)));
+      assert.equal((await first).to, 'workers');
+    });
+  });
+
   test('auto moves a costly model when the batches left pay for the workers, known count or not', async () => {
     for (const known of [{ expectedBatches: 6, workersPayAfterMs: 0 }, {}]) {
       const { moved, first } = watchMoves();

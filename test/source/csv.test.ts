@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { type CsvSourceOptions, openCsv } from '../../src/source/csv.js';
-import { fixtures, rejectsWith, withTempDir } from '../helpers.js';
+import { fixtures, rejectsWith, seededRandom, withTempDir } from '../helpers.js';
 import { cell, MaskedColumn } from '../../src/source/types.js';
 import { badRows, concatColumns, drain, layout } from './util.js';
 
@@ -70,6 +70,19 @@ describe('openCsv: parsing', () => {
     assert.deepEqual(concatColumns(gz), plain);
     assert.equal(plain.species!.length, 344);
   });
+
+  test('estimatedRows: a short file\'s count, a long one\'s from its first chunk, none for gzip', () => withTempDir(async (dir) => {
+    assert.equal((await openCsv([penguinsCsv], defaults)).estimatedRows, 344);
+    assert.equal((await openCsv([penguinsCsv, penguinsCsv], defaults)).estimatedRows, 688);
+    // Rows of varying width, and more of them than the first chunk (typeRows) holds. (An estimate
+    // is only as good as that chunk: ids counting up from 0 instead made it 34,128.)
+    const random = seededRandom(7);
+    const rows = Array.from({ length: 30_000 }, (_, i) => `${String(i).padStart(5, '0')},${(random() * 10 ** Math.floor(1 + random() * 6)).toFixed(3)}`);
+    const file = await csvFile(dir, 'long.csv', ['id,x', ...rows, ''].join('\n'));
+    const estimate = (await openCsv([file], { ...defaults, chunkRows: 1000 })).estimatedRows!;
+    assert.ok(Math.abs(estimate - 30_000) < 900, `estimated ${estimate} of 30,000 rows`);
+    assert.equal((await openCsv([join(fixtures, 'data', 'penguins.csv.gz')], defaults)).estimatedRows, undefined);
+  }));
 
   test('a truncated .gz file is INPUT_FORMAT', () => withTempDir(async (dir) => {
     const whole = gzipSync(await readFile(penguinsCsv));

@@ -3,7 +3,7 @@
  * missing keys as null, and INPUT_FORMAT errors that name the line.
  */
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -78,6 +78,14 @@ describe('openJsonl: reading', () => {
     assert.deepEqual(chunks.map((c) => [c.file, c.fileRow, c.length]), [[a, 0, 2], [a, 2, 1], [b, 0, 1]]);
     // The first chunk fixed the columns: `y`, first seen in the second file, is not read.
     assert.deepEqual(concatColumns(chunks), { x: [1, 2, 3, 4] });
+  }));
+
+  test('estimatedRows: the count of a file read whole in its first chunk, none for gzip', () => withTempDir(async (dir) => {
+    const file = join(dir, 'p.jsonl');
+    await writeFile(file, Array.from({ length: 500 }, (_, i) => JSON.stringify({ id: i, name: 'x'.repeat(i % 17) })).join('\n'));
+    assert.equal((await openJsonl([file], defaults)).estimatedRows, 500);
+    await writeFile(`${file}.gz`, gzipSync(await readFile(file)));
+    assert.equal((await openJsonl([`${file}.gz`], defaults)).estimatedRows, undefined);
   }));
 
   test('a UTF-8 BOM before the first object is ignored', () => withTempDir(async (dir) => {

@@ -32,6 +32,7 @@ describe('openParquet: penguins fixtures equal DuckDB', () => {
       const expected = await duckColumns(file);
       const source = await openParquet([file], { columns: undefined, chunkRows: 64 });
       assert.equal(source.totalRows, 344);
+      assert.equal(source.estimatedRows, 344);
       assert.deepEqual(source.schema.map((f) => `${f.name}:${f.type}`), [
         'species:string', 'island:string', 'bill_length_mm:float64', 'bill_depth_mm:float64', 'flipper_length_mm:float64', 'body_mass_g:float64', 'sex:string',
       ]);
