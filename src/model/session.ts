@@ -9,6 +9,13 @@ import type * as Ort from 'onnxruntime-node';
 // it loaded ~10 ms sooner (34-37 ms against 24-29 ms, 5 alternating runs), on each thread that loads it.
 const require = createRequire(import.meta.url);
 const ort = require('onnxruntime-node') as typeof Ort;
+// onnxruntime's own logger writes coloured lines to stderr, in among a run's JSON log lines (a
+// CUDA provider that failed to load printed one), and what it reports reaches us as an exception
+// anyway. Its level is the process's, taken by the thread that makes the environment first.
+ort.env.logLevel = 'fatal';
+
+/** How to get the CUDA provider, for the note of a run that falls back to CPU (README, GPU). */
+export const cudaHint = 'For CUDA 12, fetch onnxruntime\'s CUDA provider where bento-batch is installed: ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node (the machine needs CUDA 12 and cuDNN 9).';
 
 /** A tensor as our stages see it: a typed array (or strings) plus its dims. */
 export interface TensorData {
@@ -83,7 +90,7 @@ export class Session {
         const message = (error as Error).message;
         if (!/provider|cuda|tensorrt|dml|coreml|backend/i.test(message)) throw error;
         return new Session(await ort.InferenceSession.create(file, { ...base, executionProviders: ['cpu'] }), ['cpu'],
-          `execution providers [${wanted.join(', ')}] are not available (${message.split('\n')[0]}); running on CPU. Install onnxruntime-node with ONNXRUNTIME_NODE_INSTALL=cuda12 for CUDA.`);
+          `execution provider${wanted.length > 2 ? 's' : ''} ${wanted.filter((p) => p !== 'cpu').join(', ')} could not start (${message.split('\n')[0]}); running on CPU. ${cudaHint}`);
       }
     }
     return new Session(await ort.InferenceSession.create(file, { ...base, executionProviders: ['cpu'] }), ['cpu'], undefined);

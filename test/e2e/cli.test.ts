@@ -91,6 +91,32 @@ test('model.placement: inline scores on the scoring thread and writes the bytes 
   assert.equal(outputs.inline, outputs.workers);
 }));
 
+// A machine with onnxruntime's CUDA provider fetched (README, GPU) runs on it instead.
+const cudaFetched = existsSync(join(root, 'node_modules', 'onnxruntime-node', 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so'));
+
+test('model.providers [cuda, cpu] without the CUDA provider: one warning that says how to get it, JSON lines only, the CPU run\'s bytes', { skip: cudaFetched && 'the CUDA provider is installed here' }, () => withTempDir(async (dir) => {
+  const outputs: Record<string, string> = {};
+  for (const [name, providers] of [['cpu', '[cpu]'], ['cuda', '[cuda, cpu]']] as const) {
+    for (const placement of ['auto', 'workers']) {
+      const output = join(dir, `${name}-${placement}.parquet`);
+      const result = await runCli(['--log-format', 'json', 'run', penguinsJob, '--progress', 'none', '--set', `output.path=${output}`, '--set', `model.providers=${providers}`, '--set', `model.placement=${placement}`, '--summary-json', join(dir, `${name}.json`)]);
+      assert.equal(result.code, 0, result.stderr);
+      // onnxruntime's own logger would print a coloured line here when the provider fails to load.
+      const events = result.stderr.trim().split('\n').map((l) => JSON.parse(l) as { event: string; level: string; message: string });
+      const warnings = events.filter((e) => e.level === 'warn');
+      if (name === 'cpu') assert.deepEqual(warnings, []);
+      else {
+        assert.equal(warnings.length, 1, placement);
+        assert.match(warnings[0]!.message, /^execution provider cuda could not start \(.+\); running on CPU\. For CUDA 12, fetch onnxruntime's CUDA provider where bento-batch is installed: ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node/);
+      }
+      assert.deepEqual((await readJson<{ model: { providers: string[] } }>(join(dir, `${name}.json`))).model.providers, ['cpu']);
+      outputs[`${name}-${placement}`] = (await readFile(output)).toString('base64');
+    }
+  }
+  assert.equal(outputs['cuda-auto'], outputs['cpu-auto']);
+  assert.equal(outputs['cuda-workers'], outputs['cpu-workers']);
+}));
+
 test('model.placement: auto moves a costly model from the scoring thread to the workers, and says so', () => withTempDir(async (dir) => {
   const job = join(dir, 'wide.yaml');
   // wide-mlp: ~2.4 MFLOP a row, so a batch of 256 takes milliseconds, 10× over the threshold; 60
