@@ -234,6 +234,7 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
         signal, hint: ckpt && committedRows > 0 ? 'Run the same command again to resume where it stopped.' : 'Run the same command again to start over.',
       });
     }
+    errorLog.check(stats.rowsDone!, spec.errors.path, true);
     await sink.seal();
     await errorLog.seal();
     sealed = true;

@@ -7,7 +7,10 @@ import { BentoError, thousands } from '../errors.js';
 import type { ErrorsSpec } from '../job/spec.js';
 import { openPartial, type PartialFile } from '../sink/atomic.js';
 
-/** Rows read before `max_rate` is checked: a rate over a handful of rows says nothing. */
+/**
+ * Rows read before `max_rate` is checked while a run goes on: the rate of its first handful of
+ * rows says little of the rest. At the end the rate is over every row, and is checked however few.
+ */
 export const minRowsForRate = 1000;
 
 export class ErrorLog {
@@ -49,11 +52,11 @@ export class ErrorLog {
     this.#failed += errors.size;
   }
 
-  /** Throws TOO_MANY_ERRORS when the failed rows pass `max_count`, or `max_rate` of `rowsIn`. */
-  check(rowsIn: number, path: string): void {
+  /** Throws TOO_MANY_ERRORS when the failed rows pass `max_count`, or `max_rate` of `rowsIn` (`end`: every row of the input). */
+  check(rowsIn: number, path: string, end = false): void {
     const { maxCount, maxRate } = this.#spec;
     const overCount = maxCount !== undefined && this.#failed > maxCount;
-    const overRate = maxRate !== undefined && rowsIn >= minRowsForRate && this.#failed / rowsIn > maxRate;
+    const overRate = maxRate !== undefined && rowsIn > 0 && (end || rowsIn >= minRowsForRate) && this.#failed / rowsIn > maxRate;
     if (!overCount && !overRate) return;
     const limit = overCount ? `errors.max_count is ${maxCount}` : `errors.max_rate is ${maxRate} (${(this.#failed / rowsIn * 100).toFixed(2)}% failed)`;
     throw new BentoError('TOO_MANY_ERRORS', `${thousands(this.#failed)} of ${thousands(rowsIn)} rows could not be scored and ${limit}; stopped. The bad rows are listed in ${path}`, {

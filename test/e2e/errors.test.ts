@@ -3,6 +3,7 @@
  * code, no stack trace, and nothing at output.path.
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -218,6 +219,22 @@ test('past errors.max_count the run fails (exit 6), keeps an existing output unt
   assert.ok(result.stderr.includes(`error: 3 of 304 rows could not be scored and errors.max_count is 2; stopped. The bad rows are listed in ${join(dir, 'out', 'result.csv.errors.jsonl')}`), result.stderr);
   assert.equal(await readFile(join(dir, 'out', 'result.csv'), 'utf8'), 'yesterday\n');
   assert.equal((await readFile(join(dir, 'out', 'result.csv.errors.jsonl'), 'utf8')).trim().split('\n').length, 3);
+}));
+
+test('errors.max_rate holds over every row at the end of an input shorter than the 1,000 rows it waits for while running', () => withTempDir(async (dir) => {
+  const lines = (await readFile(penguinsCsv, 'utf8')).split('\n');
+  for (const i of [100, 200, 300]) lines[i] = lines[i]!.replace(/^(\w+,\w+,)[^,]+/, '$1oops');
+  await writeFile(join(dir, 'data.csv'), lines.join('\n'));
+  // 3 of 344 rows is 0.87%: over a limit of 0.5%, under one of 2%.
+  for (const [rate, code] of [[0.005, 6], [0.02, 0]] as const) {
+    await writeFile(join(dir, 'job.yaml'), job('data.csv', `errors: { max_rate: ${rate} }`));
+    const result = await runCli(['--log-format', 'text', 'run', 'job.yaml', '--progress', 'none', '--restart'], { cwd: dir });
+    assert.equal(result.code, code, result.stderr);
+    if (code === 6) {
+      assert.ok(result.stderr.includes(`error: 3 of 344 rows could not be scored and errors.max_rate is 0.005 (0.87% failed); stopped. The bad rows are listed in ${join(dir, 'out', 'result.csv.errors.jsonl')}`), result.stderr);
+      assert.equal(existsSync(join(dir, 'out', 'result.csv')), false);
+    } else assert.equal((await readFile(join(dir, 'out', 'result.csv'), 'utf8')).trim().split('\n').length, 1 + 341);
+  }
 }));
 
 test('--debug shows the stack of a user error', () => withTempDir(async (dir) => {
