@@ -42,6 +42,7 @@ export const jobSchema = z.strictObject({
       delimiter: oneChar.optional(),
       header: z.boolean(expect('true or false')).optional(),
       quote: oneChar.optional(),
+      decimal: z.enum(['.', ','], expect('"." or ","')).optional(),
     }, expect('a mapping')).optional(),
     chunk_rows: positiveInt().optional(),
   }, expect('a mapping with at least `path`')),
@@ -119,6 +120,7 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
     problems.push(`output.format: cannot be inferred from the extension ${quote(extname(outputPath) || '(none)')}; expected one of [${dataFormats.join(', ')}] (set output.format, or name the file .csv, .jsonl or .parquet)`);
   }
   if (outputPath.endsWith('.gz')) problems.push('output.path: compressed output (.gz) is not supported; remove the .gz extension');
+  if (job.input.csv?.decimal === ',' && job.input.csv.delimiter === ',') problems.push('input.csv.decimal: a decimal comma needs another delimiter between fields; set input.csv.delimiter (Excel writes ";" with a decimal comma) or leave it out to have it sniffed');
   if (problems.length > 0) throw configError('JOB_INVALID', file, 'Job file', problems);
   return {
     name: job.name ?? basename(file).replace(/\.ya?ml$/i, ''),
@@ -127,7 +129,7 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
       path: at('input.path', job.input.path),
       format: job.input.format,
       columns: job.input.columns,
-      csv: { delimiter: job.input.csv?.delimiter, header: job.input.csv?.header ?? true, quote: job.input.csv?.quote ?? '"' },
+      csv: { delimiter: job.input.csv?.delimiter, header: job.input.csv?.header ?? true, quote: job.input.csv?.quote ?? '"', ...(job.input.csv?.decimal === ',' ? { decimal: ',' as const } : {}) },
       chunkRows: job.input.chunk_rows ?? defaultChunkRows,
     },
     model: {
@@ -187,7 +189,7 @@ function every(value: number | string): { everyRows: number | undefined; everySe
  */
 export function scalar(text: string): unknown {
   const t = text.trim();
-  if (/^[[{]/.test(t) || /^(true|false|null|~)$/.test(t) || /^[+-]?(\d[\d_]*\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) {
+  if (/^[[{"']/.test(t) || /^(true|false|null|~)$/.test(t) || /^[+-]?(\d[\d_]*\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) {
     try {
       return parseYamlScalar(t);
     } catch {

@@ -12,6 +12,8 @@ export interface CsvOptions {
   readonly delimiter: string | undefined;
   readonly header: boolean;
   readonly quote: string;
+  /** Set when numbers are written with a decimal comma (Excel, where that is the mark); absent: a point. */
+  readonly decimal?: ',';
 }
 
 export interface InputSpec {

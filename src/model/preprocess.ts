@@ -99,12 +99,17 @@ function allocate(dtype: InputTensor['dtype'], n: number): Writable {
   }
 }
 
+/** A number written with a decimal comma, as Excel writes it where that is the mark. */
+const decimalComma = /^\s*[-+]?\d*,\d+\s*$/;
+
 function fillColumn(data: Writable, column: Column, length: number, width: number, j: number, input: InputTensor, name: string, fill: number | undefined, batch: Batch, errors: RowErrors | undefined): void {
   const fail = (i: number, value: unknown, why: string): 0 => {
     const { file, row, byte } = locate(batch, i);
     const error = new BentoError('INVALID_VALUE', `Invalid value: column "${name}" ${why}, got ${show(value)} at ${file} row ${row}`, {
       file, row, column: name, value, byte,
-      hint: value === null ? `Fix the row, or give tensor "${input.tensor}" a \`fill\` value in bento.yaml.` : 'Fix or remove the value in the input.',
+      hint: value === null ? `Fix the row, or give tensor "${input.tensor}" a \`fill\` value in bento.yaml.`
+        : decimalComma.test(String(value)) && /\.(csv|tsv|txt)(\.gz)?$/i.test(file) ? 'The number has a decimal comma: set input.csv.decimal: "," (Excel writes one where the comma is the decimal mark).'
+          : 'Fix or remove the value in the input.',
     });
     if (!errors) throw error;
     if (!errors.has(i)) errors.set(i, error);

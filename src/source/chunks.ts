@@ -128,12 +128,12 @@ function grow(values: Float64Array): Float64Array {
 }
 
 /** Infers a column's type from sample values: numbers if every present value is one, else strings. */
-export function sniffCsvType(values: ArrayLike<unknown>, isMissing: (v: string) => boolean): FieldType {
+export function sniffCsvType(values: ArrayLike<unknown>, isMissing: (v: string) => boolean, parse: (text: string) => number | undefined = parseNumber): FieldType {
   let sawValue = false;
   for (let i = 0; i < values.length; i++) {
     const v = values[i] as string | null;
     if (v === null || isMissing(v)) continue;
-    if (parseNumber(v) === undefined) return 'string';
+    if (parse(v) === undefined) return 'string';
     sawValue = true;
   }
   return sawValue ? 'float64' : 'string';
@@ -226,7 +226,7 @@ export function requireColumns(file: string, present: readonly string[], names: 
  * A CSV column's cells as its sniffed type: text with null for the empty cell, or numbers, unboxed
  * (masked where a cell is missing), with `onBad` told of a cell that is not a number.
  */
-export function convertColumn(values: string[], type: FieldType, isMissing: (v: string) => boolean, onBad: (index: number, value: string) => void): Column {
+export function convertColumn(values: string[], type: FieldType, isMissing: (v: string) => boolean, onBad: (index: number, value: string) => void, parse: (text: string) => number | undefined = parseNumber): Column {
   // In text columns only the empty cell is missing: "NA" may be a real value there.
   if (type !== 'float64') return values.map((v) => (v === '' || v === null ? null : v));
   const numbers = new Float64Array(values.length);
@@ -235,7 +235,7 @@ export function convertColumn(values: string[], type: FieldType, isMissing: (v: 
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
     if (isMissing(v)) continue;
-    const n = parseNumber(v);
+    const n = parse(v);
     if (n === undefined) onBad(i, v);
     else {
       numbers[i] = n;

@@ -7,12 +7,14 @@ import { CsvSplitter, UnclosedQuoteError } from './csvsplit.js';
 import { BentoError, didYouMean, thousands } from '../errors.js';
 import { chunkEnd, ColumnBuilder, convertColumn, requireColumns, sniffCsvType, textSource } from './chunks.js';
 import { ByteProgress, fileSizes, openFileStream, streamError } from './files.js';
-import { type Field, lineColumn, missingTokens, type RowChunk, type Source, type SourcePosition } from './types.js';
+import { type Field, lineColumn, missingTokens, parseNumber, type RowChunk, type Source, type SourcePosition } from './types.js';
 
 export interface CsvSourceOptions {
   readonly delimiter: string | undefined;
   readonly header: boolean;
   readonly quote: string;
+  /** ',': numbers are written with a decimal comma. */
+  readonly decimal?: ',';
   /** Read only these columns; undefined reads all. */
   readonly columns: readonly string[] | undefined;
   readonly chunkRows: number;
@@ -36,14 +38,79 @@ export interface CsvSourceOptions {
 }
 
 const isMissing = (v: string) => missingTokens.has(v.trim());
+const isTsv = (file: string) => /\.tsv(\.gz)?$/i.test(file);
+
+/** Delimiters sniffed for when input.csv.delimiter is not set; a tie goes to the first. */
+const sniffable = [',', ';', '\t', '|'];
+/** The head of a file sniffed: tens of records of most files, read before the reading starts. */
+const sniffBytes = 64 * 1024;
+const sniffRecords = 100;
+
+/**
+ * The delimiter a CSV file most likely has, guessed from its head as DuckDB's and Python's
+ * sniffers guess: of those that split the first record into several fields, the one that
+ * splits the most of the next records into as many (then the one giving more fields). Excel
+ * writes `;` where the decimal mark is a comma. `,` when none splits the first record.
+ */
+export async function sniffDelimiter(file: string, quote: string): Promise<string> {
+  const { bytes, whole } = await readHead(file);
+  let best = { delimiter: ',', share: 0, width: 0 };
+  for (const delimiter of sniffable) {
+    const splitter = new CsvSplitter(delimiter, quote);
+    splitter.feed(bytes);
+    if (whole) splitter.end();
+    const records = (function* () {
+      try {
+        while (splitter.next()) yield splitter.count;
+      } catch (error) {
+        if (!(error instanceof UnclosedQuoteError)) throw error;
+      }
+    })();
+    const width = records.next().value;
+    if (width === undefined || width < 2) continue;
+    let seen = 0;
+    let same = 0;
+    for (const count of records) {
+      if (count === width) same++;
+      if (++seen === sniffRecords) break;
+    }
+    const share = seen === 0 ? 1 : same / seen;
+    if (share > best.share || (share === best.share && width > best.width)) best = { delimiter, share, width };
+  }
+  return best.share >= 0.5 ? best.delimiter : ',';
+}
+
+/** The first sniffBytes of a file (decompressed), and whether that is all of it. */
+async function readHead(file: string): Promise<{ bytes: Buffer; whole: boolean }> {
+  const { stream } = openFileStream(file);
+  const pieces: Buffer[] = [];
+  let length = 0;
+  try {
+    for await (const piece of stream as AsyncIterable<Buffer>) {
+      pieces.push(piece);
+      length += piece.length;
+      if (length >= sniffBytes) return { bytes: Buffer.concat(pieces).subarray(0, sniffBytes), whole: false };
+    }
+  } catch (error) {
+    throw streamError(file, error);
+  } finally {
+    (stream as NodeJS.ReadableStream & { destroy(): void }).destroy();
+  }
+  return { bytes: Buffer.concat(pieces), whole: true };
+}
 
 /** Opens CSV files and reads the first chunk to fix the column types; throws INPUT_* errors. */
 export async function openCsv(files: readonly string[], options: CsvSourceOptions): Promise<Source> {
   let schema: Field[] | undefined;
   const progress = new ByteProgress(await fileSizes(files));
-  const delimiterOf = (file: string) => options.delimiter ?? (/\.tsv(\.gz)?$/i.test(file) ? '\t' : ',');
+  // Files of one input share a dialect: the first that is not .tsv is sniffed for all of them.
+  const sniffed = options.delimiter === undefined && files.some((f) => !isTsv(f)) ? await sniffDelimiter(files.find((f) => !isTsv(f))!, options.quote) : ',';
+  const delimiterOf = (file: string) => options.delimiter ?? (isTsv(file) ? '\t' : sniffed);
   const lines = options.linesFor !== undefined && options.quote === '"' && files.every((f) => delimiterOf(f) === options.linesFor);
-  const narrow = lines && options.rawText && options.valuesOf !== undefined ? options.valuesOf : undefined;
+  // Cells with a decimal comma are numbers only once read as such here, not as the text read.
+  const rawText = options.rawText === true && options.decimal !== ',';
+  const parse = options.decimal === ',' ? (text: string) => parseNumber(text.replace(',', '.')) : parseNumber;
+  const narrow = lines && rawText && options.valuesOf !== undefined ? options.valuesOf : undefined;
 
   async function* readAll(from: SourcePosition): AsyncGenerator<RowChunk> {
     for (let index = from.file; index < files.length; index++) {
@@ -158,9 +225,9 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
 
   // The first chunk fixes each column's type; later chunks are converted to it.
   function typed(chunk: RowChunk): RowChunk {
-    schema ??= [...chunk.columns].filter(([name]) => name !== lineColumn).map(([name, values]) => ({ name, type: sniffCsvType(values as ArrayLike<unknown>, isMissing) }));
+    schema ??= [...chunk.columns].filter(([name]) => name !== lineColumn).map(([name, values]) => ({ name, type: sniffCsvType(values as ArrayLike<unknown>, isMissing, parse) }));
     if (narrow) return { ...chunk, columns: new Map([...chunk.columns].filter(([name]) => name === lineColumn || narrow.includes(name))) };
-    if (options.rawText) return chunk;
+    if (rawText) return chunk;
     const errors = new Map(chunk.errors);
     const columns = new Map(schema.map((field) => {
       const values = chunk.columns.get(field.name) as (string | null)[];
@@ -170,7 +237,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
           file: chunk.file, row: chunk.fileRow + i + 1, column: field.name, value, byte: i > 0 ? chunk.ends?.bytes[i - 1] : undefined,
           hint: `Fix or remove the value, or raise input.chunk_rows above ${thousands(chunkEnd(options, false))} (the first chunk's rows fix the column types) so the column is seen as text.`,
         }));
-      })];
+      }, parse)];
     }));
     return { ...chunk, columns, ...(errors.size > 0 ? { errors } : {}) };
   }

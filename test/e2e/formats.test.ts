@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { assertClose, fixtures, readJson, readRows, root, runCli, withTempDir } from '../helpers.js';
@@ -99,6 +99,24 @@ test('a ZSTD Parquet file written by Polars (3M rows, timestamps, dictionary str
   const mine = await duckdb(`SELECT date, origin, distance FROM '${join(dir, 'flights.parquet')}' LIMIT 5 OFFSET 2999995`);
   const theirs = await duckdb(`SELECT date, origin, distance FROM '${flights}' LIMIT 5 OFFSET 2999995`);
   assert.deepEqual(mine.map((r) => ({ ...r, date: String(r.date) })), theirs.map((r) => ({ ...r, date: String(r.date) })));
+}));
+
+test('a CSV saved by Excel where the decimal mark is a comma (BOM, CRLF, ";" between fields): scored as the reference once input.csv.decimal is ","', () => withTempDir(async (dir) => {
+  const reference = await readJson<Row[]>(join(fixtures, 'reference', 'penguins.json'));
+  const lines = (await readFile(join(fixtures, 'data', 'penguins.csv'), 'utf8')).trimEnd().split('\n');
+  await writeFile(join(dir, 'excel.csv'), `\uFEFF${lines.map((l) => l.split(',').map((cell) => cell.replace('.', ',')).join(';')).join('\r\n')}\r\n`);
+  const job = await writeJob(dir, [`input: { path: excel.csv }`, `model: ${join(fixtures, 'models', 'penguins')}`, 'output: { path: out.jsonl, keep: [species] }'].join('\n'));
+  // The delimiter is sniffed; the numbers' decimal commas make them bad cells, each naming the key to set.
+  const plain = await runCli(['run', job, '--progress', 'none']);
+  assert.equal(plain.code, 0, plain.stderr);
+  const errors = (await readFile(join(dir, 'out.jsonl.errors.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { value: string; hint: string });
+  assert.deepEqual(errors[0], { ...errors[0], value: '39,1', hint: 'The number has a decimal comma: set input.csv.decimal: "," (Excel writes one where the comma is the decimal mark).' });
+  const decimal = await runCli(['run', job, '--progress', 'none', '--restart', '--set', 'input.csv.decimal=","']);
+  assert.equal(decimal.code, 0, decimal.stderr);
+  assert.equal(existsSync(join(dir, 'out.jsonl.errors.jsonl')), false);
+  const rows = await readRows(join(dir, 'out.jsonl'));
+  assert.deepEqual(rows.map((r) => r.species), reference.map((_, i) => lines[i + 1]!.split(',')[0]));
+  assertClose(rows.map(({ species: _, ...predictions }) => predictions), reference, 1e-5);
 }));
 
 test('every Parquet codec DuckDB writes (zstd, snappy, gzip, uncompressed, several row groups) gives the same predictions', () => withTempDir(async (dir) => {

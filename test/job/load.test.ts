@@ -265,6 +265,22 @@ describe('loadJob: --set overrides', () => {
       `Job file ${file}: batch.size: expected a positive integer, got \`0\` (number)`);
   }));
 
+  test('a quoted --set value is a YAML string: quotes go, a comma stays', () => withTempDir(async (dir) => {
+    const file = await writeJob(dir, minimal);
+    const spec = await loadJob(file, { env: {}, overrides: ['input.csv.decimal=","', "input.csv.delimiter=';'", 'name="a b"'] });
+    assert.equal(spec.input.csv.decimal, ',');
+    assert.equal(spec.input.csv.delimiter, ';');
+    assert.equal(spec.name, 'a b');
+  }));
+
+  test('input.csv.decimal: "," or "."; a decimal comma cannot share the comma delimiter', () => withTempDir(async (dir) => {
+    const file = await writeJob(dir, minimal);
+    assert.equal((await loadJob(file, { env: {}, overrides: ['input.csv.decimal=.'] })).input.csv.decimal, undefined);
+    await rejectsWith(loadJob(file, { env: {}, overrides: ['input.csv.decimal=,', 'input.csv.delimiter=,'] }), 'JOB_INVALID',
+      `Job file ${file}: input.csv.decimal: a decimal comma needs another delimiter between fields; set input.csv.delimiter (Excel writes ";" with a decimal comma) or leave it out to have it sniffed`);
+    await rejectsWith(loadJob(file, { env: {}, overrides: ['input.csv.decimal=;'] }), 'JOB_INVALID', `Job file ${file}: input.csv.decimal: expected "." or ",", got \`";"\` (string)`);
+  }));
+
   test('--set input.csv.delimiter=| sets a pipe delimiter', () => withTempDir(async (dir) => {
     const file = await writeJob(dir, minimal);
     const spec = await loadJob(file, { env: {}, overrides: ['input.csv.delimiter=|', 'output.csv.delimiter=#'] });

@@ -84,6 +84,33 @@ describe('openCsv: parsing', () => {
     assert.equal((await openCsv([join(fixtures, 'data', 'penguins.csv.gz')], defaults)).estimatedRows, undefined);
   }));
 
+  test('the delimiter is sniffed when not set: ; | and tab files, a comma file with ; in its text, one column', () => withTempDir(async (dir) => {
+    const cases: [string, string, string[]][] = [
+      // Excel where the decimal mark is a comma: BOM, CRLF, ";" between fields, quoted ";" in text.
+      ['excel.csv', '\uFEFFname;note;x\r\nann;"a; b";1,5\r\nbob;c;2\r\n', ['name', 'note', 'x']],
+      ['pipes.csv', 'a|b|c\n1|2|3\n4|5|6\n', ['a', 'b', 'c']],
+      ['tabs.csv', 'a\tb\n1\t2\n', ['a', 'b']],
+      ['commas.csv', 'id,text\n1,one; two\n2,three; four\n3,five\n', ['id', 'text']],
+      ['single.csv', 'word\nalpha\nbeta; gamma\n', ['word']],
+    ];
+    for (const [name, text, columns] of cases) {
+      const source = await openCsv([await csvFile(dir, name, text)], defaults);
+      assert.deepEqual(source.schema.map((f) => f.name), columns, name);
+    }
+    assert.deepEqual(concatColumns(await drain(await openCsv([join(dir, 'excel.csv')], defaults))), { name: ['ann', 'bob'], note: ['a; b', 'c'], x: ['1,5', '2'] });
+    // A gzipped file is sniffed decompressed; a delimiter that is set is not sniffed.
+    await writeFile(join(dir, 'pipes.csv.gz'), gzipSync('a|b\n1|2\n'));
+    assert.deepEqual((await openCsv([join(dir, 'pipes.csv.gz')], defaults)).schema.map((f) => f.name), ['a', 'b']);
+    assert.deepEqual((await openCsv([join(dir, 'pipes.csv')], { ...defaults, delimiter: ',' })).schema.map((f) => f.name), ['a|b|c']);
+  }));
+
+  test('decimal ",": numbers with a decimal comma (or a point) are numbers', () => withTempDir(async (dir) => {
+    const file = await csvFile(dir, 'excel.csv', 'name;x;y\nann;1,5;-0,25\nbob;2;3.5\ncy;NA;1e3\n');
+    const source = await openCsv([file], { ...defaults, decimal: ',', rawText: true });
+    assert.deepEqual(source.schema, [{ name: 'name', type: 'string' }, { name: 'x', type: 'float64' }, { name: 'y', type: 'float64' }]);
+    assert.deepEqual(concatColumns(await drain(source)), { name: ['ann', 'bob', 'cy'], x: [1.5, 2, null], y: [-0.25, 3.5, 1000] });
+  }));
+
   test('a truncated .gz file is INPUT_FORMAT', () => withTempDir(async (dir) => {
     const whole = gzipSync(await readFile(penguinsCsv));
     const file = await csvFile(dir, 'cut.csv.gz', whole.subarray(0, whole.length - 100));
