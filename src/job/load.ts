@@ -43,6 +43,8 @@ export const jobSchema = z.strictObject({
       header: z.boolean(expect('true or false')).optional(),
       quote: oneChar.optional(),
       decimal: z.enum(['.', ','], expect('"." or ","')).optional(),
+      // Labels as the WHATWG Encoding standard maps them: latin1 reads as windows-1252, as in browsers.
+      encoding: z.enum(['utf-8', 'utf8', 'windows-1252', 'cp1252', 'latin1', 'iso-8859-1'], expect('utf-8 or windows-1252')).optional(),
     }, expect('a mapping')).optional(),
     chunk_rows: positiveInt().optional(),
   }, expect('a mapping with at least `path`')),
@@ -129,7 +131,7 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
       path: at('input.path', job.input.path),
       format: job.input.format,
       columns: job.input.columns,
-      csv: { delimiter: job.input.csv?.delimiter, header: job.input.csv?.header ?? true, quote: job.input.csv?.quote ?? '"', ...(job.input.csv?.decimal === ',' ? { decimal: ',' as const } : {}) },
+      csv: { delimiter: job.input.csv?.delimiter, header: job.input.csv?.header ?? true, quote: job.input.csv?.quote ?? '"', ...(job.input.csv?.decimal === ',' ? { decimal: ',' as const } : {}), ...(job.input.csv?.encoding && !job.input.csv.encoding.startsWith('utf') ? { encoding: 'windows-1252' as const } : {}) },
       chunkRows: job.input.chunk_rows ?? defaultChunkRows,
     },
     model: {

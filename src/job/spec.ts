@@ -14,6 +14,8 @@ export interface CsvOptions {
   readonly quote: string;
   /** Set when numbers are written with a decimal comma (Excel, where that is the mark); absent: a point. */
   readonly decimal?: ',';
+  /** Set when the file is not UTF-8 (Excel's plain "CSV" on Windows); absent: UTF-8. */
+  readonly encoding?: 'windows-1252';
 }
 
 export interface InputSpec {

@@ -3,7 +3,7 @@
  * BOM); numeric columns are sniffed from the first chunk and converted as rows stream by.
  * Each row's end offset comes with it from the splitter, so a resume seeks to it.
  */
-import { CsvSplitter, UnclosedQuoteError } from './csvsplit.js';
+import { type CsvEncoding, CsvSplitter, NotUtf8Error, UnclosedQuoteError } from './csvsplit.js';
 import { BentoError, didYouMean, thousands } from '../errors.js';
 import { chunkEnd, ColumnBuilder, convertColumn, requireColumns, sniffCsvType, textSource } from './chunks.js';
 import { ByteProgress, fileSizes, openFileStream, streamError } from './files.js';
@@ -15,6 +15,8 @@ export interface CsvSourceOptions {
   readonly quote: string;
   /** ',': numbers are written with a decimal comma. */
   readonly decimal?: ',';
+  /** Default utf-8. */
+  readonly encoding?: CsvEncoding;
   /** Read only these columns; undefined reads all. */
   readonly columns: readonly string[] | undefined;
   readonly chunkRows: number;
@@ -52,17 +54,18 @@ const sniffRecords = 100;
  * splits the most of the next records into as many (then the one giving more fields). Excel
  * writes `;` where the decimal mark is a comma. `,` when none splits the first record.
  */
-export async function sniffDelimiter(file: string, quote: string): Promise<string> {
+export async function sniffDelimiter(file: string, quote: string, encoding: CsvEncoding = 'utf-8'): Promise<string> {
   const { bytes, whole } = await readHead(file);
   let best = { delimiter: ',', share: 0, width: 0 };
   for (const delimiter of sniffable) {
-    const splitter = new CsvSplitter(delimiter, quote);
+    const splitter = new CsvSplitter(delimiter, quote, 0, encoding);
     splitter.feed(bytes);
     if (whole) splitter.end();
     const records = (function* () {
       try {
         while (splitter.next()) yield splitter.count;
       } catch (error) {
+        if (error instanceof NotUtf8Error) throw notUtf8(file, error.line);
         if (!(error instanceof UnclosedQuoteError)) throw error;
       }
     })();
@@ -78,6 +81,12 @@ export async function sniffDelimiter(file: string, quote: string): Promise<strin
     if (share > best.share || (share === best.share && width > best.width)) best = { delimiter, share, width };
   }
   return best.share >= 0.5 ? best.delimiter : ',';
+}
+
+function notUtf8(file: string, line: number): BentoError {
+  return new BentoError('INPUT_FORMAT', `${file} is not UTF-8: line ${line} holds bytes that are not`, {
+    file, hint: 'Save the file as UTF-8 (Excel: "CSV UTF-8"), or set input.csv.encoding: windows-1252 if it comes from Excel\'s plain "CSV" on Windows.',
+  });
 }
 
 /** The first sniffBytes of a file (decompressed), and whether that is all of it. */
@@ -104,7 +113,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
   let schema: Field[] | undefined;
   const progress = new ByteProgress(await fileSizes(files));
   // Files of one input share a dialect: the first that is not .tsv is sniffed for all of them.
-  const sniffed = options.delimiter === undefined && files.some((f) => !isTsv(f)) ? await sniffDelimiter(files.find((f) => !isTsv(f))!, options.quote) : ',';
+  const sniffed = options.delimiter === undefined && files.some((f) => !isTsv(f)) ? await sniffDelimiter(files.find((f) => !isTsv(f))!, options.quote, options.encoding) : ',';
   const delimiterOf = (file: string) => options.delimiter ?? (isTsv(file) ? '\t' : sniffed);
   const lines = options.linesFor !== undefined && options.quote === '"' && files.every((f) => delimiterOf(f) === options.linesFor);
   // Cells with a decimal comma are numbers only once read as such here, not as the text read.
@@ -130,7 +139,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
    * per record was half of the reader's allocations (profile of 1M rows: 530 of 1,113 MB).
    */
   async function* fed(file: string, stream: NodeJS.ReadableStream, startByte: number): AsyncGenerator<CsvSplitter> {
-    const splitter = new CsvSplitter(delimiterOf(file), options.quote, startByte);
+    const splitter = new CsvSplitter(delimiterOf(file), options.quote, startByte, options.encoding);
     try {
       for await (const piece of stream as AsyncIterable<Buffer>) {
         splitter.feed(piece);
@@ -148,6 +157,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
     try {
       return splitter.next();
     } catch (error) {
+      if (error instanceof NotUtf8Error) throw notUtf8(file, firstLine + error.line);
       if (error instanceof UnclosedQuoteError) {
         throw new BentoError('INPUT_FORMAT', `${file} is not valid CSV: a quoted field starting on line ${firstLine + error.line} is not closed by the end of the file`, {
           file, hint: 'Close the quote (a literal quote inside a quoted field is written twice: ""), or set input.csv.quote if the file uses another quote character.',

@@ -12,8 +12,31 @@
  * closing quote and the next delimiter is appended to the field.
  */
 
+import { isUtf8 } from 'node:buffer';
+
 const LF = 10;
 const CR = 13;
+
+/** Encodings a CSV file may be read in: UTF-8, or the Windows code page Excel's plain "CSV" writes in the West. */
+export type CsvEncoding = 'utf-8' | 'windows-1252';
+/**
+ * windows-1252 differs from latin1 in 0x80–0x9F only (WHATWG Encoding's table; 0x81, 0x8D, 0x8F,
+ * 0x90 and 0x9D stay as they are). Node 20's TextDecoder('windows-1252') decodes those bytes as
+ * latin1 (0x80 as U+0080, not €), so the difference is mapped here.
+ */
+const cp1252High = '\u20ac\u0081\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u008d\u017d\u008f'
+  + '\u0090\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u009d\u017e\u0178';
+function windows1252(raw: Buffer): string {
+  const text = raw.toString('latin1');
+  return /[\x80-\x9f]/.test(text) ? text.replace(/[\x80-\x9f]/g, (c) => cp1252High[c.charCodeAt(0) - 0x80]!) : text;
+}
+
+/** The input is not UTF-8; `line` (from the stream start) holds the first byte that is not. */
+export class NotUtf8Error extends Error {
+  constructor(readonly line: number) {
+    super(`line ${line} holds bytes that are not UTF-8`);
+  }
+}
 
 /** The input ended inside a quoted field; `line` (from the stream start) is where the field starts. */
 export class UnclosedQuoteError extends Error {
@@ -39,6 +62,7 @@ export class CsvSplitter {
   readonly #delimiter: number;
   readonly #quote: number;
   readonly #quoteChar: string;
+  readonly #encoding: CsvEncoding;
   /** Bytes fed but not decoded yet (they do not end a line, or came after the decoded block). */
   #pending: Buffer[] = [];
   #pendingBytes = 0;
@@ -61,7 +85,8 @@ export class CsvSplitter {
   #quoteLine = 1;
 
   /** `startByte`: where in the file the bytes fed start (0, or a resume offset). */
-  constructor(delimiter: string, quote: string, startByte = 0) {
+  constructor(delimiter: string, quote: string, startByte = 0, encoding: CsvEncoding = 'utf-8') {
+    this.#encoding = encoding;
     this.#delimiter = delimiter.charCodeAt(0);
     this.#quote = quote.charCodeAt(0);
     this.#quoteChar = quote;
@@ -117,7 +142,18 @@ export class CsvSplitter {
       }
     }
     this.#raw = raw;
-    this.#text = raw.toString('utf8');
+    if (this.#encoding === 'windows-1252') this.#text = windows1252(raw);
+    else {
+      this.#text = raw.toString('utf8');
+      // Bytes that are not UTF-8 decode to U+FFFD, which has three bytes: the text would be
+      // mangled and every byte offset after it (what a resume seeks to) wrong.
+      const replaced = this.#text.indexOf('\uFFFD');
+      if (replaced >= 0 && !isUtf8(raw)) {
+        let line = this.#line;
+        for (let i = this.#text.indexOf('\n'); i >= 0 && i < replaced; i = this.#text.indexOf('\n', i + 1)) line++;
+        throw new NotUtf8Error(line);
+      }
+    }
     // No decoded sequence has more UTF-16 units than bytes, so equal lengths mean one byte per char.
     this.#oneByte = this.#text.length === raw.length;
     this.#markChar = this.#markByte = 0;

@@ -111,6 +111,19 @@ describe('openCsv: parsing', () => {
     assert.deepEqual(concatColumns(await drain(source)), { name: ['ann', 'bob', 'cy'], x: [1.5, 2, null], y: [-0.25, 3.5, 1000] });
   }));
 
+  test('a file in Excel\'s Windows code page: INPUT_FORMAT naming the line unless encoding is windows-1252, then read with exact row offsets', () => withTempDir(async (dir) => {
+    // "Zürich", "café" and "€" in windows-1252: one byte each, none of them UTF-8.
+    const bytes = Buffer.from('city;note;x\r\nBern;plain;1\r\nZ\xfcrich;caf\xe9 \x80;2\r\n', 'latin1');
+    const file = await csvFile(dir, 'ansi.csv', bytes);
+    await rejectsWith(async () => drain(await openCsv([file], { ...defaults, delimiter: ';' })), 'INPUT_FORMAT',
+      `${file} is not UTF-8: line 3 holds bytes that are not`);
+    // Sniffing reads the head first, and says the same.
+    await rejectsWith(openCsv([file], defaults), 'INPUT_FORMAT', `${file} is not UTF-8: line 3 holds bytes that are not`);
+    const chunks = await drain(await openCsv([file], { ...defaults, encoding: 'windows-1252' }));
+    assert.deepEqual(concatColumns(chunks), { city: ['Bern', 'Zürich'], note: ['plain', 'café €'], x: [1, 2] });
+    assert.deepEqual(Array.from(chunks[0]!.ends!.bytes), [bytes.indexOf('\r\nZ') + 2, bytes.length]);
+  }));
+
   test('a truncated .gz file is INPUT_FORMAT', () => withTempDir(async (dir) => {
     const whole = gzipSync(await readFile(penguinsCsv));
     const file = await csvFile(dir, 'cut.csv.gz', whole.subarray(0, whole.length - 100));
