@@ -203,7 +203,7 @@ export async function textSource(files: readonly string[], readAll: (from: Sourc
  * file is read whole in that chunk, so its estimate is its count, give or take a line ending.
  * A compressed file's size says nothing of its rows: undefined.
  */
-export function estimateRows(files: readonly string[], first: RowChunk | undefined, bytes: number): number | undefined {
+function estimateRows(files: readonly string[], first: RowChunk | undefined, bytes: number): number | undefined {
   if (!first?.ends || first.length === 0 || files.some(isGzip)) return undefined;
   const { ends } = first;
   const perRow = (ends.bytes[first.length - 1]! - ends.start) / first.length;

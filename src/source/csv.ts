@@ -1,6 +1,7 @@
 /**
  * @file CSV/TSV reader: records split by source/csvsplit.ts (header, delimiter, quotes, CRLF,
- * BOM); numeric columns are sniffed from the first chunk and converted as rows stream by.
+ * BOM, encoding); the delimiter, unless set, is sniffed from the first file's head; numeric
+ * columns are sniffed from the first chunk and converted as rows stream by.
  * Each row's end offset comes with it from the splitter, so a resume seeks to it.
  */
 import { type CsvEncoding, CsvSplitter, NotUtf8Error, UnclosedQuoteError } from './csvsplit.js';
@@ -54,7 +55,7 @@ const sniffRecords = 100;
  * splits the most of the next records into as many (then the one giving more fields). Excel
  * writes `;` where the decimal mark is a comma. `,` when none splits the first record.
  */
-export async function sniffDelimiter(file: string, quote: string, encoding: CsvEncoding = 'utf-8'): Promise<string> {
+async function sniffDelimiter(file: string, quote: string, encoding: CsvEncoding = 'utf-8'): Promise<string> {
   const { bytes, whole } = await readHead(file);
   let best = { delimiter: ',', share: 0, width: 0 };
   for (const delimiter of sniffable) {
