@@ -3,6 +3,7 @@
  * object fails naming the file and line. Column types come from the first chunk. Lines are
  * split here (not by readline) so each row's end offset is known and a resume can seek to it.
  */
+import { isUtf8 } from 'node:buffer';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { BentoError } from '../errors.js';
@@ -22,19 +23,21 @@ export interface JsonlSourceOptions {
  * newline too; handed out a stream piece at a time, not an await per line (in the CSV reader,
  * an async generator step per record was half of its allocations).
  */
-async function* splitLines(stream: Readable, start: number): AsyncGenerator<{ text: string; end: number }[]> {
+async function* splitLines(stream: Readable, start: number): AsyncGenerator<{ text: string; end: number; notUtf8?: true }[]> {
   let pending: Buffer[] = [];
   let offset = start;
   const decoder = new StringDecoder('utf8');
   for await (const chunk of stream as AsyncIterable<Buffer>) {
-    const lines: { text: string; end: number }[] = [];
+    const lines: { text: string; end: number; notUtf8?: true }[] = [];
     let from = 0;
     for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, from)) {
       const piece = chunk.subarray(from, nl + 1);
       const bytes = pending.length ? Buffer.concat([...pending, piece]) : piece;
       pending = [];
       offset += bytes.length;
-      lines.push({ text: decoder.write(bytes), end: offset });
+      const text = decoder.write(bytes);
+      // Bytes that are not UTF-8 decode to U+FFFD: the line would be read, and written, mangled.
+      lines.push(text.includes('\uFFFD') && !isUtf8(bytes) ? { text, end: offset, notUtf8: true } : { text, end: offset });
       from = nl + 1;
     }
     if (from < chunk.length) pending.push(chunk.subarray(from));
@@ -79,7 +82,7 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
       pending = [];
     };
     try {
-      for await (const piece of splitLines(stream, at.byte ?? 0)) for (const { text: raw, end } of piece) {
+      for await (const piece of splitLines(stream, at.byte ?? 0)) for (const { text: raw, end, notUtf8 } of piece) {
         line++;
         // A BOM may open the file (Windows tools write one); the line break is not part of the JSON.
         const text = (line === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw).replace(/\r?\n$/, '');
@@ -88,12 +91,18 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
         if (text.trim() === '') continue;
         let row: unknown;
         let problem: BentoError | undefined;
-        try {
-          row = JSON.parse(text);
-        } catch (error) {
-          problem = new BentoError('INPUT_FORMAT', `Line ${line} of ${file} is not valid JSON: ${(error as Error).message}`, {
-            file, row: rows + 1, byte: start, value: text, hint: 'Each line of a JSONL file must be one JSON object; fix or remove the line.',
+        if (notUtf8) {
+          problem = new BentoError('INPUT_FORMAT', `Line ${line} of ${file} is not UTF-8`, {
+            file, row: rows + 1, byte: start, value: text, hint: 'JSON text is UTF-8: re-encode the file (e.g. iconv -f windows-1252 -t utf-8), or fix the line.',
           });
+        } else {
+          try {
+            row = JSON.parse(text);
+          } catch (error) {
+            problem = new BentoError('INPUT_FORMAT', `Line ${line} of ${file} is not valid JSON: ${(error as Error).message}`, {
+              file, row: rows + 1, byte: start, value: text, hint: 'Each line of a JSONL file must be one JSON object; fix or remove the line.',
+            });
+          }
         }
         if (!problem && (row === null || typeof row !== 'object' || Array.isArray(row))) {
           problem = new BentoError('INPUT_FORMAT', `Line ${line} of ${file} is not a JSON object (got ${Array.isArray(row) ? 'an array' : row === null ? 'null' : typeof row})`, {

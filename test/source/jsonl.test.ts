@@ -95,6 +95,15 @@ describe('openJsonl: reading', () => {
 });
 
 describe('openJsonl: errors', () => {
+
+  test('a line with bytes that are not UTF-8 is a row error naming it; the other lines are read', () => withTempDir(async (dir) => {
+    const file = join(dir, 'ansi.jsonl');
+    // "Zürich" with ü as windows-1252 writes it: one byte, not UTF-8.
+    await writeFile(file, Buffer.concat([Buffer.from('{"city":"Bern"}\n'), Buffer.from('{"city":"Z\xfcrich"}\n', 'latin1'), Buffer.from('{"city":"Zürich"}\n')]));
+    const source = await openJsonl([file], defaults);
+    assert.deepEqual((await badRows(source)).map(({ row, code, message, byte }) => ({ row, code, message, byte })), [{ row: 2, code: 'INPUT_FORMAT', message: `Line 2 of ${file} is not UTF-8`, byte: 16 }]);
+    assert.deepEqual(concatColumns(await drain(await openJsonl([file], defaults))).city, ['Bern', null, 'Zürich']);
+  }));
   test('an invalid JSON line is a row error naming its line number (blank lines counted) and byte offset', () => withTempDir(async (dir) => {
     const file = await jsonlFile(dir, 'bad.jsonl', '{"a":1}\n\n{"a":2,}\n{"a":3}\n');
     const source = await openJsonl([file], defaults);
