@@ -45,6 +45,7 @@ export const jobSchema = z.strictObject({
       decimal: z.enum(['.', ','], expect('"." or ","')).optional(),
       // Labels as the WHATWG Encoding standard maps them: latin1 reads as windows-1252, as in browsers.
       encoding: z.enum(['utf-8', 'utf8', 'windows-1252', 'cp1252', 'latin1', 'iso-8859-1'], expect('utf-8 or windows-1252')).optional(),
+      names: stringList('a list of column names').optional(),
     }, expect('a mapping')).optional(),
     chunk_rows: positiveInt().optional(),
   }, expect('a mapping with at least `path`')),
@@ -122,6 +123,8 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
     problems.push(`output.format: cannot be inferred from the extension ${quote(extname(outputPath) || '(none)')}; expected one of [${dataFormats.join(', ')}] (set output.format, or name the file .csv, .jsonl or .parquet)`);
   }
   if (outputPath.endsWith('.gz')) problems.push('output.path: compressed output (.gz) is not supported; remove the .gz extension');
+  const repeated = job.input.csv?.names?.find((name, i, all) => all.indexOf(name) !== i);
+  if (repeated !== undefined) problems.push(`input.csv.names: ${quote(repeated)} is named twice; give each column its own name`);
   if (job.input.csv?.decimal === ',' && job.input.csv.delimiter === ',') problems.push('input.csv.decimal: a decimal comma needs another delimiter between fields; set input.csv.delimiter (Excel writes ";" with a decimal comma) or leave it out to have it sniffed');
   if (problems.length > 0) throw configError('JOB_INVALID', file, 'Job file', problems);
   return {
@@ -131,7 +134,7 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
       path: at('input.path', job.input.path),
       format: job.input.format,
       columns: job.input.columns,
-      csv: { delimiter: job.input.csv?.delimiter, header: job.input.csv?.header ?? true, quote: job.input.csv?.quote ?? '"', ...(job.input.csv?.decimal === ',' ? { decimal: ',' as const } : {}), ...(job.input.csv?.encoding && !job.input.csv.encoding.startsWith('utf') ? { encoding: 'windows-1252' as const } : {}) },
+      csv: { delimiter: job.input.csv?.delimiter, header: job.input.csv?.header ?? true, quote: job.input.csv?.quote ?? '"', ...(job.input.csv?.decimal === ',' ? { decimal: ',' as const } : {}), ...(job.input.csv?.encoding && !job.input.csv.encoding.startsWith('utf') ? { encoding: 'windows-1252' as const } : {}), ...(job.input.csv?.names ? { names: job.input.csv.names } : {}) },
       chunkRows: job.input.chunk_rows ?? defaultChunkRows,
     },
     model: {

@@ -16,6 +16,8 @@ export interface CsvOptions {
   readonly decimal?: ',';
   /** Set when the file is not UTF-8 (Excel's plain "CSV" on Windows); absent: UTF-8. */
   readonly encoding?: 'windows-1252';
+  /** The columns' names, for a file without a header or in place of its header's. */
+  readonly names?: readonly string[];
 }
 
 export interface InputSpec {

@@ -18,6 +18,8 @@ export interface CsvSourceOptions {
   readonly decimal?: ',';
   /** Default utf-8. */
   readonly encoding?: CsvEncoding;
+  /** The columns' names, for a file without a header (Spark writes none by default) or in place of its header's. */
+  readonly names?: readonly string[];
   /** Read only these columns; undefined reads all. */
   readonly columns: readonly string[] | undefined;
   readonly chunkRows: number;
@@ -171,14 +173,24 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
   async function readHeader(file: string): Promise<string[]> {
     const opened = openFileStream(file);
     try {
-      for await (const record of fed(file, opened.stream, 0)) if (nextRecord(record, file, 0)) return names(record.fields.slice(0, record.count));
+      for await (const record of fed(file, opened.stream, 0)) if (nextRecord(record, file, 0)) return names(record.fields.slice(0, record.count), file);
     } finally {
       opened.stream.destroy();
     }
     throw new BentoError('INPUT_FORMAT', `Input file ${file} is empty`, { file });
   }
 
-  const names = (record: string[]) => (options.header ? record.map((name) => name.trim()) : record.map((_, i) => `column${i}`));
+  const names = (record: string[], file: string) => {
+    if (options.names) {
+      if (options.names.length !== record.length) {
+        throw new BentoError('INPUT_FORMAT', `${file} has ${record.length} fields a record, but input.csv.names gives ${options.names.length} names`, {
+          file, hint: `Give one name a field, in order: the first record is ${record.slice(0, 8).map((f) => JSON.stringify(f)).join(', ')}${record.length > 8 ? ', …' : ''}.`,
+        });
+      }
+      return [...options.names];
+    }
+    return options.header ? record.map((name) => name.trim()) : record.map((_, i) => `column${i}`);
+  };
 
   async function* readFile(file: string, index: number, stream: NodeJS.ReadableStream, at: SourcePosition, knownHeader: string[] | undefined): AsyncGenerator<RowChunk> {
     const offset = at.byte ?? 0;
@@ -207,7 +219,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
         record.only = only;
         if (!nextRecord(record, file, firstLine)) break;
         if (header === undefined) {
-          header = names(record.fields.slice(0, record.count));
+          header = names(record.fields.slice(0, record.count), file);
           select(header, options.header ? record.endByte : offset);
           if (options.header) continue;
         }

@@ -36,7 +36,9 @@ export async function resolveInputFiles(path: string, isWanted: (file: string) =
 async function walk(dir: string): Promise<string[]> {
   const out: string[] = [];
   for (const entry of await readdir(dir, { withFileTypes: true })) {
-    if (entry.name.startsWith('.')) continue; // hidden files and our own temporary outputs
+    // Hidden files and our own temporary outputs; `_` marks what Spark and Hadoop write beside
+    // the data (_SUCCESS, _committed_…, _temporary/), which pyarrow's datasets skip too.
+    if (entry.name.startsWith('.') || entry.name.startsWith('_')) continue;
     const full = join(dir, entry.name);
     if (entry.isDirectory()) out.push(...(await walk(full)));
     else if (entry.isFile()) out.push(full);

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { assertClose, fixtures, readJson, readRows, root, runCli, withTempDir } from '../helpers.js';
@@ -117,6 +117,26 @@ test('a CSV saved by Excel where the decimal mark is a comma (BOM, CRLF, ";" bet
   const rows = await readRows(join(dir, 'out.jsonl'));
   assert.deepEqual(rows.map((r) => r.species), reference.map((_, i) => lines[i + 1]!.split(',')[0]));
   assertClose(rows.map(({ species: _, ...predictions }) => predictions), reference, 1e-5);
+}));
+
+test('a CSV directory as Spark writes it (part files without a header, _SUCCESS, .crc files): scored as the reference with input.csv.names', () => withTempDir(async (dir) => {
+  const reference = await readJson<Row[]>(join(fixtures, 'reference', 'penguins.json'));
+  const [header, ...lines] = (await readFile(join(fixtures, 'data', 'penguins.csv'), 'utf8')).trimEnd().split('\n');
+  await mkdir(join(dir, 'scored-input'));
+  for (let part = 0; part < 3; part++) {
+    const name = `part-0000${part}-5b1e6f0c-c000.csv`;
+    await writeFile(join(dir, 'scored-input', name), `${lines.slice(part * 120, (part + 1) * 120).join('\n')}\n`);
+    await writeFile(join(dir, 'scored-input', `.${name}.crc`), 'crc');
+  }
+  await writeFile(join(dir, 'scored-input', '_SUCCESS'), '');
+  const job = await writeJob(dir, [
+    `input: { path: scored-input, format: csv, csv: { header: false, names: [${header}] } }`,
+    `model: ${join(fixtures, 'models', 'penguins')}`,
+    'output: { path: out.jsonl, keep: [] }',
+  ].join('\n'));
+  const result = await runCli(['run', job, '--progress', 'none']);
+  assert.equal(result.code, 0, result.stderr);
+  assertClose(await readRows(join(dir, 'out.jsonl')), reference, 1e-5);
 }));
 
 test('every Parquet codec DuckDB writes (zstd, snappy, gzip, uncompressed, several row groups) gives the same predictions', () => withTempDir(async (dir) => {

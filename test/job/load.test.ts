@@ -290,6 +290,12 @@ describe('loadJob: --set overrides', () => {
     await rejectsWith(loadJob(file, { env: {}, overrides: ['input.csv.encoding=utf-16'] }), 'JOB_INVALID', `Job file ${file}: input.csv.encoding: expected utf-8 or windows-1252, got \`"utf-16"\` (string)`);
   }));
 
+  test('input.csv.names: a list of distinct names', () => withTempDir(async (dir) => {
+    const file = await writeJob(dir, minimal);
+    assert.deepEqual((await loadJob(file, { env: {}, overrides: ['input.csv.names=[a, b]', 'input.csv.header=false'] })).input.csv.names, ['a', 'b']);
+    await rejectsWith(loadJob(file, { env: {}, overrides: ['input.csv.names=[a, b, a]'] }), 'JOB_INVALID', `Job file ${file}: input.csv.names: "a" is named twice; give each column its own name`);
+  }));
+
   test('--set input.csv.delimiter=| sets a pipe delimiter', () => withTempDir(async (dir) => {
     const file = await writeJob(dir, minimal);
     const spec = await loadJob(file, { env: {}, overrides: ['input.csv.delimiter=|', 'output.csv.delimiter=#'] });

@@ -49,6 +49,17 @@ describe('openCsv: parsing', () => {
     assert.deepEqual(concatColumns(await drain(await openCsv([file], { ...defaults, delimiter: ';', quote: "'" }))), { a: [1], b: ['x;y'] });
   }));
 
+  test('names: the columns of a file without a header (Spark writes none by default), or in place of a header\'s', () => withTempDir(async (dir) => {
+    const bare = await csvFile(dir, 'part-00000.csv', 'Adelie,39.1\nGentoo,46.1\n');
+    const named = await openCsv([bare], { ...defaults, header: false, names: ['species', 'bill'] });
+    assert.deepEqual(named.schema, [{ name: 'species', type: 'string' }, { name: 'bill', type: 'float64' }]);
+    assert.deepEqual(concatColumns(await drain(named)), { species: ['Adelie', 'Gentoo'], bill: [39.1, 46.1] });
+    const headed = await csvFile(dir, 'headed.csv', 'a,b\nAdelie,39.1\n');
+    assert.deepEqual(concatColumns(await drain(await openCsv([headed], { ...defaults, names: ['species', 'bill'] }))), { species: ['Adelie'], bill: [39.1] });
+    await rejectsWith(openCsv([bare], { ...defaults, header: false, names: ['species'] }), 'INPUT_FORMAT',
+      `${bare} has 2 fields a record, but input.csv.names gives 1 names`);
+  }));
+
   test('header: false names the columns column0, column1, … and keeps the first line as data', () => withTempDir(async (dir) => {
     const file = await csvFile(dir, 'nohead.csv', 'x,1.5,a\ny,2,b\n');
     const source = await openCsv([file], { ...defaults, header: false });

@@ -43,8 +43,8 @@ describe('globToRegExp', () => {
 });
 
 describe('resolveInputFiles', () => {
-  test('a directory is walked recursively, filtered, sorted, hidden files skipped', () => withTempDir(async (dir) => {
-    await touch(dir, ['b.csv', 'a.csv', 'sub/c.csv', 'README.md', '.hidden.csv', '.tmp/d.csv', 'sub/a.csv.gz']);
+  test('a directory is walked recursively, filtered, sorted, hidden files and Spark\'s _ markers skipped', () => withTempDir(async (dir) => {
+    await touch(dir, ['b.csv', 'a.csv', 'sub/c.csv', 'README.md', '.hidden.csv', '.tmp/d.csv', 'sub/a.csv.gz', '_SUCCESS', '_temporary/0/part-9.csv', '_committed_1.csv']);
     assert.deepEqual(await resolveInputFiles(dir, isData), [join(dir, 'a.csv'), join(dir, 'b.csv'), join(dir, 'sub', 'a.csv.gz'), join(dir, 'sub', 'c.csv')]);
   }));
 
