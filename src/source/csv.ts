@@ -266,5 +266,10 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
   }
 
   // Types are sniffed from the start of the first file, also when a resume starts elsewhere.
-  return textSource(files, readAll, () => schema, progress);
+  const dialect = [
+    ...(options.delimiter === undefined && sniffed !== ',' ? [`${JSON.stringify(sniffed)}-separated (sniffed)`] : []),
+    ...(options.decimal === ',' ? ['decimal comma'] : []),
+    ...(options.encoding === 'windows-1252' ? ['windows-1252'] : []),
+  ].join(', ');
+  return { ...(await textSource(files, readAll, () => schema, progress)), ...(dialect ? { dialect } : {}) };
 }

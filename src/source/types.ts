@@ -128,6 +128,8 @@ export interface Source {
    * for choices that a wrong guess makes slower, never wrong.
    */
   readonly estimatedRows: number | undefined;
+  /** How a CSV input is read, where that was guessed or is not the default: e.g. `";"-separated (sniffed)`. */
+  readonly dialect?: string;
   /**
    * Rows in file order from `from` (default: the start), in chunks of at most the configured
    * size. Closes its files when the loop ends. May be called once.

@@ -111,6 +111,9 @@ test('a CSV saved by Excel where the decimal mark is a comma (BOM, CRLF, ";" bet
   assert.equal(plain.code, 0, plain.stderr);
   const errors = (await readFile(join(dir, 'out.jsonl.errors.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { value: string; hint: string });
   assert.deepEqual(errors[0], { ...errors[0], value: '39,1', hint: 'The number has a decimal comma: set input.csv.decimal: "," (Excel writes one where the comma is the decimal mark).' });
+  const validate = await runCli(['--log-format', 'text', 'validate', job, '--set', 'input.csv.decimal=","']);
+  assert.equal(validate.code, 0, validate.stderr);
+  assert.match(validate.stderr, /^input +csv \(";"-separated \(sniffed\), decimal comma\), 1 file\(s\): \S*excel\.csv$/m);
   const decimal = await runCli(['run', job, '--progress', 'none', '--restart', '--set', 'input.csv.decimal=","']);
   assert.equal(decimal.code, 0, decimal.stderr);
   assert.equal(existsSync(join(dir, 'out.jsonl.errors.jsonl')), false);

@@ -107,6 +107,8 @@ describe('openCsv: parsing', () => {
     for (const [name, text, columns] of cases) {
       const source = await openCsv([await csvFile(dir, name, text)], defaults);
       assert.deepEqual(source.schema.map((f) => f.name), columns, name);
+      // What `validate` shows of how the file is read, when it was guessed.
+      assert.equal(source.dialect, { 'excel.csv': '";"-separated (sniffed)', 'pipes.csv': '"|"-separated (sniffed)', 'tabs.csv': '"\\t"-separated (sniffed)' }[name], name);
     }
     assert.deepEqual(concatColumns(await drain(await openCsv([join(dir, 'excel.csv')], defaults))), { name: ['ann', 'bob'], note: ['a; b', 'c'], x: ['1,5', '2'] });
     // A gzipped file is sniffed decompressed; a delimiter that is set is not sniffed.
