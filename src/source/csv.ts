@@ -189,7 +189,18 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
       }
       return [...options.names];
     }
-    return options.header ? record.map((name) => name.trim()) : record.map((_, i) => `column${i}`);
+    if (!options.header) return record.map((_, i) => `column${i}`);
+    // Every field keeps a column of its own name: an empty one is named as without a header, and
+    // a repeated one gets _1, _2, … as DuckDB's reader names it. Under one name, the output's
+    // header had one column fewer than its rows.
+    const seen = new Set<string>();
+    return record.map((field, i) => {
+      const name = field.trim() || `column${i}`;
+      let unique = name;
+      for (let k = 1; seen.has(unique); k++) unique = `${name}_${k}`;
+      seen.add(unique);
+      return unique;
+    });
   };
 
   async function* readFile(file: string, index: number, stream: NodeJS.ReadableStream, at: SourcePosition, knownHeader: string[] | undefined): AsyncGenerator<RowChunk> {

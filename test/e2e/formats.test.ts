@@ -142,6 +142,19 @@ test('a CSV directory as Spark writes it (part files without a header, _SUCCESS,
   assertClose(await readRows(join(dir, 'out.jsonl')), reference, 1e-5);
 }));
 
+test('CSV → CSV from a header that repeats a name and ends in an empty field: every column is kept under a name of its own', () => withTempDir(async (dir) => {
+  const [header, ...lines] = (await readFile(join(fixtures, 'data', 'penguins.csv'), 'utf8')).trimEnd().split('\n');
+  await writeFile(join(dir, 'messy.csv'), `${header},island,\n${lines.map((l) => `${l},X,`).join('\n')}\n`);
+  const job = await writeJob(dir, [`input: { path: messy.csv }`, `model: ${join(fixtures, 'models', 'penguins')}`, 'output: { path: out.csv }'].join('\n'));
+  const result = await runCli(['run', job, '--progress', 'none']);
+  assert.equal(result.code, 0, result.stderr);
+  const [outHeader, ...outLines] = (await readFile(join(dir, 'out.csv'), 'utf8')).trimEnd().split('\n');
+  assert.equal(outHeader, `${header},island_1,column8,species_pred,species_score,prob_Adelie,prob_Chinstrap,prob_Gentoo`);
+  // Before, the header named "island" once and the rows held both: one field more than the header.
+  for (const line of outLines.filter((l) => !l.includes('"'))) assert.equal(line.split(',').length, outHeader!.split(',').length, line);
+  assert.equal(outLines.length, 344);
+}));
+
 test('every Parquet codec DuckDB writes (zstd, snappy, gzip, uncompressed, several row groups) gives the same predictions', () => withTempDir(async (dir) => {
   const reference = await readJson<Row[]>(join(fixtures, 'reference', 'penguins.json'));
   const job = await writeJob(dir, [

@@ -60,6 +60,13 @@ describe('openCsv: parsing', () => {
       `${bare} has 2 fields a record, but input.csv.names gives 1 names`);
   }));
 
+  test('a header\'s empty field is named as without a header, a repeated name gets _1, _2', () => withTempDir(async (dir) => {
+    const file = await csvFile(dir, 'messy.csv', 'a,b,a,,a,column3\n1,2,3,4,5,6\n');
+    const source = await openCsv([file], defaults);
+    assert.deepEqual(source.schema.map((f) => f.name), ['a', 'b', 'a_1', 'column3', 'a_2', 'column3_1']);
+    assert.deepEqual(concatColumns(await drain(source)), { a: [1], b: [2], a_1: [3], column3: [4], a_2: [5], column3_1: [6] });
+  }));
+
   test('header: false names the columns column0, column1, … and keeps the first line as data', () => withTempDir(async (dir) => {
     const file = await csvFile(dir, 'nohead.csv', 'x,1.5,a\ny,2,b\n');
     const source = await openCsv([file], { ...defaults, header: false });
