@@ -18,6 +18,12 @@ export const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const fixtures = join(root, 'fixtures');
 export const bin = join(root, 'bin', 'bento-batch.js');
 
+/** fixtures/data/penguins.csv's header line and its 344 data lines (LF-separated, no trailing newline), for tests that rewrite it. */
+export async function penguinsCsv(): Promise<{ header: string; lines: string[] }> {
+  const [header, ...lines] = (await readFile(join(fixtures, 'data', 'penguins.csv'), 'utf8')).trimEnd().split('\n');
+  return { header: header!, lines };
+}
+
 /**
  * Seeded pseudo-random numbers in [0, 1): xorshift32 in exact 32-bit integer steps (period
  * 2^32 - 1). `(seed * a + c) % m` in doubles loses bits past 2^53 and cycles after ~10,000 draws.

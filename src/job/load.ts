@@ -8,7 +8,7 @@ import * as z from 'zod';
 import { configError, expect, nonEmptyString, positiveInt, readYaml, stringList, validate } from '../config.js';
 import { quote } from '../errors.js';
 import { defaultMemoryMb } from '../run/memory.js';
-import { type DataFormat, dataFormats, formatFromPath, type JobSpec } from './spec.js';
+import { type CsvOptions, type DataFormat, dataFormats, formatFromPath, type JobSpec } from './spec.js';
 
 const memoryExpected = 'a size in MB such as 256, or a string such as 512MB or 1GB';
 
@@ -32,6 +32,9 @@ const modelObject = z.strictObject({
 }, expect('a mapping'));
 
 /** The job file as written, before normalization. Keys are the user-facing contract. */
+/** Encoding labels read as windows-1252, as the WHATWG Encoding standard (and so browsers) maps them. */
+const windows1252Labels = ['windows-1252', 'cp1252', 'latin1', 'iso-8859-1'] as const;
+
 export const jobSchema = z.strictObject({
   name: nonEmptyString().optional(),
   input: z.strictObject({
@@ -43,8 +46,7 @@ export const jobSchema = z.strictObject({
       header: z.boolean(expect('true or false')).optional(),
       quote: oneChar.optional(),
       decimal: z.enum(['.', ','], expect('"." or ","')).optional(),
-      // Labels as the WHATWG Encoding standard maps them: latin1 reads as windows-1252, as in browsers.
-      encoding: z.enum(['utf-8', 'utf8', 'windows-1252', 'cp1252', 'latin1', 'iso-8859-1'], expect('utf-8 or windows-1252')).optional(),
+      encoding: z.enum(['utf-8', 'utf8', ...windows1252Labels], expect('utf-8 or windows-1252')).optional(),
       names: stringList('a list of column names').optional(),
     }, expect('a mapping')).optional(),
     chunk_rows: positiveInt().optional(),
@@ -84,6 +86,19 @@ export const jobSchema = z.strictObject({
 }, expect('a mapping'));
 
 export type RawJob = z.infer<typeof jobSchema>;
+
+/**
+ * input.csv as the readers take it, defaults filled in. decimal, encoding and names are there only
+ * when they change how a file is read, so a job without them keeps its checkpoint fingerprint.
+ */
+function csvOptions(csv: RawJob['input']['csv']): CsvOptions {
+  return {
+    delimiter: csv?.delimiter, header: csv?.header ?? true, quote: csv?.quote ?? '"',
+    ...(csv?.decimal === ',' ? { decimal: ',' as const } : {}),
+    ...(csv?.encoding !== undefined && (windows1252Labels as readonly string[]).includes(csv.encoding) ? { encoding: 'windows-1252' as const } : {}),
+    ...(csv?.names ? { names: csv.names } : {}),
+  };
+}
 
 export interface LoadOptions {
   /** `--set key.path=value` pairs, applied after interpolation. */
@@ -134,7 +149,7 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
       path: at('input.path', job.input.path),
       format: job.input.format,
       columns: job.input.columns,
-      csv: { delimiter: job.input.csv?.delimiter, header: job.input.csv?.header ?? true, quote: job.input.csv?.quote ?? '"', ...(job.input.csv?.decimal === ',' ? { decimal: ',' as const } : {}), ...(job.input.csv?.encoding && !job.input.csv.encoding.startsWith('utf') ? { encoding: 'windows-1252' as const } : {}), ...(job.input.csv?.names ? { names: job.input.csv.names } : {}) },
+      csv: csvOptions(job.input.csv),
       chunkRows: job.input.chunk_rows ?? defaultChunkRows,
     },
     model: {

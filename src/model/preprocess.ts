@@ -5,6 +5,7 @@
  */
 import { type Batch, locate } from '../batch/batcher.js';
 import { BentoError } from '../errors.js';
+import { formatFromPath } from '../job/spec.js';
 import { cell, type Column, MaskedColumn, missingTokens, parseNumber, plainDecimal } from '../source/types.js';
 import type { Bundle } from './bundle.js';
 import type { InputTensor, Manifest } from './manifest.js';
@@ -101,6 +102,11 @@ function allocate(dtype: InputTensor['dtype'], n: number): Writable {
 
 /** A number written with a decimal comma, as Excel writes it where that is the mark. */
 const decimalComma = /^\s*[-+]?\d*,\d+\s*$/;
+/** Whether a file may have been read as CSV, where input.csv.decimal applies: any name but JSONL's and Parquet's. */
+function readAsCsv(file: string): boolean {
+  const format = formatFromPath(file);
+  return format !== 'jsonl' && format !== 'parquet';
+}
 
 function fillColumn(data: Writable, column: Column, length: number, width: number, j: number, input: InputTensor, name: string, fill: number | undefined, batch: Batch, errors: RowErrors | undefined): void {
   const fail = (i: number, value: unknown, why: string): 0 => {
@@ -108,7 +114,7 @@ function fillColumn(data: Writable, column: Column, length: number, width: numbe
     const error = new BentoError('INVALID_VALUE', `Invalid value: column "${name}" ${why}, got ${show(value)} at ${file} row ${row}`, {
       file, row, column: name, value, byte,
       hint: value === null ? `Fix the row, or give tensor "${input.tensor}" a \`fill\` value in bento.yaml.`
-        : decimalComma.test(String(value)) && /\.(csv|tsv|txt)(\.gz)?$/i.test(file) ? 'The number has a decimal comma: set input.csv.decimal: "," (Excel writes one where the comma is the decimal mark).'
+        : decimalComma.test(String(value)) && readAsCsv(file) ? 'The number has a decimal comma: set input.csv.decimal: "," (Excel writes one where the comma is the decimal mark).'
           : 'Fix or remove the value in the input.',
     });
     if (!errors) throw error;

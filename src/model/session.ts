@@ -15,7 +15,7 @@ const ort = require('onnxruntime-node') as typeof Ort;
 ort.env.logLevel = 'fatal';
 
 /** How to get the CUDA provider, for the note of a run that falls back to CPU (README, GPU). */
-export const cudaHint = 'For CUDA 12, fetch onnxruntime\'s CUDA provider where bento-batch is installed: ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node (the machine needs CUDA 12 and cuDNN 9).';
+const cudaHint = 'For CUDA 12, fetch onnxruntime\'s CUDA provider where bento-batch is installed: ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node (the machine needs CUDA 12 and cuDNN 9).';
 
 /** A tensor as our stages see it: a typed array (or strings) plus its dims. */
 export interface TensorData {
@@ -76,8 +76,7 @@ export class Session {
   static async create(file: string, options: SessionOptions): Promise<Session> {
     const wanted = [...new Set([...options.providers.map((p) => p.toLowerCase()), 'cpu'])];
     const base: Ort.InferenceSession.SessionOptions = {
-      // Failures reach us as exceptions with the same text; the native logger would also print
-      // them, in colour, into the JSON log lines on stderr.
+      // The session's own logging, off for the reason ort.env.logLevel is (top of this file).
       logSeverityLevel: 4,
       graphOptimizationLevel: options.graphOptimization,
       ...(options.intraOp !== undefined ? { intraOpNumThreads: options.intraOp } : {}),

@@ -116,7 +116,8 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
   let schema: Field[] | undefined;
   const progress = new ByteProgress(await fileSizes(files));
   // Files of one input share a dialect: the first that is not .tsv is sniffed for all of them.
-  const sniffed = options.delimiter === undefined && files.some((f) => !isTsv(f)) ? await sniffDelimiter(files.find((f) => !isTsv(f))!, options.quote, options.encoding) : ',';
+  const sniffFrom = options.delimiter === undefined ? files.find((f) => !isTsv(f)) : undefined;
+  const sniffed = sniffFrom ? await sniffDelimiter(sniffFrom, options.quote, options.encoding) : ',';
   const delimiterOf = (file: string) => options.delimiter ?? (isTsv(file) ? '\t' : sniffed);
   const lines = options.linesFor !== undefined && options.quote === '"' && files.every((f) => delimiterOf(f) === options.linesFor);
   // Cells with a decimal comma are numbers only once read as such here, not as the text read.

@@ -12,7 +12,7 @@
  * closing quote and the next delimiter is appended to the field.
  */
 
-import { isUtf8 } from 'node:buffer';
+import { notUtf8At } from './files.js';
 
 const LF = 10;
 const CR = 13;
@@ -27,8 +27,7 @@ export type CsvEncoding = 'utf-8' | 'windows-1252';
 const cp1252High = '\u20ac\u0081\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u008d\u017d\u008f'
   + '\u0090\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u009d\u017e\u0178';
 function windows1252(raw: Buffer): string {
-  const text = raw.toString('latin1');
-  return /[\x80-\x9f]/.test(text) ? text.replace(/[\x80-\x9f]/g, (c) => cp1252High[c.charCodeAt(0) - 0x80]!) : text;
+  return raw.toString('latin1').replace(/[\x80-\x9f]/g, (c) => cp1252High[c.charCodeAt(0) - 0x80]!);
 }
 
 /** The input is not UTF-8; `line` (from the stream start) holds the first byte that is not. */
@@ -145,10 +144,9 @@ export class CsvSplitter {
     if (this.#encoding === 'windows-1252') this.#text = windows1252(raw);
     else {
       this.#text = raw.toString('utf8');
-      // Bytes that are not UTF-8 decode to U+FFFD, which has three bytes: the text would be
-      // mangled and every byte offset after it (what a resume seeks to) wrong.
-      const replaced = this.#text.indexOf('\uFFFD');
-      if (replaced >= 0 && !isUtf8(raw)) {
+      // Every byte offset after such bytes (what a resume seeks to) would be wrong too.
+      const replaced = notUtf8At(this.#text, raw);
+      if (replaced >= 0) {
         let line = this.#line;
         for (let i = this.#text.indexOf('\n'); i >= 0 && i < replaced; i = this.#text.indexOf('\n', i + 1)) line++;
         throw new NotUtf8Error(line);

@@ -2,6 +2,7 @@
  * @file Turns `input.path` (a file, a directory, or a glob) into the sorted list of files to
  * read, and opens one file as a byte stream, gunzipping `.gz` on the fly.
  */
+import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
@@ -85,6 +86,17 @@ const escape = (s: string) => s.replace(/[.+^$()|\\/]/g, '\\$&');
 export interface OpenedFile {
   readonly stream: Readable;
   bytes(): number;
+}
+
+/**
+ * Where `text`, decoded from `bytes` as UTF-8, has the first U+FFFD that stands for bytes that are
+ * not UTF-8; -1 when the bytes are UTF-8. Such bytes would be read (and written) mangled, and
+ * U+FFFD has three bytes where they had one. The scan for U+FFFD is the cheap test; the bytes are
+ * checked only when one is there.
+ */
+export function notUtf8At(text: string, bytes: Uint8Array): number {
+  const replaced = text.indexOf('\uFFFD');
+  return replaced >= 0 && !isUtf8(bytes) ? replaced : -1;
 }
 
 /** Whether `file` is read through gunzip: by its name, as every reader decides. */

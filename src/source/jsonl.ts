@@ -3,12 +3,11 @@
  * object fails naming the file and line. Column types come from the first chunk. Lines are
  * split here (not by readline) so each row's end offset is known and a resume can seek to it.
  */
-import { isUtf8 } from 'node:buffer';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { BentoError } from '../errors.js';
 import { chunkEnd, ColumnBuilder, sniffJsonType, textSource } from './chunks.js';
-import { ByteProgress, fileSizes, openFileStream, streamError } from './files.js';
+import { ByteProgress, fileSizes, notUtf8At, openFileStream, streamError } from './files.js';
 import type { Field, RowChunk, Source, SourcePosition } from './types.js';
 
 export interface JsonlSourceOptions {
@@ -36,8 +35,7 @@ async function* splitLines(stream: Readable, start: number): AsyncGenerator<{ te
       pending = [];
       offset += bytes.length;
       const text = decoder.write(bytes);
-      // Bytes that are not UTF-8 decode to U+FFFD: the line would be read, and written, mangled.
-      lines.push(text.includes('\uFFFD') && !isUtf8(bytes) ? { text, end: offset, notUtf8: true } : { text, end: offset });
+      lines.push(notUtf8At(text, bytes) >= 0 ? { text, end: offset, notUtf8: true } : { text, end: offset });
       from = nl + 1;
     }
     if (from < chunk.length) pending.push(chunk.subarray(from));

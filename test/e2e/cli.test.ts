@@ -9,7 +9,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { test } from 'node:test';
-import { bin, duckdb, fixtures, readJson, readRows, root, runCli, withTempDir } from '../helpers.js';
+import { bin, duckdb, fixtures, penguinsCsv, readJson, readRows, root, runCli, withTempDir } from '../helpers.js';
 
 const penguinsJob = join(root, 'jobs', 'penguins.yaml');
 
@@ -122,7 +122,7 @@ test('model.placement: auto moves a costly model from the scoring thread to the 
   // wide-mlp: ~2.4 MFLOP a row, so a batch of 256 takes milliseconds, 10× over the threshold; 60
   // copies of the penguins make enough batches to go on after the workers have loaded. Gzipped,
   // the input gives no row count or estimate, so the move does not hang on this machine's speed.
-  const [header, ...lines] = (await readFile(join(fixtures, 'data', 'penguins.csv'), 'utf8')).trimEnd().split('\n');
+  const { header, lines } = await penguinsCsv();
   await writeFile(join(dir, 'penguins60.csv.gz'), gzipSync([header, ...Array.from({ length: 60 }, () => lines).flat()].join('\n')));
   await writeFile(job, [`input: { path: ${join(dir, 'penguins60.csv.gz')} }`, `model: ${join(fixtures, 'models', 'wide-mlp')}`, 'batch: { size: 256 }', `output: { path: ${join(dir, 'wide.csv')} }`].join('\n'));
   const auto = await runCli(['--log-format', 'json', 'run', job, '--progress', 'none', '--summary-json', join(dir, 'auto.json')]);

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { assertClose, fixtures, readJson, readRows, root, runCli, withTempDir } from '../helpers.js';
+import { assertClose, fixtures, penguinsCsv, readJson, readRows, root, runCli, withTempDir } from '../helpers.js';
 
 type Row = Record<string, unknown>;
 const inputs = { csv: 'penguins.csv', jsonl: 'penguins.jsonl', parquet: 'penguins.parquet' } as const;
@@ -103,7 +103,8 @@ test('a ZSTD Parquet file written by Polars (3M rows, timestamps, dictionary str
 
 test('a CSV saved by Excel where the decimal mark is a comma (BOM, CRLF, ";" between fields): scored as the reference once input.csv.decimal is ","', () => withTempDir(async (dir) => {
   const reference = await readJson<Row[]>(join(fixtures, 'reference', 'penguins.json'));
-  const lines = (await readFile(join(fixtures, 'data', 'penguins.csv'), 'utf8')).trimEnd().split('\n');
+  const { header, lines: records } = await penguinsCsv();
+  const lines = [header, ...records];
   await writeFile(join(dir, 'excel.csv'), `\uFEFF${lines.map((l) => l.split(',').map((cell) => cell.replace('.', ',')).join(';')).join('\r\n')}\r\n`);
   const job = await writeJob(dir, [`input: { path: excel.csv }`, `model: ${join(fixtures, 'models', 'penguins')}`, 'output: { path: out.jsonl, keep: [species] }'].join('\n'));
   // The delimiter is sniffed; the numbers' decimal commas make them bad cells, each naming the key to set.
@@ -124,7 +125,7 @@ test('a CSV saved by Excel where the decimal mark is a comma (BOM, CRLF, ";" bet
 
 test('a CSV directory as Spark writes it (part files without a header, _SUCCESS, .crc files): scored as the reference with input.csv.names', () => withTempDir(async (dir) => {
   const reference = await readJson<Row[]>(join(fixtures, 'reference', 'penguins.json'));
-  const [header, ...lines] = (await readFile(join(fixtures, 'data', 'penguins.csv'), 'utf8')).trimEnd().split('\n');
+  const { header, lines } = await penguinsCsv();
   await mkdir(join(dir, 'scored-input'));
   for (let part = 0; part < 3; part++) {
     const name = `part-0000${part}-5b1e6f0c-c000.csv`;
@@ -143,7 +144,7 @@ test('a CSV directory as Spark writes it (part files without a header, _SUCCESS,
 }));
 
 test('CSV → CSV from a header that repeats a name and ends in an empty field: every column is kept under a name of its own', () => withTempDir(async (dir) => {
-  const [header, ...lines] = (await readFile(join(fixtures, 'data', 'penguins.csv'), 'utf8')).trimEnd().split('\n');
+  const { header, lines } = await penguinsCsv();
   await writeFile(join(dir, 'messy.csv'), `${header},island,\n${lines.map((l) => `${l},X,`).join('\n')}\n`);
   const job = await writeJob(dir, [`input: { path: messy.csv }`, `model: ${join(fixtures, 'models', 'penguins')}`, 'output: { path: out.csv }'].join('\n'));
   const result = await runCli(['run', job, '--progress', 'none']);
@@ -219,8 +220,8 @@ test('CSV → CSV keeping every column, over many chunks: the model still reads 
   ].join('\n'));
   const result = await runCli(['run', job, '--progress', 'none']);
   assert.equal(result.code, 0, result.stderr);
-  const { readFile } = await import('node:fs/promises');
-  const input = (await readFile(join(fixtures, 'data', 'penguins.csv'), 'utf8')).trim().split(/\r?\n/);
+  const { header, lines } = await penguinsCsv();
+  const input = [header, ...lines];
   const output = (await readFile(join(dir, 'all.csv'), 'utf8')).trim().split('\n');
   assert.equal(output.length, 345);
   output.slice(1).forEach((line, i) => assert.ok(line.startsWith(`${input[i + 1]},`), `row ${i + 1} keeps its record`));

@@ -8,16 +8,16 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { assertClose, fixtures, readJson, readRows, runCli, withTempDir } from '../helpers.js';
+import { assertClose, fixtures, penguinsCsv, readJson, readRows, runCli, withTempDir } from '../helpers.js';
 
 const shapes = join(fixtures, 'models', 'shapes');
 const columns = 'features=bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g';
 
 /** The penguins rows with all four measurements, as CSV. */
 async function completeRows(dir: string): Promise<string> {
-  const lines = (await readFile(join(fixtures, 'data', 'penguins.csv'), 'utf8')).trim().split('\n');
+  const { header, lines } = await penguinsCsv();
   const file = join(dir, 'complete.csv');
-  await writeFile(file, [lines[0], ...lines.slice(1).filter((l) => !/^[^,]*,[^,]*,(,|[^,]*,,|[^,]*,[^,]*,,|[^,]*,[^,]*,[^,]*,,)/.test(l))].join('\n'));
+  await writeFile(file, [header, ...lines.filter((l) => !/^[^,]*,[^,]*,(,|[^,]*,,|[^,]*,[^,]*,,|[^,]*,[^,]*,[^,]*,,)/.test(l))].join('\n'));
   return file;
 }
 
