@@ -32,8 +32,12 @@ const modelObject = z.strictObject({
 }, expect('a mapping'));
 
 /** The job file as written, before normalization. Keys are the user-facing contract. */
-/** Encoding labels read as windows-1252, as the WHATWG Encoding standard (and so browsers) maps them. */
-const windows1252Labels = ['windows-1252', 'cp1252', 'latin1', 'iso-8859-1'] as const;
+/** Encoding labels other than UTF-8's, and what they are read as: as the WHATWG Encoding standard (and so browsers) maps them. */
+const encodingLabels = {
+  'windows-1252': 'windows-1252', cp1252: 'windows-1252', latin1: 'windows-1252', 'iso-8859-1': 'windows-1252',
+  'utf-16': 'utf-16le', 'utf-16le': 'utf-16le', 'utf-16be': 'utf-16be',
+} as const;
+const labelsOf = Object.keys(encodingLabels) as (keyof typeof encodingLabels)[];
 
 export const jobSchema = z.strictObject({
   name: nonEmptyString().optional(),
@@ -46,7 +50,7 @@ export const jobSchema = z.strictObject({
       header: z.boolean(expect('true or false')).optional(),
       quote: oneChar.optional(),
       decimal: z.enum(['.', ','], expect('"." or ","')).optional(),
-      encoding: z.enum(['utf-8', 'utf8', ...windows1252Labels], expect('utf-8 or windows-1252')).optional(),
+      encoding: z.enum(['utf-8', 'utf8', ...labelsOf], expect('utf-8, windows-1252, utf-16le or utf-16be')).optional(),
       names: stringList('a list of column names').optional(),
     }, expect('a mapping')).optional(),
     chunk_rows: positiveInt().optional(),
@@ -95,7 +99,7 @@ function csvOptions(csv: RawJob['input']['csv']): CsvOptions {
   return {
     delimiter: csv?.delimiter, header: csv?.header ?? true, quote: csv?.quote ?? '"',
     ...(csv?.decimal === ',' ? { decimal: ',' as const } : {}),
-    ...(csv?.encoding !== undefined && (windows1252Labels as readonly string[]).includes(csv.encoding) ? { encoding: 'windows-1252' as const } : {}),
+    ...(csv?.encoding !== undefined && csv.encoding in encodingLabels ? { encoding: encodingLabels[csv.encoding as keyof typeof encodingLabels] } : {}),
     ...(csv?.names ? { names: csv.names } : {}),
   };
 }

@@ -14,8 +14,11 @@ export interface CsvOptions {
   readonly quote: string;
   /** Set when numbers are written with a decimal comma (Excel, where that is the mark); absent: a point. */
   readonly decimal?: ',';
-  /** Set when the file is not UTF-8 (Excel's plain "CSV" on Windows); absent: UTF-8. */
-  readonly encoding?: 'windows-1252';
+  /**
+   * Set when the file is not UTF-8 (Excel's plain "CSV" on Windows; UTF-16 without a byte-order
+   * mark); absent: UTF-8, or what a byte-order mark says.
+   */
+  readonly encoding?: 'windows-1252' | 'utf-16le' | 'utf-16be';
   /** The columns' names, for a file without a header or in place of its header's. */
   readonly names?: readonly string[];
 }

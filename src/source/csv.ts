@@ -57,9 +57,10 @@ const sniffRecords = 100;
  * splits the most of the next records into as many (then the one giving more fields). Excel
  * writes `;` where the decimal mark is a comma. `,` when none splits the first record.
  */
-async function sniffDelimiter(file: string, quote: string, encoding: CsvEncoding = 'utf-8'): Promise<string> {
+async function sniffDelimiter(file: string, quote: string, encoding: CsvEncoding = 'utf-8'): Promise<{ delimiter: string; encoding: CsvEncoding }> {
   const { bytes, whole } = await readHead(file);
   let best = { delimiter: ',', share: 0, width: 0 };
+  let read = encoding;
   for (const delimiter of sniffable) {
     const splitter = new CsvSplitter(delimiter, quote, 0, encoding);
     splitter.feed(bytes);
@@ -68,11 +69,12 @@ async function sniffDelimiter(file: string, quote: string, encoding: CsvEncoding
       try {
         while (splitter.next()) yield splitter.count;
       } catch (error) {
-        if (error instanceof NotUtf8Error) throw notUtf8(file, error.line);
+        if (error instanceof NotUtf8Error) throw notUtf8(file, error);
         if (!(error instanceof UnclosedQuoteError)) throw error;
       }
     })();
     const width = records.next().value;
+    read = splitter.encoding;
     if (width === undefined || width < 2) continue;
     let seen = 0;
     let same = 0;
@@ -83,12 +85,21 @@ async function sniffDelimiter(file: string, quote: string, encoding: CsvEncoding
     const share = seen === 0 ? 1 : same / seen;
     if (share > best.share || (share === best.share && width > best.width)) best = { delimiter, share, width };
   }
-  return best.share >= 0.5 ? best.delimiter : ',';
+  return { delimiter: best.share >= 0.5 ? best.delimiter : ',', encoding: read };
 }
 
-function notUtf8(file: string, line: number): BentoError {
+function notUtf8(file: string, error: NotUtf8Error, firstLine = 0): BentoError {
+  const line = firstLine + error.line;
+  if (error.nul) return utf16WithoutMark(file, line);
   return new BentoError('INPUT_FORMAT', `${file} is not UTF-8: line ${line} holds bytes that are not`, {
     file, hint: 'Save the file as UTF-8 (Excel: "CSV UTF-8"), or set input.csv.encoding: windows-1252 if it comes from Excel\'s plain "CSV" on Windows.',
+  });
+}
+
+/** Read as UTF-8, UTF-16 text without a byte-order mark has a NUL byte beside each ASCII one. */
+function utf16WithoutMark(file: string, line: number): BentoError {
+  return new BentoError('INPUT_FORMAT', `${file} looks like UTF-16 without a byte-order mark: line ${line} holds NUL characters`, {
+    file, hint: 'Set input.csv.encoding: utf-16le (utf-16be if each NUL comes before its character), or save the file as UTF-8.',
   });
 }
 
@@ -117,7 +128,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
   const progress = new ByteProgress(await fileSizes(files));
   // Files of one input share a dialect: the first that is not .tsv is sniffed for all of them.
   const sniffFrom = options.delimiter === undefined ? files.find((f) => !isTsv(f)) : undefined;
-  const sniffed = sniffFrom ? await sniffDelimiter(sniffFrom, options.quote, options.encoding) : ',';
+  const { delimiter: sniffed, encoding: sniffedEncoding } = sniffFrom ? await sniffDelimiter(sniffFrom, options.quote, options.encoding) : { delimiter: ',', encoding: options.encoding };
   const delimiterOf = (file: string) => options.delimiter ?? (isTsv(file) ? '\t' : sniffed);
   const lines = options.linesFor !== undefined && options.quote === '"' && files.every((f) => delimiterOf(f) === options.linesFor);
   // Cells with a decimal comma are numbers only once read as such here, not as the text read.
@@ -129,11 +140,11 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
     for (let index = from.file; index < files.length; index++) {
       const file = files[index]!;
       const at = index === from.file ? from : { file: index, row: 0, byte: 0, line: 0 };
-      // The header is read from the top; the rows from where the last run stopped.
-      const header = at.byte ? await readHeader(file) : undefined;
+      // The header (and a byte-order mark) is read from the top; the rows from where the last run stopped.
+      const top = at.byte ? await readHeader(file) : undefined;
       const opened = openFileStream(file, at.byte ?? 0);
       progress.enter(index, opened.bytes);
-      yield* readFile(file, index, opened.stream, at, header);
+      yield* readFile(file, index, opened.stream, at, top);
     }
   }
 
@@ -142,8 +153,8 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
    * completed with `nextRecord`. One await per piece, not per record: an async generator step
    * per record was half of the reader's allocations (profile of 1M rows: 530 of 1,113 MB).
    */
-  async function* fed(file: string, stream: NodeJS.ReadableStream, startByte: number): AsyncGenerator<CsvSplitter> {
-    const splitter = new CsvSplitter(delimiterOf(file), options.quote, startByte, options.encoding);
+  async function* fed(file: string, stream: NodeJS.ReadableStream, startByte: number, encoding = options.encoding): AsyncGenerator<CsvSplitter> {
+    const splitter = new CsvSplitter(delimiterOf(file), options.quote, startByte, encoding);
     try {
       for await (const piece of stream as AsyncIterable<Buffer>) {
         splitter.feed(piece);
@@ -161,7 +172,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
     try {
       return splitter.next();
     } catch (error) {
-      if (error instanceof NotUtf8Error) throw notUtf8(file, firstLine + error.line);
+      if (error instanceof NotUtf8Error) throw notUtf8(file, error, firstLine);
       if (error instanceof UnclosedQuoteError) {
         throw new BentoError('INPUT_FORMAT', `${file} is not valid CSV: a quoted field starting on line ${firstLine + error.line} is not closed by the end of the file`, {
           file, hint: 'Close the quote (a literal quote inside a quoted field is written twice: ""), or set input.csv.quote if the file uses another quote character.',
@@ -171,17 +182,21 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
     }
   }
 
-  async function readHeader(file: string): Promise<string[]> {
+  async function readHeader(file: string): Promise<{ header: string[]; encoding: CsvEncoding }> {
     const opened = openFileStream(file);
     try {
-      for await (const record of fed(file, opened.stream, 0)) if (nextRecord(record, file, 0)) return names(record.fields.slice(0, record.count), file);
+      for await (const record of fed(file, opened.stream, 0)) {
+        if (nextRecord(record, file, 0)) return { header: names(record, file), encoding: record.encoding };
+      }
     } finally {
       opened.stream.destroy();
     }
     throw new BentoError('INPUT_FORMAT', `Input file ${file} is empty`, { file });
   }
 
-  const names = (record: string[], file: string) => {
+  const names = (splitter: CsvSplitter, file: string) => {
+    const record = splitter.fields.slice(0, splitter.count);
+    if (!splitter.encoding.startsWith('utf-16') && record.some((field) => field.includes('\0'))) throw utf16WithoutMark(file, 1);
     if (options.names) {
       if (options.names.length !== record.length) {
         throw new BentoError('INPUT_FORMAT', `${file} has ${record.length} fields a record, but input.csv.names gives ${options.names.length} names`, {
@@ -204,10 +219,10 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
     });
   };
 
-  async function* readFile(file: string, index: number, stream: NodeJS.ReadableStream, at: SourcePosition, knownHeader: string[] | undefined): AsyncGenerator<RowChunk> {
+  async function* readFile(file: string, index: number, stream: NodeJS.ReadableStream, at: SourcePosition, top: { header: string[]; encoding: CsvEncoding } | undefined): AsyncGenerator<RowChunk> {
     const offset = at.byte ?? 0;
     const firstLine = at.line ?? 0;
-    let header = knownHeader;
+    let header = top?.header;
     let picks: number[] = [];
     let builder: ColumnBuilder | undefined;
     const select = (present: string[], startByte: number, firstRow = at.row) => {
@@ -226,12 +241,12 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
     let only: Uint8Array | undefined;
     if (header) select(header, offset);
     let rows = at.row;
-    for await (const record of fed(file, stream, offset)) {
+    for await (const record of fed(file, stream, offset, top?.encoding)) {
       for (;;) {
         record.only = only;
         if (!nextRecord(record, file, firstLine)) break;
         if (header === undefined) {
-          header = names(record.fields.slice(0, record.count), file);
+          header = names(record, file);
           select(header, options.header ? record.endByte : offset);
           if (options.header) continue;
         }
@@ -281,7 +296,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
   const dialect = [
     ...(options.delimiter === undefined && sniffed !== ',' ? [`${JSON.stringify(sniffed)}-separated (sniffed)`] : []),
     ...(options.decimal === ',' ? ['decimal comma'] : []),
-    ...(options.encoding === 'windows-1252' ? ['windows-1252'] : []),
+    ...(sniffedEncoding === 'windows-1252' ? ['windows-1252'] : sniffedEncoding?.startsWith('utf-16') ? [sniffedEncoding.toUpperCase()] : []),
   ].join(', ');
   return { ...(await textSource(files, readAll, () => schema, progress)), ...(dialect ? { dialect } : {}) };
 }

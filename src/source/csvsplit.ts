@@ -7,7 +7,9 @@
  * Dialect, as Excel, pandas and Python's csv module read it: fields separated by a one-character
  * delimiter; a field that starts with the quote character runs to the matching quote, with a
  * doubled quote for a literal one and delimiters and newlines taken as data; records end at LF
- * or CRLF; a UTF-8 BOM at the start of the file is skipped; empty lines are skipped. Lenient
+ * or CRLF; a byte-order mark at the start of the file is skipped, and decides the encoding
+ * (UTF-8, or UTF-16 as Excel's "Unicode Text" and Windows PowerShell write); empty lines are
+ * skipped. Lenient
  * where those readers are: a quote inside an unquoted field is data, and text between a
  * closing quote and the next delimiter is appended to the field.
  */
@@ -17,8 +19,12 @@ import { notUtf8At } from './files.js';
 const LF = 10;
 const CR = 13;
 
-/** Encodings a CSV file may be read in: UTF-8, or the Windows code page Excel's plain "CSV" writes in the West. */
-export type CsvEncoding = 'utf-8' | 'windows-1252';
+/**
+ * Encodings a CSV file may be read in: UTF-8; the Windows code page Excel's plain "CSV" writes
+ * in the West; UTF-16, which Excel's "Unicode Text" and Windows PowerShell 5 write (with a
+ * byte-order mark, which selects it whatever the job says, as a browser's decoder does).
+ */
+export type CsvEncoding = 'utf-8' | 'windows-1252' | 'utf-16le' | 'utf-16be';
 /**
  * windows-1252 differs from latin1 in 0x80–0x9F only (WHATWG Encoding's table; 0x81, 0x8D, 0x8F,
  * 0x90 and 0x9D stay as they are). Node 20's TextDecoder('windows-1252') decodes those bytes as
@@ -30,10 +36,13 @@ function windows1252(raw: Buffer): string {
   return raw.toString('latin1').replace(/[\x80-\x9f]/g, (c) => cp1252High[c.charCodeAt(0) - 0x80]!);
 }
 
-/** The input is not UTF-8; `line` (from the stream start) holds the first byte that is not. */
+/**
+ * The input is not UTF-8; `line` (from the stream start) holds the first byte that is not, or,
+ * when `nul`, the first NUL character: UTF-16 without a byte-order mark looks so read as UTF-8.
+ */
 export class NotUtf8Error extends Error {
-  constructor(readonly line: number) {
-    super(`line ${line} holds bytes that are not UTF-8`);
+  constructor(readonly line: number, readonly nul = false) {
+    super(`line ${line} holds ${nul ? 'NUL characters' : 'bytes that are not UTF-8'}`);
   }
 }
 
@@ -61,7 +70,7 @@ export class CsvSplitter {
   readonly #delimiter: number;
   readonly #quote: number;
   readonly #quoteChar: string;
-  readonly #encoding: CsvEncoding;
+  #encoding: CsvEncoding;
   /** Bytes fed but not decoded yet (they do not end a line, or came after the decoded block). */
   #pending: Buffer[] = [];
   #pendingBytes = 0;
@@ -73,6 +82,8 @@ export class CsvSplitter {
   #base: number;
   /** Whether char index = byte offset in #text (every char from one byte). */
   #oneByte = true;
+  /** UTF-16: every char (UTF-16 unit) is two bytes. */
+  #twoBytes: boolean;
   #markChar = 0;
   #markByte = 0;
   #pos = 0;
@@ -86,12 +97,18 @@ export class CsvSplitter {
   /** `startByte`: where in the file the bytes fed start (0, or a resume offset). */
   constructor(delimiter: string, quote: string, startByte = 0, encoding: CsvEncoding = 'utf-8') {
     this.#encoding = encoding;
+    this.#twoBytes = encoding === 'utf-16le' || encoding === 'utf-16be';
     this.#delimiter = delimiter.charCodeAt(0);
     this.#quote = quote.charCodeAt(0);
     this.#quoteChar = quote;
     this.#base = startByte;
     this.endByte = startByte;
     this.#bomPossible = startByte === 0;
+  }
+
+  /** The encoding read: the one given, unless a byte-order mark said otherwise. */
+  get encoding(): CsvEncoding {
+    return this.#encoding;
   }
 
   /** The last record's text as read, without its line ending. */
@@ -126,30 +143,42 @@ export class CsvSplitter {
   /** Makes the next block of complete lines (everything, once ended) the current text. */
   #decode(): boolean {
     if (this.#pendingBytes === 0) return false;
-    const all = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingBytes);
-    // LF never occurs inside a multi-byte UTF-8 sequence, so a block cut after one decodes whole.
-    const cut = this.#ended ? all.length : all.lastIndexOf(LF) + 1;
+    let all = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingBytes);
     this.#pending = [all];
-    if (cut === 0) return false;
-    this.#base += this.#raw.length;
-    let raw = all.subarray(0, cut);
     if (this.#bomPossible) {
+      // A UTF-8 mark is 3 bytes: wait for them, unless the input is shorter.
+      if (all.length < 3 && !this.#ended) return false;
       this.#bomPossible = false;
-      if (raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf) {
-        raw = raw.subarray(3);
-        this.#base += 3;
+      const bom = byteOrderMark(all);
+      if (bom) {
+        this.#encoding = bom.encoding;
+        this.#twoBytes = bom.encoding !== 'utf-8';
+        all = all.subarray(bom.length);
+        this.#pending = [all];
+        this.#pendingBytes = all.length;
+        this.#base += bom.length;
       }
     }
+    const cut = this.#ended ? all.length - (this.#twoBytes ? all.length % 2 : 0) : this.#twoBytes ? lastLineEnd16(all, this.#encoding === 'utf-16le') : all.lastIndexOf(LF) + 1;
+    if (cut === 0) return false;
+    this.#base += this.#raw.length;
+    const raw = all.subarray(0, cut);
     this.#raw = raw;
     if (this.#encoding === 'windows-1252') this.#text = windows1252(raw);
+    else if (this.#encoding === 'utf-16le') this.#text = raw.toString('utf16le');
+    // swap16 works in place, and #raw must keep the bytes as read (#putBack feeds them again).
+    else if (this.#encoding === 'utf-16be') this.#text = Buffer.from(raw).swap16().toString('utf16le');
     else {
+      // LF never occurs inside a multi-byte UTF-8 sequence, so a block cut after one decodes whole.
       this.#text = raw.toString('utf8');
       // Every byte offset after such bytes (what a resume seeks to) would be wrong too.
       const replaced = notUtf8At(this.#text, raw);
       if (replaced >= 0) {
+        const nul = this.#text.indexOf('\0');
+        const at = nul >= 0 ? nul : replaced;
         let line = this.#line;
-        for (let i = this.#text.indexOf('\n'); i >= 0 && i < replaced; i = this.#text.indexOf('\n', i + 1)) line++;
-        throw new NotUtf8Error(line);
+        for (let i = this.#text.indexOf('\n'); i >= 0 && i < at; i = this.#text.indexOf('\n', i + 1)) line++;
+        throw new NotUtf8Error(line, nul >= 0);
       }
     }
     // No decoded sequence has more UTF-16 units than bytes, so equal lengths mean one byte per char.
@@ -255,9 +284,37 @@ export class CsvSplitter {
   /** Byte offset of a char index of the current block, from the block's start. */
   #byteAt(index: number): number {
     if (this.#oneByte) return index;
+    if (this.#twoBytes) return index * 2;
     if (index < this.#markChar) this.#markChar = this.#markByte = 0;
     this.#markByte += Buffer.byteLength(this.#text.slice(this.#markChar, index), 'utf8');
     this.#markChar = index;
     return this.#markByte;
   }
+}
+
+/** The encoding a byte-order mark at the start of `bytes` says, and the mark's length. */
+export function byteOrderMark(bytes: Uint8Array): { encoding: 'utf-8' | 'utf-16le' | 'utf-16be'; length: number } | undefined {
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return { encoding: 'utf-8', length: 3 };
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return { encoding: 'utf-16le', length: 2 };
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return { encoding: 'utf-16be', length: 2 };
+  return undefined;
+}
+
+const lf16le = Buffer.from([LF, 0]);
+const lf16be = Buffer.from([0, LF]);
+
+/**
+ * Where a block of UTF-16 bytes (starting on a unit) is cut: after its last LF unit, or 0. The
+ * byte pair must start on a unit, not straddle two (U+0A00 then U+00xx in little-endian).
+ */
+function lastLineEnd16(bytes: Buffer, littleEndian: boolean): number {
+  const lf = littleEndian ? lf16le : lf16be;
+  // lastIndexOf counts a negative offset from the end: stop before one.
+  for (let from = bytes.length - 2; from >= 0;) {
+    const at = bytes.lastIndexOf(lf, from);
+    if (at < 0) return 0;
+    if (at % 2 === 0) return at + 2;
+    from = at - 1;
+  }
+  return 0;
 }

@@ -281,13 +281,16 @@ describe('loadJob: --set overrides', () => {
     await rejectsWith(loadJob(file, { env: {}, overrides: ['input.csv.decimal=;'] }), 'JOB_INVALID', `Job file ${file}: input.csv.decimal: expected "." or ",", got \`";"\` (string)`);
   }));
 
-  test('input.csv.encoding: utf-8 is the default; windows-1252 and its labels latin1, cp1252, iso-8859-1 read as windows-1252', () => withTempDir(async (dir) => {
+  test('input.csv.encoding: utf-8 is the default; windows-1252 and its labels latin1, cp1252, iso-8859-1 read as windows-1252; utf-16 is little-endian', () => withTempDir(async (dir) => {
     const file = await writeJob(dir, minimal);
     assert.equal((await loadJob(file, { env: {}, overrides: ['input.csv.encoding=utf-8'] })).input.csv.encoding, undefined);
     for (const label of ['windows-1252', 'latin1', 'cp1252', 'iso-8859-1']) {
       assert.equal((await loadJob(file, { env: {}, overrides: [`input.csv.encoding=${label}`] })).input.csv.encoding, 'windows-1252', label);
     }
-    await rejectsWith(loadJob(file, { env: {}, overrides: ['input.csv.encoding=utf-16'] }), 'JOB_INVALID', `Job file ${file}: input.csv.encoding: expected utf-8 or windows-1252, got \`"utf-16"\` (string)`);
+    for (const [label, encoding] of [['utf-16', 'utf-16le'], ['utf-16le', 'utf-16le'], ['utf-16be', 'utf-16be']]) {
+      assert.equal((await loadJob(file, { env: {}, overrides: [`input.csv.encoding=${label}`] })).input.csv.encoding, encoding, label);
+    }
+    await rejectsWith(loadJob(file, { env: {}, overrides: ['input.csv.encoding=shift_jis'] }), 'JOB_INVALID', `Job file ${file}: input.csv.encoding: expected utf-8, windows-1252, utf-16le or utf-16be, got \`"shift_jis"\` (string)`);
   }));
 
   test('input.csv.names: a list of distinct names', () => withTempDir(async (dir) => {

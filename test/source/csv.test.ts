@@ -144,6 +144,30 @@ describe('openCsv: parsing', () => {
     assert.deepEqual(Array.from(chunks[0]!.ends!.bytes), [bytes.indexOf('\r\nZ') + 2, bytes.length]);
   }));
 
+  test('UTF-16 as Excel\'s "Unicode Text" saves it (mark, tab, CRLF): sniffed and read, resumed from a row end; without a mark only when encoding says so', () => withTempDir(async (dir) => {
+    const text = 'city\tnote\tx\r\nBern\tplain\t1\r\nZürich\tcafé € 😀\t2,5\r\nOslo\t"a\tb"\t3\r\n';
+    const bytes = Buffer.from(`\uFEFF${text}`, 'utf16le');
+    const file = await csvFile(dir, 'unicode.txt', bytes);
+    const source = await openCsv([file], defaults);
+    assert.equal(source.dialect, '"\\t"-separated (sniffed), UTF-16LE');
+    const chunks = await drain(source);
+    assert.deepEqual(concatColumns(chunks), { city: ['Bern', 'Zürich', 'Oslo'], note: ['plain', 'café € 😀', 'a\tb'], x: ['1', '2,5', '3'] });
+    const ends = [...text.matchAll(/\r\n/g)].map((m) => 2 + 2 * (m.index + 2)).slice(1);
+    assert.deepEqual(Array.from(chunks[0]!.ends!.bytes), ends);
+    const [rest] = await drain({ ...source, chunks: () => source.chunks({ file: 0, row: 1, byte: ends[0]!, line: 2 }) });
+    assert.deepEqual([rest!.fileRow, cell(rest!.columns.get('city')!, 0), cell(rest!.columns.get('note')!, 1)], [1, 'Zürich', 'a\tb']);
+    // Big-endian, with the decimal comma read.
+    const be = await csvFile(dir, 'be.txt', Buffer.from(bytes).swap16());
+    assert.deepEqual(concatColumns(await drain(await openCsv([be], { ...defaults, decimal: ',' }))).x, [1, 2.5, 3]);
+    // Without a mark: NUL beside every ASCII byte, which names the key to set.
+    const bare = await csvFile(dir, 'bare.txt', bytes.subarray(2));
+    await rejectsWith(async () => drain(await openCsv([bare], { ...defaults, delimiter: '\t' })), 'INPUT_FORMAT', `${bare} looks like UTF-16 without a byte-order mark: line 1 holds NUL characters`);
+    // The same when its text is all ASCII, which is valid UTF-8.
+    const ascii = await csvFile(dir, 'ascii.txt', Buffer.from('a\tb\r\n1\t2\r\n', 'utf16le'));
+    await rejectsWith(async () => drain(await openCsv([ascii], defaults)), 'INPUT_FORMAT', `${ascii} looks like UTF-16 without a byte-order mark: line 1 holds NUL characters`);
+    assert.deepEqual(concatColumns(await drain(await openCsv([bare], { ...defaults, encoding: 'utf-16le' }))).city, ['Bern', 'Zürich', 'Oslo']);
+  }));
+
   test('a truncated .gz file is INPUT_FORMAT', () => withTempDir(async (dir) => {
     const whole = gzipSync(await readFile(penguinsCsv));
     const file = await csvFile(dir, 'cut.csv.gz', whole.subarray(0, whole.length - 100));

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
-import { CsvSplitter, UnclosedQuoteError } from '../../src/source/csvsplit.js';
+import { type CsvEncoding, CsvSplitter, UnclosedQuoteError } from '../../src/source/csvsplit.js';
 
 /** Deterministic PRNG (mulberry32), so a failure names a seed that reproduces it. */
 function random(seed: number): () => number {
@@ -21,8 +21,8 @@ function random(seed: number): () => number {
   };
 }
 
-function split(bytes: Buffer, pieces: number[], delimiter = ',', quote = '"', startByte = 0) {
-  const splitter = new CsvSplitter(delimiter, quote, startByte);
+function split(bytes: Buffer, pieces: number[], delimiter = ',', quote = '"', startByte = 0, encoding?: CsvEncoding) {
+  const splitter = new CsvSplitter(delimiter, quote, startByte, encoding);
   const out: { fields: string[]; endByte: number; endLine: number }[] = [];
   const drain = () => {
     while (splitter.next()) out.push({ fields: splitter.fields.slice(0, splitter.count), endByte: splitter.endByte, endLine: splitter.endLine });
@@ -37,7 +37,7 @@ function split(bytes: Buffer, pieces: number[], delimiter = ',', quote = '"', st
   drain();
   splitter.end();
   drain();
-  return out;
+  return { records: out, encoding: splitter.encoding };
 }
 
 function randomCsv(next: () => number, crlf: boolean): string {
@@ -73,7 +73,7 @@ describe('CsvSplitter', () => {
       const bytes = Buffer.from(text);
       const expected = (parse(bytes, { bom: true, skip_empty_lines: true, relax_column_count: true, info: true }) as unknown as { record: string[]; info: { bytes_records: number; lines: number } }[]);
       const pieces = Array.from({ length: 1 + Math.floor(next() * 6) }, () => Math.floor(next() * 30));
-      const got = split(bytes, pieces);
+      const got = split(bytes, pieces).records;
       assert.deepEqual(got.map((r) => r.fields), expected.map((e) => e.record), `seed ${seed}`);
       assert.deepEqual(got.map((r) => r.endByte), expected.map((e) => e.info.bytes_records), `seed ${seed}`);
     }
@@ -81,7 +81,7 @@ describe('CsvSplitter', () => {
 
   test('byte offsets count multi-byte characters and the BOM; lines count newlines inside quotes', () => {
     const text = '\uFEFFname,note\r\n"Zoë","two\nlines"\r\n中文,x\r\nlast,"no newline"';
-    const got = split(Buffer.from(text), [1, 2, 3, 5, 8]);
+    const got = split(Buffer.from(text), [1, 2, 3, 5, 8]).records;
     assert.deepEqual(got.map((r) => r.fields), [['name', 'note'], ['Zoë', 'two\nlines'], ['中文', 'x'], ['last', 'no newline']]);
     const ends = [...text.matchAll(/\r\n/g)].map((m) => Buffer.byteLength(text.slice(0, m.index + 2)));
     assert.deepEqual(got.map((r) => r.endByte), [...ends, Buffer.byteLength(text)]);
@@ -89,18 +89,51 @@ describe('CsvSplitter', () => {
   });
 
   test('a resumed stream counts bytes from its start offset and has no BOM check', () => {
-    const got = split(Buffer.from('1,2\n3,4\n'), [3], ',', '"', 1000);
+    const got = split(Buffer.from('1,2\n3,4\n'), [3], ',', '"', 1000).records;
     assert.deepEqual(got.map((r) => [r.fields, r.endByte, r.endLine]), [[['1', '2'], 1004, 1], [['3', '4'], 1008, 2]]);
   });
 
   test('lenient where Excel and Python are: quotes inside unquoted fields and text after a closing quote are data', () => {
-    const got = split(Buffer.from('a"b,"c"d,e\n'), []);
+    const got = split(Buffer.from('a"b,"c"d,e\n'), []).records;
     assert.deepEqual(got.map((r) => r.fields), [['a"b', 'cd', 'e']]);
   });
 
   test('another delimiter and quote character; a trailing delimiter is an empty last field', () => {
-    const got = split(Buffer.from("x;'a;b';\n'it''s';2\n"), [4], ';', "'");
+    const got = split(Buffer.from("x;'a;b';\n'it''s';2\n"), [4], ';', "'").records;
     assert.deepEqual(got.map((r) => r.fields), [['x', 'a;b', ''], ["it's", '2']]);
+  });
+
+  test('UTF-16 with a byte-order mark, either byte order, matches csv-parse on the same text in UTF-8, cut into random (odd) pieces', () => {
+    const utf16 = (text: string, littleEndian: boolean) => {
+      const bytes = Buffer.from(`\uFEFF${text}`, 'utf16le');
+      return littleEndian ? bytes : bytes.swap16();
+    };
+    for (let seed = 1; seed <= 200; seed++) {
+      const next = random(seed);
+      const text = randomCsv(next, next() < 0.5);
+      const expected = (parse(Buffer.from(text), { skip_empty_lines: true, relax_column_count: true, info: true }) as unknown as { record: string[]; info: { bytes_records: number } }[]);
+      // UTF-16 offsets: the mark, then two bytes a UTF-16 unit of the text before the record's end.
+      const ends = expected.map((e) => 2 + 2 * Buffer.from(text).subarray(0, e.info.bytes_records).toString('utf8').length);
+      const littleEndian = next() < 0.5;
+      const pieces = Array.from({ length: 1 + Math.floor(next() * 6) }, () => Math.floor(next() * 31));
+      // The encoding given is overridden by the mark.
+      const got = split(utf16(text, littleEndian), pieces, ',', '"', 0, next() < 0.5 ? 'utf-8' : 'windows-1252');
+      assert.equal(got.encoding, littleEndian ? 'utf-16le' : 'utf-16be', `seed ${seed}`);
+      assert.deepEqual(got.records.map((r) => r.fields), expected.map((e) => e.record), `seed ${seed}`);
+      assert.deepEqual(got.records.map((r) => r.endByte), ends, `seed ${seed}`);
+    }
+  });
+
+  test('UTF-16 without a mark when the encoding says so; a LF byte pair across two units is no line end; a resumed stream counts from its offset', () => {
+    // Little-endian U+0A41 U+2000 is 41 0A 00 20, big-endian U+4100 U+0A41 is 41 00 0A 41: the LF pair at an odd offset.
+    const odd = '\u0a41\u2000\u4100\u0a41';
+    const text = `a\tb\r\n${odd}\t😀\r\nc\td\r\n`;
+    const le = Buffer.from(text, 'utf16le');
+    const expected = [[['a', 'b'], 10], [[odd, '😀'], 28], [['c', 'd'], 38]];
+    assert.deepEqual(split(le, [16, 1], '\t', '"', 0, 'utf-16le').records.map((r) => [r.fields, r.endByte]), expected);
+    assert.deepEqual(split(Buffer.from(le).swap16(), [20, 1], '\t', '"', 0, 'utf-16be').records.map((r) => [r.fields, r.endByte]), expected);
+    const resumed = split(le.subarray(10), [3], '\t', '"', 10, 'utf-16le');
+    assert.deepEqual(resumed.records.map((r) => [r.fields, r.endByte, r.endLine]), [[[odd, '😀'], 28, 1], [['c', 'd'], 38, 2]]);
   });
 
   test('the input ending inside quotes throws UnclosedQuoteError with the line the field starts on', () => {
