@@ -50,6 +50,7 @@ export const jobSchema = z.strictObject({
       header: z.boolean(expect('true or false')).optional(),
       quote: oneChar.optional(),
       decimal: z.enum(['.', ','], expect('"." or ","')).optional(),
+      thousands: oneChar.optional(),
       encoding: z.enum(['utf-8', 'utf8', ...labelsOf], expect('utf-8, windows-1252, utf-16le or utf-16be')).optional(),
       names: stringList('a list of column names').optional(),
     }, expect('a mapping')).optional(),
@@ -99,6 +100,7 @@ function csvOptions(csv: RawJob['input']['csv']): CsvOptions {
   return {
     delimiter: csv?.delimiter, header: csv?.header ?? true, quote: csv?.quote ?? '"',
     ...(csv?.decimal === ',' ? { decimal: ',' as const } : {}),
+    ...(csv?.thousands !== undefined ? { thousands: csv.thousands } : {}),
     ...(csv?.encoding !== undefined && csv.encoding in encodingLabels ? { encoding: encodingLabels[csv.encoding as keyof typeof encodingLabels] } : {}),
     ...(csv?.names ? { names: csv.names } : {}),
   };
@@ -144,6 +146,9 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
   if (outputPath.endsWith('.gz')) problems.push('output.path: compressed output (.gz) is not supported; remove the .gz extension');
   const repeated = job.input.csv?.names?.find((name, i, all) => all.indexOf(name) !== i);
   if (repeated !== undefined) problems.push(`input.csv.names: ${quote(repeated)} is named twice; give each column its own name`);
+  if (job.input.csv?.thousands !== undefined && job.input.csv.thousands === (job.input.csv.decimal ?? '.')) {
+    problems.push(`input.csv.thousands: ${quote(job.input.csv.thousands)} is also the decimal mark; the separator between groups of digits is the other one (Excel in Germany writes 1.234,5: thousands ".", decimal ",")`);
+  }
   if (job.input.csv?.decimal === ',' && job.input.csv.delimiter === ',') problems.push('input.csv.decimal: a decimal comma needs another delimiter between fields; set input.csv.delimiter (Excel writes ";" with a decimal comma) or leave it out to have it sniffed');
   if (problems.length > 0) throw configError('JOB_INVALID', file, 'Job file', problems);
   return {

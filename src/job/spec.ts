@@ -14,6 +14,8 @@ export interface CsvOptions {
   readonly quote: string;
   /** Set when numbers are written with a decimal comma (Excel, where that is the mark); absent: a point. */
   readonly decimal?: ',';
+  /** The separator between groups of digits in numbers ("1,234.5", "1.234,5"), when they have one. */
+  readonly thousands?: string;
   /**
    * Set when the file is not UTF-8 (Excel's plain "CSV" on Windows; UTF-16 without a byte-order
    * mark); absent: UTF-8, or what a byte-order mark says.

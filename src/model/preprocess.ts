@@ -100,8 +100,22 @@ function allocate(dtype: InputTensor['dtype'], n: number): Writable {
   }
 }
 
-/** A number written with a decimal comma, as Excel writes it where that is the mark. */
-const decimalComma = /^\s*[-+]?\d*,\d+\s*$/;
+/**
+ * What to set for a number written in a locale's way, which Excel writes where that is the way:
+ * a decimal comma ("39,1"), thousands separators ("1,234.5", "1.234,5", "1 234,5"), or either
+ * ("1,234").
+ */
+function localeHint(text: string): string | undefined {
+  const t = text.trim().replace(/^[-+]/, '');
+  if (/^\d{1,3}(,\d{3})+$/.test(t)) return 'The number has a comma: set input.csv.decimal: "," if it is the decimal mark (1,5 is 1.5), or input.csv.thousands: "," if it separates thousands (1,234 is 1234).';
+  if (/^\d*,\d+$/.test(t)) return 'The number has a decimal comma: set input.csv.decimal: "," (Excel writes one where the comma is the decimal mark).';
+  if (/^\d{1,3}(,\d{3})+\.\d+$/.test(t)) return 'The number has thousands separators: set input.csv.thousands: ",".';
+  if (/^\d{1,3}(\.\d{3})+(,\d+)?$/.test(t)) return 'The number has thousands separators and a decimal comma: set input.csv.thousands: "." and input.csv.decimal: ",".';
+  const spaced = /^\d{1,3}([ \u00a0\u202f]\d{3})+([.,]\d+)?$/.exec(t);
+  if (spaced) return `The number has spaces between groups of digits: set input.csv.thousands: " " (no-break spaces count too)${spaced[2]?.startsWith(',') ? ' and input.csv.decimal: ","' : ''}.`;
+  return undefined;
+}
+
 /** Whether a file may have been read as CSV, where input.csv.decimal applies: any name but JSONL's and Parquet's. */
 function readAsCsv(file: string): boolean {
   const format = formatFromPath(file);
@@ -114,8 +128,7 @@ function fillColumn(data: Writable, column: Column, length: number, width: numbe
     const error = new BentoError('INVALID_VALUE', `Invalid value: column "${name}" ${why}, got ${show(value)} at ${file} row ${row}`, {
       file, row, column: name, value, byte,
       hint: value === null ? `Fix the row, or give tensor "${input.tensor}" a \`fill\` value in bento.yaml.`
-        : decimalComma.test(String(value)) && readAsCsv(file) ? 'The number has a decimal comma: set input.csv.decimal: "," (Excel writes one where the comma is the decimal mark).'
-          : 'Fix or remove the value in the input.',
+        : (readAsCsv(file) && typeof value === 'string' ? localeHint(value) : undefined) ?? 'Fix or remove the value in the input.',
     });
     if (!errors) throw error;
     if (!errors.has(i)) errors.set(i, error);

@@ -8,7 +8,7 @@ import { type CsvEncoding, CsvSplitter, NotUtf8Error, UnclosedQuoteError } from 
 import { BentoError, didYouMean, thousands } from '../errors.js';
 import { chunkEnd, ColumnBuilder, convertColumn, requireColumns, sniffCsvType, textSource } from './chunks.js';
 import { ByteProgress, fileSizes, openFileStream, streamError } from './files.js';
-import { type Field, lineColumn, missingTokens, parseNumber, type RowChunk, type Source, type SourcePosition } from './types.js';
+import { type Field, lineColumn, localeNumber, missingTokens, type RowChunk, type Source, type SourcePosition } from './types.js';
 
 export interface CsvSourceOptions {
   readonly delimiter: string | undefined;
@@ -16,6 +16,8 @@ export interface CsvSourceOptions {
   readonly quote: string;
   /** ',': numbers are written with a decimal comma. */
   readonly decimal?: ',';
+  /** The separator between groups of digits, if numbers have one. */
+  readonly thousands?: string;
   /** Default utf-8. */
   readonly encoding?: CsvEncoding;
   /** The columns' names, for a file without a header (Spark writes none by default) or in place of its header's. */
@@ -131,9 +133,9 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
   const { delimiter: sniffed, encoding: sniffedEncoding } = sniffFrom ? await sniffDelimiter(sniffFrom, options.quote, options.encoding) : { delimiter: ',', encoding: options.encoding };
   const delimiterOf = (file: string) => options.delimiter ?? (isTsv(file) ? '\t' : sniffed);
   const lines = options.linesFor !== undefined && options.quote === '"' && files.every((f) => delimiterOf(f) === options.linesFor);
-  // Cells with a decimal comma are numbers only once read as such here, not as the text read.
-  const rawText = options.rawText === true && options.decimal !== ',';
-  const parse = options.decimal === ',' ? (text: string) => parseNumber(text.replace(',', '.')) : parseNumber;
+  // Cells with a decimal comma or thousands separators are numbers only once read as such here, not as the text read.
+  const rawText = options.rawText === true && options.decimal !== ',' && options.thousands === undefined;
+  const parse = localeNumber(options.decimal, options.thousands);
   const narrow = lines && rawText && options.valuesOf !== undefined ? options.valuesOf : undefined;
 
   async function* readAll(from: SourcePosition): AsyncGenerator<RowChunk> {
@@ -296,6 +298,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
   const dialect = [
     ...(options.delimiter === undefined && sniffed !== ',' ? [`${JSON.stringify(sniffed)}-separated (sniffed)`] : []),
     ...(options.decimal === ',' ? ['decimal comma'] : []),
+    ...(options.thousands !== undefined ? [`thousands ${JSON.stringify(options.thousands)}`] : []),
     ...(sniffedEncoding === 'windows-1252' ? ['windows-1252'] : sniffedEncoding?.startsWith('utf-16') ? [sniffedEncoding.toUpperCase()] : []),
   ].join(', ');
   return { ...(await textSource(files, readAll, () => schema, progress)), ...(dialect ? { dialect } : {}) };

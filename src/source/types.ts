@@ -182,6 +182,40 @@ export function plainDecimal(text: string): number {
   return negative ? -value : value;
 }
 
+/** What a thousands separator " " stands for: a space, or the no-break (U+00A0) and narrow no-break (U+202F) spaces Excel writes in France. */
+const spaceCodes = [0x20, 0xa0, 0x202f];
+
+/**
+ * parseNumber for numbers written in a locale's way: `decimal` ',' reads a decimal comma, and
+ * `thousands` is dropped where it stands between two digits before the decimal mark
+ * ("1,234.5", "1.234,5", "1 234,5"). Anywhere else it stays, and the cell is not a number.
+ */
+export function localeNumber(decimal: '.' | ',' = '.', thousands?: string): (text: string) => number | undefined {
+  if (decimal === '.' && thousands === undefined) return parseNumber;
+  const codes = thousands === undefined ? [] : thousands === ' ' ? spaceCodes : [thousands.charCodeAt(0)];
+  return (text) => {
+    let t = codes.length > 0 ? withoutSeparators(text, codes, decimal) : text;
+    if (decimal === ',') t = t.replace(',', '.');
+    return parseNumber(t);
+  };
+}
+
+const isDigit = (c: number) => c >= 48 && c <= 57;
+
+function withoutSeparators(text: string, codes: readonly number[], decimal: string): string {
+  const mark = text.indexOf(decimal);
+  const end = mark < 0 ? text.length : mark;
+  let out = '';
+  let from = 0;
+  for (let i = 1; i < end - 1; i++) {
+    if (codes.includes(text.charCodeAt(i)) && isDigit(text.charCodeAt(i - 1)) && isDigit(text.charCodeAt(i + 1))) {
+      out += text.slice(from, i);
+      from = i + 1;
+    }
+  }
+  return from === 0 ? text : out + text.slice(from);
+}
+
 /** Parses a CSV cell as a number the way a spreadsheet user means it; undefined if it is not one. */
 export function parseNumber(text: string): number | undefined {
   const plain = plainDecimal(text);

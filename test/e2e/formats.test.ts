@@ -123,6 +123,27 @@ test('a CSV saved by Excel where the decimal mark is a comma (BOM, CRLF, ";" bet
   assertClose(rows.map(({ species: _, ...predictions }) => predictions), reference, 1e-5);
 }));
 
+test('a CSV from Excel with thousands separators (body mass "3,750", quoted): a hint naming the keys, then scored as the reference with input.csv.thousands', () => withTempDir(async (dir) => {
+  const reference = await readJson<Row[]>(join(fixtures, 'reference', 'penguins.json'));
+  const { header, lines } = await penguinsCsv();
+  const mass = header.split(',').indexOf('body_mass_g');
+  const grouped = lines.map((l) => l.split(',').map((cell, i) => (i === mass && /^\d{4}$/.test(cell) ? `"${cell[0]},${cell.slice(1)}"` : cell)).join(','));
+  assert.ok(grouped.some((l) => l.includes('"3,750"')));
+  await writeFile(join(dir, 'excel.csv'), `${[header, ...grouped].join('\r\n')}\r\n`);
+  const job = await writeJob(dir, [`input: { path: excel.csv }`, `model: ${join(fixtures, 'models', 'penguins')}`, 'output: { path: out.jsonl, keep: [species, body_mass_g] }'].join('\n'));
+  const plain = await runCli(['run', job, '--progress', 'none']);
+  assert.equal(plain.code, 0, plain.stderr);
+  const errors = (await readFile(join(dir, 'out.jsonl.errors.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { value: string; hint: string });
+  assert.deepEqual(errors[0], { ...errors[0], value: '3,750', hint: 'The number has a comma: set input.csv.decimal: "," if it is the decimal mark (1,5 is 1.5), or input.csv.thousands: "," if it separates thousands (1,234 is 1234).' });
+  const run = await runCli(['run', job, '--progress', 'none', '--restart', '--set', 'input.csv.thousands=","']);
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(existsSync(join(dir, 'out.jsonl.errors.jsonl')), false);
+  const rows = await readRows(join(dir, 'out.jsonl'));
+  // The kept column is written as the number it holds.
+  assert.deepEqual(rows.map((r) => r.body_mass_g), lines.map((l) => (l.split(',')[mass] === '' ? null : Number(l.split(',')[mass]))));
+  assertClose(rows.map(({ species: _, body_mass_g: __, ...predictions }) => predictions), reference, 1e-5);
+}));
+
 test('a CSV directory as Spark writes it (part files without a header, _SUCCESS, .crc files): scored as the reference with input.csv.names', () => withTempDir(async (dir) => {
   const reference = await readJson<Row[]>(join(fixtures, 'reference', 'penguins.json'));
   const { header, lines } = await penguinsCsv();

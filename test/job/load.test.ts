@@ -293,6 +293,15 @@ describe('loadJob: --set overrides', () => {
     await rejectsWith(loadJob(file, { env: {}, overrides: ['input.csv.encoding=shift_jis'] }), 'JOB_INVALID', `Job file ${file}: input.csv.encoding: expected utf-8, windows-1252, utf-16le or utf-16be, got \`"shift_jis"\` (string)`);
   }));
 
+  test('input.csv.thousands: one character, not the decimal mark', () => withTempDir(async (dir) => {
+    const file = await writeJob(dir, minimal);
+    assert.equal((await loadJob(file, { env: {}, overrides: ['input.csv.thousands=","'] })).input.csv.thousands, ',');
+    assert.equal((await loadJob(file, { env: {}, overrides: ['input.csv.thousands=.', 'input.csv.decimal=","'] })).input.csv.thousands, '.');
+    assert.equal((await loadJob(file, { env: {}, overrides: [] })).input.csv.thousands, undefined);
+    await rejectsWith(loadJob(file, { env: {}, overrides: ['input.csv.thousands=.'] }), 'JOB_INVALID',
+      `Job file ${file}: input.csv.thousands: "." is also the decimal mark; the separator between groups of digits is the other one (Excel in Germany writes 1.234,5: thousands ".", decimal ",")`);
+  }));
+
   test('input.csv.names: a list of distinct names', () => withTempDir(async (dir) => {
     const file = await writeJob(dir, minimal);
     assert.deepEqual((await loadJob(file, { env: {}, overrides: ['input.csv.names=[a, b]', 'input.csv.header=false'] })).input.csv.names, ['a', 'b']);

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Batch } from '../../src/batch/batcher.js';
+import type { BentoError } from '../../src/errors.js';
 import { type Manifest, parseManifest } from '../../src/model/manifest.js';
 import { postprocess, predictionFields } from '../../src/model/postprocess.js';
 import { preprocess } from '../../src/model/preprocess.js';
@@ -82,6 +83,26 @@ describe('preprocess', () => {
     const feeds = preprocess(batch({ k: ['y', 'x'], n: [3n, '4'] }), m, 2);
     assert.deepEqual([feeds.k!.type, ...feeds.k!.dims, ...Array.from(feeds.k!.data as Int32Array)], ['int32', 2, 1, 1, 0]);
     assert.deepEqual(Array.from(feeds.n!.data as BigInt64Array), [3n, 4n]);
+  });
+
+  test('a number written in a locale\'s way (from a CSV file) gets a hint naming the input.csv keys to set', () => {
+    const m = manifest([{ tensor: 'x', dtype: 'float32', shape: ['batch', 1], columns: ['a'] }]);
+    const hint = (value: string) => {
+      try {
+        preprocess(batch({ a: [1, value] }, 1), m, 2);
+      } catch (error) {
+        assert.equal((error as BentoError).code, 'INVALID_VALUE');
+        return (error as BentoError).hint;
+      }
+      assert.fail(`${value} read as a number`);
+    };
+    assert.equal(hint('39,1'), 'The number has a decimal comma: set input.csv.decimal: "," (Excel writes one where the comma is the decimal mark).');
+    assert.equal(hint('1,234'), 'The number has a comma: set input.csv.decimal: "," if it is the decimal mark (1,5 is 1.5), or input.csv.thousands: "," if it separates thousands (1,234 is 1234).');
+    assert.equal(hint('-1,234,567.5'), 'The number has thousands separators: set input.csv.thousands: ",".');
+    assert.equal(hint('1.234,5'), 'The number has thousands separators and a decimal comma: set input.csv.thousands: "." and input.csv.decimal: ",".');
+    assert.equal(hint('1\u00a0234,5'), 'The number has spaces between groups of digits: set input.csv.thousands: " " (no-break spaces count too) and input.csv.decimal: ",".');
+    assert.equal(hint('1 234'), 'The number has spaces between groups of digits: set input.csv.thousands: " " (no-break spaces count too).');
+    assert.equal(hint('12 apples'), 'Fix or remove the value in the input.');
   });
 
   test('an unknown category is INVALID_VALUE naming column, file and row', () => {

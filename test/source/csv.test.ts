@@ -131,6 +131,19 @@ describe('openCsv: parsing', () => {
     assert.deepEqual(concatColumns(await drain(source)), { name: ['ann', 'bob', 'cy'], x: [1.5, 2, null], y: [-0.25, 3.5, 1000] });
   }));
 
+  test('thousands: separators between digits are dropped from number cells (kept columns too), the column sniffed as numbers; validate shows it', () => withTempDir(async (dir) => {
+    // Excel in the US quotes such cells in a comma file; in Germany ";" separates fields.
+    const us = await csvFile(dir, 'us.csv', 'name,amount\nann,"1,234.5"\nbob,"-12,000"\ncy,7\n');
+    const source = await openCsv([us], { ...defaults, thousands: ',', rawText: true });
+    assert.deepEqual(source.schema, [{ name: 'name', type: 'string' }, { name: 'amount', type: 'float64' }]);
+    assert.equal(source.dialect, 'thousands ","');
+    assert.deepEqual(concatColumns(await drain(source)).amount, [1234.5, -12000, 7]);
+    const de = await csvFile(dir, 'de.csv', 'name;amount\nann;1.234,5\nbob;-12.000\ncy;0,5\n');
+    assert.deepEqual(concatColumns(await drain(await openCsv([de], { ...defaults, decimal: ',', thousands: '.' }))).amount, [1234.5, -12000, 0.5]);
+    // Without the option the column is text.
+    assert.deepEqual((await openCsv([de], { ...defaults, decimal: ',' })).schema[1], { name: 'amount', type: 'string' });
+  }));
+
   test('a file in Excel\'s Windows code page: INPUT_FORMAT naming the line unless encoding is windows-1252, then read with exact row offsets', () => withTempDir(async (dir) => {
     // "Zürich", "café" and "€" in windows-1252: one byte each, none of them UTF-8.
     const bytes = Buffer.from('city;note;x\r\nBern;plain;1\r\nZ\xfcrich;caf\xe9 \x80;2\r\n', 'latin1');

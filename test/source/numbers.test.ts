@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseNumber, plainDecimal } from '../../src/source/types.js';
+import { localeNumber, parseNumber, plainDecimal } from '../../src/source/types.js';
 import { seededRandom } from '../helpers.js';
 
 test('numbers as a spreadsheet user means them; everything else is not a number', () => {
@@ -15,6 +15,23 @@ test('numbers as a spreadsheet user means them; everything else is not a number'
     ['1_000', undefined], ['1,5', undefined], ['NaN', undefined], ['abc', undefined], ['--1', undefined], ['1-', undefined],
   ];
   for (const [text, expected] of cases) assert.equal(parseNumber(text), expected, JSON.stringify(text));
+});
+
+test('localeNumber: a decimal comma, and thousands separators between digits before the decimal mark; a separator elsewhere is not a number', () => {
+  const cases: [ReturnType<typeof localeNumber>, string, number | undefined][] = [];
+  const us = localeNumber('.', ',');
+  const de = localeNumber(',', '.');
+  const fr = localeNumber(',', ' ');
+  const ch = localeNumber('.', "'");
+  cases.push(
+    [us, '1,234.5', 1234.5], [us, '-1,234,567', -1234567], [us, '12', 12], [us, ' 1,234 ', 1234], [us, '1,23,456.7', 123456.7],
+    [us, ',123', undefined], [us, '1,', undefined], [us, '1,,234', undefined], [us, '1.5,2', undefined],
+    [de, '1.234,5', 1234.5], [de, '1.234', 1234], [de, '39,1', 39.1], [de, '-0,25', -0.25], [de, '1.234.567,89', 1234567.89], [de, '1,234.5', undefined],
+    [fr, '1 234,5', 1234.5], [fr, '1 234 567', 1234567], [fr, '1 234,5', 1234.5], [fr, '1  234', undefined],
+    [ch, "1'234.5", 1234.5],
+  );
+  for (const [parse, text, expected] of cases) assert.equal(parse(text), expected, JSON.stringify(text));
+  assert.equal(localeNumber(), parseNumber);
 });
 
 test('the fast path accepts only plain decimals, and reads each as Number() does', () => {
