@@ -14,7 +14,7 @@
  * closing quote and the next delimiter is appended to the field.
  */
 
-import { notUtf8At } from './files.js';
+import { byteOrderMark, notUtf8At } from './files.js';
 
 const LF = 10;
 const CR = 13;
@@ -290,14 +290,6 @@ export class CsvSplitter {
     this.#markChar = index;
     return this.#markByte;
   }
-}
-
-/** The encoding a byte-order mark at the start of `bytes` says, and the mark's length. */
-export function byteOrderMark(bytes: Uint8Array): { encoding: 'utf-8' | 'utf-16le' | 'utf-16be'; length: number } | undefined {
-  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return { encoding: 'utf-8', length: 3 };
-  if (bytes[0] === 0xff && bytes[1] === 0xfe) return { encoding: 'utf-16le', length: 2 };
-  if (bytes[0] === 0xfe && bytes[1] === 0xff) return { encoding: 'utf-16be', length: 2 };
-  return undefined;
 }
 
 const lf16le = Buffer.from([LF, 0]);

@@ -135,6 +135,14 @@ export function openFileStream(file: string, start = 0): OpenedFile {
   return { stream: raw.pipe(gunzip).pipe(dropped), bytes: () => read };
 }
 
+/** The encoding a byte-order mark at the start of `bytes` says, and the mark's length. */
+export function byteOrderMark(bytes: Uint8Array): { encoding: 'utf-8' | 'utf-16le' | 'utf-16be'; length: number } | undefined {
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return { encoding: 'utf-8', length: 3 };
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return { encoding: 'utf-16le', length: 2 };
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return { encoding: 'utf-16be', length: 2 };
+  return undefined;
+}
+
 /** Rewrites Node's stream errors (ENOENT, zlib) as user-facing INPUT errors naming the file. */
 export function streamError(file: string, error: unknown): BentoError {
   if (error instanceof BentoError) return error;

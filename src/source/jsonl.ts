@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { BentoError } from '../errors.js';
 import { chunkEnd, ColumnBuilder, sniffJsonType, textSource } from './chunks.js';
-import { ByteProgress, fileSizes, notUtf8At, openFileStream, streamError } from './files.js';
+import { ByteProgress, byteOrderMark, fileSizes, notUtf8At, openFileStream, streamError } from './files.js';
 import type { Field, RowChunk, Source, SourcePosition } from './types.js';
 
 export interface JsonlSourceOptions {
@@ -22,11 +22,19 @@ export interface JsonlSourceOptions {
  * newline too; handed out a stream piece at a time, not an await per line (in the CSV reader,
  * an async generator step per record was half of its allocations).
  */
-async function* splitLines(stream: Readable, start: number): AsyncGenerator<{ text: string; end: number; notUtf8?: true }[]> {
+async function* splitLines(stream: Readable, start: number, file: string): AsyncGenerator<{ text: string; end: number; notUtf8?: true }[]> {
   let pending: Buffer[] = [];
   let offset = start;
   const decoder = new StringDecoder('utf8');
+  let head = start === 0;
   for await (const chunk of stream as AsyncIterable<Buffer>) {
+    // Split at its 0x0A bytes, UTF-16 text makes a bad row of every line, and a run of nothing but failed rows.
+    if (head && byteOrderMark(chunk)?.encoding.startsWith('utf-16')) {
+      throw new BentoError('INPUT_FORMAT', `${file} is UTF-16 (it starts with a UTF-16 byte-order mark), but JSON Lines is UTF-8`, {
+        file, hint: `Re-encode it, e.g. iconv -f UTF-16 -t UTF-8 ${file} > utf8.jsonl (PowerShell: Get-Content in.jsonl | Set-Content -Encoding utf8 out.jsonl).`,
+      });
+    }
+    head = false;
     const lines: { text: string; end: number; notUtf8?: true }[] = [];
     let from = 0;
     for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, from)) {
@@ -80,7 +88,7 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
       pending = [];
     };
     try {
-      for await (const piece of splitLines(stream, at.byte ?? 0)) for (const { text: raw, end, notUtf8 } of piece) {
+      for await (const piece of splitLines(stream, at.byte ?? 0, file)) for (const { text: raw, end, notUtf8 } of piece) {
         line++;
         // A BOM may open the file (Windows tools write one); the line break is not part of the JSON.
         const text = (line === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw).replace(/\r?\n$/, '');

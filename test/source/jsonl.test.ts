@@ -96,6 +96,15 @@ describe('openJsonl: reading', () => {
 
 describe('openJsonl: errors', () => {
 
+  test('a UTF-16 file (a byte-order mark says so) is INPUT_FORMAT, not a bad row a line', () => withTempDir(async (dir) => {
+    const text = '{"a": 1}\r\n{"a": 2}\r\n';
+    for (const [name, bytes] of [['le.jsonl', Buffer.from(`\uFEFF${text}`, 'utf16le')], ['be.jsonl', Buffer.from(`\uFEFF${text}`, 'utf16le').swap16()]] as const) {
+      const file = join(dir, name);
+      await writeFile(file, bytes);
+      await rejectsWith(async () => drain(await openJsonl([file], defaults)), 'INPUT_FORMAT', `${file} is UTF-16 (it starts with a UTF-16 byte-order mark), but JSON Lines is UTF-8`);
+    }
+  }));
+
   test('a line with bytes that are not UTF-8 is a row error naming it; the other lines are read', () => withTempDir(async (dir) => {
     const file = join(dir, 'ansi.jsonl');
     // "Zürich" with ü as windows-1252 writes it: one byte, not UTF-8.
