@@ -225,6 +225,35 @@ describe('partial files', () => {
   }
 });
 
+for (const format of ['csv', 'jsonl'] as const) {
+  test(`${format}: a commit is of the batches written before it was called, though later ones (past the writes' gathering size) go on during its fsync`, () => withTempDir(async (dir) => {
+    const fields: Field[] = [{ name: 's', type: 'string' }, { name: 'n', type: 'float64' }];
+    const rows = (from: number, n: number) => batch({ s: Array.from({ length: n }, (_, i) => `row ${from + i} `.padEnd(120, 'x')), n: Float64Array.from({ length: n }, (_, i) => from + i) });
+    const parts = [rows(0, 10), rows(10, 3000), rows(3010, 3000), rows(6010, 5)];
+    const out = { ...output(dir, format), path: join(dir, `whole.${format}`) };
+    const whole = join(dir, `whole.partial.${format}`);
+    let sink = await openSink(out, fields, { partial: whole });
+    for (const part of parts) await sink.write(part);
+    await sink.seal();
+    const expected = await readFile(whole);
+    // As a run commits: the commit is not awaited before the next batches are written.
+    const partial = join(dir, `partial.${format}`);
+    sink = await openSink(out, fields, { partial });
+    await sink.write(parts[0]!);
+    const committing = sink.commit();
+    await sink.write(parts[1]!);
+    await sink.write(parts[2]!);
+    const position = await committing;
+    const lines = expected.toString().split('\n');
+    assert.equal(position.bytes, Buffer.byteLength(lines.slice(0, (format === 'csv' ? 1 : 0) + 10).join('\n')) + 1);
+    await sink.close();
+    sink = await openSink(out, fields, { partial, resume: position });
+    for (const part of parts.slice(1)) await sink.write(part);
+    await sink.seal();
+    assert.ok((await readFile(partial)).equals(expected));
+  }));
+}
+
 test('parquet: continuous prediction columns are written PLAIN, other columns may take a dictionary', () => withTempDir(async (dir) => {
   const { asyncBufferFromFile, parquetMetadataAsync } = await import('hyparquet');
   const fields: Field[] = [{ name: 'size', type: 'float64' }, { name: 'score', type: 'float64', continuous: true }];
