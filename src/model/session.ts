@@ -134,7 +134,13 @@ function nativeRunner(api: NativeBinding, file: string, options: Ort.InferenceSe
     if (type === undefined) throw new Error(`Unsupported data type: ${m.type}`);
     return { name: m.name, isTensor: true, type, shape: m.shape.map((d, i) => (d === -1 ? m.symbolicDimensions[i]! : d)) };
   };
-  const signature = { inputs: session.inputMetadata.map(describe), outputs: session.outputMetadata.map(describe) };
+  let signature: Signature;
+  try {
+    signature = { inputs: session.inputMetadata.map(describe), outputs: session.outputMetadata.map(describe) };
+  } catch (error) {
+    session.dispose();
+    throw error;
+  }
   return {
     signature,
     native: true,
