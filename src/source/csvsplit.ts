@@ -7,11 +7,11 @@
  * Dialect, as Excel, pandas and Python's csv module read it: fields separated by a one-character
  * delimiter; a field that starts with the quote character runs to the matching quote, with a
  * doubled quote for a literal one and delimiters and newlines taken as data; records end at LF
- * or CRLF; a byte-order mark at the start of the file is skipped, and decides the encoding
- * (UTF-8, or UTF-16 as Excel's "Unicode Text" and Windows PowerShell write); empty lines are
- * skipped. Lenient
- * where those readers are: a quote inside an unquoted field is data, and text between a
- * closing quote and the next delimiter is appended to the field.
+ * or CRLF, or at CR in a file with no LF (crOnlyLines); a byte-order mark at the start of the
+ * file is skipped, and decides the encoding (UTF-8, or UTF-16 as Excel's "Unicode Text" and
+ * Windows PowerShell write); empty lines are skipped. Lenient where those readers are: a quote
+ * inside an unquoted field is data, and text between a closing quote and the next delimiter is
+ * appended to the field.
  */
 
 import { byteOrderMark, notUtf8At } from './files.js';
@@ -84,6 +84,8 @@ export class CsvSplitter {
   #oneByte = true;
   /** UTF-16: every char (UTF-16 unit) is two bytes. */
   #twoBytes: boolean;
+  /** Lines end with CR alone (crOnlyLines); undefined until the input says. */
+  #crOnly: boolean | undefined;
   #markChar = 0;
   #markByte = 0;
   #pos = 0;
@@ -159,7 +161,13 @@ export class CsvSplitter {
         this.#base += bom.length;
       }
     }
-    const cut = this.#ended ? all.length - (this.#twoBytes ? all.length % 2 : 0) : this.#twoBytes ? lastLineEnd16(all, this.#encoding === 'utf-16le') : all.lastIndexOf(LF) + 1;
+    if (this.#crOnly === undefined && !this.#twoBytes) {
+      const decided = crOnlyLines(all, this.#ended);
+      if (decided === undefined) return false;
+      this.#crOnly = decided;
+    }
+    const cut = this.#ended ? all.length - (this.#twoBytes ? all.length % 2 : 0)
+      : this.#twoBytes ? lastLineEnd16(all, this.#encoding === 'utf-16le') : all.lastIndexOf(this.#crOnly ? CR : LF) + 1;
     if (cut === 0) return false;
     this.#base += this.#raw.length;
     const raw = all.subarray(0, cut);
@@ -181,6 +189,8 @@ export class CsvSplitter {
         throw new NotUtf8Error(line, nul >= 0);
       }
     }
+    // One char for one: the lengths, and so the byte offsets, stay.
+    if (this.#crOnly) this.#text = this.#text.replaceAll('\r', '\n');
     // No decoded sequence has more UTF-16 units than bytes, so equal lengths mean one byte per char.
     this.#oneByte = this.#text.length === raw.length;
     this.#markChar = this.#markByte = 0;
@@ -309,4 +319,17 @@ function lastLineEnd16(bytes: Buffer, littleEndian: boolean): number {
     from = at - 1;
   }
   return 0;
+}
+
+/**
+ * Whether lines end with CR alone, as classic Mac OS and Excel's "CSV (Macintosh)" write them:
+ * the bytes hold a CR followed by something else (or ending the input) and no LF. Undefined
+ * while they cannot tell yet. Read so, every CR becomes a line end, inside quotes too (as
+ * Python's universal newlines read it); a CR inside a field of an LF file stays data.
+ */
+function crOnlyLines(bytes: Uint8Array, ended: boolean): boolean | undefined {
+  if (bytes.indexOf(LF) >= 0) return false;
+  const cr = bytes.indexOf(CR);
+  if (cr >= 0 && (cr + 1 < bytes.length || ended)) return true;
+  return ended ? false : undefined;
 }

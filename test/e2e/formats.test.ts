@@ -144,6 +144,21 @@ test('a CSV from Excel with thousands separators (body mass "3,750", quoted): a 
   assertClose(rows.map(({ species: _, body_mass_g: __, ...predictions }) => predictions), reference, 1e-5);
 }));
 
+test('a CSV with lines ended by CR alone (Excel\'s "CSV (Macintosh)") scores to the bytes of its LF copy', () => withTempDir(async (dir) => {
+  const { header, lines } = await penguinsCsv();
+  await writeFile(join(dir, 'lf.csv'), `${[header, ...lines].join('\n')}\n`);
+  await writeFile(join(dir, 'mac.csv'), `${[header, ...lines].join('\r')}\r`);
+  const outputs = [];
+  for (const name of ['lf', 'mac']) {
+    const job = await writeJob(dir, [`input: { path: ${name}.csv }`, `model: ${join(fixtures, 'models', 'penguins')}`, `output: { path: ${name}-out.csv }`].join('\n'));
+    const run = await runCli(['run', job, '--progress', 'none']);
+    assert.equal(run.code, 0, run.stderr);
+    outputs.push(await readFile(join(dir, `${name}-out.csv`)));
+  }
+  assert.equal(outputs[0]!.toString().split('\n').length, lines.length + 2);
+  assert.ok(outputs[1]!.equals(outputs[0]!));
+}));
+
 test('a CSV directory as Spark writes it (part files without a header, _SUCCESS, .crc files): scored as the reference with input.csv.names', () => withTempDir(async (dir) => {
   const reference = await readJson<Row[]>(join(fixtures, 'reference', 'penguins.json'));
   const { header, lines } = await penguinsCsv();

@@ -181,6 +181,18 @@ describe('openCsv: parsing', () => {
     assert.deepEqual(concatColumns(await drain(await openCsv([bare], { ...defaults, encoding: 'utf-16le' }))).city, ['Bern', 'Zürich', 'Oslo']);
   }));
 
+  test('a file whose lines end with CR alone (Excel\'s "CSV (Macintosh)") reads as its LF copy: delimiter sniffed, a line break in quotes, offsets for a resume', () => withTempDir(async (dir) => {
+    const records = ['name;note;x\r', 'ann;a;1,5\r', 'bob;"two\rlines";2\r', 'cy;c;3\r'];
+    const file = await csvFile(dir, 'mac.csv', records.join(''));
+    const source = await openCsv([file], { ...defaults, decimal: ',' });
+    const chunks = await drain(source);
+    assert.deepEqual(concatColumns(chunks), { name: ['ann', 'bob', 'cy'], note: ['a', 'two\nlines', 'c'], x: [1.5, 2, 3] });
+    const ends = records.map((_, i) => records.slice(0, i + 1).join('').length).slice(1);
+    assert.deepEqual(Array.from(chunks[0]!.ends!.bytes), ends);
+    const [rest] = await drain({ ...source, chunks: () => source.chunks({ file: 0, row: 1, byte: ends[0]!, line: 2 }) });
+    assert.deepEqual(concatColumns([rest!]), { name: ['bob', 'cy'], note: ['two\nlines', 'c'], x: [2, 3] });
+  }));
+
   test('a truncated .gz file is INPUT_FORMAT', () => withTempDir(async (dir) => {
     const whole = gzipSync(await readFile(penguinsCsv));
     const file = await csvFile(dir, 'cut.csv.gz', whole.subarray(0, whole.length - 100));

@@ -103,6 +103,22 @@ describe('CsvSplitter', () => {
     assert.deepEqual(got.map((r) => r.fields), [['x', 'a;b', ''], ["it's", '2']]);
   });
 
+  test('lines ended by CR alone (classic Mac OS, Excel\'s "CSV (Macintosh)"): as csv-parse reads the same file with LF, offsets included, a line break in quotes read as LF', () => {
+    for (let seed = 1; seed <= 200; seed++) {
+      const next = random(seed);
+      const lf = randomCsv(next, false).replace(/\r\n/g, '\n');
+      if (!lf.includes('\n')) continue; // one record without a line end: nothing to tell
+      const expected = (parse(Buffer.from(lf), { skip_empty_lines: true, relax_column_count: true, info: true }) as unknown as { record: string[]; info: { bytes_records: number } }[]);
+      const pieces = Array.from({ length: 1 + Math.floor(next() * 6) }, () => Math.floor(next() * 30));
+      const got = split(Buffer.from(lf.replace(/\n/g, '\r')), pieces).records;
+      assert.deepEqual(got.map((r) => r.fields), expected.map((e) => e.record), `seed ${seed}`);
+      assert.deepEqual(got.map((r) => r.endByte), expected.map((e) => e.info.bytes_records), `seed ${seed}`);
+    }
+    // A CR inside a field of an LF file stays data; a resumed CR file is told by its own bytes.
+    assert.deepEqual(split(Buffer.from('a\rb,c\nd,e\n'), [2]).records.map((r) => r.fields), [['a\rb', 'c'], ['d', 'e']]);
+    assert.deepEqual(split(Buffer.from('x,y\r1,2\r3,4\r').subarray(4), [1], ',', '"', 4).records.map((r) => [r.fields, r.endByte]), [[['1', '2'], 8], [['3', '4'], 12]]);
+  });
+
   test('UTF-16 with a byte-order mark, either byte order, matches csv-parse on the same text in UTF-8, cut into random (odd) pieces', () => {
     const utf16 = (text: string, littleEndian: boolean) => {
       const bytes = Buffer.from(`\uFEFF${text}`, 'utf16le');
