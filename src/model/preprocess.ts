@@ -6,7 +6,7 @@
 import { type Batch, locate } from '../batch/batcher.js';
 import { BentoError } from '../errors.js';
 import { formatFromPath } from '../job/spec.js';
-import { cell, type Column, MaskedColumn, missingTokens, parseNumber, plainDecimal } from '../source/types.js';
+import { cell, type Column, localeHint, MaskedColumn, missingTokens, parseNumber, plainDecimal } from '../source/types.js';
 import type { Bundle } from './bundle.js';
 import type { InputTensor, Manifest } from './manifest.js';
 import { rowWidth } from './shape.js';
@@ -98,22 +98,6 @@ function allocate(dtype: InputTensor['dtype'], n: number): Writable {
     case 'bool': return new Uint8Array(n);
     case 'string': return new Array<string>(n).fill('');
   }
-}
-
-/**
- * What to set for a number written in a locale's way, which Excel writes where that is the way:
- * a decimal comma ("39,1"), thousands separators ("1,234.5", "1.234,5", "1 234,5"), or either
- * ("1,234").
- */
-function localeHint(text: string): string | undefined {
-  const t = text.trim().replace(/^[-+]/, '');
-  if (/^\d{1,3}(,\d{3})+$/.test(t)) return 'The number has a comma: set input.csv.decimal: "," if it is the decimal mark (1,5 is 1.5), or input.csv.thousands: "," if it separates thousands (1,234 is 1234).';
-  if (/^\d*,\d+$/.test(t)) return 'The number has a decimal comma: set input.csv.decimal: "," (Excel writes one where the comma is the decimal mark).';
-  if (/^\d{1,3}(,\d{3})+\.\d+$/.test(t)) return 'The number has thousands separators: set input.csv.thousands: ",".';
-  if (/^\d{1,3}(\.\d{3})+(,\d+)?$/.test(t)) return 'The number has thousands separators and a decimal comma: set input.csv.thousands: "." and input.csv.decimal: ",".';
-  const spaced = /^\d{1,3}([ \u00a0\u202f]\d{3})+([.,]\d+)?$/.exec(t);
-  if (spaced) return `The number has spaces between groups of digits: set input.csv.thousands: " " (no-break spaces count too)${spaced[2]?.startsWith(',') ? ' and input.csv.decimal: ","' : ''}.`;
-  return undefined;
 }
 
 /** Whether a file may have been read as CSV, where input.csv.decimal applies: any name but JSONL's and Parquet's. */

@@ -8,7 +8,7 @@ import { type CsvEncoding, CsvSplitter, NotUtf8Error, UnclosedQuoteError } from 
 import { BentoError, didYouMean, thousands } from '../errors.js';
 import { chunkEnd, ColumnBuilder, convertColumn, requireColumns, sniffCsvType, textSource } from './chunks.js';
 import { ByteProgress, fileSizes, openFileStream, streamError } from './files.js';
-import { type Field, lineColumn, localeNumber, missingTokens, type RowChunk, type Source, type SourcePosition } from './types.js';
+import { type Field, lineColumn, localeHint, localeNumber, missingTokens, type RowChunk, type Source, type SourcePosition } from './types.js';
 
 export interface CsvSourceOptions {
   readonly delimiter: string | undefined;
@@ -287,7 +287,8 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
         if (errors.has(i)) return;
         errors.set(i, new BentoError('INVALID_VALUE', `Invalid value: column "${field.name}" holds numbers in its first rows, got "${value.slice(0, 40)}" at ${chunk.file} row ${chunk.fileRow + i + 1}`, {
           file: chunk.file, row: chunk.fileRow + i + 1, column: field.name, value, byte: i > 0 ? chunk.ends?.bytes[i - 1] : undefined,
-          hint: `Fix or remove the value, or raise input.chunk_rows above ${thousands(chunkEnd(options, false))} (the first chunk's rows fix the column types) so the column is seen as text.`,
+          hint: (options.thousands === undefined ? localeHint(value) : undefined)
+            ?? `Fix or remove the value, or raise input.chunk_rows above ${thousands(chunkEnd(options, false))} (the first chunk's rows fix the column types) so the column is seen as text.`,
         }));
       }, parse)];
     }));

@@ -216,6 +216,22 @@ function withoutSeparators(text: string, codes: readonly number[], decimal: stri
   return from === 0 ? text : out + text.slice(from);
 }
 
+/**
+ * What to set for a number written in a locale's way, which Excel writes where that is the way:
+ * a decimal comma ("39,1"), thousands separators ("1,234.5", "1.234,5", "1 234,5"), or either
+ * ("1,234").
+ */
+export function localeHint(text: string): string | undefined {
+  const t = text.trim().replace(/^[-+]/, '');
+  if (/^\d{1,3}(,\d{3})+$/.test(t)) return 'The number has a comma: set input.csv.decimal: "," if it is the decimal mark (1,5 is 1.5), or input.csv.thousands: "," if it separates thousands (1,234 is 1234).';
+  if (/^\d*,\d+$/.test(t)) return 'The number has a decimal comma: set input.csv.decimal: "," (Excel writes one where the comma is the decimal mark).';
+  if (/^\d{1,3}(,\d{3})+\.\d+$/.test(t)) return 'The number has thousands separators: set input.csv.thousands: ",".';
+  if (/^\d{1,3}(\.\d{3})+(,\d+)?$/.test(t)) return 'The number has thousands separators and a decimal comma: set input.csv.thousands: "." and input.csv.decimal: ",".';
+  const spaced = /^\d{1,3}([ \u00a0\u202f]\d{3})+([.,]\d+)?$/.exec(t);
+  if (spaced) return `The number has spaces between groups of digits: set input.csv.thousands: " " (no-break spaces count too)${spaced[2]?.startsWith(',') ? ' and input.csv.decimal: ","' : ''}.`;
+  return undefined;
+}
+
 /** Parses a CSV cell as a number the way a spreadsheet user means it; undefined if it is not one. */
 export function parseNumber(text: string): number | undefined {
   const plain = plainDecimal(text);

@@ -328,6 +328,14 @@ describe('openCsv: type sniffing', () => {
       row: 4, code: 'INVALID_VALUE', message: `Invalid value: column "a" holds numbers in its first rows, got "oops" at ${file} row 4`, byte: 16, column: 'a', value: 'oops',
     }]);
   }));
+
+  test('a later number with thousands separators in a numeric-sniffed column: the row error names input.csv.thousands', () => withTempDir(async (dir) => {
+    const file = await csvFile(dir, 'amounts.csv', 'a,b\n1,x\n2,y\n3,z\n"1,234.5",w\n');
+    const [error] = await drain(await openCsv([file], { ...defaults, chunkRows: 2 })).then((chunks) => chunks.flatMap((c) => [...(c.errors?.values() ?? [])]));
+    assert.equal(error?.hint, 'The number has thousands separators: set input.csv.thousands: ",".');
+    const chunks = await drain(await openCsv([file], { ...defaults, chunkRows: 2, thousands: ',' }));
+    assert.deepEqual(concatColumns(chunks).a, [1, 2, 3, 1234.5]);
+  }));
 });
 
 describe('openCsv: errors', () => {
