@@ -29,12 +29,19 @@ export async function openSource(input: InputSpec, read: { rawText?: boolean; li
   return Object.assign(source, { format });
 }
 
+/**
+ * Excel saves "Text (Tab delimited)" and "Unicode Text" as .txt: a .txt file named on its own or
+ * by a glob is read as CSV, its delimiter sniffed. A directory's .txt files are not read (a
+ * README beside the data is not data).
+ */
+const textFile = /\.txt(\.gz)?$/i;
+
 function formatOf(files: readonly string[]): DataFormat {
   let format: DataFormat | undefined;
   for (const file of files) {
-    const f = formatFromPath(file);
+    const f = formatFromPath(file) ?? (textFile.test(file) ? 'csv' : undefined);
     if (f === undefined) {
-      throw new BentoError('INPUT_FORMAT', `Cannot tell the format of ${file} from its extension`, { file, hint: 'Set input.format to csv, jsonl or parquet, or use the extensions .csv .tsv .jsonl .ndjson .parquet (optionally .gz).' });
+      throw new BentoError('INPUT_FORMAT', `Cannot tell the format of ${file} from its extension`, { file, hint: 'Set input.format to csv, jsonl or parquet, or use the extensions .csv .tsv .jsonl .ndjson .parquet (optionally .gz; .txt is read as CSV when named on its own or by a glob).' });
     }
     if (format !== undefined && f !== format) {
       throw new BentoError('INPUT_FORMAT', `Input files mix formats: ${files[0]} is ${format}, ${file} is ${f}`, { file, hint: 'Point input.path at files of one format.' });

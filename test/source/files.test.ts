@@ -120,10 +120,21 @@ describe('openSource', () => {
   }));
 
   test('an unknown extension is INPUT_FORMAT', () => withTempDir(async (dir) => {
-    const file = join(dir, 'rows.txt');
+    const file = join(dir, 'rows.dat');
     await writeFile(file, 'a\n1\n');
     const error = await rejectsWith(() => openSource(spec(file)), 'INPUT_FORMAT', `Cannot tell the format of ${file} from its extension`);
-    assert.equal(error.hint, 'Set input.format to csv, jsonl or parquet, or use the extensions .csv .tsv .jsonl .ndjson .parquet (optionally .gz).');
+    assert.equal(error.hint, 'Set input.format to csv, jsonl or parquet, or use the extensions .csv .tsv .jsonl .ndjson .parquet (optionally .gz; .txt is read as CSV when named on its own or by a glob).');
+  }));
+
+  test('a .txt file named on its own or by a glob is CSV with its delimiter sniffed (Excel\'s "Text (Tab delimited)"); a directory\'s .txt files are not data', () => withTempDir(async (dir) => {
+    const file = join(dir, 'export.txt');
+    await writeFile(file, 'a\tb\r\n1\tx\r\n2\ty\r\n');
+    for (const path of [file, join(dir, '*.txt')]) {
+      const source = await openSource(spec(path));
+      assert.equal(source.format, 'csv');
+      assert.deepEqual(concatColumns(await drain(source)), { a: [1, 2], b: ['x', 'y'] });
+    }
+    await rejectsWith(() => openSource(spec(dir)), 'INPUT_NOT_FOUND', `Input ${dir} matches no data file (.csv, .tsv, .jsonl, .ndjson, .parquet, optionally .gz)`);
   }));
 
   test('mixed formats are INPUT_FORMAT', () => withTempDir(async (dir) => {
