@@ -31,14 +31,14 @@ const modelObject = z.strictObject({
   placement: z.enum(['auto', 'workers', 'inline'], expect('one of [auto, workers, inline]')).optional(),
 }, expect('a mapping'));
 
-/** The job file as written, before normalization. Keys are the user-facing contract. */
 /** Encoding labels other than UTF-8's, and what they are read as: as the WHATWG Encoding standard (and so browsers) maps them. */
 const encodingLabels = {
   'windows-1252': 'windows-1252', cp1252: 'windows-1252', latin1: 'windows-1252', 'iso-8859-1': 'windows-1252',
   'utf-16': 'utf-16le', 'utf-16le': 'utf-16le', 'utf-16be': 'utf-16be',
 } as const;
-const labelsOf = Object.keys(encodingLabels) as (keyof typeof encodingLabels)[];
+type EncodingLabel = keyof typeof encodingLabels;
 
+/** The job file as written, before normalization. Keys are the user-facing contract. */
 export const jobSchema = z.strictObject({
   name: nonEmptyString().optional(),
   input: z.strictObject({
@@ -51,7 +51,7 @@ export const jobSchema = z.strictObject({
       quote: oneChar.optional(),
       decimal: z.enum(['.', ','], expect('"." or ","')).optional(),
       thousands: oneChar.optional(),
-      encoding: z.enum(['utf-8', 'utf8', ...labelsOf], expect('utf-8, windows-1252, utf-16le or utf-16be')).optional(),
+      encoding: z.enum(['utf-8', 'utf8', ...Object.keys(encodingLabels) as EncodingLabel[]], expect('utf-8, windows-1252, utf-16le or utf-16be')).optional(),
       names: stringList('a list of column names').optional(),
     }, expect('a mapping')).optional(),
     chunk_rows: positiveInt().optional(),
@@ -101,7 +101,7 @@ function csvOptions(csv: RawJob['input']['csv']): CsvOptions {
     delimiter: csv?.delimiter, header: csv?.header ?? true, quote: csv?.quote ?? '"',
     ...(csv?.decimal === ',' ? { decimal: ',' as const } : {}),
     ...(csv?.thousands !== undefined ? { thousands: csv.thousands } : {}),
-    ...(csv?.encoding !== undefined && csv.encoding in encodingLabels ? { encoding: encodingLabels[csv.encoding as keyof typeof encodingLabels] } : {}),
+    ...(csv?.encoding !== undefined && csv.encoding in encodingLabels ? { encoding: encodingLabels[csv.encoding as EncodingLabel] } : {}),
     ...(csv?.names ? { names: csv.names } : {}),
   };
 }

@@ -92,16 +92,13 @@ async function sniffDelimiter(file: string, quote: string, encoding: CsvEncoding
 
 function notUtf8(file: string, error: NotUtf8Error, firstLine = 0): BentoError {
   const line = firstLine + error.line;
-  if (error.nul) return utf16WithoutMark(file, line);
+  if (error.nul) {
+    return new BentoError('INPUT_FORMAT', `${file} looks like UTF-16 without a byte-order mark: line ${line} holds NUL characters`, {
+      file, hint: 'Set input.csv.encoding: utf-16le (utf-16be if each NUL comes before its character), or save the file as UTF-8.',
+    });
+  }
   return new BentoError('INPUT_FORMAT', `${file} is not UTF-8: line ${line} holds bytes that are not`, {
     file, hint: 'Save the file as UTF-8 (Excel: "CSV UTF-8"), or set input.csv.encoding: windows-1252 if it comes from Excel\'s plain "CSV" on Windows.',
-  });
-}
-
-/** Read as UTF-8, UTF-16 text without a byte-order mark has a NUL byte beside each ASCII one. */
-function utf16WithoutMark(file: string, line: number): BentoError {
-  return new BentoError('INPUT_FORMAT', `${file} looks like UTF-16 without a byte-order mark: line ${line} holds NUL characters`, {
-    file, hint: 'Set input.csv.encoding: utf-16le (utf-16be if each NUL comes before its character), or save the file as UTF-8.',
   });
 }
 
@@ -198,7 +195,6 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
 
   const names = (splitter: CsvSplitter, file: string) => {
     const record = splitter.fields.slice(0, splitter.count);
-    if (!splitter.encoding.startsWith('utf-16') && record.some((field) => field.includes('\0'))) throw utf16WithoutMark(file, 1);
     if (options.names) {
       if (options.names.length !== record.length) {
         throw new BentoError('INPUT_FORMAT', `${file} has ${record.length} fields a record, but input.csv.names gives ${options.names.length} names`, {

@@ -38,7 +38,8 @@ function windows1252(raw: Buffer): string {
 
 /**
  * The input is not UTF-8; `line` (from the stream start) holds the first byte that is not, or,
- * when `nul`, the first NUL character: UTF-16 without a byte-order mark looks so read as UTF-8.
+ * when `nul`, the file's first line holds NUL characters: read as 8-bit text, UTF-16 without a
+ * byte-order mark has one beside each ASCII character.
  */
 export class NotUtf8Error extends Error {
   constructor(readonly line: number, readonly nul = false) {
@@ -70,7 +71,7 @@ export class CsvSplitter {
   readonly #delimiter: number;
   readonly #quote: number;
   readonly #quoteChar: string;
-  #encoding: CsvEncoding;
+  #encoding!: CsvEncoding;
   /** Bytes fed but not decoded yet (they do not end a line, or came after the decoded block). */
   #pending: Buffer[] = [];
   #pendingBytes = 0;
@@ -82,8 +83,8 @@ export class CsvSplitter {
   #base: number;
   /** Whether char index = byte offset in #text (every char from one byte). */
   #oneByte = true;
-  /** UTF-16: every char (UTF-16 unit) is two bytes. */
-  #twoBytes: boolean;
+  /** UTF-16: every char (UTF-16 unit) is two bytes. Set with the encoding (#use). */
+  #twoBytes!: boolean;
   /** Lines end with CR alone (crOnlyLines); undefined until the input says. */
   #crOnly: boolean | undefined;
   #markChar = 0;
@@ -98,14 +99,18 @@ export class CsvSplitter {
 
   /** `startByte`: where in the file the bytes fed start (0, or a resume offset). */
   constructor(delimiter: string, quote: string, startByte = 0, encoding: CsvEncoding = 'utf-8') {
-    this.#encoding = encoding;
-    this.#twoBytes = encoding === 'utf-16le' || encoding === 'utf-16be';
+    this.#use(encoding);
     this.#delimiter = delimiter.charCodeAt(0);
     this.#quote = quote.charCodeAt(0);
     this.#quoteChar = quote;
     this.#base = startByte;
     this.endByte = startByte;
     this.#bomPossible = startByte === 0;
+  }
+
+  #use(encoding: CsvEncoding): void {
+    this.#encoding = encoding;
+    this.#twoBytes = encoding === 'utf-16le' || encoding === 'utf-16be';
   }
 
   /** The encoding read: the one given, unless a byte-order mark said otherwise. */
@@ -147,14 +152,14 @@ export class CsvSplitter {
     if (this.#pendingBytes === 0) return false;
     let all = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingBytes);
     this.#pending = [all];
-    if (this.#bomPossible) {
+    const fileStart = this.#bomPossible;
+    if (fileStart) {
       // A UTF-8 mark is 3 bytes: wait for them, unless the input is shorter.
       if (all.length < 3 && !this.#ended) return false;
       this.#bomPossible = false;
       const bom = byteOrderMark(all);
       if (bom) {
-        this.#encoding = bom.encoding;
-        this.#twoBytes = bom.encoding !== 'utf-8';
+        this.#use(bom.encoding);
         all = all.subarray(bom.length);
         this.#pending = [all];
         this.#pendingBytes = all.length;
@@ -172,21 +177,23 @@ export class CsvSplitter {
     this.#base += this.#raw.length;
     const raw = all.subarray(0, cut);
     this.#raw = raw;
-    if (this.#encoding === 'windows-1252') this.#text = windows1252(raw);
-    else if (this.#encoding === 'utf-16le') this.#text = raw.toString('utf16le');
+    if (this.#encoding === 'utf-16le') this.#text = raw.toString('utf16le');
     // swap16 works in place, and #raw must keep the bytes as read (#putBack feeds them again).
     else if (this.#encoding === 'utf-16be') this.#text = Buffer.from(raw).swap16().toString('utf16le');
     else {
       // LF never occurs inside a multi-byte UTF-8 sequence, so a block cut after one decodes whole.
-      this.#text = raw.toString('utf8');
-      // Every byte offset after such bytes (what a resume seeks to) would be wrong too.
-      const replaced = notUtf8At(this.#text, raw);
-      if (replaced >= 0) {
+      this.#text = this.#encoding === 'windows-1252' ? windows1252(raw) : raw.toString('utf8');
+      if (fileStart) {
         const nul = this.#text.indexOf('\0');
-        const at = nul >= 0 ? nul : replaced;
+        const lineEnd = this.#text.indexOf('\n');
+        if (nul >= 0 && (lineEnd < 0 || nul < lineEnd)) throw new NotUtf8Error(1, true);
+      }
+      // Every byte offset after such bytes (what a resume seeks to) would be wrong too.
+      const replaced = this.#encoding === 'utf-8' ? notUtf8At(this.#text, raw) : -1;
+      if (replaced >= 0) {
         let line = this.#line;
-        for (let i = this.#text.indexOf('\n'); i >= 0 && i < at; i = this.#text.indexOf('\n', i + 1)) line++;
-        throw new NotUtf8Error(line, nul >= 0);
+        for (let i = this.#text.indexOf('\n'); i >= 0 && i < replaced; i = this.#text.indexOf('\n', i + 1)) line++;
+        throw new NotUtf8Error(line);
       }
     }
     // One char for one: the lengths, and so the byte offsets, stay.

@@ -28,10 +28,10 @@ async function* splitLines(stream: Readable, start: number, file: string): Async
   const decoder = new StringDecoder('utf8');
   let head = start === 0;
   for await (const chunk of stream as AsyncIterable<Buffer>) {
-    // Split at its 0x0A bytes, UTF-16 text makes a bad row of every line, and a run of nothing but failed rows.
+    // Split at its 0x0A bytes, UTF-16 text made a bad row of every line: a run that exits 0 having written nothing.
     if (head && byteOrderMark(chunk)?.encoding.startsWith('utf-16')) {
       throw new BentoError('INPUT_FORMAT', `${file} is UTF-16 (it starts with a UTF-16 byte-order mark), but JSON Lines is UTF-8`, {
-        file, hint: `Re-encode it, e.g. iconv -f UTF-16 -t UTF-8 ${file} > utf8.jsonl (PowerShell: Get-Content in.jsonl | Set-Content -Encoding utf8 out.jsonl).`,
+        file, hint: `Re-encode it, e.g. iconv -f UTF-16 -t UTF-8 ${file} > utf8.jsonl (PowerShell: Get-Content ${file} | Set-Content -Encoding utf8 utf8.jsonl), and point input.path at the copy.`,
       });
     }
     head = false;
