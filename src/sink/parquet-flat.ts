@@ -125,8 +125,9 @@ export class NumberColumn {
     this.clear();
     const width = this.float32 ? 4 : 8;
     const dictionary = plain ? undefined : numberDictionary(present, rows - present.length, width, levels);
+    const statistics = dictionary ? numberStatistics(dictionary.values, rows - present.length, dictionary.indexes) : numberStatistics(present, rows - present.length);
     return writeChunk(writer, {
-      name, type: this.float32 ? 'FLOAT' : 'DOUBLE', compression, rows, levels, statistics: numberStatistics(present, rows),
+      name, type: this.float32 ? 'FLOAT' : 'DOUBLE', compression, rows, levels, statistics,
       ...(dictionary
         ? { dictionary: { bytes: plainNumbers(dictionary.values, this.float32), count: dictionary.values.length, indexes: dictionary.indexes } }
         : { plain: { width, count: present.length, bytes: (from: number, to: number) => plainNumbers(present.subarray(from, to), this.float32) } }),
@@ -283,8 +284,10 @@ function textDictionary(segments: readonly TextSegment[], rows: number): TextDic
   let r = 0;
   for (const s of segments) {
     if ('codes' in s) {
-      // Each posted string is looked up once, not once per row.
+      // Each posted string is looked up once, not once per row, and its bytes are added up per
+      // string after the loop: reading a string's length a row cost more than the rest of the row.
       const remap = new Int32Array(s.strings.length).fill(-1);
+      const counts = new Int32Array(s.strings.length);
       for (let k = 0; k < s.codes.length; k++, r++) {
         const c = s.codes[k]! - FIRST_STRING;
         if (c < 0) continue;
@@ -292,8 +295,9 @@ function textDictionary(segments: readonly TextSegment[], rows: number): TextDic
         if (i < 0) i = remap[c] = indexOf(s.strings[c]!);
         levels[r] = 1;
         indexes[present++] = i;
-        presentBytes += s.strings[c]!.length + PREFIX;
+        counts[c] = counts[c]! + 1;
       }
+      for (let c = 0; c < counts.length; c++) presentBytes += counts[c]! * (s.strings[c]!.length + PREFIX);
     } else {
       for (let k = 0; k < s.length; k++, r++) {
         const v = text(cell(s.values, k));
@@ -371,21 +375,38 @@ function numberDictionary(present: Float64Array, nulls: number, width: number, l
   return { values: values.subarray(0, count), indexes };
 }
 
-function numberStatistics(present: Float64Array, rows: number): Statistics & { nan_count?: bigint } {
-  let min: number | undefined;
-  let max: number | undefined;
+/**
+ * Statistics of a number column from its present values, or, when `indexes` is given, from its
+ * dictionary's distinct values: the same minimum and maximum (the dictionary holds every present
+ * value, zeros and NaNs merged, and Parquet's rule below fixes the zeros' signs), with NaNs
+ * counted by row through the indexes. A row group's dictionary is usually a few hundred values
+ * where the rows are 65,536.
+ */
+function numberStatistics(values: Float64Array, nulls: number, indexes?: Int32Array): Statistics & { nan_count?: bigint } {
+  let min = Infinity;
+  let max = -Infinity;
   let nans = 0;
-  for (let i = 0; i < present.length; i++) {
-    const v = present[i]!;
-    if (v !== v) nans++;
-    else if (min === undefined) min = max = v;
-    else if (v < min) min = v;
-    else if (v > max!) max = v;
+  let nanAt = -1;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v !== v) {
+      nans++;
+      nanAt = i;
+    } else {
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
   }
-  // Parquet's rule for zeros: the minimum is written as −0 and the maximum as +0.
-  if (min === 0) min = -0;
-  if (max === 0) max = 0;
-  return { min_value: min, max_value: max, null_count: BigInt(rows - present.length), nan_count: BigInt(nans) };
+  if (indexes) {
+    nans = 0;
+    if (nanAt >= 0) for (let i = 0; i < indexes.length; i++) if (indexes[i] === nanAt) nans++;
+  }
+  // No value but NaNs: no minimum or maximum. Parquet's rule for zeros: the minimum is written as −0 and the maximum as +0.
+  const any = min <= max;
+  return {
+    min_value: !any ? undefined : min === 0 ? -0 : min, max_value: !any ? undefined : max === 0 ? 0 : max,
+    null_count: BigInt(nulls), nan_count: BigInt(nans),
+  };
 }
 
 /** Statistics of a text column from its distinct present values, first seen first (ties keep the first). */
