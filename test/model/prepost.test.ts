@@ -12,7 +12,7 @@ import { postprocess, predictionFields } from '../../src/model/postprocess.js';
 import { preprocess } from '../../src/model/preprocess.js';
 import type { TensorData } from '../../src/model/session.js';
 import { cell, cells, CodedColumn, type Column, MaskedColumn } from '../../src/source/types.js';
-import { assertClose, throwsWith } from '../helpers.js';
+import { assertClose, seededRandom, throwsWith } from '../helpers.js';
 
 function manifest(inputs: unknown[], outputs: unknown[] = [{ tensor: 'y', columns: { values: ['pred'] } }], fixed = false): Manifest {
   return parseManifest({ bento: 1, name: 'm', version: '1', batch: { max_size: 8, fixed }, inputs, outputs }, '/b/bento.yaml');
@@ -238,6 +238,53 @@ describe('postprocess', () => {
     assert.deepEqual(columns.get('best'), Float32Array.of(0.5, 4));
     assert.ok(columns.get('p') instanceof Float64Array, 'activated values are float64');
     assert.deepEqual(columns.get('embedding'), [[1, 2, 3], [4, 5, 6]]);
+  });
+
+  test('labels, scores and per-class values are those of the row-by-row arithmetic, to the bit', () => {
+    // The reference is the definition, a row at a time: softmax subtracts the row's maximum
+    // (Math.max from -Infinity), sums the exponentials from the first class and divides each by
+    // the sum; argmax keeps the first of equal values. Logits include NaN, infinities and -0.
+    const random = seededRandom(6);
+    const special = [NaN, Infinity, -Infinity, -0, 0, 1e300, -1e300, 88.8, -745.2];
+    const reference = (activation: string, x: ArrayLike<number>, from: number, width: number): number[] => {
+      const row = Array.from({ length: width }, (_, k) => x[from + k]!);
+      if (activation === 'sigmoid') return row.map((v) => 1 / (1 + Math.exp(-v)));
+      if (activation !== 'softmax') return row;
+      let max = -Infinity;
+      for (const v of row) max = Math.max(max, v);
+      const e = row.map((v) => Math.exp(v - max));
+      let sum = 0;
+      for (const v of e) sum += v;
+      return e.map((v) => v / sum);
+    };
+    for (const activation of ['softmax', 'sigmoid', 'none']) {
+      for (const width of [1, 2, 3, 6]) {
+        for (const Data of [Float32Array, Float64Array]) {
+          const labels = Array.from({ length: width }, (_, k) => `c${k}`);
+          const m = manifest([{ tensor: 'x', dtype: 'float32', shape: ['batch', 1], columns: ['a'] }], [
+            { tensor: 'y', ...(activation === 'none' ? {} : { activation }), labels, columns: { label: 'cls', score: 'score', probabilities: 'p_' } },
+          ]);
+          const rows = 37;
+          const data = new Data((rows + 3) * width);
+          for (let i = 0; i < data.length; i++) data[i] = random() < 0.15 ? special[Math.floor(random() * special.length)]! : (random() - 0.5) * 40;
+          // Ties: a few rows repeat one value in every class.
+          for (const r of [4, 9]) data.fill(data[r * width]!, r * width, (r + 1) * width);
+          const columns = postprocess(m, { y: tensor(data, [rows + 3, width]) }, rows, '/b/model.onnx');
+          const float32 = activation === 'none' && Data === Float32Array;
+          const as = (v: number) => (float32 ? Math.fround(v) : v);
+          for (let r = 0; r < rows; r++) {
+            const values = reference(activation, data, r * width, width);
+            let best = 0;
+            for (let k = 1; k < width; k++) if (values[k]! > values[best]!) best = k;
+            const where = `${activation}, width ${width}, ${Data.name}, row ${r}`;
+            assert.equal(cell(columns.get('cls')!, r), labels[best], where);
+            assert.ok(Object.is(cell(columns.get('score')!, r), as(values[best]!)), `score: ${where}`);
+            for (let k = 0; k < width; k++) assert.ok(Object.is(cell(columns.get(`p_${labels[k]}`)!, r), as(values[k]!)), `p_${labels[k]}: ${where}`);
+          }
+          assert.ok(columns.get('score') instanceof (float32 ? Float32Array : Float64Array) && columns.get('p_c0')!.length === rows);
+        }
+      }
+    }
   });
 
   test('score (argmax value) and list of an int64 output keep bigints', () => {
