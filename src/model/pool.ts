@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import PQueue from 'p-queue';
 import { BentoError } from '../errors.js';
+import { compact } from '../source/blocks.js';
 import { Session, type Signature, type SessionOptions, type TensorData, transferables } from './session.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './model-worker.js';
 
@@ -97,6 +98,13 @@ interface Pending {
   reject(error: Error): void;
 }
 
+/** The feeds with each typed array owning its whole buffer (a view into a shared block copied), so moving the buffers to a worker moves nothing else. */
+function ownBuffers(feeds: Record<string, TensorData>): Record<string, TensorData> {
+  const own: Record<string, TensorData> = {};
+  for (const [name, t] of Object.entries(feeds)) own[name] = ArrayBuffer.isView(t.data) ? { ...t, data: compact(t.data) } : t;
+  return own;
+}
+
 class ModelWorker {
   readonly #worker: Worker;
   readonly #pending = new Map<number, Pending>();
@@ -144,7 +152,8 @@ class ModelWorker {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      this.#worker.postMessage({ id, feeds, fetch } satisfies WorkerRequest, transferables(feeds));
+      const own = ownBuffers(feeds);
+      this.#worker.postMessage({ id, feeds: own, fetch } satisfies WorkerRequest, transferables(own));
     });
   }
 

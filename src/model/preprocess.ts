@@ -6,6 +6,7 @@
 import { type Batch, locate } from '../batch/batcher.js';
 import { BentoError } from '../errors.js';
 import { formatFromPath } from '../job/spec.js';
+import { blockArray } from '../source/blocks.js';
 import { cell, type Column, localeHint, MaskedColumn, missingTokens, parseNumber, plainDecimal } from '../source/types.js';
 import type { Bundle } from './bundle.js';
 import type { InputTensor, Manifest } from './manifest.js';
@@ -89,13 +90,19 @@ function buildTensor(batch: Batch, input: InputTensor, rows: number, errors: Row
   return { type: input.dtype === 'bool' ? 'bool' : input.dtype, data, dims };
 }
 
+/**
+ * A tensor's storage. Numbers go in a view of a shared block (blockArray): a fresh few-KB typed
+ * array a batch cost ~3 µs to allocate and collect, a fifth of a tiny model's whole call (14 µs
+ * with one input buffer reused, 17.5 µs with a new one a call, onnxruntime-node's binding). A
+ * model worker gets its own copy (ModelWorker.run): a view's buffer cannot be moved there.
+ */
 function allocate(dtype: InputTensor['dtype'], n: number): Writable {
   switch (dtype) {
-    case 'float32': return new Float32Array(n);
-    case 'float64': return new Float64Array(n);
-    case 'int32': return new Int32Array(n);
-    case 'int64': return new BigInt64Array(n);
-    case 'bool': return new Uint8Array(n);
+    case 'float32': return blockArray(Float32Array, n);
+    case 'float64': return blockArray(Float64Array, n);
+    case 'int32': return blockArray(Int32Array, n);
+    case 'int64': return blockArray(BigInt64Array, n);
+    case 'bool': return blockArray(Uint8Array, n);
     case 'string': return new Array<string>(n).fill('');
   }
 }

@@ -59,6 +59,20 @@ describe('model placement', { timeout: 60_000 }, () => {
     assert.deepEqual(inline, onWorkers);
   });
 
+  test('feeds that are views into one block (as preprocess makes them) go to the workers as copies: the block and its other views stay whole', async () => {
+    const own = [0, 1, 2].map((b) => feeds(b).features!.data as Float32Array);
+    const block = new ArrayBuffer(4096);
+    const views = own.map((data, b) => new Float32Array(block, 1024 * b + 64, data.length));
+    views.forEach((view, b) => view.set(own[b]!));
+    const [fromViews, fromOwn] = await withPool({ placement: 'workers' }, (pool) => Promise.all([
+      Promise.all(views.map(async (data) => Array.from((await pool.run({ features: { type: 'float32', data, dims: [16, 4] } }, ['logits'])).logits!.data as Float32Array))),
+      Promise.all([0, 1, 2].map((b) => logits(pool, b))),
+    ]));
+    assert.equal(block.byteLength, 4096, 'the block was not moved to a worker');
+    views.forEach((view, b) => assert.deepEqual(view, own[b]));
+    assert.deepEqual(fromViews, fromOwn);
+  });
+
   test('auto times batches on the workers, then moves a model under the threshold onto this thread with the same answers', async () => {
     const { moved, first } = watchMoves();
     await withPool({ placement: 'auto', inlineFirstMaxBytes: 0, inlineBelowMs: Number.POSITIVE_INFINITY, moved }, async (pool) => {
