@@ -94,8 +94,13 @@ function activateRow(activation: 'none' | 'softmax' | 'sigmoid', x: ArrayLike<nu
   else for (let k = 0; k < width; k++) out[at + k] = x[from + k]!;
 }
 
-/** A batch's activated values, class by class (`act[k * length + r]`), and per-row scratch; reused from batch to batch. */
-let act = new Float64Array(0);
+/**
+ * A batch's activated values, class by class (`act[k * length + r]`), kept from batch to batch
+ * up to 32,768 of them (256 KB); a wider output's get an array of their own each batch, so they
+ * do not stay allocated. And per-row scratch.
+ */
+const scratchValues = 32768;
+let scratch = new Float64Array(0);
 let rowMax = new Float64Array(0);
 let rowSum = new Float64Array(0);
 
@@ -115,7 +120,9 @@ function fused(columns: Map<string, Column>, output: OutputTensor, data: TensorD
   const c = output.columns;
   if (c.list || c.top_k || output.normalize || !(data instanceof Float32Array || data instanceof Float64Array)) return false;
   const activation = output.activation ?? 'none';
-  if (act.length < length * width) act = new Float64Array(length * width);
+  const values = length * width;
+  if (values <= scratchValues && scratch.length < values) scratch = new Float64Array(scratchValues);
+  const act = values <= scratchValues ? scratch : new Float64Array(values);
   if (rowMax.length < length) {
     rowMax = new Float64Array(length);
     rowSum = new Float64Array(length);

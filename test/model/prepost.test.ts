@@ -258,13 +258,13 @@ describe('postprocess', () => {
       return e.map((v) => v / sum);
     };
     for (const activation of ['softmax', 'sigmoid', 'none']) {
-      for (const width of [1, 2, 3, 6]) {
+      // 300 classes × 120 rows: more values than postprocess keeps a scratch array for.
+      for (const [width, rows] of [[1, 37], [2, 37], [3, 37], [6, 37], [300, 120]] as const) {
         for (const Data of [Float32Array, Float64Array]) {
           const labels = Array.from({ length: width }, (_, k) => `c${k}`);
           const m = manifest([{ tensor: 'x', dtype: 'float32', shape: ['batch', 1], columns: ['a'] }], [
             { tensor: 'y', ...(activation === 'none' ? {} : { activation }), labels, columns: { label: 'cls', score: 'score', probabilities: 'p_' } },
           ]);
-          const rows = 37;
           const data = new Data((rows + 3) * width);
           for (let i = 0; i < data.length; i++) data[i] = random() < 0.15 ? special[Math.floor(random() * special.length)]! : (random() - 0.5) * 40;
           // Ties: a few rows repeat one value in every class.
