@@ -95,9 +95,9 @@ function activateRow(activation: 'none' | 'softmax' | 'sigmoid', x: ArrayLike<nu
 }
 
 /**
- * A batch's activated values, class by class (`act[k * length + r]`), kept from batch to batch
- * up to 32,768 of them (256 KB); a wider output's get an array of their own each batch, so they
- * do not stay allocated. And per-row scratch.
+ * `scratch`: a batch's activated values, class by class (`act[k * length + r]` in fused), kept
+ * from batch to batch up to 32,768 values (256 KB); a wider output gets an array of its own each
+ * batch, so that it does not stay allocated. `rowMax`, `rowSum`: per-row scratch.
  */
 const scratchValues = 32768;
 let scratch = new Float64Array(0);
