@@ -43,6 +43,13 @@ export const FIRST_STRING = 2;
 
 /** Rows gathered before a post: a message costs a fixed amount besides its values. */
 export const POST_ROWS = 4096;
+/**
+ * Batches gathered before a post, whatever their rows: each waits as an object of its own (a
+ * map of column views) until it is posted, and with batches of one row 4,096 of them were live
+ * through every young-generation collection of the scoring thread (761 collections of 3.5 ms on
+ * 310k rows, a quarter of its time).
+ */
+export const POST_BATCHES = 64;
 
 /** Batches gathered towards a post: handed to `send` once `limit` rows are in, or when flushed. */
 export class BatchQueue {
@@ -59,7 +66,7 @@ export class BatchQueue {
   add(batch: OutputBatch): void {
     this.#batches.push(batch);
     this.#rows += batch.length;
-    if (this.#rows >= this.limit) this.flush();
+    if (this.#rows >= this.limit || this.#batches.length >= POST_BATCHES) this.flush();
   }
 
   flush(): void {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
-import { packBatches, transferList, unpackBatches } from '../../src/sink/transfer.js';
+import { BatchQueue, packBatches, POST_BATCHES, transferList, unpackBatches } from '../../src/sink/transfer.js';
 import type { OutputBatch } from '../../src/sink/types.js';
 import { cell, cells, CodedColumn, type Column, MaskedColumn } from '../../src/source/types.js';
 
@@ -134,6 +134,19 @@ describe('batches posted to the writer thread', () => {
     assert.equal(sent.buffer.byteLength, 16, 'not the whole block');
     const received = unpackBatches(throughPort(packed, transferList(packed)));
     assert.deepEqual(received.map((b) => cells(b.columns.get('x')!)), [[0.25, 0.5], [1n, null]]);
+  });
+
+  test('a queue posts once it holds POST_ROWS rows or POST_BATCHES batches, whichever comes first, and on a flush', () => {
+    const posts: [batches: number, rows: number][] = [];
+    const queue = new BatchQueue(4096, (batches, rows) => posts.push([batches.length, rows]));
+    const batch = (length: number): OutputBatch => ({ length, columns: new Map([['x', new Float64Array(length)]]) });
+    for (let i = 0; i < 20; i++) queue.add(batch(256));
+    // Batches of one row: each waits as an object of its own, so they are posted a few dozen at a time.
+    for (let i = 0; i < POST_BATCHES + 5; i++) queue.add(batch(1));
+    queue.flush();
+    queue.flush();
+    assert.deepEqual(posts, [[16, 4096], [POST_BATCHES, 4 * 256 + POST_BATCHES - 4], [9, 9]]);
+    assert.equal(queue.rows, 0);
   });
 
   test('no batches, no columns', () => {
