@@ -51,7 +51,7 @@ export const POST_ROWS = 4096;
  */
 export const POST_BATCHES = 64;
 
-/** Batches gathered towards a post: handed to `send` once `limit` rows are in, or when flushed. */
+/** Batches gathered towards a post: handed to `send` once `limit` rows or POST_BATCHES batches are in, or when flushed. */
 export class BatchQueue {
   #batches: OutputBatch[] = [];
   #rows = 0;

@@ -5,12 +5,14 @@
  * allocation registers the store with the collector, which later sweeps it), against ~0.1 µs for
  * a view into an existing buffer. The scoring thread made ~9 such arrays a batch of 256 rows
  * (reader pages, masks, codes; the model's label, score and probability columns): on the 3.1M-row
- * penguins Parquet file, ~110,000 of them. A block is freed once no view into it is left; views
- * are handed out in order and live about as long as one another (a chunk, its batches, until they
- * are posted to the writer), so little of a block outlives its use.
+ * penguins Parquet file, ~110,000 of them, and one input tensor a batch (12,110) on top. A block
+ * is freed once no view into it is left; views are handed out in order and live about as long as
+ * one another (a chunk, its batches, until they are posted to the writer), so little of a block
+ * outlives its use.
  *
  * Views share their block's buffer: never transfer one's `.buffer` to another thread, and copy
- * one before posting it (structured clone copies the whole block under a view).
+ * one before posting it (structured clone copies the whole block under a view): `compact` does,
+ * for a post to the writer (sink/transfer.ts) and for a batch sent to a model worker (model/pool.ts).
  */
 
 type Typed = Float64Array | Float32Array | Int32Array | BigInt64Array | Uint8Array | Uint16Array;
