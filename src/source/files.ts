@@ -4,7 +4,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { type Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -17,16 +17,27 @@ export async function resolveInputFiles(path: string, isWanted: (file: string) =
   const parts = path.split(sep);
   const firstMagic = parts.findIndex(hasMagic);
   let files: string[];
+  let broken: string[] = [];
   if (firstMagic === -1) {
     const info = await stat(path).catch(() => undefined);
     if (info === undefined) {
       throw new BentoError('INPUT_NOT_FOUND', `Input file ${path} does not exist`, { file: path, hint: 'Check input.path; relative paths resolve against the job file\'s directory.' });
     }
-    files = info.isDirectory() ? (await walk(path)).filter(isWanted) : [path];
+    files = info.isDirectory() ? (await walk(path, broken)).filter(isWanted) : [path];
+    broken = broken.filter(isWanted);
   } else {
     const base = parts.slice(0, firstMagic).join(sep) || sep;
     const pattern = globToRegExp(parts.slice(firstMagic).join('/'));
-    files = (await walk(base).catch(() => [] as string[])).filter((file) => pattern.test(relative(base, file).split(sep).join('/')));
+    const matches = (file: string) => pattern.test(relative(base, file).split(sep).join('/'));
+    files = (await walk(base, broken).catch(() => [] as string[])).filter(matches);
+    broken = broken.filter(matches);
+  }
+  if (broken.length > 0) {
+    const link = broken.sort()[0]!;
+    const to = await readlink(link).catch(() => '?');
+    throw new BentoError('INPUT_NOT_FOUND', `Input file ${link} is a symbolic link to ${to}, which does not exist${broken.length > 1 ? ` (and ${broken.length - 1} more such link${broken.length > 2 ? 's' : ''})` : ''}`, {
+      file: link, hint: 'Restore the file it points to (e.g. `dvc checkout`, or remount the volume), or remove the link to read the input without it.',
+    });
   }
   if (files.length === 0) {
     throw new BentoError('INPUT_NOT_FOUND', `Input ${path} matches no ${firstMagic === -1 ? 'data file (.csv, .tsv, .jsonl, .ndjson, .parquet, optionally .gz)' : 'file'}`, { file: path, hint: 'Check input.path and the files present.' });
@@ -34,15 +45,28 @@ export async function resolveInputFiles(path: string, isWanted: (file: string) =
   return files.sort();
 }
 
-async function walk(dir: string): Promise<string[]> {
+/**
+ * The files under `dir`, symbolic links followed: Kubernetes volumes, DVC checkouts and shards
+ * linked into a folder by hand are links, and reading what they point to is what `cat` and
+ * pandas do. A folder reached twice (a link back up the tree) is walked once. A link to nothing
+ * is kept in `broken`, so that resolveInputFiles can name it if it would have been read.
+ */
+async function walk(dir: string, broken: string[] = [], seen = new Set<string>()): Promise<string[]> {
+  const real = await realpath(dir);
+  if (seen.has(real)) return [];
+  seen.add(real);
   const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
+  // In name order, so that of two ways to one folder the same is always kept.
+  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const entry of entries) {
     // Hidden files and our own temporary outputs; `_` marks what Spark and Hadoop write beside
     // the data (_SUCCESS, _committed_…, _temporary/), which pyarrow's datasets skip too.
     if (entry.name.startsWith('.') || entry.name.startsWith('_')) continue;
     const full = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await walk(full)));
-    else if (entry.isFile()) out.push(full);
+    const target = entry.isSymbolicLink() ? await stat(full).catch(() => undefined) : entry;
+    if (target === undefined) broken.push(full);
+    else if (target.isDirectory()) out.push(...(await walk(full, broken, seen)));
+    else if (target.isFile()) out.push(full);
   }
   return out;
 }

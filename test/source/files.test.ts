@@ -3,7 +3,7 @@
  * INPUT_NOT_FOUND) and openSource (format by extension, mixed formats, reader choice).
  */
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { InputSpec } from '../../src/job/spec.js';
@@ -46,6 +46,31 @@ describe('resolveInputFiles', () => {
   test('a directory is walked recursively, filtered, sorted, hidden files and Spark\'s _ markers skipped', () => withTempDir(async (dir) => {
     await touch(dir, ['b.csv', 'a.csv', 'sub/c.csv', 'README.md', '.hidden.csv', '.tmp/d.csv', 'sub/a.csv.gz', '_SUCCESS', '_temporary/0/part-9.csv', '_committed_1.csv']);
     assert.deepEqual(await resolveInputFiles(dir, isData), [join(dir, 'a.csv'), join(dir, 'b.csv'), join(dir, 'sub', 'a.csv.gz'), join(dir, 'sub', 'c.csv')]);
+  }));
+
+  test('symbolic links are followed, to files and folders, a folder reached twice walked once', () => withTempDir(async (dir) => {
+    // As a Kubernetes volume or a DVC checkout lays files out: data elsewhere, links in the folder read.
+    await touch(dir, ['store/x.csv', 'store/deep/y.csv', 'in/own.csv']);
+    await symlink(join(dir, 'store', 'x.csv'), join(dir, 'in', 'linked.csv'));
+    await symlink(join(dir, 'store', 'deep'), join(dir, 'in', 'deep'));
+    await symlink(join(dir, 'in'), join(dir, 'in', 'again'));
+    await symlink(join(dir, 'in', 'deep'), join(dir, 'in', 'zdeep'));
+    assert.deepEqual(await resolveInputFiles(join(dir, 'in'), isData), [join(dir, 'in', 'deep', 'y.csv'), join(dir, 'in', 'linked.csv'), join(dir, 'in', 'own.csv')]);
+    assert.deepEqual(await resolveInputFiles(join(dir, 'in', '*.csv'), isData), [join(dir, 'in', 'linked.csv'), join(dir, 'in', 'own.csv')]);
+  }));
+
+  test('a link to nothing that would be read is INPUT_NOT_FOUND, naming it; one that would not is skipped', () => withTempDir(async (dir) => {
+    await touch(dir, ['in/a.csv']);
+    await symlink(join(dir, 'gone', 'notes.txt'), join(dir, 'in', 'notes.txt'));
+    assert.deepEqual(await resolveInputFiles(join(dir, 'in'), isData), [join(dir, 'in', 'a.csv')]);
+    await symlink(join(dir, 'gone', 'b.csv'), join(dir, 'in', 'b.csv'));
+    await symlink(join(dir, 'gone', 'c.csv'), join(dir, 'in', 'c.csv'));
+    for (const path of [join(dir, 'in'), join(dir, 'in', '*.csv')]) {
+      const error = await rejectsWith(() => resolveInputFiles(path, isData), 'INPUT_NOT_FOUND',
+        `Input file ${join(dir, 'in', 'b.csv')} is a symbolic link to ${join(dir, 'gone', 'b.csv')}, which does not exist (and 1 more such link)`);
+      assert.equal(error.file, join(dir, 'in', 'b.csv'));
+    }
+    assert.deepEqual(await resolveInputFiles(join(dir, 'in', 'a*.csv'), isData), [join(dir, 'in', 'a.csv')]);
   }));
 
   test('a glob matches within segments, ** across them, in sorted order', () => withTempDir(async (dir) => {
