@@ -17,6 +17,8 @@ export class ErrorLog {
   readonly #file: PartialFile;
   readonly #spec: ErrorsSpec;
   #failed: number;
+  /** The first bad row this process recorded: its hint is the likeliest fix when every row fails. */
+  #first: BentoError | undefined;
 
   private constructor(file: PartialFile, spec: ErrorsSpec, failed: number) {
     this.#file = file;
@@ -50,13 +52,27 @@ export class ErrorLog {
     }
     await this.#file.write(text);
     this.#failed += errors.size;
+    this.#first ??= errors.get(Math.min(...errors.keys()));
   }
 
-  /** Throws TOO_MANY_ERRORS when the failed rows pass `max_count`, or `max_rate` of `rowsIn` (`end`: every row of the input). */
+  /**
+   * Throws TOO_MANY_ERRORS when the failed rows pass `max_count`, or `max_rate` of `rowsIn`
+   * (`end`: every row of the input). With neither set, when every row has failed, once
+   * minRowsForRate rows are in or at the end: a run that scores nothing has failed, whatever
+   * it wrote, and a scheduler must see so; the cause is nearly always one setting (a decimal
+   * comma, a misnamed column's fill), so the run stops early and says which.
+   */
   check(rowsIn: number, path: string, end = false): void {
     const { maxCount, maxRate } = this.#spec;
     const overCount = maxCount !== undefined && this.#failed > maxCount;
     const overRate = maxRate !== undefined && rowsIn > 0 && (end || rowsIn >= minRowsForRate) && this.#failed / rowsIn > maxRate;
+    const allFailed = maxCount === undefined && maxRate === undefined && rowsIn > 0 && this.#failed >= rowsIn && (end || rowsIn >= minRowsForRate);
+    if (allFailed) {
+      const first = this.#first;
+      throw new BentoError('TOO_MANY_ERRORS', `All ${thousands(rowsIn)} rows${end ? '' : ' read so far'} could not be scored; stopped. The bad rows are listed in ${path}${first ? `; the first: ${first.message}` : ''}`, {
+        file: path, hint: `${first?.hint ? `${first.hint} ` : ''}A run with no errors.max_count or errors.max_rate stops when every row fails; set either to choose how many bad rows a run may have.`,
+      });
+    }
     if (!overCount && !overRate) return;
     const limit = overCount ? `errors.max_count is ${maxCount}` : `errors.max_rate is ${maxRate} (${(this.#failed / rowsIn * 100).toFixed(2)}% failed)`;
     throw new BentoError('TOO_MANY_ERRORS', `${thousands(this.#failed)} of ${thousands(rowsIn)} rows could not be scored and ${limit}; stopped. The bad rows are listed in ${path}`, {

@@ -237,6 +237,38 @@ test('errors.max_rate holds over every row at the end of an input shorter than t
   }
 }));
 
+test('with no error limits set, a run where every row fails stops (exit 6) after 1,000 rows, quoting the first row\'s hint; max_rate: 1 lets it finish', () => withTempDir(async (dir) => {
+  // A European Excel export read without input.csv.decimal: every measurement has a decimal comma.
+  const lines = (await readFile(penguinsCsv, 'utf8')).trim().split('\n');
+  const rows = lines.slice(1).filter((l) => l.split(',').slice(2, 6).some((v) => v.includes('.'))).map((l) => l.split(',').map((v) => v.replace('.', ',')).join(';'));
+  const body = Array.from({ length: 2000 }, (_, i) => rows[i % rows.length]!);
+  await writeFile(join(dir, 'data.csv'), `${lines[0]!.split(',').join(';')}\n${body.join('\n')}\n`);
+  await writeFile(join(dir, 'job.yaml'), job('data.csv', 'batch: { size: 100 }'));
+  const errors = join(dir, 'out', 'result.csv.errors.jsonl');
+  const result = await runCli(['--log-format', 'text', 'run', 'job.yaml', '--progress', 'none'], { cwd: dir });
+  assert.equal(result.code, 6, result.stderr);
+  const first = JSON.parse((await readFile(errors, 'utf8')).split('\n')[0]!) as { reason: string; hint: string };
+  assert.match(first.hint, /decimal comma/);
+  assert.ok(result.stderr.includes(`error: All 1,000 rows read so far could not be scored; stopped. The bad rows are listed in ${errors}; the first: ${first.reason}\nhint: ${first.hint} A run with no errors.max_count or errors.max_rate stops when every row fails`), result.stderr);
+  assert.equal((await readFile(errors, 'utf8')).trim().split('\n').length, 1000);
+  assert.equal(existsSync(join(dir, 'out', 'result.csv')), false);
+  // Shorter than 1,000 rows: held at the end.
+  await writeFile(join(dir, 'short.csv'), `${lines[0]!.split(',').join(';')}\n${body.slice(0, 10).join('\n')}\n`);
+  await writeFile(join(dir, 'job.yaml'), job('short.csv'));
+  const short = await runCli(['--log-format', 'text', 'run', 'job.yaml', '--progress', 'none', '--restart'], { cwd: dir });
+  assert.equal(short.code, 6, short.stderr);
+  assert.ok(short.stderr.includes('error: All 10 rows could not be scored; stopped.'), short.stderr);
+  // A limit set by hand replaces the rule; one bad row among good ones never trips it.
+  await writeFile(join(dir, 'job.yaml'), job('data.csv', 'errors: { max_rate: 1 }'));
+  const allowed = await runCli(['--log-format', 'text', 'run', 'job.yaml', '--progress', 'none', '--restart'], { cwd: dir });
+  assert.equal(allowed.code, 0, allowed.stderr);
+  assert.equal((await readFile(errors, 'utf8')).trim().split('\n').length, 2000);
+  await writeFile(join(dir, 'mixed.csv'), `${lines[0]}\n${lines[1]!.replace(/^(\w+,\w+,)[^,]+/, '$1oops')}\n${lines.slice(2, 1200).join('\n')}\n`);
+  await writeFile(join(dir, 'job.yaml'), job('mixed.csv'));
+  const mixed = await runCli(['--log-format', 'text', 'run', 'job.yaml', '--progress', 'none', '--restart'], { cwd: dir });
+  assert.equal(mixed.code, 0, mixed.stderr);
+}));
+
 test('--debug shows the stack of a user error', () => withTempDir(async (dir) => {
   await writeFile(join(dir, 'job.yaml'), job('nope.csv'));
   const result = await runCli(['--debug', '--log-format', 'text', 'run', 'job.yaml'], { cwd: dir });
