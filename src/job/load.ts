@@ -99,7 +99,7 @@ export type RawJob = z.infer<typeof jobSchema>;
 function csvOptions(csv: RawJob['input']['csv']): CsvOptions {
   return {
     delimiter: csv?.delimiter, header: csv?.header ?? true, quote: csv?.quote ?? '"',
-    ...(csv?.decimal === ',' ? { decimal: ',' as const } : {}),
+    ...(csv?.decimal !== undefined ? { decimal: csv.decimal } : {}),
     ...(csv?.thousands !== undefined ? { thousands: csv.thousands } : {}),
     ...(csv?.encoding !== undefined && csv.encoding in encodingLabels ? { encoding: encodingLabels[csv.encoding as EncodingLabel] } : {}),
     ...(csv?.names ? { names: csv.names } : {}),

@@ -12,8 +12,8 @@ export interface CsvOptions {
   readonly delimiter: string | undefined;
   readonly header: boolean;
   readonly quote: string;
-  /** Set when numbers are written with a decimal comma (Excel, where that is the mark); absent: a point. */
-  readonly decimal?: ',';
+  /** The decimal mark as set in the job; absent: sniffed from the first file's head (a point unless its fields are not comma-separated and its numbers have a decimal comma). */
+  readonly decimal?: ',' | '.';
   /** The separator between groups of digits in numbers ("1,234.5", "1.234,5"), when they have one. */
   readonly thousands?: string;
   /**

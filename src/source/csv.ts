@@ -14,8 +14,8 @@ export interface CsvSourceOptions {
   readonly delimiter: string | undefined;
   readonly header: boolean;
   readonly quote: string;
-  /** ',': numbers are written with a decimal comma. */
-  readonly decimal?: ',';
+  /** The decimal mark; undefined: sniffed (sniffDecimal). */
+  readonly decimal?: ',' | '.';
   /** The separator between groups of digits, if numbers have one. */
   readonly thousands?: string;
   /** Default utf-8. */
@@ -90,6 +90,43 @@ async function sniffDelimiter(file: string, quote: string, encoding: CsvEncoding
   return { delimiter: best.share >= 0.5 ? best.delimiter : ',', encoding: read };
 }
 
+const commaNumber = /^[-+]?\d+,(\d+)$/;
+const pointNumber = /^[-+]?(\d+\.\d*|\.\d+)([eE][-+]?\d+)?$/;
+const integer = /^[-+]?\d+$/;
+
+/**
+ * Whether a file's numbers have a decimal comma, from its head (records after the header), as
+ * Excel writes them where the comma is the decimal mark, with `;` or a tab between fields: some
+ * column holds nothing but numbers once the comma is read as the mark, one of them with a comma
+ * and not three digits after it ("1,234" may be a thousand with a separator, as US Excel writes
+ * a formatted cell), and no cell anywhere is a number with a decimal point. Asked only when the
+ * fields are not comma-separated and input.csv sets neither decimal nor thousands.
+ */
+async function sniffDecimal(file: string, delimiter: string, quote: string, header: boolean, encoding: CsvEncoding = 'utf-8'): Promise<boolean> {
+  const { bytes, whole } = await readHead(file);
+  const splitter = new CsvSplitter(delimiter, quote, 0, encoding);
+  splitter.feed(bytes);
+  if (whole) splitter.end();
+  /** Per column: 0 no comma number yet, 1 comma numbers (none unambiguous), 2 an unambiguous one, -1 not a number column. */
+  const columns: number[] = [];
+  let records = 0;
+  try {
+    while (splitter.next() && records++ <= sniffRecords) {
+      if (header && records === 1) continue;
+      for (let j = 0; j < splitter.count; j++) {
+        const cell = splitter.fields[j]!.trim();
+        if (pointNumber.test(cell)) return false;
+        if ((columns[j] ?? 0) < 0 || isMissing(cell) || integer.test(cell)) continue;
+        const comma = commaNumber.exec(cell);
+        columns[j] = comma ? Math.max(columns[j] ?? 0, comma[1]!.length === 3 ? 1 : 2) : -1;
+      }
+    }
+  } catch {
+    return false; // not CSV, or not UTF-8: the reader says so where it meets it
+  }
+  return columns.includes(2);
+}
+
 function notUtf8(file: string, error: NotUtf8Error, firstLine = 0): BentoError {
   const line = firstLine + error.line;
   if (error.nul) {
@@ -130,9 +167,11 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
   const { delimiter: sniffed, encoding: sniffedEncoding } = sniffFrom ? await sniffDelimiter(sniffFrom, options.quote, options.encoding) : { delimiter: ',', encoding: options.encoding };
   const delimiterOf = (file: string) => options.delimiter ?? (isTsv(file) ? '\t' : sniffed);
   const lines = options.linesFor !== undefined && options.quote === '"' && files.every((f) => delimiterOf(f) === options.linesFor);
+  const first = files[0]!;
+  const decimal = options.decimal ?? (options.thousands === undefined && delimiterOf(first) !== ',' && await sniffDecimal(first, delimiterOf(first), options.quote, options.header, sniffedEncoding) ? ',' : '.');
   // Cells with a decimal comma or thousands separators are numbers only once read as such here, not as the text read.
-  const rawText = options.rawText === true && options.decimal !== ',' && options.thousands === undefined;
-  const parse = localeNumber(options.decimal, options.thousands);
+  const rawText = options.rawText === true && decimal !== ',' && options.thousands === undefined;
+  const parse = localeNumber(decimal, options.thousands);
   const narrow = lines && rawText && options.valuesOf !== undefined ? options.valuesOf : undefined;
 
   async function* readAll(from: SourcePosition): AsyncGenerator<RowChunk> {
@@ -294,7 +333,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
   // Types are sniffed from the start of the first file, also when a resume starts elsewhere.
   const dialect = [
     ...(options.delimiter === undefined && sniffed !== ',' ? [`${JSON.stringify(sniffed)}-separated (sniffed)`] : []),
-    ...(options.decimal === ',' ? ['decimal comma'] : []),
+    ...(decimal === ',' ? [options.decimal === undefined ? 'decimal comma (sniffed)' : 'decimal comma'] : []),
     ...(options.thousands !== undefined ? [`thousands ${JSON.stringify(options.thousands)}`] : []),
     ...(sniffedEncoding === 'windows-1252' ? ['windows-1252'] : sniffedEncoding?.startsWith('utf-16') ? [sniffedEncoding.toUpperCase()] : []),
   ].join(', ');

@@ -238,12 +238,12 @@ test('errors.max_rate holds over every row at the end of an input shorter than t
 }));
 
 test('with no error limits set, a run where every row fails stops (exit 6) after 1,000 rows, quoting the first row\'s hint; max_rate: 1 lets it finish', () => withTempDir(async (dir) => {
-  // A European Excel export read without input.csv.decimal: every measurement has a decimal comma.
+  // A European Excel export read with input.csv.decimal set to a point: every measurement has a decimal comma.
   const lines = (await readFile(penguinsCsv, 'utf8')).trim().split('\n');
   const rows = lines.slice(1).filter((l) => l.split(',').slice(2, 6).some((v) => v.includes('.'))).map((l) => l.split(',').map((v) => v.replace('.', ',')).join(';'));
   const body = Array.from({ length: 2000 }, (_, i) => rows[i % rows.length]!);
   await writeFile(join(dir, 'data.csv'), `${lines[0]!.split(',').join(';')}\n${body.join('\n')}\n`);
-  await writeFile(join(dir, 'job.yaml'), job('data.csv', 'batch: { size: 100 }'));
+  await writeFile(join(dir, 'job.yaml'), job('data.csv, csv: { decimal: "." }', 'batch: { size: 100 }'));
   const errors = join(dir, 'out', 'result.csv.errors.jsonl');
   const result = await runCli(['--log-format', 'text', 'run', 'job.yaml', '--progress', 'none'], { cwd: dir });
   assert.equal(result.code, 6, result.stderr);
@@ -254,12 +254,12 @@ test('with no error limits set, a run where every row fails stops (exit 6) after
   assert.equal(existsSync(join(dir, 'out', 'result.csv')), false);
   // Shorter than 1,000 rows: held at the end.
   await writeFile(join(dir, 'short.csv'), `${lines[0]!.split(',').join(';')}\n${body.slice(0, 10).join('\n')}\n`);
-  await writeFile(join(dir, 'job.yaml'), job('short.csv'));
+  await writeFile(join(dir, 'job.yaml'), job('short.csv, csv: { decimal: "." }'));
   const short = await runCli(['--log-format', 'text', 'run', 'job.yaml', '--progress', 'none', '--restart'], { cwd: dir });
   assert.equal(short.code, 6, short.stderr);
   assert.ok(short.stderr.includes('error: All 10 rows could not be scored; stopped.'), short.stderr);
   // A limit set by hand replaces the rule; one bad row among good ones never trips it.
-  await writeFile(join(dir, 'job.yaml'), job('data.csv', 'errors: { max_rate: 1 }'));
+  await writeFile(join(dir, 'job.yaml'), job('data.csv, csv: { decimal: "." }', 'errors: { max_rate: 1 }'));
   const allowed = await runCli(['--log-format', 'text', 'run', 'job.yaml', '--progress', 'none', '--restart'], { cwd: dir });
   assert.equal(allowed.code, 0, allowed.stderr);
   assert.equal((await readFile(errors, 'utf8')).trim().split('\n').length, 2000);

@@ -101,26 +101,27 @@ test('a ZSTD Parquet file written by Polars (3M rows, timestamps, dictionary str
   assert.deepEqual(mine.map((r) => ({ ...r, date: String(r.date) })), theirs.map((r) => ({ ...r, date: String(r.date) })));
 }));
 
-test('a CSV saved by Excel where the decimal mark is a comma (BOM, CRLF, ";" between fields): scored as the reference once input.csv.decimal is ","', () => withTempDir(async (dir) => {
+test('a CSV saved by Excel where the decimal mark is a comma (BOM, CRLF, ";" between fields): delimiter and decimal comma sniffed, scored as the reference; decimal "." set by hand makes them bad cells naming the key', () => withTempDir(async (dir) => {
   const reference = await readJson<Row[]>(join(fixtures, 'reference', 'penguins.json'));
   const { header, lines: records } = await penguinsCsv();
   const lines = [header, ...records];
   await writeFile(join(dir, 'excel.csv'), `\uFEFF${lines.map((l) => l.split(',').map((cell) => cell.replace('.', ',')).join(';')).join('\r\n')}\r\n`);
   const job = await writeJob(dir, [`input: { path: excel.csv }`, `model: ${join(fixtures, 'models', 'penguins')}`, 'output: { path: out.jsonl, keep: [species] }'].join('\n'));
-  // The delimiter is sniffed; the numbers' decimal commas make them bad cells, each naming the key to set.
-  const plain = await runCli(['run', job, '--progress', 'none']);
-  assert.equal(plain.code, 0, plain.stderr);
-  const errors = (await readFile(join(dir, 'out.jsonl.errors.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { value: string; hint: string });
-  assert.deepEqual(errors[0], { ...errors[0], value: '39,1', hint: 'The number has a decimal comma: set input.csv.decimal: "," (Excel writes one where the comma is the decimal mark).' });
-  const validate = await runCli(['--log-format', 'text', 'validate', job, '--set', 'input.csv.decimal=","']);
+  const validate = await runCli(['--log-format', 'text', 'validate', job]);
   assert.equal(validate.code, 0, validate.stderr);
-  assert.match(validate.stderr, /^input +csv \(";"-separated \(sniffed\), decimal comma\), 1 file\(s\): \S*excel\.csv$/m);
-  const decimal = await runCli(['run', job, '--progress', 'none', '--restart', '--set', 'input.csv.decimal=","']);
-  assert.equal(decimal.code, 0, decimal.stderr);
+  assert.match(validate.stderr, /^input +csv \(";"-separated \(sniffed\), decimal comma \(sniffed\)\), 1 file\(s\): \S*excel\.csv$/m);
+  const sniffed = await runCli(['run', job, '--progress', 'none']);
+  assert.equal(sniffed.code, 0, sniffed.stderr);
   assert.equal(existsSync(join(dir, 'out.jsonl.errors.jsonl')), false);
   const rows = await readRows(join(dir, 'out.jsonl'));
   assert.deepEqual(rows.map((r) => r.species), reference.map((_, i) => lines[i + 1]!.split(',')[0]));
   assertClose(rows.map(({ species: _, ...predictions }) => predictions), reference, 1e-5);
+  // A point set by hand: the decimal commas are bad cells, each naming the key to set (the 4 rows with no decimal comma in them are scored).
+  const point = await runCli(['run', job, '--progress', 'none', '--restart', '--set', 'input.csv.decimal="."']);
+  assert.equal(point.code, 0, point.stderr);
+  assert.match(point.stderr, /"340 of 344 rows could not be scored;/);
+  const errors = (await readFile(join(dir, 'out.jsonl.errors.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { value: string; hint: string });
+  assert.deepEqual(errors[0], { ...errors[0], value: '39,1', hint: 'The number has a decimal comma: set input.csv.decimal: "," (Excel writes one where the comma is the decimal mark).' });
 }));
 
 test('a CSV from Excel with thousands separators (body mass "3,750", quoted): a hint naming the keys, then scored as the reference with input.csv.thousands', () => withTempDir(async (dir) => {

@@ -115,9 +115,9 @@ describe('openCsv: parsing', () => {
       const source = await openCsv([await csvFile(dir, name, text)], defaults);
       assert.deepEqual(source.schema.map((f) => f.name), columns, name);
       // What `validate` shows of how the file is read, when it was guessed.
-      assert.equal(source.dialect, { 'excel.csv': '";"-separated (sniffed)', 'pipes.csv': '"|"-separated (sniffed)', 'tabs.csv': '"\\t"-separated (sniffed)' }[name], name);
+      assert.equal(source.dialect, { 'excel.csv': '";"-separated (sniffed), decimal comma (sniffed)', 'pipes.csv': '"|"-separated (sniffed)', 'tabs.csv': '"\\t"-separated (sniffed)' }[name], name);
     }
-    assert.deepEqual(concatColumns(await drain(await openCsv([join(dir, 'excel.csv')], defaults))), { name: ['ann', 'bob'], note: ['a; b', 'c'], x: ['1,5', '2'] });
+    assert.deepEqual(concatColumns(await drain(await openCsv([join(dir, 'excel.csv')], defaults))), { name: ['ann', 'bob'], note: ['a; b', 'c'], x: [1.5, 2] });
     // A gzipped file is sniffed decompressed; a delimiter that is set is not sniffed.
     await writeFile(join(dir, 'pipes.csv.gz'), gzipSync('a|b\n1|2\n'));
     assert.deepEqual((await openCsv([join(dir, 'pipes.csv.gz')], defaults)).schema.map((f) => f.name), ['a', 'b']);
@@ -129,6 +129,28 @@ describe('openCsv: parsing', () => {
     const source = await openCsv([file], { ...defaults, decimal: ',', rawText: true });
     assert.deepEqual(source.schema, [{ name: 'name', type: 'string' }, { name: 'x', type: 'float64' }, { name: 'y', type: 'float64' }]);
     assert.deepEqual(concatColumns(await drain(source)), { name: ['ann', 'bob', 'cy'], x: [1.5, 2, null], y: [-0.25, 3.5, 1000] });
+  }));
+
+  test('a decimal comma is sniffed where fields are not comma-separated: a column of numbers once read so, no number with a point anywhere, not only three digits after the comma', () => withTempDir(async (dir) => {
+    const cases: [name: string, text: string, decimal: ',' | '.' | undefined, column: unknown[]][] = [
+      ['excel.csv', 'name;x;n\nann;1,5;3\nbob;NA;4\ncy;-0,25;5\n', undefined, [1.5, null, -0.25]],
+      ['tabs.tsv', 'name\tx\nann\t1,5\nbob\t2\n', undefined, [1.5, 2]],
+      // Three digits after the comma may be a thousands separator (US Excel writes a formatted cell so).
+      ['thousand.csv', 'name;x\nann;1,234\nbob;2,500\n', undefined, ['1,234', '2,500']],
+      ['mixed.csv', 'name;x\nann;1,234\nbob;2,5\n', undefined, [1.234, 2.5]],
+      // A point number anywhere: the file uses points, and "1,5" is text.
+      ['points.csv', 'name;x;y\nann;1,5;0.5\nbob;2,5;1.5\n', undefined, ['1,5', '2,5']],
+      // Commas in a text column are not decimal commas.
+      ['text.csv', 'name;x\nann;a,b\nbob;1,5\n', undefined, ['a,b', '1,5']],
+      ['comma.csv', 'name,x\nann,"1,5"\nbob,"2,5"\n', undefined, ['1,5', '2,5']],
+      // Set by hand, nothing is sniffed.
+      ['set.csv', 'name;x\nann;1,5\nbob;2,5\n', '.', ['1,5', '2,5']],
+    ];
+    for (const [name, text, decimal, column] of cases) {
+      const source = await openCsv([await csvFile(dir, name, text)], { ...defaults, ...(decimal ? { decimal } : {}) });
+      assert.deepEqual(concatColumns(await drain(source)).x, column, name);
+      assert.equal(source.dialect?.includes('decimal comma (sniffed)') ?? false, typeof column[0] === 'number' && !Number.isInteger(column[0]), name);
+    }
   }));
 
   test('thousands: separators between digits are dropped from number cells (kept columns too), the column sniffed as numbers; validate shows it', () => withTempDir(async (dir) => {
@@ -162,9 +184,9 @@ describe('openCsv: parsing', () => {
     const bytes = Buffer.from(`\uFEFF${text}`, 'utf16le');
     const file = await csvFile(dir, 'unicode.txt', bytes);
     const source = await openCsv([file], defaults);
-    assert.equal(source.dialect, '"\\t"-separated (sniffed), UTF-16LE');
+    assert.equal(source.dialect, '"\\t"-separated (sniffed), decimal comma (sniffed), UTF-16LE');
     const chunks = await drain(source);
-    assert.deepEqual(concatColumns(chunks), { city: ['Bern', 'Zürich', 'Oslo'], note: ['plain', 'café € 😀', 'a\tb'], x: ['1', '2,5', '3'] });
+    assert.deepEqual(concatColumns(chunks), { city: ['Bern', 'Zürich', 'Oslo'], note: ['plain', 'café € 😀', 'a\tb'], x: [1, 2.5, 3] });
     const ends = [...text.matchAll(/\r\n/g)].map((m) => 2 + 2 * (m.index + 2)).slice(1);
     assert.deepEqual(Array.from(chunks[0]!.ends!.bytes), ends);
     const [rest] = await drain({ ...source, chunks: () => source.chunks({ file: 0, row: 1, byte: ends[0]!, line: 2 }) });
