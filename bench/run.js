@@ -9,7 +9,7 @@
 // Inputs are generated on the fly under $TMPDIR (never committed). Timings on a shared machine
 // are noisy: compare the ratios printed within one run, not absolute numbers across runs.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, platform, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,6 +74,17 @@ function duck(sql) {
 const penguinsInputs = { '10k': 30, '20k': 59, '310k': 900, '1m': 2907, '3m': 9012 }; // × 344 rows
 const inputFile = (size, format) => join(work, `penguins-${size}.${format}`);
 const rowsOf = (size) => penguinsInputs[size] * 344;
+
+/** A folder of `n` links to the 3.1M-row penguins input: an input n times as long, with no copy on disk. */
+function copies(format, n) {
+  const dir = join(work, `penguins-3m-x${n}-${format}`);
+  mkdirSync(dir, { recursive: true });
+  for (let i = 1; i <= n; i++) {
+    const link = join(dir, `part-${String(i).padStart(2, '0')}.${format}`);
+    if (!existsSync(link)) symlinkSync(inputFile('3m', format), link);
+  }
+  return dir;
+}
 
 function ensurePenguinsInputs() {
   const missing = Object.keys(penguinsInputs).filter((size) => ['csv', 'parquet'].some((f) => !existsSync(inputFile(size, f))));
@@ -286,6 +297,22 @@ if (wanted('memory')) {
     }
   }
   table(['case', 'rows', 'seconds', 'rows/s', 'peak RSS MB'], rows);
+
+  // Past its first row groups a run's memory must not grow with the input: the same 3.1M-row
+  // file read 1, 3 and 10 times over (a folder of links to it), against 10k rows.
+  console.log('\npeak RSS by input size: penguins (as in io-bound), batch 256; 9.3M and 31M rows are a folder of 3 and 10 links to the 3.1M-row file');
+  ensurePenguinsInputs();
+  const sizes = [];
+  for (const format of ['parquet', 'csv']) {
+    const inputs = [['10k', inputFile('10k', format)], ['3.1M', inputFile('3m', format)], ['9.3M', copies(format, 3)], ...(format === 'parquet' ? [['31M', copies(format, 10)]] : [])];
+    let base;
+    for (const [label, input] of inputs) {
+      const r = runJob(job(`mem-size-${label}-${format}`, [`input: { path: ${input} }`, `model: ${join(root, 'fixtures', 'models', 'penguins')}`, 'batch: { size: 256 }', `output: { path: ${join(work, `mem-size.${format}`)} }`]));
+      if (label === '3.1M') base = r.rssMB;
+      sizes.push([`${format} → ${format}`, fmt(r.rows), fmt(r.seconds, 2), fmt(r.rows / r.seconds), fmt(r.rssMB), base && label !== '3.1M' ? `${fmt((r.rssMB / base - 1) * 100, 0)}%` : '']);
+    }
+  }
+  table(['case', 'rows', 'seconds', 'rows/s', 'peak RSS MB', 'vs 3.1M rows'], sizes);
 
   // Memory must not follow the input's layout: DuckDB writes a row group as one page per column,
   // pyarrow defaults to 1M-row row groups, Spark to 128 MB ones.
