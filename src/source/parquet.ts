@@ -302,7 +302,7 @@ class FlatColumnReader {
       const decoder = this.#decoder;
       if (header.type === 'DICTIONARY_PAGE') {
         const raw = decompressPage(bytes, header.uncompressed_page_size, decoder.codec, compressors);
-        this.#dictionary = convert(readPlain({ view: new DataView(raw.buffer, raw.byteOffset, raw.byteLength), offset: 0 }, decoder.type, header.dictionary_page_header!.num_values, decoder.element.type_length), decoder);
+        this.#dictionary = toValues(readPlain({ view: new DataView(raw.buffer, raw.byteOffset, raw.byteLength), offset: 0 }, decoder.type, header.dictionary_page_header!.num_values, decoder.element.type_length), decoder);
         this.#textDictionary = Array.isArray(this.#dictionary) && this.#dictionary.every((d) => typeof d === 'string') ? this.#dictionary as string[] : undefined;
       } else if (header.type === 'DATA_PAGE' || header.type === 'DATA_PAGE_V2') {
         const rows = header.type === 'DATA_PAGE_V2' ? header.data_page_header_v2!.num_values : header.data_page_header!.num_values;
@@ -392,6 +392,40 @@ function codedColumn(pieces: readonly FlatPiece[], dictionary: readonly string[]
  * count nulls with an iterator, which on a 1M-row file allocated ~290 MB of garbage on the scoring
  * thread (bench/alloc-profile.js). Other encodings go through them, the page at once.
  */
+/**
+ * A page's (or a dictionary's) values as hyparquet converts them, except DECIMAL: hyparquet
+ * multiplies the unscaled integer by 10^-scale, which is not the nearest double (3 × 0.1 is
+ * 0.30000000000000004, DECIMAL(38,10) 17.4 came out as 17.400000000000002). Dividing by 10^scale
+ * is: both are exact doubles while the integer is within 2^53 and the scale at most 22, and a
+ * division rounds once; past that the decimal's text is parsed, which rounds once too. So a
+ * kept DECIMAL column is written as the digits DuckDB, Spark or pandas show.
+ */
+function toValues(data: DecodedArray, decoder: ColumnDecoder): DecodedArray {
+  const { element } = decoder;
+  const logical = element.logical_type;
+  if (element.converted_type !== 'DECIMAL' && logical?.type !== 'DECIMAL') return convert(data, decoder);
+  const scale = element.scale ?? (logical?.type === 'DECIMAL' ? logical.scale : 0) ?? 0;
+  const divisor = 10 ** scale;
+  const out = new Array<number>(data.length);
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i] as number | bigint | Uint8Array;
+    const unscaled = v instanceof Uint8Array ? signedBigEndian(v) : v;
+    out[i] = scale === 0 ? Number(unscaled)
+      : scale <= 22 && (typeof unscaled === 'number' ? Math.abs(unscaled) <= Number.MAX_SAFE_INTEGER : unscaled <= safeBig && unscaled >= -safeBig) ? Number(unscaled) / divisor
+        : Number(`${unscaled}e-${scale}`);
+  }
+  return out;
+}
+
+const safeBig = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** A two's-complement big-endian integer (DECIMAL in FIXED_LEN_BYTE_ARRAY or BYTE_ARRAY). */
+function signedBigEndian(bytes: Uint8Array): bigint {
+  let value = 0n;
+  for (const byte of bytes) value = (value << 8n) | BigInt(byte);
+  return bytes.length > 0 && bytes[0]! >= 0x80 ? value - (1n << BigInt(bytes.length * 8)) : value;
+}
+
 function openPage(page: Uint8Array, header: PageHeader, decoder: ColumnDecoder, dictionary: DecodedArray | undefined, optional: boolean): OpenPage {
   const v2 = header.type === 'DATA_PAGE_V2';
   const encoding = v2 ? header.data_page_header_v2!.encoding : header.data_page_header!.encoding;
@@ -402,7 +436,7 @@ function openPage(page: Uint8Array, header: PageHeader, decoder: ColumnDecoder, 
       ? readDataPageV2(page, header, decoder)
       : readDataPage(decompressPage(page, header.uncompressed_page_size, decoder.codec, compressors), header.data_page_header!, decoder);
     const defs = optional && definitionLevels && definitionLevels.length > 0 ? Uint8Array.from(definitionLevels) : undefined;
-    return decodedPage(defs, convertWithDictionary(dataPage, dictionary, encoding, decoder));
+    return decodedPage(defs, dictionary && dictionaryEncoded ? convertWithDictionary(dataPage, dictionary, encoding, decoder) : toValues(dataPage, decoder));
   }
   // v1: levels and values compressed together, the levels length-prefixed; v2: levels first, uncompressed, then the values.
   let levels: HybridReader | undefined;
@@ -438,7 +472,7 @@ function openPage(page: Uint8Array, header: PageHeader, decoder: ColumnDecoder, 
         indexes.read(read, 0, present);
         return { rows, defs, values: read, dictionary };
       }
-      return { rows, defs, values: convert(plainValues(present), decoder), dictionary: undefined };
+      return { rows, defs, values: toValues(plainValues(present), decoder), dictionary: undefined };
     },
     skip(rows) {
       const { present } = nextLevels(rows);

@@ -117,6 +117,24 @@ describe('openParquet: types written by DuckDB', () => {
     assert.deepEqual(concatColumns(await drain(source)), await duckColumns(file));
   }));
 
+  test('DECIMAL in INT32, INT64 and fixed-length bytes, plain and dictionary-encoded, reads as the nearest double to its digits', () => withTempDir(async (dir) => {
+    // 3 × 0.1 is 0.30000000000000004 and 174000000000 × 1e-10 is 17.400000000000002: the digits must be read as written.
+    const file = join(dir, 'decimals.parquet');
+    await duckdb(`COPY (SELECT (i / 10)::DECIMAL(4,1) AS d4, (i / 10000 - 0.3)::DECIMAL(18,4) AS d18, (i * 1.7 / 7)::DECIMAL(38,10) AS d38,
+      (i::HUGEINT * 123456789012345678)::DECIMAL(38,2) / 100 AS wide, (i % 7 / 10)::DECIMAL(9,2) AS coded, (i * 3)::DECIMAL(10,0) AS whole,
+      CASE WHEN i % 11 = 0 THEN NULL ELSE (-i / 100)::DECIMAL(9,2) END AS nulls
+      FROM range(-3000, 3000) t(i)) TO ${sqlPath(file)} (FORMAT parquet, ROW_GROUP_SIZE 4096)`);
+    const [coded] = await duckdb(`SELECT encodings FROM parquet_metadata(${sqlPath(file)}) WHERE path_in_schema = 'coded' LIMIT 1`);
+    assert.match(String(coded!.encodings), /DICTIONARY/);
+    const names = ['d4', 'd18', 'd38', 'wide', 'coded', 'whole', 'nulls'];
+    const texts = await duckdb(`SELECT ${names.map((n) => `${n}::VARCHAR AS ${n}`).join(', ')} FROM read_parquet(${sqlPath(file)})`);
+    const source = await openParquet([file], { columns: undefined, chunkRows: 1000 });
+    assert.deepEqual(source.schema.map((f) => f.type), names.map(() => 'float64'));
+    const columns = concatColumns(await drain(source));
+    for (const name of names) assert.deepEqual(columns[name], texts.map((row) => (row[name] === null ? null : Number(row[name]))), name);
+    assert.ok(columns.d4!.includes(0.3) && columns.d38!.includes(0.2428571429), 'values a product by 10^-scale gets wrong are there');
+  }));
+
   test('a DATE column is typed timestamp', () => withTempDir(async (dir) => {
     const file = join(dir, 'date.parquet');
     await duckdb(`COPY (SELECT * FROM (VALUES (DATE '2020-01-02'), (NULL)) t(d)) TO ${sqlPath(file)} (FORMAT parquet)`);
