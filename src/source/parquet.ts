@@ -97,6 +97,13 @@ function rowsOf(values: Values, from: number, to?: number): Values {
   return Array.isArray(values) ? values.slice(from, to) : values.subarray(from, to ?? values.length);
 }
 
+/** A failure to decode one flat column, so the error can name it. */
+class ColumnError extends Error {
+  constructor(readonly column: string, cause: unknown) {
+    super((cause as Error).message, { cause });
+  }
+}
+
 /** A row group being read: `take` hands out its next rows, column by column. */
 interface GroupReader {
   take(rows: number): Promise<Map<string, Values>>;
@@ -110,9 +117,17 @@ async function readGroup(opened: OpenParquet, names: readonly string[], group: R
   const groupEnd = groupStart + Number(group.num_rows);
   const readers = new Map<string, FlatColumnReader>();
   const nested = new Map<string, Values>();
-  const failed = (error: unknown, from: number, to: number) => new BentoError('INPUT_FORMAT', `Parquet file ${opened.file} cannot be read (rows ${from + 1}–${to}): ${(error as Error).message}`, {
-    file: opened.file, hint: 'The file may be truncated or corrupt; write it again.', cause: error,
-  });
+  const failed = (error: unknown, from: number, to: number) => {
+    const column = error instanceof ColumnError ? error.column : undefined;
+    // hyparquet's words for a type or encoding it does not decode (BSON, …), not for damage.
+    const unsupported = column !== undefined && /not supported|unsupported/.test((error as Error).message);
+    return new BentoError('INPUT_FORMAT', `Parquet file ${opened.file} cannot be read (rows ${from + 1}–${to}${column ? `, column "${column}"` : ''}): ${(error as Error).message}`, {
+      file: opened.file, ...(column ? { column } : {}), cause: error,
+      hint: unsupported
+        ? `bento-batch cannot decode column "${column}". If the model does not need it, leave it out of output.keep (or list the columns to read in input.columns).`
+        : 'The file may be truncated or corrupt; write it again.',
+    });
+  };
   try {
     for (const name of names.filter((n) => opened.flat.has(n))) {
       const reader = new FlatColumnReader(opened.buffer, group, name, opened.flat.get(name)!);
@@ -270,13 +285,21 @@ class FlatColumnReader {
    */
   async take(count: number): Promise<Values> {
     const pieces: FlatPiece[] = [];
-    await this.#advance(count, false, (page, rows) => pieces.push(page.take(rows)));
-    return this.#assemble(pieces, count);
+    try {
+      await this.#advance(count, false, (page, rows) => pieces.push(page.take(rows)));
+      return this.#assemble(pieces, count);
+    } catch (error) {
+      throw new ColumnError(this.#name, error);
+    }
   }
 
   /** Skips `count` rows (a resume inside the row group); pages skipped whole are not decompressed. */
   async skip(count: number): Promise<void> {
-    await this.#advance(count, true, (page, rows) => page.skip(rows));
+    try {
+      await this.#advance(count, true, (page, rows) => page.skip(rows));
+    } catch (error) {
+      throw new ColumnError(this.#name, error);
+    }
   }
 
   /** Moves `count` rows on, page by page, handing `each` a page and its share of the rows. */
@@ -403,6 +426,7 @@ function codedColumn(pieces: readonly FlatPiece[], dictionary: readonly string[]
 function toValues(data: DecodedArray, decoder: ColumnDecoder): DecodedArray {
   const { element } = decoder;
   const logical = element.logical_type;
+  if (element.converted_type === 'INTERVAL') return Array.from(data as ArrayLike<Uint8Array>, isoDuration);
   if (element.converted_type !== 'DECIMAL' && logical?.type !== 'DECIMAL') return convert(data, decoder);
   const scale = element.scale ?? (logical?.type === 'DECIMAL' ? logical.scale : 0) ?? 0;
   const divisor = 10 ** scale;
@@ -415,6 +439,24 @@ function toValues(data: DecodedArray, decoder: ColumnDecoder): DecodedArray {
         : Number(`${unscaled}e-${scale}`);
   }
   return out;
+}
+
+/**
+ * A Parquet INTERVAL (three little-endian uint32: months, days, milliseconds; DuckDB writes one,
+ * hyparquet reads none) as an ISO 8601 duration, which pandas, DuckDB and most languages parse:
+ * P1M3DT1H30M, P3D, PT0.25S; PT0S for zero.
+ */
+function isoDuration(bytes: Uint8Array): string {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, 12);
+  const months = view.getUint32(0, true);
+  const days = view.getUint32(4, true);
+  const ms = view.getUint32(8, true);
+  const hours = Math.floor(ms / 3_600_000);
+  const minutes = Math.floor((ms % 3_600_000) / 60_000);
+  const seconds = (ms % 60_000) / 1000;
+  const date = `${months ? `${months}M` : ''}${days ? `${days}D` : ''}`;
+  const time = `${hours ? `${hours}H` : ''}${minutes ? `${minutes}M` : ''}${seconds ? `${seconds}S` : ''}`;
+  return date || time ? `P${date}${time ? `T${time}` : ''}` : 'PT0S';
 }
 
 const safeBig = BigInt(Number.MAX_SAFE_INTEGER);

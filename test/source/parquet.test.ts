@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { parquetWriteBuffer } from 'hyparquet-writer';
 import { openParquet } from '../../src/source/parquet.js';
 import { CodedColumn, MaskedColumn, type RowChunk } from '../../src/source/types.js';
 import { duckdb, fixtures, rejectsWith, root, withTempDir } from '../helpers.js';
@@ -135,6 +136,15 @@ describe('openParquet: types written by DuckDB', () => {
     assert.ok(columns.d4!.includes(0.3) && columns.d38!.includes(0.2428571429), 'values a product by 10^-scale gets wrong are there');
   }));
 
+  test('INTERVAL (DuckDB writes it; hyparquet reads none) is text, an ISO 8601 duration', () => withTempDir(async (dir) => {
+    const file = join(dir, 'interval.parquet');
+    await duckdb(`COPY (SELECT * FROM (VALUES (1, INTERVAL 3 DAY), (2, INTERVAL '1 month 2 days 01:30:00'), (3, INTERVAL 250 MILLISECOND),
+      (4, INTERVAL 0 SECOND), (5, NULL), (6, INTERVAL '14 months 59 seconds')) t(i, iv)) TO ${sqlPath(file)} (FORMAT parquet)`);
+    const source = await openParquet([file], { columns: undefined, chunkRows: 10 });
+    assert.deepEqual(source.schema[1], { name: 'iv', type: 'string' });
+    assert.deepEqual(concatColumns(await drain(source)).iv, ['P3D', 'P1M2DT1H30M', 'PT0.25S', 'PT0S', null, 'P14MT59S']);
+  }));
+
   test('a DATE column is typed timestamp', () => withTempDir(async (dir) => {
     const file = join(dir, 'date.parquet');
     await duckdb(`COPY (SELECT * FROM (VALUES (DATE '2020-01-02'), (NULL)) t(d)) TO ${sqlPath(file)} (FORMAT parquet)`);
@@ -235,6 +245,19 @@ describe('openParquet: errors', () => {
     await writeFile(file, 'PAR1');
     await rejectsWith(() => openParquet([file], { columns: undefined, chunkRows: 10 }), 'INPUT_FORMAT',
       `Input file ${file} is not a readable Parquet file: file is 4 bytes, too small for Parquet`);
+  }));
+
+  test('a column of a type hyparquet cannot decode is INPUT_FORMAT naming it and how to leave it out; the others still read', () => withTempDir(async (dir) => {
+    const file = join(dir, 'bson.parquet');
+    await writeFile(file, new Uint8Array(parquetWriteBuffer({
+      columnData: [{ name: 'x', data: [1.5, 2.5] }, { name: 'doc', data: [new Uint8Array([5, 0, 0, 0, 0]), null] }],
+      schema: [{ name: 'root', num_children: 2 }, { name: 'x', type: 'DOUBLE', repetition_type: 'REQUIRED' }, { name: 'doc', type: 'BYTE_ARRAY', converted_type: 'BSON', repetition_type: 'OPTIONAL' }],
+    })));
+    const error = await rejectsWith(async () => drain(await openParquet([file], { columns: undefined, chunkRows: 10 })), 'INPUT_FORMAT',
+      `Parquet file ${file} cannot be read (rows 1–2, column "doc"): parquet bson not supported`);
+    assert.equal(error.column, 'doc');
+    assert.equal(error.hint, 'bento-batch cannot decode column "doc". If the model does not need it, leave it out of output.keep (or list the columns to read in input.columns).');
+    assert.deepEqual(concatColumns(await drain(await openParquet([file], { columns: ['x'], chunkRows: 10 }))), { x: [1.5, 2.5] });
   }));
 
   test('a missing file is INPUT_NOT_FOUND', () => withTempDir(async (dir) => {
