@@ -427,6 +427,8 @@ function toValues(data: DecodedArray, decoder: ColumnDecoder): DecodedArray {
   const { element } = decoder;
   const logical = element.logical_type;
   if (element.converted_type === 'INTERVAL') return Array.from(data as ArrayLike<Uint8Array>, isoDuration);
+  const time = timeUnit(element);
+  if (time) return Array.from(data as ArrayLike<number | bigint>, (v) => timeOfDay(v, time));
   if (element.converted_type !== 'DECIMAL' && logical?.type !== 'DECIMAL') return convert(data, decoder);
   const scale = element.scale ?? (logical?.type === 'DECIMAL' ? logical.scale : 0) ?? 0;
   const divisor = 10 ** scale;
@@ -457,6 +459,26 @@ function isoDuration(bytes: Uint8Array): string {
   const date = `${months ? `${months}M` : ''}${days ? `${days}D` : ''}`;
   const time = `${hours ? `${hours}H` : ''}${minutes ? `${minutes}M` : ''}${seconds ? `${seconds}S` : ''}`;
   return date || time ? `P${date}${time ? `T${time}` : ''}` : 'PT0S';
+}
+
+/** Units a second of a TIME column, or undefined for another column. */
+function timeUnit(element: ColumnDecoder['element']): bigint | undefined {
+  const logical = element.logical_type;
+  const unit = logical?.type === 'TIME' ? logical.unit : element.converted_type === 'TIME_MILLIS' ? 'MILLIS' : element.converted_type === 'TIME_MICROS' ? 'MICROS' : undefined;
+  return unit === 'MILLIS' ? 1000n : unit === 'MICROS' ? 1_000_000n : unit === 'NANOS' ? 1_000_000_000n : undefined;
+}
+
+/**
+ * A TIME value (units since midnight) as the time of day, `13:45:01` or `00:00:00.5`, as DuckDB
+ * and pandas show it; hyparquet hands on the bare count (49501000000 for 13:45:01).
+ */
+function timeOfDay(value: number | bigint, perSecond: bigint): string {
+  const units = BigInt(value);
+  const seconds = units / perSecond;
+  const two = (n: bigint) => String(n).padStart(2, '0');
+  const fraction = units % perSecond;
+  const digits = String(perSecond).length - 1;
+  return `${two(seconds / 3600n)}:${two((seconds / 60n) % 60n)}:${two(seconds % 60n)}${fraction ? `.${String(fraction).padStart(digits, '0').replace(/0+$/, '')}` : ''}`;
 }
 
 const safeBig = BigInt(Number.MAX_SAFE_INTEGER);
@@ -609,8 +631,8 @@ function fieldOf(node: SchemaTree): Field {
   let type: FieldType;
   switch (e.type) {
     case 'BOOLEAN': type = 'bool'; break;
-    case 'INT32': type = logical === 'DATE' || e.converted_type === 'DATE' ? 'timestamp' : logical === 'DECIMAL' || e.converted_type === 'DECIMAL' ? 'float64' : 'int32'; break;
-    case 'INT64': type = logical === 'TIMESTAMP' || e.converted_type?.startsWith('TIMESTAMP') ? 'timestamp' : logical === 'DECIMAL' || e.converted_type === 'DECIMAL' ? 'float64' : 'int64'; break;
+    case 'INT32': type = logical === 'DATE' || e.converted_type === 'DATE' ? 'timestamp' : logical === 'DECIMAL' || e.converted_type === 'DECIMAL' ? 'float64' : timeUnit(e) ? 'string' : 'int32'; break;
+    case 'INT64': type = logical === 'TIMESTAMP' || e.converted_type?.startsWith('TIMESTAMP') ? 'timestamp' : logical === 'DECIMAL' || e.converted_type === 'DECIMAL' ? 'float64' : timeUnit(e) ? 'string' : 'int64'; break;
     case 'INT96': type = 'timestamp'; break;
     case 'FLOAT': type = 'float32'; break;
     case 'DOUBLE': type = 'float64'; break;

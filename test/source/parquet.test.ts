@@ -145,6 +145,23 @@ describe('openParquet: types written by DuckDB', () => {
     assert.deepEqual(concatColumns(await drain(source)).iv, ['P3D', 'P1M2DT1H30M', 'PT0.25S', 'PT0S', null, 'P14MT59S']);
   }));
 
+  test('TIME (millis, micros, nanos) is text, the time of day as DuckDB shows it', () => withTempDir(async (dir) => {
+    const file = join(dir, 'time.parquet');
+    await duckdb(`COPY (SELECT * FROM (VALUES (TIME '13:45:01'), (TIME '00:00:00.5'), (TIME '23:59:59.999999'), (NULL), (TIME '00:00:00')) t(t)) TO ${sqlPath(file)} (FORMAT parquet)`);
+    const source = await openParquet([file], { columns: undefined, chunkRows: 10 });
+    assert.deepEqual(source.schema, [{ name: 't', type: 'string' }]);
+    const expected = ['13:45:01', '00:00:00.5', '23:59:59.999999', null, '00:00:00'];
+    assert.deepEqual(concatColumns(await drain(source)).t, expected);
+    // Milliseconds in INT32 and nanoseconds in INT64, as pyarrow writes them.
+    const other = join(dir, 'units.parquet');
+    await writeFile(other, new Uint8Array(parquetWriteBuffer({
+      columnData: [{ name: 'ms', data: [49_501_000, 500] }, { name: 'ns', data: [49_501_000_000_123n, 1n] }],
+      schema: [{ name: 'root', num_children: 2 }, { name: 'ms', type: 'INT32', converted_type: 'TIME_MILLIS', repetition_type: 'REQUIRED' },
+        { name: 'ns', type: 'INT64', logical_type: { type: 'TIME', isAdjustedToUTC: false, unit: 'NANOS' }, repetition_type: 'REQUIRED' }],
+    })));
+    assert.deepEqual(concatColumns(await drain(await openParquet([other], { columns: undefined, chunkRows: 10 }))), { ms: ['13:45:01', '00:00:00.5'], ns: ['13:45:01.000000123', '00:00:00.000000001'] });
+  }));
+
   test('a DATE column is typed timestamp', () => withTempDir(async (dir) => {
     const file = join(dir, 'date.parquet');
     await duckdb(`COPY (SELECT * FROM (VALUES (DATE '2020-01-02'), (NULL)) t(d)) TO ${sqlPath(file)} (FORMAT parquet)`);
