@@ -18,7 +18,7 @@ export function openCsvSink(schema: readonly Field[], options: SinkOptions & { d
       case 'number': return numberText(value, field.type);
       case 'bigint': return value.toString();
       case 'boolean': return value ? 'true' : 'false';
-      default: return value instanceof Date ? dateText(value) : quote(jsonText(value, field.type, field.items));
+      default: return value instanceof Date ? dateText(value, field.type) : quote(jsonText(value, field.type, field.items));
     }
   };
   return openTextSink(schema, options, `${schema.map((f) => quote(f.name)).join(d)}\n`, (batch: OutputBatch) => {

@@ -385,7 +385,7 @@ function convert(values: unknown[], type: FieldType, items?: FieldType, fields?:
       return values.map((v) => (v === null || v === undefined ? null : BigInt(v as number | bigint)));
     case 'bool':
       return values.map((v) => (v === null || v === undefined ? null : Boolean(v)));
-    case 'timestamp':
+    case 'timestamp': case 'date':
       return values.map((v) => (v instanceof Date ? v : v === null || v === undefined ? null : new Date(v as string)));
     case 'list':
       return values.map((v) => (v === null || v === undefined ? null : convert(Array.from(v as ArrayLike<unknown>), items ?? 'json', undefined, fields)));
@@ -407,6 +407,7 @@ function leaf(name: string, type: FieldType, repetition: 'OPTIONAL' | 'REQUIRED'
     case 'int64': return { name, type: 'INT64', repetition_type: repetition };
     case 'bool': return { name, type: 'BOOLEAN', repetition_type: repetition };
     case 'timestamp': return { name, type: 'INT64', repetition_type: repetition, converted_type: 'TIMESTAMP_MILLIS', logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MILLIS' } };
+    case 'date': return { name, type: 'INT32', repetition_type: repetition, converted_type: 'DATE', logical_type: { type: 'DATE' } };
     case 'json': return { name, type: 'BYTE_ARRAY', repetition_type: repetition, converted_type: 'JSON', logical_type: { type: 'JSON' } };
     default: return { name, type: 'BYTE_ARRAY', repetition_type: repetition, converted_type: 'UTF8', logical_type: { type: 'STRING' } };
   }

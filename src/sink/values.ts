@@ -29,7 +29,7 @@ export function jsonText(value: unknown, type: FieldType, items?: FieldType): st
     case 'boolean': return value ? 'true' : 'false';
     default:
   }
-  if (value instanceof Date) return JSON.stringify(dateText(value));
+  if (value instanceof Date) return JSON.stringify(dateText(value, type));
   if (Array.isArray(value) || ArrayBuffer.isView(value)) {
     const list = value as ArrayLike<unknown>;
     let out = '[';
@@ -39,6 +39,9 @@ export function jsonText(value: unknown, type: FieldType, items?: FieldType): st
   return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
 }
 
-export function dateText(value: Date): string {
-  return Number.isNaN(value.getTime()) ? '' : value.toISOString();
+/** A timestamp in ISO 8601 UTC (`2024-02-29T13:45:01.000Z`); a `date` column's day alone (`2024-02-29`), as a DATE is written. */
+export function dateText(value: Date, type?: FieldType): string {
+  if (Number.isNaN(value.getTime())) return '';
+  const text = value.toISOString();
+  return type === 'date' ? text.slice(0, text.indexOf('T')) : text;
 }

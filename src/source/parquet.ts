@@ -631,7 +631,7 @@ function fieldOf(node: SchemaTree): Field {
   let type: FieldType;
   switch (e.type) {
     case 'BOOLEAN': type = 'bool'; break;
-    case 'INT32': type = logical === 'DATE' || e.converted_type === 'DATE' ? 'timestamp' : logical === 'DECIMAL' || e.converted_type === 'DECIMAL' ? 'float64' : timeUnit(e) ? 'string' : 'int32'; break;
+    case 'INT32': type = logical === 'DATE' || e.converted_type === 'DATE' ? 'date' : logical === 'DECIMAL' || e.converted_type === 'DECIMAL' ? 'float64' : timeUnit(e) ? 'string' : 'int32'; break;
     case 'INT64': type = logical === 'TIMESTAMP' || e.converted_type?.startsWith('TIMESTAMP') ? 'timestamp' : logical === 'DECIMAL' || e.converted_type === 'DECIMAL' ? 'float64' : timeUnit(e) ? 'string' : 'int64'; break;
     case 'INT96': type = 'timestamp'; break;
     case 'FLOAT': type = 'float32'; break;

@@ -6,7 +6,7 @@
 import type { BentoError } from '../errors.js';
 
 /** Column types as they travel from sources to sinks. `json` is any JSON value (objects, lists, mixed). */
-export type FieldType = 'float32' | 'float64' | 'int32' | 'int64' | 'bool' | 'string' | 'timestamp' | 'json' | 'list' | 'struct';
+export type FieldType = 'float32' | 'float64' | 'int32' | 'int64' | 'bool' | 'string' | 'timestamp' | 'date' | 'json' | 'list' | 'struct';
 
 export interface Field {
   readonly name: string;

@@ -89,6 +89,8 @@ describe('values', () => {
     assert.equal(jsonText(12345678901234567890n, 'int64'), '12345678901234567890');
     assert.equal(jsonText(Float32Array.of(0.1, 0.2), 'list', 'float32'), '[0.1,0.2]');
     assert.equal(jsonText(new Date(0), 'timestamp'), '"1970-01-01T00:00:00.000Z"');
+    assert.equal(jsonText(new Date('2024-02-29T00:00:00Z'), 'date'), '"2024-02-29"');
+    assert.equal(jsonText([new Date('1969-12-31T00:00:00Z')], 'list', 'date'), '["1969-12-31"]');
     assert.equal(jsonText({ k: [1n] }, 'json'), '{"k":["1"]}');
   });
 });
@@ -174,6 +176,24 @@ describe('parquet sink', () => {
     const meta = await duckdb(`SELECT row_group_id, row_group_num_rows AS n, compression FROM parquet_metadata('${out.path}') WHERE path_in_schema = 's' ORDER BY 1`);
     assert.deepEqual(meta, [{ row_group_id: 0n, n: 2n, compression: 'GZIP' }, { row_group_id: 1n, n: 3n, compression: 'GZIP' }]);
     assert.deepEqual((await duckdb(`SELECT s FROM read_parquet('${out.path}')`)).map((r) => r.s), ['a,b', 'say "hi"\nbye', null, 'a,b', 'say "hi"\nbye']);
+  }));
+
+  test('a date column stays a DATE: the day in CSV and JSONL, DATE in Parquet', () => withTempDir(async (dir) => {
+    const fields: Field[] = [{ name: 'd', type: 'date' }];
+    const days = batch({ d: [new Date('2024-02-29T00:00:00Z'), null, new Date('1969-07-20T00:00:00Z')] });
+    const texts: Record<string, string> = { csv: 'd\n2024-02-29\n\n1969-07-20\n', jsonl: '{"d":"2024-02-29"}\n{"d":null}\n{"d":"1969-07-20"}\n' };
+    for (const format of ['csv', 'jsonl', 'parquet'] as const) {
+      const out = output(dir, format);
+      const partial = join(dir, `d.${format}`);
+      const sink = await openSink(out, fields, { partial });
+      await sink.write(days);
+      await sink.seal();
+      await publish(partial, out.path);
+      if (format !== 'parquet') assert.equal(await readFile(out.path, 'utf8'), texts[format], format);
+      else {
+        assert.deepEqual((await duckdb(`SELECT typeof(d) AS t, d::VARCHAR AS d FROM read_parquet('${out.path}')`)).map((r) => `${r.t} ${r.d}`), ['DATE 2024-02-29', 'DATE null', 'DATE 1969-07-20']);
+      }
+    }
   }));
 
   test('a list of float64 is DOUBLE[]', () => withTempDir(async (dir) => {

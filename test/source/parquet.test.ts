@@ -162,11 +162,11 @@ describe('openParquet: types written by DuckDB', () => {
     assert.deepEqual(concatColumns(await drain(await openParquet([other], { columns: undefined, chunkRows: 10 }))), { ms: ['13:45:01', '00:00:00.5'], ns: ['13:45:01.000000123', '00:00:00.000000001'] });
   }));
 
-  test('a DATE column is typed timestamp', () => withTempDir(async (dir) => {
+  test('a DATE column is typed date: its days as Dates at midnight UTC', () => withTempDir(async (dir) => {
     const file = join(dir, 'date.parquet');
     await duckdb(`COPY (SELECT * FROM (VALUES (DATE '2020-01-02'), (NULL)) t(d)) TO ${sqlPath(file)} (FORMAT parquet)`);
     const source = await openParquet([file], { columns: undefined, chunkRows: 10 });
-    assert.deepEqual(source.schema, [{ name: 'd', type: 'timestamp' }]);
+    assert.deepEqual(source.schema, [{ name: 'd', type: 'date' }]);
     assert.deepEqual(concatColumns(await drain(source)), { d: [new Date('2020-01-02T00:00:00Z'), null] });
   }));
 
