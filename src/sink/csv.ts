@@ -5,7 +5,7 @@
 import { cell, type Field, lineColumn } from '../source/types.js';
 import { openTextSink } from './text.js';
 import type { OutputBatch, Sink, SinkOptions } from './types.js';
-import { dateText, jsonText, numberText } from './values.js';
+import { dateText, jsonText, numberText, timestampText } from './values.js';
 
 export function openCsvSink(schema: readonly Field[], options: SinkOptions & { delimiter: string }): Promise<Sink> {
   const d = options.delimiter;
@@ -16,7 +16,7 @@ export function openCsvSink(schema: readonly Field[], options: SinkOptions & { d
     switch (typeof value) {
       case 'string': return quote(value);
       case 'number': return numberText(value, field.type);
-      case 'bigint': return value.toString();
+      case 'bigint': return field.unit && field.type === 'timestamp' ? timestampText(value, field.unit) : value.toString();
       case 'boolean': return value ? 'true' : 'false';
       default: return value instanceof Date ? dateText(value, field.type) : quote(jsonText(value, field.type, field.items));
     }

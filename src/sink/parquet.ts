@@ -153,7 +153,7 @@ function gatheredColumn(field: Field, compression: ParquetSinkOptions['compressi
       parquet.pendingIndexes = [];
       // Offset indexes would be kept in memory until the footer and lost across a resume; the
       // footer's row-group metadata is all a resumed file needs to be byte-identical.
-      void parquet.write({ columnData: [{ name: field.name, data: convert(values, field.type, field.items, field.fields), offsetIndex: false }] as never, rowGroupSize: Number.MAX_SAFE_INTEGER });
+      void parquet.write({ columnData: [{ name: field.name, data: convert(values, field.type, field.items, field.fields, field), offsetIndex: false }] as never, rowGroupSize: Number.MAX_SAFE_INTEGER });
       return parquet.row_groups[0]!.columns;
     },
     clear() {
@@ -375,7 +375,7 @@ function decode(text: string): unknown {
   });
 }
 
-function convert(values: unknown[], type: FieldType, items?: FieldType, fields?: readonly Field[]): unknown[] {
+function convert(values: unknown[], type: FieldType, items?: FieldType, fields?: readonly Field[], time: Pick<Field, 'unit' | 'naive'> = {}): unknown[] {
   switch (type) {
     case 'float32': case 'float64':
       return values.map((v) => (v === null || v === undefined ? null : Number(v)));
@@ -386,6 +386,13 @@ function convert(values: unknown[], type: FieldType, items?: FieldType, fields?:
     case 'bool':
       return values.map((v) => (v === null || v === undefined ? null : Boolean(v)));
     case 'timestamp': case 'date':
+      // Integers in the column's unit: a fine timestamp's as they are, Dates (milliseconds) scaled.
+      // hyparquet-writer converts Dates only for columns it also gives the legacy converted type,
+      // which a wall-clock (naive) timestamp must not have.
+      if (type === 'timestamp' && (time.unit || time.naive)) {
+        const scale = time.unit === 'us' ? 1000n : time.unit === 'ns' ? 1_000_000n : 1n;
+        return values.map((v) => (typeof v === 'bigint' ? v : v === null || v === undefined ? null : BigInt((v instanceof Date ? v : new Date(v as string)).getTime()) * scale));
+      }
       return values.map((v) => (v instanceof Date ? v : v === null || v === undefined ? null : new Date(v as string)));
     case 'list':
       return values.map((v) => (v === null || v === undefined ? null : convert(Array.from(v as ArrayLike<unknown>), items ?? 'json', undefined, fields)));
@@ -399,14 +406,19 @@ function convert(values: unknown[], type: FieldType, items?: FieldType, fields?:
   }
 }
 
-function leaf(name: string, type: FieldType, repetition: 'OPTIONAL' | 'REQUIRED'): SchemaElement {
+function leaf(name: string, type: FieldType, repetition: 'OPTIONAL' | 'REQUIRED', time: Pick<Field, 'unit' | 'naive'> = {}): SchemaElement {
+  if (type === 'timestamp') {
+    // The input's unit and UTC flag; the legacy converted types exist for UTC instants in millis and micros only.
+    const unit = time.unit === 'us' ? 'MICROS' : time.unit === 'ns' ? 'NANOS' : 'MILLIS';
+    const converted = !time.naive && unit !== 'NANOS' ? { converted_type: unit === 'MICROS' ? 'TIMESTAMP_MICROS' as const : 'TIMESTAMP_MILLIS' as const } : {};
+    return { name, type: 'INT64', repetition_type: repetition, ...converted, logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: !time.naive, unit } };
+  }
   switch (type) {
     case 'float32': return { name, type: 'FLOAT', repetition_type: repetition };
     case 'float64': return { name, type: 'DOUBLE', repetition_type: repetition };
     case 'int32': return { name, type: 'INT32', repetition_type: repetition };
     case 'int64': return { name, type: 'INT64', repetition_type: repetition };
     case 'bool': return { name, type: 'BOOLEAN', repetition_type: repetition };
-    case 'timestamp': return { name, type: 'INT64', repetition_type: repetition, converted_type: 'TIMESTAMP_MILLIS', logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MILLIS' } };
     case 'date': return { name, type: 'INT32', repetition_type: repetition, converted_type: 'DATE', logical_type: { type: 'DATE' } };
     case 'json': return { name, type: 'BYTE_ARRAY', repetition_type: repetition, converted_type: 'JSON', logical_type: { type: 'JSON' } };
     default: return { name, type: 'BYTE_ARRAY', repetition_type: repetition, converted_type: 'UTF8', logical_type: { type: 'STRING' } };
@@ -415,12 +427,12 @@ function leaf(name: string, type: FieldType, repetition: 'OPTIONAL' | 'REQUIRED'
 
 function parquetSchema(fields: readonly Field[]): SchemaElement[] {
   const out: SchemaElement[] = [{ name: 'root', num_children: fields.length }];
-  for (const f of fields) out.push(...element(f.name, f.type, f.items, f.fields));
+  for (const f of fields) out.push(...element(f.name, f.type, f.items, f.fields, f));
   return out;
 }
 
 /** Schema elements for one field, depth first: a leaf, a struct group, or the three-level LIST layout every reader (Arrow, Spark, DuckDB) expects. */
-function element(name: string, type: FieldType, items?: FieldType, fields?: readonly Field[]): SchemaElement[] {
+function element(name: string, type: FieldType, items?: FieldType, fields?: readonly Field[], time: Pick<Field, 'unit' | 'naive'> = {}): SchemaElement[] {
   if (type === 'list') {
     return [
       { name, repetition_type: 'OPTIONAL', num_children: 1, converted_type: 'LIST', logical_type: { type: 'LIST' } },
@@ -431,5 +443,5 @@ function element(name: string, type: FieldType, items?: FieldType, fields?: read
   if (type === 'struct') {
     return [{ name, repetition_type: 'OPTIONAL', num_children: fields?.length ?? 0 }, ...(fields ?? []).flatMap((f) => element(f.name, f.type, f.items, f.fields))];
   }
-  return [leaf(name, type, 'OPTIONAL')];
+  return [leaf(name, type, 'OPTIONAL', time)];
 }

@@ -2,7 +2,7 @@
  * @file Cell values as text, shared by the CSV and JSONL writers: numbers kept exact and short,
  * float32 values printed as the shortest decimal that round-trips to the same float32.
  */
-import type { FieldType } from '../source/types.js';
+import type { FieldType, TimeUnit } from '../source/types.js';
 
 /** Shortest decimal for a float32 value (what numpy prints), e.g. 0.1f → "0.1", not 0.10000000149011612. */
 export function float32Text(value: number): string {
@@ -19,12 +19,12 @@ export function numberText(value: number, type: FieldType): string {
   return type === 'float32' ? float32Text(value) : String(value);
 }
 
-/** JSON text for any cell: NaN/Infinity become null (JSON has no such numbers), bigints stay exact. */
-export function jsonText(value: unknown, type: FieldType, items?: FieldType): string {
+/** JSON text for any cell: NaN/Infinity become null (JSON has no such numbers), bigints stay exact; `unit`: a fine timestamp column's (Field.unit). */
+export function jsonText(value: unknown, type: FieldType, items?: FieldType, unit?: TimeUnit): string {
   if (value === null || value === undefined) return 'null';
   switch (typeof value) {
     case 'number': return Number.isFinite(value) ? numberText(value, type) : 'null';
-    case 'bigint': return value.toString();
+    case 'bigint': return unit && type === 'timestamp' ? JSON.stringify(timestampText(value, unit)) : value.toString();
     case 'string': return JSON.stringify(value);
     case 'boolean': return value ? 'true' : 'false';
     default:
@@ -37,6 +37,23 @@ export function jsonText(value: unknown, type: FieldType, items?: FieldType): st
     return `${out}]`;
   }
   return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+}
+
+/**
+ * A timestamp counted in `unit` since the epoch, in ISO 8601 UTC with every digit of its unit
+ * (`2024-01-01T00:00:00.123456Z`, nanoseconds 9 digits), as pandas and Spark print one.
+ */
+export function timestampText(units: bigint, unit: TimeUnit): string {
+  const perSecond = unit === 'us' ? 1_000_000n : 1_000_000_000n;
+  let seconds = units / perSecond;
+  let fraction = units % perSecond;
+  if (fraction < 0n) {
+    fraction += perSecond;
+    seconds -= 1n;
+  }
+  const whole = new Date(Number(seconds) * 1000);
+  if (Number.isNaN(whole.getTime())) return '';
+  return `${whole.toISOString().slice(0, -5)}.${String(fraction).padStart(unit === 'us' ? 6 : 9, '0')}Z`;
 }
 
 /** A timestamp in ISO 8601 UTC (`2024-02-29T13:45:01.000Z`); a `date` column's day alone (`2024-02-29`), as a DATE is written. */

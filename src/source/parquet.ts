@@ -21,7 +21,7 @@ import { blockArray } from './blocks.js';
 import { requireColumns } from './chunks.js';
 import { HybridReader } from './parquet-hybrid.js';
 import { streamError } from './files.js';
-import { CodedColumn, type Field, type FieldType, MaskedColumn, type NumberArray, type RowChunk, type Source, type SourcePosition } from './types.js';
+import { CodedColumn, type Field, type FieldType, MaskedColumn, type NumberArray, type RowChunk, type Source, type SourcePosition, type TimeUnit } from './types.js';
 
 export interface ParquetSourceOptions {
   readonly columns: readonly string[] | undefined;
@@ -427,6 +427,8 @@ function toValues(data: DecodedArray, decoder: ColumnDecoder): DecodedArray {
   const { element } = decoder;
   const logical = element.logical_type;
   if (element.converted_type === 'INTERVAL') return Array.from(data as ArrayLike<Uint8Array>, isoDuration);
+  // Kept as the file's integers: a Date would drop what is finer than a millisecond.
+  if (fineTimestamp(element)) return data;
   const time = timeUnit(element);
   if (time) return Array.from(data as ArrayLike<number | bigint>, (v) => timeOfDay(v, time));
   if (element.converted_type !== 'DECIMAL' && logical?.type !== 'DECIMAL') return convert(data, decoder);
@@ -479,6 +481,14 @@ function timeOfDay(value: number | bigint, perSecond: bigint): string {
   const fraction = units % perSecond;
   const digits = String(perSecond).length - 1;
   return `${two(seconds / 3600n)}:${two((seconds / 60n) % 60n)}:${two(seconds % 60n)}${fraction ? `.${String(fraction).padStart(digits, '0').replace(/0+$/, '')}` : ''}`;
+}
+
+/** The unit of an INT64 TIMESTAMP finer than milliseconds; undefined for any other column. */
+function fineTimestamp(element: ColumnDecoder['element']): TimeUnit | undefined {
+  if (element.type !== 'INT64') return undefined;
+  const logical = element.logical_type;
+  const unit = logical?.type === 'TIMESTAMP' ? logical.unit : element.converted_type === 'TIMESTAMP_MICROS' ? 'MICROS' : undefined;
+  return unit === 'MICROS' ? 'us' : unit === 'NANOS' ? 'ns' : undefined;
 }
 
 const safeBig = BigInt(Number.MAX_SAFE_INTEGER);
@@ -639,5 +649,8 @@ function fieldOf(node: SchemaTree): Field {
     case 'FIXED_LEN_BYTE_ARRAY': type = logical === 'FLOAT16' ? 'float32' : logical === 'DECIMAL' || e.converted_type === 'DECIMAL' ? 'float64' : 'string'; break;
     default: type = logical === 'JSON' ? 'json' : 'string';
   }
-  return { name, type };
+  if (type !== 'timestamp') return { name, type };
+  const unit = fineTimestamp(e);
+  const naive = e.logical_type?.type === 'TIMESTAMP' && e.logical_type.isAdjustedToUTC === false;
+  return { name, type, ...(unit ? { unit } : {}), ...(naive ? { naive } : {}) };
 }

@@ -17,7 +17,22 @@ export interface Field {
   readonly fields?: readonly Field[];
   /** Real-valued model scores: nearly every value distinct, so a Parquet dictionary never pays. */
   readonly continuous?: boolean;
+  /**
+   * For a `timestamp` finer than milliseconds (Parquet TIMESTAMP in MICROS or NANOS, as Spark,
+   * pandas and Polars write them): its values are bigints in that unit since the epoch, since a
+   * Date holds milliseconds only. Absent: Date values.
+   */
+  readonly unit?: TimeUnit;
+  /**
+   * For a `timestamp`: true when it is a wall-clock time not adjusted to UTC (Parquet
+   * isAdjustedToUTC false, as pandas and Polars write a datetime without a time zone), so a
+   * Parquet output declares it the same way. Absent: an instant in UTC.
+   */
+  readonly naive?: boolean;
 }
+
+/** Microseconds or nanoseconds. */
+export type TimeUnit = 'us' | 'ns';
 
 /** The typed arrays a number column travels in. */
 export type NumberArray = Float64Array | Float32Array | Int32Array | BigInt64Array;

@@ -196,6 +196,33 @@ describe('parquet sink', () => {
     }
   }));
 
+  test('a timestamp in micro- or nanoseconds keeps every digit: ISO text with 6 or 9 of them, a Parquet TIMESTAMP in its unit', () => withTempDir(async (dir) => {
+    // An instant in UTC in microseconds; a wall-clock time (isAdjustedToUTC false) in nanoseconds, which DuckDB reads as TIMESTAMP_NS.
+    const fields: Field[] = [{ name: 'us', type: 'timestamp', unit: 'us' }, { name: 'ns', type: 'timestamp', unit: 'ns', naive: true }];
+    const rows = batch({ us: [1_704_067_200_123_456n, -1n, null], ns: [1_704_067_200_123_456_789n, -1n, null] });
+    const texts: Record<string, string> = {
+      csv: 'us,ns\n2024-01-01T00:00:00.123456Z,2024-01-01T00:00:00.123456789Z\n1969-12-31T23:59:59.999999Z,1969-12-31T23:59:59.999999999Z\n,\n',
+      jsonl: '{"us":"2024-01-01T00:00:00.123456Z","ns":"2024-01-01T00:00:00.123456789Z"}\n{"us":"1969-12-31T23:59:59.999999Z","ns":"1969-12-31T23:59:59.999999999Z"}\n{"us":null,"ns":null}\n',
+    };
+    for (const format of ['csv', 'jsonl', 'parquet'] as const) {
+      const out = output(dir, format);
+      const partial = join(dir, `t.${format}`);
+      const sink = await openSink(out, fields, { partial });
+      await sink.write(rows);
+      await sink.seal();
+      await publish(partial, out.path);
+      if (format !== 'parquet') assert.equal(await readFile(out.path, 'utf8'), texts[format], format);
+      else {
+        const read = await duckdb(`SELECT typeof(us) AS tu, epoch_us(us) AS us, typeof(ns) AS tn, epoch_ns(ns) AS ns FROM read_parquet('${out.path}')`);
+        assert.deepEqual(read, [
+          { tu: 'TIMESTAMP WITH TIME ZONE', us: 1_704_067_200_123_456n, tn: 'TIMESTAMP_NS', ns: 1_704_067_200_123_456_789n },
+          { tu: 'TIMESTAMP WITH TIME ZONE', us: -1n, tn: 'TIMESTAMP_NS', ns: -1n },
+          { tu: 'TIMESTAMP WITH TIME ZONE', us: null, tn: 'TIMESTAMP_NS', ns: null },
+        ]);
+      }
+    }
+  }));
+
   test('a list of float64 is DOUBLE[]', () => withTempDir(async (dir) => {
     const out = output(dir, 'parquet');
     const partial = join(dir, 'p.parquet');

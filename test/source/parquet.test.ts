@@ -17,9 +17,18 @@ const data = join(fixtures, 'data');
 const flights = join(root, 'node_modules', 'vega-datasets', 'data', 'flights-3m.parquet');
 const sqlPath = (file: string) => `'${file.replace(/'/g, "''")}'`;
 
-/** DuckDB's rows as columns, in file order. */
+/**
+ * DuckDB's rows as columns, in file order. Timestamps in microseconds or nanoseconds come as
+ * integers in their unit since the epoch, as the reader keeps them (DuckDB's JS values are Dates,
+ * which hold milliseconds).
+ */
 async function duckColumns(file: string, limit?: number): Promise<Record<string, unknown[]>> {
-  const rows = await duckdb(`SELECT * FROM read_parquet(${sqlPath(file)})${limit === undefined ? '' : ` LIMIT ${limit}`}`);
+  const types = await duckdb(`DESCRIBE SELECT * FROM read_parquet(${sqlPath(file)})`);
+  const fine = types.flatMap((t) => {
+    const name = `"${String(t.column_name).replace(/"/g, '""')}"`;
+    return t.column_type === 'TIMESTAMP_NS' ? [`epoch_ns(${name}) AS ${name}`] : t.column_type === 'TIMESTAMP' || t.column_type === 'TIMESTAMP WITH TIME ZONE' ? [`epoch_us(${name}) AS ${name}`] : [];
+  });
+  const rows = await duckdb(`SELECT *${fine.length > 0 ? ` REPLACE (${fine.join(', ')})` : ''} FROM read_parquet(${sqlPath(file)})${limit === undefined ? '' : ` LIMIT ${limit}`}`);
   const out: Record<string, unknown[]> = {};
   for (const row of rows) for (const [k, v] of Object.entries(row)) (out[k] ??= []).push(v);
   return out;
@@ -76,7 +85,7 @@ describe('openParquet: flights-3m (Polars, ZSTD, timestamps, dictionary strings)
     const source = await openParquet([flights], { columns: undefined, chunkRows: 600 });
     assert.equal(source.totalRows, 3_000_000);
     assert.deepEqual(source.schema, [
-      { name: 'date', type: 'timestamp' },
+      { name: 'date', type: 'timestamp', unit: 'us', naive: true },
       { name: 'delay', type: 'int64' },
       { name: 'distance', type: 'int64' },
       { name: 'origin', type: 'string' },
@@ -90,7 +99,7 @@ describe('openParquet: flights-3m (Polars, ZSTD, timestamps, dictionary strings)
     assert.deepEqual(layout(chunks), [[0, 600], [600, 600]]);
     const ours = Object.fromEntries(Object.entries(concatColumns(chunks)).map(([k, v]) => [k, v.slice(0, 1000)]));
     const expected = await duckColumns(flights, 1000);
-    assert.ok(expected.date![0] instanceof Date);
+    assert.equal(typeof expected.date![0], 'bigint');
     assert.equal(typeof expected.delay![0], 'bigint');
     assert.deepEqual(ours, expected);
   });
@@ -113,7 +122,7 @@ describe('openParquet: types written by DuckDB', () => {
       { name: 'dec', type: 'float64' },
       { name: 'big', type: 'int64' },
       { name: 's', type: 'string' },
-      { name: 'ts', type: 'timestamp' },
+      { name: 'ts', type: 'timestamp', unit: 'us', naive: true },
     ]);
     assert.deepEqual(concatColumns(await drain(source)), await duckColumns(file));
   }));
@@ -160,6 +169,20 @@ describe('openParquet: types written by DuckDB', () => {
         { name: 'ns', type: 'INT64', logical_type: { type: 'TIME', isAdjustedToUTC: false, unit: 'NANOS' }, repetition_type: 'REQUIRED' }],
     })));
     assert.deepEqual(concatColumns(await drain(await openParquet([other], { columns: undefined, chunkRows: 10 }))), { ms: ['13:45:01', '00:00:00.5'], ns: ['13:45:01.000000123', '00:00:00.000000001'] });
+  }));
+
+  test('TIMESTAMP in micro- or nanoseconds keeps every digit: integers in its unit (Field.unit); in milliseconds, Dates', () => withTempDir(async (dir) => {
+    const file = join(dir, 'timestamps.parquet');
+    await duckdb(`COPY (SELECT * FROM (VALUES
+      (TIMESTAMP '2024-01-01 00:00:00.123456', TIMESTAMP_NS '2024-01-01 00:00:00.123456789', TIMESTAMP_MS '2024-01-01 00:00:00.123'),
+      (TIMESTAMP '1969-12-31 23:59:59.999999', TIMESTAMP_NS '1969-12-31 23:59:59.999999999', NULL),
+      (NULL, NULL, TIMESTAMP_MS '1970-01-01 00:00:00')) t(us, ns, ms)) TO ${sqlPath(file)} (FORMAT parquet)`);
+    const source = await openParquet([file], { columns: undefined, chunkRows: 10 });
+    // DuckDB's TIMESTAMP types are wall-clock times: isAdjustedToUTC false in the file.
+    assert.deepEqual(source.schema, [{ name: 'us', type: 'timestamp', unit: 'us', naive: true }, { name: 'ns', type: 'timestamp', unit: 'ns', naive: true }, { name: 'ms', type: 'timestamp', naive: true }]);
+    assert.deepEqual(concatColumns(await drain(source)), {
+      us: [1_704_067_200_123_456n, -1n, null], ns: [1_704_067_200_123_456_789n, -1n, null], ms: [new Date('2024-01-01T00:00:00.123Z'), null, new Date(0)],
+    });
   }));
 
   test('a DATE column is typed date: its days as Dates at midnight UTC', () => withTempDir(async (dir) => {
