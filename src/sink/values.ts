@@ -44,17 +44,38 @@ export function jsonText(value: unknown, type: FieldType, items?: FieldType, uni
  * (`2024-01-01T00:00:00.123456Z`, nanoseconds 9 digits), as pandas and Spark print one.
  */
 export function timestampText(units: bigint, unit: TimeUnit): string {
-  const perSecond = unit === 'us' ? 1_000_000n : 1_000_000_000n;
-  let seconds = units / perSecond;
-  let fraction = units % perSecond;
-  if (fraction < 0n) {
-    fraction += perSecond;
-    seconds -= 1n;
+  const us = unit === 'us';
+  let seconds: number;
+  let fraction: number | bigint;
+  // Microseconds are exact in a double for ±285 years; nanoseconds only for ±104 days.
+  if (us && units <= safeBig && units >= -safeBig) {
+    const n = Number(units);
+    seconds = Math.floor(n / 1e6);
+    fraction = n - seconds * 1e6;
+  } else {
+    const perSecond = us ? 1_000_000n : 1_000_000_000n;
+    let whole = units / perSecond;
+    let rest = units % perSecond;
+    if (rest < 0n) {
+      rest += perSecond;
+      whole -= 1n;
+    }
+    seconds = Number(whole);
+    fraction = rest;
   }
-  const whole = new Date(Number(seconds) * 1000);
-  if (Number.isNaN(whole.getTime())) return '';
-  return `${whole.toISOString().slice(0, -5)}.${String(fraction).padStart(unit === 'us' ? 6 : 9, '0')}Z`;
+  // Rows in time order share their second: its text is made once.
+  if (seconds !== lastSecond) {
+    const date = new Date(seconds * 1000);
+    if (Number.isNaN(date.getTime())) return '';
+    lastSecond = seconds;
+    lastPrefix = date.toISOString().slice(0, -5);
+  }
+  return `${lastPrefix}.${String(fraction).padStart(us ? 6 : 9, '0')}Z`;
 }
+
+const safeBig = BigInt(Number.MAX_SAFE_INTEGER);
+let lastSecond = Number.NaN;
+let lastPrefix = '';
 
 /** A timestamp in ISO 8601 UTC (`2024-02-29T13:45:01.000Z`); a `date` column's day alone (`2024-02-29`), as a DATE is written. */
 export function dateText(value: Date, type?: FieldType): string {
