@@ -65,6 +65,21 @@ async function writeAll(dir: string, out: OutputSpec, batches = [first, second])
   assert.equal(existsSync(partial), false, 'publish moves the partial file');
 }
 
+/** Writes one batch of `fields` through the CSV, JSONL and Parquet sinks; the published files. */
+async function writeEach(dir: string, fields: readonly Field[], rows: OutputBatch): Promise<Record<'csv' | 'jsonl' | 'parquet', string>> {
+  const paths = { csv: '', jsonl: '', parquet: '' };
+  for (const format of ['csv', 'jsonl', 'parquet'] as const) {
+    const out = output(dir, format);
+    const partial = join(dir, `partial.${format}`);
+    const sink = await openSink(out, fields, { partial });
+    await sink.write(rows);
+    await sink.seal();
+    await publish(partial, out.path);
+    paths[format] = out.path;
+  }
+  return paths;
+}
+
 describe('values', () => {
   test('float32Text prints the shortest decimal that round-trips through float32', () => {
     assert.equal(float32Text(Math.fround(0.1)), '0.1');
@@ -179,48 +194,23 @@ describe('parquet sink', () => {
   }));
 
   test('a date column stays a DATE: the day in CSV and JSONL, DATE in Parquet', () => withTempDir(async (dir) => {
-    const fields: Field[] = [{ name: 'd', type: 'date' }];
-    const days = batch({ d: [new Date('2024-02-29T00:00:00Z'), null, new Date('1969-07-20T00:00:00Z')] });
-    const texts: Record<string, string> = { csv: 'd\n2024-02-29\n\n1969-07-20\n', jsonl: '{"d":"2024-02-29"}\n{"d":null}\n{"d":"1969-07-20"}\n' };
-    for (const format of ['csv', 'jsonl', 'parquet'] as const) {
-      const out = output(dir, format);
-      const partial = join(dir, `d.${format}`);
-      const sink = await openSink(out, fields, { partial });
-      await sink.write(days);
-      await sink.seal();
-      await publish(partial, out.path);
-      if (format !== 'parquet') assert.equal(await readFile(out.path, 'utf8'), texts[format], format);
-      else {
-        assert.deepEqual((await duckdb(`SELECT typeof(d) AS t, d::VARCHAR AS d FROM read_parquet('${out.path}')`)).map((r) => `${r.t} ${r.d}`), ['DATE 2024-02-29', 'DATE null', 'DATE 1969-07-20']);
-      }
-    }
+    const paths = await writeEach(dir, [{ name: 'd', type: 'date' }], batch({ d: [new Date('2024-02-29T00:00:00Z'), null, new Date('1969-07-20T00:00:00Z')] }));
+    assert.equal(await readFile(paths.csv, 'utf8'), 'd\n2024-02-29\n\n1969-07-20\n');
+    assert.equal(await readFile(paths.jsonl, 'utf8'), '{"d":"2024-02-29"}\n{"d":null}\n{"d":"1969-07-20"}\n');
+    assert.deepEqual((await duckdb(`SELECT typeof(d) AS t, d::VARCHAR AS d FROM read_parquet('${paths.parquet}')`)).map((r) => `${r.t} ${r.d}`), ['DATE 2024-02-29', 'DATE null', 'DATE 1969-07-20']);
   }));
 
   test('a timestamp in micro- or nanoseconds keeps every digit: ISO text with 6 or 9 of them, a Parquet TIMESTAMP in its unit', () => withTempDir(async (dir) => {
     // An instant in UTC in microseconds; a wall-clock time (isAdjustedToUTC false) in nanoseconds, which DuckDB reads as TIMESTAMP_NS.
     const fields: Field[] = [{ name: 'us', type: 'timestamp', unit: 'us' }, { name: 'ns', type: 'timestamp', unit: 'ns', naive: true }];
-    const rows = batch({ us: [1_704_067_200_123_456n, -1n, null], ns: [1_704_067_200_123_456_789n, -1n, null] });
-    const texts: Record<string, string> = {
-      csv: 'us,ns\n2024-01-01T00:00:00.123456Z,2024-01-01T00:00:00.123456789Z\n1969-12-31T23:59:59.999999Z,1969-12-31T23:59:59.999999999Z\n,\n',
-      jsonl: '{"us":"2024-01-01T00:00:00.123456Z","ns":"2024-01-01T00:00:00.123456789Z"}\n{"us":"1969-12-31T23:59:59.999999Z","ns":"1969-12-31T23:59:59.999999999Z"}\n{"us":null,"ns":null}\n',
-    };
-    for (const format of ['csv', 'jsonl', 'parquet'] as const) {
-      const out = output(dir, format);
-      const partial = join(dir, `t.${format}`);
-      const sink = await openSink(out, fields, { partial });
-      await sink.write(rows);
-      await sink.seal();
-      await publish(partial, out.path);
-      if (format !== 'parquet') assert.equal(await readFile(out.path, 'utf8'), texts[format], format);
-      else {
-        const read = await duckdb(`SELECT typeof(us) AS tu, epoch_us(us) AS us, typeof(ns) AS tn, epoch_ns(ns) AS ns FROM read_parquet('${out.path}')`);
-        assert.deepEqual(read, [
-          { tu: 'TIMESTAMP WITH TIME ZONE', us: 1_704_067_200_123_456n, tn: 'TIMESTAMP_NS', ns: 1_704_067_200_123_456_789n },
-          { tu: 'TIMESTAMP WITH TIME ZONE', us: -1n, tn: 'TIMESTAMP_NS', ns: -1n },
-          { tu: 'TIMESTAMP WITH TIME ZONE', us: null, tn: 'TIMESTAMP_NS', ns: null },
-        ]);
-      }
-    }
+    const paths = await writeEach(dir, fields, batch({ us: [1_704_067_200_123_456n, -1n, null], ns: [1_704_067_200_123_456_789n, -1n, null] }));
+    assert.equal(await readFile(paths.csv, 'utf8'), 'us,ns\n2024-01-01T00:00:00.123456Z,2024-01-01T00:00:00.123456789Z\n1969-12-31T23:59:59.999999Z,1969-12-31T23:59:59.999999999Z\n,\n');
+    assert.equal(await readFile(paths.jsonl, 'utf8'), '{"us":"2024-01-01T00:00:00.123456Z","ns":"2024-01-01T00:00:00.123456789Z"}\n{"us":"1969-12-31T23:59:59.999999Z","ns":"1969-12-31T23:59:59.999999999Z"}\n{"us":null,"ns":null}\n');
+    assert.deepEqual(await duckdb(`SELECT typeof(us) AS tu, epoch_us(us) AS us, typeof(ns) AS tn, epoch_ns(ns) AS ns FROM read_parquet('${paths.parquet}')`), [
+      { tu: 'TIMESTAMP WITH TIME ZONE', us: 1_704_067_200_123_456n, tn: 'TIMESTAMP_NS', ns: 1_704_067_200_123_456_789n },
+      { tu: 'TIMESTAMP WITH TIME ZONE', us: -1n, tn: 'TIMESTAMP_NS', ns: -1n },
+      { tu: 'TIMESTAMP WITH TIME ZONE', us: null, tn: 'TIMESTAMP_NS', ns: null },
+    ]);
   }));
 
   test('a list of float64 is DOUBLE[]', () => withTempDir(async (dir) => {
