@@ -13,7 +13,7 @@ export function openJsonlSink(schema: readonly Field[], options: SinkOptions): P
     let text = '';
     for (let r = 0; r < batch.length; r++) {
       let line = '';
-      for (let c = 0; c < columns.length; c++) line += keys[c] + jsonText(cell(columns[c]!, r), schema[c]!.type, schema[c]!.items, schema[c]!.unit);
+      for (let c = 0; c < columns.length; c++) line += keys[c] + jsonText(cell(columns[c]!, r), schema[c]!.type, schema[c]!.items, schema[c]);
       text += `${line || '{'}}\n`;
     }
     return text;

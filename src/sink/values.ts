@@ -2,7 +2,7 @@
  * @file Cell values as text, shared by the CSV and JSONL writers: numbers kept exact and short,
  * float32 values printed as the shortest decimal that round-trips to the same float32.
  */
-import type { FieldType, TimeUnit } from '../source/types.js';
+import type { Field, FieldType, TimeUnit } from '../source/types.js';
 
 /** Shortest decimal for a float32 value (what numpy prints), e.g. 0.1f → "0.1", not 0.10000000149011612. */
 export function float32Text(value: number): string {
@@ -19,17 +19,17 @@ export function numberText(value: number, type: FieldType): string {
   return type === 'float32' ? float32Text(value) : String(value);
 }
 
-/** JSON text for any cell: NaN/Infinity become null (JSON has no such numbers), bigints stay exact; `unit`: a fine timestamp column's (Field.unit). */
-export function jsonText(value: unknown, type: FieldType, items?: FieldType, unit?: TimeUnit): string {
+/** JSON text for any cell: NaN/Infinity become null (JSON has no such numbers), bigints stay exact; `time`: a timestamp column's unit and whether it is a wall-clock time. */
+export function jsonText(value: unknown, type: FieldType, items?: FieldType, time: Pick<Field, 'unit' | 'naive'> = {}): string {
   if (value === null || value === undefined) return 'null';
   switch (typeof value) {
     case 'number': return Number.isFinite(value) ? numberText(value, type) : 'null';
-    case 'bigint': return unit && type === 'timestamp' ? JSON.stringify(timestampText(value, unit)) : value.toString();
+    case 'bigint': return time.unit && type === 'timestamp' ? JSON.stringify(timestampText(value, time.unit, time.naive)) : value.toString();
     case 'string': return JSON.stringify(value);
     case 'boolean': return value ? 'true' : 'false';
     default:
   }
-  if (value instanceof Date) return JSON.stringify(dateText(value, type));
+  if (value instanceof Date) return JSON.stringify(dateText(value, type, time.naive));
   if (Array.isArray(value) || ArrayBuffer.isView(value)) {
     const list = value as ArrayLike<unknown>;
     let out = '[';
@@ -40,10 +40,11 @@ export function jsonText(value: unknown, type: FieldType, items?: FieldType, uni
 }
 
 /**
- * A timestamp counted in `unit` since the epoch, in ISO 8601 UTC with every digit of its unit
- * (`2024-01-01T00:00:00.123456Z`, nanoseconds 9 digits), as pandas and Spark print one.
+ * A timestamp counted in `unit` since the epoch, in ISO 8601 with every digit of its unit
+ * (`2024-01-01T00:00:00.123456Z`, nanoseconds 9 digits), as pandas and Spark print one; a
+ * wall-clock (`naive`) one without the `Z`, which would say it is UTC.
  */
-export function timestampText(units: bigint, unit: TimeUnit): string {
+export function timestampText(units: bigint, unit: TimeUnit, naive = false): string {
   const us = unit === 'us';
   let seconds: number;
   let fraction: number | bigint;
@@ -70,16 +71,19 @@ export function timestampText(units: bigint, unit: TimeUnit): string {
     lastSecond = seconds;
     lastPrefix = date.toISOString().slice(0, -5);
   }
-  return `${lastPrefix}.${String(fraction).padStart(us ? 6 : 9, '0')}Z`;
+  return `${lastPrefix}.${String(fraction).padStart(us ? 6 : 9, '0')}${naive ? '' : 'Z'}`;
 }
 
 const safeBig = BigInt(Number.MAX_SAFE_INTEGER);
 let lastSecond = Number.NaN;
 let lastPrefix = '';
 
-/** A timestamp in ISO 8601 UTC (`2024-02-29T13:45:01.000Z`); a `date` column's day alone (`2024-02-29`), as a DATE is written. */
-export function dateText(value: Date, type?: FieldType): string {
+/**
+ * A timestamp in ISO 8601 UTC (`2024-02-29T13:45:01.000Z`), a wall-clock (`naive`) one without
+ * the `Z`; a `date` column's day alone (`2024-02-29`), as a DATE is written.
+ */
+export function dateText(value: Date, type?: FieldType, naive = false): string {
   if (Number.isNaN(value.getTime())) return '';
   const text = value.toISOString();
-  return type === 'date' ? text.slice(0, text.indexOf('T')) : text;
+  return type === 'date' ? text.slice(0, text.indexOf('T')) : naive ? text.slice(0, -1) : text;
 }

@@ -105,6 +105,7 @@ describe('values', () => {
     assert.equal(jsonText(Float32Array.of(0.1, 0.2), 'list', 'float32'), '[0.1,0.2]');
     assert.equal(jsonText(new Date(0), 'timestamp'), '"1970-01-01T00:00:00.000Z"');
     assert.equal(jsonText(new Date('2024-02-29T00:00:00Z'), 'date'), '"2024-02-29"');
+    assert.equal(jsonText(new Date(0), 'timestamp', undefined, { naive: true }), '"1970-01-01T00:00:00.000"');
     assert.equal(jsonText([new Date('1969-12-31T00:00:00Z')], 'list', 'date'), '["1969-12-31"]');
     assert.equal(jsonText({ k: [1n] }, 'json'), '{"k":["1"]}');
   });
@@ -204,8 +205,9 @@ describe('parquet sink', () => {
     // An instant in UTC in microseconds; a wall-clock time (isAdjustedToUTC false) in nanoseconds, which DuckDB reads as TIMESTAMP_NS.
     const fields: Field[] = [{ name: 'us', type: 'timestamp', unit: 'us' }, { name: 'ns', type: 'timestamp', unit: 'ns', naive: true }];
     const paths = await writeEach(dir, fields, batch({ us: [1_704_067_200_123_456n, -1n, null], ns: [1_704_067_200_123_456_789n, -1n, null] }));
-    assert.equal(await readFile(paths.csv, 'utf8'), 'us,ns\n2024-01-01T00:00:00.123456Z,2024-01-01T00:00:00.123456789Z\n1969-12-31T23:59:59.999999Z,1969-12-31T23:59:59.999999999Z\n,\n');
-    assert.equal(await readFile(paths.jsonl, 'utf8'), '{"us":"2024-01-01T00:00:00.123456Z","ns":"2024-01-01T00:00:00.123456789Z"}\n{"us":"1969-12-31T23:59:59.999999Z","ns":"1969-12-31T23:59:59.999999999Z"}\n{"us":null,"ns":null}\n');
+    // The wall-clock time is written without the Z that would say it is UTC.
+    assert.equal(await readFile(paths.csv, 'utf8'), 'us,ns\n2024-01-01T00:00:00.123456Z,2024-01-01T00:00:00.123456789\n1969-12-31T23:59:59.999999Z,1969-12-31T23:59:59.999999999\n,\n');
+    assert.equal(await readFile(paths.jsonl, 'utf8'), '{"us":"2024-01-01T00:00:00.123456Z","ns":"2024-01-01T00:00:00.123456789"}\n{"us":"1969-12-31T23:59:59.999999Z","ns":"1969-12-31T23:59:59.999999999"}\n{"us":null,"ns":null}\n');
     assert.deepEqual(await duckdb(`SELECT typeof(us) AS tu, epoch_us(us) AS us, typeof(ns) AS tn, epoch_ns(ns) AS ns FROM read_parquet('${paths.parquet}')`), [
       { tu: 'TIMESTAMP WITH TIME ZONE', us: 1_704_067_200_123_456n, tn: 'TIMESTAMP_NS', ns: 1_704_067_200_123_456_789n },
       { tu: 'TIMESTAMP WITH TIME ZONE', us: -1n, tn: 'TIMESTAMP_NS', ns: -1n },
