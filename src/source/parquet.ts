@@ -428,6 +428,7 @@ function toValues(data: DecodedArray, decoder: ColumnDecoder): DecodedArray {
   const logical = element.logical_type;
   if (element.converted_type === 'INTERVAL') return Array.from(data as ArrayLike<Uint8Array>, isoDuration);
   // Kept as the file's integers: a Date would drop what is finer than a millisecond.
+  if (element.type === 'INT96') return BigInt64Array.from(data as ArrayLike<bigint>, int96Micros);
   if (fineTimestamp(element)) return data;
   const time = timeUnit(element);
   if (time) return Array.from(data as ArrayLike<number | bigint>, (v) => timeOfDay(v, time));
@@ -483,12 +484,24 @@ function timeOfDay(value: number | bigint, perSecond: bigint): string {
   return `${two(seconds / 3600n)}:${two((seconds / 60n) % 60n)}:${two(seconds % 60n)}${fraction ? `.${String(fraction).padStart(digits, '0').replace(/0+$/, '')}` : ''}`;
 }
 
-/** The unit of an INT64 TIMESTAMP finer than milliseconds; undefined for any other column. */
+/**
+ * The unit of a TIMESTAMP finer than milliseconds; undefined for any other column. INT96 (Spark's
+ * default, Impala's) counts nanoseconds, but Spark's timestamps hold microseconds and Spark before
+ * 3.2 cannot read a NANOS column, so it is read, and written on, in microseconds.
+ */
 function fineTimestamp(element: ColumnDecoder['element']): TimeUnit | undefined {
+  if (element.type === 'INT96') return 'us';
   if (element.type !== 'INT64') return undefined;
   const logical = element.logical_type;
   const unit = logical?.type === 'TIMESTAMP' ? logical.unit : element.converted_type === 'TIMESTAMP_MICROS' ? 'MICROS' : undefined;
   return unit === 'MICROS' ? 'us' : unit === 'NANOS' ? 'ns' : undefined;
+}
+
+/** An INT96 timestamp (as hyparquet reads one: Julian day in the high 32 bits, nanoseconds of the day below) in microseconds since the epoch, rounded down. */
+function int96Micros(value: bigint): bigint {
+  const nanos = ((value >> 64n) - 2_440_588n) * 86_400_000_000_000n + (value & 0xffff_ffff_ffff_ffffn);
+  const micros = nanos / 1000n;
+  return nanos < 0n && micros * 1000n !== nanos ? micros - 1n : micros;
 }
 
 const safeBig = BigInt(Number.MAX_SAFE_INTEGER);

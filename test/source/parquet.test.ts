@@ -7,7 +7,10 @@ import assert from 'node:assert/strict';
 import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { parquetMetadata } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
+import { ByteWriter } from 'hyparquet-writer/src/bytewriter.js';
+import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import { openParquet } from '../../src/source/parquet.js';
 import { CodedColumn, MaskedColumn, type RowChunk } from '../../src/source/types.js';
 import { duckdb, fixtures, rejectsWith, root, withTempDir } from '../helpers.js';
@@ -183,6 +186,41 @@ describe('openParquet: types written by DuckDB', () => {
     assert.deepEqual(concatColumns(await drain(source)), {
       us: [1_704_067_200_123_456n, -1n, null], ns: [1_704_067_200_123_456_789n, -1n, null], ms: [new Date('2024-01-01T00:00:00.123Z'), null, new Date(0)],
     });
+  }));
+
+  test('INT96 timestamps (Spark\'s default) are microseconds since the epoch, rounded down: Field.unit us, an instant', () => withTempDir(async (dir) => {
+    // Neither DuckDB nor hyparquet-writer writes INT96: the 12-byte values are written as a
+    // FIXED_LEN_BYTE_ARRAY(12) column (the same bytes in a PLAIN page) and the footer retyped.
+    const int96 = (nanos: bigint): Uint8Array => {
+      const day = 86_400_000_000_000n;
+      const days = nanos >= 0n ? nanos / day : -((-nanos + day - 1n) / day);
+      const bytes = new Uint8Array(12);
+      const view = new DataView(bytes.buffer);
+      view.setBigUint64(0, nanos - days * day, true);
+      view.setInt32(8, Number(days + 2_440_588n), true);
+      return bytes;
+    };
+    const values = [int96(1_704_067_200_123_456_789n), int96(-1n), null, int96(0n), int96(-86_400_000_000_001n)];
+    const written = parquetWriteBuffer({
+      columnData: [{ name: 'ts', data: values }],
+      schema: [{ name: 'root', num_children: 1 }, { name: 'ts', type: 'FIXED_LEN_BYTE_ARRAY', type_length: 12, repetition_type: 'OPTIONAL' }],
+    });
+    const bytes = new Uint8Array(written);
+    const footerLength = new DataView(written).getUint32(bytes.length - 8, true);
+    const metadata = parquetMetadata(written);
+    const { type_length: _, ...element } = metadata.schema[1]!;
+    metadata.schema[1] = { ...element, type: 'INT96' };
+    for (const group of metadata.row_groups) for (const column of group.columns) column.meta_data = { ...column.meta_data!, type: 'INT96', statistics: undefined };
+    const footer = new ByteWriter();
+    writeMetadata(footer, metadata);
+    const file = join(dir, 'int96.parquet');
+    await writeFile(file, Buffer.concat([bytes.subarray(0, bytes.length - 8 - footerLength), new Uint8Array(footer.getBuffer()), Buffer.from('PAR1')]));
+    const source = await openParquet([file], { columns: undefined, chunkRows: 10 });
+    assert.deepEqual(source.schema, [{ name: 'ts', type: 'timestamp', unit: 'us' }]);
+    const ours = concatColumns(await drain(source)).ts;
+    assert.deepEqual(ours, [1_704_067_200_123_456n, -1n, null, 0n, -86_400_000_001n]);
+    // DuckDB reads the file as INT96 too, to the same microseconds.
+    assert.deepEqual(ours, (await duckdb(`SELECT epoch_us(ts) AS us FROM read_parquet(${sqlPath(file)})`)).map((r) => r.us));
   }));
 
   test('a DATE column is typed date: its days as Dates at midnight UTC', () => withTempDir(async (dir) => {
