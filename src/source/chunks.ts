@@ -127,28 +127,60 @@ function grow(values: Float64Array): Float64Array {
   return out;
 }
 
-/** Infers a column's type from sample values: numbers if every present value is one, else strings. */
+/** A whole number's text, as BigInt reads it once trimmed. */
+const integerText = /^\s*[-+]?\d+\s*$/;
+
+/** Whether `n`, read from `text`, is a whole number that a double holds only rounded (past ±2^53): a 64-bit id. */
+export function inexactInteger(text: string, n: number): boolean {
+  return (n > Number.MAX_SAFE_INTEGER || n < -Number.MAX_SAFE_INTEGER) && integerText.test(text);
+}
+
+/**
+ * Infers a column's type from sample values: numbers if every present value is one, else
+ * strings. Whole numbers past ±2^53 (64-bit ids: Snowflake, Twitter, hashed keys) would be
+ * rounded as doubles: a column of whole numbers with one is int64, read exactly; one that also
+ * holds fractions is text, kept as written.
+ */
 export function sniffCsvType(values: ArrayLike<unknown>, isMissing: (v: string) => boolean, parse: (text: string) => number | undefined = parseNumber): FieldType {
   let sawValue = false;
+  let inexact = false;
   for (let i = 0; i < values.length; i++) {
     const v = values[i] as string | null;
     if (v === null || isMissing(v)) continue;
-    if (parse(v) === undefined) return 'string';
+    const n = parse(v);
+    if (n === undefined) return 'string';
+    inexact ||= inexactInteger(v, n);
     sawValue = true;
   }
-  return sawValue ? 'float64' : 'string';
+  if (!inexact) return sawValue ? 'float64' : 'string';
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as string | null;
+    if (v !== null && !isMissing(v) && !integerText.test(v)) return 'string';
+  }
+  return 'int64';
 }
 
-/** Type of a JSON value as a column type; mixed kinds fall back to `json`. */
+/**
+ * Type of a JSON value as a column type; mixed kinds fall back to `json`. Whole numbers past
+ * ±2^53 come as bigints (jsonl.ts: parseExact): with whole numbers beside them the column is
+ * int64; with fractions, or past 64 bits, it is `json`, which writes each value as it came.
+ */
 export function sniffJsonType(values: ArrayLike<unknown>): FieldType {
   let type: FieldType | undefined;
+  let big = false;
+  let fraction = false;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (v === null || v === undefined) continue;
-    const t: FieldType = typeof v === 'number' ? 'float64' : typeof v === 'string' ? 'string' : typeof v === 'boolean' ? 'bool' : 'json';
+    if (typeof v === 'bigint') {
+      if (v < int64Min || v > int64Max) return 'json';
+      big = true;
+    } else if (typeof v === 'number' && !Number.isInteger(v)) fraction = true;
+    const t: FieldType = typeof v === 'number' || typeof v === 'bigint' ? 'float64' : typeof v === 'string' ? 'string' : typeof v === 'boolean' ? 'bool' : 'json';
     if (type !== undefined && type !== t) return 'json';
     type = t;
   }
+  if (big) return fraction ? 'json' : 'int64';
   return type ?? 'json';
 }
 
@@ -226,7 +258,8 @@ export function requireColumns(file: string, present: readonly string[], names: 
  * A CSV column's cells as its sniffed type: text with null for the empty cell, or numbers, unboxed
  * (masked where a cell is missing), with `onBad` told of a cell that is not a number.
  */
-export function convertColumn(values: string[], type: FieldType, isMissing: (v: string) => boolean, onBad: (index: number, value: string) => void, parse: (text: string) => number | undefined = parseNumber): Column {
+export function convertColumn(values: string[], type: FieldType, isMissing: (v: string) => boolean, onBad: (index: number, value: string, inexact?: boolean) => void, parse: (text: string) => number | undefined = parseNumber): Column {
+  if (type === 'int64') return int64Column(values, isMissing, onBad);
   // In text columns only the empty cell is missing: "NA" may be a real value there.
   if (type !== 'float64') return values.map((v) => (v === '' || v === null ? null : v));
   const numbers = new Float64Array(values.length);
@@ -237,6 +270,8 @@ export function convertColumn(values: string[], type: FieldType, isMissing: (v: 
     if (isMissing(v)) continue;
     const n = parse(v);
     if (n === undefined) onBad(i, v);
+    // A 64-bit id met after the first chunk typed its column: rounded, it would be another id.
+    else if (inexactInteger(v, n)) onBad(i, v, true);
     else {
       numbers[i] = n;
       valid[i] = 1;
@@ -244,6 +279,28 @@ export function convertColumn(values: string[], type: FieldType, isMissing: (v: 
     }
   }
   return present === values.length ? numbers : new MaskedColumn(numbers, valid);
+}
+
+const int64Min = -(2n ** 63n);
+const int64Max = 2n ** 63n - 1n;
+
+/** An int64 column's cells as exact 64-bit integers, masked where missing; a cell that is not a whole number in range is bad. */
+function int64Column(values: string[], isMissing: (v: string) => boolean, onBad: (index: number, value: string) => void): Column {
+  const ints = new BigInt64Array(values.length);
+  const valid = new Uint8Array(values.length);
+  let present = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (isMissing(v)) continue;
+    const n = integerText.test(v) ? BigInt(v.trim()) : undefined;
+    if (n === undefined || n < int64Min || n > int64Max) onBad(i, v);
+    else {
+      ints[i] = n;
+      valid[i] = 1;
+      present++;
+    }
+  }
+  return present === values.length ? ints : new MaskedColumn(ints, valid);
 }
 
 export type { Field };

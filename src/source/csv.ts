@@ -318,12 +318,15 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
     const errors = new Map(chunk.errors);
     const columns = new Map(schema.map((field) => {
       const values = chunk.columns.get(field.name) as (string | null)[];
-      return [field.name, convertColumn(values as string[], field.type, (v) => v === null || isMissing(v), (i, value) => {
+      return [field.name, convertColumn(values as string[], field.type, (v) => v === null || isMissing(v), (i, value, inexact) => {
         if (errors.has(i)) return;
-        errors.set(i, new BentoError('INVALID_VALUE', `Invalid value: column "${field.name}" holds numbers in its first rows, got "${value.slice(0, 40)}" at ${chunk.file} row ${chunk.fileRow + i + 1}`, {
+        const raise = `raise input.chunk_rows above ${thousands(chunkEnd(options, false))} (the first chunk's rows fix the column types)`;
+        const holds = field.type === 'int64' ? 'whole numbers of 64 bits' : inexact ? 'numbers a double holds exactly' : 'numbers';
+        errors.set(i, new BentoError('INVALID_VALUE', `Invalid value: column "${field.name}" holds ${holds} in its first rows, got "${value.slice(0, 40)}" at ${chunk.file} row ${chunk.fileRow + i + 1}`, {
           file: chunk.file, row: chunk.fileRow + i + 1, column: field.name, value, byte: i > 0 ? chunk.ends?.bytes[i - 1] : undefined,
-          hint: (options.thousands === undefined ? localeHint(value) : undefined)
-            ?? `Fix or remove the value, or raise input.chunk_rows above ${thousands(chunkEnd(options, false))} (the first chunk's rows fix the column types) so the column is seen as text.`,
+          hint: inexact
+            ? `A whole number past 2^53 would be rounded to another: ${raise} so that the first chunk holds one, and the column is read as 64-bit whole numbers.`
+            : (options.thousands === undefined ? localeHint(value) : undefined) ?? `Fix or remove the value, or ${raise} so the column is seen as text.`,
         }));
       }, parse)];
     }));

@@ -283,3 +283,25 @@ test('Parquet dates, times and timestamps pass through as DuckDB wrote them: typ
   const digits = `${columns.map((c) => `${c}::VARCHAR AS ${c}`).join(', ')}, t::VARCHAR AS t`;
   assert.deepEqual(await duckdb(`SELECT ${digits} FROM '${output}'`), await duckdb(`SELECT ${digits} FROM '${input}'`));
 }));
+
+test('64-bit ids pass through CSV and JSONL exactly: as BIGINT in Parquet, as the same digits in JSONL and CSV', () => withTempDir(async (dir) => {
+  const ids = ['1234567890123456789', '-9007199254740993', '42'];
+  const measures = ['39.1,18.7,181,3750', '39.5,17.4,186,3800', '40.3,18,195,3250'];
+  await writeFile(join(dir, 'in.csv'), `id,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g\n${ids.map((id, i) => `${id},${measures[i]}`).join('\n')}\n`);
+  await writeFile(join(dir, 'in.jsonl'), ids.map((id, i) => {
+    const [a, b, c, d] = measures[i]!.split(',');
+    return `{"id": ${id}, "bill_length_mm": ${a}, "bill_depth_mm": ${b}, "flipper_length_mm": ${c}, "body_mass_g": ${d}}`;
+  }).join('\n'));
+  for (const input of ['in.csv', 'in.jsonl']) {
+    for (const output of ['out.parquet', 'out.jsonl', 'out.csv']) {
+      const job = await writeJob(dir, [`input: { path: ${input} }`, `model: ${join(fixtures, 'models', 'penguins')}`, `output: { path: ${output}, keep: [id] }`].join('\n'));
+      const run = await runCli(['run', job, '--progress', 'none', '--restart']);
+      assert.equal(run.code, 0, run.stderr);
+      const file = join(dir, output);
+      const written = output.endsWith('.parquet') ? (await duckdb(`SELECT typeof(id) AS t, id::VARCHAR AS id FROM '${file}'`)).map((r) => `${String(r.t)} ${String(r.id)}`)
+        : output.endsWith('.jsonl') ? (await readFile(file, 'utf8')).trim().split('\n').map((l) => /^\{"id":(-?\d+),/.exec(l)![1])
+          : (await readFile(file, 'utf8')).trim().split('\n').slice(1).map((l) => l.split(',')[0]);
+      assert.deepEqual(written, output.endsWith('.parquet') ? ids.map((id) => `BIGINT ${id}`) : ids, `${input} → ${output}`);
+    }
+  }
+}));

@@ -153,6 +153,19 @@ describe('openCsv: parsing', () => {
     }
   }));
 
+  test('whole numbers past 2^53 (64-bit ids) make an int64 column, read exactly; beside fractions the column is text; one after the first chunk is a bad row', () => withTempDir(async (dir) => {
+    const file = await csvFile(dir, 'ids.csv', 'id,mixed,small\n1234567890123456789,1234567890123456789,1\n-9223372036854775808,0.5,2\nNA,,3\n42,7,4\n');
+    const source = await openCsv([file], defaults);
+    assert.deepEqual(source.schema, [{ name: 'id', type: 'int64' }, { name: 'mixed', type: 'string' }, { name: 'small', type: 'float64' }]);
+    assert.deepEqual(concatColumns(await drain(source)), { id: [1234567890123456789n, -9223372036854775808n, null, 42n], mixed: ['1234567890123456789', '0.5', null, '7'], small: [1, 2, 3, 4] });
+    // Past 64 bits in an int64 column, and a 64-bit id where the first chunk saw only small numbers.
+    const later = await csvFile(dir, 'later.csv', 'id,n\n1234567890123456789,1\n18446744073709551615,2\n');
+    assert.deepEqual((await badRows(await openCsv([later], defaults))).map((r) => r.message), [`Invalid value: column "id" holds whole numbers of 64 bits in its first rows, got "18446744073709551615" at ${later} row 2`]);
+    const late = await csvFile(dir, 'late.csv', `n\n${Array.from({ length: 8192 }, (_, i) => i).join('\n')}\n1234567890123456789\n`);
+    const bad = await badRows(await openCsv([late], defaults));
+    assert.deepEqual(bad.map((r) => [r.row, r.message]), [[8193, `Invalid value: column "n" holds numbers a double holds exactly in its first rows, got "1234567890123456789" at ${late} row 8193`]]);
+  }));
+
   test('thousands: separators between digits are dropped from number cells (kept columns too), the column sniffed as numbers; validate shows it', () => withTempDir(async (dir) => {
     // Excel in the US quotes such cells in a comma file; in Germany ";" separates fields.
     const us = await csvFile(dir, 'us.csv', 'name,amount\nann,"1,234.5"\nbob,"-12,000"\ncy,7\n');

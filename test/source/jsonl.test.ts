@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { openCsv } from '../../src/source/csv.js';
-import { openJsonl } from '../../src/source/jsonl.js';
+import { openJsonl, parseExact } from '../../src/source/jsonl.js';
 import { fixtures, rejectsWith, withTempDir } from '../helpers.js';
 import { badRows, concatColumns, drain, layout } from './util.js';
 
@@ -91,6 +91,27 @@ describe('openJsonl: reading', () => {
   test('a UTF-8 BOM before the first object is ignored', () => withTempDir(async (dir) => {
     const file = await jsonlFile(dir, 'bom.jsonl', '\uFEFF{"a":1}\n{"a":2}\n');
     assert.deepEqual(concatColumns(await drain(await openJsonl([file], defaults))), { a: [1, 2] });
+  }));
+});
+
+describe('openJsonl: 64-bit whole numbers', () => {
+  test('parseExact: whole numbers past 2^53 are bigints wherever they stand; digits in strings, fractions, exponents and safe numbers are as JSON.parse reads them', () => {
+    assert.deepEqual(parseExact('{"id": 1234567890123456789, "n": -9007199254740993, "ok": 9007199254740991, "s": "12345678901234567890", "x": 1.2345678901234567e3}'),
+      { id: 1234567890123456789n, n: -9007199254740993n, ok: 9007199254740991, s: '12345678901234567890', x: 1234.5678901234567 });
+    assert.deepEqual(parseExact('{"a":[18446744073709551615,{"b":"q\\"1234567890123456789"}],"c":12345678901234567890.5}'),
+      { a: [18446744073709551615n, { b: 'q"1234567890123456789' }], c: 12345678901234567000 });
+    assert.deepEqual(parseExact('{"plain": 1}'), { plain: 1 });
+    assert.throws(() => parseExact('{"id": 12345678901234567890'), SyntaxError);
+  });
+
+  test('a column with one is int64, exact; beside fractions or past 64 bits, json; one after the first chunk is a bad row naming what to raise', () => withTempDir(async (dir) => {
+    const lines = ['{"id": 1, "m": 1.5, "u": 1}', '{"id": 1234567890123456789, "m": 1234567890123456789, "u": 18446744073709551615}', '{"id": null, "m": null, "u": null}'];
+    const source = await openJsonl([await jsonlFile(dir, 'ids.jsonl', `${lines.join('\n')}\n`)], defaults);
+    assert.deepEqual(source.schema, [{ name: 'id', type: 'int64' }, { name: 'm', type: 'json' }, { name: 'u', type: 'json' }]);
+    assert.deepEqual(concatColumns(await drain(source)), { id: [1, 1234567890123456789n, null], m: [1.5, 1234567890123456789n, null], u: [1, 18446744073709551615n, null] });
+    const late = await jsonlFile(dir, 'late.jsonl', `${['{"id": 1}', '{"id": 2}', '{"id": 1234567890123456789}', '{"id": 3}'].join('\n')}\n`);
+    assert.deepEqual((await badRows(await openJsonl([late], { columns: undefined, chunkRows: 2 }))).map((r) => [r.row, r.column, r.value, r.message]),
+      [[3, 'id', '1234567890123456789', `Invalid value: column "id" holds numbers a double holds exactly in its first rows, got 1234567890123456789 at ${late} row 3`]]);
   }));
 });
 
