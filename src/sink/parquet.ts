@@ -406,12 +406,19 @@ function convert(values: unknown[], type: FieldType, items?: FieldType, fields?:
   }
 }
 
-function leaf(name: string, type: FieldType, repetition: 'OPTIONAL' | 'REQUIRED', time: Pick<Field, 'unit' | 'naive'> = {}): SchemaElement {
+function leaf(name: string, type: FieldType, repetition: 'OPTIONAL' | 'REQUIRED', time: Pick<Field, 'unit' | 'naive' | 'integer'> = {}): SchemaElement {
   if (type === 'timestamp') {
     // The input's unit and UTC flag; the legacy converted types exist for UTC instants in millis and micros only.
     const unit = time.unit === 'us' ? 'MICROS' : time.unit === 'ns' ? 'NANOS' : 'MILLIS';
     const converted = !time.naive && unit !== 'NANOS' ? { converted_type: unit === 'MICROS' ? 'TIMESTAMP_MICROS' as const : 'TIMESTAMP_MILLIS' as const } : {};
     return { name, type: 'INT64', repetition_type: repetition, ...converted, logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: !time.naive, unit } };
+  }
+  if ((type === 'int32' || type === 'int64') && time.integer) {
+    // The input's width and sign: an unsigned 64-bit value past 2^63 is written only under UINT_64.
+    // The converted type alone, as DuckDB writes it: hyparquet-writer's INTEGER logical type
+    // gives its bit width a Thrift type that DuckDB rejects (TProtocolException: Invalid data).
+    const { bits, signed } = time.integer;
+    return { name, type: type === 'int32' ? 'INT32' : 'INT64', repetition_type: repetition, converted_type: `${signed ? '' : 'U'}INT_${bits}` as SchemaElement['converted_type'] };
   }
   switch (type) {
     case 'float32': return { name, type: 'FLOAT', repetition_type: repetition };
@@ -432,7 +439,7 @@ function parquetSchema(fields: readonly Field[]): SchemaElement[] {
 }
 
 /** Schema elements for one field, depth first: a leaf, a struct group, or the three-level LIST layout every reader (Arrow, Spark, DuckDB) expects. */
-function element(name: string, type: FieldType, items?: FieldType, fields?: readonly Field[], time: Pick<Field, 'unit' | 'naive'> = {}): SchemaElement[] {
+function element(name: string, type: FieldType, items?: FieldType, fields?: readonly Field[], time: Pick<Field, 'unit' | 'naive' | 'integer'> = {}): SchemaElement[] {
   if (type === 'list') {
     return [
       { name, repetition_type: 'OPTIONAL', num_children: 1, converted_type: 'LIST', logical_type: { type: 'LIST' } },

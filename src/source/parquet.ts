@@ -464,6 +464,18 @@ function isoDuration(bytes: Uint8Array): string {
   return date || time ? `P${date}${time ? `T${time}` : ''}` : 'PT0S';
 }
 
+/**
+ * The width and sign an INT32 or INT64 column declares (INT_8 … UINT_64, or the INTEGER logical
+ * type) where they are not its physical type's (a signed INT_32 in INT32 is plain INT32).
+ */
+function integerOf(element: ColumnDecoder['element']): Field['integer'] {
+  const logical = element.logical_type;
+  const declared = /^(U?)INT_(8|16|32|64)$/.exec(element.converted_type ?? '');
+  const integer = logical?.type === 'INTEGER' ? { bits: logical.bitWidth as 8 | 16 | 32 | 64, signed: logical.isSigned }
+    : declared ? { bits: Number(declared[2]) as 8 | 16 | 32 | 64, signed: declared[1] === '' } : undefined;
+  return integer && (!integer.signed || integer.bits !== (element.type === 'INT32' ? 32 : 64)) ? integer : undefined;
+}
+
 /** Units a second of a TIME column, or undefined for another column. */
 function timeUnit(element: ColumnDecoder['element']): bigint | undefined {
   const logical = element.logical_type;
@@ -661,6 +673,10 @@ function fieldOf(node: SchemaTree): Field {
     case 'DOUBLE': type = 'float64'; break;
     case 'FIXED_LEN_BYTE_ARRAY': type = logical === 'FLOAT16' ? 'float32' : logical === 'DECIMAL' || e.converted_type === 'DECIMAL' ? 'float64' : 'string'; break;
     default: type = logical === 'JSON' ? 'json' : 'string';
+  }
+  if (type === 'int32' || type === 'int64') {
+    const integer = integerOf(e);
+    return integer ? { name, type, integer } : { name, type };
   }
   if (type !== 'timestamp') return { name, type };
   const unit = fineTimestamp(e);

@@ -29,6 +29,12 @@ export interface Field {
    * Parquet output declares it the same way. Absent: an instant in UTC.
    */
   readonly naive?: boolean;
+  /**
+   * For `int32` and `int64` read from Parquet with an integer annotation (DuckDB's TINYINT,
+   * UINTEGER, UBIGINT, …): its width and sign, so a Parquet output declares the same type, and
+   * an unsigned value past the signed range (UBIGINT 18446744073709551615) can be written at all.
+   */
+  readonly integer?: { readonly bits: 8 | 16 | 32 | 64; readonly signed: boolean };
 }
 
 /** Microseconds or nanoseconds. */
