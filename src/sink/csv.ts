@@ -16,7 +16,7 @@ export function openCsvSink(schema: readonly Field[], options: SinkOptions & { d
     switch (typeof value) {
       case 'string': return quote(value);
       case 'number': return numberText(value, field.type);
-      case 'bigint': return field.unit && field.type === 'timestamp' ? timestampText(value, field.unit, field.naive) : value.toString();
+      case 'bigint': return field.unit ? timestampText(value, field.unit, field.naive) : value.toString();
       case 'boolean': return value ? 'true' : 'false';
       default: return value instanceof Date ? dateText(value, field.type, field.naive) : quote(jsonText(value, field.type, field.items));
     }

@@ -11,7 +11,7 @@ import { gzipSync } from 'node:zlib';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import type { ColumnChunk, RowGroup, SchemaElement } from 'hyparquet';
 import { BentoError } from '../errors.js';
-import { cell, type Column, type Field, type FieldType, MaskedColumn } from '../source/types.js';
+import { cell, type Column, type Field, MaskedColumn } from '../source/types.js';
 import { openPartial, outputError, type PartialFile } from './atomic.js';
 import { type Compression, NumberColumn, TextColumn } from './parquet-flat.js';
 import { type PackedBatches, type PackedColumn, unpackColumn } from './transfer.js';
@@ -153,7 +153,7 @@ function gatheredColumn(field: Field, compression: ParquetSinkOptions['compressi
       parquet.pendingIndexes = [];
       // Offset indexes would be kept in memory until the footer and lost across a resume; the
       // footer's row-group metadata is all a resumed file needs to be byte-identical.
-      void parquet.write({ columnData: [{ name: field.name, data: convert(values, field.type, field.items, field.fields, field), offsetIndex: false }] as never, rowGroupSize: Number.MAX_SAFE_INTEGER });
+      void parquet.write({ columnData: [{ name: field.name, data: convert(values, field), offsetIndex: false }] as never, rowGroupSize: Number.MAX_SAFE_INTEGER });
       return parquet.row_groups[0]!.columns;
     },
     clear() {
@@ -375,7 +375,9 @@ function decode(text: string): unknown {
   });
 }
 
-function convert(values: unknown[], type: FieldType, items?: FieldType, fields?: readonly Field[], time: Pick<Field, 'unit' | 'naive'> = {}): unknown[] {
+/** Values as hyparquet-writer takes them for `field`'s column (its type, and for a timestamp its unit and UTC flag). */
+function convert(values: unknown[], field: Omit<Field, 'name'>): unknown[] {
+  const { type, items, fields } = field;
   switch (type) {
     case 'float32': case 'float64':
       return values.map((v) => (v === null || v === undefined ? null : Number(v)));
@@ -389,15 +391,15 @@ function convert(values: unknown[], type: FieldType, items?: FieldType, fields?:
       // Integers in the column's unit: a fine timestamp's as they are, Dates (milliseconds) scaled.
       // hyparquet-writer converts Dates only for columns it also gives the legacy converted type,
       // which a wall-clock (naive) timestamp must not have.
-      if (type === 'timestamp' && (time.unit || time.naive)) {
-        const scale = time.unit === 'us' ? 1000n : time.unit === 'ns' ? 1_000_000n : 1n;
+      if (type === 'timestamp' && (field.unit || field.naive)) {
+        const scale = field.unit === 'us' ? 1000n : field.unit === 'ns' ? 1_000_000n : 1n;
         return values.map((v) => (typeof v === 'bigint' ? v : v === null || v === undefined ? null : BigInt((v instanceof Date ? v : new Date(v as string)).getTime()) * scale));
       }
       return values.map((v) => (v instanceof Date ? v : v === null || v === undefined ? null : new Date(v as string)));
     case 'list':
-      return values.map((v) => (v === null || v === undefined ? null : convert(Array.from(v as ArrayLike<unknown>), items ?? 'json', undefined, fields)));
+      return values.map((v) => (v === null || v === undefined ? null : convert(Array.from(v as ArrayLike<unknown>), { type: items ?? 'json', ...(fields ? { fields } : {}) })));
     case 'struct':
-      return values.map((v) => (v === null || v === undefined ? null : Object.fromEntries((fields ?? []).map((f) => [f.name, convert([(v as Record<string, unknown>)[f.name]], f.type, f.items, f.fields)[0]]))));
+      return values.map((v) => (v === null || v === undefined ? null : Object.fromEntries((fields ?? []).map((f) => [f.name, convert([(v as Record<string, unknown>)[f.name]], f)[0]]))));
     case 'string':
       return values.map((v) => (v === null || v === undefined ? null : String(v)));
     case 'json':
@@ -406,18 +408,20 @@ function convert(values: unknown[], type: FieldType, items?: FieldType, fields?:
   }
 }
 
-function leaf(name: string, type: FieldType, repetition: 'OPTIONAL' | 'REQUIRED', time: Pick<Field, 'unit' | 'naive' | 'integer'> = {}): SchemaElement {
+/** The schema element of a scalar field: its type, and the unit, UTC flag or integer width and sign its input declared. */
+function leaf(field: Field, repetition: 'OPTIONAL' | 'REQUIRED'): SchemaElement {
+  const { name, type } = field;
   if (type === 'timestamp') {
     // The input's unit and UTC flag; the legacy converted types exist for UTC instants in millis and micros only.
-    const unit = time.unit === 'us' ? 'MICROS' : time.unit === 'ns' ? 'NANOS' : 'MILLIS';
-    const converted = !time.naive && unit !== 'NANOS' ? { converted_type: unit === 'MICROS' ? 'TIMESTAMP_MICROS' as const : 'TIMESTAMP_MILLIS' as const } : {};
-    return { name, type: 'INT64', repetition_type: repetition, ...converted, logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: !time.naive, unit } };
+    const unit = field.unit === 'us' ? 'MICROS' : field.unit === 'ns' ? 'NANOS' : 'MILLIS';
+    const converted = !field.naive && unit !== 'NANOS' ? { converted_type: unit === 'MICROS' ? 'TIMESTAMP_MICROS' as const : 'TIMESTAMP_MILLIS' as const } : {};
+    return { name, type: 'INT64', repetition_type: repetition, ...converted, logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: !field.naive, unit } };
   }
-  if ((type === 'int32' || type === 'int64') && time.integer) {
+  if ((type === 'int32' || type === 'int64') && field.integer) {
     // The input's width and sign: an unsigned 64-bit value past 2^63 is written only under UINT_64.
     // The converted type alone, as DuckDB writes it: hyparquet-writer's INTEGER logical type
     // gives its bit width a Thrift type that DuckDB rejects (TProtocolException: Invalid data).
-    const { bits, signed } = time.integer;
+    const { bits, signed } = field.integer;
     return { name, type: type === 'int32' ? 'INT32' : 'INT64', repetition_type: repetition, converted_type: `${signed ? '' : 'U'}INT_${bits}` as SchemaElement['converted_type'] };
   }
   switch (type) {
@@ -434,21 +438,22 @@ function leaf(name: string, type: FieldType, repetition: 'OPTIONAL' | 'REQUIRED'
 
 function parquetSchema(fields: readonly Field[]): SchemaElement[] {
   const out: SchemaElement[] = [{ name: 'root', num_children: fields.length }];
-  for (const f of fields) out.push(...element(f.name, f.type, f.items, f.fields, f));
+  for (const f of fields) out.push(...element(f));
   return out;
 }
 
 /** Schema elements for one field, depth first: a leaf, a struct group, or the three-level LIST layout every reader (Arrow, Spark, DuckDB) expects. */
-function element(name: string, type: FieldType, items?: FieldType, fields?: readonly Field[], time: Pick<Field, 'unit' | 'naive' | 'integer'> = {}): SchemaElement[] {
+function element(field: Field): SchemaElement[] {
+  const { name, type, items, fields } = field;
   if (type === 'list') {
     return [
       { name, repetition_type: 'OPTIONAL', num_children: 1, converted_type: 'LIST', logical_type: { type: 'LIST' } },
       { name: 'list', repetition_type: 'REPEATED', num_children: 1 },
-      ...element('element', items ?? 'json', undefined, fields),
+      ...element({ name: 'element', type: items ?? 'json', ...(fields ? { fields } : {}) }),
     ];
   }
   if (type === 'struct') {
-    return [{ name, repetition_type: 'OPTIONAL', num_children: fields?.length ?? 0 }, ...(fields ?? []).flatMap((f) => element(f.name, f.type, f.items, f.fields))];
+    return [{ name, repetition_type: 'OPTIONAL', num_children: fields?.length ?? 0 }, ...(fields ?? []).flatMap(element)];
   }
-  return [leaf(name, type, 'OPTIONAL', time)];
+  return [leaf(field, 'OPTIONAL')];
 }

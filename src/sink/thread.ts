@@ -2,8 +2,8 @@
  * @file A Sink whose encoding runs off the calling thread. Parquet: row groups are encoded on
  * encoder threads (sink/encoders.ts) and appended here. CSV and JSONL: the writer runs on its
  * own thread (sink/writer-worker.ts); `write` returns as soon as the batch is queued (batches are
- * posted a few thousand rows, or a few dozen batches, at a time: BatchQueue), up to `depthRows` rows ahead of the writer; a failed
- * write surfaces at the next call. `commit` and `seal` post
+ * posted a few thousand rows, or a few dozen batches, at a time: BatchQueue), up to `depthRows`
+ * rows ahead of the writer; a failed write surfaces at the next call. `commit` and `seal` post
  * what is queued and resolve when the writer has done them, in order; `close` and `discard`
  * drop what is queued (rows after the last commit are redone by a resume anyway).
  */

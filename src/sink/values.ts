@@ -24,7 +24,8 @@ export function jsonText(value: unknown, type: FieldType, items?: FieldType, tim
   if (value === null || value === undefined) return 'null';
   switch (typeof value) {
     case 'number': return Number.isFinite(value) ? numberText(value, type) : 'null';
-    case 'bigint': return time.unit && type === 'timestamp' ? JSON.stringify(timestampText(value, time.unit, time.naive)) : value.toString();
+    // Field.unit is set on fine timestamps only: their bigints are times, any other's are numbers.
+    case 'bigint': return time.unit ? JSON.stringify(timestampText(value, time.unit, time.naive)) : value.toString();
     case 'string': return JSON.stringify(value);
     case 'boolean': return value ? 'true' : 'false';
     default:

@@ -2,7 +2,7 @@
  * @file Helpers shared by the row-oriented readers (CSV, JSONL): column accumulation into
  * chunks, a peeked first chunk so the schema is known before reading starts, and type sniffing.
  */
-import { BentoError } from '../errors.js';
+import { BentoError, thousands } from '../errors.js';
 import { type ByteProgress, isGzip } from './files.js';
 import { type Column, type Field, type FieldType, lineColumn, MaskedColumn, parseNumber, type RowChunk, type Source, type SourcePosition } from './types.js';
 
@@ -128,11 +128,23 @@ function grow(values: Float64Array): Float64Array {
 }
 
 /** A whole number's text, as BigInt reads it once trimmed. */
-const integerText = /^\s*[-+]?\d+\s*$/;
+export const integerText = /^\s*[-+]?\d+\s*$/;
+const int64Min = -(2n ** 63n);
+const int64Max = 2n ** 63n - 1n;
 
 /** Whether `n`, read from `text`, is a whole number that a double holds only rounded (past ±2^53): a 64-bit id. */
 export function inexactInteger(text: string, n: number): boolean {
   return (n > Number.MAX_SAFE_INTEGER || n < -Number.MAX_SAFE_INTEGER) && integerText.test(text);
+}
+
+/** What to raise so that a column's type is fixed by more rows, to end a hint with. */
+export function raiseChunkRows(options: { readonly chunkRows: number; readonly typeRows?: number }): string {
+  return `raise input.chunk_rows above ${thousands(chunkEnd(options, false))} (the first chunk's rows fix the column types)`;
+}
+
+/** The hint for a whole number past ±2^53 in a column its first chunk typed as doubles (CSV and JSONL). */
+export function inexactIntegerHint(options: { readonly chunkRows: number; readonly typeRows?: number }): string {
+  return `A whole number past 2^53 would be rounded to another: ${raiseChunkRows(options)} so that the first chunk holds one, and the column is read as 64-bit whole numbers.`;
 }
 
 /**
@@ -259,48 +271,40 @@ export function requireColumns(file: string, present: readonly string[], names: 
  * (masked where a cell is missing), with `onBad` told of a cell that is not a number.
  */
 export function convertColumn(values: string[], type: FieldType, isMissing: (v: string) => boolean, onBad: (index: number, value: string, inexact?: boolean) => void, parse: (text: string) => number | undefined = parseNumber): Column {
-  if (type === 'int64') return int64Column(values, isMissing, onBad);
+  if (type === 'int64') {
+    return readCells(values, new BigInt64Array(values.length), isMissing, (v, i) => {
+      const n = integerText.test(v) ? BigInt(v.trim()) : undefined;
+      if (n !== undefined && n >= int64Min && n <= int64Max) return n;
+      onBad(i, v);
+      return undefined;
+    });
+  }
   // In text columns only the empty cell is missing: "NA" may be a real value there.
   if (type !== 'float64') return values.map((v) => (v === '' || v === null ? null : v));
-  const numbers = new Float64Array(values.length);
-  const valid = new Uint8Array(values.length);
-  let present = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    if (isMissing(v)) continue;
+  return readCells(values, new Float64Array(values.length), isMissing, (v, i) => {
     const n = parse(v);
     if (n === undefined) onBad(i, v);
     // A 64-bit id met after the first chunk typed its column: rounded, it would be another id.
     else if (inexactInteger(v, n)) onBad(i, v, true);
-    else {
-      numbers[i] = n;
-      valid[i] = 1;
-      present++;
-    }
-  }
-  return present === values.length ? numbers : new MaskedColumn(numbers, valid);
+    else return n;
+    return undefined;
+  });
 }
 
-const int64Min = -(2n ** 63n);
-const int64Max = 2n ** 63n - 1n;
-
-/** An int64 column's cells as exact 64-bit integers, masked where missing; a cell that is not a whole number in range is bad. */
-function int64Column(values: string[], isMissing: (v: string) => boolean, onBad: (index: number, value: string) => void): Column {
-  const ints = new BigInt64Array(values.length);
+/** Cells read into `out` where `read` gives a value (it reports a bad one itself), masked where a cell is missing or bad. */
+function readCells<T extends Float64Array | BigInt64Array>(values: string[], out: T, isMissing: (v: string) => boolean, read: (v: string, i: number) => T[number] | undefined): Column {
   const valid = new Uint8Array(values.length);
   let present = 0;
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
     if (isMissing(v)) continue;
-    const n = integerText.test(v) ? BigInt(v.trim()) : undefined;
-    if (n === undefined || n < int64Min || n > int64Max) onBad(i, v);
-    else {
-      ints[i] = n;
-      valid[i] = 1;
-      present++;
-    }
+    const n = read(v, i);
+    if (n === undefined) continue;
+    out[i] = n;
+    valid[i] = 1;
+    present++;
   }
-  return present === values.length ? ints : new MaskedColumn(ints, valid);
+  return present === values.length ? out : new MaskedColumn(out, valid);
 }
 
 export type { Field };

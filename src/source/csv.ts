@@ -5,8 +5,8 @@
  * Each row's end offset comes with it from the splitter, so a resume seeks to it.
  */
 import { type CsvEncoding, CsvSplitter, NotUtf8Error, UnclosedQuoteError } from './csvsplit.js';
-import { BentoError, didYouMean, thousands } from '../errors.js';
-import { chunkEnd, ColumnBuilder, convertColumn, requireColumns, sniffCsvType, textSource } from './chunks.js';
+import { BentoError, didYouMean } from '../errors.js';
+import { chunkEnd, ColumnBuilder, convertColumn, inexactIntegerHint, integerText, raiseChunkRows, requireColumns, sniffCsvType, textSource } from './chunks.js';
 import { ByteProgress, fileSizes, openFileStream, streamError } from './files.js';
 import { type Field, lineColumn, localeHint, localeNumber, missingTokens, type RowChunk, type Source, type SourcePosition } from './types.js';
 
@@ -59,8 +59,7 @@ const sniffRecords = 100;
  * splits the most of the next records into as many (then the one giving more fields). Excel
  * writes `;` where the decimal mark is a comma. `,` when none splits the first record.
  */
-async function sniffDelimiter(file: string, quote: string, encoding: CsvEncoding = 'utf-8'): Promise<{ delimiter: string; encoding: CsvEncoding }> {
-  const { bytes, whole } = await readHead(file);
+function sniffDelimiter(file: string, { bytes, whole }: Head, quote: string, encoding: CsvEncoding = 'utf-8'): { delimiter: string; encoding: CsvEncoding } {
   let best = { delimiter: ',', share: 0, width: 0 };
   let read = encoding;
   for (const delimiter of sniffable) {
@@ -92,7 +91,6 @@ async function sniffDelimiter(file: string, quote: string, encoding: CsvEncoding
 
 const commaNumber = /^[-+]?\d+,(\d+)$/;
 const pointNumber = /^[-+]?(\d+\.\d*|\.\d+)([eE][-+]?\d+)?$/;
-const integer = /^[-+]?\d+$/;
 
 /**
  * Whether a file's numbers have a decimal comma, from its head (records after the header), as
@@ -102,8 +100,7 @@ const integer = /^[-+]?\d+$/;
  * a formatted cell), and no cell anywhere is a number with a decimal point. Asked only when the
  * fields are not comma-separated and input.csv sets neither decimal nor thousands.
  */
-async function sniffDecimal(file: string, delimiter: string, quote: string, header: boolean, encoding: CsvEncoding = 'utf-8'): Promise<boolean> {
-  const { bytes, whole } = await readHead(file);
+function sniffDecimal({ bytes, whole }: Head, delimiter: string, quote: string, header: boolean, encoding: CsvEncoding = 'utf-8'): boolean {
   const splitter = new CsvSplitter(delimiter, quote, 0, encoding);
   splitter.feed(bytes);
   if (whole) splitter.end();
@@ -116,7 +113,7 @@ async function sniffDecimal(file: string, delimiter: string, quote: string, head
       for (let j = 0; j < splitter.count; j++) {
         const cell = splitter.fields[j]!.trim();
         if (pointNumber.test(cell)) return false;
-        if ((columns[j] ?? 0) < 0 || isMissing(cell) || integer.test(cell)) continue;
+        if ((columns[j] ?? 0) < 0 || isMissing(cell) || integerText.test(cell)) continue;
         const comma = commaNumber.exec(cell);
         columns[j] = comma ? Math.max(columns[j] ?? 0, comma[1]!.length === 3 ? 1 : 2) : -1;
       }
@@ -140,7 +137,12 @@ function notUtf8(file: string, error: NotUtf8Error, firstLine = 0): BentoError {
 }
 
 /** The first sniffBytes of a file (decompressed), and whether that is all of it. */
-async function readHead(file: string): Promise<{ bytes: Buffer; whole: boolean }> {
+interface Head {
+  readonly bytes: Buffer;
+  readonly whole: boolean;
+}
+
+async function readHead(file: string): Promise<Head> {
   const { stream } = openFileStream(file);
   const pieces: Buffer[] = [];
   let length = 0;
@@ -164,11 +166,18 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
   const progress = new ByteProgress(await fileSizes(files));
   // Files of one input share a dialect: the first that is not .tsv is sniffed for all of them.
   const sniffFrom = options.delimiter === undefined ? files.find((f) => !isTsv(f)) : undefined;
-  const { delimiter: sniffed, encoding: sniffedEncoding } = sniffFrom ? await sniffDelimiter(sniffFrom, options.quote, options.encoding) : { delimiter: ',', encoding: options.encoding };
+  // A head is read once, for both the delimiter and the decimal mark.
+  const heads = new Map<string, Promise<Head>>();
+  const headOf = (file: string): Promise<Head> => {
+    let head = heads.get(file);
+    if (!head) heads.set(file, (head = readHead(file)));
+    return head;
+  };
+  const { delimiter: sniffed, encoding: sniffedEncoding } = sniffFrom ? sniffDelimiter(sniffFrom, await headOf(sniffFrom), options.quote, options.encoding) : { delimiter: ',', encoding: options.encoding };
   const delimiterOf = (file: string) => options.delimiter ?? (isTsv(file) ? '\t' : sniffed);
   const lines = options.linesFor !== undefined && options.quote === '"' && files.every((f) => delimiterOf(f) === options.linesFor);
   const first = files[0]!;
-  const decimal = options.decimal ?? (options.thousands === undefined && delimiterOf(first) !== ',' && await sniffDecimal(first, delimiterOf(first), options.quote, options.header, sniffedEncoding) ? ',' : '.');
+  const decimal = options.decimal ?? (options.thousands === undefined && delimiterOf(first) !== ',' && sniffDecimal(await headOf(first), delimiterOf(first), options.quote, options.header, sniffedEncoding) ? ',' : '.');
   // Cells with a decimal comma or thousands separators are numbers only once read as such here, not as the text read.
   const rawText = options.rawText === true && decimal !== ',' && options.thousands === undefined;
   const parse = localeNumber(decimal, options.thousands);
@@ -320,13 +329,11 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
       const values = chunk.columns.get(field.name) as (string | null)[];
       return [field.name, convertColumn(values as string[], field.type, (v) => v === null || isMissing(v), (i, value, inexact) => {
         if (errors.has(i)) return;
-        const raise = `raise input.chunk_rows above ${thousands(chunkEnd(options, false))} (the first chunk's rows fix the column types)`;
         const holds = field.type === 'int64' ? 'whole numbers of 64 bits' : inexact ? 'numbers a double holds exactly' : 'numbers';
         errors.set(i, new BentoError('INVALID_VALUE', `Invalid value: column "${field.name}" holds ${holds} in its first rows, got "${value.slice(0, 40)}" at ${chunk.file} row ${chunk.fileRow + i + 1}`, {
           file: chunk.file, row: chunk.fileRow + i + 1, column: field.name, value, byte: i > 0 ? chunk.ends?.bytes[i - 1] : undefined,
-          hint: inexact
-            ? `A whole number past 2^53 would be rounded to another: ${raise} so that the first chunk holds one, and the column is read as 64-bit whole numbers.`
-            : (options.thousands === undefined ? localeHint(value) : undefined) ?? `Fix or remove the value, or ${raise} so the column is seen as text.`,
+          hint: inexact ? inexactIntegerHint(options)
+            : (options.thousands === undefined ? localeHint(value) : undefined) ?? `Fix or remove the value, or ${raiseChunkRows(options)} so the column is seen as text.`,
         }));
       }, parse)];
     }));

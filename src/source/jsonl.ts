@@ -5,8 +5,8 @@
  */
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { BentoError, thousands } from '../errors.js';
-import { chunkEnd, ColumnBuilder, sniffJsonType, textSource } from './chunks.js';
+import { BentoError } from '../errors.js';
+import { chunkEnd, ColumnBuilder, inexactIntegerHint, sniffJsonType, textSource } from './chunks.js';
 import { ByteProgress, byteOrderMark, fileSizes, notUtf8At, openFileStream, streamError } from './files.js';
 import type { Field, RowChunk, Source, SourcePosition } from './types.js';
 
@@ -55,7 +55,6 @@ async function* splitLines(stream: Readable, start: number, file: string): Async
   }
 }
 
-/** Opens JSONL files and reads the first chunk to learn the columns; throws INPUT_* errors. */
 /** What stands for a whole number past ±2^53 while a line is parsed again: a string no JSON line holds by chance. */
 const bigMarker = `\u0000bento-batch-int:${Math.random().toString(36).slice(2)}:`;
 const bigMarkerJson = JSON.stringify(bigMarker).slice(1, -1);
@@ -113,6 +112,7 @@ function parseMarked(text: string): unknown {
   return JSON.parse(out + text.slice(copied), (_key, value: unknown) => (typeof value === 'string' && value.startsWith(bigMarker) ? BigInt(value.slice(bigMarker.length)) : value));
 }
 
+/** Opens JSONL files and reads the first chunk to learn the columns; throws INPUT_* errors. */
 export async function openJsonl(files: readonly string[], options: JsonlSourceOptions): Promise<Source> {
   let schema: Field[] | undefined;
   const progress = new ByteProgress(await fileSizes(files));
@@ -211,7 +211,7 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
         const value = String(values[i]);
         (errors ??= new Map(chunk.errors)).set(i, new BentoError('INVALID_VALUE', `Invalid value: column "${field.name}" holds numbers a double holds exactly in its first rows, got ${value} at ${chunk.file} row ${chunk.fileRow + i + 1}`, {
           file: chunk.file, row: chunk.fileRow + i + 1, column: field.name, value, byte: i > 0 ? chunk.ends?.bytes[i - 1] : undefined,
-          hint: `A whole number past 2^53 would be rounded to another: raise input.chunk_rows above ${thousands(chunkEnd(options, false))} (the first chunk's rows fix the column types) so that the first chunk holds one, and the column is read as 64-bit whole numbers.`,
+          hint: inexactIntegerHint(options),
         }));
       }
     }

@@ -410,40 +410,45 @@ function codedColumn(pieces: readonly FlatPiece[], dictionary: readonly string[]
 }
 
 /**
- * A data page of a flat column, opened for reading. The common encodings (PLAIN, dictionary) are
- * read here as rows are taken, into typed arrays: hyparquet's page readers fill plain arrays and
- * count nulls with an iterator, which on a 1M-row file allocated ~290 MB of garbage on the scoring
- * thread (bench/alloc-profile.js). Other encodings go through them, the page at once.
- */
-/**
- * A page's (or a dictionary's) values as hyparquet converts them, except DECIMAL: hyparquet
- * multiplies the unscaled integer by 10^-scale, which is not the nearest double (3 × 0.1 is
- * 0.30000000000000004, DECIMAL(38,10) 17.4 came out as 17.400000000000002). Dividing by 10^scale
- * is: both are exact doubles while the integer is within 2^53 and the scale at most 22, and a
- * division rounds once; past that the decimal's text is parsed, which rounds once too. So a
- * kept DECIMAL column is written as the digits DuckDB, Spark or pandas show.
+ * A page's (or a dictionary's) values as hyparquet converts them, except where that loses or
+ * hides what the file holds:
+ * - DECIMAL: hyparquet multiplies the unscaled integer by 10^-scale, which is not the nearest
+ *   double (3 × 0.1 is 0.30000000000000004, DECIMAL(38,10) 17.4 came out as 17.400000000000002).
+ *   Dividing by 10^scale is, while both are exact doubles (the integer within 2^53, the scale at
+ *   most 22) as a division rounds once; past that the decimal's text is parsed, which rounds once too.
+ * - INT96 and INT64 timestamps finer than milliseconds stay integers (fineTimestamp): a Date
+ *   would drop the rest.
+ * - INTERVAL and TIME become text (isoDuration, timeOfDay): hyparquet reads no INTERVAL and
+ *   hands on TIME as a bare count.
+ * fieldOf gives each of these columns its type from the same tests.
  */
 function toValues(data: DecodedArray, decoder: ColumnDecoder): DecodedArray {
   const { element } = decoder;
-  const logical = element.logical_type;
   if (element.converted_type === 'INTERVAL') return Array.from(data as ArrayLike<Uint8Array>, isoDuration);
-  // Kept as the file's integers: a Date would drop what is finer than a millisecond.
   if (element.type === 'INT96') return BigInt64Array.from(data as ArrayLike<bigint>, int96Micros);
   if (fineTimestamp(element)) return data;
-  const time = timeUnit(element);
-  if (time) return Array.from(data as ArrayLike<number | bigint>, (v) => timeOfDay(v, time));
-  if (element.converted_type !== 'DECIMAL' && logical?.type !== 'DECIMAL') return convert(data, decoder);
-  const scale = element.scale ?? (logical?.type === 'DECIMAL' ? logical.scale : 0) ?? 0;
+  const perSecond = timeUnit(element);
+  if (perSecond) {
+    const digits = String(perSecond).length - 1;
+    return Array.from(data as ArrayLike<number | bigint>, (v) => timeOfDay(v, perSecond, digits));
+  }
+  if (!isDecimal(element)) return convert(data, decoder);
+  const scale = element.scale ?? (element.logical_type?.type === 'DECIMAL' ? element.logical_type.scale : 0) ?? 0;
   const divisor = 10 ** scale;
+  const divides = scale <= 22;
   const out = new Array<number>(data.length);
   for (let i = 0; i < data.length; i++) {
     const v = data[i] as number | bigint | Uint8Array;
     const unscaled = v instanceof Uint8Array ? signedBigEndian(v) : v;
-    out[i] = scale === 0 ? Number(unscaled)
-      : scale <= 22 && (typeof unscaled === 'number' ? Math.abs(unscaled) <= Number.MAX_SAFE_INTEGER : unscaled <= safeBig && unscaled >= -safeBig) ? Number(unscaled) / divisor
-        : Number(`${unscaled}e-${scale}`);
+    const exact = typeof unscaled === 'number' ? Math.abs(unscaled) <= Number.MAX_SAFE_INTEGER : unscaled <= safeBig && unscaled >= -safeBig;
+    out[i] = divides && exact ? Number(unscaled) / divisor : Number(`${unscaled}e-${scale}`);
   }
   return out;
+}
+
+/** Whether a column holds DECIMAL values (any physical type): read as float64, the double nearest its digits. */
+function isDecimal(element: ColumnDecoder['element']): boolean {
+  return element.converted_type === 'DECIMAL' || element.logical_type?.type === 'DECIMAL';
 }
 
 /**
@@ -484,17 +489,17 @@ function timeUnit(element: ColumnDecoder['element']): bigint | undefined {
 }
 
 /**
- * A TIME value (units since midnight) as the time of day, `13:45:01` or `00:00:00.5`, as DuckDB
- * and pandas show it; hyparquet hands on the bare count (49501000000 for 13:45:01).
+ * A TIME value (units since midnight; `digits` of a second's fraction) as the time of day,
+ * `13:45:01` or `00:00:00.5`, as DuckDB and pandas show it.
  */
-function timeOfDay(value: number | bigint, perSecond: bigint): string {
+function timeOfDay(value: number | bigint, perSecond: bigint, digits: number): string {
   const units = BigInt(value);
   const seconds = units / perSecond;
-  const two = (n: bigint) => String(n).padStart(2, '0');
   const fraction = units % perSecond;
-  const digits = String(perSecond).length - 1;
-  return `${two(seconds / 3600n)}:${two((seconds / 60n) % 60n)}:${two(seconds % 60n)}${fraction ? `.${String(fraction).padStart(digits, '0').replace(/0+$/, '')}` : ''}`;
+  return `${twoDigits(seconds / 3600n)}:${twoDigits((seconds / 60n) % 60n)}:${twoDigits(seconds % 60n)}${fraction ? `.${String(fraction).padStart(digits, '0').replace(/0+$/, '')}` : ''}`;
 }
+
+const twoDigits = (n: bigint) => String(n).padStart(2, '0');
 
 /**
  * The unit of a TIMESTAMP finer than milliseconds; undefined for any other column. INT96 (Spark's
@@ -525,6 +530,12 @@ function signedBigEndian(bytes: Uint8Array): bigint {
   return bytes.length > 0 && bytes[0]! >= 0x80 ? value - (1n << BigInt(bytes.length * 8)) : value;
 }
 
+/**
+ * A data page of a flat column, opened for reading. The common encodings (PLAIN, dictionary) are
+ * read here as rows are taken, into typed arrays: hyparquet's page readers fill plain arrays and
+ * count nulls with an iterator, which on a 1M-row file allocated ~290 MB of garbage on the scoring
+ * thread (bench/alloc-profile.js). Other encodings go through them, the page at once.
+ */
 function openPage(page: Uint8Array, header: PageHeader, decoder: ColumnDecoder, dictionary: DecodedArray | undefined, optional: boolean): OpenPage {
   const v2 = header.type === 'DATA_PAGE_V2';
   const encoding = v2 ? header.data_page_header_v2!.encoding : header.data_page_header!.encoding;
@@ -666,12 +677,12 @@ function fieldOf(node: SchemaTree): Field {
   let type: FieldType;
   switch (e.type) {
     case 'BOOLEAN': type = 'bool'; break;
-    case 'INT32': type = logical === 'DATE' || e.converted_type === 'DATE' ? 'date' : logical === 'DECIMAL' || e.converted_type === 'DECIMAL' ? 'float64' : timeUnit(e) ? 'string' : 'int32'; break;
-    case 'INT64': type = logical === 'TIMESTAMP' || e.converted_type?.startsWith('TIMESTAMP') ? 'timestamp' : logical === 'DECIMAL' || e.converted_type === 'DECIMAL' ? 'float64' : timeUnit(e) ? 'string' : 'int64'; break;
+    case 'INT32': type = logical === 'DATE' || e.converted_type === 'DATE' ? 'date' : isDecimal(e) ? 'float64' : timeUnit(e) ? 'string' : 'int32'; break;
+    case 'INT64': type = logical === 'TIMESTAMP' || e.converted_type?.startsWith('TIMESTAMP') ? 'timestamp' : isDecimal(e) ? 'float64' : timeUnit(e) ? 'string' : 'int64'; break;
     case 'INT96': type = 'timestamp'; break;
     case 'FLOAT': type = 'float32'; break;
     case 'DOUBLE': type = 'float64'; break;
-    case 'FIXED_LEN_BYTE_ARRAY': type = logical === 'FLOAT16' ? 'float32' : logical === 'DECIMAL' || e.converted_type === 'DECIMAL' ? 'float64' : 'string'; break;
+    case 'FIXED_LEN_BYTE_ARRAY': type = logical === 'FLOAT16' ? 'float32' : isDecimal(e) ? 'float64' : 'string'; break;
     default: type = logical === 'JSON' ? 'json' : 'string';
   }
   if (type === 'int32' || type === 'int64') {
