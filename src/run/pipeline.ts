@@ -148,7 +148,7 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
   const writeHere = spec.output.writer === 'inline' || (spec.output.writer === 'auto' && smallInput(source));
   const startedThreads = writeHere ? undefined : startSinkThreads(spec.output, sinkThreads);
   const pool = await ModelPool.create(bundle.modelFile, {
-    size: concurrency, placement: spec.model.placement,
+    size: concurrency, batchRows: batchSize, placement: spec.model.placement,
     // Known for Parquet input, estimated for uncompressed text: a short run does not load workers it would end before using.
     ...(source.estimatedRows !== undefined ? { expectedBatches: Math.ceil(Math.max(0, source.estimatedRows - (resume?.rows ?? 0)) / batchSize), expectedEstimated: source.totalRows === undefined } : {}),
     workers: { ...session, intraOp: session.intraOp ?? Math.max(1, Math.floor(cores / concurrency)) },
@@ -218,7 +218,7 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
       const run = scorer.score(batch);
       run.catch(() => undefined); // awaited in order below; this only keeps Node from calling it unhandled meanwhile
       inFlight.push(run);
-      // The pool holds two batches per worker; one more prepared keeps them busy while the main thread writes.
+      // The pool holds a few batches per worker (workerDepth); one more prepared keeps them busy while this thread writes.
       while (inFlight.length > pool.capacity) await write(await inFlight.shift()!);
     }
     // On a signal too: the batches already in the model are finished and kept.

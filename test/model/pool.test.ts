@@ -9,7 +9,7 @@ import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { ModelPool, type PoolOptions } from '../../src/model/pool.js';
+import { ModelPool, type PoolOptions, workerDepth } from '../../src/model/pool.js';
 import type { SessionOptions, TensorData } from '../../src/model/session.js';
 import { fixtures, seededRandom } from '../helpers.js';
 
@@ -43,6 +43,27 @@ async function withPool<T>(o: Partial<PoolOptions>, use: (pool: ModelPool) => Pr
     await pool.dispose();
   }
 }
+
+describe('batches given to each worker ahead', { timeout: 60_000 }, () => {
+  test('four for batches of up to 256 rows, two from 512, never more than 1,024 rows or fewer than two batches', () => {
+    assert.deepEqual([1, 64, 256, 257, 512, 1024, 4096].map(workerDepth), [4, 4, 4, 3, 2, 2, 2]);
+    assert.equal(workerDepth(undefined), 2);
+  });
+
+  test('a pool holds that many a worker, and every batch in flight gets its own outputs', async () => {
+    const one = await withPool({ placement: 'workers', size: 1 }, async (pool) => {
+      const out: number[][] = [];
+      for (let b = 0; b < 20; b++) out.push(await logits(pool, b));
+      return out;
+    });
+    const deep = await withPool({ placement: 'workers', batchRows: 16 }, async (pool) => {
+      assert.equal(pool.capacity, 8);
+      return Promise.all(Array.from({ length: 20 }, (_, b) => logits(pool, b)));
+    });
+    assert.deepEqual(deep, one);
+    await withPool({ placement: 'workers', batchRows: 4096 }, async (pool) => assert.equal(pool.capacity, 4));
+  });
+});
 
 describe('model placement', { timeout: 60_000 }, () => {
   test('inline runs the model on this thread and gives the same outputs as the workers', async () => {
