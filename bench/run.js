@@ -14,6 +14,10 @@ import { availableParallelism, cpus, platform, release, tmpdir, totalmem } from 
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// The hand-written scripts and the ceilings load onnxruntime-node themselves: run them, as
+// bento-batch runs, with onnxruntime's telemetry off (src/model/telemetry.ts).
+process.env.ORT_DISABLE_TELEMETRY ??= '1';
+
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const work = join(tmpdir(), 'bento-batch-bench');
 mkdirSync(work, { recursive: true });

@@ -4,7 +4,11 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { BentoError, ExitCode, exitCodeFor } from '../errors.js';
+import { keepRuntimeTelemetryOff } from '../model/telemetry.js';
 import type { LogFormat } from '../run/progress.js';
+
+// Before any thread loads onnxruntime (model/telemetry.ts).
+keepRuntimeTelemetryOff();
 
 const version = '0.1.0';
 const collect = (value: string, previous: string[]) => [...previous, value];

@@ -33,6 +33,17 @@ test('run --dry-run reports a bad cell in the first rows without writing', () =>
   assert.deepEqual(await readdir(dir), ['in.jsonl', 'job.yaml']);
 }));
 
+// onnxruntime-node 1.30 uploads telemetry from Linux and macOS unless ORT_DISABLE_TELEMETRY is
+// set, keeping a device id and an event cache under ~/.cache/Microsoft (model/telemetry.ts).
+test('a run leaves onnxruntime\'s telemetry off: no device id or event cache in the home directory', () => withTempDir(async (dir) => {
+  const home = join(dir, 'home');
+  const result = await runCli(['run', penguinsJob, '--progress', 'none', '--set', `output.path=${join(dir, 'out.parquet')}`],
+    { env: { HOME: home, XDG_CACHE_HOME: undefined, ORT_DISABLE_TELEMETRY: undefined } });
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(existsSync(join(dir, 'out.parquet')), true);
+  assert.equal(existsSync(join(home, '.cache', 'Microsoft')), false, 'onnxruntime wrote its telemetry files');
+}));
+
 test('inspect prints the signature and the manifest mapping', async () => {
   const result = await runCli(['inspect', join(fixtures, 'models', 'penguins-mass')]);
   assert.equal(result.code, 0, result.stderr);
