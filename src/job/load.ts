@@ -25,7 +25,7 @@ const oneChar = z.string(expect('a single character')).length(1, expect('a singl
 
 const modelObject = z.strictObject({
   path: nonEmptyString('a bundle directory'),
-  threads: z.strictObject({ intra_op: positiveInt().optional(), inter_op: positiveInt().optional() }, expect('a mapping')).optional(),
+  threads: z.strictObject({ intra_op: positiveInt().optional(), inter_op: positiveInt().optional(), allow_spinning: z.boolean(expect('true or false')).optional() }, expect('a mapping')).optional(),
   graph_optimization: z.enum(['disabled', 'basic', 'extended', 'all'], expect('one of [disabled, basic, extended, all]')).optional(),
   providers: stringList('a list of execution providers, e.g. [cuda, cpu]').optional(),
   placement: z.enum(['auto', 'workers', 'inline'], expect('one of [auto, workers, inline]')).optional(),
@@ -165,7 +165,7 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
       ref: model.path,
       baseDir: overridden.has(typeof job.model === 'string' ? 'model' : 'model.path') ? cwd : jobDir,
       path: at(typeof job.model === 'string' ? 'model' : 'model.path', model.path),
-      threads: { intraOp: model.threads?.intra_op, interOp: model.threads?.inter_op },
+      threads: { intraOp: model.threads?.intra_op, interOp: model.threads?.inter_op, ...(model.threads?.allow_spinning !== undefined ? { allowSpinning: model.threads.allow_spinning } : {}) },
       graphOptimization: model.graph_optimization ?? 'all',
       providers: model.providers ?? ['cpu'],
       placement: model.placement ?? 'auto',

@@ -44,7 +44,8 @@ export interface ModelSpec {
   readonly baseDir: string;
   /** `ref` resolved against `baseDir` (meaningful when it is a path). */
   readonly path: string;
-  readonly threads: { readonly intraOp: number | undefined; readonly interOp: number | undefined };
+  /** `allowSpinning`: onnxruntime's session.intra_op.allow_spinning; undefined leaves its default (on). */
+  readonly threads: { readonly intraOp: number | undefined; readonly interOp: number | undefined; readonly allowSpinning?: boolean };
   readonly graphOptimization: 'disabled' | 'basic' | 'extended' | 'all';
   /** onnxruntime execution providers in order of preference; CPU is always the fallback. */
   readonly providers: readonly string[];

@@ -54,6 +54,12 @@ export interface Signature {
 export interface SessionOptions {
   readonly intraOp: number | undefined;
   readonly interOp: number | undefined;
+  /**
+   * Whether the intra-op threads spin, waiting for work, after each parallel section
+   * (onnxruntime's session.intra_op.allow_spinning, on by default); only a session with more than
+   * one intra-op thread has any. Undefined leaves onnxruntime's default.
+   */
+  readonly allowSpinning?: boolean;
   readonly graphOptimization: 'disabled' | 'basic' | 'extended' | 'all';
   /** Execution providers in order of preference; CPU is always appended as the fallback. */
   readonly providers: readonly string[];
@@ -227,6 +233,8 @@ export class Session {
       graphOptimizationLevel: options.graphOptimization,
       ...(options.intraOp !== undefined ? { intraOpNumThreads: options.intraOp } : {}),
       ...(options.interOp !== undefined ? { interOpNumThreads: options.interOp } : {}),
+      // Config entries reach the binding as strings only ("extra value must be a string").
+      ...(options.allowSpinning !== undefined ? { extra: { session: { intra_op: { allow_spinning: options.allowSpinning ? '1' : '0' } } } } : {}),
     };
     if (wanted.length > 1) {
       try {

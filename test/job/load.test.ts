@@ -351,6 +351,16 @@ describe('loadJob: problems', () => {
       `Job file ${typo}: model.placment: unknown key (did you mean \`model.placement\`?); expected one of [path, threads, graph_optimization, providers, placement]`);
   }));
 
+  test('model.threads.allow_spinning is true or false, and left out when not set', () => withTempDir(async (dir) => {
+    const file = await writeJob(dir, 'input: { path: in.csv }\nmodel: { path: m, threads: { intra_op: 2, allow_spinning: false } }\noutput: { path: o.csv }\n');
+    assert.deepEqual((await loadJob(file, { env: {} })).model.threads, { intraOp: 2, interOp: undefined, allowSpinning: false });
+    assert.deepEqual((await loadJob(file, { env: {}, overrides: ['model.threads.allow_spinning=true'] })).model.threads, { intraOp: 2, interOp: undefined, allowSpinning: true });
+    await rejectsWith(loadJob(file, { env: {}, overrides: ['model.threads.allow_spinning=no'] }), 'JOB_INVALID',
+      `Job file ${file}: model.threads.allow_spinning: expected true or false, got \`"no"\` (string)`);
+    const plain = await writeJob(dir, 'input: { path: in.csv }\nmodel: { path: m, threads: { intra_op: 2 } }\noutput: { path: o.csv }\n');
+    assert.equal('allowSpinning' in (await loadJob(plain, { env: {} })).model.threads, false);
+  }));
+
   test('several problems are reported at once, each with its dot-path', () => withTempDir(async (dir) => {
     const file = await writeJob(dir, [
       'bach: { size: 2 }',

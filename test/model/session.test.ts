@@ -60,6 +60,23 @@ test('the native session is in use, and gives the public API\'s signature and ou
   }
 });
 
+test('allow_spinning reaches onnxruntime through either API and the outputs are the same', async () => {
+  const file = join(fixtures, 'models', 'deep-mlp', 'model.onnx');
+  const next = seededRandom(3);
+  const feeds = { features: { type: 'float32', data: Float32Array.from({ length: 64 * 4 }, () => next() * 100), dims: [64, 4] } };
+  const outputs: unknown[] = [];
+  for (const [allowSpinning, api] of [[undefined, 'native'], [false, 'native'], [true, 'native'], [false, 'public']] as const) {
+    // Two intra-op threads: with one there is no thread pool to spin.
+    const session = await Session.create(file, { ...options, intraOp: 2, ...(allowSpinning === undefined ? {} : { allowSpinning }) }, api);
+    try {
+      outputs.push((await session.run(feeds, ['logits'])).logits!.data);
+    } finally {
+      await session.dispose();
+    }
+  }
+  for (const o of outputs.slice(1)) assert.deepEqual(o, outputs[0]);
+});
+
 test('a model that fails to load fails the same way through either API', async () => {
   const file = join(fixtures, 'data', 'penguins.csv');
   const errors = await Promise.all((['native', 'public'] as const).map((api) => Session.create(file, options, api).then(() => undefined, (e: unknown) => e as Error)));
