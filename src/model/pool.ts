@@ -171,9 +171,9 @@ class ModelWorker {
  * rows in flight never exceed what two batches of 512 hold. Small batches are quick, and on a
  * machine with more busy threads than cores the scoring thread is often off its core for longer
  * than two of them take: the wide MLP (~4 ms a batch of 256) on 1M penguins rows, 2 cores, depth
- * 4 against 2 in 8 interleaved pairs: Parquet 9.21–9.23 s against 9.32–9.68 s, CSV 9.69–10.62 s
- * against 10.36–11.18 s, and 2–6% less CPU (fewer sleeps and wake-ups of the scoring thread and
- * workers). Depth 8 was no faster; batches of 1,024 (16 ms) and the deep MLP's 256 (20 ms) gained
+ * 4 against 2 in 10 interleaved pairs: Parquet 9.19–9.23 s against 9.32–9.68 s, CSV 9.69–10.62 s
+ * against 10.36–11.18 s, and up to 6% less CPU (fewer sleeps and wake-ups of the scoring thread
+ * and workers). Depth 8 was no faster; batches of 1,024 (16 ms) and the deep MLP's 256 (20 ms) gained
  * nothing from 4, nor did models run on the scoring thread.
  */
 export function workerDepth(batchRows: number | undefined): number {
