@@ -2,7 +2,7 @@
 // which bin/bento-batch.js runs. Why: node resolves, reads and compiles every ES module file on
 // its own, on the main thread and again on each worker thread; ~60 modules of ours plus yaml's,
 // zod's and commander's took ~150 ms of a run's start (`--cpu-prof`), and a bundled run of a
-// 10k-row job ended ~150 ms sooner (README, Performance). The library (`import 'bento-batch'`)
+// 10k-row job ended ~150 ms sooner (docs/performance.md, Start-up). The library (`import 'bento-batch'`)
 // stays unbundled: dist/src.
 //
 // Each worker thread is started with `new URL('./<name>.js', import.meta.url)`; in the bundle the
