@@ -10,7 +10,7 @@ import { isMainThread } from 'node:worker_threads';
  * (mobile.events.data.microsoft.com), a persistent device id and an event cache under
  * ~/.cache/Microsoft/DeveloperTools, on by default in the npm package.
  */
-export const telemetryVariable = 'ORT_DISABLE_TELEMETRY';
+const telemetryVariable = 'ORT_DISABLE_TELEMETRY';
 
 /**
  * Sets ORT_DISABLE_TELEMETRY=1 unless it is set already (to 0, say, to allow it). A batch job

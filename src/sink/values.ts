@@ -2,7 +2,7 @@
  * @file Cell values as text, shared by the CSV and JSONL writers: numbers kept exact and short,
  * float32 values printed as the shortest decimal that round-trips to the same float32.
  */
-import type { Field, FieldType, TimeUnit } from '../source/types.js';
+import { type Field, type FieldType, maxSafeBig, type TimeUnit } from '../source/types.js';
 
 /** Shortest decimal for a float32 value (what numpy prints), e.g. 0.1f → "0.1", not 0.10000000149011612. */
 export function float32Text(value: number): string {
@@ -50,7 +50,7 @@ export function timestampText(units: bigint, unit: TimeUnit, naive = false): str
   let seconds: number;
   let fraction: number | bigint;
   // Microseconds are exact in a double for ±285 years; nanoseconds only for ±104 days.
-  if (us && units <= safeBig && units >= -safeBig) {
+  if (us && units <= maxSafeBig && units >= -maxSafeBig) {
     const n = Number(units);
     seconds = Math.floor(n / 1e6);
     fraction = n - seconds * 1e6;
@@ -75,7 +75,6 @@ export function timestampText(units: bigint, unit: TimeUnit, naive = false): str
   return `${lastPrefix}.${String(fraction).padStart(us ? 6 : 9, '0')}${naive ? '' : 'Z'}`;
 }
 
-const safeBig = BigInt(Number.MAX_SAFE_INTEGER);
 let lastSecond = Number.NaN;
 let lastPrefix = '';
 

@@ -142,6 +142,17 @@ export function raiseChunkRows(options: { readonly chunkRows: number; readonly t
   return `raise input.chunk_rows above ${thousands(chunkEnd(options, false))} (the first chunk's rows fix the column types)`;
 }
 
+/**
+ * A bad row for a cell of a later chunk that its column's type, fixed by the first chunk, does
+ * not hold (CSV and JSONL): `holds` says what the column holds, `shown` is the cell as the
+ * message quotes it.
+ */
+export function typeMismatch(chunk: RowChunk, i: number, column: string, holds: string, shown: string, value: string, hint: string): BentoError {
+  return new BentoError('INVALID_VALUE', `Invalid value: column "${column}" holds ${holds} in its first rows, got ${shown} at ${chunk.file} row ${chunk.fileRow + i + 1}`, {
+    file: chunk.file, row: chunk.fileRow + i + 1, column, value, byte: i > 0 ? chunk.ends?.bytes[i - 1] : undefined, hint,
+  });
+}
+
 /** The hint for a whole number past ±2^53 in a column its first chunk typed as doubles (CSV and JSONL). */
 export function inexactIntegerHint(options: { readonly chunkRows: number; readonly typeRows?: number }): string {
   return `A whole number past 2^53 would be rounded to another: ${raiseChunkRows(options)} so that the first chunk holds one, and the column is read as 64-bit whole numbers.`;

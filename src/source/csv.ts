@@ -6,7 +6,7 @@
  */
 import { type CsvEncoding, CsvSplitter, NotUtf8Error, UnclosedQuoteError } from './csvsplit.js';
 import { BentoError, didYouMean } from '../errors.js';
-import { chunkEnd, ColumnBuilder, convertColumn, inexactIntegerHint, integerText, raiseChunkRows, requireColumns, sniffCsvType, textSource } from './chunks.js';
+import { chunkEnd, ColumnBuilder, convertColumn, inexactIntegerHint, integerText, raiseChunkRows, requireColumns, sniffCsvType, textSource, typeMismatch } from './chunks.js';
 import { ByteProgress, fileSizes, openFileStream, streamError } from './files.js';
 import { type Field, lineColumn, localeHint, localeNumber, missingTokens, type RowChunk, type Source, type SourcePosition } from './types.js';
 
@@ -330,11 +330,8 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
       return [field.name, convertColumn(values as string[], field.type, (v) => v === null || isMissing(v), (i, value, inexact) => {
         if (errors.has(i)) return;
         const holds = field.type === 'int64' ? 'whole numbers of 64 bits' : inexact ? 'numbers a double holds exactly' : 'numbers';
-        errors.set(i, new BentoError('INVALID_VALUE', `Invalid value: column "${field.name}" holds ${holds} in its first rows, got "${value.slice(0, 40)}" at ${chunk.file} row ${chunk.fileRow + i + 1}`, {
-          file: chunk.file, row: chunk.fileRow + i + 1, column: field.name, value, byte: i > 0 ? chunk.ends?.bytes[i - 1] : undefined,
-          hint: inexact ? inexactIntegerHint(options)
-            : (options.thousands === undefined ? localeHint(value) : undefined) ?? `Fix or remove the value, or ${raiseChunkRows(options)} so the column is seen as text.`,
-        }));
+        errors.set(i, typeMismatch(chunk, i, field.name, holds, `"${value.slice(0, 40)}"`, value, inexact ? inexactIntegerHint(options)
+          : (options.thousands === undefined ? localeHint(value) : undefined) ?? `Fix or remove the value, or ${raiseChunkRows(options)} so the column is seen as text.`));
       }, parse)];
     }));
     return { ...chunk, columns, ...(errors.size > 0 ? { errors } : {}) };

@@ -6,7 +6,7 @@
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { BentoError } from '../errors.js';
-import { chunkEnd, ColumnBuilder, inexactIntegerHint, sniffJsonType, textSource } from './chunks.js';
+import { chunkEnd, ColumnBuilder, inexactIntegerHint, sniffJsonType, textSource, typeMismatch } from './chunks.js';
 import { ByteProgress, byteOrderMark, fileSizes, notUtf8At, openFileStream, streamError } from './files.js';
 import type { Field, RowChunk, Source, SourcePosition } from './types.js';
 
@@ -209,10 +209,7 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
       for (let i = 0; values && i < values.length; i++) {
         if (typeof values[i] !== 'bigint' || chunk.errors?.has(i) || errors?.has(i)) continue;
         const value = String(values[i]);
-        (errors ??= new Map(chunk.errors)).set(i, new BentoError('INVALID_VALUE', `Invalid value: column "${field.name}" holds numbers a double holds exactly in its first rows, got ${value} at ${chunk.file} row ${chunk.fileRow + i + 1}`, {
-          file: chunk.file, row: chunk.fileRow + i + 1, column: field.name, value, byte: i > 0 ? chunk.ends?.bytes[i - 1] : undefined,
-          hint: inexactIntegerHint(options),
-        }));
+        (errors ??= new Map(chunk.errors)).set(i, typeMismatch(chunk, i, field.name, 'numbers a double holds exactly', value, value, inexactIntegerHint(options)));
       }
     }
     return errors ? { ...chunk, errors } : chunk;

@@ -21,7 +21,7 @@ import { blockArray } from './blocks.js';
 import { requireColumns } from './chunks.js';
 import { HybridReader } from './parquet-hybrid.js';
 import { streamError } from './files.js';
-import { CodedColumn, type Field, type FieldType, MaskedColumn, type NumberArray, type RowChunk, type Source, type SourcePosition, type TimeUnit } from './types.js';
+import { CodedColumn, type Field, type FieldType, MaskedColumn, maxSafeBig, type NumberArray, type RowChunk, type Source, type SourcePosition, type TimeUnit } from './types.js';
 
 export interface ParquetSourceOptions {
   readonly columns: readonly string[] | undefined;
@@ -440,7 +440,7 @@ function toValues(data: DecodedArray, decoder: ColumnDecoder): DecodedArray {
   for (let i = 0; i < data.length; i++) {
     const v = data[i] as number | bigint | Uint8Array;
     const unscaled = v instanceof Uint8Array ? signedBigEndian(v) : v;
-    const exact = typeof unscaled === 'number' ? Math.abs(unscaled) <= Number.MAX_SAFE_INTEGER : unscaled <= safeBig && unscaled >= -safeBig;
+    const exact = typeof unscaled === 'number' ? Math.abs(unscaled) <= Number.MAX_SAFE_INTEGER : unscaled <= maxSafeBig && unscaled >= -maxSafeBig;
     out[i] = divides && exact ? Number(unscaled) / divisor : Number(`${unscaled}e-${scale}`);
   }
   return out;
@@ -521,7 +521,6 @@ function int96Micros(value: bigint): bigint {
   return nanos < 0n && micros * 1000n !== nanos ? micros - 1n : micros;
 }
 
-const safeBig = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** A two's-complement big-endian integer (DECIMAL in FIXED_LEN_BYTE_ARRAY or BYTE_ARRAY). */
 function signedBigEndian(bytes: Uint8Array): bigint {

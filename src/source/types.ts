@@ -37,6 +37,9 @@ export interface Field {
   readonly integer?: { readonly bits: 8 | 16 | 32 | 64; readonly signed: boolean };
 }
 
+/** Number.MAX_SAFE_INTEGER as a bigint: a bigint within ±this converts to a double exactly. */
+export const maxSafeBig = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** Microseconds or nanoseconds. */
 export type TimeUnit = 'us' | 'ns';
 
