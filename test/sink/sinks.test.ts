@@ -14,7 +14,7 @@ import type { DataFormat, OutputSpec } from '../../src/job/spec.js';
 import { publish } from '../../src/sink/atomic.js';
 import { type OutputBatch, openSink, tidyPartial } from '../../src/sink/index.js';
 import type { SinkPosition } from '../../src/sink/types.js';
-import { float32Text, jsonText, numberText } from '../../src/sink/values.js';
+import { float32Text, float32TextByPrecision, jsonText, numberText } from '../../src/sink/values.js';
 import type { Field } from '../../src/source/types.js';
 import { duckdb, rejectsWith, withTempDir } from '../helpers.js';
 
@@ -94,6 +94,55 @@ describe('values', () => {
       const f = Math.fround(x);
       assert.equal(Math.fround(Number(float32Text(f))), f, `${x} round-trips`);
     }
+  });
+
+  test('float32Text gives toPrecision\'s text for every kind of float32', () => {
+    // Its integer rounding must agree with toPrecision's exact rounding everywhere it answers:
+    // random bit patterns (every exponent, subnormals, both signs), softmax-like probabilities,
+    // the neighbours of powers of ten and two (where log10 and carries go wrong), and decimals.
+    const bits = new Uint32Array(1);
+    const f = new Float32Array(bits.buffer);
+    let seed = 0x2545f491;
+    const random = () => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return seed >>> 0;
+    };
+    const values: number[] = [];
+    for (let i = 0; i < 100_000; i++) {
+      bits[0] = random();
+      values.push(f[0]!);
+      const [a, b] = [(random() / 2 ** 32) * 8, (random() / 2 ** 32) * 8];
+      values.push(Math.fround(Math.exp(a) / (Math.exp(a) + Math.exp(b) + 1)));
+    }
+    for (let k = -45; k <= 38; k++) {
+      f[0] = 10 ** k;
+      const at = bits[0]!;
+      for (let d = -40; d <= 40; d++) {
+        bits[0] = at + d;
+        values.push(f[0]!, -f[0]!);
+      }
+    }
+    for (let k = -149; k <= 127; k++) {
+      f[0] = 2 ** k;
+      const at = bits[0]!;
+      for (let d = -2; d <= 2; d++) {
+        bits[0] = at + d;
+        values.push(f[0]!);
+      }
+    }
+    for (let i = 0; i <= 20_000; i++) values.push(Math.fround(i), Math.fround(i / 1000), Math.fround(i * 0.37), -Math.fround(i / 7));
+    let differ = 0;
+    for (const v of values) {
+      if (float32Text(v) === float32TextByPrecision(v)) continue;
+      if (differ++ < 5) assert.fail(`${v}: ${float32Text(v)} against ${float32TextByPrecision(v)}`);
+    }
+    assert.equal(float32Text(2 ** -10), '0.0009765625', 'a tie at 6 digits (left to toPrecision) whose 6 to 8 digits do not read back');
+    assert.equal(float32Text(Math.fround(3.4028234663852886e38)), '3.4028235e+38');
+    assert.equal(float32Text(Math.fround(1e-45)), '1.4013e-45');
+    assert.equal(float32Text(Math.fround(-1234567)), '-1234567');
+    assert.equal(float32Text(Math.fround(1e21)), '1e+21');
   });
 
   test('numberText and jsonText by column type', () => {
