@@ -73,6 +73,18 @@ export function feature(value, fill) {
 /** RFC 4180 quoting for a text cell. */
 export const csvCell = (v) => (v === null || v === undefined ? '' : typeof v !== 'string' ? String(v) : /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
 
+/**
+ * CPU seconds (user + system, every thread of the process) since this was called: what the timed
+ * part of a script cost the machine's cores, which its wall time alone does not say.
+ */
+export function cpuClock() {
+  const from = process.cpuUsage();
+  return () => {
+    const d = process.cpuUsage(from);
+    return (d.user + d.system) / 1e6;
+  };
+}
+
 export function report(result) {
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import { args, contract, report } from './common.js';
+import { args, contract, cpuClock, report } from './common.js';
 
 const distributions = 24; // distinct batches cycled through
 
@@ -77,20 +77,23 @@ if (isMainThread) {
   const tensors = await buildBatches(a.model, a.input, size);
   if (a.mode === '1x2') {
     const s = await session(k.modelFile, cores);
+    const cpu = cpuClock();
     const r = await loop(s, k, tensors, seconds);
-    report({ ...r, sessions: 1, intraOp: cores });
+    report({ ...r, cpuSeconds: cpu(), sessions: 1, intraOp: cores });
   } else {
     const n = Number(a.workers ?? 2);
     const threads = Math.max(1, Math.floor(cores / n));
     const workers = Array.from({ length: n }, () => new Worker(new URL(import.meta.url), { workerData: { model: a.model, tensors, threads, seconds } }));
     await Promise.all(workers.map((w) => new Promise((resolve) => w.once('message', resolve)))); // loaded and warm
     const started = performance.now();
+    const cpu = cpuClock();
     const done = workers.map((w) => new Promise((resolve) => w.once('message', resolve)));
     for (const w of workers) w.postMessage('go');
     const results = await Promise.all(done);
     const wall = (performance.now() - started) / 1000;
+    const cpuSeconds = cpu();
     await Promise.all(workers.map((w) => w.terminate()));
-    report({ rows: results.reduce((s, r) => s + r.rows, 0), seconds: wall, sessions: n, intraOp: threads });
+    report({ rows: results.reduce((s, r) => s + r.rows, 0), seconds: wall, cpuSeconds, sessions: n, intraOp: threads });
   }
 } else {
   const { model, tensors, threads, seconds } = workerData;

@@ -12,7 +12,7 @@
 // doubles are incompressible, so Snappy gave up on them at once (its share of Parquet encoding
 // was 14x smaller than on real probabilities), and values from a generator with a short cycle
 // let V8's number-to-string cache make CSV formatting ~3x cheaper than a real model's.
-import { args, report } from './common.js';
+import { args, cpuClock, report } from './common.js';
 
 const root = new URL('../../dist/src/', import.meta.url);
 // The heap settings a run gives its threads (run/memory.ts), set as a run sets them (once its
@@ -62,6 +62,7 @@ const pool = new Map([...parts].map(([name, list]) => {
 }));
 
 const started = performance.now();
+const cpu = cpuClock();
 const csvOut = format === 'csv';
 const modelColumns = [...new Set(m.inputs.flatMap((i) => i.columns))];
 const source = await input({ rawText: csvOut, ...(csvOut ? { linesFor: ',', valuesOf: modelColumns } : {}) });
@@ -83,4 +84,4 @@ for await (const batch of batches(source.chunks(), size)) {
   at += batch.length;
 }
 await sink.seal();
-report({ rows, seconds: (performance.now() - started) / 1000 });
+report({ rows, seconds: (performance.now() - started) / 1000, cpuSeconds: cpu() });
