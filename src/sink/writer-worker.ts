@@ -7,7 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import type { OutputSpec } from '../job/spec.js';
 import type { Field } from '../source/types.js';
 import { openSink } from './index.js';
-import { type PackedBatches, unpackBatches } from './transfer.js';
+import { type PackedBatches, transferList, unpackBatches } from './transfer.js';
 import type { Sink, SinkOptions } from './types.js';
 import { type SerializedError, serializeError } from '../errors.js';
 
@@ -45,6 +45,7 @@ try {
 // Requests run one after another in arrival order; after a failed write or commit nothing more
 // is written (what the file holds past the last commit is unknown), only close/discard run.
 let chain: Promise<void> = Promise.resolve();
+const keepsNothing = init.output.format === 'csv' || init.output.format === 'jsonl';
 let failure: SerializedError | undefined;
 port.on('message', (request: Exclude<SinkRequest, { op: 'init' }>) => {
   chain = chain.then(async () => {
@@ -57,7 +58,10 @@ port.on('message', (request: Exclude<SinkRequest, { op: 'init' }>) => {
       switch (request.op) {
         case 'write':
           for (const batch of unpackBatches(request.batches)) await sink.write(batch);
-          port.postMessage({ type: 'written' } satisfies SinkReply);
+          // The CSV and JSONL writers keep nothing of a batch once written. Its buffers, moved
+          // back, are freed at once instead of outliving this heap's young-generation collections
+          // and waiting, outside the heap, for a full one (CSV → JSONL, 1M rows: ~20 MB of peak RSS).
+          port.postMessage({ type: 'written' } satisfies SinkReply, keepsNothing ? transferList(request.batches) : []);
           return;
         case 'commit': {
           // The position is taken now; the fsync may overlap the writes that follow.

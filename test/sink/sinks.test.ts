@@ -14,7 +14,7 @@ import type { DataFormat, OutputSpec } from '../../src/job/spec.js';
 import { publish } from '../../src/sink/atomic.js';
 import { type OutputBatch, openSink, tidyPartial } from '../../src/sink/index.js';
 import type { SinkPosition } from '../../src/sink/types.js';
-import { float32Text, float32TextByPrecision, jsonText, numberText } from '../../src/sink/values.js';
+import { doubleText, float32Text, float32TextByPrecision, jsonText, numberText } from '../../src/sink/values.js';
 import type { Field } from '../../src/source/types.js';
 import { duckdb, rejectsWith, withTempDir } from '../helpers.js';
 
@@ -145,6 +145,42 @@ describe('values', () => {
     assert.equal(float32Text(Math.fround(1e21)), '1e+21');
   });
 
+  test('doubleText gives String\'s text for every kind of double', () => {
+    // Its exact arithmetic must pick the digits V8 picks (shortest, then closest) wherever it
+    // answers: softmax probabilities, random bit patterns (every exponent, both signs), uniform
+    // and rounded decimals, the neighbours of powers of ten, integers and halves, values near 1.
+    const words = new Uint32Array(2);
+    const f = new Float64Array(words.buffer);
+    let seed = 0x9e3779b9;
+    const random = () => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return (seed >>> 0) / 2 ** 32;
+    };
+    const values: number[] = [];
+    for (let i = 0; i < 60_000; i++) {
+      const [a, b, c] = [random() * 8, random() * 8, random() * 30];
+      const z = Math.exp(a) + Math.exp(b) + Math.exp(c);
+      values.push(Math.exp(a) / z, Math.exp(b) / z, random(), random() * 1e6, Math.round(random() * 1e6) / 100, Math.fround(random()), -random() * 1e-3);
+      words[0] = random() * 2 ** 32;
+      words[1] = random() * 2 ** 32;
+      values.push(f[0]!);
+    }
+    for (let k = -8; k <= 18; k++) {
+      f[0] = 10 ** k;
+      const low = words[0]!;
+      for (let d = -30; d <= 30; d++) {
+        f[0] = 10 ** k;
+        words[0] = low + d;
+        values.push(f[0]!, -f[0]!);
+      }
+    }
+    for (let i = 0; i <= 20_000; i++) values.push(i / 1000, i * 0.1, 1 - i * 1e-17, i + 0.5, 2 ** -(i % 60));
+    for (const v of values) assert.equal(doubleText(v), String(v), `${v}`);
+    for (const v of [0, -0, NaN, Infinity, -Infinity, Number.MIN_VALUE, Number.MAX_VALUE, 1e21, 1e-7, 0.1 + 0.2]) assert.equal(doubleText(v), String(v));
+  });
+
   test('numberText and jsonText by column type', () => {
     assert.equal(numberText(Math.fround(0.1), 'float32'), '0.1');
     assert.equal(numberText(Math.fround(0.1), 'float64'), '0.10000000149011612');
@@ -188,6 +224,25 @@ describe('csv sink', () => {
     await sink.seal();
     await publish(partial, out.path);
     assert.equal(await readFile(out.path, 'utf8'), '"a;b";n\n"x;y";1.5\n" pad";2\na,b;0\n');
+  }));
+
+  test('batches longer than the write buffer, in characters of one to four bytes, are written whole and in order', () => withTempDir(async (dir) => {
+    // The writer encodes each batch into a reused 1 MB buffer (sink/text.ts); one that would not
+    // fit moves to a larger one, and a commit between writes hands the full buffer to its write.
+    const out = output(dir, 'csv');
+    const partial = join(dir, 'p.csv');
+    const fields: Field[] = [{ name: 'text', type: 'string' }, { name: 'n', type: 'float64' }];
+    const sink = await openSink(out, fields, { partial });
+    const cells = ['a'.repeat(3_000_000), 'é'.repeat(700_000), '€'.repeat(500_000), '🦆'.repeat(300_000), 'short'];
+    for (const [i, cell] of cells.entries()) {
+      await sink.write(batch({ text: [cell, `${i}`], n: [i + 0.25, -i] }));
+      if (i === 2) await sink.commit();
+    }
+    await sink.seal();
+    await publish(partial, out.path);
+    const rows = parse(await readFile(out.path, 'utf8'), { columns: true }) as Record<string, string>[];
+    assert.deepEqual(rows.map((r) => r.text), cells.flatMap((cell, i) => [cell, `${i}`]));
+    assert.deepEqual(rows.map((r) => r.n), cells.flatMap((_, i) => [String(i + 0.25), String(-i)]));
   }));
 });
 
