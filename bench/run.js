@@ -197,7 +197,7 @@ function speedCase({ model, title, format, size, n, ceilingSeconds }) {
     ['   ceiling = min(1, 2)', '', '', fmt(ceiling), io <= compute ? 'I/O-bound' : 'compute-bound', '', ''],
     [`   shared-cores bound = ${cores} cores ÷ (${fmt(computeCpu * 1e6, 2)} + ${fmt(ioCpu * 1e6, 2)} CPU-µs a row of 1 and 2)`, '', '', fmt(shared), `${fmt((100 * shared) / ceiling, 1)}%`, '', ''],
     line('3. bento-batch CLI end to end (process wall time)', bento, { pct: `${fmt((100 * bentoRate) / ceiling, 1)}%`, rss: fmt(maxRss(runs.bento)) }),
-    [`   bento-batch's CPU: ${fmt(bentoCpu * 1e6, 2)} µs a row (start-up included), ${fmt((100 * bentoRate) / shared, 1)}% of the shared-cores bound`, '', '', '', '', '', ''],
+    [`   bento-batch: ${fmt(bentoCpu * 1e6, 2)} CPU-µs a row (start-up included); its rows/s are ${fmt((100 * bentoRate) / shared, 1)}% of the shared-cores bound`, '', '', '', '', '', ''],
     ['   bento-batch by its own summary seconds (no process start-up)', fmt(bento.rows), fmt(bento.summarySeconds, 2), fmt(bento.rows / bento.summarySeconds), `${fmt((100 * bento.rows) / bento.summarySeconds / ceiling, 1)}%`, '', ''],
     line('4. careful script (batched, 1 session × 2 threads)', careful, { pct: `${fmt((100 * rate(careful)) / ceiling, 1)}%`, ratio: `${fmt(bentoRate / rate(careful), 2)}×`, rss: fmt(maxRss(runs.careful)) }),
     line('4. naive script (row objects, 1 run per row; 20k rows)', naive, { pct: `${fmt((100 * rate(naive)) / ceiling, 1)}%`, ratio: `${fmt(bentoRate / rate(naive), 1)}×`, rss: fmt(maxRss(runs.naive)) }),
