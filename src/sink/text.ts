@@ -41,11 +41,15 @@ export async function openTextSink(schema: readonly Field[], options: SinkOption
   let writing: Promise<void> = Promise.resolve();
   const gather = (text: string) => {
     if (text === '') return;
-    // UTF-8 takes at most three bytes a UTF-16 unit; a batch's text too long for what is left moves to a larger buffer.
+    // UTF-8 takes at most three bytes a UTF-16 unit; past that bound the text is measured, and
+    // one too long for what is left moves what is gathered to a buffer of the size needed.
     if (bytes + 3 * text.length > buffer.length) {
-      const larger = Buffer.allocUnsafe(Math.max(BUFFER_BYTES, 2 * (bytes + 3 * text.length)));
-      buffer.copy(larger, 0, 0, bytes);
-      buffer = larger;
+      const need = bytes + Buffer.byteLength(text);
+      if (need > buffer.length) {
+        const larger = Buffer.allocUnsafe(Math.max(BUFFER_BYTES, need));
+        buffer.copy(larger, 0, 0, bytes);
+        buffer = larger;
+      }
     }
     bytes += buffer.write(text, bytes);
   };

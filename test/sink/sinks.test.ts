@@ -80,6 +80,16 @@ async function writeEach(dir: string, fields: readonly Field[], rows: OutputBatc
   return paths;
 }
 
+/** Numbers in [0, 1) from a seeded xorshift generator: the same values every run, so a failure can be looked at again. */
+function xorshift(seed: number): () => number {
+  return () => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) / 2 ** 32;
+  };
+}
+
 describe('values', () => {
   test('float32Text prints the shortest decimal that round-trips through float32', () => {
     assert.equal(float32Text(Math.fround(0.1)), '0.1');
@@ -102,18 +112,12 @@ describe('values', () => {
     // the neighbours of powers of ten and two (where log10 and carries go wrong), and decimals.
     const bits = new Uint32Array(1);
     const f = new Float32Array(bits.buffer);
-    let seed = 0x2545f491;
-    const random = () => {
-      seed ^= seed << 13;
-      seed ^= seed >>> 17;
-      seed ^= seed << 5;
-      return seed >>> 0;
-    };
+    const random = xorshift(0x2545f491);
     const values: number[] = [];
     for (let i = 0; i < 100_000; i++) {
-      bits[0] = random();
+      bits[0] = random() * 2 ** 32;
       values.push(f[0]!);
-      const [a, b] = [(random() / 2 ** 32) * 8, (random() / 2 ** 32) * 8];
+      const [a, b] = [random() * 8, random() * 8];
       values.push(Math.fround(Math.exp(a) / (Math.exp(a) + Math.exp(b) + 1)));
     }
     for (let k = -45; k <= 38; k++) {
@@ -151,13 +155,7 @@ describe('values', () => {
     // and rounded decimals, the neighbours of powers of ten, integers and halves, values near 1.
     const words = new Uint32Array(2);
     const f = new Float64Array(words.buffer);
-    let seed = 0x9e3779b9;
-    const random = () => {
-      seed ^= seed << 13;
-      seed ^= seed >>> 17;
-      seed ^= seed << 5;
-      return (seed >>> 0) / 2 ** 32;
-    };
+    const random = xorshift(0x9e3779b9);
     const values: number[] = [];
     for (let i = 0; i < 60_000; i++) {
       const [a, b, c] = [random() * 8, random() * 8, random() * 30];
