@@ -116,16 +116,36 @@ const guard = 1e-6;
 const pow2 = new Float64Array(2200);
 for (let i = 1100, v = 1; i < 2200; i++, v *= 2) pow2[i] = v;
 for (let i = 1100, v = 1; i >= 0; i--, v /= 2) pow2[i] = v;
+/** 5^s for s = 23…44 as high + low, both doubles, exactly (5^44 has 103 bits). */
+const fiveHigh = new Float64Array(22);
+const fiveLow = new Float64Array(22);
+for (let s = 23; s <= 44; s++) {
+  const five = 5n ** BigInt(s);
+  fiveHigh[s - 23] = Number(five);
+  fiveLow[s - 23] = Number(five - BigInt(fiveHigh[s - 23]!));
+}
+
+/** a × b − p exactly, for p = a × b rounded (Dekker's product: no fused multiply-add in JavaScript). */
+function productError(a: number, b: number, p: number): number {
+  let c = splitter * a;
+  const ah = c - (c - a);
+  const al = a - ah;
+  c = splitter * b;
+  const bh = c - (c - b);
+  const bl = b - bh;
+  return ah * bh - p + ah * bl + al * bh + al * bl;
+}
+
 const zeros = ['', '0', '00', '000', '0000', '00000', '000000', '0000000'];
 const fractionStarts = ['0.', '0.0', '0.00', '0.000', '0.0000', '0.00000'];
 const digitCount = (v: number) => (v < 1e4 ? (v < 100 ? (v < 10 ? 1 : 2) : v < 1000 ? 3 : 4) : v < 1e6 ? (v < 1e5 ? 5 : 6) : v < 1e7 ? 7 : 8);
 
 /**
- * Number::toString's text for x > 0 in [1e-6, 1e17), not a power of two; undefined elsewhere
+ * Number::toString's text for x > 0 in [1e-28, 1e17), not a power of two; undefined elsewhere
  * and wherever a decision falls within `guard` of its boundary. P = x × 10^s (s = 16 − ⌊log10 x⌋,
- * so 10^16 ≤ P < 10^17) is exact as a double-double (Dekker's product; 10^s is exact for s ≤ 22),
- * and held as Q × 10^8 + R. The decimals that read back as x are those within H (half the gap to
- * the neighbouring doubles, scaled: exact, 0.55 < H ≤ 11.1) of P. The shortest is the nearest
+ * so 10^16 ≤ P < 10^17) is exact as a double-double (Dekker's product; 10^s is exact for s ≤ 22,
+ * beyond it a double-double itself), and held as Q × 10^8 + R. The decimals that read back as x
+ * are those within H (half the gap to the neighbouring doubles, scaled; 0.55 < H ≤ 11.1) of P. The shortest is the nearest
  * multiple of the largest power of ten that has one that close: of 100 or more, only the nearest
  * can be, and it is the same number whichever; of 10, the nearest if any; else the nearest
  * integer, which always is.
@@ -138,16 +158,24 @@ function shortestDigits(x: number): string | undefined {
   if (exponentBits === 0 || ((high & 0xfffff) === 0 && words[0] === 0)) return undefined;
   const e = Math.floor(Math.log10(x));
   const s = 16 - e;
-  if (s < 0 || s > 22) return undefined;
-  const ten = exactPow10[s]!;
-  const ph = x * ten;
-  let c = splitter * x;
-  const xh = c - (c - x);
-  const xl = x - xh;
-  c = splitter * ten;
-  const th = c - (c - ten);
-  const tl = ten - th;
-  const pl = xh * th - ph + xh * tl + xl * th + xl * tl;
+  if (s < 0 || s > 44) return undefined;
+  let ph: number;
+  let pl: number;
+  let h: number;
+  if (s <= 22) {
+    const ten = exactPow10[s]!;
+    ph = x * ten;
+    pl = productError(x, ten, ph);
+    h = ten * pow2[exponentBits - 1075 - 1 + 1100]!;
+  } else {
+    // 10^s = (high + low) × 2^s with 5^s = high + low exactly; x × low is below ~11 and its
+    // rounding, like H's (from high alone), is ~1e-15 off.
+    const x2 = x * pow2[s + 1100]!;
+    const high = fiveHigh[s - 23]!;
+    ph = x2 * high;
+    pl = productError(x2, high, ph) + x2 * fiveLow[s - 23]!;
+    h = high * pow2[exponentBits - 1075 - 1 + s + 1100]!;
+  }
   let q = Math.floor(ph / 1e8);
   let r = ph - q * 1e8 + pl;
   if (r < 0) {
@@ -159,7 +187,6 @@ function shortestDigits(x: number): string | undefined {
   }
   // ⌊log10 x⌋ misjudged near a power of ten.
   if (q < 1e8 || q >= 1e9) return undefined;
-  const h = ten * pow2[exponentBits - 1075 - 1 + 1100]!;
   // The candidate, as cq × 10^8 + cr.
   let cq = q;
   let cr: number;

@@ -151,8 +151,9 @@ describe('values', () => {
 
   test('doubleText gives String\'s text for every kind of double', () => {
     // Its exact arithmetic must pick the digits V8 picks (shortest, then closest) wherever it
-    // answers: softmax probabilities, random bit patterns (every exponent, both signs), uniform
-    // and rounded decimals, the neighbours of powers of ten, integers and halves, values near 1.
+    // answers: softmax probabilities (down to a confident model's 1e-13), random bit patterns
+    // (every exponent, both signs), uniform and rounded decimals, values from 1e-5 down to 1e-30
+    // (10^s a double-double), the neighbours of powers of ten, integers and halves, values near 1.
     const words = new Uint32Array(2);
     const f = new Float64Array(words.buffer);
     const random = xorshift(0x9e3779b9);
@@ -160,7 +161,7 @@ describe('values', () => {
     for (let i = 0; i < 60_000; i++) {
       const [a, b, c] = [random() * 8, random() * 8, random() * 30];
       const z = Math.exp(a) + Math.exp(b) + Math.exp(c);
-      values.push(Math.exp(a) / z, Math.exp(b) / z, random(), random() * 1e6, Math.round(random() * 1e6) / 100, Math.fround(random()), -random() * 1e-3);
+      values.push(Math.exp(a) / z, Math.exp(b) / z, Math.exp(b - c) / z, random(), random() * 1e6, Math.round(random() * 1e6) / 100, Math.fround(random()), -random() * 1e-3, random() * 10 ** -(5 + (i % 26)));
       words[0] = random() * 2 ** 32;
       words[1] = random() * 2 ** 32;
       values.push(f[0]!);
