@@ -4,7 +4,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { deserializeError, memoryLimitError } from '../errors.js';
-import { defaultMemoryMb, scoringShare, scoringYoungMb } from './memory.js';
+import { compileOnOwnThread, defaultMemoryMb, scoringShare, scoringYoungMb } from './memory.js';
 import type { RunStats, RunSummary } from './pipeline.js';
 import type { JobReply, JobRequest, JobWorkerInit } from './scoring-worker.js';
 
@@ -35,6 +35,7 @@ export interface ScoringThread {
  * it does not keep the process alive.
  */
 export function startScoringThread(memoryMb: number = defaultMemoryMb): ScoringThread {
+  compileOnOwnThread();
   const worker = new Worker(new URL('./scoring-worker.js', import.meta.url), {
     resourceLimits: { maxOldGenerationSizeMb: Math.round(memoryMb * scoringShare), maxYoungGenerationSizeMb: scoringYoungMb(memoryMb) },
   });
