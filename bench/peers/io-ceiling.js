@@ -16,8 +16,10 @@ import { args, cpuClock, report } from './common.js';
 
 const root = new URL('../../dist/src/', import.meta.url);
 // The heap settings a run gives its threads (run/memory.ts), set as a run sets them (once its
-// threads have started), so the ceiling's reader and writer collect garbage as bento-batch's do.
-const { setHeapGrowing } = await import(new URL('run/memory.js', root));
+// threads have started), so the ceiling's reader and writer collect garbage as bento-batch's do;
+// and, as a run does, its threads compile on their own on two cores (compileOnOwnThread).
+const { setHeapGrowing, compileOnOwnThread } = await import(new URL('run/memory.js', root));
+compileOnOwnThread();
 const { openSource } = await import(new URL('source/index.js', root));
 const { openSinkThread } = await import(new URL('sink/thread.js', root));
 const { openSink } = await import(new URL('sink/index.js', root));
