@@ -40,7 +40,12 @@ export class Preprocessor {
     const feeds = preprocess(batch, this.#manifest, rows, errors);
     const text = this.#manifest.text;
     if (!text || !this.#encoder) return { feeds, context: {} };
-    const column = batch.columns.get(text.column)!;
+    const column = textOfBytes(batch.columns.get(text.column)!, (i, bytes) => {
+      const { file, row, byte } = locate(batch, i);
+      const error = new BentoError('INVALID_VALUE', `Invalid value: column "${text.column}" ${notText}, got ${show(bytes)} at ${file} row ${row}`, { file, row, byte, column: text.column, value: bytes, hint: 'Fix or remove the value in the input.' });
+      if (!errors) throw error;
+      if (!errors.has(i)) errors.set(i, error);
+    });
     const texts: (string | null)[] = Array.from({ length: rows }, (_, i) => {
       const v = i < batch.length ? cell(column, i) : '';
       return v === null || v === undefined ? null : typeof v === 'string' ? v : String(v);
@@ -113,7 +118,32 @@ function readAsCsv(file: string): boolean {
   return format !== 'jsonl' && format !== 'parquet';
 }
 
-function fillColumn(data: Writable, column: Column, length: number, width: number, j: number, input: InputTensor, name: string, fill: number | undefined, batch: Batch, errors: RowErrors | undefined): void {
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const notText = 'holds bytes that are not UTF-8 text';
+
+/**
+ * A column of bytes (a Parquet BYTE_ARRAY with no text annotation: a BLOB, or text an old writer
+ * stored so) as the text its cells hold, since a model reads text and numbers; a cell that is not
+ * UTF-8 goes to `bad` and becomes null. Columns of another kind come back as they are, after a
+ * look at their first present cell (a column holds one kind).
+ */
+function textOfBytes(column: Column, bad: (i: number, bytes: Uint8Array) => void): Column {
+  if (!Array.isArray(column)) return column;
+  let first = 0;
+  while (first < column.length && (column[first] === null || column[first] === undefined)) first++;
+  if (!(column[first] instanceof Uint8Array)) return column;
+  return column.map((v: unknown, i) => {
+    if (!(v instanceof Uint8Array)) return v;
+    try {
+      return utf8.decode(v);
+    } catch {
+      bad(i, v);
+      return null;
+    }
+  });
+}
+
+function fillColumn(data: Writable, cells: Column, length: number, width: number, j: number, input: InputTensor, name: string, fill: number | undefined, batch: Batch, errors: RowErrors | undefined): void {
   const fail = (i: number, value: unknown, why: string): 0 => {
     const { file, row, byte } = locate(batch, i);
     const error = new BentoError('INVALID_VALUE', `Invalid value: column "${name}" ${why}, got ${show(value)} at ${file} row ${row}`, {
@@ -125,6 +155,7 @@ function fillColumn(data: Writable, column: Column, length: number, width: numbe
     if (!errors.has(i)) errors.set(i, error);
     return 0;
   };
+  const column = textOfBytes(cells, (i, bytes) => fail(i, bytes, notText));
   const expects = `expects ${input.dtype} (tensor "${input.tensor}")`;
   if (input.dtype === 'float32' || input.dtype === 'float64') {
     const out = data as Float32Array | Float64Array;
@@ -213,6 +244,7 @@ function toNumber(v: unknown): number | undefined {
 
 function show(value: unknown): string {
   if (value === null || value === undefined) return 'an empty cell';
+  if (value instanceof Uint8Array) return `bytes ${Buffer.from(value.subarray(0, 24)).toString('hex')}${value.length > 24 ? '…' : ''} (${value.length} byte${value.length === 1 ? '' : 's'})`;
   const text = typeof value === 'string' ? `"${value}"` : typeof value === 'object' ? JSON.stringify(value) : String(value);
   return text.length > 60 ? `${text.slice(0, 57)}..."` : text;
 }

@@ -6,6 +6,7 @@
 import { BentoError, thousands } from '../errors.js';
 import type { ErrorsSpec } from '../job/spec.js';
 import { openPartial, type PartialFile } from '../sink/atomic.js';
+import { base64 } from '../sink/values.js';
 
 /**
  * Rows read before `max_rate` is checked while a run goes on: the rate of its first handful of
@@ -98,6 +99,7 @@ export class ErrorLog {
 }
 
 function clip(value: unknown): unknown {
-  const text = typeof value === 'string' ? value : JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? String(value);
+  // Bytes (a Parquet BLOB cell) as base64, as the CSV and JSON Lines writers give them.
+  const text = typeof value === 'string' ? value : value instanceof Uint8Array ? base64(value) : JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? String(value);
   return text.length > 200 ? `${text.slice(0, 200)}…` : typeof value === 'string' ? value : text;
 }

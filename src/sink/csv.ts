@@ -1,11 +1,11 @@
 /**
  * @file CSV writer: RFC 4180 quoting, a header row, one write per batch. Lists and objects
- * are written as JSON text in their cell.
+ * are written as JSON text in their cell, bytes (a Parquet BLOB) as base64.
  */
 import { cell, type Field, lineColumn } from '../source/types.js';
 import { openTextSink } from './text.js';
 import type { OutputBatch, Sink, SinkOptions } from './types.js';
-import { dateText, jsonText, numberText, timestampText } from './values.js';
+import { base64, dateText, jsonText, numberText, timestampText } from './values.js';
 
 export function openCsvSink(schema: readonly Field[], options: SinkOptions & { delimiter: string }): Promise<Sink> {
   const d = options.delimiter;
@@ -18,7 +18,9 @@ export function openCsvSink(schema: readonly Field[], options: SinkOptions & { d
       case 'number': return numberText(value, field.type);
       case 'bigint': return field.unit ? timestampText(value, field.unit, field.naive) : value.toString();
       case 'boolean': return value ? 'true' : 'false';
-      default: return value instanceof Date ? dateText(value, field.type, field.naive) : quote(jsonText(value, field.type, field.items));
+      default:
+        if (value instanceof Date) return dateText(value, field.type, field.naive);
+        return field.type === 'binary' && value instanceof Uint8Array ? base64(value) : quote(jsonText(value, field.type, field.items));
     }
   };
   return openTextSink(schema, options, `${schema.map((f) => quote(f.name)).join(d)}\n`, (batch: OutputBatch) => {

@@ -124,7 +124,8 @@ function gatheredColumn(field: Field, compression: ParquetSinkOptions['compressi
       clear: () => numbers.clear(),
     };
   }
-  if (field.type === 'string') {
+  // A UUID goes to hyparquet-writer, which turns its text back into 16 bytes.
+  if (field.type === 'string' && !field.uuid) {
     const texts = new TextColumn();
     return {
       name: field.name,
@@ -402,6 +403,8 @@ function convert(values: unknown[], field: Omit<Field, 'name'>): unknown[] {
       return values.map((v) => (v === null || v === undefined ? null : Object.fromEntries((fields ?? []).map((f) => [f.name, convert([(v as Record<string, unknown>)[f.name]], f)[0]]))));
     case 'string':
       return values.map((v) => (v === null || v === undefined ? null : String(v)));
+    case 'binary':
+      return values.map((v) => (v === undefined ? null : v));
     case 'json':
       // hyparquet-writer JSON-encodes JSON columns itself; it cannot encode bigints, so they become decimal text.
       return values.map((v) => (v === null || v === undefined ? null : typeof v === 'bigint' ? v.toString() : v));
@@ -417,6 +420,7 @@ function leaf(field: Field, repetition: 'OPTIONAL' | 'REQUIRED'): SchemaElement 
     const converted = !field.naive && unit !== 'NANOS' ? { converted_type: unit === 'MICROS' ? 'TIMESTAMP_MICROS' as const : 'TIMESTAMP_MILLIS' as const } : {};
     return { name, type: 'INT64', repetition_type: repetition, ...converted, logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: !field.naive, unit } };
   }
+  if (type === 'string' && field.uuid) return { name, type: 'FIXED_LEN_BYTE_ARRAY', type_length: 16, repetition_type: repetition, logical_type: { type: 'UUID' } };
   if ((type === 'int32' || type === 'int64') && field.integer) {
     // The input's width and sign: an unsigned 64-bit value past 2^63 is written only under UINT_64.
     // The converted type alone, as DuckDB writes it: hyparquet-writer's INTEGER logical type
@@ -432,6 +436,8 @@ function leaf(field: Field, repetition: 'OPTIONAL' | 'REQUIRED'): SchemaElement 
     case 'bool': return { name, type: 'BOOLEAN', repetition_type: repetition };
     case 'date': return { name, type: 'INT32', repetition_type: repetition, converted_type: 'DATE', logical_type: { type: 'DATE' } };
     case 'json': return { name, type: 'BYTE_ARRAY', repetition_type: repetition, converted_type: 'JSON', logical_type: { type: 'JSON' } };
+    // No annotation: bytes, as DuckDB, Arrow, Polars and Spark write and read a BLOB or binary column.
+    case 'binary': return { name, type: 'BYTE_ARRAY', repetition_type: repetition };
     default: return { name, type: 'BYTE_ARRAY', repetition_type: repetition, converted_type: 'UTF8', logical_type: { type: 'STRING' } };
   }
 }

@@ -256,6 +256,7 @@ export function jsonText(value: unknown, type: FieldType, items?: FieldType, tim
     default:
   }
   if (value instanceof Date) return JSON.stringify(dateText(value, type, time.naive));
+  if (type === 'binary' && value instanceof Uint8Array) return `"${base64(value)}"`;
   if (Array.isArray(value) || ArrayBuffer.isView(value)) {
     const list = value as ArrayLike<unknown>;
     let out = '[';
@@ -263,6 +264,15 @@ export function jsonText(value: unknown, type: FieldType, items?: FieldType, tim
     return `${out}]`;
   }
   return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+}
+
+/**
+ * Bytes as standard base64 with padding, as BigQuery exports BYTES to CSV and JSON and Spark writes
+ * binary to JSON: text that any language decodes back to the same bytes, in CSV, JSON Lines and
+ * error reports alike.
+ */
+export function base64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 }
 
 /**

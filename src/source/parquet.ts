@@ -425,6 +425,8 @@ function codedColumn(pieces: readonly FlatPiece[], dictionary: readonly string[]
 function toValues(data: DecodedArray, decoder: ColumnDecoder): DecodedArray {
   const { element } = decoder;
   if (element.converted_type === 'INTERVAL') return Array.from(data as ArrayLike<Uint8Array>, isoDuration);
+  // Copies: the values are views into the page, which a short value would otherwise keep alive.
+  if (isBinary(element)) return Array.from(data as ArrayLike<Uint8Array>, (bytes) => bytes.slice());
   if (element.type === 'INT96') return BigInt64Array.from(data as ArrayLike<bigint>, int96Micros);
   if (fineTimestamp(element)) return data;
   const perSecond = timeUnit(element);
@@ -444,6 +446,20 @@ function toValues(data: DecodedArray, decoder: ColumnDecoder): DecodedArray {
     out[i] = divides && exact ? Number(unscaled) / divisor : Number(`${unscaled}e-${scale}`);
   }
   return out;
+}
+
+/**
+ * Whether a column holds raw bytes: a BYTE_ARRAY or FIXED_LEN_BYTE_ARRAY that is not annotated as
+ * text (STRING, ENUM), JSON, a DECIMAL, a UUID, a FLOAT16 or an INTERVAL. DuckDB's BLOB, Arrow's
+ * and Polars' binary, Spark's BinaryType, BSON, WKB geometries: every one of those tools reads such
+ * a column as bytes, and hyparquet's default, text, replaced each byte that is not UTF-8 with U+FFFD.
+ */
+function isBinary(element: ColumnDecoder['element']): boolean {
+  if (element.type !== 'BYTE_ARRAY' && element.type !== 'FIXED_LEN_BYTE_ARRAY') return false;
+  const converted = element.converted_type;
+  const logical = element.logical_type?.type;
+  if (converted === 'UTF8' || converted === 'ENUM' || converted === 'JSON' || converted === 'INTERVAL' || isDecimal(element)) return false;
+  return logical !== 'STRING' && logical !== 'ENUM' && logical !== 'JSON' && logical !== 'UUID' && logical !== 'FLOAT16';
 }
 
 /** Whether a column holds DECIMAL values (any physical type): read as float64, the double nearest its digits. */
@@ -669,10 +685,13 @@ function fieldOf(node: SchemaTree): Field {
   if (node.children.length > 0) {
     // LIST → repeated group → element: a list column when its element is a scalar.
     const leaf = e.logical_type?.type === 'LIST' || e.converted_type === 'LIST' ? node.children[0]?.children[0] ?? node.children[0] : undefined;
-    if (leaf && leaf.children.length === 0) return { name, type: 'list', items: fieldOf(leaf).type };
+    // Bytes inside a list are read as text (hyparquet's nested reader), as before binary columns were kept.
+    if (leaf && leaf.children.length === 0) return { name, type: 'list', items: isBinary(leaf.element) ? 'string' : fieldOf(leaf).type };
     return { name, type: 'json' };
   }
   const logical = e.logical_type?.type;
+  if (isBinary(e)) return { name, type: 'binary' };
+  if (logical === 'UUID') return { name, type: 'string', uuid: true };
   let type: FieldType;
   switch (e.type) {
     case 'BOOLEAN': type = 'bool'; break;

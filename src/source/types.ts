@@ -5,8 +5,11 @@
 
 import type { BentoError } from '../errors.js';
 
-/** Column types as they travel from sources to sinks. `json` is any JSON value (objects, lists, mixed). */
-export type FieldType = 'float32' | 'float64' | 'int32' | 'int64' | 'bool' | 'string' | 'timestamp' | 'date' | 'json' | 'list' | 'struct';
+/**
+ * Column types as they travel from sources to sinks. `json` is any JSON value (objects, lists,
+ * mixed); `binary` is raw bytes (Uint8Array cells: a Parquet BLOB), which text would mangle.
+ */
+export type FieldType = 'float32' | 'float64' | 'int32' | 'int64' | 'bool' | 'string' | 'binary' | 'timestamp' | 'date' | 'json' | 'list' | 'struct';
 
 export interface Field {
   readonly name: string;
@@ -35,6 +38,11 @@ export interface Field {
    * an unsigned value past the signed range (UBIGINT 18446744073709551615) can be written at all.
    */
   readonly integer?: { readonly bits: 8 | 16 | 32 | 64; readonly signed: boolean };
+  /**
+   * For `string`: a Parquet UUID (16 bytes, as DuckDB, Arrow and Polars write one), its cells the
+   * canonical text (`61b5c9ac-0f4b-4e52-a1a2-7f3e4b0b6a1d`), so a Parquet output declares a UUID again.
+   */
+  readonly uuid?: boolean;
 }
 
 /** Number.MAX_SAFE_INTEGER as a bigint: a bigint within ±this converts to a double exactly. */

@@ -306,3 +306,62 @@ test('64-bit ids pass through CSV and JSONL exactly: as BIGINT in Parquet, as th
     }
   }
 }));
+
+test('Parquet bytes (BLOB) pass through byte for byte: BLOB again in Parquet, base64 in CSV and JSON Lines; a model reads bytes that are UTF-8 text as that text, and a row whose bytes are not is reported; a UUID stays a UUID', () => withTempDir(async (dir) => {
+  const input = join(dir, 'in.parquet');
+  // raw: bytes no text encoding can carry (0xFF, 0x00, a lone 0xC3); the measurements as text an
+  // old writer stored without a text annotation, one cell of them not UTF-8 (row 3).
+  const uuid = (i: number) => `61b5c9ac-0f4b-4e52-a1a2-7f3e4b0b6a1${i}`;
+  await duckdb(`COPY (SELECT i, ('\\xFF\\x00\\xC3' || i::VARCHAR)::BLOB AS raw, ('61b5c9ac-0f4b-4e52-a1a2-7f3e4b0b6a1' || i::VARCHAR)::UUID AS id,
+    (CASE WHEN i = 3 THEN '\\xFF' ELSE (39.1 + i)::VARCHAR END)::BLOB AS bill_length_mm, 18.7 AS bill_depth_mm, 181 AS flipper_length_mm, 3750 AS body_mass_g
+    FROM range(6) t(i)) TO '${input}' (FORMAT parquet)`);
+  const raw = (i: number) => Buffer.concat([Buffer.from([0xff, 0x00, 0xc3]), Buffer.from(String(i))]);
+  const scored = [0, 1, 2, 4, 5];
+  for (const format of ['parquet', 'csv', 'jsonl']) {
+    const output = join(dir, `out.${format}`);
+    const job = await writeJob(dir, [`input: { path: ${input} }`, `model: ${join(fixtures, 'models', 'penguins')}`, `output: { path: ${output}, keep: [i, raw, bill_length_mm, id] }`].join('\n'));
+    const run = await runCli(['run', job, '--progress', 'none', '--restart']);
+    assert.equal(run.code, 0, run.stderr);
+    if (format === 'parquet') {
+      assert.deepEqual((await duckdb(`SELECT typeof(raw) AS t, typeof(bill_length_mm) AS b, typeof(id) AS u FROM '${output}' LIMIT 1`))[0], { t: 'BLOB', b: 'BLOB', u: 'UUID' });
+      const same = await duckdb(`SELECT count(*) AS n FROM '${output}' o JOIN '${input}' i USING (i) WHERE o.raw = i.raw AND o.bill_length_mm = i.bill_length_mm AND o.id = i.id`);
+      assert.equal(Number(same[0]!.n), scored.length);
+    } else {
+      const rows = format === 'csv'
+        ? (await readFile(output, 'utf8')).trim().split('\n').slice(1).map((l) => l.split(',').slice(0, 4))
+        : (await readFile(output, 'utf8')).trim().split('\n').map((l) => { const r = JSON.parse(l) as Row; return [String(r.i), r.raw, r.bill_length_mm, r.id]; });
+      assert.deepEqual(rows, scored.map((i) => [String(i), raw(i).toString('base64'), Buffer.from((39.1 + i).toFixed(1)).toString('base64'), uuid(i)]), format);
+    }
+    const errors = (await readFile(`${output}.errors.jsonl`, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Row);
+    // Rows are counted from 1: i = 3 is row 4.
+    assert.deepEqual(errors.map((e) => [e.row, e.column, e.value, e.reason]), [[4, 'bill_length_mm', '/w==',
+      `Invalid value: column "bill_length_mm" holds bytes that are not UTF-8 text, got bytes ff (1 byte) at ${input} row 4`]]);
+  }
+  // The predictions are those of the same rows given as numbers.
+  const numbers = join(dir, 'numbers.parquet');
+  await duckdb(`COPY (SELECT i, 39.1 + i AS bill_length_mm, 18.7 AS bill_depth_mm, 181 AS flipper_length_mm, 3750 AS body_mass_g FROM range(6) t(i) WHERE i <> 3) TO '${numbers}' (FORMAT parquet)`);
+  const job = await writeJob(dir, [`input: { path: ${numbers} }`, `model: ${join(fixtures, 'models', 'penguins')}`, `output: { path: ${join(dir, 'numbers.jsonl')}, keep: [i] }`].join('\n'));
+  assert.equal((await runCli(['run', job, '--progress', 'none'])).code, 0);
+  const predictions = (file: string) => readFile(file, 'utf8').then((t) => t.trim().split('\n').map((l) => { const { i: _, raw: _r, bill_length_mm: _b, id: _u, ...p } = JSON.parse(l) as Row; return p; }));
+  assert.deepEqual(await predictions(join(dir, 'out.jsonl')), await predictions(join(dir, 'numbers.jsonl')));
+}));
+
+test('Parquet bytes through the writer and encoder threads (120,000 rows, repeated and distinct values): byte for byte in Parquet, base64 in CSV and JSON Lines', () => withTempDir(async (dir) => {
+  const input = join(dir, 'in.parquet');
+  await duckdb(`COPY (SELECT i, ('\\xFF\\x00\\xC3' || (i % 1000)::VARCHAR)::BLOB AS few, CASE WHEN i % 7 = 0 THEN NULL ELSE ('\\x80' || i::VARCHAR)::BLOB END AS distinct_bytes,
+    39.1 AS bill_length_mm, 18.7 AS bill_depth_mm, 181 AS flipper_length_mm, 3750 AS body_mass_g FROM range(120000) t(i)) TO '${input}' (FORMAT parquet)`);
+  const read = {
+    parquet: (file: string) => `'${file}'`,
+    csv: (file: string) => `(SELECT i, from_base64(few) AS few, from_base64(distinct_bytes) AS distinct_bytes FROM read_csv('${file}', types = {'few': 'VARCHAR', 'distinct_bytes': 'VARCHAR'}))`,
+    jsonl: (file: string) => `(SELECT i, from_base64(few) AS few, from_base64(distinct_bytes) AS distinct_bytes FROM read_json('${file}', columns = {'i': 'BIGINT', 'few': 'VARCHAR', 'distinct_bytes': 'VARCHAR'}))`,
+  };
+  for (const [format, table] of Object.entries(read)) {
+    const output = join(dir, `out.${format}`);
+    const job = await writeJob(dir, [`input: { path: ${input} }`, `model: ${join(fixtures, 'models', 'penguins')}`, `output: { path: ${output}, keep: [i, few, distinct_bytes] }`].join('\n'));
+    const run = await runCli(['run', job, '--progress', 'none']);
+    assert.equal(run.code, 0, run.stderr);
+    const [same] = await duckdb(`SELECT count(*) AS n FROM ${table(output)} o JOIN '${input}' i USING (i)
+      WHERE o.few = i.few AND o.distinct_bytes IS NOT DISTINCT FROM i.distinct_bytes`);
+    assert.equal(Number(same!.n), 120000, format);
+  }
+}));

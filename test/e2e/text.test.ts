@@ -35,6 +35,19 @@ describe('NER: the tutorial\'s output shape, spans and labels exact, scores to 1
       });
     }));
   }
+  test('text stored as bytes (a Parquet BYTE_ARRAY without a text annotation, as old writers stored strings) is read as its UTF-8 text: the same entities', () => withTempDir(async (dir) => {
+    const input = join(dir, 'texts.parquet');
+    await duckdb(`COPY (SELECT id, encode(text) AS text FROM read_json('${join(text, 'texts.jsonl')}')) TO '${input}' (FORMAT parquet)`);
+    assert.equal((await duckdb(`SELECT typeof(text) AS t FROM '${input}' LIMIT 1`))[0]!.t, 'BLOB');
+    const result = await runCli(['run', join(root, 'jobs', 'ner.yaml'), '--progress', 'none', '--set', `input.path=${input}`, '--set', `output.path=${join(dir, 'ner.jsonl')}`, '--set', 'output.keep=[id]']);
+    assert.equal(result.code, 0, result.stderr);
+    const rows = await readRows(join(dir, 'ner.jsonl'));
+    assert.equal(rows.length, reference.length);
+    rows.forEach((row, i) => {
+      const entities = row.entities as Entity[];
+      assert.deepEqual(entities.map(({ entity, label, start, end }) => ({ entity, label, start, end })), reference[i]!.entities.map(({ entity, label, start, end }) => ({ entity, label, start, end })), `text ${reference[i]!.id}`);
+    });
+  }));
   test('the seed example: jobs/ner.yaml turns "I am driving BMW" into the tutorial\'s [{"entity": "BMW", "label": "PRODUCT"}]', () => withTempDir(async (dir) => {
     const result = await runCli(['run', join(root, 'jobs', 'ner.yaml'), '--progress', 'none', '--set', `output.path=${join(dir, 'ner.jsonl')}`]);
     assert.equal(result.code, 0, result.stderr);

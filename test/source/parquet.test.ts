@@ -157,6 +157,32 @@ describe('openParquet: types written by DuckDB', () => {
     assert.deepEqual(concatColumns(await drain(source)).iv, ['P3D', 'P1M2DT1H30M', 'PT0.25S', 'PT0S', null, 'P14MT59S']);
   }));
 
+  test('bytes are binary, exactly as written: BLOB (plain and dictionary-encoded), fixed-length bytes, BSON; a UUID is its text, marked a UUID', () => withTempDir(async (dir) => {
+    const file = join(dir, 'blob.parquet');
+    // 0xFF and a lone 0xC3 are not UTF-8: read as text, each was one U+FFFD.
+    await duckdb(`COPY (SELECT i, CASE WHEN i = 2 THEN NULL ELSE ('\\xFF\\x00\\xC3' || i::VARCHAR)::BLOB END AS raw, ('\\x80' || (i % 2)::VARCHAR)::BLOB AS few,
+      '61b5c9ac-0f4b-4e52-a1a2-7f3e4b0b6a1d'::UUID AS id FROM range(5) t(i)) TO ${sqlPath(file)} (FORMAT parquet)`);
+    const source = await openParquet([file], { columns: undefined, chunkRows: 2 });
+    assert.deepEqual(source.schema.slice(1), [{ name: 'raw', type: 'binary' }, { name: 'few', type: 'binary' }, { name: 'id', type: 'string', uuid: true }]);
+    const { raw, few, id } = concatColumns(await drain(source));
+    const bytes = (text: string) => new Uint8Array(Buffer.from(text, 'latin1'));
+    assert.deepEqual(raw, [bytes('\xFF\x00\xC30'), bytes('\xFF\x00\xC31'), null, bytes('\xFF\x00\xC33'), bytes('\xFF\x00\xC34')]);
+    assert.deepEqual(few, [0, 1, 0, 1, 0].map((k) => bytes(`\x80${k}`)));
+    assert.deepEqual(id, Array(5).fill('61b5c9ac-0f4b-4e52-a1a2-7f3e4b0b6a1d'));
+    // The reader's bytes are copies, not views that keep a whole page alive.
+    assert.ok((raw as Uint8Array[]).every((v) => v === null || v.byteLength === v.buffer.byteLength));
+
+    const other = join(dir, 'fixed.parquet');
+    await writeFile(other, new Uint8Array(parquetWriteBuffer({
+      columnData: [{ name: 'hash', data: [new Uint8Array([0, 255, 1, 254]), null] }, { name: 'doc', data: [new Uint8Array([5, 0, 0, 0, 0]), null] }],
+      schema: [{ name: 'root', num_children: 2 }, { name: 'hash', type: 'FIXED_LEN_BYTE_ARRAY', type_length: 4, repetition_type: 'OPTIONAL' },
+        { name: 'doc', type: 'BYTE_ARRAY', converted_type: 'BSON', repetition_type: 'OPTIONAL' }],
+    })));
+    const fixed = await openParquet([other], { columns: undefined, chunkRows: 10 });
+    assert.deepEqual(fixed.schema, [{ name: 'hash', type: 'binary' }, { name: 'doc', type: 'binary' }]);
+    assert.deepEqual(concatColumns(await drain(fixed)), { hash: [new Uint8Array([0, 255, 1, 254]), null], doc: [new Uint8Array([5, 0, 0, 0, 0]), null] });
+  }));
+
   test('TIME (millis, micros, nanos) is text, the time of day as DuckDB shows it', () => withTempDir(async (dir) => {
     const file = join(dir, 'time.parquet');
     await duckdb(`COPY (SELECT * FROM (VALUES (TIME '13:45:01'), (TIME '00:00:00.5'), (TIME '23:59:59.999999'), (NULL), (TIME '00:00:00')) t(t)) TO ${sqlPath(file)} (FORMAT parquet)`);
@@ -325,14 +351,22 @@ describe('openParquet: errors', () => {
       `Input file ${file} is not a readable Parquet file: file is 4 bytes, too small for Parquet`);
   }));
 
-  test('a column of a type hyparquet cannot decode is INPUT_FORMAT naming it and how to leave it out; the others still read', () => withTempDir(async (dir) => {
-    const file = join(dir, 'bson.parquet');
-    await writeFile(file, new Uint8Array(parquetWriteBuffer({
-      columnData: [{ name: 'x', data: [1.5, 2.5] }, { name: 'doc', data: [new Uint8Array([5, 0, 0, 0, 0]), null] }],
-      schema: [{ name: 'root', num_children: 2 }, { name: 'x', type: 'DOUBLE', repetition_type: 'REQUIRED' }, { name: 'doc', type: 'BYTE_ARRAY', converted_type: 'BSON', repetition_type: 'OPTIONAL' }],
-    })));
+  test('a column hyparquet cannot decode (LZO, which no reader of ours has) is INPUT_FORMAT naming it and how to leave it out; the others still read', () => withTempDir(async (dir) => {
+    const written = parquetWriteBuffer({
+      columnData: [{ name: 'x', data: [1.5, 2.5] }, { name: 'doc', data: ['a', null] }],
+      schema: [{ name: 'root', num_children: 2 }, { name: 'x', type: 'DOUBLE', repetition_type: 'REQUIRED' }, { name: 'doc', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' }],
+      codec: 'UNCOMPRESSED',
+    });
+    const bytes = new Uint8Array(written);
+    const footerLength = new DataView(written).getUint32(bytes.length - 8, true);
+    const metadata = parquetMetadata(written);
+    for (const group of metadata.row_groups) for (const column of group.columns) if (column.meta_data!.path_in_schema[0] === 'doc') column.meta_data = { ...column.meta_data!, codec: 'LZO' };
+    const footer = new ByteWriter();
+    writeMetadata(footer, metadata);
+    const file = join(dir, 'lzo.parquet');
+    await writeFile(file, Buffer.concat([bytes.subarray(0, bytes.length - 8 - footerLength), new Uint8Array(footer.getBuffer()), Buffer.from('PAR1')]));
     const error = await rejectsWith(async () => drain(await openParquet([file], { columns: undefined, chunkRows: 10 })), 'INPUT_FORMAT',
-      `Parquet file ${file} cannot be read (rows 1–2, column "doc"): parquet bson not supported`);
+      `Parquet file ${file} cannot be read (rows 1–2, column "doc"): parquet unsupported compression codec: LZO`);
     assert.equal(error.column, 'doc');
     assert.equal(error.hint, 'bento-batch cannot decode column "doc". If the model does not need it, leave it out of output.keep (or list the columns to read in input.columns).');
     assert.deepEqual(concatColumns(await drain(await openParquet([file], { columns: ['x'], chunkRows: 10 }))), { x: [1.5, 2.5] });
