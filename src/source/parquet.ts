@@ -659,9 +659,11 @@ async function openFile(file: string, known?: FileMetaData): Promise<OpenParquet
   const buffer: AsyncBuffer = {
     byteLength: size,
     async slice(start: number, end = size) {
+      // A buffer of its own (not from node's pool), handed on whole when the read filled it, as
+      // nearly every read does: slicing it copied every window of every column chunk once more.
       const bytes = Buffer.allocUnsafeSlow(end - start);
       const { bytesRead } = await handle.read(bytes, 0, end - start, start);
-      return bytes.buffer.slice(0, bytesRead);
+      return bytesRead === bytes.buffer.byteLength ? bytes.buffer : bytes.buffer.slice(0, bytesRead);
     },
   };
   try {
