@@ -143,7 +143,8 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
   if (outputFormat === undefined) {
     problems.push(`output.format: cannot be inferred from the extension ${quote(extname(outputPath) || '(none)')}; expected one of [${dataFormats.join(', ')}] (set output.format, or name the file .csv, .jsonl or .parquet)`);
   }
-  if (outputPath.endsWith('.gz')) problems.push('output.path: compressed output (.gz) is not supported; remove the .gz extension');
+  const gzip = /\.gz$/i.test(outputPath);
+  if (gzip && outputFormat === 'parquet') problems.push('output.path: a Parquet file compresses its own pages and is not gzipped; remove the .gz extension and set output.parquet.compression (snappy, gzip or uncompressed)');
   const repeated = job.input.csv?.names?.find((name, i, all) => all.indexOf(name) !== i);
   if (repeated !== undefined) problems.push(`input.csv.names: ${quote(repeated)} is named twice; give each column its own name`);
   if (job.input.csv?.thousands !== undefined && job.input.csv.thousands === (job.input.csv.decimal ?? '.')) {
@@ -187,6 +188,7 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
       format: outputFormat!,
       keep: job.output.keep,
       csv: { delimiter: job.output.csv?.delimiter ?? ',' },
+      gzip,
       parquet: { rowGroupRows: job.output.parquet?.row_group_rows ?? 65536, compression: job.output.parquet?.compression ?? 'snappy' },
       writer: job.output.writer ?? 'auto',
     },

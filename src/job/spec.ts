@@ -66,6 +66,8 @@ export interface OutputSpec {
   /** Input columns copied beside the predictions; undefined means all. */
   readonly keep: readonly string[] | undefined;
   readonly csv: { readonly delimiter: string };
+  /** CSV and JSON Lines written gzipped: the path ends in `.gz` (sink/text.ts). */
+  readonly gzip: boolean;
   readonly parquet: { readonly rowGroupRows: number; readonly compression: 'snappy' | 'gzip' | 'uncompressed' };
   /** Where the output is formatted and encoded: its own thread(s), the scoring thread, or by the input's size (sink/thread.ts, smallInput). */
   readonly writer: 'auto' | 'thread' | 'inline';

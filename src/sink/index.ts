@@ -22,8 +22,8 @@ export function tidyPartial(partial: string): Promise<void> {
 /** Opens the writer for `output.format` with the given column schema. */
 export function openSink(output: OutputSpec, schema: readonly Field[], options: SinkOptions): Promise<Sink> {
   switch (output.format) {
-    case 'csv': return openCsvSink(schema, { ...options, ...output.csv });
-    case 'jsonl': return openJsonlSink(schema, options);
+    case 'csv': return openCsvSink(schema, { ...options, ...output.csv, gzip: output.gzip });
+    case 'jsonl': return openJsonlSink(schema, { ...options, gzip: output.gzip });
     case 'parquet': return openParquetSink(schema, { ...options, ...output.parquet });
   }
 }

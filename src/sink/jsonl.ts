@@ -6,7 +6,7 @@ import { openTextSink } from './text.js';
 import type { OutputBatch, Sink, SinkOptions } from './types.js';
 import { jsonText } from './values.js';
 
-export function openJsonlSink(schema: readonly Field[], options: SinkOptions): Promise<Sink> {
+export function openJsonlSink(schema: readonly Field[], options: SinkOptions & { gzip?: boolean }): Promise<Sink> {
   const keys = schema.map((f, i) => `${i ? ',' : '{'}${JSON.stringify(f.name)}:`);
   return openTextSink(schema, options, '', (batch: OutputBatch) => {
     const columns = schema.map((f) => batch.columns.get(f.name)!);

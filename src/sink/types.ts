@@ -15,6 +15,8 @@ export interface SinkPosition {
   readonly bytes: number;
   /** Parquet only: row-group metadata written so far (JSON-encoded with bigints and bytes tagged). */
   readonly parquet?: string;
+  /** Gzipped CSV and JSON Lines only: the text written since the file's last gzip member, which the next member begins with. */
+  readonly tail?: string;
 }
 
 export interface SinkOptions {

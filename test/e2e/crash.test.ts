@@ -1,7 +1,7 @@
 /**
  * Exactly-once output after a hard kill at any instant: the real CLI is killed with SIGKILL at
  * seeded random moments (and at chosen points inside a commit), resumed until it finishes, and
- * its output compared byte for byte with an uninterrupted run's. Every input/output format
+ * its output compared byte for byte with an uninterrupted run's (gzipped outputs too). Every input/output format
  * pair, gzip input and a multi-file glob.
  */
 import assert from 'node:assert/strict';
@@ -22,6 +22,9 @@ function random(s: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** Output formats by extension: gzipped CSV and JSON Lines too, whose bytes must match as well. */
+type Output = 'csv' | 'jsonl' | 'parquet' | 'csv.gz' | 'jsonl.gz';
 
 let dir = '';
 const copies = 150; // 150 × 344 = 51,600 rows
@@ -68,7 +71,7 @@ async function job(name: string, input: string, output: string, checkpoint: bool
 }
 
 /** An uninterrupted run's output of `input` → `output`, made once. */
-async function cleanRun(input: string, output: 'csv' | 'jsonl' | 'parquet'): Promise<Buffer> {
+async function cleanRun(input: string, output: Output): Promise<Buffer> {
   const clean = join(dir, `clean-${input}-${output}.${output}`);
   const made = await readFile(clean).catch(() => undefined);
   if (made) return made;
@@ -91,9 +94,9 @@ function runAndKill(jobFile: string, ms: number, env: NodeJS.ProcessEnv = {}): P
   });
 }
 
-const pairs: [string, 'csv' | 'jsonl' | 'parquet'][] = [];
+const pairs: [string, Output][] = [];
 for (const input of ['csv', 'jsonl', 'parquet']) for (const output of ['csv', 'jsonl', 'parquet'] as const) pairs.push([input, output]);
-pairs.push(['gz', 'csv'], ['gz', 'parquet'], ['glob', 'jsonl'], ['glob', 'parquet'], ['bad', 'csv'], ['bad', 'parquet'], ['csv-all', 'csv'], ['glob-all', 'csv'], ['utf16', 'csv']);
+pairs.push(['gz', 'csv'], ['gz', 'parquet'], ['glob', 'jsonl'], ['glob', 'parquet'], ['bad', 'csv'], ['bad', 'parquet'], ['csv-all', 'csv'], ['glob-all', 'csv'], ['utf16', 'csv'], ['csv', 'csv.gz'], ['parquet', 'jsonl.gz']);
 
 describe(`SIGKILL at random moments, then resume (seed ${seed})`, { timeout: 600_000 }, () => {
   const rand = random(seed);
@@ -139,7 +142,7 @@ describe(`SIGKILL at random moments, then resume (seed ${seed})`, { timeout: 600
 
 describe('SIGKILL between chosen system calls of a commit, then resume', { timeout: 300_000 }, () => {
   const points = ['batch-written:7', 'sink-committed:1', 'sink-committed:3', 'state-written:2', 'state-renamed:2', 'output-sealed:1', 'finished-recorded:1'];
-  for (const output of ['csv', 'parquet'] as const) {
+  for (const output of ['csv', 'parquet', 'csv.gz'] as const) {
     for (const point of points) {
       test(`${point}, csv → ${output}`, async () => {
         const expected = await cleanRun('csv', output);

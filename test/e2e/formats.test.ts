@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import { assertClose, duckdb, fixtures, penguinsCsv, readJson, readRows, root, runCli, withTempDir } from '../helpers.js';
 
 type Row = Record<string, unknown>;
@@ -363,5 +364,28 @@ test('Parquet bytes through the writer and encoder threads (120,000 rows, repeat
     const [same] = await duckdb(`SELECT count(*) AS n FROM ${table(output)} o JOIN '${input}' i USING (i)
       WHERE o.few = i.few AND o.distinct_bytes IS NOT DISTINCT FROM i.distinct_bytes`);
     assert.equal(Number(same!.n), 120000, format);
+  }
+}));
+
+test('a .csv.gz or .jsonl.gz output is the plain output gzipped (on the scoring thread and on a writer thread), in members that gunzip and DuckDB read as one text', () => withTempDir(async (dir) => {
+  // 51,600 rows: ~4.5 MB of CSV, several members.
+  await duckdb(`COPY (SELECT * EXCLUDE (i, rn) FROM range(150) t(i) CROSS JOIN (SELECT *, row_number() OVER () AS rn FROM read_csv('${join(fixtures, 'data', 'penguins.csv')}')) ORDER BY i, rn)
+    TO '${join(dir, 'in.csv')}' (HEADER)`);
+  for (const writer of ['inline', 'thread']) {
+    for (const format of ['csv', 'jsonl']) {
+      const outputs = [`${writer}.${format}`, `${writer}.${format}.gz`];
+      for (const output of outputs) {
+        const job = await writeJob(dir, ['input: { path: in.csv }', `model: ${join(fixtures, 'models', 'penguins')}`, `output: { path: out/${output}, keep: [species, body_mass_g], writer: ${writer} }`].join('\n'));
+        const run = await runCli(['run', job, '--progress', 'none'], { cwd: dir });
+        assert.equal(run.code, 0, run.stderr);
+      }
+      const [plain, zipped] = await Promise.all(outputs.map((o) => readFile(join(dir, 'out', o))));
+      assert.ok(gunzipSync(zipped!).equals(plain!), `${writer} ${format}: gunzipped, the plain output`);
+      assert.ok(zipped!.length < plain!.length / 3, `${writer} ${format}: ${zipped!.length} bytes gzipped against ${plain!.length}`);
+      // More than one member: each starts with gzip's magic bytes and compression method (1f 8b 08).
+      assert.ok(zipped!.indexOf(Buffer.from([0x1f, 0x8b, 0x08]), 10) > 0, 'several members');
+      const [count] = await duckdb(`SELECT count(*) AS n FROM ${format === 'csv' ? 'read_csv' : 'read_json'}('${join(dir, 'out', outputs[1]!)}')`);
+      assert.equal(Number(count!.n), 51_600);
+    }
   }
 }));

@@ -50,6 +50,7 @@ describe('loadJob: a valid job normalizes', () => {
         format: 'parquet',
         keep: undefined,
         csv: { delimiter: ',' },
+        gzip: false,
         parquet: { rowGroupRows: 65536, compression: 'snappy' },
         writer: 'auto',
       },
@@ -100,7 +101,7 @@ describe('loadJob: a valid job normalizes', () => {
       input: { path: '/data/in/*.tsv', format: 'csv', columns: ['a', 'b'], csv: { delimiter: ';', header: false, quote: "'" }, chunkRows: 100 },
       model: { ref: '/models/m', baseDir: dir, path: '/models/m', threads: { intraOp: 4, interOp: 1 }, graphOptimization: 'basic', providers: ['cuda', 'cpu'], placement: 'inline' },
       batch: { size: 32, concurrency: 3 },
-      output: { path: join(dir, 'out.data'), format: 'jsonl', keep: [], csv: { delimiter: '|' }, parquet: { rowGroupRows: 10, compression: 'gzip' }, writer: 'inline' },
+      output: { path: join(dir, 'out.data'), format: 'jsonl', keep: [], csv: { delimiter: '|' }, gzip: false, parquet: { rowGroupRows: 10, compression: 'gzip' }, writer: 'inline' },
       errors: { path: join(dir, 'out.data.errors.jsonl'), maxCount: undefined, maxRate: undefined, emit: 'skip' },
       checkpoint: { path: join(dir, 'state'), everyRows: undefined, everySeconds: 90 },
       limits: { memoryMb: 1024 },
@@ -391,10 +392,14 @@ describe('loadJob: problems', () => {
       `Job file ${file}: output.format: cannot be inferred from the extension ".txt"; expected one of [csv, jsonl, parquet] (set output.format, or name the file .csv, .jsonl or .parquet)`);
   }));
 
-  test('an output path without extension, and compressed output, are reported together', () => withTempDir(async (dir) => {
-    const file = await writeJob(dir, 'input: { path: in.csv }\nmodel: m\noutput: { path: out/scores.csv.gz }\n');
+  test('a .gz output is gzipped CSV or JSON Lines; a gzipped Parquet path is refused, saying how Parquet compresses; an output path without extension', () => withTempDir(async (dir) => {
+    for (const [path, format] of [['out/scores.csv.gz', 'csv'], ['out/scores.JSONL.GZ', 'jsonl'], ['out/scores.csv', 'csv']] as const) {
+      const job = await loadJob(await writeJob(dir, `input: { path: in.csv }\nmodel: m\noutput: { path: ${path} }\n`), { env: {} });
+      assert.deepEqual([job.output.format, job.output.gzip], [format, path.toLowerCase().endsWith('.gz')], path);
+    }
+    const file = await writeJob(dir, 'input: { path: in.csv }\nmodel: m\noutput: { path: out/scores.parquet.gz }\n');
     await rejectsWith(loadJob(file, { env: {} }), 'JOB_INVALID',
-      `Job file ${file}: output.path: compressed output (.gz) is not supported; remove the .gz extension`);
+      `Job file ${file}: output.path: a Parquet file compresses its own pages and is not gzipped; remove the .gz extension and set output.parquet.compression (snappy, gzip or uncompressed)`);
     const bare = await writeJob(dir, 'input: { path: in.csv }\nmodel: m\noutput: { path: out/scores }\n', 'bare.yaml');
     await rejectsWith(loadJob(bare, { env: {} }), 'JOB_INVALID',
       `Job file ${bare}: output.format: cannot be inferred from the extension "(none)"; expected one of [csv, jsonl, parquet] (set output.format, or name the file .csv, .jsonl or .parquet)`);

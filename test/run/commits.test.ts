@@ -20,7 +20,7 @@ const fingerprint: Fingerprint = { job: 'j', inputs: [], model: { name: 'm', ver
 const batch = (length: number, from: number): OutputBatch => ({ length, columns: new Map([['x', Float64Array.from({ length }, (_, i) => from + i)]]) });
 
 async function setup(dir: string, format: 'csv' | 'parquet', ckpt: Partial<CheckpointSpec>) {
-  const output: OutputSpec = { path: join(dir, `out.${format}`), format, keep: undefined, csv: { delimiter: ',' }, parquet: { rowGroupRows: 100, compression: 'snappy' }, writer: 'auto' };
+  const output: OutputSpec = { path: join(dir, `out.${format}`), format, keep: undefined, csv: { delimiter: ',' }, gzip: false, parquet: { rowGroupRows: 100, compression: 'snappy' }, writer: 'auto' };
   const sink = await openSink(output, schema, { partial: join(dir, `partial.${format}`) });
   const errorLog = await ErrorLog.open(join(dir, 'errors.partial.jsonl'), { path: join(dir, 'errors.jsonl'), maxCount: undefined, maxRate: undefined, emit: 'skip' });
   const spec: CheckpointSpec = { path: dir, everyRows: undefined, everySeconds: undefined, ...ckpt };

@@ -47,7 +47,7 @@ const second = batch({ s: [null], f32: [null], f64: [null], i64: [null], i32: [n
 function output(dir: string, format: DataFormat, extra: Partial<OutputSpec> = {}): OutputSpec {
   return {
     path: join(dir, `out.${format}`), format, keep: undefined,
-    csv: { delimiter: ',' }, parquet: { rowGroupRows: 65536, compression: 'snappy' }, writer: 'auto', ...extra,
+    csv: { delimiter: ',' }, parquet: { rowGroupRows: 65536, compression: 'snappy' }, writer: 'auto', ...extra, gzip: extra.gzip ?? false,
   };
 }
 

@@ -43,7 +43,7 @@ function batches(): OutputBatch[] {
 }
 
 function output(dir: string, format: DataFormat, name: string): OutputSpec {
-  return { path: join(dir, `${name}.${format}`), format, keep: undefined, csv: { delimiter: ',' }, parquet: { rowGroupRows: 1000, compression: 'snappy' }, writer: 'thread' };
+  return { path: join(dir, `${name}.${format}`), format, keep: undefined, csv: { delimiter: ',' }, gzip: false, parquet: { rowGroupRows: 1000, compression: 'snappy' }, writer: 'thread' };
 }
 
 async function writeThrough(sink: Sink): Promise<{ positions: unknown[]; committable: boolean[] }> {
