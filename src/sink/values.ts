@@ -263,6 +263,16 @@ export function jsonText(value: unknown, type: FieldType, items?: FieldType, tim
     for (let i = 0; i < list.length; i++) out += (i ? ',' : '') + jsonText(list[i], items ?? 'json');
     return `${out}]`;
   }
+  if (Object.getPrototypeOf(value) === Object.prototype) {
+    // A struct or map (Parquet), or a JSON object: its members as any cell, so a 64-bit integer
+    // in it stays a number with every digit (JSON.stringify can only quote a bigint as text).
+    let out = '{';
+    for (const [key, member] of Object.entries(value)) {
+      if (member === undefined) continue;
+      out += `${out.length > 1 ? ',' : ''}${JSON.stringify(key)}:${jsonText(member, 'json')}`;
+    }
+    return `${out}}`;
+  }
   return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
 }
 

@@ -389,3 +389,19 @@ test('a .csv.gz or .jsonl.gz output is the plain output gzipped (on the scoring 
     }
   }
 }));
+
+test('64-bit integers inside Parquet structs and maps stay numbers with every digit in JSON Lines and CSV, not quoted text', () => withTempDir(async (dir) => {
+  const input = join(dir, 'in.parquet');
+  await duckdb(`COPY (SELECT {'id': 1234567890123456789::BIGINT, 'name': 'a'} AS st, MAP {'n': -9007199254740993::BIGINT} AS mp,
+    39.1 AS bill_length_mm, 18.7 AS bill_depth_mm, 181 AS flipper_length_mm, 3750 AS body_mass_g) TO '${input}' (FORMAT parquet)`);
+  for (const format of ['jsonl', 'csv']) {
+    const output = join(dir, `out.${format}`);
+    const job = await writeJob(dir, [`input: { path: ${input} }`, `model: ${join(fixtures, 'models', 'penguins')}`, `output: { path: ${output}, keep: [st, mp] }`].join('\n'));
+    const run = await runCli(['run', job, '--progress', 'none']);
+    assert.equal(run.code, 0, run.stderr);
+    const text = await readFile(output, 'utf8');
+    const expected = format === 'jsonl' ? '{"st":{"id":1234567890123456789,"name":"a"},"mp":{"n":-9007199254740993},'
+      : '"{""id"":1234567890123456789,""name"":""a""}","{""n"":-9007199254740993}",';
+    assert.ok(text.split('\n')[format === 'jsonl' ? 0 : 1]!.startsWith(expected), text);
+  }
+}));

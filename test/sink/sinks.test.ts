@@ -177,7 +177,11 @@ describe('values', () => {
     assert.equal(jsonText(new Date('2024-02-29T00:00:00Z'), 'date'), '"2024-02-29"');
     assert.equal(jsonText(new Date(0), 'timestamp', undefined, { naive: true }), '"1970-01-01T00:00:00.000"');
     assert.equal(jsonText([new Date('1969-12-31T00:00:00Z')], 'list', 'date'), '["1969-12-31"]');
-    assert.equal(jsonText({ k: [1n] }, 'json'), '{"k":["1"]}');
+    // 64-bit integers inside a struct, a map or a list stay numbers with every digit, not quoted text.
+    assert.equal(jsonText({ k: [1n] }, 'json'), '{"k":[1]}');
+    assert.equal(jsonText({ id: 12345678901234567890n, m: { x: -1n, s: 'a"b', skipped: undefined, t: new Date(0) } }, 'json'),
+      '{"id":12345678901234567890,"m":{"x":-1,"s":"a\\"b","t":"1970-01-01T00:00:00.000Z"}}');
+    assert.deepEqual(JSON.parse(jsonText({ a: 1.5, b: [true, null], c: {} }, 'json')), { a: 1.5, b: [true, null], c: {} });
   });
 });
 
