@@ -20,7 +20,7 @@ export function openCsvSink(schema: readonly Field[], options: SinkOptions & { d
       case 'boolean': return value ? 'true' : 'false';
       default:
         if (value instanceof Date) return dateText(value, field.type, field.naive);
-        return field.type === 'binary' && value instanceof Uint8Array ? base64(value) : quote(jsonText(value, field.type, field.items));
+        return field.type === 'binary' && value instanceof Uint8Array ? base64(value) : quote(jsonText(value, field.type, field.items, field));
     }
   };
   return openTextSink(schema, options, `${schema.map((f) => quote(f.name)).join(d)}\n`, (batch: OutputBatch) => {

@@ -245,7 +245,7 @@ function distanceToMultiple(r: number, step: number): number {
 }
 
 /** JSON text for any cell: NaN/Infinity become null (JSON has no such numbers), bigints stay exact; `time`: a timestamp column's unit and whether it is a wall-clock time. */
-export function jsonText(value: unknown, type: FieldType, items?: FieldType, time: Pick<Field, 'unit' | 'naive'> = {}): string {
+export function jsonText(value: unknown, type: FieldType, items?: FieldType, time: Pick<Field, 'unit' | 'naive' | 'fields'> = {}): string {
   if (value === null || value === undefined) return 'null';
   switch (typeof value) {
     case 'number': return Number.isFinite(value) ? numberText(value, type) : 'null';
@@ -264,13 +264,16 @@ export function jsonText(value: unknown, type: FieldType, items?: FieldType, tim
     return `${out}]`;
   }
   if (Object.getPrototypeOf(value) === Object.prototype) {
-    // A struct or map (Parquet), or a JSON object: its members as any cell, so a 64-bit integer
-    // in it stays a number with every digit (JSON.stringify can only quote a bigint as text).
+    // A struct or map (Parquet), or a JSON object: its members as cells of their fields' types
+    // where the column has fields (a DATE member as its day), so a 64-bit integer in it stays a
+    // number with every digit (JSON.stringify can only quote a bigint as text).
+    const members = value as Record<string, unknown>;
     let out = '{';
-    for (const [key, member] of Object.entries(value)) {
-      if (member === undefined) continue;
-      out += `${out.length > 1 ? ',' : ''}${JSON.stringify(key)}:${jsonText(member, 'json')}`;
-    }
+    const add = (key: string, member: unknown, field?: Field) => {
+      if (member !== undefined) out += `${out.length > 1 ? ',' : ''}${JSON.stringify(key)}:${jsonText(member, field?.type ?? 'json', field?.items, field)}`;
+    };
+    if (type === 'struct' && time.fields) for (const field of time.fields) add(field.name, members[field.name], field);
+    else for (const key of Object.keys(members)) add(key, members[key]);
     return `${out}}`;
   }
   return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));

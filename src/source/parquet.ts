@@ -462,6 +462,26 @@ function isBinary(element: ColumnDecoder['element']): boolean {
   return logical !== 'STRING' && logical !== 'ENUM' && logical !== 'JSON' && logical !== 'UUID' && logical !== 'FLOAT16';
 }
 
+/** Whether a group and the groups in it are structs and lists whose members read as their fields say (fieldOf). */
+function isStruct(node: SchemaTree): boolean {
+  const e = node.element;
+  const annotation = e.logical_type?.type ?? e.converted_type;
+  if (annotation === 'MAP' || annotation === 'MAP_KEY_VALUE' || annotation === 'VARIANT') return false;
+  return node.children.every((child) => {
+    if (child.children.length > 0) {
+      const list = child.element.logical_type?.type === 'LIST' || child.element.converted_type === 'LIST';
+      const item = list ? child.children[0]?.children[0] ?? child.children[0] : undefined;
+      return list ? item !== undefined && item.children.length === 0 && readsAsTyped(item.element) : isStruct(child);
+    }
+    return readsAsTyped(child.element) && child.element.repetition_type !== 'REPEATED';
+  });
+}
+
+/** Whether hyparquet's nested reader gives a leaf's values in the form its field type says. */
+function readsAsTyped(element: ColumnDecoder['element']): boolean {
+  return !isBinary(element) && !timeUnit(element) && element.converted_type !== 'INTERVAL';
+}
+
 /** Whether a column holds DECIMAL values (any physical type): read as float64, the double nearest its digits. */
 function isDecimal(element: ColumnDecoder['element']): boolean {
   return element.converted_type === 'DECIMAL' || element.logical_type?.type === 'DECIMAL';
@@ -689,6 +709,10 @@ function fieldOf(node: SchemaTree): Field {
     const leaf = e.logical_type?.type === 'LIST' || e.converted_type === 'LIST' ? node.children[0]?.children[0] ?? node.children[0] : undefined;
     // Bytes inside a list are read as text (hyparquet's nested reader), as before binary columns were kept.
     if (leaf && leaf.children.length === 0) return { name, type: 'list', items: isBinary(leaf.element) ? 'string' : fieldOf(leaf).type };
+    // A plain group is a struct (Spark's StructType, DuckDB's STRUCT, a Polars struct), written as
+    // one again; a MAP, or members the nested reader gives in another form than their type says
+    // (bytes as text, TIME as a bare count), stay JSON.
+    if (!leaf && isStruct(node)) return { name, type: 'struct', fields: node.children.map(fieldOf) };
     return { name, type: 'json' };
   }
   const logical = e.logical_type?.type;

@@ -405,3 +405,26 @@ test('64-bit integers inside Parquet structs and maps stay numbers with every di
     assert.ok(text.split('\n')[format === 'jsonl' ? 0 : 1]!.startsWith(expected), text);
   }
 }));
+
+test('a Parquet STRUCT passes through as a STRUCT (nested structs, lists, unsigned and 64-bit members, a null struct); JSON Lines gets its members by their types; a MAP, or a struct holding TIME, stays JSON', () => withTempDir(async (dir) => {
+  const input = join(dir, 'in.parquet');
+  await duckdb(`COPY (SELECT i, 39.1 AS bill_length_mm, 18.7 AS bill_depth_mm, 181 AS flipper_length_mm, 3750 AS body_mass_g,
+    CASE WHEN i = 2 THEN NULL ELSE {'id': 1234567890123456789 + i, 'name': 'n' || i, 'score': i / 4, 'ok': i % 2 = 0, 'd': DATE '2024-02-29' + i::INT,
+      'inner': {'a': i::INT, 'l': [i, NULL, 3]::INT[]}, 'u': (i * 100)::UINTEGER, 'maybe': CASE WHEN i = 1 THEN NULL ELSE 'x' END} END AS st,
+    {'t': TIME '01:02:03'} AS with_time, MAP {'k': i} AS mp FROM range(4) t(i)) TO '${input}' (FORMAT parquet)`);
+  for (const format of ['parquet', 'jsonl']) {
+    const output = join(dir, `out.${format}`);
+    const job = await writeJob(dir, [`input: { path: ${input} }`, `model: ${join(fixtures, 'models', 'penguins')}`, `output: { path: ${output}, keep: [i, st, with_time, mp] }`].join('\n'));
+    const run = await runCli(['run', job, '--progress', 'none']);
+    assert.equal(run.code, 0, run.stderr);
+  }
+  const types = async (file: string) => (await duckdb(`DESCRIBE SELECT st, with_time, mp FROM '${file}'`)).map((r) => `${String(r.column_name)} ${String(r.column_type)}`);
+  const [before, after] = [await types(input), await types(join(dir, 'out.parquet'))];
+  assert.equal(after[0], before[0]);
+  assert.match(before[0]!, /^st STRUCT\(id BIGINT, "name" VARCHAR, score DOUBLE, ok BOOLEAN, d DATE, "inner" STRUCT\(a INTEGER, l INTEGER\[\]\), u UINTEGER, maybe VARCHAR\)$/);
+  assert.deepEqual(after.slice(1), ['with_time JSON', 'mp JSON']);
+  const [same] = await duckdb(`SELECT count(*) AS n FROM '${join(dir, 'out.parquet')}' o JOIN '${input}' i USING (i) WHERE o.st IS NOT DISTINCT FROM i.st`);
+  assert.equal(Number(same!.n), 4);
+  const first = (await readFile(join(dir, 'out.jsonl'), 'utf8')).split('\n')[1]!;
+  assert.ok(first.startsWith('{"i":1,"st":{"id":1234567890123456790,"name":"n1","score":0.25,"ok":false,"d":"2024-03-01","inner":{"a":1,"l":[1,null,3]},"u":100,"maybe":null},'), first);
+}));
