@@ -377,8 +377,13 @@ function decode(text: string): unknown {
 }
 
 /** Values as hyparquet-writer takes them for `field`'s column (its type, and for a timestamp its unit and UTC flag). */
+/** A list's item as a field of its own: its type, its members if structs, its unit and zone if timestamps. */
+function itemField({ items, fields, unit, naive }: Omit<Field, 'name'>): Omit<Field, 'name'> {
+  return { type: items ?? 'json', ...(fields ? { fields } : {}), ...(unit ? { unit } : {}), ...(naive ? { naive } : {}) };
+}
+
 function convert(values: unknown[], field: Omit<Field, 'name'>): unknown[] {
-  const { type, items, fields } = field;
+  const { type, fields } = field;
   switch (type) {
     case 'float32': case 'float64':
       return values.map((v) => (v === null || v === undefined ? null : Number(v)));
@@ -398,7 +403,7 @@ function convert(values: unknown[], field: Omit<Field, 'name'>): unknown[] {
       }
       return values.map((v) => (v instanceof Date ? v : v === null || v === undefined ? null : new Date(v as string)));
     case 'list':
-      return values.map((v) => (v === null || v === undefined ? null : convert(Array.from(v as ArrayLike<unknown>), { type: items ?? 'json', ...(fields ? { fields } : {}) })));
+      return values.map((v) => (v === null || v === undefined ? null : convert(Array.from(v as ArrayLike<unknown>), itemField(field))));
     case 'struct':
       return values.map((v) => (v === null || v === undefined ? null : Object.fromEntries((fields ?? []).map((f) => [f.name, convert([(v as Record<string, unknown>)[f.name]], f)[0]]))));
     case 'string':
@@ -450,12 +455,12 @@ function parquetSchema(fields: readonly Field[]): SchemaElement[] {
 
 /** Schema elements for one field, depth first: a leaf, a struct group, or the three-level LIST layout every reader (Arrow, Spark, DuckDB) expects. */
 function element(field: Field): SchemaElement[] {
-  const { name, type, items, fields } = field;
+  const { name, type, fields } = field;
   if (type === 'list') {
     return [
       { name, repetition_type: 'OPTIONAL', num_children: 1, converted_type: 'LIST', logical_type: { type: 'LIST' } },
       { name: 'list', repetition_type: 'REPEATED', num_children: 1 },
-      ...element({ name: 'element', type: items ?? 'json', ...(fields ? { fields } : {}) }),
+      ...element({ name: 'element', ...itemField(field) }),
     ];
   }
   if (type === 'struct') {

@@ -260,7 +260,9 @@ export function jsonText(value: unknown, type: FieldType, items?: FieldType, tim
   if (Array.isArray(value) || ArrayBuffer.isView(value)) {
     const list = value as ArrayLike<unknown>;
     let out = '[';
-    for (let i = 0; i < list.length; i++) out += (i ? ',' : '') + jsonText(list[i], items ?? 'json');
+    // A list of timestamps carries their unit and zone on its field (time).
+    const item = items === 'timestamp' ? time : {};
+    for (let i = 0; i < list.length; i++) out += (i ? ',' : '') + jsonText(list[i], items ?? 'json', undefined, item);
     return `${out}]`;
   }
   if (Object.getPrototypeOf(value) === Object.prototype) {

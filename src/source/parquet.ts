@@ -135,9 +135,15 @@ async function readGroup(opened: OpenParquet, names: readonly string[], group: R
       readers.set(name, reader);
     }
     const pieces = new Map<string, { start: number; data: ArrayLike<unknown> }[]>(names.filter((n) => !opened.flat.has(n)).map((n) => [n, []]));
-    if (pieces.size > 0) {
+    // Structs and lists get their timestamps as integers in their unit (fieldOf gives them one),
+    // as flat columns do: hyparquet's Dates hold milliseconds. JSON columns (maps, …) keep Dates,
+    // which they write as ISO 8601 text.
+    const typed = new Set(opened.fields.filter((f) => f.type === 'struct' || f.type === 'list').map((f) => f.name));
+    for (const precise of [true, false]) {
+      const columns = [...pieces.keys()].filter((name) => typed.has(name) === precise);
+      if (columns.length === 0) continue;
       await parquetRead({
-        file: opened.buffer, metadata: opened.metadata, columns: [...pieces.keys()], rowStart, rowEnd: groupEnd, compressors,
+        file: opened.buffer, metadata: opened.metadata, columns, rowStart, rowEnd: groupEnd, compressors, ...(precise ? { parsers: unitParsers } : {}),
         onChunk: (chunk) => pieces.get(chunk.columnName)?.push({ start: chunk.rowStart, data: chunk.columnData }),
       });
     }
@@ -462,6 +468,12 @@ function isBinary(element: ColumnDecoder['element']): boolean {
   return logical !== 'STRING' && logical !== 'ENUM' && logical !== 'JSON' && logical !== 'UUID' && logical !== 'FLOAT16';
 }
 
+/** Timestamps inside structs and lists as integers in their unit since the epoch (an INT96 in nanoseconds). */
+const unitParsers = {
+  timestampFromMicroseconds: (micros: bigint | number) => BigInt(micros),
+  timestampFromNanoseconds: (nanos: bigint | number) => BigInt(nanos),
+};
+
 /** Whether a group and the groups in it are structs and lists whose members read as their fields say (fieldOf). */
 function isStruct(node: SchemaTree): boolean {
   const e = node.element;
@@ -690,7 +702,7 @@ async function openFile(file: string, known?: FileMetaData): Promise<OpenParquet
     if (size < 12) throw new Error(`file is ${size} bytes, too small for Parquet`);
     const metadata = known ?? (await parquetMetadataAsync(buffer));
     const tree = parquetSchema(metadata);
-    const fields = tree.children.map(fieldOf);
+    const fields = tree.children.map((child) => fieldOf(child));
     const flat = new Map(tree.children.filter((c) => isFlatColumn([tree, c]) && c.element.logical_type?.type !== 'VARIANT').map((c) => [c.element.name, [tree, c]]));
     return { file, handle, buffer, metadata, fields, flat };
   } catch (error) {
@@ -701,18 +713,26 @@ async function openFile(file: string, known?: FileMetaData): Promise<OpenParquet
   }
 }
 
-function fieldOf(node: SchemaTree): Field {
+/**
+ * A column's field from its schema node; `nested` for a struct's member or a list's item, which
+ * hyparquet's nested reader decodes (unitParsers): an INT96 there is in nanoseconds.
+ */
+function fieldOf(node: SchemaTree, nested = false): Field {
   const e = node.element;
   const name = e.name;
   if (node.children.length > 0) {
     // LIST → repeated group → element: a list column when its element is a scalar.
     const leaf = e.logical_type?.type === 'LIST' || e.converted_type === 'LIST' ? node.children[0]?.children[0] ?? node.children[0] : undefined;
-    // Bytes inside a list are read as text (hyparquet's nested reader), as before binary columns were kept.
-    if (leaf && leaf.children.length === 0) return { name, type: 'list', items: isBinary(leaf.element) ? 'string' : fieldOf(leaf).type };
+    if (leaf && leaf.children.length === 0) {
+      // Bytes inside a list are read as text (hyparquet's nested reader), as before binary columns were kept.
+      // A list of timestamps says their unit and zone on the list's field.
+      const item = isBinary(leaf.element) ? { type: 'string' as const } : fieldOf(leaf, true);
+      return { name, type: 'list', items: item.type, ...('unit' in item && item.unit ? { unit: item.unit } : {}), ...('naive' in item && item.naive ? { naive: true } : {}) };
+    }
     // A plain group is a struct (Spark's StructType, DuckDB's STRUCT, a Polars struct), written as
     // one again; a MAP, or members the nested reader gives in another form than their type says
     // (bytes as text, TIME as a bare count), stay JSON.
-    if (!leaf && isStruct(node)) return { name, type: 'struct', fields: node.children.map(fieldOf) };
+    if (!leaf && isStruct(node)) return { name, type: 'struct', fields: node.children.map((child) => fieldOf(child, true)) };
     return { name, type: 'json' };
   }
   const logical = e.logical_type?.type;
@@ -734,7 +754,7 @@ function fieldOf(node: SchemaTree): Field {
     return integer ? { name, type, integer } : { name, type };
   }
   if (type !== 'timestamp') return { name, type };
-  const unit = fineTimestamp(e);
+  const unit = nested && e.type === 'INT96' ? 'ns' : fineTimestamp(e);
   const naive = e.logical_type?.type === 'TIMESTAMP' && e.logical_type.isAdjustedToUTC === false;
   return { name, type, ...(unit ? { unit } : {}), ...(naive ? { naive } : {}) };
 }

@@ -23,13 +23,13 @@ export interface Field {
   /**
    * For a `timestamp` finer than milliseconds (Parquet TIMESTAMP in MICROS or NANOS, as Spark,
    * pandas and Polars write them): its values are bigints in that unit since the epoch, since a
-   * Date holds milliseconds only. Absent: Date values.
+   * Date holds milliseconds only. Absent: Date values. On a `list` of timestamps, its items'.
    */
   readonly unit?: TimeUnit;
   /**
    * For a `timestamp`: true when it is a wall-clock time not adjusted to UTC (Parquet
    * isAdjustedToUTC false, as pandas and Polars write a datetime without a time zone), so a
-   * Parquet output declares it the same way. Absent: an instant in UTC.
+   * Parquet output declares it the same way. Absent: an instant in UTC. On a `list` of timestamps, its items'.
    */
   readonly naive?: boolean;
   /**

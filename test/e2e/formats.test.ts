@@ -428,3 +428,27 @@ test('a Parquet STRUCT passes through as a STRUCT (nested structs, lists, unsign
   const first = (await readFile(join(dir, 'out.jsonl'), 'utf8')).split('\n')[1]!;
   assert.ok(first.startsWith('{"i":1,"st":{"id":1234567890123456790,"name":"n1","score":0.25,"ok":false,"d":"2024-03-01","inner":{"a":1,"l":[1,null,3]},"u":100,"maybe":null},'), first);
 }));
+
+test('timestamps inside structs and lists keep every digit, their unit and whether they are UTC, in Parquet and in JSON Lines; a map\'s stay as before (milliseconds)', () => withTempDir(async (dir) => {
+  const input = join(dir, 'in.parquet');
+  await duckdb(`COPY (SELECT i, 39.1 AS bill_length_mm, 18.7 AS bill_depth_mm, 181 AS flipper_length_mm, 3750 AS body_mass_g,
+    {'ts': TIMESTAMP '2024-01-01 00:00:00.123456' + to_microseconds(i), 'tz': TIMESTAMPTZ '1969-12-31 23:59:59.999999+00', 'ns': TIMESTAMP_NS '2024-01-01 00:00:00.123456789',
+      'ms': TIMESTAMP_MS '2024-01-01 00:00:00.123', 'd': DATE '2024-02-29'} AS st,
+    [TIMESTAMP '2024-01-01 00:00:00.123456', NULL] AS naive_list, [TIMESTAMPTZ '2024-01-01 00:00:00.5+00'] AS utc_list,
+    MAP {'k': TIMESTAMP '2024-01-01 00:00:00.123456'} AS mp FROM range(3) t(i)) TO '${input}' (FORMAT parquet)`);
+  for (const format of ['parquet', 'jsonl']) {
+    const job = await writeJob(dir, [`input: { path: ${input} }`, `model: ${join(fixtures, 'models', 'penguins')}`, `output: { path: ${join(dir, `out.${format}`)}, keep: [i, st, naive_list, utc_list, mp] }`].join('\n'));
+    const run = await runCli(['run', job, '--progress', 'none']);
+    assert.equal(run.code, 0, run.stderr);
+  }
+  const output = join(dir, 'out.parquet');
+  const types = async (file: string) => (await duckdb(`DESCRIBE SELECT st, naive_list, utc_list FROM '${file}'`)).map((r) => String(r.column_type));
+  assert.deepEqual(await types(output), await types(input));
+  const [same] = await duckdb(`SELECT count(*) AS n FROM '${output}' o JOIN '${input}' i USING (i) WHERE o.st = i.st AND o.naive_list = i.naive_list AND o.utc_list = i.utc_list`);
+  assert.equal(Number(same!.n), 3);
+  const row = JSON.parse((await readFile(join(dir, 'out.jsonl'), 'utf8')).split('\n')[1]!) as Row;
+  assert.deepEqual([row.st, row.naive_list, row.utc_list, row.mp], [
+    { ts: '2024-01-01T00:00:00.123457', tz: '1969-12-31T23:59:59.999999Z', ns: '2024-01-01T00:00:00.123456789', ms: '2024-01-01T00:00:00.123', d: '2024-02-29' },
+    ['2024-01-01T00:00:00.123456', null], ['2024-01-01T00:00:00.500000Z'], { k: '2024-01-01T00:00:00.123Z' },
+  ]);
+}));

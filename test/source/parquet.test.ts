@@ -247,6 +247,26 @@ describe('openParquet: types written by DuckDB', () => {
     assert.deepEqual(ours, [1_704_067_200_123_456n, -1n, null, 0n, -86_400_000_001n]);
     // DuckDB reads the file as INT96 too, to the same microseconds.
     assert.deepEqual(ours, (await duckdb(`SELECT epoch_us(ts) AS us FROM read_parquet(${sqlPath(file)})`)).map((r) => r.us));
+
+    // Inside a struct (Spark writes its struct members' timestamps as INT96 too), the nested
+    // reader gives the nanoseconds whole: Field.unit ns.
+    const inStruct = parquetWriteBuffer({
+      columnData: [{ name: 'st', data: values.map((v) => (v === null ? null : { ts: v })) }],
+      schema: [{ name: 'root', num_children: 1 }, { name: 'st', repetition_type: 'OPTIONAL', num_children: 1 }, { name: 'ts', type: 'FIXED_LEN_BYTE_ARRAY', type_length: 12, repetition_type: 'OPTIONAL' }],
+    });
+    const structBytes = new Uint8Array(inStruct);
+    const structFooterLength = new DataView(inStruct).getUint32(structBytes.length - 8, true);
+    const structMetadata = parquetMetadata(inStruct);
+    const { type_length: _l, ...member } = structMetadata.schema[2]!;
+    structMetadata.schema[2] = { ...member, type: 'INT96' };
+    for (const group of structMetadata.row_groups) for (const column of group.columns) column.meta_data = { ...column.meta_data!, type: 'INT96', statistics: undefined };
+    const structFooter = new ByteWriter();
+    writeMetadata(structFooter, structMetadata);
+    const structFile = join(dir, 'int96-struct.parquet');
+    await writeFile(structFile, Buffer.concat([structBytes.subarray(0, structBytes.length - 8 - structFooterLength), new Uint8Array(structFooter.getBuffer()), Buffer.from('PAR1')]));
+    const nested = await openParquet([structFile], { columns: undefined, chunkRows: 10 });
+    assert.deepEqual(nested.schema, [{ name: 'st', type: 'struct', fields: [{ name: 'ts', type: 'timestamp', unit: 'ns' }] }]);
+    assert.deepEqual(concatColumns(await drain(nested)).st, [{ ts: 1_704_067_200_123_456_789n }, { ts: -1n }, null, { ts: 0n }, { ts: -86_400_000_000_001n }]);
   }));
 
   test('a DATE column is typed date: its days as Dates at midnight UTC', () => withTempDir(async (dir) => {
