@@ -20,6 +20,26 @@ const data = join(fixtures, 'data');
 const flights = join(root, 'node_modules', 'vega-datasets', 'data', 'flights-3m.parquet');
 const sqlPath = (file: string) => `'${file.replace(/'/g, "''")}'`;
 
+/** A written Parquet file with its footer edited (`edit` changes the parsed metadata in place), for what no writer here writes. */
+function withFooter(written: ArrayBuffer, edit: (metadata: ReturnType<typeof parquetMetadata>) => void): Buffer {
+  const bytes = new Uint8Array(written);
+  const footerLength = new DataView(written).getUint32(bytes.length - 8, true);
+  const metadata = parquetMetadata(written);
+  edit(metadata);
+  const footer = new ByteWriter();
+  writeMetadata(footer, metadata);
+  return Buffer.concat([bytes.subarray(0, bytes.length - 8 - footerLength), new Uint8Array(footer.getBuffer()), Buffer.from('PAR1')]);
+}
+
+/** The schema element at `index` and every column chunk retyped INT96 (they were written as FIXED_LEN_BYTE_ARRAY(12), the same bytes). */
+function asInt96(written: ArrayBuffer, index: number): Buffer {
+  return withFooter(written, (metadata) => {
+    const { type_length: _, ...element } = metadata.schema[index]!;
+    metadata.schema[index] = { ...element, type: 'INT96' };
+    for (const group of metadata.row_groups) for (const column of group.columns) column.meta_data = { ...column.meta_data!, type: 'INT96', statistics: undefined };
+  });
+}
+
 /**
  * DuckDB's rows as columns, in file order. Timestamps in microseconds or nanoseconds come as
  * integers in their unit since the epoch, as the reader keeps them (DuckDB's JS values are Dates,
@@ -231,16 +251,8 @@ describe('openParquet: types written by DuckDB', () => {
       columnData: [{ name: 'ts', data: values }],
       schema: [{ name: 'root', num_children: 1 }, { name: 'ts', type: 'FIXED_LEN_BYTE_ARRAY', type_length: 12, repetition_type: 'OPTIONAL' }],
     });
-    const bytes = new Uint8Array(written);
-    const footerLength = new DataView(written).getUint32(bytes.length - 8, true);
-    const metadata = parquetMetadata(written);
-    const { type_length: _, ...element } = metadata.schema[1]!;
-    metadata.schema[1] = { ...element, type: 'INT96' };
-    for (const group of metadata.row_groups) for (const column of group.columns) column.meta_data = { ...column.meta_data!, type: 'INT96', statistics: undefined };
-    const footer = new ByteWriter();
-    writeMetadata(footer, metadata);
     const file = join(dir, 'int96.parquet');
-    await writeFile(file, Buffer.concat([bytes.subarray(0, bytes.length - 8 - footerLength), new Uint8Array(footer.getBuffer()), Buffer.from('PAR1')]));
+    await writeFile(file, asInt96(written, 1));
     const source = await openParquet([file], { columns: undefined, chunkRows: 10 });
     assert.deepEqual(source.schema, [{ name: 'ts', type: 'timestamp', unit: 'us' }]);
     const ours = concatColumns(await drain(source)).ts;
@@ -254,16 +266,8 @@ describe('openParquet: types written by DuckDB', () => {
       columnData: [{ name: 'st', data: values.map((v) => (v === null ? null : { ts: v })) }],
       schema: [{ name: 'root', num_children: 1 }, { name: 'st', repetition_type: 'OPTIONAL', num_children: 1 }, { name: 'ts', type: 'FIXED_LEN_BYTE_ARRAY', type_length: 12, repetition_type: 'OPTIONAL' }],
     });
-    const structBytes = new Uint8Array(inStruct);
-    const structFooterLength = new DataView(inStruct).getUint32(structBytes.length - 8, true);
-    const structMetadata = parquetMetadata(inStruct);
-    const { type_length: _l, ...member } = structMetadata.schema[2]!;
-    structMetadata.schema[2] = { ...member, type: 'INT96' };
-    for (const group of structMetadata.row_groups) for (const column of group.columns) column.meta_data = { ...column.meta_data!, type: 'INT96', statistics: undefined };
-    const structFooter = new ByteWriter();
-    writeMetadata(structFooter, structMetadata);
     const structFile = join(dir, 'int96-struct.parquet');
-    await writeFile(structFile, Buffer.concat([structBytes.subarray(0, structBytes.length - 8 - structFooterLength), new Uint8Array(structFooter.getBuffer()), Buffer.from('PAR1')]));
+    await writeFile(structFile, asInt96(inStruct, 2));
     const nested = await openParquet([structFile], { columns: undefined, chunkRows: 10 });
     assert.deepEqual(nested.schema, [{ name: 'st', type: 'struct', fields: [{ name: 'ts', type: 'timestamp', unit: 'ns' }] }]);
     assert.deepEqual(concatColumns(await drain(nested)).st, [{ ts: 1_704_067_200_123_456_789n }, { ts: -1n }, null, { ts: 0n }, { ts: -86_400_000_000_001n }]);
@@ -377,14 +381,10 @@ describe('openParquet: errors', () => {
       schema: [{ name: 'root', num_children: 2 }, { name: 'x', type: 'DOUBLE', repetition_type: 'REQUIRED' }, { name: 'doc', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' }],
       codec: 'UNCOMPRESSED',
     });
-    const bytes = new Uint8Array(written);
-    const footerLength = new DataView(written).getUint32(bytes.length - 8, true);
-    const metadata = parquetMetadata(written);
-    for (const group of metadata.row_groups) for (const column of group.columns) if (column.meta_data!.path_in_schema[0] === 'doc') column.meta_data = { ...column.meta_data!, codec: 'LZO' };
-    const footer = new ByteWriter();
-    writeMetadata(footer, metadata);
     const file = join(dir, 'lzo.parquet');
-    await writeFile(file, Buffer.concat([bytes.subarray(0, bytes.length - 8 - footerLength), new Uint8Array(footer.getBuffer()), Buffer.from('PAR1')]));
+    await writeFile(file, withFooter(written, (metadata) => {
+      for (const group of metadata.row_groups) for (const column of group.columns) if (column.meta_data!.path_in_schema[0] === 'doc') column.meta_data = { ...column.meta_data!, codec: 'LZO' };
+    }));
     const error = await rejectsWith(async () => drain(await openParquet([file], { columns: undefined, chunkRows: 10 })), 'INPUT_FORMAT',
       `Parquet file ${file} cannot be read (rows 1–2, column "doc"): parquet unsupported compression codec: LZO`);
     assert.equal(error.column, 'doc');
