@@ -7,6 +7,7 @@ import { type Batch, locate } from '../batch/batcher.js';
 import { BentoError } from '../errors.js';
 import { formatFromPath } from '../job/spec.js';
 import { blockArray } from '../source/blocks.js';
+import { jsonText } from '../sink/values.js';
 import { cell, type Column, localeHint, MaskedColumn, missingTokens, parseNumber, plainDecimal } from '../source/types.js';
 import type { Bundle } from './bundle.js';
 import type { InputTensor, Manifest } from './manifest.js';
@@ -222,7 +223,7 @@ function fillColumn(data: Writable, cells: Column, length: number, width: number
   for (let i = 0; i < length; i++) {
     const v = cell(column, i);
     if (v === null || v === undefined) fail(i, v, `${expects}; it has no value`);
-    else (data as string[])[i * width + j] = typeof v === 'string' ? v : JSON.stringify(v);
+    else (data as string[])[i * width + j] = typeof v === 'string' ? v : jsonText(v, 'json');
   }
 }
 
@@ -245,6 +246,7 @@ function toNumber(v: unknown): number | undefined {
 function show(value: unknown): string {
   if (value === null || value === undefined) return 'an empty cell';
   if (value instanceof Uint8Array) return `bytes ${Buffer.from(value.subarray(0, 24)).toString('hex')}${value.length > 24 ? '…' : ''} (${value.length} byte${value.length === 1 ? '' : 's'})`;
-  const text = typeof value === 'string' ? `"${value}"` : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  // jsonText: a struct or list cell may hold 64-bit integers, which JSON.stringify refuses.
+  const text = typeof value === 'string' ? `"${value}"` : typeof value === 'object' ? jsonText(value, 'json') : String(value);
   return text.length > 60 ? `${text.slice(0, 57)}..."` : text;
 }

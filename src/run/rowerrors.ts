@@ -6,7 +6,7 @@
 import { BentoError, thousands } from '../errors.js';
 import type { ErrorsSpec } from '../job/spec.js';
 import { openPartial, type PartialFile } from '../sink/atomic.js';
-import { base64 } from '../sink/values.js';
+import { base64, jsonText } from '../sink/values.js';
 
 /**
  * Rows read before `max_rate` is checked while a run goes on: the rate of its first handful of
@@ -99,7 +99,8 @@ export class ErrorLog {
 }
 
 function clip(value: unknown): unknown {
-  // Bytes (a Parquet BLOB cell) as base64, as the CSV and JSON Lines writers give them.
-  const text = typeof value === 'string' ? value : value instanceof Uint8Array ? base64(value) : JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? String(value);
+  // As the CSV and JSON Lines writers give a cell: bytes (a Parquet BLOB) as base64, a struct's
+  // 64-bit integers as numbers (JSON.stringify refuses them).
+  const text = typeof value === 'string' ? value : value instanceof Uint8Array ? base64(value) : jsonText(value, 'json');
   return text.length > 200 ? `${text.slice(0, 200)}…` : typeof value === 'string' ? value : text;
 }

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { assertClose, bin, fixtures, readJson, runCli, seededRandom, withTempDir } from '../helpers.js';
+import { assertClose, bin, duckdb, fixtures, readJson, runCli, seededRandom, withTempDir } from '../helpers.js';
 
 const penguinsCsv = join(fixtures, 'data', 'penguins.csv');
 const model = join(fixtures, 'models', 'penguins');
@@ -376,4 +376,14 @@ test('a job over its limits.memory stops with MEMORY_LIMIT (exit 2) and what to 
   const rerun = await runCli(['run', join(dir, 'job.yaml'), '--progress', 'none', '--set', 'limits.memory=256', '--summary-json', join(dir, 'summary.json')]);
   assert.equal(rerun.code, 0, rerun.stderr);
   assert.equal((await readJson<{ output: { rows: number } }>(join(dir, 'summary.json'))).output.rows, 300_000);
+}));
+
+test('a struct holding a 64-bit integer where the model wants a number is a bad row with its JSON text, not an internal error', () => withTempDir(async (dir) => {
+  await duckdb(`COPY (SELECT {'v': 39::BIGINT} AS bill_length_mm, 18.7 AS bill_depth_mm, 181 AS flipper_length_mm, 3750 AS body_mass_g FROM range(3)) TO '${join(dir, 'in.parquet')}' (FORMAT parquet)`);
+  await writeFile(join(dir, 'job.yaml'), job('in.parquet', 'errors: { max_rate: 1 }'));
+  const result = await runCli(['--log-format', 'text', 'run', 'job.yaml', '--progress', 'none'], { cwd: dir });
+  assert.equal(result.code, 0, result.stderr);
+  const errors = (await readFile(join(dir, 'out', 'result.csv.errors.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.deepEqual(errors.map((e) => [e.row, e.value, e.reason]), [1, 2, 3].map((row) => [row, '{"v":39}',
+    `Invalid value: column "bill_length_mm" expects float32 (tensor "features"), got {"v":39} at ${join(dir, 'in.parquet')} row ${row}`]));
 }));
