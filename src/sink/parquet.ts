@@ -377,9 +377,9 @@ function decode(text: string): unknown {
 }
 
 /** Values as hyparquet-writer takes them for `field`'s column (its type, and for a timestamp its unit and UTC flag). */
-/** A list's item as a field of its own: its type, its members if structs, its unit and zone if timestamps. */
-function itemField({ items, fields, unit, naive }: Omit<Field, 'name'>): Omit<Field, 'name'> {
-  return { type: items ?? 'json', ...(fields ? { fields } : {}), ...(unit ? { unit } : {}), ...(naive ? { naive } : {}) };
+/** A list's item as a field of its own: its type, its members if structs, its unit and zone if timestamps, whether UUIDs. */
+function itemField({ items, fields, unit, naive, uuid }: Omit<Field, 'name'>): Omit<Field, 'name'> {
+  return { type: items ?? 'json', ...(fields ? { fields } : {}), ...(unit ? { unit } : {}), ...(naive ? { naive } : {}), ...(uuid ? { uuid } : {}) };
 }
 
 function convert(values: unknown[], field: Omit<Field, 'name'>): unknown[] {

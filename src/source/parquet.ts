@@ -36,6 +36,8 @@ interface OpenParquet {
   readonly fields: Field[];
   /** Schema paths of the flat columns (decoded here); others are nested (decoded by parquetRead). */
   readonly flat: ReadonlyMap<string, SchemaTree[]>;
+  /** Nested columns with decimals inside, and what corrects their values (exactDecimals). */
+  readonly decimals: ReadonlyMap<string, (value: unknown) => unknown>;
 }
 
 /** Opens every file's footer (schema and row counts) up front; throws INPUT_FORMAT on a non-Parquet file. */
@@ -151,6 +153,8 @@ async function readGroup(opened: OpenParquet, names: readonly string[], group: R
       const values = assemble(parts, rowStart, groupEnd);
       // Nested columns mark a null cell as undefined; every Column uses null.
       if (Array.isArray(values)) for (let i = 0; i < values.length; i++) if (values[i] === undefined) values[i] = null;
+      const exact = opened.decimals.get(name);
+      if (exact && Array.isArray(values)) for (let i = 0; i < values.length; i++) values[i] = exact(values[i]);
       nested.set(name, values);
     }
   } catch (error) {
@@ -468,6 +472,41 @@ function isBinary(element: ColumnDecoder['element']): boolean {
   return logical !== 'STRING' && logical !== 'ENUM' && logical !== 'JSON' && logical !== 'UUID' && logical !== 'FLOAT16';
 }
 
+/**
+ * For a struct or list column with DECIMAL values inside, what turns its cells' decimals into the
+ * double nearest their digits, as flat columns read them (toValues): hyparquet's nested reader
+ * multiplies the unscaled integer by 10^-scale (a DECIMAL(38,10) 17.4 came back
+ * 17.400000000000002). Within 1 ulp of the decimal, and with the unscaled integer under 2^51 (an
+ * ulp under half a unit in its last digit), rounding to `scale` places gives its digits back;
+ * larger ones are left as read. Undefined when there is no decimal inside. Cells are changed in place.
+ */
+function exactDecimals(node: SchemaTree): ((value: unknown) => unknown) | undefined {
+  const e = node.element;
+  if (node.children.length === 0) {
+    if (!isDecimal(e)) return undefined;
+    const scale = e.scale ?? (e.logical_type?.type === 'DECIMAL' ? e.logical_type.scale : 0) ?? 0;
+    const bound = 2 ** 51 / 10 ** scale;
+    return (v) => (typeof v === 'number' && Math.abs(v) < bound && scale <= 100 ? Number(v.toFixed(scale)) : v);
+  }
+  const list = e.logical_type?.type === 'LIST' || e.converted_type === 'LIST';
+  if (list) {
+    const item = node.children[0]?.children[0] ?? node.children[0];
+    const exact = item && exactDecimals(item);
+    return exact && ((v) => {
+      if (Array.isArray(v)) for (let i = 0; i < v.length; i++) v[i] = exact(v[i]);
+      return v;
+    });
+  }
+  const members = node.children.flatMap((child) => {
+    const exact = exactDecimals(child);
+    return exact ? [[child.element.name, exact] as const] : [];
+  });
+  return members.length === 0 ? undefined : (v) => {
+    if (v !== null && typeof v === 'object') for (const [name, exact] of members) (v as Record<string, unknown>)[name] = exact((v as Record<string, unknown>)[name]);
+    return v;
+  };
+}
+
 /** Timestamps inside structs and lists as integers in their unit since the epoch (an INT96 in nanoseconds). */
 const unitParsers = {
   timestampFromMicroseconds: (micros: bigint | number) => BigInt(micros),
@@ -704,7 +743,11 @@ async function openFile(file: string, known?: FileMetaData): Promise<OpenParquet
     const tree = parquetSchema(metadata);
     const fields = tree.children.map((child) => fieldOf(child));
     const flat = new Map(tree.children.filter((c) => isFlatColumn([tree, c]) && c.element.logical_type?.type !== 'VARIANT').map((c) => [c.element.name, [tree, c]]));
-    return { file, handle, buffer, metadata, fields, flat };
+    const decimals = new Map(tree.children.flatMap((c, i) => {
+      const exact = fields[i]!.type === 'struct' || fields[i]!.type === 'list' ? exactDecimals(c) : undefined;
+      return exact ? [[c.element.name, exact] as const] : [];
+    }));
+    return { file, handle, buffer, metadata, fields, flat, decimals };
   } catch (error) {
     await handle.close();
     throw new BentoError('INPUT_FORMAT', `Input file ${file} is not a readable Parquet file: ${(error as Error).message}`, {
@@ -725,9 +768,9 @@ function fieldOf(node: SchemaTree, nested = false): Field {
     const leaf = e.logical_type?.type === 'LIST' || e.converted_type === 'LIST' ? node.children[0]?.children[0] ?? node.children[0] : undefined;
     if (leaf && leaf.children.length === 0) {
       // Bytes inside a list are read as text (hyparquet's nested reader), as before binary columns were kept.
-      // A list of timestamps says their unit and zone on the list's field.
-      const item = isBinary(leaf.element) ? { type: 'string' as const } : fieldOf(leaf, true);
-      return { name, type: 'list', items: item.type, ...('unit' in item && item.unit ? { unit: item.unit } : {}), ...('naive' in item && item.naive ? { naive: true } : {}) };
+      // A list of timestamps says their unit and zone on the list's field, a list of UUIDs so.
+      const item: Omit<Field, 'name'> = isBinary(leaf.element) ? { type: 'string' } : fieldOf(leaf, true);
+      return { name, type: 'list', items: item.type, ...(item.unit ? { unit: item.unit } : {}), ...(item.naive ? { naive: true } : {}), ...(item.uuid ? { uuid: true } : {}) };
     }
     // A plain group is a struct (Spark's StructType, DuckDB's STRUCT, a Polars struct), written as
     // one again; a MAP, or members the nested reader gives in another form than their type says

@@ -41,6 +41,7 @@ export interface Field {
   /**
    * For `string`: a Parquet UUID (16 bytes, as DuckDB, Arrow and Polars write one), its cells the
    * canonical text (`61b5c9ac-0f4b-4e52-a1a2-7f3e4b0b6a1d`), so a Parquet output declares a UUID again.
+   * On a `list` of UUIDs, its items'.
    */
   readonly uuid?: boolean;
 }

@@ -452,3 +452,20 @@ test('timestamps inside structs and lists keep every digit, their unit and wheth
     ['2024-01-01T00:00:00.123456', null], ['2024-01-01T00:00:00.500000Z'], { k: '2024-01-01T00:00:00.123Z' },
   ]);
 }));
+
+test('decimals inside structs and lists are the double nearest their digits, as top-level ones are, and a list of UUIDs stays one', () => withTempDir(async (dir) => {
+  const input = join(dir, 'in.parquet');
+  await duckdb(`COPY (SELECT i, 39.1 AS bill_length_mm, 18.7 AS bill_depth_mm, 181 AS flipper_length_mm, 3750 AS body_mass_g,
+    {'amount': (17.4 + i)::DECIMAL(38,10), 'cents': 0.3::DECIMAL(9,2)} AS st, [17.4::DECIMAL(38,10), NULL, -0.07::DECIMAL(5,2)] AS amounts,
+    ['61b5c9ac-0f4b-4e52-a1a2-7f3e4b0b6a1d'::UUID] AS ids FROM range(2) t(i)) TO '${input}' (FORMAT parquet)`);
+  for (const format of ['parquet', 'jsonl']) {
+    const job = await writeJob(dir, [`input: { path: ${input} }`, `model: ${join(fixtures, 'models', 'penguins')}`, `output: { path: ${join(dir, `out.${format}`)}, keep: [i, st, amounts, ids] }`].join('\n'));
+    const run = await runCli(['run', job, '--progress', 'none']);
+    assert.equal(run.code, 0, run.stderr);
+  }
+  const row = JSON.parse((await readFile(join(dir, 'out.jsonl'), 'utf8')).split('\n')[0]!) as Row;
+  // hyparquet's nested reader gave 17.400000000000002 (the unscaled integer times 10^-10).
+  assert.deepEqual([row.st, row.amounts, row.ids], [{ amount: 17.4, cents: 0.3 }, [17.4, null, -0.07], ['61b5c9ac-0f4b-4e52-a1a2-7f3e4b0b6a1d']]);
+  const [types] = await duckdb(`SELECT typeof(ids) AS ids, st::VARCHAR AS st FROM '${join(dir, 'out.parquet')}' WHERE i = 1`);
+  assert.deepEqual(types, { ids: 'UUID[]', st: "{'amount': 18.4, 'cents': 0.3}" });
+}));
