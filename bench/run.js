@@ -127,8 +127,8 @@ function runPeer(script, options) {
 }
 
 // The fastest by rate: the compute ceiling runs for a fixed time and counts its rows, so the run
-// that took fewer seconds is not always the faster (until session 19 it was taken, which in
-// 2026-12-06f.txt picked a deep MLP Parquet ceiling of 26,303 rows/s over the other's 26,918).
+// that took fewer seconds is not always the faster (docs/performance.md lists the runs that
+// picking by seconds got wrong).
 const bestOf = (runs) => runs.reduce((a, b) => (b.rows / b.seconds > a.rows / a.seconds ? b : a));
 const maxRss = (runs) => Math.max(...runs.map((r) => r.rssMB));
 const reps = (n) => Number(process.env.BENCH_REPS ?? n);

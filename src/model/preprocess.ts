@@ -41,22 +41,20 @@ export class Preprocessor {
     const feeds = preprocess(batch, this.#manifest, rows, errors);
     const text = this.#manifest.text;
     if (!text || !this.#encoder) return { feeds, context: {} };
-    const column = textOfBytes(batch.columns.get(text.column)!, (i, bytes) => {
+    // A bad text is its row's error, or the batch's when no row errors are kept.
+    const reject = (i: number, why: string, value: unknown, hint: string) => {
       const { file, row, byte } = locate(batch, i);
-      const error = new BentoError('INVALID_VALUE', `Invalid value: column "${text.column}" ${notText}, got ${show(bytes)} at ${file} row ${row}`, { file, row, byte, column: text.column, value: bytes, hint: 'Fix or remove the value in the input.' });
+      const error = new BentoError('INVALID_VALUE', `Invalid value: column "${text.column}" ${why} at ${file} row ${row}`, { file, row, byte, column: text.column, value, hint });
       if (!errors) throw error;
       if (!errors.has(i)) errors.set(i, error);
-    });
+    };
+    const column = textOfBytes(batch.columns.get(text.column)!, (i, bytes) => reject(i, `${notText}, got ${show(bytes)}`, bytes, 'Fix or remove the value in the input.'));
     const texts: (string | null)[] = Array.from({ length: rows }, (_, i) => {
       const v = i < batch.length ? cell(column, i) : '';
       return v === null || v === undefined ? null : typeof v === 'string' ? v : String(v);
     });
-    const encoded = this.#encoder.encode(texts, { maxLength: text.max_length, truncation: text.truncation, tokenTypeIds: text.token_type_ids !== undefined }, (i, why) => {
-      const { file, row, byte } = locate(batch, i);
-      const error = new BentoError('INVALID_VALUE', `Invalid value: column "${text.column}" ${why} at ${file} row ${row}`, { file, row, byte, column: text.column, value: texts[i], hint: 'Shorten the text, or set text.truncation: true in bento.yaml.' });
-      if (!errors) throw error;
-      if (!errors.has(i)) errors.set(i, error);
-    });
+    const encoded = this.#encoder.encode(texts, { maxLength: text.max_length, truncation: text.truncation, tokenTypeIds: text.token_type_ids !== undefined },
+      (i, why) => reject(i, why, texts[i], 'Shorten the text, or set text.truncation: true in bento.yaml.'));
     const dims = [rows, encoded.sequence];
     feeds[text.input_ids] = { type: 'int64', data: encoded.inputIds, dims };
     // The feeds' buffers move to the model worker; postprocessing keeps its own copy of the mask.

@@ -120,8 +120,7 @@ export async function openTextSink(schema: readonly Field[], options: SinkOption
       if (zipped) {
         // The text since the last member, as it stands now: the commit is of the batches written before it was called.
         const tail = buffer.toString('utf8', 0, bytes);
-        const queued = writing;
-        await queued;
+        await writing;
         const at = end;
         await file.sync();
         return { bytes: at, tail };

@@ -244,6 +244,9 @@ function distanceToMultiple(r: number, step: number): number {
   return m < step / 2 ? m : step - m;
 }
 
+/** No unit or zone: for a list's items that are not timestamps, without an object a cell. */
+const untimed: Pick<Field, 'unit' | 'naive' | 'fields'> = {};
+
 /** JSON text for any cell: NaN/Infinity become null (JSON has no such numbers), bigints stay exact; `time`: a timestamp column's unit and whether it is a wall-clock time. */
 export function jsonText(value: unknown, type: FieldType, items?: FieldType, time: Pick<Field, 'unit' | 'naive' | 'fields'> = {}): string {
   if (value === null || value === undefined) return 'null';
@@ -261,7 +264,7 @@ export function jsonText(value: unknown, type: FieldType, items?: FieldType, tim
     const list = value as ArrayLike<unknown>;
     let out = '[';
     // A list of timestamps carries their unit and zone on its field (time).
-    const item = items === 'timestamp' ? time : {};
+    const item = items === 'timestamp' ? time : untimed;
     for (let i = 0; i < list.length; i++) out += (i ? ',' : '') + jsonText(list[i], items ?? 'json', undefined, item);
     return `${out}]`;
   }

@@ -483,10 +483,11 @@ function isBinary(element: ColumnDecoder['element']): boolean {
 function exactDecimals(node: SchemaTree): ((value: unknown) => unknown) | undefined {
   const e = node.element;
   if (node.children.length === 0) {
-    if (!isDecimal(e)) return undefined;
     const scale = e.scale ?? (e.logical_type?.type === 'DECIMAL' ? e.logical_type.scale : 0) ?? 0;
+    // toFixed takes at most 100 places.
+    if (!isDecimal(e) || scale > 100) return undefined;
     const bound = 2 ** 51 / 10 ** scale;
-    return (v) => (typeof v === 'number' && Math.abs(v) < bound && scale <= 100 ? Number(v.toFixed(scale)) : v);
+    return (v) => (typeof v === 'number' && Math.abs(v) < bound ? Number(v.toFixed(scale)) : v);
   }
   const list = e.logical_type?.type === 'LIST' || e.converted_type === 'LIST';
   if (list) {

@@ -23,6 +23,16 @@ async function writeJob(dir: string, body: string): Promise<string> {
 
 const penguinRows = async () => (await readRows(join(fixtures, 'data', 'penguins.jsonl')));
 
+/**
+ * Scores `input` with the penguins classifier into `output` (`extra`: more output keys, e.g.
+ * `keep: [a, b]`), as the CLI does, starting over if it ran before; the run must succeed.
+ */
+async function scorePenguins(dir: string, input: string, output: string, extra = '', cwd?: string): Promise<void> {
+  const job = await writeJob(dir, [`input: { path: ${input} }`, `model: ${join(fixtures, 'models', 'penguins')}`, `output: { path: ${output}${extra ? `, ${extra}` : ''} }`].join('\n'));
+  const run = await runCli(['run', job, '--progress', 'none', '--restart'], cwd ? { cwd } : {});
+  assert.equal(run.code, 0, run.stderr);
+}
+
 describe('penguins classifier: 3 input formats × 3 output formats', async () => {
   const reference = await readJson<Row[]>(join(fixtures, 'reference', 'penguins.json'));
   const source = await penguinRows();
@@ -296,9 +306,7 @@ test('64-bit ids pass through CSV and JSONL exactly: as BIGINT in Parquet, as th
   }).join('\n'));
   for (const input of ['in.csv', 'in.jsonl']) {
     for (const output of ['out.parquet', 'out.jsonl', 'out.csv']) {
-      const job = await writeJob(dir, [`input: { path: ${input} }`, `model: ${join(fixtures, 'models', 'penguins')}`, `output: { path: ${output}, keep: [id] }`].join('\n'));
-      const run = await runCli(['run', job, '--progress', 'none', '--restart']);
-      assert.equal(run.code, 0, run.stderr);
+      await scorePenguins(dir, input, output, 'keep: [id]');
       const file = join(dir, output);
       const written = output.endsWith('.parquet') ? (await duckdb(`SELECT typeof(id) AS t, id::VARCHAR AS id FROM '${file}'`)).map((r) => `${String(r.t)} ${String(r.id)}`)
         : output.endsWith('.jsonl') ? (await readFile(file, 'utf8')).trim().split('\n').map((l) => /^\{"id":(-?\d+),/.exec(l)![1])
@@ -320,9 +328,7 @@ test('Parquet bytes (BLOB) pass through byte for byte: BLOB again in Parquet, ba
   const scored = [0, 1, 2, 4, 5];
   for (const format of ['parquet', 'csv', 'jsonl']) {
     const output = join(dir, `out.${format}`);
-    const job = await writeJob(dir, [`input: { path: ${input} }`, `model: ${join(fixtures, 'models', 'penguins')}`, `output: { path: ${output}, keep: [i, raw, bill_length_mm, id] }`].join('\n'));
-    const run = await runCli(['run', job, '--progress', 'none', '--restart']);
-    assert.equal(run.code, 0, run.stderr);
+    await scorePenguins(dir, input, output, 'keep: [i, raw, bill_length_mm, id]');
     if (format === 'parquet') {
       assert.deepEqual((await duckdb(`SELECT typeof(raw) AS t, typeof(bill_length_mm) AS b, typeof(id) AS u FROM '${output}' LIMIT 1`))[0], { t: 'BLOB', b: 'BLOB', u: 'UUID' });
       const same = await duckdb(`SELECT count(*) AS n FROM '${output}' o JOIN '${input}' i USING (i) WHERE o.raw = i.raw AND o.bill_length_mm = i.bill_length_mm AND o.id = i.id`);
@@ -341,8 +347,7 @@ test('Parquet bytes (BLOB) pass through byte for byte: BLOB again in Parquet, ba
   // The predictions are those of the same rows given as numbers.
   const numbers = join(dir, 'numbers.parquet');
   await duckdb(`COPY (SELECT i, 39.1 + i AS bill_length_mm, 18.7 AS bill_depth_mm, 181 AS flipper_length_mm, 3750 AS body_mass_g FROM range(6) t(i) WHERE i <> 3) TO '${numbers}' (FORMAT parquet)`);
-  const job = await writeJob(dir, [`input: { path: ${numbers} }`, `model: ${join(fixtures, 'models', 'penguins')}`, `output: { path: ${join(dir, 'numbers.jsonl')}, keep: [i] }`].join('\n'));
-  assert.equal((await runCli(['run', job, '--progress', 'none'])).code, 0);
+  await scorePenguins(dir, numbers, join(dir, 'numbers.jsonl'), 'keep: [i]');
   const predictions = (file: string) => readFile(file, 'utf8').then((t) => t.trim().split('\n').map((l) => { const { i: _, raw: _r, bill_length_mm: _b, id: _u, ...p } = JSON.parse(l) as Row; return p; }));
   assert.deepEqual(await predictions(join(dir, 'out.jsonl')), await predictions(join(dir, 'numbers.jsonl')));
 }));
@@ -358,9 +363,7 @@ test('Parquet bytes through the writer and encoder threads (120,000 rows, repeat
   };
   for (const [format, table] of Object.entries(read)) {
     const output = join(dir, `out.${format}`);
-    const job = await writeJob(dir, [`input: { path: ${input} }`, `model: ${join(fixtures, 'models', 'penguins')}`, `output: { path: ${output}, keep: [i, few, distinct_bytes] }`].join('\n'));
-    const run = await runCli(['run', job, '--progress', 'none']);
-    assert.equal(run.code, 0, run.stderr);
+    await scorePenguins(dir, input, output, 'keep: [i, few, distinct_bytes]');
     const [same] = await duckdb(`SELECT count(*) AS n FROM ${table(output)} o JOIN '${input}' i USING (i)
       WHERE o.few = i.few AND o.distinct_bytes IS NOT DISTINCT FROM i.distinct_bytes`);
     assert.equal(Number(same!.n), 120000, format);
@@ -375,9 +378,7 @@ test('a .csv.gz or .jsonl.gz output is the plain output gzipped (on the scoring 
     for (const format of ['csv', 'jsonl']) {
       const outputs = [`${writer}.${format}`, `${writer}.${format}.gz`];
       for (const output of outputs) {
-        const job = await writeJob(dir, ['input: { path: in.csv }', `model: ${join(fixtures, 'models', 'penguins')}`, `output: { path: out/${output}, keep: [species, body_mass_g], writer: ${writer} }`].join('\n'));
-        const run = await runCli(['run', job, '--progress', 'none'], { cwd: dir });
-        assert.equal(run.code, 0, run.stderr);
+        await scorePenguins(dir, 'in.csv', `out/${output}`, `keep: [species, body_mass_g], writer: ${writer}`, dir);
       }
       const [plain, zipped] = await Promise.all(outputs.map((o) => readFile(join(dir, 'out', o))));
       assert.ok(gunzipSync(zipped!).equals(plain!), `${writer} ${format}: gunzipped, the plain output`);
@@ -396,9 +397,7 @@ test('64-bit integers inside Parquet structs and maps stay numbers with every di
     39.1 AS bill_length_mm, 18.7 AS bill_depth_mm, 181 AS flipper_length_mm, 3750 AS body_mass_g) TO '${input}' (FORMAT parquet)`);
   for (const format of ['jsonl', 'csv']) {
     const output = join(dir, `out.${format}`);
-    const job = await writeJob(dir, [`input: { path: ${input} }`, `model: ${join(fixtures, 'models', 'penguins')}`, `output: { path: ${output}, keep: [st, mp] }`].join('\n'));
-    const run = await runCli(['run', job, '--progress', 'none']);
-    assert.equal(run.code, 0, run.stderr);
+    await scorePenguins(dir, input, output, 'keep: [st, mp]');
     const text = await readFile(output, 'utf8');
     const expected = format === 'jsonl' ? '{"st":{"id":1234567890123456789,"name":"a"},"mp":{"n":-9007199254740993},'
       : '"{""id"":1234567890123456789,""name"":""a""}","{""n"":-9007199254740993}",';
@@ -414,9 +413,7 @@ test('a Parquet STRUCT passes through as a STRUCT (nested structs, lists, unsign
     {'t': TIME '01:02:03'} AS with_time, MAP {'k': i} AS mp FROM range(4) t(i)) TO '${input}' (FORMAT parquet)`);
   for (const format of ['parquet', 'jsonl']) {
     const output = join(dir, `out.${format}`);
-    const job = await writeJob(dir, [`input: { path: ${input} }`, `model: ${join(fixtures, 'models', 'penguins')}`, `output: { path: ${output}, keep: [i, st, with_time, mp] }`].join('\n'));
-    const run = await runCli(['run', job, '--progress', 'none']);
-    assert.equal(run.code, 0, run.stderr);
+    await scorePenguins(dir, input, output, 'keep: [i, st, with_time, mp]');
   }
   const types = async (file: string) => (await duckdb(`DESCRIBE SELECT st, with_time, mp FROM '${file}'`)).map((r) => `${String(r.column_name)} ${String(r.column_type)}`);
   const [before, after] = [await types(input), await types(join(dir, 'out.parquet'))];
@@ -437,9 +434,7 @@ test('timestamps inside structs and lists keep every digit, their unit and wheth
     [TIMESTAMP '2024-01-01 00:00:00.123456', NULL] AS naive_list, [TIMESTAMPTZ '2024-01-01 00:00:00.5+00'] AS utc_list,
     MAP {'k': TIMESTAMP '2024-01-01 00:00:00.123456'} AS mp FROM range(3) t(i)) TO '${input}' (FORMAT parquet)`);
   for (const format of ['parquet', 'jsonl']) {
-    const job = await writeJob(dir, [`input: { path: ${input} }`, `model: ${join(fixtures, 'models', 'penguins')}`, `output: { path: ${join(dir, `out.${format}`)}, keep: [i, st, naive_list, utc_list, mp] }`].join('\n'));
-    const run = await runCli(['run', job, '--progress', 'none']);
-    assert.equal(run.code, 0, run.stderr);
+    await scorePenguins(dir, input, join(dir, `out.${format}`), 'keep: [i, st, naive_list, utc_list, mp]');
   }
   const output = join(dir, 'out.parquet');
   const types = async (file: string) => (await duckdb(`DESCRIBE SELECT st, naive_list, utc_list FROM '${file}'`)).map((r) => String(r.column_type));
@@ -459,9 +454,7 @@ test('decimals inside structs and lists are the double nearest their digits, as 
     {'amount': (17.4 + i)::DECIMAL(38,10), 'cents': 0.3::DECIMAL(9,2)} AS st, [17.4::DECIMAL(38,10), NULL, -0.07::DECIMAL(5,2)] AS amounts,
     ['61b5c9ac-0f4b-4e52-a1a2-7f3e4b0b6a1d'::UUID] AS ids FROM range(2) t(i)) TO '${input}' (FORMAT parquet)`);
   for (const format of ['parquet', 'jsonl']) {
-    const job = await writeJob(dir, [`input: { path: ${input} }`, `model: ${join(fixtures, 'models', 'penguins')}`, `output: { path: ${join(dir, `out.${format}`)}, keep: [i, st, amounts, ids] }`].join('\n'));
-    const run = await runCli(['run', job, '--progress', 'none']);
-    assert.equal(run.code, 0, run.stderr);
+    await scorePenguins(dir, input, join(dir, `out.${format}`), 'keep: [i, st, amounts, ids]');
   }
   const row = JSON.parse((await readFile(join(dir, 'out.jsonl'), 'utf8')).split('\n')[0]!) as Row;
   // hyparquet's nested reader gave 17.400000000000002 (the unscaled integer times 10^-10).
