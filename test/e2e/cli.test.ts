@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { test } from 'node:test';
@@ -177,8 +177,14 @@ test('machine-readable log: start, progress and summary events as JSON lines', {
 
 test('SIGTERM commits and exits 143 with no output at output.path; the rerun resumes; a second signal stops at once', { timeout: 120_000 }, () => withTempDir(async (dir) => {
   const output = join(dir, 'f.parquet');
+  // The flights file twice (6M rows), so the signal 2.5 s in lands mid-run on a fast machine too:
+  // 3M rows alone ended in ~2.3 s here.
+  const inputs = join(dir, 'flights');
+  await mkdir(inputs);
+  for (const name of ['a.parquet', 'b.parquet']) await symlink(join(root, 'node_modules', 'vega-datasets', 'data', 'flights-3m.parquet'), join(inputs, name));
+  const sets = ['--set', `input.path=${inputs}`, '--set', `output.path=${output}`];
   const start = () => {
-    const child = spawn(process.execPath, [bin, '--log-format', 'json', 'run', join(root, 'jobs', 'flights.yaml'), '--progress', 'none', '--set', `output.path=${output}`, '--set', 'output.parquet.row_group_rows=100000'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [bin, '--log-format', 'json', 'run', join(root, 'jobs', 'flights.yaml'), '--progress', 'none', ...sets, '--set', 'output.parquet.row_group_rows=100000'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d));
     const started = new Promise<void>((resolve) => child.stderr.on('data', () => stderr.includes('"event":"start"') && resolve()));
@@ -203,11 +209,11 @@ test('SIGTERM commits and exits 143 with no output at output.path; the rerun res
   assert.equal(state.status, 'running');
   assert.ok(state.committed.rows > 0 && state.committed.rows % 102_400 === 0, `commits at row-group boundaries (the first batch boundary past 100,000 rows): ${state.committed.rows}`);
 
-  const status = await runCli(['status', join(root, 'jobs', 'flights.yaml'), '--set', `output.path=${output}`, '--set', 'output.parquet.row_group_rows=100000', '--json']);
+  const status = await runCli(['status', join(root, 'jobs', 'flights.yaml'), ...sets, '--set', 'output.parquet.row_group_rows=100000', '--json']);
   const progress = JSON.parse(status.stdout) as { state: string; rows_committed: number; total_rows: number };
-  assert.deepEqual([progress.state, progress.rows_committed, progress.total_rows], ['in-progress', state.committed.rows, 3_000_000]);
+  assert.deepEqual([progress.state, progress.rows_committed, progress.total_rows], ['in-progress', state.committed.rows, 6_000_000]);
   // Another job setting than the checkpoint's: reported stale, and a run refuses to resume.
-  const stale = await runCli(['status', join(root, 'jobs', 'flights.yaml'), '--set', `output.path=${output}`]);
+  const stale = await runCli(['status', join(root, 'jobs', 'flights.yaml'), ...sets]);
   assert.match(stale.stdout, /^flights-delay: stale, the checkpoint \([\d,]+ rows\) no longer matches: the job file changed/);
 
   const twice = start();
@@ -218,11 +224,11 @@ test('SIGTERM commits and exits 143 with no output at output.path; the rerun res
   const second = await twice.done;
   assert.ok(second.code === 130 || second.signal === 'SIGINT', `exit ${second.code} / ${second.signal}`);
 
-  const resumed = await runCli(['--log-format', 'json', 'run', join(root, 'jobs', 'flights.yaml'), '--progress', 'none', '--set', `output.path=${output}`, '--set', 'output.parquet.row_group_rows=100000']);
+  const resumed = await runCli(['--log-format', 'json', 'run', join(root, 'jobs', 'flights.yaml'), '--progress', 'none', ...sets, '--set', 'output.parquet.row_group_rows=100000']);
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.match(resumed.stderr, /"event":"resume".*resuming flights-delay at row [\d,]+/);
   const { duckdb } = await import('../helpers.js');
-  assert.deepEqual(await duckdb(`SELECT count(*)::INT AS n FROM '${output}'`), [{ n: 3_000_000 }]);
+  assert.deepEqual(await duckdb(`SELECT count(*)::INT AS n FROM '${output}'`), [{ n: 6_000_000 }]);
 }));
 
 test('--help lists the commands; an unknown command is a usage error', async () => {
