@@ -151,12 +151,17 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
     problems.push(`input.csv.thousands: ${quote(job.input.csv.thousands)} is also the decimal mark; the separator between groups of digits is the other one (Excel in Germany writes 1.234,5: thousands ".", decimal ",")`);
   }
   if (job.input.csv?.decimal === ',' && job.input.csv.delimiter === ',') problems.push('input.csv.decimal: a decimal comma needs another delimiter between fields; set input.csv.delimiter (Excel writes ";" with a decimal comma) or leave it out to have it sniffed');
+  const inputPath = at('input.path', job.input.path);
+  const errorsPath = job.errors?.path ? at('errors.path', job.errors.path) : `${outputPath}.errors.jsonl`;
+  // The run would replace the file it reads, and a rerun would score its own predictions.
+  if (inputPath === outputPath) problems.push(`output.path: ${quote(outputPath)} is also input.path; the output would replace the input it is read from. Write it to another file, e.g. ${quote(scoredName(outputPath))}`);
+  else if (inputPath === errorsPath) problems.push(`errors.path: ${quote(errorsPath)} is also input.path; set errors.path to another file`);
   if (problems.length > 0) throw configError('JOB_INVALID', file, 'Job file', problems);
   return {
     name: job.name ?? basename(file).replace(/\.ya?ml$/i, ''),
     jobFile: file,
     input: {
-      path: at('input.path', job.input.path),
+      path: inputPath,
       format: job.input.format,
       columns: job.input.columns,
       csv: csvOptions(job.input.csv),
@@ -173,7 +178,7 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
     },
     batch: { size: job.batch?.size, concurrency: job.batch?.concurrency ?? 2 },
     errors: {
-      path: job.errors?.path ? at('errors.path', job.errors.path) : `${outputPath}.errors.jsonl`,
+      path: errorsPath,
       maxCount: job.errors?.max_count,
       maxRate: job.errors?.max_rate,
       emit: job.errors?.emit ?? 'skip',
@@ -193,6 +198,12 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
       writer: job.output.writer ?? 'auto',
     },
   };
+}
+
+/** `data/x.csv` → `data/x.scored.csv` (before the format's extension and any `.gz`). */
+function scoredName(path: string): string {
+  const m = /^(.*?)((?:\.[A-Za-z0-9]+)?(?:\.gz)?)$/.exec(path)!;
+  return `${m[1]}.scored${m[2]}`;
 }
 
 /**

@@ -2,6 +2,7 @@
  * @file The normalized job: every path absolute, every default filled in. Later stages read
  * only this shape, never the raw YAML.
  */
+import { basename, dirname, sep } from 'node:path';
 import type { Placement } from '../model/pool.js';
 
 export type DataFormat = 'csv' | 'jsonl' | 'parquet';
@@ -120,4 +121,16 @@ export function formatFromPath(path: string): DataFormat | undefined {
   if (name.endsWith('.jsonl') || name.endsWith('.ndjson')) return 'jsonl';
   if (name.endsWith('.parquet') || name.endsWith('.pq')) return 'parquet';
   return undefined;
+}
+
+/**
+ * Whether `file` is one that runs of this job write, so an input glob or folder must not read it:
+ * the output and errors file (input `data/*.csv` with output `data/scored.csv` would score the
+ * last run's predictions again on the next), anything in the checkpoint directory, a partial
+ * file in another job's (`*.bento-batch`, the default beside an output), and our temporary files.
+ */
+export function writtenByRuns(spec: Pick<JobSpec, 'output' | 'errors' | 'checkpoint'>): (file: string) => boolean {
+  const checkpoint = spec.checkpoint ? spec.checkpoint.path + sep : undefined;
+  return (file) => file === spec.output.path || file === spec.errors.path || (checkpoint !== undefined && file.startsWith(checkpoint))
+    || file.endsWith('.bento-batch.tmp') || (basename(dirname(file)).endsWith('.bento-batch') && /^(partial\.|errors\.partial\.jsonl$)/.test(basename(file)));
 }

@@ -13,7 +13,7 @@ import { failpoint } from '../checkpoint/failpoint.js';
 import { decideResume } from '../checkpoint/resume.js';
 import { type CheckpointState, partialErrorsFile, partialFile, writeState } from '../checkpoint/state.js';
 import { BentoError, didYouMean, thousands } from '../errors.js';
-import type { JobSpec } from '../job/spec.js';
+import { type JobSpec, writtenByRuns } from '../job/spec.js';
 import type { Bundle } from '../model/bundle.js';
 import { ModelPool } from '../model/pool.js';
 import { predictionFields } from '../model/postprocess.js';
@@ -78,7 +78,7 @@ export interface PreparedJob {
   readonly spec: JobSpec;
   readonly bundle: Bundle;
   readonly batchSize: number;
-  readonly source: Source & { format: string };
+  readonly source: Source & { format: string; readonly skipped: readonly string[] };
   readonly keep: readonly Field[];
 }
 
@@ -104,7 +104,7 @@ export async function prepareJob(spec: JobSpec, resolved?: Bundle): Promise<Prep
   // CSV to CSV keeping every input column: records go to the writer as the text read, whole.
   const csvOut = spec.output.format === 'csv';
   const wholeLines = csvOut && spec.input.columns === undefined && spec.output.keep === undefined;
-  const source = await openSource({ ...spec.input, columns: wanted }, { rawText: csvOut, ...(wholeLines ? { linesFor: spec.output.csv.delimiter, valuesOf: modelColumns } : {}) });
+  const source = await openSource({ ...spec.input, columns: wanted }, { rawText: csvOut, ...(wholeLines ? { linesFor: spec.output.csv.delimiter, valuesOf: modelColumns } : {}) }, writtenByRuns(spec));
   const names = source.schema.map((f) => f.name);
   for (const column of [...modelColumns, ...(spec.output.keep ?? [])]) {
     if (names.includes(column)) continue;
@@ -171,6 +171,10 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
   let sealed = false;
   try {
     if (pool.note) hooks.warn?.(pool.note);
+    if (source.skipped.length > 0) {
+      const [first] = source.skipped;
+      hooks.warn?.(`input.path ${spec.input.path} also matches ${source.skipped.length === 1 ? `${first}, which this job writes: it is` : `${source.skipped.length} files this job writes (${first}, …): they are`} not read`);
+    }
     validateSignature(bundle, pool.signature);
     const predictions = predictionFields(m, pool.signature.outputs);
     const clash = predictions.find((p) => job.keep.some((k) => k.name === p.name));

@@ -12,18 +12,25 @@ import { BentoError } from '../errors.js';
 
 const hasMagic = (part: string) => /[*?[\]{}]/.test(part);
 
-/** Files matched by `path`, sorted by full path; throws INPUT_NOT_FOUND when none match. */
-export async function resolveInputFiles(path: string, isWanted: (file: string) => boolean): Promise<string[]> {
+/**
+ * Files matched by `path`, sorted by full path; throws INPUT_NOT_FOUND when none match. A folder
+ * or glob leaves out the files `skip` names (a run's own output: job/spec.ts, writtenByRuns),
+ * each passed to `skipped`; a file named on its own is read whatever it is.
+ */
+export async function resolveInputFiles(path: string, isWanted: (file: string) => boolean, skip?: { readonly test: (file: string) => boolean; readonly skipped: (file: string) => void }): Promise<string[]> {
   const parts = path.split(sep);
   const firstMagic = parts.findIndex(hasMagic);
   let files: string[];
   let broken: string[] = [];
+  /** `path` is one file, named on its own. */
+  let named = false;
   if (firstMagic === -1) {
     const info = await stat(path).catch(() => undefined);
     if (info === undefined) {
       throw new BentoError('INPUT_NOT_FOUND', `Input file ${path} does not exist`, { file: path, hint: 'Check input.path; relative paths resolve against the job file\'s directory.' });
     }
-    files = info.isDirectory() ? (await walk(path, broken)).filter(isWanted) : [path];
+    named = !info.isDirectory();
+    files = named ? [path] : (await walk(path, broken)).filter(isWanted);
     broken = broken.filter(isWanted);
   } else {
     const base = parts.slice(0, firstMagic).join(sep) || sep;
@@ -37,6 +44,13 @@ export async function resolveInputFiles(path: string, isWanted: (file: string) =
     const to = await readlink(link).catch(() => '?');
     throw new BentoError('INPUT_NOT_FOUND', `Input file ${link} is a symbolic link to ${to}, which does not exist${broken.length > 1 ? ` (and ${broken.length - 1} more such link${broken.length > 2 ? 's' : ''})` : ''}`, {
       file: link, hint: 'Restore the file it points to (e.g. `dvc checkout`, or remount the volume), or remove the link to read the input without it.',
+    });
+  }
+  if (skip && !named) {
+    files = files.filter((file) => {
+      if (!skip.test(file)) return true;
+      skip.skipped(file);
+      return false;
     });
   }
   if (files.length === 0) {

@@ -17,16 +17,18 @@ export type { Column, Field, FieldType, RowChunk, Source, SourceProgress } from 
  * Resolves the input files, checks they share one format, and opens the matching reader.
  * `rawText`: CSV cells stay the text read (for CSV output, which writes them back unchanged).
  * `linesFor`: also hand on each CSV record's text (see lineColumn) for a CSV writer with this
- * delimiter; then `valuesOf` (the model's columns) are the only cells read as values.
+ * delimiter; then `valuesOf` (the model's columns) are the only cells read as values. `own`: files
+ * a folder or glob must not read (job/spec.ts, writtenByRuns), listed in `skipped` when matched.
  */
-export async function openSource(input: InputSpec, read: { rawText?: boolean; linesFor?: string; valuesOf?: readonly string[] } = {}): Promise<Source & { format: DataFormat }> {
-  const files = await resolveInputFiles(input.path, (file) => (input.format ? true : formatFromPath(file) !== undefined));
+export async function openSource(input: InputSpec, read: { rawText?: boolean; linesFor?: string; valuesOf?: readonly string[] } = {}, own?: (file: string) => boolean): Promise<Source & { format: DataFormat; skipped: readonly string[] }> {
+  const skipped: string[] = [];
+  const files = await resolveInputFiles(input.path, (file) => (input.format ? true : formatFromPath(file) !== undefined), own && { test: own, skipped: (file) => skipped.push(file) });
   const format = input.format ?? formatOf(files);
   const options = { columns: input.columns, chunkRows: input.chunkRows, typeRows };
   const source = format === 'csv' ? await openCsv(files, { ...input.csv, ...options, rawText: read.rawText ?? false, ...(read.rawText && read.linesFor !== undefined ? { linesFor: read.linesFor, valuesOf: read.valuesOf } : {}) })
     : format === 'jsonl' ? await openJsonl(files, options)
       : await openParquet(files, options);
-  return Object.assign(source, { format });
+  return Object.assign(source, { format, skipped });
 }
 
 /**

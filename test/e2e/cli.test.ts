@@ -231,6 +231,29 @@ test('SIGTERM commits and exits 143 with no output at output.path; the rerun res
   assert.deepEqual(await duckdb(`SELECT count(*)::INT AS n FROM '${output}'`), [{ n: 6_000_000 }]);
 }));
 
+test('an input folder glob that holds the output: a rerun reads the input, not the last output', () => withTempDir(async (dir) => {
+  // The nightly layout: data/*.csv scored to data/scored.csv. Before, the second run scored the
+  // first run's output as a third input file (1,376 rows, and a stale checkpoint).
+  await mkdir(join(dir, 'data'));
+  for (const name of ['a.csv', 'b.csv']) await writeFile(join(dir, 'data', name), await readFile(join(fixtures, 'data', 'penguins.csv')));
+  const job = join(dir, 'job.yaml');
+  await writeFile(job, ['input: { path: data/*.csv }', `model: ${join(fixtures, 'models', 'penguins')}`, 'output: { path: data/scored.csv }'].join('\n'));
+  const events = (stderr: string) => stderr.trim().split('\n').map((l) => JSON.parse(l) as { event: string; message: string; summary?: { output: { rows: number } } });
+  const first = await runCli(['--log-format', 'json', 'run', job, '--progress', 'none']);
+  assert.equal(first.code, 0, first.stderr);
+  assert.equal(events(first.stderr).at(-1)!.summary!.output.rows, 688);
+  const again = await runCli(['--log-format', 'json', 'run', job, '--progress', 'none']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(events(again.stderr).at(-1)!.event, 'already-finished');
+  assert.match((await runCli(['status', job])).stdout, /^job: finished at /);
+  const restarted = await runCli(['--log-format', 'json', 'run', job, '--progress', 'none', '--restart']);
+  assert.equal(restarted.code, 0, restarted.stderr);
+  const log = events(restarted.stderr);
+  assert.equal(log.at(-1)!.summary!.output.rows, 688);
+  assert.ok(log.some((e) => e.event === 'warning' && e.message === `input.path ${join(dir, 'data', '*.csv')} also matches ${join(dir, 'data', 'scored.csv')}, which this job writes: it is not read`), restarted.stderr);
+  assert.equal((await readRows(join(dir, 'data', 'scored.csv'))).length, 688);
+}));
+
 test('--help lists the commands; an unknown command is a usage error', async () => {
   const help = await runCli(['--help']);
   assert.equal(help.code, 0);

@@ -149,6 +149,24 @@ describe('loadJob: checkpoint', () => {
   }));
 });
 
+describe('loadJob: the output is not the input', () => {
+  test('output.path or errors.path equal to input.path is JOB_INVALID, suggesting another name', () => withTempDir(async (dir) => {
+    const same = await writeJob(dir, ['input: { path: data/in.csv }', 'model: models/m', 'output: { path: data/in.csv }'].join('\n'));
+    await rejectsWith(loadJob(same, { env: {} }), 'JOB_INVALID',
+      `Job file ${same}: output.path: "${join(dir, 'data', 'in.csv')}" is also input.path; the output would replace the input it is read from. Write it to another file, e.g. "${join(dir, 'data', 'in.scored.csv')}"`);
+    const gz = await writeJob(dir, ['input: { path: in.csv.gz }', 'model: models/m', 'output: { path: in.csv.gz }'].join('\n'));
+    await rejectsWith(loadJob(gz, { env: {} }), 'JOB_INVALID',
+      `Job file ${gz}: output.path: "${join(dir, 'in.csv.gz')}" is also input.path; the output would replace the input it is read from. Write it to another file, e.g. "${join(dir, 'in.scored.csv.gz')}"`);
+    const errors = await writeJob(dir, ['input: { path: bad.jsonl }', 'model: models/m', 'output: { path: out.csv }', 'errors: { path: bad.jsonl }'].join('\n'));
+    await rejectsWith(loadJob(errors, { env: {} }), 'JOB_INVALID',
+      `Job file ${errors}: errors.path: "${join(dir, 'bad.jsonl')}" is also input.path; set errors.path to another file`);
+    // A --set path resolves in the shell's directory, the job file's against its own: the same file either way.
+    const job = await writeJob(dir, minimal);
+    await rejectsWith(loadJob(job, { env: {}, cwd: join(dir, 'data'), overrides: ['output.path=in.csv'] }), 'JOB_INVALID',
+      `Job file ${job}: output.path: "${join(dir, 'data', 'in.csv')}" is also input.path; the output would replace the input it is read from. Write it to another file, e.g. "${join(dir, 'data', 'in.scored.csv')}"`);
+  }));
+});
+
 describe('loadJob: limits', () => {
   test('memory: MB as a number, or a size with MB / MiB / GB / GiB', () => withTempDir(async (dir) => {
     for (const [memory, mb] of [['300', 300], ['512MB', 512], ['"768 MiB"', 768], ['2GB', 2048], ['1.5GiB', 1536]] as const) {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { copyFile, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import type { InputSpec } from '../../src/job/spec.js';
+import { type InputSpec, writtenByRuns } from '../../src/job/spec.js';
 import { openSource } from '../../src/source/index.js';
 import { globToRegExp, resolveInputFiles } from '../../src/source/files.js';
 import { fixtures, rejectsWith, withTempDir } from '../helpers.js';
@@ -46,6 +46,30 @@ describe('resolveInputFiles', () => {
   test('a directory is walked recursively, filtered, sorted, hidden files and Spark\'s _ markers skipped', () => withTempDir(async (dir) => {
     await touch(dir, ['b.csv', 'a.csv', 'sub/c.csv', 'README.md', '.hidden.csv', '.tmp/d.csv', 'sub/a.csv.gz', '_SUCCESS', '_temporary/0/part-9.csv', '_committed_1.csv']);
     assert.deepEqual(await resolveInputFiles(dir, isData), [join(dir, 'a.csv'), join(dir, 'b.csv'), join(dir, 'sub', 'a.csv.gz'), join(dir, 'sub', 'c.csv')]);
+  }));
+
+  test('a folder or glob leaves out what runs of the job write; a file named on its own is read', () => withTempDir(async (dir) => {
+    // A nightly job whose output lands in the folder it reads, mid-resume, beside another job's checkpoint.
+    await touch(dir, ['a.csv', 'scored.csv', 'scored.csv.errors.jsonl', 'scored.csv.bento-batch/partial.csv', 'scored.csv.bento-batch/errors.partial.jsonl',
+      'other.csv.bento-batch/partial.csv', 'keep.bento-batch.csv', 'sub/b.csv']);
+    await writeFile(join(dir, 'scored.csv.bento-batch', 'state.json'), '{}');
+    await writeFile(join(dir, '.scored.csv.123.bento-batch.tmp'), 'a\n1\n');
+    const own = writtenByRuns({
+      output: { path: join(dir, 'scored.csv') } as never,
+      errors: { path: join(dir, 'scored.csv.errors.jsonl') } as never,
+      checkpoint: { path: join(dir, 'scored.csv.bento-batch'), everyRows: undefined, everySeconds: 5 },
+    });
+    const read = (path: string) => {
+      const skipped: string[] = [];
+      return resolveInputFiles(path, isData, { test: own, skipped: (file) => skipped.push(file) }).then((files) => ({ files, skipped }));
+    };
+    assert.deepEqual(await read(dir), {
+      files: [join(dir, 'a.csv'), join(dir, 'keep.bento-batch.csv'), join(dir, 'sub', 'b.csv')],
+      skipped: [join(dir, 'other.csv.bento-batch', 'partial.csv'), join(dir, 'scored.csv'), join(dir, 'scored.csv.bento-batch', 'errors.partial.jsonl'), join(dir, 'scored.csv.bento-batch', 'partial.csv'), join(dir, 'scored.csv.errors.jsonl')],
+    });
+    assert.deepEqual(await read(join(dir, '*.csv')), { files: [join(dir, 'a.csv'), join(dir, 'keep.bento-batch.csv')], skipped: [join(dir, 'scored.csv')] });
+    await rejectsWith(read(join(dir, '*', 'partial.*')), 'INPUT_NOT_FOUND', `Input ${join(dir, '*', 'partial.*')} matches no file`);
+    assert.deepEqual(await read(join(dir, 'scored.csv')), { files: [join(dir, 'scored.csv')], skipped: [] });
   }));
 
   test('symbolic links are followed, to files and folders, a folder reached twice walked once', () => withTempDir(async (dir) => {

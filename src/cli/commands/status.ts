@@ -8,7 +8,7 @@ import { BentoError, thousands } from '../../errors.js';
 import { loadJob } from '../../job/load.js';
 import { resolveBundle } from '../../model/bundle.js';
 import { resolveInputFiles } from '../../source/files.js';
-import { formatFromPath } from '../../job/spec.js';
+import { formatFromPath, writtenByRuns } from '../../job/spec.js';
 
 export interface StatusOptions {
   readonly job: string;
@@ -39,7 +39,8 @@ export async function status(options: StatusOptions, out: NodeJS.WritableStream 
     const state = await readState(spec.checkpoint.path);
     if (!state) result = { ...base, state: 'not-started' };
     else {
-      const files = await resolveInputFiles(spec.input.path, (f) => (spec.input.format ? true : formatFromPath(f) !== undefined)).catch((e: unknown) => {
+      const own = writtenByRuns(spec);
+      const files = await resolveInputFiles(spec.input.path, (f) => (spec.input.format ? true : formatFromPath(f) !== undefined), { test: own, skipped: () => {} }).catch((e: unknown) => {
         if (e instanceof BentoError) return [] as string[];
         throw e;
       });
