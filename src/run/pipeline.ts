@@ -5,7 +5,7 @@
  * and into output rows, run/scorer.ts; when to commit, run/commits.ts. This file wires them up
  * and owns the run's end: publish, or keep (resumable) or discard the partial output.
  */
-import { copyFile, rm } from 'node:fs/promises';
+import { copyFile, rm, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { batches } from '../batch/batcher.js';
@@ -92,6 +92,14 @@ export async function prepareJob(spec: JobSpec, resolved?: Bundle): Promise<Prep
     throw new BentoError('JOB_INVALID', `Job file ${spec.jobFile}: batch.size: expected at most ${m.batch.max_size} (the largest batch model ${m.name}:${m.version} accepts), got \`${batchSize}\` (number)`, {
       file: spec.jobFile, hint: `Set batch.size to ${m.batch.max_size} or less, or leave it out to use ${Math.min(256, m.batch.max_size)}.`,
     });
+  }
+  // Found now, not when the finished output is moved there after the whole run.
+  for (const [key, path] of [['output.path', spec.output.path], ['errors.path', spec.errors.path]] as const) {
+    if ((await stat(path).catch(() => undefined))?.isDirectory()) {
+      throw new BentoError('OUTPUT_WRITE', `Cannot write output ${path}: it is a directory`, {
+        file: path, hint: `${key} names the file to write, e.g. ${join(path, key === 'output.path' ? `scored.${spec.output.format}` : 'errors.jsonl')}.`,
+      });
+    }
   }
   const modelColumns = [...new Set([...m.inputs.flatMap((i) => i.columns), ...(m.text ? [m.text.column] : [])])];
   const wanted = spec.input.columns ?? (spec.output.keep ? [...new Set([...modelColumns, ...spec.output.keep])] : undefined);

@@ -48,6 +48,20 @@ const cases: Case[] = [
     error: 'error: Cannot tell the format of <dir>/data.xlsx from its extension\nhint: Set input.format to csv, jsonl or parquet, or use the extensions .csv .tsv .jsonl .ndjson .parquet (optionally .gz; .txt is read as CSV when named on its own or by a glob).',
   },
   {
+    name: 'an output path that is a directory, found before the run rather than when its output is moved there',
+    setup: async (dir) => mkdir(join(dir, 'scored.csv')),
+    job: () => job(penguinsCsv, '', 'scored.csv'),
+    exit: 5,
+    error: 'error: Cannot write output <dir>/scored.csv: it is a directory\nhint: output.path names the file to write, e.g. <dir>/scored.csv/scored.csv.',
+  },
+  {
+    name: 'the output path is the input file',
+    setup: async (dir) => cp(penguinsCsv, join(dir, 'in.csv')),
+    job: () => job('in.csv', '', 'in.csv'),
+    exit: 2,
+    error: 'error: Job file <dir>/job.yaml: output.path: "<dir>/in.csv" is also input.path; the output would replace the input it is read from. Write it to another file, e.g. "<dir>/in.scored.csv"\nhint: Fix the job file and run again.',
+  },
+  {
     name: 'unknown output format',
     setup: async () => {},
     job: () => job(penguinsCsv, '', 'out/result.xlsx'),
