@@ -20,6 +20,7 @@ export type BentoErrorCode =
   | 'RESUME_REFUSED' // a checkpoint exists but the job, input or model changed since
   | 'TOO_MANY_ERRORS' // more rows failed than errors.max_count / max_rate allow
   | 'MEMORY_LIMIT' // a thread reached its share of limits.memory
+  | 'JOB_RUNNING' // another run of the job holds its checkpoint lock
   | 'INTERRUPTED'; // SIGINT / SIGTERM
 
 export interface BentoErrorDetails {
@@ -73,6 +74,7 @@ export const ExitCode = {
   model: 4,
   output: 5,
   rowErrors: 6,
+  running: 7,
   sigint: 130,
   sigterm: 143,
 } as const;
@@ -93,6 +95,7 @@ const exitByCode: Record<BentoErrorCode, number> = {
   RESUME_REFUSED: ExitCode.config,
   TOO_MANY_ERRORS: ExitCode.rowErrors,
   MEMORY_LIMIT: ExitCode.config,
+  JOB_RUNNING: ExitCode.running,
   INTERRUPTED: ExitCode.sigint,
 };
 

@@ -132,5 +132,5 @@ export function formatFromPath(path: string): DataFormat | undefined {
 export function writtenByRuns(spec: Pick<JobSpec, 'output' | 'errors' | 'checkpoint'>): (file: string) => boolean {
   const checkpoint = spec.checkpoint ? spec.checkpoint.path + sep : undefined;
   return (file) => file === spec.output.path || file === spec.errors.path || (checkpoint !== undefined && file.startsWith(checkpoint))
-    || file.endsWith('.bento-batch.tmp') || (basename(dirname(file)).endsWith('.bento-batch') && /^(partial\.|errors\.partial\.jsonl$)/.test(basename(file)));
+    || file.endsWith('.bento-batch.tmp') || file.endsWith('.bento-batch.lock') || (basename(dirname(file)).endsWith('.bento-batch') && /^(partial\.|errors\.partial\.jsonl$)/.test(basename(file)));
 }

@@ -10,6 +10,7 @@ import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { batches } from '../batch/batcher.js';
 import { failpoint } from '../checkpoint/failpoint.js';
+import { acquireLock } from '../checkpoint/lock.js';
 import { decideResume } from '../checkpoint/resume.js';
 import { type CheckpointState, partialErrorsFile, partialFile, writeState } from '../checkpoint/state.js';
 import { BentoError, didYouMean, thousands } from '../errors.js';
@@ -69,6 +70,8 @@ export interface RunHooks {
   readonly info?: (message: string, event: string) => void;
   readonly stats?: RunStats;
   readonly warn?: (message: string) => void;
+  /** The run holds the job (no other run of it is going on) and starts: the CLI's `start` event. */
+  readonly started?: () => void;
   /** The model is loaded and the output's threads are started: reading starts. */
   readonly loaded?: () => void;
 }
@@ -126,8 +129,22 @@ export async function prepareJob(spec: JobSpec, resolved?: Bundle): Promise<Prep
   return { spec, bundle, batchSize, source, keep };
 }
 
-/** Runs a prepared job to completion (or until `signal` aborts); the output appears only when complete. */
+/**
+ * Runs a prepared job to completion (or until `signal` aborts); the output appears only when
+ * complete. With a checkpoint, holding the job's lock (checkpoint/lock.ts): a second run of the
+ * job at the same time stops with JOB_RUNNING.
+ */
 export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promise<RunSummary> {
+  const lock = job.spec.checkpoint ? await acquireLock(job.spec.checkpoint.path, job.spec.name) : undefined;
+  try {
+    hooks.started?.();
+    return await runLocked(job, hooks);
+  } finally {
+    await lock?.release();
+  }
+}
+
+async function runLocked(job: PreparedJob, hooks: RunHooks): Promise<RunSummary> {
   const started = performance.now();
   const startedAt = new Date().toISOString();
   const { spec, bundle, batchSize, source } = job;

@@ -66,10 +66,10 @@ try {
   const { spec } = init;
   const prepared = await prepareJob(spec, init.bundle);
   const m = prepared.bundle.manifest;
-  post({ type: 'started', name: spec.name, files: prepared.source.files, model: `${m.name}:${m.version}`, output: spec.output.path });
   timer = setInterval(() => post({ type: 'stats', stats: snapshot() }), 100);
   const summary = await runPrepared(prepared, {
     signal: controller.signal, stats, restart: init.restart,
+    started: () => post({ type: 'started', name: spec.name, files: prepared.source.files, model: `${m.name}:${m.version}`, output: spec.output.path }),
     // Once the run's threads have started: setHeapGrowing says why.
     loaded: setHeapGrowing,
     info: (message, event) => post({ type: 'log', level: 'info', message, event }),

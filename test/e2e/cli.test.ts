@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { test } from 'node:test';
@@ -252,6 +253,29 @@ test('an input folder glob that holds the output: a rerun reads the input, not t
   assert.equal(log.at(-1)!.summary!.output.rows, 688);
   assert.ok(log.some((e) => e.event === 'warning' && e.message === `input.path ${join(dir, 'data', '*.csv')} also matches ${join(dir, 'data', 'scored.csv')}, which this job writes: it is not read`), restarted.stderr);
   assert.equal((await readRows(join(dir, 'data', 'scored.csv'))).length, 688);
+}));
+
+test('a second run of a job while the first is alive stops at once (exit 7, no start event); once it is gone the job runs', () => withTempDir(async (dir) => {
+  const job = join(dir, 'job.yaml');
+  await writeFile(job, [`input: { path: ${join(fixtures, 'data', 'penguins.csv')} }`, `model: ${join(fixtures, 'models', 'penguins')}`, 'output: { path: out/scored.csv }'].join('\n'));
+  // The first run, as its lock says: a live process on this host (cron started the next run early).
+  const first = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  await new Promise((resolve) => first.once('spawn', resolve));
+  const lock = join(dir, 'out', 'scored.csv.bento-batch.lock');
+  await mkdir(join(dir, 'out'));
+  await writeFile(lock, JSON.stringify({ pid: first.pid, host: hostname(), started: '2026-12-06T02:00:00.000Z' }));
+  const second = await runCli(['--log-format', 'json', 'run', job, '--progress', 'none']);
+  assert.equal(second.code, 7, second.stderr);
+  const events = second.stderr.trim().split('\n').map((l) => JSON.parse(l) as { event: string; code?: string; message: string });
+  assert.deepEqual(events.map((e) => [e.event, e.code]), [['error', 'JOB_RUNNING']]);
+  assert.equal(events[0]!.message, `Job job is already running: process ${first.pid} on ${hostname()} holds ${lock} since 2026-12-06T02:00:00.000Z`);
+  assert.equal(existsSync(join(dir, 'out', 'scored.csv')), false);
+  first.kill('SIGKILL');
+  await new Promise((resolve) => first.once('exit', resolve));
+  const third = await runCli(['run', job, '--progress', 'none']);
+  assert.equal(third.code, 0, third.stderr);
+  assert.equal((await readRows(join(dir, 'out', 'scored.csv'))).length, 344);
+  assert.equal(existsSync(lock), false, 'released');
 }));
 
 test('--help lists the commands; an unknown command is a usage error', async () => {

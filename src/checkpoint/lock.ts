@@ -1,0 +1,117 @@
+/**
+ * @file One run of a job at a time. cron starts the next run while the last is still going, an
+ * Airflow retry starts beside a task that is not dead yet: two runs on one checkpoint append to
+ * the same partial output and publish each other's rows. A run holds `<checkpoint>.lock` (beside
+ * the checkpoint directory, so `--restart` cannot remove another run's), and a second run of the
+ * job stops at once with JOB_RUNNING.
+ *
+ * A lock outlives a killed run, so the next run decides whether its holder is alive: on the same
+ * host by its process id (and, on Linux, the process's start time, so a reused id is not taken
+ * for it; a container restarted on the same volume often runs as the same id, which is this
+ * process's own and never a live holder); from another host (a shared volume, a rescheduled
+ * Kubernetes pod) by the lock's modification time, which its holder renews every few seconds.
+ */
+import { readFileSync } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { dirname } from 'node:path';
+import { BentoError } from '../errors.js';
+import { outputError } from '../sink/atomic.js';
+
+/** How often the holder renews the lock's modification time. */
+export const RENEW_MS = 5_000;
+/** A lock from another host not renewed for this long is taken over. */
+export const STALE_MS = 30_000;
+
+interface Holder {
+  readonly pid: number;
+  readonly host: string;
+  readonly started: string;
+  /** The process's start time in clock ticks since boot (Linux, /proc/PID/stat field 22). */
+  readonly ticks?: number;
+}
+
+export interface Lock {
+  release(): Promise<void>;
+}
+
+export const lockFile = (checkpointDir: string) => `${checkpointDir}.lock`;
+
+/** Takes the job's lock, or throws JOB_RUNNING naming the run that holds it. */
+export async function acquireLock(checkpointDir: string, job: string): Promise<Lock> {
+  const path = lockFile(checkpointDir);
+  const me: Holder = { pid: process.pid, host: hostname(), started: new Date().toISOString(), ...ticksOf(process.pid) };
+  await mkdir(dirname(path), { recursive: true }).catch(() => undefined); // open names the folder if it cannot be made
+  for (let attempt = 0; ; attempt++) {
+    const file = await open(path, 'wx').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'EEXIST') return undefined;
+      throw outputError(path, error);
+    });
+    if (file) {
+      try {
+        await file.writeFile(`${JSON.stringify(me)}\n`);
+      } finally {
+        await file.close();
+      }
+      return held(path);
+    }
+    const holder = await holderOf(path);
+    if (holder.alive || attempt === 3) {
+      const h = holder.holder!;
+      throw new BentoError('JOB_RUNNING', `Job ${job} is already running: process ${h.pid} on ${h.host} holds ${path} since ${h.started}`, {
+        file: path, hint: `Wait for that run to finish (bento-batch status shows how far it is). If no such run is alive, delete ${path} and run again.`,
+      });
+    }
+    // Moved aside rather than removed: of two runs taking over one stale lock, one moves it.
+    await rename(path, `${path}.stale-${process.pid}`).then(() => rm(`${path}.stale-${process.pid}`, { force: true }), () => undefined);
+  }
+}
+
+/** The lock file's holder, and whether it is alive. An unreadable lock counts as alive while recent (its holder may be writing it). */
+async function holderOf(path: string): Promise<{ holder?: Holder; alive: boolean }> {
+  const [text, info] = await Promise.all([readFile(path, 'utf8').catch(() => ''), stat(path).catch(() => undefined)]);
+  if (!info) return { alive: false };
+  const recent = Date.now() - info.mtimeMs < STALE_MS;
+  let holder: Holder;
+  try {
+    holder = JSON.parse(text) as Holder;
+  } catch {
+    return { alive: recent, holder: { pid: 0, host: '?', started: info.mtime.toISOString() } };
+  }
+  if (holder.host !== hostname()) return { holder, alive: recent };
+  if (holder.pid === process.pid) return { holder, alive: false };
+  try {
+    process.kill(holder.pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return { holder, alive: false };
+  }
+  const now = ticksOf(holder.pid).ticks;
+  return { holder, alive: holder.ticks === undefined || now === undefined || now === holder.ticks };
+}
+
+function held(path: string): Lock {
+  const renew = setInterval(() => {
+    const now = new Date();
+    utimes(path, now, now).catch(() => undefined);
+  }, RENEW_MS);
+  renew.unref();
+  return {
+    async release() {
+      clearInterval(renew);
+      await rm(path, { force: true });
+    },
+  };
+}
+
+/** A process's start time in clock ticks since boot, where /proc says (Linux). */
+function ticksOf(pid: number): { ticks?: number } {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[19]);
+    return Number.isFinite(ticks) ? { ticks } : {};
+  } catch {
+    return {};
+  }
+}
