@@ -67,6 +67,12 @@ export async function acquireLock(checkpointDir: string, job: string): Promise<L
   }
 }
 
+/** The run holding the job's lock, if one is alive (for `status`). */
+export async function lockHolder(checkpointDir: string): Promise<{ readonly pid: number; readonly host: string; readonly started: string } | undefined> {
+  const { holder, alive } = await holderOf(lockFile(checkpointDir));
+  return alive && holder ? { pid: holder.pid, host: holder.host, started: holder.started } : undefined;
+}
+
 /** The lock file's holder, and whether it is alive. An unreadable lock counts as alive while recent (its holder may be writing it). */
 async function holderOf(path: string): Promise<{ holder?: Holder; alive: boolean }> {
   const [text, info] = await Promise.all([readFile(path, 'utf8').catch(() => ''), stat(path).catch(() => undefined)]);

@@ -194,7 +194,10 @@ test('SIGTERM commits and exits 143 with no output at output.path; the rerun res
   };
   const run = start();
   await run.started;
-  await new Promise((r) => setTimeout(r, 2500));
+  await new Promise((r) => setTimeout(r, 2000));
+  const during = await runCli(['status', join(root, 'jobs', 'flights.yaml'), ...sets, '--set', 'output.parquet.row_group_rows=100000', '--json']);
+  const now = JSON.parse(during.stdout) as { state: string; running?: { pid: number; host: string } };
+  assert.deepEqual([now.state, now.running?.pid, now.running?.host], ['in-progress', run.child.pid, hostname()], during.stdout);
   const sent = performance.now();
   run.child.kill('SIGTERM');
   const { code } = await run.done;

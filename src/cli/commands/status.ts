@@ -3,6 +3,7 @@
  * where known, last commit), finished (the run's manifest), or stale (inputs or model changed).
  */
 import { existsSync } from 'node:fs';
+import { lockHolder } from '../../checkpoint/lock.js';
 import { differences, fingerprint, readState } from '../../checkpoint/state.js';
 import { BentoError, thousands } from '../../errors.js';
 import { loadJob } from '../../job/load.js';
@@ -26,6 +27,8 @@ export interface JobStatus {
   readonly last_commit?: string;
   readonly finished?: unknown;
   readonly changes?: readonly string[];
+  /** The run going on now, if one holds the job's lock. */
+  readonly running?: { readonly pid: number; readonly host: string; readonly started: string };
 }
 
 export async function status(options: StatusOptions, out: NodeJS.WritableStream = process.stdout): Promise<JobStatus> {
@@ -47,7 +50,10 @@ export async function status(options: StatusOptions, out: NodeJS.WritableStream 
       const changes = differences(state.fingerprint, await fingerprint(spec, files, await resolveBundle(spec.model.ref, spec.model.baseDir)));
       if (changes.length > 0) result = { ...base, state: 'stale', changes, rows_committed: state.committed?.rows ?? state.finished?.rows ?? 0 };
       else if (state.status === 'finished') result = { ...base, state: 'finished', finished: state.finished };
-      else result = { ...base, state: 'in-progress', rows_committed: state.committed?.rows ?? 0, total_rows: state.total_rows, last_commit: state.committed?.at };
+      else {
+        const running = await lockHolder(spec.checkpoint.path);
+        result = { ...base, state: 'in-progress', rows_committed: state.committed?.rows ?? 0, total_rows: state.total_rows, last_commit: state.committed?.at, ...(running ? { running } : {}) };
+      }
     }
   }
   if (options.json) out.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -62,7 +68,7 @@ function describe(s: JobStatus): string {
       const f = s.finished as { rows?: number; finished?: string; seconds?: number } | undefined;
       return `${s.job}: finished${f ? ` at ${f.finished}: ${f.rows === undefined ? '?' : thousands(f.rows)} rows in ${f.seconds}s` : ''} → ${s.output}`;
     }
-    case 'in-progress': return `${s.job}: in progress, ${thousands(s.rows_committed!)}${s.total_rows ? ` of ${thousands(s.total_rows)}` : ''} rows committed${s.last_commit ? `, last commit ${s.last_commit}` : ''}; run the job again to resume`;
+    case 'in-progress': return `${s.job}: in progress, ${thousands(s.rows_committed!)}${s.total_rows ? ` of ${thousands(s.total_rows)}` : ''} rows committed${s.last_commit ? `, last commit ${s.last_commit}` : ''}; ${s.running ? `running now: process ${s.running.pid} on ${s.running.host} since ${s.running.started}` : 'run the job again to resume'}`;
     case 'stale': return `${s.job}: stale, the checkpoint (${thousands(s.rows_committed!)} rows) no longer matches: ${s.changes!.join('; ')}. Run with --restart to start over.`;
   }
 }
