@@ -37,11 +37,16 @@ export interface Lock {
 
 export const lockFile = (checkpointDir: string) => `${checkpointDir}.lock`;
 
+/** Locks this thread holds: a lock naming this process is otherwise taken for a dead container's. */
+const heldHere = new Map<string, Holder>();
+
 /** Takes the job's lock, or throws JOB_RUNNING naming the run that holds it. */
 export async function acquireLock(checkpointDir: string, job: string): Promise<Lock> {
   const path = lockFile(checkpointDir);
   const me: Holder = { pid: process.pid, host: hostname(), started: new Date().toISOString(), ...ticksOf(process.pid) };
   await mkdir(dirname(path), { recursive: true }).catch(() => undefined); // open names the folder if it cannot be made
+  const mine = heldHere.get(path);
+  if (mine) throw running(job, path, mine);
   for (let attempt = 0; ; attempt++) {
     const file = await open(path, 'wx').catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'EEXIST') return undefined;
@@ -53,18 +58,20 @@ export async function acquireLock(checkpointDir: string, job: string): Promise<L
       } finally {
         await file.close();
       }
+      heldHere.set(path, me);
       return held(path);
     }
     const holder = await holderOf(path);
-    if (holder.alive || attempt === 3) {
-      const h = holder.holder!;
-      throw new BentoError('JOB_RUNNING', `Job ${job} is already running: process ${h.pid} on ${h.host} holds ${path} since ${h.started}`, {
-        file: path, hint: `Wait for that run to finish (bento-batch status shows how far it is). If no such run is alive, delete ${path} and run again.`,
-      });
-    }
+    if (holder.alive || attempt === 3) throw running(job, path, holder.holder!);
     // Moved aside rather than removed: of two runs taking over one stale lock, one moves it.
     await rename(path, `${path}.stale-${process.pid}`).then(() => rm(`${path}.stale-${process.pid}`, { force: true }), () => undefined);
   }
+}
+
+function running(job: string, path: string, h: Holder): BentoError {
+  return new BentoError('JOB_RUNNING', `Job ${job} is already running: process ${h.pid} on ${h.host} holds ${path} since ${h.started}`, {
+    file: path, hint: `Wait for that run to finish (bento-batch status shows how far it is). If no such run is alive, delete ${path} and run again.`,
+  });
 }
 
 /** The run holding the job's lock, if one is alive (for `status`). */
@@ -104,6 +111,7 @@ function held(path: string): Lock {
   return {
     async release() {
       clearInterval(renew);
+      heldHere.delete(path);
       await rm(path, { force: true });
     },
   };

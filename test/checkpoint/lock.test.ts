@@ -27,13 +27,14 @@ const ticks = (pid: number) => {
 const running = (path: string, holder: Record<string, unknown>) => `Job nightly is already running: process ${holder.pid} on ${holder.host} holds ${path} since ${holder.started}`;
 
 describe('acquireLock', () => {
-  test('the lock names its holder, and goes with release', () => withTempDir(async (dir) => {
+  test('the lock names its holder, holds against a second run in this thread too, and goes with release', () => withTempDir(async (dir) => {
     const ckpt = join(dir, 'out', 'scored.csv.bento-batch');
     const lock = await acquireLock(ckpt, 'nightly');
     const holder = JSON.parse(await readFile(lockFile(ckpt), 'utf8')) as Record<string, unknown>;
     assert.equal(holder.pid, process.pid);
     assert.equal(holder.host, hostname());
     assert.equal(holder.ticks, ticks(process.pid));
+    await rejectsWith(acquireLock(ckpt, 'nightly'), 'JOB_RUNNING', running(lockFile(ckpt), holder));
     await lock.release();
     assert.equal(existsSync(lockFile(ckpt)), false);
   }));
