@@ -126,11 +126,12 @@ export function formatFromPath(path: string): DataFormat | undefined {
 /**
  * Whether `file` is one that runs of this job write, so an input glob or folder must not read it:
  * the output and errors file (input `data/*.csv` with output `data/scored.csv` would score the
- * last run's predictions again on the next), anything in the checkpoint directory, a partial
- * file in another job's (`*.bento-batch`, the default beside an output), and our temporary files.
+ * last run's predictions again on the next), anything in the checkpoint directory or in another
+ * job's (`*.bento-batch`, the default beside an output; with input.format set, a folder's
+ * state.json would be read as data too), and our temporary and lock files.
  */
 export function writtenByRuns(spec: Pick<JobSpec, 'output' | 'errors' | 'checkpoint'>): (file: string) => boolean {
   const checkpoint = spec.checkpoint ? spec.checkpoint.path + sep : undefined;
   return (file) => file === spec.output.path || file === spec.errors.path || (checkpoint !== undefined && file.startsWith(checkpoint))
-    || file.endsWith('.bento-batch.tmp') || file.endsWith('.bento-batch.lock') || (basename(dirname(file)).endsWith('.bento-batch') && /^(partial\.|errors\.partial\.jsonl$)/.test(basename(file)));
+    || file.endsWith('.bento-batch.tmp') || file.endsWith('.bento-batch.lock') || basename(dirname(file)).endsWith('.bento-batch');
 }

@@ -51,7 +51,7 @@ describe('resolveInputFiles', () => {
   test('a folder or glob leaves out what runs of the job write; a file named on its own is read', () => withTempDir(async (dir) => {
     // A nightly job whose output lands in the folder it reads, mid-resume, beside another job's checkpoint.
     await touch(dir, ['a.csv', 'scored.csv', 'scored.csv.errors.jsonl', 'scored.csv.bento-batch/partial.csv', 'scored.csv.bento-batch/errors.partial.jsonl',
-      'other.csv.bento-batch/partial.csv', 'keep.bento-batch.csv', 'sub/b.csv']);
+      'other.csv.bento-batch/partial.csv', 'other.csv.bento-batch/state.json.csv', 'keep.bento-batch.csv', 'sub/b.csv']);
     await writeFile(join(dir, 'scored.csv.bento-batch', 'state.json'), '{}');
     await writeFile(join(dir, '.scored.csv.123.bento-batch.tmp'), 'a\n1\n');
     const own = writtenByRuns({
@@ -65,7 +65,7 @@ describe('resolveInputFiles', () => {
     };
     assert.deepEqual(await read(dir), {
       files: [join(dir, 'a.csv'), join(dir, 'keep.bento-batch.csv'), join(dir, 'sub', 'b.csv')],
-      skipped: [join(dir, 'other.csv.bento-batch', 'partial.csv'), join(dir, 'scored.csv'), join(dir, 'scored.csv.bento-batch', 'errors.partial.jsonl'), join(dir, 'scored.csv.bento-batch', 'partial.csv'), join(dir, 'scored.csv.errors.jsonl')],
+      skipped: [join(dir, 'other.csv.bento-batch', 'partial.csv'), join(dir, 'other.csv.bento-batch', 'state.json.csv'), join(dir, 'scored.csv'), join(dir, 'scored.csv.bento-batch', 'errors.partial.jsonl'), join(dir, 'scored.csv.bento-batch', 'partial.csv'), join(dir, 'scored.csv.errors.jsonl')],
     });
     assert.deepEqual(await read(join(dir, '*.csv')), { files: [join(dir, 'a.csv'), join(dir, 'keep.bento-batch.csv')], skipped: [join(dir, 'scored.csv')] });
     await rejectsWith(read(join(dir, '*', 'partial.*')), 'INPUT_NOT_FOUND', `Input ${join(dir, '*', 'partial.*')} matches no file`);
