@@ -12,7 +12,7 @@
  * Kubernetes pod) by the lock's modification time, which its holder renews every few seconds.
  */
 import { readFileSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { link, mkdir, open, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { BentoError } from '../errors.js';
@@ -48,24 +48,51 @@ export async function acquireLock(checkpointDir: string, job: string): Promise<L
   const mine = heldHere.get(path);
   if (mine) throw running(job, path, mine);
   for (let attempt = 0; ; attempt++) {
-    const file = await open(path, 'wx').catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'EEXIST') return undefined;
-      throw outputError(path, error);
-    });
-    if (file) {
-      try {
-        await file.writeFile(`${JSON.stringify(me)}\n`);
-      } finally {
-        await file.close();
-      }
+    if (await create(path, `${JSON.stringify(me)}\n`)) {
       heldHere.set(path, me);
       return held(path);
     }
     const holder = await holderOf(path);
-    if (holder.alive || attempt === 3) throw running(job, path, holder.holder!);
+    if (holder.holder && (holder.alive || attempt >= 3)) throw running(job, path, holder.holder);
+    if (attempt >= 10) throw outputError(path, new Error('the lock kept reappearing while it was taken over'));
     // Moved aside rather than removed: of two runs taking over one stale lock, one moves it.
     await rename(path, `${path}.stale-${process.pid}`).then(() => rm(`${path}.stale-${process.pid}`, { force: true }), () => undefined);
   }
+}
+
+/**
+ * Creates the lock with its content in one step, or returns false if it exists: written to a
+ * file of its own first, then linked into place, so a run killed at any moment never leaves an
+ * empty lock (which would hold the job until it is STALE_MS old). Where the file system has no
+ * hard links, created in place.
+ */
+async function create(path: string, content: string): Promise<boolean> {
+  const temporary = `${path.slice(0, -'.lock'.length)}.lock-${process.pid}.bento-batch.tmp`;
+  try {
+    await writeFile(temporary, content);
+    await link(temporary, path);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS' && code !== 'EOPNOTSUPP') throw outputError(path, error);
+  } finally {
+    await rm(temporary, { force: true }).catch(() => undefined); // its folder may not be one (the error above says so)
+  }
+  const file = await open(path, 'wx').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'EEXIST') return undefined;
+    throw outputError(path, error);
+  });
+  if (!file) return false;
+  try {
+    await file.writeFile(content);
+  } catch (error) {
+    await file.close();
+    await rm(path, { force: true });
+    throw outputError(path, error);
+  }
+  await file.close();
+  return true;
 }
 
 function running(job: string, path: string, h: Holder): BentoError {
@@ -80,7 +107,7 @@ export async function lockHolder(checkpointDir: string): Promise<{ readonly pid:
   return alive && holder ? { pid: holder.pid, host: holder.host, started: holder.started } : undefined;
 }
 
-/** The lock file's holder, and whether it is alive. An unreadable lock counts as alive while recent (its holder may be writing it). */
+/** The lock file's holder, and whether it is alive. */
 async function holderOf(path: string): Promise<{ holder?: Holder; alive: boolean }> {
   const [text, info] = await Promise.all([readFile(path, 'utf8').catch(() => ''), stat(path).catch(() => undefined)]);
   if (!info) return { alive: false };
@@ -89,7 +116,9 @@ async function holderOf(path: string): Promise<{ holder?: Holder; alive: boolean
   try {
     holder = JSON.parse(text) as Holder;
   } catch {
-    return { alive: recent, holder: { pid: 0, host: '?', started: info.mtime.toISOString() } };
+    // Locks are written whole (create), so this one is not a run's: a file system that has no
+    // hard links, with its holder killed between creating and writing it.
+    return { alive: false };
   }
   if (holder.host !== hostname()) return { holder, alive: recent };
   if (holder.pid === process.pid) return { holder, alive: false };

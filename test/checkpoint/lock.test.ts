@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { readFile, utimes, writeFile } from 'node:fs/promises';
+import { readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -66,6 +66,17 @@ describe('acquireLock', () => {
     } finally {
       child.kill('SIGKILL');
     }
+  }));
+
+  test('a lock that is not a run\'s (empty, not JSON) is taken over at once: runs write theirs whole', () => withTempDir(async (dir) => {
+    const ckpt = join(dir, 'scored.csv.bento-batch');
+    for (const text of ['', '{"pid":']) {
+      await writeFile(lockFile(ckpt), text);
+      const lock = await acquireLock(ckpt, 'nightly');
+      assert.equal((JSON.parse(await readFile(lockFile(ckpt), 'utf8')) as { pid: number }).pid, process.pid);
+      await lock.release();
+    }
+    assert.deepEqual(await readdir(dir), [], 'no temporary file left');
   }));
 
   test('from another host, a lock is held while renewed and taken over once older than STALE_MS', () => withTempDir(async (dir) => {
