@@ -44,7 +44,7 @@ const heldHere = new Map<string, Holder>();
 export async function acquireLock(checkpointDir: string, job: string): Promise<Lock> {
   const path = lockFile(checkpointDir);
   const me: Holder = { pid: process.pid, host: hostname(), started: new Date().toISOString(), ...ticksOf(process.pid) };
-  await mkdir(dirname(path), { recursive: true }).catch(() => undefined); // open names the folder if it cannot be made
+  await mkdir(dirname(path), { recursive: true }).catch(() => undefined); // create's error names the folder if it cannot be made
   const mine = heldHere.get(path);
   if (mine) throw running(job, path, mine);
   for (let attempt = 0; ; attempt++) {

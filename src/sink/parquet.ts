@@ -376,12 +376,12 @@ function decode(text: string): unknown {
   });
 }
 
-/** Values as hyparquet-writer takes them for `field`'s column (its type, and for a timestamp its unit and UTC flag). */
 /** A list's item as a field of its own: its type, its members if structs, its unit and zone if timestamps, whether UUIDs. */
 function itemField({ items, fields, unit, naive, uuid }: Omit<Field, 'name'>): Omit<Field, 'name'> {
   return { type: items ?? 'json', ...(fields ? { fields } : {}), ...(unit ? { unit } : {}), ...(naive ? { naive } : {}), ...(uuid ? { uuid } : {}) };
 }
 
+/** Values as hyparquet-writer takes them for `field`'s column (its type, and for a timestamp its unit and UTC flag). */
 function convert(values: unknown[], field: Omit<Field, 'name'>): unknown[] {
   const { type, fields } = field;
   switch (type) {

@@ -244,27 +244,31 @@ function distanceToMultiple(r: number, step: number): number {
   return m < step / 2 ? m : step - m;
 }
 
-/** No unit or zone: for a list's items that are not timestamps, without an object a cell. */
-const untimed: Pick<Field, 'unit' | 'naive' | 'fields'> = {};
+/** What a list's items that are not timestamps take from its field: nothing (and no object a cell). */
+const noDetail: Pick<Field, 'unit' | 'naive' | 'fields'> = {};
 
-/** JSON text for any cell: NaN/Infinity become null (JSON has no such numbers), bigints stay exact; `time`: a timestamp column's unit and whether it is a wall-clock time. */
-export function jsonText(value: unknown, type: FieldType, items?: FieldType, time: Pick<Field, 'unit' | 'naive' | 'fields'> = {}): string {
+/**
+ * JSON text for any cell: NaN/Infinity become null (JSON has no such numbers), bigints stay
+ * exact. `detail`, from the column's field: a timestamp's unit and whether it is a wall-clock
+ * time (for a list of timestamps, its items'), a struct's member fields.
+ */
+export function jsonText(value: unknown, type: FieldType, items?: FieldType, detail: Pick<Field, 'unit' | 'naive' | 'fields'> = {}): string {
   if (value === null || value === undefined) return 'null';
   switch (typeof value) {
     case 'number': return Number.isFinite(value) ? numberText(value, type) : 'null';
     // Field.unit is set on fine timestamps only: their bigints are times, any other's are numbers.
-    case 'bigint': return time.unit ? JSON.stringify(timestampText(value, time.unit, time.naive)) : value.toString();
+    case 'bigint': return detail.unit ? JSON.stringify(timestampText(value, detail.unit, detail.naive)) : value.toString();
     case 'string': return JSON.stringify(value);
     case 'boolean': return value ? 'true' : 'false';
     default:
   }
-  if (value instanceof Date) return JSON.stringify(dateText(value, type, time.naive));
+  if (value instanceof Date) return JSON.stringify(dateText(value, type, detail.naive));
   if (type === 'binary' && value instanceof Uint8Array) return `"${base64(value)}"`;
   if (Array.isArray(value) || ArrayBuffer.isView(value)) {
     const list = value as ArrayLike<unknown>;
     let out = '[';
-    // A list of timestamps carries their unit and zone on its field (time).
-    const item = items === 'timestamp' ? time : untimed;
+    // A list of timestamps carries their unit and zone on its field.
+    const item = items === 'timestamp' ? detail : noDetail;
     for (let i = 0; i < list.length; i++) out += (i ? ',' : '') + jsonText(list[i], items ?? 'json', undefined, item);
     return `${out}]`;
   }
@@ -272,7 +276,7 @@ export function jsonText(value: unknown, type: FieldType, items?: FieldType, tim
     // A struct or map (Parquet), or a JSON object: its members as cells of their fields' types
     // where the column has fields (a DATE member as its day), so a 64-bit integer in it stays a
     // number with every digit (JSON.stringify can only quote a bigint as text).
-    const typed = type === 'struct' && time.fields !== undefined;
+    const typed = type === 'struct' && detail.fields !== undefined;
     if (!typed) {
       // JSON.stringify is native, ~3× faster than the loop below; it throws on a bigint, which the loop writes.
       try {
@@ -284,7 +288,7 @@ export function jsonText(value: unknown, type: FieldType, items?: FieldType, tim
     const add = (key: string, member: unknown, field?: Field) => {
       if (member !== undefined) out += `${out.length > 1 ? ',' : ''}${JSON.stringify(key)}:${jsonText(member, field?.type ?? 'json', field?.items, field)}`;
     };
-    if (typed) for (const field of time.fields!) add(field.name, members[field.name], field);
+    if (typed) for (const field of detail.fields!) add(field.name, members[field.name], field);
     else for (const key of Object.keys(members)) add(key, members[key]);
     return `${out}}`;
   }

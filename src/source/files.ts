@@ -9,6 +9,7 @@ import { join, relative, sep } from 'node:path';
 import { type Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { BentoError } from '../errors.js';
+import { formatFromPath, type InputSpec } from '../job/spec.js';
 
 const hasMagic = (part: string) => /[*?[\]{}]/.test(part);
 
@@ -17,7 +18,7 @@ const hasMagic = (part: string) => /[*?[\]{}]/.test(part);
  * or glob leaves out the files `skip` names (a run's own output: job/spec.ts, writtenByRuns),
  * each passed to `skipped`; a file named on its own is read whatever it is.
  */
-export async function resolveInputFiles(path: string, isWanted: (file: string) => boolean, skip?: { readonly test: (file: string) => boolean; readonly skipped: (file: string) => void }): Promise<string[]> {
+export async function resolveInputFiles(path: string, isWanted: (file: string) => boolean, skip?: { readonly test: (file: string) => boolean; readonly skipped?: (file: string) => void }): Promise<string[]> {
   const parts = path.split(sep);
   const firstMagic = parts.findIndex(hasMagic);
   let files: string[];
@@ -49,7 +50,7 @@ export async function resolveInputFiles(path: string, isWanted: (file: string) =
   if (skip && !named) {
     files = files.filter((file) => {
       if (!skip.test(file)) return true;
-      skip.skipped(file);
+      skip.skipped?.(file);
       return false;
     });
   }
@@ -57,6 +58,14 @@ export async function resolveInputFiles(path: string, isWanted: (file: string) =
     throw new BentoError('INPUT_NOT_FOUND', `Input ${path} matches no ${firstMagic === -1 ? 'data file (.csv, .tsv, .jsonl, .ndjson, .parquet, optionally .gz)' : 'file'}`, { file: path, hint: 'Check input.path and the files present.' });
   }
   return files.sort();
+}
+
+/**
+ * A job's input files, as a run reads them and `status` fingerprints them: in a folder, the data
+ * files by extension (any file when input.format is set); never what the job writes (`own`).
+ */
+export function jobInputFiles(input: Pick<InputSpec, 'path' | 'format'>, own: (file: string) => boolean, skipped?: (file: string) => void): Promise<string[]> {
+  return resolveInputFiles(input.path, (file) => (input.format ? true : formatFromPath(file) !== undefined), { test: own, ...(skipped ? { skipped } : {}) });
 }
 
 /**

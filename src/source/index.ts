@@ -5,7 +5,7 @@
 import { BentoError } from '../errors.js';
 import { type DataFormat, formatFromPath, type InputSpec } from '../job/spec.js';
 import { openCsv } from './csv.js';
-import { resolveInputFiles } from './files.js';
+import { jobInputFiles } from './files.js';
 import { openJsonl } from './jsonl.js';
 import { typeRows } from './chunks.js';
 import { openParquet } from './parquet.js';
@@ -22,7 +22,7 @@ export type { Column, Field, FieldType, RowChunk, Source, SourceProgress } from 
  */
 export async function openSource(input: InputSpec, read: { rawText?: boolean; linesFor?: string; valuesOf?: readonly string[] } = {}, own?: (file: string) => boolean): Promise<Source & { format: DataFormat; skipped: readonly string[] }> {
   const skipped: string[] = [];
-  const files = await resolveInputFiles(input.path, (file) => (input.format ? true : formatFromPath(file) !== undefined), own && { test: own, skipped: (file) => skipped.push(file) });
+  const files = await jobInputFiles(input, own ?? (() => false), (file) => skipped.push(file));
   const format = input.format ?? formatOf(files);
   const options = { columns: input.columns, chunkRows: input.chunkRows, typeRows };
   const source = format === 'csv' ? await openCsv(files, { ...input.csv, ...options, rawText: read.rawText ?? false, ...(read.rawText && read.linesFor !== undefined ? { linesFor: read.linesFor, valuesOf: read.valuesOf } : {}) })

@@ -38,6 +38,8 @@ interface OpenParquet {
   readonly flat: ReadonlyMap<string, SchemaTree[]>;
   /** Nested columns with decimals inside, and what corrects their values (exactDecimals). */
   readonly decimals: ReadonlyMap<string, (value: unknown) => unknown>;
+  /** Struct and list columns: read with timestamps as integers in their unit (unitParsers). */
+  readonly typed: ReadonlySet<string>;
 }
 
 /** Opens every file's footer (schema and row counts) up front; throws INPUT_FORMAT on a non-Parquet file. */
@@ -140,9 +142,8 @@ async function readGroup(opened: OpenParquet, names: readonly string[], group: R
     // Structs and lists get their timestamps as integers in their unit (fieldOf gives them one),
     // as flat columns do: hyparquet's Dates hold milliseconds. JSON columns (maps, …) keep Dates,
     // which they write as ISO 8601 text.
-    const typed = new Set(opened.fields.filter((f) => f.type === 'struct' || f.type === 'list').map((f) => f.name));
     for (const precise of [true, false]) {
-      const columns = [...pieces.keys()].filter((name) => typed.has(name) === precise);
+      const columns = [...pieces.keys()].filter((name) => opened.typed.has(name) === precise);
       if (columns.length === 0) continue;
       await parquetRead({
         file: opened.buffer, metadata: opened.metadata, columns, rowStart, rowEnd: groupEnd, compressors, ...(precise ? { parsers: unitParsers } : {}),
@@ -489,10 +490,9 @@ function exactDecimals(node: SchemaTree): ((value: unknown) => unknown) | undefi
     const bound = 2 ** 51 / 10 ** scale;
     return (v) => (typeof v === 'number' && Math.abs(v) < bound ? Number(v.toFixed(scale)) : v);
   }
-  const list = e.logical_type?.type === 'LIST' || e.converted_type === 'LIST';
-  if (list) {
-    const item = node.children[0]?.children[0] ?? node.children[0];
-    const exact = item && exactDecimals(item);
+  const item = listItem(node);
+  if (item) {
+    const exact = exactDecimals(item);
     return exact && ((v) => {
       if (Array.isArray(v)) for (let i = 0; i < v.length; i++) v[i] = exact(v[i]);
       return v;
@@ -508,6 +508,12 @@ function exactDecimals(node: SchemaTree): ((value: unknown) => unknown) | undefi
   };
 }
 
+/** A LIST group's item (LIST → repeated group → element, or a two-level list's repeated child); undefined for any other node. */
+function listItem(node: SchemaTree): SchemaTree | undefined {
+  const e = node.element;
+  return e.logical_type?.type === 'LIST' || e.converted_type === 'LIST' ? node.children[0]?.children[0] ?? node.children[0] : undefined;
+}
+
 /** Timestamps inside structs and lists as integers in their unit since the epoch (an INT96 in nanoseconds). */
 const unitParsers = {
   timestampFromMicroseconds: (micros: bigint | number) => BigInt(micros),
@@ -521,9 +527,8 @@ function isStruct(node: SchemaTree): boolean {
   if (annotation === 'MAP' || annotation === 'MAP_KEY_VALUE' || annotation === 'VARIANT') return false;
   return node.children.every((child) => {
     if (child.children.length > 0) {
-      const list = child.element.logical_type?.type === 'LIST' || child.element.converted_type === 'LIST';
-      const item = list ? child.children[0]?.children[0] ?? child.children[0] : undefined;
-      return list ? item !== undefined && item.children.length === 0 && readsAsTyped(item.element) : isStruct(child);
+      const item = listItem(child);
+      return item ? item.children.length === 0 && readsAsTyped(item.element) : isStruct(child);
     }
     return readsAsTyped(child.element) && child.element.repetition_type !== 'REPEATED';
   });
@@ -744,11 +749,12 @@ async function openFile(file: string, known?: FileMetaData): Promise<OpenParquet
     const tree = parquetSchema(metadata);
     const fields = tree.children.map((child) => fieldOf(child));
     const flat = new Map(tree.children.filter((c) => isFlatColumn([tree, c]) && c.element.logical_type?.type !== 'VARIANT').map((c) => [c.element.name, [tree, c]]));
-    const decimals = new Map(tree.children.flatMap((c, i) => {
-      const exact = fields[i]!.type === 'struct' || fields[i]!.type === 'list' ? exactDecimals(c) : undefined;
+    const typed = new Set(fields.filter((f) => f.type === 'struct' || f.type === 'list').map((f) => f.name));
+    const decimals = new Map(tree.children.flatMap((c) => {
+      const exact = typed.has(c.element.name) ? exactDecimals(c) : undefined;
       return exact ? [[c.element.name, exact] as const] : [];
     }));
-    return { file, handle, buffer, metadata, fields, flat, decimals };
+    return { file, handle, buffer, metadata, fields, flat, decimals, typed };
   } catch (error) {
     await handle.close();
     throw new BentoError('INPUT_FORMAT', `Input file ${file} is not a readable Parquet file: ${(error as Error).message}`, {
@@ -765,8 +771,8 @@ function fieldOf(node: SchemaTree, nested = false): Field {
   const e = node.element;
   const name = e.name;
   if (node.children.length > 0) {
-    // LIST → repeated group → element: a list column when its element is a scalar.
-    const leaf = e.logical_type?.type === 'LIST' || e.converted_type === 'LIST' ? node.children[0]?.children[0] ?? node.children[0] : undefined;
+    // A list column when its element is a scalar.
+    const leaf = listItem(node);
     if (leaf && leaf.children.length === 0) {
       // Bytes inside a list are read as text (hyparquet's nested reader), as before binary columns were kept.
       // A list of timestamps says their unit and zone on the list's field, a list of UUIDs so.

@@ -60,7 +60,7 @@ describe('acquireLock', () => {
       for (const holder of [{ pid: child.pid, ticks: ticks(child.pid!) - 1 }, { pid: process.pid, ticks: ticks(process.pid) }]) {
         await writeFile(lockFile(ckpt), JSON.stringify({ ...holder, host: hostname(), started: '2026-12-06T10:00:00.000Z' }));
         const lock = await acquireLock(ckpt, 'nightly');
-        assert.equal((JSON.parse(await readFile(lockFile(ckpt), 'utf8')) as { started: string }).started !== '2026-12-06T10:00:00.000Z', true);
+        assert.notEqual((JSON.parse(await readFile(lockFile(ckpt), 'utf8')) as { started: string }).started, '2026-12-06T10:00:00.000Z');
         await lock.release();
       }
     } finally {

@@ -14,6 +14,17 @@ import { bin, duckdb, fixtures, penguinsCsv, readJson, readRows, root, runCli, w
 
 const penguinsJob = join(root, 'jobs', 'penguins.yaml');
 
+/** One event a line of a `--log-format json` run's stderr. */
+interface LogEvent {
+  readonly event: string;
+  readonly level: string;
+  readonly message: string;
+  readonly code?: string;
+  readonly summary?: { output: { rows: number } };
+  readonly [key: string]: unknown;
+}
+const logEvents = (stderr: string): LogEvent[] => stderr.trim().split('\n').map((l) => JSON.parse(l) as LogEvent);
+
 test('validate checks job, model and first rows, and writes nothing', () => withTempDir(async (dir) => {
   const result = await runCli(['--log-format', 'text', 'validate', penguinsJob, '--set', `output.path=${join(dir, 'x.csv')}`]);
   assert.equal(result.code, 0, result.stderr);
@@ -114,7 +125,7 @@ test('model.providers [cuda, cpu] without the CUDA provider: one warning that sa
       const result = await runCli(['--log-format', 'json', 'run', penguinsJob, '--progress', 'none', '--set', `output.path=${output}`, '--set', `model.providers=${providers}`, '--set', `model.placement=${placement}`, '--summary-json', join(dir, `${name}.json`)]);
       assert.equal(result.code, 0, result.stderr);
       // onnxruntime's own logger would print a coloured line here when the provider fails to load.
-      const events = result.stderr.trim().split('\n').map((l) => JSON.parse(l) as { event: string; level: string; message: string });
+      const events = logEvents(result.stderr);
       const warnings = events.filter((e) => e.level === 'warn');
       if (name === 'cpu') assert.deepEqual(warnings, []);
       else {
@@ -139,7 +150,7 @@ test('model.placement: auto moves a costly model from the scoring thread to the 
   await writeFile(job, [`input: { path: ${join(dir, 'penguins60.csv.gz')} }`, `model: ${join(fixtures, 'models', 'wide-mlp')}`, 'batch: { size: 256 }', `output: { path: ${join(dir, 'wide.csv')} }`].join('\n'));
   const auto = await runCli(['--log-format', 'json', 'run', job, '--progress', 'none', '--summary-json', join(dir, 'auto.json')]);
   assert.equal(auto.code, 0, auto.stderr);
-  const placement = auto.stderr.trim().split('\n').map((l) => JSON.parse(l) as { event: string; message: string }).find((e) => e.event === 'placement');
+  const placement = logEvents(auto.stderr).find((e) => e.event === 'placement');
   assert.match(placement?.message ?? '', /^model wide-mlp runs on 2 worker threads: a batch took \d+ µs on the scoring thread, more than handing it to a worker costs/);
   assert.equal((await readJson<{ model: { placement: string } }>(join(dir, 'auto.json'))).model.placement, 'workers');
   const rows = await readRows(join(dir, 'wide.csv'));
@@ -157,7 +168,7 @@ test('model.placement: auto keeps a costly model on the scoring thread when the 
     await writeFile(job, [`input: { path: ${input} }`, `model: ${join(fixtures, 'models', 'wide-mlp')}`, 'batch: { size: 256 }', `output: { path: ${join(dir, 'wide.csv')} }`].join('\n'));
     const auto = await runCli(['--log-format', 'json', 'run', job, '--progress', 'none', '--summary-json', join(dir, 'auto.json')]);
     assert.equal(auto.code, 0, auto.stderr);
-    assert.deepEqual(auto.stderr.trim().split('\n').map((l) => (JSON.parse(l) as { event: string }).event), ['start', 'summary'], format);
+    assert.deepEqual(logEvents(auto.stderr).map((e) => e.event), ['start', 'summary'], format);
     assert.equal((await readJson<{ model: { placement: string } }>(join(dir, 'auto.json'))).model.placement, 'inline', format);
     assert.equal((await readRows(join(dir, 'wide.csv'))).length, 10 * 344, format);
   }
@@ -166,10 +177,10 @@ test('model.placement: auto keeps a costly model on the scoring thread when the 
 test('machine-readable log: start, progress and summary events as JSON lines', { timeout: 60_000 }, () => withTempDir(async (dir) => {
   const result = await runCli(['--log-format', 'json', 'run', join(root, 'jobs', 'flights.yaml'), '--progress', 'log', '--set', `output.path=${join(dir, 'f.csv')}`, '--set', 'output.keep=[]']);
   assert.equal(result.code, 0, result.stderr);
-  const events = result.stderr.trim().split('\n').map((l) => JSON.parse(l) as { event: string; [k: string]: unknown });
+  const events = logEvents(result.stderr);
   assert.equal(events[0]!.event, 'start');
   assert.equal(events.at(-1)!.event, 'summary');
-  assert.equal((events.at(-1)!.summary as { output: { rows: number } }).output.rows, 3_000_000);
+  assert.equal(events.at(-1)!.summary!.output.rows, 3_000_000);
   for (const e of events.filter((x) => x.event === 'progress')) {
     assert.equal(typeof e.rows_written, 'number');
     assert.ok((e.percent as number) > 0 && (e.percent as number) <= 100);
@@ -242,17 +253,16 @@ test('an input folder glob that holds the output: a rerun reads the input, not t
   for (const name of ['a.csv', 'b.csv']) await writeFile(join(dir, 'data', name), await readFile(join(fixtures, 'data', 'penguins.csv')));
   const job = join(dir, 'job.yaml');
   await writeFile(job, ['input: { path: data/*.csv }', `model: ${join(fixtures, 'models', 'penguins')}`, 'output: { path: data/scored.csv }'].join('\n'));
-  const events = (stderr: string) => stderr.trim().split('\n').map((l) => JSON.parse(l) as { event: string; message: string; summary?: { output: { rows: number } } });
   const first = await runCli(['--log-format', 'json', 'run', job, '--progress', 'none']);
   assert.equal(first.code, 0, first.stderr);
-  assert.equal(events(first.stderr).at(-1)!.summary!.output.rows, 688);
+  assert.equal(logEvents(first.stderr).at(-1)!.summary!.output.rows, 688);
   const again = await runCli(['--log-format', 'json', 'run', job, '--progress', 'none']);
   assert.equal(again.code, 0, again.stderr);
-  assert.equal(events(again.stderr).at(-1)!.event, 'already-finished');
+  assert.equal(logEvents(again.stderr).at(-1)!.event, 'already-finished');
   assert.match((await runCli(['status', job])).stdout, /^job: finished at /);
   const restarted = await runCli(['--log-format', 'json', 'run', job, '--progress', 'none', '--restart']);
   assert.equal(restarted.code, 0, restarted.stderr);
-  const log = events(restarted.stderr);
+  const log = logEvents(restarted.stderr);
   assert.equal(log.at(-1)!.summary!.output.rows, 688);
   assert.ok(log.some((e) => e.event === 'warning' && e.message === `input.path ${join(dir, 'data', '*.csv')} also matches ${join(dir, 'data', 'scored.csv')}, which this job writes: it is not read`), restarted.stderr);
   assert.equal((await readRows(join(dir, 'data', 'scored.csv'))).length, 688);
@@ -269,7 +279,7 @@ test('a second run of a job while the first is alive stops at once (exit 7, no s
   await writeFile(lock, JSON.stringify({ pid: first.pid, host: hostname(), started: '2026-12-06T02:00:00.000Z' }));
   const second = await runCli(['--log-format', 'json', 'run', job, '--progress', 'none']);
   assert.equal(second.code, 7, second.stderr);
-  const events = second.stderr.trim().split('\n').map((l) => JSON.parse(l) as { event: string; code?: string; message: string });
+  const events = logEvents(second.stderr);
   assert.deepEqual(events.map((e) => [e.event, e.code]), [['error', 'JOB_RUNNING']]);
   assert.equal(events[0]!.message, `Job job is already running: process ${first.pid} on ${hostname()} holds ${lock} since 2026-12-06T02:00:00.000Z`);
   assert.equal(existsSync(join(dir, 'out', 'scored.csv')), false);

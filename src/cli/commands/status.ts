@@ -8,8 +8,8 @@ import { differences, fingerprint, readState } from '../../checkpoint/state.js';
 import { BentoError, thousands } from '../../errors.js';
 import { loadJob } from '../../job/load.js';
 import { resolveBundle } from '../../model/bundle.js';
-import { resolveInputFiles } from '../../source/files.js';
-import { formatFromPath, writtenByRuns } from '../../job/spec.js';
+import { jobInputFiles } from '../../source/files.js';
+import { writtenByRuns } from '../../job/spec.js';
 
 export interface StatusOptions {
   readonly job: string;
@@ -42,8 +42,7 @@ export async function status(options: StatusOptions, out: NodeJS.WritableStream 
     const state = await readState(spec.checkpoint.path);
     if (!state) result = { ...base, state: 'not-started' };
     else {
-      const own = writtenByRuns(spec);
-      const files = await resolveInputFiles(spec.input.path, (f) => (spec.input.format ? true : formatFromPath(f) !== undefined), { test: own, skipped: () => {} }).catch((e: unknown) => {
+      const files = await jobInputFiles(spec.input, writtenByRuns(spec)).catch((e: unknown) => {
         if (e instanceof BentoError) return [] as string[];
         throw e;
       });
