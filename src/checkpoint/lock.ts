@@ -12,7 +12,7 @@
  * Kubernetes pod) by the lock's modification time, which its holder renews every few seconds.
  */
 import { readFileSync } from 'node:fs';
-import { link, mkdir, open, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { link, mkdir, open, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { BentoError } from '../errors.js';
@@ -36,27 +36,99 @@ export interface Lock {
 }
 
 export const lockFile = (checkpointDir: string) => `${checkpointDir}.lock`;
+/** Held by a run while it replaces a dead run's lock (takeOver). */
+const guardOf = (lock: string) => `${lock.slice(0, -'.lock'.length)}.takeover.lock`;
 
-/** Locks this thread holds: a lock naming this process is otherwise taken for a dead container's. */
+/** Locks (and takeover guards) this thread holds: a lock naming this process is otherwise taken for a dead container's. */
 const heldHere = new Map<string, Holder>();
 
-/** Takes the job's lock, or throws JOB_RUNNING naming the run that holds it. */
-export async function acquireLock(checkpointDir: string, job: string): Promise<Lock> {
+export interface LockOptions {
+  /** Stops a wait for another host's lock (see acquireLock) with JOB_RUNNING. */
+  readonly signal?: AbortSignal;
+  /** Told once when the run waits for another host's lock. */
+  readonly waiting?: (message: string) => void;
+}
+
+/** How often a run waiting for another host's lock looks at it. */
+const WATCH_MS = 500;
+
+/**
+ * Takes the job's lock, or throws JOB_RUNNING naming the run that holds it. A lock from another
+ * host that is not yet stale is watched until it is: renewed, its run is alive and this one
+ * stops; not renewed, it is taken over. A Kubernetes Job's retry runs in a new pod with a new
+ * host name, seconds after the pod before it died, and would otherwise fail and use up a retry.
+ */
+export async function acquireLock(checkpointDir: string, job: string, options: LockOptions = {}): Promise<Lock> {
   const path = lockFile(checkpointDir);
   const me: Holder = { pid: process.pid, host: hostname(), started: new Date().toISOString(), ...ticksOf(process.pid) };
   await mkdir(dirname(path), { recursive: true }).catch(() => undefined); // create's error names the folder if it cannot be made
   const mine = heldHere.get(path);
   if (mine) throw running(job, path, mine);
+  const content = `${JSON.stringify(me)}\n`;
+  let told = false;
   for (let attempt = 0; ; attempt++) {
-    if (await create(path, `${JSON.stringify(me)}\n`)) {
+    if ((await create(path, content)) || (await takeOver(path, content))) {
       heldHere.set(path, me);
       return held(path);
     }
-    const holder = await holderOf(path);
-    if (holder.holder && (holder.alive || attempt >= 3)) throw running(job, path, holder.holder);
-    if (attempt >= 10) throw outputError(path, new Error('the lock kept reappearing while it was taken over'));
-    // Moved aside rather than removed: of two runs taking over one stale lock, one moves it.
-    await rename(path, `${path}.stale-${process.pid}`).then(() => rm(`${path}.stale-${process.pid}`, { force: true }), () => undefined);
+    const found = await holderOf(path);
+    if (found.holder && found.alive) {
+      if (found.holder.host === hostname() || options.signal?.aborted) throw running(job, path, found.holder);
+      const left = Math.max(0, found.mtimeMs! + STALE_MS - Date.now());
+      if (!told) {
+        told = true;
+        options.waiting?.(`Job ${job}: ${path} is held by process ${found.holder.pid} on ${found.holder.host}, renewed ${Math.round((Date.now() - found.mtimeMs!) / 1000)} s ago; waiting up to ${Math.ceil(left / 1000)} s for it to be renewed (that run is alive: this one stops) or to go stale (it is dead: this run takes the job over)`);
+      }
+      const changed = await watch(path, found.mtimeMs!, left, options.signal);
+      if (options.signal?.aborted) throw running(job, path, found.holder);
+      const now = changed ? await holderOf(path) : undefined;
+      if (now?.holder && now.alive) throw running(job, path, now.holder);
+      continue; // stale now, or gone: judged again
+    }
+    if (attempt >= 20) {
+      throw new BentoError('JOB_RUNNING', `Job ${job}: ${path} belongs to a dead run, but another run has been taking it over for 2 s (${guardOf(path)})`, {
+        file: guardOf(path), hint: `Run again; if this repeats and no other run of the job is starting, delete ${guardOf(path)}.`,
+      });
+    }
+    // Another run is taking over the same dead lock; it holds the guard for milliseconds.
+    await new Promise((resolve) => setTimeout(resolve, 10 + 10 * attempt));
+  }
+}
+
+/** Watches a lock for `ms` (or until `signal` stops it): whether it changed (renewed, or replaced: a run is alive), not whether it went. */
+async function watch(path: string, mtimeMs: number, ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (Date.now() < until && !signal?.aborted) {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(WATCH_MS, until - Date.now())));
+    const info = await stat(path).catch(() => undefined);
+    if (!info) return false;
+    if (info.mtimeMs !== mtimeMs) return true;
+  }
+  return false;
+}
+
+/**
+ * Replaces a dead run's lock with this run's, or returns false: the lock is alive, or another run
+ * is replacing it. Two runs that found one dead lock (cron and a retry started together after a
+ * crash) would otherwise each remove it, the second removing the first's new lock, and both run
+ * the job. So a run replaces it only while it holds a guard beside it, created as the lock is,
+ * and judges the lock again under the guard. A guard left by a run killed in those milliseconds
+ * is judged as a lock is and removed once dead.
+ */
+async function takeOver(path: string, content: string): Promise<boolean> {
+  const guard = guardOf(path);
+  if (!(await create(guard, content))) {
+    if (!(await holderOf(guard)).alive) await rm(guard, { force: true });
+    return false;
+  }
+  heldHere.set(guard, JSON.parse(content) as Holder);
+  try {
+    if ((await holderOf(path)).alive) return false;
+    await rm(path, { force: true });
+    return await create(path, content);
+  } finally {
+    heldHere.delete(guard);
+    await rm(guard, { force: true });
   }
 }
 
@@ -66,8 +138,10 @@ export async function acquireLock(checkpointDir: string, job: string): Promise<L
  * empty lock (which would hold the job until it is STALE_MS old). Where the file system has no
  * hard links, created in place.
  */
+let creates = 0; // one temporary file each, also for creates under way at once in this thread
+
 async function create(path: string, content: string): Promise<boolean> {
-  const temporary = `${path.slice(0, -'.lock'.length)}.lock-${process.pid}.bento-batch.tmp`;
+  const temporary = `${path.slice(0, -'.lock'.length)}.lock-${process.pid}-${++creates}.bento-batch.tmp`;
   try {
     await writeFile(temporary, content);
     await link(temporary, path);
@@ -108,7 +182,7 @@ export async function lockHolder(checkpointDir: string): Promise<{ readonly pid:
 }
 
 /** The lock file's holder, and whether it is alive. */
-async function holderOf(path: string): Promise<{ holder?: Holder; alive: boolean }> {
+async function holderOf(path: string): Promise<{ holder?: Holder; alive: boolean; mtimeMs?: number }> {
   const [text, info] = await Promise.all([readFile(path, 'utf8').catch(() => ''), stat(path).catch(() => undefined)]);
   if (!info) return { alive: false };
   const recent = Date.now() - info.mtimeMs < STALE_MS;
@@ -120,8 +194,10 @@ async function holderOf(path: string): Promise<{ holder?: Holder; alive: boolean
     // hard links, with its holder killed between creating and writing it.
     return { alive: false };
   }
-  if (holder.host !== hostname()) return { holder, alive: recent };
-  if (holder.pid === process.pid) return { holder, alive: false };
+  if (holder.host !== hostname()) return { holder, alive: recent, mtimeMs: info.mtimeMs };
+  // This process's id in a lock is a dead container's (restarted on the same volume as the same
+  // id), unless this thread holds it.
+  if (holder.pid === process.pid) return { holder, alive: heldHere.has(path) };
   try {
     process.kill(holder.pid, 0);
   } catch (error) {

@@ -66,7 +66,7 @@ export interface RunHooks {
   readonly signal?: AbortSignal;
   /** Discard any checkpoint and start over. */
   readonly restart?: boolean;
-  /** `event` names the log event (resume, placement). */
+  /** `event` names the log event (resume, placement, lock-wait). */
   readonly info?: (message: string, event: string) => void;
   readonly stats?: RunStats;
   readonly warn?: (message: string) => void;
@@ -135,7 +135,9 @@ export async function prepareJob(spec: JobSpec, resolved?: Bundle): Promise<Prep
  * job at the same time stops with JOB_RUNNING.
  */
 export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promise<RunSummary> {
-  const lock = job.spec.checkpoint ? await acquireLock(job.spec.checkpoint.path, job.spec.name) : undefined;
+  const lock = job.spec.checkpoint
+    ? await acquireLock(job.spec.checkpoint.path, job.spec.name, { signal: hooks.signal, waiting: (message) => hooks.info?.(message, 'lock-wait') })
+    : undefined;
   try {
     hooks.started?.();
     return await runLocked(job, hooks);

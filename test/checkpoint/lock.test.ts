@@ -79,15 +79,105 @@ describe('acquireLock', () => {
     assert.deepEqual(await readdir(dir), [], 'no temporary file left');
   }));
 
-  test('from another host, a lock is held while renewed and taken over once older than STALE_MS', () => withTempDir(async (dir) => {
+  test('runs that find one dead lock together: exactly one takes it over, the others stop with JOB_RUNNING', () => withTempDir(async (dir) => {
+    const ckpt = join(dir, 'scored.csv.bento-batch');
+    const module = new URL('../../src/checkpoint/lock.js', import.meta.url).href;
+    // Each run imports first, then all try at one moment, hold the lock a while and release it.
+    const script = `const { acquireLock } = await import(${JSON.stringify(module)});
+      await new Promise((resolve) => setTimeout(resolve, Number(process.argv[1]) - Date.now()));
+      try { const lock = await acquireLock(${JSON.stringify(ckpt)}, 'nightly'); console.log('held'); await new Promise((resolve) => setTimeout(resolve, 400)); await lock.release(); }
+      catch (error) { console.log(error.code); }`;
+    for (let round = 0; round < 3; round++) {
+      const dead = await otherProcess();
+      await writeFile(lockFile(ckpt), JSON.stringify({ pid: dead.pid, host: hostname(), started: '2026-12-06T10:00:00.000Z', ticks: ticks(dead.pid!) }));
+      dead.kill('SIGKILL');
+      await new Promise((resolve) => dead.once('exit', resolve));
+      const at = Date.now() + 1500;
+      const said = await Promise.all(Array.from({ length: 4 }, () => new Promise<string>((resolve) => {
+        const child = spawn(process.execPath, ['--input-type=module', '-e', script, String(at)], { stdio: ['ignore', 'pipe', 'inherit'] });
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        child.on('exit', () => resolve(out.trim()));
+      })));
+      assert.deepEqual(said.sort(), ['JOB_RUNNING', 'JOB_RUNNING', 'JOB_RUNNING', 'held'], `round ${round}`);
+      assert.deepEqual(await readdir(dir), [], 'no lock, guard or temporary file left');
+    }
+  }));
+
+  test('two takeovers in one thread: one holds the lock, the other is told it is running', () => withTempDir(async (dir) => {
+    const ckpt = join(dir, 'scored.csv.bento-batch');
+    for (let round = 0; round < 20; round++) {
+      await writeFile(lockFile(ckpt), '');
+      const settled = await Promise.allSettled([acquireLock(ckpt, 'nightly'), acquireLock(ckpt, 'nightly'), acquireLock(ckpt, 'nightly')]);
+      const held = settled.filter((r) => r.status === 'fulfilled');
+      const refused = settled.filter((r) => r.status === 'rejected');
+      assert.equal(held.length, 1, `round ${round}`);
+      assert.deepEqual(refused.map((r) => (r.reason as { code: string }).code), ['JOB_RUNNING', 'JOB_RUNNING'], `round ${round}`);
+      await held[0]!.value.release();
+    }
+    assert.deepEqual(await readdir(dir), [], 'no lock, guard or temporary file left');
+  }));
+
+  test('a takeover guard left by a run killed while taking over is removed, and the lock taken', () => withTempDir(async (dir) => {
+    const ckpt = join(dir, 'scored.csv.bento-batch');
+    const dead = await otherProcess();
+    const holder = JSON.stringify({ pid: dead.pid, host: hostname(), started: '2026-12-06T10:00:00.000Z', ticks: ticks(dead.pid!) });
+    await writeFile(lockFile(ckpt), holder);
+    await writeFile(`${ckpt}.takeover.lock`, holder);
+    dead.kill('SIGKILL');
+    await new Promise((resolve) => dead.once('exit', resolve));
+    const lock = await acquireLock(ckpt, 'nightly');
+    assert.equal((JSON.parse(await readFile(lockFile(ckpt), 'utf8')) as { pid: number }).pid, process.pid);
+    await lock.release();
+    assert.deepEqual(await readdir(dir), []);
+  }));
+
+  test('from another host, a renewed lock stops the run as soon as it is seen renewed; one older than STALE_MS is taken over at once', () => withTempDir(async (dir) => {
     const ckpt = join(dir, 'scored.csv.bento-batch');
     const holder = { pid: 1, host: 'pod-7f9c', started: '2026-12-06T10:00:00.000Z' };
     await writeFile(lockFile(ckpt), JSON.stringify(holder));
-    await rejectsWith(acquireLock(ckpt, 'nightly'), 'JOB_RUNNING', running(lockFile(ckpt), holder));
+    const renew = setInterval(() => { const now = new Date(); void utimes(lockFile(ckpt), now, now); }, 300);
+    const told: string[] = [];
+    const began = Date.now();
+    try {
+      await rejectsWith(acquireLock(ckpt, 'nightly', { waiting: (m) => told.push(m) }), 'JOB_RUNNING', running(lockFile(ckpt), holder));
+    } finally {
+      clearInterval(renew);
+    }
+    assert.ok(Date.now() - began < 3000, `stopped after ${Date.now() - began} ms`);
+    assert.equal(told.length, 1);
+    assert.equal(told[0], `Job nightly: ${lockFile(ckpt)} is held by process 1 on pod-7f9c, renewed 0 s ago; waiting up to 30 s for it to be renewed (that run is alive: this one stops) or to go stale (it is dead: this run takes the job over)`);
     const old = new Date(Date.now() - STALE_MS - 1000);
     await utimes(lockFile(ckpt), old, old);
-    const lock = await acquireLock(ckpt, 'nightly');
+    const lock = await acquireLock(ckpt, 'nightly', { waiting: (m) => told.push(m) });
     assert.equal((JSON.parse(await readFile(lockFile(ckpt), 'utf8')) as { host: string }).host, hostname());
+    assert.equal(told.length, 1, 'no wait for a stale lock');
     await lock.release();
+  }));
+
+  test('from another host, a lock not renewed is waited for until it is STALE_MS old, then taken over (a rescheduled pod)', () => withTempDir(async (dir) => {
+    const ckpt = join(dir, 'scored.csv.bento-batch');
+    await writeFile(lockFile(ckpt), JSON.stringify({ pid: 1, host: 'pod-7f9c', started: '2026-12-06T10:00:00.000Z' }));
+    const last = new Date(Date.now() - STALE_MS + 1500);
+    await utimes(lockFile(ckpt), last, last);
+    const told: string[] = [];
+    const lock = await acquireLock(ckpt, 'nightly', { waiting: (m) => told.push(m) });
+    const waited = Date.now() - last.getTime() - STALE_MS;
+    assert.ok(waited >= -50 && waited < 1500, `taken over ${waited} ms after it went stale`);
+    assert.equal((JSON.parse(await readFile(lockFile(ckpt), 'utf8')) as { host: string }).host, hostname());
+    assert.match(told[0]!, /renewed 2\d s ago; waiting up to 2 s/);
+    await lock.release();
+  }));
+
+  test('a stop (SIGTERM) while waiting for another host\'s lock ends the wait with JOB_RUNNING, and the lock is left', () => withTempDir(async (dir) => {
+    const ckpt = join(dir, 'scored.csv.bento-batch');
+    const holder = { pid: 1, host: 'pod-7f9c', started: '2026-12-06T10:00:00.000Z' };
+    await writeFile(lockFile(ckpt), JSON.stringify(holder));
+    const stop = new AbortController();
+    setTimeout(() => stop.abort(), 700);
+    const began = Date.now();
+    await rejectsWith(acquireLock(ckpt, 'nightly', { signal: stop.signal }), 'JOB_RUNNING', running(lockFile(ckpt), holder));
+    assert.ok(Date.now() - began < 2000);
+    assert.equal(JSON.parse(await readFile(lockFile(ckpt), 'utf8')).host, 'pod-7f9c');
   }));
 });

@@ -5,12 +5,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, symlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { test } from 'node:test';
 import { bin, duckdb, fixtures, penguinsCsv, readJson, readRows, root, runCli, withTempDir } from '../helpers.js';
+import { STALE_MS } from '../../src/checkpoint/lock.js';
 
 const penguinsJob = join(root, 'jobs', 'penguins.yaml');
 
@@ -287,6 +288,24 @@ test('a second run of a job while the first is alive stops at once (exit 7, no s
   await new Promise((resolve) => first.once('exit', resolve));
   const third = await runCli(['run', job, '--progress', 'none']);
   assert.equal(third.code, 0, third.stderr);
+  assert.equal((await readRows(join(dir, 'out', 'scored.csv'))).length, 344);
+  assert.equal(existsSync(lock), false, 'released');
+}));
+
+test('a lock from another host that is not renewed (the pod before a rescheduled one) is waited for and taken over once stale', () => withTempDir(async (dir) => {
+  const job = join(dir, 'job.yaml');
+  await writeFile(job, [`input: { path: ${join(fixtures, 'data', 'penguins.csv')} }`, `model: ${join(fixtures, 'models', 'penguins')}`, 'output: { path: out/scored.csv }'].join('\n'));
+  const lock = join(dir, 'out', 'scored.csv.bento-batch.lock');
+  await mkdir(join(dir, 'out'));
+  await writeFile(lock, JSON.stringify({ pid: 1, host: 'nightly-job-x7k2p', started: '2026-12-06T02:00:00.000Z' }));
+  const last = new Date(Date.now() - STALE_MS + 2000);
+  await utimes(lock, last, last);
+  const run = await runCli(['--log-format', 'json', 'run', job, '--progress', 'none']);
+  assert.equal(run.code, 0, run.stderr);
+  const events = logEvents(run.stderr);
+  assert.deepEqual(events.map((e) => e.event).slice(0, 2), ['lock-wait', 'start']);
+  assert.match(events[0]!.message, new RegExp(`is held by process 1 on nightly-job-x7k2p, renewed 2\\d s ago; waiting up to [12] s`));
+  assert.ok(Date.parse(events[1]!.time as string) >= last.getTime() + STALE_MS, 'started once the lock was stale');
   assert.equal((await readRows(join(dir, 'out', 'scored.csv'))).length, 344);
   assert.equal(existsSync(lock), false, 'released');
 }));
