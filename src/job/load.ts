@@ -8,7 +8,7 @@ import * as z from 'zod';
 import { configError, expect, nonEmptyString, positiveInt, readYaml, stringList, validate } from '../config.js';
 import { quote } from '../errors.js';
 import { defaultMemoryMb } from '../run/memory.js';
-import { type CsvOptions, type DataFormat, dataFormats, formatFromPath, type JobSpec } from './spec.js';
+import { type CsvOptions, type DataFormat, dataFormats, formatFromPath, type JobSpec, sameFile } from './spec.js';
 
 const memoryExpected = 'a size in MB such as 256, or a string such as 512MB or 1GB';
 
@@ -154,8 +154,9 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
   const inputPath = at('input.path', job.input.path);
   const errorsPath = job.errors?.path ? at('errors.path', job.errors.path) : `${outputPath}.errors.jsonl`;
   // The run would replace the file it reads, and a rerun would score its own predictions.
-  if (inputPath === outputPath) problems.push(`output.path: ${quote(outputPath)} is also input.path; the output would replace the input it is read from. Write it to another file, e.g. ${quote(scoredName(outputPath))}`);
-  else if (inputPath === errorsPath) problems.push(`errors.path: ${quote(errorsPath)} is also input.path; set errors.path to another file`);
+  const also = (path: string) => (path === inputPath ? 'is also input.path' : `is input.path ${quote(inputPath)} through a link`);
+  if (sameFile(inputPath, outputPath)) problems.push(`output.path: ${quote(outputPath)} ${also(outputPath)}; the output would replace the input it is read from. Write it to another file, e.g. ${quote(scoredName(outputPath))}`);
+  else if (sameFile(inputPath, errorsPath)) problems.push(`errors.path: ${quote(errorsPath)} ${also(errorsPath)}; set errors.path to another file`);
   if (problems.length > 0) throw configError('JOB_INVALID', file, 'Job file', problems);
   return {
     name: job.name ?? basename(file).replace(/\.ya?ml$/i, ''),

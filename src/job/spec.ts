@@ -2,7 +2,8 @@
  * @file The normalized job: every path absolute, every default filled in. Later stages read
  * only this shape, never the raw YAML.
  */
-import { basename, dirname, sep } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { basename, dirname, join, sep } from 'node:path';
 import type { Placement } from '../model/pool.js';
 
 export type DataFormat = 'csv' | 'jsonl' | 'parquet';
@@ -128,10 +129,30 @@ export function formatFromPath(path: string): DataFormat | undefined {
  * the output and errors file (input `data/*.csv` with output `data/scored.csv` would score the
  * last run's predictions again on the next), anything in the checkpoint directory or in another
  * job's (`*.bento-batch`, the default beside an output; with input.format set, a folder's
- * state.json would be read as data too), and our temporary and lock files.
+ * state.json would be read as data too), and our temporary and lock files. Paths are compared as
+ * written and with links resolved: the input may reach the output's folder through a link (a
+ * Kubernetes volume, `/data/current` → `/data/2026-12-06`) and the output name it directly.
  */
 export function writtenByRuns(spec: Pick<JobSpec, 'output' | 'errors' | 'checkpoint'>): (file: string) => boolean {
-  const checkpoint = spec.checkpoint ? spec.checkpoint.path + sep : undefined;
-  return (file) => file === spec.output.path || file === spec.errors.path || (checkpoint !== undefined && file.startsWith(checkpoint))
+  const written = new Set([spec.output.path, spec.errors.path].flatMap((p) => [p, realPath(p)]));
+  const checkpoints = spec.checkpoint ? [spec.checkpoint.path + sep, realPath(spec.checkpoint.path) + sep] : [];
+  const ours = (file: string) => written.has(file) || checkpoints.some((c) => file.startsWith(c))
     || file.endsWith('.bento-batch.tmp') || file.endsWith('.bento-batch.lock') || basename(dirname(file)).endsWith('.bento-batch');
+  return (file) => ours(file) || ours(realPath(file));
+}
+
+/** Whether two paths name one file, as written or through links (an output not written yet: by its folder). */
+export const sameFile = (a: string, b: string) => a === b || realPath(a) === realPath(b);
+
+/** `path` with its links resolved, as far as it exists (an output not written yet: its folder's). */
+function realPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    try {
+      return join(realpathSync(dirname(path)), basename(path));
+    } catch {
+      return path;
+    }
+  }
 }

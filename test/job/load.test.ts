@@ -3,7 +3,7 @@
  * problem reported at once and prefixed by its dot-path.
  */
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { BentoError } from '../../src/errors.js';
@@ -164,6 +164,17 @@ describe('loadJob: the output is not the input', () => {
     const job = await writeJob(dir, minimal);
     await rejectsWith(loadJob(job, { env: {}, cwd: join(dir, 'data'), overrides: ['output.path=in.csv'] }), 'JOB_INVALID',
       `Job file ${job}: output.path: "${join(dir, 'data', 'in.csv')}" is also input.path; the output would replace the input it is read from. Write it to another file, e.g. "${join(dir, 'data', 'in.scored.csv')}"`);
+  }));
+
+  test('the same file through a link (a folder linked under another name) is JOB_INVALID too, naming both paths', () => withTempDir(async (dir) => {
+    await mkdir(join(dir, 'data'));
+    await writeFile(join(dir, 'data', 'in.csv'), 'x\n1\n');
+    await symlink(join(dir, 'data'), join(dir, 'current'));
+    const linked = await writeJob(dir, ['input: { path: current/in.csv }', 'model: models/m', 'output: { path: data/in.csv }'].join('\n'));
+    await rejectsWith(loadJob(linked, { env: {} }), 'JOB_INVALID',
+      `Job file ${linked}: output.path: "${join(dir, 'data', 'in.csv')}" is input.path "${join(dir, 'current', 'in.csv')}" through a link; the output would replace the input it is read from. Write it to another file, e.g. "${join(dir, 'data', 'in.scored.csv')}"`);
+    const other = await writeJob(dir, ['input: { path: current/in.csv }', 'model: models/m', 'output: { path: data/in.scored.csv }'].join('\n'));
+    assert.equal((await loadJob(other, { env: {} })).output.path, join(dir, 'data', 'in.scored.csv'));
   }));
 });
 

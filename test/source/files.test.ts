@@ -72,6 +72,23 @@ describe('resolveInputFiles', () => {
     assert.deepEqual(await read(join(dir, 'scored.csv')), { files: [join(dir, 'scored.csv')], skipped: [] });
   }));
 
+  test('what runs of the job write is left out when the input reaches its folder through a link, or the output names it through one', () => withTempDir(async (dir) => {
+    // /data/current -> /data/2026-12-06: the job reads current/*.csv and writes into the dated folder itself, or the other way round.
+    await touch(dir, ['2026-12-06/a.csv', '2026-12-06/scored.csv', '2026-12-06/scored.csv.errors.jsonl', '2026-12-06/ckpt/partial.csv']);
+    await symlink(join(dir, '2026-12-06'), join(dir, 'current'));
+    const through = (folder: string) => writtenByRuns({
+      output: { path: join(dir, folder, 'scored.csv') } as never,
+      errors: { path: join(dir, folder, 'scored.csv.errors.jsonl') } as never,
+      checkpoint: { path: join(dir, folder, 'ckpt'), everyRows: undefined, everySeconds: 5 },
+    });
+    for (const [reads, writes] of [['current', '2026-12-06'], ['2026-12-06', 'current']] as const) {
+      const skipped: string[] = [];
+      const files = await resolveInputFiles(join(dir, reads), isData, { test: through(writes), skipped: (file) => skipped.push(file) });
+      assert.deepEqual(files, [join(dir, reads, 'a.csv')], `reading ${reads}, writing ${writes}`);
+      assert.deepEqual(skipped, [join(dir, reads, 'ckpt', 'partial.csv'), join(dir, reads, 'scored.csv'), join(dir, reads, 'scored.csv.errors.jsonl')]);
+    }
+  }));
+
   test('symbolic links are followed, to files and folders, a folder reached twice walked once', () => withTempDir(async (dir) => {
     // As a Kubernetes volume or a DVC checkout lays files out: data elsewhere, links in the folder read.
     await touch(dir, ['store/x.csv', 'store/deep/y.csv', 'in/own.csv']);
