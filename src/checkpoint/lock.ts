@@ -77,7 +77,7 @@ export async function acquireLock(checkpointDir: string, job: string, options: L
       const left = Math.max(0, found.mtimeMs! + STALE_MS - Date.now());
       if (!told) {
         told = true;
-        options.waiting?.(`Job ${job}: ${path} is held by process ${found.holder.pid} on ${found.holder.host}, renewed ${Math.round((Date.now() - found.mtimeMs!) / 1000)} s ago; waiting up to ${Math.ceil(left / 1000)} s for it to be renewed (that run is alive: this one stops) or to go stale (it is dead: this run takes the job over)`);
+        options.waiting?.(`${job}: ${path} is held by process ${found.holder.pid} on ${found.holder.host}, renewed ${Math.round((Date.now() - found.mtimeMs!) / 1000)} s ago; waiting up to ${Math.ceil(left / 1000)} s for it to be renewed (that run is alive: this one stops) or to go stale (it is dead: this run takes the job over)`);
       }
       const changed = await watch(path, found.mtimeMs!, left, options.signal);
       if (options.signal?.aborted) throw running(job, path, found.holder);

@@ -146,7 +146,7 @@ describe('acquireLock', () => {
     }
     assert.ok(Date.now() - began < 3000, `stopped after ${Date.now() - began} ms`);
     assert.equal(told.length, 1);
-    assert.equal(told[0], `Job nightly: ${lockFile(ckpt)} is held by process 1 on pod-7f9c, renewed 0 s ago; waiting up to 30 s for it to be renewed (that run is alive: this one stops) or to go stale (it is dead: this run takes the job over)`);
+    assert.equal(told[0], `nightly: ${lockFile(ckpt)} is held by process 1 on pod-7f9c, renewed 0 s ago; waiting up to 30 s for it to be renewed (that run is alive: this one stops) or to go stale (it is dead: this run takes the job over)`);
     const old = new Date(Date.now() - STALE_MS - 1000);
     await utimes(lockFile(ckpt), old, old);
     const lock = await acquireLock(ckpt, 'nightly', { waiting: (m) => told.push(m) });

@@ -304,7 +304,7 @@ test('a lock from another host that is not renewed (the pod before a rescheduled
   assert.equal(run.code, 0, run.stderr);
   const events = logEvents(run.stderr);
   assert.deepEqual(events.map((e) => e.event).slice(0, 2), ['lock-wait', 'start']);
-  assert.match(events[0]!.message, new RegExp(`is held by process 1 on nightly-job-x7k2p, renewed 2\\d s ago; waiting up to [12] s`));
+  assert.match(events[0]!.message, new RegExp(`^job: .* is held by process 1 on nightly-job-x7k2p, renewed 2\\d s ago; waiting up to [12] s`));
   assert.ok(Date.parse(events[1]!.time as string) >= last.getTime() + STALE_MS, 'started once the lock was stale');
   assert.equal((await readRows(join(dir, 'out', 'scored.csv'))).length, 344);
   assert.equal(existsSync(lock), false, 'released');
