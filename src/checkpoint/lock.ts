@@ -40,7 +40,7 @@ export const lockFile = (checkpointDir: string) => `${checkpointDir}.lock`;
 const guardOf = (lock: string) => `${lock.slice(0, -'.lock'.length)}.takeover.lock`;
 
 /** Locks (and takeover guards) this thread holds: a lock naming this process is otherwise taken for a dead container's. */
-const heldHere = new Map<string, Holder>();
+const heldHere = new Set<string>();
 
 export interface LockOptions {
   /** Stops a wait for another host's lock (see acquireLock) with JOB_RUNNING. */
@@ -62,24 +62,21 @@ export async function acquireLock(checkpointDir: string, job: string, options: L
   const path = lockFile(checkpointDir);
   const me: Holder = { pid: process.pid, host: hostname(), started: new Date().toISOString(), ...ticksOf(process.pid) };
   await mkdir(dirname(path), { recursive: true }).catch(() => undefined); // create's error names the folder if it cannot be made
-  const mine = heldHere.get(path);
-  if (mine) throw running(job, path, mine);
-  const content = `${JSON.stringify(me)}\n`;
   let told = false;
   for (let attempt = 0; ; attempt++) {
-    if ((await create(path, content)) || (await takeOver(path, content))) {
-      heldHere.set(path, me);
+    if ((await create(path, me)) || (await takeOver(path, me))) {
+      heldHere.add(path);
       return held(path);
     }
     const found = await holderOf(path);
     if (found.holder && found.alive) {
       if (found.holder.host === hostname() || options.signal?.aborted) throw running(job, path, found.holder);
-      const left = Math.max(0, found.mtimeMs! + STALE_MS - Date.now());
+      const left = Math.max(0, found.mtimeMs + STALE_MS - Date.now());
       if (!told) {
         told = true;
-        options.waiting?.(`${job}: ${path} is held by process ${found.holder.pid} on ${found.holder.host}, renewed ${Math.round((Date.now() - found.mtimeMs!) / 1000)} s ago; waiting up to ${Math.ceil(left / 1000)} s for it to be renewed (that run is alive: this one stops) or to go stale (it is dead: this run takes the job over)`);
+        options.waiting?.(`${job}: ${path} is held by process ${found.holder.pid} on ${found.holder.host}, renewed ${Math.round((Date.now() - found.mtimeMs) / 1000)} s ago; waiting up to ${Math.ceil(left / 1000)} s for it to be renewed (that run is alive: this one stops) or to go stale (it is dead: this run takes the job over)`);
       }
-      const changed = await watch(path, found.mtimeMs!, left, options.signal);
+      const changed = await watch(path, found.mtimeMs, left, options.signal);
       if (options.signal?.aborted) throw running(job, path, found.holder);
       const now = changed ? await holderOf(path) : undefined;
       if (now?.holder && now.alive) throw running(job, path, now.holder);
@@ -115,32 +112,34 @@ async function watch(path: string, mtimeMs: number, ms: number, signal: AbortSig
  * and judges the lock again under the guard. A guard left by a run killed in those milliseconds
  * is judged as a lock is and removed once dead.
  */
-async function takeOver(path: string, content: string): Promise<boolean> {
+async function takeOver(path: string, me: Holder): Promise<boolean> {
   const guard = guardOf(path);
-  if (!(await create(guard, content))) {
+  if (!(await create(guard, me))) {
     if (!(await holderOf(guard)).alive) await rm(guard, { force: true });
     return false;
   }
-  heldHere.set(guard, JSON.parse(content) as Holder);
+  heldHere.add(guard);
   try {
     if ((await holderOf(path)).alive) return false;
     await rm(path, { force: true });
-    return await create(path, content);
+    return await create(path, me);
   } finally {
     heldHere.delete(guard);
     await rm(guard, { force: true });
   }
 }
 
-/**
- * Creates the lock with its content in one step, or returns false if it exists: written to a
- * file of its own first, then linked into place, so a run killed at any moment never leaves an
- * empty lock (which would hold the job until it is STALE_MS old). Where the file system has no
- * hard links, created in place.
- */
-let creates = 0; // one temporary file each, also for creates under way at once in this thread
+/** Creates so far: each writes a temporary file of its own, also when several are under way at once in this thread. */
+let creates = 0;
 
-async function create(path: string, content: string): Promise<boolean> {
+/**
+ * Creates the lock naming `holder` in one step, or returns false if it exists: written to a file
+ * of its own first, then linked into place, so a run killed at any moment never leaves an empty
+ * lock (which would hold the job until it is STALE_MS old). Where the file system has no hard
+ * links, created in place.
+ */
+async function create(path: string, holder: Holder): Promise<boolean> {
+  const content = `${JSON.stringify(holder)}\n`;
   const temporary = `${path.slice(0, -'.lock'.length)}.lock-${process.pid}-${++creates}.bento-batch.tmp`;
   try {
     await writeFile(temporary, content);
@@ -181,30 +180,30 @@ export async function lockHolder(checkpointDir: string): Promise<{ readonly pid:
   return alive && holder ? { pid: holder.pid, host: holder.host, started: holder.started } : undefined;
 }
 
-/** The lock file's holder, and whether it is alive. */
-async function holderOf(path: string): Promise<{ holder?: Holder; alive: boolean; mtimeMs?: number }> {
+/** The lock file's holder, whether it is alive, and when it was last renewed. */
+async function holderOf(path: string): Promise<{ holder?: Holder; alive: boolean; mtimeMs: number }> {
   const [text, info] = await Promise.all([readFile(path, 'utf8').catch(() => ''), stat(path).catch(() => undefined)]);
-  if (!info) return { alive: false };
-  const recent = Date.now() - info.mtimeMs < STALE_MS;
+  if (!info) return { alive: false, mtimeMs: 0 };
+  const { mtimeMs } = info;
   let holder: Holder;
   try {
     holder = JSON.parse(text) as Holder;
   } catch {
     // Locks are written whole (create), so this one is not a run's: a file system that has no
     // hard links, with its holder killed between creating and writing it.
-    return { alive: false };
+    return { alive: false, mtimeMs };
   }
-  if (holder.host !== hostname()) return { holder, alive: recent, mtimeMs: info.mtimeMs };
+  if (holder.host !== hostname()) return { holder, alive: Date.now() - mtimeMs < STALE_MS, mtimeMs };
   // This process's id in a lock is a dead container's (restarted on the same volume as the same
   // id), unless this thread holds it.
-  if (holder.pid === process.pid) return { holder, alive: heldHere.has(path) };
+  if (holder.pid === process.pid) return { holder, alive: heldHere.has(path), mtimeMs };
   try {
     process.kill(holder.pid, 0);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return { holder, alive: false };
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return { holder, alive: false, mtimeMs };
   }
   const now = ticksOf(holder.pid).ticks;
-  return { holder, alive: holder.ticks === undefined || now === undefined || now === holder.ticks };
+  return { holder, alive: holder.ticks === undefined || now === undefined || now === holder.ticks, mtimeMs };
 }
 
 function held(path: string): Lock {

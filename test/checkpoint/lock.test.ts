@@ -19,6 +19,15 @@ async function otherProcess(): Promise<ChildProcess> {
   return child;
 }
 
+/** A lock's text naming a run on this host that has since died (killed, no release). */
+async function deadHolder(): Promise<string> {
+  const child = await otherProcess();
+  const holder = JSON.stringify({ pid: child.pid, host: hostname(), started: '2026-12-06T10:00:00.000Z', ticks: ticks(child.pid!) });
+  child.kill('SIGKILL');
+  await new Promise((resolve) => child.once('exit', resolve));
+  return holder;
+}
+
 const ticks = (pid: number) => {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
@@ -88,10 +97,7 @@ describe('acquireLock', () => {
       try { const lock = await acquireLock(${JSON.stringify(ckpt)}, 'nightly'); console.log('held'); await new Promise((resolve) => setTimeout(resolve, 400)); await lock.release(); }
       catch (error) { console.log(error.code); }`;
     for (let round = 0; round < 3; round++) {
-      const dead = await otherProcess();
-      await writeFile(lockFile(ckpt), JSON.stringify({ pid: dead.pid, host: hostname(), started: '2026-12-06T10:00:00.000Z', ticks: ticks(dead.pid!) }));
-      dead.kill('SIGKILL');
-      await new Promise((resolve) => dead.once('exit', resolve));
+      await writeFile(lockFile(ckpt), await deadHolder());
       const at = Date.now() + 1500;
       const said = await Promise.all(Array.from({ length: 4 }, () => new Promise<string>((resolve) => {
         const child = spawn(process.execPath, ['--input-type=module', '-e', script, String(at)], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -120,12 +126,9 @@ describe('acquireLock', () => {
 
   test('a takeover guard left by a run killed while taking over is removed, and the lock taken', () => withTempDir(async (dir) => {
     const ckpt = join(dir, 'scored.csv.bento-batch');
-    const dead = await otherProcess();
-    const holder = JSON.stringify({ pid: dead.pid, host: hostname(), started: '2026-12-06T10:00:00.000Z', ticks: ticks(dead.pid!) });
+    const holder = await deadHolder();
     await writeFile(lockFile(ckpt), holder);
     await writeFile(`${ckpt}.takeover.lock`, holder);
-    dead.kill('SIGKILL');
-    await new Promise((resolve) => dead.once('exit', resolve));
     const lock = await acquireLock(ckpt, 'nightly');
     assert.equal((JSON.parse(await readFile(lockFile(ckpt), 'utf8')) as { pid: number }).pid, process.pid);
     await lock.release();

@@ -269,15 +269,21 @@ test('an input folder glob that holds the output: a rerun reads the input, not t
   assert.equal((await readRows(join(dir, 'data', 'scored.csv'))).length, 688);
 }));
 
-test('a second run of a job while the first is alive stops at once (exit 7, no start event); once it is gone the job runs', () => withTempDir(async (dir) => {
+/** A penguins job writing out/scored.csv, and its lock as another run left it, naming `holder`. */
+async function lockedJob(dir: string, holder: { pid?: number; host: string; started: string }): Promise<{ job: string; lock: string }> {
   const job = join(dir, 'job.yaml');
   await writeFile(job, [`input: { path: ${join(fixtures, 'data', 'penguins.csv')} }`, `model: ${join(fixtures, 'models', 'penguins')}`, 'output: { path: out/scored.csv }'].join('\n'));
+  const lock = join(dir, 'out', 'scored.csv.bento-batch.lock');
+  await mkdir(join(dir, 'out'));
+  await writeFile(lock, JSON.stringify(holder));
+  return { job, lock };
+}
+
+test('a second run of a job while the first is alive stops at once (exit 7, no start event); once it is gone the job runs', () => withTempDir(async (dir) => {
   // The first run, as its lock says: a live process on this host (cron started the next run early).
   const first = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
   await new Promise((resolve) => first.once('spawn', resolve));
-  const lock = join(dir, 'out', 'scored.csv.bento-batch.lock');
-  await mkdir(join(dir, 'out'));
-  await writeFile(lock, JSON.stringify({ pid: first.pid, host: hostname(), started: '2026-12-06T02:00:00.000Z' }));
+  const { job, lock } = await lockedJob(dir, { pid: first.pid, host: hostname(), started: '2026-12-06T02:00:00.000Z' });
   const second = await runCli(['--log-format', 'json', 'run', job, '--progress', 'none']);
   assert.equal(second.code, 7, second.stderr);
   const events = logEvents(second.stderr);
@@ -293,11 +299,7 @@ test('a second run of a job while the first is alive stops at once (exit 7, no s
 }));
 
 test('a lock from another host that is not renewed (the pod before a rescheduled one) is waited for and taken over once stale', () => withTempDir(async (dir) => {
-  const job = join(dir, 'job.yaml');
-  await writeFile(job, [`input: { path: ${join(fixtures, 'data', 'penguins.csv')} }`, `model: ${join(fixtures, 'models', 'penguins')}`, 'output: { path: out/scored.csv }'].join('\n'));
-  const lock = join(dir, 'out', 'scored.csv.bento-batch.lock');
-  await mkdir(join(dir, 'out'));
-  await writeFile(lock, JSON.stringify({ pid: 1, host: 'nightly-job-x7k2p', started: '2026-12-06T02:00:00.000Z' }));
+  const { job, lock } = await lockedJob(dir, { pid: 1, host: 'nightly-job-x7k2p', started: '2026-12-06T02:00:00.000Z' });
   const last = new Date(Date.now() - STALE_MS + 2000);
   await utimes(lock, last, last);
   const run = await runCli(['--log-format', 'json', 'run', job, '--progress', 'none']);
