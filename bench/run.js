@@ -84,13 +84,14 @@ const penguinsInputs = { '10k': 30, '20k': 59, '310k': 900, '1m': 2907, '3m': 90
 const inputFile = (size, format) => join(work, `penguins-${size}.${format}`);
 const rowsOf = (size) => penguinsInputs[size] * 344;
 
-/** A folder of `n` links to the 3.1M-row penguins input: an input n times as long, with no copy on disk. */
-function copies(format, n) {
-  const dir = join(work, `penguins-3m-x${n}-${format}`);
+/** A folder of `n` links to `file` (named `name`): an input n times as long, with no copy on disk. */
+function copies(file, name, n) {
+  const dir = join(work, `${name}-x${n}`);
   mkdirSync(dir, { recursive: true });
+  const ext = file.slice(file.lastIndexOf('.'));
   for (let i = 1; i <= n; i++) {
-    const link = join(dir, `part-${String(i).padStart(2, '0')}.${format}`);
-    if (!existsSync(link)) symlinkSync(inputFile('3m', format), link);
+    const link = join(dir, `part-${String(i).padStart(2, '0')}${ext}`);
+    if (!existsSync(link)) symlinkSync(file, link);
   }
   return dir;
 }
@@ -303,7 +304,7 @@ if (wanted('read')) {
 
 if (wanted('checkpoint')) {
   console.log('\n## checkpoint cost: checkpointing on (default every: 5s, and every N rows) vs checkpoint: false');
-  console.log(`3,000,000 flights (Polars ZSTD Parquet) → flights-delay model; runs interleaved, median of ${Math.max(3, reps(5))}`);
+  console.log(`3,000,000 flights (Polars ZSTD Parquet) → flights-delay model, and 60M rows (the file 20 times); runs interleaved, median of ${Math.max(3, reps(5))}`);
   const rows = [];
   for (const format of ['csv', 'parquet']) {
     const base = [`input: { path: ${flights} }`, `model: ${join(root, 'fixtures', 'models', 'flights-delay')}`, 'batch: { size: 4096 }', `output: { path: ${join(work, `ckpt.${format}`)}, keep: [origin, distance] }`];
@@ -312,9 +313,18 @@ if (wanted('checkpoint')) {
     const files = variants.map(([label, line], i) => job(`ckpt-${i}-${format}`, [...base, line]));
     for (let rep = 0; rep < Math.max(3, reps(5)); rep++) files.forEach((file, i) => times[i].push(runJob(file).seconds));
     const off = median(times[0]);
-    variants.forEach(([label], i) => rows.push([format, label, fmt(median(times[i]), 2), i === 0 ? '' : `${fmt((median(times[i]) / off - 1) * 100, 1)}%`, fmt(3e6 / median(times[i]))]));
+    variants.forEach(([label], i) => rows.push([format, '3M', label, fmt(median(times[i]), 2), i === 0 ? '' : `${fmt((median(times[i]) / off - 1) * 100, 1)}%`, fmt(3e6 / median(times[i]))]));
+    // The 3M-row runs take ~2 s, less than one default interval, so `default (5s)` there commits
+    // only at the end. Twenty times the input (links, no copy) runs ~15–20 s: the default
+    // interval commits three or four times on the way.
+    const long = [`input: { path: ${copies(flights, 'flights-3m', 20)} }`, ...base.slice(1)];
+    const longFiles = [job(`ckpt-long-off-${format}`, [...long, 'checkpoint: false']), job(`ckpt-long-default-${format}`, long)];
+    const longTimes = [[], []];
+    for (let rep = 0; rep < Math.max(3, reps(5)); rep++) longFiles.forEach((file, i) => longTimes[i].push(runJob(file).seconds));
+    const longOff = median(longTimes[0]);
+    ['off', 'default (5s)'].forEach((label, i) => rows.push([format, '60M', label, fmt(median(longTimes[i]), 2), i === 0 ? '' : `${fmt((median(longTimes[i]) / longOff - 1) * 100, 1)}%`, fmt(6e7 / median(longTimes[i]))]));
   }
-  table(['output', 'checkpoint', 'seconds', 'vs off', 'rows/s'], rows);
+  table(['output', 'input rows', 'checkpoint', 'seconds', 'vs off', 'rows/s'], rows);
 }
 
 if (wanted('memory')) {
@@ -337,7 +347,7 @@ if (wanted('memory')) {
   ensurePenguinsInputs();
   const sizes = [];
   for (const format of ['parquet', 'csv']) {
-    const inputs = [['10k', inputFile('10k', format)], ['3.1M', inputFile('3m', format)], ['9.3M', copies(format, 3)], ...(format === 'parquet' ? [['31M', copies(format, 10)]] : [])];
+    const inputs = [['10k', inputFile('10k', format)], ['3.1M', inputFile('3m', format)], ['9.3M', copies(inputFile('3m', format), `penguins-3m-${format}`, 3)], ...(format === 'parquet' ? [['31M', copies(inputFile('3m', format), `penguins-3m-${format}`, 10)]] : [])];
     let base;
     for (const [label, input] of inputs) {
       const r = runJob(job(`mem-size-${label}-${format}`, [`input: { path: ${input} }`, `model: ${join(root, 'fixtures', 'models', 'penguins')}`, 'batch: { size: 256 }', `output: { path: ${join(work, `mem-size.${format}`)} }`]));
