@@ -302,27 +302,35 @@ if (wanted('read')) {
   table(['input', 'rows', 'ours rows/s', 'parquetRead rows/s', 'ours ÷ parquetRead', 'ours RSS MB', 'parquetRead RSS MB'], rows);
 }
 
+/**
+ * One input's checkpoint variants (label, job line), run interleaved, median of max(3, reps(5)):
+ * table rows, each against the first variant (checkpointing off).
+ */
+function checkpointRows(format, inputLabel, inputRows, base, variants) {
+  const files = variants.map(([, line], i) => job(`ckpt-${inputLabel}-${i}-${format}`, [...base, line]));
+  const times = variants.map(() => []);
+  for (let rep = 0; rep < Math.max(3, reps(5)); rep++) files.forEach((file, i) => times[i].push(runJob(file).seconds));
+  const off = median(times[0]);
+  return variants.map(([label], i) => {
+    const seconds = median(times[i]);
+    return [format, inputLabel, label, fmt(seconds, 2), i === 0 ? '' : `${fmt((seconds / off - 1) * 100, 1)}%`, fmt(inputRows / seconds)];
+  });
+}
+
 if (wanted('checkpoint')) {
   console.log('\n## checkpoint cost: checkpointing on (default every: 5s, and every N rows) vs checkpoint: false');
   console.log(`3,000,000 flights (Polars ZSTD Parquet) → flights-delay model, and 60M rows (the file 20 times); runs interleaved, median of ${Math.max(3, reps(5))}`);
   const rows = [];
+  const off = ['off', 'checkpoint: false'];
+  const byDefault = ['default (5s)', ''];
   for (const format of ['csv', 'parquet']) {
-    const base = [`input: { path: ${flights} }`, `model: ${join(root, 'fixtures', 'models', 'flights-delay')}`, 'batch: { size: 4096 }', `output: { path: ${join(work, `ckpt.${format}`)}, keep: [origin, distance] }`];
-    const variants = [['off', 'checkpoint: false'], ['default (5s)', ''], ['every 100000', 'checkpoint: { every: 100000 }'], ['every 10000', 'checkpoint: { every: 10000 }']];
-    const times = variants.map(() => []);
-    const files = variants.map(([label, line], i) => job(`ckpt-${i}-${format}`, [...base, line]));
-    for (let rep = 0; rep < Math.max(3, reps(5)); rep++) files.forEach((file, i) => times[i].push(runJob(file).seconds));
-    const off = median(times[0]);
-    variants.forEach(([label], i) => rows.push([format, '3M', label, fmt(median(times[i]), 2), i === 0 ? '' : `${fmt((median(times[i]) / off - 1) * 100, 1)}%`, fmt(3e6 / median(times[i]))]));
+    const rest = [`model: ${join(root, 'fixtures', 'models', 'flights-delay')}`, 'batch: { size: 4096 }', `output: { path: ${join(work, `ckpt.${format}`)}, keep: [origin, distance] }`];
+    rows.push(...checkpointRows(format, '3M', 3e6, [`input: { path: ${flights} }`, ...rest],
+      [off, byDefault, ['every 100000', 'checkpoint: { every: 100000 }'], ['every 10000', 'checkpoint: { every: 10000 }']]));
     // The 3M-row runs take ~2 s, less than one default interval, so `default (5s)` there commits
-    // only at the end. Twenty times the input (links, no copy) runs ~15–20 s: the default
-    // interval commits three or four times on the way.
-    const long = [`input: { path: ${copies(flights, 'flights-3m', 20)} }`, ...base.slice(1)];
-    const longFiles = [job(`ckpt-long-off-${format}`, [...long, 'checkpoint: false']), job(`ckpt-long-default-${format}`, long)];
-    const longTimes = [[], []];
-    for (let rep = 0; rep < Math.max(3, reps(5)); rep++) longFiles.forEach((file, i) => longTimes[i].push(runJob(file).seconds));
-    const longOff = median(longTimes[0]);
-    ['off', 'default (5s)'].forEach((label, i) => rows.push([format, '60M', label, fmt(median(longTimes[i]), 2), i === 0 ? '' : `${fmt((median(longTimes[i]) / longOff - 1) * 100, 1)}%`, fmt(6e7 / median(longTimes[i]))]));
+    // only at the end. Twenty times the input (links, no copy) runs ~15–26 s: the default
+    // interval commits three to five times on the way.
+    rows.push(...checkpointRows(format, '60M', 6e7, [`input: { path: ${copies(flights, 'flights-3m', 20)} }`, ...rest], [off, byDefault]));
   }
   table(['output', 'input rows', 'checkpoint', 'seconds', 'vs off', 'rows/s'], rows);
 }
@@ -347,7 +355,8 @@ if (wanted('memory')) {
   ensurePenguinsInputs();
   const sizes = [];
   for (const format of ['parquet', 'csv']) {
-    const inputs = [['10k', inputFile('10k', format)], ['3.1M', inputFile('3m', format)], ['9.3M', copies(inputFile('3m', format), `penguins-3m-${format}`, 3)], ...(format === 'parquet' ? [['31M', copies(inputFile('3m', format), `penguins-3m-${format}`, 10)]] : [])];
+    const longer = (n) => copies(inputFile('3m', format), `penguins-3m-${format}`, n);
+    const inputs = [['10k', inputFile('10k', format)], ['3.1M', inputFile('3m', format)], ['9.3M', longer(3)], ...(format === 'parquet' ? [['31M', longer(10)]] : [])];
     let base;
     for (const [label, input] of inputs) {
       const r = runJob(job(`mem-size-${label}-${format}`, [`input: { path: ${input} }`, `model: ${join(root, 'fixtures', 'models', 'penguins')}`, 'batch: { size: 256 }', `output: { path: ${join(work, `mem-size.${format}`)} }`]));
