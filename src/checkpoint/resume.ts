@@ -2,13 +2,13 @@
  * @file What a run does with the checkpoint it finds: resume it, refuse it (the job, input or
  * model changed since), finish publishing a finished run, or start over.
  */
-import { rm, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { BentoError } from '../errors.js';
 import type { CheckpointSpec, JobSpec } from '../job/spec.js';
 import type { Bundle } from '../model/bundle.js';
 import { publish } from '../sink/atomic.js';
 import { tidyPartial } from '../sink/index.js';
-import { type CheckpointState, type Commit, differences, type Fingerprint, fingerprint, partialErrorsFile, partialFile, readState, stateFile } from './state.js';
+import { type CheckpointState, type Commit, differences, type Fingerprint, fingerprint, partialErrorsFile, partialFile, readState, removeCheckpoint, stateFile } from './state.js';
 
 export type ResumeDecision =
   /** The same job finished before and its output is in place: nothing to do. */
@@ -18,7 +18,7 @@ export type ResumeDecision =
 
 export async function decideResume(spec: JobSpec, ckpt: CheckpointSpec, files: readonly string[], bundle: Bundle, restart: boolean): Promise<ResumeDecision> {
   const print = await fingerprint(spec, files, bundle);
-  if (restart) await rm(ckpt.path, { recursive: true, force: true });
+  if (restart) await removeCheckpoint(ckpt.path);
   const state = await readState(ckpt.path);
   const changed = state ? differences(state.fingerprint, print) : [];
   if (state?.status === 'finished' && changed.length === 0) {
@@ -36,7 +36,7 @@ export async function decideResume(spec: JobSpec, ckpt: CheckpointSpec, files: r
     });
   }
   // Finished with other inputs (the next day's data), or the output was removed: a new run.
-  if (state?.status === 'finished') await rm(ckpt.path, { recursive: true, force: true });
+  if (state?.status === 'finished') await removeCheckpoint(ckpt.path);
   return { kind: 'run', fingerprint: print, resume: state?.status === 'finished' ? undefined : state?.committed };
 }
 

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readFile, rename, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BentoError } from '../errors.js';
 import type { JobSpec } from '../job/spec.js';
@@ -58,6 +58,48 @@ export interface CheckpointState {
 export const stateFile = (dir: string) => join(dir, 'state.json');
 export const partialFile = (dir: string, format: string) => join(dir, `partial.${format}`);
 export const partialErrorsFile = (dir: string) => join(dir, 'errors.partial.jsonl');
+
+/** Every name a run writes into its checkpoint directory: state.json (and its temp file), the partial output (a Parquet one with its row groups' metadata), the partial errors file. */
+const checkpointEntry = /^(?:state\.json(?:\.tmp)?|partial\.(?:csv|jsonl|parquet)(?:\.rowgroups)?|errors\.partial\.jsonl)$/;
+
+/**
+ * Refuses a `checkpoint.path` that is a file, or a directory holding anything a run does not
+ * write there (`checkpoint.path: .`, a shared folder): a restart or a new run empties the
+ * checkpoint, and would take the rest with it.
+ */
+export async function checkCheckpointDir(dir: string, jobFile: string): Promise<void> {
+  const info = await stat(dir).catch(() => undefined);
+  if (!info) return;
+  const own = `${jobFile.replace(/\.[^./\\]*$/, '')}.bento-batch`;
+  const hint = `Set checkpoint.path to a directory of its own (it is created), e.g. ${own}, or leave it out to use <output.path>.bento-batch.`;
+  if (!info.isDirectory()) {
+    throw new BentoError('JOB_INVALID', `Job file ${jobFile}: checkpoint.path ${dir} is a file, not a checkpoint directory`, { file: jobFile, hint });
+  }
+  const others = (await readdir(dir).catch(() => [])).filter((name) => !checkpointEntry.test(name)).sort();
+  if (others.length > 0) {
+    const shown = others.slice(0, 3).map((name) => JSON.stringify(name)).join(', ') + (others.length > 3 ? ` and ${others.length - 3} more` : '');
+    throw new BentoError('JOB_INVALID', `Job file ${jobFile}: checkpoint.path ${dir} is a directory holding other files (${shown}); a run empties its checkpoint directory when it starts over or finishes with new inputs`, { file: jobFile, hint });
+  }
+}
+
+/** Removes a checkpoint: the files a run writes there, then the directory if nothing else is in it. */
+export async function removeCheckpoint(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw outputError(dir, error);
+  }
+  try {
+    await Promise.all(names.filter((name) => checkpointEntry.test(name)).map((name) => rm(join(dir, name), { force: true })));
+    await rmdir(dir).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT' && error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;
+    });
+  } catch (error) {
+    throw outputError(dir, error);
+  }
+}
 
 /** Reads state.json; undefined when there is no checkpoint yet. */
 export async function readState(dir: string): Promise<CheckpointState | undefined> {

@@ -12,7 +12,7 @@ import { batches } from '../batch/batcher.js';
 import { failpoint } from '../checkpoint/failpoint.js';
 import { acquireLock } from '../checkpoint/lock.js';
 import { decideResume } from '../checkpoint/resume.js';
-import { type CheckpointState, partialErrorsFile, partialFile, writeState } from '../checkpoint/state.js';
+import { type CheckpointState, checkCheckpointDir, partialErrorsFile, partialFile, removeCheckpoint, writeState } from '../checkpoint/state.js';
 import { BentoError, didYouMean, thousands } from '../errors.js';
 import { type JobSpec, writtenByRuns } from '../job/spec.js';
 import type { Bundle } from '../model/bundle.js';
@@ -104,6 +104,7 @@ export async function prepareJob(spec: JobSpec, resolved?: Bundle): Promise<Prep
       });
     }
   }
+  if (spec.checkpoint) await checkCheckpointDir(spec.checkpoint.path, spec.jobFile);
   const modelColumns = [...new Set([...m.inputs.flatMap((i) => i.columns), ...(m.text ? [m.text.column] : [])])];
   const wanted = spec.input.columns ?? (spec.output.keep ? [...new Set([...modelColumns, ...spec.output.keep])] : undefined);
   if (spec.input.columns) {
@@ -300,7 +301,7 @@ async function runLocked(job: PreparedJob, hooks: RunHooks): Promise<RunSummary>
       } else {
         await sink?.discard();
         await errorLog?.discard();
-        if (ckpt) await rm(ckpt.path, { recursive: true, force: true });
+        if (ckpt) await removeCheckpoint(ckpt.path);
       }
     }
     // The output's threads, unless a sink took them (one that failed to open has stopped them: stopping again is harmless).

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { assertClose, bin, duckdb, fixtures, readJson, runCli, seededRandom, withTempDir } from '../helpers.js';
@@ -185,6 +185,43 @@ for (const c of cases) {
     assert.deepEqual(out, [], 'nothing is left in the output directory');
   }));
 }
+
+test('a checkpoint.path that names a folder holding other files, or a file, is refused before the run, and nothing there is removed, with --restart too', () => withTempDir(async (dir) => {
+  await writeFile(join(dir, 'notes.txt'), 'keep me');
+  await writeFile(join(dir, 'job.yaml'), job(penguinsCsv, 'checkpoint: { path: . }'));
+  for (const args of [[], ['--restart']]) {
+    const result = await runCli(['--log-format', 'text', 'run', 'job.yaml', '--progress', 'none', ...args], { cwd: dir });
+    assert.equal(result.code, 2, result.stderr);
+    assert.equal(result.stderr.replaceAll(dir, '<dir>'), 'error: Job file <dir>/job.yaml: checkpoint.path <dir> is a directory holding other files ("job.yaml", "notes.txt"); a run empties its checkpoint directory when it starts over or finishes with new inputs\nhint: Set checkpoint.path to a directory of its own (it is created), e.g. <dir>/job.bento-batch, or leave it out to use <output.path>.bento-batch.\n');
+    assert.deepEqual((await readdir(dir)).sort(), ['job.yaml', 'notes.txt']);
+  }
+  const validate = await runCli(['--log-format', 'text', 'validate', 'job.yaml'], { cwd: dir });
+  assert.equal(validate.code, 2, validate.stderr);
+  await writeFile(join(dir, 'job.yaml'), job(penguinsCsv, 'checkpoint: { path: notes.txt }'));
+  const file = await runCli(['--log-format', 'text', 'run', 'job.yaml', '--progress', 'none'], { cwd: dir });
+  assert.equal(file.code, 2, file.stderr);
+  assert.match(file.stderr, /^error: Job file .*job\.yaml: checkpoint\.path .*notes\.txt is a file, not a checkpoint directory$/m);
+  assert.equal(await readFile(join(dir, 'notes.txt'), 'utf8'), 'keep me');
+}));
+
+test('a finished job rerun on new input empties its checkpoint folder of what runs write there, and nothing else', () => withTempDir(async (dir) => {
+  await cp(penguinsCsv, join(dir, 'in.csv'));
+  await writeFile(join(dir, 'job.yaml'), job('in.csv', 'checkpoint: { path: ck }'));
+  const first = await runCli(['--log-format', 'text', 'run', 'job.yaml', '--progress', 'none'], { cwd: dir });
+  assert.equal(first.code, 0, first.stderr);
+  assert.deepEqual(await readdir(join(dir, 'ck')), ['state.json']);
+  // Only a file a run writes may be there when a run starts; one put there during a run stays.
+  const { removeCheckpoint } = await import('../../src/checkpoint/state.js');
+  await writeFile(join(dir, 'ck', 'partial.csv'), 'stale');
+  await writeFile(join(dir, 'ck', 'mine.txt'), 'keep me');
+  await removeCheckpoint(join(dir, 'ck'));
+  assert.deepEqual(await readdir(join(dir, 'ck')), ['mine.txt']);
+  await rm(join(dir, 'ck', 'mine.txt'));
+  await writeFile(join(dir, 'in.csv'), (await readFile(penguinsCsv, 'utf8')).split('\n').slice(0, 101).join('\n'));
+  const second = await runCli(['--log-format', 'text', 'run', 'job.yaml', '--progress', 'none'], { cwd: dir });
+  assert.equal(second.code, 0, second.stderr);
+  assert.equal((await readFile(join(dir, 'out', 'result.csv'), 'utf8')).trim().split('\n').length, 101);
+}));
 
 test('bad cells: the row goes to the errors file, the rest is scored, rows_in = rows_out + rows_failed', () => withTempDir(async (dir) => {
   const lines = (await readFile(penguinsCsv, 'utf8')).split('\n');
