@@ -79,6 +79,11 @@ export async function extractArchive(file: string, dir: string): Promise<string[
     if (path.startsWith('/') || clean.startsWith('..') || clean.split(sep).includes('..') || relative(dir, join(dir, clean)).startsWith('..')) throw unsafe(path, 'it points outside the bundle');
     entries.push({ path: clean, data: tar.subarray(at - Math.ceil(size / block) * block, at - Math.ceil(size / block) * block + size) });
   }
+  // `tar czf m.tar.gz bundle/` puts the bundle in a folder of its own: read it from there.
+  const top = entries[0]?.path.split(sep)[0];
+  if (top && !entries.some((e) => e.path === 'bento.yaml') && entries.some((e) => e.path === join(top, 'bento.yaml')) && entries.every((e) => e.path.startsWith(top + sep))) {
+    for (const e of entries) e.path = e.path.slice(top.length + 1);
+  }
   for (const { path, data } of entries) {
     await mkdir(dirname(join(dir, path)), { recursive: true });
     await writeFile(join(dir, path), data, { flag: 'wx' });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { readYaml } from '../config.js';
 import { BentoError } from '../errors.js';
 import { directorySize } from './archive.js';
-import { manifestName } from './manifest.js';
+import { manifestName, tagPart } from './manifest.js';
 
 export interface StoredModel {
   readonly name: string;
@@ -23,12 +23,10 @@ export interface StoredModel {
 export const homeDir = (env: NodeJS.ProcessEnv = process.env) => env.BENTO_BATCH_HOME || join(homedir(), '.bento-batch');
 export const modelsDir = (env?: NodeJS.ProcessEnv) => join(homeDir(env), 'models');
 
-const part = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-
 /** `name`, `name:latest` or `name:version`: a reference the store can resolve. */
 export function parseTag(ref: string): { name: string; version: string | undefined } | undefined {
   const [name, version, extra] = ref.split(':');
-  if (extra !== undefined || !name || !part.test(name) || (version !== undefined && !part.test(version))) return undefined;
+  if (extra !== undefined || !name || !tagPart.test(name) || (version !== undefined && !tagPart.test(version))) return undefined;
   return { name, version: version === 'latest' ? undefined : version };
 }
 
@@ -70,10 +68,12 @@ export async function resolveTag(ref: string, env?: NodeJS.ProcessEnv): Promise<
 }
 
 /** Copies a bundle directory into the store as name:version, atomically; refuses to overwrite. */
-export async function saveToStore(bundleDir: string, name: string, version: string, env?: NodeJS.ProcessEnv): Promise<StoredModel> {
+export async function saveToStore(bundleDir: string, name: string, version: string, env?: NodeJS.ProcessEnv, another = 'Choose another --version'): Promise<StoredModel> {
+  // The manifest was checked; this guards the folder names themselves (a path outside the store).
+  if (!tagPart.test(name) || !tagPart.test(version) || version === 'latest') throw new BentoError('USAGE', `Cannot store a model as ${name}:${version}: a name and a version are letters, digits, ".", "_" and "-", starting with a letter or digit`, { hint: 'Choose another name or version.' });
   const dir = join(modelsDir(env), name, version);
   if (await stat(dir).catch(() => undefined)) {
-    throw new BentoError('USAGE', `Model ${name}:${version} is already in the store (${dir})`, { hint: `Choose another --version, or delete it first with \`bento-batch models delete ${name}:${version}\`.` });
+    throw new BentoError('USAGE', `Model ${name}:${version} is already in the store (${dir})`, { hint: `${another}, or delete it first with \`bento-batch models delete ${name}:${version}\`.` });
   }
   const temp = join(modelsDir(env), name, `.${version}.${randomBytes(4).toString('hex')}.tmp`);
   await mkdir(temp, { recursive: true });

@@ -154,3 +154,52 @@ test('pack says which input tensors still need columns', () => withTempDir(async
     'hint: Run `bento-batch inspect MODEL.onnx` to see the tensors.',
   ].join('\n')), result.stderr);
 }));
+
+test('pack refuses a name or version that is no folder of the store or no half of a tag, and flags it would drop, before loading the model', () => withTempDir(async (dir) => {
+  const env = { BENTO_BATCH_HOME: join(dir, 'home') };
+  const model = join(shapes, 'zipmap.onnx');
+  const pack = (...args: string[]) => runCli(['--log-format', 'text', 'pack', model, ...args], { cwd: dir, env });
+  const part = 'expected letters, digits, ".", "_" and "-", starting with a letter or digit';
+  for (const [args, problem] of [
+    [['--name', 'p', '--version', '../../evil', '--columns', columns], `--version "../../evil": ${part}`],
+    [['--name', 'p', '--version', '.hidden', '--columns', columns], `--version ".hidden": ${part}`],
+    [['--name', 'p', '--version', 'latest', '--columns', columns], `--version "latest": ${part}; "latest" is the tag for the newest version, not a version`],
+    [['--name', 'p', '--version', '1.0+build', '--columns', columns], `--version "1.0+build": ${part}`],
+    [['--name', 'bad name', '--columns', columns], `--name "bad name": ${part}`],
+    [['--name', 'p', '--columns', columns, '--columns', 'features=a,b,c,d'], '--columns features=…: given more than once; give each tensor once'],
+    [['--name', 'p', '--manifest', 'm.yaml', '--columns', columns], '--columns: the manifest given with --manifest describes the tensors; put it there, or leave --manifest out'],
+  ] as const) {
+    const result = await pack(...args);
+    assert.equal(result.code, 2, result.stderr);
+    assert.equal(result.stderr, `error: Cannot pack ${model}: ${problem}\nhint: Fix the flags and run again; \`bento-batch pack --help\` lists them.\n`);
+  }
+  const several = await pack('--name', 'p', '--max-batch', 'abc', '--columns', columns, '--fill', 'features=x');
+  assert.equal(several.code, 2, several.stderr);
+  assert.ok(several.stderr.startsWith(`error: Cannot pack ${model}:\n  - --max-batch: expected a positive whole number\n  - --fill features=x: expected numbers, e.g. --fill features=0\n`), several.stderr);
+  const { readdir } = await import('node:fs/promises');
+  assert.deepEqual(await readdir(dir), [], 'nothing was written, in the store or beside it');
+}));
+
+test('import takes a bundle archived in a folder of its own, names the archive in its errors, and refuses a version that would leave the store', () => withTempDir(async (dir) => {
+  const env = { BENTO_BATCH_HOME: join(dir, 'home') };
+  const { cp, mkdir, readdir } = await import('node:fs/promises');
+  const { execFileSync } = await import('node:child_process');
+  await mkdir(join(dir, 'src', 'bundle'), { recursive: true });
+  await cp(join(fixtures, 'models', 'penguins'), join(dir, 'src', 'bundle'), { recursive: true });
+  execFileSync('tar', ['czf', join(dir, 'nested.tar.gz'), '-C', join(dir, 'src'), 'bundle']);
+  const imported = await runCli(['--log-format', 'text', 'models', 'import', join(dir, 'nested.tar.gz')], { env });
+  assert.equal(imported.code, 0, imported.stderr);
+  assert.match(imported.stdout, /^imported penguins-species:1\.0\.0 → /);
+  const again = await runCli(['--log-format', 'text', 'models', 'import', join(dir, 'nested.tar.gz')], { env });
+  assert.equal(again.code, 2, again.stderr);
+  assert.match(again.stderr, /^hint: Change version: in the archive's bento\.yaml, or delete it first with `bento-batch models delete penguins-species:1\.0\.0`\.$/m);
+
+  const manifest = await readFile(join(dir, 'src', 'bundle', 'bento.yaml'), 'utf8');
+  await writeFile(join(dir, 'src', 'bundle', 'bento.yaml'), manifest.replace(/^version: .*$/m, 'version: "../../evil"'));
+  execFileSync('tar', ['czf', join(dir, 'evil.tar.gz'), '-C', join(dir, 'src', 'bundle'), '.']);
+  const evil = await runCli(['--log-format', 'text', 'models', 'import', join(dir, 'evil.tar.gz')], { env });
+  assert.equal(evil.code, 2, evil.stderr);
+  assert.ok(evil.stderr.startsWith(`error: Manifest ${join(dir, 'evil.tar.gz')}: bento.yaml: version: expected a version of letters, digits, ".", "_" and "-", starting with a letter or digit, other than "latest", got \`"../../evil"\` (string)\n`), evil.stderr);
+  assert.deepEqual(await readdir(join(dir, 'home')), ['models']);
+  assert.deepEqual(await readdir(join(dir, 'home', 'models')), ['penguins-species']);
+}));

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { BentoError } from '../../errors.js';
 import { directorySize, extractArchive, writeArchive } from '../../model/archive.js';
 import { openBundle } from '../../model/bundle.js';
 import { outputColumns } from '../../model/manifest.js';
@@ -73,10 +74,19 @@ export async function exportModel(options: { ref: string; file: string }, out: O
 export async function importModel(options: { file: string }, out: Out = process.stdout): Promise<void> {
   const staging = await mkdtemp(join(tmpdir(), 'bento-batch-import-'));
   try {
-    await extractArchive(resolve(options.file), join(staging, 'bundle'));
-    const bundle = await openBundle(join(staging, 'bundle'));
-    const stored = await saveToStore(join(staging, 'bundle'), bundle.manifest.name, bundle.manifest.version);
-    out.write(`imported ${stored.name}:${stored.version} → ${stored.dir}\n`);
+    const archive = resolve(options.file);
+    const dir = join(staging, 'bundle');
+    try {
+      await extractArchive(archive, dir);
+      const bundle = await openBundle(dir);
+      const stored = await saveToStore(dir, bundle.manifest.name, bundle.manifest.version, undefined, 'Change version: in the archive\'s bento.yaml');
+      out.write(`imported ${stored.name}:${stored.version} → ${stored.dir}\n`);
+    } catch (error) {
+      // Name the archive and the file in it, not the folder it was unpacked to.
+      if (!(error instanceof BentoError)) throw error;
+      const inArchive = (text: string | undefined) => text?.replaceAll(`${dir}/`, `${archive}: `).replaceAll(dir, archive);
+      throw new BentoError(error.code, inArchive(error.message)!, { file: archive, hint: inArchive(error.hint)?.replace(/Relative paths resolve against the current directory\.?\s*/, '') });
+    }
   } finally {
     await rm(staging, { recursive: true, force: true });
   }

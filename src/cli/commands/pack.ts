@@ -12,7 +12,7 @@ import type { Batch } from '../../batch/batcher.js';
 import { readYaml } from '../../config.js';
 import { BentoError } from '../../errors.js';
 import type { Bundle } from '../../model/bundle.js';
-import { manifestName, parseManifest } from '../../model/manifest.js';
+import { manifestName, parseManifest, tagPart } from '../../model/manifest.js';
 import { ModelPool } from '../../model/pool.js';
 import { postprocess } from '../../model/postprocess.js';
 import { Preprocessor } from '../../model/preprocess.js';
@@ -51,6 +51,7 @@ export interface Packed {
 }
 
 export async function pack(options: PackOptions, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<Packed> {
+  checkFlags(options);
   const modelFile = resolve(options.model);
   if (!(await stat(modelFile).catch(() => undefined))?.isFile()) throw new BentoError('MODEL_NOT_FOUND', `Model file ${modelFile} does not exist`, { file: modelFile });
   const probe = await ModelPool.create(modelFile, { size: 1, workers: { intraOp: 1, interOp: 1, graphOptimization: 'basic', providers: ['cpu'] } });
@@ -63,11 +64,20 @@ export async function pack(options: PackOptions, log: (line: string) => void = (
     try {
       const manifestFile = join(staging, manifestName);
       await writeFile(manifestFile, stringify(manifest, { lineWidth: 0 }));
-      const parsed = parseManifest(await readYaml(manifestFile, 'MANIFEST_INVALID', 'Manifest'), options.manifest ?? manifestFile);
+      const raw = await readYaml(manifestFile, 'MANIFEST_INVALID', 'Manifest');
+      let parsed;
+      try {
+        parsed = parseManifest(raw, options.manifest ? resolve(options.manifest) : manifestFile);
+      } catch (error) {
+        // Without --manifest the manifest is made from the flags: its problems are theirs, not a file's.
+        if (options.manifest || !(error instanceof BentoError)) throw error;
+        throw new BentoError('USAGE', error.message.replace(`Manifest ${manifestFile}`, `Cannot pack ${options.model}: the manifest made from the flags`), { hint: 'Fix the flags, or describe the model in a manifest and give it with --manifest.' });
+      }
       await copyFile(modelFile, join(staging, parsed.model));
       for (const extra of options.files) await copyFile(resolve(extra), join(staging, basename(extra)));
       const bundle = { dir: staging, manifestFile, modelFile: join(staging, parsed.model), manifest: parsed };
-      validateSignature(bundle, signature);
+      // A mismatch names the user's files, not the staging copies.
+      validateSignature({ ...bundle, manifestFile: options.manifest ? resolve(options.manifest) : manifestFile, modelFile }, signature);
       await tryOneBatch(probe, bundle, modelFile);
       let dir: string;
       if (options.output) {
@@ -92,6 +102,28 @@ export async function pack(options: PackOptions, log: (line: string) => void = (
   }
 }
 
+/** Flag mistakes, found before the model is loaded; a name and a version are folder names in the store and the two halves of a tag. */
+function checkFlags(options: PackOptions): void {
+  const part = 'letters, digits, ".", "_" and "-", starting with a letter or digit';
+  const problems: string[] = [];
+  if (!tagPart.test(options.name)) problems.push(`--name ${JSON.stringify(options.name)}: expected ${part}`);
+  if (options.version !== undefined && (!tagPart.test(options.version) || options.version === 'latest')) {
+    problems.push(`--version ${JSON.stringify(options.version)}: expected ${part}${options.version === 'latest' ? '; "latest" is the tag for the newest version, not a version' : ''}`);
+  }
+  if (options.maxBatch !== undefined && !(Number.isInteger(options.maxBatch) && options.maxBatch > 0)) problems.push('--max-batch: expected a positive whole number');
+  const described = [...(['columns', 'labels', 'activation', 'fill'] as const).filter((flag) => options[flag].length > 0), ...(options.outputs ? ['outputs'] : [])];
+  if (options.manifest && described.length > 0) problems.push(`${described.map((f) => `--${f}`).join(', ')}: the manifest given with --manifest describes the tensors; put ${described.length === 1 ? 'it' : 'them'} there, or leave --manifest out`);
+  for (const flag of ['columns', 'labels', 'activation', 'fill'] as const) {
+    const tensors = options[flag].map((v) => v.slice(0, Math.max(0, v.indexOf('='))));
+    for (const tensor of new Set(tensors.filter((t, i) => t && tensors.indexOf(t) !== i))) problems.push(`--${flag} ${tensor}=…: given more than once; give each tensor once`);
+  }
+  for (const v of options.fill) {
+    const values = v.slice(v.indexOf('=') + 1).split(',').map((x) => x.trim()).filter(Boolean);
+    if (v.indexOf('=') > 0 && values.some((x) => !Number.isFinite(Number(x)))) problems.push(`--fill ${v}: expected numbers, e.g. --fill ${v.slice(0, v.indexOf('='))}=0`);
+  }
+  if (problems.length > 0) throw new BentoError('USAGE', `Cannot pack ${options.model}:${problems.length === 1 ? ` ${problems[0]}` : `\n${problems.map((p) => `  - ${p}`).join('\n')}`}`, { hint: 'Fix the flags and run again; `bento-batch pack --help` lists them.' });
+}
+
 /** A sortable id from the packing time plus the model's hash: 20261124-121530-3f9a1c. */
 async function defaultVersion(modelFile: string): Promise<string> {
   const hash = createHash('sha256').update(await readFile(modelFile)).digest('hex').slice(0, 6);
@@ -101,7 +133,8 @@ async function defaultVersion(modelFile: string): Promise<string> {
 
 async function fromFile(options: PackOptions, version: string): Promise<Record<string, unknown>> {
   const raw = (await readYaml(resolve(options.manifest!), 'MANIFEST_INVALID', 'Manifest')) as Record<string, unknown>;
-  return { bento: 1, ...raw, name: options.name, version, model: 'model.onnx', created: new Date().toISOString(), ...(options.description ? { description: options.description } : {}) };
+  const batch = options.maxBatch === undefined ? {} : { batch: { ...(raw.batch as Record<string, unknown> | undefined), max_size: options.maxBatch } };
+  return { bento: 1, ...raw, ...batch, name: options.name, version, model: 'model.onnx', created: new Date().toISOString(), ...(options.description ? { description: options.description } : {}) };
 }
 
 function pairs(flag: string, values: readonly string[]): Map<string, string[]> {
