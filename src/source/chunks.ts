@@ -149,7 +149,7 @@ export function raiseChunkRows(options: { readonly chunkRows: number; readonly t
  */
 export function typeMismatch(chunk: RowChunk, i: number, column: string, holds: string, shown: string, value: string, hint: string): BentoError {
   return new BentoError('INVALID_VALUE', `Invalid value: column "${column}" holds ${holds} in its first rows, got ${shown} at ${chunk.file} row ${chunk.fileRow + i + 1}`, {
-    file: chunk.file, row: chunk.fileRow + i + 1, column, value, byte: i > 0 ? chunk.ends?.bytes[i - 1] : undefined, hint,
+    file: chunk.file, row: chunk.fileRow + i + 1, column, value, byte: i > 0 ? chunk.ends?.bytes[i - 1] : chunk.ends?.start, hint,
   });
 }
 

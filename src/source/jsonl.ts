@@ -6,7 +6,7 @@
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { BentoError } from '../errors.js';
-import { chunkEnd, ColumnBuilder, inexactIntegerHint, sniffJsonType, textSource, typeMismatch } from './chunks.js';
+import { chunkEnd, ColumnBuilder, inexactIntegerHint, raiseChunkRows, sniffJsonType, textSource, typeMismatch } from './chunks.js';
 import { ByteProgress, byteOrderMark, fileSizes, notUtf8At, openFileStream, streamError } from './files.js';
 import type { Field, RowChunk, Source, SourcePosition } from './types.js';
 
@@ -201,15 +201,32 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
   function typed(chunk: RowChunk): RowChunk {
     // A key absent from a line is a null there, as in every JSONL tool; the first chunk fixes the set.
     schema ??= [...chunk.columns].map(([name, values]) => ({ name, type: sniffJsonType(values as ArrayLike<unknown>) }));
-    // A 64-bit id after the first chunk typed its column as doubles would be rounded where the column is written as one.
+    // A later value the column's type does not hold is a bad row, as a CSV cell is; a writer would
+    // otherwise coerce it ("false" to true, an object to "[object Object]") or fail on it.
     let errors: Map<number, BentoError> | undefined;
+    const bad = (i: number, field: Field, holds: string, value: unknown, hint: string) => {
+      const text = typeof value === 'bigint' ? String(value) : JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
+      (errors ??= new Map(chunk.errors)).set(i, typeMismatch(chunk, i, field.name, holds, text.length > 40 ? `${text.slice(0, 40)}…` : text, text, hint));
+    };
+    const asJson = `Fix or remove the value, or ${raiseChunkRows(options)} so that the first chunk holds such a value and the column is kept as JSON.`;
     for (const field of schema) {
-      if (field.type !== 'float64') continue;
-      const values = chunk.columns.get(field.name) as ArrayLike<unknown> | undefined;
+      if (field.type === 'json') continue;
+      const values = chunk.columns.get(field.name) as unknown[] | undefined;
       for (let i = 0; values && i < values.length; i++) {
-        if (typeof values[i] !== 'bigint' || chunk.errors?.has(i) || errors?.has(i)) continue;
-        const value = String(values[i]);
-        (errors ??= new Map(chunk.errors)).set(i, typeMismatch(chunk, i, field.name, 'numbers a double holds exactly', value, value, inexactIntegerHint(options)));
+        const v = values[i];
+        if (v === null || v === undefined || chunk.errors?.has(i) || errors?.has(i)) continue;
+        if (field.type === 'float64') {
+          if (typeof v === 'number') continue;
+          if (typeof v === 'bigint') bad(i, field, 'numbers a double holds exactly', v, inexactIntegerHint(options));
+          else bad(i, field, 'numbers', v, asJson);
+        } else if (field.type === 'int64') {
+          if (typeof v !== 'bigint' && !(typeof v === 'number' && Number.isInteger(v))) bad(i, field, 'whole numbers of 64 bits', v, asJson);
+        } else if (field.type === 'bool') {
+          if (typeof v !== 'boolean') bad(i, field, 'true or false', v, asJson);
+        } else if (field.type === 'string' && typeof v !== 'string') {
+          // A number where text was (a zip code, an id) keeps its JSON text: nothing is lost.
+          values[i] = typeof v === 'object' ? JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? String(x) : x)) : String(v);
+        }
       }
     }
     return errors ? { ...chunk, errors } : chunk;

@@ -115,6 +115,33 @@ describe('openJsonl: 64-bit whole numbers', () => {
   }));
 });
 
+describe('openJsonl: values after the first chunk', () => {
+  test('a value its column\'s type does not hold is a bad row naming it (not NaN, true or "[object Object]" in the output); one where text was keeps its JSON text', () => withTempDir(async (dir) => {
+    const lines = [
+      '{"x": 1.5, "n": 1, "ok": true, "name": "a"}',
+      '{"x": 2, "n": 2, "ok": false, "name": "b"}',
+      '{"x": "N/A", "n": 3, "ok": true, "name": "c"}',
+      '{"x": 3, "n": 4.5, "ok": true, "name": "d"}',
+      '{"x": 4, "n": 5, "ok": "false", "name": "e"}',
+      '{"x": {"v": 1}, "n": 6, "ok": true, "name": "f"}',
+      '{"x": 5, "n": 7, "ok": null, "name": {"first": "Ann"}}',
+      '{"x": 6, "n": 8, "ok": true, "name": 90210}',
+    ];
+    const file = await jsonlFile(dir, 'late.jsonl', `${lines.join('\n')}\n`);
+    const source = await openJsonl([file], { columns: undefined, chunkRows: 2 });
+    assert.deepEqual(source.schema.map((f) => f.type), ['float64', 'float64', 'bool', 'string']);
+    const again = await openJsonl([file], { columns: undefined, chunkRows: 2 });
+    assert.deepEqual((await badRows(again)).map((r) => [r.row, r.column, r.value, r.message]), [
+      [3, 'x', '"N/A"', `Invalid value: column "x" holds numbers in its first rows, got "N/A" at ${file} row 3`],
+      [5, 'ok', '"false"', `Invalid value: column "ok" holds true or false in its first rows, got "false" at ${file} row 5`],
+      [6, 'x', '{"v":1}', `Invalid value: column "x" holds numbers in its first rows, got {"v":1} at ${file} row 6`],
+    ]);
+    const columns = concatColumns(await drain(source));
+    assert.deepEqual(columns.name, ['a', 'b', 'c', 'd', 'e', 'f', '{"first":"Ann"}', '90210']);
+    assert.deepEqual(columns.n, [1, 2, 3, 4.5, 5, 6, 7, 8]);
+  }));
+});
+
 describe('openJsonl: errors', () => {
 
   test('a UTF-16 file (a byte-order mark says so) is INPUT_FORMAT, not a bad row a line', () => withTempDir(async (dir) => {
