@@ -42,6 +42,30 @@ interface OpenParquet {
   readonly typed: ReadonlySet<string>;
 }
 
+/** A column's type in words, as a message names it: `float64`, `list<int32>`, `int64 (unsigned 64-bit)`, `timestamp (ns, wall-clock)`. */
+function typeName(f: Field): string {
+  const detail = [
+    ...(f.integer ? [`${f.integer.signed ? '' : 'unsigned '}${f.integer.bits}-bit`] : []),
+    ...(f.unit ? [f.unit] : []), ...(f.naive ? ['wall-clock'] : []), ...(f.uuid ? ['uuid'] : []),
+    ...(f.fields ? [`{${f.fields.map((m) => `${m.name}: ${typeName(m)}`).join(', ')}}`] : []),
+  ];
+  return `${f.type}${f.items ? `<${f.items}>` : ''}${detail.length ? ` (${detail.join(', ')})` : ''}`;
+}
+
+/**
+ * Every file of an input must hold each column read in the first file's type (Spark and Hive
+ * folders whose schema changed over time do not): rows are written with the first file's
+ * schema, which a later file's values would not fit.
+ */
+function sameTypes(firstFile: string, schema: readonly Field[], file: string, fields: readonly Field[]): void {
+  const differ = schema.flatMap((f, i) => (typeName(f) === typeName(fields[i]!) ? [] : [`"${f.name}" is ${typeName(f)} in ${firstFile}, ${typeName(fields[i]!)} here`]));
+  if (differ.length === 0) return;
+  throw new BentoError('INPUT_FORMAT', `Input file ${file} holds ${differ.length === 1 ? 'a column' : `${differ.length} columns`} in another type than the first file: ${differ.join('; ')}`, {
+    file, column: schema.find((f, i) => typeName(f) !== typeName(fields[i]!))!.name,
+    hint: 'Every file of an input must have the same column types: rewrite the odd files with the first one\'s types (a CAST in Spark, DuckDB or Polars), score them in a job of their own, or leave the column out with input.columns and output.keep.',
+  });
+}
+
 /** Opens every file's footer (schema and row counts) up front; throws INPUT_FORMAT on a non-Parquet file. */
 export async function openParquet(files: readonly string[], options: ParquetSourceOptions): Promise<Source> {
   // Every footer is read once, here: the schema and row counts, and the row groups chunks() reads.
@@ -56,6 +80,7 @@ export async function openParquet(files: readonly string[], options: ParquetSour
   const names = first.fields.map((f) => f.name).filter((n) => wanted.includes(n));
   for (const [i, footer] of footers.entries()) requireColumns(footer.file, footer.fields.map((f) => f.name), i === 0 ? wanted : names, (n, p) => didYouMean(n, p));
   const schema = names.map((name) => first.fields.find((f) => f.name === name)!);
+  for (const footer of footers.slice(1)) sameTypes(first.file, schema, footer.file, names.map((name) => footer.fields.find((f) => f.name === name)!));
   const rowCounts = footers.map((f) => Number(f.metadata.num_rows));
   const totalRows = rowCounts.reduce((a, b) => a + b, 0);
   let rowsDone = 0;

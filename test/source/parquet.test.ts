@@ -411,4 +411,16 @@ describe('openParquet: errors', () => {
     await rejectsWith(() => openParquet([first, other], { columns: ['species', 'island'], chunkRows: 10 }), 'COLUMN_MISSING',
       `Column "island" is missing from ${other}`);
   }));
+
+  test('a later file holding a column read in another type is INPUT_FORMAT at open, naming every such column and both types', () => withTempDir(async (dir) => {
+    const [a, b] = [join(dir, 'part-0.parquet'), join(dir, 'part-1.parquet')];
+    await duckdb(`COPY (SELECT 1.5 AS score, true AS ok, 3000::BIGINT AS mass, 'x' AS name) TO ${sqlPath(a)} (FORMAT parquet)`);
+    await duckdb(`COPY (SELECT 'n/a' AS score, 'false' AS ok, 3000.5::DOUBLE AS mass, 'y' AS name) TO ${sqlPath(b)} (FORMAT parquet)`);
+    const error = await rejectsWith(() => openParquet([a, b], { columns: undefined, chunkRows: 10 }), 'INPUT_FORMAT',
+      `Input file ${b} holds 3 columns in another type than the first file: "score" is float64 in ${a}, string here; "ok" is bool in ${a}, string here; "mass" is int64 in ${a}, float64 here`);
+    assert.equal(error.column, 'score');
+    // Columns not read do not count.
+    const source = await openParquet([a, b], { columns: ['name'], chunkRows: 10 });
+    assert.deepEqual(source.schema.map((f) => f.name), ['name']);
+  }));
 });
