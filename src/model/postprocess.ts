@@ -158,6 +158,15 @@ function fused(columns: Map<string, Column>, output: OutputTensor, data: TensorD
         }
       }
     }
+    // A row whose values hold a NaN (an input of ±Infinity through a softmax, say) has no best class: its label is null, not the first class.
+    for (let k = 0; k < width; k++) {
+      for (let r = 0, a = k * length; r < length; r++, a++) {
+        if (act[a]! !== act[a]!) {
+          best[r] = -1;
+          rowMax[r] = NaN;
+        }
+      }
+    }
     if (c.label) columns.set(c.label, new CodedColumn(best, labelsOf(output, width)));
     if (c.score) {
       const scores = blockArray<Float32Array | Float64Array>(Values, length);
@@ -178,10 +187,14 @@ function fused(columns: Map<string, Column>, output: OutputTensor, data: TensorD
   return true;
 }
 
-/** Index of the largest of the `width` values from `x[from]`; a tie goes to the first. */
+/** Index of the largest of the `width` values from `x[from]`; a tie goes to the first; -1 when one is NaN (no best class). */
 function argmax(x: Numeric, from: number, width: number): number {
   let b = 0;
-  for (let k = 1; k < width; k++) if (Number(x[from + k]) > Number(x[from + b])) b = k;
+  for (let k = 0; k < width; k++) {
+    const v = Number(x[from + k]);
+    if (v !== v) return -1;
+    if (v > Number(x[from + b])) b = k;
+  }
   return b;
 }
 
@@ -207,7 +220,10 @@ function writeColumns(columns: Map<string, Column>, output: OutputTensor, values
     // A label column is the best class's index into the labels: no string a row to look up again.
     const best = new Int32Array(length);
     const scores = floatColumn(values, length);
-    for (let r = 0; r < length; r++) scores[r] = values[r * width + (best[r] = argmax(values, r * width, width))];
+    for (let r = 0; r < length; r++) {
+      const b = (best[r] = argmax(values, r * width, width));
+      scores[r] = b < 0 ? NaN : values[r * width + b];
+    }
     if (c.label) columns.set(c.label, new CodedColumn(best, labelsOf(output, width)));
     if (c.score) columns.set(c.score, scores);
   }

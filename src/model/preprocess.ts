@@ -64,6 +64,9 @@ export class Preprocessor {
   }
 }
 
+/** The least double that rounds to Infinity as a float32: 2^128 − 2^103. */
+const float32Overflow = 3.4028235677973366e38;
+
 type Writable = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | string[];
 
 /**
@@ -161,12 +164,17 @@ function fillColumn(data: Writable, cells: Column, length: number, width: number
     // Numeric Parquet columns arrive as typed arrays, masked where they have nulls: no parsing,
     // only NaN (missing, as in a text cell) to look for.
     const numbers = column instanceof MaskedColumn ? column.values : column;
+    // A finite double past float32's largest would become Infinity in the tensor, and the model's output NaN (±Infinity itself is kept: trees, for one, take it).
+    const narrows = out instanceof Float32Array;
+    const beyond = `${expects}, within float32's range (±3.4e38)`;
     if (numbers instanceof Float64Array || numbers instanceof Float32Array || numbers instanceof Int32Array) {
       const valid = column instanceof MaskedColumn ? column.valid : undefined;
+      const check = narrows && numbers instanceof Float64Array;
       for (let i = 0; i < length; i++) {
         const v = numbers[i]!;
         // v !== v: NaN.
         if ((valid && !valid[i]) || v !== v) out[i * width + j] = fill ?? fail(i, null, `${expects}; it has no value and the tensor has no fill`);
+        else if (check && (v >= float32Overflow || v <= -float32Overflow) && Number.isFinite(v)) fail(i, v, beyond);
         else out[i * width + j] = v;
       }
       return;
@@ -175,13 +183,14 @@ function fillColumn(data: Writable, cells: Column, length: number, width: number
       const v = cell(column, i);
       // The common cells first, with no number boxed on the way: a plain decimal's text (CSV), a number (JSONL).
       const x = typeof v === 'string' ? plainDecimal(v) : typeof v === 'number' ? v : NaN;
-      if (x === x) {
+      if (x === x && !(narrows && (x >= float32Overflow || x <= -float32Overflow))) {
         out[i * width + j] = x;
         continue;
       }
-      const n = toNumber(v);
+      const n = x === x ? x : toNumber(v);
       if (n === undefined) out[i * width + j] = fill ?? fail(i, v, `${expects}; it has no value and the tensor has no fill`);
       else if (Number.isNaN(n)) fail(i, v, expects);
+      else if (narrows && (n >= float32Overflow || n <= -float32Overflow) && Number.isFinite(n)) fail(i, v, beyond);
       else out[i * width + j] = n;
     }
     return;

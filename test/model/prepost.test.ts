@@ -147,6 +147,17 @@ describe('preprocess', () => {
       'Invalid value: column "n" expects int32 (tensor "n"), within the int32 range, got 3000000000 at /data/a.csv row 11');
   });
 
+  test('a finite value past float32\'s range is INVALID_VALUE for a float32 tensor, not Infinity in it; ±Infinity itself and float64 tensors pass', () => {
+    const m = manifest([{ tensor: 'x', dtype: 'float32', shape: ['batch', 1], columns: ['a'] }]);
+    throwsWith(() => preprocess(batch({ a: ['1e39'] }, 1), m, 1), 'INVALID_VALUE',
+      'Invalid value: column "a" expects float32 (tensor "x"), within float32\'s range (±3.4e38), got "1e39" at /data/a.csv row 11');
+    throwsWith(() => preprocess(batch({ a: Float64Array.of(-1e300) }, 1), m, 1), 'INVALID_VALUE',
+      'Invalid value: column "a" expects float32 (tensor "x"), within float32\'s range (±3.4e38), got -1e+300 at /data/a.csv row 11');
+    assert.deepEqual(Array.from(preprocess(batch({ a: ['inf', 3.4e38, Float32Array.of(-Infinity)[0]!] }, 3), m, 3).x!.data as Float32Array), [Infinity, Math.fround(3.4e38), -Infinity]);
+    const wide = manifest([{ tensor: 'x', dtype: 'float64', shape: ['batch', 1], columns: ['a'] }]);
+    assert.deepEqual(Array.from(preprocess(batch({ a: Float64Array.of(1e300) }, 1), wide, 1).x!.data as Float64Array), [1e300]);
+  });
+
   test('bool and string tensors', () => {
     const m = manifest([
       { tensor: 'flag', dtype: 'bool', shape: ['batch'], columns: ['flag'] },
@@ -219,6 +230,15 @@ describe('postprocess', () => {
     assert.deepEqual(cells(columns.get('cls')!), ['A']);
   });
 
+  test('a row whose values hold a NaN has no label (null) and a NaN score, not the first class', () => {
+    const columns = postprocess(classifier, { logits: tensor(Float32Array.of(Infinity, 1, 0, 1, NaN, 0, 0, 1, 2), [3, 3]) }, 3, '/b/model.onnx');
+    assert.deepEqual(cells(columns.get('cls')!), [null, null, 'C']);
+    assert.deepEqual(cells(columns.get('score')!).slice(0, 2), [NaN, NaN]);
+    const raw = manifest([{ tensor: 'x', dtype: 'float32', shape: ['batch', 1], columns: ['a'] }], [{ tensor: 'y', labels: ['A', 'B'], columns: { label: 'k', score: 's', list: 'all' } }]);
+    const listed = postprocess(raw, { y: tensor(Float32Array.of(NaN, 1, 2, 1), [2, 2]) }, 2, '/b/model.onnx');
+    assert.deepEqual([cells(listed.get('k')!), cells(listed.get('s')!)], [[null, 'A'], [NaN, 2]]);
+  });
+
   test('sigmoid values, raw values, and a list column', () => {
     const m = manifest([{ tensor: 'x', dtype: 'float32', shape: ['batch', 1], columns: ['a'] }], [
       { tensor: 'logit', activation: 'sigmoid', columns: { values: ['p'] } },
@@ -243,7 +263,7 @@ describe('postprocess', () => {
   test('labels, scores and per-class values are those of the row-by-row arithmetic, to the bit', () => {
     // The reference is the definition, a row at a time: softmax subtracts the row's maximum
     // (Math.max from -Infinity), sums the exponentials from the first class and divides each by
-    // the sum; argmax keeps the first of equal values. Logits include NaN, infinities and -0.
+    // the sum; argmax keeps the first of equal values, and a row with a NaN has none. Logits include NaN, infinities and -0.
     const random = seededRandom(6);
     const special = [NaN, Infinity, -Infinity, -0, 0, 1e300, -1e300, 88.8, -745.2];
     const reference = (activation: string, x: ArrayLike<number>, from: number, width: number): number[] => {
@@ -276,9 +296,11 @@ describe('postprocess', () => {
             const values = reference(activation, data, r * width, width);
             let best = 0;
             for (let k = 1; k < width; k++) if (values[k]! > values[best]!) best = k;
+            // A row with a NaN has no best class.
+            const none = values.some((v) => Number.isNaN(v));
             const where = `${activation}, width ${width}, ${Data.name}, row ${r}`;
-            assert.equal(cell(columns.get('cls')!, r), labels[best], where);
-            assert.ok(Object.is(cell(columns.get('score')!, r), as(values[best]!)), `score: ${where}`);
+            assert.equal(cell(columns.get('cls')!, r), none ? null : labels[best], where);
+            assert.ok(Object.is(cell(columns.get('score')!, r), none ? NaN : as(values[best]!)), `score: ${where}`);
             for (let k = 0; k < width; k++) assert.ok(Object.is(cell(columns.get(`p_${labels[k]}`)!, r), as(values[k]!)), `p_${labels[k]}: ${where}`);
           }
           assert.ok(columns.get('score') instanceof (float32 ? Float32Array : Float64Array) && columns.get('p_c0')!.length === rows);
