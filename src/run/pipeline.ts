@@ -131,6 +131,21 @@ export async function prepareJob(spec: JobSpec, resolved?: Bundle): Promise<Prep
 }
 
 /**
+ * Refuses kept input columns named as a prediction (or as the `error` column of `errors.emit:
+ * null-row`): an input scored before, say. Every such column at once, and a keep list without them.
+ */
+export function checkOutputColumns(job: PreparedJob, predictions: readonly Field[]): void {
+  const { spec } = job;
+  const written = new Set([...predictions.map((p) => p.name), ...(spec.errors.emit === 'null-row' ? ['error'] : [])]);
+  const clashes = job.keep.filter((k) => written.has(k.name)).map((k) => k.name);
+  if (clashes.length === 0) return;
+  const listed = clashes.map((c) => `"${c}"`).join(', ');
+  throw new BentoError('JOB_INVALID', `Job file ${spec.jobFile}: output ${clashes.length === 1 ? `column ${listed} is` : `columns ${listed} are`} both ${clashes.length === 1 ? 'an input column' : 'input columns'} and ${clashes.length === 1 ? 'a column' : 'columns'} the run writes (predictions of model ${job.bundle.manifest.name}${spec.errors.emit === 'null-row' ? ', or the error column of errors.emit: null-row' : ''}); an input scored before, perhaps`, {
+    file: spec.jobFile, column: clashes[0], hint: `Leave ${clashes.length === 1 ? 'it' : 'them'} out of output.keep: keep: [${job.keep.filter((k) => !written.has(k.name)).map((k) => k.name).join(', ')}].`,
+  });
+}
+
+/**
  * Runs a prepared job to completion (or until `signal` aborts); the output appears only when
  * complete. With a checkpoint, holding the job's lock (checkpoint/lock.ts): a second run of the
  * job at the same time stops with JOB_RUNNING.
@@ -205,12 +220,7 @@ async function runLocked(job: PreparedJob, hooks: RunHooks): Promise<RunSummary>
     }
     validateSignature(bundle, pool.signature);
     const predictions = predictionFields(m, pool.signature.outputs);
-    const clash = predictions.find((p) => job.keep.some((k) => k.name === p.name));
-    if (clash) {
-      throw new BentoError('JOB_INVALID', `Job file ${spec.jobFile}: output column "${clash.name}" is both an input column and a prediction of model ${m.name}`, {
-        file: spec.jobFile, hint: `Leave "${clash.name}" out of output.keep, e.g. keep: [${job.keep.filter((k) => k.name !== clash.name).map((k) => k.name).join(', ')}].`,
-      });
-    }
+    checkOutputColumns(job, predictions);
     if (ckpt) await writeState(ckpt.path, { version: 1, status: 'running', fingerprint: decision!.fingerprint, total_rows: source.totalRows, committed: resume });
     const shape = { keep: job.keep, predictions, nullRows: spec.errors.emit === 'null-row' };
     const schema = [...job.keep, ...predictions, ...(shape.nullRows ? [{ name: 'error', type: 'string' as const }] : [])];

@@ -164,6 +164,16 @@ const cases: Case[] = [
     error: 'hint: Check that the file is an ONNX model (re-export it, e.g. with torch.onnx.export) and that the bundle is complete.',
   },
   {
+    name: 'an input scored before: every column it shares with the predictions at once, and a keep list without them',
+    setup: async (dir) => {
+      const lines = (await readFile(penguinsCsv, 'utf8')).trim().split('\n');
+      await writeFile(join(dir, 'scored.csv'), [`${lines[0]},species_pred,prob_Gentoo`, ...lines.slice(1).map((l) => `${l},Adelie,0.5`)].join('\n'));
+    },
+    job: () => job('scored.csv'),
+    exit: 2,
+    error: 'error: Job file <dir>/job.yaml: output columns "species_pred", "prob_Gentoo" are both input columns and columns the run writes (predictions of model penguins-species); an input scored before, perhaps\nhint: Leave them out of output.keep: keep: [species, island, bill_length_mm, bill_depth_mm, flipper_length_mm, body_mass_g, sex].',
+  },
+  {
     name: 'output directory is a file',
     setup: async (dir) => writeFile(join(dir, 'out'), 'a file, not a directory'),
     job: () => job(penguinsCsv),

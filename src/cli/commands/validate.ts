@@ -11,7 +11,7 @@ import { ModelPool } from '../../model/pool.js';
 import { postprocess, predictionFields } from '../../model/postprocess.js';
 import { Preprocessor } from '../../model/preprocess.js';
 import { validateSignature } from '../../model/validate.js';
-import { prepareJob } from '../../run/pipeline.js';
+import { checkOutputColumns, prepareJob } from '../../run/pipeline.js';
 import { Logger, type LogFormat } from '../../run/progress.js';
 
 export interface ValidateOptions {
@@ -43,7 +43,9 @@ export async function checkJob(spec: JobSpec, logger: Logger): Promise<void> {
     const outputs = await pool.run(feeds, [...new Set(m.outputs.map((o) => o.tensor))]);
     postprocess(m, outputs, first.value.length, job.bundle.modelFile, context);
     const at = (p: string) => relative(process.cwd(), p) || '.';
-    const predictions = predictionFields(m, pool.signature.outputs).map((f) => f.name);
+    const fields = predictionFields(m, pool.signature.outputs);
+    checkOutputColumns(job, fields);
+    const predictions = fields.map((f) => f.name);
     const lines: [string, string][] = [
       ['job', `${spec.name} (${at(spec.jobFile)})`],
       ['input', `${job.source.format}${job.source.dialect ? ` (${job.source.dialect})` : ''}, ${job.source.files.length} file(s): ${job.source.files.slice(0, 3).map(at).join(', ')}${job.source.files.length > 3 ? ', …' : ''}`],
