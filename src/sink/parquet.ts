@@ -377,8 +377,8 @@ function decode(text: string): unknown {
 }
 
 /** A list's item as a field of its own: its type, its members if structs, its unit and zone if timestamps, whether UUIDs. */
-function itemField({ items, fields, unit, naive, uuid }: Omit<Field, 'name'>): Omit<Field, 'name'> {
-  return { type: items ?? 'json', ...(fields ? { fields } : {}), ...(unit ? { unit } : {}), ...(naive ? { naive } : {}), ...(uuid ? { uuid } : {}) };
+function itemField({ items, fields, unit, naive, uuid, integer }: Omit<Field, 'name'>): Omit<Field, 'name'> {
+  return { type: items ?? 'json', ...(fields ? { fields } : {}), ...(unit ? { unit } : {}), ...(naive ? { naive } : {}), ...(uuid ? { uuid } : {}), ...((items === 'int32' || items === 'int64') && integer ? { integer } : {}) };
 }
 
 /** Values as hyparquet-writer takes them for `field`'s column (its type, and for a timestamp its unit and UTC flag). */

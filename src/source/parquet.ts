@@ -800,9 +800,9 @@ function fieldOf(node: SchemaTree, nested = false): Field {
     const leaf = listItem(node);
     if (leaf && leaf.children.length === 0) {
       // Bytes inside a list are read as text (hyparquet's nested reader), as before binary columns were kept.
-      // A list of timestamps says their unit and zone on the list's field, a list of UUIDs so.
+      // A list of timestamps says their unit and zone on the list's field, a list of UUIDs so, a list of integers their width and sign.
       const item: Omit<Field, 'name'> = isBinary(leaf.element) ? { type: 'string' } : fieldOf(leaf, true);
-      return { name, type: 'list', items: item.type, ...(item.unit ? { unit: item.unit } : {}), ...(item.naive ? { naive: true } : {}), ...(item.uuid ? { uuid: true } : {}) };
+      return { name, type: 'list', items: item.type, ...(item.unit ? { unit: item.unit } : {}), ...(item.naive ? { naive: true } : {}), ...(item.uuid ? { uuid: true } : {}), ...(item.integer ? { integer: item.integer } : {}) };
     }
     // A plain group is a struct (Spark's StructType, DuckDB's STRUCT, a Polars struct), written as
     // one again; a MAP, or members the nested reader gives in another form than their type says

@@ -36,6 +36,7 @@ export interface Field {
    * For `int32` and `int64` read from Parquet with an integer annotation (DuckDB's TINYINT,
    * UINTEGER, UBIGINT, …): its width and sign, so a Parquet output declares the same type, and
    * an unsigned value past the signed range (UBIGINT 18446744073709551615) can be written at all.
+   * On a `list` of integers, its items'.
    */
   readonly integer?: { readonly bits: 8 | 16 | 32 | 64; readonly signed: boolean };
   /**

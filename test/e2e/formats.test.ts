@@ -277,18 +277,19 @@ test('CSV → CSV keeping every column, over many chunks: the model still reads 
   assertClose(rows.map((r) => ({ species_pred: r.species_pred, species_score: r.species_score, prob_Adelie: r.prob_Adelie, prob_Chinstrap: r.prob_Chinstrap, prob_Gentoo: r.prob_Gentoo })), reference, 1e-5);
 }));
 
-test('Parquet dates, times, timestamps and integers of every width and sign pass through as DuckDB wrote them: types, units, UTC or wall-clock, every digit (120,000 rows: the encoder thread)', () => withTempDir(async (dir) => {
+test('Parquet dates, times, timestamps and integers of every width and sign, alone and in lists, pass through as DuckDB wrote them: types, units, UTC or wall-clock, every digit (120,000 rows: the encoder thread)', () => withTempDir(async (dir) => {
   const input = join(dir, 'times.parquet');
   const output = join(dir, 'out.parquet');
   await duckdb(`COPY (SELECT 39.1 + i % 5 AS bill_length_mm, 18.7 AS bill_depth_mm, 181 AS flipper_length_mm, 3750 AS body_mass_g,
     TIMESTAMP '2024-01-01 00:00:00.123456' + to_microseconds(i) AS naive_us, TIMESTAMPTZ '1969-12-31 23:59:59.999999+00' + to_microseconds(i) AS utc_us,
     TIMESTAMP_NS '2024-01-01 00:00:00.123456789' AS naive_ns, TIMESTAMP_MS '2024-01-01 00:00:00.123' AS naive_ms, DATE '2024-02-29' + (i % 3)::INT AS d,
     TIME '13:45:01.5' AS t, (i / 10)::DECIMAL(9,1) AS amount,
-    (i % 250)::UTINYINT AS u8, (i % 100 - 50)::TINYINT AS i8, (4000000000 + i)::UINTEGER AS u32, (18446744073709551615 - i)::UBIGINT AS u64 FROM range(120000) t(i)) TO '${input}' (FORMAT parquet)`);
+    (i % 250)::UTINYINT AS u8, (i % 100 - 50)::TINYINT AS i8, (4000000000 + i)::UINTEGER AS u32, (18446744073709551615 - i)::UBIGINT AS u64,
+    [18446744073709551615 - i, i]::UBIGINT[] AS lu64, [(4000000000 + i)::UINTEGER] AS lu32, [(i % 250)::UTINYINT, NULL] AS lu8 FROM range(120000) t(i)) TO '${input}' (FORMAT parquet)`);
   const job = await writeJob(dir, [`input: { path: ${input} }`, `model: ${join(fixtures, 'models', 'penguins')}`, `output: { path: ${output} }`].join('\n'));
   const run = await runCli(['run', job, '--progress', 'none']);
   assert.equal(run.code, 0, run.stderr);
-  const columns = ['naive_us', 'utc_us', 'naive_ns', 'naive_ms', 'd', 'amount', 'u8', 'i8', 'u32', 'u64'];
+  const columns = ['naive_us', 'utc_us', 'naive_ns', 'naive_ms', 'd', 'amount', 'u8', 'i8', 'u32', 'u64', 'lu64', 'lu32', 'lu8'];
   const describe = async (file: string) => (await duckdb(`DESCRIBE SELECT ${columns.join(', ')}, t FROM '${file}'`)).map((r) => `${String(r.column_name)} ${String(r.column_type)}`);
   // TIME is read as text and DECIMAL as a double (as the README's types table says); the rest keep their types.
   assert.deepEqual(await describe(output), (await describe(input)).map((c) => c.replace(/^amount .*/, 'amount DOUBLE').replace(/^t TIME$/, 't VARCHAR')));
