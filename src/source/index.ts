@@ -5,7 +5,7 @@
 import { BentoError } from '../errors.js';
 import { type DataFormat, formatFromPath, type InputSpec } from '../job/spec.js';
 import { openCsv } from './csv.js';
-import { jobInputFiles } from './files.js';
+import { isGzip, jobInputFiles } from './files.js';
 import { openJsonl } from './jsonl.js';
 import { typeRows } from './chunks.js';
 import { openParquet } from './parquet.js';
@@ -24,6 +24,13 @@ export async function openSource(input: InputSpec, read: { rawText?: boolean; li
   const skipped: string[] = [];
   const files = await jobInputFiles(input, own ?? (() => false), (file) => skipped.push(file));
   const format = input.format ?? formatOf(files);
+  // Parquet is read in place, footer first, and compresses its own pages: a gzipped file cannot be.
+  const gzipped = format === 'parquet' ? files.find(isGzip) : undefined;
+  if (gzipped) {
+    throw new BentoError('INPUT_FORMAT', `Input file ${gzipped} is gzipped Parquet, which cannot be read in place`, {
+      file: gzipped, hint: `Decompress it first (gunzip -k ${gzipped}); a Parquet file compresses its own pages (snappy, gzip or zstd), so the writer need not gzip it.`,
+    });
+  }
   const options = { columns: input.columns, chunkRows: input.chunkRows, typeRows };
   const source = format === 'csv' ? await openCsv(files, { ...input.csv, ...options, rawText: read.rawText ?? false, ...(read.rawText && read.linesFor !== undefined ? { linesFor: read.linesFor, valuesOf: read.valuesOf } : {}) })
     : format === 'jsonl' ? await openJsonl(files, options)

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { assertClose, bin, duckdb, fixtures, readJson, runCli, seededRandom, withTempDir } from '../helpers.js';
 
 const penguinsCsv = join(fixtures, 'data', 'penguins.csv');
@@ -116,6 +117,13 @@ const cases: Case[] = [
     job: () => job('data.parquet'),
     exit: 3,
     error: 'hint: Check that the file is Parquet (not CSV or JSON renamed), complete, and not still being written; or set input.format.',
+  },
+  {
+    name: 'a gzipped Parquet file',
+    setup: async (dir) => writeFile(join(dir, 'data.parquet.gz'), gzipSync(await readFile(join(fixtures, 'data', 'penguins.parquet')))),
+    job: () => job('data.parquet.gz'),
+    exit: 3,
+    error: 'error: Input file <dir>/data.parquet.gz is gzipped Parquet, which cannot be read in place\nhint: Decompress it first (gunzip -k <dir>/data.parquet.gz); a Parquet file compresses its own pages (snappy, gzip or zstd), so the writer need not gzip it.',
   },
   {
     name: 'an empty input file',
