@@ -166,6 +166,15 @@ describe('openCsv: parsing', () => {
     assert.deepEqual(bad.map((r) => [r.row, r.message]), [[8193, `Invalid value: column "n" holds numbers a double holds exactly in its first rows, got "1234567890123456789" at ${late} row 8193`]]);
   }));
 
+  test('a cell of a later file that the first file\'s types do not hold: a bad row with its byte offset (the file\'s first row too), whose hint does not ask for a larger chunk', () => withTempDir(async (dir) => {
+    const a = await csvFile(dir, 'a.csv', 'x,id\n1,9007199254740993\n');
+    const b = await csvFile(dir, 'b.csv', 'x,id\n2,A-17\n3,B-18\n');
+    const bad = await badRows(await openCsv([a, b], defaults));
+    assert.deepEqual(bad.map((r) => [r.row, r.byte, r.column]), [[1, 5, 'id'], [2, 12, 'id']]);
+    const error = (await drain(await openCsv([a, b], defaults)))[1]!.errors!.get(0)!;
+    assert.equal(error.hint, `The column types come from the first rows of the first input file. Fix or remove the value, or score ${b} in a job of its own.`);
+  }));
+
   test('thousands: separators between digits are dropped from number cells (kept columns too), the column sniffed as numbers; validate shows it', () => withTempDir(async (dir) => {
     // Excel in the US quotes such cells in a comma file; in Germany ";" separates fields.
     const us = await csvFile(dir, 'us.csv', 'name,amount\nann,"1,234.5"\nbob,"-12,000"\ncy,7\n');
