@@ -46,6 +46,20 @@ test('run --dry-run reports a bad cell in the first rows without writing', () =>
   assert.deepEqual(await readdir(dir), ['in.jsonl', 'job.yaml']);
 }));
 
+test('validate warns of a bad row in its sample, as a run lists it and goes on, and exits 0', () => withTempDir(async (dir) => {
+  const lines = (await readFile(join(fixtures, 'data', 'penguins.csv'), 'utf8')).split('\n');
+  lines[5] = lines[5]!.replace(/^(\w+,\w+,)[^,]+/, '$1abc');
+  await writeFile(join(dir, 'in.csv'), lines.join('\n'));
+  await writeFile(join(dir, 'job.yaml'), `input: { path: in.csv }\nmodel: ${join(fixtures, 'models', 'penguins')}\noutput: { path: out.csv }\n`);
+  for (const args of [['validate', 'job.yaml'], ['run', '--dry-run', 'job.yaml']]) {
+    const result = await runCli(['--log-format', 'text', ...args], { cwd: dir });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /^warn: Invalid value: column "bill_length_mm" expects float32 \(tensor "features"\), got "abc" at .*in\.csv row 5; a run lists the row in .*out\.csv\.errors\.jsonl and scores the others$/m);
+    assert.match(result.stderr, /^check +model ran on the first 8 row\(s\): ok \(1 bad, see above\)$/m);
+  }
+  assert.deepEqual((await readdir(dir)).sort(), ['in.csv', 'job.yaml']);
+}));
+
 // onnxruntime-node 1.30 uploads telemetry from Linux and macOS unless ORT_DISABLE_TELEMETRY is
 // set, keeping a device id and an event cache under ~/.cache/Microsoft (model/telemetry.ts).
 test('a run leaves onnxruntime\'s telemetry off: no device id or event cache in the home directory', () => withTempDir(async (dir) => {

@@ -39,7 +39,14 @@ export async function checkJob(spec: JobSpec, logger: Logger): Promise<void> {
     const first = await iterator.next();
     await iterator.return?.(undefined);
     if (first.done) throw new BentoError('INPUT_FORMAT', `Input ${job.source.files[0]} has no rows`, { file: job.source.files[0] });
-    const { feeds, context } = (await Preprocessor.create(job.bundle)).run(first.value, m.batch.fixed ? m.batch.max_size : first.value.length);
+    // Bad rows as a run sees them (a row the reader or the tensors refuse): a run lists them and
+    // goes on, so they are warnings here; only a sample of nothing but bad rows fails, as a run would.
+    const errors = new Map(first.value.errors);
+    const { feeds, context } = (await Preprocessor.create(job.bundle)).run(first.value, m.batch.fixed ? m.batch.max_size : first.value.length, errors);
+    if (errors.size === first.value.length) throw [...errors.values()][0]!;
+    for (const error of [...errors.entries()].sort((a, b) => a[0] - b[0]).map(([, e]) => e)) {
+      logger.event('warn', 'bad-row', `${error.message}; a run lists the row in ${spec.errors.path} and scores the others`, { file: error.file, row: error.row, column: error.column, code: error.code });
+    }
     const outputs = await pool.run(feeds, [...new Set(m.outputs.map((o) => o.tensor))]);
     postprocess(m, outputs, first.value.length, job.bundle.modelFile, context);
     const at = (p: string) => relative(process.cwd(), p) || '.';
@@ -54,7 +61,7 @@ export async function checkJob(spec: JobSpec, logger: Logger): Promise<void> {
       ['batch', `${job.batchSize} rows, ${spec.batch.concurrency} in flight`],
       ['output', `${spec.output.format}: ${at(spec.output.path)}`],
       ['writes', [...job.keep.map((f) => f.name), ...predictions].join(', ')],
-      ['check', `model ran on the first ${first.value.length} row(s): ok`],
+      ['check', `model ran on the first ${first.value.length} row(s): ok${errors.size > 0 ? ` (${errors.size} bad, see above)` : ''}`],
     ];
     logger.event('info', 'valid', lines.map(([k, v]) => `${k.padEnd(8)} ${v}`).join('\n'), {
       job: spec.name, files: job.source.files, model: `${m.name}:${m.version}`, batch_size: job.batchSize, output: spec.output.path,
