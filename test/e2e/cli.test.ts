@@ -342,3 +342,14 @@ test('the bundled example job writes its Parquet output', () => withTempDir(asyn
   assert.equal(rows.length, 344);
   assert.equal((await readFile(join(dir, 'p.parquet'))).subarray(0, 4).toString(), 'PAR1');
 }));
+
+test('--summary-json: a new folder is made for it; a folder as the file stops before the run with exit 5, nothing written', () => withTempDir(async (dir) => {
+  const made = await runCli(['--log-format', 'text', 'run', penguinsJob, '--progress', 'none', '--set', `output.path=${join(dir, 'a.csv')}`, '--summary-json', join(dir, 'new', 'summary.json')]);
+  assert.equal(made.code, 0, made.stderr);
+  assert.equal((JSON.parse(await readFile(join(dir, 'new', 'summary.json'), 'utf8')) as { output: { rows: number } }).output.rows, 344);
+  await mkdir(join(dir, 'folder'));
+  const refused = await runCli(['--log-format', 'text', 'run', penguinsJob, '--progress', 'none', '--set', `output.path=${join(dir, 'b.csv')}`, '--summary-json', join(dir, 'folder')]);
+  assert.equal(refused.code, 5, refused.stderr);
+  assert.equal(refused.stderr, `error: Cannot write the summary ${join(dir, 'folder')} (--summary-json): it is a directory\nhint: Give --summary-json a file in a writable folder.\n`);
+  assert.equal(existsSync(join(dir, 'b.csv')), false);
+}));

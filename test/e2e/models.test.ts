@@ -203,3 +203,16 @@ test('import takes a bundle archived in a folder of its own, names the archive i
   assert.deepEqual(await readdir(join(dir, 'home')), ['models']);
   assert.deepEqual(await readdir(join(dir, 'home', 'models')), ['penguins-species']);
 }));
+
+test('export to a folder that does not exist, or onto a folder, is an output error naming the path (exit 5)', () => withTempDir(async (dir) => {
+  const env = { BENTO_BATCH_HOME: join(dir, 'home') };
+  const { mkdir } = await import('node:fs/promises');
+  await mkdir(join(dir, 'folder'));
+  const packed = await runCli(['pack', join(shapes, 'zipmap.onnx'), '--name', 'linear', '--version', '1', '--columns', columns], { env });
+  assert.equal(packed.code, 0, packed.stderr);
+  for (const [target, why] of [[join(dir, 'missing', 'x.tar.gz'), 'its folder does not exist'], [join(dir, 'folder'), 'it is a directory']] as const) {
+    const result = await runCli(['--log-format', 'text', 'models', 'export', 'linear:1', target], { env });
+    assert.equal(result.code, 5, result.stderr);
+    assert.equal(result.stderr, `error: Cannot write the archive ${target}: ${why}\nhint: Give a file name (FILE.tar.gz) in an existing, writable folder.\n`);
+  }
+}));

@@ -67,8 +67,12 @@ export async function remove(options: { ref: string }, out: Out = process.stdout
 
 export async function exportModel(options: { ref: string; file: string }, out: Out = process.stdout): Promise<void> {
   const stored = await resolveTag(options.ref);
-  await writeArchive(stored.dir, resolve(options.file));
-  out.write(`exported ${stored.name}:${stored.version} → ${resolve(options.file)}\n`);
+  const file = resolve(options.file);
+  await writeArchive(stored.dir, file).catch((error: NodeJS.ErrnoException) => {
+    const why = error.code === 'EISDIR' ? 'it is a directory' : error.code === 'ENOENT' ? 'its folder does not exist' : error.code === 'ENOTDIR' ? 'a folder on its path is a file' : error.code === 'EACCES' || error.code === 'EPERM' ? 'permission denied' : error.message;
+    throw new BentoError('OUTPUT_WRITE', `Cannot write the archive ${file}: ${why}`, { file, cause: error, hint: 'Give a file name (FILE.tar.gz) in an existing, writable folder.' });
+  });
+  out.write(`exported ${stored.name}:${stored.version} → ${file}\n`);
 }
 
 export async function importModel(options: { file: string }, out: Out = process.stdout): Promise<void> {

@@ -2,8 +2,10 @@
  * @file `bento-batch run job.yaml`: load and check the job, run it with progress and signal
  * handling, report the summary. `--dry-run` stops after the checks.
  */
-import { writeFile } from 'node:fs/promises';
-import { thousands } from '../../errors.js';
+import { constants } from 'node:fs';
+import { access, mkdir, stat, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { BentoError, thousands } from '../../errors.js';
 import { loadJob } from '../../job/load.js';
 import { resolveBundle } from '../../model/bundle.js';
 import type { RunStats, RunSummary } from '../../run/pipeline.js';
@@ -42,6 +44,8 @@ async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
     await checkJob(spec, logger);
     return undefined;
   }
+  // Found now, not once the whole run is done: a run that succeeded must not then fail on its summary.
+  if (options.summaryJson) await summaryWritable(resolve(options.summaryJson));
   const stats: RunStats = { rowsRead: 0, rowsWritten: 0, batches: 0 };
   const mode = options.progress === 'auto' ? (process.stderr.isTTY && options.logFormat === 'text' ? 'bar' : 'log') : options.progress;
   let progress: { stop(): void } | undefined;
@@ -70,6 +74,23 @@ async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
   if (summary.status === 'already-finished') {
     logger.event('info', 'already-finished', `${spec.name}: already finished at ${summary.finished_at} (${thousands(summary.output.rows)} rows in ${summary.output.path}); nothing to do. Use --restart to run it again.`, { summary });
   } else reportSummary(summary, logger);
-  if (options.summaryJson) await writeFile(options.summaryJson, `${JSON.stringify(summary, null, 2)}\n`);
+  if (options.summaryJson) await writeFile(options.summaryJson, `${JSON.stringify(summary, null, 2)}\n`).catch((error: unknown) => { throw summaryError(resolve(options.summaryJson!), error); });
   return summary;
+}
+
+/** The --summary-json file can be written: its folder is made, and it is not a folder itself. */
+async function summaryWritable(file: string): Promise<void> {
+  try {
+    await mkdir(dirname(file), { recursive: true });
+    if ((await stat(file).catch(() => undefined))?.isDirectory()) throw Object.assign(new Error('it is a directory'), { code: 'EISDIR' });
+    await access(dirname(file), constants.W_OK);
+  } catch (error) {
+    throw summaryError(file, error);
+  }
+}
+
+function summaryError(file: string, error: unknown): BentoError {
+  const e = error as NodeJS.ErrnoException;
+  const why = e.code === 'EISDIR' ? 'it is a directory' : e.code === 'EACCES' || e.code === 'EPERM' ? 'permission denied' : e.code === 'ENOTDIR' ? 'a folder on its path is a file' : e.message;
+  return new BentoError('OUTPUT_WRITE', `Cannot write the summary ${file} (--summary-json): ${why}`, { file, cause: error, hint: 'Give --summary-json a file in a writable folder.' });
 }
