@@ -14,6 +14,8 @@ const version = '0.1.0';
 const collect = (value: string, previous: string[]) => [...previous, value];
 let debug = false;
 let logFormat: LogFormat = process.stderr.isTTY ? 'text' : 'json';
+/** Commander's message for a usage error, held until report() knows the log format. */
+let usageText = '';
 
 function program(): Command {
   const cli = new Command('bento-batch')
@@ -24,7 +26,8 @@ function program(): Command {
     // Global options go before the command, so `pack --version 1.2` is the command's own option.
     .enablePositionalOptions()
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(text) })
+    // Usage errors are printed by report(), as a JSON line where the log format says so.
+    .configureOutput({ outputError: (text) => (usageText += text) })
     .hook('preAction', (command) => {
       const o = command.opts<{ debug?: boolean; logFormat?: LogFormat }>();
       debug = o.debug ?? false;
@@ -82,7 +85,11 @@ function program(): Command {
     .option('--output <dir>', 'write the bundle to this directory instead of the store')
     .action(async (model: string, o: { name: string; version?: string; manifest?: string; columns: string[]; labels: string[]; activation: string[]; fill: string[]; outputs?: string[]; maxBatch?: number; description?: string; file: string[]; output?: string }) => {
       const { pack } = await import('./commands/pack.js');
-      await pack({ model, name: o.name, version: o.version, manifest: o.manifest, columns: o.columns, labels: o.labels, activation: o.activation, fill: o.fill, outputs: o.outputs, maxBatch: o.maxBatch, description: o.description, files: o.file, output: o.output });
+      // Its lines are log events like any command's (JSON lines off a terminal).
+      const { Logger } = await import('../run/progress.js');
+      const logger = new Logger(logFormat);
+      const log = logFormat === 'json' ? (line: string) => (line.startsWith('note: ') ? logger.event('warn', 'note', line.slice(6)) : logger.event('info', 'packed', line)) : undefined;
+      await pack({ model, name: o.name, version: o.version, manifest: o.manifest, columns: o.columns, labels: o.labels, activation: o.activation, fill: o.fill, outputs: o.outputs, maxBatch: o.maxBatch, description: o.description, files: o.file, output: o.output }, log);
     });
 
   const models = cli.command('models').description('the local model store ($BENTO_BATCH_HOME/models, default ~/.bento-batch/models)');
@@ -111,9 +118,12 @@ function program(): Command {
 /** Parses argv, runs the command and exits with the documented code. */
 export async function main(argv: readonly string[] = process.argv): Promise<never> {
   let code: number = ExitCode.ok;
+  const cli = program();
   try {
-    await program().parseAsync([...argv]);
+    await cli.parseAsync([...argv]);
   } catch (error) {
+    // A usage error comes before the preAction hook: the global options parsed so far say the format.
+    logFormat = cli.opts<{ logFormat?: LogFormat }>().logFormat ?? logFormat;
     code = report(error);
   }
   // Let stdout/stderr drain before leaving (they are async when piped).
@@ -124,7 +134,12 @@ export async function main(argv: readonly string[] = process.argv): Promise<neve
 function report(error: unknown): number {
   if (error instanceof CommanderError) {
     // --help and --version end here too, with exit code 0.
-    return error.exitCode === 0 ? ExitCode.ok : ExitCode.config;
+    if (error.exitCode === 0) return ExitCode.ok;
+    if (logFormat === 'json') {
+      const message = usageText.trim().replace(/^error: /, '') || error.message;
+      process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', event: 'error', code: 'USAGE', exit_code: ExitCode.config, message, hint: 'See bento-batch --help, or bento-batch COMMAND --help.' })}\n`);
+    } else process.stderr.write(usageText);
+    return ExitCode.config;
   }
   const code = exitCodeFor(error);
   if (error instanceof BentoError) {
@@ -136,7 +151,10 @@ function report(error: unknown): number {
     if (debug) process.stderr.write(`${error.stack}\n`);
     return code;
   }
-  process.stderr.write(`internal error: ${(error as Error)?.stack ?? String(error)}\nThis is a bug in bento-batch, not in your job. Please report it with the command you ran and this message.\n`);
+  const request = 'This is a bug in bento-batch, not in your job. Please report it with the command you ran and this message.';
+  if (logFormat === 'json') {
+    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', event: 'internal-error', code: 'INTERNAL', exit_code: code, message: String((error as Error)?.message ?? error), stack: (error as Error)?.stack, hint: request })}\n`);
+  } else process.stderr.write(`internal error: ${(error as Error)?.stack ?? String(error)}\n${request}\n`);
   return code;
 }
 

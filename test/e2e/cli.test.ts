@@ -330,9 +330,18 @@ test('--help lists the commands; an unknown command is a usage error', async () 
   const help = await runCli(['--help']);
   assert.equal(help.code, 0);
   for (const command of ['run', 'validate', 'inspect']) assert.match(help.stdout, new RegExp(`^  ${command} `, 'm'));
-  const bad = await runCli(['runn', 'job.yaml']);
+  const bad = await runCli(['--log-format', 'text', 'runn', 'job.yaml']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /unknown command 'runn'.*\n.*Did you mean run\?/);
+  // Off a terminal (JSON logs) a usage error is one JSON line too.
+  for (const args of [['runn', 'job.yaml'], ['run'], ['run', 'job.yaml', '--progress', 'fancy']]) {
+    const json = await runCli(args);
+    assert.equal(json.code, 2, json.stderr);
+    const events = logEvents(json.stderr);
+    assert.equal(events.length, 1, json.stderr);
+    assert.deepEqual([events[0]!.level, events[0]!.code, events[0]!.exit_code], ['error', 'USAGE', 2]);
+  }
+  assert.match(logEvents((await runCli(['run'])).stderr)[0]!.message, /^missing required argument 'job'$/);
 });
 
 test('the bundled example job writes its Parquet output', () => withTempDir(async (dir) => {

@@ -24,14 +24,17 @@ async function completeRows(dir: string): Promise<string> {
 test('pack → list → show → run by tag → export → delete → import → run', () => withTempDir(async (dir) => {
   const env = { BENTO_BATCH_HOME: join(dir, 'home') };
   const cli = (...args: string[]) => runCli(args, { cwd: dir, env });
-  const packed = await cli('pack', join(shapes, 'zipmap.onnx'), '--name', 'linear', '--version', '1.0', '--columns', columns, '--outputs', 'probabilities', '--labels', 'probabilities=a,b,c', '--activation', 'probabilities=none', '--description', 'a linear classifier');
+  const packed = await cli('--log-format', 'text', 'pack', join(shapes, 'zipmap.onnx'), '--name', 'linear', '--version', '1.0', '--columns', columns, '--outputs', 'probabilities', '--labels', 'probabilities=a,b,c', '--activation', 'probabilities=none', '--description', 'a linear classifier');
   assert.equal(packed.code, 0, packed.stderr);
   assert.match(packed.stderr, /^packed linear:1\.0 → .*home\/models\/linear\/1\.0$/m);
   assert.match(packed.stderr, /note: output "output_probability" is not a tensor .* is not fetched/);
 
+  // Off a terminal its lines are JSON log events, as every command's are.
   const second = await cli('pack', join(shapes, 'zipmap.onnx'), '--name', 'linear', '--columns', columns);
   assert.equal(second.code, 0, second.stderr);
-  const version = /packed linear:(\S+)/.exec(second.stderr)![1]!;
+  const events = second.stderr.trim().split('\n').map((l) => JSON.parse(l) as { level: string; event: string; message: string });
+  assert.deepEqual(events.map((e) => [e.level, e.event]), [['info', 'packed'], ['warn', 'note']]);
+  const version = /packed linear:(\S+)/.exec(events[0]!.message)![1]!;
   assert.match(version, /^\d{8}-\d{6}-[0-9a-f]{6}$/, 'default versions sort by time');
 
   const list = await cli('models', 'list', '--json');

@@ -47,7 +47,8 @@ async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
   // Found now, not once the whole run is done: a run that succeeded must not then fail on its summary.
   if (options.summaryJson) await summaryWritable(resolve(options.summaryJson));
   const stats: RunStats = { rowsRead: 0, rowsWritten: 0, batches: 0 };
-  const mode = options.progress === 'auto' ? (process.stderr.isTTY && options.logFormat === 'text' ? 'bar' : 'log') : options.progress;
+  // JSON logs are one object a line: a bar's redraws would break them, so it reports as `log` does.
+  const mode = options.progress === 'auto' || (options.progress === 'bar' && options.logFormat === 'json') ? (process.stderr.isTTY && options.logFormat === 'text' ? 'bar' : 'log') : options.progress;
   let progress: { stop(): void } | undefined;
   // Signals are trapped from the start: a stop asked for while the model loads is honoured once it runs.
   const signals = trapSignals((name) => {
