@@ -6,7 +6,7 @@ import { basename, dirname, extname, resolve } from 'node:path';
 import { parse as parseYamlScalar } from 'yaml';
 import * as z from 'zod';
 import { configError, expect, nonEmptyString, positiveInt, readYaml, stringList, validate } from '../config.js';
-import { quote } from '../errors.js';
+import { BentoError, quote } from '../errors.js';
 import { defaultMemoryMb } from '../run/memory.js';
 import { type CsvOptions, type DataFormat, dataFormats, formatFromPath, type JobSpec, sameFile } from './spec.js';
 
@@ -127,9 +127,33 @@ export async function loadJob(jobFile: string, options: LoadOptions = {}): Promi
     if (problem) problems.push(problem);
     else overridden.add(assignment.slice(0, assignment.indexOf('=')).trim());
   }
-  if (problems.length > 0) throw configError('JOB_INVALID', file, what, problems);
-  const job = validate(jobSchema, interpolated, 'JOB_INVALID', file, what);
+  // A key --set replaces does not need the environment variable the file used there.
+  const under = (path: string) => [...overridden].some((key) => path === key || path.startsWith(`${key}.`));
+  const kept = problems.filter((p) => !under(p.slice(0, p.indexOf(':'))));
+  if (kept.length > 0) throw configError('JOB_INVALID', file, what, kept);
+  let job: RawJob;
+  try {
+    job = validate(jobSchema, interpolated, 'JOB_INVALID', file, what);
+  } catch (error) {
+    throw overridden.size > 0 && error instanceof BentoError ? fromSet(error, overridden) : error;
+  }
   return normalize(job, file, overridden, options.cwd ?? process.cwd());
+}
+
+/** A problem in a value given with --set is named as one, not as the job file's. */
+function fromSet(error: BentoError, overridden: ReadonlySet<string>): BentoError {
+  let message = error.message;
+  let set = 0;
+  for (const key of overridden) {
+    const at = new RegExp(`(^Job file .*?: |^  - )${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=[.:])`, 'm');
+    while (at.test(message)) {
+      message = message.replace(at, `$1--set ${key}`);
+      set++;
+    }
+  }
+  if (set === 0) return error;
+  const all = set === (message.match(/^  - /gm)?.length ?? 1);
+  return new BentoError(error.code, message, { file: error.file, hint: all ? `Fix the --set value${set === 1 ? '' : 's'} and run again.` : 'Fix the job file and the --set values and run again.' });
 }
 
 function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: string): JobSpec {

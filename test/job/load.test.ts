@@ -249,6 +249,18 @@ describe('loadJob: --set overrides', () => {
     assert.equal(spec.name, 'a=b');
   }));
 
+  test('a bad --set value is named as one, beside the job file\'s own problems; a key --set replaces needs no ${VAR} the file used there', () => withTempDir(async (dir) => {
+    const file = await writeJob(dir, minimal);
+    const one = await rejectsWith(loadJob(file, { env: {}, overrides: ['batch.size=abc'] }), 'JOB_INVALID', `Job file ${file}: --set batch.size: expected a positive integer, got \`"abc"\` (string)`);
+    assert.equal(one.hint, 'Fix the --set value and run again.');
+    const mixed = await writeJob(dir, `${minimal}\nbatch: { concurrency: 0 }\n`);
+    const both = await rejectsWith(loadJob(mixed, { env: {}, overrides: ['batch.size=abc'] }), 'JOB_INVALID', `Job file ${mixed} has 2 problems:\n  - --set batch.size: expected a positive integer, got \`"abc"\` (string)\n  - batch.concurrency: expected a positive integer, got \`0\` (number)`);
+    assert.equal(both.hint, 'Fix the job file and the --set values and run again.');
+    const env = await writeJob(dir, 'input: { path: "${DATA_DIR}/in.csv" }\nmodel: m\noutput: { path: o.csv }\n');
+    assert.equal((await loadJob(env, { env: {}, cwd: dir, overrides: ['input.path=in.csv'] })).input.path, join(dir, 'in.csv'));
+    await rejectsWith(loadJob(env, { env: {}, overrides: ['output.path=x.csv'] }), 'JOB_INVALID', `Job file ${env}: input.path: environment variable DATA_DIR is not set (used as \${DATA_DIR}); set it, or give a default with \${DATA_DIR:-value}`);
+  }));
+
   test('model.threads.intra_op turns a string model into a mapping', () => withTempDir(async (dir) => {
     const file = await writeJob(dir, minimal);
     const spec = await loadJob(file, { env: {}, cwd: '/elsewhere', overrides: ['model.threads.intra_op=2'] });
@@ -292,7 +304,7 @@ describe('loadJob: --set overrides', () => {
   test('an overridden value is validated like one in the file', () => withTempDir(async (dir) => {
     const file = await writeJob(dir, minimal);
     await rejectsWith(loadJob(file, { env: {}, overrides: ['batch.size=0'] }), 'JOB_INVALID',
-      `Job file ${file}: batch.size: expected a positive integer, got \`0\` (number)`);
+      `Job file ${file}: --set batch.size: expected a positive integer, got \`0\` (number)`);
   }));
 
   test('a quoted --set value is a YAML string: quotes go, a comma stays', () => withTempDir(async (dir) => {
@@ -310,7 +322,7 @@ describe('loadJob: --set overrides', () => {
     assert.equal((await loadJob(file, { env: {}, overrides: [] })).input.csv.decimal, undefined);
     await rejectsWith(loadJob(file, { env: {}, overrides: ['input.csv.decimal=,', 'input.csv.delimiter=,'] }), 'JOB_INVALID',
       `Job file ${file}: input.csv.decimal: a decimal comma needs another delimiter between fields; set input.csv.delimiter (Excel writes ";" with a decimal comma) or leave it out to have it sniffed`);
-    await rejectsWith(loadJob(file, { env: {}, overrides: ['input.csv.decimal=;'] }), 'JOB_INVALID', `Job file ${file}: input.csv.decimal: expected "." or ",", got \`";"\` (string)`);
+    await rejectsWith(loadJob(file, { env: {}, overrides: ['input.csv.decimal=;'] }), 'JOB_INVALID', `Job file ${file}: --set input.csv.decimal: expected "." or ",", got \`";"\` (string)`);
   }));
 
   test('input.csv.encoding: utf-8 is the default; windows-1252 and its labels latin1, cp1252, iso-8859-1 read as windows-1252; utf-16 is little-endian', () => withTempDir(async (dir) => {
@@ -322,7 +334,7 @@ describe('loadJob: --set overrides', () => {
     for (const [label, encoding] of [['utf-16', 'utf-16le'], ['utf-16le', 'utf-16le'], ['utf-16be', 'utf-16be']]) {
       assert.equal((await loadJob(file, { env: {}, overrides: [`input.csv.encoding=${label}`] })).input.csv.encoding, encoding, label);
     }
-    await rejectsWith(loadJob(file, { env: {}, overrides: ['input.csv.encoding=shift_jis'] }), 'JOB_INVALID', `Job file ${file}: input.csv.encoding: expected utf-8, windows-1252, utf-16le or utf-16be, got \`"shift_jis"\` (string)`);
+    await rejectsWith(loadJob(file, { env: {}, overrides: ['input.csv.encoding=shift_jis'] }), 'JOB_INVALID', `Job file ${file}: --set input.csv.encoding: expected utf-8, windows-1252, utf-16le or utf-16be, got \`"shift_jis"\` (string)`);
   }));
 
   test('input.csv.thousands: one character, not the decimal mark', () => withTempDir(async (dir) => {
@@ -386,7 +398,7 @@ describe('loadJob: problems', () => {
     assert.deepEqual((await loadJob(file, { env: {} })).model.threads, { intraOp: 2, interOp: undefined, allowSpinning: false });
     assert.deepEqual((await loadJob(file, { env: {}, overrides: ['model.threads.allow_spinning=true'] })).model.threads, { intraOp: 2, interOp: undefined, allowSpinning: true });
     await rejectsWith(loadJob(file, { env: {}, overrides: ['model.threads.allow_spinning=no'] }), 'JOB_INVALID',
-      `Job file ${file}: model.threads.allow_spinning: expected true or false, got \`"no"\` (string)`);
+      `Job file ${file}: --set model.threads.allow_spinning: expected true or false, got \`"no"\` (string)`);
     const plain = await writeJob(dir, 'input: { path: in.csv }\nmodel: { path: m, threads: { intra_op: 2 } }\noutput: { path: o.csv }\n');
     assert.equal('allowSpinning' in (await loadJob(plain, { env: {} })).model.threads, false);
   }));
