@@ -10,6 +10,8 @@ import { BentoError, quote } from '../errors.js';
 import { defaultMemoryMb } from '../run/memory.js';
 import { type CsvOptions, type DataFormat, dataFormats, formatFromPath, type JobSpec, sameFile } from './spec.js';
 
+/** Execution providers onnxruntime-node has builds of (CPU in every one; the others where their package or platform has them). */
+const executionProviders = ['cpu', 'cuda', 'tensorrt', 'dml', 'coreml', 'webgpu', 'qnn'];
 const memoryExpected = 'a size in MB such as 256, or a string such as 512MB or 1GB';
 
 /**
@@ -27,7 +29,8 @@ const modelObject = z.strictObject({
   path: nonEmptyString('a bundle directory'),
   threads: z.strictObject({ intra_op: positiveInt().optional(), inter_op: positiveInt().optional(), allow_spinning: z.boolean(expect('true or false')).optional() }, expect('a mapping')).optional(),
   graph_optimization: z.enum(['disabled', 'basic', 'extended', 'all'], expect('one of [disabled, basic, extended, all]')).optional(),
-  providers: stringList('a list of execution providers, e.g. [cuda, cpu]').optional(),
+  // The providers onnxruntime-node can be built with: a typo must not quietly become a CPU run.
+  providers: z.array(z.string().refine((p) => executionProviders.includes(p.toLowerCase()), expect(`an execution provider: one of [${executionProviders.join(', ')}]`)), expect('a list of execution providers, e.g. [cuda, cpu]')).optional(),
   placement: z.enum(['auto', 'workers', 'inline'], expect('one of [auto, workers, inline]')).optional(),
 }, expect('a mapping'));
 

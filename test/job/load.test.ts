@@ -261,6 +261,13 @@ describe('loadJob: --set overrides', () => {
     await rejectsWith(loadJob(env, { env: {}, overrides: ['output.path=x.csv'] }), 'JOB_INVALID', `Job file ${env}: input.path: environment variable DATA_DIR is not set (used as \${DATA_DIR}); set it, or give a default with \${DATA_DIR:-value}`);
   }));
 
+  test('model.providers: a name onnxruntime-node has no provider of is a job error, not a quiet CPU run', () => withTempDir(async (dir) => {
+    const file = await writeJob(dir, minimal);
+    await rejectsWith(loadJob(file, { env: {}, overrides: ['model.providers=[cdua, cpu]'] }), 'JOB_INVALID',
+      `Job file ${file}: --set model.providers.0: expected an execution provider: one of [cpu, cuda, tensorrt, dml, coreml, webgpu, qnn], got \`"cdua"\` (string)`);
+    assert.deepEqual((await loadJob(file, { env: {}, overrides: ['model.providers=[CUDA, cpu]'] })).model.providers, ['CUDA', 'cpu']);
+  }));
+
   test('model.threads.intra_op turns a string model into a mapping', () => withTempDir(async (dir) => {
     const file = await writeJob(dir, minimal);
     const spec = await loadJob(file, { env: {}, cwd: '/elsewhere', overrides: ['model.threads.intra_op=2'] });
