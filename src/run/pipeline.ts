@@ -5,7 +5,8 @@
  * and into output rows, run/scorer.ts; when to commit, run/commits.ts. This file wires them up
  * and owns the run's end: publish, or keep (resumable) or discard the partial output.
  */
-import { copyFile, rm, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, copyFile, rm, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { batches } from '../batch/batcher.js';
@@ -103,7 +104,9 @@ export async function prepareJob(spec: JobSpec, resolved?: Bundle): Promise<Prep
         file: path, hint: `${key} names the file to write, e.g. ${join(path, key === 'output.path' ? `scored.${spec.output.format}` : 'errors.jsonl')}.`,
       });
     }
+    await folderWritable(key, path);
   }
+  if (spec.checkpoint) await folderWritable('checkpoint.path', spec.checkpoint.path);
   if (spec.checkpoint) await checkCheckpointDir(spec.checkpoint.path, spec.jobFile);
   const modelColumns = [...new Set([...m.inputs.flatMap((i) => i.columns), ...(m.text ? [m.text.column] : [])])];
   const wanted = spec.input.columns ?? (spec.output.keep ? [...new Set([...modelColumns, ...spec.output.keep])] : undefined);
@@ -128,6 +131,17 @@ export async function prepareJob(spec: JobSpec, resolved?: Bundle): Promise<Prep
   }
   const keep = spec.output.keep ? spec.output.keep.map((k) => source.schema.find((f) => f.name === k)!) : source.schema;
   return { spec, bundle, batchSize, source, keep };
+}
+
+/** The nearest folder above `path` that exists is a folder this process may write in (the rest is made). */
+async function folderWritable(key: string, path: string): Promise<void> {
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    const info = await stat(dir).catch(() => undefined);
+    if (!info && dirname(dir) !== dir) continue;
+    const why = !info ? undefined : !info.isDirectory() ? `${dir} is a file, not a folder` : (await access(dir, constants.W_OK).then(() => undefined, () => `${dir} is not writable`));
+    if (why) throw new BentoError('OUTPUT_WRITE', `Cannot write output ${path}: ${why}`, { file: path, hint: `Check ${key} and that its directory is writable.` });
+    return;
+  }
 }
 
 /**

@@ -182,6 +182,14 @@ const cases: Case[] = [
     error: 'error: Job file <dir>/job.yaml: output columns "species_pred", "prob_Gentoo" are both input columns and columns the run writes (predictions of model penguins-species); an input scored before, perhaps\nhint: Leave them out of output.keep: keep: [species, island, bill_length_mm, bill_depth_mm, flipper_length_mm, body_mass_g, sex].',
   },
   {
+    name: 'an output path under a file, found before the run (validate finds it too)',
+    setup: async (dir) => writeFile(join(dir, 'data.csv'), 'a file'),
+    job: () => job(penguinsCsv, '', 'data.csv/scored/result.csv'),
+    exit: 5,
+    error: 'error: Cannot write output <dir>/data.csv/scored/result.csv: <dir>/data.csv is a file, not a folder\nhint: Check output.path and that its directory is writable.',
+    args: [],
+  },
+  {
     name: 'output directory is a file',
     setup: async (dir) => writeFile(join(dir, 'out'), 'a file, not a directory'),
     job: () => job(penguinsCsv),
