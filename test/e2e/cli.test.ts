@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, symlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -275,6 +275,10 @@ test('an input folder glob that holds the output: a rerun reads the input, not t
   assert.equal(again.code, 0, again.stderr);
   assert.equal(logEvents(again.stderr).at(-1)!.event, 'already-finished');
   assert.match((await runCli(['status', job])).stdout, /^job: finished at /);
+  // Tomorrow's file: the finished job runs again on its own, and status says so (not --restart).
+  await writeFile(join(dir, 'data', 'c.csv'), await readFile(join(fixtures, 'data', 'penguins.csv')));
+  assert.match((await runCli(['status', job])).stdout, /^job: stale, finished \(688 rows\) but changed since: .*\. Run the job to score it again\.$/m);
+  await rm(join(dir, 'data', 'c.csv'));
   const restarted = await runCli(['--log-format', 'json', 'run', job, '--progress', 'none', '--restart']);
   assert.equal(restarted.code, 0, restarted.stderr);
   const log = logEvents(restarted.stderr);

@@ -47,7 +47,7 @@ export async function status(options: StatusOptions, out: NodeJS.WritableStream 
         throw e;
       });
       const changes = differences(state.fingerprint, await fingerprint(spec, files, await resolveBundle(spec.model.ref, spec.model.baseDir)));
-      if (changes.length > 0) result = { ...base, state: 'stale', changes, rows_committed: state.committed?.rows ?? state.finished?.rows ?? 0 };
+      if (changes.length > 0) result = { ...base, state: 'stale', changes, rows_committed: state.committed?.rows ?? state.finished?.rows ?? 0, ...(state.status === 'finished' ? { finished: state.finished } : {}) };
       else if (state.status === 'finished') result = { ...base, state: 'finished', finished: state.finished };
       else {
         const running = await lockHolder(spec.checkpoint.path);
@@ -68,6 +68,9 @@ function describe(s: JobStatus): string {
       return `${s.job}: finished${f ? ` at ${f.finished}: ${f.rows === undefined ? '?' : thousands(f.rows)} rows in ${f.seconds}s` : ''} → ${s.output}`;
     }
     case 'in-progress': return `${s.job}: in progress, ${thousands(s.rows_committed!)}${s.total_rows ? ` of ${thousands(s.total_rows)}` : ''} rows committed${s.last_commit ? `, last commit ${s.last_commit}` : ''}; ${s.running ? `running now: process ${s.running.pid} on ${s.running.host} since ${s.running.started}` : 'run the job again to resume'}`;
-    case 'stale': return `${s.job}: stale, the checkpoint (${thousands(s.rows_committed!)} rows) no longer matches: ${s.changes!.join('; ')}. Run with --restart to start over.`;
+    // A finished job whose input changed (tomorrow's file) simply runs again; an unfinished one is not resumed over the change.
+    case 'stale': return s.finished
+      ? `${s.job}: stale, finished (${thousands(s.rows_committed!)} rows) but changed since: ${s.changes!.join('; ')}. Run the job to score it again.`
+      : `${s.job}: stale, the checkpoint (${thousands(s.rows_committed!)} rows) no longer matches: ${s.changes!.join('; ')}. Run with --restart to start over.`;
   }
 }
