@@ -39,6 +39,8 @@ export interface RunStats {
   rowsDone?: number;
   /** Output rows written. */
   rowsWritten: number;
+  /** Of `rowsWritten`, those a resumed run found committed: the rate counts this run's rows only. */
+  rowsWrittenBefore?: number;
   rowsFailed?: number;
   batches: number;
   /** Source progress (bytes or rows) for the ETA. */
@@ -191,7 +193,7 @@ async function runLocked(job: PreparedJob, hooks: RunHooks): Promise<RunSummary>
   const resume = decision?.resume;
   if (resume) {
     stats.rowsRead = stats.rowsDone = resume.rows;
-    stats.rowsWritten = resume.rows - (spec.errors.emit === 'skip' ? resume.errors.failed : 0);
+    stats.rowsWritten = stats.rowsWrittenBefore = resume.rows - (spec.errors.emit === 'skip' ? resume.errors.failed : 0);
     stats.rowsFailed = resume.errors.failed;
     stats.batches = resume.batches;
     hooks.info?.(`resuming ${spec.name} at row ${thousands(resume.rows)} (checkpoint of ${resume.at})`, 'resume');

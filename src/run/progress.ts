@@ -33,13 +33,18 @@ export function startProgress(stats: RunStats, options: ProgressOptions): { stop
   if (options.mode === 'none') return { stop() {} };
   const started = performance.now();
   const stream = options.logger.stream as NodeJS.WriteStream;
+  // A resumed run starts part of the way: its rate and ETA count from where it is first seen.
+  let base: { seconds: number; fraction: number } | undefined;
   const tick = () => {
     const seconds = (performance.now() - started) / 1000;
-    const rate = stats.rowsWritten / Math.max(seconds, 1e-9);
+    const rate = (stats.rowsWritten - (stats.rowsWrittenBefore ?? 0)) / Math.max(seconds, 1e-9);
     const p = stats.sourceProgress?.();
     const fraction = p?.total ? Math.min(1, p.done / p.total) : undefined;
+    if (fraction !== undefined && stats.rowsWrittenBefore && !base) base = { seconds, fraction };
     // Rows written lag rows read by the batches in flight; the ETA follows the reader.
-    const eta = fraction && fraction > 0 ? seconds * (1 / fraction - 1) : undefined;
+    const eta = fraction === undefined || fraction <= 0 ? undefined
+      : !base ? seconds * (1 / fraction - 1)
+        : fraction > base.fraction ? ((seconds - base.seconds) / (fraction - base.fraction)) * (1 - fraction) : undefined;
     if (options.mode === 'bar') {
       const width = 24;
       const bar = fraction === undefined ? '' : `[${'#'.repeat(Math.round(fraction * width)).padEnd(width, '-')}] ${(fraction * 100).toFixed(0).padStart(3)}% `;

@@ -26,6 +26,7 @@ export interface StatsSnapshot {
   readonly rowsRead: number;
   readonly rowsDone: number | undefined;
   readonly rowsWritten: number;
+  readonly rowsWrittenBefore: number | undefined;
   readonly rowsFailed: number | undefined;
   readonly batches: number;
   readonly sourceProgress: SourceProgress | undefined;
@@ -58,7 +59,7 @@ const init = await job;
 
 const stats: RunStats = { rowsRead: 0, rowsWritten: 0, batches: 0 };
 const snapshot = (): StatsSnapshot => ({
-  rowsRead: stats.rowsRead, rowsDone: stats.rowsDone, rowsWritten: stats.rowsWritten, rowsFailed: stats.rowsFailed, batches: stats.batches,
+  rowsRead: stats.rowsRead, rowsDone: stats.rowsDone, rowsWritten: stats.rowsWritten, rowsWrittenBefore: stats.rowsWrittenBefore, rowsFailed: stats.rowsFailed, batches: stats.batches,
   sourceProgress: stats.sourceProgress?.(),
 });
 let timer: NodeJS.Timeout | undefined;
