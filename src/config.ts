@@ -32,7 +32,9 @@ export async function readYaml(file: string, code: BentoErrorCode, what: string)
   if (doc.errors.length > 0) {
     const first = doc.errors[0]!;
     const at = lines.linePos(first.pos[0]);
-    throw new BentoError(code, `${what} ${file} is not valid YAML${at ? ` at line ${at.line}, column ${at.col}` : ''}: ${first.message.split('\n')[0]}`, { file });
+    // The yaml library's advice for a second document (use parseAllDocuments) is for programmers.
+    const message = /parseAllDocuments|multiple documents/i.test(first.message) ? 'it holds more than one YAML document (a line `---` starts another); the file is one document' : first.message.split('\n')[0];
+    throw new BentoError(code, `${what} ${file} is not valid YAML${at ? ` at line ${at.line}, column ${at.col}` : ''}: ${message}`, { file, hint: `Fix the ${what.toLowerCase()} and run again.` });
   }
   return doc.toJS({ maxAliasCount: 100 }) ?? {};
 }

@@ -469,6 +469,13 @@ describe('loadJob: problems', () => {
       `Job file ${file} is not valid YAML at line 2, column 1: Flow map in block collection must be sufficiently indented and end with a }`);
   }));
 
+  test('a second YAML document is named as such, not with the parser library\'s advice', () => withTempDir(async (dir) => {
+    const file = await writeJob(dir, `${minimal}\n---\nname: other\n`);
+    const error = await rejectsWith(loadJob(file, { env: {} }), 'JOB_INVALID',
+      `Job file ${file} is not valid YAML at line 4, column 1: it holds more than one YAML document (a line \`---\` starts another); the file is one document`);
+    assert.equal(error.hint, 'Fix the job file and run again.');
+  }));
+
   test('invalid YAML is JOB_INVALID with the parser message', () => withTempDir(async (dir) => {
     const file = await writeJob(dir, 'a: 1\nb: "x\n');
     const error = await captured(loadJob(file, { env: {} }));
