@@ -82,6 +82,9 @@ test('inspect prints the signature and the manifest mapping', async () => {
   assert.ok(lines.includes('  body_mass: float32 [batch, 1]  → [body_mass_pred]'), result.stdout);
   const json = JSON.parse((await runCli(['inspect', '--json', join(fixtures, 'models', 'penguins', 'model.onnx')])).stdout) as { signature: { inputs: unknown[] } };
   assert.deepEqual(json.signature.inputs, [{ name: 'features', isTensor: true, type: 'float32', shape: ['batch', 4] }]);
+  const notModel = await runCli(['--log-format', 'text', 'inspect', join(root, 'README.md')]);
+  assert.equal(notModel.code, 4);
+  assert.match(notModel.stderr, /^error: .*README\.md is not a model: inspect takes an \.onnx file, a bundle directory, a bundle archive \(\.tar\.gz\) or a store tag$/m);
 });
 
 test('${VAR} in the job file and --set on the command line', () => withTempDir(async (dir) => {

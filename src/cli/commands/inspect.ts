@@ -4,6 +4,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { BentoError } from '../../errors.js';
 import { type Bundle, resolveBundle } from '../../model/bundle.js';
 import { outputColumns } from '../../model/manifest.js';
 import { ModelPool } from '../../model/pool.js';
@@ -19,6 +20,10 @@ export async function inspect(options: InspectOptions, out: NodeJS.WritableStrea
   const target = resolve(options.target);
   const info = await stat(target).catch(() => undefined);
   const bare = info?.isFile() && target.toLowerCase().endsWith('.onnx');
+  // A file that is neither a model nor a bundle archive would otherwise be looked up as a store tag.
+  if (info?.isFile() && !bare && !/\.(tar\.gz|tgz)$/i.test(target)) {
+    throw new BentoError('MODEL_NOT_FOUND', `${target} is not a model: inspect takes an .onnx file, a bundle directory, a bundle archive (.tar.gz) or a store tag`, { file: target, hint: 'Give the .onnx file or the bundle directory; `bento-batch models list` shows the stored tags.' });
+  }
   const bundle = bare ? undefined : await resolveBundle(options.target, process.cwd());
   const modelFile = bundle?.modelFile ?? target;
   const pool = await ModelPool.create(modelFile, { size: 1, workers: { intraOp: 1, interOp: 1, graphOptimization: 'basic', providers: ['cpu'] } });
