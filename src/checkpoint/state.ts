@@ -20,7 +20,13 @@ import { failpoint } from './failpoint.js';
 export interface Fingerprint {
   readonly job: string;
   readonly inputs: readonly { readonly path: string; readonly size: number; readonly mtimeMs: number; readonly sample: string }[];
-  readonly model: { readonly name: string; readonly version: string; readonly sha256: string };
+  readonly model: {
+    readonly name: string; readonly version: string; readonly sha256: string;
+    /** The bundle's other files (bento.yaml, a tokenizer), which map columns to tensors and outputs to columns. Absent in checkpoints of earlier versions. */
+    readonly bundle?: string;
+  };
+  /** Settings beside the job hash that change output bytes: errors.emit, input.chunk_rows (the first chunk types the columns). Absent in checkpoints of earlier versions. */
+  readonly rows?: string;
 }
 
 export interface Commit {
@@ -158,8 +164,17 @@ export async function fingerprint(spec: JobSpec, files: readonly string[], bundl
   return {
     job: sha256(JSON.stringify(job)),
     inputs,
-    model: { name: bundle.manifest.name, version: bundle.manifest.version, sha256: await fileHash(bundle.modelFile) },
+    model: { name: bundle.manifest.name, version: bundle.manifest.version, sha256: await fileHash(bundle.modelFile), bundle: await bundleHash(bundle) },
+    rows: sha256(JSON.stringify({ emit: spec.errors.emit, chunkRows: spec.input.chunkRows })),
   };
+}
+
+/** sha256 over the names and bytes of a bundle's files other than the model, sorted (the manifest, a tokenizer). */
+async function bundleHash(bundle: Bundle): Promise<string> {
+  const hash = createHash('sha256');
+  const names = (await readdir(bundle.dir, { withFileTypes: true })).filter((e) => e.isFile() && join(bundle.dir, e.name) !== bundle.modelFile).map((e) => e.name).sort();
+  for (const name of names) hash.update(`${name}\0`).update(await readFile(join(bundle.dir, name))).update('\0');
+  return hash.digest('hex');
 }
 
 /** What differs between the checkpoint's fingerprint and now, in words; empty when none. */
@@ -168,6 +183,9 @@ export function differences(then: Fingerprint, now: Fingerprint): string[] {
   if (then.job !== now.job) out.push('the job file changed (input, batch.size, model options or output settings)');
   if (then.model.name !== now.model.name || then.model.version !== now.model.version) out.push(`the model changed from ${then.model.name}:${then.model.version} to ${now.model.name}:${now.model.version}`);
   else if (then.model.sha256 !== now.model.sha256) out.push(`the model file of ${now.model.name}:${now.model.version} changed`);
+  else if (then.model.bundle !== undefined && then.model.bundle !== now.model.bundle) out.push(`the bundle of ${now.model.name}:${now.model.version} changed (bento.yaml or the files beside it)`);
+  // Checkpoints written before these were kept say nothing of them: not a change.
+  if (then.rows !== undefined && then.rows !== now.rows) out.push('errors.emit or input.chunk_rows changed (they change which rows and columns are written)');
   const before = new Map(then.inputs.map((i) => [i.path, i]));
   for (const input of now.inputs) {
     const old = before.get(input.path);

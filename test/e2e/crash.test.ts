@@ -10,7 +10,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { bin, duckdb, fixtures, runCli } from '../helpers.js';
+import { bin, duckdb, fixtures, runCli, withTempDir } from '../helpers.js';
 
 const seed = Number(process.env.BENTO_TEST_SEED ?? 20261124);
 /** mulberry32: a tiny seeded PRNG so a failing trial can be replayed with BENTO_TEST_SEED. */
@@ -156,4 +156,36 @@ describe('SIGKILL between chosen system calls of a commit, then resume', { timeo
       });
     }
   }
+});
+
+describe('a resume over a change that alters the output is refused', () => {
+  test('errors.emit, input.chunk_rows or the bundle\'s manifest changed since the checkpoint: exit 2 naming it; unchanged, the resume gives the clean bytes', () => withTempDir(async (work) => {
+    const { cp } = await import('node:fs/promises');
+    const write = writeFile;
+    await cp(join(fixtures, 'models', 'penguins'), join(work, 'model'), { recursive: true });
+    const jobFile = join(work, 'job.yaml');
+    await write(jobFile, [`input: { path: ${join(fixtures, 'data', 'penguins.csv')} }`, 'model: model', 'batch: { size: 16 }', 'output: { path: out.csv }', 'checkpoint: { every: 32 }'].join('\n'));
+    const killed = () => runAndKill(jobFile, 60_000, { BENTO_BATCH_FAILPOINT: 'state-renamed:3' });
+    const resume = (...sets: string[]) => runCli(['--log-format', 'text', 'run', jobFile, '--progress', 'none', ...sets.flatMap((s) => ['--set', s])]);
+    for (const [set, change] of [['errors.emit=null-row', 'errors.emit or input.chunk_rows changed'], ['input.chunk_rows=100', 'errors.emit or input.chunk_rows changed']] as const) {
+      assert.equal((await killed()).signal, 'SIGKILL');
+      const refused = await resume(set);
+      assert.equal(refused.code, 2, refused.stderr);
+      assert.match(refused.stderr, new RegExp(`^error: Cannot resume job job: ${change}`, 'm'));
+      await rm(join(work, 'out.csv.bento-batch'), { recursive: true, force: true });
+    }
+    assert.equal((await killed()).signal, 'SIGKILL');
+    const manifest = join(work, 'model', 'bento.yaml');
+    const text = await readFile(manifest, 'utf8');
+    await write(manifest, text.replace('labels: [Adelie, Chinstrap, Gentoo]', 'labels: [Gentoo, Chinstrap, Adelie]'));
+    const bundle = await resume();
+    assert.equal(bundle.code, 2, bundle.stderr);
+    assert.match(bundle.stderr, /^error: Cannot resume job job: the bundle of penguins-species:1\.0\.0 changed \(bento\.yaml or the files beside it\)/m);
+    await write(manifest, text);
+    const resumed = await resume();
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const clean = await runCli(['run', jobFile, '--progress', 'none', '--set', `output.path=${join(work, 'clean.csv')}`, '--set', 'checkpoint=false']);
+    assert.equal(clean.code, 0, clean.stderr);
+    assert.ok((await readFile(join(work, 'out.csv'))).equals(await readFile(join(work, 'clean.csv'))));
+  }));
 });
