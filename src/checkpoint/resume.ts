@@ -2,7 +2,7 @@
  * @file What a run does with the checkpoint it finds: resume it, refuse it (the job, input or
  * model changed since), finish publishing a finished run, or start over.
  */
-import { stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { BentoError } from '../errors.js';
 import type { CheckpointSpec, JobSpec } from '../job/spec.js';
 import type { Bundle } from '../model/bundle.js';
@@ -22,11 +22,14 @@ export async function decideResume(spec: JobSpec, ckpt: CheckpointSpec, files: r
   const state = await readState(ckpt.path);
   const changed = state ? differences(state.fingerprint, print) : [];
   if (state?.status === 'finished' && changed.length === 0) {
-    // A crash between recording "finished" and the rename leaves the sealed file in the checkpoint.
-    if (!(await exists(spec.output.path)) && (await exists(partialFile(ckpt.path, spec.output.format)))) {
-      await publish(partialFile(ckpt.path, spec.output.format), spec.output.path);
-      if (await exists(partialErrorsFile(ckpt.path))) await publish(partialErrorsFile(ckpt.path), spec.errors.path);
-    }
+    // A crash (or a full disk) between recording "finished" and the renames leaves the sealed
+    // files in the checkpoint: they are the run's, whatever an earlier run left at output.path.
+    const recovering = await exists(partialFile(ckpt.path, spec.output.format));
+    if (recovering) await publish(partialFile(ckpt.path, spec.output.format), spec.output.path);
+    // The errors file is written only when some row failed, as an uninterrupted run writes it.
+    const failed = (state.finished?.failed ?? 0) > 0;
+    if (failed && (await exists(partialErrorsFile(ckpt.path)))) await publish(partialErrorsFile(ckpt.path), spec.errors.path);
+    else if (!failed) await Promise.all([rm(partialErrorsFile(ckpt.path), { force: true }), ...(recovering ? [rm(spec.errors.path, { force: true })] : [])]);
     await tidyPartial(partialFile(ckpt.path, spec.output.format));
     if (await exists(spec.output.path)) return { kind: 'finished', state };
   }

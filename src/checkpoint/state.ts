@@ -47,6 +47,8 @@ export interface Finished {
   readonly output: string;
   readonly rows: number;
   readonly failed: number;
+  /** Absent in checkpoints of earlier versions. */
+  readonly batches?: number;
   readonly started: string;
   readonly finished: string;
   readonly seconds: number;

@@ -18,6 +18,7 @@ import { BentoError, didYouMean, thousands } from '../errors.js';
 import { type JobSpec, writtenByRuns } from '../job/spec.js';
 import type { Bundle } from '../model/bundle.js';
 import { ModelPool } from '../model/pool.js';
+import { outputColumns } from '../model/manifest.js';
 import { predictionFields } from '../model/postprocess.js';
 import { Preprocessor } from '../model/preprocess.js';
 import { validateSignature } from '../model/validate.js';
@@ -265,12 +266,16 @@ async function runLocked(job: PreparedJob, hooks: RunHooks): Promise<RunSummary>
     };
 
     const inFlight: Promise<Scored>[] = [];
+    let stopped = false;
     for await (const batch of batches(source.chunks(resume?.source), batchSize, { row: resume?.rows ?? 0, index: resume?.batches ?? 0 })) {
       if (hooks.signal?.aborted) {
         // Stop where the output can be committed: at once for CSV and JSONL; Parquet finishes its
         // row group (bounded by output.parquet.row_group_rows; a second signal stops at once).
         while (inFlight.length > 0) await write(await inFlight.shift()!);
-        if (!ckpt || sink.committable) break;
+        if (!ckpt || sink.committable) {
+          stopped = true;
+          break;
+        }
       }
       stats.rowsRead += batch.length;
       const run = scorer.score(batch);
@@ -282,7 +287,10 @@ async function runLocked(job: PreparedJob, hooks: RunHooks): Promise<RunSummary>
     // On a signal too: the batches already in the model are finished and kept.
     while (inFlight.length > 0) await write(await inFlight.shift()!);
     await commits?.settled();
-    if (hooks.signal?.aborted) {
+    // A Parquet run told to stop reads on to its row group's end; when the input ends first, every
+    // row is scored, and the output is finished rather than thrown away with the row group.
+    if (hooks.signal?.aborted && !stopped) hooks.info?.(`the input ended before the row group a stop waits for: the output is complete, and is written as a finished run's`, 'stop-at-end');
+    if (hooks.signal?.aborted && stopped) {
       if (position) await commits?.maybe({ rows: stats.rowsDone!, batches: stats.batches, source: position }, true);
       const committedRows = commits?.committedRows ?? 0;
       const signal = hooks.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
@@ -301,7 +309,7 @@ async function runLocked(job: PreparedJob, hooks: RunHooks): Promise<RunSummary>
     if (ckpt) {
       await writeState(ckpt.path, {
         version: 1, status: 'finished', fingerprint: decision!.fingerprint, total_rows: source.totalRows, committed: undefined,
-        finished: { output: spec.output.path, rows: stats.rowsWritten, failed: errorLog.failed, started: startedAt, finished: new Date().toISOString(), seconds: Math.round(seconds * 1000) / 1000 },
+        finished: { output: spec.output.path, rows: stats.rowsWritten, failed: errorLog.failed, batches: stats.batches, started: startedAt, finished: new Date().toISOString(), seconds: Math.round(seconds * 1000) / 1000 },
       });
       failpoint('finished-recorded');
     }
@@ -352,15 +360,18 @@ async function runLocked(job: PreparedJob, hooks: RunHooks): Promise<RunSummary>
 
 function finishedSummary(job: PreparedJob, state: CheckpointState): RunSummary {
   const f = state.finished!;
+  const { spec } = job;
+  // The finished run's counts: with emit: skip its failed rows were read but not written.
+  const columns = [...job.keep.map((k) => k.name), ...job.bundle.manifest.outputs.flatMap(outputColumns), ...(spec.errors.emit === 'null-row' ? ['error'] : [])];
   return {
-    job: job.spec.name,
+    job: spec.name,
     status: 'already-finished',
-    input: { files: job.source.files.length, format: job.source.format, rows: f.rows },
-    output: { path: f.output, format: job.spec.output.format, rows: f.rows, columns: [] },
+    input: { files: job.source.files.length, format: job.source.format, rows: f.rows + (spec.errors.emit === 'skip' ? f.failed : 0) },
+    output: { path: f.output, format: spec.output.format, rows: f.rows, columns },
     rows_failed: f.failed,
-    errors: job.spec.errors.path,
+    errors: spec.errors.path,
     model: { name: state.fingerprint.model.name, version: state.fingerprint.model.version, providers: [] },
-    batch: { size: job.batchSize, concurrency: job.spec.batch.concurrency, count: 0 },
+    batch: { size: job.batchSize, concurrency: spec.batch.concurrency, count: f.batches ?? 0 },
     finished_at: f.finished,
     seconds: 0,
     rows_per_second: 0,

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -187,5 +188,54 @@ describe('a resume over a change that alters the output is refused', () => {
     const clean = await runCli(['run', jobFile, '--progress', 'none', '--set', `output.path=${join(work, 'clean.csv')}`, '--set', 'checkpoint=false']);
     assert.equal(clean.code, 0, clean.stderr);
     assert.ok((await readFile(join(work, 'out.csv'))).equals(await readFile(join(work, 'clean.csv'))));
+  }));
+});
+
+describe('a run killed after recording "finished" but before its output is moved', () => {
+  test('the rerun moves the new output over yesterday\'s (not "already finished" beside it), status says it is waiting, and no errors file appears when no row failed', () => withTempDir(async (work) => {
+    const lines = (await readFile(join(fixtures, 'data', 'penguins.csv'), 'utf8')).trim().split('\n');
+    const input = join(work, 'today.csv');
+    await writeFile(input, `${lines.slice(0, 101).join('\n')}\n`);
+    const jobFile = join(work, 'job.yaml');
+    await writeFile(jobFile, [`input: { path: ${input} }`, `model: ${join(fixtures, 'models', 'penguins')}`, 'output: { path: out.csv, keep: [species] }'].join('\n'));
+    const run = () => runCli(['--log-format', 'json', 'run', jobFile, '--progress', 'none', '--summary-json', join(work, 'summary.json')]);
+    assert.equal((await run()).code, 0);
+    const yesterday = await readFile(join(work, 'out.csv'), 'utf8');
+    // Tomorrow's file, every row; the run dies between recording "finished" and the renames.
+    await writeFile(input, `${lines.join('\n')}\n`);
+    assert.equal((await runAndKill(jobFile, 60_000, { BENTO_BATCH_FAILPOINT: 'finished-recorded:1' })).signal, 'SIGKILL');
+    assert.equal(await readFile(join(work, 'out.csv'), 'utf8'), yesterday);
+    const waiting = await runCli(['status', jobFile]);
+    assert.match(waiting.stdout, /^job: finished at .*: 344 rows in .*s, but not yet moved to .*out\.csv \(it is in the checkpoint\); run the job again to put it there$/m);
+    const again = await run();
+    assert.equal(again.code, 0, again.stderr);
+    const summary = JSON.parse(await readFile(join(work, 'summary.json'), 'utf8')) as { status: string; input: { rows: number }; output: { rows: number; columns: string[] }; batch: { count: number } };
+    assert.deepEqual([summary.status, summary.input.rows, summary.output.rows, summary.output.columns, summary.batch.count],
+      ['already-finished', 344, 344, ['species', 'species_pred', 'species_score', 'prob_Adelie', 'prob_Chinstrap', 'prob_Gentoo'], 2]);
+    const today = await readFile(join(work, 'out.csv'), 'utf8');
+    assert.equal(today.trim().split('\n').length, 345);
+    assert.equal(existsSync(join(work, 'out.csv.errors.jsonl')), false, 'no row failed: no errors file');
+    assert.match((await runCli(['status', jobFile])).stdout, /^job: finished at .* → .*out\.csv$/m);
+  }));
+});
+
+describe('a stop asked for while a Parquet run reads on to its row group\'s end', () => {
+  test('when the input ends first, every row is scored and the output is finished, not thrown away', () => withTempDir(async (work) => {
+    const lines = (await readFile(join(fixtures, 'data', 'penguins.csv'), 'utf8')).trim().split('\n');
+    const input = join(work, 'in.csv');
+    await writeFile(input, `${[lines[0], ...Array.from({ length: 174 }, () => lines.slice(1)).flat()].join('\n')}\n`);
+    const jobFile = join(work, 'job.yaml');
+    await writeFile(jobFile, [`input: { path: ${input} }`, `model: ${join(fixtures, 'models', 'penguins')}`, 'batch: { size: 2 }', 'output: { path: out.parquet, keep: [species], writer: thread }'].join('\n'));
+    const child = spawn(process.execPath, [bin, '--log-format', 'json', 'run', jobFile, '--progress', 'none'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    // The row group (65,536 rows) is larger than the input (59,856 rows): a stop once rows are in it reads to the end.
+    await new Promise<void>((resolve) => child.stderr.on('data', () => (/"event":"start"/.test(stderr) ? resolve() : undefined)));
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(code, 0, stderr);
+    assert.match(stderr, /"event":"stop-at-end"/);
+    assert.equal((await duckdb(`SELECT count(*)::INT AS n FROM '${join(work, 'out.parquet')}'`))[0]!.n, 174 * (lines.length - 1));
   }));
 });

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { lockHolder } from '../../checkpoint/lock.js';
-import { differences, fingerprint, readState } from '../../checkpoint/state.js';
+import { differences, fingerprint, partialFile, readState } from '../../checkpoint/state.js';
 import { BentoError, thousands } from '../../errors.js';
 import { loadJob } from '../../job/load.js';
 import { resolveBundle } from '../../model/bundle.js';
@@ -27,6 +27,10 @@ export interface JobStatus {
   readonly last_commit?: string;
   readonly finished?: unknown;
   readonly changes?: readonly string[];
+  /** Finished, but its output is still in the checkpoint (a rename failed or was cut short): a run moves it. */
+  readonly unpublished?: boolean;
+  /** Finished, but nothing is at output.path any more: a run scores the job again. */
+  readonly output_missing?: boolean;
   /** The run going on now, if one holds the job's lock. */
   readonly running?: { readonly pid: number; readonly host: string; readonly started: string };
 }
@@ -48,7 +52,12 @@ export async function status(options: StatusOptions, out: NodeJS.WritableStream 
       });
       const changes = differences(state.fingerprint, await fingerprint(spec, files, await resolveBundle(spec.model.ref, spec.model.baseDir)));
       if (changes.length > 0) result = { ...base, state: 'stale', changes, rows_committed: state.committed?.rows ?? state.finished?.rows ?? 0, ...(state.status === 'finished' ? { finished: state.finished } : {}) };
-      else if (state.status === 'finished') result = { ...base, state: 'finished', finished: state.finished };
+      else if (state.status === 'finished') {
+        // Finished is only done once the output is at output.path: a failed rename leaves it in the checkpoint.
+        const unpublished = existsSync(partialFile(spec.checkpoint.path, spec.output.format));
+        const gone = !unpublished && !existsSync(spec.output.path);
+        result = { ...base, state: 'finished', finished: state.finished, ...(unpublished ? { unpublished: true } : gone ? { output_missing: true } : {}) };
+      }
       else {
         const running = await lockHolder(spec.checkpoint.path);
         result = { ...base, state: 'in-progress', rows_committed: state.committed?.rows ?? 0, total_rows: state.total_rows, last_commit: state.committed?.at, ...(running ? { running } : {}) };
@@ -65,7 +74,10 @@ function describe(s: JobStatus): string {
     case 'not-started': return `${s.job}: not started (output ${s.output})`;
     case 'finished': {
       const f = s.finished as { rows?: number; finished?: string; seconds?: number } | undefined;
-      return `${s.job}: finished${f ? ` at ${f.finished}: ${f.rows === undefined ? '?' : thousands(f.rows)} rows in ${f.seconds}s` : ''} → ${s.output}`;
+      const done = `${s.job}: finished${f ? ` at ${f.finished}: ${f.rows === undefined ? '?' : thousands(f.rows)} rows in ${f.seconds}s` : ''}`;
+      if (s.unpublished) return `${done}, but not yet moved to ${s.output} (it is in the checkpoint); run the job again to put it there`;
+      if (s.output_missing) return `${done}, but ${s.output} is gone; running the job again scores it afresh`;
+      return `${done} → ${s.output}`;
     }
     case 'in-progress': return `${s.job}: in progress, ${thousands(s.rows_committed!)}${s.total_rows ? ` of ${thousands(s.total_rows)}` : ''} rows committed${s.last_commit ? `, last commit ${s.last_commit}` : ''}; ${s.running ? `running now: process ${s.running.pid} on ${s.running.host} since ${s.running.started}` : 'run the job again to resume'}`;
     // A finished job whose input changed (tomorrow's file) simply runs again; an unfinished one is not resumed over the change.
