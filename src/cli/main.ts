@@ -10,6 +10,13 @@ import type { LogFormat } from '../run/progress.js';
 // Before any thread loads onnxruntime (model/telemetry.ts).
 keepRuntimeTelemetryOff();
 
+// A closed log pipe (a log shipper gone, `| head`) must not end a run as a crash: its lines are lost, the work is not.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+}
+
 const version = '0.1.0';
 const collect = (value: string, previous: string[]) => [...previous, value];
 let debug = false;

@@ -17,6 +17,8 @@ export function trapSignals(onFirst: (name: 'SIGINT' | 'SIGTERM') => void): Sign
       dispose();
       // The default action ends the process now, with the exit status a shell expects for the signal.
       process.kill(process.pid, name);
+      // As PID 1 (a container's entrypoint) the kernel ignores a signal with its default action: exit with its status.
+      setTimeout(() => process.exit(name === 'SIGINT' ? 130 : 143), 50);
       return;
     }
     controller.abort(name);

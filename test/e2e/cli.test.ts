@@ -369,3 +369,12 @@ test('--summary-json: a new folder is made for it; a folder as the file stops be
   assert.equal(refused.stderr, `error: Cannot write the summary ${join(dir, 'folder')} (--summary-json): it is a directory\nhint: Give --summary-json a file in a writable folder.\n`);
   assert.equal(existsSync(join(dir, 'b.csv')), false);
 }));
+
+test('a log pipe closed mid-run (a log shipper gone) loses lines, not the run: exit 0 and the output in place', () => withTempDir(async (dir) => {
+  const child = spawn(process.execPath, [bin, 'run', penguinsJob, '--progress', 'none', '--set', `output.path=${join(dir, 'out.csv')}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // The reader goes away after the first line; the run's later lines meet a closed pipe.
+  child.stderr.once('data', () => child.stderr.destroy());
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(code, 0);
+  assert.equal((await readFile(join(dir, 'out.csv'), 'utf8')).trim().split('\n').length, 345);
+}));
