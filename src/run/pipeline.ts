@@ -68,6 +68,8 @@ export interface RunSummary {
 
 export interface RunHooks {
   readonly signal?: AbortSignal;
+  /** Once `signal` has aborted: stop at the next batch even inside a Parquet row group (a second signal to PID 1). */
+  readonly stopNow?: () => boolean;
   /** Discard any checkpoint and start over. */
   readonly restart?: boolean;
   /** `event` names the log event (resume, placement, lock-wait). */
@@ -272,7 +274,7 @@ async function runLocked(job: PreparedJob, hooks: RunHooks): Promise<RunSummary>
         // Stop where the output can be committed: at once for CSV and JSONL; Parquet finishes its
         // row group (bounded by output.parquet.row_group_rows; a second signal stops at once).
         while (inFlight.length > 0) await write(await inFlight.shift()!);
-        if (!ckpt || sink.committable) {
+        if (!ckpt || sink.committable || hooks.stopNow?.()) {
           stopped = true;
           break;
         }

@@ -34,7 +34,7 @@ export interface StatsSnapshot {
 
 export type JobRequest =
   | { readonly type: 'job'; readonly init: JobWorkerInit }
-  | { readonly type: 'abort'; readonly signal: 'SIGINT' | 'SIGTERM' };
+  | { readonly type: 'abort'; readonly signal: 'SIGINT' | 'SIGTERM'; readonly now?: boolean };
 
 export type JobReply =
   /** Its imports are done: from here it can be stopped (see discard in run/thread.ts). */
@@ -51,9 +51,13 @@ post({ type: 'loaded' });
 const controller = new AbortController();
 let start: (init: JobWorkerInit) => void;
 const job = new Promise<JobWorkerInit>((resolve) => (start = resolve));
+let now = false;
 port.on('message', (request: JobRequest) => {
   if (request.type === 'job') start(request.init);
-  else controller.abort(request.signal);
+  else {
+    now ||= request.now ?? false;
+    if (!controller.signal.aborted) controller.abort(request.signal);
+  }
 });
 const init = await job;
 
@@ -69,7 +73,7 @@ try {
   const m = prepared.bundle.manifest;
   timer = setInterval(() => post({ type: 'stats', stats: snapshot() }), 100);
   const summary = await runPrepared(prepared, {
-    signal: controller.signal, stats, restart: init.restart,
+    signal: controller.signal, stopNow: () => now, stats, restart: init.restart,
     started: () => post({ type: 'started', name: spec.name, files: prepared.source.files, model: `${m.name}:${m.version}`, output: spec.output.path }),
     // Once the run's threads have started: setHeapGrowing says why.
     loaded: setHeapGrowing,

@@ -11,6 +11,8 @@ import type { JobReply, JobRequest, JobWorkerInit } from './scoring-worker.js';
 export interface JobThreadHooks {
   readonly stats: RunStats;
   readonly signal?: AbortSignal;
+  /** Stop at the next batch, without finishing a Parquet row group (signals.ts, PID 1). */
+  readonly now?: AbortSignal;
   /** The job is prepared (inputs opened, model loaded) and starts reading. */
   readonly started?: (job: Extract<JobReply, { type: 'started' }>) => void;
   readonly info?: (message: string, event: string) => void;
@@ -89,6 +91,7 @@ export function runJobThread(init: JobWorkerInit, hooks: JobThreadHooks, early?:
   const abort = () => worker.postMessage({ type: 'abort', signal: hooks.signal!.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT' } satisfies JobRequest);
   if (hooks.signal?.aborted) abort();
   hooks.signal?.addEventListener('abort', abort, { once: true });
+  hooks.now?.addEventListener('abort', () => worker.postMessage({ type: 'abort', signal: hooks.now!.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT', now: true } satisfies JobRequest), { once: true });
   let progress = hooks.stats.sourceProgress?.();
   hooks.stats.sourceProgress = () => progress;
   return new Promise<RunSummary>((resolve, reject) => {

@@ -3,7 +3,7 @@
  * progress events, and stopping on SIGTERM.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -377,4 +377,34 @@ test('a log pipe closed mid-run (a log shipper gone) loses lines, not the run: e
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   assert.equal(code, 0);
   assert.equal((await readFile(join(dir, 'out.csv'), 'utf8')).trim().split('\n').length, 345);
+}));
+
+// As a container's entrypoint the run is PID 1, whose signals with a default action the kernel ignores.
+const pidNamespace = (() => {
+  try {
+    return execFileSync('unshare', ['--pid', '--fork', '--mount-proc', 'true'], { stdio: 'ignore' }) !== undefined;
+  } catch {
+    return false;
+  }
+})();
+
+test('as PID 1 (a container\'s entrypoint), a second SIGTERM still stops at once with exit 143', { skip: !pidNamespace && 'needs unshare --pid (root)', timeout: 60_000 }, () => withTempDir(async (dir) => {
+  const lines = (await readFile(join(fixtures, 'data', 'penguins.csv'), 'utf8')).trim().split('\n');
+  await writeFile(join(dir, 'in.csv'), `${[lines[0], ...Array.from({ length: 1500 }, () => lines.slice(1)).flat()].join('\n')}\n`);
+  await writeFile(join(dir, 'job.yaml'), `input: { path: in.csv }\nmodel: ${join(fixtures, 'models', 'penguins')}\nbatch: { size: 8 }\noutput: { path: out.parquet, parquet: { row_group_rows: 1000000 } }\n`);
+  // unshare forks the run as PID 1 of a new namespace; signals go to it by its outer pid.
+  const child = spawn('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, bin, '--log-format', 'json', 'run', 'job.yaml', '--progress', 'none'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d));
+  await new Promise<void>((resolve) => child.stderr.on('data', () => (/"event":"start"/.test(stderr) ? resolve() : undefined)));
+  const inner = execFileSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' }).trim().split('\n')[0]!;
+  // Once rows are in the row group, the first signal reads on to its end (past the input's).
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  process.kill(Number(inner), 'SIGTERM');
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const second = performance.now();
+  process.kill(Number(inner), 'SIGTERM');
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(code, 143, stderr);
+  assert.ok(performance.now() - second < 5000, 'stopped at once, not at the end of the input');
 }));

@@ -59,7 +59,7 @@ async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
   try {
     const bundle = await resolveBundle(spec.model.ref, spec.model.baseDir);
     summary = await runJobThread({ spec, bundle, restart: options.restart }, {
-      signal: signals.signal, stats,
+      signal: signals.signal, now: signals.now, stats,
       started: (job) => {
         logger.event('info', 'start', `${job.name}: scoring ${job.files.length === 1 ? job.files[0] : `${job.files.length} files`} with ${job.model}`, {
           job: job.name, input: job.files, model: job.model, output: job.output,
