@@ -3,7 +3,7 @@
  * commit on resume, and renamed into place only when complete, so nothing half-written ever
  * sits at the output path.
  */
-import { copyFile, mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { BentoError } from '../errors.js';
 
@@ -90,7 +90,7 @@ export async function publish(partial: string, final: string): Promise<void> {
       await rename(partial, final);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
-      const beside = join(dirname(final), `.${basename(final)}.${process.pid}.bento-batch.tmp`);
+      const beside = besideTemp(final);
       await copyFile(partial, beside);
       const copy = await open(beside, 'r+');
       await copy.sync().finally(() => copy.close());
@@ -100,6 +100,36 @@ export async function publish(partial: string, final: string): Promise<void> {
     await syncDir(dirname(final));
   } catch (error) {
     throw outputError(final, error);
+  }
+}
+
+/** The hidden file a run writes beside `final` (`checkpoint: false`, or a copy across filesystems). */
+export const besideTemp = (final: string) => join(dirname(final), `.${basename(final)}.${process.pid}.bento-batch.tmp`);
+
+/**
+ * Removes what runs killed before they could clean up left beside `final` (a preempted pod, a
+ * SIGKILL): hidden temp files of processes no longer alive here, untouched for a minute (a run
+ * on another host sharing the folder keeps writing its own), or untouched for a day.
+ */
+export async function removeDeadTemps(final: string): Promise<void> {
+  const dir = dirname(final);
+  const name = basename(final);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  await Promise.all(names.map(async (entry) => {
+    if (!entry.startsWith(`.${name}.`) || !entry.endsWith('.bento-batch.tmp')) return;
+    const pid = Number(entry.slice(name.length + 2, -'.bento-batch.tmp'.length));
+    if (!Number.isInteger(pid) || pid === process.pid) return;
+    const age = Date.now() - ((await stat(join(dir, entry)).catch(() => undefined))?.mtimeMs ?? Date.now());
+    if (age > 24 * 3600_000 || (age > 60_000 && !alive(pid))) await rm(join(dir, entry), { force: true });
+  }));
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

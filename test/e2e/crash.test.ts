@@ -239,3 +239,25 @@ describe('a stop asked for while a Parquet run reads on to its row group\'s end'
     assert.equal((await duckdb(`SELECT count(*)::INT AS n FROM '${join(work, 'out.parquet')}'`))[0]!.n, 174 * (lines.length - 1));
   }));
 });
+
+describe('checkpoint: false', () => {
+  test('hidden temp files that killed runs left beside the output are removed by the next run; a live run\'s is not', () => withTempDir(async (work) => {
+    const { utimes } = await import('node:fs/promises');
+    const jobFile = join(work, 'job.yaml');
+    await writeFile(jobFile, [`input: { path: ${join(fixtures, 'data', 'penguins.csv')} }`, `model: ${join(fixtures, 'models', 'penguins')}`, 'output: { path: out.csv }', 'checkpoint: false'].join('\n'));
+    // What SIGKILLed runs leave (their process ids gone), an hour old; and one of this test's own process, alive.
+    const dead = spawn(process.execPath, ['-e', '0']);
+    await new Promise((resolve) => dead.on('close', resolve));
+    const stale = [join(work, `.out.csv.${dead.pid}.bento-batch.tmp`), join(work, `.out.csv.errors.jsonl.${dead.pid}.bento-batch.tmp`)];
+    const live = join(work, `.out.csv.${process.pid}.bento-batch.tmp`);
+    const hourAgo = new Date(Date.now() - 3600_000);
+    for (const file of [...stale, live]) {
+      await writeFile(file, 'partial rows');
+      await utimes(file, hourAgo, hourAgo);
+    }
+    const run = await runCli(['run', jobFile, '--progress', 'none']);
+    assert.equal(run.code, 0, run.stderr);
+    for (const file of stale) assert.equal(existsSync(file), false, `${file} is left`);
+    assert.equal(existsSync(live), true, 'a live process\'s file is kept');
+  }));
+});
