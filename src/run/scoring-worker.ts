@@ -85,6 +85,8 @@ try {
   post({ type: 'done', summary });
 } catch (error) {
   clearInterval(timer);
+  // How far a failed run got, for its summary.
+  post({ type: 'stats', stats: snapshot() });
   post({ type: 'failed', error: serializeError(error) });
 }
 port.close();

@@ -291,9 +291,13 @@ test('past errors.max_count the run fails (exit 6), keeps an existing output unt
   await mkdir(join(dir, 'out'));
   await writeFile(join(dir, 'out', 'result.csv'), 'yesterday\n');
   await writeFile(join(dir, 'job.yaml'), job('data.csv', 'batch: { size: 16 }\nerrors: { max_count: 2 }'));
-  const result = await runCli(['--log-format', 'text', 'run', 'job.yaml', '--progress', 'none'], { cwd: dir });
+  const result = await runCli(['--log-format', 'text', 'run', 'job.yaml', '--progress', 'none', '--summary-json', 'summary.json'], { cwd: dir });
   assert.equal(result.code, 6, result.stderr);
   assert.ok(result.stderr.includes(`error: 3 of 304 rows could not be scored and errors.max_count is 2; stopped. The bad rows are listed in ${join(dir, 'out', 'result.csv.errors.jsonl')}`), result.stderr);
+  // A failed run writes its summary too: how it ended and how far it got.
+  const summary = JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')) as { status: string; exit_code: number; error: { code: string }; input: { rows: number }; rows_failed: number };
+  assert.deepEqual([summary.status, summary.exit_code, summary.error.code, summary.rows_failed], ['failed', 6, 'TOO_MANY_ERRORS', 3]);
+  assert.ok(summary.input.rows >= 300, JSON.stringify(summary));
   assert.equal(await readFile(join(dir, 'out', 'result.csv'), 'utf8'), 'yesterday\n');
   assert.equal((await readFile(join(dir, 'out', 'result.csv.errors.jsonl'), 'utf8')).trim().split('\n').length, 3);
 }));

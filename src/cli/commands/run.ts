@@ -5,8 +5,9 @@
 import { constants } from 'node:fs';
 import { access, mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { BentoError, thousands } from '../../errors.js';
+import { BentoError, exitCodeFor, thousands } from '../../errors.js';
 import { loadJob } from '../../job/load.js';
+import type { JobSpec } from '../../job/spec.js';
 import { resolveBundle } from '../../model/bundle.js';
 import type { RunStats, RunSummary } from '../../run/pipeline.js';
 import { discard, runJobThread, type ScoringThread } from '../../run/thread.js';
@@ -68,6 +69,10 @@ async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
       },
       warn: (m) => logger.event('warn', 'warning', m), info: (m, event) => logger.event('info', event, m),
     }, options.scoringThread);
+  } catch (error) {
+    // A scheduler reading the summary learns how a failed or stopped run ended, and how far it got.
+    if (options.summaryJson) await writeFile(options.summaryJson, `${JSON.stringify(failedSummary(spec, stats, error), null, 2)}\n`).catch(() => undefined);
+    throw error;
   } finally {
     signals.dispose();
     progress?.stop();
@@ -77,6 +82,21 @@ async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
   } else reportSummary(summary, logger);
   if (options.summaryJson) await writeFile(options.summaryJson, `${JSON.stringify(summary, null, 2)}\n`).catch((error: unknown) => { throw summaryError(resolve(options.summaryJson!), error); });
   return summary;
+}
+
+/** The summary of a run that ended with `error`: its status, the error as the log gives it, and the rows it got through. */
+function failedSummary(spec: JobSpec, stats: RunStats, error: unknown): Record<string, unknown> {
+  const e = error instanceof BentoError ? error : undefined;
+  return {
+    job: spec.name,
+    status: e?.code === 'INTERRUPTED' ? 'interrupted' : 'failed',
+    exit_code: exitCodeFor(error),
+    error: { code: e?.code ?? 'INTERNAL', message: (error as Error)?.message ?? String(error), ...(e?.file ? { file: e.file } : {}), ...(e?.row !== undefined ? { row: e.row } : {}), ...(e?.column ? { column: e.column } : {}), ...(e?.hint ? { hint: e.hint } : {}) },
+    input: { rows: stats.rowsDone ?? stats.rowsRead },
+    output: { path: spec.output.path, format: spec.output.format, rows: stats.rowsWritten },
+    rows_failed: stats.rowsFailed ?? 0,
+    errors: spec.errors.path,
+  };
 }
 
 /** The --summary-json file can be written: its folder is made, and it is not a folder itself. */
