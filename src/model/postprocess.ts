@@ -57,18 +57,32 @@ export function postprocess(manifest: Manifest, outputs: Readonly<Record<string,
     }
     if ((output.pooling ?? 'none') !== 'none') tensor = pool(output, tensor, length, context, modelFile);
     const width = tensor.dims.slice(1).reduce((a, b) => a * b, 1);
-    const expected = output.labels?.length ?? output.columns.values?.length;
-    if (expected !== undefined && !output.columns.list && width !== expected) {
-      throw new BentoError('MODEL_MISMATCH', `Output tensor "${output.tensor}" has ${width} value(s) per row (dims [${tensor.dims.join(', ')}]), but the manifest maps ${expected}`, {
-        file: modelFile, hint: 'Make outputs.labels / outputs.columns.values in bento.yaml match the model\'s output shape (see `bento-batch inspect`).',
-      });
-    }
+    checkWidth(output, tensor, width, modelFile);
     if (fused(columns, output, tensor.data, length, width)) continue;
     let values = activate(output, tensor.data, length, width);
     if (output.normalize) values = l2normalize(values as ArrayLike<number>, length, width);
     writeColumns(columns, output, values, length, width);
   }
   return columns;
+}
+
+/**
+ * The manifest's labels and value columns against the values a row has: probabilities and value
+ * columns read one value each, so their count must be the row's; a label alone beside a list may
+ * name fewer classes (a class past them is named by its index), never more.
+ */
+function checkWidth(output: OutputTensor, tensor: TensorData, width: number, modelFile: string): void {
+  const c = output.columns;
+  const labels = output.labels?.length;
+  const problems = [
+    ...(labels !== undefined && (c.probabilities || !c.list) && labels !== width ? [`${labels} label(s)`] : []),
+    ...(labels !== undefined && c.list && !c.probabilities && labels > width ? [`${labels} label(s), more than the values`] : []),
+    ...(c.values && c.values.length !== width ? [`${c.values.length} column(s) in columns.values`] : []),
+  ];
+  if (problems.length === 0) return;
+  throw new BentoError('MODEL_MISMATCH', `Output tensor "${output.tensor}" has ${width} value(s) per row (dims [${tensor.dims.join(', ')}]), but the manifest maps ${problems.join(' and ')}`, {
+    file: modelFile, hint: 'Make outputs.labels / outputs.columns.values in bento.yaml match the model\'s output shape (see `bento-batch inspect`).',
+  });
 }
 
 type Numeric = ArrayLike<number | bigint | boolean | string>;

@@ -318,8 +318,17 @@ describe('postprocess', () => {
 
   test('a width that does not match labels is MODEL_MISMATCH', () => {
     const error = throwsWith(() => postprocess(classifier, { logits: tensor(Float32Array.of(1, 2, 3, 4), [2, 2]) }, 2, '/b/model.onnx'), 'MODEL_MISMATCH',
-      'Output tensor "logits" has 2 value(s) per row (dims [2, 2]), but the manifest maps 3');
+      'Output tensor "logits" has 2 value(s) per row (dims [2, 2]), but the manifest maps 3 label(s)');
     assert.equal(error.file, '/b/model.onnx');
+    // Beside a list too: probabilities and value columns read a value each, so their count is the row's.
+    const x = [{ tensor: 'x', dtype: 'float32', shape: ['batch', 1], columns: ['a'] }];
+    const three = { logits: tensor(Float32Array.of(1, 2, 3, 4, 5, 6), [2, 3]) };
+    throwsWith(() => postprocess(manifest(x, [{ tensor: 'logits', activation: 'softmax', labels: ['A', 'B', 'C', 'D'], columns: { label: 'l', probabilities: 'p_', list: 'all' } }]), three, 2, '/b/model.onnx'), 'MODEL_MISMATCH',
+      'Output tensor "logits" has 3 value(s) per row (dims [2, 3]), but the manifest maps 4 label(s)');
+    throwsWith(() => postprocess(manifest(x, [{ tensor: 'logits', labels: ['A', 'B', 'C'], columns: { label: 'l', values: ['a', 'b', 'c', 'd'] } }]), three, 2, '/b/model.onnx'), 'MODEL_MISMATCH',
+      'Output tensor "logits" has 3 value(s) per row (dims [2, 3]), but the manifest maps 4 column(s) in columns.values');
+    throwsWith(() => postprocess(manifest(x, [{ tensor: 'logits', labels: ['A', 'B', 'C', 'D'], columns: { label: 'l', list: 'all' } }]), three, 2, '/b/model.onnx'), 'MODEL_MISMATCH',
+      'Output tensor "logits" has 3 value(s) per row (dims [2, 3]), but the manifest maps 4 label(s), more than the values');
   });
 
   test('predictionFields types: activated values are float64, raw ones follow the tensor; float scores are marked continuous', () => {
