@@ -151,4 +151,15 @@ const uniqueTensorsAndColumns: Rule = (m) => {
   return problems;
 };
 
-const manifestRules: Rule[] = [someInput, entitiesNeedTask, shapeStartsWithBatch, columnsFitShape, fillMatchesColumns, categoriesNeedIntegers, labelsWhereNeeded, someColumn, uniqueTensorsAndColumns];
+/** A fill is a value of its tensor's dtype: a whole number for an integer tensor (a category's index where there are categories), 0 or 1 for a bool one. */
+const fillFitsDtype: Rule = (m) => m.inputs.flatMap((input, i) => {
+  if (input.fill === undefined) return [];
+  const values = Array.isArray(input.fill) ? input.fill : [input.fill];
+  const integer = input.dtype === 'int64' || input.dtype === 'int32';
+  const bad = values.filter((v) => (integer && !Number.isInteger(v)) || (input.dtype === 'bool' && v !== 0 && v !== 1) || (input.dtype === 'int32' && (v < -2147483648 || v > 2147483647)));
+  if (bad.length > 0) return [`inputs.${i}.fill: ${bad.join(', ')} is not a ${input.dtype} value${input.dtype === 'bool' ? ' (0 or 1)' : integer ? ' (a whole number)' : ''}`];
+  const outside = input.categories ? values.filter((v) => v < 0) : [];
+  return outside.length > 0 ? [`inputs.${i}.fill: ${outside.join(', ')} is not a category index (0 to ${input.categories!.length - 1}, or past them for a model that reserves one)`] : [];
+});
+
+const manifestRules: Rule[] = [someInput, entitiesNeedTask, shapeStartsWithBatch, columnsFitShape, fillMatchesColumns, fillFitsDtype, categoriesNeedIntegers, labelsWhereNeeded, someColumn, uniqueTensorsAndColumns];

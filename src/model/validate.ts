@@ -49,6 +49,11 @@ export function validateSignature(bundle: Bundle, signature: Signature): void {
     const actual = signature.outputs.find((x) => x.name === output.tensor);
     if (!actual) problems.push(`outputs.${i}.tensor: the model has no output "${output.tensor}" (it has [${signature.outputs.map((o) => o.name).join(', ')}])`);
     else if (!actual.isTensor) problems.push(`outputs.${i}.tensor: the model's output "${output.tensor}" is not a tensor (a sequence or map, e.g. sklearn's ZipMap) and cannot be fetched; map a tensor output instead`);
+    else if (actual.type !== undefined && !/^float/.test(actual.type)) {
+      // Arithmetic on the values needs numbers that are not whole numbers of 64 bits, flags or text.
+      const needs = [...(output.activation && output.activation !== 'none' ? [`activation: ${output.activation}`] : []), ...(output.normalize ? ['normalize'] : []), ...((output.pooling ?? 'none') !== 'none' ? [`pooling: ${output.pooling}`] : [])];
+      if (needs.length > 0) problems.push(`outputs.${i}: the model's output "${output.tensor}" is ${actual.type}; ${needs.join(', ')} needs a float output (leave ${needs.length === 1 ? 'it' : 'them'} out)`);
+    }
   });
   if (problems.length > 0) {
     const head = problems.length === 1 ? problems[0] : `${problems.length} problems:\n${problems.map((p) => `  - ${p}`).join('\n')}`;

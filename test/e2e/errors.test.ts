@@ -112,6 +112,23 @@ const cases: Case[] = [
     error: 'error: Manifest <dir>/bundle/bento.yaml does not match the model <dir>/bundle/model.onnx: 2 problems:\n  - inputs.0.tensor: the model has no input "inputs" (it has [features]); it would be filled from columns [bill_length_mm, bill_depth_mm, flipper_length_mm, body_mass_g]\n  - inputs: the model\'s input "features" is not fed by any entry; add one with tensor: features\nhint: Run `bento-batch inspect` on the bundle to see the model\'s real inputs and outputs, and fix bento.yaml.',
   },
   {
+    name: 'an activation on an integer output: a manifest problem, not an internal error',
+    setup: async (dir) => {
+      await mkdir(join(dir, 'bundle'));
+      await cp(join(fixtures, 'models', 'shapes', 'mixed.onnx'), join(dir, 'bundle', 'model.onnx'));
+      await writeFile(join(dir, 'bundle', 'bento.yaml'), [
+        'bento: 1', 'name: mixed', 'version: "1"', 'batch: { max_size: 64 }', 'inputs:',
+        '  - { tensor: x, dtype: float32, shape: [batch, 2], columns: [bill_length_mm, bill_depth_mm] }',
+        '  - { tensor: count, dtype: int64, shape: [batch, 1], columns: [flipper_length_mm] }',
+        '  - { tensor: flag, dtype: bool, shape: [batch, 1], columns: [flipper_length_mm] }',
+        '  - { tensor: word, dtype: string, shape: [batch, 1], columns: [species] }',
+        'outputs:', '  - { tensor: word_id, activation: sigmoid, columns: { values: [word_id] } }'].join('\n'));
+    },
+    job: (dir) => job(penguinsCsv).replace(model, join(dir, 'bundle')),
+    exit: 4,
+    error: 'error: Manifest <dir>/bundle/bento.yaml does not match the model <dir>/bundle/model.onnx: outputs.0: the model\'s output "word_id" is int64; activation: sigmoid needs a float output (leave it out)',
+  },
+  {
     name: 'a CSV file named .parquet',
     setup: async (dir) => cp(penguinsCsv, join(dir, 'data.parquet')),
     job: () => job('data.parquet'),

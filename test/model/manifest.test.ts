@@ -119,6 +119,15 @@ describe('parseManifest: rules', () => {
       one('inputs.0.fill: expected one value per column (2), got 3'));
   });
 
+  test('a fill must be a value of its tensor\'s dtype: whole for an integer tensor, 0 or 1 for a bool one, a category index ≥ 0', () => {
+    const input = (dtype: string, fill: unknown, extra: Record<string, unknown> = {}) => raw({ inputs: [{ tensor: 'x', dtype, shape: ['batch', 1], columns: ['a'], fill, ...extra }] });
+    throwsWith(() => parseManifest(input('int64', 1.5), file), 'MANIFEST_INVALID', one('inputs.0.fill: 1.5 is not a int64 value (a whole number)'));
+    throwsWith(() => parseManifest(input('bool', 7), file), 'MANIFEST_INVALID', one('inputs.0.fill: 7 is not a bool value (0 or 1)'));
+    throwsWith(() => parseManifest(input('int32', 2.7), file), 'MANIFEST_INVALID', one('inputs.0.fill: 2.7 is not a int32 value (a whole number)'));
+    throwsWith(() => parseManifest(input('int64', -1, { categories: ['a', 'b'] }), file), 'MANIFEST_INVALID', one('inputs.0.fill: -1 is not a category index (0 to 1, or past them for a model that reserves one)'));
+    for (const ok of [input('int64', 2, { categories: ['a', 'b'] }), input('bool', 1), input('float32', 0.5)]) parseManifest(ok, file);
+  });
+
   test('categories need an integer dtype', () => {
     throwsWith(() => parseManifest(raw({ inputs: [{ tensor: 'x', dtype: 'float32', shape: ['batch'], columns: ['island'], categories: ['Biscoe', 'Dream'] }] }), file), 'MANIFEST_INVALID',
       one('inputs.0.categories: categories map text to an index, so dtype must be int64 or int32, got float32'));
