@@ -58,8 +58,10 @@ export function postprocess(manifest: Manifest, outputs: Readonly<Record<string,
     if ((output.pooling ?? 'none') !== 'none') tensor = pool(output, tensor, length, context, modelFile);
     const width = tensor.dims.slice(1).reduce((a, b) => a * b, 1);
     checkWidth(output, tensor, width, modelFile);
-    if (fused(columns, output, tensor.data, length, width)) continue;
-    let values = activate(output, tensor.data, length, width);
+    // Softmax is over the last dimension: per token of a [batch, sequence, labels] output, say.
+    const last = tensor.dims.length > 2 ? Number(tensor.dims.at(-1)) || width : width;
+    if (last === width && fused(columns, output, tensor.data, length, width)) continue;
+    let values = activate(output, tensor.data, length * (width / last), last);
     if (output.normalize) values = l2normalize(values as ArrayLike<number>, length, width);
     writeColumns(columns, output, values, length, width);
   }

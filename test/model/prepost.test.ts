@@ -230,6 +230,13 @@ describe('postprocess', () => {
     assert.deepEqual(cells(columns.get('cls')!), ['A']);
   });
 
+  test('softmax of a [batch, sequence, labels] output is over the last dimension, a token at a time', () => {
+    const m = manifest([{ tensor: 'x', dtype: 'float32', shape: ['batch', 1], columns: ['a'] }], [{ tensor: 'y', activation: 'softmax', columns: { list: 'probs' } }]);
+    const probs = cells(postprocess(m, { y: tensor(Float32Array.of(0, 0, 1, 3, 5, 5, 2, 2), [2, 2, 2]) }, 2, '/b/model.onnx').get('probs')!) as number[][];
+    const pair = (a: number, b: number) => [1 / (1 + Math.exp(b - a)), 1 / (1 + Math.exp(a - b))];
+    assertClose(probs.map((p) => Array.from(p)), [[...pair(0, 0), ...pair(1, 3)], [...pair(5, 5), ...pair(2, 2)]], 1e-12);
+  });
+
   test('a row whose values hold a NaN has no label (null) and a NaN score, not the first class', () => {
     const columns = postprocess(classifier, { logits: tensor(Float32Array.of(Infinity, 1, 0, 1, NaN, 0, 0, 1, 2), [3, 3]) }, 3, '/b/model.onnx');
     assert.deepEqual(cells(columns.get('cls')!), [null, null, 'C']);
