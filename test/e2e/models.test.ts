@@ -219,3 +219,21 @@ test('export to a folder that does not exist, or onto a folder, is an output err
     assert.equal(result.stderr, `error: Cannot write the archive ${target}: ${why}\nhint: Give a file name (FILE.tar.gz) in an existing, writable folder.\n`);
   }
 }));
+
+test('pack --labels on an output that already holds probabilities adds no softmax (and says so); --labels, --fill or --activation naming no tensor of the model is refused', () => withTempDir(async (dir) => {
+  const packed = await runCli(['--log-format', 'text', 'pack', join(shapes, 'zipmap.onnx'), '--name', 'zm', '--version', '1', '--columns', columns, '--labels', 'probabilities=a,b,c', '--output', join(dir, 'zm')]);
+  assert.equal(packed.code, 0, packed.stderr);
+  assert.match(packed.stderr, /^note: output "probabilities" already holds probabilities \(each row sums to 1\): no softmax on it; give --activation probabilities=softmax to apply one$/m);
+  assert.match(await readFile(join(dir, 'zm', 'bento.yaml'), 'utf8'), /- tensor: probabilities\n {4}activation: none\n/);
+  const input = await completeRows(dir);
+  await writeFile(join(dir, 'job.yaml'), `input: { path: ${input} }\nmodel: zm\noutput: { path: out.csv, keep: [] }\n`);
+  const run = await runCli(['run', 'job.yaml', '--progress', 'none'], { cwd: dir });
+  assert.equal(run.code, 0, run.stderr);
+  const expected = (await readJson<{ linear: { p0: number; p1: number; p2: number }[] }>(join(shapes, 'expected.json'))).linear;
+  const rows = await readRows(join(dir, 'out.csv'));
+  rows.forEach((row, i) => assertClose([row.probabilities_prob_a, row.probabilities_prob_b, row.probabilities_prob_c], [expected[i]!.p0, expected[i]!.p1, expected[i]!.p2], 1e-6, `row ${i}`));
+
+  const unknown = await runCli(['--log-format', 'text', 'pack', join(fixtures, 'models', 'penguins', 'model.onnx'), '--name', 'p', '--columns', columns, '--labels', 'logit=a,b,c', '--fill', 'feature=1,2,3,4', '--activation', 'logit=none', '--output', join(dir, 'p')]);
+  assert.equal(unknown.code, 2, unknown.stderr);
+  assert.ok(unknown.stderr.includes('  - --fill feature=…: the model has no input "feature" (it has features)\n  - --labels logit=…: the model has no tensor output "logit" (it has logits)\n  - --activation logit=…: the model has no tensor output "logit" (it has logits)\n'), unknown.stderr);
+}));

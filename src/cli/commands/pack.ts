@@ -16,7 +16,7 @@ import { manifestName, parseManifest, tagPart } from '../../model/manifest.js';
 import { ModelPool } from '../../model/pool.js';
 import { postprocess } from '../../model/postprocess.js';
 import { Preprocessor } from '../../model/preprocess.js';
-import type { Signature } from '../../model/session.js';
+import type { Signature, TensorData } from '../../model/session.js';
 import { saveToStore } from '../../model/store.js';
 import { validateSignature } from '../../model/validate.js';
 
@@ -78,7 +78,16 @@ export async function pack(options: PackOptions, log: (line: string) => void = (
       const bundle = { dir: staging, manifestFile, modelFile: join(staging, parsed.model), manifest: parsed };
       // A mismatch names the user's files, not the staging copies.
       validateSignature({ ...bundle, manifestFile: options.manifest ? resolve(options.manifest) : manifestFile, modelFile }, signature);
-      await tryOneBatch(probe, bundle, modelFile);
+      const outputs = await tryOneBatch(probe, bundle, modelFile);
+      // --labels on an output that is already probabilities (sklearn's, a graph ending in Softmax):
+      // a softmax on top would flatten them. Its rows on the generated batch say which it is.
+      const already = options.manifest ? [] : parsed.outputs.filter((o) => o.labels && o.activation === 'softmax' && !options.activation.some((a) => a.startsWith(`${o.tensor}=`)) && probabilities(outputs[o.tensor]!));
+      if (already.length > 0) {
+        for (const o of manifest.outputs as { tensor: string; activation?: string }[]) if (already.some((a) => a.tensor === o.tensor)) o.activation = 'none';
+        await writeFile(manifestFile, stringify(manifest, { lineWidth: 0 }));
+        parsed = parseManifest(await readYaml(manifestFile, 'MANIFEST_INVALID', 'Manifest'), manifestFile);
+        for (const o of already) log(`note: output "${o.tensor}" already holds probabilities (each row sums to 1): no softmax on it; give --activation ${o.tensor}=softmax to apply one`);
+      }
       let dir: string;
       if (options.output) {
         dir = resolve(options.output);
@@ -163,6 +172,11 @@ function fromFlags(options: PackOptions, version: string, signature: Signature):
     return { tensor: input.name, dtype: input.type, shape: ['batch', ...rest], columns: cols ?? [], ...(f ? { fill: f.length === 1 ? f[0] : f } : {}) };
   });
   for (const name of columns.keys()) if (!signature.inputs.some((i) => i.name === name)) problems.push(`--columns ${name}=…: the model has no input "${name}" (it has ${signature.inputs.map((i) => i.name).join(', ')})`);
+  for (const name of fill.keys()) if (!signature.inputs.some((i) => i.name === name)) problems.push(`--fill ${name}=…: the model has no input "${name}" (it has ${signature.inputs.map((i) => i.name).join(', ')})`);
+  const outputNames = signature.outputs.filter((o) => o.isTensor).map((o) => o.name);
+  for (const [flag, map] of [['labels', labels], ['activation', activation]] as const) {
+    for (const name of map.keys()) if (!outputNames.includes(name)) problems.push(`--${flag} ${name}=…: the model has no tensor output "${name}" (it has ${outputNames.join(', ')})`);
+  }
   if (problems.length > 0) throw new BentoError('USAGE', `Cannot pack ${options.model}:\n${problems.map((p) => `  - ${p}`).join('\n')}`, { hint: 'Run `bento-batch inspect MODEL.onnx` to see the tensors.' });
   const tensors = signature.outputs.filter((o) => o.isTensor && (!options.outputs || options.outputs.includes(o.name)));
   for (const name of options.outputs ?? []) {
@@ -189,8 +203,26 @@ function fromFlags(options: PackOptions, version: string, signature: Signature):
   };
 }
 
+/** Whether every row of an output is a probability distribution: values in [0, 1] summing to 1. */
+function probabilities(tensor: TensorData): boolean {
+  if (!(tensor.data instanceof Float32Array || tensor.data instanceof Float64Array)) return false;
+  const rows = tensor.dims[0] ?? 0;
+  const width = rows > 0 ? tensor.data.length / rows : 0;
+  if (width < 2) return false;
+  for (let r = 0; r < rows; r++) {
+    let sum = 0;
+    for (let k = 0; k < width; k++) {
+      const v = tensor.data[r * width + k]!;
+      if (!(v >= 0 && v <= 1)) return false;
+      sum += v;
+    }
+    if (Math.abs(sum - 1) > 1e-3) return false;
+  }
+  return true;
+}
+
 /** Runs two generated rows through the model: zeros (or the fill, or the first category). */
-async function tryOneBatch(pool: ModelPool, bundle: Bundle, modelFile: string): Promise<void> {
+async function tryOneBatch(pool: ModelPool, bundle: Bundle, modelFile: string): Promise<Record<string, TensorData>> {
   const manifest = bundle.manifest;
   const rows = 2;
   const columns = new Map<string, unknown[]>();
@@ -206,6 +238,7 @@ async function tryOneBatch(pool: ModelPool, bundle: Bundle, modelFile: string): 
     const { feeds, context } = (await Preprocessor.create(bundle)).run(batch, manifest.batch.fixed ? manifest.batch.max_size : rows);
     const outputs = await pool.run(feeds, [...new Set(manifest.outputs.map((o) => o.tensor))]);
     postprocess(manifest, outputs, rows, modelFile, context);
+    return outputs;
   } catch (error) {
     if (error instanceof BentoError) throw error;
     throw new BentoError('MODEL_RUN', `The packed model ${manifest.name} failed on a generated batch: ${(error as Error).message.split('\n')[0]}`, { file: modelFile, hint: 'Check the tensors\' dtypes and shapes with `bento-batch inspect`.' });
