@@ -205,7 +205,9 @@ function fillColumn(data: Writable, cells: Column, length: number, width: number
         if (v === null || v === undefined || v === '') n = fill;
         else {
           n = categories.get(String(v));
-          if (n === undefined) n = fail(i, v, `expects one of [${input.categories!.join(', ')}] (tensor "${input.tensor}")`);
+          // A missing-value token (NA, N/A, null, …) that is not itself a category is missing, as in a number column.
+          if (n === undefined && typeof v === 'string' && missingTokens.has(v)) n = fill;
+          else if (n === undefined) n = fail(i, v, `expects one of [${input.categories!.join(', ')}] (tensor "${input.tensor}")`);
         }
       } else if (typeof v === 'bigint') n = v;
       else {

@@ -73,6 +73,11 @@ describe('preprocess', () => {
     assert.equal(feeds.island!.type, 'int64');
     assert.deepEqual(feeds.island!.dims, [4]);
     assert.deepEqual(Array.from(feeds.island!.data as BigInt64Array), [2n, 0n, 1n, 1n]);
+    // The missing-value tokens a number column knows are missing here too, unless one is a category.
+    const tokens = preprocess(batch({ island: ['NA', 'N/A', 'null', '', 'Dream'] }), m, 5);
+    assert.deepEqual(Array.from(tokens.island!.data as BigInt64Array), [1n, 1n, 1n, 1n, 1n]);
+    const na = manifest([{ tensor: 'c', dtype: 'int64', shape: ['batch'], columns: ['c'], categories: ['NA', 'EU'] }]);
+    assert.deepEqual(Array.from(preprocess(batch({ c: ['NA', 'EU'] }), na, 2).c!.data as BigInt64Array), [0n, 1n]);
   });
 
   test('int32 categories and plain integer columns', () => {
