@@ -135,9 +135,10 @@ export class TextEncoder {
       if (token === '[UNK]') {
         // An unknown word covers one pre-token: a punctuation mark or a CJK ideograph (BERT splits
         // those one by one), or a run up to space, punctuation or an ideograph.
-        end = start + (normalized.codePointAt(start)! > 0xffff ? 2 : 1);
-        if (!/[\p{P}\p{Script=Han}]/u.test(normalized[start] ?? '')) {
-          while (end < normalized.length && !/[\s\p{P}\p{Script=Han}]/u.test(normalized[end]!)) end++;
+        const width = (at: number) => (normalized.codePointAt(at)! > 0xffff ? 2 : 1);
+        end = start + width(start);
+        if (!splitAlone(normalized.codePointAt(start))) {
+          while (end < normalized.length && !/\s/.test(normalized[end]!) && !splitAlone(normalized.codePointAt(end))) end += width(end);
         }
       } else {
         const found = normalized.indexOf(piece, cursor);
@@ -151,4 +152,17 @@ export class TextEncoder {
     }
     return { text, tokens, special, words, spans };
   }
+}
+
+/**
+ * Characters BERT's pre-tokenizer splits off one by one: ASCII punctuation and symbols (`$`, `+`,
+ * `<`, `=`, … as well as `.` and `,`), Unicode punctuation, and the CJK ideographs its normalizer
+ * spaces out (the ranges of BERT's _is_chinese_char; 〇 and other Han outside them are letters).
+ */
+function splitAlone(c: number | undefined): boolean {
+  if (c === undefined) return false;
+  if ((c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126)) return true;
+  if (/\p{P}/u.test(String.fromCodePoint(c))) return true;
+  return (c >= 0x4e00 && c <= 0x9fff) || (c >= 0x3400 && c <= 0x4dbf) || (c >= 0x20000 && c <= 0x2a6df) || (c >= 0x2a700 && c <= 0x2b73f)
+    || (c >= 0x2b740 && c <= 0x2b81f) || (c >= 0x2b820 && c <= 0x2ceaf) || (c >= 0xf900 && c <= 0xfaff) || (c >= 0x2f800 && c <= 0x2fa1f);
 }

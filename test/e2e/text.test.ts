@@ -56,6 +56,22 @@ describe('NER: the tutorial\'s output shape, spans and labels exact, scores to 1
   }));
 });
 
+test('NER spans after an unknown ([UNK]) word stop where BERT splits: at ASCII symbols ($ + < = ^) as at punctuation; a Han letter outside the CJK ideographs is part of its word', () => withTempDir(async (dir) => {
+  // Spans as onnxruntime's tags over @huggingface/tokenizers' tokens place them (checked by hand).
+  const cases: [string, Omit<Entity, 'score'>[]][] = [
+    ['I reached 😀=Chennai yesterday', [{ entity: 'Chennai', label: 'GPE', start: 13, end: 20 }]],
+    ['I was driving a Ω< yesterday', [{ entity: '<', label: 'PRODUCT', start: 17, end: 18 }]],
+    ['😀$ is a leading e-commerce company', [{ entity: '😀$', label: 'ORG', start: 0, end: 3 }]],
+    ['Ωmega+ is a leading e-commerce company', [{ entity: 'Ωmega', label: 'ORG', start: 0, end: 5 }]],
+    ['〇Walmart is a leading e-commerce company', [{ entity: '〇Walmart', label: 'ORG', start: 0, end: 8 }]],
+  ];
+  await writeFile(join(dir, 'in.jsonl'), cases.map(([t], id) => JSON.stringify({ id, text: t })).join('\n'));
+  const result = await runCli(['run', join(root, 'jobs', 'ner.yaml'), '--progress', 'none', '--set', `input.path=${join(dir, 'in.jsonl')}`, '--set', `output.path=${join(dir, 'ner.jsonl')}`]);
+  assert.equal(result.code, 0, result.stderr);
+  const rows = await readRows(join(dir, 'ner.jsonl'));
+  rows.forEach((row, i) => assert.deepEqual((row.entities as Entity[]).map(({ entity, label, start, end }) => ({ entity, label, start, end })), cases[i]![1], cases[i]![0]));
+}));
+
 test('topic classification with top-k and probabilities, and the embedding output', () => withTempDir(async (dir) => {
   const reference = await readJson<{ label: string; score: number; probabilities: Record<string, number>; embedding: number[] }[]>(join(text, 'reference', 'topic.json'));
   await writeFile(join(dir, 'job.yaml'), `input: { path: ${join(text, 'texts.jsonl')} }\nmodel: ${join(text, 'models', 'topic')}\nbatch: { size: 5 }\noutput: { path: topic.parquet, keep: [] }\n`);
