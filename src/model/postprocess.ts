@@ -63,7 +63,16 @@ export function postprocess(manifest: Manifest, outputs: Readonly<Record<string,
     if (last === width && fused(columns, output, tensor.data, length, width)) continue;
     let values = activate(output, tensor.data, length * (width / last), last);
     if (output.normalize) values = l2normalize(values as ArrayLike<number>, length, width);
-    writeColumns(columns, output, values, length, width);
+    // A [batch, sequence, …] output of a text model holds the batch's padding past each row's own
+    // tokens: a list keeps the row's tokens only, so a row's values do not depend on its batch.
+    const text = context.text;
+    const perToken = text && tensor.dims.length >= 3 && tensor.dims[1] === text.sequence ? width / text.sequence : undefined;
+    const rowWidth = perToken === undefined ? undefined : (r: number) => {
+      let tokens = 0;
+      for (let t = 0; t < text!.sequence; t++) if (text!.mask[r * text!.sequence + t] !== 0n) tokens = t + 1;
+      return tokens * perToken;
+    };
+    writeColumns(columns, output, values, length, width, rowWidth);
   }
   return columns;
 }
@@ -230,7 +239,7 @@ function floatColumn(values: Numeric, length: number): { [i: number]: unknown; l
   return new Array<unknown>(length);
 }
 
-function writeColumns(columns: Map<string, Column>, output: OutputTensor, values: Numeric, length: number, width: number): void {
+function writeColumns(columns: Map<string, Column>, output: OutputTensor, values: Numeric, length: number, width: number, rowWidth?: (r: number) => number): void {
   const c = output.columns;
   if (c.label || c.score) {
     // A label column is the best class's index into the labels: no string a row to look up again.
@@ -250,7 +259,7 @@ function writeColumns(columns: Map<string, Column>, output: OutputTensor, values
   }
   if (c.list) {
     const column: unknown[] = new Array(length);
-    for (let r = 0; r < length; r++) column[r] = Array.from({ length: width }, (_, k) => values[r * width + k]);
+    for (let r = 0; r < length; r++) column[r] = Array.from({ length: rowWidth?.(r) ?? width }, (_, k) => values[r * width + k]);
     columns.set(c.list, column);
   }
   if (c.top_k && output.top_k && output.labels) {

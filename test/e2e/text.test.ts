@@ -72,6 +72,24 @@ test('NER spans after an unknown ([UNK]) word stop where BERT splits: at ASCII s
   rows.forEach((row, i) => assert.deepEqual((row.entities as Entity[]).map(({ entity, label, start, end }) => ({ entity, label, start, end })), cases[i]![1], cases[i]![0]));
 }));
 
+test('a token-level output as a list: softmax per token, and each row\'s own tokens only, whatever rows share its batch', () => withTempDir(async (dir) => {
+  await cp(join(text, 'models', 'ner'), join(dir, 'bundle'), { recursive: true });
+  await writeFile(join(dir, 'bundle', 'bento.yaml'), ['bento: 1', 'name: tokens', 'version: "1"', 'batch: { max_size: 256 }', 'text: { column: text, max_length: 64 }',
+    'outputs:', '  - { tensor: logits, activation: softmax, columns: { list: probs } }'].join('\n'));
+  await writeFile(join(dir, 'in.jsonl'), '{"text":"I am driving BMW"}\n{"text":"Hi"}\n');
+  const outputs: string[] = [];
+  for (const size of [1, 16]) {
+    const result = await runCli(['run', join(root, 'jobs', 'ner.yaml'), '--progress', 'none', '--set', `model=${join(dir, 'bundle')}`, '--set', `input.path=${join(dir, 'in.jsonl')}`, '--set', `output.path=${join(dir, `out-${size}.jsonl`)}`, '--set', `batch.size=${size}`]);
+    assert.equal(result.code, 0, result.stderr);
+    outputs.push(await readFile(join(dir, `out-${size}.jsonl`), 'utf8'));
+  }
+  assert.equal(outputs[0], outputs[1]);
+  const rows = (await readRows(join(dir, 'out-16.jsonl'))).map((r) => r.probs as number[]);
+  assert.deepEqual(rows.map((p) => p.length % 9), [0, 0]);
+  assert.ok(rows[1]!.length < rows[0]!.length, 'the short text has fewer tokens than its batch\'s longest');
+  for (const p of rows) for (let t = 0; t < p.length; t += 9) assertClose([p.slice(t, t + 9).reduce((a, b) => a + b, 0)], [1], 1e-9);
+}));
+
 test('topic classification with top-k and probabilities, and the embedding output', () => withTempDir(async (dir) => {
   const reference = await readJson<{ label: string; score: number; probabilities: Record<string, number>; embedding: number[] }[]>(join(text, 'reference', 'topic.json'));
   await writeFile(join(dir, 'job.yaml'), `input: { path: ${join(text, 'texts.jsonl')} }\nmodel: ${join(text, 'models', 'topic')}\nbatch: { size: 5 }\noutput: { path: topic.parquet, keep: [] }\n`);
