@@ -175,7 +175,9 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
   };
   const { delimiter: sniffed, encoding: sniffedEncoding } = sniffFrom ? sniffDelimiter(sniffFrom, await headOf(sniffFrom), options.quote, options.encoding) : { delimiter: ',', encoding: options.encoding };
   const delimiterOf = (file: string) => options.delimiter ?? (isTsv(file) ? '\t' : sniffed);
-  const lines = options.linesFor !== undefined && options.quote === '"' && files.every((f) => delimiterOf(f) === options.linesFor);
+  // Records go to a CSV writer as the text read only where every file has the first one's header:
+  // a file with its columns in another order (or another set) is written cell by cell, by name.
+  const lines = options.linesFor !== undefined && options.quote === '"' && files.every((f) => delimiterOf(f) === options.linesFor) && (await sameHeaders());
   const first = files[0]!;
   const decimal = options.decimal ?? (options.thousands === undefined && delimiterOf(first) !== ',' && sniffDecimal(await headOf(first), delimiterOf(first), options.quote, options.header, sniffedEncoding) ? ',' : '.');
   // Cells with a decimal comma or thousands separators are numbers only once read as such here, not as the text read.
@@ -227,6 +229,26 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
       }
       throw streamError(file, error);
     }
+  }
+
+  async function sameHeaders(): Promise<boolean> {
+    if (files.length < 2 || !options.header) return true;
+    const first = await rawHeader(files[0]!);
+    for (const file of files.slice(1)) if ((await rawHeader(file)) !== first) return false;
+    return true;
+  }
+
+  /** A file's first record as read, its fields joined by NUL; a header is short, so a small first read. */
+  async function rawHeader(file: string): Promise<string> {
+    const opened = openFileStream(file, 0, 64 * 1024);
+    try {
+      for await (const splitter of fed(file, opened.stream, 0)) {
+        if (nextRecord(splitter, file, 0)) return splitter.fields.slice(0, splitter.count).join('\0');
+      }
+    } finally {
+      opened.stream.destroy();
+    }
+    return '';
   }
 
   async function readHeader(file: string): Promise<{ header: string[]; encoding: CsvEncoding }> {

@@ -155,9 +155,9 @@ export function isGzip(file: string): boolean {
  * Opens `file` for streaming from byte `start` of its content. Plain files seek; `.gz` files are
  * decompressed from the beginning and the first `start` bytes of the content dropped.
  */
-export function openFileStream(file: string, start = 0): OpenedFile {
+export function openFileStream(file: string, start = 0, highWaterMark = 1 << 20): OpenedFile {
   const gz = isGzip(file);
-  const raw = createReadStream(file, { highWaterMark: 1 << 20, start: gz ? 0 : start });
+  const raw = createReadStream(file, { highWaterMark, start: gz ? 0 : start });
   let read = gz ? 0 : start;
   raw.on('data', (chunk: Buffer | string) => {
     read += chunk.length;

@@ -463,3 +463,17 @@ test('decimals inside structs and lists are the double nearest their digits, as 
   const [types] = await duckdb(`SELECT typeof(ids) AS ids, st::VARCHAR AS st FROM '${join(dir, 'out.parquet')}' WHERE i = 1`);
   assert.deepEqual(types, { ids: 'UUID[]', st: "{'amount': 18.4, 'cents': 0.3}" });
 }));
+
+test('CSV → CSV over files whose columns come in another order (or another set): each row is written by column name under the first file\'s header', () => withTempDir(async (dir) => {
+  await mkdir(join(dir, 'in'));
+  await writeFile(join(dir, 'in', 'a.csv'), 'note,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g\nf1,39.1,18.7,181,3750\n');
+  await writeFile(join(dir, 'in', 'b.csv'), 'bill_length_mm,note,bill_depth_mm,flipper_length_mm,body_mass_g\n50.5,f2,15.1,220,5500\n');
+  await writeFile(join(dir, 'in', 'c.csv'), 'note,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g,extra\nf3,39.1,18.7,181,3750,X\n');
+  const job = await writeJob(dir, [`input: { path: ${join(dir, 'in')} }`, `model: ${join(fixtures, 'models', 'penguins')}`, `output: { path: ${join(dir, 'out.csv')} }`].join('\n'));
+  const run = await runCli(['run', job, '--progress', 'none']);
+  assert.equal(run.code, 0, run.stderr);
+  const rows = await readRows(join(dir, 'out.csv'));
+  assert.deepEqual(rows.map((r) => [r.note, r.bill_length_mm, r.body_mass_g, r.species_pred]), [['f1', 39.1, 3750, 'Adelie'], ['f2', 50.5, 5500, 'Gentoo'], ['f3', 39.1, 3750, 'Adelie']]);
+  const lines = (await readFile(join(dir, 'out.csv'), 'utf8')).trim().split('\n');
+  assert.deepEqual(lines.map((l) => l.split(',').length), [10, 10, 10, 10]);
+}));
