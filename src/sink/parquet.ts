@@ -14,6 +14,7 @@ import { BentoError } from '../errors.js';
 import { cell, type Column, type Field, MaskedColumn } from '../source/types.js';
 import { openPartial, outputError, type PartialFile } from './atomic.js';
 import { type Compression, NumberColumn, TextColumn } from './parquet-flat.js';
+import { jsonText } from './values.js';
 import { type PackedBatches, type PackedColumn, unpackColumn } from './transfer.js';
 import type { OutputBatch, Sink, SinkOptions } from './types.js';
 
@@ -122,6 +123,22 @@ function gatheredColumn(field: Field, compression: ParquetSinkOptions['compressi
       // Model scores are nearly all distinct: a dictionary is never tried for them.
       write: (writer) => numbers.write(writer, field.name, compression, field.continuous === true),
       clear: () => numbers.clear(),
+    };
+  }
+  // JSON cells as our own JSON text, in a text column the footer declares JSON: hyparquet-writer's
+  // encoding turns a 64-bit integer into the nearest double and drops a `__proto__` key.
+  if (field.type === 'json') {
+    const texts = new TextColumn();
+    const asText = (column: Column, length: number) => Array.from({ length }, (_, r) => {
+      const v = cell(column, r);
+      return v === null || v === undefined ? null : jsonText(v, 'json');
+    });
+    return {
+      name: field.name,
+      add: (column, length) => texts.add(asText(column, length), length),
+      addPacked: (column, lengths) => unpackColumn(column, lengths).forEach((part, b) => texts.add(asText(part, lengths[b]!), lengths[b]!)),
+      write: (writer) => texts.write(writer, field.name, compression),
+      clear: () => texts.clear(),
     };
   }
   // A UUID goes to hyparquet-writer, which turns its text back into 16 bytes.

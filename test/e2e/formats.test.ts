@@ -477,3 +477,16 @@ test('CSV → CSV over files whose columns come in another order (or another set
   const lines = (await readFile(join(dir, 'out.csv'), 'utf8')).trim().split('\n');
   assert.deepEqual(lines.map((l) => l.split(',').length), [10, 10, 10, 10]);
 }));
+
+test('JSON cells in a Parquet output keep 64-bit integers to the digit and keys such as __proto__, as JSONL and CSV outputs do', () => withTempDir(async (dir) => {
+  const measures = '"bill_length_mm":39.1,"bill_depth_mm":18.7,"flipper_length_mm":181,"body_mass_g":3750';
+  await writeFile(join(dir, 'in.jsonl'), [
+    `{${measures},"obj":{"b":9007199254740993,"__proto__":{"x":1}},"id":5}`,
+    `{${measures},"obj":{"b":1},"id":10000000000000000000}`,
+  ].join('\n'));
+  const job = await writeJob(dir, [`input: { path: ${join(dir, 'in.jsonl')} }`, `model: ${join(fixtures, 'models', 'penguins')}`, `output: { path: ${join(dir, 'out.parquet')}, keep: [obj, id] }`].join('\n'));
+  const run = await runCli(['run', job, '--progress', 'none']);
+  assert.equal(run.code, 0, run.stderr);
+  const rows = await duckdb(`SELECT obj::VARCHAR AS obj, id::VARCHAR AS id FROM '${join(dir, 'out.parquet')}'`);
+  assert.deepEqual(rows, [{ obj: '{"b":9007199254740993,"__proto__":{"x":1}}', id: '5' }, { obj: '{"b":1}', id: '10000000000000000000' }]);
+}));
