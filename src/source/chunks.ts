@@ -180,7 +180,11 @@ export function sniffCsvType(values: ArrayLike<unknown>, isMissing: (v: string) 
   if (!inexact) return sawValue ? 'float64' : 'string';
   for (let i = 0; i < values.length; i++) {
     const v = values[i] as string | null;
-    if (v !== null && !isMissing(v) && !integerText.test(v)) return 'string';
+    if (v === null || isMissing(v)) continue;
+    // Past 64 bits (an unsigned id of 2^64 − 1) a whole number is kept as the text it is.
+    if (!integerText.test(v)) return 'string';
+    const n = BigInt(v.trim().replace(/^\+/, ''));
+    if (n < int64Min || n > int64Max) return 'string';
   }
   return 'int64';
 }

@@ -158,6 +158,11 @@ describe('openCsv: parsing', () => {
     const source = await openCsv([file], defaults);
     assert.deepEqual(source.schema, [{ name: 'id', type: 'int64' }, { name: 'mixed', type: 'string' }, { name: 'small', type: 'float64' }]);
     assert.deepEqual(concatColumns(await drain(source)), { id: [1234567890123456789n, -9223372036854775808n, null, 42n], mixed: ['1234567890123456789', '0.5', null, '7'], small: [1, 2, 3, 4] });
+    // A whole number past 64 bits in the first chunk makes the column text, kept as written.
+    const wide = await csvFile(dir, 'wide.csv', 'id,n\n5,1\n10000000000000000000,2\n');
+    const wideSource = await openCsv([wide], defaults);
+    assert.deepEqual(wideSource.schema, [{ name: 'id', type: 'string' }, { name: 'n', type: 'float64' }]);
+    assert.deepEqual(concatColumns(await drain(wideSource)).id, ['5', '10000000000000000000']);
     // Past 64 bits in an int64 column, and a 64-bit id where the first chunk saw only small numbers.
     const later = await csvFile(dir, 'later.csv', 'id,n\n1234567890123456789,1\n18446744073709551615,2\n');
     assert.deepEqual((await badRows(await openCsv([later], defaults))).map((r) => r.message), [`Invalid value: column "id" holds whole numbers of 64 bits in its first rows, got "18446744073709551615" at ${later} row 2`]);
