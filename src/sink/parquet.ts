@@ -376,11 +376,15 @@ function footer(schema: readonly Field[], rowGroups: RowGroup[], numRows: bigint
   return new Uint8Array(writer.buffer.slice(0, writer.index));
 }
 
-/** JSON that keeps bigints and byte arrays (Parquet statistics hold both). */
+/**
+ * JSON that keeps bigints, byte arrays and the doubles JSON has no text for, -0, ±Infinity and
+ * NaN (Parquet statistics hold all of them: a resumed file's footer must be the same bytes).
+ */
 function encode(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => {
     if (typeof v === 'bigint') return { $bigint: v.toString() };
     if (v instanceof Uint8Array) return { $bytes: Buffer.from(v).toString('base64') };
+    if (typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0))) return { $number: Object.is(v, -0) ? '-0' : String(v) };
     return v;
   });
 }
@@ -389,6 +393,7 @@ function decode(text: string): unknown {
   return JSON.parse(text, (_key, v: unknown) => {
     if (v !== null && typeof v === 'object' && '$bigint' in v) return BigInt((v as { $bigint: string }).$bigint);
     if (v !== null && typeof v === 'object' && '$bytes' in v) return new Uint8Array(Buffer.from((v as { $bytes: string }).$bytes, 'base64'));
+    if (v !== null && typeof v === 'object' && '$number' in v) return Number((v as { $number: string }).$number);
     return v;
   });
 }

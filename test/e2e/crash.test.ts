@@ -261,3 +261,19 @@ describe('checkpoint: false', () => {
     assert.equal(existsSync(live), true, 'a live process\'s file is kept');
   }));
 });
+
+describe('Parquet statistics across a resume', () => {
+  test('a column whose minimum is -0 or maximum Infinity: the resumed file is the clean run\'s bytes (the footer\'s statistics too)', () => withTempDir(async (work) => {
+    let csv = 'z,w,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g\n';
+    for (let i = 0; i < 1000; i++) csv += `${i % 5 === 0 ? '-0' : i % 5},${i % 50 === 0 ? '1e400' : i},${30 + (i % 30)},${15 + (i % 6)},${170 + (i % 60)},${3000 + (i % 3000)}\n`;
+    await writeFile(join(work, 'in.csv'), csv);
+    const jobFile = join(work, 'job.yaml');
+    await writeFile(jobFile, [`input: { path: ${join(work, 'in.csv')} }`, `model: ${join(fixtures, 'models', 'penguins')}`, 'batch: { size: 64 }', 'output: { path: out.parquet, parquet: { row_group_rows: 250 } }', 'checkpoint: { every: 100 }'].join('\n'));
+    const clean = await runCli(['run', jobFile, '--progress', 'none', '--set', `output.path=${join(work, 'clean.parquet')}`]);
+    assert.equal(clean.code, 0, clean.stderr);
+    assert.equal((await runAndKill(jobFile, 60_000, { BENTO_BATCH_FAILPOINT: 'state-renamed:2' })).signal, 'SIGKILL');
+    const resumed = await runCli(['run', jobFile, '--progress', 'none']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.ok((await readFile(join(work, 'out.parquet'))).equals(await readFile(join(work, 'clean.parquet'))));
+  }));
+});
