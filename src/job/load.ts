@@ -68,7 +68,8 @@ export const jobSchema = z.strictObject({
     path: nonEmptyString('an output file path'),
     format: format.optional(),
     keep: stringList('a list of input column names ([] for none)').optional(),
-    csv: z.strictObject({ delimiter: oneChar.optional() }, expect('a mapping')).optional(),
+    // Numbers, dates and timestamps are written unquoted: a delimiter must be a character none of them holds.
+    csv: z.strictObject({ delimiter: oneChar.refine((d) => !/[\p{L}\p{N}."+\-:\s]/u.test(d) || d === '\t', expect('one character that no number, date or timestamp holds, e.g. "," ";" "|" or a tab')).optional() }, expect('a mapping')).optional(),
     parquet: z.strictObject({
       row_group_rows: positiveInt().optional(),
       compression: z.enum(['snappy', 'gzip', 'uncompressed'], expect('one of [snappy, gzip, uncompressed]')).optional(),
@@ -220,7 +221,8 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
       path: outputPath,
       format: outputFormat!,
       keep: job.output.keep,
-      csv: { delimiter: job.output.csv?.delimiter ?? ',' },
+      // A .tsv output is tab-separated, as a .tsv input is read.
+      csv: { delimiter: job.output.csv?.delimiter ?? (/\.tsv(\.gz)?$/i.test(outputPath) ? '\t' : ',') },
       gzip,
       parquet: { rowGroupRows: job.output.parquet?.row_group_rows ?? 65536, compression: job.output.parquet?.compression ?? 'snappy' },
       writer: job.output.writer ?? 'auto',

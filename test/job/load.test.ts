@@ -268,6 +268,16 @@ describe('loadJob: --set overrides', () => {
     assert.deepEqual((await loadJob(file, { env: {}, overrides: ['model.providers=[CUDA, cpu]'] })).model.providers, ['CUDA', 'cpu']);
   }));
 
+  test('output.csv.delimiter: a .tsv output is tab-separated by default; a character numbers, dates or timestamps hold is refused', () => withTempDir(async (dir) => {
+    const file = await writeJob(dir, minimal);
+    assert.equal((await loadJob(file, { env: {}, overrides: ['output.path=out/x.tsv'] })).output.csv.delimiter, '\t');
+    assert.equal((await loadJob(file, { env: {}, overrides: ['output.path=out/x.csv'] })).output.csv.delimiter, ',');
+    for (const d of [':', '.', '-', '5', ' ']) {
+      await rejectsWith(loadJob(file, { env: {}, overrides: ['output.path=out/x.csv', `output.csv.delimiter="${d}"`] }), 'JOB_INVALID',
+        `Job file ${file}: --set output.csv.delimiter: expected one character that no number, date or timestamp holds, e.g. "," ";" "|" or a tab, got \`${JSON.stringify(d)}\` (string)`);
+    }
+  }));
+
   test('model.threads.intra_op turns a string model into a mapping', () => withTempDir(async (dir) => {
     const file = await writeJob(dir, minimal);
     const spec = await loadJob(file, { env: {}, cwd: '/elsewhere', overrides: ['model.threads.intra_op=2'] });
