@@ -67,7 +67,7 @@ export const jobSchema = z.strictObject({
   output: z.strictObject({
     path: nonEmptyString('an output file path'),
     format: format.optional(),
-    keep: stringList('a list of input column names ([] for none)').optional(),
+    keep: stringList('a list of input column names ([] for none)').refine((k) => new Set(k).size === k.length, expect('a list of input column names, each once')).optional(),
     // Numbers, dates and timestamps are written unquoted: a delimiter must be a character none of them holds.
     csv: z.strictObject({ delimiter: oneChar.refine((d) => !/[\p{L}\p{N}."+\-:\s]/u.test(d) || d === '\t', expect('one character that no number, date or timestamp holds, e.g. "," ";" "|" or a tab')).optional() }, expect('a mapping')).optional(),
     parquet: z.strictObject({
