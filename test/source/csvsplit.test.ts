@@ -152,6 +152,15 @@ describe('CsvSplitter', () => {
     assert.deepEqual(resumed.records.map((r) => [r.fields, r.endByte, r.endLine]), [[[odd, '😀'], 28, 1], [['c', 'd'], 38, 2]]);
   });
 
+  test('a large quoted cell of JSON-like text ("" every few characters, some line breaks) reads whole, its lines counted', () => {
+    const cell = Array.from({ length: 100_000 }, (_, i) => (i % 1000 === 999 ? 'a""b\n' : 'ab""cd')).join('');
+    const text = `x,note\n1,"${cell}"\n2,z\n`;
+    const out = split(Buffer.from(text), [text.length]).records;
+    assert.deepEqual(out.map((r) => r.fields[0]), ['x', '1', '2']);
+    assert.equal(out[1]!.fields[1], cell.replaceAll('""', '"'));
+    assert.equal(out[2]!.endLine, 3 + 100);
+  });
+
   test('the input ending inside quotes throws UnclosedQuoteError with the line the field starts on', () => {
     assert.throws(() => split(Buffer.from('a,b\n1,2\n3,"open\nstill open\n'), [5, 5]), (error: unknown) => error instanceof UnclosedQuoteError && error.line === 3);
   });
