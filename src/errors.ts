@@ -180,7 +180,8 @@ export function deserializeError(error: SerializedError): Error {
 export function memoryLimitError(error: unknown, memoryMb: number, thread: string): unknown {
   if ((error as { code?: string } | undefined)?.code !== 'ERR_WORKER_OUT_OF_MEMORY') return error;
   return new BentoError('MEMORY_LIMIT', `The ${thread} ran out of memory: limits.memory is ${memoryMb} MB`, {
-    hint: `Raise limits.memory in the job file (e.g. --set limits.memory=${memoryMb * 2}), or lower input.chunk_rows, batch.size or output.parquet.row_group_rows. A rerun resumes from the last checkpoint.`,
+    // The first chunk of a CSV or JSONL input is at least 8,192 rows whatever input.chunk_rows says: for a wide file, fewer columns is what helps.
+    hint: `Raise limits.memory in the job file (e.g. --set limits.memory=${memoryMb * 2}); for an input with many columns, read or keep fewer (input.columns, output.keep); for a Parquet output, lower output.parquet.row_group_rows. A rerun resumes from the last checkpoint.`,
     cause: error,
   });
 }
