@@ -131,7 +131,7 @@ function gatheredColumn(field: Field, compression: ParquetSinkOptions['compressi
     const texts = new TextColumn();
     const asText = (column: Column, length: number) => Array.from({ length }, (_, r) => {
       const v = cell(column, r);
-      return v === null || v === undefined ? null : jsonText(v, 'json');
+      return v === null || v === undefined ? null : jsonText(v, 'json', undefined, field);
     });
     return {
       name: field.name,

@@ -244,6 +244,12 @@ function distanceToMultiple(r: number, step: number): number {
   return m < step / 2 ? m : step - m;
 }
 
+/** JSON.stringify's replacer for wall-clock Dates: their ISO text without the Z (the value before toJSON is the holder's). */
+function wallClock(this: Record<string, unknown>, key: string, value: unknown): unknown {
+  const raw = this[key];
+  return raw instanceof Date ? raw.toISOString().slice(0, -1) : value;
+}
+
 /** What a list's items that are not timestamps take from its field: nothing (and no object a cell). */
 const noDetail: Pick<Field, 'unit' | 'naive' | 'fields'> = {};
 
@@ -279,8 +285,9 @@ export function jsonText(value: unknown, type: FieldType, items?: FieldType, det
     const typed = type === 'struct' && detail.fields !== undefined;
     if (!typed) {
       // JSON.stringify is native, ~3× faster than the loop below; it throws on a bigint, which the loop writes.
+      // A map of wall-clock times (detail.naive) writes its Dates without the Z that would make them UTC.
       try {
-        return JSON.stringify(value);
+        return detail.naive ? JSON.stringify(value, wallClock) : JSON.stringify(value);
       } catch {}
     }
     const members = value as Record<string, unknown>;

@@ -545,6 +545,13 @@ const unitParsers = {
   timestampFromNanoseconds: (nanos: bigint | number) => BigInt(nanos),
 };
 
+/** Whether a group holds a wall-clock timestamp (Parquet isAdjustedToUTC false) anywhere below it. */
+function naiveTimestamps(node: SchemaTree): boolean {
+  const e = node.element;
+  if (node.children.length === 0) return e.logical_type?.type === 'TIMESTAMP' && e.logical_type.isAdjustedToUTC === false;
+  return node.children.some(naiveTimestamps);
+}
+
 /** Whether a group and the groups in it are structs and lists whose members read as their fields say (fieldOf). */
 function isStruct(node: SchemaTree): boolean {
   const e = node.element;
@@ -808,7 +815,8 @@ function fieldOf(node: SchemaTree, nested = false): Field {
     // one again; a MAP, or members the nested reader gives in another form than their type says
     // (bytes as text, TIME as a bare count), stay JSON.
     if (!leaf && isStruct(node)) return { name, type: 'struct', fields: node.children.map((child) => fieldOf(child, true)) };
-    return { name, type: 'json' };
+    // A map of wall-clock timestamps says so on its field, so they are written without a Z.
+    return { name, type: 'json', ...(naiveTimestamps(node) ? { naive: true } : {}) };
   }
   const logical = e.logical_type?.type;
   if (isBinary(e)) return { name, type: 'binary' };

@@ -490,3 +490,14 @@ test('JSON cells in a Parquet output keep 64-bit integers to the digit and keys 
   const rows = await duckdb(`SELECT obj::VARCHAR AS obj, id::VARCHAR AS id FROM '${join(dir, 'out.parquet')}'`);
   assert.deepEqual(rows, [{ obj: '{"b":9007199254740993,"__proto__":{"x":1}}', id: '5' }, { obj: '{"b":1}', id: '10000000000000000000' }]);
 }));
+
+test('a map of wall-clock timestamps is written without the Z that would make them UTC; a map of instants keeps it', () => withTempDir(async (dir) => {
+  const input = join(dir, 'maps.parquet');
+  await duckdb(`COPY (SELECT 39.1 AS bill_length_mm, 18.7 AS bill_depth_mm, 181 AS flipper_length_mm, 3750 AS body_mass_g,
+    MAP {'k': TIMESTAMP '2024-01-01 08:00:00.123'} AS wall, MAP {'k': TIMESTAMPTZ '2024-01-01 08:00:00.123+00'} AS utc) TO '${input}' (FORMAT parquet)`);
+  const job = await writeJob(dir, [`input: { path: ${input} }`, `model: ${join(fixtures, 'models', 'penguins')}`, `output: { path: ${join(dir, 'out.jsonl')}, keep: [wall, utc] }`].join('\n'));
+  const run = await runCli(['run', job, '--progress', 'none']);
+  assert.equal(run.code, 0, run.stderr);
+  const [row] = await readRows(join(dir, 'out.jsonl'));
+  assert.deepEqual([row!.wall, row!.utc], [{ k: '2024-01-01T08:00:00.123' }, { k: '2024-01-01T08:00:00.123Z' }]);
+}));
