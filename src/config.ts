@@ -20,7 +20,10 @@ export const stringList = (what = 'a list of strings') => z.array(z.string(expec
 export async function readYaml(file: string, code: BentoErrorCode, what: string): Promise<unknown> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    // YAML 1.2 is UTF-8 or UTF-16: PowerShell 5's `>` writes UTF-16 with a byte-order mark.
+    const bytes = await readFile(file);
+    text = bytes[0] === 0xff && bytes[1] === 0xfe ? new TextDecoder('utf-16le').decode(bytes)
+      : bytes[0] === 0xfe && bytes[1] === 0xff ? new TextDecoder('utf-16be').decode(bytes) : bytes.toString('utf8');
   } catch (cause) {
     const missing = (cause as NodeJS.ErrnoException).code === 'ENOENT';
     throw new BentoError(missing ? (code === 'JOB_INVALID' ? 'USAGE' : 'MODEL_NOT_FOUND') : code,

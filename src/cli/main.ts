@@ -158,6 +158,16 @@ function report(error: unknown): number {
     if (debug) process.stderr.write(`${error.stack}\n`);
     return code;
   }
+  // A folder or file this user may not read or write (a read-only store, cache or TMPDIR in a
+  // locked-down pod): the environment's doing, said as such.
+  const system = error as NodeJS.ErrnoException;
+  if (system?.path && ['EACCES', 'EPERM', 'EROFS'].includes(system.code ?? '') || (system?.syscall === 'mkdtemp' && system.code === 'ENOENT')) {
+    const why = system.code === 'EROFS' ? 'the filesystem is read-only' : system.code === 'ENOENT' ? 'its folder does not exist' : 'permission denied';
+    const userError = new BentoError('OUTPUT_WRITE', `Cannot ${system.syscall ?? 'use'} ${system.path}: ${why}`, {
+      file: system.path, hint: 'Give this user access to it, or point bento-batch elsewhere: BENTO_BATCH_HOME for the model store and its cache, TMPDIR for temporary files.',
+    });
+    return report(userError);
+  }
   const request = 'This is a bug in bento-batch, not in your job. Please report it with the command you ran and this message.';
   if (logFormat === 'json') {
     process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', event: 'internal-error', code: 'INTERNAL', exit_code: code, message: String((error as Error)?.message ?? error), stack: (error as Error)?.stack, hint: request })}\n`);

@@ -3,7 +3,8 @@
  * The store (name:version tags) will resolve to one of these.
  */
 import { createHash } from 'node:crypto';
-import { readFile, rename, rm, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { readYaml } from '../config.js';
 import { BentoError } from '../errors.js';
@@ -40,6 +41,9 @@ export async function openBundle(path: string): Promise<Bundle> {
   if (!(await stat(modelFile).catch(() => undefined))?.isFile()) {
     throw new BentoError('MODEL_NOT_FOUND', `Model file ${modelFile} named in ${manifestFile} does not exist`, { file: modelFile, hint: 'Fix `model:` in bento.yaml or copy the .onnx file into the bundle.' });
   }
+  await access(modelFile, constants.R_OK).catch(() => {
+    throw new BentoError('MODEL_LOAD', `Model file ${modelFile} cannot be read: permission denied`, { file: modelFile, hint: 'Give this user read access to the bundle\'s files (a store packed under umask 077 is readable by its owner only).' });
+  });
   return { dir, manifestFile, modelFile, manifest };
 }
 

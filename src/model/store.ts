@@ -20,7 +20,18 @@ export interface StoredModel {
   readonly created: string;
 }
 
-export const homeDir = (env: NodeJS.ProcessEnv = process.env) => env.BENTO_BATCH_HOME || join(homedir(), '.bento-batch');
+export const homeDir = (env: NodeJS.ProcessEnv = process.env) => env.BENTO_BATCH_HOME || join(userHome(), '.bento-batch');
+
+/** The user's home; a process with no HOME and a uid with no user entry (OpenShift, docker --user 12345) has none. */
+function userHome(): string {
+  try {
+    return homedir();
+  } catch (error) {
+    throw new BentoError('USAGE', 'This process has no home directory (no HOME, and its user id has no entry) for the model store and its cache', {
+      cause: error, hint: 'Set BENTO_BATCH_HOME (or HOME) to a writable folder.',
+    });
+  }
+}
 export const modelsDir = (env?: NodeJS.ProcessEnv) => join(homeDir(env), 'models');
 
 /** `name`, `name:latest` or `name:version`: a reference the store can resolve. */

@@ -104,9 +104,17 @@ export async function prepareJob(spec: JobSpec, resolved?: Bundle): Promise<Prep
   }
   // Found now, not when the finished output is moved there after the whole run.
   for (const [key, path] of [['output.path', spec.output.path], ['errors.path', spec.errors.path]] as const) {
-    if ((await stat(path).catch(() => undefined))?.isDirectory()) {
+    const info = await stat(path).catch(() => undefined);
+    if (info?.isDirectory()) {
       throw new BentoError('OUTPUT_WRITE', `Cannot write output ${path}: it is a directory`, {
         file: path, hint: `${key} names the file to write, e.g. ${join(path, key === 'output.path' ? `scored.${spec.output.format}` : 'errors.jsonl')}.`,
+      });
+    }
+    // The output is written beside its path and renamed onto it: /dev/stdout (a link to a pipe,
+    // a terminal or a file) would be replaced by a file, for every process after this one too.
+    if ((info && !info.isFile()) || /^\/(dev|proc|sys)\//.test(path)) {
+      throw new BentoError('OUTPUT_WRITE', `Cannot write output ${path}: it is not a regular file (a device, pipe or stream)`, {
+        file: path, hint: `${key} names a file that bento-batch writes whole and moves into place; write a file and read it from there (cat, a pipe) once the run is done.`,
       });
     }
     await folderWritable(key, path);

@@ -49,7 +49,8 @@ export function startProgress(stats: RunStats, options: ProgressOptions): { stop
       const width = 24;
       const bar = fraction === undefined ? '' : `[${'#'.repeat(Math.round(fraction * width)).padEnd(width, '-')}] ${(fraction * 100).toFixed(0).padStart(3)}% `;
       const line = `${options.job} ${bar}${thousands(stats.rowsWritten)} rows  ${thousands(Math.round(rate))} rows/s${eta === undefined ? '' : `  ETA ${clock(eta)}`}`;
-      stream.write(`\r${line.slice(0, (stream.columns ?? 120) - 1)}\x1b[K`);
+      // A pty made without a window size reports 0 columns.
+      stream.write(`\r${line.slice(0, (stream.columns || 120) - 1)}\x1b[K`);
     } else {
       options.logger.event('info', 'progress', `${stats.rowsWritten} rows written, ${Math.round(rate)} rows/s`, {
         job: options.job, rows_read: stats.rowsRead, rows_written: stats.rowsWritten, rows_per_second: Math.round(rate),

@@ -37,7 +37,11 @@ export async function resolveInputFiles(path: string, isWanted: (file: string) =
     const base = parts.slice(0, firstMagic).join(sep) || sep;
     const pattern = globToRegExp(parts.slice(firstMagic).join('/'));
     const matches = (file: string) => pattern.test(relative(base, file).split(sep).join('/'));
-    files = (await walk(base, broken).catch(() => [] as string[])).filter(matches);
+    // A base folder that does not exist matches nothing; one that cannot be read says so (walk).
+    files = (await walk(base, broken).catch((error: unknown) => {
+      if (error instanceof BentoError) throw error;
+      return [] as string[];
+    })).filter(matches);
     broken = broken.filter(matches);
   }
   if (broken.length > 0) {
@@ -80,7 +84,13 @@ async function walk(dir: string, broken: string[] = [], seen = new Set<string>()
   seen.add(real);
   const out: string[] = [];
   // In name order, so that of two ways to one folder the same is always kept.
-  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const entries = (await readdir(dir, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+    // A folder this user may not list is named, not passed over: its files would be missing from the output.
+    if (error.code === 'EACCES' || error.code === 'EPERM') {
+      throw new BentoError('INPUT_NOT_FOUND', `Input folder ${dir} cannot be read: permission denied`, { file: dir, hint: 'Give this user read access to the folder (and its subfolders), or point input.path at what it may read.' });
+    }
+    throw error;
+  })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const entry of entries) {
     // Hidden files and our own temporary outputs; `_` marks what Spark and Hadoop write beside
     // the data (_SUCCESS, _committed_…, _temporary/), which pyarrow's datasets skip too.
@@ -96,6 +106,10 @@ async function walk(dir: string, broken: string[] = [], seen = new Set<string>()
 
 /** `*` and `?` stay within a path segment, `**` crosses segments, `{a,b}` and `[abc]` as in shells. */
 export function globToRegExp(glob: string): RegExp {
+  return new RegExp(`^${globBody(glob)}$`);
+}
+
+function globBody(glob: string): string {
   let re = '';
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i]!;
@@ -108,26 +122,28 @@ export function globToRegExp(glob: string): RegExp {
         } else re += '.*';
       } else re += '[^/]*';
     } else if (c === '?') re += '[^/]';
+    else if (c === '\\' && i + 1 < glob.length) re += escape(glob[++i]!); // as in a shell: the next character as it is
     else if (c === '[') {
-      const end = glob.indexOf(']', i);
+      const end = glob.indexOf(']', i + 2);
       if (end === -1) re += '\\[';
       else {
-        re += `[${glob.slice(i + 1, end).replace(/^!/, '^')}]`;
+        re += `[${glob.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`;
         i = end;
       }
     } else if (c === '{') {
       const end = glob.indexOf('}', i);
       if (end === -1) re += '\\{';
       else {
-        re += `(?:${glob.slice(i + 1, end).split(',').map(escape).join('|')})`;
+        // Each alternative is a glob of its own: {*.csv,*.tsv}.
+        re += `(?:${glob.slice(i + 1, end).split(',').map(globBody).join('|')})`;
         i = end;
       }
     } else re += escape(c);
   }
-  return new RegExp(`^${re}$`);
+  return re;
 }
 
-const escape = (s: string) => s.replace(/[.+^$()|\\/]/g, '\\$&');
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
 /** A counted byte stream over `file`: `bytes()` is how much of the file on disk has been read. */
 export interface OpenedFile {

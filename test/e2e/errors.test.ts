@@ -207,6 +207,13 @@ const cases: Case[] = [
     args: [],
   },
   {
+    name: 'output.path /dev/stdout: refused (it would be replaced by a file), not written through',
+    setup: async () => {},
+    job: () => job(penguinsCsv, '', '/dev/stdout').replace('output: { path: /dev/stdout }', 'output: { path: /dev/stdout, format: csv }'),
+    exit: 5,
+    error: 'error: Cannot write output /dev/stdout: it is not a regular file (a device, pipe or stream)\nhint: output.path names a file that bento-batch writes whole and moves into place; write a file and read it from there (cat, a pipe) once the run is done.',
+  },
+  {
     name: 'output directory is a file',
     setup: async (dir) => writeFile(join(dir, 'out'), 'a file, not a directory'),
     job: () => job(penguinsCsv),

@@ -479,6 +479,13 @@ describe('loadJob: problems', () => {
       `Job file ${file} is not valid YAML at line 2, column 1: Flow map in block collection must be sufficiently indented and end with a }`);
   }));
 
+  test('a job file in UTF-16 with a byte-order mark (PowerShell 5\'s `>`), CRLF line ends, reads as the same job', () => withTempDir(async (dir) => {
+    const file = join(dir, 'job.yaml');
+    await writeFile(file, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(minimal.replaceAll('\n', '\r\n'), 'utf16le')]));
+    const spec = await loadJob(file, { env: {} });
+    assert.equal(spec.output.path, join(dir, 'out', 'scored.parquet'));
+  }));
+
   test('a second YAML document is named as such, not with the parser library\'s advice', () => withTempDir(async (dir) => {
     const file = await writeJob(dir, `${minimal}\n---\nname: other\n`);
     const error = await rejectsWith(loadJob(file, { env: {} }), 'JOB_INVALID',

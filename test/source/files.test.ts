@@ -32,6 +32,11 @@ describe('globToRegExp', () => {
     ['part-[!12].csv', ['part-3.csv'], ['part-1.csv']],
     ['{a,b}.csv', ['a.csv', 'b.csv'], ['c.csv', 'ab.csv']],
     ['a+b(1).csv', ['a+b(1).csv'], ['aab1.csv', 'a+b(1)xcsv']],
+    // Alternatives are globs of their own; a backslash takes the next character as it is.
+    ['{*.csv,*.tsv}', ['a.csv', 'b.tsv'], ['a.jsonl', 'x/a.csv']],
+    ['{part-*,x}.csv', ['part-1.csv', 'x.csv'], ['y.csv']],
+    ['p\\[1\\].csv', ['p[1].csv'], ['p1.csv']],
+    ['data\\{a\\}.csv', ['data{a}.csv'], ['dataa.csv']],
   ];
   for (const [glob, yes, no] of cases) {
     test(glob, () => {
