@@ -11,7 +11,7 @@
  * process's own and never a live holder); from another host (a shared volume, a rescheduled
  * Kubernetes pod) by the lock's modification time, which its holder renews every few seconds.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { link, mkdir, open, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
@@ -29,7 +29,31 @@ interface Holder {
   readonly started: string;
   /** The process's start time in clock ticks since boot (Linux, /proc/PID/stat field 22). */
   readonly ticks?: number;
+  /**
+   * Its process-id namespace (Linux, /proc/self/ns/pid): containers with the node's host name
+   * (host networking) each count process ids of their own, so a pid is judged only within one.
+   */
+  readonly pidns?: string;
 }
+
+/** This process's pid namespace, where Linux says. */
+const pidNamespace = (() => {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return undefined;
+  }
+})();
+
+/**
+ * A lock from another host is judged by its age on this host's clock only past this: clocks of
+ * two hosts may disagree by more than STALE_MS, and a lock that looks older (or is dated in the
+ * future) is watched for STALE_MS of this host's time before it is taken over.
+ */
+const CLOCK_SKEW_MS = 10 * 60_000;
+
+/** Locks seen unchanged for STALE_MS of this host's time, by path: their mtime then. */
+const watchedStale = new Map<string, number>();
 
 export interface Lock {
   release(): Promise<void>;
@@ -60,7 +84,7 @@ const WATCH_MS = 500;
  */
 export async function acquireLock(checkpointDir: string, job: string, options: LockOptions = {}): Promise<Lock> {
   const path = lockFile(checkpointDir);
-  const me: Holder = { pid: process.pid, host: hostname(), started: new Date().toISOString(), ...ticksOf(process.pid) };
+  const me: Holder = { pid: process.pid, host: hostname(), started: new Date().toISOString(), ...ticksOf(process.pid), ...(pidNamespace ? { pidns: pidNamespace } : {}) };
   await mkdir(dirname(path), { recursive: true }).catch(() => undefined); // create's error names the folder if it cannot be made
   let told = false;
   for (let attempt = 0; ; attempt++) {
@@ -70,14 +94,18 @@ export async function acquireLock(checkpointDir: string, job: string, options: L
     }
     const found = await holderOf(path);
     if (found.holder && found.alive) {
-      if (found.holder.host === hostname() || options.signal?.aborted) throw running(job, path, found.holder);
-      const left = Math.max(0, found.mtimeMs + STALE_MS - Date.now());
+      if (local(found.holder) || options.signal?.aborted) throw running(job, path, found.holder);
+      // Watched for STALE_MS of this host's time from its last renewal as this clock sees it, and
+      // never longer than STALE_MS: another host's clock may be ahead of this one.
+      const age = Date.now() - found.mtimeMs;
+      const left = age >= 0 && age < STALE_MS ? STALE_MS - age : STALE_MS;
       if (!told) {
         told = true;
         options.waiting?.(`${job}: ${path} is held by process ${found.holder.pid} on ${found.holder.host}, renewed ${Math.round((Date.now() - found.mtimeMs) / 1000)} s ago; waiting up to ${Math.ceil(left / 1000)} s for it to be renewed (that run is alive: this one stops) or to go stale (it is dead: this run takes the job over)`);
       }
       const changed = await watch(path, found.mtimeMs, left, options.signal);
       if (options.signal?.aborted) throw running(job, path, found.holder);
+      if (!changed) watchedStale.set(path, found.mtimeMs);
       const now = changed ? await holderOf(path) : undefined;
       if (now?.holder && now.alive) throw running(job, path, now.holder);
       continue; // stale now, or gone: judged again
@@ -193,7 +221,15 @@ async function holderOf(path: string): Promise<{ holder?: Holder; alive: boolean
     // hard links, with its holder killed between creating and writing it.
     return { alive: false, mtimeMs };
   }
-  if (holder.host !== hostname()) return { holder, alive: Date.now() - mtimeMs < STALE_MS, mtimeMs };
+  // Nor is one that does not name a process and a host.
+  if (holder === null || typeof holder !== 'object' || !Number.isInteger(holder.pid) || typeof holder.host !== 'string') return { alive: false, mtimeMs };
+  if (!local(holder)) {
+    // Another host's (or another pid namespace's) run: alive while it renews the lock. This
+    // clock tells a fresh lock, and one long dead; between the two, and for a lock dated in the
+    // future, only watching it for STALE_MS does (acquireLock).
+    const age = Date.now() - mtimeMs;
+    return { holder, alive: watchedStale.get(path) !== mtimeMs && age < CLOCK_SKEW_MS, mtimeMs };
+  }
   // This process's id in a lock is a dead container's (restarted on the same volume as the same
   // id), unless this thread holds it.
   if (holder.pid === process.pid) return { holder, alive: heldHere.has(path), mtimeMs };
@@ -204,6 +240,11 @@ async function holderOf(path: string): Promise<{ holder?: Holder; alive: boolean
   }
   const now = ticksOf(holder.pid).ticks;
   return { holder, alive: holder.ticks === undefined || now === undefined || now === holder.ticks, mtimeMs };
+}
+
+/** Whether a lock's holder is a process this one can judge by its id: same host, same pid namespace. */
+function local(holder: Holder): boolean {
+  return holder.host === hostname() && (holder.pidns === undefined || pidNamespace === undefined || holder.pidns === pidNamespace);
 }
 
 function held(path: string): Lock {

@@ -135,7 +135,7 @@ describe('acquireLock', () => {
     assert.deepEqual(await readdir(dir), []);
   }));
 
-  test('from another host, a renewed lock stops the run as soon as it is seen renewed; one older than STALE_MS is taken over at once', () => withTempDir(async (dir) => {
+  test('from another host, a renewed lock stops the run as soon as it is seen renewed; one older than any clock skew is taken over at once', () => withTempDir(async (dir) => {
     const ckpt = join(dir, 'scored.csv.bento-batch');
     const holder = { pid: 1, host: 'pod-7f9c', started: '2026-12-06T10:00:00.000Z' };
     await writeFile(lockFile(ckpt), JSON.stringify(holder));
@@ -150,12 +150,48 @@ describe('acquireLock', () => {
     assert.ok(Date.now() - began < 3000, `stopped after ${Date.now() - began} ms`);
     assert.equal(told.length, 1);
     assert.equal(told[0], `nightly: ${lockFile(ckpt)} is held by process 1 on pod-7f9c, renewed 0 s ago; waiting up to 30 s for it to be renewed (that run is alive: this one stops) or to go stale (it is dead: this run takes the job over)`);
-    const old = new Date(Date.now() - STALE_MS - 1000);
+    const old = new Date(Date.now() - 11 * 60_000);
     await utimes(lockFile(ckpt), old, old);
     const lock = await acquireLock(ckpt, 'nightly', { waiting: (m) => told.push(m) });
     assert.equal((JSON.parse(await readFile(lockFile(ckpt), 'utf8')) as { host: string }).host, hostname());
-    assert.equal(told.length, 1, 'no wait for a stale lock');
+    assert.equal(told.length, 1, 'no wait for a lock long dead');
     await lock.release();
+  }));
+
+  test('from another host whose clock is 40 s behind, a lock that looks stale but is being renewed is not taken over: it is watched, and seen renewed', () => withTempDir(async (dir) => {
+    const ckpt = join(dir, 'scored.csv.bento-batch');
+    const holder = { pid: 1, host: 'pod-behind', started: '2026-12-06T10:00:00.000Z' };
+    await writeFile(lockFile(ckpt), JSON.stringify(holder));
+    const skewed = () => new Date(Date.now() - STALE_MS - 10_000);
+    await utimes(lockFile(ckpt), skewed(), skewed());
+    const renew = setInterval(() => void utimes(lockFile(ckpt), skewed(), skewed()), 300);
+    try {
+      await rejectsWith(acquireLock(ckpt, 'nightly'), 'JOB_RUNNING', running(lockFile(ckpt), holder));
+    } finally {
+      clearInterval(renew);
+    }
+  }));
+
+  test('a lock holding no process and host (null, {}, a pid that is no number) is a dead run\'s', () => withTempDir(async (dir) => {
+    const ckpt = join(dir, 'scored.csv.bento-batch');
+    for (const text of ['null', '{}', JSON.stringify({ pid: 'abc', host: hostname() })]) {
+      await writeFile(lockFile(ckpt), text);
+      const lock = await acquireLock(ckpt, 'nightly');
+      await lock.release();
+    }
+  }));
+
+  test('a lock from this host name but another pid namespace (a host-network container) is judged as another host\'s: renewed, it stops the run', () => withTempDir(async (dir) => {
+    const ckpt = join(dir, 'scored.csv.bento-batch');
+    // Process 1 of another namespace: here it is this namespace's init, alive, but not that run.
+    const holder = { pid: 1, host: hostname(), started: '2026-12-06T10:00:00.000Z', ticks: 1, pidns: 'pid:[1]' };
+    await writeFile(lockFile(ckpt), JSON.stringify(holder));
+    const renew = setInterval(() => { const now = new Date(); void utimes(lockFile(ckpt), now, now); }, 300);
+    try {
+      await rejectsWith(acquireLock(ckpt, 'nightly'), 'JOB_RUNNING', running(lockFile(ckpt), holder));
+    } finally {
+      clearInterval(renew);
+    }
   }));
 
   test('from another host, a lock not renewed is waited for until it is STALE_MS old, then taken over (a rescheduled pod)', () => withTempDir(async (dir) => {
