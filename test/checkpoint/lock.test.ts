@@ -35,6 +35,19 @@ const ticks = (pid: number) => {
 
 const running = (path: string, holder: Record<string, unknown>) => `Job nightly is already running: process ${holder.pid} on ${holder.host} holds ${path} since ${holder.started}`;
 
+/** A lock of `holder`'s, renewed every 300 ms to the time `at` gives: acquiring it stops with JOB_RUNNING. */
+async function stopsWhileRenewed(dir: string, holder: Record<string, unknown>, at: () => Date): Promise<void> {
+  const ckpt = join(dir, 'scored.csv.bento-batch');
+  await writeFile(lockFile(ckpt), JSON.stringify(holder));
+  await utimes(lockFile(ckpt), at(), at());
+  const renew = setInterval(() => void utimes(lockFile(ckpt), at(), at()), 300);
+  try {
+    await rejectsWith(acquireLock(ckpt, 'nightly'), 'JOB_RUNNING', running(lockFile(ckpt), holder));
+  } finally {
+    clearInterval(renew);
+  }
+}
+
 describe('acquireLock', () => {
   test('the lock names its holder, holds against a second run in this thread too, and goes with release', () => withTempDir(async (dir) => {
     const ckpt = join(dir, 'out', 'scored.csv.bento-batch');
@@ -159,17 +172,7 @@ describe('acquireLock', () => {
   }));
 
   test('from another host whose clock is 40 s behind, a lock that looks stale but is being renewed is not taken over: it is watched, and seen renewed', () => withTempDir(async (dir) => {
-    const ckpt = join(dir, 'scored.csv.bento-batch');
-    const holder = { pid: 1, host: 'pod-behind', started: '2026-12-06T10:00:00.000Z' };
-    await writeFile(lockFile(ckpt), JSON.stringify(holder));
-    const skewed = () => new Date(Date.now() - STALE_MS - 10_000);
-    await utimes(lockFile(ckpt), skewed(), skewed());
-    const renew = setInterval(() => void utimes(lockFile(ckpt), skewed(), skewed()), 300);
-    try {
-      await rejectsWith(acquireLock(ckpt, 'nightly'), 'JOB_RUNNING', running(lockFile(ckpt), holder));
-    } finally {
-      clearInterval(renew);
-    }
+    await stopsWhileRenewed(dir, { pid: 1, host: 'pod-behind', started: '2026-12-06T10:00:00.000Z' }, () => new Date(Date.now() - STALE_MS - 10_000));
   }));
 
   test('a lock holding no process and host (null, {}, a pid that is no number) is a dead run\'s', () => withTempDir(async (dir) => {
@@ -182,16 +185,8 @@ describe('acquireLock', () => {
   }));
 
   test('a lock from this host name but another pid namespace (a host-network container) is judged as another host\'s: renewed, it stops the run', () => withTempDir(async (dir) => {
-    const ckpt = join(dir, 'scored.csv.bento-batch');
     // Process 1 of another namespace: here it is this namespace's init, alive, but not that run.
-    const holder = { pid: 1, host: hostname(), started: '2026-12-06T10:00:00.000Z', ticks: 1, pidns: 'pid:[1]' };
-    await writeFile(lockFile(ckpt), JSON.stringify(holder));
-    const renew = setInterval(() => { const now = new Date(); void utimes(lockFile(ckpt), now, now); }, 300);
-    try {
-      await rejectsWith(acquireLock(ckpt, 'nightly'), 'JOB_RUNNING', running(lockFile(ckpt), holder));
-    } finally {
-      clearInterval(renew);
-    }
+    await stopsWhileRenewed(dir, { pid: 1, host: hostname(), started: '2026-12-06T10:00:00.000Z', ticks: 1, pidns: 'pid:[1]' }, () => new Date());
   }));
 
   test('from another host, a lock not renewed is waited for until it is STALE_MS old, then taken over (a rescheduled pod)', () => withTempDir(async (dir) => {
