@@ -12,7 +12,7 @@ import type { Batch } from '../../batch/batcher.js';
 import { readYaml } from '../../config.js';
 import { BentoError } from '../../errors.js';
 import type { Bundle } from '../../model/bundle.js';
-import { manifestName, parseManifest, tagPart } from '../../model/manifest.js';
+import { type Manifest, manifestName, parseManifest, tagPart } from '../../model/manifest.js';
 import { ModelPool } from '../../model/pool.js';
 import { postprocess } from '../../model/postprocess.js';
 import { Preprocessor } from '../../model/preprocess.js';
@@ -65,7 +65,7 @@ export async function pack(options: PackOptions, log: (line: string) => void = (
       const manifestFile = join(staging, manifestName);
       await writeFile(manifestFile, stringify(manifest, { lineWidth: 0 }));
       const raw = await readYaml(manifestFile, 'MANIFEST_INVALID', 'Manifest');
-      let parsed;
+      let parsed: Manifest;
       try {
         parsed = parseManifest(raw, options.manifest ? resolve(options.manifest) : manifestFile);
       } catch (error) {
