@@ -237,3 +237,18 @@ test('pack --labels on an output that already holds probabilities adds no softma
   assert.equal(unknown.code, 2, unknown.stderr);
   assert.ok(unknown.stderr.includes('  - --fill feature=…: the model has no input "feature" (it has features)\n  - --labels logit=…: the model has no tensor output "logit" (it has logits)\n  - --activation logit=…: the model has no tensor output "logit" (it has logits)\n'), unknown.stderr);
 }));
+
+test('pack without --version, twice in one second: the second gets -2, not "already in the store, choose another --version"', () => withTempDir(async (dir) => {
+  const env = { BENTO_BATCH_HOME: join(dir, 'home') };
+  const { createHash } = await import('node:crypto');
+  const { mkdir } = await import('node:fs/promises');
+  const model = join(shapes, 'zipmap.onnx');
+  const hash = createHash('sha256').update(await readFile(model)).digest('hex').slice(0, 6);
+  // The versions this second and the next would take, already in the store (a pack a moment ago).
+  const stamp = (ms: number) => new Date(ms).toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  const now = Date.now();
+  for (const t of [now, now + 1000, now + 2000]) await mkdir(join(dir, 'home', 'models', 'linear', `${stamp(t)}-${hash}`), { recursive: true });
+  const packed = await runCli(['--log-format', 'text', 'pack', model, '--name', 'linear', '--columns', columns], { env });
+  assert.equal(packed.code, 0, packed.stderr);
+  assert.match(packed.stderr, new RegExp(`^packed linear:\\d{8}-\\d{6}-${hash}-2 → `, 'm'));
+}));

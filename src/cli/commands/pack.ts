@@ -17,7 +17,7 @@ import { ModelPool } from '../../model/pool.js';
 import { postprocess } from '../../model/postprocess.js';
 import { Preprocessor } from '../../model/preprocess.js';
 import type { Signature, TensorData } from '../../model/session.js';
-import { saveToStore } from '../../model/store.js';
+import { modelsDir, saveToStore } from '../../model/store.js';
 import { validateSignature } from '../../model/validate.js';
 
 export interface PackOptions {
@@ -58,7 +58,7 @@ export async function pack(options: PackOptions, log: (line: string) => void = (
   const signature = probe.signature;
   const skipped = signature.outputs.filter((o) => !o.isTensor).map((o) => o.name);
   try {
-    const version = options.version ?? await defaultVersion(modelFile);
+    const version = options.version ?? await freeVersion(options.name, await defaultVersion(modelFile), options.output);
     const manifest = options.manifest ? await fromFile(options, version) : fromFlags(options, version, signature);
     const staging = await mkdtemp(join(tmpdir(), 'bento-batch-pack-'));
     try {
@@ -131,6 +131,14 @@ function checkFlags(options: PackOptions): void {
     if (v.indexOf('=') > 0 && values.some((x) => !Number.isFinite(Number(x)))) problems.push(`--fill ${v}: expected numbers, e.g. --fill ${v.slice(0, v.indexOf('='))}=0`);
   }
   if (problems.length > 0) throw new BentoError('USAGE', `Cannot pack ${options.model}:${problems.length === 1 ? ` ${problems[0]}` : `\n${problems.map((p) => `  - ${p}`).join('\n')}`}`, { hint: 'Fix the flags and run again; `bento-batch pack --help` lists them.' });
+}
+
+/** The default version, or it with -2, -3, … where the same model was packed under that name within the same second. */
+async function freeVersion(name: string, version: string, output: string | undefined): Promise<string> {
+  if (output) return version;
+  let free = version;
+  for (let n = 2; await stat(join(modelsDir(), name, free)).catch(() => undefined); n++) free = `${version}-${n}`;
+  return free;
 }
 
 /** A sortable id from the packing time plus the model's hash: 20261124-121530-3f9a1c. */
