@@ -185,3 +185,21 @@ export function memoryLimitError(error: unknown, memoryMb: number, thread: strin
     cause: error,
   });
 }
+
+/** A file system error in words a message can end with, for the errors a user can do something about; undefined for others. */
+export function fsReason(error: NodeJS.ErrnoException): string | undefined {
+  switch (error.code) {
+    case 'ENOSPC': return 'the disk is full';
+    case 'EACCES': case 'EPERM': return 'permission denied';
+    case 'EROFS': return 'the filesystem is read-only';
+    case 'EFBIG': return 'the file is larger than allowed';
+    case 'EISDIR': return 'it is a directory';
+    case 'ENOTDIR': return 'a folder on its path is a file';
+    default: return undefined;
+  }
+}
+
+/** What a log line or a summary says of an error: its code, message, where, and what to do (JSON drops what is unset). */
+export function errorFields(error: BentoError): { code: string; message: string; file?: string; row?: number; column?: string; hint?: string } {
+  return { code: error.code, message: error.message, file: error.file, row: error.row, column: error.column, hint: error.hint };
+}

@@ -16,7 +16,7 @@ import { link, mkdir, open, readFile, rm, stat, utimes, writeFile } from 'node:f
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { BentoError } from '../errors.js';
-import { outputError } from '../sink/atomic.js';
+import { outputError, processAlive } from '../sink/atomic.js';
 
 /** How often the holder renews the lock's modification time. */
 export const RENEW_MS = 5_000;
@@ -233,11 +233,7 @@ async function holderOf(path: string): Promise<{ holder?: Holder; alive: boolean
   // This process's id in a lock is a dead container's (restarted on the same volume as the same
   // id), unless this thread holds it.
   if (holder.pid === process.pid) return { holder, alive: heldHere.has(path), mtimeMs };
-  try {
-    process.kill(holder.pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return { holder, alive: false, mtimeMs };
-  }
+  if (!processAlive(holder.pid)) return { holder, alive: false, mtimeMs };
   const now = ticksOf(holder.pid).ticks;
   return { holder, alive: holder.ticks === undefined || now === undefined || now === holder.ticks, mtimeMs };
 }

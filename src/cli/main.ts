@@ -3,7 +3,7 @@
  * the only place that turns errors into messages and exit codes.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { BentoError, ExitCode, exitCodeFor } from '../errors.js';
+import { BentoError, errorFields, ExitCode, exitCodeFor, fsReason } from '../errors.js';
 import { keepRuntimeTelemetryOff } from '../model/telemetry.js';
 import type { LogFormat } from '../run/progress.js';
 
@@ -151,7 +151,8 @@ function report(error: unknown): number {
   const code = exitCodeFor(error);
   if (error instanceof BentoError) {
     if (logFormat === 'json') {
-      process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', event: 'error', code: error.code, exit_code: code, message: error.message, file: error.file, row: error.row, column: error.column, hint: error.hint })}\n`);
+      const { code: name, ...fields } = errorFields(error);
+      process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', event: 'error', code: name, exit_code: code, ...fields })}\n`);
     } else {
       process.stderr.write(`error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`);
     }
@@ -162,7 +163,7 @@ function report(error: unknown): number {
   // locked-down pod): the environment's doing, said as such.
   const system = error as NodeJS.ErrnoException;
   if (system?.path && ['EACCES', 'EPERM', 'EROFS'].includes(system.code ?? '') || (system?.syscall === 'mkdtemp' && system.code === 'ENOENT')) {
-    const why = system.code === 'EROFS' ? 'the filesystem is read-only' : system.code === 'ENOENT' ? 'its folder does not exist' : 'permission denied';
+    const why = system.code === 'ENOENT' ? 'its folder does not exist' : fsReason(system);
     const userError = new BentoError('OUTPUT_WRITE', `Cannot ${system.syscall ?? 'use'} ${system.path}: ${why}`, {
       file: system.path, hint: 'Give this user access to it, or point bento-batch elsewhere: BENTO_BATCH_HOME for the model store and its cache, TMPDIR for temporary files.',
     });

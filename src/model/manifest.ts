@@ -57,6 +57,10 @@ const outputSchema = z.strictObject({
 
 /** What a model's name and version may hold: each is a folder name in the store and a part of `name:version`. */
 export const tagPart = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+export const tagPartWords = 'letters, digits, ".", "_" and "-", starting with a letter or digit';
+
+/** A version: a tag part, and not the word tags use for the newest. */
+export const isVersion = (version: string) => tagPart.test(version) && version !== 'latest';
 
 /** bento.yaml as written; keys are documented in the README ("The packed model"). */
 export const manifestSchema = z.strictObject({
@@ -64,7 +68,7 @@ export const manifestSchema = z.strictObject({
   name: nonEmptyString().regex(tagPart, expect('a name of letters, digits, ".", "_" and "-"')),
   // A version names a folder of the store and is half of a tag (store.ts): the same characters as a name, and not the word tags use for the newest.
   version: z.union([z.string().min(1), z.number()], expect('a version string')).transform(String)
-    .refine((v) => tagPart.test(v) && v !== 'latest', expect('a version of letters, digits, ".", "_" and "-", starting with a letter or digit, other than "latest"')),
+    .refine(isVersion, expect(`a version of ${tagPartWords}, other than "latest"`)),
   description: z.string().optional(),
   /** ISO time of packing; `name:latest` picks the newest. */
   created: z.string().optional(),

@@ -67,6 +67,9 @@ export class Preprocessor {
 /** The least double that rounds to Infinity as a float32: 2^128 − 2^103. */
 const float32Overflow = 3.4028235677973366e38;
 
+/** A finite double a float32 tensor cannot hold: it would become Infinity there. */
+const beyondFloat32 = (v: number) => (v >= float32Overflow || v <= -float32Overflow) && v !== Infinity && v !== -Infinity;
+
 type Writable = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | string[];
 
 /**
@@ -174,7 +177,7 @@ function fillColumn(data: Writable, cells: Column, length: number, width: number
         const v = numbers[i]!;
         // v !== v: NaN.
         if ((valid && !valid[i]) || v !== v) out[i * width + j] = fill ?? fail(i, null, `${expects}; it has no value and the tensor has no fill`);
-        else if (check && (v >= float32Overflow || v <= -float32Overflow) && Number.isFinite(v)) fail(i, v, beyond);
+        else if (check && beyondFloat32(v)) fail(i, v, beyond);
         else out[i * width + j] = v;
       }
       return;
@@ -183,14 +186,14 @@ function fillColumn(data: Writable, cells: Column, length: number, width: number
       const v = cell(column, i);
       // The common cells first, with no number boxed on the way: a plain decimal's text (CSV), a number (JSONL).
       const x = typeof v === 'string' ? plainDecimal(v) : typeof v === 'number' ? v : NaN;
-      if (x === x && !(narrows && (x >= float32Overflow || x <= -float32Overflow))) {
+      if (x === x && !(narrows && beyondFloat32(x))) {
         out[i * width + j] = x;
         continue;
       }
       const n = x === x ? x : toNumber(v);
       if (n === undefined) out[i * width + j] = fill ?? fail(i, v, `${expects}; it has no value and the tensor has no fill`);
       else if (Number.isNaN(n)) fail(i, v, expects);
-      else if (narrows && (n >= float32Overflow || n <= -float32Overflow) && Number.isFinite(n)) fail(i, v, beyond);
+      else if (narrows && beyondFloat32(n)) fail(i, v, beyond);
       else out[i * width + j] = n;
     }
     return;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { readYaml } from '../config.js';
 import { BentoError } from '../errors.js';
 import { directorySize } from './archive.js';
-import { manifestName, tagPart } from './manifest.js';
+import { isVersion, manifestName, tagPart, tagPartWords } from './manifest.js';
 
 export interface StoredModel {
   readonly name: string;
@@ -81,7 +81,7 @@ export async function resolveTag(ref: string, env?: NodeJS.ProcessEnv): Promise<
 /** Copies a bundle directory into the store as name:version, atomically; refuses to overwrite. */
 export async function saveToStore(bundleDir: string, name: string, version: string, env?: NodeJS.ProcessEnv, another = 'Choose another --version'): Promise<StoredModel> {
   // The manifest was checked; this guards the folder names themselves (a path outside the store).
-  if (!tagPart.test(name) || !tagPart.test(version) || version === 'latest') throw new BentoError('USAGE', `Cannot store a model as ${name}:${version}: a name and a version are letters, digits, ".", "_" and "-", starting with a letter or digit`, { hint: 'Choose another name or version.' });
+  if (!tagPart.test(name) || !isVersion(version)) throw new BentoError('USAGE', `Cannot store a model as ${name}:${version}: a name and a version are ${tagPartWords}`, { hint: 'Choose another name or version.' });
   const dir = join(modelsDir(env), name, version);
   if (await stat(dir).catch(() => undefined)) {
     throw new BentoError('USAGE', `Model ${name}:${version} is already in the store (${dir})`, { hint: `${another}, or delete it first with \`bento-batch models delete ${name}:${version}\`.` });

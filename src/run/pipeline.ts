@@ -119,8 +119,10 @@ export async function prepareJob(spec: JobSpec, resolved?: Bundle): Promise<Prep
     }
     await folderWritable(key, path);
   }
-  if (spec.checkpoint) await folderWritable('checkpoint.path', spec.checkpoint.path);
-  if (spec.checkpoint) await checkCheckpointDir(spec.checkpoint.path, spec.jobFile);
+  if (spec.checkpoint) {
+    await folderWritable('checkpoint.path', spec.checkpoint.path);
+    await checkCheckpointDir(spec.checkpoint.path, spec.jobFile);
+  }
   const modelColumns = [...new Set([...m.inputs.flatMap((i) => i.columns), ...(m.text ? [m.text.column] : [])])];
   const wanted = spec.input.columns ?? (spec.output.keep ? [...new Set([...modelColumns, ...spec.output.keep])] : undefined);
   if (spec.input.columns) {

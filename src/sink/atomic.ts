@@ -5,7 +5,7 @@
  */
 import { copyFile, mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { BentoError } from '../errors.js';
+import { BentoError, fsReason } from '../errors.js';
 
 export interface PartialFile {
   /** Bytes in the file so far. */
@@ -120,16 +120,17 @@ export async function removeDeadTemps(final: string): Promise<void> {
     const pid = Number(entry.slice(name.length + 2, -'.bento-batch.tmp'.length));
     if (!Number.isInteger(pid) || pid === process.pid) return;
     const age = Date.now() - ((await stat(join(dir, entry)).catch(() => undefined))?.mtimeMs ?? Date.now());
-    if (age > 24 * 3600_000 || (age > 60_000 && !alive(pid))) await rm(join(dir, entry), { force: true });
+    if (age > 24 * 3600_000 || (age > 60_000 && !processAlive(pid))) await rm(join(dir, entry), { force: true });
   }));
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this id exists here (one of another user's counts: the signal is refused, not unknown). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
   }
 }
 
@@ -146,7 +147,7 @@ export async function syncDir(dir: string): Promise<void> {
 export function outputError(path: string, error: unknown): BentoError {
   if (error instanceof BentoError) return error;
   const e = error as NodeJS.ErrnoException;
-  const why = e.code === 'ENOSPC' ? 'the disk is full' : e.code === 'EACCES' || e.code === 'EPERM' ? 'permission denied' : e.code === 'EROFS' ? 'the filesystem is read-only' : e.code === 'EFBIG' ? 'the file is larger than allowed' : e.message;
+  const why = fsReason(e) ?? e.message;
   return new BentoError('OUTPUT_WRITE', `Cannot write output ${path}: ${why}`, {
     file: path, cause: error, hint: e.code === 'ENOSPC' || e.code === 'EFBIG' ? 'Free some space and run the same command again; it resumes from the last checkpoint.' : 'Check output.path and that its directory is writable.',
   });

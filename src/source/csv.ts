@@ -233,38 +233,31 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
 
   async function sameHeaders(): Promise<boolean> {
     if (files.length < 2 || !options.header) return true;
-    const first = await rawHeader(files[0]!);
-    for (const file of files.slice(1)) if ((await rawHeader(file)) !== first) return false;
+    const first = (await firstRecord(files[0]!))?.fields.join('\0');
+    for (const file of files.slice(1)) if ((await firstRecord(file))?.fields.join('\0') !== first) return false;
     return true;
   }
 
-  /** A file's first record as read, its fields joined by NUL; a header is short, so a small first read. */
-  async function rawHeader(file: string): Promise<string> {
+  /** A file's first record as read, and the encoding it was read in; a header is short, so a small first read. */
+  async function firstRecord(file: string): Promise<{ fields: string[]; encoding: CsvEncoding } | undefined> {
     const opened = openFileStream(file, 0, 64 * 1024);
     try {
       for await (const splitter of fed(file, opened.stream, 0)) {
-        if (nextRecord(splitter, file, 0)) return splitter.fields.slice(0, splitter.count).join('\0');
+        if (nextRecord(splitter, file, 0)) return { fields: splitter.fields.slice(0, splitter.count), encoding: splitter.encoding };
       }
     } finally {
       opened.stream.destroy();
     }
-    return '';
+    return undefined;
   }
 
   async function readHeader(file: string): Promise<{ header: string[]; encoding: CsvEncoding }> {
-    const opened = openFileStream(file);
-    try {
-      for await (const record of fed(file, opened.stream, 0)) {
-        if (nextRecord(record, file, 0)) return { header: names(record, file), encoding: record.encoding };
-      }
-    } finally {
-      opened.stream.destroy();
-    }
-    throw new BentoError('INPUT_FORMAT', `Input file ${file} is empty`, { file });
+    const first = await firstRecord(file);
+    if (!first) throw new BentoError('INPUT_FORMAT', `Input file ${file} is empty`, { file });
+    return { header: names(first.fields, file), encoding: first.encoding };
   }
 
-  const names = (splitter: CsvSplitter, file: string) => {
-    const record = splitter.fields.slice(0, splitter.count);
+  const names = (record: string[], file: string) => {
     if (options.names) {
       if (options.names.length !== record.length) {
         throw new BentoError('INPUT_FORMAT', `${file} has ${record.length} fields a record, but input.csv.names gives ${options.names.length} names`, {
@@ -314,7 +307,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
         record.only = only;
         if (!nextRecord(record, file, firstLine)) break;
         if (header === undefined) {
-          header = names(record, file);
+          header = names(record.fields.slice(0, record.count), file);
           select(header, options.header ? record.endByte : offset);
           if (options.header) continue;
         }

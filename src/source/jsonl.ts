@@ -112,6 +112,9 @@ function parseMarked(text: string): unknown {
   return JSON.parse(out + text.slice(copied), (_key, value: unknown) => (typeof value === 'string' && value.startsWith(bigMarker) ? BigInt(value.slice(bigMarker.length)) : value));
 }
 
+/** A value read from JSON, as JSON text again (its 64-bit integers, which JSON.stringify refuses, as their digits in quotes). */
+const jsonOf = (value: unknown) => JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
+
 /** Opens JSONL files and reads the first chunk to learn the columns; throws INPUT_* errors. */
 export async function openJsonl(files: readonly string[], options: JsonlSourceOptions): Promise<Source> {
   let schema: Field[] | undefined;
@@ -205,7 +208,7 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
     // otherwise coerce it ("false" to true, an object to "[object Object]") or fail on it.
     let errors: Map<number, BentoError> | undefined;
     const bad = (i: number, field: Field, holds: string, value: unknown, hint: string) => {
-      const text = typeof value === 'bigint' ? String(value) : JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
+      const text = typeof value === 'bigint' ? String(value) : jsonOf(value);
       (errors ??= new Map(chunk.errors)).set(i, typeMismatch(chunk, i, field.name, holds, text.length > 40 ? `${text.slice(0, 40)}…` : text, text, hint));
     };
     const asJson = `Fix or remove the value, or ${raiseChunkRows(options)} so that the first chunk holds such a value and the column is kept as JSON.`;
@@ -225,7 +228,7 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
           if (typeof v !== 'boolean') bad(i, field, 'true or false', v, asJson);
         } else if (field.type === 'string' && typeof v !== 'string') {
           // A number where text was (a zip code, an id) keeps its JSON text: nothing is lost.
-          values[i] = typeof v === 'object' ? JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? String(x) : x)) : String(v);
+          values[i] = typeof v === 'object' ? jsonOf(v) : String(v);
         }
       }
     }

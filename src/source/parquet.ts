@@ -58,10 +58,13 @@ function typeName(f: Field): string {
  * schema, which a later file's values would not fit.
  */
 function sameTypes(firstFile: string, schema: readonly Field[], file: string, fields: readonly Field[]): void {
-  const differ = schema.flatMap((f, i) => (typeName(f) === typeName(fields[i]!) ? [] : [`"${f.name}" is ${typeName(f)} in ${firstFile}, ${typeName(fields[i]!)} here`]));
+  const differ = schema.flatMap((f, i) => {
+    const [was, is] = [typeName(f), typeName(fields[i]!)];
+    return was === is ? [] : [{ name: f.name, text: `"${f.name}" is ${was} in ${firstFile}, ${is} here` }];
+  });
   if (differ.length === 0) return;
-  throw new BentoError('INPUT_FORMAT', `Input file ${file} holds ${differ.length === 1 ? 'a column' : `${differ.length} columns`} in another type than the first file: ${differ.join('; ')}`, {
-    file, column: schema.find((f, i) => typeName(f) !== typeName(fields[i]!))!.name,
+  throw new BentoError('INPUT_FORMAT', `Input file ${file} holds ${differ.length === 1 ? 'a column' : `${differ.length} columns`} in another type than the first file: ${differ.map((d) => d.text).join('; ')}`, {
+    file, column: differ[0]!.name,
     hint: 'Every file of an input must have the same column types: rewrite the odd files with the first one\'s types (a CAST in Spark, DuckDB or Polars), score them in a job of their own, or leave the column out with input.columns and output.keep.',
   });
 }

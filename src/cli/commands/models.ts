@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { BentoError } from '../../errors.js';
+import { BentoError, fsReason } from '../../errors.js';
 import { directorySize, extractArchive, writeArchive } from '../../model/archive.js';
 import { openBundle } from '../../model/bundle.js';
 import { outputColumns } from '../../model/manifest.js';
@@ -69,7 +69,7 @@ export async function exportModel(options: { ref: string; file: string }, out: O
   const stored = await resolveTag(options.ref);
   const file = resolve(options.file);
   await writeArchive(stored.dir, file).catch((error: NodeJS.ErrnoException) => {
-    const why = error.code === 'EISDIR' ? 'it is a directory' : error.code === 'ENOENT' ? 'its folder does not exist' : error.code === 'ENOTDIR' ? 'a folder on its path is a file' : error.code === 'EACCES' || error.code === 'EPERM' ? 'permission denied' : error.message;
+    const why = error.code === 'ENOENT' ? 'its folder does not exist' : fsReason(error) ?? error.message;
     throw new BentoError('OUTPUT_WRITE', `Cannot write the archive ${file}: ${why}`, { file, cause: error, hint: 'Give a file name (FILE.tar.gz) in an existing, writable folder.' });
   });
   out.write(`exported ${stored.name}:${stored.version} → ${file}\n`);

@@ -12,7 +12,7 @@ import type { Batch } from '../../batch/batcher.js';
 import { readYaml } from '../../config.js';
 import { BentoError } from '../../errors.js';
 import type { Bundle } from '../../model/bundle.js';
-import { type Manifest, manifestName, parseManifest, tagPart } from '../../model/manifest.js';
+import { isVersion, type Manifest, manifestName, parseManifest, tagPart, tagPartWords } from '../../model/manifest.js';
 import { ModelPool } from '../../model/pool.js';
 import { postprocess } from '../../model/postprocess.js';
 import { Preprocessor } from '../../model/preprocess.js';
@@ -113,11 +113,10 @@ export async function pack(options: PackOptions, log: (line: string) => void = (
 
 /** Flag mistakes, found before the model is loaded; a name and a version are folder names in the store and the two halves of a tag. */
 function checkFlags(options: PackOptions): void {
-  const part = 'letters, digits, ".", "_" and "-", starting with a letter or digit';
   const problems: string[] = [];
-  if (!tagPart.test(options.name)) problems.push(`--name ${JSON.stringify(options.name)}: expected ${part}`);
-  if (options.version !== undefined && (!tagPart.test(options.version) || options.version === 'latest')) {
-    problems.push(`--version ${JSON.stringify(options.version)}: expected ${part}${options.version === 'latest' ? '; "latest" is the tag for the newest version, not a version' : ''}`);
+  if (!tagPart.test(options.name)) problems.push(`--name ${JSON.stringify(options.name)}: expected ${tagPartWords}`);
+  if (options.version !== undefined && !isVersion(options.version)) {
+    problems.push(`--version ${JSON.stringify(options.version)}: expected ${tagPartWords}${options.version === 'latest' ? '; "latest" is the tag for the newest version, not a version' : ''}`);
   }
   if (options.maxBatch !== undefined && !(Number.isInteger(options.maxBatch) && options.maxBatch > 0)) problems.push('--max-batch: expected a positive whole number');
   const described = [...(['columns', 'labels', 'activation', 'fill'] as const).filter((flag) => options[flag].length > 0), ...(options.outputs ? ['outputs'] : [])];
@@ -179,11 +178,11 @@ function fromFlags(options: PackOptions, version: string, signature: Signature):
     const f = fill.get(input.name)?.map(Number);
     return { tensor: input.name, dtype: input.type, shape: ['batch', ...rest], columns: cols ?? [], ...(f ? { fill: f.length === 1 ? f[0] : f } : {}) };
   });
-  for (const name of columns.keys()) if (!signature.inputs.some((i) => i.name === name)) problems.push(`--columns ${name}=…: the model has no input "${name}" (it has ${signature.inputs.map((i) => i.name).join(', ')})`);
-  for (const name of fill.keys()) if (!signature.inputs.some((i) => i.name === name)) problems.push(`--fill ${name}=…: the model has no input "${name}" (it has ${signature.inputs.map((i) => i.name).join(', ')})`);
+  // Each flag names tensors of one side of the model: a name it lacks is a problem, as a misspelt --columns is.
+  const inputNames = signature.inputs.map((i) => i.name);
   const outputNames = signature.outputs.filter((o) => o.isTensor).map((o) => o.name);
-  for (const [flag, map] of [['labels', labels], ['activation', activation]] as const) {
-    for (const name of map.keys()) if (!outputNames.includes(name)) problems.push(`--${flag} ${name}=…: the model has no tensor output "${name}" (it has ${outputNames.join(', ')})`);
+  for (const [flag, map, names, what] of [['columns', columns, inputNames, 'input'], ['fill', fill, inputNames, 'input'], ['labels', labels, outputNames, 'tensor output'], ['activation', activation, outputNames, 'tensor output']] as const) {
+    for (const name of map.keys()) if (!names.includes(name)) problems.push(`--${flag} ${name}=…: the model has no ${what} "${name}" (it has ${names.join(', ')})`);
   }
   if (problems.length > 0) throw new BentoError('USAGE', `Cannot pack ${options.model}:\n${problems.map((p) => `  - ${p}`).join('\n')}`, { hint: 'Run `bento-batch inspect MODEL.onnx` to see the tensors.' });
   const tensors = signature.outputs.filter((o) => o.isTensor && (!options.outputs || options.outputs.includes(o.name)));

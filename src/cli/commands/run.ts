@@ -5,7 +5,7 @@
 import { constants } from 'node:fs';
 import { access, mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { BentoError, exitCodeFor, thousands } from '../../errors.js';
+import { BentoError, errorFields, exitCodeFor, fsReason, thousands } from '../../errors.js';
 import { loadJob } from '../../job/load.js';
 import type { JobSpec } from '../../job/spec.js';
 import { resolveBundle } from '../../model/bundle.js';
@@ -91,7 +91,7 @@ function failedSummary(spec: JobSpec, stats: RunStats, error: unknown): Record<s
     job: spec.name,
     status: e?.code === 'INTERRUPTED' ? 'interrupted' : 'failed',
     exit_code: exitCodeFor(error),
-    error: { code: e?.code ?? 'INTERNAL', message: (error as Error)?.message ?? String(error), ...(e?.file ? { file: e.file } : {}), ...(e?.row !== undefined ? { row: e.row } : {}), ...(e?.column ? { column: e.column } : {}), ...(e?.hint ? { hint: e.hint } : {}) },
+    error: e ? errorFields(e) : { code: 'INTERNAL', message: (error as Error)?.message ?? String(error) },
     input: { rows: stats.rowsDone ?? stats.rowsRead },
     output: { path: spec.output.path, format: spec.output.format, rows: stats.rowsWritten },
     rows_failed: stats.rowsFailed ?? 0,
@@ -111,7 +111,6 @@ async function summaryWritable(file: string): Promise<void> {
 }
 
 function summaryError(file: string, error: unknown): BentoError {
-  const e = error as NodeJS.ErrnoException;
-  const why = e.code === 'EISDIR' ? 'it is a directory' : e.code === 'EACCES' || e.code === 'EPERM' ? 'permission denied' : e.code === 'ENOTDIR' ? 'a folder on its path is a file' : e.message;
+  const why = fsReason(error as NodeJS.ErrnoException) ?? (error as Error).message;
   return new BentoError('OUTPUT_WRITE', `Cannot write the summary ${file} (--summary-json): ${why}`, { file, cause: error, hint: 'Give --summary-json a file in a writable folder.' });
 }
