@@ -1,14 +1,15 @@
 /**
  * @file Crash injection for the checkpoint tests: `BENTO_BATCH_FAILPOINT=name:n` kills the
  * process with SIGKILL the n-th time it passes the named point, so a test can crash between
- * exactly the two system calls it wants to.
+ * exactly the two system calls it wants to; `name:n:stop` stops it with SIGSTOP instead (a paused
+ * VM, a frozen node), for a test to let it go on later.
  */
-const [name, nth] = (process.env.BENTO_BATCH_FAILPOINT ?? '').split(':');
+const [name, nth, how] = (process.env.BENTO_BATCH_FAILPOINT ?? '').split(':');
 let hits = 0;
 
 /** Dies here if the environment says so; otherwise a no-op. */
 export function failpoint(point: string): void {
   if (point !== name) return;
   hits++;
-  if (hits === Number(nth ?? 1)) process.kill(process.pid, 'SIGKILL');
+  if (hits === Number(nth ?? 1)) process.kill(process.pid, how === 'stop' ? 'SIGSTOP' : 'SIGKILL');
 }

@@ -10,6 +10,12 @@
  * for it; a container restarted on the same volume often runs as the same id, which is this
  * process's own and never a live holder); from another host (a shared volume, a rescheduled
  * Kubernetes pod) by the lock's modification time, which its holder renews every few seconds.
+ *
+ * A run judged dead by its lock's age may only be paused (a suspended VM, a node cut off from the
+ * cluster but not from the volume). So the holder looks at its lock as it renews it and before
+ * every checkpoint and publish, and stops once the lock is another run's; and a run that takes
+ * over such a lock writes on copies of the partial files, so what the paused run writes in the
+ * moments before it notices lands in files no one reads.
  */
 import { readFileSync, readlinkSync } from 'node:fs';
 import { link, mkdir, open, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
@@ -23,7 +29,7 @@ export const RENEW_MS = 5_000;
 /** A lock from another host not renewed for this long is taken over. */
 export const STALE_MS = 30_000;
 
-interface Holder {
+export interface Holder {
   readonly pid: number;
   readonly host: string;
   readonly started: string;
@@ -56,6 +62,16 @@ const CLOCK_SKEW_MS = 10 * 60_000;
 const watchedStale = new Map<string, number>();
 
 export interface Lock {
+  /**
+   * The run whose lock this one replaced, where it may still be alive: another host's (or pid
+   * namespace's), judged dead by the lock's age alone.
+   */
+  readonly tookOver: Holder | undefined;
+  /** Set once the lock is seen to be another run's, or gone: as of the last look (renewal, check). */
+  readonly lost: BentoError | undefined;
+  /** Looks at the lock now; throws JOB_RUNNING (the `lost` error) if it is no longer this run's. */
+  check(): Promise<void>;
+  /** Removes the lock, if it is still this run's. */
   release(): Promise<void>;
 }
 
@@ -86,11 +102,13 @@ export async function acquireLock(checkpointDir: string, job: string, options: L
   const path = lockFile(checkpointDir);
   const me: Holder = { pid: process.pid, host: hostname(), started: new Date().toISOString(), ...ticksOf(process.pid), ...(pidNamespace ? { pidns: pidNamespace } : {}) };
   await mkdir(dirname(path), { recursive: true }).catch(() => undefined); // create's error names the folder if it cannot be made
+  const content = `${JSON.stringify(me)}\n`;
   let told = false;
   for (let attempt = 0; ; attempt++) {
-    if ((await create(path, me)) || (await takeOver(path, me))) {
+    const taken = (await create(path, content)) ? { replaced: undefined } : await takeOver(path, content);
+    if (taken) {
       heldHere.add(path);
-      return held(path);
+      return held(path, content, job, taken.replaced && !local(taken.replaced) ? taken.replaced : undefined);
     }
     const found = await holderOf(path);
     if (found.holder && found.alive) {
@@ -140,17 +158,18 @@ async function watch(path: string, mtimeMs: number, ms: number, signal: AbortSig
  * and judges the lock again under the guard. A guard left by a run killed in those milliseconds
  * is judged as a lock is and removed once dead.
  */
-async function takeOver(path: string, me: Holder): Promise<boolean> {
+async function takeOver(path: string, content: string): Promise<{ readonly replaced: Holder | undefined } | undefined> {
   const guard = guardOf(path);
-  if (!(await create(guard, me))) {
+  if (!(await create(guard, content))) {
     if (!(await holderOf(guard)).alive) await rm(guard, { force: true });
-    return false;
+    return undefined;
   }
   heldHere.add(guard);
   try {
-    if ((await holderOf(path)).alive) return false;
+    const { holder, alive } = await holderOf(path);
+    if (alive) return undefined;
     await rm(path, { force: true });
-    return await create(path, me);
+    return (await create(path, content)) ? { replaced: holder } : undefined;
   } finally {
     heldHere.delete(guard);
     await rm(guard, { force: true });
@@ -166,8 +185,7 @@ let creates = 0;
  * lock (which would hold the job until it is STALE_MS old). Where the file system has no hard
  * links, created in place.
  */
-async function create(path: string, holder: Holder): Promise<boolean> {
-  const content = `${JSON.stringify(holder)}\n`;
+async function create(path: string, content: string): Promise<boolean> {
   const temporary = `${path.slice(0, -'.lock'.length)}.lock-${process.pid}-${++creates}.bento-batch.tmp`;
   try {
     await writeFile(temporary, content);
@@ -243,19 +261,59 @@ function local(holder: Holder): boolean {
   return holder.host === hostname() && (holder.pidns === undefined || pidNamespace === undefined || holder.pidns === pidNamespace);
 }
 
-function held(path: string): Lock {
+function held(path: string, content: string, job: string, tookOver: Holder | undefined): Lock {
+  let lost: BentoError | undefined;
+  /** Whether the lock is still this run's; once not, never again. */
+  const look = async (): Promise<boolean> => {
+    if (lost) return false;
+    // Unreadable for another reason (EIO, a network file system's hiccup) is not taken for lost.
+    const now = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? undefined : content));
+    if (now === content) return true;
+    lost ??= lostError(job, path, now);
+    clearInterval(renew);
+    heldHere.delete(path);
+    return false;
+  };
   const renew = setInterval(() => {
-    const now = new Date();
-    utimes(path, now, now).catch(() => undefined);
+    void look().then((ours) => {
+      if (!ours) return;
+      const now = new Date();
+      return utimes(path, now, now);
+    }).catch(() => undefined);
   }, RENEW_MS);
   renew.unref();
   return {
+    tookOver,
+    get lost() {
+      return lost;
+    },
+    async check() {
+      if (!(await look())) throw lost!;
+    },
     async release() {
       clearInterval(renew);
+      const ours = await look();
       heldHere.delete(path);
-      await rm(path, { force: true });
+      if (ours) await rm(path, { force: true });
     },
   };
+}
+
+function lostError(job: string, path: string, now: string | undefined): BentoError {
+  let other: Partial<Holder> | undefined;
+  try {
+    other = now === undefined ? undefined : JSON.parse(now) as Partial<Holder>;
+  } catch {
+    other = undefined;
+  }
+  const by = other && Number.isInteger(other.pid) && typeof other.host === 'string' ? `process ${other.pid} on ${other.host}` : 'another run';
+  return now === undefined
+    ? new BentoError('JOB_RUNNING', `Job ${job}: this run's lock ${path} was removed while it ran (by hand, or by a run that took the job over and finished); it stops without writing more, so as not to write over another run's output`, {
+      file: path, hint: 'Run the same command again: it resumes from the last checkpoint, or says the job is finished. Delete a lock only when no run of the job is alive.',
+    })
+    : new BentoError('JOB_RUNNING', `Job ${job}: this run lost its lock ${path} to ${by}, which took the job over; it stops without writing more`, {
+      file: path, hint: `That run goes on from the last checkpoint. A run loses its lock when it is paused or cut off for more than ${STALE_MS / 1000} s (a suspended VM, a frozen node) while a run on another host waits for the job; nothing needs doing unless that run fails.`,
+    });
 }
 
 /** A process's start time in clock ticks since boot, where /proc says (Linux). */

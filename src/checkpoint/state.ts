@@ -5,8 +5,8 @@
  * old or the new state, never a torn one.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { constants, createReadStream } from 'node:fs';
+import { copyFile, mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BentoError } from '../errors.js';
 import type { JobSpec } from '../job/spec.js';
@@ -67,8 +67,12 @@ export const stateFile = (dir: string) => join(dir, 'state.json');
 export const partialFile = (dir: string, format: string) => join(dir, `partial.${format}`);
 export const partialErrorsFile = (dir: string) => join(dir, 'errors.partial.jsonl');
 
-/** Every name a run writes into its checkpoint directory: state.json (and its temp file), the partial output (a Parquet one with its row groups' metadata), the partial errors file. */
-const checkpointEntry = /^(?:state\.json(?:\.tmp)?|partial\.(?:csv|jsonl|parquet)(?:\.rowgroups)?|errors\.partial\.jsonl)$/;
+/**
+ * Every name a run writes into its checkpoint directory: state.json, the partial output (a
+ * Parquet one with its row groups' metadata), the partial errors file, and their temporary
+ * files (`.tmp`, or `.<pid>[-<n>].tmp` of one process).
+ */
+const checkpointEntry = /^(?:state\.json|partial\.(?:csv|jsonl|parquet)(?:\.rowgroups)?|errors\.partial\.jsonl)(?:\.\d+(?:-\d+)?)?(?:\.tmp)?$/;
 
 /**
  * Refuses a `checkpoint.path` that is a file, or a directory holding anything a run does not
@@ -88,6 +92,34 @@ export async function checkCheckpointDir(dir: string, jobFile: string): Promise<
     const shown = others.slice(0, 3).map((name) => JSON.stringify(name)).join(', ') + (others.length > 3 ? ` and ${others.length - 3} more` : '');
     throw new BentoError('JOB_INVALID', `Job file ${jobFile}: checkpoint.path ${dir} is a directory holding other files (${shown}); a run empties its checkpoint directory when it starts over or finishes with new inputs`, { file: jobFile, hint });
   }
+}
+
+/**
+ * Puts a copy of each partial file in the checkpoint in its place (a reflink where the file system
+ * has them), so a process that still has one open (a paused run that lost the job to this one)
+ * writes into a file no one reads rather than into this run's output.
+ */
+export async function detachPartials(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((name) => /^(?:partial\.(?:csv|jsonl|parquet)(?:\.rowgroups)?|errors\.partial\.jsonl)$/.test(name));
+  } catch (error) {
+    throw outputError(dir, error);
+  }
+  for (const name of names) {
+    const path = join(dir, name);
+    const copy = `${path}.${process.pid}.tmp`;
+    try {
+      await copyFile(path, copy, constants.COPYFILE_FICLONE);
+      await rename(copy, path);
+    } catch (error) {
+      await rm(copy, { force: true }).catch(() => undefined);
+      throw outputError(path, error);
+    }
+  }
+  await syncDir(dir).catch((error: unknown) => {
+    throw outputError(dir, error);
+  });
 }
 
 /** Removes a checkpoint: the files a run writes there, then the directory if nothing else is in it. */
@@ -129,11 +161,20 @@ export async function readState(dir: string): Promise<CheckpointState | undefine
   }
 }
 
-/** Replaces state.json atomically and durably. */
-export async function writeState(dir: string, state: CheckpointState): Promise<void> {
+/** Writes so far, each through a temporary file of its own. */
+let writes = 0;
+
+/**
+ * Replaces state.json atomically and durably. `fence` throws when the run no longer holds the
+ * job (checkpoint/lock.ts): looked at before anything is written and again just before the
+ * rename, so a run that has lost the job to another does not replace that run's record.
+ */
+export async function writeState(dir: string, state: CheckpointState, fence?: () => Promise<void>): Promise<void> {
+  await fence?.();
+  // Of its own: a paused run that lost its lock may write beside the run that took it over.
+  const temp = `${stateFile(dir)}.${process.pid}-${++writes}.tmp`;
   try {
     await mkdir(dir, { recursive: true });
-    const temp = `${stateFile(dir)}.tmp`;
     const handle = await open(temp, 'w');
     try {
       await handle.writeFile(`${JSON.stringify(state, null, 2)}\n`);
@@ -142,10 +183,12 @@ export async function writeState(dir: string, state: CheckpointState): Promise<v
       await handle.close();
     }
     failpoint('state-written');
+    await fence?.();
     await rename(temp, stateFile(dir));
     failpoint('state-renamed');
     await syncDir(dir);
   } catch (error) {
+    await rm(temp, { force: true }).catch(() => undefined);
     throw outputError(dir, error);
   }
 }

@@ -30,7 +30,7 @@ export class Commits {
     private readonly ckpt: CheckpointSpec,
     private readonly sink: Sink,
     private readonly errorLog: ErrorLog,
-    private readonly record: { readonly fingerprint: Fingerprint; readonly totalRows: number | undefined },
+    private readonly record: { readonly fingerprint: Fingerprint; readonly totalRows: number | undefined; readonly fence?: () => Promise<void> },
     /** Rows already committed (a resume's starting point). */
     committedRows: number,
   ) {
@@ -64,7 +64,7 @@ export class Commits {
       await writeState(this.ckpt.path, {
         version: 1, status: 'running', fingerprint: this.record.fingerprint, total_rows: this.record.totalRows,
         committed: { rows: at.rows, batches: at.batches, source: at.source, sink, errors, at: new Date().toISOString() },
-      });
+      }, this.record.fence);
       this.#committedRows = at.rows;
     });
     this.#committing.catch(() => undefined); // surfaced by the next await of it

@@ -11,9 +11,9 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { batches } from '../batch/batcher.js';
 import { failpoint } from '../checkpoint/failpoint.js';
-import { acquireLock } from '../checkpoint/lock.js';
+import { acquireLock, type Lock } from '../checkpoint/lock.js';
 import { decideResume } from '../checkpoint/resume.js';
-import { type CheckpointState, checkCheckpointDir, partialErrorsFile, partialFile, removeCheckpoint, writeState } from '../checkpoint/state.js';
+import { type CheckpointState, checkCheckpointDir, detachPartials, partialErrorsFile, partialFile, removeCheckpoint, writeState } from '../checkpoint/state.js';
 import { BentoError, didYouMean, thousands } from '../errors.js';
 import { type JobSpec, writtenByRuns } from '../job/spec.js';
 import type { Bundle } from '../model/bundle.js';
@@ -134,7 +134,7 @@ export async function prepareJob(spec: JobSpec, resolved?: Bundle): Promise<Prep
   // CSV to CSV keeping every input column: records go to the writer as the text read, whole.
   const csvOut = spec.output.format === 'csv';
   const wholeLines = csvOut && spec.input.columns === undefined && spec.output.keep === undefined;
-  const source = await openSource({ ...spec.input, columns: wanted }, { rawText: csvOut, ...(wholeLines ? { linesFor: spec.output.csv.delimiter, valuesOf: modelColumns } : {}) }, writtenByRuns(spec));
+  const source = await openSource({ ...spec.input, columns: wanted }, { rawText: csvOut, required: modelColumns, ...(wholeLines ? { linesFor: spec.output.csv.delimiter, valuesOf: modelColumns } : {}) }, writtenByRuns(spec));
   const names = source.schema.map((f) => f.name);
   for (const column of [...modelColumns, ...(spec.output.keep ?? [])]) {
     if (names.includes(column)) continue;
@@ -185,13 +185,13 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
     : undefined;
   try {
     hooks.started?.();
-    return await runLocked(job, hooks);
+    return await runLocked(job, hooks, lock);
   } finally {
     await lock?.release();
   }
 }
 
-async function runLocked(job: PreparedJob, hooks: RunHooks): Promise<RunSummary> {
+async function runLocked(job: PreparedJob, hooks: RunHooks, lock: Lock | undefined): Promise<RunSummary> {
   const started = performance.now();
   const startedAt = new Date().toISOString();
   const { spec, bundle, batchSize, source } = job;
@@ -204,6 +204,13 @@ async function runLocked(job: PreparedJob, hooks: RunHooks): Promise<RunSummary>
   const decision = ckpt ? await decideResume(spec, ckpt, source.files, bundle, hooks.restart ?? false) : undefined;
   if (decision?.kind === 'finished') return finishedSummary(job, decision.state);
   const resume = decision?.resume;
+  /** Throws once another run holds the job: before each write of state.json and the publish. */
+  const fence = lock ? () => lock.check() : undefined;
+  if (resume && lock?.tookOver) {
+    const { pid, host } = lock.tookOver;
+    hooks.info?.(`${spec.name}: took the job over from process ${pid} on ${host}, whose lock was not renewed; its partial output is copied first, so that run, if only paused, cannot write into this one's`, 'takeover');
+    await detachPartials(ckpt!.path);
+  }
   if (resume) {
     stats.rowsRead = stats.rowsDone = resume.rows;
     stats.rowsWritten = stats.rowsWrittenBefore = resume.rows - (spec.errors.emit === 'skip' ? resume.errors.failed : 0);
@@ -251,19 +258,20 @@ async function runLocked(job: PreparedJob, hooks: RunHooks): Promise<RunSummary>
     validateSignature(bundle, pool.signature);
     const predictions = predictionFields(m, pool.signature.outputs);
     checkOutputColumns(job, predictions);
-    if (ckpt) await writeState(ckpt.path, { version: 1, status: 'running', fingerprint: decision!.fingerprint, total_rows: source.totalRows, committed: resume });
+    if (ckpt) await writeState(ckpt.path, { version: 1, status: 'running', fingerprint: decision!.fingerprint, total_rows: source.totalRows, committed: resume }, fence);
     const shape = { keep: job.keep, predictions, nullRows: spec.errors.emit === 'null-row' };
     const schema = [...job.keep, ...predictions, ...(shape.nullRows ? [{ name: 'error', type: 'string' as const }] : [])];
     const sinkOptions = { partial, ...(resume ? { resume: resume.sink } : {}) };
     sink = startedThreads ? await openSinkThread(spec.output, schema, sinkOptions, sinkThreads, startedThreads) : await openSink(spec.output, schema, sinkOptions);
     errorLog = await ErrorLog.open(errorsPartial, spec.errors, resume?.errors);
-    if (ckpt) commits = new Commits(ckpt, sink, errorLog, { fingerprint: decision!.fingerprint, totalRows: source.totalRows }, resume?.rows ?? 0);
+    if (ckpt) commits = new Commits(ckpt, sink, errorLog, { fingerprint: decision!.fingerprint, totalRows: source.totalRows, ...(fence ? { fence } : {}) }, resume?.rows ?? 0);
     stats.rowsDone ??= 0;
     stats.rowsFailed ??= 0;
     const scorer = new Scorer(bundle, await Preprocessor.create(bundle), pool, (resume?.rows ?? 0) > 0);
     let position: SourcePosition | undefined = resume?.source;
 
     const write = async (scored: Scored) => {
+      if (lock?.lost) throw lock.lost;
       const { batch, errors } = scored;
       const out = outputBatch(scored, bundle, shape);
       await sink!.write(out);
@@ -323,9 +331,10 @@ async function runLocked(job: PreparedJob, hooks: RunHooks): Promise<RunSummary>
       await writeState(ckpt.path, {
         version: 1, status: 'finished', fingerprint: decision!.fingerprint, total_rows: source.totalRows, committed: undefined,
         finished: { output: spec.output.path, rows: stats.rowsWritten, failed: errorLog.failed, batches: stats.batches, started: startedAt, finished: new Date().toISOString(), seconds: Math.round(seconds * 1000) / 1000 },
-      });
+      }, fence);
       failpoint('finished-recorded');
     }
+    await fence?.();
     await publish(partial, spec.output.path);
     // The errors file exists when rows failed; one left by an earlier run of this job would mislead.
     if (errorLog.failed > 0) await publish(errorsPartial, spec.errors.path);
@@ -339,7 +348,11 @@ async function runLocked(job: PreparedJob, hooks: RunHooks): Promise<RunSummary>
     }
     throw error;
   } finally {
-    if (!sealed) {
+    if (lock?.lost) {
+      // The checkpoint is another run's now: its files are neither kept nor removed by this one.
+      await sink?.close().catch(() => undefined);
+      await errorLog?.close().catch(() => undefined);
+    } else if (!sealed) {
       await commits?.settled().catch(() => undefined);
       // A checkpoint with committed rows stays for the resume; with none there is nothing to keep.
       if (ckpt && (commits?.committedRows ?? resume?.rows ?? 0) > 0) {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { readdir, readFile, utimes, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -213,5 +213,39 @@ describe('acquireLock', () => {
     await rejectsWith(acquireLock(ckpt, 'nightly', { signal: stop.signal }), 'JOB_RUNNING', running(lockFile(ckpt), holder));
     assert.ok(Date.now() - began < 2000);
     assert.equal(JSON.parse(await readFile(lockFile(ckpt), 'utf8')).host, 'pod-7f9c');
+  }));
+  test('a run whose lock another run has taken over is told so (check, lost), and its release leaves that run\'s lock', () => withTempDir(async (dir) => {
+    const ckpt = join(dir, 'scored.csv.bento-batch');
+    const lock = await acquireLock(ckpt, 'nightly');
+    await lock.check();
+    const lost = () => lock.lost;
+    assert.equal(lost(), undefined);
+    assert.equal(lock.tookOver, undefined);
+    const other = JSON.stringify({ pid: 4242, host: 'pod-new', started: '2026-12-06T10:00:00.000Z' });
+    await writeFile(`${lockFile(ckpt)}.new`, other);
+    await rename(`${lockFile(ckpt)}.new`, lockFile(ckpt));
+    await rejectsWith(lock.check(), 'JOB_RUNNING', `Job nightly: this run lost its lock ${lockFile(ckpt)} to process 4242 on pod-new, which took the job over; it stops without writing more`);
+    assert.equal(lost()?.code, 'JOB_RUNNING');
+    await lock.release();
+    assert.equal(await readFile(lockFile(ckpt), 'utf8'), other);
+  }));
+
+  test('a lock removed under its run is lost too; a takeover names the replaced run only where it may be alive (another host\'s)', () => withTempDir(async (dir) => {
+    const ckpt = join(dir, 'scored.csv.bento-batch');
+    const first = await acquireLock(ckpt, 'nightly');
+    await rm(lockFile(ckpt));
+    await rejectsWith(first.check(), 'JOB_RUNNING', `Job nightly: this run's lock ${lockFile(ckpt)} was removed while it ran (by hand, or by a run that took the job over and finished); it stops without writing more, so as not to write over another run's output`);
+    await writeFile(lockFile(ckpt), await deadHolder());
+    const local = await acquireLock(ckpt, 'nightly');
+    assert.equal(local.tookOver, undefined, 'a dead process on this host is certainly dead');
+    await local.release();
+    const holder = { pid: 1, host: 'pod-7f9c', started: '2026-12-06T10:00:00.000Z' };
+    await writeFile(lockFile(ckpt), JSON.stringify(holder));
+    const old = new Date(Date.now() - 11 * 60_000);
+    await utimes(lockFile(ckpt), old, old);
+    const foreign = await acquireLock(ckpt, 'nightly');
+    assert.deepEqual(foreign.tookOver, holder);
+    await foreign.release();
+    assert.ok(!existsSync(lockFile(ckpt)));
   }));
 });

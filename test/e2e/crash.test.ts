@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -164,6 +164,57 @@ describe('SIGKILL between chosen system calls of a commit, then resume', { timeo
         assert.ok((await readFile(target)).equals(expected), `output after a crash at ${point} differs from the clean run`);
       });
     }
+  }
+});
+
+describe('a run paused past its lock\'s life (a frozen node), and the job taken over meanwhile', { timeout: 300_000 }, () => {
+  /** Whether every thread of the process is stopped (/proc: state T): a stop reaches each thread in turn. */
+  const stopped = async (pid: number) => {
+    const { readdir } = await import('node:fs/promises');
+    const tasks = await readdir(`/proc/${pid}/task`).catch(() => []);
+    const states = await Promise.all(tasks.map(async (t) => (await readFile(`/proc/${pid}/task/${t}/stat`, 'utf8').catch(() => '')).replace(/^.*\) /s, '')[0]));
+    return states.length > 0 && states.every((s) => s === 'T');
+  };
+  for (const output of ['csv', 'parquet'] as const) {
+    test(`csv → ${output}: the paused run, let go on, stops with exit 7 without writing; the taking-over run's output is the clean run's`, async () => {
+      const expected = await cleanRun('csv', output);
+      const target = join(dir, `paused.${output}`);
+      const file = await job(`paused-${output}`, inputs.csv!, target, true);
+      // Paused just after its third commit's fsync, before it records it in state.json.
+      const paused = spawn(process.execPath, [bin, '--log-format', 'json', 'run', file, '--progress', 'none'], { env: { ...process.env, BENTO_BATCH_FAILPOINT: 'sink-committed:3:stop' }, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      paused.stderr.on('data', (d: Buffer) => (stderr += d));
+      const ended = new Promise<number | null>((resolve) => paused.on('close', (code) => resolve(code)));
+      try {
+        for (const began = Date.now(); !(await stopped(paused.pid!)); await new Promise((r) => setTimeout(r, 50))) {
+          assert.ok(Date.now() - began < 60_000 && paused.exitCode === null, `the run reached its third commit and paused: ${stderr}`);
+        }
+        // As a run on another host sees the paused one's lock once it is not renewed: taken over.
+        const lock = `${target}.bento-batch.lock`;
+        // A new file, as a takeover makes: the paused run may have the old one open, mid-read.
+        await writeFile(`${lock}.new`, JSON.stringify({ pid: paused.pid, host: 'frozen-node', started: new Date().toISOString() }));
+        const old = new Date(Date.now() - 11 * 60_000);
+        await utimes(`${lock}.new`, old, old);
+        await rename(`${lock}.new`, lock);
+        const taken = await runCli(['--log-format', 'json', 'run', file, '--progress', 'none']);
+        assert.equal(taken.code, 0, taken.stderr);
+        assert.match(taken.stderr, /"event":"takeover".*took the job over from process \d+ on frozen-node/);
+        assert.match(taken.stderr, /"event":"resume"/);
+        assert.ok((await readFile(target)).equals(expected), 'the taking-over run\'s output is the clean run\'s');
+      } finally {
+        paused.kill('SIGCONT');
+      }
+      assert.equal(await ended, 7, stderr);
+      assert.match(stderr, /"code":"JOB_RUNNING".*this run's lock \S+ was removed while it ran/);
+      // It wrote nothing after it lost the job: the finished output and its record stand.
+      assert.ok((await readFile(target)).equals(expected), 'the output after the paused run went on is the clean run\'s');
+      const state = JSON.parse(await readFile(join(`${target}.bento-batch`, 'state.json'), 'utf8')) as { status: string };
+      assert.equal(state.status, 'finished', 'the finished record was not replaced by the paused run\'s commit');
+      assert.ok(!existsSync(`${target}.bento-batch.lock`));
+      const again = await runCli(['--log-format', 'json', 'run', file, '--progress', 'none']);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stderr, /"event":"already-finished"/);
+    });
   }
 });
 
