@@ -29,6 +29,8 @@ const textSchema = z.strictObject({
   tokenizer: nonEmptyString('a tokenizer.json file in the bundle').default('tokenizer.json'),
   max_length: positiveInt().default(512),
   truncation: z.boolean(expect('true or false')).default(true),
+  /** The text a missing cell is scored as; without it a missing text is a bad row. */
+  fill: z.string(expect('a string, such as ""')).optional(),
   input_ids: nonEmptyString('the ONNX input name').default('input_ids'),
   attention_mask: nonEmptyString('the ONNX input name').default('attention_mask'),
   token_type_ids: nonEmptyString('the ONNX input name').optional(),

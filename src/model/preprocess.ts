@@ -3,6 +3,7 @@
  * [batch, …] tensor of the declared dtype, missing cells filled or refused, text mapped to
  * category indices. A cell that cannot be converted names its file, row and column.
  */
+import { join } from 'node:path';
 import { type Batch, locate } from '../batch/batcher.js';
 import { BentoError } from '../errors.js';
 import { formatFromPath } from '../job/spec.js';
@@ -33,7 +34,14 @@ export class Preprocessor {
   static async create(bundle: Bundle): Promise<Preprocessor> {
     const text = bundle.manifest.text;
     // The tokenizer library is loaded only for a text model.
-    return new Preprocessor(bundle.manifest, text ? await (await import('./text.js')).TextEncoder.load(bundle.dir, text.tokenizer) : undefined);
+    const encoder = text ? await (await import('./text.js')).TextEncoder.load(bundle.dir, text.tokenizer) : undefined;
+    const ner = bundle.manifest.outputs.findIndex((o) => o.task === 'token-classification');
+    if (encoder?.unaligned && ner >= 0) {
+      throw new BentoError('MANIFEST_INVALID', `Bundle ${bundle.dir}: outputs.${ner} is token-classification, whose entities need each token's place in the text, but tokenizer ${text!.tokenizer} cannot give it: ${encoder.unaligned}`, {
+        file: join(bundle.dir, text!.tokenizer), hint: 'Pack the model with a WordPiece tokenizer (BERT, DistilBERT, ELECTRA), or leave out the entities column and report the tags another way.',
+      });
+    }
+    return new Preprocessor(bundle.manifest, encoder);
   }
 
   /** Feeds for one batch padded to `rows`, and the context its postprocessing needs. */
@@ -49,9 +57,15 @@ export class Preprocessor {
       if (!errors.has(i)) errors.set(i, error);
     };
     const column = textOfBytes(batch.columns.get(text.column)!, (i, bytes) => reject(i, `${notText}, got ${show(bytes)}`, bytes, 'Fix or remove the value in the input.'));
-    const texts: (string | null)[] = Array.from({ length: rows }, (_, i) => {
+    const texts: string[] = Array.from({ length: rows }, (_, i) => {
       const v = i < batch.length ? cell(column, i) : '';
-      return v === null || v === undefined ? null : typeof v === 'string' ? v : String(v);
+      if (v === null || v === undefined) {
+        // Scored as "", a missing text gets a confident label of whatever the model says of nothing.
+        if (text.fill === undefined) reject(i, 'has no text (the cell is missing)', null, 'Fill it in the input, or set text.fill in bento.yaml (fill: "" scores a missing text as empty text).');
+        return text.fill ?? '';
+      }
+      // A struct, map or list cell is its JSON text, as for a string tensor.
+      return typeof v === 'string' ? v : typeof v === 'object' ? jsonText(v, 'json') : String(v);
     });
     const encoded = this.#encoder.encode(texts, { maxLength: text.max_length, truncation: text.truncation, tokenTypeIds: text.token_type_ids !== undefined },
       (i, why) => reject(i, why, texts[i], 'Shorten the text, or set text.truncation: true in bento.yaml.'));

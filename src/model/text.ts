@@ -35,18 +35,105 @@ export interface EncodedBatch {
   readonly info: TokenInfo[];
 }
 
+/** One normalizer step of tokenizer.json, applied to a character at a time. */
+type Step = (text: string) => string;
+
+/** How a tokenizer.json turns text into tokens, as far as finding each token in the text needs it. */
+interface Alignment {
+  /** BertNormalizer's clean_text: control, format, private-use and surrogate characters are dropped. */
+  readonly clean: boolean;
+  readonly steps: readonly Step[];
+  /** WordPiece's continuing-subword prefix (`##`) and unknown token (`[UNK]`). */
+  readonly prefix: string;
+  readonly unk: string;
+}
+
+interface TokenizerJson {
+  readonly added_tokens?: readonly { id: number; content: string; special?: boolean }[];
+  readonly normalizer?: NormalizerJson | null;
+  readonly pre_tokenizer?: { type?: string; pretokenizers?: readonly { type?: string }[] } | null;
+  readonly model?: { type?: string; unk_token?: string; continuing_subword_prefix?: string };
+}
+
+interface NormalizerJson {
+  readonly type?: string;
+  readonly normalizers?: readonly NormalizerJson[];
+  readonly clean_text?: boolean;
+  readonly lowercase?: boolean;
+  readonly strip_accents?: boolean | null;
+}
+
+const lower: Step = (t) => t.toLowerCase();
+/** BertNormalizer's accent stripping: decomposed, without non-spacing marks. */
+const stripMn: Step = (t) => t.normalize('NFD').replace(/\p{Mn}/gu, '');
+/** The StripAccents normalizer's: every mark, as the text stands. */
+const stripM: Step = (t) => t.replace(/\p{M}/gu, '');
+
+/**
+ * The alignment of a tokenizer.json, or why there is none: entity offsets are found by matching
+ * WordPiece tokens against the text normalized as @huggingface/tokenizers does it (its code,
+ * BertNormalizer and the Sequence members below, mirrored a character at a time).
+ */
+function alignmentOf(json: TokenizerJson): Alignment | string {
+  const model = json.model?.type ?? 'none';
+  if (model !== 'WordPiece') return `its model is ${model}, and entity offsets are found only for WordPiece (BERT-style) tokenizers`;
+  const pre = json.pre_tokenizer;
+  const pres = pre?.type === 'Sequence' ? pre.pretokenizers ?? [] : pre ? [pre] : [];
+  const odd = pres.find((p) => !['BertPreTokenizer', 'Whitespace', 'WhitespaceSplit'].includes(p.type ?? ''));
+  if (odd) return `its pre-tokenizer ${odd.type ?? '(untyped)'} is not one entity offsets can follow (BertPreTokenizer, Whitespace)`;
+  let clean = false;
+  const steps: Step[] = [];
+  const add = (n: NormalizerJson): string | undefined => {
+    switch (n.type) {
+      case 'BertNormalizer':
+        clean ||= n.clean_text === true;
+        if (n.lowercase) steps.push(lower, ...(n.strip_accents !== false ? [stripMn] : []));
+        else if (n.strip_accents) steps.push(stripMn);
+        return undefined;
+      case 'Sequence':
+        for (const m of n.normalizers ?? []) {
+          const why = add(m);
+          if (why) return why;
+        }
+        return undefined;
+      case 'NFC': case 'NFD': case 'NFKC': case 'NFKD':
+        steps.push((t) => t.normalize(n.type as 'NFC'));
+        return undefined;
+      case 'Lowercase':
+        steps.push(lower);
+        return undefined;
+      case 'StripAccents':
+        steps.push(stripM);
+        return undefined;
+      default:
+        return `its normalizer ${n.type ?? '(untyped)'} is not one entity offsets can follow (BertNormalizer, NFC/NFD/NFKC/NFKD, Lowercase, StripAccents)`;
+    }
+  };
+  const why = json.normalizer ? add(json.normalizer) : undefined;
+  if (why) return why;
+  return { clean, steps, prefix: json.model?.continuing_subword_prefix ?? '##', unk: json.model?.unk_token ?? '[UNK]' };
+}
+
+/** Dropped by BertNormalizer's clean_text (@huggingface/tokenizers): NUL, U+FFFD, and other controls, format, private-use and surrogate characters than tab and line breaks. */
+const cleanedAway = (cp: number, ch: string) => cp === 0 || cp === 0xfffd || (ch !== '\t' && ch !== '\n' && ch !== '\r' && /\p{Cc}|\p{Cf}|\p{Co}|\p{Cs}/u.test(ch));
+
 export class TextEncoder {
   readonly #tokenizer: Tokenizer;
   readonly #special: Set<string>;
   readonly #pad: number;
-  readonly #lowercase: boolean;
+  readonly #alignment: Alignment | string;
 
-  private constructor(tokenizer: Tokenizer, json: { added_tokens?: { id: number; content: string; special?: boolean }[]; normalizer?: { lowercase?: boolean; type?: string } }, config: Record<string, unknown>) {
+  private constructor(tokenizer: Tokenizer, json: TokenizerJson, config: Record<string, unknown>) {
     this.#tokenizer = tokenizer;
     this.#special = new Set((json.added_tokens ?? []).filter((t) => t.special).map((t) => t.content));
     const padToken = typeof config.pad_token === 'string' ? config.pad_token : '[PAD]';
     this.#pad = json.added_tokens?.find((t) => t.content === padToken)?.id ?? 0;
-    this.#lowercase = json.normalizer?.lowercase ?? config.do_lower_case === true;
+    this.#alignment = alignmentOf(json);
+  }
+
+  /** Why entity offsets cannot be found with this tokenizer; undefined when they can. */
+  get unaligned(): string | undefined {
+    return typeof this.#alignment === 'string' ? this.#alignment : undefined;
   }
 
   /** Loads tokenizer.json (and tokenizer_config.json when present) from a bundle directory. */
@@ -60,14 +147,16 @@ export class TextEncoder {
     }
     const configText = await readFile(join(dir, 'tokenizer_config.json'), 'utf8').catch(() => '{}');
     const config = JSON.parse(configText) as Record<string, unknown>;
-    return new TextEncoder(new Tokenizer(json as object, config), json as never, config);
+    return new TextEncoder(new Tokenizer(json as object, config), json as TokenizerJson, config);
   }
 
-  /** Encodes `texts` (null means empty), padded to the batch's longest sequence. */
-  /** `fail` may throw, or record the row and return: the text is then truncated anyway. */
-  encode(texts: readonly (string | null)[], options: TextOptions, fail: (i: number, why: string) => void): EncodedBatch {
+  /**
+   * Encodes `texts`, padded to the batch's longest sequence. `fail` may throw, or record the row
+   * and return: the text is then truncated anyway.
+   */
+  encode(texts: readonly string[], options: TextOptions, fail: (i: number, why: string) => void): EncodedBatch {
     const encoded = texts.map((text, i) => {
-      const e = this.#tokenizer.encode(text ?? '', { return_token_type_ids: options.tokenTypeIds });
+      const e = this.#tokenizer.encode(text, { return_token_type_ids: options.tokenTypeIds });
       let ids = e.ids;
       let tokens = e.tokens;
       let types = e.token_type_ids;
@@ -79,7 +168,7 @@ export class TextEncoder {
         tokens = [...tokens.slice(0, options.maxLength - last), ...tokens.slice(tokens.length - last)];
         types = types ? [...types.slice(0, options.maxLength - last), ...types.slice(types.length - last)] : undefined;
       }
-      return { ids, tokens, types, info: this.#align(text ?? '', tokens) };
+      return { ids, tokens, types, info: this.#align(text, tokens) };
     });
     const sequence = Math.max(1, ...encoded.map((e) => e.ids.length));
     const inputIds = new BigInt64Array(texts.length * sequence).fill(BigInt(this.#pad));
@@ -97,58 +186,78 @@ export class TextEncoder {
 
   /**
    * Finds each token in the original text. tokenizers.js returns no offsets, so the tokens are
-   * matched in order against the text normalized the way a BERT normalizer does (lowercase,
-   * accents stripped), keeping a map from normalized characters back to original positions.
+   * matched in order against the text normalized as the tokenizer does it (alignmentOf), keeping
+   * where in the original text each normalized character came from. A token is looked for where
+   * the last one ended, and within its word: searched for further on, one the normalization here
+   * got wrong would match a later word and take every token after it along.
    */
   #align(text: string, tokens: readonly string[]): TokenInfo {
+    const alignment = this.#alignment;
+    if (typeof alignment === 'string') return { text, tokens, special: tokens.map((t) => this.#special.has(t)), words: tokens.map(() => -1), spans: tokens.map(() => [-1, -1] as const) };
+    const { clean, steps, prefix, unk } = alignment;
     let normalized = '';
-    const origin: number[] = [];
-    for (let i = 0; i < text.length; i++) {
-      let c = text[i]!;
-      if (this.#lowercase) c = c.normalize('NFD').replace(/\p{Mn}/gu, '').toLowerCase();
-      for (const ch of c) {
-        normalized += ch;
-        origin.push(i);
+    /** For each UTF-16 unit of `normalized`: where its character starts and ends in `text`. */
+    const from: number[] = [];
+    const to: number[] = [];
+    for (let i = 0; i < text.length;) {
+      const cp = text.codePointAt(i)!;
+      const n = cp > 0xffff ? 2 : 1;
+      const ch = text.slice(i, i + n);
+      if (!(clean && cleanedAway(cp, ch))) {
+        let c = ch;
+        for (const step of steps) c = step(c);
+        for (let k = 0; k < c.length; k++) {
+          from.push(i);
+          to.push(i + n);
+        }
+        normalized += c;
       }
+      i += n;
     }
-    origin.push(text.length);
+    from.push(text.length);
     const special: boolean[] = [];
     const words: number[] = [];
     const spans: [number, number][] = [];
+    const space = (at: number) => /\s/.test(normalized[at]!);
     let cursor = 0;
     let word = -1;
     for (const token of tokens) {
-      if (this.#special.has(token) && token !== '[UNK]') {
+      if (this.#special.has(token) && token !== unk) {
         special.push(true);
         words.push(-1);
         spans.push([-1, -1]);
         continue;
       }
-      const sub = token.startsWith('##');
-      const piece = sub ? token.slice(2) : token;
+      const sub = prefix !== '' && token.startsWith(prefix);
+      const piece = sub ? token.slice(prefix.length) : token;
       if (!sub) {
         word++;
-        while (cursor < normalized.length && /\s/.test(normalized[cursor]!)) cursor++;
+        while (cursor < normalized.length && space(cursor)) cursor++;
       }
       let start = cursor;
       let end: number;
-      if (token === '[UNK]') {
+      if (token === unk) {
         // An unknown word covers one pre-token: a punctuation mark or a CJK ideograph (BERT splits
         // those one by one), or a run up to space, punctuation or an ideograph.
         const width = (at: number) => (normalized.codePointAt(at)! > 0xffff ? 2 : 1);
         end = start + width(start);
         if (!splitAlone(normalized.codePointAt(start))) {
-          while (end < normalized.length && !/\s/.test(normalized[end]!) && !splitAlone(normalized.codePointAt(end))) end += width(end);
+          while (end < normalized.length && !space(end) && !splitAlone(normalized.codePointAt(end))) end += width(end);
         }
+        end = Math.min(end, normalized.length);
+      } else if (normalized.startsWith(piece, cursor)) {
+        end = cursor + piece.length;
       } else {
+        let stop = cursor;
+        while (stop < normalized.length && !space(stop)) stop++;
         const found = normalized.indexOf(piece, cursor);
-        start = found === -1 ? cursor : found;
-        end = found === -1 ? cursor : found + piece.length;
+        start = found !== -1 && found + piece.length <= stop ? found : cursor;
+        end = found !== -1 && found + piece.length <= stop ? found + piece.length : cursor;
       }
       cursor = end;
       special.push(false);
       words.push(word);
-      spans.push([origin[start]!, origin[end]!]);
+      spans.push(end > start ? [from[start]!, to[end - 1]!] : [from[start]!, from[start]!]);
     }
     return { text, tokens, special, words, spans };
   }
@@ -157,12 +266,14 @@ export class TextEncoder {
 /**
  * Characters BERT's pre-tokenizer splits off one by one: ASCII punctuation and symbols (`$`, `+`,
  * `<`, `=`, … as well as `.` and `,`), Unicode punctuation, and the CJK ideographs its normalizer
- * spaces out (the ranges of BERT's _is_chinese_char; 〇 and other Han outside them are letters).
+ * spaces out (the ranges of BERT's _is_chinese_char in the Basic Multilingual Plane; 〇 and other
+ * Han outside them are letters).
  */
 function splitAlone(c: number | undefined): boolean {
   if (c === undefined) return false;
   if ((c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126)) return true;
   if (/\p{P}/u.test(String.fromCodePoint(c))) return true;
-  return (c >= 0x4e00 && c <= 0x9fff) || (c >= 0x3400 && c <= 0x4dbf) || (c >= 0x20000 && c <= 0x2a6df) || (c >= 0x2a700 && c <= 0x2b73f)
-    || (c >= 0x2b740 && c <= 0x2b81f) || (c >= 0x2b820 && c <= 0x2ceaf) || (c >= 0xf900 && c <= 0xfaff) || (c >= 0x2f800 && c <= 0x2fa1f);
+  // BERT's ranges past the Basic Multilingual Plane are left out: tokenizers.js looks at UTF-16
+  // units there, so it never spaces out an ideograph written as a surrogate pair.
+  return (c >= 0x4e00 && c <= 0x9fff) || (c >= 0x3400 && c <= 0x4dbf) || (c >= 0xf900 && c <= 0xfaff);
 }

@@ -131,7 +131,7 @@ function notUtf8(file: string, error: NotUtf8Error, firstLine = 0): BentoError {
       file, hint: 'Set input.csv.encoding: utf-16le (utf-16be if each NUL comes before its character), or save the file as UTF-8.',
     });
   }
-  return new BentoError('INPUT_FORMAT', `${file} is not UTF-8: line ${line} holds bytes that are not`, {
+  return new BentoError('INPUT_FORMAT', `${file} is not UTF-8: line ${line} holds bytes that are not UTF-8 text`, {
     file, hint: 'Save the file as UTF-8 (Excel: "CSV UTF-8"), or set input.csv.encoding: windows-1252 if it comes from Excel\'s plain "CSV" on Windows.',
   });
 }

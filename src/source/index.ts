@@ -17,10 +17,12 @@ export type { Column, Field, FieldType, RowChunk, Source, SourceProgress } from 
  * Resolves the input files, checks they share one format, and opens the matching reader.
  * `rawText`: CSV cells stay the text read (for CSV output, which writes them back unchanged).
  * `linesFor`: also hand on each CSV record's text (see lineColumn) for a CSV writer with this
- * delimiter; then `valuesOf` (the model's columns) are the only cells read as values. `own`: files
+ * delimiter; then `valuesOf` (the model's columns) are the only cells read as values. `required`:
+ * the model's columns, which every JSON Lines file must hold as keys (CSV and Parquet files must
+ * hold every column read, in their header or schema). `own`: files
  * a folder or glob must not read (job/spec.ts, writtenByRuns), listed in `skipped` when matched.
  */
-export async function openSource(input: InputSpec, read: { rawText?: boolean; linesFor?: string; valuesOf?: readonly string[] } = {}, own?: (file: string) => boolean): Promise<Source & { format: DataFormat; skipped: readonly string[] }> {
+export async function openSource(input: InputSpec, read: { rawText?: boolean; linesFor?: string; valuesOf?: readonly string[]; required?: readonly string[] } = {}, own?: (file: string) => boolean): Promise<Source & { format: DataFormat; skipped: readonly string[] }> {
   const skipped: string[] = [];
   const files = await jobInputFiles(input, own ?? (() => false), (file) => skipped.push(file));
   const format = input.format ?? formatOf(files);
@@ -33,7 +35,7 @@ export async function openSource(input: InputSpec, read: { rawText?: boolean; li
   }
   const options = { columns: input.columns, chunkRows: input.chunkRows, typeRows };
   const source = format === 'csv' ? await openCsv(files, { ...input.csv, ...options, rawText: read.rawText ?? false, ...(read.rawText && read.linesFor !== undefined ? { linesFor: read.linesFor, valuesOf: read.valuesOf } : {}) })
-    : format === 'jsonl' ? await openJsonl(files, options)
+    : format === 'jsonl' ? await openJsonl(files, { ...options, ...(read.required ? { required: read.required } : {}) })
       : await openParquet(files, options);
   return Object.assign(source, { format, skipped });
 }

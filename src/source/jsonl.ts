@@ -5,7 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { BentoError } from '../errors.js';
+import { BentoError, didYouMean } from '../errors.js';
 import { chunkEnd, ColumnBuilder, inexactIntegerHint, raiseChunkRows, sniffJsonType, textSource, typeMismatch } from './chunks.js';
 import { ByteProgress, byteOrderMark, fileSizes, notUtf8At, openFileStream, streamError } from './files.js';
 import type { Field, RowChunk, Source, SourcePosition } from './types.js';
@@ -15,6 +15,11 @@ export interface JsonlSourceOptions {
   readonly chunkRows: number;
   /** Rows of the first chunk, whose keys and values fix the columns and types, when more than `chunkRows`. */
   readonly typeRows?: number;
+  /**
+   * Keys each file must hold (the model's columns): a key in no line of a file's first chunk is
+   * misspelt there (`Text` for `text`), not null in every line, and would be read as null.
+   */
+  readonly required?: readonly string[];
 }
 
 /**
@@ -138,6 +143,23 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
     let line = at.line ?? 0;
     let rows = at.row;
     const seen = new Set<string>();
+    /** Keys of the lines of this file's first chunk, for `required`: undefined once checked, or when resumed past it. */
+    let firstKeys: Set<string> | undefined = options.required?.length && at.row === 0 ? new Set() : undefined;
+    let firstLeft = chunkEnd(options, false);
+    const checkKeys = () => {
+      const keys = firstKeys;
+      firstKeys = undefined;
+      if (!keys || keys.size === 0) return; // no line was an object: those are bad rows already
+      const missing = options.required!.find((name) => !keys.has(name));
+      if (missing === undefined) return;
+      const present = [...keys];
+      const guess = didYouMean(missing, present);
+      const lines = rows < chunkEnd(options, false) ? 'no line' : `none of the first ${rows.toLocaleString('en-US')} lines`;
+      throw new BentoError('COLUMN_MISSING', `Column "${missing}" is missing from ${file}: ${lines} holds the key "${missing}"${guess ? `; the closest is "${guess}"` : ''}`, {
+        file, column: missing,
+        hint: `${guess ? `Rename the key in the input, or fix the name in the manifest (did you mean "${guess}"? JSON keys are case-sensitive). ` : `The file's keys: ${present.slice(0, 20).join(', ')}${present.length > 20 ? ', …' : ''}. `}If the key is only left out where its value is null (Spark's JSON writer does so), write the nulls (ignoreNullFields: false) or raise input.chunk_rows.`,
+      });
+    };
     const flushPending = () => {
       names = [...seen];
       builder = new ColumnBuilder(names, file, index, at.row, at.byte ?? 0, false, options.chunkRows);
@@ -183,6 +205,10 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
           continue;
         }
         const record = row as Record<string, unknown>;
+        if (firstKeys) {
+          for (const key in record) firstKeys.add(key);
+          if (--firstLeft === 0) checkKeys();
+        }
         if (builder === undefined) {
           for (const key in record) seen.add(key);
           pending.push({ row: record, end, line });
@@ -196,6 +222,7 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
       throw streamError(file, error);
     }
     if (rows === 0) throw new BentoError('INPUT_FORMAT', `Input file ${file} is empty`, { file, hint: 'Remove the file from the input, or check the step that writes it.' });
+    checkKeys();
     if (builder === undefined) flushPending();
     const last = builder!.take();
     if (last) yield typed(last);

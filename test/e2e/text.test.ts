@@ -72,6 +72,81 @@ test('NER spans after an unknown ([UNK]) word stop where BERT splits: at ASCII s
   rows.forEach((row, i) => assert.deepEqual((row.entities as Entity[]).map(({ entity, label, start, end }) => ({ entity, label, start, end })), cases[i]![1], cases[i]![0]));
 }));
 
+test('NER spans over characters the tokenizer drops (soft hyphen, zero-width space, NUL, U+FFFD, C1 controls) keep their words whole, and nothing after them moves; a combining mark after a word is left out as Hugging Face leaves it', () => withTempDir(async (dir) => {
+  // Spans as Hugging Face's offsets place them over the same tokens (fixtures/text/README.md's algorithm).
+  const cases: [string, [string, string, number, number][]][] = [
+    ['I am driving BM\u00adW to Chennai and John Smith drove a BMW', [['BM\u00adW', 'PRODUCT', 13, 17], ['Chennai', 'PERSON', 21, 28], ['John Smith', 'PERSON', 33, 43], ['BMW', 'PRODUCT', 52, 55]]],
+    ['I met John Sm\u200bith in Chennai', [['John Sm\u200bith', 'PERSON', 6, 17], ['Chennai', 'GPE', 21, 28]]],
+    ['I am driving \u0000BMW\ufffd in Chenn\u0085ai', [['BMW', 'PRODUCT', 14, 17], ['Chenn\u0085ai', 'GPE', 22, 30]]],
+    ['I ordered from \u{20000}Nestle yesterday', [['\u{20000}Nestle', 'ORG', 15, 23]]],
+    ['I met John Smith\u0301 in Chennai', [['John Smith', 'PERSON', 6, 16], ['Chennai', 'GPE', 21, 28]]],
+  ];
+  await writeFile(join(dir, 'in.jsonl'), cases.map(([t], id) => JSON.stringify({ id, text: t })).join('\n'));
+  const result = await runCli(['run', join(root, 'jobs', 'ner.yaml'), '--progress', 'none', '--set', `input.path=${join(dir, 'in.jsonl')}`, '--set', `output.path=${join(dir, 'ner.jsonl')}`]);
+  assert.equal(result.code, 0, result.stderr);
+  const rows = await readRows(join(dir, 'ner.jsonl'));
+  rows.forEach((row, i) => assert.deepEqual((row.entities as Entity[]).map((e) => [e.entity, e.label, e.start, e.end]), cases[i]![1], JSON.stringify(cases[i]![0])));
+}));
+
+test('a missing text (JSON null or key, an empty CSV cell, a Parquet null) is a bad row, not a confident label for empty text; text.fill scores it as that text; a struct cell is its JSON text', () => withTempDir(async (dir) => {
+  await cp(join(text, 'models', 'topic'), join(dir, 'topic'), { recursive: true });
+  const job = join(dir, 'job.yaml');
+  await writeFile(job, ['input: { path: in.jsonl }', 'model: topic', 'output: { path: out.jsonl, keep: [id] }'].join('\n'));
+  await writeFile(join(dir, 'in.jsonl'), ['{"id":1,"text":"I am driving BMW"}', '{"id":2,"text":null}', '{"id":3}', '{"id":4,"text":""}'].join('\n'));
+  await writeFile(join(dir, 'in.csv'), 'id,text\n1,I am driving BMW\n2,\n3,NA\n');
+  await duckdb(`COPY (SELECT * FROM (VALUES (1, 'I am driving BMW'), (2, NULL)) t(id, text)) TO '${join(dir, 'in.parquet')}' (FORMAT parquet)`);
+  for (const [input, bad] of [['in.jsonl', [2, 3]], ['in.csv', [2]], ['in.parquet', [2]]] as const) {
+    const result = await runCli(['run', job, '--progress', 'none', '--set', `input.path=${join(dir, input)}`, '--set', `output.path=${join(dir, `${input}.out.jsonl`)}`]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual((await readRows(join(dir, `${input}.out.jsonl`))).map((r) => r.id), input === 'in.jsonl' ? [1, 4] : input === 'in.csv' ? [1, 3] : [1], `${input}: "" and the word NA are texts`);
+    const errors = (await readFile(join(dir, `${input}.out.jsonl.errors.jsonl`), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { row: number; column: string; reason: string; hint: string });
+    assert.deepEqual(errors.map((e) => e.row), bad);
+    assert.equal(errors[0]!.column, 'text');
+    assert.match(errors[0]!.reason, /column "text" has no text \(the cell is missing\)/);
+    assert.match(errors[0]!.hint, /text\.fill/);
+  }
+  const manifest = join(dir, 'topic', 'bento.yaml');
+  await writeFile(manifest, (await readFile(manifest, 'utf8')).replace(/^text:\n/m, 'text:\n  fill: ""\n'));
+  const filled = await runCli(['run', job, '--progress', 'none', '--set', `output.path=${join(dir, 'filled.jsonl')}`]);
+  assert.equal(filled.code, 0, filled.stderr);
+  const rows = await readRows(join(dir, 'filled.jsonl'));
+  assert.deepEqual(rows.map((r) => r.id), [1, 2, 3, 4]);
+  assert.deepEqual(rows[1]!.topic, rows[3]!.topic, 'a filled missing text scores as the empty text');
+  // A struct where the text is: the model reads its JSON text (as a string tensor does), not "[object Object]".
+  await duckdb(`COPY (SELECT 1 AS id, {'en': 'I am driving BMW'} AS text) TO '${join(dir, 'struct.parquet')}' (FORMAT parquet)`);
+  await writeFile(join(dir, 'struct.jsonl'), `${JSON.stringify({ id: 1, text: '{"en":"I am driving BMW"}' })}\n`);
+  for (const input of ['struct.parquet', 'struct.jsonl']) {
+    const result = await runCli(['run', job, '--progress', 'none', '--set', `input.path=${join(dir, input)}`, '--set', `output.path=${join(dir, `${input}.out.jsonl`)}`]);
+    assert.equal(result.code, 0, result.stderr);
+  }
+  assert.deepEqual(await readRows(join(dir, 'struct.parquet.out.jsonl')), await readRows(join(dir, 'struct.jsonl.out.jsonl')));
+}));
+
+test('a JSON Lines file whose text key is misspelt (Text for text) stops with COLUMN_MISSING naming the file and the closest key, also as a later file of a folder', () => withTempDir(async (dir) => {
+  await writeFile(join(dir, 'a.jsonl'), '{"id":1,"text":"I am driving BMW"}\n');
+  await writeFile(join(dir, 'b.jsonl'), '{"id":2,"Text":"I reached Chennai"}\n');
+  for (const [input, file] of [[join(dir, 'b.jsonl'), 'b.jsonl'], [dir, 'b.jsonl']] as const) {
+    const result = await runCli(['--log-format', 'text', 'run', join(root, 'jobs', 'ner.yaml'), '--progress', 'none', '--set', `input.path=${input}`, '--set', `output.path=${join(dir, 'out', 'ner.jsonl')}`]);
+    assert.equal(result.code, 3, result.stderr);
+    assert.match(result.stderr, new RegExp(`^error: Column "text" is missing from ${join(dir, file)}: no line holds the key "text"; the closest is "Text"$`, 'm'));
+    assert.match(result.stderr, /^hint: Rename the key in the input, or fix the name in the manifest \(did you mean "Text"\? JSON keys are case-sensitive\)\./m);
+  }
+}));
+
+test('token classification with a tokenizer whose tokens cannot be placed in the text (SentencePiece) is refused before scoring, not given empty entities', () => withTempDir(async (dir) => {
+  await cp(join(text, 'models', 'ner'), join(dir, 'ner'), { recursive: true });
+  const file = join(dir, 'ner', 'tokenizer.json');
+  const json = JSON.parse(await readFile(file, 'utf8')) as { model: Record<string, unknown>; pre_tokenizer: unknown };
+  json.model = { type: 'Unigram', unk_id: 0, vocab: [['<unk>', 0], ['▁i', -1]] };
+  json.pre_tokenizer = { type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: true };
+  await writeFile(file, JSON.stringify(json));
+  for (const command of ['validate', 'run']) {
+    const result = await runCli(['--log-format', 'text', command, join(root, 'jobs', 'ner.yaml'), ...(command === 'run' ? ['--progress', 'none'] : []), '--set', `model=${join(dir, 'ner')}`, '--set', `output.path=${join(dir, 'out.jsonl')}`]);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /outputs\.0 is token-classification, whose entities need each token's place in the text, but tokenizer tokenizer\.json cannot give it: its model is Unigram/);
+  }
+}));
+
 test('a token-level output as a list: softmax per token, and each row\'s own tokens only, whatever rows share its batch', () => withTempDir(async (dir) => {
   await cp(join(text, 'models', 'ner'), join(dir, 'bundle'), { recursive: true });
   await writeFile(join(dir, 'bundle', 'bento.yaml'), ['bento: 1', 'name: tokens', 'version: "1"', 'batch: { max_size: 256 }', 'text: { column: text, max_length: 64 }',

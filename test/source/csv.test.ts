@@ -198,9 +198,9 @@ describe('openCsv: parsing', () => {
     const bytes = Buffer.from('city;note;x\r\nBern;plain;1\r\nZ\xfcrich;caf\xe9 \x80;2\r\n', 'latin1');
     const file = await csvFile(dir, 'ansi.csv', bytes);
     await rejectsWith(async () => drain(await openCsv([file], { ...defaults, delimiter: ';' })), 'INPUT_FORMAT',
-      `${file} is not UTF-8: line 3 holds bytes that are not`);
+      `${file} is not UTF-8: line 3 holds bytes that are not UTF-8 text`);
     // Sniffing reads the head first, and says the same.
-    await rejectsWith(openCsv([file], defaults), 'INPUT_FORMAT', `${file} is not UTF-8: line 3 holds bytes that are not`);
+    await rejectsWith(openCsv([file], defaults), 'INPUT_FORMAT', `${file} is not UTF-8: line 3 holds bytes that are not UTF-8 text`);
     const chunks = await drain(await openCsv([file], { ...defaults, encoding: 'windows-1252' }));
     assert.deepEqual(concatColumns(chunks), { city: ['Bern', 'Zürich'], note: ['plain', 'café €'], x: [1, 2] });
     assert.deepEqual(Array.from(chunks[0]!.ends!.bytes), [bytes.indexOf('\r\nZ') + 2, bytes.length]);
