@@ -157,6 +157,8 @@ export interface SerializedError {
   readonly stack: string | undefined;
   readonly code?: BentoErrorCode;
   readonly details?: BentoErrorDetails;
+  /** A system error's code, path and call (EACCES on open …): the main thread tells the user of it as the environment's doing. */
+  readonly system?: { readonly code?: string; readonly path?: string; readonly syscall?: string };
 }
 
 export function serializeError(error: unknown): SerializedError {
@@ -164,11 +166,15 @@ export function serializeError(error: unknown): SerializedError {
     const { file, row, column, hint, value, byte, signal } = error;
     return { message: error.message, stack: error.stack, code: error.code, details: { file, row, column, hint, value, byte, signal } };
   }
-  return { message: error instanceof Error ? error.message : String(error), stack: error instanceof Error ? error.stack : undefined };
+  const { code, path, syscall } = (error ?? {}) as NodeJS.ErrnoException;
+  return {
+    message: error instanceof Error ? error.message : String(error), stack: error instanceof Error ? error.stack : undefined,
+    ...(typeof code === 'string' ? { system: { code, ...(typeof path === 'string' ? { path } : {}), ...(typeof syscall === 'string' ? { syscall } : {}) } } : {}),
+  };
 }
 
 export function deserializeError(error: SerializedError): Error {
-  const out = error.code ? new BentoError(error.code, error.message, error.details) : new Error(error.message);
+  const out = error.code ? new BentoError(error.code, error.message, error.details) : Object.assign(new Error(error.message), error.system ?? {});
   if (error.stack) out.stack = error.stack;
   return out;
 }

@@ -11,8 +11,8 @@ import { tidyPartial } from '../sink/index.js';
 import { type CheckpointState, type Commit, differences, type Fingerprint, fingerprint, partialErrorsFile, partialFile, readState, removeCheckpoint, stateFile } from './state.js';
 
 export type ResumeDecision =
-  /** The same job finished before and its output is in place: nothing to do. */
-  | { readonly kind: 'finished'; readonly state: CheckpointState }
+  /** The same job finished before and its output is in place: nothing to do (`moved`: but move it there, which this run did). */
+  | { readonly kind: 'finished'; readonly state: CheckpointState; readonly moved: boolean }
   /** Run, from `resume` if given (a commit of the same job), else from the start. */
   | { readonly kind: 'run'; readonly fingerprint: Fingerprint; readonly resume: Commit | undefined };
 
@@ -31,7 +31,7 @@ export async function decideResume(spec: JobSpec, ckpt: CheckpointSpec, files: r
     if (failed && (await exists(partialErrorsFile(ckpt.path)))) await publish(partialErrorsFile(ckpt.path), spec.errors.path);
     else if (!failed) await Promise.all([rm(partialErrorsFile(ckpt.path), { force: true }), ...(recovering ? [rm(spec.errors.path, { force: true })] : [])]);
     await tidyPartial(partialFile(ckpt.path, spec.output.format));
-    if (await exists(spec.output.path)) return { kind: 'finished', state };
+    if (await exists(spec.output.path)) return { kind: 'finished', state, moved: recovering };
   }
   if (state?.status === 'running' && changed.length > 0) {
     throw new BentoError('RESUME_REFUSED', `Cannot resume job ${spec.name}: ${changed.join('; ')} since the checkpoint in ${ckpt.path} (${state.committed?.rows ?? 0} rows committed)`, {

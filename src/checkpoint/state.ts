@@ -214,11 +214,27 @@ export async function fingerprint(spec: JobSpec, files: readonly string[], bundl
   };
 }
 
-/** sha256 over the names and bytes of a bundle's files other than the model, sorted (the manifest, a tokenizer). */
+/**
+ * sha256 over the names and bytes of a bundle's files other than the model, sorted (the manifest,
+ * a tokenizer). Links are followed: a Kubernetes ConfigMap or Secret volume, a DVC or git-annex
+ * checkout, holds its files as links. A file this user cannot read is not one the run reads (the
+ * manifest and tokenizer are read before this), so it counts by its name alone; a folder that
+ * cannot be listed is hashed by the files the run reads.
+ */
 async function bundleHash(bundle: Bundle): Promise<string> {
   const hash = createHash('sha256');
-  const names = (await readdir(bundle.dir, { withFileTypes: true })).filter((e) => e.isFile() && join(bundle.dir, e.name) !== bundle.modelFile).map((e) => e.name).sort();
-  for (const name of names) hash.update(`${name}\0`).update(await readFile(join(bundle.dir, name))).update('\0');
+  const text = bundle.manifest.text;
+  const listed = await readdir(bundle.dir).catch(() => ['bento.yaml', ...(text ? [text.tokenizer, 'tokenizer_config.json'] : [])]);
+  for (const name of listed.sort()) {
+    const path = join(bundle.dir, name);
+    if (path === bundle.modelFile || !(await stat(path).catch(() => undefined))?.isFile()) continue;
+    hash.update(`${name}\0`);
+    // Streamed: beside the model may lie its external weights (model.onnx.data), gigabytes.
+    const read = await new Promise<boolean>((resolve) => {
+      createReadStream(path).on('data', (d) => hash.update(d)).on('error', () => resolve(false)).on('end', () => resolve(true));
+    });
+    hash.update(read ? '\0' : '\0\u0001unreadable\0');
+  }
   return hash.digest('hex');
 }
 

@@ -5,10 +5,15 @@
 import { Command, CommanderError, Option } from 'commander';
 import { BentoError, errorFields, ExitCode, exitCodeFor, fsReason } from '../errors.js';
 import { keepRuntimeTelemetryOff } from '../model/telemetry.js';
-import type { LogFormat } from '../run/progress.js';
+import { Logger, type LogFormat } from '../run/progress.js';
+import { holdSignals, releaseSignals } from '../run/signals.js';
+import { failpoint } from '../checkpoint/failpoint.js';
 
 // Before any thread loads onnxruntime (model/telemetry.ts).
 keepRuntimeTelemetryOff();
+
+// A run's stop signal is kept from the first moment (run/signals.ts); other commands let it go in preAction.
+if (process.argv.includes('run')) holdSignals();
 
 // A closed log pipe (a log shipper gone, `| head`) must not end a run as a crash: its lines are lost, the work is not.
 for (const stream of [process.stdout, process.stderr]) {
@@ -35,7 +40,8 @@ function program(): Command {
     .exitOverride()
     // Usage errors are printed by report(), as a JSON line where the log format says so.
     .configureOutput({ outputError: (text) => (usageText += text) })
-    .hook('preAction', (command) => {
+    .hook('preAction', (command, action) => {
+      if (action.name() !== 'run') releaseSignals();
       const o = command.opts<{ debug?: boolean; logFormat?: LogFormat }>();
       debug = o.debug ?? false;
       logFormat = o.logFormat ?? logFormat;
@@ -50,6 +56,7 @@ function program(): Command {
     .option('--dry-run', 'check the job, the model and the first rows, then stop without writing')
     .option('--restart', 'discard the checkpoint (or a finished run) and start over')
     .action(async (job: string, o: { set: string[]; summaryJson?: string; progress: 'auto' | 'bar' | 'log' | 'none'; dryRun?: boolean; restart?: boolean }) => {
+      failpoint('run-started');
       // The scoring thread starts loading the pipeline while this thread loads the run command and the job.
       const scoringThread = o.dryRun ? undefined : (await import('../run/thread.js')).startScoringThread();
       const { run } = await import('./commands/run.js');
@@ -152,7 +159,7 @@ function report(error: unknown): number {
   if (error instanceof BentoError) {
     if (logFormat === 'json') {
       const { code: name, ...fields } = errorFields(error);
-      process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', event: 'error', code: name, exit_code: code, ...fields })}\n`);
+      process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', event: 'error', ...jobField(), code: name, exit_code: code, ...fields })}\n`);
     } else {
       process.stderr.write(`error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`);
     }
@@ -171,9 +178,14 @@ function report(error: unknown): number {
   }
   const request = 'This is a bug in bento-batch, not in your job. Please report it with the command you ran and this message.';
   if (logFormat === 'json') {
-    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', event: 'internal-error', code: 'INTERNAL', exit_code: code, message: String((error as Error)?.message ?? error), stack: (error as Error)?.stack, hint: request })}\n`);
+    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', event: 'internal-error', ...jobField(), code: 'INTERNAL', exit_code: code, message: String((error as Error)?.message ?? error), stack: (error as Error)?.stack, hint: request })}\n`);
   } else process.stderr.write(`internal error: ${(error as Error)?.stack ?? String(error)}\n${request}\n`);
   return code;
+}
+
+/** The job the JSON error line is of, where its file was read (run/progress.ts, Logger.job). */
+function jobField(): { job?: string } {
+  return Logger.job !== undefined ? { job: Logger.job } : {};
 }
 
 await main();

@@ -7,7 +7,7 @@ import { constants } from 'node:fs';
 import { access, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { readYaml } from '../config.js';
-import { BentoError } from '../errors.js';
+import { BentoError, fsReason } from '../errors.js';
 import { extractArchive } from './archive.js';
 import { type Manifest, manifestName, parseManifest } from './manifest.js';
 import { homeDir, parseTag, resolveTag } from './store.js';
@@ -36,13 +36,19 @@ export async function openBundle(path: string): Promise<Bundle> {
     });
   }
   const manifestFile = join(dir, manifestName);
+  const unreadable = (file: string) => new BentoError('MODEL_LOAD', `${file === manifestFile ? 'Manifest' : 'Model file'} ${file} cannot be read: permission denied`, {
+    file, hint: 'Give this user read access to the bundle\'s files (a store packed under umask 077 is readable by its owner only).',
+  });
+  await access(manifestFile, constants.R_OK).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'EACCES' || error.code === 'EPERM') throw unreadable(manifestFile);
+  });
   const manifest = parseManifest(await readYaml(manifestFile, 'MANIFEST_INVALID', 'Manifest'), manifestFile);
   const modelFile = resolve(dir, manifest.model);
   if (!(await stat(modelFile).catch(() => undefined))?.isFile()) {
     throw new BentoError('MODEL_NOT_FOUND', `Model file ${modelFile} named in ${manifestFile} does not exist`, { file: modelFile, hint: 'Fix `model:` in bento.yaml or copy the .onnx file into the bundle.' });
   }
   await access(modelFile, constants.R_OK).catch(() => {
-    throw new BentoError('MODEL_LOAD', `Model file ${modelFile} cannot be read: permission denied`, { file: modelFile, hint: 'Give this user read access to the bundle\'s files (a store packed under umask 077 is readable by its owner only).' });
+    throw unreadable(modelFile);
   });
   return { dir, manifestFile, modelFile, manifest };
 }
@@ -69,12 +75,23 @@ async function extractCached(archive: string, env?: NodeJS.ProcessEnv): Promise<
   const dir = join(homeDir(env), 'cache', sha.slice(0, 32));
   if (await stat(join(dir, manifestName)).catch(() => undefined)) return dir;
   const temp = `${dir}.${process.pid}.tmp`;
-  await rm(temp, { recursive: true, force: true });
-  await extractArchive(archive, temp);
-  await rename(temp, dir).catch(async (error: NodeJS.ErrnoException) => {
-    // Another run extracted the same archive meanwhile: use theirs.
+  try {
     await rm(temp, { recursive: true, force: true });
-    if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;
-  });
+    await extractArchive(archive, temp);
+    await rename(temp, dir).catch(async (error: NodeJS.ErrnoException) => {
+      // Another run extracted the same archive meanwhile: use theirs.
+      await rm(temp, { recursive: true, force: true });
+      if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;
+    });
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    if (error instanceof BentoError || typeof e.code !== 'string') throw error;
+    await rm(temp, { recursive: true, force: true }).catch(() => undefined);
+    // A read-only root file system (Kubernetes' readOnlyRootFilesystem) makes mkdir say ENOENT.
+    const why = e.code === 'ENOENT' ? 'a folder on the way cannot be made (a read-only file system?)' : fsReason(e) ?? e.message;
+    throw new BentoError('OUTPUT_WRITE', `Cannot unpack model archive ${archive} into the cache ${dir}: ${why}`, {
+      file: dir, cause: error, hint: 'Set BENTO_BATCH_HOME to a writable folder (on a read-only root file system, an emptyDir volume), or unpack the archive and set model to its folder.',
+    });
+  }
   return dir;
 }

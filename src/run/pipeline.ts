@@ -201,8 +201,13 @@ async function runLocked(job: PreparedJob, hooks: RunHooks, lock: Lock | undefin
   const concurrency = spec.batch.concurrency;
   const ckpt = spec.checkpoint;
 
+  // Before anything else: a run killed while copying its output across file systems left one there.
+  await Promise.all([removeDeadTemps(spec.output.path), removeDeadTemps(spec.errors.path)]);
   const decision = ckpt ? await decideResume(spec, ckpt, source.files, bundle, hooks.restart ?? false) : undefined;
-  if (decision?.kind === 'finished') return finishedSummary(job, decision.state);
+  if (decision?.kind === 'finished') {
+    if (decision.moved) hooks.info?.(`${spec.name}: the run finished at ${decision.state.finished?.finished ?? '?'} had not yet moved its output into place; moved now to ${spec.output.path}`, 'published');
+    return finishedSummary(job, decision.state);
+  }
   const resume = decision?.resume;
   /** Throws once another run holds the job: before each write of state.json and the publish. */
   const fence = lock ? () => lock.check() : undefined;
@@ -244,7 +249,6 @@ async function runLocked(job: PreparedJob, hooks: RunHooks, lock: Lock | undefin
   hooks.loaded?.();
   const partial = ckpt ? partialFile(ckpt.path, spec.output.format) : besideTemp(spec.output.path);
   const errorsPartial = ckpt ? partialErrorsFile(ckpt.path) : besideTemp(spec.errors.path);
-  await Promise.all([removeDeadTemps(spec.output.path), removeDeadTemps(spec.errors.path)]);
   let sink: Sink | undefined;
   let errorLog: ErrorLog | undefined;
   let commits: Commits | undefined;

@@ -9,11 +9,17 @@ export type LogFormat = 'text' | 'json';
 
 /** Writes one log event: a JSON object per line, or a plain line for people. */
 export class Logger {
+  /**
+   * The job the process runs, once its file is read: every JSON line names it (the error line
+   * too, cli/main.ts), so a log stream shared by many jobs can be filtered by it.
+   */
+  static job: string | undefined;
+
   constructor(readonly format: LogFormat, readonly stream: NodeJS.WritableStream = process.stderr) {}
 
   event(level: 'info' | 'warn' | 'error', event: string, text: string, fields: Record<string, unknown> = {}): void {
     if (this.format === 'json') {
-      this.stream.write(`${JSON.stringify({ time: new Date().toISOString(), level, event, message: text, ...fields })}\n`);
+      this.stream.write(`${JSON.stringify({ time: new Date().toISOString(), level, event, ...(Logger.job !== undefined ? { job: Logger.job } : {}), message: text, ...fields })}\n`);
     } else {
       this.stream.write(`${level === 'info' ? '' : `${level}: `}${text}\n`);
     }

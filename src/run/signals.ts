@@ -11,11 +11,39 @@ export interface SignalScope {
   dispose(): void;
 }
 
-/** Routes the first SIGINT/SIGTERM to `signal` (its reason is the signal name) and calls `onFirst`. */
-export function trapSignals(onFirst: (name: 'SIGINT' | 'SIGTERM') => void): SignalScope {
+type Name = 'SIGINT' | 'SIGTERM';
+
+/** A signal that came while held (holdSignals), before trapSignals took over. */
+let early: Name | undefined;
+const holdInt = () => (early ??= 'SIGINT');
+const holdTerm = () => (early ??= 'SIGTERM');
+
+/**
+ * Keeps the first SIGINT/SIGTERM from the process's first moments for trapSignals: a run loads
+ * its threads, job and model before it can stop cleanly, and as PID 1 (a container's
+ * entrypoint) a signal that finds no handler is dropped, so a pod told to stop then would run on
+ * to the end of its grace period.
+ */
+export function holdSignals(): void {
+  process.on('SIGINT', holdInt);
+  process.on('SIGTERM', holdTerm);
+}
+
+/** Ends holdSignals for a command that does not trap them: a signal held meanwhile takes its default action now. */
+export function releaseSignals(): void {
+  process.off('SIGINT', holdInt);
+  process.off('SIGTERM', holdTerm);
+  if (!early) return;
+  // As PID 1 the default action is ignored: exit with the status a shell gives it.
+  if (process.pid === 1) process.exit(early === 'SIGINT' ? 130 : 143);
+  process.kill(process.pid, early);
+}
+
+/** Routes the first SIGINT/SIGTERM (one held since holdSignals too) to `signal` (its reason is the signal name) and calls `onFirst`. */
+export function trapSignals(onFirst: (name: Name) => void): SignalScope {
   const controller = new AbortController();
   const now = new AbortController();
-  const handler = (name: 'SIGINT' | 'SIGTERM') => {
+  const handler = (name: Name) => {
     if (controller.signal.aborted) {
       // As PID 1 (a container's entrypoint) the kernel ignores a signal left to its default
       // action, and exiting from here under a running onnxruntime session aborts the process: the
@@ -36,6 +64,14 @@ export function trapSignals(onFirst: (name: 'SIGINT' | 'SIGTERM') => void): Sign
   const onTerm = () => handler('SIGTERM');
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
+  process.off('SIGINT', holdInt);
+  process.off('SIGTERM', holdTerm);
+  if (early) {
+    const name = early;
+    early = undefined;
+    // Once the caller has its scope, as for a signal that comes now.
+    queueMicrotask(() => handler(name));
+  }
   const dispose = () => {
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);

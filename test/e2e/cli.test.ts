@@ -192,12 +192,14 @@ test('model.placement: auto keeps a costly model on the scoring thread when the 
   }
 }));
 
-test('machine-readable log: start, progress and summary events as JSON lines', { timeout: 60_000 }, () => withTempDir(async (dir) => {
+test('machine-readable log: start, progress and summary events as JSON lines, each naming its job', { timeout: 60_000 }, () => withTempDir(async (dir) => {
   const result = await runCli(['--log-format', 'json', 'run', join(root, 'jobs', 'flights.yaml'), '--progress', 'log', '--set', `output.path=${join(dir, 'f.csv')}`, '--set', 'output.keep=[]']);
   assert.equal(result.code, 0, result.stderr);
   const events = logEvents(result.stderr);
   assert.equal(events[0]!.event, 'start');
   assert.equal(events.at(-1)!.event, 'summary');
+  // Every line names its job: a log stream shared by many jobs is filtered by it.
+  assert.deepEqual([...new Set(events.map((e) => e.job))], ['flights-delay']);
   assert.equal(events.at(-1)!.summary!.output.rows, 3_000_000);
   for (const e of events.filter((x) => x.event === 'progress')) {
     assert.equal(typeof e.rows_written, 'number');
@@ -408,3 +410,38 @@ test('as PID 1 (a container\'s entrypoint), a second SIGTERM still stops at once
   assert.equal(code, 143, stderr);
   assert.ok(performance.now() - second < 5000, 'stopped at once, not at the end of the input');
 }));
+
+test('a SIGTERM in the first moments (threads, job and model still loading) stops the run with exit 143, as PID 1 too, where a signal finding no handler is dropped', { timeout: 60_000 }, () => withTempDir(async (dir) => {
+  const summary = join(dir, 'summary.json');
+  for (const pid1 of pidNamespace ? [false, true] : [false]) {
+    const args = [bin, '--log-format', 'json', 'run', penguinsJob, '--progress', 'none', '--set', `output.path=${join(dir, 'out.csv')}`, '--summary-json', summary];
+    // Told where it stands by a failpoint (the run command's first line), and signalled there.
+    const env = { ...process.env, BENTO_BATCH_FAILPOINT: 'run-started:1:wait' };
+    const child = pid1 ? spawn('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] }) : spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    const reached = new Promise<void>((resolve) => child.stderr.on('data', (d: Buffer) => (stderr += d).includes('failpoint run-started') && resolve()));
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    await reached;
+    const target = pid1 ? Number(execFileSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' }).trim().split('\n')[0]) : child.pid!;
+    process.kill(target, 'SIGTERM');
+    assert.equal(await closed, 143, stderr);
+    assert.match(stderr, /"event":"stopping".*"signal":"SIGTERM"/);
+    assert.match(stderr, /"code":"INTERRUPTED".*"message":"Interrupted by SIGTERM/);
+    assert.doesNotMatch(stderr, /"event":"summary"/);
+    assert.equal(existsSync(join(dir, 'out.csv')), false);
+    assert.equal((JSON.parse(await readFile(summary, 'utf8')) as { status: string }).status, 'interrupted');
+  }
+}));
+
+test('--summary-json names how this run ended, also when the job file cannot be read: an earlier run\'s summary is never left to stand for it', () => withTempDir(async (dir) => {
+  const summary = join(dir, 'summary.json');
+  const ok = await runCli(['run', penguinsJob, '--progress', 'none', '--set', `output.path=${join(dir, 'out.csv')}`, '--summary-json', summary]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal((JSON.parse(await readFile(summary, 'utf8')) as { status: string }).status, 'completed');
+  await writeFile(join(dir, 'bad.yaml'), 'input: [unclosed\n');
+  const bad = await runCli(['run', join(dir, 'bad.yaml'), '--progress', 'none', '--summary-json', summary]);
+  assert.equal(bad.code, 2, bad.stderr);
+  const failed = JSON.parse(await readFile(summary, 'utf8')) as Record<string, unknown>;
+  assert.deepEqual([failed.job, failed.job_file, failed.status, failed.exit_code, (failed.error as { code: string }).code], [null, join(dir, 'bad.yaml'), 'failed', 2, 'JOB_INVALID']);
+}));
+

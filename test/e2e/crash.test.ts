@@ -219,7 +219,7 @@ describe('a run paused past its lock\'s life (a frozen node), and the job taken 
 });
 
 describe('a resume over a change that alters the output is refused', () => {
-  test('errors.emit, input.chunk_rows or the bundle\'s manifest changed since the checkpoint: exit 2 naming it; unchanged, the resume gives the clean bytes', () => withTempDir(async (work) => {
+  test('errors.emit, input.chunk_rows or the bundle\'s manifest (also behind links, as a ConfigMap volume holds it) changed since the checkpoint: exit 2 naming it; unchanged, the resume gives the clean bytes', () => withTempDir(async (work) => {
     const { cp } = await import('node:fs/promises');
     const write = writeFile;
     await cp(join(fixtures, 'models', 'penguins'), join(work, 'model'), { recursive: true });
@@ -242,6 +242,23 @@ describe('a resume over a change that alters the output is refused', () => {
     assert.equal(bundle.code, 2, bundle.stderr);
     assert.match(bundle.stderr, /^error: Cannot resume job job: the bundle of penguins-species:1\.0\.0 changed \(bento\.yaml or the files beside it\)/m);
     await write(manifest, text);
+    // The same bundle as a Kubernetes ConfigMap volume holds it: each file a link into a folder
+    // that an update replaces. A manifest changed behind the links is still a change.
+    const { mkdir, rename: move, symlink } = await import('node:fs/promises');
+    await rm(join(work, 'out.csv.bento-batch'), { recursive: true, force: true });
+    await mkdir(join(work, 'linked', '..v1'), { recursive: true });
+    for (const name of ['bento.yaml', 'model.onnx']) await move(join(work, 'model', name), join(work, 'linked', '..v1', name));
+    await symlink('..v1', join(work, 'linked', '..data'));
+    for (const name of ['bento.yaml', 'model.onnx']) await symlink(join('..data', name), join(work, 'linked', name));
+    await rm(join(work, 'model'), { recursive: true });
+    await symlink('linked', join(work, 'model'));
+    assert.equal((await killed()).signal, 'SIGKILL');
+    const linked = join(work, 'linked', '..v1', 'bento.yaml');
+    await write(linked, text.replace('labels: [Adelie, Chinstrap, Gentoo]', 'labels: [Gentoo, Chinstrap, Adelie]'));
+    const behindLinks = await resume();
+    assert.equal(behindLinks.code, 2, behindLinks.stderr);
+    assert.match(behindLinks.stderr, /^error: Cannot resume job job: the bundle of penguins-species:1\.0\.0 changed \(bento\.yaml or the files beside it\)/m);
+    await write(linked, text);
     const resumed = await resume();
     assert.equal(resumed.code, 0, resumed.stderr);
     const clean = await runCli(['run', jobFile, '--progress', 'none', '--set', `output.path=${join(work, 'clean.csv')}`, '--set', 'checkpoint=false']);

@@ -381,13 +381,13 @@ test('--debug shows the stack of a user error', () => withTempDir(async (dir) =>
   assert.match(result.stderr, /^\s+at /m);
 }));
 
-test('json log format: the error is one machine-readable line with code and location', () => withTempDir(async (dir) => {
+test('json log format: the error is one machine-readable line with the job, code and location', () => withTempDir(async (dir) => {
   await writeFile(join(dir, 'job.yaml'), job('nope.csv'));
   const result = await runCli(['--log-format', 'json', 'run', 'job.yaml'], { cwd: dir });
   assert.equal(result.code, 3);
   const event = JSON.parse(result.stderr.trim().split('\n').at(-1)!) as Record<string, unknown>;
   assert.deepEqual({ ...event, time: undefined }, {
-    time: undefined, level: 'error', event: 'error', code: 'INPUT_NOT_FOUND', exit_code: 3,
+    time: undefined, level: 'error', event: 'error', job: 'job', code: 'INPUT_NOT_FOUND', exit_code: 3,
     message: `Input file ${join(dir, 'nope.csv')} does not exist`, file: join(dir, 'nope.csv'),
     hint: 'Check input.path; relative paths resolve against the job file\'s directory.',
   });

@@ -3,7 +3,7 @@
  * handling, report the summary. `--dry-run` stops after the checks.
  */
 import { constants } from 'node:fs';
-import { access, mkdir, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { BentoError, errorFields, exitCodeFor, fsReason, thousands } from '../../errors.js';
 import { loadJob } from '../../job/load.js';
@@ -12,7 +12,8 @@ import { resolveBundle } from '../../model/bundle.js';
 import type { RunStats, RunSummary } from '../../run/pipeline.js';
 import { discard, runJobThread, type ScoringThread } from '../../run/thread.js';
 import { Logger, type LogFormat, reportSummary, startProgress } from '../../run/progress.js';
-import { trapSignals } from '../../run/signals.js';
+import { releaseSignals, trapSignals } from '../../run/signals.js';
+import { readState } from '../../checkpoint/state.js';
 
 export interface RunOptions {
   readonly job: string;
@@ -38,27 +39,39 @@ export async function run(options: RunOptions): Promise<RunSummary | undefined> 
 
 async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
   const logger = new Logger(options.logFormat);
-  const spec = await loadJob(options.job, { overrides: options.set });
   if (options.dryRun) {
+    releaseSignals();
+    const spec = await loadJob(options.job, { overrides: options.set });
     // Loaded only here: it brings the whole pipeline, which a run loads on its own thread.
     const { checkJob } = await import('./validate.js');
     await checkJob(spec, logger);
     return undefined;
   }
-  // Found now, not once the whole run is done: a run that succeeded must not then fail on its summary.
-  if (options.summaryJson) await summaryWritable(resolve(options.summaryJson));
+  const summaryFile = options.summaryJson === undefined ? undefined : resolve(options.summaryJson);
+  // Another run's summary left there would tell a scheduler how this one went, whatever happens next.
+  if (summaryFile) await rm(summaryFile, { force: true }).catch(() => undefined);
+  let spec: JobSpec | undefined;
   const stats: RunStats = { rowsRead: 0, rowsWritten: 0, batches: 0 };
-  // JSON logs are one object a line: a bar's redraws would break them, so it reports as `log` does.
-  const mode = options.progress === 'auto' || (options.progress === 'bar' && options.logFormat === 'json') ? (process.stderr.isTTY && options.logFormat === 'text' ? 'bar' : 'log') : options.progress;
   let progress: { stop(): void } | undefined;
-  // Signals are trapped from the start: a stop asked for while the model loads is honoured once it runs.
+  // Signals are trapped from the start: a stop asked for while the job and model load is honoured before the run.
   const signals = trapSignals((name) => {
     progress?.stop();
-    logger.event('warn', 'stopping', `${name} received: stopping after the batches in flight${spec.output.format === 'parquet' ? ' and the rest of their Parquet row group' : ''} (send it again to stop at once)`, { signal: name });
+    const what = spec ? `after the batches in flight${spec.output.format === 'parquet' ? ' and the rest of their Parquet row group' : ''}` : 'before the run starts';
+    logger.event('warn', 'stopping', `${name} received: stopping ${what} (send it again to stop at once)`, { signal: name });
   });
   let summary: RunSummary;
   try {
+    spec = await loadJob(options.job, { overrides: options.set });
+    Logger.job = spec.name;
+    // Found now, not once the whole run is done: a run that succeeded must not then fail on its summary.
+    if (summaryFile) await summaryWritable(summaryFile);
+    // JSON logs are one object a line: a bar's redraws would break them, so it reports as `log` does.
+    const mode = options.progress === 'auto' || (options.progress === 'bar' && options.logFormat === 'json') ? (process.stderr.isTTY && options.logFormat === 'text' ? 'bar' : 'log') : options.progress;
     const bundle = await resolveBundle(spec.model.ref, spec.model.baseDir);
+    if (signals.signal.aborted) {
+      const signal = signals.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
+      throw new BentoError('INTERRUPTED', `Interrupted by ${signal} before the run started; nothing was done`, { signal, hint: 'Run the same command again to start.' });
+    }
     summary = await runJobThread({ spec, bundle, restart: options.restart }, {
       signal: signals.signal, now: signals.now, stats,
       started: (job) => {
@@ -71,7 +84,7 @@ async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
     }, options.scoringThread);
   } catch (error) {
     // A scheduler reading the summary learns how a failed or stopped run ended, and how far it got.
-    if (options.summaryJson) await writeFile(options.summaryJson, `${JSON.stringify(failedSummary(spec, stats, error), null, 2)}\n`).catch(() => undefined);
+    if (summaryFile) await writeFile(summaryFile, `${JSON.stringify(await failedSummary(options.job, spec, stats, error), null, 2)}\n`).catch(() => undefined);
     throw error;
   } finally {
     signals.dispose();
@@ -80,20 +93,30 @@ async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
   if (summary.status === 'already-finished') {
     logger.event('info', 'already-finished', `${spec.name}: already finished at ${summary.finished_at} (${thousands(summary.output.rows)} rows in ${summary.output.path}); nothing to do. Use --restart to run it again.`, { summary });
   } else reportSummary(summary, logger);
-  if (options.summaryJson) await writeFile(options.summaryJson, `${JSON.stringify(summary, null, 2)}\n`).catch((error: unknown) => { throw summaryError(resolve(options.summaryJson!), error); });
+  if (summaryFile) await writeFile(summaryFile, `${JSON.stringify(summary, null, 2)}\n`).catch((error: unknown) => { throw summaryError(summaryFile, error); });
   return summary;
 }
 
-/** The summary of a run that ended with `error`: its status, the error as the log gives it, and the rows it got through. */
-function failedSummary(spec: JobSpec, stats: RunStats, error: unknown): Record<string, unknown> {
+/**
+ * The summary of a run that ended with `error`: its status, the error as the log gives it, the
+ * rows it got through, and of those the rows committed in the checkpoint (what a rerun resumes
+ * from; the rest it does again). Without a job (it could not be read), the job file and the error.
+ */
+async function failedSummary(jobFile: string, spec: JobSpec | undefined, stats: RunStats, error: unknown): Promise<Record<string, unknown>> {
   const e = error instanceof BentoError ? error : undefined;
-  return {
-    job: spec.name,
+  const outcome = {
     status: e?.code === 'INTERRUPTED' ? 'interrupted' : 'failed',
     exit_code: exitCodeFor(error),
     error: e ? errorFields(e) : { code: 'INTERNAL', message: (error as Error)?.message ?? String(error) },
+  };
+  if (!spec) return { job: null, job_file: resolve(jobFile), ...outcome };
+  const committed = spec.checkpoint ? (await readState(spec.checkpoint.path).catch(() => undefined))?.committed?.rows ?? 0 : 0;
+  return {
+    job: spec.name,
+    ...outcome,
     input: { rows: stats.rowsDone ?? stats.rowsRead },
     output: { path: spec.output.path, format: spec.output.format, rows: stats.rowsWritten },
+    rows_committed: committed,
     rows_failed: stats.rowsFailed ?? 0,
     errors: spec.errors.path,
   };
