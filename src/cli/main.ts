@@ -45,6 +45,12 @@ function program(): Command {
       const o = command.opts<{ debug?: boolean; logFormat?: LogFormat }>();
       debug = o.debug ?? false;
       logFormat = o.logFormat ?? logFormat;
+      // A shell standing in a folder deleted under it: every relative path would fail as a crash.
+      try {
+        process.cwd();
+      } catch {
+        throw new BentoError('USAGE', 'The current directory no longer exists (it was deleted or moved after the shell entered it)', { hint: 'cd to an existing directory and run the command again.' });
+      }
     });
 
   cli.command('run')

@@ -58,7 +58,8 @@ export interface RunSummary {
   readonly output: { readonly path: string; readonly format: string; readonly rows: number; readonly columns: readonly string[] };
   /** Rows that could not be scored, listed in `errors`; with emit: skip, input.rows = output.rows + rows_failed. */
   readonly rows_failed: number;
-  readonly errors: string;
+  /** The errors file, where one was written (some rows failed); null otherwise. */
+  readonly errors: string | null;
   /** `placement`: where the batches ran at the end (auto may move them onto the scoring thread). */
   readonly model: { readonly name: string; readonly version: string; readonly providers: readonly string[]; readonly placement?: 'workers' | 'inline' };
   readonly batch: { readonly size: number; readonly concurrency: number; readonly count: number };
@@ -379,7 +380,7 @@ async function runLocked(job: PreparedJob, hooks: RunHooks, lock: Lock | undefin
     input: { files: source.files.length, format: source.format, rows: stats.rowsRead },
     output: { path: spec.output.path, format: spec.output.format, rows: stats.rowsWritten, columns: sink.schema.map((f) => f.name) },
     rows_failed: errorLog!.failed,
-    errors: spec.errors.path,
+    errors: errorLog!.failed > 0 ? spec.errors.path : null,
     model: { name: m.name, version: m.version, providers: pool.providers, placement: pool.placement },
     batch: { size: batchSize, concurrency, count: stats.batches },
     ...(resume ? { resumed_at_row: resume.rows } : {}),
@@ -399,7 +400,7 @@ function finishedSummary(job: PreparedJob, state: CheckpointState): RunSummary {
     input: { files: job.source.files.length, format: job.source.format, rows: f.rows + (spec.errors.emit === 'skip' ? f.failed : 0) },
     output: { path: f.output, format: spec.output.format, rows: f.rows, columns },
     rows_failed: f.failed,
-    errors: spec.errors.path,
+    errors: f.failed > 0 ? spec.errors.path : null,
     model: { name: state.fingerprint.model.name, version: state.fingerprint.model.version, providers: [] },
     batch: { size: job.batchSize, concurrency: spec.batch.concurrency, count: f.batches ?? 0 },
     finished_at: f.finished,

@@ -28,7 +28,7 @@ export async function resolveInputFiles(path: string, isWanted: (file: string) =
   if (firstMagic === -1) {
     const info = await stat(path).catch(() => undefined);
     if (info === undefined) {
-      throw new BentoError('INPUT_NOT_FOUND', `Input file ${path} does not exist`, { file: path, hint: 'Check input.path; relative paths resolve against the job file\'s directory.' });
+      throw new BentoError('INPUT_NOT_FOUND', `Input file ${path} does not exist`, { file: path, hint: 'Check input.path; relative paths resolve against the job file\'s directory (given with --set, against the current one).' });
     }
     named = !info.isDirectory();
     files = named ? [path] : (await walk(path, broken)).filter(isWanted);

@@ -104,7 +104,8 @@ test('${VAR} in the job file and --set on the command line', () => withTempDir(a
     job: 'job', status: 'completed', seconds: 0, rows_per_second: 0,
     input: { files: 1, format: 'csv', rows: 344 },
     output: { path: join(dir, 'out', '2026-11-24.csv'), format: 'csv', rows: 344, columns: ['island', 'species_pred', 'species_score', 'prob_Adelie', 'prob_Chinstrap', 'prob_Gentoo'] },
-    rows_failed: 0, errors: join(dir, 'out', '2026-11-24.csv.errors.jsonl'),
+    // No row failed: no errors file was written, and none is named.
+    rows_failed: 0, errors: null,
     // auto starts a small model file on the scoring thread; this one's batches are cheap, so it stays.
     model: { name: 'penguins-species', version: '1.0.0', providers: ['cpu'], placement: 'inline' },
     batch: { size: 10, concurrency: 2, count: 35 },
@@ -443,5 +444,18 @@ test('--summary-json names how this run ended, also when the job file cannot be 
   assert.equal(bad.code, 2, bad.stderr);
   const failed = JSON.parse(await readFile(summary, 'utf8')) as Record<string, unknown>;
   assert.deepEqual([failed.job, failed.job_file, failed.status, failed.exit_code, (failed.error as { code: string }).code], [null, join(dir, 'bad.yaml'), 'failed', 2, 'JOB_INVALID']);
+}));
+
+test('a shell standing in a deleted folder gets a usage error saying so, not a crash', () => withTempDir(async (dir) => {
+  const gone = join(dir, 'gone');
+  await mkdir(gone);
+  const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const child = spawn('sh', ['-c', `cd "${gone}" && rmdir "${gone}" && exec "${process.execPath}" "${bin}" --log-format text run job.yaml`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+  assert.equal(result.code, 2, result.stderr);
+  assert.equal(result.stderr, 'error: The current directory no longer exists (it was deleted or moved after the shell entered it)\nhint: cd to an existing directory and run the command again.\n');
 }));
 

@@ -32,7 +32,7 @@ const cases: Case[] = [
     setup: async () => {},
     job: () => job('nope.csv'),
     exit: 3,
-    error: 'error: Input file <dir>/nope.csv does not exist\nhint: Check input.path; relative paths resolve against the job file\'s directory.',
+    error: 'error: Input file <dir>/nope.csv does not exist\nhint: Check input.path; relative paths resolve against the job file\'s directory (given with --set, against the current one).',
   },
   {
     name: 'a glob matching nothing',
@@ -389,7 +389,7 @@ test('json log format: the error is one machine-readable line with the job, code
   assert.deepEqual({ ...event, time: undefined }, {
     time: undefined, level: 'error', event: 'error', job: 'job', code: 'INPUT_NOT_FOUND', exit_code: 3,
     message: `Input file ${join(dir, 'nope.csv')} does not exist`, file: join(dir, 'nope.csv'),
-    hint: 'Check input.path; relative paths resolve against the job file\'s directory.',
+    hint: 'Check input.path; relative paths resolve against the job file\'s directory (given with --set, against the current one).',
   });
 }));
 

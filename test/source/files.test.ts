@@ -134,7 +134,7 @@ describe('resolveInputFiles', () => {
   test('a missing file is INPUT_NOT_FOUND', () => withTempDir(async (dir) => {
     const path = join(dir, 'missing.csv');
     const error = await rejectsWith(() => resolveInputFiles(path, isData), 'INPUT_NOT_FOUND', `Input file ${path} does not exist`);
-    assert.equal(error.hint, 'Check input.path; relative paths resolve against the job file\'s directory.');
+    assert.equal(error.hint, 'Check input.path; relative paths resolve against the job file\'s directory (given with --set, against the current one).');
   }));
 
   test('a glob matching nothing is INPUT_NOT_FOUND', () => withTempDir(async (dir) => {

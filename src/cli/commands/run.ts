@@ -66,7 +66,7 @@ async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
     // Found now, not once the whole run is done: a run that succeeded must not then fail on its summary.
     if (summaryFile) await summaryWritable(summaryFile);
     // JSON logs are one object a line: a bar's redraws would break them, so it reports as `log` does.
-    const mode = options.progress === 'auto' || (options.progress === 'bar' && options.logFormat === 'json') ? (process.stderr.isTTY && options.logFormat === 'text' ? 'bar' : 'log') : options.progress;
+    const mode = options.progress === 'auto' || (options.progress === 'bar' && options.logFormat === 'json') ? (process.stderr.isTTY && options.logFormat === 'text' && process.env.TERM !== 'dumb' ? 'bar' : 'log') : options.progress;
     const bundle = await resolveBundle(spec.model.ref, spec.model.baseDir);
     if (signals.signal.aborted) {
       const signal = signals.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
@@ -118,7 +118,8 @@ async function failedSummary(jobFile: string, spec: JobSpec | undefined, stats: 
     output: { path: spec.output.path, format: spec.output.format, rows: stats.rowsWritten },
     rows_committed: committed,
     rows_failed: stats.rowsFailed ?? 0,
-    errors: spec.errors.path,
+    // Too many bad rows: the errors file is written for the user to see them; otherwise none is.
+    errors: e?.code === 'TOO_MANY_ERRORS' ? spec.errors.path : null,
   };
 }
 
