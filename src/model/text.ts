@@ -156,7 +156,7 @@ export class TextEncoder {
    */
   encode(texts: readonly string[], options: TextOptions, fail: (i: number, why: string) => void): EncodedBatch {
     const encoded = texts.map((text, i) => {
-      const e = this.#tokenizer.encode(text, { return_token_type_ids: options.tokenTypeIds });
+      const { e, head } = this.#encodeHead(text, options);
       let ids = e.ids;
       let tokens = e.tokens;
       let types = e.token_type_ids;
@@ -168,7 +168,7 @@ export class TextEncoder {
         tokens = [...tokens.slice(0, options.maxLength - last), ...tokens.slice(tokens.length - last)];
         types = types ? [...types.slice(0, options.maxLength - last), ...types.slice(types.length - last)] : undefined;
       }
-      return { ids, tokens, types, info: this.#align(text, tokens) };
+      return { ids, tokens, types, info: { ...this.#align(head, tokens), text } };
     });
     const sequence = Math.max(1, ...encoded.map((e) => e.ids.length));
     const inputIds = new BigInt64Array(texts.length * sequence).fill(BigInt(this.#pad));
@@ -182,6 +182,27 @@ export class TextEncoder {
       }
     });
     return { sequence, inputIds, attentionMask, tokenTypeIds, info: encoded.map((e) => e.info) };
+  }
+
+  /**
+   * Tokenizes enough of `text` for its first tokens: a head ending at a space, which no WordPiece
+   * token crosses, holding more than max_length tokens, so truncation keeps the same ones as from
+   * the whole text. A 1 MB cell took ~0.3 s whole (tokenizing, then aligning every character)
+   * for the 64 tokens the model sees. With truncation off, or a tokenizer this module does not
+   * know the splitting of, the whole text.
+   */
+  #encodeHead(text: string, options: TextOptions): { e: ReturnType<Tokenizer['encode']>; head: string } {
+    const encode = (t: string) => this.#tokenizer.encode(t, { return_token_type_ids: options.tokenTypeIds });
+    if (!options.truncation || typeof this.#alignment === 'string') return { e: encode(text), head: text };
+    for (let cut = Math.max(1024, options.maxLength * 16); cut < text.length; cut *= 4) {
+      let end = cut;
+      while (end < text.length && !/\s/.test(text[end]!)) end++;
+      if (end >= text.length) break;
+      const head = text.slice(0, end);
+      const e = encode(head);
+      if (e.ids.length > options.maxLength) return { e, head };
+    }
+    return { e: encode(text), head: text };
   }
 
   /**

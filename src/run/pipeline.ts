@@ -135,7 +135,7 @@ export async function prepareJob(spec: JobSpec, resolved?: Bundle): Promise<Prep
   // CSV to CSV keeping every input column: records go to the writer as the text read, whole.
   const csvOut = spec.output.format === 'csv';
   const wholeLines = csvOut && spec.input.columns === undefined && spec.output.keep === undefined;
-  const source = await openSource({ ...spec.input, columns: wanted }, { rawText: csvOut, required: modelColumns, ...(wholeLines ? { linesFor: spec.output.csv.delimiter, valuesOf: modelColumns } : {}) }, writtenByRuns(spec));
+  const source = await openSource({ ...spec.input, columns: wanted }, { rawText: csvOut, required: modelColumns, memoryMb: spec.limits.memoryMb, ...(wholeLines ? { linesFor: spec.output.csv.delimiter, valuesOf: modelColumns } : {}) }, writtenByRuns(spec));
   const names = source.schema.map((f) => f.name);
   for (const column of [...modelColumns, ...(spec.output.keep ?? [])]) {
     if (names.includes(column)) continue;

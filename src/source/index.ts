@@ -22,7 +22,7 @@ export type { Column, Field, FieldType, RowChunk, Source, SourceProgress } from 
  * hold every column read, in their header or schema). `own`: files
  * a folder or glob must not read (job/spec.ts, writtenByRuns), listed in `skipped` when matched.
  */
-export async function openSource(input: InputSpec, read: { rawText?: boolean; linesFor?: string; valuesOf?: readonly string[]; required?: readonly string[] } = {}, own?: (file: string) => boolean): Promise<Source & { format: DataFormat; skipped: readonly string[] }> {
+export async function openSource(input: InputSpec, read: { rawText?: boolean; linesFor?: string; valuesOf?: readonly string[]; required?: readonly string[]; memoryMb?: number } = {}, own?: (file: string) => boolean): Promise<Source & { format: DataFormat; skipped: readonly string[] }> {
   const skipped: string[] = [];
   const files = await jobInputFiles(input, own ?? (() => false), (file) => skipped.push(file));
   const format = input.format ?? formatOf(files);
@@ -35,7 +35,7 @@ export async function openSource(input: InputSpec, read: { rawText?: boolean; li
   }
   const options = { columns: input.columns, chunkRows: input.chunkRows, typeRows };
   const source = format === 'csv' ? await openCsv(files, { ...input.csv, ...options, rawText: read.rawText ?? false, ...(read.rawText && read.linesFor !== undefined ? { linesFor: read.linesFor, valuesOf: read.valuesOf } : {}) })
-    : format === 'jsonl' ? await openJsonl(files, { ...options, ...(read.required ? { required: read.required } : {}) })
+    : format === 'jsonl' ? await openJsonl(files, { ...options, ...(read.required ? { required: read.required } : {}), ...(read.memoryMb ? { memoryMb: read.memoryMb } : {}) })
       : await openParquet(files, options);
   return Object.assign(source, { format, skipped });
 }

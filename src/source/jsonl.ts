@@ -20,15 +20,29 @@ export interface JsonlSourceOptions {
    * misspelt there (`Text` for `text`), not null in every line, and would be read as null.
    */
   readonly required?: readonly string[];
+  /** limits.memory in MB: a line may take a sixteenth of it (maxLineBytes). */
+  readonly memoryMb?: number;
 }
+
+/**
+ * The longest line read, in bytes. A line is held whole, then as a string, then parsed: one of
+ * 100 MB ran the scoring thread out of heap in the middle of an allocation, which V8 cannot
+ * recover from (the process aborts with exit 134, no error line, no summary). Past this, the run
+ * stops with MEMORY_LIMIT instead, naming the line.
+ */
+export const maxLineBytes = (memoryMb: number) => Math.floor((memoryMb * 1024 * 1024) / 16);
+
+/** Thrown by splitLines for a line past maxLineBytes; readFile, which counts lines, names it. */
+class LongLine extends Error {}
 
 /**
  * Lines of `stream` with the offset just after each (relative to `start`), a last line without
  * newline too; handed out a stream piece at a time, not an await per line (in the CSV reader,
  * an async generator step per record was half of its allocations).
  */
-async function* splitLines(stream: Readable, start: number, file: string): AsyncGenerator<{ text: string; end: number; notUtf8?: true }[]> {
+async function* splitLines(stream: Readable, start: number, file: string, maxLine: number): AsyncGenerator<{ text: string; end: number; notUtf8?: true }[]> {
   let pending: Buffer[] = [];
+  let pendingBytes = 0;
   let offset = start;
   const decoder = new StringDecoder('utf8');
   let head = start === 0;
@@ -44,14 +58,27 @@ async function* splitLines(stream: Readable, start: number, file: string): Async
     let from = 0;
     for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, from)) {
       const piece = chunk.subarray(from, nl + 1);
+      if (pendingBytes + piece.length > maxLine) {
+        // The lines before it are rows: yielded first, so that readFile, which counts them, names this one.
+        if (lines.length > 0) yield lines;
+        throw new LongLine();
+      }
       const bytes = pending.length ? Buffer.concat([...pending, piece]) : piece;
       pending = [];
+      pendingBytes = 0;
       offset += bytes.length;
       const text = decoder.write(bytes);
       lines.push(notUtf8At(text, bytes) >= 0 ? { text, end: offset, notUtf8: true } : { text, end: offset });
       from = nl + 1;
     }
-    if (from < chunk.length) pending.push(chunk.subarray(from));
+    if (from < chunk.length) {
+      pending.push(chunk.subarray(from));
+      pendingBytes += chunk.length - from;
+      if (pendingBytes > maxLine) {
+        if (lines.length > 0) yield lines;
+        throw new LongLine();
+      }
+    }
     if (lines.length > 0) yield lines;
   }
   if (pending.length) {
@@ -134,6 +161,8 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
     }
   }
 
+  const maxLine = maxLineBytes(options.memoryMb ?? 256);
+
   async function* readFile(file: string, index: number, stream: Readable, at: SourcePosition): AsyncGenerator<RowChunk> {
     let names = options.columns ?? schema?.map((f) => f.name);
     let builder = names ? new ColumnBuilder(names, file, index, at.row, at.byte ?? 0, false, options.chunkRows) : undefined;
@@ -170,7 +199,7 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
       pending = [];
     };
     try {
-      for await (const piece of splitLines(stream, at.byte ?? 0, file)) for (const { text: raw, end, notUtf8 } of piece) {
+      for await (const piece of splitLines(stream, at.byte ?? 0, file, maxLine)) for (const { text: raw, end, notUtf8 } of piece) {
         line++;
         // A BOM may open the file (Windows tools write one); the line break is not part of the JSON.
         const text = (line === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw).replace(/\r?\n$/, '');
@@ -219,6 +248,13 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
         if (builder && builder.length >= chunkEnd(options, schema !== undefined)) yield typed(builder.take()!);
       }
     } catch (error) {
+      if (error instanceof LongLine) {
+        const mb = (bytes: number) => (bytes >= 1024 * 1024 ? `${Math.round(bytes / 1024 / 1024)} MB` : `${Math.round(bytes / 1024)} KB`);
+        throw new BentoError('MEMORY_LIMIT', `Line ${line + 1} of ${file} is longer than ${mb(maxLine)}, the most one row may take with limits.memory ${options.memoryMb ?? 256} MB (a sixteenth)`, {
+          file, row: rows + 1, byte: lastEnd,
+          hint: `Raise limits.memory to at least 16 times the longest line (e.g. --set limits.memory=${(options.memoryMb ?? 256) * 4}), or split the line's record. A rerun resumes from the last checkpoint.`,
+        });
+      }
       throw streamError(file, error);
     }
     if (rows === 0) throw new BentoError('INPUT_FORMAT', `Input file ${file} is empty`, { file, hint: 'Remove the file from the input, or check the step that writes it.' });

@@ -241,4 +241,20 @@ describe('tokenizer: padding per batch, truncation', async () => {
     assert.deepEqual(cut.info[0]!.tokens, ['[CLS]', 'i', 'was', 'driv', '##ing', '[SEP]']);
     assert.throws(() => encoder.encode([long], { maxLength: 6, truncation: false, tokenTypeIds: false }, fail), /row 0 has 1[0-9] tokens, more than max_length 6 \(truncation is off\)/);
   });
+  test('a long text (a document) is cut to the same tokens and spans as when tokenized whole: only a head of it is tokenized', async () => {
+    // 40 KB of the corpus's sentences, then a long run without spaces, then more text.
+    const document = `${texts.join(' ').repeat(8)} ${'x'.repeat(3000)} ${texts.join(' ')}`;
+    const { Tokenizer } = await import('@huggingface/tokenizers');
+    const whole = new Tokenizer(JSON.parse(await readFile(join(text, 'models', 'ner', 'tokenizer.json'), 'utf8')) as object, JSON.parse(await readFile(join(text, 'models', 'ner', 'tokenizer_config.json'), 'utf8')) as object).encode(document);
+    for (const maxLength of [64, 512]) {
+      const cut = encoder.encode([document], { maxLength, truncation: true, tokenTypeIds: false }, fail);
+      assert.deepEqual(Array.from(cut.inputIds, Number), [...whole.ids.slice(0, maxLength - 1), whole.ids.at(-1)!]);
+      assert.equal(cut.info[0]!.text, document);
+      // The spans index the document: each token's text is the token (this text is lowercase ASCII after normalization).
+      cut.info[0]!.spans.forEach(([start, end], k) => {
+        const token = cut.info[0]!.tokens[k]!;
+        if (start >= 0 && token !== '[UNK]') assert.equal(document.slice(start, end).toLowerCase().normalize('NFD').replace(/\p{Mn}/gu, ''), token.replace(/^##/, ''));
+      });
+    }
+  });
 });

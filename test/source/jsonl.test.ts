@@ -188,3 +188,14 @@ describe('openJsonl: errors', () => {
     await rejectsWith(() => openJsonl([file], defaults), 'INPUT_FORMAT', `Input file ${file} is empty`);
   }));
 });
+
+test('a line longer than a sixteenth of limits.memory stops with MEMORY_LIMIT naming it, before it is held (a 100 MB line aborted the process); shorter lines are read', () => withTempDir(async (dir) => {
+  const file = join(dir, 'long.jsonl');
+  // limits.memory 1 MB: lines up to 64 KB.
+  await writeFile(file, `{"a":1}\n{"a":2,"note":"${'x'.repeat(60_000)}"}\n{"a":3,"note":"${'y'.repeat(70_000)}"}\n{"a":4}\n`);
+  await rejectsWith(async () => drain(await openJsonl([file], { ...defaults, chunkRows: 1, memoryMb: 1 })), 'MEMORY_LIMIT',
+    `Line 3 of ${file} is longer than 64 KB, the most one row may take with limits.memory 1 MB (a sixteenth)`);
+  const read = await drain(await openJsonl([file], { ...defaults, memoryMb: 2 }));
+  assert.deepEqual(Array.from(concatColumns(read).a as ArrayLike<unknown>, Number), [1, 2, 3, 4]);
+}));
+
