@@ -14,6 +14,7 @@ import type { Bundle } from '../model/bundle.js';
 import { outputError, syncDir } from '../sink/atomic.js';
 import type { SinkPosition } from '../sink/types.js';
 import type { SourcePosition } from '../source/types.js';
+import { chunkEnd, typeRows } from '../source/chunks.js';
 import { failpoint } from './failpoint.js';
 
 /** What makes two runs the same job: the output-affecting job keys, the input files, the model. */
@@ -27,6 +28,11 @@ export interface Fingerprint {
   };
   /** Settings beside the job hash that change output bytes: errors.emit, input.chunk_rows (the first chunk types the columns). Absent in checkpoints of earlier versions. */
   readonly rows?: string;
+  /**
+   * Rows of a wide CSV or JSONL file's first chunk, which types its columns, where fewer than
+   * max(chunk_rows, 8192) (source/chunks.ts, typeCells); absent otherwise, as in earlier versions.
+   */
+  readonly typeRows?: number;
 }
 
 export interface Commit {
@@ -193,8 +199,11 @@ export async function writeState(dir: string, state: CheckpointState, fence?: ()
   }
 }
 
-/** The fingerprint of a job as it stands now. Reads 64 KiB from each end of each input file. */
-export async function fingerprint(spec: JobSpec, files: readonly string[], bundle: Bundle): Promise<Fingerprint> {
+/**
+ * The fingerprint of a job as it stands now. Reads 64 KiB from each end of each input file.
+ * `width`: the columns a CSV or JSONL input's rows are read with (its first chunk's rows depend on it).
+ */
+export async function fingerprint(spec: JobSpec, files: readonly string[], bundle: Bundle, width?: number): Promise<Fingerprint> {
   // Keys that cannot change a single output byte are left out: a resume may change them.
   const job = {
     input: { path: spec.input.path, format: spec.input.format, columns: spec.input.columns, csv: spec.input.csv },
@@ -211,7 +220,15 @@ export async function fingerprint(spec: JobSpec, files: readonly string[], bundl
     inputs,
     model: { name: bundle.manifest.name, version: bundle.manifest.version, sha256: await fileHash(bundle.modelFile), bundle: await bundleHash(bundle) },
     rows: sha256(JSON.stringify({ emit: spec.errors.emit, chunkRows: spec.input.chunkRows })),
+    ...typeRowsOf(spec, width),
   };
+}
+
+function typeRowsOf(spec: JobSpec, width: number | undefined): { typeRows?: number } {
+  if (width === undefined) return {};
+  const options = { chunkRows: spec.input.chunkRows, typeRows, ...(spec.input.chunkRowsSet ? { chunkRowsSet: true } : {}) };
+  const rows = chunkEnd(options, false, width);
+  return rows < chunkEnd(options, false) ? { typeRows: rows } : {};
 }
 
 /**
@@ -239,7 +256,7 @@ async function bundleHash(bundle: Bundle): Promise<string> {
 }
 
 /** What differs between the checkpoint's fingerprint and now, in words; empty when none. */
-export function differences(then: Fingerprint, now: Fingerprint): string[] {
+export function differences(then: Fingerprint, now: Fingerprint, options: { readonly typeRowsUnknown?: boolean } = {}): string[] {
   const out: string[] = [];
   if (then.job !== now.job) out.push('the job file changed (input, batch.size, model options or output settings)');
   if (then.model.name !== now.model.name || then.model.version !== now.model.version) out.push(`the model changed from ${then.model.name}:${then.model.version} to ${now.model.name}:${now.model.version}`);
@@ -247,6 +264,8 @@ export function differences(then: Fingerprint, now: Fingerprint): string[] {
   else if (then.model.bundle !== undefined && then.model.bundle !== now.model.bundle) out.push(`the bundle of ${now.model.name}:${now.model.version} changed (bento.yaml or the files beside it)`);
   // Checkpoints written before these were kept say nothing of them: not a change.
   if (then.rows !== undefined && then.rows !== now.rows) out.push('errors.emit or input.chunk_rows changed (they change which rows and columns are written)');
+  // Unknown (no `width`) only where status looks without opening the input.
+  else if (then.typeRows !== now.typeRows && !(options.typeRowsUnknown && now.typeRows === undefined)) out.push(`the first chunk, whose rows type the columns, holds ${now.typeRows ?? 'max(input.chunk_rows, 8,192)'} rows now and ${then.typeRows ?? 'max(input.chunk_rows, 8,192)'} rows then (a wide file, read by another version; set input.chunk_rows to choose)`);
   const before = new Map(then.inputs.map((i) => [i.path, i]));
   for (const input of now.inputs) {
     const old = before.get(input.path);

@@ -37,6 +37,8 @@ export interface InputSpec {
   readonly csv: CsvOptions;
   /** Rows per chunk read from the source: bounds memory together with the queue depth. */
   readonly chunkRows: number;
+  /** chunk_rows was given in the job: taken as it is, also for a wide file (source/chunks.ts, chunkEnd). */
+  readonly chunkRowsSet?: boolean;
 }
 
 export interface ModelSpec {

@@ -204,7 +204,9 @@ async function runLocked(job: PreparedJob, hooks: RunHooks, lock: Lock | undefin
 
   // Before anything else: a run killed while copying its output across file systems left one there.
   await Promise.all([removeDeadTemps(spec.output.path), removeDeadTemps(spec.errors.path)]);
-  const decision = ckpt ? await decideResume(spec, ckpt, source.files, bundle, hooks.restart ?? false) : undefined;
+  // A CSV or JSONL input's first chunk holds fewer rows for a wide file: part of what types its columns.
+  const width = source.format === 'parquet' ? undefined : source.schema.length;
+  const decision = ckpt ? await decideResume(spec, ckpt, source.files, bundle, hooks.restart ?? false, width) : undefined;
   if (decision?.kind === 'finished') {
     if (decision.moved) hooks.info?.(`${spec.name}: the run finished at ${decision.state.finished?.finished ?? '?'} had not yet moved its output into place; moved now to ${spec.output.path}`, 'published');
     return finishedSummary(job, decision.state);

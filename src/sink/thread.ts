@@ -16,7 +16,7 @@ import type { Field, Source } from '../source/types.js';
 import type { SinkReply, SinkRequest, SinkWorkerInit } from './writer-worker.js';
 import { encoderThreads, type EncoderThreadsOptions, type StartedEncoder, startEncoders } from './encoders.js';
 import { openParquetSink } from './parquet.js';
-import { BatchQueue, POST_ROWS, postBatches } from './transfer.js';
+import { BatchQueue, batchBytes, POST_ROWS, postBatches } from './transfer.js';
 import { type OutputBatch, type Sink, type SinkOptions, type SinkPosition } from './types.js';
 
 export interface SinkThreadOptions {
@@ -125,10 +125,14 @@ export async function openSinkThread(output: OutputSpec, schema: readonly Field[
   // writer's young-generation collections: at 65,536 they were promoted (118 MB over 3.1M rows,
   // against 4 MB at 8,192) and its old generation was marked every ~100 ms.
   const depthRows = thread.depthRows ?? 16384;
+  // And as many bytes as an eighth of the writer's heap: 16,384 rows of 10,000 columns would not fit it.
+  const depthBytes = Math.max(4, (thread.heapMb ?? 102) / 8) * 1024 * 1024;
   let failure: Error | undefined;
-  /** Rows posted and not yet acknowledged, and each posted batch's row count in order. */
+  /** Rows (and bytes, batchBytes) posted and not yet acknowledged, and each post's in order. */
   let outstanding = 0;
+  let outstandingBytes = 0;
   const postedRows: number[] = [];
+  const postedBytes: number[] = [];
   let wakeWriter: (() => void) | undefined;
   let nextId = 0;
   const pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
@@ -154,6 +158,7 @@ export async function openSinkThread(output: OutputSpec, schema: readonly Field[
   worker.on('message', (reply: SinkReply) => {
     if (reply.type === 'written' || (reply.type === 'failed' && reply.id === undefined)) {
       outstanding -= postedRows.shift() ?? 0;
+      outstandingBytes -= postedBytes.shift() ?? 0;
       wakeWriter?.();
     }
     if (reply.type === 'failed') {
@@ -191,9 +196,11 @@ export async function openSinkThread(output: OutputSpec, schema: readonly Field[
   };
 
   // Small batches are posted to the thread together: a message costs a fixed amount besides its values.
-  const queue = new BatchQueue(Math.min(POST_ROWS, depthRows), (batches, rows) => {
+  const queue = new BatchQueue(Math.min(POST_ROWS, depthRows), (batches, rows, bytes) => {
     outstanding += rows;
+    outstandingBytes += bytes;
     postedRows.push(rows);
+    postedBytes.push(bytes);
     postBatches(worker, batches, (packed) => ({ op: 'write', batches: packed }) satisfies SinkRequest);
   });
 
@@ -201,9 +208,10 @@ export async function openSinkThread(output: OutputSpec, schema: readonly Field[
     schema,
     committable: true,
     async write(batch: OutputBatch) {
-      while (!failure && outstanding > 0 && outstanding + queue.rows + batch.length > depthRows) await new Promise<void>((resolve) => (wakeWriter = resolve));
+      const bytes = batchBytes(batch);
+      while (!failure && outstanding > 0 && (outstanding + queue.rows + batch.length > depthRows || outstandingBytes + queue.bytes + bytes > depthBytes)) await new Promise<void>((resolve) => (wakeWriter = resolve));
       if (failure) throw failure;
-      queue.add(batch);
+      queue.add(batch, bytes);
     },
     async commit() {
       if (failure) throw failure;

@@ -12,7 +12,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { compact } from '../source/blocks.js';
-import { cell, cells, CodedColumn, type Column, MaskedColumn, type NumberArray } from '../source/types.js';
+import { cell, cells, CodedColumn, type Column, lineColumn, MaskedColumn, type NumberArray } from '../source/types.js';
 import type { OutputBatch } from './types.js';
 
 /** A run of batches as posted: their lengths (batch boundaries matter to Parquet row groups) and each column. */
@@ -51,31 +51,55 @@ export const POST_ROWS = 4096;
  */
 export const POST_BATCHES = 64;
 
-/** Batches gathered towards a post: handed to `send` once `limit` rows or POST_BATCHES batches are in, or when flushed. */
+/** Bytes (batchBytes) gathered before a post, whatever the rows: 4,096 rows of 10,000 columns are ~120 MB. */
+export const POST_BYTES = 4 << 20;
+
+/**
+ * About the bytes a batch's values take, for bounding what is queued when rows are wide: 16 a
+ * cell, and the length of a CSV record kept whole (lineColumn), the one text that is the width
+ * of a row. Cheap: no other string is looked at.
+ */
+export function batchBytes(batch: OutputBatch): number {
+  let bytes = 16 * batch.length * batch.columns.size;
+  const lines = batch.columns.get(lineColumn);
+  if (Array.isArray(lines)) for (let r = 0; r < batch.length; r++) bytes += (lines[r] as string | null)?.length ?? 0;
+  return bytes;
+}
+
+/** Batches gathered towards a post: handed to `send` once `limit` rows, POST_BYTES or POST_BATCHES batches are in, or when flushed. */
 export class BatchQueue {
   #batches: OutputBatch[] = [];
   #rows = 0;
+  #bytes = 0;
 
-  constructor(private readonly limit: number, private readonly send: (batches: OutputBatch[], rows: number) => void) {}
+  constructor(private readonly limit: number, private readonly send: (batches: OutputBatch[], rows: number, bytes: number) => void) {}
 
   /** Rows gathered and not yet sent. */
   get rows(): number {
     return this.#rows;
   }
 
-  add(batch: OutputBatch): void {
+  /** Bytes (batchBytes) gathered and not yet sent. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  add(batch: OutputBatch, bytes = 0): void {
     this.#batches.push(batch);
     this.#rows += batch.length;
-    if (this.#rows >= this.limit || this.#batches.length >= POST_BATCHES) this.flush();
+    this.#bytes += bytes;
+    if (this.#rows >= this.limit || this.#bytes >= POST_BYTES || this.#batches.length >= POST_BATCHES) this.flush();
   }
 
   flush(): void {
     if (this.#rows === 0) return;
     const batches = this.#batches;
     const rows = this.#rows;
+    const bytes = this.#bytes;
     this.#batches = [];
     this.#rows = 0;
-    this.send(batches, rows);
+    this.#bytes = 0;
+    this.send(batches, rows, bytes);
   }
 }
 

@@ -13,9 +13,29 @@ import { type Column, type Field, type FieldType, lineColumn, MaskedColumn, pars
  */
 export const typeRows = 8192;
 
-/** Rows a chunk being built holds: the first, whose cells fix the types, at least `typeRows` if given. */
-export function chunkEnd(options: { readonly chunkRows: number; readonly typeRows?: number }, typesKnown: boolean): number {
-  return typesKnown ? options.chunkRows : Math.max(options.chunkRows, options.typeRows ?? 0);
+/**
+ * Cells the first chunk of a wide CSV or JSONL file holds, and a later one, unless
+ * input.chunk_rows is set: 8,192 rows of 2,000 columns are 16 million strings, more than the
+ * scoring thread's share of the default limits.memory. Up to 128 (and 256) columns the row
+ * counts are unchanged. Fixed, not taken from limits.memory: the first chunk types the columns,
+ * and a rerun with more memory must resume with the same types.
+ */
+export const typeCells = 1 << 20;
+export const chunkCells = 1 << 19;
+/** Rows a chunk holds at least, however wide. */
+const minChunkRows = 64;
+
+export interface ChunkOptions {
+  readonly chunkRows: number;
+  readonly typeRows?: number;
+  /** input.chunk_rows was given: its rows are taken as they are, however wide the rows. */
+  readonly chunkRowsSet?: boolean;
+}
+
+/** Rows a chunk being built of `width` cells a row holds: the first, whose cells fix the types, at least `typeRows` if given (fewer for a wide file: typeCells). */
+export function chunkEnd(options: ChunkOptions, typesKnown: boolean, width = 1): number {
+  const cap = (cells: number) => (options.chunkRowsSet ? Infinity : Math.max(minChunkRows, Math.floor(cells / Math.max(1, width))));
+  return typesKnown ? Math.min(options.chunkRows, cap(chunkCells)) : Math.min(Math.max(options.chunkRows, options.typeRows ?? 0), cap(typeCells));
 }
 
 /**

@@ -27,6 +27,8 @@ export interface CsvSourceOptions {
   readonly chunkRows: number;
   /** Rows of the first chunk, whose cells fix the column types, when more than `chunkRows`. */
   readonly typeRows?: number;
+  /** input.chunk_rows was given (see chunkEnd). */
+  readonly chunkRowsSet?: boolean;
   /**
    * Hand cells on as the text that was read (types are still sniffed for the schema): for CSV
    * output, kept columns are then written byte for byte, without a parse and a re-format.
@@ -286,13 +288,16 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
     let header = top?.header;
     let picks: number[] = [];
     let builder: ColumnBuilder | undefined;
+    /** Cells a row puts in the chunk: a wide file's chunks hold fewer rows (chunkEnd). */
+    let width = 1;
     const select = (present: string[], startByte: number, firstRow = at.row) => {
       const wanted = options.columns ?? schema?.map((f) => f.name) ?? present;
       requireColumns(file, present, wanted, (name, candidates) => didYouMean(name, candidates));
       // Columns keep the file's order whatever order they were asked for in.
       const selected = schema?.map((f) => f.name).filter((name) => !narrow || narrow.includes(name)) ?? present.filter((h) => wanted.includes(h));
       picks = selected.map((name) => present.indexOf(name));
-      builder = new ColumnBuilder(selected, file, index, firstRow, startByte, lines, options.chunkRows);
+      width = selected.length;
+      builder = new ColumnBuilder(selected, file, index, firstRow, startByte, lines, chunkEnd(options, true, width));
       // Once the first chunk has fixed the types, only the wanted cells become strings.
       if (narrow && schema) {
         only = new Uint8Array(present.length);
@@ -318,7 +323,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
             file, row, byte, value: record.text, hint: 'Check the delimiter (input.csv.delimiter) and that quoted fields are closed.',
           }), record.endByte, firstLine + record.endLine);
         } else builder!.pushFields(record.fields, picks, record.endByte, firstLine + record.endLine, lines ? record.text : undefined);
-        if (builder!.length >= chunkEnd(options, schema !== undefined)) {
+        if (builder!.length >= chunkEnd(options, schema !== undefined, width)) {
           yield typed(builder!.take()!);
           if (narrow && !only) select(header, builder!.next.byte, builder!.next.row - 1);
         }

@@ -33,7 +33,7 @@ export async function openSource(input: InputSpec, read: { rawText?: boolean; li
       file: gzipped, hint: `Decompress it first (gunzip -k ${gzipped}); a Parquet file compresses its own pages (snappy, gzip or zstd), so the writer need not gzip it.`,
     });
   }
-  const options = { columns: input.columns, chunkRows: input.chunkRows, typeRows };
+  const options = { columns: input.columns, chunkRows: input.chunkRows, typeRows, ...(input.chunkRowsSet ? { chunkRowsSet: true } : {}) };
   const source = format === 'csv' ? await openCsv(files, { ...input.csv, ...options, rawText: read.rawText ?? false, ...(read.rawText && read.linesFor !== undefined ? { linesFor: read.linesFor, valuesOf: read.valuesOf } : {}) })
     : format === 'jsonl' ? await openJsonl(files, { ...options, ...(read.required ? { required: read.required } : {}), ...(read.memoryMb ? { memoryMb: read.memoryMb } : {}) })
       : await openParquet(files, options);

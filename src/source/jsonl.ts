@@ -15,6 +15,8 @@ export interface JsonlSourceOptions {
   readonly chunkRows: number;
   /** Rows of the first chunk, whose keys and values fix the columns and types, when more than `chunkRows`. */
   readonly typeRows?: number;
+  /** input.chunk_rows was given (see chunkEnd). */
+  readonly chunkRowsSet?: boolean;
   /**
    * Keys each file must hold (the model's columns): a key in no line of a file's first chunk is
    * misspelt there (`Text` for `text`), not null in every line, and would be read as null.
@@ -165,7 +167,9 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
 
   async function* readFile(file: string, index: number, stream: Readable, at: SourcePosition): AsyncGenerator<RowChunk> {
     let names = options.columns ?? schema?.map((f) => f.name);
-    let builder = names ? new ColumnBuilder(names, file, index, at.row, at.byte ?? 0, false, options.chunkRows) : undefined;
+    let builder = names ? new ColumnBuilder(names, file, index, at.row, at.byte ?? 0, false, chunkEnd(options, true, names.length)) : undefined;
+    /** Cells a row puts in the chunk (its keys so far, until they are fixed): a wide file's chunks hold fewer rows (chunkEnd). */
+    const width = () => names?.length ?? seen.size;
     // Until the first chunk fixes the columns, rows are kept whole to learn every key.
     let pending: { row: Record<string, unknown> | BentoError; end: number; line: number }[] = [];
     let lastEnd = at.byte ?? 0;
@@ -191,7 +195,7 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
     };
     const flushPending = () => {
       names = [...seen];
-      builder = new ColumnBuilder(names, file, index, at.row, at.byte ?? 0, false, options.chunkRows);
+      builder = new ColumnBuilder(names, file, index, at.row, at.byte ?? 0, false, chunkEnd(options, true, names.length));
       for (const { row, end, line: l } of pending) {
         if (row instanceof BentoError) builder.pushError(row, end, l);
         else builder.push((i) => row[names![i]!] ?? null, end, l);
@@ -230,7 +234,7 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
         if (problem) {
           if (builder === undefined) pending.push({ row: problem, end, line });
           else builder.pushError(problem, end, line);
-          if (builder && builder.length >= chunkEnd(options, schema !== undefined)) yield typed(builder.take()!);
+          if (builder && builder.length >= chunkEnd(options, schema !== undefined, width())) yield typed(builder.take()!);
           continue;
         }
         const record = row as Record<string, unknown>;
@@ -241,11 +245,11 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
         if (builder === undefined) {
           for (const key in record) seen.add(key);
           pending.push({ row: record, end, line });
-          if (pending.length >= chunkEnd(options, schema !== undefined)) flushPending();
+          if (pending.length >= chunkEnd(options, schema !== undefined, width())) flushPending();
         } else {
           builder.push((i) => record[names![i]!] ?? null, end, line);
         }
-        if (builder && builder.length >= chunkEnd(options, schema !== undefined)) yield typed(builder.take()!);
+        if (builder && builder.length >= chunkEnd(options, schema !== undefined, width())) yield typed(builder.take()!);
       }
     } catch (error) {
       if (error instanceof LongLine) {

@@ -501,3 +501,21 @@ test('a map of wall-clock timestamps is written without the Z that would make th
   const [row] = await readRows(join(dir, 'out.jsonl'));
   assert.deepEqual([row!.wall, row!.utc], [{ k: '2024-01-01T08:00:00.123' }, { k: '2024-01-01T08:00:00.123Z' }]);
 }));
+
+test('wide inputs run at the default limits.memory: 2,000 CSV columns (CSV and Parquet out) and 500 JSON Lines keys, every column kept; chunks hold fewer rows, so the first types the columns from fewer', { timeout: 120_000 }, () => withTempDir(async (dir) => {
+  const wide = (width: number, rows: number) => {
+    const cols = ['round(32 + (i % 20), 1) AS bill_length_mm', 'round(15 + (i % 5), 1) AS bill_depth_mm', '180 + (i % 40) AS flipper_length_mm', '3000 + (i % 2000) AS body_mass_g'];
+    for (let j = 0; j < width - 4; j++) cols.push(`((i * 7 + ${j}) % 97) AS c${j}`);
+    return `SELECT ${cols.join(', ')} FROM range(${rows}) t(i)`;
+  };
+  await duckdb(`COPY (${wide(2000, 10_000)}) TO '${join(dir, 'w2k.csv')}' (FORMAT csv, HEADER)`);
+  await duckdb(`COPY (${wide(500, 10_000)}) TO '${join(dir, 'w500.jsonl')}' (FORMAT json)`);
+  for (const [input, output] of [['w2k.csv', 'out.csv'], ['w2k.csv', 'out.parquet'], ['w500.jsonl', 'out.jsonl']] as const) {
+    await writeFile(join(dir, 'job.yaml'), `input: { path: ${input} }\nmodel: ${join(fixtures, 'models', 'penguins')}\noutput: { path: ${output} }\ncheckpoint: false\n`);
+    const result = await runCli(['--log-format', 'text', 'run', join(dir, 'job.yaml'), '--progress', 'none']);
+    assert.equal(result.code, 0, `${input} → ${output}: ${result.stderr}`);
+    const [count] = await duckdb(`SELECT count(*)::INTEGER AS n, max(c10)::INTEGER AS c10 FROM '${join(dir, output)}'`);
+    assert.deepEqual(count, { n: 10_000, c10: 96 }, `${input} → ${output}`);
+  }
+}));
+

@@ -7,6 +7,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { differences } from '../../src/checkpoint/state.js';
+import { chunkEnd } from '../../src/source/chunks.js';
 import { type CsvSourceOptions, openCsv } from '../../src/source/csv.js';
 import { fixtures, rejectsWith, seededRandom, withTempDir } from '../helpers.js';
 import { cell, MaskedColumn } from '../../src/source/types.js';
@@ -436,3 +438,21 @@ describe('openCsv: errors', () => {
     await rejectsWith(() => drain(source), 'COLUMN_MISSING', `Column "y" is missing from ${b}; the closest column is "x"`);
   }));
 });
+
+test('chunk rows by width: up to 128 columns the first chunk is max(chunk_rows, 8,192) rows and later ones chunk_rows; wider, a million cells and half a million (at least 64 rows); a chunk_rows given is taken as it is', () => {
+  const auto = { chunkRows: 2048, typeRows: 8192 };
+  assert.deepEqual([chunkEnd(auto, false, 128), chunkEnd(auto, true, 256)], [8192, 2048]);
+  assert.deepEqual([chunkEnd(auto, false, 2000), chunkEnd(auto, true, 2000)], [524, 262]);
+  assert.deepEqual([chunkEnd(auto, false, 100_000), chunkEnd(auto, true, 100_000)], [64, 64]);
+  const set = { ...auto, chunkRowsSet: true };
+  assert.deepEqual([chunkEnd(set, false, 2000), chunkEnd(set, true, 2000)], [8192, 2048]);
+});
+
+test('a checkpoint made when a wide file\'s first chunk held other rows is not resumed: the columns may have been typed otherwise', () => {
+  const base = { job: 'j', inputs: [], model: { name: 'm', version: '1', sha256: 'x' }, rows: 'r' };
+  assert.deepEqual(differences(base, { ...base, typeRows: 524 }), ['the first chunk, whose rows type the columns, holds 524 rows now and max(input.chunk_rows, 8,192) rows then (a wide file, read by another version; set input.chunk_rows to choose)']);
+  assert.deepEqual(differences({ ...base, typeRows: 524 }, { ...base, typeRows: 524 }), []);
+  // status, which does not open the input, does not know it.
+  assert.deepEqual(differences({ ...base, typeRows: 524 }, base, { typeRowsUnknown: true }), []);
+});
+
