@@ -195,7 +195,7 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
       columns: job.input.columns,
       csv: csvOptions(job.input.csv),
       chunkRows: job.input.chunk_rows ?? defaultChunkRows,
-      chunkRowsSet: job.input.chunk_rows !== undefined,
+      ...(job.input.chunk_rows !== undefined ? { chunkRowsSet: true } : {}),
     },
     model: {
       ref: model.path,

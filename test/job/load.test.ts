@@ -98,7 +98,7 @@ describe('loadJob: a valid job normalizes', () => {
     assert.deepEqual(spec, {
       name: 'scoring',
       jobFile: file,
-      input: { path: '/data/in/*.tsv', format: 'csv', columns: ['a', 'b'], csv: { delimiter: ';', header: false, quote: "'" }, chunkRows: 100 },
+      input: { path: '/data/in/*.tsv', format: 'csv', columns: ['a', 'b'], csv: { delimiter: ';', header: false, quote: "'" }, chunkRows: 100, chunkRowsSet: true },
       model: { ref: '/models/m', baseDir: dir, path: '/models/m', threads: { intraOp: 4, interOp: 1 }, graphOptimization: 'basic', providers: ['cuda', 'cpu'], placement: 'inline' },
       batch: { size: 32, concurrency: 3 },
       output: { path: join(dir, 'out.data'), format: 'jsonl', keep: [], csv: { delimiter: '|' }, gzip: false, parquet: { rowGroupRows: 10, compression: 'gzip' }, writer: 'inline' },
