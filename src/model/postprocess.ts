@@ -13,16 +13,19 @@ import type { TokenInfo } from './text.js';
 /** The prediction columns' names and types, fixed before the first batch (sinks need a schema). */
 export function predictionFields(manifest: Manifest, outputs: readonly TensorInfo[]): Field[] {
   return manifest.outputs.flatMap((output) => {
-    const raw = elementType(outputs.find((o) => o.name === output.tensor)?.type);
+    const onnxType = outputs.find((o) => o.name === output.tensor)?.type;
+    const raw = elementType(onnxType);
     const valueType: FieldType = (output.activation ?? 'none') === 'none' ? raw : 'float64';
+    // The model's width and sign, as a Parquet output keeps an input's: a uint64 past 2^63 is written only so.
+    const integer = valueType === raw ? integerOf(onnxType) : undefined;
     const c = output.columns;
     const continuous = valueType === 'float32' || valueType === 'float64' ? { continuous: true } : {};
     return [
       ...(c.entities ? [{ name: c.entities, type: 'list' as const, items: 'struct' as const, fields: entityFields }] : []),
       ...(c.label ? [{ name: c.label, type: 'string' as const }] : []),
-      ...(c.score ? [{ name: c.score, type: valueType, ...continuous }] : []),
+      ...(c.score ? [{ name: c.score, type: valueType, ...continuous, ...integer }] : []),
       ...(c.probabilities ? output.labels!.map((l) => ({ name: `${c.probabilities}${l}`, type: valueType, ...continuous })) : []),
-      ...(c.values ?? []).map((name) => ({ name, type: valueType, ...continuous })),
+      ...(c.values ?? []).map((name) => ({ name, type: valueType, ...continuous, ...integer })),
       ...(c.list ? [{ name: c.list, type: 'list' as const, items: output.normalize || (output.pooling ?? 'none') !== 'none' ? 'float64' as const : valueType }] : []),
       ...(c.top_k ? [{ name: c.top_k, type: 'list' as const, items: 'struct' as const, fields: [{ name: 'label', type: 'string' as const }, { name: 'score', type: 'float64' as const }] }] : []),
     ];
@@ -34,6 +37,17 @@ const entityFields: Field[] = [
   { name: 'entity', type: 'string' }, { name: 'label', type: 'string' }, { name: 'score', type: 'float64' },
   { name: 'start', type: 'int32' }, { name: 'end', type: 'int32' },
 ];
+
+function integerOf(type: string | undefined): { integer: { bits: 8 | 16 | 64; signed: boolean } } | undefined {
+  switch (type) {
+    case 'int8': return { integer: { bits: 8, signed: true } };
+    case 'int16': return { integer: { bits: 16, signed: true } };
+    case 'uint8': return { integer: { bits: 8, signed: false } };
+    case 'uint16': return { integer: { bits: 16, signed: false } };
+    case 'uint64': return { integer: { bits: 64, signed: false } };
+    default: return undefined;
+  }
+}
 
 function elementType(type: string | undefined): FieldType {
   switch (type) {
@@ -49,8 +63,18 @@ function elementType(type: string | undefined): FieldType {
 /** Turns one batch's outputs into prediction columns for its first `length` rows (padding dropped). */
 export function postprocess(manifest: Manifest, outputs: Readonly<Record<string, TensorData>>, length: number, modelFile: string, context: PreContext = {}): Map<string, Column> {
   const columns = new Map<string, Column>();
+  // The rows the model was fed: a fixed batch is padded to its size.
+  const rows = manifest.batch.fixed ? manifest.batch.max_size : length;
   for (const output of manifest.outputs) {
     let tensor = outputs[output.tensor]!;
+    if (tensor.dims.length === 0 || Number(tensor.dims[0]) !== rows) {
+      // Read as rows, a constant (a torch tuple's per-model value) filled the first rows and NaN the rest.
+      throw new BentoError('MODEL_MISMATCH', `Output tensor "${output.tensor}" has dims [${tensor.dims.join(', ')}] for a batch of ${rows} row(s): its first dimension is not the batch, so it holds no value per row`, {
+        file: modelFile, hint: `Leave "${output.tensor}" out of outputs in bento.yaml, or re-export the model with the batch as the first dimension of that output.`,
+      });
+    }
+    // Flags come as bytes: as true and false, as a kept boolean column is written.
+    if (tensor.type === 'bool') tensor = { ...tensor, data: Array.from(tensor.data as Uint8Array, (v) => v !== 0) as never };
     if (output.task === 'token-classification') {
       columns.set(output.columns.entities!, entities(output, tensor, length, context, modelFile));
       continue;
@@ -89,6 +113,7 @@ function checkWidth(output: OutputTensor, tensor: TensorData, width: number, mod
     ...(labels !== undefined && (c.probabilities || !c.list) && labels !== width ? [`${labels} label(s)`] : []),
     ...(labels !== undefined && c.list && !c.probabilities && labels > width ? [`${labels} label(s), more than the values`] : []),
     ...(c.values && c.values.length !== width ? [`${c.values.length} column(s) in columns.values`] : []),
+    ...(output.activation === 'softmax' && width === 1 ? ['softmax over that one value (always 1: leave the activation out, or use sigmoid for a logit)'] : []),
   ];
   if (problems.length === 0) return;
   throw new BentoError('MODEL_MISMATCH', `Output tensor "${output.tensor}" has ${width} value(s) per row (dims [${tensor.dims.join(', ')}]), but the manifest maps ${problems.join(' and ')}`, {

@@ -8,6 +8,7 @@ import { type Batch, locate } from '../batch/batcher.js';
 import { BentoError } from '../errors.js';
 import { formatFromPath } from '../job/spec.js';
 import { blockArray } from '../source/blocks.js';
+import { int64Max, int64Min, integerText } from '../source/chunks.js';
 import { jsonText } from '../sink/values.js';
 import { cell, type Column, localeHint, MaskedColumn, missingTokens, parseNumber, plainDecimal } from '../source/types.js';
 import type { Bundle } from './bundle.js';
@@ -227,7 +228,11 @@ function fillColumn(data: Writable, cells: Column, length: number, width: number
           else if (n === undefined) n = fail(i, v, `expects one of [${input.categories!.join(', ')}] (tensor "${input.tensor}")`);
         }
       } else if (typeof v === 'bigint') n = v;
-      else {
+      else if (typeof v === 'string' && integerText.test(v)) {
+        // Whole-number text (a CSV cell kept as text for a CSV output) exactly, not through a double: a 64-bit id past 2^53 stays itself.
+        const b = BigInt(v.trim());
+        n = b < int64Min || b > int64Max ? fail(i, v, `${expects}, within the int64 range`) : b;
+      } else {
         const x = toNumber(v);
         n = x !== undefined && !Number.isInteger(x) ? fail(i, v, `${expects}, a whole number`) : x ?? fill;
       }

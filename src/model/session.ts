@@ -284,7 +284,10 @@ export class Session {
       if (value === undefined) {
         throw new Error(`onnxruntime returned outputs [${Object.keys(result).join(', ')}] when asked for [${fetch.join(', ')}]`);
       }
-      outputs[name] = { type: value.type, data: value.data as TensorData['data'], dims: [...value.dims] };
+      // float16 comes as its bit patterns (a Uint16Array; node 20 has no Float16Array): as float32, which holds every one.
+      outputs[name] = value.type === 'float16'
+        ? { type: 'float32', data: halfToFloat(value.data as Uint16Array), dims: [...value.dims] }
+        : { type: value.type, data: value.data as TensorData['data'], dims: [...value.dims] };
     }
     return { outputs, runMs };
   }
@@ -308,3 +311,19 @@ function info(meta: Ort.InferenceSession.ValueMetadata): TensorInfo {
   if (!meta.isTensor) return { name: meta.name, isTensor: false, type: undefined, shape: [] };
   return { name: meta.name, isTensor: true, type: meta.type, shape: meta.shape.map((d) => d) };
 }
+
+/** IEEE 754 half-precision bit patterns as the float32 values they stand for, exactly. */
+export function halfToFloat(bits: Uint16Array): Float32Array {
+  const out = new Float32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) {
+    const h = bits[i]!;
+    const sign = h & 0x8000 ? -1 : 1;
+    const exponent = (h >> 10) & 0x1f;
+    const fraction = h & 0x3ff;
+    out[i] = exponent === 0 ? sign * fraction * 2 ** -24
+      : exponent === 0x1f ? (fraction ? Number.NaN : sign * Infinity)
+        : sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
+  }
+  return out;
+}
+

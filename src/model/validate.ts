@@ -49,6 +49,8 @@ export function validateSignature(bundle: Bundle, signature: Signature): void {
     const actual = signature.outputs.find((x) => x.name === output.tensor);
     if (!actual) problems.push(`outputs.${i}.tensor: the model has no output "${output.tensor}" (it has [${signature.outputs.map((o) => o.name).join(', ')}])`);
     else if (!actual.isTensor) problems.push(`outputs.${i}.tensor: the model's output "${output.tensor}" is not a tensor (a sequence or map, e.g. sklearn's ZipMap) and cannot be fetched; map a tensor output instead`);
+    else if (actual.shape.length === 0) problems.push(`outputs.${i}.tensor: the model's output "${output.tensor}" is a scalar (shape []): it has no batch dimension, so no value per row; leave it out`);
+    else if (output.activation === 'softmax' && actual.shape.length === 2 && actual.shape[1] === 1) problems.push(`outputs.${i}.activation: softmax over the one value a row of "${output.tensor}" has (shape [${actual.shape.join(', ')}]) is always 1; leave it out (none), or use sigmoid for a logit`);
     else if (actual.type !== undefined && !/^float/.test(actual.type)) {
       // Arithmetic on the values needs numbers that are not whole numbers of 64 bits, flags or text.
       const needs = [...(output.activation && output.activation !== 'none' ? [`activation: ${output.activation}`] : []), ...(output.normalize ? ['normalize'] : []), ...((output.pooling ?? 'none') !== 'none' ? [`pooling: ${output.pooling}`] : [])];

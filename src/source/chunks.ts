@@ -149,8 +149,8 @@ function grow(values: Float64Array): Float64Array {
 
 /** A whole number's text, as BigInt reads it once trimmed. */
 export const integerText = /^\s*[-+]?\d+\s*$/;
-const int64Min = -(2n ** 63n);
-const int64Max = 2n ** 63n - 1n;
+export const int64Min = -(2n ** 63n);
+export const int64Max = 2n ** 63n - 1n;
 
 /** Whether `n`, read from `text`, is a whole number that a double holds only rounded (past ±2^53): a 64-bit id. */
 export function inexactInteger(text: string, n: number): boolean {

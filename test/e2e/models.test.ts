@@ -8,7 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { assertClose, fixtures, penguinsCsv, readJson, readRows, runCli, withTempDir } from '../helpers.js';
+import { assertClose, duckdb, fixtures, penguinsCsv, readJson, readRows, runCli, withTempDir } from '../helpers.js';
 
 const shapes = join(fixtures, 'models', 'shapes');
 const columns = 'features=bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g';
@@ -252,3 +252,52 @@ test('pack without --version, twice in one second: the second gets -2, not "alre
   assert.equal(packed.code, 0, packed.stderr);
   assert.match(packed.stderr, new RegExp(`^packed linear:\\d{8}-\\d{6}-${hash}-2 → `, 'm'));
 }));
+
+test('output dtypes as exporters write them: float16 as its values (not its bit patterns), bool as true/false, uint64 past 2^63 exactly (UBIGINT in Parquet), int64 ids past 2^53 exactly also from a CSV written to CSV', () => withTempDir(async (dir) => {
+  // pack maps every output with a batch dimension and says it leaves out "prior" (shape [3]).
+  const packed = await runCli(['--log-format', 'text', 'pack', join(shapes, 'outputs.onnx'), '--name', 'outs', '--version', '1', '--columns', 'x=a,b', '--columns', 'id=id', '--output', join(dir, 'bundle')]);
+  assert.equal(packed.code, 0, packed.stderr);
+  assert.match(packed.stderr, /note: output "prior" has shape \[3\], no batch dimension: it holds no value per row and is not mapped/);
+  assert.doesNotMatch(await readFile(join(dir, 'bundle', 'bento.yaml'), 'utf8'), /prior/);
+  await writeFile(join(dir, 'in.csv'), 'a,b,id\n1.5,0.1,9007199254740993\n-2,65504,1234567890123456789\n0.333,-0.0001,5\n');
+  const expected = [
+    { half_0: 1.5, half_1: 0.0999755859375, flag: true, big: 9223372036854775809n, id_out: 9007199254740993n },
+    { half_0: -2, half_1: 65504, flag: false, big: 18446744073709551615n, id_out: 1234567890123456789n },
+    { half_0: 0.3330078125, half_1: -0.00010001659393310547, flag: true, big: 9223372036854775809n, id_out: 5n },
+  ];
+  for (const format of ['csv', 'jsonl', 'parquet']) {
+    const out = join(dir, `out.${format}`);
+    await writeFile(join(dir, `${format}.yaml`), `input: { path: in.csv }\nmodel: bundle\noutput: { path: out.${format}, keep: [] }\ncheckpoint: false\n`);
+    const result = await runCli(['run', join(dir, `${format}.yaml`), '--progress', 'none']);
+    assert.equal(result.code, 0, result.stderr);
+    const rows = await duckdb(`SELECT half_0::DOUBLE AS half_0, half_1::DOUBLE AS half_1, flag, big::UBIGINT AS big, id_out::BIGINT AS id_out FROM ${format === 'csv' ? `read_csv('${out}', all_varchar = true)` : `'${out}'`}`);
+    // float16 values printed as float32's shortest digits read back as the same double here.
+    assert.deepEqual(rows.map((r) => ({ ...r, half_0: Math.fround(r.half_0 as number), half_1: Math.fround(r.half_1 as number), flag: r.flag === true || r.flag === 'true' })), expected.map((e) => ({ ...e, half_0: Math.fround(e.half_0), half_1: Math.fround(e.half_1) })), format);
+    if (format === 'parquet') {
+      const [types] = await duckdb(`SELECT typeof(big) AS big, typeof(flag) AS flag, typeof(half_0) AS half FROM '${out}' LIMIT 1`);
+      assert.deepEqual(types, { big: 'UBIGINT', flag: 'BOOLEAN', half: 'FLOAT' });
+    } else assert.match(await readFile(out, 'utf8'), format === 'csv' ? /^1\.5,0\.099975586,true,9223372036854775809,9007199254740993$/m : /"flag":true,"big":9223372036854775809,"id_out":9007199254740993/);
+  }
+  // Mapped by hand, the constant output stops the run naming it: read as rows it was junk.
+  const manifest = join(dir, 'bundle', 'bento.yaml');
+  await writeFile(manifest, `${await readFile(manifest, 'utf8')}  - tensor: prior\n    columns: { values: [p0, p1, p2] }\n`);
+  await writeFile(join(dir, 'in.csv'), 'a,b,id\n1,1,1\n2,2,2\n3,3,3\n4,4,4\n');
+  const prior = await runCli(['--log-format', 'text', 'run', join(dir, 'csv.yaml'), '--progress', 'none']);
+  assert.equal(prior.code, 4, prior.stderr);
+  assert.match(prior.stderr, /^error: Output tensor "prior" has dims \[3\] for a batch of 4 row\(s\): its first dimension is not the batch, so it holds no value per row$/m);
+}));
+
+test('pack: weights saved as external data go into the bundle (it loads and scores); a softmax over one value, or a model with no batch dimension, is refused with what to do', () => withTempDir(async (dir) => {
+  const packed = await runCli(['pack', join(shapes, 'external', 'model.onnx'), '--name', 'ext', '--version', '1', '--columns', columns, '--output', join(dir, 'bundle')]);
+  assert.equal(packed.code, 0, packed.stderr);
+  assert.deepEqual((await import('node:fs')).readdirSync(join(dir, 'bundle')).sort(), ['bento.yaml', 'model.onnx', 'model.onnx.data']);
+  await writeFile(join(dir, 'job.yaml'), `input: { path: ${join(fixtures, 'data', 'penguins.csv')} }\nmodel: bundle\noutput: { path: out.csv, keep: [] }\nerrors: { emit: skip }\n`);
+  const run = await runCli(['run', join(dir, 'job.yaml'), '--progress', 'none']);
+  assert.equal(run.code, 0, run.stderr);
+  const expected = (await readJson<{ linear: { p0: number; p1: number; p2: number }[] }>(join(shapes, 'expected.json'))).linear;
+  assertClose((await readRows(join(dir, 'out.csv'))).map((r) => [r.probabilities_0, r.probabilities_1, r.probabilities_2].map(Number)), expected.map((e) => [e.p0, e.p1, e.p2]), 1e-6);
+  const softmax = await runCli(['--log-format', 'text', 'pack', join(shapes, 'mixed.onnx'), '--name', 'm', '--columns', 'x=a,b', '--columns', 'count=n', '--columns', 'flag=ok', '--columns', 'word=w', '--labels', 'score=churn', '--output', join(dir, 'm')]);
+  assert.equal(softmax.code, 2, softmax.stderr);
+  assert.match(softmax.stderr, /--labels score=churn: output "score" has one value per row, and a softmax over one value is always 1\nhint: For one score \(a sigmoid probability\), leave --labels score out: it becomes a value column; for a logit, add --activation score=sigmoid\./);
+}));
+

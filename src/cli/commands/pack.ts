@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import type { Batch } from '../../batch/batcher.js';
 import { readYaml } from '../../config.js';
@@ -59,7 +59,8 @@ export async function pack(options: PackOptions, log: (line: string) => void = (
   const skipped = signature.outputs.filter((o) => !o.isTensor).map((o) => o.name);
   try {
     const version = options.version ?? await freeVersion(options.name, await defaultVersion(modelFile), options.output);
-    const manifest = options.manifest ? await fromFile(options, version) : fromFlags(options, version, signature);
+    const notes: string[] = [];
+    const manifest = options.manifest ? await fromFile(options, version) : fromFlags(options, version, signature, notes);
     const staging = await mkdtemp(join(tmpdir(), 'bento-batch-pack-'));
     try {
       const manifestFile = join(staging, manifestName);
@@ -74,6 +75,12 @@ export async function pack(options: PackOptions, log: (line: string) => void = (
         throw new BentoError('USAGE', error.message.replace(`Manifest ${manifestFile}`, `Cannot pack ${options.model}: the manifest made from the flags`), { hint: 'Fix the flags, or describe the model in a manifest and give it with --manifest.' });
       }
       await copyFile(modelFile, join(staging, parsed.model));
+      // Weights saved beside the graph (torch's and onnx's external data, a must past 2 GB) go with it.
+      const external = await externalData(modelFile);
+      for (const file of external) {
+        await mkdir(dirname(join(staging, file)), { recursive: true });
+        await copyFile(join(dirname(modelFile), file), join(staging, file));
+      }
       for (const extra of options.files) await copyFile(resolve(extra), join(staging, basename(extra)));
       const bundle = { dir: staging, manifestFile, modelFile: join(staging, parsed.model), manifest: parsed };
       // A mismatch names the user's files, not the staging copies.
@@ -95,13 +102,17 @@ export async function pack(options: PackOptions, log: (line: string) => void = (
         await mkdir(resolve(dir, '..'), { recursive: true });
         await rename(staging, dir).catch(async () => {
           await mkdir(dir, { recursive: true });
-          for (const f of [manifestName, parsed.model, ...options.files.map((x) => basename(x))]) await copyFile(join(staging, f), join(dir, f));
+          for (const f of [manifestName, parsed.model, ...external, ...options.files.map((x) => basename(x))]) {
+            await mkdir(dirname(join(dir, f)), { recursive: true });
+            await copyFile(join(staging, f), join(dir, f));
+          }
         });
       } else {
         dir = (await saveToStore(staging, parsed.name, parsed.version)).dir;
       }
       log(`packed ${parsed.name}:${parsed.version} → ${dir}`);
       for (const name of skipped) log(`note: output "${name}" is not a tensor (a sequence or map, e.g. sklearn's ZipMap) and is not fetched; map a tensor output instead`);
+      for (const note of notes) log(note);
       return { name: parsed.name, version: parsed.version, dir, skipped };
     } finally {
       await rm(staging, { recursive: true, force: true });
@@ -109,6 +120,39 @@ export async function pack(options: PackOptions, log: (line: string) => void = (
   } finally {
     await probe.dispose();
   }
+}
+
+/**
+ * The external data files an ONNX graph names (its tensors' `location` entries), relative to it.
+ * Read from the protobuf bytes: a TensorProto's external_data entry is the key "location" (field
+ * 1, 8 bytes) followed by its value (field 2). A name that leaves the model's folder, or a file
+ * that is not there, is an error: the bundle would not load.
+ */
+async function externalData(modelFile: string): Promise<string[]> {
+  const bytes = await readFile(modelFile);
+  const key = Buffer.from([0x0a, 0x08, ...Buffer.from('location'), 0x12]);
+  const found = new Set<string>();
+  for (let at = bytes.indexOf(key); at !== -1; at = bytes.indexOf(key, at + key.length)) {
+    let length = 0;
+    let i = at + key.length;
+    for (let shift = 0; i < bytes.length && shift < 35; shift += 7) {
+      const b = bytes[i++]!;
+      length |= (b & 0x7f) << shift;
+      if (!(b & 0x80)) break;
+    }
+    if (length > 0 && length < 4096 && i + length <= bytes.length) found.add(bytes.subarray(i, i + length).toString('utf8'));
+  }
+  const files = [...found].sort();
+  for (const file of files) {
+    const where = resolve(dirname(modelFile), file);
+    if (isAbsolute(file) || relative(dirname(modelFile), where).startsWith('..')) {
+      throw new BentoError('MODEL_LOAD', `Model ${modelFile} keeps weights in ${file}, outside its folder`, { file: modelFile, hint: 'Save the model with its external data beside it (onnx.save_model(..., save_as_external_data=True, location="model.onnx.data")) and pack again.' });
+    }
+    if (!(await stat(where).catch(() => undefined))?.isFile()) {
+      throw new BentoError('MODEL_NOT_FOUND', `Model ${modelFile} keeps weights in ${file}, which is not beside it`, { file: where, hint: 'Copy the external data file next to the .onnx file, as it was saved, and pack again.' });
+    }
+  }
+  return files;
 }
 
 /** Flag mistakes, found before the model is loaded; a name and a version are folder names in the store and the two halves of a tag. */
@@ -163,7 +207,7 @@ function pairs(flag: string, values: readonly string[]): Map<string, string[]> {
   return out;
 }
 
-function fromFlags(options: PackOptions, version: string, signature: Signature): Record<string, unknown> {
+function fromFlags(options: PackOptions, version: string, signature: Signature, notes: string[]): Record<string, unknown> {
   const columns = pairs('columns', options.columns);
   const labels = pairs('labels', options.labels);
   const activation = pairs('activation', options.activation);
@@ -173,6 +217,10 @@ function fromFlags(options: PackOptions, version: string, signature: Signature):
   const inputs = signature.inputs.map((input) => {
     const cols = columns.get(input.name);
     if (!cols) problems.push(`input tensor "${input.name}" (${input.type} [${input.shape.join(', ')}]) needs columns: add --columns ${input.name}=col1,col2,…`);
+    // [4] fed 4 columns: a model exported for one row at a time, whose only dimension is the features.
+    else if (input.shape.length === 1 && typeof input.shape[0] === 'number' && cols.length > 1 && cols.length === input.shape[0]) {
+      problems.push(`input tensor "${input.name}" has shape [${input.shape[0]}] and --columns gives it ${cols.length} columns: the model takes one row at a time, with no batch dimension; re-export it with one (an input of shape [1, ${cols.length}] and dynamic_axes={"${input.name}": {0: "batch"}} in torch.onnx.export)`);
+    }
     const rest = input.shape.slice(1);
     if (rest.some((d) => typeof d !== 'number' || d < 0)) problems.push(`input tensor "${input.name}" has dynamic dimensions [${input.shape.join(', ')}]; describe it with --manifest`);
     const f = fill.get(input.name)?.map(Number);
@@ -185,7 +233,11 @@ function fromFlags(options: PackOptions, version: string, signature: Signature):
     for (const name of map.keys()) if (!names.includes(name)) problems.push(`--${flag} ${name}=…: the model has no ${what} "${name}" (it has ${names.join(', ')})`);
   }
   if (problems.length > 0) throw new BentoError('USAGE', `Cannot pack ${options.model}:\n${problems.map((p) => `  - ${p}`).join('\n')}`, { hint: 'Run `bento-batch inspect MODEL.onnx` to see the tensors.' });
-  const tensors = signature.outputs.filter((o) => o.isTensor && (!options.outputs || options.outputs.includes(o.name)));
+  // An output with no batch dimension (a scalar, a per-model constant: torch tuple outputs can be
+  // such) has no value per row; unless named by --outputs it is left out, and said so.
+  const perRow = (o: Signature['outputs'][number]) => o.shape.length > 0 && (typeof o.shape[0] !== 'number' || o.shape[0] < 0 || o.shape[0] === fixed);
+  const tensors = signature.outputs.filter((o) => o.isTensor && (options.outputs ? options.outputs.includes(o.name) : perRow(o)));
+  for (const o of signature.outputs) if (o.isTensor && !options.outputs && !perRow(o)) notes.push(`note: output "${o.name}" has shape [${o.shape.join(', ')}], no batch dimension: it holds no value per row and is not mapped`);
   for (const name of options.outputs ?? []) {
     if (!signature.outputs.some((o) => o.name === name && o.isTensor)) problems.push(`--outputs ${name}: the model has no tensor output "${name}" (it has ${signature.outputs.filter((o) => o.isTensor).map((o) => o.name).join(', ')})`);
   }
@@ -193,11 +245,16 @@ function fromFlags(options: PackOptions, version: string, signature: Signature):
   const outputs = tensors.map((output) => {
     const prefix = tensors.length === 1 ? '' : `${output.name}_`;
     const classes = labels.get(output.name);
+    const rest = output.shape.slice(1);
+    const width = rest.every((d) => typeof d === 'number' && d > 0) ? rest.reduce((a: number, d) => a * Number(d), 1) : undefined;
+    if (classes && width === 1 && (activation.get(output.name)?.[0] ?? 'softmax') === 'softmax') {
+      throw new BentoError('USAGE', `Cannot pack ${options.model}: --labels ${output.name}=${classes.join(',')}: output "${output.name}" has one value per row, and a softmax over one value is always 1`, {
+        hint: `For one score (a sigmoid probability), leave --labels ${output.name} out: it becomes a value column; for a logit, add --activation ${output.name}=sigmoid.`,
+      });
+    }
     if (classes) {
       return { tensor: output.name, activation: activation.get(output.name)?.[0] ?? 'softmax', labels: classes, columns: { label: `${prefix}label`, score: `${prefix}score`, probabilities: `${prefix}prob_` } };
     }
-    const rest = output.shape.slice(1);
-    const width = rest.every((d) => typeof d === 'number' && d > 0) ? rest.reduce((a: number, d) => a * Number(d), 1) : undefined;
     const columnsOut = width === undefined ? { list: output.name } : width === 1 ? { values: [output.name] } : { values: Array.from({ length: width }, (_, k) => `${output.name}_${k}`) };
     return { tensor: output.name, activation: activation.get(output.name)?.[0] ?? 'none', columns: columnsOut };
   });
