@@ -63,11 +63,11 @@ function elementType(type: string | undefined): FieldType {
 /** Turns one batch's outputs into prediction columns for its first `length` rows (padding dropped). */
 export function postprocess(manifest: Manifest, outputs: Readonly<Record<string, TensorData>>, length: number, modelFile: string, context: PreContext = {}): Map<string, Column> {
   const columns = new Map<string, Column>();
-  // The rows the model was fed: a fixed batch is padded to its size.
-  const rows = manifest.batch.fixed ? manifest.batch.max_size : length;
   for (const output of manifest.outputs) {
     let tensor = outputs[output.tensor]!;
-    if (tensor.dims.length === 0 || Number(tensor.dims[0]) !== rows) {
+    // At least the batch's rows (a fixed batch: exactly its padded size).
+    if (tensor.dims.length === 0 || Number(tensor.dims[0]) < length || (manifest.batch.fixed && Number(tensor.dims[0]) !== manifest.batch.max_size)) {
+      const rows = manifest.batch.fixed ? manifest.batch.max_size : length;
       // Read as rows, a constant (a torch tuple's per-model value) filled the first rows and NaN the rest.
       throw new BentoError('MODEL_MISMATCH', `Output tensor "${output.tensor}" has dims [${tensor.dims.join(', ')}] for a batch of ${rows} row(s): its first dimension is not the batch, so it holds no value per row`, {
         file: modelFile, hint: `Leave "${output.tensor}" out of outputs in bento.yaml, or re-export the model with the batch as the first dimension of that output.`,

@@ -301,6 +301,11 @@ describe('postprocess', () => {
           for (let i = 0; i < data.length; i++) data[i] = random() < 0.15 ? special[Math.floor(random() * special.length)]! : (random() - 0.5) * 40;
           // Ties: a few rows repeat one value in every class.
           for (const r of [4, 9]) data.fill(data[r * width]!, r * width, (r + 1) * width);
+          if (activation === 'softmax' && width === 1) {
+            // Always 1, whatever the model says: refused (pack and validate refuse it earlier).
+            assert.throws(() => postprocess(m, { y: tensor(data, [rows + 3, width]) }, rows, '/b/model.onnx'), /softmax over that one value \(always 1/);
+            continue;
+          }
           const columns = postprocess(m, { y: tensor(data, [rows + 3, width]) }, rows, '/b/model.onnx');
           const float32 = activation === 'none' && Data === Float32Array;
           const as = (v: number) => (float32 ? Math.fround(v) : v);

@@ -288,7 +288,8 @@ function probabilities(tensor: TensorData): boolean {
 /** Runs two generated rows through the model: zeros (or the fill, or the first category). */
 async function tryOneBatch(pool: ModelPool, bundle: Bundle, modelFile: string): Promise<Record<string, TensorData>> {
   const manifest = bundle.manifest;
-  const rows = 2;
+  // Two rows, or as many as a fixed batch takes (one, for a model exported at batch 1).
+  const rows = manifest.batch.fixed ? Math.min(2, manifest.batch.max_size) : 2;
   const columns = new Map<string, unknown[]>();
   if (manifest.text) columns.set(manifest.text.column, Array.from({ length: rows }, () => 'I was driving a BMW'));
   for (const input of manifest.inputs) {
