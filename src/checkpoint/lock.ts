@@ -166,7 +166,8 @@ async function takeOver(path: string, content: string): Promise<{ readonly repla
   }
   heldHere.add(guard);
   try {
-    const { holder, alive } = await holderOf(path);
+    const { holder, alive, foreign } = await holderOf(path);
+    if (foreign) throw foreignLock(path);
     if (alive) return undefined;
     await rm(path, { force: true });
     return (await create(path, content)) ? { replaced: holder } : undefined;
@@ -214,6 +215,13 @@ async function create(path: string, content: string): Promise<boolean> {
   return true;
 }
 
+function foreignLock(path: string): BentoError {
+  const dir = path.slice(0, -'.lock'.length);
+  return new BentoError('JOB_INVALID', `${path} exists and is not a bento-batch lock: the checkpoint ${dir} keeps its lock there, and would replace that file`, {
+    file: path, hint: `Set checkpoint.path to another name (its lock is <checkpoint.path>.lock), or leave it out; if ${path} is a bento-batch file left by a crash, delete it.`,
+  });
+}
+
 function running(job: string, path: string, h: Holder): BentoError {
   return new BentoError('JOB_RUNNING', `Job ${job} is already running: process ${h.pid} on ${h.host} holds ${path} since ${h.started}`, {
     file: path, hint: `Wait for that run to finish (bento-batch status shows how far it is). If no such run is alive, delete ${path} and run again.`,
@@ -226,21 +234,24 @@ export async function lockHolder(checkpointDir: string): Promise<{ readonly pid:
   return alive && holder ? { pid: holder.pid, host: holder.host, started: holder.started } : undefined;
 }
 
-/** The lock file's holder, whether it is alive, and when it was last renewed. */
-async function holderOf(path: string): Promise<{ holder?: Holder; alive: boolean; mtimeMs: number }> {
+/**
+ * The lock file's holder, whether it is alive, and when it was last renewed; `foreign` for a file
+ * that is no run's lock (checkpoint.path `poetry` next to a `poetry.lock`): never removed.
+ */
+async function holderOf(path: string): Promise<{ holder?: Holder; alive: boolean; mtimeMs: number; foreign?: true }> {
   const [text, info] = await Promise.all([readFile(path, 'utf8').catch(() => ''), stat(path).catch(() => undefined)]);
   if (!info) return { alive: false, mtimeMs: 0 };
   const { mtimeMs } = info;
+  // A run's lock is its holder's JSON, which starts so (create). Empty or cut short, it is a run's
+  // killed while writing it where the file system has no hard links: dead.
+  if (text !== '' && !text.startsWith('{"pid":')) return { alive: false, mtimeMs, foreign: true };
   let holder: Holder;
   try {
     holder = JSON.parse(text) as Holder;
   } catch {
-    // Locks are written whole (create), so this one is not a run's: a file system that has no
-    // hard links, with its holder killed between creating and writing it.
     return { alive: false, mtimeMs };
   }
-  // Nor is one that does not name a process and a host.
-  if (holder === null || typeof holder !== 'object' || !Number.isInteger(holder.pid) || typeof holder.host !== 'string') return { alive: false, mtimeMs };
+  if (!Number.isInteger(holder.pid) || typeof holder.host !== 'string') return { alive: false, mtimeMs };
   if (!local(holder)) {
     // Another host's (or another pid namespace's) run: alive while it renews the lock. This
     // clock tells a fresh lock, and one long dead; between the two, and for a lock dated in the

@@ -98,6 +98,10 @@ export async function checkCheckpointDir(dir: string, jobFile: string): Promise<
     const shown = others.slice(0, 3).map((name) => JSON.stringify(name)).join(', ') + (others.length > 3 ? ` and ${others.length - 3} more` : '');
     throw new BentoError('JOB_INVALID', `Job file ${jobFile}: checkpoint.path ${dir} is a directory holding other files (${shown}); a run empties its checkpoint directory when it starts over or finishes with new inputs`, { file: jobFile, hint });
   }
+  // A state.json of another tool's is refused before --restart could remove it.
+  await readState(dir).catch((error: unknown) => {
+    if (error instanceof BentoError && error.message.includes('is not a bento-batch checkpoint')) throw error;
+  });
 }
 
 /**
@@ -139,8 +143,9 @@ export async function removeCheckpoint(dir: string): Promise<void> {
   }
   try {
     await Promise.all(names.filter((name) => checkpointEntry.test(name)).map((name) => rm(join(dir, name), { force: true })));
+    // A checkpoint.path that is a link to a folder (ENOTDIR): its files are removed, the link stays.
     await rmdir(dir).catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== 'ENOENT' && error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;
+      if (error.code !== 'ENOENT' && error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST' && error.code !== 'ENOTDIR') throw error;
     });
   } catch (error) {
     throw outputError(dir, error);
@@ -158,9 +163,17 @@ export async function readState(dir: string): Promise<CheckpointState | undefine
   }
   try {
     const state = JSON.parse(text) as CheckpointState;
+    const print = (state as Partial<CheckpointState> | null)?.fingerprint;
+    // Another tool's state.json in a folder named as checkpoint.path is not ours to discard.
+    if (state === null || typeof state !== 'object' || typeof print !== 'object' || print === null || typeof print.job !== 'string' || !Array.isArray(print.inputs) || (state.status !== 'running' && state.status !== 'finished')) {
+      throw new BentoError('JOB_INVALID', `Checkpoint ${stateFile(dir)} is not a bento-batch checkpoint (it names no job fingerprint and status)`, {
+        file: stateFile(dir), hint: 'Set checkpoint.path to a folder of its own; that file belongs to something else.',
+      });
+    }
     if (state.version !== 1) throw new Error(`unknown checkpoint version ${String(state.version)}`);
     return state;
   } catch (error) {
+    if (error instanceof BentoError) throw error;
     throw new BentoError('JOB_INVALID', `Checkpoint ${stateFile(dir)} cannot be read: ${(error as Error).message}`, {
       file: stateFile(dir), hint: 'Run again with --restart to discard it and start over.',
     });
@@ -218,7 +231,7 @@ export async function fingerprint(spec: JobSpec, files: readonly string[], bundl
   return {
     job: sha256(JSON.stringify(job)),
     inputs,
-    model: { name: bundle.manifest.name, version: bundle.manifest.version, sha256: await fileHash(bundle.modelFile), bundle: await bundleHash(bundle) },
+    model: { name: bundle.manifest.name, version: bundle.manifest.version, sha256: await fileHash(bundle.modelFile), bundle: await bundleHash(bundle, spec) },
     rows: sha256(JSON.stringify({ emit: spec.errors.emit, chunkRows: spec.input.chunkRows })),
     ...typeRowsOf(spec, width),
   };
@@ -238,13 +251,16 @@ function typeRowsOf(spec: JobSpec, width: number | undefined): { typeRows?: numb
  * manifest and tokenizer are read before this), so it counts by its name alone; a folder that
  * cannot be listed is hashed by the files the run reads.
  */
-async function bundleHash(bundle: Bundle): Promise<string> {
+async function bundleHash(bundle: Bundle, spec: JobSpec): Promise<string> {
   const hash = createHash('sha256');
   const text = bundle.manifest.text;
   const listed = await readdir(bundle.dir).catch(() => ['bento.yaml', ...(text ? [text.tokenizer, 'tokenizer_config.json'] : [])]);
+  // What runs write, where a job keeps its output beside the model (`model: .`): not the bundle's.
+  const written = [spec.output.path, spec.errors.path, ...(spec.checkpoint ? [`${spec.checkpoint.path}.lock`, `${spec.checkpoint.path}.takeover.lock`] : [])];
+  const ours = (path: string) => /\.bento-batch(?:\.tmp|\.lock)$|\.takeover\.lock$|\.lock-\d+-\d+\.bento-batch\.tmp$/.test(path) || written.includes(path);
   for (const name of listed.sort()) {
     const path = join(bundle.dir, name);
-    if (path === bundle.modelFile || !(await stat(path).catch(() => undefined))?.isFile()) continue;
+    if (path === bundle.modelFile || ours(path) || !(await stat(path).catch(() => undefined))?.isFile()) continue;
     hash.update(`${name}\0`);
     // Streamed: beside the model may lie its external weights (model.onnx.data), gigabytes.
     const read = await new Promise<boolean>((resolve) => {

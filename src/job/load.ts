@@ -2,7 +2,7 @@
  * @file Job file → JobSpec: read YAML, interpolate `${VAR}`, apply `--set` overrides, validate
  * against the schema, normalize paths and defaults. Every problem is reported at once.
  */
-import { basename, dirname, extname, resolve } from 'node:path';
+import { basename, dirname, extname, resolve, sep } from 'node:path';
 import { parse as parseYamlScalar } from 'yaml';
 import * as z from 'zod';
 import { configError, expect, nonEmptyString, positiveInt, readYaml, stringList, validate } from '../config.js';
@@ -185,6 +185,15 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
   const also = (path: string) => (path === inputPath ? 'is also input.path' : `is input.path ${quote(inputPath)} through a link`);
   if (sameFile(inputPath, outputPath)) problems.push(`output.path: ${quote(outputPath)} ${also(outputPath)}; the output would replace the input it is read from. Write it to another file, e.g. ${quote(scoredName(outputPath))}`);
   else if (sameFile(inputPath, errorsPath)) problems.push(`errors.path: ${quote(errorsPath)} ${also(errorsPath)}; set errors.path to another file`);
+  // Each file a run writes is its own: the errors file published over the output (or removed, when no row failed) took the predictions with it.
+  if (sameFile(errorsPath, outputPath)) problems.push(`errors.path: ${quote(errorsPath)} is also output.path; the errors file would replace the output. Leave errors.path out (it is ${quote(`${outputPath}.errors.jsonl`)}) or name another file`);
+  const checkpointPath = job.checkpoint === false ? undefined : job.checkpoint?.path ? at('checkpoint.path', job.checkpoint.path) : `${outputPath}.bento-batch`;
+  if (checkpointPath !== undefined) {
+    const within = (path: string, dir: string) => sameFile(path, dir) || path.startsWith(dir + sep);
+    if (within(checkpointPath, outputPath)) problems.push(`checkpoint.path: ${quote(checkpointPath)} is output.path${checkpointPath === outputPath ? '' : ', or a folder under it'}; the finished output could not be moved there. Leave checkpoint.path out (it is ${quote(`${outputPath}.bento-batch`)}) or name a folder of its own`);
+    else if (within(outputPath, checkpointPath)) problems.push(`output.path: ${quote(outputPath)} is inside checkpoint.path ${quote(checkpointPath)}, which a run empties; write the output elsewhere`);
+    if (within(errorsPath, checkpointPath)) problems.push(`errors.path: ${quote(errorsPath)} is ${errorsPath === checkpointPath ? '' : 'inside '}checkpoint.path ${quote(checkpointPath)}, which a run empties; name a file outside it`);
+  }
   if (problems.length > 0) throw configError('JOB_INVALID', file, 'Job file', problems);
   return {
     name: job.name ?? basename(file).replace(/\.ya?ml$/i, ''),
@@ -214,7 +223,7 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
       emit: job.errors?.emit ?? 'skip',
     },
     checkpoint: job.checkpoint === false ? undefined : {
-      path: job.checkpoint?.path ? at('checkpoint.path', job.checkpoint.path) : `${outputPath}.bento-batch`,
+      path: checkpointPath!,
       ...every(job.checkpoint?.every ?? defaultEvery),
     },
     limits: { memoryMb: job.limits?.memory === undefined ? defaultMemoryMb : megabytes(job.limits.memory) },

@@ -2,7 +2,7 @@
  * @file The normalized job: every path absolute, every default filled in. Later stages read
  * only this shape, never the raw YAML.
  */
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join, sep } from 'node:path';
 import type { Placement } from '../model/pool.js';
 
@@ -136,15 +136,55 @@ export function formatFromPath(path: string): DataFormat | undefined {
  * Kubernetes volume, `/data/current` → `/data/2026-12-06`) and the output name it directly.
  */
 export function writtenByRuns(spec: Pick<JobSpec, 'output' | 'errors' | 'checkpoint'>): (file: string) => boolean {
-  const written = new Set([spec.output.path, spec.errors.path].flatMap((p) => [p, realPath(p)]));
+  const written = new Set([spec.output.path, spec.errors.path].flatMap((p) => [p, realPath(p), identity(p)]).filter((p): p is string => p !== undefined));
   const checkpoints = spec.checkpoint ? [spec.checkpoint.path + sep, realPath(spec.checkpoint.path) + sep] : [];
-  const ours = (file: string) => written.has(file) || checkpoints.some((c) => file.startsWith(c))
+  // A checkpoint's lock and takeover guard sit beside it, named after it (checkpoint/lock.ts).
+  const locks = spec.checkpoint ? [`${spec.checkpoint.path}.lock`, `${spec.checkpoint.path}.takeover.lock`] : [];
+  const ours = (file: string) => written.has(file) || checkpoints.some((c) => file.startsWith(c)) || locks.includes(file)
     || file.endsWith('.bento-batch.tmp') || file.endsWith('.bento-batch.lock') || basename(dirname(file)).endsWith('.bento-batch');
-  return (file) => ours(file) || ours(realPath(file));
+  return (file) => ours(file) || ours(realPath(file)) || written.has(identity(file) ?? '') || anotherRunsOutput(file);
 }
 
-/** Whether two paths name one file, as written or through links (an output not written yet: by its folder). */
-export const sameFile = (a: string, b: string) => a === b || realPath(a) === realPath(b);
+/**
+ * Whether `file` is the finished output of a run of some job, by the checkpoint a run leaves
+ * beside it (`<output>.bento-batch/state.json`, the default checkpoint.path): a daily job writing
+ * `data/scored-${DAY}.csv` while reading `data/*.csv` would score yesterday's output again.
+ */
+function anotherRunsOutput(file: string): boolean {
+  try {
+    const state = JSON.parse(readFileSync(join(`${file}.bento-batch`, 'state.json'), 'utf8')) as { status?: unknown; finished?: { output?: unknown } } | null;
+    return state?.status === 'finished' && typeof state.finished?.output === 'string' && sameFile(state.finished.output, file);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether two paths name one file: as written, through links, or as one file on the device (a
+ * bind mount, `docker run -v $PWD:/in -v $PWD:/out`, or a hard link). An output not written yet
+ * is told by its folder.
+ */
+export const sameFile = (a: string, b: string) => {
+  if (a === b || realPath(a) === realPath(b)) return true;
+  const id = identity(a);
+  return id !== undefined && id === identity(b);
+};
+
+/** A path's device and inode (its folder's, and its name, where it does not exist yet); undefined where neither can be read. */
+function identity(path: string): string | undefined {
+  const of = (p: string) => {
+    try {
+      const info = statSync(p);
+      return `${info.dev}:${info.ino}`;
+    } catch {
+      return undefined;
+    }
+  };
+  const own = of(path);
+  if (own !== undefined) return own;
+  const folder = of(dirname(path));
+  return folder === undefined ? undefined : `${folder}/${basename(path)}`;
+}
 
 /** `path` with its links resolved, as far as it exists (an output not written yet: its folder's). */
 function realPath(path: string): string {

@@ -159,7 +159,20 @@ class ModelWorker {
     });
   }
 
+  /**
+   * Disposes the worker's session, then ends the thread. Terminated in the middle of onnxruntime's
+   * `run`, a worker threw a native error that aborted the whole process (exit 134, no message):
+   * a run stopped by an error mid-batch lost its error line, summary and exit code. The session
+   * is disposed after the batches already posted (each a synchronous run), bounded by a timeout.
+   */
   async stop(): Promise<void> {
+    if (!this.#exited) {
+      const exited = new Promise<void>((resolve) => this.#worker.once('exit', () => resolve()));
+      this.#worker.postMessage({ id: -1, dispose: true } satisfies WorkerRequest);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, 10_000)))]);
+      clearTimeout(timer);
+    }
     await this.#worker.terminate();
   }
 }

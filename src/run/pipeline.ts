@@ -6,16 +6,16 @@
  * and owns the run's end: publish, or keep (resumable) or discard the partial output.
  */
 import { constants } from 'node:fs';
-import { access, copyFile, rm, stat } from 'node:fs/promises';
+import { access, copyFile, open, rm, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { batches } from '../batch/batcher.js';
 import { failpoint } from '../checkpoint/failpoint.js';
 import { acquireLock, type Lock } from '../checkpoint/lock.js';
 import { decideResume } from '../checkpoint/resume.js';
-import { type CheckpointState, checkCheckpointDir, detachPartials, partialErrorsFile, partialFile, removeCheckpoint, writeState } from '../checkpoint/state.js';
+import { type CheckpointState, checkCheckpointDir, detachPartials, partialErrorsFile, partialFile, readState, removeCheckpoint, writeState } from '../checkpoint/state.js';
 import { BentoError, didYouMean, thousands } from '../errors.js';
-import { type JobSpec, writtenByRuns } from '../job/spec.js';
+import { type JobSpec, sameFile, writtenByRuns } from '../job/spec.js';
 import type { Bundle } from '../model/bundle.js';
 import { ModelPool } from '../model/pool.js';
 import { outputColumns } from '../model/manifest.js';
@@ -120,6 +120,12 @@ export async function prepareJob(spec: JobSpec, resolved?: Bundle): Promise<Prep
     }
     await folderWritable(key, path);
   }
+  // A run replaces an errors file it wrote before (or removes it when no row failed): a file of another kind there is not one to lose.
+  if (!(await errorsFileOrNone(spec.errors.path))) {
+    throw new BentoError('JOB_INVALID', `Job file ${spec.jobFile}: errors.path ${spec.errors.path} exists and is not an errors file bento-batch wrote; a run would replace or remove it`, {
+      file: spec.jobFile, hint: `Leave errors.path out (it is ${spec.output.path}.errors.jsonl), or name a file of its own.`,
+    });
+  }
   if (spec.checkpoint) {
     await folderWritable('checkpoint.path', spec.checkpoint.path);
     await checkCheckpointDir(spec.checkpoint.path, spec.jobFile);
@@ -136,6 +142,21 @@ export async function prepareJob(spec: JobSpec, resolved?: Bundle): Promise<Prep
   const csvOut = spec.output.format === 'csv';
   const wholeLines = csvOut && spec.input.columns === undefined && spec.output.keep === undefined;
   const source = await openSource({ ...spec.input, columns: wanted }, { rawText: csvOut, required: modelColumns, memoryMb: spec.limits.memoryMb, ...(wholeLines ? { linesFor: spec.output.csv.delimiter, valuesOf: modelColumns } : {}) }, writtenByRuns(spec));
+  // An input file named as the output (input `data/` holding `data/b.csv`, output.path `data/b.csv`)
+  // is left out of the input as a run's own output, and the run would replace it: it must be one.
+  if (spec.checkpoint) {
+    const ckpt = spec.checkpoint;
+    for (const [key, path] of [['output.path', spec.output.path], ['errors.path', spec.errors.path]] as const) {
+      const taken = source.skipped.find((f) => sameFile(f, path));
+      if (taken === undefined) continue;
+      const ours = key === 'errors.path' ? await errorsFileOrNone(taken) : await readState(ckpt.path).then((state) => state?.finished !== undefined && sameFile(state.finished.output, taken), () => false);
+      if (!ours) {
+        throw new BentoError('JOB_INVALID', `Job file ${spec.jobFile}: ${key} ${path} is one of the input files (input.path ${spec.input.path} matches it), and no finished run of this job wrote it: the run would replace it`, {
+          file: spec.jobFile, hint: `Write the ${key === 'output.path' ? 'output' : 'errors file'} outside the input's folder, or point input.path at the input files alone.`,
+        });
+      }
+    }
+  }
   const names = source.schema.map((f) => f.name);
   for (const column of [...modelColumns, ...(spec.output.keep ?? [])]) {
     if (names.includes(column)) continue;
@@ -147,6 +168,30 @@ export async function prepareJob(spec: JobSpec, resolved?: Bundle): Promise<Prep
   }
   const keep = spec.output.keep ? spec.output.keep.map((k) => source.schema.find((f) => f.name === k)!) : source.schema;
   return { spec, bundle, batchSize, source, keep };
+}
+
+/** Whether `path` does not exist, or holds a run's errors (its first line a JSON object with the errors file's `code` and `reason`). */
+export async function errorsFileOrNone(path: string): Promise<boolean> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch {
+    return true;
+  }
+  try {
+    const buffer = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    const text = buffer.subarray(0, bytesRead).toString('utf8');
+    const end = text.indexOf('\n');
+    // A line longer than what was read (a long record as its value) is told by its start, as run/rowerrors.ts writes it.
+    if (end === -1 && bytesRead === buffer.length) return text.startsWith('{"file":');
+    const line = JSON.parse(end === -1 ? text : text.slice(0, end)) as Record<string, unknown> | null;
+    return line !== null && typeof line === 'object' && typeof line.code === 'string' && 'reason' in line;
+  } catch {
+    return false;
+  } finally {
+    await handle.close();
+  }
 }
 
 /** The nearest folder above `path` that exists is a folder this process may write in (the rest is made). */
@@ -260,7 +305,7 @@ async function runLocked(job: PreparedJob, hooks: RunHooks, lock: Lock | undefin
     if (pool.note) hooks.warn?.(pool.note);
     if (source.skipped.length > 0) {
       const [first] = source.skipped;
-      hooks.warn?.(`input.path ${spec.input.path} also matches ${source.skipped.length === 1 ? `${first}, which this job writes: it is` : `${source.skipped.length} files this job writes (${first}, …): they are`} not read`);
+      hooks.warn?.(`input.path ${spec.input.path} also matches ${source.skipped.length === 1 ? `${first}, which a run writes (this job's files, or another run's finished output): it is` : `${source.skipped.length} files runs write (this job's files, or other runs' finished outputs: ${first}, …): they are`} not read`);
     }
     validateSignature(bundle, pool.signature);
     const predictions = predictionFields(m, pool.signature.outputs);

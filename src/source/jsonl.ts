@@ -261,7 +261,11 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
       }
       throw streamError(file, error);
     }
-    if (rows === 0) throw new BentoError('INPUT_FORMAT', `Input file ${file} is empty`, { file, hint: 'Remove the file from the input, or check the step that writes it.' });
+    if (rows === 0) {
+      // One of several (an empty partition) holds no rows to lose; on its own it is more likely a failed export.
+      if (files.length > 1) return;
+      throw new BentoError('INPUT_FORMAT', `Input file ${file} is empty`, { file, hint: 'Remove the file from the input, or check the step that writes it.' });
+    }
     checkKeys();
     if (builder === undefined) flushPending();
     const last = builder!.take();

@@ -175,12 +175,15 @@ describe('acquireLock', () => {
     await stopsWhileRenewed(dir, { pid: 1, host: 'pod-behind', started: '2026-12-06T10:00:00.000Z' }, () => new Date(Date.now() - STALE_MS - 10_000));
   }));
 
-  test('a lock holding no process and host (null, {}, a pid that is no number) is a dead run\'s', () => withTempDir(async (dir) => {
+  test('a run\'s lock naming no process (a pid that is no number) is a dead run\'s; a file that is no run\'s lock (poetry.lock beside checkpoint.path poetry, null, {}) is refused and left as it is', () => withTempDir(async (dir) => {
     const ckpt = join(dir, 'scored.csv.bento-batch');
-    for (const text of ['null', '{}', JSON.stringify({ pid: 'abc', host: hostname() })]) {
-      await writeFile(lockFile(ckpt), text);
-      const lock = await acquireLock(ckpt, 'nightly');
-      await lock.release();
+    await writeFile(lockFile(ckpt), JSON.stringify({ pid: 'abc', host: hostname() }));
+    await (await acquireLock(ckpt, 'nightly')).release();
+    const poetry = join(dir, 'poetry');
+    for (const text of ['[[package]]\nname = "numpy"\n', 'null', '{}']) {
+      await writeFile(lockFile(poetry), text);
+      await rejectsWith(acquireLock(poetry, 'nightly'), 'JOB_INVALID', `${lockFile(poetry)} exists and is not a bento-batch lock: the checkpoint ${poetry} keeps its lock there, and would replace that file`);
+      assert.equal(await readFile(lockFile(poetry), 'utf8'), text);
     }
   }));
 

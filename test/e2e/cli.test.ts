@@ -289,7 +289,7 @@ test('an input folder glob that holds the output: a rerun reads the input, not t
   assert.equal(restarted.code, 0, restarted.stderr);
   const log = logEvents(restarted.stderr);
   assert.equal(log.at(-1)!.summary!.output.rows, 688);
-  assert.ok(log.some((e) => e.event === 'warning' && e.message === `input.path ${join(dir, 'data', '*.csv')} also matches ${join(dir, 'data', 'scored.csv')}, which this job writes: it is not read`), restarted.stderr);
+  assert.ok(log.some((e) => e.event === 'warning' && e.message === `input.path ${join(dir, 'data', '*.csv')} also matches ${join(dir, 'data', 'scored.csv')}, which a run writes (this job's files, or another run's finished output): it is not read`), restarted.stderr);
   assert.equal((await readRows(join(dir, 'data', 'scored.csv'))).length, 688);
 }));
 

@@ -492,3 +492,89 @@ test('a struct holding a 64-bit integer where the model wants a number is a bad 
   assert.deepEqual(errors.map((e) => [e.row, e.value, e.reason]), [1, 2, 3].map((row) => [row, '{"v":39}',
     `Invalid value: column "bill_length_mm" expects float32 (tensor "features"), got {"v":39} at ${join(dir, 'in.parquet')} row ${row}`]));
 }));
+
+test('path mistakes destroy nothing: errors.path or a checkpoint on the output, a summary, errors file or output named onto someone else\'s file, a lock beside a user file, another tool\'s state.json, an export onto a data file', { timeout: 120_000 }, () => withTempDir(async (dir) => {
+  const penguins = join(fixtures, 'data', 'penguins.csv');
+  const original = await readFile(penguins);
+  await mkdir(join(dir, 'data'));
+  await cp(penguins, join(dir, 'data', 'a.csv'));
+  await cp(penguins, join(dir, 'data', 'b.csv'));
+  const yaml = join(dir, 'job.yaml');
+  const run = async (text: string, ...args: string[]) => {
+    await writeFile(yaml, text);
+    return runCli(['--log-format', 'text', 'run', yaml, '--progress', 'none', ...args]);
+  };
+  const refused = async (result: { code: number | null; stderr: string }, message: RegExp) => {
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, message);
+  };
+  await refused(await run(job(penguins, 'errors: { path: out/result.csv }\n')), /errors\.path: ".*out\/result\.csv" is also output\.path; the errors file would replace the output/);
+  await refused(await run(job(penguins, 'checkpoint: { path: out/result.csv }\n')), /checkpoint\.path: ".*out\/result\.csv" is output\.path; the finished output could not be moved there/);
+  await refused(await run(job(penguins, 'checkpoint: { path: ck }\nerrors: { path: ck/errors.jsonl }\n')), /errors\.path: ".*ck\/errors\.jsonl" is inside checkpoint\.path ".*ck", which a run empties/);
+  // --summary-json onto the job's own files, or any file that is not a summary: refused, untouched.
+  await cp(penguins, join(dir, 'in.csv'));
+  for (const target of ['in.csv', 'job.yaml']) {
+    const result = await run(job(join(dir, 'in.csv')), '--summary-json', join(dir, target));
+    await refused({ ...result, code: result.code }, target === 'job.yaml' ? /--summary-json .*job\.yaml is the job file: the summary would replace it/ : /--summary-json .*in\.csv exists and is not a summary: the summary would replace it/);
+  }
+  assert.ok((await readFile(join(dir, 'in.csv'))).equals(original));
+  // An earlier summary there is replaced.
+  const ok = await run(job(join(dir, 'in.csv')), '--summary-json', join(dir, 's.json'));
+  assert.equal(ok.code, 0, ok.stderr);
+  const again = await run(job(join(dir, 'in.csv'), '', 'out/second.csv'), '--summary-json', join(dir, 's.json'));
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(await readFile(join(dir, 's.json'), 'utf8'), /second\.csv/);
+  // errors.path or output.path onto a file of the input folder that no run wrote: refused, the file kept.
+  await refused(await run(job(join(dir, 'data'), `errors: { path: ${join(dir, 'data', 'b.csv')} }\n`)), /errors\.path .*data\/b\.csv exists and is not an errors file bento-batch wrote/);
+  await refused(await run(job(join(dir, 'data'), '', join(dir, 'data', 'b.csv'))), /output\.path .*data\/b\.csv is one of the input files \(input\.path .* matches it\), and no finished run of this job wrote it/);
+  assert.ok((await readFile(join(dir, 'data', 'b.csv'))).equals(original));
+  // A dated output of an earlier run in the input folder is not read again.
+  const d1 = await run(job(join(dir, 'data', '*.csv'), '', join(dir, 'data', 'scored-d1.csv')));
+  assert.equal(d1.code, 0, d1.stderr);
+  const d2 = await run(job(join(dir, 'data', '*.csv'), '', join(dir, 'data', 'scored-d2.csv')));
+  assert.equal(d2.code, 0, d2.stderr);
+  assert.match(d2.stderr, /scored-d1\.csv, which a run writes \(this job's files, or another run's finished output\): it is not read/);
+  assert.match(d2.stderr, /688 rows read/);
+  // A checkpoint whose lock would be a user's file; a folder holding another tool's state.json (also with --restart).
+  await writeFile(join(dir, 'poetry.lock'), '[[package]]\nname = "numpy"\n');
+  await refused(await run(job(penguins, `checkpoint: { path: ${join(dir, 'poetry')} }\n`)), /poetry\.lock exists and is not a bento-batch lock/);
+  assert.equal(await readFile(join(dir, 'poetry.lock'), 'utf8'), '[[package]]\nname = "numpy"\n');
+  await mkdir(join(dir, 'tf'));
+  await writeFile(join(dir, 'tf', 'state.json'), '{"version":4,"serial":12}');
+  for (const args of [[], ['--restart']]) await refused(await run(job(penguins, `checkpoint: { path: ${join(dir, 'tf')} }\n`), ...args), /tf\/state\.json is not a bento-batch checkpoint/);
+  assert.equal(await readFile(join(dir, 'tf', 'state.json'), 'utf8'), '{"version":4,"serial":12}');
+  // models export onto a data file.
+  const home = { BENTO_BATCH_HOME: join(dir, 'home') };
+  assert.equal((await runCli(['pack', join(fixtures, 'models', 'penguins', 'model.onnx'), '--name', 'p', '--version', '1', '--columns', 'features=bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g'], { env: home })).code, 0);
+  const exported = await runCli(['--log-format', 'text', 'models', 'export', 'p:1', join(dir, 'in.csv')], { env: home });
+  assert.equal(exported.code, 2, exported.stderr);
+  assert.ok((await readFile(join(dir, 'in.csv'))).equals(original));
+}));
+
+test('a job keeping its output beside the model (model: .) is finished on the rerun; a checkpoint.path that is a link to a folder restarts; an error mid-run with the model on worker threads ends with its own exit code, not an abort', { timeout: 120_000 }, () => withTempDir(async (dir) => {
+  await cp(join(fixtures, 'models', 'penguins'), join(dir, 'bundle'), { recursive: true });
+  await writeFile(join(dir, 'bundle', 'job.yaml'), `input: { path: ${join(fixtures, 'data', 'penguins.csv')} }\nmodel: .\noutput: { path: scored.csv }\n`);
+  for (const expected of ['summary', 'already-finished']) {
+    const result = await runCli(['--log-format', 'json', 'run', join(dir, 'bundle', 'job.yaml'), '--progress', 'none']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, new RegExp(`"event":"${expected}"`));
+  }
+  const { symlink } = await import('node:fs/promises');
+  await mkdir(join(dir, 'real'));
+  await symlink(join(dir, 'real'), join(dir, 'cklink'));
+  await writeFile(join(dir, 'job.yaml'), `input: { path: ${join(fixtures, 'data', 'penguins.csv')} }\nmodel: ${join(fixtures, 'models', 'penguins')}\noutput: { path: out.csv }\ncheckpoint: { path: cklink }\n`);
+  for (const args of [[], ['--restart']]) {
+    const result = await runCli(['run', join(dir, 'job.yaml'), '--progress', 'none', ...args]);
+    assert.equal(result.code, 0, result.stderr);
+  }
+  // A bad row past errors.max_count 0, the model on workers: exit 6 with its error line.
+  const lines = (await readFile(join(fixtures, 'data', 'penguins.csv'), 'utf8')).trim().split('\n');
+  const rows = Array.from({ length: 40 }, () => lines.slice(1)).flat();
+  rows[5000] = rows[5000]!.replace(/^([^,]*,[^,]*,)[^,]*/, '$1abc');
+  await writeFile(join(dir, 'bad.csv'), `${[lines[0], ...rows].join('\n')}\n`);
+  await writeFile(join(dir, 'bad.yaml'), `input: { path: bad.csv }\nmodel: ${join(fixtures, 'models', 'deep-mlp')}\nmodel.placement: workers\noutput: { path: bad-out.csv }\nerrors: { max_count: 0 }\n`.replace('model.placement: workers\n', ''));
+  const failed = await runCli(['--log-format', 'json', 'run', join(dir, 'bad.yaml'), '--progress', 'none', '--set', 'model.placement=workers']);
+  assert.equal(failed.code, 6, failed.stderr);
+  assert.match(failed.stderr, /"code":"TOO_MANY_ERRORS"/);
+}));
+

@@ -413,9 +413,13 @@ describe('openCsv: errors', () => {
     await rejectsWith(() => openCsv([file], defaults), 'INPUT_FORMAT', `Input file ${file} is empty`);
   }));
 
-  test('a header-only file is INPUT_FORMAT', () => withTempDir(async (dir) => {
+  test('a header-only file is INPUT_FORMAT on its own; among several (an empty partition, as Spark writes one) it adds no rows; all of them header-only, the input has none', () => withTempDir(async (dir) => {
     const file = await csvFile(dir, 'head.csv', 'a,b\r\n');
     await rejectsWith(() => openCsv([file], defaults), 'INPUT_FORMAT', `Input file ${file} has a header but no rows`);
+    const parts = [await csvFile(dir, 'part-0.csv', 'a,b\n'), await csvFile(dir, 'part-1.csv', 'a,b\n1,x\n2,y\n'), await csvFile(dir, 'part-2.csv', 'a,b\n'), await csvFile(dir, 'part-3.csv', 'a,b\n3,z\n')];
+    const columns = concatColumns(await drain(await openCsv(parts, defaults)));
+    assert.deepEqual([Array.from(columns.a as ArrayLike<number>, Number), columns.b], [[1, 2, 3], ['x', 'y', 'z']]);
+    await rejectsWith(() => openCsv([parts[0]!, parts[2]!], defaults), 'INPUT_FORMAT', `Input ${parts[0]} has no rows`);
   }));
 
   test('a missing `columns` entry is COLUMN_MISSING naming the closest column', async () => {

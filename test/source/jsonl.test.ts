@@ -186,6 +186,11 @@ describe('openJsonl: errors', () => {
   test('an empty or blank-only file is INPUT_FORMAT', () => withTempDir(async (dir) => {
     const file = await jsonlFile(dir, 'empty.jsonl', '\n  \n');
     await rejectsWith(() => openJsonl([file], defaults), 'INPUT_FORMAT', `Input file ${file} is empty`);
+    // Among several files, one of blank lines (an empty partition) adds no rows.
+    const full = join(dir, 'full.jsonl');
+    await writeFile(full, '{"a":1}\n{"a":2}\n');
+    const read = concatColumns(await drain(await openJsonl([file, full, file], defaults)));
+    assert.deepEqual(Array.from(read.a as ArrayLike<unknown>, Number), [1, 2]);
   }));
 });
 

@@ -2,7 +2,7 @@
  * @file `bento-batch models list|show|delete|export|import`: the local model store.
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BentoError, fsReason } from '../../errors.js';
@@ -68,6 +68,10 @@ export async function remove(options: { ref: string }, out: Out = process.stdout
 export async function exportModel(options: { ref: string; file: string }, out: Out = process.stdout): Promise<void> {
   const stored = await resolveTag(options.ref);
   const file = resolve(options.file);
+  // Only an archive is replaced (a re-export): a mistyped name must not take a data file with it.
+  if ((await stat(file).catch(() => undefined))?.isFile() && !/\.(tar\.gz|tgz)$/i.test(file)) {
+    throw new BentoError('USAGE', `Cannot write the archive ${file}: the file exists and is not a .tar.gz archive`, { file, hint: 'Give a new file name ending in .tar.gz.' });
+  }
   await writeArchive(stored.dir, file).catch((error: NodeJS.ErrnoException) => {
     const why = error.code === 'ENOENT' ? 'its folder does not exist' : fsReason(error) ?? error.message;
     throw new BentoError('OUTPUT_WRITE', `Cannot write the archive ${file}: ${why}`, { file, cause: error, hint: 'Give a file name (FILE.tar.gz) in an existing, writable folder.' });

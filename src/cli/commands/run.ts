@@ -3,11 +3,11 @@
  * handling, report the summary. `--dry-run` stops after the checks.
  */
 import { constants } from 'node:fs';
-import { access, mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { BentoError, errorFields, exitCodeFor, fsReason, thousands } from '../../errors.js';
 import { loadJob } from '../../job/load.js';
-import type { JobSpec } from '../../job/spec.js';
+import { type JobSpec, sameFile } from '../../job/spec.js';
 import { resolveBundle } from '../../model/bundle.js';
 import type { RunStats, RunSummary } from '../../run/pipeline.js';
 import { discard, runJobThread, type ScoringThread } from '../../run/thread.js';
@@ -48,8 +48,9 @@ async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
     return undefined;
   }
   const summaryFile = options.summaryJson === undefined ? undefined : resolve(options.summaryJson);
-  // Another run's summary left there would tell a scheduler how this one went, whatever happens next.
-  if (summaryFile) await rm(summaryFile, { force: true }).catch(() => undefined);
+  // Another run's summary left there would tell a scheduler how this one went, whatever happens
+  // next; only a summary is removed (a mistyped path may name the job file, an input, an output).
+  if (summaryFile && (await isSummary(summaryFile))) await rm(summaryFile, { force: true }).catch(() => undefined);
   let spec: JobSpec | undefined;
   const stats: RunStats = { rowsRead: 0, rowsWritten: 0, batches: 0 };
   let progress: { stop(): void } | undefined;
@@ -60,11 +61,16 @@ async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
     logger.event('warn', 'stopping', `${name} received: stopping ${what} (send it again to stop at once)`, { signal: name });
   });
   let summary: RunSummary;
+  /** The summary file is one to write: checked against the job's files (summaryWritable). */
+  let summaryChecked = false;
   try {
     spec = await loadJob(options.job, { overrides: options.set });
     Logger.job = spec.name;
     // Found now, not once the whole run is done: a run that succeeded must not then fail on its summary.
-    if (summaryFile) await summaryWritable(summaryFile);
+    if (summaryFile) {
+      await summaryWritable(summaryFile, spec);
+      summaryChecked = true;
+    }
     // JSON logs are one object a line: a bar's redraws would break them, so it reports as `log` does.
     const mode = options.progress === 'auto' || (options.progress === 'bar' && options.logFormat === 'json') ? (process.stderr.isTTY && options.logFormat === 'text' && process.env.TERM !== 'dumb' ? 'bar' : 'log') : options.progress;
     const bundle = await resolveBundle(spec.model.ref, spec.model.baseDir);
@@ -84,7 +90,9 @@ async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
     }, options.scoringThread);
   } catch (error) {
     // A scheduler reading the summary learns how a failed or stopped run ended, and how far it got.
-    if (summaryFile) await writeFile(summaryFile, `${JSON.stringify(await failedSummary(options.job, spec, stats, error), null, 2)}\n`).catch(() => undefined);
+    // Where it was not checked (the job file could not be read), only over nothing or a summary.
+    const writable = summaryChecked || (spec === undefined && summaryFile !== undefined && (!(await stat(summaryFile).catch(() => undefined)) || (await isSummary(summaryFile))));
+    if (summaryFile && writable) await writeFile(summaryFile, `${JSON.stringify(await failedSummary(options.job, spec, stats, error), null, 2)}\n`).catch(() => undefined);
     throw error;
   } finally {
     signals.dispose();
@@ -123,8 +131,30 @@ async function failedSummary(jobFile: string, spec: JobSpec | undefined, stats: 
   };
 }
 
-/** The --summary-json file can be written: its folder is made, and it is not a folder itself. */
-async function summaryWritable(file: string): Promise<void> {
+/** Whether `file` holds a run's summary (a JSON object with its job and status), as this command writes one. */
+async function isSummary(file: string): Promise<boolean> {
+  const info = await stat(file).catch(() => undefined);
+  if (!info?.isFile() || info.size > 1 << 20) return false;
+  try {
+    const json = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown> | null;
+    return json !== null && typeof json === 'object' && 'job' in json && typeof json.status === 'string';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The --summary-json file can be written: its folder is made, it is not a folder itself, it is
+ * not a file the job reads or writes, and a file there already is a summary (it is replaced).
+ */
+async function summaryWritable(file: string, spec: JobSpec): Promise<void> {
+  const named = [['the job file', spec.jobFile], ['output.path', spec.output.path], ['errors.path', spec.errors.path], ...(spec.checkpoint ? [['checkpoint.path', spec.checkpoint.path]] : [])] as const;
+  for (const [what, path] of named) {
+    if (await sameFile(file, path)) throw new BentoError('USAGE', `--summary-json ${file} is ${what}: the summary would replace it`, { file, hint: 'Give --summary-json a file of its own, e.g. summary.json.' });
+  }
+  if ((await stat(file).catch(() => undefined))?.isFile() && !(await isSummary(file))) {
+    throw new BentoError('USAGE', `--summary-json ${file} exists and is not a summary: the summary would replace it`, { file, hint: 'Give --summary-json a file of its own, e.g. summary.json, or remove that file if it is not needed.' });
+  }
   try {
     await mkdir(dirname(file), { recursive: true });
     if ((await stat(file).catch(() => undefined))?.isDirectory()) throw Object.assign(new Error('it is a directory'), { code: 'EISDIR' });
