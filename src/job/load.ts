@@ -2,6 +2,7 @@
  * @file Job file → JobSpec: read YAML, interpolate `${VAR}`, apply `--set` overrides, validate
  * against the schema, normalize paths and defaults. Every problem is reported at once.
  */
+import { existsSync } from 'node:fs';
 import { basename, dirname, extname, resolve, sep } from 'node:path';
 import { parse as parseYamlScalar } from 'yaml';
 import * as z from 'zod';
@@ -191,8 +192,9 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
   if (checkpointPath !== undefined) {
     const within = (path: string, dir: string) => sameFile(path, dir) || path.startsWith(dir + sep);
     if (within(checkpointPath, outputPath)) problems.push(`checkpoint.path: ${quote(checkpointPath)} is output.path${checkpointPath === outputPath ? '' : ', or a folder under it'}; the finished output could not be moved there. Leave checkpoint.path out (it is ${quote(`${outputPath}.bento-batch`)}) or name a folder of its own`);
-    else if (within(outputPath, checkpointPath)) problems.push(`output.path: ${quote(outputPath)} is inside checkpoint.path ${quote(checkpointPath)}, which a run empties; write the output elsewhere`);
-    if (within(errorsPath, checkpointPath)) problems.push(`errors.path: ${quote(errorsPath)} is ${errorsPath === checkpointPath ? '' : 'inside '}checkpoint.path ${quote(checkpointPath)}, which a run empties; name a file outside it`);
+    // An existing folder is judged by what it holds (state.ts, checkCheckpointDir), which names the files.
+    else if (within(outputPath, checkpointPath) && !existsSync(checkpointPath)) problems.push(`output.path: ${quote(outputPath)} is inside checkpoint.path ${quote(checkpointPath)}, a folder that holds a run's own files only; write the output elsewhere`);
+    if (within(errorsPath, checkpointPath) && !existsSync(checkpointPath)) problems.push(`errors.path: ${quote(errorsPath)} is ${errorsPath === checkpointPath ? '' : 'inside '}checkpoint.path ${quote(checkpointPath)}, a folder that holds a run's own files only; name a file outside it`);
   }
   if (problems.length > 0) throw configError('JOB_INVALID', file, 'Job file', problems);
   return {

@@ -510,7 +510,7 @@ test('path mistakes destroy nothing: errors.path or a checkpoint on the output, 
   };
   await refused(await run(job(penguins, 'errors: { path: out/result.csv }\n')), /errors\.path: ".*out\/result\.csv" is also output\.path; the errors file would replace the output/);
   await refused(await run(job(penguins, 'checkpoint: { path: out/result.csv }\n')), /checkpoint\.path: ".*out\/result\.csv" is output\.path; the finished output could not be moved there/);
-  await refused(await run(job(penguins, 'checkpoint: { path: ck }\nerrors: { path: ck/errors.jsonl }\n')), /errors\.path: ".*ck\/errors\.jsonl" is inside checkpoint\.path ".*ck", which a run empties/);
+  await refused(await run(job(penguins, 'checkpoint: { path: ck }\nerrors: { path: ck/errors.jsonl }\n')), /errors\.path: ".*ck\/errors\.jsonl" is inside checkpoint\.path ".*ck", a folder that holds a run's own files only/);
   // --summary-json onto the job's own files, or any file that is not a summary: refused, untouched.
   await cp(penguins, join(dir, 'in.csv'));
   for (const target of ['in.csv', 'job.yaml']) {
