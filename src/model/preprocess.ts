@@ -36,6 +36,12 @@ export class Preprocessor {
     const text = bundle.manifest.text;
     // The tokenizer library is loaded only for a text model.
     const encoder = text ? await (await import('./text.js')).TextEncoder.load(bundle.dir, text.tokenizer) : undefined;
+    // Past the model's positions, every long text fails in onnxruntime with a broadcast error a row at a time.
+    if (encoder?.modelMaxLength !== undefined && text!.max_length > encoder.modelMaxLength) {
+      throw new BentoError('MANIFEST_INVALID', `Bundle ${bundle.dir}: text.max_length ${text!.max_length} is more than the ${encoder.modelMaxLength} tokens the model takes (model_max_length in tokenizer_config.json)`, {
+        file: bundle.manifestFile, hint: `Set text.max_length to ${encoder.modelMaxLength} or less in bento.yaml (512 is the default where it is not set).`,
+      });
+    }
     const ner = bundle.manifest.outputs.findIndex((o) => o.task === 'token-classification');
     if (encoder?.unaligned && ner >= 0) {
       throw new BentoError('MANIFEST_INVALID', `Bundle ${bundle.dir}: outputs.${ner} is token-classification, whose entities need each token's place in the text, but tokenizer ${text!.tokenizer} cannot give it: ${encoder.unaligned}`, {

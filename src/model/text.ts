@@ -122,8 +122,12 @@ export class TextEncoder {
   readonly #special: Set<string>;
   readonly #pad: number;
   readonly #alignment: Alignment | string;
+  /** tokenizer_config.json's model_max_length: the longest sequence the model takes (transformers writes a huge number for "no limit"). */
+  readonly modelMaxLength: number | undefined;
 
   private constructor(tokenizer: Tokenizer, json: TokenizerJson, config: Record<string, unknown>) {
+    const max = config.model_max_length;
+    this.modelMaxLength = typeof max === 'number' && Number.isInteger(max) && max > 0 && max < 1e6 ? max : undefined;
     this.#tokenizer = tokenizer;
     this.#special = new Set((json.added_tokens ?? []).filter((t) => t.special).map((t) => t.content));
     const padToken = typeof config.pad_token === 'string' ? config.pad_token : '[PAD]';

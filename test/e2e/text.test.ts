@@ -147,6 +147,15 @@ test('token classification with a tokenizer whose tokens cannot be placed in the
   }
 }));
 
+test('text.max_length past the tokens the model takes (tokenizer_config.json model_max_length) is refused before scoring, not failed in onnxruntime a row at a time', () => withTempDir(async (dir) => {
+  await cp(join(text, 'models', 'ner'), join(dir, 'ner'), { recursive: true });
+  const manifest = join(dir, 'ner', 'bento.yaml');
+  await writeFile(manifest, (await readFile(manifest, 'utf8')).replace('max_length: 64', 'max_length: 128'));
+  const result = await runCli(['--log-format', 'text', 'validate', join(root, 'jobs', 'ner.yaml'), '--set', `model=${join(dir, 'ner')}`, '--set', `output.path=${join(dir, 'out.jsonl')}`]);
+  assert.equal(result.code, 2, result.stderr);
+  assert.match(result.stderr, /text\.max_length 128 is more than the 64 tokens the model takes \(model_max_length in tokenizer_config\.json\)\nhint: Set text\.max_length to 64 or less in bento\.yaml/);
+}));
+
 test('a token-level output as a list: softmax per token, and each row\'s own tokens only, whatever rows share its batch', () => withTempDir(async (dir) => {
   await cp(join(text, 'models', 'ner'), join(dir, 'bundle'), { recursive: true });
   await writeFile(join(dir, 'bundle', 'bento.yaml'), ['bento: 1', 'name: tokens', 'version: "1"', 'batch: { max_size: 256 }', 'text: { column: text, max_length: 64 }',
