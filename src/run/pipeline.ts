@@ -52,6 +52,8 @@ export interface RunSummary {
   readonly job: string;
   /** `already-finished`: a rerun of a finished job, which did nothing. */
   readonly status: 'completed' | 'resumed' | 'already-finished';
+  /** 0: a scheduler reads every summary, a failed run's too (status failed or interrupted), by the same field. */
+  readonly exit_code: 0;
   readonly resumed_at_row?: number;
   readonly finished_at?: string;
   readonly input: { readonly files: number; readonly format: string; readonly rows: number };
@@ -424,6 +426,7 @@ async function runLocked(job: PreparedJob, hooks: RunHooks, lock: Lock | undefin
   return {
     job: spec.name,
     status: resume ? 'resumed' : 'completed',
+    exit_code: 0,
     input: { files: source.files.length, format: source.format, rows: stats.rowsRead },
     output: { path: spec.output.path, format: spec.output.format, rows: stats.rowsWritten, columns: sink.schema.map((f) => f.name) },
     rows_failed: errorLog!.failed,
@@ -444,6 +447,7 @@ function finishedSummary(job: PreparedJob, state: CheckpointState): RunSummary {
   return {
     job: spec.name,
     status: 'already-finished',
+    exit_code: 0,
     input: { files: job.source.files.length, format: job.source.format, rows: f.rows + (spec.errors.emit === 'skip' ? f.failed : 0) },
     output: { path: f.output, format: spec.output.format, rows: f.rows, columns },
     rows_failed: f.failed,

@@ -101,7 +101,7 @@ test('${VAR} in the job file and --set on the command line', () => withTempDir(a
   assert.deepEqual(Object.keys(rows[0]!).slice(0, 2), ['island', 'species_pred']);
   const summary = await readJson<Record<string, unknown>>(join(dir, 'summary.json'));
   assert.deepEqual({ ...summary, seconds: 0, rows_per_second: 0 }, {
-    job: 'job', status: 'completed', seconds: 0, rows_per_second: 0,
+    job: 'job', status: 'completed', exit_code: 0, seconds: 0, rows_per_second: 0,
     input: { files: 1, format: 'csv', rows: 344 },
     output: { path: join(dir, 'out', '2026-11-24.csv'), format: 'csv', rows: 344, columns: ['island', 'species_pred', 'species_score', 'prob_Adelie', 'prob_Chinstrap', 'prob_Gentoo'] },
     // No row failed: no errors file was written, and none is named.
