@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
 import { copyFile, mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BentoError } from '../errors.js';
+import { BentoError, fsReason } from '../errors.js';
 import type { JobSpec } from '../job/spec.js';
 import type { Bundle } from '../model/bundle.js';
 import { outputError, syncDir } from '../sink/atomic.js';
@@ -158,8 +158,12 @@ export async function readState(dir: string): Promise<CheckpointState | undefine
   try {
     text = await readFile(stateFile(dir), 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw outputError(dir, error);
+    const e = error as NodeJS.ErrnoException;
+    if (e.code === 'ENOENT') return undefined;
+    // Read, not written (`status` only reads): said so.
+    throw new BentoError('OUTPUT_WRITE', `Cannot read the checkpoint ${stateFile(dir)}: ${fsReason(e) ?? e.message}`, {
+      file: stateFile(dir), cause: error, hint: 'Run as the user that runs the job, or give this one read access to the checkpoint folder.',
+    });
   }
   try {
     const state = JSON.parse(text) as CheckpointState;
