@@ -40,6 +40,8 @@ export interface Holder {
    * (host networking) each count process ids of their own, so a pid is judged only within one.
    */
   readonly pidns?: string;
+  /** The job's name: another job sharing the checkpoint.path is named as such. Absent in locks of earlier versions. */
+  readonly job?: string;
 }
 
 /** This process's pid namespace, where Linux says. */
@@ -100,7 +102,7 @@ const WATCH_MS = 500;
  */
 export async function acquireLock(checkpointDir: string, job: string, options: LockOptions = {}): Promise<Lock> {
   const path = lockFile(checkpointDir);
-  const me: Holder = { pid: process.pid, host: hostname(), started: new Date().toISOString(), ...ticksOf(process.pid), ...(pidNamespace ? { pidns: pidNamespace } : {}) };
+  const me: Holder = { pid: process.pid, host: hostname(), started: new Date().toISOString(), ...ticksOf(process.pid), ...(pidNamespace ? { pidns: pidNamespace } : {}), job };
   await mkdir(dirname(path), { recursive: true }).catch(() => undefined); // create's error names the folder if it cannot be made
   const content = `${JSON.stringify(me)}\n`;
   let told = false;
@@ -223,6 +225,11 @@ function foreignLock(path: string): BentoError {
 }
 
 function running(job: string, path: string, h: Holder): BentoError {
+  if (h.job !== undefined && h.job !== job) {
+    return new BentoError('JOB_RUNNING', `Job ${job}: its checkpoint is in use by another job, ${h.job}: process ${h.pid} on ${h.host} holds ${path} since ${h.started}`, {
+      file: path, hint: 'Give each job a checkpoint.path of its own (or leave it out: it is <output.path>.bento-batch).',
+    });
+  }
   return new BentoError('JOB_RUNNING', `Job ${job} is already running: process ${h.pid} on ${h.host} holds ${path} since ${h.started}`, {
     file: path, hint: `Wait for that run to finish (bento-batch status shows how far it is). If no such run is alive, delete ${path} and run again.`,
   });

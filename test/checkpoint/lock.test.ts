@@ -251,4 +251,14 @@ describe('acquireLock', () => {
     await foreign.release();
     assert.ok(!existsSync(lockFile(ckpt)));
   }));
+  test('another job sharing the checkpoint.path is told it is another job, not that it is itself running', () => withTempDir(async (dir) => {
+    const ckpt = join(dir, 'shared');
+    const lock = await acquireLock(ckpt, 'nightly');
+    try {
+      const error = await rejectsWith(acquireLock(ckpt, 'weekly'), 'JOB_RUNNING', `Job weekly: its checkpoint is in use by another job, nightly: process ${process.pid} on ${hostname()} holds ${lockFile(ckpt)} since ${(JSON.parse(await readFile(lockFile(ckpt), 'utf8')) as { started: string }).started}`);
+      assert.equal(error.hint, 'Give each job a checkpoint.path of its own (or leave it out: it is <output.path>.bento-batch).');
+    } finally {
+      await lock.release();
+    }
+  }));
 });
