@@ -82,7 +82,7 @@ function describe(s: JobStatus): string {
     case 'in-progress': return `${s.job}: in progress, ${thousands(s.rows_committed!)}${s.total_rows ? ` of ${thousands(s.total_rows)}` : ''} rows committed${s.last_commit ? `, last commit ${s.last_commit}` : ''}; ${s.running ? `running now: process ${s.running.pid} on ${s.running.host} since ${s.running.started}` : 'run the job again to resume'}`;
     // A finished job whose input changed (tomorrow's file) simply runs again; an unfinished one is not resumed over the change.
     case 'stale': return s.finished
-      ? `${s.job}: stale, finished (${thousands(s.rows_committed!)} rows) but changed since: ${s.changes!.join('; ')}. Run the job to score it again.`
+      ? `${s.job}: stale, finished (${thousands(s.rows_committed!)} rows) but changed since: ${s.changes!.join('; ')}. Run the job to score ${s.changes!.some((c) => c.endsWith(' is gone')) && s.changes!.every((c) => c.endsWith(' is gone')) ? 'its input again once it is back' : 'it again'}.`
       : `${s.job}: stale, the checkpoint (${thousands(s.rows_committed!)} rows) no longer matches: ${s.changes!.join('; ')}. Run with --restart to start over.`;
   }
 }
