@@ -285,7 +285,7 @@ export function differences(then: Fingerprint, now: Fingerprint, options: { read
   // Checkpoints written before these were kept say nothing of them: not a change.
   if (then.rows !== undefined && then.rows !== now.rows) out.push('errors.emit or input.chunk_rows changed (they change which rows and columns are written)');
   // Unknown (no `width`) only where status looks without opening the input.
-  else if (then.typeRows !== now.typeRows && !(options.typeRowsUnknown && now.typeRows === undefined)) out.push(`the first chunk, whose rows type the columns, holds ${now.typeRows ?? 'max(input.chunk_rows, 8,192)'} rows now and ${then.typeRows ?? 'max(input.chunk_rows, 8,192)'} rows then (a wide file, read by another version; set input.chunk_rows to choose)`);
+  else if (then.typeRows !== now.typeRows && !(options.typeRowsUnknown && now.typeRows === undefined)) out.push(`the first chunk, whose rows type the columns, holds ${now.typeRows ?? 'max(input.chunk_rows, 8,192)'} rows now and ${then.typeRows ?? 'max(input.chunk_rows, 8,192)'} rows then (a wide file, read by another version; set input.chunk_rows to the value the checkpoint was made with, 2048 where it was not set, to resume it)`);
   const before = new Map(then.inputs.map((i) => [i.path, i]));
   for (const input of now.inputs) {
     const old = before.get(input.path);

@@ -146,14 +146,17 @@ export function writtenByRuns(spec: Pick<JobSpec, 'output' | 'errors' | 'checkpo
 }
 
 /**
- * Whether `file` is the finished output of a run of some job, by the checkpoint a run leaves
- * beside it (`<output>.bento-batch/state.json`, the default checkpoint.path): a daily job writing
- * `data/scored-${DAY}.csv` while reading `data/*.csv` would score yesterday's output again.
+ * Whether `file` is the finished output of a run that read its folder, by the checkpoint a run
+ * leaves beside it (`<output>.bento-batch/state.json`, the default checkpoint.path): a daily job
+ * writing `data/scored-${DAY}.csv` while reading `data/*.csv` would score yesterday's output again.
  */
 function anotherRunsOutput(file: string): boolean {
   try {
-    const state = JSON.parse(readFileSync(join(`${file}.bento-batch`, 'state.json'), 'utf8')) as { status?: unknown; finished?: { output?: unknown } } | null;
-    return state?.status === 'finished' && typeof state.finished?.output === 'string' && sameFile(state.finished.output, file);
+    const state = JSON.parse(readFileSync(join(`${file}.bento-batch`, 'state.json'), 'utf8')) as { status?: unknown; finished?: { output?: unknown }; fingerprint?: { inputs?: { path?: unknown }[] } } | null;
+    if (state?.status !== 'finished' || typeof state.finished?.output !== 'string' || !sameFile(state.finished.output, file)) return false;
+    // Only a run that read this folder too (yesterday's run of the job): the output of a job
+    // upstream (stage1/part-1.csv, read by stage 2) is this one's input.
+    return (state.fingerprint?.inputs ?? []).some((input) => typeof input.path === 'string' && sameFile(dirname(input.path), dirname(file)));
   } catch {
     return false;
   }

@@ -133,6 +133,8 @@ export async function prepareJob(spec: JobSpec, resolved?: Bundle): Promise<Prep
     await checkCheckpointDir(spec.checkpoint.path, spec.jobFile);
   }
   const modelColumns = [...new Set([...m.inputs.flatMap((i) => i.columns), ...(m.text ? [m.text.column] : [])])];
+  // Keys a JSON Lines file must hold: a column with a fill may be absent (Spark leaves out null fields).
+  const unfilled = [...new Set([...m.inputs.filter((i) => i.fill === undefined).flatMap((i) => i.columns), ...(m.text && m.text.fill === undefined ? [m.text.column] : [])])];
   const wanted = spec.input.columns ?? (spec.output.keep ? [...new Set([...modelColumns, ...spec.output.keep])] : undefined);
   if (spec.input.columns) {
     const dropped = modelColumns.filter((c) => !spec.input.columns!.includes(c));
@@ -143,7 +145,7 @@ export async function prepareJob(spec: JobSpec, resolved?: Bundle): Promise<Prep
   // CSV to CSV keeping every input column: records go to the writer as the text read, whole.
   const csvOut = spec.output.format === 'csv';
   const wholeLines = csvOut && spec.input.columns === undefined && spec.output.keep === undefined;
-  const source = await openSource({ ...spec.input, columns: wanted }, { rawText: csvOut, required: modelColumns, memoryMb: spec.limits.memoryMb, ...(wholeLines ? { linesFor: spec.output.csv.delimiter, valuesOf: modelColumns } : {}) }, writtenByRuns(spec));
+  const source = await openSource({ ...spec.input, columns: wanted }, { rawText: csvOut, required: unfilled, memoryMb: spec.limits.memoryMb, ...(wholeLines ? { linesFor: spec.output.csv.delimiter, valuesOf: modelColumns } : {}) }, writtenByRuns(spec));
   // An input file named as the output (input `data/` holding `data/b.csv`, output.path `data/b.csv`)
   // is left out of the input as a run's own output, and the run would replace it: it must be one.
   if (spec.checkpoint) {
@@ -151,7 +153,8 @@ export async function prepareJob(spec: JobSpec, resolved?: Bundle): Promise<Prep
     for (const [key, path] of [['output.path', spec.output.path], ['errors.path', spec.errors.path]] as const) {
       const taken = source.skipped.find((f) => sameFile(f, path));
       if (taken === undefined) continue;
-      const ours = key === 'errors.path' ? await errorsFileOrNone(taken) : await readState(ckpt.path).then((state) => state?.finished !== undefined && sameFile(state.finished.output, taken), () => false);
+      // The output is this job's where its checkpoint is: finished with it, or a run under way (resumed, or stopped) after one that wrote it.
+      const ours = key === 'errors.path' ? await errorsFileOrNone(taken) : await readState(ckpt.path).then((state) => state?.status === 'running' || (state?.finished !== undefined && sameFile(state.finished.output, taken)), () => false);
       if (!ours) {
         throw new BentoError('JOB_INVALID', `Job file ${spec.jobFile}: ${key} ${path} is one of the input files (input.path ${spec.input.path} matches it), and no finished run of this job wrote it: the run would replace it`, {
           file: spec.jobFile, hint: `Write the ${key === 'output.path' ? 'output' : 'errors file'} outside the input's folder, or point input.path at the input files alone.`,
@@ -172,7 +175,7 @@ export async function prepareJob(spec: JobSpec, resolved?: Bundle): Promise<Prep
   return { spec, bundle, batchSize, source, keep };
 }
 
-/** Whether `path` does not exist, or holds a run's errors (its first line a JSON object with the errors file's `code` and `reason`). */
+/** Whether `path` does not exist, is empty, or holds a run's errors (its first line a JSON object with the errors file's `code` and `reason`). */
 export async function errorsFileOrNone(path: string): Promise<boolean> {
   let handle;
   try {
@@ -183,6 +186,8 @@ export async function errorsFileOrNone(path: string): Promise<boolean> {
   try {
     const buffer = Buffer.alloc(64 * 1024);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    // Empty: truncated (logrotate's copytruncate, a touch), nothing to lose.
+    if (bytesRead === 0) return true;
     const text = buffer.subarray(0, bytesRead).toString('utf8');
     const end = text.indexOf('\n');
     // A line longer than what was read (a long record as its value) is told by its start, as run/rowerrors.ts writes it.

@@ -16,11 +16,11 @@ export const typeRows = 8192;
 /**
  * Cells the first chunk of a wide CSV or JSONL file holds, and a later one, unless
  * input.chunk_rows is set: 8,192 rows of 2,000 columns are 16 million strings, more than the
- * scoring thread's share of the default limits.memory. Up to 128 (and 256) columns the row
- * counts are unchanged. Fixed, not taken from limits.memory: the first chunk types the columns,
+ * scoring thread's share of the default limits.memory. Up to 512 columns the row counts are
+ * unchanged (fewer rows typed a column that turns to text late as a number, and lost those rows). Fixed, not taken from limits.memory: the first chunk types the columns,
  * and a rerun with more memory must resume with the same types.
  */
-export const typeCells = 1 << 20;
+export const typeCells = 1 << 21;
 export const chunkCells = 1 << 19;
 /** Rows a chunk holds at least, however wide. */
 const minChunkRows = 64;

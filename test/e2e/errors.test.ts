@@ -578,3 +578,50 @@ test('a job keeping its output beside the model (model: .) is finished on the re
   assert.match(failed.stderr, /"code":"TOO_MANY_ERRORS"/);
 }));
 
+test('the checks on paths refuse nothing legitimate: a killed rerun with the output in the input folder resumes (and restarts), an upstream job\'s output is read, an empty summary or errors file is written over, a re-export replaces its archive, a Spark JSON Lines file without a filled column is read', { timeout: 120_000 }, () => withTempDir(async (dir) => {
+  const penguins = join(fixtures, 'data', 'penguins.csv');
+  await mkdir(join(dir, 'data'));
+  await cp(penguins, join(dir, 'data', 'a.csv'));
+  const yaml = join(dir, 'job.yaml');
+  await writeFile(yaml, job(join(dir, 'data'), 'checkpoint: { every: 32 }\n', join(dir, 'data', 'scored.csv')));
+  const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(['--log-format', 'text', ...args], { env });
+  assert.equal((await cli(['run', yaml, '--progress', 'none'])).code, 0);
+  await cp(penguins, join(dir, 'data', 'b.csv'));
+  const killed = await cli(['run', yaml, '--progress', 'none'], { BENTO_BATCH_FAILPOINT: 'state-renamed:3' });
+  assert.equal(killed.code, null, killed.stderr);
+  const resumed = await cli(['run', yaml, '--progress', 'none']);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(resumed.stderr, /resuming job at row/);
+  assert.equal((await readFile(join(dir, 'data', 'scored.csv'), 'utf8')).trim().split('\n').length, 689);
+  assert.equal((await cli(['run', yaml, '--progress', 'none', '--restart'])).code, 0);
+  // Stage 2 reads stage 1's output, which has its checkpoint beside it.
+  await mkdir(join(dir, 'stage1'));
+  await writeFile(join(dir, 'stage1.yaml'), job(penguins, '', join(dir, 'stage1', 'part-1.csv')));
+  assert.equal((await cli(['run', join(dir, 'stage1.yaml'), '--progress', 'none'])).code, 0);
+  await writeFile(join(dir, 'stage2.yaml'), job(join(dir, 'stage1'), '', join(dir, 'stage2.csv')).replace(/model: .*/, `model: ${join(fixtures, 'models', 'penguins')}`));
+  const stage2 = await cli(['run', join(dir, 'stage2.yaml'), '--progress', 'none', '--set', 'output.keep=[species]']);
+  assert.equal(stage2.code, 0, stage2.stderr);
+  assert.match(stage2.stderr, /stage2: scoring .*stage1\/part-1\.csv with/);
+  assert.match(stage2.stderr, /344 rows read, 344 written/);
+  // An empty --summary-json (mktemp) and an empty errors file (copytruncate) are written over.
+  await writeFile(join(dir, 'summary.json'), '');
+  await writeFile(join(dir, 'errors.jsonl'), '');
+  await writeFile(join(dir, 'plain.yaml'), job(penguins, `errors: { path: ${join(dir, 'errors.jsonl')} }\n`, join(dir, 'plain.csv')));
+  const plain = await cli(['run', join(dir, 'plain.yaml'), '--progress', 'none', '--summary-json', join(dir, 'summary.json')]);
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.match(await readFile(join(dir, 'summary.json'), 'utf8'), /"status": "completed"/);
+  // A re-export replaces the archive it wrote, whatever its name.
+  const home = { BENTO_BATCH_HOME: join(dir, 'home') };
+  assert.equal((await cli(['pack', join(fixtures, 'models', 'penguins', 'model.onnx'), '--name', 'p', '--version', '1', '--columns', 'features=bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g'], home)).code, 0);
+  for (let i = 0; i < 2; i++) assert.equal((await cli(['models', 'export', 'p:1', join(dir, 'p.bento')], home)).code, 0);
+  // Spark leaves null fields out: a file without a column the manifest fills is read, the fill used.
+  await mkdir(join(dir, 'spark'));
+  const rows = (await readFile(join(fixtures, 'data', 'penguins.jsonl'), 'utf8')).trim().split('\n');
+  await writeFile(join(dir, 'spark', 'part-00000.jsonl'), `${rows.slice(0, 200).join('\n')}\n`);
+  await writeFile(join(dir, 'spark', 'part-00001.jsonl'), `${rows.slice(200).map((l) => { const r = JSON.parse(l) as Record<string, unknown>; delete r.body_mass_g; return JSON.stringify(r); }).join('\n')}\n`);
+  await writeFile(join(dir, 'spark.yaml'), job(join(dir, 'spark'), '', join(dir, 'spark.csv')));
+  const spark = await cli(['run', join(dir, 'spark.yaml'), '--progress', 'none']);
+  assert.equal(spark.code, 0, spark.stderr);
+  assert.match(spark.stderr, /344 rows read, 344 written/);
+}));
+

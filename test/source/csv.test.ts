@@ -443,10 +443,10 @@ describe('openCsv: errors', () => {
   }));
 });
 
-test('chunk rows by width: up to 128 columns the first chunk is max(chunk_rows, 8,192) rows and later ones chunk_rows; wider, a million cells and half a million (at least 64 rows); a chunk_rows given is taken as it is', () => {
+test('chunk rows by width: up to 256 columns the first chunk is max(chunk_rows, 8,192) rows and later ones chunk_rows; wider, two million cells and half a million (at least 64 rows); a chunk_rows given is taken as it is', () => {
   const auto = { chunkRows: 2048, typeRows: 8192 };
-  assert.deepEqual([chunkEnd(auto, false, 128), chunkEnd(auto, true, 256)], [8192, 2048]);
-  assert.deepEqual([chunkEnd(auto, false, 2000), chunkEnd(auto, true, 2000)], [524, 262]);
+  assert.deepEqual([chunkEnd(auto, false, 256), chunkEnd(auto, true, 256)], [8192, 2048]);
+  assert.deepEqual([chunkEnd(auto, false, 2000), chunkEnd(auto, true, 2000)], [1048, 262]);
   assert.deepEqual([chunkEnd(auto, false, 100_000), chunkEnd(auto, true, 100_000)], [64, 64]);
   const set = { ...auto, chunkRowsSet: true };
   assert.deepEqual([chunkEnd(set, false, 2000), chunkEnd(set, true, 2000)], [8192, 2048]);
@@ -454,7 +454,7 @@ test('chunk rows by width: up to 128 columns the first chunk is max(chunk_rows, 
 
 test('a checkpoint made when a wide file\'s first chunk held other rows is not resumed: the columns may have been typed otherwise', () => {
   const base = { job: 'j', inputs: [], model: { name: 'm', version: '1', sha256: 'x' }, rows: 'r' };
-  assert.deepEqual(differences(base, { ...base, typeRows: 524 }), ['the first chunk, whose rows type the columns, holds 524 rows now and max(input.chunk_rows, 8,192) rows then (a wide file, read by another version; set input.chunk_rows to choose)']);
+  assert.deepEqual(differences(base, { ...base, typeRows: 524 }), ['the first chunk, whose rows type the columns, holds 524 rows now and max(input.chunk_rows, 8,192) rows then (a wide file, read by another version; set input.chunk_rows to the value the checkpoint was made with, 2048 where it was not set, to resume it)']);
   assert.deepEqual(differences({ ...base, typeRows: 524 }, { ...base, typeRows: 524 }), []);
   // status, which does not open the input, does not know it.
   assert.deepEqual(differences({ ...base, typeRows: 524 }, base, { typeRowsUnknown: true }), []);

@@ -135,6 +135,8 @@ async function failedSummary(jobFile: string, spec: JobSpec | undefined, stats: 
 async function isSummary(file: string): Promise<boolean> {
   const info = await stat(file).catch(() => undefined);
   if (!info?.isFile() || info.size > 1 << 20) return false;
+  // Empty: made to be written (mktemp, Kubernetes' /dev/termination-log).
+  if (info.size === 0) return true;
   try {
     const json = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown> | null;
     return json !== null && typeof json === 'object' && 'job' in json && typeof json.status === 'string';
