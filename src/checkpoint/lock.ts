@@ -306,7 +306,13 @@ function held(path: string, content: string, job: string, tookOver: Holder | und
       return lost;
     },
     async check() {
-      if (!(await look())) throw lost!;
+      // A look that took long was paused in the middle (a stopped process, a suspended VM): what it
+      // read may be older than the takeover that happened meanwhile, so it looks again.
+      for (;;) {
+        const began = Date.now();
+        if (!(await look())) throw lost!;
+        if (Date.now() - began < 1000) return;
+      }
     },
     async release() {
       clearInterval(renew);

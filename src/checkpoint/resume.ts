@@ -24,8 +24,19 @@ export async function decideResume(spec: JobSpec, ckpt: CheckpointSpec, files: r
   if (state?.status === 'finished' && changed.length === 0) {
     // A crash (or a full disk) between recording "finished" and the renames leaves the sealed
     // files in the checkpoint: they are the run's, whatever an earlier run left at output.path.
-    const recovering = await exists(partialFile(ckpt.path, spec.output.format));
-    if (recovering) await publish(partialFile(ckpt.path, spec.output.format), spec.output.path);
+    const partial = partialFile(ckpt.path, spec.output.format);
+    const recovering = await exists(partial);
+    if (recovering) {
+      // Only the file the record was made of: a paused run that lost the job may have written
+      // this record over the run that took it, whose partial output is still unfinished.
+      const bytes = (await stat(partial)).size;
+      if (state.finished?.bytes !== undefined && bytes !== state.finished.bytes) {
+        throw new BentoError('RESUME_REFUSED', `Cannot finish job ${spec.name}: its checkpoint says the run finished with ${state.finished.bytes} bytes of output, but ${partial} holds ${bytes}: another run of the job wrote there since`, {
+          file: stateFile(ckpt.path), hint: 'Run again with --restart to score the input again; the checkpoint cannot tell which rows are done.',
+        });
+      }
+      await publish(partial, spec.output.path);
+    }
     // The errors file is written only when some row failed, as an uninterrupted run writes it.
     const failed = (state.finished?.failed ?? 0) > 0;
     if (failed && (await exists(partialErrorsFile(ckpt.path)))) await publish(partialErrorsFile(ckpt.path), spec.errors.path);

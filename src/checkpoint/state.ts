@@ -58,6 +58,8 @@ export interface Finished {
   readonly started: string;
   readonly finished: string;
   readonly seconds: number;
+  /** The sealed output's bytes in the checkpoint, before it is moved: a run that finds it there moves only this file. Absent in checkpoints of earlier versions. */
+  readonly bytes?: number;
 }
 
 export interface CheckpointState {
@@ -106,10 +108,11 @@ export async function checkCheckpointDir(dir: string, jobFile: string): Promise<
 
 /**
  * Puts a copy of each partial file in the checkpoint in its place (a reflink where the file system
- * has them), so a process that still has one open (a paused run that lost the job to this one)
- * writes into a file no one reads rather than into this run's output.
+ * has them), or with `unlinkOnly` (a run starting afresh) removes it, so a process that still has
+ * one open (a paused run that lost the job to this one) writes into a file no one reads rather
+ * than into this run's output.
  */
-export async function detachPartials(dir: string): Promise<void> {
+export async function detachPartials(dir: string, unlinkOnly = false): Promise<void> {
   let names: string[];
   try {
     names = (await readdir(dir)).filter((name) => /^(?:partial\.(?:csv|jsonl|parquet)(?:\.rowgroups)?|errors\.partial\.jsonl)$/.test(name));
@@ -120,6 +123,10 @@ export async function detachPartials(dir: string): Promise<void> {
     const path = join(dir, name);
     const copy = `${path}.${process.pid}.tmp`;
     try {
+      if (unlinkOnly) {
+        await rm(path, { force: true });
+        continue;
+      }
       await copyFile(path, copy, constants.COPYFILE_FICLONE);
       await rename(copy, path);
     } catch (error) {

@@ -266,10 +266,12 @@ async function runLocked(job: PreparedJob, hooks: RunHooks, lock: Lock | undefin
   const resume = decision?.resume;
   /** Throws once another run holds the job: before each write of state.json and the publish. */
   const fence = lock ? () => lock.check() : undefined;
-  if (resume && lock?.tookOver) {
+  if (lock?.tookOver) {
     const { pid, host } = lock.tookOver;
-    hooks.info?.(`${spec.name}: took the job over from process ${pid} on ${host}, whose lock was not renewed; its partial output is copied first, so that run, if only paused, cannot write into this one's`, 'takeover');
-    await detachPartials(ckpt!.path);
+    hooks.info?.(`${spec.name}: took the job over from process ${pid} on ${host}, whose lock was not renewed; its partial files are ${resume ? 'copied' : 'unlinked'} first, so that run, if only paused, cannot write into this one's`, 'takeover');
+    // A resume continues copies of them; a fresh start makes new files where that run's are unlinked.
+    if (resume) await detachPartials(ckpt!.path);
+    else await detachPartials(ckpt!.path, true);
   }
   if (resume) {
     stats.rowsRead = stats.rowsDone = resume.rows;
@@ -389,12 +391,16 @@ async function runLocked(job: PreparedJob, hooks: RunHooks, lock: Lock | undefin
     if (ckpt) {
       await writeState(ckpt.path, {
         version: 1, status: 'finished', fingerprint: decision!.fingerprint, total_rows: source.totalRows, committed: undefined,
-        finished: { output: spec.output.path, rows: stats.rowsWritten, failed: errorLog.failed, batches: stats.batches, started: startedAt, finished: new Date().toISOString(), seconds: Math.round(seconds * 1000) / 1000 },
+        finished: { output: spec.output.path, rows: stats.rowsWritten, failed: errorLog.failed, batches: stats.batches, started: startedAt, finished: new Date().toISOString(), seconds: Math.round(seconds * 1000) / 1000, bytes: (await stat(partial)).size },
       }, fence);
       failpoint('finished-recorded');
     }
     await fence?.();
-    await publish(partial, spec.output.path);
+    await publish(partial, spec.output.path).catch(async (error: unknown) => {
+      // Gone from under it: the run that took the job over moved it; that is the lost lock's doing.
+      await lock?.check();
+      throw error;
+    });
     // The errors file exists when rows failed; one left by an earlier run of this job would mislead.
     if (errorLog.failed > 0) await publish(errorsPartial, spec.errors.path);
     else await Promise.all([rm(errorsPartial, { force: true }), rm(spec.errors.path, { force: true })]);

@@ -293,6 +293,22 @@ describe('a run killed after recording "finished" but before its output is moved
     assert.equal(existsSync(join(work, 'out.csv.errors.jsonl')), false, 'no row failed: no errors file');
     assert.match((await runCli(['status', jobFile])).stdout, /^job: finished at .* → .*out\.csv$/m);
   }));
+  test('a finished record whose output in the checkpoint is not the file it was made of (another run wrote there since) is refused, not moved into place short', () => withTempDir(async (work) => {
+    const jobFile = join(work, 'job.yaml');
+    await writeFile(jobFile, [`input: { path: ${join(fixtures, 'data', 'penguins.csv')} }`, `model: ${join(fixtures, 'models', 'penguins')}`, 'output: { path: out.csv, keep: [species] }'].join('\n'));
+    assert.equal((await runAndKill(jobFile, 60_000, { BENTO_BATCH_FAILPOINT: 'finished-recorded:1' })).signal, 'SIGKILL');
+    const partial = join(work, 'out.csv.bento-batch', 'partial.csv');
+    const whole = await readFile(partial, 'utf8');
+    // As a run that took the job over and died would leave it: part of the rows.
+    await writeFile(partial, whole.slice(0, whole.length >> 1));
+    const refused = await runCli(['--log-format', 'text', 'run', jobFile, '--progress', 'none']);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /^error: Cannot finish job job: its checkpoint says the run finished with \d+ bytes of output, but .*partial\.csv holds \d+: another run of the job wrote there since$/m);
+    assert.equal(existsSync(join(work, 'out.csv')), false, 'nothing short was published');
+    const restarted = await runCli(['run', jobFile, '--progress', 'none', '--restart']);
+    assert.equal(restarted.code, 0, restarted.stderr);
+    assert.equal(await readFile(join(work, 'out.csv'), 'utf8'), whole);
+  }));
 });
 
 describe('a stop asked for while a Parquet run reads on to its row group\'s end', () => {
