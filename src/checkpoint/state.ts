@@ -117,6 +117,8 @@ export async function detachPartials(dir: string, unlinkOnly = false): Promise<v
   try {
     names = (await readdir(dir)).filter((name) => /^(?:partial\.(?:csv|jsonl|parquet)(?:\.rowgroups)?|errors\.partial\.jsonl)$/.test(name));
   } catch (error) {
+    // No checkpoint folder (the dead run made no commit): nothing of its to part from.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw outputError(dir, error);
   }
   for (const name of names) {
