@@ -9,12 +9,12 @@ import { constants, createReadStream } from 'node:fs';
 import { copyFile, mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BentoError, fsReason } from '../errors.js';
-import type { JobSpec } from '../job/spec.js';
+import { type JobSpec, writtenByRuns } from '../job/spec.js';
 import type { Bundle } from '../model/bundle.js';
 import { outputError, syncDir } from '../sink/atomic.js';
 import type { SinkPosition } from '../sink/types.js';
 import type { SourcePosition } from '../source/types.js';
-import { chunkEnd, typeRows } from '../source/chunks.js';
+import { chunkEnd, chunkOptions } from '../source/chunks.js';
 import { failpoint } from './failpoint.js';
 
 /** What makes two runs the same job: the output-affecting job keys, the input files, the model. */
@@ -80,7 +80,10 @@ export const partialErrorsFile = (dir: string) => join(dir, 'errors.partial.json
  * Parquet one with its row groups' metadata), the partial errors file, and their temporary
  * files (`.tmp`, or `.<pid>[-<n>].tmp` of one process).
  */
-const checkpointEntry = /^(?:state\.json|partial\.(?:csv|jsonl|parquet)(?:\.rowgroups)?|errors\.partial\.jsonl)(?:\.\d+(?:-\d+)?)?(?:\.tmp)?$/;
+const partialNames = 'partial\\.(?:csv|jsonl|parquet)(?:\\.rowgroups)?|errors\\.partial\\.jsonl';
+const checkpointEntry = new RegExp(`^(?:state\\.json|${partialNames})(?:\\.\\d+(?:-\\d+)?)?(?:\\.tmp)?$`);
+/** The partial files of a checkpoint (output, its row-group metadata, errors), without temporary ones. */
+const partialEntry = new RegExp(`^(?:${partialNames})$`);
 
 /**
  * Refuses a `checkpoint.path` that is a file, or a directory holding anything a run does not
@@ -115,7 +118,7 @@ export async function checkCheckpointDir(dir: string, jobFile: string): Promise<
 export async function detachPartials(dir: string, unlinkOnly = false): Promise<void> {
   let names: string[];
   try {
-    names = (await readdir(dir)).filter((name) => /^(?:partial\.(?:csv|jsonl|parquet)(?:\.rowgroups)?|errors\.partial\.jsonl)$/.test(name));
+    names = (await readdir(dir)).filter((name) => partialEntry.test(name));
   } catch (error) {
     // No checkpoint folder (the dead run made no commit): nothing of its to part from.
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
@@ -252,7 +255,7 @@ export async function fingerprint(spec: JobSpec, files: readonly string[], bundl
 
 function typeRowsOf(spec: JobSpec, width: number | undefined): { typeRows?: number } {
   if (width === undefined) return {};
-  const options = { chunkRows: spec.input.chunkRows, typeRows, ...(spec.input.chunkRowsSet ? { chunkRowsSet: true } : {}) };
+  const options = chunkOptions(spec.input);
   const rows = chunkEnd(options, false, width);
   return rows < chunkEnd(options, false) ? { typeRows: rows } : {};
 }
@@ -269,8 +272,7 @@ async function bundleHash(bundle: Bundle, spec: JobSpec): Promise<string> {
   const text = bundle.manifest.text;
   const listed = await readdir(bundle.dir).catch(() => ['bento.yaml', ...(text ? [text.tokenizer, 'tokenizer_config.json'] : [])]);
   // What runs write, where a job keeps its output beside the model (`model: .`): not the bundle's.
-  const written = [spec.output.path, spec.errors.path, ...(spec.checkpoint ? [`${spec.checkpoint.path}.lock`, `${spec.checkpoint.path}.takeover.lock`] : [])];
-  const ours = (path: string) => /\.bento-batch(?:\.tmp|\.lock)$|\.takeover\.lock$|\.lock-\d+-\d+\.bento-batch\.tmp$/.test(path) || written.includes(path);
+  const ours = writtenByRuns(spec);
   for (const name of listed.sort()) {
     const path = join(bundle.dir, name);
     if (path === bundle.modelFile || ours(path) || !(await stat(path).catch(() => undefined))?.isFile()) continue;

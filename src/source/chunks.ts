@@ -32,6 +32,10 @@ export interface ChunkOptions {
   readonly chunkRowsSet?: boolean;
 }
 
+/** A job's input settings as chunkEnd takes them (the readers' options and the fingerprint's alike). */
+export const chunkOptions = (input: { readonly chunkRows: number; readonly chunkRowsSet?: boolean }): ChunkOptions =>
+  ({ chunkRows: input.chunkRows, typeRows, ...(input.chunkRowsSet ? { chunkRowsSet: true } : {}) });
+
 /** Rows a chunk being built of `width` cells a row holds: the first, whose cells fix the types, at least `typeRows` if given (fewer for a wide file: typeCells). */
 export function chunkEnd(options: ChunkOptions, typesKnown: boolean, width = 1): number {
   const cap = (cells: number) => (options.chunkRowsSet ? Infinity : Math.max(minChunkRows, Math.floor(cells / Math.max(1, width))));

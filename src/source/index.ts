@@ -7,7 +7,7 @@ import { type DataFormat, formatFromPath, type InputSpec } from '../job/spec.js'
 import { openCsv } from './csv.js';
 import { isGzip, jobInputFiles } from './files.js';
 import { openJsonl } from './jsonl.js';
-import { typeRows } from './chunks.js';
+import { chunkOptions } from './chunks.js';
 import { openParquet } from './parquet.js';
 import type { Source } from './types.js';
 
@@ -33,7 +33,7 @@ export async function openSource(input: InputSpec, read: { rawText?: boolean; li
       file: gzipped, hint: `Decompress it first (gunzip -k ${gzipped}); a Parquet file compresses its own pages (snappy, gzip or zstd), so the writer need not gzip it.`,
     });
   }
-  const options = { columns: input.columns, chunkRows: input.chunkRows, typeRows, ...(input.chunkRowsSet ? { chunkRowsSet: true } : {}) };
+  const options = { columns: input.columns, ...chunkOptions(input) };
   const source = format === 'csv' ? await openCsv(files, { ...input.csv, ...options, rawText: read.rawText ?? false, ...(read.rawText && read.linesFor !== undefined ? { linesFor: read.linesFor, valuesOf: read.valuesOf } : {}) })
     : format === 'jsonl' ? await openJsonl(files, { ...options, ...(read.required ? { required: read.required } : {}), ...(read.memoryMb ? { memoryMb: read.memoryMb } : {}) })
       : await openParquet(files, options);

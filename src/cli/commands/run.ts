@@ -90,8 +90,8 @@ async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
     }, options.scoringThread);
   } catch (error) {
     // A scheduler reading the summary learns how a failed or stopped run ended, and how far it got.
-    // Where it was not checked (the job file could not be read), only over nothing or a summary.
-    const writable = summaryChecked || (spec === undefined && summaryFile !== undefined && (!(await stat(summaryFile).catch(() => undefined)) || (await isSummary(summaryFile))));
+    // Where it was not checked (the job file could not be read), only where nothing is: an earlier summary was removed at the start.
+    const writable = summaryChecked || (spec === undefined && summaryFile !== undefined && !(await stat(summaryFile).catch(() => undefined)));
     if (summaryFile && writable) await writeFile(summaryFile, `${JSON.stringify(await failedSummary(options.job, spec, stats, error), null, 2)}\n`).catch(() => undefined);
     throw error;
   } finally {
