@@ -15,6 +15,7 @@ import { outputError, syncDir } from '../sink/atomic.js';
 import type { SinkPosition } from '../sink/types.js';
 import type { SourcePosition } from '../source/types.js';
 import { chunkEnd, chunkOptions } from '../source/chunks.js';
+import { partitionKeys } from '../source/partitions.js';
 import { failpoint } from './failpoint.js';
 
 /** What makes two runs the same job: the output-affecting job keys, the input files, the model. */
@@ -234,8 +235,10 @@ export async function writeState(dir: string, state: CheckpointState, fence?: ()
  */
 export async function fingerprint(spec: JobSpec, files: readonly string[], bundle: Bundle, width?: number): Promise<Fingerprint> {
   // Keys that cannot change a single output byte are left out: a resume may change them.
+  // Partition columns are part of what is read; a job without any hashes as before them.
+  const keys = partitionKeys(spec.input, files);
   const job = {
-    input: { path: spec.input.path, format: spec.input.format, columns: spec.input.columns, csv: spec.input.csv },
+    input: { path: spec.input.path, format: spec.input.format, columns: spec.input.columns, csv: spec.input.csv, ...(keys.length > 0 ? { partitions: keys } : {}) },
     batch: { size: spec.batch.size },
     model: { graphOptimization: spec.model.graphOptimization, providers: spec.model.providers },
     output: { path: spec.output.path, format: spec.output.format, keep: spec.output.keep, csv: spec.output.csv, parquet: spec.output.parquet },

@@ -59,6 +59,7 @@ export const jobSchema = z.strictObject({
       names: stringList('a list of column names').optional(),
     }, expect('a mapping')).optional(),
     chunk_rows: positiveInt().optional(),
+    partitioning: z.enum(['auto', 'hive', 'none'], expect('one of [auto, hive, none]')).optional(),
   }, expect('a mapping with at least `path`')),
   model: z.union([nonEmptyString('a bundle directory'), modelObject], expect('a bundle directory, or a mapping with `path`')),
   batch: z.strictObject({
@@ -207,6 +208,7 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
       csv: csvOptions(job.input.csv),
       chunkRows: job.input.chunk_rows ?? defaultChunkRows,
       ...(job.input.chunk_rows !== undefined ? { chunkRowsSet: true } : {}),
+      ...(job.input.partitioning !== undefined ? { partitioning: job.input.partitioning } : {}),
     },
     model: {
       ref: model.path,

@@ -39,6 +39,8 @@ export interface InputSpec {
   readonly chunkRows: number;
   /** chunk_rows was given in the job: taken as it is, also for a wide file (source/chunks.ts, chunkEnd). */
   readonly chunkRowsSet?: boolean;
+  /** Hive-style `key=value` folders read as columns (source/partitions.ts); undefined: auto. */
+  readonly partitioning?: 'auto' | 'hive' | 'none';
 }
 
 export interface ModelSpec {

@@ -90,7 +90,7 @@ export interface PreparedJob {
   readonly spec: JobSpec;
   readonly bundle: Bundle;
   readonly batchSize: number;
-  readonly source: Source & { format: string; readonly skipped: readonly string[] };
+  readonly source: Source & { format: string; readonly skipped: readonly string[]; readonly partitions: readonly Field[] };
   readonly keep: readonly Field[];
 }
 

@@ -56,7 +56,7 @@ export async function checkJob(spec: JobSpec, logger: Logger): Promise<void> {
     const lines: [string, string][] = [
       ['job', `${spec.name} (${at(spec.jobFile)})`],
       ['input', `${job.source.format}${job.source.dialect ? ` (${job.source.dialect})` : ''}, ${job.source.files.length} file(s): ${job.source.files.slice(0, 3).map(at).join(', ')}${job.source.files.length > 3 ? ', …' : ''}`],
-      ['columns', job.source.schema.map((f) => `${f.name}:${f.type}`).join(', ')],
+      ['columns', job.source.schema.map((f) => `${f.name}:${f.type}${job.source.partitions.includes(f) ? ' (from folder names)' : ''}`).join(', ')],
       ['model', `${m.name}:${m.version} (${at(job.bundle.modelFile)}), max batch ${m.batch.max_size}${m.batch.fixed ? ' (fixed)' : ''}`],
       ['batch', `${job.batchSize} rows, ${spec.batch.concurrency} in flight`],
       ['output', `${spec.output.format}: ${at(spec.output.path)}`],

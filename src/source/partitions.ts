@@ -1,0 +1,131 @@
+/**
+ * @file Hive-style partition folders (`country=NO/year=2024/part-0.parquet`), the layout Spark's
+ * `partitionBy`, Hive, DuckDB's `COPY … (PARTITION_BY …)` and Polars' `write_parquet(partition_by=…)`
+ * write: the key is left out of the files and lives in the folder's name. A folder or glob input
+ * reads each key as a column after the file's own, as DuckDB, Polars and pyarrow's datasets do.
+ */
+import { dirname, relative, sep } from 'node:path';
+import { BentoError } from '../errors.js';
+import type { InputSpec } from '../job/spec.js';
+import { int64Max, int64Min } from './chunks.js';
+import { CodedColumn, type Column, type Field, MaskedColumn, type RowChunk, type Source } from './types.js';
+
+export type Partitioning = NonNullable<InputSpec['partitioning']>;
+
+/** The partition columns of a file list: the fields, and each file's value of each. */
+export interface Partitions {
+  readonly fields: readonly Field[];
+  /** `values[file][k]`: file `file`'s value of `fields[k]`; null for Hive's null partition. */
+  readonly values: readonly (readonly (string | bigint | null)[])[];
+}
+
+const hasMagic = (part: string) => /[*?[\]{}]/.test(part);
+
+/**
+ * The folder partition keys are read under: a folder input itself, a glob's folder before its
+ * first wildcard; none for a file named on its own.
+ */
+export function partitionRoot(path: string, files: readonly string[]): string | undefined {
+  const parts = path.split(sep);
+  const firstMagic = parts.findIndex(hasMagic);
+  if (firstMagic >= 0) return parts.slice(0, firstMagic).join(sep) || sep;
+  return files.length === 1 && files[0] === path ? undefined : path;
+}
+
+/** Spark writes a null key as this folder name; DuckDB as `NULL`. */
+const nullValues = new Set(['__HIVE_DEFAULT_PARTITION__', 'NULL']);
+const integerValue = /^-?(0|[1-9]\d*)$/;
+
+/**
+ * The `key=value` folders between `root` and each file, checked to be the same keys in the same
+ * order for every file. Undefined where there are none (or `mode` is none). A key's type is int64
+ * where every value is a whole number written without leading zeros (`year=2024`), else string:
+ * `month=01` stays the text it is (a model still reads it as the number 1), and so does a zip code.
+ */
+export function hivePartitions(root: string | undefined, files: readonly string[], mode: Partitioning, inputPath: string): Partitions | undefined {
+  if (mode === 'none' || root === undefined) return undefined;
+  const perFile = files.map((file) => relative(root, dirname(file)).split(sep).filter((segment) => segment.indexOf('=') > 0).map((segment) => {
+    const at = segment.indexOf('=');
+    return [unescape(segment.slice(0, at)), unescape(segment.slice(at + 1))] as const;
+  }));
+  const first = perFile.findIndex((keys) => keys.length > 0);
+  if (first === -1) {
+    if (mode === 'auto') return undefined;
+    throw new BentoError('INPUT_FORMAT', `input.partitioning is hive, but no folder under ${root} is named key=value`, {
+      file: inputPath, hint: 'Point input.path at the folder above the partition folders (e.g. data/ for data/year=2024/…), or leave input.partitioning out.',
+    });
+  }
+  const keys = perFile[first]!.map(([key]) => key);
+  for (const [i, pairs] of perFile.entries()) {
+    if (pairs.length === keys.length && pairs.every(([key], k) => key === keys[k])) continue;
+    const theirs = pairs.length === 0 ? 'no partition folder' : `partition folders ${pairs.map(([key]) => key).join('/')}`;
+    throw new BentoError('INPUT_FORMAT', `Input files are partitioned differently: ${files[first]} is in partition folders ${keys.join('/')}, ${files[i]} in ${theirs}`, {
+      file: files[i], hint: 'Point input.path at one dataset\'s folder, whose files all sit under the same key=value folders, or set input.partitioning: none to read the files without partition columns.',
+    });
+  }
+  const repeated = keys.find((key, k) => keys.indexOf(key) !== k);
+  if (repeated !== undefined) {
+    throw new BentoError('INPUT_FORMAT', `Input file ${files[first]} is under two partition folders named ${repeated}=`, {
+      file: files[first], hint: 'Point input.path below the outer one, or set input.partitioning: none.',
+    });
+  }
+  const raw = perFile.map((pairs) => pairs.map(([, value]) => (nullValues.has(value) ? null : value)));
+  const fields: Field[] = keys.map((name, k) => ({ name, type: raw.every((values) => isInt64(values[k]!)) ? 'int64' : 'string' }));
+  const values = raw.map((row) => row.map((value, k) => (value !== null && fields[k]!.type === 'int64' ? BigInt(value) : value)));
+  return { fields, values };
+}
+
+/** The partition keys a job's input files are read with (none: an empty list), for its fingerprint. */
+export function partitionKeys(input: Pick<InputSpec, 'path' | 'partitioning'>, files: readonly string[]): string[] {
+  return hivePartitions(partitionRoot(input.path, files), files, input.partitioning ?? 'auto', input.path)?.fields.map((f) => f.name) ?? [];
+}
+
+/** Only the partition columns among `columns` (input.columns); undefined when none is. */
+export function narrow(partitions: Partitions, columns: readonly string[]): Partitions | undefined {
+  const kept = partitions.fields.flatMap((field, k) => (columns.includes(field.name) ? [k] : []));
+  if (kept.length === 0) return undefined;
+  return { fields: kept.map((k) => partitions.fields[k]!), values: partitions.values.map((row) => kept.map((k) => row[k]!)) };
+}
+
+function isInt64(value: string | null): boolean {
+  if (value === null) return true;
+  if (!integerValue.test(value)) return false;
+  const n = BigInt(value);
+  return n >= int64Min && n <= int64Max;
+}
+
+/** Spark and Hive write `%`, `/`, `=`, `:` and the like as `%XX` in a folder name; a `%` that starts no escape is itself. */
+function unescape(text: string): string {
+  return text.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+}
+
+/**
+ * `source` with the partition columns after its own. A file column of a key's name gives way to
+ * the folder's value, as in DuckDB: the folder is what the dataset is partitioned by.
+ */
+export function withPartitions(source: Source, partitions: Partitions): Source {
+  const keys = new Set(partitions.fields.map((f) => f.name));
+  const schema = [...source.schema.filter((f) => !keys.has(f.name)), ...partitions.fields];
+  const chunks = async function* (from?: Parameters<Source['chunks']>[0]): AsyncIterable<RowChunk> {
+    for await (const chunk of source.chunks(from)) {
+      const columns = new Map([...chunk.columns].filter(([name]) => !keys.has(name)));
+      const values = partitions.values[chunk.fileIndex]!;
+      partitions.fields.forEach((field, k) => columns.set(field.name, constant(field, values[k]!, chunk.length)));
+      yield { ...chunk, columns };
+    }
+  };
+  return {
+    files: source.files, schema, totalRows: source.totalRows, estimatedRows: source.estimatedRows, chunks,
+    progress: () => source.progress(), ...(source.dialect !== undefined ? { dialect: source.dialect } : {}),
+  };
+}
+
+/** `length` cells of one value, unboxed: a dictionary of one word, or a filled bigint array. */
+function constant(field: Field, value: string | bigint | null, length: number): Column {
+  if (field.type === 'int64') {
+    const values = new BigInt64Array(length);
+    if (value === null) return new MaskedColumn(values, new Uint8Array(length));
+    return values.fill(value as bigint);
+  }
+  return new CodedColumn(new Int32Array(length).fill(value === null ? -1 : 0), value === null ? [] : [value as string]);
+}
