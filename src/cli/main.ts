@@ -43,8 +43,9 @@ function program(): Command {
     .hook('preAction', (command, action) => {
       if (action.name() !== 'run') releaseSignals();
       const o = command.opts<{ debug?: boolean; logFormat?: LogFormat }>();
-      debug = o.debug ?? false;
-      logFormat = o.logFormat ?? logFormat;
+      const own = action.opts<{ debug?: boolean; logFormat?: LogFormat }>();
+      debug = own.debug ?? o.debug ?? false;
+      logFormat = own.logFormat ?? o.logFormat ?? logFormat;
       // A shell standing in a folder deleted under it: every relative path would fail as a crash.
       try {
         process.cwd();
@@ -132,7 +133,21 @@ function program(): Command {
       const { inspect } = await import('./commands/inspect.js');
       await inspect({ target, json: o.json ?? false });
     });
+  for (const command of [...cli.commands.filter((c) => c !== models), ...models.commands]) globalOptionsAfter(command);
   return cli;
+}
+
+/** --debug and --log-format also after the command (`run job.yaml --debug`), where most people type them. */
+function globalOptionsAfter(command: Command): void {
+  command.option('--debug', 'show stack traces for every error')
+    .addOption(new Option('--log-format <format>', 'log lines on stderr (default: text on a terminal, json otherwise)').choices(['text', 'json']));
+}
+
+/** The --log-format value anywhere in `argv`, for a usage error found before the command's options were parsed. */
+function logFormatIn(argv: readonly string[]): LogFormat | undefined {
+  const at = argv.findLastIndex((a) => a === '--log-format' || a.startsWith('--log-format='));
+  const value = at < 0 ? undefined : argv[at]!.includes('=') ? argv[at]!.split('=')[1] : argv[at + 1];
+  return value === 'json' || value === 'text' ? value : undefined;
 }
 
 /** Parses argv, runs the command and exits with the documented code. */
@@ -143,7 +158,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<neve
     await cli.parseAsync([...argv]);
   } catch (error) {
     // A usage error comes before the preAction hook: the global options parsed so far say the format.
-    logFormat = cli.opts<{ logFormat?: LogFormat }>().logFormat ?? logFormat;
+    logFormat = cli.opts<{ logFormat?: LogFormat }>().logFormat ?? logFormatIn(argv) ?? logFormat;
     code = report(error);
   }
   // Let stdout/stderr drain before leaving (they are async when piped).

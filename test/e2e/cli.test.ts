@@ -37,6 +37,19 @@ test('validate checks job, model and first rows, and writes nothing', () => with
   assert.equal(existsSync(join(dir, 'x.csv')), false);
 }));
 
+test('--log-format and --debug after the command, as most people type them; a usage error after it in the format asked for', () => withTempDir(async (dir) => {
+  await writeFile(join(dir, 'job.yaml'), `input: { path: missing.csv }\nmodel: ${join(fixtures, 'models', 'penguins')}\noutput: { path: out.csv }\n`);
+  const text = await runCli(['run', 'job.yaml', '--log-format', 'text', '--debug'], { cwd: dir });
+  assert.equal(text.code, 3);
+  assert.match(text.stderr, /^error: Input file .*missing\.csv does not exist\nhint: /);
+  assert.match(text.stderr, /^BentoError: .*\n +at /m);
+  const json = await runCli(['validate', 'job.yaml', '--log-format', 'json'], { cwd: dir });
+  assert.equal(logEvents(json.stderr).at(-1)!.code, 'INPUT_NOT_FOUND');
+  const usage = await runCli(['run', '--bogus', '--log-format=json'], { cwd: dir });
+  assert.equal(usage.code, 2);
+  assert.deepEqual(logEvents(usage.stderr).map((e) => [e.code, e.message]), [['USAGE', "unknown option '--bogus'"]]);
+}));
+
 test('run --dry-run reports a bad cell in the first rows without writing', () => withTempDir(async (dir) => {
   await writeFile(join(dir, 'in.jsonl'), '{"bill_length_mm": 39.1, "bill_depth_mm": 18.7, "flipper_length_mm": 181, "body_mass_g": "heavy"}\n');
   await writeFile(join(dir, 'job.yaml'), `input: { path: in.jsonl }\nmodel: ${join(fixtures, 'models', 'penguins')}\noutput: { path: out.csv }\n`);
