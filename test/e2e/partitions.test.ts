@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { hivePartitions } from '../../src/source/partitions.js';
@@ -18,9 +18,9 @@ const hive = join(fixtures, 'data', 'penguins-hive');
 const model = join(fixtures, 'models', 'penguins');
 
 /** Each output row's reference prediction: the source row with the same features (rows that repeat take theirs in turn). */
-async function checkPredictions(rows: readonly Row[]): Promise<void> {
+async function checkPredictions(rows: readonly Row[], model = 'penguins'): Promise<void> {
   const source = await readRows(join(fixtures, 'data', 'penguins.jsonl'));
-  const reference = await readJson<Row[]>(join(fixtures, 'reference', 'penguins.json'));
+  const reference = await readJson<Row[]>(join(fixtures, 'reference', `${model}.json`));
   const key = (row: Row) => JSON.stringify(features.map((f) => row[f] ?? null));
   const byKey = new Map<string, number[]>();
   source.forEach((row, i) => byKey.set(key(row), [...(byKey.get(key(row)) ?? []), i]));
@@ -85,6 +85,18 @@ describe('Hive-style partition folders', () => {
     const whole = await runCli(['run', file, '--progress', 'none', '--restart', '--set', `output.path=${join(dir, 'out', 'again.jsonl')}`]);
     assert.equal(whole.code, 0, whole.stderr);
     assert.equal(await readFile(join(dir, 'out', 'again.jsonl'), 'utf8'), await readFile(join(dir, 'out', 'scored.jsonl'), 'utf8'));
+  }));
+
+  test('a categorical model input with no fill, from a folder name: JSON Lines lines need not hold it', () => withTempDir(async (dir) => {
+    for (const row of await readRows(join(fixtures, 'data', 'penguins.jsonl'))) {
+      const { island, ...rest } = row;
+      await mkdir(join(dir, 'data', `island=${String(island)}`), { recursive: true });
+      await appendFile(join(dir, 'data', `island=${String(island)}`, 'part-0.jsonl'), `${JSON.stringify(rest)}\n`);
+    }
+    const file = await job(dir, ['input: { path: data }', `model: ${join(fixtures, 'models', 'penguins-mass')}`, 'output: { path: out/scored.parquet }']);
+    const run = await runCli(['run', file, '--progress', 'none']);
+    assert.equal(run.code, 0, run.stderr);
+    await checkPredictions(await readRows(join(dir, 'out', 'scored.parquet')), 'penguins-mass');
   }));
 
   test('CSV to CSV writes the folder columns beside each record; input.columns and partitioning: none leave them out', () => withTempDir(async (dir) => {
