@@ -18,7 +18,7 @@ const hasMagic = (part: string) => /[*?[\]{}]/.test(part);
  * or glob leaves out the files `skip` names (a run's own output: job/spec.ts, writtenByRuns),
  * each passed to `skipped`; a file named on its own is read whatever it is.
  */
-export async function resolveInputFiles(path: string, isWanted: (file: string) => boolean, skip?: { readonly test: (file: string) => boolean; readonly skipped?: (file: string) => void }): Promise<string[]> {
+export async function resolveInputFiles(path: string, isWanted: (file: string) => boolean, skip?: { readonly test: (file: string) => boolean; readonly skipped?: (file: string) => void }, orElse?: (file: string) => boolean): Promise<string[]> {
   const parts = path.split(sep);
   const firstMagic = parts.findIndex(hasMagic);
   let files: string[];
@@ -31,8 +31,13 @@ export async function resolveInputFiles(path: string, isWanted: (file: string) =
       throw new BentoError('INPUT_NOT_FOUND', `Input file ${path} does not exist`, { file: path, hint: 'Check input.path; relative paths resolve against the job file\'s directory (given with --set, against the current one).' });
     }
     named = !info.isDirectory();
-    files = named ? [path] : (await walk(path, broken)).filter(isWanted);
-    broken = broken.filter(isWanted);
+    const all = named ? [path] : await walk(path, broken);
+    // A folder of none of the wanted files is read by `orElse` (Spark's JSON output, part-*.json).
+    // (The job's own output, a CSV written into the folder, does not count as another data file.)
+    const data = (file: string) => isWanted(file) && !skip?.test(file);
+    const wanted = named || orElse === undefined || all.some(data) || broken.some(data) ? isWanted : orElse;
+    files = named ? all : all.filter(wanted);
+    broken = broken.filter(wanted);
   } else {
     const base = parts.slice(0, firstMagic).join(sep) || sep;
     const pattern = globToRegExp(parts.slice(firstMagic).join('/'));
@@ -59,7 +64,7 @@ export async function resolveInputFiles(path: string, isWanted: (file: string) =
     });
   }
   if (files.length === 0) {
-    throw new BentoError('INPUT_NOT_FOUND', `Input ${path} matches no ${firstMagic === -1 ? 'data file (.csv, .tsv, .jsonl, .ndjson, .parquet, optionally .gz)' : 'file'}`, { file: path, hint: 'Check input.path and the files present.' });
+    throw new BentoError('INPUT_NOT_FOUND', `Input ${path} matches no ${firstMagic === -1 ? 'data file (.csv, .tsv, .jsonl, .ndjson, .json, .parquet, optionally .gz)' : 'file'}`, { file: path, hint: 'Check input.path and the files present.' });
   }
   return files.sort();
 }
@@ -69,8 +74,15 @@ export async function resolveInputFiles(path: string, isWanted: (file: string) =
  * files by extension (any file when input.format is set); never what the job writes (`own`).
  */
 export function jobInputFiles(input: Pick<InputSpec, 'path' | 'format'>, own: (file: string) => boolean, skipped?: (file: string) => void): Promise<string[]> {
-  return resolveInputFiles(input.path, (file) => (input.format ? true : formatFromPath(file) !== undefined), { test: own, ...(skipped ? { skipped } : {}) });
+  return resolveInputFiles(input.path, (file) => (input.format ? true : formatFromPath(file) !== undefined), { test: own, ...(skipped ? { skipped } : {}) }, (file) => jsonFile.test(file));
 }
+
+/**
+ * JSON Lines as Spark's `write.json`, pandas' `to_json(lines=True)` and BigQuery's export name
+ * it: read as such when named on its own, by a glob, or in a folder that holds no other data file
+ * (a .json beside CSV files is a sidecar, not data). A JSON document is refused by the reader.
+ */
+export const jsonFile = /\.json(\.gz)?$/i;
 
 /**
  * The files under `dir`, symbolic links followed: Kubernetes volumes, DVC checkouts and shards

@@ -5,7 +5,7 @@
 import { BentoError } from '../errors.js';
 import { type DataFormat, formatFromPath, type InputSpec } from '../job/spec.js';
 import { openCsv } from './csv.js';
-import { isGzip, jobInputFiles } from './files.js';
+import { isGzip, jobInputFiles, jsonFile } from './files.js';
 import { openJsonl } from './jsonl.js';
 import { chunkOptions } from './chunks.js';
 import { openParquet } from './parquet.js';
@@ -59,9 +59,9 @@ const textFile = /\.txt(\.gz)?$/i;
 function formatOf(files: readonly string[]): DataFormat {
   let format: DataFormat | undefined;
   for (const file of files) {
-    const f = formatFromPath(file) ?? (textFile.test(file) ? 'csv' : undefined);
+    const f = formatFromPath(file) ?? (textFile.test(file) ? 'csv' : jsonFile.test(file) ? 'jsonl' : undefined);
     if (f === undefined) {
-      throw new BentoError('INPUT_FORMAT', `Cannot tell the format of ${file} from its extension`, { file, hint: 'Set input.format to csv, jsonl or parquet, or use the extensions .csv .tsv .jsonl .ndjson .parquet (optionally .gz; .txt is read as CSV when named on its own or by a glob).' });
+      throw new BentoError('INPUT_FORMAT', `Cannot tell the format of ${file} from its extension`, { file, hint: 'Set input.format to csv, jsonl or parquet, or use the extensions .csv .tsv .jsonl .ndjson .json .parquet (optionally .gz; .txt is read as CSV when named on its own or by a glob).' });
     }
     if (format !== undefined && f !== format) {
       throw new BentoError('INPUT_FORMAT', `Input files mix formats: ${files[0]} is ${format}, ${file} is ${f}`, { file, hint: 'Point input.path at files of one format.' });

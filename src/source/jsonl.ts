@@ -149,6 +149,21 @@ function parseMarked(text: string): unknown {
 /** A value read from JSON, as JSON text again (its 64-bit integers, which JSON.stringify refuses, as their digits in quotes). */
 const jsonOf = (value: unknown) => JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
 
+/**
+ * Throws when a file's first line opens a JSON document rather than a JSON Lines record: an array
+ * (pandas' to_json(orient='records'), an API's export) or an object spread over lines (json.dump
+ * with indent, jq). Read as lines, its records would be bad rows and its keys missing columns.
+ */
+function documentNotLines(file: string, first: string): void {
+  const text = first.trim();
+  const array = text.startsWith('[');
+  if (!array && text !== '{') return;
+  throw new BentoError('INPUT_FORMAT', `Input file ${file} is ${array ? 'a JSON array' : 'a JSON document spread over several lines'}, not JSON Lines (one JSON object a line)`, {
+    file, row: 1,
+    hint: `Convert it to JSON Lines and point input.path at the copy: jq -c '${array ? '.[]' : '.'}' ${file} > lines.jsonl (pandas writes JSON Lines with df.to_json(path, orient="records", lines=True)).`,
+  });
+}
+
 /** Opens JSONL files and reads the first chunk to learn the columns; throws INPUT_* errors. */
 export async function openJsonl(files: readonly string[], options: JsonlSourceOptions): Promise<Source> {
   let schema: Field[] | undefined;
@@ -210,6 +225,7 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
         const start = lastEnd;
         lastEnd = end;
         if (text.trim() === '') continue;
+        if (rows === 0) documentNotLines(file, text);
         let row: unknown;
         let problem: BentoError | undefined;
         if (notUtf8) {

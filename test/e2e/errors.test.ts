@@ -46,7 +46,7 @@ const cases: Case[] = [
     setup: async (dir) => writeFile(join(dir, 'data.xlsx'), 'not really'),
     job: () => job('data.xlsx'),
     exit: 3,
-    error: 'error: Cannot tell the format of <dir>/data.xlsx from its extension\nhint: Set input.format to csv, jsonl or parquet, or use the extensions .csv .tsv .jsonl .ndjson .parquet (optionally .gz; .txt is read as CSV when named on its own or by a glob).',
+    error: 'error: Cannot tell the format of <dir>/data.xlsx from its extension\nhint: Set input.format to csv, jsonl or parquet, or use the extensions .csv .tsv .jsonl .ndjson .json .parquet (optionally .gz; .txt is read as CSV when named on its own or by a glob).',
   },
   {
     name: 'an output path that is a directory, found before the run rather than when its output is moved there',

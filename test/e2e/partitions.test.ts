@@ -87,12 +87,15 @@ describe('Hive-style partition folders', () => {
     assert.equal(await readFile(join(dir, 'out', 'again.jsonl'), 'utf8'), await readFile(join(dir, 'out', 'scored.jsonl'), 'utf8'));
   }));
 
-  test('a categorical model input with no fill, from a folder name: JSON Lines lines need not hold it', () => withTempDir(async (dir) => {
+  test('a categorical model input with no fill, from a folder name, in Spark\'s write.partitionBy(…).json(…) layout', () => withTempDir(async (dir) => {
     for (const row of await readRows(join(fixtures, 'data', 'penguins.jsonl'))) {
       const { island, ...rest } = row;
-      await mkdir(join(dir, 'data', `island=${String(island)}`), { recursive: true });
-      await appendFile(join(dir, 'data', `island=${String(island)}`, 'part-0.jsonl'), `${JSON.stringify(rest)}\n`);
+      const folder = join(dir, 'data', `island=${String(island)}`);
+      await mkdir(folder, { recursive: true });
+      await appendFile(join(folder, 'part-00000-5f1c2a.c000.json'), `${JSON.stringify(rest)}\n`);
+      await writeFile(join(folder, '.part-00000-5f1c2a.c000.json.crc'), 'crc');
     }
+    await writeFile(join(dir, 'data', '_SUCCESS'), '');
     const file = await job(dir, ['input: { path: data }', `model: ${join(fixtures, 'models', 'penguins-mass')}`, 'output: { path: out/scored.parquet }']);
     const run = await runCli(['run', file, '--progress', 'none']);
     assert.equal(run.code, 0, run.stderr);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { type InputSpec, writtenByRuns } from '../../src/job/spec.js';
 import { openSource } from '../../src/source/index.js';
-import { globToRegExp, resolveInputFiles } from '../../src/source/files.js';
+import { globToRegExp, jsonFile, resolveInputFiles } from '../../src/source/files.js';
 import { fixtures, rejectsWith, withTempDir } from '../helpers.js';
 import { concatColumns, drain } from './util.js';
 
@@ -51,6 +51,17 @@ describe('resolveInputFiles', () => {
   test('a directory is walked recursively, filtered, sorted, hidden files and Spark\'s _ markers skipped', () => withTempDir(async (dir) => {
     await touch(dir, ['b.csv', 'a.csv', 'sub/c.csv', 'README.md', '.hidden.csv', '.tmp/d.csv', 'sub/a.csv.gz', '_SUCCESS', '_temporary/0/part-9.csv', '_committed_1.csv']);
     assert.deepEqual(await resolveInputFiles(dir, isData), [join(dir, 'a.csv'), join(dir, 'b.csv'), join(dir, 'sub', 'a.csv.gz'), join(dir, 'sub', 'c.csv')]);
+  }));
+
+  test('.json files are JSON Lines in a folder of no other data file (Spark\'s write.json), and a sidecar beside CSV files', () => withTempDir(async (dir) => {
+    await touch(dir, ['spark/part-00001-c000.json', 'spark/part-00000-c000.json.gz', 'spark/_SUCCESS', 'spark/.part-00000-c000.json.crc', 'mixed/a.csv', 'mixed/schema.json']);
+    const isJson = (file: string) => jsonFile.test(file);
+    assert.deepEqual(await resolveInputFiles(join(dir, 'spark'), isData, undefined, isJson), [join(dir, 'spark', 'part-00000-c000.json.gz'), join(dir, 'spark', 'part-00001-c000.json')]);
+    assert.deepEqual(await resolveInputFiles(join(dir, 'mixed'), isData, undefined, isJson), [join(dir, 'mixed', 'a.csv')]);
+    // A rerun whose output (a CSV) landed in the folder still reads the JSON files, not nothing.
+    await touch(dir, ['spark/scored.csv']);
+    const own = (file: string) => file === join(dir, 'spark', 'scored.csv');
+    assert.deepEqual(await resolveInputFiles(join(dir, 'spark'), isData, { test: own }, isJson), [join(dir, 'spark', 'part-00000-c000.json.gz'), join(dir, 'spark', 'part-00001-c000.json')]);
   }));
 
   test('a folder or glob leaves out what runs of the job write; a file named on its own is read', () => withTempDir(async (dir) => {
@@ -151,7 +162,7 @@ describe('resolveInputFiles', () => {
   test('a directory without data files is INPUT_NOT_FOUND', () => withTempDir(async (dir) => {
     await touch(dir, ['README.md', '.x.csv']);
     await rejectsWith(() => resolveInputFiles(dir, isData), 'INPUT_NOT_FOUND',
-      `Input ${dir} matches no data file (.csv, .tsv, .jsonl, .ndjson, .parquet, optionally .gz)`);
+      `Input ${dir} matches no data file (.csv, .tsv, .jsonl, .ndjson, .json, .parquet, optionally .gz)`);
   }));
 });
 
@@ -194,7 +205,7 @@ describe('openSource', () => {
     const file = join(dir, 'rows.dat');
     await writeFile(file, 'a\n1\n');
     const error = await rejectsWith(() => openSource(spec(file)), 'INPUT_FORMAT', `Cannot tell the format of ${file} from its extension`);
-    assert.equal(error.hint, 'Set input.format to csv, jsonl or parquet, or use the extensions .csv .tsv .jsonl .ndjson .parquet (optionally .gz; .txt is read as CSV when named on its own or by a glob).');
+    assert.equal(error.hint, 'Set input.format to csv, jsonl or parquet, or use the extensions .csv .tsv .jsonl .ndjson .json .parquet (optionally .gz; .txt is read as CSV when named on its own or by a glob).');
   }));
 
   test('a .txt file named on its own or by a glob is CSV with its delimiter sniffed (Excel\'s "Text (Tab delimited)"); a directory\'s .txt files are not data', () => withTempDir(async (dir) => {
@@ -205,7 +216,7 @@ describe('openSource', () => {
       assert.equal(source.format, 'csv');
       assert.deepEqual(concatColumns(await drain(source)), { a: [1, 2], b: ['x', 'y'] });
     }
-    await rejectsWith(() => openSource(spec(dir)), 'INPUT_NOT_FOUND', `Input ${dir} matches no data file (.csv, .tsv, .jsonl, .ndjson, .parquet, optionally .gz)`);
+    await rejectsWith(() => openSource(spec(dir)), 'INPUT_NOT_FOUND', `Input ${dir} matches no data file (.csv, .tsv, .jsonl, .ndjson, .json, .parquet, optionally .gz)`);
   }));
 
   test('mixed formats are INPUT_FORMAT', () => withTempDir(async (dir) => {

@@ -30,6 +30,20 @@ function jsonParseMessage(text: string): string {
   throw new Error(`${text} is valid JSON`);
 }
 
+describe('openJsonl: a JSON document is not JSON Lines', () => {
+  for (const [what, text, message, jq] of [
+    ['an array on one line', '[{"a":1},{"a":2}]\n', 'a JSON array', '.[]'],
+    ['an array over lines (pandas\' to_json(orient="records", indent=2))', '\ufeff[\n  {"a": 1},\n  {"a": 2}\n]\n', 'a JSON array', '.[]'],
+    ['an object over lines (json.dump with indent)', '\n{\n  "a": 1\n}\n', 'a JSON document spread over several lines', '.'],
+  ] as const) {
+    test(`${what}: refused before any row, saying how to convert it`, () => withTempDir(async (dir) => {
+      const file = await jsonlFile(dir, 'export.json', text);
+      const error = await rejectsWith(openJsonl([file], defaults), 'INPUT_FORMAT', `Input file ${file} is ${message}, not JSON Lines (one JSON object a line)`);
+      assert.equal(error.hint, `Convert it to JSON Lines and point input.path at the copy: jq -c '${jq}' ${file} > lines.jsonl (pandas writes JSON Lines with df.to_json(path, orient="records", lines=True)).`);
+    }));
+  }
+});
+
 describe('openJsonl: reading', () => {
   test('blank and whitespace-only lines are skipped; CRLF line ends are fine', () => withTempDir(async (dir) => {
     const file = await jsonlFile(dir, 'b.jsonl', '{"a":1,"s":"x"}\r\n\r\n   \n{"a":2.5,"s":"y"}\r\n\n');
