@@ -165,7 +165,9 @@ function fromSet(error: BentoError, overridden: ReadonlySet<string>): BentoError
 function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: string): JobSpec {
   const jobDir = dirname(file);
   // A path typed on the command line means what it means in the user's shell.
-  const at = (key: string, path: string) => resolve(overridden.has(key) ? cwd : jobDir, path);
+  // Given with --set itself or inside a mapping given with it (--set 'input={path: data.csv}').
+  const fromCli = (key: string) => [...overridden].some((k) => key === k || key.startsWith(`${k}.`));
+  const at = (key: string, path: string) => resolve(fromCli(key) ? cwd : jobDir, path);
   const model = typeof job.model === 'string' ? { path: job.model } : job.model;
   const outputPath = at('output.path', job.output.path);
   const problems: string[] = [];
@@ -212,7 +214,7 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
     },
     model: {
       ref: model.path,
-      baseDir: overridden.has(typeof job.model === 'string' ? 'model' : 'model.path') ? cwd : jobDir,
+      baseDir: fromCli(typeof job.model === 'string' ? 'model' : 'model.path') ? cwd : jobDir,
       path: at(typeof job.model === 'string' ? 'model' : 'model.path', model.path),
       threads: { intraOp: model.threads?.intra_op, interOp: model.threads?.inter_op, ...(model.threads?.allow_spinning !== undefined ? { allowSpinning: model.threads.allow_spinning } : {}) },
       graphOptimization: model.graph_optimization ?? 'all',

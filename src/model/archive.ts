@@ -1,9 +1,10 @@
 /**
  * @file Bundle archives (.tar.gz, ustar): write a bundle directory as one file, and extract one
  * safely: regular files and directories only, no absolute paths, no `..`, no links, sizes capped.
+ * Archives other tools wrote are read too: PAX and GNU long names, macOS tar's `._` companions.
  */
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, normalize, relative, sep } from 'node:path';
+import { basename, dirname, join, normalize, relative, sep } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { BentoError } from '../errors.js';
 
@@ -63,21 +64,32 @@ export async function extractArchive(file: string, dir: string): Promise<string[
     file, hint: 'Only import archives made by `bento-batch models export`.',
   });
   const entries: { path: string; data: Buffer }[] = [];
+  /** The next entry's name from a PAX extended header (`path=`) or a GNU long-name entry: longer than ustar's 255 bytes, or not ASCII. */
+  let longName: string | undefined;
   for (let at = 0; at + block <= tar.length;) {
     const h = tar.subarray(at, at + block);
     if (h.every((b) => b === 0)) break;
     const name = cString(h.subarray(0, 100));
     const prefix = cString(h.subarray(345, 500));
-    const path = prefix ? `${prefix}/${name}` : name;
+    const path = longName ?? (prefix ? `${prefix}/${name}` : name);
     const type = String.fromCharCode(h[156] || 48);
     const size = Number.parseInt(cString(h.subarray(124, 136)).trim() || '0', 8);
     if (!Number.isFinite(size) || size < 0 || at + block + size > tar.length) throw unsafe(path, 'its size runs past the end of the archive');
+    const data = tar.subarray(at + block, at + block + size);
     at += block + Math.ceil(size / block) * block;
-    if (type === '5') continue;
-    if (type !== '0') throw unsafe(path, type === '1' || type === '2' ? 'links are not allowed' : `entry type "${type}" is not a regular file`);
+    // Metadata of the next entry (Python's tarfile, bsdtar and `tar --format=pax` write PAX; GNU tar long names), or of the whole archive.
+    if (type === 'x' || type === 'L') {
+      longName = type === 'L' ? cString(data) : paxRecords(data).get('path');
+      continue;
+    }
+    longName = undefined;
+    if (type === 'g' || type === '5') continue;
+    // macOS tar's AppleDouble companions (._bento.yaml): extended attributes, not bundle files.
+    if (basename(path).startsWith('._')) continue;
+    if (type !== '0' && type !== '7') throw unsafe(path, type === '1' || type === '2' ? 'links are not allowed' : `entry type "${type}" is not a regular file`);
     const clean = normalize(path);
     if (path.startsWith('/') || clean.startsWith('..') || clean.split(sep).includes('..') || relative(dir, join(dir, clean)).startsWith('..')) throw unsafe(path, 'it points outside the bundle');
-    entries.push({ path: clean, data: tar.subarray(at - Math.ceil(size / block) * block, at - Math.ceil(size / block) * block + size) });
+    entries.push({ path: clean, data });
   }
   // `tar czf m.tar.gz bundle/` puts the bundle in a folder of its own: read it from there.
   const top = entries[0]?.path.split(sep)[0];
@@ -89,6 +101,21 @@ export async function extractArchive(file: string, dir: string): Promise<string[
     await writeFile(join(dir, path), data, { flag: 'wx' });
   }
   return entries.map((e) => e.path);
+}
+
+/** A PAX extended header's records: `<length> <key>=<value>\n`, each length counting the whole record. */
+function paxRecords(data: Buffer): Map<string, string> {
+  const records = new Map<string, string>();
+  for (let at = 0; at < data.length;) {
+    const space = data.indexOf(0x20, at);
+    const length = Number.parseInt(data.subarray(at, space).toString('ascii'), 10);
+    if (space < 0 || !(length > 0) || at + length > data.length) break;
+    const record = data.subarray(space + 1, at + length - 1).toString('utf8');
+    const eq = record.indexOf('=');
+    if (eq > 0) records.set(record.slice(0, eq), record.slice(eq + 1));
+    at += length;
+  }
+  return records;
 }
 
 function cString(bytes: Buffer): string {

@@ -23,11 +23,15 @@ const inputSchema = z.strictObject({
   categories: stringList('a list of category values').min(1, expect('at least one category')).optional(),
 }, expect('a mapping'));
 
+/** Tokens a text is cut to where the manifest sets no text.max_length, unless the model takes fewer. */
+export const defaultMaxLength = 512;
+
 /** A text column tokenized into input_ids / attention_mask (/ token_type_ids) tensors. */
 const textSchema = z.strictObject({
   column: nonEmptyString('the input column holding the text'),
   tokenizer: nonEmptyString('a tokenizer.json file in the bundle').default('tokenizer.json'),
-  max_length: positiveInt().default(512),
+  /** Undefined: 512, or the model's model_max_length (tokenizer_config.json) where fewer (preprocess.ts). */
+  max_length: positiveInt().optional(),
   truncation: z.boolean(expect('true or false')).default(true),
   /** The text a missing cell is scored as; without it a missing text is a bad row. */
   fill: z.string(expect('a string, such as ""')).optional(),

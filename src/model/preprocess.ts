@@ -12,7 +12,7 @@ import { int64Max, int64Min, integerText } from '../source/chunks.js';
 import { jsonText } from '../sink/values.js';
 import { cell, type Column, localeHint, MaskedColumn, missingTokens, parseNumber, plainDecimal } from '../source/types.js';
 import type { Bundle } from './bundle.js';
-import type { InputTensor, Manifest } from './manifest.js';
+import { defaultMaxLength, type InputTensor, type Manifest } from './manifest.js';
 import { rowWidth } from './shape.js';
 import type { TextEncoder, TokenInfo } from './text.js';
 import type { TensorData } from './session.js';
@@ -37,9 +37,9 @@ export class Preprocessor {
     // The tokenizer library is loaded only for a text model.
     const encoder = text ? await (await import('./text.js')).TextEncoder.load(bundle.dir, text.tokenizer) : undefined;
     // Past the model's positions, every long text fails in onnxruntime with a broadcast error a row at a time.
-    if (encoder?.modelMaxLength !== undefined && text!.max_length > encoder.modelMaxLength) {
+    if (encoder?.modelMaxLength !== undefined && text!.max_length !== undefined && text!.max_length > encoder.modelMaxLength) {
       throw new BentoError('MANIFEST_INVALID', `Bundle ${bundle.dir}: text.max_length ${text!.max_length} is more than the ${encoder.modelMaxLength} tokens the model takes (model_max_length in tokenizer_config.json)`, {
-        file: bundle.manifestFile, hint: `Set text.max_length to ${encoder.modelMaxLength} or less in bento.yaml (512 is the default where it is not set).`,
+        file: bundle.manifestFile, hint: `Set text.max_length to ${encoder.modelMaxLength} or less in bento.yaml, or leave it out (then ${Math.min(defaultMaxLength, encoder.modelMaxLength)}: ${defaultMaxLength}, or the model's where fewer).`,
       });
     }
     const ner = bundle.manifest.outputs.findIndex((o) => o.task === 'token-classification');
@@ -74,7 +74,7 @@ export class Preprocessor {
       // A struct, map or list cell is its JSON text, as for a string tensor.
       return typeof v === 'string' ? v : typeof v === 'object' ? jsonText(v, 'json') : String(v);
     });
-    const encoded = this.#encoder.encode(texts, { maxLength: text.max_length, truncation: text.truncation, tokenTypeIds: text.token_type_ids !== undefined },
+    const encoded = this.#encoder.encode(texts, { maxLength: text.max_length ?? Math.min(defaultMaxLength, this.#encoder.modelMaxLength ?? defaultMaxLength), truncation: text.truncation, tokenTypeIds: text.token_type_ids !== undefined },
       (i, why) => reject(i, why, texts[i], 'Shorten the text, or set text.truncation: true in bento.yaml.'));
     const dims = [rows, encoded.sequence];
     feeds[text.input_ids] = { type: 'int64', data: encoded.inputIds, dims };

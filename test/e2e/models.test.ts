@@ -4,7 +4,8 @@
  * work (ZipMap outputs, a fixed batch dimension, inputs of four dtypes).
  */
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -111,8 +112,30 @@ test('import refuses archives that escape the bundle or hold links', () => withT
     assert.equal(result.code, 4, result.stderr);
     assert.ok(result.stderr.includes(`error: Model archive ${join(dir, 'bad.tar.gz')} has an unsafe entry "${name}": ${why}; nothing was extracted from it`), result.stderr);
   }
-  const { readdir } = await import('node:fs/promises');
   assert.deepEqual((await readdir(dir)).sort(), ['bad.tar.gz']);
+}));
+
+test('archives other tools write are read: GNU and PAX tar (Python\'s tarfile, bsdtar), the bundle in a folder of its own, macOS\'s ._ companions, long names', () => withTempDir(async (dir) => {
+  const env = { BENTO_BATCH_HOME: join(dir, 'home') };
+  const bundle = join(dir, 'penguins-model');
+  await cp(join(fixtures, 'models', 'penguins'), bundle, { recursive: true });
+  // What macOS tar adds for a file with extended attributes, and a file past ustar's 100-byte name field.
+  await writeFile(join(bundle, '._bento.yaml'), 'AppleDouble');
+  const long = `notes-${'x'.repeat(120)}.txt`;
+  await writeFile(join(bundle, long), 'a long name');
+  for (const [format, from, what] of [['gnu', bundle, '.'], ['pax', bundle, '.'], ['pax', dir, 'penguins-model']] as const) {
+    const archive = join(dir, `${format}-${what === '.' ? 'flat' : 'folder'}.tar.gz`);
+    execFileSync('tar', [`--format=${format}`, '-czf', archive, '-C', from, what]);
+    const shown = await runCli(['inspect', archive, '--json'], { env });
+    assert.equal(shown.code, 0, `${archive}: ${shown.stderr}`);
+    assert.equal((JSON.parse(shown.stdout) as { manifest: { name: string } }).manifest.name, 'penguins-species');
+    const imported = await runCli(['models', 'import', archive], { env });
+    assert.equal(imported.code, 0, `${archive}: ${imported.stderr}`);
+    const stored = join(dir, 'home', 'models', 'penguins-species', '1.0.0');
+    assert.deepEqual((await readdir(stored)).sort(), ['bento.yaml', 'model.onnx', long].sort());
+    assert.equal(await readFile(join(stored, long), 'utf8'), 'a long name');
+    assert.equal((await runCli(['models', 'delete', 'penguins-species:1.0.0'], { env })).code, 0);
+  }
 }));
 
 test('a fixed batch dimension runs one row at a time', () => withTempDir(async (dir) => {
@@ -179,7 +202,6 @@ test('pack refuses a name or version that is no folder of the store or no half o
   const several = await pack('--name', 'p', '--max-batch', 'abc', '--columns', columns, '--fill', 'features=x');
   assert.equal(several.code, 2, several.stderr);
   assert.ok(several.stderr.startsWith(`error: Cannot pack ${model}:\n  - --max-batch: expected a positive whole number\n  - --fill features=x: expected numbers, e.g. --fill features=0\n`), several.stderr);
-  const { readdir } = await import('node:fs/promises');
   assert.deepEqual(await readdir(dir), [], 'nothing was written, in the store or beside it');
 }));
 

@@ -153,7 +153,15 @@ test('text.max_length past the tokens the model takes (tokenizer_config.json mod
   await writeFile(manifest, (await readFile(manifest, 'utf8')).replace('max_length: 64', 'max_length: 128'));
   const result = await runCli(['--log-format', 'text', 'validate', join(root, 'jobs', 'ner.yaml'), '--set', `model=${join(dir, 'ner')}`, '--set', `output.path=${join(dir, 'out.jsonl')}`]);
   assert.equal(result.code, 2, result.stderr);
-  assert.match(result.stderr, /text\.max_length 128 is more than the 64 tokens the model takes \(model_max_length in tokenizer_config\.json\)\nhint: Set text\.max_length to 64 or less in bento\.yaml/);
+  assert.match(result.stderr, /text\.max_length 128 is more than the 64 tokens the model takes \(model_max_length in tokenizer_config\.json\)\nhint: Set text\.max_length to 64 or less in bento\.yaml, or leave it out \(then 64: 512, or the model's where fewer\)/);
+  // Left out, it is the model's 64: the same entities as the bundle's own max_length: 64.
+  const ours = await runCli(['run', join(root, 'jobs', 'ner.yaml'), '--progress', 'none', '--set', `model=${join(text, 'models', 'ner')}`, '--set', `output.path=${join(dir, 'set.jsonl')}`]);
+  assert.equal(ours.code, 0, ours.stderr);
+  await writeFile(manifest, (await readFile(manifest, 'utf8')).replace(/\n *max_length: 128\n/, '\n'));
+  assert.doesNotMatch(await readFile(manifest, 'utf8'), /max_length/);
+  const defaulted = await runCli(['run', join(root, 'jobs', 'ner.yaml'), '--progress', 'none', '--set', `model=${join(dir, 'ner')}`, '--set', `output.path=${join(dir, 'default.jsonl')}`]);
+  assert.equal(defaulted.code, 0, defaulted.stderr);
+  assert.equal(await readFile(join(dir, 'default.jsonl'), 'utf8'), await readFile(join(dir, 'set.jsonl'), 'utf8'));
 }));
 
 test('a token-level output as a list: softmax per token, and each row\'s own tokens only, whatever rows share its batch', () => withTempDir(async (dir) => {

@@ -303,6 +303,14 @@ describe('loadJob: --set overrides', () => {
     assert.equal(spec.model.path, join(dir, 'shell', 'bundle'));
   }));
 
+  test('paths inside a mapping given with --set resolve against options.cwd too; a key beside a path leaves it the job file\'s', () => withTempDir(async (dir) => {
+    const file = await writeJob(dir, minimal);
+    const spec = await loadJob(file, { env: {}, cwd: '/shell', overrides: ['input={path: data/in.csv}', 'output={path: out/res.jsonl}', 'model={path: b2}'] });
+    assert.deepEqual([spec.input.path, spec.output.path, spec.model.path], ['/shell/data/in.csv', '/shell/out/res.jsonl', '/shell/b2']);
+    const beside = await loadJob(file, { env: {}, cwd: '/shell', overrides: ['output.format=csv'] });
+    assert.equal(beside.output.path, join(dir, 'out', 'scored.parquet'));
+  }));
+
   test('--set model=… on a string model resolves against options.cwd', () => withTempDir(async (dir) => {
     const file = await writeJob(dir, minimal);
     const spec = await loadJob(file, { env: {}, cwd: '/shell', overrides: ['model=b2'] });

@@ -6,7 +6,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { BentoError } from '../../errors.js';
 import { type Bundle, resolveBundle } from '../../model/bundle.js';
-import { outputColumns } from '../../model/manifest.js';
+import { defaultMaxLength, outputColumns } from '../../model/manifest.js';
 import { ModelPool } from '../../model/pool.js';
 import type { Signature, TensorInfo } from '../../model/session.js';
 import { validateSignature } from '../../model/validate.js';
@@ -61,7 +61,7 @@ function render(modelFile: string, signature: Signature, bundle: Bundle | undefi
   for (const t of signature.inputs) {
     const text = m?.text && [m.text.input_ids, m.text.attention_mask, m.text.token_type_ids].includes(t.name) ? m.text : undefined;
     if (text) {
-      lines.push(`  ${describe(t)}  ← text column "${text.column}" (${text.tokenizer}, max_length ${text.max_length}, padded per batch)`);
+      lines.push(`  ${describe(t)}  ← text column "${text.column}" (${text.tokenizer}, max_length ${text.max_length ?? `${defaultMaxLength} (default; the model's model_max_length where fewer)`}, padded per batch)`);
       continue;
     }
     const mapped = m?.inputs.find((i) => i.tensor === t.name);
