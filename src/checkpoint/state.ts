@@ -4,13 +4,14 @@
  * rename, fsync of the directory), so a crash between any two system calls leaves either the
  * old or the new state, never a torn one.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
 import { copyFile, mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { BentoError, fsReason } from '../errors.js';
 import { type JobSpec, writtenByRuns } from '../job/spec.js';
 import type { Bundle } from '../model/bundle.js';
+import { LocationScanner } from '../model/external.js';
 import { outputError, syncDir } from '../sink/atomic.js';
 import type { SinkPosition } from '../sink/types.js';
 import type { SourcePosition } from '../source/types.js';
@@ -243,6 +244,7 @@ export async function fingerprint(spec: JobSpec, files: readonly string[], bundl
     model: { graphOptimization: spec.model.graphOptimization, providers: spec.model.providers },
     output: { path: spec.output.path, format: spec.output.format, keep: spec.output.keep, csv: spec.output.csv, parquet: spec.output.parquet },
   };
+  const model = await modelHash(bundle.modelFile);
   const inputs = await Promise.all(files.map(async (path) => {
     const info = await stat(path);
     return { path, size: info.size, mtimeMs: info.mtimeMs, sample: await sample(path, info.size) };
@@ -250,7 +252,7 @@ export async function fingerprint(spec: JobSpec, files: readonly string[], bundl
   return {
     job: sha256(JSON.stringify(job)),
     inputs,
-    model: { name: bundle.manifest.name, version: bundle.manifest.version, sha256: await fileHash(bundle.modelFile), bundle: await bundleHash(bundle, spec) },
+    model: { name: bundle.manifest.name, version: bundle.manifest.version, sha256: model.sha256, bundle: await bundleHash(bundle, spec, nestedFiles(bundle, model.external)) },
     rows: sha256(JSON.stringify({ emit: spec.errors.emit, chunkRows: spec.input.chunkRows })),
     ...typeRowsOf(spec, width),
   };
@@ -270,7 +272,7 @@ function typeRowsOf(spec: JobSpec, width: number | undefined): { typeRows?: numb
  * manifest and tokenizer are read before this), so it counts by its name alone; a folder that
  * cannot be listed is hashed by the files the run reads.
  */
-async function bundleHash(bundle: Bundle, spec: JobSpec): Promise<string> {
+async function bundleHash(bundle: Bundle, spec: JobSpec, nested: readonly string[]): Promise<string> {
   const hash = createHash('sha256');
   const text = bundle.manifest.text;
   const listed = await readdir(bundle.dir).catch(() => ['bento.yaml', ...(text ? [text.tokenizer, 'tokenizer_config.json'] : [])]);
@@ -280,13 +282,34 @@ async function bundleHash(bundle: Bundle, spec: JobSpec): Promise<string> {
     const path = join(bundle.dir, name);
     if (path === bundle.modelFile || ours(path) || !(await stat(path).catch(() => undefined))?.isFile()) continue;
     hash.update(`${name}\0`);
-    // Streamed: beside the model may lie its external weights (model.onnx.data), gigabytes.
-    const read = await new Promise<boolean>((resolve) => {
-      createReadStream(path).on('data', (d) => hash.update(d)).on('error', () => resolve(false)).on('end', () => resolve(true));
-    });
-    hash.update(read ? '\0' : '\0\u0001unreadable\0');
+    await hashFile(hash, path);
+  }
+  for (const name of nested) {
+    hash.update(`${name}\0`);
+    await hashFile(hash, join(bundle.dir, name));
   }
   return hash.digest('hex');
+}
+
+/**
+ * The files a run reads from subfolders of the bundle, which the bundle hash's listing of its top
+ * folder does not reach: the graph's external data (`weights/w.bin`), a tokenizer (`tok/tokenizer.json`).
+ * Relative to the bundle, sorted; none for a bundle of one folder, which hashes as before.
+ */
+function nestedFiles(bundle: Bundle, external: readonly string[]): string[] {
+  const files = [...external.map((f) => join(dirname(bundle.modelFile), f)), ...(bundle.manifest.text ? [join(bundle.dir, bundle.manifest.text.tokenizer)] : [])];
+  return [...new Set(files.map((f) => relative(bundle.dir, f)).filter((f) => f.includes(sep)))].sort();
+}
+
+/**
+ * `path`'s bytes into `hash`, then a mark of whether it could be read. Streamed: beside the model
+ * may lie its external weights (model.onnx.data), gigabytes.
+ */
+async function hashFile(hash: Hash, path: string): Promise<void> {
+  const read = await new Promise<boolean>((resolve) => {
+    createReadStream(path).on('data', (d) => hash.update(d)).on('error', () => resolve(false)).on('end', () => resolve(true));
+  });
+  hash.update(read ? '\0' : '\0\u0001unreadable\0');
 }
 
 /** What differs between the checkpoint's fingerprint and now, in words; empty when none. */
@@ -333,9 +356,14 @@ async function sample(path: string, size: number): Promise<string> {
   return hash.digest('hex');
 }
 
-function fileHash(path: string): Promise<string> {
+/** The model file's sha256, and the external data files its graph names (relative to it). */
+function modelHash(path: string): Promise<{ sha256: string; external: string[] }> {
   return new Promise((resolve, reject) => {
     const hash = createHash('sha256');
-    createReadStream(path).on('data', (d) => hash.update(d)).on('error', reject).on('end', () => resolve(hash.digest('hex')));
+    const scanner = new LocationScanner();
+    createReadStream(path).on('data', (d) => {
+      hash.update(d);
+      scanner.push(d as Buffer);
+    }).on('error', reject).on('end', () => resolve({ sha256: hash.digest('hex'), external: [...scanner.found] }));
   });
 }

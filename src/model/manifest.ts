@@ -2,6 +2,7 @@
  * @file The bento manifest (bento.yaml, bundle v1): which tensors the model takes and how input
  * columns fill them, which tensors it returns and how they become prediction columns.
  */
+import { isAbsolute } from 'node:path';
 import * as z from 'zod';
 import { configError, expect, nonEmptyString, positiveInt, stringList, validate } from '../config.js';
 import { rowWidth } from './shape.js';
@@ -23,13 +24,20 @@ const inputSchema = z.strictObject({
   categories: stringList('a list of category values').min(1, expect('at least one category')).optional(),
 }, expect('a mapping'));
 
+/**
+ * A file of the bundle, by its path inside it: an absolute path or a `..` would read a file the
+ * bundle does not hold (another model, /etc/passwd), which the bundle's hash and an archive's
+ * checks never see.
+ */
+const bundleFile = (what: string) => nonEmptyString(what).refine((p) => !isAbsolute(p) && !/^[A-Za-z]:/.test(p) && !p.split(/[\\/]/).includes('..'), expect(`${what}: a path inside the bundle, without .. or a leading /`));
+
 /** Tokens a text is cut to where the manifest sets no text.max_length, unless the model takes fewer. */
 export const defaultMaxLength = 512;
 
 /** A text column tokenized into input_ids / attention_mask (/ token_type_ids) tensors. */
 const textSchema = z.strictObject({
   column: nonEmptyString('the input column holding the text'),
-  tokenizer: nonEmptyString('a tokenizer.json file in the bundle').default('tokenizer.json'),
+  tokenizer: bundleFile('a tokenizer.json file in the bundle').default('tokenizer.json'),
   /** Undefined: 512, or the model's model_max_length (tokenizer_config.json) where fewer (preprocess.ts). */
   max_length: positiveInt().optional(),
   truncation: z.boolean(expect('true or false')).default(true),
@@ -78,7 +86,7 @@ export const manifestSchema = z.strictObject({
   description: z.string().optional(),
   /** ISO time of packing; `name:latest` picks the newest. */
   created: z.string().optional(),
-  model: nonEmptyString('the ONNX file name inside the bundle').default('model.onnx'),
+  model: bundleFile('the ONNX file name inside the bundle').default('model.onnx'),
   batch: z.strictObject({
     max_size: positiveInt(),
     fixed: z.boolean(expect('true or false')).optional(),

@@ -267,6 +267,39 @@ describe('a resume over a change that alters the output is refused', () => {
   }));
 });
 
+describe('a resume over changed weights in a subfolder of the bundle is refused', () => {
+  test('external data at weights/… (as onnx.save_model(location=…) may name it): changed after the checkpoint, exit 2; restored, the resume gives the clean bytes', () => withTempDir(async (work) => {
+    const { cp, mkdir } = await import('node:fs/promises');
+    const packed = await runCli(['pack', join(fixtures, 'models', 'shapes', 'external', 'model.onnx'), '--name', 'ext', '--version', '1', '--columns', 'features=bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g', '--output', join(work, 'model')]);
+    assert.equal(packed.code, 0, packed.stderr);
+    // The graph's location "model.onnx.data" renamed in place to a name as long, in a subfolder.
+    const graph = await readFile(join(work, 'model', 'model.onnx'));
+    for (let at = graph.indexOf('model.onnx.data'); at !== -1; at = graph.indexOf('model.onnx.data', at)) graph.write('weights/w.bin.x', at);
+    assert.equal(graph.indexOf('model.onnx.data'), -1);
+    await writeFile(join(work, 'model', 'model.onnx'), graph);
+    await mkdir(join(work, 'model', 'weights'));
+    await cp(join(work, 'model', 'model.onnx.data'), join(work, 'model', 'weights', 'w.bin.x'));
+    await rm(join(work, 'model', 'model.onnx.data'));
+    const jobFile = join(work, 'job.yaml');
+    await writeFile(jobFile, [`input: { path: ${join(fixtures, 'data', 'penguins.csv')} }`, 'model: model', 'batch: { size: 16 }', 'output: { path: out.csv, keep: [] }', 'checkpoint: { every: 32 }'].join('\n'));
+    assert.equal((await runAndKill(jobFile, 60_000, { BENTO_BATCH_FAILPOINT: 'state-renamed:3' })).signal, 'SIGKILL');
+    const weights = join(work, 'model', 'weights', 'w.bin.x');
+    const original = await readFile(weights);
+    const changed = Buffer.from(original);
+    changed.writeFloatLE(changed.readFloatLE(0) + 1, 0);
+    await writeFile(weights, changed);
+    const refused = await runCli(['--log-format', 'text', 'run', jobFile, '--progress', 'none']);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /^error: Cannot resume job job: the bundle of ext:1 changed \(bento\.yaml or the files beside it\)/m);
+    await writeFile(weights, original);
+    const resumed = await runCli(['run', jobFile, '--progress', 'none']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const clean = await runCli(['run', jobFile, '--progress', 'none', '--set', `output.path=${join(work, 'clean.csv')}`, '--set', 'checkpoint=false']);
+    assert.equal(clean.code, 0, clean.stderr);
+    assert.ok((await readFile(join(work, 'out.csv'))).equals(await readFile(join(work, 'clean.csv'))));
+  }));
+});
+
 describe('a run killed after recording "finished" but before its output is moved', () => {
   test('the rerun moves the new output over yesterday\'s (not "already finished" beside it), status says it is waiting, and no errors file appears when no row failed', () => withTempDir(async (work) => {
     const lines = (await readFile(join(fixtures, 'data', 'penguins.csv'), 'utf8')).trim().split('\n');

@@ -102,6 +102,16 @@ describe('parseManifest: rules', () => {
       one('inputs.0.shape: the first dimension must be "batch", got 2'));
   });
 
+  test('model and text.tokenizer name files inside the bundle: no absolute path, no ..', () => {
+    for (const path of ['/tmp/other/model.onnx', '../other/model.onnx', 'sub/../../x.onnx']) {
+      throwsWith(() => parseManifest(raw({ model: path }), file), 'MANIFEST_INVALID',
+        one(`model: expected the ONNX file name inside the bundle: a path inside the bundle, without .. or a leading /, got \`${JSON.stringify(path)}\` (string)`));
+    }
+    throwsWith(() => parseManifest(raw({ inputs: [], text: { column: 't', tokenizer: '../../../etc/passwd' }, outputs: [{ tensor: 'y', columns: { values: ['pred'] } }] }), file), 'MANIFEST_INVALID',
+      one('text.tokenizer: expected a tokenizer.json file in the bundle: a path inside the bundle, without .. or a leading /, got `"../../../etc/passwd"` (string)'));
+    assert.equal(parseManifest(raw({ model: 'onnx/model.onnx' }), file).model, 'onnx/model.onnx');
+  });
+
   test('columns must match the shape width', () => {
     const error = throwsWith(() => parseManifest(raw({ inputs: [{ tensor: 'x', dtype: 'float32', shape: ['batch', 3], columns: ['a', 'b'] }] }), file), 'MANIFEST_INVALID',
       one('inputs.0.columns: shape ["batch",3] takes 3 value(s) per row, got 2 column(s)'));

@@ -12,6 +12,7 @@ import type { Batch } from '../../batch/batcher.js';
 import { readYaml } from '../../config.js';
 import { BentoError } from '../../errors.js';
 import type { Bundle } from '../../model/bundle.js';
+import { locationsIn } from '../../model/external.js';
 import { isVersion, type Manifest, manifestName, parseManifest, tagPart, tagPartWords } from '../../model/manifest.js';
 import { ModelPool } from '../../model/pool.js';
 import { postprocess } from '../../model/postprocess.js';
@@ -124,24 +125,11 @@ export async function pack(options: PackOptions, log: (line: string) => void = (
 
 /**
  * The external data files an ONNX graph names (its tensors' `location` entries), relative to it.
- * Read from the protobuf bytes: a TensorProto's external_data entry is the key "location" (field
- * 1, 8 bytes) followed by its value (field 2). A name that leaves the model's folder, or a file
- * that is not there, is an error: the bundle would not load.
+ * A name that leaves the model's folder, or a file that is not there, is an error: the bundle
+ * would not load.
  */
 async function externalData(modelFile: string): Promise<string[]> {
-  const bytes = await readFile(modelFile);
-  const key = Buffer.from([0x0a, 0x08, ...Buffer.from('location'), 0x12]);
-  const found = new Set<string>();
-  for (let at = bytes.indexOf(key); at !== -1; at = bytes.indexOf(key, at + key.length)) {
-    let length = 0;
-    let i = at + key.length;
-    for (let shift = 0; i < bytes.length && shift < 35; shift += 7) {
-      const b = bytes[i++]!;
-      length |= (b & 0x7f) << shift;
-      if (!(b & 0x80)) break;
-    }
-    if (length > 0 && length < 4096 && i + length <= bytes.length) found.add(bytes.subarray(i, i + length).toString('utf8'));
-  }
+  const found = locationsIn(await readFile(modelFile));
   const files = [...found].sort();
   for (const file of files) {
     const where = resolve(dirname(modelFile), file);

@@ -1,0 +1,39 @@
+/**
+ * @file The external data files an ONNX graph names: torch and onnx save weights past 2 GB (or on
+ * request) beside the graph, each TensorProto naming its file in an external_data entry.
+ */
+
+/** A TensorProto external_data entry: the key "location" (field 1, 8 bytes), then its value (field 2). */
+const key = Buffer.from([0x0a, 0x08, ...Buffer.from('location'), 0x12]);
+/** Longest location read; a longer one is not a file name. */
+const maxName = 4096;
+
+/** The locations named in `bytes` (a graph's protobuf, or a piece of it), added to `found`. */
+export function locationsIn(bytes: Buffer, found = new Set<string>()): Set<string> {
+  for (let at = bytes.indexOf(key); at !== -1; at = bytes.indexOf(key, at + key.length)) {
+    let length = 0;
+    let i = at + key.length;
+    for (let shift = 0; i < bytes.length && shift < 35; shift += 7) {
+      const b = bytes[i++]!;
+      length |= (b & 0x7f) << shift;
+      if (!(b & 0x80)) break;
+    }
+    if (length > 0 && length < maxName && i + length <= bytes.length) found.add(bytes.subarray(i, i + length).toString('utf8'));
+  }
+  return found;
+}
+
+/**
+ * Scans a graph read a piece at a time: each piece with the end of the one before it, so that an
+ * entry cut by a boundary is read whole once.
+ */
+export class LocationScanner {
+  readonly found = new Set<string>();
+  #tail = Buffer.alloc(0);
+
+  push(piece: Buffer): void {
+    const joined = Buffer.concat([this.#tail, piece]);
+    locationsIn(joined, this.found);
+    this.#tail = Buffer.from(joined.subarray(Math.max(0, joined.length - (key.length + 5 + maxName))));
+  }
+}
