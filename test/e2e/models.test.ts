@@ -138,6 +138,23 @@ test('archives other tools write are read: GNU and PAX tar (Python\'s tarfile, b
   }
 }));
 
+test('pack --file may not replace the model or manifest pack checked, or name a folder; pack of a bundle folder says so', () => withTempDir(async (dir) => {
+  const penguins = join(fixtures, 'models', 'penguins');
+  const packed = await runCli(['--log-format', 'text', 'pack', join(penguins, 'model.onnx'), '--name', 'p', '--columns', columns, '--output', join(dir, 'out'),
+    '--file', join(fixtures, 'models', 'deep-mlp', 'model.onnx'), '--file', join(penguins, 'bento.yaml'), '--file', fixtures]);
+  assert.equal(packed.code, 2, packed.stderr);
+  assert.equal(packed.stderr, [
+    `error: Cannot pack ${join(penguins, 'model.onnx')}:`,
+    `  - --file ${join(fixtures, 'models', 'deep-mlp', 'model.onnx')}: the bundle's model.onnx is the model pack checked; rename the file`,
+    `  - --file ${join(penguins, 'bento.yaml')}: the bundle's bento.yaml is the manifest pack writes (give yours with --manifest); rename the file`,
+    `  - --file ${fixtures}: is not a file (a folder?); give each file with a --file of its own`,
+    'hint: Fix the --file flags and run again.', ''].join('\n'));
+  const folder = await runCli(['--log-format', 'text', 'pack', penguins, '--name', 'p', '--output', join(dir, 'out')]);
+  assert.equal(folder.code, 4, folder.stderr);
+  assert.match(folder.stderr, /is a folder\nhint: pack takes the \.onnx file itself; .* is a bundle already/);
+  assert.deepEqual(await readdir(dir), []);
+}));
+
 test('a fixed batch dimension runs one row at a time', () => withTempDir(async (dir) => {
   const env = { BENTO_BATCH_HOME: join(dir, 'home') };
   const packed = await runCli(['pack', join(shapes, 'fixed1.onnx'), '--name', 'fixed', '--version', '1', '--columns', columns, '--output', join(dir, 'bundle')], { env });

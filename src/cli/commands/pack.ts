@@ -54,7 +54,12 @@ export interface Packed {
 export async function pack(options: PackOptions, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<Packed> {
   checkFlags(options);
   const modelFile = resolve(options.model);
-  if (!(await stat(modelFile).catch(() => undefined))?.isFile()) throw new BentoError('MODEL_NOT_FOUND', `Model file ${modelFile} does not exist`, { file: modelFile });
+  const info = await stat(modelFile).catch(() => undefined);
+  if (!info?.isFile()) {
+    throw new BentoError('MODEL_NOT_FOUND', `Model file ${modelFile} ${info ? 'is a folder' : 'does not exist'}`, {
+      file: modelFile, hint: info ? `pack takes the .onnx file itself${(await stat(join(modelFile, manifestName)).catch(() => undefined)) ? `; ${modelFile} is a bundle already: use it as a job's model, or pack its .onnx file` : ''}.` : 'Check the path; relative paths resolve against the current directory.',
+    });
+  }
   const probe = await ModelPool.create(modelFile, { size: 1, workers: { intraOp: 1, interOp: 1, graphOptimization: 'basic', providers: ['cpu'] } });
   const signature = probe.signature;
   const skipped = signature.outputs.filter((o) => !o.isTensor).map((o) => o.name);
@@ -82,6 +87,7 @@ export async function pack(options: PackOptions, log: (line: string) => void = (
         await mkdir(dirname(join(staging, file)), { recursive: true });
         await copyFile(join(dirname(modelFile), file), join(staging, file));
       }
+      await checkExtraFiles(options, [manifestName, parsed.model, ...external]);
       for (const extra of options.files) await copyFile(resolve(extra), join(staging, basename(extra)));
       const bundle = { dir: staging, manifestFile, modelFile: join(staging, parsed.model), manifest: parsed };
       // A mismatch names the user's files, not the staging copies.
@@ -141,6 +147,23 @@ async function externalData(modelFile: string): Promise<string[]> {
     }
   }
   return files;
+}
+
+/**
+ * --file names a file each, of a name of its own in the bundle: one named bento.yaml, as the
+ * model, or as its external data would replace what pack made and checked.
+ */
+async function checkExtraFiles(options: PackOptions, made: readonly string[]): Promise<void> {
+  const problems: string[] = [];
+  const names = options.files.map((f) => basename(f));
+  for (const [i, extra] of options.files.entries()) {
+    const info = await stat(resolve(extra)).catch(() => undefined);
+    if (!info) problems.push(`--file ${extra}: does not exist`);
+    else if (!info.isFile()) problems.push(`--file ${extra}: is not a file (a folder?); give each file with a --file of its own`);
+    else if (made.includes(names[i]!)) problems.push(`--file ${extra}: the bundle's ${names[i]} is ${names[i] === manifestName ? 'the manifest pack writes (give yours with --manifest)' : 'the model pack checked'}; rename the file`);
+    else if (names.indexOf(names[i]!) !== i) problems.push(`--file ${extra}: another --file is also named ${names[i]}, and one would replace the other in the bundle`);
+  }
+  if (problems.length > 0) throw new BentoError('USAGE', `Cannot pack ${options.model}:${problems.length === 1 ? ` ${problems[0]}` : `\n${problems.map((p) => `  - ${p}`).join('\n')}`}`, { hint: 'Fix the --file flags and run again.' });
 }
 
 /** Flag mistakes, found before the model is loaded; a name and a version are folder names in the store and the two halves of a tag. */
