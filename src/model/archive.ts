@@ -3,24 +3,72 @@
  * safely: regular files and directories only, no absolute paths, no `..`, no links, sizes capped.
  * Archives other tools wrote are read too: PAX and GNU long names, macOS tar's `._` companions.
  */
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, normalize, relative, sep } from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { createGunzip, gunzipSync, gzipSync } from 'node:zlib';
 import { BentoError } from '../errors.js';
+import { manifestName } from './manifest.js';
 
 const block = 512;
 /** Largest archive accepted, unpacked: models are big, but not this big by accident. */
 export const maxUnpackedBytes = 4 * 1024 ** 3;
 
-/** Packs every regular file under `dir` (sorted, paths relative to it) into a gzipped tar. */
+/**
+ * Packs every regular file under `dir` (the manifest first, then sorted, paths relative to it)
+ * into a gzipped tar, written beside `file` and renamed onto it: an export cut short leaves no
+ * half archive, and the manifest first tells a later export that the file is one (isBundleArchive).
+ */
 export async function writeArchive(dir: string, file: string): Promise<void> {
   const parts: Buffer[] = [];
-  for (const path of await listFiles(dir)) {
+  const files = await listFiles(dir);
+  for (const path of [...files.filter((f) => f === manifestName), ...files.filter((f) => f !== manifestName)]) {
     const data = await readFile(join(dir, path));
     parts.push(header(path.split(sep).join('/'), data.length), data, Buffer.alloc((block - (data.length % block)) % block));
   }
   parts.push(Buffer.alloc(2 * block));
-  await writeFile(file, gzipSync(Buffer.concat(parts)));
+  const temp = `${file}.${process.pid}.bento-batch.tmp`;
+  try {
+    await writeFile(temp, gzipSync(Buffer.concat(parts)));
+    await rename(temp, file);
+  } finally {
+    await rm(temp, { force: true });
+  }
+}
+
+/**
+ * Whether `file` is a bundle archive: a gzipped tar with a bento.yaml among its first entries
+ * (an export writes it first). Read as a stream and stopped there: a model's gigabytes after it
+ * are not unpacked. A data file (a .csv.gz, another tar.gz) is not one.
+ */
+export async function isBundleArchive(file: string): Promise<boolean> {
+  const gunzip = createGunzip();
+  createReadStream(file).on('error', (error) => gunzip.destroy(error)).pipe(gunzip);
+  let pending = Buffer.alloc(0);
+  /** Bytes of the current entry's data still to pass over. */
+  let skip = 0;
+  let entries = 0;
+  try {
+    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+      pending = Buffer.concat([pending, chunk]);
+      for (;;) {
+        const passed = Math.min(skip, pending.length);
+        pending = pending.subarray(passed);
+        skip -= passed;
+        if (skip > 0 || pending.length < block) break;
+        const h = pending.subarray(0, block);
+        if (h.every((b) => b === 0) || cString(h.subarray(257, 262)) !== 'ustar' || ++entries > 64) return false;
+        if (basename(cString(h.subarray(0, 100))) === manifestName && h[156] !== 0x35) return true;
+        skip = Math.ceil((Number.parseInt(cString(h.subarray(124, 136)).trim() || '0', 8) || 0) / block) * block;
+        pending = pending.subarray(block);
+      }
+    }
+    return false;
+  } catch {
+    return false;
+  } finally {
+    gunzip.destroy();
+  }
 }
 
 async function listFiles(dir: string, prefix = ''): Promise<string[]> {

@@ -3,7 +3,7 @@
  * code, no stack trace, and nothing at output.path.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -549,6 +549,15 @@ test('path mistakes destroy nothing: errors.path or a checkpoint on the output, 
   const exported = await runCli(['--log-format', 'text', 'models', 'export', 'p:1', join(dir, 'in.csv')], { env: home });
   assert.equal(exported.code, 2, exported.stderr);
   assert.ok((await readFile(join(dir, 'in.csv'))).equals(original));
+  // … a gzipped one, or another tar.gz; an earlier export is replaced.
+  const gz = await readFile(join(fixtures, 'data', 'penguins.csv.gz'));
+  await writeFile(join(dir, 'in.csv.gz'), gz);
+  const onGzip = await runCli(['--log-format', 'text', 'models', 'export', 'p:1', join(dir, 'in.csv.gz')], { env: home });
+  assert.equal(onGzip.code, 2, onGzip.stderr);
+  assert.match(onGzip.stderr, /in\.csv\.gz: the file exists and is not a bundle archive/);
+  assert.ok((await readFile(join(dir, 'in.csv.gz'))).equals(gz));
+  for (let i = 0; i < 2; i++) assert.equal((await runCli(['models', 'export', 'p:1', join(dir, 'p.tar.gz')], { env: home })).code, 0);
+  assert.ok(!readdirSync(dir).some((f) => f.endsWith('.tmp')));
 }));
 
 test('a job keeping its output beside the model (model: .) is finished on the rerun; a checkpoint.path that is a link to a folder restarts; an error mid-run with the model on worker threads ends with its own exit code, not an abort', { timeout: 120_000 }, () => withTempDir(async (dir) => {

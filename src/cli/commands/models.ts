@@ -2,11 +2,11 @@
  * @file `bento-batch models list|show|delete|export|import`: the local model store.
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BentoError, fsReason } from '../../errors.js';
-import { directorySize, extractArchive, writeArchive } from '../../model/archive.js';
+import { directorySize, extractArchive, isBundleArchive, writeArchive } from '../../model/archive.js';
 import { openBundle } from '../../model/bundle.js';
 import { defaultMaxLength, outputColumns } from '../../model/manifest.js';
 import { deleteFromStore, listModels, modelsDir, resolveTag, saveToStore } from '../../model/store.js';
@@ -68,9 +68,9 @@ export async function remove(options: { ref: string }, out: Out = process.stdout
 export async function exportModel(options: { ref: string; file: string }, out: Out = process.stdout): Promise<void> {
   const stored = await resolveTag(options.ref);
   const file = resolve(options.file);
-  // Only an archive is replaced (a re-export): a mistyped name must not take a data file with it.
-  if ((await stat(file).catch(() => undefined))?.isFile() && !(await gzipped(file))) {
-    throw new BentoError('USAGE', `Cannot write the archive ${file}: the file exists and is not a gzipped archive`, { file, hint: 'Give a new file name, e.g. NAME.tar.gz.' });
+  // Only a bundle archive is replaced (a re-export): a mistyped name must not take a data file with it, gzipped or not.
+  if ((await stat(file).catch(() => undefined))?.isFile() && !(await isBundleArchive(file))) {
+    throw new BentoError('USAGE', `Cannot write the archive ${file}: the file exists and is not a bundle archive`, { file, hint: 'Give a new file name, e.g. NAME.tar.gz, or remove the file first if it is to go.' });
   }
   await writeArchive(stored.dir, file).catch((error: NodeJS.ErrnoException) => {
     const why = error.code === 'ENOENT' ? 'its folder does not exist' : fsReason(error) ?? error.message;
@@ -104,16 +104,4 @@ function bytes(n: number): string {
   return n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 ** 2).toFixed(1)} MiB`;
 }
 
-/** Whether `file` starts as gzip does (an earlier export, whatever its name). */
-async function gzipped(file: string): Promise<boolean> {
-  const handle = await open(file, 'r').catch(() => undefined);
-  if (!handle) return false;
-  try {
-    const head = Buffer.alloc(2);
-    const { bytesRead } = await handle.read(head, 0, 2, 0);
-    return bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b;
-  } finally {
-    await handle.close();
-  }
-}
 
