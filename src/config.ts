@@ -2,7 +2,7 @@
  * @file Shared by the job file and the bento manifest: read YAML, validate it against a zod
  * schema, and turn every issue into one line "dot.path: expected X, got `v` (type)".
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
 // A namespace import, here as in every module: esbuild then bundles only the parts of zod the schemas use (test/bundle.test.ts).
 import * as z from 'zod';
@@ -19,6 +19,15 @@ export const stringList = (what = 'a list of strings') => z.array(z.string(expec
 /** Reads and parses a YAML file; YAML syntax errors name the line and column. */
 export async function readYaml(file: string, code: BentoErrorCode, what: string): Promise<unknown> {
   let text: string;
+  const info = await stat(file).catch(() => undefined);
+  if (info?.isDirectory()) {
+    throw new BentoError(code === 'JOB_INVALID' ? 'USAGE' : code, `${what} ${file} is a folder`, { file, hint: `Give the ${what.toLowerCase()} itself${code === 'JOB_INVALID' ? ', e.g. job.yaml' : ''}.` });
+  }
+  // A job file or manifest is a few kilobytes (a manifest with a long label or category list, some
+  // megabytes); parsed, a file of tens of megabytes takes gigabytes of memory, and is no such file.
+  if (info && info.size > maxYamlBytes) {
+    throw new BentoError(code, `${what} ${file} is ${(info.size / 1024 ** 2).toFixed(0)} MB, more than the ${maxYamlBytes / 1024 ** 2} MB a YAML file here may be`, { file, hint: `Check that it is the ${what.toLowerCase()} meant; long lists belong in a file of their own.` });
+  }
   try {
     // YAML 1.2 is UTF-8 or UTF-16: PowerShell 5's `>` writes UTF-16 with a byte-order mark.
     const bytes = await readFile(file);
@@ -39,8 +48,16 @@ export async function readYaml(file: string, code: BentoErrorCode, what: string)
     const message = /parseAllDocuments|multiple documents/i.test(first.message) ? 'it holds more than one YAML document (a line `---` starts another); the file is one document' : first.message.split('\n')[0];
     throw new BentoError(code, `${what} ${file} is not valid YAML${at ? ` at line ${at.line}, column ${at.col}` : ''}: ${message}`, { file, hint: `Fix the ${what.toLowerCase()} and run again.` });
   }
-  return doc.toJS({ maxAliasCount: 100 }) ?? {};
+  try {
+    return doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (error) {
+    // An alias expanded past the count (a "billion laughs" file) would take the memory it is made to.
+    throw new BentoError(code, `${what} ${file} is not valid here: ${(error as Error).message.replace(/\.?$/, '')}`, { file, hint: `Write the ${what.toLowerCase()} without repeated aliases (*name) that expand to so much.` });
+  }
 }
+
+/** Largest job file or manifest read. */
+const maxYamlBytes = 8 * 1024 ** 2;
 
 /** Validates `raw`; on failure throws one BentoError listing every problem with its dot-path. */
 export function validate<S extends z.ZodType>(schema: S, raw: unknown, code: BentoErrorCode, file: string, what: string): z.infer<S> {

@@ -386,6 +386,15 @@ describe('loadJob: --set overrides', () => {
 });
 
 describe('loadJob: problems', () => {
+  test('a job file that is a folder, is tens of megabytes, or expands aliases past reason is refused before it takes the memory', () => withTempDir(async (dir) => {
+    await rejectsWith(loadJob(dir, { env: {} }), 'USAGE', `Job file ${dir} is a folder`);
+    const big = await writeJob(dir, `${minimal}\n# ${'x'.repeat(9 * 1024 ** 2)}\n`, 'big.yaml');
+    await rejectsWith(loadJob(big, { env: {} }), 'JOB_INVALID', `Job file ${big} is 9 MB, more than the 8 MB a YAML file here may be`);
+    const laughs = ['a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]', ...'bcdefghi'.split('').map((n, i) => `${n}: &${n} [${Array(9).fill(`*${'abcdefghi'[i]}`).join(', ')}]`)].join('\n');
+    const bomb = await writeJob(dir, laughs, 'bomb.yaml');
+    await rejectsWith(loadJob(bomb, { env: {} }), 'JOB_INVALID', `Job file ${bomb} is not valid here: Excessive alias count indicates a resource exhaustion attack`);
+  }));
+
   test('unknown key `bach` suggests `batch`', () => withTempDir(async (dir) => {
     const file = await writeJob(dir, `${minimal}\nbach: { size: 8 }\n`);
     const error = await rejectsWith(loadJob(file, { env: {} }), 'JOB_INVALID',
