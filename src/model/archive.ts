@@ -114,9 +114,13 @@ export async function extractArchive(file: string, dir: string): Promise<string[
   const entries: { path: string; data: Buffer }[] = [];
   /** The next entry's name from a PAX extended header (`path=`) or a GNU long-name entry: longer than ustar's 255 bytes, or not ASCII. */
   let longName: string | undefined;
+  let ended = false;
   for (let at = 0; at + block <= tar.length;) {
     const h = tar.subarray(at, at + block);
-    if (h.every((b) => b === 0)) break;
+    if (h.every((b) => b === 0)) {
+      ended = true;
+      break;
+    }
     const name = cString(h.subarray(0, 100));
     const prefix = cString(h.subarray(345, 500));
     const path = longName ?? (prefix ? `${prefix}/${name}` : name);
@@ -135,9 +139,17 @@ export async function extractArchive(file: string, dir: string): Promise<string[
     // macOS tar's AppleDouble companions (._bento.yaml): extended attributes, not bundle files.
     if (basename(path).startsWith('._')) continue;
     if (type !== '0' && type !== '7') throw unsafe(path, type === '1' || type === '2' ? 'links are not allowed' : `entry type "${type}" is not a regular file`);
-    const clean = normalize(path);
+    const clean = normalize(path).replace(/\/+$/, '');
     if (path.startsWith('/') || clean.startsWith('..') || clean.split(sep).includes('..') || relative(dir, join(dir, clean)).startsWith('..')) throw unsafe(path, 'it points outside the bundle');
+    if (clean === '.' || clean === '') throw unsafe(path, 'it names no file');
+    // Written one over the other, or a file where a folder must be: the archive was not made as one bundle.
+    const clash = entries.find((e) => e.path === clean || e.path.startsWith(clean + sep) || clean.startsWith(e.path + sep));
+    if (clash) throw unsafe(path, clash.path === clean ? 'it is in the archive twice' : `it and "${clash.path}" are a file and a folder of one name`);
     entries.push({ path: clean, data });
+  }
+  // Cut short: a copy or download that stopped, whose later files (a model's weights) are missing.
+  if (!ended) {
+    throw new BentoError('MODEL_LOAD', `Model archive ${file} is cut short: it ends without tar's end-of-archive blocks, so files may be missing from it`, { file, hint: 'Copy or download it again.' });
   }
   // `tar czf m.tar.gz bundle/` puts the bundle in a folder of its own: read it from there.
   const top = entries[0]?.path.split(sep)[0];

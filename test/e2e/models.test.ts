@@ -86,32 +86,41 @@ test('pack → list → show → run by tag → export → delete → import →
   assert.equal(await readFile(join(dir, 'archived.csv'), 'utf8'), await readFile(join(dir, 'out.csv'), 'utf8'));
 }));
 
-/** A one-entry ustar archive whose entry has any name and type. */
-function tarWith(name: string, type: string, content = 'x'): Buffer {
-  const h = Buffer.alloc(512);
-  h.write(name, 0, 100);
-  h.write('0000644\0', 100);
-  h.write(`${content.length.toString(8).padStart(11, '0')}\0`, 124);
-  h.write('00000000000\0', 136);
-  h.write('        ', 148);
-  h.write(type, 156);
-  h.write('ustar\0', 257);
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-  const data = Buffer.alloc(512);
-  data.write(content);
-  return gzipSync(Buffer.concat([h, data, Buffer.alloc(1024)]));
+/** A ustar archive of these entries (name, type, content), with or without tar's end blocks. */
+function tarOf(entries: readonly (readonly [string, string, string?])[], end = true): Buffer {
+  const parts = entries.flatMap(([name, type, content = 'x']) => {
+    const h = Buffer.alloc(512);
+    h.write(name, 0, 100);
+    h.write('0000644\0', 100);
+    h.write(`${content.length.toString(8).padStart(11, '0')}\0`, 124);
+    h.write('00000000000\0', 136);
+    h.write('        ', 148);
+    h.write(type, 156);
+    h.write('ustar\0', 257);
+    let sum = 0;
+    for (const b of h) sum += b;
+    h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+    const data = Buffer.alloc(512);
+    data.write(content);
+    return [h, data];
+  });
+  return gzipSync(Buffer.concat([...parts, Buffer.alloc(end ? 1024 : 0)]));
 }
 
 test('import refuses archives that escape the bundle or hold links', () => withTempDir(async (dir) => {
   const env = { BENTO_BATCH_HOME: join(dir, 'home') };
-  for (const [name, type, why] of [['../evil.txt', '0', 'it points outside the bundle'], ['/etc/evil', '0', 'it points outside the bundle'], ['a/../../evil', '0', 'it points outside the bundle'], ['link', '2', 'links are not allowed']] as const) {
-    await writeFile(join(dir, 'bad.tar.gz'), tarWith(name, type));
+  for (const [name, type, why, before] of [['../evil.txt', '0', 'it points outside the bundle'], ['/etc/evil', '0', 'it points outside the bundle'], ['a/../../evil', '0', 'it points outside the bundle'], ['link', '2', 'links are not allowed'],
+    ['bento.yaml', '0', 'it is in the archive twice', 'bento.yaml'], ['a/b', '0', 'it and "a" are a file and a folder of one name', 'a'], ['.', '0', 'it names no file']] as const) {
+    await writeFile(join(dir, 'bad.tar.gz'), tarOf([...(before ? [[before, '0'] as const] : []), [name, type]]));
     const result = await runCli(['--log-format', 'text', 'models', 'import', join(dir, 'bad.tar.gz')], { env });
     assert.equal(result.code, 4, result.stderr);
     assert.ok(result.stderr.includes(`error: Model archive ${join(dir, 'bad.tar.gz')} has an unsafe entry "${name}": ${why}; nothing was extracted from it`), result.stderr);
   }
+  // Cut short before its end blocks, as a copy that stopped: files may be missing.
+  await writeFile(join(dir, 'bad.tar.gz'), tarOf([['bento.yaml', '0']], false));
+  const cut = await runCli(['--log-format', 'text', 'models', 'import', join(dir, 'bad.tar.gz')], { env });
+  assert.equal(cut.code, 4, cut.stderr);
+  assert.match(cut.stderr, /is cut short: it ends without tar's end-of-archive blocks, so files may be missing from it\nhint: Copy or download it again\./);
   assert.deepEqual((await readdir(dir)).sort(), ['bad.tar.gz']);
 }));
 
