@@ -3,7 +3,7 @@
  * schema, and turn every issue into one line "dot.path: expected X, got `v` (type)".
  */
 import { readFile, stat } from 'node:fs/promises';
-import { LineCounter, parseDocument } from 'yaml';
+import { isScalar, LineCounter, parseDocument } from 'yaml';
 // A namespace import, here as in every module: esbuild then bundles only the parts of zod the schemas use (test/bundle.test.ts).
 import * as z from 'zod';
 import { BentoError, type BentoErrorCode, didYouMean, quote } from './errors.js';
@@ -16,8 +16,8 @@ export const positiveInt = (what = 'a positive integer') =>
 export const nonEmptyString = (what = 'a non-empty string') => z.string(expect(what)).min(1, expect(what));
 export const stringList = (what = 'a list of strings') => z.array(z.string(expect(what)), expect(what));
 
-/** Reads and parses a YAML file; YAML syntax errors name the line and column. */
-export async function readYaml(file: string, code: BentoErrorCode, what: string): Promise<unknown> {
+/** Reads and parses a YAML file; YAML syntax errors name the line and column. `asText`: top-level keys read as the text written. */
+export async function readYaml(file: string, code: BentoErrorCode, what: string, asText: readonly string[] = []): Promise<unknown> {
   let text: string;
   const info = await stat(file).catch(() => undefined);
   if (info?.isDirectory()) {
@@ -47,6 +47,11 @@ export async function readYaml(file: string, code: BentoErrorCode, what: string)
     // The yaml library's advice for a second document (use parseAllDocuments) is for programmers.
     const message = /parseAllDocuments|multiple documents/i.test(first.message) ? 'it holds more than one YAML document (a line `---` starts another); the file is one document' : first.message.split('\n')[0];
     throw new BentoError(code, `${what} ${file} is not valid YAML${at ? ` at line ${at.line}, column ${at.col}` : ''}: ${message}`, { file, hint: `Fix the ${what.toLowerCase()} and run again.` });
+  }
+  // A top-level key whose plain number is text as written: `version: 1.10` is not 1.1, nor `2.0` 2.
+  for (const key of asText) {
+    const node = doc.get(key, true);
+    if (isScalar(node) && node.type === 'PLAIN' && typeof node.value === 'number' && typeof node.source === 'string') node.value = node.source;
   }
   try {
     return doc.toJS({ maxAliasCount: 100 }) ?? {};

@@ -6,10 +6,9 @@ import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { readYaml } from '../config.js';
 import { BentoError, fsReason } from '../errors.js';
 import { extractArchive } from './archive.js';
-import { type Manifest, manifestName, parseManifest } from './manifest.js';
+import { type Manifest, manifestName, parseManifest, readManifest } from './manifest.js';
 import { homeDir, parseTag, resolveTag } from './store.js';
 
 export interface Bundle {
@@ -42,7 +41,7 @@ export async function openBundle(path: string): Promise<Bundle> {
   await access(manifestFile, constants.R_OK).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'EACCES' || error.code === 'EPERM') throw unreadable(manifestFile);
   });
-  const manifest = parseManifest(await readYaml(manifestFile, 'MANIFEST_INVALID', 'Manifest'), manifestFile);
+  const manifest = parseManifest(await readManifest(manifestFile), manifestFile);
   const modelFile = resolve(dir, manifest.model);
   if (!(await stat(modelFile).catch(() => undefined))?.isFile()) {
     throw new BentoError('MODEL_NOT_FOUND', `Model file ${modelFile} named in ${manifestFile} does not exist`, { file: modelFile, hint: 'Fix `model:` in bento.yaml or copy the .onnx file into the bundle.' });

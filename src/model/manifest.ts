@@ -4,7 +4,7 @@
  */
 import { isAbsolute } from 'node:path';
 import * as z from 'zod';
-import { configError, expect, nonEmptyString, positiveInt, stringList, validate } from '../config.js';
+import { configError, expect, nonEmptyString, positiveInt, readYaml, stringList, validate } from '../config.js';
 import { rowWidth } from './shape.js';
 
 /** The manifest's file name inside a bundle. */
@@ -69,9 +69,17 @@ const outputSchema = z.strictObject({
   }, expect('a mapping of label, score, probabilities, values or list')),
 }, expect('a mapping'));
 
+/** Reads a bento.yaml: its version as the text written (`version: 1.10` is "1.10", not 1.1). */
+export function readManifest(file: string): Promise<unknown> {
+  return readYaml(file, 'MANIFEST_INVALID', 'Manifest', ['version']);
+}
+
 /** What a model's name and version may hold: each is a folder name in the store and a part of `name:version`. */
-export const tagPart = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-export const tagPartWords = 'letters, digits, ".", "_" and "-", starting with a letter or digit';
+export const tagPart = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+export const tagPartWords = 'letters, digits, ".", "_" and "-", starting with a letter or digit, at most 128 of them';
+
+/** An ISO 8601 time (pack writes one): what `name:latest` orders by, so not any text. */
+export const isTime = (text: string) => /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(text) && !Number.isNaN(Date.parse(text));
 
 /** A version: a tag part, and not the word tags use for the newest. */
 export const isVersion = (version: string) => tagPart.test(version) && version !== 'latest';
@@ -79,13 +87,13 @@ export const isVersion = (version: string) => tagPart.test(version) && version !
 /** bento.yaml as written; keys are documented in the README ("The packed model"). */
 export const manifestSchema = z.strictObject({
   bento: z.literal(1, expect('1 (the bundle format version)')),
-  name: nonEmptyString().regex(tagPart, expect('a name of letters, digits, ".", "_" and "-"')),
+  name: nonEmptyString().regex(tagPart, expect(`a name of ${tagPartWords}`)),
   // A version names a folder of the store and is half of a tag (store.ts): the same characters as a name, and not the word tags use for the newest.
   version: z.union([z.string().min(1), z.number()], expect('a version string')).transform(String)
     .refine(isVersion, expect(`a version of ${tagPartWords}, other than "latest"`)),
   description: z.string().optional(),
   /** ISO time of packing; `name:latest` picks the newest. */
-  created: z.string().optional(),
+  created: z.string(expect('an ISO 8601 time, such as 2026-12-06T21:53:00Z')).refine(isTime, expect('an ISO 8601 time, such as 2026-12-06T21:53:00Z')).optional(),
   model: bundleFile('the ONNX file name inside the bundle').default('model.onnx'),
   batch: z.strictObject({
     max_size: positiveInt(),

@@ -7,10 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { cp, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { readYaml } from '../config.js';
 import { BentoError } from '../errors.js';
 import { directorySize } from './archive.js';
-import { isVersion, manifestName, tagPart, tagPartWords } from './manifest.js';
+import { isTime, isVersion, manifestName, readManifest, tagPart, tagPartWords } from './manifest.js';
 
 export interface StoredModel {
   readonly name: string;
@@ -52,12 +51,12 @@ export async function listModels(name?: string, env?: NodeJS.ProcessEnv): Promis
     for (const v of versions) {
       if (!v.isDirectory() || v.name.startsWith('.')) continue;
       const dir = join(root, n, v.name);
-      const manifest = (await readYaml(join(dir, manifestName), 'MANIFEST_INVALID', 'Manifest').catch(() => ({}))) as { created?: unknown };
-      const created = typeof manifest.created === 'string' ? manifest.created : (await stat(dir)).mtime.toISOString();
+      const manifest = (await readManifest(join(dir, manifestName)).catch(() => ({}))) as { created?: unknown };
+      const created = typeof manifest.created === 'string' && isTime(manifest.created) ? manifest.created : (await stat(dir)).mtime.toISOString();
       models.push({ name: n, version: v.name, dir, created });
     }
     // Newest last: by creation time, then version (timestamp versions sort by time too).
-    models.sort((a, b) => a.created.localeCompare(b.created) || a.version.localeCompare(b.version, 'en', { numeric: true }));
+    models.sort((a, b) => Date.parse(a.created) - Date.parse(b.created) || a.version.localeCompare(b.version, 'en', { numeric: true }));
     out.push(...models);
   }
   return out;

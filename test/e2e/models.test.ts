@@ -211,7 +211,7 @@ test('pack refuses a name or version that is no folder of the store or no half o
   const env = { BENTO_BATCH_HOME: join(dir, 'home') };
   const model = join(shapes, 'zipmap.onnx');
   const pack = (...args: string[]) => runCli(['--log-format', 'text', 'pack', model, ...args], { cwd: dir, env });
-  const part = 'expected letters, digits, ".", "_" and "-", starting with a letter or digit';
+  const part = 'expected letters, digits, ".", "_" and "-", starting with a letter or digit, at most 128 of them';
   for (const [args, problem] of [
     [['--name', 'p', '--version', '../../evil', '--columns', columns], `--version "../../evil": ${part}`],
     [['--name', 'p', '--version', '.hidden', '--columns', columns], `--version ".hidden": ${part}`],
@@ -250,7 +250,7 @@ test('import takes a bundle archived in a folder of its own, names the archive i
   execFileSync('tar', ['czf', join(dir, 'evil.tar.gz'), '-C', join(dir, 'src', 'bundle'), '.']);
   const evil = await runCli(['--log-format', 'text', 'models', 'import', join(dir, 'evil.tar.gz')], { env });
   assert.equal(evil.code, 2, evil.stderr);
-  assert.ok(evil.stderr.startsWith(`error: Manifest ${join(dir, 'evil.tar.gz')}: bento.yaml: version: expected a version of letters, digits, ".", "_" and "-", starting with a letter or digit, other than "latest", got \`"../../evil"\` (string)\n`), evil.stderr);
+  assert.ok(evil.stderr.startsWith(`error: Manifest ${join(dir, 'evil.tar.gz')}: bento.yaml: version: expected a version of letters, digits, ".", "_" and "-", starting with a letter or digit, at most 128 of them, other than "latest", got \`"../../evil"\` (string)\n`), evil.stderr);
   assert.deepEqual(await readdir(join(dir, 'home')), ['models']);
   assert.deepEqual(await readdir(join(dir, 'home', 'models')), ['penguins-species']);
 }));

@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { readFile } from 'node:fs/promises';
 import { openBundle } from '../../src/model/bundle.js';
-import { type Manifest, outputColumns, parseManifest } from '../../src/model/manifest.js';
+import { type Manifest, outputColumns, parseManifest, readManifest } from '../../src/model/manifest.js';
 import { rowWidth } from '../../src/model/shape.js';
 import { fixtures, rejectsWith, throwsWith, withTempDir } from '../helpers.js';
 
@@ -80,6 +80,17 @@ describe('parseManifest: defaults and helpers', () => {
     assert.equal(m.model, 'model.onnx');
     assert.equal(m.version, '3');
   });
+
+  test('a version written as a number is read as its text (1.10 is not 1.1, 2.0 not 2); created must be a time', () => withTempDir(async (dir) => {
+    for (const [written, read] of [['1.10', '1.10'], ['2.0', '2.0'], ['3', '3'], ['"1.10"', '1.10']] as const) {
+      await writeFile(join(dir, 'bento.yaml'), `version: ${written}\n`);
+      assert.equal((await readManifest(join(dir, 'bento.yaml')) as { version: unknown }).version, read);
+    }
+    throwsWith(() => parseManifest(raw({ created: 'next week' }), file), 'MANIFEST_INVALID', one('created: expected an ISO 8601 time, such as 2026-12-06T21:53:00Z, got `"next week"` (string)'));
+    for (const created of ['2026-12-06T21:53:00.123Z', '2026-12-06', '2026-12-06T21:53:00+01:00']) assert.equal(parseManifest(raw({ created }), file).created, created);
+    assert.throws(() => parseManifest(raw({ name: 'm'.repeat(129) }), file), /name: expected a name of .*, at most 128 of them, got/);
+    assert.equal(parseManifest(raw({ name: 'm'.repeat(128) }), file).name, 'm'.repeat(128));
+  }));
 
   test('rowWidth multiplies the non-batch dims; [batch] is one column; a named dim is unknown', () => {
     const m: Manifest = parseManifest(raw({ inputs: [
@@ -198,7 +209,7 @@ describe('parseManifest: schema', () => {
     }), file), 'MANIFEST_INVALID', [
       `Manifest ${file} has 6 problems:`,
       '  - bento: expected 1 (the bundle format version), got `2` (number)',
-      '  - name: expected a name of letters, digits, ".", "_" and "-", got `"my model"` (string)',
+      '  - name: expected a name of letters, digits, ".", "_" and "-", starting with a letter or digit, at most 128 of them, got `"my model"` (string)',
       '  - batch.max_size: expected a positive integer, got `0` (number)',
       '  - inputs.0.dtype: expected one of [float32, float64, int32, int64, bool, string], got `"float16"` (string)',
       '  - outputs.0.activation: expected one of [none, softmax, sigmoid], got `"relu"` (string)',

@@ -9,11 +9,10 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import type { Batch } from '../../batch/batcher.js';
-import { readYaml } from '../../config.js';
 import { BentoError } from '../../errors.js';
 import type { Bundle } from '../../model/bundle.js';
 import { locationsIn } from '../../model/external.js';
-import { isVersion, type Manifest, manifestName, parseManifest, tagPart, tagPartWords } from '../../model/manifest.js';
+import { isVersion, type Manifest, manifestName, parseManifest, readManifest, tagPart, tagPartWords } from '../../model/manifest.js';
 import { ModelPool } from '../../model/pool.js';
 import { postprocess } from '../../model/postprocess.js';
 import { Preprocessor } from '../../model/preprocess.js';
@@ -71,7 +70,7 @@ export async function pack(options: PackOptions, log: (line: string) => void = (
     try {
       const manifestFile = join(staging, manifestName);
       await writeFile(manifestFile, stringify(manifest, { lineWidth: 0 }));
-      const raw = await readYaml(manifestFile, 'MANIFEST_INVALID', 'Manifest');
+      const raw = await readManifest(manifestFile);
       let parsed: Manifest;
       try {
         parsed = parseManifest(raw, options.manifest ? resolve(options.manifest) : manifestFile);
@@ -99,7 +98,7 @@ export async function pack(options: PackOptions, log: (line: string) => void = (
       if (already.length > 0) {
         for (const o of manifest.outputs as { tensor: string; activation?: string }[]) if (already.some((a) => a.tensor === o.tensor)) o.activation = 'none';
         await writeFile(manifestFile, stringify(manifest, { lineWidth: 0 }));
-        parsed = parseManifest(await readYaml(manifestFile, 'MANIFEST_INVALID', 'Manifest'), manifestFile);
+        parsed = parseManifest(await readManifest(manifestFile), manifestFile);
         for (const o of already) log(`note: output "${o.tensor}" already holds probabilities (each row sums to 1): no softmax on it; give --activation ${o.tensor}=softmax to apply one`);
       }
       let dir: string;
@@ -203,7 +202,7 @@ async function defaultVersion(modelFile: string): Promise<string> {
 }
 
 async function fromFile(options: PackOptions, version: string): Promise<Record<string, unknown>> {
-  const raw = (await readYaml(resolve(options.manifest!), 'MANIFEST_INVALID', 'Manifest')) as Record<string, unknown>;
+  const raw = (await readManifest(resolve(options.manifest!))) as Record<string, unknown>;
   const batch = options.maxBatch === undefined ? {} : { batch: { ...(raw.batch as Record<string, unknown> | undefined), max_size: options.maxBatch } };
   return { bento: 1, ...raw, ...batch, name: options.name, version, model: 'model.onnx', created: new Date().toISOString(), ...(options.description ? { description: options.description } : {}) };
 }
