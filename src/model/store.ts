@@ -82,9 +82,8 @@ export async function saveToStore(bundleDir: string, name: string, version: stri
   // The manifest was checked; this guards the folder names themselves (a path outside the store).
   if (!tagPart.test(name) || !isVersion(version)) throw new BentoError('USAGE', `Cannot store a model as ${name}:${version}: a name and a version are ${tagPartWords}`, { hint: 'Choose another name or version.' });
   const dir = join(modelsDir(env), name, version);
-  if (await stat(dir).catch(() => undefined)) {
-    throw new BentoError('USAGE', `Model ${name}:${version} is already in the store (${dir})`, { hint: `${another}, or delete it first with \`bento-batch models delete ${name}:${version}\`.` });
-  }
+  const taken = () => new BentoError('USAGE', `Model ${name}:${version} is already in the store (${dir})`, { hint: `${another}, or delete it first with \`bento-batch models delete ${name}:${version}\`.` });
+  if (await stat(dir).catch(() => undefined)) throw taken();
   const temp = join(modelsDir(env), name, `.${version}.${randomBytes(4).toString('hex')}.tmp`);
   await mkdir(temp, { recursive: true });
   try {
@@ -92,6 +91,8 @@ export async function saveToStore(bundleDir: string, name: string, version: stri
     await rename(temp, dir);
   } catch (error) {
     await rm(temp, { recursive: true, force: true });
+    // Another pack or import of the same tag got there between the look and the rename.
+    if (['ENOTEMPTY', 'EEXIST'].includes((error as NodeJS.ErrnoException).code ?? '')) throw taken();
     throw error;
   }
   return (await listModels(name, env)).find((m) => m.version === version)!;
