@@ -78,6 +78,26 @@ export interface PoolOptions {
   readonly expectedEstimated?: boolean;
   /** Default workersPayAfterMs. */
   readonly workersPayAfterMs?: number;
+  /**
+   * The model file's identity (fileIdentity) when the run hashed it for its checkpoint: every
+   * session loaded, at the start or when `auto` moves the model, must come from that file. A model
+   * replaced in the store or rewritten in its folder meanwhile would score part of the output.
+   */
+  readonly identity?: string;
+}
+
+/** A file's identity: the same path replaced (another inode) or rewritten in place (size, mtime) is another file. */
+export async function fileIdentity(path: string): Promise<string> {
+  const info = await stat(path);
+  return `${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}`;
+}
+
+/** The model file changed under a run that had hashed it: a BentoError naming it, or undefined when it did not. */
+async function changedModel(modelFile: string, identity: string | undefined): Promise<BentoError | undefined> {
+  if (identity === undefined || (await fileIdentity(modelFile).catch(() => undefined)) === identity) return undefined;
+  return new BentoError('MODEL_LOAD', `Model file ${modelFile} changed while the run loaded it (replaced or rewritten): its checkpoint names one model, and its predictions would come from another`, {
+    file: modelFile, hint: 'Run again once the model is in place; replace a stored model (models delete and import) while no job uses it.',
+  });
 }
 
 /**
@@ -254,15 +274,21 @@ export class ModelPool {
     };
     const timing = (on: Timing['on']): Timing => ({ on, belowMs: options.inlineBelowMs ?? inlineBelowMs(availableParallelism()), seen: 0, windows: 0, quickMs: Number.POSITIVE_INFINITY, runMs: [] });
     const inlineFirst = placement === 'auto' && (await stat(modelFile).then((s) => s.size, () => 0)) <= (options.inlineFirstMaxBytes ?? inlineFirstMaxBytes);
+    let pool: ModelPool;
     if (placement === 'inline' || inlineFirst) {
       const session = await Session.create(modelFile, options.inline ?? options.workers).catch((error: unknown) => { throw loadFailed(error); });
-      const pool = new ModelPool(modelFile, options, [], session, { signature: session.signature, providers: session.providers, note: session.fallbackNote });
+      pool = new ModelPool(modelFile, options, [], session, { signature: session.signature, providers: session.providers, note: session.fallbackNote });
       if (inlineFirst) pool.#timing = timing('inline');
-      return pool;
+    } else {
+      const { workers, ready } = await startWorkers(modelFile, options).catch((error: unknown) => { throw loadFailed(error); });
+      pool = new ModelPool(modelFile, options, workers, undefined, ready);
+      if (placement === 'auto') pool.#timing = timing('workers');
     }
-    const { workers, ready } = await startWorkers(modelFile, options).catch((error: unknown) => { throw loadFailed(error); });
-    const pool = new ModelPool(modelFile, options, workers, undefined, ready);
-    if (placement === 'auto') pool.#timing = timing('workers');
+    const changed = await changedModel(modelFile, options.identity);
+    if (changed) {
+      await pool.dispose();
+      throw changed;
+    }
     return pool;
   }
 
@@ -366,8 +392,11 @@ export class ModelPool {
       try {
         if (to === 'inline') {
           const session = await Session.create(this.#modelFile, this.#options.inline ?? this.#options.workers);
-          if (this.#disposing) {
+          const changed = this.#disposing ? undefined : await changedModel(this.#modelFile, this.#options.identity);
+          if (this.#disposing || changed) {
             await session.dispose();
+            // The sessions loaded before go on: they hold the model the checkpoint names.
+            if (changed) notMoved(to, changed);
             return;
           }
           this.#inline = session;
@@ -379,8 +408,10 @@ export class ModelPool {
           };
         } else {
           const { workers } = await startWorkers(this.#modelFile, this.#options);
-          if (this.#disposing) {
+          const changed = this.#disposing ? undefined : await changedModel(this.#modelFile, this.#options.identity);
+          if (this.#disposing || changed) {
             await Promise.all(workers.map((w) => w.stop()));
+            if (changed) notMoved(to, changed);
             return;
           }
           const session = this.#inline!;

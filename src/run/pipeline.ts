@@ -17,7 +17,7 @@ import { type CheckpointState, checkCheckpointDir, detachPartials, partialErrors
 import { BentoError, didYouMean, thousands } from '../errors.js';
 import { type JobSpec, sameFile, writtenByRuns } from '../job/spec.js';
 import type { Bundle } from '../model/bundle.js';
-import { ModelPool } from '../model/pool.js';
+import { fileIdentity, ModelPool } from '../model/pool.js';
 import { outputColumns } from '../model/manifest.js';
 import { predictionFields } from '../model/postprocess.js';
 import { Preprocessor } from '../model/preprocess.js';
@@ -258,7 +258,10 @@ async function runLocked(job: PreparedJob, hooks: RunHooks, lock: Lock | undefin
   await Promise.all([removeDeadTemps(spec.output.path), removeDeadTemps(spec.errors.path)]);
   // A CSV or JSONL input's first chunk holds fewer rows for a wide file: part of what types its columns.
   const width = source.format === 'parquet' ? undefined : source.schema.length;
+  // Taken before the model is hashed: every session the run loads must come from this file (ModelPool, identity).
+  const identity = await fileIdentity(bundle.modelFile);
   const decision = ckpt ? await decideResume(spec, ckpt, source.files, bundle, hooks.restart ?? false, width) : undefined;
+  failpoint('model-hashed');
   if (decision?.kind === 'finished') {
     if (decision.moved) hooks.info?.(`${spec.name}: the run finished at ${decision.state.finished?.finished ?? '?'} had not yet moved its output into place; moved now to ${spec.output.path}`, 'published');
     return finishedSummary(job, decision.state);
@@ -289,7 +292,7 @@ async function runLocked(job: PreparedJob, hooks: RunHooks, lock: Lock | undefin
   const writeHere = spec.output.writer === 'inline' || (spec.output.writer === 'auto' && smallInput(source));
   const startedThreads = writeHere ? undefined : startSinkThreads(spec.output, sinkThreads);
   const pool = await ModelPool.create(bundle.modelFile, {
-    size: concurrency, batchRows: batchSize, placement: spec.model.placement,
+    size: concurrency, batchRows: batchSize, placement: spec.model.placement, identity,
     // Known for Parquet input, estimated for uncompressed text: a short run does not load workers it would end before using.
     ...(source.estimatedRows !== undefined ? { expectedBatches: Math.ceil(Math.max(0, source.estimatedRows - (resume?.rows ?? 0)) / batchSize), expectedEstimated: source.totalRows === undefined } : {}),
     workers: { ...session, intraOp: session.intraOp ?? Math.max(1, Math.floor(cores / concurrency)) },

@@ -300,6 +300,35 @@ describe('a resume over changed weights in a subfolder of the bundle is refused'
   }));
 });
 
+describe('a model replaced while a run starts', () => {
+  test('swapped between the checkpoint\'s hash and the sessions\' load (models delete and import, or cp over it): exit 4 naming it, and nothing scored by the other model', () => withTempDir(async (work) => {
+    const { cp } = await import('node:fs/promises');
+    await cp(join(fixtures, 'models', 'penguins'), join(work, 'model'), { recursive: true });
+    const jobFile = join(work, 'job.yaml');
+    await writeFile(jobFile, [`input: { path: ${join(fixtures, 'data', 'penguins.csv')} }`, 'model: model', 'output: { path: out.csv }'].join('\n'));
+    for (const swap of ['rename', 'rewrite'] as const) {
+      const child = spawn(process.execPath, [bin, '--log-format', 'text', 'run', jobFile, '--progress', 'none'], { env: { ...process.env, BENTO_BATCH_FAILPOINT: 'model-hashed:1:wait' }, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      const ended = new Promise<number | null>((resolve) => child.on('close', resolve));
+      await new Promise<void>((resolve) => child.stderr.on('data', (d: Buffer) => {
+        stderr += d;
+        if (stderr.includes('failpoint model-hashed')) resolve();
+      }));
+      const other = await readFile(join(fixtures, 'models', 'deep-mlp', 'model.onnx'));
+      if (swap === 'rename') {
+        await writeFile(join(work, 'new.onnx'), other);
+        await rename(join(work, 'new.onnx'), join(work, 'model', 'model.onnx'));
+      } else await writeFile(join(work, 'model', 'model.onnx'), other);
+      assert.equal(await ended, 4, stderr);
+      assert.match(stderr, /error: Model file .*model\.onnx changed while the run loaded it \(replaced or rewritten\)/);
+      assert.ok(!existsSync(join(work, 'out.csv')));
+      await cp(join(fixtures, 'models', 'penguins', 'model.onnx'), join(work, 'model', 'model.onnx'));
+    }
+    const clean = await runCli(['run', jobFile, '--progress', 'none']);
+    assert.equal(clean.code, 0, clean.stderr);
+  }));
+});
+
 describe('a run killed after recording "finished" but before its output is moved', () => {
   test('the rerun moves the new output over yesterday\'s (not "already finished" beside it), status says it is waiting, and no errors file appears when no row failed', () => withTempDir(async (work) => {
     const lines = (await readFile(join(fixtures, 'data', 'penguins.csv'), 'utf8')).trim().split('\n');
