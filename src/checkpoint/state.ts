@@ -28,6 +28,8 @@ export interface Fingerprint {
     /** The bundle's other files (bento.yaml, a tokenizer), which map columns to tensors and outputs to columns. Absent in checkpoints of earlier versions. */
     readonly bundle?: string;
   };
+  /** What `job` and `rows` hash, for a refused resume to name what changed. Absent in checkpoints of earlier versions. */
+  readonly settings?: { readonly job: unknown; readonly rows: unknown };
   /** Settings beside the job hash that change output bytes: errors.emit, input.chunk_rows (the first chunk types the columns). Absent in checkpoints of earlier versions. */
   readonly rows?: string;
   /**
@@ -249,11 +251,13 @@ export async function fingerprint(spec: JobSpec, files: readonly string[], bundl
     const info = await stat(path);
     return { path, size: info.size, mtimeMs: info.mtimeMs, sample: await sample(path, info.size) };
   }));
+  const rows = { emit: spec.errors.emit, chunkRows: spec.input.chunkRows };
   return {
     job: sha256(JSON.stringify(job)),
+    settings: { job, rows },
     inputs,
     model: { name: bundle.manifest.name, version: bundle.manifest.version, sha256: model.sha256, bundle: await bundleHash(bundle, spec, nestedFiles(bundle, model.external)) },
-    rows: sha256(JSON.stringify({ emit: spec.errors.emit, chunkRows: spec.input.chunkRows })),
+    rows: sha256(JSON.stringify(rows)),
     ...typeRowsOf(spec, width),
   };
 }
@@ -312,15 +316,38 @@ async function hashFile(hash: Hash, path: string): Promise<void> {
   hash.update(read ? '\0' : '\0\u0001unreadable\0');
 }
 
+/**
+ * The keys whose values differ between two settings objects, as the job file names them
+ * (`batch.size 8 → 16`), at most three; undefined when either is unknown (an earlier checkpoint).
+ */
+function changedKeys(then: unknown, now: unknown, names: Readonly<Record<string, string>> = {}): string | undefined {
+  if (then === undefined || now === undefined) return undefined;
+  const flat = (value: unknown, path: string, out: Map<string, string>): Map<string, string> => {
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      for (const [key, v] of Object.entries(value)) flat(v, path ? `${path}.${key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}` : key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), out);
+    } else if (value !== undefined) out.set(path, JSON.stringify(value));
+    return out;
+  };
+  const a = flat(then, '', new Map());
+  const b = flat(now, '', new Map());
+  const keys = [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k)).sort();
+  if (keys.length === 0) return undefined;
+  const shown = keys.slice(0, 3).map((k) => `${names[k] ?? k} ${a.get(k) ?? '(not set)'} → ${b.get(k) ?? '(not set)'}`);
+  return `${shown.join(', ')}${keys.length > 3 ? ` and ${keys.length - 3} more` : ''}`;
+}
+
 /** What differs between the checkpoint's fingerprint and now, in words; empty when none. */
 export function differences(then: Fingerprint, now: Fingerprint, options: { readonly typeRowsUnknown?: boolean } = {}): string[] {
   const out: string[] = [];
-  if (then.job !== now.job) out.push('the job file changed (input, batch.size, model options or output settings)');
+  if (then.job !== now.job) out.push(`the job file changed (${changedKeys(then.settings?.job, now.settings?.job) ?? 'input, batch.size, model options or output settings'})`);
   if (then.model.name !== now.model.name || then.model.version !== now.model.version) out.push(`the model changed from ${then.model.name}:${then.model.version} to ${now.model.name}:${now.model.version}`);
   else if (then.model.sha256 !== now.model.sha256) out.push(`the model file of ${now.model.name}:${now.model.version} changed`);
   else if (then.model.bundle !== undefined && then.model.bundle !== now.model.bundle) out.push(`the bundle of ${now.model.name}:${now.model.version} changed (bento.yaml or the files beside it)`);
   // Checkpoints written before these were kept say nothing of them: not a change.
-  if (then.rows !== undefined && then.rows !== now.rows) out.push('errors.emit or input.chunk_rows changed (they change which rows and columns are written)');
+  if (then.rows !== undefined && then.rows !== now.rows) {
+    const keys = changedKeys(then.settings?.rows, now.settings?.rows, { emit: 'errors.emit', chunk_rows: 'input.chunk_rows' });
+    out.push(`${keys ? `a setting that decides which rows and columns are written changed (${keys})` : 'errors.emit or input.chunk_rows changed (they change which rows and columns are written)'}`);
+  }
   // Unknown (no `width`) only where status looks without opening the input.
   else if (then.typeRows !== now.typeRows && !(options.typeRowsUnknown && now.typeRows === undefined)) out.push(`the first chunk, whose rows type the columns, holds ${now.typeRows ?? 'max(input.chunk_rows, 8,192)'} rows now and ${then.typeRows ?? 'max(input.chunk_rows, 8,192)'} rows then (a wide file, read by another version; set input.chunk_rows to the value the checkpoint was made with, 2048 where it was not set, to resume it)`);
   const before = new Map(then.inputs.map((i) => [i.path, i]));

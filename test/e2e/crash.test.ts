@@ -227,7 +227,7 @@ describe('a resume over a change that alters the output is refused', () => {
     await write(jobFile, [`input: { path: ${join(fixtures, 'data', 'penguins.csv')} }`, 'model: model', 'batch: { size: 16 }', 'output: { path: out.csv }', 'checkpoint: { every: 32 }'].join('\n'));
     const killed = () => runAndKill(jobFile, 60_000, { BENTO_BATCH_FAILPOINT: 'state-renamed:3' });
     const resume = (...sets: string[]) => runCli(['--log-format', 'text', 'run', jobFile, '--progress', 'none', ...sets.flatMap((s) => ['--set', s])]);
-    for (const [set, change] of [['errors.emit=null-row', 'errors.emit or input.chunk_rows changed'], ['input.chunk_rows=100', 'errors.emit or input.chunk_rows changed']] as const) {
+    for (const [set, change] of [['errors.emit=null-row', 'a setting that decides which rows and columns are written changed \\(errors\\.emit "skip" → "null-row"\\)'], ['input.chunk_rows=100', 'a setting that decides which rows and columns are written changed \\(input\\.chunk_rows 2048 → 100\\)'], ['batch.size=8', 'the job file changed \\(batch\\.size 16 → 8\\)']] as const) {
       assert.equal((await killed()).signal, 'SIGKILL');
       const refused = await resume(set);
       assert.equal(refused.code, 2, refused.stderr);
