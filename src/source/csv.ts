@@ -236,7 +236,11 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
   async function sameHeaders(): Promise<boolean> {
     if (files.length < 2 || !options.header) return true;
     const first = (await firstRecord(files[0]!))?.fields.join('\0');
-    for (const file of files.slice(1)) if ((await firstRecord(file))?.fields.join('\0') !== first) return false;
+    for (const file of files.slice(1)) {
+      const record = await firstRecord(file);
+      // An empty file has no header to differ (and no record to copy).
+      if (record && record.fields.join('\0') !== first) return false;
+    }
     return true;
   }
 
@@ -330,6 +334,8 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
       }
     }
     if (header === undefined) {
+      // 0 bytes, one of several: an empty partition as Spark writes one without a header (its default).
+      if (files.length > 1) return;
       throw new BentoError('INPUT_FORMAT', `Input file ${file} is empty`, { file, hint: 'Remove the file from the input, or check the step that writes it.' });
     }
     if (rows === 0 && options.header) {

@@ -408,9 +408,12 @@ describe('openCsv: errors', () => {
       `${file} is not valid CSV: a quoted field starting on line 2 is not closed by the end of the file`);
   }));
 
-  test('an empty file is INPUT_FORMAT', () => withTempDir(async (dir) => {
+  test('an empty file is INPUT_FORMAT on its own; among several (Spark\'s empty partition without a header, its default) it adds no rows', () => withTempDir(async (dir) => {
     const file = await csvFile(dir, 'empty.csv', '');
     await rejectsWith(() => openCsv([file], defaults), 'INPUT_FORMAT', `Input file ${file} is empty`);
+    const parts = [await csvFile(dir, 'part-00000.csv', ''), await csvFile(dir, 'part-00001.csv', '1,x\n2,y\n'), await csvFile(dir, 'part-00002.csv', ''), await csvFile(dir, 'part-00003.csv', '3,z\n')];
+    const columns = concatColumns(await drain(await openCsv(parts, { ...defaults, header: false, names: ['a', 'b'] })));
+    assert.deepEqual([Array.from(columns.a as ArrayLike<number>, Number), columns.b], [[1, 2, 3], ['x', 'y', 'z']]);
   }));
 
   test('a header-only file is INPUT_FORMAT on its own; among several (an empty partition, as Spark writes one) it adds no rows; all of them header-only, the input has none', () => withTempDir(async (dir) => {
