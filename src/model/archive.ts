@@ -106,6 +106,7 @@ export async function extractArchive(file: string, dir: string): Promise<string[
   try {
     tar = gunzipSync(await readFile(file), { maxOutputLength: maxUnpackedBytes });
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new BentoError('MODEL_NOT_FOUND', `Model archive ${file} does not exist`, { file, cause: error, hint: 'Check the path; relative paths resolve against the current directory.' });
     throw new BentoError('MODEL_LOAD', `Model archive ${file} is not a readable .tar.gz: ${(error as Error).message}`, { file, cause: error, hint: 'Export it again with `bento-batch models export`.' });
   }
   const unsafe = (entry: string, why: string) => new BentoError('MODEL_LOAD', `Model archive ${file} has an unsafe entry "${entry}": ${why}; nothing was extracted from it`, {
@@ -155,6 +156,12 @@ export async function extractArchive(file: string, dir: string): Promise<string[
   const top = entries[0]?.path.split(sep)[0];
   if (top && !entries.some((e) => e.path === 'bento.yaml') && entries.some((e) => e.path === join(top, 'bento.yaml')) && entries.every((e) => e.path.startsWith(top + sep))) {
     for (const e of entries) e.path = e.path.slice(top.length + 1);
+  }
+  if (!entries.some((e) => e.path === manifestName)) {
+    const listed = entries.slice(0, 5).map((e) => e.path).join(', ');
+    throw new BentoError('MODEL_LOAD', `Model archive ${file} holds no ${manifestName}${entries.length > 0 ? ` (it holds ${listed}${entries.length > 5 ? ', …' : ''})` : ''}: it is not a bundle archive`, {
+      file, hint: 'Archive a bundle (the folder pack writes, with bento.yaml and the .onnx file), e.g. with `bento-batch models export NAME:VERSION FILE.tar.gz`.',
+    });
   }
   for (const { path, data } of entries) {
     await mkdir(dirname(join(dir, path)), { recursive: true });

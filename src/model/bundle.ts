@@ -65,6 +65,12 @@ export async function resolveBundle(ref: string, baseDir: string, env?: NodeJS.P
       file: path, hint: `Pack it first: bento-batch pack ${ref} --name NAME --columns TENSOR=col1,col2 (see \`bento-batch inspect ${ref}\` for its tensors).`,
     });
   }
+  // A file's name, not a tag (a tag may hold dots, but no model is named model.onnx): a mistyped path.
+  if (info === undefined && /\.(onnx|tar\.gz|tgz)$/i.test(ref)) {
+    throw new BentoError('MODEL_NOT_FOUND', `Model file ${path} does not exist`, {
+      file: path, hint: `Check the path${ref.startsWith('/') ? '' : ` (relative to ${baseDir})`}; \`bento-batch models list\` shows the stored models, named NAME:VERSION.`,
+    });
+  }
   if (info === undefined && parseTag(ref) && !ref.includes('/')) return { ...(await openBundle((await resolveTag(ref, env)).dir)), ref };
   return { ...(await openBundle(path)), ref };
 }

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -116,6 +116,18 @@ test('import refuses archives that escape the bundle or hold links', () => withT
     assert.equal(result.code, 4, result.stderr);
     assert.ok(result.stderr.includes(`error: Model archive ${join(dir, 'bad.tar.gz')} has an unsafe entry "${name}": ${why}; nothing was extracted from it`), result.stderr);
   }
+  // Not there, or an archive of something else; a mistyped model file is not looked for in the store.
+  for (const [args, message] of [
+    [['models', 'import', join(dir, 'nope.tar.gz')], `error: Model archive ${join(dir, 'nope.tar.gz')} does not exist`],
+    [['inspect', join(dir, 'nope.onnx')], `error: Model file ${join(dir, 'nope.onnx')} does not exist\nhint: Check the path; \`bento-batch models list\` shows the stored models, named NAME:VERSION.`],
+    [['models', 'import', join(dir, 'data.tar.gz')], `error: Model archive ${join(dir, 'data.tar.gz')} holds no bento.yaml (it holds data.csv): it is not a bundle archive`],
+  ] as const) {
+    await writeFile(join(dir, 'data.tar.gz'), tarOf([['data.csv', '0', 'a,b\n']]));
+    const result = await runCli(['--log-format', 'text', ...args], { env });
+    assert.equal(result.code, 4, result.stderr);
+    assert.ok(result.stderr.startsWith(message), result.stderr);
+  }
+  await rm(join(dir, 'data.tar.gz'));
   // Cut short before its end blocks, as a copy that stopped: files may be missing.
   await writeFile(join(dir, 'bad.tar.gz'), tarOf([['bento.yaml', '0']], false));
   const cut = await runCli(['--log-format', 'text', 'models', 'import', join(dir, 'bad.tar.gz')], { env });
