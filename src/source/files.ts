@@ -28,16 +28,18 @@ export async function resolveInputFiles(path: string, isWanted: (file: string) =
   if (firstMagic === -1) {
     const info = await stat(path).catch(() => undefined);
     if (info === undefined) {
-      throw new BentoError('INPUT_NOT_FOUND', `Input file ${path} does not exist`, { file: path, hint: 'Check input.path; relative paths resolve against the job file\'s directory (given with --set, against the current one).' });
+      const to = await readlink(path).catch(() => undefined);
+      if (to !== undefined) broken.push(path);
+      else throw new BentoError('INPUT_NOT_FOUND', `Input file ${path} does not exist`, { file: path, hint: 'Check input.path; relative paths resolve against the job file\'s directory (given with --set, against the current one).' });
     }
-    named = !info.isDirectory();
+    named = !info?.isDirectory();
     const all = named ? [path] : await walk(path, broken);
     // A folder of none of the wanted files is read by `orElse` (Spark's JSON output, part-*.json).
     // (The job's own output, a CSV written into the folder, does not count as another data file.)
     const data = (file: string) => isWanted(file) && !skip?.test(file);
     const wanted = named || orElse === undefined || all.some(data) || broken.some(data) ? isWanted : orElse;
     files = named ? all : all.filter(wanted);
-    broken = broken.filter(wanted);
+    broken = named ? broken : broken.filter(wanted);
   } else {
     const base = parts.slice(0, firstMagic).join(sep) || sep;
     const pattern = globToRegExp(parts.slice(firstMagic).join('/'));

@@ -128,6 +128,8 @@ describe('resolveInputFiles', () => {
       assert.equal(error.file, join(dir, 'in', 'b.csv'));
     }
     assert.deepEqual(await resolveInputFiles(join(dir, 'in', 'a*.csv'), isData), [join(dir, 'in', 'a.csv')]);
+    // Named on its own, too.
+    await rejectsWith(() => resolveInputFiles(join(dir, 'in', 'c.csv'), isData), 'INPUT_NOT_FOUND', `Input file ${join(dir, 'in', 'c.csv')} is a symbolic link to ${join(dir, 'gone', 'c.csv')}, which does not exist`);
   }));
 
   test('a glob matches within segments, ** across them, in sorted order', () => withTempDir(async (dir) => {
