@@ -70,7 +70,13 @@ test('validate warns of a bad row in its sample, as a run lists it and goes on, 
     assert.match(result.stderr, /^warn: Invalid value: column "bill_length_mm" expects float32 \(tensor "features"\), got "abc" at .*in\.csv row 5; a run lists the row in .*out\.csv\.errors\.jsonl and scores the others$/m);
     assert.match(result.stderr, /^check +model ran on the first 8 row\(s\): ok \(1 bad, see above\)$/m);
   }
-  assert.deepEqual((await readdir(dir)).sort(), ['in.csv', 'job.yaml']);
+  // A hint the rows share is said once: here, numbers with a decimal comma read with decimal ".".
+  const { header, lines: rows } = await penguinsCsv();
+  await writeFile(join(dir, 'comma.csv'), [header, ...rows.slice(0, 8)].map((l) => l.replace(/,/g, ';').replace(/(\d)\.(\d)/g, '$1,$2')).join('\n'));
+  const comma = await runCli(['--log-format', 'text', 'validate', 'job.yaml', '--set', `input.path=${join(dir, 'comma.csv')}`, '--set', 'input.csv={delimiter: ";", decimal: "."}'], { cwd: dir });
+  assert.equal(comma.code, 0, comma.stderr);
+  assert.equal(comma.stderr.match(/^hint: The number has a decimal comma: set input\.csv\.decimal: ","/gm)?.length, 1, comma.stderr);
+  assert.deepEqual((await readdir(dir)).sort(), ['comma.csv', 'in.csv', 'job.yaml']);
 }));
 
 // onnxruntime-node 1.30 uploads telemetry from Linux and macOS unless ORT_DISABLE_TELEMETRY is

@@ -44,9 +44,13 @@ export async function checkJob(spec: JobSpec, logger: Logger): Promise<void> {
     const errors = new Map(first.value.errors);
     const { feeds, context } = (await Preprocessor.create(job.bundle)).run(first.value, m.batch.fixed ? m.batch.max_size : first.value.length, errors);
     if (errors.size === first.value.length) throw [...errors.values()][0]!;
+    // What to do about them, once for the rows it fits (a decimal comma fails every row alike).
+    const hints = new Set<string>();
     for (const error of [...errors.entries()].sort((a, b) => a[0] - b[0]).map(([, e]) => e)) {
-      logger.event('warn', 'bad-row', `${error.message}; a run lists the row in ${spec.errors.path} and scores the others`, { file: error.file, row: error.row, column: error.column, code: error.code });
+      logger.event('warn', 'bad-row', `${error.message}; a run lists the row in ${spec.errors.path} and scores the others`, { file: error.file, row: error.row, column: error.column, code: error.code, ...(error.hint ? { hint: error.hint } : {}) });
+      if (error.hint) hints.add(error.hint);
     }
+    if (logger.format === 'text') for (const hint of hints) logger.stream.write(`hint: ${hint}\n`);
     const outputs = await pool.run(feeds, [...new Set(m.outputs.map((o) => o.tensor))]);
     postprocess(m, outputs, first.value.length, job.bundle.modelFile, context);
     const at = (p: string) => relative(process.cwd(), p) || '.';
