@@ -168,11 +168,25 @@ export async function prepareJob(spec: JobSpec, resolved?: Bundle): Promise<Prep
     const guess = didYouMean(column, names);
     const needer = modelColumns.includes(column) ? `model ${m.name} needs column "${column}"` : `output.keep names column "${column}"`;
     throw new BentoError('COLUMN_MISSING', `Column "${column}" is missing: ${needer}, but ${source.files[0]} has no such column${guess ? `; the closest is "${guess}"` : ''}`, {
-      file: source.files[0], column, hint: guess ? `Did you mean "${guess}"? Rename it in the input, or fix the name in the ${modelColumns.includes(column) ? 'manifest' : 'job file'}.` : `The input has columns: ${names.join(', ')}.`,
+      file: source.files[0], column, hint: misread(source, names) ?? (guess ? `Did you mean "${guess}"? Rename it in the input, or fix the name in the ${modelColumns.includes(column) ? 'manifest' : 'job file'}.` : `The input has columns: ${names.join(', ')}.`),
     });
   }
   const keep = spec.output.keep ? spec.output.keep.map((k) => source.schema.find((f) => f.name === k)!) : source.schema;
   return { spec, bundle, batchSize, source, keep };
+}
+
+/**
+ * Where a column is missing because the file was read the wrong way: a CSV header of one column
+ * that holds another delimiter (input.csv.delimiter set to the wrong one), or JSON Lines of no
+ * keys (a CSV file named .jsonl, or input.format: jsonl on one).
+ */
+function misread(source: PreparedJob['source'], names: readonly string[]): string | undefined {
+  if (source.format === 'csv' && names.length === 1) {
+    const other = [',', ';', '\t', '|'].find((d) => names[0]!.includes(d));
+    if (other) return `The header is read as one column, "${names[0]!.length > 60 ? `${names[0]!.slice(0, 57)}...` : names[0]}": the file's delimiter looks like ${other === '\t' ? 'a tab' : `"${other}"`}. Set input.csv.delimiter: ${other === '\t' ? '"\\t"' : `"${other}"`}, or leave it out to have it sniffed.`;
+  }
+  if (source.format === 'jsonl' && names.length === 0) return `No line of ${source.files[0]} read as a JSON object: is it JSON Lines? A CSV file needs input.format: csv (or a .csv name); see the errors of its lines with bento-batch validate.`;
+  return undefined;
 }
 
 /** Whether `path` does not exist, is empty, or holds a run's errors (its first line a JSON object with the errors file's `code` and `reason`). */

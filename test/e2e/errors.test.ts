@@ -84,6 +84,20 @@ const cases: Case[] = [
     error: 'error: Column "bill_length_mm" is missing: model penguins-species needs column "bill_length_mm", but <dir>/data.csv has no such column; the closest is "bill_len_mm"\nhint: Did you mean "bill_len_mm"? Rename it in the input, or fix the name in the manifest.',
   },
   {
+    name: 'a column missing because the delimiter set is not the file\'s',
+    setup: async () => {},
+    job: () => `input: { path: ${penguinsCsv}, csv: { delimiter: ";" } }\nmodel: ${model}\noutput: { path: out/result.csv }\n`,
+    exit: 3,
+    error: `error: Column "bill_length_mm" is missing: model penguins-species needs column "bill_length_mm", but ${penguinsCsv} has no such column\nhint: The header is read as one column, "species,island,bill_length_mm,bill_depth_mm,flipper_lengt...": the file's delimiter looks like ",". Set input.csv.delimiter: ",", or leave it out to have it sniffed.`,
+  },
+  {
+    name: 'a CSV file read as JSON Lines',
+    setup: async (dir) => writeFile(join(dir, 'data.jsonl'), await readFile(penguinsCsv)),
+    job: () => job('data.jsonl'),
+    exit: 3,
+    error: 'error: Column "bill_length_mm" is missing: model penguins-species needs column "bill_length_mm", but <dir>/data.jsonl has no such column\nhint: No line of <dir>/data.jsonl read as a JSON object: is it JSON Lines? A CSV file needs input.format: csv (or a .csv name); see the errors of its lines with bento-batch validate.',
+  },
+  {
     name: 'batch size above the model\'s limit',
     setup: async () => {},
     job: () => job(penguinsCsv, 'batch: { size: 5000 }'),
