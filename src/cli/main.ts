@@ -173,7 +173,7 @@ function report(error: unknown): number {
     if (logFormat === 'json') {
       const message = usageText.trim().replace(/^error: /, '') || error.message;
       process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', event: 'error', code: 'USAGE', exit_code: ExitCode.config, message, hint: 'See bento-batch --help, or bento-batch COMMAND --help.' })}\n`);
-    } else process.stderr.write(usageText);
+    } else process.stderr.write(`${usageText.trimEnd()}\nhint: See bento-batch --help, or bento-batch COMMAND --help.\n`);
     return ExitCode.config;
   }
   const code = exitCodeFor(error);

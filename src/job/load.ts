@@ -24,7 +24,10 @@ const memoryExpected = 'a size in MB such as 256, or a string such as 512MB or 1
 export const defaultChunkRows = 2048;
 
 const format = z.enum(['csv', 'jsonl', 'parquet'], expect(`one of [${dataFormats.join(', ')}]`));
-const oneChar = z.string(expect('a single character')).length(1, expect('a single character'));
+// A tab typed as \t on the command line or in single quotes arrives as two characters: say how to write one.
+const oneChar = z.string(expect('a single character')).refine((c) => c.length === 1, {
+  error: (issue) => (issue.input === '\\t' ? 'a single character (a tab is written "\\t", in double quotes: --set \'input.csv.delimiter="\\t"\')' : 'a single character'),
+});
 
 const modelObject = z.strictObject({
   path: nonEmptyString('a bundle directory'),
@@ -136,7 +139,12 @@ export async function loadJob(jobFile: string, options: LoadOptions = {}): Promi
   // A key --set replaces does not need the environment variable the file used there.
   const under = (path: string) => [...overridden].some((key) => path === key || path.startsWith(`${key}.`));
   const kept = problems.filter((p) => !under(p.slice(0, p.indexOf(':'))));
-  if (kept.length > 0) throw configError('JOB_INVALID', file, what, kept);
+  if (kept.length > 0) {
+    const error = configError('JOB_INVALID', file, what, kept);
+    // Problems of the command line alone are fixed there, not in the file.
+    if (kept.every((p) => p.startsWith('--set'))) throw new BentoError(error.code, error.message, { file, hint: `Fix the --set value${kept.length === 1 ? '' : 's'} (--set key.path=value) and run again.` });
+    throw error;
+  }
   let job: RawJob;
   try {
     job = validate(jobSchema, interpolated, 'JOB_INVALID', file, what);

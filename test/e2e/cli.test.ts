@@ -361,7 +361,7 @@ test('--help lists the commands; an unknown command is a usage error', async () 
   for (const command of ['run', 'validate', 'inspect']) assert.match(help.stdout, new RegExp(`^  ${command} `, 'm'));
   const bad = await runCli(['--log-format', 'text', 'runn', 'job.yaml']);
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /unknown command 'runn'.*\n.*Did you mean run\?/);
+  assert.match(bad.stderr, /unknown command 'runn'.*\n.*Did you mean run\?\)\nhint: See bento-batch --help, or bento-batch COMMAND --help\.\n$/);
   // Off a terminal (JSON logs) a usage error is one JSON line too.
   for (const args of [['runn', 'job.yaml'], ['run'], ['run', 'job.yaml', '--progress', 'fancy']]) {
     const json = await runCli(args);

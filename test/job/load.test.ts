@@ -319,11 +319,16 @@ describe('loadJob: --set overrides', () => {
 
   test('an assignment without = and a path through a scalar are reported together', () => withTempDir(async (dir) => {
     const file = await writeJob(dir, minimal);
-    await rejectsWith(loadJob(file, { env: {}, overrides: ['batch.size', 'input.path.x=1'] }), 'JOB_INVALID', [
+    const error = await rejectsWith(loadJob(file, { env: {}, overrides: ['batch.size', 'input.path.x=1'] }), 'JOB_INVALID', [
       `Job file ${file} has 2 problems:`,
       '  - --set "batch.size": expected key.path=value',
       '  - --set input.path.x: path is not a mapping',
     ].join('\n'));
+    assert.equal(error.hint, 'Fix the --set values (--set key.path=value) and run again.');
+    // A tab typed as \t arrives as two characters: how to write one.
+    await rejectsWith(loadJob(file, { env: {}, overrides: ['input.csv.delimiter=\\t'] }), 'JOB_INVALID',
+      `Job file ${file}: --set input.csv.delimiter: expected a single character (a tab is written "\\t", in double quotes: --set 'input.csv.delimiter="\\t"'), got \`"\\t"\` (string)`);
+    assert.equal((await loadJob(file, { env: {}, overrides: ['input.csv.delimiter="\\t"'] })).input.csv.delimiter, '\t');
   }));
 
   test('an overridden value is validated like one in the file', () => withTempDir(async (dir) => {
