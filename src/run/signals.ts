@@ -27,6 +27,12 @@ const holdTerm = () => (early ??= 'SIGTERM');
 export function holdSignals(): void {
   process.on('SIGINT', holdInt);
   process.on('SIGTERM', holdTerm);
+  // bin/bento-batch.js held them while node loaded the bundle: one it caught is this one's now.
+  const bin = (globalThis as Record<symbol, { signal?: Name; off(): void } | undefined>)[Symbol.for('bento-batch.held-signal')];
+  if (bin) {
+    bin.off();
+    early ??= bin.signal;
+  }
 }
 
 /** Ends holdSignals for a command that does not trap them: a signal held meanwhile takes its default action now. */

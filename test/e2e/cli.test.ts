@@ -431,15 +431,15 @@ test('as PID 1 (a container\'s entrypoint), a second SIGTERM still stops at once
   assert.ok(performance.now() - second < 5000, 'stopped at once, not at the end of the input');
 }));
 
-test('a SIGTERM in the first moments (threads, job and model still loading) stops the run with exit 143, as PID 1 too, where a signal finding no handler is dropped', { timeout: 60_000 }, () => withTempDir(async (dir) => {
+test('a SIGTERM in the first moments (the code, threads, job and model still loading) stops the run with exit 143, as PID 1 too, where a signal finding no handler is dropped', { timeout: 60_000 }, () => withTempDir(async (dir) => {
   const summary = join(dir, 'summary.json');
-  for (const pid1 of pidNamespace ? [false, true] : [false]) {
+  // Told where it stands by a failpoint (the run command's first line, or bin/bento-batch.js before it loads the code), and signalled there.
+  for (const [pid1, point] of [[false, 'run-started'], [false, 'bin-started'], ...(pidNamespace ? [[true, 'run-started'] as const] : [])] as const) {
     const args = [bin, '--log-format', 'json', 'run', penguinsJob, '--progress', 'none', '--set', `output.path=${join(dir, 'out.csv')}`, '--summary-json', summary];
-    // Told where it stands by a failpoint (the run command's first line), and signalled there.
-    const env = { ...process.env, BENTO_BATCH_FAILPOINT: 'run-started:1:wait' };
+    const env = { ...process.env, BENTO_BATCH_FAILPOINT: `${point}:1:wait` };
     const child = pid1 ? spawn('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] }) : spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    const reached = new Promise<void>((resolve) => child.stderr.on('data', (d: Buffer) => (stderr += d).includes('failpoint run-started') && resolve()));
+    const reached = new Promise<void>((resolve) => child.stderr.on('data', (d: Buffer) => (stderr += d).includes(`failpoint ${point}`) && resolve()));
     const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
     await reached;
     const target = pid1 ? Number(execFileSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' }).trim().split('\n')[0]) : child.pid!;
