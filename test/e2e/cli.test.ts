@@ -355,6 +355,15 @@ test('a lock from another host that is not renewed (the pod before a rescheduled
   assert.equal(existsSync(lock), false, 'released');
 }));
 
+test('status of a job with checkpoint: false says only whether its output is there, and that a run scores the input again', () => withTempDir(async (dir) => {
+  const sets = ['--set', `output.path=${join(dir, 'out.csv')}`, '--set', 'checkpoint=false'];
+  assert.equal((await runCli(['status', penguinsJob, ...sets])).stdout, `penguins-species: not started (output ${join(dir, 'out.csv')})\n`);
+  assert.equal((await runCli(['run', penguinsJob, '--progress', 'none', ...sets])).code, 0);
+  const after = await runCli(['status', penguinsJob, ...sets]);
+  assert.equal(after.stdout, `penguins-species: ${join(dir, 'out.csv')} is there (checkpoint: false keeps no record of the run that wrote it; running the job again scores the input again)\n`);
+  assert.equal((JSON.parse((await runCli(['status', penguinsJob, ...sets, '--json'])).stdout) as { no_checkpoint?: boolean }).no_checkpoint, true);
+}));
+
 test('--help lists the commands; an unknown command is a usage error', async () => {
   const help = await runCli(['--help']);
   assert.equal(help.code, 0);

@@ -3,6 +3,7 @@
  * code, no stack trace, and nothing at output.path.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -566,10 +567,14 @@ test('path mistakes destroy nothing: errors.path or a checkpoint on the output, 
   // … a gzipped one, or another tar.gz; an earlier export is replaced.
   const gz = await readFile(join(fixtures, 'data', 'penguins.csv.gz'));
   await writeFile(join(dir, 'in.csv.gz'), gz);
-  const onGzip = await runCli(['--log-format', 'text', 'models', 'export', 'p:1', join(dir, 'in.csv.gz')], { env: home });
-  assert.equal(onGzip.code, 2, onGzip.stderr);
-  assert.match(onGzip.stderr, /in\.csv\.gz: the file exists and is not a bundle archive/);
-  assert.ok((await readFile(join(dir, 'in.csv.gz'))).equals(gz));
+  execFileSync('tar', ['-czf', join(dir, 'backup.tar.gz'), '-C', join(fixtures, 'data'), 'penguins.csv']);
+  const backup = await readFile(join(dir, 'backup.tar.gz'));
+  for (const [name, kept] of [['in.csv.gz', gz], ['backup.tar.gz', backup]] as const) {
+    const onGzip = await runCli(['--log-format', 'text', 'models', 'export', 'p:1', join(dir, name)], { env: home });
+    assert.equal(onGzip.code, 2, onGzip.stderr);
+    assert.ok(onGzip.stderr.includes(`${name}: the file exists and is not a bundle archive`), onGzip.stderr);
+    assert.ok((await readFile(join(dir, name))).equals(kept));
+  }
   for (let i = 0; i < 2; i++) assert.equal((await runCli(['models', 'export', 'p:1', join(dir, 'p.tar.gz')], { env: home })).code, 0);
   assert.ok(!readdirSync(dir).some((f) => f.endsWith('.tmp')));
 }));

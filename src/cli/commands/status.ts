@@ -27,6 +27,8 @@ export interface JobStatus {
   readonly last_commit?: string;
   readonly finished?: unknown;
   readonly changes?: readonly string[];
+  /** checkpoint: false: the output is there, and nothing says which run wrote it. */
+  readonly no_checkpoint?: boolean;
   /** Finished, but its output is still in the checkpoint (a rename failed or was cut short): a run moves it. */
   readonly unpublished?: boolean;
   /** Finished, but nothing is at output.path any more: a run scores the job again. */
@@ -40,7 +42,8 @@ export async function status(options: StatusOptions, out: NodeJS.WritableStream 
   const base = { job: spec.name, checkpoint: spec.checkpoint?.path, output: spec.output.path };
   let result: JobStatus;
   if (!spec.checkpoint) {
-    if (existsSync(spec.output.path)) result = { ...base, state: 'finished' };
+    // No record of the run: the output's being there is all there is to say, and a run scores the input again.
+    if (existsSync(spec.output.path)) result = { ...base, state: 'finished', no_checkpoint: true };
     else result = { ...base, state: 'not-started' };
   } else {
     const state = await readState(spec.checkpoint.path);
@@ -77,6 +80,7 @@ function describe(s: JobStatus): string {
       const done = `${s.job}: finished${f ? ` at ${f.finished}: ${f.rows === undefined ? '?' : thousands(f.rows)} rows in ${f.seconds}s` : ''}`;
       if (s.unpublished) return `${done}, but not yet moved to ${s.output} (it is in the checkpoint); run the job again to put it there`;
       if (s.output_missing) return `${done}, but ${s.output} is gone; running the job again scores it afresh`;
+      if (s.no_checkpoint) return `${s.job}: ${s.output} is there (checkpoint: false keeps no record of the run that wrote it; running the job again scores the input again)`;
       return `${done} → ${s.output}`;
     }
     case 'in-progress': return `${s.job}: in progress, ${thousands(s.rows_committed!)}${s.total_rows ? ` of ${thousands(s.total_rows)}` : ''} rows committed${s.last_commit ? `, last commit ${s.last_commit}` : ''}; ${s.running ? `running now: process ${s.running.pid} on ${s.running.host} since ${s.running.started}` : 'run the job again to resume'}`;
