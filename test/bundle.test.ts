@@ -21,7 +21,7 @@ test('the bin runs the bundle, which has an entry for every worker thread the so
   const workers = workerEntries(src);
   assert.deepEqual([...workers.keys()].sort(), ['encoder-worker.js', 'model-worker.js', 'scoring-worker.js', 'writer-worker.js']);
   for (const name of ['main.js', ...workers.keys()]) assert.ok(existsSync(join(bundle, name)), `dist/bundle/${name} is missing: run npm run build`);
-  assert.match(readFileSync(bin, 'utf8'), /^import '\.\.\/dist\/bundle\/main\.js';$/m);
+  assert.match(readFileSync(bin, 'utf8'), /^await import\('\.\.\/dist\/bundle\/main\.js'\);$/m);
 });
 
 test('the bundle is newer than every file tsc wrote', () => {

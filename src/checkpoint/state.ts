@@ -213,7 +213,14 @@ export async function writeState(dir: string, state: CheckpointState, fence?: ()
   // Of its own: a paused run that lost its lock may write beside the run that took it over.
   const temp = `${stateFile(dir)}.${process.pid}-${++writes}.tmp`;
   try {
-    await mkdir(dir, { recursive: true });
+    // Made by a run's first record only: gone later, it took the partial output with it (rm -rf
+    // mid-run), and a record made anew would point at files that are not there.
+    if (state.status === 'running' && state.committed === undefined) await mkdir(dir, { recursive: true });
+    else if (!(await stat(dir).catch(() => undefined))) {
+      throw new BentoError('OUTPUT_WRITE', `Cannot record a checkpoint in ${dir}: the folder was removed while the run wrote there, and its partial output with it`, {
+        file: dir, hint: 'Run the same command again: with the checkpoint gone it starts over. Leave the checkpoint folder in place while a run writes there.',
+      });
+    }
     const handle = await open(temp, 'w');
     try {
       await handle.writeFile(`${JSON.stringify(state, null, 2)}\n`);
@@ -247,10 +254,11 @@ export async function fingerprint(spec: JobSpec, files: readonly string[], bundl
     output: { path: spec.output.path, format: spec.output.format, keep: spec.output.keep, csv: spec.output.csv, parquet: spec.output.parquet },
   };
   const model = await modelHash(bundle.modelFile);
-  const inputs = await Promise.all(files.map(async (path) => {
+  // A few files open at a time: Spark writes thousands of part files, past a shell's `ulimit -n` of 1,024.
+  const inputs = await mapLimited(files, 16, async (path) => {
     const info = await stat(path);
     return { path, size: info.size, mtimeMs: info.mtimeMs, sample: await sample(path, info.size) };
-  }));
+  });
   const rows = { emit: spec.errors.emit, chunkRows: spec.input.chunkRows };
   return {
     job: sha256(JSON.stringify(job)),
@@ -364,6 +372,20 @@ export function differences(then: Fingerprint, now: Fingerprint, options: { read
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** `fn` over `items`, at most `limit` at once, the results in order. */
+async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
 
 async function sample(path: string, size: number): Promise<string> {
   const hash = createHash('sha256');

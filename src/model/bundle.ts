@@ -3,8 +3,8 @@
  * The store (name:version tags) will resolve to one of these.
  */
 import { createHash } from 'node:crypto';
-import { constants } from 'node:fs';
-import { access, readFile, rename, rm, stat } from 'node:fs/promises';
+import { constants, createReadStream } from 'node:fs';
+import { access, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { BentoError, fsReason } from '../errors.js';
 import { extractArchive } from './archive.js';
@@ -76,7 +76,10 @@ export async function resolveBundle(ref: string, baseDir: string, env?: NodeJS.P
 }
 
 async function extractCached(archive: string, env?: NodeJS.ProcessEnv): Promise<string> {
-  const sha = createHash('sha256').update(await readFile(archive)).digest('hex');
+  // Streamed: an archive of gigabytes is not read into memory to be named.
+  const hash = createHash('sha256');
+  for await (const piece of createReadStream(archive) as AsyncIterable<Buffer>) hash.update(piece);
+  const sha = hash.digest('hex');
   const dir = join(homeDir(env), 'cache', sha.slice(0, 32));
   if (await stat(join(dir, manifestName)).catch(() => undefined)) return dir;
   const temp = `${dir}.${process.pid}.tmp`;
@@ -90,8 +93,8 @@ async function extractCached(archive: string, env?: NodeJS.ProcessEnv): Promise<
     });
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
-    if (error instanceof BentoError || typeof e.code !== 'string') throw error;
     await rm(temp, { recursive: true, force: true }).catch(() => undefined);
+    if (error instanceof BentoError || typeof e.code !== 'string') throw error;
     // A read-only root file system (Kubernetes' readOnlyRootFilesystem) makes mkdir say ENOENT.
     const why = e.code === 'ENOENT' ? 'a folder on the way cannot be made (a read-only file system?)' : fsReason(e) ?? e.message;
     throw new BentoError('OUTPUT_WRITE', `Cannot unpack model archive ${archive} into the cache ${dir}: ${why}`, {

@@ -14,7 +14,7 @@ import { failpoint } from '../checkpoint/failpoint.js';
 import { acquireLock, type Lock } from '../checkpoint/lock.js';
 import { decideResume } from '../checkpoint/resume.js';
 import { type CheckpointState, checkCheckpointDir, detachPartials, partialErrorsFile, partialFile, readState, removeCheckpoint, writeState } from '../checkpoint/state.js';
-import { BentoError, didYouMean, thousands } from '../errors.js';
+import { BentoError, didYouMean, fsReason, thousands } from '../errors.js';
 import { type JobSpec, sameFile, writtenByRuns } from '../job/spec.js';
 import type { Bundle } from '../model/bundle.js';
 import { fileIdentity, ModelPool } from '../model/pool.js';
@@ -22,7 +22,7 @@ import { outputColumns } from '../model/manifest.js';
 import { predictionFields } from '../model/postprocess.js';
 import { Preprocessor } from '../model/preprocess.js';
 import { validateSignature } from '../model/validate.js';
-import { besideTemp, publish, removeDeadTemps } from '../sink/atomic.js';
+import { besideTemp, outputError, publish, removeDeadTemps } from '../sink/atomic.js';
 import { openSink, type Sink, tidyPartial } from '../sink/index.js';
 import { openSinkThread, smallInput, startSinkThreads, stopSinkThreads } from '../sink/thread.js';
 import { openSource, type Field, type Source } from '../source/index.js';
@@ -254,7 +254,9 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
     hooks.started?.();
     return await runLocked(job, hooks, lock);
   } finally {
-    await lock?.release();
+    // A lock that cannot be removed (a folder made read-only, a failing disk) is a stale lock for
+    // the next run to take over: said, but not in place of how this run ended.
+    await lock?.release().catch((error: unknown) => hooks.warn?.(`${job.spec.name}: could not remove the lock ${job.spec.checkpoint!.path}.lock (${fsReason(error as NodeJS.ErrnoException) ?? (error as Error).message}); the next run takes it over once it is stale`));
   }
 }
 
@@ -408,7 +410,7 @@ async function runLocked(job: PreparedJob, hooks: RunHooks, lock: Lock | undefin
     if (ckpt) {
       await writeState(ckpt.path, {
         version: 1, status: 'finished', fingerprint: decision!.fingerprint, total_rows: source.totalRows, committed: undefined,
-        finished: { output: spec.output.path, rows: stats.rowsWritten, failed: errorLog.failed, batches: stats.batches, started: startedAt, finished: new Date().toISOString(), seconds: Math.round(seconds * 1000) / 1000, bytes: (await stat(partial)).size },
+        finished: { output: spec.output.path, rows: stats.rowsWritten, failed: errorLog.failed, batches: stats.batches, started: startedAt, finished: new Date().toISOString(), seconds: Math.round(seconds * 1000) / 1000, bytes: (await stat(partial).catch((error: unknown) => { throw outputError(partial, error); })).size },
       }, fence);
       failpoint('finished-recorded');
     }

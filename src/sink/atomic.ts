@@ -26,12 +26,20 @@ export interface PartialFile {
 export async function openPartial(path: string, resumeAt?: number): Promise<PartialFile> {
   let handle: FileHandle;
   let length = resumeAt ?? 0;
+  // The checkpoint says these bytes were committed: a partial file gone or shorter lost them (removed by hand, a disk restored from a backup).
+  const lost = (what: string) => new BentoError('RESUME_REFUSED', `Cannot resume: the partial output ${path} ${what}, but the checkpoint has ${resumeAt} bytes of it committed`, {
+    file: path, hint: 'Run again with --restart to score the input again; the rows committed are not all there to resume from.',
+  });
   try {
     await mkdir(dirname(path), { recursive: true });
+    if (resumeAt !== undefined && !(await stat(path).catch(() => undefined))) throw lost('is gone');
     handle = await open(path, resumeAt === undefined ? 'w' : 'r+');
     if (resumeAt !== undefined) {
       const { size } = await handle.stat();
-      if (size < resumeAt) throw new Error(`the partial output is ${size} bytes, shorter than the ${resumeAt} bytes committed`);
+      if (size < resumeAt) {
+        await handle.close();
+        throw lost(`holds ${size} bytes`);
+      }
       await handle.truncate(resumeAt);
     }
   } catch (error) {
@@ -147,8 +155,11 @@ export async function syncDir(dir: string): Promise<void> {
 export function outputError(path: string, error: unknown): BentoError {
   if (error instanceof BentoError) return error;
   const e = error as NodeJS.ErrnoException;
-  const why = fsReason(e) ?? e.message;
-  return new BentoError('OUTPUT_WRITE', `Cannot write output ${path}: ${why}`, {
-    file: path, cause: error, hint: e.code === 'ENOSPC' || e.code === 'EFBIG' ? 'Free some space and run the same command again; it resumes from the last checkpoint.' : 'Check output.path and that its directory is writable.',
-  });
+  const why = e.code === 'ENOENT' ? 'its folder was removed while the run wrote there' : fsReason(e) ?? e.message;
+  const again = 'run the same command again (with a checkpoint, it resumes from the last commit)';
+  const hint = e.code === 'ENOSPC' ? `Free some space (df -h; df -i where files, not bytes, ran out) and ${again}.`
+    : e.code === 'EFBIG' ? `The file system, or the shell's limit (ulimit -f), caps a file's size below the output's: raise it or write elsewhere, and ${again}.`
+      : e.code === 'ENOENT' ? `Leave the folders a run writes in (the output's, the checkpoint) in place while it runs, and ${again}.`
+        : `Check that ${dirname(path)} exists and this user may write there, and ${again}.`;
+  return new BentoError('OUTPUT_WRITE', `Cannot write output ${path}: ${why}`, { file: path, cause: error, hint });
 }

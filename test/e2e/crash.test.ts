@@ -300,6 +300,58 @@ describe('a resume over changed weights in a subfolder of the bundle is refused'
   }));
 });
 
+describe('the checkpoint\'s files removed under a run', () => {
+  test('the checkpoint folder removed mid-run (rm -rf): the run stops at its next commit (exit 5) saying so, and the rerun starts over to the clean bytes; a partial output gone or cut short under its record is refused on resume (exit 2)', () => withTempDir(async (work) => {
+    const jobFile = join(work, 'job.yaml');
+    await writeFile(jobFile, [`input: { path: ${join(fixtures, 'data', 'penguins.csv')} }`, `model: ${join(fixtures, 'models', 'penguins')}`, 'batch: { size: 16 }', 'output: { path: out.csv }', 'checkpoint: { every: 32 }'].join('\n'));
+    // Removed as a commit syncs the folder, or between commits (found by the next one, which would record files that are gone).
+    for (const [point, message] of [['state-renamed:2:wait', 'Cannot write output .*out\\.csv\\.bento-batch: its folder was removed while the run wrote there'], ['batch-written:5:wait', 'Cannot record a checkpoint in .*out\\.csv\\.bento-batch: the folder was removed while the run wrote there, and its partial output with it']] as const) {
+      const child = spawn(process.execPath, [bin, '--log-format', 'text', 'run', jobFile, '--progress', 'none'], { env: { ...process.env, BENTO_BATCH_FAILPOINT: point }, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      const ended = new Promise<number | null>((resolve) => child.on('close', resolve));
+      await new Promise<void>((resolve) => child.stderr.on('data', (d: Buffer) => (stderr += d).includes('failpoint ') && resolve()));
+      await rm(join(work, 'out.csv.bento-batch'), { recursive: true });
+      assert.equal(await ended, 5, stderr);
+      assert.match(stderr, new RegExp(`error: ${message}`));
+      assert.ok(!existsSync(join(work, 'out.csv')));
+    }
+    const again = await runCli(['run', jobFile, '--progress', 'none']);
+    assert.equal(again.code, 0, again.stderr);
+    const clean = await runCli(['run', jobFile, '--progress', 'none', '--set', `output.path=${join(work, 'clean.csv')}`, '--set', 'checkpoint=false']);
+    assert.equal(clean.code, 0, clean.stderr);
+    assert.ok((await readFile(join(work, 'out.csv'))).equals(await readFile(join(work, 'clean.csv'))));
+    // A record whose partial output is gone, or shorter than it says.
+    for (const damage of ['gone', 'short'] as const) {
+      await rm(join(work, 'out.csv'));
+      assert.equal((await runAndKill(jobFile, 60_000, { BENTO_BATCH_FAILPOINT: 'state-renamed:3' })).signal, 'SIGKILL');
+      const partial = join(work, 'out.csv.bento-batch', 'partial.csv');
+      if (damage === 'gone') await rm(partial);
+      else await writeFile(partial, (await readFile(partial)).subarray(0, 100));
+      const refused = await runCli(['--log-format', 'text', 'run', jobFile, '--progress', 'none']);
+      assert.equal(refused.code, 2, refused.stderr);
+      assert.match(refused.stderr, new RegExp(`error: Cannot resume: the partial output .*partial\\.csv ${damage === 'gone' ? 'is gone' : 'holds 100 bytes'}, but the checkpoint has \\d+ bytes of it committed\\nhint: Run again with --restart`));
+      const restarted = await runCli(['run', jobFile, '--progress', 'none', '--restart']);
+      assert.equal(restarted.code, 0, restarted.stderr);
+      assert.ok((await readFile(join(work, 'out.csv'))).equals(await readFile(join(work, 'clean.csv'))));
+    }
+  }));
+
+  test('thousands of input files (Spark\'s part files) under ulimit -n 256: the checkpoint\'s fingerprint opens a few at a time', { timeout: 120_000 }, () => withTempDir(async (work) => {
+    const { header, lines } = await import('../helpers.js').then((h) => h.penguinsCsv());
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(join(work, 'parts'));
+    for (let i = 0; i < 600; i++) await writeFile(join(work, 'parts', `part-${String(i).padStart(5, '0')}.csv`), `${header}\n${lines[i % lines.length]}\n`);
+    await writeFile(join(work, 'job.yaml'), [`input: { path: parts }`, `model: ${join(fixtures, 'models', 'penguins')}`, 'output: { path: out.csv }'].join('\n'));
+    const { spawnSync } = await import('node:child_process');
+    const run = spawnSync('bash', ['-c', `ulimit -n 256; exec "${process.execPath}" "${bin}" --log-format text run job.yaml --progress none`], { cwd: work, encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stderr, /600 rows read, 600 written/);
+    const status = spawnSync('bash', ['-c', `ulimit -n 256; exec "${process.execPath}" "${bin}" status job.yaml`], { cwd: work, encoding: 'utf8' });
+    assert.equal(status.status, 0, status.stderr);
+    assert.match(status.stdout, /finished/);
+  }));
+});
+
 describe('a model replaced while a run starts', () => {
   test('swapped between the checkpoint\'s hash and the sessions\' load (models delete and import, or cp over it): exit 4 naming it, and nothing scored by the other model', () => withTempDir(async (work) => {
     const { cp } = await import('node:fs/promises');

@@ -465,7 +465,7 @@ test('disk full (a file-size limit) fails with exit 5, keeps the checkpoint, and
   const { spawnSync } = await import('node:child_process');
   const full = spawnSync('bash', ['-c', `trap '' XFSZ; ulimit -f 300; exec "${process.execPath}" "${bin}" --log-format text run job.yaml --progress none`], { cwd: dir, encoding: 'utf8' });
   assert.equal(full.status, 5, full.stderr);
-  assert.ok(full.stderr.includes(`error: Cannot write output ${join(dir, 'out', 'r.csv.bento-batch', 'partial.csv')}: the file is larger than allowed\nhint: Free some space and run the same command again; it resumes from the last checkpoint.`), full.stderr);
+  assert.ok(full.stderr.includes(`error: Cannot write output ${join(dir, 'out', 'r.csv.bento-batch', 'partial.csv')}: the file is larger than allowed\nhint: The file system, or the shell's limit (ulimit -f), caps a file's size below the output's: raise it or write elsewhere, and run the same command again (with a checkpoint, it resumes from the last commit).`), full.stderr);
   assert.deepEqual(await readdir(join(dir, 'out')), ['r.csv.bento-batch']);
   const resumed = await runCli(['--log-format', 'text', 'run', 'job.yaml', '--progress', 'none'], { cwd: dir });
   assert.equal(resumed.code, 0, resumed.stderr);
