@@ -35,12 +35,12 @@ export async function decideResume(spec: JobSpec, ckpt: CheckpointSpec, files: r
           file: stateFile(ckpt.path), hint: 'Run again with --restart to score the input again; the checkpoint cannot tell which rows are done.',
         });
       }
-      await publish(partial, spec.output.path);
     }
-    // The errors file is written only when some row failed, as an uninterrupted run writes it.
+    // The errors file is written only when some row failed, as an uninterrupted run writes it; and before the output, as a run does.
     const failed = (state.finished?.failed ?? 0) > 0;
     if (failed && (await exists(partialErrorsFile(ckpt.path)))) await publish(partialErrorsFile(ckpt.path), spec.errors.path);
     else if (!failed) await Promise.all([rm(partialErrorsFile(ckpt.path), { force: true }), ...(recovering ? [rm(spec.errors.path, { force: true })] : [])]);
+    if (recovering) await publish(partial, spec.output.path);
     await tidyPartial(partialFile(ckpt.path, spec.output.format));
     if (await exists(spec.output.path)) return { kind: 'finished', state, moved: recovering };
   }

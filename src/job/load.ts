@@ -295,18 +295,19 @@ export function scalar(text: string): unknown {
   return text;
 }
 
-const variable = /\$(\$)?\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+// A default may hold variables itself, as in a shell: ${ERRORS:-${OUT}.errors.jsonl}.
+const variable = /\$(\$)?\{([A-Za-z_][A-Za-z0-9_]*)(?::-((?:[^{}]|\$\{[^{}]*\})*))?\}/g;
 
 /** Replaces `${VAR}` and `${VAR:-default}` in every string; `$${VAR}` stays literal `${VAR}`. */
 export function interpolate(node: unknown, env: NodeJS.ProcessEnv, path: string[], problems: string[]): unknown {
   if (typeof node === 'string') {
     // `size: ${BATCH_SIZE:-64}` means a number, as if the value had been written there.
-    const whole = /^\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}$/.test(node);
+    const whole = /^\$\{[A-Za-z_][A-Za-z0-9_]*(?::-(?:[^{}]|\$\{[^{}]*\})*)?\}$/.test(node);
     const replaced = node.replace(variable, (match, escaped: string | undefined, name: string, fallback: string | undefined) => {
       if (escaped) return match.slice(1);
       const value = env[name];
       if (value !== undefined && value !== '') return value;
-      if (fallback !== undefined) return fallback;
+      if (fallback !== undefined) return interpolate(fallback, env, path, problems) as string;
       problems.push(`${path.join('.') || '(top level)'}: environment variable ${name} is not set (used as \${${name}}); set it, or give a default with \${${name}:-value}`);
       return match;
     });

@@ -29,7 +29,7 @@ const inputSchema = z.strictObject({
  * bundle does not hold (another model, /etc/passwd), which the bundle's hash and an archive's
  * checks never see.
  */
-const bundleFile = (what: string) => nonEmptyString(what).refine((p) => !isAbsolute(p) && !/^[A-Za-z]:/.test(p) && !p.split(/[\\/]/).includes('..'), expect(`${what}: a path inside the bundle, without .. or a leading /`));
+const bundleFile = (what: string) => nonEmptyString(what).refine((p) => !isAbsolute(p) && !/^[A-Za-z]:/.test(p) && !p.split(/[\\/]/).includes('..'), expect(`${what}: a path inside the bundle, without .. or a leading / (a file kept elsewhere is linked in: ln -s /models/m.onnx bundle/model.onnx)`));
 
 /** Tokens a text is cut to where the manifest sets no text.max_length, unless the model takes fewer. */
 export const defaultMaxLength = 512;

@@ -271,7 +271,7 @@ async function runLocked(job: PreparedJob, hooks: RunHooks, lock: Lock | undefin
   const ckpt = spec.checkpoint;
 
   // Before anything else: a run killed while copying its output across file systems left one there.
-  await Promise.all([removeDeadTemps(spec.output.path), removeDeadTemps(spec.errors.path)]);
+  await Promise.all([removeDeadTemps(spec.output.path, lock !== undefined), removeDeadTemps(spec.errors.path, lock !== undefined)]);
   // A CSV or JSONL input's first chunk holds fewer rows for a wide file: part of what types its columns.
   const width = source.format === 'parquet' ? undefined : source.schema.length;
   // Taken before the model is hashed: every session the run loads must come from this file (ModelPool, identity).
@@ -415,14 +415,15 @@ async function runLocked(job: PreparedJob, hooks: RunHooks, lock: Lock | undefin
       failpoint('finished-recorded');
     }
     await fence?.();
+    // The errors file first (it exists when rows failed; one left by an earlier run of this job
+    // would mislead): the output's appearing says the run is done, its errors file with it.
+    if (errorLog.failed > 0) await publish(errorsPartial, spec.errors.path);
+    else await Promise.all([rm(errorsPartial, { force: true }), rm(spec.errors.path, { force: true })]);
     await publish(partial, spec.output.path).catch(async (error: unknown) => {
       // Gone from under it: the run that took the job over moved it; that is the lost lock's doing.
       await lock?.check();
       throw error;
     });
-    // The errors file exists when rows failed; one left by an earlier run of this job would mislead.
-    if (errorLog.failed > 0) await publish(errorsPartial, spec.errors.path);
-    else await Promise.all([rm(errorsPartial, { force: true }), rm(spec.errors.path, { force: true })]);
     await tidyPartial(partial);
   } catch (error) {
     // Too many bad rows: show them where the user will look, though the output does not appear.

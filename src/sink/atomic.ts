@@ -117,9 +117,11 @@ export const besideTemp = (final: string) => join(dirname(final), `.${basename(f
 /**
  * Removes what runs killed before they could clean up left beside `final` (a preempted pod, a
  * SIGKILL): hidden temp files of processes no longer alive here, untouched for a minute (a run
- * on another host sharing the folder keeps writing its own), or untouched for a day.
+ * on another host sharing the folder keeps writing its own), or untouched for a day. `locked`:
+ * this run holds the job's lock, so no other run of the job is alive anywhere, and a dead
+ * process's file goes at once (a copy killed halfway may hold the space the retry needs).
  */
-export async function removeDeadTemps(final: string): Promise<void> {
+export async function removeDeadTemps(final: string, locked = false): Promise<void> {
   const dir = dirname(final);
   const name = basename(final);
   const names = await readdir(dir).catch(() => [] as string[]);
@@ -128,7 +130,7 @@ export async function removeDeadTemps(final: string): Promise<void> {
     const pid = Number(entry.slice(name.length + 2, -'.bento-batch.tmp'.length));
     if (!Number.isInteger(pid) || pid === process.pid) return;
     const age = Date.now() - ((await stat(join(dir, entry)).catch(() => undefined))?.mtimeMs ?? Date.now());
-    if (age > 24 * 3600_000 || (age > 60_000 && !processAlive(pid))) await rm(join(dir, entry), { force: true });
+    if (age > 24 * 3600_000 || ((locked || age > 60_000) && !processAlive(pid))) await rm(join(dir, entry), { force: true });
   }));
 }
 

@@ -465,6 +465,14 @@ describe('checkpoint: false', () => {
     assert.equal(run.code, 0, run.stderr);
     for (const file of stale) assert.equal(existsSync(file), false, `${file} is left`);
     assert.equal(existsSync(live), true, 'a live process\'s file is kept');
+    // A fresh one (a copy killed a moment ago): kept without a checkpoint (a run on another host may
+    // be writing it); removed at once by a run holding the job's lock, as no other run of it is alive.
+    for (const [checkpoint, kept] of [['false', true], ['{ every: 5s }', false]] as const) {
+      await writeFile(stale[0]!, 'partial rows');
+      const again = await runCli(['run', jobFile, '--progress', 'none', '--set', `checkpoint=${checkpoint}`]);
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(existsSync(stale[0]!), kept, `checkpoint ${checkpoint}`);
+    }
   }));
 });
 

@@ -194,6 +194,15 @@ describe('loadJob: limits', () => {
 });
 
 describe('loadJob: ${VAR} interpolation', () => {
+  test('a default may hold a variable, as in a shell: ${ERRORS:-${OUT}.errors.jsonl}', () => withTempDir(async (dir) => {
+    const file = await writeJob(dir, ['input: { path: in.csv }', 'model: m', 'output: { path: "${OUT}" }', 'errors: { path: "${ERRORS:-${OUT}.errors.jsonl}" }', 'batch: { size: "${SIZE:-${DEFAULT_SIZE:-32}}" }'].join('\n'));
+    const spec = await loadJob(file, { env: { OUT: 'scored.csv' } });
+    assert.equal(spec.errors.path, join(dir, 'scored.csv.errors.jsonl'));
+    assert.equal(spec.batch.size, 32);
+    assert.equal((await loadJob(file, { env: { OUT: 'scored.csv', ERRORS: 'bad.jsonl' } })).errors.path, join(dir, 'bad.jsonl'));
+    await rejectsWith(loadJob(file, { env: {} }), 'JOB_INVALID', `Job file ${file} has 2 problems:\n  - output.path: environment variable OUT is not set (used as \${OUT}); set it, or give a default with \${OUT:-value}\n  - errors.path: environment variable OUT is not set (used as \${OUT}); set it, or give a default with \${OUT:-value}`);
+  }));
+
   test('${VAR} and ${VAR:-default} are replaced, $${VAR} stays literal', () => withTempDir(async (dir) => {
     const file = await writeJob(dir, [
       'name: run-${RUN_ID}-$${NOT_ME}',

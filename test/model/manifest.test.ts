@@ -116,10 +116,10 @@ describe('parseManifest: rules', () => {
   test('model and text.tokenizer name files inside the bundle: no absolute path, no ..', () => {
     for (const path of ['/tmp/other/model.onnx', '../other/model.onnx', 'sub/../../x.onnx']) {
       throwsWith(() => parseManifest(raw({ model: path }), file), 'MANIFEST_INVALID',
-        one(`model: expected the ONNX file name inside the bundle: a path inside the bundle, without .. or a leading /, got \`${JSON.stringify(path)}\` (string)`));
+        one(`model: expected the ONNX file name inside the bundle: a path inside the bundle, without .. or a leading / (a file kept elsewhere is linked in: ln -s /models/m.onnx bundle/model.onnx), got \`${JSON.stringify(path)}\` (string)`));
     }
     throwsWith(() => parseManifest(raw({ inputs: [], text: { column: 't', tokenizer: '../../../etc/passwd' }, outputs: [{ tensor: 'y', columns: { values: ['pred'] } }] }), file), 'MANIFEST_INVALID',
-      one('text.tokenizer: expected a tokenizer.json file in the bundle: a path inside the bundle, without .. or a leading /, got `"../../../etc/passwd"` (string)'));
+      one('text.tokenizer: expected a tokenizer.json file in the bundle: a path inside the bundle, without .. or a leading / (a file kept elsewhere is linked in: ln -s /models/m.onnx bundle/model.onnx), got `"../../../etc/passwd"` (string)'));
     assert.equal(parseManifest(raw({ model: 'onnx/model.onnx' }), file).model, 'onnx/model.onnx');
   });
 

@@ -3,7 +3,7 @@
  * handling, report the summary. `--dry-run` stops after the checks.
  */
 import { constants } from 'node:fs';
-import { access, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { BentoError, errorFields, exitCodeFor, fsReason, thousands } from '../../errors.js';
 import { loadJob } from '../../job/load.js';
@@ -92,7 +92,7 @@ async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
     // A scheduler reading the summary learns how a failed or stopped run ended, and how far it got.
     // Where it was not checked (the job file could not be read), only where nothing is: an earlier summary was removed at the start.
     const writable = summaryChecked || (spec === undefined && summaryFile !== undefined && !(await stat(summaryFile).catch(() => undefined)));
-    if (summaryFile && writable) await writeFile(summaryFile, `${JSON.stringify(await failedSummary(options.job, spec, stats, error), null, 2)}\n`).catch(() => undefined);
+    if (summaryFile && writable) await writeSummary(summaryFile, await failedSummary(options.job, spec, stats, error)).catch(() => undefined);
     throw error;
   } finally {
     signals.dispose();
@@ -101,7 +101,7 @@ async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
   if (summary.status === 'already-finished') {
     logger.event('info', 'already-finished', `${spec.name}: already finished at ${summary.finished_at} (${thousands(summary.output.rows)} rows in ${summary.output.path}); nothing to do. Use --restart to run it again.`, { summary });
   } else reportSummary(summary, logger);
-  if (summaryFile) await writeFile(summaryFile, `${JSON.stringify(summary, null, 2)}\n`).catch((error: unknown) => { throw summaryError(summaryFile, error); });
+  if (summaryFile) await writeSummary(summaryFile, summary).catch((error: unknown) => { throw summaryError(summaryFile, error); });
   return summary;
 }
 
@@ -167,6 +167,20 @@ async function summaryWritable(file: string, spec: JobSpec): Promise<void> {
 }
 
 function summaryError(file: string, error: unknown): BentoError {
-  const why = fsReason(error as NodeJS.ErrnoException) ?? (error as Error).message;
-  return new BentoError('OUTPUT_WRITE', `Cannot write the summary ${file} (--summary-json): ${why}`, { file, cause: error, hint: 'Give --summary-json a file in a writable folder.' });
+  const e = error as NodeJS.ErrnoException;
+  const why = fsReason(e) ?? e.message;
+  return new BentoError('OUTPUT_WRITE', `Cannot write the summary ${file} (--summary-json): ${why}`, {
+    file, cause: error, hint: e.code === 'ENOSPC' ? 'Free some space; the job itself finished (its output is in place), so a rerun says so and writes the summary.' : 'Give --summary-json a file in a writable folder.',
+  });
+}
+
+/** Writes the summary beside `file` and renames it there: a scheduler reading it never finds half a summary, or an empty file on a full disk. */
+async function writeSummary(file: string, summary: unknown): Promise<void> {
+  const temp = `${file}.${process.pid}.tmp`;
+  try {
+    await writeFile(temp, `${JSON.stringify(summary, null, 2)}\n`);
+    await rename(temp, file);
+  } finally {
+    await rm(temp, { force: true }).catch(() => undefined);
+  }
 }
