@@ -16,8 +16,8 @@ export type ResumeDecision =
   /** Run, from `resume` if given (a commit of the same job), else from the start. */
   | { readonly kind: 'run'; readonly fingerprint: Fingerprint; readonly resume: Commit | undefined };
 
-export async function decideResume(spec: JobSpec, ckpt: CheckpointSpec, files: readonly string[], bundle: Bundle, restart: boolean, width?: number): Promise<ResumeDecision> {
-  const print = await fingerprint(spec, files, bundle, width);
+export async function decideResume(spec: JobSpec, ckpt: CheckpointSpec, files: readonly string[], bundle: Bundle, restart: boolean, width?: number, partitions: readonly string[] = []): Promise<ResumeDecision> {
+  const print = await fingerprint(spec, files, bundle, width, partitions);
   if (restart) await removeCheckpoint(ckpt.path);
   const state = await readState(ckpt.path);
   const changed = state ? differences(state.fingerprint, print) : [];

@@ -16,7 +16,6 @@ import { outputError, syncDir } from '../sink/atomic.js';
 import type { SinkPosition } from '../sink/types.js';
 import type { SourcePosition } from '../source/types.js';
 import { chunkEnd, chunkOptions } from '../source/chunks.js';
-import { partitionKeys } from '../source/partitions.js';
 import { failpoint } from './failpoint.js';
 
 /** What makes two runs the same job: the output-affecting job keys, the input files, the model. */
@@ -27,7 +26,11 @@ export interface Fingerprint {
     readonly name: string; readonly version: string; readonly sha256: string;
     /** The bundle's other files (bento.yaml, a tokenizer), which map columns to tensors and outputs to columns. Absent in checkpoints of earlier versions. */
     readonly bundle?: string;
+    /** The files a run reads from the bundle's subfolders (weights/w.bin, a tokenizer there): nestedFiles. Absent where none, and in checkpoints of earlier versions. */
+    readonly nested?: string;
   };
+  /** The columns read from key=value folder names (source/partitions.ts); absent where none, and in checkpoints of earlier versions. */
+  readonly partitions?: readonly string[];
   /** What `job` and `rows` hash, for a refused resume to name what changed. Absent in checkpoints of earlier versions. */
   readonly settings?: { readonly job: unknown; readonly rows: unknown };
   /** Settings beside the job hash that change output bytes: errors.emit, input.chunk_rows (the first chunk types the columns). Absent in checkpoints of earlier versions. */
@@ -243,12 +246,10 @@ export async function writeState(dir: string, state: CheckpointState, fence?: ()
  * The fingerprint of a job as it stands now. Reads 64 KiB from each end of each input file.
  * `width`: the columns a CSV or JSONL input's rows are read with (its first chunk's rows depend on it).
  */
-export async function fingerprint(spec: JobSpec, files: readonly string[], bundle: Bundle, width?: number): Promise<Fingerprint> {
+export async function fingerprint(spec: JobSpec, files: readonly string[], bundle: Bundle, width?: number, partitions?: readonly string[]): Promise<Fingerprint> {
   // Keys that cannot change a single output byte are left out: a resume may change them.
-  // Partition columns are part of what is read; a job without any hashes as before them.
-  const keys = partitionKeys(spec.input, files);
   const job = {
-    input: { path: spec.input.path, format: spec.input.format, columns: spec.input.columns, csv: spec.input.csv, ...(keys.length > 0 ? { partitions: keys } : {}) },
+    input: { path: spec.input.path, format: spec.input.format, columns: spec.input.columns, csv: spec.input.csv },
     batch: { size: spec.batch.size },
     model: { graphOptimization: spec.model.graphOptimization, providers: spec.model.providers },
     output: { path: spec.output.path, format: spec.output.format, keep: spec.output.keep, csv: spec.output.csv, parquet: spec.output.parquet },
@@ -260,13 +261,18 @@ export async function fingerprint(spec: JobSpec, files: readonly string[], bundl
     return { path, size: info.size, mtimeMs: info.mtimeMs, sample: await sample(path, info.size) };
   });
   const rows = { emit: spec.errors.emit, chunkRows: spec.input.chunkRows };
+  const nested = nestedFiles(bundle, model.external);
   return {
     job: sha256(JSON.stringify(job)),
     settings: { job, rows },
     inputs,
-    model: { name: bundle.manifest.name, version: bundle.manifest.version, sha256: model.sha256, bundle: await bundleHash(bundle, spec, nestedFiles(bundle, model.external)) },
+    model: {
+      name: bundle.manifest.name, version: bundle.manifest.version, sha256: model.sha256, bundle: await bundleHash(bundle, spec),
+      ...(nested.length > 0 ? { nested: await filesHash(bundle.dir, nested) } : {}),
+    },
     rows: sha256(JSON.stringify(rows)),
     ...typeRowsOf(spec, width),
+    ...(partitions && partitions.length > 0 ? { partitions } : {}),
   };
 }
 
@@ -284,7 +290,7 @@ function typeRowsOf(spec: JobSpec, width: number | undefined): { typeRows?: numb
  * manifest and tokenizer are read before this), so it counts by its name alone; a folder that
  * cannot be listed is hashed by the files the run reads.
  */
-async function bundleHash(bundle: Bundle, spec: JobSpec, nested: readonly string[]): Promise<string> {
+async function bundleHash(bundle: Bundle, spec: JobSpec): Promise<string> {
   const hash = createHash('sha256');
   const text = bundle.manifest.text;
   const listed = await readdir(bundle.dir).catch(() => ['bento.yaml', ...(text ? [text.tokenizer, 'tokenizer_config.json'] : [])]);
@@ -295,10 +301,6 @@ async function bundleHash(bundle: Bundle, spec: JobSpec, nested: readonly string
     if (path === bundle.modelFile || ours(path) || !(await stat(path).catch(() => undefined))?.isFile()) continue;
     hash.update(`${name}\0`);
     await hashFile(hash, path);
-  }
-  for (const name of nested) {
-    hash.update(`${name}\0`);
-    await hashFile(hash, join(bundle.dir, name));
   }
   return hash.digest('hex');
 }
@@ -311,6 +313,16 @@ async function bundleHash(bundle: Bundle, spec: JobSpec, nested: readonly string
 function nestedFiles(bundle: Bundle, external: readonly string[]): string[] {
   const files = [...external.map((f) => join(dirname(bundle.modelFile), f)), ...(bundle.manifest.text ? [join(bundle.dir, bundle.manifest.text.tokenizer)] : [])];
   return [...new Set(files.map((f) => relative(bundle.dir, f)).filter((f) => f.includes(sep)))].sort();
+}
+
+/** sha256 over the names and bytes of `names` (relative to `dir`). */
+async function filesHash(dir: string, names: readonly string[]): Promise<string> {
+  const hash = createHash('sha256');
+  for (const name of names) {
+    hash.update(`${name}\0`);
+    await hashFile(hash, join(dir, name));
+  }
+  return hash.digest('hex');
 }
 
 /**
@@ -345,12 +357,21 @@ function changedKeys(then: unknown, now: unknown, names: Readonly<Record<string,
 }
 
 /** What differs between the checkpoint's fingerprint and now, in words; empty when none. */
-export function differences(then: Fingerprint, now: Fingerprint, options: { readonly typeRowsUnknown?: boolean } = {}): string[] {
+export function differences(then: Fingerprint, now: Fingerprint, options: { readonly typeRowsUnknown?: boolean; readonly partitionsUnknown?: boolean } = {}): string[] {
   const out: string[] = [];
   if (then.job !== now.job) out.push(`the job file changed (${changedKeys(then.settings?.job, now.settings?.job) ?? 'input, batch.size, model options or output settings'})`);
-  if (then.model.name !== now.model.name || then.model.version !== now.model.version) out.push(`the model changed from ${then.model.name}:${then.model.version} to ${now.model.name}:${now.model.version}`);
+  // Earlier versions (no `settings`) read an unquoted `version: 2.0` as the number 2.
+  const earlier = then.settings === undefined;
+  const sameVersion = then.model.version === now.model.version || (earlier && /^[0-9.eE+-]+$/.test(now.model.version) && String(Number(now.model.version)) === then.model.version);
+  if (then.model.name !== now.model.name || !sameVersion) out.push(`the model changed from ${then.model.name}:${then.model.version} to ${now.model.name}:${now.model.version}`);
   else if (then.model.sha256 !== now.model.sha256) out.push(`the model file of ${now.model.name}:${now.model.version} changed`);
   else if (then.model.bundle !== undefined && then.model.bundle !== now.model.bundle) out.push(`the bundle of ${now.model.name}:${now.model.version} changed (bento.yaml or the files beside it)`);
+  // Earlier versions did not look into the bundle's subfolders: nothing to compare with.
+  else if (!earlier && then.model.nested !== now.model.nested) out.push(`the bundle of ${now.model.name}:${now.model.version} changed (the weights or tokenizer in its subfolders)`);
+  const keys = (print: Fingerprint) => (print.partitions ?? []).join(', ') || 'none';
+  if (!options.partitionsUnknown && keys(then) !== keys(now)) {
+    out.push(`the columns read from key=value folder names changed (${keys(then)} → ${keys(now)})${earlier ? '; the checkpoint was made by a version that did not read them: set input.partitioning: none to resume it as it was' : ''}`);
+  }
   // Checkpoints written before these were kept say nothing of them: not a change.
   if (then.rows !== undefined && then.rows !== now.rows) {
     const keys = changedKeys(then.settings?.rows, now.settings?.rows, { emit: 'errors.emit', chunk_rows: 'input.chunk_rows' });
@@ -359,16 +380,19 @@ export function differences(then: Fingerprint, now: Fingerprint, options: { read
   // Unknown (no `width`) only where status looks without opening the input.
   else if (then.typeRows !== now.typeRows && !(options.typeRowsUnknown && now.typeRows === undefined)) out.push(`the first chunk, whose rows type the columns, holds ${now.typeRows ?? 'max(input.chunk_rows, 8,192)'} rows now and ${then.typeRows ?? 'max(input.chunk_rows, 8,192)'} rows then (a wide file, read by another version; set input.chunk_rows to the value the checkpoint was made with, 2048 where it was not set, to resume it)`);
   const before = new Map(then.inputs.map((i) => [i.path, i]));
+  const inputs: string[] = [];
   for (const input of now.inputs) {
     const old = before.get(input.path);
-    if (!old) out.push(`input ${input.path} is new`);
-    else if (old.size !== input.size) out.push(`input ${input.path} changed size (${old.size} → ${input.size} bytes)`);
-    else if (old.sample !== input.sample) out.push(`input ${input.path} changed content`);
-    else if (old.mtimeMs !== input.mtimeMs) out.push(`input ${input.path} was modified (${new Date(old.mtimeMs).toISOString()} → ${new Date(input.mtimeMs).toISOString()})`);
+    if (!old) inputs.push(`input ${input.path} is new`);
+    else if (old.size !== input.size) inputs.push(`input ${input.path} changed size (${old.size} → ${input.size} bytes)`);
+    else if (old.sample !== input.sample) inputs.push(`input ${input.path} changed content`);
+    else if (old.mtimeMs !== input.mtimeMs) inputs.push(`input ${input.path} was modified (${new Date(old.mtimeMs).toISOString()} → ${new Date(input.mtimeMs).toISOString()})`);
     before.delete(input.path);
   }
-  for (const gone of before.keys()) out.push(`input ${gone} is gone`);
-  return out;
+  for (const gone of before.keys()) inputs.push(`input ${gone} is gone`);
+  // A dataset rewritten (Spark's part files renamed) changes thousands: a few say what happened.
+  const shown = inputs.length > 6 ? [...inputs.slice(0, 5), `${inputs.length - 5} more input files changed, are new or are gone`] : inputs;
+  return [...out, ...shown];
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');

@@ -295,14 +295,14 @@ export function scalar(text: string): unknown {
   return text;
 }
 
-// A default may hold variables itself, as in a shell: ${ERRORS:-${OUT}.errors.jsonl}.
-const variable = /\$(\$)?\{([A-Za-z_][A-Za-z0-9_]*)(?::-((?:[^{}]|\$\{[^{}]*\})*))?\}/g;
+// A default may hold variables itself, as in a shell (${ERRORS:-${OUT}.errors.jsonl}), and braces of its own (${IN:-data/*.{csv,tsv}}).
+const variable = /\$(\$)?\{([A-Za-z_][A-Za-z0-9_]*)(?::-((?:[^{}]|\$?\{[^{}]*\})*))?\}/g;
 
 /** Replaces `${VAR}` and `${VAR:-default}` in every string; `$${VAR}` stays literal `${VAR}`. */
 export function interpolate(node: unknown, env: NodeJS.ProcessEnv, path: string[], problems: string[]): unknown {
   if (typeof node === 'string') {
     // `size: ${BATCH_SIZE:-64}` means a number, as if the value had been written there.
-    const whole = /^\$\{[A-Za-z_][A-Za-z0-9_]*(?::-(?:[^{}]|\$\{[^{}]*\})*)?\}$/.test(node);
+    const whole = /^\$\{[A-Za-z_][A-Za-z0-9_]*(?::-(?:[^{}]|\$?\{[^{}]*\})*)?\}$/.test(node);
     const replaced = node.replace(variable, (match, escaped: string | undefined, name: string, fallback: string | undefined) => {
       if (escaped) return match.slice(1);
       const value = env[name];

@@ -49,9 +49,9 @@ export async function writeArchive(dir: string, file: string): Promise<void> {
 }
 
 /**
- * Whether `file` is a bundle archive: a gzipped tar with a bento.yaml among its first entries
- * (an export writes it first). Read as a stream and stopped there: a model's gigabytes after it
- * are not unpacked. A data file (a .csv.gz, another tar.gz) is not one.
+ * Whether `file` is a bundle archive: a gzipped tar with a bento.yaml among its entries (an export
+ * writes it first). Read as a stream and stopped there: a model's gigabytes after it are not
+ * unpacked. A data file (a .csv.gz, another tar.gz) is not one.
  */
 export async function isBundleArchive(file: string): Promise<boolean> {
   const gunzip = createGunzip();
@@ -59,7 +59,6 @@ export async function isBundleArchive(file: string): Promise<boolean> {
   let pending: Buffer = Buffer.alloc(0);
   /** Bytes of the current entry's data still to pass over. */
   let skip = 0;
-  let entries = 0;
   try {
     for await (const chunk of gunzip as AsyncIterable<Buffer>) {
       pending = Buffer.concat([pending, chunk]);
@@ -69,7 +68,8 @@ export async function isBundleArchive(file: string): Promise<boolean> {
         skip -= passed;
         if (skip > 0 || pending.length < block) break;
         const h = pending.subarray(0, block);
-        if (h.every((b) => b === 0) || cString(h.subarray(257, 262)) !== 'ustar' || ++entries > 64) return false;
+        // Every entry's header is looked at (an export of an earlier version wrote its files sorted, bento.yaml among them).
+        if (h.every((b) => b === 0) || cString(h.subarray(257, 262)) !== 'ustar') return false;
         if (basename(cString(h.subarray(0, 100))) === manifestName && h[156] !== 0x35) return true;
         skip = Math.ceil((entrySize(h) || 0) / block) * block;
         pending = pending.subarray(block);

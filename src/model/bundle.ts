@@ -8,7 +8,7 @@ import { access, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { BentoError, fsReason } from '../errors.js';
 import { extractArchive } from './archive.js';
-import { type Manifest, manifestName, parseManifest, readManifest } from './manifest.js';
+import { type Manifest, manifestName, outsideBundle, parseManifest, readManifest } from './manifest.js';
 import { homeDir, parseTag, resolveTag } from './store.js';
 
 export interface Bundle {
@@ -23,7 +23,7 @@ export interface Bundle {
 export { manifestName };
 
 /** Reads and validates a bundle directory; throws MODEL_NOT_FOUND or MANIFEST_INVALID. */
-export async function openBundle(path: string): Promise<Bundle> {
+export async function openBundle(path: string, options: { readonly confined?: boolean } = {}): Promise<Bundle> {
   const dir = resolve(path);
   const info = await stat(dir).catch(() => undefined);
   if (info === undefined) {
@@ -42,6 +42,12 @@ export async function openBundle(path: string): Promise<Bundle> {
     if (error.code === 'EACCES' || error.code === 'EPERM') throw unreadable(manifestFile);
   });
   const manifest = parseManifest(await readManifest(manifestFile), manifestFile);
+  const outside = options.confined ? outsideBundle(manifest) : undefined;
+  if (outside !== undefined) {
+    throw new BentoError('MANIFEST_INVALID', `Manifest ${manifestFile}: ${outside} names a file outside the bundle, which an archive may not`, {
+      file: manifestFile, hint: 'Name the files inside the bundle (model: model.onnx) and archive them with it; a bundle folder of your own may link to a file kept elsewhere (ln -s /models/m.onnx bundle/model.onnx).',
+    });
+  }
   const modelFile = resolve(dir, manifest.model);
   if (!(await stat(modelFile).catch(() => undefined))?.isFile()) {
     throw new BentoError('MODEL_NOT_FOUND', `Model file ${modelFile} named in ${manifestFile} does not exist`, { file: modelFile, hint: 'Fix `model:` in bento.yaml or copy the .onnx file into the bundle.' });
@@ -58,20 +64,25 @@ export async function openBundle(path: string): Promise<Bundle> {
  */
 export async function resolveBundle(ref: string, baseDir: string, env?: NodeJS.ProcessEnv): Promise<Bundle> {
   const path = resolve(baseDir, ref);
+  const missingFile = () => new BentoError('MODEL_NOT_FOUND', `Model file ${path} does not exist`, {
+    file: path, hint: `Check the path${ref.startsWith('/') ? '' : ` (relative to ${baseDir})`}; \`bento-batch models list\` shows the stored models, named NAME:VERSION.`,
+  });
   const info = await stat(path).catch(() => undefined);
-  if (info?.isFile() && /\.(tar\.gz|tgz)$/i.test(path)) return { ...(await openBundle(await extractCached(path, env))), ref };
+  if (info?.isFile() && /\.(tar\.gz|tgz)$/i.test(path)) return { ...(await openBundle(await extractCached(path, env), { confined: true })), ref };
   if (info?.isFile() && path.toLowerCase().endsWith('.onnx')) {
     throw new BentoError('MODEL_NOT_FOUND', `Model ${path} is a bare ONNX file, not a packed bundle`, {
       file: path, hint: `Pack it first: bento-batch pack ${ref} --name NAME --columns TENSOR=col1,col2 (see \`bento-batch inspect ${ref}\` for its tensors).`,
     });
   }
-  // A file's name, not a tag (a tag may hold dots, but no model is named model.onnx): a mistyped path.
-  if (info === undefined && /\.(onnx|tar\.gz|tgz)$/i.test(ref)) {
-    throw new BentoError('MODEL_NOT_FOUND', `Model file ${path} does not exist`, {
-      file: path, hint: `Check the path${ref.startsWith('/') ? '' : ` (relative to ${baseDir})`}; \`bento-batch models list\` shows the stored models, named NAME:VERSION.`,
+  if (info === undefined && parseTag(ref) && !ref.includes('/')) {
+    const stored = await resolveTag(ref, env).catch((error: unknown) => {
+      // A file's name that is no stored model's either (a tag may hold dots): a mistyped path.
+      if (/\.(onnx|tar\.gz|tgz)$/i.test(ref) && error instanceof BentoError && error.code === 'MODEL_NOT_FOUND') throw missingFile();
+      throw error;
     });
+    return { ...(await openBundle(stored.dir)), ref };
   }
-  if (info === undefined && parseTag(ref) && !ref.includes('/')) return { ...(await openBundle((await resolveTag(ref, env)).dir)), ref };
+  if (info === undefined && /\.(onnx|tar\.gz|tgz)$/i.test(ref)) throw missingFile();
   return { ...(await openBundle(path)), ref };
 }
 

@@ -25,11 +25,18 @@ const inputSchema = z.strictObject({
 }, expect('a mapping'));
 
 /**
- * A file of the bundle, by its path inside it: an absolute path or a `..` would read a file the
- * bundle does not hold (another model, /etc/passwd), which the bundle's hash and an archive's
- * checks never see.
+ * The file a manifest names (`model`, `text.tokenizer`) that is not inside its bundle: an absolute
+ * path or a `..`, as `key: path`; undefined when all are inside. A bundle folder of one's own may
+ * name a model kept elsewhere; an archive (imported, or a job's model) or a bundle being packed may
+ * not: it would read a file the bundle does not hold (another model, /etc/passwd), which neither
+ * the bundle's hash nor an archive's checks see.
  */
-const bundleFile = (what: string) => nonEmptyString(what).refine((p) => !isAbsolute(p) && !/^[A-Za-z]:/.test(p) && !p.split(/[\\/]/).includes('..'), expect(`${what}: a path inside the bundle, without .. or a leading / (a file kept elsewhere is linked in: ln -s /models/m.onnx bundle/model.onnx)`));
+export function outsideBundle(manifest: Manifest): string | undefined {
+  const outside = (p: string) => isAbsolute(p) || /^[A-Za-z]:/.test(p) || p.split(/[\\/]/).includes('..');
+  if (outside(manifest.model)) return `model: ${manifest.model}`;
+  if (manifest.text && outside(manifest.text.tokenizer)) return `text.tokenizer: ${manifest.text.tokenizer}`;
+  return undefined;
+}
 
 /** Tokens a text is cut to where the manifest sets no text.max_length, unless the model takes fewer. */
 export const defaultMaxLength = 512;
@@ -37,7 +44,7 @@ export const defaultMaxLength = 512;
 /** A text column tokenized into input_ids / attention_mask (/ token_type_ids) tensors. */
 const textSchema = z.strictObject({
   column: nonEmptyString('the input column holding the text'),
-  tokenizer: bundleFile('a tokenizer.json file in the bundle').default('tokenizer.json'),
+  tokenizer: nonEmptyString('a tokenizer.json file in the bundle').default('tokenizer.json'),
   /** Undefined: 512, or the model's model_max_length (tokenizer_config.json) where fewer (preprocess.ts). */
   max_length: positiveInt().optional(),
   truncation: z.boolean(expect('true or false')).default(true),
@@ -75,10 +82,10 @@ export function readManifest(file: string): Promise<unknown> {
 }
 
 /** What a model's name and version may hold: each is a folder name in the store and a part of `name:version`. */
-export const tagPart = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-export const tagPartWords = 'letters, digits, ".", "_" and "-", starting with a letter or digit, at most 128 of them';
+export const tagPart = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+export const tagPartWords = 'letters, digits, ".", "_" and "-", starting with a letter or digit, at most 200 of them';
 
-/** An ISO 8601 time (pack writes one): what `name:latest` orders by, so not any text. */
+/** An ISO 8601 time, as pack writes one: what `name:latest` orders by (store.ts); other text is ordered as the oldest. */
 export const isTime = (text: string) => /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(text) && !Number.isNaN(Date.parse(text));
 
 /** A version: a tag part, and not the word tags use for the newest. */
@@ -93,8 +100,8 @@ export const manifestSchema = z.strictObject({
     .refine(isVersion, expect(`a version of ${tagPartWords}, other than "latest"`)),
   description: z.string().optional(),
   /** ISO time of packing; `name:latest` picks the newest. */
-  created: z.string(expect('an ISO 8601 time, such as 2026-12-06T21:53:00Z')).refine(isTime, expect('an ISO 8601 time, such as 2026-12-06T21:53:00Z')).optional(),
-  model: bundleFile('the ONNX file name inside the bundle').default('model.onnx'),
+  created: z.string().optional(),
+  model: nonEmptyString('the ONNX file name inside the bundle').default('model.onnx'),
   batch: z.strictObject({
     max_size: positiveInt(),
     fixed: z.boolean(expect('true or false')).optional(),

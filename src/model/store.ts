@@ -52,11 +52,13 @@ export async function listModels(name?: string, env?: NodeJS.ProcessEnv): Promis
       if (!v.isDirectory() || v.name.startsWith('.')) continue;
       const dir = join(root, n, v.name);
       const manifest = (await readManifest(join(dir, manifestName)).catch(() => ({}))) as { created?: unknown };
-      const created = typeof manifest.created === 'string' && isTime(manifest.created) ? manifest.created : (await stat(dir)).mtime.toISOString();
+      // Pack writes an ISO time; other text (a hand-written manifest's) orders as the oldest, never as the newest.
+      const created = typeof manifest.created === 'string' ? manifest.created : (await stat(dir)).mtime.toISOString();
       models.push({ name: n, version: v.name, dir, created });
     }
     // Newest last: by creation time, then version (timestamp versions sort by time too).
-    models.sort((a, b) => Date.parse(a.created) - Date.parse(b.created) || a.version.localeCompare(b.version, 'en', { numeric: true }));
+    const time = (m: StoredModel) => (isTime(m.created) ? Date.parse(m.created) : Number.NEGATIVE_INFINITY);
+    models.sort((a, b) => time(a) - time(b) || a.created.localeCompare(b.created) || a.version.localeCompare(b.version, 'en', { numeric: true }));
     out.push(...models);
   }
   return out;

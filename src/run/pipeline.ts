@@ -90,7 +90,7 @@ export interface PreparedJob {
   readonly spec: JobSpec;
   readonly bundle: Bundle;
   readonly batchSize: number;
-  readonly source: Source & { format: string; readonly skipped: readonly string[]; readonly partitions: readonly Field[] };
+  readonly source: Source & { format: string; readonly skipped: readonly string[]; readonly partitions: readonly Field[]; readonly notes: readonly string[]; readonly partitionKeys: readonly string[] };
   readonly keep: readonly Field[];
 }
 
@@ -168,7 +168,7 @@ export async function prepareJob(spec: JobSpec, resolved?: Bundle): Promise<Prep
     const guess = didYouMean(column, names);
     const needer = modelColumns.includes(column) ? `model ${m.name} needs column "${column}"` : `output.keep names column "${column}"`;
     throw new BentoError('COLUMN_MISSING', `Column "${column}" is missing: ${needer}, but ${source.files[0]} has no such column${guess ? `; the closest is "${guess}"` : ''}`, {
-      file: source.files[0], column, hint: misread(source, names) ?? (guess ? `Did you mean "${guess}"? Rename it in the input, or fix the name in the ${modelColumns.includes(column) ? 'manifest' : 'job file'}.` : `The input has columns: ${names.join(', ')}.`),
+      file: source.files[0], column, hint: (source.partitionKeys.includes(column) ? `"${column}" is a partition column (the ${column}=… folders): add it to input.columns to read it.` : undefined) ?? misread(source, names) ?? (guess ? `Did you mean "${guess}"? Rename it in the input, or fix the name in the ${modelColumns.includes(column) ? 'manifest' : 'job file'}.` : `The input has columns: ${names.join(', ')}.`),
     });
   }
   const keep = spec.output.keep ? spec.output.keep.map((k) => source.schema.find((f) => f.name === k)!) : source.schema;
@@ -276,7 +276,7 @@ async function runLocked(job: PreparedJob, hooks: RunHooks, lock: Lock | undefin
   const width = source.format === 'parquet' ? undefined : source.schema.length;
   // Taken before the model is hashed: every session the run loads must come from this file (ModelPool, identity).
   const identity = await fileIdentity(bundle.modelFile);
-  const decision = ckpt ? await decideResume(spec, ckpt, source.files, bundle, hooks.restart ?? false, width) : undefined;
+  const decision = ckpt ? await decideResume(spec, ckpt, source.files, bundle, hooks.restart ?? false, width, source.partitions.map((f) => f.name)) : undefined;
   failpoint('model-hashed');
   if (decision?.kind === 'finished') {
     if (decision.moved) hooks.info?.(`${spec.name}: the run finished at ${decision.state.finished?.finished ?? '?'} had not yet moved its output into place; moved now to ${spec.output.path}`, 'published');
@@ -331,6 +331,7 @@ async function runLocked(job: PreparedJob, hooks: RunHooks, lock: Lock | undefin
   let sealed = false;
   try {
     if (pool.note) hooks.warn?.(pool.note);
+    for (const note of source.notes) hooks.warn?.(note);
     if (source.skipped.length > 0) {
       const [first] = source.skipped;
       hooks.warn?.(`input.path ${spec.input.path} also matches ${source.skipped.length === 1 ? `${first}, which a run writes (this job's files, or another run's finished output): it is` : `${source.skipped.length} files runs write (this job's files, or other runs' finished outputs: ${first}, …): they are`} not read`);

@@ -24,6 +24,8 @@ export interface CsvSourceOptions {
   readonly names?: readonly string[];
   /** Read only these columns; undefined reads all. */
   readonly columns: readonly string[] | undefined;
+  /** Columns never read where `columns` is unset: partition keys, whose folder value stands for them (source/partitions.ts). */
+  readonly exclude?: ReadonlySet<string>;
   readonly chunkRows: number;
   /** Rows of the first chunk, whose cells fix the column types, when more than `chunkRows`. */
   readonly typeRows?: number;
@@ -295,7 +297,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
     /** Cells a row puts in the chunk: a wide file's chunks hold fewer rows (chunkEnd). */
     let width = 1;
     const select = (present: string[], startByte: number, firstRow = at.row) => {
-      const wanted = options.columns ?? schema?.map((f) => f.name) ?? present;
+      const wanted = options.columns ?? schema?.map((f) => f.name) ?? present.filter((h) => !options.exclude?.has(h));
       requireColumns(file, present, wanted, (name, candidates) => didYouMean(name, candidates));
       // Columns keep the file's order whatever order they were asked for in.
       const selected = schema?.map((f) => f.name).filter((name) => !narrow || narrow.includes(name)) ?? present.filter((h) => wanted.includes(h));

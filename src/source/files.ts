@@ -107,8 +107,9 @@ async function walk(dir: string, broken: string[] = [], seen = new Set<string>()
   })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const entry of entries) {
     // Hidden files and our own temporary outputs; `_` marks what Spark and Hadoop write beside
-    // the data (_SUCCESS, _committed_…, _temporary/), which pyarrow's datasets skip too.
-    if (entry.name.startsWith('.') || entry.name.startsWith('_')) continue;
+    // the data (_SUCCESS, _committed_…, _temporary/), which pyarrow's datasets skip too, but not a
+    // partition folder whose key starts with one (_shard=0/, as DuckDB and Spark read it).
+    if (entry.name.startsWith('.') || (entry.name.startsWith('_') && !(entry.name.includes('=') && entry.isDirectory()))) continue;
     const full = join(dir, entry.name);
     const target = entry.isSymbolicLink() ? await stat(full).catch(() => undefined) : entry;
     if (target === undefined) broken.push(full);

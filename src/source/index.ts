@@ -23,7 +23,7 @@ export type { Column, Field, FieldType, RowChunk, Source, SourceProgress } from 
  * hold every column read, in their header or schema). `own`: files
  * a folder or glob must not read (job/spec.ts, writtenByRuns), listed in `skipped` when matched.
  */
-export async function openSource(input: InputSpec, read: { rawText?: boolean; linesFor?: string; valuesOf?: readonly string[]; required?: readonly string[]; memoryMb?: number } = {}, own?: (file: string) => boolean): Promise<Source & { format: DataFormat; skipped: readonly string[]; partitions: readonly Field[] }> {
+export async function openSource(input: InputSpec, read: { rawText?: boolean; linesFor?: string; valuesOf?: readonly string[]; required?: readonly string[]; memoryMb?: number } = {}, own?: (file: string) => boolean): Promise<Source & { format: DataFormat; skipped: readonly string[]; partitions: readonly Field[]; notes: readonly string[]; partitionKeys: readonly string[] }> {
   const skipped: string[] = [];
   const files = await jobInputFiles(input, own ?? (() => false), (file) => skipped.push(file));
   const format = input.format ?? formatOf(files);
@@ -34,19 +34,24 @@ export async function openSource(input: InputSpec, read: { rawText?: boolean; li
       file: gzipped, hint: `Decompress it first (gunzip -k ${gzipped}); a Parquet file compresses its own pages (snappy, gzip or zstd), so the writer need not gzip it.`,
     });
   }
-  const found = hivePartitions(partitionRoot(input.path, files), files, input.partitioning ?? 'auto', input.path);
+  const notes: string[] = [];
+  const mode = input.partitioning ?? 'auto';
+  const found = hivePartitions(partitionRoot(input.path, files), files, mode, input.path, notes);
   // input.columns names the partition columns read too; the files are asked for the rest.
   const partitions = found && input.columns ? narrow(found, input.columns) : found;
   const keys = new Set(partitions?.fields.map((f) => f.name));
   const fromFiles = (names: readonly string[] | undefined) => names?.filter((name) => !keys.has(name));
-  const options = { columns: fromFiles(input.columns), ...chunkOptions(input) };
+  // With hive, a key the files hold too is not read from them: the folder's value stands for it,
+  // and its cells need not even agree in type. With auto the file's column is kept (withPartitions).
+  const options = { columns: fromFiles(input.columns), ...(found && mode === 'hive' ? { exclude: new Set(found.fields.map((f) => f.name)) } : {}), ...chunkOptions(input) };
   // A CSV record copied whole would leave out the partition columns written beside it.
   const lines = read.rawText && read.linesFor !== undefined && partitions === undefined;
   const required = fromFiles(read.required);
   const source = format === 'csv' ? await openCsv(files, { ...input.csv, ...options, rawText: read.rawText ?? false, ...(lines ? { linesFor: read.linesFor, valuesOf: read.valuesOf } : {}) })
     : format === 'jsonl' ? await openJsonl(files, { ...options, ...(required ? { required } : {}), ...(read.memoryMb ? { memoryMb: read.memoryMb } : {}) })
       : await openParquet(files, options);
-  return Object.assign(partitions ? withPartitions(source, partitions) : source, { format, skipped, partitions: partitions?.fields ?? [] });
+  const joined = partitions ? withPartitions(source, partitions, mode) : { source, added: [] };
+  return Object.assign(joined.source, { format, skipped, partitions: joined.added, notes, partitionKeys: found?.fields.map((f) => f.name) ?? [] });
 }
 
 /**

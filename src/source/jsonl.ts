@@ -7,11 +7,13 @@ import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { BentoError, didYouMean } from '../errors.js';
 import { chunkEnd, ColumnBuilder, inexactIntegerHint, raiseChunkRows, sniffJsonType, textSource, typeMismatch } from './chunks.js';
-import { ByteProgress, byteOrderMark, fileSizes, notUtf8At, openFileStream, streamError } from './files.js';
+import { ByteProgress, byteOrderMark, fileSizes, isGzip, notUtf8At, openFileStream, streamError } from './files.js';
 import type { Field, RowChunk, Source, SourcePosition } from './types.js';
 
 export interface JsonlSourceOptions {
   readonly columns: readonly string[] | undefined;
+  /** Columns never read where `columns` is unset: partition keys, whose folder value stands for them (source/partitions.ts). */
+  readonly exclude?: ReadonlySet<string>;
   readonly chunkRows: number;
   /** Rows of the first chunk, whose keys and values fix the columns and types, when more than `chunkRows`. */
   readonly typeRows?: number;
@@ -151,17 +153,44 @@ const jsonOf = (value: unknown) => JSON.stringify(value, (_key, v: unknown) => (
 
 /**
  * Throws when a file's first line opens a JSON document rather than a JSON Lines record: an array
- * (pandas' to_json(orient='records'), an API's export) or an object spread over lines (json.dump
- * with indent, jq). Read as lines, its records would be bad rows and its keys missing columns.
+ * (pandas' to_json(orient='records'), an API's export), an object spread over lines (json.dump with
+ * indent, jq, a wrapper such as {"data": [ …), or pandas' default to_json, one object of columns
+ * ({"a": {"0": 1, "1": 2}, …}). Read as lines, its records would be bad rows and its keys missing
+ * columns, or one row of nonsense.
  */
 function documentNotLines(file: string, first: string): void {
   const text = first.trim();
-  const array = text.startsWith('[');
-  if (!array && text !== '{') return;
-  throw new BentoError('INPUT_FORMAT', `Input file ${file} is ${array ? 'a JSON array' : 'a JSON document spread over several lines'}, not JSON Lines (one JSON object a line)`, {
+  let what: string | undefined;
+  let jq = '.';
+  if (text.startsWith('[')) {
+    what = 'a JSON array';
+    jq = '.[]';
+  } else if (text.startsWith('{')) {
+    let row: unknown;
+    try {
+      row = JSON.parse(text);
+    } catch {
+      // Left open at its end ({, [, a comma, a colon): it goes on below. A record broken otherwise
+      // ({"a": 2,}) is one bad row of a JSON Lines file.
+      if (/[[{,:]$/.test(text)) what = 'a JSON document spread over several lines';
+    }
+    if (row !== undefined && pandasColumns(row)) what = 'pandas\' default JSON (df.to_json(): one object of columns, each keyed by row number)';
+  }
+  if (what === undefined) return;
+  const read = isGzip(file) ? `gunzip -c ${file} | jq -c '${jq}'` : `jq -c '${jq}' ${file}`;
+  throw new BentoError('INPUT_FORMAT', `Input file ${file} is ${what}, not JSON Lines (one JSON object a line)`, {
     file, row: 1,
-    hint: `Convert it to JSON Lines and point input.path at the copy: jq -c '${array ? '.[]' : '.'}' ${file} > lines.jsonl (pandas writes JSON Lines with df.to_json(path, orient="records", lines=True)).`,
+    hint: what.startsWith('pandas') ? 'Write it as JSON Lines and point input.path at that: df.to_json(path, orient="records", lines=True).'
+      : `Convert it to JSON Lines and point input.path at the copy: ${read} > lines.jsonl${jq === '.' ? ' (for records wrapped in a key, .data[] or the like)' : ''} (pandas writes JSON Lines with df.to_json(path, orient="records", lines=True)).`,
   });
+}
+
+/** Whether `row` is pandas' column-oriented JSON: every value an object whose keys are row numbers, some with several. */
+function pandasColumns(row: unknown): boolean {
+  if (row === null || typeof row !== 'object' || Array.isArray(row)) return false;
+  const columns = Object.values(row);
+  return columns.length > 0 && columns.every((c) => c !== null && typeof c === 'object' && !Array.isArray(c) && Object.keys(c).every((k) => /^\d+$/.test(k)))
+    && columns.some((c) => Object.keys(c as object).length > 1);
 }
 
 /** Opens JSONL files and reads the first chunk to learn the columns; throws INPUT_* errors. */
@@ -209,7 +238,7 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
       });
     };
     const flushPending = () => {
-      names = [...seen];
+      names = [...seen].filter((key) => !options.exclude?.has(key));
       builder = new ColumnBuilder(names, file, index, at.row, at.byte ?? 0, false, chunkEnd(options, true, names.length));
       for (const { row, end, line: l } of pending) {
         if (row instanceof BentoError) builder.pushError(row, end, l);

@@ -25,6 +25,8 @@ import { CodedColumn, type Field, type FieldType, MaskedColumn, maxSafeBig, type
 
 export interface ParquetSourceOptions {
   readonly columns: readonly string[] | undefined;
+  /** Columns never read where `columns` is unset: partition keys, whose folder value stands for them (source/partitions.ts). */
+  readonly exclude?: ReadonlySet<string>;
   readonly chunkRows: number;
 }
 
@@ -79,7 +81,7 @@ export async function openParquet(files: readonly string[], options: ParquetSour
     footers.push(opened);
   }
   const first = footers[0]!;
-  const wanted = options.columns ?? first.fields.map((f) => f.name);
+  const wanted = options.columns ?? first.fields.map((f) => f.name).filter((n) => !options.exclude?.has(n));
   const names = first.fields.map((f) => f.name).filter((n) => wanted.includes(n));
   for (const [i, footer] of footers.entries()) requireColumns(footer.file, footer.fields.map((f) => f.name), i === 0 ? wanted : names, (n, p) => didYouMean(n, p));
   const schema = names.map((name) => first.fields.find((f) => f.name === name)!);

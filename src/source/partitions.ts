@@ -4,6 +4,7 @@
  * write: the key is left out of the files and lives in the folder's name. A folder or glob input
  * reads each key as a column after the file's own, as DuckDB, Polars and pyarrow's datasets do.
  */
+import { isUtf8 } from 'node:buffer';
 import { dirname, relative, sep } from 'node:path';
 import { BentoError } from '../errors.js';
 import type { InputSpec } from '../job/spec.js';
@@ -36,17 +37,31 @@ export function partitionRoot(path: string, files: readonly string[]): string | 
 const nullValues = new Set(['__HIVE_DEFAULT_PARTITION__', 'NULL']);
 const integerValue = /^-?(0|[1-9]\d*)$/;
 
+/** In `auto`, a folder name is a partition only as a column name, `=`, and a value: not a base64 id (aGVsbG8=) or a note (a=b c). */
+const autoKey = /^[\p{L}_][\p{L}\p{N}_ .-]*$/u;
+
 /**
  * The `key=value` folders between `root` and each file, checked to be the same keys in the same
  * order for every file. Undefined where there are none (or `mode` is none). A key's type is int64
  * where every value is a whole number written without leading zeros (`year=2024`), else string:
  * `month=01` stays the text it is (a model still reads it as the number 1), and so does a zip code.
+ * `hive` requires them and throws where they are missing or differ between files; `auto` reads
+ * them only where every file has the same keys, and otherwise says why in `notes` and reads none
+ * (a folder that merely holds an `=` does not stop a job that ran before partitions were read).
  */
-export function hivePartitions(root: string | undefined, files: readonly string[], mode: Partitioning, inputPath: string): Partitions | undefined {
-  if (mode === 'none' || root === undefined) return undefined;
-  const perFile = files.map((file) => relative(root, dirname(file)).split(sep).filter((segment) => segment.indexOf('=') > 0).map((segment) => {
+export function hivePartitions(root: string | undefined, files: readonly string[], mode: Partitioning, inputPath: string, notes?: string[]): Partitions | undefined {
+  if (mode === 'none') return undefined;
+  if (root === undefined) {
+    if (mode === 'auto') return undefined;
+    throw new BentoError('INPUT_FORMAT', `input.partitioning is hive, but input.path ${inputPath} names one file: its partition folders are read below a folder or a glob`, {
+      file: inputPath, hint: 'Point input.path at the dataset\'s folder (or a glob over it), or leave input.partitioning out.',
+    });
+  }
+  const perFile = files.map((file) => relative(root, dirname(file)).split(sep).flatMap((segment) => {
     const at = segment.indexOf('=');
-    return [unescape(segment.slice(0, at)), unescape(segment.slice(at + 1))] as const;
+    if (at <= 0) return [];
+    const pair = [unescape(segment.slice(0, at)), unescape(segment.slice(at + 1))] as const;
+    return mode === 'hive' || (autoKey.test(pair[0]) && pair[1] !== '') ? [pair] : [];
   }));
   const first = perFile.findIndex((keys) => keys.length > 0);
   if (first === -1) {
@@ -56,28 +71,24 @@ export function hivePartitions(root: string | undefined, files: readonly string[
     });
   }
   const keys = perFile[first]!.map(([key]) => key);
-  for (const [i, pairs] of perFile.entries()) {
-    if (pairs.length === keys.length && pairs.every(([key], k) => key === keys[k])) continue;
-    const theirs = pairs.length === 0 ? 'no partition folder' : `partition folders ${pairs.map(([key]) => key).join('/')}`;
-    throw new BentoError('INPUT_FORMAT', `Input files are partitioned differently: ${files[first]} is in partition folders ${keys.join('/')}, ${files[i]} in ${theirs}`, {
-      file: files[i], hint: 'Point input.path at one dataset\'s folder, whose files all sit under the same key=value folders, or set input.partitioning: none to read the files without partition columns.',
-    });
-  }
+  const differing = perFile.findIndex((pairs) => !(pairs.length === keys.length && pairs.every(([key], k) => key === keys[k])));
   const repeated = keys.find((key, k) => keys.indexOf(key) !== k);
-  if (repeated !== undefined) {
-    throw new BentoError('INPUT_FORMAT', `Input file ${files[first]} is under two partition folders named ${repeated}=`, {
-      file: files[first], hint: 'Point input.path below the outer one, or set input.partitioning: none.',
+  if (differing >= 0 || repeated !== undefined) {
+    const pairs = perFile[Math.max(differing, 0)]!;
+    const theirs = pairs.length === 0 ? 'no partition folder' : `partition folders ${pairs.map(([key]) => key).join('/')}`;
+    const why = repeated !== undefined ? `${files[first]} is under two partition folders named ${repeated}=` : `${files[first]} is in partition folders ${keys.join('/')}, ${files[differing]} in ${theirs}`;
+    if (mode === 'auto') {
+      notes?.push(`input.path ${inputPath} holds folders named key=value, but not as one partitioned dataset (${why}): they are read as plain folders, with no partition columns (input.partitioning: hive would stop here instead)`);
+      return undefined;
+    }
+    throw new BentoError('INPUT_FORMAT', `Input files are partitioned differently: ${why}`, {
+      file: files[Math.max(differing, first)], hint: 'Point input.path at one dataset\'s folder, whose files all sit under the same key=value folders, or set input.partitioning: none (or leave it out) to read the files without partition columns.',
     });
   }
   const raw = perFile.map((pairs) => pairs.map(([, value]) => (nullValues.has(value) ? null : value)));
   const fields: Field[] = keys.map((name, k) => ({ name, type: raw.every((values) => isInt64(values[k]!)) ? 'int64' : 'string' }));
   const values = raw.map((row) => row.map((value, k) => (value !== null && fields[k]!.type === 'int64' ? BigInt(value) : value)));
   return { fields, values };
-}
-
-/** The partition keys a job's input files are read with (none: an empty list), for its fingerprint. */
-export function partitionKeys(input: Pick<InputSpec, 'path' | 'partitioning'>, files: readonly string[]): string[] {
-  return hivePartitions(partitionRoot(input.path, files), files, input.partitioning ?? 'auto', input.path)?.fields.map((f) => f.name) ?? [];
 }
 
 /** Only the partition columns among `columns` (input.columns); undefined when none is. */
@@ -94,29 +105,46 @@ function isInt64(value: string | null): boolean {
   return n >= int64Min && n <= int64Max;
 }
 
-/** Spark and Hive write `%`, `/`, `=`, `:` and the like as `%XX` in a folder name; a `%` that starts no escape is itself. */
+/**
+ * Spark and Hive write `%`, `/`, `=`, `:` and the like as `%XX` in a folder name, and DuckDB,
+ * pyarrow and Polars a non-ASCII character as the `%XX` of each of its UTF-8 bytes (`Z%C3%BCrich`):
+ * a run of escapes is decoded as UTF-8 bytes, kept as written where they are not UTF-8; a `%`
+ * that starts no escape is itself.
+ */
 function unescape(text: string): string {
-  return text.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+    const bytes = Buffer.from(run.replace(/%/g, ''), 'hex');
+    return isUtf8(bytes) ? bytes.toString('utf8') : run;
+  });
 }
 
 /**
- * `source` with the partition columns after its own. A file column of a key's name gives way to
- * the folder's value, as in DuckDB: the folder is what the dataset is partitioned by.
+ * `source` with the partition columns after its own. A key the files hold too: with `hive`, the
+ * folder's value stands for it, as in DuckDB (the readers were told not to read it); with `auto`,
+ * the file's column is kept and the folder's value left out, as a job that ran before partitions
+ * were read has it. Returns the partition fields added.
  */
-export function withPartitions(source: Source, partitions: Partitions): Source {
-  const keys = new Set(partitions.fields.map((f) => f.name));
-  const schema = [...source.schema.filter((f) => !keys.has(f.name)), ...partitions.fields];
+export function withPartitions(source: Source, partitions: Partitions, mode: Partitioning): { source: Source; added: readonly Field[] } {
+  const own = new Set(source.schema.map((f) => f.name));
+  const kept = partitions.fields.flatMap((field, k) => (mode === 'hive' || !own.has(field.name) ? [k] : []));
+  if (kept.length === 0) return { source, added: [] };
+  const added = kept.map((k) => partitions.fields[k]!);
+  const keys = new Set(added.map((f) => f.name));
+  const schema = [...source.schema.filter((f) => !keys.has(f.name)), ...added];
   const chunks = async function* (from?: Parameters<Source['chunks']>[0]): AsyncIterable<RowChunk> {
     for await (const chunk of source.chunks(from)) {
       const columns = new Map([...chunk.columns].filter(([name]) => !keys.has(name)));
       const values = partitions.values[chunk.fileIndex]!;
-      partitions.fields.forEach((field, k) => columns.set(field.name, constant(field, values[k]!, chunk.length)));
+      for (const k of kept) columns.set(partitions.fields[k]!.name, constant(partitions.fields[k]!, values[k]!, chunk.length));
       yield { ...chunk, columns };
     }
   };
   return {
-    files: source.files, schema, totalRows: source.totalRows, estimatedRows: source.estimatedRows, chunks,
-    progress: () => source.progress(), ...(source.dialect !== undefined ? { dialect: source.dialect } : {}),
+    source: {
+      files: source.files, schema, totalRows: source.totalRows, estimatedRows: source.estimatedRows, chunks,
+      progress: () => source.progress(), ...(source.dialect !== undefined ? { dialect: source.dialect } : {}),
+    },
+    added,
   };
 }
 

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -460,6 +460,20 @@ test('a SIGTERM in the first moments (the code, threads, job and model still loa
     assert.equal(existsSync(join(dir, 'out.csv')), false);
     assert.equal((JSON.parse(await readFile(summary, 'utf8')) as { status: string }).status, 'interrupted');
   }
+}));
+
+test('--summary-json into a pipe (a FIFO, as >(jq …) gives one) is written through, not replaced by a file', () => withTempDir(async (dir) => {
+  const fifo = join(dir, 'summary.fifo');
+  execFileSync('mkfifo', [fifo]);
+  const reader = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let read = '';
+  reader.stdout.on('data', (d: Buffer) => (read += d));
+  const closed = new Promise((resolve) => reader.on('close', resolve));
+  const run = await runCli(['run', penguinsJob, '--progress', 'none', '--set', `output.path=${join(dir, 'out.csv')}`, '--summary-json', fifo]);
+  assert.equal(run.code, 0, run.stderr);
+  await closed;
+  assert.equal((JSON.parse(read) as { status: string }).status, 'completed');
+  assert.ok(statSync(fifo).isFIFO(), 'the FIFO is still a FIFO');
 }));
 
 test('--summary-json names how this run ended, also when the job file cannot be read: an earlier run\'s summary is never left to stand for it', () => withTempDir(async (dir) => {

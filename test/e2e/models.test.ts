@@ -176,6 +176,39 @@ test('pack --file may not replace the model or manifest pack checked, or name a 
   assert.deepEqual(await readdir(dir), []);
 }));
 
+test('name:latest orders by the packing time; a created that is no time (a hand-written manifest) orders as the oldest, and the bundle still opens', () => withTempDir(async (dir) => {
+  const env = { BENTO_BATCH_HOME: join(dir, 'home') };
+  for (const version of ['1', '2']) assert.equal((await runCli(['pack', join(fixtures, 'models', 'penguins', 'model.onnx'), '--name', 'p', '--version', version, '--columns', columns], { env })).code, 0);
+  const manifest = join(dir, 'home', 'models', 'p', '1', 'bento.yaml');
+  await writeFile(manifest, (await readFile(manifest, 'utf8')).replace(/^created: .*$/m, 'created: next week'));
+  const list = JSON.parse((await runCli(['models', 'list', '--json'], { env })).stdout) as { version: string }[];
+  assert.deepEqual(list.map((m) => m.version), ['1', '2']);
+  const shown = await runCli(['inspect', 'p:latest', '--json'], { env });
+  assert.equal((JSON.parse(shown.stdout) as { manifest: { version: string } }).manifest.version, '2');
+  assert.equal((await runCli(['inspect', 'p:1'], { env })).code, 0);
+  // A stored model may be named like a file: the store is asked before the name is called a mistyped path.
+  assert.equal((await runCli(['pack', join(fixtures, 'models', 'penguins', 'model.onnx'), '--name', 'p.onnx', '--version', '1', '--columns', columns], { env })).code, 0);
+  assert.equal((await runCli(['inspect', 'p.onnx'], { env, cwd: dir })).code, 0);
+}));
+
+test('an archive whose manifest names a model outside it is refused (import and a job\'s model:); a bundle folder of one\'s own may name one', () => withTempDir(async (dir) => {
+  const env = { BENTO_BATCH_HOME: join(dir, 'home') };
+  const other = join(fixtures, 'models', 'deep-mlp', 'model.onnx');
+  await cp(join(fixtures, 'models', 'penguins'), join(dir, 'bundle'), { recursive: true });
+  const manifest = join(dir, 'bundle', 'bento.yaml');
+  await writeFile(manifest, (await readFile(manifest, 'utf8')).replace(/^model: .*$/m, `model: ${join(fixtures, 'models', 'penguins', 'model.onnx')}`));
+  const job = join(dir, 'job.yaml');
+  await writeFile(job, `input: { path: ${join(fixtures, 'data', 'penguins.csv')} }\nmodel: bundle\noutput: { path: out.csv }\n`);
+  assert.equal((await runCli(['run', job, '--progress', 'none'], { env })).code, 0, 'a folder of one\'s own');
+  await writeFile(manifest, (await readFile(manifest, 'utf8')).replace(/^model: .*$/m, `model: ${other}`));
+  execFileSync('tar', ['-czf', join(dir, 'evil.tar.gz'), '-C', join(dir, 'bundle'), '.']);
+  for (const args of [['models', 'import', join(dir, 'evil.tar.gz')], ['run', job, '--progress', 'none', '--set', `model=${join(dir, 'evil.tar.gz')}`]]) {
+    const result = await runCli(['--log-format', 'text', ...args], { env });
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, new RegExp(`model: ${other.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} names a file outside the bundle, which an archive may not`));
+  }
+}));
+
 test('a fixed batch dimension runs one row at a time', () => withTempDir(async (dir) => {
   const env = { BENTO_BATCH_HOME: join(dir, 'home') };
   const packed = await runCli(['pack', join(shapes, 'fixed1.onnx'), '--name', 'fixed', '--version', '1', '--columns', columns, '--output', join(dir, 'bundle')], { env });
@@ -223,7 +256,7 @@ test('pack refuses a name or version that is no folder of the store or no half o
   const env = { BENTO_BATCH_HOME: join(dir, 'home') };
   const model = join(shapes, 'zipmap.onnx');
   const pack = (...args: string[]) => runCli(['--log-format', 'text', 'pack', model, ...args], { cwd: dir, env });
-  const part = 'expected letters, digits, ".", "_" and "-", starting with a letter or digit, at most 128 of them';
+  const part = 'expected letters, digits, ".", "_" and "-", starting with a letter or digit, at most 200 of them';
   for (const [args, problem] of [
     [['--name', 'p', '--version', '../../evil', '--columns', columns], `--version "../../evil": ${part}`],
     [['--name', 'p', '--version', '.hidden', '--columns', columns], `--version ".hidden": ${part}`],
@@ -262,7 +295,7 @@ test('import takes a bundle archived in a folder of its own, names the archive i
   execFileSync('tar', ['czf', join(dir, 'evil.tar.gz'), '-C', join(dir, 'src', 'bundle'), '.']);
   const evil = await runCli(['--log-format', 'text', 'models', 'import', join(dir, 'evil.tar.gz')], { env });
   assert.equal(evil.code, 2, evil.stderr);
-  assert.ok(evil.stderr.startsWith(`error: Manifest ${join(dir, 'evil.tar.gz')}: bento.yaml: version: expected a version of letters, digits, ".", "_" and "-", starting with a letter or digit, at most 128 of them, other than "latest", got \`"../../evil"\` (string)\n`), evil.stderr);
+  assert.ok(evil.stderr.startsWith(`error: Manifest ${join(dir, 'evil.tar.gz')}: bento.yaml: version: expected a version of letters, digits, ".", "_" and "-", starting with a letter or digit, at most 200 of them, other than "latest", got \`"../../evil"\` (string)\n`), evil.stderr);
   assert.deepEqual(await readdir(join(dir, 'home')), ['models']);
   assert.deepEqual(await readdir(join(dir, 'home', 'models')), ['penguins-species']);
 }));

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -123,31 +124,67 @@ describe('Hive-style partition folders', () => {
     assert.ok(!('batch' in (await readRows(join(dir, 'out', 'none.jsonl')))[0]!));
   }));
 
-  test('files in different partition folders stop the run before it starts, naming both, and the folder\'s value wins over a file column of its name', () => withTempDir(async (dir) => {
+  test('with partitioning: hive, a key the files hold too is not read from them, whatever its cells (numbers in one file, text in another); auto keeps the files\' column; a key folder starting with _ is read (DuckDB\'s _shard=0)', () => withTempDir(async (dir) => {
+    const [header, ...lines] = (await readFile(join(fixtures, 'data', 'penguins.csv'), 'utf8')).trimEnd().split('\n');
+    for (const [folder, cell] of [['g=1', '1'], ['g=2', 'two']] as const) {
+      await mkdir(join(dir, 'data', '_shard=0', folder), { recursive: true });
+      await writeFile(join(dir, 'data', '_shard=0', folder, 'part.csv'), `${header},g\n${lines.slice(0, 3).map((l) => `${l},${cell}`).join('\n')}\n`);
+    }
+    await writeFile(join(dir, 'data', '_SUCCESS'), '');
+    const file = await job(dir, ['input: { path: data, partitioning: hive }', `model: ${model}`, 'output: { path: out/scored.jsonl }']);
+    const run = await runCli(['run', file, '--progress', 'none']);
+    assert.equal(run.code, 0, run.stderr);
+    const rows = await readRows(join(dir, 'out', 'scored.jsonl'));
+    assert.deepEqual(rows.map((r) => [r._shard, r.g]), [[0, 1], [0, 1], [0, 1], [0, 2], [0, 2], [0, 2]]);
+    assert.ok(!existsSync(join(dir, 'out', 'scored.jsonl.errors.jsonl')));
+    // auto keeps the file's own column, as a job that ran before partitions were read has it: here its text cells are bad rows of a number column.
+    const auto = await runCli(['run', file, '--progress', 'none', '--set', 'input.partitioning=auto', '--set', `output.path=${join(dir, 'out', 'auto.jsonl')}`]);
+    assert.equal(auto.code, 0, auto.stderr);
+    assert.deepEqual((await readRows(join(dir, 'out', 'auto.jsonl'))).map((r) => [r._shard, r.g]), [[0, 1], [0, 1], [0, 1]]);
+  }));
+
+  test('a key the files hold too: auto keeps their column (as before partitions were read, byte for byte), hive takes the folder\'s value; files under different keys: auto reads plain folders and says so, hive stops before the run naming two', () => withTempDir(async (dir) => {
     const csv = await readFile(join(fixtures, 'data', 'penguins.csv'), 'utf8');
     await mkdir(join(dir, 'data', 'island=Dream'), { recursive: true });
     await writeFile(join(dir, 'data', 'island=Dream', 'part.csv'), csv);
-    const file = await job(dir, ['input: { path: data }', `model: ${model}`, 'output: { path: out/scored.jsonl }']);
-    const ok = await runCli(['run', file, '--progress', 'none']);
-    assert.equal(ok.code, 0, ok.stderr);
-    assert.deepEqual(new Set((await readRows(join(dir, 'out', 'scored.jsonl'))).map((r) => r.island)), new Set(['Dream']));
+    const file = await job(dir, ['input: { path: data }', `model: ${model}`, 'output: { path: out/scored.csv }']);
+    const auto = await runCli(['run', file, '--progress', 'none']);
+    assert.equal(auto.code, 0, auto.stderr);
+    const plain = await runCli(['run', file, '--progress', 'none', '--set', 'input.partitioning=none', '--set', `output.path=${join(dir, 'out', 'plain.csv')}`]);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.equal(await readFile(join(dir, 'out', 'scored.csv'), 'utf8'), await readFile(join(dir, 'out', 'plain.csv'), 'utf8'));
+    const hive = await runCli(['run', file, '--progress', 'none', '--set', 'input.partitioning=hive', '--set', `output.path=${join(dir, 'out', 'hive.jsonl')}`]);
+    assert.equal(hive.code, 0, hive.stderr);
+    assert.deepEqual(new Set((await readRows(join(dir, 'out', 'hive.jsonl'))).map((r) => r.island)), new Set(['Dream']));
     await writeFile(join(dir, 'data', 'loose.csv'), csv);
-    const mixed = await runCli(['--log-format', 'json', 'run', file, '--progress', 'none', '--set', `output.path=${join(dir, 'out', 'mixed.jsonl')}`]);
-    assert.equal(mixed.code, 3, mixed.stderr);
-    const error = JSON.parse(mixed.stderr.trim().split('\n').find((line) => line.includes('"event":"error"'))!) as { code: string; message: string; hint: string };
+    const mixed = await runCli(['--log-format', 'json', 'run', file, '--progress', 'none', '--set', `output.path=${join(dir, 'out', 'mixed.csv')}`]);
+    assert.equal(mixed.code, 0, mixed.stderr);
+    assert.match(mixed.stderr, /"level":"warn".*holds folders named key=value, but not as one partitioned dataset \(.*island=Dream\/part\.csv is in partition folders island, .*loose\.csv in no partition folder\): they are read as plain folders/);
+    const strict = await runCli(['--log-format', 'json', 'run', file, '--progress', 'none', '--set', 'input.partitioning=hive', '--set', `output.path=${join(dir, 'out', 'strict.csv')}`]);
+    assert.equal(strict.code, 3, strict.stderr);
+    const error = JSON.parse(strict.stderr.trim().split('\n').find((line) => line.includes('"event":"error"'))!) as { code: string; message: string; hint: string };
     assert.equal(error.code, 'INPUT_FORMAT');
     assert.match(error.message, /island=Dream\/part\.csv is in partition folders island, .*loose\.csv in no partition folder/);
     assert.match(error.hint, /input\.partitioning: none/);
   }));
 
-  test('folder names: Spark\'s %XX escapes, whole numbers as int64 (not with a leading zero), the null partition', () => {
-    const files = ['/d/k=2024/m=01/c=a%2Fb/x.parquet', '/d/k=-3/m=12/c=__HIVE_DEFAULT_PARTITION__/y.parquet', '/d/k=__HIVE_DEFAULT_PARTITION__/m=07/c=%zz/z.parquet'];
+  test('folder names: Spark\'s %XX escapes and DuckDB\'s escaped UTF-8, whole numbers as int64 (not with a leading zero), the null partition', () => {
+    const files = ['/d/k=2024/m=01/c=a%2Fb/x.parquet', '/d/k=-3/m=12/c=__HIVE_DEFAULT_PARTITION__/y.parquet', '/d/k=__HIVE_DEFAULT_PARTITION__/m=07/c=%zz/z.parquet', '/d/k=5/m=08/c=Z%C3%BCrich %E6%97%A5%E6%9C%AC/w.parquet', '/d/k=6/m=09/c=%E9t%E9/v.parquet'];
     const parts = hivePartitions('/d', files, 'auto', '/d')!;
     assert.deepEqual(parts.fields, [{ name: 'k', type: 'int64' }, { name: 'm', type: 'string' }, { name: 'c', type: 'string' }]);
-    assert.deepEqual(parts.values, [[2024n, '01', 'a/b'], [-3n, '12', null], [null, '07', '%zz']]);
+    // A run of escapes that is not UTF-8 (Latin-1 bytes) stays as written.
+    assert.deepEqual(parts.values, [[2024n, '01', 'a/b'], [-3n, '12', null], [null, '07', '%zz'], [5n, '08', 'Zürich 日本'], [6n, '09', '%E9t%E9']]);
+    assert.deepEqual(hivePartitions('/d', ['/d/%C3%AEle=Dream/x.csv'], 'auto', '/d')!.fields, [{ name: 'île', type: 'string' }]);
+    throwsWith(() => hivePartitions(undefined, ['/d/island=Dream/x.csv'], 'hive', '/d/island=Dream/x.csv'), 'INPUT_FORMAT', 'input.partitioning is hive, but input.path /d/island=Dream/x.csv names one file: its partition folders are read below a folder or a glob');
     assert.equal(hivePartitions('/d', ['/d/x.parquet'], 'auto', '/d'), undefined);
     assert.equal(hivePartitions('/d', files, 'none', '/d'), undefined);
     throwsWith(() => hivePartitions('/d', ['/d/x.parquet'], 'hive', '/d'), 'INPUT_FORMAT', 'input.partitioning is hive, but no folder under /d is named key=value');
-    throwsWith(() => hivePartitions('/d', ['/d/a=1/b=2/x.csv', '/d/b=2/a=1/y.csv'], 'auto', '/d'), 'INPUT_FORMAT', 'Input files are partitioned differently: /d/a=1/b=2/x.csv is in partition folders a/b, /d/b=2/a=1/y.csv in partition folders b/a');
+    throwsWith(() => hivePartitions('/d', ['/d/a=1/b=2/x.csv', '/d/b=2/a=1/y.csv'], 'hive', '/d'), 'INPUT_FORMAT', 'Input files are partitioned differently: /d/a=1/b=2/x.csv is in partition folders a/b, /d/b=2/a=1/y.csv in partition folders b/a');
+    // auto: not one dataset, read as plain folders, and said; a base64 id or a key= with no value is no partition folder at all.
+    const notes: string[] = [];
+    assert.equal(hivePartitions('/d', ['/d/a=1/b=2/x.csv', '/d/b=2/a=1/y.csv'], 'auto', '/d', notes), undefined);
+    assert.deepEqual(notes, ['input.path /d holds folders named key=value, but not as one partitioned dataset (/d/a=1/b=2/x.csv is in partition folders a/b, /d/b=2/a=1/y.csv in partition folders b/a): they are read as plain folders, with no partition columns (input.partitioning: hive would stop here instead)']);
+    assert.equal(hivePartitions('/d', ['/d/aGVsbG8=/x.csv', '/d/d29ybGQ=/y.csv', '/d/2024 run=3/z.csv'], 'auto', '/d'), undefined);
+    assert.deepEqual(hivePartitions('/d', ['/d/k=/x.csv'], 'hive', '/d')!.values, [['']]);
   });
 });

@@ -200,6 +200,9 @@ describe('loadJob: ${VAR} interpolation', () => {
     assert.equal(spec.errors.path, join(dir, 'scored.csv.errors.jsonl'));
     assert.equal(spec.batch.size, 32);
     assert.equal((await loadJob(file, { env: { OUT: 'scored.csv', ERRORS: 'bad.jsonl' } })).errors.path, join(dir, 'bad.jsonl'));
+    // Braces of a glob in a default, as before defaults could nest.
+    const glob = await writeJob(dir, ['input: { path: "${IN:-data/*.{csv,tsv}}" }', 'model: m', 'output: { path: out.csv }'].join('\n'), 'glob.yaml');
+    assert.equal((await loadJob(glob, { env: {} })).input.path, join(dir, 'data', '*.{csv,tsv}'));
     await rejectsWith(loadJob(file, { env: {} }), 'JOB_INVALID', `Job file ${file} has 2 problems:\n  - output.path: environment variable OUT is not set (used as \${OUT}); set it, or give a default with \${OUT:-value}\n  - errors.path: environment variable OUT is not set (used as \${OUT}); set it, or give a default with \${OUT:-value}`);
   }));
 
@@ -402,8 +405,8 @@ describe('loadJob: --set overrides', () => {
 describe('loadJob: problems', () => {
   test('a job file that is a folder, is tens of megabytes, or expands aliases past reason is refused before it takes the memory', () => withTempDir(async (dir) => {
     await rejectsWith(loadJob(dir, { env: {} }), 'USAGE', `Job file ${dir} is a folder`);
-    const big = await writeJob(dir, `${minimal}\n# ${'x'.repeat(9 * 1024 ** 2)}\n`, 'big.yaml');
-    await rejectsWith(loadJob(big, { env: {} }), 'JOB_INVALID', `Job file ${big} is 9 MB, more than the 8 MB a YAML file here may be`);
+    const big = await writeJob(dir, `${minimal}\n# ${'x'.repeat(33 * 1024 ** 2)}\n`, 'big.yaml');
+    await rejectsWith(loadJob(big, { env: {} }), 'JOB_INVALID', `Job file ${big} is 33 MB, more than the 32 MB a YAML file here may be`);
     const laughs = ['a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]', ...'bcdefghi'.split('').map((n, i) => `${n}: &${n} [${Array(9).fill(`*${'abcdefghi'[i]}`).join(', ')}]`)].join('\n');
     const bomb = await writeJob(dir, laughs, 'bomb.yaml');
     await rejectsWith(loadJob(bomb, { env: {} }), 'JOB_INVALID', `Job file ${bomb} is not valid here: Excessive alias count indicates a resource exhaustion attack`);

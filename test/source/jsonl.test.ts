@@ -31,17 +31,32 @@ function jsonParseMessage(text: string): string {
 }
 
 describe('openJsonl: a JSON document is not JSON Lines', () => {
-  for (const [what, text, message, jq] of [
-    ['an array on one line', '[{"a":1},{"a":2}]\n', 'a JSON array', '.[]'],
-    ['an array over lines (pandas\' to_json(orient="records", indent=2))', '\ufeff[\n  {"a": 1},\n  {"a": 2}\n]\n', 'a JSON array', '.[]'],
-    ['an object over lines (json.dump with indent)', '\n{\n  "a": 1\n}\n', 'a JSON document spread over several lines', '.'],
+  const wrapped = ' (for records wrapped in a key, .data[] or the like)';
+  for (const [what, name, text, message, convert] of [
+    ['an array on one line', 'export.json', '[{"a":1},{"a":2}]\n', 'a JSON array', (f: string) => `jq -c '.[]' ${f} > lines.jsonl`],
+    ['an array over lines (pandas\' to_json(orient="records", indent=2))', 'export.json', '\ufeff[\n  {"a": 1},\n  {"a": 2}\n]\n', 'a JSON array', (f: string) => `jq -c '.[]' ${f} > lines.jsonl`],
+    ['an object over lines (json.dump with indent)', 'export.json', '\n{\n  "a": 1\n}\n', 'a JSON document spread over several lines', (f: string) => `jq -c '.' ${f} > lines.jsonl${wrapped}`],
+    ['records wrapped in a key, an API\'s export', 'export.json', '{"data": [\n{"a": 1},\n{"a": 2}\n]}\n', 'a JSON document spread over several lines', (f: string) => `jq -c '.' ${f} > lines.jsonl${wrapped}`],
+    ['an object whose first line holds some of its keys', 'export.json', '{"id": 1, "a": 2,\n "b": 3}\n', 'a JSON document spread over several lines', (f: string) => `jq -c '.' ${f} > lines.jsonl${wrapped}`],
+    ['a gzipped array', 'export.json.gz', gzipSync('[\n{"a": 1}\n]\n'), 'a JSON array', (f: string) => `gunzip -c ${f} | jq -c '.[]' > lines.jsonl`],
   ] as const) {
     test(`${what}: refused before any row, saying how to convert it`, () => withTempDir(async (dir) => {
-      const file = await jsonlFile(dir, 'export.json', text);
+      const file = await jsonlFile(dir, name, text);
       const error = await rejectsWith(openJsonl([file], defaults), 'INPUT_FORMAT', `Input file ${file} is ${message}, not JSON Lines (one JSON object a line)`);
-      assert.equal(error.hint, `Convert it to JSON Lines and point input.path at the copy: jq -c '${jq}' ${file} > lines.jsonl (pandas writes JSON Lines with df.to_json(path, orient="records", lines=True)).`);
+      assert.equal(error.hint, `Convert it to JSON Lines and point input.path at the copy: ${convert(file)} (pandas writes JSON Lines with df.to_json(path, orient="records", lines=True)).`);
     }));
   }
+
+  test('pandas\' default to_json (one object of columns keyed by row number) is refused, saying how to write JSON Lines; a record with such a value is not', () => withTempDir(async (dir) => {
+    const file = await jsonlFile(dir, 'df.json', '{"bill_length_mm":{"0":39.1,"1":39.5},"species":{"0":"Adelie","1":"Adelie"}}');
+    const error = await rejectsWith(openJsonl([file], defaults), 'INPUT_FORMAT', `Input file ${file} is pandas' default JSON (df.to_json(): one object of columns, each keyed by row number), not JSON Lines (one JSON object a line)`);
+    assert.equal(error.hint, 'Write it as JSON Lines and point input.path at that: df.to_json(path, orient="records", lines=True).');
+    const record = await jsonlFile(dir, 'ok.jsonl', '{"id": 7, "scores": {"0": 1, "1": 2}}\n');
+    assert.equal((await drain(await openJsonl([record], defaults))).length, 1);
+    // A first record broken but closed is a bad row of JSON Lines, as any other line.
+    const typo = await jsonlFile(dir, 'typo.jsonl', '{"a": 2,}\n{"a": 3}\n');
+    assert.deepEqual((await badRows(await openJsonl([typo], defaults))).map((e) => e.row), [1]);
+  }));
 });
 
 describe('openJsonl: reading', () => {

@@ -86,7 +86,7 @@ export async function importModel(options: { file: string }, out: Out = process.
     const dir = join(staging, 'bundle');
     try {
       await extractArchive(archive, dir);
-      const bundle = await openBundle(dir);
+      const bundle = await openBundle(dir, { confined: true });
       const stored = await saveToStore(dir, bundle.manifest.name, bundle.manifest.version, undefined, 'Change version: in the archive\'s bento.yaml');
       out.write(`imported ${stored.name}:${stored.version} → ${stored.dir}\n`);
     } catch (error) {

@@ -12,7 +12,7 @@ import type { Batch } from '../../batch/batcher.js';
 import { BentoError } from '../../errors.js';
 import type { Bundle } from '../../model/bundle.js';
 import { locationsIn } from '../../model/external.js';
-import { isVersion, type Manifest, manifestName, parseManifest, readManifest, tagPart, tagPartWords } from '../../model/manifest.js';
+import { isVersion, type Manifest, manifestName, outsideBundle, parseManifest, readManifest, tagPart, tagPartWords } from '../../model/manifest.js';
 import { ModelPool } from '../../model/pool.js';
 import { postprocess } from '../../model/postprocess.js';
 import { Preprocessor } from '../../model/preprocess.js';
@@ -78,6 +78,13 @@ export async function pack(options: PackOptions, log: (line: string) => void = (
         // Without --manifest the manifest is made from the flags: its problems are theirs, not a file's.
         if (options.manifest || !(error instanceof BentoError)) throw error;
         throw new BentoError('USAGE', error.message.replace(`Manifest ${manifestFile}`, `Cannot pack ${options.model}: the manifest made from the flags`), { hint: 'Fix the flags, or describe the model in a manifest and give it with --manifest.' });
+      }
+      // The bundle holds what pack copies into it: a model or tokenizer path that leaves it would be written outside.
+      const outside = outsideBundle(parsed);
+      if (outside !== undefined) {
+        throw new BentoError('MANIFEST_INVALID', `Manifest ${resolve(options.manifest ?? manifestFile)}: ${outside} names a file outside the bundle pack makes`, {
+          file: resolve(options.manifest ?? manifestFile), hint: 'Name the file by its place in the bundle (model: model.onnx; text.tokenizer: tokenizer.json, given with --file).',
+        });
       }
       await copyFile(modelFile, join(staging, parsed.model));
       // Weights saved beside the graph (torch's and onnx's external data, a must past 2 GB) go with it.

@@ -159,8 +159,10 @@ async function summaryWritable(file: string, spec: JobSpec): Promise<void> {
   }
   try {
     await mkdir(dirname(file), { recursive: true });
-    if ((await stat(file).catch(() => undefined))?.isDirectory()) throw Object.assign(new Error('it is a directory'), { code: 'EISDIR' });
-    await access(dirname(file), constants.W_OK);
+    const target = await stat(file).catch(() => undefined);
+    if (target?.isDirectory()) throw Object.assign(new Error('it is a directory'), { code: 'EISDIR' });
+    // A pipe or device is written through (writeSummary): its folder need not be writable.
+    if (!target || target.isFile()) await access(dirname(file), constants.W_OK);
   } catch (error) {
     throw summaryError(file, error);
   }
@@ -174,11 +176,21 @@ function summaryError(file: string, error: unknown): BentoError {
   });
 }
 
-/** Writes the summary beside `file` and renames it there: a scheduler reading it never finds half a summary, or an empty file on a full disk. */
+/**
+ * Writes the summary beside `file` and renames it there: a scheduler reading it never finds half a
+ * summary, or an empty file on a full disk. A pipe or device (`--summary-json >(jq …)`, a FIFO,
+ * /dev/stdout) is written through, as it is read, not replaced by a file.
+ */
 async function writeSummary(file: string, summary: unknown): Promise<void> {
+  const text = `${JSON.stringify(summary, null, 2)}\n`;
+  const info = await stat(file).catch(() => undefined);
+  if (info && !info.isFile()) {
+    await writeFile(file, text);
+    return;
+  }
   const temp = `${file}.${process.pid}.tmp`;
   try {
-    await writeFile(temp, `${JSON.stringify(summary, null, 2)}\n`);
+    await writeFile(temp, text);
     await rename(temp, file);
   } finally {
     await rm(temp, { force: true }).catch(() => undefined);

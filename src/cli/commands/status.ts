@@ -53,7 +53,7 @@ export async function status(options: StatusOptions, out: NodeJS.WritableStream 
         if (e instanceof BentoError) return [] as string[];
         throw e;
       });
-      const changes = differences(state.fingerprint, await fingerprint(spec, files, await resolveBundle(spec.model.ref, spec.model.baseDir)), { typeRowsUnknown: true });
+      const changes = differences(state.fingerprint, await fingerprint(spec, files, await resolveBundle(spec.model.ref, spec.model.baseDir)), { typeRowsUnknown: true, partitionsUnknown: true });
       if (changes.length > 0) result = { ...base, state: 'stale', changes, rows_committed: state.committed?.rows ?? state.finished?.rows ?? 0, ...(state.status === 'finished' ? { finished: state.finished } : {}) };
       else if (state.status === 'finished') {
         // Finished is only done once the output is at output.path: a failed rename leaves it in the checkpoint.

@@ -35,6 +35,7 @@ export async function checkJob(spec: JobSpec, logger: Logger): Promise<void> {
   const pool = await ModelPool.create(job.bundle.modelFile, { size: 1, workers: { intraOp: 1, interOp: 1, graphOptimization: spec.model.graphOptimization, providers: spec.model.providers } });
   try {
     validateSignature(job.bundle, pool.signature);
+    for (const note of job.source.notes) logger.event('warn', 'input-note', note);
     const iterator = batches(job.source.chunks(), Math.min(sampleRows, job.batchSize))[Symbol.asyncIterator]();
     const first = await iterator.next();
     await iterator.return?.(undefined);
