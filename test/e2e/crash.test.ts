@@ -290,7 +290,7 @@ describe('a resume over changed weights in a subfolder of the bundle is refused'
     await writeFile(weights, changed);
     const refused = await runCli(['--log-format', 'text', 'run', jobFile, '--progress', 'none']);
     assert.equal(refused.code, 2, refused.stderr);
-    assert.match(refused.stderr, /^error: Cannot resume job job: the bundle of ext:1 changed \(bento\.yaml or the files beside it\)/m);
+    assert.match(refused.stderr, /^error: Cannot resume job job: the bundle of ext:1 changed \(the weights or tokenizer in its subfolders\)/m);
     await writeFile(weights, original);
     const resumed = await runCli(['run', jobFile, '--progress', 'none']);
     assert.equal(resumed.code, 0, resumed.stderr);
