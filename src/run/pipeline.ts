@@ -329,9 +329,12 @@ async function runLocked(job: PreparedJob, hooks: RunHooks, lock: Lock | undefin
   let errorLog: ErrorLog | undefined;
   let commits: Commits | undefined;
   let sealed = false;
+  /** Notes of the source said so far (the rest once the input is read). */
+  let notesShown = 0;
   try {
     if (pool.note) hooks.warn?.(pool.note);
     for (const note of source.notes) hooks.warn?.(note);
+    notesShown = source.notes.length;
     if (source.skipped.length > 0) {
       const [first] = source.skipped;
       hooks.warn?.(`input.path ${spec.input.path} also matches ${source.skipped.length === 1 ? `${first}, which a run writes (this job's files, or another run's finished output): it is` : `${source.skipped.length} files runs write (this job's files, or other runs' finished outputs: ${first}, …): they are`} not read`);
@@ -403,6 +406,8 @@ async function runLocked(job: PreparedJob, hooks: RunHooks, lock: Lock | undefin
       });
     }
     errorLog.check(stats.rowsDone!, spec.errors.path, true);
+    // What the reader met on the way (a JSON key past the columns).
+    for (const note of source.notes.slice(notesShown)) hooks.warn?.(note);
     await sink.seal();
     await errorLog.seal();
     sealed = true;

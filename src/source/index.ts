@@ -48,7 +48,7 @@ export async function openSource(input: InputSpec, read: { rawText?: boolean; li
   const lines = read.rawText && read.linesFor !== undefined && partitions === undefined;
   const required = fromFiles(read.required);
   const source = format === 'csv' ? await openCsv(files, { ...input.csv, ...options, rawText: read.rawText ?? false, ...(lines ? { linesFor: read.linesFor, valuesOf: read.valuesOf } : {}) })
-    : format === 'jsonl' ? await openJsonl(files, { ...options, ...(required ? { required } : {}), ...(read.memoryMb ? { memoryMb: read.memoryMb } : {}) })
+    : format === 'jsonl' ? await openJsonl(files, { ...options, notes, ...(required ? { required } : {}), ...(read.memoryMb ? { memoryMb: read.memoryMb } : {}) })
       : await openParquet(files, options);
   const joined = partitions ? withPartitions(source, partitions, mode) : { source, added: [] };
   return Object.assign(joined.source, { format, skipped, partitions: joined.added, notes, partitionKeys: found?.fields.map((f) => f.name) ?? [] });

@@ -12,6 +12,8 @@ import type { Field, RowChunk, Source, SourcePosition } from './types.js';
 
 export interface JsonlSourceOptions {
   readonly columns: readonly string[] | undefined;
+  /** Where a key first met after the columns are fixed is said, once a key (with `columns` unset): it is not read. */
+  readonly notes?: string[];
   /** Columns never read where `columns` is unset: partition keys, whose folder value stands for them (source/partitions.ts). */
   readonly exclude?: ReadonlySet<string>;
   readonly chunkRows: number;
@@ -196,6 +198,9 @@ function pandasColumns(row: unknown): boolean {
 /** Opens JSONL files and reads the first chunk to learn the columns; throws INPUT_* errors. */
 export async function openJsonl(files: readonly string[], options: JsonlSourceOptions): Promise<Source> {
   let schema: Field[] | undefined;
+  /** The columns, as a set, and the keys met beyond them (see `notes`). */
+  let known: Set<string> | undefined;
+  const unread = new Set<string>();
   const progress = new ByteProgress(await fileSizes(files));
 
   async function* readAll(from: SourcePosition): AsyncGenerator<RowChunk> {
@@ -293,6 +298,15 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
           if (pending.length >= chunkEnd(options, schema !== undefined, width())) flushPending();
         } else {
           builder.push((i) => record[names![i]!] ?? null, end, line);
+          if (options.notes && options.columns === undefined && schema && unread.size < 20) {
+            known ??= new Set(schema.map((f) => f.name));
+            for (const key in record) {
+              if (known.has(key) || unread.has(key) || options.exclude?.has(key)) continue;
+              // Spark's JSON leaves null fields out: a key absent from the first rows (a small first part file) would vanish without a word.
+              unread.add(key);
+              options.notes.push(`${file} line ${line} holds the key "${key}", which none of the first rows (those that fix the columns) holds: it is not read. List it in output.keep or input.columns to read it (the columns come from the first file's first rows)`);
+            }
+          }
         }
         if (builder && builder.length >= chunkEnd(options, schema !== undefined, width())) yield typed(builder.take()!);
       }

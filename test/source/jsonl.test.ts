@@ -59,6 +59,20 @@ describe('openJsonl: a JSON document is not JSON Lines', () => {
   }));
 });
 
+describe('openJsonl: keys past the columns', () => {
+  test('a key first met after the first chunk fixed the columns (Spark leaves null fields out of a small first part) is said once, not read; with columns given, nothing is said', () => withTempDir(async (dir) => {
+    const parts = [await jsonlFile(dir, 'part-0.json', '{"id":1}\n'), await jsonlFile(dir, 'part-1.json', '{"id":2,"note":"hello"}\n{"id":3,"note":"x"}\n')];
+    const notes: string[] = [];
+    const chunks = await drain(await openJsonl(parts, { ...defaults, notes }));
+    assert.deepEqual(Object.keys(concatColumns(chunks)), ['id']);
+    assert.deepEqual(notes, [`${parts[1]} line 1 holds the key "note", which none of the first rows (those that fix the columns) holds: it is not read. List it in output.keep or input.columns to read it (the columns come from the first file's first rows)`]);
+    const chosen: string[] = [];
+    const read = concatColumns(await drain(await openJsonl(parts, { ...defaults, columns: ['id', 'note'], notes: chosen })));
+    assert.deepEqual(read.note, [null, 'hello', 'x']);
+    assert.deepEqual(chosen, []);
+  }));
+});
+
 describe('openJsonl: reading', () => {
   test('blank and whitespace-only lines are skipped; CRLF line ends are fine', () => withTempDir(async (dir) => {
     const file = await jsonlFile(dir, 'b.jsonl', '{"a":1,"s":"x"}\r\n\r\n   \n{"a":2.5,"s":"y"}\r\n\n');
