@@ -343,7 +343,7 @@ async function runLocked(job: PreparedJob, hooks: RunHooks, lock: Lock | undefin
     const predictions = predictionFields(m, pool.signature.outputs);
     checkOutputColumns(job, predictions);
     if (ckpt) await writeState(ckpt.path, { version: 1, status: 'running', fingerprint: decision!.fingerprint, total_rows: source.totalRows, committed: resume }, fence);
-    const shape = { keep: job.keep, predictions, nullRows: spec.errors.emit === 'null-row' };
+    const shape = { keep: job.keep, predictions, nullRows: spec.errors.emit === 'null-row', afterLine: source.partitions };
     const schema = [...job.keep, ...predictions, ...(shape.nullRows ? [{ name: 'error', type: 'string' as const }] : [])];
     const sinkOptions = { partial, ...(resume ? { resume: resume.sink } : {}) };
     sink = startedThreads ? await openSinkThread(spec.output, schema, sinkOptions, sinkThreads, startedThreads) : await openSink(spec.output, schema, sinkOptions);

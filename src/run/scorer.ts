@@ -88,6 +88,8 @@ export class Scorer {
 export interface OutputShape {
   /** Input columns written, unless the batch carries whole records (`lineColumn`). */
   readonly keep: readonly Field[];
+  /** With whole records: the kept columns written after them, which no record holds (partition columns, source/partitions.ts). */
+  readonly afterLine?: readonly Field[];
   readonly predictions: readonly Field[];
   /** errors.emit: null-row (failed rows kept with null predictions and an `error` column) or skip. */
   readonly nullRows: boolean;
@@ -98,8 +100,10 @@ export function outputBatch(scored: Scored, bundle: Bundle, shape: OutputShape):
   const { batch, errors } = scored;
   let columns = new Map<string, Column>();
   const lines = batch.columns.get(lineColumn);
-  if (lines) columns.set(lineColumn, lines);
-  else for (const field of shape.keep) columns.set(field.name, batch.columns.get(field.name)!);
+  if (lines) {
+    columns.set(lineColumn, lines);
+    for (const field of shape.afterLine ?? []) columns.set(field.name, batch.columns.get(field.name)!);
+  } else for (const field of shape.keep) columns.set(field.name, batch.columns.get(field.name)!);
   const predicted = joinParts(scored.parts.map((p) => p.outputs
     ? postprocess(bundle.manifest, p.outputs, p.length, bundle.modelFile, p.context)
     : new Map(shape.predictions.map((f) => [f.name, new Array(p.length).fill(null)]))), batch.length);

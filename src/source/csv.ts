@@ -181,7 +181,8 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
   const delimiterOf = (file: string) => options.delimiter ?? (isTsv(file) ? '\t' : sniffed);
   // Records go to a CSV writer as the text read only where every file has the first one's header:
   // a file with its columns in another order (or another set) is written cell by cell, by name.
-  const lines = options.linesFor !== undefined && options.quote === '"' && files.every((f) => delimiterOf(f) === options.linesFor) && (await sameHeaders());
+  // Nor where the record holds a column not read (a partition key the folder stands for).
+  const lines = options.linesFor !== undefined && options.quote === '"' && files.every((f) => delimiterOf(f) === options.linesFor) && (await sameHeaders()) && !(await excludedInHeader());
   const first = files[0]!;
   const decimal = options.decimal ?? (options.thousands === undefined && delimiterOf(first) !== ',' && sniffDecimal(await headOf(first), delimiterOf(first), options.quote, options.header, sniffedEncoding) ? ',' : '.');
   // Cells with a decimal comma or thousands separators are numbers only once read as such here, not as the text read.
@@ -233,6 +234,12 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
       }
       throw streamError(file, error);
     }
+  }
+
+  async function excludedInHeader(): Promise<boolean> {
+    if (!options.exclude?.size) return false;
+    const head = options.header ? (await firstRecord(files[0]!))?.fields : options.names;
+    return head?.some((name) => options.exclude!.has(name.trim())) ?? false;
   }
 
   async function sameHeaders(): Promise<boolean> {

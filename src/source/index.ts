@@ -44,10 +44,10 @@ export async function openSource(input: InputSpec, read: { rawText?: boolean; li
   // With hive, a key the files hold too is not read from them: the folder's value stands for it,
   // and its cells need not even agree in type. With auto the file's column is kept (withPartitions).
   const options = { columns: fromFiles(input.columns), ...(found && mode === 'hive' ? { exclude: new Set(found.fields.map((f) => f.name)) } : {}), ...chunkOptions(input) };
-  // A CSV record copied whole would leave out the partition columns written beside it.
-  const lines = read.rawText && read.linesFor !== undefined && partitions === undefined;
+  // A CSV record copied whole stands for the file's columns; partition columns are written after it (run/scorer.ts, afterLine).
+  const lines = read.rawText && read.linesFor !== undefined;
   const required = fromFiles(read.required);
-  const source = format === 'csv' ? await openCsv(files, { ...input.csv, ...options, rawText: read.rawText ?? false, ...(lines ? { linesFor: read.linesFor, valuesOf: read.valuesOf } : {}) })
+  const source = format === 'csv' ? await openCsv(files, { ...input.csv, ...options, rawText: read.rawText ?? false, ...(lines ? { linesFor: read.linesFor, valuesOf: fromFiles(read.valuesOf) } : {}) })
     : format === 'jsonl' ? await openJsonl(files, { ...options, notes, ...(required ? { required } : {}), ...(read.memoryMb ? { memoryMb: read.memoryMb } : {}) })
       : await openParquet(files, options);
   const joined = partitions ? withPartitions(source, partitions, mode) : { source, added: [] };

@@ -116,6 +116,10 @@ describe('Hive-style partition folders', () => {
     assert.equal(text.split('\n')[0], `${header},batch,species_pred,species_score,prob_Adelie,prob_Chinstrap,prob_Gentoo`);
     assert.equal(text.split('\n')[1], `${lines[0]},a,${text.split('\n')[1]!.split(',').slice(8).join(',')}`);
     await checkPredictions(await readRows(join(dir, 'out', 'scored.csv')));
+    // The records are copied whole and the folder's column written after them: the bytes of writing every cell by name.
+    const byName = await runCli(['run', file, '--progress', 'none', '--set', `output.path=${join(dir, 'out', 'by-name.csv')}`, '--set', `output.keep=[${header},batch]`]);
+    assert.equal(byName.code, 0, byName.stderr);
+    assert.equal(text, await readFile(join(dir, 'out', 'by-name.csv'), 'utf8'));
     const narrow = await runCli(['run', file, '--progress', 'none', '--set', `output.path=${join(dir, 'out', 'narrow.jsonl')}`, '--set', 'output.keep=[batch]']);
     assert.equal(narrow.code, 0, narrow.stderr);
     assert.deepEqual(Object.keys((await readRows(join(dir, 'out', 'narrow.jsonl')))[0]!).slice(0, 2), ['batch', 'species_pred']);
