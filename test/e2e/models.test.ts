@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -174,6 +174,10 @@ test('pack --file may not replace the model or manifest pack checked, or name a 
   assert.equal(folder.code, 4, folder.stderr);
   assert.match(folder.stderr, /is a folder\nhint: pack takes the \.onnx file itself; .* is a bundle already/);
   assert.deepEqual(await readdir(dir), []);
+  await symlink(join(dir, 'nowhere'), join(dir, 'link'));
+  const link = await runCli(['--log-format', 'text', 'pack', join(penguins, 'model.onnx'), '--name', 'p', '--columns', columns, '--output', join(dir, 'link')]);
+  assert.equal(link.code, 2, link.stderr);
+  assert.match(link.stderr, /--output .*link is a symbolic link to something that does not exist/);
 }));
 
 test('name:latest orders by the packing time; a created that is no time (a hand-written manifest) orders as the oldest, and the bundle still opens', () => withTempDir(async (dir) => {

@@ -4,7 +4,7 @@
  * the bundle to the store (or to --output DIR).
  */
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { stringify } from 'yaml';
@@ -112,6 +112,8 @@ export async function pack(options: PackOptions, log: (line: string) => void = (
       if (options.output) {
         dir = resolve(options.output);
         if (await stat(dir).catch(() => undefined)) throw new BentoError('USAGE', `--output ${dir} already exists`, { hint: 'Give a new directory, or remove it first.' });
+        // A link to nothing: the bundle would go where it points, or nowhere.
+        if (await lstat(dir).catch(() => undefined)) throw new BentoError('USAGE', `--output ${dir} is a symbolic link to something that does not exist`, { hint: 'Give a new directory, or remove the link first.' });
         await mkdir(resolve(dir, '..'), { recursive: true });
         await rename(staging, dir).catch(async () => {
           await mkdir(dir, { recursive: true });
