@@ -51,7 +51,8 @@ export async function readYaml(file: string, code: BentoErrorCode, what: string,
   // A top-level key whose plain number is text as written: `version: 1.10` is not 1.1, nor `2.0` 2.
   for (const key of asText) {
     const node = doc.get(key, true);
-    if (isScalar(node) && node.type === 'PLAIN' && typeof node.value === 'number' && typeof node.source === 'string') node.value = node.source;
+    // Only where the text is one a tag may hold; `.5` or `+1` stay the number they were read as before.
+    if (isScalar(node) && node.type === 'PLAIN' && typeof node.value === 'number' && typeof node.source === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(node.source)) node.value = node.source;
   }
   try {
     return doc.toJS({ maxAliasCount: 100 }) ?? {};

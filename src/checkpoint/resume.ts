@@ -20,7 +20,7 @@ export async function decideResume(spec: JobSpec, ckpt: CheckpointSpec, files: r
   const print = await fingerprint(spec, files, bundle, width, partitions);
   if (restart) await removeCheckpoint(ckpt.path);
   const state = await readState(ckpt.path);
-  const changed = state ? differences(state.fingerprint, print) : [];
+  const changed = state ? differences(state.fingerprint, print, { finishedEarlier: state.status === 'finished' }) : [];
   if (state?.status === 'finished' && changed.length === 0) {
     // A crash (or a full disk) between recording "finished" and the renames leaves the sealed
     // files in the checkpoint: they are the run's, whatever an earlier run left at output.path.

@@ -357,20 +357,22 @@ function changedKeys(then: unknown, now: unknown, names: Readonly<Record<string,
 }
 
 /** What differs between the checkpoint's fingerprint and now, in words; empty when none. */
-export function differences(then: Fingerprint, now: Fingerprint, options: { readonly typeRowsUnknown?: boolean; readonly partitionsUnknown?: boolean } = {}): string[] {
+export function differences(then: Fingerprint, now: Fingerprint, options: { readonly typeRowsUnknown?: boolean; readonly partitionsUnknown?: boolean; readonly finishedEarlier?: boolean } = {}): string[] {
   const out: string[] = [];
   if (then.job !== now.job) out.push(`the job file changed (${changedKeys(then.settings?.job, now.settings?.job) ?? 'input, batch.size, model options or output settings'})`);
   // Earlier versions (no `settings`) read an unquoted `version: 2.0` as the number 2.
   const earlier = then.settings === undefined;
-  const sameVersion = then.model.version === now.model.version || (earlier && /^[0-9.eE+-]+$/.test(now.model.version) && String(Number(now.model.version)) === then.model.version);
+  const sameVersion = then.model.version === now.model.version || (earlier && now.model.version.trim() !== '' && String(Number(now.model.version)) === then.model.version);
   if (then.model.name !== now.model.name || !sameVersion) out.push(`the model changed from ${then.model.name}:${then.model.version} to ${now.model.name}:${now.model.version}`);
   else if (then.model.sha256 !== now.model.sha256) out.push(`the model file of ${now.model.name}:${now.model.version} changed`);
   else if (then.model.bundle !== undefined && then.model.bundle !== now.model.bundle) out.push(`the bundle of ${now.model.name}:${now.model.version} changed (bento.yaml or the files beside it)`);
   // Earlier versions did not look into the bundle's subfolders: nothing to compare with.
   else if (!earlier && then.model.nested !== now.model.nested) out.push(`the bundle of ${now.model.name}:${now.model.version} changed (the weights or tokenizer in its subfolders)`);
   const keys = (print: Fingerprint) => (print.partitions ?? []).join(', ') || 'none';
-  if (!options.partitionsUnknown && keys(then) !== keys(now)) {
-    out.push(`the columns read from key=value folder names changed (${keys(then)} → ${keys(now)})${earlier ? '; the checkpoint was made by a version that did not read them: set input.partitioning: none to resume it as it was' : ''}`);
+  // A run an earlier version finished, over folders it did not read as columns, stays finished: its output is complete as it was (--restart adds them).
+  const finishedBefore = earlier && options.finishedEarlier && then.partitions === undefined;
+  if (!options.partitionsUnknown && !finishedBefore && keys(then) !== keys(now)) {
+    out.push(`the columns read from key=value folder names changed (${keys(then)} → ${keys(now)}${earlier ? '; the checkpoint was made by a version that did not read them, and input.partitioning: none resumes it as it was' : ''})`);
   }
   // Checkpoints written before these were kept say nothing of them: not a change.
   if (then.rows !== undefined && then.rows !== now.rows) {

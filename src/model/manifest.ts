@@ -2,7 +2,7 @@
  * @file The bento manifest (bento.yaml, bundle v1): which tensors the model takes and how input
  * columns fill them, which tensors it returns and how they become prediction columns.
  */
-import { isAbsolute } from 'node:path';
+import { isAbsolute, normalize } from 'node:path';
 import * as z from 'zod';
 import { configError, expect, nonEmptyString, positiveInt, readYaml, stringList, validate } from '../config.js';
 import { rowWidth } from './shape.js';
@@ -32,7 +32,7 @@ const inputSchema = z.strictObject({
  * the bundle's hash nor an archive's checks see.
  */
 export function outsideBundle(manifest: Manifest): string | undefined {
-  const outside = (p: string) => isAbsolute(p) || /^[A-Za-z]:/.test(p) || p.split(/[\\/]/).includes('..');
+  const outside = (p: string) => isAbsolute(p) || /^[A-Za-z]:/.test(p) || normalize(p).split(/[\\/]/)[0] === '..';
   if (outside(manifest.model)) return `model: ${manifest.model}`;
   if (manifest.text && outside(manifest.text.tokenizer)) return `text.tokenizer: ${manifest.text.tokenizer}`;
   return undefined;

@@ -37,19 +37,33 @@ export async function openSource(input: InputSpec, read: { rawText?: boolean; li
   const notes: string[] = [];
   const mode = input.partitioning ?? 'auto';
   const found = hivePartitions(partitionRoot(input.path, files), files, mode, input.path, notes);
+  const open = (opened: readonly string[], options: { columns: readonly string[] | undefined; exclude?: ReadonlySet<string> }, lines: boolean, valuesOf?: readonly string[], required?: readonly string[]) => {
+    const chunking = chunkOptions(input);
+    return format === 'csv' ? openCsv(opened, { ...input.csv, ...options, ...chunking, rawText: read.rawText ?? false, ...(lines ? { linesFor: read.linesFor, valuesOf } : {}) })
+      : format === 'jsonl' ? openJsonl(opened, { ...options, ...chunking, notes, ...(required ? { required } : {}), ...(read.memoryMb ? { memoryMb: read.memoryMb } : {}) })
+        : openParquet(opened, { ...options, ...chunking });
+  };
+  // With auto, a key the files hold too is theirs (withPartitions): where the job asks for a key by
+  // name, the first file is looked at first, so that the files are asked for it where they hold it.
+  let held: Set<string> = new Set();
+  if (found && mode === 'auto') {
+    const asked = new Set([...(input.columns ?? []), ...(read.valuesOf ?? []), ...(read.required ?? [])]);
+    if (found.fields.some((f) => asked.has(f.name))) {
+      const probe = await open([files[0]!], { columns: undefined }, false);
+      held = new Set(probe.schema.map((f) => f.name).filter((name) => found.fields.some((f) => f.name === name)));
+      for await (const chunk of probe.chunks()) if (chunk) break;
+    }
+  }
   // input.columns names the partition columns read too; the files are asked for the rest.
-  const partitions = found && input.columns ? narrow(found, input.columns) : found;
+  const fromFolders = found && held.size > 0 ? { fields: found.fields.filter((f) => !held.has(f.name)), values: found.values.map((row) => row.filter((_, k) => !held.has(found.fields[k]!.name))) } : found;
+  const partitions = fromFolders && fromFolders.fields.length > 0 ? (input.columns ? narrow(fromFolders, input.columns) : fromFolders) : undefined;
   const keys = new Set(partitions?.fields.map((f) => f.name));
   const fromFiles = (names: readonly string[] | undefined) => names?.filter((name) => !keys.has(name));
   // With hive, a key the files hold too is not read from them: the folder's value stands for it,
   // and its cells need not even agree in type. With auto the file's column is kept (withPartitions).
-  const options = { columns: fromFiles(input.columns), ...(found && mode === 'hive' ? { exclude: new Set(found.fields.map((f) => f.name)) } : {}), ...chunkOptions(input) };
+  const options = { columns: fromFiles(input.columns), ...(found && mode === 'hive' ? { exclude: new Set(found.fields.map((f) => f.name)) } : {}) };
   // A CSV record copied whole stands for the file's columns; partition columns are written after it (run/scorer.ts, afterLine).
-  const lines = read.rawText && read.linesFor !== undefined;
-  const required = fromFiles(read.required);
-  const source = format === 'csv' ? await openCsv(files, { ...input.csv, ...options, rawText: read.rawText ?? false, ...(lines ? { linesFor: read.linesFor, valuesOf: fromFiles(read.valuesOf) } : {}) })
-    : format === 'jsonl' ? await openJsonl(files, { ...options, notes, ...(required ? { required } : {}), ...(read.memoryMb ? { memoryMb: read.memoryMb } : {}) })
-      : await openParquet(files, options);
+  const source = await open(files, options, read.rawText === true && read.linesFor !== undefined, fromFiles(read.valuesOf), fromFiles(read.required));
   const joined = partitions ? withPartitions(source, partitions, mode) : { source, added: [] };
   return Object.assign(joined.source, { format, skipped, partitions: joined.added, notes, partitionKeys: found?.fields.map((f) => f.name) ?? [] });
 }

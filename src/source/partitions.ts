@@ -33,8 +33,8 @@ export function partitionRoot(path: string, files: readonly string[]): string | 
   return files.length === 1 && files[0] === path ? undefined : path;
 }
 
-/** Spark writes a null key as this folder name; DuckDB as `NULL`. */
-const nullValues = new Set(['__HIVE_DEFAULT_PARTITION__', 'NULL']);
+/** Spark writes a null key as this folder name; DuckDB reads `NULL` in any case as one too. */
+const nullValues = new Set(['__HIVE_DEFAULT_PARTITION__', 'NULL', 'null', 'Null']);
 const integerValue = /^-?(0|[1-9]\d*)$/;
 
 /** In `auto`, a folder name is a partition only as a column name, `=`, and a value: not a base64 id (aGVsbG8=) or a note (a=b c). */

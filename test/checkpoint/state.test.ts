@@ -23,8 +23,12 @@ test('a checkpoint of this version is held to its nested bundle files, its parti
 test('a checkpoint of an earlier version (no settings): no nested hash to compare, its unquoted 2.0 read as 2; new partition columns are refused, saying how to resume', () => {
   const earlier: Fingerprint = { job: 'j', inputs: [input], model: { name: 'm', version: '2', sha256: 'h', bundle: 'b' }, rows: 'r' };
   assert.deepEqual(differences(earlier, { ...now, partitions: undefined }), []);
-  assert.deepEqual(differences(earlier, now), ['the columns read from key=value folder names changed (none → island); the checkpoint was made by a version that did not read them: set input.partitioning: none to resume it as it was']);
+  assert.deepEqual(differences(earlier, now), ['the columns read from key=value folder names changed (none → island; the checkpoint was made by a version that did not read them, and input.partitioning: none resumes it as it was)']);
   assert.deepEqual(differences(earlier, now, { partitionsUnknown: true }), []);
+  // A run it finished stays finished (its output is complete as it was): not scored again over nothing.
+  assert.deepEqual(differences(earlier, now, { finishedEarlier: true }), []);
+  // Its 0x10 or 1e3 read as the number they are.
+  assert.deepEqual(differences({ ...earlier, model: { ...earlier.model, version: '16' } }, { ...now, partitions: undefined, model: { ...now.model, version: '0x10' } }), []);
 });
 
 test('a dataset rewritten under new file names is said in a few lines, with a count', () => {

@@ -474,6 +474,14 @@ test('--summary-json into a pipe (a FIFO, as >(jq …) gives one) is written thr
   await closed;
   assert.equal((JSON.parse(read) as { status: string }).status, 'completed');
   assert.ok(statSync(fifo).isFIFO(), 'the FIFO is still a FIFO');
+  // A run whose job file cannot be read says so through the pipe too.
+  const again = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let failed = '';
+  again.stdout.on('data', (d: Buffer) => (failed += d));
+  const done = new Promise((resolve) => again.on('close', resolve));
+  assert.equal((await runCli(['run', join(dir, 'missing.yaml'), '--summary-json', fifo])).code, 2);
+  await done;
+  assert.deepEqual([(JSON.parse(failed) as { status: string; job: unknown }).status, (JSON.parse(failed) as { job: unknown }).job], ['failed', null]);
 }));
 
 test('--summary-json names how this run ended, also when the job file cannot be read: an earlier run\'s summary is never left to stand for it', () => withTempDir(async (dir) => {

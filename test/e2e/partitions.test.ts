@@ -157,6 +157,12 @@ describe('Hive-style partition folders', () => {
     const plain = await runCli(['run', file, '--progress', 'none', '--set', 'input.partitioning=none', '--set', `output.path=${join(dir, 'out', 'plain.csv')}`]);
     assert.equal(plain.code, 0, plain.stderr);
     assert.equal(await readFile(join(dir, 'out', 'scored.csv'), 'utf8'), await readFile(join(dir, 'out', 'plain.csv'), 'utf8'));
+    // … also where the job asks for the key by name (output.keep, a model's column): the files are asked for it.
+    for (const [output, extra] of [['keep.jsonl', ['--set', 'output.keep=[island]']], ['model.csv', ['--set', `model=${join(fixtures, 'models', 'penguins-mass')}`]]] as const) {
+      const asked = await runCli(['run', file, '--progress', 'none', '--set', `output.path=${join(dir, 'out', output)}`, ...extra]);
+      assert.equal(asked.code, 0, asked.stderr);
+      assert.deepEqual(new Set((await readRows(join(dir, 'out', output))).map((r) => r.island)), new Set(['Torgersen', 'Biscoe', 'Dream']));
+    }
     const hive = await runCli(['run', file, '--progress', 'none', '--set', 'input.partitioning=hive', '--set', `output.path=${join(dir, 'out', 'hive.jsonl')}`]);
     assert.equal(hive.code, 0, hive.stderr);
     assert.deepEqual(new Set((await readRows(join(dir, 'out', 'hive.jsonl'))).map((r) => r.island)), new Set(['Dream']));
@@ -164,6 +170,14 @@ describe('Hive-style partition folders', () => {
     const mixed = await runCli(['--log-format', 'json', 'run', file, '--progress', 'none', '--set', `output.path=${join(dir, 'out', 'mixed.csv')}`]);
     assert.equal(mixed.code, 0, mixed.stderr);
     assert.match(mixed.stderr, /"level":"warn".*holds folders named key=value, but not as one partitioned dataset \(.*island=Dream\/part\.csv is in partition folders island, .*loose\.csv in no partition folder\): they are read as plain folders/);
+    // A model column that only the folders would give: the missing column's hint says why they were not read.
+    await writeFile(join(dir, 'data', 'loose.csv'), csv.replace('species,island,', 'species,isle,'));
+    await writeFile(join(dir, 'data', 'island=Dream', 'part.csv'), csv.replace('species,island,', 'species,isle,'));
+    const missing = await runCli(['--log-format', 'text', 'run', file, '--progress', 'none', '--set', `model=${join(fixtures, 'models', 'penguins-mass')}`, '--set', `output.path=${join(dir, 'out', 'missing.csv')}`]);
+    assert.equal(missing.code, 3, missing.stderr);
+    assert.match(missing.stderr, /hint: "island" names key=value folders here, but they were not read as partition columns: input\.path .* holds folders named key=value, but not as one partitioned dataset/);
+    await writeFile(join(dir, 'data', 'island=Dream', 'part.csv'), csv);
+    await writeFile(join(dir, 'data', 'loose.csv'), csv);
     const strict = await runCli(['--log-format', 'json', 'run', file, '--progress', 'none', '--set', 'input.partitioning=hive', '--set', `output.path=${join(dir, 'out', 'strict.csv')}`]);
     assert.equal(strict.code, 3, strict.stderr);
     const error = JSON.parse(strict.stderr.trim().split('\n').find((line) => line.includes('"event":"error"'))!) as { code: string; message: string; hint: string };
@@ -178,6 +192,8 @@ describe('Hive-style partition folders', () => {
     assert.deepEqual(parts.fields, [{ name: 'k', type: 'int64' }, { name: 'm', type: 'string' }, { name: 'c', type: 'string' }]);
     // A run of escapes that is not UTF-8 (Latin-1 bytes) stays as written.
     assert.deepEqual(parts.values, [[2024n, '01', 'a/b'], [-3n, '12', null], [null, '07', '%zz'], [5n, '08', 'Zürich 日本'], [6n, '09', '%E9t%E9']]);
+    // DuckDB reads NULL in any case as a null partition.
+    assert.deepEqual(hivePartitions('/d', ['/d/k=null/x.csv', '/d/k=NULL/y.csv', '/d/k=a/z.csv'], 'auto', '/d')!.values, [[null], [null], ['a']]);
     assert.deepEqual(hivePartitions('/d', ['/d/%C3%AEle=Dream/x.csv'], 'auto', '/d')!.fields, [{ name: 'île', type: 'string' }]);
     throwsWith(() => hivePartitions(undefined, ['/d/island=Dream/x.csv'], 'hive', '/d/island=Dream/x.csv'), 'INPUT_FORMAT', 'input.partitioning is hive, but input.path /d/island=Dream/x.csv names one file: its partition folders are read below a folder or a glob');
     assert.equal(hivePartitions('/d', ['/d/x.parquet'], 'auto', '/d'), undefined);

@@ -82,7 +82,8 @@ describe('parseManifest: defaults and helpers', () => {
   });
 
   test('a version written as a number is read as its text (1.10 is not 1.1, 2.0 not 2); a name is at most 200 characters', () => withTempDir(async (dir) => {
-    for (const [written, read] of [['1.10', '1.10'], ['2.0', '2.0'], ['3', '3'], ['"1.10"', '1.10']] as const) {
+    // Text no tag holds (.5, +1) stays the number it was read as before.
+    for (const [written, read] of [['1.10', '1.10'], ['2.0', '2.0'], ['3', '3'], ['"1.10"', '1.10'], ['.5', 0.5], ['+1', 1]] as const) {
       await writeFile(join(dir, 'bento.yaml'), `version: ${written}\n`);
       assert.equal((await readManifest(join(dir, 'bento.yaml')) as { version: unknown }).version, read);
     }
@@ -116,6 +117,7 @@ describe('parseManifest: rules', () => {
     const text = parseManifest(raw({ inputs: [], text: { column: 't', tokenizer: '../../../etc/passwd' }, outputs: [{ tensor: 'y', columns: { values: ['pred'] } }] }), file);
     assert.equal(outsideBundle(text), 'text.tokenizer: ../../../etc/passwd');
     assert.equal(outsideBundle(parseManifest(raw({ model: 'onnx/model.onnx' }), file)), undefined);
+    assert.equal(outsideBundle(parseManifest(raw({ model: 'sub/../model.onnx' }), file)), undefined);
   });
 
   test('columns must match the shape width', () => {

@@ -91,7 +91,8 @@ async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
   } catch (error) {
     // A scheduler reading the summary learns how a failed or stopped run ended, and how far it got.
     // Where it was not checked (the job file could not be read), only where nothing is: an earlier summary was removed at the start.
-    const writable = summaryChecked || (spec === undefined && summaryFile !== undefined && !(await stat(summaryFile).catch(() => undefined)));
+    // Where nothing is, or a pipe or device (written through, nothing replaced).
+    const writable = summaryChecked || (spec === undefined && summaryFile !== undefined && !(await stat(summaryFile).catch(() => undefined))?.isFile());
     if (summaryFile && writable) await writeSummary(summaryFile, await failedSummary(options.job, spec, stats, error)).catch(() => undefined);
     throw error;
   } finally {
@@ -191,7 +192,11 @@ async function writeSummary(file: string, summary: unknown): Promise<void> {
   const temp = `${file}.${process.pid}.tmp`;
   try {
     await writeFile(temp, text);
-    await rename(temp, file);
+    await rename(temp, file).catch(async (error: NodeJS.ErrnoException) => {
+      // A file mounted in place (Kubernetes' /dev/termination-log, docker -v summary.json:…) cannot be renamed over: written in place.
+      if (!['EBUSY', 'EXDEV', 'EPERM'].includes(error.code ?? '')) throw error;
+      await writeFile(file, text);
+    });
   } finally {
     await rm(temp, { force: true }).catch(() => undefined);
   }

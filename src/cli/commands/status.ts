@@ -9,6 +9,7 @@ import { BentoError, thousands } from '../../errors.js';
 import { loadJob } from '../../job/load.js';
 import { resolveBundle } from '../../model/bundle.js';
 import { jobInputFiles } from '../../source/files.js';
+import { hivePartitions, partitionRoot } from '../../source/partitions.js';
 import { writtenByRuns } from '../../job/spec.js';
 
 export interface StatusOptions {
@@ -53,7 +54,16 @@ export async function status(options: StatusOptions, out: NodeJS.WritableStream 
         if (e instanceof BentoError) return [] as string[];
         throw e;
       });
-      const changes = differences(state.fingerprint, await fingerprint(spec, files, await resolveBundle(spec.model.ref, spec.model.baseDir)), { typeRowsUnknown: true, partitionsUnknown: true });
+      // The partition keys the folders' names give (a run may take fewer: a key the files hold too): compared where an earlier version's checkpoint has none.
+      const earlier = state.fingerprint.settings === undefined;
+      let keys: string[] = [];
+      try {
+        keys = hivePartitions(partitionRoot(spec.input.path, files), files, spec.input.partitioning ?? 'auto', spec.input.path)?.fields.map((f) => f.name) ?? [];
+      } catch {
+        keys = [];
+      }
+      const print = await fingerprint(spec, files, await resolveBundle(spec.model.ref, spec.model.baseDir), undefined, keys);
+      const changes = differences(state.fingerprint, print, { typeRowsUnknown: true, partitionsUnknown: !earlier || keys.length === 0, finishedEarlier: state.status === 'finished' });
       if (changes.length > 0) result = { ...base, state: 'stale', changes, rows_committed: state.committed?.rows ?? state.finished?.rows ?? 0, ...(state.status === 'finished' ? { finished: state.finished } : {}) };
       else if (state.status === 'finished') {
         // Finished is only done once the output is at output.path: a failed rename leaves it in the checkpoint.
