@@ -103,6 +103,12 @@ describe('Hive-style partition folders', () => {
     await checkPredictions(await readRows(join(dir, 'out', 'scored.parquet')), 'penguins-mass');
   }));
 
+  test('the example job jobs/penguins-hive.yaml: body mass from the island=… folder names, as torch computed it', () => withTempDir(async (dir) => {
+    const run = await runCli(['run', join(fixtures, '..', 'jobs', 'penguins-hive.yaml'), '--progress', 'none', '--set', `output.path=${join(dir, 'mass.csv')}`, '--set', `output.keep=[${features.join(',')}]`]);
+    assert.equal(run.code, 0, run.stderr);
+    await checkPredictions(await readRows(join(dir, 'mass.csv')), 'penguins-mass');
+  }));
+
   test('CSV to CSV writes the folder columns beside each record; input.columns and partitioning: none leave them out', () => withTempDir(async (dir) => {
     const [header, ...lines] = (await readFile(join(fixtures, 'data', 'penguins.csv'), 'utf8')).trimEnd().split('\n');
     for (const [k, part] of ['a', 'b'].entries()) {
