@@ -6,7 +6,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
-import { copyFile, mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { BentoError, fsReason } from '../errors.js';
 import { type JobSpec, writtenByRuns } from '../job/spec.js';
@@ -81,6 +81,12 @@ export interface CheckpointState {
 export const stateFile = (dir: string) => join(dir, 'state.json');
 export const partialFile = (dir: string, format: string) => join(dir, `partial.${format}`);
 export const partialErrorsFile = (dir: string) => join(dir, 'errors.partial.jsonl');
+/**
+ * Made before a takeover parts from the partial files (detachPartials) and removed once it has:
+ * a takeover cut short (a full disk mid-copy) leaves it, and the next run, which sees no other
+ * host's lock to take over, parts from them first all the same.
+ */
+export const detachMarker = (dir: string) => join(dir, 'detach.pending');
 
 /**
  * Every name a run writes into its checkpoint directory: state.json, the partial output (a
@@ -88,7 +94,7 @@ export const partialErrorsFile = (dir: string) => join(dir, 'errors.partial.json
  * files (`.tmp`, or `.<pid>[-<n>].tmp` of one process).
  */
 const partialNames = 'partial\\.(?:csv|jsonl|parquet)(?:\\.rowgroups)?|errors\\.partial\\.jsonl';
-const checkpointEntry = new RegExp(`^(?:state\\.json|${partialNames})(?:\\.\\d+(?:-\\d+)?)?(?:\\.tmp)?$`);
+const checkpointEntry = new RegExp(`^(?:state\\.json|detach\\.pending|${partialNames})(?:\\.\\d+(?:-\\d+)?)?(?:\\.tmp)?$`);
 /** The partial files of a checkpoint (output, its row-group metadata, errors), without temporary ones. */
 const partialEntry = new RegExp(`^(?:${partialNames})$`);
 
@@ -131,6 +137,12 @@ export async function detachPartials(dir: string, unlinkOnly = false): Promise<v
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw outputError(dir, error);
   }
+  try {
+    await writeFile(detachMarker(dir), '');
+    await syncDir(dir);
+  } catch (error) {
+    throw outputError(dir, error);
+  }
   for (const name of names) {
     const path = join(dir, name);
     const copy = `${path}.${process.pid}.tmp`;
@@ -149,6 +161,7 @@ export async function detachPartials(dir: string, unlinkOnly = false): Promise<v
   await syncDir(dir).catch((error: unknown) => {
     throw outputError(dir, error);
   });
+  await rm(detachMarker(dir), { force: true });
 }
 
 /** Removes a checkpoint: the files a run writes there, then the directory if nothing else is in it. */

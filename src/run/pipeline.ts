@@ -13,7 +13,7 @@ import { batches } from '../batch/batcher.js';
 import { failpoint } from '../checkpoint/failpoint.js';
 import { acquireLock, type Lock } from '../checkpoint/lock.js';
 import { decideResume } from '../checkpoint/resume.js';
-import { type CheckpointState, checkCheckpointDir, detachPartials, partialErrorsFile, partialFile, readState, removeCheckpoint, writeState } from '../checkpoint/state.js';
+import { type CheckpointState, checkCheckpointDir, detachMarker, detachPartials, partialErrorsFile, partialFile, readState, removeCheckpoint, writeState } from '../checkpoint/state.js';
 import { BentoError, didYouMean, fsReason, thousands } from '../errors.js';
 import { type JobSpec, sameFile, writtenByRuns } from '../job/spec.js';
 import type { Bundle } from '../model/bundle.js';
@@ -287,9 +287,11 @@ async function runLocked(job: PreparedJob, hooks: RunHooks, lock: Lock | undefin
   const resume = decision?.resume;
   /** Throws once another run holds the job: before each write of state.json and the publish. */
   const fence = lock ? () => lock.check() : undefined;
-  if (lock?.tookOver) {
-    const { pid, host } = lock.tookOver;
-    hooks.info?.(`${spec.name}: took the job over from process ${pid} on ${host}, whose lock was not renewed; its partial files are ${resume ? 'copied' : 'unlinked'} first, so that run, if only paused, cannot write into this one's`, 'takeover');
+  // A takeover cut short before it parted from the partial files (detachMarker) is finished first.
+  const unfinished = ckpt !== undefined && (await stat(detachMarker(ckpt.path)).catch(() => undefined)) !== undefined;
+  if (lock?.tookOver || unfinished) {
+    const from = lock?.tookOver ? `took the job over from process ${lock.tookOver.pid} on ${lock.tookOver.host}, whose lock was not renewed` : 'an earlier run took the job over and stopped before it parted from the partial files';
+    hooks.info?.(`${spec.name}: ${from}; the partial files are ${resume ? 'copied' : 'unlinked'} first, so that a run that lost the job, if only paused, cannot write into this one's`, 'takeover');
     // A resume continues copies of them; a fresh start makes new files where that run's are unlinked.
     if (resume) await detachPartials(ckpt!.path);
     else await detachPartials(ckpt!.path, true);

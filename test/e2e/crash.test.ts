@@ -352,6 +352,27 @@ describe('the checkpoint\'s files removed under a run', () => {
   }));
 });
 
+describe('a takeover cut short before it parted from the partial files', () => {
+  test('its marker left in the checkpoint: the next run, which sees no other host\'s lock, copies the partial files first (a paused run that lost the job writes into a file no one reads), and ends with the clean bytes', () => withTempDir(async (work) => {
+    const jobFile = join(work, 'job.yaml');
+    await writeFile(jobFile, [`input: { path: ${join(fixtures, 'data', 'penguins.csv')} }`, `model: ${join(fixtures, 'models', 'penguins')}`, 'batch: { size: 16 }', 'output: { path: out.csv }', 'checkpoint: { every: 32 }'].join('\n'));
+    assert.equal((await runAndKill(jobFile, 60_000, { BENTO_BATCH_FAILPOINT: 'state-renamed:3' })).signal, 'SIGKILL');
+    // As a takeover that ran out of disk mid-copy leaves it.
+    const partial = join(work, 'out.csv.bento-batch', 'partial.csv');
+    await writeFile(join(work, 'out.csv.bento-batch', 'detach.pending'), '');
+    const { statSync } = await import('node:fs');
+    const before = statSync(partial).ino;
+    const resumed = await runCli(['--log-format', 'text', 'run', jobFile, '--progress', 'none']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stderr, /an earlier run took the job over and stopped before it parted from the partial files; the partial files are copied first/);
+    assert.notEqual(statSync(join(work, 'out.csv')).ino, before, 'the output is a copy, not the file the paused run may hold');
+    const clean = await runCli(['run', jobFile, '--progress', 'none', '--set', `output.path=${join(work, 'clean.csv')}`, '--set', 'checkpoint=false']);
+    assert.equal(clean.code, 0, clean.stderr);
+    assert.ok((await readFile(join(work, 'out.csv'))).equals(await readFile(join(work, 'clean.csv'))));
+    assert.ok(!existsSync(join(work, 'out.csv.bento-batch', 'detach.pending')), 'the marker goes once the files are parted from');
+  }));
+});
+
 describe('a model replaced while a run starts', () => {
   test('swapped between the checkpoint\'s hash and the sessions\' load (models delete and import, or cp over it): exit 4 naming it, and nothing scored by the other model', () => withTempDir(async (work) => {
     const { cp } = await import('node:fs/promises');
