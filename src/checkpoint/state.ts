@@ -304,18 +304,16 @@ function typeRowsOf(spec: JobSpec, width: number | undefined): { typeRows?: numb
  * cannot be listed is hashed by the files the run reads.
  */
 async function bundleHash(bundle: Bundle, spec: JobSpec): Promise<string> {
-  const hash = createHash('sha256');
   const text = bundle.manifest.text;
   const listed = await readdir(bundle.dir).catch(() => ['bento.yaml', ...(text ? [text.tokenizer, 'tokenizer_config.json'] : [])]);
   // What runs write, where a job keeps its output beside the model (`model: .`): not the bundle's.
   const ours = writtenByRuns(spec);
+  const names: string[] = [];
   for (const name of listed.sort()) {
     const path = join(bundle.dir, name);
-    if (path === bundle.modelFile || ours(path) || !(await stat(path).catch(() => undefined))?.isFile()) continue;
-    hash.update(`${name}\0`);
-    await hashFile(hash, path);
+    if (path !== bundle.modelFile && !ours(path) && (await stat(path).catch(() => undefined))?.isFile()) names.push(name);
   }
-  return hash.digest('hex');
+  return filesHash(bundle.dir, names);
 }
 
 /**

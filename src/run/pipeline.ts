@@ -169,12 +169,18 @@ export async function prepareJob(spec: JobSpec, resolved?: Bundle): Promise<Prep
     const needer = modelColumns.includes(column) ? `model ${m.name} needs column "${column}"` : `output.keep names column "${column}"`;
     throw new BentoError('COLUMN_MISSING', `Column "${column}" is missing: ${needer}, but ${source.files[0]} has no such column${guess ? `; the closest is "${guess}"` : ''}`, {
       file: source.files[0], column, hint: (source.partitionKeys.includes(column) ? `"${column}" is a partition column (the ${column}=… folders): add it to input.columns to read it.` : undefined)
-        ?? (source.notes.some((n) => n.includes(`/${column}=`)) ? `"${column}" names key=value folders here, but they were not read as partition columns: ${source.notes.find((n) => n.includes(`/${column}=`))}.` : undefined)
+        ?? notRead(source.notes, column)
         ?? misread(source, names) ?? (guess ? `Did you mean "${guess}"? Rename it in the input, or fix the name in the ${modelColumns.includes(column) ? 'manifest' : 'job file'}.` : `The input has columns: ${names.join(', ')}.`),
     });
   }
   const keep = spec.output.keep ? spec.output.keep.map((k) => source.schema.find((f) => f.name === k)!) : source.schema;
   return { spec, bundle, batchSize, source, keep };
+}
+
+/** Where a missing column names key=value folders that `auto` did not read as partitions: why (the source's note). */
+function notRead(notes: readonly string[], column: string): string | undefined {
+  const note = notes.find((n) => n.includes(`/${column}=`));
+  return note && `"${column}" names key=value folders here, but they were not read as partition columns: ${note}.`;
 }
 
 /**

@@ -11,7 +11,8 @@ import { createGunzip } from 'node:zlib';
 import { BentoError } from '../errors.js';
 import { formatFromPath, type InputSpec } from '../job/spec.js';
 
-const hasMagic = (part: string) => /[*?[\]{}]/.test(part);
+/** Whether a path segment holds a glob's wildcard. */
+export const hasMagic = (part: string) => /[*?[\]{}]/.test(part);
 
 /**
  * Files matched by `path`, sorted by full path; throws INPUT_NOT_FOUND when none match. A folder

@@ -9,7 +9,7 @@ import { isGzip, jobInputFiles, jsonFile } from './files.js';
 import { openJsonl } from './jsonl.js';
 import { chunkOptions } from './chunks.js';
 import { openParquet } from './parquet.js';
-import { hivePartitions, narrow, partitionRoot, withPartitions } from './partitions.js';
+import { hivePartitions, keepFields, partitionRoot, withPartitions } from './partitions.js';
 import type { Field, Source } from './types.js';
 
 export type { Column, Field, FieldType, RowChunk, Source, SourceProgress } from './types.js';
@@ -55,8 +55,8 @@ export async function openSource(input: InputSpec, read: { rawText?: boolean; li
     }
   }
   // input.columns names the partition columns read too; the files are asked for the rest.
-  const fromFolders = found && held.size > 0 ? { fields: found.fields.filter((f) => !held.has(f.name)), values: found.values.map((row) => row.filter((_, k) => !held.has(found.fields[k]!.name))) } : found;
-  const partitions = fromFolders && fromFolders.fields.length > 0 ? (input.columns ? narrow(fromFolders, input.columns) : fromFolders) : undefined;
+  const fromFolders = found && keepFields(found, (name) => !held.has(name));
+  const partitions = fromFolders && input.columns ? keepFields(fromFolders, (name) => input.columns!.includes(name)) : fromFolders;
   const keys = new Set(partitions?.fields.map((f) => f.name));
   const fromFiles = (names: readonly string[] | undefined) => names?.filter((name) => !keys.has(name));
   // With hive, a key the files hold too is not read from them: the folder's value stands for it,

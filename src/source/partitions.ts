@@ -9,6 +9,7 @@ import { dirname, relative, sep } from 'node:path';
 import { BentoError } from '../errors.js';
 import type { InputSpec } from '../job/spec.js';
 import { int64Max, int64Min } from './chunks.js';
+import { hasMagic } from './files.js';
 import { CodedColumn, type Column, type Field, MaskedColumn, type RowChunk, type Source } from './types.js';
 
 export type Partitioning = NonNullable<InputSpec['partitioning']>;
@@ -19,8 +20,6 @@ export interface Partitions {
   /** `values[file][k]`: file `file`'s value of `fields[k]`; null for Hive's null partition. */
   readonly values: readonly (readonly (string | bigint | null)[])[];
 }
-
-const hasMagic = (part: string) => /[*?[\]{}]/.test(part);
 
 /**
  * The folder partition keys are read under: a folder input itself, a glob's folder before its
@@ -91,9 +90,9 @@ export function hivePartitions(root: string | undefined, files: readonly string[
   return { fields, values };
 }
 
-/** Only the partition columns among `columns` (input.columns); undefined when none is. */
-export function narrow(partitions: Partitions, columns: readonly string[]): Partitions | undefined {
-  const kept = partitions.fields.flatMap((field, k) => (columns.includes(field.name) ? [k] : []));
+/** The partition columns whose names pass `keep`, with their values; undefined when none does. */
+export function keepFields(partitions: Partitions, keep: (name: string) => boolean): Partitions | undefined {
+  const kept = partitions.fields.flatMap((field, k) => (keep(field.name) ? [k] : []));
   if (kept.length === 0) return undefined;
   return { fields: kept.map((k) => partitions.fields[k]!), values: partitions.values.map((row) => kept.map((k) => row[k]!)) };
 }
@@ -126,16 +125,15 @@ function unescape(text: string): string {
  */
 export function withPartitions(source: Source, partitions: Partitions, mode: Partitioning): { source: Source; added: readonly Field[] } {
   const own = new Set(source.schema.map((f) => f.name));
-  const kept = partitions.fields.flatMap((field, k) => (mode === 'hive' || !own.has(field.name) ? [k] : []));
-  if (kept.length === 0) return { source, added: [] };
-  const added = kept.map((k) => partitions.fields[k]!);
-  const keys = new Set(added.map((f) => f.name));
-  const schema = [...source.schema.filter((f) => !keys.has(f.name)), ...added];
+  const added = mode === 'hive' ? partitions : keepFields(partitions, (name) => !own.has(name));
+  if (added === undefined) return { source, added: [] };
+  const keys = new Set(added.fields.map((f) => f.name));
+  const schema = [...source.schema.filter((f) => !keys.has(f.name)), ...added.fields];
   const chunks = async function* (from?: Parameters<Source['chunks']>[0]): AsyncIterable<RowChunk> {
     for await (const chunk of source.chunks(from)) {
       const columns = new Map([...chunk.columns].filter(([name]) => !keys.has(name)));
-      const values = partitions.values[chunk.fileIndex]!;
-      for (const k of kept) columns.set(partitions.fields[k]!.name, constant(partitions.fields[k]!, values[k]!, chunk.length));
+      const values = added.values[chunk.fileIndex]!;
+      added.fields.forEach((field, k) => columns.set(field.name, constant(field, values[k]!, chunk.length)));
       yield { ...chunk, columns };
     }
   };
@@ -144,7 +142,7 @@ export function withPartitions(source: Source, partitions: Partitions, mode: Par
       files: source.files, schema, totalRows: source.totalRows, estimatedRows: source.estimatedRows, chunks,
       progress: () => source.progress(), ...(source.dialect !== undefined ? { dialect: source.dialect } : {}),
     },
-    added,
+    added: added.fields,
   };
 }
 
