@@ -4,9 +4,9 @@
  * calling thread when the model is cheaper to run than to hand to a worker.
  */
 import { stat } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import PQueue from 'p-queue';
+import { usableCores } from '../cores.js';
 import { BentoError } from '../errors.js';
 import { compact } from '../source/blocks.js';
 import { Session, type Signature, type SessionOptions, type TensorData, transferables } from './session.js';
@@ -272,7 +272,7 @@ export class ModelPool {
         file: modelFile, hint: 'Check that the file is an ONNX model (re-export it, e.g. with torch.onnx.export) and that the bundle is complete.',
       });
     };
-    const timing = (on: Timing['on']): Timing => ({ on, belowMs: options.inlineBelowMs ?? inlineBelowMs(availableParallelism()), seen: 0, windows: 0, quickMs: Number.POSITIVE_INFINITY, runMs: [] });
+    const timing = (on: Timing['on']): Timing => ({ on, belowMs: options.inlineBelowMs ?? inlineBelowMs(usableCores().cores), seen: 0, windows: 0, quickMs: Number.POSITIVE_INFINITY, runMs: [] });
     const inlineFirst = placement === 'auto' && (await stat(modelFile).then((s) => s.size, () => 0)) <= (options.inlineFirstMaxBytes ?? inlineFirstMaxBytes);
     let pool: ModelPool;
     if (placement === 'inline' || inlineFirst) {

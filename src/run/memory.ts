@@ -3,8 +3,8 @@
  * thread can size the scoring thread without loading the pipeline (sources, sinks, models),
  * which only the scoring thread needs.
  */
-import os from 'node:os';
 import v8 from 'node:v8';
+import { usableCores } from '../cores.js';
 
 /** `limits.memory` (MB) when the job file leaves it out; the README's memory section says what it buys. */
 export const defaultMemoryMb = 256;
@@ -65,6 +65,6 @@ export function setHeapGrowing(): void {
  * thread's isolate, and it is not among those its code caches check (a bare worker starts as fast).
  */
 export function compileOnOwnThread(): void {
-  if (os.availableParallelism() > 2 || process.execArgv.some((a) => /^--(no-)?concurrent[-_]recompilation/.test(a))) return;
+  if (usableCores().cores > 2 || process.execArgv.some((a) => /^--(no-)?concurrent[-_]recompilation/.test(a))) return;
   v8.setFlagsFromString('--no-concurrent-recompilation');
 }

@@ -7,13 +7,13 @@
  */
 import { constants } from 'node:fs';
 import { access, copyFile, open, rm, stat } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { batches } from '../batch/batcher.js';
 import { failpoint } from '../checkpoint/failpoint.js';
 import { acquireLock, type Lock } from '../checkpoint/lock.js';
 import { decideResume } from '../checkpoint/resume.js';
 import { type CheckpointState, checkCheckpointDir, detachMarker, detachPartials, partialErrorsFile, partialFile, readState, removeCheckpoint, writeState } from '../checkpoint/state.js';
+import { usableCores } from '../cores.js';
 import { BentoError, didYouMean, fsReason, thousands } from '../errors.js';
 import { type JobSpec, sameFile, writtenByRuns } from '../job/spec.js';
 import type { Bundle } from '../model/bundle.js';
@@ -311,7 +311,8 @@ async function runLocked(job: PreparedJob, hooks: RunHooks, lock: Lock | undefin
   }
 
   const session = { ...spec.model.threads, graphOptimization: spec.model.graphOptimization, providers: spec.model.providers };
-  const cores = availableParallelism();
+  const { cores, cpus, quota } = usableCores();
+  if (quota) hooks.info?.(`${spec.name}: ${cores} of ${cpus} cores, as the cgroup CPU quota in ${quota.file} allows; model threads and encoders are sized to them`, 'cores');
   const sinkThreads = { heapMb: Math.round(spec.limits.memoryMb * writerShare), youngMb: writerYoungMb(spec.limits.memoryMb), memoryMb: spec.limits.memoryMb };
   // The output's threads start now and get its schema once the model has loaded; a small
   // input's output is written here instead (smallInput).

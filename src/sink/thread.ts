@@ -7,8 +7,8 @@
  * what is queued and resolve when the writer has done them, in order; `close` and `discard`
  * drop what is queued (rows after the last commit are redone by a resume anyway).
  */
-import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { usableCores } from '../cores.js';
 import { deserializeError, memoryLimitError } from '../errors.js';
 import type { OutputSpec } from '../job/spec.js';
 import { isGzip } from '../source/files.js';
@@ -37,7 +37,7 @@ const ENCODER_MIN_MB = 48;
 function encoderOptions(thread: SinkThreadOptions): EncoderThreadsOptions {
   // The reading and scoring thread keeps a core busy; encoders get the others (measured on 2
   // cores: a second encoder there gained nothing and cost ~15 MB), each with enough heap.
-  const threads = Math.max(1, Math.min(4, availableParallelism() - 1, thread.heapMb ? Math.floor(thread.heapMb / ENCODER_MIN_MB) : 4));
+  const threads = Math.max(1, Math.min(4, usableCores().cores - 1, thread.heapMb ? Math.floor(thread.heapMb / ENCODER_MIN_MB) : 4));
   return {
     threads, ...(thread.heapMb ? { heapMb: Math.floor(thread.heapMb / threads) } : {}), ...(thread.youngMb ? { youngMb: Math.max(8, Math.floor(thread.youngMb / threads)) } : {}), ...(thread.memoryMb ? { memoryMb: thread.memoryMb } : {}),
   };
