@@ -28,7 +28,7 @@ export async function writeArchive(dir: string, file: string): Promise<void> {
   async function* tar(): AsyncGenerator<Buffer> {
     for (const path of ordered) {
       const size = (await stat(join(dir, path))).size;
-      yield header(path.split(sep).join('/'), size);
+      yield* entryHeaders(path.split(sep).join('/'), size);
       let written = 0;
       for await (const piece of createReadStream(join(dir, path)) as AsyncIterable<Buffer>) {
         written += piece.length;
@@ -93,8 +93,24 @@ async function listFiles(dir: string, prefix = ''): Promise<string[]> {
   return out;
 }
 
-function header(path: string, size: number): Buffer {
-  if (Buffer.byteLength(path) > 100) throw new Error(`path too long for the archive: ${path}`);
+/**
+ * A file's header; a path past ustar's 100 bytes goes before it in a PAX extended header
+ * (`path=`), as `tar --format=pax` and Python's tarfile write it, and every tar reads it.
+ */
+function* entryHeaders(path: string, size: number): Generator<Buffer> {
+  if (Buffer.byteLength(path) <= 100) return yield header(path, size);
+  const body = ` path=${path}\n`;
+  // The record's length counts its own digits.
+  let length = Buffer.byteLength(body);
+  while (String(length).length + Buffer.byteLength(body) !== length) length = String(length).length + Buffer.byteLength(body);
+  const record = Buffer.from(`${length}${body}`);
+  yield header(`PaxHeaders/${Buffer.from(basename(path)).subarray(0, 80).toString('utf8').replace(/\uFFFD$/, '')}`, record.length, 'x');
+  yield record;
+  yield Buffer.alloc((block - (record.length % block)) % block);
+  yield header(Buffer.from(path).subarray(0, 100).toString('utf8').replace(/\uFFFD$/, ''), size);
+}
+
+function header(path: string, size: number, type = '0'): Buffer {
   const h = Buffer.alloc(block);
   h.write(path, 0, 100, 'utf8');
   h.write('0000644\0', 100);
@@ -108,7 +124,7 @@ function header(path: string, size: number): Buffer {
   }
   h.write('00000000000\0', 136); // mtime 0: the same bundle always packs to the same bytes
   h.write('        ', 148);
-  h.write('0', 156);
+  h.write(type, 156);
   h.write('ustar\0', 257);
   h.write('00', 263);
   let sum = 0;

@@ -136,7 +136,7 @@ test('import refuses archives that escape the bundle or hold links', () => withT
   assert.deepEqual((await readdir(dir)).sort(), ['bad.tar.gz']);
 }));
 
-test('archives other tools write are read: GNU and PAX tar (Python\'s tarfile, bsdtar), the bundle in a folder of its own, macOS\'s ._ companions, long names', () => withTempDir(async (dir) => {
+test('archives other tools write are read: GNU and PAX tar (Python\'s tarfile, bsdtar), the bundle in a folder of its own, macOS\'s ._ companions, long names (exported again with PAX)', () => withTempDir(async (dir) => {
   const env = { BENTO_BATCH_HOME: join(dir, 'home') };
   const bundle = join(dir, 'penguins-model');
   await cp(join(fixtures, 'models', 'penguins'), bundle, { recursive: true });
@@ -154,6 +154,15 @@ test('archives other tools write are read: GNU and PAX tar (Python\'s tarfile, b
     assert.equal(imported.code, 0, `${archive}: ${imported.stderr}`);
     const stored = join(dir, 'home', 'models', 'penguins-species', '1.0.0');
     assert.deepEqual((await readdir(stored)).sort(), ['bento.yaml', 'model.onnx', long].sort());
+    assert.equal(await readFile(join(stored, long), 'utf8'), 'a long name');
+    // Exported again, the long name goes in a PAX header, which tar reads as the name.
+    const exported = join(dir, `${format}-${what === '.' ? 'flat' : 'folder'}-again.tar.gz`);
+    const again = await runCli(['models', 'export', 'penguins-species:1.0.0', exported], { env });
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(execFileSync('tar', ['-tzf', exported], { encoding: 'utf8' }).split('\n').filter(Boolean), ['bento.yaml', 'model.onnx', long]);
+    assert.equal(execFileSync('tar', ['-xzOf', exported, long], { encoding: 'utf8' }), 'a long name');
+    assert.equal((await runCli(['models', 'delete', 'penguins-species:1.0.0'], { env })).code, 0);
+    assert.equal((await runCli(['models', 'import', exported], { env })).code, 0);
     assert.equal(await readFile(join(stored, long), 'utf8'), 'a long name');
     assert.equal((await runCli(['models', 'delete', 'penguins-species:1.0.0'], { env })).code, 0);
   }
