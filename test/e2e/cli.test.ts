@@ -59,6 +59,24 @@ test('run --dry-run reports a bad cell in the first rows without writing', () =>
   assert.deepEqual(await readdir(dir), ['in.jsonl', 'job.yaml']);
 }));
 
+test('run --dry-run --summary-json writes a summary of what a run would read and write, or of the failure', () => withTempDir(async (dir) => {
+  await writeFile(join(dir, 'job.yaml'), `input: { path: ${join(fixtures, 'data', 'penguins.csv')} }\nmodel: ${join(fixtures, 'models', 'penguins')}\noutput: { path: out.csv, keep: [species] }\n`);
+  const ok = await runCli(['run', '--dry-run', 'job.yaml', '--summary-json', 'summary.json'], { cwd: dir });
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.deepEqual(await readJson(join(dir, 'summary.json')), {
+    job: 'job', status: 'dry-run', exit_code: 0,
+    input: { files: [join(fixtures, 'data', 'penguins.csv')], format: 'csv', columns: ['species', 'bill_length_mm', 'bill_depth_mm', 'flipper_length_mm', 'body_mass_g'] },
+    model: 'penguins-species:1.0.0', batch_size: 256,
+    output: { path: join(dir, 'out.csv'), format: 'csv', columns: ['species', 'species_pred', 'species_score', 'prob_Adelie', 'prob_Chinstrap', 'prob_Gentoo'] },
+    checked_rows: 8, bad_rows: 0,
+  });
+  const failed = await runCli(['run', '--dry-run', 'job.yaml', '--summary-json', 'summary.json', '--set', 'input.path=missing.csv'], { cwd: dir });
+  assert.equal(failed.code, 3, failed.stderr);
+  const summary = await readJson<{ status: string; exit_code: number; error: { code: string } }>(join(dir, 'summary.json'));
+  assert.deepEqual([summary.status, summary.exit_code, summary.error.code], ['failed', 3, 'INPUT_NOT_FOUND']);
+  assert.deepEqual((await readdir(dir)).sort(), ['job.yaml', 'summary.json']);
+}));
+
 test('validate warns of a bad row in its sample, as a run lists it and goes on, and exits 0', () => withTempDir(async (dir) => {
   const lines = (await readFile(join(fixtures, 'data', 'penguins.csv'), 'utf8')).split('\n');
   lines[5] = lines[5]!.replace(/^(\w+,\w+,)[^,]+/, '$1abc');

@@ -39,20 +39,40 @@ export async function run(options: RunOptions): Promise<RunSummary | undefined> 
 
 async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
   const logger = new Logger(options.logFormat);
-  if (options.dryRun) {
-    releaseSignals();
-    const spec = await loadJob(options.job, { overrides: options.set });
-    // Loaded only here: it brings the whole pipeline, which a run loads on its own thread.
-    const { checkJob } = await import('./validate.js');
-    await checkJob(spec, logger);
-    return undefined;
-  }
   const summaryFile = options.summaryJson === undefined ? undefined : resolve(options.summaryJson);
   // Another run's summary left there would tell a scheduler how this one went, whatever happens
   // next; only a summary is removed (a mistyped path may name the job file, an input, an output).
   if (summaryFile && (await isSummary(summaryFile))) await rm(summaryFile, { force: true }).catch(() => undefined);
   let spec: JobSpec | undefined;
   const stats: RunStats = { rowsRead: 0, rowsWritten: 0, batches: 0 };
+  /** The summary file is one to write: checked against the job's files (summaryWritable). */
+  let summaryChecked = false;
+  // A scheduler reading the summary learns how a failed or stopped run ended, and how far it got.
+  // Where it was not checked (the job file could not be read), only where nothing is: an earlier summary was removed at the start.
+  // Where nothing is, or a pipe or device (written through, nothing replaced).
+  const summarizeFailure = async (error: unknown) => {
+    const writable = summaryChecked || (spec === undefined && summaryFile !== undefined && !(await stat(summaryFile).catch(() => undefined))?.isFile());
+    if (summaryFile && writable) await writeSummary(summaryFile, await failedSummary(options.job, spec, stats, error)).catch(() => undefined);
+  };
+  if (options.dryRun) {
+    releaseSignals();
+    try {
+      spec = await loadJob(options.job, { overrides: options.set });
+      if (summaryFile) {
+        await summaryWritable(summaryFile, spec);
+        summaryChecked = true;
+      }
+      // Loaded only here: it brings the whole pipeline, which a run loads on its own thread.
+      const { checkJob } = await import('./validate.js');
+      const { job, ...checked } = await checkJob(spec, logger);
+      // What a run would read and write; nothing else is written.
+      if (summaryFile) await writeSummary(summaryFile, { job, status: 'dry-run', exit_code: 0, ...checked }).catch((error: unknown) => { throw summaryError(summaryFile, error); });
+    } catch (error) {
+      await summarizeFailure(error);
+      throw error;
+    }
+    return undefined;
+  }
   let progress: { stop(): void } | undefined;
   // Signals are trapped from the start: a stop asked for while the job and model load is honoured before the run.
   const signals = trapSignals((name) => {
@@ -61,8 +81,6 @@ async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
     logger.event('warn', 'stopping', `${name} received: stopping ${what} (send it again to stop at once)`, { signal: name });
   });
   let summary: RunSummary;
-  /** The summary file is one to write: checked against the job's files (summaryWritable). */
-  let summaryChecked = false;
   try {
     spec = await loadJob(options.job, { overrides: options.set });
     Logger.job = spec.name;
@@ -89,11 +107,7 @@ async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
       warn: (m) => logger.event('warn', 'warning', m), info: (m, event) => logger.event('info', event, m),
     }, options.scoringThread);
   } catch (error) {
-    // A scheduler reading the summary learns how a failed or stopped run ended, and how far it got.
-    // Where it was not checked (the job file could not be read), only where nothing is: an earlier summary was removed at the start.
-    // Where nothing is, or a pipe or device (written through, nothing replaced).
-    const writable = summaryChecked || (spec === undefined && summaryFile !== undefined && !(await stat(summaryFile).catch(() => undefined))?.isFile());
-    if (summaryFile && writable) await writeSummary(summaryFile, await failedSummary(options.job, spec, stats, error)).catch(() => undefined);
+    await summarizeFailure(error);
     throw error;
   } finally {
     signals.dispose();

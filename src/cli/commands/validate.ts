@@ -28,8 +28,20 @@ export async function validate(options: ValidateOptions): Promise<void> {
   await checkJob(spec, new Logger(options.logFormat));
 }
 
+/** What the check found: the job, the files it reads, the model, and what a run would write. */
+export interface Checked {
+  readonly job: string;
+  readonly input: { readonly files: readonly string[]; readonly format: string; readonly columns: readonly string[] };
+  readonly model: string;
+  readonly batch_size: number;
+  readonly output: { readonly path: string; readonly format: string; readonly columns: readonly string[] };
+  /** Rows of the sample the model ran on, and of those the bad ones. */
+  readonly checked_rows: number;
+  readonly bad_rows: number;
+}
+
 /** Every check a run makes before its first batch, plus one small batch through the model. */
-export async function checkJob(spec: JobSpec, logger: Logger): Promise<void> {
+export async function checkJob(spec: JobSpec, logger: Logger): Promise<Checked> {
   const job = await prepareJob(spec);
   const m = job.bundle.manifest;
   const pool = await ModelPool.create(job.bundle.modelFile, { size: 1, workers: { intraOp: 1, interOp: 1, graphOptimization: spec.model.graphOptimization, providers: spec.model.providers } });
@@ -72,6 +84,15 @@ export async function checkJob(spec: JobSpec, logger: Logger): Promise<void> {
       job: spec.name, files: job.source.files, model: `${m.name}:${m.version}`, batch_size: job.batchSize, output: spec.output.path,
       columns: [...job.keep.map((f) => f.name), ...predictions],
     });
+    return {
+      job: spec.name,
+      input: { files: job.source.files, format: job.source.format, columns: job.source.schema.map((f) => f.name) },
+      model: `${m.name}:${m.version}`,
+      batch_size: job.batchSize,
+      output: { path: spec.output.path, format: spec.output.format, columns: [...job.keep.map((f) => f.name), ...predictions] },
+      checked_rows: first.value.length,
+      bad_rows: errors.size,
+    };
   } finally {
     await pool.dispose();
   }
