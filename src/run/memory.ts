@@ -9,6 +9,26 @@ import { usableCores } from '../cores.js';
 /** `limits.memory` (MB) when the job file leaves it out; the README's memory section says what it buys. */
 export const defaultMemoryMb = 256;
 
+/** What a run holds besides its capped heaps: node, onnxruntime, buffers outside the heaps (README, Memory: ~150 MB for the bundled models with their weights; their 10k-row runs peaked at 111–160 MB). */
+const baseMb = 100;
+
+/**
+ * A warning where the process's memory limit (a cgroup's: Kubernetes `limits.memory`, `docker run
+ * --memory`; node's process.constrainedMemory) is below what the run may take: its heaps filled to
+ * `limits.memory`, the base, and the model's weights in each session. The kernel then kills the
+ * run with SIGKILL (exit 137, "OOMKilled"), no message of its own, mid-batch.
+ */
+export function memoryLimitWarning(memoryMb: number, modelBytes: number, sessions: number, constrained = process.constrainedMemory?.()): string | undefined {
+  if (!constrained || !Number.isFinite(constrained) || constrained >= 2 ** 60) return undefined;
+  const mb = (bytes: number) => Math.round(bytes / 1024 ** 2);
+  const weightsMb = mb(modelBytes) * sessions;
+  const limitMb = mb(constrained);
+  if (limitMb >= memoryMb + baseMb + weightsMb) return undefined;
+  const fits = limitMb - baseMb - weightsMb;
+  return `the process may use ${limitMb} MB (its cgroup's memory limit), less than limits.memory (${memoryMb} MB) + ~${baseMb} MB for node and onnxruntime${weightsMb ? ` + the model's weights in ${sessions} session(s) (${weightsMb} MB)` : ''}: the kernel may kill the run (exit 137, OOMKilled; it resumes from its checkpoint). `
+    + (fits >= 64 ? `Set limits.memory to ${fits}MB or less, or raise the container's memory limit.` : `Raise the container's memory limit${sessions > 1 ? ', or lower batch.concurrency (a model session each)' : ''}.`);
+}
+
 /** Shares of `limits.memory` (V8 old-generation caps) for the thread that reads and scores, and the writer (or Parquet encoder) threads. */
 export const scoringShare = 0.6;
 export const writerShare = 0.4;

@@ -28,7 +28,7 @@ import { openSinkThread, smallInput, startSinkThreads, stopSinkThreads } from '.
 import { openSource, type Field, type Source } from '../source/index.js';
 import type { SourcePosition, SourceProgress } from '../source/types.js';
 import { Commits } from './commits.js';
-import { writerShare, writerYoungMb } from './memory.js';
+import { memoryLimitWarning, writerShare, writerYoungMb } from './memory.js';
 import { ErrorLog } from './rowerrors.js';
 import { outputBatch, type Scored, Scorer } from './scorer.js';
 
@@ -311,6 +311,8 @@ async function runLocked(job: PreparedJob, hooks: RunHooks, lock: Lock | undefin
   }
 
   const session = { ...spec.model.threads, graphOptimization: spec.model.graphOptimization, providers: spec.model.providers };
+  const memory = memoryLimitWarning(spec.limits.memoryMb, (await stat(bundle.modelFile)).size, concurrency);
+  if (memory) hooks.warn?.(`${spec.name}: ${memory}`);
   const { cores, cpus, quota } = usableCores();
   if (quota) hooks.info?.(`${spec.name}: ${cores} of ${cpus} cores, as the cgroup CPU quota in ${quota.file} allows; model threads and encoders are sized to them`, 'cores');
   const sinkThreads = { heapMb: Math.round(spec.limits.memoryMb * writerShare), youngMb: writerYoungMb(spec.limits.memoryMb), memoryMb: spec.limits.memoryMb };
