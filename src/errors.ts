@@ -209,3 +209,8 @@ export function fsReason(error: NodeJS.ErrnoException): string | undefined {
 export function errorFields(error: BentoError): { code: string; message: string; file?: string; row?: number; column?: string; hint?: string } {
   return { code: error.code, message: error.message, file: error.file, row: error.row, column: error.column, hint: error.hint };
 }
+
+/** A runtime's message on one line: onnxruntime's go on over several ("… for the following indices\n index: 1 Got: 20 Expected: 16\n Please fix …"), and the first alone says nothing. */
+export function oneLine(message: string): string {
+  return message.split('\n').map((line) => line.trim()).filter(Boolean).join('; ');
+}

@@ -62,6 +62,8 @@ const outputSchema = z.strictObject({
   activation: z.enum(['none', 'softmax', 'sigmoid'], expect('one of [none, softmax, sigmoid]')).optional(),
   /** For [batch, seq, dim] outputs: mean over the attention mask, or the first token. */
   pooling: z.enum(['none', 'mean', 'cls'], expect('one of [none, mean, cls]')).optional(),
+  /** pooling: mean without a `text` section: the input tensor holding the attention mask (poolingMask). */
+  mask: nonEmptyString('an input tensor name').optional(),
   normalize: z.boolean(expect('true or false')).optional(),
   top_k: positiveInt().optional(),
   labels: stringList('a list of class names').min(1, expect('at least one class name')).optional(),
@@ -168,6 +170,23 @@ const entitiesNeedTask: Rule = (m) => m.outputs.flatMap((o, i) => [
   ...((o.columns.top_k || o.top_k) && !(o.columns.top_k && o.top_k && o.labels) ? [`outputs.${i}: top_k needs top_k, labels and columns.top_k together`] : []),
 ]);
 
+const maskForMean: Rule = (m) => m.outputs.flatMap((o, i) => {
+  if (o.mask === undefined) return [];
+  if (o.pooling !== 'mean') return [`outputs.${i}.mask: only pooling: mean takes a mask, got pooling ${o.pooling ?? 'none'}`];
+  if (m.text) return [`outputs.${i}.mask: a text model's mean is over its own attention mask (text.attention_mask); leave mask out`];
+  return m.inputs.some((input) => input.tensor === o.mask) ? [] : [`outputs.${i}.mask: "${o.mask}" is not one of the inputs (${m.inputs.map((input) => input.tensor).join(', ')})`];
+});
+
+/**
+ * The input tensor whose zeros pooling: mean skips, where the tokens come from columns (a text
+ * model's mean is over the mask its tokenizer makes): the output's `mask`, else an input named as
+ * Hugging Face and TensorFlow's BERT name it. Without one, every position counts.
+ */
+export function poolingMask(m: Manifest, output: OutputTensor): string | undefined {
+  if (m.text || output.pooling !== 'mean') return undefined;
+  return output.mask ?? m.inputs.find((input) => input.tensor === 'attention_mask' || input.tensor === 'input_mask')?.tensor;
+}
+
 const someColumn: Rule = (m) => m.outputs.flatMap((output, i) => outputColumns(output).length === 0 && !output.columns.probabilities ? [`outputs.${i}.columns: name at least one of label, score, probabilities, values, list`] : []);
 
 const uniqueTensorsAndColumns: Rule = (m) => {
@@ -195,4 +214,4 @@ const fillFitsDtype: Rule = (m) => m.inputs.flatMap((input, i) => {
   return outside.length > 0 ? [`inputs.${i}.fill: ${outside.join(', ')} is not a category index (0 to ${input.categories!.length - 1}, or past them for a model that reserves one)`] : [];
 });
 
-const manifestRules: Rule[] = [someInput, entitiesNeedTask, shapeStartsWithBatch, columnsFitShape, fillMatchesColumns, fillFitsDtype, categoriesNeedIntegers, labelsWhereNeeded, someColumn, uniqueTensorsAndColumns];
+const manifestRules: Rule[] = [someInput, entitiesNeedTask, maskForMean, shapeStartsWithBatch, columnsFitShape, fillMatchesColumns, fillFitsDtype, categoriesNeedIntegers, labelsWhereNeeded, someColumn, uniqueTensorsAndColumns];

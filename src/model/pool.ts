@@ -7,7 +7,7 @@ import { stat } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import PQueue from 'p-queue';
 import { usableCores } from '../cores.js';
-import { BentoError } from '../errors.js';
+import { BentoError, oneLine } from '../errors.js';
 import { compact } from '../source/blocks.js';
 import { Session, type Signature, type SessionOptions, type TensorData, transferables } from './session.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './model-worker.js';
@@ -268,7 +268,7 @@ export class ModelPool {
     const { placement = 'workers' } = options;
     const loadFailed = (error: unknown) => {
       const message = (error as Error).message;
-      return new BentoError('MODEL_LOAD', `Model file ${modelFile} cannot be loaded by onnxruntime: ${message.split('\n')[0]}`, {
+      return new BentoError('MODEL_LOAD', `Model file ${modelFile} cannot be loaded by onnxruntime: ${oneLine(message)}`, {
         file: modelFile, hint: 'Check that the file is an ONNX model (re-export it, e.g. with torch.onnx.export) and that the bundle is complete.',
       });
     };
@@ -304,6 +304,10 @@ export class ModelPool {
 
   /** Runs a batch on this thread or on the next idle worker. Rejects with the runtime's own message. */
   async run(feeds: Record<string, TensorData>, fetch: readonly string[]): Promise<Record<string, TensorData>> {
+    return this.#withBatchDim(feeds, await this.#run(feeds, fetch));
+  }
+
+  async #run(feeds: Record<string, TensorData>, fetch: readonly string[]): Promise<Record<string, TensorData>> {
     if (this.#inline) {
       if (!this.#timing) return this.#track(this.#inline.run(feeds, fetch));
       const { outputs, runMs } = await this.#track(this.#inline.timedRun(feeds, fetch));
@@ -321,6 +325,25 @@ export class ModelPool {
     });
     this.#time(runMs);
     return outputs;
+  }
+
+  /**
+   * A one-row batch's outputs with their batch dimension back where the model squeezed it away:
+   * torch's `.squeeze()` (ONNX Squeeze without axes) on a [batch, 1] regression output gives
+   * [batch] for every batch but one of a single row, which gives a scalar. Only where the graph
+   * declares the output with a dynamic first dimension and the rest is what came back: the one
+   * value (or row of values) is then that row's.
+   */
+  #withBatchDim(feeds: Record<string, TensorData>, outputs: Record<string, TensorData>): Record<string, TensorData> {
+    if (Object.values(feeds)[0]?.dims[0] !== 1) return outputs;
+    let fixed: Record<string, TensorData> | undefined;
+    for (const [name, tensor] of Object.entries(outputs)) {
+      const declared = this.signature.outputs.find((o) => o.name === name)?.shape;
+      if (!declared || declared.length !== tensor.dims.length + 1 || (typeof declared[0] === 'number' && declared[0] !== -1)) continue;
+      if (!declared.slice(1).every((d, i) => typeof d !== 'number' || d === -1 || d === tensor.dims[i])) continue;
+      (fixed ??= { ...outputs })[name] = { ...tensor, dims: [1, ...tensor.dims] };
+    }
+    return fixed ?? outputs;
   }
 
   /** A run of the session here, tracked so that the session is released only once none is pending. */

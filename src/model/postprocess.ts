@@ -5,7 +5,7 @@
 import { BentoError } from '../errors.js';
 import { blockArray } from '../source/blocks.js';
 import { CodedColumn, type Column, type Field, type FieldType } from '../source/types.js';
-import type { Manifest, OutputTensor } from './manifest.js';
+import { type Manifest, type OutputTensor, poolingMask } from './manifest.js';
 import type { PreContext } from './preprocess.js';
 import type { TensorData, TensorInfo } from './session.js';
 import type { TokenInfo } from './text.js';
@@ -79,7 +79,7 @@ export function postprocess(manifest: Manifest, outputs: Readonly<Record<string,
       columns.set(output.columns.entities!, entities(output, tensor, length, context, modelFile));
       continue;
     }
-    if ((output.pooling ?? 'none') !== 'none') tensor = pool(output, tensor, length, context, modelFile);
+    if ((output.pooling ?? 'none') !== 'none') tensor = pool(manifest, output, tensor, length, context, modelFile);
     const width = tensor.dims.slice(1).reduce((a, b) => a * b, 1);
     checkWidth(output, tensor, width, modelFile);
     // Softmax is over the last dimension: per token of a [batch, sequence, labels] output, say.
@@ -308,13 +308,18 @@ function labelsOf(output: OutputTensor, width: number): readonly string[] {
 }
 
 /** [batch, seq, dim] → [batch, dim]: mean over the attention mask, or the first token. */
-function pool(output: OutputTensor, tensor: TensorData, length: number, context: PreContext, modelFile: string): TensorData {
+function pool(manifest: Manifest, output: OutputTensor, tensor: TensorData, length: number, context: PreContext, modelFile: string): TensorData {
   const [, sequence, dim] = tensor.dims;
   if (tensor.dims.length !== 3 || sequence === undefined || dim === undefined) {
     throw new BentoError('MODEL_MISMATCH', `Output tensor "${output.tensor}" has dims [${tensor.dims.join(', ')}]; pooling needs [batch, sequence, dim]`, { file: modelFile, hint: 'Remove `pooling` from this output in bento.yaml, or map a [batch, sequence, dim] output.' });
   }
   const x = tensor.data as ArrayLike<number>;
   const out = new Float64Array(length * dim);
+  const maskName = context.text ? undefined : poolingMask(manifest, output);
+  const mask = context.text ? { data: context.text.mask, sequence: context.text.sequence } : maskName === undefined ? undefined : context.masks?.get(maskName);
+  if (mask && mask.sequence !== sequence && output.pooling === 'mean') {
+    throw new BentoError('MODEL_MISMATCH', `Output tensor "${output.tensor}" has ${sequence} positions a row, its mask${maskName ? ` "${maskName}"` : ''} ${mask.sequence}: pooling: mean cannot tell which positions are tokens`, { file: modelFile, hint: 'Set outputs.mask in bento.yaml to the input that holds this output\'s attention mask.' });
+  }
   for (let r = 0; r < length; r++) {
     if (output.pooling === 'cls') {
       for (let d = 0; d < dim; d++) out[r * dim + d] = x[r * sequence * dim + d]!;
@@ -322,7 +327,8 @@ function pool(output: OutputTensor, tensor: TensorData, length: number, context:
     }
     let count = 0;
     for (let t = 0; t < sequence; t++) {
-      if (context.text && context.text.mask[r * sequence + t] === 0n) continue;
+      // 0 and 0n: padding.
+      if (mask && !mask.data[r * sequence + t]) continue;
       count++;
       for (let d = 0; d < dim; d++) out[r * dim + d]! += x[(r * sequence + t) * dim + d]!;
     }

@@ -12,14 +12,16 @@ import { int64Max, int64Min, integerText } from '../source/chunks.js';
 import { jsonText } from '../sink/values.js';
 import { cell, type Column, localeHint, MaskedColumn, missingTokens, parseNumber, plainDecimal } from '../source/types.js';
 import type { Bundle } from './bundle.js';
-import { defaultMaxLength, type InputTensor, type Manifest } from './manifest.js';
+import { defaultMaxLength, type InputTensor, type Manifest, poolingMask } from './manifest.js';
 import { rowWidth } from './shape.js';
 import type { TextEncoder, TokenInfo } from './text.js';
-import type { TensorData } from './session.js';
+import type { Signature, TensorData } from './session.js';
 
 /** What postprocessing needs from preprocessing: the tokens of a text batch. */
 export interface PreContext {
   readonly text?: { readonly info: readonly TokenInfo[]; readonly sequence: number; readonly mask: BigInt64Array };
+  /** Masks read from columns, by input tensor, for pooling: mean (poolingMask): copies, as the feeds move to a model worker. */
+  readonly masks?: ReadonlyMap<string, { readonly data: ArrayLike<number | bigint>; readonly sequence: number }>;
 }
 
 /** Column tensors plus, for text models, the tokenizer: built once per run. */
@@ -27,12 +29,17 @@ export class Preprocessor {
   readonly #manifest: Manifest;
   readonly #encoder: TextEncoder | undefined;
 
-  private constructor(manifest: Manifest, encoder: TextEncoder | undefined) {
+  /** The token inputs' fixed length, where the graph has one. */
+  readonly #padTo: number | undefined;
+
+  private constructor(manifest: Manifest, encoder: TextEncoder | undefined, padTo: number | undefined) {
     this.#manifest = manifest;
     this.#encoder = encoder;
+    this.#padTo = padTo;
   }
 
-  static async create(bundle: Bundle): Promise<Preprocessor> {
+  /** `signature`: the graph's, whose fixed token length (if any) every text is padded to. */
+  static async create(bundle: Bundle, signature?: Signature): Promise<Preprocessor> {
     const text = bundle.manifest.text;
     // The tokenizer library is loaded only for a text model.
     const encoder = text ? await (await import('./text.js')).TextEncoder.load(bundle.dir, text.tokenizer) : undefined;
@@ -48,14 +55,34 @@ export class Preprocessor {
         file: join(bundle.dir, text!.tokenizer), hint: 'Pack the model with a WordPiece tokenizer (BERT, DistilBERT, ELECTRA), or leave out the entities column and report the tags another way.',
       });
     }
-    return new Preprocessor(bundle.manifest, encoder);
+    // A model exported from a tokenizer called with padding="max_length" takes that many tokens, no fewer.
+    const fixed = text && signature?.inputs.find((i) => i.name === text.input_ids)?.shape[1];
+    const padTo = typeof fixed === 'number' && fixed > 0 ? fixed : undefined;
+    if (padTo !== undefined && text!.max_length !== undefined && text!.max_length > padTo) {
+      throw new BentoError('MANIFEST_INVALID', `Bundle ${bundle.dir}: text.max_length ${text!.max_length} is more than the ${padTo} tokens the model's input "${text!.input_ids}" holds (a fixed length in the graph)`, {
+        file: bundle.manifestFile, hint: `Set text.max_length to ${padTo} or less in bento.yaml, or leave it out (then ${padTo}).`,
+      });
+    }
+    return new Preprocessor(bundle.manifest, encoder, padTo);
+  }
+
+  /** Copies of the mask feeds that pooling: mean reads (none for most models). */
+  #masks(feeds: Record<string, TensorData>): PreContext {
+    let masks: Map<string, { data: ArrayLike<number | bigint>; sequence: number }> | undefined;
+    for (const output of this.#manifest.outputs) {
+      const name = poolingMask(this.#manifest, output);
+      const feed = name === undefined ? undefined : feeds[name];
+      if (!feed || masks?.has(name!)) continue;
+      (masks ??= new Map()).set(name!, { data: (feed.data as Int32Array | BigInt64Array | Float32Array).slice(), sequence: Number(feed.dims[1] ?? 1) });
+    }
+    return masks ? { masks } : {};
   }
 
   /** Feeds for one batch padded to `rows`, and the context its postprocessing needs. */
   run(batch: Batch, rows: number, errors?: RowErrors): { feeds: Record<string, TensorData>; context: PreContext } {
     const feeds = preprocess(batch, this.#manifest, rows, errors);
     const text = this.#manifest.text;
-    if (!text || !this.#encoder) return { feeds, context: {} };
+    if (!text || !this.#encoder) return { feeds, context: this.#masks(feeds) };
     // A bad text is its row's error, or the batch's when no row errors are kept.
     const reject = (i: number, why: string, value: unknown, hint: string) => {
       const { file, row, byte } = locate(batch, i);
@@ -74,7 +101,8 @@ export class Preprocessor {
       // A struct, map or list cell is its JSON text, as for a string tensor.
       return typeof v === 'string' ? v : typeof v === 'object' ? jsonText(v, 'json') : String(v);
     });
-    const encoded = this.#encoder.encode(texts, { maxLength: text.max_length ?? Math.min(defaultMaxLength, this.#encoder.modelMaxLength ?? defaultMaxLength), truncation: text.truncation, tokenTypeIds: text.token_type_ids !== undefined },
+    const maxLength = text.max_length ?? Math.min(defaultMaxLength, this.#encoder.modelMaxLength ?? defaultMaxLength, this.#padTo ?? defaultMaxLength);
+    const encoded = this.#encoder.encode(texts, { maxLength, truncation: text.truncation, tokenTypeIds: text.token_type_ids !== undefined, ...(this.#padTo ? { padTo: this.#padTo } : {}) },
       (i, why) => reject(i, why, texts[i], 'Shorten the text, or set text.truncation: true in bento.yaml.'));
     const dims = [rows, encoded.sequence];
     feeds[text.input_ids] = { type: 'int64', data: encoded.inputIds, dims };

@@ -13,6 +13,8 @@ export interface TextOptions {
   readonly maxLength: number;
   readonly truncation: boolean;
   readonly tokenTypeIds: boolean;
+  /** A model whose token inputs have a fixed length (exported from padding="max_length"): every row is padded to it. */
+  readonly padTo?: number;
 }
 
 /** One tokenized text: its tokens, whether each is special, the word it belongs to, and its span. */
@@ -155,7 +157,7 @@ export class TextEncoder {
   }
 
   /**
-   * Encodes `texts`, padded to the batch's longest sequence. `fail` may throw, or record the row
+   * Encodes `texts`, padded to the batch's longest sequence (or `padTo`). `fail` may throw, or record the row
    * and return: the text is then truncated anyway.
    */
   encode(texts: readonly string[], options: TextOptions, fail: (i: number, why: string) => void): EncodedBatch {
@@ -174,7 +176,7 @@ export class TextEncoder {
       }
       return { ids, tokens, types, info: { ...this.#align(head, tokens), text } };
     });
-    const sequence = Math.max(1, ...encoded.map((e) => e.ids.length));
+    const sequence = options.padTo ?? Math.max(1, ...encoded.map((e) => e.ids.length));
     const inputIds = new BigInt64Array(texts.length * sequence).fill(BigInt(this.#pad));
     const attentionMask = new BigInt64Array(texts.length * sequence);
     const tokenTypeIds = options.tokenTypeIds ? new BigInt64Array(texts.length * sequence) : undefined;

@@ -99,10 +99,12 @@ export async function prepareJob(spec: JobSpec, resolved?: Bundle): Promise<Prep
   // Loaded only without a bundle: the scoring thread is given one, and starts without the manifest's schema checks.
   const bundle = resolved ?? (await (await import('../model/bundle.js')).resolveBundle(spec.model.ref, spec.model.baseDir));
   const m = bundle.manifest;
-  const batchSize = spec.batch.size ?? Math.min(256, m.batch.max_size);
+  // A fixed batch is padded to its size on every call: fewer rows a call would only pay for more padding.
+  const defaultSize = m.batch.fixed ? m.batch.max_size : Math.min(256, m.batch.max_size);
+  const batchSize = spec.batch.size ?? defaultSize;
   if (batchSize > m.batch.max_size) {
     throw new BentoError('JOB_INVALID', `Job file ${spec.jobFile}: batch.size: expected at most ${m.batch.max_size} (the largest batch model ${m.name}:${m.version} accepts), got \`${batchSize}\` (number)`, {
-      file: spec.jobFile, hint: `Set batch.size to ${m.batch.max_size} or less, or leave it out to use ${Math.min(256, m.batch.max_size)}.`,
+      file: spec.jobFile, hint: `Set batch.size to ${m.batch.max_size} or less, or leave it out to use ${defaultSize}.`,
     });
   }
   // Found now, not when the finished output is moved there after the whole run.
@@ -364,7 +366,7 @@ async function runLocked(job: PreparedJob, hooks: RunHooks, lock: Lock | undefin
     if (ckpt) commits = new Commits(ckpt, sink, errorLog, { fingerprint: decision!.fingerprint, totalRows: source.totalRows, ...(fence ? { fence } : {}) }, resume?.rows ?? 0);
     stats.rowsDone ??= 0;
     stats.rowsFailed ??= 0;
-    const scorer = new Scorer(bundle, await Preprocessor.create(bundle), pool, (resume?.rows ?? 0) > 0);
+    const scorer = new Scorer(bundle, await Preprocessor.create(bundle, pool.signature), pool, (resume?.rows ?? 0) > 0);
     let position: SourcePosition | undefined = resume?.source;
 
     const write = async (scored: Scored) => {

@@ -4,7 +4,7 @@
  * batch with failed rows dropped or nulled as `errors.emit` says.
  */
 import { type Batch, sliceBatch } from '../batch/batcher.js';
-import { BentoError } from '../errors.js';
+import { BentoError, oneLine } from '../errors.js';
 import type { Bundle } from '../model/bundle.js';
 import type { ModelPool } from '../model/pool.js';
 import { postprocess } from '../model/postprocess.js';
@@ -126,7 +126,7 @@ export function outputBatch(scored: Scored, bundle: Bundle, shape: OutputShape):
 /** The row a model call failed on, alone: the runtime's own message, where the row is. */
 function modelRunError(error: unknown, batch: Batch, bundle: Bundle): BentoError {
   const first = batch.segments[0]!;
-  const message = (error as Error).message.split('\n')[0];
+  const message = oneLine((error as Error).message);
   return new BentoError('MODEL_RUN', `Model ${bundle.manifest.name} failed on ${first.file} row ${first.fileRow + 1}: ${message}`, {
     file: first.file, row: first.fileRow + 1, ...(batch.starts ? { byte: batch.starts[0]! } : {}), cause: error,
     hint: 'The model cannot score this row; check its values against what the model was trained on.',

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import type { Batch } from '../../batch/batcher.js';
-import { BentoError } from '../../errors.js';
+import { BentoError, oneLine } from '../../errors.js';
 import type { Bundle } from '../../model/bundle.js';
 import { locationsIn } from '../../model/external.js';
 import { isVersion, type Manifest, manifestName, outsideBundle, parseManifest, readManifest, tagPart, tagPartWords } from '../../model/manifest.js';
@@ -319,12 +319,12 @@ async function tryOneBatch(pool: ModelPool, bundle: Bundle, modelFile: string): 
   }
   const batch: Batch = { index: 0, start: 0, length: rows, columns, segments: [{ file: '(generated)', fileRow: 0, offset: 0, length: rows }], end: { file: 0, row: rows } };
   try {
-    const { feeds, context } = (await Preprocessor.create(bundle)).run(batch, manifest.batch.fixed ? manifest.batch.max_size : rows);
+    const { feeds, context } = (await Preprocessor.create(bundle, pool.signature)).run(batch, manifest.batch.fixed ? manifest.batch.max_size : rows);
     const outputs = await pool.run(feeds, [...new Set(manifest.outputs.map((o) => o.tensor))]);
     postprocess(manifest, outputs, rows, modelFile, context);
     return outputs;
   } catch (error) {
     if (error instanceof BentoError) throw error;
-    throw new BentoError('MODEL_RUN', `The packed model ${manifest.name} failed on a generated batch: ${(error as Error).message.split('\n')[0]}`, { file: modelFile, hint: 'Check the tensors\' dtypes and shapes with `bento-batch inspect`.' });
+    throw new BentoError('MODEL_RUN', `The packed model ${manifest.name} failed on a generated batch: ${oneLine((error as Error).message)}`, { file: modelFile, hint: 'Check the tensors\' dtypes and shapes with `bento-batch inspect`.' });
   }
 }

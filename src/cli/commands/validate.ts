@@ -12,6 +12,7 @@ import { postprocess, predictionFields } from '../../model/postprocess.js';
 import { Preprocessor } from '../../model/preprocess.js';
 import { validateSignature } from '../../model/validate.js';
 import { checkOutputColumns, prepareJob } from '../../run/pipeline.js';
+import { Scorer } from '../../run/scorer.js';
 import { Logger, type LogFormat } from '../../run/progress.js';
 
 export interface ValidateOptions {
@@ -54,9 +55,10 @@ export async function checkJob(spec: JobSpec, logger: Logger): Promise<Checked> 
     if (first.done) throw new BentoError('INPUT_FORMAT', `Input ${job.source.files[0]} has no rows`, { file: job.source.files[0] });
     // Bad rows as a run sees them (a row the reader or the tensors refuse): a run lists them and
     // goes on, so they are warnings here; only a sample of nothing but bad rows fails, as a run would.
-    const errors = new Map(first.value.errors);
-    const { feeds, context } = (await Preprocessor.create(job.bundle)).run(first.value, m.batch.fixed ? m.batch.max_size : first.value.length, errors);
-    if (errors.size === first.value.length) throw [...errors.values()][0]!;
+    // Scored as a run scores a batch: a model call that fails is split until the rows it fails on are alone.
+    const scored = await new Scorer(job.bundle, await Preprocessor.create(job.bundle, pool.signature), pool, false).score(first.value);
+    const errors = scored.errors;
+    if (errors.size === first.value.length) throw [...errors.entries()].sort((a, b) => a[0] - b[0])[0]![1];
     // What to do about them, once for the rows it fits (a decimal comma fails every row alike).
     const hints = new Set<string>();
     for (const error of [...errors.entries()].sort((a, b) => a[0] - b[0]).map(([, e]) => e)) {
@@ -64,8 +66,7 @@ export async function checkJob(spec: JobSpec, logger: Logger): Promise<Checked> 
       if (error.hint) hints.add(error.hint);
     }
     if (logger.format === 'text') for (const hint of hints) logger.stream.write(`hint: ${hint}\n`);
-    const outputs = await pool.run(feeds, [...new Set(m.outputs.map((o) => o.tensor))]);
-    postprocess(m, outputs, first.value.length, job.bundle.modelFile, context);
+    for (const part of scored.parts) if (part.outputs) postprocess(m, part.outputs, part.length, job.bundle.modelFile, part.context);
     const at = (p: string) => relative(process.cwd(), p) || '.';
     const fields = predictionFields(m, pool.signature.outputs);
     checkOutputColumns(job, fields);

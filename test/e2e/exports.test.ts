@@ -1,0 +1,115 @@
+/**
+ * Models as torch.onnx.export writes them (fixtures/models/exports, made by its generate.py),
+ * packed and run as a user would, their predictions checked against torch's own.
+ */
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fixtures, readJson, runCli, withTempDir } from '../helpers.js';
+
+const exports = join(fixtures, 'models', 'exports');
+const text = join(fixtures, 'text');
+
+/** `bento-batch pack` into `dir/bundle`, asserting it worked. */
+async function pack(dir: string, model: string, ...args: string[]): Promise<string> {
+  const bundle = join(dir, 'bundle');
+  const packed = await runCli(['pack', join(exports, model), '--name', 'm', '--version', '1', '--output', bundle, ...args]);
+  assert.equal(packed.code, 0, packed.stderr);
+  return bundle;
+}
+
+const jsonLines = async (file: string) => (await readFile(file, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+
+test('a regressor ending in .squeeze() scores a one-row batch (a scalar from onnxruntime) and a one-row file, and a row it fails on is a bad row', () => withTempDir(async (dir) => {
+  await pack(dir, 'squeeze.onnx', '--columns', 'x=bill_length_mm,bill_depth_mm,flipper_length_mm', '--columns', 'island=island_id');
+  // 257 rows: the last batch of 256 has one.
+  await writeFile(join(dir, 'job.yaml'), `input: { path: ${join(exports, 'squeeze.csv')} }\nmodel: bundle\noutput: { path: out.jsonl, keep: [price_torch] }\n`);
+  const run = await runCli(['run', 'job.yaml'], { cwd: dir });
+  assert.equal(run.code, 0, run.stderr);
+  const rows = await jsonLines(join(dir, 'out.jsonl'));
+  assert.equal(rows.length, 257);
+  for (const row of rows) assert.ok(Math.abs((row.price as number) - (row.price_torch as number)) <= 1e-5 * Math.abs(row.price_torch as number), JSON.stringify(row));
+  const lines = (await readFile(join(exports, 'squeeze.csv'), 'utf8')).trim().split('\n');
+  await writeFile(join(dir, 'one.csv'), `${lines[0]}\n${lines[1]}\n`);
+  const one = await runCli(['run', 'job.yaml', '--set', 'input.path=one.csv', '--set', 'output.path=one.jsonl'], { cwd: dir });
+  assert.equal(one.code, 0, one.stderr);
+  assert.equal((await jsonLines(join(dir, 'one.jsonl'))).length, 1);
+  // Island 7 is past the embedding's 3: onnxruntime fails on that row, found alone by halving the batch down to one row.
+  await writeFile(join(dir, 'bad.csv'), lines.slice(0, 21).map((l, i) => (i === 5 ? l.replace(/,\d,([^,]+)$/, ',7,$1') : l)).join('\n'));
+  const bad = await runCli(['run', 'job.yaml', '--set', 'input.path=bad.csv', '--set', 'output.path=bad.jsonl'], { cwd: dir });
+  assert.equal(bad.code, 0, bad.stderr);
+  assert.equal((await jsonLines(join(dir, 'bad.jsonl'))).length, 19);
+  const [error] = await jsonLines(join(dir, 'bad.jsonl.errors.jsonl'));
+  assert.equal(error!.row, 5);
+  assert.equal(error!.code, 'MODEL_RUN');
+  // onnxruntime's message whole, on one line: its first line alone does not say which index.
+  assert.match(error!.reason as string, /failed on .*bad\.csv row 5: .*Gather.*idx=7 must be within the inclusive range \[-3,2\]/);
+  // validate and --dry-run score their sample as a run does: the row is a warning, not a bug in bento-batch.
+  for (const args of [['validate', 'job.yaml'], ['run', '--dry-run', 'job.yaml']]) {
+    const checked = await runCli(['--log-format', 'text', ...args, '--set', 'input.path=bad.csv'], { cwd: dir });
+    assert.equal(checked.code, 0, checked.stderr);
+    assert.match(checked.stderr, /^warn: Model m failed on .*bad\.csv row 5: .*; a run lists the row in .* and scores the others$/m);
+    assert.match(checked.stderr, /^check +model ran on the first 8 row\(s\): ok \(1 bad, see above\)$/m);
+  }
+  // Every row of the sample failing is the model's problem: exit 4, named, as a run's first batch.
+  await writeFile(join(dir, 'allbad.csv'), lines.slice(0, 4).map((l, i) => (i > 0 ? l.replace(/,\d,([^,]+)$/, ',9,$1') : l)).join('\n'));
+  const allBad = await runCli(['--log-format', 'text', 'validate', 'job.yaml', '--set', 'input.path=allbad.csv'], { cwd: dir });
+  assert.equal(allBad.code, 4, allBad.stderr);
+  assert.match(allBad.stderr, /^error: Model m failed on .*allbad\.csv row 1: /m);
+}));
+
+const tokenManifest = (inputs: string, output: string) => `bento: 1\nname: m\nversion: "1"\nbatch: { max_size: 64 }\n${inputs}outputs:\n  - { tensor: last_hidden_state, ${output}columns: { list: embedding } }\n`;
+const idColumns = (prefix: string) => Array.from({ length: 16 }, (_, k) => `${prefix}${k}`).join(', ');
+
+test('pooling: mean over token ids read from columns skips the padding the attention_mask input marks, as torch\'s masked mean does', () => withTempDir(async (dir) => {
+  const inputs = `inputs:\n  - { tensor: input_ids, dtype: int64, shape: [batch, 16], columns: [${idColumns('t')}] }\n  - { tensor: attention_mask, dtype: int64, shape: [batch, 16], columns: [${idColumns('m')}] }\n`;
+  await writeFile(join(dir, 'manifest.yaml'), tokenManifest(inputs, 'pooling: mean, '));
+  await pack(dir, 'tokens16.onnx', '--manifest', join(dir, 'manifest.yaml'));
+  await writeFile(join(dir, 'job.yaml'), `input: { path: ${join(exports, 'tokens.csv')} }\nmodel: bundle\nbatch: { size: 4 }\noutput: { path: out.jsonl, keep: [mean_torch] }\n`);
+  const run = await runCli(['run', 'job.yaml'], { cwd: dir });
+  assert.equal(run.code, 0, run.stderr);
+  const rows = await jsonLines(join(dir, 'out.jsonl'));
+  assert.equal(rows.length, 10);
+  for (const row of rows) {
+    const torch = JSON.parse(row.mean_torch as string) as number[];
+    (row.embedding as number[]).forEach((v, k) => assert.ok(Math.abs(v - torch[k]!) < 1e-6, `${v} vs ${torch[k]} in ${JSON.stringify(row)}`));
+  }
+  // A mask named otherwise is named in the manifest; one that is not an input is refused.
+  await writeFile(join(dir, 'manifest.yaml'), tokenManifest(inputs.replace('attention_mask, dtype', 'attention_mask, dtype'), 'pooling: mean, mask: input_mask, '));
+  const refused = await runCli(['--log-format', 'text', 'pack', join(exports, 'tokens16.onnx'), '--name', 'm', '--manifest', join(dir, 'manifest.yaml'), '--output', join(dir, 'b2')]);
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(refused.stderr, /outputs\.0\.mask: "input_mask" is not one of the inputs \(input_ids, attention_mask\)/);
+}));
+
+test('a text model exported with a fixed sequence length (padding="max_length") gets every text padded to it, and the same embeddings as its dynamic export', () => withTempDir(async (dir) => {
+  const manifest = (maxLength: string) => tokenManifest(`text: { column: text, tokenizer: tokenizer.json, input_ids: input_ids, attention_mask: attention_mask, truncation: true${maxLength} }\n`, 'pooling: mean, ');
+  const tokenizer = ['--file', join(text, 'tokenizer.json'), '--file', join(text, 'tokenizer_config.json')];
+  const embeddings: number[][][] = [];
+  for (const [model, maxLength] of [['tokens16.onnx', ''], ['tokens.onnx', ', max_length: 16']] as const) {
+    await writeFile(join(dir, 'manifest.yaml'), manifest(maxLength));
+    const packed = await runCli(['pack', join(exports, model), '--name', 'm', '--version', '1', '--manifest', join(dir, 'manifest.yaml'), '--output', join(dir, model), ...tokenizer]);
+    assert.equal(packed.code, 0, packed.stderr);
+    await writeFile(join(dir, 'job.yaml'), `input: { path: ${join(text, 'texts.jsonl')} }\nmodel: ${model}\nbatch: { size: 5 }\noutput: { path: ${model}.jsonl, keep: [] }\n`);
+    const run = await runCli(['run', 'job.yaml'], { cwd: dir });
+    assert.equal(run.code, 0, run.stderr);
+    embeddings.push((await jsonLines(join(dir, `${model}.jsonl`))).map((row) => row.embedding as number[]));
+  }
+  assert.equal(embeddings[0]!.length, 42);
+  assert.deepEqual(embeddings[0], embeddings[1]);
+  // More tokens than the graph holds is refused before any row, naming both.
+  await writeFile(join(dir, 'manifest.yaml'), manifest(', max_length: 32'));
+  const refused = await runCli(['--log-format', 'text', 'pack', join(exports, 'tokens16.onnx'), '--name', 'm', '--manifest', join(dir, 'manifest.yaml'), '--output', join(dir, 'b32'), ...tokenizer]);
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(refused.stderr, /text\.max_length 32 is more than the 16 tokens the model's input "input_ids" holds/);
+}));
+
+test('a model with a fixed batch above 256 runs that many rows a call by default, as every call is padded to it', () => withTempDir(async (dir) => {
+  await pack(dir, 'fixed300.onnx', '--columns', 'features=bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g');
+  await writeFile(join(dir, 'job.yaml'), `input: { path: ${join(fixtures, 'data', 'penguins.csv')} }\nmodel: bundle\noutput: { path: out.csv }\n`);
+  const run = await runCli(['run', 'job.yaml', '--summary-json', 'summary.json'], { cwd: dir });
+  assert.equal(run.code, 0, run.stderr);
+  const summary = await readJson<{ batch: { size: number; count: number }; output: { rows: number }; rows_failed: number }>(join(dir, 'summary.json'));
+  // 344 rows, 2 of them without measurements (bad rows: the bundle has no fill).
+  assert.deepEqual([summary.batch, summary.output.rows, summary.rows_failed], [{ size: 300, concurrency: 2, count: 2 }, 342, 2]);
+}));
