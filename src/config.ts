@@ -2,7 +2,8 @@
  * @file Shared by the job file and the bento manifest: read YAML, validate it against a zod
  * schema, and turn every issue into one line "dot.path: expected X, got `v` (type)".
  */
-import { readFile, stat } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
+import { extname } from 'node:path';
 import { isScalar, LineCounter, parseDocument } from 'yaml';
 // A namespace import, here as in every module: esbuild then bundles only the parts of zod the schemas use (test/bundle.test.ts).
 import * as z from 'zod';
@@ -16,12 +17,41 @@ export const positiveInt = (what = 'a positive integer') =>
 export const nonEmptyString = (what = 'a non-empty string') => z.string(expect(what)).min(1, expect(what));
 export const stringList = (what = 'a list of strings') => z.array(z.string(expect(what)), expect(what));
 
+/**
+ * What a file given as YAML is instead, from its name and first bytes: a model or a data file
+ * (`bento-batch run model.onnx`, `run data.csv`), whose bytes a YAML error would otherwise quote.
+ */
+async function notYaml(file: string): Promise<string | undefined> {
+  const ext = extname(file.replace(/\.gz$/i, '')).toLowerCase();
+  const handle = await open(file, 'r').catch(() => undefined);
+  if (!handle) return undefined;
+  const head = Buffer.alloc(4096);
+  const { bytesRead } = await handle.read(head, 0, head.length, 0).finally(() => handle.close());
+  const bytes = head.subarray(0, bytesRead);
+  if (bytes.subarray(0, 4).toString('latin1') === 'PAR1') return 'a Parquet file';
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) return /\.tar\.gz$|\.tgz$/i.test(file) ? 'a gzipped tar (a bundle archive?)' : 'a gzipped file';
+  if (ext === '.onnx') return 'an ONNX model';
+  if (ext === '.csv' || ext === '.tsv') return 'a CSV file';
+  if (ext === '.jsonl' || ext === '.ndjson') return 'a JSON Lines file';
+  // UTF-16 text has NULs too, after its byte-order mark.
+  const utf16 = (bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff);
+  if (!utf16 && bytes.some((b) => b === 0 || (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0x0c))) return 'a binary file';
+  return undefined;
+}
+
 /** Reads and parses a YAML file; YAML syntax errors name the line and column. `asText`: top-level keys read as the text written. */
 export async function readYaml(file: string, code: BentoErrorCode, what: string, asText: readonly string[] = []): Promise<unknown> {
   let text: string;
   const info = await stat(file).catch(() => undefined);
   if (info?.isDirectory()) {
     throw new BentoError(code === 'JOB_INVALID' ? 'USAGE' : code, `${what} ${file} is a folder`, { file, hint: `Give the ${what.toLowerCase()} itself${code === 'JOB_INVALID' ? ', e.g. job.yaml' : ''}.` });
+  }
+  const kind = info?.isFile() ? await notYaml(file) : undefined;
+  if (kind) {
+    const hint = code === 'JOB_INVALID'
+      ? `A job file is YAML naming the input, the model and the output, e.g. \`input: { path: data.csv }\`, \`model: ./bundle\`, \`output: { path: scored.csv }\` on three lines (README, "The job file")${kind.startsWith('an ONNX') ? `; to see the model's inputs and outputs: bento-batch inspect ${file}` : ''}.`
+      : `Give the bundle's bento.yaml${kind.startsWith('an ONNX') ? `; to make one for this model: bento-batch pack ${file} --name NAME` : ''}.`;
+    throw new BentoError(code === 'JOB_INVALID' ? 'USAGE' : code, `${what} ${file} is ${kind}, not a ${what.toLowerCase()}`, { file, hint });
   }
   // A job file or manifest is a few kilobytes (a manifest with a long label or category list, some
   // megabytes: 600,000 categories are 15 MB); parsed, a file of 40 MB took 4.5 GB and failed.

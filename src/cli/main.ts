@@ -45,6 +45,7 @@ function program(): Command {
       const o = command.opts<{ debug?: boolean; logFormat?: LogFormat }>();
       const own = action.opts<{ debug?: boolean; logFormat?: LogFormat }>();
       debug = own.debug ?? o.debug ?? false;
+      Logger.verbose = debug;
       logFormat = own.logFormat ?? o.logFormat ?? logFormat;
       // A shell standing in a folder deleted under it: every relative path would fail as a crash.
       try {

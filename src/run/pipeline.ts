@@ -261,7 +261,6 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
     ? await acquireLock(job.spec.checkpoint.path, job.spec.name, { signal: hooks.signal, waiting: (message) => hooks.info?.(message, 'lock-wait') })
     : undefined;
   try {
-    hooks.started?.();
     return await runLocked(job, hooks, lock);
   } finally {
     // A lock that cannot be removed (a folder made read-only, a failing disk) is a stale lock for
@@ -292,6 +291,8 @@ async function runLocked(job: PreparedJob, hooks: RunHooks, lock: Lock | undefin
     if (decision.moved) hooks.info?.(`${spec.name}: the run finished at ${decision.state.finished?.finished ?? '?'} had not yet moved its output into place; moved now to ${spec.output.path}`, 'published');
     return finishedSummary(job, decision.state);
   }
+  // Not before: a finished job is not started again, and says only that.
+  hooks.started?.();
   const resume = decision?.resume;
   /** Throws once another run holds the job: before each write of state.json and the publish. */
   const fence = lock ? () => lock.check() : undefined;

@@ -14,15 +14,29 @@ export class Logger {
    * too, cli/main.ts), so a log stream shared by many jobs can be filtered by it.
    */
   static job: string | undefined;
+  /** --debug: `debug` events are printed for people too (JSON lines carry them always). */
+  static verbose = false;
+  /** The progress bar's line while it is drawn: a message goes above it, and it is drawn again below. */
+  #status: string | undefined;
 
   constructor(readonly format: LogFormat, readonly stream: NodeJS.WritableStream = process.stderr) {}
 
-  event(level: 'info' | 'warn' | 'error', event: string, text: string, fields: Record<string, unknown> = {}): void {
+  event(level: 'debug' | 'info' | 'warn' | 'error', event: string, text: string, fields: Record<string, unknown> = {}): void {
     if (this.format === 'json') {
       this.stream.write(`${JSON.stringify({ time: new Date().toISOString(), level, event, ...(Logger.job !== undefined ? { job: Logger.job } : {}), message: text, ...fields })}\n`);
-    } else {
-      this.stream.write(`${level === 'info' ? '' : `${level}: `}${text}\n`);
+      return;
     }
+    if (level === 'debug' && !Logger.verbose) return;
+    const line = `${level === 'info' || level === 'debug' ? '' : `${level}: `}${text}\n`;
+    this.stream.write(this.#status === undefined ? line : `\r\x1b[K${line}${this.#status}`);
+  }
+
+  /** Draws `line` in place of the last status line (undefined: leaves the line as it is, and ends it). */
+  status(line: string | undefined): void {
+    if (line === undefined) {
+      if (this.#status !== undefined) this.stream.write('\n');
+    } else this.stream.write(`\r${line}\x1b[K`);
+    this.#status = line;
   }
 }
 
@@ -32,49 +46,99 @@ export interface ProgressOptions {
   readonly mode: 'bar' | 'log' | 'none';
   readonly logger: Logger;
   readonly intervalMs?: number;
+  /** Milliseconds (tests). */
+  readonly now?: () => number;
 }
 
+export interface Progress {
+  /** Reports now, as the timer does every interval. */
+  report(): void;
+  /** A stop was asked for: the bar says so in place of its ETA. */
+  stopping(): void;
+  stop(): void;
+}
+
+/** How far back the rate and the ETA look: a run's speed now, not since it started. */
+const windowMs = 15_000;
+
 /** Starts reporting `stats` until the returned stop() is called. Never keeps the process alive. */
-export function startProgress(stats: RunStats, options: ProgressOptions): { stop(): void } {
-  if (options.mode === 'none') return { stop() {} };
-  const started = performance.now();
+export function startProgress(stats: RunStats, options: ProgressOptions): Progress {
+  if (options.mode === 'none') return { report() {}, stopping() {}, stop() {} };
+  const now = options.now ?? (() => performance.now());
+  const interval = options.intervalMs ?? (options.mode === 'bar' ? 200 : 10_000);
   const stream = options.logger.stream as NodeJS.WriteStream;
-  // A resumed run starts part of the way: its rate and ETA count from where it is first seen.
-  let base: { seconds: number; fraction: number } | undefined;
+  const started = now();
+  const rowsBefore = () => stats.rowsWrittenBefore ?? 0;
+  /** Recent ticks: time, rows done, fraction of the input. */
+  let samples: { t: number; rows: number; fraction: number | undefined }[] = [];
+  let stopping = false;
   const tick = () => {
-    const seconds = (performance.now() - started) / 1000;
-    const rate = (stats.rowsWritten - (stats.rowsWrittenBefore ?? 0)) / Math.max(seconds, 1e-9);
+    const t = now();
+    // A gap many ticks long is a pause (Ctrl-Z, a laptop asleep): speed is measured from after it.
+    if (samples.length > 0 && t - samples.at(-1)!.t > Math.max(2_000, 5 * interval)) samples = [];
+    const rows = stats.rowsDone ?? stats.rowsWritten;
     const p = stats.sourceProgress?.();
-    const fraction = p?.total ? Math.min(1, p.done / p.total) : undefined;
-    if (fraction !== undefined && stats.rowsWrittenBefore && !base) base = { seconds, fraction };
-    // Rows written lag rows read by the batches in flight; the ETA follows the reader.
-    const eta = fraction === undefined || fraction <= 0 ? undefined
-      : !base ? seconds * (1 / fraction - 1)
-        : fraction > base.fraction ? ((seconds - base.seconds) / (fraction - base.fraction)) * (1 - fraction) : undefined;
+    // Bytes are read a block ahead of the rows scored: scaled by the rows scored of those read, the
+    // fraction moves with the rows, not in steps of the reader's blocks.
+    const fraction = !p?.total ? undefined
+      : Math.min(1, p.unit === 'rows' ? rows / p.total : (p.done / p.total) * (stats.rowsRead > 0 ? Math.min(1, rows / stats.rowsRead) : 0));
+    samples.push({ t, rows, fraction });
+    while (samples.length > 2 && t - samples[1]!.t >= windowMs) samples.shift();
+    const first = samples[0]!;
+    const span = (t - first.t) / 1000;
+    // Until a second of the window has passed, the run's own average (this run's rows only).
+    const rate = span >= 1 ? (rows - first.rows) / span : Math.max(0, stats.rowsWritten - rowsBefore()) / Math.max((t - started) / 1000, 1e-9);
+    // An ETA from the fraction's own pace, once two seconds show it.
+    const eta = fraction === undefined || first.fraction === undefined || span < 2 || fraction <= first.fraction ? undefined
+      : ((1 - fraction) * span) / (fraction - first.fraction);
+    const etaText = stopping ? 'stopping' : eta === undefined ? undefined : `ETA ${clock(eta)}`;
     if (options.mode === 'bar') {
-      const width = 24;
-      const bar = fraction === undefined ? '' : `[${'#'.repeat(Math.round(fraction * width)).padEnd(width, '-')}] ${(fraction * 100).toFixed(0).padStart(3)}% `;
-      const line = `${options.job} ${bar}${thousands(stats.rowsWritten)} rows  ${thousands(Math.round(rate))} rows/s${eta === undefined ? '' : `  ETA ${clock(eta)}`}`;
       // A pty made without a window size reports 0 columns.
-      stream.write(`\r${line.slice(0, (stream.columns || 120) - 1)}\x1b[K`);
+      options.logger.status(barLine(options.job, fraction, stats.rowsWritten, rate, etaText, (stream.columns || 120) - 1));
     } else {
-      options.logger.event('info', 'progress', `${stats.rowsWritten} rows written, ${Math.round(rate)} rows/s`, {
+      const percent = fraction === undefined ? undefined : Math.round(fraction * 1000) / 10;
+      options.logger.event('info', 'progress', `${thousands(stats.rowsWritten)} rows written${percent === undefined ? '' : ` (${percent}%)`}, ${thousands(Math.round(rate))} rows/s${etaText ? `, ${etaText}` : ''}`, {
         job: options.job, rows_read: stats.rowsRead, rows_written: stats.rowsWritten, rows_per_second: Math.round(rate),
-        ...(fraction === undefined ? {} : { percent: Math.round(fraction * 1000) / 10 }), ...(eta === undefined ? {} : { eta_seconds: Math.round(eta) }),
+        ...(percent === undefined ? {} : { percent }), ...(eta === undefined ? {} : { eta_seconds: Math.round(eta) }),
       });
     }
   };
-  const timer = setInterval(tick, options.intervalMs ?? (options.mode === 'bar' ? 200 : 10_000));
+  const timer = setInterval(tick, interval);
   timer.unref();
   return {
+    report: tick,
+    stopping() {
+      stopping = true;
+    },
     stop() {
       clearInterval(timer);
       if (options.mode === 'bar') {
         tick();
-        stream.write('\n');
+        options.logger.status(undefined);
       }
     },
   };
+}
+
+/**
+ * The bar's line in `columns`: the numbers are kept and the bar shrinks to fit them, then goes,
+ * then the rate, the job's name and the rows go; what still does not fit is cut.
+ */
+export function barLine(job: string, fraction: number | undefined, rows: number, rate: number, eta: string | undefined, columns: number): string {
+  const percent = fraction === undefined ? undefined : `${(fraction * 100).toFixed(0).padStart(3)}%`;
+  const rowsText = `${thousands(rows)} rows`;
+  const rateText = `${thousands(Math.round(rate))} rows/s`;
+  const tail = (withRate: boolean) => [percent, rowsText, withRate ? rateText : undefined, eta].filter((x) => x !== undefined).join('  ');
+  const full = tail(true);
+  // Room kept for a tail as long as a run's usually gets, so the bar does not narrow when the ETA appears or the counts grow.
+  const room = columns - job.length - 1 - Math.max(full.length, 48) - 3;
+  if (fraction !== undefined && room >= 8) {
+    const width = Math.min(24, room);
+    return `${job} [${'#'.repeat(Math.round(fraction * width)).padEnd(width, '-')}] ${full}`;
+  }
+  const short = [percent, eta].filter((x) => x !== undefined).join('  ') || rowsText;
+  for (const line of [`${job} ${full}`, `${job} ${tail(false)}`, tail(false), short]) if (line.length <= columns) return line;
+  return short.slice(0, Math.max(0, columns)).trimEnd();
 }
 
 /** The end-of-run report: one line for people, one `summary` event for machines. */

@@ -45,8 +45,8 @@ export function releaseSignals(): void {
   process.kill(process.pid, early);
 }
 
-/** Routes the first SIGINT/SIGTERM (one held since holdSignals too) to `signal` (its reason is the signal name) and calls `onFirst`. */
-export function trapSignals(onFirst: (name: Name) => void): SignalScope {
+/** Routes the first SIGINT/SIGTERM (one held since holdSignals too) to `signal` (its reason is the signal name) and calls `onFirst`; `onSecond` is called just before a second one ends the process. */
+export function trapSignals(onFirst: (name: Name) => void, onSecond?: (name: Name) => void): SignalScope {
   const controller = new AbortController();
   const now = new AbortController();
   const handler = (name: Name) => {
@@ -59,6 +59,7 @@ export function trapSignals(onFirst: (name: Name) => void): SignalScope {
         return;
       }
       dispose();
+      onSecond?.(name);
       // The default action ends the process now, with the exit status a shell expects for the signal.
       process.kill(process.pid, name);
       return;

@@ -56,7 +56,14 @@ function render(modelFile: string, signature: Signature, bundle: Bundle | undefi
   }
   lines.push(`model    ${modelFile}`);
   const batchDims = signature.inputs.map((i) => i.shape[0]).filter((d) => typeof d === 'number' && d > 0);
-  lines.push(`batch    ${batchDims.length > 0 ? `fixed at ${batchDims[0]} (rows run ${batchDims[0]} at a time, the last batch padded)` : 'dynamic'}${m ? `; manifest max_size ${m.batch.max_size}` : ''}`);
+  const dynamic = (d: number | string) => typeof d !== 'number' || d < 0;
+  // [2, batch, 2] (sequence first) and [4] (one row's values) have a fixed first dimension that is no batch.
+  const later = signature.inputs.find((i) => !dynamic(i.shape[0] ?? 'batch') && i.shape.slice(1).some(dynamic));
+  const flat = signature.inputs.find((i) => i.shape.length === 1 && !dynamic(i.shape[0]!) && Number(i.shape[0]) > 1);
+  const batch = later ? `not the first dimension: input "${later.name}" is [${later.shape.join(', ')}], fixed first and dynamic after; rows are fed as the first dimension, so re-export with the batch first`
+    : flat ? `fixed at ${flat.shape[0]}, or none: input "${flat.name}" is [${flat.shape[0]}], which is also one row's ${flat.shape[0]} values for a model exported to take one row at a time`
+      : batchDims.length > 0 ? `fixed at ${batchDims[0]} (rows run ${batchDims[0]} at a time, the last batch padded)` : 'dynamic';
+  lines.push(`batch    ${batch}${m ? `; manifest max_size ${m.batch.max_size}` : ''}`);
   lines.push('inputs');
   for (const t of signature.inputs) {
     const text = m?.text && [m.text.input_ids, m.text.attention_mask, m.text.token_type_ids].includes(t.name) ? m.text : undefined;

@@ -65,7 +65,7 @@ export async function pack(options: PackOptions, log: (line: string) => void = (
   try {
     const version = options.version ?? await freeVersion(options.name, await defaultVersion(modelFile), options.output);
     const notes: string[] = [];
-    const manifest = options.manifest ? await fromFile(options, version) : fromFlags(options, version, signature, notes);
+    const manifest = options.manifest ? await fromFile(options, version, signature) : fromFlags(options, version, signature, notes);
     const staging = await mkdtemp(join(tmpdir(), 'bento-batch-pack-'));
     try {
       const manifestFile = join(staging, manifestName);
@@ -210,9 +210,20 @@ async function defaultVersion(modelFile: string): Promise<string> {
   return `${now}-${hash}`;
 }
 
-async function fromFile(options: PackOptions, version: string): Promise<Record<string, unknown>> {
+/** The graph's fixed batch size: an input's first dimension that is a number. */
+const fixedBatch = (signature: Signature) => signature.inputs.map((i) => i.shape[0]).find((d): d is number => typeof d === 'number' && d > 0);
+
+/** The batch section pack writes: the graph's fixed batch, or --max-batch (4096). */
+function batchOf(signature: Signature, maxBatch: number | undefined): { max_size: number; fixed: boolean } {
+  const fixed = fixedBatch(signature);
+  return fixed ? { max_size: fixed, fixed: true } : { max_size: maxBatch ?? 4096, fixed: false };
+}
+
+async function fromFile(options: PackOptions, version: string, signature: Signature): Promise<Record<string, unknown>> {
   const raw = (await readManifest(resolve(options.manifest!))) as Record<string, unknown>;
-  const batch = options.maxBatch === undefined ? {} : { batch: { ...(raw.batch as Record<string, unknown> | undefined), max_size: options.maxBatch } };
+  // A manifest without a batch section gets the one pack makes from the graph, as with the flags.
+  const batch = options.maxBatch !== undefined ? { batch: { ...(raw.batch as Record<string, unknown> | undefined), max_size: options.maxBatch } }
+    : raw.batch === undefined ? { batch: batchOf(signature, undefined) } : {};
   return { bento: 1, ...raw, ...batch, name: options.name, version, model: 'model.onnx', created: new Date().toISOString(), ...(options.description ? { description: options.description } : {}) };
 }
 
@@ -232,7 +243,7 @@ function fromFlags(options: PackOptions, version: string, signature: Signature, 
   const activation = pairs('activation', options.activation);
   const fill = pairs('fill', options.fill);
   const problems: string[] = [];
-  const fixed = signature.inputs.map((i) => i.shape[0]).find((d): d is number => typeof d === 'number' && d > 0);
+  const fixed = fixedBatch(signature);
   const inputs = signature.inputs.map((input) => {
     const cols = columns.get(input.name);
     if (!cols) problems.push(`input tensor "${input.name}" (${input.type} [${input.shape.join(', ')}]) needs columns: add --columns ${input.name}=col1,col2,…`);
@@ -257,6 +268,10 @@ function fromFlags(options: PackOptions, version: string, signature: Signature, 
   const perRow = (o: Signature['outputs'][number]) => o.shape.length > 0 && (typeof o.shape[0] !== 'number' || o.shape[0] < 0 || o.shape[0] === fixed);
   const tensors = signature.outputs.filter((o) => o.isTensor && (options.outputs ? options.outputs.includes(o.name) : perRow(o)));
   for (const o of signature.outputs) if (o.isTensor && !options.outputs && !perRow(o)) notes.push(`note: output "${o.name}" has shape [${o.shape.join(', ')}], no batch dimension: it holds no value per row and is not mapped`);
+  const tensorOutputs = signature.outputs.filter((o) => o.isTensor);
+  if (tensors.length === 0 && !options.outputs && tensorOutputs.length > 0) {
+    problems.push(`no output has a batch dimension (${tensorOutputs.map((o) => `"${o.name}" [${o.shape.join(', ')}]`).join(', ')}), so none holds a value per row. A forward ending in .squeeze() drops the batch of a model exported with a batch of 1: squeeze only the other dimension (.squeeze(-1)) and export with dynamic_axes={"${tensorOutputs[0]!.name}": {0: "batch"}, …}`);
+  }
   for (const name of options.outputs ?? []) {
     if (!signature.outputs.some((o) => o.name === name && o.isTensor)) problems.push(`--outputs ${name}: the model has no tensor output "${name}" (it has ${signature.outputs.filter((o) => o.isTensor).map((o) => o.name).join(', ')})`);
   }
@@ -281,7 +296,7 @@ function fromFlags(options: PackOptions, version: string, signature: Signature, 
     bento: 1, name: options.name, version, created: new Date().toISOString(),
     ...(options.description ? { description: options.description } : {}),
     model: 'model.onnx',
-    batch: fixed ? { max_size: fixed, fixed: true } : { max_size: options.maxBatch ?? 4096, fixed: false },
+    batch: batchOf(signature, options.maxBatch),
     inputs, outputs,
   };
 }

@@ -11,7 +11,7 @@ import { type JobSpec, sameFile } from '../../job/spec.js';
 import { resolveBundle } from '../../model/bundle.js';
 import type { RunStats, RunSummary } from '../../run/pipeline.js';
 import { discard, runJobThread, type ScoringThread } from '../../run/thread.js';
-import { Logger, type LogFormat, reportSummary, startProgress } from '../../run/progress.js';
+import { Logger, type LogFormat, type Progress, reportSummary, startProgress } from '../../run/progress.js';
 import { releaseSignals, trapSignals } from '../../run/signals.js';
 import { readState } from '../../checkpoint/state.js';
 
@@ -73,12 +73,16 @@ async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
     }
     return undefined;
   }
-  let progress: { stop(): void } | undefined;
+  let progress: Progress | undefined;
   // Signals are trapped from the start: a stop asked for while the job and model load is honoured before the run.
   const signals = trapSignals((name) => {
+    progress?.stopping();
     progress?.stop();
     const what = spec ? `after the batches in flight${spec.output.format === 'parquet' ? ' and the rest of their Parquet row group' : ''}` : 'before the run starts';
     logger.event('warn', 'stopping', `${name} received: stopping ${what} (send it again to stop at once)`, { signal: name });
+  }, (name) => {
+    // Said before the process ends: nothing else is written after a second signal.
+    logger.event('error', 'stopped', `${name} again: stopped at once${spec?.checkpoint ? '; run the same command to resume from the last checkpoint' : ''}`, { signal: name });
   });
   let summary: RunSummary;
   try {
@@ -104,7 +108,8 @@ async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
         });
         if (!signals.signal.aborted) progress = startProgress(stats, { job: job.name, mode, logger });
       },
-      warn: (m) => logger.event('warn', 'warning', m), info: (m, event) => logger.event('info', event, m),
+      // Where the model runs is for tuning (README, Performance), not news to a person watching.
+      warn: (m) => logger.event('warn', 'warning', m), info: (m, event) => logger.event(event === 'placement' ? 'debug' : 'info', event, m),
     }, options.scoringThread);
   } catch (error) {
     await summarizeFailure(error);

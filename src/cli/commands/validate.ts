@@ -74,11 +74,11 @@ export async function checkJob(spec: JobSpec, logger: Logger): Promise<Checked> 
     const lines: [string, string][] = [
       ['job', `${spec.name} (${at(spec.jobFile)})`],
       ['input', `${job.source.format}${job.source.dialect ? ` (${job.source.dialect})` : ''}, ${job.source.files.length} file(s): ${job.source.files.slice(0, 3).map(at).join(', ')}${job.source.files.length > 3 ? ', …' : ''}`],
-      ['columns', job.source.schema.map((f) => `${f.name}:${f.type}${job.source.partitions.includes(f) ? ' (from folder names)' : ''}`).join(', ')],
+      ['columns', few(job.source.schema.map((f) => `${f.name}:${f.type}${job.source.partitions.includes(f) ? ' (from folder names)' : ''}`))],
       ['model', `${m.name}:${m.version} (${at(job.bundle.modelFile)}), max batch ${m.batch.max_size}${m.batch.fixed ? ' (fixed)' : ''}`],
       ['batch', `${job.batchSize} rows, ${spec.batch.concurrency} in flight`],
       ['output', `${spec.output.format}: ${at(spec.output.path)}`],
-      ['writes', [...job.keep.map((f) => f.name), ...predictions].join(', ')],
+      ['writes', few([...job.keep.map((f) => f.name), ...predictions])],
       ['check', `model ran on the first ${first.value.length} row(s): ok${errors.size > 0 ? ` (${errors.size} bad, see above)` : ''}`],
     ];
     logger.event('info', 'valid', lines.map(([k, v]) => `${k.padEnd(8)} ${v}`).join('\n'), {
@@ -97,4 +97,9 @@ export async function checkJob(spec: JobSpec, logger: Logger): Promise<Checked> 
   } finally {
     await pool.dispose();
   }
+}
+
+/** A list for a person to read: a file of 300 columns is not one line of 8,000 characters (the JSON event has them all). */
+function few(items: readonly string[], shown = 12): string {
+  return items.length <= shown + 2 ? items.join(', ') : `${items.slice(0, shown).join(', ')}, … (${items.length} in all)`;
 }
