@@ -15,12 +15,15 @@ keepRuntimeTelemetryOff();
 // A run's stop signal is kept from the first moment (run/signals.ts); other commands let it go in preAction.
 if (process.argv.includes('run')) holdSignals();
 
-// A closed log pipe (a log shipper gone, `| head`) must not end a run as a crash: its lines are lost, the work is not.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE') throw error;
-  });
-}
+// Log lines that cannot be written (a log shipper gone or `| head`: EPIPE; a terminal hung up
+// under a detached run: EIO; a log file's disk full: ENOSPC) are lost, not the run: its output,
+// checkpoint, summary file and exit status do not depend on them.
+process.stderr.on('error', () => undefined);
+/** A write to stdout that failed other than by a closed pipe: a command's output (status --json, inspect) is lost, and its exit status says so. */
+let stdoutFailed: NodeJS.ErrnoException | undefined;
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') stdoutFailed ??= error;
+});
 
 const version = '0.1.0';
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -116,7 +119,7 @@ function program(): Command {
 
   const models = cli.command('models').description('the local model store ($BENTO_BATCH_HOME/models, default ~/.bento-batch/models)');
   models.command('list').description('list stored models').option('--json', 'print JSON')
-    .action(async (o: { json?: boolean }) => (await import('./commands/models.js')).list({ json: o.json ?? false }));
+    .action(async (o: { json?: boolean }) => (await import('./commands/models.js')).list({ json: o.json ?? false, warn: (m) => new Logger(logFormat).event('warn', 'unreadable', m) }));
   models.command('show').description('show a stored model: signature mapping, size, created, sha256').argument('<tag>', 'NAME[:VERSION]').option('--json', 'print JSON')
     .action(async (ref: string, o: { json?: boolean }) => (await import('./commands/models.js')).show({ ref, json: o.json ?? false }));
   models.command('delete').description('delete NAME:VERSION from the store').argument('<tag>', 'NAME:VERSION')
@@ -163,6 +166,10 @@ export async function main(argv: readonly string[] = process.argv): Promise<neve
     code = report(error);
   }
   // Let stdout/stderr drain before leaving (they are async when piped).
+  await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+  if (stdoutFailed && code === ExitCode.ok) {
+    code = report(new BentoError('OUTPUT_WRITE', `Cannot write to standard output: ${fsReason(stdoutFailed) ?? stdoutFailed.message}`, { hint: 'Send the output where it can be written (a file on a disk with room, a pipe).' }));
+  }
   await new Promise<void>((resolve) => process.stderr.write('', () => resolve()));
   process.exit(code);
 }

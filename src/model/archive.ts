@@ -85,7 +85,8 @@ export async function isBundleArchive(file: string): Promise<boolean> {
 
 async function listFiles(dir: string, prefix = ''): Promise<string[]> {
   const out: string[] = [];
-  for (const entry of (await readdir(join(dir, prefix), { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+  // By code unit, not localeCompare: the same bundle packs to the same bytes under any LANG (da_DK sorts "aa" after "z").
+  for (const entry of (await readdir(join(dir, prefix), { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     const path = join(prefix, entry.name);
     if (entry.isDirectory()) out.push(...(await listFiles(dir, path)));
     else if (entry.isFile()) out.push(path);

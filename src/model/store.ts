@@ -40,13 +40,22 @@ export function parseTag(ref: string): { name: string; version: string | undefin
   return { name, version: version === 'latest' ? undefined : version };
 }
 
-/** Every stored version of every model (or of `name`), oldest first within a name. */
-export async function listModels(name?: string, env?: NodeJS.ProcessEnv): Promise<StoredModel[]> {
+/**
+ * Every stored version of every model (or of `name`), oldest first within a name. A folder this
+ * user may not read (another user's import under umask 077) is not passed over as if absent:
+ * with `name`, it stops with a message saying so; listing all, it goes to `unreadable`.
+ */
+export async function listModels(name?: string, env?: NodeJS.ProcessEnv, unreadable?: string[]): Promise<StoredModel[]> {
   const root = modelsDir(env);
   const names = name ? [name] : await readdir(root).catch(() => [] as string[]);
   const out: StoredModel[] = [];
   for (const n of names.sort()) {
-    const versions = await readdir(join(root, n), { withFileTypes: true }).catch(() => []);
+    const versions = await readdir(join(root, n), { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EACCES' && error.code !== 'EPERM') return [];
+      if (!name) unreadable?.push(join(root, n));
+      else throw new BentoError('MODEL_NOT_FOUND', `Model ${n} is in the store ${root}, but this user may not read its folder ${join(root, n)} (permission denied)`, { file: join(root, n), hint: 'Give this user read access to the store (chmod -R a+rX, or a group), or use a BENTO_BATCH_HOME of its own.' });
+      return [];
+    });
     const models: StoredModel[] = [];
     for (const v of versions) {
       if (!v.isDirectory() || v.name.startsWith('.')) continue;
@@ -58,7 +67,7 @@ export async function listModels(name?: string, env?: NodeJS.ProcessEnv): Promis
     }
     // Newest last: by creation time, then version (timestamp versions sort by time too).
     const time = (m: StoredModel) => (isTime(m.created) ? Date.parse(m.created) : Number.NEGATIVE_INFINITY);
-    models.sort((a, b) => time(a) - time(b) || a.created.localeCompare(b.created) || a.version.localeCompare(b.version, 'en', { numeric: true }));
+    models.sort((a, b) => time(a) - time(b) || a.created.localeCompare(b.created, 'en') || a.version.localeCompare(b.version, 'en', { numeric: true }));
     out.push(...models);
   }
   return out;

@@ -117,7 +117,8 @@ export async function prepareJob(spec: JobSpec, resolved?: Bundle): Promise<Prep
     }
     // The output is written beside its path and renamed onto it: /dev/stdout (a link to a pipe,
     // a terminal or a file) would be replaced by a file, for every process after this one too.
-    if ((info && !info.isFile()) || /^\/(dev|proc|sys)\//.test(path)) {
+    // /dev/shm is a tmpfs like any other (a container's scratch space, Kubernetes' emptyDir medium: Memory).
+    if ((info && !info.isFile()) || /^\/(dev\/(?!shm\/)|proc\/|sys\/)/.test(path)) {
       throw new BentoError('OUTPUT_WRITE', `Cannot write output ${path}: it is not a regular file (a device, pipe or stream)`, {
         file: path, hint: `${key} names a file that bento-batch writes whole and moves into place; write a file and read it from there (cat, a pipe) once the run is done.`,
       });

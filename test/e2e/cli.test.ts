@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, statSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -478,6 +478,24 @@ test('a SIGTERM in the first moments (the code, threads, job and model still loa
     assert.equal(existsSync(join(dir, 'out.csv')), false);
     assert.equal((JSON.parse(await readFile(summary, 'utf8')) as { status: string }).status, 'interrupted');
   }
+}));
+
+test('--summary-json /dev/stdout into a redirected file writes this process\'s stdout (appending to a >> log), and a link to a file is replaced at its target, the link kept', () => withTempDir(async (dir) => {
+  await writeFile(join(dir, 'log.txt'), 'earlier\n');
+  // /dev/stdout is a link to /proc/self/fd/1, which names the file the shell redirected to: removing or renaming over it would replace the machine's /dev/stdout.
+  const shell = (redirect: string) => execFileSync('sh', ['-c', `"$0" "$@" ${redirect}`, process.execPath, bin, 'run', penguinsJob, '--progress', 'none', '--restart', '--set', `output.path=${join(dir, 'out.csv')}`, '--summary-json', '/dev/stdout'], { cwd: dir, stdio: ['ignore', 'ignore', 'ignore'] });
+  shell('>> log.txt');
+  const log = await readFile(join(dir, 'log.txt'), 'utf8');
+  assert.ok(log.startsWith('earlier\n{\n  "job": "penguins-species"'), log);
+  assert.ok(lstatSync('/dev/stdout').isSymbolicLink(), '/dev/stdout is still a link');
+  shell('> fresh.json');
+  assert.equal((JSON.parse(await readFile(join(dir, 'fresh.json'), 'utf8')) as { status: string }).status, 'completed');
+  await writeFile(join(dir, 'target.json'), '');
+  await symlink('target.json', join(dir, 'link.json'));
+  const run = await runCli(['run', penguinsJob, '--progress', 'none', '--restart', '--set', `output.path=${join(dir, 'out.csv')}`, '--summary-json', join(dir, 'link.json')]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.ok(lstatSync(join(dir, 'link.json')).isSymbolicLink(), 'the link is kept');
+  assert.equal((JSON.parse(await readFile(join(dir, 'target.json'), 'utf8')) as { status: string }).status, 'completed');
 }));
 
 test('--summary-json into a pipe (a FIFO, as >(jq …) gives one) is written through, not replaced by a file', () => withTempDir(async (dir) => {

@@ -512,3 +512,45 @@ describe('Parquet statistics across a resume', () => {
     assert.ok((await readFile(join(work, 'out.parquet'))).equals(await readFile(join(work, 'clean.parquet'))));
   }));
 });
+
+describe('logs and summaries an operator relies on', () => {
+  test('a second SIGINT stops at once, says so, and still writes the --summary-json a scheduler reads (interrupted, 130)', () => withTempDir(async (work) => {
+    const jobFile = join(work, 'job.yaml');
+    await writeFile(jobFile, [`input: { path: ${join(fixtures, 'data', 'penguins.csv')} }`, `model: ${join(fixtures, 'models', 'penguins')}`, 'batch: { size: 16 }', 'output: { path: out.csv }'].join('\n'));
+    const child = spawn(process.execPath, [bin, '--log-format', 'text', 'run', jobFile, '--progress', 'none', '--summary-json', join(work, 'summary.json')], { env: { ...process.env, BENTO_BATCH_FAILPOINT: 'batch-written:3:wait' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    const ended = new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_code, signal) => resolve(signal)));
+    await new Promise<void>((resolve) => child.stderr.on('data', (d: Buffer) => {
+      stderr += d;
+      if (stderr.includes('failpoint batch-written')) resolve();
+    }));
+    child.kill('SIGINT');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    child.kill('SIGINT');
+    assert.equal(await ended, 'SIGINT', stderr);
+    assert.match(stderr, /^error: SIGINT again: stopped at once; run the same command to resume from the last checkpoint$/m);
+    const summary = JSON.parse(await readFile(join(work, 'summary.json'), 'utf8')) as { status: string; exit_code: number; error: { code: string }; rows_committed: number };
+    assert.deepEqual([summary.status, summary.exit_code, summary.error.code], ['interrupted', 130, 'INTERRUPTED']);
+    assert.equal(typeof summary.rows_committed, 'number');
+    const rerun = await runCli(['run', jobFile, '--progress', 'none']);
+    assert.equal(rerun.code, 0, rerun.stderr);
+  }));
+
+  test('a log that cannot be written (stderr on a full disk) loses its lines, not the run; a command\'s own output that cannot be written is exit 5', () => withTempDir(async (work) => {
+    const jobFile = join(work, 'job.yaml');
+    await writeFile(jobFile, [`input: { path: ${join(fixtures, 'data', 'penguins.csv')} }`, `model: ${join(fixtures, 'models', 'penguins')}`, 'output: { path: out.csv }'].join('\n'));
+    const status = (args: string[], redirect: string) => new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn('sh', ['-c', `exec "$0" "$@" ${redirect}`, process.execPath, bin, ...args], { cwd: work, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d));
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+    const run = await status(['--log-format', 'json', 'run', jobFile, '--summary-json', 'summary.json'], '2>/dev/full');
+    assert.equal(run.code, 0);
+    assert.equal((JSON.parse(await readFile(join(work, 'summary.json'), 'utf8')) as { status: string }).status, 'completed');
+    assert.ok(existsSync(join(work, 'out.csv')));
+    const full = await status(['--log-format', 'text', 'status', jobFile, '--json'], '>/dev/full');
+    assert.equal(full.code, 5, full.stderr);
+    assert.equal(full.stderr, 'error: Cannot write to standard output: the disk is full\nhint: Send the output where it can be written (a file on a disk with room, a pipe).\n');
+  }));
+});

@@ -13,9 +13,11 @@ import { deleteFromStore, listModels, modelsDir, resolveTag, saveToStore } from 
 
 type Out = NodeJS.WritableStream;
 
-export async function list(options: { json: boolean }, out: Out = process.stdout): Promise<void> {
-  const models = await listModels();
+export async function list(options: { json: boolean; warn?: (message: string) => void }, out: Out = process.stdout): Promise<void> {
+  const unreadable: string[] = [];
+  const models = await listModels(undefined, undefined, unreadable);
   const rows = await Promise.all(models.map(async (m) => ({ ...m, size: await directorySize(m.dir) })));
+  for (const dir of unreadable) options.warn?.(`${dir}: this user may not read it (permission denied); its models are not listed`);
   if (options.json) {
     out.write(`${JSON.stringify(rows, null, 2)}\n`);
     return;

@@ -2,8 +2,8 @@
  * @file `bento-batch run job.yaml`: load and check the job, run it with progress and signal
  * handling, report the summary. `--dry-run` stops after the checks.
  */
-import { constants } from 'node:fs';
-import { access, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { constants, readFileSync, renameSync, rmSync, type Stats, statSync, writeFileSync, writeSync } from 'node:fs';
+import { access, mkdir, readFile, readlink, realpath, rm, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { BentoError, errorFields, exitCodeFor, fsReason, thousands } from '../../errors.js';
 import { loadJob } from '../../job/load.js';
@@ -13,7 +13,7 @@ import type { RunStats, RunSummary } from '../../run/pipeline.js';
 import { discard, runJobThread, type ScoringThread } from '../../run/thread.js';
 import { Logger, type LogFormat, type Progress, reportSummary, startProgress } from '../../run/progress.js';
 import { releaseSignals, trapSignals } from '../../run/signals.js';
-import { readState } from '../../checkpoint/state.js';
+import { type CheckpointState, readState, stateFile } from '../../checkpoint/state.js';
 
 export interface RunOptions {
   readonly job: string;
@@ -39,10 +39,10 @@ export async function run(options: RunOptions): Promise<RunSummary | undefined> 
 
 async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
   const logger = new Logger(options.logFormat);
-  const summaryFile = options.summaryJson === undefined ? undefined : resolve(options.summaryJson);
+  const target = options.summaryJson === undefined ? undefined : await summaryTarget(resolve(options.summaryJson));
   // Another run's summary left there would tell a scheduler how this one went, whatever happens
   // next; only a summary is removed (a mistyped path may name the job file, an input, an output).
-  if (summaryFile && (await isSummary(summaryFile))) await rm(summaryFile, { force: true }).catch(() => undefined);
+  if (target && !target.inPlace && (await isSummary(target.path))) await rm(target.path, { force: true }).catch(() => undefined);
   let spec: JobSpec | undefined;
   const stats: RunStats = { rowsRead: 0, rowsWritten: 0, batches: 0 };
   /** The summary file is one to write: checked against the job's files (summaryWritable). */
@@ -51,22 +51,22 @@ async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
   // Where it was not checked (the job file could not be read), only where nothing is: an earlier summary was removed at the start.
   // Where nothing is, or a pipe or device (written through, nothing replaced).
   const summarizeFailure = async (error: unknown) => {
-    const writable = summaryChecked || (spec === undefined && summaryFile !== undefined && !(await stat(summaryFile).catch(() => undefined))?.isFile());
-    if (summaryFile && writable) await writeSummary(summaryFile, await failedSummary(options.job, spec, stats, error)).catch(() => undefined);
+    const writable = summaryChecked || (spec === undefined && target !== undefined && (target.inPlace || !(await stat(target.path).catch(() => undefined))?.isFile()));
+    if (target && writable) await writeSummary(target, await failedSummary(options.job, spec, stats, error)).catch(() => undefined);
   };
   if (options.dryRun) {
     releaseSignals();
     try {
       spec = await loadJob(options.job, { overrides: options.set });
-      if (summaryFile) {
-        await summaryWritable(summaryFile, spec);
+      if (target) {
+        await summaryWritable(target, spec);
         summaryChecked = true;
       }
       // Loaded only here: it brings the whole pipeline, which a run loads on its own thread.
       const { checkJob } = await import('./validate.js');
       const { job, ...checked } = await checkJob(spec, logger);
       // What a run would read and write; nothing else is written.
-      if (summaryFile) await writeSummary(summaryFile, { job, status: 'dry-run', exit_code: 0, ...checked }).catch((error: unknown) => { throw summaryError(summaryFile, error); });
+      if (target) await writeSummary(target, { job, status: 'dry-run', exit_code: 0, ...checked }).catch((error: unknown) => { throw summaryError(target.path, error); });
     } catch (error) {
       await summarizeFailure(error);
       throw error;
@@ -81,16 +81,24 @@ async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
     const what = spec ? `after the batches in flight${spec.output.format === 'parquet' ? ' and the rest of their Parquet row group' : ''}` : 'before the run starts';
     logger.event('warn', 'stopping', `${name} received: stopping ${what} (send it again to stop at once)`, { signal: name });
   }, (name) => {
-    // Said before the process ends: nothing else is written after a second signal.
-    logger.event('error', 'stopped', `${name} again: stopped at once${spec?.checkpoint ? '; run the same command to resume from the last checkpoint' : ''}`, { signal: name });
+    // Said, and summed up, before the process ends: nothing else is written after a second signal.
+    const message = `${name} again: stopped at once${spec?.checkpoint ? '; run the same command to resume from the last checkpoint' : ''}`;
+    logger.event('error', 'stopped', message, { signal: name });
+    if (!target || !summaryChecked) return;
+    try {
+      const committed = spec?.checkpoint ? (JSON.parse(readFileSync(stateFile(spec.checkpoint.path), 'utf8')) as Partial<CheckpointState>).committed?.rows ?? 0 : 0;
+      writeSummaryNow(target, endedSummary(options.job, spec, stats, new BentoError('INTERRUPTED', message, { signal: name }), committed));
+    } catch {
+      // No summary rather than no stop.
+    }
   });
   let summary: RunSummary;
   try {
     spec = await loadJob(options.job, { overrides: options.set });
     Logger.job = spec.name;
     // Found now, not once the whole run is done: a run that succeeded must not then fail on its summary.
-    if (summaryFile) {
-      await summaryWritable(summaryFile, spec);
+    if (target) {
+      await summaryWritable(target, spec);
       summaryChecked = true;
     }
     // JSON logs are one object a line: a bar's redraws would break them, so it reports as `log` does.
@@ -121,7 +129,7 @@ async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
   if (summary.status === 'already-finished') {
     logger.event('info', 'already-finished', `${spec.name}: already finished at ${summary.finished_at} (${thousands(summary.output.rows)} rows in ${summary.output.path}); nothing to do. Use --restart to run it again.`, { summary });
   } else reportSummary(summary, logger);
-  if (summaryFile) await writeSummary(summaryFile, summary).catch((error: unknown) => { throw summaryError(summaryFile, error); });
+  if (target) await writeSummary(target, summary).catch((error: unknown) => { throw summaryError(target.path, error); });
   return summary;
 }
 
@@ -131,6 +139,12 @@ async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
  * from; the rest it does again). Without a job (it could not be read), the job file and the error.
  */
 async function failedSummary(jobFile: string, spec: JobSpec | undefined, stats: RunStats, error: unknown): Promise<Record<string, unknown>> {
+  const committed = spec?.checkpoint ? (await readState(spec.checkpoint.path).catch(() => undefined))?.committed?.rows ?? 0 : 0;
+  return endedSummary(jobFile, spec, stats, error, committed);
+}
+
+/** failedSummary, given the rows committed. */
+function endedSummary(jobFile: string, spec: JobSpec | undefined, stats: RunStats, error: unknown, committed: number): Record<string, unknown> {
   const e = error instanceof BentoError ? error : undefined;
   const outcome = {
     status: e?.code === 'INTERRUPTED' ? 'interrupted' : 'failed',
@@ -138,7 +152,6 @@ async function failedSummary(jobFile: string, spec: JobSpec | undefined, stats: 
     error: e ? errorFields(e) : { code: 'INTERNAL', message: (error as Error)?.message ?? String(error) },
   };
   if (!spec) return { job: null, job_file: resolve(jobFile), ...outcome };
-  const committed = spec.checkpoint ? (await readState(spec.checkpoint.path).catch(() => undefined))?.committed?.rows ?? 0 : 0;
   return {
     job: spec.name,
     ...outcome,
@@ -165,24 +178,63 @@ async function isSummary(file: string): Promise<boolean> {
   }
 }
 
+/** Where --summary-json is written, and how. */
+interface SummaryTarget {
+  readonly path: string;
+  /** Written through, never removed or renamed over: a pipe, a device, anything in /dev or /proc (/dev/stdout, /dev/termination-log) or a link into them. */
+  readonly inPlace: boolean;
+  /** /dev/stdout, /dev/stderr, /dev/fd/N: this process's own descriptor, written as it is (a `>>` log is appended to, not emptied). */
+  readonly fd?: number;
+}
+
+/**
+ * Follows `file`'s links: one into /dev or /proc (/dev/stdout is a link to /proc/self/fd/1, which
+ * names the file a shell redirected to) is written in place, and one to a file is replaced at its
+ * target, the link kept: replacing /dev/stdout by a file would send every later process's output
+ * there.
+ */
+async function summaryTarget(file: string): Promise<SummaryTarget> {
+  const special = (path: string) => /^\/(dev|proc)\//.test(path);
+  const descriptor = (path: string) => {
+    const match = /^\/(?:dev\/(stdout|stderr)|dev\/fd\/(\d+)|proc\/self\/fd\/(\d+))$/.exec(path);
+    return !match ? undefined : match[1] === 'stdout' ? 1 : match[1] === 'stderr' ? 2 : Number(match[2] ?? match[3]);
+  };
+  let path = file;
+  for (let hop = 0; hop < 32; hop++) {
+    if (special(path)) {
+      const fd = descriptor(path);
+      return { path: file, inPlace: true, ...(fd !== undefined ? { fd } : {}) };
+    }
+    const link = await readlink(path).catch(() => undefined);
+    if (link === undefined) break;
+    path = resolve(dirname(path), link);
+  }
+  const real = await realpath(path).catch(() => path);
+  const info = await stat(real).catch(() => undefined);
+  return { path: special(real) ? file : real, inPlace: special(real) || (info !== undefined && !info.isFile()) };
+}
+
 /**
  * The --summary-json file can be written: its folder is made, it is not a folder itself, it is
  * not a file the job reads or writes, and a file there already is a summary (it is replaced).
  */
-async function summaryWritable(file: string, spec: JobSpec): Promise<void> {
+async function summaryWritable(target: SummaryTarget, spec: JobSpec): Promise<void> {
+  const file = target.path;
+  if (target.fd !== undefined) return;
   const named = [['the job file', spec.jobFile], ['output.path', spec.output.path], ['errors.path', spec.errors.path], ...(spec.checkpoint ? [['checkpoint.path', spec.checkpoint.path]] : [])] as const;
   for (const [what, path] of named) {
     if (await sameFile(file, path)) throw new BentoError('USAGE', `--summary-json ${file} is ${what}: the summary would replace it`, { file, hint: 'Give --summary-json a file of its own, e.g. summary.json.' });
   }
-  if ((await stat(file).catch(() => undefined))?.isFile() && !(await isSummary(file))) {
+  if (!target.inPlace && (await stat(file).catch(() => undefined))?.isFile() && !(await isSummary(file))) {
     throw new BentoError('USAGE', `--summary-json ${file} exists and is not a summary: the summary would replace it`, { file, hint: 'Give --summary-json a file of its own, e.g. summary.json, or remove that file if it is not needed.' });
   }
   try {
     await mkdir(dirname(file), { recursive: true });
-    const target = await stat(file).catch(() => undefined);
-    if (target?.isDirectory()) throw Object.assign(new Error('it is a directory'), { code: 'EISDIR' });
+    const info = await stat(file).catch(() => undefined);
+    if (info?.isDirectory()) throw Object.assign(new Error('it is a directory'), { code: 'EISDIR' });
     // A pipe or device is written through (writeSummary): its folder need not be writable.
-    if (!target || target.isFile()) await access(dirname(file), constants.W_OK);
+    if (target.inPlace) await access(file, constants.W_OK).catch((error: NodeJS.ErrnoException) => { if (error.code !== 'ENOENT') throw error; });
+    else if (!info || info.isFile()) await access(dirname(file), constants.W_OK);
   } catch (error) {
     throw summaryError(file, error);
   }
@@ -201,22 +253,43 @@ function summaryError(file: string, error: unknown): BentoError {
  * summary, or an empty file on a full disk. A pipe or device (`--summary-json >(jq …)`, a FIFO,
  * /dev/stdout) is written through, as it is read, not replaced by a file.
  */
-async function writeSummary(file: string, summary: unknown): Promise<void> {
+async function writeSummary(target: SummaryTarget, summary: unknown): Promise<void> {
+  writeSummaryNow(target, summary);
+}
+
+/** writeSummary's work, done at once: also from a second signal's handler, just before the process ends. */
+function writeSummaryNow(target: SummaryTarget, summary: unknown): void {
   const text = `${JSON.stringify(summary, null, 2)}\n`;
-  const info = await stat(file).catch(() => undefined);
-  if (info && !info.isFile()) {
-    await writeFile(file, text);
+  const file = target.path;
+  if (target.fd !== undefined) {
+    const bytes = Buffer.from(text);
+    for (let at = 0; at < bytes.length;) at += writeSync(target.fd, bytes, at);
+    return;
+  }
+  const info = statOrNone(file);
+  if (target.inPlace || (info && !info.isFile())) {
+    writeFileSync(file, text);
     return;
   }
   const temp = `${file}.${process.pid}.tmp`;
   try {
-    await writeFile(temp, text);
-    await rename(temp, file).catch(async (error: NodeJS.ErrnoException) => {
+    writeFileSync(temp, text);
+    try {
+      renameSync(temp, file);
+    } catch (error) {
       // A file mounted in place (Kubernetes' /dev/termination-log, docker -v summary.json:…) cannot be renamed over: written in place.
-      if (!['EBUSY', 'EXDEV', 'EPERM'].includes(error.code ?? '')) throw error;
-      await writeFile(file, text);
-    });
+      if (!['EBUSY', 'EXDEV', 'EPERM'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+      writeFileSync(file, text);
+    }
   } finally {
-    await rm(temp, { force: true }).catch(() => undefined);
+    rmSync(temp, { force: true });
+  }
+}
+
+function statOrNone(file: string): Stats | undefined {
+  try {
+    return statSync(file);
+  } catch {
+    return undefined;
   }
 }
