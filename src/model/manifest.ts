@@ -13,6 +13,9 @@ export const manifestName = 'bento.yaml';
 export type DType = 'float32' | 'float64' | 'int32' | 'int64' | 'bool' | 'string';
 export const dtypes: readonly DType[] = ['float32', 'float64', 'int32', 'int64', 'bool', 'string'];
 
+/** Why a model input of another dtype (float16 from model.half(), uint8 images) cannot be fed, and what to do. */
+export const unfedDtype = (tensor: string, dtype: string) => `the model's input "${tensor}" is ${dtype}, which bento-batch cannot feed (it feeds ${dtypes.join(', ')}): export the model taking float32 and casting inside forward (x.half(), x.to(torch.uint8)), or in float32`;
+
 const dim = z.union([z.literal('batch'), z.number().int().positive(), z.string().min(1)], expect('"batch", a positive integer, or a dimension name'));
 
 const inputSchema = z.strictObject({

@@ -4,6 +4,7 @@
  */
 import { BentoError } from '../errors.js';
 import type { Bundle } from './bundle.js';
+import { dtypes, unfedDtype } from './manifest.js';
 import type { Signature } from './session.js';
 
 /** Throws one MODEL_MISMATCH listing every disagreement between bento.yaml and the ONNX graph. */
@@ -17,7 +18,9 @@ export function validateSignature(bundle: Bundle, signature: Signature): void {
       problems.push(`inputs.${i}.tensor: the model has no input "${input.tensor}" (it has [${inputNames.join(', ')}]); it would be filled from columns [${input.columns.join(', ')}]`);
       return;
     }
-    if (actual.type !== undefined && actual.type !== input.dtype) problems.push(`inputs.${i}.dtype: the model's input "${input.tensor}" is ${actual.type}, the manifest says ${input.dtype}`);
+    if (actual.type !== undefined && actual.type !== input.dtype) {
+      problems.push(`inputs.${i}.dtype: ${(dtypes as readonly string[]).includes(actual.type) ? `the model's input "${input.tensor}" is ${actual.type}, the manifest says ${input.dtype}` : unfedDtype(input.tensor, actual.type)}`);
+    }
     if (actual.shape.length > 0) {
       if (actual.shape.length !== input.shape.length) {
         problems.push(`inputs.${i}.shape: the model's input "${input.tensor}" has ${actual.shape.length} dimension(s) [${actual.shape.join(', ')}], the manifest says [${input.shape.join(', ')}]`);

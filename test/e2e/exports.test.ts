@@ -113,3 +113,14 @@ test('a model with a fixed batch above 256 runs that many rows a call by default
   // 344 rows, 2 of them without measurements (bad rows: the bundle has no fill).
   assert.deepEqual([summary.batch, summary.output.rows, summary.rows_failed], [{ size: 300, concurrency: 2, count: 2 }, 342, 2]);
 }));
+
+test('a float16 input (model.half()) is refused at pack and before a run with what to do, not a list of dtypes to go round', () => withTempDir(async (dir) => {
+  const packed = await runCli(['--log-format', 'text', 'pack', join(fixtures, 'models', 'shapes', 'half_in.onnx'), '--name', 'm', '--columns', 'x=a,b', '--output', join(dir, 'b')]);
+  assert.equal(packed.code, 2, packed.stderr);
+  assert.match(packed.stderr, /the model's input "x" is float16, which bento-batch cannot feed \(it feeds float32, float64, int32, int64, bool, string\): export the model taking float32 and casting inside forward/);
+  // A manifest written by hand says float32: the run's check says the same.
+  await writeFile(join(dir, 'manifest.yaml'), 'bento: 1\nname: m\nversion: "1"\ninputs:\n  - { tensor: x, dtype: float32, shape: [batch, 2], columns: [a, b] }\noutputs:\n  - { tensor: y, columns: { values: [y0, y1] } }\n');
+  const manifest = await runCli(['--log-format', 'text', 'pack', join(fixtures, 'models', 'shapes', 'half_in.onnx'), '--name', 'm', '--manifest', join(dir, 'manifest.yaml'), '--output', join(dir, 'b')]);
+  assert.notEqual(manifest.code, 0);
+  assert.match(manifest.stderr, /inputs\.0\.dtype: the model's input "x" is float16, which bento-batch cannot feed/);
+}));

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { test } from 'node:test';
+import { dtypes } from '../../src/model/manifest.js';
 import { Session, type SessionOptions, type TensorData, type TensorInfo } from '../../src/model/session.js';
 import { fixtures, seededRandom } from '../helpers.js';
 
@@ -40,6 +41,8 @@ test('the native session is in use, and gives the public API\'s signature and ou
       assert.equal(native.native, true, `${name}: the native binding of the pinned onnxruntime-node`);
       assert.equal(api.native, false);
       assert.deepEqual(native.signature, api.signature, name);
+      // A model bento-batch refuses to feed (shapes/half_in.onnx: float16) is compared by its signature alone.
+      if (native.signature.inputs.some((i) => !(dtypes as readonly string[]).includes(i.type ?? ''))) continue;
       const next = seededRandom(7);
       const feeds = Object.fromEntries(native.signature.inputs.map((i) => [i.name, feed(i, next)]));
       const fetch = native.signature.outputs.filter((o) => o.isTensor).map((o) => o.name);

@@ -12,7 +12,7 @@ import type { Batch } from '../../batch/batcher.js';
 import { BentoError, oneLine } from '../../errors.js';
 import type { Bundle } from '../../model/bundle.js';
 import { locationsIn } from '../../model/external.js';
-import { isVersion, type Manifest, manifestName, outsideBundle, parseManifest, readManifest, tagPart, tagPartWords } from '../../model/manifest.js';
+import { dtypes, isVersion, type Manifest, manifestName, outsideBundle, parseManifest, readManifest, tagPart, tagPartWords, unfedDtype } from '../../model/manifest.js';
 import { ModelPool } from '../../model/pool.js';
 import { postprocess } from '../../model/postprocess.js';
 import { Preprocessor } from '../../model/preprocess.js';
@@ -246,7 +246,8 @@ function fromFlags(options: PackOptions, version: string, signature: Signature, 
   const fixed = fixedBatch(signature);
   const inputs = signature.inputs.map((input) => {
     const cols = columns.get(input.name);
-    if (!cols) problems.push(`input tensor "${input.name}" (${input.type} [${input.shape.join(', ')}]) needs columns: add --columns ${input.name}=col1,col2,…`);
+    if (input.type !== undefined && !(dtypes as readonly string[]).includes(input.type)) problems.push(unfedDtype(input.name, input.type));
+    else if (!cols) problems.push(`input tensor "${input.name}" (${input.type} [${input.shape.join(', ')}]) needs columns: add --columns ${input.name}=col1,col2,…`);
     // [4] fed 4 columns: a model exported for one row at a time, whose only dimension is the features.
     else if (input.shape.length === 1 && typeof input.shape[0] === 'number' && cols.length > 1 && cols.length === input.shape[0]) {
       problems.push(`input tensor "${input.name}" has shape [${input.shape[0]}] and --columns gives it ${cols.length} columns: the model takes one row at a time, with no batch dimension; re-export it with one (an input of shape [1, ${cols.length}] and dynamic_axes={"${input.name}": {0: "batch"}} in torch.onnx.export)`);
