@@ -179,7 +179,8 @@ function report(error: unknown): number {
     // --help and --version end here too, with exit code 0.
     if (error.exitCode === 0) return ExitCode.ok;
     if (logFormat === 'json') {
-      const message = usageText.trim().replace(/^error: /, '') || error.message;
+      // A bare `bento-batch` (or `models`) printed its help: commander's own message for that is "(outputHelp)".
+      const message = usageText.trim().replace(/^error: /, '') || (error.code === 'commander.help' ? 'no command given' : error.message);
       process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', event: 'error', code: 'USAGE', exit_code: ExitCode.config, message, hint: 'See bento-batch --help, or bento-batch COMMAND --help.' })}\n`);
     } else process.stderr.write(`${usageText.trimEnd()}\nhint: See bento-batch --help, or bento-batch COMMAND --help.\n`);
     return ExitCode.config;

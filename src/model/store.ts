@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { cp, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { BentoError } from '../errors.js';
+import { BentoError, didYouMean } from '../errors.js';
 import { directorySize } from './archive.js';
 import { isTime, isVersion, manifestName, readManifest, tagPart, tagPartWords } from './manifest.js';
 
@@ -81,8 +81,12 @@ export async function resolveTag(ref: string, env?: NodeJS.ProcessEnv): Promise<
   const found = tag.version === undefined ? versions.at(-1) : versions.find((m) => m.version === tag.version);
   if (!found) {
     const known = versions.map((m) => m.version);
-    throw new BentoError('MODEL_NOT_FOUND', `Model ${ref} is not in the store ${modelsDir(env)}${known.length ? `; it has versions ${known.join(', ')}` : ''}`, {
-      hint: known.length ? `Use one of ${known.map((v) => `${tag.name}:${v}`).join(', ')} or ${tag.name}:latest.` : 'Pack it first with `bento-batch pack MODEL.onnx --name NAME`, or import it with `bento-batch models import FILE.tar.gz`. `bento-batch models list` shows what is stored.',
+    // A mistyped name: the stored name closest to it.
+    const closest = known.length ? undefined : didYouMean(tag.name, await readdir(modelsDir(env)).catch(() => [] as string[]));
+    throw new BentoError('MODEL_NOT_FOUND', `Model ${ref} is not in the store ${modelsDir(env)}${known.length ? `; it has versions ${known.join(', ')}` : closest ? `; did you mean ${closest}?` : ''}`, {
+      hint: known.length ? `Use one of ${known.map((v) => `${tag.name}:${v}`).join(', ')} or ${tag.name}:latest.`
+        : closest ? `Use ${closest}${tag.version !== undefined ? `:${tag.version}` : ''}; \`bento-batch models list\` shows what is stored.`
+          : 'Pack it first with `bento-batch pack MODEL.onnx --name NAME`, or import it with `bento-batch models import FILE.tar.gz`. `bento-batch models list` shows what is stored.',
     });
   }
   return found;

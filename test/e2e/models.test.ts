@@ -407,3 +407,14 @@ test('pack: weights saved as external data go into the bundle (it loads and scor
   assert.match(softmax.stderr, /--labels score=churn: output "score" has one value per row, and a softmax over one value is always 1\nhint: For one score \(a sigmoid probability\), leave --labels score out: it becomes a value column; for a logit, add --activation score=sigmoid\./);
 }));
 
+
+test('a mistyped stored name is answered with the closest one; a bare bento-batch off a terminal says no command was given', () => withTempDir(async (dir) => {
+  const env = { BENTO_BATCH_HOME: join(dir, 'home') };
+  assert.equal((await runCli(['pack', join(fixtures, 'models', 'penguins', 'model.onnx'), '--name', 'penguins', '--version', '1', '--columns', columns], { env })).code, 0);
+  const typo = await runCli(['--log-format', 'text', 'inspect', 'pengins:1'], { env });
+  assert.equal(typo.code, 4, typo.stderr);
+  assert.equal(typo.stderr, `error: Model pengins:1 is not in the store ${join(dir, 'home', 'models')}; did you mean penguins?\nhint: Use penguins:1; \`bento-batch models list\` shows what is stored.\n`);
+  const bare = await runCli(['--log-format', 'json']);
+  assert.equal(bare.code, 2);
+  assert.equal((JSON.parse(bare.stderr.trim().split('\n').at(-1)!) as { message: string }).message, 'no command given');
+}));
