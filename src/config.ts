@@ -33,9 +33,10 @@ async function notYaml(file: string): Promise<string | undefined> {
   if (ext === '.onnx') return 'an ONNX model';
   if (ext === '.csv' || ext === '.tsv') return 'a CSV file';
   if (ext === '.jsonl' || ext === '.ndjson') return 'a JSON Lines file';
-  // UTF-16 text has NULs too, after its byte-order mark.
+  // UTF-16 text has NULs too, after its byte-order mark; other control characters occur in text
+  // (a Hive ^A delimiter pasted into csv.delimiter), NUL in none.
   const utf16 = (bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff);
-  if (!utf16 && bytes.some((b) => b === 0 || (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0x0c))) return 'a binary file';
+  if (!utf16 && bytes.includes(0)) return 'a binary file';
   return undefined;
 }
 

@@ -47,13 +47,21 @@ export function parseTag(ref: string): { name: string; version: string | undefin
  */
 export async function listModels(name?: string, env?: NodeJS.ProcessEnv, unreadable?: string[]): Promise<StoredModel[]> {
   const root = modelsDir(env);
-  const names = name ? [name] : await readdir(root).catch(() => [] as string[]);
+  const denied = (error: NodeJS.ErrnoException) => error.code === 'EACCES' || error.code === 'EPERM';
+  const hint = 'Give this user read access to the store (chmod -R a+rX, or a group), or use a BENTO_BATCH_HOME of its own.';
+  const stored = await readdir(root).catch((error: NodeJS.ErrnoException) => {
+    if (!denied(error)) return [] as string[];
+    if (!name) unreadable?.push(root);
+    else throw new BentoError('MODEL_NOT_FOUND', `The model store ${root} cannot be read by this user (permission denied), so model ${name} cannot be looked up`, { file: root, hint });
+    return [] as string[];
+  });
+  const names = name ? [name] : stored;
   const out: StoredModel[] = [];
   for (const n of names.sort()) {
     const versions = await readdir(join(root, n), { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EACCES' && error.code !== 'EPERM') return [];
+      if (!denied(error)) return [];
       if (!name) unreadable?.push(join(root, n));
-      else throw new BentoError('MODEL_NOT_FOUND', `Model ${n} is in the store ${root}, but this user may not read its folder ${join(root, n)} (permission denied)`, { file: join(root, n), hint: 'Give this user read access to the store (chmod -R a+rX, or a group), or use a BENTO_BATCH_HOME of its own.' });
+      else throw new BentoError('MODEL_NOT_FOUND', `Model ${n} is in the store ${root}, but this user may not read its folder ${join(root, n)} (permission denied)`, { file: join(root, n), hint });
       return [];
     });
     const models: StoredModel[] = [];

@@ -69,19 +69,26 @@ export function startProgress(stats: RunStats, options: ProgressOptions): Progre
   const stream = options.logger.stream as NodeJS.WriteStream;
   const started = now();
   const rowsBefore = () => stats.rowsWrittenBefore ?? 0;
-  /** Recent ticks: time, rows done, fraction of the input. */
-  let samples: { t: number; rows: number; fraction: number | undefined }[] = [];
-  let stopping = false;
-  const tick = () => {
-    const t = now();
-    // A gap many ticks long is a pause (Ctrl-Z, a laptop asleep): speed is measured from after it.
-    if (samples.length > 0 && t - samples.at(-1)!.t > Math.max(2_000, 5 * interval)) samples = [];
+  /** Where the run stands now: rows done, fraction of the input. */
+  const position = () => {
     const rows = stats.rowsDone ?? stats.rowsWritten;
     const p = stats.sourceProgress?.();
     // Bytes are read a block ahead of the rows scored: scaled by the rows scored of those read, the
     // fraction moves with the rows, not in steps of the reader's blocks.
     const fraction = !p?.total ? undefined
       : Math.min(1, p.unit === 'rows' ? rows / p.total : (p.done / p.total) * (stats.rowsRead > 0 ? Math.min(1, rows / stats.rowsRead) : 0));
+    return { rows, fraction };
+  };
+  /** Recent ticks: time, rows done, fraction of the input; from the start, so the first of a log's ticks (10 s in) has a pace. */
+  const initial = position();
+  // A fresh run starts at none of its input, whether or not the reader has said so yet.
+  let samples: { t: number; rows: number; fraction: number | undefined }[] = [{ t: started, rows: initial.rows, fraction: initial.fraction ?? (stats.rowsWrittenBefore ? undefined : 0) }];
+  let stopping = false;
+  const tick = () => {
+    const t = now();
+    // A gap many ticks long is a pause (Ctrl-Z, a laptop asleep): speed is measured from after it.
+    if (samples.length > 0 && t - samples.at(-1)!.t > Math.max(2_000, 5 * interval)) samples = [];
+    const { rows, fraction } = position();
     samples.push({ t, rows, fraction });
     while (samples.length > 2 && t - samples[1]!.t >= windowMs) samples.shift();
     const first = samples[0]!;

@@ -498,6 +498,27 @@ test('--summary-json /dev/stdout into a redirected file writes this process\'s s
   assert.equal((JSON.parse(await readFile(join(dir, 'target.json'), 'utf8')) as { status: string }).status, 'completed');
 }));
 
+test('--summary-json in /dev/shm is a file like any other: a file there that is no summary is not replaced', { skip: !existsSync('/dev/shm') }, () => withTempDir(async (dir) => {
+  const notes = `/dev/shm/bento-batch-test-${process.pid}.txt`;
+  await writeFile(notes, 'precious\n');
+  try {
+    const run = await runCli(['--log-format', 'text', 'run', penguinsJob, '--progress', 'none', '--set', `output.path=${join(dir, 'out.csv')}`, '--summary-json', notes]);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /exists and is not a summary: the summary would replace it/);
+    assert.equal(await readFile(notes, 'utf8'), 'precious\n');
+  } finally {
+    await rm(notes, { force: true });
+  }
+}));
+
+test('a job file holding a control character (a Hive ^A delimiter pasted raw) is read as YAML, not taken for a binary file', () => withTempDir(async (dir) => {
+  const { header, lines } = await penguinsCsv();
+  await writeFile(join(dir, 'in.txt'), [header, ...lines].map((l) => l.replaceAll(',', '\x01')).join('\n'));
+  await writeFile(join(dir, 'job.yaml'), `input: { path: in.txt, format: csv, csv: { delimiter: "\x01" } }\nmodel: ${join(fixtures, 'models', 'penguins')}\noutput: { path: out.csv }\n`);
+  const run = await runCli(['run', 'job.yaml', '--progress', 'none'], { cwd: dir });
+  assert.equal(run.code, 0, run.stderr);
+}));
+
 test('--summary-json into a pipe (a FIFO, as >(jq …) gives one) is written through, not replaced by a file', () => withTempDir(async (dir) => {
   const fifo = join(dir, 'summary.fifo');
   execFileSync('mkfifo', [fifo]);

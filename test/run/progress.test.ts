@@ -79,3 +79,18 @@ test('rows/s and the ETA follow the last seconds: a pause (Ctrl-Z) is not averag
   assert.equal(after.rows_per_second, 1_000);
   progress.stop();
 });
+
+test('the first progress line of a log (ten seconds in) has an ETA: the pace counts from the start', () => {
+  const stream = new PassThrough();
+  const events: { percent?: number; eta_seconds?: number }[] = [];
+  stream.on('data', (d: Buffer) => events.push(...d.toString().trim().split('\n').map((l) => JSON.parse(l) as never)));
+  let clock = 0;
+  let done = 0;
+  const stats: RunStats = { rowsRead: 0, rowsWritten: 0, batches: 0, sourceProgress: () => ({ done, total: 1000, unit: 'rows' }) };
+  const progress = startProgress(stats, { job: 'j', mode: 'log', logger: new Logger('json', stream), now: () => clock });
+  clock = 10_000;
+  done = stats.rowsRead = stats.rowsWritten = 400;
+  progress.report();
+  progress.stop();
+  assert.deepEqual([events[0]!.percent, events[0]!.eta_seconds], [40, 15]);
+});

@@ -181,37 +181,34 @@ async function isSummary(file: string): Promise<boolean> {
 /** Where --summary-json is written, and how. */
 interface SummaryTarget {
   readonly path: string;
-  /** Written through, never removed or renamed over: a pipe, a device, anything in /dev or /proc (/dev/stdout, /dev/termination-log) or a link into them. */
+  /** Written through, never removed or renamed over: a pipe, a device, or this process's own descriptor. */
   readonly inPlace: boolean;
   /** /dev/stdout, /dev/stderr, /dev/fd/N: this process's own descriptor, written as it is (a `>>` log is appended to, not emptied). */
   readonly fd?: number;
 }
 
 /**
- * Follows `file`'s links: one into /dev or /proc (/dev/stdout is a link to /proc/self/fd/1, which
- * names the file a shell redirected to) is written in place, and one to a file is replaced at its
- * target, the link kept: replacing /dev/stdout by a file would send every later process's output
- * there.
+ * Follows `file`'s links: /dev/stdout (a link to /proc/self/fd/1, which names the file a shell
+ * redirected to) and the like are this process's descriptors, written in place; a link to a
+ * file is replaced at its target, the link kept. Replacing /dev/stdout by a file would send every
+ * later process's output there.
  */
 async function summaryTarget(file: string): Promise<SummaryTarget> {
-  const special = (path: string) => /^\/(dev|proc)\//.test(path);
   const descriptor = (path: string) => {
     const match = /^\/(?:dev\/(stdout|stderr)|dev\/fd\/(\d+)|proc\/self\/fd\/(\d+))$/.exec(path);
     return !match ? undefined : match[1] === 'stdout' ? 1 : match[1] === 'stderr' ? 2 : Number(match[2] ?? match[3]);
   };
   let path = file;
   for (let hop = 0; hop < 32; hop++) {
-    if (special(path)) {
-      const fd = descriptor(path);
-      return { path: file, inPlace: true, ...(fd !== undefined ? { fd } : {}) };
-    }
+    const fd = descriptor(path);
+    if (fd !== undefined) return { path: file, inPlace: true, fd };
     const link = await readlink(path).catch(() => undefined);
     if (link === undefined) break;
     path = resolve(dirname(path), link);
   }
   const real = await realpath(path).catch(() => path);
   const info = await stat(real).catch(() => undefined);
-  return { path: special(real) ? file : real, inPlace: special(real) || (info !== undefined && !info.isFile()) };
+  return { path: real, inPlace: info !== undefined && !info.isFile() };
 }
 
 /**
