@@ -79,9 +79,12 @@ export function startProgress(stats: RunStats, options: ProgressOptions): Progre
       : Math.min(1, p.unit === 'rows' ? rows / p.total : (p.done / p.total) * (stats.rowsRead > 0 ? Math.min(1, rows / stats.rowsRead) : 0));
     return { rows, fraction };
   };
-  /** Recent ticks: time, rows done, fraction of the input; from the start, so the first of a log's ticks (10 s in) has a pace. */
   const initial = position();
-  // A fresh run starts at none of its input, whether or not the reader has said so yet.
+  /**
+   * Recent ticks: time, rows done, fraction of the input; from the start, so the first of a log's
+   * ticks (10 s in) has a pace. A fresh run starts at none of its input, whether or not the reader
+   * has said so yet.
+   */
   let samples: { t: number; rows: number; fraction: number | undefined }[] = [{ t: started, rows: initial.rows, fraction: initial.fraction ?? (stats.rowsWrittenBefore ? undefined : 0) }];
   let stopping = false;
   const tick = () => {
