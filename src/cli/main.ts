@@ -165,8 +165,11 @@ export async function main(argv: readonly string[] = process.argv): Promise<neve
     logFormat = cli.opts<{ logFormat?: LogFormat }>().logFormat ?? logFormatIn(argv) ?? logFormat;
     code = report(error);
   }
-  // Let stdout/stderr drain before leaving (they are async when piped).
-  await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+  // Let stdout/stderr drain before leaving (they are async when piped). Not by writing nothing to
+  // stdout: /dev/full refuses even that, and a command that printed nothing there has lost nothing.
+  if (process.stdout.writableLength > 0) await new Promise<void>((resolve) => process.stdout.once('drain', resolve).once('error', () => resolve()).once('close', resolve));
+  // A failed write to a file or device is reported on a later tick.
+  await new Promise((resolve) => setImmediate(resolve));
   if (stdoutFailed && code === ExitCode.ok) {
     code = report(new BentoError('OUTPUT_WRITE', `Cannot write to standard output: ${fsReason(stdoutFailed) ?? stdoutFailed.message}`, { hint: 'Send the output where it can be written (a file on a disk with room, a pipe).' }));
   }

@@ -2,6 +2,9 @@
  * @file The external data files an ONNX graph names: torch and onnx save weights past 2 GB (or on
  * request) beside the graph, each TensorProto naming its file in an external_data entry.
  */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 
 /** A TensorProto external_data entry: the key "location" (field 1, 8 bytes), then its value (field 2). */
 const key = Buffer.from([0x0a, 0x08, ...Buffer.from('location'), 0x12]);
@@ -36,4 +39,16 @@ export class LocationScanner {
     locationsIn(joined, this.found);
     this.#tail = Buffer.from(joined.subarray(Math.max(0, joined.length - (key.length + 5 + maxName))));
   }
+}
+
+/** The bytes a session loads: the graph's file and the external data files it names (beside it; one named twice counts once). */
+export async function weightBytes(modelFile: string): Promise<number> {
+  const scanner = new LocationScanner();
+  let bytes = 0;
+  for await (const piece of createReadStream(modelFile) as AsyncIterable<Buffer>) {
+    bytes += piece.length;
+    scanner.push(piece);
+  }
+  for (const name of scanner.found) bytes += (await stat(join(dirname(modelFile), name)).catch(() => undefined))?.size ?? 0;
+  return bytes;
 }

@@ -18,8 +18,8 @@ const baseMb = 100;
  * `limits.memory`, the base, and the model's weights in each session. The kernel then kills the
  * run with SIGKILL (exit 137, "OOMKilled"), no message of its own, mid-batch.
  */
-export function memoryLimitWarning(memoryMb: number, modelBytes: number, sessions: number, constrained = process.constrainedMemory?.()): string | undefined {
-  if (!constrained || !Number.isFinite(constrained) || constrained >= 2 ** 60) return undefined;
+export function memoryLimitWarning(memoryMb: number, modelBytes: number, sessions: number, constrained = memoryLimit()): string | undefined {
+  if (constrained === undefined || !limiting(constrained)) return undefined;
   const mb = (bytes: number) => Math.round(bytes / 1024 ** 2);
   const weightsMb = mb(modelBytes) * sessions;
   const limitMb = mb(constrained);
@@ -27,6 +27,15 @@ export function memoryLimitWarning(memoryMb: number, modelBytes: number, session
   const fits = limitMb - baseMb - weightsMb;
   return `the process may use ${limitMb} MB (its cgroup's memory limit), less than limits.memory (${memoryMb} MB) + ~${baseMb} MB for node and onnxruntime${weightsMb ? ` + the model's weights in ${sessions} session(s) (${weightsMb} MB)` : ''}: the kernel may kill the run (exit 137, OOMKilled; it resumes from its checkpoint). `
     + (fits >= 64 ? `Set limits.memory to ${fits}MB or less, or raise the container's memory limit.` : `Raise the container's memory limit${sessions > 1 ? ', or lower batch.concurrency (a model session each)' : ''}.`);
+}
+
+/** A limit is one below 2^60 bytes: an unlimited cgroup v1 says 2^63 rounded down to a page, node 2^64 where none is known. */
+const limiting = (bytes: number | undefined) => bytes !== undefined && bytes > 0 && Number.isFinite(bytes) && bytes < 2 ** 60;
+
+/** The process's memory limit (its cgroup's), where one is set. */
+export function memoryLimit(): number | undefined {
+  const bytes = process.constrainedMemory?.();
+  return limiting(bytes) ? bytes : undefined;
 }
 
 /** Shares of `limits.memory` (V8 old-generation caps) for the thread that reads and scores, and the writer (or Parquet encoder) threads. */

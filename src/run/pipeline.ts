@@ -17,6 +17,7 @@ import { usableCores } from '../cores.js';
 import { BentoError, didYouMean, fsReason, thousands } from '../errors.js';
 import { type JobSpec, sameFile, writtenByRuns } from '../job/spec.js';
 import type { Bundle } from '../model/bundle.js';
+import { weightBytes } from '../model/external.js';
 import { fileIdentity, ModelPool } from '../model/pool.js';
 import { outputColumns } from '../model/manifest.js';
 import { predictionFields } from '../model/postprocess.js';
@@ -28,7 +29,7 @@ import { openSinkThread, smallInput, startSinkThreads, stopSinkThreads } from '.
 import { openSource, type Field, type Source } from '../source/index.js';
 import type { SourcePosition, SourceProgress } from '../source/types.js';
 import { Commits } from './commits.js';
-import { memoryLimitWarning, writerShare, writerYoungMb } from './memory.js';
+import { memoryLimit, memoryLimitWarning, writerShare, writerYoungMb } from './memory.js';
 import { ErrorLog } from './rowerrors.js';
 import { outputBatch, type Scored, Scorer } from './scorer.js';
 
@@ -315,7 +316,9 @@ async function runLocked(job: PreparedJob, hooks: RunHooks, lock: Lock | undefin
   }
 
   const session = { ...spec.model.threads, graphOptimization: spec.model.graphOptimization, providers: spec.model.providers };
-  const memory = memoryLimitWarning(spec.limits.memoryMb, (await stat(bundle.modelFile)).size, concurrency);
+  // The weights read only under a limit: the graph's file and the external data it names (a model past 2 GB keeps them beside it).
+  const limit = memoryLimit();
+  const memory = limit === undefined ? undefined : memoryLimitWarning(spec.limits.memoryMb, await weightBytes(bundle.modelFile), concurrency, limit);
   if (memory) hooks.warn?.(`${spec.name}: ${memory}`);
   const { cores, cpus, quota } = usableCores();
   if (quota) hooks.info?.(`${spec.name}: ${cores} of ${cpus} cores, as the cgroup CPU quota in ${quota.file} allows; model threads and encoders are sized to them`, 'cores');

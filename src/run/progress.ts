@@ -87,10 +87,14 @@ export function startProgress(stats: RunStats, options: ProgressOptions): Progre
    */
   let samples: { t: number; rows: number; fraction: number | undefined }[] = [{ t: started, rows: initial.rows, fraction: initial.fraction ?? (stats.rowsWrittenBefore ? undefined : 0) }];
   let stopping = false;
+  /** The rows a resumed run found committed, as the samples knew them: the counts of a scoring thread arrive after the bar starts. */
+  let before = rowsBefore();
   const tick = () => {
     const t = now();
     // A gap many ticks long is a pause (Ctrl-Z, a laptop asleep): speed is measured from after it.
-    if (samples.length > 0 && t - samples.at(-1)!.t > Math.max(2_000, 5 * interval)) samples = [];
+    // Rows found committed are not this run's pace either: measured from when they are known.
+    if ((samples.length > 0 && t - samples.at(-1)!.t > Math.max(2_000, 5 * interval)) || rowsBefore() !== before) samples = [];
+    before = rowsBefore();
     const { rows, fraction } = position();
     samples.push({ t, rows, fraction });
     while (samples.length > 2 && t - samples[1]!.t >= windowMs) samples.shift();

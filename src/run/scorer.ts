@@ -55,8 +55,10 @@ export class Scorer {
   async score(batch: Batch): Promise<Scored> {
     const errors: RowErrors = new Map(batch.errors);
     const parts = await this.#attempt(batch, 0, errors);
-    // Every row failing before any row ever scored is the model's problem, not the data's.
-    if (parts.every((p) => !p.outputs) && !this.#scoredAny) {
+    // Every row of the first batch failing before any row ever scored is the model's problem, not
+    // the data's. The first in input order: batches in flight end in any order, and a short last
+    // batch of one bad row can end before the first.
+    if (parts.every((p) => !p.outputs) && !this.#scoredAny && batch.index === 0) {
       throw errors.get(0) ?? new BentoError('MODEL_RUN', `Model ${this.bundle.manifest.name} failed on every row of the first batch`, { file: this.bundle.modelFile });
     }
     this.#scoredAny = true;

@@ -519,6 +519,26 @@ test('a job file holding a control character (a Hive ^A delimiter pasted raw) is
   assert.equal(run.code, 0, run.stderr);
 }));
 
+test('--summary-json /dev/fd/N writes a descriptor the shell opened (9>file), and refuses one of node\'s own or one not open, before the run', { skip: !existsSync('/proc/self/fd') }, () => withTempDir(async (dir) => {
+  const shell = (fd: number) => new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const child = spawn('sh', ['-c', `exec "$0" "$@" 9>summary.json`, process.execPath, bin, '--log-format', 'text', 'run', penguinsJob, '--progress', 'none', '--restart', '--set', `output.path=${join(dir, 'out.csv')}`, '--summary-json', `/dev/fd/${fd}`], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+  const nine = await shell(9);
+  assert.equal(nine.code, 0, nine.stderr);
+  assert.equal((JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')) as { status: string }).status, 'completed');
+  await rm(join(dir, 'out.csv'));
+  // libuv's own pipes and event descriptors sit at the low numbers: writing a summary into one crashed the process.
+  for (const fd of [0, 4, 5, 7, 8, 40]) {
+    const refused = await shell(fd);
+    assert.equal(refused.code, 2, `${fd}: ${refused.stderr}`);
+    assert.match(refused.stderr, new RegExp(`^error: --summary-json /dev/fd/${fd}: descriptor ${fd} is (not open|open for reading only|one of bento-batch's own)`, 'm'));
+  }
+  assert.equal(existsSync(join(dir, 'out.csv')), false, 'refused before the run');
+}));
+
 test('--summary-json into a pipe (a FIFO, as >(jq …) gives one) is written through, not replaced by a file', () => withTempDir(async (dir) => {
   const fifo = join(dir, 'summary.fifo');
   execFileSync('mkfifo', [fifo]);

@@ -549,6 +549,8 @@ describe('logs and summaries an operator relies on', () => {
     assert.equal(run.code, 0);
     assert.equal((JSON.parse(await readFile(join(work, 'summary.json'), 'utf8')) as { status: string }).status, 'completed');
     assert.ok(existsSync(join(work, 'out.csv')));
+    // validate prints nothing on stdout: a stdout on /dev/full loses nothing of it.
+    assert.equal((await status(['--log-format', 'text', 'validate', jobFile], '>/dev/full')).code, 0);
     const full = await status(['--log-format', 'text', 'status', jobFile, '--json'], '>/dev/full');
     assert.equal(full.code, 5, full.stderr);
     assert.equal(full.stderr, 'error: Cannot write to standard output: the disk is full\nhint: Send the output where it can be written (a file on a disk with room, a pipe).\n');

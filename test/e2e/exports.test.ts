@@ -45,6 +45,12 @@ test('a regressor ending in .squeeze() scores a one-row batch (a scalar from onn
   assert.equal(error!.code, 'MODEL_RUN');
   // onnxruntime's message whole, on one line: its first line alone does not say which index.
   assert.match(error!.reason as string, /failed on .*bad\.csv row 5: .*Gather.*idx=7 must be within the inclusive range \[-3,2\]/);
+  // The last batch of 257 rows is that bad row alone: it can end before the first batch does, and is still the data's fault.
+  await writeFile(join(dir, 'badlast.csv'), lines.map((l, i) => (i === 257 ? l.replace(/,\d,([^,]+)$/, ',7,$1') : l)).join('\n'));
+  const badLast = await runCli(['run', 'job.yaml', '--set', 'input.path=badlast.csv', '--set', 'output.path=badlast.jsonl'], { cwd: dir });
+  assert.equal(badLast.code, 0, badLast.stderr);
+  assert.equal((await jsonLines(join(dir, 'badlast.jsonl'))).length, 256);
+  assert.equal((await jsonLines(join(dir, 'badlast.jsonl.errors.jsonl')))[0]!.row, 257);
   // validate and --dry-run score their sample as a run does: the row is a warning, not a bug in bento-batch.
   for (const args of [['validate', 'job.yaml'], ['run', '--dry-run', 'job.yaml']]) {
     const checked = await runCli(['--log-format', 'text', ...args, '--set', 'input.path=bad.csv'], { cwd: dir });

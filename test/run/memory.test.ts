@@ -50,3 +50,12 @@ test('a run in a cgroup whose memory limit is too small for limits.memory warns,
     assert.deepEqual(warnings(lowered.stderr), []);
   });
 });
+
+test('the weights counted are the graph\'s file and the external data it names (a model past 2 GB keeps them beside it)', async () => {
+  const { weightBytes } = await import('../../src/model/external.js');
+  const { statSync } = await import('node:fs');
+  const dir = join(root, 'fixtures', 'models', 'shapes', 'external');
+  assert.equal(await weightBytes(join(dir, 'model.onnx')), statSync(join(dir, 'model.onnx')).size + statSync(join(dir, 'model.onnx.data')).size);
+  const plain = join(root, 'fixtures', 'models', 'penguins', 'model.onnx');
+  assert.equal(await weightBytes(plain), statSync(plain).size);
+});

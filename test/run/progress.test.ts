@@ -94,3 +94,26 @@ test('the first progress line of a log (ten seconds in) has an ETA: the pace cou
   progress.stop();
   assert.deepEqual([events[0]!.percent, events[0]!.eta_seconds], [40, 15]);
 });
+
+test('a resumed run\'s pace counts from when its committed rows are known, even when they reach the bar after it starts', () => {
+  const stream = new PassThrough();
+  const events: { rows_per_second: number; eta_seconds?: number }[] = [];
+  stream.on('data', (d: Buffer) => events.push(...d.toString().trim().split('\n').map((l) => JSON.parse(l) as never)));
+  let clock = 0;
+  const stats: RunStats = { rowsRead: 0, rowsWritten: 0, batches: 0, sourceProgress: () => ({ done: stats.rowsWritten, total: 2_000_000, unit: 'rows' }) };
+  const progress = startProgress(stats, { job: 'j', mode: 'log', logger: new Logger('json', stream), intervalMs: 200, now: () => clock });
+  // A scoring thread's first counts: a million rows committed by the run before.
+  clock = 100;
+  stats.rowsRead = stats.rowsWritten = stats.rowsWrittenBefore = 1_000_000;
+  progress.report();
+  for (let t = 1; t <= 10; t++) {
+    clock = 100 + t * 1000;
+    stats.rowsRead = stats.rowsWritten = 1_000_000 + t * 10_000;
+    progress.report();
+  }
+  progress.stop();
+  const last = events.at(-1)!;
+  assert.equal(last.rows_per_second, 10_000);
+  // 900,000 rows left at 10,000 a second.
+  assert.equal(last.eta_seconds, 90);
+});

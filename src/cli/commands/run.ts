@@ -2,7 +2,7 @@
  * @file `bento-batch run job.yaml`: load and check the job, run it with progress and signal
  * handling, report the summary. `--dry-run` stops after the checks.
  */
-import { constants, readFileSync, renameSync, rmSync, type Stats, statSync, writeFileSync, writeSync } from 'node:fs';
+import { constants, existsSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, type Stats, statSync, writeFileSync, writeSync } from 'node:fs';
 import { access, mkdir, readFile, readlink, realpath, rm, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { BentoError, errorFields, exitCodeFor, fsReason, thousands } from '../../errors.js';
@@ -201,6 +201,8 @@ async function summaryTarget(file: string): Promise<SummaryTarget> {
   let path = file;
   for (let hop = 0; hop < 32; hop++) {
     const fd = descriptor(path);
+    const problem = fd === undefined || fd === 1 || fd === 2 ? undefined : descriptorProblem(fd);
+    if (problem) throw new BentoError('USAGE', `--summary-json ${file}: ${problem}`, { hint: 'Give --summary-json a file, /dev/stdout, or a descriptor the shell opened for writing (9>summary.json, >(jq .)).' });
     if (fd !== undefined) return { path: file, inPlace: true, fd };
     const link = await readlink(path).catch(() => undefined);
     if (link === undefined) break;
@@ -209,6 +211,31 @@ async function summaryTarget(file: string): Promise<SummaryTarget> {
   const real = await realpath(path).catch(() => path);
   const info = await stat(real).catch(() => undefined);
   return { path: real, inPlace: info !== undefined && !info.isFile() };
+}
+
+/**
+ * Why descriptor `fd` (/dev/fd/N) is not one to write a summary to, on Linux: not open, open for
+ * reading, or one of node's own (libuv's epoll and event descriptors, its self-pipes: writing
+ * there crashed the process), where the shell's `9>file` or `>(jq .)` is none of those.
+ */
+function descriptorProblem(fd: number): string | undefined {
+  const link = (n: number | string) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${n}`);
+    } catch {
+      return undefined;
+    }
+  };
+  if (!existsSync('/proc/self/fd')) return undefined;
+  const target = link(fd);
+  const flags = target === undefined ? undefined : /flags:\s*([0-7]+)/.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1];
+  if (target === undefined || flags === undefined) return `descriptor ${fd} is not open (a shell opens one with ${fd}>FILE)`;
+  if ((parseInt(flags, 8) & 3) === 0) return `descriptor ${fd} is open for reading only`;
+  const own = `descriptor ${fd} is one of bento-batch's own (${target}), not one the shell opened for it`;
+  if (target.startsWith('anon_inode:')) return own;
+  // A pipe both of whose ends this process holds is a self-pipe; the shell's >(…) hands over the writing end alone.
+  if (target.startsWith('pipe:') && readdirSync('/proc/self/fd').some((other) => other !== String(fd) && link(other) === target)) return own;
+  return undefined;
 }
 
 /**
