@@ -135,8 +135,8 @@ export function startProgress(stats: RunStats, options: ProgressOptions): Progre
 }
 
 /**
- * The bar's line in `columns`: the numbers are kept and the bar shrinks to fit them, then goes,
- * then the rate, the job's name and the rows go; what still does not fit is cut.
+ * The bar's line in `columns`: the numbers are kept and the bar shrinks to fit them, then goes;
+ * then the rate goes, or the job's name, then both, then the rows; what still does not fit is cut.
  */
 export function barLine(job: string, fraction: number | undefined, rows: number, rate: number, eta: string | undefined, columns: number): string {
   const percent = fraction === undefined ? undefined : `${(fraction * 100).toFixed(0).padStart(3)}%`;
@@ -145,14 +145,25 @@ export function barLine(job: string, fraction: number | undefined, rows: number,
   const tail = (withRate: boolean) => [percent, rowsText, withRate ? rateText : undefined, eta].filter((x) => x !== undefined).join('  ');
   const full = tail(true);
   // Room kept for a tail as long as a run's usually gets, so the bar does not narrow when the ETA appears or the counts grow.
-  const room = columns - job.length - 1 - Math.max(full.length, 48) - 3;
+  const room = columns - displayWidth(job) - 1 - Math.max(full.length, 48) - 3;
   if (fraction !== undefined && room >= 8) {
     const width = Math.min(24, room);
     return `${job} [${'#'.repeat(Math.round(fraction * width)).padEnd(width, '-')}] ${full}`;
   }
   const short = [percent, eta].filter((x) => x !== undefined).join('  ') || rowsText;
-  for (const line of [`${job} ${full}`, `${job} ${tail(false)}`, tail(false), short]) if (line.length <= columns) return line;
+  for (const line of [`${job} ${full}`, `${job} ${tail(false)}`, full, tail(false), short]) if (displayWidth(line) <= columns) return line;
   return short.slice(0, Math.max(0, columns)).trimEnd();
+}
+
+/**
+ * Columns `text` takes on a terminal: two for East Asian wide and full-width characters (a job
+ * named in Chinese or Japanese) and for emoji past the basic plane, one for the rest. A line
+ * counted by its length wrapped, and every redraw of the bar left a line behind.
+ */
+function displayWidth(text: string): number {
+  let width = 0;
+  for (const char of text) width += /[\u1100-\u115F\u2E80-\u303E\u3041-\u33FF\u3400-\u4DBF\u4E00-\u9FFF\uA000-\uA4CF\uAC00-\uD7A3\uF900-\uFAFF\uFE30-\uFE4F\uFF00-\uFF60\uFFE0-\uFFE6]|[\u{1F300}-\u{1FAFF}\u{20000}-\u{3FFFD}]/u.test(char) ? 2 : 1;
+  return width;
 }
 
 /** The end-of-run report: one line for people, one `summary` event for machines. */

@@ -37,6 +37,10 @@ test('the bar fits the terminal: it narrows, then goes, then the rate, the name 
   assert.equal(line(19), ' 50%  ETA 0:04');
   assert.equal(line(5), ' 50%');
   for (const columns of [5, 19, 39, 60, 79, 119]) assert.ok(line(columns).length <= columns);
+  // A name in Chinese takes two columns a character: counted so, the line fits (22 characters, 44 columns).
+  const wide = '航班延误预测每日批量评分作业第二版本测试用例';
+  assert.equal(barLine(wide, 0.5, 1_500_000, 750_123, 'ETA 0:04', 59), ' 50%  1,500,000 rows  750,123 rows/s  ETA 0:04');
+  assert.equal(barLine(wide, 0.5, 1_500_000, 750_123, 'ETA 0:04', 100), `${wide}  50%  1,500,000 rows  750,123 rows/s  ETA 0:04`);
 });
 
 test('a message while the bar is drawn goes on a line of its own above it, and the bar is drawn again', () => {
