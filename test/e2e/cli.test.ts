@@ -482,12 +482,15 @@ test('a SIGTERM in the first moments (the code, threads, job and model still loa
 
 test('--summary-json /dev/stdout into a redirected file writes this process\'s stdout (appending to a >> log), and a link to a file is replaced at its target, the link kept', () => withTempDir(async (dir) => {
   await writeFile(join(dir, 'log.txt'), 'earlier\n');
-  // /dev/stdout is a link to /proc/self/fd/1, which names the file the shell redirected to: removing or renaming over it would replace the machine's /dev/stdout.
-  const shell = (redirect: string) => execFileSync('sh', ['-c', `"$0" "$@" ${redirect}`, process.execPath, bin, 'run', penguinsJob, '--progress', 'none', '--restart', '--set', `output.path=${join(dir, 'out.csv')}`, '--summary-json', '/dev/stdout'], { cwd: dir, stdio: ['ignore', 'ignore', 'ignore'] });
+  // /dev/stdout is a link to /proc/self/fd/1, which names the file the shell redirected to: removing
+  // or renaming over it would replace the machine's /dev/stdout. Reached here through a link of the
+  // test's own, so that a build that did so would replace that link, not the machine's.
+  await symlink('/dev/stdout', join(dir, 'stdout'));
+  const shell = (redirect: string) => execFileSync('sh', ['-c', `"$0" "$@" ${redirect}`, process.execPath, bin, 'run', penguinsJob, '--progress', 'none', '--restart', '--set', `output.path=${join(dir, 'out.csv')}`, '--summary-json', join(dir, 'stdout')], { cwd: dir, stdio: ['ignore', 'ignore', 'ignore'] });
   shell('>> log.txt');
   const log = await readFile(join(dir, 'log.txt'), 'utf8');
   assert.ok(log.startsWith('earlier\n{\n  "job": "penguins-species"'), log);
-  assert.ok(lstatSync('/dev/stdout').isSymbolicLink(), '/dev/stdout is still a link');
+  assert.ok(lstatSync(join(dir, 'stdout')).isSymbolicLink(), 'the link to /dev/stdout is still a link');
   shell('> fresh.json');
   assert.equal((JSON.parse(await readFile(join(dir, 'fresh.json'), 'utf8')) as { status: string }).status, 'completed');
   await writeFile(join(dir, 'target.json'), '');
