@@ -214,3 +214,14 @@ export function errorFields(error: BentoError): { code: string; message: string;
 export function oneLine(message: string): string {
   return message.split('\n').map((line) => line.trim()).filter(Boolean).join('; ');
 }
+
+/**
+ * `error` from a stat of `path`: EACCES means a folder above it is closed to this user, which is
+ * said as such (not "does not exist"); anything else is undefined, for the caller to call missing.
+ */
+export function unreachable(error: NodeJS.ErrnoException, code: BentoErrorCode, what: string, path: string): undefined {
+  if (error.code !== 'EACCES') return undefined;
+  throw new BentoError(code, `${what} ${path} cannot be reached: permission denied (a folder above it is not open to this user)`, {
+    file: path, hint: 'Give this user access to the folders on the way to it (chmod o+x, or a group), or run as the user that owns them.',
+  });
+}

@@ -1,12 +1,11 @@
 /** The cgroup CPU quota (src/cores.ts), read from copies of what Linux shows under /proc and /sys/fs/cgroup. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { cpuQuota, usableCores } from '../src/cores.js';
-import { bin, root as repo, withTempDir } from './helpers.js';
+import { runCliInShell, withTempDir } from './helpers.js';
 
 /** A root folder holding `files` (paths as on Linux). */
 function fakeRoot(files: Record<string, string>): string {
@@ -103,13 +102,8 @@ test('a run in a cgroup with a one-core quota sizes its threads to one core and 
   t.after(() => rmdirSync(cgroup));
   await withTempDir(async (dir) => {
     const out = join(dir, 'scored.csv');
-    const result = await new Promise<{ code: number | null; stderr: string }>((resolvePromise) => {
-      // The shell joins the cgroup, then becomes the CLI: every thread it starts is in it.
-      const child = spawn('sh', ['-c', `echo $$ > ${cgroup}/cgroup.procs && exec "$0" "$@"`, process.execPath, bin, 'run', 'jobs/penguins.yaml', '--set', `output.path=${out}`, '--set', 'checkpoint=false', '--log-format', 'json'], { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] });
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => (stderr += d));
-      child.on('close', (code) => resolvePromise({ code, stderr }));
-    });
+    // The shell joins the cgroup, then becomes the CLI: every thread it starts is in it.
+    const result = await runCliInShell(`echo $$ > ${cgroup}/cgroup.procs && exec "$0" "$@"`, ['run', 'jobs/penguins.yaml', '--set', `output.path=${out}`, '--set', 'checkpoint=false', '--log-format', 'json']);
     assert.equal(result.code, 0, result.stderr);
     const cores = result.stderr.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { event: string; message: string }).find((e) => e.event === 'cores');
     assert.match(cores?.message ?? '', new RegExp(`^penguins-species: 1 of ${usableCores().cpus} cores, as the cgroup CPU quota in ${cgroup}/cpu.cfs_quota_us allows`));

@@ -58,6 +58,20 @@ export function runCli(args: readonly string[], options: { cwd?: string; env?: N
   });
 }
 
+/**
+ * Runs `bento-batch …args` from `sh -c SCRIPT`, where SCRIPT runs the CLI as `"$0" "$@"`: after
+ * joining a cgroup, say, or with a redirection (`exec "$0" "$@" 2>/dev/full`). Collects stderr.
+ */
+export function runCliInShell(script: string, args: readonly string[], options: { cwd?: string } = {}): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn('sh', ['-c', script, process.execPath, bin, ...args], { cwd: options.cwd ?? root, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ code, stderr }));
+  });
+}
+
 /** A fresh temporary directory, removed after `fn`. */
 export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'bento-batch-test-'));

@@ -5,7 +5,7 @@
  * old or the new state, never a torn one.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { constants, createReadStream } from 'node:fs';
+import { constants, createReadStream, readFileSync } from 'node:fs';
 import { copyFile, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { BentoError, fsReason } from '../errors.js';
@@ -185,6 +185,15 @@ export async function removeCheckpoint(dir: string): Promise<void> {
 }
 
 /** Reads state.json; undefined when there is no checkpoint yet. */
+/** The rows the checkpoint in `dir` has committed, 0 where none can be read: read at once, also from a signal's handler. */
+export function committedRows(dir: string): number {
+  try {
+    return (JSON.parse(readFileSync(stateFile(dir), 'utf8')) as Partial<CheckpointState> | null)?.committed?.rows ?? 0;
+  } catch {
+    return 0;
+  }
+}
+
 export async function readState(dir: string): Promise<CheckpointState | undefined> {
   let text: string;
   try {

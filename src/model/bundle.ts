@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
 import { access, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { BentoError, fsReason } from '../errors.js';
+import { BentoError, fsReason, unreachable } from '../errors.js';
 import { extractArchive } from './archive.js';
 import { type Manifest, manifestName, outsideBundle, parseManifest, readManifest } from './manifest.js';
 import { homeDir, parseTag, resolveTag } from './store.js';
@@ -25,11 +25,7 @@ export { manifestName };
 /** Reads and validates a bundle directory; throws MODEL_NOT_FOUND or MANIFEST_INVALID. */
 export async function openBundle(path: string, options: { readonly confined?: boolean } = {}): Promise<Bundle> {
   const dir = resolve(path);
-  let denied = false;
-  const info = await stat(dir).catch((error: NodeJS.ErrnoException) => void (denied = error.code === 'EACCES'));
-  if (denied) {
-    throw new BentoError('MODEL_NOT_FOUND', `Model bundle ${dir} cannot be reached: permission denied (a folder above it is not open to this user)`, { file: dir, hint: 'Give this user access to the folders on the way to it (chmod o+x, or a group), or run as the user that owns them.' });
-  }
+  const info = await stat(dir).catch((error: NodeJS.ErrnoException) => unreachable(error, 'MODEL_NOT_FOUND', 'Model bundle', dir));
   if (info === undefined) {
     throw new BentoError('MODEL_NOT_FOUND', `Model bundle ${dir} does not exist`, { file: dir, hint: 'Set model to a bundle directory holding bento.yaml and the .onnx file.' });
   }

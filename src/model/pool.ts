@@ -32,6 +32,12 @@ export function inlineBelowMs(cores: number): number {
   return cores <= 2 ? 0.1 : 0.045;
 }
 
+/** The rows of a batch's feeds: each has them first, so the first one read says. */
+function feedRows(feeds: Record<string, TensorData>): number | undefined {
+  for (const name in feeds) return feeds[name]!.dims[0];
+  return undefined;
+}
+
 /**
  * Model files up to this size start `auto` on the calling thread, and go to the workers if their
  * batches prove costly: a run then starts scoring as soon as one session is loaded, and loads no
@@ -335,7 +341,7 @@ export class ModelPool {
    * value (or row of values) is then that row's.
    */
   #withBatchDim(feeds: Record<string, TensorData>, outputs: Record<string, TensorData>): Record<string, TensorData> {
-    if (Object.values(feeds)[0]?.dims[0] !== 1) return outputs;
+    if (feedRows(feeds) !== 1) return outputs;
     let fixed: Record<string, TensorData> | undefined;
     for (const [name, tensor] of Object.entries(outputs)) {
       const declared = this.signature.outputs.find((o) => o.name === name)?.shape;

@@ -31,11 +31,14 @@ export class Preprocessor {
 
   /** The token inputs' fixed length, where the graph has one. */
   readonly #padTo: number | undefined;
+  /** The inputs pooling: mean takes its mask from (poolingMask): none for most models. */
+  readonly #maskInputs: readonly string[];
 
   private constructor(manifest: Manifest, encoder: TextEncoder | undefined, padTo: number | undefined) {
     this.#manifest = manifest;
     this.#encoder = encoder;
     this.#padTo = padTo;
+    this.#maskInputs = [...new Set(manifest.outputs.map((o) => poolingMask(manifest, o)).filter((name) => name !== undefined))];
   }
 
   /** `signature`: the graph's, whose fixed token length (if any) every text is padded to. */
@@ -68,14 +71,12 @@ export class Preprocessor {
 
   /** Copies of the mask feeds that pooling: mean reads (none for most models). */
   #masks(feeds: Record<string, TensorData>): PreContext {
-    let masks: Map<string, { data: ArrayLike<number | bigint>; sequence: number }> | undefined;
-    for (const output of this.#manifest.outputs) {
-      const name = poolingMask(this.#manifest, output);
-      const feed = name === undefined ? undefined : feeds[name];
-      if (!feed || masks?.has(name!)) continue;
-      (masks ??= new Map()).set(name!, { data: (feed.data as Int32Array | BigInt64Array | Float32Array).slice(), sequence: Number(feed.dims[1] ?? 1) });
-    }
-    return masks ? { masks } : {};
+    if (this.#maskInputs.length === 0) return {};
+    const masks = new Map(this.#maskInputs.map((name) => {
+      const feed = feeds[name]!;
+      return [name, { data: (feed.data as Int32Array | BigInt64Array | Float32Array).slice(), sequence: Number(feed.dims[1] ?? 1) }];
+    }));
+    return { masks };
   }
 
   /** Feeds for one batch padded to `rows`, and the context its postprocessing needs. */

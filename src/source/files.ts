@@ -8,7 +8,7 @@ import { readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { type Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { BentoError } from '../errors.js';
+import { BentoError, unreachable } from '../errors.js';
 import { formatFromPath, type InputSpec } from '../job/spec.js';
 
 /** Whether a path segment holds a glob's wildcard. */
@@ -27,9 +27,7 @@ export async function resolveInputFiles(path: string, isWanted: (file: string) =
   /** `path` is one file, named on its own. */
   let named = false;
   if (firstMagic === -1) {
-    let denied: NodeJS.ErrnoException | undefined;
-    const info = await stat(path).catch((error: NodeJS.ErrnoException) => void (denied = error.code === 'EACCES' ? error : undefined));
-    if (denied) throw new BentoError('INPUT_NOT_FOUND', `Input file ${path} cannot be reached: permission denied (a folder above it is not open to this user)`, { file: path, hint: 'Give this user access to the folders on the way to it (chmod o+x, or a group), or run as the user that owns them.' });
+    const info = await stat(path).catch((error: NodeJS.ErrnoException) => unreachable(error, 'INPUT_NOT_FOUND', 'Input file', path));
     if (info === undefined) {
       const to = await readlink(path).catch(() => undefined);
       if (to !== undefined) broken.push(path);

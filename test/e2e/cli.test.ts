@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { test } from 'node:test';
-import { bin, duckdb, fixtures, penguinsCsv, readJson, readRows, root, runCli, withTempDir } from '../helpers.js';
+import { bin, duckdb, fixtures, penguinsCsv, readJson, readRows, root, runCli, runCliInShell, withTempDir } from '../helpers.js';
 import { STALE_MS } from '../../src/checkpoint/lock.js';
 
 const penguinsJob = join(root, 'jobs', 'penguins.yaml');
@@ -523,12 +523,7 @@ test('a job file holding a control character (a Hive ^A delimiter pasted raw) is
 }));
 
 test('--summary-json /dev/fd/N writes a descriptor the shell opened (9>file), and refuses one of node\'s own or one not open, before the run', { skip: !existsSync('/proc/self/fd') }, () => withTempDir(async (dir) => {
-  const shell = (fd: number) => new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const child = spawn('sh', ['-c', `exec "$0" "$@" 9>summary.json`, process.execPath, bin, '--log-format', 'text', 'run', penguinsJob, '--progress', 'none', '--restart', '--set', `output.path=${join(dir, 'out.csv')}`, '--summary-json', `/dev/fd/${fd}`], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stderr }));
-  });
+  const shell = (fd: number) => runCliInShell('exec "$0" "$@" 9>summary.json', ['--log-format', 'text', 'run', penguinsJob, '--progress', 'none', '--restart', '--set', `output.path=${join(dir, 'out.csv')}`, '--summary-json', `/dev/fd/${fd}`], { cwd: dir });
   const nine = await shell(9);
   assert.equal(nine.code, 0, nine.stderr);
   assert.equal((JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')) as { status: string }).status, 'completed');

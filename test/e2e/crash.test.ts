@@ -5,13 +5,13 @@
  * pair, gzip input and a multi-file glob.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { bin, duckdb, fixtures, runCli, withTempDir } from '../helpers.js';
+import { bin, duckdb, fixtures, runCli, runCliInShell, withTempDir } from '../helpers.js';
 
 const seed = Number(process.env.BENTO_TEST_SEED ?? 20261124);
 /** mulberry32: a tiny seeded PRNG so a failing trial can be replayed with BENTO_TEST_SEED. */
@@ -79,6 +79,22 @@ async function cleanRun(input: string, output: Output): Promise<Buffer> {
   const ok = await runCli(['run', await job(`clean-${input}-${output}`, inputs[input]!, clean, false), '--progress', 'none']);
   assert.equal(ok.code, 0, ok.stderr);
   return readFile(clean);
+}
+
+/** The job run again from scratch without a checkpoint into clean.csv: `work/out.csv` must hold its bytes. */
+async function assertCleanBytes(work: string, jobFile: string): Promise<void> {
+  const clean = await runCli(['run', jobFile, '--progress', 'none', '--set', `output.path=${join(work, 'clean.csv')}`, '--set', 'checkpoint=false']);
+  assert.equal(clean.code, 0, clean.stderr);
+  assert.ok((await readFile(join(work, 'out.csv'))).equals(await readFile(join(work, 'clean.csv'))));
+}
+
+/** `bento-batch run JOB` with a `name:n:wait` failpoint: resolves once the run is held there (it says so on stderr). */
+async function runToFailpoint(jobFile: string, point: string, args: readonly string[] = []): Promise<{ child: ChildProcess; ended: Promise<{ code: number | null; signal: NodeJS.Signals | null }>; stderr: () => string }> {
+  const child = spawn(process.execPath, [bin, '--log-format', 'text', 'run', jobFile, '--progress', 'none', ...args], { env: { ...process.env, BENTO_BATCH_FAILPOINT: point }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  await new Promise<void>((resolve) => child.stderr!.on('data', (d: Buffer) => (stderr += d).includes('failpoint ') && resolve()));
+  return { child, ended, stderr: () => stderr };
 }
 
 /** Starts a run and kills it with SIGKILL after `ms` (if still running); resolves with how it ended. */
@@ -261,9 +277,7 @@ describe('a resume over a change that alters the output is refused', () => {
     await write(linked, text);
     const resumed = await resume();
     assert.equal(resumed.code, 0, resumed.stderr);
-    const clean = await runCli(['run', jobFile, '--progress', 'none', '--set', `output.path=${join(work, 'clean.csv')}`, '--set', 'checkpoint=false']);
-    assert.equal(clean.code, 0, clean.stderr);
-    assert.ok((await readFile(join(work, 'out.csv'))).equals(await readFile(join(work, 'clean.csv'))));
+    await assertCleanBytes(work, jobFile);
   }));
 });
 
@@ -294,9 +308,7 @@ describe('a resume over changed weights in a subfolder of the bundle is refused'
     await writeFile(weights, original);
     const resumed = await runCli(['run', jobFile, '--progress', 'none']);
     assert.equal(resumed.code, 0, resumed.stderr);
-    const clean = await runCli(['run', jobFile, '--progress', 'none', '--set', `output.path=${join(work, 'clean.csv')}`, '--set', 'checkpoint=false']);
-    assert.equal(clean.code, 0, clean.stderr);
-    assert.ok((await readFile(join(work, 'out.csv'))).equals(await readFile(join(work, 'clean.csv'))));
+    await assertCleanBytes(work, jobFile);
   }));
 });
 
@@ -306,20 +318,15 @@ describe('the checkpoint\'s files removed under a run', () => {
     await writeFile(jobFile, [`input: { path: ${join(fixtures, 'data', 'penguins.csv')} }`, `model: ${join(fixtures, 'models', 'penguins')}`, 'batch: { size: 16 }', 'output: { path: out.csv }', 'checkpoint: { every: 32 }'].join('\n'));
     // Removed as a commit syncs the folder, or between commits (found by the next one, which would record files that are gone).
     for (const [point, message] of [['state-renamed:2:wait', 'Cannot write output .*out\\.csv\\.bento-batch: its folder was removed while the run wrote there'], ['batch-written:5:wait', 'Cannot record a checkpoint in .*out\\.csv\\.bento-batch: the folder was removed while the run wrote there, and its partial output with it']] as const) {
-      const child = spawn(process.execPath, [bin, '--log-format', 'text', 'run', jobFile, '--progress', 'none'], { env: { ...process.env, BENTO_BATCH_FAILPOINT: point }, stdio: ['ignore', 'ignore', 'pipe'] });
-      let stderr = '';
-      const ended = new Promise<number | null>((resolve) => child.on('close', resolve));
-      await new Promise<void>((resolve) => child.stderr.on('data', (d: Buffer) => (stderr += d).includes('failpoint ') && resolve()));
+      const run = await runToFailpoint(jobFile, point);
       await rm(join(work, 'out.csv.bento-batch'), { recursive: true });
-      assert.equal(await ended, 5, stderr);
-      assert.match(stderr, new RegExp(`error: ${message}`));
+      assert.equal((await run.ended).code, 5, run.stderr());
+      assert.match(run.stderr(), new RegExp(`error: ${message}`));
       assert.ok(!existsSync(join(work, 'out.csv')));
     }
     const again = await runCli(['run', jobFile, '--progress', 'none']);
     assert.equal(again.code, 0, again.stderr);
-    const clean = await runCli(['run', jobFile, '--progress', 'none', '--set', `output.path=${join(work, 'clean.csv')}`, '--set', 'checkpoint=false']);
-    assert.equal(clean.code, 0, clean.stderr);
-    assert.ok((await readFile(join(work, 'out.csv'))).equals(await readFile(join(work, 'clean.csv'))));
+    await assertCleanBytes(work, jobFile);
     // A record whose partial output is gone, or shorter than it says.
     for (const damage of ['gone', 'short'] as const) {
       await rm(join(work, 'out.csv'));
@@ -366,9 +373,7 @@ describe('a takeover cut short before it parted from the partial files', () => {
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.match(resumed.stderr, /an earlier run took the job over and stopped before it parted from the partial files; the partial files are copied first/);
     assert.notEqual(statSync(join(work, 'out.csv')).ino, before, 'the output is a copy, not the file the paused run may hold');
-    const clean = await runCli(['run', jobFile, '--progress', 'none', '--set', `output.path=${join(work, 'clean.csv')}`, '--set', 'checkpoint=false']);
-    assert.equal(clean.code, 0, clean.stderr);
-    assert.ok((await readFile(join(work, 'out.csv'))).equals(await readFile(join(work, 'clean.csv'))));
+    await assertCleanBytes(work, jobFile);
     assert.ok(!existsSync(join(work, 'out.csv.bento-batch', 'detach.pending')), 'the marker goes once the files are parted from');
   }));
 });
@@ -380,20 +385,14 @@ describe('a model replaced while a run starts', () => {
     const jobFile = join(work, 'job.yaml');
     await writeFile(jobFile, [`input: { path: ${join(fixtures, 'data', 'penguins.csv')} }`, 'model: model', 'output: { path: out.csv }'].join('\n'));
     for (const swap of ['rename', 'rewrite'] as const) {
-      const child = spawn(process.execPath, [bin, '--log-format', 'text', 'run', jobFile, '--progress', 'none'], { env: { ...process.env, BENTO_BATCH_FAILPOINT: 'model-hashed:1:wait' }, stdio: ['ignore', 'ignore', 'pipe'] });
-      let stderr = '';
-      const ended = new Promise<number | null>((resolve) => child.on('close', resolve));
-      await new Promise<void>((resolve) => child.stderr.on('data', (d: Buffer) => {
-        stderr += d;
-        if (stderr.includes('failpoint model-hashed')) resolve();
-      }));
+      const run = await runToFailpoint(jobFile, 'model-hashed:1:wait');
       const other = await readFile(join(fixtures, 'models', 'deep-mlp', 'model.onnx'));
       if (swap === 'rename') {
         await writeFile(join(work, 'new.onnx'), other);
         await rename(join(work, 'new.onnx'), join(work, 'model', 'model.onnx'));
       } else await writeFile(join(work, 'model', 'model.onnx'), other);
-      assert.equal(await ended, 4, stderr);
-      assert.match(stderr, /error: Model file .*model\.onnx changed while the run loaded it \(replaced or rewritten\)/);
+      assert.equal((await run.ended).code, 4, run.stderr());
+      assert.match(run.stderr(), /error: Model file .*model\.onnx changed while the run loaded it \(replaced or rewritten\)/);
       assert.ok(!existsSync(join(work, 'out.csv')));
       await cp(join(fixtures, 'models', 'penguins', 'model.onnx'), join(work, 'model', 'model.onnx'));
     }
@@ -517,18 +516,12 @@ describe('logs and summaries an operator relies on', () => {
   test('a second SIGINT stops at once, says so, and still writes the --summary-json a scheduler reads (interrupted, 130)', () => withTempDir(async (work) => {
     const jobFile = join(work, 'job.yaml');
     await writeFile(jobFile, [`input: { path: ${join(fixtures, 'data', 'penguins.csv')} }`, `model: ${join(fixtures, 'models', 'penguins')}`, 'batch: { size: 16 }', 'output: { path: out.csv }'].join('\n'));
-    const child = spawn(process.execPath, [bin, '--log-format', 'text', 'run', jobFile, '--progress', 'none', '--summary-json', join(work, 'summary.json')], { env: { ...process.env, BENTO_BATCH_FAILPOINT: 'batch-written:3:wait' }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    const ended = new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_code, signal) => resolve(signal)));
-    await new Promise<void>((resolve) => child.stderr.on('data', (d: Buffer) => {
-      stderr += d;
-      if (stderr.includes('failpoint batch-written')) resolve();
-    }));
-    child.kill('SIGINT');
+    const run = await runToFailpoint(jobFile, 'batch-written:3:wait', ['--summary-json', join(work, 'summary.json')]);
+    run.child.kill('SIGINT');
     await new Promise((resolve) => setTimeout(resolve, 100));
-    child.kill('SIGINT');
-    assert.equal(await ended, 'SIGINT', stderr);
-    assert.match(stderr, /^error: SIGINT again: stopped at once; run the same command to resume from the last checkpoint$/m);
+    run.child.kill('SIGINT');
+    assert.equal((await run.ended).signal, 'SIGINT', run.stderr());
+    assert.match(run.stderr(), /^error: SIGINT again: stopped at once; run the same command to resume from the last checkpoint$/m);
     const summary = JSON.parse(await readFile(join(work, 'summary.json'), 'utf8')) as { status: string; exit_code: number; error: { code: string }; rows_committed: number };
     assert.deepEqual([summary.status, summary.exit_code, summary.error.code], ['interrupted', 130, 'INTERRUPTED']);
     assert.equal(typeof summary.rows_committed, 'number');
@@ -539,12 +532,7 @@ describe('logs and summaries an operator relies on', () => {
   test('a log that cannot be written (stderr on a full disk) loses its lines, not the run; a command\'s own output that cannot be written is exit 5', () => withTempDir(async (work) => {
     const jobFile = join(work, 'job.yaml');
     await writeFile(jobFile, [`input: { path: ${join(fixtures, 'data', 'penguins.csv')} }`, `model: ${join(fixtures, 'models', 'penguins')}`, 'output: { path: out.csv }'].join('\n'));
-    const status = (args: string[], redirect: string) => new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn('sh', ['-c', `exec "$0" "$@" ${redirect}`, process.execPath, bin, ...args], { cwd: work, stdio: ['ignore', 'ignore', 'pipe'] });
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => (stderr += d));
-      child.on('close', (code) => resolve({ code, stderr }));
-    });
+    const status = (args: string[], redirect: string) => runCliInShell(`exec "$0" "$@" ${redirect}`, args, { cwd: work });
     const run = await status(['--log-format', 'json', 'run', jobFile, '--summary-json', 'summary.json'], '2>/dev/full');
     assert.equal(run.code, 0);
     assert.equal((JSON.parse(await readFile(join(work, 'summary.json'), 'utf8')) as { status: string }).status, 'completed');

@@ -1,11 +1,10 @@
 /** The warning where a cgroup's memory limit is below what a run may take (src/run/memory.ts). */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { memoryLimitWarning } from '../../src/run/memory.js';
-import { bin, root, withTempDir } from '../helpers.js';
+import { root, runCliInShell, withTempDir } from '../helpers.js';
 
 const MB = 1024 ** 2;
 
@@ -34,13 +33,8 @@ test('a run in a cgroup whose memory limit is too small for limits.memory warns,
   }
   t.after(() => rmdirSync(cgroup));
   await withTempDir(async (dir) => {
-    const run = (...set: string[]) => new Promise<{ code: number | null; stderr: string }>((resolvePromise) => {
-      // The shell joins the cgroup, then becomes the CLI.
-      const child = spawn('sh', ['-c', `echo $$ > ${cgroup}/cgroup.procs && exec "$0" "$@"`, process.execPath, bin, 'run', 'jobs/penguins.yaml', '--set', `output.path=${join(dir, 'out.csv')}`, '--set', 'checkpoint=false', '--log-format', 'json', ...set.flatMap((s) => ['--set', s])], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => (stderr += d));
-      child.on('close', (code) => resolvePromise({ code, stderr }));
-    });
+    // The shell joins the cgroup, then becomes the CLI.
+    const run = (...set: string[]) => runCliInShell(`echo $$ > ${cgroup}/cgroup.procs && exec "$0" "$@"`, ['run', 'jobs/penguins.yaml', '--set', `output.path=${join(dir, 'out.csv')}`, '--set', 'checkpoint=false', '--log-format', 'json', ...set.flatMap((s) => ['--set', s])]);
     const warnings = (stderr: string) => stderr.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { level: string; message: string }).filter((e) => e.level === 'warn').map((e) => e.message);
     const tight = await run();
     assert.equal(tight.code, 0, tight.stderr);

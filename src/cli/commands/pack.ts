@@ -259,7 +259,8 @@ function fromFlags(options: PackOptions, version: string, signature: Signature, 
   });
   // Each flag names tensors of one side of the model: a name it lacks is a problem, as a misspelt --columns is.
   const inputNames = signature.inputs.map((i) => i.name);
-  const outputNames = signature.outputs.filter((o) => o.isTensor).map((o) => o.name);
+  const tensorOutputs = signature.outputs.filter((o) => o.isTensor);
+  const outputNames = tensorOutputs.map((o) => o.name);
   for (const [flag, map, names, what] of [['columns', columns, inputNames, 'input'], ['fill', fill, inputNames, 'input'], ['labels', labels, outputNames, 'tensor output'], ['activation', activation, outputNames, 'tensor output']] as const) {
     for (const name of map.keys()) if (!names.includes(name)) problems.push(`--${flag} ${name}=…: the model has no ${what} "${name}" (it has ${names.join(', ')})`);
   }
@@ -267,14 +268,13 @@ function fromFlags(options: PackOptions, version: string, signature: Signature, 
   // An output with no batch dimension (a scalar, a per-model constant: torch tuple outputs can be
   // such) has no value per row; unless named by --outputs it is left out, and said so.
   const perRow = (o: Signature['outputs'][number]) => o.shape.length > 0 && (typeof o.shape[0] !== 'number' || o.shape[0] < 0 || o.shape[0] === fixed);
-  const tensors = signature.outputs.filter((o) => o.isTensor && (options.outputs ? options.outputs.includes(o.name) : perRow(o)));
-  for (const o of signature.outputs) if (o.isTensor && !options.outputs && !perRow(o)) notes.push(`note: output "${o.name}" has shape [${o.shape.join(', ')}], no batch dimension: it holds no value per row and is not mapped`);
-  const tensorOutputs = signature.outputs.filter((o) => o.isTensor);
+  const tensors = tensorOutputs.filter((o) => (options.outputs ? options.outputs.includes(o.name) : perRow(o)));
+  for (const o of tensorOutputs) if (!options.outputs && !perRow(o)) notes.push(`note: output "${o.name}" has shape [${o.shape.join(', ')}], no batch dimension: it holds no value per row and is not mapped`);
   if (tensors.length === 0 && !options.outputs && tensorOutputs.length > 0) {
     problems.push(`no output has a batch dimension (${tensorOutputs.map((o) => `"${o.name}" [${o.shape.join(', ')}]`).join(', ')}), so none holds a value per row. A forward ending in .squeeze() drops the batch of a model exported with a batch of 1: squeeze only the other dimension (.squeeze(-1)) and export with dynamic_axes={"${tensorOutputs[0]!.name}": {0: "batch"}, …}`);
   }
   for (const name of options.outputs ?? []) {
-    if (!signature.outputs.some((o) => o.name === name && o.isTensor)) problems.push(`--outputs ${name}: the model has no tensor output "${name}" (it has ${signature.outputs.filter((o) => o.isTensor).map((o) => o.name).join(', ')})`);
+    if (!outputNames.includes(name)) problems.push(`--outputs ${name}: the model has no tensor output "${name}" (it has ${outputNames.join(', ')})`);
   }
   if (problems.length > 0) throw new BentoError('USAGE', `Cannot pack ${options.model}:\n${problems.map((p) => `  - ${p}`).join('\n')}`, { hint: 'Run `bento-batch inspect MODEL.onnx` to see the tensors.' });
   const outputs = tensors.map((output) => {

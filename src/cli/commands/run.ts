@@ -13,7 +13,7 @@ import type { RunStats, RunSummary } from '../../run/pipeline.js';
 import { discard, runJobThread, type ScoringThread } from '../../run/thread.js';
 import { Logger, type LogFormat, type Progress, reportSummary, startProgress } from '../../run/progress.js';
 import { releaseSignals, trapSignals } from '../../run/signals.js';
-import { type CheckpointState, readState, stateFile } from '../../checkpoint/state.js';
+import { committedRows } from '../../checkpoint/state.js';
 
 export interface RunOptions {
   readonly job: string;
@@ -50,23 +50,34 @@ async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
   // A scheduler reading the summary learns how a failed or stopped run ended, and how far it got.
   // Where it was not checked (the job file could not be read), only where nothing is: an earlier summary was removed at the start.
   // Where nothing is, or a pipe or device (written through, nothing replaced).
+  /** The job, and the summary file checked against it: found now, not once the whole run is done (a run that succeeded must not then fail on its summary). */
+  const load = async () => {
+    const loaded = await loadJob(options.job, { overrides: options.set });
+    if (target) {
+      await summaryWritable(target, loaded);
+      summaryChecked = true;
+    }
+    return loaded;
+  };
   const summarizeFailure = async (error: unknown) => {
     const writable = summaryChecked || (spec === undefined && target !== undefined && (target.inPlace || !(await stat(target.path).catch(() => undefined))?.isFile()));
-    if (target && writable) await writeSummary(target, await failedSummary(options.job, spec, stats, error)).catch(() => undefined);
+    if (target && writable) {
+      try {
+        writeSummary(target, failedSummary(options.job, spec, stats, error));
+      } catch {
+        // The error the run ended with is what the user hears of, not its summary's.
+      }
+    }
   };
   if (options.dryRun) {
     releaseSignals();
     try {
-      spec = await loadJob(options.job, { overrides: options.set });
-      if (target) {
-        await summaryWritable(target, spec);
-        summaryChecked = true;
-      }
+      spec = await load();
       // Loaded only here: it brings the whole pipeline, which a run loads on its own thread.
       const { checkJob } = await import('./validate.js');
       const { job, ...checked } = await checkJob(spec, logger);
       // What a run would read and write; nothing else is written.
-      if (target) await writeSummary(target, { job, status: 'dry-run', exit_code: 0, ...checked }).catch((error: unknown) => { throw summaryError(target.path, error); });
+      if (target) summarize(target, { job, status: 'dry-run', exit_code: 0, ...checked });
     } catch (error) {
       await summarizeFailure(error);
       throw error;
@@ -86,21 +97,15 @@ async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
     logger.event('error', 'stopped', message, { signal: name });
     if (!target || !summaryChecked) return;
     try {
-      const committed = spec?.checkpoint ? (JSON.parse(readFileSync(stateFile(spec.checkpoint.path), 'utf8')) as Partial<CheckpointState>).committed?.rows ?? 0 : 0;
-      writeSummaryNow(target, endedSummary(options.job, spec, stats, new BentoError('INTERRUPTED', message, { signal: name }), committed));
+      writeSummary(target, failedSummary(options.job, spec, stats, new BentoError('INTERRUPTED', message, { signal: name })));
     } catch {
       // No summary rather than no stop.
     }
   });
   let summary: RunSummary;
   try {
-    spec = await loadJob(options.job, { overrides: options.set });
+    spec = await load();
     Logger.job = spec.name;
-    // Found now, not once the whole run is done: a run that succeeded must not then fail on its summary.
-    if (target) {
-      await summaryWritable(target, spec);
-      summaryChecked = true;
-    }
     // JSON logs are one object a line: a bar's redraws would break them, so it reports as `log` does.
     const mode = options.progress === 'auto' || (options.progress === 'bar' && options.logFormat === 'json') ? (process.stderr.isTTY && options.logFormat === 'text' && process.env.TERM !== 'dumb' ? 'bar' : 'log') : options.progress;
     const bundle = await resolveBundle(spec.model.ref, spec.model.baseDir);
@@ -129,7 +134,7 @@ async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
   if (summary.status === 'already-finished') {
     logger.event('info', 'already-finished', `${spec.name}: already finished at ${summary.finished_at} (${thousands(summary.output.rows)} rows in ${summary.output.path}); nothing to do. Use --restart to run it again.`, { summary });
   } else reportSummary(summary, logger);
-  if (target) await writeSummary(target, summary).catch((error: unknown) => { throw summaryError(target.path, error); });
+  if (target) summarize(target, summary);
   return summary;
 }
 
@@ -138,13 +143,7 @@ async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
  * rows it got through, and of those the rows committed in the checkpoint (what a rerun resumes
  * from; the rest it does again). Without a job (it could not be read), the job file and the error.
  */
-async function failedSummary(jobFile: string, spec: JobSpec | undefined, stats: RunStats, error: unknown): Promise<Record<string, unknown>> {
-  const committed = spec?.checkpoint ? (await readState(spec.checkpoint.path).catch(() => undefined))?.committed?.rows ?? 0 : 0;
-  return endedSummary(jobFile, spec, stats, error, committed);
-}
-
-/** failedSummary, given the rows committed. */
-function endedSummary(jobFile: string, spec: JobSpec | undefined, stats: RunStats, error: unknown, committed: number): Record<string, unknown> {
+function failedSummary(jobFile: string, spec: JobSpec | undefined, stats: RunStats, error: unknown): Record<string, unknown> {
   const e = error instanceof BentoError ? error : undefined;
   const outcome = {
     status: e?.code === 'INTERRUPTED' ? 'interrupted' : 'failed',
@@ -157,7 +156,7 @@ function endedSummary(jobFile: string, spec: JobSpec | undefined, stats: RunStat
     ...outcome,
     input: { rows: stats.rowsDone ?? stats.rowsRead },
     output: { path: spec.output.path, format: spec.output.format, rows: stats.rowsWritten },
-    rows_committed: committed,
+    rows_committed: spec.checkpoint ? committedRows(spec.checkpoint.path) : 0,
     rows_failed: stats.rowsFailed ?? 0,
     // Too many bad rows: the errors file is written for the user to see them; otherwise none is.
     errors: e?.code === 'TOO_MANY_ERRORS' ? spec.errors.path : null,
@@ -264,6 +263,15 @@ async function summaryWritable(target: SummaryTarget, spec: JobSpec): Promise<vo
   }
 }
 
+/** writeSummary for a run that ended well: a summary that cannot be written is the command's error. */
+function summarize(target: SummaryTarget, summary: unknown): void {
+  try {
+    writeSummary(target, summary);
+  } catch (error) {
+    throw summaryError(target.path, error);
+  }
+}
+
 function summaryError(file: string, error: unknown): BentoError {
   const e = error as NodeJS.ErrnoException;
   const why = fsReason(e) ?? e.message;
@@ -275,14 +283,10 @@ function summaryError(file: string, error: unknown): BentoError {
 /**
  * Writes the summary beside `file` and renames it there: a scheduler reading it never finds half a
  * summary, or an empty file on a full disk. A pipe or device (`--summary-json >(jq …)`, a FIFO,
- * /dev/stdout) is written through, as it is read, not replaced by a file.
+ * /dev/stdout) is written through, as it is read, not replaced by a file. Done at once: also
+ * from a second signal's handler, just before the process ends.
  */
-async function writeSummary(target: SummaryTarget, summary: unknown): Promise<void> {
-  writeSummaryNow(target, summary);
-}
-
-/** writeSummary's work, done at once: also from a second signal's handler, just before the process ends. */
-function writeSummaryNow(target: SummaryTarget, summary: unknown): void {
+function writeSummary(target: SummaryTarget, summary: unknown): void {
   const text = `${JSON.stringify(summary, null, 2)}\n`;
   const file = target.path;
   if (target.fd !== undefined) {
