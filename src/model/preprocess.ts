@@ -258,6 +258,8 @@ function fillColumn(data: Writable, cells: Column, length: number, width: number
         if (v === null || v === undefined || v === '') n = fill;
         else {
           n = categories.get(String(v));
+          // A code kept as text for its leading zero ("07") may have been trained as the number 7.
+          if (n === undefined && typeof v === 'string' && integerText.test(v)) n = categories.get(String(BigInt(v.trim())));
           // A missing-value token (NA, N/A, null, …) that is not itself a category is missing, as in a number column.
           if (n === undefined && typeof v === 'string' && missingTokens.has(v)) n = fill;
           else if (n === undefined) n = fail(i, v, `expects one of [${input.categories!.join(', ')}] (tensor "${input.tensor}")`);

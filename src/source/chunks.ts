@@ -185,10 +185,22 @@ export function inexactIntegerHint(options: { readonly chunkRows: number; readon
 }
 
 /**
+ * Whether a cell is a whole number written with a leading zero (`007`, a zip code `02134`, an
+ * account number): a code, not a quantity. As a number it would lose the zeros in a JSON Lines or
+ * Parquet output, so such a column stays text, as DuckDB's CSV sniffer keeps it.
+ */
+function leadingZero(text: string): boolean {
+  const t = text.trim();
+  const start = t.charCodeAt(0) === 45 || t.charCodeAt(0) === 43 ? 1 : 0;
+  return t.charCodeAt(start) === 48 && t.length > start + 1 && integerText.test(t);
+}
+
+/**
  * Infers a column's type from sample values: numbers if every present value is one, else
- * strings. Whole numbers past ±2^53 (64-bit ids: Snowflake, Twitter, hashed keys) would be
- * rounded as doubles: a column of whole numbers with one is int64, read exactly; one that also
- * holds fractions is text, kept as written.
+ * strings. A whole number with a leading zero makes the column text (leadingZero). Whole numbers
+ * past ±2^53 (64-bit ids: Snowflake, Twitter, hashed keys) would be rounded as doubles: a column
+ * of whole numbers with one is int64, read exactly; one that also holds fractions is text, kept
+ * as written.
  */
 export function sniffCsvType(values: ArrayLike<unknown>, isMissing: (v: string) => boolean, parse: (text: string) => number | undefined = parseNumber): FieldType {
   let sawValue = false;
@@ -197,7 +209,7 @@ export function sniffCsvType(values: ArrayLike<unknown>, isMissing: (v: string) 
     const v = values[i] as string | null;
     if (v === null || isMissing(v)) continue;
     const n = parse(v);
-    if (n === undefined) return 'string';
+    if (n === undefined || leadingZero(v)) return 'string';
     inexact ||= inexactInteger(v, n);
     sawValue = true;
   }

@@ -317,6 +317,26 @@ test('64-bit ids pass through CSV and JSONL exactly: as BIGINT in Parquet, as th
   }
 }));
 
+test('codes with leading zeros (zip codes, "007") stay text in JSON Lines and Parquet, as DuckDB reads them, and a model reading such a column reads the number', () => withTempDir(async (dir) => {
+  const zips = ['02134', '90210', '00501'];
+  const measures = [['39.1', '18.7', '181', '3750'], ['39.5', '17.4', '186', '3800'], ['40.3', '18', '195', '3250']];
+  const csv = (pad: boolean) => `zip,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g\n${zips.map((zip, i) => [zip, ...measures[i]!.map((m, k) => (pad && k === 3 ? `0${m}` : m))].join(',')).join('\n')}\n`;
+  await writeFile(join(dir, 'plain.csv'), csv(false));
+  await writeFile(join(dir, 'padded.csv'), csv(true));
+  await scorePenguins(dir, 'plain.csv', 'plain.jsonl', 'keep: [zip]');
+  const reference = (await readRows(join(dir, 'plain.jsonl'))).map((r) => r.prob_Adelie);
+  for (const output of ['out.parquet', 'out.jsonl', 'out.csv']) {
+    await scorePenguins(dir, 'padded.csv', output, 'keep: [zip, body_mass_g]');
+    const file = join(dir, output);
+    const rows = output.endsWith('.parquet') ? await duckdb(`SELECT typeof(zip) AS t, typeof(body_mass_g) AS tm, * FROM '${file}'`) : await readRows(file);
+    // readRows reads a CSV's cells as numbers where they are: the text is what a CSV output must keep.
+    const kept = output.endsWith('.csv') ? (await readFile(file, 'utf8')).trim().split('\n').slice(1).map((l) => l.split(',').slice(0, 2)) : rows.map((r) => [r.zip, r.body_mass_g]);
+    assert.deepEqual(kept, zips.map((zip, i) => [zip, `0${measures[i]![3]}`]), output);
+    if (output.endsWith('.parquet')) assert.deepEqual(rows.map((r) => `${String(r.t)} ${String(r.tm)}`), zips.map(() => 'VARCHAR VARCHAR'));
+    assertClose(rows.map((r) => Number(r.prob_Adelie)), reference as number[], 1e-12, output);
+  }
+}));
+
 test('Parquet bytes (BLOB) pass through byte for byte: BLOB again in Parquet, base64 in CSV and JSON Lines; a model reads bytes that are UTF-8 text as that text, and a row whose bytes are not is reported; a UUID stays a UUID', () => withTempDir(async (dir) => {
   const input = join(dir, 'in.parquet');
   // raw: bytes no text encoding can carry (0xFF, 0x00, a lone 0xC3); the measurements as text an

@@ -173,6 +173,13 @@ describe('openCsv: parsing', () => {
     assert.deepEqual(bad.map((r) => [r.row, r.message]), [[8193, `Invalid value: column "n" holds numbers a double holds exactly in its first rows, got "1234567890123456789" at ${late} row 8193`]]);
   }));
 
+  test('a whole number with a leading zero makes its column text (zip codes, "007"), as DuckDB sniffs it; zero itself, fractions and signs do not', () => withTempDir(async (dir) => {
+    const file = await csvFile(dir, 'codes.csv', 'zip,neg,zero,frac,plus,ddd\n02134,-007,0,0.5,+7,00.5\n90210,5,-0,10,3,1\n');
+    const source = await openCsv([file], defaults);
+    assert.deepEqual(source.schema.map((f) => `${f.name} ${f.type}`), ['zip string', 'neg string', 'zero float64', 'frac float64', 'plus float64', 'ddd float64']);
+    assert.deepEqual(concatColumns(await drain(source)).zip, ['02134', '90210']);
+  }));
+
   test('a cell of a later file that the first file\'s types do not hold: a bad row with its byte offset (the file\'s first row too), whose hint does not ask for a larger chunk', () => withTempDir(async (dir) => {
     const a = await csvFile(dir, 'a.csv', 'x,id\n1,9007199254740993\n');
     const b = await csvFile(dir, 'b.csv', 'x,id\n2,A-17\n3,B-18\n');
