@@ -10,11 +10,28 @@ import { rowWidth } from './shape.js';
 /** The manifest's file name inside a bundle. */
 export const manifestName = 'bento.yaml';
 
-export type DType = 'float32' | 'float64' | 'int32' | 'int64' | 'bool' | 'string';
-export const dtypes: readonly DType[] = ['float32', 'float64', 'int32', 'int64', 'bool', 'string'];
+/**
+ * The integer dtypes narrower than int64, with the least and greatest value each holds: a cell
+ * outside is a bad row, not a value wrapped round to another. uint8 and int8 are what quantized
+ * and image models take.
+ */
+export const integerRanges = {
+  int8: [-128, 127], uint8: [0, 255], int16: [-32768, 32767], uint16: [0, 65535], int32: [-2147483648, 2147483647],
+} as const satisfies Record<string, readonly [number, number]>;
+export type SmallInteger = keyof typeof integerRanges;
 
-/** Why a model input of another dtype (float16 from model.half(), uint8 images) cannot be fed, and what to do. */
-export const unfedDtype = (tensor: string, dtype: string) => `the model's input "${tensor}" is ${dtype}, which bento-batch cannot feed (it feeds ${dtypes.join(', ')}): export the model taking float32 and casting inside forward (x.half(), x.to(torch.uint8)), or in float32`;
+/** float16: what a `model.half()` export takes, fed as IEEE half-precision bit patterns. */
+export type DType = 'float16' | 'float32' | 'float64' | SmallInteger | 'int64' | 'bool' | 'string';
+export const dtypes: readonly DType[] = ['float16', 'float32', 'float64', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'int64', 'bool', 'string'];
+
+/** The values a narrow integer dtype holds; undefined for the others (int64's are checked as bigints). */
+export const rangeOf = (dtype: DType): readonly [number, number] | undefined => (dtype in integerRanges ? integerRanges[dtype as SmallInteger] : undefined);
+
+/** Whether a dtype is one of the whole-number ones (int64 included). */
+export const isInteger = (dtype: DType): dtype is SmallInteger | 'int64' => dtype === 'int64' || rangeOf(dtype) !== undefined;
+
+/** Why a model input of another dtype (uint64, bfloat16, …) cannot be fed, and what to do. */
+export const unfedDtype = (tensor: string, dtype: string) => `the model's input "${tensor}" is ${dtype}, which bento-batch cannot feed (it feeds ${dtypes.join(', ')}): export the model taking float32 and casting inside forward (x.to(torch.${dtype === 'bfloat16' ? 'bfloat16' : 'int64'})), or taking one of those`;
 
 const dim = z.union([z.literal('batch'), z.number().int().positive(), z.string().min(1)], expect('"batch", a positive integer, or a dimension name'));
 
@@ -159,7 +176,7 @@ const fillMatchesColumns: Rule = (m) => m.inputs.flatMap((input, i) =>
     ? [`inputs.${i}.fill: expected one value per column (${input.columns.length}), got ${input.fill.length}`] : []);
 
 const categoriesNeedIntegers: Rule = (m) => m.inputs.flatMap((input, i) =>
-  input.categories && input.dtype !== 'int64' && input.dtype !== 'int32' ? [`inputs.${i}.categories: categories map text to an index, so dtype must be int64 or int32, got ${input.dtype}`] : []);
+  input.categories && !isInteger(input.dtype) ? [`inputs.${i}.categories: categories map text to an index, so dtype must be an integer one (int64, int32, …), got ${input.dtype}`] : []);
 
 const labelsWhereNeeded: Rule = (m) => m.outputs.flatMap((output, i) =>
   (output.columns.label || output.columns.probabilities) && !output.labels ? [`outputs.${i}.labels: required by columns.label and columns.probabilities`] : []);
@@ -210,8 +227,9 @@ const uniqueTensorsAndColumns: Rule = (m) => {
 const fillFitsDtype: Rule = (m) => m.inputs.flatMap((input, i) => {
   if (input.fill === undefined) return [];
   const values = Array.isArray(input.fill) ? input.fill : [input.fill];
-  const integer = input.dtype === 'int64' || input.dtype === 'int32';
-  const bad = values.filter((v) => (integer && !Number.isInteger(v)) || (input.dtype === 'bool' && v !== 0 && v !== 1) || (input.dtype === 'int32' && (v < -2147483648 || v > 2147483647)));
+  const integer = isInteger(input.dtype);
+  const range = rangeOf(input.dtype);
+  const bad = values.filter((v) => (integer && !Number.isInteger(v)) || (input.dtype === 'bool' && v !== 0 && v !== 1) || (range !== undefined && (v < range[0] || v > range[1])));
   if (bad.length > 0) return [`inputs.${i}.fill: ${bad.join(', ')} is not a ${input.dtype} value${input.dtype === 'bool' ? ' (0 or 1)' : integer ? ' (a whole number)' : ''}`];
   const outside = input.categories ? values.filter((v) => v < 0) : [];
   return outside.length > 0 ? [`inputs.${i}.fill: ${outside.join(', ')} is not a category index (0 to ${input.categories!.length - 1}, or past them for a model that reserves one)`] : [];

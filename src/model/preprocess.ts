@@ -12,7 +12,7 @@ import { int64Max, int64Min, integerText } from '../source/chunks.js';
 import { jsonText } from '../sink/values.js';
 import { cell, type Column, localeHint, MaskedColumn, missingTokens, parseNumber, plainDecimal } from '../source/types.js';
 import type { Bundle } from './bundle.js';
-import { defaultMaxLength, type InputTensor, type Manifest, poolingMask } from './manifest.js';
+import { defaultMaxLength, type InputTensor, isInteger, type Manifest, poolingMask, rangeOf } from './manifest.js';
 import { rowWidth } from './shape.js';
 import type { TextEncoder, TokenInfo } from './text.js';
 import type { Signature, TensorData } from './session.js';
@@ -117,10 +117,13 @@ export class Preprocessor {
 /** The least double that rounds to Infinity as a float32: 2^128 − 2^103. */
 const float32Overflow = 3.4028235677973366e38;
 
-/** A finite double a float32 tensor cannot hold: it would become Infinity there. */
-const beyondFloat32 = (v: number) => (v >= float32Overflow || v <= -float32Overflow) && v !== Infinity && v !== -Infinity;
+/** The least double that rounds to Infinity as a float16: 65504 + half its last step. */
+const float16Overflow = 65520;
 
-type Writable = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | string[];
+/** A finite double a tensor cannot hold where it becomes Infinity past `overflow`. */
+const beyond = (v: number, overflow: number) => (v >= overflow || v <= -overflow) && v !== Infinity && v !== -Infinity;
+
+type Writable = Float32Array | Float64Array | Int32Array | Int16Array | Uint16Array | Int8Array | BigInt64Array | Uint8Array | string[];
 
 /**
  * Where bad cells go. Without one, the first bad cell throws; with one, it is recorded against
@@ -147,7 +150,9 @@ function buildTensor(batch: Batch, input: InputTensor, rows: number, errors: Row
     fillColumn(data, column, batch.length, width, j, input, name, fill, batch, errors);
   });
   const dims = [rows, ...input.shape.slice(1).map(Number)];
-  return { type: input.dtype === 'bool' ? 'bool' : input.dtype, data, dims };
+  // A float16 tensor is filled as float32 (allocate), then rounded to half precision.
+  if (input.dtype === 'float16') return { type: 'float16', data: halfBits(data as Float32Array), dims };
+  return { type: input.dtype, data, dims };
 }
 
 /**
@@ -158,13 +163,61 @@ function buildTensor(batch: Batch, input: InputTensor, rows: number, errors: Row
  */
 function allocate(dtype: InputTensor['dtype'], n: number): Writable {
   switch (dtype) {
-    case 'float32': return blockArray(Float32Array, n);
+    case 'float16': case 'float32': return blockArray(Float32Array, n);
     case 'float64': return blockArray(Float64Array, n);
+    case 'int8': return blockArray(Int8Array, n);
+    case 'uint8': return blockArray(Uint8Array, n);
+    case 'int16': return blockArray(Int16Array, n);
+    case 'uint16': return blockArray(Uint16Array, n);
     case 'int32': return blockArray(Int32Array, n);
     case 'int64': return blockArray(BigInt64Array, n);
     case 'bool': return blockArray(Uint8Array, n);
     case 'string': return new Array<string>(n).fill('');
   }
+}
+
+/** Float32 values as IEEE 754 half-precision bit patterns, rounded to nearest, ties to even (as a Cast to float16 rounds). */
+export function halfBits(values: Float32Array): Uint16Array {
+  const out = blockArray(Uint16Array, values.length);
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  for (let i = 0; i < values.length; i++) {
+    const x = bits[i]!;
+    const sign = (x >>> 16) & 0x8000;
+    const e = (x >>> 23) & 0xff;
+    let m = x & 0x7fffff;
+    if (e === 0xff) {
+      out[i] = sign | 0x7c00 | (m ? 0x200 : 0);
+      continue;
+    }
+    const exponent = e - 112; // rebiased: 127 − 15
+    if (exponent >= 0x1f) {
+      out[i] = sign | 0x7c00;
+      continue;
+    }
+    let h: number;
+    let rest: number;
+    let halfway: number;
+    if (exponent <= 0) {
+      // Subnormal (or zero) in half precision: the implicit bit joins the fraction, shifted down.
+      if (exponent < -10) {
+        out[i] = sign;
+        continue;
+      }
+      m |= 0x800000;
+      const shift = 14 - exponent;
+      h = m >>> shift;
+      rest = m & ((1 << shift) - 1);
+      halfway = 1 << (shift - 1);
+    } else {
+      h = (exponent << 10) | (m >>> 13);
+      rest = m & 0x1fff;
+      halfway = 0x1000;
+    }
+    // A carry out of the fraction steps the exponent up, to Infinity past the largest: as it should.
+    if (rest > halfway || (rest === halfway && (h & 1) === 1)) h++;
+    out[i] = sign | h;
+  }
+  return out;
 }
 
 /** Whether a file may have been read as CSV, where input.csv.decimal applies: any name but JSONL's and Parquet's. */
@@ -212,22 +265,24 @@ function fillColumn(data: Writable, cells: Column, length: number, width: number
   };
   const column = textOfBytes(cells, (i, bytes) => fail(i, bytes, notText));
   const expects = `expects ${input.dtype} (tensor "${input.tensor}")`;
-  if (input.dtype === 'float32' || input.dtype === 'float64') {
+  if (input.dtype === 'float16' || input.dtype === 'float32' || input.dtype === 'float64') {
     const out = data as Float32Array | Float64Array;
     // Numeric Parquet columns arrive as typed arrays, masked where they have nulls: no parsing,
     // only NaN (missing, as in a text cell) to look for.
     const numbers = column instanceof MaskedColumn ? column.values : column;
-    // A finite double past float32's largest would become Infinity in the tensor, and the model's output NaN (±Infinity itself is kept: trees, for one, take it).
+    // A finite double past float32's (float16's) largest would become Infinity in the tensor, and the model's output NaN (±Infinity itself is kept: trees, for one, take it).
+    const half = input.dtype === 'float16';
     const narrows = out instanceof Float32Array;
-    const beyond = `${expects}, within float32's range (±3.4e38)`;
+    const overflow = half ? float16Overflow : float32Overflow;
+    const outside = half ? `${expects}, within float16's range (±65504)` : `${expects}, within float32's range (±3.4e38)`;
     if (numbers instanceof Float64Array || numbers instanceof Float32Array || numbers instanceof Int32Array) {
       const valid = column instanceof MaskedColumn ? column.valid : undefined;
-      const check = narrows && numbers instanceof Float64Array;
+      const check = half || (narrows && numbers instanceof Float64Array);
       for (let i = 0; i < length; i++) {
         const v = numbers[i]!;
         // v !== v: NaN.
         if ((valid && !valid[i]) || v !== v) out[i * width + j] = fill ?? fail(i, null, `${expects}; it has no value and the tensor has no fill`);
-        else if (check && beyondFloat32(v)) fail(i, v, beyond);
+        else if (check && beyond(v, overflow)) fail(i, v, outside);
         else out[i * width + j] = v;
       }
       return;
@@ -236,21 +291,22 @@ function fillColumn(data: Writable, cells: Column, length: number, width: number
       const v = cell(column, i);
       // The common cells first, with no number boxed on the way: a plain decimal's text (CSV), a number (JSONL).
       const x = typeof v === 'string' ? plainDecimal(v) : typeof v === 'number' ? v : NaN;
-      if (x === x && !(narrows && beyondFloat32(x))) {
+      if (x === x && !(narrows && beyond(x, overflow))) {
         out[i * width + j] = x;
         continue;
       }
       const n = x === x ? x : toNumber(v);
       if (n === undefined) out[i * width + j] = fill ?? fail(i, v, `${expects}; it has no value and the tensor has no fill`);
       else if (Number.isNaN(n)) fail(i, v, expects);
-      else if (narrows && beyondFloat32(n)) fail(i, v, beyond);
+      else if (narrows && beyond(n, overflow)) fail(i, v, outside);
       else out[i * width + j] = n;
     }
     return;
   }
-  if (input.dtype === 'int64' || input.dtype === 'int32') {
+  if (isInteger(input.dtype)) {
     const categories = input.categories ? new Map(input.categories.map((c, k) => [c, k])) : undefined;
     const big = input.dtype === 'int64';
+    const range = rangeOf(input.dtype);
     for (let i = 0; i < length; i++) {
       const v = cell(column, i);
       let n: number | bigint | undefined;
@@ -274,7 +330,7 @@ function fillColumn(data: Writable, cells: Column, length: number, width: number
         n = x !== undefined && !Number.isInteger(x) ? fail(i, v, `${expects}, a whole number`) : x ?? fill;
       }
       if (n === undefined) n = fail(i, v, `${expects}; it has no value and the tensor has no fill`);
-      if (!big && (Number(n) < -2147483648 || Number(n) > 2147483647)) n = fail(i, v, `${expects}, within the int32 range`);
+      if (range && (Number(n) < range[0] || Number(n) > range[1])) n = fail(i, v, `${expects}, within the ${input.dtype} range${input.dtype === 'int32' ? '' : ` (${range[0]} to ${range[1]})`}`);
       if (big) (data as BigInt64Array)[i * width + j] = BigInt(n!);
       else (data as Int32Array)[i * width + j] = Number(n);
     }

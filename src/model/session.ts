@@ -24,7 +24,7 @@ const cudaHint = 'For CUDA 12, fetch onnxruntime\'s CUDA provider where bento-ba
 /** A tensor as our stages see it: a typed array (or strings) plus its dims. */
 export interface TensorData {
   readonly type: string;
-  readonly data: Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | string[];
+  readonly data: Float32Array | Float64Array | Int32Array | Int16Array | Uint16Array | Int8Array | BigInt64Array | Uint8Array | string[];
   readonly dims: readonly number[];
 }
 

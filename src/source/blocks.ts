@@ -15,7 +15,7 @@
  * for a post to the writer (sink/transfer.ts) and for a batch sent to a model worker (model/pool.ts).
  */
 
-type Typed = Float64Array | Float32Array | Int32Array | BigInt64Array | Uint8Array | Uint16Array;
+type Typed = Float64Array | Float32Array | Int32Array | Int16Array | Int8Array | BigInt64Array | Uint8Array | Uint16Array;
 interface TypedConstructor<T extends Typed> {
   new (buffer: ArrayBuffer, byteOffset: number, length: number): T;
   new (length: number): T;

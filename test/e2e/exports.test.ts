@@ -120,13 +120,54 @@ test('a model with a fixed batch above 256 runs that many rows a call by default
   assert.deepEqual([summary.batch, summary.output.rows, summary.rows_failed], [{ size: 300, concurrency: 2, count: 2 }, 342, 2]);
 }));
 
-test('a float16 input (model.half()) is refused at pack and before a run with what to do, not a list of dtypes to go round', () => withTempDir(async (dir) => {
-  const packed = await runCli(['--log-format', 'text', 'pack', join(fixtures, 'models', 'shapes', 'half_in.onnx'), '--name', 'm', '--columns', 'x=a,b', '--output', join(dir, 'b')]);
+test('an input of a dtype bento-batch cannot feed (uint64) is refused at pack and before a run with what to do, not a list of dtypes to go round', () => withTempDir(async (dir) => {
+  const model = join(fixtures, 'models', 'shapes', 'uint64_in.onnx');
+  const packed = await runCli(['--log-format', 'text', 'pack', model, '--name', 'm', '--columns', 'x=a', '--output', join(dir, 'b')]);
   assert.equal(packed.code, 2, packed.stderr);
-  assert.match(packed.stderr, /the model's input "x" is float16, which bento-batch cannot feed \(it feeds float32, float64, int32, int64, bool, string\): export the model taking float32 and casting inside forward/);
-  // A manifest written by hand says float32: the run's check says the same.
-  await writeFile(join(dir, 'manifest.yaml'), 'bento: 1\nname: m\nversion: "1"\ninputs:\n  - { tensor: x, dtype: float32, shape: [batch, 2], columns: [a, b] }\noutputs:\n  - { tensor: y, columns: { values: [y0, y1] } }\n');
-  const manifest = await runCli(['--log-format', 'text', 'pack', join(fixtures, 'models', 'shapes', 'half_in.onnx'), '--name', 'm', '--manifest', join(dir, 'manifest.yaml'), '--output', join(dir, 'b')]);
+  assert.match(packed.stderr, /the model's input "x" is uint64, which bento-batch cannot feed \(it feeds float16, float32, float64, int8, uint8, int16, uint16, int32, int64, bool, string\): export the model taking float32 and casting inside forward/);
+  // A manifest written by hand says int64: the run's check says the same.
+  await writeFile(join(dir, 'manifest.yaml'), 'bento: 1\nname: m\nversion: "1"\ninputs:\n  - { tensor: x, dtype: int64, shape: [batch, 1], columns: [a] }\noutputs:\n  - { tensor: x_out, columns: { values: [y] } }\n');
+  const manifest = await runCli(['--log-format', 'text', 'pack', model, '--name', 'm', '--manifest', join(dir, 'manifest.yaml'), '--output', join(dir, 'b')]);
   assert.equal(manifest.code, 4, manifest.stderr);
-  assert.match(manifest.stderr, /inputs\.0\.dtype: the model's input "x" is float16, which bento-batch cannot feed/);
+  assert.match(manifest.stderr, /inputs\.0\.dtype: the model's input "x" is uint64, which bento-batch cannot feed/);
+}));
+
+test('a float16 input (model.half()) is fed half-precision values rounded as a cast rounds them; one past ±65504 is a bad row naming it', () => withTempDir(async (dir) => {
+  const packed = await runCli(['pack', join(fixtures, 'models', 'shapes', 'half_in.onnx'), '--name', 'half', '--columns', 'x=a,b', '--output', join(dir, 'b')]);
+  assert.equal(packed.code, 0, packed.stderr);
+  assert.match(await readFile(join(dir, 'b', 'bento.yaml'), 'utf8'), /dtype: float16/);
+  // Each value beside the float16 a cast to it gives (round to nearest, ties to even), computed by hand from the format.
+  const cases: [string, number][] = [['0.1', 0.0999755859375], ['1', 1], ['-2.5', -2.5], ['0.333333', 0.333251953125], ['65504', 65504], ['65519', 65504],
+    ['1e-7', 2 ** -23], ['2.98e-8', 0], ['2049', 2048], ['2051', 2052], ['-0.00006103515625', -(2 ** -14)], ['1e-9', 0]];
+  const rows = [...cases.map(([a], i) => `${a},${i}`), '65520,1', '-1e6,2'];
+  await writeFile(join(dir, 'in.csv'), `a,b\n${rows.join('\n')}\n`);
+  await writeFile(join(dir, 'job.yaml'), `input: { path: in.csv }\nmodel: b\noutput: { path: out.jsonl, keep: [] }\n`);
+  const run = await runCli(['run', join(dir, 'job.yaml'), '--progress', 'none']);
+  assert.equal(run.code, 0, run.stderr);
+  const out = (await readFile(join(dir, 'out.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { y_0: number; y_1: number });
+  // Written as float32's shortest digits (0.099975586): read back through Math.fround, the float32 itself.
+  assert.deepEqual(out.map((r) => [Math.fround(r.y_0), r.y_1]), cases.map(([, half], i) => [half, i]));
+  const errors = (await readFile(join(dir, 'out.jsonl.errors.jsonl'), 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as { reason: string }).reason);
+  assert.deepEqual(errors, [
+    `Invalid value: column "a" expects float16 (tensor "x"), within float16's range (±65504), got 65520 at ${join(dir, 'in.csv')} row ${cases.length + 1}`,
+    `Invalid value: column "a" expects float16 (tensor "x"), within float16's range (±65504), got -1000000 at ${join(dir, 'in.csv')} row ${cases.length + 2}`,
+  ]);
+}));
+
+test('uint8, int8, int16 and uint16 inputs (quantized and image models) are fed their values; one outside the dtype is a bad row naming the range, not a value wrapped round', () => withTempDir(async (dir) => {
+  const packed = await runCli(['pack', join(fixtures, 'models', 'shapes', 'narrow_in.onnx'), '--name', 'narrow', '--columns', 'u8=a', '--columns', 'i8=b', '--columns', 'i16=c', '--columns', 'u16=d', '--output', join(dir, 'b')]);
+  assert.equal(packed.code, 0, packed.stderr);
+  await writeFile(join(dir, 'in.csv'), 'a,b,c,d\n0,-128,-32768,0\n255,127,32767,65535\n7,-1,300,1000\n256,0,0,0\n1,128,0,0\n1,0,0,-1\n1.5,0,0,0\n');
+  await writeFile(join(dir, 'job.yaml'), `input: { path: in.csv }\nmodel: b\noutput: { path: out.jsonl, keep: [] }\n`);
+  const run = await runCli(['run', join(dir, 'job.yaml'), '--progress', 'none']);
+  assert.equal(run.code, 0, run.stderr);
+  const out = (await readFile(join(dir, 'out.jsonl'), 'utf8')).trim().split('\n').map((l) => Object.values(JSON.parse(l) as Record<string, number>));
+  assert.deepEqual(out, [[0, -128, -32768, 0], [255, 127, 32767, 65535], [7, -1, 300, 1000]]);
+  const errors = (await readFile(join(dir, 'out.jsonl.errors.jsonl'), 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as { reason: string }).reason.replace(/ at .*/, ''));
+  assert.deepEqual(errors, [
+    'Invalid value: column "a" expects uint8 (tensor "u8"), within the uint8 range (0 to 255), got 256',
+    'Invalid value: column "b" expects int8 (tensor "i8"), within the int8 range (-128 to 127), got 128',
+    'Invalid value: column "d" expects uint16 (tensor "u16"), within the uint16 range (0 to 65535), got -1',
+    'Invalid value: column "a" expects uint8 (tensor "u8"), a whole number, got 1.5',
+  ]);
 }));

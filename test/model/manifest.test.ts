@@ -148,7 +148,7 @@ describe('parseManifest: rules', () => {
 
   test('categories need an integer dtype', () => {
     throwsWith(() => parseManifest(raw({ inputs: [{ tensor: 'x', dtype: 'float32', shape: ['batch'], columns: ['island'], categories: ['Biscoe', 'Dream'] }] }), file), 'MANIFEST_INVALID',
-      one('inputs.0.categories: categories map text to an index, so dtype must be int64 or int32, got float32'));
+      one('inputs.0.categories: categories map text to an index, so dtype must be an integer one (int64, int32, …), got float32'));
   });
 
   test('labels are required for columns.label and columns.probabilities', () => {
@@ -189,7 +189,7 @@ describe('parseManifest: rules', () => {
       '  - inputs.0.shape: the first dimension must be "batch", got 4',
       '  - inputs.0.columns: shape [4,2] takes 2 value(s) per row, got 1 column(s)',
       '  - inputs.0.fill: expected one value per column (1), got 2',
-      '  - inputs.0.categories: categories map text to an index, so dtype must be int64 or int32, got float64',
+      '  - inputs.0.categories: categories map text to an index, so dtype must be an integer one (int64, int32, …), got float64',
       '  - outputs.0.labels: required by columns.label and columns.probabilities',
     ].join('\n'));
   });
@@ -201,14 +201,14 @@ describe('parseManifest: schema', () => {
       bento: 2,
       name: 'my model',
       batch: { max_size: 0 },
-      inputs: [{ tensor: 'x', dtype: 'float16', shape: ['batch', 2], columns: ['a', 'b'] }],
+      inputs: [{ tensor: 'x', dtype: 'uint64', shape: ['batch', 2], columns: ['a', 'b'] }],
       outputs: [{ tensor: 'y', activation: 'relu', columns: { value: ['p'] } }],
     }), file), 'MANIFEST_INVALID', [
       `Manifest ${file} has 6 problems:`,
       '  - bento: expected 1 (the bundle format version), got `2` (number)',
       '  - name: expected a name of letters, digits, ".", "_" and "-", starting with a letter or digit, at most 200 of them, got `"my model"` (string)',
       '  - batch.max_size: expected a positive integer, got `0` (number)',
-      '  - inputs.0.dtype: expected one of [float32, float64, int32, int64, bool, string], got `"float16"` (string)',
+      '  - inputs.0.dtype: expected one of [float16, float32, float64, int8, uint8, int16, uint16, int32, int64, bool, string], got `"uint64"` (string)',
       '  - outputs.0.activation: expected one of [none, softmax, sigmoid], got `"relu"` (string)',
       '  - outputs.0.columns.value: unknown key (did you mean `outputs.0.columns.values`?); expected one of [entities, top_k, label, score, probabilities, values, list]',
     ].join('\n'));
