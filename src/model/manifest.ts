@@ -31,7 +31,7 @@ export const rangeOf = (dtype: DType): readonly [number, number] | undefined => 
 export const isInteger = (dtype: DType): dtype is SmallInteger | 'int64' => dtype === 'int64' || rangeOf(dtype) !== undefined;
 
 /** Why a model input of another dtype (uint64, bfloat16, …) cannot be fed, and what to do. */
-export const unfedDtype = (tensor: string, dtype: string) => `the model's input "${tensor}" is ${dtype}, which bento-batch cannot feed (it feeds ${dtypes.join(', ')}): export the model taking float32 and casting inside forward (x.to(torch.${dtype === 'bfloat16' ? 'bfloat16' : 'int64'})), or taking one of those`;
+export const unfedDtype = (tensor: string, dtype: string) => `the model's input "${tensor}" is ${dtype}, which bento-batch cannot feed (it feeds ${dtypes.join(', ')}): export the model taking ${/int/.test(dtype) ? 'int64' : 'float32'} and casting inside forward (x.to(torch.${dtype})), or taking one of those`;
 
 const dim = z.union([z.literal('batch'), z.number().int().positive(), z.string().min(1)], expect('"batch", a positive integer, or a dimension name'));
 

@@ -124,7 +124,7 @@ test('an input of a dtype bento-batch cannot feed (uint64) is refused at pack an
   const model = join(fixtures, 'models', 'shapes', 'uint64_in.onnx');
   const packed = await runCli(['--log-format', 'text', 'pack', model, '--name', 'm', '--columns', 'x=a', '--output', join(dir, 'b')]);
   assert.equal(packed.code, 2, packed.stderr);
-  assert.match(packed.stderr, /the model's input "x" is uint64, which bento-batch cannot feed \(it feeds float16, float32, float64, int8, uint8, int16, uint16, int32, int64, bool, string\): export the model taking float32 and casting inside forward/);
+  assert.match(packed.stderr, /the model's input "x" is uint64, which bento-batch cannot feed \(it feeds float16, float32, float64, int8, uint8, int16, uint16, int32, int64, bool, string\): export the model taking int64 and casting inside forward \(x\.to\(torch\.uint64\)\)/);
   // A manifest written by hand says int64: the run's check says the same.
   await writeFile(join(dir, 'manifest.yaml'), 'bento: 1\nname: m\nversion: "1"\ninputs:\n  - { tensor: x, dtype: int64, shape: [batch, 1], columns: [a] }\noutputs:\n  - { tensor: x_out, columns: { values: [y] } }\n');
   const manifest = await runCli(['--log-format', 'text', 'pack', model, '--name', 'm', '--manifest', join(dir, 'manifest.yaml'), '--output', join(dir, 'b')]);
@@ -152,6 +152,19 @@ test('a float16 input (model.half()) is fed half-precision values rounded as a c
     `Invalid value: column "a" expects float16 (tensor "x"), within float16's range (±65504), got 65520 at ${join(dir, 'in.csv')} row ${cases.length + 1}`,
     `Invalid value: column "a" expects float16 (tensor "x"), within float16's range (±65504), got -1000000 at ${join(dir, 'in.csv')} row ${cases.length + 2}`,
   ]);
+}));
+
+test('a torch export with float16 inputs and outputs gives torch\'s own float16 logits, every one of them', () => withTempDir(async (dir) => {
+  const columns = ['bill_length_mm', 'bill_depth_mm', 'flipper_length_mm', 'body_mass_g'].map((c) => `${c}_scaled`);
+  const packed = await runCli(['pack', join(fixtures, 'models', 'exports', 'half.onnx'), '--name', 'half', '--columns', `features=${columns.join(',')}`, '--output', join(dir, 'b')]);
+  assert.equal(packed.code, 0, packed.stderr);
+  await writeFile(join(dir, 'job.yaml'), `input: { path: ${join(fixtures, 'models', 'exports', 'half.csv')} }\nmodel: b\noutput: { path: out.jsonl, keep: [logit0_torch, logit1_torch, logit2_torch] }\n`);
+  const run = await runCli(['run', join(dir, 'job.yaml'), '--progress', 'none']);
+  assert.equal(run.code, 0, run.stderr);
+  const rows = (await readFile(join(dir, 'out.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+  assert.equal(rows.length, 40);
+  // float16 logits come out as float32's shortest digits: Math.fround gives the float32 back.
+  for (const r of rows) assert.deepEqual([0, 1, 2].map((k) => Math.fround(r[`logits_${k}`]!)), [0, 1, 2].map((k) => r[`logit${k}_torch`]));
 }));
 
 test('uint8, int8, int16 and uint16 inputs (quantized and image models) are fed their values; one outside the dtype is a bad row naming the range, not a value wrapped round', () => withTempDir(async (dir) => {
