@@ -45,8 +45,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     platform: 'node',
     target: 'node20',
     chunkNames: 'chunk-[hash]',
-    // Native code and its loaders stay in node_modules; the tokenizer library loads only for text models.
-    external: ['onnxruntime-node', 'onnxruntime-node/*', '@huggingface/tokenizers'],
+    // Native code and its loaders stay in node_modules; the tokenizer library loads only for text
+    // models, and the ZSTD compressor (which reads its .wasm beside it) only for ZSTD output.
+    external: ['onnxruntime-node', 'onnxruntime-node/*', '@huggingface/tokenizers', '@bokuweb/zstd-wasm'],
     // CommonJS dependencies (commander) require node's built-in modules, which an ES module bundle has no `require` for.
     banner: { js: "import { createRequire as bundleRequire } from 'node:module'; const require = bundleRequire(import.meta.url);" },
     // Stack traces map back to src/*.ts (through tsc's maps) under `node --enable-source-maps`.

@@ -77,7 +77,7 @@ export const jobSchema = z.strictObject({
     csv: z.strictObject({ delimiter: oneChar.refine((d) => !/[\p{L}\p{N}."+\-:\s]/u.test(d) || d === '\t', expect('one character that no number, date or timestamp holds, e.g. "," ";" "|" or a tab')).optional() }, expect('a mapping')).optional(),
     parquet: z.strictObject({
       row_group_rows: positiveInt().optional(),
-      compression: z.enum(['snappy', 'gzip', 'uncompressed'], expect('one of [snappy, gzip, uncompressed]')).optional(),
+      compression: z.enum(['snappy', 'gzip', 'zstd', 'uncompressed'], expect('one of [snappy, gzip, zstd, uncompressed]')).optional(),
     }, expect('a mapping')).optional(),
     writer: z.enum(['auto', 'thread', 'inline'], expect('one of [auto, thread, inline]')).optional(),
   }, expect('a mapping with at least `path`')),
@@ -184,7 +184,7 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
     problems.push(`output.format: cannot be inferred from the extension ${quote(extname(outputPath) || '(none)')}; expected one of [${dataFormats.join(', ')}] (set output.format, or name the file .csv, .jsonl or .parquet)`);
   }
   const gzip = /\.gz$/i.test(outputPath);
-  if (gzip && outputFormat === 'parquet') problems.push('output.path: a Parquet file compresses its own pages and is not gzipped; remove the .gz extension and set output.parquet.compression (snappy, gzip or uncompressed)');
+  if (gzip && outputFormat === 'parquet') problems.push('output.path: a Parquet file compresses its own pages and is not gzipped; remove the .gz extension and set output.parquet.compression (snappy, gzip, zstd or uncompressed)');
   const repeated = job.input.csv?.names?.find((name, i, all) => all.indexOf(name) !== i);
   if (repeated !== undefined) problems.push(`input.csv.names: ${quote(repeated)} is named twice; give each column its own name`);
   if (job.input.csv?.thousands !== undefined && job.input.csv.thousands === (job.input.csv.decimal ?? '.')) {

@@ -74,7 +74,7 @@ export interface OutputSpec {
   readonly csv: { readonly delimiter: string };
   /** CSV and JSON Lines written gzipped: the path ends in `.gz` (sink/text.ts). */
   readonly gzip: boolean;
-  readonly parquet: { readonly rowGroupRows: number; readonly compression: 'snappy' | 'gzip' | 'uncompressed' };
+  readonly parquet: { readonly rowGroupRows: number; readonly compression: 'snappy' | 'gzip' | 'zstd' | 'uncompressed' };
   /** Where the output is formatted and encoded: its own thread(s), the scoring thread, or by the input's size (sink/thread.ts, smallInput). */
   readonly writer: 'auto' | 'thread' | 'inline';
 }

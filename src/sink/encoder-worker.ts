@@ -8,6 +8,7 @@ import { type SerializedError, serializeError } from '../errors.js';
 import type { Field } from '../source/types.js';
 import { type ParquetSinkOptions, RowGroupEncoder } from './parquet.js';
 import type { PackedBatches } from './transfer.js';
+import { loadZstd } from './zstd.js';
 
 export interface EncoderInit {
   readonly schema: readonly Field[];
@@ -26,10 +27,35 @@ export type EncoderReply =
 
 const port = parentPort!;
 let encoder!: RowGroupEncoder;
+/**
+ * While the ZSTD compressor loads (asynchronously, after `init`), the requests that come in
+ * meanwhile, in order; undefined once it has loaded, or where it is not needed.
+ */
+let queue: Promise<void> | undefined;
 
 port.on('message', (request: EncoderRequest) => {
+  if (!queue) return handle(request);
+  // A throw fails the thread as it would outside the queue (an uncaught exception), not as an unhandled rejection.
+  enqueue(queue.then(() => handle(request)).catch((error: unknown) => queueMicrotask(() => {
+    throw error;
+  })));
+});
+
+/** `step` as the queue's last, the queue gone once it is done and nothing came after it. */
+function enqueue(step: Promise<void>): void {
+  queue = step;
+  void step.finally(() => {
+    if (queue === step) queue = undefined;
+  });
+}
+
+function handle(request: EncoderRequest): void {
   if (request.op === 'init') {
     encoder = new RowGroupEncoder(request.init.schema, request.init.compression);
+    if (request.init.compression === 'zstd') {
+      // A failed load fails the row group's encoding (zstdCompress throws why), which is reported.
+      enqueue(loadZstd().catch(() => {}));
+    }
     return;
   }
   if (request.op === 'rows') {
@@ -42,4 +68,4 @@ port.on('message', (request: EncoderRequest) => {
   } catch (error) {
     port.postMessage({ type: 'failed', error: serializeError(error) } satisfies EncoderReply);
   }
-});
+}

@@ -14,6 +14,7 @@ import type { OutputSpec } from '../job/spec.js';
 import { cell, type Column, MaskedColumn } from '../source/types.js';
 import { HybridEncoder } from './hybrid.js';
 import { snappyCompress } from './snappy.js';
+import { zstdCompress } from './zstd.js';
 import { FIRST_STRING, NUMBER } from './transfer.js';
 
 export type Compression = OutputSpec['parquet']['compression'];
@@ -490,11 +491,11 @@ interface ChunkSpec {
   readonly plain?: { readonly width: number | ((i: number) => number); readonly count: number; bytes(from: number, to: number): Uint8Array };
 }
 
-const codecs = { snappy: 'SNAPPY', gzip: 'GZIP', uncompressed: 'UNCOMPRESSED' } as const;
+export const codecs = { snappy: 'SNAPPY', gzip: 'GZIP', zstd: 'ZSTD', uncompressed: 'UNCOMPRESSED' } as const;
 
 /** A page's bytes compressed; snappy's are valid until the next call (sink/snappy.ts). */
 function compress(bytes: Uint8Array, compression: Compression): Uint8Array {
-  return compression === 'snappy' ? snappyCompress(bytes) : compression === 'gzip' ? gzipSync(bytes) : bytes;
+  return compression === 'snappy' ? snappyCompress(bytes) : compression === 'gzip' ? gzipSync(bytes) : compression === 'zstd' ? zstdCompress(bytes) : bytes;
 }
 
 /** A page's levels and dictionary indexes, each encoded into a buffer reused across pages. */

@@ -13,7 +13,8 @@ import type { ColumnChunk, RowGroup, SchemaElement } from 'hyparquet';
 import { BentoError } from '../errors.js';
 import { cell, type Column, type Field, MaskedColumn } from '../source/types.js';
 import { openPartial, outputError, type PartialFile } from './atomic.js';
-import { type Compression, NumberColumn, TextColumn } from './parquet-flat.js';
+import { codecs, type Compression, NumberColumn, TextColumn } from './parquet-flat.js';
+import { loadZstd, zstdCompress } from './zstd.js';
 import { jsonText } from './values.js';
 import { type PackedBatches, type PackedColumn, unpackColumn } from './transfer.js';
 import type { OutputBatch, Sink, SinkOptions } from './types.js';
@@ -58,8 +59,8 @@ export class RowGroupEncoder {
     this.#parquet = new ParquetWriter({
       writer: this.#writer,
       schema: parquetSchema(schema),
-      codec: compression === 'gzip' ? 'GZIP' : compression === 'uncompressed' ? 'UNCOMPRESSED' : 'SNAPPY',
-      compressors: { GZIP: (input: Uint8Array) => gzipSync(input) },
+      codec: codecs[compression],
+      compressors: { GZIP: (input: Uint8Array) => gzipSync(input), ZSTD: zstdCompress },
     });
     this.#columns = schema.map((field) => gatheredColumn(field, compression, this.#parquet));
   }
@@ -223,6 +224,7 @@ function relocate(group: RowGroup, base: number): RowGroup {
 }
 
 export async function openParquetSink(schema: readonly Field[], options: SinkOptions & ParquetSinkOptions & { readonly encoding?: RowGroupEncoding }): Promise<Sink> {
+  if (options.compression === 'zstd' && !options.encoding) await loadZstd();
   const encoding = options.encoding ?? inlineEncoding(schema, options.compression);
   let state: { rowGroups: RowGroup[]; numRows: bigint };
   /** Row groups whose metadata is in the metadata file, and its committed length (undefined: start it anew). */

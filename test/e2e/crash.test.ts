@@ -65,7 +65,8 @@ async function job(name: string, input: string, output: string, checkpoint: bool
     // These inputs are small enough for output.writer: auto to write on the scoring thread; the
     // output's own threads are what large inputs use, so they are what most pairs crash, and
     // the Parquet input's pairs crash the scoring thread's writer.
-    `output: { path: ${output}, ${name.includes('-all-') ? '' : 'keep: [species, island, sex, body_mass_g], '}parquet: { row_group_rows: 4096 }, writer: ${input.endsWith('.parquet') ? 'inline' : 'thread'} }`,
+    // The gzipped input's Parquet output is ZSTD, whose encoder threads load their compressor first.
+    `output: { path: ${output}, ${name.includes('-all-') ? '' : 'keep: [species, island, sex, body_mass_g], '}parquet: { row_group_rows: 4096${input.endsWith('.gz') ? ', compression: zstd' : ''} }, writer: ${input.endsWith('.parquet') ? 'inline' : 'thread'} }`,
     checkpoint ? 'checkpoint: { every: 2000 }' : 'checkpoint: false',
   ].join('\n'));
   return file;

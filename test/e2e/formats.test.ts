@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
@@ -389,6 +389,27 @@ test('Parquet bytes through the writer and encoder threads (120,000 rows, repeat
       WHERE o.few = i.few AND o.distinct_bytes IS NOT DISTINCT FROM i.distinct_bytes`);
     assert.equal(Number(same!.n), 120000, format);
   }
+}));
+
+test('a ZSTD Parquet output (Polars\' and lakehouse tables\' codec) holds the snappy output\'s values, on the scoring thread and on encoder threads, and reads back as input', () => withTempDir(async (dir) => {
+  await duckdb(`COPY (SELECT p.* FROM read_csv('${join(fixtures, 'data', 'penguins.csv')}') p, range(350)) TO '${join(dir, 'in.parquet')}'`);
+  for (const writer of ['inline', 'thread']) {
+    for (const compression of ['snappy', 'zstd']) await scorePenguins(dir, 'in.parquet', `${compression}-${writer}.parquet`, `parquet: { compression: ${compression}, row_group_rows: 16384 }, writer: ${writer}`);
+    const file = join(dir, `zstd-${writer}.parquet`);
+    const codecs = await duckdb(`SELECT DISTINCT compression FROM parquet_metadata('${file}')`);
+    assert.deepEqual(codecs, [{ compression: 'ZSTD' }], writer);
+    const groups = await duckdb(`SELECT count(DISTINCT row_group_id) AS n FROM parquet_metadata('${file}')`);
+    assert.equal(groups[0]!.n, 8n, writer);
+    const differ = await duckdb(`SELECT count(*) AS n FROM (SELECT * FROM '${file}' EXCEPT ALL SELECT * FROM '${join(dir, `snappy-${writer}.parquet`)}')`);
+    assert.equal(differ[0]!.n, 0n, writer);
+    const { size: zstd } = await stat(file);
+    const { size: snappy } = await stat(join(dir, `snappy-${writer}.parquet`));
+    assert.ok(zstd < snappy, `${writer}: ZSTD ${zstd} bytes, snappy ${snappy}`);
+  }
+  // bento-batch reads its own ZSTD output: the same predictions again.
+  await scorePenguins(dir, 'zstd-thread.parquet', 'again.parquet', 'keep: []');
+  const differ = await duckdb(`SELECT count(*) AS n FROM (SELECT prob_Adelie FROM '${join(dir, 'again.parquet')}' EXCEPT ALL SELECT prob_Adelie FROM '${join(dir, 'snappy-thread.parquet')}')`);
+  assert.equal(differ[0]!.n, 0n);
 }));
 
 test('a .csv.gz or .jsonl.gz output is the plain output gzipped (on the scoring thread and on a writer thread), in members that gunzip and DuckDB read as one text', () => withTempDir(async (dir) => {

@@ -491,7 +491,7 @@ describe('loadJob: problems', () => {
     }
     const file = await writeJob(dir, 'input: { path: in.csv }\nmodel: m\noutput: { path: out/scores.parquet.gz }\n');
     await rejectsWith(loadJob(file, { env: {} }), 'JOB_INVALID',
-      `Job file ${file}: output.path: a Parquet file compresses its own pages and is not gzipped; remove the .gz extension and set output.parquet.compression (snappy, gzip or uncompressed)`);
+      `Job file ${file}: output.path: a Parquet file compresses its own pages and is not gzipped; remove the .gz extension and set output.parquet.compression (snappy, gzip, zstd or uncompressed)`);
     const bare = await writeJob(dir, 'input: { path: in.csv }\nmodel: m\noutput: { path: out/scores }\n', 'bare.yaml');
     await rejectsWith(loadJob(bare, { env: {} }), 'JOB_INVALID',
       `Job file ${bare}: output.format: cannot be inferred from the extension "(none)"; expected one of [csv, jsonl, parquet] (set output.format, or name the file .csv, .jsonl or .parquet)`);
