@@ -19,6 +19,7 @@ import type { ColumnDecoder, DecodedArray, PageHeader } from 'hyparquet/src/type
 import { BentoError, didYouMean } from '../errors.js';
 import { blockArray } from './blocks.js';
 import { requireColumns } from './chunks.js';
+import { parseExact } from './jsonl.js';
 import { HybridReader } from './parquet-hybrid.js';
 import { streamError } from './files.js';
 import { CodedColumn, type Field, type FieldType, MaskedColumn, maxSafeBig, type NumberArray, type RowChunk, type Source, type SourcePosition, type TimeUnit } from './types.js';
@@ -311,7 +312,7 @@ class FlatColumnReader {
     if (!chunk) throw new Error(`row group has no column chunk for "${name}"`);
     const element = schemaPath[1]!.element;
     this.#name = name;
-    this.#decoder = { pathInSchema: chunk.path_in_schema, element, schemaPath, type: chunk.type, codec: chunk.codec, parsers: DEFAULT_PARSERS, compressors };
+    this.#decoder = { pathInSchema: chunk.path_in_schema, element, schemaPath, type: chunk.type, codec: chunk.codec, parsers: exactParsers, compressors };
     // Polars leaves dictionary_page_offset out; the chunk then starts at its first page either way.
     const start = Number(chunk.dictionary_page_offset || chunk.data_page_offset);
     this.#bytes = new ChunkBytes(file, start, start + Number(chunk.total_compressed_size));
@@ -544,10 +545,19 @@ function listItem(node: SchemaTree): SchemaTree | undefined {
   return e.logical_type?.type === 'LIST' || e.converted_type === 'LIST' ? node.children[0]?.children[0] ?? node.children[0] : undefined;
 }
 
-/** Timestamps inside structs and lists as integers in their unit since the epoch (an INT96 in nanoseconds). */
+const utf8 = new TextDecoder();
+
+/**
+ * JSON cells read as JSON Lines are (parseExact): a whole number past 2^53 in them (an order or
+ * event id) a bigint, every digit kept, where JSON.parse would round it to another id.
+ */
+const exactParsers = { ...DEFAULT_PARSERS, jsonFromBytes: (bytes: Uint8Array | undefined) => bytes && parseExact(utf8.decode(bytes)) };
+
+/** Timestamps inside structs and lists as integers in their unit since the epoch (an INT96 in nanoseconds); their JSON cells as flat ones. */
 const unitParsers = {
   timestampFromMicroseconds: (micros: bigint | number) => BigInt(micros),
   timestampFromNanoseconds: (nanos: bigint | number) => BigInt(nanos),
+  jsonFromBytes: exactParsers.jsonFromBytes,
 };
 
 /** Whether a group holds a wall-clock timestamp (Parquet isAdjustedToUTC false) anywhere below it. */

@@ -532,6 +532,21 @@ test('JSON cells in a Parquet output keep 64-bit integers to the digit and keys 
   assert.deepEqual(rows, [{ obj: '{"b":9007199254740993,"__proto__":{"x":1}}', id: '5' }, { obj: '{"b":1}', id: '10000000000000000000' }]);
 }));
 
+test('a Parquet JSON column (DuckDB\'s JSON type: an event\'s payload) keeps whole numbers past 2^53 to the digit in every output, as DuckDB reads them', () => withTempDir(async (dir) => {
+  const payloads = ['{"order_id": 9007199254740993, "amount": 10.50}', '{"ids": [12345678901234567890123, -9007199254740995]}', '7'];
+  await duckdb(`COPY (SELECT 39.1 AS bill_length_mm, 18.7 AS bill_depth_mm, 181 AS flipper_length_mm, 3750 AS body_mass_g, p::JSON AS payload
+    FROM (VALUES ${payloads.map((p, i) => `(${i}, '${p}')`).join(', ')}) t(i, p) ORDER BY i) TO '${join(dir, 'in.parquet')}'`);
+  const expected = ['{"order_id":9007199254740993,"amount":10.5}', '{"ids":[12345678901234567890123,-9007199254740995]}', '7'];
+  for (const output of ['out.parquet', 'out.jsonl', 'out.csv']) {
+    await scorePenguins(dir, 'in.parquet', output, 'keep: [payload]');
+    const file = join(dir, output);
+    const written = output.endsWith('.parquet') ? (await duckdb(`SELECT payload::VARCHAR AS p FROM '${file}'`)).map((r) => r.p)
+      : output.endsWith('.jsonl') ? (await readFile(file, 'utf8')).trim().split('\n').map((l) => /^\{"payload":(.*),"species_pred"/.exec(l)![1])
+        : (await readFile(file, 'utf8')).trim().split('\n').slice(1).map((l) => /^"?(.*?)"?,Adelie/.exec(l)![1]!.replaceAll('""', '"'));
+    assert.deepEqual(written, expected, output);
+  }
+}));
+
 test('a map of wall-clock timestamps is written without the Z that would make them UTC; a map of instants keeps it', () => withTempDir(async (dir) => {
   const input = join(dir, 'maps.parquet');
   await duckdb(`COPY (SELECT 39.1 AS bill_length_mm, 18.7 AS bill_depth_mm, 181 AS flipper_length_mm, 3750 AS body_mass_g,
