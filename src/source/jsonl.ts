@@ -93,7 +93,7 @@ async function* splitLines(stream: Readable, start: number, file: string, maxLin
   }
 }
 
-/** What stands for a whole number past ±2^53 while a line is parsed again: a string no JSON line holds by chance. */
+/** What stands for a whole number past ±2^53 (or a bare NaN or Infinity) while a line is parsed again: a string no JSON line holds by chance. */
 const bigMarker = `\u0000bento-batch-int:${Math.random().toString(36).slice(2)}:`;
 const bigMarkerJson = JSON.stringify(bigMarker).slice(1, -1);
 const wholeNumber = /^-?\d+$/;
@@ -106,9 +106,24 @@ const wholeNumber = /^-?\d+$/;
  * double cannot hold are then read as marked strings and turned into bigints.
  */
 export function parseExact(text: string): unknown {
-  const value: unknown = JSON.parse(text);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    // Python's json.dumps writes NaN, Infinity and -Infinity bare (allow_nan, its default), as
+    // DuckDB and pandas read them; anything else wrong with the line is still JSON.parse's to say.
+    if (!/NaN|Infinity/.test(text)) throw error;
+    try {
+      return parseMarked(text);
+    } catch {
+      throw error;
+    }
+  }
   return hasLarge(value) ? parseMarked(text) : value;
 }
+
+/** The bare tokens Python's json module writes for floats JSON has no numbers for. */
+const nonFinite = new Map([['NaN', Number.NaN], ['Infinity', Infinity], ['-Infinity', -Infinity]]);
 
 function hasLarge(value: unknown): boolean {
   if (typeof value === 'number') return value > Number.MAX_SAFE_INTEGER || value < -Number.MAX_SAFE_INTEGER;
@@ -134,6 +149,13 @@ function parseMarked(text: string): unknown {
         if (d === 92) i++;
         else if (d === 34) break;
       }
+    } else if (c === 78 || c === 73 || (c === 45 && text.charCodeAt(i + 1) === 73)) {
+      const token = c === 78 ? 'NaN' : c === 73 ? 'Infinity' : '-Infinity';
+      // Only a whole token: a letter after it leaves the line as invalid as it was.
+      if (!text.startsWith(token, i) || /\w/.test(text[i + token.length] ?? '')) continue;
+      out += `${text.slice(copied, i)}"${bigMarkerJson}${token}"`;
+      copied = i + token.length;
+      i = copied - 1;
     } else if (c === 45 || (c >= 48 && c <= 57)) {
       let j = i + 1;
       // Digits, a point, an exponent and its sign: the rest of the number.
@@ -147,7 +169,13 @@ function parseMarked(text: string): unknown {
     }
   }
   if (copied === 0) return JSON.parse(text);
-  return JSON.parse(out + text.slice(copied), (_key, value: unknown) => (typeof value === 'string' && value.startsWith(bigMarker) ? BigInt(value.slice(bigMarker.length)) : value));
+  return JSON.parse(out + text.slice(copied), (key, value: unknown) => {
+    // A bare token where a key stands ({"a": 1, NaN: 2}) is no JSON, from Python or anyone.
+    if (key.startsWith(bigMarker)) throw new SyntaxError(`${key.slice(bigMarker.length)} where a key belongs`);
+    if (typeof value !== 'string' || !value.startsWith(bigMarker)) return value;
+    const token = value.slice(bigMarker.length);
+    return nonFinite.get(token) ?? BigInt(token);
+  });
 }
 
 /** A value read from JSON, as JSON text again (its 64-bit integers, which JSON.stringify refuses, as their digits in quotes). */

@@ -147,6 +147,17 @@ describe('openJsonl: 64-bit whole numbers', () => {
     assert.throws(() => parseExact('{"id": 12345678901234567890'), SyntaxError);
   });
 
+  test('parseExact: bare NaN, Infinity and -Infinity (Python\'s json.dumps) are those numbers outside strings, beside 64-bit ids too; elsewhere, or misspelt, the line stays invalid', () => {
+    assert.deepEqual(parseExact('{"x": NaN, "y": [Infinity, -Infinity], "s": "NaN", "id": 9007199254740993}'), { x: Number.NaN, y: [Infinity, -Infinity], s: 'NaN', id: 9007199254740993n });
+    for (const bad of ['{"x": NaNa}', '{"x": nan}', '{"x": 1, NaN: 2}', '{"x": Infinit}', '{"x": NaN']) assert.throws(() => parseExact(bad), SyntaxError, bad);
+  });
+
+  test('a JSON Lines file from Python\'s json module (bare NaN and Infinity) reads them into a number column, not as bad rows', () => withTempDir(async (dir) => {
+    const source = await openJsonl([await jsonlFile(dir, 'py.jsonl', '{"v": 1.5, "w": 1}\n{"v": NaN, "w": 2}\n{"v": -Infinity, "w": 3}\n')], defaults);
+    assert.deepEqual(source.schema.map((f) => f.type), ['float64', 'float64']);
+    assert.deepEqual(concatColumns(await drain(source)), { v: [1.5, Number.NaN, -Infinity], w: [1, 2, 3] });
+  }));
+
   test('a column with one is int64, exact; beside fractions or past 64 bits, json; one after the first chunk is a bad row naming what to raise', () => withTempDir(async (dir) => {
     const lines = ['{"id": 1, "m": 1.5, "u": 1}', '{"id": 1234567890123456789, "m": 1234567890123456789, "u": 18446744073709551615}', '{"id": null, "m": null, "u": null}'];
     const source = await openJsonl([await jsonlFile(dir, 'ids.jsonl', `${lines.join('\n')}\n`)], defaults);
