@@ -60,6 +60,7 @@ export const jobSchema = z.strictObject({
       thousands: oneChar.optional(),
       encoding: z.enum(['utf-8', 'utf8', ...Object.keys(encodingLabels) as EncodingLabel[]], expect('utf-8, windows-1252, utf-16le or utf-16be')).optional(),
       names: stringList('a list of column names').optional(),
+      text: stringList('a list of column names').optional(),
     }, expect('a mapping')).optional(),
     chunk_rows: positiveInt().optional(),
     partitioning: z.enum(['auto', 'hive', 'none'], expect('one of [auto, hive, none]')).optional(),
@@ -102,7 +103,7 @@ export const jobSchema = z.strictObject({
 export type RawJob = z.infer<typeof jobSchema>;
 
 /**
- * input.csv as the readers take it, defaults filled in. decimal, encoding and names are there only
+ * input.csv as the readers take it, defaults filled in. decimal, encoding, names and text are there only
  * when they change how a file is read, so a job without them keeps its checkpoint fingerprint.
  */
 function csvOptions(csv: RawJob['input']['csv']): CsvOptions {
@@ -112,6 +113,7 @@ function csvOptions(csv: RawJob['input']['csv']): CsvOptions {
     ...(csv?.thousands !== undefined ? { thousands: csv.thousands } : {}),
     ...(csv?.encoding !== undefined && csv.encoding in encodingLabels ? { encoding: encodingLabels[csv.encoding as EncodingLabel] } : {}),
     ...(csv?.names ? { names: csv.names } : {}),
+    ...(csv?.text ? { text: csv.text } : {}),
   };
 }
 

@@ -25,6 +25,8 @@ export interface CsvOptions {
   readonly encoding?: 'windows-1252' | 'utf-16le' | 'utf-16be';
   /** The columns' names, for a file without a header or in place of its header's. */
   readonly names?: readonly string[];
+  /** Columns read as text whatever their cells look like (codes: zip codes, account numbers), as DuckDB's `types` and pandas' `dtype=str` set. */
+  readonly text?: readonly string[];
 }
 
 export interface InputSpec {

@@ -149,7 +149,7 @@ export async function prepareJob(spec: JobSpec, resolved?: Bundle): Promise<Prep
   // CSV to CSV keeping every input column: records go to the writer as the text read, whole.
   const csvOut = spec.output.format === 'csv';
   const wholeLines = csvOut && spec.input.columns === undefined && spec.output.keep === undefined;
-  const source = await openSource({ ...spec.input, columns: wanted }, { rawText: csvOut, required: unfilled, memoryMb: spec.limits.memoryMb, ...(wholeLines ? { linesFor: spec.output.csv.delimiter, valuesOf: modelColumns } : {}) }, writtenByRuns(spec));
+  const source = await openSource({ ...spec.input, columns: wanted }, { rawText: csvOut, required: unfilled, readByModel: modelColumns, memoryMb: spec.limits.memoryMb, ...(wholeLines ? { linesFor: spec.output.csv.delimiter, valuesOf: modelColumns } : {}) }, writtenByRuns(spec));
   // An input file named as the output (input `data/` holding `data/b.csv`, output.path `data/b.csv`)
   // is left out of the input as a run's own output, and the run would replace it: it must be one.
   if (spec.checkpoint) {

@@ -171,11 +171,11 @@ export function raiseChunkRows(options: { readonly chunkRows: number; readonly t
  * not hold (CSV and JSONL): `holds` says what the column holds, `shown` is the cell as the
  * message quotes it.
  */
-export function typeMismatch(chunk: RowChunk, i: number, column: string, holds: string, shown: string, value: string, hint: string): BentoError {
+export function typeMismatch(chunk: RowChunk, i: number, column: string, holds: string, shown: string, value: string, hint: string, anyFile = false): BentoError {
   return new BentoError('INVALID_VALUE', `Invalid value: column "${column}" holds ${holds} in its first rows, got ${shown} at ${chunk.file} row ${chunk.fileRow + i + 1}`, {
     file: chunk.file, row: chunk.fileRow + i + 1, column, value, byte: i > 0 ? chunk.ends?.bytes[i - 1] : chunk.ends?.start,
-    // The first file's first rows fixed the type: no chunk size reaches a later file's rows.
-    hint: chunk.fileIndex > 0 ? `The column types come from the first rows of the first input file. Fix or remove the value, or score ${chunk.file} in a job of its own.` : hint,
+    // The first file's first rows fixed the type: no chunk size reaches a later file's rows (a hint that holds for `anyFile` does).
+    hint: chunk.fileIndex > 0 && !anyFile ? `The column types come from the first rows of the first input file. Fix or remove the value, or score ${chunk.file} in a job of its own.` : hint,
   });
 }
 
@@ -185,19 +185,24 @@ export function inexactIntegerHint(options: { readonly chunkRows: number; readon
 }
 
 /**
- * Whether a cell is a whole number written with a leading zero (`007`, a zip code `02134`, an
- * account number): a code, not a quantity. As a number it would lose the zeros in a JSON Lines or
- * Parquet output, so such a column stays text, as DuckDB's CSV sniffer keeps it.
+ * Whether a number's text is a code's: a leading zero (`007`, a zip code `02134`, ICD-9 `038.9`)
+ * or a plus sign (a phone number `+442079460958`). As a number it would lose them in a JSON Lines
+ * or Parquet output, so such a column stays text, as DuckDB's CSV sniffer keeps it. Not where the
+ * decimal mark is a comma (`07,5`): a text cell is read as a number with a point only.
  */
-function leadingZero(text: string): boolean {
-  const t = text.trim();
-  const start = t.charCodeAt(0) === 45 || t.charCodeAt(0) === 43 ? 1 : 0;
-  return t.charCodeAt(start) === 48 && t.length > start + 1 && integerText.test(t);
+export function codeLike(text: string): boolean {
+  let c = text.charCodeAt(0);
+  if (c === 43) return !text.includes(',');
+  let i = 0;
+  if (c === 45) c = text.charCodeAt(++i);
+  if (c !== 48) return false;
+  const d = text.charCodeAt(i + 1);
+  return d >= 48 && d <= 57 && !text.includes(',');
 }
 
 /**
  * Infers a column's type from sample values: numbers if every present value is one, else
- * strings. A whole number with a leading zero makes the column text (leadingZero). Whole numbers
+ * strings. A code's number (codeLike) makes the column text. Whole numbers
  * past ±2^53 (64-bit ids: Snowflake, Twitter, hashed keys) would be rounded as doubles: a column
  * of whole numbers with one is int64, read exactly; one that also holds fractions is text, kept
  * as written.
@@ -209,7 +214,7 @@ export function sniffCsvType(values: ArrayLike<unknown>, isMissing: (v: string) 
     const v = values[i] as string | null;
     if (v === null || isMissing(v)) continue;
     const n = parse(v);
-    if (n === undefined || leadingZero(v)) return 'string';
+    if (n === undefined || codeLike(v.trim())) return 'string';
     inexact ||= inexactInteger(v, n);
     sawValue = true;
   }
@@ -321,9 +326,10 @@ export function requireColumns(file: string, present: readonly string[], names: 
 
 /**
  * A CSV column's cells as its sniffed type: text with null for the empty cell, or numbers, unboxed
- * (masked where a cell is missing), with `onBad` told of a cell that is not a number.
+ * (masked where a cell is missing), with `onBad` told of a cell that is not a number, or (where
+ * `codes`) that is a code's (codeLike).
  */
-export function convertColumn(values: string[], type: FieldType, isMissing: (v: string) => boolean, onBad: (index: number, value: string, inexact?: boolean) => void, parse: (text: string) => number | undefined = parseNumber): Column {
+export function convertColumn(values: string[], type: FieldType, isMissing: (v: string) => boolean, onBad: (index: number, value: string, why?: 'inexact' | 'code') => void, parse: (text: string) => number | undefined = parseNumber, codes = false): Column {
   if (type === 'int64') {
     return readCells(values, new BigInt64Array(values.length), isMissing, (v, i) => {
       const n = integerText.test(v) ? BigInt(v.trim()) : undefined;
@@ -338,7 +344,9 @@ export function convertColumn(values: string[], type: FieldType, isMissing: (v: 
     const n = parse(v);
     if (n === undefined) onBad(i, v);
     // A 64-bit id met after the first chunk typed its column: rounded, it would be another id.
-    else if (inexactInteger(v, n)) onBad(i, v, true);
+    else if (inexactInteger(v, n)) onBad(i, v, 'inexact');
+    // A code met after the first chunk typed its column: as a number, it would lose its zeros.
+    else if (codes && codeLike(v)) onBad(i, v, 'code');
     else return n;
     return undefined;
   });

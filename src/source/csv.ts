@@ -24,6 +24,14 @@ export interface CsvSourceOptions {
   readonly names?: readonly string[];
   /** Read only these columns; undefined reads all. */
   readonly columns: readonly string[] | undefined;
+  /** Columns read as text whatever their cells look like (input.csv.text). */
+  readonly text?: readonly string[];
+  /**
+   * The columns a model reads: a code met in one of them after the first chunk typed it as
+   * numbers is read as the number the model wants; in another column it is a bad row (the output
+   * would lose its zeros).
+   */
+  readonly readByModel?: readonly string[];
   /** Columns never read where `columns` is unset: partition keys, whose folder value stands for them (source/partitions.ts). */
   readonly exclude?: ReadonlySet<string>;
   readonly chunkRows: number;
@@ -306,6 +314,8 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
     const select = (present: string[], startByte: number, firstRow = at.row) => {
       const wanted = options.columns ?? schema?.map((f) => f.name) ?? present.filter((h) => !options.exclude?.has(h));
       requireColumns(file, present, wanted, (name, candidates) => didYouMean(name, candidates));
+      // input.csv.text names columns of the first file (which fixes the types): a misspelt one would read its codes as numbers.
+      if (index === 0) requireColumns(file, present, options.text ?? [], (name, candidates) => didYouMean(name, candidates));
       // Columns keep the file's order whatever order they were asked for in.
       const selected = schema?.map((f) => f.name).filter((name) => !narrow || narrow.includes(name)) ?? present.filter((h) => wanted.includes(h));
       picks = selected.map((name) => present.indexOf(name));
@@ -359,18 +369,19 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
 
   // The first chunk fixes each column's type; later chunks are converted to it.
   function typed(chunk: RowChunk): RowChunk {
-    schema ??= [...chunk.columns].filter(([name]) => name !== lineColumn).map(([name, values]) => ({ name, type: sniffCsvType(values as ArrayLike<unknown>, isMissing, parse) }));
+    schema ??= [...chunk.columns].filter(([name]) => name !== lineColumn).map(([name, values]) => ({ name, type: options.text?.includes(name) ? 'string' : sniffCsvType(values as ArrayLike<unknown>, isMissing, parse) }));
     if (narrow) return { ...chunk, columns: new Map([...chunk.columns].filter(([name]) => name === lineColumn || narrow.includes(name))) };
     if (rawText) return chunk;
     const errors = new Map(chunk.errors);
     const columns = new Map(schema.map((field) => {
       const values = chunk.columns.get(field.name) as (string | null)[];
-      return [field.name, convertColumn(values as string[], field.type, (v) => v === null || isMissing(v), (i, value, inexact) => {
+      return [field.name, convertColumn(values as string[], field.type, (v) => v === null || isMissing(v), (i, value, why) => {
         if (errors.has(i)) return;
-        const holds = field.type === 'int64' ? 'whole numbers of 64 bits' : inexact ? 'numbers a double holds exactly' : 'numbers';
-        errors.set(i, typeMismatch(chunk, i, field.name, holds, `"${value.slice(0, 40)}"`, value, inexact ? inexactIntegerHint(options)
-          : (options.thousands === undefined ? localeHint(value) : undefined) ?? `Fix or remove the value, or ${raiseChunkRows(options)} so the column is seen as text.`));
-      }, parse)];
+        const holds = field.type === 'int64' ? 'whole numbers of 64 bits' : why === 'inexact' ? 'numbers a double holds exactly' : why === 'code' ? 'plain numbers' : 'numbers';
+        errors.set(i, typeMismatch(chunk, i, field.name, holds, `${why === 'code' ? 'the code ' : ''}"${value.slice(0, 40)}"`, value, why === 'inexact' ? inexactIntegerHint(options)
+          : why === 'code' ? `As a number it would lose its ${value.startsWith('+') ? 'plus sign' : 'leading zero'}: list "${field.name}" in input.csv.text to read the column as text.`
+            : (options.thousands === undefined ? localeHint(value) : undefined) ?? `Fix or remove the value, or ${raiseChunkRows(options)} so the column is seen as text.`, why === 'code'));
+      }, parse, !options.readByModel?.includes(field.name))];
     }));
     return { ...chunk, columns, ...(errors.size > 0 ? { errors } : {}) };
   }

@@ -173,11 +173,30 @@ describe('openCsv: parsing', () => {
     assert.deepEqual(bad.map((r) => [r.row, r.message]), [[8193, `Invalid value: column "n" holds numbers a double holds exactly in its first rows, got "1234567890123456789" at ${late} row 8193`]]);
   }));
 
-  test('a whole number with a leading zero makes its column text (zip codes, "007"), as DuckDB sniffs it; zero itself, fractions and signs do not', () => withTempDir(async (dir) => {
-    const file = await csvFile(dir, 'codes.csv', 'zip,neg,zero,frac,plus,ddd\n02134,-007,0,0.5,+7,00.5\n90210,5,-0,10,3,1\n');
+  test('a code\'s number (a leading zero: zip codes, "007", ICD-9 "038.9"; a plus sign: phone numbers) makes its column text, as DuckDB sniffs it; zero itself, fractions, signs and decimal commas do not', () => withTempDir(async (dir) => {
+    const file = await csvFile(dir, 'codes.csv', 'zip,neg,zero,frac,plus,icd,minus\n02134,-007,0,0.5,+7,038.9,-5\n90210,5,-0,10,3,250.00,-0.5\n');
     const source = await openCsv([file], defaults);
-    assert.deepEqual(source.schema.map((f) => `${f.name} ${f.type}`), ['zip string', 'neg string', 'zero float64', 'frac float64', 'plus float64', 'ddd float64']);
-    assert.deepEqual(concatColumns(await drain(source)).zip, ['02134', '90210']);
+    assert.deepEqual(source.schema.map((f) => `${f.name} ${f.type}`), ['zip string', 'neg string', 'zero float64', 'frac float64', 'plus string', 'icd string', 'minus float64']);
+    assert.deepEqual(concatColumns(await drain(source)), { zip: ['02134', '90210'], neg: ['-007', '5'], zero: [0, -0], frac: [0.5, 10], plus: ['+7', '3'], icd: ['038.9', '250.00'], minus: [-5, -0.5] });
+    const comma = await csvFile(dir, 'comma.csv', 'a;b\n07,5;1\n12,25;2\n');
+    assert.deepEqual(concatColumns(await drain(await openCsv([comma], defaults))).a, [7.5, 12.25]);
+    // input.csv.text reads a column as text whatever its cells; a name the file lacks stops the run, naming the closest.
+    const text = await openCsv([file], { ...defaults, text: ['zero', 'frac'] });
+    assert.deepEqual(source.schema.length, text.schema.length);
+    assert.deepEqual(concatColumns(await drain(text)).frac, ['0.5', '10']);
+    await rejectsWith(async () => drain(await openCsv([file], { ...defaults, text: ['fract'] })), 'COLUMN_MISSING', `Column "fract" is missing from ${file}; the closest column is "frac"`);
+  }));
+
+  test('a code met after the first chunk, or in a later file, is a bad row in a column the model does not read (its zeros would be lost), naming input.csv.text; the number in one it reads', () => withTempDir(async (dir) => {
+    const first = await csvFile(dir, 'a.csv', `zip,m\n${Array.from({ length: 8192 }, (_, i) => `${10000 + i},${i}`).join('\n')}\n02134,007\n`);
+    const later = await csvFile(dir, 'b.csv', 'zip,m\n+4420,3\n');
+    const chunks = await drain(await openCsv([first, later], { ...defaults, readByModel: ['m'] }));
+    assert.deepEqual(chunks.flatMap((c) => [...(c.errors ?? [])].map(([, e]) => [e.row, e.column, e.message, e.hint])), [
+      [8193, 'zip', `Invalid value: column "zip" holds plain numbers in its first rows, got the code "02134" at ${first} row 8193`, 'As a number it would lose its leading zero: list "zip" in input.csv.text to read the column as text.'],
+      [1, 'zip', `Invalid value: column "zip" holds plain numbers in its first rows, got the code "+4420" at ${later} row 1`, 'As a number it would lose its plus sign: list "zip" in input.csv.text to read the column as text.'],
+    ]);
+    const all = concatColumns(await drain(await openCsv([first, later], { ...defaults, readByModel: ['m'], text: ['zip'] })));
+    assert.deepEqual([all.zip!.at(-2), all.zip!.at(-1), all.m!.at(-2), all.m!.at(-1)], ['02134', '+4420', 7, 3]);
   }));
 
   test('a cell of a later file that the first file\'s types do not hold: a bad row with its byte offset (the file\'s first row too), whose hint does not ask for a larger chunk', () => withTempDir(async (dir) => {
