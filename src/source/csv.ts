@@ -56,7 +56,12 @@ export interface CsvSourceOptions {
   readonly valuesOf?: readonly string[];
 }
 
-const isMissing = (v: string) => missingTokens.has(v.trim());
+/** A missing-value token (types.ts, missingTokens). Each starts with a letter or "#": a cell starting with a digit, sign or point is none, and needs no trim and lookup (most cells of a number column). */
+function isMissing(v: string): boolean {
+  const c = v.charCodeAt(0);
+  if ((c >= 48 && c <= 57) || c === 45 || c === 46 || c === 43) return false;
+  return missingTokens.has(v.trim());
+}
 const isTsv = (file: string) => /\.tsv(\.gz)?$/i.test(file);
 
 /** Delimiters sniffed for when input.csv.delimiter is not set; a tie goes to the first. */

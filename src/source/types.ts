@@ -179,7 +179,7 @@ export interface Source {
  */
 export const lineColumn = '\u0000line';
 
-/** Values the CSV and JSONL readers treat as missing, as pandas does by default. */
+/** Values the CSV and JSONL readers treat as missing, as pandas does by default. Each starts with a letter or "#" (source/csv.ts, isMissing, relies on it). */
 export const missingTokens: ReadonlySet<string> = new Set(['', 'NA', 'N/A', 'NaN', 'nan', 'null', 'NULL', 'None', '#N/A']);
 
 const numberPattern = /^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
