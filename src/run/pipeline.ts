@@ -148,8 +148,11 @@ export async function prepareJob(spec: JobSpec, resolved?: Bundle): Promise<Prep
   }
   // CSV to CSV keeping every input column: records go to the writer as the text read, whole.
   const csvOut = spec.output.format === 'csv';
-  const wholeLines = csvOut && spec.input.columns === undefined && spec.output.keep === undefined;
-  const source = await openSource({ ...spec.input, columns: wanted }, { rawText: csvOut, required: unfilled, readByModel: modelColumns, memoryMb: spec.limits.memoryMb, ...(wholeLines ? { linesFor: spec.output.csv.delimiter, valuesOf: modelColumns } : {}) }, writtenByRuns(spec));
+  const keepAll = spec.input.columns === undefined && spec.output.keep === undefined;
+  const wholeLines = csvOut && keepAll;
+  // JSON Lines to JSON Lines keeping every key: lines go to the writer as read, whole, too.
+  const jsonLines = keepAll && spec.output.format === 'jsonl';
+  const source = await openSource({ ...spec.input, columns: wanted }, { rawText: csvOut, required: unfilled, readByModel: modelColumns, memoryMb: spec.limits.memoryMb, ...(wholeLines ? { linesFor: spec.output.csv.delimiter, valuesOf: modelColumns } : {}), ...(jsonLines ? { jsonLines, valuesOf: modelColumns } : {}) }, writtenByRuns(spec));
   // An input file named as the output (input `data/` holding `data/b.csv`, output.path `data/b.csv`)
   // is left out of the input as a run's own output, and the run would replace it: it must be one.
   if (spec.checkpoint) {

@@ -91,10 +91,10 @@ export class ColumnBuilder {
     return this.#length;
   }
 
-  /** Adds one row: `values(i)` is the value of the i-th selected column; `endByte` the offset just after the row. */
-  push(values: (i: number) => unknown, endByte: number, endLine: number): void {
+  /** Adds one row: `values(i)` is the value of the i-th selected column; `endByte` the offset just after the row; `text` its record, with lines. */
+  push(values: (i: number) => unknown, endByte: number, endLine: number, text?: string): void {
     for (let i = 0; i < this.#columns.length; i++) this.#columns[i]![this.#length] = values(i);
-    this.#end(endByte, endLine, null);
+    this.#end(endByte, endLine, text ?? null);
   }
 
   /** Adds a row whose selected values are `fields[picks[i]]` (no closure a row: the CSV hot path). */

@@ -18,13 +18,14 @@ export type { Column, Field, FieldType, RowChunk, Source, SourceProgress } from 
  * Resolves the input files, checks they share one format, and opens the matching reader.
  * `rawText`: CSV cells stay the text read (for CSV output, which writes them back unchanged).
  * `linesFor`: also hand on each CSV record's text (see lineColumn) for a CSV writer with this
- * delimiter; then `valuesOf` (the model's columns) are the only cells read as values. `required`:
+ * delimiter, `jsonLines` each JSON Lines line's for a JSON Lines writer (where no partition folders
+ * add columns); then `valuesOf` (the model's columns) are the only cells read as values. `required`:
  * the model's columns, which every JSON Lines file must hold as keys (CSV and Parquet files must
  * hold every column read, in their header or schema). `readByModel`: the model's columns, where a
  * CSV code met late is the number the model reads (source/csv.ts). `own`: files
  * a folder or glob must not read (job/spec.ts, writtenByRuns), listed in `skipped` when matched.
  */
-export async function openSource(input: InputSpec, read: { rawText?: boolean; linesFor?: string; valuesOf?: readonly string[]; required?: readonly string[]; readByModel?: readonly string[]; memoryMb?: number } = {}, own?: (file: string) => boolean): Promise<Source & { format: DataFormat; skipped: readonly string[]; partitions: readonly Field[]; notes: readonly string[]; partitionKeys: readonly string[] }> {
+export async function openSource(input: InputSpec, read: { rawText?: boolean; linesFor?: string; jsonLines?: boolean; valuesOf?: readonly string[]; required?: readonly string[]; readByModel?: readonly string[]; memoryMb?: number } = {}, own?: (file: string) => boolean): Promise<Source & { format: DataFormat; skipped: readonly string[]; partitions: readonly Field[]; notes: readonly string[]; partitionKeys: readonly string[] }> {
   const skipped: string[] = [];
   const files = await jobInputFiles(input, own ?? (() => false), (file) => skipped.push(file));
   const format = input.format ?? formatOf(files);
@@ -41,7 +42,7 @@ export async function openSource(input: InputSpec, read: { rawText?: boolean; li
   const open = (opened: readonly string[], options: { columns: readonly string[] | undefined; exclude?: ReadonlySet<string> }, lines: boolean, valuesOf?: readonly string[], required?: readonly string[]) => {
     const chunking = chunkOptions(input);
     return format === 'csv' ? openCsv(opened, { ...input.csv, ...options, ...chunking, rawText: read.rawText ?? false, ...(read.readByModel ? { readByModel: read.readByModel } : {}), ...(lines ? { linesFor: read.linesFor, valuesOf } : {}) })
-      : format === 'jsonl' ? openJsonl(opened, { ...options, ...chunking, notes, ...(required ? { required } : {}), ...(read.memoryMb ? { memoryMb: read.memoryMb } : {}) })
+      : format === 'jsonl' ? openJsonl(opened, { ...options, ...chunking, notes, ...(required ? { required } : {}), ...(read.memoryMb ? { memoryMb: read.memoryMb } : {}), ...(lines ? { lines: true, valuesOf } : {}) })
         : openParquet(opened, { ...options, ...chunking });
   };
   // With auto, a key the files hold too is theirs (withPartitions): where the job asks for a key by
@@ -64,7 +65,9 @@ export async function openSource(input: InputSpec, read: { rawText?: boolean; li
   // and its cells need not even agree in type. With auto the file's column is kept (withPartitions).
   const options = { columns: fromFiles(input.columns), ...(found && mode === 'hive' ? { exclude: new Set(found.fields.map((f) => f.name)) } : {}) };
   // A CSV record copied whole stands for the file's columns; partition columns are written after it (run/scorer.ts, afterLine).
-  const source = await open(files, options, read.rawText === true && read.linesFor !== undefined, fromFiles(read.valuesOf), fromFiles(read.required));
+  // A JSON Lines line copied whole would hold a partition key's file value beside its folder's: only without partitions.
+  const lines = format === 'jsonl' ? read.jsonLines === true && !found : read.rawText === true && read.linesFor !== undefined;
+  const source = await open(files, options, lines, fromFiles(read.valuesOf), fromFiles(read.required));
   const joined = partitions ? withPartitions(source, partitions, mode) : { source, added: [] };
   return Object.assign(joined.source, { format, skipped, partitions: joined.added, notes, partitionKeys: found?.fields.map((f) => f.name) ?? [] });
 }

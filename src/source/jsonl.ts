@@ -8,7 +8,8 @@ import { StringDecoder } from 'node:string_decoder';
 import { BentoError, didYouMean } from '../errors.js';
 import { chunkEnd, ColumnBuilder, inexactIntegerHint, raiseChunkRows, sniffJsonType, textSource, typeMismatch } from './chunks.js';
 import { ByteProgress, byteOrderMark, fileSizes, isGzip, notUtf8At, openFileStream, streamError } from './files.js';
-import type { Field, RowChunk, Source, SourcePosition } from './types.js';
+import { jsonText } from '../sink/values.js';
+import { type Field, lineColumn, type RowChunk, type Source, type SourcePosition } from './types.js';
 
 export interface JsonlSourceOptions {
   readonly columns: readonly string[] | undefined;
@@ -28,6 +29,14 @@ export interface JsonlSourceOptions {
   readonly required?: readonly string[];
   /** limits.memory in MB: a line may take a sixteenth of it (maxLineBytes). */
   readonly memoryMb?: number;
+  /**
+   * Add each line's text as the `lineColumn` chunk column, for a JSON Lines writer that copies
+   * the input's keys as they are (every key kept, none from partition folders): the other
+   * columns' values are then not collected after the first chunk, which types them.
+   */
+  readonly lines?: boolean;
+  /** With lines: the columns whose values are wanted (the model's). */
+  readonly valuesOf?: readonly string[];
 }
 
 /**
@@ -105,7 +114,7 @@ const wholeNumber = /^-?\d+$/;
  * a regular expression over the text cost 0.5 µs): its whole numbers outside strings that a
  * double cannot hold are then read as marked strings and turned into bigints.
  */
-export function parseExact(text: string): unknown {
+export function parseExact(text: string, lenient?: { used: boolean }): unknown {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -114,7 +123,9 @@ export function parseExact(text: string): unknown {
     // DuckDB and pandas read them; anything else wrong with the line is still JSON.parse's to say.
     if (!/NaN|Infinity/.test(text)) throw error;
     try {
-      return parseMarked(text);
+      const read = parseMarked(text);
+      if (lenient) lenient.used = true;
+      return read;
     } catch {
       throw error;
     }
@@ -243,16 +254,19 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
   const maxLine = maxLineBytes(options.memoryMb ?? 256);
 
   async function* readFile(file: string, index: number, stream: Readable, at: SourcePosition): AsyncGenerator<RowChunk> {
-    let names = options.columns ?? schema?.map((f) => f.name);
-    let builder = names ? new ColumnBuilder(names, file, index, at.row, at.byte ?? 0, false, chunkEnd(options, true, names.length)) : undefined;
+    const lines = options.lines === true;
+    let names = options.columns ?? (schema && narrowed(schema));
+    let builder = names ? new ColumnBuilder(names, file, index, at.row, at.byte ?? 0, lines, chunkEnd(options, true, names.length)) : undefined;
     /** Cells a row puts in the chunk (its keys so far, until they are fixed): a wide file's chunks hold fewer rows (chunkEnd). */
     const width = () => names?.length ?? seen.size;
     // Until the first chunk fixes the columns, rows are kept whole to learn every key.
-    let pending: { row: Record<string, unknown> | BentoError; end: number; line: number }[] = [];
+    let pending: { row: Record<string, unknown> | BentoError; end: number; line: number; text?: string }[] = [];
     let lastEnd = at.byte ?? 0;
     let line = at.line ?? 0;
     let rows = at.row;
     const seen = new Set<string>();
+    /** Whether the line just parsed had a bare NaN or Infinity (parseExact). */
+    const lenient = { used: false };
     /** Keys of the lines of this file's first chunk, for `required`: undefined once checked, or when resumed past it. */
     let firstKeys: Set<string> | undefined = options.required?.length && at.row === 0 ? new Set() : undefined;
     let firstLeft = chunkEnd(options, false);
@@ -270,12 +284,19 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
         hint: `${guess ? `Rename the key in the input, or fix the name in the manifest (did you mean "${guess}"? JSON keys are case-sensitive). ` : `The file's keys: ${present.slice(0, 20).join(', ')}${present.length > 20 ? ', …' : ''}. `}If the key is only left out where its value is null (Spark's JSON writer does so), write the nulls (ignoreNullFields: false) or raise input.chunk_rows.`,
       });
     };
+    /** With lines, once the first chunk has typed every column: the model's alone collected from here on. */
+    const narrow = () => {
+      if (!lines || !schema || options.columns || names!.length === narrowed(schema).length) return;
+      const next = builder!.next;
+      names = narrowed(schema);
+      builder = new ColumnBuilder(names, file, index, next.row - 1, next.byte, true, chunkEnd(options, true, names.length));
+    };
     const flushPending = () => {
       names = [...seen].filter((key) => !options.exclude?.has(key));
-      builder = new ColumnBuilder(names, file, index, at.row, at.byte ?? 0, false, chunkEnd(options, true, names.length));
-      for (const { row, end, line: l } of pending) {
+      builder = new ColumnBuilder(names, file, index, at.row, at.byte ?? 0, lines, chunkEnd(options, true, names.length));
+      for (const { row, end, line: l, text } of pending) {
         if (row instanceof BentoError) builder.pushError(row, end, l);
-        else builder.push((i) => row[names![i]!] ?? null, end, l);
+        else builder.push((i) => row[names![i]!] ?? null, end, l, text);
       }
       pending = [];
     };
@@ -296,7 +317,8 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
           });
         } else {
           try {
-            row = parseExact(text);
+            lenient.used = false;
+            row = parseExact(text, lenient);
           } catch (error) {
             problem = new BentoError('INPUT_FORMAT', `Line ${line} of ${file} is not valid JSON: ${(error as Error).message}`, {
               file, row: rows + 1, byte: start, value: text, hint: 'Each line of a JSONL file must be one JSON object; fix or remove the line.',
@@ -312,21 +334,27 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
         if (problem) {
           if (builder === undefined) pending.push({ row: problem, end, line });
           else builder.pushError(problem, end, line);
-          if (builder && builder.length >= chunkEnd(options, schema !== undefined, width())) yield typed(builder.take()!);
+          if (builder && builder.length >= chunkEnd(options, schema !== undefined, width())) {
+            yield typed(builder.take()!);
+            narrow();
+          }
           continue;
         }
         const record = row as Record<string, unknown>;
+        // A line with a bare NaN is written as JSON again (NaN as null), as the writer writes a value: a copy would be no JSON.
+        const copy = lines ? (lenient.used ? jsonText(record, 'json') : text) : undefined;
         if (firstKeys) {
           for (const key in record) firstKeys.add(key);
           if (--firstLeft === 0) checkKeys();
         }
         if (builder === undefined) {
           for (const key in record) seen.add(key);
-          pending.push({ row: record, end, line });
+          pending.push({ row: record, end, line, ...(copy !== undefined ? { text: copy } : {}) });
           if (pending.length >= chunkEnd(options, schema !== undefined, width())) flushPending();
         } else {
-          builder.push((i) => record[names![i]!] ?? null, end, line);
-          if (options.notes && options.columns === undefined && schema && unread.size < 20) {
+          builder.push((i) => record[names![i]!] ?? null, end, line, copy);
+          // A copied line keeps every key: none goes unread.
+          if (options.notes && options.columns === undefined && !lines && schema && unread.size < 20) {
             known ??= new Set(schema.map((f) => f.name));
             for (const key in record) {
               if (known.has(key) || unread.has(key) || options.exclude?.has(key)) continue;
@@ -336,7 +364,10 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
             }
           }
         }
-        if (builder && builder.length >= chunkEnd(options, schema !== undefined, width())) yield typed(builder.take()!);
+        if (builder && builder.length >= chunkEnd(options, schema !== undefined, width())) {
+          yield typed(builder.take()!);
+          narrow();
+        }
       }
     } catch (error) {
       if (error instanceof LongLine) {
@@ -359,9 +390,18 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
     if (last) yield typed(last);
   }
 
-  function typed(chunk: RowChunk): RowChunk {
+  /** The columns collected once the first chunk has typed them all: with lines, the model's only. */
+  function narrowed(fields: readonly Field[]): string[] {
+    const names = fields.map((f) => f.name);
+    return options.lines && options.valuesOf ? names.filter((name) => options.valuesOf!.includes(name)) : names;
+  }
+
+  function typed(whole: RowChunk): RowChunk {
     // A key absent from a line is a null there, as in every JSONL tool; the first chunk fixes the set.
-    schema ??= [...chunk.columns].map(([name, values]) => ({ name, type: sniffJsonType(values as ArrayLike<unknown>) }));
+    schema ??= [...whole.columns].filter(([name]) => name !== lineColumn).map(([name, values]) => ({ name, type: sniffJsonType(values as ArrayLike<unknown>) }));
+    // With lines, the first chunk's other columns (typed now) are dropped as later chunks never collect them.
+    const wanted = options.lines ? new Set([...narrowed(schema), lineColumn]) : undefined;
+    const chunk = wanted ? { ...whole, columns: new Map([...whole.columns].filter(([name]) => wanted.has(name))) } : whole;
     // A later value the column's type does not hold is a bad row, as a CSV cell is; a writer would
     // otherwise coerce it ("false" to true, an object to "[object Object]") or fail on it.
     let errors: Map<number, BentoError> | undefined;
@@ -371,7 +411,8 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
     };
     const asJson = `Fix or remove the value, or ${raiseChunkRows(options)} so that the first chunk holds such a value and the column is kept as JSON.`;
     for (const field of schema) {
-      if (field.type === 'json') continue;
+      // A column not collected (with lines, one the model does not read) goes out as its line holds it: nothing to check.
+      if (field.type === 'json' || !chunk.columns.has(field.name)) continue;
       const values = chunk.columns.get(field.name) as unknown[] | undefined;
       for (let i = 0; values && i < values.length; i++) {
         const v = values[i];

@@ -50,7 +50,7 @@ before(async () => {
   const lines = (await readFile(join(dir, 'in.jsonl'), 'utf8')).split('\n');
   for (let i = 5; i < lines.length - 1; i += 997) lines[i] = i % 2 ? lines[i]!.slice(0, -3) : lines[i]!.replace(/"bill_length_mm":[^,]+/, '"bill_length_mm":"n/a?"');
   await writeFile(join(dir, 'bad.jsonl'), lines.join('\n'));
-  Object.assign(inputs, { bad: join(dir, 'bad.jsonl'), csv: join(dir, 'in.csv'), gz: join(dir, 'in.csv.gz'), jsonl: join(dir, 'in.jsonl'), parquet: join(dir, 'in.parquet'), glob: join(dir, 'part-*.csv'), utf16: join(dir, 'in-utf16.csv'), 'csv-all': join(dir, 'in.csv'), 'glob-all': join(dir, 'part-*.csv') });
+  Object.assign(inputs, { bad: join(dir, 'bad.jsonl'), csv: join(dir, 'in.csv'), gz: join(dir, 'in.csv.gz'), jsonl: join(dir, 'in.jsonl'), parquet: join(dir, 'in.parquet'), glob: join(dir, 'part-*.csv'), utf16: join(dir, 'in-utf16.csv'), 'csv-all': join(dir, 'in.csv'), 'glob-all': join(dir, 'part-*.csv'), 'jsonl-all': join(dir, 'in.jsonl'), 'bad-all': join(dir, 'bad.jsonl') });
 });
 after(() => rm(dir, { recursive: true, force: true }));
 
@@ -61,7 +61,7 @@ async function job(name: string, input: string, output: string, checkpoint: bool
     `input: { path: "${input}", chunk_rows: 1000 }`,
     `model: ${join(fixtures, 'models', 'penguins')}`,
     'batch: { size: 64, concurrency: 2 }',
-    // "-all-" inputs keep every column: CSV records then go to a CSV output as the text read.
+    // "-all-" inputs keep every column: CSV records then go to a CSV output as the text read, JSON Lines lines to a JSON Lines output.
     // These inputs are small enough for output.writer: auto to write on the scoring thread; the
     // output's own threads are what large inputs use, so they are what most pairs crash, and
     // the Parquet input's pairs crash the scoring thread's writer.
@@ -114,7 +114,7 @@ function runAndKill(jobFile: string, ms: number, env: NodeJS.ProcessEnv = {}): P
 
 const pairs: [string, Output][] = [];
 for (const input of ['csv', 'jsonl', 'parquet']) for (const output of ['csv', 'jsonl', 'parquet'] as const) pairs.push([input, output]);
-pairs.push(['gz', 'csv'], ['gz', 'parquet'], ['glob', 'jsonl'], ['glob', 'parquet'], ['bad', 'csv'], ['bad', 'parquet'], ['csv-all', 'csv'], ['glob-all', 'csv'], ['utf16', 'csv'], ['csv', 'csv.gz'], ['parquet', 'jsonl.gz']);
+pairs.push(['gz', 'csv'], ['gz', 'parquet'], ['glob', 'jsonl'], ['glob', 'parquet'], ['bad', 'csv'], ['bad', 'parquet'], ['csv-all', 'csv'], ['glob-all', 'csv'], ['utf16', 'csv'], ['csv', 'csv.gz'], ['parquet', 'jsonl.gz'], ['jsonl-all', 'jsonl'], ['bad-all', 'jsonl.gz']);
 
 describe(`SIGKILL at random moments, then resume (seed ${seed})`, { timeout: 600_000 }, () => {
   const rand = random(seed);
@@ -153,7 +153,7 @@ describe(`SIGKILL at random moments, then resume (seed ${seed})`, { timeout: 600
       }
       assert.ok(kills.length > 0, 'at least one run was killed mid-way');
       assert.ok((await readFile(target)).equals(expected), `output after kills at ${kills.join(', ')} ms differs from the clean run`);
-      if (input === 'bad') {
+      if (input.startsWith('bad')) {
         const errors = await readFile(`${target}.errors.jsonl`, 'utf8');
         assert.equal(errors, await readFile(`${clean}.errors.jsonl`, 'utf8'), 'the errors file lists each bad row exactly once');
         assert.equal(errors.trim().split('\n').length, 52);

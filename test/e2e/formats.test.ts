@@ -532,6 +532,38 @@ test('JSON cells in a Parquet output keep 64-bit integers to the digit and keys 
   assert.deepEqual(rows, [{ obj: '{"b":9007199254740993,"__proto__":{"x":1}}', id: '5' }, { obj: '{"b":1}', id: '10000000000000000000' }]);
 }));
 
+test('JSON Lines to JSON Lines keeping every key: each line is written as read (spacing, 180.0, key order, keys first met after the first chunk) with the predictions before its closing brace; a line with a bare NaN as JSON again; a bad line as its predictions and error', () => withTempDir(async (dir) => {
+  const m = (i: number) => `"bill_length_mm":${39 + (i % 7) / 10},"bill_depth_mm":18.7,"flipper_length_mm":181.0,"body_mass_g":3750`;
+  const lines = Array.from({ length: 8200 }, (_, i) => `{"n":${i},${m(i)}}`);
+  lines[0] = `{ "n": 0 , ${m(0)}, "note": {"id": 9007199254740993, "x": 1.10} }  `;
+  lines[1] = `{"body_mass_g":3800,"n":1,"bill_length_mm":39.5,"bill_depth_mm":17.4,"flipper_length_mm":186}`;
+  lines[2] = '{}';
+  lines[3] = `{"n":3,${m(3)},"x":NaN}`;
+  lines[4] = `{"n":4,${m(4).replace(/^"bill_length_mm":[\d.]+/, '"bill_length_mm":"oops"')}}`;
+  lines[5] = '{"n":5,';
+  lines[8195] = `{"n":8195,${m(8195)},"late":true}`;
+  await writeFile(join(dir, 'in.jsonl'), `${lines.join('\n')}\n`);
+  const job = await writeJob(dir, [`input: { path: ${join(dir, 'in.jsonl')} }`, `model: ${join(fixtures, 'models', 'penguins')}`, `output: { path: ${join(dir, 'out.jsonl')} }`, 'errors: { emit: null-row }'].join('\n'));
+  const run = await runCli(['--log-format', 'json', 'run', job, '--progress', 'none']);
+  assert.equal(run.code, 0, run.stderr);
+  assert.doesNotMatch(run.stderr, /"late"/);
+  const out = (await readFile(join(dir, 'out.jsonl'), 'utf8')).split('\n');
+  const predictions = (line: string) => line.slice(line.indexOf(',"species_pred"'));
+  assert.equal(out[0], `{ "n": 0 , ${m(0)}, "note": {"id": 9007199254740993, "x": 1.10} ${predictions(out[0]!)}`);
+  assert.ok(out[1]!.startsWith(`${lines[1]!.slice(0, -1)},"species_pred":"Adelie",`), out[1]);
+  assert.ok(out[2]!.startsWith('{"species_pred":"'), out[2]);
+  const failed = '"species_pred":null,"species_score":null,"prob_Adelie":null,"prob_Chinstrap":null,"prob_Gentoo":null,"error":';
+  assert.ok(out[4]!.startsWith(`${lines[4]!.slice(0, -1)},${failed}"Invalid value: column \\"bill_length_mm\\"`), out[4]);
+  assert.ok(out[5]!.startsWith(`{${failed}"Line 6 of`), out[5]);
+  assert.ok(out[3]!.startsWith(`{"n":3,${m(3).replace('181.0', '181')},"x":null,"species_pred":`), out[3]);
+  assert.ok(out[8195]!.startsWith(`{"n":8195,${m(8195)},"late":true,"species_pred":`), out[8195]);
+  // Every line is JSON whose scores are those of the same rows written key by key (keep listed).
+  const keyed = await writeJob(dir, [`input: { path: ${join(dir, 'in.jsonl')} }`, `model: ${join(fixtures, 'models', 'penguins')}`, `output: { path: ${join(dir, 'keyed.jsonl')}, keep: [n] }`, 'errors: { emit: null-row }'].join('\n'));
+  assert.equal((await runCli(['run', keyed, '--progress', 'none'])).code, 0);
+  const scores = (file: string) => readFile(file, 'utf8').then((t) => t.trim().split('\n').map((l) => (JSON.parse(l) as { prob_Adelie: number | null }).prob_Adelie));
+  assert.deepEqual(await scores(join(dir, 'out.jsonl')), await scores(join(dir, 'keyed.jsonl')));
+}));
+
 test('a Parquet JSON column (DuckDB\'s JSON type: an event\'s payload) keeps whole numbers past 2^53 to the digit in every output, as DuckDB reads them', () => withTempDir(async (dir) => {
   const payloads = ['{"order_id": 9007199254740993, "amount": 10.50}', '{"ids": [12345678901234567890123, -9007199254740995]}', '7'];
   await duckdb(`COPY (SELECT 39.1 AS bill_length_mm, 18.7 AS bill_depth_mm, 181 AS flipper_length_mm, 3750 AS body_mass_g, p::JSON AS payload
