@@ -274,7 +274,7 @@ export async function fingerprint(spec: JobSpec, files: readonly string[], bundl
     input: { path: spec.input.path, format: spec.input.format, columns: spec.input.columns, csv: spec.input.csv },
     batch: { size: spec.batch.size },
     model: { graphOptimization: spec.model.graphOptimization, providers: spec.model.providers },
-    output: { path: spec.output.path, format: spec.output.format, keep: spec.output.keep, csv: spec.output.csv, parquet: spec.output.parquet },
+    output: { path: spec.output.path, format: spec.output.format, keep: spec.output.keep, csv: spec.output.csv, parquet: spec.output.parquet, ...(spec.output.compressionLevel !== undefined ? { compressionLevel: spec.output.compressionLevel } : {}) },
   };
   const model = await modelHash(bundle.modelFile);
   // A few files open at a time: Spark writes thousands of part files, past a shell's `ulimit -n` of 1,024.

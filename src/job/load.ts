@@ -80,6 +80,7 @@ export const jobSchema = z.strictObject({
       row_group_rows: positiveInt().optional(),
       compression: z.enum(['snappy', 'gzip', 'zstd', 'uncompressed'], expect('one of [snappy, gzip, zstd, uncompressed]')).optional(),
     }, expect('a mapping')).optional(),
+    compression_level: z.number(expect('a whole number')).int(expect('a whole number')).optional(),
     writer: z.enum(['auto', 'thread', 'inline'], expect('one of [auto, thread, inline]')).optional(),
   }, expect('a mapping with at least `path`')),
   errors: z.strictObject({
@@ -186,6 +187,14 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
     problems.push(`output.format: cannot be inferred from the extension ${quote(extname(outputPath) || '(none)')}; expected one of [${dataFormats.join(', ')}] (set output.format, or name the file .csv, .jsonl or .parquet)`);
   }
   const gzip = /\.gz$/i.test(outputPath);
+  const level = job.output.compression_level;
+  if (level !== undefined) {
+    const codec = outputFormat === 'parquet' ? job.output.parquet?.compression ?? 'snappy' : gzip ? 'gzip' : undefined;
+    const range = codec === 'gzip' ? [1, 9] : codec === 'zstd' ? [1, 22] : undefined;
+    if (codec === undefined) problems.push(`output.compression_level: the output is not compressed; name it ${quote(`${outputPath}.gz`)} to gzip it, or leave the level out`);
+    else if (range === undefined) problems.push(`output.compression_level: ${codec} has no levels; set output.parquet.compression to zstd or gzip, or leave the level out`);
+    else if (level < range[0]! || level > range[1]!) problems.push(`output.compression_level: ${codec} levels are ${range[0]} to ${range[1]}, got ${level}`);
+  }
   if (gzip && outputFormat === 'parquet') problems.push('output.path: a Parquet file compresses its own pages and is not gzipped; remove the .gz extension and set output.parquet.compression (snappy, gzip, zstd or uncompressed)');
   const repeated = job.input.csv?.names?.find((name, i, all) => all.indexOf(name) !== i);
   if (repeated !== undefined) problems.push(`input.csv.names: ${quote(repeated)} is named twice; give each column its own name`);
@@ -251,6 +260,7 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
       csv: { delimiter: job.output.csv?.delimiter ?? (/\.tsv(\.gz)?$/i.test(outputPath) ? '\t' : ',') },
       gzip,
       parquet: { rowGroupRows: job.output.parquet?.row_group_rows ?? 65536, compression: job.output.parquet?.compression ?? 'snappy' },
+      ...(job.output.compression_level !== undefined ? { compressionLevel: job.output.compression_level } : {}),
       writer: job.output.writer ?? 'auto',
     },
   };

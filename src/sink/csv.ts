@@ -7,7 +7,7 @@ import { openTextSink } from './text.js';
 import type { OutputBatch, Sink, SinkOptions } from './types.js';
 import { base64, dateText, jsonText, numberText, timestampText } from './values.js';
 
-export function openCsvSink(schema: readonly Field[], options: SinkOptions & { delimiter: string; gzip?: boolean }): Promise<Sink> {
+export function openCsvSink(schema: readonly Field[], options: SinkOptions & { delimiter: string; gzip?: boolean; level?: number }): Promise<Sink> {
   const d = options.delimiter;
   const needsQuotes = new RegExp(`[${d === ']' ? '\\]' : d.replace(/[\\^-]/g, '\\$&')}"\\r\\n]|^\\s|\\s$`);
   const quote = (text: string) => (needsQuotes.test(text) ? `"${text.replace(/"/g, '""')}"` : text);

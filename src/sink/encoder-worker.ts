@@ -6,13 +6,14 @@ import type { RowGroup } from 'hyparquet';
 import { parentPort } from 'node:worker_threads';
 import { type SerializedError, serializeError } from '../errors.js';
 import type { Field } from '../source/types.js';
-import { type ParquetSinkOptions, RowGroupEncoder } from './parquet.js';
+import type { Compression } from './parquet-flat.js';
+import { RowGroupEncoder } from './parquet.js';
 import type { PackedBatches } from './transfer.js';
 import { loadZstd } from './zstd.js';
 
 export interface EncoderInit {
   readonly schema: readonly Field[];
-  readonly compression: ParquetSinkOptions['compression'];
+  readonly compression: Compression;
 }
 
 export type EncoderRequest =
@@ -52,7 +53,7 @@ function enqueue(step: Promise<void>): void {
 function handle(request: EncoderRequest): void {
   if (request.op === 'init') {
     encoder = new RowGroupEncoder(request.init.schema, request.init.compression);
-    if (request.init.compression === 'zstd') {
+    if (request.init.compression.codec === 'zstd') {
       // A failed load fails the row group's encoding (zstdCompress throws why), which is reported.
       enqueue(loadZstd().catch(() => {}));
     }

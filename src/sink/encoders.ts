@@ -8,7 +8,8 @@
 import { Worker } from 'node:worker_threads';
 import { deserializeError, memoryLimitError } from '../errors.js';
 import type { Field } from '../source/types.js';
-import type { EncodedRowGroup, ParquetSinkOptions, RowGroupEncoding } from './parquet.js';
+import type { Compression } from './parquet-flat.js';
+import type { EncodedRowGroup, RowGroupEncoding } from './parquet.js';
 import { BatchQueue, POST_ROWS, postBatches } from './transfer.js';
 import type { EncoderReply, EncoderRequest, EncoderInit } from './encoder-worker.js';
 import type { OutputBatch } from './types.js';
@@ -32,7 +33,7 @@ export function startEncoders(options: EncoderThreadsOptions): StartedEncoder[] 
 }
 
 /** Row groups encoded on `threads` (startEncoders), taken in turn. */
-export function encoderThreads(schema: readonly Field[], compression: ParquetSinkOptions['compression'], threads: readonly StartedEncoder[]): RowGroupEncoding {
+export function encoderThreads(schema: readonly Field[], compression: Compression, threads: readonly StartedEncoder[]): RowGroupEncoding {
   for (const thread of threads) thread.start({ schema, compression });
   let group = 0;
   const queue = new BatchQueue(POST_ROWS, (batches) => threads[group % threads.length]!.send(batches));

@@ -21,9 +21,10 @@ export function tidyPartial(partial: string): Promise<void> {
 
 /** Opens the writer for `output.format` with the given column schema. */
 export function openSink(output: OutputSpec, schema: readonly Field[], options: SinkOptions): Promise<Sink> {
+  const level = output.compressionLevel !== undefined ? { level: output.compressionLevel } : {};
   switch (output.format) {
-    case 'csv': return openCsvSink(schema, { ...options, ...output.csv, gzip: output.gzip });
-    case 'jsonl': return openJsonlSink(schema, { ...options, gzip: output.gzip });
-    case 'parquet': return openParquetSink(schema, { ...options, ...output.parquet });
+    case 'csv': return openCsvSink(schema, { ...options, ...output.csv, gzip: output.gzip, ...level });
+    case 'jsonl': return openJsonlSink(schema, { ...options, gzip: output.gzip, ...level });
+    case 'parquet': return openParquetSink(schema, { ...options, ...output.parquet, ...level });
   }
 }

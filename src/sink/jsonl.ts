@@ -8,7 +8,7 @@ import { openTextSink } from './text.js';
 import type { OutputBatch, Sink, SinkOptions } from './types.js';
 import { jsonText } from './values.js';
 
-export function openJsonlSink(schema: readonly Field[], options: SinkOptions & { gzip?: boolean }): Promise<Sink> {
+export function openJsonlSink(schema: readonly Field[], options: SinkOptions & { gzip?: boolean; level?: number }): Promise<Sink> {
   return openTextSink(schema, options, '', (batch: OutputBatch) => {
     const lines = batch.columns.get(lineColumn) as ArrayLike<string | null> | undefined;
     // With lines, the input's own columns are in them: the fields left are those the batch carries.

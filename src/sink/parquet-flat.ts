@@ -17,7 +17,11 @@ import { snappyCompress } from './snappy.js';
 import { zstdCompress } from './zstd.js';
 import { FIRST_STRING, NUMBER } from './transfer.js';
 
-export type Compression = OutputSpec['parquet']['compression'];
+/** A Parquet output's page codec, and its level where the job sets one (gzip, zstd). */
+export interface Compression {
+  readonly codec: OutputSpec['parquet']['compression'];
+  readonly level?: number;
+}
 
 /** hyparquet-writer's defaults: a page ends once ~1 MiB of values is in it. */
 const PAGE_BYTES = 1 << 20;
@@ -494,8 +498,8 @@ interface ChunkSpec {
 export const codecs = { snappy: 'SNAPPY', gzip: 'GZIP', zstd: 'ZSTD', uncompressed: 'UNCOMPRESSED' } as const;
 
 /** A page's bytes compressed; snappy's are valid until the next call (sink/snappy.ts). */
-function compress(bytes: Uint8Array, compression: Compression): Uint8Array {
-  return compression === 'snappy' ? snappyCompress(bytes) : compression === 'gzip' ? gzipSync(bytes) : compression === 'zstd' ? zstdCompress(bytes) : bytes;
+function compress(bytes: Uint8Array, { codec, level }: Compression): Uint8Array {
+  return codec === 'snappy' ? snappyCompress(bytes) : codec === 'gzip' ? gzipSync(bytes, { level }) : codec === 'zstd' ? zstdCompress(bytes, level) : bytes;
 }
 
 /** A page's levels and dictionary indexes, each encoded into a buffer reused across pages. */
@@ -558,7 +562,7 @@ function writeChunk(writer: ByteWriter, spec: ChunkSpec): ColumnChunk {
       type: spec.type,
       encodings: dictionary ? ['PLAIN', 'RLE_DICTIONARY'] : ['PLAIN'],
       path_in_schema: [spec.name],
-      codec: codecs[spec.compression],
+      codec: codecs[spec.compression.codec],
       num_values: BigInt(rows),
       total_compressed_size: BigInt(writer.offset - start),
       total_uncompressed_size: BigInt(uncompressed),

@@ -21,7 +21,9 @@ import type { OutputBatch, Sink, SinkOptions } from './types.js';
 
 export interface ParquetSinkOptions {
   readonly rowGroupRows: number;
-  readonly compression: Compression;
+  readonly compression: Compression['codec'];
+  /** output.compression_level. */
+  readonly level?: number;
 }
 
 /** One encoded row group: its bytes, and its metadata with offsets counted from its first byte. */
@@ -55,12 +57,12 @@ export class RowGroupEncoder {
   readonly #columns: readonly GatheredColumn[];
   #rows = 0;
 
-  constructor(schema: readonly Field[], compression: ParquetSinkOptions['compression']) {
+  constructor(schema: readonly Field[], compression: Compression) {
     this.#parquet = new ParquetWriter({
       writer: this.#writer,
       schema: parquetSchema(schema),
-      codec: codecs[compression],
-      compressors: { GZIP: (input: Uint8Array) => gzipSync(input), ZSTD: zstdCompress },
+      codec: codecs[compression.codec],
+      compressors: { GZIP: (input: Uint8Array) => gzipSync(input, { level: compression.level }), ZSTD: (input: Uint8Array) => zstdCompress(input, compression.level) },
     });
     this.#columns = schema.map((field) => gatheredColumn(field, compression, this.#parquet));
   }
@@ -112,7 +114,7 @@ interface GatheredColumn {
   clear(): void;
 }
 
-function gatheredColumn(field: Field, compression: ParquetSinkOptions['compression'], parquet: ParquetWriter): GatheredColumn {
+function gatheredColumn(field: Field, compression: Compression, parquet: ParquetWriter): GatheredColumn {
   const unpacked = (target: { add(column: Column, length: number): void }, column: PackedColumn, lengths: readonly number[]) =>
     unpackColumn(column, lengths).forEach((part, b) => target.add(part, lengths[b]!));
   if (field.type === 'float32' || field.type === 'float64') {
@@ -188,8 +190,13 @@ function gatheredColumn(field: Field, compression: ParquetSinkOptions['compressi
   return gathered;
 }
 
+/** The codec and level a Parquet output's options give. */
+export function compressionOf(options: Pick<ParquetSinkOptions, 'compression' | 'level'>): Compression {
+  return { codec: options.compression, ...(options.level !== undefined ? { level: options.level } : {}) };
+}
+
 /** Row groups encoded on the calling thread, when closed. */
-export function inlineEncoding(schema: readonly Field[], compression: ParquetSinkOptions['compression']): RowGroupEncoding {
+export function inlineEncoding(schema: readonly Field[], compression: Compression): RowGroupEncoding {
   const encoder = new RowGroupEncoder(schema, compression);
   return {
     ahead: 0,
@@ -225,7 +232,7 @@ function relocate(group: RowGroup, base: number): RowGroup {
 
 export async function openParquetSink(schema: readonly Field[], options: SinkOptions & ParquetSinkOptions & { readonly encoding?: RowGroupEncoding }): Promise<Sink> {
   if (options.compression === 'zstd' && !options.encoding) await loadZstd();
-  const encoding = options.encoding ?? inlineEncoding(schema, options.compression);
+  const encoding = options.encoding ?? inlineEncoding(schema, compressionOf(options));
   let state: { rowGroups: RowGroup[]; numRows: bigint };
   /** Row groups whose metadata is in the metadata file, and its committed length (undefined: start it anew). */
   let metaGroups = 0;

@@ -9,7 +9,7 @@
 import { BentoError } from '../errors.js';
 
 /** zstd's own default level (DuckDB's too). */
-const level = 3;
+const defaultLevel = 3;
 
 type Compress = (bytes: Uint8Array, level: number) => Uint8Array;
 
@@ -35,7 +35,7 @@ export function loadZstd(): Promise<void> {
 }
 
 /** A page's bytes as one ZSTD frame. */
-export function zstdCompress(bytes: Uint8Array): Uint8Array {
+export function zstdCompress(bytes: Uint8Array, level = defaultLevel): Uint8Array {
   if (failure) throw failure;
   // A bug guard: every path that encodes ZSTD pages awaits loadZstd first.
   if (!compress) throw new Error('ZSTD compression used before loadZstd');

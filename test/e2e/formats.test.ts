@@ -406,6 +406,13 @@ test('a ZSTD Parquet output (Polars\' and lakehouse tables\' codec) holds the sn
     const { size: snappy } = await stat(join(dir, `snappy-${writer}.parquet`));
     assert.ok(zstd < snappy, `${writer}: ZSTD ${zstd} bytes, snappy ${snappy}`);
   }
+  // output.compression_level: zstd's 19 and 1 make other bytes of the same values; gzip text outputs take it too.
+  for (const level of [1, 19]) await scorePenguins(dir, 'in.parquet', `zstd-${level}.parquet`, `parquet: { compression: zstd }, compression_level: ${level}`);
+  assert.ok(!(await readFile(join(dir, 'zstd-19.parquet'))).equals(await readFile(join(dir, 'zstd-1.parquet'))));
+  assert.equal((await duckdb(`SELECT count(*) AS n FROM (SELECT * FROM '${join(dir, 'zstd-19.parquet')}' EXCEPT ALL SELECT * FROM '${join(dir, 'zstd-1.parquet')}')`))[0]!.n, 0n);
+  for (const level of [1, 9]) await scorePenguins(dir, 'in.parquet', `gz-${level}.csv.gz`, `compression_level: ${level}`);
+  assert.ok(!(await readFile(join(dir, 'gz-9.csv.gz'))).equals(await readFile(join(dir, 'gz-1.csv.gz'))));
+  assert.ok(gunzipSync(await readFile(join(dir, 'gz-9.csv.gz'))).equals(gunzipSync(await readFile(join(dir, 'gz-1.csv.gz')))));
   // bento-batch reads its own ZSTD output: the same predictions again.
   await scorePenguins(dir, 'zstd-thread.parquet', 'again.parquet', 'keep: []');
   const differ = await duckdb(`SELECT count(*) AS n FROM (SELECT prob_Adelie FROM '${join(dir, 'again.parquet')}' EXCEPT ALL SELECT prob_Adelie FROM '${join(dir, 'snappy-thread.parquet')}')`);

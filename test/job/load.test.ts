@@ -193,6 +193,24 @@ describe('loadJob: limits', () => {
   }));
 });
 
+describe('loadJob: output.compression_level', () => {
+  test('a gzip or zstd level within its range is kept; one out of range, for a codec without levels or for an uncompressed output, is JOB_INVALID saying why', () => withTempDir(async (dir) => {
+    const job = (output: string) => writeJob(dir, ['input: { path: data/in.csv }', 'model: models/m', `output: ${output}`].join('\n'));
+    assert.equal((await loadJob(await job('{ path: out/s.csv.gz, compression_level: 1 }'), { env: {} })).output.compressionLevel, 1);
+    assert.equal((await loadJob(await job('{ path: out/s.parquet, parquet: { compression: zstd }, compression_level: 19 }'), { env: {} })).output.compressionLevel, 19);
+    assert.equal((await loadJob(await job('{ path: out/s.parquet }'), { env: {} })).output.compressionLevel, undefined);
+    for (const [output, why] of [
+      ['{ path: out/s.parquet, parquet: { compression: zstd }, compression_level: 23 }', 'zstd levels are 1 to 22, got 23'],
+      ['{ path: out/s.parquet, parquet: { compression: gzip }, compression_level: 0 }', 'gzip levels are 1 to 9, got 0'],
+      ['{ path: out/s.parquet, compression_level: 3 }', 'snappy has no levels; set output.parquet.compression to zstd or gzip, or leave the level out'],
+      ['{ path: out/s.csv, compression_level: 3 }', `the output is not compressed; name it "${join(dir, 'out', 's.csv')}.gz" to gzip it, or leave the level out`],
+    ] as const) {
+      const file = await job(output);
+      await rejectsWith(loadJob(file, { env: {} }), 'JOB_INVALID', `Job file ${file}: output.compression_level: ${why}`);
+    }
+  }));
+});
+
 describe('loadJob: ${VAR} interpolation', () => {
   test('a default may hold a variable, as in a shell: ${ERRORS:-${OUT}.errors.jsonl}', () => withTempDir(async (dir) => {
     const file = await writeJob(dir, ['input: { path: in.csv }', 'model: m', 'output: { path: "${OUT}" }', 'errors: { path: "${ERRORS:-${OUT}.errors.jsonl}" }', 'batch: { size: "${SIZE:-${DEFAULT_SIZE:-32}}" }'].join('\n'));

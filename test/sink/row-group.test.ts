@@ -127,7 +127,7 @@ describe('Parquet row groups', () => {
   for (const rows of [1, 700, 200_000]) {
     test(`${rows} rows: the same bytes, statistics and page counts as hyparquet-writer's own`, () => {
       const data = columns(rows, rows);
-      const encoder = new RowGroupEncoder(fields, 'snappy');
+      const encoder = new RowGroupEncoder(fields, { codec: 'snappy' });
       encoder.add({ length: rows, columns: new Map(Object.entries(data)) });
       const ours = encoder.encode();
       assertSame(ours, reference(data));
@@ -146,7 +146,7 @@ describe('Parquet row groups', () => {
   }
 
   test('rows posted packed (codes, numbers and marks) in runs of batches, row group after row group: the same bytes', () => {
-    const encoder = new RowGroupEncoder(fields, 'snappy');
+    const encoder = new RowGroupEncoder(fields, { codec: 'snappy' });
     for (const [rows, seed] of [[70_000, 1], [5_000, 2], [70_000, 3]] as const) {
       const data = columns(rows, seed);
       const batches = batchesOf(data, rows, 1000);
@@ -156,7 +156,7 @@ describe('Parquet row groups', () => {
   });
 
   test('a row group that fails to encode leaves nothing behind for the next', () => {
-    const encoder = new RowGroupEncoder(fields, 'snappy');
+    const encoder = new RowGroupEncoder(fields, { codec: 'snappy' });
     const bad = columns(10, 4);
     bad.i32 = Array.from({ length: 10 }, () => 1.5); // not an INT32
     encoder.add({ length: 10, columns: new Map(Object.entries(bad)) });

@@ -87,7 +87,7 @@ describe('openSinkThread', () => {
     const direct = join(dir, 'direct.parquet');
     const a = await writeThrough(await openSink(output(dir, 'parquet', 'a'), schema, { partial: direct }));
     const threaded = join(dir, 'threaded.parquet');
-    const encoding = () => encoderThreads(schema, 'snappy', startEncoders({ threads: 3 }));
+    const encoding = () => encoderThreads(schema, { codec: 'snappy' }, startEncoders({ threads: 3 }));
     const b = await writeThrough(await openParquetSink(schema, { partial: threaded, ...parquetOptions, encoding: await encoding() }));
     assert.deepEqual(await readFile(threaded), await readFile(direct));
     assert.deepEqual(b.positions, a.positions);
@@ -114,7 +114,7 @@ describe('openSinkThread', () => {
   }));
 
   test('parquet: a row group that cannot be encoded fails the write or seal that follows, with the encoder\'s message', () => withTempDir(async (dir) => {
-    const sink = await openParquetSink(schema, { partial: join(dir, 'bad.parquet'), ...parquetOptions, encoding: encoderThreads(schema, 'snappy', startEncoders({ threads: 2 })) });
+    const sink = await openParquetSink(schema, { partial: join(dir, 'bad.parquet'), ...parquetOptions, encoding: encoderThreads(schema, { codec: 'snappy' }, startEncoders({ threads: 2 })) });
     const bad = batches().map((b, i) => (i === 3 ? { ...b, columns: new Map([...b.columns, ['n', Array.from({ length: b.length }, () => 2n ** 70n)]]) } : b));
     const failed = (async () => {
       for (const batch of bad) await sink.write(batch);
