@@ -175,8 +175,12 @@ const fillMatchesColumns: Rule = (m) => m.inputs.flatMap((input, i) =>
   Array.isArray(input.fill) && input.fill.length !== input.columns.length
     ? [`inputs.${i}.fill: expected one value per column (${input.columns.length}), got ${input.fill.length}`] : []);
 
-const categoriesNeedIntegers: Rule = (m) => m.inputs.flatMap((input, i) =>
-  input.categories && !isInteger(input.dtype) ? [`inputs.${i}.categories: categories map text to an index, so dtype must be an integer one (int64, int32, …), got ${input.dtype}`] : []);
+const categoriesNeedIntegers: Rule = (m) => m.inputs.flatMap((input, i) => {
+  if (!input.categories) return [];
+  if (!isInteger(input.dtype)) return [`inputs.${i}.categories: categories map text to an index, so dtype must be an integer one (int64, int32, …), got ${input.dtype}`];
+  const range = rangeOf(input.dtype);
+  return range && input.categories.length - 1 > range[1] ? [`inputs.${i}.categories: ${input.categories.length} categories, but a ${input.dtype} index reaches ${range[1]}; the model's input takes fewer, or another dtype`] : [];
+});
 
 const labelsWhereNeeded: Rule = (m) => m.outputs.flatMap((output, i) =>
   (output.columns.label || output.columns.probabilities) && !output.labels ? [`outputs.${i}.labels: required by columns.label and columns.probabilities`] : []);

@@ -150,8 +150,8 @@ function buildTensor(batch: Batch, input: InputTensor, rows: number, errors: Row
     fillColumn(data, column, batch.length, width, j, input, name, fill, batch, errors);
   });
   const dims = [rows, ...input.shape.slice(1).map(Number)];
-  // A float16 tensor is filled as float32 (allocate), then rounded to half precision.
-  if (input.dtype === 'float16') return { type: 'float16', data: halfBits(data as Float32Array), dims };
+  // A float16 tensor is filled as doubles (allocate), then rounded to half precision.
+  if (input.dtype === 'float16') return { type: 'float16', data: halfBits(data as Float64Array), dims };
   return { type: input.dtype, data, dims };
 }
 
@@ -163,8 +163,8 @@ function buildTensor(batch: Batch, input: InputTensor, rows: number, errors: Row
  */
 function allocate(dtype: InputTensor['dtype'], n: number): Writable {
   switch (dtype) {
-    case 'float16': case 'float32': return blockArray(Float32Array, n);
-    case 'float64': return blockArray(Float64Array, n);
+    case 'float32': return blockArray(Float32Array, n);
+    case 'float16': case 'float64': return blockArray(Float64Array, n);
     case 'int8': return blockArray(Int8Array, n);
     case 'uint8': return blockArray(Uint8Array, n);
     case 'int16': return blockArray(Int16Array, n);
@@ -176,46 +176,35 @@ function allocate(dtype: InputTensor['dtype'], n: number): Writable {
   }
 }
 
-/** Float32 values as IEEE 754 half-precision bit patterns, rounded to nearest, ties to even (as a Cast to float16 rounds). */
-export function halfBits(values: Float32Array): Uint16Array {
+/**
+ * Doubles as IEEE 754 half-precision bit patterns, rounded to nearest, ties to even, once (a
+ * double rounded to float32 first could round again: 65519.999 to 65520, then to Infinity). The
+ * significand is scaled to 11 bits by a power of two, exactly, then rounded as an integer.
+ */
+export function halfBits(values: Float64Array): Uint16Array {
   const out = blockArray(Uint16Array, values.length);
-  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const words = new Uint32Array(values.buffer, values.byteOffset, values.length * 2);
   for (let i = 0; i < values.length; i++) {
-    const x = bits[i]!;
-    const sign = (x >>> 16) & 0x8000;
-    const e = (x >>> 23) & 0xff;
-    let m = x & 0x7fffff;
-    if (e === 0xff) {
-      out[i] = sign | 0x7c00 | (m ? 0x200 : 0);
+    const v = values[i]!;
+    const high = words[i * 2 + 1]!;
+    const sign = (high >>> 16) & 0x8000;
+    if (v !== v) {
+      out[i] = 0x7e00;
       continue;
     }
-    const exponent = e - 112; // rebiased: 127 − 15
-    if (exponent >= 0x1f) {
+    const x = Math.abs(v);
+    if (x >= 65520) {
       out[i] = sign | 0x7c00;
       continue;
     }
-    let h: number;
-    let rest: number;
-    let halfway: number;
-    if (exponent <= 0) {
-      // Subnormal (or zero) in half precision: the implicit bit joins the fraction, shifted down.
-      if (exponent < -10) {
-        out[i] = sign;
-        continue;
-      }
-      m |= 0x800000;
-      const shift = 14 - exponent;
-      h = m >>> shift;
-      rest = m & ((1 << shift) - 1);
-      halfway = 1 << (shift - 1);
-    } else {
-      h = (exponent << 10) | (m >>> 13);
-      rest = m & 0x1fff;
-      halfway = 0x1000;
-    }
-    // A carry out of the fraction steps the exponent up, to Infinity past the largest: as it should.
-    if (rest > halfway || (rest === halfway && (h & 1) === 1)) h++;
-    out[i] = sign | h;
+    // Below 2^-14 a half is subnormal: a count of 2^-24.
+    const exponent = x < 6.103515625e-5 ? -14 : ((high >>> 20) & 0x7ff) - 1023;
+    const scaled = x * 2 ** (10 - exponent);
+    let m = Math.floor(scaled);
+    const rest = scaled - m;
+    if (rest > 0.5 || (rest === 0.5 && (m & 1) === 1)) m++;
+    // A carry to 2^11 is the next binade's 1.0: the exponent field's step takes it.
+    out[i] = sign | (exponent === -14 && m < 1024 ? m : ((exponent + 15) << 10) + (m - 1024));
   }
   return out;
 }
@@ -272,7 +261,7 @@ function fillColumn(data: Writable, cells: Column, length: number, width: number
     const numbers = column instanceof MaskedColumn ? column.values : column;
     // A finite double past float32's (float16's) largest would become Infinity in the tensor, and the model's output NaN (±Infinity itself is kept: trees, for one, take it).
     const half = input.dtype === 'float16';
-    const narrows = out instanceof Float32Array;
+    const narrows = half || out instanceof Float32Array;
     const overflow = half ? float16Overflow : float32Overflow;
     const outside = half ? `${expects}, within float16's range (±65504)` : `${expects}, within float32's range (±3.4e38)`;
     if (numbers instanceof Float64Array || numbers instanceof Float32Array || numbers instanceof Int32Array) {
@@ -307,6 +296,7 @@ function fillColumn(data: Writable, cells: Column, length: number, width: number
     const categories = input.categories ? new Map(input.categories.map((c, k) => [c, k])) : undefined;
     const big = input.dtype === 'int64';
     const range = rangeOf(input.dtype);
+    const within = `within the ${input.dtype} range${range && input.dtype !== 'int32' ? ` (${range[0]} to ${range[1]})` : ''}`;
     for (let i = 0; i < length; i++) {
       const v = cell(column, i);
       let n: number | bigint | undefined;
@@ -314,8 +304,11 @@ function fillColumn(data: Writable, cells: Column, length: number, width: number
         if (v === null || v === undefined || v === '') n = fill;
         else {
           n = categories.get(String(v));
-          // A code kept as text for its leading zero ("07") may have been trained as the number 7.
-          if (n === undefined && typeof v === 'string' && integerText.test(v)) n = categories.get(String(BigInt(v.trim())));
+          // A number kept as text for a code beside it ("07", "1.0" in a column with a "07") may have been trained as the number (7, 1).
+          if (n === undefined && typeof v === 'string') {
+            const number = parseNumber(v);
+            if (number !== undefined) n = categories.get(String(number));
+          }
           // A missing-value token (NA, N/A, null, …) that is not itself a category is missing, as in a number column.
           if (n === undefined && typeof v === 'string' && missingTokens.has(v)) n = fill;
           else if (n === undefined) n = fail(i, v, `expects one of [${input.categories!.join(', ')}] (tensor "${input.tensor}")`);
@@ -324,13 +317,13 @@ function fillColumn(data: Writable, cells: Column, length: number, width: number
       else if (typeof v === 'string' && integerText.test(v)) {
         // Whole-number text (a CSV cell kept as text for a CSV output) exactly, not through a double: a 64-bit id past 2^53 stays itself.
         const b = BigInt(v.trim());
-        n = b < int64Min || b > int64Max ? fail(i, v, `${expects}, within the int64 range`) : b;
+        n = b < int64Min || b > int64Max ? fail(i, v, `${expects}, ${within}`) : b;
       } else {
         const x = toNumber(v);
         n = x !== undefined && !Number.isInteger(x) ? fail(i, v, `${expects}, a whole number`) : x ?? fill;
       }
       if (n === undefined) n = fail(i, v, `${expects}; it has no value and the tensor has no fill`);
-      if (range && (Number(n) < range[0] || Number(n) > range[1])) n = fail(i, v, `${expects}, within the ${input.dtype} range${input.dtype === 'int32' ? '' : ` (${range[0]} to ${range[1]})`}`);
+      if (range && (Number(n) < range[0] || Number(n) > range[1])) n = fail(i, v, `${expects}, ${within}`);
       if (big) (data as BigInt64Array)[i * width + j] = BigInt(n!);
       else (data as Int32Array)[i * width + j] = Number(n);
     }

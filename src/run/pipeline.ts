@@ -152,7 +152,7 @@ export async function prepareJob(spec: JobSpec, resolved?: Bundle): Promise<Prep
   const wholeLines = csvOut && keepAll;
   // JSON Lines to JSON Lines keeping every key: lines go to the writer as read, whole, too.
   const jsonLines = keepAll && spec.output.format === 'jsonl';
-  const source = await openSource({ ...spec.input, columns: wanted }, { rawText: csvOut, required: unfilled, readByModel: modelColumns, memoryMb: spec.limits.memoryMb, ...(wholeLines ? { linesFor: spec.output.csv.delimiter, valuesOf: modelColumns } : {}), ...(jsonLines ? { jsonLines, valuesOf: modelColumns } : {}) }, writtenByRuns(spec));
+  const source = await openSource({ ...spec.input, columns: wanted }, { rawText: csvOut, required: unfilled, memoryMb: spec.limits.memoryMb, ...(wholeLines ? { linesFor: spec.output.csv.delimiter, valuesOf: modelColumns } : {}), ...(jsonLines ? { jsonLines, valuesOf: modelColumns } : {}) }, writtenByRuns(spec));
   // An input file named as the output (input `data/` holding `data/b.csv`, output.path `data/b.csv`)
   // is left out of the input as a run's own output, and the run would replace it: it must be one.
   if (spec.checkpoint) {

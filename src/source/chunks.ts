@@ -171,11 +171,11 @@ export function raiseChunkRows(options: { readonly chunkRows: number; readonly t
  * not hold (CSV and JSONL): `holds` says what the column holds, `shown` is the cell as the
  * message quotes it.
  */
-export function typeMismatch(chunk: RowChunk, i: number, column: string, holds: string, shown: string, value: string, hint: string, anyFile = false): BentoError {
+export function typeMismatch(chunk: RowChunk, i: number, column: string, holds: string, shown: string, value: string, hint: string): BentoError {
   return new BentoError('INVALID_VALUE', `Invalid value: column "${column}" holds ${holds} in its first rows, got ${shown} at ${chunk.file} row ${chunk.fileRow + i + 1}`, {
     file: chunk.file, row: chunk.fileRow + i + 1, column, value, byte: i > 0 ? chunk.ends?.bytes[i - 1] : chunk.ends?.start,
-    // The first file's first rows fixed the type: no chunk size reaches a later file's rows (a hint that holds for `anyFile` does).
-    hint: chunk.fileIndex > 0 && !anyFile ? `The column types come from the first rows of the first input file. Fix or remove the value, or score ${chunk.file} in a job of its own.` : hint,
+    // The first file's first rows fixed the type: no chunk size reaches a later file's rows.
+    hint: chunk.fileIndex > 0 ? `The column types come from the first rows of the first input file. Fix or remove the value, or score ${chunk.file} in a job of its own.` : hint,
   });
 }
 
@@ -192,6 +192,7 @@ export function inexactIntegerHint(options: { readonly chunkRows: number; readon
  */
 export function codeLike(text: string): boolean {
   let c = text.charCodeAt(0);
+  if (c === 32 || c === 9) return codeLike(text.trim());
   if (c === 43) return !text.includes(',');
   let i = 0;
   if (c === 45) c = text.charCodeAt(++i);
@@ -202,19 +203,19 @@ export function codeLike(text: string): boolean {
 
 /**
  * Infers a column's type from sample values: numbers if every present value is one, else
- * strings. A code's number (codeLike) makes the column text. Whole numbers
+ * strings. With `codes`, a code's number (codeLike) makes the column text. Whole numbers
  * past ±2^53 (64-bit ids: Snowflake, Twitter, hashed keys) would be rounded as doubles: a column
  * of whole numbers with one is int64, read exactly; one that also holds fractions is text, kept
  * as written.
  */
-export function sniffCsvType(values: ArrayLike<unknown>, isMissing: (v: string) => boolean, parse: (text: string) => number | undefined = parseNumber): FieldType {
+export function sniffCsvType(values: ArrayLike<unknown>, isMissing: (v: string) => boolean, parse: (text: string) => number | undefined = parseNumber, codes = true): FieldType {
   let sawValue = false;
   let inexact = false;
   for (let i = 0; i < values.length; i++) {
     const v = values[i] as string | null;
     if (v === null || isMissing(v)) continue;
     const n = parse(v);
-    if (n === undefined || codeLike(v.trim())) return 'string';
+    if (n === undefined || (codes && codeLike(v))) return 'string';
     inexact ||= inexactInteger(v, n);
     sawValue = true;
   }
@@ -326,13 +327,14 @@ export function requireColumns(file: string, present: readonly string[], names: 
 
 /**
  * A CSV column's cells as its sniffed type: text with null for the empty cell, or numbers, unboxed
- * (masked where a cell is missing), with `onBad` told of a cell that is not a number, or (where
- * `codes`) that is a code's (codeLike).
+ * (masked where a cell is missing), with `onBad` told of a cell that is not a number, and
+ * `onCode` of one that is a code's (codeLike), read as its number all the same.
  */
-export function convertColumn(values: string[], type: FieldType, isMissing: (v: string) => boolean, onBad: (index: number, value: string, why?: 'inexact' | 'code') => void, parse: (text: string) => number | undefined = parseNumber, codes = false): Column {
+export function convertColumn(values: string[], type: FieldType, isMissing: (v: string) => boolean, onBad: (index: number, value: string, inexact?: boolean) => void, parse: (text: string) => number | undefined = parseNumber, onCode?: (index: number, value: string) => void): Column {
   if (type === 'int64') {
     return readCells(values, new BigInt64Array(values.length), isMissing, (v, i) => {
       const n = integerText.test(v) ? BigInt(v.trim()) : undefined;
+      if (n !== undefined && onCode && codeLike(v)) onCode(i, v);
       if (n !== undefined && n >= int64Min && n <= int64Max) return n;
       onBad(i, v);
       return undefined;
@@ -344,10 +346,12 @@ export function convertColumn(values: string[], type: FieldType, isMissing: (v: 
     const n = parse(v);
     if (n === undefined) onBad(i, v);
     // A 64-bit id met after the first chunk typed its column: rounded, it would be another id.
-    else if (inexactInteger(v, n)) onBad(i, v, 'inexact');
-    // A code met after the first chunk typed its column: as a number, it would lose its zeros.
-    else if (codes && codeLike(v)) onBad(i, v, 'code');
-    else return n;
+    else if (inexactInteger(v, n)) onBad(i, v, true);
+    else {
+      // A code met after the first chunk typed its column: read as the number, said once (csv.ts).
+      if (onCode && codeLike(v)) onCode(i, v);
+      return n;
+    }
     return undefined;
   });
 }

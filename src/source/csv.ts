@@ -26,12 +26,8 @@ export interface CsvSourceOptions {
   readonly columns: readonly string[] | undefined;
   /** Columns read as text whatever their cells look like (input.csv.text). */
   readonly text?: readonly string[];
-  /**
-   * The columns a model reads: a code met in one of them after the first chunk typed it as
-   * numbers is read as the number the model wants; in another column it is a bad row (the output
-   * would lose its zeros).
-   */
-  readonly readByModel?: readonly string[];
+  /** Where a code met after the first chunk typed its column as numbers is said, once a column. */
+  readonly notes?: string[];
   /** Columns never read where `columns` is unset: partition keys, whose folder value stands for them (source/partitions.ts). */
   readonly exclude?: ReadonlySet<string>;
   readonly chunkRows: number;
@@ -372,21 +368,33 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
     if (last) yield typed(last);
   }
 
+  // Codes (a leading zero, a plus sign) are told from numbers in files of plain numbers only: in
+  // one with a decimal comma or thousands separators, "018" beside "18,7" is a number, and a text
+  // column would be read by a model without either.
+  const codes = decimal === '.' && options.thousands === undefined;
+  /** Columns whose late code was said (a note a column). */
+  const saidCodes = new Set<string>();
+
   // The first chunk fixes each column's type; later chunks are converted to it.
   function typed(chunk: RowChunk): RowChunk {
-    schema ??= [...chunk.columns].filter(([name]) => name !== lineColumn).map(([name, values]) => ({ name, type: options.text?.includes(name) ? 'string' : sniffCsvType(values as ArrayLike<unknown>, isMissing, parse) }));
+    schema ??= [...chunk.columns].filter(([name]) => name !== lineColumn).map(([name, values]) => ({ name, type: options.text?.includes(name) ? 'string' : sniffCsvType(values as ArrayLike<unknown>, isMissing, parse, codes) }));
     if (narrow) return { ...chunk, columns: new Map([...chunk.columns].filter(([name]) => name === lineColumn || narrow.includes(name))) };
     if (rawText) return chunk;
     const errors = new Map(chunk.errors);
     const columns = new Map(schema.map((field) => {
       const values = chunk.columns.get(field.name) as (string | null)[];
-      return [field.name, convertColumn(values as string[], field.type, (v) => v === null || isMissing(v), (i, value, why) => {
+      // As DuckDB reads a code its sniffer did not see: as the number. Said once a column, with how to keep the text.
+      const onCode = (i: number, value: string) => {
+        if (saidCodes.has(field.name)) return;
+        saidCodes.add(field.name);
+        options.notes?.push(`${chunk.file} row ${chunk.fileRow + i + 1}: column "${field.name}" holds "${value.slice(0, 40)}", a code whose ${value.trim().startsWith('+') ? 'plus sign' : 'leading zero'} a number drops, in a column the first rows typed as numbers: it is read as a number, here and in any later such cell. List "${field.name}" in input.csv.text to keep the text`);
+      };
+      return [field.name, convertColumn(values as string[], field.type, (v) => v === null || isMissing(v), (i, value, inexact) => {
         if (errors.has(i)) return;
-        const holds = field.type === 'int64' ? 'whole numbers of 64 bits' : why === 'inexact' ? 'numbers a double holds exactly' : why === 'code' ? 'plain numbers' : 'numbers';
-        errors.set(i, typeMismatch(chunk, i, field.name, holds, `${why === 'code' ? 'the code ' : ''}"${value.slice(0, 40)}"`, value, why === 'inexact' ? inexactIntegerHint(options)
-          : why === 'code' ? `As a number it would lose its ${value.startsWith('+') ? 'plus sign' : 'leading zero'}: list "${field.name}" in input.csv.text to read the column as text.`
-            : (options.thousands === undefined ? localeHint(value) : undefined) ?? `Fix or remove the value, or ${raiseChunkRows(options)} so the column is seen as text.`, why === 'code'));
-      }, parse, !options.readByModel?.includes(field.name))];
+        const holds = field.type === 'int64' ? 'whole numbers of 64 bits' : inexact ? 'numbers a double holds exactly' : 'numbers';
+        errors.set(i, typeMismatch(chunk, i, field.name, holds, `"${value.slice(0, 40)}"`, value, inexact ? inexactIntegerHint(options)
+          : (options.thousands === undefined ? localeHint(value) : undefined) ?? `Fix or remove the value, or ${raiseChunkRows(options)} so the column is seen as text.`));
+      }, parse, codes ? onCode : undefined)];
     }));
     return { ...chunk, columns, ...(errors.size > 0 ? { errors } : {}) };
   }

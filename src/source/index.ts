@@ -21,11 +21,10 @@ export type { Column, Field, FieldType, RowChunk, Source, SourceProgress } from 
  * delimiter, `jsonLines` each JSON Lines line's for a JSON Lines writer (where no partition folders
  * add columns); then `valuesOf` (the model's columns) are the only cells read as values. `required`:
  * the model's columns, which every JSON Lines file must hold as keys (CSV and Parquet files must
- * hold every column read, in their header or schema). `readByModel`: the model's columns, where a
- * CSV code met late is the number the model reads (source/csv.ts). `own`: files
+ * hold every column read, in their header or schema). `own`: files
  * a folder or glob must not read (job/spec.ts, writtenByRuns), listed in `skipped` when matched.
  */
-export async function openSource(input: InputSpec, read: { rawText?: boolean; linesFor?: string; jsonLines?: boolean; valuesOf?: readonly string[]; required?: readonly string[]; readByModel?: readonly string[]; memoryMb?: number } = {}, own?: (file: string) => boolean): Promise<Source & { format: DataFormat; skipped: readonly string[]; partitions: readonly Field[]; notes: readonly string[]; partitionKeys: readonly string[] }> {
+export async function openSource(input: InputSpec, read: { rawText?: boolean; linesFor?: string; jsonLines?: boolean; valuesOf?: readonly string[]; required?: readonly string[]; memoryMb?: number } = {}, own?: (file: string) => boolean): Promise<Source & { format: DataFormat; skipped: readonly string[]; partitions: readonly Field[]; notes: readonly string[]; partitionKeys: readonly string[] }> {
   const skipped: string[] = [];
   const files = await jobInputFiles(input, own ?? (() => false), (file) => skipped.push(file));
   const format = input.format ?? formatOf(files);
@@ -41,7 +40,9 @@ export async function openSource(input: InputSpec, read: { rawText?: boolean; li
   const found = hivePartitions(partitionRoot(input.path, files), files, mode, input.path, notes);
   const open = (opened: readonly string[], options: { columns: readonly string[] | undefined; exclude?: ReadonlySet<string> }, lines: boolean, valuesOf?: readonly string[], required?: readonly string[]) => {
     const chunking = chunkOptions(input);
-    return format === 'csv' ? openCsv(opened, { ...input.csv, ...options, ...chunking, rawText: read.rawText ?? false, ...(read.readByModel ? { readByModel: read.readByModel } : {}), ...(lines ? { linesFor: read.linesFor, valuesOf } : {}) })
+    // input.csv.text names no partition key: its folder values are typed by their own rule (partitions.ts), text where they are codes.
+    const csv = { ...input.csv, ...(input.csv.text ? { text: input.csv.text.filter((name) => !found?.fields.some((f) => f.name === name)) } : {}) };
+    return format === 'csv' ? openCsv(opened, { ...csv, ...options, ...chunking, notes, rawText: read.rawText ?? false, ...(lines ? { linesFor: read.linesFor, valuesOf } : {}) })
       : format === 'jsonl' ? openJsonl(opened, { ...options, ...chunking, notes, ...(required ? { required } : {}), ...(read.memoryMb ? { memoryMb: read.memoryMb } : {}), ...(lines ? { lines: true, valuesOf } : {}) })
         : openParquet(opened, { ...options, ...chunking });
   };

@@ -138,7 +138,9 @@ test('a float16 input (model.half()) is fed half-precision values rounded as a c
   assert.match(await readFile(join(dir, 'b', 'bento.yaml'), 'utf8'), /dtype: float16/);
   // Each value beside the float16 a cast to it gives (round to nearest, ties to even), computed by hand from the format.
   const cases: [string, number][] = [['0.1', 0.0999755859375], ['1', 1], ['-2.5', -2.5], ['0.333333', 0.333251953125], ['65504', 65504], ['65519', 65504],
-    ['1e-7', 2 ** -23], ['2.98e-8', 0], ['2049', 2048], ['2051', 2052], ['-0.00006103515625', -(2 ** -14)], ['1e-9', 0]];
+    ['1e-7', 2 ** -23], ['2.98e-8', 0], ['2049', 2048], ['2051', 2052], ['-0.00006103515625', -(2 ** -14)], ['1e-9', 0],
+    // Rounded once, from the double: through float32 first, these would round twice (to Infinity, to 1).
+    ['65519.999', 65504], ['-65519.999', -65504], ['1.0004882812500002', 1.0009765625]];
   const rows = [...cases.map(([a], i) => `${a},${i}`), '65520,1', '-1e6,2'];
   await writeFile(join(dir, 'in.csv'), `a,b\n${rows.join('\n')}\n`);
   await writeFile(join(dir, 'job.yaml'), `input: { path: in.csv }\nmodel: b\noutput: { path: out.jsonl, keep: [] }\n`);
@@ -170,7 +172,7 @@ test('a torch export with float16 inputs and outputs gives torch\'s own float16 
 test('uint8, int8, int16 and uint16 inputs (quantized and image models) are fed their values; one outside the dtype is a bad row naming the range, not a value wrapped round', () => withTempDir(async (dir) => {
   const packed = await runCli(['pack', join(fixtures, 'models', 'shapes', 'narrow_in.onnx'), '--name', 'narrow', '--columns', 'u8=a', '--columns', 'i8=b', '--columns', 'i16=c', '--columns', 'u16=d', '--output', join(dir, 'b')]);
   assert.equal(packed.code, 0, packed.stderr);
-  await writeFile(join(dir, 'in.csv'), 'a,b,c,d\n0,-128,-32768,0\n255,127,32767,65535\n7,-1,300,1000\n256,0,0,0\n1,128,0,0\n1,0,0,-1\n1.5,0,0,0\n');
+  await writeFile(join(dir, 'in.csv'), 'a,b,c,d\n0,-128,-32768,0\n255,127,32767,65535\n7,-1,300,1000\n256,0,0,0\n1,128,0,0\n1,0,0,-1\n1.5,0,0,0\n1,0,0,99999999999999999999\n');
   await writeFile(join(dir, 'job.yaml'), `input: { path: in.csv }\nmodel: b\noutput: { path: out.jsonl, keep: [] }\n`);
   const run = await runCli(['run', join(dir, 'job.yaml'), '--progress', 'none']);
   assert.equal(run.code, 0, run.stderr);
@@ -180,7 +182,8 @@ test('uint8, int8, int16 and uint16 inputs (quantized and image models) are fed 
   assert.deepEqual(errors, [
     'Invalid value: column "a" expects uint8 (tensor "u8"), within the uint8 range (0 to 255), got 256',
     'Invalid value: column "b" expects int8 (tensor "i8"), within the int8 range (-128 to 127), got 128',
-    'Invalid value: column "d" expects uint16 (tensor "u16"), within the uint16 range (0 to 65535), got -1',
+    'Invalid value: column "d" expects uint16 (tensor "u16"), within the uint16 range (0 to 65535), got "-1"',
     'Invalid value: column "a" expects uint8 (tensor "u8"), a whole number, got 1.5',
+    'Invalid value: column "d" expects uint16 (tensor "u16"), within the uint16 range (0 to 65535), got "99999999999999999999"',
   ]);
 }));

@@ -80,7 +80,7 @@ describe('preprocess', () => {
     assert.deepEqual(Array.from(preprocess(batch({ c: ['NA', 'EU'] }), na, 2).c!.data as BigInt64Array), [0n, 1n]);
     // A code a CSV keeps as text for its leading zero finds the category trained as its number, and the one trained as its text.
     const months = manifest([{ tensor: 'm', dtype: 'int64', shape: ['batch'], columns: ['m'], categories: ['1', '2', '03'] }]);
-    assert.deepEqual(Array.from(preprocess(batch({ m: ['01', '2', '03', 1] }), months, 4).m!.data as BigInt64Array), [0n, 1n, 2n, 0n]);
+    assert.deepEqual(Array.from(preprocess(batch({ m: ['01', '2', '03', 1, '1.0', '+2'] }), months, 6).m!.data as BigInt64Array), [0n, 1n, 2n, 0n, 0n, 1n]);
   });
 
   test('int32 categories and plain integer columns', () => {

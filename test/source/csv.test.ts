@@ -187,16 +187,23 @@ describe('openCsv: parsing', () => {
     await rejectsWith(async () => drain(await openCsv([file], { ...defaults, text: ['fract'] })), 'COLUMN_MISSING', `Column "fract" is missing from ${file}; the closest column is "frac"`);
   }));
 
-  test('a code met after the first chunk, or in a later file, is a bad row in a column the model does not read (its zeros would be lost), naming input.csv.text; the number in one it reads', () => withTempDir(async (dir) => {
-    const first = await csvFile(dir, 'a.csv', `zip,m\n${Array.from({ length: 8192 }, (_, i) => `${10000 + i},${i}`).join('\n')}\n02134,007\n`);
+  test('a code met after the first chunk, or in a later file, is read as its number, as DuckDB reads it, and said once a column with how to keep the text (input.csv.text); in a file of decimal commas "018" is a number', () => withTempDir(async (dir) => {
+    const first = await csvFile(dir, 'a.csv', `zip,m\n${Array.from({ length: 8192 }, (_, i) => `${10000 + i},${i}`).join('\n')}\n02134,007\n00501,1\n`);
     const later = await csvFile(dir, 'b.csv', 'zip,m\n+4420,3\n');
-    const chunks = await drain(await openCsv([first, later], { ...defaults, readByModel: ['m'] }));
-    assert.deepEqual(chunks.flatMap((c) => [...(c.errors ?? [])].map(([, e]) => [e.row, e.column, e.message, e.hint])), [
-      [8193, 'zip', `Invalid value: column "zip" holds plain numbers in its first rows, got the code "02134" at ${first} row 8193`, 'As a number it would lose its leading zero: list "zip" in input.csv.text to read the column as text.'],
-      [1, 'zip', `Invalid value: column "zip" holds plain numbers in its first rows, got the code "+4420" at ${later} row 1`, 'As a number it would lose its plus sign: list "zip" in input.csv.text to read the column as text.'],
+    const notes: string[] = [];
+    const chunks = await drain(await openCsv([first, later], { ...defaults, notes }));
+    assert.deepEqual(chunks.flatMap((c) => [...(c.errors ?? [])]), []);
+    const read = concatColumns(chunks);
+    assert.deepEqual([read.zip!.slice(-3), read.m!.slice(-3)], [[2134, 501, 4420], [7, 1, 3]]);
+    assert.deepEqual(notes, [
+      `${first} row 8193: column "zip" holds "02134", a code whose leading zero a number drops, in a column the first rows typed as numbers: it is read as a number, here and in any later such cell. List "zip" in input.csv.text to keep the text`,
+      `${first} row 8193: column "m" holds "007", a code whose leading zero a number drops, in a column the first rows typed as numbers: it is read as a number, here and in any later such cell. List "m" in input.csv.text to keep the text`,
     ]);
-    const all = concatColumns(await drain(await openCsv([first, later], { ...defaults, readByModel: ['m'], text: ['zip'] })));
-    assert.deepEqual([all.zip!.at(-2), all.zip!.at(-1), all.m!.at(-2), all.m!.at(-1)], ['02134', '+4420', 7, 3]);
+    const all = concatColumns(await drain(await openCsv([first, later], { ...defaults, text: ['zip'] })));
+    assert.deepEqual(all.zip!.slice(-3), ['02134', '00501', '+4420']);
+    const comma = await csvFile(dir, 'comma.csv', 'a;b\n39,1;018\n39,5;18,7\n');
+    const source = await openCsv([comma], defaults);
+    assert.deepEqual([source.schema.map((f) => f.type), concatColumns(await drain(source)).b], [['float64', 'float64'], [18, 18.7]]);
   }));
 
   test('a cell of a later file that the first file\'s types do not hold: a bad row with its byte offset (the file\'s first row too), whose hint does not ask for a larger chunk', () => withTempDir(async (dir) => {
