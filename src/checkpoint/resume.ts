@@ -8,6 +8,7 @@ import type { CheckpointSpec, JobSpec } from '../job/spec.js';
 import type { Bundle } from '../model/bundle.js';
 import { publish } from '../sink/atomic.js';
 import { tidyPartial } from '../sink/index.js';
+import type { Field } from '../source/types.js';
 import { type CheckpointState, type Commit, differences, type Fingerprint, fingerprint, partialErrorsFile, partialFile, readState, removeCheckpoint, stateFile } from './state.js';
 
 export type ResumeDecision =
@@ -16,8 +17,8 @@ export type ResumeDecision =
   /** Run, from `resume` if given (a commit of the same job), else from the start. */
   | { readonly kind: 'run'; readonly fingerprint: Fingerprint; readonly resume: Commit | undefined };
 
-export async function decideResume(spec: JobSpec, ckpt: CheckpointSpec, files: readonly string[], bundle: Bundle, restart: boolean, width?: number, partitions: readonly string[] = []): Promise<ResumeDecision> {
-  const print = await fingerprint(spec, files, bundle, width, partitions);
+export async function decideResume(spec: JobSpec, ckpt: CheckpointSpec, files: readonly string[], bundle: Bundle, restart: boolean, width?: number, partitions: readonly string[] = [], columns?: readonly Field[]): Promise<ResumeDecision> {
+  const print = await fingerprint(spec, files, bundle, width, partitions, columns);
   if (restart) await removeCheckpoint(ckpt.path);
   const state = await readState(ckpt.path);
   const changed = state ? differences(state.fingerprint, print, { finishedEarlier: state.status === 'finished' }) : [];

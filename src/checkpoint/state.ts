@@ -14,7 +14,7 @@ import type { Bundle } from '../model/bundle.js';
 import { LocationScanner } from '../model/external.js';
 import { outputError, syncDir } from '../sink/atomic.js';
 import type { SinkPosition } from '../sink/types.js';
-import type { SourcePosition } from '../source/types.js';
+import type { Field, SourcePosition } from '../source/types.js';
 import { chunkEnd, chunkOptions } from '../source/chunks.js';
 import { failpoint } from './failpoint.js';
 
@@ -40,6 +40,13 @@ export interface Fingerprint {
    * max(chunk_rows, 8192) (source/chunks.ts, typeCells); absent otherwise, as in earlier versions.
    */
   readonly typeRows?: number;
+  /**
+   * The input's columns and their types, as the first chunk typed them (a hash): another version
+   * may type them otherwise (a CSV code as text), and a Parquet output resumed so would hold one
+   * column in two types. Absent in checkpoints of earlier versions, and where status looks
+   * without opening the input: not compared then.
+   */
+  readonly columns?: string;
 }
 
 export interface Commit {
@@ -266,9 +273,10 @@ export async function writeState(dir: string, state: CheckpointState, fence?: ()
 
 /**
  * The fingerprint of a job as it stands now. Reads 64 KiB from each end of each input file.
- * `width`: the columns a CSV or JSONL input's rows are read with (its first chunk's rows depend on it).
+ * `width`: the columns a CSV or JSONL input's rows are read with (its first chunk's rows depend on it);
+ * `columns`: the input's schema, where it is open.
  */
-export async function fingerprint(spec: JobSpec, files: readonly string[], bundle: Bundle, width?: number, partitions?: readonly string[]): Promise<Fingerprint> {
+export async function fingerprint(spec: JobSpec, files: readonly string[], bundle: Bundle, width?: number, partitions?: readonly string[], columns?: readonly Field[]): Promise<Fingerprint> {
   // Keys that cannot change a single output byte are left out: a resume may change them.
   const job = {
     input: { path: spec.input.path, format: spec.input.format, columns: spec.input.columns, csv: spec.input.csv },
@@ -295,6 +303,7 @@ export async function fingerprint(spec: JobSpec, files: readonly string[], bundl
     rows: sha256(JSON.stringify(rows)),
     ...typeRowsOf(spec, width),
     ...(partitions && partitions.length > 0 ? { partitions } : {}),
+    ...(columns ? { columns: sha256(JSON.stringify(columns)) } : {}),
   };
 }
 
@@ -401,6 +410,8 @@ export function differences(then: Fingerprint, now: Fingerprint, options: { read
   }
   // Unknown (no `width`) only where status looks without opening the input.
   else if (then.typeRows !== now.typeRows && !(options.typeRowsUnknown && now.typeRows === undefined)) out.push(`the first chunk, whose rows type the columns, holds ${now.typeRows ?? 'max(input.chunk_rows, 8,192)'} rows now and ${then.typeRows ?? 'max(input.chunk_rows, 8,192)'} rows then (a wide file, read by another version; set input.chunk_rows to the value the checkpoint was made with, 2048 where it was not set, to resume it)`);
+  // Earlier versions did not record them: a Parquet output resumed over other types is refused by its sink (parquet.ts).
+  if (then.columns !== undefined && now.columns !== undefined && then.columns !== now.columns) out.push('the input\'s columns or their types, as its first rows give them, changed');
   const before = new Map(then.inputs.map((i) => [i.path, i]));
   const inputs: string[] = [];
   for (const input of now.inputs) {

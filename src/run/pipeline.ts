@@ -290,7 +290,7 @@ async function runLocked(job: PreparedJob, hooks: RunHooks, lock: Lock | undefin
   const width = source.format === 'parquet' ? undefined : source.schema.length;
   // Taken before the model is hashed: every session the run loads must come from this file (ModelPool, identity).
   const identity = await fileIdentity(bundle.modelFile);
-  const decision = ckpt ? await decideResume(spec, ckpt, source.files, bundle, hooks.restart ?? false, width, source.partitions.map((f) => f.name)) : undefined;
+  const decision = ckpt ? await decideResume(spec, ckpt, source.files, bundle, hooks.restart ?? false, width, source.partitions.map((f) => f.name), source.schema) : undefined;
   failpoint('model-hashed');
   if (decision?.kind === 'finished') {
     if (decision.moved) hooks.info?.(`${spec.name}: the run finished at ${decision.state.finished?.finished ?? '?'} had not yet moved its output into place; moved now to ${spec.output.path}`, 'published');

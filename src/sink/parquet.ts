@@ -246,6 +246,7 @@ export async function openParquetSink(schema: readonly Field[], options: SinkOpt
       metaGroups = saved.groups;
       metaBytes = saved.groups > 0 ? saved.metadataBytes : undefined;
     }
+    sameTypes(schema, state.rowGroups, options.partial);
   } catch (error) {
     await encoding.end();
     throw error;
@@ -487,6 +488,26 @@ function parquetSchema(fields: readonly Field[]): SchemaElement[] {
   const out: SchemaElement[] = [{ name: 'root', num_children: fields.length }];
   for (const f of fields) out.push(...element(f));
   return out;
+}
+
+/**
+ * Refuses a resume whose committed row groups hold a top-level column in another physical type
+ * than this run would write it (another version typed the input otherwise: a CSV code as text
+ * where it was a number): the footer would declare one type over pages of two, a file no reader
+ * can read.
+ */
+function sameTypes(schema: readonly Field[], groups: readonly RowGroup[], partial: string): void {
+  if (groups.length === 0) return;
+  const now = new Map(schema.filter((f) => f.type !== 'list' && f.type !== 'struct').map((f) => [f.name, leaf(f, 'OPTIONAL').type]));
+  for (const chunk of groups[0]!.columns) {
+    const path = chunk.meta_data?.path_in_schema;
+    const type = path?.length === 1 ? now.get(path[0]!) : undefined;
+    if (type === undefined || type === chunk.meta_data!.type) continue;
+    throw new BentoError('RESUME_REFUSED', `Cannot resume: the partial output ${partial} holds column "${path![0]}" as ${chunk.meta_data!.type}, and this run would write it as ${type} (the checkpoint was made by another version of bento-batch, which typed the input otherwise)`, {
+      file: partial, column: path![0],
+      hint: 'Run again with --restart to start over.',
+    });
+  }
 }
 
 /** Schema elements for one field, depth first: a leaf, a struct group, or the three-level LIST layout every reader (Arrow, Spark, DuckDB) expects. */

@@ -18,6 +18,10 @@ test('a checkpoint of this version is held to its nested bundle files, its parti
   assert.deepEqual(differences({ ...now, partitions: undefined }, now), ['the columns read from key=value folder names changed (none → island)']);
   assert.deepEqual(differences({ ...now, model: { ...now.model, version: '2' } }, now), ['the model changed from m:2 to m:2.0']);
   assert.deepEqual(differences({ ...now, job: 'other', settings: { job: { batch: { size: 8 } }, rows: now.settings!.rows } }, now), ['the job file changed (batch.size 8 → 16)']);
+  // The input's column types: compared where both recorded them (earlier versions did not; status does not open the input).
+  assert.deepEqual(differences({ ...now, columns: 'a' }, { ...now, columns: 'b' }), ['the input\'s columns or their types, as its first rows give them, changed']);
+  assert.deepEqual(differences(now, { ...now, columns: 'b' }), []);
+  assert.deepEqual(differences({ ...now, columns: 'a' }, now), []);
 });
 
 test('a checkpoint of an earlier version (no settings): no nested hash to compare, its unquoted 2.0 read as 2; new partition columns are refused, saying how to resume', () => {

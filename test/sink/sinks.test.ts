@@ -439,6 +439,21 @@ test('parquet: row-group metadata is appended beside the partial file at commits
   assert.deepEqual(await readdir(join(dir, 'ckpt')), ['partial.parquet']);
 }));
 
+test('parquet: a resume whose committed row groups hold a column in another type than this run writes (another version typed the input otherwise) is refused before the partial file is touched', () => withTempDir(async (dir) => {
+  const out = output(dir, 'parquet', { parquet: { rowGroupRows: 2, compression: 'snappy' } });
+  const partial = join(dir, 'ckpt', 'partial.parquet');
+  const sink = await openSink(out, schema, { partial });
+  await sink.write(first);
+  const position = await sink.commit();
+  await sink.close();
+  const before = await readFile(partial);
+  // f64 typed as text now (a CSV column of codes, read by a later version).
+  const retyped = schema.map((f) => (f.name === 'f64' ? { ...f, type: 'string' as const } : f));
+  await rejectsWith(openSink(out, retyped, { partial, resume: position }), 'RESUME_REFUSED',
+    `Cannot resume: the partial output ${partial} holds column "f64" as DOUBLE, and this run would write it as BYTE_ARRAY (the checkpoint was made by another version of bento-batch, which typed the input otherwise)`);
+  assert.deepEqual(await readFile(partial), before);
+}));
+
 test('parquet: a checkpoint that holds its row groups itself (written before the metadata file) still resumes', () => withTempDir(async (dir) => {
   const out = output(dir, 'parquet', { parquet: { rowGroupRows: 2, compression: 'snappy' } });
   await writeAll(dir, out, [first, second, first]);
