@@ -440,7 +440,7 @@ describe('loadJob: problems', () => {
   test('unknown nested key suggests the full dot-path', () => withTempDir(async (dir) => {
     const file = await writeJob(dir, 'input: { path: in.csv }\nmodel: m\noutput: { path: o.csv, fromat: csv }\n');
     await rejectsWith(loadJob(file, { env: {} }), 'JOB_INVALID',
-      `Job file ${file}: output.fromat: unknown key (did you mean \`output.format\`?); expected one of [path, format, keep, csv, parquet, writer]`);
+      `Job file ${file}: output.fromat: unknown key (did you mean \`output.format\`?); expected one of [path, format, keep, csv, parquet, compression_level, writer]`);
   }));
 
   test('output.writer takes auto, thread or inline', () => withTempDir(async (dir) => {
