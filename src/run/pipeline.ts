@@ -93,6 +93,8 @@ export interface PreparedJob {
   readonly batchSize: number;
   readonly source: Source & { format: string; readonly skipped: readonly string[]; readonly partitions: readonly Field[]; readonly notes: readonly string[]; readonly partitionKeys: readonly string[] };
   readonly keep: readonly Field[];
+  /** The columns the run writes (predictions, `error`), filled in by runPrepared for a JSON Lines input copied whole (source/jsonl.ts, `written`). */
+  readonly written: Set<string>;
 }
 
 /** Opens the bundle and the input, and checks every cross-stage rule; reads no more than the first chunk. */
@@ -152,7 +154,16 @@ export async function prepareJob(spec: JobSpec, resolved?: Bundle): Promise<Prep
   const wholeLines = csvOut && keepAll;
   // JSON Lines to JSON Lines keeping every key: lines go to the writer as read, whole, too.
   const jsonLines = keepAll && spec.output.format === 'jsonl';
-  const source = await openSource({ ...spec.input, columns: wanted }, { rawText: csvOut, required: unfilled, memoryMb: spec.limits.memoryMb, ...(wholeLines ? { linesFor: spec.output.csv.delimiter, valuesOf: modelColumns } : {}), ...(jsonLines ? { jsonLines, valuesOf: modelColumns } : {}) }, writtenByRuns(spec));
+  const written = new Set<string>();
+  const source = await openSource({ ...spec.input, columns: wanted }, { rawText: csvOut, required: unfilled, memoryMb: spec.limits.memoryMb, ...(wholeLines ? { linesFor: spec.output.csv.delimiter, valuesOf: modelColumns } : {}), ...(jsonLines ? { jsonLines, valuesOf: modelColumns, written } : {}) }, writtenByRuns(spec));
+  // A column read as text reaches the model as text, which it reads as a number with a point and no thousands separators.
+  const localized = source.format === 'csv' && (spec.input.csv.thousands !== undefined || (source.dialect?.includes('decimal comma') ?? false));
+  const textForModel = localized ? spec.input.csv.text?.filter((name) => modelColumns.includes(name)) ?? [] : [];
+  if (textForModel.length > 0) {
+    throw new BentoError('JOB_INVALID', `Job file ${spec.jobFile}: input.csv.text lists ${textForModel.map((c) => `"${c}"`).join(', ')}, which model ${m.name} reads as numbers; in a file with ${spec.input.csv.thousands !== undefined ? 'thousands separators' : 'a decimal comma'} only a number column is read with them`, {
+      file: spec.jobFile, column: textForModel[0], hint: `Leave ${textForModel.length === 1 ? 'it' : 'them'} out of input.csv.text (codes in this file are not looked for: its numbers are read as numbers).`,
+    });
+  }
   // An input file named as the output (input `data/` holding `data/b.csv`, output.path `data/b.csv`)
   // is left out of the input as a run's own output, and the run would replace it: it must be one.
   if (spec.checkpoint) {
@@ -181,7 +192,7 @@ export async function prepareJob(spec: JobSpec, resolved?: Bundle): Promise<Prep
     });
   }
   const keep = spec.output.keep ? spec.output.keep.map((k) => source.schema.find((f) => f.name === k)!) : source.schema;
-  return { spec, bundle, batchSize, source, keep };
+  return { spec, bundle, batchSize, source, keep, written };
 }
 
 /** Where a missing column names key=value folders that `auto` did not read as partitions: why (the source's note). */
@@ -368,6 +379,7 @@ async function runLocked(job: PreparedJob, hooks: RunHooks, lock: Lock | undefin
     if (ckpt) await writeState(ckpt.path, { version: 1, status: 'running', fingerprint: decision!.fingerprint, total_rows: source.totalRows, committed: resume }, fence);
     const shape = { keep: job.keep, predictions, nullRows: spec.errors.emit === 'null-row', afterLine: source.partitions };
     const schema = [...job.keep, ...predictions, ...(shape.nullRows ? [{ name: 'error', type: 'string' as const }] : [])];
+    for (const field of schema.slice(job.keep.length)) job.written.add(field.name);
     const sinkOptions = { partial, ...(resume ? { resume: resume.sink } : {}) };
     sink = startedThreads ? await openSinkThread(spec.output, schema, sinkOptions, sinkThreads, startedThreads) : await openSink(spec.output, schema, sinkOptions);
     errorLog = await ErrorLog.open(errorsPartial, spec.errors, resume?.errors);

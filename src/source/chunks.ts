@@ -194,10 +194,9 @@ export function codeLike(text: string): boolean {
   let c = text.charCodeAt(0);
   if (c === 32 || c === 9) return codeLike(text.trim());
   if (c === 43) return !text.includes(',');
-  let i = 0;
-  if (c === 45) c = text.charCodeAt(++i);
+  // A minus sign makes a number, leading zero or not (-05, a time zone offset), as DuckDB reads it.
   if (c !== 48) return false;
-  const d = text.charCodeAt(i + 1);
+  const d = text.charCodeAt(1);
   return d >= 48 && d <= 57 && !text.includes(',');
 }
 

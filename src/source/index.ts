@@ -24,7 +24,7 @@ export type { Column, Field, FieldType, RowChunk, Source, SourceProgress } from 
  * hold every column read, in their header or schema). `own`: files
  * a folder or glob must not read (job/spec.ts, writtenByRuns), listed in `skipped` when matched.
  */
-export async function openSource(input: InputSpec, read: { rawText?: boolean; linesFor?: string; jsonLines?: boolean; valuesOf?: readonly string[]; required?: readonly string[]; memoryMb?: number } = {}, own?: (file: string) => boolean): Promise<Source & { format: DataFormat; skipped: readonly string[]; partitions: readonly Field[]; notes: readonly string[]; partitionKeys: readonly string[] }> {
+export async function openSource(input: InputSpec, read: { rawText?: boolean; linesFor?: string; jsonLines?: boolean; valuesOf?: readonly string[]; required?: readonly string[]; written?: ReadonlySet<string>; memoryMb?: number } = {}, own?: (file: string) => boolean): Promise<Source & { format: DataFormat; skipped: readonly string[]; partitions: readonly Field[]; notes: readonly string[]; partitionKeys: readonly string[] }> {
   const skipped: string[] = [];
   const files = await jobInputFiles(input, own ?? (() => false), (file) => skipped.push(file));
   const format = input.format ?? formatOf(files);
@@ -43,7 +43,7 @@ export async function openSource(input: InputSpec, read: { rawText?: boolean; li
     // input.csv.text names no partition key: its folder values are typed by their own rule (partitions.ts), text where they are codes.
     const csv = { ...input.csv, ...(input.csv.text ? { text: input.csv.text.filter((name) => !found?.fields.some((f) => f.name === name)) } : {}) };
     return format === 'csv' ? openCsv(opened, { ...csv, ...options, ...chunking, notes, rawText: read.rawText ?? false, ...(lines ? { linesFor: read.linesFor, valuesOf } : {}) })
-      : format === 'jsonl' ? openJsonl(opened, { ...options, ...chunking, notes, ...(required ? { required } : {}), ...(read.memoryMb ? { memoryMb: read.memoryMb } : {}), ...(lines ? { lines: true, valuesOf } : {}) })
+      : format === 'jsonl' ? openJsonl(opened, { ...options, ...chunking, notes, ...(required ? { required } : {}), ...(read.memoryMb ? { memoryMb: read.memoryMb } : {}), ...(lines ? { lines: true, valuesOf, ...(read.written ? { written: read.written } : {}) } : {}) })
         : openParquet(opened, { ...options, ...chunking });
   };
   // With auto, a key the files hold too is theirs (withPartitions): where the job asks for a key by

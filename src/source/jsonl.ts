@@ -37,6 +37,13 @@ export interface JsonlSourceOptions {
   readonly lines?: boolean;
   /** With lines: the columns whose values are wanted (the model's). */
   readonly valuesOf?: readonly string[];
+  /**
+   * With lines: the columns the run writes (predictions, `error`), filled in once known, before
+   * the chunks after the first are read. A line holding one as a key (past the first chunk, whose
+   * keys the run checks) is copied without it, and that said once a key: written twice, the key
+   * would make a line DuckDB and others refuse.
+   */
+  readonly written?: ReadonlySet<string>;
 }
 
 /**
@@ -342,7 +349,7 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
         }
         const record = row as Record<string, unknown>;
         // A line with a bare NaN is written as JSON again (NaN as null), as the writer writes a value: a copy would be no JSON.
-        const copy = lines ? (lenient.used ? jsonText(record, 'json') : text) : undefined;
+        const copy = lines ? (lenient.used || clashes(record, file, line) ? jsonText(withoutWritten(record), 'json') : text) : undefined;
         if (firstKeys) {
           for (const key in record) firstKeys.add(key);
           if (--firstLeft === 0) checkKeys();
@@ -389,6 +396,22 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
     const last = builder!.take();
     if (last) yield typed(last);
   }
+
+  /** Keys a line holds that the run writes too, said once a key; false where none (lines only). */
+  const saidWritten = new Set<string>();
+  function clashes(record: Record<string, unknown>, file: string, line: number): boolean {
+    if (!options.written?.size) return false;
+    let found = false;
+    for (const key of options.written) {
+      if (!Object.hasOwn(record, key)) continue;
+      found = true;
+      if (saidWritten.has(key)) continue;
+      saidWritten.add(key);
+      options.notes?.push(`${file} line ${line} holds the key "${key}", a column the run writes: the line is written without it, here and in any later line`);
+    }
+    return found;
+  }
+  const withoutWritten = (record: Record<string, unknown>) => (options.written?.size ? Object.fromEntries(Object.entries(record).filter(([key]) => !options.written!.has(key))) : record);
 
   /** The columns collected once the first chunk has typed them all: with lines, the model's only. */
   function narrowed(fields: readonly Field[]): string[] {

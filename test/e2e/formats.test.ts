@@ -337,6 +337,21 @@ test('codes with leading zeros (zip codes, "007") stay text in JSON Lines and Pa
   }
 }));
 
+test('input.csv.text listing a column the model reads, in a file with thousands separators or a decimal comma, is refused before a row is read (the model would get text it cannot read as a number)', () => withTempDir(async (dir) => {
+  await writeFile(join(dir, 'th.csv'), 'bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g,zip\n39.1,18.7,181,"3,750",02134\n');
+  await writeFile(join(dir, 'dc.csv'), 'bill_length_mm;bill_depth_mm;flipper_length_mm;body_mass_g;zip\n39,1;18,7;181;3750;02134\n');
+  for (const [file, csv, why] of [['th.csv', 'thousands: ",", ', 'thousands separators'], ['dc.csv', '', 'a decimal comma']] as const) {
+    const job = await writeJob(dir, [`input: { path: ${join(dir, file)}, csv: { ${csv}text: [zip, body_mass_g] } }`, `model: ${join(fixtures, 'models', 'penguins')}`, `output: { path: ${join(dir, 'out.jsonl')} }`].join('\n'));
+    const run = await runCli(['--log-format', 'text', 'run', job, '--progress', 'none', '--restart']);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, new RegExp(`input.csv.text lists "body_mass_g", which model penguins-species reads as numbers; in a file with ${why} only a number column is read with them`));
+    // Listing only the code column scores every row.
+    const ok = await writeJob(dir, [`input: { path: ${join(dir, file)}, csv: { ${csv}text: [zip] } }`, `model: ${join(fixtures, 'models', 'penguins')}`, `output: { path: ${join(dir, 'out.jsonl')} }`].join('\n'));
+    assert.equal((await runCli(['run', ok, '--progress', 'none', '--restart'])).code, 0);
+    assert.match(await readFile(join(dir, 'out.jsonl'), 'utf8'), /"zip":"02134","species_pred":"Adelie"/);
+  }
+}));
+
 test('Parquet bytes (BLOB) pass through byte for byte: BLOB again in Parquet, base64 in CSV and JSON Lines; a model reads bytes that are UTF-8 text as that text, and a row whose bytes are not is reported; a UUID stays a UUID', () => withTempDir(async (dir) => {
   const input = join(dir, 'in.parquet');
   // raw: bytes no text encoding can carry (0xFF, 0x00, a lone 0xC3); the measurements as text an
@@ -549,11 +564,14 @@ test('JSON Lines to JSON Lines keeping every key: each line is written as read (
   lines[4] = `{"n":4,${m(4).replace(/^"bill_length_mm":[\d.]+/, '"bill_length_mm":"oops"')}}`;
   lines[5] = '{"n":5,';
   lines[8195] = `{"n":8195,${m(8195)},"late":true}`;
+  // A key the run writes, first met past the first chunk: written twice, DuckDB would refuse the line.
+  lines[8197] = `{"n":8197,${m(8197)},"species_pred":"OLD","error":"e"}`;
   await writeFile(join(dir, 'in.jsonl'), `${lines.join('\n')}\n`);
   const job = await writeJob(dir, [`input: { path: ${join(dir, 'in.jsonl')} }`, `model: ${join(fixtures, 'models', 'penguins')}`, `output: { path: ${join(dir, 'out.jsonl')} }`, 'errors: { emit: null-row }'].join('\n'));
   const run = await runCli(['--log-format', 'json', 'run', job, '--progress', 'none']);
   assert.equal(run.code, 0, run.stderr);
   assert.doesNotMatch(run.stderr, /"late"/);
+  assert.match(run.stderr, /line 8198 holds the key \\"species_pred\\", a column the run writes: the line is written without it/);
   const out = (await readFile(join(dir, 'out.jsonl'), 'utf8')).split('\n');
   const predictions = (line: string) => line.slice(line.indexOf(',"species_pred"'));
   assert.equal(out[0], `{ "n": 0 , ${m(0)}, "note": {"id": 9007199254740993, "x": 1.10} ${predictions(out[0]!)}`);
@@ -564,6 +582,8 @@ test('JSON Lines to JSON Lines keeping every key: each line is written as read (
   assert.ok(out[5]!.startsWith(`{${failed}"Line 6 of`), out[5]);
   assert.ok(out[3]!.startsWith(`{"n":3,${m(3).replace('181.0', '181')},"x":null,"species_pred":`), out[3]);
   assert.ok(out[8195]!.startsWith(`{"n":8195,${m(8195)},"late":true,"species_pred":`), out[8195]);
+  assert.ok(out[8197]!.startsWith(`{"n":8197,${m(8197).replace('181.0', '181')},"species_pred":"Adelie"`), out[8197]);
+  assert.equal(Object.keys(JSON.parse(out[8197]!) as object).length, out[8197]!.match(/":/g)!.length);
   // Every line is JSON whose scores are those of the same rows written key by key (keep listed).
   const keyed = await writeJob(dir, [`input: { path: ${join(dir, 'in.jsonl')} }`, `model: ${join(fixtures, 'models', 'penguins')}`, `output: { path: ${join(dir, 'keyed.jsonl')}, keep: [n] }`, 'errors: { emit: null-row }'].join('\n'));
   assert.equal((await runCli(['run', keyed, '--progress', 'none'])).code, 0);

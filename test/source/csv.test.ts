@@ -173,11 +173,11 @@ describe('openCsv: parsing', () => {
     assert.deepEqual(bad.map((r) => [r.row, r.message]), [[8193, `Invalid value: column "n" holds numbers a double holds exactly in its first rows, got "1234567890123456789" at ${late} row 8193`]]);
   }));
 
-  test('a code\'s number (a leading zero: zip codes, "007", ICD-9 "038.9"; a plus sign: phone numbers) makes its column text, as DuckDB sniffs it; zero itself, fractions, signs and decimal commas do not', () => withTempDir(async (dir) => {
+  test('a code\'s number (a leading zero: zip codes, "007", ICD-9 "038.9"; a plus sign: phone numbers) makes its column text, as DuckDB sniffs it; zero itself, fractions, a minus sign ("-007") and decimal commas do not', () => withTempDir(async (dir) => {
     const file = await csvFile(dir, 'codes.csv', 'zip,neg,zero,frac,plus,icd,minus\n02134,-007,0,0.5,+7,038.9,-5\n90210,5,-0,10,3,250.00,-0.5\n');
     const source = await openCsv([file], defaults);
-    assert.deepEqual(source.schema.map((f) => `${f.name} ${f.type}`), ['zip string', 'neg string', 'zero float64', 'frac float64', 'plus string', 'icd string', 'minus float64']);
-    assert.deepEqual(concatColumns(await drain(source)), { zip: ['02134', '90210'], neg: ['-007', '5'], zero: [0, -0], frac: [0.5, 10], plus: ['+7', '3'], icd: ['038.9', '250.00'], minus: [-5, -0.5] });
+    assert.deepEqual(source.schema.map((f) => `${f.name} ${f.type}`), ['zip string', 'neg float64', 'zero float64', 'frac float64', 'plus string', 'icd string', 'minus float64']);
+    assert.deepEqual(concatColumns(await drain(source)), { zip: ['02134', '90210'], neg: [-7, 5], zero: [0, -0], frac: [0.5, 10], plus: ['+7', '3'], icd: ['038.9', '250.00'], minus: [-5, -0.5] });
     const comma = await csvFile(dir, 'comma.csv', 'a;b\n07,5;1\n12,25;2\n');
     assert.deepEqual(concatColumns(await drain(await openCsv([comma], defaults))).a, [7.5, 12.25]);
     // input.csv.text reads a column as text whatever its cells; a name the file lacks stops the run, naming the closest.
