@@ -109,6 +109,13 @@ async function* splitLines(stream: Readable, start: number, file: string, maxLin
   }
 }
 
+/** A line without its line break (LF or CRLF), found by its last characters rather than a regular expression run on every line. */
+function lineText(raw: string): string {
+  const n = raw.length;
+  if (raw.charCodeAt(n - 1) !== 10) return raw;
+  return raw.slice(0, raw.charCodeAt(n - 2) === 13 ? n - 2 : n - 1);
+}
+
 /** What stands for a whole number past ±2^53 (or a bare NaN or Infinity) while a line is parsed again: a string no JSON line holds by chance. */
 const bigMarker = `\u0000bento-batch-int:${Math.random().toString(36).slice(2)}:`;
 const bigMarkerJson = JSON.stringify(bigMarker).slice(1, -1);
@@ -311,10 +318,11 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
       for await (const piece of splitLines(stream, at.byte ?? 0, file, maxLine)) for (const { text: raw, end, notUtf8 } of piece) {
         line++;
         // A BOM may open the file (Windows tools write one); the line break is not part of the JSON.
-        const text = (line === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw).replace(/\r?\n$/, '');
+        const text = lineText(line === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw);
         const start = lastEnd;
         lastEnd = end;
-        if (text.trim() === '') continue;
+        // A record opens with its brace; only another line can be blank.
+        if (text.charCodeAt(0) !== 123 && text.trim() === '') continue;
         if (rows === 0) documentNotLines(file, text);
         let row: unknown;
         let problem: BentoError | undefined;
