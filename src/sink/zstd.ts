@@ -1,6 +1,6 @@
 /**
  * @file ZSTD compression of a Parquet page (`output.parquet.compression: zstd`): Polars' default
- * codec, and the one lakehouse tables (Delta, Iceberg) standardize on. Node 20's zlib has no
+ * codec, and Iceberg's default since 1.4. Node 20's zlib has no
  * ZSTD, so the reference library compiled to WebAssembly does it (@bokuweb/zstd-wasm): loaded
  * only by a thread that writes ZSTD, once, before its first page, since loading is asynchronous
  * and a page is compressed synchronously.

@@ -406,7 +406,7 @@ test('Parquet bytes through the writer and encoder threads (120,000 rows, repeat
   }
 }));
 
-test('a ZSTD Parquet output (Polars\' and lakehouse tables\' codec) holds the snappy output\'s values, on the scoring thread and on encoder threads, and reads back as input', () => withTempDir(async (dir) => {
+test('a ZSTD Parquet output (Polars\' default codec) holds the snappy output\'s values, on the scoring thread and on encoder threads, and reads back as input', () => withTempDir(async (dir) => {
   await duckdb(`COPY (SELECT p.* FROM read_csv('${join(fixtures, 'data', 'penguins.csv')}') p, range(350)) TO '${join(dir, 'in.parquet')}'`);
   for (const writer of ['inline', 'thread']) {
     for (const compression of ['snappy', 'zstd']) await scorePenguins(dir, 'in.parquet', `${compression}-${writer}.parquet`, `parquet: { compression: ${compression}, row_group_rows: 16384 }, writer: ${writer}`);
