@@ -187,11 +187,11 @@ export function inexactIntegerHint(options: { readonly chunkRows: number; readon
 /**
  * Whether a number's text is a code's: a leading zero (`007`, a zip code `02134`, ICD-9 `038.9`)
  * or a plus sign (a phone number `+442079460958`). As a number it would lose them in a JSON Lines
- * or Parquet output, so such a column stays text, as DuckDB's CSV sniffer keeps it. Not where the
- * decimal mark is a comma (`07,5`): a text cell is read as a number with a point only.
+ * or Parquet output, so such a column stays text, as DuckDB's CSV sniffer keeps it. Never a cell
+ * with a comma (`07,5`): a text cell is read by a model as a number with a point only.
  */
 export function codeLike(text: string): boolean {
-  let c = text.charCodeAt(0);
+  const c = text.charCodeAt(0);
   if (c === 32 || c === 9) return codeLike(text.trim());
   if (c === 43) return !text.includes(',');
   // A minus sign makes a number, leading zero or not (-05, a time zone offset), as DuckDB reads it.
