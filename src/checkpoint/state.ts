@@ -191,7 +191,6 @@ export async function removeCheckpoint(dir: string): Promise<void> {
   }
 }
 
-/** Reads state.json; undefined when there is no checkpoint yet. */
 /** The rows the checkpoint in `dir` has committed, 0 where none can be read: read at once, also from a signal's handler. */
 export function committedRows(dir: string): number {
   try {
@@ -201,6 +200,7 @@ export function committedRows(dir: string): number {
   }
 }
 
+/** Reads state.json; undefined when there is no checkpoint yet. */
 export async function readState(dir: string): Promise<CheckpointState | undefined> {
   let text: string;
   try {

@@ -15,7 +15,7 @@ export const manifestName = 'bento.yaml';
  * outside is a bad row, not a value wrapped round to another. uint8 and int8 are what quantized
  * and image models take.
  */
-export const integerRanges = {
+const integerRanges = {
   int8: [-128, 127], uint8: [0, 255], int16: [-32768, 32767], uint16: [0, 65535], int32: [-2147483648, 2147483647],
 } as const satisfies Record<string, readonly [number, number]>;
 export type SmallInteger = keyof typeof integerRanges;

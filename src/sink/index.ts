@@ -6,7 +6,7 @@ import type { OutputSpec } from '../job/spec.js';
 import type { Field } from '../source/types.js';
 import { openCsvSink } from './csv.js';
 import { openJsonlSink } from './jsonl.js';
-import { openParquetSink, removeMetadata } from './parquet.js';
+import { openParquetSink, parquetOptions, removeMetadata } from './parquet.js';
 import type { Sink, SinkOptions } from './types.js';
 
 export type { OutputBatch, Sink, SinkOptions, SinkPosition } from './types.js';
@@ -21,10 +21,11 @@ export function tidyPartial(partial: string): Promise<void> {
 
 /** Opens the writer for `output.format` with the given column schema. */
 export function openSink(output: OutputSpec, schema: readonly Field[], options: SinkOptions): Promise<Sink> {
+  // A gzipped text output's level (a Parquet output's is its pages', parquetOptions).
   const level = output.compressionLevel !== undefined ? { level: output.compressionLevel } : {};
   switch (output.format) {
     case 'csv': return openCsvSink(schema, { ...options, ...output.csv, gzip: output.gzip, ...level });
     case 'jsonl': return openJsonlSink(schema, { ...options, gzip: output.gzip, ...level });
-    case 'parquet': return openParquetSink(schema, { ...options, ...output.parquet, ...level });
+    case 'parquet': return openParquetSink(schema, { ...options, ...parquetOptions(output) });
   }
 }

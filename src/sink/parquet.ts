@@ -11,6 +11,7 @@ import { gzipSync } from 'node:zlib';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import type { ColumnChunk, RowGroup, SchemaElement } from 'hyparquet';
 import { BentoError } from '../errors.js';
+import type { OutputSpec } from '../job/spec.js';
 import { cell, type Column, type Field, MaskedColumn } from '../source/types.js';
 import { openPartial, outputError, type PartialFile } from './atomic.js';
 import { codecs, type Compression, NumberColumn, TextColumn } from './parquet-flat.js';
@@ -21,9 +22,13 @@ import type { OutputBatch, Sink, SinkOptions } from './types.js';
 
 export interface ParquetSinkOptions {
   readonly rowGroupRows: number;
-  readonly compression: Compression['codec'];
-  /** output.compression_level. */
-  readonly level?: number;
+  readonly compression: Compression;
+}
+
+/** The Parquet sink's options an output asks for: its row groups' size, and its pages' codec and level. */
+export function parquetOptions(output: OutputSpec): ParquetSinkOptions {
+  const { rowGroupRows, compression: codec } = output.parquet;
+  return { rowGroupRows, compression: { codec, ...(output.compressionLevel !== undefined ? { level: output.compressionLevel } : {}) } };
 }
 
 /** One encoded row group: its bytes, and its metadata with offsets counted from its first byte. */
@@ -190,11 +195,6 @@ function gatheredColumn(field: Field, compression: Compression, parquet: Parquet
   return gathered;
 }
 
-/** The codec and level a Parquet output's options give. */
-export function compressionOf(options: Pick<ParquetSinkOptions, 'compression' | 'level'>): Compression {
-  return { codec: options.compression, ...(options.level !== undefined ? { level: options.level } : {}) };
-}
-
 /** Row groups encoded on the calling thread, when closed. */
 export function inlineEncoding(schema: readonly Field[], compression: Compression): RowGroupEncoding {
   const encoder = new RowGroupEncoder(schema, compression);
@@ -231,8 +231,8 @@ function relocate(group: RowGroup, base: number): RowGroup {
 }
 
 export async function openParquetSink(schema: readonly Field[], options: SinkOptions & ParquetSinkOptions & { readonly encoding?: RowGroupEncoding }): Promise<Sink> {
-  if (options.compression === 'zstd' && !options.encoding) await loadZstd();
-  const encoding = options.encoding ?? inlineEncoding(schema, compressionOf(options));
+  if (options.compression.codec === 'zstd' && !options.encoding) await loadZstd();
+  const encoding = options.encoding ?? inlineEncoding(schema, options.compression);
   let state: { rowGroups: RowGroup[]; numRows: bigint };
   /** Row groups whose metadata is in the metadata file, and its committed length (undefined: start it anew). */
   let metaGroups = 0;

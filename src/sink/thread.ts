@@ -15,7 +15,7 @@ import { isGzip } from '../source/files.js';
 import type { Field, Source } from '../source/types.js';
 import type { SinkReply, SinkRequest, SinkWorkerInit } from './writer-worker.js';
 import { encoderThreads, type EncoderThreadsOptions, type StartedEncoder, startEncoders } from './encoders.js';
-import { compressionOf, openParquetSink } from './parquet.js';
+import { openParquetSink, parquetOptions } from './parquet.js';
 import { BatchQueue, batchBytes, POST_ROWS, postBatches } from './transfer.js';
 import { type OutputBatch, type Sink, type SinkOptions, type SinkPosition } from './types.js';
 
@@ -109,8 +109,8 @@ function startWriter(thread: SinkThreadOptions): StartedWriter {
 /** A sink on `output`, written on `started` (startSinkThreads for the same output and options; started now when not given). */
 export async function openSinkThread(output: OutputSpec, schema: readonly Field[], options: SinkOptions, thread: SinkThreadOptions = {}, started: StartedSinkThreads = startSinkThreads(output, thread)): Promise<Sink> {
   if ('encoders' in started) {
-    const parquet = { ...output.parquet, ...(output.compressionLevel !== undefined ? { level: output.compressionLevel } : {}) };
-    const encoding = encoderThreads(schema, compressionOf(parquet), started.encoders);
+    const parquet = parquetOptions(output);
+    const encoding = encoderThreads(schema, parquet.compression, started.encoders);
     return openParquetSink(schema, { ...options, ...parquet, encoding });
   }
   const { worker, early } = started.writer.take();

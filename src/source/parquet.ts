@@ -19,7 +19,7 @@ import type { ColumnDecoder, DecodedArray, PageHeader } from 'hyparquet/src/type
 import { BentoError, didYouMean } from '../errors.js';
 import { blockArray } from './blocks.js';
 import { requireColumns } from './chunks.js';
-import { parseExact } from './jsonl.js';
+import { parseExact } from './json.js';
 import { HybridReader } from './parquet-hybrid.js';
 import { streamError } from './files.js';
 import { CodedColumn, type Field, type FieldType, MaskedColumn, maxSafeBig, type NumberArray, type RowChunk, type Source, type SourcePosition, type TimeUnit } from './types.js';

@@ -82,12 +82,12 @@ describe('openSinkThread', () => {
   }));
 
   // Row groups encoded on several threads come back out of order in time; the file must not notice.
-  const parquetOptions = { rowGroupRows: 1000, compression: 'snappy' as const };
+  const parquetOptions = { rowGroupRows: 1000, compression: { codec: 'snappy' as const } };
   test('parquet on 3 encoder threads: the same bytes and commit positions, and a resume from a commit ends the same', () => withTempDir(async (dir) => {
     const direct = join(dir, 'direct.parquet');
     const a = await writeThrough(await openSink(output(dir, 'parquet', 'a'), schema, { partial: direct }));
     const threaded = join(dir, 'threaded.parquet');
-    const encoding = () => encoderThreads(schema, { codec: 'snappy' }, startEncoders({ threads: 3 }));
+    const encoding = () => encoderThreads(schema, parquetOptions.compression, startEncoders({ threads: 3 }));
     const b = await writeThrough(await openParquetSink(schema, { partial: threaded, ...parquetOptions, encoding: await encoding() }));
     assert.deepEqual(await readFile(threaded), await readFile(direct));
     assert.deepEqual(b.positions, a.positions);
@@ -114,7 +114,7 @@ describe('openSinkThread', () => {
   }));
 
   test('parquet: a row group that cannot be encoded fails the write or seal that follows, with the encoder\'s message', () => withTempDir(async (dir) => {
-    const sink = await openParquetSink(schema, { partial: join(dir, 'bad.parquet'), ...parquetOptions, encoding: encoderThreads(schema, { codec: 'snappy' }, startEncoders({ threads: 2 })) });
+    const sink = await openParquetSink(schema, { partial: join(dir, 'bad.parquet'), ...parquetOptions, encoding: encoderThreads(schema, parquetOptions.compression, startEncoders({ threads: 2 })) });
     const bad = batches().map((b, i) => (i === 3 ? { ...b, columns: new Map([...b.columns, ['n', Array.from({ length: b.length }, () => 2n ** 70n)]]) } : b));
     const failed = (async () => {
       for (const batch of bad) await sink.write(batch);

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { openCsv } from '../../src/source/csv.js';
-import { openJsonl, parseExact } from '../../src/source/jsonl.js';
+import { parseExact } from '../../src/source/json.js';
+import { openJsonl } from '../../src/source/jsonl.js';
 import { fixtures, rejectsWith, withTempDir } from '../helpers.js';
 import { badRows, concatColumns, drain, layout } from './util.js';
 
