@@ -5,6 +5,7 @@
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join, sep } from 'node:path';
 import type { Placement } from '../model/pool.js';
+import type { CsvType } from '../source/csvtypes.js';
 
 export type DataFormat = 'csv' | 'jsonl' | 'parquet';
 export const dataFormats: readonly DataFormat[] = ['csv', 'jsonl', 'parquet'];
@@ -27,6 +28,8 @@ export interface CsvOptions {
   readonly names?: readonly string[];
   /** Columns read as text whatever their cells look like (codes: zip codes, account numbers), as DuckDB's `types` and pandas' `dtype=str` set. */
   readonly text?: readonly string[];
+  /** Columns' types as declared (DuckDB's `types`, Polars' `schema_overrides`), whatever their first cells look like. */
+  readonly types?: Readonly<Record<string, CsvType>>;
 }
 
 export interface InputSpec {

@@ -155,13 +155,25 @@ export async function prepareJob(spec: JobSpec, resolved?: Bundle): Promise<Prep
   // JSON Lines to JSON Lines keeping every key: lines go to the writer as read, whole, too.
   const jsonLines = keepAll && spec.output.format === 'jsonl';
   const written = new Set<string>();
-  const source = await openSource({ ...spec.input, columns: wanted }, { rawText: csvOut, required: unfilled, memoryMb: spec.limits.memoryMb, ...(wholeLines ? { linesFor: spec.output.csv.delimiter, valuesOf: modelColumns } : {}), ...(jsonLines ? { jsonLines, valuesOf: modelColumns, written } : {}) }, writtenByRuns(spec));
+  // A Parquet output keeps a CSV column's booleans, dates and timestamps typed, as DuckDB reads them;
+  // the model's columns are read as text and numbers, as the manifest's tensors take them.
+  const temporal = spec.output.format === 'parquet' ? { temporal: { except: modelColumns } } : {};
+  const source = await openSource({ ...spec.input, columns: wanted }, { rawText: csvOut, ...temporal, required: unfilled, memoryMb: spec.limits.memoryMb, ...(wholeLines ? { linesFor: spec.output.csv.delimiter, valuesOf: modelColumns } : {}), ...(jsonLines ? { jsonLines, valuesOf: modelColumns, written } : {}) }, writtenByRuns(spec));
   // A column read as text reaches the model as text, which it reads as a number with a point and no thousands separators.
   const localized = source.format === 'csv' && (spec.input.csv.thousands !== undefined || (source.dialect?.includes('decimal comma') ?? false));
-  const textForModel = localized ? spec.input.csv.text?.filter((name) => modelColumns.includes(name)) ?? [] : [];
+  const asText = [...spec.input.csv.text ?? [], ...Object.entries(spec.input.csv.types ?? {}).filter(([, type]) => type === 'string').map(([name]) => name)];
+  const textForModel = localized ? asText.filter((name) => modelColumns.includes(name)) : [];
   if (textForModel.length > 0) {
-    throw new BentoError('JOB_INVALID', `Job file ${spec.jobFile}: input.csv.text lists ${textForModel.map((c) => `"${c}"`).join(', ')}, which model ${m.name} reads as numbers; in a file with ${spec.input.csv.thousands !== undefined ? 'thousands separators' : 'a decimal comma'} only a number column is read with them`, {
-      file: spec.jobFile, column: textForModel[0], hint: `Leave ${textForModel.length === 1 ? 'it' : 'them'} out of input.csv.text (codes in this file are not looked for: its numbers are read as numbers).`,
+    const key = spec.input.csv.text?.includes(textForModel[0]!) ? 'text' : 'types';
+    throw new BentoError('JOB_INVALID', `Job file ${spec.jobFile}: input.csv.${key} lists ${textForModel.map((c) => `"${c}"`).join(', ')}, which model ${m.name} reads as numbers; in a file with ${spec.input.csv.thousands !== undefined ? 'thousands separators' : 'a decimal comma'} only a number column is read with them`, {
+      file: spec.jobFile, column: textForModel[0], hint: `Leave ${textForModel.length === 1 ? 'it' : 'them'} out of input.csv.${key} (codes in this file are not looked for: its numbers are read as numbers).`,
+    });
+  }
+  // A model reads numbers and text: a day or an instant is neither (derive its features before scoring).
+  const timed = source.format === 'csv' ? Object.entries(spec.input.csv.types ?? {}).find(([name, type]) => (type === 'date' || type === 'timestamp') && modelColumns.includes(name)) : undefined;
+  if (timed) {
+    throw new BentoError('JOB_INVALID', `Job file ${spec.jobFile}: input.csv.types makes "${timed[0]}" a ${timed[1]}, but model ${m.name} reads it, and a model reads numbers and text`, {
+      file: spec.jobFile, column: timed[0], hint: `Leave "${timed[0]}" out of input.csv.types, or declare it text.`,
     });
   }
   // An input file named as the output (input `data/` holding `data/b.csv`, output.path `data/b.csv`)

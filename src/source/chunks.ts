@@ -171,11 +171,11 @@ export function raiseChunkRows(options: { readonly chunkRows: number; readonly t
  * not hold (CSV and JSONL): `holds` says what the column holds, `shown` is the cell as the
  * message quotes it.
  */
-export function typeMismatch(chunk: RowChunk, i: number, column: string, holds: string, shown: string, value: string, hint: string): BentoError {
-  return new BentoError('INVALID_VALUE', `Invalid value: column "${column}" holds ${holds} in its first rows, got ${shown} at ${chunk.file} row ${chunk.fileRow + i + 1}`, {
+export function typeMismatch(chunk: RowChunk, i: number, column: string, holds: string, shown: string, value: string, hint: string, declared = false): BentoError {
+  return new BentoError('INVALID_VALUE', `Invalid value: column "${column}" ${declared ? `is declared to hold ${holds} (input.csv.types)` : `holds ${holds} in its first rows`}, got ${shown} at ${chunk.file} row ${chunk.fileRow + i + 1}`, {
     file: chunk.file, row: chunk.fileRow + i + 1, column, value, byte: i > 0 ? chunk.ends?.bytes[i - 1] : chunk.ends?.start,
     // The first file's first rows fixed the type: no chunk size reaches a later file's rows.
-    hint: chunk.fileIndex > 0 ? `The column types come from the first rows of the first input file. Fix or remove the value, or score ${chunk.file} in a job of its own.` : hint,
+    hint: chunk.fileIndex > 0 && !declared ? `The column types come from the first rows of the first input file. Fix or remove the value, or score ${chunk.file} in a job of its own.` : hint,
   });
 }
 

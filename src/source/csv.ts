@@ -7,6 +7,7 @@
 import { type CsvEncoding, CsvSplitter, NotUtf8Error, UnclosedQuoteError } from './csvsplit.js';
 import { BentoError, didYouMean } from '../errors.js';
 import { chunkEnd, ColumnBuilder, convertColumn, inexactIntegerHint, integerText, raiseChunkRows, requireColumns, sniffCsvType, textSource, typeMismatch } from './chunks.js';
+import { convertTemporal, type CsvType, sniffTemporal, timestampShape, typeWords } from './csvtypes.js';
 import { ByteProgress, fileSizes, openFileStream, streamError } from './files.js';
 import { type Field, lineColumn, localeHint, localeNumber, missingTokens, type RowChunk, type Source, type SourcePosition } from './types.js';
 
@@ -26,6 +27,13 @@ export interface CsvSourceOptions {
   readonly columns: readonly string[] | undefined;
   /** Columns read as text whatever their cells look like (input.csv.text). */
   readonly text?: readonly string[];
+  /** Columns' types as declared (input.csv.types), whatever their cells look like. */
+  readonly types?: Readonly<Record<string, CsvType>>;
+  /**
+   * Sniff booleans, dates and timestamps too (for a Parquet output, which keeps them typed), except
+   * in these columns (the model's, which read text and numbers as they always have).
+   */
+  readonly temporal?: { readonly except: readonly string[] };
   /** Where a code met after the first chunk typed its column as numbers is said, once a column. */
   readonly notes?: string[];
   /** Columns never read where `columns` is unset: partition keys, whose folder value stands for them (source/partitions.ts). */
@@ -316,7 +324,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
       const wanted = options.columns ?? schema?.map((f) => f.name) ?? present.filter((h) => !options.exclude?.has(h));
       requireColumns(file, present, wanted, (name, candidates) => didYouMean(name, candidates));
       // input.csv.text names columns of the first file (which fixes the types): a misspelt one would read its codes as numbers.
-      if (index === 0) requireColumns(file, present, options.text ?? [], (name, candidates) => didYouMean(name, candidates));
+      if (index === 0) requireNamed(file, present);
       // Columns keep the file's order whatever order they were asked for in.
       const selected = schema?.map((f) => f.name).filter((name) => !narrow || narrow.includes(name)) ?? present.filter((h) => wanted.includes(h));
       picks = selected.map((name) => present.indexOf(name));
@@ -368,6 +376,18 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
     if (last) yield typed(last);
   }
 
+  /** A column input.csv.text or input.csv.types names that the first file lacks: misspelt, it would leave the column sniffed. */
+  function requireNamed(file: string, present: readonly string[]): void {
+    for (const [key, names] of [['text', options.text ?? []], ['types', Object.keys(options.types ?? {})]] as const) {
+      const name = names.find((n) => !present.includes(n));
+      if (name === undefined) continue;
+      const guess = didYouMean(name, present);
+      throw new BentoError('COLUMN_MISSING', `input.csv.${key} names column "${name}", which ${file} does not have${guess ? `; the closest column is "${guess}"` : ''}`, {
+        file, column: name, hint: guess ? `Fix the name in input.csv.${key} (did you mean "${guess}"?).` : `Fix the name in input.csv.${key}; the file has columns: ${present.join(', ')}.`,
+      });
+    }
+  }
+
   // Codes (a leading zero, a plus sign) are told from numbers in files of plain numbers only: in
   // one with a decimal comma or thousands separators, "018" beside "18,7" is a number, and a text
   // column would be read by a model without either.
@@ -375,26 +395,49 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
   /** Columns whose late code was said (a note a column). */
   const saidCodes = new Set<string>();
 
+  /**
+   * A column's type: as declared (input.csv.types, input.csv.text), else sniffed from its first
+   * chunk's cells. A declared timestamp's unit and zone come from its cells all the same.
+   */
+  function fieldOf(name: string, values: ArrayLike<unknown>): Field {
+    const declared = options.types?.[name] ?? (options.text?.includes(name) ? 'string' : undefined);
+    if (declared === 'timestamp') return { name, ...(timestampShape(values, isMissing) ?? { type: 'timestamp', unit: 'us', naive: true }) };
+    if (declared !== undefined) return { name, type: declared };
+    const temporal = options.temporal && !options.temporal.except.includes(name) ? sniffTemporal(values, isMissing) : undefined;
+    return { name, ...(temporal ?? { type: sniffCsvType(values, isMissing, parse, codes) }) };
+  }
+
   // The first chunk fixes each column's type; later chunks are converted to it.
   function typed(chunk: RowChunk): RowChunk {
-    schema ??= [...chunk.columns].filter(([name]) => name !== lineColumn).map(([name, values]) => ({ name, type: options.text?.includes(name) ? 'string' : sniffCsvType(values as ArrayLike<unknown>, isMissing, parse, codes) }));
+    schema ??= [...chunk.columns].filter(([name]) => name !== lineColumn).map(([name, values]) => fieldOf(name, values as ArrayLike<unknown>));
     if (narrow) return { ...chunk, columns: new Map([...chunk.columns].filter(([name]) => name === lineColumn || narrow.includes(name))) };
     if (rawText) return chunk;
     const errors = new Map(chunk.errors);
     const columns = new Map(schema.map((field) => {
       const values = chunk.columns.get(field.name) as (string | null)[];
+      const missing = (v: string | null) => v === null || isMissing(v);
+      const declared = options.types?.[field.name] !== undefined;
+      if (field.type === 'bool' || field.type === 'date' || field.type === 'timestamp') {
+        return [field.name, convertTemporal(values, field, isMissing, (i, value) => {
+          if (errors.has(i)) return;
+          errors.set(i, typeMismatch(chunk, i, field.name, typeWords[field.type as CsvType], `"${value.slice(0, 40)}"`, value, declared
+            ? `Fix or remove the value, or declare another type for "${field.name}" in input.csv.types.`
+            : `Fix or remove the value, or list "${field.name}" in input.csv.text to read the column as text.`, declared));
+        })];
+      }
       // As DuckDB reads a code its sniffer did not see: as the number. Said once a column, with how to keep the text.
       const onCode = (i: number, value: string) => {
         if (saidCodes.has(field.name)) return;
         saidCodes.add(field.name);
         options.notes?.push(`${chunk.file} row ${chunk.fileRow + i + 1}: column "${field.name}" holds "${value.slice(0, 40)}", a code whose ${value.trim().startsWith('+') ? 'plus sign' : 'leading zero'} a number drops, in a column the first rows typed as numbers: it is read as a number, here and in any later such cell. List "${field.name}" in input.csv.text to keep the text`);
       };
-      return [field.name, convertColumn(values as string[], field.type, (v) => v === null || isMissing(v), (i, value, inexact) => {
+      return [field.name, convertColumn(values as string[], field.type, missing, (i, value, inexact) => {
         if (errors.has(i)) return;
-        const holds = field.type === 'int64' ? 'whole numbers of 64 bits' : inexact ? 'numbers a double holds exactly' : 'numbers';
-        errors.set(i, typeMismatch(chunk, i, field.name, holds, `"${value.slice(0, 40)}"`, value, inexact ? inexactIntegerHint(options)
-          : (options.thousands === undefined ? localeHint(value) : undefined) ?? `Fix or remove the value, or ${raiseChunkRows(options)} so the column is seen as text.`));
-      }, parse, codes ? onCode : undefined)];
+        const holds = field.type === 'int64' ? typeWords.int64 : inexact ? 'numbers a double holds exactly' : 'numbers';
+        errors.set(i, typeMismatch(chunk, i, field.name, holds, `"${value.slice(0, 40)}"`, value, inexact ? (declared ? `A whole number past 2^53 would be rounded to another: declare "${field.name}" bigint in input.csv.types to read it exactly.` : inexactIntegerHint(options))
+          : (options.thousands === undefined ? localeHint(value) : undefined) ?? (declared ? `Fix or remove the value, or declare another type for "${field.name}" in input.csv.types.`
+            : `Fix or remove the value, or ${raiseChunkRows(options)} so the column is seen as text.`), declared));
+      }, parse, codes && !declared ? onCode : undefined)];
     }));
     return { ...chunk, columns, ...(errors.size > 0 ? { errors } : {}) };
   }

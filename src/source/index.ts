@@ -17,14 +17,15 @@ export type { Column, Field, FieldType, RowChunk, Source, SourceProgress } from 
 /**
  * Resolves the input files, checks they share one format, and opens the matching reader.
  * `rawText`: CSV cells stay the text read (for CSV output, which writes them back unchanged).
- * `linesFor`: also hand on each CSV record's text (see lineColumn) for a CSV writer with this
+ * `temporal`: CSV columns but these are sniffed for booleans, dates and timestamps too (for a
+ * Parquet output, which keeps them typed). `linesFor`: also hand on each CSV record's text (see lineColumn) for a CSV writer with this
  * delimiter, `jsonLines` each JSON Lines line's for a JSON Lines writer (where no partition folders
  * add columns); then `valuesOf` (the model's columns) are the only cells read as values. `required`:
  * the model's columns, which every JSON Lines file must hold as keys (CSV and Parquet files must
  * hold every column read, in their header or schema). `own`: files
  * a folder or glob must not read (job/spec.ts, writtenByRuns), listed in `skipped` when matched.
  */
-export async function openSource(input: InputSpec, read: { rawText?: boolean; linesFor?: string; jsonLines?: boolean; valuesOf?: readonly string[]; required?: readonly string[]; written?: ReadonlySet<string>; memoryMb?: number } = {}, own?: (file: string) => boolean): Promise<Source & { format: DataFormat; skipped: readonly string[]; partitions: readonly Field[]; notes: readonly string[]; partitionKeys: readonly string[] }> {
+export async function openSource(input: InputSpec, read: { rawText?: boolean; temporal?: { readonly except: readonly string[] }; linesFor?: string; jsonLines?: boolean; valuesOf?: readonly string[]; required?: readonly string[]; written?: ReadonlySet<string>; memoryMb?: number } = {}, own?: (file: string) => boolean): Promise<Source & { format: DataFormat; skipped: readonly string[]; partitions: readonly Field[]; notes: readonly string[]; partitionKeys: readonly string[] }> {
   const skipped: string[] = [];
   const files = await jobInputFiles(input, own ?? (() => false), (file) => skipped.push(file));
   const format = input.format ?? formatOf(files);
@@ -40,9 +41,14 @@ export async function openSource(input: InputSpec, read: { rawText?: boolean; li
   const found = hivePartitions(partitionRoot(input.path, files), files, mode, input.path, notes);
   const open = (opened: readonly string[], options: { columns: readonly string[] | undefined; exclude?: ReadonlySet<string> }, lines: boolean, valuesOf?: readonly string[], required?: readonly string[]) => {
     const chunking = chunkOptions(input);
-    // input.csv.text names no partition key: its folder values are typed by their own rule (partitions.ts), text where they are codes.
-    const csv = { ...input.csv, ...(input.csv.text ? { text: input.csv.text.filter((name) => !found?.fields.some((f) => f.name === name)) } : {}) };
-    return format === 'csv' ? openCsv(opened, { ...csv, ...options, ...chunking, notes, rawText: read.rawText ?? false, ...(lines ? { linesFor: read.linesFor, valuesOf } : {}) })
+    // input.csv.text and types name no partition key: its folder values are typed by their own rule (partitions.ts), text where they are codes.
+    const folder = (name: string) => found?.fields.some((f) => f.name === name) ?? false;
+    const csv = {
+      ...input.csv,
+      ...(input.csv.text ? { text: input.csv.text.filter((name) => !folder(name)) } : {}),
+      ...(input.csv.types ? { types: Object.fromEntries(Object.entries(input.csv.types).filter(([name]) => !folder(name))) } : {}),
+    };
+    return format === 'csv' ? openCsv(opened, { ...csv, ...options, ...chunking, notes, rawText: read.rawText ?? false, ...(read.temporal ? { temporal: read.temporal } : {}), ...(lines ? { linesFor: read.linesFor, valuesOf } : {}) })
       : format === 'jsonl' ? openJsonl(opened, { ...options, ...chunking, notes, ...(required ? { required } : {}), ...(read.memoryMb ? { memoryMb: read.memoryMb } : {}), ...(lines ? { lines: true, valuesOf, ...(read.written ? { written: read.written } : {}) } : {}) })
         : openParquet(opened, { ...options, ...chunking });
   };

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
@@ -315,6 +315,49 @@ test('64-bit ids pass through CSV and JSONL exactly: as BIGINT in Parquet, as th
       assert.deepEqual(written, output.endsWith('.parquet') ? ids.map((id) => `BIGINT ${id}`) : ids, `${input} → ${output}`);
     }
   }
+}));
+
+test('CSV → Parquet types booleans, dates and timestamps as DuckDB\'s read_csv does (BOOLEAN, DATE, TIMESTAMP, TIMESTAMPTZ; TIMESTAMP_NS where a cell has nanoseconds), with its values, on the scoring thread and on encoder threads; input.csv.types makes an id BIGINT; JSON Lines keeps the text', { timeout: 120_000 }, () => withTempDir(async (dir) => {
+  const measures = (await penguinsCsv()).lines.filter((l) => !l.includes(',,')).map((l) => l.split(',').slice(2, 6).join(','));
+  const two = (n: number) => String(n).padStart(2, '0');
+  const lines = Array.from({ length: 20_000 }, (_, i) => [
+    String(10 ** 12 + i), ['true', 'False', 'T', 'f', 'yes', 'NO', ''][i % 7], i % 50 === 0 ? '' : `2000-${two((i % 12) + 1)}-${two((i % 28) + 1)}`,
+    `2024-03-${two((i % 28) + 1)} ${two(i % 24)}:${two(i % 60)}:${two((i * 7) % 60)}${i % 3 ? `.${i % 1000}` : ''}`,
+    `2024-03-${two((i % 28) + 1)}T10:00:00${['Z', '+02:00', '-0530', '+01'][i % 4]}`,
+    `1969-12-31 23:59:59.${String(i).padStart(9, '0')}`, measures[i % measures.length],
+  ].join(','));
+  const input = join(dir, 'in.csv');
+  await writeFile(input, `id,ok,day,at,zoned,fine,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g\n${lines.join('\n')}\n`);
+  const theirs = await duckdb(`SELECT ok, "day"::VARCHAR AS "day", "at"::VARCHAR AS "at", zoned::VARCHAR AS zoned FROM read_csv('${input}')`);
+  for (const writer of ['inline', 'thread']) {
+    await scorePenguins(dir, 'in.csv', 'out.parquet', `writer: ${writer}, keep: [id, ok, day, at, zoned, fine]`);
+    const file = join(dir, 'out.parquet');
+    const types = await duckdb(`SELECT column_name AS c, column_type AS t FROM (DESCRIBE SELECT id, ok, "day", "at", zoned, fine FROM '${file}')`);
+    assert.deepEqual(types.map((r) => `${String(r.c)} ${String(r.t)}`), ['id DOUBLE', 'ok BOOLEAN', 'day DATE', 'at TIMESTAMP', 'zoned TIMESTAMP WITH TIME ZONE', 'fine TIMESTAMP_NS'], writer);
+    const mine = await duckdb(`SELECT ok, "day"::VARCHAR AS "day", "at"::VARCHAR AS "at", zoned::VARCHAR AS zoned, fine::VARCHAR AS fine FROM '${file}'`);
+    assert.deepEqual(mine.map(({ fine: _, ...r }) => r), theirs, writer);
+    // DuckDB's own TIMESTAMP keeps microseconds; the nanoseconds are the file's.
+    assert.deepEqual([mine[1]!.fine, mine[19_999]!.fine], ['1969-12-31 23:59:59.000000001', '1969-12-31 23:59:59.000019999']);
+  }
+  await writeFile(join(dir, 'job.yaml'), [`input: { path: ${input}, csv: { types: { id: bigint, day: text } } }`, `model: ${join(fixtures, 'models', 'penguins')}`, `output: { path: ${join(dir, 'typed.parquet')}, keep: [id, day] }`].join('\n'));
+  assert.equal((await runCli(['run', join(dir, 'job.yaml'), '--progress', 'none'])).code, 0);
+  assert.deepEqual((await duckdb(`SELECT typeof(id) AS t, typeof("day") AS d, id::VARCHAR AS id FROM '${join(dir, 'typed.parquet')}' LIMIT 1`))[0], { t: 'BIGINT', d: 'VARCHAR', id: '1000000000000' });
+  // A JSON Lines output writes the cells' text, as before.
+  await scorePenguins(dir, 'in.csv', 'out.jsonl', 'keep: [ok, day, at]');
+  assert.match((await readFile(join(dir, 'out.jsonl'), 'utf8')).split('\n')[1]!, /^\{"ok":"False","day":"2000-02-02","at":"2024-03-02 01:01:07.1",/);
+}));
+
+test('input.csv.types: an unknown type, a column also in input.csv.text, and a date or timestamp for a column the model reads are refused before a row is read', () => withTempDir(async (dir) => {
+  const job = await writeJob(dir, [`input: { path: ${join(fixtures, 'data', 'penguins.csv')} }`, `model: ${join(fixtures, 'models', 'penguins')}`, `output: { path: ${join(dir, 'out.parquet')} }`].join('\n'));
+  const refused = async (...set: string[]) => {
+    const run = await runCli(['--log-format', 'text', 'run', job, '--progress', 'none', ...set.flatMap((s) => ['--set', s])]);
+    assert.equal(run.code, 2, run.stderr);
+    return run.stderr.split('\n')[0];
+  };
+  assert.equal(await refused('input.csv.types={island: integer}'), `error: Job file ${job}: --set input.csv.types.island: expected one of [text, double, bigint, boolean, date, timestamp] (DuckDB's names; string, float64, int64 and bool too), got \`"integer"\` (string)`);
+  assert.equal(await refused('input.csv.types={island: bigint}', 'input.csv.text=[island]'), `error: Job file ${job}: input.csv.types: "island" is also listed in input.csv.text, which reads it as text; name it in one of the two`);
+  assert.equal(await refused('input.csv.types={body_mass_g: DATE}'), `error: Job file ${job}: input.csv.types makes "body_mass_g" a date, but model penguins-species reads it, and a model reads numbers and text`);
+  await assert.rejects(access(join(dir, 'out.parquet')));
 }));
 
 test('codes with leading zeros (zip codes, "007") stay text in JSON Lines and Parquet, as DuckDB reads them, and a model reading such a column reads the number', () => withTempDir(async (dir) => {

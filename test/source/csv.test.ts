@@ -184,7 +184,67 @@ describe('openCsv: parsing', () => {
     const text = await openCsv([file], { ...defaults, text: ['zero', 'frac'] });
     assert.deepEqual(source.schema.length, text.schema.length);
     assert.deepEqual(concatColumns(await drain(text)).frac, ['0.5', '10']);
-    await rejectsWith(async () => drain(await openCsv([file], { ...defaults, text: ['fract'] })), 'COLUMN_MISSING', `Column "fract" is missing from ${file}; the closest column is "frac"`);
+    await rejectsWith(async () => drain(await openCsv([file], { ...defaults, text: ['fract'] })), 'COLUMN_MISSING', `input.csv.text names column "fract", which ${file} does not have; the closest column is "frac"`);
+  }));
+
+  test('for a Parquet output (temporal), booleans, ISO dates and ISO timestamps are typed as DuckDB\'s sniffer types them, to the nanosecond, wall-clock or zoned; a model\'s column, a bad day and mixed zones stay text', () => withTempDir(async (dir) => {
+    const file = await csvFile(dir, 'when.csv', [
+      'ok,yn,day,at,zoned,fine,feb,mixed,feature,plain',
+      'true,yes,2024-02-29,2024-02-29 13:45:01,2024-02-29T13:45:01Z,1969-12-31 23:59:59.5,2024-02-28,2024-01-01 00:00:00,2024-01-01,true',
+      'FALSE,No,1999-1-5,2024-02-29T13:45:01.123456,2024-02-29 13:45:01.5+02:00,2000-01-01 00:00:00.123456789,2023-02-29,2024-01-01 00:00:00Z,2024-01-02,false',
+      'T,,NA,2024-02-29 13:45,2024-02-29T13:45:01-0530,2000-01-01 00:00:00.000000001,2024-01-01,,2024-01-03,f',
+      'f,NO,,0099-12-31 23:59:59,2024-02-29 13:45:01+01,,2024-01-02,,2024-01-04,t',
+    ].join('\n') + '\n');
+    const source = await openCsv([file], { ...defaults, temporal: { except: ['feature'] } });
+    assert.deepEqual(source.schema, [
+      { name: 'ok', type: 'bool' }, { name: 'yn', type: 'bool' }, { name: 'day', type: 'date' },
+      { name: 'at', type: 'timestamp', unit: 'us', naive: true }, { name: 'zoned', type: 'timestamp', unit: 'us', naive: false },
+      { name: 'fine', type: 'timestamp', unit: 'ns', naive: true }, { name: 'feb', type: 'string' }, { name: 'mixed', type: 'string' },
+      { name: 'feature', type: 'string' }, { name: 'plain', type: 'bool' },
+    ]);
+    const read = concatColumns(await drain(source));
+    const ms = (text: string) => BigInt(Date.parse(text));
+    assert.deepEqual(read.ok, [true, false, true, false]);
+    assert.deepEqual(read.yn, [true, false, null, false]);
+    assert.deepEqual(read.day, [new Date('2024-02-29T00:00:00Z'), new Date('1999-01-05T00:00:00Z'), null, null]);
+    assert.deepEqual(read.at, [ms('2024-02-29T13:45:01Z') * 1000n, ms('2024-02-29T13:45:01Z') * 1000n + 123456n, ms('2024-02-29T13:45:00Z') * 1000n, ms('0099-12-31T23:59:59Z') * 1000n]);
+    // The instant: 13:45:01.5 at +02:00 is 11:45:01.5 UTC.
+    assert.deepEqual(read.zoned, [ms('2024-02-29T13:45:01Z'), ms('2024-02-29T11:45:01.5Z'), ms('2024-02-29T19:15:01Z'), ms('2024-02-29T12:45:01Z')].map((t) => t * 1000n));
+    assert.deepEqual(read.fine, [ms('1969-12-31T23:59:59.5Z') * 1_000_000n, ms('2000-01-01T00:00:00Z') * 1_000_000n + 123456789n, ms('2000-01-01T00:00:00Z') * 1_000_000n + 1n, null]);
+    assert.deepEqual([read.feb, read.feature], [['2024-02-28', '2023-02-29', '2024-01-01', '2024-01-02'], ['2024-01-01', '2024-01-02', '2024-01-03', '2024-01-04']]);
+    // Without temporal (a CSV or JSON Lines output), they are text as before.
+    assert.deepEqual((await openCsv([file], defaults)).schema.map((f) => f.type), Array(10).fill('string'));
+  }));
+
+  test('a later cell its sniffed boolean, date or timestamp column does not hold is a bad row naming how to read the column as text; one finer than the column\'s microseconds, or without the zone the column has, too', () => withTempDir(async (dir) => {
+    const head = Array.from({ length: 8192 }, (_, i) => `${i % 2 === 0},2024-01-${String((i % 28) + 1).padStart(2, '0')},2024-01-01 00:00:0${i % 10}`);
+    const file = await csvFile(dir, 'late.csv', `ok,day,at\n${head.join('\n')}\nmaybe,2024-01-02,2024-01-01 00:00:00\ntrue,0000-00-00,2024-01-01 00:00:00\nfalse,2024-01-03,2024-01-01 00:00:00.1234567\nfalse,2024-01-03,2024-01-01 00:00:00Z\n`);
+    const bad = await badRows(await openCsv([file], { ...defaults, temporal: { except: [] } }));
+    assert.deepEqual(bad.map((r) => [r.row, r.column, r.message]), [
+      [8193, 'ok', `Invalid value: column "ok" holds booleans (true/false) in its first rows, got "maybe" at ${file} row 8193`],
+      [8194, 'day', `Invalid value: column "day" holds dates (2024-02-29) in its first rows, got "0000-00-00" at ${file} row 8194`],
+      [8195, 'at', `Invalid value: column "at" holds timestamps (2024-02-29 13:45:01) in its first rows, got "2024-01-01 00:00:00.1234567" at ${file} row 8195`],
+      [8196, 'at', `Invalid value: column "at" holds timestamps (2024-02-29 13:45:01) in its first rows, got "2024-01-01 00:00:00Z" at ${file} row 8196`],
+    ]);
+    const error = (await drain(await openCsv([file], { ...defaults, temporal: { except: [] } }))).flatMap((c) => [...(c.errors?.values() ?? [])])[0]!;
+    assert.equal(error.hint, 'Fix or remove the value, or list "ok" in input.csv.text to read the column as text.');
+  }));
+
+  test('input.csv.types declares a column\'s type whatever its first cells: bigint read exactly, double, text, boolean, date, timestamp; a cell it does not hold is a bad row saying so; a name the file lacks stops the run naming the option', () => withTempDir(async (dir) => {
+    const file = await csvFile(dir, 'typed.csv', 'id,amount,zip,flag,day,at\n1,2,02134,yes,2024-02-29,2024-02-29 13:45:01.5\n9007199254740993,2.5,90210,maybe,someday,2024-02-29\n');
+    const source = await openCsv([file], { ...defaults, types: { id: 'int64', amount: 'float64', zip: 'float64', flag: 'bool', day: 'date', at: 'timestamp' } });
+    assert.deepEqual(source.schema, [{ name: 'id', type: 'int64' }, { name: 'amount', type: 'float64' }, { name: 'zip', type: 'float64' }, { name: 'flag', type: 'bool' }, { name: 'day', type: 'date' }, { name: 'at', type: 'timestamp', unit: 'us', naive: true }]);
+    const chunks = await drain(source);
+    const read = concatColumns(chunks);
+    assert.deepEqual([read.id, read.amount, read.zip, read.flag, read.day], [[1n, 9007199254740993n], [2, 2.5], [2134, 90210], [true, null], [new Date('2024-02-29T00:00:00Z'), null]]);
+    // A day alone is a timestamp at midnight, as DuckDB casts one.
+    assert.deepEqual(read.at, [BigInt(Date.parse('2024-02-29T13:45:01.5Z')) * 1000n, BigInt(Date.parse('2024-02-29T00:00:00Z')) * 1000n]);
+    const errors = chunks.flatMap((c) => [...(c.errors?.values() ?? [])]);
+    assert.deepEqual(errors.map((e) => e.message), [
+      `Invalid value: column "flag" is declared to hold booleans (true/false) (input.csv.types), got "maybe" at ${file} row 2`,
+    ]);
+    assert.equal(errors[0]!.hint, 'Fix or remove the value, or declare another type for "flag" in input.csv.types.');
+    await rejectsWith(async () => drain(await openCsv([file], { ...defaults, types: { flg: 'bool' } })), 'COLUMN_MISSING', `input.csv.types names column "flg", which ${file} does not have; the closest column is "flag"`);
   }));
 
   test('a code met after the first chunk, or in a later file, is read as its number, as DuckDB reads it, and said once a column with how to keep the text (input.csv.text); in a file of decimal commas "018" is a number', () => withTempDir(async (dir) => {
