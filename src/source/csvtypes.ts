@@ -1,7 +1,8 @@
 /**
  * @file CSV cells as booleans, dates and timestamps, the types DuckDB's CSV sniffer gives beside
  * numbers and text: sniffed from the first chunk for a Parquet output (which keeps them as
- * BOOLEAN, DATE and TIMESTAMP columns), or declared in input.csv.types.
+ * BOOLEAN, DATE and TIMESTAMP columns), or declared in input.csv.types. JSON Lines text is
+ * sniffed for dates and timestamps the same way.
  */
 import type { Column, Field, FieldType, TimeUnit } from './types.js';
 
@@ -109,8 +110,9 @@ export function timestampShape(values: ArrayLike<unknown>, isMissing: (v: string
 /**
  * A column's type where its present cells of the first chunk are all booleans, all dates or all
  * timestamps (of one zone kind); undefined otherwise (numbers and text are sniffCsvType's).
+ * Without `booleans`, for JSON text, where a boolean is a value of its own and "yes" is text.
  */
-export function sniffTemporal(values: ArrayLike<unknown>, isMissing: (v: string) => boolean): Pick<Field, 'type' | 'unit' | 'naive'> | undefined {
+export function sniffTemporal(values: ArrayLike<unknown>, isMissing: (v: string) => boolean, booleans = true): Pick<Field, 'type' | 'unit' | 'naive'> | undefined {
   let first: string | undefined;
   for (let i = 0; i < values.length && first === undefined; i++) {
     const v = values[i] as string | null;
@@ -124,7 +126,7 @@ export function sniffTemporal(values: ArrayLike<unknown>, isMissing: (v: string)
     }
     return true;
   };
-  if (booleanOf(first) !== undefined) return every((v) => booleanOf(v) !== undefined) ? { type: 'bool' } : undefined;
+  if (booleans && booleanOf(first) !== undefined) return every((v) => booleanOf(v) !== undefined) ? { type: 'bool' } : undefined;
   // Days alone are dates; days beside timestamps are timestamps at midnight.
   if (dateOf(first) && every((v) => dateOf(v) !== undefined)) return { type: 'date' };
   return timestampShape(values, isMissing);

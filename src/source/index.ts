@@ -17,8 +17,8 @@ export type { Column, Field, FieldType, RowChunk, Source, SourceProgress } from 
 /**
  * Resolves the input files, checks they share one format, and opens the matching reader.
  * `rawText`: CSV cells stay the text read (for CSV output, which writes them back unchanged).
- * `temporal`: CSV columns but these are sniffed for booleans, dates and timestamps too (for a
- * Parquet output, which keeps them typed). `linesFor`: also hand on each CSV record's text (see lineColumn) for a CSV writer with this
+ * `temporal`: CSV columns but these are sniffed for booleans, dates and timestamps too, JSON Lines
+ * text for dates and timestamps (for a Parquet output, which keeps them typed). `linesFor`: also hand on each CSV record's text (see lineColumn) for a CSV writer with this
  * delimiter, `jsonLines` each JSON Lines line's for a JSON Lines writer (where no partition folders
  * add columns); then `valuesOf` (the model's columns) are the only cells read as values. `required`:
  * the model's columns, which every JSON Lines file must hold as keys (CSV and Parquet files must
@@ -49,7 +49,7 @@ export async function openSource(input: InputSpec, read: { rawText?: boolean; te
       ...(input.csv.types ? { types: Object.fromEntries(Object.entries(input.csv.types).filter(([name]) => !folder(name))) } : {}),
     };
     return format === 'csv' ? openCsv(opened, { ...csv, ...options, ...chunking, notes, rawText: read.rawText ?? false, ...(read.temporal ? { temporal: read.temporal } : {}), ...(lines ? { linesFor: read.linesFor, valuesOf } : {}) })
-      : format === 'jsonl' ? openJsonl(opened, { ...options, ...chunking, notes, ...(required ? { required } : {}), ...(read.memoryMb ? { memoryMb: read.memoryMb } : {}), ...(lines ? { lines: true, valuesOf, ...(read.written ? { written: read.written } : {}) } : {}) })
+      : format === 'jsonl' ? openJsonl(opened, { ...options, ...chunking, notes, ...(read.temporal ? { temporal: read.temporal } : {}), ...(required ? { required } : {}), ...(read.memoryMb ? { memoryMb: read.memoryMb } : {}), ...(lines ? { lines: true, valuesOf, ...(read.written ? { written: read.written } : {}) } : {}) })
         : openParquet(opened, { ...options, ...chunking });
   };
   // With auto, a key the files hold too is theirs (withPartitions): where the job asks for a key by

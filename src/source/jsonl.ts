@@ -4,6 +4,7 @@
  * split here (not by readline) so each row's end offset is known and a resume can seek to it.
  */
 import type { Readable } from 'node:stream';
+import { dateOf, sniffTemporal, timestampOf, typeWords } from './csvtypes.js';
 import { StringDecoder } from 'node:string_decoder';
 import { BentoError, didYouMean } from '../errors.js';
 import { chunkEnd, ColumnBuilder, inexactIntegerHint, raiseChunkRows, sniffJsonType, textSource, typeMismatch } from './chunks.js';
@@ -30,6 +31,11 @@ export interface JsonlSourceOptions {
   readonly required?: readonly string[];
   /** limits.memory in MB: a line may take a sixteenth of it (maxLineBytes). */
   readonly memoryMb?: number;
+  /**
+   * Type text columns of ISO dates and timestamps as such (for a Parquet output, which keeps them
+   * typed, as DuckDB's read_json does), except these columns (the model's, which read text).
+   */
+  readonly temporal?: { readonly except: readonly string[] };
   /**
    * Add each line's text as the `lineColumn` chunk column, for a JSON Lines writer that copies
    * the input's keys as they are (every key kept, none from partition folders): the other
@@ -343,7 +349,11 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
 
   function typed(whole: RowChunk): RowChunk {
     // A key absent from a line is a null there, as in every JSONL tool; the first chunk fixes the set.
-    schema ??= [...whole.columns].filter(([name]) => name !== lineColumn).map(([name, values]) => ({ name, type: sniffJsonType(values as ArrayLike<unknown>) }));
+    schema ??= [...whole.columns].filter(([name]) => name !== lineColumn).map(([name, values]) => {
+      const type = sniffJsonType(values as ArrayLike<unknown>);
+      const temporal = type === 'string' && options.temporal && !options.temporal.except.includes(name) ? sniffTemporal(values as ArrayLike<unknown>, () => false, false) : undefined;
+      return { name, ...(temporal ?? { type }) };
+    });
     // With lines, the first chunk's other columns (typed now) are dropped as later chunks never collect them.
     const wanted = options.lines ? new Set([...narrowed(schema), lineColumn]) : undefined;
     const chunk = wanted ? { ...whole, columns: new Map([...whole.columns].filter(([name]) => wanted.has(name))) } : whole;
@@ -370,6 +380,10 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
           if (typeof v !== 'bigint' && !(typeof v === 'number' && Number.isInteger(v))) bad(i, field, 'whole numbers of 64 bits', v, asJson);
         } else if (field.type === 'bool') {
           if (typeof v !== 'boolean') bad(i, field, 'true or false', v, asJson);
+        } else if (field.type === 'date' || field.type === 'timestamp') {
+          const day = typeof v === 'string' ? (field.type === 'date' ? dateOf(v) : timestampOf(v, field.unit ?? 'us', field.naive ?? false)) : undefined;
+          if (day === undefined) bad(i, field, typeWords[field.type], v, `Fix or remove the value, or ${raiseChunkRows(options)} so that the first chunk holds such a value and the column is kept as text.`);
+          else values[i] = day;
         } else if (field.type === 'string' && typeof v !== 'string') {
           // A number where text was (a zip code, an id) keeps its JSON text: nothing is lost.
           values[i] = typeof v === 'object' ? jsonOf(v) : String(v);

@@ -75,6 +75,21 @@ describe('openJsonl: keys past the columns', () => {
 });
 
 describe('openJsonl: reading', () => {
+  test('for a Parquet output (temporal), text of ISO dates and timestamps is typed DATE and TIMESTAMP as DuckDB\'s read_json types it; "yes" stays text, a model\'s key too, and a later value that is none is a bad row', () => withTempDir(async (dir) => {
+    const lines = Array.from({ length: 8192 }, (_, i) => JSON.stringify({ d: `2024-01-${String((i % 28) + 1).padStart(2, '0')}`, at: `2024-01-05T10:00:0${i % 10}Z`, s: i % 2 ? 'yes' : 'no', feature: '2024-01-01', n: i }));
+    const file = await jsonlFile(dir, 'when.jsonl', `${lines.join('\n')}\n{"d": "soon", "at": "2024-01-05T10:00:00Z", "s": "no", "feature": "x", "n": 1}\n{"d": null, "at": 5, "s": "no", "feature": "x", "n": 1}\n`);
+    const source = await openJsonl([file], { ...defaults, temporal: { except: ['feature'] } });
+    assert.deepEqual(source.schema, [{ name: 'd', type: 'date' }, { name: 'at', type: 'timestamp', unit: 'us', naive: false }, { name: 's', type: 'string' }, { name: 'feature', type: 'string' }, { name: 'n', type: 'float64' }]);
+    const read = concatColumns(await drain(source));
+    assert.deepEqual([read.d![1], read.at![3], read.s![1]], [new Date('2024-01-02T00:00:00Z'), BigInt(Date.parse('2024-01-05T10:00:03Z')) * 1000n, 'yes']);
+    const bad = await badRows(await openJsonl([file], { ...defaults, temporal: { except: ['feature'] } }));
+    assert.deepEqual(bad.map((r) => [r.row, r.column, r.message]), [
+      [8193, 'd', `Invalid value: column "d" holds dates (2024-02-29) in its first rows, got "soon" at ${file} row 8193`],
+      [8194, 'at', `Invalid value: column "at" holds timestamps (2024-02-29 13:45:01) in its first rows, got 5 at ${file} row 8194`],
+    ]);
+    assert.deepEqual((await openJsonl([file], defaults)).schema.map((f) => f.type), ['string', 'string', 'string', 'string', 'float64']);
+  }));
+
   test('blank and whitespace-only lines are skipped; CRLF line ends are fine', () => withTempDir(async (dir) => {
     const file = await jsonlFile(dir, 'b.jsonl', '{"a":1,"s":"x"}\r\n\r\n   \n{"a":2.5,"s":"y"}\r\n\n');
     const source = await openJsonl([file], defaults);
