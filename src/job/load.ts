@@ -9,7 +9,7 @@ import * as z from 'zod';
 import { configError, expect, nonEmptyString, positiveInt, readYaml, stringList, validate } from '../config.js';
 import { BentoError, quote } from '../errors.js';
 import { defaultMemoryMb } from '../run/memory.js';
-import { declarableTypes } from '../source/csvtypes.js';
+import { declaredType } from '../source/csvtypes.js';
 import { type CsvOptions, type DataFormat, dataFormats, formatFromPath, type JobSpec, sameFile } from './spec.js';
 
 /** Execution providers onnxruntime-node has builds of (CPU in every one; the others where their package or platform has them). */
@@ -46,7 +46,7 @@ const encodingLabels = {
 } as const;
 type EncodingLabel = keyof typeof encodingLabels;
 
-const typesExpected = 'one of [text, double, bigint, boolean, date, timestamp] (DuckDB\'s names; string, float64, int64 and bool too)';
+const typesExpected = 'one of [text, double, bigint, boolean, date, timestamp, timestamp_ns] (DuckDB\'s names; string, float64, int64 and bool too)';
 
 /** The job file as written, before normalization. Keys are the user-facing contract. */
 export const jobSchema = z.strictObject({
@@ -64,7 +64,7 @@ export const jobSchema = z.strictObject({
       encoding: z.enum(['utf-8', 'utf8', ...Object.keys(encodingLabels) as EncodingLabel[]], expect('utf-8, windows-1252, utf-16le or utf-16be')).optional(),
       names: stringList('a list of column names').optional(),
       text: stringList('a list of column names').optional(),
-      types: z.record(z.string(), z.string(expect(typesExpected)).refine((t) => t.toLowerCase() in declarableTypes, expect(typesExpected)), expect('a mapping of column names to types')).optional(),
+      types: z.record(z.string(), z.string(expect(typesExpected)).refine((t) => declaredType(t) !== undefined, expect(typesExpected)), expect('a mapping of column names to types')).optional(),
     }, expect('a mapping')).optional(),
     chunk_rows: positiveInt().optional(),
     partitioning: z.enum(['auto', 'hive', 'none'], expect('one of [auto, hive, none]')).optional(),
@@ -119,7 +119,7 @@ function csvOptions(csv: RawJob['input']['csv']): CsvOptions {
     ...(csv?.encoding !== undefined && csv.encoding in encodingLabels ? { encoding: encodingLabels[csv.encoding as EncodingLabel] } : {}),
     ...(csv?.names ? { names: csv.names } : {}),
     ...(csv?.text ? { text: csv.text } : {}),
-    ...(csv?.types ? { types: Object.fromEntries(Object.entries(csv.types).map(([column, type]) => [column, declarableTypes[type.toLowerCase()]!])) } : {}),
+    ...(csv?.types ? { types: Object.fromEntries(Object.entries(csv.types).map(([column, type]) => [column, declaredType(type)!])) } : {}),
   };
 }
 
@@ -206,7 +206,7 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
   if (job.input.csv?.thousands !== undefined && job.input.csv.thousands === (job.input.csv.decimal ?? '.')) {
     problems.push(`input.csv.thousands: ${quote(job.input.csv.thousands)} is also the decimal mark; the separator between groups of digits is the other one (Excel in Germany writes 1.234,5: thousands ".", decimal ",")`);
   }
-  const retyped = job.input.csv?.text?.find((name) => job.input.csv?.types?.[name] !== undefined && declarableTypes[job.input.csv.types[name]!.toLowerCase()] !== 'string');
+  const retyped = job.input.csv?.text?.find((name) => job.input.csv?.types?.[name] !== undefined && declaredType(job.input.csv.types[name]!) !== 'string');
   if (retyped !== undefined) problems.push(`input.csv.types: ${quote(retyped)} is also listed in input.csv.text, which reads it as text; name it in one of the two`);
   if (job.input.csv?.decimal === ',' && job.input.csv.delimiter === ',') problems.push('input.csv.decimal: a decimal comma needs another delimiter between fields; set input.csv.delimiter (Excel writes ";" with a decimal comma) or leave it out to have it sniffed');
   const inputPath = at('input.path', job.input.path);

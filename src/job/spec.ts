@@ -5,7 +5,7 @@
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join, sep } from 'node:path';
 import type { Placement } from '../model/pool.js';
-import type { CsvType } from '../source/csvtypes.js';
+import type { DeclaredType } from '../source/csvtypes.js';
 
 export type DataFormat = 'csv' | 'jsonl' | 'parquet';
 export const dataFormats: readonly DataFormat[] = ['csv', 'jsonl', 'parquet'];
@@ -29,7 +29,7 @@ export interface CsvOptions {
   /** Columns read as text whatever their cells look like (codes: zip codes, account numbers), as DuckDB's `types` and pandas' `dtype=str` set. */
   readonly text?: readonly string[];
   /** Columns' types as declared (DuckDB's `types`, Polars' `schema_overrides`), whatever their first cells look like. */
-  readonly types?: Readonly<Record<string, CsvType>>;
+  readonly types?: Readonly<Record<string, DeclaredType>>;
 }
 
 export interface InputSpec {

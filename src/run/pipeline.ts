@@ -169,11 +169,13 @@ export async function prepareJob(spec: JobSpec, resolved?: Bundle): Promise<Prep
       file: spec.jobFile, column: textForModel[0], hint: `Leave ${textForModel.length === 1 ? 'it' : 'them'} out of input.csv.${key} (codes in this file are not looked for: its numbers are read as numbers).`,
     });
   }
-  // A model reads numbers and text: a day or an instant is neither (derive its features before scoring).
-  const timed = source.format === 'csv' ? Object.entries(spec.input.csv.types ?? {}).find(([name, type]) => (type === 'date' || type === 'timestamp') && modelColumns.includes(name)) : undefined;
-  if (timed) {
-    throw new BentoError('JOB_INVALID', `Job file ${spec.jobFile}: input.csv.types makes "${timed[0]}" a ${timed[1]}, but model ${m.name} reads it, and a model reads numbers and text`, {
-      file: spec.jobFile, column: timed[0], hint: `Leave "${timed[0]}" out of input.csv.types, or declare it text.`,
+  // A model reads numbers and text: a day, an instant or a boolean is neither (derive its features
+  // before scoring); read as text or numbers instead, the model's columns are the same in every output.
+  const typed = source.format === 'csv' ? Object.entries(spec.input.csv.types ?? {}).find(([name, type]) => !['string', 'float64', 'int64'].includes(type) && modelColumns.includes(name)) : undefined;
+  if (typed) {
+    const [name, type] = typed;
+    throw new BentoError('JOB_INVALID', `Job file ${spec.jobFile}: input.csv.types makes "${name}" ${type === 'bool' ? 'a boolean' : `a ${type.replace('_ns', '')}`}, but model ${m.name} reads it, and a model reads numbers and text`, {
+      file: spec.jobFile, column: name, hint: `Leave "${name}" out of input.csv.types, or declare it text, double or bigint.`,
     });
   }
   // An input file named as the output (input `data/` holding `data/b.csv`, output.path `data/b.csv`)

@@ -7,7 +7,7 @@
 import { type CsvEncoding, CsvSplitter, NotUtf8Error, UnclosedQuoteError } from './csvsplit.js';
 import { BentoError, didYouMean } from '../errors.js';
 import { chunkEnd, ColumnBuilder, convertColumn, inexactIntegerHint, integerText, raiseChunkRows, requireColumns, sniffCsvType, textSource, typeMismatch } from './chunks.js';
-import { convertTemporal, type CsvType, sniffTemporal, timestampShape, typeWords } from './csvtypes.js';
+import { convertTemporal, type DeclaredType, sniffTemporal, timestampShape, typeWords } from './csvtypes.js';
 import { ByteProgress, fileSizes, openFileStream, streamError } from './files.js';
 import { type Field, lineColumn, localeHint, localeNumber, missingTokens, type RowChunk, type Source, type SourcePosition } from './types.js';
 
@@ -28,7 +28,7 @@ export interface CsvSourceOptions {
   /** Columns read as text whatever their cells look like (input.csv.text). */
   readonly text?: readonly string[];
   /** Columns' types as declared (input.csv.types), whatever their cells look like. */
-  readonly types?: Readonly<Record<string, CsvType>>;
+  readonly types?: Readonly<Record<string, DeclaredType>>;
   /**
    * Sniff booleans, dates and timestamps too (for a Parquet output, which keeps them typed), except
    * in these columns (the model's, which read text and numbers as they always have).
@@ -401,7 +401,10 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
    */
   function fieldOf(name: string, values: ArrayLike<unknown>): Field {
     const declared = options.types?.[name] ?? (options.text?.includes(name) ? 'string' : undefined);
-    if (declared === 'timestamp') return { name, ...(timestampShape(values, isMissing) ?? { type: 'timestamp', unit: 'us', naive: true }) };
+    if (declared === 'timestamp' || declared === 'timestamp_ns') {
+      const unit = declared === 'timestamp' ? 'us' : 'ns';
+      return { name, ...(timestampShape(values, isMissing, unit) ?? { type: 'timestamp', unit, naive: true }) };
+    }
     if (declared !== undefined) return { name, type: declared };
     const temporal = options.temporal && !options.temporal.except.includes(name) ? sniffTemporal(values, isMissing) : undefined;
     return { name, ...(temporal ?? { type: sniffCsvType(values, isMissing, parse, codes) }) };
@@ -420,9 +423,9 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
       if (field.type === 'bool' || field.type === 'date' || field.type === 'timestamp') {
         return [field.name, convertTemporal(values, field, isMissing, (i, value) => {
           if (errors.has(i)) return;
-          errors.set(i, typeMismatch(chunk, i, field.name, typeWords[field.type as CsvType], `"${value.slice(0, 40)}"`, value, declared
+          errors.set(i, typeMismatch(chunk, i, field.name, typeWords(field), `"${value.slice(0, 40)}"`, value, declared
             ? `Fix or remove the value, or declare another type for "${field.name}" in input.csv.types.`
-            : `Fix or remove the value, or list "${field.name}" in input.csv.text to read the column as text.`, declared));
+            : `Fix or remove the value, or list "${field.name}" in input.csv.text to read the column as text${field.unit === 'ns' ? ', or declare it timestamp in input.csv.types to read it to the microsecond (any year)' : ''}.`, declared));
         })];
       }
       // As DuckDB reads a code its sniffer did not see: as the number. Said once a column, with how to keep the text.
@@ -433,7 +436,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
       };
       return [field.name, convertColumn(values as string[], field.type, missing, (i, value, inexact) => {
         if (errors.has(i)) return;
-        const holds = field.type === 'int64' ? typeWords.int64 : inexact ? 'numbers a double holds exactly' : 'numbers';
+        const holds = field.type === 'int64' ? typeWords(field) : inexact ? 'numbers a double holds exactly' : 'numbers';
         errors.set(i, typeMismatch(chunk, i, field.name, holds, `"${value.slice(0, 40)}"`, value, inexact ? (declared ? `A whole number past 2^53 would be rounded to another: declare "${field.name}" bigint in input.csv.types to read it exactly.` : inexactIntegerHint(options))
           : (options.thousands === undefined ? localeHint(value) : undefined) ?? (declared ? `Fix or remove the value, or declare another type for "${field.name}" in input.csv.types.`
             : `Fix or remove the value, or ${raiseChunkRows(options)} so the column is seen as text.`), declared));

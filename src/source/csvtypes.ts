@@ -7,21 +7,36 @@
 import type { Column, Field, FieldType, TimeUnit } from './types.js';
 
 /** The types input.csv.types may declare, as the job writes them (ours, and DuckDB's names), and the column type each is. */
-export const declarableTypes: Readonly<Record<string, CsvType>> = {
+export const declarableTypes: Readonly<Record<string, DeclaredType>> = {
   string: 'string', text: 'string', varchar: 'string',
   float64: 'float64', double: 'float64',
   int64: 'int64', bigint: 'int64',
   bool: 'bool', boolean: 'bool',
   date: 'date',
-  timestamp: 'timestamp',
+  timestamp: 'timestamp', timestamp_ns: 'timestamp_ns',
 };
+
+/** The declared type a job names (any case), or undefined; never an Object.prototype member (`constructor`). */
+export function declaredType(name: string): DeclaredType | undefined {
+  const key = name.toLowerCase();
+  return Object.hasOwn(declarableTypes, key) ? declarableTypes[key] : undefined;
+}
 
 export type CsvType = Extract<FieldType, 'string' | 'float64' | 'int64' | 'bool' | 'date' | 'timestamp'>;
+/** A column type, or a timestamp to the nanosecond (TIMESTAMP_NS; `timestamp` is to the microsecond, DuckDB's TIMESTAMP). */
+export type DeclaredType = CsvType | 'timestamp_ns';
 
-/** What a type-checked cell of each type is called in a message. */
-export const typeWords: Readonly<Record<CsvType, string>> = {
-  string: 'text', float64: 'numbers', int64: 'whole numbers of 64 bits', bool: 'booleans (true/false)', date: 'dates (2024-02-29)', timestamp: 'timestamps (2024-02-29 13:45:01)',
-};
+/** What a type-checked cell of `field`'s type is called in a message. */
+export function typeWords(field: Pick<Field, 'type' | 'unit' | 'naive'>): string {
+  switch (field.type) {
+    case 'bool': return 'booleans (true/false)';
+    case 'date': return 'dates (2024-02-29)';
+    case 'timestamp': return `timestamps ${field.naive ? 'without a UTC offset (2024-02-29 13:45:01)' : 'with a UTC offset (2024-02-29 13:45:01+02:00)'}${field.unit === 'ns' ? ' to the nanosecond, within 1677-09-21 and 2262-04-11' : ''}`;
+    case 'int64': return 'whole numbers of 64 bits';
+    case 'float64': return 'numbers';
+    default: return 'text';
+  }
+}
 
 /** DuckDB's boolean words, case aside: `1`/`0` make a number column first. */
 const booleans = new Map([['true', true], ['false', false], ['t', true], ['f', false], ['yes', true], ['no', false]]);
@@ -30,81 +45,209 @@ export function booleanOf(text: string): boolean | undefined {
   return booleans.get(text.trim().toLowerCase());
 }
 
-// ISO 8601 as DuckDB's sniffer reads it: the day, then optionally a time (a `T` or a space
-// between), to the minute, second, or a fraction of up to nine digits, and a UTC offset. A day
-// alone is a timestamp at midnight too, as DuckDB casts one.
-const datePattern = /^\s*(-?\d{4,})-(\d\d?)-(\d\d?)\s*$/;
-const timestampPattern = /^\s*(-?\d{4,})-(\d\d?)-(\d\d?)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:\.(\d{1,9}))?)?\s*(Z|[+-]\d\d(?::?\d\d)?)?)?\s*$/i;
+const dayMs = 86_400_000;
 
-/** Milliseconds since the epoch of a day, or undefined where there is no such day (February 30th). */
-function dayMs(year: number, month: number, day: number): number | undefined {
-  const at = new Date(0);
-  // setUTCFullYear, not Date.UTC: Date.UTC reads years 0–99 as 1900–1999.
-  at.setUTCFullYear(year, month - 1, day);
-  return at.getUTCFullYear() === year && at.getUTCMonth() === month - 1 && at.getUTCDate() === day ? at.getTime() : undefined;
+/**
+ * Days since 1970-01-01 of a day of the proleptic Gregorian calendar, or undefined where there is
+ * no such day (February 30th): arithmetic, as a Date would cost a third of a microsecond a cell
+ * (the days-from-civil algorithm, eras of 400 years).
+ */
+function epochDay(year: number, month: number, day: number): number | undefined {
+  if (month < 1 || month > 12 || day < 1) return undefined;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  if (day > (month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31)) return undefined;
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  return era * 146_097 + yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear - 719_468;
+}
+
+/**
+ * What the last parse read: the instant to the millisecond, the fraction's next six digits (below
+ * the millisecond, in nanoseconds), how many digits the fraction had, and whether a UTC offset
+ * was given. Module state rather than an object a cell: a column of a million cells makes none.
+ */
+let stampMs = 0;
+let stampBelow = 0;
+let stampDigits = 0;
+let stampZoned = false;
+
+const isDigit = (c: number) => c >= 48 && c <= 57;
+
+/** Where digitsAt stopped. */
+let at = 0;
+
+/** The number of `min` to `max` digits at `i` of `text` (-1 where there are fewer, or more), `at` set past them. */
+function digitsAt(text: string, i: number, min: number, max: number): number {
+  let v = 0;
+  const start = i;
+  const n = text.length;
+  while (i < n && i - start < max) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    v = v * 10 + c - 48;
+    i++;
+  }
+  at = i;
+  return i - start < min || (i < n && isDigit(text.charCodeAt(i))) ? -1 : v;
+}
+const isSpace = (c: number) => c === 32 || c === 9 || c === 160;
+
+/**
+ * Reads an ISO 8601 day or timestamp as DuckDB's sniffer does: the day (`-` or `/` between its
+ * parts, a year of four to six digits), then optionally a time (a `T` or a space between), to the
+ * minute, the second or a fraction, and a UTC offset (`Z`, `+02:00`, `+0200`, `+02`); 24:00:00 is
+ * the next midnight. With `dayOnly`, the day alone. A scan of character codes, not a regular
+ * expression and its substrings: a timestamp column is read at ~0.1 µs a cell.
+ */
+function parseStamp(text: string, dayOnly: boolean): boolean {
+  const n = text.length;
+  let i = 0;
+  while (i < n && isSpace(text.charCodeAt(i))) i++;
+  const negative = text.charCodeAt(i) === 45;
+  if (negative) i++;
+  let year = digitsAt(text, i, 4, 6);
+  i = at;
+  if (year < 0) return false;
+  if (negative) year = -year;
+  const separator = text.charCodeAt(i);
+  if (separator !== 45 && separator !== 47) return false;
+  i++;
+  const month = digitsAt(text, i, 1, 2);
+  i = at;
+  if (month < 0 || text.charCodeAt(i++) !== separator) return false;
+  const day = digitsAt(text, i, 1, 2);
+  i = at;
+  const days = day < 0 ? undefined : epochDay(year, month, day);
+  // A Date reaches ±100 million days.
+  if (days === undefined || Math.abs(days) > 1e8) return false;
+  let hour = 0;
+  let minute = 0;
+  let second = 0;
+  let below = 0;
+  let digits = 0;
+  let zoned = false;
+  let offset = 0;
+  const c = text.charCodeAt(i);
+  if (i < n && !dayOnly && (c === 84 || c === 116 || c === 32)) {
+    i++;
+    hour = digitsAt(text, i, 1, 2);
+    i = at;
+    if (hour < 0 || text.charCodeAt(i++) !== 58) return false;
+    minute = digitsAt(text, i, 2, 2);
+    i = at;
+    if (minute < 0) return false;
+    if (text.charCodeAt(i) === 58) {
+      i++;
+      second = digitsAt(text, i, 2, 2);
+      i = at;
+      if (second < 0) return false;
+      if (text.charCodeAt(i) === 46) {
+        i++;
+        let ms = 0;
+        while (i < n && isDigit(text.charCodeAt(i))) {
+          const d = text.charCodeAt(i++) - 48;
+          if (digits < 3) ms = ms * 10 + d;
+          else if (digits < 9) below = below * 10 + d;
+          digits++;
+        }
+        if (digits === 0) return false;
+        for (let k = digits; k < 3; k++) ms *= 10;
+        for (let k = Math.max(digits, 3); k < 9; k++) below *= 10;
+        second += ms / 1000;
+      }
+    }
+    while (i < n && isSpace(text.charCodeAt(i))) i++;
+    const z = text.charCodeAt(i);
+    if (z === 90 || z === 122) {
+      zoned = true;
+      i++;
+    } else if (z === 43 || z === 45) {
+      i++;
+      // +02, +0200 or +02:00.
+      const start = i;
+      let hours = digitsAt(text, i, 2, 4);
+      i = at;
+      let minutes = 0;
+      if (i - start === 4) {
+        minutes = hours % 100;
+        hours = Math.floor(hours / 100);
+      } else if (i - start !== 2) hours = -1;
+      else if (text.charCodeAt(i) === 58) {
+        i++;
+        minutes = digitsAt(text, i, 2, 2);
+        i = at;
+      }
+      if (hours < 0 || hours > 23 || minutes < 0 || minutes > 59) return false;
+      zoned = true;
+      // The instant is the wall-clock time less its offset: 10:00+02:00 is 08:00 UTC.
+      offset = (z === 45 ? -1 : 1) * (hours * 60 + minutes) * 60_000;
+    }
+    // 24:00:00 is the next midnight, as DuckDB reads it.
+    const midnight = hour === 24 && minute === 0 && second === 0 && below === 0;
+    if ((hour > 23 && !midnight) || minute > 59 || second >= 60) return false;
+  }
+  while (i < n && isSpace(text.charCodeAt(i))) i++;
+  if (i !== n) return false;
+  // The seconds' fraction to the millisecond is exact in thousandths: rounded back to whole milliseconds.
+  stampMs = days * dayMs + Math.round(((hour * 60 + minute) * 60 + second) * 1000) - offset;
+  stampBelow = below;
+  stampDigits = digits;
+  stampZoned = zoned;
+  return true;
 }
 
 /** A date cell as a Date at midnight UTC (as the Parquet reader gives a DATE), or undefined. */
 export function dateOf(text: string): Date | undefined {
-  const m = datePattern.exec(text);
-  if (!m) return undefined;
-  const ms = dayMs(Number(m[1]), Number(m[2]), Number(m[3]));
-  return ms === undefined ? undefined : new Date(ms);
+  return parseStamp(text, true) ? new Date(stampMs) : undefined;
 }
 
-/** A timestamp cell's parts: its instant to the millisecond, the digits below it, their count, and whether it gave a UTC offset. */
-interface Stamp {
-  readonly ms: number;
-  /** The fraction's digits after the third (up to six more), as written. */
-  readonly below: string;
-  readonly digits: number;
-  readonly zoned: boolean;
-}
+/** The most nanoseconds an INT64 holds each way; the least itself is left out, as DuckDB reads it as no timestamp. */
+const nsLimit = 2n ** 63n - 1n;
 
-function stampOf(text: string): Stamp | undefined {
-  const m = timestampPattern.exec(text);
-  if (!m) return undefined;
-  const day = dayMs(Number(m[1]), Number(m[2]), Number(m[3]));
-  const [hour, minute, second] = [Number(m[4] ?? 0), Number(m[5] ?? 0), Number(m[6] ?? 0)];
-  if (day === undefined || hour > 23 || minute > 59 || second > 59) return undefined;
-  const fraction = m[7] ?? '';
-  let ms = day + ((hour * 60 + minute) * 60 + second) * 1000 + Number(fraction.slice(0, 3).padEnd(3, '0'));
-  const zone = m[8];
-  if (zone !== undefined && zone.toUpperCase() !== 'Z') {
-    const hours = Number(zone.slice(1, 3));
-    const minutes = Number(zone.slice(zone.length === 6 ? 4 : 3) || 0);
-    if (hours > 23 || minutes > 59) return undefined;
-    // The instant is the wall-clock time less its offset: 10:00+02:00 is 08:00 UTC.
-    ms -= (zone[0] === '-' ? -1 : 1) * (hours * 60 + minutes) * 60_000;
+/**
+ * The last parse's instant counted in `unit` since the epoch: digits past the unit are dropped
+ * (as DuckDB drops those past the microsecond); undefined past what an INT64 of the unit holds.
+ */
+function stampCount(unit: TimeUnit): bigint | undefined {
+  if (unit === 'us') {
+    const us = stampMs * 1000 + Math.floor(stampBelow / 1000);
+    // Within ±2^53 (±285 years) the sum is exact as a double: one bigint made, not three. A
+    // microsecond count past that, but within a Date's range, is within an INT64's.
+    return Math.abs(us) <= Number.MAX_SAFE_INTEGER ? BigInt(us) : BigInt(stampMs) * 1000n + BigInt(Math.floor(stampBelow / 1000));
   }
-  return { ms, below: fraction.slice(3), digits: fraction.length, zoned: zone !== undefined };
+  const ns = BigInt(stampMs) * 1_000_000n + BigInt(stampBelow);
+  return ns > nsLimit || ns < -nsLimit ? undefined : ns;
 }
 
-/** A timestamp cell counted in `unit` since the epoch, or undefined if it is none, or is finer than the unit, or says a zone the column does not (or none where it does). */
+/** A timestamp cell counted in `unit` since the epoch, or undefined if it is none, is past the unit's range, or says a zone the column does not (or none where it does). */
 export function timestampOf(text: string, unit: TimeUnit, naive: boolean): bigint | undefined {
-  const stamp = stampOf(text);
-  if (!stamp || stamp.zoned === naive || (unit === 'us' && stamp.digits > 6)) return undefined;
-  return BigInt(stamp.ms) * (unit === 'us' ? 1000n : 1_000_000n) + BigInt(stamp.below.padEnd(unit === 'us' ? 3 : 6, '0'));
+  return !parseStamp(text, false) || stampZoned === naive ? undefined : stampCount(unit);
 }
 
 /**
  * A timestamp column's unit and zone from its first cells: microseconds (DuckDB's TIMESTAMP)
- * unless a cell has more digits (pandas writes nanoseconds), and a wall-clock time unless every
- * cell gives an offset. Undefined when a cell is no timestamp or the cells mix zoned and not.
+ * unless a cell has more digits (pandas writes nanoseconds) and every cell is within what
+ * nanoseconds reach (1677 to 2262: not SQL Server's 9999-12-31 23:59:59.9999999, whose last
+ * digit is then dropped, as DuckDB drops it), and a wall-clock time unless every cell gives an
+ * offset. Undefined when a cell is no timestamp or the cells mix zoned and not. `unit` fixes the
+ * unit (a declared column's).
  */
-export function timestampShape(values: ArrayLike<unknown>, isMissing: (v: string) => boolean): Pick<Field, 'type' | 'unit' | 'naive'> | undefined {
+export function timestampShape(values: ArrayLike<unknown>, isMissing: (v: string) => boolean, unit?: TimeUnit): Pick<Field, 'type' | 'unit' | 'naive'> | undefined {
   let zoned: boolean | undefined;
-  let digits = 0;
+  let fine = false;
+  let nsReach = true;
   for (let i = 0; i < values.length; i++) {
     const v = values[i] as string | null;
     if (v === null || isMissing(v)) continue;
-    const stamp = stampOf(v);
-    if (!stamp || (zoned !== undefined && stamp.zoned !== zoned)) return undefined;
-    zoned = stamp.zoned;
-    digits = Math.max(digits, stamp.digits);
+    if (!parseStamp(v, false) || (zoned !== undefined && stampZoned !== zoned)) return undefined;
+    zoned = stampZoned;
+    fine ||= stampDigits > 6;
+    nsReach &&= stampCount('ns') !== undefined;
   }
   if (zoned === undefined) return undefined;
-  return { type: 'timestamp', unit: digits > 6 ? 'ns' : 'us', naive: !zoned };
+  return { type: 'timestamp', unit: unit ?? (fine && nsReach ? 'ns' : 'us'), naive: !zoned };
 }
 
 /**

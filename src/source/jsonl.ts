@@ -382,7 +382,7 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
           if (typeof v !== 'boolean') bad(i, field, 'true or false', v, asJson);
         } else if (field.type === 'date' || field.type === 'timestamp') {
           const day = typeof v === 'string' ? (field.type === 'date' ? dateOf(v) : timestampOf(v, field.unit ?? 'us', field.naive ?? false)) : undefined;
-          if (day === undefined) bad(i, field, typeWords[field.type], v, `Fix or remove the value, or ${raiseChunkRows(options)} so that the first chunk holds such a value and the column is kept as text.`);
+          if (day === undefined) bad(i, field, typeWords(field), v, `Fix or remove the value, or ${raiseChunkRows(options)} so that the first chunk holds such a value and the column is kept as text.`);
           else values[i] = day;
         } else if (field.type === 'string' && typeof v !== 'string') {
           // A number where text was (a zip code, an id) keeps its JSON text: nothing is lost.

@@ -347,16 +347,19 @@ test('CSV → Parquet types booleans, dates and timestamps as DuckDB\'s read_csv
   assert.match((await readFile(join(dir, 'out.jsonl'), 'utf8')).split('\n')[1]!, /^\{"ok":"False","day":"2000-02-02","at":"2024-03-02 01:01:07.1",/);
 }));
 
-test('input.csv.types: an unknown type, a column also in input.csv.text, and a date or timestamp for a column the model reads are refused before a row is read', () => withTempDir(async (dir) => {
+test('input.csv.types: an unknown type, a column also in input.csv.text, and a boolean, date or timestamp for a column the model reads are refused before a row is read', () => withTempDir(async (dir) => {
   const job = await writeJob(dir, [`input: { path: ${join(fixtures, 'data', 'penguins.csv')} }`, `model: ${join(fixtures, 'models', 'penguins')}`, `output: { path: ${join(dir, 'out.parquet')} }`].join('\n'));
   const refused = async (...set: string[]) => {
     const run = await runCli(['--log-format', 'text', 'run', job, '--progress', 'none', ...set.flatMap((s) => ['--set', s])]);
     assert.equal(run.code, 2, run.stderr);
     return run.stderr.split('\n')[0];
   };
-  assert.equal(await refused('input.csv.types={island: integer}'), `error: Job file ${job}: --set input.csv.types.island: expected one of [text, double, bigint, boolean, date, timestamp] (DuckDB's names; string, float64, int64 and bool too), got \`"integer"\` (string)`);
+  for (const type of ['integer', 'constructor', '__proto__']) {
+    assert.equal(await refused(`input.csv.types={island: ${type}}`), `error: Job file ${job}: --set input.csv.types.island: expected one of [text, double, bigint, boolean, date, timestamp, timestamp_ns] (DuckDB's names; string, float64, int64 and bool too), got \`"${type}"\` (string)`);
+  }
   assert.equal(await refused('input.csv.types={island: bigint}', 'input.csv.text=[island]'), `error: Job file ${job}: input.csv.types: "island" is also listed in input.csv.text, which reads it as text; name it in one of the two`);
   assert.equal(await refused('input.csv.types={body_mass_g: DATE}'), `error: Job file ${job}: input.csv.types makes "body_mass_g" a date, but model penguins-species reads it, and a model reads numbers and text`);
+  assert.equal(await refused('input.csv.types={body_mass_g: boolean}'), `error: Job file ${job}: input.csv.types makes "body_mass_g" a boolean, but model penguins-species reads it, and a model reads numbers and text`);
   await assert.rejects(access(join(dir, 'out.parquet')));
 }));
 

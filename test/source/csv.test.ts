@@ -216,18 +216,46 @@ describe('openCsv: parsing', () => {
     assert.deepEqual((await openCsv([file], defaults)).schema.map((f) => f.type), Array(10).fill('string'));
   }));
 
-  test('a later cell its sniffed boolean, date or timestamp column does not hold is a bad row naming how to read the column as text; one finer than the column\'s microseconds, or without the zone the column has, too', () => withTempDir(async (dir) => {
+  test('a later cell its sniffed boolean, date or timestamp column does not hold is a bad row naming how to read the column as text; one with a zone where the column has none, too', () => withTempDir(async (dir) => {
     const head = Array.from({ length: 8192 }, (_, i) => `${i % 2 === 0},2024-01-${String((i % 28) + 1).padStart(2, '0')},2024-01-01 00:00:0${i % 10}`);
     const file = await csvFile(dir, 'late.csv', `ok,day,at\n${head.join('\n')}\nmaybe,2024-01-02,2024-01-01 00:00:00\ntrue,0000-00-00,2024-01-01 00:00:00\nfalse,2024-01-03,2024-01-01 00:00:00.1234567\nfalse,2024-01-03,2024-01-01 00:00:00Z\n`);
+    // Digits past the column's microseconds are dropped, as DuckDB drops them.
+    assert.deepEqual(concatColumns(await drain(await openCsv([file], { ...defaults, temporal: { except: [] } }))).at!.slice(-2), [BigInt(Date.parse('2024-01-01T00:00:00Z')) * 1000n + 123456n, null]);
     const bad = await badRows(await openCsv([file], { ...defaults, temporal: { except: [] } }));
     assert.deepEqual(bad.map((r) => [r.row, r.column, r.message]), [
       [8193, 'ok', `Invalid value: column "ok" holds booleans (true/false) in its first rows, got "maybe" at ${file} row 8193`],
       [8194, 'day', `Invalid value: column "day" holds dates (2024-02-29) in its first rows, got "0000-00-00" at ${file} row 8194`],
-      [8195, 'at', `Invalid value: column "at" holds timestamps (2024-02-29 13:45:01) in its first rows, got "2024-01-01 00:00:00.1234567" at ${file} row 8195`],
-      [8196, 'at', `Invalid value: column "at" holds timestamps (2024-02-29 13:45:01) in its first rows, got "2024-01-01 00:00:00Z" at ${file} row 8196`],
+      [8196, 'at', `Invalid value: column "at" holds timestamps without a UTC offset (2024-02-29 13:45:01) in its first rows, got "2024-01-01 00:00:00Z" at ${file} row 8196`],
     ]);
     const error = (await drain(await openCsv([file], { ...defaults, temporal: { except: [] } }))).flatMap((c) => [...(c.errors?.values() ?? [])])[0]!;
     assert.equal(error.hint, 'Fix or remove the value, or list "ok" in input.csv.text to read the column as text.');
+  }));
+
+  test('timestamps as DuckDB reads them: 24:00:00 is the next midnight, a one-digit hour, ten decimals, "/" in the day, +0530; nanoseconds only where every first cell is within 1677–2262 (SQL Server\'s 9999-12-31 23:59:59.9999999 keeps microseconds), a later one past them a bad row', () => withTempDir(async (dir) => {
+    const ms = (text: string) => BigInt(Date.parse(text));
+    const file = await csvFile(dir, 'edges.csv', [
+      'a,b,sqlserver,slash',
+      '2024-01-01 24:00:00,2024-01-01 1:02:03.1234567891,2024-01-01 00:00:00.1234567,2024/02/29',
+      '2024-01-01T10:00:00+0530,1969-12-31 23:59:59.000000001,9999-12-31 23:59:59.9999999,1999/1/5',
+    ].join('\n') + '\n');
+    const source = await openCsv([file], { ...defaults, temporal: { except: [] } });
+    assert.deepEqual(source.schema.map((f) => [f.name, f.type, f.unit, f.naive]), [['a', 'string', undefined, undefined], ['b', 'timestamp', 'ns', true], ['sqlserver', 'timestamp', 'us', true], ['slash', 'date', undefined, undefined]]);
+    const read = concatColumns(await drain(source));
+    assert.deepEqual(read.b, [ms('2024-01-01T01:02:03Z') * 1_000_000n + 123456789n, ms('1969-12-31T23:59:59Z') * 1_000_000n + 1n]);
+    assert.deepEqual(read.sqlserver, [ms('2024-01-01T00:00:00Z') * 1000n + 123456n, ms('9999-12-31T23:59:59Z') * 1000n + 999999n]);
+    assert.deepEqual(read.slash, [new Date('2024-02-29T00:00:00Z'), new Date('1999-01-05T00:00:00Z')]);
+    const midnight = await csvFile(dir, 'midnight.csv', 'a,b\n2024-01-01 24:00:00,2024-01-01T10:00:00+0530\n2024-02-28 24:00,2024-01-01T10:00:00-05\n');
+    assert.deepEqual(concatColumns(await drain(await openCsv([midnight], { ...defaults, temporal: { except: [] } }))), {
+      a: [ms('2024-01-02T00:00:00Z') * 1000n, ms('2024-02-29T00:00:00Z') * 1000n], b: [ms('2024-01-01T04:30:00Z') * 1000n, ms('2024-01-01T15:00:00Z') * 1000n],
+    });
+    // Past 2262 in a nanosecond column: a bad row that says how to read the column to the microsecond.
+    const late = await csvFile(dir, 'late.csv', `at\n${Array.from({ length: 8192 }, (_, i) => `2024-01-01 00:00:00.${String(i).padStart(9, '0')}`).join('\n')}\n9999-12-31 23:59:59.9999999\n`);
+    const error = (await drain(await openCsv([late], { ...defaults, temporal: { except: [] } }))).flatMap((c) => [...(c.errors?.values() ?? [])])[0]!;
+    assert.equal(error.message, `Invalid value: column "at" holds timestamps without a UTC offset (2024-02-29 13:45:01) to the nanosecond, within 1677-09-21 and 2262-04-11 in its first rows, got "9999-12-31 23:59:59.9999999" at ${late} row 8193`);
+    assert.equal(error.hint, 'Fix or remove the value, or list "at" in input.csv.text to read the column as text, or declare it timestamp in input.csv.types to read it to the microsecond (any year).');
+    const micro = await openCsv([late], { ...defaults, types: { at: 'timestamp' } });
+    assert.deepEqual([micro.schema[0]!.unit, concatColumns(await drain(micro)).at!.at(-1)], ['us', ms('9999-12-31T23:59:59Z') * 1000n + 999999n]);
+    assert.equal((await openCsv([file], { ...defaults, types: { sqlserver: 'timestamp_ns' } })).schema[2]!.unit, 'ns');
   }));
 
   test('input.csv.types declares a column\'s type whatever its first cells: bigint read exactly, double, text, boolean, date, timestamp; a cell it does not hold is a bad row saying so; a name the file lacks stops the run naming the option', () => withTempDir(async (dir) => {

@@ -85,7 +85,7 @@ describe('openJsonl: reading', () => {
     const bad = await badRows(await openJsonl([file], { ...defaults, temporal: { except: ['feature'] } }));
     assert.deepEqual(bad.map((r) => [r.row, r.column, r.message]), [
       [8193, 'd', `Invalid value: column "d" holds dates (2024-02-29) in its first rows, got "soon" at ${file} row 8193`],
-      [8194, 'at', `Invalid value: column "at" holds timestamps (2024-02-29 13:45:01) in its first rows, got 5 at ${file} row 8194`],
+      [8194, 'at', `Invalid value: column "at" holds timestamps with a UTC offset (2024-02-29 13:45:01+02:00) in its first rows, got 5 at ${file} row 8194`],
     ]);
     assert.deepEqual((await openJsonl([file], defaults)).schema.map((f) => f.type), ['string', 'string', 'string', 'string', 'float64']);
   }));
