@@ -426,7 +426,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
           errors.set(i, typeMismatch(chunk, i, field.name, typeWords(field), `"${value.slice(0, 40)}"`, value, declared
             ? `Fix or remove the value, or declare another type for "${field.name}" in input.csv.types.`
             : `Fix or remove the value, or list "${field.name}" in input.csv.text to read the column as text${field.unit === 'ns' ? ', or declare it timestamp in input.csv.types to read it to the microsecond (any year)' : ''}.`, declared));
-        })];
+        }, declared)];
       }
       // As DuckDB reads a code its sniffer did not see: as the number. Said once a column, with how to keep the text.
       const onCode = (i: number, value: string) => {

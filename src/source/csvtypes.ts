@@ -203,8 +203,12 @@ export function dateOf(text: string): Date | undefined {
   return parseStamp(text, true) ? new Date(stampMs) : undefined;
 }
 
-/** The most nanoseconds an INT64 holds each way; the least itself is left out, as DuckDB reads it as no timestamp. */
-const nsLimit = 2n ** 63n - 1n;
+/**
+ * The nanoseconds a TIMESTAMP_NS holds as DuckDB reads one: INT64's ends are its ±infinity, and
+ * below ~1677-09-21 00:12:43.145225 its reader's microseconds would overflow.
+ */
+const nsMin = -9_223_372_036_854_775_000n;
+const nsMax = 2n ** 63n - 2n;
 
 /**
  * The last parse's instant counted in `unit` since the epoch: digits past the unit are dropped
@@ -218,12 +222,17 @@ function stampCount(unit: TimeUnit): bigint | undefined {
     return Math.abs(us) <= Number.MAX_SAFE_INTEGER ? BigInt(us) : BigInt(stampMs) * 1000n + BigInt(Math.floor(stampBelow / 1000));
   }
   const ns = BigInt(stampMs) * 1_000_000n + BigInt(stampBelow);
-  return ns > nsLimit || ns < -nsLimit ? undefined : ns;
+  return ns > nsMax || ns < nsMin ? undefined : ns;
 }
 
-/** A timestamp cell counted in `unit` since the epoch, or undefined if it is none, is past the unit's range, or says a zone the column does not (or none where it does). */
-export function timestampOf(text: string, unit: TimeUnit, naive: boolean): bigint | undefined {
-  return !parseStamp(text, false) || stampZoned === naive ? undefined : stampCount(unit);
+/**
+ * A timestamp cell counted in `unit` since the epoch, or undefined if it is none, is past the
+ * unit's range, or says a zone the column does not (or none where it does). `anyZone` (a declared
+ * column's) reads both, as DuckDB casts them: a zoned cell in a wall-clock column as its instant in
+ * UTC, a cell without an offset in a zoned column as a UTC time.
+ */
+export function timestampOf(text: string, unit: TimeUnit, naive: boolean, anyZone = false): bigint | undefined {
+  return !parseStamp(text, false) || (stampZoned === naive && !anyZone) ? undefined : stampCount(unit);
 }
 
 /**
@@ -247,7 +256,8 @@ export function timestampShape(values: ArrayLike<unknown>, isMissing: (v: string
     nsReach &&= stampCount('ns') !== undefined;
   }
   if (zoned === undefined) return undefined;
-  return { type: 'timestamp', unit: unit ?? (fine && nsReach ? 'ns' : 'us'), naive: !zoned };
+  // Zoned nanoseconds DuckDB reads as microseconds (TIMESTAMPTZ), rounding toward zero rather than down: kept as microseconds.
+  return { type: 'timestamp', unit: unit ?? (fine && nsReach && !zoned ? 'ns' : 'us'), naive: !zoned };
 }
 
 /**
@@ -275,11 +285,14 @@ export function sniffTemporal(values: ArrayLike<unknown>, isMissing: (v: string)
   return timestampShape(values, isMissing);
 }
 
-/** A column's cells as `field`'s type (bool, date or timestamp), null where missing, with `onBad` told of a cell that is none. */
-export function convertTemporal(values: readonly (string | null)[], field: Field, isMissing: (v: string) => boolean, onBad: (index: number, value: string) => void): Column {
+/**
+ * A column's cells as `field`'s type (bool, date or timestamp), null where missing, with `onBad`
+ * told of a cell that is none. A `declared` timestamp column takes cells with or without an offset.
+ */
+export function convertTemporal(values: readonly (string | null)[], field: Field, isMissing: (v: string) => boolean, onBad: (index: number, value: string) => void, declared = false): Column {
   const read: (v: string) => unknown = field.type === 'bool' ? booleanOf
     : field.type === 'date' ? dateOf
-      : (v) => timestampOf(v, field.unit ?? 'us', field.naive ?? false);
+      : (v) => timestampOf(v, field.unit ?? 'us', field.naive ?? false, declared);
   return values.map((v, i) => {
     if (v === null || isMissing(v)) return null;
     const value = read(v);

@@ -256,6 +256,16 @@ describe('openCsv: parsing', () => {
     const micro = await openCsv([late], { ...defaults, types: { at: 'timestamp' } });
     assert.deepEqual([micro.schema[0]!.unit, concatColumns(await drain(micro)).at!.at(-1)], ['us', ms('9999-12-31T23:59:59Z') * 1000n + 999999n]);
     assert.equal((await openCsv([file], { ...defaults, types: { sqlserver: 'timestamp_ns' } })).schema[2]!.unit, 'ns');
+    // INT64's ends are DuckDB's ±infinity, and its reader overflows below ~1677-09-21 00:12:43.145225: no nanoseconds there.
+    // Zoned nanoseconds keep microseconds, as DuckDB reads a TIMESTAMPTZ (its reader rounds toward zero, its cast down).
+    const ends = await csvFile(dir, 'ends.csv', 'hi,lo,ok,zoned\n2262-04-11 23:47:16.854775807,1677-09-21 00:12:43.145224999,2262-04-11 23:47:16.854775806,1969-12-31 23:59:59.9999999Z\n2000-01-01 00:00:00.1234567,2000-01-01 00:00:00.1234567,1677-09-21 00:12:43.145225,2000-01-01 00:00:00Z\n');
+    const bounded = await openCsv([ends], { ...defaults, temporal: { except: [] } });
+    assert.deepEqual(bounded.schema.map((f) => f.unit), ['us', 'us', 'ns', 'us']);
+    assert.deepEqual(concatColumns(await drain(bounded)).zoned, [ms('1969-12-31T23:59:59.999Z') * 1000n + 999n, ms('2000-01-01T00:00:00Z') * 1000n]);
+    // A declared timestamp takes cells with and without an offset, as DuckDB casts them: the instant in UTC.
+    const mixed = await csvFile(dir, 'mixed.csv', 'at\n2024-01-01 10:00:00+02:00\n2024-01-01 10:00:00\n');
+    const declared = await openCsv([mixed], { ...defaults, types: { at: 'timestamp' } });
+    assert.deepEqual([declared.schema[0]!.naive, concatColumns(await drain(declared)).at], [true, [ms('2024-01-01T08:00:00Z') * 1000n, ms('2024-01-01T10:00:00Z') * 1000n]]);
   }));
 
   test('input.csv.types declares a column\'s type whatever its first cells: bigint read exactly, double, text, boolean, date, timestamp; a cell it does not hold is a bad row saying so; a name the file lacks stops the run naming the option', () => withTempDir(async (dir) => {
