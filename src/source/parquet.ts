@@ -483,7 +483,7 @@ function toValues(data: DecodedArray, decoder: ColumnDecoder): DecodedArray {
   const out = new Array<number>(data.length);
   for (let i = 0; i < data.length; i++) {
     const v = data[i] as number | bigint | Uint8Array;
-    const unscaled = v instanceof Uint8Array ? signedBigEndian(v) : v;
+    const unscaled = v instanceof Uint8Array ? smallBigEndian(v) ?? signedBigEndian(v) : v;
     const exact = typeof unscaled === 'number' ? Math.abs(unscaled) <= Number.MAX_SAFE_INTEGER : unscaled <= maxSafeBig && unscaled >= -maxSafeBig;
     out[i] = divides && exact ? Number(unscaled) / divisor : Number(`${unscaled}e-${scale}`);
   }
@@ -663,6 +663,23 @@ function int96Micros(value: bigint): bigint {
 
 
 /** A two's-complement big-endian integer (DECIMAL in FIXED_LEN_BYTE_ARRAY or BYTE_ARRAY). */
+/**
+ * A big-endian two's-complement integer of up to 48 significant bits as a number, or undefined for
+ * a larger one. Spark writes DECIMAL(38, s) as 16 bytes whatever the value: a bigint built a byte
+ * at a time cost ~0.3 µs a cell, most of a decimal column's reading.
+ */
+function smallBigEndian(bytes: Uint8Array): number | undefined {
+  const n = bytes.length;
+  if (n === 0) return undefined;
+  const negative = bytes[0]! >= 0x80;
+  const fill = negative ? 0xff : 0;
+  // Every byte above the last six only repeats the sign.
+  for (let k = 0; k < n - 6; k++) if (bytes[k] !== fill) return undefined;
+  let v = 0;
+  for (let k = Math.max(0, n - 6); k < n; k++) v = v * 256 + bytes[k]!;
+  return negative ? v - 2 ** (8 * Math.min(n, 6)) : v;
+}
+
 function signedBigEndian(bytes: Uint8Array): bigint {
   let value = 0n;
   for (const byte of bytes) value = (value << 8n) | BigInt(byte);

@@ -166,6 +166,13 @@ describe('openParquet: types written by DuckDB', () => {
     const columns = concatColumns(await drain(source));
     for (const name of names) assert.deepEqual(columns[name], texts.map((row) => (row[name] === null ? null : Number(row[name]))), name);
     assert.ok(columns.d4!.includes(0.3) && columns.d38!.includes(0.2428571429), 'values a product by 10^-scale gets wrong are there');
+    // Fixed-length bytes read as a number up to 48 significant bits, as a bigint past them: both sides of each edge, both signs.
+    const edges = join(dir, 'edges.parquet');
+    const values = [0, 1, -1, 255, -256, 2 ** 47 - 1, 2 ** 47, 2 ** 48 - 1, 2 ** 48, 2 ** 53 - 1, 2 ** 53].flatMap((v) => (v === 0 ? [0] : [v, -v]));
+    await duckdb(`COPY (SELECT v::DECIMAL(38,0) AS d, (v / 1000)::DECIMAL(38,3) AS m FROM (SELECT unnest([${values.map((v) => `${v}::HUGEINT`).join(', ')}]) AS v)) TO ${sqlPath(edges)} (FORMAT parquet)`);
+    const read = concatColumns(await drain(await openParquet([edges], { columns: undefined, chunkRows: 1000 })));
+    assert.deepEqual(read.d, values.map((v) => (Number.isSafeInteger(v) ? v : Number(BigInt(v)))));
+    assert.deepEqual(read.m, (await duckdb(`SELECT m::VARCHAR AS m FROM read_parquet(${sqlPath(edges)})`)).map((r) => Number(r.m)));
   }));
 
   test('INTERVAL (DuckDB writes it; hyparquet reads none) is text, an ISO 8601 duration', () => withTempDir(async (dir) => {
