@@ -14,7 +14,7 @@ import { BentoError } from '../errors.js';
 import type { OutputSpec } from '../job/spec.js';
 import { cell, type Column, type Field, MaskedColumn } from '../source/types.js';
 import { openPartial, outputError, type PartialFile } from './atomic.js';
-import { codecs, type Compression, NumberColumn, TextColumn } from './parquet-flat.js';
+import { codecs, type Compression, Int64Column, NumberColumn, TextColumn } from './parquet-flat.js';
 import { loadZstd, zstdCompress } from './zstd.js';
 import { jsonText } from './values.js';
 import { type PackedBatches, type PackedColumn, unpackColumn } from './transfer.js';
@@ -131,6 +131,17 @@ function gatheredColumn(field: Field, compression: Compression, parquet: Parquet
       // Model scores are nearly all distinct: a dictionary is never tried for them.
       write: (writer) => numbers.write(writer, field.name, compression, field.continuous === true),
       clear: () => numbers.clear(),
+    };
+  }
+  // 64-bit integers (not UBIGINT's, past 2^63) and timestamps counted in a unit: as their words, never a bigint each.
+  if ((field.type === 'int64' && !(field.integer && !field.integer.signed && field.integer.bits === 64)) || (field.type === 'timestamp' && field.unit)) {
+    const integers = new Int64Column(field.unit === 'us' ? 1000n : field.unit === 'ns' ? 1_000_000n : 1n);
+    return {
+      name: field.name,
+      add: (column, length) => integers.add(column, length),
+      addPacked: (column, lengths) => ('typed' in column && column.typed instanceof BigInt64Array ? integers.add(column.valid ? new MaskedColumn(column.typed, column.valid) : column.typed, column.typed.length) : unpacked(integers, column, lengths)),
+      write: (writer) => integers.write(writer, field.name, compression),
+      clear: () => integers.clear(),
     };
   }
   // JSON cells as our own JSON text, in a text column the footer declares JSON: hyparquet-writer's

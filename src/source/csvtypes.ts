@@ -4,7 +4,7 @@
  * BOOLEAN, DATE and TIMESTAMP columns), or declared in input.csv.types. JSON Lines text is
  * sniffed for dates and timestamps the same way.
  */
-import type { Column, Field, FieldType, TimeUnit } from './types.js';
+import { type Column, type Field, type FieldType, MaskedColumn, type TimeUnit } from './types.js';
 
 /** The types input.csv.types may declare, as the job writes them (ours, and DuckDB's names), and the column type each is. */
 export const declarableTypes: Readonly<Record<string, DeclaredType>> = {
@@ -226,6 +226,42 @@ function stampCount(unit: TimeUnit): bigint | undefined {
 }
 
 /**
+ * Timestamp cells as a BigInt64Array (masked where missing or bad), as the Parquet reader gives a
+ * timestamp column: microseconds within ±2^53 are written as their two 32-bit words, with no
+ * bigint made for a cell.
+ */
+function timestampColumn(values: readonly (string | null)[], unit: TimeUnit, naive: boolean, anyZone: boolean, isMissing: (v: string) => boolean, onBad: (index: number, value: string) => void): Column {
+  const out = new BigInt64Array(values.length);
+  const words = new Uint32Array(out.buffer);
+  const valid = new Uint8Array(values.length);
+  let present = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v === null || isMissing(v)) continue;
+    if (!parseStamp(v, false) || (stampZoned === naive && !anyZone)) {
+      onBad(i, v);
+      continue;
+    }
+    const us = unit === 'us' ? stampMs * 1000 + Math.floor(stampBelow / 1000) : NaN;
+    if (Math.abs(us) <= Number.MAX_SAFE_INTEGER) {
+      const high = Math.floor(us / 2 ** 32);
+      words[2 * i] = us - high * 2 ** 32;
+      words[2 * i + 1] = high;
+    } else {
+      const count = stampCount(unit);
+      if (count === undefined) {
+        onBad(i, v);
+        continue;
+      }
+      out[i] = count;
+    }
+    valid[i] = 1;
+    present++;
+  }
+  return present === values.length ? out : new MaskedColumn(out, valid);
+}
+
+/**
  * A timestamp cell counted in `unit` since the epoch, or undefined if it is none, is past the
  * unit's range, or says a zone the column does not (or none where it does). `anyZone` (a declared
  * column's) reads both, as DuckDB casts them: a zoned cell in a wall-clock column as its instant in
@@ -290,9 +326,8 @@ export function sniffTemporal(values: ArrayLike<unknown>, isMissing: (v: string)
  * told of a cell that is none. A `declared` timestamp column takes cells with or without an offset.
  */
 export function convertTemporal(values: readonly (string | null)[], field: Field, isMissing: (v: string) => boolean, onBad: (index: number, value: string) => void, declared = false): Column {
-  const read: (v: string) => unknown = field.type === 'bool' ? booleanOf
-    : field.type === 'date' ? dateOf
-      : (v) => timestampOf(v, field.unit ?? 'us', field.naive ?? false, declared);
+  if (field.type === 'timestamp') return timestampColumn(values, field.unit ?? 'us', field.naive ?? false, declared, isMissing, onBad);
+  const read: (v: string) => unknown = field.type === 'bool' ? booleanOf : dateOf;
   return values.map((v, i) => {
     if (v === null || isMissing(v)) return null;
     const value = read(v);

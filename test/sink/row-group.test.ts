@@ -1,9 +1,9 @@
 /**
- * Parquet row groups: the encoder gathers number and text columns into typed arrays and writes
+ * Parquet row groups: the encoder gathers number, 64-bit integer, timestamp and text columns into typed arrays and writes
  * their chunks itself (sink/parquet-flat.ts). Its row group must be byte for byte, and its
  * metadata field for field, what hyparquet-writer writes from the same values: dictionaries
  * chosen or refused (by sample, and after building), page splits (by UTF-8 bytes for text), NaN,
- * ±0, nulls, all-null columns, strings around the surrogate range and lone surrogates; whether
+ * ±0, nulls, all-null columns, 64-bit values across their words' edges, strings around the surrogate range and lone surrogates; whether
  * rows arrive as batches or packed as they are posted to an encoder thread, and row group after
  * row group from the same encoder.
  */
@@ -34,15 +34,21 @@ const fields: Field[] = [
   { name: 'mixed', type: 'string' },
   { name: 'halfDistinct', type: 'string' },
   { name: 'flag', type: 'bool' },
+  { name: 'i64', type: 'int64' },
+  { name: 'typed64', type: 'int64' },
+  { name: 'fewInt', type: 'int64' },
+  { name: 'ts', type: 'timestamp', unit: 'us', naive: true },
+  { name: 'tsz', type: 'timestamp', unit: 'ns' },
   { name: 'tags', type: 'list', items: 'string' },
   { name: 'point', type: 'struct', fields: [{ name: 'x', type: 'float64' }, { name: 'label', type: 'string' }] },
 ];
 const utf8 = { converted_type: 'UTF8', logical_type: { type: 'STRING' } } as const;
-const physical: Record<string, SchemaElement['type']> = { float64: 'DOUBLE', float32: 'FLOAT', int32: 'INT32', string: 'BYTE_ARRAY', bool: 'BOOLEAN' };
+const physical: Record<string, SchemaElement['type']> = { float64: 'DOUBLE', float32: 'FLOAT', int32: 'INT32', int64: 'INT64', timestamp: 'INT64', string: 'BYTE_ARRAY', bool: 'BOOLEAN' };
+const timestamp = (f: Field) => (f.type === 'timestamp' ? { logical_type: { type: 'TIMESTAMP' as const, isAdjustedToUTC: !f.naive, unit: f.unit === 'ns' ? 'NANOS' as const : 'MICROS' as const }, ...(f.naive || f.unit === 'ns' ? {} : { converted_type: 'TIMESTAMP_MICROS' as const }) } : {});
 // Our sink's schema for those fields, written out: every column OPTIONAL.
 const schema: SchemaElement[] = [
   { name: 'root', num_children: fields.length },
-  ...fields.slice(0, -2).map((f): SchemaElement => ({ name: f.name, type: physical[f.type], repetition_type: 'OPTIONAL', ...(f.type === 'string' ? utf8 : {}) })),
+  ...fields.slice(0, -2).map((f): SchemaElement => ({ name: f.name, type: physical[f.type], repetition_type: 'OPTIONAL', ...(f.type === 'string' ? utf8 : {}), ...timestamp(f) })),
   { name: 'tags', repetition_type: 'OPTIONAL', num_children: 1, converted_type: 'LIST', logical_type: { type: 'LIST' } },
   { name: 'list', repetition_type: 'REPEATED', num_children: 1 },
   { name: 'element', type: 'BYTE_ARRAY', repetition_type: 'OPTIONAL', ...utf8 },
@@ -51,7 +57,7 @@ const schema: SchemaElement[] = [
   { name: 'label', type: 'BYTE_ARRAY', repetition_type: 'OPTIONAL', ...utf8 },
 ];
 
-function columns(rows: number, seed: number): Record<string, unknown[] | Float64Array | Float32Array> {
+function columns(rows: number, seed: number): Record<string, unknown[] | Float64Array | Float32Array | BigInt64Array> {
   const random = seededRandom(seed);
   const strings = ['b', 'a', '\uffff', '\ue000', '😀', '\ud83d', 'z\ud800', 'é', '', 'ab', 'a\u0000'];
   const words = ['Adelie', 'Chinstrap', 'Gentoo', 'Torgersen', 'Biscoe', 'Dream'];
@@ -75,6 +81,12 @@ function columns(rows: number, seed: number): Record<string, unknown[] | Float64
     // Passes the sample (many repeats) but not the built dictionary's win check.
     halfDistinct: Array.from({ length: rows }, (_, i) => `value ${i % Math.max(1, Math.floor(rows / 2))}`),
     flag: Array.from({ length: rows }, (_, i) => (i % 7 === 0 ? null : i % 3 === 0)),
+    // Signed 64-bit values across the words' edges (2^32, 2^31, −1, the INT64 ends), nulls among them.
+    i64: Array.from({ length: rows }, (_, i) => (i % 9 === 0 ? null : [2n ** 63n - 1n, -(2n ** 63n), -1n, 0n, 2n ** 32n, 2n ** 32n - 1n, 2n ** 31n, -(2n ** 31n) - 1n][i % 8]! * (i % 16 < 8 ? 1n : 0n) + (i % 16 < 8 ? 0n : BigInt(i)))),
+    typed64: BigInt64Array.from({ length: rows }, (_, i) => BigInt(i) * 7919n - 10n ** 15n),
+    fewInt: Array.from({ length: rows }, () => (random() < 0.02 ? null : BigInt(Math.floor(random() * 20)) - 10n)),
+    ts: Array.from({ length: rows }, (_, i) => (i % 10 === 0 ? null : 1_704_067_200_000_000n + BigInt(i) * 1_234_567n)),
+    tsz: BigInt64Array.from({ length: rows }, (_, i) => -1_000_000_000n + BigInt(i % 500)),
     // Other types go through hyparquet-writer; a struct is two column chunks.
     tags: Array.from({ length: rows }, (_, i) => (i % 10 === 0 ? null : words.slice(0, i % 4))),
     point: Array.from({ length: rows }, (_, i) => (i % 8 === 0 ? null : { x: i / 3, label: words[i % 6]! })),
@@ -97,7 +109,7 @@ function batchesOf(data: Record<string, ArrayLike<unknown>>, rows: number, size:
   const out: OutputBatch[] = [];
   for (let start = 0; start < rows; start += size) {
     const end = Math.min(rows, start + size);
-    const slice = (v: ArrayLike<unknown>) => (ArrayBuffer.isView(v) ? (v as Float64Array).slice(start, end) : Array.prototype.slice.call(v, start, end));
+    const slice = (v: ArrayLike<unknown>) => (ArrayBuffer.isView(v) ? (v as Float64Array | BigInt64Array).slice(start, end) : Array.prototype.slice.call(v, start, end));
     out.push({ length: end - start, columns: new Map(Object.entries(data).map(([k, v]) => [k, slice(v)])) });
   }
   return out;
@@ -141,6 +153,8 @@ describe('Parquet row groups', () => {
         assert.deepEqual(encodings('unique'), ['PLAIN']);
         assert.deepEqual(encodings('halfDistinct'), ['PLAIN']);
         assert.deepEqual(encodings('mixed'), ['PLAIN']);
+        assert.deepEqual([encodings('fewInt'), encodings('tsz'), encodings('typed64'), encodings('i64')], [['PLAIN', 'RLE_DICTIONARY'], ['PLAIN', 'RLE_DICTIONARY'], ['PLAIN'], ['PLAIN']]);
+        assert.ok(pages('typed64') > 1, 'the 64-bit column spans several pages');
       }
     });
   }
