@@ -31,6 +31,9 @@ const SAMPLE_REJECTS = 0.9;
 /** A BYTE_ARRAY value's length prefix, in PLAIN pages and in the dictionary. */
 const PREFIX = 4;
 
+const int64Min = -(2n ** 63n);
+const int64Max = 2n ** 63n - 1n;
+
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** A row group's float32 or float64 column: present values in row order, and which rows have one. */
@@ -189,7 +192,10 @@ export class Int64Column {
         const v = cell(column, i);
         if (v === null || v === undefined) levels[r] = 0;
         else {
-          this.#values[p++] = typeof v === 'bigint' ? v : v instanceof Date ? BigInt(v.getTime()) * this.scale : BigInt(v as number);
+          const n = typeof v === 'bigint' ? v : v instanceof Date ? BigInt(v.getTime()) * this.scale : BigInt(v as number);
+          // A BigInt64Array would keep the low 64 bits of a larger value: another number, silently.
+          if (n < int64Min || n > int64Max) throw new RangeError(`parquet INT64 value out of range: ${n}`);
+          this.#values[p++] = n;
           levels[r] = 1;
         }
       }

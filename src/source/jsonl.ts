@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { dateOf, sniffTemporal, timestampOf, typeWords } from './csvtypes.js';
 import { StringDecoder } from 'node:string_decoder';
 import { BentoError, didYouMean } from '../errors.js';
-import { chunkEnd, ColumnBuilder, inexactIntegerHint, raiseChunkRows, sniffJsonType, textSource, typeMismatch } from './chunks.js';
+import { chunkEnd, ColumnBuilder, inexactIntegerHint, int64Max, int64Min, raiseChunkRows, sniffJsonType, textSource, typeMismatch } from './chunks.js';
 import { ByteProgress, byteOrderMark, fileSizes, isGzip, notUtf8At, openFileStream, streamError } from './files.js';
 import { parseExact } from './json.js';
 import { jsonText } from '../sink/values.js';
@@ -377,7 +377,9 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
           if (typeof v === 'bigint') bad(i, field, 'numbers a double holds exactly', v, inexactIntegerHint(options));
           else bad(i, field, 'numbers', v, asJson);
         } else if (field.type === 'int64') {
-          if (typeof v !== 'bigint' && !(typeof v === 'number' && Number.isInteger(v))) bad(i, field, 'whole numbers of 64 bits', v, asJson);
+          // 1e19 is a whole number too, past 64 bits; a bigint past them (2^64 − 1) as well.
+          const whole = typeof v === 'bigint' ? v >= int64Min && v <= int64Max : typeof v === 'number' && Number.isInteger(v) && Math.abs(v) < 2 ** 63;
+          if (!whole) bad(i, field, 'whole numbers of 64 bits', v, asJson);
         } else if (field.type === 'bool') {
           if (typeof v !== 'boolean') bad(i, field, 'true or false', v, asJson);
         } else if (field.type === 'date' || field.type === 'timestamp') {
@@ -388,6 +390,8 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
           // A number where text was (a zip code, an id) keeps its JSON text: nothing is lost.
           values[i] = typeof v === 'object' ? jsonOf(v) : String(v);
         }
+        // A bad row's cell is null, as a CSV one is: kept with `emit: null-row`, it would not fit its column's writer.
+        if (errors?.has(i)) values[i] = null;
       }
     }
     return errors ? { ...chunk, errors } : chunk;

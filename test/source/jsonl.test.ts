@@ -182,6 +182,10 @@ describe('openJsonl: 64-bit whole numbers', () => {
     const late = await jsonlFile(dir, 'late.jsonl', `${['{"id": 1}', '{"id": 2}', '{"id": 1234567890123456789}', '{"id": 3}'].join('\n')}\n`);
     assert.deepEqual((await badRows(await openJsonl([late], { columns: undefined, chunkRows: 2 }))).map((r) => [r.row, r.column, r.value, r.message]),
       [[3, 'id', '1234567890123456789', `Invalid value: column "id" holds numbers a double holds exactly in its first rows, got 1234567890123456789 at ${late} row 3`]]);
+    // Past 64 bits after the first chunk (2^64 − 1, 1e19), or a fraction: a bad row whose cell is null, not a value a writer wraps or refuses.
+    const past = await jsonlFile(dir, 'past.jsonl', `${['{"id": 1234567890123456789}', '{"id": 2}', '{"id": 18446744073709551615}', '{"id": 1e19}', '{"id": -9223372036854775809}', '{"id": 1.5}', '{"id": -9223372036854775808}'].join('\n')}\n`);
+    assert.deepEqual((await badRows(await openJsonl([past], { columns: undefined, chunkRows: 2 }))).map((r) => r.row), [3, 4, 5, 6]);
+    assert.deepEqual(concatColumns(await drain(await openJsonl([past], { columns: undefined, chunkRows: 2 }))).id, [1234567890123456789n, 2, null, null, null, null, -9223372036854775808n]);
   }));
 });
 
