@@ -661,8 +661,31 @@ function int96Micros(value: bigint): bigint {
   return nanos < 0n && micros * 1000n !== nanos ? micros - 1n : micros;
 }
 
+/**
+ * PLAIN INT96 values (Spark's timestamps: nanoseconds of the day, then the Julian day) read from
+ * the page as microseconds since the epoch, rounded down as int96Micros rounds them, written as
+ * their two 32-bit words: hyparquet's reader made a bigint of each value and int96Micros six more.
+ * The nanoseconds of a day are under 2^47, and microseconds within ±2^53 (±285 years) are exact
+ * as doubles; a value past them takes the bigint way.
+ */
+function plainInt96Micros(reader: { view: DataView; offset: number }, count: number): BigInt64Array {
+  const out = new BigInt64Array(count);
+  const words = new Uint32Array(out.buffer);
+  const { view } = reader;
+  for (let k = 0; k < count; k++) {
+    const at = reader.offset + k * 12;
+    const nanos = view.getUint32(at + 4, true) * 2 ** 32 + view.getUint32(at, true);
+    const micros = (view.getInt32(at + 8, true) - 2_440_588) * 86_400_000_000 + Math.floor(nanos / 1000);
+    if (nanos < 86_400_000_000_000 && Math.abs(micros) <= Number.MAX_SAFE_INTEGER) {
+      const high = Math.floor(micros / 2 ** 32);
+      words[2 * k] = micros - high * 2 ** 32;
+      words[2 * k + 1] = high;
+    } else out[k] = int96Micros((BigInt(view.getInt32(at + 8, true)) << 64n) | view.getBigUint64(at, true));
+  }
+  reader.offset += count * 12;
+  return out;
+}
 
-/** A two's-complement big-endian integer (DECIMAL in FIXED_LEN_BYTE_ARRAY or BYTE_ARRAY). */
 /**
  * A big-endian two's-complement integer of up to 48 significant bits as a number, or undefined for
  * a larger one. Spark writes DECIMAL(38, s) as 16 bytes whatever the value: a bigint built a byte
@@ -680,6 +703,7 @@ function smallBigEndian(bytes: Uint8Array): number | undefined {
   return negative ? v - 2 ** (8 * Math.min(n, 6)) : v;
 }
 
+/** A two's-complement big-endian integer (DECIMAL in FIXED_LEN_BYTE_ARRAY or BYTE_ARRAY). */
 function signedBigEndian(bytes: Uint8Array): bigint {
   let value = 0n;
   for (const byte of bytes) value = (value << 8n) | BigInt(byte);
@@ -738,6 +762,7 @@ function openPage(page: Uint8Array, header: PageHeader, decoder: ColumnDecoder, 
         indexes.read(read, 0, present);
         return { rows, defs, values: read, dictionary };
       }
+      if (decoder.type === 'INT96') return { rows, defs, values: plainInt96Micros(reader, present), dictionary: undefined };
       return { rows, defs, values: toValues(plainValues(present), decoder), dictionary: undefined };
     },
     skip(rows) {

@@ -247,11 +247,11 @@ test('machine-readable log: start, progress and summary events as JSON lines, ea
 
 test('SIGTERM commits and exits 143 with no output at output.path; the rerun resumes; a second signal stops at once', { timeout: 120_000 }, () => withTempDir(async (dir) => {
   const output = join(dir, 'f.parquet');
-  // The flights file twice (6M rows), so the signal 2.5 s in lands mid-run on a fast machine too:
-  // 3M rows alone ended in ~2.3 s here.
+  // The flights file four times (12M rows), so the signal 2.5 s in lands mid-run on a fast machine
+  // too: 6M rows ended in ~2.2 s here once 64-bit columns were written as words.
   const inputs = join(dir, 'flights');
   await mkdir(inputs);
-  for (const name of ['a.parquet', 'b.parquet']) await symlink(join(root, 'node_modules', 'vega-datasets', 'data', 'flights-3m.parquet'), join(inputs, name));
+  for (const name of ['a.parquet', 'b.parquet', 'c.parquet', 'd.parquet']) await symlink(join(root, 'node_modules', 'vega-datasets', 'data', 'flights-3m.parquet'), join(inputs, name));
   const sets = ['--set', `input.path=${inputs}`, '--set', `output.path=${output}`];
   const start = () => {
     const child = spawn(process.execPath, [bin, '--log-format', 'json', 'run', join(root, 'jobs', 'flights.yaml'), '--progress', 'none', ...sets, '--set', 'output.parquet.row_group_rows=100000'], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -284,7 +284,7 @@ test('SIGTERM commits and exits 143 with no output at output.path; the rerun res
 
   const status = await runCli(['status', join(root, 'jobs', 'flights.yaml'), ...sets, '--set', 'output.parquet.row_group_rows=100000', '--json']);
   const progress = JSON.parse(status.stdout) as { state: string; rows_committed: number; total_rows: number };
-  assert.deepEqual([progress.state, progress.rows_committed, progress.total_rows], ['in-progress', state.committed.rows, 6_000_000]);
+  assert.deepEqual([progress.state, progress.rows_committed, progress.total_rows], ['in-progress', state.committed.rows, 12_000_000]);
   // Another job setting than the checkpoint's: reported stale, and a run refuses to resume.
   const stale = await runCli(['status', join(root, 'jobs', 'flights.yaml'), ...sets]);
   assert.match(stale.stdout, /^flights-delay: stale, the checkpoint \([\d,]+ rows\) no longer matches: the job file changed/);
@@ -301,7 +301,7 @@ test('SIGTERM commits and exits 143 with no output at output.path; the rerun res
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.match(resumed.stderr, /"event":"resume".*resuming flights-delay at row [\d,]+/);
   const { duckdb } = await import('../helpers.js');
-  assert.deepEqual(await duckdb(`SELECT count(*)::INT AS n FROM '${output}'`), [{ n: 6_000_000 }]);
+  assert.deepEqual(await duckdb(`SELECT count(*)::INT AS n FROM '${output}'`), [{ n: 12_000_000 }]);
 }));
 
 test('an input folder glob that holds the output: a rerun reads the input, not the last output', () => withTempDir(async (dir) => {
