@@ -43,7 +43,8 @@ export class NumberColumn {
   #rows = 0;
   #present = 0;
 
-  constructor(private readonly float32: boolean) {}
+  /** `int32`: an INT32 column (Spark's IntegerType, DuckDB's INTEGER), whose values are whole and within its range. */
+  constructor(private readonly float32: boolean, private readonly int32 = false) {}
 
   get rows(): number {
     return this.#rows;
@@ -54,7 +55,7 @@ export class NumberColumn {
     this.#reserve(length);
     const values = this.#values;
     const levels = this.#levels;
-    if (column instanceof Float32Array || (column instanceof Float64Array && !this.float32)) {
+    if (column instanceof Float32Array || (column instanceof Float64Array && !this.float32 && !this.int32) || (column instanceof Int32Array && this.int32)) {
       values.set(column.subarray(0, length), this.#present);
       levels.fill(1, this.#rows, this.#rows + length);
       this.#rows += length;
@@ -63,7 +64,7 @@ export class NumberColumn {
     }
     let p = this.#present;
     let r = this.#rows;
-    if (column instanceof MaskedColumn && !(column.values instanceof BigInt64Array)) {
+    if (column instanceof MaskedColumn && (column.values instanceof Int32Array || (!this.int32 && !(column.values instanceof BigInt64Array)))) {
       const { values: numbers, valid } = column;
       for (let i = 0; i < length; i++, r++) {
         levels[r] = valid[i]!;
@@ -131,14 +132,19 @@ export class NumberColumn {
     const present = this.#values.subarray(0, this.#present);
     const levels = this.#levels.subarray(0, rows);
     this.clear();
-    const width = this.float32 ? 4 : 8;
+    // As hyparquet-writer refuses one, when the row group is encoded (the column is emptied all the same).
+    if (this.int32) for (const v of present) if (!(Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31)) throw new RangeError(`parquet INT32 value is not a 32-bit integer: ${v}`);
+    const width = this.float32 || this.int32 ? 4 : 8;
     const dictionary = plain ? undefined : numberDictionary(present, rows - present.length, width, levels);
-    const statistics = dictionary ? numberStatistics(dictionary.values, rows - present.length, dictionary.indexes) : numberStatistics(present, rows - present.length);
+    const counted = dictionary ? numberStatistics(dictionary.values, rows - present.length, dictionary.indexes) : numberStatistics(present, rows - present.length);
+    // An integer column counts no NaNs: hyparquet-writer leaves the count out.
+    const statistics = this.int32 ? { ...counted, nan_count: undefined } : counted;
+    const bytes = (values: Float64Array) => (this.int32 ? plainInt32(values) : plainNumbers(values, this.float32));
     return writeChunk(writer, {
-      name, type: this.float32 ? 'FLOAT' : 'DOUBLE', compression, rows, levels, statistics,
+      name, type: this.int32 ? 'INT32' : this.float32 ? 'FLOAT' : 'DOUBLE', compression, rows, levels, statistics,
       ...(dictionary
-        ? { dictionary: { bytes: plainNumbers(dictionary.values, this.float32), count: dictionary.values.length, indexes: dictionary.indexes } }
-        : { plain: { width, count: present.length, bytes: (from: number, to: number) => plainNumbers(present.subarray(from, to), this.float32) } }),
+        ? { dictionary: { bytes: bytes(dictionary.values), count: dictionary.values.length, indexes: dictionary.indexes } }
+        : { plain: { width, count: present.length, bytes: (from: number, to: number) => bytes(present.subarray(from, to)) } }),
     });
   }
 }
@@ -637,6 +643,16 @@ function plainNumbers(values: Float64Array, float32: boolean): Uint8Array {
   return out;
 }
 
+/** 32-bit integers (held as doubles) as PLAIN bytes, little-endian. */
+function plainInt32(values: Float64Array): Uint8Array {
+  const array = Int32Array.from(values);
+  if (littleEndian) return new Uint8Array(array.buffer);
+  const out = new Uint8Array(array.byteLength);
+  const view = new DataView(out.buffer);
+  array.forEach((v, i) => view.setInt32(i * 4, v, true));
+  return out;
+}
+
 /** 64-bit integers as PLAIN bytes: little-endian, as a BigInt64Array holds them here. */
 function plainInt64(values: BigInt64Array): Uint8Array {
   if (littleEndian) return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
@@ -667,7 +683,7 @@ function plainTexts(values: readonly string[]): { bytes: Uint8Array; offsets: In
 
 interface ChunkSpec {
   readonly name: string;
-  readonly type: 'FLOAT' | 'DOUBLE' | 'INT64' | 'BYTE_ARRAY';
+  readonly type: 'FLOAT' | 'DOUBLE' | 'INT32' | 'INT64' | 'BYTE_ARRAY';
   readonly compression: Compression;
   readonly rows: number;
   /** 1 where the row has a value, 0 where it is null. */

@@ -34,6 +34,8 @@ const fields: Field[] = [
   { name: 'mixed', type: 'string' },
   { name: 'halfDistinct', type: 'string' },
   { name: 'flag', type: 'bool' },
+  { name: 'typedI32', type: 'int32' },
+  { name: 'fewI32', type: 'int32' },
   { name: 'i64', type: 'int64' },
   { name: 'typed64', type: 'int64' },
   { name: 'fewInt', type: 'int64' },
@@ -57,7 +59,7 @@ const schema: SchemaElement[] = [
   { name: 'label', type: 'BYTE_ARRAY', repetition_type: 'OPTIONAL', ...utf8 },
 ];
 
-function columns(rows: number, seed: number): Record<string, unknown[] | Float64Array | Float32Array | BigInt64Array> {
+function columns(rows: number, seed: number): Record<string, unknown[] | Float64Array | Float32Array | Int32Array | BigInt64Array> {
   const random = seededRandom(seed);
   const strings = ['b', 'a', '\uffff', '\ue000', '😀', '\ud83d', 'z\ud800', 'é', '', 'ab', 'a\u0000'];
   const words = ['Adelie', 'Chinstrap', 'Gentoo', 'Torgersen', 'Biscoe', 'Dream'];
@@ -81,6 +83,8 @@ function columns(rows: number, seed: number): Record<string, unknown[] | Float64
     // Passes the sample (many repeats) but not the built dictionary's win check.
     halfDistinct: Array.from({ length: rows }, (_, i) => `value ${i % Math.max(1, Math.floor(rows / 2))}`),
     flag: Array.from({ length: rows }, (_, i) => (i % 7 === 0 ? null : i % 3 === 0)),
+    typedI32: Int32Array.from({ length: rows }, (_, i) => (i % 2 ? -(2 ** 31) + i : 2 ** 31 - 1 - i)),
+    fewI32: Array.from({ length: rows }, () => (random() < 0.05 ? null : Math.floor(random() * 9) - 4)),
     // Signed 64-bit values across the words' edges (2^32, 2^31, −1, the INT64 ends), nulls among them.
     i64: Array.from({ length: rows }, (_, i) => (i % 9 === 0 ? null : [2n ** 63n - 1n, -(2n ** 63n), -1n, 0n, 2n ** 32n, 2n ** 32n - 1n, 2n ** 31n, -(2n ** 31n) - 1n][i % 8]! * (i % 16 < 8 ? 1n : 0n) + (i % 16 < 8 ? 0n : BigInt(i)))),
     typed64: BigInt64Array.from({ length: rows }, (_, i) => BigInt(i) * 7919n - 10n ** 15n),
@@ -153,6 +157,7 @@ describe('Parquet row groups', () => {
         assert.deepEqual(encodings('unique'), ['PLAIN']);
         assert.deepEqual(encodings('halfDistinct'), ['PLAIN']);
         assert.deepEqual(encodings('mixed'), ['PLAIN']);
+        assert.deepEqual([encodings('fewI32'), encodings('typedI32')], [['PLAIN', 'RLE_DICTIONARY'], ['PLAIN']]);
         assert.deepEqual([encodings('fewInt'), encodings('tsz'), encodings('typed64'), encodings('i64')], [['PLAIN', 'RLE_DICTIONARY'], ['PLAIN', 'RLE_DICTIONARY'], ['PLAIN'], ['PLAIN']]);
         assert.ok(pages('typed64') > 1, 'the 64-bit column spans several pages');
       }
