@@ -36,6 +36,20 @@ const int64Max = 2n ** 63n - 1n;
 
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+/**
+ * A column's value and level arrays grown to hold `need` rows (at least doubled), keeping the
+ * `present` values and the levels written so far; undefined where they already do.
+ */
+function grow<T extends Float64Array | BigInt64Array>(values: T, levels: Uint8Array, present: number, need: number): { values: T; levels: Uint8Array<ArrayBuffer> } | undefined {
+  if (need <= levels.length) return undefined;
+  const size = Math.max(need, levels.length * 2);
+  const grownValues = new (values.constructor as new (length: number) => T)(size);
+  grownValues.set(values.subarray(0, present) as never);
+  const grownLevels = new Uint8Array(size);
+  grownLevels.set(levels);
+  return { values: grownValues, levels: grownLevels };
+}
+
 /** A row group's float32 or float64 column: present values in row order, and which rows have one. */
 export class NumberColumn {
   #values = new Float64Array(1024);
@@ -109,15 +123,10 @@ export class NumberColumn {
   }
 
   #reserve(more: number): void {
-    const need = this.#rows + more;
-    if (need <= this.#levels.length) return;
-    const size = Math.max(need, this.#levels.length * 2);
-    const values = new Float64Array(size);
-    values.set(this.#values.subarray(0, this.#present));
-    const levels = new Uint8Array(size);
-    levels.set(this.#levels.subarray(0, this.#rows));
-    this.#values = values;
-    this.#levels = levels;
+    const grown = grow(this.#values, this.#levels, this.#present, this.#rows + more);
+    if (!grown) return;
+    this.#values = grown.values;
+    this.#levels = grown.levels;
   }
 
   /** Empties the column for the next row group (its arrays are kept for it). */
@@ -211,16 +220,11 @@ export class Int64Column {
   }
 
   #reserve(more: number): void {
-    const need = this.#rows + more;
-    if (need <= this.#levels.length) return;
-    const size = Math.max(need, this.#levels.length * 2);
-    const values = new BigInt64Array(size);
-    values.set(this.#values.subarray(0, this.#present));
-    const levels = new Uint8Array(size);
-    levels.set(this.#levels.subarray(0, this.#rows));
-    this.#values = values;
-    this.#words = new Uint32Array(values.buffer);
-    this.#levels = levels;
+    const grown = grow(this.#values, this.#levels, this.#present, this.#rows + more);
+    if (!grown) return;
+    this.#values = grown.values;
+    this.#words = new Uint32Array(grown.values.buffer);
+    this.#levels = grown.levels;
   }
 
   /** Empties the column for the next row group (its arrays are kept for it). */
