@@ -228,11 +228,16 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
     const flushPending = () => {
       names = [...seen].filter((key) => !options.exclude?.has(key));
       builder = new ColumnBuilder(names, file, index, at.row, at.byte ?? 0, lines, chunkEnd(options, true, names.length));
-      for (const { row, end, line: l, text } of pending) {
+      // Each record let go once its cells are in the columns: a wide file's records (500 keys, a
+      // first chunk of 4,000 lines) weigh as much as its columns, and both at once neared the cap.
+      const records = pending;
+      pending = [];
+      for (let k = 0; k < records.length; k++) {
+        const { row, end, line: l, text } = records[k]!;
+        records[k] = undefined as never;
         if (row instanceof BentoError) builder.pushError(row, end, l);
         else builder.push((i) => row[names![i]!] ?? null, end, l, text);
       }
-      pending = [];
     };
     try {
       for await (const piece of splitLines(stream, at.byte ?? 0, file, maxLine)) for (const { text: raw, end, notUtf8 } of piece) {

@@ -680,7 +680,8 @@ function plainInt96Micros(reader: { view: DataView; offset: number }, count: num
       const high = Math.floor(micros / 2 ** 32);
       words[2 * k] = micros - high * 2 ** 32;
       words[2 * k + 1] = high;
-    } else out[k] = int96Micros((BigInt(view.getInt32(at + 8, true)) << 64n) | view.getBigUint64(at, true));
+    // As hyparquet reads one (its low word signed), so a PLAIN page and a dictionary agree on a malformed value too.
+    } else out[k] = int96Micros((BigInt(view.getInt32(at + 8, true)) << 64n) | view.getBigInt64(at, true));
   }
   reader.offset += count * 12;
   return out;
