@@ -420,11 +420,12 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
       const values = chunk.columns.get(field.name) as (string | null)[];
       const missing = (v: string | null) => v === null || isMissing(v);
       const declared = options.types?.[field.name] !== undefined;
+      const redeclare = `Fix or remove the value, or declare another type for "${field.name}" in input.csv.types.`;
       if (field.type === 'bool' || field.type === 'date' || field.type === 'timestamp') {
         return [field.name, convertTemporal(values, field, isMissing, (i, value) => {
           if (errors.has(i)) return;
           errors.set(i, typeMismatch(chunk, i, field.name, typeWords(field), `"${value.slice(0, 40)}"`, value, declared
-            ? `Fix or remove the value, or declare another type for "${field.name}" in input.csv.types.`
+            ? redeclare
             : `Fix or remove the value, or list "${field.name}" in input.csv.text to read the column as text${field.unit === 'ns' ? ', or declare it timestamp in input.csv.types to read it to the microsecond (any year)' : ''}.`, declared));
         }, declared)];
       }
@@ -438,7 +439,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
         if (errors.has(i)) return;
         const holds = field.type === 'int64' ? typeWords(field) : inexact ? 'numbers a double holds exactly' : 'numbers';
         errors.set(i, typeMismatch(chunk, i, field.name, holds, `"${value.slice(0, 40)}"`, value, inexact ? (declared ? `A whole number past 2^53 would be rounded to another: declare "${field.name}" bigint in input.csv.types to read it exactly.` : inexactIntegerHint(options))
-          : (options.thousands === undefined ? localeHint(value) : undefined) ?? (declared ? `Fix or remove the value, or declare another type for "${field.name}" in input.csv.types.`
+          : (options.thousands === undefined ? localeHint(value) : undefined) ?? (declared ? redeclare
             : `Fix or remove the value, or ${raiseChunkRows(options)} so the column is seen as text.`), declared));
       }, parse, codes && !declared ? onCode : undefined)];
     }));
