@@ -57,7 +57,7 @@ export class NumberColumn {
   #rows = 0;
   #present = 0;
 
-  /** `int32`: an INT32 column (Spark's IntegerType, DuckDB's INTEGER), whose values are whole and within its range. */
+  /** `int32`: an INT32 column (Spark's IntegerType, DuckDB's INTEGER, or a DATE's days), whose values are whole and within its range. */
   constructor(private readonly float32: boolean, private readonly int32 = false) {}
 
   get rows(): number {
@@ -92,7 +92,8 @@ export class NumberColumn {
       const v = cell(column, i);
       if (v === null || v === undefined) levels[r] = 0;
       else {
-        values[p++] = this.#number(typeof v === 'number' ? v : Number(v));
+        // A DATE column's Dates (midnight UTC, as read) are its days since the epoch.
+        values[p++] = this.#number(typeof v === 'number' ? v : v instanceof Date ? Math.floor(v.getTime() / 86_400_000) : Number(v));
         levels[r] = 1;
       }
     }

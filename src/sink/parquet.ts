@@ -122,9 +122,9 @@ interface GatheredColumn {
 function gatheredColumn(field: Field, compression: Compression, parquet: ParquetWriter): GatheredColumn {
   const unpacked = (target: { add(column: Column, length: number): void }, column: PackedColumn, lengths: readonly number[]) =>
     unpackColumn(column, lengths).forEach((part, b) => target.add(part, lengths[b]!));
-  // INT32 too (not an unsigned one's, past 2^31), held as doubles.
-  if (field.type === 'float32' || field.type === 'float64' || (field.type === 'int32' && (!field.integer || field.integer.signed))) {
-    const numbers = new NumberColumn(field.type === 'float32', field.type === 'int32');
+  // INT32 too (not an unsigned one's, past 2^31), and a DATE's days, held as doubles.
+  if (field.type === 'float32' || field.type === 'float64' || field.type === 'date' || (field.type === 'int32' && (!field.integer || field.integer.signed))) {
+    const numbers = new NumberColumn(field.type === 'float32', field.type === 'int32' || field.type === 'date');
     return {
       name: field.name,
       add: (column, length) => numbers.add(column, length),

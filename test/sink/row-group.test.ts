@@ -36,6 +36,7 @@ const fields: Field[] = [
   { name: 'flag', type: 'bool' },
   { name: 'typedI32', type: 'int32' },
   { name: 'fewI32', type: 'int32' },
+  { name: 'day', type: 'date' },
   { name: 'i64', type: 'int64' },
   { name: 'typed64', type: 'int64' },
   { name: 'fewInt', type: 'int64' },
@@ -45,12 +46,12 @@ const fields: Field[] = [
   { name: 'point', type: 'struct', fields: [{ name: 'x', type: 'float64' }, { name: 'label', type: 'string' }] },
 ];
 const utf8 = { converted_type: 'UTF8', logical_type: { type: 'STRING' } } as const;
-const physical: Record<string, SchemaElement['type']> = { float64: 'DOUBLE', float32: 'FLOAT', int32: 'INT32', int64: 'INT64', timestamp: 'INT64', string: 'BYTE_ARRAY', bool: 'BOOLEAN' };
+const physical: Record<string, SchemaElement['type']> = { float64: 'DOUBLE', float32: 'FLOAT', int32: 'INT32', date: 'INT32', int64: 'INT64', timestamp: 'INT64', string: 'BYTE_ARRAY', bool: 'BOOLEAN' };
 const timestamp = (f: Field) => (f.type === 'timestamp' ? { logical_type: { type: 'TIMESTAMP' as const, isAdjustedToUTC: !f.naive, unit: f.unit === 'ns' ? 'NANOS' as const : 'MICROS' as const }, ...(f.naive || f.unit === 'ns' ? {} : { converted_type: 'TIMESTAMP_MICROS' as const }) } : {});
 // Our sink's schema for those fields, written out: every column OPTIONAL.
 const schema: SchemaElement[] = [
   { name: 'root', num_children: fields.length },
-  ...fields.slice(0, -2).map((f): SchemaElement => ({ name: f.name, type: physical[f.type], repetition_type: 'OPTIONAL', ...(f.type === 'string' ? utf8 : {}), ...timestamp(f) })),
+  ...fields.slice(0, -2).map((f): SchemaElement => ({ name: f.name, type: physical[f.type], repetition_type: 'OPTIONAL', ...(f.type === 'string' ? utf8 : {}), ...(f.type === 'date' ? { converted_type: 'DATE' as const, logical_type: { type: 'DATE' as const } } : {}), ...timestamp(f) })),
   { name: 'tags', repetition_type: 'OPTIONAL', num_children: 1, converted_type: 'LIST', logical_type: { type: 'LIST' } },
   { name: 'list', repetition_type: 'REPEATED', num_children: 1 },
   { name: 'element', type: 'BYTE_ARRAY', repetition_type: 'OPTIONAL', ...utf8 },
@@ -84,6 +85,8 @@ function columns(rows: number, seed: number): Record<string, unknown[] | Float64
     halfDistinct: Array.from({ length: rows }, (_, i) => `value ${i % Math.max(1, Math.floor(rows / 2))}`),
     flag: Array.from({ length: rows }, (_, i) => (i % 7 === 0 ? null : i % 3 === 0)),
     typedI32: Int32Array.from({ length: rows }, (_, i) => (i % 2 ? -(2 ** 31) + i : 2 ** 31 - 1 - i)),
+    // Days before and after the epoch, a repeated few among them (as Dates, the reader's values).
+    day: Array.from({ length: rows }, (_, i) => (i % 12 === 0 ? null : new Date(((i % 3 === 0 ? i % 40 : i) - 20_000) * 86_400_000))),
     fewI32: Array.from({ length: rows }, () => (random() < 0.05 ? null : Math.floor(random() * 9) - 4)),
     // Signed 64-bit values across the words' edges (2^32, 2^31, −1, the INT64 ends), nulls among them.
     i64: Array.from({ length: rows }, (_, i) => (i % 9 === 0 ? null : [2n ** 63n - 1n, -(2n ** 63n), -1n, 0n, 2n ** 32n, 2n ** 32n - 1n, 2n ** 31n, -(2n ** 31n) - 1n][i % 8]! * (i % 16 < 8 ? 1n : 0n) + (i % 16 < 8 ? 0n : BigInt(i)))),
