@@ -251,6 +251,94 @@ export class Int64Column {
   }
 }
 
+/**
+ * A row group's BOOLEAN column: present values as 0 and 1 in row order, and which rows have one;
+ * written RLE (bit-packed runs, length-prefixed) past 16 rows, else PLAIN bits, as
+ * hyparquet-writer writes them.
+ */
+export class BoolColumn {
+  #values = new Uint8Array(1024);
+  #levels = new Uint8Array(1024);
+  #rows = 0;
+  #present = 0;
+
+  get rows(): number {
+    return this.#rows;
+  }
+
+  /** Appends a column as a batch holds it: booleans (or what is truthy) with nulls. */
+  add(column: Column, length: number): void {
+    const need = this.#rows + length;
+    if (need > this.#levels.length) {
+      const size = Math.max(need, this.#levels.length * 2);
+      const values = new Uint8Array(size);
+      values.set(this.#values.subarray(0, this.#present));
+      const levels = new Uint8Array(size);
+      levels.set(this.#levels);
+      this.#values = values;
+      this.#levels = levels;
+    }
+    const values = this.#values;
+    const levels = this.#levels;
+    let p = this.#present;
+    let r = this.#rows;
+    for (let i = 0; i < length; i++, r++) {
+      const v = cell(column, i);
+      if (v === null || v === undefined) levels[r] = 0;
+      else {
+        values[p++] = v ? 1 : 0;
+        levels[r] = 1;
+      }
+    }
+    this.#rows = r;
+    this.#present = p;
+  }
+
+  /** Empties the column for the next row group (its arrays are kept for it). */
+  clear(): void {
+    this.#rows = 0;
+    this.#present = 0;
+  }
+
+  /** Writes the column chunk and empties the column. */
+  write(writer: ByteWriter, name: string, compression: Compression): ColumnChunk {
+    const rows = this.#rows;
+    const present = this.#values.subarray(0, this.#present);
+    const levels = this.#levels.subarray(0, rows);
+    this.clear();
+    let falses = 0;
+    for (let i = 0; i < present.length; i++) falses += 1 - present[i]!;
+    const trues = present.length - falses;
+    const statistics = {
+      min_value: falses > 0 ? false : trues > 0 ? true : undefined, max_value: trues > 0 ? true : falses > 0 ? false : undefined,
+      null_count: BigInt(rows - present.length), nan_count: undefined,
+    };
+    const rle = rows > 16;
+    return writeChunk(writer, {
+      name, type: 'BOOLEAN', compression, rows, levels, statistics,
+      plain: { width: 0.125, count: present.length, encoding: rle ? 'RLE' : 'PLAIN', bytes: (from, to) => (rle ? rleBooleans(present.subarray(from, to)) : plainBooleans(present.subarray(from, to))) },
+    });
+  }
+}
+
+const booleanEncoder = new HybridEncoder();
+
+/** Booleans RLE-encoded (bit width 1), after their byte length. */
+function rleBooleans(values: Uint8Array): Uint8Array {
+  const encoded = booleanEncoder.encode(values, 1);
+  const out = new Uint8Array(4 + encoded.length);
+  new DataView(out.buffer).setUint32(0, encoded.length, true);
+  out.set(encoded, 4);
+  return out;
+}
+
+/** Booleans as PLAIN bits, the first in a byte's lowest bit. */
+function plainBooleans(values: Uint8Array): Uint8Array {
+  const out = new Uint8Array(Math.ceil(values.length / 8));
+  for (let i = 0; i < values.length; i++) out[i >> 3]! |= values[i]! << (i & 7);
+  return out;
+}
+
 /** A row group's text column: runs of rows as posted (distinct strings and codes, or the values). */
 export class TextColumn {
   #segments: TextSegment[] = [];
@@ -688,7 +776,7 @@ function plainTexts(values: readonly string[]): { bytes: Uint8Array; offsets: In
 
 interface ChunkSpec {
   readonly name: string;
-  readonly type: 'FLOAT' | 'DOUBLE' | 'INT32' | 'INT64' | 'BYTE_ARRAY';
+  readonly type: 'BOOLEAN' | 'FLOAT' | 'DOUBLE' | 'INT32' | 'INT64' | 'BYTE_ARRAY';
   readonly compression: Compression;
   readonly rows: number;
   /** 1 where the row has a value, 0 where it is null. */
@@ -697,7 +785,7 @@ interface ChunkSpec {
   /** RLE_DICTIONARY pages: the dictionary page's values, and an index per present row. */
   readonly dictionary?: { readonly bytes: Uint8Array; readonly count: number; readonly indexes: Int32Array };
   /** PLAIN pages: a present value's size as the page split counts it, how many values are present, and the bytes of present values [from, to). */
-  readonly plain?: { readonly width: number | ((i: number) => number); readonly count: number; bytes(from: number, to: number): Uint8Array };
+  readonly plain?: { readonly width: number | ((i: number) => number); readonly count: number; bytes(from: number, to: number): Uint8Array; readonly encoding?: Encoding };
 }
 
 export const codecs = { snappy: 'SNAPPY', gzip: 'GZIP', zstd: 'ZSTD', uncompressed: 'UNCOMPRESSED' } as const;
@@ -728,7 +816,7 @@ function writeChunk(writer: ByteWriter, spec: ChunkSpec): ColumnChunk {
     uncompressed += writer.offset - at + dictionary.bytes.length;
     writer.appendBytes(compressed);
   }
-  const encoding: Encoding = dictionary ? 'RLE_DICTIONARY' : 'PLAIN';
+  const encoding: Encoding = dictionary ? 'RLE_DICTIONARY' : plain!.encoding ?? 'PLAIN';
   const dataOffset = BigInt(writer.offset);
   // A page ends before the value that brings it to PAGE_BYTES (dictionary indexes count 4 bytes).
   const width = dictionary ? 4 : plain!.width;
@@ -765,7 +853,7 @@ function writeChunk(writer: ByteWriter, spec: ChunkSpec): ColumnChunk {
   return {
     meta_data: {
       type: spec.type,
-      encodings: dictionary ? ['PLAIN', 'RLE_DICTIONARY'] : ['PLAIN'],
+      encodings: dictionary ? ['PLAIN', 'RLE_DICTIONARY'] : [encoding],
       path_in_schema: [spec.name],
       codec: codecs[spec.compression.codec],
       num_values: BigInt(rows),

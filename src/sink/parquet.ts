@@ -14,7 +14,7 @@ import { BentoError } from '../errors.js';
 import type { OutputSpec } from '../job/spec.js';
 import { cell, type Column, type Field, MaskedColumn } from '../source/types.js';
 import { openPartial, outputError, type PartialFile } from './atomic.js';
-import { codecs, type Compression, Int64Column, NumberColumn, TextColumn } from './parquet-flat.js';
+import { BoolColumn, codecs, type Compression, Int64Column, NumberColumn, TextColumn } from './parquet-flat.js';
 import { loadZstd, zstdCompress } from './zstd.js';
 import { jsonText } from './values.js';
 import { type PackedBatches, type PackedColumn, unpackColumn } from './transfer.js';
@@ -143,6 +143,16 @@ function gatheredColumn(field: Field, compression: Compression, parquet: Parquet
       addPacked: (column, lengths) => ('typed' in column && column.typed instanceof BigInt64Array ? integers.add(column.valid ? new MaskedColumn(column.typed, column.valid) : column.typed, column.typed.length) : unpacked(integers, column, lengths)),
       write: (writer) => integers.write(writer, field.name, compression),
       clear: () => integers.clear(),
+    };
+  }
+  if (field.type === 'bool') {
+    const flags = new BoolColumn();
+    return {
+      name: field.name,
+      add: (column, length) => flags.add(column, length),
+      addPacked: (column, lengths) => ('typed' in column ? flags.add(column.valid ? new MaskedColumn(column.typed, column.valid) : column.typed, column.typed.length) : unpacked(flags, column, lengths)),
+      write: (writer) => flags.write(writer, field.name, compression),
+      clear: () => flags.clear(),
     };
   }
   // JSON cells as our own JSON text, in a text column the footer declares JSON: hyparquet-writer's

@@ -34,6 +34,8 @@ const fields: Field[] = [
   { name: 'mixed', type: 'string' },
   { name: 'halfDistinct', type: 'string' },
   { name: 'flag', type: 'bool' },
+  { name: 'allTrue', type: 'bool' },
+  { name: 'noFlags', type: 'bool' },
   { name: 'typedI32', type: 'int32' },
   { name: 'fewI32', type: 'int32' },
   { name: 'day', type: 'date' },
@@ -84,6 +86,9 @@ function columns(rows: number, seed: number): Record<string, unknown[] | Float64
     // Passes the sample (many repeats) but not the built dictionary's win check.
     halfDistinct: Array.from({ length: rows }, (_, i) => `value ${i % Math.max(1, Math.floor(rows / 2))}`),
     flag: Array.from({ length: rows }, (_, i) => (i % 7 === 0 ? null : i % 3 === 0)),
+    // Long runs (RLE) and one value only (statistics); no value at all.
+    allTrue: Array.from({ length: rows }, (_, i) => (i % 1000 === 999 ? null : true)),
+    noFlags: new Array(rows).fill(null),
     typedI32: Int32Array.from({ length: rows }, (_, i) => (i % 2 ? -(2 ** 31) + i : 2 ** 31 - 1 - i)),
     // Days before and after the epoch, a repeated few among them (as Dates, the reader's values).
     day: Array.from({ length: rows }, (_, i) => (i % 12 === 0 ? null : new Date(((i % 3 === 0 ? i % 40 : i) - 20_000) * 86_400_000))),
