@@ -376,27 +376,32 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
       const values = chunk.columns.get(field.name) as unknown[] | undefined;
       for (let i = 0; values && i < values.length; i++) {
         const v = values[i];
-        if (v === null || v === undefined || chunk.errors?.has(i) || errors?.has(i)) continue;
+        if (v === null || v === undefined) continue;
+        // A row already bad (by another column, or unreadable) is not reported again, but its cells
+        // are converted or nulled all the same: kept with `emit: null-row`, each must fit its column's writer.
+        const report = !chunk.errors?.has(i) && !errors?.has(i);
+        const misfit = (holds: string, hint: string) => {
+          if (report) bad(i, field, holds, v, hint);
+          values[i] = null;
+        };
         if (field.type === 'float64') {
           if (typeof v === 'number') continue;
-          if (typeof v === 'bigint') bad(i, field, 'numbers a double holds exactly', v, inexactIntegerHint(options));
-          else bad(i, field, 'numbers', v, asJson);
+          if (typeof v === 'bigint') misfit('numbers a double holds exactly', inexactIntegerHint(options));
+          else misfit('numbers', asJson);
         } else if (field.type === 'int64') {
           // 1e19 is a whole number too, past 64 bits; a bigint past them (2^64 − 1) as well.
           const whole = typeof v === 'bigint' ? v >= int64Min && v <= int64Max : typeof v === 'number' && Number.isInteger(v) && Math.abs(v) < 2 ** 63;
-          if (!whole) bad(i, field, 'whole numbers of 64 bits', v, asJson);
+          if (!whole) misfit('whole numbers of 64 bits', asJson);
         } else if (field.type === 'bool') {
-          if (typeof v !== 'boolean') bad(i, field, 'true or false', v, asJson);
+          if (typeof v !== 'boolean') misfit('true or false', asJson);
         } else if (field.type === 'date' || field.type === 'timestamp') {
           const day = typeof v === 'string' ? (field.type === 'date' ? dateOf(v) : timestampOf(v, field.unit ?? 'us', field.naive ?? false)) : undefined;
-          if (day === undefined) bad(i, field, typeWords(field), v, `Fix or remove the value, or ${raiseChunkRows(options)} so that the first chunk holds such a value and the column is kept as text.`);
+          if (day === undefined) misfit(typeWords(field), `Fix or remove the value, or ${raiseChunkRows(options)} so that the first chunk holds such a value and the column is kept as text.`);
           else values[i] = day;
         } else if (field.type === 'string' && typeof v !== 'string') {
           // A number where text was (a zip code, an id) keeps its JSON text: nothing is lost.
           values[i] = typeof v === 'object' ? jsonOf(v) : String(v);
         }
-        // A bad row's cell is null, as a CSV one is: kept with `emit: null-row`, it would not fit its column's writer.
-        if (errors?.has(i)) values[i] = null;
       }
     }
     return errors ? { ...chunk, errors } : chunk;

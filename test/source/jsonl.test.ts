@@ -88,6 +88,11 @@ describe('openJsonl: reading', () => {
       [8194, 'at', `Invalid value: column "at" holds timestamps with a UTC offset (2024-02-29 13:45:01+02:00) in its first rows, got 5 at ${file} row 8194`],
     ]);
     assert.deepEqual((await openJsonl([file], defaults)).schema.map((f) => f.type), ['string', 'string', 'string', 'string', 'float64']);
+    // A row bad by one column keeps its other cells as their columns hold them (a date a Date, a misfit null), for emit: null-row to write.
+    const mixed = await jsonlFile(dir, 'mixed.jsonl', '{"n": 1, "ok": true, "d": "2024-01-01"}\n{"n": 2, "ok": false, "d": "2024-01-02"}\n{"n": "x", "ok": "false", "d": "2024-01-03"}\n');
+    const chunks = await drain(await openJsonl([mixed], { columns: undefined, chunkRows: 2, temporal: { except: [] } }));
+    assert.deepEqual([...chunks[1]!.errors!.keys()], [0]);
+    assert.deepEqual(concatColumns(chunks), { n: [1, 2, null], ok: [true, false, null], d: [new Date('2024-01-01T00:00:00Z'), new Date('2024-01-02T00:00:00Z'), new Date('2024-01-03T00:00:00Z')] });
   }));
 
   test('blank and whitespace-only lines are skipped; CRLF line ends are fine', () => withTempDir(async (dir) => {
