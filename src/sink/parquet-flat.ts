@@ -36,56 +36,87 @@ const int64Max = 2n ** 63n - 1n;
 
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/**
- * A column's value and level arrays grown to hold `need` rows (at least doubled), keeping the
- * `present` values and the levels written so far; undefined where they already do.
- */
-function grow<T extends Float64Array | BigInt64Array>(values: T, levels: Uint8Array, present: number, need: number): { values: T; levels: Uint8Array<ArrayBuffer> } | undefined {
-  if (need <= levels.length) return undefined;
-  const size = Math.max(need, levels.length * 2);
-  const grownValues = new (values.constructor as new (length: number) => T)(size);
-  grownValues.set(values.subarray(0, present) as never);
-  const grownLevels = new Uint8Array(size);
-  grownLevels.set(levels);
-  return { values: grownValues, levels: grownLevels };
+/** What a row group's typed columns share: present values in row order, which rows have one, and growing both. */
+abstract class Gathered<T extends Float64Array | BigInt64Array | Uint8Array> {
+  protected values: T;
+  protected levels: Uint8Array<ArrayBuffer> = new Uint8Array(1024);
+  protected rowCount = 0;
+  protected presentCount = 0;
+
+  protected constructor(values: T) {
+    this.values = values;
+  }
+
+  get rows(): number {
+    return this.rowCount;
+  }
+
+  /** Empties the column for the next row group (its arrays are kept for it). */
+  clear(): void {
+    this.rowCount = 0;
+    this.presentCount = 0;
+  }
+
+  /** Room for `more` rows: both arrays grown (at least doubled) where they lack it. */
+  protected reserve(more: number): void {
+    const need = this.rowCount + more;
+    if (need <= this.levels.length) return;
+    const size = Math.max(need, this.levels.length * 2);
+    const values = new (this.values.constructor as new (length: number) => T)(size);
+    values.set(this.values.subarray(0, this.presentCount) as never);
+    const levels = new Uint8Array(size);
+    levels.set(this.levels);
+    this.values = values;
+    this.levels = levels;
+    this.grew();
+  }
+
+  /** Appends `length` rows of a typed array, every one present. */
+  protected appendAll(column: Float32Array | Float64Array | Int32Array | BigInt64Array, length: number): void {
+    this.values.set(column.subarray(0, length) as never, this.presentCount);
+    this.levels.fill(1, this.rowCount, this.rowCount + length);
+    this.rowCount += length;
+    this.presentCount += length;
+  }
+
+  /** Called once the arrays are new (a view of them to remake). */
+  protected grew(): void {}
+
+  /** The rows gathered (their count, present values and levels), the column emptied for the next row group. */
+  protected take(): { rows: number; present: T; levels: Uint8Array } {
+    const rows = this.rowCount;
+    const taken = { rows, present: this.values.subarray(0, this.presentCount) as T, levels: this.levels.subarray(0, rows) };
+    this.clear();
+    return taken;
+  }
 }
 
 /** A row group's float32 or float64 column: present values in row order, and which rows have one. */
-export class NumberColumn {
-  #values = new Float64Array(1024);
-  #levels = new Uint8Array(1024);
-  #rows = 0;
-  #present = 0;
-
+export class NumberColumn extends Gathered<Float64Array> {
   /** `int32`: an INT32 column (Spark's IntegerType, DuckDB's INTEGER, or a DATE's days), whose values are whole and within its range. */
-  constructor(private readonly float32: boolean, private readonly int32 = false) {}
-
-  get rows(): number {
-    return this.#rows;
+  constructor(private readonly float32: boolean, private readonly int32 = false) {
+    super(new Float64Array(1024));
   }
 
   /** Appends a column as a batch holds it: a typed array, masked or not, or values with nulls. */
   add(column: Column, length: number): void {
-    this.#reserve(length);
-    const values = this.#values;
-    const levels = this.#levels;
+    this.reserve(length);
+    const values = this.values;
+    const levels = this.levels;
     if (column instanceof Float32Array || (column instanceof Float64Array && !this.float32 && !this.int32) || (column instanceof Int32Array && this.int32)) {
-      values.set(column.subarray(0, length), this.#present);
-      levels.fill(1, this.#rows, this.#rows + length);
-      this.#rows += length;
-      this.#present += length;
+      this.appendAll(column, length);
       return;
     }
-    let p = this.#present;
-    let r = this.#rows;
+    let p = this.presentCount;
+    let r = this.rowCount;
     if (column instanceof MaskedColumn && (column.values instanceof Int32Array || (!this.int32 && !(column.values instanceof BigInt64Array)))) {
       const { values: numbers, valid } = column;
       for (let i = 0; i < length; i++, r++) {
         levels[r] = valid[i]!;
         if (valid[i]) values[p++] = this.#number(numbers[i]!);
       }
-      this.#rows = r;
-      this.#present = p;
+      this.rowCount = r;
+      this.presentCount = p;
       return;
     }
     for (let i = 0; i < length; i++, r++) {
@@ -97,25 +128,25 @@ export class NumberColumn {
         levels[r] = 1;
       }
     }
-    this.#rows = r;
-    this.#present = p;
+    this.rowCount = r;
+    this.presentCount = p;
   }
 
   /** Appends a column packed as numbers and marks. */
   addPacked(numbers: Float64Array, marks: Uint8Array): void {
-    this.#reserve(numbers.length);
-    const values = this.#values;
-    const levels = this.#levels;
-    let p = this.#present;
-    let r = this.#rows;
+    this.reserve(numbers.length);
+    const values = this.values;
+    const levels = this.levels;
+    let p = this.presentCount;
+    let r = this.rowCount;
     for (let i = 0; i < numbers.length; i++, r++) {
       if (marks[i] === NUMBER) {
         values[p++] = this.#number(numbers[i]!);
         levels[r] = 1;
       } else levels[r] = 0;
     }
-    this.#rows = r;
-    this.#present = p;
+    this.rowCount = r;
+    this.presentCount = p;
   }
 
   /** The file holds float32: values are rounded on arrival, so dictionaries and statistics see what is written. */
@@ -123,25 +154,9 @@ export class NumberColumn {
     return this.float32 ? Math.fround(v) : v;
   }
 
-  #reserve(more: number): void {
-    const grown = grow(this.#values, this.#levels, this.#present, this.#rows + more);
-    if (!grown) return;
-    this.#values = grown.values;
-    this.#levels = grown.levels;
-  }
-
-  /** Empties the column for the next row group (its arrays are kept for it). */
-  clear(): void {
-    this.#rows = 0;
-    this.#present = 0;
-  }
-
   /** Writes the column chunk, PLAIN or with a dictionary where one pays, and empties the column. */
   write(writer: ByteWriter, name: string, compression: Compression, plain: boolean): ColumnChunk {
-    const rows = this.#rows;
-    const present = this.#values.subarray(0, this.#present);
-    const levels = this.#levels.subarray(0, rows);
-    this.clear();
+    const { rows, present, levels } = this.take();
     // As hyparquet-writer refuses one, when the row group is encoded (the column is emptied all the same).
     if (this.int32) for (const v of present) if (!(Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31)) throw new RangeError(`parquet INT32 value is not a 32-bit integer: ${v}`);
     const width = this.float32 || this.int32 ? 4 : 8;
@@ -165,33 +180,25 @@ export class NumberColumn {
  * as a bigint each: hyparquet-writer's passes over a column of bigints (range check, statistics,
  * dictionary, plain bytes) each made one per value, ~0.5 µs a cell.
  */
-export class Int64Column {
+export class Int64Column extends Gathered<BigInt64Array> {
   /** `scale`: a Date's milliseconds to the column's unit (a timestamp's; 1n otherwise). */
-  constructor(private readonly scale = 1n) {}
+  #words: Uint32Array;
 
-  #values = new BigInt64Array(1024);
-  #words = new Uint32Array(this.#values.buffer);
-  #levels = new Uint8Array(1024);
-  #rows = 0;
-  #present = 0;
-
-  get rows(): number {
-    return this.#rows;
+  constructor(private readonly scale = 1n) {
+    super(new BigInt64Array(1024));
+    this.#words = new Uint32Array(this.values.buffer);
   }
 
   /** Appends a column as a batch holds it: a BigInt64Array, masked or not, or values (bigints, whole numbers) with nulls. */
   add(column: Column, length: number): void {
-    this.#reserve(length);
-    const levels = this.#levels;
+    this.reserve(length);
+    const levels = this.levels;
     if (column instanceof BigInt64Array) {
-      this.#values.set(column.subarray(0, length), this.#present);
-      levels.fill(1, this.#rows, this.#rows + length);
-      this.#rows += length;
-      this.#present += length;
+      this.appendAll(column, length);
       return;
     }
-    let p = this.#present;
-    let r = this.#rows;
+    let p = this.presentCount;
+    let r = this.rowCount;
     if (column instanceof MaskedColumn && column.values instanceof BigInt64Array) {
       const { values, valid } = column;
       const from = new Uint32Array(values.buffer, values.byteOffset, values.length * 2);
@@ -211,35 +218,22 @@ export class Int64Column {
           const n = typeof v === 'bigint' ? v : v instanceof Date ? BigInt(v.getTime()) * this.scale : BigInt(v as number);
           // A BigInt64Array would keep the low 64 bits of a larger value: another number, silently.
           if (n < int64Min || n > int64Max) throw new RangeError(`parquet INT64 value out of range: ${n}`);
-          this.#values[p++] = n;
+          this.values[p++] = n;
           levels[r] = 1;
         }
       }
     }
-    this.#rows = r;
-    this.#present = p;
+    this.rowCount = r;
+    this.presentCount = p;
   }
 
-  #reserve(more: number): void {
-    const grown = grow(this.#values, this.#levels, this.#present, this.#rows + more);
-    if (!grown) return;
-    this.#values = grown.values;
-    this.#words = new Uint32Array(grown.values.buffer);
-    this.#levels = grown.levels;
-  }
-
-  /** Empties the column for the next row group (its arrays are kept for it). */
-  clear(): void {
-    this.#rows = 0;
-    this.#present = 0;
+  protected override grew(): void {
+    this.#words = new Uint32Array(this.values.buffer);
   }
 
   /** Writes the column chunk, PLAIN or with a dictionary where one pays, and empties the column. */
   write(writer: ByteWriter, name: string, compression: Compression): ColumnChunk {
-    const rows = this.#rows;
-    const present = this.#values.subarray(0, this.#present);
-    const levels = this.#levels.subarray(0, rows);
-    this.clear();
+    const { rows, present, levels } = this.take();
     const dictionary = int64Dictionary(present, rows - present.length, levels);
     const statistics = int64Statistics(dictionary ? dictionary.values : present, rows - present.length);
     return writeChunk(writer, {
@@ -256,32 +250,18 @@ export class Int64Column {
  * written RLE (bit-packed runs, length-prefixed) past 16 rows, else PLAIN bits, as
  * hyparquet-writer writes them.
  */
-export class BoolColumn {
-  #values = new Uint8Array(1024);
-  #levels = new Uint8Array(1024);
-  #rows = 0;
-  #present = 0;
-
-  get rows(): number {
-    return this.#rows;
+export class BoolColumn extends Gathered<Uint8Array> {
+  constructor() {
+    super(new Uint8Array(1024));
   }
 
   /** Appends a column as a batch holds it: booleans (or what is truthy) with nulls. */
   add(column: Column, length: number): void {
-    const need = this.#rows + length;
-    if (need > this.#levels.length) {
-      const size = Math.max(need, this.#levels.length * 2);
-      const values = new Uint8Array(size);
-      values.set(this.#values.subarray(0, this.#present));
-      const levels = new Uint8Array(size);
-      levels.set(this.#levels);
-      this.#values = values;
-      this.#levels = levels;
-    }
-    const values = this.#values;
-    const levels = this.#levels;
-    let p = this.#present;
-    let r = this.#rows;
+    this.reserve(length);
+    const values = this.values;
+    const levels = this.levels;
+    let p = this.presentCount;
+    let r = this.rowCount;
     for (let i = 0; i < length; i++, r++) {
       const v = cell(column, i);
       if (v === null || v === undefined) levels[r] = 0;
@@ -290,22 +270,13 @@ export class BoolColumn {
         levels[r] = 1;
       }
     }
-    this.#rows = r;
-    this.#present = p;
-  }
-
-  /** Empties the column for the next row group (its arrays are kept for it). */
-  clear(): void {
-    this.#rows = 0;
-    this.#present = 0;
+    this.rowCount = r;
+    this.presentCount = p;
   }
 
   /** Writes the column chunk and empties the column. */
   write(writer: ByteWriter, name: string, compression: Compression): ColumnChunk {
-    const rows = this.#rows;
-    const present = this.#values.subarray(0, this.#present);
-    const levels = this.#levels.subarray(0, rows);
-    this.clear();
+    const { rows, present, levels } = this.take();
     let falses = 0;
     for (let i = 0; i < present.length; i++) falses += 1 - present[i]!;
     const trues = present.length - falses;
