@@ -487,125 +487,91 @@ function textDictionary(segments: readonly TextSegment[], rows: number): TextDic
   return { values, indexes: indexes.subarray(0, present), levels, present };
 }
 
-/**
- * Distinct numbers in first-seen order, found through a hash table over their bits (a Map would
- * box every double it is asked about). Zeros are one value, as are NaNs (a Map's SameValueZero).
- */
-function numberDictionary(present: Float64Array, nulls: number, width: number, levels: Uint8Array): { values: Float64Array; indexes: Int32Array } | undefined {
-  const rows = present.length + nulls;
-  const sample = sampleRows(rows);
-  const sampled: (number | null)[] = [];
-  let p = 0;
-  let r = 0;
-  for (const at of sample) {
-    for (; r < at; r++) p += levels[r]!;
-    sampled.push(levels[at] ? present[p]! : null);
-  }
-  if (sampleRejects(sampled, (v) => (v === null ? 0 : width))) return undefined;
-  let values = new Float64Array(64);
-  let count = 0;
-  let slots = new Int32Array(256).fill(-1);
-  const indexes = new Int32Array(present.length);
-  const bits = new Float64Array(1);
-  const words = new Uint32Array(bits.buffer);
-  const slotOf = (v: number, table: Int32Array): number => {
-    bits[0] = v === 0 ? 0 : v !== v ? NaN : v;
-    const mask = table.length - 1;
-    // Both words mixed into every bit (murmur3's finalizer): integers have all-zero low words,
-    // and a table indexed by low bits alone put them all in one chain.
-    let h = Math.imul(words[0]!, 0x9e3779b1) ^ words[1]!;
-    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-    let s = (h ^ (h >>> 16)) & mask;
-    for (;;) {
-      const i = table[s]!;
-      if (i < 0) return s;
-      const w = values[i]!;
-      if (w === v || (w !== w && v !== v)) return s;
-      s = (s + 1) & mask;
-    }
-  };
-  for (let k = 0; k < present.length; k++) {
-    const v = present[k]!;
-    const s = slotOf(v, slots);
-    let i = slots[s]!;
-    if (i < 0) {
-      if (count === values.length) {
-        const grown = new Float64Array(count * 2);
-        grown.set(values);
-        values = grown;
-      }
-      i = count++;
-      values[i] = v;
-      slots[s] = i;
-      if (count * 2 > slots.length) {
-        const table = new Int32Array(slots.length * 2).fill(-1);
-        for (let j = 0; j < count; j++) table[slotOf(values[j]!, table)] = j;
-        slots = table;
-      }
-    }
-    indexes[k] = i;
-  }
-  if (!dictionaryPays(count, count * width, present.length, present.length * width)) return undefined;
-  return { values: values.subarray(0, count), indexes };
-}
-
-/**
- * Distinct 64-bit integers in first-seen order, found through a hash table over their two words
- * (no bigint made a value), as hyparquet-writer decides and builds a dictionary of them.
- */
-function int64Dictionary(present: BigInt64Array, nulls: number, levels: Uint8Array): { values: BigInt64Array; indexes: Int32Array } | undefined {
-  const rows = present.length + nulls;
-  const sampled: (bigint | null)[] = [];
+/** The value of each row hyparquet-writer samples to judge a dictionary (null where the row has none). */
+function sampledValues<T>(present: ArrayLike<T>, rows: number, levels: Uint8Array): (T | null)[] {
+  const sampled: (T | null)[] = [];
   let p = 0;
   let r = 0;
   for (const at of sampleRows(rows)) {
     for (; r < at; r++) p += levels[r]!;
     sampled.push(levels[at] ? present[p]! : null);
   }
-  if (sampleRejects(sampled, (v) => (v === null ? 0 : 8))) return undefined;
-  const words = new Uint32Array(present.buffer, present.byteOffset, present.length * 2);
-  let distinct = new Uint32Array(128);
-  let count = 0;
+  return sampled;
+}
+
+/**
+ * Distinct values in first-seen order among `count` values given as pairs of 32-bit words (a
+ * double's bits, a 64-bit integer's), found through a hash table over the words with nothing
+ * boxed (a Map would box every double, and make a bigint of every integer, it is asked about):
+ * each value's index among the distinct ones, and where each was first met.
+ */
+function distinctWords(words: Uint32Array, count: number): { indexes: Int32Array; firsts: Int32Array } {
+  let firsts = new Int32Array(64);
+  let distinct = 0;
   let slots = new Int32Array(256).fill(-1);
-  const indexes = new Int32Array(present.length);
-  const slotOf = (low: number, high: number, table: Int32Array): number => {
+  const indexes = new Int32Array(count);
+  const slotOf = (k: number, table: Int32Array): number => {
+    const low = words[2 * k]!;
+    const high = words[2 * k + 1]!;
     const mask = table.length - 1;
+    // Both words mixed into every bit (murmur3's finalizer): integers and whole doubles have
+    // all-zero low or high words, and a table indexed by one word alone put them in one chain.
     let h = Math.imul(low, 0x9e3779b1) ^ high;
     h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
     h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
     let s = (h ^ (h >>> 16)) & mask;
     for (;;) {
       const i = table[s]!;
-      if (i < 0 || (distinct[2 * i] === low && distinct[2 * i + 1] === high)) return s;
+      if (i < 0 || (words[2 * firsts[i]!] === low && words[2 * firsts[i]! + 1] === high)) return s;
       s = (s + 1) & mask;
     }
   };
-  for (let k = 0; k < present.length; k++) {
-    const low = words[2 * k]!;
-    const high = words[2 * k + 1]!;
-    const s = slotOf(low, high, slots);
+  for (let k = 0; k < count; k++) {
+    const s = slotOf(k, slots);
     let i = slots[s]!;
     if (i < 0) {
-      if (2 * count === distinct.length) {
-        const grown = new Uint32Array(distinct.length * 2);
-        grown.set(distinct);
-        distinct = grown;
+      if (distinct === firsts.length) {
+        const grown = new Int32Array(distinct * 2);
+        grown.set(firsts);
+        firsts = grown;
       }
-      i = count++;
-      distinct[2 * i] = low;
-      distinct[2 * i + 1] = high;
+      i = distinct++;
+      firsts[i] = k;
       slots[s] = i;
-      if (count * 2 > slots.length) {
+      if (distinct * 2 > slots.length) {
         const table = new Int32Array(slots.length * 2).fill(-1);
-        for (let j = 0; j < count; j++) table[slotOf(distinct[2 * j]!, distinct[2 * j + 1]!, table)] = j;
+        for (let j = 0; j < distinct; j++) table[slotOf(firsts[j]!, table)] = j;
         slots = table;
       }
     }
     indexes[k] = i;
   }
-  if (!dictionaryPays(count, count * 8, present.length, present.length * 8)) return undefined;
-  return { values: new BigInt64Array(distinct.buffer, 0, count), indexes };
+  return { indexes, firsts: firsts.subarray(0, distinct) };
+}
+
+/**
+ * Distinct numbers in first-seen order, as hyparquet-writer's Map finds them: zeros are one value,
+ * as are NaNs (SameValueZero), so their bits are compared once both are made one; the dictionary
+ * holds each as first met (−0 where it came before 0).
+ */
+function numberDictionary(present: Float64Array, nulls: number, width: number, levels: Uint8Array): { values: Float64Array; indexes: Int32Array } | undefined {
+  if (sampleRejects(sampledValues(present, present.length + nulls, levels), (v) => (v === null ? 0 : width))) return undefined;
+  const same = present.map((v) => (v === 0 ? 0 : v !== v ? NaN : v));
+  const { indexes, firsts } = distinctWords(new Uint32Array(same.buffer, same.byteOffset, same.length * 2), present.length);
+  if (!dictionaryPays(firsts.length, firsts.length * width, present.length, present.length * width)) return undefined;
+  return { values: Float64Array.from(firsts, (k) => present[k]!), indexes };
+}
+
+/** Distinct 64-bit integers in first-seen order, by their two words (no bigint made a value), as hyparquet-writer decides and builds a dictionary of them. */
+function int64Dictionary(present: BigInt64Array, nulls: number, levels: Uint8Array): { values: BigInt64Array; indexes: Int32Array } | undefined {
+  if (sampleRejects(sampledValues(present, present.length + nulls, levels), (v) => (v === null ? 0 : 8))) return undefined;
+  const words = new Uint32Array(present.buffer, present.byteOffset, present.length * 2);
+  const { indexes, firsts } = distinctWords(words, present.length);
+  if (!dictionaryPays(firsts.length, firsts.length * 8, present.length, present.length * 8)) return undefined;
+  const values = new BigInt64Array(firsts.length);
+  const out = new Uint32Array(values.buffer);
+  firsts.forEach((k, i) => out.set(words.subarray(2 * k, 2 * k + 2), 2 * i));
+  return { values, indexes };
 }
 
 /** Statistics of an INT64 column from its present (or distinct) values: compared by their words, the high one signed. */

@@ -119,41 +119,52 @@ interface GatheredColumn {
   clear(): void;
 }
 
+/** What a column of our own writer (sink/parquet-flat.ts) is given rows by. */
+interface FlatTarget {
+  add(column: Column, length: number): void;
+  clear(): void;
+}
+
+/** A column's rows posted as one typed array. */
+type PackedTyped = Extract<PackedColumn, { typed: unknown }>['typed'];
+
 function gatheredColumn(field: Field, compression: Compression, parquet: ParquetWriter): GatheredColumn {
   const unpacked = (target: { add(column: Column, length: number): void }, column: PackedColumn, lengths: readonly number[]) =>
     unpackColumn(column, lengths).forEach((part, b) => target.add(part, lengths[b]!));
+  /**
+   * A column our own writer gathers: rows posted as one typed array (that `takes`) go to it as
+   * they came, others unpacked, unless `packed` has taken them in their packed form.
+   */
+  const flat = (target: FlatTarget, write: (writer: ByteWriter) => ColumnChunk, takes: (typed: PackedTyped) => boolean = () => true, packed?: (column: PackedColumn) => boolean): GatheredColumn => ({
+    name: field.name,
+    add: (column, length) => target.add(column, length),
+    addPacked(column, lengths) {
+      if (packed?.(column)) return;
+      if ('typed' in column && takes(column.typed)) target.add(column.valid ? new MaskedColumn(column.typed, column.valid) : column.typed, column.typed.length);
+      else unpacked(target, column, lengths);
+    },
+    write,
+    clear: () => target.clear(),
+  });
   // INT32 too (not an unsigned one's, past 2^31), and a DATE's days, held as doubles.
   if (field.type === 'float32' || field.type === 'float64' || field.type === 'date' || (field.type === 'int32' && (!field.integer || field.integer.signed))) {
     const numbers = new NumberColumn(field.type === 'float32', field.type === 'int32' || field.type === 'date');
-    return {
-      name: field.name,
-      add: (column, length) => numbers.add(column, length),
-      addPacked: (column, lengths) => ('numbers' in column ? numbers.addPacked(column.numbers, column.marks) : 'typed' in column ? numbers.add(column.valid ? new MaskedColumn(column.typed, column.valid) : column.typed, column.typed.length) : unpacked(numbers, column, lengths)),
-      // Model scores are nearly all distinct: a dictionary is never tried for them.
-      write: (writer) => numbers.write(writer, field.name, compression, field.continuous === true),
-      clear: () => numbers.clear(),
-    };
+    // Model scores are nearly all distinct: a dictionary is never tried for them.
+    return flat(numbers, (writer) => numbers.write(writer, field.name, compression, field.continuous === true), undefined,
+      (column) => {
+        if (!('numbers' in column)) return false;
+        numbers.addPacked(column.numbers, column.marks);
+        return true;
+      });
   }
   // 64-bit integers (not UBIGINT's, past 2^63) and timestamps counted in a unit: as their words, never a bigint each.
   if ((field.type === 'int64' && !(field.integer && !field.integer.signed && field.integer.bits === 64)) || (field.type === 'timestamp' && field.unit)) {
     const integers = new Int64Column(field.unit === 'us' ? 1000n : field.unit === 'ns' ? 1_000_000n : 1n);
-    return {
-      name: field.name,
-      add: (column, length) => integers.add(column, length),
-      addPacked: (column, lengths) => ('typed' in column && column.typed instanceof BigInt64Array ? integers.add(column.valid ? new MaskedColumn(column.typed, column.valid) : column.typed, column.typed.length) : unpacked(integers, column, lengths)),
-      write: (writer) => integers.write(writer, field.name, compression),
-      clear: () => integers.clear(),
-    };
+    return flat(integers, (writer) => integers.write(writer, field.name, compression), (typed) => typed instanceof BigInt64Array);
   }
   if (field.type === 'bool') {
     const flags = new BoolColumn();
-    return {
-      name: field.name,
-      add: (column, length) => flags.add(column, length),
-      addPacked: (column, lengths) => ('typed' in column ? flags.add(column.valid ? new MaskedColumn(column.typed, column.valid) : column.typed, column.typed.length) : unpacked(flags, column, lengths)),
-      write: (writer) => flags.write(writer, field.name, compression),
-      clear: () => flags.clear(),
-    };
+    return flat(flags, (writer) => flags.write(writer, field.name, compression));
   }
   // JSON cells as our own JSON text, in a text column the footer declares JSON: hyparquet-writer's
   // encoding turns a 64-bit integer into the nearest double and drops a `__proto__` key.
@@ -174,13 +185,12 @@ function gatheredColumn(field: Field, compression: Compression, parquet: Parquet
   // A UUID goes to hyparquet-writer, which turns its text back into 16 bytes.
   if (field.type === 'string' && !field.uuid) {
     const texts = new TextColumn();
-    return {
-      name: field.name,
-      add: (column, length) => texts.add(column, length),
-      addPacked: (column, lengths) => ('codes' in column ? texts.addPacked(column.strings, column.codes) : unpacked(texts, column, lengths)),
-      write: (writer) => texts.write(writer, field.name, compression),
-      clear: () => texts.clear(),
-    };
+    return flat(texts, (writer) => texts.write(writer, field.name, compression), () => false,
+      (column) => {
+        if (!('codes' in column)) return false;
+        texts.addPacked(column.strings, column.codes);
+        return true;
+      });
   }
   let parts: Column[] = [];
   let lengths: number[] = [];

@@ -216,13 +216,23 @@ const nsMax = 2n ** 63n - 2n;
  */
 function stampCount(unit: TimeUnit): bigint | undefined {
   if (unit === 'us') {
-    const us = stampMs * 1000 + Math.floor(stampBelow / 1000);
-    // Within ±2^53 (±285 years) the sum is exact as a double: one bigint made, not three. A
-    // microsecond count past that, but within a Date's range, is within an INT64's.
-    return Math.abs(us) <= Number.MAX_SAFE_INTEGER ? BigInt(us) : BigInt(stampMs) * 1000n + BigInt(Math.floor(stampBelow / 1000));
+    const us = stampMicros();
+    // A microsecond count past ±2^53, but within a Date's range, is within an INT64's.
+    return us !== undefined ? BigInt(us) : BigInt(stampMs) * 1000n + BigInt(Math.floor(stampBelow / 1000));
   }
   const ns = BigInt(stampMs) * 1_000_000n + BigInt(stampBelow);
   return ns > nsMax || ns < nsMin ? undefined : ns;
+}
+
+/** The last parse's microseconds as a number, where they are within ±2^53 (±285 years of 1970) and so exact; else undefined. */
+function stampMicros(): number | undefined {
+  const us = stampMs * 1000 + Math.floor(stampBelow / 1000);
+  return Math.abs(us) <= Number.MAX_SAFE_INTEGER ? us : undefined;
+}
+
+/** Parses a timestamp cell for a column of this zone kind; `anyZone` (a declared column) takes either kind. */
+function parseFor(text: string, naive: boolean, anyZone: boolean): boolean {
+  return parseStamp(text, false) && (stampZoned !== naive || anyZone);
 }
 
 /**
@@ -238,12 +248,12 @@ function timestampColumn(values: readonly (string | null)[], unit: TimeUnit, nai
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
     if (v === null || isMissing(v)) continue;
-    if (!parseStamp(v, false) || (stampZoned === naive && !anyZone)) {
+    if (!parseFor(v, naive, anyZone)) {
       onBad(i, v);
       continue;
     }
-    const us = unit === 'us' ? stampMs * 1000 + Math.floor(stampBelow / 1000) : NaN;
-    if (Math.abs(us) <= Number.MAX_SAFE_INTEGER) {
+    const us = unit === 'us' ? stampMicros() : undefined;
+    if (us !== undefined) {
       const high = Math.floor(us / 2 ** 32);
       words[2 * i] = us - high * 2 ** 32;
       words[2 * i + 1] = high;
@@ -268,7 +278,7 @@ function timestampColumn(values: readonly (string | null)[], unit: TimeUnit, nai
  * UTC, a cell without an offset in a zoned column as a UTC time.
  */
 export function timestampOf(text: string, unit: TimeUnit, naive: boolean, anyZone = false): bigint | undefined {
-  return !parseStamp(text, false) || (stampZoned === naive && !anyZone) ? undefined : stampCount(unit);
+  return parseFor(text, naive, anyZone) ? stampCount(unit) : undefined;
 }
 
 /**

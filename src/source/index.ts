@@ -18,12 +18,13 @@ export type { Column, Field, FieldType, RowChunk, Source, SourceProgress } from 
  * Resolves the input files, checks they share one format, and opens the matching reader.
  * `rawText`: CSV cells stay the text read (for CSV output, which writes them back unchanged).
  * `temporal`: CSV columns but these are sniffed for booleans, dates and timestamps too, JSON Lines
- * text for dates and timestamps (for a Parquet output, which keeps them typed). `linesFor`: also hand on each CSV record's text (see lineColumn) for a CSV writer with this
- * delimiter, `jsonLines` each JSON Lines line's for a JSON Lines writer (where no partition folders
- * add columns); then `valuesOf` (the model's columns) are the only cells read as values. `required`:
+ * text for dates and timestamps (for a Parquet output, which keeps them typed). `linesFor`: also
+ * hand on each CSV record's text (see lineColumn) for a CSV writer with this delimiter,
+ * `jsonLines` each JSON Lines line's for a JSON Lines writer (where no partition folders add
+ * columns); then `valuesOf` (the model's columns) are the only cells read as values. `required`:
  * the model's columns, which every JSON Lines file must hold as keys (CSV and Parquet files must
- * hold every column read, in their header or schema). `own`: files
- * a folder or glob must not read (job/spec.ts, writtenByRuns), listed in `skipped` when matched.
+ * hold every column read, in their header or schema). `own`: files a folder or glob must not read
+ * (job/spec.ts, writtenByRuns), listed in `skipped` when matched.
  */
 export async function openSource(input: InputSpec, read: { rawText?: boolean; temporal?: { readonly except: readonly string[] }; linesFor?: string; jsonLines?: boolean; valuesOf?: readonly string[]; required?: readonly string[]; written?: ReadonlySet<string>; memoryMb?: number } = {}, own?: (file: string) => boolean): Promise<Source & { format: DataFormat; skipped: readonly string[]; partitions: readonly Field[]; notes: readonly string[]; partitionKeys: readonly string[] }> {
   const skipped: string[] = [];
