@@ -1,15 +1,19 @@
 /** The cgroup CPU quota (src/cores.ts), read from copies of what Linux shows under /proc and /sys/fs/cgroup. */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { cpuQuota, usableCores } from '../src/cores.js';
 import { runCliInShell, withTempDir } from './helpers.js';
 
-/** A root folder holding `files` (paths as on Linux). */
+const roots: string[] = [];
+after(() => { for (const root of roots) rmSync(root, { recursive: true, force: true }); });
+
+/** A root folder holding `files` (paths as on Linux), removed when the file's tests end. */
 function fakeRoot(files: Record<string, string>): string {
   const root = mkdtempSync(join(tmpdir(), 'bb-cores-'));
+  roots.push(root);
   for (const [path, text] of Object.entries(files)) {
     mkdirSync(dirname(join(root, path)), { recursive: true });
     writeFileSync(join(root, path), text);
