@@ -5,7 +5,7 @@
 import { cell, type Field, lineColumn } from '../source/types.js';
 import { openTextSink } from './text.js';
 import type { OutputBatch, Sink, SinkOptions } from './types.js';
-import { base64, dateText, jsonText, numberText, timestampText } from './values.js';
+import { base64, dateText, dayText, jsonText, numberText, timestampText } from './values.js';
 
 export function openCsvSink(schema: readonly Field[], options: SinkOptions & { delimiter: string; gzip?: boolean; level?: number }): Promise<Sink> {
   const d = options.delimiter;
@@ -15,8 +15,9 @@ export function openCsvSink(schema: readonly Field[], options: SinkOptions & { d
     if (value === null || value === undefined) return '';
     switch (typeof value) {
       case 'string': return quote(value);
-      case 'number': return numberText(value, field.type);
-      case 'bigint': return field.unit ? timestampText(value, field.unit, field.naive) : value.toString();
+      // Dates and millisecond times past what a Date holds come as days and a bigint of milliseconds.
+      case 'number': return field.type === 'date' ? dayText(value) : numberText(value, field.type);
+      case 'bigint': return field.unit || field.type === 'timestamp' ? timestampText(value, field.unit ?? 'ms', field.naive) : value.toString();
       case 'boolean': return value ? 'true' : 'false';
       default:
         if (value instanceof Date) return dateText(value, field.type, field.naive);

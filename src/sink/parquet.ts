@@ -470,7 +470,8 @@ function convert(values: unknown[], field: Omit<Field, 'name'>): unknown[] {
         const scale = field.unit === 'us' ? 1000n : field.unit === 'ns' ? 1_000_000n : 1n;
         return values.map((v) => (typeof v === 'bigint' ? v : v === null || v === undefined ? null : BigInt((v instanceof Date ? v : new Date(v as string)).getTime()) * scale));
       }
-      return values.map((v) => (v instanceof Date ? v : v === null || v === undefined ? null : new Date(v as string)));
+      // A date or millisecond time past what a Date holds is read as its days or milliseconds, which hyparquet-writer takes as they are.
+      return values.map((v) => (v instanceof Date || typeof v === 'number' || typeof v === 'bigint' ? v : v === null || v === undefined ? null : new Date(v as string)));
     case 'list':
       return values.map((v) => (v === null || v === undefined ? null : convert(Array.from(v as ArrayLike<unknown>), itemField(field))));
     case 'struct':

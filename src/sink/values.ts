@@ -261,9 +261,11 @@ const noDetail: Pick<Field, 'unit' | 'naive' | 'fields'> = {};
 export function jsonText(value: unknown, type: FieldType, items?: FieldType, detail: Pick<Field, 'unit' | 'naive' | 'fields'> = {}): string {
   if (value === null || value === undefined) return 'null';
   switch (typeof value) {
-    case 'number': return Number.isFinite(value) ? numberText(value, type) : 'null';
-    // Field.unit is set on fine timestamps only: their bigints are times, any other's are numbers.
-    case 'bigint': return detail.unit ? JSON.stringify(timestampText(value, detail.unit, detail.naive)) : value.toString();
+    // A date past what a Date holds comes as its days.
+    case 'number': return !Number.isFinite(value) ? 'null' : type === 'date' ? `"${dayText(value)}"` : numberText(value, type);
+    // Field.unit is set on fine timestamps only: their bigints are times, any other's are numbers,
+    // but for a millisecond time past what a Date holds.
+    case 'bigint': return detail.unit || type === 'timestamp' ? JSON.stringify(timestampText(value, detail.unit ?? 'ms', detail.naive)) : value.toString();
     case 'string': return JSON.stringify(value);
     case 'boolean': return value ? 'true' : 'false';
     default:
@@ -314,19 +316,24 @@ export function base64(bytes: Uint8Array): string {
 /**
  * A timestamp counted in `unit` since the epoch, in ISO 8601 with every digit of its unit
  * (`2024-01-01T00:00:00.123456Z`, nanoseconds 9 digits), as pandas and Spark print one; a
- * wall-clock (`naive`) one without the `Z`, which would say it is UTC.
+ * wall-clock (`naive`) one without the `Z`, which would say it is UTC. Milliseconds come here
+ * only for times past JavaScript's Date (±275,760 years), which a millisecond column otherwise
+ * holds as Dates.
  */
-export function timestampText(units: bigint, unit: TimeUnit, naive = false): string {
-  const us = unit === 'us';
+export function timestampText(units: bigint, unit: TimeUnit | 'ms', naive = false): string {
+  // DuckDB and PostgreSQL store 'infinity' and '-infinity' as the int64 ends, and read these words back.
+  if (units === int64Max) return 'infinity';
+  if (units === -int64Max) return '-infinity';
+  const digits = unit === 'ms' ? 3 : unit === 'us' ? 6 : 9;
   let seconds: number;
   let fraction: number | bigint;
   // Microseconds are exact in a double for ±285 years; nanoseconds only for ±104 days.
-  if (us && units <= maxSafeBig && units >= -maxSafeBig) {
+  if (unit === 'us' && units <= maxSafeBig && units >= -maxSafeBig) {
     const n = Number(units);
     seconds = Math.floor(n / 1e6);
     fraction = n - seconds * 1e6;
   } else {
-    const perSecond = us ? 1_000_000n : 1_000_000_000n;
+    const perSecond = unit === 'ms' ? 1000n : unit === 'us' ? 1_000_000n : 1_000_000_000n;
     let whole = units / perSecond;
     let rest = units % perSecond;
     if (rest < 0n) {
@@ -339,11 +346,44 @@ export function timestampText(units: bigint, unit: TimeUnit, naive = false): str
   // Rows in time order share their second: its text is made once.
   if (seconds !== lastSecond) {
     const date = new Date(seconds * 1000);
-    if (Number.isNaN(date.getTime())) return '';
     lastSecond = seconds;
-    lastPrefix = date.toISOString().slice(0, -5);
+    lastPrefix = Number.isNaN(date.getTime()) ? farSecondText(seconds) : date.toISOString().slice(0, -5);
   }
-  return `${lastPrefix}.${String(fraction).padStart(us ? 6 : 9, '0')}${naive ? '' : 'Z'}`;
+  return `${lastPrefix}.${String(fraction).padStart(digits, '0')}${naive ? '' : 'Z'}`;
+}
+
+const int64Max = 2n ** 63n - 1n;
+
+/** A second past JavaScript's Date as `+290309-12-21T10:00:00`: Date's own form for years past 9999. */
+function farSecondText(seconds: number): string {
+  const days = Math.floor(seconds / 86_400);
+  const rest = seconds - days * 86_400;
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${dayText(days)}T${two(Math.floor(rest / 3600))}:${two(Math.floor(rest / 60) % 60)}:${two(rest % 60)}`;
+}
+
+/**
+ * A DATE's day count since 1970-01-01 as `2024-02-29`; years outside 0–9999 with a sign and six
+ * or more digits (`+275761-01-01`, `-000044-03-15`), as JavaScript's Date and ISO 8601's expanded
+ * years write them. DuckDB's 'infinity' and '-infinity' (the int32 ends but one) are those words.
+ * The reader gives days, not a Date, only for dates past what a Date holds.
+ */
+export function dayText(days: number): string {
+  if (days === 2_147_483_647) return 'infinity';
+  if (days === -2_147_483_647) return '-infinity';
+  // The proleptic Gregorian calendar in 400-year eras of 146,097 days, counted from 0000-03-01 so
+  // that a leap day ends its year (the civil-from-days method).
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const dayOfEra = z - era * 146_097;
+  const yearOfEra = Math.floor((dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36_524) - Math.floor(dayOfEra / 146_096)) / 365);
+  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
+  const shifted = Math.floor((5 * dayOfYear + 2) / 153);
+  const day = dayOfYear - Math.floor((153 * shifted + 2) / 5) + 1;
+  const month = shifted < 10 ? shifted + 3 : shifted - 9;
+  const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
+  const yearText = year >= 0 && year <= 9999 ? String(year).padStart(4, '0') : `${year < 0 ? '-' : '+'}${String(Math.abs(year)).padStart(6, '0')}`;
+  return `${yearText}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
 }
 
 let lastSecond = Number.NaN;

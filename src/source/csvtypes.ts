@@ -72,6 +72,8 @@ let stampMs = 0;
 let stampBelow = 0;
 let stampDigits = 0;
 let stampZoned = false;
+/** 1 or -1 where the cell was DuckDB's and PostgreSQL's `infinity` or `-infinity` (any case), which fit a column of either zone kind; 0 for a time. */
+let stampInfinite = 0;
 
 const isDigit = (c: number) => c >= 48 && c <= 57;
 
@@ -107,6 +109,8 @@ function parseStamp(text: string, dayOnly: boolean): boolean {
   while (i < n && isSpace(text.charCodeAt(i))) i++;
   const negative = text.charCodeAt(i) === 45;
   if (negative) i++;
+  if ((text.charCodeAt(i) | 32) === 105) return infinityAt(text, i, negative);
+  stampInfinite = 0;
   let year = digitsAt(text, i, 4, 6);
   i = at;
   if (year < 0) return false;
@@ -198,9 +202,22 @@ function parseStamp(text: string, dayOnly: boolean): boolean {
   return true;
 }
 
-/** A date cell as a Date at midnight UTC (as the Parquet reader gives a DATE), or undefined. */
-export function dateOf(text: string): Date | undefined {
-  return parseStamp(text, true) ? new Date(stampMs) : undefined;
+/** Whether `text` from `i` is the word `infinity` (any case) and spaces; if so, it is the last parse's. */
+function infinityAt(text: string, i: number, negative: boolean): boolean {
+  if (text.length < i + 8 || text.slice(i, i + 8).toLowerCase() !== 'infinity') return false;
+  for (let k = i + 8; k < text.length; k++) if (!isSpace(text.charCodeAt(k))) return false;
+  stampInfinite = negative ? -1 : 1;
+  stampDigits = 0;
+  return true;
+}
+
+/**
+ * A date cell as a Date at midnight UTC (as the Parquet reader gives a DATE), or undefined;
+ * `infinity` and `-infinity` as DuckDB's DATE holds them, the int32 ends but one, in days (as the
+ * Parquet reader gives a date past what a Date holds).
+ */
+export function dateOf(text: string): Date | number | undefined {
+  return parseStamp(text, true) ? (stampInfinite === 0 ? new Date(stampMs) : stampInfinite * 2_147_483_647) : undefined;
 }
 
 /**
@@ -209,12 +226,15 @@ export function dateOf(text: string): Date | undefined {
  */
 const nsMin = -9_223_372_036_854_775_000n;
 const nsMax = 2n ** 63n - 2n;
+const int64Max = 2n ** 63n - 1n;
 
 /**
  * The last parse's instant counted in `unit` since the epoch: digits past the unit are dropped
  * (as DuckDB drops those past the microsecond); undefined past what an INT64 of the unit holds.
  */
 function stampCount(unit: TimeUnit): bigint | undefined {
+  // DuckDB's ±infinity in every unit.
+  if (stampInfinite !== 0) return stampInfinite > 0 ? int64Max : -int64Max;
   if (unit === 'us') {
     const us = stampMicros();
     // A microsecond count past ±2^53, but within a Date's range, is within an INT64's.
@@ -226,13 +246,14 @@ function stampCount(unit: TimeUnit): bigint | undefined {
 
 /** The last parse's microseconds as a number, where they are within ±2^53 (±285 years of 1970) and so exact; else undefined. */
 function stampMicros(): number | undefined {
+  if (stampInfinite !== 0) return undefined;
   const us = stampMs * 1000 + Math.floor(stampBelow / 1000);
   return Math.abs(us) <= Number.MAX_SAFE_INTEGER ? us : undefined;
 }
 
 /** Parses a timestamp cell for a column of this zone kind; `anyZone` (a declared column) takes either kind. */
 function parseFor(text: string, naive: boolean, anyZone: boolean): boolean {
-  return parseStamp(text, false) && (stampZoned !== naive || anyZone);
+  return parseStamp(text, false) && (stampZoned !== naive || anyZone || stampInfinite !== 0);
 }
 
 /**
@@ -296,7 +317,10 @@ export function timestampShape(values: ArrayLike<unknown>, isMissing: (v: string
   for (let i = 0; i < values.length; i++) {
     const v = values[i] as string | null;
     if (v === null || isMissing(v)) continue;
-    if (!parseStamp(v, false) || (zoned !== undefined && stampZoned !== zoned)) return undefined;
+    if (!parseStamp(v, false)) return undefined;
+    // Infinity fits either kind: the times decide, and a column of infinities alone is text.
+    if (stampInfinite !== 0) continue;
+    if (zoned !== undefined && stampZoned !== zoned) return undefined;
     zoned = stampZoned;
     fine ||= stampDigits > 6;
     nsReach &&= stampCount('ns') !== undefined;
@@ -312,10 +336,11 @@ export function timestampShape(values: ArrayLike<unknown>, isMissing: (v: string
  * Without `booleans`, for JSON text, where a boolean is a value of its own and "yes" is text.
  */
 export function sniffTemporal(values: ArrayLike<unknown>, isMissing: (v: string) => boolean, booleans = true): Pick<Field, 'type' | 'unit' | 'naive'> | undefined {
+  // The first cell that is not an infinity decides: a column of `infinity` alone stays text.
   let first: string | undefined;
   for (let i = 0; i < values.length && first === undefined; i++) {
     const v = values[i] as string | null;
-    if (v !== null && !isMissing(v)) first = v;
+    if (v !== null && !isMissing(v) && !(parseStamp(v, false) && stampInfinite !== 0)) first = v;
   }
   if (first === undefined) return undefined;
   const every = (test: (v: string) => boolean) => {

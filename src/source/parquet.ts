@@ -551,13 +551,29 @@ const utf8 = new TextDecoder();
  * JSON cells read as JSON Lines are (parseExact): a whole number past 2^53 in them (an order or
  * event id) a bigint, every digit kept, where JSON.parse would round it to another id.
  */
-const exactParsers = { ...DEFAULT_PARSERS, jsonFromBytes: (bytes: Uint8Array | undefined) => bytes && parseExact(utf8.decode(bytes)) };
+const exactParsers = {
+  ...DEFAULT_PARSERS,
+  jsonFromBytes: (bytes: Uint8Array | undefined) => bytes && parseExact(utf8.decode(bytes)),
+  // A Date holds ±100,000,000 days (±275,760 years); DuckDB's DATE 'infinity' is 2^31 - 1 days, and
+  // a Date of it is Invalid Date, whose value is lost. Such a date is kept as its days (the sinks
+  // write a date column's numbers as days), a millisecond time as a bigint of its milliseconds.
+  dateFromDays: (days: number) => (days <= maxDateDays && days >= -maxDateDays ? new Date(days * 86_400_000) : days),
+  timestampFromMilliseconds: (millis: bigint | number) => {
+    const n = Number(millis);
+    return n <= maxDateMillis && n >= -maxDateMillis ? new Date(n) : BigInt(millis);
+  },
+};
+
+const maxDateDays = 100_000_000;
+const maxDateMillis = maxDateDays * 86_400_000;
 
 /** Timestamps inside structs and lists as integers in their unit since the epoch (an INT96 in nanoseconds); their JSON cells as flat ones. */
 const unitParsers = {
   timestampFromMicroseconds: (micros: bigint | number) => BigInt(micros),
   timestampFromNanoseconds: (nanos: bigint | number) => BigInt(nanos),
   jsonFromBytes: exactParsers.jsonFromBytes,
+  dateFromDays: exactParsers.dateFromDays,
+  timestampFromMilliseconds: exactParsers.timestampFromMilliseconds,
 };
 
 /** Whether a group holds a wall-clock timestamp (Parquet isAdjustedToUTC false) anywhere below it. */

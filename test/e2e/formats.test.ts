@@ -297,6 +297,57 @@ test('Parquet dates, times, timestamps and integers of every width and sign, alo
   assert.deepEqual(await duckdb(`SELECT ${digits} FROM '${output}'`), await duckdb(`SELECT ${digits} FROM '${input}'`));
 }));
 
+test('DuckDB\'s infinity and dates and times past JavaScript\'s Date (a Postgres table\'s valid_to): the same values in Parquet, as DuckDB and PostgreSQL write them in CSV and JSON Lines, and CSV → Parquet reads infinity back', () => withTempDir(async (dir) => {
+  const input = join(dir, 'far.parquet');
+  await duckdb(`COPY (SELECT i, 39.1 AS bill_length_mm, 18.7 AS bill_depth_mm, 181 AS flipper_length_mm, 3750 AS body_mass_g,
+    CASE i WHEN 1 THEN DATE 'infinity' WHEN 2 THEN DATE '-infinity' WHEN 3 THEN DATE '5877642-06-25' WHEN 4 THEN DATE '5877641-06-25 (BC)' ELSE DATE '2024-02-29' END AS d,
+    CASE i WHEN 1 THEN TIMESTAMP 'infinity' WHEN 2 THEN TIMESTAMP '-infinity' WHEN 3 THEN TIMESTAMP '290309-12-21 10:00:00.25' ELSE TIMESTAMP '2024-02-29 10:00:00' END AS ts,
+    CASE i WHEN 1 THEN TIMESTAMPTZ 'infinity' ELSE TIMESTAMPTZ '2024-02-29 10:00:00+00' END AS tz,
+    CASE i WHEN 3 THEN TIMESTAMP_MS '290309-12-21 10:00:00.5' ELSE TIMESTAMP_MS '2024-02-29 10:00:00' END AS ms,
+    [CASE WHEN i = 1 THEN DATE 'infinity' ELSE DATE '2024-02-29' END] AS days, {'until': CASE WHEN i = 1 THEN TIMESTAMP 'infinity' ELSE TIMESTAMP '2024-02-29' END} AS st
+    FROM range(5) t(i)) TO '${input}' (FORMAT parquet)`);
+  const columns = ['i', 'd', 'ts', 'tz', 'ms', 'days', 'st'];
+  const text = (file: string) => duckdb(`SELECT ${columns.map((c) => `${c}::VARCHAR AS ${c}`).join(', ')} FROM '${file}' ORDER BY i`);
+  for (const format of outputs) {
+    const output = join(dir, `out.${format}`);
+    const job = await writeJob(dir, [`input: { path: ${input} }`, `model: ${join(fixtures, 'models', 'penguins')}`, `output: { path: ${output}, keep: [${columns.join(', ')}] }`].join('\n'));
+    const run = await runCli(['run', job, '--progress', 'none', '--restart']);
+    assert.equal(run.code, 0, run.stderr);
+    if (format === 'parquet') {
+      assert.deepEqual(await text(output), await text(input));
+      continue;
+    }
+    const rows = format === 'csv'
+      ? (await readFile(output, 'utf8')).trim().split('\n').slice(1).map((line) => line.split(',').slice(1, 5))
+      : (await readRows(output)).map((r) => [r.d, r.ts, r.tz, r.ms]);
+    assert.deepEqual(rows, [
+      ['2024-02-29', '2024-02-29T10:00:00.000000', '2024-02-29T10:00:00.000000Z', '2024-02-29T10:00:00.000'],
+      ['infinity', 'infinity', 'infinity', '2024-02-29T10:00:00.000'],
+      ['-infinity', '-infinity', '2024-02-29T10:00:00.000000Z', '2024-02-29T10:00:00.000'],
+      ['+5877642-06-25', '+290309-12-21T10:00:00.250000', '2024-02-29T10:00:00.000000Z', '+290309-12-21T10:00:00.500'],
+      // 5877641 BC is the year -5877640 of ISO 8601, which counts a year 0.
+      ['-5877640-06-25', '2024-02-29T10:00:00.000000', '2024-02-29T10:00:00.000000Z', '2024-02-29T10:00:00.000'],
+    ], format);
+  }
+  // The words read back from CSV, in date and timestamp columns of either zone kind, as DuckDB's read_csv reads them; a column of infinities alone stays text.
+  const csv = join(dir, 'valid.csv');
+  await writeFile(csv, 'bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g,d,t,tz,only\n'
+    + '39.1,18.7,181,3750,2020-01-01,2020-01-01 10:00:00,2020-01-01 10:00:00Z,infinity\n'
+    + '39.1,18.7,181,3750,Infinity,-infinity, infinity ,-INFINITY\n'
+    + '39.1,18.7,181,3750,-infinity,2020-01-01 11:00:00.5,2020-01-01 11:00:00+02,infinity\n');
+  const output = join(dir, 'valid.parquet');
+  const job = await writeJob(dir, [`input: { path: ${csv} }`, `model: ${join(fixtures, 'models', 'penguins')}`, `output: { path: ${output}, keep: [d, t, tz, only] }`].join('\n'));
+  const run = await runCli(['run', job, '--progress', 'none', '--restart']);
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual((await duckdb(`DESCRIBE SELECT d, t, tz, "only" FROM '${output}'`)).map((r) => r.column_type), ['DATE', 'TIMESTAMP', 'TIMESTAMP WITH TIME ZONE', 'VARCHAR']);
+  assert.deepEqual(await duckdb(`SELECT d::VARCHAR AS d, t::VARCHAR AS t, tz::VARCHAR AS tz, "only" FROM '${output}'`), [
+    { d: '2020-01-01', t: '2020-01-01 10:00:00', tz: '2020-01-01 10:00:00+00', only: 'infinity' },
+    { d: 'infinity', t: '-infinity', tz: 'infinity', only: '-INFINITY' },
+    { d: '-infinity', t: '2020-01-01 11:00:00.5', tz: '2020-01-01 09:00:00+00', only: 'infinity' },
+  ]);
+  assert.deepEqual((await duckdb(`SELECT d::VARCHAR AS d FROM read_csv('${csv}')`)).map((r) => r.d), ['2020-01-01', 'infinity', '-infinity']);
+}));
+
 test('64-bit ids pass through CSV and JSONL exactly: as BIGINT in Parquet, as the same digits in JSONL and CSV', () => withTempDir(async (dir) => {
   const ids = ['1234567890123456789', '-9007199254740993', '42'];
   const measures = ['39.1,18.7,181,3750', '39.5,17.4,186,3800', '40.3,18,195,3250'];

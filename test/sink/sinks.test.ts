@@ -14,7 +14,7 @@ import type { DataFormat, OutputSpec } from '../../src/job/spec.js';
 import { publish } from '../../src/sink/atomic.js';
 import { type OutputBatch, openSink, tidyPartial } from '../../src/sink/index.js';
 import type { SinkPosition } from '../../src/sink/types.js';
-import { doubleText, float32Text, float32TextByPrecision, jsonText, numberText } from '../../src/sink/values.js';
+import { dayText, doubleText, float32Text, float32TextByPrecision, jsonText, numberText, timestampText } from '../../src/sink/values.js';
 import type { Field } from '../../src/source/types.js';
 import { duckdb, rejectsWith, seededRandom, withTempDir } from '../helpers.js';
 
@@ -498,3 +498,26 @@ test('parquet: a resume whose row-group metadata file was cut short or removed i
   await rejectsWith(openSink(out, schema, { partial, resume: position }), 'RESUME_REFUSED', `Cannot resume: the checkpoint's row-group metadata ${metadata} is missing`);
   assert.deepEqual(await readFile(partial), before);
 }));
+
+test('dayText and timestampText agree with Date within its ±275,760 years, and go on past them in its form (a sign and six or more year digits)', () => {
+  const random = seededRandom(7);
+  for (let k = 0; k < 20_000; k++) {
+    const days = Math.floor((random() * 2 - 1) * 100_000_000);
+    const iso = new Date(days * 86_400_000).toISOString();
+    assert.equal(dayText(days), iso.slice(0, iso.indexOf('T')), `day ${days}`);
+    const micros = BigInt(days) * 86_400_000_000n + BigInt(Math.floor(random() * 86_400_000_000));
+    const fraction = ((micros % 1_000_000n) + 1_000_000n) % 1_000_000n;
+    const second = new Date(Number((micros - fraction) / 1000n)).toISOString().slice(0, -5);
+    assert.equal(timestampText(micros, 'us'), `${second}.${String(fraction).padStart(6, '0')}Z`, `µs ${micros}`);
+  }
+  assert.equal(dayText(100_000_001), '+275760-09-14');
+  assert.equal(dayText(2_147_483_646), '+5881580-07-10'); // DuckDB's last date
+  assert.equal(dayText(-2_147_483_646), '-5877641-06-25'); // DuckDB's first, 5877642-06-25 (BC)
+  assert.equal(dayText(2_147_483_647), 'infinity');
+  assert.equal(dayText(-2_147_483_647), '-infinity');
+  assert.equal(timestampText(2n ** 63n - 2n, 'us'), '+294247-01-10T04:00:54.775806Z'); // as DuckDB's make_timestamp
+  assert.equal(timestampText(-(2n ** 63n), 'us', true), '-290308-12-21T19:59:05.224192'); // numpy's datetime64[us] at -2^63
+  assert.equal(timestampText(2n ** 63n - 1n, 'ns'), 'infinity');
+  assert.equal(timestampText(-(2n ** 63n - 1n), 'ms', true), '-infinity');
+  assert.equal(timestampText(9_000_000_000_000_001n, 'ms', true), '+287168-08-24T16:00:00.001'); // as DuckDB's make_timestamp
+});
