@@ -124,6 +124,28 @@ export function thousands(n: number): string {
 }
 
 /** The closest candidate to `name` by edit distance, when it is close enough to be a typo. */
+/**
+ * A name as a message shows it, its invisible characters (a zero-width space or a BOM copied from a
+ * web page or Word, a no-break space, a control) written as \uXXXX: else "did you mean" offers
+ * what looks like the very name asked for.
+ */
+export function visible(name: string): string {
+  return name.replace(/[\p{Cf}\p{Cc}\u00a0\u2000-\u200a\u2028\u2029\u202f\u3000]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
+}
+
+/**
+ * didYouMean's answer as a message shows it (visible), with a hint for a name that differs from the
+ * one asked for only by characters no one sees, where "did you mean" alone would look absurd.
+ */
+export function closestName(name: string, candidates: Iterable<string>): { guess: string; hidden?: string } | undefined {
+  const found = didYouMean(name, candidates);
+  if (found === undefined) return undefined;
+  const guess = visible(found);
+  return guess === found ? { guess } : {
+    guess, hidden: `"${guess}" holds invisible characters, written \\uXXXX here (they come with names copied from a web page or a document): remove them from the input's header, or write the name so in the job or manifest, in double quotes.`,
+  };
+}
+
 export function didYouMean(name: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;

@@ -39,12 +39,20 @@ const modelObject = z.strictObject({
   placement: z.enum(['auto', 'workers', 'inline'], expect('one of [auto, workers, inline]')).optional(),
 }, expect('a mapping'));
 
-/** Encoding labels other than UTF-8's, and what they are read as: as the WHATWG Encoding standard (and so browsers) maps them. */
+/**
+ * Encoding labels other than UTF-8's, and what they are read as: as the WHATWG Encoding standard
+ * (and so browsers) maps them, with Python's and pandas' spellings (`latin-1`, `utf-16-le`).
+ * Matched in any case, `_` as `-` (normalizeEncoding), as both match them.
+ */
 const encodingLabels = {
-  'windows-1252': 'windows-1252', cp1252: 'windows-1252', latin1: 'windows-1252', 'iso-8859-1': 'windows-1252',
-  'utf-16': 'utf-16le', 'utf-16le': 'utf-16le', 'utf-16be': 'utf-16be',
+  'windows-1252': 'windows-1252', cp1252: 'windows-1252', 'x-cp1252': 'windows-1252', latin1: 'windows-1252', 'latin-1': 'windows-1252', l1: 'windows-1252',
+  'iso-8859-1': 'windows-1252', 'iso8859-1': 'windows-1252', iso88591: 'windows-1252', cp819: 'windows-1252', ascii: 'windows-1252', 'us-ascii': 'windows-1252',
+  'utf-16': 'utf-16le', 'utf-16le': 'utf-16le', 'utf-16-le': 'utf-16le', 'ucs-2': 'utf-16le', unicode: 'utf-16le', 'utf-16be': 'utf-16be', 'utf-16-be': 'utf-16be',
 } as const;
 type EncodingLabel = keyof typeof encodingLabels;
+/** UTF-8's labels; `utf-8-sig` (Python's name for UTF-8 with a byte-order mark) too, since a mark is skipped anyway. */
+const utf8Labels = ['utf-8', 'utf8', 'utf-8-sig', 'unicode-1-1-utf-8'] as const;
+const normalizeEncoding = (v: unknown) => (typeof v === 'string' ? v.trim().toLowerCase().replaceAll('_', '-') : v);
 
 const typesExpected = 'one of [text, double, bigint, boolean, date, timestamp, timestamp_ns] (DuckDB\'s names; string, float64, int64 and bool too)';
 
@@ -61,7 +69,7 @@ export const jobSchema = z.strictObject({
       quote: oneChar.optional(),
       decimal: z.enum(['.', ','], expect('"." or ","')).optional(),
       thousands: oneChar.optional(),
-      encoding: z.enum(['utf-8', 'utf8', ...Object.keys(encodingLabels) as EncodingLabel[]], expect('utf-8, windows-1252, utf-16le or utf-16be')).optional(),
+      encoding: z.preprocess(normalizeEncoding, z.enum([...utf8Labels, ...Object.keys(encodingLabels) as EncodingLabel[]], expect('utf-8, windows-1252 (latin1), utf-16le or utf-16be'))).optional(),
       names: stringList('a list of column names').optional(),
       text: stringList('a list of column names').optional(),
       types: z.record(z.string(), z.string(expect(typesExpected)).refine((t) => declaredType(t) !== undefined, expect(typesExpected)), expect('a mapping of column names to types')).optional(),
@@ -208,6 +216,13 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
   }
   const retyped = job.input.csv?.text?.find((name) => job.input.csv?.types?.[name] !== undefined && declaredType(job.input.csv.types[name]!) !== 'string');
   if (retyped !== undefined) problems.push(`input.csv.types: ${quote(retyped)} is also listed in input.csv.text, which reads it as text; name it in one of the two`);
+  for (const key of ['delimiter', 'quote'] as const) {
+    const c = job.input.csv?.[key];
+    if (c === '\n' || c === '\r') problems.push(`input.csv.${key}: a line break ends a record and cannot also be the ${key === 'delimiter' ? 'delimiter between fields' : 'quote character'}; ${key === 'delimiter' ? 'use "," ";" "|" or a tab ("\\t")' : 'leave it out (it is \'"\')'}`);
+  }
+  if (job.input.csv?.quote !== undefined && job.input.csv.quote === job.input.csv.delimiter) {
+    problems.push(`input.csv.quote: ${quote(job.input.csv.quote)} is also the delimiter between fields; set another quote character, or leave it out (it is '"')`);
+  }
   if (job.input.csv?.decimal === ',' && job.input.csv.delimiter === ',') problems.push('input.csv.decimal: a decimal comma needs another delimiter between fields; set input.csv.delimiter (Excel writes ";" with a decimal comma) or leave it out to have it sniffed');
   const inputPath = at('input.path', job.input.path);
   const errorsPath = job.errors?.path ? at('errors.path', job.errors.path) : `${outputPath}.errors.jsonl`;

@@ -354,7 +354,8 @@ function toNumber(v: unknown): number | undefined {
     // The same reading of a text cell as the CSV reader's type sniffing, so the two never disagree
     // (no missing token reads as a number).
     const n = parseNumber(v);
-    if (n !== undefined) return n;
+    // A NaN read (-nan, NAN) is missing, as a NaN number is.
+    if (n !== undefined) return Number.isNaN(n) ? undefined : n;
     return missingTokens.has(v.trim()) ? undefined : NaN;
   }
   return NaN;

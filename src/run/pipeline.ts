@@ -14,7 +14,7 @@ import { acquireLock, type Lock } from '../checkpoint/lock.js';
 import { decideResume } from '../checkpoint/resume.js';
 import { type CheckpointState, checkCheckpointDir, detachMarker, detachPartials, partialErrorsFile, partialFile, readState, removeCheckpoint, writeState } from '../checkpoint/state.js';
 import { usableCores } from '../cores.js';
-import { BentoError, didYouMean, fsReason, thousands } from '../errors.js';
+import { BentoError, closestName, fsReason, thousands, visible } from '../errors.js';
 import { type JobSpec, sameFile, writtenByRuns } from '../job/spec.js';
 import type { Bundle } from '../model/bundle.js';
 import { weightBytes } from '../model/external.js';
@@ -197,12 +197,12 @@ export async function prepareJob(spec: JobSpec, resolved?: Bundle): Promise<Prep
   const names = source.schema.map((f) => f.name);
   for (const column of [...modelColumns, ...(spec.output.keep ?? [])]) {
     if (names.includes(column)) continue;
-    const guess = didYouMean(column, names);
+    const closest = closestName(column, names);
     const needer = modelColumns.includes(column) ? `model ${m.name} needs column "${column}"` : `output.keep names column "${column}"`;
-    throw new BentoError('COLUMN_MISSING', `Column "${column}" is missing: ${needer}, but ${source.files[0]} has no such column${guess ? `; the closest is "${guess}"` : ''}`, {
+    throw new BentoError('COLUMN_MISSING', `Column "${column}" is missing: ${needer}, but ${source.files[0]} has no such column${closest ? `; the closest is "${closest.guess}"` : ''}`, {
       file: source.files[0], column, hint: (source.partitionKeys.includes(column) ? `"${column}" is a partition column (the ${column}=… folders): add it to input.columns to read it.` : undefined)
-        ?? notRead(source.notes, column)
-        ?? misread(source, names) ?? (guess ? `Did you mean "${guess}"? Rename it in the input, or fix the name in the ${modelColumns.includes(column) ? 'manifest' : 'job file'}.` : `The input has columns: ${names.join(', ')}.`),
+        ?? notRead(source.notes, column) ?? closest?.hidden
+        ?? misread(source, names) ?? (closest ? `Did you mean "${closest.guess}"? Rename it in the input, or fix the name in the ${modelColumns.includes(column) ? 'manifest' : 'job file'}.` : `The input has columns: ${names.map(visible).join(', ')}.`),
     });
   }
   const keep = spec.output.keep ? spec.output.keep.map((k) => source.schema.find((f) => f.name === k)!) : source.schema;

@@ -2,7 +2,7 @@
  * @file Helpers shared by the row-oriented readers (CSV, JSONL): column accumulation into
  * chunks, a peeked first chunk so the schema is known before reading starts, and type sniffing.
  */
-import { BentoError, thousands } from '../errors.js';
+import { BentoError, closestName, thousands, visible } from '../errors.js';
 import { type ByteProgress, isGzip } from './files.js';
 import { type Column, type Field, type FieldType, lineColumn, MaskedColumn, parseNumber, type RowChunk, type Source, type SourcePosition } from './types.js';
 
@@ -313,13 +313,13 @@ function estimateRows(files: readonly string[], first: RowChunk | undefined, byt
 }
 
 /** Throws COLUMN_MISSING naming the closest existing column when `file` lacks one of `names`. */
-export function requireColumns(file: string, present: readonly string[], names: Iterable<string>, closest: (name: string, candidates: readonly string[]) => string | undefined): void {
+export function requireColumns(file: string, present: readonly string[], names: Iterable<string>): void {
   for (const name of names) {
     if (present.includes(name)) continue;
-    const guess = closest(name, present);
-    throw new BentoError('COLUMN_MISSING', `Column "${name}" is missing from ${file}${guess ? `; the closest column is "${guess}"` : ''}`, {
+    const closest = closestName(name, present);
+    throw new BentoError('COLUMN_MISSING', `Column "${name}" is missing from ${file}${closest ? `; the closest column is "${closest.guess}"` : ''}`, {
       file, column: name,
-      hint: guess ? `Rename the column in the input, or fix the name in the job or manifest (did you mean "${guess}"?).` : `The file has columns: ${present.join(', ')}.`,
+      hint: closest?.hidden ?? (closest ? `Rename the column in the input, or fix the name in the job or manifest (did you mean "${closest.guess}"?).` : `The file has columns: ${present.map(visible).join(', ')}.`),
     });
   }
 }

@@ -8,7 +8,7 @@ import { type CsvEncoding, CsvSplitter, NotUtf8Error, UnclosedQuoteError } from 
 import { BentoError, didYouMean } from '../errors.js';
 import { chunkEnd, ColumnBuilder, convertColumn, inexactIntegerHint, integerText, raiseChunkRows, requireColumns, sniffCsvType, textSource, typeMismatch } from './chunks.js';
 import { convertTemporal, type DeclaredType, sniffTemporal, timestampShape, typeWords } from './csvtypes.js';
-import { ByteProgress, fileSizes, openFileStream, streamError } from './files.js';
+import { ByteProgress, byteOrderMark, fileSizes, openFileStream, streamError } from './files.js';
 import { type Field, lineColumn, localeHint, localeNumber, missingTokens, type RowChunk, type Source, type SourcePosition } from './types.js';
 
 export interface CsvSourceOptions {
@@ -150,6 +150,19 @@ function notUtf8(file: string, error: NotUtf8Error, firstLine = 0): BentoError {
   if (error.nul) {
     return new BentoError('INPUT_FORMAT', `${file} looks like UTF-16 without a byte-order mark: line ${line} holds NUL characters`, {
       file, hint: 'Set input.csv.encoding: utf-16le (utf-16be if each NUL comes before its character), or save the file as UTF-8.',
+    });
+  }
+  if (error.utf16) {
+    return new BentoError('INPUT_FORMAT', error.utf16 === 'odd'
+      ? `${file} is not whole UTF-16: it ends in the middle of a character (an odd number of bytes), on line ${line}`
+      : `${file} is not valid UTF-16: line ${line} holds half a character (a surrogate without its pair)`, {
+      file, hint: 'The file was cut off or damaged in copying: copy it again, or save it again from the program that wrote it (Excel: "CSV UTF-8").',
+    });
+  }
+  if (error.marked) {
+    // The mark outranks input.csv.encoding (as in a browser), so setting it would change nothing.
+    return new BentoError('INPUT_FORMAT', `${file} starts with a UTF-8 byte-order mark, but line ${line} holds bytes that are not UTF-8 text`, {
+      file, hint: 'Part of the file was written in another encoding (a line pasted or appended from a windows-1252 file?). Save the whole file again as UTF-8, or remove its first three bytes (the mark) and set input.csv.encoding: windows-1252 if every line is in that encoding.',
     });
   }
   return new BentoError('INPUT_FORMAT', `${file} is not UTF-8: line ${line} holds bytes that are not UTF-8 text`, {
@@ -322,9 +335,17 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
     let width = 1;
     const select = (present: string[], startByte: number, firstRow = at.row) => {
       const wanted = options.columns ?? schema?.map((f) => f.name) ?? present.filter((h) => !options.exclude?.has(h));
-      requireColumns(file, present, wanted, (name, candidates) => didYouMean(name, candidates));
+      requireColumns(file, present, wanted);
       // input.csv.text names columns of the first file (which fixes the types): a misspelt one would read its codes as numbers.
       if (index === 0) requireNamed(file, present);
+      // A Spark or pandas export whose later parts gained a column: without a word it would vanish.
+      if (index > 0 && schema && options.columns === undefined) {
+        for (const name of present) {
+          if (unread.has(name) || options.exclude?.has(name) || schema.some((f) => f.name === name)) continue;
+          unread.add(name);
+          options.notes?.push(`${file} has the column "${name}", which the first file, ${first}, does not: it is not read (an input's columns are its first file's)`);
+        }
+      }
       // Columns keep the file's order whatever order they were asked for in.
       const selected = schema?.map((f) => f.name).filter((name) => !narrow || narrow.includes(name)) ?? present.filter((h) => wanted.includes(h));
       picks = selected.map((name) => present.indexOf(name));
@@ -349,12 +370,15 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
           if (options.header) continue;
         }
         rows++;
-        if (record.count !== header.length) {
+        // A delimiter ending each row but not the header (some exporters write one): the empty
+        // field past the header's is no column, as DuckDB reads it; a copied record drops it too.
+        const trailing = record.count === header.length + 1 && record.fields[header.length] === '' && record.text.endsWith(delimiterOf(file));
+        if (record.count !== header.length && !trailing) {
           const { row, byte } = builder!.next;
           builder!.pushError(new BentoError('INPUT_FORMAT', `Row ${row} of ${file} has ${record.count} fields, expected ${header.length} (as in the header)`, {
             file, row, byte, value: record.text, hint: 'Check the delimiter (input.csv.delimiter) and that quoted fields are closed.',
           }), record.endByte, firstLine + record.endLine);
-        } else builder!.pushFields(record.fields, picks, record.endByte, firstLine + record.endLine, lines ? record.text : undefined);
+        } else builder!.pushFields(record.fields, picks, record.endByte, firstLine + record.endLine, lines ? (trailing ? record.text.slice(0, -1) : record.text) : undefined);
         if (builder!.length >= chunkEnd(options, schema !== undefined, width)) {
           yield typed(builder!.take()!);
           if (narrow && !only) select(header, builder!.next.byte, builder!.next.row - 1);
@@ -392,6 +416,8 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
   // one with a decimal comma or thousands separators, "018" beside "18,7" is a number, and a text
   // column would be read by a model without either.
   const codes = decimal === '.' && options.thousands === undefined;
+  /** Columns of later files that the first lacks, said once each. */
+  const unread = new Set<string>();
   /** Columns whose late code was said (a note a column). */
   const saidCodes = new Set<string>();
 
@@ -446,12 +472,14 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
     return { ...chunk, columns, ...(errors.size > 0 ? { errors } : {}) };
   }
 
+  // A byte-order mark chooses the encoding whatever the job says; unsniffed, the head is read for it alone.
+  const readEncoding = sniffFrom ? sniffedEncoding : byteOrderMark((await headOf(first)).bytes)?.encoding ?? options.encoding;
   // Types are sniffed from the start of the first file, also when a resume starts elsewhere.
   const dialect = [
     ...(options.delimiter === undefined && sniffed !== ',' ? [`${JSON.stringify(sniffed)}-separated (sniffed)`] : []),
     ...(decimal === ',' ? [options.decimal === undefined ? 'decimal comma (sniffed)' : 'decimal comma'] : []),
     ...(options.thousands !== undefined ? [`thousands ${JSON.stringify(options.thousands)}`] : []),
-    ...(sniffedEncoding === 'windows-1252' ? ['windows-1252'] : sniffedEncoding?.startsWith('utf-16') ? [sniffedEncoding.toUpperCase()] : []),
+    ...(readEncoding === 'windows-1252' ? ['windows-1252'] : readEncoding?.startsWith('utf-16') ? [readEncoding.toUpperCase()] : []),
   ].join(', ');
   return { ...(await textSource(files, readAll, () => schema, progress)), ...(dialect ? { dialect } : {}) };
 }

@@ -9,7 +9,8 @@
  * doubled quote for a literal one and delimiters and newlines taken as data; records end at LF
  * or CRLF, or at CR in a file with no LF (crOnlyLines); a byte-order mark at the start of the
  * file is skipped, and decides the encoding (UTF-8, or UTF-16 as Excel's "Unicode Text" and
- * Windows PowerShell write); empty lines are skipped. Lenient where those readers are: a quote
+ * Windows PowerShell write); empty lines are skipped, and so is a first line `sep=;`, which
+ * some exports write for Excel to read the delimiter from. Lenient where those readers are: a quote
  * inside an unquoted field is data, and text between a closing quote and the next delimiter is
  * appended to the field.
  */
@@ -18,6 +19,7 @@ import { byteOrderMark, notUtf8At } from './files.js';
 
 const LF = 10;
 const CR = 13;
+const excelSepLine = /^sep=.$/;
 
 /**
  * Encodings a CSV file may be read in: UTF-8; the Windows code page Excel's plain "CSV" writes
@@ -42,8 +44,9 @@ function windows1252(raw: Buffer): string {
  * byte-order mark has one beside each ASCII character.
  */
 export class NotUtf8Error extends Error {
-  constructor(readonly line: number, readonly nul = false) {
-    super(`line ${line} holds ${nul ? 'NUL characters' : 'bytes that are not UTF-8'}`);
+  /** `marked`: the file starts with a UTF-8 byte-order mark, which chose UTF-8 whatever the job says. */
+  constructor(readonly line: number, readonly nul = false, readonly marked = false, readonly utf16?: 'odd' | 'surrogate') {
+    super(`line ${line} holds ${nul ? 'NUL characters' : utf16 ? 'bytes that are not UTF-16' : 'bytes that are not UTF-8'}`);
   }
 }
 
@@ -60,7 +63,8 @@ export class CsvSplitter {
   count = 0;
   /**
    * Fields to read (by position) when set: the others are scanned but not made into strings,
-   * and read as ''. Undefined reads every field.
+   * and read as ''. Undefined reads every field, and so is any past its length (an extra field
+   * is told empty or not).
    */
   only: Uint8Array | undefined;
   /** Byte offset just after the last record (its line ending included), from the stream start. */
@@ -77,6 +81,7 @@ export class CsvSplitter {
   #pendingBytes = 0;
   #ended = false;
   #bomPossible: boolean;
+  #marked = false;
   /** The decoded block, the bytes it came from, and where in the stream those start. */
   #text = '';
   #raw: Buffer = Buffer.alloc(0);
@@ -96,6 +101,8 @@ export class CsvSplitter {
   #contentEnd = 0;
   #recordLine = 1;
   #quoteLine = 1;
+  /** Whether no record has been read yet from the file's start (where a `sep=` line may be). */
+  #firstRecord: boolean;
 
   /** `startByte`: where in the file the bytes fed start (0, or a resume offset). */
   constructor(delimiter: string, quote: string, startByte = 0, encoding: CsvEncoding = 'utf-8') {
@@ -106,6 +113,7 @@ export class CsvSplitter {
     this.#base = startByte;
     this.endByte = startByte;
     this.#bomPossible = startByte === 0;
+    this.#firstRecord = startByte === 0;
   }
 
   #use(encoding: CsvEncoding): void {
@@ -142,7 +150,13 @@ export class CsvSplitter {
     for (;;) {
       if (this.#pos >= this.#text.length && !this.#decode()) return false;
       const read = this.#record();
-      if (read === 'record') return true;
+      if (read === 'record') {
+        if (!this.#firstRecord) return true;
+        this.#firstRecord = false;
+        // Excel's `sep=;` first line names the delimiter for Excel alone; the sniffer finds it in the lines after.
+        if (!excelSepLine.test(this.text)) return true;
+        continue;
+      }
       if (read === 'past-end' && !this.#putBack()) return false;
     }
   }
@@ -159,6 +173,7 @@ export class CsvSplitter {
       this.#bomPossible = false;
       const bom = byteOrderMark(all);
       if (bom) {
+        this.#marked = true;
         this.#use(bom.encoding);
         all = all.subarray(bom.length);
         this.#pending = [all];
@@ -167,7 +182,7 @@ export class CsvSplitter {
       }
     }
     if (this.#crOnly === undefined && !this.#twoBytes) {
-      const decided = crOnlyLines(all, this.#ended);
+      const decided = crOnlyLines(all, this.#ended, this.#quote);
       if (decided === undefined) return false;
       this.#crOnly = decided;
     }
@@ -177,10 +192,14 @@ export class CsvSplitter {
     this.#base += this.#raw.length;
     const raw = all.subarray(0, cut);
     this.#raw = raw;
-    if (this.#encoding === 'utf-16le') this.#text = raw.toString('utf16le');
-    // swap16 works in place, and #raw must keep the bytes as read (#putBack feeds them again).
-    else if (this.#encoding === 'utf-16be') this.#text = Buffer.from(raw).swap16().toString('utf16le');
-    else {
+    if (this.#twoBytes) {
+      // swap16 works in place, and #raw must keep the bytes as read (#putBack feeds them again).
+      this.#text = this.#encoding === 'utf-16le' ? raw.toString('utf16le') : Buffer.from(raw).swap16().toString('utf16le');
+      // A decoder would drop an odd last byte and keep a lone surrogate (a character cut in two)
+      // without a word: a cut-off or corrupt file, stopped here as bytes that are not UTF-8 are.
+      if (this.#ended && cut < all.length) throw new NotUtf8Error(this.#line + lineEnds(this.#text, this.#text.length), false, false, 'odd');
+      if (!(this.#text as unknown as { isWellFormed(): boolean }).isWellFormed()) throw new NotUtf8Error(this.#line + lineEnds(this.#text, loneSurrogate(this.#text)), false, false, 'surrogate');
+    } else {
       // LF never occurs inside a multi-byte UTF-8 sequence, so a block cut after one decodes whole.
       this.#text = this.#encoding === 'windows-1252' ? windows1252(raw) : raw.toString('utf8');
       if (fileStart) {
@@ -193,7 +212,7 @@ export class CsvSplitter {
       if (replaced >= 0) {
         let line = this.#line;
         for (let i = this.#text.indexOf('\n'); i >= 0 && i < replaced; i = this.#text.indexOf('\n', i + 1)) line++;
-        throw new NotUtf8Error(line);
+        throw new NotUtf8Error(line, false, this.#marked);
       }
     }
     // One char for one: the lengths, and so the byte offsets, stay.
@@ -274,7 +293,7 @@ export class CsvSplitter {
         c = 0;
         while (end < n && (c = s.charCodeAt(end)) !== d && c !== LF) end++;
         // The CR of a CRLF ending is not data.
-        value = this.only !== undefined && this.only[count] !== 1 ? '' : s.slice(pos, c !== d && end > pos && s.charCodeAt(end - 1) === CR ? end - 1 : end);
+        value = this.only !== undefined && this.only[count] === 0 ? '' : s.slice(pos, c !== d && end > pos && s.charCodeAt(end - 1) === CR ? end - 1 : end);
         pos = end;
       }
       fields[count++] = value;
@@ -311,6 +330,26 @@ export class CsvSplitter {
   }
 }
 
+/** The LFs in `text` before `end`. */
+function lineEnds(text: string, end: number): number {
+  let count = 0;
+  for (let i = text.indexOf('\n'); i >= 0 && i < end; i = text.indexOf('\n', i + 1)) count++;
+  return count;
+}
+
+/** Where `text` holds a surrogate without its pair (-1 if none). */
+function loneSurrogate(text: string): number {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) i++;
+      else return i;
+    } else if (c >= 0xdc00 && c <= 0xdfff) return i;
+  }
+  return -1;
+}
+
 const lf16le = Buffer.from([LF, 0]);
 const lf16be = Buffer.from([0, LF]);
 
@@ -332,13 +371,29 @@ function lastLineEnd16(bytes: Buffer, littleEndian: boolean): number {
 
 /**
  * Whether lines end with CR alone, as classic Mac OS and Excel's "CSV (Macintosh)" write them:
- * the bytes hold a CR followed by something else (or ending the input) and no LF. Undefined
+ * the bytes hold a CR followed by something else (or ending the input) and no LF outside quoted
+ * fields, where an LF is a cell's line break (Excel's Alt+Enter) and says nothing. Undefined
  * while they cannot tell yet. Read so, every CR becomes a line end, inside quotes too (as
  * Python's universal newlines read it); a CR inside a field of an LF file stays data.
  */
-function crOnlyLines(bytes: Uint8Array, ended: boolean): boolean | undefined {
-  if (bytes.indexOf(LF) >= 0) return false;
+function crOnlyLines(bytes: Uint8Array, ended: boolean, quote: number): boolean | undefined {
   const cr = bytes.indexOf(CR);
-  if (cr >= 0 && (cr + 1 < bytes.length || ended)) return true;
-  return ended ? false : undefined;
+  const lf = bytes.indexOf(LF);
+  // No CR, or an LF and no quote to hide it: decided at once (the common cases).
+  if (cr < 0) return lf >= 0 || ended ? false : undefined;
+  if (lf >= 0 && bytes.indexOf(quote) < 0) return false;
+  let quoted = false;
+  let lineEnd = false;
+  // A quote left open (a stray one in an unquoted field is data) must not hold the whole file back.
+  const end = Math.min(bytes.length, 1 << 20);
+  for (let i = 0; i < end; i++) {
+    const b = bytes[i];
+    if (b === quote) quoted = !quoted;
+    else if (quoted) continue;
+    else if (b === LF) return false;
+    else if (b === CR && (i + 1 < bytes.length || ended)) lineEnd = true;
+  }
+  if (end < bytes.length) return lineEnd || lf < 0;
+  // No line end outside quotes at all (one record): CRs without LFs still read as line breaks.
+  return lineEnd ? true : ended ? lf < 0 : undefined;
 }

@@ -3,7 +3,7 @@
  * read, and opens one file as a byte stream, gunzipping `.gz` on the fly.
  */
 import { isUtf8 } from 'node:buffer';
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { type Readable, Transform } from 'node:stream';
@@ -228,10 +228,31 @@ export function streamError(file: string, error: unknown): BentoError {
   const e = error as NodeJS.ErrnoException;
   if (e.code === 'ENOENT') return new BentoError('INPUT_NOT_FOUND', `Input file ${file} does not exist`, { file, cause: error });
   if (e.code === 'Z_BUF_ERROR' || e.code === 'Z_DATA_ERROR' || e.code === 'Z_STREAM_END') {
+    if (!startsAsGzip(file)) {
+      return new BentoError('INPUT_FORMAT', `Input file ${file} is named .gz but is not gzip: it does not start with gzip's two bytes (1f 8b)`, {
+        file, cause: error, hint: 'If it is plain text (a file renamed, or a download already unpacked), rename it without .gz; else gzip it again.',
+      });
+    }
     return new BentoError('INPUT_FORMAT', `Input file ${file} is not a complete gzip file: ${e.message}`, { file, cause: error, hint: 'The file is truncated or corrupt; copy it again.' });
   }
   if (e.code === 'EISDIR' || e.code === 'EACCES') return new BentoError('INPUT_NOT_FOUND', `Input file ${file} cannot be read: ${e.message}`, { file, cause: error });
   return new BentoError('INPUT_FORMAT', `Input file ${file} cannot be read: ${e.message}`, { file, cause: error });
+}
+
+/** Whether a file's first bytes are gzip's magic number (read on an error's path only). */
+function startsAsGzip(file: string): boolean {
+  const head = Buffer.alloc(2);
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      readSync(fd, head, 0, 2, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return true;
+  }
+  return head[0] === 0x1f && head[1] === 0x8b;
 }
 
 /** Bytes on disk of each of `files`. */

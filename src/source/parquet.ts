@@ -16,7 +16,7 @@ import { decompressPage, readDataPage, readDataPageV2 } from 'hyparquet/src/data
 import { readPlain } from 'hyparquet/src/plain.js';
 import { isFlatColumn } from 'hyparquet/src/schema.js';
 import type { ColumnDecoder, DecodedArray, PageHeader } from 'hyparquet/src/types.js';
-import { BentoError, didYouMean } from '../errors.js';
+import { BentoError } from '../errors.js';
 import { blockArray } from './blocks.js';
 import { requireColumns } from './chunks.js';
 import { parseExact } from './json.js';
@@ -84,7 +84,7 @@ export async function openParquet(files: readonly string[], options: ParquetSour
   const first = footers[0]!;
   const wanted = options.columns ?? first.fields.map((f) => f.name).filter((n) => !options.exclude?.has(n));
   const names = first.fields.map((f) => f.name).filter((n) => wanted.includes(n));
-  for (const [i, footer] of footers.entries()) requireColumns(footer.file, footer.fields.map((f) => f.name), i === 0 ? wanted : names, (n, p) => didYouMean(n, p));
+  for (const [i, footer] of footers.entries()) requireColumns(footer.file, footer.fields.map((f) => f.name), i === 0 ? wanted : names);
   const schema = names.map((name) => first.fields.find((f) => f.name === name)!);
   for (const footer of footers.slice(1)) sameTypes(first.file, schema, footer.file, names.map((name) => footer.fields.find((f) => f.name === name)!));
   const rowCounts = footers.map((f) => Number(f.metadata.num_rows));

@@ -272,8 +272,19 @@ export function parseNumber(text: string): number | undefined {
   // plain !== plain: NaN, not a plain decimal.
   if (plain === plain) return plain;
   if (numberPattern.test(text)) return Number(text);
+  return nonFinite(text);
+}
+
+/**
+ * Infinities and NaN as DuckDB casts them to DOUBLE, in any case and with a sign: `inf`, `Inf`
+ * (R's write.csv), `Infinity` (pandas, Java), `-nan` (C's printf), `NAN`; undefined for anything else.
+ */
+function nonFinite(text: string): number | undefined {
   const t = text.trim();
-  if (t === 'inf' || t === 'Infinity' || t === '+inf') return Infinity;
-  if (t === '-inf' || t === '-Infinity') return -Infinity;
-  return undefined;
+  if (t.length < 3 || t.length > 9) return undefined;
+  const sign = t.charCodeAt(0) === 45 ? -1 : 1;
+  const word = (t.charCodeAt(0) === 45 || t.charCodeAt(0) === 43 ? t.slice(1) : t).toLowerCase();
+  if (word === 'inf' || word === 'infinity') return sign * Infinity;
+  // NaN and nan alone are missing tokens (pandas' reading), which callers test for themselves.
+  return word === 'nan' && !missingTokens.has(t) ? Number.NaN : undefined;
 }

@@ -394,7 +394,14 @@ describe('loadJob: --set overrides', () => {
     for (const [label, encoding] of [['utf-16', 'utf-16le'], ['utf-16le', 'utf-16le'], ['utf-16be', 'utf-16be']]) {
       assert.equal((await loadJob(file, { env: {}, overrides: [`input.csv.encoding=${label}`] })).input.csv.encoding, encoding, label);
     }
-    await rejectsWith(loadJob(file, { env: {}, overrides: ['input.csv.encoding=shift_jis'] }), 'JOB_INVALID', `Job file ${file}: --set input.csv.encoding: expected utf-8, windows-1252, utf-16le or utf-16be, got \`"shift_jis"\` (string)`);
+    await rejectsWith(loadJob(file, { env: {}, overrides: ['input.csv.encoding=shift_jis'] }), 'JOB_INVALID', `Job file ${file}: --set input.csv.encoding: expected utf-8, windows-1252 (latin1), utf-16le or utf-16be, got \`"shift_jis"\` (string)`);
+    // Labels in any case and Python's spellings, as browsers and Python match them.
+    for (const [label, encoding] of [['UTF-8', undefined], ['utf_8_sig', undefined], ['ISO-8859-1', 'windows-1252'], ['Latin-1', 'windows-1252'], ['Windows-1252', 'windows-1252'], ['UTF-16LE', 'utf-16le'], ['utf_16_be', 'utf-16be']]) {
+      assert.equal((await loadJob(file, { env: {}, overrides: [`input.csv.encoding=${label!}`] })).input.csv.encoding, encoding, label);
+    }
+    // A line break cannot part fields, nor quote them; nor can the delimiter quote.
+    await rejectsWith(loadJob(file, { env: {}, overrides: ['input.csv.delimiter="\\n"'] }), 'JOB_INVALID', `Job file ${file}: input.csv.delimiter: a line break ends a record and cannot also be the delimiter between fields; use "," ";" "|" or a tab ("\\t")`);
+    await rejectsWith(loadJob(file, { env: {}, overrides: ['input.csv.delimiter=;', 'input.csv.quote=;'] }), 'JOB_INVALID', `Job file ${file}: input.csv.quote: ";" is also the delimiter between fields; set another quote character, or leave it out (it is '"')`);
   }));
 
   test('input.csv.thousands: one character, not the decimal mark', () => withTempDir(async (dir) => {

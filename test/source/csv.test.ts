@@ -373,13 +373,63 @@ describe('openCsv: parsing', () => {
     assert.deepEqual(Array.from(chunks[0]!.ends!.bytes), ends);
     const [rest] = await drain({ ...source, chunks: () => source.chunks({ file: 0, row: 1, byte: ends[0]!, line: 2 }) });
     assert.deepEqual(concatColumns([rest!]), { name: ['bob', 'cy'], note: ['two\nlines', 'c'], x: [2, 3] });
+    // A cell's line break written as LF (Excel's Alt+Enter) in such a file: the first line end outside quotes decides, as Python and DuckDB read it.
+    const lf = await csvFile(dir, 'mac-lf.csv', '"name","x"\r"two\nlines",1\rcy,2\r');
+    assert.deepEqual(concatColumns(await drain(await openCsv([lf], defaults))), { name: ['two\nlines', 'cy'], x: [1, 2] });
+    // An LF file with a CR in a quoted cell of its header stays an LF file.
+    const crInQuotes = await csvFile(dir, 'lf-cr.csv', '"na\rme",x\nann,1\n');
+    assert.deepEqual(concatColumns(await drain(await openCsv([crInQuotes], defaults))), { 'na\rme': ['ann'], x: [1] });
   }));
 
-  test('a truncated .gz file is INPUT_FORMAT', () => withTempDir(async (dir) => {
+  test('a delimiter ending every row but not the header is no column (as DuckDB reads it); an extra field that holds something is still a bad row', () => withTempDir(async (dir) => {
+    const file = await csvFile(dir, 'trailing.csv', 'name,x\r\nann,1,\r\nbob,2,\r\ncy,3,4\r\n');
+    const source = await openCsv([file], defaults);
+    const rows = await badRows(source);
+    assert.deepEqual(rows.map((r) => [r.row, r.message]), [[3, `Row 3 of ${file} has 3 fields, expected 2 (as in the header)`]]);
+    assert.deepEqual(concatColumns(await drain(await openCsv([file], defaults))), { name: ['ann', 'bob', null], x: [1, 2, null] });
+  }));
+
+  test('Excel\'s "sep=;" first line is skipped, the delimiter sniffed from the lines after it; a resume reads on from a row end', () => withTempDir(async (dir) => {
+    const file = await csvFile(dir, 'sep.csv', 'sep=;\r\nname;x\r\nann;1,5\r\nbob;2\r\n');
+    const source = await openCsv([file], defaults);
+    assert.equal(source.dialect, '";"-separated (sniffed), decimal comma (sniffed)');
+    const chunks = await drain(source);
+    assert.deepEqual(concatColumns(chunks), { name: ['ann', 'bob'], x: [1.5, 2] });
+    const [rest] = await drain({ ...source, chunks: () => source.chunks({ file: 0, row: 1, byte: chunks[0]!.ends!.bytes[0]!, line: 3 }) });
+    assert.deepEqual(concatColumns([rest!]), { name: ['bob'], x: [2] });
+  }));
+
+  test('a truncated .gz file is INPUT_FORMAT; a plain file named .gz says it is not gzip at all', () => withTempDir(async (dir) => {
     const whole = gzipSync(await readFile(penguinsCsv));
     const file = await csvFile(dir, 'cut.csv.gz', whole.subarray(0, whole.length - 100));
     const error = await rejectsWith(async () => drain(await openCsv([file], defaults)), 'INPUT_FORMAT', `Input file ${file} is not a complete gzip file: unexpected end of file`);
     assert.equal(error.file, file);
+    const plain = await csvFile(dir, 'plain.csv.gz', 'a,b\n1,2\n');
+    const notGzip = await rejectsWith(async () => drain(await openCsv([plain], defaults)), 'INPUT_FORMAT', `Input file ${plain} is named .gz but is not gzip: it does not start with gzip's two bytes (1f 8b)`);
+    assert.match(notGzip.hint ?? '', /rename it without \.gz/);
+  }));
+
+  test('UTF-16 cut off in a character (an odd last byte) or holding half of one (a lone surrogate) stops the run naming the line, as bytes that are not UTF-8 do; a UTF-8 mark before such bytes says the mark decides', () => withTempDir(async (dir) => {
+    const bytes = Buffer.from('\uFEFFname\tx\r\nann\t1\r\nbob\t38005', 'utf16le');
+    const odd = await csvFile(dir, 'odd.txt', bytes.subarray(0, bytes.length - 1));
+    await rejectsWith(async () => drain(await openCsv([odd], defaults)), 'INPUT_FORMAT', `${odd} is not whole UTF-16: it ends in the middle of a character (an odd number of bytes), on line 3`);
+    const lone = await csvFile(dir, 'lone.txt', Buffer.from('\uFEFFname\tx\r\nann\t1\r\nX\ud83d\t2\r\n', 'utf16le'));
+    await rejectsWith(async () => drain(await openCsv([lone], defaults)), 'INPUT_FORMAT', `${lone} is not valid UTF-16: line 3 holds half a character (a surrogate without its pair)`);
+    const marked = await csvFile(dir, 'marked.csv', Buffer.concat([Buffer.from('\uFEFFname,x\nann,1\nCaf'), Buffer.from([0xe9]), Buffer.from(',2\n')]));
+    const error = await rejectsWith(async () => drain(await openCsv([marked], { ...defaults, encoding: 'windows-1252' })), 'INPUT_FORMAT', `${marked} starts with a UTF-8 byte-order mark, but line 3 holds bytes that are not UTF-8 text`);
+    assert.match(error.hint ?? '', /remove its first three bytes/);
+  }));
+
+  test('a column that only a later file has is said in a note, once, not dropped without a word', () => withTempDir(async (dir) => {
+    const a = await csvFile(dir, 'part-0.csv', 'x,y\n1,2\n');
+    const b = await csvFile(dir, 'part-1.csv', 'x,y,sex\n3,4,male\n');
+    const c = await csvFile(dir, 'part-2.csv', 'sex,y,x\nfemale,6,5\n');
+    const notes: string[] = [];
+    assert.deepEqual(concatColumns(await drain(await openCsv([a, b, c], { ...defaults, notes }))), { x: [1, 3, 5], y: [2, 4, 6] });
+    assert.deepEqual(notes, [`${b} has the column "sex", which the first file, ${a}, does not: it is not read (an input's columns are its first file's)`]);
+    const chosen: string[] = [];
+    await drain(await openCsv([a, b], { ...defaults, columns: ['x'], notes: chosen }));
+    assert.deepEqual(chosen, []);
   }));
 
   test('columns selects the columns read, kept in the file\'s order', async () => {
@@ -569,6 +619,12 @@ describe('openCsv: errors', () => {
     const file = await csvFile(dir, 'ab.csv', 'a,b\n1,2\n');
     const error = await rejectsWith(() => openCsv([file], { ...defaults, columns: ['temperature'] }), 'COLUMN_MISSING', `Column "temperature" is missing from ${file}`);
     assert.equal(error.hint, 'The file has columns: a, b.');
+  }));
+
+  test('a column whose header name holds an invisible character (a zero-width space) is shown with it written out, and a hint saying so', () => withTempDir(async (dir) => {
+    const file = await csvFile(dir, 'z.csv', '\u200Bbill,x\n1,2\n');
+    const error = await rejectsWith(async () => drain(await openCsv([file], { ...defaults, columns: ['bill'] })), 'COLUMN_MISSING', `Column "bill" is missing from ${file}; the closest column is "\\u200Bbill"`);
+    assert.match(error.hint ?? '', /^"\\u200Bbill" holds invisible characters/);
   }));
 
   test('a second file lacking a column of the first is COLUMN_MISSING', () => withTempDir(async (dir) => {
