@@ -41,8 +41,10 @@ interface OpenParquet {
   readonly flat: ReadonlyMap<string, SchemaTree[]>;
   /** Nested columns with decimals inside, and what corrects their values (exactDecimals). */
   readonly decimals: ReadonlyMap<string, (value: unknown) => unknown>;
-  /** Struct and list columns: read with timestamps as integers in their unit (unitParsers). */
+  /** Struct and list columns: read with timestamps as integers in their unit (unitParsers), bytes as bytes. */
   readonly typed: ReadonlySet<string>;
+  /** Struct and list columns holding ENUM text, by their fields (enumText). */
+  readonly enums: ReadonlyMap<string, Field>;
 }
 
 /** A column's type in words, as a message names it: `float64`, `list<int32>`, `int64 (unsigned 64-bit)`, `timestamp (ns, wall-clock)`. */
@@ -177,7 +179,8 @@ async function readGroup(opened: OpenParquet, names: readonly string[], group: R
       const columns = [...pieces.keys()].filter((name) => opened.typed.has(name) === precise);
       if (columns.length === 0) continue;
       await parquetRead({
-        file: opened.buffer, metadata: opened.metadata, columns, rowStart, rowEnd: groupEnd, compressors, ...(precise ? { parsers: unitParsers } : {}),
+        // Bytes in a struct or list stay bytes (utf8: false), read as top-level ones are; text is decoded all the same, an ENUM's below (enumText).
+        file: opened.buffer, metadata: opened.metadata, columns, rowStart, rowEnd: groupEnd, compressors, ...(precise ? { parsers: unitParsers, utf8: false } : {}),
         onChunk: (chunk) => pieces.get(chunk.columnName)?.push({ start: chunk.rowStart, data: chunk.columnData }),
       });
     }
@@ -187,6 +190,8 @@ async function readGroup(opened: OpenParquet, names: readonly string[], group: R
       if (Array.isArray(values)) for (let i = 0; i < values.length; i++) if (values[i] === undefined) values[i] = null;
       const exact = opened.decimals.get(name);
       if (exact && Array.isArray(values)) for (let i = 0; i < values.length; i++) values[i] = exact(values[i]);
+      const enums = opened.enums.get(name);
+      if (enums && Array.isArray(values)) for (let i = 0; i < values.length; i++) values[i] = enumText(values[i], enums);
       nested.set(name, values);
     }
   } catch (error) {
@@ -599,7 +604,25 @@ function isStruct(node: SchemaTree): boolean {
 
 /** Whether hyparquet's nested reader gives a leaf's values in the form its field type says. */
 function readsAsTyped(element: ColumnDecoder['element']): boolean {
-  return !isBinary(element) && !timeUnit(element) && element.converted_type !== 'INTERVAL';
+  return !timeUnit(element) && element.converted_type !== 'INTERVAL';
+}
+
+/** Whether a node holds an ENUM leaf, which the nested reader gives as bytes when told not to decode unannotated ones (utf8: false). */
+function holdsEnum(node: SchemaTree): boolean {
+  const e = node.element;
+  return node.children.length === 0 ? e.converted_type === 'ENUM' || e.logical_type?.type === 'ENUM' : node.children.some(holdsEnum);
+}
+
+/** A struct's or list's value with its text members (an ENUM's bytes) decoded, by its field. */
+function enumText(value: unknown, field: Omit<Field, 'name'>): unknown {
+  if (value === null || value === undefined) return value;
+  if (field.type === 'string') return value instanceof Uint8Array ? utf8.decode(value) : value;
+  if (field.type === 'list' && field.items === 'string' && Array.isArray(value)) return value.map((v) => (v instanceof Uint8Array ? utf8.decode(v) : v));
+  if (field.type === 'struct' && typeof value === 'object') {
+    const members = value as Record<string, unknown>;
+    for (const f of field.fields ?? []) if (f.name in members) members[f.name] = enumText(members[f.name], f);
+  }
+  return value;
 }
 
 /** Whether a column holds DECIMAL values (any physical type): read as float64, the double nearest its digits. */
@@ -860,7 +883,8 @@ async function openFile(file: string, known?: FileMetaData): Promise<OpenParquet
       const exact = typed.has(c.element.name) ? exactDecimals(c) : undefined;
       return exact ? [[c.element.name, exact] as const] : [];
     }));
-    return { file, handle, buffer, metadata, fields, flat, decimals, typed };
+    const enums = new Map(tree.children.filter((c) => typed.has(c.element.name) && holdsEnum(c)).map((c) => [c.element.name, fields.find((f) => f.name === c.element.name)!]));
+    return { file, handle, buffer, metadata, fields, flat, decimals, typed, enums };
   } catch (error) {
     await handle.close();
     throw new BentoError('INPUT_FORMAT', `Input file ${file} is not a readable Parquet file: ${(error as Error).message}`, {
@@ -880,14 +904,13 @@ function fieldOf(node: SchemaTree, nested = false): Field {
     // A list column when its element is a scalar.
     const leaf = listItem(node);
     if (leaf && leaf.children.length === 0) {
-      // Bytes inside a list are read as text (hyparquet's nested reader), as before binary columns were kept.
       // A list of timestamps says their unit and zone on the list's field, a list of UUIDs so, a list of integers their width and sign.
-      const item: Omit<Field, 'name'> = isBinary(leaf.element) ? { type: 'string' } : fieldOf(leaf, true);
+      const item = fieldOf(leaf, true);
       return { name, type: 'list', items: item.type, ...(item.unit ? { unit: item.unit } : {}), ...(item.naive ? { naive: true } : {}), ...(item.uuid ? { uuid: true } : {}), ...(item.integer ? { integer: item.integer } : {}) };
     }
     // A plain group is a struct (Spark's StructType, DuckDB's STRUCT, a Polars struct), written as
     // one again; a MAP, or members the nested reader gives in another form than their type says
-    // (bytes as text, TIME as a bare count), stay JSON.
+    // (TIME as a bare count), stay JSON.
     if (!leaf && isStruct(node)) return { name, type: 'struct', fields: node.children.map((child) => fieldOf(child, true)) };
     // A map of wall-clock timestamps says so on its field, so they are written without a Z.
     return { name, type: 'json', ...(naiveTimestamps(node) ? { naive: true } : {}) };
@@ -904,7 +927,8 @@ function fieldOf(node: SchemaTree, nested = false): Field {
     case 'FLOAT': type = 'float32'; break;
     case 'DOUBLE': type = 'float64'; break;
     case 'FIXED_LEN_BYTE_ARRAY': type = logical === 'FLOAT16' ? 'float32' : isDecimal(e) ? 'float64' : 'string'; break;
-    default: type = logical === 'JSON' ? 'json' : 'string';
+    // hyparquet-writer, older parquet-mr and Arrow mark JSON with the legacy converted type alone.
+    default: type = logical === 'JSON' || e.converted_type === 'JSON' ? 'json' : 'string';
   }
   if (type === 'int32' || type === 'int64') {
     const integer = integerOf(e);

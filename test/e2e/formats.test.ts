@@ -9,6 +9,7 @@ import { access, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promi
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
+import { parquetWriteFile } from 'hyparquet-writer';
 import { assertClose, duckdb, fixtures, penguinsCsv, readJson, readRows, root, runCli, withTempDir } from '../helpers.js';
 
 type Row = Record<string, unknown>;
@@ -483,6 +484,35 @@ test('Parquet bytes (BLOB) pass through byte for byte: BLOB again in Parquet, ba
   await scorePenguins(dir, numbers, join(dir, 'numbers.jsonl'), 'keep: [i]');
   const predictions = (file: string) => readFile(file, 'utf8').then((t) => t.trim().split('\n').map((l) => { const { i: _, raw: _r, bill_length_mm: _b, id: _u, ...p } = JSON.parse(l) as Row; return p; }));
   assert.deepEqual(await predictions(join(dir, 'out.jsonl')), await predictions(join(dir, 'numbers.jsonl')));
+}));
+
+test('bytes inside lists and structs stay bytes (BLOB[] and a STRUCT\'s BLOB in Parquet, base64 in CSV and JSON Lines) beside ENUM and text members; JSON marked by the legacy converted type alone (hyparquet-writer, older parquet-mr) stays JSON', () => withTempDir(async (dir) => {
+  const input = join(dir, 'nested.parquet');
+  await duckdb(`CREATE TYPE IF NOT EXISTS mood AS ENUM ('sad', 'ok', 'happy')`);
+  await duckdb(`COPY (SELECT i, 40.1 AS bill_length_mm, 17.0 AS bill_depth_mm, 190.0 AS flipper_length_mm, 3800.0 AS body_mass_g,
+    ['\\x00\\xFF\\xFE'::BLOB, NULL, ('\\xC3' || i::VARCHAR)::BLOB] AS lb, {'b': '\\x00\\xFF'::BLOB, 'm': ['sad', 'ok', 'happy'][i % 3 + 1]::mood, 's': 'é' || i::VARCHAR} AS sb,
+    [['sad', 'happy'][i % 2 + 1]::mood] AS lm, ['x', 'y'] AS ls FROM range(3) t(i)) TO '${input}' (FORMAT parquet)`);
+  const columns = 'i, lb, sb, lm, ls';
+  const output = join(dir, 'out.parquet');
+  await scorePenguins(dir, input, output, `keep: [${columns}]`);
+  assert.deepEqual((await duckdb(`DESCRIBE SELECT lb, sb, lm, ls FROM '${output}'`)).map((r) => r.column_type), ['BLOB[]', 'STRUCT(b BLOB, m VARCHAR, s VARCHAR)', 'VARCHAR[]', 'VARCHAR[]']);
+  const text = `i, lb::VARCHAR AS lb, sb.b::VARCHAR AS b, sb.m::VARCHAR AS m, sb.s AS s, lm::VARCHAR AS lm, ls::VARCHAR AS ls`;
+  assert.deepEqual(await duckdb(`SELECT ${text} FROM '${output}' ORDER BY i`), await duckdb(`SELECT ${text} FROM '${input}' ORDER BY i`));
+  const b64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64');
+  const jsonl = join(dir, 'out.jsonl');
+  await scorePenguins(dir, input, jsonl, `keep: [${columns}]`);
+  assert.deepEqual((await readRows(jsonl)).map((r) => [r.lb, r.sb, r.lm]), [0, 1, 2].map((i) => [
+    [b64('00fffe'), null, Buffer.concat([Buffer.from([0xc3]), Buffer.from(String(i))]).toString('base64')], { b: b64('00ff'), m: ['sad', 'ok', 'happy'][i % 3], s: `é${i}` }, [['sad', 'happy'][i % 2]],
+  ]));
+  // JSON with converted_type JSON and no logical type, as hyparquet-writer writes it.
+  const legacy = join(dir, 'legacy.parquet');
+  await parquetWriteFile({ filename: legacy, columnData: [
+    ...['bill_length_mm', 'bill_depth_mm', 'flipper_length_mm', 'body_mass_g'].map((name) => ({ name, data: [40.1, 17, 190, 3800], type: 'DOUBLE' as const })),
+    { name: 'j', data: [{ a: 1, b: [1, 2] }, [1, 'x'], 'str', 42], type: 'JSON' as const },
+  ] });
+  const legacyOut = join(dir, 'legacy-out.parquet');
+  await scorePenguins(dir, legacy, legacyOut, 'keep: [j]');
+  assert.deepEqual((await duckdb(`SELECT typeof(j) AS t, j::VARCHAR AS j FROM '${legacyOut}'`)).map((r) => `${String(r.t)} ${String(r.j)}`), ['JSON {"a":1,"b":[1,2]}', 'JSON [1,"x"]', 'JSON "str"', 'JSON 42']);
 }));
 
 test('Parquet bytes through the writer and encoder threads (120,000 rows, repeated and distinct values): byte for byte in Parquet, base64 in CSV and JSON Lines', () => withTempDir(async (dir) => {
