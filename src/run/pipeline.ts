@@ -205,6 +205,15 @@ export async function prepareJob(spec: JobSpec, resolved?: Bundle): Promise<Prep
         ?? misread(source, names) ?? (closest ? `Did you mean "${closest.guess}"? Rename it in the input, or fix the name in the ${modelColumns.includes(column) ? 'manifest' : 'job file'}.` : `The input has columns: ${names.map(visible).join(', ')}.`),
     });
   }
+  // A Parquet DATE or TIMESTAMP fed as numbers would be its count of days or microseconds since
+  // 1970 (a TIMESTAMP_NS's nanoseconds), which no model was trained on by accident.
+  const dated = source.schema.find((f) => (f.type === 'date' || f.type === 'timestamp') && modelColumns.includes(f.name));
+  if (dated) {
+    throw new BentoError('INPUT_FORMAT', `Column "${dated.name}" of ${source.files[0]} is a ${dated.type}, but model ${m.name} reads it, and a model reads numbers and text`, {
+      file: source.files[0], column: dated.name,
+      hint: `Derive the feature the model was trained on when the file is written (DuckDB: epoch(${dated.name}) for seconds, dayofweek(${dated.name}), …), or cast the column to a number or text there.`,
+    });
+  }
   const keep = spec.output.keep ? spec.output.keep.map((k) => source.schema.find((f) => f.name === k)!) : source.schema;
   return { spec, bundle, batchSize, source, keep, written };
 }

@@ -508,6 +508,19 @@ test('a struct holding a 64-bit integer where the model wants a number is a bad 
     `Invalid value: column "bill_length_mm" expects float32 (tensor "features"), got {"v":39} at ${join(dir, 'in.parquet')} row ${row}`]));
 }));
 
+test('a Parquet DATE or TIMESTAMP column the model reads stops the run before a row is scored (exit 3), naming the column and how to derive a feature; validate says the same', () => withTempDir(async (dir) => {
+  for (const [type, value] of [['timestamp', `TIMESTAMP '2024-05-01 12:00:00'`], ['timestamp', `TIMESTAMP_NS '2024-05-01 12:00:00'`], ['date', `DATE '2024-05-01'`]] as const) {
+    await duckdb(`COPY (SELECT 39.1 AS bill_length_mm, 18.7 AS bill_depth_mm, ${value} AS flipper_length_mm, 3750 AS body_mass_g FROM range(3)) TO '${join(dir, 'in.parquet')}' (FORMAT parquet)`);
+    await writeFile(join(dir, 'job.yaml'), job('in.parquet'));
+    for (const command of ['run', 'validate']) {
+      const result = await runCli(['--log-format', 'text', command, 'job.yaml', ...(command === 'run' ? ['--progress', 'none'] : [])], { cwd: dir });
+      assert.equal(result.code, 3, result.stderr);
+      assert.match(result.stderr, new RegExp(`error: Column "flipper_length_mm" of .*in\\.parquet is a ${type}, but model penguins-species reads it, and a model reads numbers and text\nhint: Derive the feature`));
+    }
+    assert.equal(existsSync(join(dir, 'out', 'result.csv')), false);
+  }
+}));
+
 test('path mistakes destroy nothing: errors.path or a checkpoint on the output, a summary, errors file or output named onto someone else\'s file, a lock beside a user file, another tool\'s state.json, an export onto a data file', { timeout: 120_000 }, () => withTempDir(async (dir) => {
   const penguins = join(fixtures, 'data', 'penguins.csv');
   const original = await readFile(penguins);
