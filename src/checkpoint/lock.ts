@@ -78,6 +78,21 @@ export interface Lock {
 }
 
 export const lockFile = (checkpointDir: string) => `${checkpointDir}.lock`;
+
+/**
+ * Removes the job's lock where this process holds it: the scoring thread that took it died (out of
+ * memory) before its own release ran. A lock left so would be taken over as stale by the next run
+ * anyway; removed, no one sees a live-looking lock of a run that has ended.
+ */
+export async function releaseOrphanedLock(checkpointDir: string): Promise<void> {
+  const path = lockFile(checkpointDir);
+  try {
+    const holder = JSON.parse(await readFile(path, 'utf8')) as Partial<Holder>;
+    if (holder.pid === process.pid && holder.host === hostname()) await rm(path, { force: true });
+  } catch {
+    // No lock, or not one of ours to judge: left as it is.
+  }
+}
 /** Held by a run while it replaces a dead run's lock (takeOver). */
 const guardOf = (lock: string) => `${lock.slice(0, -'.lock'.length)}.takeover.lock`;
 

@@ -3,6 +3,7 @@
  * live counters for the progress bar, log lines, and the summary or the error.
  */
 import { Worker } from 'node:worker_threads';
+import { releaseOrphanedLock } from '../checkpoint/lock.js';
 import { deserializeError, memoryLimitError } from '../errors.js';
 import { compileOnOwnThread, defaultMemoryMb, scoringShare, scoringYoungMb } from './memory.js';
 import type { RunStats, RunSummary } from './pipeline.js';
@@ -119,7 +120,12 @@ export function runJobThread(init: JobWorkerInit, hooks: JobThreadHooks, early?:
         case 'failed': settle(() => reject(deserializeError(reply.error))); break;
       }
     });
-    worker.on('error', (error) => settle(() => reject(memoryLimitError(error, memoryMb, 'scoring thread'))));
-    worker.on('exit', (code) => settle(() => reject(new Error(`the scoring thread exited (code ${code}) before the job finished`))));
+    // A thread that dies took no part in its job's end: its lock is released here.
+    const orphaned = (error: unknown) => settle(() => {
+      const checkpoint = init.spec.checkpoint?.path;
+      void (checkpoint ? releaseOrphanedLock(checkpoint) : Promise.resolve()).then(() => reject(error));
+    });
+    worker.on('error', (error) => orphaned(memoryLimitError(error, memoryMb, 'scoring thread')));
+    worker.on('exit', (code) => orphaned(new Error(`the scoring thread exited (code ${code}) before the job finished`)));
   });
 }

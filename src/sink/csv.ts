@@ -7,6 +7,9 @@ import { openTextSink } from './text.js';
 import type { OutputBatch, Sink, SinkOptions } from './types.js';
 import { base64, dateText, dayText, jsonText, numberText, timestampText } from './values.js';
 
+/** UTF-16 units of CSV text past which a batch's text is handed on in pieces. */
+const pieceChars = 1 << 20;
+
 export function openCsvSink(schema: readonly Field[], options: SinkOptions & { delimiter: string; gzip?: boolean; level?: number }): Promise<Sink> {
   const d = options.delimiter;
   const needsQuotes = new RegExp(`[${d === ']' ? '\\]' : d.replace(/[\\^-]/g, '\\$&')}"\\r\\n]|^\\s|\\s$`);
@@ -33,11 +36,20 @@ export function openCsvSink(schema: readonly Field[], options: SinkOptions & { d
     const fields = schema.slice(covered);
     const empty = d.repeat(Math.max(0, covered - 1));
     let text = '';
+    let pieces: string[] | undefined;
     for (let r = 0; r < batch.length; r++) {
       let line = lines ? (lines[r] ?? empty) : '';
       for (let c = 0; c < columns.length; c++) line += (c || lines ? d : '') + format(cell(columns[c]!, r), fields[c]!);
       text += `${line}\n`;
+      // A batch of long cells (documents, HTML) as one string would be flattened in one allocation
+      // that can pass the thread's heap cap at once, which aborts the process rather than failing the run.
+      if (text.length > pieceChars) {
+        (pieces ??= []).push(text);
+        text = '';
+      }
     }
-    return text;
+    if (!pieces) return text;
+    pieces.push(text);
+    return pieces;
   });
 }

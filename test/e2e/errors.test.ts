@@ -491,11 +491,25 @@ test('a job over its limits.memory stops with MEMORY_LIMIT (exit 2) and what to 
   assert.equal(failed.code, 2, failed.stderr);
   assert.match(failed.stderr, /error: The scoring thread ran out of memory: limits\.memory is 28 MB\nhint: Raise limits\.memory in the job file \(e\.g\. --set limits\.memory=56\); for an input with many columns, or Parquet struct, list or map columns in large row groups \(decoded a row group at a time\), read or keep fewer \(input\.columns, output\.keep\); for a Parquet output, lower output\.parquet\.row_group_rows\. A rerun resumes from the last checkpoint\./);
   assert.doesNotMatch(failed.stderr, /\n\s+at /, 'no stack trace');
-  // Nothing at the output path (the first chunk stopped it: no checkpoint yet either).
+  // Nothing at the output path (the first chunk stopped it: no checkpoint yet either), and no lock
+  // of the dead thread's (released by the main thread).
   assert.equal(existsSync(join(dir, 'out', 'notes.csv')), false);
+  assert.equal(existsSync(join(dir, 'out', 'notes.csv.bento-batch.lock')), false);
   const rerun = await runCli(['run', join(dir, 'job.yaml'), '--progress', 'none', '--set', 'limits.memory=256', '--summary-json', join(dir, 'summary.json')]);
   assert.equal(rerun.code, 0, rerun.stderr);
   assert.equal((await readJson<{ output: { rows: number } }>(join(dir, 'summary.json'))).output.rows, 300_000);
+  // Cells of millions of characters (documents kept beside their scores) to CSV: past the cap, the
+  // same clean stop, not a V8 abort (exit 134) on one allocation of the batch's whole text.
+  await duckdb(`COPY (SELECT i, 40.1 AS bill_length_mm, 17.0 AS bill_depth_mm, 190.0 AS flipper_length_mm, 3800.0 AS body_mass_g, repeat('ab€', 3000000 + i) AS doc FROM range(6) t(i)) TO '${join(dir, 'docs.parquet')}' (FORMAT parquet)`);
+  await writeFile(join(dir, 'docs.yaml'), `input: { path: docs.parquet }\nmodel: ${join(fixtures, 'models', 'penguins')}\noutput: { path: out/docs.csv, keep: [i, doc] }\n`);
+  const long = await runCli(['--log-format', 'text', 'run', join(dir, 'docs.yaml'), '--progress', 'none']);
+  assert.equal(long.code, 2, long.stderr);
+  assert.match(long.stderr, /error: The scoring thread ran out of memory: limits\.memory is 256 MB/);
+  assert.equal(existsSync(join(dir, 'out', 'docs.csv.bento-batch.lock')), false);
+  const roomy = await runCli(['run', join(dir, 'docs.yaml'), '--progress', 'none', '--set', 'limits.memory=1024']);
+  assert.equal(roomy.code, 0, roomy.stderr);
+  const lines = (await readFile(join(dir, 'out', 'docs.csv'), 'utf8')).split('\n');
+  assert.deepEqual(lines.slice(1, 7).map((l) => l.split(',')[1]!.length), [0, 1, 2, 3, 4, 5].map((i) => 3 * (3_000_000 + i)));
 }));
 
 test('a struct holding a 64-bit integer where the model wants a number is a bad row with its JSON text, not an internal error', () => withTempDir(async (dir) => {
