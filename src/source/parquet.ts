@@ -13,7 +13,9 @@ import { compressors } from 'hyparquet-compressors';
 import { parquetHeader } from 'hyparquet/src/column.js';
 import { convert, convertWithDictionary, DEFAULT_PARSERS } from 'hyparquet/src/convert.js';
 import { decompressPage, readDataPage, readDataPageV2 } from 'hyparquet/src/datapage.js';
+import { deltaBinaryUnpack } from 'hyparquet/src/delta.js';
 import { readPlain } from 'hyparquet/src/plain.js';
+import { readVarInt, readZigZagBigInt } from 'hyparquet/src/thrift.js';
 import { isFlatColumn } from 'hyparquet/src/schema.js';
 import type { ColumnDecoder, DecodedArray, PageHeader } from 'hyparquet/src/types.js';
 import { BentoError } from '../errors.js';
@@ -743,6 +745,27 @@ function smallBigEndian(bytes: Uint8Array): number | undefined {
   return negative ? v - 2 ** (8 * Math.min(n, 6)) : v;
 }
 
+/**
+ * A DELTA_BINARY_PACKED page of INT32 values, decoded by hyparquet, whose first value is then
+ * read again: DuckDB writes a UINTEGER's first value as the unsigned number (4294967295, not -1),
+ * whose zigzag varint has more than 32 bits, and hyparquet 1.31–1.33 keeps the low 32 bits of the
+ * varint rather than of the value, so every value of such a page came out 2^31 off. The deltas
+ * wrap modulo 2^32, so the page is right once shifted by the first value's error.
+ */
+function int32Deltas(bytes: Uint8Array): Int32Array {
+  const header = { view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), offset: 0 };
+  readVarInt(header); // block size
+  readVarInt(header); // miniblocks a block
+  const count = readVarInt(header);
+  const first = Number(BigInt.asIntN(32, readZigZagBigInt(header)));
+  const out = new Int32Array(count);
+  if (count === 0) return out;
+  deltaBinaryUnpack({ view: header.view, offset: 0 }, count, out);
+  const shift = (first - out[0]!) | 0;
+  if (shift !== 0) for (let i = 0; i < count; i++) out[i] = (out[i]! + shift) | 0;
+  return out;
+}
+
 /** A two's-complement big-endian integer (DECIMAL in FIXED_LEN_BYTE_ARRAY or BYTE_ARRAY). */
 function signedBigEndian(bytes: Uint8Array): bigint {
   let value = 0n;
@@ -760,8 +783,10 @@ function openPage(page: Uint8Array, header: PageHeader, decoder: ColumnDecoder, 
   const v2 = header.type === 'DATA_PAGE_V2';
   const encoding = v2 ? header.data_page_header_v2!.encoding : header.data_page_header!.encoding;
   const dictionaryEncoded = encoding === 'PLAIN_DICTIONARY' || encoding === 'RLE_DICTIONARY';
+  // DuckDB writes INTEGER and UINTEGER columns of its PARQUET_VERSION V2 files so.
+  const delta32 = encoding === 'DELTA_BINARY_PACKED' && decoder.type === 'INT32';
   // PLAIN booleans are bit-packed, so a read cannot stop between two of them in a byte.
-  if (!((encoding === 'PLAIN' && decoder.type !== 'BOOLEAN') || (dictionaryEncoded && dictionary))) {
+  if (!((encoding === 'PLAIN' && decoder.type !== 'BOOLEAN') || (dictionaryEncoded && dictionary) || delta32)) {
     const { definitionLevels, dataPage } = v2
       ? readDataPageV2(page, header, decoder)
       : readDataPage(decompressPage(page, header.uncompressed_page_size, decoder.codec, compressors), header.data_page_header!, decoder);
@@ -794,9 +819,15 @@ function openPage(page: Uint8Array, header: PageHeader, decoder: ColumnDecoder, 
     return presentRows(defs);
   };
   const plainValues = (present: number) => readPlain(reader, decoder.type, present, decoder.element.type_length);
+  const deltas = delta32 ? int32Deltas(values) : undefined;
+  let delta = 0;
   return {
     take(rows) {
       const { defs, present } = nextLevels(rows);
+      if (deltas) {
+        delta += present;
+        return { rows, defs, values: toValues(deltas.subarray(delta - present, delta), decoder), dictionary: undefined };
+      }
       if (indexes) {
         const read = blockArray(Int32Array, present);
         indexes.read(read, 0, present);
@@ -807,7 +838,8 @@ function openPage(page: Uint8Array, header: PageHeader, decoder: ColumnDecoder, 
     },
     skip(rows) {
       const { present } = nextLevels(rows);
-      if (indexes) indexes.skip(present);
+      if (deltas) delta += present;
+      else if (indexes) indexes.skip(present);
       else plainValues(present);
     },
   };

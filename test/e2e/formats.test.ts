@@ -349,6 +349,21 @@ test('DuckDB\'s infinity and dates and times past JavaScript\'s Date (a Postgres
   assert.deepEqual((await duckdb(`SELECT d::VARCHAR AS d FROM read_csv('${csv}')`)).map((r) => r.d), ['2020-01-01', 'infinity', '-infinity']);
 }));
 
+test('PARQUET_VERSION V2 files (DuckDB): delta-packed INTEGER and UINTEGER pages whose first value is past 2^31 keep every value, on pages of one value and of many', () => withTempDir(async (dir) => {
+  const input = join(dir, 'v2.parquet');
+  await duckdb(`COPY (SELECT i, 40.1 AS bill_length_mm, 17.0 AS bill_depth_mm, 190.0 AS flipper_length_mm, 3800.0 AS body_mass_g,
+    (CASE i % 3 WHEN 0 THEN 4294967295 WHEN 1 THEN 1 ELSE 3000000000 - i END)::UINTEGER AS u, (CASE WHEN i % 2 = 0 THEN -2147483648 ELSE 2147483647 - i END)::INTEGER AS s
+    FROM range(5000) t(i)) TO '${input}' (FORMAT parquet, PARQUET_VERSION V2, ROW_GROUP_SIZE 2048)`);
+  assert.ok((await duckdb(`SELECT encodings FROM parquet_metadata('${input}') WHERE path_in_schema = 'u'`)).every((r) => String(r.encodings).includes('DELTA_BINARY_PACKED')));
+  for (const format of outputs) {
+    const output = join(dir, `out.${format}`);
+    await scorePenguins(dir, input, output, 'keep: [i, u, s]');
+    const rows = format === 'parquet' ? await duckdb(`SELECT i, u, s FROM '${output}'`) : await readRows(output);
+    const expected = await duckdb(`SELECT i, u, s FROM '${input}'`);
+    assert.deepEqual(rows.map((r) => [Number(r.i), Number(r.u), Number(r.s)]), expected.map((r) => [Number(r.i), Number(r.u), Number(r.s)]), format);
+  }
+}));
+
 test('64-bit ids pass through CSV and JSONL exactly: as BIGINT in Parquet, as the same digits in JSONL and CSV', () => withTempDir(async (dir) => {
   const ids = ['1234567890123456789', '-9007199254740993', '42'];
   const measures = ['39.1,18.7,181,3750', '39.5,17.4,186,3800', '40.3,18,195,3250'];
