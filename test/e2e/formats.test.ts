@@ -364,6 +364,18 @@ test('PARQUET_VERSION V2 files (DuckDB): delta-packed INTEGER and UINTEGER pages
   }
 }));
 
+test('a PARQUET_VERSION V2 row group of 300,000 rows in delta encodings (TIMESTAMP_MS, BLOB) is read a chunk at a time: within limits.memory 112, where every Date and byte copy of the page at once ran out of memory even at 160', { timeout: 120_000 }, () => withTempDir(async (dir) => {
+  const input = join(dir, 'v2.parquet');
+  await duckdb(`COPY (SELECT i, 30 + (i % 20)::DOUBLE AS bill_length_mm, 17.0 AS bill_depth_mm, 190.0 AS flipper_length_mm, 3800.0 AS body_mass_g,
+    (TIMESTAMP '2020-01-01' + to_seconds(i))::TIMESTAMP_MS AS tms, encode('b' || i) AS bl FROM range(300000) t(i)) TO '${input}' (FORMAT parquet, PARQUET_VERSION V2, ROW_GROUP_SIZE 300000)`);
+  const output = join(dir, 'out.parquet');
+  const job = await writeJob(dir, [`input: { path: ${input} }`, `model: ${join(fixtures, 'models', 'penguins')}`, `output: { path: ${output}, keep: [i, tms, bl] }`, 'limits: { memory: 112 }'].join('\n'));
+  const run = await runCli(['run', job, '--progress', 'none']);
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(await duckdb(`SELECT count(*)::INTEGER AS n FROM (SELECT i, tms, bl FROM '${input}' EXCEPT ALL SELECT i, tms, bl FROM '${output}')`), [{ n: 0 }]);
+  assert.deepEqual(await duckdb(`SELECT count(*)::INTEGER AS n FROM '${output}'`), [{ n: 300_000 }]);
+}));
+
 test('64-bit ids pass through CSV and JSONL exactly: as BIGINT in Parquet, as the same digits in JSONL and CSV', () => withTempDir(async (dir) => {
   const ids = ['1234567890123456789', '-9007199254740993', '42'];
   const measures = ['39.1,18.7,181,3750', '39.5,17.4,186,3800', '40.3,18,195,3250'];
