@@ -76,6 +76,8 @@ function decimalLayout(digits: string, point: number): string {
 
 /** A number as text for its column type. */
 export function numberText(value: number, type: FieldType): string {
+  // String(-0) is "0": the sign of a negative zero (a rounded tiny loss) is kept, as DuckDB and pandas print it.
+  if (value === 0) return Object.is(value, -0) ? '-0' : '0';
   return type === 'float32' ? float32Text(value) : Number.isInteger(value) ? String(value) : doubleText(value);
 }
 

@@ -168,6 +168,8 @@ describe('values', () => {
 
   test('numberText and jsonText by column type', () => {
     assert.equal(numberText(Math.fround(0.1), 'float32'), '0.1');
+    // A negative zero keeps its sign, as DuckDB and pandas print it; JSON reads -0 too.
+    assert.deepEqual([numberText(-0, 'float64'), numberText(-0, 'float32'), numberText(0, 'float64'), jsonText(-0, 'float64')], ['-0', '-0', '0', '-0']);
     assert.equal(numberText(Math.fround(0.1), 'float64'), '0.10000000149011612');
     assert.equal(jsonText(NaN, 'float64'), 'null');
     assert.equal(jsonText(Infinity, 'float32'), 'null');
@@ -212,7 +214,8 @@ describe('csv sink', () => {
     await sink.write(batch({ 'a;b': ['x;y', ' pad', 'a,b'], n: [1.5, 2, -0] }));
     await sink.seal();
     await publish(partial, out.path);
-    assert.equal(await readFile(out.path, 'utf8'), '"a;b";n\n"x;y";1.5\n" pad";2\na,b;0\n');
+    // -0 keeps its sign (numberText).
+    assert.equal(await readFile(out.path, 'utf8'), '"a;b";n\n"x;y";1.5\n" pad";2\na,b;-0\n');
   }));
 
   test('batches longer than the write buffer, in characters of one to four bytes, are written whole and in order', () => withTempDir(async (dir) => {
@@ -231,7 +234,7 @@ describe('csv sink', () => {
     await publish(partial, out.path);
     const rows = parse(await readFile(out.path, 'utf8'), { columns: true }) as Record<string, string>[];
     assert.deepEqual(rows.map((r) => r.text), cells.flatMap((cell, i) => [cell, `${i}`]));
-    assert.deepEqual(rows.map((r) => r.n), cells.flatMap((_, i) => [String(i + 0.25), String(-i)]));
+    assert.deepEqual(rows.map((r) => r.n), cells.flatMap((_, i) => [String(i + 0.25), i === 0 ? '-0' : String(-i)]));
   }));
 });
 
