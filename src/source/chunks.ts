@@ -281,6 +281,14 @@ export async function peek(chunks: AsyncGenerator<RowChunk>): Promise<{ first: R
   };
 }
 
+/** INPUT_FORMAT for an input none of whose files holds a row: one file, or all of a folder's (Spark's empty partitions). */
+export function noRows(files: readonly string[]): BentoError {
+  if (files.length === 1) return new BentoError('INPUT_FORMAT', `Input ${files[0]} has no rows`, { file: files[0], hint: 'Check the step that writes it: an empty input gives no output.' });
+  return new BentoError('INPUT_FORMAT', `None of the ${files.length} input files holds a row (${files[0]}, …): each is empty or a header alone`, {
+    file: files[0], hint: 'Check the step that writes them (a Spark job whose partitions were all empty writes such part files): an empty input gives no output.',
+  });
+}
+
 /**
  * The Source over a row-oriented reader: reads the first chunk now (its schema callback then
  * answers), replays it to a reader from the start, and reads afresh from a resume position.
@@ -288,7 +296,7 @@ export async function peek(chunks: AsyncGenerator<RowChunk>): Promise<{ first: R
 export async function textSource(files: readonly string[], readAll: (from: SourcePosition) => AsyncGenerator<RowChunk>, schema: () => Field[] | undefined, progress: ByteProgress): Promise<Source> {
   const peeked = await peek(readAll({ file: 0, row: 0 }));
   const fields = schema();
-  if (fields === undefined) throw new BentoError('INPUT_FORMAT', `Input ${files[0]} has no rows`, { file: files[0] });
+  if (fields === undefined) throw noRows(files);
   return {
     files,
     schema: fields,

@@ -605,7 +605,8 @@ describe('openCsv: errors', () => {
     const parts = [await csvFile(dir, 'part-0.csv', 'a,b\n'), await csvFile(dir, 'part-1.csv', 'a,b\n1,x\n2,y\n'), await csvFile(dir, 'part-2.csv', 'a,b\n'), await csvFile(dir, 'part-3.csv', 'a,b\n3,z\n')];
     const columns = concatColumns(await drain(await openCsv(parts, defaults)));
     assert.deepEqual([Array.from(columns.a as ArrayLike<number>, Number), columns.b], [[1, 2, 3], ['x', 'y', 'z']]);
-    await rejectsWith(() => openCsv([parts[0]!, parts[2]!], defaults), 'INPUT_FORMAT', `Input ${parts[0]} has no rows`);
+    const none = await rejectsWith(() => openCsv([parts[0]!, parts[2]!], defaults), 'INPUT_FORMAT', `None of the 2 input files holds a row (${parts[0]}, …): each is empty or a header alone`);
+    assert.match(none.hint ?? '', /Spark job whose partitions were all empty/);
   }));
 
   test('a missing `columns` entry is COLUMN_MISSING naming the closest column', async () => {

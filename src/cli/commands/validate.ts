@@ -4,7 +4,6 @@
  */
 import { relative } from 'node:path';
 import { batches } from '../../batch/batcher.js';
-import { BentoError } from '../../errors.js';
 import { loadJob } from '../../job/load.js';
 import type { JobSpec } from '../../job/spec.js';
 import { ModelPool } from '../../model/pool.js';
@@ -13,6 +12,7 @@ import { Preprocessor } from '../../model/preprocess.js';
 import { validateSignature } from '../../model/validate.js';
 import { checkOutputColumns, prepareJob } from '../../run/pipeline.js';
 import { Scorer } from '../../run/scorer.js';
+import { noRows } from '../../source/chunks.js';
 import { Logger, type LogFormat } from '../../run/progress.js';
 
 export interface ValidateOptions {
@@ -52,7 +52,7 @@ export async function checkJob(spec: JobSpec, logger: Logger): Promise<Checked> 
     const iterator = batches(job.source.chunks(), Math.min(sampleRows, job.batchSize))[Symbol.asyncIterator]();
     const first = await iterator.next();
     await iterator.return?.(undefined);
-    if (first.done) throw new BentoError('INPUT_FORMAT', `Input ${job.source.files[0]} has no rows`, { file: job.source.files[0] });
+    if (first.done) throw noRows(job.source.files);
     // Bad rows as a run sees them (a row the reader or the tensors refuse): a run lists them and
     // goes on, so they are warnings here; only a sample of nothing but bad rows fails, as a run would.
     // Scored as a run scores a batch: a model call that fails is split until the rows it fails on are alone.
