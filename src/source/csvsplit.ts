@@ -209,11 +209,7 @@ export class CsvSplitter {
       }
       // Every byte offset after such bytes (what a resume seeks to) would be wrong too.
       const replaced = this.#encoding === 'utf-8' ? notUtf8At(this.#text, raw) : -1;
-      if (replaced >= 0) {
-        let line = this.#line;
-        for (let i = this.#text.indexOf('\n'); i >= 0 && i < replaced; i = this.#text.indexOf('\n', i + 1)) line++;
-        throw new NotUtf8Error(line, false, this.#marked);
-      }
+      if (replaced >= 0) throw new NotUtf8Error(this.#line + lineEnds(this.#text, replaced), false, this.#marked);
     }
     // One char for one: the lengths, and so the byte offsets, stay.
     if (this.#crOnly) this.#text = this.#text.replaceAll('\r', '\n');

@@ -318,7 +318,7 @@ export function timestampShape(values: ArrayLike<unknown>, isMissing: (v: string
     const v = values[i] as string | null;
     if (v === null || isMissing(v)) continue;
     if (!parseStamp(v, false)) return undefined;
-    // Infinity fits either kind: the times decide, and a column of infinities alone is text.
+    // Infinity fits either kind: the times decide; a column of infinities alone is no timestamp column (numbers, ±Infinity).
     if (stampInfinite !== 0) continue;
     if (zoned !== undefined && stampZoned !== zoned) return undefined;
     zoned = stampZoned;
@@ -336,7 +336,7 @@ export function timestampShape(values: ArrayLike<unknown>, isMissing: (v: string
  * Without `booleans`, for JSON text, where a boolean is a value of its own and "yes" is text.
  */
 export function sniffTemporal(values: ArrayLike<unknown>, isMissing: (v: string) => boolean, booleans = true): Pick<Field, 'type' | 'unit' | 'naive'> | undefined {
-  // The first cell that is not an infinity decides: a column of `infinity` alone stays text.
+  // The first cell that is not an infinity decides: a column of `infinity` alone is no date column (numbers, ±Infinity).
   let first: string | undefined;
   for (let i = 0; i < values.length && first === undefined; i++) {
     const v = values[i] as string | null;
