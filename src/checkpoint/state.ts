@@ -191,6 +191,16 @@ export async function removeCheckpoint(dir: string): Promise<void> {
   }
 }
 
+/**
+ * Removes what runs killed while writing left in the checkpoint: their temporary files
+ * (`state.json.<pid>-<n>.tmp`, …). Called by the run that holds the job's lock, so none is a live
+ * run's; left, they would outlast the job's end in its finished checkpoint.
+ */
+export async function removeStrayTemps(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  await Promise.all(names.filter((name) => name.endsWith('.tmp') && checkpointEntry.test(name)).map((name) => rm(join(dir, name), { force: true }).catch(() => undefined)));
+}
+
 /** The rows the checkpoint in `dir` has committed, 0 where none can be read: read at once, also from a signal's handler. */
 export function committedRows(dir: string): number {
   try {

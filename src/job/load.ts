@@ -147,7 +147,9 @@ export async function loadJob(jobFile: string, options: LoadOptions = {}): Promi
   const problems: string[] = [];
   const interpolated = interpolate(raw, options.env ?? process.env, [], problems);
   const overridden = new Set<string>();
-  for (const assignment of options.overrides ?? []) {
+  // A file that is no mapping is said as such below (the schema's top level), not blamed on --set.
+  const mapping = interpolated !== null && typeof interpolated === 'object' && !Array.isArray(interpolated);
+  for (const assignment of mapping ? options.overrides ?? [] : []) {
     const problem = applyOverride(interpolated, assignment);
     if (problem) problems.push(problem);
     else overridden.add(assignment.slice(0, assignment.indexOf('=')).trim());

@@ -12,7 +12,7 @@ import { batches } from '../batch/batcher.js';
 import { failpoint } from '../checkpoint/failpoint.js';
 import { acquireLock, type Lock } from '../checkpoint/lock.js';
 import { decideResume } from '../checkpoint/resume.js';
-import { type CheckpointState, checkCheckpointDir, detachMarker, detachPartials, partialErrorsFile, partialFile, readState, removeCheckpoint, writeState } from '../checkpoint/state.js';
+import { type CheckpointState, checkCheckpointDir, detachMarker, detachPartials, partialErrorsFile, partialFile, readState, removeCheckpoint, removeStrayTemps, writeState } from '../checkpoint/state.js';
 import { usableCores } from '../cores.js';
 import { BentoError, closestName, fsReason, thousands, visible } from '../errors.js';
 import { type JobSpec, sameFile, writtenByRuns } from '../job/spec.js';
@@ -300,6 +300,7 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
     ? await acquireLock(job.spec.checkpoint.path, job.spec.name, { signal: hooks.signal, waiting: (message) => hooks.info?.(message, 'lock-wait') })
     : undefined;
   try {
+    if (lock) await removeStrayTemps(job.spec.checkpoint!.path);
     return await runLocked(job, hooks, lock);
   } finally {
     // A lock that cannot be removed (a folder made read-only, a failing disk) is a stale lock for

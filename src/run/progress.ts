@@ -89,9 +89,28 @@ export function startProgress(stats: RunStats, options: ProgressOptions): Progre
   let stopping = false;
   /** The rows a resumed run found committed, as the samples knew them: the counts of a scoring thread arrive after the bar starts. */
   let before = rowsBefore();
-  const tick = () => {
+  /**
+   * The clock is looked at every `step` (a second at most, whatever the interval between lines):
+   * a look that comes seconds late finds the process was stopped (Ctrl-Z, SIGSTOP, a laptop
+   * asleep), and that time is left out of the pace. With only a log's lines ten seconds apart, a
+   * pause of twenty seconds looked like a slow run.
+   */
+  const step = Math.min(interval, 1_000);
+  let seen = started;
+  let paused = 0;
+  let printed = started;
+  const look = () => {
     const t = now();
-    // A gap many ticks long is a pause (Ctrl-Z, a laptop asleep): speed is measured from after it.
+    if (t - seen > step + 2_000) {
+      paused += t - seen - step;
+      samples = [];
+    }
+    seen = t;
+    return t;
+  };
+  const tick = (t = now()) => {
+    printed = t;
+    // A gap many lines long is a pause too, where the looks above were not made (a report() alone).
     // Rows found committed are not this run's pace either: measured from when they are known.
     if ((samples.length > 0 && t - samples.at(-1)!.t > Math.max(2_000, 5 * interval)) || rowsBefore() !== before) samples = [];
     before = rowsBefore();
@@ -101,7 +120,7 @@ export function startProgress(stats: RunStats, options: ProgressOptions): Progre
     const first = samples[0]!;
     const span = (t - first.t) / 1000;
     // Until a second of the window has passed, the run's own average (this run's rows only).
-    const rate = span >= 1 ? (rows - first.rows) / span : Math.max(0, stats.rowsWritten - rowsBefore()) / Math.max((t - started) / 1000, 1e-9);
+    const rate = span >= 1 ? (rows - first.rows) / span : Math.max(0, stats.rowsWritten - rowsBefore()) / Math.max((t - started - paused) / 1000, 1e-9);
     // An ETA from the fraction's own pace, once two seconds show it.
     const eta = fraction === undefined || first.fraction === undefined || span < 2 || fraction <= first.fraction ? undefined
       : ((1 - fraction) * span) / (fraction - first.fraction);
@@ -117,10 +136,13 @@ export function startProgress(stats: RunStats, options: ProgressOptions): Progre
       });
     }
   };
-  const timer = setInterval(tick, interval);
+  const timer = setInterval(() => {
+    const t = look();
+    if (t - printed >= interval - step / 2) tick(t);
+  }, step);
   timer.unref();
   return {
-    report: tick,
+    report: () => tick(),
     stopping() {
       stopping = true;
     },

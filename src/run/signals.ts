@@ -9,6 +9,12 @@ export interface SignalScope {
   readonly now: AbortSignal;
   /** Removes the handlers. */
   dispose(): void;
+  /**
+   * The run has ended (its summary is being written): a first signal now changes nothing, as the
+   * exit status and summary already say how it ended, rather than killing the process with a
+   * status that says it was stopped; a second one still ends the process at once.
+   */
+  settle(): void;
 }
 
 type Name = 'SIGINT' | 'SIGTERM';
@@ -49,7 +55,16 @@ export function releaseSignals(): void {
 export function trapSignals(onFirst: (name: Name) => void, onSecond?: (name: Name) => void): SignalScope {
   const controller = new AbortController();
   const now = new AbortController();
+  let settled = false;
+  let late = 0;
   const handler = (name: Name) => {
+    if (settled && late++ === 0) return;
+    if (settled) {
+      dispose();
+      if (process.pid === 1) process.exit(name === 'SIGINT' ? 130 : 143);
+      process.kill(process.pid, name);
+      return;
+    }
     if (controller.signal.aborted) {
       // As PID 1 (a container's entrypoint) the kernel ignores a signal left to its default
       // action, and exiting from here under a running onnxruntime session aborts the process: the
@@ -83,5 +98,5 @@ export function trapSignals(onFirst: (name: Name) => void, onSecond?: (name: Nam
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
   };
-  return { signal: controller.signal, now: now.signal, dispose };
+  return { signal: controller.signal, now: now.signal, dispose, settle: () => (settled = true) };
 }

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -179,6 +179,8 @@ describe('SIGKILL between chosen system calls of a commit, then resume', { timeo
         const resumed = await runAndKill(file, 60_000);
         assert.equal(resumed.code, 0, resumed.stderr);
         assert.ok((await readFile(target)).equals(expected), `output after a crash at ${point} differs from the clean run`);
+        // The killed run's temporary files (state.json.<pid>-<n>.tmp at state-written) are gone from the finished checkpoint.
+        assert.deepEqual((await readdir(`${target}.bento-batch`).catch(() => [] as string[])).filter((name) => name.endsWith('.tmp')), [], point);
       });
     }
   }

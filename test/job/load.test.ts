@@ -359,6 +359,10 @@ describe('loadJob: --set overrides', () => {
     await rejectsWith(loadJob(file, { env: {}, overrides: ['input.csv.delimiter=\\t'] }), 'JOB_INVALID',
       `Job file ${file}: --set input.csv.delimiter: expected a single character (a tab is written "\\t", in double quotes: --set 'input.csv.delimiter="\\t"'), got \`"\\t"\` (string)`);
     assert.equal((await loadJob(file, { env: {}, overrides: ['input.csv.delimiter="\\t"'] })).input.csv.delimiter, '\t');
+    // A job file that is a list is the file's fault, with --set or without.
+    const list = await writeJob(dir, '- a\n');
+    const notMapping = await rejectsWith(loadJob(list, { env: {}, overrides: ['batch.size=3'] }), 'JOB_INVALID', `Job file ${list}: (top level): expected a mapping, got \`["a"]\` (list)`);
+    assert.equal(notMapping.hint, 'Fix the job file and run again.');
   }));
 
   test('an overridden value is validated like one in the file', () => withTempDir(async (dir) => {

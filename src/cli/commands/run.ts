@@ -128,7 +128,9 @@ async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
     await summarizeFailure(error);
     throw error;
   } finally {
-    signals.dispose();
+    // A signal now (the run has ended) must not kill the process with a status that contradicts
+    // the summary: the handlers stay, and take a first signal as said (signals.ts).
+    signals.settle();
     progress?.stop();
   }
   if (summary.status === 'already-finished') {

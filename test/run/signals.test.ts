@@ -1,0 +1,27 @@
+/** trapSignals (src/run/signals.ts) in this process: a first signal stops the run, one after the run has ended changes nothing. */
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test } from 'node:test';
+import { trapSignals } from '../../src/run/signals.js';
+
+test('a first SIGTERM aborts the run\'s signal and is told; once the run has ended (settle), a SIGTERM is taken without a word and the process lives on to exit with the run\'s status', async () => {
+  const told: string[] = [];
+  const scope = trapSignals((name) => told.push(name));
+  try {
+    process.kill(process.pid, 'SIGTERM');
+    await sleep(50);
+    assert.deepEqual([scope.signal.aborted, scope.signal.reason, told], [true, 'SIGTERM', ['SIGTERM']]);
+  } finally {
+    scope.dispose();
+  }
+  // A run that finished just as a SIGTERM came: the summary says completed, and so must the exit status.
+  const finished = trapSignals((name) => told.push(`late ${name}`));
+  try {
+    finished.settle();
+    process.kill(process.pid, 'SIGTERM');
+    await sleep(50);
+    assert.deepEqual([finished.signal.aborted, told], [false, ['SIGTERM']]);
+  } finally {
+    finished.dispose();
+  }
+});
