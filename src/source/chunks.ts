@@ -245,7 +245,10 @@ export function sniffJsonType(values: ArrayLike<unknown>): FieldType {
     if (typeof v === 'bigint') {
       if (v < int64Min || v > int64Max) return 'json';
       big = true;
-    } else if (typeof v === 'number' && !Number.isInteger(v)) fraction = true;
+    } else if (typeof v === 'number' && (!Number.isInteger(v) || Math.abs(v) >= 2 ** 63)) {
+      // A fraction, or a whole number past 64 bits (1e19): beside a 64-bit id, neither has a place in an int64 column.
+      fraction = true;
+    }
     const t: FieldType = typeof v === 'number' || typeof v === 'bigint' ? 'float64' : typeof v === 'string' ? 'string' : typeof v === 'boolean' ? 'bool' : 'json';
     if (type !== undefined && type !== t) return 'json';
     type = t;

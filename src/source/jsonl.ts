@@ -61,8 +61,20 @@ export interface JsonlSourceOptions {
  */
 export const maxLineBytes = (memoryMb: number) => Math.floor((memoryMb * 1024 * 1024) / 16);
 
-/** Thrown by splitLines for a line past maxLineBytes; readFile, which counts lines, names it. */
-class LongLine extends Error {}
+/** Thrown by splitLines for a line past maxLineBytes; readFile, which counts lines, names it. `opens`: the line's first byte that is not a space. */
+class LongLine extends Error {
+  constructor(readonly opens: string) {
+    super('a line past the longest one a row may take');
+  }
+}
+
+/** The first character that is not a space in the bytes of a line begun (a BOM skipped). */
+function opening(pieces: readonly Uint8Array[]): string {
+  for (const piece of pieces) {
+    for (const byte of piece) if (byte !== 0x20 && byte !== 0x09 && byte !== 0x0d && byte !== 0x0a && byte !== 0xef && byte !== 0xbb && byte !== 0xbf) return String.fromCharCode(byte);
+  }
+  return '';
+}
 
 /**
  * Lines of `stream` with the offset just after each (relative to `start`), a last line without
@@ -90,7 +102,7 @@ async function* splitLines(stream: Readable, start: number, file: string, maxLin
       if (pendingBytes + piece.length > maxLine) {
         // The lines before it are rows: yielded first, so that readFile, which counts them, names this one.
         if (lines.length > 0) yield lines;
-        throw new LongLine();
+        throw new LongLine(opening([...pending, piece]));
       }
       const bytes = pending.length ? Buffer.concat([...pending, piece]) : piece;
       pending = [];
@@ -105,14 +117,16 @@ async function* splitLines(stream: Readable, start: number, file: string, maxLin
       pendingBytes += chunk.length - from;
       if (pendingBytes > maxLine) {
         if (lines.length > 0) yield lines;
-        throw new LongLine();
+        throw new LongLine(opening(pending));
       }
     }
     if (lines.length > 0) yield lines;
   }
   if (pending.length) {
+    // A last line without its line break is checked as the others are: bytes that are not UTF-8 would be U+FFFD in every output.
     const bytes = Buffer.concat(pending);
-    yield [{ text: decoder.write(bytes) + decoder.end(), end: offset + bytes.length }];
+    const text = decoder.write(bytes) + decoder.end();
+    yield [notUtf8At(text, bytes) >= 0 ? { text, end: offset + bytes.length, notUtf8: true } : { text, end: offset + bytes.length }];
   }
 }
 
@@ -124,6 +138,15 @@ function lineText(raw: string): string {
 }
 
 /** A value read from JSON, as JSON text again (its 64-bit integers, which JSON.stringify refuses, as their digits in quotes). */
+/**
+ * A record's value for a key, null where the line lacks it. A key that names a member every object
+ * inherits (`constructor`, `toString`, `__proto__`) is looked up as the line's own: read plainly, a
+ * line without it gave Object's function (written as `undefined`, or its source text).
+ */
+function cellOf(record: Record<string, unknown>, key: string): unknown {
+  return (key in Object.prototype && !Object.hasOwn(record, key) ? null : record[key]) ?? null;
+}
+
 const jsonOf = (value: unknown) => JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
 
 /**
@@ -236,7 +259,7 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
         const { row, end, line: l, text } = records[k]!;
         records[k] = undefined as never;
         if (row instanceof BentoError) builder.pushError(row, end, l);
-        else builder.push((i) => row[names![i]!] ?? null, end, l, text);
+        else builder.push((i) => cellOf(row, names![i]!), end, l, text);
       }
     };
     try {
@@ -292,7 +315,7 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
           pending.push({ row: record, end, line, ...(copy !== undefined ? { text: copy } : {}) });
           if (pending.length >= chunkEnd(options, schema !== undefined, width())) flushPending();
         } else {
-          builder.push((i) => record[names![i]!] ?? null, end, line, copy);
+          builder.push((i) => cellOf(record, names![i]!), end, line, copy);
           // A copied line keeps every key: none goes unread.
           if (options.notes && options.columns === undefined && !lines && schema && unread.size < 20) {
             known ??= new Set(schema.map((f) => f.name));
@@ -311,6 +334,8 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
       }
     } catch (error) {
       if (error instanceof LongLine) {
+        // A JSON array on one line (json.dump of a list, pandas' orient='records') is no row however much memory there is.
+        if (rows === 0 && error.opens === '[') documentNotLines(file, '[');
         const mb = (bytes: number) => (bytes >= 1024 * 1024 ? `${Math.round(bytes / 1024 / 1024)} MB` : `${Math.round(bytes / 1024)} KB`);
         throw new BentoError('MEMORY_LIMIT', `Line ${line + 1} of ${file} is longer than ${mb(maxLine)}, the most one row may take with limits.memory ${options.memoryMb ?? 256} MB (a sixteenth)`, {
           file, row: rows + 1, byte: lastEnd,

@@ -191,6 +191,18 @@ describe('openJsonl: 64-bit whole numbers', () => {
     const past = await jsonlFile(dir, 'past.jsonl', `${['{"id": 1234567890123456789}', '{"id": 2}', '{"id": 18446744073709551615}', '{"id": 1e19}', '{"id": -9223372036854775809}', '{"id": 1.5}', '{"id": -9223372036854775808}'].join('\n')}\n`);
     assert.deepEqual((await badRows(await openJsonl([past], { columns: undefined, chunkRows: 2 }))).map((r) => r.row), [3, 4, 5, 6]);
     assert.deepEqual(concatColumns(await drain(await openJsonl([past], { columns: undefined, chunkRows: 2 }))).id, [1234567890123456789n, 2, null, null, null, null, -9223372036854775808n]);
+    // 1e19 in the first chunk beside a 64-bit id: no int64 column (whose own row it would make bad), JSON keeping both.
+    const first = await openJsonl([await jsonlFile(dir, 'first.jsonl', '{"v": 9007199254740993}\n{"v": 1e19}\n{"v": 4e18}\n')], defaults);
+    assert.deepEqual(first.schema, [{ name: 'v', type: 'json' }]);
+    assert.deepEqual(concatColumns(await drain(first)).v, [9007199254740993n, 1e19, 4e18]);
+  }));
+
+  test('keys that every object inherits (constructor, toString, __proto__) are read as the line\'s own: null where a line lacks one, in the first chunk and after it', () => withTempDir(async (dir) => {
+    const lines = ['{"constructor": "a", "toString": "t", "__proto__": "p", "x": 1}', '{"x": 2}', '{"x": 3, "constructor": "c"}', '{"x": 4}'];
+    const source = await openJsonl([await jsonlFile(dir, 'proto.jsonl', `${lines.join('\n')}\n`)], { columns: undefined, chunkRows: 2 });
+    assert.deepEqual(source.schema, [{ name: 'constructor', type: 'string' }, { name: 'toString', type: 'string' }, { name: '__proto__', type: 'string' }, { name: 'x', type: 'float64' }]);
+    const columns = concatColumns(await drain(source));
+    assert.deepEqual([columns.constructor, columns.toString, columns.__proto__], [['a', null, 'c', null], ['t', null, null, null], ['p', null, null, null]]);
   }));
 });
 
@@ -239,6 +251,10 @@ describe('openJsonl: errors', () => {
     const source = await openJsonl([file], defaults);
     assert.deepEqual((await badRows(source)).map(({ row, code, message, byte }) => ({ row, code, message, byte })), [{ row: 2, code: 'INPUT_FORMAT', message: `Line 2 of ${file} is not UTF-8`, byte: 16 }]);
     assert.deepEqual(concatColumns(await drain(await openJsonl([file], defaults))).city, ['Bern', null, 'Zürich']);
+    // A last line without its line break is checked too (its bytes were U+FFFD in every output).
+    const last = join(dir, 'last.jsonl');
+    await writeFile(last, Buffer.concat([Buffer.from('{"city":"Bern"}\n'), Buffer.from('{"city":"Z\xfcrich"}', 'latin1')]));
+    assert.deepEqual((await badRows(await openJsonl([last], defaults))).map(({ row, message }) => [row, message]), [[2, `Line 2 of ${last} is not UTF-8`]]);
   }));
   test('an invalid JSON line is a row error naming its line number (blank lines counted) and byte offset', () => withTempDir(async (dir) => {
     const file = await jsonlFile(dir, 'bad.jsonl', '{"a":1}\n\n{"a":2,}\n{"a":3}\n');
@@ -281,5 +297,9 @@ test('a line longer than a sixteenth of limits.memory stops with MEMORY_LIMIT na
     `Line 3 of ${file} is longer than 64 KB, the most one row may take with limits.memory 1 MB (a sixteenth)`);
   const read = await drain(await openJsonl([file], { ...defaults, memoryMb: 2 }));
   assert.deepEqual(Array.from(concatColumns(read).a as ArrayLike<unknown>, Number), [1, 2, 3, 4]);
+  // A JSON array on one line (json.dump of a list) past the longest: said to be an array, which no memory makes rows.
+  const array = join(dir, 'array.json');
+  await writeFile(array, ` [${Array.from({ length: 5000 }, (_, i) => `{"a":${i}}`).join(',')}]`);
+  await rejectsWith(async () => drain(await openJsonl([array], { ...defaults, memoryMb: 1 })), 'INPUT_FORMAT', `Input file ${array} is a JSON array, not JSON Lines (one JSON object a line)`);
 }));
 

@@ -18,7 +18,9 @@ export function concatColumns(chunks: readonly RowChunk[]): Record<string, unkno
   for (const chunk of chunks) {
     for (const [name, values] of chunk.columns) {
       assert.equal(values.length, chunk.length, `column ${name} of chunk at ${chunk.fileRow} has ${values.length} values, expected ${chunk.length}`);
-      (out[name] ??= []).push(...cells(values));
+      // Own properties, so that a column named constructor or __proto__ is one too.
+      if (!Object.hasOwn(out, name)) Object.defineProperty(out, name, { value: [], enumerable: true, writable: true, configurable: true });
+      out[name]!.push(...cells(values));
     }
   }
   return out;
