@@ -222,8 +222,12 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
     const c = job.input.csv?.[key];
     if (c === '\n' || c === '\r') problems.push(`input.csv.${key}: a line break ends a record and cannot also be the ${key === 'delimiter' ? 'delimiter between fields' : 'quote character'}; ${key === 'delimiter' ? 'use "," ";" "|" or a tab ("\\t")' : 'leave it out (it is \'"\')'}`);
   }
-  if (job.input.csv?.quote !== undefined && job.input.csv.quote === job.input.csv.delimiter) {
-    problems.push(`input.csv.quote: ${quote(job.input.csv.quote)} is also the delimiter between fields; set another quote character, or leave it out (it is '"')`);
+  const csvQuote = job.input.csv?.quote;
+  const csvDelimiter = job.input.csv?.delimiter;
+  if (csvQuote !== undefined && csvQuote === (csvDelimiter ?? ',')) {
+    problems.push(`input.csv.quote: ${quote(csvQuote)} is also the delimiter between fields${csvDelimiter === undefined ? ' (a comma, unless another is sniffed)' : ''}; set another quote character, or leave it out (it is '"')`);
+  } else if (csvQuote === undefined && csvDelimiter === '"') {
+    problems.push('input.csv.delimiter: \'"\' is the quote character; set input.csv.quote to another character, or choose another delimiter');
   }
   if (job.input.csv?.decimal === ',' && job.input.csv.delimiter === ',') problems.push('input.csv.decimal: a decimal comma needs another delimiter between fields; set input.csv.delimiter (Excel writes ";" with a decimal comma) or leave it out to have it sniffed');
   const inputPath = at('input.path', job.input.path);

@@ -87,21 +87,23 @@ function sniffDelimiter(file: string, { bytes, whole }: Head, quote: string, enc
     const splitter = new CsvSplitter(delimiter, quote, 0, encoding);
     splitter.feed(bytes);
     if (whole) splitter.end();
+    // A record's fields, less an empty last one (a delimiter ending each row but not the header: same width).
     const records = (function* () {
       try {
-        while (splitter.next()) yield splitter.count;
+        while (splitter.next()) yield splitter.count > 1 && splitter.fields[splitter.count - 1] === '' ? -splitter.count : splitter.count;
       } catch (error) {
         if (error instanceof NotUtf8Error) throw notUtf8(file, error);
         if (!(error instanceof UnclosedQuoteError)) throw error;
       }
     })();
-    const width = records.next().value;
+    const first = records.next().value;
+    const width = first === undefined ? undefined : Math.abs(first);
     read = splitter.encoding;
     if (width === undefined || width < 2) continue;
     let seen = 0;
     let same = 0;
     for (const count of records) {
-      if (count === width) same++;
+      if (count === width || count === -width || count === -(width + 1)) same++;
       if (++seen === sniffRecords) break;
     }
     const share = seen === 0 ? 1 : same / seen;

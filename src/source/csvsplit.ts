@@ -182,12 +182,14 @@ export class CsvSplitter {
       }
     }
     if (this.#crOnly === undefined && !this.#twoBytes) {
-      const decided = crOnlyLines(all, this.#ended, this.#quote);
+      const decided = crOnlyLines(all, this.#ended, this.#quote, this.#delimiter);
       if (decided === undefined) return false;
       this.#crOnly = decided;
     }
     const cut = this.#ended ? all.length - (this.#twoBytes ? all.length % 2 : 0)
       : this.#twoBytes ? lastLineEnd16(all, this.#encoding === 'utf-16le') : all.lastIndexOf(this.#crOnly ? CR : LF) + 1;
+    // A byte left alone at the end of UTF-16 (after the last line, or the whole last line's worth): cut off.
+    if (this.#ended && this.#twoBytes && cut === 0 && all.length > 0) throw new NotUtf8Error(this.#line, false, false, 'odd');
     if (cut === 0) return false;
     this.#base += this.#raw.length;
     const raw = all.subarray(0, cut);
@@ -372,7 +374,7 @@ function lastLineEnd16(bytes: Buffer, littleEndian: boolean): number {
  * while they cannot tell yet. Read so, every CR becomes a line end, inside quotes too (as
  * Python's universal newlines read it); a CR inside a field of an LF file stays data.
  */
-function crOnlyLines(bytes: Uint8Array, ended: boolean, quote: number): boolean | undefined {
+function crOnlyLines(bytes: Uint8Array, ended: boolean, quote: number, delimiter: number): boolean | undefined {
   const cr = bytes.indexOf(CR);
   const lf = bytes.indexOf(LF);
   // No CR, or an LF and no quote to hide it: decided at once (the common cases).
@@ -384,9 +386,17 @@ function crOnlyLines(bytes: Uint8Array, ended: boolean, quote: number): boolean 
   const end = Math.min(bytes.length, 1 << 20);
   for (let i = 0; i < end; i++) {
     const b = bytes[i];
-    if (b === quote) quoted = !quoted;
-    else if (quoted) continue;
-    else if (b === LF) return false;
+    if (quoted) {
+      // A doubled quote is one inside the field; a single one closes it.
+      if (b === quote) {
+        if (bytes[i + 1] === quote) i++;
+        else quoted = false;
+      }
+    } else if (b === quote) {
+      // A quote opens a field only at its start: one inside an unquoted field (12" pipe) is data.
+      const before = i === 0 ? LF : bytes[i - 1];
+      if (before === delimiter || before === LF || before === CR) quoted = true;
+    } else if (b === LF) return false;
     else if (b === CR && (i + 1 < bytes.length || ended)) lineEnd = true;
   }
   if (end < bytes.length) return lineEnd || lf < 0;

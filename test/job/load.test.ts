@@ -406,6 +406,8 @@ describe('loadJob: --set overrides', () => {
     // A line break cannot part fields, nor quote them; nor can the delimiter quote.
     await rejectsWith(loadJob(file, { env: {}, overrides: ['input.csv.delimiter="\\n"'] }), 'JOB_INVALID', `Job file ${file}: input.csv.delimiter: a line break ends a record and cannot also be the delimiter between fields; use "," ";" "|" or a tab ("\\t")`);
     await rejectsWith(loadJob(file, { env: {}, overrides: ['input.csv.delimiter=;', 'input.csv.quote=;'] }), 'JOB_INVALID', `Job file ${file}: input.csv.quote: ";" is also the delimiter between fields; set another quote character, or leave it out (it is '"')`);
+    await rejectsWith(loadJob(file, { env: {}, overrides: ['input.csv.quote=","'] }), 'JOB_INVALID', `Job file ${file}: input.csv.quote: "," is also the delimiter between fields (a comma, unless another is sniffed); set another quote character, or leave it out (it is '"')`);
+    await rejectsWith(loadJob(file, { env: {}, overrides: ['input.csv.delimiter=\'"\''] }), 'JOB_INVALID', `Job file ${file}: input.csv.delimiter: '"' is the quote character; set input.csv.quote to another character, or choose another delimiter`);
   }));
 
   test('input.csv.thousands: one character, not the decimal mark', () => withTempDir(async (dir) => {

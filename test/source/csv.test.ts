@@ -376,6 +376,9 @@ describe('openCsv: parsing', () => {
     // A cell's line break written as LF (Excel's Alt+Enter) in such a file: the first line end outside quotes decides, as Python and DuckDB read it.
     const lf = await csvFile(dir, 'mac-lf.csv', '"name","x"\r"two\nlines",1\rcy,2\r');
     assert.deepEqual(concatColumns(await drain(await openCsv([lf], defaults))), { name: ['two\nlines', 'cy'], x: [1, 2] });
+    // A quote inside an unquoted field (12" pipe) opens nothing: the LF in the quoted cell after it is still a cell's.
+    const stray = await csvFile(dir, 'mac-stray.csv', 'note,x\r12" pipe,1\r"a\nb",2\r');
+    assert.deepEqual(concatColumns(await drain(await openCsv([stray], defaults))), { note: ['12" pipe', 'a\nb'], x: [1, 2] });
     // An LF file with a CR in a quoted cell of its header stays an LF file.
     const crInQuotes = await csvFile(dir, 'lf-cr.csv', '"na\rme",x\nann,1\n');
     assert.deepEqual(concatColumns(await drain(await openCsv([crInQuotes], defaults))), { 'na\rme': ['ann'], x: [1] });
@@ -387,6 +390,11 @@ describe('openCsv: parsing', () => {
     const rows = await badRows(source);
     assert.deepEqual(rows.map((r) => [r.row, r.message]), [[3, `Row 3 of ${file} has 3 fields, expected 2 (as in the header)`]]);
     assert.deepEqual(concatColumns(await drain(await openCsv([file], defaults))), { name: ['ann', 'bob', null], x: [1, 2, null] });
+    // Such a file separated by ";" has its delimiter sniffed all the same.
+    const semicolons = await csvFile(dir, 'semicolons.csv', 'name;x;tag\nann;1;"a";\nbob;2;"b";\n');
+    const sniffed = await openCsv([semicolons], defaults);
+    assert.equal(sniffed.dialect, '";"-separated (sniffed)');
+    assert.deepEqual(concatColumns(await drain(sniffed)), { name: ['ann', 'bob'], x: [1, 2], tag: ['a', 'b'] });
   }));
 
   test('Excel\'s "sep=;" first line is skipped, the delimiter sniffed from the lines after it; a resume reads on from a row end', () => withTempDir(async (dir) => {
@@ -413,6 +421,10 @@ describe('openCsv: parsing', () => {
     const bytes = Buffer.from('\uFEFFname\tx\r\nann\t1\r\nbob\t38005', 'utf16le');
     const odd = await csvFile(dir, 'odd.txt', bytes.subarray(0, bytes.length - 1));
     await rejectsWith(async () => drain(await openCsv([odd], defaults)), 'INPUT_FORMAT', `${odd} is not whole UTF-16: it ends in the middle of a character (an odd number of bytes), on line 3`);
+    // Past the first block read, a byte alone after the last line end too.
+    const rows = Array.from({ length: 5000 }, (_, i) => `r${i}\t${i}\r\n`).join('');
+    const bigOdd = await csvFile(dir, 'big-odd.txt', Buffer.concat([Buffer.from(`\uFEFFname\tx\r\n${rows}`, 'utf16le'), Buffer.from([0x41])]));
+    await rejectsWith(async () => drain(await openCsv([bigOdd], defaults)), 'INPUT_FORMAT', `${bigOdd} is not whole UTF-16: it ends in the middle of a character (an odd number of bytes), on line 5002`);
     const lone = await csvFile(dir, 'lone.txt', Buffer.from('\uFEFFname\tx\r\nann\t1\r\nX\ud83d\t2\r\n', 'utf16le'));
     await rejectsWith(async () => drain(await openCsv([lone], defaults)), 'INPUT_FORMAT', `${lone} is not valid UTF-16: line 3 holds half a character (a surrogate without its pair)`);
     const marked = await csvFile(dir, 'marked.csv', Buffer.concat([Buffer.from('\uFEFFname,x\nann,1\nCaf'), Buffer.from([0xe9]), Buffer.from(',2\n')]));
