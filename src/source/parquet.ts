@@ -19,6 +19,7 @@ import { readVarInt, readZigZagBigInt } from 'hyparquet/src/thrift.js';
 import { isFlatColumn } from 'hyparquet/src/schema.js';
 import type { ColumnDecoder, DecodedArray, PageHeader } from 'hyparquet/src/types.js';
 import { BentoError } from '../errors.js';
+import { dayText, timestampText } from '../sink/values.js';
 import { blockArray } from './blocks.js';
 import { requireColumns } from './chunks.js';
 import { parseExact } from './json.js';
@@ -47,6 +48,8 @@ interface OpenParquet {
   readonly typed: ReadonlySet<string>;
   /** Struct and list columns holding ENUM text, by their fields (enumText). */
   readonly enums: ReadonlyMap<string, Field>;
+  /** JSON columns (maps, lists of lists or of structs) holding bytes and no ENUM: read with their bytes as bytes, written as base64. */
+  readonly jsonBytes: ReadonlySet<string>;
 }
 
 /** A column's type in words, as a message names it: `float64`, `list<int32>`, `int64 (unsigned 64-bit)`, `timestamp (ns, wall-clock)`. */
@@ -177,12 +180,15 @@ async function readGroup(opened: OpenParquet, names: readonly string[], group: R
     // Structs and lists get their timestamps as integers in their unit (fieldOf gives them one),
     // as flat columns do: hyparquet's Dates hold milliseconds. JSON columns (maps, …) keep Dates,
     // which they write as ISO 8601 text.
-    for (const precise of [true, false]) {
-      const columns = [...pieces.keys()].filter((name) => opened.typed.has(name) === precise);
+    const readAs = (name: string) => (opened.typed.has(name) ? 'typed' : opened.jsonBytes.has(name) ? 'bytes' : 'json');
+    for (const kind of ['typed', 'bytes', 'json'] as const) {
+      const columns = [...pieces.keys()].filter((name) => readAs(name) === kind);
       if (columns.length === 0) continue;
       await parquetRead({
-        // Bytes in a struct or list stay bytes (utf8: false), read as top-level ones are; text is decoded all the same, an ENUM's below (enumText).
-        file: opened.buffer, metadata: opened.metadata, columns, rowStart, rowEnd: groupEnd, compressors, ...(precise ? { parsers: unitParsers, utf8: false } : {}),
+        // Bytes in a struct or list stay bytes (utf8: false), read as top-level ones are; text is
+        // decoded all the same, an ENUM's below (enumText). A JSON column's bytes become base64 (base64Within).
+        file: opened.buffer, metadata: opened.metadata, columns, rowStart, rowEnd: groupEnd, compressors,
+        parsers: kind === 'typed' ? unitParsers : jsonParsers, ...(kind === 'json' ? {} : { utf8: false }),
         onChunk: (chunk) => pieces.get(chunk.columnName)?.push({ start: chunk.rowStart, data: chunk.columnData }),
       });
     }
@@ -194,6 +200,7 @@ async function readGroup(opened: OpenParquet, names: readonly string[], group: R
       if (exact && Array.isArray(values)) for (let i = 0; i < values.length; i++) values[i] = exact(values[i]);
       const enums = opened.enums.get(name);
       if (enums && Array.isArray(values)) for (let i = 0; i < values.length; i++) values[i] = enumText(values[i], enums);
+      if (opened.jsonBytes.has(name) && Array.isArray(values)) for (let i = 0; i < values.length; i++) values[i] = base64Within(values[i]);
       nested.set(name, values);
     }
   } catch (error) {
@@ -574,6 +581,25 @@ const exactParsers = {
 const maxDateDays = 100_000_000;
 const maxDateMillis = maxDateDays * 86_400_000;
 
+/**
+ * Dates and times inside JSON columns (maps, lists of structs), which are written as JSON text: a
+ * DATE as its day (`2024-02-29`, not midnight's instant), and a time past what a Date holds
+ * (DuckDB's infinity) as its text, which a Date would make null.
+ */
+const jsonParsers = {
+  ...exactParsers,
+  dateFromDays: (days: number) => dayText(days),
+  timestampFromMilliseconds: (millis: bigint | number) => {
+    const n = Number(millis);
+    return n <= maxDateMillis && n >= -maxDateMillis ? new Date(n) : timestampText(BigInt(millis), 'ms');
+  },
+  // As hyparquet's own: the milliseconds toward zero.
+  timestampFromMicroseconds: (micros: bigint | number) => {
+    const millis = Number(BigInt(micros) / 1000n);
+    return millis <= maxDateMillis && millis >= -maxDateMillis ? new Date(millis) : timestampText(BigInt(micros), 'us');
+  },
+};
+
 /** Timestamps inside structs and lists as integers in their unit since the epoch (an INT96 in nanoseconds); their JSON cells as flat ones. */
 const unitParsers = {
   timestampFromMicroseconds: (micros: bigint | number) => BigInt(micros),
@@ -613,6 +639,22 @@ function readsAsTyped(element: ColumnDecoder['element']): boolean {
 function holdsEnum(node: SchemaTree): boolean {
   const e = node.element;
   return node.children.length === 0 ? e.converted_type === 'ENUM' || e.logical_type?.type === 'ENUM' : node.children.some(holdsEnum);
+}
+
+/** Whether a node holds bytes (a BLOB leaf) anywhere below it. */
+function holdsBinary(node: SchemaTree): boolean {
+  return node.children.length === 0 ? isBinary(node.element) : node.children.some(holdsBinary);
+}
+
+/** A JSON value with the bytes in it as base64 text, as a BLOB column's are written in CSV and JSON Lines. */
+function base64Within(value: unknown): unknown {
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
+  if (Array.isArray(value)) return value.map(base64Within);
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    const members = value as Record<string, unknown>;
+    for (const key of Object.keys(members)) members[key] = base64Within(members[key]);
+  }
+  return value;
 }
 
 /** A struct's or list's value with its text members (an ENUM's bytes) decoded, by its field. */
@@ -918,7 +960,8 @@ async function openFile(file: string, known?: FileMetaData): Promise<OpenParquet
       return exact ? [[c.element.name, exact] as const] : [];
     }));
     const enums = new Map(tree.children.filter((c) => typed.has(c.element.name) && holdsEnum(c)).map((c) => [c.element.name, fields.find((f) => f.name === c.element.name)!]));
-    return { file, handle, buffer, metadata, fields, flat, decimals, typed, enums };
+    const jsonBytes = new Set(tree.children.filter((c) => !flat.has(c.element.name) && !typed.has(c.element.name) && holdsBinary(c) && !holdsEnum(c)).map((c) => c.element.name));
+    return { file, handle, buffer, metadata, fields, flat, decimals, typed, enums, jsonBytes };
   } catch (error) {
     await handle.close();
     throw new BentoError('INPUT_FORMAT', `Input file ${file} is not a readable Parquet file: ${(error as Error).message}`, {

@@ -330,6 +330,16 @@ test('DuckDB\'s infinity and dates and times past JavaScript\'s Date (a Postgres
       ['-5877640-06-25', '2024-02-29T10:00:00.000000', '2024-02-29T10:00:00.000000Z', '2024-02-29T10:00:00.000'],
     ], format);
   }
+  // Inside JSON columns (a map, a list of lists, a list of structs): the words and the far day too, and a DATE as its day.
+  const nested = join(dir, 'nested-far.parquet');
+  await duckdb(`COPY (SELECT 39.1 AS bill_length_mm, 18.7 AS bill_depth_mm, 181 AS flipper_length_mm, 3750 AS body_mass_g,
+    MAP {'inf': DATE 'infinity', 'far': DATE '5000000-01-01', 'ok': DATE '2024-01-01'} AS mp, MAP {'inf': TIMESTAMP 'infinity'} AS mpt,
+    [[DATE '-infinity', DATE '2024-01-01']] AS dll, [{'x': DATE 'infinity'}] AS ls) TO '${nested}' (FORMAT parquet)`);
+  const nestedOut = join(dir, 'nested-far.jsonl');
+  await scorePenguins(dir, nested, nestedOut, 'keep: [mp, mpt, dll, ls]');
+  assert.deepEqual((await readRows(nestedOut)).map((r) => [r.mp, r.mpt, r.dll, r.ls]), [[
+    { inf: 'infinity', far: '+5000000-01-01', ok: '2024-01-01' }, { inf: 'infinity' }, [['-infinity', '2024-01-01']], [{ x: 'infinity' }],
+  ]]);
   // The words read back from CSV, in date and timestamp columns of either zone kind, as DuckDB's read_csv reads them; a column of infinities alone is numbers, ±Infinity.
   const csv = join(dir, 'valid.csv');
   await writeFile(csv, 'bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g,d,t,tz,only\n'
@@ -531,6 +541,13 @@ test('bytes inside lists and structs stay bytes (BLOB[] and a STRUCT\'s BLOB in 
   assert.deepEqual((await readRows(jsonl)).map((r) => [r.lb, r.sb, r.lm]), [0, 1, 2].map((i) => [
     [b64('00fffe'), null, Buffer.concat([Buffer.from([0xc3]), Buffer.from(String(i))]).toString('base64')], { b: b64('00ff'), m: ['sad', 'ok', 'happy'][i % 3], s: `é${i}` }, [['sad', 'happy'][i % 2]],
   ]));
+  // Bytes in JSON columns (a map, a list of lists, a list of structs): base64 too, not UTF-8 gone wrong.
+  const json = join(dir, 'json-bytes.parquet');
+  await duckdb(`COPY (SELECT 40.1 AS bill_length_mm, 17.0 AS bill_depth_mm, 190.0 AS flipper_length_mm, 3800.0 AS body_mass_g,
+    MAP {'k': '\\xC3\\x28'::BLOB} AS mb, [['\\xFE'::BLOB]] AS bll, [{'x': '\\x80hi'::BLOB}] AS lsb) TO '${json}' (FORMAT parquet)`);
+  const jsonOut = join(dir, 'json-bytes.jsonl');
+  await scorePenguins(dir, json, jsonOut, 'keep: [mb, bll, lsb]');
+  assert.deepEqual((await readRows(jsonOut)).map((r) => [r.mb, r.bll, r.lsb]), [[{ k: b64('c328') }, [[b64('fe')]], [{ x: b64('806869') }]]]);
   // JSON with converted_type JSON and no logical type, as hyparquet-writer writes it.
   const legacy = join(dir, 'legacy.parquet');
   await parquetWriteFile({ filename: legacy, columnData: [
