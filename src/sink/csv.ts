@@ -27,6 +27,18 @@ export function openCsvSink(schema: readonly Field[], options: SinkOptions & { d
         return field.type === 'binary' && value instanceof Uint8Array ? base64(value) : quote(jsonText(value, field.type, field.items, field));
     }
   };
+  /** A long text cell as pieces of about pieceChars, quoted as `quote` would quote it whole; a surrogate pair is never cut. */
+  function* quotedPieces(text: string): Generator<string> {
+    const quoted = needsQuotes.test(text);
+    for (let at = 0; at < text.length;) {
+      let end = Math.min(text.length, at + pieceChars);
+      const last = text.charCodeAt(end - 1);
+      if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
+      const piece = quoted ? text.slice(at, end).replace(/"/g, '""') : text.slice(at, end);
+      yield `${quoted && at === 0 ? '"' : ''}${piece}${quoted && end === text.length ? '"' : ''}`;
+      at = end;
+    }
+  }
   return openTextSink(schema, options, `${schema.map((f) => quote(f.name)).join(d)}\n`, (batch: OutputBatch) => {
     // Records read from CSV with this delimiter stand for the leading fields they hold.
     const lines = batch.columns.get(lineColumn) as ArrayLike<string | null> | undefined;
@@ -39,7 +51,18 @@ export function openCsvSink(schema: readonly Field[], options: SinkOptions & { d
     let pieces: string[] | undefined;
     for (let r = 0; r < batch.length; r++) {
       let line = lines ? (lines[r] ?? empty) : '';
-      for (let c = 0; c < columns.length; c++) line += (c || lines ? d : '') + format(cell(columns[c]!, r), fields[c]!);
+      for (let c = 0; c < columns.length; c++) {
+        const value = cell(columns[c]!, r);
+        if (typeof value === 'string' && value.length > pieceChars) {
+          // A document of millions of characters goes on in pieces of its own, quoted a piece at a
+          // time: quoted whole, it and its doubled quotes were copies of it as large again.
+          (pieces ??= []).push(text + line + (c || lines ? d : ''));
+          text = line = '';
+          for (const piece of quotedPieces(value)) pieces.push(piece);
+          continue;
+        }
+        line += (c || lines ? d : '') + format(value, fields[c]!);
+      }
       text += `${line}\n`;
       // A batch of long cells (documents, HTML) as one string would be flattened in one allocation
       // that can pass the thread's heap cap at once, which aborts the process rather than failing the run.

@@ -67,7 +67,9 @@ export async function openTextSink(schema: readonly Field[], options: SinkOption
     if (bytes + 3 * text.length > buffer.length) {
       const need = bytes + Buffer.byteLength(text);
       if (need > buffer.length) {
-        const larger = Buffer.allocUnsafe(Math.max(BUFFER_BYTES, need));
+        // Doubled at least: a batch of long cells comes in many pieces, and a buffer of the size needed
+        // for each was a copy of all the text before it a piece (~2 GB allocated for 60 MB of text).
+        const larger = Buffer.allocUnsafe(Math.max(BUFFER_BYTES, need, 2 * buffer.length));
         buffer.copy(larger, 0, 0, bytes);
         buffer = larger;
       }

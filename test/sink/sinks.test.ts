@@ -225,7 +225,9 @@ describe('csv sink', () => {
     const partial = join(dir, 'p.csv');
     const fields: Field[] = [{ name: 'text', type: 'string' }, { name: 'n', type: 'float64' }];
     const sink = await openSink(out, fields, { partial });
-    const cells = ['a'.repeat(3_000_000), 'é'.repeat(700_000), '€'.repeat(500_000), '🦆'.repeat(300_000), 'short'];
+    // Past a million UTF-16 units a cell is quoted a piece at a time: quotes, a comma and a line
+    // break to quote, and a surrogate pair across the first piece's end (the leading quote shifts them).
+    const cells = ['a'.repeat(3_000_000), 'é'.repeat(700_000), '€'.repeat(500_000), '🦆'.repeat(300_000), 'short', `"${'🦆'.repeat(600_000)}"\n,end`, `${'b"'.repeat(700_000)} `];
     for (const [i, cell] of cells.entries()) {
       await sink.write(batch({ text: [cell, `${i}`], n: [i + 0.25, -i] }));
       if (i === 2) await sink.commit();
