@@ -147,6 +147,37 @@ function cellOf(record: Record<string, unknown>, key: string): unknown {
   return (key in Object.prototype && !Object.hasOwn(record, key) ? null : record[key]) ?? null;
 }
 
+/**
+ * A record's keys in the order its line writes them. JavaScript lists keys that read as array
+ * indices first, in numeric order (`"name", "2024", "2023"` as 2023, 2024, name): the line's text
+ * is then scanned for its top-level keys, so that columns keep the file's order, as DuckDB's.
+ */
+function keysAsWritten(record: Record<string, unknown>, text: string): Iterable<string> {
+  let first: string | undefined;
+  for (const key in record) {
+    first = key;
+    break;
+  }
+  if (first === undefined || !/^(?:0|[1-9]\d{0,9})$/.test(first)) return Object.keys(record);
+  const keys: string[] = [];
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) {
+      let end = i + 1;
+      while (end < text.length && text.charCodeAt(end) !== 34) end += text.charCodeAt(end) === 92 ? 2 : 1;
+      if (depth === 1) {
+        let after = end + 1;
+        while (after < text.length && /\s/.test(text[after]!)) after++;
+        if (text.charCodeAt(after) === 58) keys.push(JSON.parse(text.slice(i, end + 1)) as string);
+      }
+      i = end;
+    } else if (c === 123 || c === 91) depth++;
+    else if (c === 125 || c === 93) depth--;
+  }
+  return keys;
+}
+
 const jsonOf = (value: unknown) => JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
 
 /**
@@ -311,7 +342,7 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
           if (--firstLeft === 0) checkKeys();
         }
         if (builder === undefined) {
-          for (const key in record) seen.add(key);
+          for (const key of keysAsWritten(record, text)) seen.add(key);
           pending.push({ row: record, end, line, ...(copy !== undefined ? { text: copy } : {}) });
           if (pending.length >= chunkEnd(options, schema !== undefined, width())) flushPending();
         } else {

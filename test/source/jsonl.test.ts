@@ -197,6 +197,13 @@ describe('openJsonl: 64-bit whole numbers', () => {
     assert.deepEqual(concatColumns(await drain(first)).v, [9007199254740993n, 1e19, 4e18]);
   }));
 
+  test('keys that read as numbers (years of a pivot table) keep the line\'s order, which JavaScript\'s objects do not', () => withTempDir(async (dir) => {
+    const lines = ['{"name": "a", "2024": 1, "2023": 2, "x": {"9": 0}, "q\\"1": 3}', '{"name": "b", "2024": 4, "2023": 5, "x": null, "q\\"1": 6}'];
+    const source = await openJsonl([await jsonlFile(dir, 'years.jsonl', `${lines.join('\n')}\n`)], defaults);
+    assert.deepEqual(source.schema.map((f) => f.name), ['name', '2024', '2023', 'x', 'q"1']);
+    assert.deepEqual(concatColumns(await drain(source))['2023'], [2, 5]);
+  }));
+
   test('keys that every object inherits (constructor, toString, __proto__) are read as the line\'s own: null where a line lacks one, in the first chunk and after it', () => withTempDir(async (dir) => {
     const lines = ['{"constructor": "a", "toString": "t", "__proto__": "p", "x": 1}', '{"x": 2}', '{"x": 3, "constructor": "c"}', '{"x": 4}'];
     const source = await openJsonl([await jsonlFile(dir, 'proto.jsonl', `${lines.join('\n')}\n`)], { columns: undefined, chunkRows: 2 });
