@@ -377,8 +377,10 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
         const trailing = record.count === header.length + 1 && record.fields[header.length] === '' && record.text.endsWith(delimiterOf(file));
         if (record.count !== header.length && !trailing) {
           const { row, byte } = builder!.next;
+          // One field more than the header in its first field: R's write.table writes row names so, with no name in the header.
+          const rowNames = record.count === header.length + 1 && row === 1 ? ' If every row has one field more than the header, as R\'s write.table writes row names, write the file with row.names = FALSE (or write.csv, which names that column).' : '';
           builder!.pushError(new BentoError('INPUT_FORMAT', `Row ${row} of ${file} has ${record.count} fields, expected ${header.length} (as in the header)`, {
-            file, row, byte, value: record.text, hint: 'Check the delimiter (input.csv.delimiter) and that quoted fields are closed.',
+            file, row, byte, value: record.text, hint: `Check the delimiter (input.csv.delimiter) and that quoted fields are closed.${rowNames}`,
           }), record.endByte, firstLine + record.endLine);
         } else builder!.pushFields(record.fields, picks, record.endByte, firstLine + record.endLine, lines ? (trailing ? record.text.slice(0, -1) : record.text) : undefined);
         if (builder!.length >= chunkEnd(options, schema !== undefined, width)) {

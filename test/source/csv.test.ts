@@ -589,6 +589,10 @@ describe('openCsv: errors', () => {
     const file = await csvFile(dir, 'ragged.csv', 'a,b\n1,2\n3\n4,5\n');
     const source = await openCsv([file], defaults);
     assert.deepEqual(await badRows(source), [{ row: 2, code: 'INPUT_FORMAT', message: `Row 2 of ${file} has 1 fields, expected 2 (as in the header)`, byte: 8, column: undefined, value: '3' }]);
+    // R's write.table: row names in a first field the header does not name; the first row's hint says so.
+    const r = await csvFile(dir, 'r.csv', 'a,b\n"1",2,3\n"2",4,5\n');
+    const [first] = (await drain(await openCsv([r], defaults)))[0]!.errors!.values();
+    assert.match(first!.hint ?? '', /R's write\.table writes row names, write the file with row\.names = FALSE/);
   }));
 
   test('a row with too many fields, after a quoted newline, counts data rows', () => withTempDir(async (dir) => {
