@@ -3,12 +3,10 @@
  * are written as JSON text in their cell, bytes (a Parquet BLOB) as base64.
  */
 import { cell, type Field, lineColumn } from '../source/types.js';
-import { openTextSink } from './text.js';
+import { openTextSink, pieceChars } from './text.js';
 import type { OutputBatch, Sink, SinkOptions } from './types.js';
 import { base64, dateText, dayText, jsonText, numberText, timestampText } from './values.js';
 
-/** UTF-16 units of CSV text past which a batch's text is handed on in pieces. */
-const pieceChars = 1 << 20;
 
 export function openCsvSink(schema: readonly Field[], options: SinkOptions & { delimiter: string; gzip?: boolean; level?: number }): Promise<Sink> {
   const d = options.delimiter;

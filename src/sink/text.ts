@@ -17,6 +17,9 @@ const gzip = promisify(gzipCallback);
  * V8, which only a full collection frees (the CSV writer's CPU rose by a fifth).
  */
 const WRITE_BYTES = 256 * 1024;
+
+/** UTF-16 units of a batch's text past which the CSV and JSON Lines writers hand it on in pieces. */
+export const pieceChars = 1 << 20;
 /**
  * The buffers each batch's text is encoded into, reused once their write is done. A new buffer
  * a batch (`Buffer.from`) is memory outside V8's heap that is freed only with the object that

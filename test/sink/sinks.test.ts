@@ -241,6 +241,17 @@ describe('csv sink', () => {
 });
 
 describe('jsonl sink', () => {
+  test('a batch of lines past a million characters is written whole and in order (handed on in pieces)', () => withTempDir(async (dir) => {
+    const out = output(dir, 'jsonl');
+    const partial = join(dir, 'p.jsonl');
+    const sink = await openSink(out, [{ name: 'text', type: 'string' }], { partial });
+    const cells = ['a'.repeat(1_500_000), '"🦆"\n'.repeat(400_000), 'short', '€'.repeat(1_100_000)];
+    await sink.write(batch({ text: cells }));
+    await sink.seal();
+    await publish(partial, out.path);
+    assert.deepEqual((await readFile(out.path, 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as { text: string }).text), cells);
+  }));
+
   test('one object per row in schema order; bigints exact; read back by JSON.parse', () => withTempDir(async (dir) => {
     const out = output(dir, 'jsonl');
     await writeAll(dir, out);
