@@ -254,6 +254,7 @@ function wallClock(this: Record<string, unknown>, key: string, value: unknown): 
 
 /** What a list's items that are not timestamps take from its field: nothing (and no object a cell). */
 const noDetail: Pick<Field, 'unit' | 'naive' | 'fields'> = {};
+const wallClockDetail: Pick<Field, 'unit' | 'naive' | 'fields'> = { naive: true };
 
 /**
  * JSON text for any cell: NaN/Infinity become null (JSON has no such numbers), bigints stay
@@ -278,7 +279,8 @@ export function jsonText(value: unknown, type: FieldType, items?: FieldType, det
     const list = value as ArrayLike<unknown>;
     let out = '[';
     // A list of timestamps carries their unit and zone on its field.
-    const item = items === 'timestamp' ? detail : noDetail;
+    // A JSON column's wall-clock flag holds for the objects in its lists too (a list of structs of wall-clock times).
+    const item = items === 'timestamp' ? detail : type === 'json' && detail.naive ? wallClockDetail : noDetail;
     for (let i = 0; i < list.length; i++) out += (i ? ',' : '') + jsonText(list[i], items ?? 'json', undefined, item);
     return `${out}]`;
   }

@@ -180,15 +180,19 @@ async function readGroup(opened: OpenParquet, names: readonly string[], group: R
     // Structs and lists get their timestamps as integers in their unit (fieldOf gives them one),
     // as flat columns do: hyparquet's Dates hold milliseconds. JSON columns (maps, …) keep Dates,
     // which they write as ISO 8601 text.
-    const readAs = (name: string) => (opened.typed.has(name) ? 'typed' : opened.jsonBytes.has(name) ? 'bytes' : 'json');
-    for (const kind of ['typed', 'bytes', 'json'] as const) {
-      const columns = [...pieces.keys()].filter((name) => readAs(name) === kind);
-      if (columns.length === 0) continue;
+    const readAs = (name: string) => {
+      if (opened.typed.has(name)) return 'typed';
+      const naive = opened.fields.find((f) => f.name === name)?.naive === true;
+      return `${opened.jsonBytes.has(name) ? 'bytes' : 'json'} ${naive ? 'naive' : 'utc'}` as const;
+    };
+    const kinds = new Map<ReturnType<typeof readAs>, string[]>();
+    for (const name of pieces.keys()) kinds.set(readAs(name), [...kinds.get(readAs(name)) ?? [], name]);
+    for (const [kind, columns] of kinds) {
       await parquetRead({
         // Bytes in a struct or list stay bytes (utf8: false), read as top-level ones are; text is
         // decoded all the same, an ENUM's below (enumText). A JSON column's bytes become base64 (base64Within).
         file: opened.buffer, metadata: opened.metadata, columns, rowStart, rowEnd: groupEnd, compressors,
-        parsers: kind === 'typed' ? unitParsers : jsonParsers, ...(kind === 'json' ? {} : { utf8: false }),
+        parsers: kind === 'typed' ? unitParsers : jsonParsersBy[kind.endsWith('naive') ? 'naive' : 'utc'], ...(kind.startsWith('json') ? {} : { utf8: false }),
         onChunk: (chunk) => pieces.get(chunk.columnName)?.push({ start: chunk.rowStart, data: chunk.columnData }),
       });
     }
@@ -586,19 +590,30 @@ const maxDateMillis = maxDateDays * 86_400_000;
  * DATE as its day (`2024-02-29`, not midnight's instant), and a time past what a Date holds
  * (DuckDB's infinity) as its text, which a Date would make null.
  */
-const jsonParsers = {
-  ...exactParsers,
-  dateFromDays: (days: number) => dayText(days),
-  timestampFromMilliseconds: (millis: bigint | number) => {
-    const n = Number(millis);
-    return n <= maxDateMillis && n >= -maxDateMillis ? new Date(n) : timestampText(BigInt(millis), 'ms');
-  },
-  // As hyparquet's own: the milliseconds toward zero.
-  timestampFromMicroseconds: (micros: bigint | number) => {
-    const millis = Number(BigInt(micros) / 1000n);
-    return millis <= maxDateMillis && millis >= -maxDateMillis ? new Date(millis) : timestampText(BigInt(micros), 'us');
-  },
-};
+function jsonParsers(naive: boolean) {
+  return {
+    ...exactParsers,
+    dateFromDays: (days: number) => dayText(days),
+    timestampFromMilliseconds: (millis: bigint | number) => {
+      const n = Number(millis);
+      return n <= maxDateMillis && n >= -maxDateMillis ? new Date(n) : timestampText(BigInt(millis), 'ms', naive);
+    },
+    // As hyparquet's own: the milliseconds toward zero.
+    timestampFromMicroseconds: (micros: bigint | number) => {
+      const millis = Number(BigInt(micros) / 1000n);
+      return millis <= maxDateMillis && millis >= -maxDateMillis ? new Date(millis) : timestampText(BigInt(micros), 'us', naive);
+    },
+    // Nanoseconds stay within a Date's years, but for DuckDB's infinity (the INT64 ends).
+    timestampFromNanoseconds: (nanos: bigint | number) => {
+      const n = BigInt(nanos);
+      return n === int64Max || n === -int64Max ? timestampText(n, 'ns') : new Date(Number(n / 1_000_000n));
+    },
+  };
+}
+
+/** By whether the column's times are wall-clock ones (a far one is written without the Z then, as a Date of a near one is). */
+const jsonParsersBy = { utc: jsonParsers(false), naive: jsonParsers(true) };
+const int64Max = 2n ** 63n - 1n;
 
 /** Timestamps inside structs and lists as integers in their unit since the epoch (an INT96 in nanoseconds); their JSON cells as flat ones. */
 const unitParsers = {

@@ -334,11 +334,15 @@ test('DuckDB\'s infinity and dates and times past JavaScript\'s Date (a Postgres
   const nested = join(dir, 'nested-far.parquet');
   await duckdb(`COPY (SELECT 39.1 AS bill_length_mm, 18.7 AS bill_depth_mm, 181 AS flipper_length_mm, 3750 AS body_mass_g,
     MAP {'inf': DATE 'infinity', 'far': DATE '5000000-01-01', 'ok': DATE '2024-01-01'} AS mp, MAP {'inf': TIMESTAMP 'infinity'} AS mpt,
-    [[DATE '-infinity', DATE '2024-01-01']] AS dll, [{'x': DATE 'infinity'}] AS ls) TO '${nested}' (FORMAT parquet)`);
+    [[DATE '-infinity', DATE '2024-01-01']] AS dll, [{'x': DATE 'infinity'}] AS ls,
+    MAP {'t': 'infinity'::TIMESTAMP_NS, 'n': '-infinity'::TIMESTAMP_NS} AS mpn, MAP {'far': TIMESTAMP '290309-12-21 10:00:00', 'near': TIMESTAMP '2024-01-01 10:00:00'} AS mpf,
+    [{'t': TIMESTAMP '2024-01-01 01:02:03.123'}] AS lst) TO '${nested}' (FORMAT parquet)`);
   const nestedOut = join(dir, 'nested-far.jsonl');
-  await scorePenguins(dir, nested, nestedOut, 'keep: [mp, mpt, dll, ls]');
-  assert.deepEqual((await readRows(nestedOut)).map((r) => [r.mp, r.mpt, r.dll, r.ls]), [[
+  await scorePenguins(dir, nested, nestedOut, 'keep: [mp, mpt, dll, ls, mpn, mpf, lst]');
+  // Wall-clock times (DuckDB's TIMESTAMP) in a map or a list of structs, far or near, have no Z.
+  assert.deepEqual((await readRows(nestedOut)).map((r) => [r.mp, r.mpt, r.dll, r.ls, r.mpn, r.mpf, r.lst]), [[
     { inf: 'infinity', far: '+5000000-01-01', ok: '2024-01-01' }, { inf: 'infinity' }, [['-infinity', '2024-01-01']], [{ x: 'infinity' }],
+    { t: 'infinity', n: '-infinity' }, { far: '+290309-12-21T10:00:00.000000', near: '2024-01-01T10:00:00.000' }, [{ t: '2024-01-01T01:02:03.123' }],
   ]]);
   // The words read back from CSV, in date and timestamp columns of either zone kind, as DuckDB's read_csv reads them; a column of infinities alone is numbers, ±Infinity.
   const csv = join(dir, 'valid.csv');
