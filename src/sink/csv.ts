@@ -3,7 +3,7 @@
  * are written as JSON text in their cell, bytes (a Parquet BLOB) as base64.
  */
 import { cell, type Field, lineColumn } from '../source/types.js';
-import { openTextSink, pieceChars } from './text.js';
+import { BatchText, openTextSink, pieceChars } from './text.js';
 import type { OutputBatch, Sink, SinkOptions } from './types.js';
 import { base64, dateText, dayText, jsonText, numberText, timestampText } from './values.js';
 
@@ -45,8 +45,7 @@ export function openCsvSink(schema: readonly Field[], options: SinkOptions & { d
     const columns = schema.slice(covered).map((f) => batch.columns.get(f.name)!);
     const fields = schema.slice(covered);
     const empty = d.repeat(Math.max(0, covered - 1));
-    let text = '';
-    let pieces: string[] | undefined;
+    const text = new BatchText();
     for (let r = 0; r < batch.length; r++) {
       let line = lines ? (lines[r] ?? empty) : '';
       for (let c = 0; c < columns.length; c++) {
@@ -54,23 +53,15 @@ export function openCsvSink(schema: readonly Field[], options: SinkOptions & { d
         if (typeof value === 'string' && value.length > pieceChars) {
           // A document of millions of characters goes on in pieces of its own, quoted a piece at a
           // time: quoted whole, it and its doubled quotes were copies of it as large again.
-          (pieces ??= []).push(text + line + (c || lines ? d : ''));
-          text = line = '';
-          for (const piece of quotedPieces(value)) pieces.push(piece);
+          text.piece(line + (c || lines ? d : ''));
+          line = '';
+          for (const piece of quotedPieces(value)) text.piece(piece);
           continue;
         }
         line += (c || lines ? d : '') + format(value, fields[c]!);
       }
-      text += `${line}\n`;
-      // A batch of long cells (documents, HTML) as one string would be flattened in one allocation
-      // that can pass the thread's heap cap at once, which aborts the process rather than failing the run.
-      if (text.length > pieceChars) {
-        (pieces ??= []).push(text);
-        text = '';
-      }
+      text.add(`${line}\n`);
     }
-    if (!pieces) return text;
-    pieces.push(text);
-    return pieces;
+    return text.done();
   });
 }

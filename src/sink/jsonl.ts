@@ -4,7 +4,7 @@
  * the other columns (predictions) added before its closing brace.
  */
 import { cell, type Field, lineColumn } from '../source/types.js';
-import { openTextSink, pieceChars } from './text.js';
+import { BatchText, openTextSink } from './text.js';
 import type { OutputBatch, Sink, SinkOptions } from './types.js';
 import { jsonText } from './values.js';
 
@@ -15,8 +15,7 @@ export function openJsonlSink(schema: readonly Field[], options: SinkOptions & {
     const fields = lines ? schema.filter((f) => batch.columns.has(f.name)) : schema;
     const keys = fields.map((f) => `${JSON.stringify(f.name)}:`);
     const columns = fields.map((f) => batch.columns.get(f.name)!);
-    let text = '';
-    let pieces: string[] | undefined;
+    const text = new BatchText();
     for (let r = 0; r < batch.length; r++) {
       let line = '{';
       let first = true;
@@ -31,15 +30,8 @@ export function openJsonlSink(schema: readonly Field[], options: SinkOptions & {
         line += (first ? '' : ',') + keys[c] + jsonText(cell(columns[c]!, r), fields[c]!.type, fields[c]!.items, fields[c]);
         first = false;
       }
-      text += `${line}}\n`;
-      // A batch of long lines goes on in pieces: one string of it all is flattened in one allocation (csv.ts).
-      if (text.length > pieceChars) {
-        (pieces ??= []).push(text);
-        text = '';
-      }
+      text.add(`${line}}\n`);
     }
-    if (!pieces) return text;
-    pieces.push(text);
-    return pieces;
+    return text.done();
   });
 }

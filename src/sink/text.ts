@@ -20,6 +20,34 @@ const WRITE_BYTES = 256 * 1024;
 
 /** UTF-16 units of a batch's text past which the CSV and JSON Lines writers hand it on in pieces. */
 export const pieceChars = 1 << 20;
+
+/**
+ * A batch's text as the CSV and JSON Lines writers make it, a line at a time: one string, or pieces
+ * of about pieceChars once it is longer. A batch of long cells (documents, HTML) as one string
+ * would be flattened in one allocation that can pass the thread's heap cap at once, which aborts
+ * the process rather than failing the run.
+ */
+export class BatchText {
+  #text = '';
+  #pieces: string[] | undefined;
+
+  add(line: string): void {
+    this.#text += line;
+    if (this.#text.length > pieceChars) this.piece('');
+  }
+
+  /** Ends the text gathered, with `text` after it, as a piece of its own. */
+  piece(text: string): void {
+    (this.#pieces ??= []).push(this.#text + text);
+    this.#text = '';
+  }
+
+  done(): string | readonly string[] {
+    if (!this.#pieces) return this.#text;
+    this.#pieces.push(this.#text);
+    return this.#pieces;
+  }
+}
 /**
  * The buffers each batch's text is encoded into, reused once their write is done. A new buffer
  * a batch (`Buffer.from`) is memory outside V8's heap that is freed only with the object that
