@@ -86,12 +86,9 @@ export const lockFile = (checkpointDir: string) => `${checkpointDir}.lock`;
  */
 export async function releaseOrphanedLock(checkpointDir: string): Promise<void> {
   const path = lockFile(checkpointDir);
-  try {
-    const holder = JSON.parse(await readFile(path, 'utf8')) as Partial<Holder>;
-    if (holder.pid === process.pid && holder.host === hostname()) await rm(path, { force: true });
-  } catch {
-    // No lock, or not one of ours to judge: left as it is.
-  }
+  // No lock, or not this process's (another host's, another pid namespace's): left as it is.
+  const { holder } = await holderOf(path);
+  if (holder?.pid === process.pid && local(holder)) await rm(path, { force: true }).catch(() => undefined);
 }
 /** Held by a run while it replaces a dead run's lock (takeOver). */
 const guardOf = (lock: string) => `${lock.slice(0, -'.lock'.length)}.takeover.lock`;

@@ -11,7 +11,7 @@ import type { ColumnChunk, Encoding, Statistics } from 'hyparquet';
 import { ByteWriter } from 'hyparquet-writer';
 import { writePageHeader } from 'hyparquet-writer/src/datapage.js';
 import type { OutputSpec } from '../job/spec.js';
-import { cell, type Column, MaskedColumn } from '../source/types.js';
+import { cell, type Column, int64Max, int64Min, MaskedColumn } from '../source/types.js';
 import { HybridEncoder } from './hybrid.js';
 import { snappyCompress } from './snappy.js';
 import { zstdCompress } from './zstd.js';
@@ -30,9 +30,6 @@ const SAMPLE = 1000;
 const SAMPLE_REJECTS = 0.9;
 /** A BYTE_ARRAY value's length prefix, in PLAIN pages and in the dictionary. */
 const PREFIX = 4;
-
-const int64Min = -(2n ** 63n);
-const int64Max = 2n ** 63n - 1n;
 
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 

@@ -2,7 +2,7 @@
  * @file Cell values as text, shared by the CSV and JSONL writers: numbers kept exact and short,
  * float32 values printed as the shortest decimal that round-trips to the same float32.
  */
-import { type Field, type FieldType, maxSafeBig, type TimeUnit } from '../source/types.js';
+import { type Field, type FieldType, infinityDays, infinityStamp, maxSafeBig, type TimeUnit } from '../source/types.js';
 
 /** Shortest decimal for a float32 value (what numpy prints), e.g. 0.1f → "0.1", not 0.10000000149011612. */
 export function float32Text(value: number): string {
@@ -326,8 +326,8 @@ export function base64(bytes: Uint8Array): string {
  */
 export function timestampText(units: bigint, unit: TimeUnit | 'ms', naive = false): string {
   // DuckDB and PostgreSQL store 'infinity' and '-infinity' as the int64 ends, and read these words back.
-  if (units === int64Max) return 'infinity';
-  if (units === -int64Max) return '-infinity';
+  if (units === infinityStamp) return 'infinity';
+  if (units === -infinityStamp) return '-infinity';
   const digits = unit === 'ms' ? 3 : unit === 'us' ? 6 : 9;
   let seconds: number;
   let fraction: number | bigint;
@@ -356,8 +356,6 @@ export function timestampText(units: bigint, unit: TimeUnit | 'ms', naive = fals
   return `${lastPrefix}.${String(fraction).padStart(digits, '0')}${naive ? '' : 'Z'}`;
 }
 
-const int64Max = 2n ** 63n - 1n;
-
 /** A second past JavaScript's Date as `+290309-12-21T10:00:00`: Date's own form for years past 9999. */
 function farSecondText(seconds: number): string {
   const days = Math.floor(seconds / 86_400);
@@ -373,8 +371,8 @@ function farSecondText(seconds: number): string {
  * The reader gives days, not a Date, only for dates past what a Date holds.
  */
 export function dayText(days: number): string {
-  if (days === 2_147_483_647) return 'infinity';
-  if (days === -2_147_483_647) return '-infinity';
+  if (days === infinityDays) return 'infinity';
+  if (days === -infinityDays) return '-infinity';
   // The proleptic Gregorian calendar in 400-year eras of 146,097 days, counted from 0000-03-01 so
   // that a leap day ends its year (the civil-from-days method).
   const z = days + 719_468;

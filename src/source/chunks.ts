@@ -4,7 +4,7 @@
  */
 import { BentoError, closestName, thousands, visible } from '../errors.js';
 import { type ByteProgress, isGzip } from './files.js';
-import { type Column, type Field, type FieldType, lineColumn, MaskedColumn, parseNumber, type RowChunk, type Source, type SourcePosition } from './types.js';
+import { type Column, type Field, type FieldType, int64Max, int64Min, lineColumn, MaskedColumn, parseNumber, type RowChunk, type Source, type SourcePosition } from './types.js';
 
 /**
  * Rows of the first CSV or JSONL chunk whose cells fix the column types: more than a chunk
@@ -153,8 +153,6 @@ function grow(values: Float64Array): Float64Array {
 
 /** A whole number's text, as BigInt reads it once trimmed. */
 export const integerText = /^\s*[-+]?\d+\s*$/;
-export const int64Min = -(2n ** 63n);
-export const int64Max = 2n ** 63n - 1n;
 
 /** Whether `n`, read from `text`, is a whole number that a double holds only rounded (past ±2^53): a 64-bit id. */
 export function inexactInteger(text: string, n: number): boolean {

@@ -4,7 +4,7 @@
  * BOOLEAN, DATE and TIMESTAMP columns), or declared in input.csv.types. JSON Lines text is
  * sniffed for dates and timestamps the same way.
  */
-import { type Column, type Field, type FieldType, MaskedColumn, type TimeUnit } from './types.js';
+import { type Column, type Field, type FieldType, infinityDays, infinityStamp, MaskedColumn, type TimeUnit } from './types.js';
 
 /** The types input.csv.types may declare, as the job writes them (ours, and DuckDB's names), and the column type each is. */
 export const declarableTypes: Readonly<Record<string, DeclaredType>> = {
@@ -217,7 +217,7 @@ function infinityAt(text: string, i: number, negative: boolean): boolean {
  * Parquet reader gives a date past what a Date holds).
  */
 export function dateOf(text: string): Date | number | undefined {
-  return parseStamp(text, true) ? (stampInfinite === 0 ? new Date(stampMs) : stampInfinite * 2_147_483_647) : undefined;
+  return parseStamp(text, true) ? (stampInfinite === 0 ? new Date(stampMs) : stampInfinite * infinityDays) : undefined;
 }
 
 /**
@@ -226,7 +226,6 @@ export function dateOf(text: string): Date | number | undefined {
  */
 const nsMin = -9_223_372_036_854_775_000n;
 const nsMax = 2n ** 63n - 2n;
-const int64Max = 2n ** 63n - 1n;
 
 /**
  * The last parse's instant counted in `unit` since the epoch: digits past the unit are dropped
@@ -234,7 +233,7 @@ const int64Max = 2n ** 63n - 1n;
  */
 function stampCount(unit: TimeUnit): bigint | undefined {
   // DuckDB's ±infinity in every unit.
-  if (stampInfinite !== 0) return stampInfinite > 0 ? int64Max : -int64Max;
+  if (stampInfinite !== 0) return stampInfinite > 0 ? infinityStamp : -infinityStamp;
   if (unit === 'us') {
     const us = stampMicros();
     // A microsecond count past ±2^53, but within a Date's range, is within an INT64's.

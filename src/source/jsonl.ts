@@ -7,11 +7,11 @@ import type { Readable } from 'node:stream';
 import { dateOf, sniffTemporal, timestampOf, typeWords } from './csvtypes.js';
 import { StringDecoder } from 'node:string_decoder';
 import { BentoError, didYouMean } from '../errors.js';
-import { chunkEnd, ColumnBuilder, inexactIntegerHint, int64Max, int64Min, raiseChunkRows, sniffJsonType, textSource, typeMismatch } from './chunks.js';
+import { chunkEnd, ColumnBuilder, inexactIntegerHint, raiseChunkRows, sniffJsonType, textSource, typeMismatch } from './chunks.js';
 import { ByteProgress, byteOrderMark, fileSizes, isGzip, notUtf8At, openFileStream, streamError } from './files.js';
 import { parseExact } from './json.js';
 import { jsonText } from '../sink/values.js';
-import { type Field, lineColumn, type RowChunk, type Source, type SourcePosition } from './types.js';
+import { type Field, int64Max, int64Min, lineColumn, type RowChunk, type Source, type SourcePosition } from './types.js';
 
 export interface JsonlSourceOptions {
   readonly columns: readonly string[] | undefined;
@@ -140,11 +140,13 @@ function lineText(raw: string): string {
 /** A value read from JSON, as JSON text again (its 64-bit integers, which JSON.stringify refuses, as their digits in quotes). */
 /**
  * A record's value for a key, null where the line lacks it. A key that names a member every object
- * inherits (`constructor`, `toString`, `__proto__`) is looked up as the line's own: read plainly, a
- * line without it gave Object's function (written as `undefined`, or its source text).
+ * inherits (`constructor`, `toString`, `__proto__`) read from a line without it gives Object's
+ * function, or Object.prototype itself, which no JSON value is: taken as missing too, with no
+ * lookup of the key a cell (the reader's hot path).
  */
 function cellOf(record: Record<string, unknown>, key: string): unknown {
-  return (key in Object.prototype && !Object.hasOwn(record, key) ? null : record[key]) ?? null;
+  const value = record[key];
+  return value === undefined || typeof value === 'function' || value === Object.prototype ? null : value;
 }
 
 /**

@@ -19,13 +19,13 @@ import { readVarInt, readZigZagBigInt } from 'hyparquet/src/thrift.js';
 import { isFlatColumn } from 'hyparquet/src/schema.js';
 import type { ColumnDecoder, DecodedArray, PageHeader } from 'hyparquet/src/types.js';
 import { BentoError } from '../errors.js';
-import { dayText, timestampText } from '../sink/values.js';
+import { base64, dayText, timestampText } from '../sink/values.js';
 import { blockArray } from './blocks.js';
 import { requireColumns } from './chunks.js';
 import { parseExact } from './json.js';
 import { HybridReader } from './parquet-hybrid.js';
 import { streamError } from './files.js';
-import { CodedColumn, type Field, type FieldType, MaskedColumn, maxSafeBig, type NumberArray, type RowChunk, type Source, type SourcePosition, type TimeUnit } from './types.js';
+import { CodedColumn, type Field, type FieldType, infinityStamp, MaskedColumn, maxSafeBig, type NumberArray, type RowChunk, type Source, type SourcePosition, type TimeUnit } from './types.js';
 
 export interface ParquetSourceOptions {
   readonly columns: readonly string[] | undefined;
@@ -186,7 +186,10 @@ async function readGroup(opened: OpenParquet, names: readonly string[], group: R
       return `${opened.jsonBytes.has(name) ? 'bytes' : 'json'} ${naive ? 'naive' : 'utc'}` as const;
     };
     const kinds = new Map<ReturnType<typeof readAs>, string[]>();
-    for (const name of pieces.keys()) kinds.set(readAs(name), [...kinds.get(readAs(name)) ?? [], name]);
+    for (const name of pieces.keys()) {
+      const kind = readAs(name);
+      kinds.set(kind, [...kinds.get(kind) ?? [], name]);
+    }
     for (const [kind, columns] of kinds) {
       await parquetRead({
         // Bytes in a struct or list stay bytes (utf8: false), read as top-level ones are; text is
@@ -575,15 +578,12 @@ const exactParsers = {
   // A Date holds ±100,000,000 days (±275,760 years); DuckDB's DATE 'infinity' is 2^31 - 1 days, and
   // a Date of it is Invalid Date, whose value is lost. Such a date is kept as its days (the sinks
   // write a date column's numbers as days), a millisecond time as a bigint of its milliseconds.
-  dateFromDays: (days: number) => (days <= maxDateDays && days >= -maxDateDays ? new Date(days * 86_400_000) : days),
-  timestampFromMilliseconds: (millis: bigint | number) => {
-    const n = Number(millis);
-    return n <= maxDateMillis && n >= -maxDateMillis ? new Date(n) : BigInt(millis);
-  },
+  dateFromDays: (days: number) => (withinDate(days * 86_400_000) ? new Date(days * 86_400_000) : days),
+  timestampFromMilliseconds: (millis: bigint | number) => (withinDate(Number(millis)) ? new Date(Number(millis)) : BigInt(millis)),
 };
 
-const maxDateDays = 100_000_000;
-const maxDateMillis = maxDateDays * 86_400_000;
+/** Whether a Date holds these milliseconds: ±100,000,000 days. */
+const withinDate = (millis: number) => Math.abs(millis) <= 8.64e15;
 
 /**
  * Dates and times inside JSON columns (maps, lists of structs), which are written as JSON text: a
@@ -594,26 +594,22 @@ function jsonParsers(naive: boolean) {
   return {
     ...exactParsers,
     dateFromDays: (days: number) => dayText(days),
-    timestampFromMilliseconds: (millis: bigint | number) => {
-      const n = Number(millis);
-      return n <= maxDateMillis && n >= -maxDateMillis ? new Date(n) : timestampText(BigInt(millis), 'ms', naive);
-    },
+    timestampFromMilliseconds: (millis: bigint | number) => (withinDate(Number(millis)) ? new Date(Number(millis)) : timestampText(BigInt(millis), 'ms', naive)),
     // As hyparquet's own: the milliseconds toward zero.
     timestampFromMicroseconds: (micros: bigint | number) => {
       const millis = Number(BigInt(micros) / 1000n);
-      return millis <= maxDateMillis && millis >= -maxDateMillis ? new Date(millis) : timestampText(BigInt(micros), 'us', naive);
+      return withinDate(millis) ? new Date(millis) : timestampText(BigInt(micros), 'us', naive);
     },
     // Nanoseconds stay within a Date's years, but for DuckDB's infinity (the INT64 ends).
     timestampFromNanoseconds: (nanos: bigint | number) => {
       const n = BigInt(nanos);
-      return n === int64Max || n === -int64Max ? timestampText(n, 'ns') : new Date(Number(n / 1_000_000n));
+      return n === infinityStamp || n === -infinityStamp ? timestampText(n, 'ns') : new Date(Number(n / 1_000_000n));
     },
   };
 }
 
 /** By whether the column's times are wall-clock ones (a far one is written without the Z then, as a Date of a near one is). */
 const jsonParsersBy = { utc: jsonParsers(false), naive: jsonParsers(true) };
-const int64Max = 2n ** 63n - 1n;
 
 /** Timestamps inside structs and lists as integers in their unit since the epoch (an INT96 in nanoseconds); their JSON cells as flat ones. */
 const unitParsers = {
@@ -626,9 +622,12 @@ const unitParsers = {
 
 /** Whether a group holds a wall-clock timestamp (Parquet isAdjustedToUTC false) anywhere below it. */
 function naiveTimestamps(node: SchemaTree): boolean {
-  const e = node.element;
-  if (node.children.length === 0) return e.logical_type?.type === 'TIMESTAMP' && e.logical_type.isAdjustedToUTC === false;
-  return node.children.some(naiveTimestamps);
+  return anyLeaf(node, (e) => e.logical_type?.type === 'TIMESTAMP' && e.logical_type.isAdjustedToUTC === false);
+}
+
+/** Whether a node, or any leaf below it, is one `test` holds for. */
+function anyLeaf(node: SchemaTree, test: (element: SchemaTree['element']) => boolean): boolean {
+  return node.children.length === 0 ? test(node.element) : node.children.some((child) => anyLeaf(child, test));
 }
 
 /** Whether a group and the groups in it are structs and lists whose members read as their fields say (fieldOf). */
@@ -652,18 +651,17 @@ function readsAsTyped(element: ColumnDecoder['element']): boolean {
 
 /** Whether a node holds an ENUM leaf, which the nested reader gives as bytes when told not to decode unannotated ones (utf8: false). */
 function holdsEnum(node: SchemaTree): boolean {
-  const e = node.element;
-  return node.children.length === 0 ? e.converted_type === 'ENUM' || e.logical_type?.type === 'ENUM' : node.children.some(holdsEnum);
+  return anyLeaf(node, (e) => e.converted_type === 'ENUM' || e.logical_type?.type === 'ENUM');
 }
 
 /** Whether a node holds bytes (a BLOB leaf) anywhere below it. */
 function holdsBinary(node: SchemaTree): boolean {
-  return node.children.length === 0 ? isBinary(node.element) : node.children.some(holdsBinary);
+  return anyLeaf(node, isBinary);
 }
 
 /** A JSON value with the bytes in it as base64 text, as a BLOB column's are written in CSV and JSON Lines. */
 function base64Within(value: unknown): unknown {
-  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
+  if (value instanceof Uint8Array) return base64(value);
   if (Array.isArray(value)) return value.map(base64Within);
   if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     const members = value as Record<string, unknown>;

@@ -8,9 +8,8 @@ import { isUtf8 } from 'node:buffer';
 import { dirname, relative, sep } from 'node:path';
 import { BentoError } from '../errors.js';
 import type { InputSpec } from '../job/spec.js';
-import { int64Max, int64Min } from './chunks.js';
 import { hasMagic } from './files.js';
-import { CodedColumn, type Column, type Field, MaskedColumn, type RowChunk, type Source } from './types.js';
+import { CodedColumn, type Column, type Field, int64Max, int64Min, MaskedColumn, type RowChunk, type Source } from './types.js';
 
 export type Partitioning = NonNullable<InputSpec['partitioning']>;
 

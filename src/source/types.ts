@@ -50,6 +50,17 @@ export interface Field {
 /** Number.MAX_SAFE_INTEGER as a bigint: a bigint within ±this converts to a double exactly. */
 export const maxSafeBig = BigInt(Number.MAX_SAFE_INTEGER);
 
+/** What a signed 64-bit integer holds. */
+export const int64Min = -(2n ** 63n);
+export const int64Max = 2n ** 63n - 1n;
+
+/**
+ * DuckDB's and PostgreSQL's 'infinity' (and, negated, '-infinity'): a TIMESTAMP of any unit at the
+ * INT64 end, a DATE at the INT32 end, in days.
+ */
+export const infinityStamp = int64Max;
+export const infinityDays = 2_147_483_647;
+
 /** Microseconds or nanoseconds. */
 export type TimeUnit = 'us' | 'ns';
 
