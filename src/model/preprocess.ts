@@ -33,16 +33,19 @@ export class Preprocessor {
   readonly #padTo: number | undefined;
   /** The inputs pooling: mean takes its mask from (poolingMask): none for most models. */
   readonly #maskInputs: readonly string[];
+  /** CSV input: an empty text cell is a missing one (as an empty cell is in every other column), also where cells reach here as the text read. */
+  readonly #csv: boolean;
 
-  private constructor(manifest: Manifest, encoder: TextEncoder | undefined, padTo: number | undefined) {
+  private constructor(manifest: Manifest, encoder: TextEncoder | undefined, padTo: number | undefined, csv: boolean) {
     this.#manifest = manifest;
     this.#encoder = encoder;
     this.#padTo = padTo;
+    this.#csv = csv;
     this.#maskInputs = [...new Set(manifest.outputs.map((o) => poolingMask(manifest, o)).filter((name) => name !== undefined))];
   }
 
-  /** `signature`: the graph's, whose fixed token length (if any) every text is padded to. */
-  static async create(bundle: Bundle, signature?: Signature): Promise<Preprocessor> {
+  /** `signature`: the graph's, whose fixed token length (if any) every text is padded to; `csv`: the input is CSV. */
+  static async create(bundle: Bundle, signature?: Signature, csv = false): Promise<Preprocessor> {
     const text = bundle.manifest.text;
     // The tokenizer library is loaded only for a text model.
     const encoder = text ? await (await import('./text.js')).TextEncoder.load(bundle.dir, text.tokenizer) : undefined;
@@ -66,7 +69,7 @@ export class Preprocessor {
         file: bundle.manifestFile, hint: `Set text.max_length to ${padTo} or less in bento.yaml, or leave it out (then ${padTo}).`,
       });
     }
-    return new Preprocessor(bundle.manifest, encoder, padTo);
+    return new Preprocessor(bundle.manifest, encoder, padTo, csv);
   }
 
   /** Copies of the mask feeds that pooling: mean reads (none for most models). */
@@ -94,7 +97,7 @@ export class Preprocessor {
     const column = textOfBytes(batch.columns.get(text.column)!, (i, bytes) => reject(i, `${notText}, got ${show(bytes)}`, bytes, 'Fix or remove the value in the input.'));
     const texts: string[] = Array.from({ length: rows }, (_, i) => {
       const v = i < batch.length ? cell(column, i) : '';
-      if (v === null || v === undefined) {
+      if (v === null || v === undefined || (this.#csv && v === '')) {
         // Scored as "", a missing text gets a confident label of whatever the model says of nothing.
         if (text.fill === undefined) reject(i, 'has no text (the cell is missing)', null, 'Fill it in the input, or set text.fill in bento.yaml (fill: "" scores a missing text as empty text).');
         return text.fill ?? '';

@@ -37,14 +37,8 @@ export interface EncodedBatch {
   readonly info: TokenInfo[];
 }
 
-/** One normalizer step of tokenizer.json, applied to a character at a time. */
-type Step = (text: string) => string;
-
-/** How a tokenizer.json turns text into tokens, as far as finding each token in the text needs it. */
+/** How a tokenizer.json splits words into tokens, as far as finding each token in the text needs it. */
 interface Alignment {
-  /** BertNormalizer's clean_text: control, format, private-use and surrogate characters are dropped. */
-  readonly clean: boolean;
-  readonly steps: readonly Step[];
   /** WordPiece's continuing-subword prefix (`##`) and unknown token (`[UNK]`). */
   readonly prefix: string;
   readonly unk: string;
@@ -52,75 +46,67 @@ interface Alignment {
 
 interface TokenizerJson {
   readonly added_tokens?: readonly { id: number; content: string; special?: boolean }[];
-  readonly normalizer?: NormalizerJson | null;
   readonly pre_tokenizer?: { type?: string; pretokenizers?: readonly { type?: string }[] } | null;
-  readonly model?: { type?: string; unk_token?: string; continuing_subword_prefix?: string };
+  readonly model?: { type?: string; unk_token?: string; continuing_subword_prefix?: string; fuse_unk?: boolean };
 }
-
-interface NormalizerJson {
-  readonly type?: string;
-  readonly normalizers?: readonly NormalizerJson[];
-  readonly clean_text?: boolean;
-  readonly lowercase?: boolean;
-  readonly strip_accents?: boolean | null;
-}
-
-const lower: Step = (t) => t.toLowerCase();
-/** BertNormalizer's accent stripping: decomposed, without non-spacing marks. */
-const stripMn: Step = (t) => t.normalize('NFD').replace(/\p{Mn}/gu, '');
-/** The StripAccents normalizer's: every mark, as the text stands. */
-const stripM: Step = (t) => t.replace(/\p{M}/gu, '');
 
 /**
- * The alignment of a tokenizer.json, or why there is none: entity offsets are found by matching
- * WordPiece tokens against the text normalized as @huggingface/tokenizers does it (its code,
- * BertNormalizer and the Sequence members below, mirrored a character at a time).
+ * The parts of @huggingface/tokenizers' Tokenizer (0.2.0, pinned) its encode() is made of. They
+ * are called here one by one, as encode() calls them, so that each token's place in the text is
+ * known: the library reports none.
  */
-function alignmentOf(json: TokenizerJson): Alignment | string {
+interface Parts {
+  readonly normalizer: ((text: string) => string) | null;
+  readonly pre_tokenizer: ((text: string, options: { section_index: number }) => string[]) | null;
+  readonly model: ((words: string[]) => string[]) & { readonly tokens_to_ids: ReadonlyMap<string, number>; readonly unk_token_id?: number };
+  readonly post_processor: ((tokens: string[], pair: null, addSpecial: boolean) => { tokens: string[]; token_type_ids?: number[] }) | null;
+  readonly splitter_unnormalized: { split(text: string): string[] };
+  readonly splitter_normalized: { split(text: string): string[] };
+  readonly added_tokens_map: ReadonlyMap<string, { readonly id: number; readonly special: boolean; readonly lstrip: boolean; readonly rstrip: boolean }>;
+  readonly remove_space?: boolean;
+  readonly do_lowercase_and_remove_accent?: boolean;
+}
+
+/** The library's parts, where this version of it has them as expected. */
+function partsOf(tokenizer: Tokenizer): Parts | undefined {
+  const t = tokenizer as unknown as Partial<Record<keyof Parts, unknown>>;
+  const callable = (v: unknown) => typeof v === 'function';
+  const ok = (t.normalizer === null || callable(t.normalizer)) && (t.pre_tokenizer === null || callable(t.pre_tokenizer)) && callable(t.model)
+    && (t.post_processor === null || callable(t.post_processor)) && t.added_tokens_map instanceof Map
+    && typeof (t.splitter_unnormalized as Parts['splitter_unnormalized'] | undefined)?.split === 'function'
+    && typeof (t.splitter_normalized as Parts['splitter_normalized'] | undefined)?.split === 'function'
+    && (t.model as { tokens_to_ids?: unknown }).tokens_to_ids instanceof Map;
+  return ok ? t as unknown as Parts : undefined;
+}
+
+/**
+ * The alignment of a tokenizer.json, or why there is none: entity offsets need WordPiece, whose
+ * tokens spell out their word (an unknown word is one `[UNK]`), after a pre-tokenizer that cuts
+ * the normalized text into words without changing them.
+ */
+function alignmentOf(json: TokenizerJson, parts: Parts | undefined): Alignment | string {
   const model = json.model?.type ?? 'none';
   if (model !== 'WordPiece') return `its model is ${model}, and entity offsets are found only for WordPiece (BERT-style) tokenizers`;
   const pre = json.pre_tokenizer;
   const pres = pre?.type === 'Sequence' ? pre.pretokenizers ?? [] : pre ? [pre] : [];
   const odd = pres.find((p) => !['BertPreTokenizer', 'Whitespace', 'WhitespaceSplit'].includes(p.type ?? ''));
   if (odd) return `its pre-tokenizer ${odd.type ?? '(untyped)'} is not one entity offsets can follow (BertPreTokenizer, Whitespace)`;
-  let clean = false;
-  const steps: Step[] = [];
-  const add = (n: NormalizerJson): string | undefined => {
-    switch (n.type) {
-      case 'BertNormalizer':
-        clean ||= n.clean_text === true;
-        if (n.lowercase) steps.push(lower, ...(n.strip_accents !== false ? [stripMn] : []));
-        else if (n.strip_accents) steps.push(stripMn);
-        return undefined;
-      case 'Sequence':
-        for (const m of n.normalizers ?? []) {
-          const why = add(m);
-          if (why) return why;
-        }
-        return undefined;
-      case 'NFC': case 'NFD': case 'NFKC': case 'NFKD':
-        steps.push((t) => t.normalize(n.type as 'NFC'));
-        return undefined;
-      case 'Lowercase':
-        steps.push(lower);
-        return undefined;
-      case 'StripAccents':
-        steps.push(stripM);
-        return undefined;
-      default:
-        return `its normalizer ${n.type ?? '(untyped)'} is not one entity offsets can follow (BertNormalizer, NFC/NFD/NFKC/NFKD, Lowercase, StripAccents)`;
-    }
-  };
-  const why = json.normalizer ? add(json.normalizer) : undefined;
-  if (why) return why;
-  return { clean, steps, prefix: json.model?.continuing_subword_prefix ?? '##', unk: json.model?.unk_token ?? '[UNK]' };
+  // fuse_unk joins a text's unknown words into one token, which no word can then be given.
+  if (json.model?.fuse_unk === true) return 'its model sets fuse_unk, which joins unknown words into one token';
+  if (!parts) return 'the installed @huggingface/tokenizers does not have the parts entity offsets are found with (0.2.0 has them)';
+  if (parts.remove_space || parts.do_lowercase_and_remove_accent) return 'its tokenizer_config.json sets remove_space or do_lowercase_and_remove_accent, which entity offsets cannot follow';
+  return { prefix: json.model?.continuing_subword_prefix ?? '##', unk: json.model?.unk_token ?? '[UNK]' };
 }
 
-/** Dropped by BertNormalizer's clean_text (@huggingface/tokenizers): NUL, U+FFFD, and other controls, format, private-use and surrogate characters than tab and line breaks. */
-const cleanedAway = (cp: number, ch: string) => cp === 0 || cp === 0xfffd || (ch !== '\t' && ch !== '\n' && ch !== '\r' && /\p{Cc}|\p{Cf}|\p{Co}|\p{Cs}/u.test(ch));
+/** Where each UTF-16 unit of a normalized text came from in the text: `from[k]` to `to[k]`, and `from[length]` the text's end. */
+interface Mapping {
+  readonly from: readonly number[];
+  readonly to: readonly number[];
+}
 
 export class TextEncoder {
   readonly #tokenizer: Tokenizer;
+  readonly #parts: Parts | undefined;
   readonly #special: Set<string>;
   readonly #pad: number;
   readonly #alignment: Alignment | string;
@@ -131,10 +117,11 @@ export class TextEncoder {
     const max = config.model_max_length;
     this.modelMaxLength = typeof max === 'number' && Number.isInteger(max) && max > 0 && max < 1e6 ? max : undefined;
     this.#tokenizer = tokenizer;
+    this.#parts = partsOf(tokenizer);
     this.#special = new Set((json.added_tokens ?? []).filter((t) => t.special).map((t) => t.content));
     const padToken = typeof config.pad_token === 'string' ? config.pad_token : '[PAD]';
     this.#pad = json.added_tokens?.find((t) => t.content === padToken)?.id ?? 0;
-    this.#alignment = alignmentOf(json);
+    this.#alignment = alignmentOf(json, this.#parts);
   }
 
   /** Why entity offsets cannot be found with this tokenizer; undefined when they can. */
@@ -162,19 +149,21 @@ export class TextEncoder {
    */
   encode(texts: readonly string[], options: TextOptions, fail: (i: number, why: string) => void): EncodedBatch {
     const encoded = texts.map((text, i) => {
-      const { e, head } = this.#encodeHead(text, options);
-      let ids = e.ids;
-      let tokens = e.tokens;
-      let types = e.token_type_ids;
+      const e = this.#encodeHead(text, options);
+      let { ids, tokens, types, special, words, spans } = e;
       if (ids.length > options.maxLength) {
         if (!options.truncation) fail(i, `has ${ids.length} tokens, more than max_length ${options.maxLength} (truncation is off)`);
         // Keep the closing special token ([SEP]) as the tokenizer's template put it there.
         const last = this.#special.has(tokens.at(-1)!) ? 1 : 0;
-        ids = [...ids.slice(0, options.maxLength - last), ...ids.slice(ids.length - last)];
-        tokens = [...tokens.slice(0, options.maxLength - last), ...tokens.slice(tokens.length - last)];
-        types = types ? [...types.slice(0, options.maxLength - last), ...types.slice(types.length - last)] : undefined;
+        const cut = <T>(a: readonly T[]) => [...a.slice(0, options.maxLength - last), ...a.slice(a.length - last)];
+        ids = cut(ids);
+        tokens = cut(tokens);
+        types = types ? cut(types) : undefined;
+        special = cut(special);
+        words = cut(words);
+        spans = cut(spans);
       }
-      return { ids, tokens, types, info: { ...this.#align(head, tokens), text } };
+      return { ids, types, info: { text, tokens, special, words, spans } };
     });
     const sequence = options.padTo ?? Math.max(1, ...encoded.map((e) => e.ids.length));
     const inputIds = new BigInt64Array(texts.length * sequence).fill(BigInt(this.#pad));
@@ -191,130 +180,208 @@ export class TextEncoder {
   }
 
   /**
-   * Tokenizes enough of `text` for its first tokens: a head ending at a space, which no WordPiece
-   * token crosses, holding more than max_length tokens, so truncation keeps the same ones as from
-   * the whole text. A 1 MB cell took ~0.3 s whole (tokenizing, then aligning every character)
-   * for the 64 tokens the model sees. With truncation off, or a tokenizer this module does not
-   * know the splitting of, the whole text.
+   * Tokenizes enough of `text` for its first tokens: a head ending at an ASCII space, tab or line
+   * break (which every normalizer keeps as a space and every pre-tokenizer here cuts at, where a
+   * form feed or U+FEFF is dropped by clean_text and joins its neighbours), holding more than
+   * max_length tokens, so truncation keeps the same ones as from the whole text. A 1 MB cell
+   * took ~0.3 s whole for the 64 tokens the model sees. With truncation off, or a tokenizer whose
+   * splitting is not known here, the whole text.
    */
-  #encodeHead(text: string, options: TextOptions): { e: ReturnType<Tokenizer['encode']>; head: string } {
-    const encode = (t: string) => this.#tokenizer.encode(t, { return_token_type_ids: options.tokenTypeIds });
-    if (!options.truncation || typeof this.#alignment === 'string') return { e: encode(text), head: text };
+  #encodeHead(text: string, options: TextOptions): Tokens {
+    if (!options.truncation || typeof this.#alignment === 'string') return this.#tokens(text, options);
     for (let cut = Math.max(1024, options.maxLength * 16); cut < text.length; cut *= 4) {
       let end = cut;
-      while (end < text.length && !/\s/.test(text[end]!)) end++;
+      while (end < text.length && !asciiSpace(text.charCodeAt(end))) end++;
       if (end >= text.length) break;
-      const head = text.slice(0, end);
-      const e = encode(head);
-      if (e.ids.length > options.maxLength) return { e, head };
+      const e = this.#tokens(text.slice(0, end), options);
+      if (e.ids.length > options.maxLength) return e;
     }
-    return { e: encode(text), head: text };
+    return this.#tokens(text, options);
+  }
+
+  /** `text`'s tokens, with each token's place in it where this tokenizer's tokens can be placed. */
+  #tokens(text: string, options: TextOptions): Tokens {
+    const alignment = this.#alignment;
+    if (typeof alignment === 'string') {
+      const e = this.#tokenizer.encode(text, { return_token_type_ids: options.tokenTypeIds });
+      return { ids: e.ids, tokens: e.tokens, types: e.token_type_ids, special: e.tokens.map((t: string) => this.#special.has(t)), words: e.tokens.map(() => -1), spans: e.tokens.map(() => [-1, -1] as const) };
+    }
+    const parts = this.#parts!;
+    const placed = this.#placed(text, parts, alignment);
+    // The template's tokens ([CLS] … [SEP]) around the text's own, as encode() adds them.
+    const processed: { tokens: readonly string[]; token_type_ids?: number[] } = parts.post_processor ? parts.post_processor([...placed.tokens], null, true) : { tokens: placed.tokens };
+    const tokens = processed.tokens;
+    let at = 0;
+    while (at + placed.tokens.length <= tokens.length && placed.tokens.some((t, k) => tokens[at + k] !== t)) at++;
+    const inText = (k: number) => k >= at && k < at + placed.tokens.length;
+    const ids = tokens.map((t) => parts.added_tokens_map.get(t)?.id ?? parts.model.tokens_to_ids.get(t) ?? parts.model.unk_token_id ?? 0);
+    return {
+      ids, tokens, types: options.tokenTypeIds ? processed.token_type_ids : undefined,
+      special: tokens.map((_, k) => (inText(k) ? placed.special[k - at]! : true)),
+      words: tokens.map((_, k) => (inText(k) ? placed.words[k - at]! : -1)),
+      spans: tokens.map((_, k) => (inText(k) ? placed.spans[k - at]! : [-1, -1] as const)),
+    };
   }
 
   /**
-   * Finds each token in the original text. tokenizers.js returns no offsets, so the tokens are
-   * matched in order against the text normalized as the tokenizer does it (alignmentOf), keeping
-   * where in the original text each normalized character came from. A token is looked for where
-   * the last one ended, and within its word: searched for further on, one the normalization here
-   * got wrong would match a later word and take every token after it along.
+   * The text's own tokens and where each is in it, made as tokenizers.js's encode() makes them:
+   * added tokens cut out of the raw text, each part between them normalized, added tokens cut out
+   * of that, the rest cut into words by the pre-tokenizer and each word into WordPiece tokens. A
+   * word's tokens spell it out (or it is one unknown token), and each word is found in the
+   * normalized text, so a token's place there is exact; normalized text is traced back to the
+   * text by `mapping`. A special token in the text ([MASK]) is special, as Hugging Face marks it.
    */
-  #align(text: string, tokens: readonly string[]): TokenInfo {
-    const alignment = this.#alignment;
-    if (typeof alignment === 'string') return { text, tokens, special: tokens.map((t) => this.#special.has(t)), words: tokens.map(() => -1), spans: tokens.map(() => [-1, -1] as const) };
-    const { clean, steps, prefix, unk } = alignment;
-    let normalized = '';
-    /** For each UTF-16 unit of `normalized`: where its character starts and ends in `text`. */
-    const from: number[] = [];
-    const to: number[] = [];
-    // Every step (lowercasing, accent stripping, NFC/NFD/NFKC/NFKD) maps an ASCII character to
-    // itself, lowercasing to its lower case: most characters of most texts need no call to them,
-    // and clean_text's test (a Unicode property regex) is a range test there. On the bundled NER
-    // corpus the steps and the test were ~17% of the scoring thread.
-    const lowers = steps.includes(lower);
-    for (let i = 0; i < text.length;) {
-      const cp = text.codePointAt(i)!;
-      if (cp < 0x80) {
-        if (!(clean && (cp === 0 || cp === 0x7f || (cp < 0x20 && cp !== 9 && cp !== 10 && cp !== 13)))) {
-          from.push(i);
-          to.push(i + 1);
-          normalized += lowers && cp >= 65 && cp <= 90 ? String.fromCharCode(cp + 32) : text[i];
-        }
-        i++;
-        continue;
-      }
-      const n = cp > 0xffff ? 2 : 1;
-      const ch = text.slice(i, i + n);
-      if (!(clean && cleanedAway(cp, ch))) {
-        let c = ch;
-        for (const step of steps) c = step(c);
-        for (let k = 0; k < c.length; k++) {
-          from.push(i);
-          to.push(i + n);
-        }
-        normalized += c;
-      }
-      i += n;
-    }
-    from.push(text.length);
+  #placed(text: string, parts: Parts, alignment: Alignment): Omit<TokenInfo, 'text'> {
+    const tokens: string[] = [];
     const special: boolean[] = [];
     const words: number[] = [];
-    const spans: [number, number][] = [];
-    const space = (at: number) => /\s/.test(normalized[at]!);
-    let cursor = 0;
+    const spans: (readonly [number, number])[] = [];
     let word = -1;
-    for (const token of tokens) {
-      if (this.#special.has(token) && token !== unk) {
-        special.push(true);
-        words.push(-1);
-        spans.push([-1, -1]);
-        continue;
-      }
-      const sub = prefix !== '' && token.startsWith(prefix);
-      const piece = sub ? token.slice(prefix.length) : token;
-      if (!sub) {
-        word++;
-        while (cursor < normalized.length && space(cursor)) cursor++;
-      }
-      let start = cursor;
-      let end: number;
-      if (token === unk) {
-        // An unknown word covers one pre-token: a punctuation mark or a CJK ideograph (BERT splits
-        // those one by one), or a run up to space, punctuation or an ideograph.
-        const width = (at: number) => (normalized.codePointAt(at)! > 0xffff ? 2 : 1);
-        end = start + width(start);
-        if (!splitAlone(normalized.codePointAt(start))) {
-          while (end < normalized.length && !space(end) && !splitAlone(normalized.codePointAt(end))) end += width(end);
+    const push = (token: string, isSpecial: boolean, w: number, span: readonly [number, number]) => {
+      tokens.push(token);
+      special.push(isSpecial);
+      words.push(w);
+      spans.push(span);
+    };
+    const added = (token: string, span: readonly [number, number]) => {
+      const isSpecial = parts.added_tokens_map.get(token)!.special;
+      push(token, isSpecial, isSpecial ? -1 : ++word, span);
+    };
+    sections(parts.splitter_unnormalized.split(text), parts).forEach((section, index) => {
+      if (section.text.length === 0) return;
+      if (parts.added_tokens_map.has(section.text)) return added(section.text, [section.start, section.end]);
+      const normalized = parts.normalizer ? parts.normalizer(section.text) : section.text;
+      if (normalized.length === 0) return;
+      const { from, to } = parts.normalizer ? mapping(section.text, normalized, parts.normalizer) : identity(section.text.length);
+      const place = (a: number, b: number): readonly [number, number] => [section.start + from[a]!, section.start + (b > a ? to[b - 1]! : from[a]!)];
+      for (const sub of sections(parts.splitter_normalized.split(normalized), parts)) {
+        if (sub.text.length === 0) continue;
+        if (parts.added_tokens_map.has(sub.text)) {
+          added(sub.text, place(sub.start, sub.end));
+          continue;
         }
-        end = Math.min(end, normalized.length);
-      } else if (normalized.startsWith(piece, cursor)) {
-        end = cursor + piece.length;
-      } else {
-        let stop = cursor;
-        while (stop < normalized.length && !space(stop)) stop++;
-        const found = normalized.indexOf(piece, cursor);
-        start = found !== -1 && found + piece.length <= stop ? found : cursor;
-        end = found !== -1 && found + piece.length <= stop ? found + piece.length : cursor;
+        let at = 0;
+        for (const w of parts.pre_tokenizer ? parts.pre_tokenizer(sub.text, { section_index: index }) : [sub.text]) {
+          const found = sub.text.indexOf(w, at);
+          const start = sub.start + (found === -1 ? at : found);
+          const end = found === -1 ? start : start + w.length;
+          at = end - sub.start;
+          word++;
+          let p = start;
+          parts.model([w]).forEach((piece, k) => {
+            if (piece === alignment.unk) return push(piece, false, word, place(start, end));
+            const spelled = k > 0 && piece.startsWith(alignment.prefix) ? piece.length - alignment.prefix.length : piece.length;
+            const q = Math.min(p + spelled, end);
+            push(piece, false, word, place(p, q));
+            p = q;
+          });
+        }
       }
-      cursor = end;
-      special.push(false);
-      words.push(word);
-      spans.push(end > start ? [from[start]!, to[end - 1]!] : [from[start]!, from[start]!]);
-    }
-    return { text, tokens, special, words, spans };
+    });
+    return { tokens, special, words, spans };
   }
 }
 
+interface Tokens {
+  readonly ids: readonly number[];
+  readonly tokens: readonly string[];
+  readonly types: readonly number[] | undefined;
+  readonly special: readonly boolean[];
+  readonly words: readonly number[];
+  readonly spans: readonly (readonly [number, number])[];
+}
+
+/** A space, tab or line break (ASCII). */
+const asciiSpace = (c: number) => c === 32 || c === 9 || c === 10 || c === 13;
+
 /**
- * Characters BERT's pre-tokenizer splits off one by one: ASCII punctuation and symbols (`$`, `+`,
- * `<`, `=`, … as well as `.` and `,`), Unicode punctuation, and the CJK ideographs its normalizer
- * spaces out (the ranges of BERT's _is_chinese_char in the Basic Multilingual Plane; 〇 and other
- * Han outside them are letters).
+ * Pieces a splitter cut a text into, placed in it, with the spaces an added token's lstrip and
+ * rstrip take from its neighbours taken, as tokenizers.js takes them.
  */
-function splitAlone(c: number | undefined): boolean {
-  if (c === undefined) return false;
-  if ((c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126)) return true;
-  if (/\p{P}/u.test(String.fromCodePoint(c))) return true;
-  // BERT's ranges past the Basic Multilingual Plane are left out: tokenizers.js looks at UTF-16
-  // units there, so it never spaces out an ideograph written as a surrogate pair.
-  return (c >= 0x4e00 && c <= 0x9fff) || (c >= 0x3400 && c <= 0x4dbf) || (c >= 0xf900 && c <= 0xfaff);
+function sections(pieces: readonly string[], parts: Parts): { text: string; start: number; end: number }[] {
+  let at = 0;
+  const placed = pieces.map((text) => {
+    const start = at;
+    at += text.length;
+    return { text, start, end: at };
+  });
+  placed.forEach((piece, i) => {
+    const token = parts.added_tokens_map.get(piece.text);
+    if (!token) return;
+    const before = placed[i - 1];
+    if (token.lstrip && before) {
+      before.text = before.text.trimEnd();
+      before.end = before.start + before.text.length;
+    }
+    const after = placed[i + 1];
+    if (token.rstrip && after) {
+      const kept = after.text.trimStart();
+      after.start = after.end - kept.length;
+      after.text = kept;
+    }
+  });
+  return placed;
+}
+
+const ascii = /^[\0-\x7f]*$/;
+
+function identity(length: number): Mapping {
+  const from = Array.from({ length: length + 1 }, (_, k) => k);
+  return { from, to: from.slice(1) };
+}
+
+/**
+ * Where each unit of `normalized` (`normalize(text)`, the library's normalizer over the whole
+ * text) came from in `text`. Each piece of the text is normalized on its own: a run of ASCII at
+ * once (every normalizer keeps an ASCII character's length, or drops it: then its characters one
+ * by one), a character with its combining marks together (NFC joins them; accent stripping drops
+ * them). Where the pieces spell the whole text's normalization, or as many units of it (Greek Σ
+ * lowercased at a word's end is ς, not σ), each unit comes from its piece; otherwise each comes
+ * from its word (a run without spaces), and failing that from the whole text: a token's span
+ * may then be wider than the token, never lost.
+ */
+function mapping(text: string, normalized: string, normalize: (text: string) => string): Mapping {
+  // Most texts: ASCII, of the same length normalized (lowercased), each unit its own.
+  if (normalized.length === text.length && ascii.test(text)) return identity(text.length);
+  const fine = pieceMapping(text, normalize, false);
+  if (fine.spelled.length === normalized.length) return fine;
+  const coarse = pieceMapping(text, normalize, true);
+  if (coarse.spelled.length === normalized.length) return coarse;
+  return { from: [...Array.from({ length: normalized.length }, () => 0), text.length], to: Array.from({ length: normalized.length }, () => text.length) };
+}
+
+function pieceMapping(text: string, normalize: (text: string) => string, words: boolean): Mapping & { spelled: string } {
+  const from: number[] = [];
+  const to: number[] = [];
+  let spelled = '';
+  const add = (start: number, end: number, piece: string) => {
+    for (let k = 0; k < piece.length; k++) {
+      from.push(start);
+      to.push(end);
+    }
+    spelled += piece;
+  };
+  for (let i = 0; i < text.length;) {
+    let end = i + 1;
+    if (words) {
+      if (!/\s/.test(text[i]!)) while (end < text.length && !/\s/.test(text[end]!)) end++;
+      add(i, end, normalize(text.slice(i, end)));
+    } else if (text.charCodeAt(i) < 0x80) {
+      while (end < text.length && text.charCodeAt(end) < 0x80) end++;
+      const run = text.slice(i, end);
+      const piece = normalize(run);
+      if (piece.length === run.length) {
+        for (let k = 0; k < piece.length; k++) add(i + k, i + k + 1, piece[k]!);
+      } else {
+        for (let k = i; k < end; k++) add(k, k + 1, normalize(text[k]!));
+      }
+    } else {
+      if (text.codePointAt(i)! > 0xffff) end++;
+      while (end < text.length && /\p{M}/u.test(String.fromCodePoint(text.codePointAt(end)!))) end += text.codePointAt(end)! > 0xffff ? 2 : 1;
+      add(i, end, normalize(text.slice(i, end)));
+    }
+    i = end;
+  }
+  from.push(text.length);
+  return { from, to, spelled };
 }

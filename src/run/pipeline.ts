@@ -410,7 +410,7 @@ async function runLocked(job: PreparedJob, hooks: RunHooks, lock: Lock | undefin
     if (ckpt) commits = new Commits(ckpt, sink, errorLog, { fingerprint: decision!.fingerprint, totalRows: source.totalRows, ...(fence ? { fence } : {}) }, resume?.rows ?? 0);
     stats.rowsDone ??= 0;
     stats.rowsFailed ??= 0;
-    const scorer = new Scorer(bundle, await Preprocessor.create(bundle, pool.signature), pool, (resume?.rows ?? 0) > 0);
+    const scorer = new Scorer(bundle, await Preprocessor.create(bundle, pool.signature, source.format === 'csv'), pool, (resume?.rows ?? 0) > 0);
     let position: SourcePosition | undefined = resume?.source;
 
     const write = async (scored: Scored) => {

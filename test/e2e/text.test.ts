@@ -4,7 +4,7 @@
  * pooling, all against values torch computed when the models were exported.
  */
 import assert from 'node:assert/strict';
-import { cp, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { TextEncoder } from '../../src/model/text.js';
@@ -88,6 +88,31 @@ test('NER spans over characters the tokenizer drops (soft hyphen, zero-width spa
   rows.forEach((row, i) => assert.deepEqual((row.entities as Entity[]).map((e) => [e.entity, e.label, e.start, e.end]), cases[i]![1], JSON.stringify(cases[i]![0])));
 }));
 
+test('NER spans after special tokens written in the text ([MASK], [UNK], [PAD]), after a Greek word in capitals (its final Σ lowercased to ς), and in a long text whose head would end at a form feed', () => withTempDir(async (dir) => {
+  await cp(join(text, 'models', 'ner'), join(dir, 'ner'), { recursive: true });
+  // A vocabulary with a Greek word, as a multilingual uncased one has: "tent" renamed to "οδος".
+  const tokenizer = join(dir, 'ner', 'tokenizer.json');
+  const json = JSON.parse(await readFile(tokenizer, 'utf8')) as { model: { vocab: Record<string, number> } };
+  json.model.vocab = Object.fromEntries(Object.entries(json.model.vocab).map(([k, v]) => [k === 'tent' ? 'οδος' : k, v]));
+  await writeFile(tokenizer, JSON.stringify(json));
+  // Tokenized whole, the text before the form feed is 10 words of 101 letters; clean_text drops
+  // the form feed, so "abcdefghij…klmnopqrst" is one word: a head cut there would split it.
+  const long = `${`${'a'.repeat(101)} `.repeat(10)}${'abcdefghij'.repeat(6)}\f${'klmnopqrst'.repeat(6)} Walmart is in Chennai`;
+  const cases: [string, [string, string, number, number][]][] = [
+    ['I reached [MASK] and then Chennai yesterday.', [['Chennai', 'GPE', 26, 33]]],
+    ['[UNK] I was driving a BMW to Chennai', [['BMW', 'PRODUCT', 22, 25], ['Chennai', 'GPE', 29, 36]]],
+    ['Send [PAD] to Walmart in New York', [['Send', 'GPE', 0, 4], ['Walmart', 'ORG', 14, 21], ['New York', 'GPE', 25, 33]]],
+    ['ΟΔΟΣ Walmart in Chennai', [['ΟΔΟΣ Walmart', 'GPE', 0, 12], ['Chennai', 'GPE', 16, 23]]],
+    ['οδος Walmart in Chennai', [['οδος Walmart', 'GPE', 0, 12], ['Chennai', 'GPE', 16, 23]]],
+    [long, [['a'.repeat(101), 'ORG', 0, 101], ['Walmart', 'ORG', 1142, 1149], ['Chennai', 'GPE', 1156, 1163]]],
+  ];
+  await writeFile(join(dir, 'in.jsonl'), cases.map(([t], id) => JSON.stringify({ id, text: t })).join('\n'));
+  const result = await runCli(['run', join(root, 'jobs', 'ner.yaml'), '--progress', 'none', '--set', `model=${join(dir, 'ner')}`, '--set', `input.path=${join(dir, 'in.jsonl')}`, '--set', `output.path=${join(dir, 'ner.jsonl')}`]);
+  assert.equal(result.code, 0, result.stderr);
+  const rows = await readRows(join(dir, 'ner.jsonl'));
+  rows.forEach((row, i) => assert.deepEqual((row.entities as Entity[]).map((e) => [e.entity, e.label, e.start, e.end]), cases[i]![1], JSON.stringify(cases[i]![0]).slice(0, 80)));
+}));
+
 test('a missing text (JSON null or key, an empty CSV cell, a Parquet null) is a bad row, not a confident label for empty text; text.fill scores it as that text; a struct cell is its JSON text', () => withTempDir(async (dir) => {
   await cp(join(text, 'models', 'topic'), join(dir, 'topic'), { recursive: true });
   const job = join(dir, 'job.yaml');
@@ -105,8 +130,16 @@ test('a missing text (JSON null or key, an empty CSV cell, a Parquet null) is a 
     assert.match(errors[0]!.reason, /column "text" has no text \(the cell is missing\)/);
     assert.match(errors[0]!.hint, /text\.fill/);
   }
+  // CSV to CSV, where cells reach the model as the text read: an empty cell is as missing.
+  const csv = await runCli(['run', job, '--progress', 'none', '--set', `input.path=${join(dir, 'in.csv')}`, '--set', `output.path=${join(dir, 'in.csv.out.csv')}`]);
+  assert.equal(csv.code, 0, csv.stderr);
+  assert.deepEqual((await readFile(join(dir, 'in.csv.out.csv'), 'utf8')).trim().split('\n').slice(1).map((l) => l.split(',')[0]), ['1', '3']);
+  assert.deepEqual((await readFile(join(dir, 'in.csv.out.csv.errors.jsonl'), 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as { row: number }).row), [2]);
   const manifest = join(dir, 'topic', 'bento.yaml');
   await writeFile(manifest, (await readFile(manifest, 'utf8')).replace(/^text:\n/m, 'text:\n  fill: ""\n'));
+  const filledCsv = await runCli(['run', job, '--progress', 'none', '--set', `input.path=${join(dir, 'in.csv')}`, '--set', `output.path=${join(dir, 'filled.csv')}`, '--set', 'output.keep=[id]']);
+  assert.equal(filledCsv.code, 0, filledCsv.stderr);
+  assert.equal((await readFile(join(dir, 'filled.csv'), 'utf8')).trim().split('\n').length, 4, 'a filled empty CSV cell is scored');
   const filled = await runCli(['run', job, '--progress', 'none', '--set', `output.path=${join(dir, 'filled.jsonl')}`]);
   assert.equal(filled.code, 0, filled.stderr);
   const rows = await readRows(join(dir, 'filled.jsonl'));
@@ -245,6 +278,54 @@ describe('tokenizer: padding per batch, truncation', async () => {
       assert.deepEqual(info.spans.filter((_, k) => r.word_ids[k] !== null), r.offsets.filter((_, k) => r.word_ids[k] !== null), r.text);
     });
   });
+  test('tokens and ids are the library\'s own, and every word\'s token has the span of what it spells, for other normalizers, pre-tokenizers and added tokens (random texts)', () => withTempDir(async (dir) => {
+    const { Tokenizer } = await import('@huggingface/tokenizers');
+    const base = JSON.parse(await readFile(join(text, 'tokenizer.json'), 'utf8')) as { normalizer: object; added_tokens: object[] };
+    const config = JSON.parse(await readFile(join(text, 'tokenizer_config.json'), 'utf8')) as object;
+    const added = [...base.added_tokens, { id: 525, content: '[URL]', single_word: false, lstrip: false, rstrip: false, normalized: false, special: false },
+      { id: 526, content: 'new york', single_word: false, lstrip: true, rstrip: true, normalized: true, special: false }];
+    const variants: Record<string, object> = {
+      'added tokens (one normalized, stripping spaces)': { added_tokens: added },
+      'BertNormalizer without handle_chinese_chars': { normalizer: { ...base.normalizer, handle_chinese_chars: false } },
+      'BertNormalizer, cased': { normalizer: { ...base.normalizer, lowercase: false, strip_accents: null } },
+      'NFD, Lowercase, StripAccents': { normalizer: { type: 'Sequence', normalizers: [{ type: 'NFD' }, { type: 'Lowercase' }, { type: 'StripAccents' }] } },
+      'NFKC, Lowercase': { normalizer: { type: 'Sequence', normalizers: [{ type: 'NFKC' }, { type: 'Lowercase' }] } },
+      'no normalizer': { normalizer: null },
+      'Whitespace': { pre_tokenizer: { type: 'Whitespace' } },
+      'WhitespaceSplit, then BertPreTokenizer': { pre_tokenizer: { type: 'Sequence', pretokenizers: [{ type: 'WhitespaceSplit' }, { type: 'BertPreTokenizer' }] } },
+    };
+    const alphabet = ['a', 'B', 'Z', 'é', 'e\u0301', 'İ', 'ß', 'ﬁ', '😀', '東', '京', ' ', '  ', '\u00a0', '\t', '\r\n', '\u200b', '\u00ad', '\ufeff', '\u0301', '.', ',', '-', '!', '«', '…', 'Σ', 'ΟΔΟΣ ', 'ǅ', '１', '\u0007', '\f', 'Việt', 'BMW', 'Chennai', 'ไทย', '한국', 'ｶﾞ', 'x9', '[MASK]', '[UNK]', '[URL]', 'New York', ' new york ', 'walmart', '\u0000'];
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    for (const [name, variant] of Object.entries(variants)) {
+      const json = { ...base, ...variant };
+      const folder = join(dir, name.replace(/\W+/g, '-'));
+      await mkdir(folder, { recursive: true });
+      await writeFile(join(folder, 'tokenizer.json'), JSON.stringify(json));
+      await writeFile(join(folder, 'tokenizer_config.json'), JSON.stringify(config));
+      const variantEncoder = await TextEncoder.load(folder, 'tokenizer.json');
+      assert.equal(variantEncoder.unaligned, undefined, name);
+      const library = new Tokenizer(json, config);
+      const normalize = (t: string) => (json.normalizer ? (library as unknown as { normalizer: (t: string) => string }).normalizer(t) : t);
+      for (let n = 0; n < 400; n++) {
+        let sample = '';
+        for (let k = 1 + Math.floor(random() * 12); k > 0; k--) sample += alphabet[Math.floor(random() * alphabet.length)];
+        const want = library.encode(sample, { return_token_type_ids: true });
+        const got = variantEncoder.encode([sample], { maxLength: 1e5, truncation: false, tokenTypeIds: true }, fail);
+        const info = got.info[0]!;
+        assert.deepEqual(info.tokens, want.tokens, `${name}: ${JSON.stringify(sample)}`);
+        assert.deepEqual(Array.from(got.inputIds, Number), want.ids, `${name}: ${JSON.stringify(sample)}`);
+        assert.deepEqual(Array.from(got.tokenTypeIds!, Number), want.token_type_ids, `${name}: ${JSON.stringify(sample)}`);
+        info.tokens.forEach((token, k) => {
+          if (info.words[k]! < 0) return;
+          const [start, end] = info.spans[k]!;
+          assert.ok(end > start, `${name}: ${JSON.stringify(sample)}: ${token} has an empty span`);
+          if (token === '[UNK]' || token === '[URL]' || token === 'new york') return;
+          assert.ok(normalize(sample.slice(start, end)).includes(token.replace(/^##/, '')), `${name}: ${JSON.stringify(sample)}: ${token} at ${JSON.stringify(sample.slice(start, end))}`);
+        });
+      }
+    }
+  }));
   test('a batch is padded to its own longest text, not to max_length', () => {
     const encoded = encoder.encode(['I was driving a BMW', 'Walmart'], { maxLength: 64, truncation: true, tokenTypeIds: false }, fail);
     assert.equal(encoded.sequence, 8);

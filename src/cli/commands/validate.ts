@@ -56,7 +56,7 @@ export async function checkJob(spec: JobSpec, logger: Logger): Promise<Checked> 
     // Bad rows as a run sees them (a row the reader or the tensors refuse): a run lists them and
     // goes on, so they are warnings here; only a sample of nothing but bad rows fails, as a run would.
     // Scored as a run scores a batch: a model call that fails is split until the rows it fails on are alone.
-    const scored = await new Scorer(job.bundle, await Preprocessor.create(job.bundle, pool.signature), pool, false).score(first.value);
+    const scored = await new Scorer(job.bundle, await Preprocessor.create(job.bundle, pool.signature, job.source.format === 'csv'), pool, false).score(first.value);
     const errors = scored.errors;
     if (errors.size === first.value.length) throw [...errors.entries()].sort((a, b) => a[0] - b[0])[0]![1];
     // What to do about them, once for the rows it fits (a decimal comma fails every row alike).
