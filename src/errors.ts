@@ -118,6 +118,16 @@ export function quote(value: unknown): string {
  * `n` with thousands separators, as toLocaleString('en-US') writes integers. Not that call itself:
  * its first use loads ICU's number formats, ~20 ms at the end of every run.
  */
+/**
+ * Names as a YAML flow list to paste into a job file (`[a, "x, y", "#tag"]`): a name that is not a
+ * plain word, or that YAML would read as another value (null, true, 1), in JSON's quotes, which
+ * YAML reads as the same string.
+ */
+export function yamlList(names: readonly string[]): string {
+  const plain = (n: string) => /^[A-Za-z_][\w.-]*$/.test(n) && !/^(null|true|false|yes|no|on|off|y|n)$/i.test(n);
+  return `[${names.map((n) => (plain(n) ? n : JSON.stringify(n))).join(', ')}]`;
+}
+
 export function thousands(n: number): string {
   const [whole, fraction] = String(n).split('.');
   return `${whole!.replace(/\B(?=(\d{3})+$)/g, ',')}${fraction === undefined ? '' : `.${fraction}`}`;

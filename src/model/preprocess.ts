@@ -218,7 +218,7 @@ function readAsCsv(file: string): boolean {
   return format !== 'jsonl' && format !== 'parquet';
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const notText = 'holds bytes that are not UTF-8 text';
 
 /**

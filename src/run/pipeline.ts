@@ -14,7 +14,7 @@ import { acquireLock, type Lock } from '../checkpoint/lock.js';
 import { decideResume } from '../checkpoint/resume.js';
 import { type CheckpointState, checkCheckpointDir, detachMarker, detachPartials, partialErrorsFile, partialFile, readState, removeCheckpoint, removeStrayTemps, writeState } from '../checkpoint/state.js';
 import { usableCores } from '../cores.js';
-import { BentoError, closestName, fsReason, thousands, visible } from '../errors.js';
+import { BentoError, closestName, fsReason, thousands, visible, yamlList } from '../errors.js';
 import { type JobSpec, sameFile, writtenByRuns } from '../job/spec.js';
 import type { Bundle } from '../model/bundle.js';
 import { weightBytes } from '../model/external.js';
@@ -286,7 +286,7 @@ export function checkOutputColumns(job: PreparedJob, predictions: readonly Field
   if (clashes.length === 0) return;
   const listed = clashes.map((c) => `"${c}"`).join(', ');
   throw new BentoError('JOB_INVALID', `Job file ${spec.jobFile}: output ${clashes.length === 1 ? `column ${listed} is` : `columns ${listed} are`} both ${clashes.length === 1 ? 'an input column' : 'input columns'} and ${clashes.length === 1 ? 'a column' : 'columns'} the run writes (predictions of model ${job.bundle.manifest.name}${spec.errors.emit === 'null-row' ? ', or the error column of errors.emit: null-row' : ''}); an input scored before, perhaps`, {
-    file: spec.jobFile, column: clashes[0], hint: `Leave ${clashes.length === 1 ? 'it' : 'them'} out of output.keep: keep: [${job.keep.filter((k) => !written.has(k.name)).map((k) => k.name).join(', ')}].`,
+    file: spec.jobFile, column: clashes[0], hint: `Leave ${clashes.length === 1 ? 'it' : 'them'} out of output.keep: keep: ${yamlList(job.keep.filter((k) => !written.has(k.name)).map((k) => k.name))}.`,
   });
 }
 

@@ -614,8 +614,10 @@ function numberStatistics(values: Float64Array, nulls: number, indexes?: Int32Ar
     nans = 0;
     if (nanAt >= 0) for (let i = 0; i < indexes.length; i++) if (indexes[i] === nanAt) nans++;
   }
-  // No value but NaNs: no minimum or maximum. Parquet's rule for zeros: the minimum is written as −0 and the maximum as +0.
-  const any = min <= max;
+  // No minimum or maximum where a NaN is, as DuckDB's and parquet-mr's writers (PARQUET-1246) leave
+  // them out: DuckDB orders NaN above every number and would skip the row group for `x > max`.
+  // Parquet's rule for zeros: the minimum is written as −0 and the maximum as +0.
+  const any = min <= max && nanAt < 0;
   return {
     min_value: !any ? undefined : min === 0 ? -0 : min, max_value: !any ? undefined : max === 0 ? 0 : max,
     null_count: BigInt(nulls), nan_count: BigInt(nans),

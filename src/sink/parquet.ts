@@ -217,7 +217,16 @@ function gatheredColumn(field: Field, compression: Compression, parquet: Parquet
       // Offset indexes would be kept in memory until the footer and lost across a resume; the
       // footer's row-group metadata is all a resumed file needs to be byte-identical.
       void own.write({ columnData: [{ name: field.name, data: convert(values, field), offsetIndex: false }] as never, rowGroupSize: Number.MAX_SAFE_INTEGER });
-      return own.row_groups[0]!.columns;
+      const columns = own.row_groups[0]!.columns;
+      // A chunk holding NaN (a struct's or a list's doubles) has no minimum or maximum, as in our own writer's columns (numberStatistics).
+      for (const chunk of columns) {
+        const statistics = chunk.meta_data?.statistics as { min_value?: unknown; max_value?: unknown; nan_count?: bigint } | undefined;
+        if (statistics && (statistics.nan_count ?? 0n) > 0n) {
+          statistics.min_value = undefined;
+          statistics.max_value = undefined;
+        }
+      }
+      return columns;
     },
     clear() {
       parts = [];

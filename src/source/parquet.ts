@@ -566,7 +566,8 @@ function listItem(node: SchemaTree): SchemaTree | undefined {
   return e.logical_type?.type === 'LIST' || e.converted_type === 'LIST' ? node.children[0]?.children[0] ?? node.children[0] : undefined;
 }
 
-const utf8 = new TextDecoder();
+/** A leading U+FEFF is the value's own (a BOM pasted into a name, text from a file read with its mark): TextDecoder drops it unless told not to. */
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /**
  * JSON cells read as JSON Lines are (parseExact): a whole number past 2^53 in them (an order or
@@ -574,6 +575,7 @@ const utf8 = new TextDecoder();
  */
 const exactParsers = {
   ...DEFAULT_PARSERS,
+  stringFromBytes: (bytes: Uint8Array | undefined) => bytes && utf8.decode(bytes),
   jsonFromBytes: (bytes: Uint8Array | undefined) => bytes && parseExact(utf8.decode(bytes)),
   // A Date holds ±100,000,000 days (±275,760 years); DuckDB's DATE 'infinity' is 2^31 - 1 days, and
   // a Date of it is Invalid Date, whose value is lost. Such a date is kept as its days (the sinks
@@ -615,6 +617,7 @@ const jsonParsersBy = { utc: jsonParsers(false), naive: jsonParsers(true) };
 const unitParsers = {
   timestampFromMicroseconds: (micros: bigint | number) => BigInt(micros),
   timestampFromNanoseconds: (nanos: bigint | number) => BigInt(nanos),
+  stringFromBytes: exactParsers.stringFromBytes,
   jsonFromBytes: exactParsers.jsonFromBytes,
   dateFromDays: exactParsers.dateFromDays,
   timestampFromMilliseconds: exactParsers.timestampFromMilliseconds,

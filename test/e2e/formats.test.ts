@@ -563,6 +563,37 @@ test('bytes inside lists and structs stay bytes (BLOB[] and a STRUCT\'s BLOB in 
   assert.deepEqual((await duckdb(`SELECT typeof(j) AS t, j::VARCHAR AS j FROM '${legacyOut}'`)).map((r) => `${String(r.t)} ${String(r.j)}`), ['JSON {"a":1,"b":[1,2]}', 'JSON [1,"x"]', 'JSON "str"', 'JSON 42']);
 }));
 
+test('a text that starts with U+FEFF keeps it (plain and dictionary pages, a list item, a struct member, a map value), in Parquet and JSON Lines, as DuckDB reads it', () => withTempDir(async (dir) => {
+  const input = join(dir, 'bom.parquet');
+  await duckdb(`COPY (SELECT i, 40.1 AS bill_length_mm, 17.0 AS bill_depth_mm, 190.0 AS flipper_length_mm, 3800.0 AS body_mass_g,
+    chr(65279) || 'abc' || i::VARCHAR AS s, chr(65279) || 'same' AS d, [chr(65279) || 'x'] AS ls, {'k': chr(65279) || 'y'} AS st, MAP {'m': chr(65279) || 'z'} AS mp
+    FROM range(3) t(i)) TO '${input}' (FORMAT parquet)`);
+  const text = `i, hex(encode(s)) AS s, hex(encode(d)) AS d, hex(encode(ls[1])) AS ls, hex(encode(st.k)) AS st`;
+  const output = join(dir, 'out.parquet');
+  await scorePenguins(dir, input, output, 'keep: [i, s, d, ls, st, mp]');
+  assert.deepEqual(await duckdb(`SELECT ${text} FROM '${output}' ORDER BY i`), await duckdb(`SELECT ${text} FROM '${input}' ORDER BY i`));
+  const jsonl = join(dir, 'out.jsonl');
+  await scorePenguins(dir, input, jsonl, 'keep: [i, s, d, ls, st, mp]');
+  assert.deepEqual((await readRows(jsonl)).map((r) => [r.s, r.d, r.ls, r.st, r.mp]), [0, 1, 2].map((i) => [`\ufeffabc${i}`, '\ufeffsame', ['\ufeffx'], { k: '\ufeffy' }, { m: '\ufeffz' }]));
+}));
+
+test('a row group whose doubles hold NaN has no minimum or maximum (as DuckDB and parquet-mr write it), so a reader that orders NaN above every number skips no row of it: flat and struct members, from Parquet and JSON Lines', () => withTempDir(async (dir) => {
+  const input = join(dir, 'nan.parquet');
+  await duckdb(`COPY (SELECT i, 40.1 AS bill_length_mm, 17.0 AS bill_depth_mm, 190.0 AS flipper_length_mm, 3800.0 AS body_mass_g,
+    CASE WHEN i = 1 THEN 'NaN'::DOUBLE ELSE i::DOUBLE END AS f, CASE WHEN i = 1 THEN 'NaN'::FLOAT ELSE i::FLOAT END AS f32, {'x': CASE WHEN i = 1 THEN 'NaN'::DOUBLE ELSE i::DOUBLE END} AS st
+    FROM range(3) t(i)) TO '${input}' (FORMAT parquet)`);
+  await writeFile(join(dir, 'nan.jsonl'), [0, 1, 2].map((i) => `{"i":${i},"bill_length_mm":40.1,"bill_depth_mm":17,"flipper_length_mm":190,"body_mass_g":3800,"f":${i === 1 ? 'NaN' : i}}`).join('\n'));
+  for (const [from, keep] of [[input, 'i, f, f32, st'], [join(dir, 'nan.jsonl'), 'i, f']] as const) {
+    const output = join(dir, `${from.endsWith('.jsonl') ? 'jsonl' : 'parquet'}-out.parquet`);
+    await scorePenguins(dir, from, output, `keep: [${keep}]`);
+    const stats = await duckdb(`SELECT path_in_schema AS p, stats_min_value AS lo, stats_max_value AS hi FROM parquet_metadata('${output}') WHERE path_in_schema IN ('f', 'f32', 'st, x', 'i') ORDER BY 1`);
+    for (const row of stats) assert.deepEqual([row.lo === null, row.hi === null], row.p === 'i' ? [false, false] : [true, true], `${from}: ${String(row.p)}`);
+    for (const column of keep.split(', ').filter((c) => c !== 'i').map((c) => (c === 'st' ? 'st.x' : c))) {
+      assert.deepEqual(await duckdb(`SELECT count(*) AS n FROM '${output}' WHERE ${column} > 5`), [{ n: 1n }], `${from}: ${column} > 5 finds the NaN row`);
+    }
+  }
+}));
+
 test('Parquet bytes through the writer and encoder threads (120,000 rows, repeated and distinct values): byte for byte in Parquet, base64 in CSV and JSON Lines', () => withTempDir(async (dir) => {
   const input = join(dir, 'in.parquet');
   await duckdb(`COPY (SELECT i, ('\\xFF\\x00\\xC3' || (i % 1000)::VARCHAR)::BLOB AS few, CASE WHEN i % 7 = 0 THEN NULL ELSE ('\\x80' || i::VARCHAR)::BLOB END AS distinct_bytes,

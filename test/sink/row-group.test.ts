@@ -113,7 +113,14 @@ function reference(data: Record<string, ArrayLike<unknown>>): { bytes: Buffer; r
     columnData: fields.map((f) => ({ name: f.name, data: data[f.name]!, offsetIndex: false, ...(f.continuous ? { encoding: 'PLAIN' as const } : {}) })) as never,
     rowGroupSize: Number.MAX_SAFE_INTEGER,
   });
-  return { bytes: Buffer.from(writer.buffer.slice(magic, writer.index)), rowGroup: parquet.row_groups[0]! };
+  const rowGroup = parquet.row_groups[0]!;
+  // Where we depart from hyparquet-writer on purpose: a chunk holding NaN has no minimum or
+  // maximum (as DuckDB and parquet-mr write it), where hyparquet-writer gives those of its numbers.
+  for (const chunk of rowGroup.columns) {
+    const statistics = chunk.meta_data!.statistics as { min_value?: unknown; max_value?: unknown; nan_count?: bigint } | undefined;
+    if (statistics && (statistics.nan_count ?? 0n) > 0n) Object.assign(statistics, { min_value: undefined, max_value: undefined });
+  }
+  return { bytes: Buffer.from(writer.buffer.slice(magic, writer.index)), rowGroup };
 }
 
 /** The rows of `data` as batches of at most `size` rows. */
