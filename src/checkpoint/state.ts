@@ -60,6 +60,8 @@ export interface Commit {
   /** The errors file's committed length and the failed rows up to here. */
   readonly errors: { readonly bytes: number; readonly failed: number };
   readonly at: string;
+  /** The warnings the reader gave so far (a key past the columns, a late code), which a resume, reading on from here, says again. Absent where none. */
+  readonly notes?: readonly string[];
 }
 
 /** Written when the output is complete: the run's manifest. */

@@ -97,7 +97,7 @@ export class Preprocessor {
     const column = textOfBytes(batch.columns.get(text.column)!, (i, bytes) => reject(i, `${notText}, got ${show(bytes)}`, bytes, 'Fix or remove the value in the input.'));
     const texts: string[] = Array.from({ length: rows }, (_, i) => {
       const v = i < batch.length ? cell(column, i) : '';
-      if (v === null || v === undefined || (this.#csv && v === '')) {
+      if (v === null || v === undefined || (this.#csv && v === '' && i < batch.length)) {
         // Scored as "", a missing text gets a confident label of whatever the model says of nothing.
         if (text.fill === undefined) reject(i, 'has no text (the cell is missing)', null, 'Fill it in the input, or set text.fill in bento.yaml (fill: "" scores a missing text as empty text).');
         return text.fill ?? '';

@@ -46,8 +46,34 @@ interface Alignment {
 
 interface TokenizerJson {
   readonly added_tokens?: readonly { id: number; content: string; special?: boolean }[];
+  readonly normalizer?: NormalizerJson | null;
   readonly pre_tokenizer?: { type?: string; pretokenizers?: readonly { type?: string }[] } | null;
   readonly model?: { type?: string; unk_token?: string; continuing_subword_prefix?: string; fuse_unk?: boolean };
+}
+
+interface NormalizerJson {
+  readonly type?: string;
+  readonly normalizers?: readonly NormalizerJson[];
+}
+
+/**
+ * Normalizers that act on each character (with its combining marks) alone, so that the
+ * normalized text can be traced back a piece at a time (`mapping`). Strip, Prepend and Replace
+ * act on the whole text or on runs of it: their tokens would all span the whole text.
+ */
+const pieceNormalizers = ['BertNormalizer', 'NFC', 'NFD', 'NFKC', 'NFKD', 'Lowercase', 'StripAccents'];
+
+/** A normalizer not in pieceNormalizers, in a Sequence too. */
+function oddNormalizer(n: NormalizerJson | null | undefined): string | undefined {
+  if (!n) return undefined;
+  if (n.type === 'Sequence') {
+    for (const m of n.normalizers ?? []) {
+      const odd = oddNormalizer(m);
+      if (odd) return odd;
+    }
+    return undefined;
+  }
+  return pieceNormalizers.includes(n.type ?? '') ? undefined : n.type ?? '(untyped)';
 }
 
 /**
@@ -91,10 +117,12 @@ function alignmentOf(json: TokenizerJson, parts: Parts | undefined): Alignment |
   const pres = pre?.type === 'Sequence' ? pre.pretokenizers ?? [] : pre ? [pre] : [];
   const odd = pres.find((p) => !['BertPreTokenizer', 'Whitespace', 'WhitespaceSplit'].includes(p.type ?? ''));
   if (odd) return `its pre-tokenizer ${odd.type ?? '(untyped)'} is not one entity offsets can follow (BertPreTokenizer, Whitespace)`;
+  const normalizer = oddNormalizer(json.normalizer);
+  if (normalizer) return `its normalizer ${normalizer} is not one entity offsets can follow (BertNormalizer, NFC/NFD/NFKC/NFKD, Lowercase, StripAccents)`;
   // fuse_unk joins a text's unknown words into one token, which no word can then be given.
   if (json.model?.fuse_unk === true) return 'its model sets fuse_unk, which joins unknown words into one token';
   if (!parts) return 'the installed @huggingface/tokenizers does not have the parts entity offsets are found with (0.2.0 has them)';
-  if (parts.remove_space || parts.do_lowercase_and_remove_accent) return 'its tokenizer_config.json sets remove_space or do_lowercase_and_remove_accent, which entity offsets cannot follow';
+  if (parts.do_lowercase_and_remove_accent) return 'its tokenizer_config.json sets do_lowercase_and_remove_accent, which entity offsets cannot follow';
   return { prefix: json.model?.continuing_subword_prefix ?? '##', unk: json.model?.unk_token ?? '[UNK]' };
 }
 
@@ -110,6 +138,10 @@ export class TextEncoder {
   readonly #special: Set<string>;
   readonly #pad: number;
   readonly #alignment: Alignment | string;
+  /** Whether a long text may be tokenized by its head alone (#encodeHead). */
+  readonly #headCuts: boolean;
+  /** Normalized pieces of text (a character with its marks), as `mapping` asks for them again and again. */
+  readonly #pieces = new Map<string, string>();
   /** tokenizer_config.json's model_max_length: the longest sequence the model takes (transformers writes a huge number for "no limit"). */
   readonly modelMaxLength: number | undefined;
 
@@ -122,6 +154,8 @@ export class TextEncoder {
     const padToken = typeof config.pad_token === 'string' ? config.pad_token : '[PAD]';
     this.#pad = json.added_tokens?.find((t) => t.content === padToken)?.id ?? 0;
     this.#alignment = alignmentOf(json, this.#parts);
+    // An added token holding a space ("New York" as one token) would be cut in two by a head's end.
+    this.#headCuts = typeof this.#alignment !== 'string' && !(json.added_tokens ?? []).some((t) => /\s/.test(t.content));
   }
 
   /** Why entity offsets cannot be found with this tokenizer; undefined when they can. */
@@ -153,8 +187,8 @@ export class TextEncoder {
       let { ids, tokens, types, special, words, spans } = e;
       if (ids.length > options.maxLength) {
         if (!options.truncation) fail(i, `has ${ids.length} tokens, more than max_length ${options.maxLength} (truncation is off)`);
-        // Keep the closing special token ([SEP]) as the tokenizer's template put it there.
-        const last = this.#special.has(tokens.at(-1)!) ? 1 : 0;
+        // Keep the template's closing token ([SEP]) as it put it there.
+        const last = e.closing;
         const cut = <T>(a: readonly T[]) => [...a.slice(0, options.maxLength - last), ...a.slice(a.length - last)];
         ids = cut(ids);
         tokens = cut(tokens);
@@ -188,7 +222,7 @@ export class TextEncoder {
    * splitting is not known here, the whole text.
    */
   #encodeHead(text: string, options: TextOptions): Tokens {
-    if (!options.truncation || typeof this.#alignment === 'string') return this.#tokens(text, options);
+    if (!options.truncation || !this.#headCuts) return this.#tokens(text, options);
     for (let cut = Math.max(1024, options.maxLength * 16); cut < text.length; cut *= 4) {
       let end = cut;
       while (end < text.length && !asciiSpace(text.charCodeAt(end))) end++;
@@ -204,7 +238,8 @@ export class TextEncoder {
     const alignment = this.#alignment;
     if (typeof alignment === 'string') {
       const e = this.#tokenizer.encode(text, { return_token_type_ids: options.tokenTypeIds });
-      return { ids: e.ids, tokens: e.tokens, types: e.token_type_ids, special: e.tokens.map((t: string) => this.#special.has(t)), words: e.tokens.map(() => -1), spans: e.tokens.map(() => [-1, -1] as const) };
+      const closing = this.#special.has(e.tokens.at(-1)!) ? 1 : 0;
+      return { ids: e.ids, tokens: e.tokens, types: e.token_type_ids, special: e.tokens.map((t: string) => this.#special.has(t)), words: e.tokens.map(() => -1), spans: e.tokens.map(() => [-1, -1] as const), closing };
     }
     const parts = this.#parts!;
     const placed = this.#placed(text, parts, alignment);
@@ -220,6 +255,7 @@ export class TextEncoder {
       special: tokens.map((_, k) => (inText(k) ? placed.special[k - at]! : true)),
       words: tokens.map((_, k) => (inText(k) ? placed.words[k - at]! : -1)),
       spans: tokens.map((_, k) => (inText(k) ? placed.spans[k - at]! : [-1, -1] as const)),
+      closing: tokens.length - at - placed.tokens.length,
     };
   }
 
@@ -250,10 +286,15 @@ export class TextEncoder {
     sections(parts.splitter_unnormalized.split(text), parts).forEach((section, index) => {
       if (section.text.length === 0) return;
       if (parts.added_tokens_map.has(section.text)) return added(section.text, [section.start, section.end]);
-      const normalized = parts.normalizer ? parts.normalizer(section.text) : section.text;
+      // tokenizer_config.json's remove_space: spaces at the ends dropped, and each run of them one space.
+      const kept = parts.remove_space ? spacesRemoved(section.text) : undefined;
+      const raw = kept?.text ?? section.text;
+      const normalized = parts.normalizer ? parts.normalizer(raw) : raw;
       if (normalized.length === 0) return;
-      const { from, to } = parts.normalizer ? mapping(section.text, normalized, parts.normalizer) : identity(section.text.length);
-      const place = (a: number, b: number): readonly [number, number] => [section.start + from[a]!, section.start + (b > a ? to[b - 1]! : from[a]!)];
+      const { from, to } = parts.normalizer ? mapping(raw, normalized, parts.normalizer, this.#pieces) : identity(raw.length);
+      const start = (k: number) => section.start + (kept ? kept.from[k]! : k);
+      const end = (k: number) => section.start + (kept ? kept.to[k - 1]! : k);
+      const place = (a: number, b: number): readonly [number, number] => [start(from[a]!), b > a ? end(to[b - 1]!) : start(from[a]!)];
       for (const sub of sections(parts.splitter_normalized.split(normalized), parts)) {
         if (sub.text.length === 0) continue;
         if (parts.added_tokens_map.has(sub.text)) {
@@ -289,6 +330,8 @@ interface Tokens {
   readonly special: readonly boolean[];
   readonly words: readonly number[];
   readonly spans: readonly (readonly [number, number])[];
+  /** Tokens the template put after the text's own ([SEP]), which truncation keeps. */
+  readonly closing: number;
 }
 
 /** A space, tab or line break (ASCII). */
@@ -325,6 +368,32 @@ function sections(pieces: readonly string[], parts: Parts): { text: string; star
 
 const ascii = /^[\0-\x7f]*$/;
 
+/** `text` as remove_space leaves it (trimmed, each run of spaces one space), with where each of its units came from: `from[k]` to `to[k]`, and `from[length]` the end. */
+function spacesRemoved(text: string): { text: string; from: number[]; to: number[] } {
+  const from: number[] = [];
+  const to: number[] = [];
+  let out = '';
+  const first = text.length - text.trimStart().length;
+  const last = text.trimEnd().length;
+  for (let i = first; i < last;) {
+    if (/\s/.test(text[i]!)) {
+      let j = i + 1;
+      while (j < last && /\s/.test(text[j]!)) j++;
+      out += ' ';
+      from.push(i);
+      to.push(j);
+      i = j;
+    } else {
+      out += text[i]!;
+      from.push(i);
+      to.push(i + 1);
+      i++;
+    }
+  }
+  from.push(Math.max(first, last));
+  return { text: out, from, to };
+}
+
 function identity(length: number): Mapping {
   const from = Array.from({ length: length + 1 }, (_, k) => k);
   return { from, to: from.slice(1) };
@@ -340,10 +409,20 @@ function identity(length: number): Mapping {
  * from its word (a run without spaces), and failing that from the whole text: a token's span
  * may then be wider than the token, never lost.
  */
-function mapping(text: string, normalized: string, normalize: (text: string) => string): Mapping {
+function mapping(text: string, normalized: string, normalize: (text: string) => string, pieces: Map<string, string>): Mapping {
   // Most texts: ASCII, of the same length normalized (lowercased), each unit its own.
   if (normalized.length === text.length && ascii.test(text)) return identity(text.length);
-  const fine = pieceMapping(text, normalize, false);
+  // A text's characters repeat (CJK, Thai): each is normalized once.
+  const cached = (piece: string) => {
+    let out = pieces.get(piece);
+    if (out === undefined) {
+      out = normalize(piece);
+      if (pieces.size >= 1 << 16) pieces.clear();
+      pieces.set(piece, out);
+    }
+    return out;
+  };
+  const fine = pieceMapping(text, cached, false);
   if (fine.spelled.length === normalized.length) return fine;
   const coarse = pieceMapping(text, normalize, true);
   if (coarse.spelled.length === normalized.length) return coarse;

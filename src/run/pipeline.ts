@@ -387,12 +387,28 @@ async function runLocked(job: PreparedJob, hooks: RunHooks, lock: Lock | undefin
   let errorLog: ErrorLog | undefined;
   let commits: Commits | undefined;
   let sealed = false;
-  /** Notes of the source said so far (the rest once the input is read). */
+  /**
+   * The reader's notes (a key past the columns, a late code), said as they come rather than at
+   * the end, so that a run stopped or killed has said them; kept in each commit, so that a resume,
+   * which reads on from there, says those of the rows before it again (once each).
+   */
   let notesShown = 0;
+  const said: string[] = [];
+  const sayNotes = () => {
+    for (const note of source.notes.slice(notesShown)) {
+      if (said.includes(note)) continue;
+      said.push(note);
+      hooks.warn?.(note);
+    }
+    notesShown = source.notes.length;
+  };
   try {
     if (pool.note) hooks.warn?.(pool.note);
-    for (const note of source.notes) hooks.warn?.(note);
-    notesShown = source.notes.length;
+    for (const note of Array.isArray(resume?.notes) ? resume.notes.filter((n) => typeof n === 'string') : []) {
+      said.push(note);
+      hooks.warn?.(`${note} (said by the run this one resumes)`);
+    }
+    sayNotes();
     if (source.skipped.length > 0) {
       const [first] = source.skipped;
       hooks.warn?.(`input.path ${spec.input.path} also matches ${source.skipped.length === 1 ? `${first}, which a run writes (this job's files, or another run's finished output): it is` : `${source.skipped.length} files runs write (this job's files, or other runs' finished outputs: ${first}, …): they are`} not read`);
@@ -407,7 +423,7 @@ async function runLocked(job: PreparedJob, hooks: RunHooks, lock: Lock | undefin
     const sinkOptions = { partial, ...(resume ? { resume: resume.sink } : {}) };
     sink = startedThreads ? await openSinkThread(spec.output, schema, sinkOptions, sinkThreads, startedThreads) : await openSink(spec.output, schema, sinkOptions);
     errorLog = await ErrorLog.open(errorsPartial, spec.errors, resume?.errors);
-    if (ckpt) commits = new Commits(ckpt, sink, errorLog, { fingerprint: decision!.fingerprint, totalRows: source.totalRows, ...(fence ? { fence } : {}) }, resume?.rows ?? 0);
+    if (ckpt) commits = new Commits(ckpt, sink, errorLog, { fingerprint: decision!.fingerprint, totalRows: source.totalRows, ...(fence ? { fence } : {}), notes: () => said.slice(0, 100) }, resume?.rows ?? 0);
     stats.rowsDone ??= 0;
     stats.rowsFailed ??= 0;
     const scorer = new Scorer(bundle, await Preprocessor.create(bundle, pool.signature, source.format === 'csv'), pool, (resume?.rows ?? 0) > 0);
@@ -425,6 +441,7 @@ async function runLocked(job: PreparedJob, hooks: RunHooks, lock: Lock | undefin
       stats.rowsFailed = errorLog!.failed;
       stats.batches++;
       position = batch.end;
+      if (source.notes.length > notesShown) sayNotes();
       errorLog!.check(stats.rowsDone!, spec.errors.path);
       await commits?.maybe({ rows: stats.rowsDone!, batches: stats.batches, source: position });
     };
@@ -465,8 +482,7 @@ async function runLocked(job: PreparedJob, hooks: RunHooks, lock: Lock | undefin
       });
     }
     errorLog.check(stats.rowsDone!, spec.errors.path, true);
-    // What the reader met on the way (a JSON key past the columns).
-    for (const note of source.notes.slice(notesShown)) hooks.warn?.(note);
+    sayNotes();
     await sink.seal();
     await errorLog.seal();
     sealed = true;

@@ -25,6 +25,14 @@ export const chunkCells = 1 << 19;
 /** Rows a chunk holds at least, however wide. */
 const minChunkRows = 64;
 
+/**
+ * The longest line (a JSON Lines line, a CSV record) read, in bytes. A line is held whole, then as a string, then parsed: one of
+ * 100 MB ran the scoring thread out of heap in the middle of an allocation, which V8 cannot
+ * recover from (the process aborts with exit 134, no error line, no summary). Past this, the run
+ * stops with MEMORY_LIMIT instead, naming the line.
+ */
+export const maxLineBytes = (memoryMb: number) => Math.floor((memoryMb * 1024 * 1024) / 16);
+
 export interface ChunkOptions {
   readonly chunkRows: number;
   readonly typeRows?: number;

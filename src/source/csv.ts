@@ -4,9 +4,9 @@
  * columns are sniffed from the first chunk and converted as rows stream by.
  * Each row's end offset comes with it from the splitter, so a resume seeks to it.
  */
-import { type CsvEncoding, CsvSplitter, NotUtf8Error, UnclosedQuoteError } from './csvsplit.js';
+import { type CsvEncoding, CsvSplitter, LongRecordError, NotUtf8Error, UnclosedQuoteError } from './csvsplit.js';
 import { BentoError, didYouMean } from '../errors.js';
-import { chunkEnd, ColumnBuilder, convertColumn, inexactIntegerHint, integerText, raiseChunkRows, requireColumns, sniffCsvType, textSource, typeMismatch } from './chunks.js';
+import { chunkEnd, ColumnBuilder, convertColumn, inexactIntegerHint, integerText, maxLineBytes, raiseChunkRows, requireColumns, sniffCsvType, textSource, typeMismatch } from './chunks.js';
 import { convertTemporal, type DeclaredType, sniffTemporal, timestampShape, typeWords } from './csvtypes.js';
 import { ByteProgress, byteOrderMark, fileSizes, openFileStream, streamError } from './files.js';
 import { type Field, lineColumn, localeHint, localeNumber, missingTokens, type RowChunk, type Source, type SourcePosition } from './types.js';
@@ -48,6 +48,8 @@ export interface CsvSourceOptions {
    * output, kept columns are then written byte for byte, without a parse and a re-format.
    */
   readonly rawText?: boolean;
+  /** limits.memory in MB: a record may take a sixteenth of it, as a JSON Lines line may (maxLineBytes). */
+  readonly memoryMb?: number;
   /**
    * Add each record's text as the `lineColumn` chunk column when every file has this delimiter
    * and the quote is `"` (what a CSV writer with this delimiter would write).
@@ -240,7 +242,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
    * per record was half of the reader's allocations (profile of 1M rows: 530 of 1,113 MB).
    */
   async function* fed(file: string, stream: NodeJS.ReadableStream, startByte: number, encoding = options.encoding): AsyncGenerator<CsvSplitter> {
-    const splitter = new CsvSplitter(delimiterOf(file), options.quote, startByte, encoding);
+    const splitter = new CsvSplitter(delimiterOf(file), options.quote, startByte, encoding, maxLineBytes(options.memoryMb ?? 256));
     try {
       for await (const piece of stream as AsyncIterable<Buffer>) {
         splitter.feed(piece);
@@ -259,6 +261,18 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
       return splitter.next();
     } catch (error) {
       if (error instanceof NotUtf8Error) throw notUtf8(file, error, firstLine);
+      if (error instanceof LongRecordError) {
+        const memoryMb = options.memoryMb ?? 256;
+        const most = `${Math.round(maxLineBytes(memoryMb) / 1024 / 1024)} MB, the most one row may take with limits.memory ${memoryMb} MB (a sixteenth)`;
+        throw new BentoError('MEMORY_LIMIT', error.quoted
+          ? `${file}: a quoted field starting on line ${firstLine + error.line} is not closed within ${most}`
+          : `Line ${firstLine + error.line} of ${file} has no line end within ${most}`, {
+          file,
+          hint: error.quoted
+            ? `Close the quote if it is a mistake (a literal quote inside a quoted field is written twice: ""; input.csv.quote sets another quote character); a field really this long needs limits.memory of at least 16 times it (e.g. --set limits.memory=${memoryMb * 4}).`
+            : `Check that the file is CSV with line ends (LF, CRLF or CR); a record really this long needs limits.memory of at least 16 times it (e.g. --set limits.memory=${memoryMb * 4}).`,
+        });
+      }
       if (error instanceof UnclosedQuoteError) {
         throw new BentoError('INPUT_FORMAT', `${file} is not valid CSV: a quoted field starting on line ${firstLine + error.line} is not closed by the end of the file`, {
           file, hint: 'Close the quote (a literal quote inside a quoted field is written twice: ""), or set input.csv.quote if the file uses another quote character.',

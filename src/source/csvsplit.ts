@@ -57,6 +57,18 @@ export class UnclosedQuoteError extends Error {
   }
 }
 
+/**
+ * One record ran past the bytes a row may take: a line with no line end within them (`quoted`
+ * false: a file of one huge line), or a quoted field that does not close within them (an
+ * unclosed quote, mostly). Stopped there: the record's bytes were gathered and scanned again
+ * for each piece read, and held whole, until memory ran out or node's string limit was hit.
+ */
+export class LongRecordError extends Error {
+  constructor(readonly line: number, readonly quoted: boolean) {
+    super(quoted ? `a quoted field starting on line ${line} is not closed within the bytes one row may take` : `line ${line} has no line end within the bytes one row may take`);
+  }
+}
+
 export class CsvSplitter {
   /** Fields of the last record read by next(); the array is reused, read `count` of them. */
   readonly fields: string[] = [];
@@ -104,8 +116,12 @@ export class CsvSplitter {
   /** Whether no record has been read yet from the file's start (where a `sep=` line may be). */
   #firstRecord: boolean;
 
-  /** `startByte`: where in the file the bytes fed start (0, or a resume offset). */
-  constructor(delimiter: string, quote: string, startByte = 0, encoding: CsvEncoding = 'utf-8') {
+  /** The most bytes one record may take (LongRecordError past them). */
+  readonly #maxRecord: number;
+
+  /** `startByte`: where in the file the bytes fed start (0, or a resume offset); `maxRecord`: the most bytes a record may take. */
+  constructor(delimiter: string, quote: string, startByte = 0, encoding: CsvEncoding = 'utf-8', maxRecord = Infinity) {
+    this.#maxRecord = maxRecord;
     this.#use(encoding);
     this.#delimiter = delimiter.charCodeAt(0);
     this.#quote = quote.charCodeAt(0);
@@ -183,14 +199,20 @@ export class CsvSplitter {
     }
     if (this.#crOnly === undefined && !this.#twoBytes) {
       const decided = crOnlyLines(all, this.#ended, this.#quote, this.#delimiter);
-      if (decided === undefined) return false;
+      if (decided === undefined) {
+        if (all.length > this.#maxRecord) throw new LongRecordError(this.#line, false);
+        return false;
+      }
       this.#crOnly = decided;
     }
     const cut = this.#ended ? all.length - (this.#twoBytes ? all.length % 2 : 0)
       : this.#twoBytes ? lastLineEnd16(all, this.#encoding === 'utf-16le') : all.lastIndexOf(this.#crOnly ? CR : LF) + 1;
     // A byte left alone at the end of UTF-16 (after the last line, or the whole last line's worth): cut off.
     if (this.#ended && this.#twoBytes && cut === 0 && all.length > 0) throw new NotUtf8Error(this.#line, false, false, 'odd');
-    if (cut === 0) return false;
+    if (cut === 0) {
+      if (all.length > this.#maxRecord) throw new LongRecordError(this.#line, false);
+      return false;
+    }
     this.#base += this.#raw.length;
     const raw = all.subarray(0, cut);
     this.#raw = raw;
@@ -232,6 +254,7 @@ export class CsvSplitter {
     const tail = this.#raw.subarray(startByte);
     this.#pending.unshift(tail);
     this.#pendingBytes += tail.length;
+    if (tail.length > this.#maxRecord) throw new LongRecordError(this.#quoteLine, true);
     this.#base += startByte;
     this.#raw = Buffer.alloc(0);
     this.#text = '';

@@ -49,7 +49,7 @@ export async function openSource(input: InputSpec, read: { rawText?: boolean; te
       ...(input.csv.text ? { text: input.csv.text.filter((name) => !folder(name)) } : {}),
       ...(input.csv.types ? { types: Object.fromEntries(Object.entries(input.csv.types).filter(([name]) => !folder(name))) } : {}),
     };
-    return format === 'csv' ? openCsv(opened, { ...csv, ...options, ...chunking, notes, rawText: read.rawText ?? false, ...(read.temporal ? { temporal: read.temporal } : {}), ...(lines ? { linesFor: read.linesFor, valuesOf } : {}) })
+    return format === 'csv' ? openCsv(opened, { ...csv, ...options, ...chunking, notes, rawText: read.rawText ?? false, ...(read.memoryMb ? { memoryMb: read.memoryMb } : {}), ...(read.temporal ? { temporal: read.temporal } : {}), ...(lines ? { linesFor: read.linesFor, valuesOf } : {}) })
       : format === 'jsonl' ? openJsonl(opened, { ...options, ...chunking, notes, ...(read.temporal ? { temporal: read.temporal } : {}), ...(required ? { required } : {}), ...(read.memoryMb ? { memoryMb: read.memoryMb } : {}), ...(lines ? { lines: true, valuesOf, ...(read.written ? { written: read.written } : {}) } : {}) })
         : openParquet(opened, { ...options, ...chunking });
   };

@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { dateOf, sniffTemporal, timestampOf, typeWords } from './csvtypes.js';
 import { StringDecoder } from 'node:string_decoder';
 import { BentoError, didYouMean } from '../errors.js';
-import { chunkEnd, ColumnBuilder, inexactIntegerHint, raiseChunkRows, sniffJsonType, textSource, typeMismatch } from './chunks.js';
+import { chunkEnd, ColumnBuilder, inexactIntegerHint, maxLineBytes, raiseChunkRows, sniffJsonType, textSource, typeMismatch } from './chunks.js';
 import { ByteProgress, byteOrderMark, fileSizes, isGzip, notUtf8At, openFileStream, streamError } from './files.js';
 import { parseExact } from './json.js';
 import { jsonText } from '../sink/values.js';
@@ -53,13 +53,6 @@ export interface JsonlSourceOptions {
   readonly written?: ReadonlySet<string>;
 }
 
-/**
- * The longest line read, in bytes. A line is held whole, then as a string, then parsed: one of
- * 100 MB ran the scoring thread out of heap in the middle of an allocation, which V8 cannot
- * recover from (the process aborts with exit 134, no error line, no summary). Past this, the run
- * stops with MEMORY_LIMIT instead, naming the line.
- */
-export const maxLineBytes = (memoryMb: number) => Math.floor((memoryMb * 1024 * 1024) / 16);
 
 /** Thrown by splitLines for a line past maxLineBytes; readFile, which counts lines, names it. `opens`: the line's first byte that is not a space. */
 class LongLine extends Error {

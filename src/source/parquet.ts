@@ -568,6 +568,7 @@ function listItem(node: SchemaTree): SchemaTree | undefined {
 
 /** A leading U+FEFF is the value's own (a BOM pasted into a name, text from a file read with its mark): TextDecoder drops it unless told not to. */
 const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+const jsonText = new TextDecoder('utf-8');
 
 /**
  * JSON cells read as JSON Lines are (parseExact): a whole number past 2^53 in them (an order or
@@ -576,7 +577,8 @@ const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 const exactParsers = {
   ...DEFAULT_PARSERS,
   stringFromBytes: (bytes: Uint8Array | undefined) => bytes && utf8.decode(bytes),
-  jsonFromBytes: (bytes: Uint8Array | undefined) => bytes && parseExact(utf8.decode(bytes)),
+  // A JSON text may start with a byte-order mark, which JSON.parse refuses: that one is dropped.
+  jsonFromBytes: (bytes: Uint8Array | undefined) => bytes && parseExact(jsonText.decode(bytes)),
   // A Date holds ±100,000,000 days (±275,760 years); DuckDB's DATE 'infinity' is 2^31 - 1 days, and
   // a Date of it is Invalid Date, whose value is lost. Such a date is kept as its days (the sinks
   // write a date column's numbers as days), a millisecond time as a bigint of its milliseconds.

@@ -575,6 +575,24 @@ test('a text that starts with U+FEFF keeps it (plain and dictionary pages, a lis
   const jsonl = join(dir, 'out.jsonl');
   await scorePenguins(dir, input, jsonl, 'keep: [i, s, d, ls, st, mp]');
   assert.deepEqual((await readRows(jsonl)).map((r) => [r.s, r.d, r.ls, r.st, r.mp]), [0, 1, 2].map((i) => [`\ufeffabc${i}`, '\ufeffsame', ['\ufeffx'], { k: '\ufeffy' }, { m: '\ufeffz' }]));
+  // A JSON cell whose text starts with a byte-order mark (as some writers store a JSON file's text)
+  // is still its JSON: the file's bytes of '{"a":1,"b":"wxyz"}' (page and statistics, uncompressed)
+  // made the mark and '{"a":1,"b":"x"}', as many bytes.
+  const json = join(dir, 'json-bom.parquet');
+  await parquetWriteFile({ filename: json, codec: 'UNCOMPRESSED', columnData: [
+    ...['bill_length_mm', 'bill_depth_mm', 'flipper_length_mm', 'body_mass_g'].map((name) => ({ name, data: [40.1], type: 'DOUBLE' as const })),
+    { name: 'j', data: [{ a: 1, b: 'wxyz' }], type: 'JSON' as const },
+  ] });
+  const from = Buffer.from('{"a":1,"b":"wxyz"}');
+  const to = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"a":1,"b":"x"}')]);
+  const bytes = await readFile(json);
+  let replaced = 0;
+  for (let at = bytes.indexOf(from); at >= 0; at = bytes.indexOf(from, at + 1), replaced++) to.copy(bytes, at);
+  assert.ok(replaced > 0);
+  await writeFile(json, bytes);
+  const jsonOut = join(dir, 'json-bom.jsonl');
+  await scorePenguins(dir, json, jsonOut, 'keep: [j]');
+  assert.deepEqual((await readRows(jsonOut)).map((r) => r.j), [{ a: 1, b: 'x' }]);
 }));
 
 test('a row group whose doubles hold NaN has no minimum or maximum (as DuckDB and parquet-mr write it), so a reader that orders NaN above every number skips no row of it: flat and struct members, from Parquet and JSON Lines', () => withTempDir(async (dir) => {

@@ -135,8 +135,15 @@ test('a missing text (JSON null or key, an empty CSV cell, a Parquet null) is a 
   assert.equal(csv.code, 0, csv.stderr);
   assert.deepEqual((await readFile(join(dir, 'in.csv.out.csv'), 'utf8')).trim().split('\n').slice(1).map((l) => l.split(',')[0]), ['1', '3']);
   assert.deepEqual((await readFile(join(dir, 'in.csv.out.csv.errors.jsonl'), 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as { row: number }).row), [2]);
+  // A fixed batch of 4: three rows' batch is padded with a fourth, which is no row of the file.
   const manifest = join(dir, 'topic', 'bento.yaml');
-  await writeFile(manifest, (await readFile(manifest, 'utf8')).replace(/^text:\n/m, 'text:\n  fill: ""\n'));
+  const original = await readFile(manifest, 'utf8');
+  await writeFile(manifest, original.replace('batch: { max_size: 256 }', 'batch: { max_size: 4, fixed: true }'));
+  await writeFile(join(dir, 'three.csv'), 'id,text\n1,I am driving BMW\n2,Walmart\n3,Chennai\n');
+  const fixed = await runCli(['run', job, '--progress', 'none', '--set', `input.path=${join(dir, 'three.csv')}`, '--set', `output.path=${join(dir, 'three.out.csv')}`]);
+  assert.equal(fixed.code, 0, fixed.stderr);
+  assert.equal((await readFile(join(dir, 'three.out.csv'), 'utf8')).trim().split('\n').length, 4);
+  await writeFile(manifest, original.replace(/^text:\n/m, 'text:\n  fill: ""\n'));
   const filledCsv = await runCli(['run', job, '--progress', 'none', '--set', `input.path=${join(dir, 'in.csv')}`, '--set', `output.path=${join(dir, 'filled.csv')}`, '--set', 'output.keep=[id]']);
   assert.equal(filledCsv.code, 0, filledCsv.stderr);
   assert.equal((await readFile(join(dir, 'filled.csv'), 'utf8')).trim().split('\n').length, 4, 'a filled empty CSV cell is scored');
@@ -284,7 +291,9 @@ describe('tokenizer: padding per batch, truncation', async () => {
     const config = JSON.parse(await readFile(join(text, 'tokenizer_config.json'), 'utf8')) as object;
     const added = [...base.added_tokens, { id: 525, content: '[URL]', single_word: false, lstrip: false, rstrip: false, normalized: false, special: false },
       { id: 526, content: 'new york', single_word: false, lstrip: true, rstrip: true, normalized: true, special: false }];
-    const variants: Record<string, object> = {
+    const variants: Record<string, Record<string, unknown> & { config?: object }> = {
+      'remove_space (tokenizer_config.json)': { config: { remove_space: true } },
+      'an added token holding a space': { added_tokens: [...added, { id: 527, content: 'Zqxvw Model', single_word: false, lstrip: false, rstrip: false, normalized: false, special: false }] },
       'added tokens (one normalized, stripping spaces)': { added_tokens: added },
       'BertNormalizer without handle_chinese_chars': { normalizer: { ...base.normalizer, handle_chinese_chars: false } },
       'BertNormalizer, cased': { normalizer: { ...base.normalizer, lowercase: false, strip_accents: null } },
@@ -294,18 +303,19 @@ describe('tokenizer: padding per batch, truncation', async () => {
       'Whitespace': { pre_tokenizer: { type: 'Whitespace' } },
       'WhitespaceSplit, then BertPreTokenizer': { pre_tokenizer: { type: 'Sequence', pretokenizers: [{ type: 'WhitespaceSplit' }, { type: 'BertPreTokenizer' }] } },
     };
-    const alphabet = ['a', 'B', 'Z', 'é', 'e\u0301', 'İ', 'ß', 'ﬁ', '😀', '東', '京', ' ', '  ', '\u00a0', '\t', '\r\n', '\u200b', '\u00ad', '\ufeff', '\u0301', '.', ',', '-', '!', '«', '…', 'Σ', 'ΟΔΟΣ ', 'ǅ', '１', '\u0007', '\f', 'Việt', 'BMW', 'Chennai', 'ไทย', '한국', 'ｶﾞ', 'x9', '[MASK]', '[UNK]', '[URL]', 'New York', ' new york ', 'walmart', '\u0000'];
+    const alphabet = ['a', 'B', 'Z', 'é', 'e\u0301', 'İ', 'ß', 'ﬁ', '😀', '東', '京', ' ', '  ', '\u00a0', '\t', '\r\n', '\u200b', '\u00ad', '\ufeff', '\u0301', '.', ',', '-', '!', '«', '…', 'Σ', 'ΟΔΟΣ ', 'ǅ', '１', '\u0007', '\f', 'Việt', 'BMW', 'Chennai', 'ไทย', '한국', 'ｶﾞ', 'x9', '[MASK]', '[UNK]', '[URL]', 'New York', ' new york ', 'walmart', 'Zqxvw Model', '   ', '\u0000'];
     let seed = 7;
     const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
-    for (const [name, variant] of Object.entries(variants)) {
+    for (const [name, { config: own, ...variant }] of Object.entries(variants)) {
       const json = { ...base, ...variant };
+      const configOf = { ...config, ...own };
       const folder = join(dir, name.replace(/\W+/g, '-'));
       await mkdir(folder, { recursive: true });
       await writeFile(join(folder, 'tokenizer.json'), JSON.stringify(json));
-      await writeFile(join(folder, 'tokenizer_config.json'), JSON.stringify(config));
+      await writeFile(join(folder, 'tokenizer_config.json'), JSON.stringify(configOf));
       const variantEncoder = await TextEncoder.load(folder, 'tokenizer.json');
       assert.equal(variantEncoder.unaligned, undefined, name);
-      const library = new Tokenizer(json, config);
+      const library = new Tokenizer(json, configOf);
       const normalize = (t: string) => (json.normalizer ? (library as unknown as { normalizer: (t: string) => string }).normalizer(t) : t);
       for (let n = 0; n < 400; n++) {
         let sample = '';
@@ -320,10 +330,23 @@ describe('tokenizer: padding per batch, truncation', async () => {
           if (info.words[k]! < 0) return;
           const [start, end] = info.spans[k]!;
           assert.ok(end > start, `${name}: ${JSON.stringify(sample)}: ${token} has an empty span`);
-          if (token === '[UNK]' || token === '[URL]' || token === 'new york') return;
+          if (token === '[UNK]' || token === '[URL]' || token === 'new york' || token === 'Zqxvw Model') return;
           assert.ok(normalize(sample.slice(start, end)).includes(token.replace(/^##/, '')), `${name}: ${JSON.stringify(sample)}: ${token} at ${JSON.stringify(sample.slice(start, end))}`);
         });
       }
+      // A long text truncated: the tokens of the whole text cut to max_length, where a head of it was tokenized.
+      // The first 1,024 characters end inside "Zqxvw Model", token 62: a head cut there makes it five pieces.
+      const long = `${'a '.repeat(52)}${`${'b'.repeat(101)} `.repeat(9)}Zqxvw Model is in Chennai ${'and Walmart '.repeat(300)}`;
+      const whole = library.encode(long).ids;
+      assert.deepEqual(Array.from(variantEncoder.encode([long], { maxLength: 64, truncation: true, tokenTypeIds: false }, fail).inputIds, Number), [...whole.slice(0, 63), whole.at(-1)!], `${name}: truncated`);
+    }
+    // Normalizers that act on the whole text are refused for entities, not given spans of the whole text.
+    for (const normalizer of [{ type: 'Strip', strip_left: true, strip_right: true }, { type: 'Prepend', prepend: '_' }, { type: 'Replace', pattern: { String: 'walmart inc' }, content: 'x' }]) {
+      const folder = join(dir, normalizer.type);
+      await mkdir(folder, { recursive: true });
+      await writeFile(join(folder, 'tokenizer.json'), JSON.stringify({ ...base, normalizer: { type: 'Sequence', normalizers: [base.normalizer, normalizer] } }));
+      await writeFile(join(folder, 'tokenizer_config.json'), JSON.stringify(config));
+      assert.match((await TextEncoder.load(folder, 'tokenizer.json')).unaligned ?? '', new RegExp(`its normalizer ${normalizer.type} is not one entity offsets can follow`));
     }
   }));
   test('a batch is padded to its own longest text, not to max_length', () => {
