@@ -315,6 +315,27 @@ describe('a resume over changed weights in a subfolder of the bundle is refused'
   }));
 });
 
+describe('the reader\'s warnings', () => {
+  test('a JSON Lines key past the columns is warned of when met, before the run is killed, and again by the run that resumes past it', () => withTempDir(async (work) => {
+    const penguins = (await readFile(join(fixtures, 'data', 'penguins.jsonl'), 'utf8')).trim().split('\n');
+    const lines = Array.from({ length: 30_000 }, (_, i) => (i === 9_999 ? penguins[i % penguins.length]!.replace(/}$/, ',"late_note":"x"}') : penguins[i % penguins.length]!));
+    await writeFile(join(work, 'in.jsonl'), `${lines.join('\n')}\n`);
+    const jobFile = join(work, 'job.yaml');
+    await writeFile(jobFile, ['input: { path: in.jsonl }', `model: ${join(fixtures, 'models', 'penguins')}`, 'output: { path: out.csv }', 'checkpoint: { every: 4096 }'].join('\n'));
+    const warning = /in\.jsonl line 10000 holds the key \\"late_note\\", which none of the first rows/;
+    const killed = await runAndKill(jobFile, 60_000, { BENTO_BATCH_FAILPOINT: 'state-renamed:4' });
+    assert.equal(killed.signal, 'SIGKILL');
+    assert.match(killed.stderr, warning);
+    const state = JSON.parse(await readFile(join(work, 'out.csv.bento-batch', 'state.json'), 'utf8')) as { committed: { rows: number; notes: string[] } };
+    assert.ok(state.committed.rows > 10_000 && state.committed.notes.length === 1);
+    const resumed = await runCli(['--log-format', 'json', 'run', jobFile, '--progress', 'none']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stderr, warning);
+    assert.match(resumed.stderr, /\(said by the run this one resumes\)/);
+    assert.equal(resumed.stderr.split('\n').filter((l) => l.includes('late_note')).length, 1);
+  }));
+});
+
 describe('the checkpoint\'s files removed under a run', () => {
   test('the checkpoint folder removed mid-run (rm -rf): the run stops at its next commit (exit 5) saying so, and the rerun starts over to the clean bytes; a partial output gone or cut short under its record is refused on resume (exit 2)', () => withTempDir(async (work) => {
     const jobFile = join(work, 'job.yaml');

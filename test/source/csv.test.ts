@@ -607,6 +607,19 @@ describe('openCsv: errors', () => {
       `${file} is not valid CSV: a quoted field starting on line 2 is not closed by the end of the file`);
   }));
 
+  test('a record past a sixteenth of limits.memory stops with MEMORY_LIMIT naming its line: an unclosed quote with megabytes of rows after it, a file of one line with no line end (each once took minutes, or aborted node)', () => withTempDir(async (dir) => {
+    const rows = 'x,1\n'.repeat(300_000);
+    const open = await csvFile(dir, 'open.csv', `a,b\n"abc,1\n${rows}`);
+    await rejectsWith(async () => drain(await openCsv([open], { ...defaults, memoryMb: 16 })), 'MEMORY_LIMIT',
+      `${open}: a quoted field starting on line 2 is not closed within 1 MB, the most one row may take with limits.memory 16 MB (a sixteenth)`);
+    const oneLine = await csvFile(dir, 'one.csv', 'abcdefg,'.repeat(300_000));
+    await rejectsWith(async () => drain(await openCsv([oneLine], { ...defaults, memoryMb: 16 })), 'MEMORY_LIMIT',
+      `Line 1 of ${oneLine} has no line end within 1 MB, the most one row may take with limits.memory 16 MB (a sixteenth)`);
+    // Under the limit, the same long line is a record.
+    const long = await csvFile(dir, 'long.csv', `a,b\n"${'q'.repeat(900_000)}",1\n`);
+    assert.equal((concatColumns(await drain(await openCsv([long], { ...defaults, memoryMb: 16 }))).a as string[])[0]!.length, 900_000);
+  }));
+
   test('an empty file is INPUT_FORMAT on its own; among several (Spark\'s empty partition without a header, its default) it adds no rows', () => withTempDir(async (dir) => {
     const file = await csvFile(dir, 'empty.csv', '');
     await rejectsWith(() => openCsv([file], defaults), 'INPUT_FORMAT', `Input file ${file} is empty`);
