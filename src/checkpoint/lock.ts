@@ -18,11 +18,11 @@
  * moments before it notices lands in files no one reads.
  */
 import { readFileSync, readlinkSync } from 'node:fs';
-import { link, mkdir, open, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { BentoError } from '../errors.js';
-import { outputError, processAlive } from '../sink/atomic.js';
+import { outputError, processAlive, removeDeadTemps } from '../sink/atomic.js';
 
 /** How often the holder renews the lock's modification time. */
 export const RENEW_MS = 5_000;
@@ -201,7 +201,8 @@ let creates = 0;
  * links, created in place.
  */
 async function create(path: string, content: string): Promise<boolean> {
-  const temporary = `${path.slice(0, -'.lock'.length)}.lock-${process.pid}-${++creates}.bento-batch.tmp`;
+  // Hidden, and named as removeDeadTemps finds a dead process's (a kill between write and link left it for good).
+  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}-${++creates}.bento-batch.tmp`);
   try {
     await writeFile(temporary, content);
     await link(temporary, path);
@@ -364,3 +365,20 @@ function ticksOf(pid: number): { ticks?: number } {
     return {};
   }
 }
+
+/**
+ * Removes the lock files' temporaries of runs killed while making one (this run holds the lock):
+ * `.NAME.lock.PID-N.bento-batch.tmp`, and `NAME.lock-PID-N.bento-batch.tmp` as earlier versions named them.
+ */
+export async function removeDeadLockTemps(checkpointPath: string): Promise<void> {
+  const lock = `${checkpointPath}.lock`;
+  await Promise.all([removeDeadTemps(lock, true), removeDeadTemps(guardOf(lock), true)]);
+  const dir = dirname(checkpointPath);
+  const legacy = new RegExp(`^${escapeRegExp(basename(checkpointPath))}\\.(?:takeover\\.)?lock-(\\d+)-\\d+\\.bento-batch\\.tmp$`);
+  for (const entry of await readdir(dir).catch(() => [] as string[])) {
+    const pid = Number(legacy.exec(entry)?.[1]);
+    if (Number.isInteger(pid) && pid !== process.pid && !processAlive(pid)) await rm(join(dir, entry), { force: true });
+  }
+}
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -104,7 +104,7 @@ function program(): Command {
     .option('--activation <tensor=fn>', 'softmax, sigmoid or none for an output tensor (repeatable)', collect, [])
     .option('--fill <tensor=values>', 'value(s) for missing cells of an input tensor (repeatable)', collect, [])
     .option('--outputs <tensors>', 'comma-separated output tensors to map (default: every tensor output)', (v) => v.split(',').map((x) => x.trim()).filter(Boolean))
-    .option('--max-batch <n>', 'largest batch the model accepts (default 4096; fixed-batch models use their size)', (v) => Number.parseInt(v, 10))
+    .option('--max-batch <n>', 'largest batch the model accepts (default 4096; fixed-batch models use their size)', (v) => (/^\d+$/.test(v.trim()) ? Number(v) : Number.NaN))
     .option('--description <text>', 'one line about the model')
     .option('--file <path>', 'extra file to ship in the bundle, e.g. tokenizer.json (repeatable)', collect, [])
     .option('--output <dir>', 'write the bundle to this directory instead of the store')

@@ -6,7 +6,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
-/** A TensorProto external_data entry: the key "location" (field 1, 8 bytes), then its value (field 2). */
+/** A TensorProto external_data entry: the key "location" (field 1, 8 bytes), then its value (field 2); the entry is field 13 (tag 0x6a) of its TensorProto. */
 const key = Buffer.from([0x0a, 0x08, ...Buffer.from('location'), 0x12]);
 /** Longest location read; a longer one is not a file name. */
 const maxName = 4096;
@@ -21,7 +21,12 @@ export function locationsIn(bytes: Buffer, found = new Set<string>()): Set<strin
       length |= (b & 0x7f) << shift;
       if (!(b & 0x80)) break;
     }
-    if (length > 0 && length < maxName && i + length <= bytes.length) found.add(bytes.subarray(i, i + length).toString('utf8'));
+    if (!(length > 0 && length < maxName && i + length <= bytes.length)) continue;
+    // A model's metadata_props entry {location: eu-west-1} is written alike: an entry of a
+    // TensorProto's external_data (field 13) is the one whose own tag and length come before it.
+    const entry = i + length - at;
+    const tagged = entry < 128 ? bytes[at - 2] === 0x6a && bytes[at - 1] === entry : bytes[at - 3] === 0x6a && bytes[at - 2] === (0x80 | (entry & 0x7f)) && bytes[at - 1] === entry >> 7;
+    if (tagged) found.add(bytes.subarray(i, i + length).toString('utf8'));
   }
   return found;
 }

@@ -65,8 +65,8 @@ export function postprocess(manifest: Manifest, outputs: Readonly<Record<string,
   const columns = new Map<string, Column>();
   for (const output of manifest.outputs) {
     let tensor = outputs[output.tensor]!;
-    // At least the batch's rows (a fixed batch: exactly its padded size).
-    if (tensor.dims.length === 0 || Number(tensor.dims[0]) < length || (manifest.batch.fixed && Number(tensor.dims[0]) !== manifest.batch.max_size)) {
+    // The batch's rows (a fixed batch: its padded size): fewer or more (a constant, a transposed or reshaped output) are not one value a row.
+    if (tensor.dims.length === 0 || Number(tensor.dims[0]) !== (manifest.batch.fixed ? manifest.batch.max_size : length)) {
       const rows = manifest.batch.fixed ? manifest.batch.max_size : length;
       // Read as rows, a constant (a torch tuple's per-model value) filled the first rows and NaN the rest.
       throw new BentoError('MODEL_MISMATCH', `Output tensor "${output.tensor}" has dims [${tensor.dims.join(', ')}] for a batch of ${rows} row(s): its first dimension is not the batch, so it holds no value per row`, {

@@ -7,6 +7,9 @@ import type { Bundle } from './bundle.js';
 import { dtypes, unfedDtype } from './manifest.js';
 import type { Signature } from './session.js';
 
+/** A dimension the graph leaves open (a name, or unknown). */
+const dynamicDim = (d: number | string) => typeof d !== 'number' || d <= 0;
+
 /** Throws one MODEL_MISMATCH listing every disagreement between bento.yaml and the ONNX graph. */
 export function validateSignature(bundle: Bundle, signature: Signature): void {
   const m = bundle.manifest;
@@ -32,7 +35,12 @@ export function validateSignature(bundle: Bundle, signature: Signature): void {
           }
         });
         const batchDim = actual.shape[0];
-        if (typeof batchDim === 'number' && batchDim > 0) {
+        // [4, N]: fixed first, dynamic after (a sequence-first export): rows fed as the first dimension
+        // would be read down its columns, each prediction made of other rows' values.
+        const later = typeof batchDim === 'number' && batchDim > 0 ? actual.shape.findIndex((d, k) => k > 0 && dynamicDim(d)) : -1;
+        if (later > 0) {
+          problems.push(`inputs.${i}.shape: the model's input "${input.tensor}" is [${actual.shape.join(', ')}], fixed first and dynamic at dimension ${later}: its batch is not the first dimension, which is where rows are fed; re-export the model with the batch first`);
+        } else if (typeof batchDim === 'number' && batchDim > 0) {
           if (!m.batch.fixed) problems.push(`batch.fixed: the model's input "${input.tensor}" has a fixed batch dimension of ${batchDim}; set batch.fixed: true and batch.max_size: ${batchDim}`);
           else if (m.batch.max_size !== batchDim) problems.push(`batch.max_size: the model's fixed batch dimension is ${batchDim}, the manifest says ${m.batch.max_size}`);
         }
@@ -53,6 +61,8 @@ export function validateSignature(bundle: Bundle, signature: Signature): void {
     if (!actual) problems.push(`outputs.${i}.tensor: the model has no output "${output.tensor}" (it has [${signature.outputs.map((o) => o.name).join(', ')}])`);
     else if (!actual.isTensor) problems.push(`outputs.${i}.tensor: the model's output "${output.tensor}" is not a tensor (a sequence or map, e.g. sklearn's ZipMap) and cannot be fetched; map a tensor output instead`);
     else if (actual.shape.length === 0) problems.push(`outputs.${i}.tensor: the model's output "${output.tensor}" is a scalar (shape []): it has no batch dimension, so no value per row; leave it out`);
+    // (A fixed first dimension alone may be a tracer's [1, 3] for a batch it was not told of: the run checks the rows that come back.)
+    else if (!dynamicDim(actual.shape[0]!) && actual.shape.slice(1).some(dynamicDim)) problems.push(`outputs.${i}.tensor: the model's output "${output.tensor}" is [${actual.shape.join(', ')}], fixed first and dynamic after: its batch is not the first dimension, so its first dimension holds no value per row; leave it out, or re-export it with the batch first`);
     else if (output.activation === 'softmax' && actual.shape.length === 2 && actual.shape[1] === 1) problems.push(`outputs.${i}.activation: softmax over the one value a row of "${output.tensor}" has (shape [${actual.shape.join(', ')}]) is always 1; leave it out (none), or use sigmoid for a logit`);
     else if (actual.type !== undefined && !/^float/.test(actual.type)) {
       // Arithmetic on the values needs numbers that are not whole numbers of 64 bits, flags or text.

@@ -10,7 +10,7 @@ import { access, copyFile, open, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { batches } from '../batch/batcher.js';
 import { failpoint } from '../checkpoint/failpoint.js';
-import { acquireLock, type Lock } from '../checkpoint/lock.js';
+import { acquireLock, type Lock, removeDeadLockTemps } from '../checkpoint/lock.js';
 import { decideResume } from '../checkpoint/resume.js';
 import { type CheckpointState, checkCheckpointDir, detachMarker, detachPartials, partialErrorsFile, partialFile, readState, removeCheckpoint, removeStrayTemps, writeState } from '../checkpoint/state.js';
 import { usableCores } from '../cores.js';
@@ -300,7 +300,7 @@ export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promi
     ? await acquireLock(job.spec.checkpoint.path, job.spec.name, { signal: hooks.signal, waiting: (message) => hooks.info?.(message, 'lock-wait') })
     : undefined;
   try {
-    if (lock) await removeStrayTemps(job.spec.checkpoint!.path);
+    if (lock) await Promise.all([removeStrayTemps(job.spec.checkpoint!.path), removeDeadLockTemps(job.spec.checkpoint!.path)]);
     return await runLocked(job, hooks, lock);
   } finally {
     // A lock that cannot be removed (a folder made read-only, a failing disk) is a stale lock for

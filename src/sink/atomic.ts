@@ -127,7 +127,8 @@ export async function removeDeadTemps(final: string, locked = false): Promise<vo
   const names = await readdir(dir).catch(() => [] as string[]);
   await Promise.all(names.map(async (entry) => {
     if (!entry.startsWith(`.${name}.`) || !entry.endsWith('.bento-batch.tmp')) return;
-    const pid = Number(entry.slice(name.length + 2, -'.bento-batch.tmp'.length));
+    // PID, or PID-N (a lock's temporary: checkpoint/lock.ts).
+    const pid = Number(entry.slice(name.length + 2, -'.bento-batch.tmp'.length).replace(/-\d+$/, ''));
     if (!Number.isInteger(pid) || pid === process.pid) return;
     const age = Date.now() - ((await stat(join(dir, entry)).catch(() => undefined))?.mtimeMs ?? Date.now());
     if (age > 24 * 3600_000 || ((locked || age > 60_000) && !processAlive(pid))) await rm(join(dir, entry), { force: true });

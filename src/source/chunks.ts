@@ -21,6 +21,11 @@ export const typeRows = 8192;
  * and a rerun with more memory must resume with the same types.
  */
 export const typeCells = 1 << 21;
+/**
+ * Bytes of text a chunk holds at most, whatever its rows: 8,192 documents of 100 KB were one
+ * first chunk of 800 MB (limits.memory 256 MB). Fixed, as typeCells is: the first chunk types the columns.
+ */
+export const chunkBytes = 16 << 20;
 export const chunkCells = 1 << 19;
 /** Rows a chunk holds at least, however wide. */
 const minChunkRows = 64;
@@ -97,6 +102,11 @@ export class ColumnBuilder {
   /** Rows collected since the last take(). */
   get length(): number {
     return this.#length;
+  }
+
+  /** Bytes of the file the rows collected since the last take() span. */
+  get bytes(): number {
+    return this.#lastEnd - this.#chunkStart;
   }
 
   /** Adds one row: `values(i)` is the value of the i-th selected column; `endByte` the offset just after the row; `text` its record, with lines. */

@@ -6,7 +6,7 @@
  */
 import { type CsvEncoding, CsvSplitter, LongRecordError, NotUtf8Error, UnclosedQuoteError } from './csvsplit.js';
 import { BentoError, didYouMean } from '../errors.js';
-import { chunkEnd, ColumnBuilder, convertColumn, inexactIntegerHint, integerText, maxLineBytes, raiseChunkRows, requireColumns, sniffCsvType, textSource, typeMismatch } from './chunks.js';
+import { chunkBytes, chunkEnd, ColumnBuilder, convertColumn, inexactIntegerHint, integerText, maxLineBytes, raiseChunkRows, requireColumns, sniffCsvType, textSource, typeMismatch } from './chunks.js';
 import { convertTemporal, type DeclaredType, sniffTemporal, timestampShape, typeWords } from './csvtypes.js';
 import { ByteProgress, byteOrderMark, fileSizes, openFileStream, streamError } from './files.js';
 import { type Field, lineColumn, localeHint, localeNumber, missingTokens, type RowChunk, type Source, type SourcePosition } from './types.js';
@@ -397,7 +397,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
             file, row, byte, value: record.text, hint: `Check the delimiter (input.csv.delimiter) and that quoted fields are closed.${rowNames}`,
           }), record.endByte, firstLine + record.endLine);
         } else builder!.pushFields(record.fields, picks, record.endByte, firstLine + record.endLine, lines ? (trailing ? record.text.slice(0, -1) : record.text) : undefined);
-        if (builder!.length >= chunkEnd(options, schema !== undefined, width)) {
+        if (builder!.length >= chunkEnd(options, schema !== undefined, width) || builder!.bytes >= chunkBytes) {
           yield typed(builder!.take()!);
           if (narrow && !only) select(header, builder!.next.byte, builder!.next.row - 1);
         }

@@ -81,20 +81,23 @@ function sameTypes(firstFile: string, schema: readonly Field[], file: string, fi
 
 /** Opens every file's footer (schema and row counts) up front; throws INPUT_FORMAT on a non-Parquet file. */
 export async function openParquet(files: readonly string[], options: ParquetSourceOptions): Promise<Source> {
-  // Every footer is read once, here: the schema and row counts, and the row groups chunks() reads.
-  const footers: OpenParquet[] = [];
-  for (const file of files) {
-    const opened = await openFile(file);
-    await opened.handle.close();
-    footers.push(opened);
-  }
-  const first = footers[0]!;
+  // Every footer is read here for the schema and row counts, and checked against the first; only
+  // the first is kept (chunks() reads it first): 30,000 part files' footers kept for the run took
+  // more than limits.memory, each file's is read again when reached.
+  const first = await openFile(files[0]!);
+  await first.handle.close();
   const wanted = options.columns ?? first.fields.map((f) => f.name).filter((n) => !options.exclude?.has(n));
   const names = first.fields.map((f) => f.name).filter((n) => wanted.includes(n));
-  for (const [i, footer] of footers.entries()) requireColumns(footer.file, footer.fields.map((f) => f.name), i === 0 ? wanted : names);
+  requireColumns(first.file, first.fields.map((f) => f.name), wanted);
   const schema = names.map((name) => first.fields.find((f) => f.name === name)!);
-  for (const footer of footers.slice(1)) sameTypes(first.file, schema, footer.file, names.map((name) => footer.fields.find((f) => f.name === name)!));
-  const rowCounts = footers.map((f) => Number(f.metadata.num_rows));
+  const rowCounts = [Number(first.metadata.num_rows)];
+  for (const file of files.slice(1)) {
+    const footer = await openFile(file);
+    await footer.handle.close();
+    requireColumns(footer.file, footer.fields.map((f) => f.name), names);
+    sameTypes(first.file, schema, footer.file, names.map((name) => footer.fields.find((f) => f.name === name)!));
+    rowCounts.push(Number(footer.metadata.num_rows));
+  }
   const totalRows = rowCounts.reduce((a, b) => a + b, 0);
   let rowsDone = 0;
 
@@ -102,7 +105,7 @@ export async function openParquet(files: readonly string[], options: ParquetSour
     for (let index = 0; index < from.file; index++) rowsDone += rowCounts[index]!;
     for (let index = from.file; index < files.length; index++) {
       const file = files[index]!;
-      const opened = await openFile(file, footers[index]!.metadata);
+      const opened = await openFile(file, index === 0 ? first.metadata : undefined);
       try {
         let groupStart = 0;
         const skip = index === from.file ? from.row : 0;

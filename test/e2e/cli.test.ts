@@ -584,3 +584,27 @@ test('a shell standing in a deleted folder gets a usage error saying so, not a c
   assert.equal(result.stderr, 'error: The current directory no longer exists (it was deleted or moved after the shell entered it)\nhint: cd to an existing directory and run the command again.\n');
 }));
 
+
+test('temporaries of killed runs are removed by the next: a lock\'s (hidden, and as earlier versions named it beside the output) and a summary\'s; the start line names at most 100 input files and counts them', () => withTempDir(async (dir) => {
+  // A process id that is no process: one that ran and ended.
+  const dead = spawn(process.execPath, ['-e', '0']);
+  const pid = dead.pid!;
+  await new Promise((resolve) => dead.on('close', resolve));
+  const parts = join(dir, 'parts');
+  await mkdir(parts);
+  const rows = (await readFile(join(fixtures, 'data', 'penguins.csv'), 'utf8')).trim().split('\n');
+  for (let i = 0; i < 101; i++) await writeFile(join(parts, `part-${String(i).padStart(3, '0')}.csv`), `${rows[0]}\n${rows[1 + (i % (rows.length - 1))]}\n`);
+  await writeFile(join(dir, 'job.yaml'), `input: { path: parts }\nmodel: ${join(fixtures, 'models', 'penguins')}\noutput: { path: out.csv, keep: [species] }\n`);
+  const left = [`.out.csv.bento-batch.lock.${pid}-1.bento-batch.tmp`, `out.csv.bento-batch.lock-${pid}-1.bento-batch.tmp`, `.out.csv.bento-batch.takeover.lock.${pid}-2.bento-batch.tmp`, `.summary.json.${pid}.bento-batch.tmp`];
+  for (const name of left) await writeFile(join(dir, name), '{}');
+  // A summary's temporary goes once a minute old (a run on another host may be writing its own).
+  const old = new Date(Date.now() - 120_000);
+  await utimes(join(dir, left[3]!), old, old);
+  const result = await runCli(['--log-format', 'json', 'run', 'job.yaml', '--progress', 'none', '--summary-json', 'summary.json'], { cwd: dir });
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual((await readdir(dir)).filter((f) => f.includes('.tmp')), []);
+  const start = logEvents(result.stderr).find((e) => e.event === 'start')!;
+  assert.equal((start.input as string[]).length, 100);
+  assert.equal(start.input_files, 101);
+  assert.equal(((await readJson(join(dir, 'summary.json'))) as { input: { files: number } }).input.files, 101);
+}));

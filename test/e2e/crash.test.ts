@@ -336,6 +336,19 @@ describe('the reader\'s warnings', () => {
   }));
 });
 
+test('a rerun refused its checkpoint (the input changed since) says rows_committed 0 in its summary: no plain rerun resumes from it', () => withTempDir(async (work) => {
+  await writeFile(join(work, 'in.csv'), await readFile(join(fixtures, 'data', 'penguins.csv')));
+  const jobFile = join(work, 'job.yaml');
+  await writeFile(jobFile, ['input: { path: in.csv }', `model: ${join(fixtures, 'models', 'penguins')}`, 'batch: { size: 16 }', 'output: { path: out.csv }', 'checkpoint: { every: 32 }'].join('\n'));
+  assert.equal((await runAndKill(jobFile, 60_000, { BENTO_BATCH_FAILPOINT: 'state-renamed:3' })).signal, 'SIGKILL');
+  const later = new Date(Date.now() + 5_000);
+  await utimes(join(work, 'in.csv'), later, later);
+  const refused = await runCli(['run', jobFile, '--progress', 'none', '--summary-json', join(work, 'summary.json')]);
+  assert.equal(refused.code, 2, refused.stderr);
+  const summary = JSON.parse(await readFile(join(work, 'summary.json'), 'utf8')) as { error: { code: string }; rows_committed: number };
+  assert.deepEqual([summary.error.code, summary.rows_committed], ['RESUME_REFUSED', 0]);
+}));
+
 describe('the checkpoint\'s files removed under a run', () => {
   test('the checkpoint folder removed mid-run (rm -rf): the run stops at its next commit (exit 5) saying so, and the rerun starts over to the clean bytes; a partial output gone or cut short under its record is refused on resume (exit 2)', () => withTempDir(async (work) => {
     const jobFile = join(work, 'job.yaml');

@@ -418,3 +418,44 @@ test('a mistyped stored name is answered with the closest one; a bare bento-batc
   assert.equal(bare.code, 2);
   assert.equal((JSON.parse(bare.stderr.trim().split('\n').at(-1)!) as { message: string }).message, 'no command given');
 }));
+
+test('pack refuses graphs that hold no row a batch row (a batch second in an input or an output, an output of two rows a row, a constant), where a run read them as rows with exit 0; flag mistakes are the flags\' (exit 2) and name no staging file', () => withTempDir(async (dir) => {
+  const pack = (model: string, ...args: string[]) => runCli(['--log-format', 'text', 'pack', join(shapes, model), '--name', 'm', '--version', '1', '--output', join(dir, model), ...args]);
+  await writeFile(join(dir, 'second.yaml'), ['bento: 1', 'name: m', 'version: "1"', 'model: model.onnx', 'inputs:', '  - { tensor: x, dtype: float32, shape: [batch, 4], columns: [a, b, c, d] }', 'outputs:', '  - { tensor: y, columns: { values: [y] } }'].join('\n'));
+  const cases: [string, string[], RegExp][] = [
+    ['batch_second.onnx', ['--manifest', join(dir, 'second.yaml')], /the model's input "x" is \[4, N\], fixed first and dynamic at dimension 1: its batch is not the first dimension/],
+    ['transpose_out.onnx', ['--columns', 'x=a,b,c,d', '--outputs', 'y'], /the model's output "y" is \[4, N\], fixed first and dynamic after: its batch is not the first dimension/],
+    ['double_rows.onnx', ['--columns', 'x=a,b,c,d'], /Output tensor "y" has dims \[4, 2\] for a batch of 2 row\(s\): its first dimension is not the batch/],
+    ['outputs.onnx', ['--columns', 'x=a,b', '--columns', 'id=id', '--outputs', 'half,prior'], /Output tensor "prior" has dims \[3\] for a batch of 2 row\(s\)/],
+  ];
+  for (const [model, args, message] of cases) {
+    const packed = await pack(model, ...args);
+    assert.notEqual(packed.code, 0, model);
+    assert.match(packed.stderr, message, model);
+    assert.doesNotMatch(packed.stderr, /bento-batch-pack-/, model);
+  }
+  // --labels asks for a softmax, which an integer output cannot take: the flags' fault, said as theirs.
+  const labels = await pack('int_scores.onnx', '--columns', 'x=a,b,c', '--labels', 'y=p,q,r');
+  assert.equal(labels.code, 2, labels.stderr);
+  assert.match(labels.stderr, /^error: Cannot pack .*int_scores\.onnx: the manifest made from the flags does not match the model/m);
+  assert.doesNotMatch(labels.stderr, /bento-batch-pack-/);
+  // --max-batch is a whole number as written: 1e3 is no 1.
+  const max = await pack('metadata.onnx', '--columns', 'x=a,b', '--max-batch', '1e3');
+  assert.equal(max.code, 2, max.stderr);
+  assert.match(max.stderr, /--max-batch: expected a positive whole number/);
+  // --output under a file: a usage error, not an internal one.
+  await writeFile(join(dir, 'afile'), '');
+  const under = await runCli(['--log-format', 'text', 'pack', join(shapes, 'metadata.onnx'), '--name', 'm', '--columns', 'x=a,b', '--output', join(dir, 'afile', 'sub')]);
+  assert.equal(under.code, 2, under.stderr);
+  assert.match(under.stderr, /--output .*afile\/sub: its folder .*afile cannot be made/);
+}));
+
+test('pack: a linear classifier whose bias sums to 1 keeps its softmax (the probe\'s rows are no zeros); a metadata key "location" is no external data file', () => withTempDir(async (dir) => {
+  const packed = await runCli(['--log-format', 'text', 'pack', join(shapes, 'bias_probs.onnx'), '--name', 'b', '--version', '1', '--columns', 'x=a,b', '--labels', 'logits=cat,dog,cow', '--output', join(dir, 'bias')]);
+  assert.equal(packed.code, 0, packed.stderr);
+  assert.doesNotMatch(packed.stderr, /already holds probabilities/);
+  assert.match(await readFile(join(dir, 'bias', 'bento.yaml'), 'utf8'), /activation: softmax/);
+  const meta = await runCli(['--log-format', 'text', 'pack', join(shapes, 'metadata.onnx'), '--name', 'meta', '--version', '1', '--columns', 'x=a,b', '--output', join(dir, 'meta')]);
+  assert.equal(meta.code, 0, meta.stderr);
+  assert.deepEqual((await readdir(join(dir, 'meta'))).sort(), ['bento.yaml', 'model.onnx']);
+}));

@@ -216,10 +216,17 @@ describe('postprocess', () => {
     assertClose(Array.from({ length: 2 }, (_, r) => ['p_A', 'p_B', 'p_C'].reduce((s, k) => s + (cell(columns.get(k)!, r) as number), 0)), [1, 1], 1e-12);
   });
 
-  test('padding rows beyond `length` are dropped', () => {
-    const columns = postprocess(classifier, { logits: tensor(Float32Array.of(0, 0, 5, 5, 0, 0, 9, 9, 9, 9, 9, 9), [4, 3]) }, 2, '/b/model.onnx');
+  test('a fixed batch\'s padding rows beyond `length` are dropped; a dynamic batch\'s output of other rows than it fed is no output a row (a constant, a reshape, a transpose)', () => {
+    const fixed = manifest([{ tensor: 'x', dtype: 'float32', shape: ['batch', 1], columns: ['a'] }], [
+      { tensor: 'logits', activation: 'softmax', labels: ['A', 'B', 'C'], columns: { label: 'cls', score: 'score', probabilities: 'p_' } },
+    ], true);
+    const padded = tensor(Float32Array.of(0, 0, 5, 5, 0, 0, 9, 9, 9, 9, 9, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), [8, 3]);
+    const columns = postprocess(fixed, { logits: padded }, 2, '/b/model.onnx');
     assert.deepEqual(cells(columns.get('cls')!), ['C', 'A']);
     assert.equal(columns.get('p_A')!.length, 2);
+    for (const rows of [1, 3]) {
+      assert.throws(() => postprocess(classifier, { logits: tensor(new Float32Array(rows * 3), [rows, 3]) }, 2, '/b/model.onnx'), /Output tensor "logits" has dims \[\d, 3\] for a batch of 2 row\(s\): its first dimension is not the batch/);
+    }
   });
 
   test('the label column is coded: each row the index of the best class into the labels, which every batch shares', () => {
@@ -300,16 +307,16 @@ describe('postprocess', () => {
           const m = manifest([{ tensor: 'x', dtype: 'float32', shape: ['batch', 1], columns: ['a'] }], [
             { tensor: 'y', ...(activation === 'none' ? {} : { activation }), labels, columns: { label: 'cls', score: 'score', probabilities: 'p_' } },
           ]);
-          const data = new Data((rows + 3) * width);
+          const data = new Data(rows * width);
           for (let i = 0; i < data.length; i++) data[i] = random() < 0.15 ? special[Math.floor(random() * special.length)]! : (random() - 0.5) * 40;
           // Ties: a few rows repeat one value in every class.
           for (const r of [4, 9]) data.fill(data[r * width]!, r * width, (r + 1) * width);
           if (activation === 'softmax' && width === 1) {
             // Always 1, whatever the model says: refused (pack and validate refuse it earlier).
-            assert.throws(() => postprocess(m, { y: tensor(data, [rows + 3, width]) }, rows, '/b/model.onnx'), /softmax over that one value \(always 1/);
+            assert.throws(() => postprocess(m, { y: tensor(data, [rows, width]) }, rows, '/b/model.onnx'), /softmax over that one value \(always 1/);
             continue;
           }
-          const columns = postprocess(m, { y: tensor(data, [rows + 3, width]) }, rows, '/b/model.onnx');
+          const columns = postprocess(m, { y: tensor(data, [rows, width]) }, rows, '/b/model.onnx');
           const float32 = activation === 'none' && Data === Float32Array;
           const as = (v: number) => (float32 ? Math.fround(v) : v);
           for (let r = 0; r < rows; r++) {

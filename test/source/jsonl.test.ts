@@ -310,3 +310,17 @@ test('a line longer than a sixteenth of limits.memory stops with MEMORY_LIMIT na
   await rejectsWith(async () => drain(await openJsonl([array], { ...defaults, memoryMb: 1 })), 'INPUT_FORMAT', `Input file ${array} is a JSON array, not JSON Lines (one JSON object a line)`);
 }));
 
+
+test('a chunk holds at most 16 MB of text, whatever its rows (the first too, which types the columns): 40 documents of 1 MB come in chunks of ~16, CSV and JSON Lines alike', () => withTempDir(async (dir) => {
+  const doc = (i: number) => `${String(i).padStart(4, '0')} ${'word '.repeat(200_000)}`;
+  const jsonl = join(dir, 'docs.jsonl');
+  await writeFile(jsonl, Array.from({ length: 40 }, (_, i) => JSON.stringify({ id: i, text: doc(i) })).join('\n'));
+  const csv = join(dir, 'docs.csv');
+  await writeFile(csv, `id,text\n${Array.from({ length: 40 }, (_, i) => `${i},${doc(i)}`).join('\n')}\n`);
+  for (const source of [await openJsonl([jsonl], defaults), await openCsv([csv], { ...defaults, delimiter: undefined, header: true, quote: '"' })]) {
+    const chunks = await drain(source);
+    assert.deepEqual(chunks.map((c) => c.length).reduce((a, b) => a + b, 0), 40);
+    assert.ok(chunks.length >= 3 && chunks.every((c) => c.length <= 17), chunks.map((c) => c.length).join(','));
+    assert.deepEqual(concatColumns(chunks).id, Array.from({ length: 40 }, (_, i) => i));
+  }
+}));

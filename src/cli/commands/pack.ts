@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import type { Batch } from '../../batch/batcher.js';
-import { BentoError, oneLine } from '../../errors.js';
+import { BentoError, fsReason, oneLine } from '../../errors.js';
 import type { Bundle } from '../../model/bundle.js';
 import { locationsIn } from '../../model/external.js';
 import { dtypes, isVersion, type Manifest, manifestName, outsideBundle, parseManifest, readManifest, tagPart, tagPartWords, unfedDtype } from '../../model/manifest.js';
@@ -96,9 +96,18 @@ export async function pack(options: PackOptions, log: (line: string) => void = (
       await checkExtraFiles(options, [manifestName, parsed.model, ...external]);
       for (const extra of options.files) await copyFile(resolve(extra), join(staging, basename(extra)));
       const bundle = { dir: staging, manifestFile, modelFile: join(staging, parsed.model), manifest: parsed };
-      // A mismatch names the user's files, not the staging copies.
-      validateSignature({ ...bundle, manifestFile: options.manifest ? resolve(options.manifest) : manifestFile, modelFile }, signature);
-      const outputs = await tryOneBatch(probe, bundle, modelFile);
+      // The text model's tokenizer is a file of the bundle, which only --file puts there.
+      if (parsed.text && !options.files.some((f) => basename(f) === parsed.text!.tokenizer)) {
+        throw new BentoError('USAGE', `Cannot pack ${options.model}: text.tokenizer ${parsed.text.tokenizer} is not given`, { hint: `Give it with --file path/to/${parsed.text.tokenizer} (and its tokenizer_config.json with another --file).` });
+      }
+      let outputs: Record<string, TensorData>;
+      try {
+        // A mismatch names the user's files, not the staging copies.
+        validateSignature({ ...bundle, manifestFile: options.manifest ? resolve(options.manifest) : manifestFile, modelFile }, signature);
+        outputs = await tryOneBatch(probe, bundle, modelFile);
+      } catch (error) {
+        throw options.manifest ? error : flagsAtFault(error, options.model, manifestFile, staging);
+      }
       // --labels on an output that is already probabilities (sklearn's, a graph ending in Softmax):
       // a softmax on top would flatten them. Its rows on the generated batch say which it is.
       const already = options.manifest ? [] : parsed.outputs.filter((o) => o.labels && o.activation === 'softmax' && !options.activation.some((a) => a.startsWith(`${o.tensor}=`)) && probabilities(outputs[o.tensor]!));
@@ -114,7 +123,9 @@ export async function pack(options: PackOptions, log: (line: string) => void = (
         if (await stat(dir).catch(() => undefined)) throw new BentoError('USAGE', `--output ${dir} already exists`, { hint: 'Give a new directory, or remove it first.' });
         // A link to nothing: the bundle would go where it points, or nowhere.
         if (await lstat(dir).catch(() => undefined)) throw new BentoError('USAGE', `--output ${dir} is a symbolic link to something that does not exist`, { hint: 'Give a new directory, or remove the link first.' });
-        await mkdir(resolve(dir, '..'), { recursive: true });
+        await mkdir(resolve(dir, '..'), { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+          throw new BentoError('USAGE', `--output ${dir}: its folder ${resolve(dir, '..')} cannot be made: ${fsReason(error) ?? error.message}`, { hint: 'Give a directory under a folder (not under a file).' });
+        });
         await rename(staging, dir).catch(async () => {
           await mkdir(dir, { recursive: true });
           for (const f of [manifestName, parsed.model, ...external, ...options.files.map((x) => basename(x))]) {
@@ -172,6 +183,17 @@ async function checkExtraFiles(options: PackOptions, made: readonly string[]): P
     else if (names.indexOf(names[i]!) !== i) problems.push(`--file ${extra}: another --file is also named ${names[i]}, and one would replace the other in the bundle`);
   }
   if (problems.length > 0) throw new BentoError('USAGE', `Cannot pack ${options.model}:${problems.length === 1 ? ` ${problems[0]}` : `\n${problems.map((p) => `  - ${p}`).join('\n')}`}`, { hint: 'Fix the --file flags and run again.' });
+}
+
+/**
+ * A problem of the manifest pack made from the flags, told as the flags' (exit 2), and a path in
+ * the staging folder, which is gone once pack ends, as the bundle's.
+ */
+function flagsAtFault(error: unknown, model: string, manifestFile: string, staging: string): unknown {
+  if (!(error instanceof BentoError)) return error;
+  const message = error.message.replaceAll(`Manifest ${manifestFile}`, `Cannot pack ${model}: the manifest made from the flags`).replaceAll(`${staging}/`, '').replaceAll(staging, 'the bundle');
+  if (error.code !== 'MODEL_MISMATCH' || !message.startsWith('Cannot pack')) return new BentoError(error.code, message, { ...(error.hint ? { hint: error.hint } : {}) });
+  return new BentoError('USAGE', message, { hint: 'Fix the flags (--labels implies --activation NAME=softmax, which needs float logits: give --activation NAME=none for another output; --outputs names tensors `inspect` lists), or describe the model in a manifest and give it with --manifest.' });
 }
 
 /** Flag mistakes, found before the model is loaded; a name and a version are folder names in the store and the two halves of a tag. */
@@ -327,10 +349,12 @@ async function tryOneBatch(pool: ModelPool, bundle: Bundle, modelFile: string): 
   const rows = manifest.batch.fixed ? Math.min(2, manifest.batch.max_size) : 2;
   const columns = new Map<string, unknown[]>();
   if (manifest.text) columns.set(manifest.text.column, Array.from({ length: rows }, () => 'I was driving a BMW'));
+  // Float cells differ by row and column, not all zeros: on zeros a linear model's logits are its
+  // bias, which may happen to look like probabilities (see `probabilities`).
   for (const input of manifest.inputs) {
-    input.columns.forEach((column) => {
-      const value = input.categories ? input.categories[0] : input.dtype === 'string' ? 'text' : input.dtype === 'bool' ? false : 0;
-      columns.set(column, Array.from({ length: rows }, () => value));
+    input.columns.forEach((column, c) => {
+      const value = (r: number) => (input.categories ? input.categories[0] : input.dtype === 'string' ? 'text' : input.dtype === 'bool' ? false : /^float/.test(input.dtype) ? 0.25 + ((r * 3 + c * 5) % 7) * 0.5 : 0);
+      columns.set(column, Array.from({ length: rows }, (_, r) => value(r)));
     });
   }
   const batch: Batch = { index: 0, start: 0, length: rows, columns, segments: [{ file: '(generated)', fileRow: 0, offset: 0, length: rows }], end: { file: 0, row: rows } };

@@ -14,6 +14,10 @@ import { discard, runJobThread, type ScoringThread } from '../../run/thread.js';
 import { Logger, type LogFormat, type Progress, reportSummary, startProgress } from '../../run/progress.js';
 import { releaseSignals, trapSignals } from '../../run/signals.js';
 import { committedRows } from '../../checkpoint/state.js';
+import { besideTemp, removeDeadTemps } from '../../sink/atomic.js';
+
+/** Input files the start line names at most (then their count, as input_files). */
+const startFiles = 100;
 
 export interface RunOptions {
   readonly job: string;
@@ -43,6 +47,7 @@ async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
   // Another run's summary left there would tell a scheduler how this one went, whatever happens
   // next; only a summary is removed (a mistyped path may name the job file, an input, an output).
   if (target && !target.inPlace && (await isSummary(target.path))) await rm(target.path, { force: true }).catch(() => undefined);
+  if (target && !target.inPlace) await removeDeadTemps(target.path);
   let spec: JobSpec | undefined;
   const stats: RunStats = { rowsRead: 0, rowsWritten: 0, batches: 0 };
   /** The summary file is one to write: checked against the job's files (summaryWritable). */
@@ -117,7 +122,8 @@ async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
       signal: signals.signal, now: signals.now, stats,
       started: (job) => {
         logger.event('info', 'start', `${job.name}: scoring ${job.files.length === 1 ? job.files[0] : `${job.files.length} files`} with ${job.model}`, {
-          job: job.name, input: job.files, model: job.model, output: job.output,
+          // A folder of 30,000 part files named whole made a 1.5 MB line, past what log shippers take (CloudWatch: 256 KB).
+          job: job.name, input: job.files.slice(0, startFiles), ...(job.files.length > startFiles ? { input_files: job.files.length } : {}), model: job.model, output: job.output,
         });
         if (!signals.signal.aborted) progress = startProgress(stats, { job: job.name, mode, logger });
       },
@@ -158,7 +164,8 @@ function failedSummary(jobFile: string, spec: JobSpec | undefined, stats: RunSta
     ...outcome,
     input: { rows: stats.rowsDone ?? stats.rowsRead },
     output: { path: spec.output.path, format: spec.output.format, rows: stats.rowsWritten },
-    rows_committed: spec.checkpoint ? committedRows(spec.checkpoint.path) : 0,
+    // A checkpoint the run refused (the input changed since) is no place a rerun resumes from: only --restart, which discards it, goes on.
+    rows_committed: spec.checkpoint && e?.code !== 'RESUME_REFUSED' ? committedRows(spec.checkpoint.path) : 0,
     rows_failed: stats.rowsFailed ?? 0,
     // Too many bad rows: the errors file is written for the user to see them; otherwise none is.
     errors: e?.code === 'TOO_MANY_ERRORS' ? spec.errors.path : null,
@@ -301,7 +308,8 @@ function writeSummary(target: SummaryTarget, summary: unknown): void {
     writeFileSync(file, text);
     return;
   }
-  const temp = `${file}.${process.pid}.tmp`;
+  // Hidden and named as removeDeadTemps finds a dead process's: a kill between write and rename left `FILE.PID.tmp` for good.
+  const temp = besideTemp(file);
   try {
     writeFileSync(temp, text);
     try {
