@@ -163,6 +163,8 @@ async function extractInto(file: string, dir: string): Promise<string[]> {
   const gunzip = createGunzip();
   createReadStream(file).on('error', (error) => gunzip.destroy(error)).pipe(gunzip);
   const paths: string[] = [];
+  /** Folder entries met: a file of one's name is no bundle file. */
+  const folders: string[] = [];
   /** The next entry's name from a PAX extended header (`path=`) or a GNU long-name entry: longer than ustar's 255 bytes, or not ASCII. */
   let longName: string | undefined;
   let ended = false;
@@ -206,6 +208,12 @@ async function extractInto(file: string, dir: string): Promise<string[]> {
           ended = true;
           break;
         }
+        // Every tar header sums its own bytes (the sum's field as spaces): a gzipped file of another kind is told as that, not as an entry.
+        if (!checksumOk(h)) {
+          throw new BentoError('MODEL_LOAD', `Model archive ${file} is not a tar archive (${paths.length === 0 ? 'its first block is no tar header' : `a block after ${paths.at(-1)} is no tar header`}); nothing was extracted from it`, {
+            file, hint: 'Give an archive of a bundle (`tar czf`, or `bento-batch models export NAME:VERSION FILE.tar.gz`).',
+          });
+        }
         const name = cString(h.subarray(0, 100));
         const prefix = cString(h.subarray(345, 500));
         const path = longName ?? (prefix ? `${prefix}/${name}` : name);
@@ -221,6 +229,11 @@ async function extractInto(file: string, dir: string): Promise<string[]> {
         longName = undefined;
         // Folders are made for the files in them; macOS tar's AppleDouble companions (._bento.yaml) are extended attributes, not bundle files.
         if (type === '5' || basename(path).startsWith('._')) {
+          if (type === '5') {
+            const folder = normalize(path).replace(/\/+$/, '');
+            if (paths.includes(folder)) throw unsafe(path, `it and the file "${folder}" are a folder and a file of one name`);
+            folders.push(folder);
+          }
           entry = { left: size, padding, type };
           continue;
         }
@@ -231,6 +244,7 @@ async function extractInto(file: string, dir: string): Promise<string[]> {
         // Written one over the other, or a file where a folder must be: the archive was not made as one bundle.
         const clash = paths.find((p) => p === clean || p.startsWith(clean + sep) || clean.startsWith(p + sep));
         if (clash) throw unsafe(path, clash === clean ? 'it is in the archive twice' : `it and "${clash}" are a file and a folder of one name`);
+        if (folders.includes(clean)) throw unsafe(path, `it and the folder "${clean}/" are a file and a folder of one name`);
         unpacked += size;
         if (unpacked > maxUnpackedBytes) throw unsafe(path, `the archive unpacks to more than ${maxUnpackedBytes / 1024 ** 3} GiB`);
         paths.push(clean);
@@ -298,4 +312,20 @@ export async function directorySize(dir: string): Promise<number> {
   let total = 0;
   for (const path of await listFiles(dir)) total += (await stat(join(dir, path))).size;
   return total;
+}
+
+/** Whether a 512-byte tar header holds the sum of its bytes (the 8 bytes of the sum counted as spaces) in its checksum field. */
+function checksumOk(h: Buffer): boolean {
+  const field = cString(h.subarray(148, 156)).trim();
+  if (!/^[0-7]+$/.test(field)) return false;
+  // Some old tars summed the bytes as signed chars: either sum is taken.
+  let sum = 8 * 0x20;
+  let signed = 8 * 0x20;
+  for (let i = 0; i < 512; i++) {
+    if (i >= 148 && i < 156) continue;
+    sum += h[i]!;
+    signed += h[i]! > 127 ? h[i]! - 256 : h[i]!;
+  }
+  const stored = Number.parseInt(field, 8);
+  return sum === stored || signed === stored;
 }

@@ -83,6 +83,11 @@ export async function resolveBundle(ref: string, baseDir: string, env?: NodeJS.P
     return { ...(await openBundle(stored.dir)), ref };
   }
   if (info === undefined && /\.(onnx|tar\.gz|tgz)$/i.test(ref)) throw missingFile();
+  // A folder of the tag's name that is no bundle (no bento.yaml: an output folder, a checkout) hides no stored model.
+  if (info?.isDirectory() && parseTag(ref) && !ref.includes('/') && !(await stat(join(path, manifestName)).catch(() => undefined))) {
+    const stored = await resolveTag(ref, env).catch(() => undefined);
+    if (stored) return { ...(await openBundle(stored.dir)), ref };
+  }
   return { ...(await openBundle(path)), ref };
 }
 

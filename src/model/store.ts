@@ -4,7 +4,7 @@
  * ~/.bento-batch.
  */
 import { randomBytes } from 'node:crypto';
-import { cp, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { cp, mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { BentoError, didYouMean } from '../errors.js';
@@ -90,7 +90,8 @@ export async function resolveTag(ref: string, env?: NodeJS.ProcessEnv): Promise<
   if (!found) {
     const known = versions.map((m) => m.version);
     // A mistyped name: the stored name closest to it.
-    const closest = known.length ? undefined : didYouMean(tag.name, await readdir(modelsDir(env)).catch(() => [] as string[]));
+    // (Not the name itself: a folder left without versions.)
+    const closest = known.length ? undefined : didYouMean(tag.name, (await readdir(modelsDir(env)).catch(() => [] as string[])).filter((name) => name !== tag.name));
     throw new BentoError('MODEL_NOT_FOUND', `Model ${ref} is not in the store ${modelsDir(env)}${known.length ? `; it has versions ${known.join(', ')}` : closest ? `; did you mean ${closest}?` : ''}`, {
       hint: known.length ? `Use one of ${known.map((v) => `${tag.name}:${v}`).join(', ')} or ${tag.name}:latest.`
         : closest ? `Use ${closest}${tag.version !== undefined ? `:${tag.version}` : ''}; \`bento-batch models list\` shows what is stored.`
@@ -127,6 +128,8 @@ export async function deleteFromStore(ref: string, env?: NodeJS.ProcessEnv): Pro
   if (!tag?.version) throw new BentoError('USAGE', `Expected NAME:VERSION to delete, got "${ref}"`, { hint: 'Name the version explicitly; `bento-batch models list` shows them.' });
   const model = await resolveTag(ref, env);
   await rm(model.dir, { recursive: true, force: true });
+  // The name's folder goes with its last version (a name without versions is no stored model).
+  await rmdir(join(modelsDir(env), tag.name)).catch(() => undefined);
   return model;
 }
 

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -102,7 +102,7 @@ function tarOf(entries: readonly (readonly [string, string, string?])[], end = t
     h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
     const data = Buffer.alloc(512);
     data.write(content);
-    return [h, data];
+    return content.length > 0 ? [h, data] : [h];
   });
   return gzipSync(Buffer.concat([...parts, Buffer.alloc(end ? 1024 : 0)]));
 }
@@ -128,6 +128,15 @@ test('import refuses archives that escape the bundle or hold links', () => withT
     assert.ok(result.stderr.startsWith(message), result.stderr);
   }
   await rm(join(dir, 'data.tar.gz'));
+  // A folder entry and then a file of its name; a gzipped file that is no tar.
+  await writeFile(join(dir, 'bad.tar.gz'), tarOf([['bento.yaml', '0'], ['sub/', '5', ''], ['sub', '0']]));
+  const clash = await runCli(['--log-format', 'text', 'models', 'import', join(dir, 'bad.tar.gz')], { env });
+  assert.equal(clash.code, 4, clash.stderr);
+  assert.match(clash.stderr, /has an unsafe entry "sub": it and the folder "sub\/" are a file and a folder of one name/);
+  await writeFile(join(dir, 'bad.tar.gz'), gzipSync(Buffer.from('hello world\n'.repeat(100))));
+  const notTar = await runCli(['--log-format', 'text', 'models', 'import', join(dir, 'bad.tar.gz')], { env });
+  assert.equal(notTar.code, 4, notTar.stderr);
+  assert.match(notTar.stderr, /^error: Model archive .*bad\.tar\.gz is not a tar archive \(its first block is no tar header\)/);
   // Cut short before its end blocks, as a copy that stopped: files may be missing.
   await writeFile(join(dir, 'bad.tar.gz'), tarOf([['bento.yaml', '0']], false));
   const cut = await runCli(['--log-format', 'text', 'models', 'import', join(dir, 'bad.tar.gz')], { env });
@@ -458,4 +467,23 @@ test('pack: a linear classifier whose bias sums to 1 keeps its softmax (the prob
   const meta = await runCli(['--log-format', 'text', 'pack', join(shapes, 'metadata.onnx'), '--name', 'meta', '--version', '1', '--columns', 'x=a,b', '--output', join(dir, 'meta')]);
   assert.equal(meta.code, 0, meta.stderr);
   assert.deepEqual((await readdir(join(dir, 'meta'))).sort(), ['bento.yaml', 'model.onnx']);
+}));
+
+test('the last version deleted takes its name along (no "did you mean" the name itself); a folder of a tag\'s name holding no bundle hides no stored model; inspect says which outputs hold no value a row', () => withTempDir(async (dir) => {
+  const env = { BENTO_BATCH_HOME: join(dir, 'home') };
+  const columns = 'x=a,b';
+  assert.equal((await runCli(['pack', join(shapes, 'metadata.onnx'), '--name', 'meta', '--version', '1', '--columns', columns], { env })).code, 0);
+  await mkdir(join(dir, 'meta'));
+  const inspected = await runCli(['--log-format', 'text', 'inspect', 'meta'], { cwd: dir, env });
+  assert.equal(inspected.code, 0, inspected.stderr);
+  assert.match(inspected.stdout, /^bundle {3}meta:1/m);
+  assert.equal((await runCli(['models', 'delete', 'meta:1'], { env })).code, 0);
+  const gone = await runCli(['--log-format', 'text', 'models', 'show', 'meta'], { env });
+  assert.equal(gone.code, 4, gone.stderr);
+  assert.doesNotMatch(gone.stderr, /did you mean/);
+  assert.deepEqual(await readdir(join(dir, 'home', 'models')), []);
+  const outputs = await runCli(['--log-format', 'text', 'inspect', join(shapes, 'outputs.onnx')]);
+  assert.match(outputs.stdout, /prior: float32 \[3\] {2}\(no batch dimension: a per-model constant, no value per row\)/);
+  const transposed = await runCli(['--log-format', 'text', 'inspect', join(shapes, 'transpose_out.onnx')]);
+  assert.match(transposed.stdout, /y: float32 \[4, N\] {2}\(its batch is not the first dimension: no value per row\)/);
 }));

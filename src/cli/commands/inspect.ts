@@ -77,7 +77,11 @@ function render(modelFile: string, signature: Signature, bundle: Bundle | undefi
   lines.push('outputs');
   for (const t of signature.outputs) {
     const mapped = m?.outputs.find((o) => o.tensor === t.name);
-    const note = !t.isTensor ? '  (not a tensor: cannot be fetched by onnxruntime-node; map a tensor output instead)' : '';
+    const fixedBatch = batchDims.length > 0;
+    const note = !t.isTensor ? '  (not a tensor: cannot be fetched by onnxruntime-node; map a tensor output instead)'
+      : t.shape.length === 0 ? '  (a scalar: no value per row, not fetched)'
+        : !fixedBatch && !dynamic(t.shape[0]!) && t.shape.length === 1 ? '  (no batch dimension: a per-model constant, no value per row)'
+          : !dynamic(t.shape[0]!) && t.shape.slice(1).some(dynamic) ? '  (its batch is not the first dimension: no value per row)' : '';
     lines.push(`  ${describe(t)}${mapped ? `  → ${mapped.activation && mapped.activation !== 'none' ? `${mapped.activation} → ` : ''}[${outputColumns(mapped).join(', ')}]` : ''}${note}`);
   }
   if (mismatch) lines.push('', `problem  ${mismatch}`);
