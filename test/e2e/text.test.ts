@@ -162,6 +162,18 @@ test('a missing text (JSON null or key, an empty CSV cell, a Parquet null) is a 
   assert.deepEqual(await readRows(join(dir, 'struct.parquet.out.jsonl')), await readRows(join(dir, 'struct.jsonl.out.jsonl')));
 }));
 
+test('a FLOAT column read as text is the number as written (0.1), not its float32\'s double (0.10000000149011612): the same scores as the text', () => withTempDir(async (dir) => {
+  await duckdb(`COPY (SELECT 1 AS id, 0.1::FLOAT AS text UNION ALL SELECT 2, 3.3::FLOAT) TO '${join(dir, 'float.parquet')}' (FORMAT parquet)`);
+  await writeFile(join(dir, 'float.jsonl'), '{"id":1,"text":"0.1"}\n{"id":2,"text":"3.3"}\n');
+  const job = join(dir, 'job.yaml');
+  await writeFile(job, ['input: { path: float.parquet }', `model: ${join(text, 'models', 'topic')}`, 'output: { path: out.jsonl, keep: [id] }'].join('\n'));
+  for (const input of ['float.parquet', 'float.jsonl']) {
+    const result = await runCli(['run', job, '--progress', 'none', '--set', `input.path=${join(dir, input)}`, '--set', `output.path=${join(dir, `${input}.out.jsonl`)}`]);
+    assert.equal(result.code, 0, result.stderr);
+  }
+  assert.deepEqual(await readRows(join(dir, 'float.parquet.out.jsonl')), await readRows(join(dir, 'float.jsonl.out.jsonl')));
+}));
+
 test('a JSON Lines file whose text key is misspelt (Text for text) stops with COLUMN_MISSING naming the file and the closest key, also as a later file of a folder', () => withTempDir(async (dir) => {
   await writeFile(join(dir, 'a.jsonl'), '{"id":1,"text":"I am driving BMW"}\n');
   await writeFile(join(dir, 'b.jsonl'), '{"id":2,"Text":"I reached Chennai"}\n');
