@@ -36,8 +36,9 @@ export function validateSignature(bundle: Bundle, signature: Signature): void {
         });
         const batchDim = actual.shape[0];
         // [4, N]: fixed first, dynamic after (a sequence-first export): rows fed as the first dimension
-        // would be read down its columns, each prediction made of other rows' values.
-        const later = typeof batchDim === 'number' && batchDim > 0 ? actual.shape.findIndex((d, k) => k > 0 && dynamicDim(d)) : -1;
+        // would be read down its columns, each prediction made of other rows' values. ([1, N] is an
+        // export at batch 1 as much as a batch second of one column: taken as the former.)
+        const later = typeof batchDim === 'number' && batchDim > 1 ? actual.shape.findIndex((d, k) => k > 0 && dynamicDim(d)) : -1;
         if (later > 0) {
           problems.push(`inputs.${i}.shape: the model's input "${input.tensor}" is [${actual.shape.join(', ')}], fixed first and dynamic at dimension ${later}: its batch is not the first dimension, which is where rows are fed; re-export the model with the batch first`);
         } else if (typeof batchDim === 'number' && batchDim > 0) {
@@ -61,8 +62,9 @@ export function validateSignature(bundle: Bundle, signature: Signature): void {
     if (!actual) problems.push(`outputs.${i}.tensor: the model has no output "${output.tensor}" (it has [${signature.outputs.map((o) => o.name).join(', ')}])`);
     else if (!actual.isTensor) problems.push(`outputs.${i}.tensor: the model's output "${output.tensor}" is not a tensor (a sequence or map, e.g. sklearn's ZipMap) and cannot be fetched; map a tensor output instead`);
     else if (actual.shape.length === 0) problems.push(`outputs.${i}.tensor: the model's output "${output.tensor}" is a scalar (shape []): it has no batch dimension, so no value per row; leave it out`);
-    // (A fixed first dimension alone may be a tracer's [1, 3] for a batch it was not told of: the run checks the rows that come back.)
-    else if (!dynamicDim(actual.shape[0]!) && actual.shape.slice(1).some(dynamicDim)) problems.push(`outputs.${i}.tensor: the model's output "${output.tensor}" is [${actual.shape.join(', ')}], fixed first and dynamic after: its batch is not the first dimension, so its first dimension holds no value per row; leave it out, or re-export it with the batch first`);
+    // (A fixed first dimension alone may be a tracer's [1, 3] for a batch it was not told of, and a
+    // fixed batch's output is [1, sequence, 9]: the run checks the rows that come back.)
+    else if (!m.batch.fixed && !dynamicDim(actual.shape[0]!) && actual.shape.slice(1).some(dynamicDim)) problems.push(`outputs.${i}.tensor: the model's output "${output.tensor}" is [${actual.shape.join(', ')}], fixed first and dynamic after: its batch is not the first dimension, so its first dimension holds no value per row; leave it out, or re-export it with the batch first`);
     else if (output.activation === 'softmax' && actual.shape.length === 2 && actual.shape[1] === 1) problems.push(`outputs.${i}.activation: softmax over the one value a row of "${output.tensor}" has (shape [${actual.shape.join(', ')}]) is always 1; leave it out (none), or use sigmoid for a logit`);
     else if (actual.type !== undefined && !/^float/.test(actual.type)) {
       // Arithmetic on the values needs numbers that are not whole numbers of 64 bits, flags or text.

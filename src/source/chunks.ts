@@ -23,9 +23,18 @@ export const typeRows = 8192;
 export const typeCells = 1 << 21;
 /**
  * Bytes of text a chunk holds at most, whatever its rows: 8,192 documents of 100 KB were one
- * first chunk of 800 MB (limits.memory 256 MB). Fixed, as typeCells is: the first chunk types the columns.
+ * first chunk of 800 MB (limits.memory 256 MB). The first, which types the columns, may hold
+ * more (typeBytes); fixed, as typeCells is, and not at all where input.chunk_rows is set (its
+ * rows are taken as asked, as a hint to type from more rows says).
  */
 export const chunkBytes = 16 << 20;
+const typeBytes = 32 << 20;
+
+/** Whether a chunk of `bytes` of text is full by its bytes (see chunkBytes). */
+export function fullByBytes(options: ChunkOptions, typesKnown: boolean, bytes: number): boolean {
+  if (typesKnown) return bytes >= chunkBytes;
+  return !options.chunkRowsSet && bytes >= typeBytes;
+}
 export const chunkCells = 1 << 19;
 /** Rows a chunk holds at least, however wide. */
 const minChunkRows = 64;

@@ -6,7 +6,7 @@
  */
 import { type CsvEncoding, CsvSplitter, LongRecordError, NotUtf8Error, UnclosedQuoteError } from './csvsplit.js';
 import { BentoError, didYouMean } from '../errors.js';
-import { chunkBytes, chunkEnd, ColumnBuilder, convertColumn, inexactIntegerHint, integerText, maxLineBytes, raiseChunkRows, requireColumns, sniffCsvType, textSource, typeMismatch } from './chunks.js';
+import { chunkEnd, ColumnBuilder, convertColumn, fullByBytes, inexactIntegerHint, integerText, maxLineBytes, raiseChunkRows, requireColumns, sniffCsvType, textSource, typeMismatch } from './chunks.js';
 import { convertTemporal, type DeclaredType, sniffTemporal, timestampShape, typeWords } from './csvtypes.js';
 import { ByteProgress, byteOrderMark, fileSizes, openFileStream, streamError } from './files.js';
 import { type Field, lineColumn, localeHint, localeNumber, missingTokens, type RowChunk, type Source, type SourcePosition } from './types.js';
@@ -270,7 +270,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
           file,
           hint: error.quoted
             ? `Close the quote if it is a mistake (a literal quote inside a quoted field is written twice: ""; input.csv.quote sets another quote character); a field really this long needs limits.memory of at least 16 times it (e.g. --set limits.memory=${memoryMb * 4}).`
-            : `Check that the file is CSV with line ends (LF, CRLF or CR); a record really this long needs limits.memory of at least 16 times it (e.g. --set limits.memory=${memoryMb * 4}).`,
+            : `Check that the file is CSV with line ends (LF, CRLF or CR), and that no quote is left open; a record really this long needs limits.memory of at least 16 times it (e.g. --set limits.memory=${memoryMb * 4}).`,
         });
       }
       if (error instanceof UnclosedQuoteError) {
@@ -397,7 +397,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
             file, row, byte, value: record.text, hint: `Check the delimiter (input.csv.delimiter) and that quoted fields are closed.${rowNames}`,
           }), record.endByte, firstLine + record.endLine);
         } else builder!.pushFields(record.fields, picks, record.endByte, firstLine + record.endLine, lines ? (trailing ? record.text.slice(0, -1) : record.text) : undefined);
-        if (builder!.length >= chunkEnd(options, schema !== undefined, width) || builder!.bytes >= chunkBytes) {
+        if (builder!.length >= chunkEnd(options, schema !== undefined, width) || fullByBytes(options, schema !== undefined, builder!.bytes)) {
           yield typed(builder!.take()!);
           if (narrow && !only) select(header, builder!.next.byte, builder!.next.row - 1);
         }

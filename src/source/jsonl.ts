@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { dateOf, sniffTemporal, timestampOf, typeWords } from './csvtypes.js';
 import { StringDecoder } from 'node:string_decoder';
 import { BentoError, didYouMean } from '../errors.js';
-import { chunkBytes, chunkEnd, ColumnBuilder, inexactIntegerHint, maxLineBytes, raiseChunkRows, sniffJsonType, textSource, typeMismatch } from './chunks.js';
+import { chunkEnd, ColumnBuilder, fullByBytes, inexactIntegerHint, maxLineBytes, raiseChunkRows, sniffJsonType, textSource, typeMismatch } from './chunks.js';
 import { ByteProgress, byteOrderMark, fileSizes, isGzip, notUtf8At, openFileStream, streamError } from './files.js';
 import { parseExact } from './json.js';
 import { jsonText } from '../sink/values.js';
@@ -323,7 +323,7 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
         if (problem) {
           if (builder === undefined) pending.push({ row: problem, end, line });
           else builder.pushError(problem, end, line);
-          if (builder && (builder.length >= chunkEnd(options, schema !== undefined, width()) || builder.bytes >= chunkBytes)) {
+          if (builder && (builder.length >= chunkEnd(options, schema !== undefined, width()) || fullByBytes(options, schema !== undefined, builder.bytes))) {
             yield typed(builder.take()!);
             narrow();
           }
@@ -339,7 +339,7 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
         if (builder === undefined) {
           for (const key of keysAsWritten(record, text)) seen.add(key);
           pending.push({ row: record, end, line, ...(copy !== undefined ? { text: copy } : {}) });
-          if (pending.length >= chunkEnd(options, schema !== undefined, width()) || end - (at.byte ?? 0) >= chunkBytes) flushPending();
+          if (pending.length >= chunkEnd(options, schema !== undefined, width()) || fullByBytes(options, false, end - (at.byte ?? 0))) flushPending();
         } else {
           builder.push((i) => cellOf(record, names![i]!), end, line, copy);
           // A copied line keeps every key: none goes unread.
@@ -353,7 +353,7 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
             }
           }
         }
-        if (builder && (builder.length >= chunkEnd(options, schema !== undefined, width()) || builder.bytes >= chunkBytes)) {
+        if (builder && (builder.length >= chunkEnd(options, schema !== undefined, width()) || fullByBytes(options, schema !== undefined, builder.bytes))) {
           yield typed(builder.take()!);
           narrow();
         }

@@ -487,3 +487,15 @@ test('the last version deleted takes its name along (no "did you mean" the name 
   const transposed = await runCli(['--log-format', 'text', 'inspect', join(shapes, 'transpose_out.onnx')]);
   assert.match(transposed.stdout, /y: float32 \[4, N\] {2}\(its batch is not the first dimension: no value per row\)/);
 }));
+
+test('pack and run take a model exported at batch 1 whose output\'s later dimension is open ([1, K]), and a float column carrying a category code (the probe\'s rows are ones and zeros, valid codes)', () => withTempDir(async (dir) => {
+  const packed = await runCli(['--log-format', 'text', 'pack', join(shapes, 'fixed1_open.onnx'), '--name', 'f', '--version', '1', '--columns', 'x=a,b,c', '--output', join(dir, 'fixed')]);
+  assert.equal(packed.code, 0, packed.stderr);
+  await writeFile(join(dir, 'in.csv'), 'a,b,c\n1,2,3\n4,5,6\n7,8,9\n');
+  await writeFile(join(dir, 'job.yaml'), ['input: { path: in.csv }', 'model: fixed', 'output: { path: out.csv, keep: [] }'].join('\n'));
+  const run = await runCli(['run', join(dir, 'job.yaml'), '--progress', 'none']);
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(await readFile(join(dir, 'out.csv'), 'utf8'), 'y_0,y_1,y_2\n1,2,3\n4,5,6\n7,8,9\n');
+  const coded = await runCli(['--log-format', 'text', 'pack', join(shapes, 'code_embedding.onnx'), '--name', 'c', '--version', '1', '--columns', 'x=a,b,code,d', '--output', join(dir, 'coded')]);
+  assert.equal(coded.code, 0, coded.stderr);
+}));

@@ -311,16 +311,19 @@ test('a line longer than a sixteenth of limits.memory stops with MEMORY_LIMIT na
 }));
 
 
-test('a chunk holds at most 16 MB of text, whatever its rows (the first too, which types the columns): 40 documents of 1 MB come in chunks of ~16, CSV and JSON Lines alike', () => withTempDir(async (dir) => {
+test('a chunk holds at most 16 MB of text, whatever its rows (the first, which types the columns, 32 MB; unless input.chunk_rows is set): 60 documents of 1 MB come in chunks of ~32, ~16 and the rest, CSV and JSON Lines alike', () => withTempDir(async (dir) => {
   const doc = (i: number) => `${String(i).padStart(4, '0')} ${'word '.repeat(200_000)}`;
   const jsonl = join(dir, 'docs.jsonl');
-  await writeFile(jsonl, Array.from({ length: 40 }, (_, i) => JSON.stringify({ id: i, text: doc(i) })).join('\n'));
+  await writeFile(jsonl, Array.from({ length: 60 }, (_, i) => JSON.stringify({ id: i, text: doc(i) })).join('\n'));
   const csv = join(dir, 'docs.csv');
-  await writeFile(csv, `id,text\n${Array.from({ length: 40 }, (_, i) => `${i},${doc(i)}`).join('\n')}\n`);
+  await writeFile(csv, `id,text\n${Array.from({ length: 60 }, (_, i) => `${i},${doc(i)}`).join('\n')}\n`);
   for (const source of [await openJsonl([jsonl], defaults), await openCsv([csv], { ...defaults, delimiter: undefined, header: true, quote: '"' })]) {
     const chunks = await drain(source);
-    assert.deepEqual(chunks.map((c) => c.length).reduce((a, b) => a + b, 0), 40);
-    assert.ok(chunks.length >= 3 && chunks.every((c) => c.length <= 17), chunks.map((c) => c.length).join(','));
-    assert.deepEqual(concatColumns(chunks).id, Array.from({ length: 40 }, (_, i) => i));
+    assert.deepEqual(chunks.map((c) => c.length).reduce((a, b) => a + b, 0), 60);
+    assert.ok(chunks.length >= 3 && chunks[0]!.length <= 34 && chunks.slice(1).every((c) => c.length <= 17), chunks.map((c) => c.length).join(','));
+    assert.deepEqual(concatColumns(chunks).id, Array.from({ length: 60 }, (_, i) => i));
   }
+  // input.chunk_rows set: the first chunk holds its rows, as a hint to type from more rows says.
+  const asked = await drain(await openJsonl([jsonl], { ...defaults, chunkRows: 50, chunkRowsSet: true }));
+  assert.equal(asked[0]!.length, 50);
 }));

@@ -349,11 +349,12 @@ async function tryOneBatch(pool: ModelPool, bundle: Bundle, modelFile: string): 
   const rows = manifest.batch.fixed ? Math.min(2, manifest.batch.max_size) : 2;
   const columns = new Map<string, unknown[]>();
   if (manifest.text) columns.set(manifest.text.column, Array.from({ length: rows }, () => 'I was driving a BMW'));
-  // Float cells differ by row and column, not all zeros: on zeros a linear model's logits are its
-  // bias, which may happen to look like probabilities (see `probabilities`).
+  // Float cells of ones, then zeros: on zeros alone a linear model's logits are its bias, which may
+  // happen to look like probabilities (see `probabilities`); 0 and 1 stay valid where a float
+  // column carries a category code (cast to an index into an embedding).
   for (const input of manifest.inputs) {
-    input.columns.forEach((column, c) => {
-      const value = (r: number) => (input.categories ? input.categories[0] : input.dtype === 'string' ? 'text' : input.dtype === 'bool' ? false : /^float/.test(input.dtype) ? 0.25 + ((r * 3 + c * 5) % 7) * 0.5 : 0);
+    input.columns.forEach((column) => {
+      const value = (r: number) => (input.categories ? input.categories[0] : input.dtype === 'string' ? 'text' : input.dtype === 'bool' ? false : /^float/.test(input.dtype) && r === 0 ? 1 : 0);
       columns.set(column, Array.from({ length: rows }, (_, r) => value(r)));
     });
   }
