@@ -2,9 +2,10 @@
  * @file Shared by the job file and the bento manifest: read YAML, validate it against a zod
  * schema, and turn every issue into one line "dot.path: expected X, got `v` (type)".
  */
+import { isUtf8 } from 'node:buffer';
 import { open, readFile, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { isScalar, LineCounter, parseDocument } from 'yaml';
+import { isScalar, LineCounter, parseDocument, visit } from 'yaml';
 // A namespace import, here as in every module: esbuild then bundles only the parts of zod the schemas use (test/bundle.test.ts).
 import * as z from 'zod';
 import { BentoError, type BentoErrorCode, didYouMean, quote } from './errors.js';
@@ -41,7 +42,13 @@ async function notYaml(file: string): Promise<string | undefined> {
 }
 
 /** Reads and parses a YAML file; YAML syntax errors name the line and column. `asText`: top-level keys read as the text written. */
-export async function readYaml(file: string, code: BentoErrorCode, what: string, asText: readonly string[] = []): Promise<unknown> {
+/** A quoted scalar that is one `${VAR}` as written: its value stays text whatever the variable holds (`name: "${RUN_DATE}"`). */
+export class Quoted {
+  constructor(readonly text: string) {}
+}
+
+/** `quotedVariables`: mark quoted `${VAR}` values (Quoted), which interpolation keeps as text. */
+export async function readYaml(file: string, code: BentoErrorCode, what: string, asText: readonly string[] = [], quotedVariables = false): Promise<unknown> {
   let text: string;
   const info = await stat(file).catch(() => undefined);
   if (info?.isDirectory()) {
@@ -62,16 +69,28 @@ export async function readYaml(file: string, code: BentoErrorCode, what: string,
   try {
     // YAML 1.2 is UTF-8 or UTF-16: PowerShell 5's `>` writes UTF-16 with a byte-order mark.
     const bytes = await readFile(file);
-    text = bytes[0] === 0xff && bytes[1] === 0xfe ? new TextDecoder('utf-16le').decode(bytes)
-      : bytes[0] === 0xfe && bytes[1] === 0xff ? new TextDecoder('utf-16be').decode(bytes) : bytes.toString('utf8');
+    const utf16 = bytes[0] === 0xff && bytes[1] === 0xfe ? 'utf-16le' : bytes[0] === 0xfe && bytes[1] === 0xff ? 'utf-16be' : undefined;
+    // Bytes that are not UTF-8 (a file saved as Latin-1) would be U+FFFD: a path of another name than the one written.
+    if (!utf16 && !isUtf8(bytes)) {
+      let line = 1;
+      for (let start = 0; start < bytes.length; line++) {
+        const end = bytes.indexOf(0x0a, start);
+        if (!isUtf8(bytes.subarray(start, end === -1 ? bytes.length : end))) break;
+        start = end === -1 ? bytes.length : end + 1;
+      }
+      throw new BentoError(code, `${what} ${file} is not UTF-8 text: line ${line} holds bytes that are not`, { file, hint: `Save the ${what.toLowerCase()} as UTF-8 (a Latin-1 é is one byte, UTF-8's two).` });
+    }
+    text = utf16 ? new TextDecoder(utf16).decode(bytes) : bytes.toString('utf8');
   } catch (cause) {
+    if (cause instanceof BentoError) throw cause;
     const missing = (cause as NodeJS.ErrnoException).code === 'ENOENT';
     throw new BentoError(missing ? (code === 'JOB_INVALID' ? 'USAGE' : 'MODEL_NOT_FOUND') : code,
       `${what} ${file} ${missing ? 'does not exist' : `cannot be read: ${(cause as Error).message}`}`,
       { file, cause, hint: missing ? 'Check the path; relative paths resolve against the current directory.' : undefined });
   }
   const lines = new LineCounter();
-  const doc = parseDocument(text, { prettyErrors: false, lineCounter: lines });
+  // Merge keys (`<<: *defaults`), as CI, Compose and Airflow files share settings.
+  const doc = parseDocument(text, { prettyErrors: false, lineCounter: lines, merge: true });
   if (doc.errors.length > 0) {
     const first = doc.errors[0]!;
     const at = lines.linePos(first.pos[0]);
@@ -84,6 +103,13 @@ export async function readYaml(file: string, code: BentoErrorCode, what: string,
     const node = doc.get(key, true);
     // Only where the text is one a tag may hold; `.5` or `+1` stay the number they were read as before.
     if (isScalar(node) && node.type === 'PLAIN' && typeof node.value === 'number' && typeof node.source === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(node.source)) node.value = node.source;
+  }
+  if (quotedVariables) {
+    visit(doc, {
+      Scalar(key, node) {
+        if (key !== 'key' && (node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE') && typeof node.value === 'string' && /^\$\{.*\}$/s.test(node.value)) node.value = new Quoted(node.value);
+      },
+    });
   }
   try {
     return doc.toJS({ maxAliasCount: 100 }) ?? {};

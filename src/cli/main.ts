@@ -192,11 +192,12 @@ function report(error: unknown): number {
   if (error instanceof BentoError) {
     if (logFormat === 'json') {
       const { code: name, ...fields } = errorFields(error);
-      process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', event: 'error', ...jobField(), code: name, exit_code: code, ...fields })}\n`);
+      // --debug's stack as a field: lines of its own would break the stream of JSON lines.
+      process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', event: 'error', ...jobField(), code: name, exit_code: code, ...fields, ...(debug ? { stack: error.stack } : {}) })}\n`);
     } else {
       process.stderr.write(`error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`);
+      if (debug) process.stderr.write(`${error.stack}\n`);
     }
-    if (debug) process.stderr.write(`${error.stack}\n`);
     return code;
   }
   // A folder or file this user may not read or write (a read-only store, cache or TMPDIR in a

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, extname, resolve, sep } from 'node:path';
 import { parse as parseYamlScalar } from 'yaml';
 import * as z from 'zod';
-import { configError, expect, nonEmptyString, positiveInt, readYaml, stringList, validate } from '../config.js';
+import { configError, expect, nonEmptyString, positiveInt, Quoted, readYaml, stringList, validate } from '../config.js';
 import { BentoError, quote } from '../errors.js';
 import { defaultMemoryMb } from '../run/memory.js';
 import { declaredType } from '../source/csvtypes.js';
@@ -109,7 +109,7 @@ export const jobSchema = z.strictObject({
     }, expect('a mapping, or false')),
   ], expect('a mapping with path and every, or false')).optional(),
   limits: z.strictObject({
-    memory: z.union([positiveInt(), z.string().regex(/^\s*\d+(\.\d+)?\s*(MB|MiB|GB|GiB)\s*$/i, expect(memoryExpected))], expect(memoryExpected)).optional(),
+    memory: z.union([positiveInt(), z.string().refine((v) => /^\s*\d+(\.\d+)?\s*(MB|MiB|GB|GiB)\s*$/i.test(v) && megabytes(v) >= 1, expect(memoryExpected))], expect(memoryExpected)).optional(),
   }, expect('a mapping')).optional(),
 }, expect('a mapping'));
 
@@ -143,9 +143,10 @@ export interface LoadOptions {
 export async function loadJob(jobFile: string, options: LoadOptions = {}): Promise<JobSpec> {
   const file = resolve(options.cwd ?? process.cwd(), jobFile);
   const what = 'Job file';
-  const raw = await readYaml(file, 'JOB_INVALID', what);
+  const raw = await readYaml(file, 'JOB_INVALID', what, [], true);
   const problems: string[] = [];
-  const interpolated = interpolate(raw, options.env ?? process.env, [], problems);
+  const quoted = new Map<string, string>();
+  const interpolated = interpolate(raw, options.env ?? process.env, [], problems, quoted);
   const overridden = new Set<string>();
   // A file that is no mapping is said as such below (the schema's top level), not blamed on --set.
   const mapping = interpolated !== null && typeof interpolated === 'object' && !Array.isArray(interpolated);
@@ -162,6 +163,14 @@ export async function loadJob(jobFile: string, options: LoadOptions = {}): Promi
     // Problems of the command line alone are fixed there, not in the file.
     if (kept.every((p) => p.startsWith('--set'))) throw new BentoError(error.code, error.message, { file, hint: `Fix the --set value${kept.length === 1 ? '' : 's'} (--set key.path=value) and run again.` });
     throw error;
+  }
+  // A quoted ${VAR} whose value reads as a number or a boolean, where the key takes text (name: "${RUN_DATE}", 20261206): the text.
+  if (quoted.size > 0) {
+    const tried = jobSchema.safeParse(interpolated);
+    for (const issue of tried.success ? [] : tried.error.issues) {
+      const text = quoted.get(issue.path.join('.'));
+      if (text !== undefined && issue.code === 'invalid_type' && issue.expected === 'string') setAt(interpolated, issue.path, text);
+    }
   }
   let job: RawJob;
   try {
@@ -335,29 +344,84 @@ export function scalar(text: string): unknown {
   return text;
 }
 
-// A default may hold variables itself, as in a shell (${ERRORS:-${OUT}.errors.jsonl}), and braces of its own (${IN:-data/*.{csv,tsv}}).
-const variable = /\$(\$)?\{([A-Za-z_][A-Za-z0-9_]*)(?::-((?:[^{}]|\$?\{[^{}]*\})*))?\}/g;
-
-/** Replaces `${VAR}` and `${VAR:-default}` in every string; `$${VAR}` stays literal `${VAR}`. */
-export function interpolate(node: unknown, env: NodeJS.ProcessEnv, path: string[], problems: string[]): unknown {
-  if (typeof node === 'string') {
-    // `size: ${BATCH_SIZE:-64}` means a number, as if the value had been written there.
-    const whole = /^\$\{[A-Za-z_][A-Za-z0-9_]*(?::-(?:[^{}]|\$?\{[^{}]*\})*)?\}$/.test(node);
-    const replaced = node.replace(variable, (match, escaped: string | undefined, name: string, fallback: string | undefined) => {
-      if (escaped) return match.slice(1);
-      const value = env[name];
-      if (value !== undefined && value !== '') return value;
-      if (fallback !== undefined) return interpolate(fallback, env, path, problems) as string;
-      problems.push(`${path.join('.') || '(top level)'}: environment variable ${name} is not set (used as \${${name}}); set it, or give a default with \${${name}:-value}`);
-      return match;
-    });
-    return whole && replaced !== node ? scalar(replaced) : replaced;
+/**
+ * Replaces `${VAR}` and `${VAR:-default}` in every string; `$${VAR}` stays literal `${VAR}`. A
+ * default may hold variables itself, to any depth, as in a shell (`${OUT:-${DIR:-out}/x.csv}`),
+ * and braces of its own (`${IN:-data/*.{csv,tsv}}`). A `${` of another form (`${A-b}`, one not
+ * closed) is a problem, not text: left as it stands it named a folder `${OUT:-out` with exit 0.
+ */
+export function interpolate(node: unknown, env: NodeJS.ProcessEnv, path: string[], problems: string[], quoted?: Map<string, string>): unknown {
+  if (node instanceof Quoted || typeof node === 'string') {
+    // `size: ${BATCH_SIZE:-64}` means a number, as if the value had been written there. Quoted, it
+    // still may (size: "${SIZE:-64}"), but where the key takes text it is the text (`quoted`, loadJob).
+    const written = node instanceof Quoted ? node.text : node;
+    const { text, whole } = expand(written, env, path, problems);
+    const value = whole && text !== written ? scalar(text) : text;
+    if (node instanceof Quoted && typeof value !== 'string') quoted?.set(path.join('.'), text);
+    return value;
   }
-  if (Array.isArray(node)) return node.map((item, i) => interpolate(item, env, [...path, String(i)], problems));
+  if (Array.isArray(node)) return node.map((item, i) => interpolate(item, env, [...path, String(i)], problems, quoted));
   if (node !== null && typeof node === 'object') {
-    return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, interpolate(value, env, [...path, key], problems)]));
+    return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, interpolate(value, env, [...path, key], problems, quoted)]));
   }
   return node;
+}
+
+/** `text` with its variables replaced, and whether it is one variable whole. */
+function expand(text: string, env: NodeJS.ProcessEnv, path: string[], problems: string[]): { text: string; whole: boolean } {
+  const where = path.join('.') || '(top level)';
+  let out = '';
+  let whole = false;
+  for (let i = 0; i < text.length;) {
+    const at = text.indexOf('$', i);
+    if (at === -1) {
+      out += text.slice(i);
+      break;
+    }
+    out += text.slice(i, at);
+    const escaped = text.startsWith('$${', at);
+    if (!escaped && !text.startsWith('${', at)) {
+      out += '$';
+      i = at + 1;
+      continue;
+    }
+    const open = escaped ? at + 2 : at + 1;
+    const end = closingBrace(text, open);
+    if (escaped) {
+      out += end === -1 ? text.slice(at + 1) : text.slice(at + 1, end + 1);
+      i = end === -1 ? text.length : end + 1;
+      continue;
+    }
+    const name = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(open + 1))?.[0];
+    const after = name === undefined ? -1 : open + 1 + name.length;
+    if (end === -1 || name === undefined || (after !== end && !text.startsWith(':-', after))) {
+      const form = end === -1 ? text.slice(at) : text.slice(at, end + 1);
+      problems.push(`${where}: ${JSON.stringify(form)} is ${end === -1 ? 'a ${ never closed' : 'no variable this file can use'}; write \${NAME} or \${NAME:-default} (and $\${NAME} for the text \${NAME})`);
+      out += form;
+      i = end === -1 ? text.length : end + 1;
+      continue;
+    }
+    const value = env[name];
+    if (value !== undefined && value !== '') out += value;
+    else if (after !== end) out += expand(text.slice(after + 2, end), env, path, problems).text;
+    else {
+      problems.push(`${where}: environment variable ${name} is not set (used as \${${name}}); set it, or give a default with \${${name}:-value}`);
+      out += text.slice(at, end + 1);
+    }
+    whole = at === 0 && end === text.length - 1;
+    i = end + 1;
+  }
+  return { text: out, whole };
+}
+
+/** Where the brace at `open` closes, braces within counted; -1 where it does not. */
+function closingBrace(text: string, open: number): number {
+  let depth = 0;
+  for (let k = open; k < text.length; k++) {
+    if (text[k] === '{') depth++;
+    else if (text[k] === '}' && --depth === 0) return k;
+  }
+  return -1;
 }
 
 /** Applies one `a.b.c=value` (value parsed as a YAML scalar or flow list); returns a problem or undefined. */
@@ -378,4 +442,11 @@ export function applyOverride(root: unknown, assignment: string): string | undef
   }
   node[keys.at(-1)!] = value;
   return undefined;
+}
+
+/** Sets the value at `path` of a parsed job file (mappings and lists). */
+function setAt(root: unknown, path: readonly PropertyKey[], value: unknown): void {
+  let node = root as Record<PropertyKey, unknown>;
+  for (const key of path.slice(0, -1)) node = node[key] as Record<PropertyKey, unknown>;
+  node[path.at(-1)!] = value;
 }

@@ -21,7 +21,10 @@ export const hasMagic = (part: string) => /[*?[\]{}]/.test(part);
  */
 export async function resolveInputFiles(path: string, isWanted: (file: string) => boolean, skip?: { readonly test: (file: string) => boolean; readonly skipped?: (file: string) => void }, orElse?: (file: string) => boolean): Promise<string[]> {
   const parts = path.split(sep);
-  const firstMagic = parts.findIndex(hasMagic);
+  // A file or folder that exists as written (`data [2024].csv`, saved so on Windows) is read as
+  // itself, not as a glob that matches nothing ("\[" in a glob matches a bracket too).
+  const literal = parts.some(hasMagic) && !/[*?]/.test(path) && (await stat(path).catch(() => undefined)) !== undefined;
+  const firstMagic = literal ? -1 : parts.findIndex(hasMagic);
   let files: string[];
   let broken: string[] = [];
   /** `path` is one file, named on its own. */

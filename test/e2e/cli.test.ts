@@ -608,3 +608,16 @@ test('temporaries of killed runs are removed by the next: a lock\'s (hidden, and
   assert.equal(start.input_files, 101);
   assert.equal(((await readJson(join(dir, 'summary.json'))) as { input: { files: number } }).input.files, 101);
 }));
+
+test('an input file named with brackets (data [2024].csv) is read as itself, not as a glob; with --log-format json --debug the stack is a field of the error line; validate\'s error line names the job', () => withTempDir(async (dir) => {
+  await writeFile(join(dir, 'data [2024].csv'), await readFile(join(fixtures, 'data', 'penguins.csv')));
+  await writeFile(join(dir, 'job.yaml'), `name: brackets\ninput: { path: "data [2024].csv" }\nmodel: ${join(fixtures, 'models', 'penguins')}\noutput: { path: out.csv, keep: [] }\n`);
+  const run = await runCli(['run', 'job.yaml', '--progress', 'none'], { cwd: dir });
+  assert.equal(run.code, 0, run.stderr);
+  const failed = await runCli(['--log-format', 'json', '--debug', 'validate', 'job.yaml', '--set', 'input.path=missing.csv'], { cwd: dir });
+  assert.equal(failed.code, 3, failed.stderr);
+  const lines = failed.stderr.trim().split('\n').map((l) => JSON.parse(l) as LogEvent);
+  const error = lines.find((e) => e.event === 'error')!;
+  assert.equal(error.job, 'brackets');
+  assert.match(String(error.stack), /^BentoError: Input file/);
+}));

@@ -263,6 +263,34 @@ describe('loadJob: ${VAR} interpolation', () => {
     ].join('\n'));
   }));
 
+  test('defaults nest to any depth, the outermost set variable winning; a ${ of another form, or never closed, is a problem, not text; a quoted ${VAR} holding a number is text where the key takes text', () => withTempDir(async (dir) => {
+    const file = await writeJob(dir, ['name: "${RUN_DATE}"', 'input: { path: in.csv }', 'model: m', 'output: { path: "${OUT:-${OUT_DIR:-${BASE:-out}/daily}/scored.csv}" }', 'batch: { size: "${SIZE:-64}" }'].join('\n'));
+    const spec = await loadJob(file, { env: { OUT: '/srv/wanted.csv', RUN_DATE: '20261206' } });
+    assert.equal(spec.output.path, '/srv/wanted.csv');
+    assert.equal(spec.name, '20261206');
+    assert.equal(spec.batch.size, 64);
+    assert.equal((await loadJob(file, { env: { RUN_DATE: 'x' } })).output.path, join(dir, 'out', 'daily', 'scored.csv'));
+    assert.equal((await loadJob(file, { env: { RUN_DATE: 'x', BASE: '/b' } })).output.path, '/b/daily/scored.csv');
+    const odd = await writeJob(dir, ['input: { path: in.csv }', 'model: m', 'output: { path: "${OUT-x.csv}" }', 'errors: { path: "e${UNTERM" }'].join('\n'), 'odd.yaml');
+    await rejectsWith(loadJob(odd, { env: {} }), 'JOB_INVALID', [
+      `Job file ${odd} has 2 problems:`,
+      '  - output.path: "${OUT-x.csv}" is no variable this file can use; write ${NAME} or ${NAME:-default} (and $${NAME} for the text ${NAME})',
+      '  - errors.path: "${UNTERM" is a ${ never closed; write ${NAME} or ${NAME:-default} (and $${NAME} for the text ${NAME})',
+    ].join('\n'));
+  }));
+
+  test('a job file that is not UTF-8 (saved as Latin-1) is refused naming the line, not read with U+FFFD in a path; merge keys (<<: *defaults) are read; limits.memory of 0 MB is refused', () => withTempDir(async (dir) => {
+    const latin = join(dir, 'latin.yaml');
+    await writeFile(latin, Buffer.concat([Buffer.from('input: { path: in.csv }\nmodel: m\noutput: { path: out/l'), Buffer.from([0xe9]), Buffer.from('.csv }\n')]));
+    await rejectsWith(loadJob(latin, { env: {} }), 'JOB_INVALID', `Job file ${latin} is not UTF-8 text: line 3 holds bytes that are not`);
+    // A merge key takes the anchored mapping's keys, the section's own winning.
+    const merged = await writeJob(dir, ['input: &in { path: in.csv, format: csv }', 'model: m', 'output:', '  <<: *in', '  path: o.jsonl', '  format: jsonl'].join('\n'), 'merged.yaml');
+    const spec = await loadJob(merged, { env: {} });
+    assert.deepEqual([spec.output.path, spec.output.format], [join(dir, 'o.jsonl'), 'jsonl']);
+    const zero = await writeJob(dir, ['input: { path: in.csv }', 'model: m', 'output: { path: o.csv }', 'limits: { memory: "0MB" }'].join('\n'), 'zero.yaml');
+    await rejectsWith(loadJob(zero, { env: {} }), 'JOB_INVALID', `Job file ${zero}: limits.memory: expected a size in MB such as 256, or a string such as 512MB or 1GB, got \`"0MB"\` (string)`);
+  }));
+
   test('a whole-value ${VAR} in a numeric field gives a number', () => withTempDir(async (dir) => {
     const file = await writeJob(dir, 'input: { path: in.csv }\nmodel: m\nbatch:\n  size: ${BATCH_SIZE:-64}\noutput: { path: o.csv }\n');
     assert.equal((await loadJob(file, { env: {} })).batch.size, 64);

@@ -8,6 +8,7 @@ import { differences, fingerprint, partialFile, readState } from '../../checkpoi
 import { BentoError, thousands } from '../../errors.js';
 import { loadJob } from '../../job/load.js';
 import { resolveBundle } from '../../model/bundle.js';
+import { Logger } from '../../run/progress.js';
 import { jobInputFiles } from '../../source/files.js';
 import { hivePartitions, partitionRoot } from '../../source/partitions.js';
 import { writtenByRuns } from '../../job/spec.js';
@@ -40,6 +41,7 @@ export interface JobStatus {
 
 export async function status(options: StatusOptions, out: NodeJS.WritableStream = process.stdout): Promise<JobStatus> {
   const spec = await loadJob(options.job, { overrides: options.set });
+  Logger.job = spec.name;
   const base = { job: spec.name, checkpoint: spec.checkpoint?.path, output: spec.output.path };
   let result: JobStatus;
   if (!spec.checkpoint) {

@@ -26,6 +26,8 @@ const sampleRows = 8;
 
 export async function validate(options: ValidateOptions): Promise<void> {
   const spec = await loadJob(options.job, { overrides: options.set });
+  // Its JSON lines, the error's too, name the job, as a run's do.
+  Logger.job = spec.name;
   await checkJob(spec, new Logger(options.logFormat));
 }
 
