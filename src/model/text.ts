@@ -304,15 +304,15 @@ export class TextEncoder {
         let at = 0;
         for (const w of parts.pre_tokenizer ? parts.pre_tokenizer(sub.text, { section_index: index }) : [sub.text]) {
           const found = sub.text.indexOf(w, at);
-          const start = sub.start + (found === -1 ? at : found);
-          const end = found === -1 ? start : start + w.length;
-          at = end - sub.start;
+          const first = sub.start + (found === -1 ? at : found);
+          const last = found === -1 ? first : first + w.length;
+          at = last - sub.start;
           word++;
-          let p = start;
+          let p = first;
           parts.model([w]).forEach((piece, k) => {
-            if (piece === alignment.unk) return push(piece, false, word, place(start, end));
+            if (piece === alignment.unk) return push(piece, false, word, place(first, last));
             const spelled = k > 0 && piece.startsWith(alignment.prefix) ? piece.length - alignment.prefix.length : piece.length;
-            const q = Math.min(p + spelled, end);
+            const q = Math.min(p + spelled, last);
             push(piece, false, word, place(p, q));
             p = q;
           });

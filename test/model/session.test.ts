@@ -52,7 +52,14 @@ test('the native session is in use, and gives the public API\'s signature and ou
       const next = seededRandom(7);
       const feeds = Object.fromEntries(native.signature.inputs.map((i) => [i.name, feed(i, next)]));
       const fetch = native.signature.outputs.filter((o) => o.isTensor).map((o) => o.name);
-      const [a, b] = [await native.run(feeds, fetch), await api.run(feeds, fetch)];
+      // A model these values are no valid input of (shapes/code_embedding.onnx: a category code past its table) fails alike on both.
+      const a = await native.run(feeds, fetch).catch((error: Error) => error);
+      const b = await api.run(feeds, fetch).catch((error: Error) => error);
+      if (a instanceof Error || b instanceof Error) {
+        assert.ok(a instanceof Error && b instanceof Error, `${name}: ${String(a instanceof Error ? a.message : (b as Error).message)}`);
+        assert.equal(a.message, b.message, name);
+        continue;
+      }
       assert.deepEqual(Object.keys(a), fetch, name);
       for (const output of fetch) {
         assert.deepEqual([a[output]!.type, a[output]!.dims], [b[output]!.type, b[output]!.dims], `${name} ${output}`);
