@@ -50,6 +50,7 @@ export class Quoted {
 /** `quotedVariables`: mark quoted `${VAR}` values (Quoted), which interpolation keeps as text. */
 export async function readYaml(file: string, code: BentoErrorCode, what: string, asText: readonly string[] = [], quotedVariables = false): Promise<unknown> {
   let text: string;
+  let notUtf8 = false;
   const info = await stat(file).catch(() => undefined);
   if (info?.isDirectory()) {
     throw new BentoError(code === 'JOB_INVALID' ? 'USAGE' : code, `${what} ${file} is a folder`, { file, hint: `Give the ${what.toLowerCase()} itself${code === 'JOB_INVALID' ? ', e.g. job.yaml' : ''}.` });
@@ -70,16 +71,7 @@ export async function readYaml(file: string, code: BentoErrorCode, what: string,
     // YAML 1.2 is UTF-8 or UTF-16: PowerShell 5's `>` writes UTF-16 with a byte-order mark.
     const bytes = await readFile(file);
     const utf16 = bytes[0] === 0xff && bytes[1] === 0xfe ? 'utf-16le' : bytes[0] === 0xfe && bytes[1] === 0xff ? 'utf-16be' : undefined;
-    // Bytes that are not UTF-8 (a file saved as Latin-1) would be U+FFFD: a path of another name than the one written.
-    if (!utf16 && !isUtf8(bytes)) {
-      let line = 1;
-      for (let start = 0; start < bytes.length; line++) {
-        const end = bytes.indexOf(0x0a, start);
-        if (!isUtf8(bytes.subarray(start, end === -1 ? bytes.length : end))) break;
-        start = end === -1 ? bytes.length : end + 1;
-      }
-      throw new BentoError(code, `${what} ${file} is not UTF-8 text: line ${line} holds bytes that are not`, { file, hint: `Save the ${what.toLowerCase()} as UTF-8 (a Latin-1 é is one byte, UTF-8's two).` });
-    }
+    notUtf8 = !utf16 && !isUtf8(bytes);
     text = utf16 ? new TextDecoder(utf16).decode(bytes) : bytes.toString('utf8');
   } catch (cause) {
     if (cause instanceof BentoError) throw cause;
@@ -103,6 +95,18 @@ export async function readYaml(file: string, code: BentoErrorCode, what: string,
     const node = doc.get(key, true);
     // Only where the text is one a tag may hold; `.5` or `+1` stay the number they were read as before.
     if (isScalar(node) && node.type === 'PLAIN' && typeof node.value === 'number' && typeof node.source === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(node.source)) node.value = node.source;
+  }
+  // Bytes that are not UTF-8 (a file saved as Latin-1) are U+FFFD: in a value, a path of another
+  // name than the one written; in a comment, nothing.
+  if (notUtf8) {
+    visit(doc, {
+      Scalar(_, node) {
+        if (typeof node.value === 'string' && node.value.includes('\uFFFD')) {
+          const line = node.range ? lines.linePos(node.range[0]).line : undefined;
+          throw new BentoError(code, `${what} ${file} is not UTF-8 text${line ? `: line ${line} holds bytes that are not` : ''}`, { file, hint: `Save the ${what.toLowerCase()} as UTF-8 (a Latin-1 é is one byte, UTF-8's two).` });
+        }
+      },
+    });
   }
   if (quotedVariables) {
     visit(doc, {

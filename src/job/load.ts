@@ -168,6 +168,8 @@ export async function loadJob(jobFile: string, options: LoadOptions = {}): Promi
   if (quoted.size > 0) {
     const tried = jobSchema.safeParse(interpolated);
     for (const issue of tried.success ? [] : tried.error.issues) {
+      // (A key --set gave its value has no quoted variable any more.)
+      if (under(issue.path.join('.'))) continue;
       const text = quoted.get(issue.path.join('.'));
       if (text !== undefined && issue.code === 'invalid_type' && issue.expected === 'string') setAt(interpolated, issue.path, text);
     }
@@ -414,12 +416,18 @@ function expand(text: string, env: NodeJS.ProcessEnv, path: string[], problems: 
   return { text: out, whole };
 }
 
-/** Where the brace at `open` closes, braces within counted; -1 where it does not. */
+/**
+ * Where the `${` whose brace is at `open` closes: the first `}` not closing a `${` within, as a
+ * shell reads it (`${U:-a{b}` is `a{b`; `${IN:-data/*.{csv,tsv}}` the glob, its last brace after
+ * the variable); -1 where it does not close.
+ */
 function closingBrace(text: string, open: number): number {
-  let depth = 0;
-  for (let k = open; k < text.length; k++) {
-    if (text[k] === '{') depth++;
-    else if (text[k] === '}' && --depth === 0) return k;
+  let depth = 1;
+  for (let k = open + 1; k < text.length; k++) {
+    if (text[k] === '$' && text[k + 1] === '{') {
+      depth++;
+      k++;
+    } else if (text[k] === '}' && --depth === 0) return k;
   }
   return -1;
 }

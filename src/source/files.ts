@@ -11,6 +11,21 @@ import { createGunzip } from 'node:zlib';
 import { BentoError, unreachable } from '../errors.js';
 import { formatFromPath, type InputSpec } from '../job/spec.js';
 
+/** The files and broken links a glob matches. */
+async function globFiles(parts: readonly string[]): Promise<{ files: string[]; broken: string[] }> {
+  const firstMagic = parts.findIndex(hasMagic);
+  const base = parts.slice(0, firstMagic).join(sep) || sep;
+  const pattern = globToRegExp(parts.slice(firstMagic).join('/'));
+  const matches = (file: string) => pattern.test(relative(base, file).split(sep).join('/'));
+  const broken: string[] = [];
+  // A base folder that does not exist matches nothing; one that cannot be read says so (walk).
+  const files = (await walk(base, broken).catch((error: unknown) => {
+    if (error instanceof BentoError) throw error;
+    return [] as string[];
+  })).filter(matches);
+  return { files, broken: broken.filter(matches) };
+}
+
 /** Whether a path segment holds a glob's wildcard. */
 export const hasMagic = (part: string) => /[*?[\]{}]/.test(part);
 
@@ -21,9 +36,10 @@ export const hasMagic = (part: string) => /[*?[\]{}]/.test(part);
  */
 export async function resolveInputFiles(path: string, isWanted: (file: string) => boolean, skip?: { readonly test: (file: string) => boolean; readonly skipped?: (file: string) => void }, orElse?: (file: string) => boolean): Promise<string[]> {
   const parts = path.split(sep);
-  // A file or folder that exists as written (`data [2024].csv`, saved so on Windows) is read as
-  // itself, not as a glob that matches nothing ("\[" in a glob matches a bracket too).
-  const literal = parts.some(hasMagic) && !/[*?]/.test(path) && (await stat(path).catch(() => undefined)) !== undefined;
+  // A glob that matches nothing, where a file or folder of that very name exists (`data [2024].csv`,
+  // saved so on Windows), is that file, as a shell passes such a word on as written.
+  const globbed = parts.some(hasMagic) ? await globFiles(parts) : undefined;
+  const literal = globbed !== undefined && globbed.files.length === 0 && globbed.broken.length === 0 && (await stat(path).catch(() => undefined)) !== undefined;
   const firstMagic = literal ? -1 : parts.findIndex(hasMagic);
   let files: string[];
   let broken: string[] = [];
@@ -45,15 +61,7 @@ export async function resolveInputFiles(path: string, isWanted: (file: string) =
     files = named ? all : all.filter(wanted);
     broken = named ? broken : broken.filter(wanted);
   } else {
-    const base = parts.slice(0, firstMagic).join(sep) || sep;
-    const pattern = globToRegExp(parts.slice(firstMagic).join('/'));
-    const matches = (file: string) => pattern.test(relative(base, file).split(sep).join('/'));
-    // A base folder that does not exist matches nothing; one that cannot be read says so (walk).
-    files = (await walk(base, broken).catch((error: unknown) => {
-      if (error instanceof BentoError) throw error;
-      return [] as string[];
-    })).filter(matches);
-    broken = broken.filter(matches);
+    ({ files, broken } = globbed!);
   }
   if (broken.length > 0) {
     const link = broken.sort()[0]!;

@@ -279,10 +279,23 @@ describe('loadJob: ${VAR} interpolation', () => {
     ].join('\n'));
   }));
 
-  test('a job file that is not UTF-8 (saved as Latin-1) is refused naming the line, not read with U+FFFD in a path; merge keys (<<: *defaults) are read; limits.memory of 0 MB is refused', () => withTempDir(async (dir) => {
+  test('a default ends at its first brace, as a shell reads it; --set wins over a quoted ${VAR} (refused as a number where text is wanted, not replaced by the variable)', () => withTempDir(async (dir) => {
+    const file = await writeJob(dir, ['name: "${N}"', 'input: { path: "${U:-a{b}" }', 'model: "${U:-x{y}z}"', 'output: { path: "${U:-{a,b}}.csv" }'].join('\n'));
+    const spec = await loadJob(file, { env: { N: '123' } });
+    assert.equal(spec.input.path, join(dir, 'a{b'));
+    assert.equal(spec.model.path, join(dir, 'x{yz}'));
+    assert.equal(spec.output.path, join(dir, '{a,b}.csv'));
+    assert.equal(spec.name, '123');
+    assert.equal((await loadJob(file, { env: { N: '123' }, overrides: ['name=nightly'] })).name, 'nightly');
+    await rejectsWith(loadJob(file, { env: { N: '123' }, overrides: ['name=456'] }), 'JOB_INVALID', `Job file ${file}: --set name: expected a non-empty string, got \`456\` (number)`);
+  }));
+
+  test('a job file that is not UTF-8 (saved as Latin-1) is refused naming the line, not read with U+FFFD in a path (a comment may hold such bytes); merge keys (<<: *defaults) are read; limits.memory of 0 MB is refused', () => withTempDir(async (dir) => {
     const latin = join(dir, 'latin.yaml');
     await writeFile(latin, Buffer.concat([Buffer.from('input: { path: in.csv }\nmodel: m\noutput: { path: out/l'), Buffer.from([0xe9]), Buffer.from('.csv }\n')]));
     await rejectsWith(loadJob(latin, { env: {} }), 'JOB_INVALID', `Job file ${latin} is not UTF-8 text: line 3 holds bytes that are not`);
+    await writeFile(latin, Buffer.concat([Buffer.from('# caf'), Buffer.from([0xe9]), Buffer.from('\ninput: { path: in.csv }\nmodel: m\noutput: { path: out.csv }\n')]));
+    assert.equal((await loadJob(latin, { env: {} })).output.path, join(dir, 'out.csv'));
     // A merge key takes the anchored mapping's keys, the section's own winning.
     const merged = await writeJob(dir, ['input: &in { path: in.csv, format: csv }', 'model: m', 'output:', '  <<: *in', '  path: o.jsonl', '  format: jsonl'].join('\n'), 'merged.yaml');
     const spec = await loadJob(merged, { env: {} });

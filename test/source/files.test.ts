@@ -227,3 +227,14 @@ describe('openSource', () => {
     await rejectsWith(() => openSource(spec(dir)), 'INPUT_FORMAT', `Input files mix formats: ${join(dir, 'a.csv')} is csv, ${join(dir, 'b.jsonl')} is jsonl`);
   }));
 });
+
+test('a path with brackets is a glob where it matches files, and the file of that very name where it matches none (as a shell passes such a word on)', () => withTempDir(async (dir) => {
+  for (const folder of ['in1', 'in2', 'in[12]']) {
+    await mkdir(join(dir, folder));
+    await writeFile(join(dir, folder, 'a.csv'), 'x\n1\n');
+  }
+  const csv = (file: string) => file.endsWith('.csv');
+  assert.deepEqual(await resolveInputFiles(join(dir, 'in[12]', 'a.csv'), csv), [join(dir, 'in1', 'a.csv'), join(dir, 'in2', 'a.csv')]);
+  await writeFile(join(dir, 'data [2024].csv'), 'x\n1\n');
+  assert.deepEqual(await resolveInputFiles(join(dir, 'data [2024].csv'), csv), [join(dir, 'data [2024].csv')]);
+}));

@@ -60,7 +60,10 @@ function render(modelFile: string, signature: Signature, bundle: Bundle | undefi
   // [2, batch, 2] (sequence first) and [4] (one row's values) have a fixed first dimension that is no batch.
   const later = signature.inputs.find((i) => !dynamic(i.shape[0] ?? 'batch') && i.shape.slice(1).some(dynamic));
   const flat = signature.inputs.find((i) => i.shape.length === 1 && !dynamic(i.shape[0]!) && Number(i.shape[0]) > 1);
-  const batch = later ? `not the first dimension: input "${later.name}" is [${later.shape.join(', ')}], fixed first and dynamic after; rows are fed as the first dimension, so re-export with the batch first`
+  // Fixed first and open after: a fixed batch with a sequence (token inputs, [4, sequence]), or the
+  // batch in another dimension (a sequence-first export); at 1, an export at batch 1 (validate's rule).
+  const batch = later && later.shape[0] === 1 ? `fixed at 1 (rows run one at a time), input "${later.name}" [${later.shape.join(', ')}] open after it`
+    : later ? `fixed at ${later.shape[0]}, with open dimensions after it in input "${later.name}" [${later.shape.join(', ')}]: a sequence (token inputs), or else the batch in another dimension, which rows cannot be fed to (re-export with the batch first)`
     : flat ? `fixed at ${flat.shape[0]}, or none: input "${flat.name}" is [${flat.shape[0]}], which is also one row's ${flat.shape[0]} values for a model exported to take one row at a time`
       : batchDims.length > 0 ? `fixed at ${batchDims[0]} (rows run ${batchDims[0]} at a time, the last batch padded)` : 'dynamic';
   lines.push(`batch    ${batch}${m ? `; manifest max_size ${m.batch.max_size}` : ''}`);
@@ -81,7 +84,7 @@ function render(modelFile: string, signature: Signature, bundle: Bundle | undefi
     const note = !t.isTensor ? '  (not a tensor: cannot be fetched by onnxruntime-node; map a tensor output instead)'
       : t.shape.length === 0 ? '  (a scalar: no value per row, not fetched)'
         : !fixedBatch && !dynamic(t.shape[0]!) && t.shape.length === 1 ? '  (no batch dimension: a per-model constant, no value per row)'
-          : !dynamic(t.shape[0]!) && t.shape.slice(1).some(dynamic) ? '  (its batch is not the first dimension: no value per row)' : '';
+          : !fixedBatch && !dynamic(t.shape[0]!) && t.shape.slice(1).some(dynamic) ? '  (its batch is not the first dimension: no value per row)' : '';
     lines.push(`  ${describe(t)}${mapped ? `  → ${mapped.activation && mapped.activation !== 'none' ? `${mapped.activation} → ` : ''}[${outputColumns(mapped).join(', ')}]` : ''}${note}`);
   }
   if (mismatch) lines.push('', `problem  ${mismatch}`);
