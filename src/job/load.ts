@@ -2,8 +2,8 @@
  * @file Job file → JobSpec: read YAML, interpolate `${VAR}`, apply `--set` overrides, validate
  * against the schema, normalize paths and defaults. Every problem is reported at once.
  */
-import { existsSync } from 'node:fs';
-import { basename, dirname, extname, resolve, sep } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import { parse as parseYamlScalar } from 'yaml';
 import * as z from 'zod';
 import { configError, expect, nonEmptyString, positiveInt, Quoted, readYaml, stringList, validate } from '../config.js';
@@ -209,7 +209,9 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
   const outputPath = at('output.path', job.output.path);
   const problems: string[] = [];
   const outputFormat: DataFormat | undefined = job.output.format ?? formatFromPath(outputPath);
-  if (outputFormat === undefined) {
+  if (outputFormat === undefined && existsSync(outputPath) && statSync(outputPath).isDirectory()) {
+    problems.push(`output.path: ${outputPath} is an existing directory; output.path names the file to write, e.g. ${join(outputPath, 'scored.csv')}`);
+  } else if (outputFormat === undefined) {
     problems.push(`output.format: cannot be inferred from the extension ${quote(extname(outputPath) || '(none)')}; expected one of [${dataFormats.join(', ')}] (set output.format, or name the file .csv, .jsonl or .parquet)`);
   }
   const gzip = /\.gz$/i.test(outputPath);

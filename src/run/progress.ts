@@ -105,6 +105,13 @@ export function startProgress(stats: RunStats, options: ProgressOptions): Progre
       paused += t - seen - step;
       samples = [];
     }
+    // A resumed run's committed rows, once known, start the pace from here (at a look, not at the
+    // next line: a log's first line, ten seconds in, would have one sample and no ETA).
+    if (rowsBefore() !== before) {
+      before = rowsBefore();
+      const { rows, fraction } = position();
+      samples = [{ t, rows, fraction }];
+    }
     seen = t;
     return t;
   };

@@ -621,3 +621,10 @@ test('an input file named with brackets (data [2024].csv) is read as itself, not
   assert.equal(error.job, 'brackets');
   assert.match(String(error.stack), /^BentoError: Input file/);
 }));
+
+test('output.path an existing directory without an extension is said as that, with the file to name, not as a format that cannot be inferred', () => withTempDir(async (dir) => {
+  await mkdir(join(dir, 'adir'));
+  const result = await runCli(['--log-format', 'text', 'run', penguinsJob, '--progress', 'none', '--set', `output.path=${join(dir, 'adir')}`]);
+  assert.equal(result.code, 2, result.stderr);
+  assert.match(result.stderr, new RegExp(`output\\.path: ${join(dir, 'adir')} is an existing directory; output\\.path names the file to write, e\\.g\\. ${join(dir, 'adir', 'scored.csv')}`));
+}));

@@ -121,3 +121,23 @@ test('a resumed run\'s pace counts from when its committed rows are known, even 
   // 900,000 rows left at 10,000 a second.
   assert.equal(last.eta_seconds, 90);
 });
+
+test('a resumed run\'s first log line has an ETA: the pace starts when the committed rows are known (at the clock\'s next look), not at that line', async () => {
+  const stream = new PassThrough();
+  const events: { eta_seconds?: number }[] = [];
+  stream.on('data', (d: Buffer) => events.push(...d.toString().trim().split('\n').map((l) => JSON.parse(l) as never)));
+  let clock = 0;
+  const stats: RunStats = { rowsRead: 0, rowsWritten: 0, batches: 0, sourceProgress: () => ({ done: stats.rowsWritten, total: 2_000_000, unit: 'rows' }) };
+  // Lines every 2 s of the injected clock; the clock is looked at every (real) second.
+  const progress = startProgress(stats, { job: 'j', mode: 'log', logger: new Logger('json', stream), intervalMs: 2_000, now: () => clock });
+  clock = 100;
+  stats.rowsRead = stats.rowsWritten = stats.rowsWrittenBefore = 1_000_000;
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  clock = 2_100;
+  stats.rowsRead = stats.rowsWritten = 1_030_000;
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  progress.stop();
+  assert.equal(events.length, 1, JSON.stringify(events));
+  // 970,000 rows left at 15,000 a second (30,000 in the 2 s since the committed rows were known).
+  assert.equal(events[0]!.eta_seconds, 65);
+});
