@@ -187,11 +187,21 @@ export async function loadJob(jobFile: string, options: LoadOptions = {}): Promi
 function fromSet(error: BentoError, overridden: ReadonlySet<string>): BentoError {
   let message = error.message;
   let set = 0;
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   for (const key of overridden) {
-    const at = new RegExp(`(^Job file .*?: |^  - )${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=[.:])`, 'm');
+    const at = new RegExp(`(^Job file .*?: |^  - )${escape(key)}(?=[.:])`, 'm');
     while (at.test(message)) {
       message = message.replace(at, `$1--set ${key}`);
       set++;
+    }
+    // A misspelt section (--set bacth.size=32) is an unknown key at its first part: the --set's too.
+    const parts = key.split('.');
+    for (let n = parts.length - 1; n > 0; n--) {
+      const prefix = new RegExp(`(^Job file [^\\n]*?: |^  - )(${escape(parts.slice(0, n).join('.'))}: unknown key)`, 'gm');
+      message = message.replace(prefix, (_match, head: string, rest: string) => {
+        set++;
+        return `${head}--set ${key}: ${rest}`;
+      });
     }
   }
   if (set === 0) return error;

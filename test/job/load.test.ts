@@ -311,6 +311,16 @@ describe('loadJob: ${VAR} interpolation', () => {
 });
 
 describe('loadJob: --set overrides', () => {
+  test('a --set key misspelt in its section (bacth.size) is the --set\'s problem, and two letters swapped are one edit for "did you mean"', () => withTempDir(async (dir) => {
+    const file = await writeJob(dir, minimal);
+    await rejectsWith(loadJob(file, { env: {}, overrides: ['bacth.size=32'] }), 'JOB_INVALID',
+      `Job file ${file}: --set bacth.size: bacth: unknown key (did you mean \`batch\`?); expected one of [name, input, model, batch, output, errors, checkpoint, limits]`);
+    const error = await rejectsWith(loadJob(file, { env: {}, overrides: ['batch.szie=32'] }), 'JOB_INVALID',
+      `Job file ${file}: --set batch.szie: unknown key (did you mean \`batch.size\`?); expected one of [size, concurrency]`);
+    assert.equal(error.hint, 'Fix the --set value and run again.');
+  }));
+
+
   test('values are parsed as YAML scalars and flow lists', () => withTempDir(async (dir) => {
     const file = await writeJob(dir, minimal);
     const spec = await loadJob(file, { env: {}, overrides: ['batch.size=1024', 'output.keep=[a, b]', 'input.csv.header=false', 'name=a=b'] });
