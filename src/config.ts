@@ -96,22 +96,17 @@ export async function readYaml(file: string, code: BentoErrorCode, what: string,
     // Only where the text is one a tag may hold; `.5` or `+1` stay the number they were read as before.
     if (isScalar(node) && node.type === 'PLAIN' && typeof node.value === 'number' && typeof node.source === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(node.source)) node.value = node.source;
   }
-  // Bytes that are not UTF-8 (a file saved as Latin-1) are U+FFFD: in a value, a path of another
-  // name than the one written; in a comment, nothing.
-  if (notUtf8) {
+  // One pass over the values: bytes that are not UTF-8 (a file saved as Latin-1) are U+FFFD, in a
+  // value a path of another name than the one written (in a comment, nothing); and quoted `${VAR}`
+  // values are marked (Quoted).
+  if (notUtf8 || quotedVariables) {
     visit(doc, {
-      Scalar(_, node) {
-        if (typeof node.value === 'string' && node.value.includes('\uFFFD')) {
+      Scalar(key, node) {
+        if (notUtf8 && typeof node.value === 'string' && node.value.includes('\uFFFD')) {
           const line = node.range ? lines.linePos(node.range[0]).line : undefined;
           throw new BentoError(code, `${what} ${file} is not UTF-8 text${line ? `: line ${line} holds bytes that are not` : ''}`, { file, hint: `Save the ${what.toLowerCase()} as UTF-8 (a Latin-1 é is one byte, UTF-8's two).` });
         }
-      },
-    });
-  }
-  if (quotedVariables) {
-    visit(doc, {
-      Scalar(key, node) {
-        if (key !== 'key' && (node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE') && typeof node.value === 'string' && /^\$\{.*\}$/s.test(node.value)) node.value = new Quoted(node.value);
+        if (quotedVariables && key !== 'key' && (node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE') && typeof node.value === 'string' && /^\$\{.*\}$/s.test(node.value)) node.value = new Quoted(node.value);
       },
     });
   }

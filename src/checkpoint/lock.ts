@@ -374,11 +374,11 @@ export async function removeDeadLockTemps(checkpointPath: string): Promise<void>
   const lock = `${checkpointPath}.lock`;
   await Promise.all([removeDeadTemps(lock, true), removeDeadTemps(guardOf(lock), true)]);
   const dir = dirname(checkpointPath);
-  const legacy = new RegExp(`^${escapeRegExp(basename(checkpointPath))}\\.(?:takeover\\.)?lock-(\\d+)-\\d+\\.bento-batch\\.tmp$`);
+  const name = basename(checkpointPath);
   for (const entry of await readdir(dir).catch(() => [] as string[])) {
-    const pid = Number(legacy.exec(entry)?.[1]);
-    if (Number.isInteger(pid) && pid !== process.pid && !processAlive(pid)) await rm(join(dir, entry), { force: true });
+    const rest = [`${name}.lock-`, `${name}.takeover.lock-`].find((head) => entry.startsWith(head)) ?? '';
+    const id = rest && entry.endsWith('.bento-batch.tmp') ? /^(\d+)-\d+$/.exec(entry.slice(rest.length, -'.bento-batch.tmp'.length))?.[1] : undefined;
+    const pid = Number(id);
+    if (id !== undefined && pid !== process.pid && !processAlive(pid)) await rm(join(dir, entry), { force: true });
   }
 }
-
-const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

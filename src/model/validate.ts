@@ -8,7 +8,7 @@ import { dtypes, unfedDtype } from './manifest.js';
 import type { Signature } from './session.js';
 
 /** A dimension the graph leaves open (a name, or unknown). */
-const dynamicDim = (d: number | string) => typeof d !== 'number' || d <= 0;
+export const dynamicDim = (d: number | string) => typeof d !== 'number' || d <= 0;
 
 /** Throws one MODEL_MISMATCH listing every disagreement between bento.yaml and the ONNX graph. */
 export function validateSignature(bundle: Bundle, signature: Signature): void {

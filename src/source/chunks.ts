@@ -27,7 +27,7 @@ export const typeCells = 1 << 21;
  * more (typeBytes); fixed, as typeCells is, and not at all where input.chunk_rows is set (its
  * rows are taken as asked, as a hint to type from more rows says).
  */
-export const chunkBytes = 16 << 20;
+const chunkBytes = 16 << 20;
 const typeBytes = 32 << 20;
 
 /** Whether a chunk of `bytes` of text is full by its bytes (see chunkBytes). */

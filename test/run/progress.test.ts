@@ -99,19 +99,25 @@ test('the first progress line of a log (ten seconds in) has an ETA: the pace cou
   assert.deepEqual([events[0]!.percent, events[0]!.eta_seconds], [40, 15]);
 });
 
-test('a resumed run\'s pace counts from when its committed rows are known, even when they reach the bar after it starts', () => {
+/** A log-mode progress over 2,000,000 rows on an injected clock, resumed with a million rows committed (its counts arriving at 100 ms), and the events it logs. */
+function resumedLog(intervalMs: number) {
   const stream = new PassThrough();
   const events: { rows_per_second: number; eta_seconds?: number }[] = [];
   stream.on('data', (d: Buffer) => events.push(...d.toString().trim().split('\n').map((l) => JSON.parse(l) as never)));
-  let clock = 0;
+  const at = { clock: 0 };
   const stats: RunStats = { rowsRead: 0, rowsWritten: 0, batches: 0, sourceProgress: () => ({ done: stats.rowsWritten, total: 2_000_000, unit: 'rows' }) };
-  const progress = startProgress(stats, { job: 'j', mode: 'log', logger: new Logger('json', stream), intervalMs: 200, now: () => clock });
+  const progress = startProgress(stats, { job: 'j', mode: 'log', logger: new Logger('json', stream), intervalMs, now: () => at.clock });
   // A scoring thread's first counts: a million rows committed by the run before.
-  clock = 100;
+  at.clock = 100;
   stats.rowsRead = stats.rowsWritten = stats.rowsWrittenBefore = 1_000_000;
+  return { at, stats, progress, events };
+}
+
+test('a resumed run\'s pace counts from when its committed rows are known, even when they reach the bar after it starts', () => {
+  const { at, stats, progress, events } = resumedLog(200);
   progress.report();
   for (let t = 1; t <= 10; t++) {
-    clock = 100 + t * 1000;
+    at.clock = 100 + t * 1000;
     stats.rowsRead = stats.rowsWritten = 1_000_000 + t * 10_000;
     progress.report();
   }
@@ -123,17 +129,10 @@ test('a resumed run\'s pace counts from when its committed rows are known, even 
 });
 
 test('a resumed run\'s first log line has an ETA: the pace starts when the committed rows are known (at the clock\'s next look), not at that line', async () => {
-  const stream = new PassThrough();
-  const events: { eta_seconds?: number }[] = [];
-  stream.on('data', (d: Buffer) => events.push(...d.toString().trim().split('\n').map((l) => JSON.parse(l) as never)));
-  let clock = 0;
-  const stats: RunStats = { rowsRead: 0, rowsWritten: 0, batches: 0, sourceProgress: () => ({ done: stats.rowsWritten, total: 2_000_000, unit: 'rows' }) };
   // Lines every 2 s of the injected clock; the clock is looked at every (real) second.
-  const progress = startProgress(stats, { job: 'j', mode: 'log', logger: new Logger('json', stream), intervalMs: 2_000, now: () => clock });
-  clock = 100;
-  stats.rowsRead = stats.rowsWritten = stats.rowsWrittenBefore = 1_000_000;
+  const { at, stats, progress, events } = resumedLog(2_000);
   await new Promise((resolve) => setTimeout(resolve, 1_500));
-  clock = 2_100;
+  at.clock = 2_100;
   stats.rowsRead = stats.rowsWritten = 1_030_000;
   await new Promise((resolve) => setTimeout(resolve, 1_500));
   progress.stop();

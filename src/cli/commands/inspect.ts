@@ -9,7 +9,7 @@ import { type Bundle, resolveBundle } from '../../model/bundle.js';
 import { defaultMaxLength, outputColumns } from '../../model/manifest.js';
 import { ModelPool } from '../../model/pool.js';
 import type { Signature, TensorInfo } from '../../model/session.js';
-import { validateSignature } from '../../model/validate.js';
+import { dynamicDim, validateSignature } from '../../model/validate.js';
 
 export interface InspectOptions {
   readonly target: string;
@@ -56,10 +56,9 @@ function render(modelFile: string, signature: Signature, bundle: Bundle | undefi
   }
   lines.push(`model    ${modelFile}`);
   const batchDims = signature.inputs.map((i) => i.shape[0]).filter((d) => typeof d === 'number' && d > 0);
-  const dynamic = (d: number | string) => typeof d !== 'number' || d < 0;
   // [2, batch, 2] (sequence first) and [4] (one row's values) have a fixed first dimension that is no batch.
-  const later = signature.inputs.find((i) => !dynamic(i.shape[0] ?? 'batch') && i.shape.slice(1).some(dynamic));
-  const flat = signature.inputs.find((i) => i.shape.length === 1 && !dynamic(i.shape[0]!) && Number(i.shape[0]) > 1);
+  const later = signature.inputs.find((i) => !dynamicDim(i.shape[0] ?? 'batch') && i.shape.slice(1).some(dynamicDim));
+  const flat = signature.inputs.find((i) => i.shape.length === 1 && !dynamicDim(i.shape[0]!) && Number(i.shape[0]) > 1);
   // Fixed first and open after: a fixed batch with a sequence (token inputs, [4, sequence]), or the
   // batch in another dimension (a sequence-first export); at 1, an export at batch 1 (validate's rule).
   const batch = later && later.shape[0] === 1 ? `fixed at 1 (rows run one at a time), input "${later.name}" [${later.shape.join(', ')}] open after it`
@@ -83,8 +82,8 @@ function render(modelFile: string, signature: Signature, bundle: Bundle | undefi
     const fixedBatch = batchDims.length > 0;
     const note = !t.isTensor ? '  (not a tensor: cannot be fetched by onnxruntime-node; map a tensor output instead)'
       : t.shape.length === 0 ? '  (a scalar: no value per row, not fetched)'
-        : !fixedBatch && !dynamic(t.shape[0]!) && t.shape.length === 1 ? '  (no batch dimension: a per-model constant, no value per row)'
-          : !fixedBatch && !dynamic(t.shape[0]!) && t.shape.slice(1).some(dynamic) ? '  (its batch is not the first dimension: no value per row)' : '';
+        : !fixedBatch && !dynamicDim(t.shape[0]!) && t.shape.length === 1 ? '  (no batch dimension: a per-model constant, no value per row)'
+          : !fixedBatch && !dynamicDim(t.shape[0]!) && t.shape.slice(1).some(dynamicDim) ? '  (its batch is not the first dimension: no value per row)' : '';
     lines.push(`  ${describe(t)}${mapped ? `  → ${mapped.activation && mapped.activation !== 'none' ? `${mapped.activation} → ` : ''}[${outputColumns(mapped).join(', ')}]` : ''}${note}`);
   }
   if (mismatch) lines.push('', `problem  ${mismatch}`);
