@@ -15,6 +15,8 @@ import { type CsvOptions, type DataFormat, dataFormats, formatFromPath, type Job
 /** Execution providers onnxruntime-node has builds of (CPU in every one; the others where their package or platform has them). */
 const executionProviders = ['cpu', 'cuda', 'tensorrt', 'dml', 'coreml', 'webgpu', 'qnn'];
 const memoryExpected = 'a size in MB such as 256, or a string such as 512MB or 1GB';
+/** `limits.memory` and `output.parquet.row_group_memory`: MB, or a string with its unit (megabytes). */
+const memorySize = () => z.union([positiveInt(), z.string().refine((v) => /^\s*\d+(\.\d+)?\s*(MB|MiB|GB|GiB)\s*$/i.test(v) && megabytes(v) >= 1, expect(memoryExpected))], expect(memoryExpected));
 
 /**
  * Rows a chunk holds by default (a Parquet chunk never crosses a row group).
@@ -90,6 +92,7 @@ export const jobSchema = z.strictObject({
     csv: z.strictObject({ delimiter: oneChar.refine((d) => !/[\p{L}\p{N}."+\-:\s]/u.test(d) || d === '\t', expect('one character that no number, date or timestamp holds, e.g. "," ";" "|" or a tab')).optional() }, expect('a mapping')).optional(),
     parquet: z.strictObject({
       row_group_rows: positiveInt().optional(),
+      row_group_memory: memorySize().optional(),
       compression: z.enum(['snappy', 'gzip', 'zstd', 'uncompressed'], expect('one of [snappy, gzip, zstd, uncompressed]')).optional(),
     }, expect('a mapping')).optional(),
     compression_level: z.number(expect('a whole number')).int(expect('a whole number')).optional(),
@@ -109,7 +112,7 @@ export const jobSchema = z.strictObject({
     }, expect('a mapping, or false')),
   ], expect('a mapping with path and every, or false')).optional(),
   limits: z.strictObject({
-    memory: z.union([positiveInt(), z.string().refine((v) => /^\s*\d+(\.\d+)?\s*(MB|MiB|GB|GiB)\s*$/i.test(v) && megabytes(v) >= 1, expect(memoryExpected))], expect(memoryExpected)).optional(),
+    memory: memorySize().optional(),
   }, expect('a mapping')).optional(),
 }, expect('a mapping'));
 
@@ -310,7 +313,12 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
       // A .tsv output is tab-separated, as a .tsv input is read.
       csv: { delimiter: job.output.csv?.delimiter ?? (/\.tsv(\.gz)?$/i.test(outputPath) ? '\t' : ',') },
       gzip,
-      parquet: { rowGroupRows: job.output.parquet?.row_group_rows ?? 65536, compression: job.output.parquet?.compression ?? 'snappy' },
+      parquet: {
+        rowGroupRows: job.output.parquet?.row_group_rows ?? 65536,
+        // Left out when unset, so the checkpoints of runs that could not set it still match.
+        ...(job.output.parquet?.row_group_memory !== undefined ? { rowGroupMemoryMb: megabytes(job.output.parquet.row_group_memory) } : {}),
+        compression: job.output.parquet?.compression ?? 'snappy',
+      },
       ...(job.output.compression_level !== undefined ? { compressionLevel: job.output.compression_level } : {}),
       writer: job.output.writer ?? 'auto',
     },

@@ -79,7 +79,8 @@ export interface OutputSpec {
   readonly csv: { readonly delimiter: string };
   /** CSV and JSON Lines written gzipped: the path ends in `.gz` (sink/text.ts). */
   readonly gzip: boolean;
-  readonly parquet: { readonly rowGroupRows: number; readonly compression: 'snappy' | 'gzip' | 'zstd' | 'uncompressed' };
+  /** `rowGroupMemoryMb`: undefined for the sink's default (sink/parquet.ts, defaultRowGroupMemoryMb). */
+  readonly parquet: { readonly rowGroupRows: number; readonly rowGroupMemoryMb?: number; readonly compression: 'snappy' | 'gzip' | 'zstd' | 'uncompressed' };
   /** The gzip (1–9) or zstd (1–22) level of a gzipped text output or a Parquet one's pages; undefined: the codec's default (6, 3). */
   readonly compressionLevel?: number;
   /** Where the output is formatted and encoded: its own thread(s), the scoring thread, or by the input's size (sink/thread.ts, smallInput). */

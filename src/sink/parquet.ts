@@ -1,6 +1,6 @@
 /**
  * @file Parquet writer over hyparquet-writer: batches are gathered into row groups of
- * `rowGroupRows`; each row group is encoded on its own (at offset 0, by a RowGroupEncoder, here
+ * `rowGroupRows` (or fewer, once their values take `rowGroupMemoryMb`); each row group is encoded on its own (at offset 0, by a RowGroupEncoder, here
  * or on encoder threads: sink/encoders.ts) and appended to the file in order, its column
  * offsets moved to where it lands. Page headers hold no file offsets, so the bytes are those of
  * a writer that wrote the whole file in one go. With sink/parquet-flat.ts, the only modules that
@@ -12,7 +12,7 @@ import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import type { ColumnChunk, RowGroup, SchemaElement } from 'hyparquet';
 import { BentoError } from '../errors.js';
 import type { OutputSpec } from '../job/spec.js';
-import { cell, type Column, type Field, MaskedColumn } from '../source/types.js';
+import { cell, CodedColumn, type Column, type Field, MaskedColumn } from '../source/types.js';
 import { openPartial, outputError, type PartialFile } from './atomic.js';
 import { BoolColumn, codecs, type Compression, Int64Column, NumberColumn, TextColumn } from './parquet-flat.js';
 import { loadZstd, zstdCompress } from './zstd.js';
@@ -22,13 +22,52 @@ import type { OutputBatch, Sink, SinkOptions } from './types.js';
 
 export interface ParquetSinkOptions {
   readonly rowGroupRows: number;
+  /** The values (valueBytes) a row group may gather before it closes, in MB; defaultRowGroupMemoryMb where undefined. */
+  readonly rowGroupMemoryMb?: number;
   readonly compression: Compression;
 }
 
+/**
+ * A row group also ends once its values take this much (valueBytes): 65,536 rows of 2.5 KB text
+ * are 164 MB, which an encoder thread holds (as strings, then pages) in a heap of 102 MB at the
+ * default limits.memory, or 48 MB with four encoders: such a run stopped with MEMORY_LIMIT. On
+ * that input an encoder's heap of 48 MB took row groups of 32 MB and not 48; text outside
+ * Latin-1 takes two bytes a character there. Penguins-like rows (~60 bytes) never reach it.
+ */
+export const defaultRowGroupMemoryMb = 16;
+
 /** The Parquet sink's options an output asks for: its row groups' size, and its pages' codec and level. */
 export function parquetOptions(output: OutputSpec): ParquetSinkOptions {
-  const { rowGroupRows, compression: codec } = output.parquet;
-  return { rowGroupRows, compression: { codec, ...(output.compressionLevel !== undefined ? { level: output.compressionLevel } : {}) } };
+  const { rowGroupRows, rowGroupMemoryMb, compression: codec } = output.parquet;
+  return { rowGroupRows, ...(rowGroupMemoryMb !== undefined ? { rowGroupMemoryMb } : {}), compression: { codec, ...(output.compressionLevel !== undefined ? { level: output.compressionLevel } : {}) } };
+}
+
+/**
+ * About the bytes a batch's values take, uncompressed: a text's characters, a number's width,
+ * nested values summed. Counted from the values alone (not the heap), so row groups, and the
+ * file a resumed run writes, are the same on every run of the same input.
+ */
+export function valueBytes(batch: OutputBatch): number {
+  let bytes = 0;
+  for (const column of batch.columns.values()) {
+    if (column instanceof MaskedColumn) bytes += column.values.BYTES_PER_ELEMENT * batch.length;
+    else if (column instanceof CodedColumn) bytes += 4 * batch.length;
+    else if (ArrayBuffer.isView(column)) bytes += (column as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT * batch.length;
+    else for (let i = 0; i < batch.length; i++) bytes += sizeOf(column[i]);
+  }
+  return bytes;
+}
+
+function sizeOf(value: unknown): number {
+  if (typeof value === 'string') return value.length;
+  if (value === null || value === undefined) return 0;
+  if (typeof value !== 'object') return 8;
+  if (value instanceof Uint8Array) return value.byteLength;
+  if (value instanceof Date) return 8;
+  let bytes = 0;
+  if (Array.isArray(value)) for (const item of value) bytes += sizeOf(item);
+  else for (const [key, item] of Object.entries(value)) bytes += key.length + sizeOf(item);
+  return bytes;
 }
 
 /** One encoded row group: its bytes, and its metadata with offsets counted from its first byte. */
@@ -303,7 +342,9 @@ export async function openParquetSink(schema: readonly Field[], options: SinkOpt
   if (!options.resume) await file.write(MAGIC);
   /** Where the file stands after an append: a commit position, once fsync'd. */
   type Appended = { readonly groups: number; readonly numRows: bigint; readonly bytes: number };
+  const groupBytes = (options.rowGroupMemoryMb ?? defaultRowGroupMemoryMb) * 2 ** 20;
   let rows = 0;
+  let bytes = 0;
   let failure: unknown;
   let last: Promise<Appended> = Promise.resolve({ groups: state.rowGroups.length, numRows: state.numRows, bytes: options.resume?.bytes ?? MAGIC.length });
   /** Appends not yet waited for by `write`, oldest first. */
@@ -311,6 +352,7 @@ export async function openParquetSink(schema: readonly Field[], options: SinkOpt
   const closeGroup = () => {
     if (rows === 0) return;
     rows = 0;
+    bytes = 0;
     const encoded = encoding.close();
     encoded.catch(() => undefined); // surfaced through the append below
     last = last.then(async () => {
@@ -333,9 +375,10 @@ export async function openParquetSink(schema: readonly Field[], options: SinkOpt
       if (rows === 0) while (!failure && pending.length > encoding.ahead) await pending.shift()!.catch(() => undefined);
       if (failure) throw failure;
       encoding.add(batch);
-      // A row group ends at the first batch boundary at or past rowGroupRows, so row groups (and
-      // resumed files) are deterministic.
-      const closes = rows + batch.length >= options.rowGroupRows;
+      // A row group ends at the first batch boundary at or past rowGroupRows or its memory, so row
+      // groups (and resumed files) are deterministic.
+      bytes += valueBytes(batch);
+      const closes = rows + batch.length >= options.rowGroupRows || bytes >= groupBytes;
       rows += batch.length;
       if (closes) closeGroup();
     },

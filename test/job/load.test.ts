@@ -89,7 +89,7 @@ describe('loadJob: a valid job normalizes', () => {
       '  format: jsonl',
       '  keep: []',
       '  csv: { delimiter: "|" }',
-      '  parquet: { row_group_rows: 10, compression: gzip }',
+      '  parquet: { row_group_rows: 10, row_group_memory: 64MB, compression: gzip }',
       '  writer: inline',
       'checkpoint: { path: state, every: 1.5m }',
       'limits: { memory: 1GB }',
@@ -101,7 +101,7 @@ describe('loadJob: a valid job normalizes', () => {
       input: { path: '/data/in/*.tsv', format: 'csv', columns: ['a', 'b'], csv: { delimiter: ';', header: false, quote: "'" }, chunkRows: 100, chunkRowsSet: true },
       model: { ref: '/models/m', baseDir: dir, path: '/models/m', threads: { intraOp: 4, interOp: 1 }, graphOptimization: 'basic', providers: ['cuda', 'cpu'], placement: 'inline' },
       batch: { size: 32, concurrency: 3 },
-      output: { path: join(dir, 'out.data'), format: 'jsonl', keep: [], csv: { delimiter: '|' }, gzip: false, parquet: { rowGroupRows: 10, compression: 'gzip' }, writer: 'inline' },
+      output: { path: join(dir, 'out.data'), format: 'jsonl', keep: [], csv: { delimiter: '|' }, gzip: false, parquet: { rowGroupRows: 10, rowGroupMemoryMb: 64, compression: 'gzip' }, writer: 'inline' },
       errors: { path: join(dir, 'out.data.errors.jsonl'), maxCount: undefined, maxRate: undefined, emit: 'skip' },
       checkpoint: { path: join(dir, 'state'), everyRows: undefined, everySeconds: 90 },
       limits: { memoryMb: 1024 },
@@ -302,6 +302,8 @@ describe('loadJob: ${VAR} interpolation', () => {
     assert.deepEqual([spec.output.path, spec.output.format], [join(dir, 'o.jsonl'), 'jsonl']);
     const zero = await writeJob(dir, ['input: { path: in.csv }', 'model: m', 'output: { path: o.csv }', 'limits: { memory: "0MB" }'].join('\n'), 'zero.yaml');
     await rejectsWith(loadJob(zero, { env: {} }), 'JOB_INVALID', `Job file ${zero}: limits.memory: expected a size in MB such as 256, or a string such as 512MB or 1GB, got \`"0MB"\` (string)`);
+    const group = await writeJob(dir, ['input: { path: in.csv }', 'model: m', 'output: { path: o.parquet, parquet: { row_group_memory: 16KB } }'].join('\n'), 'group.yaml');
+    await rejectsWith(loadJob(group, { env: {} }), 'JOB_INVALID', `Job file ${group}: output.parquet.row_group_memory: expected a size in MB such as 256, or a string such as 512MB or 1GB, got \`"16KB"\` (string)`);
   }));
 
   test('a whole-value ${VAR} in a numeric field gives a number', () => withTempDir(async (dir) => {

@@ -13,6 +13,7 @@ import { parse } from 'csv-parse/sync';
 import type { DataFormat, OutputSpec } from '../../src/job/spec.js';
 import { publish } from '../../src/sink/atomic.js';
 import { type OutputBatch, openSink, tidyPartial } from '../../src/sink/index.js';
+import { openSinkThread } from '../../src/sink/thread.js';
 import type { SinkPosition } from '../../src/sink/types.js';
 import { dayText, doubleText, float32Text, float32TextByPrecision, jsonText, numberText, timestampText } from '../../src/sink/values.js';
 import type { Field } from '../../src/source/types.js';
@@ -301,6 +302,24 @@ describe('parquet sink', () => {
     const meta = await duckdb(`SELECT row_group_id, row_group_num_rows AS n, compression FROM parquet_metadata('${out.path}') WHERE path_in_schema = 's' ORDER BY 1`);
     assert.deepEqual(meta, [{ row_group_id: 0n, n: 2n, compression: 'GZIP' }, { row_group_id: 1n, n: 3n, compression: 'GZIP' }]);
     assert.deepEqual((await duckdb(`SELECT s FROM read_parquet('${out.path}')`)).map((r) => r.s), ['a,b', 'say "hi"\nbye', null, 'a,b', 'say "hi"\nbye']);
+  }));
+
+  test('a row group also ends once its values take row_group_memory, at a batch end, whatever the writer', () => withTempDir(async (dir) => {
+    // 300 KB of text a batch of 100 rows (3 KB a row), numbers as 8 bytes: a 1 MB group closes after its 4th batch.
+    const fields: Field[] = [{ name: 'doc', type: 'string' }, { name: 'x', type: 'float64' }];
+    const text = (b: number) => Array.from({ length: 100 }, (_, i) => `${b}:${i} `.padEnd(3000, 'é'));
+    const batches = Array.from({ length: 10 }, (_, b) => batch({ doc: text(b), x: Float64Array.from({ length: 100 }, (_, i) => b * 100 + i) }));
+    const counts: bigint[][] = [];
+    for (const writer of ['inline', 'thread'] as const) {
+      const out = output(dir, 'parquet', { path: join(dir, `${writer}.parquet`), writer, parquet: { rowGroupRows: 65536, rowGroupMemoryMb: 1, compression: 'snappy' } });
+      const sink = await (writer === 'thread' ? openSinkThread : openSink)(out, fields, { partial: join(dir, `${writer}.partial.parquet`) });
+      for (const b of batches) await sink.write(b);
+      await sink.seal();
+      await publish(join(dir, `${writer}.partial.parquet`), out.path);
+      counts.push((await duckdb(`SELECT row_group_num_rows AS n FROM parquet_metadata('${out.path}') WHERE path_in_schema = 'x' ORDER BY row_group_id`)).map((r) => r.n as bigint));
+      assert.deepEqual((await duckdb(`SELECT count(*) AS n, sum(x) AS s FROM read_parquet('${out.path}')`))[0], { n: 1000n, s: 499500 });
+    }
+    assert.deepEqual(counts, [[400n, 400n, 200n], [400n, 400n, 200n]]);
   }));
 
   test('a date column stays a DATE: the day in CSV and JSONL, DATE in Parquet', () => withTempDir(async (dir) => {
