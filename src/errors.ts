@@ -133,7 +133,6 @@ export function thousands(n: number): string {
   return `${whole!.replace(/\B(?=(\d{3})+$)/g, ',')}${fraction === undefined ? '' : `.${fraction}`}`;
 }
 
-/** The closest candidate to `name` by edit distance, when it is close enough to be a typo. */
 /**
  * A name as a message shows it, its invisible characters (a zero-width space or a BOM copied from a
  * web page or Word, a no-break space, a control) written as \uXXXX: else "did you mean" offers
@@ -141,6 +140,12 @@ export function thousands(n: number): string {
  */
 export function visible(name: string): string {
   return name.replace(/[\p{Cf}\p{Cc}\u00a0\u2000-\u200a\u2028\u2029\u202f\u3000]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
+}
+
+/** Column names for a message, each visible: the first 30 and a count of the rest (a feature table's 1,000 made a hint of 8 KB). */
+export function columnList(names: readonly string[]): string {
+  const shown = names.slice(0, 30).map(visible).join(', ');
+  return names.length > 30 ? `${shown} and ${thousands(names.length - 30)} more` : shown;
 }
 
 /**
@@ -156,6 +161,7 @@ export function closestName(name: string, candidates: Iterable<string>): { guess
   };
 }
 
+/** The closest candidate to `name` by edit distance, when it is close enough to be a typo. */
 export function didYouMean(name: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;

@@ -14,7 +14,7 @@ import { acquireLock, type Lock, removeDeadLockTemps } from '../checkpoint/lock.
 import { decideResume } from '../checkpoint/resume.js';
 import { type CheckpointState, checkCheckpointDir, detachMarker, detachPartials, partialErrorsFile, partialFile, readState, removeCheckpoint, removeStrayTemps, writeState } from '../checkpoint/state.js';
 import { usableCores } from '../cores.js';
-import { BentoError, closestName, fsReason, thousands, visible, yamlList } from '../errors.js';
+import { BentoError, closestName, columnList, fsReason, thousands, yamlList } from '../errors.js';
 import { type JobSpec, sameFile, writtenByRuns } from '../job/spec.js';
 import type { Bundle } from '../model/bundle.js';
 import { weightBytes } from '../model/external.js';
@@ -202,7 +202,7 @@ export async function prepareJob(spec: JobSpec, resolved?: Bundle): Promise<Prep
     throw new BentoError('COLUMN_MISSING', `Column "${column}" is missing: ${needer}, but ${source.files[0]} has no such column${closest ? `; the closest is "${closest.guess}"` : ''}`, {
       file: source.files[0], column, hint: (source.partitionKeys.includes(column) ? `"${column}" is a partition column (the ${column}=… folders): add it to input.columns to read it.` : undefined)
         ?? notRead(source.notes, column) ?? closest?.hidden
-        ?? misread(source, names) ?? (closest ? `Did you mean "${closest.guess}"? Rename it in the input, or fix the name in the ${modelColumns.includes(column) ? 'manifest' : 'job file'}.` : `The input has columns: ${names.map(visible).join(', ')}.`),
+        ?? misread(source, names) ?? (closest ? `Did you mean "${closest.guess}"? Rename it in the input, or fix the name in the ${modelColumns.includes(column) ? 'manifest' : 'job file'}.` : `The input has columns: ${columnList(names)}.`),
     });
   }
   // A Parquet DATE or TIMESTAMP fed as numbers would be its count of days or microseconds since

@@ -2,7 +2,7 @@
  * @file Helpers shared by the row-oriented readers (CSV, JSONL): column accumulation into
  * chunks, a peeked first chunk so the schema is known before reading starts, and type sniffing.
  */
-import { BentoError, closestName, thousands, visible } from '../errors.js';
+import { BentoError, closestName, columnList, thousands } from '../errors.js';
 import { type ByteProgress, isGzip } from './files.js';
 import { type Column, type Field, type FieldType, int64Max, int64Min, lineColumn, MaskedColumn, parseNumber, type RowChunk, type Source, type SourcePosition } from './types.js';
 
@@ -355,7 +355,7 @@ export function requireColumns(file: string, present: readonly string[], names: 
     const closest = closestName(name, present);
     throw new BentoError('COLUMN_MISSING', `Column "${name}" is missing from ${file}${closest ? `; the closest column is "${closest.guess}"` : ''}`, {
       file, column: name,
-      hint: closest?.hidden ?? (closest ? `Rename the column in the input, or fix the name in the job or manifest (did you mean "${closest.guess}"?).` : `The file has columns: ${present.map(visible).join(', ')}.`),
+      hint: closest?.hidden ?? (closest ? `Rename the column in the input, or fix the name in the job or manifest (did you mean "${closest.guess}"?).` : `The file has columns: ${columnList(present)}.`),
     });
   }
 }

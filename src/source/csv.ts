@@ -5,7 +5,7 @@
  * Each row's end offset comes with it from the splitter, so a resume seeks to it.
  */
 import { type CsvEncoding, CsvSplitter, LongRecordError, NotUtf8Error, UnclosedQuoteError } from './csvsplit.js';
-import { BentoError, didYouMean } from '../errors.js';
+import { BentoError, columnList, didYouMean } from '../errors.js';
 import { chunkEnd, ColumnBuilder, convertColumn, fullByBytes, inexactIntegerHint, integerText, maxLineBytes, raiseChunkRows, requireColumns, sniffCsvType, textSource, typeMismatch } from './chunks.js';
 import { convertTemporal, type DeclaredType, sniffTemporal, timestampShape, typeWords } from './csvtypes.js';
 import { ByteProgress, byteOrderMark, fileSizes, openFileStream, streamError } from './files.js';
@@ -425,7 +425,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
       if (name === undefined) continue;
       const guess = didYouMean(name, present);
       throw new BentoError('COLUMN_MISSING', `input.csv.${key} names column "${name}", which ${file} does not have${guess ? `; the closest column is "${guess}"` : ''}`, {
-        file, column: name, hint: guess ? `Fix the name in input.csv.${key} (did you mean "${guess}"?).` : `Fix the name in input.csv.${key}; the file has columns: ${present.join(', ')}.`,
+        file, column: name, hint: guess ? `Fix the name in input.csv.${key} (did you mean "${guess}"?).` : `Fix the name in input.csv.${key}; the file has columns: ${columnList(present)}.`,
       });
     }
   }
