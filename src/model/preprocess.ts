@@ -301,7 +301,7 @@ function fillColumn(data: Writable, cells: Column, length: number, width: number
     const categories = input.categories ? new Map(input.categories.map((c, k) => [c, k])) : undefined;
     const big = input.dtype === 'int64';
     const range = rangeOf(input.dtype);
-    const within = `within the ${input.dtype} range${range && input.dtype !== 'int32' ? ` (${range[0]} to ${range[1]})` : ''}`;
+    const within = `within the ${input.dtype} range${range && input.dtype !== 'int32' ? ` (${range[0]} to ${range[1]})` : big ? ' (-2^63 to 2^63 - 1)' : ''}`;
     for (let i = 0; i < length; i++) {
       const v = cell(column, i);
       let n: number | bigint | undefined;
@@ -329,6 +329,8 @@ function fillColumn(data: Writable, cells: Column, length: number, width: number
       }
       if (n === undefined) n = fail(i, v, `${expects}; it has no value and the tensor has no fill`);
       if (range && (Number(n) < range[0] || Number(n) > range[1])) n = fail(i, v, `${expects}, ${within}`);
+      // A BigInt64Array wraps what it is given: 2^64 − 1 (a UBIGINT, a JSON id) would be fed as −1, 1e19 as −8.4e18.
+      else if (big && (typeof n === 'bigint' ? n < int64Min || n > int64Max : !(n! >= -(2 ** 63) && n! < 2 ** 63))) n = fail(i, v, `${expects}, ${within}`);
       if (big) (data as BigInt64Array)[i * width + j] = BigInt(n!);
       else (data as Int32Array)[i * width + j] = Number(n);
     }

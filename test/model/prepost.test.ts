@@ -155,6 +155,16 @@ describe('preprocess', () => {
       'Invalid value: column "n" expects int32 (tensor "n"), within the int32 range, got 3000000000 at /data/a.csv row 11');
   });
 
+  test('an int64 value past its range is INVALID_VALUE, not wrapped (a UBIGINT 2^64 - 1 fed as -1, 1e19 as -8.4e18); its edges pass', () => {
+    const m = manifest([{ tensor: 'n', dtype: 'int64', shape: ['batch'], columns: ['n'] }]);
+    const within = 'expects int64 (tensor "n"), within the int64 range (-2^63 to 2^63 - 1)';
+    throwsWith(() => preprocess(batch({ n: [18446744073709551615n] }, 1), m, 1), 'INVALID_VALUE', `Invalid value: column "n" ${within}, got 18446744073709551615 at /data/a.csv row 11`);
+    throwsWith(() => preprocess(batch({ n: [1e19] }, 1), m, 1), 'INVALID_VALUE', `Invalid value: column "n" ${within}, got 10000000000000000000 at /data/a.csv row 11`);
+    throwsWith(() => preprocess(batch({ n: ['-1e19'] }, 1), m, 1), 'INVALID_VALUE', `Invalid value: column "n" ${within}, got "-1e19" at /data/a.csv row 11`);
+    throwsWith(() => preprocess(batch({ n: [2 ** 63] }, 1), m, 1), 'INVALID_VALUE', `Invalid value: column "n" ${within}, got 9223372036854776000 at /data/a.csv row 11`);
+    assert.deepEqual(Array.from(preprocess(batch({ n: [9223372036854775807n, -(2 ** 63), '-9223372036854775808'] }, 3), m, 3).n!.data as BigInt64Array), [9223372036854775807n, -9223372036854775808n, -9223372036854775808n]);
+  });
+
   test('a finite value past float32\'s range is INVALID_VALUE for a float32 tensor, not Infinity in it; ±Infinity itself and float64 tensors pass', () => {
     const m = manifest([{ tensor: 'x', dtype: 'float32', shape: ['batch', 1], columns: ['a'] }]);
     throwsWith(() => preprocess(batch({ a: ['1e39'] }, 1), m, 1), 'INVALID_VALUE',
