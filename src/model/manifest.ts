@@ -35,12 +35,16 @@ export const unfedDtype = (tensor: string, dtype: string) => `the model's input 
 
 const dim = z.union([z.literal('batch'), z.number().int().positive(), z.string().min(1)], expect('"batch", a positive integer, or a dimension name'));
 
+const fillValue = z.union([z.number(), z.nan(), z.string()]);
+const floatDtypes: ReadonlySet<DType> = new Set(['float16', 'float32', 'float64']);
+
 const inputSchema = z.strictObject({
   tensor: nonEmptyString('the ONNX input name'),
   dtype: z.enum(dtypes as [DType, ...DType[]], expect(`one of [${dtypes.join(', ')}]`)),
   shape: z.array(dim, expect('a list such as [batch, 4]')).min(1, expect('a list such as [batch, 4]')),
   columns: stringList('a list of input column names').min(1, expect('at least one column name')),
-  fill: z.union([z.number(), z.array(z.number())], expect('a number, or one number per column')).optional(),
+  // NaN (`.nan`) for a model that imputes missing values itself (an sklearn Imputer, a tree's missing branch); text for a string tensor.
+  fill: z.union([fillValue, z.array(fillValue)], expect('a number (or .nan), a text for a string tensor, or one per column')).optional(),
   categories: stringList('a list of category values').min(1, expect('at least one category')).optional(),
 }, expect('a mapping'));
 
@@ -135,6 +139,12 @@ export const manifestSchema = z.strictObject({
 
 export type Manifest = z.infer<typeof manifestSchema>;
 export type InputTensor = Manifest['inputs'][number];
+
+/** A fill as `models` and `inspect` show it: NaN as NaN (JSON would say null), text quoted. */
+export function fillText(fill: NonNullable<InputTensor['fill']>): string {
+  const one = (v: number | string) => (typeof v === 'string' ? JSON.stringify(v) : String(v));
+  return Array.isArray(fill) ? `[${fill.map(one).join(',')}]` : one(fill);
+}
 export type OutputTensor = Manifest['outputs'][number];
 export type TextInput = NonNullable<Manifest['text']>;
 
@@ -227,10 +237,14 @@ const uniqueTensorsAndColumns: Rule = (m) => {
   return problems;
 };
 
-/** A fill is a value of its tensor's dtype: a whole number for an integer tensor (a category's index where there are categories), 0 or 1 for a bool one. */
+/** A fill is a value of its tensor's dtype: a whole number for an integer tensor (a category's index where there are categories), 0 or 1 for a bool one, a text for a string one, NaN only for a float one. */
 const fillFitsDtype: Rule = (m) => m.inputs.flatMap((input, i) => {
   if (input.fill === undefined) return [];
-  const values = Array.isArray(input.fill) ? input.fill : [input.fill];
+  const all = Array.isArray(input.fill) ? input.fill : [input.fill];
+  const text = input.dtype === 'string';
+  const wrong = all.filter((v) => (typeof v === 'string') !== text || (Number.isNaN(v) && !floatDtypes.has(input.dtype)));
+  if (wrong.length > 0) return [`inputs.${i}.fill: ${wrong.map((v) => (typeof v === 'string' ? JSON.stringify(v) : String(v))).join(', ')} is not a ${input.dtype} value${text ? ' (a text in quotes, e.g. "missing")' : Number.isNaN(wrong[0]) ? ' (NaN fills only a float tensor)' : ''}`];
+  const values = all as number[];
   const integer = isInteger(input.dtype);
   const range = rangeOf(input.dtype);
   const bad = values.filter((v) => (integer && !Number.isInteger(v)) || (input.dtype === 'bool' && v !== 0 && v !== 1) || (range !== undefined && (v < range[0] || v > range[1])));

@@ -84,7 +84,7 @@ export class Preprocessor {
 
   /** Feeds for one batch padded to `rows`, and the context its postprocessing needs. */
   run(batch: Batch, rows: number, errors?: RowErrors): { feeds: Record<string, TensorData>; context: PreContext } {
-    const feeds = preprocess(batch, this.#manifest, rows, errors);
+    const feeds = preprocess(batch, this.#manifest, rows, errors, this.#csv);
     const text = this.#manifest.text;
     if (!text || !this.#encoder) return { feeds, context: this.#masks(feeds) };
     // A bad text is its row's error, or the batch's when no row errors are kept.
@@ -138,13 +138,13 @@ type Writable = Float32Array | Float64Array | Int32Array | Int16Array | Uint16Ar
 export type RowErrors = Map<number, BentoError>;
 
 /** Builds the feeds for one batch. `rows` is the tensor's batch dim: the batch length, or the fixed size to pad to. */
-export function preprocess(batch: Batch, manifest: Manifest, rows: number, errors?: RowErrors): Record<string, TensorData> {
+export function preprocess(batch: Batch, manifest: Manifest, rows: number, errors?: RowErrors, csv = false): Record<string, TensorData> {
   const feeds: Record<string, TensorData> = {};
-  for (const input of manifest.inputs) feeds[input.tensor] = buildTensor(batch, input, rows, errors);
+  for (const input of manifest.inputs) feeds[input.tensor] = buildTensor(batch, input, rows, errors, csv);
   return feeds;
 }
 
-function buildTensor(batch: Batch, input: InputTensor, rows: number, errors: RowErrors | undefined): TensorData {
+function buildTensor(batch: Batch, input: InputTensor, rows: number, errors: RowErrors | undefined, csv: boolean): TensorData {
   const width = rowWidth(input)!;
   const data = allocate(input.dtype, rows * width);
   input.columns.forEach((name, j) => {
@@ -152,7 +152,7 @@ function buildTensor(batch: Batch, input: InputTensor, rows: number, errors: Row
     // The run checks columns against the source schema before reading; this is a bug guard.
     if (column === undefined) throw new Error(`column ${name} is not in the batch`);
     const fill = Array.isArray(input.fill) ? input.fill[j] : input.fill;
-    fillColumn(data, column, batch.length, width, j, input, name, fill, batch, errors);
+    fillColumn(data, column, batch.length, width, j, input, name, fill, batch, errors, csv);
   });
   const dims = [rows, ...input.shape.slice(1).map(Number)];
   // A float16 tensor is filled as doubles (allocate), then rounded to half precision.
@@ -245,7 +245,10 @@ function textOfBytes(column: Column, bad: (i: number, bytes: Uint8Array) => void
   });
 }
 
-function fillColumn(data: Writable, cells: Column, length: number, width: number, j: number, input: InputTensor, name: string, fill: number | undefined, batch: Batch, errors: RowErrors | undefined): void {
+/** `csv`: the cells are a CSV file's text as read (for a CSV output), where an empty cell is "" and is missing, as it is null in the other outputs. */
+function fillColumn(data: Writable, cells: Column, length: number, width: number, j: number, input: InputTensor, name: string, given: number | string | undefined, batch: Batch, errors: RowErrors | undefined, csv: boolean): void {
+  // The manifest's rules give a string tensor a text fill and the others a number.
+  const fill = typeof given === 'number' ? given : undefined;
   const fail = (i: number, value: unknown, why: string): 0 => {
     const { file, row, byte } = locate(batch, i);
     const error = new BentoError('INVALID_VALUE', `Invalid value: column "${name}" ${why}, got ${show(value)} at ${file} row ${row}`, {
@@ -344,10 +347,14 @@ function fillColumn(data: Writable, cells: Column, length: number, width: number
     }
     return;
   }
+  // A FLOAT column's number is its text as the writers print it (0.1, not 0.10000000149011612), as a text model reads it.
+  const float32 = column instanceof Float32Array || (column instanceof MaskedColumn && column.values instanceof Float32Array);
   for (let i = 0; i < length; i++) {
     const v = cell(column, i);
-    if (v === null || v === undefined) fail(i, v, `${expects}; it has no value`);
-    else (data as string[])[i * width + j] = typeof v === 'string' ? v : jsonText(v, 'json');
+    if (v === null || v === undefined || (csv && v === '')) {
+      if (typeof given === 'string') (data as string[])[i * width + j] = given;
+      else fail(i, null, `${expects}; it has no value and the tensor has no fill`);
+    } else (data as string[])[i * width + j] = typeof v === 'string' ? v : typeof v === 'object' ? jsonText(v, 'json') : float32 && typeof v === 'number' ? float32Text(v) : String(v);
   }
 }
 

@@ -99,6 +99,8 @@ export class ErrorLog {
 }
 
 function clip(value: unknown): unknown {
+  // A missing cell is null, not the text "null" a cell may hold.
+  if (value === null) return null;
   // As the CSV and JSON Lines writers give a cell: bytes (a Parquet BLOB) as base64, a struct's
   // 64-bit integers as numbers (JSON.stringify refuses them).
   const text = typeof value === 'string' ? value : value instanceof Uint8Array ? base64(value) : jsonText(value, 'json');

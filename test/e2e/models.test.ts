@@ -261,6 +261,26 @@ test('inputs of four dtypes (float32, int64, bool, string) and two outputs', () 
   assert.deepEqual(rows, cases.map((c) => ({ w: c.word, score: c.score, word_id: c.word_id })));
 }));
 
+test('an empty CSV cell for a string tensor is missing whatever the output format (a bad row, null in the errors file), and a text fill scores it', () => withTempDir(async (dir) => {
+  await writeFile(join(dir, 'in.csv'), 'a,b,n,ok,w\n1,2,3,true,beta\n1,2,3,true,\n1,2,3,true,""\n1,2,3,true,gamma\n');
+  const packed = await runCli(['pack', join(shapes, 'mixed.onnx'), '--name', 'mixed', '--version', '1', '--columns', 'x=a,b', '--columns', 'count=n', '--columns', 'flag=ok', '--columns', 'word=w', '--output', join(dir, 'bundle')]);
+  assert.equal(packed.code, 0, packed.stderr);
+  for (const format of ['csv', 'jsonl']) {
+    await writeFile(join(dir, 'job.yaml'), `input: { path: in.csv }\nmodel: bundle\noutput: { path: out.${format}, keep: [w] }\n`);
+    const run = await runCli(['run', 'job.yaml', '--progress', 'none'], { cwd: dir });
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual((await readRows(join(dir, `out.${format}`))).map((r) => `${r.w} ${r.word_id}`), ['beta 2', 'gamma 3'], format);
+    const errors = (await readFile(join(dir, `out.${format}.errors.jsonl`), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { row: number; value: unknown; hint: string });
+    assert.deepEqual(errors.map((e) => [e.row, e.value]), [[2, null], [3, null]], format);
+    assert.equal(errors[0]!.hint, 'Fix the row, or give tensor "word" a `fill` value in bento.yaml.');
+  }
+  const manifest = await readFile(join(dir, 'bundle', 'bento.yaml'), 'utf8');
+  await writeFile(join(dir, 'bundle', 'bento.yaml'), manifest.replace(/(tensor: word\n(?:.*\n)*?\s+columns:\n\s+- w\n)/, '$1    fill: alpha\n'));
+  const filled = await runCli(['run', 'job.yaml', '--progress', 'none', '--restart'], { cwd: dir });
+  assert.equal(filled.code, 0, filled.stderr);
+  assert.deepEqual((await readRows(join(dir, 'out.jsonl'))).map((r) => `${r.w} ${r.word_id}`), ['beta 2', 'null 1', 'null 1', 'gamma 3']);
+}));
+
 test('pack says which input tensors still need columns', () => withTempDir(async (dir) => {
   const result = await runCli(['--log-format', 'text', 'pack', join(shapes, 'mixed.onnx'), '--name', 'mixed', '--columns', 'x=a,b', '--columns', 'cnt=n'], { env: { BENTO_BATCH_HOME: dir } });
   assert.equal(result.code, 2);
@@ -292,9 +312,13 @@ test('pack refuses a name or version that is no folder of the store or no half o
     assert.equal(result.code, 2, result.stderr);
     assert.equal(result.stderr, `error: Cannot pack ${model}: ${problem}\nhint: Fix the flags and run again; \`bento-batch pack --help\` lists them.\n`);
   }
-  const several = await pack('--name', 'p', '--max-batch', 'abc', '--columns', columns, '--fill', 'features=x');
+  const several = await pack('--name', 'p', '--max-batch', 'abc', '--columns', columns, '--columns', 'features=a');
   assert.equal(several.code, 2, several.stderr);
-  assert.ok(several.stderr.startsWith(`error: Cannot pack ${model}:\n  - --max-batch: expected a positive whole number\n  - --fill features=x: expected numbers, e.g. --fill features=0\n`), several.stderr);
+  assert.ok(several.stderr.startsWith(`error: Cannot pack ${model}:\n  - --max-batch: expected a positive whole number\n  - --columns features=…: given more than once; give each tensor once\n`), several.stderr);
+  // A fill is checked against its tensor's dtype: numbers (or nan) for a float one.
+  const fill = await pack('--name', 'p', '--columns', columns, '--fill', 'features=x');
+  assert.equal(fill.code, 2, fill.stderr);
+  assert.match(fill.stderr, /  - --fill features=x: expected numbers \(or nan\), e\.g\. --fill features=0\n/);
   assert.deepEqual(await readdir(dir), [], 'nothing was written, in the store or beside it');
 }));
 

@@ -189,6 +189,22 @@ describe('preprocess', () => {
       'Invalid value: column "flag" expects bool (tensor "flag") (true/false), got "yes" at /data/a.csv row 11');
   });
 
+  test('a string tensor: a missing cell is one whatever the output (a CSV cell read as text is ""), filled by a text fill; a FLOAT cell is its printed text; NaN fills a float tensor', () => {
+    const m = manifest([{ tensor: 'text', dtype: 'string', shape: ['batch', 1], columns: ['text'] }]);
+    throwsWith(() => preprocess(batch({ text: ['a', ''] }, 2), m, 2, undefined, true), 'INVALID_VALUE',
+      'Invalid value: column "text" expects string (tensor "text"); it has no value and the tensor has no fill, got an empty cell at /data/a.csv row 12');
+    // Outside a CSV input "" is a text like any other.
+    assert.deepEqual(preprocess(batch({ text: ['a', ''] }, 2), m, 2).text!.data, ['a', '']);
+    const filled = manifest([{ tensor: 'text', dtype: 'string', shape: ['batch', 1], columns: ['text'], fill: 'missing' }]);
+    assert.deepEqual(preprocess(batch({ text: ['a', '', null] }, 3), filled, 3, undefined, true).text!.data, ['a', 'missing', 'missing']);
+    assert.deepEqual(preprocess(batch({ text: Float32Array.of(39.1, 0.1) }, 2), m, 2).text!.data, ['39.1', '0.1']);
+    const nan = manifest([{ tensor: 'x', dtype: 'float32', shape: ['batch', 1], columns: ['a'], fill: Number.NaN }]);
+    assert.deepEqual(Array.from(preprocess(batch({ a: [1, null, ''] }, 3), nan, 3, undefined, true).x!.data as Float32Array), [1, Number.NaN, Number.NaN]);
+    assert.throws(() => manifest([{ tensor: 'text', dtype: 'string', shape: ['batch', 1], columns: ['text'], fill: 0 }]), /inputs\.0\.fill: 0 is not a string value \(a text in quotes, e\.g\. "missing"\)/);
+    assert.throws(() => manifest([{ tensor: 'n', dtype: 'int64', shape: ['batch'], columns: ['n'], fill: Number.NaN }]), /inputs\.0\.fill: NaN is not a int64 value \(NaN fills only a float tensor\)/);
+    assert.throws(() => manifest([{ tensor: 'x', dtype: 'float32', shape: ['batch', 1], columns: ['a'], fill: 'zero' }]), /inputs\.0\.fill: "zero" is not a float32 value/);
+  });
+
   test('a fixed batch pads the tensor to `rows` with zeros', () => {
     const m = manifest([
       { tensor: 'x', dtype: 'float32', shape: ['batch', 2], columns: ['a', 'b'] },

@@ -6,7 +6,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { BentoError } from '../../errors.js';
 import { type Bundle, resolveBundle } from '../../model/bundle.js';
-import { defaultMaxLength, outputColumns } from '../../model/manifest.js';
+import { defaultMaxLength, fillText, outputColumns } from '../../model/manifest.js';
 import { ModelPool } from '../../model/pool.js';
 import type { Signature, TensorInfo } from '../../model/session.js';
 import { dynamicDim, validateSignature } from '../../model/validate.js';
@@ -74,7 +74,7 @@ function render(modelFile: string, signature: Signature, bundle: Bundle | undefi
       continue;
     }
     const mapped = m?.inputs.find((i) => i.tensor === t.name);
-    lines.push(`  ${describe(t)}${mapped ? `  ← columns [${mapped.columns.join(', ')}]${mapped.categories ? ` as categories [${mapped.categories.join(', ')}]` : ''}${mapped.fill !== undefined ? `, missing → ${JSON.stringify(mapped.fill)}` : ', missing → error'}` : ''}`);
+    lines.push(`  ${describe(t)}${mapped ? `  ← columns [${mapped.columns.join(', ')}]${mapped.categories ? ` as categories [${mapped.categories.join(', ')}]` : ''}${mapped.fill !== undefined ? `, missing → ${fillText(mapped.fill)}` : ', missing → error'}` : ''}`);
   }
   lines.push('outputs');
   for (const t of signature.outputs) {

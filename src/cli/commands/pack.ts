@@ -210,10 +210,6 @@ function checkFlags(options: PackOptions): void {
     const tensors = options[flag].map((v) => v.slice(0, Math.max(0, v.indexOf('='))));
     for (const tensor of new Set(tensors.filter((t, i) => t && tensors.indexOf(t) !== i))) problems.push(`--${flag} ${tensor}=…: given more than once; give each tensor once`);
   }
-  for (const v of options.fill) {
-    const values = v.slice(v.indexOf('=') + 1).split(',').map((x) => x.trim()).filter(Boolean);
-    if (v.indexOf('=') > 0 && values.some((x) => !Number.isFinite(Number(x)))) problems.push(`--fill ${v}: expected numbers, e.g. --fill ${v.slice(0, v.indexOf('='))}=0`);
-  }
   if (problems.length > 0) throw new BentoError('USAGE', `Cannot pack ${options.model}:${problems.length === 1 ? ` ${problems[0]}` : `\n${problems.map((p) => `  - ${p}`).join('\n')}`}`, { hint: 'Fix the flags and run again; `bento-batch pack --help` lists them.' });
 }
 
@@ -276,7 +272,10 @@ function fromFlags(options: PackOptions, version: string, signature: Signature, 
     }
     const rest = input.shape.slice(1);
     if (rest.some((d) => typeof d !== 'number' || d < 0)) problems.push(`input tensor "${input.name}" has dynamic dimensions [${input.shape.join(', ')}]; describe it with --manifest`);
-    const f = fill.get(input.name)?.map(Number);
+    // Text for a string tensor; numbers, or nan for a model that imputes missing values itself, for the others.
+    const given = fill.get(input.name);
+    const f = input.type === 'string' ? given : given?.map((x) => (/^nan$/i.test(x) ? Number.NaN : Number(x)));
+    if (input.type !== 'string' && f?.some((x, k) => !Number.isFinite(x) && !/^nan$/i.test(given![k]!))) problems.push(`--fill ${input.name}=${given!.join(',')}: expected numbers (or nan), e.g. --fill ${input.name}=0`);
     return { tensor: input.name, dtype: input.type, shape: ['batch', ...rest], columns: cols ?? [], ...(f ? { fill: f.length === 1 ? f[0] : f } : {}) };
   });
   // Each flag names tensors of one side of the model: a name it lacks is a problem, as a misspelt --columns is.
