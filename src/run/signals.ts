@@ -1,6 +1,7 @@
 /**
- * @file SIGINT/SIGTERM → an AbortSignal the pipeline checks between batches. A second signal
- * stops the process at once with the signal's default action (as PID 1: at the next batch).
+ * @file SIGINT/SIGTERM → an AbortSignal the pipeline checks between batches. A second signal (a
+ * second after the first, or of the other name) stops the process at once with the signal's
+ * default action (as PID 1: at the next batch).
  */
 
 export interface SignalScope {
@@ -18,6 +19,9 @@ export interface SignalScope {
 }
 
 type Name = 'SIGINT' | 'SIGTERM';
+
+/** A second signal of the same name sooner than this after the first is the first one again (see trapSignals). */
+const sameRequestMs = 1000;
 
 /** A signal that came while held (holdSignals), before trapSignals took over. */
 let early: Name | undefined;
@@ -57,7 +61,12 @@ export function trapSignals(onFirst: (name: Name) => void, onSecond?: (name: Nam
   const now = new AbortController();
   let settled = false;
   let late = 0;
+  let first: { name: Name; at: number } | undefined;
   const handler = (name: Name) => {
+    // GNU timeout sends its signal to the command and then to its own process group, which holds
+    // the command: one SIGTERM arrives twice, microseconds apart, and stopped a cron job's run at
+    // once instead of letting it finish its batches. A repeat within a second is that one request.
+    if (first && first.name === name && performance.now() - first.at < sameRequestMs) return;
     if (settled && late++ === 0) return;
     if (settled) {
       dispose();
@@ -79,6 +88,7 @@ export function trapSignals(onFirst: (name: Name) => void, onSecond?: (name: Nam
       process.kill(process.pid, name);
       return;
     }
+    first = { name, at: performance.now() };
     controller.abort(name);
     onFirst(name);
   };

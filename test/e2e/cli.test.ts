@@ -293,6 +293,7 @@ test('SIGTERM commits and exits 143 with no output at output.path; the rerun res
   await twice.started;
   await new Promise((r) => setTimeout(r, 300));
   twice.child.kill('SIGINT');
+  await new Promise((r) => setTimeout(r, 1100));
   twice.child.kill('SIGINT');
   const second = await twice.done;
   assert.ok(second.code === 130 || second.signal === 'SIGINT', `exit ${second.code} / ${second.signal}`);
@@ -450,7 +451,7 @@ test('as PID 1 (a container\'s entrypoint), a second SIGTERM still stops at once
   // Once rows are in the row group, the first signal reads on to its end (past the input's).
   await new Promise((resolve) => setTimeout(resolve, 500));
   process.kill(Number(inner), 'SIGTERM');
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await new Promise((resolve) => setTimeout(resolve, 1100));
   const second = performance.now();
   process.kill(Number(inner), 'SIGTERM');
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));

@@ -1,4 +1,4 @@
-/** trapSignals (src/run/signals.ts) in this process: a first signal stops the run, one after the run has ended changes nothing. */
+/** trapSignals (src/run/signals.ts) in this process: a first signal stops the run, its repeat within a second (GNU timeout's) is the same request, one after the run has ended changes nothing. */
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
@@ -23,5 +23,19 @@ test('a first SIGTERM aborts the run\'s signal and is told; once the run has end
     assert.deepEqual([finished.signal.aborted, told], [false, ['SIGTERM']]);
   } finally {
     finished.dispose();
+  }
+});
+
+test('the same signal twice at once (GNU timeout signals the command, then its process group) is one request: the run stops gracefully, not at once', async () => {
+  const told: string[] = [];
+  const scope = trapSignals((name) => told.push(name), (name) => told.push(`again ${name}`));
+  try {
+    process.kill(process.pid, 'SIGTERM');
+    process.kill(process.pid, 'SIGTERM');
+    await sleep(50);
+    // Still alive: a second request would have ended this process with the signal's default action.
+    assert.deepEqual([scope.signal.aborted, told], [true, ['SIGTERM']]);
+  } finally {
+    scope.dispose();
   }
 });
