@@ -4,6 +4,6 @@
 export { BentoError, type BentoErrorCode, ExitCode, exitCodeFor } from './errors.js';
 export { loadJob, type LoadOptions } from './job/load.js';
 export type { JobSpec, DataFormat } from './job/spec.js';
-export { prepareJob, runPrepared, type PreparedJob, type RunSummary, type RunStats } from './run/pipeline.js';
+export { prepareJob, runPrepared, type PreparedJob, type RunHooks, type RunSummary, type RunStats } from './run/pipeline.js';
 export { openBundle, type Bundle } from './model/bundle.js';
 export type { Manifest } from './model/manifest.js';

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { root } from './helpers.js';
 
 const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as {
-  dependencies: Record<string, string>; devDependencies: Record<string, string>; files: string[]; bin: Record<string, string>; type: string; engines: { node: string };
+  dependencies: Record<string, string>; devDependencies: Record<string, string>; files: string[]; bin: Record<string, string>; type: string; engines: { node: string }; main: string; types: string;
 };
 
 test('runtime dependencies stay inside the allowlist', () => {
@@ -28,7 +28,10 @@ test('ESM package with a bin, Node 20+', () => {
   assert.equal(pkg.type, 'module');
   assert.equal(pkg.bin['bento-batch'], 'bin/bento-batch.js');
   assert.equal(pkg.engines.node, '>=20');
-  assert.deepEqual(pkg.files, ['bin', 'dist', '!dist/test', 'README.md']);
+  // src: the source maps (tsc's and the bundle's) point there; the build's own bookkeeping stays out.
+  assert.deepEqual(pkg.files, ['bin', 'dist', '!dist/test', '!dist/.tsbuildinfo', 'src', 'README.md']);
+  // For TypeScript's classic node10 resolution too, which reads no "exports".
+  assert.deepEqual([pkg.main, pkg.types], ['./dist/src/index.js', './dist/src/index.d.ts']);
 });
 
 test('.npmrc skips the onnxruntime CUDA download (CI has no network beyond npm)', async () => {

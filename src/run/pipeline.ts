@@ -295,7 +295,12 @@ export function checkOutputColumns(job: PreparedJob, predictions: readonly Field
  * complete. With a checkpoint, holding the job's lock (checkpoint/lock.ts): a second run of the
  * job at the same time stops with JOB_RUNNING.
  */
+/** Prepared jobs that have run: a second run would find their input read (CSV, JSON Lines) and, with restart, remove the first one's checkpoint first. */
+const ran = new WeakSet<PreparedJob>();
+
 export async function runPrepared(job: PreparedJob, hooks: RunHooks = {}): Promise<RunSummary> {
+  if (ran.has(job)) throw new BentoError('USAGE', `Job ${job.spec.name} was prepared once and has run: its input has been read`, { hint: 'Call prepareJob again (with a fresh loadJob) for each run.' });
+  ran.add(job);
   const lock = job.spec.checkpoint
     ? await acquireLock(job.spec.checkpoint.path, job.spec.name, { signal: hooks.signal, waiting: (message) => hooks.info?.(message, 'lock-wait') })
     : undefined;

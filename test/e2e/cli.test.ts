@@ -88,13 +88,23 @@ test('validate warns of a bad row in its sample, as a run lists it and goes on, 
     assert.match(result.stderr, /^warn: Invalid value: column "bill_length_mm" expects float32 \(tensor "features"\), got "abc" at .*in\.csv row 5; a run lists the row in .*out\.csv\.errors\.jsonl and scores the others$/m);
     assert.match(result.stderr, /^check +model ran on the first 8 row\(s\): ok \(1 bad, see above\)$/m);
   }
+  // Its first 20 rows bad, the sample reads on to rows that score (a run of this file exits 0), and names the first 8.
+  const first20 = (await readFile(join(fixtures, 'data', 'penguins.csv'), 'utf8')).split('\n').map((l, i) => (i >= 1 && i <= 20 ? l.split(',').map((c, k) => (k === 2 ? 'abc' : c)).join(',') : l));
+  await writeFile(join(dir, 'first20.csv'), first20.join('\n'));
+  for (const args of [['validate', 'job.yaml'], ['run', '--dry-run', 'job.yaml']]) {
+    const result = await runCli(['--log-format', 'text', ...args, '--set', `input.path=${join(dir, 'first20.csv')}`], { cwd: dir });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr.match(/^warn: Invalid value: column "bill_length_mm"/gm)?.length, 8, result.stderr);
+    assert.match(result.stderr, /^warn: … and 12 more bad rows of the first 24$/m);
+    assert.match(result.stderr, /^check +model ran on the first 24 row\(s\): ok \(20 bad, see above\)$/m);
+  }
   // A hint the rows share is said once: here, numbers with a decimal comma read with decimal ".".
   const { header, lines: rows } = await penguinsCsv();
   await writeFile(join(dir, 'comma.csv'), [header, ...rows.slice(0, 8)].map((l) => l.replace(/,/g, ';').replace(/(\d)\.(\d)/g, '$1,$2')).join('\n'));
   const comma = await runCli(['--log-format', 'text', 'validate', 'job.yaml', '--set', `input.path=${join(dir, 'comma.csv')}`, '--set', 'input.csv={delimiter: ";", decimal: "."}'], { cwd: dir });
   assert.equal(comma.code, 0, comma.stderr);
   assert.equal(comma.stderr.match(/^hint: The number has a decimal comma: set input\.csv\.decimal: ","/gm)?.length, 1, comma.stderr);
-  assert.deepEqual((await readdir(dir)).sort(), ['comma.csv', 'in.csv', 'job.yaml']);
+  assert.deepEqual((await readdir(dir)).sort(), ['comma.csv', 'first20.csv', 'in.csv', 'job.yaml']);
 }));
 
 // onnxruntime-node 1.30 uploads telemetry from Linux and macOS unless ORT_DISABLE_TELEMETRY is

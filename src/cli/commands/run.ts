@@ -78,6 +78,7 @@ async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
     releaseSignals();
     try {
       spec = await load();
+      Logger.job = spec.name;
       // Loaded only here: it brings the whole pipeline, which a run loads on its own thread.
       const { checkJob } = await import('./validate.js');
       const { job, ...checked } = await checkJob(spec, logger);

@@ -3,6 +3,7 @@
  * the input's columns and types, and run the model on the first rows. Writes nothing.
  */
 import { relative } from 'node:path';
+import type { BentoError } from '../../errors.js';
 import { batches } from '../../batch/batcher.js';
 import { loadJob } from '../../job/load.js';
 import type { JobSpec } from '../../job/spec.js';
@@ -23,6 +24,8 @@ export interface ValidateOptions {
 
 /** How many rows the check feeds through the model. */
 const sampleRows = 8;
+/** Rows read on for one that scores when the first sample's are all bad. */
+const moreRows = 1024;
 
 export async function validate(options: ValidateOptions): Promise<void> {
   const spec = await loadJob(options.job, { overrides: options.set });
@@ -52,23 +55,35 @@ export async function checkJob(spec: JobSpec, logger: Logger): Promise<Checked> 
     validateSignature(job.bundle, pool.signature);
     for (const note of job.source.notes) logger.event('warn', 'input-note', note);
     const iterator = batches(job.source.chunks(), Math.min(sampleRows, job.batchSize))[Symbol.asyncIterator]();
-    const first = await iterator.next();
-    await iterator.return?.(undefined);
-    if (first.done) throw noRows(job.source.files);
     // Bad rows as a run sees them (a row the reader or the tensors refuse): a run lists them and
-    // goes on, so they are warnings here; only a sample of nothing but bad rows fails, as a run would.
+    // goes on, so they are warnings here. A sample of nothing but bad rows reads on, up to
+    // `moreRows`, for a row that scores: a file whose first rows are bad runs (exit 0) when later
+    // ones are not; only where none of those scores does the check fail, as the run would.
     // Scored as a run scores a batch: a model call that fails is split until the rows it fails on are alone.
-    const scored = await new Scorer(job.bundle, await Preprocessor.create(job.bundle, pool.signature, job.source.format === 'csv'), pool, false).score(first.value);
-    const errors = scored.errors;
-    if (errors.size === first.value.length) throw [...errors.entries()].sort((a, b) => a[0] - b[0])[0]![1];
+    const scorer = new Scorer(job.bundle, await Preprocessor.create(job.bundle, pool.signature, job.source.format === 'csv'), pool, false);
+    const errors: BentoError[] = [];
+    let checked = 0;
+    try {
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+        const scored = await scorer.score(next.value);
+        errors.push(...[...scored.errors.entries()].sort((a, b) => a[0] - b[0]).map(([, e]) => e));
+        for (const part of scored.parts) if (part.outputs) postprocess(m, part.outputs, part.length, job.bundle.modelFile, part.context);
+        checked += next.value.length;
+        if (errors.length < checked || checked >= moreRows) break;
+      }
+    } finally {
+      await iterator.return?.(undefined);
+    }
+    if (checked === 0) throw noRows(job.source.files);
+    if (errors.length === checked) throw errors[0]!;
     // What to do about them, once for the rows it fits (a decimal comma fails every row alike).
     const hints = new Set<string>();
-    for (const error of [...errors.entries()].sort((a, b) => a[0] - b[0]).map(([, e]) => e)) {
+    for (const error of errors.slice(0, sampleRows)) {
       logger.event('warn', 'bad-row', `${error.message}; a run lists the row in ${spec.errors.path} and scores the others`, { file: error.file, row: error.row, column: error.column, code: error.code, ...(error.hint ? { hint: error.hint } : {}) });
       if (error.hint) hints.add(error.hint);
     }
+    if (errors.length > sampleRows) logger.event('warn', 'bad-rows', `… and ${errors.length - sampleRows} more bad rows of the first ${checked}`, { more: errors.length - sampleRows });
     if (logger.format === 'text') for (const hint of hints) logger.stream.write(`hint: ${hint}\n`);
-    for (const part of scored.parts) if (part.outputs) postprocess(m, part.outputs, part.length, job.bundle.modelFile, part.context);
     const at = (p: string) => relative(process.cwd(), p) || '.';
     const fields = predictionFields(m, pool.signature.outputs);
     checkOutputColumns(job, fields);
@@ -81,7 +96,7 @@ export async function checkJob(spec: JobSpec, logger: Logger): Promise<Checked> 
       ['batch', `${job.batchSize} rows, ${spec.batch.concurrency} in flight`],
       ['output', `${spec.output.format}: ${at(spec.output.path)}`],
       ['writes', few([...job.keep.map((f) => f.name), ...predictions])],
-      ['check', `model ran on the first ${first.value.length} row(s): ok${errors.size > 0 ? ` (${errors.size} bad, see above)` : ''}`],
+      ['check', `model ran on the first ${checked} row(s): ok${errors.length > 0 ? ` (${errors.length} bad, see above)` : ''}`],
     ];
     logger.event('info', 'valid', lines.map(([k, v]) => `${k.padEnd(8)} ${v}`).join('\n'), {
       job: spec.name, files: job.source.files, model: `${m.name}:${m.version}`, batch_size: job.batchSize, output: spec.output.path,
@@ -93,8 +108,8 @@ export async function checkJob(spec: JobSpec, logger: Logger): Promise<Checked> 
       model: `${m.name}:${m.version}`,
       batch_size: job.batchSize,
       output: { path: spec.output.path, format: spec.output.format, columns: [...job.keep.map((f) => f.name), ...predictions] },
-      checked_rows: first.value.length,
-      bad_rows: errors.size,
+      checked_rows: checked,
+      bad_rows: errors.length,
     };
   } finally {
     await pool.dispose();
