@@ -57,3 +57,12 @@ test('auto writes on the scoring thread up to 100,000 rows or 4 MB of text (512 
   assert.equal(smallInput(text('in.csv.gz', 512 * 1024)), true);
   assert.equal(smallInput(text('in.CSV.GZ', 512 * 1024 + 1)), false);
 });
+
+test('a prepared job runs once: a second runPrepared is a USAGE error, and the first run\'s output stays', () => withTempDir(async (dir) => {
+  const output = join(dir, 'out.csv');
+  const job = await penguins(output);
+  assert.equal((await runPrepared(job)).status, 'completed');
+  const first = await readFile(output);
+  await assert.rejects(runPrepared(job, { restart: true }), { code: 'USAGE', message: 'Job penguins-species was prepared once and has run: its input has been read' });
+  assert.ok((await readFile(output)).equals(first));
+}));
