@@ -90,7 +90,8 @@ const outputSchema = z.strictObject({
   mask: nonEmptyString('an input tensor name').optional(),
   normalize: z.boolean(expect('true or false')).optional(),
   top_k: positiveInt().optional(),
-  labels: stringList('a list of class names').min(1, expect('at least one class name')).optional(),
+  // sklearn's integer classes (3, 7, 11) are written as numbers; they name columns as text.
+  labels: z.array(z.union([z.string(), z.number().transform(String)], expect('a list of class names')), expect('a list of class names')).min(1, expect('at least one class name')).optional(),
   columns: z.strictObject({
     entities: nonEmptyString('a column name').optional(),
     top_k: nonEmptyString('a column name').optional(),

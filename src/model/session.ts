@@ -21,6 +21,15 @@ ort.env.logLevel = 'fatal';
 /** How to get the CUDA provider, for the note of a run that falls back to CPU (README, GPU). */
 const cudaHint = 'For CUDA 12, fetch onnxruntime\'s CUDA provider where bento-batch is installed: ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node (the machine needs CUDA 12 and cuDNN 9).';
 
+/**
+ * What to do about an output that is no tensor (onnxruntime-node cannot fetch a sequence or a
+ * map): skl2onnx's ZipMap, a classifier's probabilities as a map a row, by default.
+ */
+export const notTensorFix = "a classifier's probabilities as skl2onnx's ZipMap writes them, a map a row: re-export with options={id(model): {'zipmap': False}} (one probabilities tensor, whose columns pack names after the classes) or {'zipmap': 'columns'} (a tensor a class), or map another tensor output";
+
+/** A model tensor's shape for a message: an unnamed open dimension (skl2onnx's None, -1 here) as ?. */
+export const shapeText = (shape: readonly (number | string)[]) => `[${shape.map((d) => (typeof d === 'number' && d < 0 ? '?' : d)).join(', ')}]`;
+
 /** A tensor as our stages see it: a typed array (or strings) plus its dims. */
 export interface TensorData {
   readonly type: string;
@@ -142,7 +151,7 @@ function nativeRunner(api: NativeBinding, file: string, options: Ort.InferenceSe
     const type = onnxTypes[m.type];
     // As onnxruntime-node's own wrapper refuses it.
     if (type === undefined) throw new Error(`Unsupported data type: ${m.type}`);
-    return { name: m.name, isTensor: true, type, shape: m.shape.map((d, i) => (d === -1 ? m.symbolicDimensions[i]! : d)) };
+    return { name: m.name, isTensor: true, type, shape: m.shape.map((d, i) => (d === -1 ? m.symbolicDimensions[i] || -1 : d)) };
   };
   let signature: Signature;
   try {

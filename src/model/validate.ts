@@ -5,7 +5,7 @@
 import { BentoError } from '../errors.js';
 import type { Bundle } from './bundle.js';
 import { dtypes, unfedDtype } from './manifest.js';
-import type { Signature } from './session.js';
+import { notTensorFix, type Signature, shapeText } from './session.js';
 
 /** A dimension the graph leaves open (a name, or unknown). */
 export const dynamicDim = (d: number | string) => typeof d !== 'number' || d <= 0;
@@ -26,7 +26,7 @@ export function validateSignature(bundle: Bundle, signature: Signature): void {
     }
     if (actual.shape.length > 0) {
       if (actual.shape.length !== input.shape.length) {
-        problems.push(`inputs.${i}.shape: the model's input "${input.tensor}" has ${actual.shape.length} dimension(s) [${actual.shape.join(', ')}], the manifest says [${input.shape.join(', ')}]`);
+        problems.push(`inputs.${i}.shape: the model's input "${input.tensor}" has ${actual.shape.length} dimension(s) ${shapeText(actual.shape)}, the manifest says [${input.shape.join(', ')}]`);
       } else {
         input.shape.forEach((d, k) => {
           const real = actual.shape[k];
@@ -40,7 +40,7 @@ export function validateSignature(bundle: Bundle, signature: Signature): void {
         // export at batch 1 as much as a batch second of one column: taken as the former.)
         const later = typeof batchDim === 'number' && batchDim > 1 ? actual.shape.findIndex((d, k) => k > 0 && dynamicDim(d)) : -1;
         if (later > 0) {
-          problems.push(`inputs.${i}.shape: the model's input "${input.tensor}" is [${actual.shape.join(', ')}], fixed first and dynamic at dimension ${later}: its batch is not the first dimension, which is where rows are fed; re-export the model with the batch first`);
+          problems.push(`inputs.${i}.shape: the model's input "${input.tensor}" is ${shapeText(actual.shape)}, fixed first and dynamic at dimension ${later}: its batch is not the first dimension, which is where rows are fed; re-export the model with the batch first`);
         } else if (typeof batchDim === 'number' && batchDim > 0) {
           if (!m.batch.fixed) problems.push(`batch.fixed: the model's input "${input.tensor}" has a fixed batch dimension of ${batchDim}; set batch.fixed: true and batch.max_size: ${batchDim}`);
           else if (m.batch.max_size !== batchDim) problems.push(`batch.max_size: the model's fixed batch dimension is ${batchDim}, the manifest says ${m.batch.max_size}`);
@@ -60,12 +60,12 @@ export function validateSignature(bundle: Bundle, signature: Signature): void {
   m.outputs.forEach((output, i) => {
     const actual = signature.outputs.find((x) => x.name === output.tensor);
     if (!actual) problems.push(`outputs.${i}.tensor: the model has no output "${output.tensor}" (it has [${signature.outputs.map((o) => o.name).join(', ')}])`);
-    else if (!actual.isTensor) problems.push(`outputs.${i}.tensor: the model's output "${output.tensor}" is not a tensor (a sequence or map, e.g. sklearn's ZipMap) and cannot be fetched; map a tensor output instead`);
+    else if (!actual.isTensor) problems.push(`outputs.${i}.tensor: the model's output "${output.tensor}" is not a tensor (a sequence or map) and cannot be fetched. If it is ${notTensorFix}`);
     else if (actual.shape.length === 0) problems.push(`outputs.${i}.tensor: the model's output "${output.tensor}" is a scalar (shape []): it has no batch dimension, so no value per row; leave it out`);
     // (A fixed first dimension alone may be a tracer's [1, 3] for a batch it was not told of, and a
     // fixed batch's output is [1, sequence, 9]: the run checks the rows that come back.)
-    else if (!m.batch.fixed && !dynamicDim(actual.shape[0]!) && actual.shape.slice(1).some(dynamicDim)) problems.push(`outputs.${i}.tensor: the model's output "${output.tensor}" is [${actual.shape.join(', ')}], fixed first and dynamic after: its batch is not the first dimension, so its first dimension holds no value per row; leave it out, or re-export it with the batch first`);
-    else if (output.activation === 'softmax' && actual.shape.length === 2 && actual.shape[1] === 1) problems.push(`outputs.${i}.activation: softmax over the one value a row of "${output.tensor}" has (shape [${actual.shape.join(', ')}]) is always 1; leave it out (none), or use sigmoid for a logit`);
+    else if (!m.batch.fixed && !dynamicDim(actual.shape[0]!) && actual.shape.slice(1).some(dynamicDim)) problems.push(`outputs.${i}.tensor: the model's output "${output.tensor}" is ${shapeText(actual.shape)}, fixed first and dynamic after: its batch is not the first dimension, so its first dimension holds no value per row; leave it out, or re-export it with the batch first`);
+    else if (output.activation === 'softmax' && actual.shape.length === 2 && actual.shape[1] === 1) problems.push(`outputs.${i}.activation: softmax over the one value a row of "${output.tensor}" has (shape ${shapeText(actual.shape)}) is always 1; leave it out (none), or use sigmoid for a logit`);
     else if (actual.type !== undefined && !/^float/.test(actual.type)) {
       // Arithmetic on the values needs numbers that are not whole numbers of 64 bits, flags or text.
       const needs = [...(output.activation && output.activation !== 'none' ? [`activation: ${output.activation}`] : []), ...(output.normalize ? ['normalize'] : []), ...((output.pooling ?? 'none') !== 'none' ? [`pooling: ${output.pooling}`] : [])];

@@ -8,7 +8,7 @@ import { BentoError } from '../../errors.js';
 import { type Bundle, resolveBundle } from '../../model/bundle.js';
 import { defaultMaxLength, fillText, outputColumns } from '../../model/manifest.js';
 import { ModelPool } from '../../model/pool.js';
-import type { Signature, TensorInfo } from '../../model/session.js';
+import { notTensorFix, type Signature, shapeText, type TensorInfo } from '../../model/session.js';
 import { dynamicDim, validateSignature } from '../../model/validate.js';
 
 export interface InspectOptions {
@@ -61,8 +61,8 @@ function render(modelFile: string, signature: Signature, bundle: Bundle | undefi
   const flat = signature.inputs.find((i) => i.shape.length === 1 && !dynamicDim(i.shape[0]!) && Number(i.shape[0]) > 1);
   // Fixed first and open after: a fixed batch with a sequence (token inputs, [4, sequence]), or the
   // batch in another dimension (a sequence-first export); at 1, an export at batch 1 (validate's rule).
-  const batch = later && later.shape[0] === 1 ? `fixed at 1 (rows run one at a time), input "${later.name}" [${later.shape.join(', ')}] open after it`
-    : later ? `fixed at ${later.shape[0]}, with open dimensions after it in input "${later.name}" [${later.shape.join(', ')}]: a sequence (token inputs), or else the batch in another dimension, which rows cannot be fed to (re-export with the batch first)`
+  const batch = later && later.shape[0] === 1 ? `fixed at 1 (rows run one at a time), input "${later.name}" ${shapeText(later.shape)} open after it`
+    : later ? `fixed at ${later.shape[0]}, with open dimensions after it in input "${later.name}" ${shapeText(later.shape)}: a sequence (token inputs), or else the batch in another dimension, which rows cannot be fed to (re-export with the batch first)`
     : flat ? `fixed at ${flat.shape[0]}, or none: input "${flat.name}" is [${flat.shape[0]}], which is also one row's ${flat.shape[0]} values for a model exported to take one row at a time`
       : batchDims.length > 0 ? `fixed at ${batchDims[0]} (rows run ${batchDims[0]} at a time, the last batch padded)` : 'dynamic';
   lines.push(`batch    ${batch}${m ? `; manifest max_size ${m.batch.max_size}` : ''}`);
@@ -80,7 +80,7 @@ function render(modelFile: string, signature: Signature, bundle: Bundle | undefi
   for (const t of signature.outputs) {
     const mapped = m?.outputs.find((o) => o.tensor === t.name);
     const fixedBatch = batchDims.length > 0;
-    const note = !t.isTensor ? '  (not a tensor: cannot be fetched by onnxruntime-node; map a tensor output instead)'
+    const note = !t.isTensor ? `  (not a tensor: cannot be fetched by onnxruntime-node. If it is ${notTensorFix})`
       : t.shape.length === 0 ? '  (a scalar: no value per row, not fetched)'
         : !fixedBatch && !dynamicDim(t.shape[0]!) && t.shape.length === 1 ? '  (no batch dimension: a per-model constant, no value per row)'
           : !fixedBatch && !dynamicDim(t.shape[0]!) && t.shape.slice(1).some(dynamicDim) ? '  (its batch is not the first dimension: no value per row)' : '';
@@ -91,5 +91,5 @@ function render(modelFile: string, signature: Signature, bundle: Bundle | undefi
 }
 
 function describe(t: TensorInfo): string {
-  return t.isTensor ? `${t.name}: ${t.type} [${t.shape.map((d) => (typeof d === 'number' && d < 0 ? '?' : d)).join(', ')}]` : `${t.name}: (sequence/map)`;
+  return t.isTensor ? `${t.name}: ${t.type} ${shapeText(t.shape)}` : `${t.name}: (sequence/map)`;
 }

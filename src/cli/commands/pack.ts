@@ -12,11 +12,12 @@ import type { Batch } from '../../batch/batcher.js';
 import { BentoError, fsReason, oneLine } from '../../errors.js';
 import type { Bundle } from '../../model/bundle.js';
 import { locationsIn } from '../../model/external.js';
+import { classLabels, type GraphNode, knownCategory, readNodes } from '../../model/graph.js';
 import { dtypes, isVersion, type Manifest, manifestName, outsideBundle, parseManifest, readManifest, tagPart, tagPartWords, unfedDtype } from '../../model/manifest.js';
 import { ModelPool } from '../../model/pool.js';
 import { postprocess } from '../../model/postprocess.js';
 import { Preprocessor } from '../../model/preprocess.js';
-import type { Signature, TensorData } from '../../model/session.js';
+import { notTensorFix, type Signature, shapeText, type TensorData } from '../../model/session.js';
 import { modelsDir, saveToStore } from '../../model/store.js';
 import { validateSignature } from '../../model/validate.js';
 
@@ -65,11 +66,12 @@ export async function pack(options: PackOptions, log: (line: string) => void = (
   try {
     const version = options.version ?? await freeVersion(options.name, await defaultVersion(modelFile), options.output);
     const notes: string[] = [];
-    const manifest = options.manifest ? await fromFile(options, version, signature) : fromFlags(options, version, signature, notes);
+    const nodes = await readNodes(modelFile);
+    const manifest = options.manifest ? await fromFile(options, version, signature) : fromFlags(options, version, signature, notes, nodes);
     const staging = await mkdtemp(join(tmpdir(), 'bento-batch-pack-'));
     try {
       const manifestFile = join(staging, manifestName);
-      await writeFile(manifestFile, stringify(manifest, { lineWidth: 0 }));
+      await writeFile(manifestFile, stringify(manifest, manifestYaml));
       const raw = await readManifest(manifestFile);
       let parsed: Manifest;
       try {
@@ -104,7 +106,7 @@ export async function pack(options: PackOptions, log: (line: string) => void = (
       try {
         // A mismatch names the user's files, not the staging copies.
         validateSignature({ ...bundle, manifestFile: options.manifest ? resolve(options.manifest) : manifestFile, modelFile }, signature);
-        outputs = await tryOneBatch(probe, bundle, modelFile);
+        outputs = await tryOneBatch(probe, bundle, modelFile, nodes);
       } catch (error) {
         throw options.manifest ? error : flagsAtFault(error, options.model, manifestFile, staging);
       }
@@ -113,7 +115,7 @@ export async function pack(options: PackOptions, log: (line: string) => void = (
       const already = options.manifest ? [] : parsed.outputs.filter((o) => o.labels && o.activation === 'softmax' && !options.activation.some((a) => a.startsWith(`${o.tensor}=`)) && probabilities(outputs[o.tensor]!));
       if (already.length > 0) {
         for (const o of manifest.outputs as { tensor: string; activation?: string }[]) if (already.some((a) => a.tensor === o.tensor)) o.activation = 'none';
-        await writeFile(manifestFile, stringify(manifest, { lineWidth: 0 }));
+        await writeFile(manifestFile, stringify(manifest, manifestYaml));
         parsed = parseManifest(await readManifest(manifestFile), manifestFile);
         for (const o of already) log(`note: output "${o.tensor}" already holds probabilities (each row sums to 1): no softmax on it; give --activation ${o.tensor}=softmax to apply one`);
       }
@@ -137,7 +139,7 @@ export async function pack(options: PackOptions, log: (line: string) => void = (
         dir = (await saveToStore(staging, parsed.name, parsed.version)).dir;
       }
       log(`packed ${parsed.name}:${parsed.version} → ${dir}`);
-      for (const name of skipped) log(`note: output "${name}" is not a tensor (a sequence or map, e.g. sklearn's ZipMap) and is not fetched; map a tensor output instead`);
+      for (const name of skipped) log(`note: output "${name}" is not a tensor (a sequence or map) and is not fetched. If it is ${notTensorFix}`);
       for (const note of notes) log(note);
       return { name: parsed.name, version: parsed.version, dir, skipped };
     } finally {
@@ -191,10 +193,18 @@ async function checkExtraFiles(options: PackOptions, made: readonly string[]): P
  */
 function flagsAtFault(error: unknown, model: string, manifestFile: string, staging: string): unknown {
   if (!(error instanceof BentoError)) return error;
-  const message = error.message.replaceAll(`Manifest ${manifestFile}`, `Cannot pack ${model}: the manifest made from the flags`).replaceAll(`${staging}/`, '').replaceAll(staging, 'the bundle');
+  let message = error.message.replaceAll(`Manifest ${manifestFile}`, `Cannot pack ${model}: the manifest made from the flags`).replaceAll(`${staging}/`, '').replaceAll(staging, 'the bundle');
+  // The generated batch's outputs against the mapping (postprocess: as many --labels as values a row).
+  if (error.code === 'MODEL_MISMATCH' && message.startsWith('Output tensor')) message = `Cannot pack ${model}: ${message.replace('but the manifest maps', 'but the flags map')}`;
   if (error.code !== 'MODEL_MISMATCH' || !message.startsWith('Cannot pack')) return new BentoError(error.code, message, { ...(error.hint ? { hint: error.hint } : {}) });
   return new BentoError('USAGE', message, { hint: 'Fix the flags (--labels implies --activation NAME=softmax, which needs float logits: give --activation NAME=none for another output; --outputs names tensors `inspect` lists), or describe the model in a manifest and give it with --manifest.' });
 }
+
+/**
+ * How pack writes bento.yaml: with YAML 1.1's quoting, so that labels such as no, yes, on and off
+ * stay text for PyYAML and other YAML 1.1 readers too (we read YAML 1.2, where they are text).
+ */
+const manifestYaml = { lineWidth: 0, version: '1.1' } as const;
 
 /** Flag mistakes, found before the model is loaded; a name and a version are folder names in the store and the two halves of a tag. */
 function checkFlags(options: PackOptions): void {
@@ -255,7 +265,7 @@ function pairs(flag: string, values: readonly string[]): Map<string, string[]> {
   return out;
 }
 
-function fromFlags(options: PackOptions, version: string, signature: Signature, notes: string[]): Record<string, unknown> {
+function fromFlags(options: PackOptions, version: string, signature: Signature, notes: string[], nodes: readonly GraphNode[]): Record<string, unknown> {
   const columns = pairs('columns', options.columns);
   const labels = pairs('labels', options.labels);
   const activation = pairs('activation', options.activation);
@@ -265,13 +275,13 @@ function fromFlags(options: PackOptions, version: string, signature: Signature, 
   const inputs = signature.inputs.map((input) => {
     const cols = columns.get(input.name);
     if (input.type !== undefined && !(dtypes as readonly string[]).includes(input.type)) problems.push(unfedDtype(input.name, input.type));
-    else if (!cols) problems.push(`input tensor "${input.name}" (${input.type} [${input.shape.join(', ')}]) needs columns: add --columns ${input.name}=col1,col2,…`);
+    else if (!cols) problems.push(`input tensor "${input.name}" (${input.type} ${shapeText(input.shape)}) needs columns: add --columns ${input.name}=col1,col2,…`);
     // [4] fed 4 columns: a model exported for one row at a time, whose only dimension is the features.
     else if (input.shape.length === 1 && typeof input.shape[0] === 'number' && cols.length > 1 && cols.length === input.shape[0]) {
       problems.push(`input tensor "${input.name}" has shape [${input.shape[0]}] and --columns gives it ${cols.length} columns: the model takes one row at a time, with no batch dimension; re-export it with one (an input of shape [1, ${cols.length}] and dynamic_axes={"${input.name}": {0: "batch"}} in torch.onnx.export)`);
     }
     const rest = input.shape.slice(1);
-    if (rest.some((d) => typeof d !== 'number' || d < 0)) problems.push(`input tensor "${input.name}" has dynamic dimensions [${input.shape.join(', ')}]; describe it with --manifest`);
+    if (rest.some((d) => typeof d !== 'number' || d < 0)) problems.push(`input tensor "${input.name}" has dynamic dimensions ${shapeText(input.shape)}; describe it with --manifest`);
     // Text for a string tensor; numbers, or nan for a model that imputes missing values itself, for the others.
     const given = fill.get(input.name);
     const f = input.type === 'string' ? given : given?.map((x) => (/^nan$/i.test(x) ? Number.NaN : Number(x)));
@@ -290,9 +300,9 @@ function fromFlags(options: PackOptions, version: string, signature: Signature, 
   // such) has no value per row; unless named by --outputs it is left out, and said so.
   const perRow = (o: Signature['outputs'][number]) => o.shape.length > 0 && (typeof o.shape[0] !== 'number' || o.shape[0] < 0 || o.shape[0] === fixed);
   const tensors = tensorOutputs.filter((o) => (options.outputs ? options.outputs.includes(o.name) : perRow(o)));
-  for (const o of tensorOutputs) if (!options.outputs && !perRow(o)) notes.push(`note: output "${o.name}" has shape [${o.shape.join(', ')}], no batch dimension: it holds no value per row and is not mapped`);
+  for (const o of tensorOutputs) if (!options.outputs && !perRow(o)) notes.push(`note: output "${o.name}" has shape ${shapeText(o.shape)}, no batch dimension: it holds no value per row and is not mapped`);
   if (tensors.length === 0 && !options.outputs && tensorOutputs.length > 0) {
-    problems.push(`no output has a batch dimension (${tensorOutputs.map((o) => `"${o.name}" [${o.shape.join(', ')}]`).join(', ')}), so none holds a value per row. A forward ending in .squeeze() drops the batch of a model exported with a batch of 1: squeeze only the other dimension (.squeeze(-1)) and export with dynamic_axes={"${tensorOutputs[0]!.name}": {0: "batch"}, …}`);
+    problems.push(`no output has a batch dimension (${tensorOutputs.map((o) => `"${o.name}" ${shapeText(o.shape)}`).join(', ')}), so none holds a value per row. A forward ending in .squeeze() drops the batch of a model exported with a batch of 1: squeeze only the other dimension (.squeeze(-1)) and export with dynamic_axes={"${tensorOutputs[0]!.name}": {0: "batch"}, …}`);
   }
   for (const name of options.outputs ?? []) {
     if (!outputNames.includes(name)) problems.push(`--outputs ${name}: the model has no tensor output "${name}" (it has ${outputNames.join(', ')})`);
@@ -300,9 +310,13 @@ function fromFlags(options: PackOptions, version: string, signature: Signature, 
   if (problems.length > 0) throw new BentoError('USAGE', `Cannot pack ${options.model}:\n${problems.map((p) => `  - ${p}`).join('\n')}`, { hint: 'Run `bento-batch inspect MODEL.onnx` to see the tensors.' });
   const outputs = tensors.map((output) => {
     const prefix = tensors.length === 1 ? '' : `${output.name}_`;
-    const classes = labels.get(output.name);
     const rest = output.shape.slice(1);
     const width = rest.every((d) => typeof d === 'number' && d > 0) ? rest.reduce((a: number, d) => a * Number(d), 1) : undefined;
+    // An sklearn classifier's probabilities take its class labels, as skl2onnx's ZipMap would give them.
+    const fromGraph = labels.has(output.name) ? undefined : classLabels(nodes, output.name);
+    const graphClasses = fromGraph && fromGraph.length > 1 && (width === undefined || width === fromGraph.length) ? fromGraph : undefined;
+    if (graphClasses) notes.push(`note: output "${output.name}" holds the probabilities of the model's classifier: its columns are named after its classes [${graphClasses.join(', ')}] (--labels ${output.name}=… names them otherwise)`);
+    const classes = labels.get(output.name) ?? graphClasses;
     if (classes && width === 1 && (activation.get(output.name)?.[0] ?? 'softmax') === 'softmax') {
       throw new BentoError('USAGE', `Cannot pack ${options.model}: --labels ${output.name}=${classes.join(',')}: output "${output.name}" has one value per row, and a softmax over one value is always 1`, {
         hint: `For one score (a sigmoid probability), leave --labels ${output.name} out: it becomes a value column; for a logit, add --activation ${output.name}=sigmoid.`,
@@ -341,8 +355,8 @@ function probabilities(tensor: TensorData): boolean {
   return true;
 }
 
-/** Runs two generated rows through the model: zeros (or the fill, or the first category). */
-async function tryOneBatch(pool: ModelPool, bundle: Bundle, modelFile: string): Promise<Record<string, TensorData>> {
+/** Runs two generated rows through the model: zeros (or the fill, or the first category, or one its encoders know). */
+async function tryOneBatch(pool: ModelPool, bundle: Bundle, modelFile: string, nodes: readonly GraphNode[]): Promise<Record<string, TensorData>> {
   const manifest = bundle.manifest;
   // Two rows, or as many as a fixed batch takes (one, for a model exported at batch 1).
   const rows = manifest.batch.fixed ? Math.min(2, manifest.batch.max_size) : 2;
@@ -353,7 +367,9 @@ async function tryOneBatch(pool: ModelPool, bundle: Bundle, modelFile: string): 
   // column carries a category code (cast to an index into an embedding).
   for (const input of manifest.inputs) {
     input.columns.forEach((column) => {
-      const value = (r: number) => (input.categories ? input.categories[0] : input.dtype === 'string' ? 'text' : input.dtype === 'bool' ? false : /^float/.test(input.dtype) && r === 0 ? 1 : 0);
+      // A text or id an encoder in the graph knows: skl2onnx's OneHotEncoder refuses any other (zeros=0, sklearn's handle_unknown='error').
+      const known = input.dtype === 'string' ? knownCategory(nodes, input.tensor, 'text') ?? 'text' : input.dtype === 'int64' ? knownCategory(nodes, input.tensor, 'integer') : undefined;
+      const value = (r: number) => (input.categories ? input.categories[0] : known !== undefined ? known : input.dtype === 'bool' ? false : /^float/.test(input.dtype) && r === 0 ? 1 : 0);
       columns.set(column, Array.from({ length: rows }, (_, r) => value(r)));
     });
   }

@@ -1,0 +1,156 @@
+/**
+ * @file What pack reads from an ONNX graph beyond its inputs and outputs: the class labels of a
+ * scikit-learn classifier (ai.onnx.ml LinearClassifier, TreeEnsembleClassifier, SVMClassifier),
+ * which name its probability columns, and the categories an input is encoded with (OneHotEncoder,
+ * LabelEncoder, CategoryMapper), which pack's probe must feed: skl2onnx writes OneHotEncoder with
+ * zeros=0 for sklearn's default handle_unknown='error', and the model then fails on any other text.
+ * A protobuf reader of the few fields it needs (ModelProto.graph, GraphProto.node, NodeProto and
+ * AttributeProto); everything else, weights included, is skipped by its length.
+ */
+import { open } from 'node:fs/promises';
+
+export interface GraphNode {
+  readonly opType: string;
+  readonly domain: string;
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+  /** Attributes holding text (`strings`, or `s`) or whole numbers (`ints`, or `i`), by name. */
+  readonly attributes: ReadonlyMap<string, readonly (string | bigint)[]>;
+}
+
+/** Graphs past this size are not read: only pack asks, and only for its defaults. */
+const largest = 256 * 2 ** 20;
+
+/** The graph's nodes, or none where the file is too large or not a graph this reader follows. */
+export async function readNodes(modelFile: string): Promise<GraphNode[]> {
+  const file = await open(modelFile, 'r');
+  try {
+    const { size } = await file.stat();
+    if (size > largest) return [];
+    const bytes = Buffer.alloc(size);
+    await file.read(bytes, 0, size, 0);
+    const graph = fields(bytes, 0, bytes.length).find((f) => f.number === 7 && f.wire === 2);
+    if (!graph) return [];
+    return fields(bytes, graph.start, graph.end).filter((f) => f.number === 1 && f.wire === 2).map((f) => node(bytes, f.start, f.end));
+  } catch {
+    return [];
+  } finally {
+    await file.close();
+  }
+}
+
+interface Field {
+  readonly number: number;
+  readonly wire: number;
+  /** The value's bytes (wire type 2), or the varint's value (wire type 0). */
+  readonly start: number;
+  readonly end: number;
+  readonly value?: bigint;
+}
+
+function varint(bytes: Buffer, at: number): [bigint, number] {
+  let value = 0n;
+  for (let shift = 0n; ; shift += 7n) {
+    if (at >= bytes.length || shift > 63n) throw new Error('truncated varint');
+    const b = bytes[at++]!;
+    value |= BigInt(b & 0x7f) << shift;
+    if (!(b & 0x80)) return [value, at];
+  }
+}
+
+function fields(bytes: Buffer, start: number, end: number): Field[] {
+  const out: Field[] = [];
+  let at = start;
+  while (at < end) {
+    const [key, next] = varint(bytes, at);
+    at = next;
+    const number = Number(key >> 3n);
+    const wire = Number(key & 7n);
+    if (wire === 0) {
+      const [value, after] = varint(bytes, at);
+      out.push({ number, wire, start: at, end: after, value });
+      at = after;
+    } else if (wire === 2) {
+      const [length, after] = varint(bytes, at);
+      const stop = after + Number(length);
+      if (stop > end) throw new Error('truncated field');
+      out.push({ number, wire, start: after, end: stop });
+      at = stop;
+    } else if (wire === 1) at += 8;
+    else if (wire === 5) at += 4;
+    else throw new Error(`wire type ${wire}`);
+  }
+  return out;
+}
+
+const text = (bytes: Buffer, f: Field) => bytes.toString('utf8', f.start, f.end);
+
+function node(bytes: Buffer, start: number, end: number): GraphNode {
+  const inputs: string[] = [];
+  const outputs: string[] = [];
+  const attributes = new Map<string, (string | bigint)[]>();
+  let opType = '';
+  let domain = '';
+  for (const f of fields(bytes, start, end)) {
+    if (f.wire !== 2) continue;
+    if (f.number === 1) inputs.push(text(bytes, f));
+    else if (f.number === 2) outputs.push(text(bytes, f));
+    else if (f.number === 4) opType = text(bytes, f);
+    else if (f.number === 7) domain = text(bytes, f);
+    else if (f.number === 5) {
+      // AttributeProto: name 1, i 3, s 4, ints 8 (packed or not), strings 9.
+      let name = '';
+      const values: (string | bigint)[] = [];
+      for (const a of fields(bytes, f.start, f.end)) {
+        if (a.number === 1 && a.wire === 2) name = text(bytes, a);
+        else if ((a.number === 4 || a.number === 9) && a.wire === 2) values.push(text(bytes, a));
+        else if ((a.number === 3 || a.number === 8) && a.wire === 0) values.push(BigInt.asIntN(64, a.value!));
+        else if (a.number === 8 && a.wire === 2) for (let at = a.start; at < a.end;) {
+          const [v, next] = varint(bytes, at);
+          values.push(BigInt.asIntN(64, v));
+          at = next;
+        }
+      }
+      if (name) attributes.set(name, values);
+    }
+  }
+  return { opType, domain, inputs, outputs, attributes };
+}
+
+const classifiers = new Set(['LinearClassifier', 'TreeEnsembleClassifier', 'SVMClassifier']);
+/** Ops skl2onnx puts between a classifier's probabilities and the graph's output, which keep its columns. */
+const keepsColumns = new Set(['Identity', 'Cast', 'Normalizer', 'Softmax']);
+
+/** The class labels of the classifier whose probabilities `output` holds (through the ops that keep their columns), as text. */
+export function classLabels(nodes: readonly GraphNode[], output: string): string[] | undefined {
+  let name = output;
+  for (let hops = 0; hops < 16; hops++) {
+    const producer = nodes.find((n) => n.outputs.includes(name));
+    if (!producer) return undefined;
+    if (producer.domain === 'ai.onnx.ml' && classifiers.has(producer.opType)) {
+      if (producer.outputs[1] !== name) return undefined;
+      const labels = producer.attributes.get('classlabels_strings') ?? producer.attributes.get('classlabels_ints') ?? producer.attributes.get('classlabels_int64s');
+      return labels && labels.length > 0 ? labels.map(String) : undefined;
+    }
+    if (!keepsColumns.has(producer.opType) || producer.inputs.length === 0) return undefined;
+    name = producer.inputs[0]!;
+  }
+  return undefined;
+}
+
+/** The ai.onnx.ml encoders' attribute naming the values they know, by the input's kind. */
+const knownValues: Record<string, { text: string; integer: string }> = {
+  OneHotEncoder: { text: 'cats_strings', integer: 'cats_int64s' },
+  LabelEncoder: { text: 'keys_strings', integer: 'keys_int64s' },
+  CategoryMapper: { text: 'cats_strings', integer: 'cats_int64s' },
+};
+
+/** A value an encoder reading `input` directly knows (its first category), for a generated row it will not refuse. */
+export function knownCategory(nodes: readonly GraphNode[], input: string, kind: 'text' | 'integer'): string | bigint | undefined {
+  for (const n of nodes) {
+    const known = n.domain === 'ai.onnx.ml' && n.inputs[0] === input ? knownValues[n.opType] : undefined;
+    const values = known && n.attributes.get(known[kind]);
+    if (values && values.length > 0) return values[0];
+  }
+  return undefined;
+}

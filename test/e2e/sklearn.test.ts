@@ -1,0 +1,75 @@
+/**
+ * Models as skl2onnx writes scikit-learn pipelines (fixtures/models/sklearn, the ai.onnx.ml
+ * operators): packed from flags alone, their probability columns take the classifier's class
+ * labels, pack's probe feeds categories the graph's encoders know, and a run's predictions are
+ * onnxruntime's own on the same rows.
+ */
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { assertClose, fixtures, readRows, runCli, withTempDir } from '../helpers.js';
+
+const sklearn = join(fixtures, 'models', 'sklearn');
+
+test('an sklearn pipeline (one input a column, OneHotEncoder that refuses unknown values, Imputer of NaN) packs from flags and scores as onnxruntime does', () => withTempDir(async (dir) => {
+  const pack = await runCli(['--log-format', 'text', 'pack', join(sklearn, 'pipeline.onnx'), '--name', 'pipe', '--version', '1',
+    '--columns', 'bill_length_mm=bill_length_mm', '--columns', 'island=island', '--columns', 'year=year', '--fill', 'bill_length_mm=nan', '--output', join(dir, 'bundle')]);
+  assert.equal(pack.code, 0, pack.stderr);
+  assert.match(pack.stderr, /^note: output "probabilities" holds the probabilities of the model's classifier: its columns are named after its classes \[Adelie, Chinstrap, Gentoo\]/m);
+  assert.match(pack.stderr, /^note: output "probabilities" already holds probabilities/m);
+  const rows = [
+    ['39.1', 'Torgersen', '2007'], ['46.5', 'Dream', '2008'], ['', 'Biscoe', '2009'], ['50.0', 'Atlantis', '2008'], ['41.0', '', '2007'], ['48.2', 'Biscoe', '2009'],
+  ];
+  await writeFile(join(dir, 'in.csv'), `bill_length_mm,island,year\n${rows.map((r) => r.join(',')).join('\n')}\n`);
+  await writeFile(join(dir, 'job.yaml'), 'input: { path: in.csv }\nmodel: bundle\noutput: { path: out.jsonl, keep: [island] }\n');
+  const run = await runCli(['run', 'job.yaml', '--progress', 'none'], { cwd: dir });
+  assert.equal(run.code, 0, run.stderr);
+  // Atlantis is no category the encoder knows (the model fails on it alone); an empty island has no fill.
+  const errors = (await readFile(join(dir, 'out.jsonl.errors.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { row: number; code: string });
+  assert.deepEqual(errors.map((e) => [e.row, e.code]), [[4, 'MODEL_RUN'], [5, 'INVALID_VALUE']]);
+  const good = [0, 1, 2, 5].map((k) => rows[k]!);
+  const session = await InferenceSession.create(join(sklearn, 'pipeline.onnx'));
+  const n = good.length;
+  const expected = await session.run({
+    bill_length_mm: new Tensor('float32', Float32Array.from(good, (r) => (r[0] === '' ? Number.NaN : Number(r[0]))), [n, 1]),
+    island: new Tensor('string', good.map((r) => r[1]!), [n, 1]),
+    year: new Tensor('int64', BigInt64Array.from(good, (r) => BigInt(r[2]!)), [n, 1]),
+  });
+  const probabilities = expected.probabilities!.data as Float32Array;
+  const classes = ['Adelie', 'Chinstrap', 'Gentoo'];
+  const out = await readRows(join(dir, 'out.jsonl'));
+  assert.deepEqual(out.map((r) => [r.island, r.output_label, r.probabilities_label]), good.map((r, i) => [r[1], (expected.output_label!.data as string[])[i], (expected.output_label!.data as string[])[i]]));
+  assertClose(out.map((r) => classes.map((c) => r[`probabilities_prob_${c}`])), good.map((_, i) => Array.from(probabilities.subarray(3 * i, 3 * i + 3))));
+}));
+
+test('class labels from the graph: integer classes name columns as text, a --labels count that does not fit is the flags\' mistake (exit 2), labels YAML 1.1 reads as booleans are quoted', () => withTempDir(async (dir) => {
+  const ints = await runCli(['--log-format', 'text', 'pack', join(sklearn, 'linear_ints.onnx'), '--name', 'lin', '--version', '1', '--columns', 'float_input=a,b,c', '--output', join(dir, 'lin')]);
+  assert.equal(ints.code, 0, ints.stderr);
+  await writeFile(join(dir, 'in.csv'), 'a,b,c\n1,2,3\n-1,0.5,2\n');
+  await writeFile(join(dir, 'job.yaml'), 'input: { path: in.csv }\nmodel: lin\noutput: { path: out.csv }\n');
+  const run = await runCli(['run', 'job.yaml', '--progress', 'none'], { cwd: dir });
+  assert.equal(run.code, 0, run.stderr);
+  const out = await readRows(join(dir, 'out.csv'));
+  assert.deepEqual(Object.keys(out[0]!), ['a', 'b', 'c', 'output_label', 'probabilities_label', 'probabilities_score', 'probabilities_prob_3', 'probabilities_prob_7', 'probabilities_prob_11']);
+  for (const row of out) assert.equal(String(row.output_label), String(row.probabilities_label));
+  const wrong = await runCli(['--log-format', 'text', 'pack', join(sklearn, 'linear_ints.onnx'), '--name', 'lin', '--columns', 'float_input=a,b,c', '--labels', 'probabilities=a,b', '--output', join(dir, 'wrong')]);
+  assert.equal(wrong.code, 2, wrong.stderr);
+  assert.match(wrong.stderr, /^error: Cannot pack .*linear_ints\.onnx: Output tensor "probabilities" has 3 value\(s\) per row \(dims \[2, 3\]\), but the flags map 2 label\(s\)\nhint: Fix the flags/m);
+  const tree = await runCli(['pack', join(sklearn, 'tree_strings.onnx'), '--name', 'tree', '--version', '1', '--columns', 'X=a,b', '--output', join(dir, 'tree')]);
+  assert.equal(tree.code, 0, tree.stderr);
+  assert.match(await readFile(join(dir, 'tree', 'bento.yaml'), 'utf8'), /labels:\n {6}- "no"\n {6}- "yes"\n/);
+}));
+
+test('a ZipMap output is said to be one, with the skl2onnx option that makes a tensor of it; an unnamed batch dimension shows as ?', () => withTempDir(async (dir) => {
+  const fix = "re-export with options={id(model): {'zipmap': False}}";
+  const inspect = await runCli(['--log-format', 'text', 'inspect', join(sklearn, 'pipeline_zipmap.onnx')]);
+  assert.equal(inspect.code, 0, inspect.stderr);
+  assert.ok(inspect.stdout.includes('  island: string [?, 1]\n'), inspect.stdout);
+  assert.ok(inspect.stdout.includes(`output_probability: (sequence/map)  (not a tensor: cannot be fetched by onnxruntime-node. If it is a classifier's probabilities as skl2onnx's ZipMap writes them, a map a row: ${fix}`), inspect.stdout);
+  const pack = await runCli(['--log-format', 'text', 'pack', join(sklearn, 'pipeline_zipmap.onnx'), '--name', 'z', '--version', '1',
+    '--columns', 'bill_length_mm=bill_length_mm', '--columns', 'island=island', '--columns', 'year=year', '--output', join(dir, 'z')]);
+  assert.equal(pack.code, 0, pack.stderr);
+  assert.ok(pack.stderr.includes(`note: output "output_probability" is not a tensor (a sequence or map) and is not fetched. If it is a classifier's probabilities as skl2onnx's ZipMap writes them, a map a row: ${fix}`), pack.stderr);
+}));
