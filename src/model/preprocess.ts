@@ -249,7 +249,9 @@ function textOfBytes(column: Column, bad: (i: number, bytes: Uint8Array) => void
 function fillColumn(data: Writable, cells: Column, length: number, width: number, j: number, input: InputTensor, name: string, given: number | string | undefined, batch: Batch, errors: RowErrors | undefined, csv: boolean): void {
   // The manifest's rules give a string tensor a text fill and the others a number.
   const fill = typeof given === 'number' ? given : undefined;
-  const fail = (i: number, value: unknown, why: string): 0 => {
+  const fail = (i: number, cellValue: unknown, why: string): 0 => {
+    // A CSV cell read as text (for a CSV output) is "" where it is empty: missing, as null is in the other outputs.
+    const value = cellValue === '' ? null : cellValue;
     const { file, row, byte } = locate(batch, i);
     const error = new BentoError('INVALID_VALUE', `Invalid value: column "${name}" ${why}, got ${show(value)} at ${file} row ${row}`, {
       file, row, column: name, value, byte,

@@ -135,6 +135,10 @@ describe('preprocess', () => {
     const error = throwsWith(() => preprocess(batch({ a: [1, 2, 3], b: [1, null, 3] }), m, 3), 'INVALID_VALUE',
       'Invalid value: column "b" expects float32 (tensor "x"); it has no value and the tensor has no fill, got an empty cell at /data/a.csv row 12');
     assert.equal(error.hint, 'Fix the row, or give tensor "x" a `fill` value in bento.yaml.');
+    // A CSV cell read as text for a CSV output is "" where it is empty: the same error, value and hint.
+    const empty = throwsWith(() => preprocess(batch({ a: ['1', '2', '3'], b: ['1', '', '3'] }), m, 3, undefined, true), 'INVALID_VALUE',
+      'Invalid value: column "b" expects float32 (tensor "x"); it has no value and the tensor has no fill, got an empty cell at /data/a.csv row 12');
+    assert.deepEqual([empty.value, empty.hint], [null, error.hint]);
   });
 
   test('a non-numeric cell is INVALID_VALUE', () => {
