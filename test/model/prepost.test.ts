@@ -126,7 +126,7 @@ describe('preprocess', () => {
   test('a missing category without fill is INVALID_VALUE', () => {
     const m = manifest([{ tensor: 'island', dtype: 'int64', shape: ['batch'], columns: ['island'], categories: ['Biscoe'] }]);
     const error = throwsWith(() => preprocess(batch({ island: ['Biscoe', ''] }), m, 2), 'INVALID_VALUE',
-      'Invalid value: column "island" expects int64 (tensor "island"); it has no value and the tensor has no fill, got "" at /data/a.csv row 12');
+      'Invalid value: column "island" expects int64 (tensor "island"); it has no value and the tensor has no fill, got an empty cell at /data/a.csv row 12');
     assert.equal(error.hint, 'Fix or remove the value in the input.');
   });
 
