@@ -127,7 +127,7 @@ describe('preprocess', () => {
     const m = manifest([{ tensor: 'island', dtype: 'int64', shape: ['batch'], columns: ['island'], categories: ['Biscoe'] }]);
     const error = throwsWith(() => preprocess(batch({ island: ['Biscoe', ''] }), m, 2), 'INVALID_VALUE',
       'Invalid value: column "island" expects int64 (tensor "island"); it has no value and the tensor has no fill, got an empty cell at /data/a.csv row 12');
-    assert.equal(error.hint, 'Fix or remove the value in the input.');
+    assert.equal(error.hint, 'Fix the row, or give tensor "island" a `fill` value in bento.yaml.');
   });
 
   test('a missing float cell without fill is INVALID_VALUE with a fill hint', () => {
