@@ -45,14 +45,24 @@ export async function decideResume(spec: JobSpec, ckpt: CheckpointSpec, files: r
     await tidyPartial(partialFile(ckpt.path, spec.output.format));
     if (await exists(spec.output.path)) return { kind: 'finished', state, moved: recovering };
   }
-  if (state?.status === 'running' && changed.length > 0) {
-    throw new BentoError('RESUME_REFUSED', `Cannot resume job ${spec.name}: ${changed.join('; ')} since the checkpoint in ${ckpt.path} (${state.committed?.rows ?? 0} rows committed)`, {
-      file: stateFile(ckpt.path), hint: 'Run with --restart to discard the checkpoint and start over, or restore what changed to resume.',
-    });
-  }
+  if (state?.status === 'running' && changed.length > 0) throw refusal(spec, ckpt, state, changed);
   // Finished with other inputs (the next day's data), or the output was removed: a new run.
   if (state?.status === 'finished') await removeCheckpoint(ckpt.path);
   return { kind: 'run', fingerprint: print, resume: state?.status === 'finished' ? undefined : state?.committed };
+}
+
+function refusal(spec: JobSpec, ckpt: CheckpointSpec, state: CheckpointState, changed: readonly string[]): BentoError {
+  return new BentoError('RESUME_REFUSED', `Cannot resume job ${spec.name}: ${changed.join('; ')} since the checkpoint in ${ckpt.path} (${state.committed?.rows ?? 0} rows committed)`, {
+    file: stateFile(ckpt.path), hint: 'Run with --restart to discard the checkpoint and start over, or restore what changed to resume.',
+  });
+}
+
+/** What decideResume would refuse, without touching the checkpoint: for `run --dry-run` and `validate`, which write nothing. */
+export async function resumeRefusal(spec: JobSpec, ckpt: CheckpointSpec, files: readonly string[], bundle: Bundle, width?: number, partitions: readonly string[] = [], columns?: readonly Field[]): Promise<BentoError | undefined> {
+  const state = await readState(ckpt.path);
+  if (state?.status !== 'running') return undefined;
+  const changed = differences(state.fingerprint, await fingerprint(spec, files, bundle, width, partitions, columns), { finishedEarlier: false });
+  return changed.length > 0 ? refusal(spec, ckpt, state, changed) : undefined;
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -77,6 +77,25 @@ test('run --dry-run --summary-json writes a summary of what a run would read and
   assert.deepEqual((await readdir(dir)).sort(), ['job.yaml', 'summary.json']);
 }));
 
+test('run --dry-run fails where the run would refuse the checkpoint (exit 2), unless --restart; validate warns of it', () => withTempDir(async (dir) => {
+  const { header, lines } = await penguinsCsv();
+  await writeFile(join(dir, 'in.csv'), [header, ...Array.from({ length: 10 }, () => lines).flat()].join('\n'));
+  await writeFile(join(dir, 'job.yaml'), `input: { path: in.csv }\nmodel: ${join(fixtures, 'models', 'penguins')}\nbatch: { size: 16 }\noutput: { path: out.parquet }\n`);
+  const killed = await runCli(['run', 'job.yaml', '--progress', 'none'], { cwd: dir, env: { ...process.env, BENTO_BATCH_FAILPOINT: 'batch-written:20' } });
+  assert.equal(killed.signal, 'SIGKILL', killed.stderr);
+  await writeFile(join(dir, 'in.csv'), `${header}\n${lines[0]}\n`);
+  const dry = await runCli(['--log-format', 'text', 'run', '--dry-run', 'job.yaml'], { cwd: dir });
+  assert.equal(dry.code, 2, dry.stderr);
+  assert.match(dry.stderr, /^error: Cannot resume job job: input .*in\.csv changed size .* since the checkpoint in .*out\.parquet\.bento-batch \(0 rows committed\)\nhint: Run with --restart/m);
+  const validate = await runCli(['--log-format', 'text', 'validate', 'job.yaml'], { cwd: dir });
+  assert.equal(validate.code, 0, validate.stderr);
+  assert.match(validate.stderr, /^warn: Cannot resume job job: input .*in\.csv changed size .*: a run now would stop there \(exit 2\)\. Run with --restart/m);
+  const restart = await runCli(['run', '--dry-run', '--restart', 'job.yaml'], { cwd: dir });
+  assert.equal(restart.code, 0, restart.stderr);
+  // Nothing was touched: the checkpoint is still there for the real run to refuse or discard.
+  assert.ok(existsSync(join(dir, 'out.parquet.bento-batch', 'state.json')));
+}));
+
 test('validate warns of a bad row in its sample, as a run lists it and goes on, and exits 0', () => withTempDir(async (dir) => {
   const lines = (await readFile(join(fixtures, 'data', 'penguins.csv'), 'utf8')).split('\n');
   lines[5] = lines[5]!.replace(/^(\w+,\w+,)[^,]+/, '$1abc');

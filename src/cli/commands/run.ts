@@ -81,7 +81,7 @@ async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
       Logger.job = spec.name;
       // Loaded only here: it brings the whole pipeline, which a run loads on its own thread.
       const { checkJob } = await import('./validate.js');
-      const { job, ...checked } = await checkJob(spec, logger);
+      const { job, ...checked } = await checkJob(spec, logger, { restart: options.restart });
       // What a run would read and write; nothing else is written.
       if (target) summarize(target, { job, status: 'dry-run', exit_code: 0, ...checked });
     } catch (error) {

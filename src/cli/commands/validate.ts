@@ -11,6 +11,8 @@ import { ModelPool } from '../../model/pool.js';
 import { postprocess, predictionFields } from '../../model/postprocess.js';
 import { Preprocessor } from '../../model/preprocess.js';
 import { validateSignature } from '../../model/validate.js';
+import { lockHolder } from '../../checkpoint/lock.js';
+import { resumeRefusal } from '../../checkpoint/resume.js';
 import { checkOutputColumns, prepareJob } from '../../run/pipeline.js';
 import { Scorer } from '../../run/scorer.js';
 import { noRows } from '../../source/chunks.js';
@@ -47,8 +49,20 @@ export interface Checked {
 }
 
 /** Every check a run makes before its first batch, plus one small batch through the model. */
-export async function checkJob(spec: JobSpec, logger: Logger): Promise<Checked> {
+/**
+ * `run`: checked for `run --dry-run`, which fails where the run would (a checkpoint it would refuse
+ * to resume, unless `restart`); `validate` warns of it instead, as it checks the job, not its state.
+ */
+export async function checkJob(spec: JobSpec, logger: Logger, run?: { readonly restart: boolean }): Promise<Checked> {
   const job = await prepareJob(spec);
+  if (spec.checkpoint && !run?.restart) {
+    const { source } = job;
+    const refused = await resumeRefusal(spec, spec.checkpoint, source.files, job.bundle, source.format === 'parquet' ? undefined : source.schema.length, source.partitions.map((f) => f.name), source.schema);
+    if (refused && run) throw refused;
+    if (refused) logger.event('warn', 'resume-refused', `${refused.message}: a run now would stop there (exit 2). ${refused.hint}`, { file: refused.file, code: refused.code });
+    const holder = await lockHolder(spec.checkpoint.path);
+    if (holder) logger.event('warn', 'running', `a run of job ${spec.name} is going on now: process ${holder.pid} on ${holder.host}, since ${holder.started}; another started now stops at once (JOB_RUNNING)`, { pid: holder.pid, host: holder.host });
+  }
   const m = job.bundle.manifest;
   const pool = await ModelPool.create(job.bundle.modelFile, { size: 1, workers: { intraOp: 1, interOp: 1, graphOptimization: spec.model.graphOptimization, providers: spec.model.providers } });
   try {
