@@ -318,7 +318,8 @@ export function initRuntime(): void {
 
 function info(meta: Ort.InferenceSession.ValueMetadata): TensorInfo {
   if (!meta.isTensor) return { name: meta.name, isTensor: false, type: undefined, shape: [] };
-  return { name: meta.name, isTensor: true, type: meta.type, shape: meta.shape.map((d) => d) };
+  // An unnamed open dimension comes as "" here: -1, as the native binding's reads it.
+  return { name: meta.name, isTensor: true, type: meta.type, shape: meta.shape.map((d) => (d === '' ? -1 : d)) };
 }
 
 /** IEEE 754 half-precision bit patterns as the float32 values they stand for, exactly. */

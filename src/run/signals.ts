@@ -1,6 +1,6 @@
 /**
  * @file SIGINT/SIGTERM → an AbortSignal the pipeline checks between batches. A second signal (a
- * second after the first, or of the other name) stops the process at once with the signal's
+ * quarter of a second after the first, or of the other name) stops the process at once with the signal's
  * default action (as PID 1: at the next batch).
  */
 
@@ -20,8 +20,12 @@ export interface SignalScope {
 
 type Name = 'SIGINT' | 'SIGTERM';
 
-/** A second signal of the same name sooner than this after the first is the first one again (see trapSignals). */
-const sameRequestMs = 1000;
+/**
+ * A second signal of the same name sooner than this after the first is the first one again (see
+ * trapSignals): GNU timeout's two arrive within a millisecond; a person pressing Ctrl-C again
+ * takes longer than this.
+ */
+const sameRequestMs = 250;
 
 /** A signal that came while held (holdSignals), before trapSignals took over. */
 let early: Name | undefined;
@@ -65,7 +69,7 @@ export function trapSignals(onFirst: (name: Name) => void, onSecond?: (name: Nam
   const handler = (name: Name) => {
     // GNU timeout sends its signal to the command and then to its own process group, which holds
     // the command: one SIGTERM arrives twice, microseconds apart, and stopped a cron job's run at
-    // once instead of letting it finish its batches. A repeat within a second is that one request.
+    // once instead of letting it finish its batches. A repeat so soon is that one request.
     if (first && first.name === name && performance.now() - first.at < sameRequestMs) return;
     if (settled && late++ === 0) return;
     if (settled) {

@@ -322,7 +322,7 @@ test('SIGTERM commits and exits 143 with no output at output.path; the rerun res
   await twice.started;
   await new Promise((r) => setTimeout(r, 300));
   twice.child.kill('SIGINT');
-  await new Promise((r) => setTimeout(r, 1100));
+  await new Promise((r) => setTimeout(r, 400));
   twice.child.kill('SIGINT');
   const second = await twice.done;
   assert.ok(second.code === 130 || second.signal === 'SIGINT', `exit ${second.code} / ${second.signal}`);
@@ -469,7 +469,7 @@ const pidNamespace = (() => {
 
 test('as PID 1 (a container\'s entrypoint), a second SIGTERM still stops at once with exit 143', { skip: !pidNamespace && 'needs unshare --pid (root)', timeout: 60_000 }, () => withTempDir(async (dir) => {
   const lines = (await readFile(join(fixtures, 'data', 'penguins.csv'), 'utf8')).trim().split('\n');
-  await writeFile(join(dir, 'in.csv'), `${[lines[0], ...Array.from({ length: 1500 }, () => lines.slice(1)).flat()].join('\n')}\n`);
+  await writeFile(join(dir, 'in.csv'), `${[lines[0], ...Array.from({ length: 4000 }, () => lines.slice(1)).flat()].join('\n')}\n`);
   await writeFile(join(dir, 'job.yaml'), `input: { path: in.csv }\nmodel: ${join(fixtures, 'models', 'penguins')}\nbatch: { size: 8 }\noutput: { path: out.parquet, parquet: { row_group_rows: 1000000 } }\n`);
   // unshare forks the run as PID 1 of a new namespace; signals go to it by its outer pid.
   const child = spawn('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, bin, '--log-format', 'json', 'run', 'job.yaml', '--progress', 'none'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -480,7 +480,7 @@ test('as PID 1 (a container\'s entrypoint), a second SIGTERM still stops at once
   // Once rows are in the row group, the first signal reads on to its end (past the input's).
   await new Promise((resolve) => setTimeout(resolve, 500));
   process.kill(Number(inner), 'SIGTERM');
-  await new Promise((resolve) => setTimeout(resolve, 1100));
+  await new Promise((resolve) => setTimeout(resolve, 400));
   const second = performance.now();
   process.kill(Number(inner), 'SIGTERM');
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));

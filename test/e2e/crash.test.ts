@@ -555,8 +555,8 @@ describe('logs and summaries an operator relies on', () => {
     await writeFile(jobFile, [`input: { path: ${join(fixtures, 'data', 'penguins.csv')} }`, `model: ${join(fixtures, 'models', 'penguins')}`, 'batch: { size: 16 }', 'output: { path: out.csv }'].join('\n'));
     const run = await runToFailpoint(jobFile, 'batch-written:3:wait', ['--summary-json', join(work, 'summary.json')]);
     run.child.kill('SIGINT');
-    // A repeat within a second is taken as the same request (GNU timeout sends one twice).
-    await new Promise((resolve) => setTimeout(resolve, 1100));
+    // A repeat within a quarter of a second is taken as the same request (GNU timeout sends one twice).
+    await new Promise((resolve) => setTimeout(resolve, 400));
     run.child.kill('SIGINT');
     assert.equal((await run.ended).signal, 'SIGINT', run.stderr());
     assert.match(run.stderr(), /^error: SIGINT again: stopped at once; run the same command to resume from the last checkpoint$/m);

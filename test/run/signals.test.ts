@@ -1,4 +1,4 @@
-/** trapSignals (src/run/signals.ts) in this process: a first signal stops the run, its repeat within a second (GNU timeout's) is the same request, one after the run has ended changes nothing. */
+/** trapSignals (src/run/signals.ts) in this process: a first signal stops the run, its repeat within a quarter of a second (GNU timeout's) is the same request, one after the run has ended changes nothing. */
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
