@@ -17,7 +17,7 @@ import { openPartial, outputError, type PartialFile } from './atomic.js';
 import { BoolColumn, codecs, type Compression, Int64Column, NumberColumn, TextColumn } from './parquet-flat.js';
 import { loadZstd, zstdCompress } from './zstd.js';
 import { jsonText } from './values.js';
-import { type PackedBatches, type PackedColumn, unpackColumn } from './transfer.js';
+import { cellBytes, type PackedBatches, type PackedColumn, unpackColumn } from './transfer.js';
 import type { OutputBatch, Sink, SinkOptions } from './types.js';
 
 export interface ParquetSinkOptions {
@@ -43,32 +43,40 @@ export function parquetOptions(output: OutputSpec): ParquetSinkOptions {
 }
 
 /**
- * About the bytes a batch's values take, uncompressed: a text's characters, a number's width,
- * nested values summed. Counted from the values alone (not the heap), so row groups, and the
- * file a resumed run writes, are the same on every run of the same input.
+ * About the bytes a batch's values take, uncompressed: a text's characters, a number its
+ * column type's width, nested values summed, a null nothing. Counted from the values and the
+ * schema alone, never from how a column happens to be held (typed, masked, coded or plain: a
+ * Parquet input's chunk of nulls is a plain array, the next chunk's a masked one, and a resumed
+ * reader's chunks start elsewhere), so row groups, and the file a resumed run writes, are the
+ * same on every run of the same input.
  */
-export function valueBytes(batch: OutputBatch): number {
+export function valueBytes(batch: OutputBatch, widths: ReadonlyMap<string, number>): number {
   let bytes = 0;
-  for (const column of batch.columns.values()) {
-    if (column instanceof MaskedColumn) bytes += column.values.BYTES_PER_ELEMENT * batch.length;
-    else if (column instanceof CodedColumn) bytes += 4 * batch.length;
-    else if (ArrayBuffer.isView(column)) bytes += (column as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT * batch.length;
-    else for (let i = 0; i < batch.length; i++) bytes += sizeOf(column[i]);
+  for (const [name, column] of batch.columns) {
+    const width = widths.get(name) ?? 8;
+    if (column instanceof MaskedColumn) {
+      let valid = 0;
+      for (let i = 0; i < batch.length; i++) valid += column.valid[i]!;
+      bytes += width * valid;
+    } else if (column instanceof CodedColumn) {
+      const lengths = column.dictionary.map((s) => s.length);
+      for (let i = 0; i < batch.length; i++) {
+        const code = column.codes[i]!;
+        if (code >= 0) bytes += lengths[code]!;
+      }
+    } else if (ArrayBuffer.isView(column)) bytes += width * batch.length;
+    else {
+      for (let i = 0; i < batch.length; i++) {
+        const v: unknown = column[i];
+        bytes += v === null || v === undefined ? 0 : typeof v === 'object' && !(v instanceof Date) ? cellBytes(v) : typeof v === 'string' ? v.length : width;
+      }
+    }
   }
   return bytes;
 }
 
-function sizeOf(value: unknown): number {
-  if (typeof value === 'string') return value.length;
-  if (value === null || value === undefined) return 0;
-  if (typeof value !== 'object') return 8;
-  if (value instanceof Uint8Array) return value.byteLength;
-  if (value instanceof Date) return 8;
-  let bytes = 0;
-  if (Array.isArray(value)) for (const item of value) bytes += sizeOf(item);
-  else for (const [key, item] of Object.entries(value)) bytes += key.length + sizeOf(item);
-  return bytes;
-}
+/** A number's bytes in a column of each type, for valueBytes (text and nested columns count their values). */
+const typeWidth = (field: Field) => (field.type === 'float32' || field.type === 'int32' || field.type === 'date' ? 4 : field.type === 'bool' ? 1 : 8);
 
 /** One encoded row group: its bytes, and its metadata with offsets counted from its first byte. */
 export interface EncodedRowGroup {
@@ -343,6 +351,7 @@ export async function openParquetSink(schema: readonly Field[], options: SinkOpt
   /** Where the file stands after an append: a commit position, once fsync'd. */
   type Appended = { readonly groups: number; readonly numRows: bigint; readonly bytes: number };
   const groupBytes = (options.rowGroupMemoryMb ?? defaultRowGroupMemoryMb) * 2 ** 20;
+  const widths = new Map(schema.map((f) => [f.name, typeWidth(f)]));
   let rows = 0;
   let bytes = 0;
   let failure: unknown;
@@ -377,7 +386,7 @@ export async function openParquetSink(schema: readonly Field[], options: SinkOpt
       encoding.add(batch);
       // A row group ends at the first batch boundary at or past rowGroupRows or its memory, so row
       // groups (and resumed files) are deterministic.
-      bytes += valueBytes(batch);
+      bytes += valueBytes(batch, widths);
       const closes = rows + batch.length >= options.rowGroupRows || bytes >= groupBytes;
       rows += batch.length;
       if (closes) closeGroup();

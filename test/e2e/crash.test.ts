@@ -549,6 +549,28 @@ describe('Parquet statistics across a resume', () => {
   }));
 });
 
+describe('Parquet row groups ended by their values\' size across a resume', () => {
+  test('an input whose columns are null for its first chunks (plain arrays there, masked after): every resume writes the clean run\'s bytes', () => withTempDir(async (work) => {
+    // One input row group, read in chunks of 2,048 rows from its start, or from the row a resume starts at.
+    const doubles = Array.from({ length: 40 }, (_, k) => `CASE WHEN i < 30000 THEN NULL ELSE i * ${k + 1} / 7.0 END AS d${k}`).join(', ');
+    await duckdb(`COPY (SELECT 30.0 + i % 30 AS bill_length_mm, 15.0 + i % 6 AS bill_depth_mm, 170.0 + i % 60 AS flipper_length_mm, 3000.0 + i % 3000 AS body_mass_g, ${doubles} FROM range(60000) t(i)) TO '${join(work, 'in.parquet')}' (FORMAT parquet, ROW_GROUP_SIZE 100000)`);
+    const jobFile = join(work, 'job.yaml');
+    await writeFile(jobFile, [`input: { path: ${join(work, 'in.parquet')} }`, `model: ${join(fixtures, 'models', 'penguins')}`, 'batch: { size: 100, concurrency: 1 }', 'output: { path: out.parquet, writer: inline, parquet: { row_group_memory: 1MB } }', 'checkpoint: { every: 500 }'].join('\n'));
+    const clean = await runCli(['run', jobFile, '--progress', 'none', '--set', `output.path=${join(work, 'clean.parquet')}`]);
+    assert.equal(clean.code, 0, clean.stderr);
+    const groups = await duckdb(`SELECT count(DISTINCT row_group_id)::INT AS n FROM parquet_metadata('${join(work, 'clean.parquet')}')`);
+    assert.ok((groups[0]!.n as number) > 3, 'row groups of 1 MB of values');
+    for (const commit of [2, 3, 4]) {
+      await rm(join(work, 'out.parquet'), { force: true });
+      await rm(join(work, 'out.parquet.bento-batch'), { recursive: true, force: true });
+      assert.equal((await runAndKill(jobFile, 60_000, { BENTO_BATCH_FAILPOINT: `state-renamed:${commit}` })).signal, 'SIGKILL');
+      const resumed = await runCli(['run', jobFile, '--progress', 'none']);
+      assert.equal(resumed.code, 0, resumed.stderr);
+      assert.ok((await readFile(join(work, 'out.parquet'))).equals(await readFile(join(work, 'clean.parquet'))), `killed at commit ${commit}`);
+    }
+  }));
+});
+
 describe('logs and summaries an operator relies on', () => {
   test('a second SIGINT stops at once, says so, and still writes the --summary-json a scheduler reads (interrupted, 130)', () => withTempDir(async (work) => {
     const jobFile = join(work, 'job.yaml');
