@@ -60,6 +60,14 @@ test('class labels from the graph: integer classes name columns as text, a --lab
   const tree = await runCli(['pack', join(sklearn, 'tree_strings.onnx'), '--name', 'tree', '--version', '1', '--columns', 'X=a,b', '--output', join(dir, 'tree')]);
   assert.equal(tree.code, 0, tree.stderr);
   assert.match(await readFile(join(dir, 'tree', 'bento.yaml'), 'utf8'), /labels:\n {6}- "no"\n {6}- "yes"\n/);
+  // Texts either YAML reads as something else stay text: 0o10 is octal 8 in YAML 1.2 (which we read), off false in 1.1.
+  const odd = await runCli(['pack', join(sklearn, 'linear_ints.onnx'), '--name', '0o17', '--version', '1', '--columns', 'float_input=a,b,0x1F', '--labels', 'probabilities=0o10,off,~', '--output', join(dir, 'odd')]);
+  assert.equal(odd.code, 0, odd.stderr);
+  await writeFile(join(dir, 'odd.yaml'), 'input: { path: in2.csv }\nmodel: odd\noutput: { path: odd.csv }\n');
+  await writeFile(join(dir, 'in2.csv'), 'a,b,0x1F\n1,2,3\n');
+  const oddRun = await runCli(['run', 'odd.yaml', '--progress', 'none'], { cwd: dir });
+  assert.equal(oddRun.code, 0, oddRun.stderr);
+  assert.equal((await readFile(join(dir, 'odd.csv'), 'utf8')).split('\n')[0], 'a,b,0x1F,output_label,probabilities_label,probabilities_score,probabilities_prob_0o10,probabilities_prob_off,probabilities_prob_~');
 }));
 
 test('a ZipMap output is said to be one, with the skl2onnx option that makes a tensor of it; an unnamed batch dimension shows as ?', () => withTempDir(async (dir) => {

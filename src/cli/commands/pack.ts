@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { copyFile, lstat, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { stringify } from 'yaml';
+import { Document, parse as parseYaml, visit } from 'yaml';
 import type { Batch } from '../../batch/batcher.js';
 import { BentoError, fsReason, oneLine } from '../../errors.js';
 import type { Bundle } from '../../model/bundle.js';
@@ -71,7 +71,7 @@ export async function pack(options: PackOptions, log: (line: string) => void = (
     const staging = await mkdtemp(join(tmpdir(), 'bento-batch-pack-'));
     try {
       const manifestFile = join(staging, manifestName);
-      await writeFile(manifestFile, stringify(manifest, manifestYaml));
+      await writeFile(manifestFile, manifestText(manifest));
       const raw = await readManifest(manifestFile);
       let parsed: Manifest;
       try {
@@ -115,7 +115,7 @@ export async function pack(options: PackOptions, log: (line: string) => void = (
       const already = options.manifest ? [] : parsed.outputs.filter((o) => o.labels && o.activation === 'softmax' && !options.activation.some((a) => a.startsWith(`${o.tensor}=`)) && probabilities(outputs[o.tensor]!));
       if (already.length > 0) {
         for (const o of manifest.outputs as { tensor: string; activation?: string }[]) if (already.some((a) => a.tensor === o.tensor)) o.activation = 'none';
-        await writeFile(manifestFile, stringify(manifest, manifestYaml));
+        await writeFile(manifestFile, manifestText(manifest));
         parsed = parseManifest(await readManifest(manifestFile), manifestFile);
         for (const o of already) log(`note: output "${o.tensor}" already holds probabilities (each row sums to 1): no softmax on it; give --activation ${o.tensor}=softmax to apply one`);
       }
@@ -201,10 +201,30 @@ function flagsAtFault(error: unknown, model: string, manifestFile: string, stagi
 }
 
 /**
- * How pack writes bento.yaml: with YAML 1.1's quoting, so that labels such as no, yes, on and off
- * stay text for PyYAML and other YAML 1.1 readers too (we read YAML 1.2, where they are text).
+ * bento.yaml as pack writes it: YAML 1.2, as we read it, with every text that a YAML 1.1 reader
+ * (PyYAML) would read as something else quoted too: labels such as no, yes, on and off, which
+ * 1.1 reads as booleans. Writing YAML 1.1 instead left 0o17, octal in 1.2, unquoted: read back
+ * as 15, it renamed a class's column.
  */
-const manifestYaml = { lineWidth: 0, version: '1.1' } as const;
+function manifestText(manifest: Record<string, unknown>): string {
+  // The document's own (1.2) stringifier quotes what 1.2 would misread; this, what 1.1 would.
+  const doc = new Document(manifest);
+  visit(doc, {
+    Scalar(_, node) {
+      if (typeof node.value === 'string' && plainIn11(node.value) !== node.value) node.type = 'QUOTE_DOUBLE';
+    },
+  });
+  return doc.toString({ lineWidth: 0 });
+}
+
+/** What a YAML 1.1 reader makes of `text` written plain (undefined where it cannot read it). */
+function plainIn11(text: string): unknown {
+  try {
+    return (parseYaml(`- ${text}`, { version: '1.1' }) as unknown[] | null)?.[0];
+  } catch {
+    return undefined;
+  }
+}
 
 /** Flag mistakes, found before the model is loaded; a name and a version are folder names in the store and the two halves of a tag. */
 function checkFlags(options: PackOptions): void {
