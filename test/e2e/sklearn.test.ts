@@ -42,6 +42,11 @@ test('an sklearn pipeline (one input a column, OneHotEncoder that refuses unknow
   const out = await readRows(join(dir, 'out.jsonl'));
   assert.deepEqual(out.map((r) => [r.island, r.output_label, r.probabilities_label]), good.map((r, i) => [r[1], (expected.output_label!.data as string[])[i], (expected.output_label!.data as string[])[i]]));
   assertClose(out.map((r) => classes.map((c) => r[`probabilities_prob_${c}`])), good.map((_, i) => Array.from(probabilities.subarray(3 * i, 3 * i + 3))));
+  // A file whose first 20 rows the model fails on runs (exit 0): validate reads on to rows that score, as the run's first batch holds them.
+  await writeFile(join(dir, 'atl.csv'), `bill_length_mm,island,year\n${Array.from({ length: 40 }, (_, i) => `41,${i < 20 ? 'Atlantis' : 'Dream'},2008`).join('\n')}\n`);
+  const validate = await runCli(['--log-format', 'text', 'validate', 'job.yaml', '--set', 'input.path=atl.csv'], { cwd: dir });
+  assert.equal(validate.code, 0, validate.stderr);
+  assert.match(validate.stderr, /^check +model ran on the first 24 row\(s\): ok \(20 bad, see above\)$/m);
 }));
 
 test('class labels from the graph: integer classes name columns as text, a --labels count that does not fit is the flags\' mistake (exit 2), labels YAML 1.1 reads as booleans are quoted', () => withTempDir(async (dir) => {

@@ -74,7 +74,9 @@ export async function checkJob(spec: JobSpec, logger: Logger, run?: { readonly r
     // `moreRows`, for a row that scores: a file whose first rows are bad runs (exit 0) when later
     // ones are not; only where none of those scores does the check fail, as the run would.
     // Scored as a run scores a batch: a model call that fails is split until the rows it fails on are alone.
-    const scorer = new Scorer(job.bundle, await Preprocessor.create(job.bundle, pool.signature, job.source.format === 'csv'), pool, false);
+    // As if rows had scored before: the scorer would fail a first batch of nothing but bad rows at
+    // once, which the loop below does only where none of the rows it reads on to scores either.
+    const scorer = new Scorer(job.bundle, await Preprocessor.create(job.bundle, pool.signature, job.source.format === 'csv'), pool, true);
     const errors: BentoError[] = [];
     let checked = 0;
     try {
