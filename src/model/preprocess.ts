@@ -9,7 +9,7 @@ import { BentoError } from '../errors.js';
 import { formatFromPath } from '../job/spec.js';
 import { blockArray } from '../source/blocks.js';
 import { integerText } from '../source/chunks.js';
-import { float32Text, jsonText } from '../sink/values.js';
+import { jsonText, numberText } from '../sink/values.js';
 import { cell, type Column, int64Max, int64Min, localeHint, MaskedColumn, missingTokens, parseNumber, plainDecimal } from '../source/types.js';
 import type { Bundle } from './bundle.js';
 import { defaultMaxLength, type InputTensor, isInteger, type Manifest, poolingMask, rangeOf } from './manifest.js';
@@ -95,7 +95,7 @@ export class Preprocessor {
       if (!errors.has(i)) errors.set(i, error);
     };
     const column = textOfBytes(batch.columns.get(text.column)!, (i, bytes) => reject(i, `${notText}, got ${show(bytes)}`, bytes, 'Fix or remove the value in the input.'));
-    // A FLOAT column's number is read as the writers print it (0.1, not 0.10000000149011612, the float32's double).
+    // A number is read as the writers print it (a FLOAT's 0.1, not 0.10000000149011612, the float32's double; -0).
     const float32 = column instanceof Float32Array || (column instanceof MaskedColumn && column.values instanceof Float32Array);
     const texts: string[] = Array.from({ length: rows }, (_, i) => {
       const v = i < batch.length ? cell(column, i) : '';
@@ -105,7 +105,7 @@ export class Preprocessor {
         return text.fill ?? '';
       }
       // A struct, map or list cell is its JSON text, as for a string tensor.
-      return typeof v === 'string' ? v : typeof v === 'object' ? jsonText(v, 'json') : float32 && typeof v === 'number' ? float32Text(v) : String(v);
+      return typeof v === 'string' ? v : typeof v === 'object' ? jsonText(v, 'json') : typeof v === 'number' ? numberText(v, float32 ? 'float32' : 'float64') : String(v);
     });
     const maxLength = text.max_length ?? Math.min(defaultMaxLength, this.#encoder.modelMaxLength ?? defaultMaxLength, this.#padTo ?? defaultMaxLength);
     const encoded = this.#encoder.encode(texts, { maxLength, truncation: text.truncation, tokenTypeIds: text.token_type_ids !== undefined, ...(this.#padTo ? { padTo: this.#padTo } : {}) },
@@ -349,14 +349,14 @@ function fillColumn(data: Writable, cells: Column, length: number, width: number
     }
     return;
   }
-  // A FLOAT column's number is its text as the writers print it (0.1, not 0.10000000149011612), as a text model reads it.
+  // A number is its text as the writers print it (a FLOAT's 0.1, not 0.10000000149011612; -0), as a text model reads it.
   const float32 = column instanceof Float32Array || (column instanceof MaskedColumn && column.values instanceof Float32Array);
   for (let i = 0; i < length; i++) {
     const v = cell(column, i);
     if (v === null || v === undefined || (csv && v === '')) {
       if (typeof given === 'string') (data as string[])[i * width + j] = given;
       else fail(i, null, `${expects}; it has no value and the tensor has no fill`);
-    } else (data as string[])[i * width + j] = typeof v === 'string' ? v : typeof v === 'object' ? jsonText(v, 'json') : float32 && typeof v === 'number' ? float32Text(v) : String(v);
+    } else (data as string[])[i * width + j] = typeof v === 'string' ? v : typeof v === 'object' ? jsonText(v, 'json') : typeof v === 'number' ? numberText(v, float32 ? 'float32' : 'float64') : String(v);
   }
 }
 

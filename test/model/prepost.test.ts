@@ -201,7 +201,8 @@ describe('preprocess', () => {
     assert.deepEqual(preprocess(batch({ text: ['a', ''] }, 2), m, 2).text!.data, ['a', '']);
     const filled = manifest([{ tensor: 'text', dtype: 'string', shape: ['batch', 1], columns: ['text'], fill: 'missing' }]);
     assert.deepEqual(preprocess(batch({ text: ['a', '', null] }, 3), filled, 3, undefined, true).text!.data, ['a', 'missing', 'missing']);
-    assert.deepEqual(preprocess(batch({ text: Float32Array.of(39.1, 0.1) }, 2), m, 2).text!.data, ['39.1', '0.1']);
+    assert.deepEqual(preprocess(batch({ text: Float32Array.of(39.1, 0.1, -0) }, 3), m, 3).text!.data, ['39.1', '0.1', '-0']);
+    assert.deepEqual(preprocess(batch({ text: Float64Array.of(-0, 1.5, 1e21) }, 3), m, 3).text!.data, ['-0', '1.5', '1e+21']);
     const nan = manifest([{ tensor: 'x', dtype: 'float32', shape: ['batch', 1], columns: ['a'], fill: Number.NaN }]);
     assert.deepEqual(Array.from(preprocess(batch({ a: [1, null, ''] }, 3), nan, 3, undefined, true).x!.data as Float32Array), [1, Number.NaN, Number.NaN]);
     assert.throws(() => manifest([{ tensor: 'text', dtype: 'string', shape: ['batch', 1], columns: ['text'], fill: 0 }]), /inputs\.0\.fill: 0 is not a string value \(a text in quotes, e\.g\. "missing"\)/);
