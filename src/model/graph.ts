@@ -18,20 +18,56 @@ export interface GraphNode {
   readonly attributes: ReadonlyMap<string, readonly (string | bigint)[]>;
 }
 
-/** Graphs past this size are not read: only pack asks, and only for its defaults. */
-const largest = 256 * 2 ** 20;
+/** A node larger than this (a Constant holding a tensor) is skipped: its attributes are weights. */
+const largestNode = 64 * 2 ** 20;
 
-/** The graph's nodes, or none where the file is too large or not a graph this reader follows. */
+/**
+ * The graph's nodes, or none where the file is not a graph this reader follows. Read a field
+ * header at a time, so the weights (initializers, often most of the file, past 2 GB for some) are
+ * skipped rather than read.
+ */
 export async function readNodes(modelFile: string): Promise<GraphNode[]> {
   const file = await open(modelFile, 'r');
   try {
     const { size } = await file.stat();
-    if (size > largest) return [];
-    const bytes = Buffer.alloc(size);
-    await file.read(bytes, 0, size, 0);
-    const graph = fields(bytes, 0, bytes.length).find((f) => f.number === 7 && f.wire === 2);
+    const header = Buffer.alloc(20);
+    /** The field starting at `at`: its number, wire type, and where its value starts and ends. */
+    const fieldAt = async (at: number, end: number): Promise<Field> => {
+      const { bytesRead } = await file.read(header, 0, Math.min(header.length, end - at), at);
+      const [key, next] = varint(header.subarray(0, bytesRead), 0);
+      const number = Number(key >> 3n);
+      const wire = Number(key & 7n);
+      if (wire === 0) {
+        const [value, after] = varint(header.subarray(0, bytesRead), next);
+        return { number, wire, start: at + next, end: at + after, value };
+      }
+      if (wire === 2) {
+        const [length, after] = varint(header.subarray(0, bytesRead), next);
+        return { number, wire, start: at + after, end: at + after + Number(length) };
+      }
+      if (wire === 1 || wire === 5) return { number, wire, start: at + next, end: at + next + (wire === 1 ? 8 : 4) };
+      throw new Error(`wire type ${wire}`);
+    };
+    let graph: Field | undefined;
+    for (let at = 0; at < size && !graph;) {
+      const f = await fieldAt(at, size);
+      if (f.end > size) return [];
+      if (f.number === 7 && f.wire === 2) graph = f;
+      at = f.end;
+    }
     if (!graph) return [];
-    return fields(bytes, graph.start, graph.end).filter((f) => f.number === 1 && f.wire === 2).map((f) => node(bytes, f.start, f.end));
+    const nodes: GraphNode[] = [];
+    for (let at = graph.start; at < graph.end;) {
+      const f = await fieldAt(at, graph.end);
+      if (f.end > graph.end) return [];
+      if (f.number === 1 && f.wire === 2 && f.end - f.start <= largestNode) {
+        const bytes = Buffer.alloc(f.end - f.start);
+        await file.read(bytes, 0, bytes.length, f.start);
+        nodes.push(node(bytes, 0, bytes.length));
+      }
+      at = f.end;
+    }
+    return nodes;
   } catch {
     return [];
   } finally {
@@ -145,12 +181,29 @@ const knownValues: Record<string, { text: string; integer: string }> = {
   CategoryMapper: { text: 'cats_strings', integer: 'cats_int64s' },
 };
 
-/** A value an encoder reading `input` directly knows (its first category), for a generated row it will not refuse. */
-export function knownCategory(nodes: readonly GraphNode[], input: string, kind: 'text' | 'integer'): string | bigint | undefined {
-  for (const n of nodes) {
-    const known = n.domain === 'ai.onnx.ml' && n.inputs[0] === input ? knownValues[n.opType] : undefined;
-    const values = known && n.attributes.get(known[kind]);
-    if (values && values.length > 0) return values[0];
+/** Ops that pass a value on as it is, or cast: an encoder after them still reads the input. */
+const passesOn = new Set(['Identity', 'Cast']);
+
+/**
+ * A value an encoder reading `input` (directly, or through Identity and Cast) knows: its first
+ * category, text where it has text ones, else a whole number; for a generated row it will not refuse.
+ */
+export function knownCategory(nodes: readonly GraphNode[], input: string): string | bigint | undefined {
+  const seen = new Set<string>();
+  const names = [input];
+  while (names.length > 0) {
+    const name = names.shift()!;
+    if (seen.has(name)) continue;
+    seen.add(name);
+    for (const n of nodes) {
+      if (n.inputs[0] !== name) continue;
+      if (passesOn.has(n.opType) && n.outputs[0]) names.push(n.outputs[0]);
+      const known = n.domain === 'ai.onnx.ml' ? knownValues[n.opType] : undefined;
+      const values = known && (nonEmpty(n.attributes.get(known.text)) ?? nonEmpty(n.attributes.get(known.integer)));
+      if (values) return values[0];
+    }
   }
   return undefined;
 }
+
+const nonEmpty = <T>(values: readonly T[] | undefined) => (values && values.length > 0 ? values : undefined);

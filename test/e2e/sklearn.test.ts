@@ -75,6 +75,17 @@ test('class labels from the graph: integer classes name columns as text, a --lab
   assert.equal((await readFile(join(dir, 'odd.csv'), 'utf8')).split('\n')[0], 'a,b,0x1F,output_label,probabilities_label,probabilities_score,probabilities_prob_0o10,probabilities_prob_off,probabilities_prob_~');
 }));
 
+test('the probe feeds a category of an encoder that reads the input through a Cast; run scores it, and a code it was not fitted on is a bad row', () => withTempDir(async (dir) => {
+  const pack = await runCli(['pack', join(sklearn, 'cast_encoder.onnx'), '--name', 'cast', '--version', '1', '--columns', 'code=code', '--output', join(dir, 'bundle')]);
+  assert.equal(pack.code, 0, pack.stderr);
+  await writeFile(join(dir, 'in.csv'), 'code\n10\n20\n30\n');
+  await writeFile(join(dir, 'job.yaml'), 'input: { path: in.csv }\nmodel: bundle\noutput: { path: out.csv }\n');
+  const run = await runCli(['run', 'job.yaml', '--progress', 'none'], { cwd: dir });
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual((await readRows(join(dir, 'out.csv'))).map((r) => [r.code, r.label, r.probabilities_label]), [[10, 0, 0], [20, 1, 1]]);
+  assert.equal(JSON.parse((await readFile(join(dir, 'out.csv.errors.jsonl'), 'utf8')).trim()).row, 3);
+}));
+
 test('a ZipMap output is said to be one, with the skl2onnx option that makes a tensor of it; an unnamed batch dimension shows as ?', () => withTempDir(async (dir) => {
   const fix = "re-export with options={id(model): {'zipmap': False}}";
   const inspect = await runCli(['--log-format', 'text', 'inspect', join(sklearn, 'pipeline_zipmap.onnx')]);

@@ -13,7 +13,7 @@ import { BentoError, fsReason, oneLine } from '../../errors.js';
 import type { Bundle } from '../../model/bundle.js';
 import { locationsIn } from '../../model/external.js';
 import { classLabels, type GraphNode, knownCategory, readNodes } from '../../model/graph.js';
-import { dtypes, isVersion, type Manifest, manifestName, outsideBundle, parseManifest, readManifest, tagPart, tagPartWords, unfedDtype } from '../../model/manifest.js';
+import { dtypes, isInteger, isVersion, type Manifest, manifestName, outsideBundle, parseManifest, readManifest, tagPart, tagPartWords, unfedDtype } from '../../model/manifest.js';
 import { ModelPool } from '../../model/pool.js';
 import { postprocess } from '../../model/postprocess.js';
 import { Preprocessor } from '../../model/preprocess.js';
@@ -386,10 +386,16 @@ async function tryOneBatch(pool: ModelPool, bundle: Bundle, modelFile: string, n
   // happen to look like probabilities (see `probabilities`); 0 and 1 stay valid where a float
   // column carries a category code (cast to an index into an embedding).
   for (const input of manifest.inputs) {
-    input.columns.forEach((column) => {
-      // A text or id an encoder in the graph knows: skl2onnx's OneHotEncoder refuses any other (zeros=0, sklearn's handle_unknown='error').
-      const known = input.dtype === 'string' ? knownCategory(nodes, input.tensor, 'text') ?? 'text' : input.dtype === 'int64' ? knownCategory(nodes, input.tensor, 'integer') : undefined;
-      const value = (r: number) => (input.categories ? input.categories[0] : known !== undefined ? known : input.dtype === 'bool' ? false : /^float/.test(input.dtype) && r === 0 ? 1 : 0);
+    // A text or id the fill gives, or an encoder in the graph knows: skl2onnx's OneHotEncoder
+    // refuses any other (zeros=0, sklearn's handle_unknown='error').
+    const known = knownCategory(nodes, input.tensor);
+    const fills = Array.isArray(input.fill) ? input.fill : input.columns.map(() => input.fill);
+    input.columns.forEach((column, j) => {
+      const fill = fills[j];
+      const chosen = input.dtype === 'string' ? (typeof fill === 'string' ? fill : known !== undefined ? String(known) : 'text')
+        : isInteger(input.dtype) ? (typeof fill === 'number' ? fill : input.dtype === 'int64' && typeof known === 'bigint' ? known : undefined)
+        : /^float/.test(input.dtype) && typeof known === 'bigint' ? Number(known) : undefined;
+      const value = (r: number) => (input.categories ? input.categories[0] : chosen !== undefined ? chosen : input.dtype === 'bool' ? false : /^float/.test(input.dtype) && r === 0 ? 1 : 0);
       columns.set(column, Array.from({ length: rows }, (_, r) => value(r)));
     });
   }
@@ -401,6 +407,8 @@ async function tryOneBatch(pool: ModelPool, bundle: Bundle, modelFile: string, n
     return outputs;
   } catch (error) {
     if (error instanceof BentoError) throw error;
-    throw new BentoError('MODEL_RUN', `The packed model ${manifest.name} failed on a generated batch: ${oneLine((error as Error).message)}`, { file: modelFile, hint: 'Check the tensors\' dtypes and shapes with `bento-batch inspect`.' });
+    throw new BentoError('MODEL_RUN', `The packed model ${manifest.name} failed on a generated batch: ${oneLine((error as Error).message)}`, {
+      file: modelFile, hint: 'Check the tensors\' dtypes and shapes with `bento-batch inspect`. The generated rows hold ones, zeros, "text" or a category the graph\'s encoders list; where the model refuses those (a value it was not fitted on), give --fill TENSOR=a value it knows (the rows take it), or describe the model with --manifest.',
+    });
   }
 }
