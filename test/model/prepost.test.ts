@@ -247,6 +247,22 @@ describe('postprocess', () => {
     assertClose(Array.from({ length: 2 }, (_, r) => ['p_A', 'p_B', 'p_C'].reduce((s, k) => s + (cell(columns.get(k)!, r) as number), 0)), [1, 1], 1e-12);
   });
 
+  test('top_k: the k best classes a row, best first, a tie to the earlier class, as a stable sort of every class gives them', () => {
+    const labels = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
+    const m = manifest([{ tensor: 'x', dtype: 'float32', shape: ['batch', 1], columns: ['a'] }], [
+      { tensor: 'scores', activation: 'none', labels, top_k: 3, columns: { top_k: 'top' } },
+    ]);
+    const random = seededRandom(7);
+    const rows = 200;
+    // Scores from a few values, so that ties are common; the last row has fewer distinct values than k.
+    const values = Float32Array.from({ length: rows * 7 }, (_, i) => (i >= (rows - 1) * 7 ? 0.5 : Math.floor(random() * 4) / 4));
+    const top = postprocess(m, { scores: tensor(values, [rows, 7]) }, rows, '/b/model.onnx').get('top')!;
+    for (let r = 0; r < rows; r++) {
+      const sorted = labels.map((label, k) => ({ label, score: values[r * 7 + k]! })).sort((x, y) => y.score - x.score).slice(0, 3);
+      assert.deepEqual(cell(top, r), sorted, `row ${r}`);
+    }
+  });
+
   test('a fixed batch\'s padding rows beyond `length` are dropped; a dynamic batch\'s output of other rows than it fed is no output a row (a constant, a reshape, a transpose)', () => {
     const fixed = manifest([{ tensor: 'x', dtype: 'float32', shape: ['batch', 1], columns: ['a'] }], [
       { tensor: 'logits', activation: 'softmax', labels: ['A', 'B', 'C'], columns: { label: 'cls', score: 'score', probabilities: 'p_' } },
