@@ -3,7 +3,7 @@
  * read, and opens one file as a byte stream, gunzipping `.gz` on the fly.
  */
 import { isUtf8 } from 'node:buffer';
-import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
 import { readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { type Readable, Transform } from 'node:stream';
@@ -200,7 +200,11 @@ export function isGzip(file: string): boolean {
  */
 export function openFileStream(file: string, start = 0, highWaterMark = 1 << 20): OpenedFile {
   const gz = isGzip(file);
-  const raw = createReadStream(file, { highWaterMark, start: gz ? 0 : start });
+  // A read buffer no larger than what is left of the file: a folder of 4,000 files of 20 rows
+  // allocated 1 MB for each, and collecting them took most of the run (6.0–7.2 user CPU-s
+  // against 2.7 with buffers of the files' size).
+  const left = (statSync(file, { throwIfNoEntry: false })?.size ?? highWaterMark) - (gz ? 0 : start);
+  const raw = createReadStream(file, { highWaterMark: Math.max(64 * 1024, Math.min(highWaterMark, left + 1)), start: gz ? 0 : start });
   let read = gz ? 0 : start;
   raw.on('data', (chunk: Buffer | string) => {
     read += chunk.length;
