@@ -179,8 +179,18 @@ const shapeStartsWithBatch: Rule = (m) => m.inputs.flatMap((input, i) =>
 const columnsFitShape: Rule = (m) => m.inputs.flatMap((input, i) => {
   const width = rowWidth(input);
   if (width === undefined) return [`inputs.${i}.shape: dimensions after "batch" must be fixed numbers for column inputs, got ${JSON.stringify(input.shape)}`];
-  return width === input.columns.length ? [] : [`inputs.${i}.columns: shape ${JSON.stringify(input.shape)} takes ${width} value(s) per row, got ${input.columns.length} column(s)`];
+  if (isListInput(input)) {
+    if (input.dtype === 'string' || input.categories) return [`inputs.${i}.columns: one column for shape ${JSON.stringify(input.shape)} is a list of ${width} numbers a row; a ${input.categories ? 'categories' : 'string'} tensor takes one column a value`];
+    return [];
+  }
+  return width === input.columns.length ? [] : [`inputs.${i}.columns: shape ${JSON.stringify(input.shape)} takes ${width} value(s) per row, got ${input.columns.length} column(s) (or one column holding a list of ${width} numbers)`];
 });
+
+/** An input fed from one column holding a list of its row's values (an embedding), not one column a value. */
+export function isListInput(input: InputTensor): boolean {
+  const width = rowWidth(input);
+  return input.columns.length === 1 && width !== undefined && width > 1;
+}
 
 const fillMatchesColumns: Rule = (m) => m.inputs.flatMap((input, i) =>
   Array.isArray(input.fill) && input.fill.length !== input.columns.length

@@ -12,7 +12,7 @@ import { integerText } from '../source/chunks.js';
 import { jsonText, numberText } from '../sink/values.js';
 import { cell, type Column, int64Max, int64Min, localeHint, MaskedColumn, missingTokens, parseNumber, plainDecimal } from '../source/types.js';
 import type { Bundle } from './bundle.js';
-import { defaultMaxLength, type InputTensor, isInteger, type Manifest, poolingMask, rangeOf } from './manifest.js';
+import { defaultMaxLength, type InputTensor, isInteger, isListInput, type Manifest, poolingMask, rangeOf } from './manifest.js';
 import { rowWidth } from './shape.js';
 import type { TextEncoder, TokenInfo } from './text.js';
 import type { Signature, TensorData } from './session.js';
@@ -147,13 +147,23 @@ export function preprocess(batch: Batch, manifest: Manifest, rows: number, error
 function buildTensor(batch: Batch, input: InputTensor, rows: number, errors: RowErrors | undefined, csv: boolean): TensorData {
   const width = rowWidth(input)!;
   const data = allocate(input.dtype, rows * width);
-  input.columns.forEach((name, j) => {
+  if (isListInput(input)) {
+    // One column of lists (an embedding), each element filled as a column of its own would be.
+    const name = input.columns[0]!;
     const column = batch.columns.get(name);
-    // The run checks columns against the source schema before reading; this is a bug guard.
     if (column === undefined) throw new Error(`column ${name} is not in the batch`);
-    const fill = Array.isArray(input.fill) ? input.fill[j] : input.fill;
-    fillColumn(data, column, batch.length, width, j, input, name, fill, batch, errors, csv);
-  });
+    const fill = Array.isArray(input.fill) ? input.fill[0] : input.fill;
+    const elements = listElements(column, batch, width, input, name, errors, csv);
+    elements.forEach((element, j) => fillColumn(data, element, batch.length, width, j, input, name, fill, batch, errors, csv));
+  } else {
+    input.columns.forEach((name, j) => {
+      const column = batch.columns.get(name);
+      // The run checks columns against the source schema before reading; this is a bug guard.
+      if (column === undefined) throw new Error(`column ${name} is not in the batch`);
+      const fill = Array.isArray(input.fill) ? input.fill[j] : input.fill;
+      fillColumn(data, column, batch.length, width, j, input, name, fill, batch, errors, csv);
+    });
+  }
   const dims = [rows, ...input.shape.slice(1).map(Number)];
   // A float16 tensor is filled as doubles (allocate), then rounded to half precision.
   if (input.dtype === 'float16') return { type: 'float16', data: halfBits(data as Float64Array), dims };
@@ -358,6 +368,44 @@ function fillColumn(data: Writable, cells: Column, length: number, width: number
       else fail(i, null, `${expects}; it has no value and the tensor has no fill`);
     } else (data as string[])[i * width + j] = typeof v === 'string' ? v : typeof v === 'object' ? jsonText(v, 'json') : typeof v === 'number' ? numberText(v, float32 ? 'float32' : 'float64') : String(v);
   }
+}
+
+/**
+ * A list column's cells as `width` columns, one an element: a list (Parquet LIST, a JSON array)
+ * or its text (`[0.1, 0.2]` as JSON or pandas writes it, or numpy's `[0.1 0.2]`). A missing cell
+ * is missing in every element (its fill, or a bad row); a list of another length, or text that
+ * is none, is a bad row, its elements left missing so that nothing more is said of it.
+ */
+function listElements(cells: Column, batch: Batch, width: number, input: InputTensor, name: string, errors: RowErrors | undefined, csv: boolean): unknown[][] {
+  const elements = Array.from({ length: width }, () => new Array<unknown>(batch.length).fill(null));
+  const expects = `expects a list of ${width} numbers (tensor "${input.tensor}")`;
+  for (let i = 0; i < batch.length; i++) {
+    let v = cell(cells, i);
+    if (v === null || v === undefined || (csv && v === '')) continue;
+    if (typeof v === 'string') v = listOfText(v);
+    const list = Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView)) ? (v as ArrayLike<unknown>) : undefined;
+    if (list === undefined || list.length !== width) {
+      const { file, row, byte } = locate(batch, i);
+      const value = cell(cells, i);
+      const error = new BentoError('INVALID_VALUE', `Invalid value: column "${name}" ${expects}, got ${list ? `a list of ${list.length}` : show(value)} at ${file} row ${row}`, {
+        file, row, column: name, value, byte, hint: 'Fix or remove the value in the input.',
+      });
+      if (!errors) throw error;
+      if (!errors.has(i)) errors.set(i, error);
+      continue;
+    }
+    for (let k = 0; k < width; k++) elements[k]![i] = list[k];
+  }
+  return elements;
+}
+
+/** A list written as text: JSON's `[0.1, 0.2]`, or numpy's `[0.1 0.2]` (pandas writes an array cell so); undefined for other text. */
+function listOfText(text: string): unknown[] | undefined {
+  const t = text.trim();
+  if (!t.startsWith('[') || !t.endsWith(']')) return undefined;
+  const inner = t.slice(1, -1).trim();
+  if (inner === '') return [];
+  return inner.split(/\s*,\s*|\s+/).map((x) => x);
 }
 
 /** A cell as a number; undefined when missing; NaN when present but not numeric. */

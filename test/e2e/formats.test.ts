@@ -858,3 +858,33 @@ test('wide inputs run at the default limits.memory: 2,000 CSV columns (CSV and P
   }
 }));
 
+
+test('one column of lists feeds a [batch, N] tensor (an embedding): Parquet LIST, JSON arrays and their text in CSV score as one column a value does; a list of another length is a bad row', () => withTempDir(async (dir) => {
+  const flat = join(dir, 'flat.csv');
+  await duckdb(`CREATE TABLE p AS SELECT species, [bill_length_mm, bill_depth_mm, flipper_length_mm, body_mass_g]::DOUBLE[] AS features, bill_length_mm, bill_depth_mm, flipper_length_mm, body_mass_g FROM read_csv('${join(fixtures, 'data', 'penguins.csv')}') WHERE bill_length_mm IS NOT NULL;
+    COPY (SELECT species, features FROM p) TO '${join(dir, 'in.parquet')}' (FORMAT parquet);
+    COPY (SELECT species, features FROM p) TO '${join(dir, 'in.jsonl')}' (FORMAT json);
+    COPY (SELECT species, features::VARCHAR AS features FROM p) TO '${join(dir, 'in.csv')}' (HEADER);
+    COPY (SELECT species, bill_length_mm, bill_depth_mm, flipper_length_mm, body_mass_g FROM p) TO '${flat}' (HEADER)`);
+  await mkdir(join(dir, 'lists'));
+  for (const file of ['model.onnx', 'bento.yaml']) await writeFile(join(dir, 'lists', file), await readFile(join(fixtures, 'models', 'penguins', file)));
+  const manifest = await readFile(join(dir, 'lists', 'bento.yaml'), 'utf8');
+  await writeFile(join(dir, 'lists', 'bento.yaml'), manifest.replace('columns: [bill_length_mm, bill_depth_mm, flipper_length_mm, body_mass_g]', 'columns: [features]').replace(/ {4}fill: .*\n/, ''));
+  const run = async (input: string, model: string, output: string) => {
+    await writeFile(join(dir, 'job.yaml'), `input: { path: ${input} }\nmodel: ${model}\noutput: { path: ${output}, keep: [species] }\n`);
+    const result = await runCli(['run', 'job.yaml', '--progress', 'none'], { cwd: dir });
+    assert.equal(result.code, 0, result.stderr);
+    return readFile(join(dir, output), 'utf8');
+  };
+  const expected = await run(flat, join(fixtures, 'models', 'penguins'), 'flat-out.csv');
+  for (const input of ['in.parquet', 'in.jsonl', 'in.csv']) assert.equal(await run(input, 'lists', `${input}-out.csv`), expected, input);
+  // numpy's way of writing an array (pandas writes a cell holding one so) reads too; other lengths and text are bad rows.
+  await writeFile(join(dir, 'odd.csv'), 'species,features\nAdelie,[39.1 18.7 181.0 3750.0]\nAdelie,"[39.1, 18.7, 181.0]"\nAdelie,heavy\n');
+  const odd = await run('odd.csv', 'lists', 'odd-out.jsonl');
+  assert.equal(odd.trim().split('\n').length, 1);
+  const errors = (await readFile(join(dir, 'odd-out.jsonl.errors.jsonl'), 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as { reason: string }).reason);
+  assert.deepEqual(errors.map((e) => e.replace(/ at .*/, '')), [
+    'Invalid value: column "features" expects a list of 4 numbers (tensor "features"), got a list of 3',
+    'Invalid value: column "features" expects a list of 4 numbers (tensor "features"), got "heavy"',
+  ]);
+}));

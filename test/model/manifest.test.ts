@@ -122,7 +122,7 @@ describe('parseManifest: rules', () => {
 
   test('columns must match the shape width', () => {
     const error = throwsWith(() => parseManifest(raw({ inputs: [{ tensor: 'x', dtype: 'float32', shape: ['batch', 3], columns: ['a', 'b'] }] }), file), 'MANIFEST_INVALID',
-      one('inputs.0.columns: shape ["batch",3] takes 3 value(s) per row, got 2 column(s)'));
+      one('inputs.0.columns: shape ["batch",3] takes 3 value(s) per row, got 2 column(s) (or one column holding a list of 3 numbers)'));
     assert.equal(error.file, file);
     assert.equal(error.hint, 'Fix the manifest and run again.');
   });
@@ -187,7 +187,7 @@ describe('parseManifest: rules', () => {
     }), file), 'MANIFEST_INVALID', [
       `Manifest ${file} has 5 problems:`,
       '  - inputs.0.shape: the first dimension must be "batch", got 4',
-      '  - inputs.0.columns: shape [4,2] takes 2 value(s) per row, got 1 column(s)',
+      '  - inputs.0.columns: one column for shape [4,2] is a list of 2 numbers a row; a categories tensor takes one column a value',
       '  - inputs.0.fill: expected one value per column (1), got 2',
       '  - inputs.0.categories: categories map text to an index, so dtype must be an integer one (int64, int32, …), got float64',
       '  - outputs.0.labels: required by columns.label and columns.probabilities',

@@ -13,7 +13,8 @@ import { BentoError, fsReason, oneLine } from '../../errors.js';
 import type { Bundle } from '../../model/bundle.js';
 import { locationsIn } from '../../model/external.js';
 import { classLabels, type GraphNode, knownCategory, readNodes } from '../../model/graph.js';
-import { dtypes, isInteger, isVersion, type Manifest, manifestName, outsideBundle, parseManifest, readManifest, tagPart, tagPartWords, unfedDtype } from '../../model/manifest.js';
+import { dtypes, isInteger, isListInput, isVersion, type Manifest, manifestName, outsideBundle, parseManifest, readManifest, tagPart, tagPartWords, unfedDtype } from '../../model/manifest.js';
+import { rowWidth } from '../../model/shape.js';
 import { ModelPool } from '../../model/pool.js';
 import { postprocess } from '../../model/postprocess.js';
 import { Preprocessor } from '../../model/preprocess.js';
@@ -396,7 +397,9 @@ async function tryOneBatch(pool: ModelPool, bundle: Bundle, modelFile: string, n
         : isInteger(input.dtype) ? (typeof fill === 'number' ? fill : input.dtype === 'int64' && typeof known === 'bigint' ? known : undefined)
         : /^float/.test(input.dtype) && typeof known === 'bigint' ? Number(known) : undefined;
       const value = (r: number) => (input.categories ? input.categories[0] : chosen !== undefined ? chosen : input.dtype === 'bool' ? false : /^float/.test(input.dtype) && r === 0 ? 1 : 0);
-      columns.set(column, Array.from({ length: rows }, (_, r) => value(r)));
+      // One column of lists (an embedding) holds the row's values in one cell.
+      const list = isListInput(input) ? rowWidth(input)! : 0;
+      columns.set(column, Array.from({ length: rows }, (_, r) => (list ? new Array(list).fill(value(r)) : value(r))));
     });
   }
   const batch: Batch = { index: 0, start: 0, length: rows, columns, segments: [{ file: '(generated)', fileRow: 0, offset: 0, length: rows }], end: { file: 0, row: rows } };
