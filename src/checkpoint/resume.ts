@@ -51,6 +51,7 @@ export async function decideResume(spec: JobSpec, ckpt: CheckpointSpec, files: r
   return { kind: 'run', fingerprint: print, resume: state?.status === 'finished' ? undefined : state?.committed };
 }
 
+/** The error a run stops with where its checkpoint no longer matches the job, input or model. */
 function refusal(spec: JobSpec, ckpt: CheckpointSpec, state: CheckpointState, changed: readonly string[]): BentoError {
   return new BentoError('RESUME_REFUSED', `Cannot resume job ${spec.name}: ${changed.join('; ')} since the checkpoint in ${ckpt.path} (${state.committed?.rows ?? 0} rows committed)`, {
     file: stateFile(ckpt.path), hint: 'Run with --restart to discard the checkpoint and start over, or restore what changed to resume.',

@@ -405,7 +405,7 @@ function listOfText(text: string): unknown[] | undefined {
   if (!t.startsWith('[') || !t.endsWith(']')) return undefined;
   const inner = t.slice(1, -1).trim();
   if (inner === '') return [];
-  return inner.split(/\s*,\s*|\s+/).map((x) => x);
+  return inner.split(/\s*,\s*|\s+/);
 }
 
 /** A cell as a number; undefined when missing; NaN when present but not numeric. */

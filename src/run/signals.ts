@@ -1,7 +1,7 @@
 /**
  * @file SIGINT/SIGTERM → an AbortSignal the pipeline checks between batches. A second signal (a
- * quarter of a second after the first, or of the other name) stops the process at once with the signal's
- * default action (as PID 1: at the next batch).
+ * quarter of a second after the first, or of the other name) stops the process at once with the
+ * signal's default action (as PID 1: at the next batch).
  */
 
 export interface SignalScope {

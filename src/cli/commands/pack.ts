@@ -14,11 +14,11 @@ import type { Bundle } from '../../model/bundle.js';
 import { locationsIn } from '../../model/external.js';
 import { classLabels, type GraphNode, knownCategory, readNodes } from '../../model/graph.js';
 import { dtypes, isInteger, isListInput, isVersion, type Manifest, manifestName, outsideBundle, parseManifest, readManifest, tagPart, tagPartWords, unfedDtype } from '../../model/manifest.js';
-import { rowWidth } from '../../model/shape.js';
 import { ModelPool } from '../../model/pool.js';
 import { postprocess } from '../../model/postprocess.js';
 import { Preprocessor } from '../../model/preprocess.js';
 import { notTensorFix, type Signature, shapeText, type TensorData } from '../../model/session.js';
+import { rowWidth } from '../../model/shape.js';
 import { modelsDir, saveToStore } from '../../model/store.js';
 import { validateSignature } from '../../model/validate.js';
 

@@ -3,16 +3,16 @@
  * the input's columns and types, and run the model on the first rows. Writes nothing.
  */
 import { relative } from 'node:path';
-import type { BentoError } from '../../errors.js';
 import { batches } from '../../batch/batcher.js';
+import { lockHolder } from '../../checkpoint/lock.js';
+import { resumeRefusal } from '../../checkpoint/resume.js';
+import type { BentoError } from '../../errors.js';
 import { loadJob } from '../../job/load.js';
 import type { JobSpec } from '../../job/spec.js';
 import { ModelPool } from '../../model/pool.js';
 import { postprocess, predictionFields } from '../../model/postprocess.js';
 import { Preprocessor } from '../../model/preprocess.js';
 import { validateSignature } from '../../model/validate.js';
-import { lockHolder } from '../../checkpoint/lock.js';
-import { resumeRefusal } from '../../checkpoint/resume.js';
 import { checkOutputColumns, prepareJob } from '../../run/pipeline.js';
 import { Scorer } from '../../run/scorer.js';
 import { noRows } from '../../source/chunks.js';
@@ -48,8 +48,8 @@ export interface Checked {
   readonly bad_rows: number;
 }
 
-/** Every check a run makes before its first batch, plus one small batch through the model. */
 /**
+ * Every check a run makes before its first batch, plus one small batch through the model.
  * `run`: checked for `run --dry-run`, which fails where the run would (a checkpoint it would refuse
  * to resume, unless `restart`); `validate` warns of it instead, as it checks the job, not its state.
  */
