@@ -18,8 +18,13 @@ export interface GraphNode {
   readonly attributes: ReadonlyMap<string, readonly (string | bigint)[]>;
 }
 
-/** A node larger than this (a Constant holding a tensor) is skipped: its attributes are weights. */
-const largestNode = 64 * 2 ** 20;
+/**
+ * A node field larger than this is read only if it is an attribute named in `wanted`: a tree
+ * ensemble holds its trees in its own attributes (70 MB for 700,000 trees), a Constant its tensor.
+ */
+const smallField = 2 ** 20;
+/** The attributes the readers below look at. */
+const wanted = new Set(['classlabels_strings', 'classlabels_ints', 'classlabels_int64s', 'cats_strings', 'cats_int64s', 'keys_strings', 'keys_int64s']);
 
 /**
  * The graph's nodes, or none where the file is not a graph this reader follows. Read a field
@@ -56,13 +61,34 @@ export async function readNodes(modelFile: string): Promise<GraphNode[]> {
       at = f.end;
     }
     if (!graph) return [];
+    const read = async (from: number, to: number) => {
+      const bytes = Buffer.alloc(to - from);
+      await file.read(bytes, 0, bytes.length, from);
+      return bytes;
+    };
+    /** A node's bytes, less its large fields but the attributes wanted (their name is their first field). */
+    const nodeBytes = async (f: Field): Promise<Buffer> => {
+      if (f.end - f.start <= smallField) return read(f.start, f.end);
+      const parts: Buffer[] = [];
+      for (let at = f.start; at < f.end;) {
+        const g = await fieldAt(at, f.end);
+        if (g.end > f.end) break;
+        let keep = g.end - at <= smallField;
+        if (!keep && g.number === 5 && g.wire === 2) {
+          const name = await fieldAt(g.start, g.end);
+          keep = name.number === 1 && name.wire === 2 && name.end - name.start < 256 && wanted.has((await read(name.start, name.end)).toString('utf8'));
+        }
+        if (keep) parts.push(await read(at, g.end));
+        at = g.end;
+      }
+      return Buffer.concat(parts);
+    };
     const nodes: GraphNode[] = [];
     for (let at = graph.start; at < graph.end;) {
       const f = await fieldAt(at, graph.end);
       if (f.end > graph.end) return [];
-      if (f.number === 1 && f.wire === 2 && f.end - f.start <= largestNode) {
-        const bytes = Buffer.alloc(f.end - f.start);
-        await file.read(bytes, 0, bytes.length, f.start);
+      if (f.number === 1 && f.wire === 2) {
+        const bytes = await nodeBytes(f);
         nodes.push(node(bytes, 0, bytes.length));
       }
       at = f.end;

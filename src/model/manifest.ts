@@ -193,8 +193,9 @@ export function isListInput(input: InputTensor): boolean {
 }
 
 const fillMatchesColumns: Rule = (m) => m.inputs.flatMap((input, i) =>
-  Array.isArray(input.fill) && input.fill.length !== input.columns.length
-    ? [`inputs.${i}.fill: expected one value per column (${input.columns.length}), got ${input.fill.length}`] : []);
+  // A list column's fill may also be one value an element.
+  Array.isArray(input.fill) && input.fill.length !== input.columns.length && !(isListInput(input) && input.fill.length === rowWidth(input))
+    ? [`inputs.${i}.fill: expected one value per column (${input.columns.length})${isListInput(input) ? ` or one per element of the list (${rowWidth(input)})` : ''}, got ${input.fill.length}`] : []);
 
 const categoriesNeedIntegers: Rule = (m) => m.inputs.flatMap((input, i) => {
   if (!input.categories) return [];

@@ -152,9 +152,10 @@ function buildTensor(batch: Batch, input: InputTensor, rows: number, errors: Row
     const name = input.columns[0]!;
     const column = batch.columns.get(name);
     if (column === undefined) throw new Error(`column ${name} is not in the batch`);
-    const fill = Array.isArray(input.fill) ? input.fill[0] : input.fill;
-    const elements = listElements(column, batch, width, input, name, errors, csv);
-    elements.forEach((element, j) => fillColumn(data, element, batch.length, width, j, input, name, fill, batch, errors, csv));
+    // One fill for every element, or one an element.
+    const fillOf = (j: number) => (Array.isArray(input.fill) ? input.fill[input.fill.length === width ? j : 0] : input.fill);
+    const elements = listElements(column, batch, width, input, name, errors, csv, input.fill !== undefined);
+    elements.forEach((element, j) => fillColumn(data, element, batch.length, width, j, input, name, fillOf(j), batch, errors, csv));
   } else {
     input.columns.forEach((name, j) => {
       const column = batch.columns.get(name);
@@ -371,24 +372,27 @@ function fillColumn(data: Writable, cells: Column, length: number, width: number
 }
 
 /**
- * A list column's cells as `width` columns, one an element: a list (Parquet LIST, a JSON array)
- * or its text (`[0.1, 0.2]` as JSON or pandas writes it, or numpy's `[0.1 0.2]`). A missing cell
- * is missing in every element (its fill, or a bad row); a list of another length, or text that
- * is none, is a bad row, its elements left missing so that nothing more is said of it.
+ * A list column's cells as `width` columns, one an element: a list (Parquet LIST, a JSON array;
+ * nested lists flattened, for a [batch, 2, 3] input) or its text, also in bytes (`[0.1, 0.2]` as
+ * JSON or pandas writes it, or numpy's `[0.1 0.2]`). A missing cell is missing in every element
+ * (its fill, or a bad row); a list of another length, one with a missing element and no fill, or
+ * text that is no list, is a bad row, its elements left missing so that nothing more is said of it.
  */
-function listElements(cells: Column, batch: Batch, width: number, input: InputTensor, name: string, errors: RowErrors | undefined, csv: boolean): unknown[][] {
+function listElements(cells: Column, batch: Batch, width: number, input: InputTensor, name: string, errors: RowErrors | undefined, csv: boolean, filled: boolean): unknown[][] {
   const elements = Array.from({ length: width }, () => new Array<unknown>(batch.length).fill(null));
   const expects = `expects a list of ${width} numbers (tensor "${input.tensor}")`;
   for (let i = 0; i < batch.length; i++) {
-    let v = cell(cells, i);
-    if (v === null || v === undefined || (csv && v === '')) continue;
-    if (typeof v === 'string') v = listOfText(v);
-    const list = Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView)) ? (v as ArrayLike<unknown>) : undefined;
-    if (list === undefined || list.length !== width) {
+    const value = cell(cells, i);
+    if (value === null || value === undefined || (csv && value === '')) continue;
+    // Bytes (a Parquet BLOB) are the text they hold, as for any other input.
+    const text = value instanceof Uint8Array ? utf8Text(value) : typeof value === 'string' ? value : undefined;
+    const list = text !== undefined ? listOfText(text) : Array.isArray(value) ? flat(value) : ArrayBuffer.isView(value) && !(value instanceof DataView) ? (value as unknown as ArrayLike<unknown>) : undefined;
+    const missing = list && list.length === width && !filled ? firstMissing(list) : -1;
+    if (list === undefined || list.length !== width || missing >= 0) {
       const { file, row, byte } = locate(batch, i);
-      const value = cell(cells, i);
-      const error = new BentoError('INVALID_VALUE', `Invalid value: column "${name}" ${expects}, got ${list ? `a list of ${list.length}` : show(value)} at ${file} row ${row}`, {
-        file, row, column: name, value, byte, hint: 'Fix or remove the value in the input.',
+      const got = list === undefined ? show(value) : list.length !== width ? `a list of ${list.length}` : `a list whose element ${missing + 1} has no value`;
+      const error = new BentoError('INVALID_VALUE', `Invalid value: column "${name}" ${expects}, got ${got} at ${file} row ${row}`, {
+        file, row, column: name, value, byte, hint: missing >= 0 ? `Fix the row, or give tensor "${input.tensor}" a \`fill\` value in bento.yaml.` : 'Fix or remove the value in the input.',
       });
       if (!errors) throw error;
       if (!errors.has(i)) errors.set(i, error);
@@ -399,13 +403,39 @@ function listElements(cells: Column, batch: Batch, width: number, input: InputTe
   return elements;
 }
 
-/** A list written as text: JSON's `[0.1, 0.2]`, or numpy's `[0.1 0.2]` (pandas writes an array cell so); undefined for other text. */
-function listOfText(text: string): unknown[] | undefined {
+const utf8Text = (bytes: Uint8Array) => {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+};
+
+/** A nested list's values in order (a [batch, 2, 3] input's rows as [[1, 2, 3], [4, 5, 6]]). */
+function flat(list: readonly unknown[]): readonly unknown[] {
+  return list.some((v) => Array.isArray(v)) ? list.flat(Infinity) : list;
+}
+
+function firstMissing(list: ArrayLike<unknown>): number {
+  for (let k = 0; k < list.length; k++) if (list[k] === null || list[k] === undefined) return k;
+  return -1;
+}
+
+/** A list written as text: JSON (`[0.1, 0.2]`, `["1", "2"]`, nested), or numpy's `[0.1 0.2]` as pandas writes an array cell; undefined for other text. */
+function listOfText(text: string): readonly unknown[] | undefined {
   const t = text.trim();
   if (!t.startsWith('[') || !t.endsWith(']')) return undefined;
-  const inner = t.slice(1, -1).trim();
+  try {
+    const parsed: unknown = JSON.parse(t);
+    if (Array.isArray(parsed)) return flat(parsed);
+  } catch {
+    // numpy's form, or not a list
+  }
+  const inner = t.replace(/[[\]]/g, ' ').trim();
   if (inner === '') return [];
-  return inner.split(/\s*,\s*|\s+/);
+  const parts = inner.split(/\s*,\s*|\s+/);
+  // An empty slot ([1,,3]) makes no list.
+  return parts.includes('') ? undefined : parts;
 }
 
 /** A cell as a number; undefined when missing; NaN when present but not numeric. */

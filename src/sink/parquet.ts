@@ -12,12 +12,12 @@ import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import type { ColumnChunk, RowGroup, SchemaElement } from 'hyparquet';
 import { BentoError } from '../errors.js';
 import type { OutputSpec } from '../job/spec.js';
-import { cell, CodedColumn, type Column, type Field, MaskedColumn } from '../source/types.js';
+import { cell, cellBytes, CodedColumn, type Column, type Field, MaskedColumn } from '../source/types.js';
 import { openPartial, outputError, type PartialFile } from './atomic.js';
 import { BoolColumn, codecs, type Compression, Int64Column, NumberColumn, TextColumn } from './parquet-flat.js';
 import { loadZstd, zstdCompress } from './zstd.js';
 import { jsonText } from './values.js';
-import { cellBytes, type PackedBatches, type PackedColumn, unpackColumn } from './transfer.js';
+import { type PackedBatches, type PackedColumn, unpackColumn } from './transfer.js';
 import type { OutputBatch, Sink, SinkOptions } from './types.js';
 
 export interface ParquetSinkOptions {

@@ -12,7 +12,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { compact } from '../source/blocks.js';
-import { cell, cells, CodedColumn, type Column, MaskedColumn, type NumberArray } from '../source/types.js';
+import { cell, cellBytes, cells, CodedColumn, type Column, MaskedColumn, type NumberArray } from '../source/types.js';
 import type { OutputBatch } from './types.js';
 
 /** A run of batches as posted: their lengths (batch boundaries matter to Parquet row groups) and each column. */
@@ -73,22 +73,6 @@ export function batchBytes(batch: OutputBatch): number {
   return bytes;
 }
 
-/**
- * About the bytes a cell's value takes: a text's characters, a number's width, nested values
- * summed, with a heap object's own ~32 bytes for each list and struct (JSON nested 300 deep is
- * 300 objects a row, not the 300 characters of its keys).
- */
-export function cellBytes(value: unknown): number {
-  if (typeof value === 'string') return value.length;
-  if (value === null || value === undefined) return 0;
-  if (typeof value !== 'object') return 8;
-  if (value instanceof Uint8Array) return value.byteLength;
-  if (value instanceof Date) return 8;
-  let bytes = 32;
-  if (Array.isArray(value)) for (const item of value) bytes += cellBytes(item);
-  else for (const [key, item] of Object.entries(value)) bytes += key.length + cellBytes(item);
-  return bytes;
-}
 
 /** Batches gathered towards a post: handed to `send` once `limit` rows, POST_BYTES or POST_BATCHES batches are in, or when flushed. */
 export class BatchQueue {

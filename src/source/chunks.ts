@@ -85,6 +85,7 @@ export class ColumnBuilder {
   #fileRow: number;
   #lastEnd: number;
   #chunkStart: number;
+  #weight = 0;
 
   /** `withLines`: also collect each record's text, as the `lineColumn` column. `capacity`: the chunk size the reader takes at. */
   constructor(names: readonly string[], readonly file: string, readonly fileIndex: number, firstRow = 0, startByte = 0, readonly withLines = false, capacity = 1024) {
@@ -113,9 +114,14 @@ export class ColumnBuilder {
     return this.#length;
   }
 
-  /** Bytes of the file the rows collected since the last take() span. */
+  /** Bytes of the file the rows collected since the last take() span, and what weigh() added. */
   get bytes(): number {
-    return this.#lastEnd - this.#chunkStart;
+    return this.#lastEnd - this.#chunkStart + this.#weight;
+  }
+
+  /** Counts memory the rows hold beyond their text (JSON Lines' parsed structs and lists, cellBytes) toward `bytes`. */
+  weigh(bytes: number): void {
+    this.#weight += bytes;
   }
 
   /** Adds one row: `values(i)` is the value of the i-th selected column; `endByte` the offset just after the row; `text` its record, with lines. */
@@ -168,6 +174,7 @@ export class ColumnBuilder {
     this.#columns = this.#names.map(() => this.#array());
     if (this.#text) this.#text = this.#array();
     this.#chunkStart = this.#lastEnd;
+    this.#weight = 0;
     return chunk;
   }
 }

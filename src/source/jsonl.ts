@@ -11,7 +11,7 @@ import { chunkEnd, ColumnBuilder, fullByBytes, inexactIntegerHint, maxLineBytes,
 import { ByteProgress, byteOrderMark, fileSizes, isGzip, notUtf8At, openFileStream, streamError } from './files.js';
 import { parseExact } from './json.js';
 import { jsonText } from '../sink/values.js';
-import { type Field, int64Max, int64Min, lineColumn, type RowChunk, type Source, type SourcePosition } from './types.js';
+import { cellBytes, type Field, int64Max, int64Min, lineColumn, type RowChunk, type Source, type SourcePosition } from './types.js';
 
 export interface JsonlSourceOptions {
   readonly columns: readonly string[] | undefined;
@@ -59,6 +59,25 @@ class LongLine extends Error {
   constructor(readonly opens: string) {
     super('a line past the longest one a row may take');
   }
+}
+
+/**
+ * The memory a record's structs and lists take (cellBytes) among `names` (every key where
+ * undefined): parsed, an object of 500 keys took ~4 times its text, and a first chunk of 32 MB of
+ * such lines ran the scoring thread out of memory; a chunk counts them toward its byte bound.
+ */
+function nestedBytes(record: Record<string, unknown>, names: readonly string[] | undefined): number {
+  let bytes = 0;
+  if (names) {
+    for (const name of names) {
+      const v = record[name];
+      if (v !== null && typeof v === 'object') bytes += cellBytes(v);
+    }
+  } else for (const key in record) {
+    const v = record[key];
+    if (v !== null && typeof v === 'object') bytes += cellBytes(v);
+  }
+  return bytes;
 }
 
 /** The first character that is not a space in the bytes of a line begun (a BOM skipped). */
@@ -244,6 +263,8 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
     const width = () => names?.length ?? seen.size;
     // Until the first chunk fixes the columns, rows are kept whole to learn every key.
     let pending: { row: Record<string, unknown> | BentoError; end: number; line: number; text?: string }[] = [];
+    /** What the pending records' structs and lists hold in memory (nestedBytes), beyond their text. */
+    let pendingWeight = 0;
     let lastEnd = at.byte ?? 0;
     let line = at.line ?? 0;
     let rows = at.row;
@@ -281,6 +302,7 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
       // first chunk of 4,000 lines) weigh as much as its columns, and both at once neared the cap.
       const records = pending;
       pending = [];
+      pendingWeight = 0;
       for (let k = 0; k < records.length; k++) {
         const { row, end, line: l, text } = records[k]!;
         records[k] = undefined as never;
@@ -339,9 +361,12 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
         if (builder === undefined) {
           for (const key of keysAsWritten(record, text)) seen.add(key);
           pending.push({ row: record, end, line, ...(copy !== undefined ? { text: copy } : {}) });
-          if (pending.length >= chunkEnd(options, schema !== undefined, width()) || fullByBytes(options, false, end - (at.byte ?? 0))) flushPending();
+          pendingWeight += nestedBytes(record, undefined);
+          if (pending.length >= chunkEnd(options, schema !== undefined, width()) || fullByBytes(options, false, end - (at.byte ?? 0) + pendingWeight)) flushPending();
         } else {
           builder.push((i) => cellOf(record, names![i]!), end, line, copy);
+          const weight = nestedBytes(record, names!);
+          if (weight > 0) builder.weigh(weight);
           // A copied line keeps every key: none goes unread.
           if (options.notes && options.columns === undefined && !lines && schema && unread.size < 20) {
             known ??= new Set(schema.map((f) => f.name));

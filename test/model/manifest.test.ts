@@ -182,13 +182,13 @@ describe('parseManifest: rules', () => {
 
   test('every rule problem is reported at once, in rule order', () => {
     throwsWith(() => parseManifest(raw({
-      inputs: [{ tensor: 'x', dtype: 'float64', shape: [4, 2], columns: ['a'], fill: [1, 2], categories: ['c'] }],
+      inputs: [{ tensor: 'x', dtype: 'float64', shape: [4, 2], columns: ['a'], fill: [1, 2, 3], categories: ['c'] }],
       outputs: [{ tensor: 'y', columns: { label: 'l' } }],
     }), file), 'MANIFEST_INVALID', [
       `Manifest ${file} has 5 problems:`,
       '  - inputs.0.shape: the first dimension must be "batch", got 4',
       '  - inputs.0.columns: one column for shape [4,2] is a list of 2 numbers a row; a categories tensor takes one column a value',
-      '  - inputs.0.fill: expected one value per column (1), got 2',
+      '  - inputs.0.fill: expected one value per column (1) or one per element of the list (2), got 3',
       '  - inputs.0.categories: categories map text to an index, so dtype must be an integer one (int64, int32, …), got float64',
       '  - outputs.0.labels: required by columns.label and columns.probabilities',
     ].join('\n'));
