@@ -73,6 +73,10 @@ test('class labels from the graph: integer classes name columns as text, a --lab
   const oddRun = await runCli(['run', 'odd.yaml', '--progress', 'none'], { cwd: dir });
   assert.equal(oddRun.code, 0, oddRun.stderr);
   assert.equal((await readFile(join(dir, 'odd.csv'), 'utf8')).split('\n')[0], 'a,b,0x1F,output_label,probabilities_label,probabilities_score,probabilities_prob_0o10,probabilities_prob_off,probabilities_prob_~');
+  // And what PyYAML reads otherwise: = and << (its value and merge keys), a tab, NEL, LS and DEL (escaped in double quotes).
+  const py = await runCli(['pack', join(sklearn, 'linear_ints.onnx'), '--name', 'py', '--version', '1', '--columns', 'float_input=a,b,c', '--labels', 'probabilities==,<<,a\tb\u0085\u2028\u007f', '--output', join(dir, 'py')]);
+  assert.equal(py.code, 0, py.stderr);
+  assert.match(await readFile(join(dir, 'py', 'bento.yaml'), 'utf8'), /labels:\n {6}- "="\n {6}- "<<"\n {6}- "a\\tb\\u0085\\u2028\\u007f"\n/);
 }));
 
 test('the probe feeds a category of an encoder that reads the input through a Cast; run scores it, and a code it was not fitted on is a bad row', () => withTempDir(async (dir) => {

@@ -208,15 +208,20 @@ function flagsAtFault(error: unknown, model: string, manifestFile: string, stagi
  * as 15, it renamed a class's column.
  */
 function manifestText(manifest: Record<string, unknown>): string {
-  // The document's own (1.2) stringifier quotes what 1.2 would misread; this, what 1.1 would.
+  // The document's own (1.2) stringifier quotes what 1.2 would misread; this, what 1.1 would,
+  // and what PyYAML reads otherwise than the yaml library's 1.1 schema: `=` and `<<` (its value
+  // and merge keys), tabs and the characters it takes for line breaks or refuses.
   const doc = new Document(manifest);
   visit(doc, {
     Scalar(_, node) {
-      if (typeof node.value === 'string' && plainIn11(node.value) !== node.value) node.type = 'QUOTE_DOUBLE';
+      if (typeof node.value === 'string' && (plainIn11(node.value) !== node.value || node.value === '=' || node.value === '<<' || pyYamlOdd.test(node.value))) node.type = 'QUOTE_DOUBLE';
     },
   });
-  return doc.toString({ lineWidth: 0 });
+  // Escaped where they stand, inside those double quotes: raw, PyYAML reads NEL as a space and refuses DEL.
+  return doc.toString({ lineWidth: 0 }).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
+
+const pyYamlOdd = /[\t\u007f-\u009f\u2028\u2029]/;
 
 /** What a YAML 1.1 reader makes of `text` written plain (undefined where it cannot read it). */
 function plainIn11(text: string): unknown {
