@@ -398,9 +398,14 @@ async function tryOneBatch(pool: ModelPool, bundle: Bundle, modelFile: string, n
     const fills = Array.isArray(input.fill) ? input.fill : input.columns.map(() => input.fill);
     input.columns.forEach((column, j) => {
       const fill = fills[j];
+      // A known category reaches a number input through a Cast: as a number (a text one only where it reads as one).
+      const knownNumber = typeof known === 'bigint' ? Number(known) : typeof known === 'string' && known.trim() !== '' && Number.isFinite(Number(known)) ? Number(known) : undefined;
+      // A float input's rows stay ones and zeros unless a Cast leads it to an encoder: a fill of
+      // zeros would give a linear model's bias, which may look like probabilities (see `probabilities`).
       const chosen = input.dtype === 'string' ? (typeof fill === 'string' ? fill : known !== undefined ? String(known) : 'text')
-        : isInteger(input.dtype) ? (typeof fill === 'number' ? fill : input.dtype === 'int64' && typeof known === 'bigint' ? known : undefined)
-        : /^float/.test(input.dtype) && typeof known === 'bigint' ? Number(known) : undefined;
+        : isInteger(input.dtype) && typeof fill === 'number' ? fill
+        : input.dtype === 'int64' && typeof known === 'bigint' ? known
+        : knownNumber;
       const value = (r: number) => (input.categories ? input.categories[0] : chosen !== undefined ? chosen : input.dtype === 'bool' ? false : /^float/.test(input.dtype) && r === 0 ? 1 : 0);
       // One column of lists (an embedding) holds the row's values in one cell.
       const list = isListInput(input) ? rowWidth(input)! : 0;
@@ -416,7 +421,7 @@ async function tryOneBatch(pool: ModelPool, bundle: Bundle, modelFile: string, n
   } catch (error) {
     if (error instanceof BentoError) throw error;
     throw new BentoError('MODEL_RUN', `The packed model ${manifest.name} failed on a generated batch: ${oneLine((error as Error).message)}`, {
-      file: modelFile, hint: 'Check the tensors\' dtypes and shapes with `bento-batch inspect`. The generated rows hold ones, zeros, "text" or a category the graph\'s encoders list; where the model refuses those (a value it was not fitted on), give --fill TENSOR=a value it knows (the rows take it), or describe the model with --manifest.',
+      file: modelFile, hint: 'Check the tensors\' dtypes and shapes with `bento-batch inspect`. The generated rows hold ones, zeros, "text", a category the graph\'s encoders list, or the --fill given for a text or whole-number input; where the model refuses those (a value it was not fitted on), give such an input --fill TENSOR=a value it knows, or describe the model with --manifest.',
     });
   }
 }
