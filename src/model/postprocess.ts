@@ -295,14 +295,15 @@ function writeColumns(columns: Map<string, Column>, output: OutputTensor, values
     const k = Math.min(output.top_k, labels.length);
     const best = new Int32Array(k);
     const rank = new Float64Array(k);
+    // NaN ranks below every number, -Infinity too.
+    const above = (v: number, than: number) => (than !== than ? v === v : v > than);
     for (let r = 0; r < length; r++) {
       let n = 0;
       for (let j = 0; j < labels.length; j++) {
-        const score = Number(values[r * width + j]);
-        const v = score === score ? score : -Infinity;
-        if (n === k && !(v > rank[k - 1]!)) continue;
+        const v = Number(values[r * width + j]);
+        if (n === k && !above(v, rank[k - 1]!)) continue;
         let at = n < k ? n++ : k - 1;
-        for (; at > 0 && rank[at - 1]! < v; at--) {
+        for (; at > 0 && above(v, rank[at - 1]!); at--) {
           rank[at] = rank[at - 1]!;
           best[at] = best[at - 1]!;
         }

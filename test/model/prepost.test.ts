@@ -254,11 +254,14 @@ describe('postprocess', () => {
     ]);
     const random = seededRandom(7);
     const rows = 200;
-    // Scores from a few values, so that ties are common; the last row has fewer distinct values than k.
-    const values = Float32Array.from({ length: rows * 7 }, (_, i) => (i >= (rows - 1) * 7 ? 0.5 : Math.floor(random() * 4) / 4));
+    // Scores from a few values, -Infinity and NaN among them, so that ties are common; the last row has fewer distinct values than k.
+    const few = [0, 0.25, 0.5, -Infinity, Number.NaN];
+    const values = Float32Array.from({ length: rows * 7 }, (_, i) => (i >= (rows - 1) * 7 ? 0.5 : few[Math.floor(random() * few.length)]!));
     const top = postprocess(m, { scores: tensor(values, [rows, 7]) }, rows, '/b/model.onnx').get('top')!;
+    // A stable sort, NaN last.
+    const order = (x: number, y: number) => (x !== x ? (y !== y ? 0 : 1) : y !== y ? -1 : y > x ? 1 : y < x ? -1 : 0);
     for (let r = 0; r < rows; r++) {
-      const sorted = labels.map((label, k) => ({ label, score: values[r * 7 + k]! })).sort((x, y) => y.score - x.score).slice(0, 3);
+      const sorted = labels.map((label, k) => ({ label, score: values[r * 7 + k]! })).sort((x, y) => order(x.score, y.score)).slice(0, 3);
       assert.deepEqual(cell(top, r), sorted, `row ${r}`);
     }
   });
