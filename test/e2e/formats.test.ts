@@ -876,6 +876,8 @@ test('one column of lists feeds a [batch, N] tensor (an embedding): Parquet LIST
     assert.equal(result.code, 0, result.stderr);
     return readFile(join(dir, output), 'utf8');
   };
+  const inspect = await runCli(['--log-format', 'text', 'inspect', join(dir, 'lists')]);
+  assert.match(inspect.stdout, /^ {2}features: float32 \[batch, 4\] {2}← columns \[features\] \(a list of 4 a row\), missing → error$/m);
   const expected = await run(flat, join(fixtures, 'models', 'penguins'), 'flat-out.csv');
   for (const input of ['in.parquet', 'in.jsonl', 'in.csv']) assert.equal(await run(input, 'lists', `${input}-out.csv`), expected, input);
   // numpy's way of writing an array (pandas writes a cell holding one so), JSON text with quoted numbers, and nested lists read

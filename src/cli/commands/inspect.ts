@@ -6,9 +6,10 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { BentoError } from '../../errors.js';
 import { type Bundle, resolveBundle } from '../../model/bundle.js';
-import { defaultMaxLength, fillText, outputColumns } from '../../model/manifest.js';
+import { defaultMaxLength, fillText, isListInput, outputColumns } from '../../model/manifest.js';
 import { ModelPool } from '../../model/pool.js';
 import { notTensorFix, type Signature, shapeText, type TensorInfo } from '../../model/session.js';
+import { rowWidth } from '../../model/shape.js';
 import { dynamicDim, validateSignature } from '../../model/validate.js';
 
 export interface InspectOptions {
@@ -74,7 +75,7 @@ function render(modelFile: string, signature: Signature, bundle: Bundle | undefi
       continue;
     }
     const mapped = m?.inputs.find((i) => i.tensor === t.name);
-    lines.push(`  ${describe(t)}${mapped ? `  ← columns [${mapped.columns.join(', ')}]${mapped.categories ? ` as categories [${mapped.categories.join(', ')}]` : ''}${mapped.fill !== undefined ? `, missing → ${fillText(mapped.fill)}` : ', missing → error'}` : ''}`);
+    lines.push(`  ${describe(t)}${mapped ? `  ← columns [${mapped.columns.join(', ')}]${isListInput(mapped) ? ` (a list of ${rowWidth(mapped)} a row)` : ''}${mapped.categories ? ` as categories [${mapped.categories.join(', ')}]` : ''}${mapped.fill !== undefined ? `, missing → ${fillText(mapped.fill)}` : ', missing → error'}` : ''}`);
   }
   lines.push('outputs');
   for (const t of signature.outputs) {

@@ -8,7 +8,8 @@ import { join, resolve } from 'node:path';
 import { BentoError, fsReason } from '../../errors.js';
 import { directorySize, extractArchive, isBundleArchive, writeArchive } from '../../model/archive.js';
 import { openBundle } from '../../model/bundle.js';
-import { defaultMaxLength, fillText, outputColumns } from '../../model/manifest.js';
+import { defaultMaxLength, fillText, isListInput, outputColumns } from '../../model/manifest.js';
+import { rowWidth } from '../../model/shape.js';
 import { deleteFromStore, listModels, modelsDir, resolveTag, saveToStore } from '../../model/store.js';
 
 type Out = NodeJS.WritableStream;
@@ -55,7 +56,7 @@ export async function show(options: { ref: string; json: boolean }, out: Out = p
     `batch    max ${m.batch.max_size}${m.batch.fixed ? ' (fixed)' : ''}`,
     ...(m.text ? [`text     column "${m.text.column}" → ${m.text.tokenizer}, max_length ${m.text.max_length ?? `${defaultMaxLength} (default; the model's model_max_length where fewer)`}, truncation ${m.text.truncation ? 'on' : 'off'} → [${[m.text.input_ids, m.text.attention_mask, ...(m.text.token_type_ids ? [m.text.token_type_ids] : [])].join(', ')}]`] : []),
     'inputs',
-    ...m.inputs.map((i) => `  ${i.tensor}: ${i.dtype} [${i.shape.join(', ')}] ← [${i.columns.join(', ')}]${i.categories ? ` as categories [${i.categories.join(', ')}]` : ''}${i.fill !== undefined ? `, missing → ${fillText(i.fill)}` : ''}`),
+    ...m.inputs.map((i) => `  ${i.tensor}: ${i.dtype} [${i.shape.join(', ')}] ← [${i.columns.join(', ')}]${isListInput(i) ? ` (a list of ${rowWidth(i)} a row)` : ''}${i.categories ? ` as categories [${i.categories.join(', ')}]` : ''}${i.fill !== undefined ? `, missing → ${fillText(i.fill)}` : ''}`),
     'outputs',
     ...m.outputs.map((o) => `  ${o.tensor}${o.activation && o.activation !== 'none' ? ` → ${o.activation}` : ''} → [${outputColumns(o).join(', ')}]`),
   ];
