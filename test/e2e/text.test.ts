@@ -8,7 +8,7 @@ import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { TextEncoder } from '../../src/model/text.js';
-import { assertClose, duckdb, fixtures, readJson, readRows, root, runCli, withTempDir } from '../helpers.js';
+import { assertClose, duckdb, fixtures, readJson, readRows, root, runCli, seededRandom, withTempDir } from '../helpers.js';
 
 const text = join(fixtures, 'text');
 type Entity = { entity: string; label: string; score: number; start: number; end: number };
@@ -388,6 +388,23 @@ describe('tokenizer: padding per batch, truncation', async () => {
         const token = cut.info[0]!.tokens[k]!;
         if (start >= 0 && token !== '[UNK]') assert.equal(document.slice(start, end).toLowerCase().normalize('NFD').replace(/\p{Mn}/gu, ''), token.replace(/^##/, ''));
       });
+    }
+  });
+
+  test('a long text with no space (tags, a URL, minified JSON, [MASK] between them) is cut before ASCII punctuation to the tokens of the whole', async () => {
+    const { Tokenizer } = await import('@huggingface/tokenizers');
+    const library = new Tokenizer(JSON.parse(await readFile(join(text, 'models', 'ner', 'tokenizer.json'), 'utf8')) as object, JSON.parse(await readFile(join(text, 'models', 'ner', 'tokenizer_config.json'), 'utf8')) as object);
+    const random = seededRandom(31);
+    const words = ['Walmart', 'Chennai', 'Σίσυφος', 'naïve', 'x', '123', '[MASK]', 'BMW', 'déjà', 'Zqxvw'];
+    const marks = [',', '.', '/', '?', '=', '&', '"', '{', '}', ':', '[', ']', '#', '-', '_'];
+    for (let t = 0; t < 20; t++) {
+      let document = '';
+      while (document.length < 20_000) document += words[Math.floor(random() * words.length)]! + marks[Math.floor(random() * marks.length)]!;
+      const whole = library.encode(document);
+      for (const maxLength of [64, 512]) {
+        const cut = encoder.encode([document], { maxLength, truncation: true, tokenTypeIds: false }, fail);
+        assert.deepEqual(Array.from(cut.inputIds, Number), [...whole.ids.slice(0, maxLength - 1), whole.ids.at(-1)!], `text ${t}, max_length ${maxLength}`);
+      }
     }
   });
 });
