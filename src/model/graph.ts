@@ -75,8 +75,15 @@ export async function readNodes(modelFile: string): Promise<GraphNode[]> {
         if (g.end > f.end) break;
         let keep = g.end - at <= smallField;
         if (!keep && g.number === 5 && g.wire === 2) {
-          const name = await fieldAt(g.start, g.end);
-          keep = name.number === 1 && name.wire === 2 && name.end - name.start < 256 && wanted.has((await read(name.start, name.end)).toString('utf8'));
+          // The attribute's name: its first field as writers put it, else wherever it is.
+          for (let a = g.start; a < g.end;) {
+            const name = await fieldAt(a, g.end);
+            if (name.number === 1 && name.wire === 2) {
+              keep = name.end - name.start < 256 && wanted.has((await read(name.start, name.end)).toString('utf8'));
+              break;
+            }
+            a = name.end;
+          }
         }
         if (keep) parts.push(await read(at, g.end));
         at = g.end;
@@ -211,10 +218,10 @@ const knownValues: Record<string, { text: string; integer: string }> = {
 const passesOn = new Set(['Identity', 'Cast']);
 
 /**
- * A value an encoder reading `input` (directly, or through Identity and Cast) knows: its first
- * category, text where it has text ones, else a whole number; for a generated row it will not refuse.
+ * The values an encoder reading `input` (directly, or through Identity and Cast) knows: its
+ * categories, text where it has text ones, else whole numbers; for a generated row it will not refuse.
  */
-export function knownCategory(nodes: readonly GraphNode[], input: string): string | bigint | undefined {
+export function knownCategories(nodes: readonly GraphNode[], input: string): readonly (string | bigint)[] | undefined {
   const seen = new Set<string>();
   const names = [input];
   while (names.length > 0) {
@@ -226,7 +233,7 @@ export function knownCategory(nodes: readonly GraphNode[], input: string): strin
       if (passesOn.has(n.opType) && n.outputs[0]) names.push(n.outputs[0]);
       const known = n.domain === 'ai.onnx.ml' ? knownValues[n.opType] : undefined;
       const values = known && (nonEmpty(n.attributes.get(known.text)) ?? nonEmpty(n.attributes.get(known.integer)));
-      if (values) return values[0];
+      if (values) return values;
     }
   }
   return undefined;

@@ -380,13 +380,15 @@ function fillColumn(data: Writable, cells: Column, length: number, width: number
  */
 function listElements(cells: Column, batch: Batch, width: number, input: InputTensor, name: string, errors: RowErrors | undefined, csv: boolean, filled: boolean): unknown[][] {
   const elements = Array.from({ length: width }, () => new Array<unknown>(batch.length).fill(null));
-  const expects = `expects a list of ${width} numbers (tensor "${input.tensor}")`;
+  const dims = input.shape.slice(1).map(Number);
+  const expects = `expects a list of ${width} numbers${dims.length > 1 ? ` (or of ${dims.join(' × ')})` : ''} (tensor "${input.tensor}")`;
   for (let i = 0; i < batch.length; i++) {
     const value = cell(cells, i);
     if (value === null || value === undefined || (csv && value === '')) continue;
     // Bytes (a Parquet BLOB) are the text they hold, as for any other input.
-    const text = value instanceof Uint8Array ? utf8Text(value) : typeof value === 'string' ? value : undefined;
-    const list = text !== undefined ? listOfText(text) : Array.isArray(value) ? flat(value) : ArrayBuffer.isView(value) && !(value instanceof DataView) ? (value as unknown as ArrayLike<unknown>) : undefined;
+    // (Bytes that are no UTF-8 text are no list: never their byte values.)
+    const text = value instanceof Uint8Array ? utf8Text(value) ?? '' : typeof value === 'string' ? value : undefined;
+    const list = text !== undefined ? listOfText(text, dims) : Array.isArray(value) ? shaped(value, dims) : ArrayBuffer.isView(value) && !(value instanceof DataView) ? (value as unknown as ArrayLike<unknown>) : undefined;
     const missing = list && list.length === width && !filled ? firstMissing(list) : -1;
     if (list === undefined || list.length !== width || missing >= 0) {
       const { file, row, byte } = locate(batch, i);
@@ -411,9 +413,14 @@ const utf8Text = (bytes: Uint8Array) => {
   }
 };
 
-/** A nested list's values in order (a [batch, 2, 3] input's rows as [[1, 2, 3], [4, 5, 6]]). */
-function flat(list: readonly unknown[]): readonly unknown[] {
-  return list.some((v) => Array.isArray(v)) ? list.flat(Infinity) : list;
+/**
+ * A list's values in order: flat, or nested as the input's dimensions after the batch are (a
+ * [batch, 2, 3] input's row as [[1, 2, 3], [4, 5, 6]]); undefined for lists nested otherwise.
+ */
+function shaped(list: readonly unknown[], dims: readonly number[]): readonly unknown[] | undefined {
+  if (!list.some((v) => Array.isArray(v))) return list;
+  const fits = (v: unknown, d: number): boolean => (d === dims.length ? !Array.isArray(v) : Array.isArray(v) && v.length === dims[d] && v.every((x) => fits(x, d + 1)));
+  return dims.length > 1 && fits(list, 0) ? list.flat(dims.length) : undefined;
 }
 
 function firstMissing(list: ArrayLike<unknown>): number {
@@ -421,21 +428,58 @@ function firstMissing(list: ArrayLike<unknown>): number {
   return -1;
 }
 
-/** A list written as text: JSON (`[0.1, 0.2]`, `["1", "2"]`, nested), or numpy's `[0.1 0.2]` as pandas writes an array cell; undefined for other text. */
-function listOfText(text: string): readonly unknown[] | undefined {
-  const t = text.trim();
-  if (!t.startsWith('[') || !t.endsWith(']')) return undefined;
+/**
+ * A list written as text: JSON's `[0.1, 0.2]` (numbers, quoted numbers, null, nested), or numpy's
+ * `[0.1 0.2]` as pandas writes an array cell (nested over lines too); undefined for other text
+ * (an empty slot, `[1 2] [3 4]`). Numbers stay text, for an int64 past 2^53 to keep its digits.
+ */
+function listOfText(text: string, dims: readonly number[]): readonly unknown[] | undefined {
+  let at = 0;
+  const space = () => {
+    while (at < text.length && /[\s]/.test(text[at]!)) at++;
+  };
+  const value = (): unknown => {
+    space();
+    if (text[at] === '[') {
+      at++;
+      const items: unknown[] = [];
+      space();
+      if (text[at] === ']') {
+        at++;
+        return items;
+      }
+      for (;;) {
+        items.push(value());
+        space();
+        if (text[at] === ',') at++;
+        else if (text[at] === ']') {
+          at++;
+          return items;
+        } else if (at >= text.length || text[at - 1] !== ' ' && !/\s/.test(text[at - 1]!)) throw new Error('no list');
+      }
+    }
+    if (text[at] === '"') {
+      const close = text.indexOf('"', at + 1);
+      if (close < 0) throw new Error('no list');
+      const item = text.slice(at + 1, close);
+      at = close + 1;
+      return item;
+    }
+    const start = at;
+    while (at < text.length && !/[\s,[\]"]/.test(text[at]!)) at++;
+    if (at === start) throw new Error('no list');
+    const item = text.slice(start, at);
+    return item === 'null' ? null : item;
+  };
   try {
-    const parsed: unknown = JSON.parse(t);
-    if (Array.isArray(parsed)) return flat(parsed);
+    space();
+    if (text[at] !== '[') return undefined;
+    const list = value() as unknown[];
+    space();
+    return at === text.length ? shaped(list, dims) : undefined;
   } catch {
-    // numpy's form, or not a list
+    return undefined;
   }
-  const inner = t.replace(/[[\]]/g, ' ').trim();
-  if (inner === '') return [];
-  const parts = inner.split(/\s*,\s*|\s+/);
-  // An empty slot ([1,,3]) makes no list.
-  return parts.includes('') ? undefined : parts;
 }
 
 /** A cell as a number; undefined when missing; NaN when present but not numeric. */

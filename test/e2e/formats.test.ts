@@ -880,22 +880,29 @@ test('one column of lists feeds a [batch, N] tensor (an embedding): Parquet LIST
   assert.match(inspect.stdout, /^ {2}features: float32 \[batch, 4\] {2}← columns \[features\] \(a list of 4 a row\), missing → error$/m);
   const expected = await run(flat, join(fixtures, 'models', 'penguins'), 'flat-out.csv');
   for (const input of ['in.parquet', 'in.jsonl', 'in.csv']) assert.equal(await run(input, 'lists', `${input}-out.csv`), expected, input);
-  // numpy's way of writing an array (pandas writes a cell holding one so), JSON text with quoted numbers, and nested lists read
-  // too; other lengths, text that is no list (an empty slot too) and a missing element without a fill are bad rows.
-  await writeFile(join(dir, 'odd.csv'), 'species,features\nAdelie,[39.1 18.7 181.0 3750.0]\nAdelie,"[39.1, 18.7, 181.0]"\nAdelie,heavy\nAdelie,"[""39.1"", ""18.7"", ""181"", ""3750""]"\nAdelie,"[[39.1, 18.7], [181, 3750]]"\nAdelie,"[39.1,,181,3750]"\nAdelie,"[39.1, null, 181, 3750]"\n');
+  // numpy's way of writing an array (pandas writes a cell holding one so, over lines too) and JSON text with quoted numbers
+  // read too; other lengths, text that is no list (an empty slot, two lists), a list nested otherwise than the input's
+  // dimensions and a missing element without a fill are bad rows.
+  await writeFile(join(dir, 'odd.csv'), 'species,features\nAdelie,"[39.1 18.7\n 181.0 3750.0]"\nAdelie,"[39.1, 18.7, 181.0]"\nAdelie,heavy\nAdelie,"[""39.1"", ""18.7"", ""181"", ""3750""]"\nAdelie,"[[39.1, 18.7], [181, 3750]]"\nAdelie,"[39.1,,181,3750]"\nAdelie,"[39.1, null, 181, 3750]"\nAdelie,[39.1 18.7] [181 3750]\n');
   const odd = await run('odd.csv', 'lists', 'odd-out.jsonl');
-  assert.equal(odd.trim().split('\n').length, 3);
+  assert.equal(odd.trim().split('\n').length, 2);
   const errors = (await readFile(join(dir, 'odd-out.jsonl.errors.jsonl'), 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as { reason: string }).reason);
   assert.deepEqual(errors.map((e) => e.replace(/ at .*/, '')), [
     'Invalid value: column "features" expects a list of 4 numbers (tensor "features"), got a list of 3',
     'Invalid value: column "features" expects a list of 4 numbers (tensor "features"), got "heavy"',
+    'Invalid value: column "features" expects a list of 4 numbers (tensor "features"), got "[[39.1, 18.7], [181, 3750]]"',
     'Invalid value: column "features" expects a list of 4 numbers (tensor "features"), got "[39.1,,181,3750]"',
     'Invalid value: column "features" expects a list of 4 numbers (tensor "features"), got a list whose element 2 has no value',
+    'Invalid value: column "features" expects a list of 4 numbers (tensor "features"), got "[39.1 18.7] [181 3750]"',
   ]);
   // Bytes (a Parquet BLOB) are the text they hold; a fill of one value an element fills a missing element.
   await duckdb(`COPY (SELECT * FROM (VALUES ('[39.1, 18.7, 181, 3750]'::BLOB, 'Adelie'), ('abcd'::BLOB, 'Adelie')) t(features, species)) TO '${join(dir, 'blob.parquet')}' (FORMAT parquet)`);
   assert.equal((await run('blob.parquet', 'lists', 'blob-out.jsonl')).trim().split('\n').length, 1);
   assert.match(await readFile(join(dir, 'blob-out.jsonl.errors.jsonl'), 'utf8'), /got bytes 61626364 \(4 bytes\)/);
+  // Bytes that are no UTF-8 text are no list, never their byte values.
+  await duckdb(`COPY (SELECT * FROM (VALUES ('\\xFF\\xFE\\xFD\\xFC'::BLOB, 'Adelie'), ('[39.1, 18.7, 181, 3750]'::BLOB, 'Adelie')) t(features, species)) TO '${join(dir, 'notutf8.parquet')}' (FORMAT parquet)`);
+  assert.equal((await run('notutf8.parquet', 'lists', 'notutf8-out.jsonl')).trim().split('\n').length, 1);
+  assert.match(await readFile(join(dir, 'notutf8-out.jsonl.errors.jsonl'), 'utf8'), /"row":1,.*got bytes fffefdfc \(4 bytes\)/);
   await writeFile(join(dir, 'lists', 'bento.yaml'), (await readFile(join(dir, 'lists', 'bento.yaml'), 'utf8')).replace('columns: [features]', 'columns: [features]\n    fill: [43.92, 17.15, 200.92, 4201.75]'));
   await writeFile(join(dir, 'gap.jsonl'), '{"species":"Adelie","features":[39.1,null,181,3750]}\n');
   assert.match(await run('gap.jsonl', 'lists', 'gap-out.jsonl'), /"species_pred":"/);

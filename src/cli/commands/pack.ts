@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { Document, parse as parseYaml, visit } from 'yaml';
 import type { Batch } from '../../batch/batcher.js';
-import { BentoError, fsReason, oneLine } from '../../errors.js';
+import { BentoError, columnList, fsReason, oneLine } from '../../errors.js';
 import type { Bundle } from '../../model/bundle.js';
 import { locationsIn } from '../../model/external.js';
-import { classLabels, type GraphNode, knownCategory, readNodes } from '../../model/graph.js';
-import { dtypes, isInteger, isListInput, isVersion, type Manifest, manifestName, outsideBundle, parseManifest, readManifest, tagPart, tagPartWords, unfedDtype } from '../../model/manifest.js';
+import { classLabels, type GraphNode, knownCategories, readNodes } from '../../model/graph.js';
+import { dtypes, isInteger, isListInput, isVersion, type Manifest, manifestName, outsideBundle, parseManifest, rangeOf, readManifest, tagPart, tagPartWords, unfedDtype } from '../../model/manifest.js';
 import { ModelPool } from '../../model/pool.js';
 import { postprocess } from '../../model/postprocess.js';
 import { Preprocessor } from '../../model/preprocess.js';
@@ -226,7 +226,7 @@ const pyYamlOdd = /[\t\u007f-\u009f\u2028\u2029]/;
 /** What a YAML 1.1 reader makes of `text` written plain (undefined where it cannot read it). */
 function plainIn11(text: string): unknown {
   try {
-    return (parseYaml(`- ${text}`, { version: '1.1' }) as unknown[] | null)?.[0];
+    return (parseYaml(`- ${text}`, { version: '1.1', logLevel: 'silent' }) as unknown[] | null)?.[0];
   } catch {
     return undefined;
   }
@@ -341,7 +341,7 @@ function fromFlags(options: PackOptions, version: string, signature: Signature, 
     // An sklearn classifier's probabilities take its class labels, as skl2onnx's ZipMap would give them.
     const fromGraph = labels.has(output.name) ? undefined : classLabels(nodes, output.name);
     const graphClasses = fromGraph && fromGraph.length > 1 && (width === undefined || width === fromGraph.length) ? fromGraph : undefined;
-    if (graphClasses) notes.push(`note: output "${output.name}" holds the probabilities of the model's classifier: its columns are named after its classes [${graphClasses.join(', ')}] (--labels ${output.name}=… names them otherwise)`);
+    if (graphClasses) notes.push(`note: output "${output.name}" holds the probabilities of the model's classifier: its columns are named after its classes [${columnList(graphClasses)}] (--labels ${output.name}=… names them otherwise)`);
     const classes = labels.get(output.name) ?? graphClasses;
     if (classes && width === 1 && (activation.get(output.name)?.[0] ?? 'softmax') === 'softmax') {
       throw new BentoError('USAGE', `Cannot pack ${options.model}: --labels ${output.name}=${classes.join(',')}: output "${output.name}" has one value per row, and a softmax over one value is always 1`, {
@@ -394,12 +394,16 @@ async function tryOneBatch(pool: ModelPool, bundle: Bundle, modelFile: string, n
   for (const input of manifest.inputs) {
     // A text or id the fill gives, or an encoder in the graph knows: skl2onnx's OneHotEncoder
     // refuses any other (zeros=0, sklearn's handle_unknown='error').
-    const known = knownCategory(nodes, input.tensor);
+    const categories = knownCategories(nodes, input.tensor);
+    const known = categories?.[0];
     const fills = Array.isArray(input.fill) ? input.fill : input.columns.map(() => input.fill);
     input.columns.forEach((column, j) => {
       const fill = fills[j];
       // A known category reaches a number input through a Cast: as a number (a text one only where it reads as one).
-      const knownNumber = typeof known === 'bigint' ? Number(known) : typeof known === 'string' && known.trim() !== '' && Number.isFinite(Number(known)) ? Number(known) : undefined;
+      // The first the input can hold as a number (a category -1 is none a uint8 input can be fed).
+      const range = rangeOf(input.dtype);
+      const knownNumber = (categories ?? []).map((c) => (typeof c === 'bigint' ? Number(c) : c.trim() !== '' && Number.isFinite(Number(c)) ? Number(c) : undefined))
+        .find((n) => n !== undefined && (!range || (n >= range[0] && n <= range[1])));
       // A float input's rows stay ones and zeros unless a Cast leads it to an encoder: a fill of
       // zeros would give a linear model's bias, which may look like probabilities (see `probabilities`).
       const chosen = input.dtype === 'string' ? (typeof fill === 'string' ? fill : known !== undefined ? String(known) : 'text')
