@@ -16,7 +16,7 @@ import type { Field, Source } from '../source/types.js';
 import type { SinkReply, SinkRequest, SinkWorkerInit } from './writer-worker.js';
 import { encoderThreads, type EncoderThreadsOptions, type StartedEncoder, startEncoders } from './encoders.js';
 import { openParquetSink, parquetOptions } from './parquet.js';
-import { BatchQueue, batchBytes, POST_ROWS, postBatches } from './transfer.js';
+import { BatchQueue, batchBytes, POST_BYTES, POST_ROWS, postBatches, sliceOutput } from './transfer.js';
 import { type OutputBatch, type Sink, type SinkOptions, type SinkPosition } from './types.js';
 
 export interface SinkThreadOptions {
@@ -205,15 +205,24 @@ export async function openSinkThread(output: OutputSpec, schema: readonly Field[
     postBatches(worker, batches, (packed) => ({ op: 'write', batches: packed }) satisfies SinkRequest);
   });
 
+  const write = async (batch: OutputBatch): Promise<void> => {
+    const bytes = batchBytes(batch);
+    // A batch of very wide rows goes in pieces, each waiting for room as rows of any width do: 256
+    // rows of 5,000 short strings were posted whole, and ran the writer out of memory.
+    if (bytes > POST_BYTES && batch.length > 1) {
+      const half = batch.length >> 1;
+      await write(sliceOutput(batch, 0, half));
+      return write(sliceOutput(batch, half, batch.length));
+    }
+    while (!failure && outstanding > 0 && (outstanding + queue.rows + batch.length > depthRows || outstandingBytes + queue.bytes + bytes > depthBytes)) await new Promise<void>((resolve) => (wakeWriter = resolve));
+    if (failure) throw failure;
+    queue.add(batch, bytes);
+  };
+
   return {
     schema,
     committable: true,
-    async write(batch: OutputBatch) {
-      const bytes = batchBytes(batch);
-      while (!failure && outstanding > 0 && (outstanding + queue.rows + batch.length > depthRows || outstandingBytes + queue.bytes + bytes > depthBytes)) await new Promise<void>((resolve) => (wakeWriter = resolve));
-      if (failure) throw failure;
-      queue.add(batch, bytes);
-    },
+    write,
     async commit() {
       if (failure) throw failure;
       queue.flush();

@@ -74,6 +74,17 @@ export function batchBytes(batch: OutputBatch): number {
 }
 
 
+/** Rows `[from, to)` of a batch, its typed, masked and coded columns as views. */
+export function sliceOutput(batch: OutputBatch, from: number, to: number): OutputBatch {
+  const columns = new Map<string, Column>();
+  for (const [name, column] of batch.columns) {
+    columns.set(name, column instanceof MaskedColumn || column instanceof CodedColumn || ArrayBuffer.isView(column)
+      ? (column as unknown as { subarray(a: number, b: number): Column }).subarray(from, to)
+      : Array.prototype.slice.call(column, from, to));
+  }
+  return { length: to - from, columns };
+}
+
 /** Batches gathered towards a post: handed to `send` once `limit` rows, POST_BYTES or POST_BATCHES batches are in, or when flushed. */
 export class BatchQueue {
   #batches: OutputBatch[] = [];

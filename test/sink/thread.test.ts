@@ -13,7 +13,7 @@ import { type OutputBatch, openSink, type Sink } from '../../src/sink/index.js';
 import { encoderThreads, startEncoders } from '../../src/sink/encoders.js';
 import { openParquetSink } from '../../src/sink/parquet.js';
 import { openSinkThread } from '../../src/sink/thread.js';
-import type { Field } from '../../src/source/types.js';
+import type { Column, Field } from '../../src/source/types.js';
 import { withTempDir } from '../helpers.js';
 
 const schema: Field[] = [
@@ -71,6 +71,24 @@ describe('openSinkThread', () => {
       if (format === 'parquet') assert.ok(a.committable.includes(false) && a.committable.includes(true));
     }));
   }
+
+  test('a batch of very wide rows (lists of 20,000 words) goes to the writer in pieces: the same bytes, in a writer heap smaller than the batch', () => withTempDir(async (dir) => {
+    const fields: Field[] = [{ name: 'id', type: 'float64' }, { name: 'tags', type: 'list', items: 'string' }];
+    const wide = (start: number): OutputBatch => ({ length: 64, columns: new Map<string, Column>([['id', Float64Array.from({ length: 64 }, (_, i) => start + i)], ['tags', Array.from({ length: 64 }, (_, i) => Array.from({ length: 20_000 }, (_, k) => (k % 7 === 0 ? `w${start + i}` : 'a')))]]) });
+    for (const format of ['csv', 'jsonl'] as const) {
+      const direct = join(dir, `direct.${format}`);
+      const threaded = join(dir, `threaded.${format}`);
+      const a = await openSink(output(dir, format, 'a'), fields, { partial: direct });
+      const b = await openSinkThread(output(dir, format, 'b'), fields, { partial: threaded }, { heapMb: 48 });
+      for (let start = 0; start < 256; start += 64) {
+        await a.write(wide(start));
+        await b.write(wide(start));
+      }
+      await a.seal();
+      await b.seal();
+      assert.ok((await readFile(threaded)).equals(await readFile(direct)), format);
+    }
+  }));
 
   test('an error opening the file in the thread is the same BentoError', () => withTempDir(async (dir) => {
     await writeFile(join(dir, 'blocker'), '');
