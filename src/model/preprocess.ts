@@ -434,31 +434,37 @@ function firstMissing(list: ArrayLike<unknown>): number {
  * (an empty slot, `[1 2] [3 4]`). Numbers stay text, for an int64 past 2^53 to keep its digits.
  */
 function listOfText(text: string, dims: readonly number[]): readonly unknown[] | undefined {
+  // By character codes: a 768-number cell is ~15,000 characters, read for every row.
+  const blank = (c: number) => c === 32 || (c >= 9 && c <= 13);
+  const ends = (c: number) => blank(c) || c === 44 || c === 91 || c === 93 || c === 34; // , [ ] "
   let at = 0;
   const space = () => {
-    while (at < text.length && /[\s]/.test(text[at]!)) at++;
+    while (at < text.length && blank(text.charCodeAt(at))) at++;
   };
   const value = (): unknown => {
     space();
-    if (text[at] === '[') {
+    const c = text.charCodeAt(at);
+    if (c === 91) {
       at++;
       const items: unknown[] = [];
       space();
-      if (text[at] === ']') {
+      if (text.charCodeAt(at) === 93) {
         at++;
         return items;
       }
       for (;;) {
         items.push(value());
+        const before = at;
         space();
-        if (text[at] === ',') at++;
-        else if (text[at] === ']') {
+        const next = text.charCodeAt(at);
+        if (next === 44) at++;
+        else if (next === 93) {
           at++;
           return items;
-        } else if (at >= text.length || text[at - 1] !== ' ' && !/\s/.test(text[at - 1]!)) throw new Error('no list');
+        } else if (at >= text.length || at === before) throw new Error('no list'); // items apart by a comma or a space
       }
     }
-    if (text[at] === '"') {
+    if (c === 34) {
       const close = text.indexOf('"', at + 1);
       if (close < 0) throw new Error('no list');
       const item = text.slice(at + 1, close);
@@ -466,14 +472,14 @@ function listOfText(text: string, dims: readonly number[]): readonly unknown[] |
       return item;
     }
     const start = at;
-    while (at < text.length && !/[\s,[\]"]/.test(text[at]!)) at++;
+    while (at < text.length && !ends(text.charCodeAt(at))) at++;
     if (at === start) throw new Error('no list');
     const item = text.slice(start, at);
     return item === 'null' ? null : item;
   };
   try {
     space();
-    if (text[at] !== '[') return undefined;
+    if (text.charCodeAt(at) !== 91) return undefined;
     const list = value() as unknown[];
     space();
     return at === text.length ? shaped(list, dims) : undefined;
