@@ -335,9 +335,10 @@ function fillColumn(data: Writable, cells: Column, length: number, width: number
           else if (n === undefined) n = fail(i, v, `expects one of [${input.categories!.join(', ')}] (tensor "${input.tensor}")`);
         }
       } else if (typeof v === 'bigint') n = v;
-      else if (typeof v === 'string' && integerText.test(v)) {
-        // Whole-number text (a CSV cell kept as text for a CSV output) exactly, not through a double: a 64-bit id past 2^53 stays itself.
-        const b = BigInt(v.trim());
+      else if (typeof v === 'string' && (integerText.test(v) || wholeDecimal.test(v))) {
+        // Whole-number text (a CSV cell kept as text for a CSV output; 123.0 as pandas writes an
+        // integer column with a missing value) exactly, not through a double: a 64-bit id past 2^53 stays itself.
+        const b = BigInt(v.trim().replace(/\.0*$/, ''));
         n = b < int64Min || b > int64Max ? fail(i, v, `${expects}, ${within}`) : b;
       } else {
         const x = toNumber(v);
@@ -384,7 +385,8 @@ function listElements(cells: Column, batch: Batch, width: number, input: InputTe
   const expects = `expects a list of ${width} numbers${dims.length > 1 ? ` (or of ${dims.join(' × ')})` : ''} (tensor "${input.tensor}")`;
   for (let i = 0; i < batch.length; i++) {
     const value = cell(cells, i);
-    if (value === null || value === undefined || (csv && value === '')) continue;
+    // A missing-value word (NA, NULL) is a missing list, as it is a missing number.
+    if (value === null || value === undefined || (csv && value === '') || (typeof value === 'string' && missingTokens.has(value.trim()))) continue;
     // Bytes (a Parquet BLOB) are the text they hold, as for any other input.
     // (Bytes that are no UTF-8 text are no list: never their byte values.)
     const text = value instanceof Uint8Array ? utf8Text(value) ?? '' : typeof value === 'string' ? value : undefined;
@@ -452,16 +454,23 @@ function listOfText(text: string, dims: readonly number[]): readonly unknown[] |
         at++;
         return items;
       }
+      // Items apart by commas (JSON) or by spaces (numpy), one or the other in a list: `[0,5 1,5]`
+      // (a decimal comma) or `[1, 2 3, 4]` is no list, where mixing them read 0, 5, 1, 5.
+      let commas: boolean | undefined;
       for (;;) {
         items.push(value());
         const before = at;
         space();
         const next = text.charCodeAt(at);
-        if (next === 44) at++;
-        else if (next === 93) {
+        if (next === 93) {
           at++;
           return items;
-        } else if (at >= text.length || at === before) throw new Error('no list'); // items apart by a comma or a space
+        }
+        const comma = next === 44;
+        if (!comma && (at >= text.length || at === before)) throw new Error('no list');
+        if (commas !== undefined && commas !== comma) throw new Error('no list');
+        commas = comma;
+        if (comma) at++;
       }
     }
     if (c === 34) {
@@ -487,6 +496,9 @@ function listOfText(text: string, dims: readonly number[]): readonly unknown[] |
     return undefined;
   }
 }
+
+/** A whole number written with a decimal point and zeros (123.0). */
+const wholeDecimal = /^\s*[+-]?\d+\.0*\s*$/;
 
 /** A cell as a number; undefined when missing; NaN when present but not numeric. */
 function toNumber(v: unknown): number | undefined {
