@@ -51,7 +51,7 @@ export async function openSource(input: InputSpec, read: { rawText?: boolean; te
     };
     return format === 'csv' ? openCsv(opened, { ...csv, ...options, ...chunking, notes, rawText: read.rawText ?? false, ...(read.memoryMb ? { memoryMb: read.memoryMb } : {}), ...(read.temporal ? { temporal: read.temporal } : {}), ...(lines ? { linesFor: read.linesFor, valuesOf } : {}) })
       : format === 'jsonl' ? openJsonl(opened, { ...options, ...chunking, notes, ...(read.temporal ? { temporal: read.temporal } : {}), ...(required ? { required } : {}), ...(read.memoryMb ? { memoryMb: read.memoryMb } : {}), ...(lines ? { lines: true, valuesOf, ...(read.written ? { written: read.written } : {}) } : {}) })
-        : openParquet(opened, { ...options, ...chunking });
+        : openParquet(opened, { ...options, ...chunking, ...(read.memoryMb ? { memoryMb: read.memoryMb } : {}) });
   };
   // With auto, a key the files hold too is theirs (withPartitions): where the job asks for a key by
   // name, the first file is looked at first, so that the files are asked for it where they hold it.

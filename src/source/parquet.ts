@@ -19,6 +19,7 @@ import { readVarInt, readZigZagBigInt } from 'hyparquet/src/thrift.js';
 import { isFlatColumn } from 'hyparquet/src/schema.js';
 import type { ColumnDecoder, DecodedArray, PageHeader } from 'hyparquet/src/types.js';
 import { BentoError } from '../errors.js';
+import { scoringShare } from '../run/memory.js';
 import { base64, dayText, timestampText } from '../sink/values.js';
 import { blockArray } from './blocks.js';
 import { requireColumns } from './chunks.js';
@@ -32,6 +33,8 @@ export interface ParquetSourceOptions {
   /** Columns never read where `columns` is unset: partition keys, whose folder value stands for them (source/partitions.ts). */
   readonly exclude?: ReadonlySet<string>;
   readonly chunkRows: number;
+  /** `limits.memory` (MB): a row group whose nested columns would not fit the reading thread's share once decoded is refused (nestedFits). */
+  readonly memoryMb?: number;
 }
 
 interface OpenParquet {
@@ -116,6 +119,7 @@ export async function openParquet(files: readonly string[], options: ParquetSour
           // A resume reads only the row groups from the one holding its first row.
           if (groupEnd > skip) {
             const first = Math.max(groupStart, skip);
+            if (options.memoryMb) nestedFits(opened, names, group, options.memoryMb, opened.metadata.row_groups.indexOf(group));
             const reader = await readGroup(opened, names, group, groupStart, first);
             for (let start = first; start < groupEnd; start += options.chunkRows) {
               const end = Math.min(groupEnd, start + options.chunkRows);
@@ -152,6 +156,32 @@ class ColumnError extends Error {
 /** A row group being read: `take` hands out its next rows, column by column. */
 interface GroupReader {
   take(rows: number): Promise<Map<string, Values>>;
+}
+
+/** About the bytes a nested column's value takes while hyparquet decodes it: the number, its levels, and the arrays pushed to. */
+const decodedBytes = 32;
+
+/**
+ * Refuses a row group whose struct and list columns would not fit the reading thread's heap once
+ * decoded: hyparquet decodes them a row group at a time, and a worker near its heap cap pushing
+ * into one large array aborts the whole process (exit 134, nodejs/node#47224) rather than stopping
+ * with MEMORY_LIMIT: DuckDB's default row group of 20,000 embeddings of 768 floats did.
+ */
+function nestedFits(opened: OpenParquet, names: readonly string[], group: RowGroup, memoryMb: number, index: number): void {
+  const nested = names.filter((n) => !opened.flat.has(n));
+  if (nested.length === 0) return;
+  let values = 0;
+  for (const chunk of group.columns) {
+    const top = chunk.meta_data?.path_in_schema[0];
+    if (top !== undefined && nested.includes(top)) values += Number(chunk.meta_data?.num_values ?? 0);
+  }
+  const needMb = Math.ceil((values * decodedBytes) / 2 ** 20);
+  const heapMb = Math.round(memoryMb * scoringShare);
+  if (needMb <= heapMb) return;
+  throw new BentoError('MEMORY_LIMIT', `Row group ${index + 1} of ${opened.file} holds ${values.toLocaleString('en-US')} values in its struct and list columns (${nested.join(', ')}), ~${needMb} MB once decoded (a row group at a time), more than the ${heapMb} MB of limits.memory ${memoryMb} MB the reading thread has`, {
+    file: opened.file,
+    hint: `Raise limits.memory (e.g. --set limits.memory=${Math.ceil((needMb / scoringShare) * 1.5 / 256) * 256}MB), leave such columns out of output.keep where the model does not read them, or write the file in smaller row groups (DuckDB: ROW_GROUP_SIZE 4096).`,
+  });
 }
 
 /**

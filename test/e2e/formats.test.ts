@@ -905,6 +905,13 @@ test('one column of lists feeds a [batch, N] tensor (an embedding): Parquet LIST
   assert.equal((await run('notutf8.parquet', 'lists', 'notutf8-out.jsonl')).trim().split('\n').length, 1);
   assert.match(await readFile(join(dir, 'notutf8-out.jsonl.errors.jsonl'), 'utf8'), /"row":1,.*got bytes fffefdfc \(4 bytes\)/);
   await writeFile(join(dir, 'lists', 'bento.yaml'), (await readFile(join(dir, 'lists', 'bento.yaml'), 'utf8')).replace('columns: [features]', 'columns: [features]\n    fill: [43.92, 17.15, 200.92, 4201.75]'));
+  // A Parquet LIST column is decoded a row group at a time: one that would not fit the reading thread's share of
+  // limits.memory is refused before it is read, not left to abort the process (nodejs/node#47224).
+  await duckdb(`COPY (SELECT 'Adelie' AS species, [39.1, 18.7, 181.0, 3750.0]::DOUBLE[] AS features FROM range(700000)) TO '${join(dir, 'big.parquet')}' (FORMAT parquet, ROW_GROUP_SIZE 1000000)`);
+  await writeFile(join(dir, 'job.yaml'), `input: { path: big.parquet }\nmodel: lists\noutput: { path: big-out.csv }\nlimits: { memory: 128 }\n`);
+  const big = await runCli(['--log-format', 'text', 'run', 'job.yaml', '--progress', 'none'], { cwd: dir });
+  assert.equal(big.code, 2, big.stderr);
+  assert.match(big.stderr, /^error: Row group 1 of .*big\.parquet holds 2,800,000 values in its struct and list columns \(features\), ~86 MB once decoded \(a row group at a time\), more than the 77 MB of limits\.memory 128 MB the reading thread has\nhint: Raise limits\.memory/m);
   await writeFile(join(dir, 'gap.jsonl'), '{"species":"Adelie","features":[39.1,null,181,3750]}\n{"species":"Adelie","features":"NA"}\n');
   assert.equal((await run('gap.jsonl', 'lists', 'gap-out.jsonl')).match(/"species_pred":"/g)?.length, 2);
 }));
