@@ -208,8 +208,10 @@ export async function openSinkThread(output: OutputSpec, schema: readonly Field[
   const write = async (batch: OutputBatch): Promise<void> => {
     const bytes = batchBytes(batch);
     // A batch of very wide rows goes in pieces, each waiting for room as rows of any width do: 256
-    // rows of 5,000 short strings were posted whole, and ran the writer out of memory.
-    if (bytes > POST_BYTES && batch.length > 1) {
+    // rows of 5,000 short strings were posted whole, and ran the writer out of memory. Not for a
+    // gzipped output, whose members end at a write (sink/text.ts): its bytes would not be the
+    // inline writer's.
+    if (bytes > POST_BYTES && batch.length > 1 && !output.gzip) {
       const half = batch.length >> 1;
       await write(sliceOutput(batch, 0, half));
       return write(sliceOutput(batch, half, batch.length));

@@ -93,12 +93,19 @@ export async function openParquet(files: readonly string[], options: ParquetSour
   const names = first.fields.map((f) => f.name).filter((n) => wanted.includes(n));
   requireColumns(first.file, first.fields.map((f) => f.name), wanted);
   const schema = names.map((name) => first.fields.find((f) => f.name === name)!);
+  // Every row group's nested columns against the memory they will take, here, so that validate and
+  // a dry run find what the run would stop at, and a run stops before it writes a row.
+  const fits = (footer: OpenParquet) => {
+    if (options.memoryMb) footer.metadata.row_groups.forEach((group, index) => nestedFits(footer, names, group, options.memoryMb!, index));
+  };
+  fits(first);
   const rowCounts = [Number(first.metadata.num_rows)];
   for (const file of files.slice(1)) {
     const footer = await openFile(file);
     await footer.handle.close();
     requireColumns(footer.file, footer.fields.map((f) => f.name), names);
     sameTypes(first.file, schema, footer.file, names.map((name) => footer.fields.find((f) => f.name === name)!));
+    fits(footer);
     rowCounts.push(Number(footer.metadata.num_rows));
   }
   const totalRows = rowCounts.reduce((a, b) => a + b, 0);
@@ -119,7 +126,6 @@ export async function openParquet(files: readonly string[], options: ParquetSour
           // A resume reads only the row groups from the one holding its first row.
           if (groupEnd > skip) {
             const first = Math.max(groupStart, skip);
-            if (options.memoryMb) nestedFits(opened, names, group, options.memoryMb, opened.metadata.row_groups.indexOf(group));
             const reader = await readGroup(opened, names, group, groupStart, first);
             for (let start = first; start < groupEnd; start += options.chunkRows) {
               const end = Math.min(groupEnd, start + options.chunkRows);
@@ -158,12 +164,16 @@ interface GroupReader {
   take(rows: number): Promise<Map<string, Values>>;
 }
 
-/** About the bytes a nested column's value takes while hyparquet decodes it: the number, its levels, and the arrays pushed to. */
-const decodedBytes = 32;
+/**
+ * About the bytes a nested column's value takes while hyparquet decodes it: the number, its
+ * levels, and the arrays pushed to. Lists of ints and floats ran out of memory at ~37–45 bytes a
+ * value of the reading thread's heap (a helper's measurements on DuckDB files).
+ */
+const decodedBytes = 48;
 
 /**
  * Refuses a row group whose struct and list columns would not fit the reading thread's heap once
- * decoded: hyparquet decodes them a row group at a time, and a worker near its heap cap pushing
+ * decoded, when the source opens (every file's footer is read then): hyparquet decodes them a row group at a time, and a worker near its heap cap pushing
  * into one large array aborts the whole process (exit 134, nodejs/node#47224) rather than stopping
  * with MEMORY_LIMIT: DuckDB's default row group of 20,000 embeddings of 768 floats did.
  */
@@ -180,7 +190,7 @@ function nestedFits(opened: OpenParquet, names: readonly string[], group: RowGro
   if (needMb <= heapMb) return;
   throw new BentoError('MEMORY_LIMIT', `Row group ${index + 1} of ${opened.file} holds ${values.toLocaleString('en-US')} values in its struct and list columns (${nested.join(', ')}), ~${needMb} MB once decoded (a row group at a time), more than the ${heapMb} MB of limits.memory ${memoryMb} MB the reading thread has`, {
     file: opened.file,
-    hint: `Raise limits.memory (e.g. --set limits.memory=${Math.ceil((needMb / scoringShare) * 1.5 / 256) * 256}MB), leave such columns out of output.keep where the model does not read them, or write the file in smaller row groups (DuckDB: ROW_GROUP_SIZE 4096).`,
+    hint: `Raise limits.memory (e.g. --set limits.memory=${Math.ceil((needMb / scoringShare) * 1.25 / 256) * 256}MB), leave such columns out of output.keep where the model does not read them, or write the file in smaller row groups (DuckDB: ROW_GROUP_SIZE 4096).`,
   });
 }
 

@@ -911,7 +911,12 @@ test('one column of lists feeds a [batch, N] tensor (an embedding): Parquet LIST
   await writeFile(join(dir, 'job.yaml'), `input: { path: big.parquet }\nmodel: lists\noutput: { path: big-out.csv }\nlimits: { memory: 128 }\n`);
   const big = await runCli(['--log-format', 'text', 'run', 'job.yaml', '--progress', 'none'], { cwd: dir });
   assert.equal(big.code, 2, big.stderr);
-  assert.match(big.stderr, /^error: Row group 1 of .*big\.parquet holds 2,800,000 values in its struct and list columns \(features\), ~86 MB once decoded \(a row group at a time\), more than the 77 MB of limits\.memory 128 MB the reading thread has\nhint: Raise limits\.memory/m);
+  assert.match(big.stderr, /^error: Row group 1 of .*big\.parquet holds 2,800,000 values in its struct and list columns \(features\), ~129 MB once decoded \(a row group at a time\), more than the 77 MB of limits\.memory 128 MB the reading thread has\nhint: Raise limits\.memory/m);
+  // Found when the input opens: validate says so too, and the run wrote nothing.
+  const validate = await runCli(['--log-format', 'text', 'validate', 'job.yaml'], { cwd: dir });
+  assert.equal(validate.code, 2, validate.stderr);
+  assert.match(validate.stderr, /^error: Row group 1 of .*big\.parquet holds 2,800,000 values/m);
+  assert.equal(existsSync(join(dir, 'big-out.csv.bento-batch')), false);
   await writeFile(join(dir, 'gap.jsonl'), '{"species":"Adelie","features":[39.1,null,181,3750]}\n{"species":"Adelie","features":"NA"}\n');
   assert.equal((await run('gap.jsonl', 'lists', 'gap-out.jsonl')).match(/"species_pred":"/g)?.length, 2);
 }));
