@@ -342,7 +342,8 @@ function fillColumn(data: Writable, cells: Column, length: number, width: number
         n = b < int64Min || b > int64Max ? fail(i, v, `${expects}, ${within}`) : b;
       } else {
         const x = toNumber(v);
-        n = x !== undefined && !Number.isInteger(x) ? fail(i, v, `${expects}, a whole number`) : x ?? fill;
+        // A fraction written out is no whole number, though its double may be one (9007199254740993.5 rounds to …994).
+        n = x !== undefined && (!Number.isInteger(x) || (typeof v === 'string' && writtenFraction.test(v))) ? fail(i, v, `${expects}, a whole number`) : x ?? fill;
       }
       if (n === undefined) n = fail(i, v, `${expects}; it has no value and the tensor has no fill`);
       if (range && (Number(n) < range[0] || Number(n) > range[1])) n = fail(i, v, `${expects}, ${within}`);
@@ -385,8 +386,19 @@ function listElements(cells: Column, batch: Batch, width: number, input: InputTe
   const expects = `expects a list of ${width} numbers${dims.length > 1 ? ` (or of ${dims.join(' × ')})` : ''} (tensor "${input.tensor}")`;
   for (let i = 0; i < batch.length; i++) {
     const value = cell(cells, i);
-    // A missing-value word (NA, NULL) is a missing list, as it is a missing number.
-    if (value === null || value === undefined || (csv && value === '') || (typeof value === 'string' && missingTokens.has(value.trim()))) continue;
+    // A missing-value word (NA, NULL) is a missing list, as it is a missing number: the fill's, or told as itself.
+    if (value === null || value === undefined || (csv && value === '') || (typeof value === 'string' && missingTokens.has(value.trim()))) {
+      if (!filled) {
+        const { file, row, byte } = locate(batch, i);
+        const shown = value === '' || value === undefined ? null : value;
+        const error = new BentoError('INVALID_VALUE', `Invalid value: column "${name}" ${expects}; it has no value and the tensor has no fill, got ${show(shown)} at ${file} row ${row}`, {
+          file, row, column: name, value: shown, byte, hint: `Fix the row, or give tensor "${input.tensor}" a \`fill\` value in bento.yaml.`,
+        });
+        if (!errors) throw error;
+        if (!errors.has(i)) errors.set(i, error);
+      }
+      continue;
+    }
     // Bytes (a Parquet BLOB) are the text they hold, as for any other input.
     // (Bytes that are no UTF-8 text are no list: never their byte values.)
     const text = value instanceof Uint8Array ? utf8Text(value) ?? '' : typeof value === 'string' ? value : undefined;
@@ -499,6 +511,8 @@ function listOfText(text: string, dims: readonly number[]): readonly unknown[] |
 
 /** A whole number written with a decimal point and zeros (123.0). */
 const wholeDecimal = /^\s*[+-]?\d+\.0*\s*$/;
+/** A plain decimal with a fraction that is not zero (12.5, 12.0000000000000000001). */
+const writtenFraction = /^\s*[+-]?\d*\.\d*[1-9]\d*\s*$/;
 
 /** A cell as a number; undefined when missing; NaN when present but not numeric. */
 function toNumber(v: unknown): number | undefined {

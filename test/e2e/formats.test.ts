@@ -883,7 +883,7 @@ test('one column of lists feeds a [batch, N] tensor (an embedding): Parquet LIST
   // numpy's way of writing an array (pandas writes a cell holding one so, over lines too) and JSON text with quoted numbers
   // read too; other lengths, text that is no list (an empty slot, two lists), a list nested otherwise than the input's
   // dimensions and a missing element without a fill are bad rows.
-  await writeFile(join(dir, 'odd.csv'), 'species,features\nAdelie,"[39.1 18.7\n 181.0 3750.0]"\nAdelie,"[39.1, 18.7, 181.0]"\nAdelie,heavy\nAdelie,"[""39.1"", ""18.7"", ""181"", ""3750""]"\nAdelie,"[[39.1, 18.7], [181, 3750]]"\nAdelie,"[39.1,,181,3750]"\nAdelie,"[39.1, null, 181, 3750]"\nAdelie,[39.1 18.7] [181 3750]\nAdelie,"[39,1 18,7 181 3750]"\n');
+  await writeFile(join(dir, 'odd.csv'), 'species,features\nAdelie,"[39.1 18.7\n 181.0 3750.0]"\nAdelie,"[39.1, 18.7, 181.0]"\nAdelie,heavy\nAdelie,"[""39.1"", ""18.7"", ""181"", ""3750""]"\nAdelie,"[[39.1, 18.7], [181, 3750]]"\nAdelie,"[39.1,,181,3750]"\nAdelie,"[39.1, null, 181, 3750]"\nAdelie,[39.1 18.7] [181 3750]\nAdelie,"[39,1 18,7 181 3750]"\nAdelie,NA\n');
   const odd = await run('odd.csv', 'lists', 'odd-out.jsonl');
   assert.equal(odd.trim().split('\n').length, 2);
   const errors = (await readFile(join(dir, 'odd-out.jsonl.errors.jsonl'), 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as { reason: string }).reason);
@@ -895,6 +895,7 @@ test('one column of lists feeds a [batch, N] tensor (an embedding): Parquet LIST
     'Invalid value: column "features" expects a list of 4 numbers (tensor "features"), got a list whose element 2 has no value',
     'Invalid value: column "features" expects a list of 4 numbers (tensor "features"), got "[39.1 18.7] [181 3750]"',
     'Invalid value: column "features" expects a list of 4 numbers (tensor "features"), got "[39,1 18,7 181 3750]"',
+    'Invalid value: column "features" expects a list of 4 numbers (tensor "features"); it has no value and the tensor has no fill, got "NA"',
   ]);
   // Bytes (a Parquet BLOB) are the text they hold; a fill of one value an element fills a missing element.
   await duckdb(`COPY (SELECT * FROM (VALUES ('[39.1, 18.7, 181, 3750]'::BLOB, 'Adelie'), ('abcd'::BLOB, 'Adelie')) t(features, species)) TO '${join(dir, 'blob.parquet')}' (FORMAT parquet)`);

@@ -169,6 +169,10 @@ describe('preprocess', () => {
     assert.deepEqual(Array.from(preprocess(batch({ n: [9223372036854775807n, -(2 ** 63), '-9223372036854775808'] }, 3), m, 3).n!.data as BigInt64Array), [9223372036854775807n, -9223372036854775808n, -9223372036854775808n]);
     // pandas writes an integer column with a missing value as 123.0: its digits are kept past 2^53 too.
     assert.deepEqual(Array.from(preprocess(batch({ n: ['9007199254740993.0', ' -5. '] }, 2), m, 2).n!.data as BigInt64Array), [9007199254740993n, -5n]);
+    // A fraction written out is none, though its double is whole; an exponent's whole value is one.
+    throwsWith(() => preprocess(batch({ n: ['9007199254740993.5'] }, 1), m, 1), 'INVALID_VALUE', 'Invalid value: column "n" expects int64 (tensor "n"), a whole number, got "9007199254740993.5" at /data/a.csv row 11');
+    throwsWith(() => preprocess(batch({ n: ['12.0000000000000000001'] }, 1), m, 1), 'INVALID_VALUE', 'Invalid value: column "n" expects int64 (tensor "n"), a whole number, got "12.0000000000000000001" at /data/a.csv row 11');
+    assert.deepEqual(Array.from(preprocess(batch({ n: ['1.5e3'] }, 1), m, 1).n!.data as BigInt64Array), [1500n]);
   });
 
   test('a finite value past float32\'s range is INVALID_VALUE for a float32 tensor, not Infinity in it; ±Infinity itself and float64 tensors pass', () => {
