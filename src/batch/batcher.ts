@@ -3,7 +3,7 @@
  * last one smaller), never empty, each knowing its global row range and where its rows came from.
  */
 import type { BentoError } from '../errors.js';
-import { cell, CodedColumn, type Column, MaskedColumn, type NumberArray, type RowChunk, type SourcePosition } from '../source/types.js';
+import { cell, CodedColumn, type Column, MaskedColumn, type NumberArray, type RowChunk, sliceColumn, type SourcePosition } from '../source/types.js';
 
 /** Rows `[start, end)` of one file that sit at `offset` in a batch. */
 export interface Segment {
@@ -84,7 +84,7 @@ function build(parts: { chunk: RowChunk; from: number; to: number }[], index: nu
   }
   const columns = new Map<string, Column>();
   for (const name of parts[0]!.chunk.columns.keys()) {
-    columns.set(name, concat(parts.map(({ chunk, from, to }) => slice(chunk.columns.get(name)!, from, to, chunk.length)), length));
+    columns.set(name, concat(parts.map(({ chunk, from, to }) => sliceColumn(chunk.columns.get(name)!, from, to)), length));
   }
   const last = parts.at(-1)!;
   const ends = last.chunk.ends;
@@ -95,12 +95,6 @@ function build(parts: { chunk: RowChunk; from: number; to: number }[], index: nu
   return { index, start, length, columns, segments, end, ...(errors.size > 0 ? { errors } : {}), ...(starts ? { starts } : {}) };
 }
 
-/** A typed, masked or coded column's rows are a view (nothing copied); whoever posts it elsewhere copies them (sink/transfer.ts). */
-function slice(column: Column, from: number, to: number, length: number): Column {
-  if (from === 0 && to === length) return column;
-  if (column instanceof MaskedColumn || column instanceof CodedColumn || ArrayBuffer.isView(column)) return (column as unknown as { subarray(a: number, b: number): Column }).subarray(from, to);
-  return Array.prototype.slice.call(column, from, to);
-}
 
 /**
  * The pieces of a batch from consecutive chunks as one column. Number pieces of one array type
@@ -172,7 +166,7 @@ function concatCoded(pieces: readonly CodedColumn[], length: number): CodedColum
 /** Rows `[from, to)` of a batch as a batch of their own (for isolating rows that make a model call fail). */
 export function sliceBatch(batch: Batch, from: number, to: number): Batch {
   const columns = new Map<string, Column>();
-  for (const [name, column] of batch.columns) columns.set(name, slice(column, from, to, batch.length));
+  for (const [name, column] of batch.columns) columns.set(name, sliceColumn(column, from, to));
   const segments: Segment[] = [];
   for (const s of batch.segments) {
     const a = Math.max(from, s.offset);

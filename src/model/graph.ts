@@ -36,22 +36,11 @@ export async function readNodes(modelFile: string): Promise<GraphNode[]> {
   try {
     const { size } = await file.stat();
     const header = Buffer.alloc(20);
-    /** The field starting at `at`: its number, wire type, and where its value starts and ends. */
+    /** The field starting at `at` in the file (fieldIn over its first bytes), placed in the file. */
     const fieldAt = async (at: number, end: number): Promise<Field> => {
       const { bytesRead } = await file.read(header, 0, Math.min(header.length, end - at), at);
-      const [key, next] = varint(header.subarray(0, bytesRead), 0);
-      const number = Number(key >> 3n);
-      const wire = Number(key & 7n);
-      if (wire === 0) {
-        const [value, after] = varint(header.subarray(0, bytesRead), next);
-        return { number, wire, start: at + next, end: at + after, value };
-      }
-      if (wire === 2) {
-        const [length, after] = varint(header.subarray(0, bytesRead), next);
-        return { number, wire, start: at + after, end: at + after + Number(length) };
-      }
-      if (wire === 1 || wire === 5) return { number, wire, start: at + next, end: at + next + (wire === 1 ? 8 : 4) };
-      throw new Error(`wire type ${wire}`);
+      const f = fieldIn(header.subarray(0, bytesRead), 0);
+      return { ...f, start: at + f.start, end: at + f.end };
     };
     let graph: Field | undefined;
     for (let at = 0; at < size && !graph;) {
@@ -127,27 +116,30 @@ function varint(bytes: Buffer, at: number): [bigint, number] {
   }
 }
 
+/** The field whose key starts at `at` in `bytes`: its number, wire type, and where its value starts and ends (which may lie past `bytes`). */
+function fieldIn(bytes: Buffer, at: number): Field {
+  const [key, next] = varint(bytes, at);
+  const number = Number(key >> 3n);
+  const wire = Number(key & 7n);
+  if (wire === 0) {
+    const [value, after] = varint(bytes, next);
+    return { number, wire, start: next, end: after, value };
+  }
+  if (wire === 2) {
+    const [length, after] = varint(bytes, next);
+    return { number, wire, start: after, end: after + Number(length) };
+  }
+  if (wire === 1 || wire === 5) return { number, wire, start: next, end: next + (wire === 1 ? 8 : 4) };
+  throw new Error(`wire type ${wire}`);
+}
+
 function fields(bytes: Buffer, start: number, end: number): Field[] {
   const out: Field[] = [];
-  let at = start;
-  while (at < end) {
-    const [key, next] = varint(bytes, at);
-    at = next;
-    const number = Number(key >> 3n);
-    const wire = Number(key & 7n);
-    if (wire === 0) {
-      const [value, after] = varint(bytes, at);
-      out.push({ number, wire, start: at, end: after, value });
-      at = after;
-    } else if (wire === 2) {
-      const [length, after] = varint(bytes, at);
-      const stop = after + Number(length);
-      if (stop > end) throw new Error('truncated field');
-      out.push({ number, wire, start: after, end: stop });
-      at = stop;
-    } else if (wire === 1) at += 8;
-    else if (wire === 5) at += 4;
-    else throw new Error(`wire type ${wire}`);
+  for (let at = start; at < end;) {
+    const f = fieldIn(bytes, at);
+    if (f.end > end) throw new Error('truncated field');
+    out.push(f);
+    at = f.end;
   }
   return out;
 }

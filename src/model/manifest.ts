@@ -143,8 +143,7 @@ export type InputTensor = Manifest['inputs'][number];
 
 /** A fill as `models` and `inspect` show it: NaN as NaN (JSON would say null), text quoted. */
 export function fillText(fill: NonNullable<InputTensor['fill']>): string {
-  const one = (v: number | string) => (typeof v === 'string' ? JSON.stringify(v) : String(v));
-  return Array.isArray(fill) ? `[${fill.map(one).join(',')}]` : one(fill);
+  return Array.isArray(fill) ? `[${fill.map(fillText).join(',')}]` : typeof fill === 'string' ? JSON.stringify(fill) : String(fill);
 }
 export type OutputTensor = Manifest['outputs'][number];
 export type TextInput = NonNullable<Manifest['text']>;
@@ -255,7 +254,7 @@ const fillFitsDtype: Rule = (m) => m.inputs.flatMap((input, i) => {
   const all = Array.isArray(input.fill) ? input.fill : [input.fill];
   const text = input.dtype === 'string';
   const wrong = all.filter((v) => (typeof v === 'string') !== text || (Number.isNaN(v) && !floatDtypes.has(input.dtype)));
-  if (wrong.length > 0) return [`inputs.${i}.fill: ${wrong.map((v) => (typeof v === 'string' ? JSON.stringify(v) : String(v))).join(', ')} is not a ${input.dtype} value${text ? ' (a text in quotes, e.g. "missing")' : Number.isNaN(wrong[0]) ? ' (NaN fills only a float tensor)' : ''}`];
+  if (wrong.length > 0) return [`inputs.${i}.fill: ${wrong.map(fillText).join(', ')} is not a ${input.dtype} value${text ? ' (a text in quotes, e.g. "missing")' : Number.isNaN(wrong[0]) ? ' (NaN fills only a float tensor)' : ''}`];
   const values = all as number[];
   const integer = isInteger(input.dtype);
   const range = rangeOf(input.dtype);

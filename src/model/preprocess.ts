@@ -247,14 +247,22 @@ function textOfBytes(column: Column, bad: (i: number, bytes: Uint8Array) => void
   if (!(column[first] instanceof Uint8Array)) return column;
   return column.map((v: unknown, i) => {
     if (!(v instanceof Uint8Array)) return v;
-    try {
-      return utf8.decode(v);
-    } catch {
-      bad(i, v);
-      return null;
-    }
+    const text = utf8Text(v);
+    if (text === undefined) bad(i, v);
+    return text ?? null;
   });
 }
+
+/** Bytes as the UTF-8 text they hold; undefined where they are none. */
+function utf8Text(bytes: Uint8Array): string | undefined {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+const fillHint = (input: InputTensor) => `Fix the row, or give tensor "${input.tensor}" a \`fill\` value in bento.yaml.`;
 
 /** `csv`: the cells are a CSV file's text as read (for a CSV output), where an empty cell is "" and is missing, as it is null in the other outputs. */
 function fillColumn(data: Writable, cells: Column, length: number, width: number, j: number, input: InputTensor, name: string, given: number | string | undefined, batch: Batch, errors: RowErrors | undefined, csv: boolean): void {
@@ -266,7 +274,7 @@ function fillColumn(data: Writable, cells: Column, length: number, width: number
     const { file, row, byte } = locate(batch, i);
     const error = new BentoError('INVALID_VALUE', `Invalid value: column "${name}" ${why}, got ${show(value)} at ${file} row ${row}`, {
       file, row, column: name, value, byte,
-      hint: value === null ? `Fix the row, or give tensor "${input.tensor}" a \`fill\` value in bento.yaml.`
+      hint: value === null ? fillHint(input)
         : (readAsCsv(file) && typeof value === 'string' ? localeHint(value) : undefined) ?? 'Fix or remove the value in the input.',
     });
     if (!errors) throw error;
@@ -384,19 +392,19 @@ function listElements(cells: Column, batch: Batch, width: number, input: InputTe
   const elements = Array.from({ length: width }, () => new Array<unknown>(batch.length).fill(null));
   const dims = input.shape.slice(1).map(Number);
   const expects = `expects a list of ${width} numbers${dims.length > 1 ? ` (or of ${dims.join(' × ')})` : ''} (tensor "${input.tensor}")`;
+  /** Row `i`'s error (`got` completes the message after what the column expects), or the batch's where no row errors are kept. */
+  const reject = (i: number, got: string, value: unknown, hint: string) => {
+    const { file, row, byte } = locate(batch, i);
+    const error = new BentoError('INVALID_VALUE', `Invalid value: column "${name}" ${expects}${got} at ${file} row ${row}`, { file, row, column: name, value, byte, hint });
+    if (!errors) throw error;
+    if (!errors.has(i)) errors.set(i, error);
+  };
   for (let i = 0; i < batch.length; i++) {
     const value = cell(cells, i);
     // A missing-value word (NA, NULL) is a missing list, as it is a missing number: the fill's, or told as itself.
     if (value === null || value === undefined || (csv && value === '') || (typeof value === 'string' && missingTokens.has(value.trim()))) {
-      if (!filled) {
-        const { file, row, byte } = locate(batch, i);
-        const shown = value === '' || value === undefined ? null : value;
-        const error = new BentoError('INVALID_VALUE', `Invalid value: column "${name}" ${expects}; it has no value and the tensor has no fill, got ${show(shown)} at ${file} row ${row}`, {
-          file, row, column: name, value: shown, byte, hint: `Fix the row, or give tensor "${input.tensor}" a \`fill\` value in bento.yaml.`,
-        });
-        if (!errors) throw error;
-        if (!errors.has(i)) errors.set(i, error);
-      }
+      const shown = value === '' || value === undefined ? null : value;
+      if (!filled) reject(i, `; it has no value and the tensor has no fill, got ${show(shown)}`, shown, fillHint(input));
       continue;
     }
     // Bytes (a Parquet BLOB) are the text they hold, as for any other input.
@@ -405,27 +413,14 @@ function listElements(cells: Column, batch: Batch, width: number, input: InputTe
     const list = text !== undefined ? listOfText(text, dims) : Array.isArray(value) ? shaped(value, dims) : ArrayBuffer.isView(value) && !(value instanceof DataView) ? (value as unknown as ArrayLike<unknown>) : undefined;
     const missing = list && list.length === width && !filled ? firstMissing(list) : -1;
     if (list === undefined || list.length !== width || missing >= 0) {
-      const { file, row, byte } = locate(batch, i);
       const got = list === undefined ? show(value) : list.length !== width ? `a list of ${list.length}` : `a list whose element ${missing + 1} has no value`;
-      const error = new BentoError('INVALID_VALUE', `Invalid value: column "${name}" ${expects}, got ${got} at ${file} row ${row}`, {
-        file, row, column: name, value, byte, hint: missing >= 0 ? `Fix the row, or give tensor "${input.tensor}" a \`fill\` value in bento.yaml.` : 'Fix or remove the value in the input.',
-      });
-      if (!errors) throw error;
-      if (!errors.has(i)) errors.set(i, error);
+      reject(i, `, got ${got}`, value, missing >= 0 ? fillHint(input) : 'Fix or remove the value in the input.');
       continue;
     }
     for (let k = 0; k < width; k++) elements[k]![i] = list[k];
   }
   return elements;
 }
-
-const utf8Text = (bytes: Uint8Array) => {
-  try {
-    return utf8.decode(bytes);
-  } catch {
-    return undefined;
-  }
-};
 
 /**
  * A list's values in order: flat, or nested as the input's dimensions after the batch are (a
@@ -448,9 +443,6 @@ function firstMissing(list: ArrayLike<unknown>): number {
  * (an empty slot, `[1 2] [3 4]`). Numbers stay text, for an int64 past 2^53 to keep its digits.
  */
 function listOfText(text: string, dims: readonly number[]): readonly unknown[] | undefined {
-  // By character codes: a 768-number cell is ~15,000 characters, read for every row.
-  const blank = (c: number) => c === 32 || (c >= 9 && c <= 13);
-  const ends = (c: number) => blank(c) || c === 44 || c === 91 || c === 93 || c === 34; // , [ ] "
   let at = 0;
   const space = () => {
     while (at < text.length && blank(text.charCodeAt(at))) at++;
@@ -508,6 +500,10 @@ function listOfText(text: string, dims: readonly number[]): readonly unknown[] |
     return undefined;
   }
 }
+
+// listOfText reads by character codes: a 768-number cell is ~15,000 characters, read for every row.
+const blank = (c: number) => c === 32 || (c >= 9 && c <= 13);
+const ends = (c: number) => blank(c) || c === 44 || c === 91 || c === 93 || c === 34; // , [ ] "
 
 /** A whole number written with a decimal point and zeros (123.0). */
 const wholeDecimal = /^\s*[+-]?\d+\.0*\s*$/;

@@ -59,7 +59,7 @@ export function valueBytes(batch: OutputBatch, widths: ReadonlyMap<string, numbe
       for (let i = 0; i < batch.length; i++) valid += column.valid[i]!;
       bytes += width * valid;
     } else if (column instanceof CodedColumn) {
-      const lengths = column.dictionary.map((s) => s.length);
+      const lengths = lengthsOf(column.dictionary);
       for (let i = 0; i < batch.length; i++) {
         const code = column.codes[i]!;
         if (code >= 0) bytes += lengths[code]!;
@@ -73,6 +73,14 @@ export function valueBytes(batch: OutputBatch, widths: ReadonlyMap<string, numbe
     }
   }
   return bytes;
+}
+
+/** A dictionary's text lengths, once a dictionary: a Parquet column's is shared by all its batches, and may hold 100,000 texts. */
+const dictionaryLengths = new WeakMap<readonly string[], Int32Array>();
+function lengthsOf(dictionary: readonly string[]): Int32Array {
+  let lengths = dictionaryLengths.get(dictionary);
+  if (lengths?.length !== dictionary.length) dictionaryLengths.set(dictionary, (lengths = Int32Array.from(dictionary, (s) => s.length)));
+  return lengths;
 }
 
 /** A number's bytes in a column of each type, for valueBytes (text and nested columns count their values). */

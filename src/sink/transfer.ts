@@ -12,7 +12,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { compact } from '../source/blocks.js';
-import { cell, cellBytes, cells, CodedColumn, type Column, MaskedColumn, type NumberArray } from '../source/types.js';
+import { cell, cellBytes, cells, CodedColumn, type Column, MaskedColumn, type NumberArray, sliceColumn } from '../source/types.js';
 import type { OutputBatch } from './types.js';
 
 /** A run of batches as posted: their lengths (batch boundaries matter to Parquet row groups) and each column. */
@@ -77,11 +77,7 @@ export function batchBytes(batch: OutputBatch): number {
 /** Rows `[from, to)` of a batch, its typed, masked and coded columns as views. */
 export function sliceOutput(batch: OutputBatch, from: number, to: number): OutputBatch {
   const columns = new Map<string, Column>();
-  for (const [name, column] of batch.columns) {
-    columns.set(name, column instanceof MaskedColumn || column instanceof CodedColumn || ArrayBuffer.isView(column)
-      ? (column as unknown as { subarray(a: number, b: number): Column }).subarray(from, to)
-      : Array.prototype.slice.call(column, from, to));
-  }
+  for (const [name, column] of batch.columns) columns.set(name, sliceColumn(column, from, to));
   return { length: to - from, columns };
 }
 

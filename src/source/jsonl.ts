@@ -68,13 +68,8 @@ class LongLine extends Error {
  */
 function nestedBytes(record: Record<string, unknown>, names: readonly string[] | undefined): number {
   let bytes = 0;
-  if (names) {
-    for (const name of names) {
-      const v = record[name];
-      if (v !== null && typeof v === 'object') bytes += cellBytes(v);
-    }
-  } else for (const key in record) {
-    const v = record[key];
+  for (const name of names ?? Object.keys(record)) {
+    const v = record[name];
     if (v !== null && typeof v === 'object') bytes += cellBytes(v);
   }
   return bytes;

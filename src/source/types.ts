@@ -147,6 +147,13 @@ export function cellBytes(value: unknown): number {
   return bytes;
 }
 
+/** Rows `[from, to)` of a column: a typed, masked or coded one's as a view (nothing copied), a plain one's copied. */
+export function sliceColumn(column: Column, from: number, to: number): Column {
+  if (from === 0 && to === column.length) return column;
+  if (column instanceof MaskedColumn || column instanceof CodedColumn || ArrayBuffer.isView(column)) return (column as unknown as { subarray(a: number, b: number): Column }).subarray(from, to);
+  return Array.prototype.slice.call(column, from, to);
+}
+
 /** Every cell of a column, in a plain array. */
 export function cells(column: Column): unknown[] {
   return Array.from({ length: column.length }, (_, i) => cell(column, i));
