@@ -5,35 +5,33 @@
  * the Parquet reader.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import { type AsyncBuffer, type FileMetaData, parquetMetadataAsync, parquetRead, parquetSchema, type RowGroup, type SchemaTree } from 'hyparquet';
+import { type AsyncBuffer, type FileMetaData, parquetMetadataAsync, parquetSchema, type RowGroup, type SchemaTree } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 // Page-level pieces of hyparquet (public subpath exports, pinned version): flat columns are
 // decoded here without its list assembly, which pushes value by value (17% of a Parquet run's
 // scoring thread in a --cpu-prof of penguins 3.1M).
-import { parquetHeader } from 'hyparquet/src/column.js';
 import { convert, convertWithDictionary, DEFAULT_PARSERS } from 'hyparquet/src/convert.js';
 import { decompressPage, readDataPage, readDataPageV2 } from 'hyparquet/src/datapage.js';
-import { deltaBinaryUnpack } from 'hyparquet/src/delta.js';
 import { readPlain } from 'hyparquet/src/plain.js';
-import { readVarInt, readZigZagBigInt } from 'hyparquet/src/thrift.js';
 import { isFlatColumn } from 'hyparquet/src/schema.js';
 import type { ColumnDecoder, DecodedArray, PageHeader } from 'hyparquet/src/types.js';
 import { BentoError } from '../errors.js';
 import { scoringShare } from '../run/memory.js';
 import { base64, dayText, timestampText } from '../sink/values.js';
 import { blockArray } from './blocks.js';
-import { requireColumns } from './chunks.js';
+import { type ChunkOptions, chunkEnd, requireColumns } from './chunks.js';
 import { parseExact } from './json.js';
 import { HybridReader } from './parquet-hybrid.js';
+import { NestedColumnReader } from './parquet-nested.js';
+import { ChunkBytes, int32Deltas } from './parquet-pages.js';
 import { streamError } from './files.js';
 import { CodedColumn, type Field, type FieldType, infinityStamp, MaskedColumn, maxSafeBig, type NumberArray, type RowChunk, type Source, type SourcePosition, type TimeUnit } from './types.js';
 
-export interface ParquetSourceOptions {
+export interface ParquetSourceOptions extends ChunkOptions {
   readonly columns: readonly string[] | undefined;
   /** Columns never read where `columns` is unset: partition keys, whose folder value stands for them (source/partitions.ts). */
   readonly exclude?: ReadonlySet<string>;
-  readonly chunkRows: number;
-  /** `limits.memory` (MB): a row group whose nested columns would not fit the reading thread's share once decoded is refused (nestedFits). */
+  /** `limits.memory` (MB): a row group whose nested columns would not fit the reading thread's share a chunk at a time once decoded is refused (nestedFits). */
   readonly memoryMb?: number;
 }
 
@@ -43,7 +41,9 @@ interface OpenParquet {
   readonly buffer: AsyncBuffer;
   readonly metadata: FileMetaData;
   readonly fields: Field[];
-  /** Schema paths of the flat columns (decoded here); others are nested (decoded by parquetRead). */
+  /** The schema. */
+  readonly tree: SchemaTree;
+  /** Schema paths of the flat columns (FlatColumnReader); others are nested (NestedColumnReader). */
   readonly flat: ReadonlyMap<string, SchemaTree[]>;
   /** Nested columns with decimals inside, and what corrects their values (exactDecimals). */
   readonly decimals: ReadonlyMap<string, (value: unknown) => unknown>;
@@ -96,7 +96,7 @@ export async function openParquet(files: readonly string[], options: ParquetSour
   // Every row group's nested columns against the memory they will take, here, so that validate and
   // a dry run find what the run would stop at, and a run stops before it writes a row.
   const fits = (footer: OpenParquet) => {
-    if (options.memoryMb) footer.metadata.row_groups.forEach((group, index) => nestedFits(footer, names, group, options.memoryMb!, index));
+    if (options.memoryMb) footer.metadata.row_groups.forEach((group, index) => nestedFits(footer, names, group, { ...options, memoryMb: options.memoryMb! }, index));
   };
   fits(first);
   const rowCounts = [Number(first.metadata.num_rows)];
@@ -127,8 +127,9 @@ export async function openParquet(files: readonly string[], options: ParquetSour
           if (groupEnd > skip) {
             const first = Math.max(groupStart, skip);
             const reader = await readGroup(opened, names, group, groupStart, first);
-            for (let start = first; start < groupEnd; start += options.chunkRows) {
-              const end = Math.min(groupEnd, start + options.chunkRows);
+            const step = groupChunkRows(opened, names, group, options);
+            for (let start = first; start < groupEnd; start += step) {
+              const end = Math.min(groupEnd, start + step);
               const columns = await reader.take(end - start);
               rowsDone += end - start;
               yield { file, fileIndex: index, fileRow: start, length: end - start, columns };
@@ -147,12 +148,7 @@ export async function openParquet(files: readonly string[], options: ParquetSour
 
 type Values = unknown[] | NumberArray | MaskedColumn | CodedColumn;
 
-/** Rows `[from, to)` of a decoded column: a view of a typed, masked or coded one, a copy of a plain one. */
-function rowsOf(values: Values, from: number, to?: number): Values {
-  return Array.isArray(values) ? values.slice(from, to) : values.subarray(from, to ?? values.length);
-}
-
-/** A failure to decode one flat column, so the error can name it. */
+/** A failure to decode one column, so the error can name it. */
 class ColumnError extends Error {
   constructor(readonly column: string, cause: unknown) {
     super((cause as Error).message, { cause });
@@ -165,43 +161,62 @@ interface GroupReader {
 }
 
 /**
- * About the bytes a nested column's value takes while hyparquet decodes it: the number, its
- * levels, and the arrays pushed to. Lists of ints and floats ran out of memory at ~37–45 bytes a
- * value of the reading thread's heap (a helper's measurements on DuckDB files).
+ * About the bytes a nested column's value takes while it is decoded and assembled: the number, its
+ * levels, and the arrays pushed to. Lists of ints and floats decoded a row group at a time ran out
+ * of memory at ~37–45 bytes a value of the reading thread's heap (a helper's measurements on
+ * DuckDB files); a chunk is now decoded at a time, so this is a ceiling.
  */
 const decodedBytes = 48;
 
-/**
- * Refuses a row group whose struct and list columns would not fit the reading thread's heap once
- * decoded, when the source opens (every file's footer is read then): hyparquet decodes them a row group at a time, and a worker near its heap cap pushing
- * into one large array aborts the whole process (exit 134, nodejs/node#47224) rather than stopping
- * with MEMORY_LIMIT: DuckDB's default row group of 20,000 embeddings of 768 floats did.
- */
-function nestedFits(opened: OpenParquet, names: readonly string[], group: RowGroup, memoryMb: number, index: number): void {
-  const nested = names.filter((n) => !opened.flat.has(n));
-  if (nested.length === 0) return;
+/** The values a row of a row group holds in its struct and list columns (their leaves' entries), on average; 0 without such columns. */
+function nestedWidth(opened: OpenParquet, names: readonly string[], group: RowGroup): number {
   let values = 0;
   for (const chunk of group.columns) {
     const top = chunk.meta_data?.path_in_schema[0];
-    if (top !== undefined && nested.includes(top)) values += Number(chunk.meta_data?.num_values ?? 0);
+    if (top !== undefined && !opened.flat.has(top) && names.includes(top)) values += Number(chunk.meta_data?.num_values ?? 0);
   }
-  const needMb = Math.ceil((values * decodedBytes) / 2 ** 20);
-  const heapMb = Math.round(memoryMb * scoringShare);
+  return values / Math.max(1, Number(group.num_rows));
+}
+
+/**
+ * Rows a chunk of this row group holds: fewer where its nested columns hold many values a row, so
+ * that a chunk decodes about chunkCells of them (682 rows of embeddings of 768 floats), as a CSV
+ * chunk of wide rows holds fewer rows; `input.chunk_rows` as set.
+ */
+function groupChunkRows(opened: OpenParquet, names: readonly string[], group: RowGroup, options: ChunkOptions): number {
+  const width = nestedWidth(opened, names, group);
+  return width === 0 ? options.chunkRows : chunkEnd(options, true, Math.ceil(width));
+}
+
+/**
+ * Refuses a row group whose struct and list columns would not fit the reading thread's heap a
+ * chunk at a time once decoded, when the source opens (every file's footer is read then), so that
+ * validate and a dry run find it: a worker near its heap cap pushing into one large array aborts
+ * the whole process (exit 134, nodejs/node#47224) rather than stopping with MEMORY_LIMIT.
+ */
+function nestedFits(opened: OpenParquet, names: readonly string[], group: RowGroup, options: ParquetSourceOptions & { memoryMb: number }, index: number): void {
+  const width = nestedWidth(opened, names, group);
+  if (width === 0) return;
+  const rows = Math.min(Number(group.num_rows), groupChunkRows(opened, names, group, options));
+  const needMb = Math.ceil((width * rows * decodedBytes) / 2 ** 20);
+  const heapMb = Math.round(options.memoryMb * scoringShare);
   if (needMb <= heapMb) return;
-  throw new BentoError('MEMORY_LIMIT', `Row group ${index + 1} of ${opened.file} holds ${values.toLocaleString('en-US')} values in its struct and list columns (${nested.join(', ')}), ~${needMb} MB once decoded (a row group at a time), more than the ${heapMb} MB of limits.memory ${memoryMb} MB the reading thread has`, {
+  const nested = names.filter((n) => !opened.flat.has(n));
+  const fewer = Math.floor((heapMb * 2 ** 20) / (width * decodedBytes));
+  throw new BentoError('MEMORY_LIMIT', `Row group ${index + 1} of ${opened.file} holds ~${Math.round(width).toLocaleString('en-US')} values a row in its struct and list columns (${nested.join(', ')}): a chunk of ${rows.toLocaleString('en-US')} rows is ~${needMb} MB once decoded, more than the ${heapMb} MB of limits.memory ${options.memoryMb} MB the reading thread has`, {
     file: opened.file,
-    hint: `Raise limits.memory (e.g. --set limits.memory=${Math.ceil((needMb / scoringShare) * 1.25 / 256) * 256}MB), leave such columns out of output.keep where the model does not read them, or write the file in smaller row groups (DuckDB: ROW_GROUP_SIZE 4096).`,
+    hint: `Raise limits.memory (e.g. --set limits.memory=${Math.ceil((needMb / scoringShare) * 1.25 / 256) * 256}MB)${fewer >= 1 ? `, read fewer rows a chunk (--set input.chunk_rows=${fewer})` : ''}, or leave such columns out of output.keep where the model does not read them.`,
   });
 }
 
 /**
  * Row group `group` (file rows from `groupStart`), from file row `rowStart` on. Flat columns are
- * read a chunk at a time (FlatColumnReader); nested ones by parquetRead, the rest of the group at once.
+ * read a chunk at a time (FlatColumnReader), and so are nested ones (NestedColumnReader).
  */
 async function readGroup(opened: OpenParquet, names: readonly string[], group: RowGroup, groupStart: number, rowStart: number): Promise<GroupReader> {
   const groupEnd = groupStart + Number(group.num_rows);
   const readers = new Map<string, FlatColumnReader>();
-  const nested = new Map<string, Values>();
+  const nested = new Map<string, NestedColumnReader>();
   const failed = (error: unknown, from: number, to: number) => {
     const column = error instanceof ColumnError ? error.column : undefined;
     // hyparquet's words for a type or encoding it does not decode (BSON, …), not for damage.
@@ -219,39 +234,20 @@ async function readGroup(opened: OpenParquet, names: readonly string[], group: R
       await reader.skip(rowStart - groupStart);
       readers.set(name, reader);
     }
-    const pieces = new Map<string, { start: number; data: ArrayLike<unknown> }[]>(names.filter((n) => !opened.flat.has(n)).map((n) => [n, []]));
     // Structs and lists get their timestamps as integers in their unit (fieldOf gives them one),
     // as flat columns do: hyparquet's Dates hold milliseconds. JSON columns (maps, …) keep Dates,
-    // which they write as ISO 8601 text.
-    const readAs = (name: string) => {
-      if (opened.typed.has(name)) return 'typed';
+    // which they write as ISO 8601 text. Bytes in a struct or list stay bytes (utf8: false), read as
+    // top-level ones are; text is decoded all the same, an ENUM's below (enumText). A JSON column's
+    // bytes become base64 (base64Within).
+    for (const name of names.filter((n) => !opened.flat.has(n))) {
       const naive = opened.fields.find((f) => f.name === name)?.naive === true;
-      return `${opened.jsonBytes.has(name) ? 'bytes' : 'json'} ${naive ? 'naive' : 'utc'}` as const;
-    };
-    const kinds = new Map<ReturnType<typeof readAs>, string[]>();
-    for (const name of pieces.keys()) {
-      const kind = readAs(name);
-      kinds.set(kind, [...kinds.get(kind) ?? [], name]);
-    }
-    for (const [kind, columns] of kinds) {
-      await parquetRead({
-        // Bytes in a struct or list stay bytes (utf8: false), read as top-level ones are; text is
-        // decoded all the same, an ENUM's below (enumText). A JSON column's bytes become base64 (base64Within).
-        file: opened.buffer, metadata: opened.metadata, columns, rowStart, rowEnd: groupEnd, compressors,
-        parsers: kind === 'typed' ? unitParsers : jsonParsersBy[kind.endsWith('naive') ? 'naive' : 'utc'], ...(kind.startsWith('json') ? {} : { utf8: false }),
-        onChunk: (chunk) => pieces.get(chunk.columnName)?.push({ start: chunk.rowStart, data: chunk.columnData }),
+      const decoding = opened.typed.has(name) ? { parsers: unitParsers, utf8: false }
+        : { parsers: jsonParsersBy[naive ? 'naive' : 'utc'], ...(opened.jsonBytes.has(name) ? { utf8: false } : {}) };
+      const reader = new NestedColumnReader(opened.buffer, group, opened.tree, opened.tree.children.find((c) => c.element.name === name)!, decoding);
+      await reader.skip(rowStart - groupStart).catch((error: unknown) => {
+        throw new ColumnError(name, error);
       });
-    }
-    for (const [name, parts] of pieces) {
-      const values = assemble(parts, rowStart, groupEnd);
-      // Nested columns mark a null cell as undefined; every Column uses null.
-      if (Array.isArray(values)) for (let i = 0; i < values.length; i++) if (values[i] === undefined) values[i] = null;
-      const exact = opened.decimals.get(name);
-      if (exact && Array.isArray(values)) for (let i = 0; i < values.length; i++) values[i] = exact(values[i]);
-      const enums = opened.enums.get(name);
-      if (enums && Array.isArray(values)) for (let i = 0; i < values.length; i++) values[i] = enumText(values[i], enums);
-      if (opened.jsonBytes.has(name) && Array.isArray(values)) for (let i = 0; i < values.length; i++) values[i] = base64Within(values[i]);
-      nested.set(name, values);
+      nested.set(name, reader);
     }
   } catch (error) {
     throw failed(error, rowStart, groupEnd);
@@ -266,7 +262,9 @@ async function readGroup(opened: OpenParquet, names: readonly string[], group: R
         // In the file's column order, as the schema lists them.
         for (const name of names) {
           const reader = readers.get(name);
-          out.set(name, reader ? await reader.take(rows) : rowsOf(nested.get(name)!, from - rowStart, at - rowStart));
+          out.set(name, reader ? await reader.take(rows) : nestedValues(opened, name, await nested.get(name)!.take(rows).catch((error: unknown) => {
+            throw new ColumnError(name, error);
+          })));
         }
       } catch (error) {
         throw failed(error, from, at);
@@ -276,61 +274,19 @@ async function readGroup(opened: OpenParquet, names: readonly string[], group: R
   };
 }
 
-/** Bytes of a column chunk read at once: its pages are read forward a window at a time (Spark writes 128 MB row groups). */
-const WINDOW_BYTES = 1 << 20;
-/** Bytes read before parsing a page header; a longer header is read again with more. */
-const HEADER_BYTES = 1 << 14;
-
-/** A column chunk's bytes, read forward a window at a time. */
-class ChunkBytes {
-  readonly #file: AsyncBuffer;
-  readonly #end: number;
-  #bytes = new Uint8Array(0);
-  /** File positions of #bytes[0] and of the next unread byte. */
-  #start: number;
-  #at: number;
-
-  constructor(file: AsyncBuffer, start: number, end: number) {
-    this.#file = file;
-    this.#start = this.#at = start;
-    this.#end = end;
+/** A chunk of a nested column's cells as every Column holds them: null for a missing cell (hyparquet's undefined), decimals exact, ENUM text as text, bytes in JSON as base64. */
+function nestedValues(opened: OpenParquet, name: string, values: unknown[]): unknown[] {
+  const exact = opened.decimals.get(name);
+  const enums = opened.enums.get(name);
+  const bytes = opened.jsonBytes.has(name);
+  for (let i = 0; i < values.length; i++) {
+    let value = values[i] === undefined ? null : values[i];
+    if (exact) value = exact(value);
+    if (enums) value = enumText(value, enums);
+    if (bytes) value = base64Within(value);
+    values[i] = value;
   }
-
-  get done(): boolean {
-    return this.#at >= this.#end;
-  }
-
-  /** The next page's header and its bytes as stored (compressed). */
-  async page(): Promise<{ header: PageHeader; bytes: Uint8Array }> {
-    for (let ask = HEADER_BYTES; ; ask *= 4) {
-      await this.#have(ask);
-      const offset = this.#at - this.#start;
-      const reader = { view: new DataView(this.#bytes.buffer, this.#bytes.byteOffset + offset, this.#bytes.length - offset), offset: 0 };
-      let header: PageHeader;
-      try {
-        header = parquetHeader(reader);
-      } catch (error) {
-        if (this.#start + this.#bytes.length >= this.#end) throw error;
-        continue;
-      }
-      const size = reader.offset + header.compressed_page_size;
-      await this.#have(size);
-      if (this.#at + size > this.#start + this.#bytes.length) throw new Error(`a page of ${header.compressed_page_size} bytes runs past the end of its column chunk`);
-      const from = this.#at - this.#start + reader.offset;
-      this.#at += size;
-      return { header, bytes: this.#bytes.subarray(from, from + header.compressed_page_size) };
-    }
-  }
-
-  /** Makes `count` bytes from the next unread one available, or as many as the chunk has left. */
-  async #have(count: number): Promise<void> {
-    const want = Math.min(count, this.#end - this.#at);
-    if (this.#at + want <= this.#start + this.#bytes.length) return;
-    const to = Math.min(this.#end, this.#at + Math.max(want, WINDOW_BYTES));
-    this.#bytes = new Uint8Array(await this.#file.slice(this.#at, to));
-    this.#start = this.#at;
-    if (this.#bytes.length < want) throw new Error(`the file ends inside a column chunk, at byte ${this.#at + this.#bytes.length}`);
-  }
+  return values;
 }
 
 const typedValues = [Float64Array, Float32Array, Int32Array, BigInt64Array] as const;
@@ -848,27 +804,6 @@ function smallBigEndian(bytes: Uint8Array): number | undefined {
   return negative ? v - 2 ** (8 * Math.min(n, 6)) : v;
 }
 
-/**
- * A DELTA_BINARY_PACKED page of INT32 values, decoded by hyparquet, whose first value is then
- * read again: DuckDB writes a UINTEGER's first value as the unsigned number (4294967295, not -1),
- * whose zigzag varint has more than 32 bits, and hyparquet 1.31–1.33 keeps the low 32 bits of the
- * varint rather than of the value, so every value of such a page came out 2^31 off. The deltas
- * wrap modulo 2^32, so the page is right once shifted by the first value's error.
- */
-function int32Deltas(bytes: Uint8Array): Int32Array {
-  const header = { view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), offset: 0 };
-  readVarInt(header); // block size
-  readVarInt(header); // miniblocks a block
-  const count = readVarInt(header);
-  const first = Number(BigInt.asIntN(32, readZigZagBigInt(header)));
-  const out = new Int32Array(count);
-  if (count === 0) return out;
-  deltaBinaryUnpack({ view: header.view, offset: 0 }, count, out);
-  const shift = (first - out[0]!) | 0;
-  if (shift !== 0) for (let i = 0; i < count; i++) out[i] = (out[i]! + shift) | 0;
-  return out;
-}
-
 /** A two's-complement big-endian integer (DECIMAL in FIXED_LEN_BYTE_ARRAY or BYTE_ARRAY). */
 function signedBigEndian(bytes: Uint8Array): bigint {
   let value = 0n;
@@ -979,17 +914,6 @@ function decodedPage(defs: Uint8Array | undefined, values: DecodedArray, convert
   };
 }
 
-// A column chunk may come in several pieces (pages) and overhang the requested range.
-function assemble(parts: { start: number; data: ArrayLike<unknown> }[], rowStart: number, rowEnd: number): Values {
-  const only = parts[0];
-  if (parts.length === 1 && only!.start === rowStart && only!.data.length === rowEnd - rowStart) return only!.data as Values;
-  const out = new Array<unknown>(rowEnd - rowStart).fill(null);
-  for (const { start, data } of parts) {
-    for (let i = Math.max(0, rowStart - start); i < data.length && start + i < rowEnd; i++) out[start + i - rowStart] = data[i];
-  }
-  return out;
-}
-
 /** Opens `file` and parses its footer, unless `known` is the footer read before. */
 async function openFile(file: string, known?: FileMetaData): Promise<OpenParquet> {
   let handle: FileHandle;
@@ -1022,7 +946,7 @@ async function openFile(file: string, known?: FileMetaData): Promise<OpenParquet
     }));
     const enums = new Map(tree.children.filter((c) => typed.has(c.element.name) && holdsEnum(c)).map((c) => [c.element.name, fields.find((f) => f.name === c.element.name)!]));
     const jsonBytes = new Set(tree.children.filter((c) => !flat.has(c.element.name) && !typed.has(c.element.name) && holdsBinary(c) && !holdsEnum(c)).map((c) => c.element.name));
-    return { file, handle, buffer, metadata, fields, flat, decimals, typed, enums, jsonBytes };
+    return { file, handle, buffer, metadata, tree, fields, flat, decimals, typed, enums, jsonBytes };
   } catch (error) {
     await handle.close();
     throw new BentoError('INPUT_FORMAT', `Input file ${file} is not a readable Parquet file: ${(error as Error).message}`, {

@@ -1,0 +1,313 @@
+/**
+ * @file Struct, list and map columns of a Parquet row group, read a chunk of rows at a time. Each
+ * leaf column chunk's pages are read in turn, and a page's repetition and definition levels and
+ * its values are decoded only as far as rows are taken; hyparquet's own assembly (assembleLists,
+ * assembleNested) then makes the rows' values, so they are what its parquetRead gives. That read
+ * a row group's nested columns whole, at ~48 bytes a value: DuckDB's default row group of 20,000
+ * embeddings of 768 floats took ~700 MB, and DuckDB writes such a column chunk as one page.
+ */
+import type { AsyncBuffer, RowGroup, SchemaTree } from 'hyparquet';
+import { compressors } from 'hyparquet-compressors';
+import { assembleLists, assembleNested } from 'hyparquet/src/assemble.js';
+import { convert, convertWithDictionary, DEFAULT_PARSERS } from 'hyparquet/src/convert.js';
+import { decompressPage, readDataPage, readDataPageV2 } from 'hyparquet/src/datapage.js';
+import { deltaBinaryUnpack } from 'hyparquet/src/delta.js';
+import { readPlain } from 'hyparquet/src/plain.js';
+import { getMaxDefinitionLevel, getMaxRepetitionLevel, getTreePath } from 'hyparquet/src/schema.js';
+import { readVarInt } from 'hyparquet/src/thrift.js';
+import type { ColumnDecoder, DecodedArray, PageHeader, ParquetParsers } from 'hyparquet/src/types.js';
+import { HybridReader } from './parquet-hybrid.js';
+import { ChunkBytes, int32Deltas } from './parquet-pages.js';
+
+/** How a nested column's values are converted: the parsers, and whether unannotated bytes stay bytes (utf8: false). */
+export interface NestedDecoding {
+  readonly parsers: Partial<ParquetParsers>;
+  readonly utf8?: boolean;
+}
+
+/** One struct, list or map column (or a top-level repeated one) of a row group, read a chunk of rows at a time. */
+export class NestedColumnReader {
+  readonly #node: SchemaTree;
+  readonly #parsers: ParquetParsers;
+  readonly #leaves: LeafReader[];
+
+  constructor(file: AsyncBuffer, group: RowGroup, tree: SchemaTree, node: SchemaTree, decoding: NestedDecoding) {
+    const name = node.element.name;
+    this.#node = node;
+    this.#parsers = { ...DEFAULT_PARSERS, ...decoding.parsers };
+    this.#leaves = group.columns.flatMap((column) => {
+      const chunk = column.meta_data;
+      if (chunk?.path_in_schema[0] !== name) return [];
+      const schemaPath = getTreePath(tree, chunk.path_in_schema);
+      const decoder: ColumnDecoder = {
+        pathInSchema: chunk.path_in_schema, element: schemaPath.at(-1)!.element, schemaPath, type: chunk.type, codec: chunk.codec,
+        parsers: this.#parsers, compressors, ...(decoding.utf8 === undefined ? {} : { utf8: decoding.utf8 }),
+      };
+      // Polars leaves dictionary_page_offset out; the chunk then starts at its first page either way.
+      const start = Number(chunk.dictionary_page_offset || chunk.data_page_offset);
+      return [new LeafReader(new ChunkBytes(file, start, start + Number(chunk.total_compressed_size)), decoder)];
+    });
+    if (this.#leaves.length === 0) throw new Error(`row group has no column chunk for "${name}"`);
+  }
+
+  /** The next `count` rows' values: objects for structs and maps, arrays for lists; a null cell undefined, as hyparquet gives it. */
+  async take(count: number): Promise<unknown[]> {
+    const data = new Map<string, DecodedArray>();
+    for (const leaf of this.#leaves) data.set(leaf.key, await leaf.take(count, true));
+    if (this.#node.children.length > 0) assembleNested(data, this.#node, this.#parsers);
+    return data.get(this.#node.element.name) as unknown[];
+  }
+
+  /** Passes over the next `count` rows (a resume inside the row group), a block of levels at a time. */
+  async skip(count: number): Promise<void> {
+    for (const leaf of this.#leaves) await leaf.take(count, false);
+  }
+}
+
+/** Level entries decoded at a time: a row of an embedding is 768 of them. */
+const BLOCK = 4096;
+
+/** A data page being read: its entries' levels and its values, each in order, as far as asked. */
+interface LevelPage {
+  /** Fills `[0, count)` of `reps` and `defs` with the next `count` entries' levels (an array the column has no levels for is left alone). */
+  levels(reps: Uint8Array, defs: Uint8Array, count: number): void;
+  /** The next `count` values (the entries at the leaf's full definition level), converted. */
+  values(count: number): DecodedArray;
+}
+
+/** One leaf column chunk: hands out whole rows, as hyparquet assembles a leaf's levels into nested arrays. */
+class LeafReader {
+  readonly key: string;
+  readonly #bytes: ChunkBytes;
+  readonly #decoder: ColumnDecoder;
+  readonly #maxRep: number;
+  readonly #maxDef: number;
+  #dictionary: DecodedArray | undefined;
+  #page: LevelPage | undefined;
+  /** Entries of #page whose levels are not yet in the block. */
+  #pageLeft = 0;
+  /** The block: levels of entries read from #page, [#at, #have) not yet handed out. */
+  readonly #reps = new Uint8Array(BLOCK);
+  readonly #defs = new Uint8Array(BLOCK);
+  #at = 0;
+  #have = 0;
+  /** Rows handed out so far, for a message. */
+  #rows = 0;
+
+  constructor(bytes: ChunkBytes, decoder: ColumnDecoder) {
+    this.key = decoder.pathInSchema.join('.');
+    this.#bytes = bytes;
+    this.#decoder = decoder;
+    this.#maxRep = getMaxRepetitionLevel(decoder.schemaPath);
+    this.#maxDef = getMaxDefinitionLevel(decoder.schemaPath);
+  }
+
+  /**
+   * The next `count` rows. A row ends where an entry at repetition level 0 starts the next one, so
+   * the levels are read one entry past the last row, across pages (a V1 page may end inside a
+   * row). Nothing is assembled when `keep` is false.
+   */
+  async take(count: number, keep: boolean): Promise<unknown[]> {
+    const out: unknown[] = [];
+    let started = 0;
+    for (;;) {
+      if (this.#at === this.#have && !(await this.#fill())) break;
+      let end = this.#at;
+      if (this.#maxRep === 0) {
+        end += Math.min(this.#have - this.#at, count - started);
+        started += end - this.#at;
+      } else {
+        for (; end < this.#have; end++) {
+          if (this.#reps[end] !== 0) continue;
+          if (started === count) break;
+          started++;
+        }
+      }
+      if (end > this.#at) this.#emit(out, end, keep);
+      if (started === count && (this.#maxRep === 0 || this.#at < this.#have)) break;
+    }
+    if (started < count) throw new Error(`column "${this.key}" ends after ${this.#rows + started} rows, inside its row group`);
+    this.#rows += count;
+    return out;
+  }
+
+  /** Hands the block's entries `[#at, end)` and their values to `out`, assembled. */
+  #emit(out: unknown[], end: number, keep: boolean): void {
+    const from = this.#at;
+    this.#at = end;
+    const defs = this.#maxDef > 0 ? this.#defs.subarray(from, end) : undefined;
+    let present = end - from;
+    if (defs) for (let i = 0; i < defs.length; i++) if (defs[i] !== this.#maxDef) present--;
+    const values = this.#page!.values(present);
+    if (!keep) return;
+    if (!defs && this.#maxRep === 0) {
+      // assembleLists hands such values back as they are, not into `out`.
+      for (let i = 0; i < values.length; i++) out.push(values[i]);
+      return;
+    }
+    const reps = this.#maxRep > 0 ? this.#reps.subarray(from, end) : [];
+    if (out.length === 0 && reps[0]) throw new Error(`column "${this.key}" continues a row its column chunk does not start`);
+    assembleLists(out, defs as unknown as number[], reps as unknown as number[], values, this.#decoder.schemaPath);
+  }
+
+  /** Reads the next block of levels, from the next page where this one is done; false at the chunk's end. */
+  async #fill(): Promise<boolean> {
+    while (this.#pageLeft === 0) {
+      if (this.#bytes.done) return false;
+      const { header, bytes } = await this.#bytes.page();
+      const decoder = this.#decoder;
+      if (header.type === 'DICTIONARY_PAGE') {
+        const raw = decompressPage(bytes, header.uncompressed_page_size, decoder.codec, decoder.compressors);
+        this.#dictionary = convert(readPlain({ view: new DataView(raw.buffer, raw.byteOffset, raw.byteLength), offset: 0 }, decoder.type, header.dictionary_page_header!.num_values, decoder.element.type_length), decoder);
+      } else if (header.type === 'DATA_PAGE' || header.type === 'DATA_PAGE_V2') {
+        this.#page = levelPage(bytes, header, decoder, this.#dictionary, this.#maxRep, this.#maxDef);
+        this.#pageLeft = header.type === 'DATA_PAGE_V2' ? header.data_page_header_v2!.num_values : header.data_page_header!.num_values;
+      }
+      // Index pages and unknown page types carry no rows.
+    }
+    const n = Math.min(BLOCK, this.#pageLeft);
+    this.#page!.levels(this.#reps, this.#defs, n);
+    this.#pageLeft -= n;
+    this.#at = 0;
+    this.#have = n;
+    return true;
+  }
+}
+
+/** Bits of a level of at most `max`. */
+const levelWidth = (max: number) => 32 - Math.clz32(max);
+
+/**
+ * Opens a data page. Its levels are read as asked where they are RLE (every writer's, and V2's
+ * always), and so are its values where they are PLAIN, dictionary indexes or BYTE_STREAM_SPLIT
+ * (DuckDB's floats in its V2 files); DELTA_BINARY_PACKED integers are unpacked into one typed
+ * array. Other pages (booleans, DELTA byte arrays) are decoded whole by hyparquet.
+ */
+function levelPage(bytes: Uint8Array, header: PageHeader, decoder: ColumnDecoder, dictionary: DecodedArray | undefined, maxRep: number, maxDef: number): LevelPage {
+  const v2 = header.type === 'DATA_PAGE_V2';
+  const h1 = header.data_page_header;
+  const encoding = v2 ? header.data_page_header_v2!.encoding : h1!.encoding;
+  const dictionaryEncoded = (encoding === 'PLAIN_DICTIONARY' || encoding === 'RLE_DICTIONARY') && dictionary !== undefined;
+  const split = encoding === 'BYTE_STREAM_SPLIT' && splitWidth[decoder.type] !== undefined;
+  const lazyValues = (encoding === 'PLAIN' && decoder.type !== 'BOOLEAN') || dictionaryEncoded || split || encoding === 'DELTA_BINARY_PACKED';
+  const rleLevels = v2 || ((maxRep === 0 || h1!.repetition_level_encoding === 'RLE') && (maxDef === 0 || h1!.definition_level_encoding === 'RLE'));
+  if (!lazyValues || !rleLevels) return wholePage(bytes, header, decoder, dictionary, maxDef);
+  let reps: HybridReader | undefined;
+  let defs: HybridReader | undefined;
+  let values: Uint8Array;
+  if (v2) {
+    const h = header.data_page_header_v2!;
+    const levelBytes = h.repetition_levels_byte_length + h.definition_levels_byte_length;
+    if (maxRep > 0) reps = new HybridReader(bytes.subarray(0, h.repetition_levels_byte_length), levelWidth(maxRep));
+    if (maxDef > 0) defs = new HybridReader(bytes.subarray(h.repetition_levels_byte_length, levelBytes), levelWidth(maxDef));
+    values = bytes.subarray(levelBytes);
+    if (h.is_compressed !== false) values = decompressPage(values, header.uncompressed_page_size - levelBytes, decoder.codec, decoder.compressors);
+  } else {
+    // v1: levels and values compressed together, each level stream length-prefixed.
+    values = decompressPage(bytes, header.uncompressed_page_size, decoder.codec, decoder.compressors);
+    const stream = (max: number) => {
+      const length = new DataView(values.buffer, values.byteOffset, values.byteLength).getUint32(0, true);
+      const reader = new HybridReader(values.subarray(4, 4 + length), levelWidth(max));
+      values = values.subarray(4 + length);
+      return reader;
+    };
+    if (maxRep > 0) reps = stream(maxRep);
+    if (maxDef > 0) defs = stream(maxDef);
+  }
+  return {
+    levels(repOut, defOut, count) {
+      reps?.read(repOut, 0, count);
+      defs?.read(defOut, 0, count);
+    },
+    values: dictionaryEncoded ? dictionaryValues(values, dictionary!)
+      : split ? splitValues(values, decoder)
+        : encoding === 'DELTA_BINARY_PACKED' ? sliced(deltaValues(values, decoder), (raw) => convert(raw, decoder))
+          : plainValues(values, decoder),
+  };
+}
+
+/** PLAIN values read as asked; bytes copied, as a value kept would otherwise keep the whole page. */
+function plainValues(values: Uint8Array, decoder: ColumnDecoder): LevelPage['values'] {
+  const reader = { view: new DataView(values.buffer, values.byteOffset, values.byteLength), offset: 0 };
+  return (count) => copyBytes(convert(readPlain(reader, decoder.type, count, decoder.element.type_length), decoder));
+}
+
+/** Dictionary indexes read as asked, each the dictionary's (converted) value. */
+function dictionaryValues(values: Uint8Array, dictionary: DecodedArray): LevelPage['values'] {
+  const indexes = new HybridReader(values.subarray(1), values[0] ?? 0);
+  return (count) => {
+    const read = new Int32Array(count);
+    indexes.read(read, 0, count);
+    const out = new Array<unknown>(count);
+    for (let i = 0; i < count; i++) out[i] = dictionary[read[i]!];
+    return out as DecodedArray;
+  };
+}
+
+const splitWidth: Partial<Record<ColumnDecoder['type'], number>> = { FLOAT: 4, DOUBLE: 8, INT32: 4, INT64: 8 };
+
+/** BYTE_STREAM_SPLIT values read as asked: value i's byte b is at b × count + i, count being the page's values. */
+function splitValues(values: Uint8Array, decoder: ColumnDecoder): LevelPage['values'] {
+  const width = splitWidth[decoder.type]!;
+  const total = Math.floor(values.length / width);
+  let at = 0;
+  return (count) => {
+    if (at + count > total) throw new Error(`a BYTE_STREAM_SPLIT page holds ${total} values, fewer than its levels say`);
+    const bytes = new Uint8Array(count * width);
+    for (let b = 0; b < width; b++) {
+      const stream = b * total + at;
+      for (let i = 0; i < count; i++) bytes[i * width + b] = values[stream + i]!;
+    }
+    at += count;
+    const raw = decoder.type === 'FLOAT' ? new Float32Array(bytes.buffer) : decoder.type === 'DOUBLE' ? new Float64Array(bytes.buffer)
+      : decoder.type === 'INT32' ? new Int32Array(bytes.buffer) : new BigInt64Array(bytes.buffer);
+    return convert(raw, decoder);
+  };
+}
+
+/** A DELTA_BINARY_PACKED page's integers, unpacked at once (the encoding is read from its start); INT32 through int32Deltas. */
+function deltaValues(values: Uint8Array, decoder: ColumnDecoder): DecodedArray {
+  if (decoder.type === 'INT32') return int32Deltas(values);
+  const header = { view: new DataView(values.buffer, values.byteOffset, values.byteLength), offset: 0 };
+  readVarInt(header); // block size
+  readVarInt(header); // miniblocks a block
+  const out = new BigInt64Array(readVarInt(header));
+  deltaBinaryUnpack({ view: header.view, offset: 0 }, out.length, out);
+  return out;
+}
+
+/** Values decoded at once, handed out in order, `convert`ed a piece at a time. */
+function sliced(all: DecodedArray, convertPiece: (raw: DecodedArray) => DecodedArray = (raw) => raw): LevelPage['values'] {
+  let at = 0;
+  return (count) => {
+    if (at + count > all.length) throw new Error(`a data page holds ${all.length} values, fewer than its levels say`);
+    const piece = Array.isArray(all) ? all.slice(at, at + count) : (all as Int32Array).subarray(at, at + count);
+    at += count;
+    return convertPiece(piece as DecodedArray);
+  };
+}
+
+/** A page decoded whole by hyparquet, handed out in pieces. */
+function wholePage(bytes: Uint8Array, header: PageHeader, decoder: ColumnDecoder, dictionary: DecodedArray | undefined, maxDef: number): LevelPage {
+  const v2 = header.type === 'DATA_PAGE_V2';
+  const { definitionLevels, repetitionLevels, dataPage } = v2
+    ? readDataPageV2(bytes, header, decoder)
+    : readDataPage(decompressPage(bytes, header.uncompressed_page_size, decoder.codec, decoder.compressors), header.data_page_header!, decoder);
+  const encoding = v2 ? header.data_page_header_v2!.encoding : header.data_page_header!.encoding;
+  let at = 0;
+  return {
+    levels(reps, defs, count) {
+      for (let i = 0; i < count; i++) reps[i] = repetitionLevels[at + i] ?? 0;
+      // hyparquet leaves the definition levels out of a page without a null.
+      for (let i = 0; i < count; i++) defs[i] = definitionLevels?.length ? definitionLevels[at + i]! : maxDef;
+      at += count;
+    },
+    values: sliced(copyBytes(convertWithDictionary(dataPage, dictionary, encoding, decoder))),
+  };
+}
+
+/** Values with each Uint8Array copied out of the page it views. */
+function copyBytes(values: DecodedArray): DecodedArray {
+  if (Array.isArray(values)) for (let i = 0; i < values.length; i++) if (values[i] instanceof Uint8Array) values[i] = (values[i] as Uint8Array).slice();
+  return values;
+}
