@@ -7,10 +7,14 @@ import assert from 'node:assert/strict';
 import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { parquetMetadata } from 'hyparquet';
+import { asyncBufferFromFile, parquetMetadata, parquetReadObjects } from 'hyparquet';
+import { compressors } from 'hyparquet-compressors';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { ByteWriter } from 'hyparquet-writer/src/bytewriter.js';
+import { writePageHeader } from 'hyparquet-writer/src/datapage.js';
+import { writeRleBitPackedHybrid } from 'hyparquet-writer/src/encoding.js';
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
+import { writePlain } from 'hyparquet-writer/src/plain.js';
 import { openParquet } from '../../src/source/parquet.js';
 import { CodedColumn, MaskedColumn, type RowChunk } from '../../src/source/types.js';
 import { duckdb, fixtures, rejectsWith, root, withTempDir } from '../helpers.js';
@@ -362,6 +366,100 @@ describe('openParquet: column chunks larger than a read', () => {
     const resumed: RowChunk[] = [];
     for await (const chunk of (await openParquet([file], { columns: undefined, chunkRows: 40_000 })).chunks({ file: 0, row: 123_457 })) resumed.push(chunk);
     assert.deepEqual(concatColumns(resumed), { x: expected.x!.slice(123_457), t: expected.t!.slice(123_457) });
+  }));
+});
+
+describe('openParquet: struct, list and map columns a chunk at a time', () => {
+  // 30,000 rows in row groups of 12,288; null lists, empty lists and null elements, nested lists, structs (null, with a
+  // null member, with a list, in a struct), maps and lists of structs. DuckDB writes each column chunk as one page.
+  const select = `SELECT i::INT AS id,
+    CASE WHEN i % 7 = 0 THEN NULL WHEN i % 11 = 0 THEN []::INT[] ELSE list_transform(range(i % 5 + 1), x -> CASE WHEN (x + i) % 6 = 0 THEN NULL ELSE (x * i)::INT END) END AS ints,
+    list_transform(range(i % 4), x -> (i + x) / 8.0) AS doubles, list_transform(range(i % 3), x -> ((i + x) / 4)::FLOAT) AS floats,
+    list_transform(range(i % 3), x -> (i * 1000003 + x)::BIGINT) AS bigs, CASE WHEN i % 9 = 0 THEN NULL ELSE list_transform(range(i % 3), x -> ['red', 'green', NULL, 'blue'][(i + x) % 4 + 1]) END AS words,
+    list_transform(range(i % 2 + 1), x -> (i + x) % 3 = 0) AS flags, list_transform(range(i % 3), x -> list_transform(range(x), y -> (y + i)::INT)) AS nested,
+    CASE WHEN i % 13 = 0 THEN NULL ELSE {'a': CASE WHEN i % 5 = 0 THEN NULL ELSE i::INT END, 'b': 'v' || (i % 17)::VARCHAR, 'c': list_transform(range(i % 3), x -> x * 0.5), 's': {'x': (i % 4)::INT}} END AS st,
+    CASE WHEN i % 8 = 0 THEN NULL ELSE MAP {'k' || (i % 3)::VARCHAR: i::INT, 'z': NULL::INT} END AS m,
+    list_transform(range(i % 3), x -> {'p': (x + i)::INT, 'q': CASE WHEN x = 1 THEN NULL ELSE 'q' || x::VARCHAR END}) AS structs
+    FROM range(30000) t(i)`;
+  for (const version of ['V1', 'V2']) {
+    test(`DuckDB ${version} files: every cell equals hyparquet's read of the whole file, in chunks of any size and from a resume inside a page`, () => withTempDir(async (dir) => {
+      const file = join(dir, `nested-${version}.parquet`);
+      await duckdb(`COPY (${select}) TO ${sqlPath(file)} (FORMAT parquet, ROW_GROUP_SIZE 12288, PARQUET_VERSION ${version})`);
+      const rows = await parquetReadObjects({ file: await asyncBufferFromFile(file), compressors });
+      const expected: Record<string, unknown[]> = {};
+      for (const row of rows) for (const [k, v] of Object.entries(row)) (expected[k] ??= []).push(v === undefined ? null : v);
+      for (const chunkRows of [777, 5000]) {
+        const chunks = await drain(await openParquet([file], { columns: undefined, chunkRows }));
+        assert.deepEqual(concatColumns(chunks), expected, `chunks of ${chunkRows}`);
+      }
+      const resumed: RowChunk[] = [];
+      for await (const chunk of (await openParquet([file], { columns: ['words', 'st', 'm', 'ints'], chunkRows: 777 })).chunks({ file: 0, row: 13_001 })) resumed.push(chunk);
+      assert.deepEqual(concatColumns(resumed), Object.fromEntries(['ints', 'words', 'st', 'm'].map((name) => [name, expected[name]!.slice(13_001)])));
+    }));
+  }
+
+  test('a row group of wide lists is read in chunks of fewer rows (an embedding of 768 floats: 682), as DuckDB reads it', () => withTempDir(async (dir) => {
+    const file = join(dir, 'embeddings.parquet');
+    await duckdb(`COPY (SELECT i::INT AS id, list_transform(range(768), x -> ((i * 7 + x) % 101) / 101.0)::FLOAT[] AS emb FROM range(2000) t(i)) TO ${sqlPath(file)} (FORMAT parquet)`);
+    const chunks = await drain(await openParquet([file], { columns: undefined, chunkRows: 2048 }));
+    assert.deepEqual(layout(chunks), [[0, 682], [682, 682], [1364, 636]]);
+    const read = concatColumns(chunks);
+    const expected = await duckColumns(file);
+    assert.deepEqual(read.id, expected.id);
+    assert.deepEqual(read.emb, expected.emb!.map((list) => (list as number[]).map(Math.fround)));
+    // input.chunk_rows is taken as set.
+    assert.deepEqual(layout(await drain(await openParquet([file], { columns: ['id'], chunkRows: 2048, chunkRowsSet: true }))), [[0, 2000]]);
+    assert.deepEqual(layout(await drain(await openParquet([file], { columns: undefined, chunkRows: 1500, chunkRowsSet: true }))), [[0, 1500], [1500, 500]]);
+  }));
+
+  test('a row that a V1 page ends inside (parquet-mr before 1.11 split pages by size) continues on the next page', () => withTempDir(async (dir) => {
+    const lists = [[1, 2, 3], null, [], [4, null, 5, 6], [7], [8, 9]];
+    // A list<int32>: levels (repetition, definition) of each entry, maximum 1 and 3.
+    const entries = lists.flatMap((list) => (list === null ? [[0, 0, null]] : list.length === 0 ? [[0, 1, null]] : list.map((v, i) => [i === 0 ? 0 : 1, v === null ? 2 : 3, v])));
+    const page = (part: (number | null)[][]) => {
+      const body = new ByteWriter();
+      for (const [level, width] of [[0, 1], [1, 2]] as const) {
+        const levels = new ByteWriter();
+        writeRleBitPackedHybrid(levels, part.map((e) => e[level]!), width);
+        body.appendUint32(levels.offset);
+        body.appendBytes(levels.getBytes());
+      }
+      writePlain(body, part.flatMap((e) => (e[2] === null ? [] : [e[2]!])), 'INT32', undefined);
+      const out = new ByteWriter();
+      writePageHeader(out, { type: 'DATA_PAGE', uncompressed_page_size: body.offset, compressed_page_size: body.offset, data_page_header: { num_values: part.length, encoding: 'PLAIN', definition_level_encoding: 'RLE', repetition_level_encoding: 'RLE' } });
+      out.appendBytes(body.getBytes());
+      return out.getBytes();
+    };
+    // Each split point falls inside a row: after entry 2 (row 1's third value is on page 2), after entry 6 (row 4's).
+    for (const split of [2, 6, 7]) {
+      const pages = Buffer.concat([page(entries.slice(0, split)), page(entries.slice(split))]);
+      const footer = new ByteWriter();
+      writeMetadata(footer, {
+        version: 1, num_rows: BigInt(lists.length), created_by: 'bento-batch test', metadata_length: 0,
+        schema: [
+          { name: 'schema', num_children: 1 },
+          { name: 'l', repetition_type: 'OPTIONAL', num_children: 1, converted_type: 'LIST', logical_type: { type: 'LIST' } },
+          { name: 'list', repetition_type: 'REPEATED', num_children: 1 },
+          { name: 'element', repetition_type: 'OPTIONAL', type: 'INT32' },
+        ],
+        row_groups: [{
+          num_rows: BigInt(lists.length), total_byte_size: BigInt(pages.length),
+          columns: [{ file_offset: 4n, meta_data: { type: 'INT32', encodings: ['PLAIN', 'RLE'], path_in_schema: ['l', 'list', 'element'], codec: 'UNCOMPRESSED', num_values: BigInt(entries.length), total_uncompressed_size: BigInt(pages.length), total_compressed_size: BigInt(pages.length), data_page_offset: 4n } }],
+        }],
+      });
+      const length = Buffer.alloc(4);
+      length.writeUInt32LE(footer.offset);
+      const file = join(dir, `spanning-${split}.parquet`);
+      await writeFile(file, Buffer.concat([Buffer.from('PAR1'), pages, new Uint8Array(footer.getBuffer()), length, Buffer.from('PAR1')]));
+      for (const chunkRows of [1, 2, 4, 6]) {
+        assert.deepEqual(concatColumns(await drain(await openParquet([file], { columns: undefined, chunkRows }))).l, lists, `split ${split}, chunks of ${chunkRows}`);
+      }
+      for (let row = 1; row < lists.length; row++) {
+        const resumed: RowChunk[] = [];
+        for await (const chunk of (await openParquet([file], { columns: undefined, chunkRows: 2 })).chunks({ file: 0, row })) resumed.push(chunk);
+        assert.deepEqual(concatColumns(resumed).l, lists.slice(row), `split ${split}, resumed at ${row}`);
+      }
+    }
   }));
 });
 
