@@ -398,6 +398,16 @@ describe('openParquet: struct, list and map columns a chunk at a time', () => {
     }));
   }
 
+  test('a list of UINTEGER in a V2 file reads as DuckDB reads it: hyparquet read its DELTA_BINARY_PACKED first value 2^31 off, and every value with it', () => withTempDir(async (dir) => {
+    const file = join(dir, 'uint.parquet');
+    await duckdb(`COPY (SELECT [4294967295::UINTEGER, (i * 3)::UINTEGER, 7::UINTEGER] AS u, {'n': 4294967294::UINTEGER} AS st FROM range(5) t(i)) TO ${sqlPath(file)} (FORMAT parquet, PARQUET_VERSION V2)`);
+    const [meta] = await duckdb(`SELECT encodings FROM parquet_metadata(${sqlPath(file)}) WHERE path_in_schema = 'u, list, element' OR path_in_schema LIKE 'u%' LIMIT 1`);
+    assert.match(String(meta!.encodings), /DELTA_BINARY_PACKED/);
+    const read = concatColumns(await drain(await openParquet([file], { columns: undefined, chunkRows: 2 })));
+    assert.deepEqual(read.u, [0, 1, 2, 3, 4].map((i) => [4294967295, i * 3, 7]));
+    assert.deepEqual(read.st, Array(5).fill({ n: 4294967294 }));
+  }));
+
   test('a row group of wide lists is read in chunks of fewer rows (an embedding of 768 floats: 682), as DuckDB reads it', () => withTempDir(async (dir) => {
     const file = join(dir, 'embeddings.parquet');
     await duckdb(`COPY (SELECT i::INT AS id, list_transform(range(768), x -> ((i * 7 + x) % 101) / 101.0)::FLOAT[] AS emb FROM range(2000) t(i)) TO ${sqlPath(file)} (FORMAT parquet)`);
@@ -410,6 +420,22 @@ describe('openParquet: struct, list and map columns a chunk at a time', () => {
     // input.chunk_rows is taken as set.
     assert.deepEqual(layout(await drain(await openParquet([file], { columns: ['id'], chunkRows: 2048, chunkRowsSet: true }))), [[0, 2000]]);
     assert.deepEqual(layout(await drain(await openParquet([file], { columns: undefined, chunkRows: 1500, chunkRowsSet: true }))), [[0, 1500], [1500, 500]]);
+  }));
+
+  test('a list, required or not, of items required or not, over many pages, reads as hyparquet reads it whole', () => withTempDir(async (dir) => {
+    for (const list of ['OPTIONAL', 'REQUIRED'] as const) {
+      for (const item of ['OPTIONAL', 'REQUIRED'] as const) {
+        const data = Array.from({ length: 3000 }, (_, i) => (list === 'OPTIONAL' && i % 7 === 0 ? null : Array.from({ length: i % 5 }, (_, k) => (item === 'OPTIONAL' && (i + k) % 3 === 0 ? null : i * 10 + k))));
+        const file = join(dir, `${list}-${item}.parquet`);
+        await writeFile(file, new Uint8Array(parquetWriteBuffer({
+          columnData: [{ name: 'l', data }], pageSize: 2000,
+          schema: [{ name: 'root', num_children: 1 }, { name: 'l', repetition_type: list, num_children: 1, converted_type: 'LIST' }, { name: 'list', repetition_type: 'REPEATED', num_children: 1 }, { name: 'element', type: 'INT32', repetition_type: item }],
+        })));
+        const expected = (await parquetReadObjects({ file: await asyncBufferFromFile(file) })).map((row) => row.l ?? null);
+        assert.deepEqual(expected.slice(0, 3), [list === 'OPTIONAL' ? null : [], [10], item === 'OPTIONAL' ? [20, null] : [20, 21]]);
+        assert.deepEqual(concatColumns(await drain(await openParquet([file], { columns: undefined, chunkRows: 333 }))).l, expected, `${list} list of ${item} items`);
+      }
+    }
   }));
 
   test('a row that a V1 page ends inside (parquet-mr before 1.11 split pages by size) continues on the next page', () => withTempDir(async (dir) => {
