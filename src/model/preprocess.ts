@@ -154,6 +154,7 @@ function buildTensor(batch: Batch, input: InputTensor, rows: number, errors: Row
     if (column === undefined) throw new Error(`column ${name} is not in the batch`);
     // One fill for every element, or one an element.
     const fillOf = (j: number) => (Array.isArray(input.fill) ? input.fill[input.fill.length === width ? j : 0] : input.fill);
+    if ((input.dtype === 'float32' || input.dtype === 'float64') && plainLists(data as Float32Array | Float64Array, column, batch.length, width)) return { type: input.dtype, data, dims: [rows, ...input.shape.slice(1).map(Number)] };
     const elements = listElements(column, batch, width, input, name, errors, csv, input.fill !== undefined);
     elements.forEach((element, j) => fillColumn(data, element, batch.length, width, j, input, name, fillOf(j), batch, errors, csv));
   } else {
@@ -379,6 +380,29 @@ function fillColumn(data: Writable, cells: Column, length: number, width: number
       else fail(i, null, `${expects}; it has no value and the tensor has no fill`);
     } else (data as string[])[i * width + j] = typeof v === 'string' ? v : typeof v === 'object' ? jsonText(v, 'json') : typeof v === 'number' ? numberText(v, float32 ? 'float32' : 'float64') : String(v);
   }
+}
+
+/**
+ * A batch of list cells, each `width` numbers a float32 or float64 tensor holds as they are (an
+ * embedding read from Parquet or JSON Lines), written straight into the tensor: as `width`
+ * columns (listElements, fillColumn) they took a third of the reading thread's time for 768 floats
+ * a row. False where any cell needs their care (a missing or odd element, text, nesting, another
+ * length); the batch then goes that way whole, which writes the same values for these cells.
+ */
+function plainLists(data: Float32Array | Float64Array, cells: Column, length: number, width: number): boolean {
+  const narrows = data instanceof Float32Array;
+  for (let i = 0; i < length; i++) {
+    const list = cell(cells, i);
+    if (!(Array.isArray(list) || list instanceof Float64Array || list instanceof Float32Array) || list.length !== width) return false;
+    const at = i * width;
+    for (let k = 0; k < width; k++) {
+      const x: unknown = list[k];
+      // x !== x: NaN, missing as in a column of its own.
+      if (typeof x !== 'number' || x !== x || (narrows && beyond(x, float32Overflow))) return false;
+      data[at + k] = x;
+    }
+  }
+  return true;
 }
 
 /**

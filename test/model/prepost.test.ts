@@ -67,6 +67,25 @@ describe('preprocess', () => {
     assert.deepEqual(Array.from(n.n!.data as BigInt64Array), [3n, 7n]);
   });
 
+  test('a list column feeds a [batch, N] tensor: lists of numbers as they are, padded rows zero; a batch with an odd cell goes element by element, with the same values for the plain ones', () => {
+    const m = manifest([{ tensor: 'x', dtype: 'float32', shape: ['batch', 3], columns: ['emb'], fill: [7.5, 8.5, 9.5] }]);
+    const plain = preprocess(batch({ emb: [[1.5, 2, 3], Float64Array.of(4, 5, 6.25), [0.1, -0, Infinity]] }), m, 4);
+    assert.deepEqual(plain.x!.dims, [4, 3]);
+    assert.deepEqual(Array.from(plain.x!.data as Float32Array), [...f32([1.5, 2, 3, 4, 5, 6.25, 0.1, -0, Infinity]), 0, 0, 0]);
+    // A missing element takes its fill, NaN is missing too, and text is read as a number: the other rows keep their values.
+    const odd = preprocess(batch({ emb: [[1.5, 2, 3], [4, null, 6], [NaN, '2.5', 1]] }), m, 3);
+    assert.deepEqual(Array.from(odd.x!.data as Float32Array), f32([1.5, 2, 3, 4, 8.5, 6, 7.5, 2.5, 1]));
+    // A double past float32's range is a bad row, not Infinity; float16 and float64 tensors round their own way.
+    const errors = new Map<number, BentoError>();
+    preprocess(batch({ emb: [[1, 2, 3], [1, 3.5e38, 3]] }), m, 2, errors);
+    assert.deepEqual([...errors.keys()], [1]);
+    assert.match(errors.get(1)!.message, /within float32's range/);
+    const half = manifest([{ tensor: 'x', dtype: 'float16', shape: ['batch', 2], columns: ['emb'] }]);
+    assert.deepEqual(Array.from(preprocess(batch({ emb: [[1, 0.1]] }), half, 1).x!.data as Uint16Array), [0x3c00, 0x2e66]);
+    const wide = manifest([{ tensor: 'x', dtype: 'float64', shape: ['batch', 2], columns: ['emb'] }]);
+    assert.deepEqual(Array.from(preprocess(batch({ emb: [[0.1, 1e300]] }), wide, 1).x!.data as Float64Array), [0.1, 1e300]);
+  });
+
   test('categories map text to indices (int64), fill covers missing cells', () => {
     const m = manifest([{ tensor: 'island', dtype: 'int64', shape: ['batch'], columns: ['island'], categories: ['Biscoe', 'Dream', 'Torgersen'], fill: 1 }]);
     const feeds = preprocess(batch({ island: ['Torgersen', 'Biscoe', null, 'Dream'] }), m, 4);
