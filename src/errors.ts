@@ -225,7 +225,7 @@ export function memoryLimitError(error: unknown, memoryMb: number, thread: strin
   if ((error as { code?: string } | undefined)?.code !== 'ERR_WORKER_OUT_OF_MEMORY') return error;
   return new BentoError('MEMORY_LIMIT', `The ${thread} ran out of memory: limits.memory is ${memoryMb} MB`, {
     // The first chunk of a CSV or JSONL input is at least 8,192 rows whatever input.chunk_rows says: for a wide file, fewer columns is what helps.
-    hint: `Raise limits.memory in the job file (e.g. --set limits.memory=${memoryMb * 2}); for an input with many columns, or Parquet struct, list or map columns in large row groups (decoded a row group at a time), read or keep fewer (input.columns, output.keep); for a Parquet output, lower output.parquet.row_group_rows. A rerun resumes from the last checkpoint.`,
+    hint: `Raise limits.memory in the job file (e.g. --set limits.memory=${memoryMb * 2}); for an input with many columns or long lists, read or keep fewer (input.columns, output.keep); for a Parquet output, lower output.parquet.row_group_rows. A rerun resumes from the last checkpoint.`,
     cause: error,
   });
 }

@@ -489,7 +489,7 @@ test('a job over its limits.memory stops with MEMORY_LIMIT (exit 2) and what to 
   ].join('\n'));
   const failed = await runCli(['--log-format', 'text', 'run', join(dir, 'job.yaml'), '--progress', 'none']);
   assert.equal(failed.code, 2, failed.stderr);
-  assert.match(failed.stderr, /error: The scoring thread ran out of memory: limits\.memory is 28 MB\nhint: Raise limits\.memory in the job file \(e\.g\. --set limits\.memory=56\); for an input with many columns, or Parquet struct, list or map columns in large row groups \(decoded a row group at a time\), read or keep fewer \(input\.columns, output\.keep\); for a Parquet output, lower output\.parquet\.row_group_rows\. A rerun resumes from the last checkpoint\./);
+  assert.match(failed.stderr, /error: The scoring thread ran out of memory: limits\.memory is 28 MB\nhint: Raise limits\.memory in the job file \(e\.g\. --set limits\.memory=56\); for an input with many columns or long lists, read or keep fewer \(input\.columns, output\.keep\); for a Parquet output, lower output\.parquet\.row_group_rows\. A rerun resumes from the last checkpoint\./);
   assert.doesNotMatch(failed.stderr, /\n\s+at /, 'no stack trace');
   // Nothing at the output path (the first chunk stopped it: no checkpoint yet either), and no lock
   // of the dead thread's (released by the main thread).
