@@ -40,6 +40,18 @@ export interface BentoErrorDetails {
   cause?: unknown;
 }
 
+/**
+ * A file system error as node gives it (NodeJS.ErrnoException's fields), and an environment:
+ * named here so that the published types need no @types/node.
+ */
+export interface SystemError extends Error {
+  code?: string;
+  path?: string;
+  syscall?: string;
+  errno?: number;
+}
+export type Environment = Readonly<Record<string, string | undefined>>;
+
 /** A failure caused by the job, its inputs or its model, never by a bug in bento-batch. */
 export class BentoError extends Error {
   override readonly name = 'BentoError';
@@ -231,7 +243,7 @@ export function memoryLimitError(error: unknown, memoryMb: number, thread: strin
 }
 
 /** A file system error in words a message can end with, for the errors a user can do something about; undefined for others. */
-export function fsReason(error: NodeJS.ErrnoException): string | undefined {
+export function fsReason(error: SystemError): string | undefined {
   switch (error.code) {
     case 'ENOSPC': return 'the disk is full';
     case 'EACCES': case 'EPERM': return 'permission denied';
@@ -257,7 +269,7 @@ export function oneLine(message: string): string {
  * `error` from a stat of `path`: EACCES means a folder above it is closed to this user, which is
  * said as such (not "does not exist"); anything else is undefined, for the caller to call missing.
  */
-export function unreachable(error: NodeJS.ErrnoException, code: BentoErrorCode, what: string, path: string): undefined {
+export function unreachable(error: SystemError, code: BentoErrorCode, what: string, path: string): undefined {
   if (error.code !== 'EACCES') return undefined;
   throw new BentoError(code, `${what} ${path} cannot be reached: permission denied (a folder above it is not open to this user)`, {
     file: path, hint: 'Give this user access to the folders on the way to it (chmod o+x, or a group), or run as the user that owns them.',

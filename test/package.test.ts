@@ -3,10 +3,11 @@
  * pinned, and the package ships only what it needs.
  */
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { root } from './helpers.js';
+import { root, withTempDir } from './helpers.js';
 
 const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as {
   dependencies: Record<string, string>; devDependencies: Record<string, string>; files: string[]; bin: Record<string, string>; type: string; engines: { node: string }; main: string; types: string;
@@ -45,3 +46,12 @@ test('the package name resolves to the library API, with its types beside it', a
   const exported = (pkg as unknown as { exports: { '.': { types: string; default: string } } }).exports['.'];
   await readFile(join(root, exported.types));
 });
+
+test('the published types compile in a strict project without @types/node', () => withTempDir(async (dir) => {
+  await mkdir(join(dir, 'node_modules'));
+  await symlink(root, join(dir, 'node_modules', 'bento-batch'), 'dir');
+  await writeFile(join(dir, 'main.ts'), "import { loadJob, prepareJob, runPrepared, type RunSummary } from 'bento-batch';\nexport const api: unknown[] = [loadJob, prepareJob, runPrepared];\nexport type Summary = RunSummary;\n");
+  await writeFile(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', types: [], noEmit: true }, files: ['main.ts'] }));
+  const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], { encoding: 'utf8' });
+  assert.equal(tsc.status, 0, tsc.stdout + tsc.stderr);
+}));

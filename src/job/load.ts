@@ -7,7 +7,7 @@ import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import { parse as parseYamlScalar } from 'yaml';
 import * as z from 'zod';
 import { configError, expect, nonEmptyString, positiveInt, Quoted, readYaml, stringList, validate } from '../config.js';
-import { BentoError, quote } from '../errors.js';
+import { BentoError, type Environment, quote } from '../errors.js';
 import { defaultMemoryMb } from '../run/memory.js';
 import { declaredType } from '../source/csvtypes.js';
 import { type CsvOptions, type DataFormat, dataFormats, formatFromPath, type JobSpec, sameFile } from './spec.js';
@@ -137,7 +137,7 @@ function csvOptions(csv: RawJob['input']['csv']): CsvOptions {
 export interface LoadOptions {
   /** `--set key.path=value` pairs, applied after interpolation. */
   readonly overrides?: readonly string[];
-  readonly env?: NodeJS.ProcessEnv;
+  readonly env?: Environment;
   /** Where relative paths given with `--set` resolve (the user's shell). */
   readonly cwd?: string;
 }
@@ -372,7 +372,7 @@ export function scalar(text: string): unknown {
  * and braces of its own (`${IN:-data/*.{csv,tsv}}`). A `${` of another form (`${A-b}`, one not
  * closed) is a problem, not text: left as it stands it named a folder `${OUT:-out` with exit 0.
  */
-export function interpolate(node: unknown, env: NodeJS.ProcessEnv, path: string[], problems: string[], quoted?: Map<string, string>): unknown {
+export function interpolate(node: unknown, env: Environment, path: string[], problems: string[], quoted?: Map<string, string>): unknown {
   if (node instanceof Quoted || typeof node === 'string') {
     // `size: ${BATCH_SIZE:-64}` means a number, as if the value had been written there. Quoted, it
     // still may (size: "${SIZE:-64}"), but where the key takes text it is the text (`quoted`, loadJob).
@@ -390,7 +390,7 @@ export function interpolate(node: unknown, env: NodeJS.ProcessEnv, path: string[
 }
 
 /** `text` with its variables replaced, and whether it is one variable whole. */
-function expand(text: string, env: NodeJS.ProcessEnv, path: string[], problems: string[]): { text: string; whole: boolean } {
+function expand(text: string, env: Environment, path: string[], problems: string[]): { text: string; whole: boolean } {
   const where = path.join('.') || '(top level)';
   let out = '';
   let whole = false;

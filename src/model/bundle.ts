@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
 import { access, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { BentoError, fsReason, unreachable } from '../errors.js';
+import { BentoError, type Environment, fsReason, unreachable } from '../errors.js';
 import { extractArchive } from './archive.js';
 import { type Manifest, manifestName, outsideBundle, parseManifest, readManifest } from './manifest.js';
 import { homeDir, parseTag, resolveTag } from './store.js';
@@ -62,7 +62,7 @@ export async function openBundle(path: string, options: { readonly confined?: bo
  * Finds the bundle a job's `model:` names: a bundle directory, a bundle archive (extracted once
  * into the store's cache), or a store tag (`name`, `name:latest`, `name:version`).
  */
-export async function resolveBundle(ref: string, baseDir: string, env?: NodeJS.ProcessEnv): Promise<Bundle> {
+export async function resolveBundle(ref: string, baseDir: string, env?: Environment): Promise<Bundle> {
   const path = resolve(baseDir, ref);
   const missingFile = () => new BentoError('MODEL_NOT_FOUND', `Model file ${path} does not exist`, {
     file: path, hint: `Check the path${ref.startsWith('/') ? '' : ` (relative to ${baseDir})`}; \`bento-batch models list\` shows the stored models, named NAME:VERSION.`,
@@ -91,7 +91,7 @@ export async function resolveBundle(ref: string, baseDir: string, env?: NodeJS.P
   return { ...(await openBundle(path)), ref };
 }
 
-async function extractCached(archive: string, env?: NodeJS.ProcessEnv): Promise<string> {
+async function extractCached(archive: string, env?: Environment): Promise<string> {
   // Streamed: an archive of gigabytes is not read into memory to be named.
   const hash = createHash('sha256');
   for await (const piece of createReadStream(archive) as AsyncIterable<Buffer>) hash.update(piece);

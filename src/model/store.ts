@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { cp, mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { BentoError, didYouMean } from '../errors.js';
+import { BentoError, didYouMean, type Environment } from '../errors.js';
 import { directorySize } from './archive.js';
 import { isTime, isVersion, manifestName, readManifest, tagPart, tagPartWords } from './manifest.js';
 
@@ -19,7 +19,7 @@ export interface StoredModel {
   readonly created: string;
 }
 
-export const homeDir = (env: NodeJS.ProcessEnv = process.env) => env.BENTO_BATCH_HOME || join(userHome(), '.bento-batch');
+export const homeDir = (env: Environment = process.env) => env.BENTO_BATCH_HOME || join(userHome(), '.bento-batch');
 
 /** The user's home; a process with no HOME and a uid with no user entry (OpenShift, docker --user 12345) has none. */
 function userHome(): string {
@@ -31,7 +31,7 @@ function userHome(): string {
     });
   }
 }
-export const modelsDir = (env?: NodeJS.ProcessEnv) => join(homeDir(env), 'models');
+export const modelsDir = (env?: Environment) => join(homeDir(env), 'models');
 
 /** `name`, `name:latest` or `name:version`: a reference the store can resolve. */
 export function parseTag(ref: string): { name: string; version: string | undefined } | undefined {
@@ -45,7 +45,7 @@ export function parseTag(ref: string): { name: string; version: string | undefin
  * user may not read (another user's import under umask 077) is not passed over as if absent:
  * with `name`, it stops with a message saying so; listing all, it goes to `unreadable`.
  */
-export async function listModels(name?: string, env?: NodeJS.ProcessEnv, unreadable?: string[]): Promise<StoredModel[]> {
+export async function listModels(name?: string, env?: Environment, unreadable?: string[]): Promise<StoredModel[]> {
   const root = modelsDir(env);
   const denied = (error: NodeJS.ErrnoException) => error.code === 'EACCES' || error.code === 'EPERM';
   const hint = 'Give this user read access to the store (chmod -R a+rX, or a group), or use a BENTO_BATCH_HOME of its own.';
@@ -82,7 +82,7 @@ export async function listModels(name?: string, env?: NodeJS.ProcessEnv, unreada
 }
 
 /** Resolves a tag to a stored bundle; `name` and `name:latest` mean the newest version. */
-export async function resolveTag(ref: string, env?: NodeJS.ProcessEnv): Promise<StoredModel> {
+export async function resolveTag(ref: string, env?: Environment): Promise<StoredModel> {
   const tag = parseTag(ref);
   if (!tag) throw new BentoError('MODEL_NOT_FOUND', `"${ref}" is not a model tag (name, name:latest or name:version)`, { hint: 'Give a bundle directory, a bundle archive (.tar.gz) or a tag from `bento-batch models list`.' });
   const versions = await listModels(tag.name, env);
@@ -102,7 +102,7 @@ export async function resolveTag(ref: string, env?: NodeJS.ProcessEnv): Promise<
 }
 
 /** Copies a bundle directory into the store as name:version, atomically; refuses to overwrite. */
-export async function saveToStore(bundleDir: string, name: string, version: string, env?: NodeJS.ProcessEnv, another = 'Choose another --version'): Promise<StoredModel> {
+export async function saveToStore(bundleDir: string, name: string, version: string, env?: Environment, another = 'Choose another --version'): Promise<StoredModel> {
   // The manifest was checked; this guards the folder names themselves (a path outside the store).
   if (!tagPart.test(name) || !isVersion(version)) throw new BentoError('USAGE', `Cannot store a model as ${name}:${version}: a name and a version are ${tagPartWords}`, { hint: 'Choose another name or version.' });
   const dir = join(modelsDir(env), name, version);
@@ -123,7 +123,7 @@ export async function saveToStore(bundleDir: string, name: string, version: stri
 }
 
 /** Removes name:version from the store. */
-export async function deleteFromStore(ref: string, env?: NodeJS.ProcessEnv): Promise<StoredModel> {
+export async function deleteFromStore(ref: string, env?: Environment): Promise<StoredModel> {
   const tag = parseTag(ref);
   if (!tag?.version) throw new BentoError('USAGE', `Expected NAME:VERSION to delete, got "${ref}"`, { hint: 'Name the version explicitly; `bento-batch models list` shows them.' });
   const model = await resolveTag(ref, env);
