@@ -423,7 +423,13 @@ export function differences(then: Fingerprint, now: Fingerprint, options: { read
   // Unknown (no `width`) only where status looks without opening the input.
   else if (then.typeRows !== now.typeRows && !(options.typeRowsUnknown && now.typeRows === undefined)) out.push(`the first chunk, whose rows type the columns, holds ${now.typeRows ?? 'max(input.chunk_rows, 8,192)'} rows now and ${then.typeRows ?? 'max(input.chunk_rows, 8,192)'} rows then (a wide file, read by another version; set input.chunk_rows to the value the checkpoint was made with, 2048 where it was not set, to resume it)`);
   // Earlier versions did not record them: a Parquet output resumed over other types is refused by its sink (parquet.ts).
-  if (then.columns !== undefined && now.columns !== undefined && then.columns !== now.columns) out.push('the input\'s columns or their types, as its first rows give them, changed');
+  // Columns asked for otherwise (output.keep, input.columns) are other columns read: the job's change says so already.
+  const asked = (print: Fingerprint) => {
+    const job = print.settings?.job as { input?: { columns?: unknown }; output?: { keep?: unknown } } | undefined;
+    return JSON.stringify([job?.input?.columns, job?.output?.keep]);
+  };
+  const askedOtherwise = then.settings !== undefined && asked(then) !== asked(now);
+  if (then.columns !== undefined && now.columns !== undefined && then.columns !== now.columns && !askedOtherwise) out.push('the input\'s columns or their types, as its first rows give them, changed');
   const before = new Map(then.inputs.map((i) => [i.path, i]));
   const inputs: string[] = [];
   for (const input of now.inputs) {

@@ -22,6 +22,9 @@ test('a checkpoint of this version is held to its nested bundle files, its parti
   assert.deepEqual(differences({ ...now, columns: 'a' }, { ...now, columns: 'b' }), ['the input\'s columns or their types, as its first rows give them, changed']);
   assert.deepEqual(differences(now, { ...now, columns: 'b' }), []);
   assert.deepEqual(differences({ ...now, columns: 'a' }, now), []);
+  // Other columns kept are other columns read: the job file's change says it all.
+  const keep = (columns: string[]) => ({ job: `keep ${columns.join()}`, settings: { job: { output: { keep: columns } }, rows: now.settings!.rows } });
+  assert.deepEqual(differences({ ...now, ...keep(['a']), columns: 'a' }, { ...now, ...keep(['a', 'b']), columns: 'b' }), ['the job file changed (output.keep ["a"] → ["a","b"])']);
 });
 
 test('a checkpoint of an earlier version (no settings): no nested hash to compare, its unquoted 2.0 read as 2; new partition columns are refused, saying how to resume', () => {
