@@ -270,6 +270,8 @@ function fillColumn(data: Writable, cells: Column, length: number, width: number
   // The manifest's rules give a string tensor a text fill and the others a number.
   const fill = typeof given === 'number' ? given : undefined;
   const fail = (i: number, cellValue: unknown, why: string): 0 => {
+    // A row already bad keeps its first error: a list refused whole reaches here once an element (768 errors built a row).
+    if (errors?.has(i)) return 0;
     // A CSV cell read as text (for a CSV output) is "" where it is empty: missing, as null is in the other outputs.
     const value = cellValue === '' ? null : cellValue;
     const { file, row, byte } = locate(batch, i);
@@ -418,6 +420,7 @@ function listElements(cells: Column, batch: Batch, width: number, input: InputTe
   const expects = `expects a list of ${width} numbers${dims.length > 1 ? ` (or of ${dims.join(' × ')})` : ''} (tensor "${input.tensor}")`;
   /** Row `i`'s error (`got` completes the message after what the column expects), or the batch's where no row errors are kept. */
   const reject = (i: number, got: string, value: unknown, hint: string) => {
+    if (errors?.has(i)) return;
     const { file, row, byte } = locate(batch, i);
     const error = new BentoError('INVALID_VALUE', `Invalid value: column "${name}" ${expects}${got} at ${file} row ${row}`, { file, row, column: name, value, byte, hint });
     if (!errors) throw error;
