@@ -123,6 +123,7 @@ class LeafReader {
    */
   async take(count: number, keep: boolean): Promise<unknown[]> {
     const out: unknown[] = [];
+    const gathered: Gathered = { reps: [], defs: [], values: [] };
     let started = 0;
     for (;;) {
       if (this.#at === this.#have && !(await this.#fill())) break;
@@ -137,16 +138,34 @@ class LeafReader {
           started++;
         }
       }
-      if (end > this.#at) this.#emit(out, end, keep);
+      if (end > this.#at) this.#emit(out, gathered, end, keep);
       if (started === count && (this.#maxRep === 0 || this.#at < this.#have)) break;
     }
     if (started < count) throw new Error(`column "${this.key}" ends after ${this.#rows + started} rows, inside its row group`);
+    if (keep && this.#listed === undefined) this.#assemble(out, gathered);
+    if (keep && out.length !== count) throw new Error(`column "${this.key}" makes ${out.length} rows of levels that start ${count}`);
     this.#rows += count;
     return out;
   }
 
-  /** Hands the block's entries `[#at, end)` and their values to `out`, assembled. */
-  #emit(out: unknown[], end: number, keep: boolean): void {
+  /**
+   * A take's entries as hyparquet assembles them, at once: its assembleLists cannot go on with a
+   * row that a block or a page cut where the leaf itself is REPEATED (a two-level list, a repeated
+   * field), and a take's entries start and end with whole rows.
+   */
+  #assemble(out: unknown[], gathered: Gathered): void {
+    const values = joined(gathered.values);
+    if (this.#maxDef === 0 && this.#maxRep === 0) {
+      for (let i = 0; i < values.length; i++) out.push(values[i]);
+      return;
+    }
+    const defs = this.#maxDef > 0 ? joined(gathered.defs) : undefined;
+    const reps = this.#maxRep > 0 ? joined(gathered.reps) : [];
+    assembleLists(out, defs as number[] | undefined, reps as number[], values as DecodedArray, this.#decoder.schemaPath);
+  }
+
+  /** Hands the block's entries `[#at, end)` and their values on: to `out` for a LIST of one leaf, else to `gathered`. */
+  #emit(out: unknown[], gathered: Gathered, end: number, keep: boolean): void {
     const from = this.#at;
     this.#at = end;
     const defs = this.#maxDef > 0 ? this.#defs.subarray(from, end) : undefined;
@@ -158,14 +177,9 @@ class LeafReader {
       this.#emitList(out, from, end, values, this.#listed);
       return;
     }
-    if (!defs && this.#maxRep === 0) {
-      // assembleLists hands such values back as they are, not into `out`.
-      for (let i = 0; i < values.length; i++) out.push(values[i]);
-      return;
-    }
-    const reps = this.#maxRep > 0 ? this.#reps.subarray(from, end) : [];
-    if (out.length === 0 && reps[0]) throw new Error(`column "${this.key}" continues a row its column chunk does not start`);
-    assembleLists(out, defs as unknown as number[], reps as unknown as number[], values, this.#decoder.schemaPath);
+    gathered.values.push(values);
+    if (defs) gathered.defs.push(defs.slice());
+    if (this.#maxRep > 0) gathered.reps.push(this.#reps.slice(from, end));
   }
 
   /**
@@ -212,8 +226,8 @@ class LeafReader {
         const raw = decompressPage(bytes, header.uncompressed_page_size, decoder.codec, decoder.compressors);
         this.#dictionary = convert(readPlain({ view: new DataView(raw.buffer, raw.byteOffset, raw.byteLength), offset: 0 }, decoder.type, header.dictionary_page_header!.num_values, decoder.element.type_length), decoder);
       } else if (header.type === 'DATA_PAGE' || header.type === 'DATA_PAGE_V2') {
+        this.#pageLeft = pageValues(header);
         this.#page = levelPage(bytes, header, decoder, this.#dictionary, this.#maxRep, this.#maxDef);
-        this.#pageLeft = header.type === 'DATA_PAGE_V2' ? header.data_page_header_v2!.num_values : header.data_page_header!.num_values;
       }
       // Index pages and unknown page types carry no rows.
     }
@@ -224,6 +238,37 @@ class LeafReader {
     this.#have = n;
     return true;
   }
+}
+
+/** A take's levels and values, a block's piece at a time. */
+interface Gathered {
+  readonly reps: Uint8Array[];
+  readonly defs: Uint8Array[];
+  readonly values: DecodedArray[];
+}
+
+/** Pieces as one: the piece itself where there is one. */
+function joined(pieces: readonly ArrayLike<unknown>[]): ArrayLike<unknown> {
+  if (pieces.length === 1) return pieces[0]!;
+  if (pieces.every((p) => p instanceof Uint8Array)) {
+    const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of pieces) {
+      out.set(p as Uint8Array, at);
+      at += p.length;
+    }
+    return out;
+  }
+  const out: unknown[] = [];
+  for (const p of pieces) for (let i = 0; i < p.length; i++) out.push(p[i]);
+  return out;
+}
+
+/** A data page's entries (values and nulls), as its header says; a damaged header's count that is none is an error, not a page read forever. */
+export function pageValues(header: PageHeader): number {
+  const count = header.type === 'DATA_PAGE_V2' ? header.data_page_header_v2?.num_values : header.data_page_header?.num_values;
+  if (!Number.isSafeInteger(count) || count! < 0) throw new Error(`a data page's header says it holds ${String(count)} values`);
+  return count!;
 }
 
 /** Bits of a level of at most `max`. */

@@ -22,7 +22,7 @@ import { blockArray } from './blocks.js';
 import { type ChunkOptions, chunkEnd, requireColumns } from './chunks.js';
 import { parseExact } from './json.js';
 import { HybridReader } from './parquet-hybrid.js';
-import { NestedColumnReader } from './parquet-nested.js';
+import { NestedColumnReader, pageValues } from './parquet-nested.js';
 import { ChunkBytes, int32Deltas } from './parquet-pages.js';
 import { streamError } from './files.js';
 import { CodedColumn, type Field, type FieldType, infinityStamp, MaskedColumn, maxSafeBig, type NumberArray, type RowChunk, type Source, type SourcePosition, type TimeUnit } from './types.js';
@@ -390,7 +390,7 @@ class FlatColumnReader {
         this.#dictionary = toValues(readPlain({ view: new DataView(raw.buffer, raw.byteOffset, raw.byteLength), offset: 0 }, decoder.type, header.dictionary_page_header!.num_values, decoder.element.type_length), decoder);
         this.#textDictionary = Array.isArray(this.#dictionary) && this.#dictionary.every((d) => typeof d === 'string') ? this.#dictionary as string[] : undefined;
       } else if (header.type === 'DATA_PAGE' || header.type === 'DATA_PAGE_V2') {
-        const rows = header.type === 'DATA_PAGE_V2' ? header.data_page_header_v2!.num_values : header.data_page_header!.num_values;
+        const rows = pageValues(header);
         this.#met += rows;
         if (this.#met > this.#rows) throw new Error(`column "${this.#name}" has more values than its row group's ${this.#rows} rows`);
         if (rows <= skippable) return rows;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { asyncBufferFromFile, parquetMetadata, parquetReadObjects } from 'hyparquet';
+import { asyncBufferFromFile, parquetMetadata, parquetReadObjects, type SchemaElement } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { ByteWriter } from 'hyparquet-writer/src/bytewriter.js';
@@ -441,42 +441,11 @@ describe('openParquet: struct, list and map columns a chunk at a time', () => {
   test('a row that a V1 page ends inside (parquet-mr before 1.11 split pages by size) continues on the next page', () => withTempDir(async (dir) => {
     const lists = [[1, 2, 3], null, [], [4, null, 5, 6], [7], [8, 9]];
     // A list<int32>: levels (repetition, definition) of each entry, maximum 1 and 3.
-    const entries = lists.flatMap((list) => (list === null ? [[0, 0, null]] : list.length === 0 ? [[0, 1, null]] : list.map((v, i) => [i === 0 ? 0 : 1, v === null ? 2 : 3, v])));
-    const page = (part: (number | null)[][]) => {
-      const body = new ByteWriter();
-      for (const [level, width] of [[0, 1], [1, 2]] as const) {
-        const levels = new ByteWriter();
-        writeRleBitPackedHybrid(levels, part.map((e) => e[level]!), width);
-        body.appendUint32(levels.offset);
-        body.appendBytes(levels.getBytes());
-      }
-      writePlain(body, part.flatMap((e) => (e[2] === null ? [] : [e[2]!])), 'INT32', undefined);
-      const out = new ByteWriter();
-      writePageHeader(out, { type: 'DATA_PAGE', uncompressed_page_size: body.offset, compressed_page_size: body.offset, data_page_header: { num_values: part.length, encoding: 'PLAIN', definition_level_encoding: 'RLE', repetition_level_encoding: 'RLE' } });
-      out.appendBytes(body.getBytes());
-      return out.getBytes();
-    };
+    const entries = lists.flatMap((list): Entry[] => (list === null ? [[0, 0, null]] : list.length === 0 ? [[0, 1, null]] : list.map((v, i) => [i === 0 ? 0 : 1, v === null ? 2 : 3, v])));
     // Each split point falls inside a row: after entry 2 (row 1's third value is on page 2), after entry 6 (row 4's).
     for (const split of [2, 6, 7]) {
-      const pages = Buffer.concat([page(entries.slice(0, split)), page(entries.slice(split))]);
-      const footer = new ByteWriter();
-      writeMetadata(footer, {
-        version: 1, num_rows: BigInt(lists.length), created_by: 'bento-batch test', metadata_length: 0,
-        schema: [
-          { name: 'schema', num_children: 1 },
-          { name: 'l', repetition_type: 'OPTIONAL', num_children: 1, converted_type: 'LIST', logical_type: { type: 'LIST' } },
-          { name: 'list', repetition_type: 'REPEATED', num_children: 1 },
-          { name: 'element', repetition_type: 'OPTIONAL', type: 'INT32' },
-        ],
-        row_groups: [{
-          num_rows: BigInt(lists.length), total_byte_size: BigInt(pages.length),
-          columns: [{ file_offset: 4n, meta_data: { type: 'INT32', encodings: ['PLAIN', 'RLE'], path_in_schema: ['l', 'list', 'element'], codec: 'UNCOMPRESSED', num_values: BigInt(entries.length), total_uncompressed_size: BigInt(pages.length), total_compressed_size: BigInt(pages.length), data_page_offset: 4n } }],
-        }],
-      });
-      const length = Buffer.alloc(4);
-      length.writeUInt32LE(footer.offset);
       const file = join(dir, `spanning-${split}.parquet`);
-      await writeFile(file, Buffer.concat([Buffer.from('PAR1'), pages, new Uint8Array(footer.getBuffer()), length, Buffer.from('PAR1')]));
+      await writeFile(file, leafPages(threeLevel, entries, [split], lists.length));
       for (const chunkRows of [1, 2, 4, 6]) {
         assert.deepEqual(concatColumns(await drain(await openParquet([file], { columns: undefined, chunkRows }))).l, lists, `split ${split}, chunks of ${chunkRows}`);
       }
@@ -487,7 +456,90 @@ describe('openParquet: struct, list and map columns a chunk at a time', () => {
       }
     }
   }));
+
+  test('a repeated leaf (a two-level list, a repeated field) keeps its rows whole where 4,096 levels or a page end inside one', () => withTempDir(async (dir) => {
+    // 2,000 rows of five ints (row 819 holds entries 4,095–4,099); every 7th row empty, every 11th null where it may be.
+    const lists = Array.from({ length: 2000 }, (_, i) => (i % 7 === 3 ? [] : Array.from({ length: 5 }, (_, k) => i * 10 + k)));
+    const layouts = [
+      // repeated int32 l: an empty list is definition level 0.
+      { schema: [{ name: 'l', repetition_type: 'REPEATED' as const, type: 'INT32' as const }], lists, entry: (l: number[]) => (l.length === 0 ? [[0, 0, null] as Entry] : l.map((v, k): Entry => [k === 0 ? 0 : 1, 1, v])) },
+      // optional group l (LIST) { repeated int32 array }: null 0, empty 1, a value 2.
+      {
+        schema: [{ name: 'l', repetition_type: 'OPTIONAL' as const, num_children: 1, converted_type: 'LIST' as const }, { name: 'array', repetition_type: 'REPEATED' as const, type: 'INT32' as const }],
+        lists: lists.map((l, i) => (i % 11 === 5 ? null : l)), entry: (l: number[] | null) => (l === null ? [[0, 0, null] as Entry] : l.length === 0 ? [[0, 1, null] as Entry] : l.map((v, k): Entry => [k === 0 ? 0 : 1, 2, v])),
+      },
+    ];
+    for (const [n, { schema, lists: cells, entry }] of layouts.entries()) {
+      const entries = cells.flatMap((l) => entry(l as number[]));
+      // hyparquet's whole read of the file in one page (its own reader cuts such rows at a page's end too).
+      let expected: unknown[] = [];
+      for (const splits of [[], [4097, 7003]]) {
+        const file = join(dir, `repeated-${n}-${splits.length}.parquet`);
+        await writeFile(file, leafPages(schema, entries, splits, cells.length));
+        if (splits.length === 0) expected = (await parquetReadObjects({ file: await asyncBufferFromFile(file) })).map((row) => row.l ?? null);
+        assert.deepEqual([expected.length, expected[819], expected[1999]], [2000, cells[819], cells[1999]], 'hyparquet reads the hand-made file as meant');
+        for (const chunkRows of [1000, 5000]) assert.deepEqual(concatColumns(await drain(await openParquet([file], { columns: undefined, chunkRows }))).l, expected, `layout ${n}, pages cut at [${splits.join()}], chunks of ${chunkRows}`);
+      }
+    }
+  }));
+
+  test('a data page whose header says it holds a negative count is INPUT_FORMAT naming the column, not read forever', () => withTempDir(async (dir) => {
+    const file = join(dir, 'negative.parquet');
+    await writeFile(file, leafPages(threeLevel, [[0, 3, 1], [1, 3, 2]], [], 1, -5));
+    const source = await openParquet([file], { columns: undefined, chunkRows: 10 });
+    await rejectsWith(() => drain(source), 'INPUT_FORMAT', `Parquet file ${file} cannot be read (rows 1–1, column "l"): a data page's header says it holds -5 values`);
+  }));
 });
+
+/** A level entry of a list<int32> leaf: repetition level, definition level, the value where it has one. */
+type Entry = [number, number, number | null];
+
+/** The schema below the root of `optional group l (LIST) { repeated group list { optional int32 element } }`. */
+const threeLevel: SchemaElement[] = [
+  { name: 'l', repetition_type: 'OPTIONAL', num_children: 1, converted_type: 'LIST', logical_type: { type: 'LIST' } },
+  { name: 'list', repetition_type: 'REPEATED', num_children: 1 },
+  { name: 'element', repetition_type: 'OPTIONAL', type: 'INT32' },
+];
+
+/**
+ * A Parquet file of one INT32 leaf column `l` (`schema`, below the root) in one row group of V1
+ * PLAIN pages cut before the entries at `splits`, inside a row or not, as parquet-mr before 1.11 and
+ * Dremel-style writers make them; no writer here does. `count` overrides the first page's count.
+ */
+function leafPages(schema: SchemaElement[], entries: readonly Entry[], splits: readonly number[], rows: number, count?: number): Buffer {
+  const leaf = schema.at(-1)!;
+  const path = schema.map((e) => e.name);
+  const widths = [schema.some((e) => e.repetition_type === 'REPEATED') ? 1 : 0, schema.filter((e) => e.repetition_type !== 'REQUIRED').length].map((max) => 32 - Math.clz32(max));
+  const page = (part: readonly Entry[], num: number) => {
+    const body = new ByteWriter();
+    for (const level of [0, 1]) {
+      if (widths[level] === 0) continue;
+      const levels = new ByteWriter();
+      writeRleBitPackedHybrid(levels, part.map((e) => e[level]!), widths[level]!);
+      body.appendUint32(levels.offset);
+      body.appendBytes(levels.getBytes());
+    }
+    writePlain(body, part.flatMap((e) => (e[2] === null ? [] : [e[2]])), 'INT32', undefined);
+    const out = new ByteWriter();
+    writePageHeader(out, { type: 'DATA_PAGE', uncompressed_page_size: body.offset, compressed_page_size: body.offset, data_page_header: { num_values: num, encoding: 'PLAIN', definition_level_encoding: 'RLE', repetition_level_encoding: 'RLE' } });
+    out.appendBytes(body.getBytes());
+    return out.getBytes();
+  };
+  const cuts = [0, ...splits, entries.length];
+  const pages = Buffer.concat(cuts.slice(1).map((end, i) => page(entries.slice(cuts[i], end), i === 0 && count !== undefined ? count : end - cuts[i]!)));
+  const footer = new ByteWriter();
+  writeMetadata(footer, {
+    version: 1, num_rows: BigInt(rows), created_by: 'bento-batch test', metadata_length: 0,
+    schema: [{ name: 'schema', num_children: 1 }, ...schema],
+    row_groups: [{
+      num_rows: BigInt(rows), total_byte_size: BigInt(pages.length),
+      columns: [{ file_offset: 4n, meta_data: { type: leaf.type!, encodings: ['PLAIN', 'RLE'], path_in_schema: path, codec: 'UNCOMPRESSED', num_values: BigInt(entries.length), total_uncompressed_size: BigInt(pages.length), total_compressed_size: BigInt(pages.length), data_page_offset: 4n } }],
+    }],
+  });
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(footer.offset);
+  return Buffer.concat([Buffer.from('PAR1'), pages, new Uint8Array(footer.getBuffer()), length, Buffer.from('PAR1')]);
+}
 
 describe('openParquet: errors', () => {
   test('a CSV file renamed .parquet is INPUT_FORMAT', () => withTempDir(async (dir) => {
