@@ -60,6 +60,19 @@ describe('batches posted to the writer thread', () => {
     assert.ok(list.every((buffer) => buffer.byteLength === 0));
   });
 
+  test('lists of numbers (an embedding) go as their numbers, ends and marks, and arrive as lists; a list holding anything else as it was', () => {
+    const rows = (length: number, offset: number) => Array.from({ length }, (_, r) => ((offset + r) % 5 === 0 ? null : (offset + r) % 7 === 0 ? undefined : (offset + r) % 11 === 0 ? [] : [offset + r, -0, NaN, 0.1 * r]));
+    const batches = [[300, 0], [1, 300], [50, 301]].map(([n, offset]) => ({ length: n!, columns: new Map<string, Column>([['emb', rows(n!, offset!)], ['odd', rows(n!, offset!).map((l) => (Array.isArray(l) && l.length > 0 ? [...l, null] : l))]]) }));
+    const packed = packBatches(batches);
+    assert.deepEqual(packed.columns.map(([name, c]) => [name, 'ends' in c ? 'lists' : 'parts' in c ? 'parts' : 'other']), [['emb', 'lists'], ['odd', 'parts']]);
+    const list = transferList(packed);
+    assert.equal(list.length, 3);
+    const received = unpackBatches(throughPort(packed, list));
+    assert.deepEqual(plain(received), plain(batches));
+    assert.ok(Object.is((cell(received[0]!.columns.get('emb')!, 1) as number[])[1], -0));
+    assert.ok(list.every((buffer) => buffer.byteLength === 0));
+  });
+
   test('typed columns that are views of a larger buffer (a batch of a chunk) go as their own rows only', () => {
     const chunk = Float32Array.from({ length: 8192 }, (_, i) => i / 3);
     const batches = [0, 256, 512].map((from) => ({ length: 256, columns: new Map([['x', chunk.subarray(from, from + 256)]]) }));
