@@ -154,7 +154,11 @@ function buildTensor(batch: Batch, input: InputTensor, rows: number, errors: Row
     if (column === undefined) throw new Error(`column ${name} is not in the batch`);
     // One fill for every element, or one an element.
     const fillOf = (j: number) => (Array.isArray(input.fill) ? input.fill[input.fill.length === width ? j : 0] : input.fill);
-    if ((input.dtype === 'float32' || input.dtype === 'float64') && plainLists(data as Float32Array | Float64Array, column, batch.length, width)) return { type: input.dtype, data, dims: [rows, ...input.shape.slice(1).map(Number)] };
+    if (input.dtype === 'float32' || input.dtype === 'float64') {
+      const fills = Array.from({ length: width }, (_, j) => fillOf(j));
+      const shape = input.shape.slice(1).map(Number);
+      if (plainLists(data as Float32Array | Float64Array, column, batch.length, width, shape, fills.every((f) => typeof f === 'number') ? fills as number[] : undefined)) return { type: input.dtype, data, dims: [rows, ...shape] };
+    }
     const elements = listElements(column, batch, width, input, name, errors, csv, input.fill !== undefined);
     elements.forEach((element, j) => fillColumn(data, element, batch.length, width, j, input, name, fillOf(j), batch, errors, csv));
   } else {
@@ -385,24 +389,49 @@ function fillColumn(data: Writable, cells: Column, length: number, width: number
 }
 
 /**
- * A batch of list cells, each `width` numbers a float32 or float64 tensor holds as they are (an
- * embedding read from Parquet or JSON Lines), written straight into the tensor: as `width`
- * columns (listElements, fillColumn) they took a third of the reading thread's time for 768 floats
- * a row. False where any cell needs their care (a missing or odd element, text, nesting, another
- * length); the batch then goes that way whole, which writes the same values for these cells.
+ * A batch of list cells, each `width` numbers a float32 or float64 tensor holds (an embedding
+ * read from Parquet or JSON Lines; nested as the input's dimensions, or flat), written straight
+ * into the tensor, a missing list or element (null, NaN) taking its fill: as `width` columns
+ * (listElements, fillColumn) they took a third of the reading thread's time for 768 floats a row.
+ * False where any cell needs their care (a missing value without a fill, text, other nesting or
+ * length, a value past float32's range); the batch then goes that way whole, which writes the
+ * same values for these cells.
  */
-function plainLists(data: Float32Array | Float64Array, cells: Column, length: number, width: number): boolean {
+function plainLists(data: Float32Array | Float64Array, cells: Column, length: number, width: number, dims: readonly number[], fills: readonly number[] | undefined): boolean {
   const narrows = data instanceof Float32Array;
+  const put = (x: unknown, o: number, k: number): boolean => {
+    // x === x: not NaN, which is missing as in a column of its own.
+    if (typeof x === 'number' && x === x) {
+      if (narrows && beyond(x, float32Overflow)) return false;
+      data[o] = x;
+      return true;
+    }
+    if (fills === undefined || !(x === null || x === undefined || typeof x === 'number')) return false;
+    data[o] = fills[k]!;
+    return true;
+  };
+  // A row nested as the dimensions after the batch are: each level a list of its dimension's length.
+  const nested = (list: unknown, d: number, o: number, k: number): boolean => {
+    if (!Array.isArray(list) || list.length !== dims[d]) return false;
+    const stride = width / dims.slice(0, d + 1).reduce((a, b) => a * b, 1);
+    for (let j = 0; j < list.length; j++) {
+      if (d === dims.length - 1 ? !put(list[j], o + j, k + j) : !nested(list[j], d + 1, o + j * stride, k + j * stride)) return false;
+    }
+    return true;
+  };
   for (let i = 0; i < length; i++) {
     const list = cell(cells, i);
-    if (!(Array.isArray(list) || list instanceof Float64Array || list instanceof Float32Array) || list.length !== width) return false;
     const at = i * width;
-    for (let k = 0; k < width; k++) {
-      const x: unknown = list[k];
-      // x !== x: NaN, missing as in a column of its own.
-      if (typeof x !== 'number' || x !== x || (narrows && beyond(x, float32Overflow))) return false;
-      data[at + k] = x;
-    }
+    if (list === null || list === undefined) {
+      if (fills === undefined) return false;
+      data.set(fills, at);
+    } else if (list instanceof Float64Array || list instanceof Float32Array || (Array.isArray(list) && (dims.length === 1 || !Array.isArray(list[0])))) {
+      if (list.length !== width) return false;
+      for (let k = 0; k < width; k++) {
+        const x: unknown = list[k];
+        if (Array.isArray(x) || !put(x, at + k, k)) return false;
+      }
+    } else if (!nested(list, 0, at, 0)) return false;
   }
   return true;
 }

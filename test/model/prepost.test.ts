@@ -75,6 +75,19 @@ describe('preprocess', () => {
     // A missing element takes its fill, NaN is missing too, and text is read as a number: the other rows keep their values.
     const odd = preprocess(batch({ emb: [[1.5, 2, 3], [4, null, 6], [NaN, '2.5', 1]] }), m, 3);
     assert.deepEqual(Array.from(odd.x!.data as Float32Array), f32([1.5, 2, 3, 4, 8.5, 6, 7.5, 2.5, 1]));
+    const missing = preprocess(batch({ emb: [[1.5, 2, 3], [4, null, undefined], null, [NaN, 2, 1]] }), m, 4);
+    assert.deepEqual(Array.from(missing.x!.data as Float32Array), f32([1.5, 2, 3, 4, 8.5, 9.5, 7.5, 8.5, 9.5, 7.5, 2, 1]));
+    // Without a fill a missing element is a bad row, however the batch is read.
+    const bare = manifest([{ tensor: 'x', dtype: 'float32', shape: ['batch', 3], columns: ['emb'] }]);
+    const gaps = new Map<number, BentoError>();
+    preprocess(batch({ emb: [[1, 2, 3], [1, NaN, 3], null] }), bare, 3, gaps);
+    assert.deepEqual([...gaps.keys()].sort(), [1, 2]);
+    // Nested as the input's dimensions (or flat), each level of its length.
+    const square = manifest([{ tensor: 'x', dtype: 'float32', shape: ['batch', 2, 2], columns: ['emb'], fill: 0 }]);
+    assert.deepEqual(Array.from(preprocess(batch({ emb: [[[1, 2], [3, null]], [5, 6, 7, 8]] }), square, 2).x!.data as Float32Array), [1, 2, 3, 0, 5, 6, 7, 8]);
+    const crooked = new Map<number, BentoError>();
+    preprocess(batch({ emb: [[[1, 2], [3, 4]], [[1, 2, 3], [4]], [[1, 2], 3, 4]] }), square, 3, crooked);
+    assert.deepEqual([...crooked.keys()].sort(), [1, 2]);
     // A double past float32's range is a bad row, not Infinity; float16 and float64 tensors round their own way.
     const errors = new Map<number, BentoError>();
     preprocess(batch({ emb: [[1, 2, 3], [1, 3.5e38, 3]] }), m, 2, errors);
