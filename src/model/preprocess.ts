@@ -399,14 +399,20 @@ function fillColumn(data: Writable, cells: Column, length: number, width: number
  */
 function plainLists(data: Float32Array | Float64Array, cells: Column, length: number, width: number, dims: readonly number[], fills: readonly number[] | undefined): boolean {
   const narrows = data instanceof Float32Array;
-  const put = (x: unknown, o: number, k: number): boolean => {
+  const put = (value: unknown, o: number, k: number): boolean => {
+    // A list's text keeps its numbers as text: read as fillColumn reads a cell, a plain decimal first.
+    let x = value;
+    if (typeof value === 'string') {
+      const plain = plainDecimal(value);
+      x = plain === plain ? plain : toNumber(value);
+    }
     // x === x: not NaN, which is missing as in a column of its own.
     if (typeof x === 'number' && x === x) {
       if (narrows && beyond(x, float32Overflow)) return false;
       data[o] = x;
       return true;
     }
-    if (fills === undefined || !(x === null || x === undefined || typeof x === 'number')) return false;
+    if (fills === undefined || !(x === null || x === undefined || (typeof x === 'number' && typeof value !== 'string'))) return false;
     data[o] = fills[k]!;
     return true;
   };
@@ -420,8 +426,12 @@ function plainLists(data: Float32Array | Float64Array, cells: Column, length: nu
     return true;
   };
   for (let i = 0; i < length; i++) {
-    const list = cell(cells, i);
+    const value = cell(cells, i);
+    // Text (a CSV cell, bytes) that is a list, flat once read; anything else goes the careful way.
+    const text = value instanceof Uint8Array ? utf8Text(value) : typeof value === 'string' ? value : undefined;
+    const list = text === undefined ? value : text === '' ? false : listOfText(text, dims) ?? false;
     const at = i * width;
+    if (list === false) return false;
     if (list === null || list === undefined) {
       if (fills === undefined) return false;
       data.set(fills, at);

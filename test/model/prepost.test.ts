@@ -77,6 +77,12 @@ describe('preprocess', () => {
     assert.deepEqual(Array.from(odd.x!.data as Float32Array), f32([1.5, 2, 3, 4, 8.5, 6, 7.5, 2.5, 1]));
     const missing = preprocess(batch({ emb: [[1.5, 2, 3], [4, null, undefined], null, [NaN, 2, 1]] }), m, 4);
     assert.deepEqual(Array.from(missing.x!.data as Float32Array), f32([1.5, 2, 3, 4, 8.5, 9.5, 7.5, 8.5, 9.5, 7.5, 2, 1]));
+    // Text (a CSV cell, bytes) is read as a list: JSON's or numpy's, numbers as a cell's, a missing element filled.
+    const text = preprocess(batch({ emb: ['[1.5, 2, 3e-2]', '[4 NA\n 6.25]', new TextEncoder().encode('[null, 1E2, -0]'), '[7,8,9]'] }), m, 4);
+    assert.deepEqual(Array.from(text.x!.data as Float32Array), f32([1.5, 2, 0.03, 4, 8.5, 6.25, 7.5, 100, -0, 7, 8, 9]));
+    const wrong = new Map<number, BentoError>();
+    preprocess(batch({ emb: ['[1, 2, 3]', '[1, x, 3]', '[1, 2]', ''] }), m, 4, wrong);
+    assert.deepEqual([...wrong.keys()].sort(), [1, 2]);
     // Without a fill a missing element is a bad row, however the batch is read.
     const bare = manifest([{ tensor: 'x', dtype: 'float32', shape: ['batch', 3], columns: ['emb'] }]);
     const gaps = new Map<number, BentoError>();
