@@ -1,8 +1,9 @@
 /**
  * @file Parquet reader over hyparquet (+ hyparquet-compressors for ZSTD, GZIP, Brotli, LZ4):
- * columnar, in chunks of `chunkRows` that never cross a row group; flat columns are decoded a
- * chunk at a time, whatever the file's row-group and page sizes. The only module that imports
- * the Parquet reader.
+ * columnar, in chunks of `chunkRows` (fewer where lists are long) that never cross a row group;
+ * every column is decoded a chunk at a time, whatever the file's row-group and page sizes: flat
+ * ones here, struct, list and map ones in parquet-nested.ts. With it and parquet-pages.ts, the
+ * only modules that import the Parquet reader.
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { type AsyncBuffer, type FileMetaData, parquetMetadataAsync, parquetSchema, type RowGroup, type SchemaTree } from 'hyparquet';
