@@ -50,10 +50,11 @@ export function parquetOptions(output: OutputSpec): ParquetSinkOptions {
  * reader's chunks start elsewhere), so row groups, and the file a resumed run writes, are the
  * same on every run of the same input.
  */
-export function valueBytes(batch: OutputBatch, widths: ReadonlyMap<string, number>): number {
+export function valueBytes(batch: OutputBatch, widths: ReadonlyMap<string, number>, nested: ReadonlySet<string>): number {
   let bytes = 0;
   for (const [name, column] of batch.columns) {
     const width = widths.get(name) ?? 8;
+    const weight = nested.has(name) ? nestedWriterBytes : 1;
     if (column instanceof MaskedColumn) {
       let valid = 0;
       for (let i = 0; i < batch.length; i++) valid += column.valid[i]!;
@@ -68,7 +69,7 @@ export function valueBytes(batch: OutputBatch, widths: ReadonlyMap<string, numbe
     else {
       for (let i = 0; i < batch.length; i++) {
         const v: unknown = column[i];
-        bytes += v === null || v === undefined ? 0 : typeof v === 'object' && !(v instanceof Date) ? nestedWriterBytes * cellBytes(v) : typeof v === 'string' ? v.length : width;
+        bytes += v === null || v === undefined ? 0 : typeof v === 'object' && !(v instanceof Date) ? weight * cellBytes(v) : typeof v === 'string' ? v.length : width;
       }
     }
   }
@@ -76,7 +77,7 @@ export function valueBytes(batch: OutputBatch, widths: ReadonlyMap<string, numbe
 }
 
 /**
- * How many times a struct's or list's own bytes (cellBytes) hyparquet-writer holds while it
+ * How many times a list or struct column's cell bytes (cellBytes) hyparquet-writer holds while it
  * gathers and encodes the group: its values, repetition and definition levels in arrays of their
  * own (values boxed where a null is among them), and the page's bytes. Rows of 768 floats kept
  * from Parquet (16 MB groups of ~2,700 rows) ran the writer out of memory at the default
@@ -369,6 +370,8 @@ export async function openParquetSink(schema: readonly Field[], options: SinkOpt
   type Appended = { readonly groups: number; readonly numRows: bigint; readonly bytes: number };
   const groupBytes = (options.rowGroupMemoryMb ?? defaultRowGroupMemoryMb) * 2 ** 20;
   const widths = new Map(schema.map((f) => [f.name, typeWidth(f)]));
+  // Written as Parquet lists and structs (values and levels); bytes and JSON text are written whole.
+  const nested = new Set(schema.filter((f) => f.type === 'list' || f.type === 'struct').map((f) => f.name));
   let rows = 0;
   let bytes = 0;
   let failure: unknown;
@@ -403,7 +406,7 @@ export async function openParquetSink(schema: readonly Field[], options: SinkOpt
       encoding.add(batch);
       // A row group ends at the first batch boundary at or past rowGroupRows or its memory, so row
       // groups (and resumed files) are deterministic.
-      bytes += valueBytes(batch, widths);
+      bytes += valueBytes(batch, widths, nested);
       const closes = rows + batch.length >= options.rowGroupRows || bytes >= groupBytes;
       rows += batch.length;
       if (closes) closeGroup();
