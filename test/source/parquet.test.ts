@@ -408,7 +408,7 @@ describe('openParquet: struct, list and map columns a chunk at a time', () => {
     assert.deepEqual(read.st, Array(5).fill({ n: 4294967294 }));
   }));
 
-  test('a row group of wide lists is read in chunks of fewer rows (an embedding of 768 floats: 682), as DuckDB reads it', () => withTempDir(async (dir) => {
+  test('a row group of wide lists or structs is read in chunks of fewer rows (an embedding of 768 floats: 682), as DuckDB reads it', () => withTempDir(async (dir) => {
     const file = join(dir, 'embeddings.parquet');
     await duckdb(`COPY (SELECT i::INT AS id, list_transform(range(768), x -> ((i * 7 + x) % 101) / 101.0)::FLOAT[] AS emb FROM range(2000) t(i)) TO ${sqlPath(file)} (FORMAT parquet)`);
     const chunks = await drain(await openParquet([file], { columns: undefined, chunkRows: 2048 }));
@@ -417,6 +417,12 @@ describe('openParquet: struct, list and map columns a chunk at a time', () => {
     const expected = await duckColumns(file);
     assert.deepEqual(read.id, expected.id);
     assert.deepEqual(read.emb, expected.emb!.map((list) => (list as number[]).map(Math.fround)));
+    // A struct's members weigh as object keys do, six a value: 100 members are 600, chunks of 873 rows.
+    const structs = join(dir, 'structs.parquet');
+    await duckdb(`COPY (SELECT i::INT AS id, {${Array.from({ length: 100 }, (_, k) => `'m${k}': i + ${k}`).join(', ')}} AS st FROM range(3000) t(i)) TO ${sqlPath(structs)} (FORMAT parquet)`);
+    const members = await drain(await openParquet([structs], { columns: undefined, chunkRows: 2048 }));
+    assert.deepEqual(layout(members), [[0, 873], [873, 873], [1746, 873], [2619, 381]]);
+    assert.deepEqual((concatColumns(members).st![2999] as Record<string, unknown>).m99, 3098n);
     // input.chunk_rows is taken as set.
     assert.deepEqual(layout(await drain(await openParquet([file], { columns: ['id'], chunkRows: 2048, chunkRowsSet: true }))), [[0, 2000]]);
     assert.deepEqual(layout(await drain(await openParquet([file], { columns: undefined, chunkRows: 1500, chunkRowsSet: true }))), [[0, 1500], [1500, 500]]);
