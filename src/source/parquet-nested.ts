@@ -13,7 +13,7 @@ import { convert, convertWithDictionary, DEFAULT_PARSERS } from 'hyparquet/src/c
 import { decompressPage, readDataPage, readDataPageV2 } from 'hyparquet/src/datapage.js';
 import { deltaBinaryUnpack } from 'hyparquet/src/delta.js';
 import { readPlain } from 'hyparquet/src/plain.js';
-import { getMaxDefinitionLevel, getMaxRepetitionLevel, getTreePath, isListLike } from 'hyparquet/src/schema.js';
+import { getMaxDefinitionLevel, getMaxRepetitionLevel, getTreePath, isListLike, isMapLike } from 'hyparquet/src/schema.js';
 import { readVarInt } from 'hyparquet/src/thrift.js';
 import type { ColumnDecoder, DecodedArray, PageHeader, ParquetParsers } from 'hyparquet/src/types.js';
 import { HybridReader } from './parquet-hybrid.js';
@@ -32,6 +32,8 @@ export class NestedColumnReader {
   readonly #leaves: LeafReader[];
   /** Whether the column is a LIST of one leaf, whose reader gives its cells as they are (LeafReader's `listed`). */
   readonly #list: boolean;
+  /** A struct of plain members: their names, in the schema's order, as the leaves are read (LeafReader's `member`). */
+  readonly #members: readonly string[] | undefined;
 
   constructor(file: AsyncBuffer, group: RowGroup, tree: SchemaTree, node: SchemaTree, decoding: NestedDecoding) {
     const name = node.element.name;
@@ -43,6 +45,14 @@ export class NestedColumnReader {
     const item = isListLike(node) && node.children[0]!.children.length === 1 ? node.children[0]!.children[0]! : undefined;
     this.#list = item !== undefined && item.children.length === 0 && item.element.repetition_type !== 'REPEATED';
     const listed = this.#list ? (node.element.repetition_type === 'OPTIONAL' ? 1 : 0) : undefined;
+    // A struct of plain members (no list, map or struct in it) is made here too, an object a row
+    // from its members' values: hyparquet's assembleNested wrapped each value in an array and each
+    // object in another, and inverted them key by key (a struct of 200 doubles: 2.2 s and half the
+    // collections of 20,000 rows).
+    const plain = node.children.length > 0 && !this.#list && !isListLike(node) && !isMapLike(node) && node.element.logical_type?.type !== 'VARIANT'
+      && node.children.every((child) => child.children.length === 0 && child.element.repetition_type !== 'REPEATED');
+    this.#members = plain ? node.children.map((child) => child.element.name) : undefined;
+    const member = plain ? (node.element.repetition_type === 'OPTIONAL' ? 1 : 0) : undefined;
     this.#leaves = group.columns.flatMap((column) => {
       const chunk = column.meta_data;
       if (chunk?.path_in_schema[0] !== name) return [];
@@ -53,7 +63,7 @@ export class NestedColumnReader {
       };
       // Polars leaves dictionary_page_offset out; the chunk then starts at its first page either way.
       const start = Number(chunk.dictionary_page_offset || chunk.data_page_offset);
-      return [new LeafReader(new ChunkBytes(file, start, start + Number(chunk.total_compressed_size)), decoder, listed)];
+      return [new LeafReader(new ChunkBytes(file, start, start + Number(chunk.total_compressed_size)), decoder, listed, member)];
     });
     if (this.#leaves.length === 0) throw new Error(`row group has no column chunk for "${name}"`);
   }
@@ -63,8 +73,25 @@ export class NestedColumnReader {
     const data = new Map<string, DecodedArray>();
     for (const leaf of this.#leaves) data.set(leaf.key, await leaf.take(count, true));
     if (this.#list) return data.values().next().value as unknown[];
+    if (this.#members) {
+      const cells = new Map(this.#leaves.map((leaf) => [leaf.name, data.get(leaf.key) as unknown[]]));
+      return this.#objects(this.#members.map((name) => cells.get(name)!), count);
+    }
     if (this.#node.children.length > 0) assembleNested(data, this.#node, this.#parsers);
     return data.get(this.#node.element.name) as unknown[];
+  }
+
+  /** A plain struct's rows from its members' cells (`absent` where the struct is null, as undefined): as hyparquet's assembly makes them. */
+  #objects(members: readonly unknown[][], count: number): unknown[] {
+    const names = this.#members!;
+    const out = new Array<unknown>(count);
+    for (let i = 0; i < count; i++) {
+      if (members[0]![i] === absent) continue;
+      const row: Record<string, unknown> = {};
+      for (let k = 0; k < members.length; k++) row[names[k]!] = members[k]![i];
+      out[i] = row;
+    }
+    return out;
   }
 
   /** Passes over the next `count` rows (a resume inside the row group), a block of levels at a time. */
@@ -72,6 +99,9 @@ export class NestedColumnReader {
     for (const leaf of this.#leaves) await leaf.take(count, false);
   }
 }
+
+/** A plain struct member's cell where the struct itself is null. */
+const absent = Symbol('absent');
 
 /** Level entries decoded at a time: a row of an embedding is 768 of them. */
 const BLOCK = 4096;
@@ -87,6 +117,8 @@ interface LevelPage {
 /** One leaf column chunk: hands out whole rows, as hyparquet assembles a leaf's levels into nested arrays. */
 class LeafReader {
   readonly key: string;
+  /** The leaf's own name (a struct member's). */
+  readonly name: string;
   readonly #bytes: ChunkBytes;
   readonly #decoder: ColumnDecoder;
   readonly #maxRep: number;
@@ -106,12 +138,16 @@ class LeafReader {
   readonly #listed: number | undefined;
   /** The row being filled, which the next entries may continue. */
   #row: unknown[] | undefined;
+  /** For a plain struct's member, the definition level below which the struct itself is null (1 where it may be, else 0): its cells are then the value, null, or `absent`. */
+  readonly #member: number | undefined;
 
-  constructor(bytes: ChunkBytes, decoder: ColumnDecoder, listed?: number) {
+  constructor(bytes: ChunkBytes, decoder: ColumnDecoder, listed?: number, member?: number) {
     this.key = decoder.pathInSchema.join('.');
+    this.name = decoder.pathInSchema.at(-1)!;
     this.#bytes = bytes;
     this.#decoder = decoder;
     this.#listed = listed;
+    this.#member = member;
     this.#maxRep = getMaxRepetitionLevel(decoder.schemaPath);
     this.#maxDef = getMaxDefinitionLevel(decoder.schemaPath);
   }
@@ -142,7 +178,7 @@ class LeafReader {
       if (started === count && (this.#maxRep === 0 || this.#at < this.#have)) break;
     }
     if (started < count) throw new Error(`column "${this.key}" ends after ${this.#rows + started} rows, inside its row group`);
-    if (keep && this.#listed === undefined) this.#assemble(out, gathered);
+    if (keep && this.#listed === undefined && this.#member === undefined) this.#assemble(out, gathered);
     if (keep && out.length !== count) throw new Error(`column "${this.key}" makes ${out.length} rows of levels that start ${count}`);
     this.#rows += count;
     return out;
@@ -175,6 +211,15 @@ class LeafReader {
     if (!keep) return;
     if (this.#listed !== undefined) {
       this.#emitList(out, from, end, values, this.#listed);
+      return;
+    }
+    if (this.#member !== undefined) {
+      const max = this.#maxDef;
+      let v = 0;
+      for (let i = from; i < end; i++) {
+        const def = defs ? defs[i - from]! : max;
+        out.push(def === max ? values[v++] : def < this.#member ? absent : null);
+      }
       return;
     }
     gathered.values.push(values);

@@ -379,7 +379,8 @@ describe('openParquet: struct, list and map columns a chunk at a time', () => {
     list_transform(range(i % 2 + 1), x -> (i + x) % 3 = 0) AS flags, list_transform(range(i % 3), x -> list_transform(range(x), y -> (y + i)::INT)) AS nested,
     CASE WHEN i % 13 = 0 THEN NULL ELSE {'a': CASE WHEN i % 5 = 0 THEN NULL ELSE i::INT END, 'b': 'v' || (i % 17)::VARCHAR, 'c': list_transform(range(i % 3), x -> x * 0.5), 's': {'x': (i % 4)::INT}} END AS st,
     CASE WHEN i % 8 = 0 THEN NULL ELSE MAP {'k' || (i % 3)::VARCHAR: i::INT, 'z': NULL::INT} END AS m,
-    list_transform(range(i % 3), x -> {'p': (x + i)::INT, 'q': CASE WHEN x = 1 THEN NULL ELSE 'q' || x::VARCHAR END}) AS structs
+    list_transform(range(i % 3), x -> {'p': (x + i)::INT, 'q': CASE WHEN x = 1 THEN NULL ELSE 'q' || x::VARCHAR END}) AS structs,
+    CASE WHEN i % 6 = 0 THEN NULL ELSE {'x': CASE WHEN i % 4 = 0 THEN NULL ELSE i::INT END, 'y': 'w' || (i % 9)::VARCHAR, '1': (i / 3.0)::DOUBLE} END AS plain
     FROM range(30000) t(i)`;
   for (const version of ['V1', 'V2']) {
     test(`DuckDB ${version} files: every cell equals hyparquet's read of the whole file, in chunks of any size and from a resume inside a page`, () => withTempDir(async (dir) => {
@@ -428,9 +429,19 @@ describe('openParquet: struct, list and map columns a chunk at a time', () => {
     assert.deepEqual(layout(await drain(await openParquet([file], { columns: undefined, chunkRows: 1500, chunkRowsSet: true }))), [[0, 1500], [1500, 500]]);
   }));
 
-  test('a list, required or not, of items required or not, over many pages, reads as hyparquet reads it whole', () => withTempDir(async (dir) => {
+  test('a list or struct, required or not, of items required or not, over many pages, reads as hyparquet reads it whole', () => withTempDir(async (dir) => {
     for (const list of ['OPTIONAL', 'REQUIRED'] as const) {
       for (const item of ['OPTIONAL', 'REQUIRED'] as const) {
+        // A struct of plain members, required or not, is made as hyparquet makes it too.
+        const structs = Array.from({ length: 3000 }, (_, i) => (list === 'OPTIONAL' && i % 7 === 0 ? null : { a: item === 'OPTIONAL' && i % 3 === 0 ? null : i, b: i * 2 }));
+        const structFile = join(dir, `struct-${list}-${item}.parquet`);
+        await writeFile(structFile, new Uint8Array(parquetWriteBuffer({
+          columnData: [{ name: 's', data: structs }], pageSize: 2000,
+          schema: [{ name: 'root', num_children: 1 }, { name: 's', repetition_type: list, num_children: 2 }, { name: 'a', type: 'INT32', repetition_type: item }, { name: 'b', type: 'INT32', repetition_type: 'REQUIRED' }],
+        })));
+        const wholeStructs = (await parquetReadObjects({ file: await asyncBufferFromFile(structFile) })).map((row) => row.s ?? null);
+        assert.deepEqual(wholeStructs.slice(0, 4), structs.slice(0, 4));
+        assert.deepEqual(concatColumns(await drain(await openParquet([structFile], { columns: undefined, chunkRows: 333 }))).s, wholeStructs, `${list} struct of ${item} members`);
         const data = Array.from({ length: 3000 }, (_, i) => (list === 'OPTIONAL' && i % 7 === 0 ? null : Array.from({ length: i % 5 }, (_, k) => (item === 'OPTIONAL' && (i + k) % 3 === 0 ? null : i * 10 + k))));
         const file = join(dir, `${list}-${item}.parquet`);
         await writeFile(file, new Uint8Array(parquetWriteBuffer({
