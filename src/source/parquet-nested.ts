@@ -2,7 +2,8 @@
  * @file Struct, list and map columns of a Parquet row group, read a chunk of rows at a time. Each
  * leaf column chunk's pages are read in turn, and a page's repetition and definition levels and
  * its values are decoded only as far as rows are taken; hyparquet's own assembly (assembleLists,
- * assembleNested) then makes the rows' values, so they are what its parquetRead gives. That read
+ * assembleNested) then makes the rows' values, so they are what its parquetRead gives (a LIST of
+ * one leaf and a struct of plain members are made here, in one pass, as it makes them). That read
  * a row group's nested columns whole, at ~48 bytes a value: DuckDB's default row group of 20,000
  * embeddings of 768 floats took ~700 MB, and DuckDB writes such a column chunk as one page.
  */
