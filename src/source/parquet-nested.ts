@@ -51,6 +51,7 @@ export class NestedColumnReader {
     // object in another, and inverted them key by key (a struct of 200 doubles: 2.2 s and half the
     // collections of 20,000 rows).
     const plain = node.children.length > 0 && !this.#list && !isListLike(node) && !isMapLike(node) && node.element.logical_type?.type !== 'VARIANT'
+      && node.element.repetition_type !== 'REPEATED'
       && node.children.every((child) => child.children.length === 0 && child.element.repetition_type !== 'REPEATED');
     this.#members = plain ? node.children.map((child) => child.element.name) : undefined;
     const member = plain ? (node.element.repetition_type === 'OPTIONAL' ? 1 : 0) : undefined;
@@ -89,7 +90,11 @@ export class NestedColumnReader {
     for (let i = 0; i < count; i++) {
       if (members[0]![i] === absent) continue;
       const row: Record<string, unknown> = {};
-      for (let k = 0; k < members.length; k++) row[names[k]!] = members[k]![i];
+      for (let k = 0; k < members.length; k++) {
+        // A member named __proto__ is a member: assigned, it would set the object's prototype (a DATE member made the row a Date).
+        if (names[k] === '__proto__') Object.defineProperty(row, '__proto__', { value: members[k]![i], enumerable: true, writable: true, configurable: true });
+        else row[names[k]!] = members[k]![i];
+      }
       out[i] = row;
     }
     return out;

@@ -409,6 +409,17 @@ describe('openParquet: struct, list and map columns a chunk at a time', () => {
     assert.deepEqual(read.st, Array(5).fill({ n: 4294967294 }));
   }));
 
+  test('a struct member named __proto__ is a member of its row, not its prototype', () => withTempDir(async (dir) => {
+    const file = join(dir, 'proto.parquet');
+    await duckdb(`COPY (SELECT {'a': i::INT, '__proto__': CASE WHEN i = 1 THEN NULL ELSE DATE '2024-01-01' + i::INT END, 'b': 'x' || i::VARCHAR} AS st FROM range(3) t(i)) TO ${sqlPath(file)} (FORMAT parquet)`);
+    const cells = concatColumns(await drain(await openParquet([file], { columns: undefined, chunkRows: 2 }))).st as Record<string, unknown>[];
+    for (const [i, row] of cells.entries()) {
+      assert.equal(Object.getPrototypeOf(row), Object.prototype);
+      assert.deepEqual(Object.keys(row), ['a', '__proto__', 'b']);
+      assert.deepEqual(Object.getOwnPropertyDescriptor(row, '__proto__')!.value, i === 1 ? null : new Date(Date.UTC(2024, 0, 1 + i)));
+    }
+  }));
+
   test('a row group of wide lists or structs is read in chunks of fewer rows (an embedding of 768 floats: 682), as DuckDB reads it', () => withTempDir(async (dir) => {
     const file = join(dir, 'embeddings.parquet');
     await duckdb(`COPY (SELECT i::INT AS id, list_transform(range(768), x -> ((i * 7 + x) % 101) / 101.0)::FLOAT[] AS emb FROM range(2000) t(i)) TO ${sqlPath(file)} (FORMAT parquet)`);
@@ -474,7 +485,7 @@ describe('openParquet: struct, list and map columns a chunk at a time', () => {
     }
   }));
 
-  test('a repeated leaf (a two-level list, a repeated field) keeps its rows whole where 4,096 levels or a page end inside one', () => withTempDir(async (dir) => {
+  test('a repeated leaf or group (a two-level list, a repeated field, a repeated group) keeps its rows whole where 4,096 levels or a page end inside one', () => withTempDir(async (dir) => {
     // 2,000 rows of five ints (row 819 holds entries 4,095–4,099); every 7th row empty, every 11th null where it may be.
     const lists = Array.from({ length: 2000 }, (_, i) => (i % 7 === 3 ? [] : Array.from({ length: 5 }, (_, k) => i * 10 + k)));
     const layouts = [
@@ -485,9 +496,14 @@ describe('openParquet: struct, list and map columns a chunk at a time', () => {
         schema: [{ name: 'l', repetition_type: 'OPTIONAL' as const, num_children: 1, converted_type: 'LIST' as const }, { name: 'array', repetition_type: 'REPEATED' as const, type: 'INT32' as const }],
         lists: lists.map((l, i) => (i % 11 === 5 ? null : l)), entry: (l: number[] | null) => (l === null ? [[0, 0, null] as Entry] : l.length === 0 ? [[0, 1, null] as Entry] : l.map((v, k): Entry => [k === 0 ? 0 : 1, 2, v])),
       },
+      // repeated group l { required int32 a } (parquet-protobuf's repeated message): a list of structs, never one struct.
+      {
+        schema: [{ name: 'l', repetition_type: 'REPEATED' as const, num_children: 1 }, { name: 'a', repetition_type: 'REQUIRED' as const, type: 'INT32' as const }],
+        lists: lists.map((l) => l.map((a) => ({ a }))), entry: (l: number[]) => (l.length === 0 ? [[0, 0, null] as Entry] : l.map((v, k): Entry => [k === 0 ? 0 : 1, 1, v])),
+      },
     ];
     for (const [n, { schema, lists: cells, entry }] of layouts.entries()) {
-      const entries = cells.flatMap((l) => entry(l as number[]));
+      const entries = cells.flatMap((l) => entry((n === 2 ? (l as { a: number }[]).map((m) => m.a) : l) as number[]));
       // hyparquet's whole read of the file in one page (its own reader cuts such rows at a page's end too).
       let expected: unknown[] = [];
       for (const splits of [[], [4097, 7003]]) {
