@@ -416,10 +416,12 @@ function plainLists(data: Float32Array | Float64Array, cells: Column, length: nu
     data[o] = fills[k]!;
     return true;
   };
-  // A row nested as the dimensions after the batch are: each level a list of its dimension's length.
+  // A row nested as the dimensions after the batch are: each level a list of its dimension's length,
+  // each of its items `strides[d]` values of the row.
+  const strides = dims.map((_, d) => dims.slice(d + 1).reduce((a, b) => a * b, 1));
   const nested = (list: unknown, d: number, o: number, k: number): boolean => {
     if (!Array.isArray(list) || list.length !== dims[d]) return false;
-    const stride = width / dims.slice(0, d + 1).reduce((a, b) => a * b, 1);
+    const stride = strides[d]!;
     for (let j = 0; j < list.length; j++) {
       if (d === dims.length - 1 ? !put(list[j], o + j, k + j) : !nested(list[j], d + 1, o + j * stride, k + j * stride)) return false;
     }

@@ -12,13 +12,11 @@ import { compressors } from 'hyparquet-compressors';
 import { assembleLists, assembleNested } from 'hyparquet/src/assemble.js';
 import { convert, convertWithDictionary, DEFAULT_PARSERS } from 'hyparquet/src/convert.js';
 import { decompressPage, readDataPage, readDataPageV2 } from 'hyparquet/src/datapage.js';
-import { deltaBinaryUnpack } from 'hyparquet/src/delta.js';
 import { readPlain } from 'hyparquet/src/plain.js';
 import { getMaxDefinitionLevel, getMaxRepetitionLevel, getTreePath, isListLike, isMapLike } from 'hyparquet/src/schema.js';
-import { readVarInt } from 'hyparquet/src/thrift.js';
 import type { ColumnDecoder, DecodedArray, PageHeader, ParquetParsers } from 'hyparquet/src/types.js';
 import { HybridReader } from './parquet-hybrid.js';
-import { ChunkBytes, int32Deltas } from './parquet-pages.js';
+import { ChunkBytes, deltaIntegers, dictionaryPage, pageSections, pageValues } from './parquet-pages.js';
 
 /** How a nested column's values are converted: the parsers, and whether unannotated bytes stay bytes (utf8: false). */
 export interface NestedDecoding {
@@ -185,7 +183,7 @@ class LeafReader {
     }
     if (started < count) throw new Error(`column "${this.key}" ends after ${this.#rows + started} rows, inside its row group`);
     if (keep && this.#listed === undefined && this.#member === undefined) this.#assemble(out, gathered);
-    if (keep && out.length !== count) throw new Error(`column "${this.key}" makes ${out.length} rows of levels that start ${count}`);
+    if (keep && out.length !== count) throw new Error(`column "${this.key}" assembles ${out.length} rows from levels that start ${count}`);
     this.#rows += count;
     return out;
   }
@@ -206,7 +204,7 @@ class LeafReader {
     assembleLists(out, defs as number[] | undefined, reps as number[], values as DecodedArray, this.#decoder.schemaPath);
   }
 
-  /** Hands the block's entries `[#at, end)` and their values on: to `out` for a LIST of one leaf, else to `gathered`. */
+  /** Hands the block's entries `[#at, end)` and their values on: to `out` for a LIST of one leaf or a plain struct's member, else to `gathered` (assembled at the take's end). */
   #emit(out: unknown[], gathered: Gathered, end: number, keep: boolean): void {
     const from = this.#at;
     this.#at = end;
@@ -220,17 +218,22 @@ class LeafReader {
       return;
     }
     if (this.#member !== undefined) {
-      const max = this.#maxDef;
-      let v = 0;
-      for (let i = from; i < end; i++) {
-        const def = defs ? defs[i - from]! : max;
-        out.push(def === max ? values[v++] : def < this.#member ? absent : null);
-      }
+      this.#emitMember(out, from, end, values, this.#member);
       return;
     }
     gathered.values.push(values);
     if (defs) gathered.defs.push(defs.slice());
     if (this.#maxRep > 0) gathered.reps.push(this.#reps.slice(from, end));
+  }
+
+  /** Entries `[from, end)` of a plain struct's member, an entry a row: its value, null, or `absent` where the struct itself is null (below `struct`). */
+  #emitMember(out: unknown[], from: number, end: number, values: DecodedArray, struct: number): void {
+    const max = this.#maxDef;
+    let v = 0;
+    for (let i = from; i < end; i++) {
+      const def = max > 0 ? this.#defs[i]! : max;
+      out.push(def === max ? values[v++] : def < struct ? absent : null);
+    }
   }
 
   /**
@@ -274,8 +277,7 @@ class LeafReader {
       const { header, bytes } = await this.#bytes.page();
       const decoder = this.#decoder;
       if (header.type === 'DICTIONARY_PAGE') {
-        const raw = decompressPage(bytes, header.uncompressed_page_size, decoder.codec, decoder.compressors);
-        this.#dictionary = convert(readPlain({ view: new DataView(raw.buffer, raw.byteOffset, raw.byteLength), offset: 0 }, decoder.type, header.dictionary_page_header!.num_values, decoder.element.type_length), decoder);
+        this.#dictionary = convert(dictionaryPage(bytes, header, decoder), decoder);
       } else if (header.type === 'DATA_PAGE' || header.type === 'DATA_PAGE_V2') {
         this.#pageLeft = pageValues(header);
         this.#page = levelPage(bytes, header, decoder, this.#dictionary, this.#maxRep, this.#maxDef);
@@ -315,16 +317,6 @@ function joined(pieces: readonly ArrayLike<unknown>[]): ArrayLike<unknown> {
   return out;
 }
 
-/** A data page's entries (values and nulls), as its header says; a damaged header's count that is none is an error, not a page read forever. */
-export function pageValues(header: PageHeader): number {
-  const count = header.type === 'DATA_PAGE_V2' ? header.data_page_header_v2?.num_values : header.data_page_header?.num_values;
-  if (!Number.isSafeInteger(count) || count! < 0) throw new Error(`a data page's header says it holds ${String(count)} values`);
-  return count!;
-}
-
-/** Bits of a level of at most `max`. */
-const levelWidth = (max: number) => 32 - Math.clz32(max);
-
 /**
  * Opens a data page. Its levels are read as asked where they are RLE (every writer's, and V2's
  * always), and so are its values where they are PLAIN, dictionary indexes or BYTE_STREAM_SPLIT
@@ -340,28 +332,7 @@ function levelPage(bytes: Uint8Array, header: PageHeader, decoder: ColumnDecoder
   const lazyValues = (encoding === 'PLAIN' && decoder.type !== 'BOOLEAN') || dictionaryEncoded || split || encoding === 'DELTA_BINARY_PACKED';
   const rleLevels = v2 || ((maxRep === 0 || h1!.repetition_level_encoding === 'RLE') && (maxDef === 0 || h1!.definition_level_encoding === 'RLE'));
   if (!lazyValues || !rleLevels) return wholePage(bytes, header, decoder, dictionary, maxDef);
-  let reps: HybridReader | undefined;
-  let defs: HybridReader | undefined;
-  let values: Uint8Array;
-  if (v2) {
-    const h = header.data_page_header_v2!;
-    const levelBytes = h.repetition_levels_byte_length + h.definition_levels_byte_length;
-    if (maxRep > 0) reps = new HybridReader(bytes.subarray(0, h.repetition_levels_byte_length), levelWidth(maxRep));
-    if (maxDef > 0) defs = new HybridReader(bytes.subarray(h.repetition_levels_byte_length, levelBytes), levelWidth(maxDef));
-    values = bytes.subarray(levelBytes);
-    if (h.is_compressed !== false) values = decompressPage(values, header.uncompressed_page_size - levelBytes, decoder.codec, decoder.compressors);
-  } else {
-    // v1: levels and values compressed together, each level stream length-prefixed.
-    values = decompressPage(bytes, header.uncompressed_page_size, decoder.codec, decoder.compressors);
-    const stream = (max: number) => {
-      const length = new DataView(values.buffer, values.byteOffset, values.byteLength).getUint32(0, true);
-      const reader = new HybridReader(values.subarray(4, 4 + length), levelWidth(max));
-      values = values.subarray(4 + length);
-      return reader;
-    };
-    if (maxRep > 0) reps = stream(maxRep);
-    if (maxDef > 0) defs = stream(maxDef);
-  }
+  const { reps, defs, values } = pageSections(bytes, header, decoder, maxRep, maxDef);
   return {
     levels(repOut, defOut, count) {
       reps?.read(repOut, 0, count);
@@ -369,7 +340,7 @@ function levelPage(bytes: Uint8Array, header: PageHeader, decoder: ColumnDecoder
     },
     values: dictionaryEncoded ? dictionaryValues(values, dictionary!)
       : split ? splitValues(values, decoder)
-        : encoding === 'DELTA_BINARY_PACKED' ? sliced(deltaValues(values, decoder), (raw) => convert(raw, decoder))
+        : encoding === 'DELTA_BINARY_PACKED' ? sliced(deltaIntegers(values, decoder.type), (raw) => convert(raw, decoder))
           : plainValues(values, decoder),
   };
 }
@@ -411,17 +382,6 @@ function splitValues(values: Uint8Array, decoder: ColumnDecoder): LevelPage['val
       : decoder.type === 'INT32' ? new Int32Array(bytes.buffer) : new BigInt64Array(bytes.buffer);
     return convert(raw, decoder);
   };
-}
-
-/** A DELTA_BINARY_PACKED page's integers, unpacked at once (the encoding is read from its start); INT32 through int32Deltas. */
-function deltaValues(values: Uint8Array, decoder: ColumnDecoder): DecodedArray {
-  if (decoder.type === 'INT32') return int32Deltas(values);
-  const header = { view: new DataView(values.buffer, values.byteOffset, values.byteLength), offset: 0 };
-  readVarInt(header); // block size
-  readVarInt(header); // miniblocks a block
-  const out = new BigInt64Array(readVarInt(header));
-  deltaBinaryUnpack({ view: header.view, offset: 0 }, out.length, out);
-  return out;
 }
 
 /** Values decoded at once, handed out in order, `convert`ed a piece at a time. */

@@ -1,12 +1,16 @@
 /**
- * @file The bytes of a Parquet column chunk, page by page, and page encodings hyparquet decodes
- * wrong; shared by the flat (parquet.ts) and nested (parquet-nested.ts) column readers.
+ * @file The bytes of a Parquet column chunk, page by page, a page's levels and values, and page
+ * encodings hyparquet decodes wrong; shared by the flat (parquet.ts) and nested
+ * (parquet-nested.ts) column readers.
  */
 import type { AsyncBuffer } from 'hyparquet';
 import { parquetHeader } from 'hyparquet/src/column.js';
+import { decompressPage } from 'hyparquet/src/datapage.js';
 import { deltaBinaryUnpack } from 'hyparquet/src/delta.js';
+import { readPlain } from 'hyparquet/src/plain.js';
 import { readVarInt, readZigZagBigInt } from 'hyparquet/src/thrift.js';
-import type { PageHeader } from 'hyparquet/src/types.js';
+import type { ColumnDecoder, DecodedArray, PageHeader } from 'hyparquet/src/types.js';
+import { HybridReader } from './parquet-hybrid.js';
 
 /** Bytes of a column chunk read at once: its pages are read forward a window at a time (Spark writes 128 MB row groups). */
 const WINDOW_BYTES = 1 << 20;
@@ -72,6 +76,62 @@ export class ChunkBytes {
   }
 }
 
+/** A data page's entries (values and nulls), as its header says; a damaged header's count that is none is an error, not a page read forever. */
+export function pageValues(header: PageHeader): number {
+  const count = header.type === 'DATA_PAGE_V2' ? header.data_page_header_v2?.num_values : header.data_page_header?.num_values;
+  if (!Number.isSafeInteger(count) || count! < 0) throw new Error(`a data page's header says it holds ${String(count)} values`);
+  return count!;
+}
+
+/** A dictionary page's values as stored (PLAIN), before any conversion. */
+export function dictionaryPage(bytes: Uint8Array, header: PageHeader, decoder: ColumnDecoder): DecodedArray {
+  const raw = decompressPage(bytes, header.uncompressed_page_size, decoder.codec, decoder.compressors);
+  return readPlain({ view: new DataView(raw.buffer, raw.byteOffset, raw.byteLength), offset: 0 }, decoder.type, header.dictionary_page_header!.num_values, decoder.element.type_length);
+}
+
+/** Bits of a level of at most `max`. */
+const levelWidth = (max: number) => 32 - Math.clz32(max);
+
+/**
+ * A data page's repetition and definition levels (RLE, read as asked) where the column has them
+ * (`maxRep`, `maxDef` above 0), and its values' bytes, decompressed. V1 compresses levels and
+ * values together, each level stream length-prefixed; V2 keeps its levels first, uncompressed.
+ */
+export function pageSections(page: Uint8Array, header: PageHeader, decoder: ColumnDecoder, maxRep: number, maxDef: number): { reps?: HybridReader; defs?: HybridReader; values: Uint8Array } {
+  if (header.type === 'DATA_PAGE_V2') {
+    const h = header.data_page_header_v2!;
+    const levelBytes = h.repetition_levels_byte_length + h.definition_levels_byte_length;
+    let values = page.subarray(levelBytes);
+    if (h.is_compressed !== false) values = decompressPage(values, header.uncompressed_page_size - levelBytes, decoder.codec, decoder.compressors);
+    return {
+      ...(maxRep > 0 ? { reps: new HybridReader(page.subarray(0, h.repetition_levels_byte_length), levelWidth(maxRep)) } : {}),
+      ...(maxDef > 0 ? { defs: new HybridReader(page.subarray(h.repetition_levels_byte_length, levelBytes), levelWidth(maxDef)) } : {}),
+      values,
+    };
+  }
+  let values = decompressPage(page, header.uncompressed_page_size, decoder.codec, decoder.compressors);
+  const stream = (max: number) => {
+    const length = new DataView(values.buffer, values.byteOffset, values.byteLength).getUint32(0, true);
+    const reader = new HybridReader(values.subarray(4, 4 + length), levelWidth(max));
+    values = values.subarray(4 + length);
+    return reader;
+  };
+  const reps = maxRep > 0 ? stream(maxRep) : undefined;
+  const defs = maxDef > 0 ? stream(maxDef) : undefined;
+  return { ...(reps ? { reps } : {}), ...(defs ? { defs } : {}), values };
+}
+
+/** A DELTA_BINARY_PACKED page's integers, unpacked at once (the encoding is read from its start): INT32 through int32Deltas, INT64 as hyparquet reads them. */
+export function deltaIntegers(values: Uint8Array, type: ColumnDecoder['type']): Int32Array | BigInt64Array {
+  if (type === 'INT32') return int32Deltas(values);
+  const header = { view: new DataView(values.buffer, values.byteOffset, values.byteLength), offset: 0 };
+  readVarInt(header); // block size
+  readVarInt(header); // miniblocks a block
+  const out = new BigInt64Array(readVarInt(header));
+  deltaBinaryUnpack({ view: header.view, offset: 0 }, out.length, out);
+  return out;
+}
+
 /**
  * A DELTA_BINARY_PACKED page of INT32 values, decoded by hyparquet, whose first value is then
  * read again: DuckDB writes a UINTEGER's first value as the unsigned number (4294967295, not -1),
@@ -79,7 +139,7 @@ export class ChunkBytes {
  * varint rather than of the value, so every value of such a page came out 2^31 off. The deltas
  * wrap modulo 2^32, so the page is right once shifted by the first value's error.
  */
-export function int32Deltas(bytes: Uint8Array): Int32Array {
+function int32Deltas(bytes: Uint8Array): Int32Array {
   const header = { view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), offset: 0 };
   readVarInt(header); // block size
   readVarInt(header); // miniblocks a block

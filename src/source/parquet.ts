@@ -23,8 +23,8 @@ import { blockArray } from './blocks.js';
 import { type ChunkOptions, chunkEnd, requireColumns } from './chunks.js';
 import { parseExact } from './json.js';
 import { HybridReader } from './parquet-hybrid.js';
-import { NestedColumnReader, pageValues } from './parquet-nested.js';
-import { ChunkBytes, int32Deltas } from './parquet-pages.js';
+import { NestedColumnReader } from './parquet-nested.js';
+import { ChunkBytes, deltaIntegers, dictionaryPage, pageSections, pageValues } from './parquet-pages.js';
 import { streamError } from './files.js';
 import { CodedColumn, type Field, type FieldType, infinityStamp, MaskedColumn, maxSafeBig, type NumberArray, type RowChunk, type Source, type SourcePosition, type TimeUnit } from './types.js';
 
@@ -128,7 +128,7 @@ export async function openParquet(files: readonly string[], options: ParquetSour
           if (groupEnd > skip) {
             const first = Math.max(groupStart, skip);
             const reader = await readGroup(opened, names, group, groupStart, first);
-            const step = groupChunkRows(opened, names, group, options);
+            const step = groupChunkRows(options, nestedWidth(opened, names, group).weighed);
             for (let start = first; start < groupEnd; start += step) {
               const end = Math.min(groupEnd, start + step);
               const columns = await reader.take(end - start);
@@ -211,8 +211,7 @@ function inStruct(path: readonly SchemaTree[]): boolean {
  * that a chunk decodes about chunkCells of them (682 rows of embeddings of 768 floats), as a CSV
  * chunk of wide rows holds fewer rows; `input.chunk_rows` as set.
  */
-function groupChunkRows(opened: OpenParquet, names: readonly string[], group: RowGroup, options: ChunkOptions): number {
-  const { weighed } = nestedWidth(opened, names, group);
+function groupChunkRows(options: ChunkOptions, weighed: number): number {
   return weighed === 0 ? options.chunkRows : chunkEnd(options, true, Math.ceil(weighed));
 }
 
@@ -223,9 +222,9 @@ function groupChunkRows(opened: OpenParquet, names: readonly string[], group: Ro
  * the whole process (exit 134, nodejs/node#47224) rather than stopping with MEMORY_LIMIT.
  */
 function nestedFits(opened: OpenParquet, names: readonly string[], group: RowGroup, options: ParquetSourceOptions & { memoryMb: number }, index: number): void {
-  const { values: width } = nestedWidth(opened, names, group);
+  const { values: width, weighed } = nestedWidth(opened, names, group);
   if (width === 0) return;
-  const rows = Math.min(Number(group.num_rows), groupChunkRows(opened, names, group, options));
+  const rows = Math.min(Number(group.num_rows), groupChunkRows(options, weighed));
   const needMb = Math.ceil((width * rows * decodedBytes) / 2 ** 20);
   const heapMb = Math.round(options.memoryMb * scoringShare);
   if (needMb <= heapMb) return;
@@ -414,8 +413,7 @@ class FlatColumnReader {
       const { header, bytes } = await this.#bytes.page();
       const decoder = this.#decoder;
       if (header.type === 'DICTIONARY_PAGE') {
-        const raw = decompressPage(bytes, header.uncompressed_page_size, decoder.codec, compressors);
-        this.#dictionary = toValues(readPlain({ view: new DataView(raw.buffer, raw.byteOffset, raw.byteLength), offset: 0 }, decoder.type, header.dictionary_page_header!.num_values, decoder.element.type_length), decoder);
+        this.#dictionary = toValues(dictionaryPage(bytes, header, decoder), decoder);
         this.#textDictionary = Array.isArray(this.#dictionary) && this.#dictionary.every((d) => typeof d === 'string') ? this.#dictionary as string[] : undefined;
       } else if (header.type === 'DATA_PAGE' || header.type === 'DATA_PAGE_V2') {
         const rows = pageValues(header);
@@ -861,23 +859,7 @@ function openPage(page: Uint8Array, header: PageHeader, decoder: ColumnDecoder, 
     // Date or a copy of bytes for each at once, past the thread's heap cap where V1 pages ran.
     return dictionary && dictionaryEncoded ? decodedPage(defs, convertWithDictionary(dataPage, dictionary, encoding, decoder)) : decodedPage(defs, dataPage, (raw) => toValues(raw, decoder));
   }
-  // v1: levels and values compressed together, the levels length-prefixed; v2: levels first, uncompressed, then the values.
-  let levels: HybridReader | undefined;
-  let values: Uint8Array;
-  if (v2) {
-    const h = header.data_page_header_v2!;
-    const levelBytes = h.repetition_levels_byte_length + h.definition_levels_byte_length;
-    if (optional) levels = new HybridReader(page.subarray(h.repetition_levels_byte_length, levelBytes), 1);
-    values = page.subarray(levelBytes);
-    if (h.is_compressed !== false) values = decompressPage(values, header.uncompressed_page_size - levelBytes, decoder.codec, compressors);
-  } else {
-    values = decompressPage(page, header.uncompressed_page_size, decoder.codec, compressors);
-    if (optional) {
-      const length = new DataView(values.buffer, values.byteOffset, values.byteLength).getUint32(0, true);
-      levels = new HybridReader(values.subarray(4, 4 + length), 1);
-      values = values.subarray(4 + length);
-    }
-  }
+  const { defs: levels, values } = pageSections(page, header, decoder, 0, optional ? 1 : 0);
   const indexes = dictionaryEncoded ? new HybridReader(values.subarray(1), values[0] ?? 0) : undefined;
   const reader = { view: new DataView(values.buffer, values.byteOffset, values.byteLength), offset: 0 };
   const nextLevels = (rows: number) => {
@@ -887,7 +869,7 @@ function openPage(page: Uint8Array, header: PageHeader, decoder: ColumnDecoder, 
     return presentRows(defs);
   };
   const plainValues = (present: number) => readPlain(reader, decoder.type, present, decoder.element.type_length);
-  const deltas = delta32 ? int32Deltas(values) : undefined;
+  const deltas = delta32 ? deltaIntegers(values, 'INT32') : undefined;
   let delta = 0;
   return {
     take(rows) {

@@ -402,7 +402,7 @@ describe('openParquet: struct, list and map columns a chunk at a time', () => {
   test('a list of UINTEGER in a V2 file reads as DuckDB reads it: hyparquet read its DELTA_BINARY_PACKED first value 2^31 off, and every value with it', () => withTempDir(async (dir) => {
     const file = join(dir, 'uint.parquet');
     await duckdb(`COPY (SELECT [4294967295::UINTEGER, (i * 3)::UINTEGER, 7::UINTEGER] AS u, {'n': 4294967294::UINTEGER} AS st FROM range(5) t(i)) TO ${sqlPath(file)} (FORMAT parquet, PARQUET_VERSION V2)`);
-    const [meta] = await duckdb(`SELECT encodings FROM parquet_metadata(${sqlPath(file)}) WHERE path_in_schema = 'u, list, element' OR path_in_schema LIKE 'u%' LIMIT 1`);
+    const [meta] = await duckdb(`SELECT encodings FROM parquet_metadata(${sqlPath(file)}) WHERE path_in_schema LIKE 'u%' LIMIT 1`);
     assert.match(String(meta!.encodings), /DELTA_BINARY_PACKED/);
     const read = concatColumns(await drain(await openParquet([file], { columns: undefined, chunkRows: 2 })));
     assert.deepEqual(read.u, [0, 1, 2, 3, 4].map((i) => [4294967295, i * 3, 7]));
