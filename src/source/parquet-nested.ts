@@ -8,7 +8,6 @@
  * embeddings of 768 floats took ~700 MB, and DuckDB writes such a column chunk as one page.
  */
 import type { AsyncBuffer, RowGroup, SchemaTree } from 'hyparquet';
-import { compressors } from 'hyparquet-compressors';
 import { assembleLists, assembleNested } from 'hyparquet/src/assemble.js';
 import { convert, convertWithDictionary, DEFAULT_PARSERS } from 'hyparquet/src/convert.js';
 import { decompressPage, readDataPage, readDataPageV2 } from 'hyparquet/src/datapage.js';
@@ -16,7 +15,7 @@ import { readPlain } from 'hyparquet/src/plain.js';
 import { getMaxDefinitionLevel, getMaxRepetitionLevel, getTreePath, isListLike, isMapLike } from 'hyparquet/src/schema.js';
 import type { ColumnDecoder, DecodedArray, PageHeader, ParquetParsers } from 'hyparquet/src/types.js';
 import { HybridReader } from './parquet-hybrid.js';
-import { ChunkBytes, deltaIntegers, dictionaryPage, pageSections, pageValues } from './parquet-pages.js';
+import { ChunkBytes, decompressors, deltaIntegers, dictionaryPage, pageSections, pageValues } from './parquet-pages.js';
 
 /** How a nested column's values are converted: the parsers, and whether unannotated bytes stay bytes (utf8: false). */
 export interface NestedDecoding {
@@ -59,7 +58,7 @@ export class NestedColumnReader {
       const schemaPath = getTreePath(tree, chunk.path_in_schema);
       const decoder: ColumnDecoder = {
         pathInSchema: chunk.path_in_schema, element: schemaPath.at(-1)!.element, schemaPath, type: chunk.type, codec: chunk.codec,
-        parsers: this.#parsers, compressors, ...(decoding.utf8 === undefined ? {} : { utf8: decoding.utf8 }),
+        parsers: this.#parsers, compressors: decompressors, ...(decoding.utf8 === undefined ? {} : { utf8: decoding.utf8 }),
       };
       // Polars leaves dictionary_page_offset out; the chunk then starts at its first page either way.
       const start = Number(chunk.dictionary_page_offset || chunk.data_page_offset);
@@ -272,6 +271,8 @@ class LeafReader {
 
   /** Reads the next block of levels, from the next page where this one is done; false at the chunk's end. */
   async #fill(): Promise<boolean> {
+    // The page done with (its values all taken) goes before the next is read and decompressed.
+    if (this.#pageLeft === 0) this.#page = undefined;
     while (this.#pageLeft === 0) {
       if (this.#bytes.done) return false;
       const { header, bytes } = await this.#bytes.page();

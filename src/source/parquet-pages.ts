@@ -10,7 +10,15 @@ import { deltaBinaryUnpack } from 'hyparquet/src/delta.js';
 import { readPlain } from 'hyparquet/src/plain.js';
 import { readVarInt, readZigZagBigInt } from 'hyparquet/src/thrift.js';
 import type { ColumnDecoder, DecodedArray, PageHeader } from 'hyparquet/src/types.js';
+import { compressors } from 'hyparquet-compressors';
 import { HybridReader } from './parquet-hybrid.js';
+import { snappyUncompress } from './snappy.js';
+
+/**
+ * The page codecs the readers decompress with: hyparquet-compressors' (ZSTD, GZIP, Brotli, LZ4),
+ * and Snappy of our own (snappy.ts: hysnappy's kept up to three copies of a page).
+ */
+export const decompressors = { ...compressors, SNAPPY: snappyUncompress };
 
 /** Bytes of a column chunk read at once: its pages are read forward a window at a time (Spark writes 128 MB row groups). */
 const WINDOW_BYTES = 1 << 20;

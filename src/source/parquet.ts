@@ -7,7 +7,6 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { type AsyncBuffer, type FileMetaData, parquetMetadataAsync, parquetSchema, type RowGroup, type SchemaTree } from 'hyparquet';
-import { compressors } from 'hyparquet-compressors';
 // Page-level pieces of hyparquet (public subpath exports, pinned version): flat columns are
 // decoded here without its list assembly, which pushes value by value (17% of a Parquet run's
 // scoring thread in a --cpu-prof of penguins 3.1M).
@@ -24,7 +23,7 @@ import { type ChunkOptions, chunkEnd, requireColumns } from './chunks.js';
 import { parseExact } from './json.js';
 import { HybridReader } from './parquet-hybrid.js';
 import { NestedColumnReader } from './parquet-nested.js';
-import { ChunkBytes, deltaIntegers, dictionaryPage, pageSections, pageValues } from './parquet-pages.js';
+import { ChunkBytes, decompressors, deltaIntegers, dictionaryPage, pageSections, pageValues } from './parquet-pages.js';
 import { streamError } from './files.js';
 import { CodedColumn, type Field, type FieldType, infinityStamp, MaskedColumn, maxSafeBig, type NumberArray, type RowChunk, type Source, type SourcePosition, type TimeUnit } from './types.js';
 
@@ -359,7 +358,7 @@ class FlatColumnReader {
     if (!chunk) throw new Error(`row group has no column chunk for "${name}"`);
     const element = schemaPath[1]!.element;
     this.#name = name;
-    this.#decoder = { pathInSchema: chunk.path_in_schema, element, schemaPath, type: chunk.type, codec: chunk.codec, parsers: exactParsers, compressors };
+    this.#decoder = { pathInSchema: chunk.path_in_schema, element, schemaPath, type: chunk.type, codec: chunk.codec, parsers: exactParsers, compressors: decompressors };
     // Polars leaves dictionary_page_offset out; the chunk then starts at its first page either way.
     const start = Number(chunk.dictionary_page_offset || chunk.data_page_offset);
     this.#bytes = new ChunkBytes(file, start, start + Number(chunk.total_compressed_size));
@@ -408,6 +407,9 @@ class FlatColumnReader {
 
   /** Opens the next data page, reading a dictionary page on the way; a page of at most `skippable` rows is passed over and its row count returned. */
   async #nextPage(skippable: number): Promise<number> {
+    // The page done with goes before the next is read and decompressed: DuckDB's pages reach
+    // ~100 MB, and holding it made three of them at once.
+    this.#page = undefined;
     for (;;) {
       if (this.#bytes.done) throw new Error(`column "${this.#name}" has ${this.#met} values in a row group of ${this.#rows} rows`);
       const { header, bytes } = await this.#bytes.page();
@@ -853,7 +855,7 @@ function openPage(page: Uint8Array, header: PageHeader, decoder: ColumnDecoder, 
   if (!((encoding === 'PLAIN' && decoder.type !== 'BOOLEAN') || (dictionaryEncoded && dictionary) || delta32)) {
     const { definitionLevels, dataPage } = v2
       ? readDataPageV2(page, header, decoder)
-      : readDataPage(decompressPage(page, header.uncompressed_page_size, decoder.codec, compressors), header.data_page_header!, decoder);
+      : readDataPage(decompressPage(page, header.uncompressed_page_size, decoder.codec, decompressors), header.data_page_header!, decoder);
     const defs = optional && definitionLevels && definitionLevels.length > 0 ? Uint8Array.from(definitionLevels) : undefined;
     // Values made as rows are taken: a V2 page of a million rows (DuckDB's delta encodings) made a
     // Date or a copy of bytes for each at once, past the thread's heap cap where V1 pages ran.
