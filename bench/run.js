@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // bento-batch benchmarks: prints numbers, asserts nothing. Run after `npm run build`:
 //   npm run bench                 # everything
-//   npm run bench -- checkpoint   # one section: io-bound | compute-bound | rss | checkpoint | memory | read
+//   npm run bench -- checkpoint   # one section: io-bound | compute-bound | rss | checkpoint | memory | read | embeddings
 // Sections io-bound, compute-bound and rss measure bento-batch against the limits issue 6 names:
 // the compute ceiling (onnxruntime alone), the I/O ceiling (bento-batch's reader and writer with
 // no model), and hand-written careful and naive scripts (bench/peers/). BENCH_REPS=n overrides
@@ -378,4 +378,56 @@ if (wanted('memory')) {
     layouts.push([fmt(groupRows), fmt(r.rows), fmt(r.seconds, 2), fmt(r.rows / r.seconds), fmt(r.rssMB)]);
   }
   table(['input row group (rows)', 'rows', 'seconds', 'rows/s', 'peak RSS MB'], layouts);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Embeddings: a list of 768 floats a row, computed upstream (a sentence encoder), scored by a
+// linear head (bench/models/embedding-head) with `id` kept: the reading of the lists is the work.
+// DuckDB writes such a column as pages of up to ~100 MB (26.7M floats: a 122,880-row group holds
+// four), so its default layout is the one that tests a reader's memory; Polars', pyarrow's and
+// Spark's ~1 MB pages are near the 4,096-row groups. The floats are random: real embeddings
+// compress as little.
+if (wanted('embeddings')) {
+  const model = join(root, 'bench', 'models', 'embedding-head');
+  const sizes = { '20k': 20_000, '150k': 150_000 };
+  const inputs = [
+    ['Parquet, DuckDB default layout (122,880-row groups, ~100 MB pages)', '20k', 'parquet', ''],
+    ['Parquet, DuckDB default layout (122,880-row groups, ~100 MB pages)', '150k', 'parquet', ''],
+    ['Parquet, 4,096-row groups (~12 MB pages)', '150k', 'parquet', ', ROW_GROUP_SIZE 4096'],
+    ['JSON Lines (DuckDB\'s float text)', '20k', 'jsonl', ''],
+  ];
+  const fileOf = (size, format, layout) => join(work, `emb-${size}${layout ? '-g4k' : ''}.${format}`);
+  const missing = inputs.filter(([, size, format, layout]) => !existsSync(fileOf(size, format, layout)));
+  if (missing.length > 0) {
+    const started = performance.now();
+    duck(['SELECT setseed(0.768)', ...missing.map(([, size, format, layout]) =>
+      `COPY (SELECT i AS id, list_transform(range(768), x -> (random() * 2 - 1)::FLOAT) AS emb FROM range(${sizes[size]}) t(i)) TO '${fileOf(size, format, layout)}' (FORMAT ${format === 'jsonl' ? 'json' : `parquet${layout}`})`)].join(';\n'));
+    console.log(`\n(generated embedding inputs in ${fmt((performance.now() - started) / 1000, 1)} s under ${work})`);
+  }
+  const n = reps(3);
+  console.log(`\n## embeddings: id + a 768-float list a row → embedding-head (768 → 3, softmax) → CSV of id and the prediction; batch ${BATCH}, best of ${n} interleaved`);
+  console.log('compute ceiling = onnxruntime alone on tensors of the input\'s first batches (best of 1 × 2 threads, 2 workers × 1); reading alone = bento-batch\'s');
+  console.log('Parquet source to the end, nothing scored (bench/peers/parquet-read.js): the I/O ceiling\'s reading half, which these runs are bound by; careful =');
+  console.log('bench/peers/careful-embeddings.js (hyparquet a row group at a time as objects, or readline + JSON.parse; checked to write the same bytes). Seconds as in io-bound.');
+  const rows = [];
+  for (const [label, size, format, layout] of inputs) {
+    const input = fileOf(size, format, layout);
+    const output = (tool) => join(work, `emb-out-${tool}.csv`);
+    const e2e = job(`emb-${size}-${format}${layout ? '-g4k' : ''}`, [`input: { path: ${input} }`, `model: ${model}`, `batch: { size: ${BATCH} }`, `output: { path: ${output('bento')}, keep: [id] }`]);
+    const runs = { bento: [], careful: [], ceiling: [], read: [] };
+    for (let rep = 0; rep < n; rep++) {
+      if (format === 'parquet') runs.read.push(runPeer('parquet-read.js', { input, reader: 'ours' }));
+      runs.bento.push(runJob(e2e));
+      runs.careful.push(runPeer('careful-embeddings.js', { model, input, output: output('careful'), batch: BATCH }));
+      for (const mode of ['1x2', '2x1']) runs.ceiling.push(runPeer('compute-ceiling.js', { model, input, batch: BATCH, mode, workers: 2, seconds: 2 }));
+    }
+    for (const r of [...runs.bento, ...runs.careful]) if (r.rows !== sizes[size]) throw new Error(`${label}: expected ${sizes[size]} rows, got ${r.rows}`);
+    if (!readFileSync(output('bento')).equals(readFileSync(output('careful')))) throw new Error(`${label}: bento-batch and the careful script wrote other predictions`);
+    const rate = (r) => r.rows / r.seconds;
+    const [bento, careful, ceiling] = [bestOf(runs.bento), bestOf(runs.careful), bestOf(runs.ceiling)];
+    const read = runs.read.length > 0 ? bestOf(runs.read) : undefined;
+    rows.push([label, fmt(sizes[size]), fmt(rate(bento)), fmt(maxRss(runs.bento)), fmt(rate(careful)), fmt(maxRss(runs.careful)), `${fmt(rate(bento) / rate(careful), 2)}×`,
+      fmt(rate(ceiling)), read ? fmt(rate(read)) : '', read ? `${fmt((100 * rate(bento)) / Math.min(rate(read), rate(ceiling)), 1)}%` : '']);
+  }
+  table(['input', 'rows', 'bento-batch rows/s', 'RSS MB', 'careful rows/s', 'RSS MB', 'bento ÷ careful', 'compute ceiling rows/s', 'reading alone rows/s', 'bento of min'], rows);
 }

@@ -28,7 +28,7 @@ export function contract(modelDir) {
     ...(c.label ? [c.label] : []), ...(c.score ? [c.score] : []),
     ...(c.probabilities ? output.labels.map((l) => `${c.probabilities}${l}`) : []), ...(c.values ?? []),
   ];
-  return { modelFile: join(modelDir, m.model), inputName: input.tensor, outputName: output.tensor, columns, fill, activation: output.activation ?? 'none', labels: output.labels, out: c, predictionNames };
+  return { modelFile: join(modelDir, m.model), inputName: input.tensor, outputName: output.tensor, shape: input.shape, columns, fill, activation: output.activation ?? 'none', labels: output.labels, out: c, predictionNames };
 }
 
 /**

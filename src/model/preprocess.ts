@@ -399,6 +399,7 @@ function fillColumn(data: Writable, cells: Column, length: number, width: number
  */
 function plainLists(data: Float32Array | Float64Array, cells: Column, length: number, width: number, dims: readonly number[], fills: readonly number[] | undefined): boolean {
   const narrows = data instanceof Float32Array;
+  const limit = narrows ? float32Overflow : Infinity;
   const put = (value: unknown, o: number, k: number): boolean => {
     // A list's text keeps its numbers as text: read as fillColumn reads a cell, a plain decimal first.
     let x = value;
@@ -439,7 +440,16 @@ function plainLists(data: Float32Array | Float64Array, cells: Column, length: nu
       data.set(fills, at);
     } else if (list instanceof Float64Array || list instanceof Float32Array || (Array.isArray(list) && (dims.length === 1 || !Array.isArray(list[0])))) {
       if (list.length !== width) return false;
-      for (let k = 0; k < width; k++) {
+      // Finite numbers in the tensor's range are stored as they come, in a loop of their own
+      // (put's care, for every element, was most of this function's time for 768 floats a row);
+      // the first other element and those after it go through put.
+      let k = 0;
+      for (; k < width; k++) {
+        const x: unknown = list[k];
+        if (typeof x !== 'number' || !(x < limit && x > -limit)) break;
+        data[at + k] = x;
+      }
+      for (; k < width; k++) {
         const x: unknown = list[k];
         if (Array.isArray(x) || !put(x, at + k, k)) return false;
       }

@@ -24,29 +24,35 @@ export class HybridReader {
   }
 
   /**
-   * Fills `out[from, from + count)` with the next `count` values. Throws when the stream ends
-   * first; a width of 0 reads zeros (a dictionary of one value).
+   * Fills `out[from, from + count)` with the next `count` values, and returns their value where
+   * they all came from runs of one value (a list column's definition levels, where no element is
+   * null), else -1. Throws when the stream ends first; a width of 0 reads zeros (a dictionary of one value).
    */
-  read(out: Int32Array | Uint8Array, from: number, count: number): void {
+  read(out: Int32Array | Uint8Array, from: number, count: number): number {
     const end = from + count;
     if (this.#width === 0) {
       out.fill(0, from, end);
-      return;
+      return 0;
     }
     let o = from;
+    // The one value of every run these values came from, -1 where they differ or any was bit-packed.
+    let same = -2;
     while (o < end) {
       if (this.#repeat > 0) {
         const n = Math.min(this.#repeat, end - o);
         out.fill(this.#value, o, o + n);
         o += n;
         this.#repeat -= n;
+        same = same === -2 || same === this.#value ? this.#value : -1;
       } else if (this.#packed > 0) {
         const n = Math.min(this.#packed, end - o);
         this.#unpack(out, o, n);
         o += n;
         this.#packed -= n;
+        same = -1;
       } else this.#runHeader();
     }
+    return same;
   }
 
   /** Skips the next `count` values. */

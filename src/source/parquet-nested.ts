@@ -111,8 +111,12 @@ const BLOCK = 4096;
 
 /** A data page being read: its entries' levels and its values, each in order, as far as asked. */
 interface LevelPage {
-  /** Fills `[0, count)` of `reps` and `defs` with the next `count` entries' levels (an array the column has no levels for is left alone). */
-  levels(reps: Uint8Array, defs: Uint8Array, count: number): void;
+  /**
+   * Fills `[0, count)` of `reps` and `defs` with the next `count` entries' levels (an array the
+   * column has no levels for is left alone); true where every entry is at the full definition level
+   * (a value, no null), which the levels' runs often tell without a look at each.
+   */
+  levels(reps: Uint8Array, defs: Uint8Array, count: number): boolean;
   /** The next `count` values (the entries at the leaf's full definition level), converted. */
   values(count: number): DecodedArray;
 }
@@ -135,6 +139,10 @@ class LeafReader {
   readonly #defs = new Uint8Array(BLOCK);
   #at = 0;
   #have = 0;
+  /** Whether every entry of the block has a value (no null list, struct or element). */
+  #full = false;
+  /** The block's repetition levels, `[0, #have)` of #reps: searched for row starts with indexOf. */
+  #blockReps = new Uint8Array(0);
   /** Rows handed out so far, for a message. */
   #rows = 0;
   /** For the leaf of a LIST of one leaf, the definition level of an empty list (1 where the list may be null, else 0): rows are then made here, as the column's cells. */
@@ -171,10 +179,20 @@ class LeafReader {
         end += Math.min(this.#have - this.#at, count - started);
         started += end - this.#at;
       } else {
-        for (; end < this.#have; end++) {
-          if (this.#reps[end] !== 0) continue;
-          if (started === count) break;
+        // A row starts at each level 0: found by indexOf (native), not a look at each entry, as
+        // a row of a list holds hundreds (768 floats an embedding).
+        for (;;) {
+          const start = this.#blockReps.indexOf(0, end);
+          if (start === -1) {
+            end = this.#have;
+            break;
+          }
+          if (started === count) {
+            end = start;
+            break;
+          }
           started++;
+          end = start + 1;
         }
       }
       if (end > this.#at) this.#emit(out, gathered, end, keep);
@@ -209,7 +227,7 @@ class LeafReader {
     this.#at = end;
     const defs = this.#maxDef > 0 ? this.#defs.subarray(from, end) : undefined;
     let present = end - from;
-    if (defs) for (let i = 0; i < defs.length; i++) if (defs[i] !== this.#maxDef) present--;
+    if (defs && !this.#full) for (let i = 0; i < defs.length; i++) if (defs[i] !== this.#maxDef) present--;
     const values = this.#page!.values(present);
     if (!keep) return;
     if (this.#listed !== undefined) {
@@ -260,10 +278,14 @@ class LeafReader {
         i++;
         continue;
       }
-      let next = i + 1;
-      while (next < end && reps[next] !== 0) next++;
+      let next = this.#blockReps.indexOf(0, i + 1);
+      if (next === -1 || next > end) next = end;
       row = new Array<unknown>(next - i);
-      for (let k = 0; i < next; i++, k++) row[k] = defs[i] === max ? values[v++] : null;
+      if (this.#full) {
+        for (let k = 0; i < next; i++, k++) row[k] = values[v++];
+      } else {
+        for (let k = 0; i < next; i++, k++) row[k] = defs[i] === max ? values[v++] : null;
+      }
       out.push(row);
     }
     this.#row = row;
@@ -286,7 +308,8 @@ class LeafReader {
       // Index pages and unknown page types carry no rows.
     }
     const n = Math.min(BLOCK, this.#pageLeft);
-    this.#page!.levels(this.#reps, this.#defs, n);
+    this.#full = this.#page!.levels(this.#reps, this.#defs, n) || this.#maxDef === 0;
+    this.#blockReps = this.#reps.subarray(0, n);
     this.#pageLeft -= n;
     this.#at = 0;
     this.#have = n;
@@ -337,7 +360,7 @@ function levelPage(bytes: Uint8Array, header: PageHeader, decoder: ColumnDecoder
   return {
     levels(repOut, defOut, count) {
       reps?.read(repOut, 0, count);
-      defs?.read(defOut, 0, count);
+      return defs === undefined || defs.read(defOut, 0, count) === maxDef;
     },
     values: dictionaryEncoded ? dictionaryValues(values, dictionary!)
       : split ? splitValues(values, decoder)
@@ -410,6 +433,7 @@ function wholePage(bytes: Uint8Array, header: PageHeader, decoder: ColumnDecoder
       // hyparquet leaves the definition levels out of a page without a null.
       for (let i = 0; i < count; i++) defs[i] = definitionLevels?.length ? definitionLevels[at + i]! : maxDef;
       at += count;
+      return false;
     },
     values: sliced(copyBytes(convertWithDictionary(dataPage, dictionary, encoding, decoder))),
   };

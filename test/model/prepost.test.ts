@@ -95,9 +95,17 @@ describe('preprocess', () => {
     preprocess(batch({ emb: [[[1, 2], [3, 4]], [[1, 2, 3], [4]], [[1, 2], 3, 4]] }), square, 3, crooked);
     assert.deepEqual([...crooked.keys()].sort(), [1, 2]);
     // A double past float32's range is a bad row, not Infinity; float16 and float64 tensors round their own way.
+    // float32's largest value passes; the least double that rounds past it (either sign) does not.
     const errors = new Map<number, BentoError>();
+    const f32max = 3.4028234663852886e38;
     preprocess(batch({ emb: [[1, 2, 3], [1, 3.5e38, 3]] }), m, 2, errors);
     assert.deepEqual([...errors.keys()], [1]);
+    assert.deepEqual(Array.from(preprocess(batch({ emb: [[f32max, -f32max, 0]] }), m, 1).x!.data as Float32Array), [f32max, -f32max, 0]);
+    for (const past of [[3.4028235677973366e38, 0, 0], [0, -3.4028235677973366e38, 0]]) {
+      const rows = new Map<number, BentoError>();
+      preprocess(batch({ emb: [[1, 2, 3], past] }), m, 2, rows);
+      assert.deepEqual([...rows.keys()], [1], String(past));
+    }
     assert.match(errors.get(1)!.message, /within float32's range/);
     const half = manifest([{ tensor: 'x', dtype: 'float16', shape: ['batch', 2], columns: ['emb'] }]);
     assert.deepEqual(Array.from(preprocess(batch({ emb: [[1, 0.1]] }), half, 1).x!.data as Uint16Array), [0x3c00, 0x2e66]);

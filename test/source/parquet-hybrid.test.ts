@@ -80,12 +80,31 @@ describe('HybridReader', () => {
         if (next() < 0.2) {
           reader.skip(n);
           out.set(expected.slice(at, at + n), at);
-        } else reader.read(out, at, n);
+        } else {
+          // What read says of the values: one value they all are, or -1.
+          const same = reader.read(out, at, n);
+          if (same !== -1) assert.ok(expected.slice(at, at + n).every((v) => (v | 0) === same), `read at ${at} of ${n} says all are ${same}`);
+        }
         at += n;
       }
       assert.deepEqual(Array.from(out), expected.map((v) => v | 0));
     });
   }
+
+  test('read tells where its values all came from runs of one value (a list column\'s full definition levels), else -1', () => {
+    // Two RLE runs of 5 (as a writer may split one), one of 7, then a bit-packed group.
+    // Headers: a run of n is 2n, a group of 8 bit-packed values 3 (eight 5s of 3 bits, least significant first).
+    const stream = Uint8Array.of(20, 5, 12, 5, 28, 7, 3, 0x6d, 0xdb, 0xb6);
+    const reader = new HybridReader(stream, 3);
+    const out = new Uint8Array(38);
+    assert.equal(reader.read(out, 0, 4), 5);
+    assert.equal(reader.read(out, 4, 10), 5, 'across the two runs of 5');
+    assert.equal(reader.read(out, 14, 6), -1, 'a run of 5 and one of 7');
+    assert.equal(reader.read(out, 20, 10), 7);
+    assert.equal(reader.read(out, 30, 8), -1, 'bit-packed, though all its values are 5');
+    assert.deepEqual(Array.from(out), [...Array(16).fill(5), ...Array(14).fill(7), ...Array(8).fill(5)]);
+    assert.equal(new HybridReader(new Uint8Array(0), 0).read(new Uint8Array(3), 0, 3), 0, 'width 0: zeros');
+  });
 
   test('levels into a Uint8Array; width 0 reads zeros; reading past the end throws', () => {
     const levels = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 0, 1, 1, 1, 0];
