@@ -27,11 +27,15 @@ export function snappyUncompress(input: Uint8Array, length: number): Uint8Array 
   }
   if (stated !== length) throw new Error(`Snappy: the stream holds ${stated} bytes, its page header says ${length}`);
   const out = new Uint8Array(length);
+  // Short pieces (most of a page of ids, timestamps or short strings) go 4 bytes at a time where
+  // there is room for 16 in both arrays: a copy past a piece's end is written over by the pieces
+  // after it, as a valid stream makes every byte in order.
+  const outWords = new DataView(out.buffer);
+  const inWords = new DataView(input.buffer, input.byteOffset, input.length);
   let o = 0;
-  // Bounds are checked once, at the end, where a hot check a piece would cost: a typed array
-  // ignores writes past its end and reads undefined (0) past it, so a stream that overruns its
-  // input or output ends with `at` or `o` off their marks. A copy from before the start would
-  // read real bytes, so that one is checked as it comes.
+  // Bounds are checked where a piece would overrun, and the stream's end at the end: a typed
+  // array reads undefined (0) past its end, so a piece cut off leaves `at` past `end`. A copy from
+  // before the start would read real bytes, so that one is checked as it comes.
   while (at < end) {
     const tag = input[at++]!;
     const kind = tag & 3;
@@ -47,13 +51,16 @@ export function snappyUncompress(input: Uint8Array, length: number): Uint8Array 
         n += 1;
         at += bytes;
       }
-      if (n <= SHORT) {
-        for (let i = 0; i < n; i++) out[o + i] = input[at + i]!;
+      if (at + n > end || o + n > length) {
+        at += n;
+        o += n;
+        break;
+      }
+      if (n <= SHORT && at + SHORT <= end && o + SHORT <= length) {
+        for (let k = 0; k < n; k += 4) outWords.setUint32(o + k, inWords.getUint32(at + k, true), true);
+      } else if (n <= SHORT) {
+        for (let k = 0; k < n; k++) out[o + k] = input[at + k]!;
       } else {
-        if (at + n > end) {
-          at += n;
-          break;
-        }
         out.set(input.subarray(at, at + n), o);
       }
       at += n;
@@ -74,19 +81,26 @@ export function snappyUncompress(input: Uint8Array, length: number): Uint8Array 
       offset = (input[at]! | (input[at + 1]! << 8) | (input[at + 2]! << 16) | (input[at + 3]! << 24)) >>> 0;
       at += 4;
     }
-    if (offset === 0 || offset > o) {
-      if (at > end) break;
+    if (offset === 0 || offset > o || at > end || o + n > length) {
+      if (at > end || o + n > length) {
+        o += n;
+        break;
+      }
       throw new Error(`Snappy: a copy ending at stream byte ${at} refers ${offset} bytes back from output byte ${o}`);
     }
     let from = o - offset;
-    if (n <= SHORT) {
+    if (n <= SHORT && offset >= 4 && o + SHORT <= length) {
+      // Each 4 bytes read were made before (offset ≥ 4), so a run repeats as it should.
+      for (let k = 0; k < n; k += 4) outWords.setUint32(o + k, outWords.getUint32(from + k, true), true);
+      o += n;
+    } else if (n <= SHORT || offset < SHORT) {
+      // A copy reaching back less than its length repeats the bytes it is making (a run): in order.
       for (const stop = o + n; o < stop; ) out[o++] = out[from++]!;
     } else if (offset >= n) {
       out.copyWithin(o, from, from + n);
       o += n;
-    } else if (offset >= SHORT) {
-      // A copy reaching back less than its length repeats the bytes it is making (a run, as in
-      // repeated text): a piece of `offset` bytes at a time, each made before it is read.
+    } else {
+      // A long run (repeated text): a piece of `offset` bytes at a time, each made before it is read.
       for (let left = n; left > 0; ) {
         const k = left < offset ? left : offset;
         out.copyWithin(o, from, from + k);
@@ -94,8 +108,6 @@ export function snappyUncompress(input: Uint8Array, length: number): Uint8Array 
         from += k;
         left -= k;
       }
-    } else {
-      for (const stop = o + n; o < stop; ) out[o++] = out[from++]!;
     }
   }
   if (at !== end) throw new Error(`Snappy: the stream's last piece is cut off (${at - end} of its bytes missing)`);

@@ -46,6 +46,12 @@ describe('snappyUncompress', () => {
     stream.copy(2, 40, 17); // just over the byte-by-byte length, overlapping
     stream.copy(2, 17, 17); // as long as its offset: no overlap
     stream.copy(2, 18, 17); // one byte longer than its offset: its last byte is one it makes
+    stream.copy(1, 7, 3); // short runs of 3, 2 and 1 bytes, with more to come after them
+    stream.copy(1, 6, 2);
+    stream.copy(1, 5, 1);
+    stream.copy(1, 11, 4); // a short run of 4 bytes, read 4 at a time
+    stream.literal(bytes(13, (i) => 100 - i)); // a short literal 2 bytes from the stream's end...
+    stream.copy(1, 11, 13); // ...before a last copy with a 1-byte offset
     const { data, expected } = stream.done();
     assert.deepEqual(snappyUncompress(data, expected.length), expected);
     assert.deepEqual(referenceUncompress(data, expected.length), expected, 'the hand-made stream is what the reference decoder makes too');
@@ -69,6 +75,8 @@ describe('snappyUncompress', () => {
       ['a copy from before the start', Uint8Array.of(8, (1 << 2), 1, 2, (3 << 2) | 2, 3, 0), 8, /refers 3 bytes back from output byte 2/],
       ['a copy of offset 0', Uint8Array.of(8, (1 << 2), 1, 2, (3 << 2) | 2, 0, 0), 8, /refers 0 bytes back/],
       ['more bytes than stated', Uint8Array.of(2, (2 << 2), 1, 2, 3), 2, /makes 3 bytes, its header says 2/],
+      ['a long literal past the stated bytes', concat(Uint8Array.of(20, (29 << 2)), bytes(30, (i) => i)), 20, /makes 30 bytes, its header says 20/],
+      ['a long copy past the stated bytes', Uint8Array.of(20, (3 << 2), 1, 2, 3, 4, (39 << 2) | 2, 4, 0), 20, /makes 44 bytes, its header says 20/],
       ['fewer bytes than stated', Uint8Array.of(4, (2 << 2), 1, 2, 3), 4, /makes 3 bytes, its header says 4/],
       ['a 4-byte-offset copy cut off', Uint8Array.of(8, (1 << 2), 1, 2, (3 << 2) | 3, 1), 8, /cut off \(3 of its bytes missing\)/],
     ];
