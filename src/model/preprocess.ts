@@ -438,7 +438,16 @@ function plainLists(data: Float32Array | Float64Array, cells: Column, length: nu
     if (list === null || list === undefined) {
       if (fills === undefined) return false;
       data.set(fills, at);
-    } else if (list instanceof Float64Array || list instanceof Float32Array || (Array.isArray(list) && (dims.length === 1 || !Array.isArray(list[0])))) {
+    } else if (list instanceof Float64Array || list instanceof Float32Array) {
+      // A typed row (a Parquet list read as one) is copied whole; NaN (missing: its fill) and a
+      // double past the tensor's range (a bad row) are looked for after.
+      if (list.length !== width) return false;
+      data.set(list, at);
+      for (let k = 0; k < width; k++) {
+        const x = list[k]!;
+        if (!(x < limit && x > -limit) && !put(x, at + k, k)) return false;
+      }
+    } else if (Array.isArray(list) && (dims.length === 1 || !Array.isArray(list[0]))) {
       if (list.length !== width) return false;
       // Finite numbers in the tensor's range are stored as they come, in a loop of their own
       // (put's care, for every element, was most of this function's time for 768 floats a row);

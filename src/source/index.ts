@@ -26,7 +26,7 @@ export type { Column, Field, FieldType, RowChunk, Source, SourceProgress } from 
  * hold every column read, in their header or schema). `own`: files a folder or glob must not read
  * (job/spec.ts, writtenByRuns), listed in `skipped` when matched.
  */
-export async function openSource(input: InputSpec, read: { rawText?: boolean; temporal?: { readonly except: readonly string[] }; linesFor?: string; jsonLines?: boolean; valuesOf?: readonly string[]; required?: readonly string[]; written?: ReadonlySet<string>; memoryMb?: number } = {}, own?: (file: string) => boolean): Promise<Source & { format: DataFormat; skipped: readonly string[]; partitions: readonly Field[]; notes: readonly string[]; partitionKeys: readonly string[] }> {
+export async function openSource(input: InputSpec, read: { rawText?: boolean; temporal?: { readonly except: readonly string[] }; linesFor?: string; jsonLines?: boolean; valuesOf?: readonly string[]; required?: readonly string[]; written?: ReadonlySet<string>; memoryMb?: number; typedLists?: ReadonlySet<string> } = {}, own?: (file: string) => boolean): Promise<Source & { format: DataFormat; skipped: readonly string[]; partitions: readonly Field[]; notes: readonly string[]; partitionKeys: readonly string[] }> {
   const skipped: string[] = [];
   const files = await jobInputFiles(input, own ?? (() => false), (file) => skipped.push(file));
   const format = input.format ?? formatOf(files);
@@ -51,7 +51,7 @@ export async function openSource(input: InputSpec, read: { rawText?: boolean; te
     };
     return format === 'csv' ? openCsv(opened, { ...csv, ...options, ...chunking, notes, rawText: read.rawText ?? false, ...(read.memoryMb ? { memoryMb: read.memoryMb } : {}), ...(read.temporal ? { temporal: read.temporal } : {}), ...(lines ? { linesFor: read.linesFor, valuesOf } : {}) })
       : format === 'jsonl' ? openJsonl(opened, { ...options, ...chunking, notes, ...(read.temporal ? { temporal: read.temporal } : {}), ...(required ? { required } : {}), ...(read.memoryMb ? { memoryMb: read.memoryMb } : {}), ...(lines ? { lines: true, valuesOf, ...(read.written ? { written: read.written } : {}) } : {}) })
-        : openParquet(opened, { ...options, ...chunking, ...(read.memoryMb ? { memoryMb: read.memoryMb } : {}) });
+        : openParquet(opened, { ...options, ...chunking, ...(read.memoryMb ? { memoryMb: read.memoryMb } : {}), ...(read.typedLists ? { typedLists: read.typedLists } : {}) });
   };
   // With auto, a key the files hold too is theirs (withPartitions): where the job asks for a key by
   // name, the first file is looked at first, so that the files are asked for it where they hold it.

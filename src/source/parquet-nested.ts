@@ -21,6 +21,12 @@ import { ChunkBytes, decompressors, deltaIntegers, dictionaryPage, pageSections,
 export interface NestedDecoding {
   readonly parsers: Partial<ParquetParsers>;
   readonly utf8?: boolean;
+  /**
+   * A LIST of one FLOAT or DOUBLE leaf may give its rows as Float32Array or Float64Array views
+   * (where a row has no null element), for a column that only the model reads: no array of numbers
+   * made a row (and collected), and the tensor takes the row with one copy.
+   */
+  readonly typedRows?: boolean;
 }
 
 /** One struct, list or map column (or a top-level repeated one) of a row group, read a chunk of rows at a time. */
@@ -62,7 +68,8 @@ export class NestedColumnReader {
       };
       // Polars leaves dictionary_page_offset out; the chunk then starts at its first page either way.
       const start = Number(chunk.dictionary_page_offset || chunk.data_page_offset);
-      return [new LeafReader(new ChunkBytes(file, start, start + Number(chunk.total_compressed_size)), decoder, listed, member)];
+      const typed = listed !== undefined && decoding.typedRows === true && (chunk.type === 'FLOAT' || chunk.type === 'DOUBLE');
+      return [new LeafReader(new ChunkBytes(file, start, start + Number(chunk.total_compressed_size)), decoder, listed, member, typed)];
     });
     if (this.#leaves.length === 0) throw new Error(`row group has no column chunk for "${name}"`);
   }
@@ -108,6 +115,11 @@ const absent = Symbol('absent');
 
 /** Level entries decoded at a time: a row of an embedding is 768 of them. */
 const BLOCK = 4096;
+/**
+ * Levels of a block for a list read as typed rows: a row that goes on into the next block is made
+ * a plain array, and with 768-float rows one in five did in blocks of 4,096.
+ */
+const TYPED_BLOCK = 65_536;
 
 /** A data page being read: its entries' levels and its values, each in order, as far as asked. */
 interface LevelPage {
@@ -135,8 +147,8 @@ class LeafReader {
   /** Entries of #page whose levels are not yet in the block. */
   #pageLeft = 0;
   /** The block: levels of entries read from #page, [#at, #have) not yet handed out. */
-  readonly #reps = new Uint8Array(BLOCK);
-  readonly #defs = new Uint8Array(BLOCK);
+  readonly #reps: Uint8Array<ArrayBuffer>;
+  readonly #defs: Uint8Array<ArrayBuffer>;
   #at = 0;
   #have = 0;
   /** Whether every entry of the block has a value (no null list, struct or element). */
@@ -152,7 +164,13 @@ class LeafReader {
   /** For a plain struct's member, the definition level below which the struct itself is null (1 where it may be, else 0): its cells are then the value, null, or `absent`. */
   readonly #member: number | undefined;
 
-  constructor(bytes: ChunkBytes, decoder: ColumnDecoder, listed?: number, member?: number) {
+  /** Rows of a LIST of one leaf may be typed views (NestedDecoding's typedRows). */
+  readonly #typed: boolean;
+
+  constructor(bytes: ChunkBytes, decoder: ColumnDecoder, listed?: number, member?: number, typed = false) {
+    this.#typed = typed;
+    this.#reps = new Uint8Array(typed ? TYPED_BLOCK : BLOCK);
+    this.#defs = new Uint8Array(typed ? TYPED_BLOCK : BLOCK);
     this.key = decoder.pathInSchema.join('.');
     this.name = decoder.pathInSchema.at(-1)!;
     this.#bytes = bytes;
@@ -264,6 +282,8 @@ class LeafReader {
     const max = this.#maxDef;
     let row = this.#row;
     let v = 0;
+    // Typed rows view a copy of the block's values, not the page (which a kept view would keep whole).
+    const own = this.#typed && (values instanceof Float32Array || values instanceof Float64Array) ? values.slice() : undefined;
     for (let i = from; i < end;) {
       if (reps[i] !== 0) {
         if (row === undefined) throw new Error(`column "${this.key}" continues a list its column chunk does not start`);
@@ -279,6 +299,14 @@ class LeafReader {
         continue;
       }
       let next = this.#blockReps.indexOf(0, i + 1);
+      if (next !== -1 && next <= end && own && (this.#full || allAt(defs, i, next, max))) {
+        // A row that ends in this block and has no null element, as a view of the block's values.
+        row = own.subarray(v, v + next - i) as unknown as unknown[];
+        v += next - i;
+        i = next;
+        out.push(row);
+        continue;
+      }
       if (next === -1 || next > end) next = end;
       row = new Array<unknown>(next - i);
       if (this.#full) {
@@ -307,7 +335,7 @@ class LeafReader {
       }
       // Index pages and unknown page types carry no rows.
     }
-    const n = Math.min(BLOCK, this.#pageLeft);
+    const n = Math.min(this.#reps.length, this.#pageLeft);
     this.#full = this.#page!.levels(this.#reps, this.#defs, n) || this.#maxDef === 0;
     this.#blockReps = this.#reps.subarray(0, n);
     this.#pageLeft -= n;
@@ -315,6 +343,12 @@ class LeafReader {
     this.#have = n;
     return true;
   }
+}
+
+/** Whether `levels[from, to)` are all `level`. */
+function allAt(levels: Uint8Array, from: number, to: number, level: number): boolean {
+  for (let i = from; i < to; i++) if (levels[i] !== level) return false;
+  return true;
 }
 
 /** A take's levels and values, a block's piece at a time. */

@@ -33,6 +33,8 @@ export interface ParquetSourceOptions extends ChunkOptions {
   readonly exclude?: ReadonlySet<string>;
   /** `limits.memory` (MB): a row group whose nested columns would not fit the reading thread's share a chunk at a time once decoded is refused (nestedFits). */
   readonly memoryMb?: number;
+  /** List columns only the model reads, whose rows may come as Float32Array or Float64Array views (NestedDecoding's typedRows). */
+  readonly typedLists?: ReadonlySet<string>;
 }
 
 interface OpenParquet {
@@ -126,7 +128,7 @@ export async function openParquet(files: readonly string[], options: ParquetSour
           // A resume reads only the row groups from the one holding its first row.
           if (groupEnd > skip) {
             const first = Math.max(groupStart, skip);
-            const reader = await readGroup(opened, names, group, groupStart, first);
+            const reader = await readGroup(opened, names, group, groupStart, first, options.typedLists);
             const step = groupChunkRows(options, nestedWidth(opened, names, group).weighed);
             for (let start = first; start < groupEnd; start += step) {
               const end = Math.min(groupEnd, start + step);
@@ -239,7 +241,7 @@ function nestedFits(opened: OpenParquet, names: readonly string[], group: RowGro
  * Row group `group` (file rows from `groupStart`), from file row `rowStart` on. Flat columns are
  * read a chunk at a time (FlatColumnReader), and so are nested ones (NestedColumnReader).
  */
-async function readGroup(opened: OpenParquet, names: readonly string[], group: RowGroup, groupStart: number, rowStart: number): Promise<GroupReader> {
+async function readGroup(opened: OpenParquet, names: readonly string[], group: RowGroup, groupStart: number, rowStart: number, typedLists?: ReadonlySet<string>): Promise<GroupReader> {
   const groupEnd = groupStart + Number(group.num_rows);
   const readers = new Map<string, FlatColumnReader>();
   const nested = new Map<string, NestedColumnReader>();
@@ -267,7 +269,7 @@ async function readGroup(opened: OpenParquet, names: readonly string[], group: R
     // bytes become base64 (base64Within).
     for (const name of names.filter((n) => !opened.flat.has(n))) {
       const naive = opened.fields.find((f) => f.name === name)?.naive === true;
-      const decoding = opened.typed.has(name) ? { parsers: unitParsers, utf8: false }
+      const decoding = opened.typed.has(name) ? { parsers: unitParsers, utf8: false, typedRows: typedLists?.has(name) === true }
         : { parsers: jsonParsersBy[naive ? 'naive' : 'utc'], ...(opened.jsonBytes.has(name) ? { utf8: false } : {}) };
       const reader = new NestedColumnReader(opened.buffer, group, opened.tree, opened.tree.children.find((c) => c.element.name === name)!, decoding);
       await reader.skip(rowStart - groupStart).catch((error: unknown) => {

@@ -136,6 +136,8 @@ export function cellBytes(value: unknown): number {
   if (typeof value !== 'object') return 8;
   if (value instanceof Uint8Array) return value.byteLength;
   if (value instanceof Date) return 8;
+  // A list read as a typed row (a Parquet list only the model reads): its numbers, unboxed.
+  if (ArrayBuffer.isView(value)) return 32 + value.byteLength;
   let bytes = 32;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) bytes += cellBytes(value[i]);

@@ -897,6 +897,17 @@ test('one column of lists feeds a [batch, N] tensor (an embedding): Parquet LIST
     'Invalid value: column "features" expects a list of 4 numbers (tensor "features"), got "[39,1 18,7 181 3750]"',
     'Invalid value: column "features" expects a list of 4 numbers (tensor "features"); it has no value and the tensor has no fill, got "NA"',
   ]);
+  // A Parquet list only the model reads comes as typed rows: its bad rows are told as a JSON array's are, values and all.
+  await duckdb(`CREATE TABLE odd AS SELECT * FROM (VALUES (1, 'Adelie', [39.1, 18.7, 181.0, 3750.0]::DOUBLE[]), (2, 'Adelie', [39.1, 18.7, 181.0]), (3, 'Adelie', [39.1, NULL, 181.0, 3750.0]), (4, 'Adelie', NULL), (5, 'Gentoo', [50.5, 15.9, 225, 5400])) t(k, species, features) ORDER BY k;
+    COPY (SELECT species, features FROM odd) TO '${join(dir, 'odd.parquet')}' (FORMAT parquet); COPY (SELECT species, features FROM odd) TO '${join(dir, 'odd.jsonl')}' (FORMAT json)`);
+  const told = async (input: string) => {
+    await run(input, 'lists', `${input}-out.jsonl`);
+    return (await readFile(join(dir, `${input}-out.jsonl.errors.jsonl`), 'utf8')).replaceAll(input, 'INPUT').replace(/"byte":\d+,?/g, '');
+  };
+  const parquetTold = await told('odd.parquet');
+  assert.equal(parquetTold, await told('odd.jsonl'));
+  assert.match(parquetTold, /"value":"\[39\.1,18\.7,181\]"/);
+  assert.equal(await readFile(join(dir, 'odd.parquet-out.jsonl'), 'utf8'), await readFile(join(dir, 'odd.jsonl-out.jsonl'), 'utf8'));
   // Bytes (a Parquet BLOB) are the text they hold; a fill of one value an element fills a missing element.
   await duckdb(`COPY (SELECT * FROM (VALUES ('[39.1, 18.7, 181, 3750]'::BLOB, 'Adelie'), ('abcd'::BLOB, 'Adelie')) t(features, species)) TO '${join(dir, 'blob.parquet')}' (FORMAT parquet)`);
   assert.equal((await run('blob.parquet', 'lists', 'blob-out.jsonl')).trim().split('\n').length, 1);

@@ -420,6 +420,38 @@ describe('openParquet: struct, list and map columns a chunk at a time', () => {
     }
   }));
 
+  test('lists only the model reads (typedLists) come as Float32Array or Float64Array rows where a row has no null, with the values of the arrays they stand for', () => withTempDir(async (dir) => {
+    const file = join(dir, 'lists.parquet');
+    // Rows of 768 and 3 floats, a null list, an empty one, a null element, a row of 70,000 (past a block of levels), doubles and integers.
+    await duckdb(`COPY (SELECT i::INT AS id,
+        CASE WHEN i % 97 = 5 THEN NULL WHEN i % 89 = 7 THEN []::FLOAT[] WHEN i = 1500 THEN list_transform(range(70000), x -> x / 7)::FLOAT[]
+          WHEN i % 83 = 3 THEN [1.5, NULL, 2.5]::FLOAT[] WHEN i % 2 = 0 THEN list_transform(range(768), x -> ((i * 7 + x) % 101) / 101.0)::FLOAT[] ELSE [i, i / 3, -i]::FLOAT[] END AS emb,
+        [i / 3, i * 1e300]::DOUBLE[] AS wide, [i, -i]::INT[] AS ints
+      FROM range(3000) t(i)) TO ${sqlPath(file)} (FORMAT parquet, ROW_GROUP_SIZE 2048)`);
+    const plain = concatColumns(await drain(await openParquet([file], { columns: undefined, chunkRows: 500 })));
+    const typedLists = new Set(['emb', 'wide', 'ints']);
+    for (const chunkRows of [1, 333, 5000]) {
+      const typed = concatColumns(await drain(await openParquet([file], { columns: undefined, chunkRows, typedLists })));
+      const kinds = new Map<string, number>();
+      for (const name of ['emb', 'wide', 'ints']) {
+        for (let i = 0; i < 3000; i++) {
+          const cell = typed[name]![i];
+          const kind = cell === null ? 'null' : (cell as object).constructor.name;
+          kinds.set(`${name} ${kind}`, (kinds.get(`${name} ${kind}`) ?? 0) + 1);
+          assert.deepEqual(ArrayBuffer.isView(cell) ? Array.from(cell as Float32Array) : cell, plain[name]![i], `${name} row ${i}, chunks of ${chunkRows}`);
+          if (ArrayBuffer.isView(cell)) assert.ok((cell as Float32Array).buffer.byteLength <= 4 * 65_536 * 2, 'a typed row views a block\'s values, not its page');
+        }
+      }
+      // Most rows typed; a null list stays null, a row with a null element (or one that goes on past its block) an array; integers arrays.
+      assert.ok(kinds.get('emb Float32Array')! > 2500, JSON.stringify([...kinds]));
+      assert.equal(kinds.get('emb null'), 31);
+      // 34 empty lists, 36 rows with a null element, and the rows that go on past a block of levels.
+      assert.ok(kinds.get('emb Array')! >= 70 && kinds.get('emb Array')! < 100, JSON.stringify([...kinds]));
+      assert.ok(kinds.get('wide Float64Array')! > 2900, JSON.stringify([...kinds]));
+      assert.equal(kinds.get('ints Array'), 3000);
+    }
+  }));
+
   test('a row group of wide lists or structs is read in chunks of fewer rows (an embedding of 768 floats: 682), as DuckDB reads it', () => withTempDir(async (dir) => {
     const file = join(dir, 'embeddings.parquet');
     await duckdb(`COPY (SELECT i::INT AS id, list_transform(range(768), x -> ((i * 7 + x) % 101) / 101.0)::FLOAT[] AS emb FROM range(2000) t(i)) TO ${sqlPath(file)} (FORMAT parquet)`);
