@@ -407,7 +407,7 @@ if (wanted('embeddings')) {
   const n = reps(3);
   console.log(`\n## embeddings: id + a 768-float list a row → embedding-head (768 → 3, softmax) → CSV of id and the prediction; batch ${BATCH}, best of ${n} interleaved`);
   console.log('compute ceiling = onnxruntime alone on tensors of the input\'s first batches (best of 1 × 2 threads, 2 workers × 1); reading alone = bento-batch\'s');
-  console.log('Parquet source to the end, nothing scored (bench/peers/parquet-read.js): the I/O ceiling\'s reading half, which these runs are bound by; careful =');
+  console.log('Parquet source to the end, emb as typed rows as a run reads it, nothing scored (bench/peers/parquet-read.js): the I/O ceiling\'s reading half; careful =');
   console.log('bench/peers/careful-embeddings.js (hyparquet a row group at a time as objects, or readline + JSON.parse; checked to write the same bytes). Seconds as in io-bound.');
   const rows = [];
   for (const [label, size, format, layout] of inputs) {
@@ -416,7 +416,7 @@ if (wanted('embeddings')) {
     const e2e = job(`emb-${size}-${format}${layout ? '-g4k' : ''}`, [`input: { path: ${input} }`, `model: ${model}`, `batch: { size: ${BATCH} }`, `output: { path: ${output('bento')}, keep: [id] }`]);
     const runs = { bento: [], careful: [], ceiling: [], read: [] };
     for (let rep = 0; rep < n; rep++) {
-      if (format === 'parquet') runs.read.push(runPeer('parquet-read.js', { input, reader: 'ours' }));
+      if (format === 'parquet') runs.read.push(runPeer('parquet-read.js', { input, reader: 'ours', typed: 'emb' }));
       runs.bento.push(runJob(e2e));
       runs.careful.push(runPeer('careful-embeddings.js', { model, input, output: output('careful'), batch: BATCH }));
       for (const mode of ['1x2', '2x1']) runs.ceiling.push(runPeer('compute-ceiling.js', { model, input, batch: BATCH, mode, workers: 2, seconds: 2 }));
