@@ -282,7 +282,8 @@ class LeafReader {
     const max = this.#maxDef;
     let row = this.#row;
     let v = 0;
-    // Typed rows view a copy of the block's values, not the page (which a kept view would keep whole).
+    // Typed rows view a copy of the block's values, not the page (which a view would keep whole
+    // while its row lives; hyparquet copies values that start unaligned, but not aligned ones).
     const own = this.#typed && (values instanceof Float32Array || values instanceof Float64Array) ? values.slice() : undefined;
     for (let i = from; i < end;) {
       if (reps[i] !== 0) {

@@ -1,5 +1,6 @@
 /**
- * @file Parquet reader over hyparquet (+ hyparquet-compressors for ZSTD, GZIP, Brotli, LZ4):
+ * @file Parquet reader over hyparquet (+ hyparquet-compressors for ZSTD, GZIP, Brotli, LZ4;
+ * Snappy is snappy.ts's):
  * columnar, in chunks of `chunkRows` (fewer where lists are long) that never cross a row group;
  * every column is decoded a chunk at a time, whatever the file's row-group and page sizes: flat
  * ones here, struct, list and map ones in parquet-nested.ts. With it and parquet-pages.ts, the
