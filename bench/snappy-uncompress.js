@@ -25,7 +25,7 @@ for (const path of process.argv.slice(2)) {
   for (const group of metadata.row_groups.slice(0, 2)) {
     for (const { meta_data: m } of group.columns) {
       if (m.codec !== 'SNAPPY') continue;
-      const start = Number(m.dictionary_page_offset ?? m.data_page_offset);
+      const start = Number(m.dictionary_page_offset || m.data_page_offset);
       const buffer = await file.slice(start, start + Number(m.total_compressed_size));
       const reader = { view: new DataView(buffer), offset: 0 };
       const key = `${path.split('/').at(-1)}:${m.path_in_schema.join('.')}`;

@@ -484,7 +484,7 @@ function listElements(cells: Column, batch: Batch, width: number, input: InputTe
     const { file, row, byte } = locate(batch, i);
     const error = new BentoError('INVALID_VALUE', `Invalid value: column "${name}" ${expects}${got} at ${file} row ${row}`, { file, row, column: name, value, byte, hint });
     if (!errors) throw error;
-    if (!errors.has(i)) errors.set(i, error);
+    errors.set(i, error);
   };
   for (let i = 0; i < batch.length; i++) {
     const value = cell(cells, i);

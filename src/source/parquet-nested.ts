@@ -337,7 +337,7 @@ class LeafReader {
       // Index pages and unknown page types carry no rows.
     }
     const n = Math.min(this.#reps.length, this.#pageLeft);
-    this.#full = this.#page!.levels(this.#reps, this.#defs, n) || this.#maxDef === 0;
+    this.#full = this.#page!.levels(this.#reps, this.#defs, n);
     this.#blockReps = this.#reps.subarray(0, n);
     this.#pageLeft -= n;
     this.#at = 0;
@@ -468,7 +468,7 @@ function wholePage(bytes: Uint8Array, header: PageHeader, decoder: ColumnDecoder
       // hyparquet leaves the definition levels out of a page without a null.
       for (let i = 0; i < count; i++) defs[i] = definitionLevels?.length ? definitionLevels[at + i]! : maxDef;
       at += count;
-      return false;
+      return !definitionLevels?.length;
     },
     values: sliced(copyBytes(convertWithDictionary(dataPage, dictionary, encoding, decoder))),
   };

@@ -7,7 +7,7 @@
  * page; and on small pages the instance cost more than the decompression.
  */
 
-/** Literals and copies at most this long go byte by byte: a subarray and `set` cost more. */
+/** Literals and copies at most this long go 4 bytes at a time (byte by byte near the arrays' ends): a subarray and `set`, or `copyWithin`, cost more. */
 const SHORT = 16;
 
 /**
