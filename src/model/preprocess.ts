@@ -389,6 +389,28 @@ function fillColumn(data: Writable, cells: Column, length: number, width: number
 }
 
 /**
+ * Whether values `[from, to)` are all finite, looked at as sums of `x * 0` (NaN for NaN and ±Infinity, else 0)
+ * in four chains: half the time of a test a value (~0.5 against ~1.1 ns a float), as the adds of
+ * one chain wait on each other and four chains do not.
+ */
+function finite(values: Float32Array | Float64Array, from: number, to: number): boolean {
+  let a = 0;
+  let b = 0;
+  let c = 0;
+  let d = 0;
+  const four = to - ((to - from) % 4);
+  let k = from;
+  for (; k < four; k += 4) {
+    a += values[k]! * 0;
+    b += values[k + 1]! * 0;
+    c += values[k + 2]! * 0;
+    d += values[k + 3]! * 0;
+  }
+  for (; k < to; k++) a += values[k]! * 0;
+  return a + b + c + d === 0;
+}
+
+/**
  * A batch of list cells, each `width` numbers a float32 or float64 tensor holds (an embedding
  * read from Parquet or JSON Lines; nested as the input's dimensions, or flat), written straight
  * into the tensor, a missing list or element (null, NaN) taking its fill: as `width` columns
@@ -443,6 +465,8 @@ function plainLists(data: Float32Array | Float64Array, cells: Column, length: nu
       // double past the tensor's range (a bad row) are looked for after.
       if (list.length !== width) return false;
       data.set(list, at);
+      // Looked at in the tensor, where a double past float32's range has become ±Infinity.
+      if (finite(data, at, at + width)) continue;
       for (let k = 0; k < width; k++) {
         const x = list[k]!;
         if (!(x < limit && x > -limit) && !put(x, at + k, k)) return false;

@@ -113,6 +113,36 @@ describe('preprocess', () => {
     assert.deepEqual(Array.from(preprocess(batch({ emb: [[0.1, 1e300]] }), wide, 1).x!.data as Float64Array), [0.1, 1e300]);
   });
 
+  test('typed rows (a Parquet list only the model reads) give the tensor and bad rows that the same lists as arrays give: NaN takes its fill, ±Infinity stays, a double past float32\'s range is a bad row, wherever it is in the row', () => {
+    // Seven floats a row: the odd ones out go in each place, the last three past the row's fours too.
+    const row = [1.5, -2, 3, 4.25, 5, -6, 0.1];
+    const odd = [NaN, Infinity, -Infinity, 3.5e38, -3.4028235677973366e38, 1e300];
+    for (const dtype of ['float32', 'float64'] as const) {
+      for (const fill of [0.5, undefined]) {
+        const m = manifest([{ tensor: 'x', dtype, shape: ['batch', 7], columns: ['emb'], ...(fill === undefined ? {} : { fill }) }]);
+        const lists: number[][] = [row];
+        for (let k = 0; k < 7; k++) for (const x of odd) lists.push(row.map((v, j) => (j === k ? x : v)));
+        for (const Type of [Float32Array, Float64Array]) {
+          const typed = lists.map((list) => Type.from(list));
+          const [asArrays, asTyped] = [new Map<number, BentoError>(), new Map<number, BentoError>()];
+          const want = preprocess(batch({ emb: typed.map((list) => Array.from(list)) }), m, lists.length, asArrays);
+          const got = preprocess(batch({ emb: typed }), m, lists.length, asTyped);
+          const label = `${Type.name} rows into ${dtype}, fill ${fill}`;
+          assert.deepEqual([...asTyped].map(([i, e]) => [i, e.message]), [...asArrays].map(([i, e]) => [i, e.message]), label);
+          // A bad row's place holds what it may (it is dropped from the output); the good rows' are the same.
+          const good = (data: unknown) => Array.from(data as Float32Array).filter((_, k) => !asTyped.has(Math.floor(k / 7)));
+          assert.deepEqual(good(got.x!.data), good(want.x!.data), label);
+          // The plain row and, with a fill, the NaN rows are good; a float32 tensor refuses doubles past its range.
+          const bad = [...asTyped.keys()].map((i) => lists[i]!.find((v) => !row.includes(v)));
+          assert.ok(!asTyped.has(0), label);
+          assert.equal(bad.some((v) => Number.isNaN(v)), fill === undefined, label);
+          assert.equal(bad.some((v) => v === 3.5e38), dtype === 'float32' && Type === Float64Array, label);
+          assert.ok(!bad.some((v) => v === Infinity || v === -Infinity), label);
+        }
+      }
+    }
+  });
+
   test('categories map text to indices (int64), fill covers missing cells', () => {
     const m = manifest([{ tensor: 'island', dtype: 'int64', shape: ['batch'], columns: ['island'], categories: ['Biscoe', 'Dream', 'Torgersen'], fill: 1 }]);
     const feeds = preprocess(batch({ island: ['Torgersen', 'Biscoe', null, 'Dream'] }), m, 4);

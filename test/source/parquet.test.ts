@@ -15,6 +15,7 @@ import { writePageHeader } from 'hyparquet-writer/src/datapage.js';
 import { writeRleBitPackedHybrid } from 'hyparquet-writer/src/encoding.js';
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import { writePlain } from 'hyparquet-writer/src/plain.js';
+import { VIEWED_BUFFER } from '../../src/source/parquet-nested.js';
 import { openParquet } from '../../src/source/parquet.js';
 import { CodedColumn, MaskedColumn, type RowChunk } from '../../src/source/types.js';
 import { duckdb, fixtures, rejectsWith, root, withTempDir } from '../helpers.js';
@@ -439,7 +440,7 @@ describe('openParquet: struct, list and map columns a chunk at a time', () => {
           const kind = cell === null ? 'null' : (cell as object).constructor.name;
           kinds.set(`${name} ${kind}`, (kinds.get(`${name} ${kind}`) ?? 0) + 1);
           assert.deepEqual(ArrayBuffer.isView(cell) ? Array.from(cell as Float32Array) : cell, plain[name]![i], `${name} row ${i}, chunks of ${chunkRows}`);
-          if (ArrayBuffer.isView(cell)) assert.ok((cell as Float32Array).buffer.byteLength <= 4 * 65_536 * 2, 'a typed row views a block\'s values, not its page');
+          if (ArrayBuffer.isView(cell)) assert.ok((cell as Float32Array).buffer.byteLength <= VIEWED_BUFFER, 'a typed row views a small page, or a copy of its block\'s values');
         }
       }
       // Most rows typed; a null list stays null, a row with a null element (or one that goes on past its block) an array; integers arrays.
@@ -449,6 +450,38 @@ describe('openParquet: struct, list and map columns a chunk at a time', () => {
       assert.ok(kinds.get('emb Array')! >= 70 && kinds.get('emb Array')! < 100, JSON.stringify([...kinds]));
       assert.ok(kinds.get('wide Float64Array')! > 2900, JSON.stringify([...kinds]));
       assert.equal(kinds.get('ints Array'), 3000);
+    }
+  }));
+
+  test('typed rows view a page of up to 16 MB where its values lie, and a bigger one\'s (DuckDB writes ~100 MB pages) through copies of their block\'s values, which let the page go', () => withTempDir(async (dir) => {
+    // `optional group emb (LIST) { repeated group list { required float element } }`, one uncompressed page of `rows` lists of 768 floats.
+    const schema: SchemaElement[] = [
+      { name: 'emb', repetition_type: 'OPTIONAL', num_children: 1, converted_type: 'LIST', logical_type: { type: 'LIST' } },
+      { name: 'list', repetition_type: 'REPEATED', num_children: 1 },
+      { name: 'element', repetition_type: 'REQUIRED', type: 'FLOAT' },
+    ];
+    const value = (i: number, k: number) => Math.fround((((i * 768 + k) * 7919) % 1_000_003) / 1_000_003);
+    for (const [around, viewed] of [[2000, true], [5600, false]] as const) {
+      // Values read in place must start on 4 bytes (else hyparquet copies them), so the row count is the first from `around` that puts them there.
+      for (let rows = around; ; rows++) {
+        const entries = rows * 768;
+        const reps = Array.from({ length: entries }, (_, e) => (e % 768 === 0 ? 0 : 1));
+        const page = plainPage(schema, reps, new Array<number>(entries).fill(2), Array.from({ length: entries }, (_, e) => value(Math.floor(e / 768), e % 768)), entries);
+        if (page.valuesAt % 4 !== 0) continue;
+        assert.equal(page.bytes.length > VIEWED_BUFFER, !viewed);
+        const file = join(dir, `${rows}.parquet`);
+        await writeFile(file, oneColumnFile(schema, [page.bytes], rows, entries));
+        const read = concatColumns(await drain(await openParquet([file], { columns: undefined, chunkRows: 1000, typedLists: new Set(['emb']) }))).emb as Float32Array[];
+        assert.equal(read.length, rows);
+        // A row that goes on past its block of levels (65,536 entries) is an array: one in 86 here.
+        const typed = read.filter((row) => row instanceof Float32Array);
+        assert.ok(typed.length > rows * 0.98, `${typed.length} typed rows`);
+        for (const i of [0, 1, 85, 86, rows - 1]) assert.deepEqual(Array.from(read[i]!), Array.from({ length: 768 }, (_, k) => value(i, k)), `row ${i}`);
+        const largest = Math.max(...typed.map((row) => row.buffer.byteLength));
+        if (viewed) assert.ok(largest >= page.bytes.length, `rows of a ${page.bytes.length}-byte page view buffers of ${largest} bytes at most`);
+        else assert.ok(largest <= 65_536 * 4, `rows of a ${page.bytes.length}-byte page view buffers of ${largest} bytes`);
+        break;
+      }
     }
   }));
 
@@ -572,38 +605,49 @@ const threeLevel: SchemaElement[] = [
  * Dremel-style writers make them; no writer here does. `count` overrides the first page's count.
  */
 function leafPages(schema: SchemaElement[], entries: readonly Entry[], splits: readonly number[], rows: number, count?: number): Buffer {
-  const leaf = schema.at(-1)!;
-  const path = schema.map((e) => e.name);
-  const widths = [schema.some((e) => e.repetition_type === 'REPEATED') ? 1 : 0, schema.filter((e) => e.repetition_type !== 'REQUIRED').length].map((max) => 32 - Math.clz32(max));
-  const page = (part: readonly Entry[], num: number) => {
-    const body = new ByteWriter();
-    for (const level of [0, 1]) {
-      if (widths[level] === 0) continue;
-      const levels = new ByteWriter();
-      writeRleBitPackedHybrid(levels, part.map((e) => e[level]!), widths[level]!);
-      body.appendUint32(levels.offset);
-      body.appendBytes(levels.getBytes());
-    }
-    writePlain(body, part.flatMap((e) => (e[2] === null ? [] : [e[2]])), 'INT32', undefined);
-    const out = new ByteWriter();
-    writePageHeader(out, { type: 'DATA_PAGE', uncompressed_page_size: body.offset, compressed_page_size: body.offset, data_page_header: { num_values: num, encoding: 'PLAIN', definition_level_encoding: 'RLE', repetition_level_encoding: 'RLE' } });
-    out.appendBytes(body.getBytes());
-    return out.getBytes();
-  };
   const cuts = [0, ...splits, entries.length];
-  const pages = Buffer.concat(cuts.slice(1).map((end, i) => page(entries.slice(cuts[i], end), i === 0 && count !== undefined ? count : end - cuts[i]!)));
+  const pages = cuts.slice(1).map((end, i) => {
+    const part = entries.slice(cuts[i], end);
+    return plainPage(schema, part.map((e) => e[0]), part.map((e) => e[1]), part.flatMap((e) => (e[2] === null ? [] : [e[2]])), i === 0 && count !== undefined ? count : end - cuts[i]!).bytes;
+  });
+  return oneColumnFile(schema, pages, rows, entries.length);
+}
+
+/** An uncompressed V1 PLAIN page of `schema`'s leaf: its entries' levels (RLE, where the schema has them) and values; `valuesAt`, where its values start, its header counted. */
+function plainPage(schema: SchemaElement[], reps: readonly number[], defs: readonly number[], values: readonly number[], num: number): { bytes: Uint8Array; valuesAt: number } {
+  const widths = [schema.some((e) => e.repetition_type === 'REPEATED') ? 1 : 0, schema.filter((e) => e.repetition_type !== 'REQUIRED').length].map((max) => 32 - Math.clz32(max));
+  const body = new ByteWriter();
+  for (const [level, stream] of [reps, defs].entries()) {
+    if (widths[level] === 0) continue;
+    const levels = new ByteWriter();
+    writeRleBitPackedHybrid(levels, stream as number[], widths[level]!);
+    body.appendUint32(levels.offset);
+    body.appendBytes(levels.getBytes());
+  }
+  const levelBytes = body.offset;
+  writePlain(body, values as number[], schema.at(-1)!.type!, undefined);
+  const out = new ByteWriter();
+  writePageHeader(out, { type: 'DATA_PAGE', uncompressed_page_size: body.offset, compressed_page_size: body.offset, data_page_header: { num_values: num, encoding: 'PLAIN', definition_level_encoding: 'RLE', repetition_level_encoding: 'RLE' } });
+  const valuesAt = out.offset + levelBytes;
+  out.appendBytes(body.getBytes());
+  return { bytes: out.getBytes(), valuesAt };
+}
+
+/** A Parquet file of one leaf column (`schema`, below the root) in one row group of `pages`, uncompressed, from byte 4. */
+function oneColumnFile(schema: SchemaElement[], pages: readonly Uint8Array[], rows: number, entries: number): Buffer {
+  const bytes = Buffer.concat(pages);
   const footer = new ByteWriter();
   writeMetadata(footer, {
     version: 1, num_rows: BigInt(rows), created_by: 'bento-batch test', metadata_length: 0,
     schema: [{ name: 'schema', num_children: 1 }, ...schema],
     row_groups: [{
-      num_rows: BigInt(rows), total_byte_size: BigInt(pages.length),
-      columns: [{ file_offset: 4n, meta_data: { type: leaf.type!, encodings: ['PLAIN', 'RLE'], path_in_schema: path, codec: 'UNCOMPRESSED', num_values: BigInt(entries.length), total_uncompressed_size: BigInt(pages.length), total_compressed_size: BigInt(pages.length), data_page_offset: 4n } }],
+      num_rows: BigInt(rows), total_byte_size: BigInt(bytes.length),
+      columns: [{ file_offset: 4n, meta_data: { type: schema.at(-1)!.type!, encodings: ['PLAIN', 'RLE'], path_in_schema: schema.map((e) => e.name), codec: 'UNCOMPRESSED', num_values: BigInt(entries), total_uncompressed_size: BigInt(bytes.length), total_compressed_size: BigInt(bytes.length), data_page_offset: 4n } }],
     }],
   });
   const length = Buffer.alloc(4);
   length.writeUInt32LE(footer.offset);
-  return Buffer.concat([Buffer.from('PAR1'), pages, new Uint8Array(footer.getBuffer()), length, Buffer.from('PAR1')]);
+  return Buffer.concat([Buffer.from('PAR1'), bytes, new Uint8Array(footer.getBuffer()), length, Buffer.from('PAR1')]);
 }
 
 describe('openParquet: errors', () => {
