@@ -76,6 +76,9 @@ export interface Finished {
   readonly seconds: number;
   /** The sealed output's bytes in the checkpoint, before it is moved: a run that finds it there moves only this file. Absent in checkpoints of earlier versions. */
   readonly bytes?: number;
+  /** Where the model ran (its summary's `model.providers` and `placement`), for a rerun's summary. Absent in checkpoints of earlier versions. */
+  readonly providers?: readonly string[];
+  readonly placement?: 'workers' | 'inline';
 }
 
 export interface CheckpointState {

@@ -499,7 +499,8 @@ async function runLocked(job: PreparedJob, hooks: RunHooks, lock: Lock | undefin
     if (ckpt) {
       await writeState(ckpt.path, {
         version: 1, status: 'finished', fingerprint: decision!.fingerprint, total_rows: source.totalRows, committed: undefined,
-        finished: { output: spec.output.path, rows: stats.rowsWritten, failed: errorLog.failed, batches: stats.batches, started: startedAt, finished: new Date().toISOString(), seconds: Math.round(seconds * 1000) / 1000, bytes: (await stat(partial).catch((error: unknown) => { throw outputError(partial, error); })).size },
+        finished: { output: spec.output.path, rows: stats.rowsWritten, failed: errorLog.failed, batches: stats.batches, started: startedAt, finished: new Date().toISOString(), seconds: Math.round(seconds * 1000) / 1000, bytes: (await stat(partial).catch((error: unknown) => { throw outputError(partial, error); })).size,
+          providers: pool.providers, placement: pool.placement },
       }, fence);
       failpoint('finished-recorded');
     }
@@ -572,7 +573,8 @@ function finishedSummary(job: PreparedJob, state: CheckpointState): RunSummary {
     output: { path: f.output, format: spec.output.format, rows: f.rows, columns },
     rows_failed: f.failed,
     errors: f.failed > 0 ? spec.errors.path : null,
-    model: { name: state.fingerprint.model.name, version: state.fingerprint.model.version, providers: [] },
+    // Where the finished run ran it (none is loaded now); unknown ([]) in a checkpoint of an earlier version.
+    model: { name: state.fingerprint.model.name, version: state.fingerprint.model.version, providers: f.providers ?? [], ...(f.placement ? { placement: f.placement } : {}) },
     batch: { size: job.batchSize, concurrency: spec.batch.concurrency, count: f.batches ?? 0 },
     finished_at: f.finished,
     seconds: 0,

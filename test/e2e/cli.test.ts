@@ -21,7 +21,7 @@ interface LogEvent {
   readonly level: string;
   readonly message: string;
   readonly code?: string;
-  readonly summary?: { output: { rows: number } };
+  readonly summary?: { output: { rows: number }; model: { providers: string[]; placement?: string } };
   readonly [key: string]: unknown;
 }
 const logEvents = (stderr: string): LogEvent[] => stderr.trim().split('\n').map((l) => JSON.parse(l) as LogEvent);
@@ -347,6 +347,9 @@ test('an input folder glob that holds the output: a rerun reads the input, not t
   const again = await runCli(['--log-format', 'json', 'run', job, '--progress', 'none']);
   assert.equal(again.code, 0, again.stderr);
   assert.equal(logEvents(again.stderr).at(-1)!.event, 'already-finished');
+  // Its summary says where the finished run ran the model, as that run's did.
+  assert.deepEqual(logEvents(again.stderr).at(-1)!.summary!.model, logEvents(first.stderr).at(-1)!.summary!.model);
+  assert.deepEqual(logEvents(first.stderr).at(-1)!.summary!.model.providers, ['cpu']);
   assert.match((await runCli(['status', job])).stdout, /^job: finished at /);
   // Tomorrow's file: the finished job runs again on its own, and status says so (not --restart).
   await writeFile(join(dir, 'data', 'c.csv'), await readFile(join(fixtures, 'data', 'penguins.csv')));
