@@ -38,6 +38,13 @@ export class NestedColumnReader {
   readonly #list: boolean;
   /** A struct of plain members: their names, in the schema's order, as the leaves are read (LeafReader's `member`). */
   readonly #members: readonly string[] | undefined;
+  /**
+   * For a repeated field or a list that hyparquet assembles, the definition level from which a
+   * row is a list, empty or not (0, or 1 where the column may be null): hyparquet makes an empty
+   * one null where the repeated node is the leaf or the column itself (a two-level list, a
+   * repeated field), and these rows are made [] again.
+   */
+  readonly #listFrom: number | undefined;
 
   constructor(file: AsyncBuffer, group: RowGroup, tree: SchemaTree, node: SchemaTree, decoding: NestedDecoding) {
     const name = node.element.name;
@@ -58,6 +65,7 @@ export class NestedColumnReader {
       && node.children.every((child) => child.children.length === 0 && child.element.repetition_type !== 'REPEATED');
     this.#members = plain ? node.children.map((child) => child.element.name) : undefined;
     const member = plain ? (node.element.repetition_type === 'OPTIONAL' ? 1 : 0) : undefined;
+    this.#listFrom = !this.#list && (isListLike(node) || node.element.repetition_type === 'REPEATED') ? (node.element.repetition_type === 'OPTIONAL' ? 1 : 0) : undefined;
     this.#leaves = group.columns.flatMap((column) => {
       const chunk = column.meta_data;
       if (chunk?.path_in_schema[0] !== name) return [];
@@ -69,7 +77,7 @@ export class NestedColumnReader {
       // Polars leaves dictionary_page_offset out; the chunk then starts at its first page either way.
       const start = Number(chunk.dictionary_page_offset || chunk.data_page_offset);
       const typed = listed !== undefined && decoding.typedRows === true && (chunk.type === 'FLOAT' || chunk.type === 'DOUBLE');
-      return [new LeafReader(new ChunkBytes(file, start, start + Number(chunk.total_compressed_size)), decoder, listed, member, typed)];
+      return [new LeafReader(new ChunkBytes(file, start, start + Number(chunk.total_compressed_size)), decoder, listed, member, typed, this.#listFrom !== undefined)];
     });
     if (this.#leaves.length === 0) throw new Error(`row group has no column chunk for "${name}"`);
   }
@@ -84,7 +92,12 @@ export class NestedColumnReader {
       return this.#objects(this.#members.map((name) => cells.get(name)!), count);
     }
     if (this.#node.children.length > 0) assembleNested(data, this.#node, this.#parsers);
-    return data.get(this.#node.element.name) as unknown[];
+    const rows = data.get(this.#node.element.name) as unknown[];
+    if (this.#listFrom !== undefined) {
+      const starts = this.#leaves[0]!.rowDefs;
+      for (let i = 0; i < rows.length; i++) if ((rows[i] === null || rows[i] === undefined) && starts[i]! >= this.#listFrom) rows[i] = [];
+    }
+    return rows;
   }
 
   /** A plain struct's rows from its members' cells (`absent` where the struct is null, as undefined): as hyparquet's assembly makes them. */
@@ -169,9 +182,13 @@ class LeafReader {
 
   /** Rows of a LIST of one leaf may be typed views (NestedDecoding's typedRows). */
   readonly #typed: boolean;
+  /** The definition level of each row's first entry, of the last take's rows, where asked for (`starts`). */
+  rowDefs: number[] = [];
+  readonly #starts: boolean;
 
-  constructor(bytes: ChunkBytes, decoder: ColumnDecoder, listed?: number, member?: number, typed = false) {
+  constructor(bytes: ChunkBytes, decoder: ColumnDecoder, listed?: number, member?: number, typed = false, starts = false) {
     this.#typed = typed;
+    this.#starts = starts;
     this.#reps = new Uint8Array(typed ? TYPED_BLOCK : BLOCK);
     this.#defs = new Uint8Array(typed ? TYPED_BLOCK : BLOCK);
     this.key = decoder.pathInSchema.join('.');
@@ -192,6 +209,7 @@ class LeafReader {
   async take(count: number, keep: boolean): Promise<unknown[]> {
     const out: unknown[] = [];
     const gathered: Gathered = { reps: [], defs: [], values: [] };
+    if (this.#starts) this.rowDefs = [];
     let started = 0;
     for (;;) {
       if (this.#at === this.#have && !(await this.#fill())) break;
@@ -262,6 +280,7 @@ class LeafReader {
     gathered.values.push(values);
     if (defs) gathered.defs.push(defs.slice());
     if (this.#maxRep > 0) gathered.reps.push(this.#reps.slice(from, end));
+    if (this.#starts) for (let i = from; i < end; i++) if (this.#maxRep === 0 || this.#reps[i] === 0) this.rowDefs.push(this.#maxDef > 0 ? this.#defs[i]! : 0);
   }
 
   /** Entries `[from, end)` of a plain struct's member, an entry a row: its value, null, or `absent` where the struct itself is null (below `struct`). */

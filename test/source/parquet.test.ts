@@ -550,7 +550,7 @@ describe('openParquet: struct, list and map columns a chunk at a time', () => {
     }
   }));
 
-  test('a repeated leaf or group (a two-level list, a repeated field, a repeated group) keeps its rows whole where 4,096 levels or a page end inside one', () => withTempDir(async (dir) => {
+  test('a repeated leaf or group (a two-level list, a repeated field, a repeated group) keeps its rows whole where 4,096 levels or a page end inside one, and its empty lists empty (hyparquet makes them null)', () => withTempDir(async (dir) => {
     // 2,000 rows of five ints (row 819 holds entries 4,095–4,099); every 7th row empty, every 11th null where it may be.
     const lists = Array.from({ length: 2000 }, (_, i) => (i % 7 === 3 ? [] : Array.from({ length: 5 }, (_, k) => i * 10 + k)));
     const layouts = [
@@ -569,14 +569,16 @@ describe('openParquet: struct, list and map columns a chunk at a time', () => {
     ];
     for (const [n, { schema, lists: cells, entry }] of layouts.entries()) {
       const entries = cells.flatMap((l) => entry((n === 2 ? (l as { a: number }[]).map((m) => m.a) : l) as number[]));
-      // hyparquet's whole read of the file in one page (its own reader cuts such rows at a page's end too).
-      let expected: unknown[] = [];
       for (const splits of [[], [4097, 7003]]) {
         const file = join(dir, `repeated-${n}-${splits.length}.parquet`);
         await writeFile(file, leafPages(schema, entries, splits, cells.length));
-        if (splits.length === 0) expected = (await parquetReadObjects({ file: await asyncBufferFromFile(file) })).map((row) => row.l ?? null);
-        assert.deepEqual([expected.length, expected[819], expected[1999]], [2000, cells[819], cells[1999]], 'hyparquet reads the hand-made file as meant');
-        for (const chunkRows of [1000, 5000]) assert.deepEqual(concatColumns(await drain(await openParquet([file], { columns: undefined, chunkRows }))).l, expected, `layout ${n}, pages cut at [${splits.join()}], chunks of ${chunkRows}`);
+        // hyparquet's whole read of the file in one page (its own reader cuts such rows at a page's end too) reads it as
+        // meant, but for the empty lists of a repeated leaf, which it makes null.
+        if (splits.length === 0) {
+          const whole = (await parquetReadObjects({ file: await asyncBufferFromFile(file) })).map((row) => row.l ?? null);
+          assert.deepEqual(whole, n === 2 ? cells : cells.map((l) => (Array.isArray(l) && l.length === 0 ? null : l)), 'hyparquet reads the hand-made file as meant');
+        }
+        for (const chunkRows of [1000, 5000]) assert.deepEqual(concatColumns(await drain(await openParquet([file], { columns: undefined, chunkRows }))).l, cells, `layout ${n}, pages cut at [${splits.join()}], chunks of ${chunkRows}`);
       }
     }
   }));
