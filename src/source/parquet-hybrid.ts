@@ -104,6 +104,10 @@ export class HybridReader {
     const bytes = this.#bytes;
     const width = this.#width;
     let bit = this.#bit;
+    if (width === 1) {
+      this.#bit = unpackBits(bytes, bit, out, from, count);
+      return;
+    }
     if (width > 24) {
       // Wider than 32-bit shifts can assemble from any bit: bit by bit (over 16M distinct values, rare).
       for (let o = from; o < from + count; o++, bit += width) {
@@ -122,4 +126,31 @@ export class HybridReader {
     }
     this.#bit = bit;
   }
+}
+
+/**
+ * Values of one bit (a list's repetition levels, a nullable column's definition levels) from bit
+ * `bit` of `bytes` into `out[from, from + count)`, eight from each whole byte: DuckDB packs the
+ * first 256 of each 768-float row's levels, and one value at a time was most of reading them.
+ * Returns the bit after the last.
+ */
+function unpackBits(bytes: Uint8Array, bit: number, out: Int32Array | Uint8Array, from: number, count: number): number {
+  const end = from + count;
+  let o = from;
+  for (; o < end && (bit & 7) !== 0; o++, bit++) out[o] = ((bytes[bit >>> 3] ?? 0) >>> (bit & 7)) & 1;
+  let at = bit >>> 3;
+  for (; o + 8 <= end; o += 8, at++) {
+    const b = bytes[at] ?? 0;
+    out[o] = b & 1;
+    out[o + 1] = (b >>> 1) & 1;
+    out[o + 2] = (b >>> 2) & 1;
+    out[o + 3] = (b >>> 3) & 1;
+    out[o + 4] = (b >>> 4) & 1;
+    out[o + 5] = (b >>> 5) & 1;
+    out[o + 6] = (b >>> 6) & 1;
+    out[o + 7] = b >>> 7;
+  }
+  bit = at * 8;
+  for (; o < end; o++, bit++) out[o] = ((bytes[bit >>> 3] ?? 0) >>> (bit & 7)) & 1;
+  return bit;
 }
