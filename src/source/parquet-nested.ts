@@ -413,11 +413,11 @@ function levelPage(bytes: Uint8Array, header: PageHeader, decoder: ColumnDecoder
   const h1 = header.data_page_header;
   const encoding = v2 ? header.data_page_header_v2!.encoding : h1!.encoding;
   const dictionaryEncoded = (encoding === 'PLAIN_DICTIONARY' || encoding === 'RLE_DICTIONARY') && dictionary !== undefined;
-  const split = encoding === 'BYTE_STREAM_SPLIT' && splitWidth[decoder.type] !== undefined;
+  const split = encoding === 'BYTE_STREAM_SPLIT' && fixedWidth[decoder.type] !== undefined;
   const lazyValues = (encoding === 'PLAIN' && decoder.type !== 'BOOLEAN') || dictionaryEncoded || split || encoding === 'DELTA_BINARY_PACKED';
   const rleLevels = v2 || ((maxRep === 0 || h1!.repetition_level_encoding === 'RLE') && (maxDef === 0 || h1!.definition_level_encoding === 'RLE'));
   if (!lazyValues || !rleLevels) return wholePage(bytes, header, decoder, dictionary, maxDef);
-  const { reps, defs, values } = pageSections(bytes, header, decoder, maxRep, maxDef);
+  const { reps, defs, values } = pageSections(bytes, header, decoder, maxRep, maxDef, encoding === 'PLAIN' ? fixedWidth[decoder.type] : undefined);
   return {
     levels(repOut, defOut, count) {
       reps?.read(repOut, 0, count);
@@ -448,11 +448,12 @@ function dictionaryValues(values: Uint8Array, dictionary: DecodedArray): LevelPa
   };
 }
 
-const splitWidth: Partial<Record<ColumnDecoder['type'], number>> = { FLOAT: 4, DOUBLE: 8, INT32: 4, INT64: 8 };
+/** The bytes of a value of the fixed-width types (BYTE_STREAM_SPLIT streams, PLAIN values read in place). */
+const fixedWidth: Partial<Record<ColumnDecoder['type'], number>> = { FLOAT: 4, DOUBLE: 8, INT32: 4, INT64: 8 };
 
 /** BYTE_STREAM_SPLIT values read as asked: value i's byte b is at b × count + i, count being the page's values. */
 function splitValues(values: Uint8Array, decoder: ColumnDecoder): LevelPage['values'] {
-  const width = splitWidth[decoder.type]!;
+  const width = fixedWidth[decoder.type]!;
   const total = Math.floor(values.length / width);
   let at = 0;
   return (count) => {

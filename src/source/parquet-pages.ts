@@ -104,8 +104,10 @@ const levelWidth = (max: number) => 32 - Math.clz32(max);
  * A data page's repetition and definition levels (RLE, read as asked) where the column has them
  * (`maxRep`, `maxDef` above 0), and its values' bytes, decompressed. V1 compresses levels and
  * values together, each level stream length-prefixed; V2 keeps its levels first, uncompressed.
+ * `width`: the bytes of each (PLAIN) value, whose start a Snappy V1 page's values are moved to a
+ * multiple of, so that they are read in place.
  */
-export function pageSections(page: Uint8Array, header: PageHeader, decoder: ColumnDecoder, maxRep: number, maxDef: number): { reps?: HybridReader; defs?: HybridReader; values: Uint8Array } {
+export function pageSections(page: Uint8Array, header: PageHeader, decoder: ColumnDecoder, maxRep: number, maxDef: number, width?: number): { reps?: HybridReader; defs?: HybridReader; values: Uint8Array } {
   if (header.type === 'DATA_PAGE_V2') {
     const h = header.data_page_header_v2!;
     const levelBytes = h.repetition_levels_byte_length + h.definition_levels_byte_length;
@@ -117,7 +119,8 @@ export function pageSections(page: Uint8Array, header: PageHeader, decoder: Colu
       values,
     };
   }
-  let values = decompressPage(page, header.uncompressed_page_size, decoder.codec, decoder.compressors);
+  const realign = width !== undefined && decoder.codec === 'SNAPPY';
+  let values = realign ? snappyUncompress(page, header.uncompressed_page_size, width - 1) : decompressPage(page, header.uncompressed_page_size, decoder.codec, decoder.compressors);
   const stream = (max: number) => {
     const length = new DataView(values.buffer, values.byteOffset, values.byteLength).getUint32(0, true);
     const reader = new HybridReader(values.subarray(4, 4 + length), levelWidth(max));
@@ -126,6 +129,15 @@ export function pageSections(page: Uint8Array, header: PageHeader, decoder: Colu
   };
   const reps = maxRep > 0 ? stream(maxRep) : undefined;
   const defs = maxDef > 0 ? stream(maxDef) : undefined;
+  const off = values.byteOffset % (width ?? 1);
+  if (realign && off !== 0) {
+    // Values of `width` bytes that the levels before them left unaligned (DuckDB's lists: always)
+    // are moved up onto the next multiple of it, into the buffer's slack (the levels below are
+    // still to be read): hyparquet would copy each read of them into a buffer of its own.
+    const at = values.byteOffset + width! - off;
+    new Uint8Array(values.buffer).copyWithin(at, values.byteOffset, values.byteOffset + values.length);
+    values = new Uint8Array(values.buffer, at, values.length);
+  }
   return { ...(reps ? { reps } : {}), ...(defs ? { defs } : {}), values };
 }
 

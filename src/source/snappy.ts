@@ -15,7 +15,7 @@ const SHORT = 16;
  * of the length, then literals and back-references) decompresses to. A stream that does not make
  * exactly `length` bytes, or refers back before its start, is an error.
  */
-export function snappyUncompress(input: Uint8Array, length: number): Uint8Array {
+export function snappyUncompress(input: Uint8Array, length: number, slack = 0): Uint8Array {
   const end = input.length;
   let at = 0;
   let stated = 0;
@@ -26,7 +26,8 @@ export function snappyUncompress(input: Uint8Array, length: number): Uint8Array 
     if (byte < 0x80) break;
   }
   if (stated !== length) throw new Error(`Snappy: the stream holds ${stated} bytes, its page header says ${length}`);
-  const out = new Uint8Array(length);
+  // `slack` bytes more in its buffer, past the view, for a reader to move the page's values into (pageSections).
+  const out = new Uint8Array(new ArrayBuffer(length + slack), 0, length);
   // Short pieces (most of a page of ids, timestamps or short strings) go 4 bytes at a time where
   // there is room for 16 in both arrays: a copy past a piece's end is written over by the pieces
   // after it, as a valid stream makes every byte in order.
