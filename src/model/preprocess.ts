@@ -146,6 +146,11 @@ export function preprocess(batch: Batch, manifest: Manifest, rows: number, error
 
 function buildTensor(batch: Batch, input: InputTensor, rows: number, errors: RowErrors | undefined, csv: boolean): TensorData {
   const width = rowWidth(input)!;
+  if (isListInput(input) && rows === batch.length && (input.dtype === 'float32' || input.dtype === 'float64')) {
+    const column = batch.columns.get(input.columns[0]!);
+    const data = column && inPlace(column, rows, width, input.dtype === 'float32' ? Float32Array : Float64Array);
+    if (data) return { type: input.dtype, data, dims: [rows, ...input.shape.slice(1).map(Number)] };
+  }
   const data = allocate(input.dtype, rows * width);
   if (isListInput(input)) {
     // One column of lists (an embedding), each element filled as a column of its own would be.
@@ -386,6 +391,25 @@ function fillColumn(data: Writable, cells: Column, length: number, width: number
       else fail(i, null, `${expects}; it has no value and the tensor has no fill`);
     } else (data as string[])[i * width + j] = typeof v === 'string' ? v : typeof v === 'object' ? jsonText(v, 'json') : typeof v === 'number' ? numberText(v, float32 ? 'float32' : 'float64') : String(v);
   }
+}
+
+/**
+ * The tensor of a batch of typed rows (a Parquet list only the model reads) that lie one after
+ * another in one buffer, as the rows of a page read in place do, each `width` long and every
+ * value finite: a view of them, nothing copied. Undefined where any row is otherwise (a missing
+ * value to fill, a row of another page): the batch is then copied.
+ */
+function inPlace(column: Column, rows: number, width: number, Type: Float32ArrayConstructor | Float64ArrayConstructor): Float32Array | Float64Array | undefined {
+  if (!Array.isArray(column) || rows === 0) return undefined;
+  const first: unknown = column[0];
+  if (!(first instanceof Type)) return undefined;
+  const step = width * Type.BYTES_PER_ELEMENT;
+  for (let i = 0; i < rows; i++) {
+    const row: unknown = column[i];
+    if (!(row instanceof Type) || row.length !== width || row.buffer !== first.buffer || row.byteOffset !== first.byteOffset + i * step) return undefined;
+  }
+  const data = new Type(first.buffer as ArrayBuffer, first.byteOffset, rows * width);
+  return finite(data, 0, data.length) ? data : undefined;
 }
 
 /**

@@ -311,7 +311,21 @@ class LeafReader {
     // in place where aligned) view a copy of the block's values instead.
     const typed = this.#typed && (values instanceof Float32Array || values instanceof Float64Array) ? values : undefined;
     const own = typed && typed.buffer.byteLength > VIEWED_BUFFER ? typed.slice() : typed;
-    for (let i = from; i < end;) {
+    let i = from;
+    if (i < end && reps[i] !== 0 && ArrayBuffer.isView(row)) {
+      // A typed row that went on past its block: where this block's values follow its own in one
+      // buffer (a page read in place) and none is null, it views them all; else it is made an array.
+      const stop = this.#blockReps.indexOf(0, i);
+      const upto = stop === -1 || stop > end ? end : stop;
+      const view = row as unknown as Float32Array | Float64Array;
+      if (own && own.buffer === view.buffer && own.byteOffset === view.byteOffset + view.byteLength && (this.#full || allAt(defs, i, upto, max))) {
+        row = new (view.constructor as Float32ArrayConstructor)(view.buffer as ArrayBuffer, view.byteOffset, view.length + upto - i) as unknown as unknown[];
+        v = upto - i;
+        i = upto;
+      } else row = Array.from(view);
+      out[out.length - 1] = row;
+    }
+    for (; i < end;) {
       if (reps[i] !== 0) {
         if (row === undefined) throw new Error(`column "${this.key}" continues a list its column chunk does not start`);
         row.push(defs[i] === max ? values[v++] : null);
@@ -326,15 +340,15 @@ class LeafReader {
         continue;
       }
       let next = this.#blockReps.indexOf(0, i + 1);
-      if (next !== -1 && next <= end && own && (this.#full || allAt(defs, i, next, max))) {
-        // A row that ends in this block and has no null element, as a view of the block's values.
+      if (next === -1 || next > end) next = end;
+      if (own && (this.#full || allAt(defs, i, next, max))) {
+        // A row with no null element in this block, as a view of the block's values (one that goes on past it, of its part here).
         row = own.subarray(v, v + next - i) as unknown as unknown[];
         v += next - i;
         i = next;
         out.push(row);
         continue;
       }
-      if (next === -1 || next > end) next = end;
       row = new Array<unknown>(next - i);
       if (this.#full) {
         for (let k = 0; i < next; i++, k++) row[k] = values[v++];

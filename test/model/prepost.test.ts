@@ -143,6 +143,33 @@ describe('preprocess', () => {
     }
   });
 
+  test('typed rows one after another in one buffer (a page read in place) are the tensor itself, nothing copied, where every value is finite and the batch is not padded', () => {
+    const m = manifest([{ tensor: 'x', dtype: 'float32', shape: ['batch', 3], columns: ['emb'], fill: 0.5 }]);
+    const page = Float32Array.from({ length: 30 }, (_, k) => k / 4);
+    const rows = (values: Float32Array, n = 4, from = 0) => Array.from({ length: n }, (_, i) => values.subarray(from + i * 3, from + i * 3 + 3));
+    const inPlace = preprocess(batch({ emb: rows(page, 4, 6) }), m, 4).x!;
+    assert.equal((inPlace.data as Float32Array).buffer, page.buffer);
+    assert.deepEqual([(inPlace.data as Float32Array).byteOffset, inPlace.dims], [24, [4, 3]]);
+    assert.deepEqual(Array.from(inPlace.data as Float32Array), Array.from(page.subarray(6, 18)));
+    // Otherwise copied, with the same values: padded, a gap between two rows, a NaN to fill (the page keeps it), rows of doubles.
+    const gap = rows(page);
+    gap[2] = page.subarray(9, 12);
+    const nan = page.slice();
+    nan[4] = NaN;
+    const cases: [string, Column, number, number[]][] = [
+      ['padded', rows(page), 5, [...Array.from(page.subarray(0, 12)), 0, 0, 0]],
+      ['a gap', gap, 4, [...Array.from(page.subarray(0, 6)), ...Array.from(page.subarray(9, 12)), ...Array.from(page.subarray(9, 12))]],
+      ['a NaN', rows(nan), 4, Array.from(nan.subarray(0, 12), (v) => (Number.isNaN(v) ? 0.5 : v))],
+      ['doubles', rows(Float64Array.from(page) as unknown as Float32Array), 4, Array.from(page.subarray(0, 12))],
+    ];
+    for (const [label, column, padTo, expected] of cases) {
+      const tensor = preprocess(batch({ emb: column }), m, padTo).x!;
+      assert.notEqual((tensor.data as Float32Array).buffer, page.buffer, label);
+      assert.deepEqual(Array.from(tensor.data as Float32Array), expected, label);
+    }
+    assert.ok(Number.isNaN(nan[4]!), 'the rows are not written to');
+  });
+
   test('categories map text to indices (int64), fill covers missing cells', () => {
     const m = manifest([{ tensor: 'island', dtype: 'int64', shape: ['batch'], columns: ['island'], categories: ['Biscoe', 'Dream', 'Torgersen'], fill: 1 }]);
     const feeds = preprocess(batch({ island: ['Torgersen', 'Biscoe', null, 'Dream'] }), m, 4);
