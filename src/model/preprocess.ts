@@ -409,6 +409,8 @@ function inPlace(column: Column, rows: number, width: number, Type: Float32Array
     if (!(row instanceof Type) || row.length !== width || row.buffer !== first.buffer || row.byteOffset !== first.byteOffset + i * step) return undefined;
   }
   const data = new Type(first.buffer as ArrayBuffer, first.byteOffset, rows * width);
+  // Never a whole buffer: a post to a model worker moves such a tensor's (compact), and the rows' with it.
+  if (data.byteLength === data.buffer.byteLength) return undefined;
   return finite(data, 0, data.length) ? data : undefined;
 }
 

@@ -168,6 +168,10 @@ describe('preprocess', () => {
       assert.deepEqual(Array.from(tensor.data as Float32Array), expected, label);
     }
     assert.ok(Number.isNaN(nan[4]!), 'the rows are not written to');
+    // Nor a whole buffer, which a post to a model worker would move, the rows' values with it.
+    const whole = preprocess(batch({ emb: rows(page, 10) }), manifest([{ tensor: 'x', dtype: 'float32', shape: ['batch', 3], columns: ['emb'] }]), 10).x!;
+    assert.notEqual((whole.data as Float32Array).buffer, page.buffer);
+    assert.deepEqual(Array.from(whole.data as Float32Array), Array.from(page));
   });
 
   test('categories map text to indices (int64), fill covers missing cells', () => {
