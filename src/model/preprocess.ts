@@ -575,8 +575,9 @@ function firstMissing(list: ArrayLike<unknown>): number {
 }
 
 /**
- * A list written as text: JSON's `[0.1, 0.2]` (numbers, quoted numbers, null, nested), or numpy's
- * `[0.1 0.2]` as pandas writes an array cell (nested over lines too); undefined for other text
+ * A list written as text: JSON's `[0.1, 0.2]` (numbers, quoted numbers, null, nested), numpy's
+ * `[0.1 0.2]` as pandas writes an array cell (nested over lines too), or a Python list of numpy 2
+ * scalars, `[np.float32(0.1), np.float32(0.2)]`; undefined for other text
  * (an empty slot, `[1 2] [3 4]`). Numbers stay text, for an int64 past 2^53 to keep its digits.
  */
 function listOfText(text: string, dims: readonly number[]): readonly unknown[] | undefined {
@@ -625,7 +626,9 @@ function listOfText(text: string, dims: readonly number[]): readonly unknown[] |
     while (at < text.length && !ends(text.charCodeAt(at))) at++;
     if (at === start) throw new Error('no list');
     const item = text.slice(start, at);
-    return item === 'null' ? null : item;
+    // numpy 2 writes its scalars as `np.float32(0.1)`: a list of them (list(array), then pandas' to_csv) holds them so.
+    const scalar = text.charCodeAt(start) === 110 ? numpyScalar.exec(item) : null;
+    return scalar ? scalar[1] : item === 'null' ? null : item;
   };
   try {
     space();
@@ -637,6 +640,9 @@ function listOfText(text: string, dims: readonly number[]): readonly unknown[] |
     return undefined;
   }
 }
+
+/** A numpy 2 scalar's repr, its number inside: `np.float32(0.1)`, `np.int64(-3)`, `np.float64(nan)`. */
+const numpyScalar = /^np\.(?:float|int|uint)(?:8|16|32|64|128)?\(([^()]*)\)$/;
 
 // listOfText reads by character codes: a 768-number cell is ~15,000 characters, read for every row.
 const blank = (c: number) => c === 32 || (c >= 9 && c <= 13);

@@ -80,6 +80,12 @@ describe('preprocess', () => {
     // Text (a CSV cell, bytes) is read as a list: JSON's or numpy's, numbers as a cell's, a missing element filled.
     const text = preprocess(batch({ emb: ['[1.5, 2, 3e-2]', '[4 NA\n 6.25]', new TextEncoder().encode('[null, 1E2, -0]'), '[7,8,9]'] }), m, 4);
     assert.deepEqual(Array.from(text.x!.data as Float32Array), f32([1.5, 2, 0.03, 4, 8.5, 6.25, 7.5, 100, -0, 7, 8, 9]));
+    // A Python list of numpy 2 scalars as pandas writes it (`list(array)`, then to_csv); nan is missing.
+    const scalars = preprocess(batch({ emb: ['[np.float32(1.5), np.float64(-2.0), np.int64(3)]', '[np.float32(nan), np.float16(1e-2), np.uint8(7)]'] }), m, 2);
+    assert.deepEqual(Array.from(scalars.x!.data as Float32Array), f32([1.5, -2, 3, 7.5, 0.01, 7]));
+    const notScalars = new Map<number, BentoError>();
+    preprocess(batch({ emb: ['[np.float32(1), 2, 3]', '[np.float32((1)), 2, 3]', '[pd.float32(1), 2, 3]', '[np.float32 (1), 2, 3]'] }), m, 4, notScalars);
+    assert.deepEqual([...notScalars.keys()].sort(), [1, 2, 3]);
     const wrong = new Map<number, BentoError>();
     preprocess(batch({ emb: ['[1, 2, 3]', '[1, x, 3]', '[1, 2]', ''] }), m, 4, wrong);
     assert.deepEqual([...wrong.keys()].sort(), [1, 2]);
