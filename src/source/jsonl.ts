@@ -6,10 +6,11 @@
 import type { Readable } from 'node:stream';
 import { dateOf, sniffTemporal, timestampOf, typeWords } from './csvtypes.js';
 import { StringDecoder } from 'node:string_decoder';
+import { usableCores } from '../cores.js';
 import { BentoError, didYouMean } from '../errors.js';
 import { chunkEnd, ColumnBuilder, fullByBytes, inexactIntegerHint, maxLineBytes, raiseChunkRows, sniffJsonType, textSource, typeMismatch } from './chunks.js';
 import { ByteProgress, byteOrderMark, fileSizes, isGzip, notUtf8At, openFileStream, streamError } from './files.js';
-import { parseExact } from './json.js';
+import { LineParser, type ParsedLine, parseLine } from './json-thread.js';
 import { jsonText } from '../sink/values.js';
 import { cellBytes, type Field, int64Max, int64Min, lineColumn, type RowChunk, type Source, type SourcePosition } from './types.js';
 
@@ -51,6 +52,12 @@ export interface JsonlSourceOptions {
    * would make a line DuckDB and others refuse.
    */
   readonly written?: ReadonlySet<string>;
+  /**
+   * Keys only the model reads (as a list of numbers, an embedding): with a file of more than 4 MB
+   * and a second core, lines are parsed on a thread of their own too (json-thread.ts), and these
+   * keys' lists of numbers come as Float64Array views.
+   */
+  readonly typedLists?: ReadonlySet<string>;
 }
 
 
@@ -142,6 +149,76 @@ function lineText(raw: string): string {
   const n = raw.length;
   if (raw.charCodeAt(n - 1) !== 10) return raw;
   return raw.slice(0, raw.charCodeAt(n - 2) === 13 ? n - 2 : n - 1);
+}
+
+/** A line as splitLines gives it. */
+interface RawLine {
+  readonly text: string;
+  readonly end: number;
+  readonly notUtf8?: true;
+}
+
+/** Lines' text a batch of them is parsed with at most (or one longer line), and their count. */
+const BATCH_TEXT = 1 << 20;
+const BATCH_LINES = 4096;
+
+/**
+ * The lines of `pieces`, a batch at a time, each with its text (its line break off, and a BOM
+ * that opens the file: `head`) and that text parsed (parseLine; not where it is not UTF-8). With
+ * a `parser`, batches are read ahead and parsed on its thread while it has fewer than two, else
+ * here; a line longer than a batch is parsed here. A failure of `pieces` (a line past the cap)
+ * comes after the lines read before it.
+ */
+async function* parsedLines(pieces: AsyncIterable<RawLine[]>, head: boolean, parser: LineParser | undefined): AsyncGenerator<(RawLine & { parsed?: ParsedLine })[]> {
+  const lines = pieces[Symbol.asyncIterator]();
+  let carry: RawLine[] = [];
+  let taken = 0;
+  let failure: { error: unknown } | undefined;
+  let ended = false;
+  const batch = async (): Promise<RawLine[]> => {
+    const out: RawLine[] = [];
+    let bytes = 0;
+    while (bytes < BATCH_TEXT && out.length < BATCH_LINES) {
+      if (taken === carry.length) {
+        if (ended) break;
+        try {
+          const next = await lines.next();
+          if (next.done) {
+            ended = true;
+            break;
+          }
+          carry = next.value;
+          taken = 0;
+        } catch (error) {
+          failure = { error };
+          ended = true;
+          break;
+        }
+        continue;
+      }
+      const line = carry[taken++]!;
+      out.push(head ? { ...line, text: line.text.charCodeAt(0) === 0xfeff ? line.text.slice(1) : line.text } : line);
+      head = false;
+      bytes += line.text.length;
+    }
+    return out;
+  };
+  const queue: { lines: RawLine[]; texts: string[]; parsed: ParsedLine[] | Promise<ParsedLine[]> }[] = [];
+  const ahead = parser ? 3 : 1;
+  for (;;) {
+    while (queue.length < ahead && !ended) {
+      const read = await batch();
+      if (read.length === 0) break;
+      const texts = read.map((line) => lineText(line.text));
+      const remote = parser !== undefined && parser.pending < 2 && texts.every((text) => text.length <= BATCH_TEXT);
+      queue.push({ lines: read, texts, parsed: remote ? parser.parse(texts) : texts.map((text, k) => (read[k]!.notUtf8 ? { error: '' } : parseLine(text))) });
+    }
+    const next = queue.shift();
+    if (next === undefined) break;
+    const parsed = await next.parsed;
+    yield next.lines.map((line, k) => ({ ...line, text: next.texts[k]!, ...(line.notUtf8 ? {} : { parsed: parsed[k]! }) }));
+  }
+  if (failure) throw failure.error;
 }
 
 /** A value read from JSON, as JSON text again (its 64-bit integers, which JSON.stringify refuses, as their digits in quotes). */
@@ -237,7 +314,10 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
   /** The columns, as a set, and the keys met beyond them (see `notes`). */
   let known: Set<string> | undefined;
   const unread = new Set<string>();
-  const progress = new ByteProgress(await fileSizes(files));
+  const sizes = await fileSizes(files);
+  const progress = new ByteProgress(sizes);
+  // A thread to parse on pays for itself past a few MB (the writer's own starts past 4 MB too).
+  const parseThread = (options.typedLists?.size ?? 0) > 0 && usableCores().cores >= 2 && sizes.reduce((a, b) => a + b, 0) > 4 * 1024 * 1024;
 
   async function* readAll(from: SourcePosition): AsyncGenerator<RowChunk> {
     for (let index = from.file; index < files.length; index++) {
@@ -265,7 +345,7 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
     let rows = at.row;
     const seen = new Set<string>();
     /** Whether the line just parsed had a bare NaN or Infinity (parseExact). */
-    const lenient = { used: false };
+    let lenient = false;
     /** Keys of the lines of this file's first chunk, for `required`: undefined once checked, or when resumed past it. */
     let firstKeys: Set<string> | undefined = options.required?.length && at.row === 0 ? new Set() : undefined;
     let firstLeft = chunkEnd(options, false);
@@ -305,11 +385,11 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
         else builder.push((i) => cellOf(row, names![i]!), end, l, text);
       }
     };
+    // A BOM may open the file (Windows tools write one); the line break is not part of the JSON.
+    const parser = parseThread ? new LineParser([...options.typedLists!], Math.max(32, Math.round((options.memoryMb ?? 256) / 8))) : undefined;
     try {
-      for await (const piece of splitLines(stream, at.byte ?? 0, file, maxLine)) for (const { text: raw, end, notUtf8 } of piece) {
+      for await (const piece of parsedLines(splitLines(stream, at.byte ?? 0, file, maxLine), (at.line ?? 0) === 0, parser)) for (const { text, end, notUtf8, parsed } of piece) {
         line++;
-        // A BOM may open the file (Windows tools write one); the line break is not part of the JSON.
-        const text = lineText(line === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw);
         const start = lastEnd;
         lastEnd = end;
         // A record opens with its brace; only another line can be blank.
@@ -321,15 +401,13 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
           problem = new BentoError('INPUT_FORMAT', `Line ${line} of ${file} is not UTF-8`, {
             file, row: rows + 1, byte: start, value: text, hint: 'JSON text is UTF-8: re-encode the file (e.g. iconv -f windows-1252 -t utf-8), or fix the line.',
           });
+        } else if ('error' in parsed!) {
+          problem = new BentoError('INPUT_FORMAT', `Line ${line} of ${file} is not valid JSON: ${parsed.error}`, {
+            file, row: rows + 1, byte: start, value: text, hint: 'Each line of a JSONL file must be one JSON object; fix or remove the line.',
+          });
         } else {
-          try {
-            lenient.used = false;
-            row = parseExact(text, lenient);
-          } catch (error) {
-            problem = new BentoError('INPUT_FORMAT', `Line ${line} of ${file} is not valid JSON: ${(error as Error).message}`, {
-              file, row: rows + 1, byte: start, value: text, hint: 'Each line of a JSONL file must be one JSON object; fix or remove the line.',
-            });
-          }
+          row = parsed!.value;
+          lenient = parsed!.lenient;
         }
         if (!problem && (row === null || typeof row !== 'object' || Array.isArray(row))) {
           problem = new BentoError('INPUT_FORMAT', `Line ${line} of ${file} is not a JSON object (got ${Array.isArray(row) ? 'an array' : row === null ? 'null' : typeof row})`, {
@@ -348,7 +426,7 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
         }
         const record = row as Record<string, unknown>;
         // A line with a bare NaN is written as JSON again (NaN as null), as the writer writes a value: a copy would be no JSON.
-        const copy = lines ? (lenient.used || clashes(record, file, line) ? jsonText(withoutWritten(record), 'json') : text) : undefined;
+        const copy = lines ? (lenient || clashes(record, file, line) ? jsonText(withoutWritten(record), 'json') : text) : undefined;
         if (firstKeys) {
           for (const key in record) firstKeys.add(key);
           if (--firstLeft === 0) checkKeys();
@@ -389,6 +467,8 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
         });
       }
       throw streamError(file, error);
+    } finally {
+      await parser?.close();
     }
     if (rows === 0) {
       // One of several (an empty partition) holds no rows to lose; on its own it is more likely a failed export.

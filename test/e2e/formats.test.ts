@@ -880,6 +880,12 @@ test('one column of lists feeds a [batch, N] tensor (an embedding): Parquet LIST
   assert.match(inspect.stdout, /^ {2}features: float32 \[batch, 4\] {2}← columns \[features\] \(a list of 4 a row\), missing → error$/m);
   const expected = await run(flat, join(fixtures, 'models', 'penguins'), 'flat-out.csv');
   for (const input of ['in.parquet', 'in.jsonl', 'in.csv']) assert.equal(await run(input, 'lists', `${input}-out.csv`), expected, input);
+  // JSON Lines of more than 4 MB are parsed on a second thread too (json-thread.ts): the same scores.
+  const lines = await readFile(join(dir, 'in.jsonl'), 'utf8');
+  await writeFile(join(dir, 'big.jsonl'), lines.repeat(300));
+  const [header, ...body] = expected.trimEnd().split('\n');
+  assert.ok(lines.length * 300 > 4 * 1024 * 1024);
+  assert.equal(await run('big.jsonl', 'lists', 'big-jsonl-out.csv'), `${[header, ...Array.from({ length: 300 }, () => body).flat()].join('\n')}\n`);
   // numpy's way of writing an array (pandas writes a cell holding one so, over lines too) and JSON text with quoted numbers
   // read too; other lengths, text that is no list (an empty slot, two lists), a list nested otherwise than the input's
   // dimensions and a missing element without a fill are bad rows.

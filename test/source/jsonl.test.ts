@@ -9,7 +9,10 @@ import { describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { openCsv } from '../../src/source/csv.js';
 import { parseExact } from '../../src/source/json.js';
+import { parseBatch } from '../../src/source/json-thread.js';
 import { openJsonl } from '../../src/source/jsonl.js';
+import type { RowChunk } from '../../src/source/types.js';
+import { usableCores } from '../../src/cores.js';
 import { fixtures, rejectsWith, withTempDir } from '../helpers.js';
 import { badRows, concatColumns, drain, layout } from './util.js';
 
@@ -327,3 +330,71 @@ test('a chunk holds at most 16 MB of text, whatever its rows (the first, which t
   const asked = await drain(await openJsonl([jsonl], { ...defaults, chunkRows: 50, chunkRowsSet: true }));
   assert.equal(asked[0]!.length, 50);
 }));
+
+describe('openJsonl: a thread to parse on, for lists only the model reads', () => {
+  test('parseBatch parses as parseExact does, and makes lists wholly of numbers under the keys asked for Float64Array views of one buffer, moved with the answer', () => {
+    const texts = ['{"id":1,"emb":[0.5,-1,2e3]}', '{"id":2,"emb":[1,null]}', '{"emb":[7,8],"other":[3,4]}', 'nope', '[1,2]', '{"id":9007199254740993,"emb":[9007199254740993]}', '{"emb":[NaN,1]}', '{"emb":[]}', '{"emb":"[1,2]"}'];
+    const { parsed, transfer } = parseBatch(texts, ['emb']);
+    const value = (k: number) => (parsed[k] as { value: Record<string, unknown> }).value;
+    assert.deepEqual([value(0).emb, value(2).emb, value(6).emb], [Float64Array.of(0.5, -1, 2000), Float64Array.of(7, 8), Float64Array.of(NaN, 1)]);
+    assert.equal(transfer.length, 1);
+    for (const k of [0, 2, 6]) assert.equal((value(k).emb as Float64Array).buffer, transfer[0]);
+    // Anything else as parseExact gives it: a list with a null, a bigint or none, another key, a line that is no object or no JSON.
+    for (const k of [1, 3, 4, 5, 7, 8]) {
+      const lenient = { used: false };
+      let expected: unknown;
+      try {
+        expected = { value: parseExact(texts[k]!, lenient), lenient: lenient.used };
+      } catch (error) {
+        expected = { error: (error as Error).message };
+      }
+      assert.deepEqual(parsed[k], expected, texts[k]);
+    }
+    assert.deepEqual(value(2).other, [3, 4]);
+    assert.deepEqual([(parsed[0] as { lenient: boolean }).lenient, (parsed[6] as { lenient: boolean }).lenient], [false, true]);
+  });
+
+  test('a file of more than 4 MB gives the same rows, cells, bad rows and chunks with its lists parsed on a thread as without, from the start or resumed', { skip: usableCores().cores < 2 ? 'one core: no thread to parse on' : false }, () => withTempDir(async (dir) => {
+    // 1,500 lines of 300 numbers (~6 MB), a BOM before the first, with lines that are no JSON (one of them a BOM and an
+    // object: only the file's first line may open with one), no object or no UTF-8, a null list, a list with a null, a blank
+    // line, and a line of 150,000 numbers (past a batch of 1 MB, parsed here).
+    const list = (i: number, n = 300) => `[${Array.from({ length: n }, (_, k) => ((i * 7919 + k * 104729) % 1_000_003) / 1_000_003 - 0.5).join(',')}]`;
+    const lines = Array.from({ length: 1500 }, (_, i) => (i === 100 ? '{"id":100,"emb":[1,2' : i === 200 ? '[1,2,3]' : i === 400 ? '{"id":400,"emb":null}' : i === 500 ? '{"id":500,"emb":[1,null,3]}' : i === 600 ? '\ufeff{"id":600}'
+      : i === 700 ? '' : i === 900 ? `{"id":900,"emb":${list(i, 150_000)}}` : `${i === 0 ? '\ufeff' : ''}{"id":${i},"note":"n${i}","emb":${list(i)}}`));
+    const file = join(dir, 'emb.jsonl');
+    const text = Buffer.from(`${lines.join('\n')}\n`);
+    const bad = text.indexOf('"n300"');
+    text[bad + 1] = 0xff;
+    await writeFile(file, text);
+    assert.ok(text.length > 5 * 1024 * 1024);
+    const read = async (typedLists: ReadonlySet<string> | undefined, from?: { file: number; row: number; byte: number; line: number }) => {
+      const source = await openJsonl([file], { ...defaults, chunkRows: 256, ...(typedLists ? { typedLists } : {}) });
+      const chunks: RowChunk[] = [];
+      for await (const chunk of source.chunks(from)) chunks.push(chunk);
+      return chunks;
+    };
+    const plain = await read(undefined);
+    const threaded = await read(new Set(['emb']));
+    assert.deepEqual(layout(threaded), layout(plain));
+    const [a, b] = [concatColumns(plain), concatColumns(threaded)];
+    assert.deepEqual(b.id, a.id);
+    assert.deepEqual(b.note, a.note);
+    assert.deepEqual(b.emb!.map((cell) => (cell instanceof Float64Array ? Array.from(cell) : cell)), a.emb);
+    // Lists came from the thread, as views (its first two batches of 1 MB, ~130 lines, and as many more as it kept up with); none without it.
+    const viewed = b.emb!.filter((cell) => cell instanceof Float64Array).length;
+    assert.ok(viewed > 100, `${viewed} lists from the thread`);
+    assert.ok(!a.emb!.some((cell) => cell instanceof Float64Array));
+    const errors = (chunks: RowChunk[]) => chunks.flatMap((c) => [...(c.errors ?? [])].map(([i, e]) => [c.fileRow + i, e.message, e.byte, e.value]));
+    assert.deepEqual(errors(threaded), errors(plain));
+    assert.deepEqual(errors(plain).map(([row, message]) => [row, String(message).replace(/:.*/, '')]),
+      [[100, `Line 101 of ${file} is not valid JSON`], [200, `Line 201 of ${file} is not a JSON object (got an array)`], [300, `Line 301 of ${file} is not UTF-8`], [600, `Line 601 of ${file} is not valid JSON`]]);
+    assert.equal(a.id![0], 0);
+    // Resumed after row 1,000 (line 1,001: line 701 is blank): the other 499 alike.
+    const chunk = plain.find((c) => c.fileRow <= 999 && c.fileRow + c.length > 999)!;
+    const from = { file: 0, row: 1000, byte: chunk.ends!.bytes[999 - chunk.fileRow]!, line: 1001 };
+    const [restPlain, restThreaded] = [await read(undefined, from), await read(new Set(['emb']), from)];
+    assert.deepEqual(concatColumns(restThreaded).id, concatColumns(restPlain).id);
+    assert.equal(concatColumns(restThreaded).id!.length, 499);
+    assert.deepEqual(concatColumns(restThreaded).emb!.map((cell) => (cell instanceof Float64Array ? Array.from(cell) : cell)), concatColumns(restPlain).emb);
+  }));
+});
