@@ -41,7 +41,11 @@ function hasLarge(value: unknown): boolean {
   if (typeof value === 'number') return value > Number.MAX_SAFE_INTEGER || value < -Number.MAX_SAFE_INTEGER;
   if (value === null || typeof value !== 'object') return false;
   if (Array.isArray(value)) {
-    for (const item of value) if (hasLarge(item)) return true;
+    // Numbers looked at here, not a call each: an embedding's line holds hundreds.
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (typeof item === 'number' ? item > Number.MAX_SAFE_INTEGER || item < -Number.MAX_SAFE_INTEGER : hasLarge(item)) return true;
+    }
     return false;
   }
   for (const key in value) if (hasLarge((value as Record<string, unknown>)[key])) return true;
