@@ -50,7 +50,7 @@ export async function openSource(input: InputSpec, read: { rawText?: boolean; te
       ...(input.csv.types ? { types: Object.fromEntries(Object.entries(input.csv.types).filter(([name]) => !folder(name))) } : {}),
     };
     return format === 'csv' ? openCsv(opened, { ...csv, ...options, ...chunking, notes, rawText: read.rawText ?? false, ...(read.memoryMb ? { memoryMb: read.memoryMb } : {}), ...(read.temporal ? { temporal: read.temporal } : {}), ...(lines ? { linesFor: read.linesFor, valuesOf } : {}) })
-      : format === 'jsonl' ? openJsonl(opened, { ...options, ...chunking, notes, ...(read.temporal ? { temporal: read.temporal } : {}), ...(required ? { required } : {}), ...(read.memoryMb ? { memoryMb: read.memoryMb } : {}), ...(read.typedLists ? { typedLists: read.typedLists } : {}), ...(lines ? { lines: true, valuesOf, ...(read.written ? { written: read.written } : {}) } : {}) })
+      : format === 'jsonl' ? openJsonl(opened, { ...options, ...chunking, notes, ...(read.temporal ? { temporal: read.temporal } : {}), ...(required ? { required } : {}), ...(read.memoryMb ? { memoryMb: read.memoryMb } : {}), ...(read.typedLists ? { typedLists: read.typedLists } : {}), ...(lines ? { lines: true, valuesOf, typedLists: new Set(valuesOf), ...(read.written ? { written: read.written } : {}) } : {}) })
         : openParquet(opened, { ...options, ...chunking, ...(read.memoryMb ? { memoryMb: read.memoryMb } : {}), ...(read.typedLists ? { typedLists: read.typedLists } : {}) });
   };
   // With auto, a key the files hold too is theirs (withPartitions): where the job asks for a key by

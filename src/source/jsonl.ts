@@ -53,9 +53,9 @@ export interface JsonlSourceOptions {
    */
   readonly written?: ReadonlySet<string>;
   /**
-   * Keys only the model reads (as a list of numbers, an embedding): with a file of more than 4 MB
-   * and a second core, lines are parsed on a thread of their own too (json-thread.ts), and these
-   * keys' lists of numbers come as Float64Array views.
+   * Keys only the model reads (as a list of numbers, an embedding; with `lines`, whose copies hold
+   * every key, the model's): with a file of more than 4 MB and a second core, lines are parsed on a
+   * thread of their own too (json-thread.ts), and these keys' lists of numbers come as Float64Array views.
    */
   readonly typedLists?: ReadonlySet<string>;
 }
@@ -495,7 +495,9 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
     }
     return found;
   }
-  const withoutWritten = (record: Record<string, unknown>) => (options.written?.size ? Object.fromEntries(Object.entries(record).filter(([key]) => !options.written!.has(key))) : record);
+  // Written again, a list parsed on the thread is the array it stands for.
+  const withoutWritten = (record: Record<string, unknown>) => Object.fromEntries(Object.entries(record).filter(([key]) => !options.written?.has(key))
+    .map(([key, value]) => [key, value instanceof Float64Array ? Array.from(value) : value]));
 
   /** The columns collected once the first chunk has typed them all: with lines, the model's only. */
   function narrowed(fields: readonly Field[]): string[] {

@@ -886,6 +886,19 @@ test('one column of lists feeds a [batch, N] tensor (an embedding): Parquet LIST
   const [header, ...body] = expected.trimEnd().split('\n');
   assert.ok(lines.length * 300 > 4 * 1024 * 1024);
   assert.equal(await run('big.jsonl', 'lists', 'big-jsonl-out.csv'), `${[header, ...Array.from({ length: 300 }, () => body).flat()].join('\n')}\n`);
+  // So are lines copied to JSON Lines whole, one of them written again as its bare NaN is no JSON (as null, its list as one).
+  const [first, ...rest] = lines.trimEnd().split('\n');
+  await writeFile(join(dir, 'nan.jsonl'), `${[first!.replace('{', '{"x":NaN,'), ...rest].join('\n')}\n`);
+  await writeFile(join(dir, 'big-nan.jsonl'), (await readFile(join(dir, 'nan.jsonl'), 'utf8')).repeat(300));
+  const whole = async (input: string) => {
+    await writeFile(join(dir, 'job.yaml'), `input: { path: ${input} }\nmodel: lists\noutput: { path: ${input}-out.jsonl }\n`);
+    const result = await runCli(['run', 'job.yaml', '--progress', 'none'], { cwd: dir });
+    assert.equal(result.code, 0, result.stderr);
+    return readFile(join(dir, `${input}-out.jsonl`), 'utf8');
+  };
+  const small = await whole('nan.jsonl');
+  assert.match(small, /^\{"x":null,"species":"Adelie","features":\[39\.1,18\.7,181(\.0)?,3750(\.0)?\],/);
+  assert.equal(await whole('big-nan.jsonl'), small.repeat(300));
   // numpy's way of writing an array (pandas writes a cell holding one so, over lines too) and JSON text with quoted numbers
   // read too; other lengths, text that is no list (an empty slot, two lists), a list nested otherwise than the input's
   // dimensions and a missing element without a fill are bad rows.
