@@ -19,7 +19,7 @@ const bundle = join(root, 'dist', 'bundle');
 
 test('the bin runs the bundle, which has an entry for every worker thread the sources start', () => {
   const workers = workerEntries(src);
-  assert.deepEqual([...workers.keys()].sort(), ['encoder-worker.js', 'model-worker.js', 'scoring-worker.js', 'writer-worker.js']);
+  assert.deepEqual([...workers.keys()].sort(), ['encoder-worker.js', 'json-worker.js', 'model-worker.js', 'scoring-worker.js', 'writer-worker.js']);
   for (const name of ['main.js', ...workers.keys()]) assert.ok(existsSync(join(bundle, name)), `dist/bundle/${name} is missing: run npm run build`);
   assert.match(readFileSync(bin, 'utf8'), /^await import\('\.\.\/dist\/bundle\/main\.js'\);$/m);
 });
