@@ -10,6 +10,7 @@ import { usableCores } from '../cores.js';
 import { BentoError, didYouMean } from '../errors.js';
 import { chunkEnd, ColumnBuilder, fullByBytes, inexactIntegerHint, maxLineBytes, raiseChunkRows, sniffJsonType, textSource, typeMismatch } from './chunks.js';
 import { ByteProgress, byteOrderMark, fileSizes, isGzip, notUtf8At, openFileStream, streamError } from './files.js';
+import { parseExact } from './json.js';
 import { LineParser, type ParsedLine, parseLine } from './json-thread.js';
 import { jsonText } from '../sink/values.js';
 import { cellBytes, type Field, int64Max, int64Min, lineColumn, type RowChunk, type Source, type SourcePosition } from './types.js';
@@ -162,14 +163,20 @@ interface RawLine {
 const BATCH_TEXT = 1 << 20;
 const BATCH_LINES = 4096;
 
+/** Lines as read, with their text (its line break off, and a BOM that opens the file) and that text parsed, where it was ahead of them. */
+interface LineBatch {
+  readonly lines: readonly RawLine[];
+  readonly texts?: readonly string[];
+  readonly parsed?: readonly ParsedLine[];
+}
+
 /**
- * The lines of `pieces`, a batch at a time, each with its text (its line break off, and a BOM
- * that opens the file: `head`) and that text parsed (parseLine; not where it is not UTF-8). With
- * a `parser`, batches are read ahead and parsed on its thread while it has fewer than two, else
- * here; a line longer than a batch is parsed here. A failure of `pieces` (a line past the cap)
- * comes after the lines read before it.
+ * The lines of `pieces` a batch at a time, parsed ahead: read ahead, and parsed on `parser`'s
+ * thread while it has fewer than two batches, else here (a line longer than a batch, here). A
+ * failure of `pieces` (a line past the cap) comes after the lines read before it. `head`: the
+ * first line opens the file (and may start with a BOM).
  */
-async function* parsedLines(pieces: AsyncIterable<RawLine[]>, head: boolean, parser: LineParser | undefined): AsyncGenerator<(RawLine & { parsed?: ParsedLine })[]> {
+async function* parsedLines(pieces: AsyncIterable<RawLine[]>, head: boolean, parser: LineParser): AsyncGenerator<LineBatch> {
   const lines = pieces[Symbol.asyncIterator]();
   let carry: RawLine[] = [];
   let taken = 0;
@@ -197,28 +204,32 @@ async function* parsedLines(pieces: AsyncIterable<RawLine[]>, head: boolean, par
         continue;
       }
       const line = carry[taken++]!;
-      out.push(head ? { ...line, text: line.text.charCodeAt(0) === 0xfeff ? line.text.slice(1) : line.text } : line);
-      head = false;
+      out.push(line);
       bytes += line.text.length;
     }
     return out;
   };
   const queue: { lines: RawLine[]; texts: string[]; parsed: ParsedLine[] | Promise<ParsedLine[]> }[] = [];
-  const ahead = parser ? 3 : 1;
   for (;;) {
-    while (queue.length < ahead && !ended) {
+    while (queue.length < 3 && !ended) {
       const read = await batch();
       if (read.length === 0) break;
       const texts = read.map((line) => lineText(line.text));
-      const remote = parser !== undefined && parser.pending < 2 && texts.every((text) => text.length <= BATCH_TEXT);
-      queue.push({ lines: read, texts, parsed: remote ? parser.parse(texts) : texts.map((text, k) => (read[k]!.notUtf8 ? { error: '' } : parseLine(text))) });
+      if (head && texts[0]!.charCodeAt(0) === 0xfeff) texts[0] = texts[0]!.slice(1);
+      head = false;
+      const remote = parser.pending < 2 && texts.every((text) => text.length <= BATCH_TEXT);
+      queue.push({ lines: read, texts, parsed: remote ? parser.parse(texts) : texts.map(parseLine) });
     }
     const next = queue.shift();
     if (next === undefined) break;
-    const parsed = await next.parsed;
-    yield next.lines.map((line, k) => ({ ...line, text: next.texts[k]!, ...(line.notUtf8 ? {} : { parsed: parsed[k]! }) }));
+    yield { lines: next.lines, texts: next.texts, parsed: await next.parsed };
   }
   if (failure) throw failure.error;
+}
+
+/** splitLines' pieces as batches to parse a line at a time as they are read (without a thread, nothing is parsed ahead). */
+async function* unparsed(pieces: AsyncIterable<RawLine[]>): AsyncGenerator<LineBatch> {
+  for await (const lines of pieces) yield { lines };
 }
 
 /** A value read from JSON, as JSON text again (its 64-bit integers, which JSON.stringify refuses, as their digits in quotes). */
@@ -346,6 +357,7 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
     const seen = new Set<string>();
     /** Whether the line just parsed had a bare NaN or Infinity (parseExact). */
     let lenient = false;
+    const lenientLine = { used: false };
     /** Keys of the lines of this file's first chunk, for `required`: undefined once checked, or when resumed past it. */
     let firstKeys: Set<string> | undefined = options.required?.length && at.row === 0 ? new Set() : undefined;
     let firstLeft = chunkEnd(options, false);
@@ -388,8 +400,11 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
     // A BOM may open the file (Windows tools write one); the line break is not part of the JSON.
     const parser = parseThread ? new LineParser([...options.typedLists!], Math.max(32, Math.round((options.memoryMb ?? 256) / 8))) : undefined;
     try {
-      for await (const piece of parsedLines(splitLines(stream, at.byte ?? 0, file, maxLine), (at.line ?? 0) === 0, parser)) for (const { text, end, notUtf8, parsed } of piece) {
+      const lineBatches = parser ? parsedLines(splitLines(stream, at.byte ?? 0, file, maxLine), (at.line ?? 0) === 0, parser) : unparsed(splitLines(stream, at.byte ?? 0, file, maxLine));
+      for await (const { lines: batch, texts, parsed } of lineBatches) for (let k = 0; k < batch.length; k++) {
+        const { text: raw, end, notUtf8 } = batch[k]!;
         line++;
+        const text = texts ? texts[k]! : lineText(line === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw);
         const start = lastEnd;
         lastEnd = end;
         // A record opens with its brace; only another line can be blank.
@@ -401,13 +416,26 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
           problem = new BentoError('INPUT_FORMAT', `Line ${line} of ${file} is not UTF-8`, {
             file, row: rows + 1, byte: start, value: text, hint: 'JSON text is UTF-8: re-encode the file (e.g. iconv -f windows-1252 -t utf-8), or fix the line.',
           });
-        } else if ('error' in parsed!) {
-          problem = new BentoError('INPUT_FORMAT', `Line ${line} of ${file} is not valid JSON: ${parsed.error}`, {
-            file, row: rows + 1, byte: start, value: text, hint: 'Each line of a JSONL file must be one JSON object; fix or remove the line.',
-          });
         } else {
-          row = parsed!.value;
-          lenient = parsed!.lenient;
+          let invalid: string | undefined;
+          if (parsed) {
+            const got = parsed[k]!;
+            if ('error' in got) invalid = got.error;
+            else ({ value: row, lenient } = got);
+          } else {
+            try {
+              lenientLine.used = false;
+              row = parseExact(text, lenientLine);
+              lenient = lenientLine.used;
+            } catch (error) {
+              invalid = (error as Error).message;
+            }
+          }
+          if (invalid !== undefined) {
+            problem = new BentoError('INPUT_FORMAT', `Line ${line} of ${file} is not valid JSON: ${invalid}`, {
+              file, row: rows + 1, byte: start, value: text, hint: 'Each line of a JSONL file must be one JSON object; fix or remove the line.',
+            });
+          }
         }
         if (!problem && (row === null || typeof row !== 'object' || Array.isArray(row))) {
           problem = new BentoError('INPUT_FORMAT', `Line ${line} of ${file} is not a JSON object (got ${Array.isArray(row) ? 'an array' : row === null ? 'null' : typeof row})`, {
