@@ -389,6 +389,10 @@ describe('openJsonl: a thread to parse on, for lists only the model reads', () =
     assert.deepEqual(errors(plain).map(([row, message]) => [row, String(message).replace(/:.*/, '')]),
       [[100, `Line 101 of ${file} is not valid JSON`], [200, `Line 201 of ${file} is not a JSON object (got an array)`], [300, `Line 301 of ${file} is not UTF-8`], [600, `Line 601 of ${file} is not valid JSON`]]);
     assert.equal(a.id![0], 0);
+    // At limits.memory 16 MB, the line of 150,000 numbers (2.9 MB) is past the longest a row may be (1 MB): named as without the thread.
+    const capped = async (typedLists?: ReadonlySet<string>) => drain(await openJsonl([file], { ...defaults, chunkRows: 256, memoryMb: 16, ...(typedLists ? { typedLists } : {}) }));
+    await rejectsWith(() => capped(), 'MEMORY_LIMIT', `Line 901 of ${file} is longer than 1 MB, the most one row may take with limits.memory 16 MB (a sixteenth)`);
+    await rejectsWith(() => capped(new Set(['emb'])), 'MEMORY_LIMIT', `Line 901 of ${file} is longer than 1 MB, the most one row may take with limits.memory 16 MB (a sixteenth)`);
     // Resumed after row 1,000 (line 1,001: line 701 is blank): the other 499 alike.
     const chunk = plain.find((c) => c.fileRow <= 999 && c.fileRow + c.length > 999)!;
     const from = { file: 0, row: 1000, byte: chunk.ends!.bytes[999 - chunk.fileRow]!, line: 1001 };
