@@ -218,7 +218,10 @@ async function* parsedLines(pieces: AsyncIterable<RawLine[]>, head: boolean, par
       if (head && texts[0]!.charCodeAt(0) === 0xfeff) texts[0] = texts[0]!.slice(1);
       head = false;
       const remote = parser.pending < 2 && texts.every((text) => text.length <= BATCH_TEXT);
-      queue.push({ lines: read, texts, parsed: remote ? parser.parse(texts) : texts.map(parseLine) });
+      const parsed = remote ? parser.parse(texts) : texts.map(parseLine);
+      // A batch's failure is met when it is awaited, in turn: not an unhandled rejection before.
+      if (parsed instanceof Promise) parsed.catch(() => undefined);
+      queue.push({ lines: read, texts, parsed });
     }
     const next = queue.shift();
     if (next === undefined) break;
@@ -331,17 +334,23 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
   const parseThread = (options.typedLists?.size ?? 0) > 0 && usableCores().cores >= 2 && sizes.reduce((a, b) => a + b, 0) > 4 * 1024 * 1024;
 
   async function* readAll(from: SourcePosition): AsyncGenerator<RowChunk> {
-    for (let index = from.file; index < files.length; index++) {
-      const at = index === from.file ? from : { file: index, row: 0, byte: 0, line: 0 };
-      const opened = openFileStream(files[index]!, at.byte ?? 0);
-      progress.enter(index, opened.bytes);
-      yield* readFile(files[index]!, index, opened.stream, at);
+    // One thread for every file: a folder of many small part files would start one a file.
+    const parser = parseThread ? new LineParser([...options.typedLists!], Math.max(32, Math.round((options.memoryMb ?? 256) / 8))) : undefined;
+    try {
+      for (let index = from.file; index < files.length; index++) {
+        const at = index === from.file ? from : { file: index, row: 0, byte: 0, line: 0 };
+        const opened = openFileStream(files[index]!, at.byte ?? 0);
+        progress.enter(index, opened.bytes);
+        yield* readFile(files[index]!, index, opened.stream, at, parser);
+      }
+    } finally {
+      await parser?.close();
     }
   }
 
   const maxLine = maxLineBytes(options.memoryMb ?? 256);
 
-  async function* readFile(file: string, index: number, stream: Readable, at: SourcePosition): AsyncGenerator<RowChunk> {
+  async function* readFile(file: string, index: number, stream: Readable, at: SourcePosition, parser: LineParser | undefined): AsyncGenerator<RowChunk> {
     const lines = options.lines === true;
     let names = options.columns ?? (schema && narrowed(schema));
     let builder = names ? new ColumnBuilder(names, file, index, at.row, at.byte ?? 0, lines, chunkEnd(options, true, names.length)) : undefined;
@@ -398,7 +407,6 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
       }
     };
     // A BOM may open the file (Windows tools write one); the line break is not part of the JSON.
-    const parser = parseThread ? new LineParser([...options.typedLists!], Math.max(32, Math.round((options.memoryMb ?? 256) / 8))) : undefined;
     try {
       const lineBatches = parser ? parsedLines(splitLines(stream, at.byte ?? 0, file, maxLine), (at.line ?? 0) === 0, parser) : unparsed(splitLines(stream, at.byte ?? 0, file, maxLine));
       for await (const { lines: batch, texts, parsed } of lineBatches) for (let k = 0; k < batch.length; k++) {
@@ -495,8 +503,6 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
         });
       }
       throw streamError(file, error);
-    } finally {
-      await parser?.close();
     }
     if (rows === 0) {
       // One of several (an empty partition) holds no rows to lose; on its own it is more likely a failed export.

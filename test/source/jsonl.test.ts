@@ -393,6 +393,13 @@ describe('openJsonl: a thread to parse on, for lists only the model reads', () =
     const capped = async (typedLists?: ReadonlySet<string>) => drain(await openJsonl([file], { ...defaults, chunkRows: 256, memoryMb: 16, ...(typedLists ? { typedLists } : {}) }));
     await rejectsWith(() => capped(), 'MEMORY_LIMIT', `Line 901 of ${file} is longer than 1 MB, the most one row may take with limits.memory 16 MB (a sixteenth)`);
     await rejectsWith(() => capped(new Set(['emb'])), 'MEMORY_LIMIT', `Line 901 of ${file} is longer than 1 MB, the most one row may take with limits.memory 16 MB (a sixteenth)`);
+    // Split over 30 files (one thread for them all), alike too.
+    const parts = Array.from({ length: 30 }, (_, p) => join(dir, `part-${String(p).padStart(2, '0')}.jsonl`));
+    for (const [p, part] of parts.entries()) await writeFile(part, `${lines.slice(p * 50, p * 50 + 50).filter((_, i) => p * 50 + i !== 200).join('\n')}\n`);
+    const [partsPlain, partsThreaded] = [await drain(await openJsonl(parts, { ...defaults, chunkRows: 256 })), await drain(await openJsonl(parts, { ...defaults, chunkRows: 256, typedLists: new Set(['emb']) }))];
+    assert.deepEqual(concatColumns(partsThreaded).emb!.map((cell) => (cell instanceof Float64Array ? Array.from(cell) : cell)), concatColumns(partsPlain).emb);
+    assert.deepEqual(errors(partsThreaded), errors(partsPlain));
+    assert.ok(concatColumns(partsThreaded).emb!.some((cell) => cell instanceof Float64Array));
     // Resumed after row 1,000 (line 1,001: line 701 is blank): the other 499 alike.
     const chunk = plain.find((c) => c.fileRow <= 999 && c.fileRow + c.length > 999)!;
     const from = { file: 0, row: 1000, byte: chunk.ends!.bytes[999 - chunk.fileRow]!, line: 1001 };
