@@ -136,6 +136,8 @@ const TYPED_BLOCK = 65_536;
 
 /** The largest buffer a typed row may view (it then keeps it whole while it lives); rows of a bigger one view copies of their block's values. */
 export const VIEWED_BUFFER = 16 * 1024 * 1024;
+/** The buffers those copies are made in, one after another: 1,365 rows of 768 floats. */
+const SEGMENT_BYTES = 4 * 1024 * 1024;
 
 /** A data page being read: its entries' levels and its values, each in order, as far as asked. */
 interface LevelPage {
@@ -177,6 +179,9 @@ class LeafReader {
   readonly #listed: number | undefined;
   /** The row being filled, which the next entries may continue. */
   #row: unknown[] | undefined;
+  /** Where typed rows of a page past VIEWED_BUFFER are copied to, block after block, and how much of it is used. */
+  #segment: Float32Array | Float64Array | undefined;
+  #segmentUsed = 0;
   /** For a plain struct's member, the definition level below which the struct itself is null (1 where it may be, else 0): its cells are then the value, null, or `absent`. */
   readonly #member: number | undefined;
 
@@ -308,9 +313,9 @@ class LeafReader {
     // the block's values that hyparquet copied as they started unaligned (DuckDB's V1 pages). A
     // copy of our own a block was 15–25% of reading 4,096-row groups of 768 floats. A view keeps its
     // whole buffer while its row lives, so rows of a bigger page (DuckDB writes ~100 MB ones, read
-    // in place where aligned) view a copy of the block's values instead.
+    // in place where aligned) view a copy of the block's values instead, in a 4 MB segment.
     const typed = this.#typed && (values instanceof Float32Array || values instanceof Float64Array) ? values : undefined;
-    const own = typed && typed.buffer.byteLength > VIEWED_BUFFER ? typed.slice() : typed;
+    const own = typed && typed.buffer.byteLength > VIEWED_BUFFER ? this.#copied(typed) : typed;
     let i = from;
     if (i < end && reps[i] !== 0 && ArrayBuffer.isView(row)) {
       // A typed row that went on past its block: where this block's values follow its own in one
@@ -358,6 +363,24 @@ class LeafReader {
       out.push(row);
     }
     this.#row = row;
+  }
+
+  /**
+   * A block's values copied into the segment after the block before's, so that rows of a big page
+   * lie one after another as a page read in place does (a row on past its block stays one view; a
+   * batch of them is its tensor, preprocess.ts): a new segment of SEGMENT_BYTES where this one is full.
+   */
+  #copied(values: Float32Array | Float64Array): Float32Array | Float64Array {
+    let segment = this.#segment;
+    if (segment === undefined || segment.constructor !== values.constructor || this.#segmentUsed + values.length > segment.length) {
+      const Type = values.constructor as Float32ArrayConstructor | Float64ArrayConstructor;
+      segment = this.#segment = new Type(Math.max(values.length, SEGMENT_BYTES / Type.BYTES_PER_ELEMENT));
+      this.#segmentUsed = 0;
+    }
+    const at = this.#segmentUsed;
+    segment.set(values, at);
+    this.#segmentUsed += values.length;
+    return segment.subarray(at, at + values.length);
   }
 
   /** Reads the next block of levels, from the next page where this one is done; false at the chunk's end. */
