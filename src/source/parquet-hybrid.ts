@@ -138,6 +138,8 @@ function unpackBits(bytes: Uint8Array, bit: number, out: Int32Array | Uint8Array
   const end = from + count;
   let o = from;
   for (; o < end && (bit & 7) !== 0; o++, bit++) out[o] = ((bytes[bit >>> 3] ?? 0) >>> (bit & 7)) & 1;
+  // Done inside the byte: `bit` is where the next read goes on from, not the byte's start.
+  if (o === end) return bit;
   let at = bit >>> 3;
   for (; o + 8 <= end; o += 8, at++) {
     const b = bytes[at] ?? 0;

@@ -91,6 +91,24 @@ describe('HybridReader', () => {
     });
   }
 
+  test('reads of a few values at a time, each starting where the last stopped inside a byte, give the values written (width 1: eight a byte after the first whole one)', () => {
+    const next = random(7);
+    const expected = Array.from({ length: 4000 }, () => (next() < 0.5 ? 1 : 0));
+    for (const width of [1, 2, 3]) {
+      const written = expected.map((v, i) => (width === 1 ? v : (v + i) % 2 ** width));
+      for (const pieces of [[1], [3, 2, 11], [2, 2, 2, 10], [7, 1, 9], [5, 6, 7]]) {
+        const reader = new HybridReader(encodeReference(written, width), width);
+        const out = new Int32Array(written.length);
+        for (let at = 0, k = 0; at < written.length; k++) {
+          const n = Math.min(pieces[k % pieces.length]!, written.length - at);
+          reader.read(out, at, n);
+          at += n;
+        }
+        assert.deepEqual(Array.from(out), written, `width ${width}, reads of ${pieces.join(', ')}`);
+      }
+    }
+  });
+
   test('read tells where its values all came from runs of one value (a list column\'s full definition levels), else -1', () => {
     // Two RLE runs of 5 (as a writer may split one), one of 7, then a bit-packed group.
     // Headers: a run of n is 2n, a group of 8 bit-packed values 3 (eight 5s of 3 bits, least significant first).
