@@ -421,6 +421,17 @@ describe('openParquet: struct, list and map columns a chunk at a time', () => {
     }
   }));
 
+  test('a dictionary of two values (one-bit indexes, as hyparquet-writer writes it) among nulls reads as hyparquet reads it, in chunks of any size', () => withTempDir(async (dir) => {
+    // One row in 50 has a value: the indexes of each chunk's few values start anywhere inside a byte.
+    let seed = 1;
+    const next = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    const flag = Array.from({ length: 20_000 }, () => (next() < 0.02 ? (next() < 0.5 ? 'x' : 'y') : null));
+    const file = join(dir, 'flags.parquet');
+    await writeFile(file, new Uint8Array(parquetWriteBuffer({ columnData: [{ name: 'flag', data: flag, type: 'STRING' }] })));
+    assert.deepEqual((await parquetReadObjects({ file: await asyncBufferFromFile(file) })).map((row) => row.flag ?? null), flag);
+    for (const chunkRows of [1, 3, 8192]) assert.deepEqual(concatColumns(await drain(await openParquet([file], { columns: undefined, chunkRows }))).flag, flag, `chunks of ${chunkRows}`);
+  }));
+
   test('lists only the model reads (typedLists) come as Float32Array or Float64Array rows where a row has no null, with the values of the arrays they stand for', () => withTempDir(async (dir) => {
     const file = join(dir, 'lists.parquet');
     // Rows of 768 and 3 floats, a null list, an empty one, a null element, a row of 70,000 (past a block of levels), doubles and integers.
