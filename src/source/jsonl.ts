@@ -406,12 +406,12 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
         else builder.push((i) => cellOf(row, names![i]!), end, l, text);
       }
     };
-    // A BOM may open the file (Windows tools write one); the line break is not part of the JSON.
     try {
       const lineBatches = parser ? parsedLines(splitLines(stream, at.byte ?? 0, file, maxLine), (at.line ?? 0) === 0, parser) : unparsed(splitLines(stream, at.byte ?? 0, file, maxLine));
       for await (const { lines: batch, texts, parsed } of lineBatches) for (let k = 0; k < batch.length; k++) {
         const { text: raw, end, notUtf8 } = batch[k]!;
         line++;
+        // A BOM may open the file (Windows tools write one); the line break is not part of the JSON.
         const text = texts ? texts[k]! : lineText(line === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw);
         const start = lastEnd;
         lastEnd = end;
