@@ -3,8 +3,8 @@
  * took ~70 µs in JSON.parse, two thirds of the reading thread's time, while the second core
  * idled. The thread parses batches of lines as parseExact does here, and sends back each line's
  * value; a list of numbers under a key the model alone reads goes as a Float64Array view of one
- * buffer a batch, moved, not copied: structured clone rebuilt an array of numbers at about half
- * the cost of parsing it (~180 against ~350 ms for 5,000 such lines).
+ * buffer a batch, moved, not copied: structured clone rebuilt arrays of numbers at half to all
+ * the cost of parsing them (180–410 against ~350 ms for 5,000 such lines).
  */
 import { Worker } from 'node:worker_threads';
 import { parseExact } from './json.js';

@@ -134,7 +134,7 @@ const BLOCK = 4096;
  */
 const TYPED_BLOCK = 65_536;
 
-/** The largest buffer a typed row may view (it then keeps it whole while it lives); rows of a bigger one view copies of their block's values. */
+/** The largest buffer a typed row may view (it then keeps it whole while it lives); rows of a bigger one view copies of their blocks' values (#copied). */
 export const VIEWED_BUFFER = 16 * 1024 * 1024;
 /** The buffers those copies are made in, one after another: 1,365 rows of 768 floats. */
 const SEGMENT_BYTES = 4 * 1024 * 1024;
