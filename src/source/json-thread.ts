@@ -98,6 +98,14 @@ export class LineParser {
     return this.#waiting.size;
   }
 
+  /** Whether the thread has stopped (failed, or closed): a batch sent now fails. */
+  get failed(): boolean {
+    return this.#failed !== undefined;
+  }
+
+  /** Whether its failure has been told (by the reader that met it). */
+  said = false;
+
   parse(texts: readonly string[]): Promise<ParsedLine[]> {
     if (this.#failed) return Promise.reject(this.#failed);
     const id = this.#next++;

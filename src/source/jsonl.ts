@@ -176,7 +176,7 @@ interface LineBatch {
  * failure of `pieces` (a line past the cap) comes after the lines read before it. `head`: the
  * first line opens the file (and may start with a BOM).
  */
-async function* parsedLines(pieces: AsyncIterable<RawLine[]>, head: boolean, parser: LineParser): AsyncGenerator<LineBatch> {
+async function* parsedLines(pieces: AsyncIterable<RawLine[]>, head: boolean, parser: LineParser, notes: string[] | undefined): AsyncGenerator<LineBatch> {
   const lines = pieces[Symbol.asyncIterator]();
   let carry: RawLine[] = [];
   let taken = 0;
@@ -217,7 +217,7 @@ async function* parsedLines(pieces: AsyncIterable<RawLine[]>, head: boolean, par
       const texts = read.map((line) => lineText(line.text));
       if (head && texts[0]!.charCodeAt(0) === 0xfeff) texts[0] = texts[0]!.slice(1);
       head = false;
-      const remote = parser.pending < 2 && texts.every((text) => text.length <= BATCH_TEXT);
+      const remote = !parser.failed && parser.pending < 2 && texts.every((text) => text.length <= BATCH_TEXT);
       const parsed = remote ? parser.parse(texts) : texts.map(parseLine);
       // A batch's failure is met when it is awaited, in turn: not an unhandled rejection before.
       if (parsed instanceof Promise) parsed.catch(() => undefined);
@@ -225,7 +225,17 @@ async function* parsedLines(pieces: AsyncIterable<RawLine[]>, head: boolean, par
     }
     const next = queue.shift();
     if (next === undefined) break;
-    yield { lines: next.lines, texts: next.texts, parsed: await next.parsed };
+    let parsed: readonly ParsedLine[];
+    try {
+      parsed = await next.parsed;
+    } catch (error) {
+      // The thread is only help: where it fails (its heap is small, and a line of 170,000 empty
+      // objects filled it), its batches and the rest are parsed here, as without it.
+      if (!parser.said) notes?.push(`the JSON parsing thread stopped (${(error as Error).message}); lines are parsed on the reading thread from here on`);
+      parser.said = true;
+      parsed = next.texts.map(parseLine);
+    }
+    yield { lines: next.lines, texts: next.texts, parsed };
   }
   if (failure) throw failure.error;
 }
@@ -407,7 +417,7 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
       }
     };
     try {
-      const lineBatches = parser ? parsedLines(splitLines(stream, at.byte ?? 0, file, maxLine), (at.line ?? 0) === 0, parser) : unparsed(splitLines(stream, at.byte ?? 0, file, maxLine));
+      const lineBatches = parser ? parsedLines(splitLines(stream, at.byte ?? 0, file, maxLine), (at.line ?? 0) === 0, parser, options.notes) : unparsed(splitLines(stream, at.byte ?? 0, file, maxLine));
       for await (const { lines: batch, texts, parsed } of lineBatches) for (let k = 0; k < batch.length; k++) {
         const { text: raw, end, notUtf8 } = batch[k]!;
         line++;

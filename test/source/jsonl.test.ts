@@ -354,6 +354,21 @@ describe('openJsonl: a thread to parse on, for lists only the model reads', () =
     assert.deepEqual([(parsed[0] as { lenient: boolean }).lenient, (parsed[6] as { lenient: boolean }).lenient], [false, true]);
   });
 
+  test('where the thread fails (its heap filled by lines of 300,000 empty objects), its batches and the rest are parsed on the reading thread, as without it, and a note says so', { skip: usableCores().cores < 2 ? 'one core: no thread to parse on' : false }, () => withTempDir(async (dir) => {
+    const file = join(dir, 'junk.jsonl');
+    const lines = Array.from({ length: 12 }, (_, i) => `{"id":${i},"emb":[${i},0.5,-1],"junk":[${'{},'.repeat(300_000)}{}]}`);
+    await writeFile(file, `${lines.join('\n')}\n`);
+    const read = async (typedLists?: ReadonlySet<string>) => {
+      const notes: string[] = [];
+      const chunks = await drain(await openJsonl([file], { ...defaults, notes, ...(typedLists ? { typedLists } : {}) }));
+      return { columns: concatColumns(chunks), notes };
+    };
+    const [plain, threaded] = [await read(), await read(new Set(['emb']))];
+    assert.deepEqual(threaded.columns.id, plain.columns.id);
+    assert.deepEqual(threaded.columns.emb!.map((cell) => (cell instanceof Float64Array ? Array.from(cell) : cell)), plain.columns.emb);
+    assert.deepEqual(threaded.notes.map((note) => note.replace(/\(.*\)/, '(…)')), ['the JSON parsing thread stopped (…); lines are parsed on the reading thread from here on']);
+  }));
+
   test('a file of more than 4 MB gives the same rows, cells, bad rows and chunks with its lists parsed on a thread as without, from the start or resumed', { skip: usableCores().cores < 2 ? 'one core: no thread to parse on' : false }, () => withTempDir(async (dir) => {
     // 1,500 lines of 300 numbers (~6 MB), a BOM before the first, with lines that are no JSON (one of them a BOM and an
     // object: only the file's first line may open with one), no object or no UTF-8, a null list, a list with a null, a blank
