@@ -158,8 +158,9 @@ export async function prepareJob(spec: JobSpec, resolved?: Bundle): Promise<Prep
   // A Parquet output keeps a CSV column's booleans, dates and timestamps typed, as DuckDB reads them;
   // the model's columns are read as text and numbers, as the manifest's tensors take them.
   const temporal = spec.output.format === 'parquet' ? { temporal: { except: modelColumns } } : {};
-  // A Parquet list column only the model reads may come as typed rows (NestedDecoding's typedRows):
-  // kept, its cells go on to the writers as the arrays they take.
+  // A list column only the model reads may come as typed rows (Parquet: NestedDecoding's typedRows;
+  // JSON Lines: Float64Array views from the parsing thread): kept, its cells go on to the writers
+  // as the arrays they take.
   const typedLists = spec.output.keep ? new Set(modelColumns.filter((c) => !spec.output.keep!.includes(c))) : undefined;
   const source = await openSource({ ...spec.input, columns: wanted }, { rawText: csvOut, ...temporal, required: unfilled, memoryMb: spec.limits.memoryMb, ...(typedLists?.size ? { typedLists } : {}), ...(wholeLines ? { linesFor: spec.output.csv.delimiter, valuesOf: modelColumns } : {}), ...(jsonLines ? { jsonLines, valuesOf: modelColumns, written } : {}) }, writtenByRuns(spec));
   // A column read as text reaches the model as text, which it reads as a number with a point and no thousands separators.

@@ -76,8 +76,8 @@ export class LineParser {
   #next = 0;
   #failed: Error | undefined;
 
-  /** `lists`: the keys whose lists of numbers come as Float64Array views; `heapMb`: the thread's heap cap. */
-  constructor(lists: readonly string[], heapMb: number) {
+  /** `lists`: the keys whose lists of numbers come as Float64Array views; `heapMb`: the thread's heap cap; `notes`: where its failure is told. */
+  constructor(lists: readonly string[], heapMb: number, notes?: string[]) {
     this.#worker = new Worker(new URL('./json-worker.js', import.meta.url), { workerData: { lists }, resourceLimits: { maxOldGenerationSizeMb: heapMb } });
     this.#worker.on('message', (answer: Answer) => {
       const waiting = this.#waiting.get(answer.id)!;
@@ -85,6 +85,8 @@ export class LineParser {
       waiting.resolve(answer.parsed);
     });
     const fail = (error: Error) => {
+      // Told once, and not where it was closed: the reader parses on without it (jsonl.ts, parsedLines).
+      if (this.#failed === undefined) notes?.push(`the JSON parsing thread stopped (${error.message}); lines are parsed on the reading thread from here on`);
       this.#failed ??= error;
       for (const waiting of this.#waiting.values()) waiting.reject(error);
       this.#waiting.clear();
@@ -103,8 +105,6 @@ export class LineParser {
     return this.#failed !== undefined;
   }
 
-  /** Whether its failure has been told (by the reader that met it). */
-  said = false;
 
   parse(texts: readonly string[]): Promise<ParsedLine[]> {
     if (this.#failed) return Promise.reject(this.#failed);

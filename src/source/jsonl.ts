@@ -91,17 +91,31 @@ function opening(pieces: readonly Uint8Array[]): string {
   return '';
 }
 
+/** A line as splitLines gives it: its text (a BOM that opens the file left out), and the offset just after it. */
+interface RawLine {
+  readonly text: string;
+  readonly end: number;
+  readonly notUtf8?: true;
+}
+
 /**
  * Lines of `stream` with the offset just after each (relative to `start`), a last line without
  * newline too; handed out a stream piece at a time, not an await per line (in the CSV reader,
  * an async generator step per record was half of its allocations).
  */
-async function* splitLines(stream: Readable, start: number, file: string, maxLine: number): AsyncGenerator<{ text: string; end: number; notUtf8?: true }[]> {
+async function* splitLines(stream: Readable, start: number, file: string, maxLine: number): AsyncGenerator<RawLine[]> {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let offset = start;
   const decoder = new StringDecoder('utf8');
   let head = start === 0;
+  let first = start === 0;
+  // A BOM may open the file (Windows tools write one): it is no part of the first line's JSON.
+  const lineOf = (text: string, bytes: Uint8Array, end: number): RawLine => {
+    const bare = first && text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+    first = false;
+    return notUtf8At(text, bytes) >= 0 ? { text: bare, end, notUtf8: true } : { text: bare, end };
+  };
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     // Split at its 0x0A bytes, UTF-16 text made a bad row of every line: a run that exits 0 having written nothing.
     if (head && byteOrderMark(chunk)?.encoding.startsWith('utf-16')) {
@@ -110,7 +124,7 @@ async function* splitLines(stream: Readable, start: number, file: string, maxLin
       });
     }
     head = false;
-    const lines: { text: string; end: number; notUtf8?: true }[] = [];
+    const lines: RawLine[] = [];
     let from = 0;
     for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, from)) {
       const piece = chunk.subarray(from, nl + 1);
@@ -123,8 +137,7 @@ async function* splitLines(stream: Readable, start: number, file: string, maxLin
       pending = [];
       pendingBytes = 0;
       offset += bytes.length;
-      const text = decoder.write(bytes);
-      lines.push(notUtf8At(text, bytes) >= 0 ? { text, end: offset, notUtf8: true } : { text, end: offset });
+      lines.push(lineOf(decoder.write(bytes), bytes, offset));
       from = nl + 1;
     }
     if (from < chunk.length) {
@@ -140,8 +153,7 @@ async function* splitLines(stream: Readable, start: number, file: string, maxLin
   if (pending.length) {
     // A last line without its line break is checked as the others are: bytes that are not UTF-8 would be U+FFFD in every output.
     const bytes = Buffer.concat(pending);
-    const text = decoder.write(bytes) + decoder.end();
-    yield [notUtf8At(text, bytes) >= 0 ? { text, end: offset + bytes.length, notUtf8: true } : { text, end: offset + bytes.length }];
+    yield [lineOf(decoder.write(bytes) + decoder.end(), bytes, offset + bytes.length)];
   }
 }
 
@@ -152,18 +164,11 @@ function lineText(raw: string): string {
   return raw.slice(0, raw.charCodeAt(n - 2) === 13 ? n - 2 : n - 1);
 }
 
-/** A line as splitLines gives it. */
-interface RawLine {
-  readonly text: string;
-  readonly end: number;
-  readonly notUtf8?: true;
-}
-
 /** Lines' text a batch of them is parsed with at most (or one longer line), and their count. */
 const BATCH_TEXT = 1 << 20;
 const BATCH_LINES = 4096;
 
-/** Lines as read, with their text (its line break off, and a BOM that opens the file) and that text parsed, where it was ahead of them. */
+/** Lines as read, with their text (its line break off) and that text parsed, where it was ahead of them. */
 interface LineBatch {
   readonly lines: readonly RawLine[];
   readonly texts?: readonly string[];
@@ -173,10 +178,9 @@ interface LineBatch {
 /**
  * The lines of `pieces` a batch at a time, parsed ahead: read ahead, and parsed on `parser`'s
  * thread while it has fewer than two batches, else here (a line longer than a batch, here). A
- * failure of `pieces` (a line past the cap) comes after the lines read before it. `head`: the
- * first line opens the file (and may start with a BOM).
+ * failure of `pieces` (a line past the cap) comes after the lines read before it.
  */
-async function* parsedLines(pieces: AsyncIterable<RawLine[]>, head: boolean, parser: LineParser, notes: string[] | undefined): AsyncGenerator<LineBatch> {
+async function* parsedLines(pieces: AsyncIterable<RawLine[]>, parser: LineParser): AsyncGenerator<LineBatch> {
   const lines = pieces[Symbol.asyncIterator]();
   let carry: RawLine[] = [];
   let taken = 0;
@@ -215,8 +219,6 @@ async function* parsedLines(pieces: AsyncIterable<RawLine[]>, head: boolean, par
       const read = await batch();
       if (read.length === 0) break;
       const texts = read.map((line) => lineText(line.text));
-      if (head && texts[0]!.charCodeAt(0) === 0xfeff) texts[0] = texts[0]!.slice(1);
-      head = false;
       const remote = !parser.failed && parser.pending < 2 && texts.every((text) => text.length <= BATCH_TEXT);
       const parsed = remote ? parser.parse(texts) : texts.map(parseLine);
       // A batch's failure is met when it is awaited, in turn: not an unhandled rejection before.
@@ -228,11 +230,9 @@ async function* parsedLines(pieces: AsyncIterable<RawLine[]>, head: boolean, par
     let parsed: readonly ParsedLine[];
     try {
       parsed = await next.parsed;
-    } catch (error) {
+    } catch {
       // The thread is only help: where it fails (its heap is small, and a line of 170,000 empty
-      // objects filled it), its batches and the rest are parsed here, as without it.
-      if (!parser.said) notes?.push(`the JSON parsing thread stopped (${(error as Error).message}); lines are parsed on the reading thread from here on`);
-      parser.said = true;
+      // objects filled it; LineParser says so), its batches and the rest are parsed here, as without it.
       parsed = next.texts.map(parseLine);
     }
     yield { lines: next.lines, texts: next.texts, parsed };
@@ -345,7 +345,7 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
 
   async function* readAll(from: SourcePosition): AsyncGenerator<RowChunk> {
     // One thread for every file: a folder of many small part files would start one a file.
-    const parser = parseThread ? new LineParser([...options.typedLists!], Math.max(32, Math.round((options.memoryMb ?? 256) / 8))) : undefined;
+    const parser = parseThread ? new LineParser([...options.typedLists!], Math.max(32, Math.round((options.memoryMb ?? 256) / 8)), options.notes) : undefined;
     try {
       for (let index = from.file; index < files.length; index++) {
         const at = index === from.file ? from : { file: index, row: 0, byte: 0, line: 0 };
@@ -417,12 +417,12 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
       }
     };
     try {
-      const lineBatches = parser ? parsedLines(splitLines(stream, at.byte ?? 0, file, maxLine), (at.line ?? 0) === 0, parser, options.notes) : unparsed(splitLines(stream, at.byte ?? 0, file, maxLine));
+      const pieces = splitLines(stream, at.byte ?? 0, file, maxLine);
+      const lineBatches = parser ? parsedLines(pieces, parser) : unparsed(pieces);
       for await (const { lines: batch, texts, parsed } of lineBatches) for (let k = 0; k < batch.length; k++) {
         const { text: raw, end, notUtf8 } = batch[k]!;
         line++;
-        // A BOM may open the file (Windows tools write one); the line break is not part of the JSON.
-        const text = texts ? texts[k]! : lineText(line === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw);
+        const text = texts ? texts[k]! : lineText(raw);
         const start = lastEnd;
         lastEnd = end;
         // A record opens with its brace; only another line can be blank.

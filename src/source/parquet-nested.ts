@@ -24,7 +24,7 @@ export interface NestedDecoding {
   /**
    * A LIST of one FLOAT or DOUBLE leaf may give its rows as Float32Array or Float64Array views
    * (where a row has no null element), for a column that only the model reads: no array of numbers
-   * made a row (and collected), and the tensor takes the row with one copy.
+   * made a row (and collected), and a batch of rows that lie together is its tensor (preprocess.ts).
    */
   readonly typedRows?: boolean;
 }
@@ -129,8 +129,9 @@ const absent = Symbol('absent');
 /** Level entries decoded at a time: a row of an embedding is 768 of them. */
 const BLOCK = 4096;
 /**
- * Levels of a block for a list read as typed rows: a row that goes on into the next block is made
- * a plain array, and with 768-float rows one in five did in blocks of 4,096.
+ * Levels of a block for a list read as typed rows: a row that goes on into the next block is one
+ * view only where the two blocks' values lie together (#emitList), and with 768-float rows one in
+ * five went on past a block of 4,096.
  */
 const TYPED_BLOCK = 65_536;
 
@@ -188,7 +189,7 @@ class LeafReader {
   /** Rows of a LIST of one leaf may be typed views (NestedDecoding's typedRows). */
   readonly #typed: boolean;
   /** The definition level of each row's first entry, of the last take's rows, where asked for (`starts`). */
-  rowDefs: number[] = [];
+  #rowDefs: number[] = [];
   readonly #starts: boolean;
 
   constructor(bytes: ChunkBytes, decoder: ColumnDecoder, listed?: number, member?: number, typed = false, starts = false) {
@@ -214,7 +215,7 @@ class LeafReader {
   async take(count: number, keep: boolean): Promise<unknown[]> {
     const out: unknown[] = [];
     const gathered: Gathered = { reps: [], defs: [], values: [] };
-    if (this.#starts) this.rowDefs = [];
+    if (this.#starts) this.#rowDefs = [];
     let started = 0;
     for (;;) {
       if (this.#at === this.#have && !(await this.#fill())) break;
@@ -285,7 +286,11 @@ class LeafReader {
     gathered.values.push(values);
     if (defs) gathered.defs.push(defs.slice());
     if (this.#maxRep > 0) gathered.reps.push(this.#reps.slice(from, end));
-    if (this.#starts) for (let i = from; i < end; i++) if (this.#maxRep === 0 || this.#reps[i] === 0) this.rowDefs.push(this.#maxDef > 0 ? this.#defs[i]! : 0);
+    if (this.#starts) for (let i = from; i < end; i++) if (this.#maxRep === 0 || this.#reps[i] === 0) this.#rowDefs.push(this.#maxDef > 0 ? this.#defs[i]! : 0);
+  }
+
+  get rowDefs(): readonly number[] {
+    return this.#rowDefs;
   }
 
   /** Entries `[from, end)` of a plain struct's member, an entry a row: its value, null, or `absent` where the struct itself is null (below `struct`). */
@@ -372,7 +377,8 @@ class LeafReader {
    */
   #copied(values: Float32Array | Float64Array): Float32Array | Float64Array {
     let segment = this.#segment;
-    if (segment === undefined || segment.constructor !== values.constructor || this.#segmentUsed + values.length > segment.length) {
+    // A leaf's values are all of its one type: a segment's type is theirs.
+    if (segment === undefined || this.#segmentUsed + values.length > segment.length) {
       const Type = values.constructor as Float32ArrayConstructor | Float64ArrayConstructor;
       segment = this.#segment = new Type(Math.max(values.length, SEGMENT_BYTES / Type.BYTES_PER_ELEMENT));
       this.#segmentUsed = 0;

@@ -129,8 +129,8 @@ export function pageSections(page: Uint8Array, header: PageHeader, decoder: Colu
   };
   const reps = maxRep > 0 ? stream(maxRep) : undefined;
   const defs = maxDef > 0 ? stream(maxDef) : undefined;
-  const off = values.byteOffset % (width ?? 1);
-  if (realign && off !== 0) {
+  const off = realign ? values.byteOffset % width : 0;
+  if (off !== 0) {
     // Values of `width` bytes that the levels before them left unaligned (DuckDB's lists: always)
     // are moved up onto the next multiple of it, into the buffer's slack (the levels below are
     // still to be read): hyparquet would copy each read of them into a buffer of its own.
