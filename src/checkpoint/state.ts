@@ -15,6 +15,7 @@ import { LocationScanner } from '../model/external.js';
 import { outputError, syncDir } from '../sink/atomic.js';
 import type { SinkPosition } from '../sink/types.js';
 import type { Field, SourcePosition } from '../source/types.js';
+import { mapLimited, readRanges, statFiles } from '../source/ahead.js';
 import { chunkEnd, chunkOptions } from '../source/chunks.js';
 import { failpoint } from './failpoint.js';
 
@@ -301,9 +302,10 @@ export async function fingerprint(spec: JobSpec, files: readonly string[], bundl
   };
   const model = await modelHash(bundle.modelFile);
   // A few files open at a time: Spark writes thousands of part files, past a shell's `ulimit -n` of 1,024.
-  const inputs = await mapLimited(files, 16, async (path) => {
-    const info = await stat(path);
-    return { path, size: info.size, mtimeMs: info.mtimeMs, sample: await sample(path, info.size) };
+  const stats = await statFiles(files);
+  const inputs = await mapLimited(files, 16, async (path, i) => {
+    const { size, mtimeMs } = stats[i]!;
+    return { path, size, mtimeMs, sample: await sample(path, size) };
   });
   const rows = { emit: spec.errors.emit, chunkRows: spec.input.chunkRows };
   const nested = nestedFiles(bundle, model.external);
@@ -451,35 +453,11 @@ export function differences(then: Fingerprint, now: Fingerprint, options: { read
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
-/** `fn` over `items`, at most `limit` at once, the results in order. */
-async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
 async function sample(path: string, size: number): Promise<string> {
   const hash = createHash('sha256');
-  const handle = await open(path, 'r');
-  try {
-    const span = 64 * 1024;
-    // A small file is hashed whole; a large one by its first and last 64 KiB.
-    const ranges = size > 2 * span ? [[0, span], [size - span, span]] : [[0, size]];
-    for (const [at, length] of ranges) {
-      const buffer = Buffer.alloc(length!);
-      const { bytesRead } = await handle.read(buffer, 0, length!, at!);
-      hash.update(buffer.subarray(0, bytesRead));
-    }
-  } finally {
-    await handle.close();
-  }
+  const span = 64 * 1024;
+  // A small file is hashed whole; a large one by its first and last 64 KiB.
+  for (const bytes of await readRanges(path, size > 2 * span ? [[0, span], [size - span, span]] : [[0, size]])) hash.update(bytes);
   return hash.digest('hex');
 }
 

@@ -8,7 +8,8 @@ import { type CsvEncoding, CsvSplitter, LongRecordError, NotUtf8Error, UnclosedQ
 import { BentoError, columnList, didYouMean } from '../errors.js';
 import { chunkEnd, ColumnBuilder, convertColumn, fullByBytes, inexactIntegerHint, integerText, maxLineBytes, raiseChunkRows, requireColumns, sniffCsvType, textSource, typeMismatch } from './chunks.js';
 import { convertTemporal, type DeclaredType, sniffTemporal, timestampShape, typeWords } from './csvtypes.js';
-import { ByteProgress, byteOrderMark, fileSizes, openFileStream, streamError } from './files.js';
+import { FilesAhead, smallFiles, statFiles } from './ahead.js';
+import { ByteProgress, byteOrderMark, isGzip, openFileStream, streamError } from './files.js';
 import { type Field, lineColumn, localeHint, localeNumber, missingTokens, type RowChunk, type Source, type SourcePosition } from './types.js';
 
 export interface CsvSourceOptions {
@@ -201,7 +202,8 @@ async function readHead(file: string): Promise<Head> {
 /** Opens CSV files and reads the first chunk to fix the column types; throws INPUT_* errors. */
 export async function openCsv(files: readonly string[], options: CsvSourceOptions): Promise<Source> {
   let schema: Field[] | undefined;
-  const progress = new ByteProgress(await fileSizes(files));
+  const stats = await statFiles(files);
+  const progress = new ByteProgress(stats.map((s) => s.size));
   // Files of one input share a dialect: the first that is not .tsv is sniffed for all of them.
   const sniffFrom = options.delimiter === undefined ? files.find((f) => !isTsv(f)) : undefined;
   // A head is read once, for both the delimiter and the decimal mark.
@@ -225,12 +227,16 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
   const narrow = lines && rawText && options.valuesOf !== undefined ? options.valuesOf : undefined;
 
   async function* readAll(from: SourcePosition): AsyncGenerator<RowChunk> {
+    const ahead = new FilesAhead(files, stats, smallFiles);
     for (let index = from.file; index < files.length; index++) {
       const file = files[index]!;
       const at = index === from.file ? from : { file: index, row: 0, byte: 0, line: 0 };
       // The header (and a byte-order mark) is read from the top; the rows from where the last run stopped.
       const top = at.byte ? await readHeader(file) : undefined;
-      const opened = openFileStream(file, at.byte ?? 0);
+      const whole = await ahead.take(index).catch((error: unknown) => {
+        throw streamError(file, error);
+      });
+      const opened = openFileStream(file, at.byte ?? 0, undefined, whole);
       progress.enter(index, opened.bytes);
       yield* readFile(file, index, opened.stream, at, top);
     }
@@ -291,16 +297,33 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
   async function sameHeaders(): Promise<boolean> {
     if (files.length < 2 || !options.header) return true;
     const first = (await firstRecord(files[0]!))?.fields.join('\0');
-    for (const file of files.slice(1)) {
-      const record = await firstRecord(file);
+    // Each file's first 64 KB read ahead (a gzipped one's are not its text: it is streamed).
+    const heads = new FilesAhead(files, stats.map((s, i) => (isGzip(files[i]!) ? { ...s, regular: false } : s)), { ...smallFiles, most: 64 * 1024, head: true });
+    for (let index = 1; index < files.length; index++) {
+      const file = files[index]!;
+      const head = await heads.take(index).catch((error: unknown) => {
+        throw streamError(file, error);
+      });
+      const record = await firstRecord(file, head && { bytes: head, whole: stats[index]!.size <= 64 * 1024 });
       // An empty file has no header to differ (and no record to copy).
       if (record && record.fields.join('\0') !== first) return false;
     }
     return true;
   }
 
-  /** A file's first record as read, and the encoding it was read in; a header is short, so a small first read. */
-  async function firstRecord(file: string): Promise<{ fields: string[]; encoding: CsvEncoding } | undefined> {
+  /**
+   * A file's first record as read, and the encoding it was read in; a header is short, so a small
+   * first read. `head`: the file's first bytes, read already; the file is streamed only where they
+   * are not all of it and end inside the first record.
+   */
+  async function firstRecord(file: string, head?: { readonly bytes: Buffer; readonly whole: boolean }): Promise<{ fields: string[]; encoding: CsvEncoding } | undefined> {
+    if (head) {
+      const splitter = new CsvSplitter(delimiterOf(file), options.quote, 0, options.encoding, maxLineBytes(options.memoryMb ?? 256));
+      splitter.feed(head.bytes);
+      if (head.whole) splitter.end();
+      if (nextRecord(splitter, file, 0)) return { fields: splitter.fields.slice(0, splitter.count), encoding: splitter.encoding };
+      if (head.whole) return undefined;
+    }
     const opened = openFileStream(file, 0, 64 * 1024);
     try {
       for await (const splitter of fed(file, opened.stream, 0)) {

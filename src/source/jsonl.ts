@@ -9,7 +9,8 @@ import { StringDecoder } from 'node:string_decoder';
 import { usableCores } from '../cores.js';
 import { BentoError, didYouMean } from '../errors.js';
 import { chunkEnd, ColumnBuilder, fullByBytes, inexactIntegerHint, maxLineBytes, raiseChunkRows, sniffJsonType, textSource, typeMismatch } from './chunks.js';
-import { ByteProgress, byteOrderMark, fileSizes, isGzip, notUtf8At, openFileStream, streamError } from './files.js';
+import { FilesAhead, smallFiles, statFiles } from './ahead.js';
+import { ByteProgress, byteOrderMark, isGzip, notUtf8At, openFileStream, streamError } from './files.js';
 import { parseExact } from './json.js';
 import { LineParser, type ParsedLine, parseLine } from './json-thread.js';
 import { jsonText } from '../sink/values.js';
@@ -167,6 +168,11 @@ function lineText(raw: string): string {
 /** Lines' text a batch of them is parsed with at most (or one longer line), and their count. */
 const BATCH_TEXT = 1 << 20;
 const BATCH_LINES = 4096;
+/**
+ * Lines' text a batch must hold to be parsed on the thread: a small one (a small part file's lines)
+ * is parsed sooner than a message's round trip; 30,000 files of 20 lines took 11 s sent, 7 s not (before they were read whole, ahead.ts).
+ */
+const REMOTE_TEXT = 64 * 1024;
 
 /** Lines as read, with their text (its line break off) and that text parsed, where it was ahead of them. */
 interface LineBatch {
@@ -219,7 +225,9 @@ async function* parsedLines(pieces: AsyncIterable<RawLine[]>, parser: LineParser
       const read = await batch();
       if (read.length === 0) break;
       const texts = read.map((line) => lineText(line.text));
-      const remote = !parser.failed && parser.pending < 2 && texts.every((text) => text.length <= BATCH_TEXT);
+      let text = 0;
+      for (const t of texts) text += t.length;
+      const remote = !parser.failed && parser.pending < 2 && text >= REMOTE_TEXT && texts.every((t) => t.length <= BATCH_TEXT);
       const parsed = remote ? parser.parse(texts) : texts.map(parseLine);
       // A batch's failure is met when it is awaited, in turn: not an unhandled rejection before.
       if (parsed instanceof Promise) parsed.catch(() => undefined);
@@ -338,7 +346,8 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
   /** The columns, as a set, and the keys met beyond them (see `notes`). */
   let known: Set<string> | undefined;
   const unread = new Set<string>();
-  const sizes = await fileSizes(files);
+  const stats = await statFiles(files);
+  const sizes = stats.map((s) => s.size);
   const progress = new ByteProgress(sizes);
   // A thread to parse on pays for itself past a few MB (the writer's own starts past 4 MB too).
   const parseThread = (options.typedLists?.size ?? 0) > 0 && usableCores().cores >= 2 && sizes.reduce((a, b) => a + b, 0) > 4 * 1024 * 1024;
@@ -347,9 +356,13 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
     // One thread for every file: a folder of many small part files would start one a file.
     const parser = parseThread ? new LineParser([...options.typedLists!], Math.max(32, Math.round((options.memoryMb ?? 256) / 8)), options.notes) : undefined;
     try {
+      const ahead = new FilesAhead(files, stats, smallFiles);
       for (let index = from.file; index < files.length; index++) {
         const at = index === from.file ? from : { file: index, row: 0, byte: 0, line: 0 };
-        const opened = openFileStream(files[index]!, at.byte ?? 0);
+        const whole = await ahead.take(index).catch((error: unknown) => {
+          throw streamError(files[index]!, error);
+        });
+        const opened = openFileStream(files[index]!, at.byte ?? 0, undefined, whole);
         progress.enter(index, opened.bytes);
         yield* readFile(files[index]!, index, opened.stream, at, parser);
       }
