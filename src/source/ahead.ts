@@ -71,8 +71,8 @@ function readFully(fd: number, bytes: Buffer, position: number, callback: (error
 const SLOW_READ_MS = 1;
 
 /**
- * Reads the files of a run, in order, whole where they are small. `take(i)` is called for
- * increasing `i` (a resume starts past 0). A small file is read when it is taken, at once and on
+ * Reads the files of a run, in order, whole where they are small. `take(i)` is called for each
+ * file in turn from the first one read (a resume's, past 0). A small file is read when it is taken, at once and on
  * the calling thread: in the page cache that is ~7 µs a file, against ~30 µs of the thread pool's
  * round trips for an open, a read and a close. Once such reads are slow, reads go to the thread
  * pool instead, ahead of the reader: each take starts reads of the files after it while they are
@@ -93,11 +93,12 @@ export class FilesAhead {
   /**
    * `most`: the largest file read whole; `budget`: bytes held ahead at most; `ahead`: files at most.
    * `head`: each file's first `most` bytes, whatever its size (a header), instead of small files whole.
+   * `slowMs`: the average read time past which reads go ahead (a test's -1: from the second file on).
    */
   constructor(
     private readonly files: readonly string[],
     private readonly stats: readonly FileStat[],
-    private readonly options: { readonly most: number; readonly budget: number; readonly ahead: number; readonly head?: boolean },
+    private readonly options: { readonly most: number; readonly budget: number; readonly ahead: number; readonly head?: boolean; readonly slowMs?: number },
   ) {}
 
   /**
@@ -105,8 +106,6 @@ export class FilesAhead {
    * large, not a regular file, or grown since its stat. Rejects with the read's error (ENOENT, EACCES).
    */
   take(index: number): Promise<Buffer | undefined> {
-    // Files passed over (a resume's, or a reader's that stopped a file early) are not held.
-    for (const i of this.#reads.keys()) if (i < index) this.#drop(i);
     const read = this.#reads.get(index) ?? (this.#now ? this.#readNow(index) : this.#start(index));
     this.#drop(index);
     if (!this.#now) this.#fill(index + 1);
@@ -158,7 +157,7 @@ export class FilesAhead {
     } finally {
       // A moving average, so that one read held up (a collection, a page fault) does not decide.
       this.#readMs = 0.9 * this.#readMs + 0.1 * (performance.now() - started);
-      if (this.#readMs > SLOW_READ_MS) this.#now = false;
+      if (this.#readMs > (this.options.slowMs ?? SLOW_READ_MS)) this.#now = false;
     }
   }
 

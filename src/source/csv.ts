@@ -204,6 +204,8 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
   let schema: Field[] | undefined;
   const stats = await statFiles(files);
   const progress = new ByteProgress(stats.map((s) => s.size));
+  /** What is left of file `index` from `byte`, where it is known (not gzipped). */
+  const bytesLeft = (index: number, byte: number) => (isGzip(files[index]!) ? Infinity : stats[index]!.size - byte);
   // Files of one input share a dialect: the first that is not .tsv is sniffed for all of them.
   const sniffFrom = options.delimiter === undefined ? files.find((f) => !isTsv(f)) : undefined;
   // A head is read once, for both the delimiter and the decimal mark.
@@ -389,7 +391,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
       const selected = schema?.map((f) => f.name).filter((name) => !narrow || narrow.includes(name)) ?? present.filter((h) => wanted.includes(h));
       picks = selected.map((name) => present.indexOf(name));
       width = selected.length;
-      builder = new ColumnBuilder(selected, file, index, firstRow, startByte, lines, chunkEnd(options, true, width));
+      builder = new ColumnBuilder(selected, file, index, firstRow, startByte, lines, chunkEnd(options, true, width), bytesLeft(index, startByte));
       // Once the first chunk has fixed the types, only the wanted cells become strings.
       if (narrow && schema) {
         only = new Uint8Array(present.length);

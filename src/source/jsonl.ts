@@ -376,7 +376,9 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
   async function* readFile(file: string, index: number, stream: Readable, at: SourcePosition, parser: LineParser | undefined): AsyncGenerator<RowChunk> {
     const lines = options.lines === true;
     let names = options.columns ?? (schema && narrowed(schema));
-    let builder = names ? new ColumnBuilder(names, file, index, at.row, at.byte ?? 0, lines, chunkEnd(options, true, names.length)) : undefined;
+    /** What is left of the file from `byte`, where it is known (not gzipped). */
+    const left = (byte: number) => (isGzip(file) ? Infinity : sizes[index]! - byte);
+    let builder = names ? new ColumnBuilder(names, file, index, at.row, at.byte ?? 0, lines, chunkEnd(options, true, names.length), left(at.byte ?? 0)) : undefined;
     /** Cells a row puts in the chunk (its keys so far, until they are fixed): a wide file's chunks hold fewer rows (chunkEnd). */
     const width = () => names?.length ?? seen.size;
     // Until the first chunk fixes the columns, rows are kept whole to learn every key.
@@ -412,11 +414,11 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
       if (!lines || !schema || options.columns || names!.length === narrowed(schema).length) return;
       const next = builder!.next;
       names = narrowed(schema);
-      builder = new ColumnBuilder(names, file, index, next.row - 1, next.byte, true, chunkEnd(options, true, names.length));
+      builder = new ColumnBuilder(names, file, index, next.row - 1, next.byte, true, chunkEnd(options, true, names.length), left(next.byte));
     };
     const flushPending = () => {
       names = [...seen].filter((key) => !options.exclude?.has(key));
-      builder = new ColumnBuilder(names, file, index, at.row, at.byte ?? 0, lines, chunkEnd(options, true, names.length));
+      builder = new ColumnBuilder(names, file, index, at.row, at.byte ?? 0, lines, chunkEnd(options, true, names.length), left(at.byte ?? 0));
       // Each record let go once its cells are in the columns: a wide file's records (500 keys, a
       // first chunk of 4,000 lines) weigh as much as its columns, and both at once neared the cap.
       const records = pending;

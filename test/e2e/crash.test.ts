@@ -380,6 +380,41 @@ describe('the checkpoint\'s files removed under a run', () => {
     }
   }));
 
+  test('a folder of 150 small part files in each format (some CSV parts gzipped, some empty): the bytes of one file of the same rows, and again when killed partway and resumed', { timeout: 180_000 }, () => withTempDir(async (work) => {
+    // Small files are read whole, on the reading thread or ahead of it (source/ahead.ts); a resume starts inside the folder.
+    await duckdb(`CREATE OR REPLACE TABLE small AS SELECT *, row_number() OVER () AS rn FROM read_csv('${inputs.csv}') LIMIT 3000`);
+    const sizes = Array.from({ length: 150 }, (_, i) => (i % 13 === 4 ? 0 : 1 + ((i * 7) % 19)));
+    const formats = { csv: '(HEADER)', jsonl: '(FORMAT json)', parquet: '(FORMAT parquet)' } as const;
+    const { mkdir } = await import('node:fs/promises');
+    for (const [format, options] of Object.entries(formats)) {
+      const folder = join(work, format);
+      await mkdir(folder);
+      let start = 0;
+      for (const [i, size] of sizes.entries()) {
+        const gzip = format === 'csv' && i % 10 === 3;
+        const name = join(folder, `part-${String(i).padStart(5, '0')}.${format}${gzip ? '.gz' : ''}`);
+        await duckdb(`COPY (SELECT * EXCLUDE rn FROM small WHERE rn > ${start} AND rn <= ${start + size} ORDER BY rn) TO '${name}' ${gzip ? '(HEADER, COMPRESSION gzip)' : options}`);
+        start += size;
+      }
+      await duckdb(`COPY (SELECT * EXCLUDE rn FROM small WHERE rn <= ${start} ORDER BY rn) TO '${join(work, `one.${format}`)}' ${options}`);
+      const jobFile = join(work, `${format}.yaml`);
+      await writeFile(jobFile, [`input: { path: ${folder} }`, `model: ${join(fixtures, 'models', 'penguins')}`, 'batch: { size: 16 }', `output: { path: out-${format}.csv, keep: [species, island, body_mass_g] }`, 'checkpoint: { every: 100 }'].join('\n'));
+      const one = await runCli(['run', jobFile, '--progress', 'none', '--set', `input.path=${join(work, `one.${format}`)}`, '--set', `output.path=${join(work, `one-${format}.csv`)}`, '--set', 'checkpoint=false']);
+      assert.equal(one.code, 0, one.stderr);
+      const expected = await readFile(join(work, `one-${format}.csv`));
+      assert.equal(expected.toString().trimEnd().split('\n').length, 1 + start, `${format}: every row scored`);
+      const killed = await runAndKill(jobFile, 60_000, { BENTO_BATCH_FAILPOINT: 'state-renamed:3' });
+      assert.equal(killed.signal, 'SIGKILL', `${format}: ${killed.stderr}`);
+      const resumed = await runCli(['--log-format', 'text', 'run', jobFile, '--progress', 'none']);
+      assert.equal(resumed.code, 0, resumed.stderr);
+      assert.match(resumed.stderr, /resum/i, `${format}: ${resumed.stderr}`);
+      assert.ok((await readFile(join(work, `out-${format}.csv`))).equals(expected), `${format}: the resumed folder's bytes`);
+      const clean = await runCli(['run', jobFile, '--progress', 'none', '--restart', '--set', 'checkpoint=false']);
+      assert.equal(clean.code, 0, clean.stderr);
+      assert.ok((await readFile(join(work, `out-${format}.csv`))).equals(expected), `${format}: the folder's bytes`);
+    }
+  }));
+
   test('thousands of input files (Spark\'s part files) under ulimit -n 256: the checkpoint\'s fingerprint opens a few at a time', { timeout: 120_000 }, () => withTempDir(async (work) => {
     const { header, lines } = await import('../helpers.js').then((h) => h.penguinsCsv());
     const { mkdir } = await import('node:fs/promises');
