@@ -8,6 +8,12 @@ import { thousands } from '../errors.js';
 export type LogFormat = 'text' | 'json';
 
 /** Writes one log event: a JSON object per line, or a plain line for people. */
+/**
+ * Input files a log line names at most (then their count, as input_files): a folder of 30,000
+ * part files named whole made a 1.5 MB line, past what log shippers take (CloudWatch: 256 KB).
+ */
+export const loggedFiles = 100;
+
 export class Logger {
   /**
    * The job the process runs, once its file is read: every JSON line names it (the error line

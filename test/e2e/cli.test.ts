@@ -618,7 +618,7 @@ test('a shell standing in a deleted folder gets a usage error saying so, not a c
 }));
 
 
-test('temporaries of killed runs are removed by the next: a lock\'s (hidden, and as earlier versions named it beside the output) and a summary\'s; the start line names at most 100 input files and counts them', () => withTempDir(async (dir) => {
+test('temporaries of killed runs are removed by the next: a lock\'s (hidden, and as earlier versions named it beside the output) and a summary\'s; the start line and validate\'s name at most 100 input files and count them', () => withTempDir(async (dir) => {
   // A process id that is no process: one that ran and ended.
   const dead = spawn(process.execPath, ['-e', '0']);
   const pid = dead.pid!;
@@ -640,6 +640,12 @@ test('temporaries of killed runs are removed by the next: a lock\'s (hidden, and
   assert.equal((start.input as string[]).length, 100);
   assert.equal(start.input_files, 101);
   assert.equal(((await readJson(join(dir, 'summary.json'))) as { input: { files: number } }).input.files, 101);
+  // validate's line names as many, with the count.
+  const validated = await runCli(['--log-format', 'json', 'validate', 'job.yaml'], { cwd: dir });
+  assert.equal(validated.code, 0, validated.stderr);
+  const valid = logEvents(validated.stderr).find((e) => e.event === 'valid')!;
+  assert.equal((valid.files as string[]).length, 100);
+  assert.equal(valid.input_files, 101);
 }));
 
 test('an input file named with brackets (data [2024].csv) is read as itself, not as a glob; with --log-format json --debug the stack is a field of the error line; validate\'s error line names the job', () => withTempDir(async (dir) => {

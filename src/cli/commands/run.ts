@@ -11,13 +11,10 @@ import { type JobSpec, sameFile } from '../../job/spec.js';
 import { resolveBundle } from '../../model/bundle.js';
 import type { RunStats, RunSummary } from '../../run/pipeline.js';
 import { discard, runJobThread, type ScoringThread } from '../../run/thread.js';
-import { Logger, type LogFormat, type Progress, reportSummary, startProgress } from '../../run/progress.js';
+import { Logger, type LogFormat, loggedFiles, type Progress, reportSummary, startProgress } from '../../run/progress.js';
 import { releaseSignals, trapSignals } from '../../run/signals.js';
 import { committedRows } from '../../checkpoint/state.js';
 import { besideTemp, removeDeadTemps } from '../../sink/atomic.js';
-
-/** Input files the start line names at most (then their count, as input_files). */
-const startFiles = 100;
 
 export interface RunOptions {
   readonly job: string;
@@ -123,8 +120,7 @@ async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
       signal: signals.signal, now: signals.now, stats,
       started: (job) => {
         logger.event('info', 'start', `${job.name}: scoring ${job.files.length === 1 ? job.files[0] : `${job.files.length} files`} with ${job.model}`, {
-          // A folder of 30,000 part files named whole made a 1.5 MB line, past what log shippers take (CloudWatch: 256 KB).
-          job: job.name, input: job.files.slice(0, startFiles), ...(job.files.length > startFiles ? { input_files: job.files.length } : {}), model: job.model, output: job.output,
+          job: job.name, input: job.files.slice(0, loggedFiles), ...(job.files.length > loggedFiles ? { input_files: job.files.length } : {}), model: job.model, output: job.output,
         });
         if (!signals.signal.aborted) progress = startProgress(stats, { job: job.name, mode, logger });
       },
