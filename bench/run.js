@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // bento-batch benchmarks: prints numbers, asserts nothing. Run after `npm run build`:
 //   npm run bench                 # everything
-//   npm run bench -- checkpoint   # one section: io-bound | compute-bound | rss | checkpoint | memory | read | embeddings
+//   npm run bench -- checkpoint   # one section: io-bound | compute-bound | rss | checkpoint | memory | read | embeddings | files
 // Sections io-bound, compute-bound and rss measure bento-batch against the limits issue 6 names:
 // the compute ceiling (onnxruntime alone), the I/O ceiling (bento-batch's reader and writer with
 // no model), and hand-written careful and naive scripts (bench/peers/). BENCH_REPS=n overrides
@@ -430,4 +430,55 @@ if (wanted('embeddings')) {
       fmt(rate(ceiling)), read ? fmt(rate(read)) : '', read ? `${fmt((100 * rate(bento)) / Math.min(rate(read), rate(ceiling)), 1)}%` : '']);
   }
   table(['input', 'rows', 'bento-batch rows/s', 'RSS MB', 'careful rows/s', 'RSS MB', 'bento ÷ careful', 'compute ceiling rows/s', 'reading alone rows/s', 'bento of min'], rows);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Folders of many small part files (a streaming sink's, an over-partitioned Spark job's): the
+// same rows in one file and in BENCH_FILES files of 20 rows each (default 10,000), per format.
+if (wanted('files')) {
+  const count = Number(process.env.BENCH_FILES ?? 10_000);
+  const formats = ['csv', 'jsonl', 'parquet'];
+  const dirOf = (format) => join(work, `files-${count}-${format}`);
+  const oneOf = (format) => join(work, `files-${count}-one.${format}`);
+  if (formats.some((f) => !existsSync(oneOf(f)))) {
+    const started = performance.now();
+    const [header, ...body] = readFileSync(join(root, 'fixtures', 'data', 'penguins.csv'), 'utf8').trim().split('\n');
+    const rows = body.slice(0, 20);
+    const names = header.split(',');
+    const csv = `${header}\n${rows.join('\n')}\n`;
+    const jsonl = `${rows.map((line) => JSON.stringify(Object.fromEntries(line.split(',').map((cell, i) => [names[i], cell === '' ? null : Number.isNaN(Number(cell)) ? cell : Number(cell)])))).join('\n')}\n`;
+    for (const format of formats) {
+      rmSync(dirOf(format), { recursive: true, force: true });
+      mkdirSync(dirOf(format), { recursive: true });
+    }
+    const part = (format, i) => join(dirOf(format), `part-${String(i).padStart(5, '0')}.${format}`);
+    writeFileSync(part('csv', 0), csv);
+    duck(`COPY (SELECT * FROM read_csv('${part('csv', 0)}')) TO '${part('parquet', 0)}' (FORMAT parquet)`);
+    const parquet = readFileSync(part('parquet', 0));
+    for (let i = 0; i < count; i++) {
+      writeFileSync(part('csv', i), csv);
+      writeFileSync(part('jsonl', i), jsonl);
+      writeFileSync(part('parquet', i), parquet);
+    }
+    writeFileSync(oneOf('csv'), `${header}\n${Array.from({ length: count }, () => rows.join('\n')).join('\n')}\n`);
+    writeFileSync(oneOf('jsonl'), jsonl.repeat(count));
+    duck(`COPY (SELECT * FROM read_parquet('${join(dirOf('parquet'), '*.parquet')}')) TO '${oneOf('parquet')}' (FORMAT parquet)`);
+    console.log(`\n(generated ${fmt(count)} part files a format in ${fmt((performance.now() - started) / 1000, 1)} s under ${work})`);
+  }
+  const n = reps(3);
+  console.log(`\n## files: penguins → CSV of species and the prediction, from ${fmt(count)} files of 20 rows and from one file of the same ${fmt(count * 20)} rows; best of ${n} interleaved, with checkpoints (the default)`);
+  const rows = [];
+  for (const format of formats) {
+    const runs = { folder: [], one: [] };
+    for (let rep = 0; rep < n; rep++) {
+      for (const [kind, input] of [['folder', dirOf(format)], ['one', oneOf(format)]]) {
+        runs[kind].push(runJob(job(`files-${kind}-${format}`, [`input: { path: ${input} }`, `model: ${join(root, 'fixtures', 'models', 'penguins')}`, `output: { path: ${join(work, `files-out-${kind}.csv`)}, keep: [species] }`])));
+      }
+    }
+    for (const r of [...runs.folder, ...runs.one]) if (r.rows !== count * 20) throw new Error(`files ${format}: expected ${count * 20} rows, got ${r.rows}`);
+    if (!readFileSync(join(work, 'files-out-folder.csv')).equals(readFileSync(join(work, 'files-out-one.csv')))) throw new Error(`files ${format}: the folder and the one file gave other bytes`);
+    const [folder, one] = [bestOf(runs.folder), bestOf(runs.one)];
+    rows.push([format, fmt(count), fmt(folder.seconds, 2), fmt(one.seconds, 2), fmt((1e6 * (folder.seconds - one.seconds)) / count), fmt(maxRss(runs.folder)), fmt(maxRss(runs.one))]);
+  }
+  table(['format', 'files', 'folder s', 'one file s', 'µs more a file', 'folder RSS MB', 'one file RSS MB'], rows);
 }
