@@ -172,6 +172,113 @@ export class NumberColumn extends Gathered<Float64Array> {
 }
 
 /**
+ * A row group's list of float32 or float64 (an embedding kept: LIST<FLOAT> or LIST<DOUBLE> in the
+ * three-level layout), gathered as rows arrive: its elements' present values, and an entry a
+ * row's element (or a row, where the list is null or empty) with Dremel's levels: repetition 0
+ * where a row starts, else 1; definition 0 for a null list, 1 for an empty one, 2 for a null
+ * element, 3 for a value. hyparquet-writer walked its schema for every value (~100 ns each: 4 of
+ * the reading thread's 6 CPU-s on 50,000 rows of 768 floats).
+ */
+export class ListNumberColumn {
+  #values = new Float64Array(1024);
+  #reps = new Uint8Array(1024);
+  #defs = new Uint8Array(1024);
+  #present = 0;
+  #entries = 0;
+
+  constructor(private readonly float32: boolean) {}
+
+  /** Appends a column of lists (arrays or typed arrays of numbers, with nulls) as a batch holds it. */
+  add(column: Column, length: number): void {
+    for (let r = 0; r < length; r++) {
+      const cellValue = cell(column, r);
+      if (cellValue === null || cellValue === undefined) {
+        this.#entry(0);
+        continue;
+      }
+      // As hyparquet-writer is given a list: Array.from of what the cell holds.
+      const items = Array.isArray(cellValue) || ArrayBuffer.isView(cellValue) ? cellValue as ArrayLike<unknown> : Array.from(cellValue as Iterable<unknown>);
+      const n = items.length;
+      if (n === 0) {
+        this.#entry(1);
+        continue;
+      }
+      this.#reserve(n);
+      const e = this.#entries;
+      this.#reps[e] = 0;
+      this.#reps.fill(1, e + 1, e + n);
+      if ((items instanceof Float32Array || (items instanceof Float64Array && !this.float32))) {
+        this.#values.set(items, this.#present);
+        this.#defs.fill(3, e, e + n);
+        this.#present += n;
+      } else {
+        const values = this.#values;
+        const defs = this.#defs;
+        let p = this.#present;
+        for (let i = 0; i < n; i++) {
+          const v = items[i];
+          if (v === null || v === undefined) defs[e + i] = 2;
+          else {
+            defs[e + i] = 3;
+            const x = typeof v === 'number' ? v : Number(v);
+            values[p++] = this.float32 ? Math.fround(x) : x;
+          }
+        }
+        this.#present = p;
+      }
+      this.#entries += n;
+    }
+  }
+
+  /** A row of no element: a null list (0) or an empty one (1). */
+  #entry(def: number): void {
+    this.#reserve(1);
+    this.#reps[this.#entries] = 0;
+    this.#defs[this.#entries++] = def;
+  }
+
+  #reserve(more: number): void {
+    if (this.#entries + more <= this.#reps.length) return;
+    const size = Math.max(this.#entries + more, this.#reps.length * 2);
+    const grow = <T extends Uint8Array | Float64Array>(from: T, used: number): T => {
+      const to = new (from.constructor as new (length: number) => T)(size);
+      to.set(from.subarray(0, used) as never);
+      return to;
+    };
+    this.#reps = grow(this.#reps, this.#entries);
+    this.#defs = grow(this.#defs, this.#entries);
+    this.#values = grow(this.#values, this.#present);
+  }
+
+  clear(): void {
+    this.#present = 0;
+    this.#entries = 0;
+  }
+
+  /** Writes the leaf's column chunk (PLAIN, or with a dictionary where one pays, as for a flat column) and empties the column. */
+  write(writer: ByteWriter, name: string, compression: Compression): ColumnChunk {
+    const entries = this.#entries;
+    const present = this.#values.subarray(0, this.#present);
+    const defs = this.#defs.subarray(0, entries);
+    const reps = this.#reps.subarray(0, entries);
+    this.clear();
+    const nulls = entries - present.length;
+    const width = this.float32 ? 4 : 8;
+    const flags = new Uint8Array(entries);
+    for (let i = 0; i < entries; i++) flags[i] = defs[i] === 3 ? 1 : 0;
+    const dictionary = numberDictionary(present, nulls, width, flags);
+    const statistics = dictionary ? numberStatistics(dictionary.values, nulls, dictionary.indexes) : numberStatistics(present, nulls);
+    return writeChunk(writer, {
+      name, type: this.float32 ? 'FLOAT' : 'DOUBLE', compression, rows: entries, levels: defs, statistics,
+      repeated: { reps, maxDef: 3, path: [name, 'list', 'element'] },
+      ...(dictionary
+        ? { dictionary: { bytes: plainNumbers(dictionary.values, this.float32), count: dictionary.values.length, indexes: dictionary.indexes } }
+        : { plain: { width, count: present.length, bytes: (from: number, to: number) => plainNumbers(present.subarray(from, to), this.float32) } }),
+    });
+  }
+}
+
+/**
  * A row group's INT64 column (a signed 64-bit integer, or a timestamp counted in its unit): present
  * values in row order, and which rows have one. Values are moved as their two 32-bit words, never
  * as a bigint each: hyparquet-writer's passes over a column of bigints (range check, statistics,
@@ -745,6 +852,11 @@ interface ChunkSpec {
   readonly dictionary?: { readonly bytes: Uint8Array; readonly count: number; readonly indexes: Int32Array };
   /** PLAIN pages: a present value's size as the page split counts it, how many values are present, and the bytes of present values [from, to). */
   readonly plain?: { readonly width: number | ((i: number) => number); readonly count: number; bytes(from: number, to: number): Uint8Array; readonly encoding?: Encoding };
+  /**
+   * A list's leaf: `rows` counts its entries, `levels` holds their definition levels (a value at
+   * `maxDef`), `reps` their repetition levels (0 where a row starts); the column's path in the schema.
+   */
+  readonly repeated?: { readonly reps: Uint8Array; readonly maxDef: number; readonly path: readonly string[] };
 }
 
 export const codecs = { snappy: 'SNAPPY', gzip: 'GZIP', zstd: 'ZSTD', uncompressed: 'UNCOMPRESSED' } as const;
@@ -755,12 +867,14 @@ function compress(bytes: Uint8Array, { codec, level }: Compression): Uint8Array 
 }
 
 /** A page's levels and dictionary indexes, each encoded into a buffer reused across pages. */
+const repEncoder = new HybridEncoder();
 const levelEncoder = new HybridEncoder();
 const indexEncoder = new HybridEncoder();
 
 /** Writes a column chunk: a dictionary page if any, then DATA_PAGE_V2 pages of ~1 MiB of values each. */
 function writeChunk(writer: ByteWriter, spec: ChunkSpec): ColumnChunk {
-  const { rows, levels, dictionary, plain } = spec;
+  const { rows, levels, dictionary, plain, repeated } = spec;
+  const maxDef = repeated?.maxDef ?? 1;
   const start = writer.offset;
   let uncompressed = 0;
   let dictionaryOffset: bigint | undefined;
@@ -782,38 +896,40 @@ function writeChunk(writer: ByteWriter, spec: ChunkSpec): ColumnChunk {
   let pages = 0;
   const present = dictionary ? dictionary.indexes.length : plain!.count;
   // A fixed width splits where a page's count of values reaches PAGE_BYTES / width: with no null
-  // row, or with every value in one page, the pages follow without a walk over the rows.
+  // row, or with every value in one page, the pages follow without a walk over the rows. A list's
+  // page starts where a row does.
   const perPage = typeof width === 'number' ? Math.ceil(PAGE_BYTES / width) - 1 : 0;
-  if (perPage > 0 && (present === rows || present <= perPage)) {
+  if (perPage > 0 && ((present === rows && !repeated) || present <= perPage)) {
     const step = present === rows ? perPage : rows;
     for (let first = 0; first < rows; first += step) {
       const end = Math.min(rows, first + step);
-      uncompressed += writePage(writer, spec, encoding, levels.subarray(first, end), present === rows ? first : 0, present === rows ? end : present);
+      uncompressed += writePage(writer, spec, encoding, first, end, present === rows ? first : 0, present === rows ? end : present);
       pages++;
     }
   } else {
+    const reps = repeated?.reps;
     let first = 0;
     let firstPresent = 0;
     let bytes = 0;
     let p = 0;
     for (let r = 0; r <= rows; r++) {
-      const size = r === rows || !levels[r] ? 0 : typeof width === 'number' ? width : width(p);
+      const size = r === rows || levels[r] !== maxDef ? 0 : typeof width === 'number' ? width : width(p);
       bytes += size;
-      if (r === rows ? first < rows : bytes >= PAGE_BYTES && r > first) {
-        uncompressed += writePage(writer, spec, encoding, levels.subarray(first, r), firstPresent, p);
+      if (r === rows ? first < rows : bytes >= PAGE_BYTES && r > first && (reps === undefined || reps[r] === 0)) {
+        uncompressed += writePage(writer, spec, encoding, first, r, firstPresent, p);
         pages++;
         first = r;
         firstPresent = p;
         bytes = size;
       }
-      if (r < rows) p += levels[r]!;
+      if (r < rows && levels[r] === maxDef) p++;
     }
   }
   return {
     meta_data: {
       type: spec.type,
       encodings: dictionary ? ['PLAIN', 'RLE_DICTIONARY'] : [encoding],
-      path_in_schema: [spec.name],
+      path_in_schema: repeated ? [...repeated.path] : [spec.name],
       codec: codecs[spec.compression.codec],
       num_values: BigInt(rows),
       total_compressed_size: BigInt(writer.offset - start),
@@ -830,9 +946,17 @@ function writeChunk(writer: ByteWriter, spec: ChunkSpec): ColumnChunk {
   };
 }
 
-/** One DATA_PAGE_V2 of rows whose levels are given and whose present values are [from, to); returns its uncompressed size. */
-function writePage(writer: ByteWriter, spec: ChunkSpec, encoding: Encoding, levels: Uint8Array, from: number, to: number): number {
-  const levelBytes = levelEncoder.encode(levels, 1);
+/** One DATA_PAGE_V2 of rows (a list's entries) [first, end), whose present values are [from, to); returns its uncompressed size. */
+function writePage(writer: ByteWriter, spec: ChunkSpec, encoding: Encoding, first: number, end: number, from: number, to: number): number {
+  const levels = spec.levels.subarray(first, end);
+  const reps = spec.repeated?.reps.subarray(first, end);
+  const repBytes = reps ? repEncoder.encode(reps, 1) : new Uint8Array(0);
+  const levelBytes = levelEncoder.encode(levels, Math.ceil(Math.log2((spec.repeated?.maxDef ?? 1) + 1)));
+  let rows = levels.length;
+  if (reps) {
+    rows = 0;
+    for (let i = 0; i < reps.length; i++) if (reps[i] === 0) rows++;
+  }
   let values: Uint8Array;
   if (spec.dictionary) {
     const indexes = spec.dictionary.indexes.subarray(from, to);
@@ -844,14 +968,15 @@ function writePage(writer: ByteWriter, spec: ChunkSpec, encoding: Encoding, leve
   const compressed = compress(values, spec.compression);
   const at = writer.offset;
   writePageHeader(writer, {
-    type: 'DATA_PAGE_V2', uncompressed_page_size: levelBytes.length + values.length, compressed_page_size: levelBytes.length + compressed.length,
+    type: 'DATA_PAGE_V2', uncompressed_page_size: repBytes.length + levelBytes.length + values.length, compressed_page_size: repBytes.length + levelBytes.length + compressed.length,
     data_page_header_v2: {
-      num_values: levels.length, num_nulls: levels.length - (to - from), num_rows: levels.length, encoding,
-      definition_levels_byte_length: levelBytes.length, repetition_levels_byte_length: 0, is_compressed: true,
+      num_values: levels.length, num_nulls: levels.length - (to - from), num_rows: rows, encoding,
+      definition_levels_byte_length: levelBytes.length, repetition_levels_byte_length: repBytes.length, is_compressed: true,
     },
   });
   const header = writer.offset - at;
+  writer.appendBytes(repBytes);
   writer.appendBytes(levelBytes);
   writer.appendBytes(compressed);
-  return header + levelBytes.length + values.length;
+  return header + repBytes.length + levelBytes.length + values.length;
 }

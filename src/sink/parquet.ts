@@ -14,7 +14,7 @@ import { BentoError } from '../errors.js';
 import type { OutputSpec } from '../job/spec.js';
 import { cell, cellBytes, CodedColumn, type Column, type Field, MaskedColumn } from '../source/types.js';
 import { openPartial, outputError, type PartialFile } from './atomic.js';
-import { BoolColumn, codecs, type Compression, Int64Column, NumberColumn, TextColumn } from './parquet-flat.js';
+import { BoolColumn, codecs, type Compression, Int64Column, ListNumberColumn, NumberColumn, TextColumn } from './parquet-flat.js';
 import { loadZstd, zstdCompress } from './zstd.js';
 import { jsonText } from './values.js';
 import { type PackedBatches, type PackedColumn, unpackColumn } from './transfer.js';
@@ -256,6 +256,11 @@ function gatheredColumn(field: Field, compression: Compression, parquet: Parquet
         texts.addPacked(column.strings, column.codes);
         return true;
       });
+  }
+  // A list of floats or doubles (an embedding kept), as flat columns are: by our own writer.
+  if (field.type === 'list' && (field.items === 'float32' || field.items === 'float64')) {
+    const lists = new ListNumberColumn(field.items === 'float32');
+    return flat(lists, (writer) => lists.write(writer, field.name, compression), () => false);
   }
   let parts: Column[] = [];
   let lengths: number[] = [];
