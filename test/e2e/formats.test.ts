@@ -960,3 +960,20 @@ test('one column of lists feeds a [batch, N] tensor (an embedding): Parquet LIST
   await writeFile(join(dir, 'gap.jsonl'), '{"species":"Adelie","features":[39.1,null,181,3750]}\n{"species":"Adelie","features":"NA"}\n');
   assert.equal((await run('gap.jsonl', 'lists', 'gap-out.jsonl')).match(/"species_pred":"/g)?.length, 2);
 }));
+
+test('lists of floats and doubles kept in a Parquet output (embeddings beside their scores), null, empty and with null elements, NaN and -0: DuckDB reads back the input\'s lists, on the writer thread and inline, in row groups of a few rows', () => withTempDir(async (dir) => {
+  await duckdb(`COPY (SELECT *, CASE WHEN k % 11 = 0 THEN NULL WHEN k % 11 = 1 THEN []::FLOAT[] WHEN k % 11 = 2 THEN [NULL, 0.5::FLOAT, -0.0::FLOAT, 'NaN'::FLOAT] ELSE list_transform(range(k % 7 + 1), x -> (sin(k * 7 + x) * 10)::FLOAT) END AS emb,
+      CASE WHEN k % 13 = 0 THEN NULL WHEN k % 13 = 1 THEN []::DOUBLE[] WHEN k % 13 = 2 THEN [1e300, NULL, -2.5]::DOUBLE[] ELSE list_transform(range(k % 5 + 1), x -> cos(k + x / 7) * 1e6) END AS vec
+    FROM (SELECT *, row_number() OVER () AS k FROM read_csv('${join(fixtures, 'data', 'penguins.csv')}'))) TO '${join(dir, 'in.parquet')}' (FORMAT parquet)`);
+  const expected = await duckdb(`SELECT k, emb::VARCHAR AS emb, vec::VARCHAR AS vec FROM '${join(dir, 'in.parquet')}' ORDER BY k`);
+  for (const writer of ['thread', 'inline']) {
+    await writeFile(join(dir, 'job.yaml'), `input: { path: in.parquet }\nmodel: ${join(fixtures, 'models', 'penguins')}\nbatch: { size: 16 }\noutput: { path: out-${writer}.parquet, keep: [k, emb, vec], writer: ${writer}, parquet: { row_group_rows: 50 } }\n`);
+    const result = await runCli(['run', 'job.yaml', '--progress', 'none'], { cwd: dir });
+    assert.equal(result.code, 0, result.stderr);
+    const got = await duckdb(`SELECT k, emb::VARCHAR AS emb, vec::VARCHAR AS vec FROM '${join(dir, `out-${writer}.parquet`)}' ORDER BY k`);
+    assert.deepEqual(got, expected, writer);
+    const types = await duckdb(`SELECT name, type FROM parquet_schema('${join(dir, `out-${writer}.parquet`)}') WHERE name = 'element'`);
+    assert.deepEqual(types.map((t) => t.type), ['FLOAT', 'DOUBLE']);
+    assert.ok(Number((await duckdb(`SELECT max(row_group_id) AS n FROM parquet_metadata('${join(dir, `out-${writer}.parquet`)}')`))[0]!.n) > 3, 'several row groups');
+  }
+}));
