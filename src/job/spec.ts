@@ -2,7 +2,7 @@
  * @file The normalized job: every path absolute, every default filled in. Later stages read
  * only this shape, never the raw YAML.
  */
-import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join, sep } from 'node:path';
 import type { Placement } from '../model/pool.js';
 import type { DeclaredType } from '../source/csvtypes.js';
@@ -152,30 +152,21 @@ export function writtenByRuns(spec: Pick<JobSpec, 'output' | 'errors' | 'checkpo
   const locks = spec.checkpoint ? [`${spec.checkpoint.path}.lock`, `${spec.checkpoint.path}.takeover.lock`] : [];
   const ours = (file: string) => written.has(file) || checkpoints.some((c) => file.startsWith(c)) || locks.includes(file)
     || file.endsWith('.bento-batch.tmp') || file.endsWith('.bento-batch.lock') || basename(dirname(file)).endsWith('.bento-batch');
-  // Asked of every input file (30,000 part files): a folder's real path and listing are looked up once.
-  const folders = new Map<string, { real: string; names: ReadonlySet<string> }>();
-  const folder = (dir: string) => {
-    let known = folders.get(dir);
-    if (!known) {
-      let names: ReadonlySet<string>;
-      try {
-        names = new Set(readdirSync(dir));
-      } catch {
-        names = new Set();
-      }
-      folders.set(dir, (known = { real: realPath(dir), names }));
-    }
-    return known;
+  // Asked of every input file (30,000 part files): a folder's real path is looked up once.
+  const folders = new Map<string, string>();
+  const realFolder = (dir: string) => {
+    let real = folders.get(dir);
+    if (real === undefined) folders.set(dir, (real = realPath(dir)));
+    return real;
   };
   return (file) => {
     if (ours(file)) return true;
     const info = lstatSync(file, { throwIfNoEntry: false });
     // A file that is no link is where its folder really is, and is its own identity.
     const plain = info !== undefined && !info.isSymbolicLink();
-    const { real, names } = folder(dirname(file));
-    if (ours(plain ? join(real, basename(file)) : realPath(file))) return true;
+    if (ours(plain ? join(realFolder(dirname(file)), basename(file)) : realPath(file))) return true;
     if (written.has((plain ? `${info.dev}:${info.ino}` : identity(file)) ?? '')) return true;
-    return names.has(`${basename(file)}.bento-batch`) && anotherRunsOutput(file);
+    return anotherRunsOutput(file);
   };
 }
 
@@ -185,8 +176,11 @@ export function writtenByRuns(spec: Pick<JobSpec, 'output' | 'errors' | 'checkpo
  * writing `data/scored-${DAY}.csv` while reading `data/*.csv` would score yesterday's output again.
  */
 function anotherRunsOutput(file: string): boolean {
+  const path = join(`${file}.bento-batch`, 'state.json');
+  // Few input files are outputs: a missing file is cheaper to stat than to fail to read.
+  if (statSync(path, { throwIfNoEntry: false }) === undefined) return false;
   try {
-    const state = JSON.parse(readFileSync(join(`${file}.bento-batch`, 'state.json'), 'utf8')) as { status?: unknown; finished?: { output?: unknown }; fingerprint?: { inputs?: { path?: unknown }[] } } | null;
+    const state = JSON.parse(readFileSync(path, 'utf8')) as { status?: unknown; finished?: { output?: unknown }; fingerprint?: { inputs?: { path?: unknown }[] } } | null;
     if (state?.status !== 'finished' || typeof state.finished?.output !== 'string' || !sameFile(state.finished.output, file)) return false;
     // Only a run that read this folder too (yesterday's run of the job): the output of a job
     // upstream (stage1/part-1.csv, read by stage 2) is this one's input.
