@@ -72,8 +72,8 @@ const SLOW_READ_MS = 2;
 
 /**
  * Reads the files of a run, in order, whole where they are small. `take(i)` is called for each
- * file in turn from the first one read (a resume's, past 0). A small file is read when it is taken, at once and on
- * the calling thread: in the page cache that is ~7 µs a file, against ~30 µs of the thread pool's
+ * file in turn from the first one read (a resume's, past 0). A small file is read when it is
+ * taken, at once and on the calling thread: in the page cache that is ~7 µs a file, against ~30 µs of the thread pool's
  * round trips for an open, a read and a close. Once such reads are slow, reads go to the thread
  * pool instead, ahead of the reader: each take starts reads of the files after it while they are
  * few and their bytes held ahead are within `budget`.
@@ -148,9 +148,11 @@ export class FilesAhead {
     const size = this.#bytesOf(index);
     if (size === undefined) return undefined;
     const whole = this.#whole(index);
+    // Made before the clock starts: a collection it sets off is no slow read.
+    const buffer = Buffer.allocUnsafeSlow(whole ? size + 1 : size);
     const started = performance.now();
     try {
-      const bytes = readSyncFrom(this.files[index]!, whole ? size + 1 : size);
+      const bytes = readSyncInto(this.files[index]!, buffer);
       return Promise.resolve(whole && bytes.length > size ? undefined : bytes);
     } catch (error) {
       return Promise.reject(error as Error);
@@ -178,11 +180,11 @@ export class FilesAhead {
   }
 }
 
-/** Up to `length` bytes from the start of `file`, read now. */
-function readSyncFrom(file: string, length: number): Buffer {
+/** The start of `file` read now into `bytes`, as much as it holds: a view of what was filled. */
+function readSyncInto(file: string, bytes: Buffer): Buffer {
+  const length = bytes.length;
   const fd = openSync(file, 'r');
   try {
-    const bytes = Buffer.allocUnsafeSlow(length);
     let filled = 0;
     while (filled < length) {
       const n = readSync(fd, bytes, filled, length - filled, filled);

@@ -300,13 +300,14 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
     if (files.length < 2 || !options.header) return true;
     const first = (await firstRecord(files[0]!))?.fields.join('\0');
     // Each file's first 64 KB read ahead (a gzipped one's are not its text: it is streamed).
-    const heads = new FilesAhead(files, stats.map((s, i) => (isGzip(files[i]!) ? { ...s, regular: false } : s)), { ...smallFiles, most: 64 * 1024, head: true });
+    const headBytes = 64 * 1024;
+    const heads = new FilesAhead(files, stats.map((s, i) => (isGzip(files[i]!) ? { ...s, regular: false } : s)), { ...smallFiles, most: headBytes, head: true });
     for (let index = 1; index < files.length; index++) {
       const file = files[index]!;
       const head = await heads.take(index).catch((error: unknown) => {
         throw streamError(file, error);
       });
-      const record = await firstRecord(file, head && { bytes: head, whole: stats[index]!.size <= 64 * 1024 });
+      const record = await firstRecord(file, head && { bytes: head, whole: stats[index]!.size <= headBytes });
       // An empty file has no header to differ (and no record to copy).
       if (record && record.fields.join('\0') !== first) return false;
     }
