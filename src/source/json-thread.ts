@@ -80,7 +80,11 @@ export class LineParser {
   constructor(lists: readonly string[], heapMb: number, notes?: string[]) {
     this.#worker = new Worker(new URL('./json-worker.js', import.meta.url), { workerData: { lists }, resourceLimits: { maxOldGenerationSizeMb: heapMb } });
     this.#worker.on('message', (answer: Answer) => {
-      const waiting = this.#waiting.get(answer.id)!;
+      const waiting = this.#waiting.get(answer.id);
+      // Closed with the batch out (the reader stopped on a failure, or early): an answer that was
+      // already on its way is let go. Taken as awaited, it threw in this handler, and the thread's
+      // uncaught TypeError stopped the run in the reader's stead.
+      if (waiting === undefined) return;
       this.#waiting.delete(answer.id);
       waiting.resolve(answer.parsed);
     });

@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { openCsv } from '../../src/source/csv.js';
 import { parseExact } from '../../src/source/json.js';
-import { parseBatch } from '../../src/source/json-thread.js';
+import { LineParser, parseBatch } from '../../src/source/json-thread.js';
 import { openJsonl } from '../../src/source/jsonl.js';
 import type { RowChunk } from '../../src/source/types.js';
 import { usableCores } from '../../src/cores.js';
@@ -332,6 +332,19 @@ test('a chunk holds at most 16 MB of text, whatever its rows (the first, which t
 }));
 
 describe('openJsonl: a thread to parse on, for lists only the model reads', () => {
+  test('an answer that comes after the parser is closed (the reader stopped, on a failure, with a batch out) is let go, not an uncaught TypeError', async () => {
+    for (let round = 0; round < 5; round++) {
+      const parser = new LineParser(['emb'], 32);
+      const out = parser.parse(['{"emb":[1,2]}', '{"emb":[3]}']);
+      out.catch(() => undefined);
+      // This thread is held while the thread answers, so that the answer waits in the queue until after close.
+      const until = Date.now() + 200;
+      while (Date.now() < until);
+      await parser.close();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  });
+
   test('parseBatch parses as parseExact does, and makes lists wholly of numbers under the keys asked for Float64Array views of one buffer, moved with the answer', () => {
     const texts = ['{"id":1,"emb":[0.5,-1,2e3]}', '{"id":2,"emb":[1,null]}', '{"emb":[7,8],"other":[3,4]}', 'nope', '[1,2]', '{"id":9007199254740993,"emb":[9007199254740993]}', '{"emb":[NaN,1]}', '{"emb":[]}', '{"emb":"[1,2]"}'];
     const { parsed, transfer } = parseBatch(texts, ['emb']);
