@@ -57,6 +57,8 @@ export class ChunkBytes {
         if (this.#start + this.#bytes.length >= this.#end) throw error;
         continue;
       }
+      // A damaged header's size that is none would make every read after it empty, and this loop endless.
+      if (!Number.isSafeInteger(header.compressed_page_size) || header.compressed_page_size < 0) throw new Error(`a page's header says it holds ${String(header.compressed_page_size)} bytes`);
       const size = reader.offset + header.compressed_page_size;
       await this.#have(size);
       if (this.#at + size > this.#start + this.#bytes.length) throw new Error(`a page of ${header.compressed_page_size} bytes runs past the end of its column chunk`);

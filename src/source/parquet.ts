@@ -953,7 +953,14 @@ async function openFile(file: string, known?: FileMetaData, whole?: Buffer): Pro
   if (whole) {
     size = whole.length;
     // A copy a read, as from the file: a read's buffer is handed on whole (and may be moved to a thread).
-    buffer = { byteLength: size, slice: (start: number, end = size) => (whole.buffer as ArrayBuffer).slice(whole.byteOffset + start, whole.byteOffset + Math.min(end, size)) };
+    buffer = {
+      byteLength: size,
+      slice(start: number, end = size) {
+        // As a read from the file fails on them: ArrayBuffer.slice takes NaN (a damaged header's offset) as 0, and an empty read looped.
+        if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) throw new RangeError(`a read of bytes ${start} to ${end} of the file (a damaged page header or footer)`);
+        return (whole.buffer as ArrayBuffer).slice(whole.byteOffset + start, whole.byteOffset + Math.min(end, size));
+      },
+    };
   } else {
     try {
       handle = await open(file, 'r');

@@ -4,7 +4,7 @@
  * that are not Parquet; COLUMN_MISSING.
  */
 import assert from 'node:assert/strict';
-import { copyFile, writeFile } from 'node:fs/promises';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { asyncBufferFromFile, parquetMetadata, parquetReadObjects, type SchemaElement } from 'hyparquet';
@@ -17,6 +17,7 @@ import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import { writePlain } from 'hyparquet-writer/src/plain.js';
 import { VIEWED_BUFFER } from '../../src/source/parquet-nested.js';
 import { openParquet } from '../../src/source/parquet.js';
+import { BentoError } from '../../src/errors.js';
 import { CodedColumn, MaskedColumn, type RowChunk } from '../../src/source/types.js';
 import { duckdb, fixtures, rejectsWith, root, withTempDir } from '../helpers.js';
 import { concatColumns, drain, layout } from './util.js';
@@ -668,6 +669,20 @@ function oneColumnFile(schema: SchemaElement[], pages: readonly Uint8Array[], ro
 }
 
 describe('openParquet: errors', () => {
+  test('a small file cut at its start (its footer whole, its page offsets wrong) is INPUT_FORMAT naming the page header, read from memory or from disk, and every other cut ends too (it looped)', { timeout: 60_000 }, () => withTempDir(async (dir) => {
+    const bytes = await readFile(join(data, 'penguins-rowgroups.parquet'));
+    assert.ok(bytes.length < 1024 * 1024, 'a small file: read whole (source/ahead.ts)');
+    const cut = join(dir, 'cut.parquet');
+    await writeFile(cut, bytes.subarray(30));
+    await rejectsWith(async () => drain(await openParquet([join(data, 'penguins.parquet'), cut], { columns: undefined, chunkRows: 1000 })), 'INPUT_FORMAT',
+      `Parquet file ${cut} cannot be read (rows 1–100, column "species"): a page's header says it holds undefined bytes`);
+    for (let at = 1; at < 200; at += 7) {
+      await writeFile(cut, bytes.subarray(at));
+      const error = await drain(await openParquet([cut], { columns: undefined, chunkRows: 1000 })).then(() => undefined, (e: unknown) => e);
+      assert.ok(error instanceof BentoError && error.file === cut, `cut at ${at}: ${String(error)}`);
+    }
+  }));
+
   test('a CSV file renamed .parquet is INPUT_FORMAT', () => withTempDir(async (dir) => {
     const file = join(dir, 'penguins.parquet');
     await copyFile(join(data, 'penguins.csv'), file);
