@@ -322,10 +322,16 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
   async function firstRecord(file: string, head?: { readonly bytes: Buffer; readonly whole: boolean }): Promise<{ fields: string[]; encoding: CsvEncoding } | undefined> {
     if (head) {
       const splitter = new CsvSplitter(delimiterOf(file), options.quote, 0, options.encoding, maxLineBytes(options.memoryMb ?? 256));
+      const first = () => (nextRecord(splitter, file, 0) ? { fields: splitter.fields.slice(0, splitter.count), encoding: splitter.encoding } : undefined);
       splitter.feed(head.bytes);
-      if (head.whole) splitter.end();
-      if (nextRecord(splitter, file, 0)) return { fields: splitter.fields.slice(0, splitter.count), encoding: splitter.encoding };
-      if (head.whole) return undefined;
+      // The file's end is looked at only where the record is not complete before it, as when streamed:
+      // a damaged last byte is the run's to meet, at its row.
+      const record = first();
+      if (record) return record;
+      if (head.whole) {
+        splitter.end();
+        return first();
+      }
     }
     const opened = openFileStream(file, 0, 64 * 1024);
     try {

@@ -297,7 +297,8 @@ function keysAsWritten(record: Record<string, unknown>, text: string): Iterable<
   return keys;
 }
 
-const jsonOf = (value: unknown) => JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
+/** A value as JSON text, as the line held it: a list the parsing thread made a Float64Array is its array (not `{"0":1,…}`). */
+const jsonOf = (value: unknown) => JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? String(v) : v instanceof Float64Array ? Array.from(v) : v));
 
 /**
  * Throws when a file's first line opens a JSON document rather than a JSON Lines record: an array

@@ -585,6 +585,14 @@ describe('openCsv: type sniffing', () => {
 });
 
 describe('openCsv: errors', () => {
+  test('records copied whole: a later small file (read whole for its header) whose last bytes are a cut UTF-8 character opens, and fails at that line as it is read', () => withTempDir(async (dir) => {
+    const [header, ...rows] = (await readFile(penguinsCsv, 'utf8')).split('\n');
+    const a = await csvFile(dir, 'a.csv', `${header}\n${rows.slice(0, 10).join('\n')}\n`);
+    const b = await csvFile(dir, 'b.csv', Buffer.concat([Buffer.from(`${header}\n${rows.slice(10, 20).join('\n')}\n`), Buffer.from([0xe2, 0x82])]));
+    const source = await openCsv([a, b], { ...defaults, rawText: true, linesFor: ',' });
+    await rejectsWith(() => drain(source), 'INPUT_FORMAT', `${b} is not UTF-8: line 12 holds bytes that are not UTF-8 text`);
+  }));
+
   test('a row with the wrong number of fields is a row error naming the row and its byte offset', () => withTempDir(async (dir) => {
     const file = await csvFile(dir, 'ragged.csv', 'a,b\n1,2\n3\n4,5\n');
     const source = await openCsv([file], defaults);

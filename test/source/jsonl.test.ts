@@ -332,6 +332,16 @@ test('a chunk holds at most 16 MB of text, whatever its rows (the first, which t
 }));
 
 describe('openJsonl: a thread to parse on, for lists only the model reads', () => {
+  test('a list where the first chunk typed a number, parsed on the thread (a Float64Array there), is a bad row whose value is the list as the line holds it', { skip: usableCores().cores < 2 ? 'one core: no thread to parse on' : false }, () => withTempDir(async (dir) => {
+    const pad = 'p'.repeat(200);
+    const lines = Array.from({ length: 20_000 }, (_, i) => `{"id":${i},"x":${[300, 1000, 2000].includes(i) ? '[1,2.5]' : i / 2},"pad":"${pad}"}`);
+    const file = join(dir, 'x.jsonl');
+    await writeFile(file, `${lines.join('\n')}\n`);
+    // The first batches (1 MB, ~4,000 lines) go to the thread whatever its pace.
+    const rows = await badRows(await openJsonl([file], { ...defaults, chunkRows: 256, typedLists: new Set(['x']) }));
+    assert.deepEqual(rows.map((r) => [r.row, r.value]), [[301, '[1,2.5]'], [1001, '[1,2.5]'], [2001, '[1,2.5]']]);
+  }));
+
   test('an answer that comes after the parser is closed (the reader stopped, on a failure, with a batch out) is let go, not an uncaught TypeError', async () => {
     for (let round = 0; round < 5; round++) {
       const parser = new LineParser(['emb'], 32);
