@@ -105,6 +105,11 @@ export async function openParquet(files: readonly string[], options: ParquetSour
     if (options.memoryMb) footer.metadata.row_groups.forEach((group, index) => nestedFits(footer, names, group, { ...options, memoryMb: options.memoryMb! }, index));
   };
   fits(first);
+  /** Whether a later file holds the columns read, in the first one's types (again when read: it may have been replaced since). */
+  const holdsColumns = (footer: OpenParquet) => {
+    requireColumns(footer.file, footer.fields.map((f) => f.name), names);
+    sameTypes(first.file, schema, footer.file, names.map((name) => footer.fields.find((f) => f.name === name)!));
+  };
   const rowCounts = [Number(first.metadata.num_rows)];
   // Small files (Spark's part files) are read whole, a few ahead, for their footers: one at a time,
   // a promise for each open, stat, read and close, 30,000 of them took 8 s.
@@ -115,8 +120,7 @@ export async function openParquet(files: readonly string[], options: ParquetSour
       throw streamError(file, error);
     }));
     await footer.close();
-    requireColumns(footer.file, footer.fields.map((f) => f.name), names);
-    sameTypes(first.file, schema, footer.file, names.map((name) => footer.fields.find((f) => f.name === name)!));
+    holdsColumns(footer);
     fits(footer);
     rowCounts.push(Number(footer.metadata.num_rows));
   }
@@ -133,6 +137,7 @@ export async function openParquet(files: readonly string[], options: ParquetSour
       });
       const opened = await openFile(file, index === 0 ? first.metadata : undefined, whole);
       try {
+        if (index > 0) holdsColumns(opened);
         let groupStart = 0;
         const skip = index === from.file ? from.row : 0;
         rowsDone += skip;
@@ -987,6 +992,8 @@ async function openFile(file: string, known?: FileMetaData, whole?: Buffer): Pro
     if (size < 12) throw new Error(`file is ${size} bytes, too small for Parquet`);
     const metadata = known ?? (await parquetMetadataAsync(buffer));
     const tree = parquetSchema(metadata);
+    // A damaged footer's column without a name was taken for one and failed later, an internal error.
+    if (tree.children.some((c) => typeof c.element.name !== 'string')) throw new Error('a column of its schema has no name');
     const fields = tree.children.map((child) => fieldOf(child));
     const flat = new Map(tree.children.filter((c) => isFlatColumn([tree, c]) && c.element.logical_type?.type !== 'VARIANT').map((c) => [c.element.name, [tree, c]]));
     const typed = new Set(fields.filter((f) => f.type === 'struct' || f.type === 'list').map((f) => f.name));

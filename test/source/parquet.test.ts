@@ -728,12 +728,28 @@ describe('openParquet: errors', () => {
     assert.equal(error.column, 'flipper_len_mm');
   });
 
-  test('a second file lacking a column is COLUMN_MISSING at open', () => withTempDir(async (dir) => {
+  test('a second file lacking a column is COLUMN_MISSING at open, and when it is read (replaced since)', () => withTempDir(async (dir) => {
     const other = join(dir, 'other.parquet');
     await duckdb(`COPY (SELECT 1.0 AS species) TO ${sqlPath(other)} (FORMAT parquet)`);
     const first = join(data, 'penguins.parquet');
     await rejectsWith(() => openParquet([first, other], { columns: ['species', 'island'], chunkRows: 10 }), 'COLUMN_MISSING',
       `Column "island" is missing from ${other}`);
+    const replaced = join(dir, 'replaced.parquet');
+    await copyFile(first, replaced);
+    const source = await openParquet([first, replaced], { columns: ['species', 'island'], chunkRows: 10 });
+    await copyFile(other, replaced);
+    await rejectsWith(() => drain(source), 'COLUMN_MISSING', `Column "island" is missing from ${replaced}`);
+  }));
+
+  test('a footer whose column has no name is INPUT_FORMAT naming the file, not an internal error', () => withTempDir(async (dir) => {
+    const bytes = Buffer.from(parquetWriteBuffer({ columnData: [{ name: 'xyzq', data: [1.5, 2.5] }] }));
+    // The schema's second name (the column's; the footer's last 'xyzq' is its chunk's path) goes under a field id no reader knows.
+    const at = bytes.indexOf('xyzq', bytes.length - 8 - bytes.readUInt32LE(bytes.length - 8));
+    assert.equal(bytes[at - 1], 4, 'the name\'s length');
+    bytes[at - 2] = (bytes[at - 2]! & 0x0f) | 0xf0;
+    const file = join(dir, 'nameless.parquet');
+    await writeFile(file, bytes);
+    await rejectsWith(() => openParquet([file], { columns: undefined, chunkRows: 10 }), 'INPUT_FORMAT', `Input file ${file} is not a readable Parquet file: a column of its schema has no name`);
   }));
 
   test('a later file holding a column read in another type is INPUT_FORMAT at open, naming every such column and both types', () => withTempDir(async (dir) => {
