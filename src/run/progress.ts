@@ -12,7 +12,12 @@ export type LogFormat = 'text' | 'json';
  * Input files a log line names at most (then their count, as input_files): a folder of 30,000
  * part files named whole made a 1.5 MB line, past what log shippers take (CloudWatch: 256 KB).
  */
-export const loggedFiles = 100;
+const loggedFiles = 100;
+
+/** `files` for a log line's field `key`: the first 100, and their count as input_files where there are more. */
+export function loggedInput<K extends string>(key: K, files: readonly string[]): { [k in K]: readonly string[] } & { input_files?: number } {
+  return { [key]: files.slice(0, loggedFiles), ...(files.length > loggedFiles ? { input_files: files.length } : {}) } as { [k in K]: readonly string[] } & { input_files?: number };
+}
 
 export class Logger {
   /**

@@ -179,14 +179,14 @@ export class NumberColumn extends Gathered<Float64Array> {
  * element, 3 for a value. hyparquet-writer walked its schema for every value (~100 ns each: 4 of
  * the reading thread's 6 CPU-s on 50,000 rows of 768 floats).
  */
-export class ListNumberColumn {
-  #values = new Float64Array(1024);
+export class ListNumberColumn extends Gathered<Float64Array> {
+  // Gathered's rows are this column's entries and its levels their definition levels; the
+  // repetition levels grow beside them (grew).
   #reps = new Uint8Array(1024);
-  #defs = new Uint8Array(1024);
-  #present = 0;
-  #entries = 0;
 
-  constructor(private readonly float32: boolean) {}
+  constructor(private readonly float32: boolean) {
+    super(new Float64Array(1024));
+  }
 
   /** Appends a column of lists (arrays or typed arrays of numbers, with nulls) as a batch holds it. */
   add(column: Column, length: number): void {
@@ -203,18 +203,18 @@ export class ListNumberColumn {
         this.#entry(1);
         continue;
       }
-      this.#reserve(n);
-      const e = this.#entries;
+      this.reserve(n);
+      const e = this.rowCount;
       this.#reps[e] = 0;
       this.#reps.fill(1, e + 1, e + n);
       if ((items instanceof Float32Array || (items instanceof Float64Array && !this.float32))) {
-        this.#values.set(items, this.#present);
-        this.#defs.fill(3, e, e + n);
-        this.#present += n;
+        this.values.set(items, this.presentCount);
+        this.levels.fill(3, e, e + n);
+        this.presentCount += n;
       } else {
-        const values = this.#values;
-        const defs = this.#defs;
-        let p = this.#present;
+        const values = this.values;
+        const defs = this.levels;
+        let p = this.presentCount;
         for (let i = 0; i < n; i++) {
           const v = items[i];
           if (v === null || v === undefined) defs[e + i] = 2;
@@ -224,44 +224,29 @@ export class ListNumberColumn {
             values[p++] = this.float32 ? Math.fround(x) : x;
           }
         }
-        this.#present = p;
+        this.presentCount = p;
       }
-      this.#entries += n;
+      this.rowCount += n;
     }
   }
 
   /** A row of no element: a null list (0) or an empty one (1). */
   #entry(def: number): void {
-    this.#reserve(1);
-    this.#reps[this.#entries] = 0;
-    this.#defs[this.#entries++] = def;
+    this.reserve(1);
+    this.#reps[this.rowCount] = 0;
+    this.levels[this.rowCount++] = def;
   }
 
-  #reserve(more: number): void {
-    if (this.#entries + more <= this.#reps.length) return;
-    const size = Math.max(this.#entries + more, this.#reps.length * 2);
-    const grow = <T extends Uint8Array | Float64Array>(from: T, used: number): T => {
-      const to = new (from.constructor as new (length: number) => T)(size);
-      to.set(from.subarray(0, used) as never);
-      return to;
-    };
-    this.#reps = grow(this.#reps, this.#entries);
-    this.#defs = grow(this.#defs, this.#entries);
-    this.#values = grow(this.#values, this.#present);
-  }
-
-  clear(): void {
-    this.#present = 0;
-    this.#entries = 0;
+  protected override grew(): void {
+    const reps = new Uint8Array(this.levels.length);
+    reps.set(this.#reps.subarray(0, this.rowCount));
+    this.#reps = reps;
   }
 
   /** Writes the leaf's column chunk (PLAIN, or with a dictionary where one pays, as for a flat column) and empties the column. */
   write(writer: ByteWriter, name: string, compression: Compression): ColumnChunk {
-    const entries = this.#entries;
-    const present = this.#values.subarray(0, this.#present);
-    const defs = this.#defs.subarray(0, entries);
-    const reps = this.#reps.subarray(0, entries);
-    this.clear();
+    const reps = this.#reps.subarray(0, this.rowCount);
+    const { rows: entries, present, levels: defs } = this.take();
     const nulls = entries - present.length;
     const width = this.float32 ? 4 : 8;
     const flags = new Uint8Array(entries);

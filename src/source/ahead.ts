@@ -112,6 +112,15 @@ export class FilesAhead {
     return read ?? Promise.resolve(undefined);
   }
 
+  /** `take`, its failure the INPUT error naming the file (streamError), as a reader reports it. */
+  async read(index: number): Promise<Buffer | undefined> {
+    try {
+      return await this.take(index);
+    } catch (error) {
+      throw streamError(this.files[index]!, error);
+    }
+  }
+
   #drop(index: number): void {
     this.#held -= this.#sizes.get(index) ?? 0;
     this.#reads.delete(index);

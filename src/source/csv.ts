@@ -9,7 +9,7 @@ import { BentoError, columnList, didYouMean } from '../errors.js';
 import { chunkEnd, ColumnBuilder, convertColumn, fullByBytes, inexactIntegerHint, integerText, maxLineBytes, raiseChunkRows, requireColumns, sniffCsvType, textSource, typeMismatch } from './chunks.js';
 import { convertTemporal, type DeclaredType, sniffTemporal, timestampShape, typeWords } from './csvtypes.js';
 import { FilesAhead, smallFiles, statFiles } from './ahead.js';
-import { ByteProgress, byteOrderMark, isGzip, openFileStream, streamError } from './files.js';
+import { ByteProgress, byteOrderMark, bytesLeft, isGzip, openFileStream, streamError } from './files.js';
 import { type Field, lineColumn, localeHint, localeNumber, missingTokens, type RowChunk, type Source, type SourcePosition } from './types.js';
 
 export interface CsvSourceOptions {
@@ -204,8 +204,6 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
   let schema: Field[] | undefined;
   const stats = await statFiles(files);
   const progress = new ByteProgress(stats.map((s) => s.size));
-  /** What is left of file `index` from `byte`, where it is known (not gzipped). */
-  const bytesLeft = (index: number, byte: number) => (isGzip(files[index]!) ? Infinity : stats[index]!.size - byte);
   // Files of one input share a dialect: the first that is not .tsv is sniffed for all of them.
   const sniffFrom = options.delimiter === undefined ? files.find((f) => !isTsv(f)) : undefined;
   // A head is read once, for both the delimiter and the decimal mark.
@@ -235,10 +233,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
       const at = index === from.file ? from : { file: index, row: 0, byte: 0, line: 0 };
       // The header (and a byte-order mark) is read from the top; the rows from where the last run stopped.
       const top = at.byte ? await readHeader(file) : undefined;
-      const whole = await ahead.take(index).catch((error: unknown) => {
-        throw streamError(file, error);
-      });
-      const opened = openFileStream(file, at.byte ?? 0, undefined, whole);
+      const opened = openFileStream(file, at.byte ?? 0, undefined, await ahead.read(index));
       progress.enter(index, opened.bytes);
       yield* readFile(file, index, opened.stream, at, top);
     }
@@ -304,9 +299,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
     const heads = new FilesAhead(files, stats.map((s, i) => (isGzip(files[i]!) ? { ...s, regular: false } : s)), { ...smallFiles, most: headBytes, head: true });
     for (let index = 1; index < files.length; index++) {
       const file = files[index]!;
-      const head = await heads.take(index).catch((error: unknown) => {
-        throw streamError(file, error);
-      });
+      const head = await heads.read(index);
       const record = await firstRecord(file, head && { bytes: head, whole: stats[index]!.size <= headBytes });
       // An empty file has no header to differ (and no record to copy).
       if (record && record.fields.join('\0') !== first) return false;
@@ -320,23 +313,24 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
    * are not all of it and end inside the first record.
    */
   async function firstRecord(file: string, head?: { readonly bytes: Buffer; readonly whole: boolean }): Promise<{ fields: string[]; encoding: CsvEncoding } | undefined> {
+    const first = (splitter: CsvSplitter) => (nextRecord(splitter, file, 0) ? { fields: splitter.fields.slice(0, splitter.count), encoding: splitter.encoding } : undefined);
     if (head) {
       const splitter = new CsvSplitter(delimiterOf(file), options.quote, 0, options.encoding, maxLineBytes(options.memoryMb ?? 256));
-      const first = () => (nextRecord(splitter, file, 0) ? { fields: splitter.fields.slice(0, splitter.count), encoding: splitter.encoding } : undefined);
       splitter.feed(head.bytes);
       // The file's end is looked at only where the record is not complete before it, as when streamed:
       // a damaged last byte is the run's to meet, at its row.
-      const record = first();
+      const record = first(splitter);
       if (record) return record;
       if (head.whole) {
         splitter.end();
-        return first();
+        return first(splitter);
       }
     }
     const opened = openFileStream(file, 0, 64 * 1024);
     try {
       for await (const splitter of fed(file, opened.stream, 0)) {
-        if (nextRecord(splitter, file, 0)) return { fields: splitter.fields.slice(0, splitter.count), encoding: splitter.encoding };
+        const record = first(splitter);
+        if (record) return record;
       }
     } finally {
       opened.stream.destroy();
@@ -398,7 +392,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
       const selected = schema?.map((f) => f.name).filter((name) => !narrow || narrow.includes(name)) ?? present.filter((h) => wanted.includes(h));
       picks = selected.map((name) => present.indexOf(name));
       width = selected.length;
-      builder = new ColumnBuilder(selected, file, index, firstRow, startByte, lines, chunkEnd(options, true, width), bytesLeft(index, startByte));
+      builder = new ColumnBuilder(selected, file, index, firstRow, startByte, lines, chunkEnd(options, true, width), bytesLeft(file, stats[index]!.size, startByte));
       // Once the first chunk has fixed the types, only the wanted cells become strings.
       if (narrow && schema) {
         only = new Uint8Array(present.length);

@@ -189,6 +189,11 @@ export function notUtf8At(text: string, bytes: Uint8Array): number {
   return replaced >= 0 && !isUtf8(bytes) ? replaced : -1;
 }
 
+/** What is left of `file` (of `size` bytes on disk) from content byte `byte`: Infinity where it is gzipped (its content's size is not known). */
+export function bytesLeft(file: string, size: number, byte: number): number {
+  return isGzip(file) ? Infinity : size - byte;
+}
+
 /** Whether `file` is read through gunzip: by its name, as every reader decides. */
 export function isGzip(file: string): boolean {
   return file.toLowerCase().endsWith('.gz');

@@ -109,7 +109,7 @@ export class LineParser {
     return this.#failed !== undefined;
   }
 
-
+  /** `texts` parsed on the thread, in the order sent; rejects once the thread has failed or is closed. */
   parse(texts: readonly string[]): Promise<ParsedLine[]> {
     if (this.#failed) return Promise.reject(this.#failed);
     const id = this.#next++;

@@ -10,7 +10,7 @@ import { usableCores } from '../cores.js';
 import { BentoError, didYouMean } from '../errors.js';
 import { chunkEnd, ColumnBuilder, fullByBytes, inexactIntegerHint, maxLineBytes, raiseChunkRows, sniffJsonType, textSource, typeMismatch } from './chunks.js';
 import { FilesAhead, smallFiles, statFiles } from './ahead.js';
-import { ByteProgress, byteOrderMark, isGzip, notUtf8At, openFileStream, streamError } from './files.js';
+import { ByteProgress, byteOrderMark, bytesLeft, isGzip, notUtf8At, openFileStream, streamError } from './files.js';
 import { parseExact } from './json.js';
 import { LineParser, type ParsedLine, parseLine } from './json-thread.js';
 import { jsonText } from '../sink/values.js';
@@ -227,8 +227,12 @@ async function* parsedLines(pieces: AsyncIterable<RawLine[]>, parser: LineParser
       if (read.length === 0) break;
       const texts = read.map((line) => lineText(line.text));
       let text = 0;
-      for (const t of texts) text += t.length;
-      const remote = !parser.failed && parser.pending < 2 && text >= REMOTE_TEXT && texts.every((t) => t.length <= BATCH_TEXT);
+      let longest = 0;
+      for (const t of texts) {
+        text += t.length;
+        if (t.length > longest) longest = t.length;
+      }
+      const remote = !parser.failed && parser.pending < 2 && text >= REMOTE_TEXT && longest <= BATCH_TEXT;
       const parsed = remote ? parser.parse(texts) : texts.map(parseLine);
       // A batch's failure is met when it is awaited, in turn: not an unhandled rejection before.
       if (parsed instanceof Promise) parsed.catch(() => undefined);
@@ -361,10 +365,7 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
       const ahead = new FilesAhead(files, stats, smallFiles);
       for (let index = from.file; index < files.length; index++) {
         const at = index === from.file ? from : { file: index, row: 0, byte: 0, line: 0 };
-        const whole = await ahead.take(index).catch((error: unknown) => {
-          throw streamError(files[index]!, error);
-        });
-        const opened = openFileStream(files[index]!, at.byte ?? 0, undefined, whole);
+        const opened = openFileStream(files[index]!, at.byte ?? 0, undefined, await ahead.read(index));
         progress.enter(index, opened.bytes);
         yield* readFile(files[index]!, index, opened.stream, at, parser);
       }
@@ -378,8 +379,7 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
   async function* readFile(file: string, index: number, stream: Readable, at: SourcePosition, parser: LineParser | undefined): AsyncGenerator<RowChunk> {
     const lines = options.lines === true;
     let names = options.columns ?? (schema && narrowed(schema));
-    /** What is left of the file from `byte`, where it is known (not gzipped). */
-    const left = (byte: number) => (isGzip(file) ? Infinity : sizes[index]! - byte);
+    const left = (byte: number) => bytesLeft(file, sizes[index]!, byte);
     let builder = names ? new ColumnBuilder(names, file, index, at.row, at.byte ?? 0, lines, chunkEnd(options, true, names.length), left(at.byte ?? 0)) : undefined;
     /** Cells a row puts in the chunk (its keys so far, until they are fixed): a wide file's chunks hold fewer rows (chunkEnd). */
     const width = () => names?.length ?? seen.size;

@@ -116,9 +116,7 @@ export async function openParquet(files: readonly string[], options: ParquetSour
   const footers = new FilesAhead(files, stats, smallFiles);
   for (let index = 1; index < files.length; index++) {
     const file = files[index]!;
-    const footer = await openFile(file, undefined, await footers.take(index).catch((error: unknown) => {
-      throw streamError(file, error);
-    }));
+    const footer = await openFile(file, undefined, await footers.read(index));
     await footer.close();
     holdsColumns(footer);
     fits(footer);
@@ -132,10 +130,7 @@ export async function openParquet(files: readonly string[], options: ParquetSour
     const ahead = new FilesAhead(files, stats, smallFiles);
     for (let index = from.file; index < files.length; index++) {
       const file = files[index]!;
-      const whole = await ahead.take(index).catch((error: unknown) => {
-        throw streamError(file, error);
-      });
-      const opened = await openFile(file, index === 0 ? first.metadata : undefined, whole);
+      const opened = await openFile(file, index === 0 ? first.metadata : undefined, await ahead.read(index));
       try {
         if (index > 0) holdsColumns(opened);
         let groupStart = 0;

@@ -45,6 +45,9 @@ for (const [mode, slowMs] of [['at once', undefined], ['ahead', -1]] as const) {
       assert.equal((await heads.take(0))?.length, 10);
       assert.deepEqual(await heads.take(1), Buffer.alloc(64, 1));
       await assert.rejects(heads.take(2), { code: 'ENOENT' });
+      // As a reader reports it: the INPUT error naming the file.
+      const again = new FilesAhead(paths, stats, { most: 64, budget: 4000, ahead: 4, head: true, ...(slowMs !== undefined ? { slowMs } : {}) });
+      await rejectsWith(again.read(2), 'INPUT_NOT_FOUND', `Input file ${paths[2]} does not exist`);
     }));
   });
 }

@@ -11,7 +11,7 @@ import { type JobSpec, sameFile } from '../../job/spec.js';
 import { resolveBundle } from '../../model/bundle.js';
 import type { RunStats, RunSummary } from '../../run/pipeline.js';
 import { discard, runJobThread, type ScoringThread } from '../../run/thread.js';
-import { Logger, type LogFormat, loggedFiles, type Progress, reportSummary, startProgress } from '../../run/progress.js';
+import { Logger, type LogFormat, loggedInput, type Progress, reportSummary, startProgress } from '../../run/progress.js';
 import { releaseSignals, trapSignals } from '../../run/signals.js';
 import { committedRows } from '../../checkpoint/state.js';
 import { besideTemp, removeDeadTemps } from '../../sink/atomic.js';
@@ -120,7 +120,7 @@ async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
       signal: signals.signal, now: signals.now, stats,
       started: (job) => {
         logger.event('info', 'start', `${job.name}: scoring ${job.files.length === 1 ? job.files[0] : `${job.files.length} files`} with ${job.model}`, {
-          job: job.name, input: job.files.slice(0, loggedFiles), ...(job.files.length > loggedFiles ? { input_files: job.files.length } : {}), model: job.model, output: job.output,
+          job: job.name, ...loggedInput('input', job.files), model: job.model, output: job.output,
         });
         if (!signals.signal.aborted) progress = startProgress(stats, { job: job.name, mode, logger });
       },

@@ -16,7 +16,7 @@ import { validateSignature } from '../../model/validate.js';
 import { checkOutputColumns, prepareJob } from '../../run/pipeline.js';
 import { Scorer } from '../../run/scorer.js';
 import { noRows } from '../../source/chunks.js';
-import { Logger, type LogFormat, loggedFiles } from '../../run/progress.js';
+import { Logger, type LogFormat, loggedInput } from '../../run/progress.js';
 
 export interface ValidateOptions {
   readonly job: string;
@@ -115,7 +115,7 @@ export async function checkJob(spec: JobSpec, logger: Logger, run?: { readonly r
       ['check', `model ran on the first ${checked} row(s): ok${errors.length > 0 ? ` (${errors.length} bad, see above)` : ''}`],
     ];
     logger.event('info', 'valid', lines.map(([k, v]) => `${k.padEnd(8)} ${v}`).join('\n'), {
-      job: spec.name, files: job.source.files.slice(0, loggedFiles), ...(job.source.files.length > loggedFiles ? { input_files: job.source.files.length } : {}), model: `${m.name}:${m.version}`, batch_size: job.batchSize, output: spec.output.path,
+      job: spec.name, ...loggedInput('files', job.source.files), model: `${m.name}:${m.version}`, batch_size: job.batchSize, output: spec.output.path,
       columns: [...job.keep.map((f) => f.name), ...predictions],
     });
     return {
