@@ -22,7 +22,9 @@ export async function decideResume(spec: JobSpec, ckpt: CheckpointSpec, files: r
   if (restart) await removeCheckpoint(ckpt.path);
   const state = await readState(ckpt.path);
   const changed = state ? differences(state.fingerprint, print, { finishedEarlier: state.status === 'finished' }) : [];
-  if (state?.status === 'finished' && changed.length === 0) {
+  // A pipe's bytes cannot be known before they are read: a finished run over one is run again.
+  const piped = print.inputs.some((input) => input.stream);
+  if (state?.status === 'finished' && changed.length === 0 && !piped) {
     // A crash (or a full disk) between recording "finished" and the renames leaves the sealed
     // files in the checkpoint: they are the run's, whatever an earlier run left at output.path.
     const partial = partialFile(ckpt.path, spec.output.format);

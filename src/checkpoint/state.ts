@@ -22,7 +22,8 @@ import { failpoint } from './failpoint.js';
 /** What makes two runs the same job: the output-affecting job keys, the input files, the model. */
 export interface Fingerprint {
   readonly job: string;
-  readonly inputs: readonly { readonly path: string; readonly size: number; readonly mtimeMs: number; readonly sample: string }[];
+  /** `stream`: a pipe or standard input, known by its path alone (a resume checks its bytes as it reads them, source/stream.ts). */
+  readonly inputs: readonly { readonly path: string; readonly size: number; readonly mtimeMs: number; readonly sample: string; readonly stream?: true }[];
   readonly model: {
     readonly name: string; readonly version: string; readonly sha256: string;
     /** The bundle's other files (bento.yaml, a tokenizer), which map columns to tensors and outputs to columns. Absent in checkpoints of earlier versions. */
@@ -288,7 +289,8 @@ export async function writeState(dir: string, state: CheckpointState, fence?: ()
 }
 
 /**
- * The fingerprint of a job as it stands now. Reads 64 KiB from each end of each input file.
+ * The fingerprint of a job as it stands now. Reads 64 KiB from each end of each input file (not
+ * of a pipe).
  * `width`: the columns a CSV or JSONL input's rows are read with (its first chunk's rows depend on it);
  * `columns`: the input's schema, where it is open.
  */
@@ -304,7 +306,9 @@ export async function fingerprint(spec: JobSpec, files: readonly string[], bundl
   // A few files open at a time: Spark writes thousands of part files, past a shell's `ulimit -n` of 1,024.
   const stats = await statFiles(files);
   const inputs = await mapLimited(files, 16, async (path, i) => {
-    const { size, mtimeMs } = stats[i]!;
+    const { size, mtimeMs, regular } = stats[i]!;
+    // A pipe read here would lose its bytes to the run.
+    if (!regular) return { path, size: 0, mtimeMs: 0, sample: '', stream: true as const };
     return { path, size, mtimeMs, sample: await sample(path, size) };
   });
   const rows = { emit: spec.errors.emit, chunkRows: spec.input.chunkRows };
@@ -440,6 +444,7 @@ export function differences(then: Fingerprint, now: Fingerprint, options: { read
   for (const input of now.inputs) {
     const old = before.get(input.path);
     if (!old) inputs.push(`input ${input.path} is new`);
+    else if (old.stream !== input.stream) inputs.push(`input ${input.path} was ${old.stream ? 'a pipe' : 'a file'} then and is ${input.stream ? 'a pipe' : 'a file'} now`);
     else if (old.size !== input.size) inputs.push(`input ${input.path} changed size (${old.size} → ${input.size} bytes)`);
     else if (old.sample !== input.sample) inputs.push(`input ${input.path} changed content`);
     else if (old.mtimeMs !== input.mtimeMs) inputs.push(`input ${input.path} was modified (${new Date(old.mtimeMs).toISOString()} → ${new Date(input.mtimeMs).toISOString()})`);

@@ -10,7 +10,7 @@ import { configError, expect, nonEmptyString, positiveInt, Quoted, readYaml, str
 import { BentoError, type Environment, quote } from '../errors.js';
 import { defaultMemoryMb } from '../run/memory.js';
 import { declaredType } from '../source/csvtypes.js';
-import { type CsvOptions, type DataFormat, dataFormats, formatFromPath, type JobSpec, sameFile } from './spec.js';
+import { type CsvOptions, type DataFormat, dataFormats, formatFromPath, type JobSpec, sameFile, stdinPath } from './spec.js';
 
 /** Execution providers onnxruntime-node has builds of (CPU in every one; the others where their package or platform has them). */
 const executionProviders = ['cpu', 'cuda', 'tensorrt', 'dml', 'coreml', 'webgpu', 'qnn'];
@@ -256,7 +256,8 @@ function normalize(job: RawJob, file: string, overridden: Set<string>, cwd: stri
     problems.push('input.csv.delimiter: \'"\' is the quote character; set input.csv.quote to another character, or choose another delimiter');
   }
   if (job.input.csv?.decimal === ',' && job.input.csv.delimiter === ',') problems.push('input.csv.decimal: a decimal comma needs another delimiter between fields; set input.csv.delimiter (Excel writes ";" with a decimal comma) or leave it out to have it sniffed');
-  const inputPath = at('input.path', job.input.path);
+  // `-` as in cat, jq and DuckDB: standard input, through the path that opens it.
+  const inputPath = job.input.path === '-' ? stdinPath : at('input.path', job.input.path);
   const errorsPath = job.errors?.path ? at('errors.path', job.errors.path) : `${outputPath}.errors.jsonl`;
   // The run would replace the file it reads, and a rerun would score its own predictions.
   const also = (path: string) => (path === inputPath ? 'is also input.path' : `is input.path ${quote(inputPath)} through a link`);

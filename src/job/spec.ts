@@ -32,8 +32,11 @@ export interface CsvOptions {
   readonly types?: Readonly<Record<string, DeclaredType>>;
 }
 
+/** What `input.path: -` reads: standard input, as a path the readers open and messages name. */
+export const stdinPath = '/dev/stdin';
+
 export interface InputSpec {
-  /** Absolute file, directory or glob. */
+  /** Absolute file, directory or glob; a pipe (stdinPath for `-`) is read once (source/stream.ts). */
   readonly path: string;
   /** Undefined: inferred per file from its extension. */
   readonly format: DataFormat | undefined;

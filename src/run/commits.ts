@@ -30,7 +30,7 @@ export class Commits {
     private readonly ckpt: CheckpointSpec,
     private readonly sink: Sink,
     private readonly errorLog: ErrorLog,
-    private readonly record: { readonly fingerprint: Fingerprint; readonly totalRows: number | undefined; readonly fence?: () => Promise<void>; readonly notes?: () => readonly string[] },
+    private readonly record: { readonly fingerprint: Fingerprint; readonly totalRows: number | undefined; readonly fence?: () => Promise<void>; readonly notes?: () => readonly string[]; readonly position?: (at: SourcePosition) => SourcePosition },
     /** Rows already committed (a resume's starting point). */
     committedRows: number,
   ) {
@@ -56,6 +56,7 @@ export class Commits {
     await this.#committing;
     const errors = { bytes: this.errorLog.bytes, failed: this.errorLog.failed };
     const notes = [...this.record.notes?.() ?? []];
+    const source = this.record.position?.(at.source) ?? at.source;
     this.#issuedRows = at.rows;
     this.#committedAt = performance.now();
     // Data first, then the record that points at it.
@@ -64,7 +65,7 @@ export class Commits {
       failpoint('sink-committed');
       await writeState(this.ckpt.path, {
         version: 1, status: 'running', fingerprint: this.record.fingerprint, total_rows: this.record.totalRows,
-        committed: { rows: at.rows, batches: at.batches, source: at.source, sink, errors, at: new Date().toISOString(), ...(notes.length > 0 ? { notes } : {}) },
+        committed: { rows: at.rows, batches: at.batches, source, sink, errors, at: new Date().toISOString(), ...(notes.length > 0 ? { notes } : {}) },
       }, this.record.fence);
       this.#committedRows = at.rows;
     });

@@ -28,6 +28,7 @@ import { openSink, type Sink, tidyPartial } from '../sink/index.js';
 import { openSinkThread, smallInput, startSinkThreads, stopSinkThreads } from '../sink/thread.js';
 import { openSource, type Field, type Source } from '../source/index.js';
 import type { SourcePosition, SourceProgress } from '../source/types.js';
+import { withPrefix } from '../source/stream.js';
 import { Commits } from './commits.js';
 import { memoryLimit, memoryLimitWarning, writerShare, writerYoungMb } from './memory.js';
 import { ErrorLog } from './rowerrors.js';
@@ -432,7 +433,7 @@ async function runLocked(job: PreparedJob, hooks: RunHooks, lock: Lock | undefin
     const sinkOptions = { partial, ...(resume ? { resume: resume.sink } : {}) };
     sink = startedThreads ? await openSinkThread(spec.output, schema, sinkOptions, sinkThreads, startedThreads) : await openSink(spec.output, schema, sinkOptions);
     errorLog = await ErrorLog.open(errorsPartial, spec.errors, resume?.errors);
-    if (ckpt) commits = new Commits(ckpt, sink, errorLog, { fingerprint: decision!.fingerprint, totalRows: source.totalRows, ...(fence ? { fence } : {}), notes: () => said.slice(0, 100) }, resume?.rows ?? 0);
+    if (ckpt) commits = new Commits(ckpt, sink, errorLog, { fingerprint: decision!.fingerprint, totalRows: source.totalRows, ...(fence ? { fence } : {}), notes: () => said.slice(0, 100), position: (at) => withPrefix(source.files, at) }, resume?.rows ?? 0);
     stats.rowsDone ??= 0;
     stats.rowsFailed ??= 0;
     const scorer = new Scorer(bundle, await Preprocessor.create(bundle, pool.signature, source.format === 'csv'), pool, (resume?.rows ?? 0) > 0);

@@ -13,7 +13,7 @@ import { streamError } from './files.js';
  */
 export const smallFiles = { most: 1 << 20, budget: 4 << 20, ahead: 16 } as const;
 
-/** A file's size and whether it is a regular file (a FIFO or device is streamed, never read ahead). */
+/** A file's size (Infinity where not known: a pipe) and whether it is a regular file (a FIFO or device is streamed, never read ahead). */
 export interface FileStat {
   readonly size: number;
   readonly regular: boolean;
@@ -23,7 +23,7 @@ export interface FileStat {
 /** `stat` of each of `files`, a few at a time, in order; rejects with the first failure, as an INPUT error naming the file. */
 export function statFiles(files: readonly string[]): Promise<FileStat[]> {
   return mapLimited(files, 32, (file) => new Promise<FileStat>((resolve, reject) => {
-    stat(file, (error, info: Stats) => (error ? reject(streamError(file, error)) : resolve({ size: info.size, regular: info.isFile(), mtimeMs: info.mtimeMs })));
+    stat(file, (error, info: Stats) => (error ? reject(streamError(file, error)) : resolve({ size: info.isFile() ? info.size : Infinity, regular: info.isFile(), mtimeMs: info.mtimeMs })));
   }));
 }
 

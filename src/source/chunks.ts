@@ -4,6 +4,7 @@
  */
 import { BentoError, closestName, columnList, thousands } from '../errors.js';
 import { type ByteProgress, isGzip } from './files.js';
+import { releaseStreams } from './stream.js';
 import { type Column, type Field, type FieldType, int64Max, int64Min, lineColumn, MaskedColumn, parseNumber, type RowChunk, type Source, type SourcePosition } from './types.js';
 
 /**
@@ -353,8 +354,12 @@ export async function textSource(files: readonly string[], readAll: (from: Sourc
     schema: fields,
     totalRows: undefined,
     estimatedRows: estimateRows(files, peeked.first, progress.total),
-    chunks: (from) => (from && (from.file > 0 || from.row > 0) ? (peeked.discard(), readAll(from)) : peeked.all()),
-    progress: () => ({ done: progress.done(), total: progress.total, unit: 'bytes' }),
+    chunks: (from) => {
+      releaseStreams(files);
+      return from && (from.file > 0 || from.row > 0) ? (peeked.discard(), readAll(from)) : peeked.all();
+    },
+    // A pipe's size is not known (Infinity): no share done, no ETA.
+    progress: () => ({ done: progress.done(), total: Number.isFinite(progress.total) ? progress.total : undefined, unit: 'bytes' }),
   };
 }
 
@@ -362,10 +367,10 @@ export async function textSource(files: readonly string[], readAll: (from: Sourc
  * Rows an uncompressed text input likely holds: its bytes over the first chunk's bytes a row
  * (at least `typeRows` rows of it), each file's header taken as long as the first's. A short
  * file is read whole in that chunk, so its estimate is its count, give or take a line ending.
- * A compressed file's size says nothing of its rows: undefined.
+ * A compressed file's size says nothing of its rows, and a pipe's is not known: undefined.
  */
 function estimateRows(files: readonly string[], first: RowChunk | undefined, bytes: number): number | undefined {
-  if (!first?.ends || first.length === 0 || files.some(isGzip)) return undefined;
+  if (!first?.ends || first.length === 0 || files.some(isGzip) || !Number.isFinite(bytes)) return undefined;
   const { ends } = first;
   const perRow = (ends.bytes[first.length - 1]! - ends.start) / first.length;
   return perRow > 0 ? Math.max(first.length, Math.round((bytes - files.length * ends.start) / perRow)) : undefined;

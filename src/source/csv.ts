@@ -233,7 +233,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
       const at = index === from.file ? from : { file: index, row: 0, byte: 0, line: 0 };
       // The header (and a byte-order mark) is read from the top; the rows from where the last run stopped.
       const top = at.byte ? await readHeader(file) : undefined;
-      const opened = openFileStream(file, at.byte ?? 0, undefined, await ahead.read(index));
+      const opened = openFileStream(file, at.byte ?? 0, undefined, await ahead.read(index), at);
       progress.enter(index, opened.bytes);
       yield* readFile(file, index, opened.stream, at, top);
     }

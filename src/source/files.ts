@@ -10,6 +10,8 @@ import { Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { BentoError, unreachable } from '../errors.js';
 import { formatFromPath, type InputSpec } from '../job/spec.js';
+import { streamOf } from './stream.js';
+import type { StreamPrefix } from './types.js';
 
 /** The files and broken links a glob matches. */
 async function globFiles(parts: readonly string[]): Promise<{ files: string[]; broken: string[] }> {
@@ -189,7 +191,7 @@ export function notUtf8At(text: string, bytes: Uint8Array): number {
   return replaced >= 0 && !isUtf8(bytes) ? replaced : -1;
 }
 
-/** What is left of `file` (of `size` bytes on disk) from content byte `byte`: Infinity where it is gzipped (its content's size is not known). */
+/** What is left of `file` (of `size` bytes on disk) from content byte `byte`: Infinity where it is gzipped or a pipe (its content's size is not known). */
 export function bytesLeft(file: string, size: number, byte: number): number {
   return isGzip(file) ? Infinity : size - byte;
 }
@@ -202,9 +204,13 @@ export function isGzip(file: string): boolean {
 /**
  * Opens `file` for streaming from byte `start` of its content. Plain files seek; `.gz` files are
  * decompressed from the beginning and the first `start` bytes of the content dropped. `whole`: the
- * file's bytes, read already (FilesAhead), streamed from memory.
+ * file's bytes, read already (FilesAhead), streamed from memory. A stream (source/stream.ts) is
+ * replayed from what it kept; `rows`: this is the stream the rows are read from, and where a
+ * resume starts it, the prefix the stream must have.
  */
-export function openFileStream(file: string, start = 0, highWaterMark = 1 << 20, whole?: Buffer): OpenedFile {
+export function openFileStream(file: string, start = 0, highWaterMark = 1 << 20, whole?: Buffer, rows?: { readonly prefix?: StreamPrefix | undefined }): OpenedFile {
+  const stream = streamOf(file);
+  if (stream) return stream.open(start, rows !== undefined, rows?.prefix);
   const gz = isGzip(file);
   // A read buffer no larger than what is left of the file: a folder of 4,000 files of 20 rows
   // allocated 1 MB for each, and collecting them took most of the run (6.0–7.2 user CPU-s

@@ -1,14 +1,16 @@
 /**
  * @file Sources: the input files of a job, read as columnar chunks. Chooses the reader by
- * `input.format` or by the files' extensions.
+ * `input.format` or by the files' extensions (a pipe's by its first bytes).
  */
+import { stat } from 'node:fs/promises';
 import { BentoError } from '../errors.js';
-import { type DataFormat, formatFromPath, type InputSpec } from '../job/spec.js';
+import { type DataFormat, formatFromPath, type InputSpec, stdinPath } from '../job/spec.js';
 import { openCsv } from './csv.js';
-import { isGzip, jobInputFiles, jsonFile } from './files.js';
+import { byteOrderMark, isGzip, jobInputFiles, jsonFile, openFileStream, streamError } from './files.js';
 import { openJsonl } from './jsonl.js';
 import { chunkOptions } from './chunks.js';
 import { openParquet } from './parquet.js';
+import { openStream } from './stream.js';
 import { hivePartitions, keepFields, partitionRoot, withPartitions } from './partitions.js';
 import type { Field, Source } from './types.js';
 
@@ -29,7 +31,17 @@ export type { Column, Field, FieldType, RowChunk, Source, SourceProgress } from 
 export async function openSource(input: InputSpec, read: { rawText?: boolean; temporal?: { readonly except: readonly string[] }; linesFor?: string; jsonLines?: boolean; valuesOf?: readonly string[]; required?: readonly string[]; written?: ReadonlySet<string>; memoryMb?: number; typedLists?: ReadonlySet<string> } = {}, own?: (file: string) => boolean): Promise<Source & { format: DataFormat; skipped: readonly string[]; partitions: readonly Field[]; notes: readonly string[]; partitionKeys: readonly string[] }> {
   const skipped: string[] = [];
   const files = await jobInputFiles(input, own ?? (() => false), (file) => skipped.push(file));
-  const format = input.format ?? formatOf(files);
+  // Only a file named on its own can be a pipe: a folder's or glob's are regular files (walk).
+  const piped = files.length === 1 && !(await stat(files[0]!).catch(() => undefined))?.isFile() ? files[0] : undefined;
+  if (piped) openStream(piped);
+  // Standard input has no name to tell its format by, be it a pipe or a file given with `<`.
+  const unnamed = piped ?? (files[0] === stdinPath ? stdinPath : undefined);
+  const format = input.format ?? (unnamed && !formatFromPath(unnamed) ? await sniffFormat(unnamed) : formatOf(files));
+  if (piped && format === 'parquet') {
+    throw new BentoError('INPUT_FORMAT', `Input ${piped} is Parquet, which cannot be read from a pipe or standard input: a Parquet file is read from its end (the footer) first`, {
+      file: piped, hint: 'Write the data to a file first, and point input.path at the file.',
+    });
+  }
   // Parquet is read in place, footer first, and compresses its own pages: a gzipped file cannot be.
   const gzipped = format === 'parquet' ? files.find(isGzip) : undefined;
   if (gzipped) {
@@ -78,6 +90,28 @@ export async function openSource(input: InputSpec, read: { rawText?: boolean; te
   const source = await open(files, options, lines, fromFiles(read.valuesOf), fromFiles(read.required));
   const joined = partitions ? withPartitions(source, partitions, mode) : { source, added: [] };
   return Object.assign(joined.source, { format, skipped, partitions: joined.added, notes, partitionKeys: found?.fields.map((f) => f.name) ?? [] });
+}
+
+/**
+ * The format of a stream without an extension (standard input): JSON Lines where its first
+ * character is `{` or `[`, Parquet where it starts with PAR1 (refused), else CSV.
+ */
+async function sniffFormat(file: string): Promise<DataFormat> {
+  const { stream } = openFileStream(file);
+  let head = Buffer.alloc(0);
+  try {
+    for await (const piece of stream as AsyncIterable<Buffer>) {
+      head = Buffer.concat([head, piece]);
+      if (head.length >= 4096) break;
+    }
+  } catch (error) {
+    throw streamError(file, error);
+  } finally {
+    stream.destroy();
+  }
+  if (head.subarray(0, 4).toString('latin1') === 'PAR1') return 'parquet';
+  const text = head.subarray(byteOrderMark(head)?.encoding === 'utf-8' ? 3 : 0).toString('utf8').trimStart();
+  return text.startsWith('{') || text.startsWith('[') ? 'jsonl' : 'csv';
 }
 
 /**

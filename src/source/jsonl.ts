@@ -365,7 +365,7 @@ export async function openJsonl(files: readonly string[], options: JsonlSourceOp
       const ahead = new FilesAhead(files, stats, smallFiles);
       for (let index = from.file; index < files.length; index++) {
         const at = index === from.file ? from : { file: index, row: 0, byte: 0, line: 0 };
-        const opened = openFileStream(files[index]!, at.byte ?? 0, undefined, await ahead.read(index));
+        const opened = openFileStream(files[index]!, at.byte ?? 0, undefined, await ahead.read(index), at);
         progress.enter(index, opened.bytes);
         yield* readFile(files[index]!, index, opened.stream, at, parser);
       }

@@ -175,6 +175,14 @@ export interface SourcePosition {
   readonly row: number;
   readonly byte?: number;
   readonly line?: number;
+  /** A stream's (source/stream.ts): the hash of its content up to a point at or before `byte`, which a resume checks it is fed again. */
+  readonly prefix?: StreamPrefix;
+}
+
+/** The sha256 of a stream's first `bytes` bytes of content. */
+export interface StreamPrefix {
+  readonly bytes: number;
+  readonly sha256: string;
 }
 
 /** A run of consecutive rows from one file. */

@@ -8,7 +8,7 @@ import { lockHolder } from '../../checkpoint/lock.js';
 import { resumeRefusal } from '../../checkpoint/resume.js';
 import type { BentoError } from '../../errors.js';
 import { loadJob } from '../../job/load.js';
-import type { JobSpec } from '../../job/spec.js';
+import { type JobSpec, stdinPath } from '../../job/spec.js';
 import { ModelPool } from '../../model/pool.js';
 import { postprocess, predictionFields } from '../../model/postprocess.js';
 import { Preprocessor } from '../../model/preprocess.js';
@@ -100,7 +100,7 @@ export async function checkJob(spec: JobSpec, logger: Logger, run?: { readonly r
     }
     if (errors.length > sampleRows) logger.event('warn', 'bad-rows', `… and ${errors.length - sampleRows} more bad rows of the first ${checked}`, { more: errors.length - sampleRows });
     if (logger.format === 'text') for (const hint of hints) logger.stream.write(`hint: ${hint}\n`);
-    const at = (p: string) => relative(process.cwd(), p) || '.';
+    const at = (p: string) => (p === stdinPath ? '- (standard input)' : relative(process.cwd(), p) || '.');
     const fields = predictionFields(m, pool.signature.outputs);
     checkOutputColumns(job, fields);
     const predictions = fields.map((f) => f.name);

@@ -1,0 +1,129 @@
+/**
+ * Input from a pipe: `input.path: -` (standard input, as `zcat data.csv.gz | bento-batch run`)
+ * and a named pipe. Read once, it must give the bytes the same rows give from a file, resume
+ * after a kill when fed the same bytes again, and refuse other bytes rather than skip rows.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { describe, test } from 'node:test';
+import { bin, type CliResult, fixtures, penguinsCsv, readJson, runCli, withTempDir } from '../helpers.js';
+
+/** `bento-batch …args` with `input` written to its standard input (a pipe), then closed; `open`: left open. */
+function runPiped(args: readonly string[], input: Buffer | 'open', env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, '--log-format', 'text', ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    // A run that stops early (refused, killed) closes the pipe before it is all written.
+    child.stdin.on('error', () => undefined);
+    if (input !== 'open') child.stdin.end(input);
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+/** 51,600 penguin rows (the fixture 150 times), as CSV. */
+async function manyRows(): Promise<Buffer> {
+  const { header, lines } = await penguinsCsv();
+  return Buffer.from(`${header}\n${Array.from({ length: 150 }, () => lines.join('\n')).join('\n')}\n`);
+}
+
+async function job(dir: string, input: string, output = 'out.csv'): Promise<string> {
+  const file = join(dir, 'job.yaml');
+  await writeFile(file, [
+    `input: { path: "${input}", chunk_rows: 1000 }`,
+    `model: ${join(fixtures, 'models', 'penguins')}`,
+    'batch: { size: 64 }',
+    `output: { path: ${output}, keep: [species, island] }`,
+    'checkpoint: { every: 2000 }',
+  ].join('\n'));
+  return file;
+}
+
+describe('input from a pipe', { timeout: 300_000 }, () => {
+  test('CSV and gzipped JSON Lines on standard input (format sniffed) score to the bytes of the same rows from a file', () => withTempDir(async (dir) => {
+    const rows = await manyRows();
+    await writeFile(join(dir, 'in.csv'), rows);
+    const file = await job(dir, 'in.csv', 'file.csv');
+    assert.equal((await runCli(['run', file, '--progress', 'none'])).code, 0);
+    const expected = await readFile(join(dir, 'file.csv'));
+
+    const piped = await runPiped(['run', file, '--progress', 'none', '--set', 'input.path=-', '--set', `output.path=${join(dir, 'piped.csv')}`], rows);
+    assert.equal(piped.code, 0, piped.stderr);
+    assert.match(piped.stderr, /scoring \/dev\/stdin/);
+    assert.ok((await readFile(join(dir, 'piped.csv'))).equals(expected));
+
+    const jsonl = (await readFile(join(fixtures, 'data', 'penguins.jsonl'), 'utf8')).trimEnd();
+    const lines = Buffer.from(`${Array.from({ length: 150 }, () => jsonl).join('\n')}\n`);
+    const gz = await runPiped(['run', file, '--progress', 'none', '--set', 'input.path=-', '--set', `output.path=${join(dir, 'jsonl.csv')}`], gzipSync(lines));
+    assert.equal(gz.code, 0, gz.stderr);
+    assert.ok((await readFile(join(dir, 'jsonl.csv'))).equals(expected), 'gunzipped and read as JSON Lines, by its first bytes');
+  }));
+
+  test('killed after a commit, the run resumes from the same bytes piped again (gzipped or not) and refuses others', () => withTempDir(async (dir) => {
+    const rows = await manyRows();
+    await writeFile(join(dir, 'in.csv'), rows);
+    const clean = await runCli(['run', await job(dir, 'in.csv', 'clean.csv'), '--progress', 'none']);
+    assert.equal(clean.code, 0, clean.stderr);
+    const file = await job(dir, '-');
+    const args = ['run', file, '--progress', 'none'];
+    const killed = await runPiped(args, rows, { BENTO_BATCH_FAILPOINT: 'sink-committed:6' });
+    assert.equal(killed.signal, 'SIGKILL');
+    const state = await readJson<{ committed: { rows: number; source: { byte: number; prefix: { bytes: number; sha256: string } } } }>(join(dir, 'out.csv.bento-batch', 'state.json'));
+    const { byte, prefix } = state.committed.source;
+    // Committed past the first chunk, which the readers look at before the run starts.
+    assert.ok(state.committed.rows >= 2000 && prefix.bytes > 64 * 1024 && prefix.bytes <= byte && byte - prefix.bytes < 64 * 1024, JSON.stringify(state.committed));
+
+    // A byte changed in the first line: the rows committed are not these rows.
+    const changed = Buffer.from(rows);
+    const at = rows.indexOf('\n') + 1;
+    assert.equal(changed.toString('latin1', at, at + 16), 'Adelie,Torgersen');
+    changed.write('X', at, 'latin1');
+    const other = await runPiped(args, changed);
+    assert.equal(other.code, 2, other.stderr);
+    assert.match(other.stderr, new RegExp(`Cannot resume: input /dev/stdin is not the input the interrupted run read: its first ${prefix.bytes.toLocaleString('en-US')} bytes differ`));
+    // Cut short before where the run stopped.
+    const short = await runPiped(args, rows.subarray(0, byte - 10));
+    assert.equal(short.code, 2, short.stderr);
+    assert.match(short.stderr, /ended after [\d,]+ bytes, before byte [\d,]+ where the interrupted run stopped reading/);
+    assert.equal((await readJson<typeof state>(join(dir, 'out.csv.bento-batch', 'state.json'))).committed.rows, state.committed.rows, 'the refused runs left the checkpoint as it was');
+
+    const resumed = await runPiped(args, gzipSync(rows));
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stderr, new RegExp(`resuming job at row ${state.committed.rows.toLocaleString('en-US')}`));
+    assert.ok((await readFile(join(dir, 'out.csv'))).equals(await readFile(join(dir, 'clean.csv'))), 'the resumed output is the uninterrupted run\'s');
+
+    // Its bytes cannot be known before they are read: a finished run over a pipe runs again.
+    const next = await runPiped(args, Buffer.from(rows.subarray(0, rows.indexOf('\n', 5000) + 1)));
+    assert.equal(next.code, 0, next.stderr);
+    assert.doesNotMatch(next.stderr, /already finished/);
+    assert.equal((await readFile(join(dir, 'out.csv'), 'utf8')).trimEnd().split('\n').length, rows.subarray(0, rows.indexOf('\n', 5000)).toString().split('\n').length);
+  }));
+
+  test('a named pipe is read once, by its extension\'s format; Parquet is refused; status does not read standard input', () => withTempDir(async (dir) => {
+    const fifo = join(dir, 'in.csv');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    const { header, lines } = await penguinsCsv();
+    const file = await job(dir, fifo);
+    const run = runCli(['run', file, '--progress', 'none']);
+    createWriteStream(fifo).end(`${header}\n${lines.join('\n')}\n`);
+    const done = await run;
+    assert.equal(done.code, 0, done.stderr);
+    assert.equal((await readFile(join(dir, 'out.csv'), 'utf8')).trimEnd().split('\n').length, lines.length + 1);
+
+    const parquet = await runPiped(['run', await job(dir, '-'), '--progress', 'none'], await readFile(join(fixtures, 'data', 'penguins.parquet')));
+    assert.equal(parquet.code, 3, parquet.stderr);
+    assert.match(parquet.stderr, /Input \/dev\/stdin is Parquet, which cannot be read from a pipe or standard input/);
+    assert.match(parquet.stderr, /hint: Write the data to a file first/);
+
+    // Left open: status returns all the same, as it looks at the checkpoint alone.
+    const status = await runPiped(['status', await job(dir, '-')], 'open');
+    assert.equal(status.code, 0, status.stderr);
+  }));
+});
