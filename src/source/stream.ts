@@ -22,25 +22,26 @@ function nextMark(bytes: number): number {
 }
 
 /**
- * Marks kept: a commit names one behind the reader by what the queues between them hold (tens of
- * MB), far fewer than 16,384 marks (1 GB).
+ * Marks kept (at least): a commit names one behind the reader by what the queues between them hold
+ * (tens of MB), far fewer than 16,384 marks (1 GB); a run without checkpoints asks for none.
  */
 const keptMarks = 16 * 1024;
 
 class StreamInput {
-  /** Content kept from byte #base, while the readers may still look at the start. */
+  /** Content from byte #base: all of it until the run starts, then what the rows' reader has not passed. */
   #pieces: Buffer[] = [];
   #base = 0;
   /** Content bytes come from the pipe so far. */
   #end = 0;
-  #keeping = true;
+  /** The run reads its rows (release): the readers have looked at the start. */
+  #started = false;
   #content: AsyncIterator<Buffer> | undefined;
   #pulling: Promise<Buffer | undefined> = Promise.resolve(undefined);
   #ended = false;
   readonly #hash = createHash('sha256');
   #next = nextMark(0);
   readonly #marks: { bytes: number; sha256: string }[] = [];
-  /** The prefix a resume expects, checked when the content reaches its end. */
+  /** The prefix a resume expects, checked when the content reaches its mark. */
   #expected: StreamPrefix | undefined;
 
   constructor(readonly file: string) {}
@@ -73,7 +74,7 @@ class StreamInput {
         }
         if (at < input.#end) continue;
         // Past all it holds: what no reader will look at again is let go of.
-        if (rows && !input.#keeping) {
+        if (rows && input.#started) {
           input.#pieces = [];
           input.#base = input.#end;
         }
@@ -89,9 +90,9 @@ class StreamInput {
     return { stream: Readable.from(read(), { objectMode: false }), bytes: () => at };
   }
 
-  /** Stops keeping the start: the run reads its rows now. */
+  /** The run reads its rows now: the rows' reader lets go of what it passes. */
   release(): void {
-    this.#keeping = false;
+    this.#started = true;
   }
 
   /** The last mark at or before content byte `bytes`, for a commit to record; undefined before the first. */
@@ -149,7 +150,8 @@ class StreamInput {
 
   #mark(): void {
     this.#marks.push({ bytes: this.#end, sha256: this.#hash.copy().digest('hex') });
-    if (this.#marks.length > keptMarks) this.#marks.splice(0, this.#marks.length - keptMarks);
+    // In bulk: one mark at a time would move them all every 64 KB.
+    if (this.#marks.length > 2 * keptMarks) this.#marks.splice(0, this.#marks.length - keptMarks);
   }
 
   /** Checks `expected` against its mark, now where the content has passed it, else when it does (#check). */

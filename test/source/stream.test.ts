@@ -6,12 +6,16 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, test } from 'node:test';
+import { openSource } from '../../src/source/index.js';
 import { openStream, releaseStreams, streamOf } from '../../src/source/stream.js';
-import { rejectsWith, withTempDir } from '../helpers.js';
+import { fixtures, rejectsWith, withTempDir } from '../helpers.js';
+import { concatColumns, drain } from './util.js';
 
 async function readAll(stream: NodeJS.ReadableStream, most = Infinity): Promise<Buffer> {
   const pieces: Buffer[] = [];
@@ -82,6 +86,19 @@ describe('a stream read once', () => {
     assert.throws(() => looked.open(250_000, true, expected), /its first 196,608 bytes differ/);
     const short = (await stream(dir, 'short', content.subarray(0, 240_000))).input;
     await rejectsWith(readAll(short.open(250_000, true, expected).stream), 'RESUME_REFUSED', `Cannot resume: input ${join(dir, 'short')} ended after 240,000 bytes, before byte 250,000 where the interrupted run stopped reading: it is not the input that run read`);
+  }));
+
+  test('a named pipe opened as a source: rows as from the file, its start let go of once the run reads them', () => withTempDir(async (dir) => {
+    const fifo = join(dir, 'in.csv');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    const text = await readFile(join(fixtures, 'data', 'penguins.csv'));
+    createWriteStream(fifo).end(Buffer.concat(Array.from({ length: 30 }, (_, i) => (i === 0 ? text : text.subarray(text.indexOf('\n') + 1)))));
+    const spec = { path: fifo, format: undefined, columns: undefined, csv: { delimiter: undefined, header: true, quote: '"' }, chunkRows: 1000 } as const;
+    const source = await openSource(spec);
+    const rows = concatColumns(await drain(source));
+    assert.equal(rows.species!.length, 30 * 344);
+    assert.deepEqual(source.progress(), { done: text.length + 29 * (text.length - text.indexOf('\n') - 1), total: undefined, unit: 'bytes' });
+    await rejectsWith(readAll(streamOf(fifo)!.open(0, false).stream), 'INPUT_FORMAT', `Input ${fifo} is a stream (a pipe or standard input) and cannot be read again from its start`);
   }));
 
   test('gzip cut short is named as such', () => withTempDir(async (dir) => {
