@@ -8,6 +8,7 @@ import type { CheckpointSpec, JobSpec } from '../job/spec.js';
 import type { Bundle } from '../model/bundle.js';
 import { publish } from '../sink/atomic.js';
 import { tidyPartial } from '../sink/index.js';
+import { verifyStream } from '../source/stream.js';
 import type { Field } from '../source/types.js';
 import { type CheckpointState, type Commit, differences, type Fingerprint, fingerprint, partialErrorsFile, partialFile, readState, removeCheckpoint, stateFile } from './state.js';
 
@@ -65,7 +66,9 @@ export async function resumeRefusal(spec: JobSpec, ckpt: CheckpointSpec, files: 
   const state = await readState(ckpt.path);
   if (state?.status !== 'running') return undefined;
   const changed = differences(state.fingerprint, await fingerprint(spec, files, bundle, width, partitions, columns), { finishedEarlier: false });
-  return changed.length > 0 ? refusal(spec, ckpt, state, changed) : undefined;
+  if (changed.length > 0) return refusal(spec, ckpt, state, changed);
+  // A pipe is checked as the run would: read on to where the interrupted run stopped.
+  return state.committed ? verifyStream(files, state.committed.source) : undefined;
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -28,7 +28,7 @@ import { openSink, type Sink, tidyPartial } from '../sink/index.js';
 import { openSinkThread, smallInput, startSinkThreads, stopSinkThreads } from '../sink/thread.js';
 import { openSource, type Field, type Source } from '../source/index.js';
 import type { SourcePosition, SourceProgress } from '../source/types.js';
-import { withPrefix } from '../source/stream.js';
+import { streamWritten, withPrefix } from '../source/stream.js';
 import { Commits } from './commits.js';
 import { memoryLimit, memoryLimitWarning, writerShare, writerYoungMb } from './memory.js';
 import { ErrorLog } from './rowerrors.js';
@@ -451,6 +451,7 @@ async function runLocked(job: PreparedJob, hooks: RunHooks, lock: Lock | undefin
       stats.rowsFailed = errorLog!.failed;
       stats.batches++;
       position = batch.end;
+      streamWritten(source.files, position);
       if (source.notes.length > notesShown) sayNotes();
       errorLog!.check(stats.rowsDone!, spec.errors.path);
       await commits?.maybe({ rows: stats.rowsDone!, batches: stats.batches, source: position });

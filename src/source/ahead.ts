@@ -5,6 +5,7 @@
  * rows in one file.
  */
 import { close, closeSync, open, openSync, read, readSync, stat, type Stats } from 'node:fs';
+import { stdinPath } from '../job/spec.js';
 import { streamError } from './files.js';
 
 /**
@@ -23,7 +24,11 @@ export interface FileStat {
 /** `stat` of each of `files`, a few at a time, in order; rejects with the first failure, as an INPUT error naming the file. */
 export function statFiles(files: readonly string[]): Promise<FileStat[]> {
   return mapLimited(files, 32, (file) => new Promise<FileStat>((resolve, reject) => {
-    stat(file, (error, info: Stats) => (error ? reject(streamError(file, error)) : resolve({ size: info.isFile() ? info.size : Infinity, regular: info.isFile(), mtimeMs: info.mtimeMs })));
+    stat(file, (error, info: Stats) => {
+      // Standard input is read as a stream also where it is a file (`< data.csv.gz`): from where it stands, gunzipped by its bytes.
+      const regular = info?.isFile() && file !== stdinPath;
+      return error ? reject(streamError(file, error)) : resolve({ size: regular ? info.size : Infinity, regular, mtimeMs: info.mtimeMs });
+    });
   }));
 }
 

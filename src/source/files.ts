@@ -210,7 +210,7 @@ export function isGzip(file: string): boolean {
  */
 export function openFileStream(file: string, start = 0, highWaterMark = 1 << 20, whole?: Buffer, rows?: { readonly prefix?: StreamPrefix | undefined }): OpenedFile {
   const stream = streamOf(file);
-  if (stream) return stream.open(start, rows !== undefined, rows?.prefix);
+  if (stream) return stream.open(start, rows?.prefix);
   const gz = isGzip(file);
   // A read buffer no larger than what is left of the file: a folder of 4,000 files of 20 rows
   // allocated 1 MB for each, and collecting them took most of the run (6.0–7.2 user CPU-s

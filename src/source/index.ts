@@ -32,11 +32,10 @@ export async function openSource(input: InputSpec, read: { rawText?: boolean; te
   const skipped: string[] = [];
   const files = await jobInputFiles(input, own ?? (() => false), (file) => skipped.push(file));
   // Only a file named on its own can be a pipe: a folder's or glob's are regular files (walk).
-  const piped = files.length === 1 && !(await stat(files[0]!).catch(() => undefined))?.isFile() ? files[0] : undefined;
+  // Standard input is read as one even where it is a file (`< data.csv.gz`), as cat reads it.
+  const piped = files.length === 1 && (files[0] === stdinPath || !(await stat(files[0]!).catch(() => undefined))?.isFile()) ? files[0] : undefined;
   if (piped) openStream(piped);
-  // Standard input has no name to tell its format by, be it a pipe or a file given with `<`.
-  const unnamed = piped ?? (files[0] === stdinPath ? stdinPath : undefined);
-  const format = input.format ?? (unnamed && !formatFromPath(unnamed) ? await sniffFormat(unnamed) : formatOf(files));
+  const format = input.format ?? (piped && !formatFromPath(piped) ? await sniffFormat(piped) : formatOf(files));
   if (piped && format === 'parquet') {
     throw new BentoError('INPUT_FORMAT', `Input ${piped} is Parquet, which cannot be read from a pipe or standard input: a Parquet file is read from its end (the footer) first`, {
       file: piped, hint: 'Write the data to a file first, and point input.path at the file.',

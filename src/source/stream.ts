@@ -6,7 +6,7 @@
  * content (gunzipped where it starts as gzip) is hashed as it comes, so that a resume can check
  * it is fed the same bytes again up to where the interrupted run stopped.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, read } from 'node:fs';
 import { Readable } from 'node:stream';
 import { isatty } from 'node:tty';
@@ -15,44 +15,44 @@ import { BentoError } from '../errors.js';
 import { stdinPath } from '../job/spec.js';
 import type { SourcePosition, StreamPrefix } from './types.js';
 
-/** Marks a resume can check up to: every 4 KB of the first 64 KB (a small input), then every 64 KB. */
-function nextMark(bytes: number): number {
-  const step = bytes < 64 * 1024 ? 4 * 1024 : 64 * 1024;
-  return (Math.floor(bytes / step) + 1) * step;
-}
-
 /**
- * Marks kept (at least): a commit names one behind the reader by what the queues between them hold
- * (tens of MB), far fewer than 16,384 marks (1 GB); a run without checkpoints asks for none.
+ * Where the hash's state is kept, so that a commit's prefix is hashed from the last mark before
+ * it: every 64 KB. A run keeps the content from the mark before what it has written on.
  */
-const keptMarks = 16 * 1024;
+const markBytes = 64 * 1024;
 
 class StreamInput {
-  /** Content from byte #base: all of it until the run starts, then what the rows' reader has not passed. */
+  /** Content from byte #base: all of it until the run writes, then from the mark before what it has written. */
   #pieces: Buffer[] = [];
   #base = 0;
   /** Content bytes come from the pipe so far. */
   #end = 0;
   /** The run reads its rows (release): the readers have looked at the start. */
   #started = false;
+  /** Content is hashed and let go of (verify): no reader will read it. */
+  #passing = false;
   #content: AsyncIterator<Buffer> | undefined;
   #pulling: Promise<Buffer | undefined> = Promise.resolve(undefined);
   #ended = false;
   readonly #hash = createHash('sha256');
-  #next = nextMark(0);
-  readonly #marks: { bytes: number; sha256: string }[] = [];
-  /** The prefix a resume expects, checked when the content reaches its mark. */
+  /** The hash's state at each mark from the one before what the run has written (0 at first). */
+  readonly #marks: { bytes: number; hash: Hash }[] = [{ bytes: 0, hash: createHash('sha256') }];
+  /** Content byte no commit will hash before: what the run has written, or where its resume starts. */
+  #floor = 0;
+  /** The prefix a resume expects, checked when the content reaches its end. */
   #expected: StreamPrefix | undefined;
 
   constructor(readonly file: string) {}
 
   /**
-   * The content from byte `start`. `rows`: this is the stream the rows are read from; once the
-   * run has started (release), it lets go of what it passes. `expected`: the prefix the bytes
-   * must have (a resume's), or the stream fails with RESUME_REFUSED.
+   * The content from byte `start`. `expected`: the prefix the content must have, a resume's from
+   * `start`: the rows' reader, which reads from there, and nothing before it again.
    */
-  open(start: number, rows: boolean, expected?: StreamPrefix): { stream: Readable; bytes: () => number } {
-    if (expected) this.#expect(expected);
+  open(start: number, expected?: StreamPrefix): { stream: Readable; bytes: () => number } {
+    if (expected) {
+      this.#expect(expected);
+      if (this.#started) this.written(start);
+    }
     let at = start;
     const input = this;
     async function* read(): AsyncGenerator<Buffer> {
@@ -73,43 +73,81 @@ class StreamInput {
           from = to;
         }
         if (at < input.#end) continue;
-        // Past all it holds: what no reader will look at again is let go of.
-        if (rows && input.#started) {
-          input.#pieces = [];
-          input.#base = input.#end;
-        }
         // At the end, unless a look at the start (one let go of while it waited) took the last pieces.
         if ((await input.#pull()) === undefined && at >= input.#end) break;
       }
-      if (input.#end < start) {
-        throw new BentoError('RESUME_REFUSED', `Cannot resume: input ${input.file} ended after ${input.#end.toLocaleString('en-US')} bytes, before byte ${start.toLocaleString('en-US')} where the interrupted run stopped reading: it is not the input that run read`, {
-          file: input.file, hint: 'Feed it the same data again to resume, or run with --restart to score this input from the start.',
-        });
-      }
+      if (input.#end < start) throw input.#endedBefore(start);
     }
     return { stream: Readable.from(read(), { objectMode: false }), bytes: () => at };
   }
 
-  /** The run reads its rows now: the rows' reader lets go of what it passes. */
+  /** The run reads its rows now. */
   release(): void {
     this.#started = true;
   }
 
-  /** The last mark at or before content byte `bytes`, for a commit to record; undefined before the first. */
-  prefix(bytes: number): StreamPrefix | undefined {
-    const marks = this.#marks;
-    let lo = 0;
-    let hi = marks.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (marks[mid]!.bytes <= bytes) lo = mid + 1;
-      else hi = mid;
+  /**
+   * The run has written its rows up to content byte `bytes`: a commit's prefix ends there or
+   * later, and the content before the mark before it is let go of.
+   */
+  written(bytes: number): void {
+    if (!this.#started || bytes <= this.#floor) return;
+    this.#floor = bytes;
+    this.#trim();
+  }
+
+  /** Lets go of the marks and content before the last mark at or before #floor. */
+  #trim(): void {
+    const bytes = this.#floor;
+    let keep = 0;
+    while (keep + 1 < this.#marks.length && this.#marks[keep + 1]!.bytes <= bytes) keep++;
+    if (keep > 0) this.#marks.splice(0, keep);
+    const from = this.#marks[0]!.bytes;
+    let drop = 0;
+    let base = this.#base;
+    while (drop < this.#pieces.length && base + this.#pieces[drop]!.length <= from) base += this.#pieces[drop++]!.length;
+    if (drop > 0) {
+      this.#pieces.splice(0, drop);
+      this.#base = base;
     }
-    if (lo === 0) return undefined;
-    const found = marks[lo - 1]!;
-    // Commits come in order: the marks before this one are not asked for again.
-    marks.splice(0, lo - 1);
-    return found;
+  }
+
+  /** The sha256 of the content's first `bytes` bytes (read already, at most #end), for a commit to record. */
+  prefix(bytes: number): StreamPrefix {
+    return { bytes, sha256: this.#digest(bytes) };
+  }
+
+  /**
+   * For `validate` and a dry run, which read no rows: reads on to `expected`'s end, hashing, and
+   * says whether the content has that prefix (a RESUME_REFUSED error where not).
+   */
+  async verify(expected: StreamPrefix): Promise<BentoError | undefined> {
+    this.#passing = true;
+    try {
+      this.#expect(expected);
+      while (this.#expected && (await this.#pull()) !== undefined);
+      if (this.#end < expected.bytes) return this.#endedBefore(expected.bytes);
+      return undefined;
+    } catch (error) {
+      if (error instanceof BentoError) return error;
+      throw error;
+    }
+  }
+
+  /** The content's hash over its first `bytes` bytes, from the last mark before them and the content kept since. */
+  #digest(bytes: number): string {
+    let index = this.#marks.length - 1;
+    while (index > 0 && this.#marks[index]!.bytes > bytes) index--;
+    const mark = this.#marks[index]!;
+    if (mark.bytes > bytes || bytes > this.#end || mark.bytes < this.#base) throw new Error(`the content of ${this.file} before byte ${bytes} is not kept`);
+    const hash = mark.hash.copy();
+    let from = this.#base;
+    for (const piece of this.#pieces) {
+      const to = from + piece.length;
+      if (to > mark.bytes && from < bytes) hash.update(piece.subarray(Math.max(0, mark.bytes - from), Math.min(piece.length, bytes - from)));
+      from = to;
+    }
+    return hash.digest('hex');
   }
 
   /** The next piece of content from the pipe, kept for the readers, or undefined at its end. */
@@ -123,61 +161,51 @@ class StreamInput {
         return undefined;
       }
       this.#take(step.value);
-      // Kept also once the run has started: a look at the start may have asked for it before, and
-      // the rows' reader lets it go once it has passed it.
-      this.#pieces.push(step.value);
+      // Kept until the run has written past it: a commit hashes it from the mark before.
+      if (!this.#passing) this.#pieces.push(step.value);
+      // A resume's rows' reader skips to its start: what it skips is let go of as it comes.
+      if (this.#floor > this.#base + 2 * markBytes) this.#trim();
       return step.value;
     });
     this.#pulling = next.catch(() => undefined);
     return next;
   }
 
-  /** Hashes `piece`, marking each boundary it crosses. */
+  /** Hashes `piece`, keeping the hash's state at each mark it crosses, and checking a resume's prefix where it ends in it. */
   #take(piece: Buffer): void {
     let offset = 0;
     while (offset < piece.length) {
-      const take = Math.min(this.#next - this.#end, piece.length - offset);
+      const mark = (Math.floor(this.#end / markBytes) + 1) * markBytes;
+      const stop = this.#expected && this.#expected.bytes > this.#end ? Math.min(mark, this.#expected.bytes) : mark;
+      const take = Math.min(stop - this.#end, piece.length - offset);
       this.#hash.update(piece.subarray(offset, offset + take));
       offset += take;
       this.#end += take;
-      if (this.#end === this.#next) {
-        this.#mark();
-        this.#next = nextMark(this.#end);
-        this.#check();
+      if (this.#end === mark && !this.#passing) this.#marks.push({ bytes: mark, hash: this.#hash.copy() });
+      if (this.#end === this.#expected?.bytes) {
+        const expected = this.#expected;
+        this.#expected = undefined;
+        this.#differs(expected, this.#hash.copy().digest('hex'));
       }
     }
   }
 
-  #mark(): void {
-    this.#marks.push({ bytes: this.#end, sha256: this.#hash.copy().digest('hex') });
-    // In bulk: one mark at a time would move them all every 64 KB.
-    if (this.#marks.length > 2 * keptMarks) this.#marks.splice(0, this.#marks.length - keptMarks);
-  }
-
-  /** Checks `expected` against its mark, now where the content has passed it, else when it does (#check). */
+  /** Checks `expected` now where the content has passed its end, else when it does (#take). */
   #expect(expected: StreamPrefix): void {
-    if (expected.bytes > this.#end) {
-      this.#expected = expected;
-      return;
-    }
-    // Marks are kept for the first GB (a first chunk is far less), and a commit names only marks.
-    const mark = this.#marks.find((m) => m.bytes === expected.bytes);
-    if (mark === undefined) throw new Error(`no mark at byte ${expected.bytes} of ${this.file}`);
-    this.#differs(expected, mark.sha256);
-  }
-
-  #check(): void {
-    const expected = this.#expected;
-    const mark = this.#marks.at(-1);
-    if (!expected || mark?.bytes !== expected.bytes) return;
-    this.#expected = undefined;
-    this.#differs(expected, mark.sha256);
+    if (expected.bytes > this.#end) this.#expected = expected;
+    else this.#differs(expected, this.#digest(expected.bytes));
   }
 
   #differs(expected: StreamPrefix, sha256: string): void {
     if (sha256 === expected.sha256) return;
     throw new BentoError('RESUME_REFUSED', `Cannot resume: input ${this.file} is not the input the interrupted run read: its first ${expected.bytes.toLocaleString('en-US')} bytes differ`, {
       file: this.file, hint: 'Feed it the same data again to resume (the same command, the same file), or run with --restart to score this input from the start.',
+    });
+  }
+
+  #endedBefore(bytes: number): BentoError {
+    return new BentoError('RESUME_REFUSED', `Cannot resume: input ${this.file} ended after ${this.#end.toLocaleString('en-US')} bytes, before byte ${bytes.toLocaleString('en-US')} where the interrupted run stopped reading: it is not the input that run read`, {
+      file: this.file, hint: 'Feed it the same data again to resume, or run with --restart to score this input from the start.',
     });
   }
 }
@@ -282,8 +310,21 @@ export function streamOf(file: string): StreamInput | undefined {
 /** `at`, with the prefix a resume from it checks where it is in a stream (a commit's position). */
 export function withPrefix(files: readonly string[], at: SourcePosition): SourcePosition {
   const stream = streams.get(files[at.file] ?? '');
-  const prefix = stream && at.byte !== undefined ? stream.prefix(at.byte) : undefined;
-  return prefix ? { ...at, prefix } : at;
+  return stream && at.byte !== undefined ? { ...at, prefix: stream.prefix(at.byte) } : at;
+}
+
+/** The run has written its rows up to `at`: a stream among `files` lets go of what no commit will hash again. */
+export function streamWritten(files: readonly string[], at: SourcePosition): void {
+  if (at.byte !== undefined) streams.get(files[at.file] ?? '')?.written(at.byte);
+}
+
+/**
+ * For `validate` and a dry run: whether the stream a checkpoint's position `at` lies in has the
+ * prefix it records (reading on to its end); undefined where it has, or is not a stream.
+ */
+export async function verifyStream(files: readonly string[], at: SourcePosition): Promise<BentoError | undefined> {
+  const stream = streams.get(files[at.file] ?? '');
+  return stream && at.prefix ? stream.verify(at.prefix) : undefined;
 }
 
 /** The run reads its rows now: the streams among `files` let go of their starts as the reader passes them. */
