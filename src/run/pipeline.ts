@@ -29,6 +29,7 @@ import { openSinkThread, smallInput, startSinkThreads, stopSinkThreads } from '.
 import { openSource, type Field, type Source } from '../source/index.js';
 import type { SourcePosition, SourceProgress } from '../source/types.js';
 import { streamWritten, withPrefix } from '../source/stream.js';
+import { notStarted } from './signals.js';
 import { Commits } from './commits.js';
 import { memoryLimit, memoryLimitWarning, writerShare, writerYoungMb } from './memory.js';
 import { ErrorLog } from './rowerrors.js';
@@ -459,22 +460,41 @@ async function runLocked(job: PreparedJob, hooks: RunHooks, lock: Lock | undefin
 
     const inFlight: Promise<Scored>[] = [];
     let stopped = false;
-    for await (const batch of batches(source.chunks(resume?.source), batchSize, { row: resume?.rows ?? 0, index: resume?.batches ?? 0 })) {
-      if (hooks.signal?.aborted) {
-        // Stop where the output can be committed: at once for CSV and JSONL; Parquet finishes its
-        // row group (bounded by output.parquet.row_group_rows; a second signal stops at once).
-        while (inFlight.length > 0) await write(await inFlight.shift()!);
-        if (!ckpt || sink.committable || hooks.stopNow?.()) {
+    // Stop where the output can be committed: at once for CSV and JSONL; Parquet finishes its
+    // row group (bounded by output.parquet.row_group_rows; a second signal stops at once).
+    const stopHere = async () => {
+      while (inFlight.length > 0) await write(await inFlight.shift()!);
+      return !ckpt || sink!.committable || (hooks.stopNow?.() ?? false);
+    };
+    const input = batches(source.chunks(resume?.source), batchSize, { row: resume?.rows ?? 0, index: resume?.batches ?? 0 });
+    /** A read left waiting for the input when a signal stopped the run: the reader cannot be closed before it returns. */
+    let waiting = false;
+    try {
+      for (;;) {
+        // A signal stops the run also while the input gives nothing (a pipe whose writer stalls).
+        const step = await nextOrStop(input.next(), hooks.signal, stopHere);
+        if (step === undefined) {
+          stopped = waiting = true;
+          break;
+        }
+        if (step.done) break;
+        const batch = step.value;
+        if (hooks.signal?.aborted && (await stopHere())) {
           stopped = true;
           break;
         }
+        stats.rowsRead += batch.length;
+        const run = scorer.score(batch);
+        run.catch(() => undefined); // awaited in order below; this only keeps Node from calling it unhandled meanwhile
+        inFlight.push(run);
+        // The pool holds a few batches per worker (workerDepth); one more prepared keeps them busy while this thread writes.
+        while (inFlight.length > pool.capacity) await write(await inFlight.shift()!);
       }
-      stats.rowsRead += batch.length;
-      const run = scorer.score(batch);
-      run.catch(() => undefined); // awaited in order below; this only keeps Node from calling it unhandled meanwhile
-      inFlight.push(run);
-      // The pool holds a few batches per worker (workerDepth); one more prepared keeps them busy while this thread writes.
-      while (inFlight.length > pool.capacity) await write(await inFlight.shift()!);
+    } finally {
+      // Closes the reader (its files, its parsing thread), as a for-await loop's end does.
+      const closed = input.return(undefined);
+      if (waiting) closed.catch(() => undefined);
+      else await closed;
     }
     // On a signal too: the batches already in the model are finished and kept.
     while (inFlight.length > 0) await write(await inFlight.shift()!);
@@ -583,4 +603,37 @@ function finishedSummary(job: PreparedJob, state: CheckpointState): RunSummary {
     seconds: 0,
     rows_per_second: 0,
   };
+}
+
+/**
+ * `next`, or undefined where `signal` aborts first and `stop` says to stop (asked again every
+ * 100 ms while it says not to: a Parquet output reads on to its row group's end).
+ */
+async function nextOrStop<T>(next: Promise<T>, signal: AbortSignal | undefined, stop: () => Promise<boolean>): Promise<T | undefined> {
+  if (!signal) return next;
+  next.catch(() => undefined); // a read left waiting when the run stops
+  for (;;) {
+    let listener: (() => void) | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const woken = new Promise<typeof wake>((resolve) => {
+      if (signal.aborted) timer = setTimeout(() => resolve(wake), 100);
+      else signal.addEventListener('abort', (listener = () => resolve(wake)), { once: true });
+    });
+    const first = await Promise.race([next, woken]);
+    if (listener) signal.removeEventListener('abort', listener);
+    clearTimeout(timer);
+    if (first !== wake) return first as T;
+    if (await stop()) return undefined;
+  }
+}
+
+const wake = Symbol('wake');
+
+/** `work`, or signals.ts's notStarted where `signal` aborts first (its input, a pipe, may give nothing for long). */
+export function unlessStopped<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(notStarted(signal.reason));
+  work.catch(() => undefined); // left behind where the signal comes first
+  let listener: () => void = () => undefined;
+  const stopped = new Promise<never>((_, reject) => signal.addEventListener('abort', (listener = () => reject(notStarted(signal.reason))), { once: true }));
+  return Promise.race([work, stopped]).finally(() => signal.removeEventListener('abort', listener));
 }

@@ -9,7 +9,7 @@ import type { JobSpec } from '../job/spec.js';
 import type { Bundle } from '../model/bundle.js';
 import type { SourceProgress } from '../source/types.js';
 import { setHeapGrowing } from './memory.js';
-import { prepareJob, runPrepared, type RunStats, type RunSummary } from './pipeline.js';
+import { prepareJob, runPrepared, type RunStats, type RunSummary, unlessStopped } from './pipeline.js';
 
 /**
  * The job as the main thread loaded and checked it, and its model bundle, posted once the thread
@@ -69,7 +69,7 @@ const snapshot = (): StatsSnapshot => ({
 let timer: NodeJS.Timeout | undefined;
 try {
   const { spec } = init;
-  const prepared = await prepareJob(spec, init.bundle);
+  const prepared = await unlessStopped(prepareJob(spec, init.bundle), controller.signal);
   const m = prepared.bundle.manifest;
   timer = setInterval(() => post({ type: 'stats', stats: snapshot() }), 100);
   const summary = await runPrepared(prepared, {

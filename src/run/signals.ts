@@ -3,6 +3,7 @@
  * quarter of a second after the first, or of the other name) stops the process at once with the
  * signal's default action (as PID 1: at the next batch).
  */
+import { BentoError } from '../errors.js';
 
 export interface SignalScope {
   readonly signal: AbortSignal;
@@ -113,4 +114,10 @@ export function trapSignals(onFirst: (name: Name) => void, onSecond?: (name: Nam
     process.off('SIGTERM', onTerm);
   };
   return { signal: controller.signal, now: now.signal, dispose, settle: () => (settled = true) };
+}
+
+/** The error of a run stopped by `reason` (a signal's name) before it read a row. */
+export function notStarted(reason: unknown): BentoError {
+  const signal = reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
+  return new BentoError('INTERRUPTED', `Interrupted by ${signal} before the run started; nothing was done`, { signal, hint: 'Run the same command again to start.' });
 }

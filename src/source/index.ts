@@ -92,8 +92,9 @@ export async function openSource(input: InputSpec, read: { rawText?: boolean; te
 }
 
 /**
- * The format of a stream without an extension (standard input): JSON Lines where its first
- * character is `{` or `[`, Parquet where it starts with PAR1 (refused), else CSV.
+ * The format of a stream without an extension (standard input): JSON Lines where its first line,
+ * or most of its first 20, start with `{` or `[` (a bad first line is a bad row, not CSV), Parquet
+ * where it starts with PAR1 (refused), else CSV.
  */
 async function sniffFormat(file: string): Promise<DataFormat> {
   const { stream } = openFileStream(file);
@@ -101,7 +102,7 @@ async function sniffFormat(file: string): Promise<DataFormat> {
   try {
     for await (const piece of stream as AsyncIterable<Buffer>) {
       head = Buffer.concat([head, piece]);
-      if (head.length >= 4096) break;
+      if (head.length >= 64 * 1024) break;
     }
   } catch (error) {
     throw streamError(file, error);
@@ -109,8 +110,10 @@ async function sniffFormat(file: string): Promise<DataFormat> {
     stream.destroy();
   }
   if (head.subarray(0, 4).toString('latin1') === 'PAR1') return 'parquet';
-  const text = head.subarray(byteOrderMark(head)?.encoding === 'utf-8' ? 3 : 0).toString('utf8').trimStart();
-  return text.startsWith('{') || text.startsWith('[') ? 'jsonl' : 'csv';
+  const text = head.subarray(byteOrderMark(head)?.encoding === 'utf-8' ? 3 : 0).toString('utf8');
+  const lines = text.split('\n').map((line) => line.trim()).filter((line) => line !== '').slice(0, 20);
+  const json = lines.map((line) => line.startsWith('{') || line.startsWith('['));
+  return json[0] || json.filter(Boolean).length * 2 > json.length ? 'jsonl' : 'csv';
 }
 
 /**

@@ -7,7 +7,8 @@
  * it is fed the same bytes again up to where the interrupted run stopped.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, read } from 'node:fs';
+import { closeSync, fstatSync, open, read } from 'node:fs';
+import { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { isatty } from 'node:tty';
 import { createGunzip } from 'node:zlib';
@@ -212,7 +213,7 @@ class StreamInput {
 
 /** The pipe's bytes, gunzipped where they start with gzip's two bytes (1f 8b), as `zcat` would pass them on. */
 async function* content(file: string): AsyncGenerator<Buffer> {
-  const pieces = (file === stdinPath ? descriptor(0) : createReadStream(file, { highWaterMark: 1 << 20 })[Symbol.asyncIterator]()) as AsyncIterator<Buffer>;
+  const pieces = bytesOf(file);
   const head: Buffer[] = [];
   let length = 0;
   try {
@@ -256,28 +257,41 @@ async function* content(file: string): AsyncGenerator<Buffer> {
 }
 
 /**
- * What descriptor `fd` holds, read to its end. Standard input is read so: opening /dev/stdin fails
- * (ENXIO) where it is a socket, as Node gives its child processes, and `process.stdin` is not the
- * process's on the scoring thread. A descriptor another process left non-blocking is waited on.
+ * The bytes of `file` as they come. Standard input is read through its descriptor: opening
+ * /dev/stdin fails (ENXIO) where it is a socket, as Node gives its child processes, and
+ * `process.stdin` is not the process's on the scoring thread. A pipe or socket is read as libuv
+ * reads sockets, waiting on the descriptor: a read blocked in the thread pool would hold up the
+ * process's exit until the writer writes, and a signal could not stop a run whose writer stalls.
+ * A named pipe's opening waits for its writer (opened without waiting, it would read as empty).
  */
-async function* descriptor(fd: number): AsyncGenerator<Buffer> {
-  let buffer = Buffer.allocUnsafe(1 << 20);
-  for (;;) {
-    const n = await new Promise<number>((resolve, reject) => {
-      const attempt = () => read(fd, buffer, 0, buffer.length, null, (error, bytes) => {
-        if ((error as NodeJS.ErrnoException | null)?.code === 'EAGAIN') setTimeout(attempt, 5);
-        else if (error) reject(error);
-        else resolve(bytes);
-      });
-      attempt();
-    });
-    if (n === 0) return;
-    // A pipe gives 64 KB a read: copied out, the buffer is read into again.
-    if (n < buffer.length / 2) yield Buffer.from(buffer.subarray(0, n));
-    else {
-      yield buffer.subarray(0, n);
-      buffer = Buffer.allocUnsafe(1 << 20);
+async function* bytesOf(file: string): AsyncGenerator<Buffer> {
+  const fd = file === stdinPath ? 0 : await new Promise<number>((resolve, reject) => open(file, 'r', (error, opened) => (error ? reject(error) : resolve(opened))));
+  const info = fstatSync(fd);
+  if (info.isFIFO() || info.isSocket()) {
+    // The socket owns the descriptor from here, and closes it.
+    const socket = new Socket({ fd, readable: true, writable: false });
+    try {
+      for await (const piece of socket as AsyncIterable<Buffer>) yield piece;
+    } finally {
+      socket.destroy();
     }
+    return;
+  }
+  // A file given with `<`, a device: read from where it stands.
+  try {
+    yield* reads(fd);
+  } finally {
+    if (fd !== 0) closeSync(fd);
+  }
+}
+
+/** What descriptor `fd` holds from where it stands, read to its end. */
+async function* reads(fd: number): AsyncGenerator<Buffer> {
+  for (;;) {
+    const buffer = Buffer.allocUnsafe(1 << 20);
+    const n = await new Promise<number>((resolve, reject) => read(fd, buffer, 0, buffer.length, null, (error, bytes) => (error ? reject(error) : resolve(bytes))));
+    if (n === 0) return;
+    yield n < buffer.length ? buffer.subarray(0, n) : buffer;
   }
 }
 

@@ -126,6 +126,64 @@ describe('input from a pipe', { timeout: 300_000 }, () => {
     assert.equal((await readFile(join(dir, 'out.csv'), 'utf8')).trimEnd().split('\n').length, rows.subarray(0, rows.indexOf('\n', 5000)).toString().split('\n').length);
   }));
 
+  test('a signal stops a run whose pipe gives nothing for now, before the run starts and mid-way; the rerun resumes', () => withTempDir(async (dir) => {
+    const rows = await manyRows();
+    await writeFile(join(dir, 'in.csv'), rows);
+    assert.equal((await runCli(['run', await job(dir, 'in.csv', 'clean.csv'), '--progress', 'none'])).code, 0);
+    const file = await job(dir, '-');
+    /** The CLI with `first` on its standard input, then nothing until it is signalled once `ready` says so; resolves with how it ended and how long after the signal. */
+    const stalled = (first: Buffer, ready: () => Promise<boolean>) => new Promise<CliResult & { after: number }>((resolve, reject) => {
+      const child = spawn(process.execPath, [bin, '--log-format', 'text', 'run', file, '--progress', 'none'], { stdio: ['pipe', 'ignore', 'pipe'] });
+      let stderr = '';
+      let signalled = 0;
+      child.stderr.on('data', (d: Buffer) => (stderr += d));
+      child.stdin.on('error', () => undefined);
+      child.stdin.write(first);
+      const poll = setInterval(() => void ready().then((yes) => {
+        if (!yes || signalled) return;
+        signalled = performance.now();
+        child.kill('SIGTERM');
+        // One that does not stop fails the test rather than hang it.
+        setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+      }), 100);
+      child.on('error', reject);
+      child.on('close', (code, signal) => {
+        clearInterval(poll);
+        child.stdin.destroy();
+        resolve({ code, signal, stdout: '', stderr, after: performance.now() - signalled });
+      });
+    });
+    const started = performance.now();
+    const before = await stalled(Buffer.alloc(0), async () => performance.now() - started > 1500);
+    assert.equal(before.code, 143, before.stderr);
+    assert.match(before.stderr, /Interrupted by SIGTERM before the run started; nothing was done/);
+    assert.ok(before.after < 10_000, `stopped ${before.after} ms after the signal`);
+
+    const state = join(dir, 'out.csv.bento-batch', 'state.json');
+    // Signalled once it has scored what it was given and waits: its commits have stopped for a second.
+    const seen: number[] = [];
+    const idle = async () => {
+      seen.push((await readJson<{ committed?: { rows: number } }>(state).catch(() => undefined))?.committed?.rows ?? 0);
+      return seen.length > 10 && seen.at(-1)! > 0 && seen.at(-1) === seen.at(-11);
+    };
+    const midway = await stalled(rows.subarray(0, rows.length / 2), idle);
+    assert.equal(midway.code, 143, midway.stderr);
+    assert.match(midway.stderr, /Interrupted by SIGTERM: [\d,]+ rows are committed/);
+    assert.ok(midway.after < 10_000, `stopped ${midway.after} ms after the signal`);
+    const resumed = await runPiped(['run', file, '--progress', 'none'], rows);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stderr, /resuming job at row/);
+    assert.ok((await readFile(join(dir, 'out.csv'))).equals(await readFile(join(dir, 'clean.csv'))));
+  }));
+
+  test('JSON Lines on standard input whose first line is bad: read as JSON Lines, the line a bad row', () => withTempDir(async (dir) => {
+    const lines = (await readFile(join(fixtures, 'data', 'penguins.jsonl'), 'utf8')).trimEnd().split('\n');
+    const piped = await runPiped(['run', await job(dir, '-'), '--progress', 'none'], Buffer.from(`this is not json\n${lines.slice(1).join('\n')}\n`));
+    assert.equal(piped.code, 0, piped.stderr);
+    assert.equal((await readFile(join(dir, 'out.csv'), 'utf8')).trimEnd().split('\n').length, lines.length);
+    assert.match(await readFile(join(dir, 'out.csv.errors.jsonl'), 'utf8'), /"row":1,/);
+  }));
+
   test('a named pipe is read once, by its extension\'s format; Parquet is refused; status does not read standard input', () => withTempDir(async (dir) => {
     const fifo = join(dir, 'in.csv');
     assert.equal(spawnSync('mkfifo', [fifo]).status, 0);

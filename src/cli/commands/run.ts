@@ -12,7 +12,7 @@ import { resolveBundle } from '../../model/bundle.js';
 import type { RunStats, RunSummary } from '../../run/pipeline.js';
 import { discard, runJobThread, type ScoringThread } from '../../run/thread.js';
 import { Logger, type LogFormat, loggedInput, type Progress, reportSummary, startProgress } from '../../run/progress.js';
-import { releaseSignals, trapSignals } from '../../run/signals.js';
+import { notStarted, releaseSignals, trapSignals } from '../../run/signals.js';
 import { committedRows } from '../../checkpoint/state.js';
 import { besideTemp, removeDeadTemps } from '../../sink/atomic.js';
 
@@ -112,10 +112,7 @@ async function runJob(options: RunOptions): Promise<RunSummary | undefined> {
     // JSON logs are one object a line: a bar's redraws would break them, so it reports as `log` does.
     const mode = options.progress === 'auto' || (options.progress === 'bar' && options.logFormat === 'json') ? (process.stderr.isTTY && options.logFormat === 'text' && process.env.TERM !== 'dumb' ? 'bar' : 'log') : options.progress;
     const bundle = await resolveBundle(spec.model.ref, spec.model.baseDir);
-    if (signals.signal.aborted) {
-      const signal = signals.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
-      throw new BentoError('INTERRUPTED', `Interrupted by ${signal} before the run started; nothing was done`, { signal, hint: 'Run the same command again to start.' });
-    }
+    if (signals.signal.aborted) throw notStarted(signals.signal.reason);
     summary = await runJobThread({ spec, bundle, restart: options.restart }, {
       signal: signals.signal, now: signals.now, stats,
       started: (job) => {
