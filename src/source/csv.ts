@@ -123,31 +123,39 @@ const pointNumber = /^[-+]?(\d+\.\d*|\.\d+)([eE][-+]?\d+)?$/;
  * Excel writes them where the comma is the decimal mark, with `;` or a tab between fields: some
  * column holds nothing but numbers once the comma is read as the mark, one of them with a comma
  * and not three digits after it ("1,234" may be a thousand with a separator, as US Excel writes
- * a formatted cell), and no cell anywhere is a number with a decimal point. Asked only when the
- * fields are not comma-separated and input.csv sets neither decimal nor thousands.
+ * a formatted cell), and no column of numbers holds one with a decimal point. A text column's
+ * cells that look like such numbers (versions, `1.2` beside `2.0.1`) say nothing of the mark.
+ * Asked only when the fields are not comma-separated and input.csv sets neither decimal nor thousands.
  */
 function sniffDecimal({ bytes, whole }: Head, delimiter: string, quote: string, header: boolean, encoding: CsvEncoding = 'utf-8'): boolean {
   const splitter = new CsvSplitter(delimiter, quote, 0, encoding);
   splitter.feed(bytes);
   if (whole) splitter.end();
-  /** Per column: 0 no comma number yet, 1 comma numbers (none unambiguous), 2 an unambiguous one, -1 not a number column. */
+  /** Per column: 0 no comma number yet, 1 comma numbers (none unambiguous), 2 an unambiguous one. */
   const columns: number[] = [];
+  /** Columns with a number with a decimal point, and columns with a cell that is no number either way (text). */
+  const points = new Set<number>();
+  const text = new Set<number>();
   let records = 0;
   try {
     while (splitter.next() && records++ <= sniffRecords) {
       if (header && records === 1) continue;
       for (let j = 0; j < splitter.count; j++) {
         const cell = splitter.fields[j]!.trim();
-        if (pointNumber.test(cell)) return false;
-        if ((columns[j] ?? 0) < 0 || isMissing(cell) || integerText.test(cell)) continue;
-        const comma = commaNumber.exec(cell);
-        columns[j] = comma ? Math.max(columns[j] ?? 0, comma[1]!.length === 3 ? 1 : 2) : -1;
+        if (isMissing(cell) || integerText.test(cell)) continue;
+        if (pointNumber.test(cell)) points.add(j);
+        else {
+          const comma = commaNumber.exec(cell);
+          if (comma) columns[j] = Math.max(columns[j] ?? 0, comma[1]!.length === 3 ? 1 : 2);
+          else text.add(j);
+        }
       }
     }
   } catch {
     return false; // not CSV, or not UTF-8: the reader says so where it meets it
   }
-  return columns.includes(2);
+  if ([...points].some((j) => !text.has(j))) return false;
+  return columns.some((state, j) => state === 2 && !text.has(j) && !points.has(j));
 }
 
 function notUtf8(file: string, error: NotUtf8Error, firstLine = 0): BentoError {

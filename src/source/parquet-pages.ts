@@ -11,14 +11,16 @@ import { readPlain } from 'hyparquet/src/plain.js';
 import { readVarInt, readZigZagBigInt } from 'hyparquet/src/thrift.js';
 import type { ColumnDecoder, DecodedArray, PageHeader } from 'hyparquet/src/types.js';
 import { compressors } from 'hyparquet-compressors';
+import { lz4RawUncompress, lz4Uncompress } from './lz4.js';
 import { HybridReader } from './parquet-hybrid.js';
 import { snappyUncompress } from './snappy.js';
 
 /**
- * The page codecs the readers decompress with: hyparquet-compressors' (ZSTD, GZIP, Brotli, LZ4),
- * and Snappy of our own (snappy.ts: hysnappy's kept up to three copies of a page).
+ * The page codecs the readers decompress with: hyparquet-compressors' (ZSTD, GZIP, Brotli), and
+ * Snappy and LZ4 of our own (snappy.ts: hysnappy's kept up to three copies of a page; lz4.ts:
+ * hyparquet-compressors' refused an all-null column's page, and some of fastparquet's).
  */
-export const decompressors = { ...compressors, SNAPPY: snappyUncompress };
+export const decompressors = { ...compressors, SNAPPY: snappyUncompress, LZ4: lz4Uncompress, LZ4_RAW: lz4RawUncompress };
 
 /** Bytes of a column chunk read at once: its pages are read forward a window at a time (Spark writes 128 MB row groups). */
 const WINDOW_BYTES = 1 << 20;

@@ -87,6 +87,23 @@ function sameTypes(firstFile: string, schema: readonly Field[], file: string, fi
   });
 }
 
+/**
+ * Refuses a file with two columns of a name read: columns are read by name, and the second would
+ * be read as the first (pyarrow writes such tables; pandas, Polars and Spark refuse to).
+ */
+function readOnce(footer: OpenParquet, names: readonly string[]): void {
+  const seen = new Set<string>();
+  for (const { name } of footer.fields) {
+    if (seen.has(name) && names.includes(name)) {
+      throw new BentoError('INPUT_FORMAT', `Parquet file ${footer.file} has ${footer.fields.filter((f) => f.name === name).length} columns named "${name}", and columns are read by name`, {
+        file: footer.file, column: name,
+        hint: `Give them names of their own where the file is written (pyarrow: table.rename_columns), or leave "${name}" out of the columns read: list the others in output.keep (all columns are kept where it is not set).`,
+      });
+    }
+    seen.add(name);
+  }
+}
+
 /** Opens every file's footer (schema and row counts) up front; throws INPUT_FORMAT on a non-Parquet file. */
 export async function openParquet(files: readonly string[], options: ParquetSourceOptions): Promise<Source> {
   // Every footer is read here for the schema and row counts, and checked against the first; only
@@ -98,6 +115,7 @@ export async function openParquet(files: readonly string[], options: ParquetSour
   const wanted = options.columns ?? first.fields.map((f) => f.name).filter((n) => !options.exclude?.has(n));
   const names = first.fields.map((f) => f.name).filter((n) => wanted.includes(n));
   requireColumns(first.file, first.fields.map((f) => f.name), wanted);
+  readOnce(first, names);
   const schema = names.map((name) => first.fields.find((f) => f.name === name)!);
   // Every row group's nested columns against the memory they will take, here, so that validate and
   // a dry run find what the run would stop at, and a run stops before it writes a row.
@@ -108,6 +126,7 @@ export async function openParquet(files: readonly string[], options: ParquetSour
   /** Whether a later file holds the columns read, in the first one's types (again when read: it may have been replaced since). */
   const holdsColumns = (footer: OpenParquet) => {
     requireColumns(footer.file, footer.fields.map((f) => f.name), names);
+    readOnce(footer, names);
     sameTypes(first.file, schema, footer.file, names.map((name) => footer.fields.find((f) => f.name === name)!));
   };
   const rowCounts = [Number(first.metadata.num_rows)];

@@ -133,15 +133,18 @@ describe('openCsv: parsing', () => {
     assert.deepEqual(concatColumns(await drain(source)), { name: ['ann', 'bob', 'cy'], x: [1.5, 2, null], y: [-0.25, 3.5, 1000] });
   }));
 
-  test('a decimal comma is sniffed where fields are not comma-separated: a column of numbers once read so, no number with a point anywhere, not only three digits after the comma', () => withTempDir(async (dir) => {
+  test('a decimal comma is sniffed where fields are not comma-separated: a column of numbers once read so, no column of numbers with a point, not only three digits after the comma', () => withTempDir(async (dir) => {
     const cases: [name: string, text: string, decimal: ',' | '.' | undefined, column: unknown[]][] = [
       ['excel.csv', 'name;x;n\nann;1,5;3\nbob;NA;4\ncy;-0,25;5\n', undefined, [1.5, null, -0.25]],
       ['tabs.tsv', 'name\tx\nann\t1,5\nbob\t2\n', undefined, [1.5, 2]],
       // Three digits after the comma may be a thousands separator (US Excel writes a formatted cell so).
       ['thousand.csv', 'name;x\nann;1,234\nbob;2,500\n', undefined, ['1,234', '2,500']],
       ['mixed.csv', 'name;x\nann;1,234\nbob;2,5\n', undefined, [1.234, 2.5]],
-      // A point number anywhere: the file uses points, and "1,5" is text.
+      // A column of point numbers: the file uses points, and "1,5" is text.
       ['points.csv', 'name;x;y\nann;1,5;0.5\nbob;2,5;1.5\n', undefined, ['1,5', '2,5']],
+      // Point numbers in a text column (versions, as pandas writes an object column) say nothing of the mark.
+      ['versions.csv', 'app;x\n1.2;1,5\n2.0.1;2,5\n', undefined, [1.5, 2.5]],
+      ['versions-only.csv', 'app;x\n1.2;1,5\n2.0;2,5\n', undefined, ['1,5', '2,5']],
       // Commas in a text column are not decimal commas.
       ['text.csv', 'name;x\nann;a,b\nbob;1,5\n', undefined, ['a,b', '1,5']],
       ['comma.csv', 'name,x\nann,"1,5"\nbob,"2,5"\n', undefined, ['1,5', '2,5']],
