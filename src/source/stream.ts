@@ -2,9 +2,10 @@
  * @file Input that can be read only once: standard input (`input.path: -`), a named pipe, a
  * socket. The readers look at the start of a file before they read its rows (the dialect, the
  * encoding, the first chunk that types the columns), so what comes from the pipe is kept until
- * the run starts and replayed to the reader of the rows, which lets it go as it passes it. Its
- * content (gunzipped where it starts as gzip) is hashed as it comes, so that a resume can check
- * it is fed the same bytes again up to where the interrupted run stopped.
+ * the run starts and replayed to the reader of the rows; then it is let go of as the run writes
+ * the rows it holds. Its content (gunzipped where it starts as gzip) is hashed as it comes: each
+ * commit records the hash of the content up to its byte, so that a resume can check it is fed
+ * the same bytes again up to where the interrupted run stopped.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, fstatSync, open, read } from 'node:fs';
@@ -40,7 +41,7 @@ class StreamInput {
   readonly #marks: { bytes: number; hash: Hash }[] = [{ bytes: 0, hash: createHash('sha256') }];
   /** Content byte no commit will hash before: what the run has written, or where its resume starts. */
   #floor = 0;
-  /** The prefix a resume expects, checked when the content reaches its end. */
+  /** The prefix a resume expects, checked when the content reaches its byte. */
   #expected: StreamPrefix | undefined;
 
   constructor(readonly file: string) {}
