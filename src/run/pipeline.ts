@@ -8,7 +8,7 @@
 import { constants } from 'node:fs';
 import { access, copyFile, open, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { batches } from '../batch/batcher.js';
+import { type Batch, batches } from '../batch/batcher.js';
 import { failpoint } from '../checkpoint/failpoint.js';
 import { acquireLock, type Lock, removeDeadLockTemps } from '../checkpoint/lock.js';
 import { decideResume } from '../checkpoint/resume.js';
@@ -19,7 +19,7 @@ import { type JobSpec, sameFile, writtenByRuns } from '../job/spec.js';
 import type { Bundle } from '../model/bundle.js';
 import { weightBytes } from '../model/external.js';
 import { fileIdentity, ModelPool } from '../model/pool.js';
-import { outputColumns } from '../model/manifest.js';
+import { type Manifest, outputColumns } from '../model/manifest.js';
 import { predictionFields } from '../model/postprocess.js';
 import { Preprocessor } from '../model/preprocess.js';
 import { validateSignature } from '../model/validate.js';
@@ -27,7 +27,7 @@ import { besideTemp, outputError, publish, removeDeadTemps } from '../sink/atomi
 import { openSink, type Sink, tidyPartial } from '../sink/index.js';
 import { openSinkThread, smallInput, startSinkThreads, stopSinkThreads } from '../sink/thread.js';
 import { openSource, type Field, type Source } from '../source/index.js';
-import type { SourcePosition, SourceProgress } from '../source/types.js';
+import { cell, missingTokens, type SourcePosition, type SourceProgress } from '../source/types.js';
 import { streamWritten, withPrefix } from '../source/stream.js';
 import { notStarted } from './signals.js';
 import { Commits } from './commits.js';
@@ -140,7 +140,7 @@ export async function prepareJob(spec: JobSpec, resolved?: Bundle): Promise<Prep
     await folderWritable('checkpoint.path', spec.checkpoint.path);
     await checkCheckpointDir(spec.checkpoint.path, spec.jobFile);
   }
-  const modelColumns = [...new Set([...m.inputs.flatMap((i) => i.columns), ...(m.text ? [m.text.column] : [])])];
+  const modelColumns = modelColumnsOf(m);
   // Keys a JSON Lines file must hold: a column with a fill may be absent (Spark leaves out null fields).
   const unfilled = [...new Set([...m.inputs.filter((i) => i.fill === undefined).flatMap((i) => i.columns), ...(m.text && m.text.fill === undefined ? [m.text.column] : [])])];
   const wanted = spec.input.columns ?? (spec.output.keep ? [...new Set([...modelColumns, ...spec.output.keep])] : undefined);
@@ -440,6 +440,9 @@ async function runLocked(job: PreparedJob, hooks: RunHooks, lock: Lock | undefin
     const scorer = new Scorer(bundle, await Preprocessor.create(bundle, pool.signature, source.format === 'csv'), pool, (resume?.rows ?? 0) > 0);
     let position: SourcePosition | undefined = resume?.source;
 
+    /** Some row scored had a value the model reads (ErrorLog.check); a resume's committed rows had, or it would have stopped. */
+    let valued = (resume?.rows ?? 0) > 0;
+    const modelColumns = modelColumnsOf(m);
     const write = async (scored: Scored) => {
       if (lock?.lost) throw lock.lost;
       const { batch, errors } = scored;
@@ -454,7 +457,8 @@ async function runLocked(job: PreparedJob, hooks: RunHooks, lock: Lock | undefin
       position = batch.end;
       streamWritten(source.files, position);
       if (source.notes.length > notesShown) sayNotes();
-      errorLog!.check(stats.rowsDone!, spec.errors.path);
+      valued ||= holdsValue(batch, modelColumns, errors);
+      errorLog!.check(stats.rowsDone!, spec.errors.path, false, valued);
       await commits?.maybe({ rows: stats.rowsDone!, batches: stats.batches, source: position });
     };
 
@@ -512,7 +516,7 @@ async function runLocked(job: PreparedJob, hooks: RunHooks, lock: Lock | undefin
         signal, hint: ckpt && committedRows > 0 ? 'Run the same command again to resume where it stopped.' : 'Run the same command again to start over.',
       });
     }
-    errorLog.check(stats.rowsDone!, spec.errors.path, true);
+    errorLog.check(stats.rowsDone!, spec.errors.path, true, valued);
     sayNotes();
     await sink.seal();
     await errorLog.seal();
@@ -636,4 +640,21 @@ export function unlessStopped<T>(work: Promise<T>, signal: AbortSignal): Promise
   let listener: () => void = () => undefined;
   const stopped = new Promise<never>((_, reject) => signal.addEventListener('abort', (listener = () => reject(notStarted(signal.reason))), { once: true }));
   return Promise.race([work, stopped]).finally(() => signal.removeEventListener('abort', listener));
+}
+
+/** The columns the model reads: its inputs' and its text's. */
+const modelColumnsOf = (m: Manifest) => [...new Set([...m.inputs.flatMap((i) => i.columns), ...(m.text ? [m.text.column] : [])])];
+
+/** Whether a row of `batch` that did not fail has a value in one of `columns` (not null, NaN, empty or a missing token). */
+function holdsValue(batch: Batch, columns: readonly string[], errors: ReadonlyMap<number, unknown>): boolean {
+  for (let i = 0; i < batch.length; i++) {
+    if (errors.has(i)) continue;
+    for (const name of columns) {
+      const column = batch.columns.get(name);
+      if (column === undefined) return true; // a column not read from the input (a partition folder's, say): not for this check
+      const value = cell(column, i);
+      if (!(value === null || value === undefined || (typeof value === 'number' && Number.isNaN(value)) || (typeof value === 'string' && missingTokens.has(value.trim())))) return true;
+    }
+  }
+  return false;
 }

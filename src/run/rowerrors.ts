@@ -61,17 +61,21 @@ export class ErrorLog {
    * (`end`: every row of the input). With neither set, when every row has failed, once
    * minRowsForRate rows are in or at the end: a run that scores nothing has failed, whatever
    * it wrote, and a scheduler must see so; the cause is nearly always one setting (a decimal
-   * comma, a misnamed column's fill), so the run stops early and says which.
+   * comma, a misnamed column's fill), so the run stops early and says which. `valued`: some row
+   * scored had a value in a column the model reads; rows scored from the manifest's fills alone
+   * do not count as scored (a file whose every other row failed scored nothing of its own).
    */
-  check(rowsIn: number, path: string, end = false): void {
+  check(rowsIn: number, path: string, end = false, valued = true): void {
     const { maxCount, maxRate } = this.#spec;
     const overCount = maxCount !== undefined && this.#failed > maxCount;
     const overRate = maxRate !== undefined && rowsIn > 0 && (end || rowsIn >= minRowsForRate) && this.#failed / rowsIn > maxRate;
-    const allFailed = maxCount === undefined && maxRate === undefined && rowsIn > 0 && this.#failed >= rowsIn && (end || rowsIn >= minRowsForRate);
+    const allFailed = maxCount === undefined && maxRate === undefined && rowsIn > 0 && (this.#failed >= rowsIn || (!valued && this.#failed > 0)) && (end || rowsIn >= minRowsForRate);
     if (allFailed) {
       const first = this.#first;
-      throw new BentoError('TOO_MANY_ERRORS', `All ${thousands(rowsIn)} rows${end ? '' : ' read so far'} could not be scored; stopped. The bad rows are listed in ${path}${first ? `; the first: ${first.message}` : ''}`, {
-        file: path, hint: `${first?.hint ? `${first.hint} ` : ''}A run with no errors.max_count or errors.max_rate stops when every row fails; set either to choose how many bad rows a run may have.`,
+      const filled = rowsIn - this.#failed;
+      const rows = filled > 0 ? `${thousands(this.#failed)} of ${thousands(rowsIn)} rows${end ? '' : ' read so far'} could not be scored, and the other ${thousands(filled)} have no value in any column the model reads (scored from the manifest's fills alone)` : `All ${thousands(rowsIn)} rows${end ? '' : ' read so far'} could not be scored`;
+      throw new BentoError('TOO_MANY_ERRORS', `${rows}; stopped. The bad rows are listed in ${path}${first ? `; the first: ${first.message}` : ''}`, {
+        file: path, hint: `${first?.hint ? `${first.hint} ` : ''}A run with no errors.max_count or errors.max_rate stops when every row fails (rows without a value the model reads aside); set either to choose how many bad rows a run may have.`,
       });
     }
     if (!overCount && !overRate) return;

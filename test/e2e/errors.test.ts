@@ -369,7 +369,7 @@ test('with no error limits set, a run where every row fails stops (exit 6) after
   assert.equal(result.code, 6, result.stderr);
   const first = JSON.parse((await readFile(errors, 'utf8')).split('\n')[0]!) as { reason: string; hint: string };
   assert.match(first.hint, /decimal comma/);
-  assert.ok(result.stderr.includes(`error: All 1,000 rows read so far could not be scored; stopped. The bad rows are listed in ${errors}; the first: ${first.reason}\nhint: ${first.hint} A run with no errors.max_count or errors.max_rate stops when every row fails`), result.stderr);
+  assert.ok(result.stderr.includes(`error: All 1,000 rows read so far could not be scored; stopped. The bad rows are listed in ${errors}; the first: ${first.reason}\nhint: ${first.hint} A run with no errors.max_count or errors.max_rate stops when every row fails (rows without a value the model reads aside)`), result.stderr);
   assert.equal((await readFile(errors, 'utf8')).trim().split('\n').length, 1000);
   assert.equal(existsSync(join(dir, 'out', 'result.csv')), false);
   // Shorter than 1,000 rows: held at the end.
@@ -378,6 +378,13 @@ test('with no error limits set, a run where every row fails stops (exit 6) after
   const short = await runCli(['--log-format', 'text', 'run', 'job.yaml', '--progress', 'none', '--restart'], { cwd: dir });
   assert.equal(short.code, 6, short.stderr);
   assert.ok(short.stderr.includes('error: All 10 rows could not be scored; stopped.'), short.stderr);
+  // Rows without any value the model reads, scored from the manifest's fills alone, are not rows scored (the fixture's rows 3 and 339).
+  const withFills = lines.slice(1).flatMap((l, i) => (i === 3 || i === 339 ? [l.replace(/,/g, ';')] : []));
+  await writeFile(join(dir, 'filled.csv'), `${lines[0]!.split(',').join(';')}\n${[...rows.slice(0, 100), ...withFills, ...rows.slice(100, 200)].join('\n')}\n`);
+  await writeFile(join(dir, 'job.yaml'), job('filled.csv, csv: { decimal: "." }'));
+  const filled = await runCli(['--log-format', 'text', 'run', 'job.yaml', '--progress', 'none', '--restart'], { cwd: dir });
+  assert.equal(filled.code, 6, filled.stderr);
+  assert.ok(filled.stderr.includes('error: 200 of 202 rows could not be scored, and the other 2 have no value in any column the model reads (scored from the manifest\'s fills alone); stopped.'), filled.stderr);
   // A limit set by hand replaces the rule; one bad row among good ones never trips it.
   await writeFile(join(dir, 'job.yaml'), job('data.csv, csv: { decimal: "." }', 'errors: { max_rate: 1 }'));
   const allowed = await runCli(['--log-format', 'text', 'run', 'job.yaml', '--progress', 'none', '--restart'], { cwd: dir });
