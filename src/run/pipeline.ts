@@ -471,14 +471,16 @@ async function runLocked(job: PreparedJob, hooks: RunHooks, lock: Lock | undefin
       return !ckpt || sink!.committable || (hooks.stopNow?.() ?? false);
     };
     const input = batches(source.chunks(resume?.source), batchSize, { row: resume?.rows ?? 0, index: resume?.batches ?? 0 });
-    /** A read left waiting for the input when a signal stopped the run: the reader cannot be closed before it returns. */
+    /** A read of the input under way (left waiting where a signal, or a failed write at a stop, ended the loop): the reader cannot be closed before it returns. */
     let waiting = false;
     try {
       for (;;) {
         // A signal stops the run also while the input gives nothing (a pipe whose writer stalls).
+        waiting = true;
         const step = await nextOrStop(input.next(), hooks.signal, stopHere);
+        waiting = step === undefined;
         if (step === undefined) {
-          stopped = waiting = true;
+          stopped = true;
           break;
         }
         if (step.done) break;
