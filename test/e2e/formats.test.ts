@@ -136,7 +136,7 @@ test('a CSV saved by Excel where the decimal mark is a comma (BOM, CRLF, ";" bet
   assert.deepEqual(errors[0], { ...errors[0], value: '39,1', hint: 'The number has a decimal comma: set input.csv.decimal: "," (Excel writes one where the comma is the decimal mark).' });
 }));
 
-test('a CSV from Excel with thousands separators (body mass "3,750", quoted): a hint naming the keys, then scored as the reference with input.csv.thousands', () => withTempDir(async (dir) => {
+test('a CSV from Excel with thousands separators (body mass "3,750", quoted): the run stops (exit 6) with a hint naming the keys, then scores as the reference with input.csv.thousands', () => withTempDir(async (dir) => {
   const reference = await readJson<Row[]>(join(fixtures, 'reference', 'penguins.json'));
   const { header, lines } = await penguinsCsv();
   const mass = header.split(',').indexOf('body_mass_g');
@@ -144,8 +144,10 @@ test('a CSV from Excel with thousands separators (body mass "3,750", quoted): a 
   assert.ok(grouped.some((l) => l.includes('"3,750"')));
   await writeFile(join(dir, 'excel.csv'), `${[header, ...grouped].join('\r\n')}\r\n`);
   const job = await writeJob(dir, [`input: { path: excel.csv }`, `model: ${join(fixtures, 'models', 'penguins')}`, 'output: { path: out.jsonl, keep: [species, body_mass_g] }'].join('\n'));
+  // Every row with a body mass fails; the two without any measurement, scored from the fills alone, are not rows scored: exit 6.
   const plain = await runCli(['run', job, '--progress', 'none']);
-  assert.equal(plain.code, 0, plain.stderr);
+  assert.equal(plain.code, 6, plain.stderr);
+  assert.match(plain.stderr, /342 of 344 rows could not be scored, and the other 2 have no value in any column the model reads/);
   const errors = (await readFile(join(dir, 'out.jsonl.errors.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { value: string; hint: string });
   assert.deepEqual(errors[0], { ...errors[0], value: '3,750', hint: 'The number has a comma: set input.csv.decimal: "," if it is the decimal mark (1,5 is 1.5), or input.csv.thousands: "," if it separates thousands (1,234 is 1234).' });
   const run = await runCli(['run', job, '--progress', 'none', '--restart', '--set', 'input.csv.thousands=","']);
