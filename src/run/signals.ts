@@ -119,5 +119,5 @@ export function trapSignals(onFirst: (name: Name) => void, onSecond?: (name: Nam
 /** The error of a run stopped by `reason` (a signal's name) before it read a row. */
 export function notStarted(reason: unknown): BentoError {
   const signal = reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
-  return new BentoError('INTERRUPTED', `Interrupted by ${signal} before the run started; nothing was done`, { signal, hint: 'Run the same command again to start.' });
+  return new BentoError('INTERRUPTED', `Interrupted by ${signal} before the run started; nothing was done`, { signal, hint: 'Run the same command again to start (or to resume, where an earlier run left a checkpoint).' });
 }

@@ -93,7 +93,7 @@ export async function openSource(input: InputSpec, read: { rawText?: boolean; te
 
 /**
  * The format of a stream without an extension (standard input): JSON Lines where its first line,
- * or most of its first 20, start with `{` or `[` (a bad first line is a bad row, not CSV), Parquet
+ * or most of its first 20, start with `{` or are a JSON array (a bad first line is a bad row, not CSV), Parquet
  * where it starts with PAR1 (refused), else CSV.
  */
 async function sniffFormat(file: string): Promise<DataFormat> {
@@ -110,10 +110,24 @@ async function sniffFormat(file: string): Promise<DataFormat> {
     stream.destroy();
   }
   if (head.subarray(0, 4).toString('latin1') === 'PAR1') return 'parquet';
-  const text = head.subarray(byteOrderMark(head)?.encoding === 'utf-8' ? 3 : 0).toString('utf8');
+  const mark = byteOrderMark(head);
+  // UTF-16 (PowerShell's Out-File) is looked at as text, for the reader to say what it is.
+  const text = mark?.encoding === 'utf-16le' ? head.subarray(2).toString('utf16le')
+    : mark?.encoding === 'utf-16be' ? Buffer.from(head.subarray(2, head.length - (head.length % 2))).swap16().toString('utf16le')
+      : head.subarray(mark ? 3 : 0).toString('utf8');
   const lines = text.split('\n').map((line) => line.trim()).filter((line) => line !== '').slice(0, 20);
-  const json = lines.map((line) => line.startsWith('{') || line.startsWith('['));
+  // `[` starts a JSON array (alone on its line where it is pretty-printed), or a CSV header as SQL Server quotes its names (`[id],[name]`).
+  const json = lines.map((line) => line.startsWith('{') || line === '[' || (line.startsWith('[') && isJson(line)));
   return json[0] || json.filter(Boolean).length * 2 > json.length ? 'jsonl' : 'csv';
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -8,7 +8,7 @@
  * the same bytes again up to where the interrupted run stopped.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, fstatSync, open, read } from 'node:fs';
+import { closeSync, constants, fstatSync, open, read } from 'node:fs';
 import { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { isatty } from 'node:tty';
@@ -258,19 +258,25 @@ async function* content(file: string): AsyncGenerator<Buffer> {
 }
 
 /**
- * The bytes of `file` as they come. Standard input is read through its descriptor: opening
- * /dev/stdin fails (ENXIO) where it is a socket, as Node gives its child processes, and
- * `process.stdin` is not the process's on the scoring thread. A pipe or socket is read as libuv
- * reads sockets, waiting on the descriptor: a read blocked in the thread pool would hold up the
- * process's exit until the writer writes, and a signal could not stop a run whose writer stalls.
- * A named pipe's opening waits for its writer (opened without waiting, it would read as empty).
+ * The bytes of `file` as they come, never by a read or an open that waits in the thread pool: one
+ * held there on a pipe whose writer stalls (or has not come) held up the process's exit, and a
+ * signal could not stop the run. Standard input is read through its descriptor as libuv reads
+ * sockets (opening /dev/stdin fails, ENXIO, where it is a socket, as Node gives its child
+ * processes, and `process.stdin` is not the process's on the scoring thread). A named pipe is
+ * opened without waiting and read without waiting, asked again a few milliseconds later while it
+ * has nothing (a socket would close the descriptor behind the thread's back: Node warns, and a
+ * thread that exits closes what it opened, by then another file's).
  */
 async function* bytesOf(file: string): AsyncGenerator<Buffer> {
-  const fd = file === stdinPath ? 0 : await new Promise<number>((resolve, reject) => open(file, 'r', (error, opened) => (error ? reject(error) : resolve(opened))));
-  const info = fstatSync(fd);
-  if (info.isFIFO() || info.isSocket()) {
+  if (file === stdinPath) {
+    const info = fstatSync(0);
+    if (!(info.isFIFO() || info.isSocket())) {
+      // A file given with `<`, a device: read from where it stands.
+      yield* reads(0, false);
+      return;
+    }
     // The socket owns the descriptor from here, and closes it.
-    const socket = new Socket({ fd, readable: true, writable: false });
+    const socket = new Socket({ fd: 0, readable: true, writable: false });
     try {
       for await (const piece of socket as AsyncIterable<Buffer>) yield piece;
     } finally {
@@ -278,21 +284,44 @@ async function* bytesOf(file: string): AsyncGenerator<Buffer> {
     }
     return;
   }
-  // A file given with `<`, a device: read from where it stands.
+  const fd = await new Promise<number>((resolve, reject) => open(file, constants.O_RDONLY | constants.O_NONBLOCK, (error, opened) => (error ? reject(error) : resolve(opened))));
   try {
-    yield* reads(fd);
+    yield* reads(fd, fstatSync(fd).isFIFO());
   } finally {
-    if (fd !== 0) closeSync(fd);
+    closeSync(fd);
   }
 }
 
-/** What descriptor `fd` holds from where it stands, read to its end. */
-async function* reads(fd: number): AsyncGenerator<Buffer> {
+/**
+ * What descriptor `fd` holds from where it stands, read to its end. `pipe`: a named pipe opened
+ * without waiting, which reads as ended (0 bytes) until a writer opens it, and as empty for now
+ * (EAGAIN) while its writer has written nothing: both are asked again, 1 to 50 ms later.
+ */
+async function* reads(fd: number, pipe: boolean): AsyncGenerator<Buffer> {
+  let written = false;
+  let wait = 1;
+  let buffer = Buffer.allocUnsafe(1 << 20);
   for (;;) {
-    const buffer = Buffer.allocUnsafe(1 << 20);
-    const n = await new Promise<number>((resolve, reject) => read(fd, buffer, 0, buffer.length, null, (error, bytes) => (error ? reject(error) : resolve(bytes))));
-    if (n === 0) return;
-    yield n < buffer.length ? buffer.subarray(0, n) : buffer;
+    const n = await new Promise<number>((resolve, reject) => read(fd, buffer, 0, buffer.length, null, (error, bytes) => {
+      if (pipe && (error as NodeJS.ErrnoException | null)?.code === 'EAGAIN') resolve(-1);
+      else if (error) reject(error);
+      else resolve(bytes);
+    }));
+    if (n > 0) {
+      written = true;
+      wait = 1;
+      // A pipe gives 64 KB a read: copied out, the buffer is read into again.
+      if (n < buffer.length / 2) yield Buffer.from(buffer.subarray(0, n));
+      else {
+        yield buffer.subarray(0, n);
+        buffer = Buffer.allocUnsafe(1 << 20);
+      }
+      continue;
+    }
+    if (n === 0 && (written || !pipe)) return;
+    if (n < 0) written = true;
+    await new Promise((resolve) => setTimeout(resolve, wait));
+    wait = Math.min(50, wait * 2);
   }
 }
 

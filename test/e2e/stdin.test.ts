@@ -184,16 +184,36 @@ describe('input from a pipe', { timeout: 300_000 }, () => {
     assert.match(await readFile(join(dir, 'out.csv.errors.jsonl'), 'utf8'), /"row":1,/);
   }));
 
-  test('a named pipe is read once, by its extension\'s format; Parquet is refused; status does not read standard input', () => withTempDir(async (dir) => {
+  test('a named pipe is read once, by its extension\'s format, and a signal stops a run waiting for its writer; Parquet is refused; a `[id]` CSV header is CSV; status does not read standard input', () => withTempDir(async (dir) => {
     const fifo = join(dir, 'in.csv');
     assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
     const { header, lines } = await penguinsCsv();
     const file = await job(dir, fifo);
     const run = runCli(['run', file, '--progress', 'none']);
-    createWriteStream(fifo).end(`${header}\n${lines.join('\n')}\n`);
+    // Gzipped: its descriptor is closed by the thread that opened it (Node warned where a socket closed it).
+    createWriteStream(fifo).end(gzipSync(`${header}\n${lines.join('\n')}\n`));
     const done = await run;
     assert.equal(done.code, 0, done.stderr);
+    assert.doesNotMatch(done.stderr, /Warning/);
     assert.equal((await readFile(join(dir, 'out.csv'), 'utf8')).trimEnd().split('\n').length, lines.length + 1);
+
+    // No writer yet: a signal stops the run at once (an open waiting for one held up the exit).
+    const waiting = spawn(process.execPath, [bin, '--log-format', 'text', 'run', file, '--progress', 'none', '--restart'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let said = '';
+    waiting.stderr.on('data', (d: Buffer) => (said += d));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const signalled = performance.now();
+    waiting.kill('SIGTERM');
+    const killer = setTimeout(() => waiting.kill('SIGKILL'), 10_000);
+    const code = await new Promise<number | null>((resolve) => waiting.on('close', resolve));
+    clearTimeout(killer);
+    assert.equal(code, 143, said);
+    assert.ok(performance.now() - signalled < 5000, `stopped ${performance.now() - signalled} ms after the signal`);
+
+    // A CSV header as SQL Server quotes its names starts with `[`: CSV all the same.
+    const bracketed = Buffer.from(`[id],${header}\n${lines.map((l, i) => `${i},${l}`).join('\n')}\n`);
+    const sql = await runPiped(['run', await job(dir, '-'), '--progress', 'none', '--restart'], bracketed);
+    assert.equal(sql.code, 0, sql.stderr);
 
     const parquet = await runPiped(['run', await job(dir, '-'), '--progress', 'none'], await readFile(join(fixtures, 'data', 'penguins.parquet')));
     assert.equal(parquet.code, 3, parquet.stderr);
