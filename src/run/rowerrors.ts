@@ -62,14 +62,15 @@ export class ErrorLog {
    * minRowsForRate rows are in or at the end: a run that scores nothing has failed, whatever
    * it wrote, and a scheduler must see so; the cause is nearly always one setting (a decimal
    * comma, a misnamed column's fill), so the run stops early and says which. `valued`: some row
-   * scored had a value in a column the model reads; rows scored from the manifest's fills alone
-   * do not count as scored (a file whose every other row failed scored nothing of its own).
+   * scored had a value in a column the model reads; at the end, rows scored from the manifest's
+   * fills alone do not count as scored (a file whose every other row failed scored nothing of its
+   * own); mid-run they do, as valued rows may follow.
    */
   check(rowsIn: number, path: string, end = false, valued = true): void {
     const { maxCount, maxRate } = this.#spec;
     const overCount = maxCount !== undefined && this.#failed > maxCount;
     const overRate = maxRate !== undefined && rowsIn > 0 && (end || rowsIn >= minRowsForRate) && this.#failed / rowsIn > maxRate;
-    const allFailed = maxCount === undefined && maxRate === undefined && rowsIn > 0 && (this.#failed >= rowsIn || (!valued && this.#failed > 0)) && (end || rowsIn >= minRowsForRate);
+    const allFailed = maxCount === undefined && maxRate === undefined && rowsIn > 0 && (this.#failed >= rowsIn || (end && !valued && this.#failed > 0)) && (end || rowsIn >= minRowsForRate);
     if (allFailed) {
       const first = this.#first;
       const filled = rowsIn - this.#failed;

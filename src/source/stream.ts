@@ -59,22 +59,25 @@ class StreamInput {
     const input = this;
     async function* read(): AsyncGenerator<Buffer> {
       for (;;) {
-        if (at < input.#base) {
-          throw new BentoError('INPUT_FORMAT', `Input ${input.file} is a stream (a pipe or standard input) and cannot be read again from its start`, {
-            file: input.file, hint: 'Write the data to a file and point input.path at it.',
-          });
-        }
+        if (at < input.#base) throw input.#unkept();
+        // The piece holding `at`, found again after every yield: a write meanwhile may have let go of the first ones.
         let from = input.#base;
+        let held: Buffer | undefined;
         for (const piece of input.#pieces) {
-          const to = from + piece.length;
-          if (to > at) {
-            const part = at > from ? piece.subarray(at - from) : piece;
-            at = to;
-            yield part;
+          if (from + piece.length > at) {
+            held = piece;
+            break;
           }
-          from = to;
+          from += piece.length;
         }
-        if (at < input.#end) continue;
+        if (held) {
+          const part = at > from ? held.subarray(at - from) : held;
+          at = from + held.length;
+          yield part;
+          continue;
+        }
+        // Passed on unkept (a dry run's check read on): not to be read again.
+        if (at < input.#end) throw input.#unkept();
         // At the end, unless a look at the start (one let go of while it waited) took the last pieces.
         if ((await input.#pull()) === undefined && at >= input.#end) break;
       }
@@ -202,6 +205,12 @@ class StreamInput {
     if (sha256 === expected.sha256) return;
     throw new BentoError('RESUME_REFUSED', `Cannot resume: input ${this.file} is not the input the interrupted run read: its first ${expected.bytes.toLocaleString('en-US')} bytes differ`, {
       file: this.file, hint: 'Feed it the same data again to resume (the same command, the same file), or run with --restart to score this input from the start.',
+    });
+  }
+
+  #unkept(): BentoError {
+    return new BentoError('INPUT_FORMAT', `Input ${this.file} is a stream (a pipe or standard input) and cannot be read again from its start`, {
+      file: this.file, hint: 'Write the data to a file and point input.path at it.',
     });
   }
 

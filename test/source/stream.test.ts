@@ -121,6 +121,25 @@ describe('a stream read once', () => {
     await rejectsWith(readAll(streamOf(fifo)!.open(0).stream), 'INPUT_FORMAT', `Input ${fifo} is a stream (a pipe or standard input) and cannot be read again from its start`);
   }));
 
+  test('a resume replays what the look at the start kept while the run\'s writes let go of it: every byte once, in order', () => withTempDir(async (dir) => {
+    const content = Buffer.from(Array.from({ length: 100_000 }, (_, i) => `row ${String(i).padStart(8, '0')}\n`).join(''));
+    // Through a named pipe, which gives it in 64 KB pieces.
+    const file = join(dir, 'replay');
+    assert.equal(spawnSync('mkfifo', [file]).status, 0);
+    openStream(file);
+    const input = streamOf(file)!;
+    createWriteStream(file).end(content);
+    await readAll(input.open(0).stream, 600_000);
+    releaseStreams([file]);
+    const rows = input.open(1000, { bytes: 1000, sha256: sha256(content.subarray(0, 1000)) });
+    const pieces: Buffer[] = [];
+    for await (const piece of rows.stream as AsyncIterable<Buffer>) {
+      pieces.push(piece);
+      input.written(Math.max(1000, rows.bytes() - 100_000));
+    }
+    assert.ok(Buffer.concat(pieces).equals(content.subarray(1000)));
+  }));
+
   test('gzip cut short is named as such', () => withTempDir(async (dir) => {
     const packed = gzipSync(randomBytes(100_000));
     const { file, input } = await stream(dir, 'cut', packed.subarray(0, packed.length - 100));
