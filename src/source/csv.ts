@@ -9,7 +9,7 @@ import { BentoError, columnList, didYouMean } from '../errors.js';
 import { chunkEnd, ColumnBuilder, convertColumn, fullByBytes, inexactIntegerHint, integerText, maxLineBytes, raiseChunkRows, requireColumns, sniffCsvType, textSource, typeMismatch } from './chunks.js';
 import { convertTemporal, type DeclaredType, sniffTemporal, timestampShape, typeWords } from './csvtypes.js';
 import { FilesAhead, smallFiles, statFiles } from './ahead.js';
-import { ByteProgress, byteOrderMark, bytesLeft, isGzip, openFileStream, streamError } from './files.js';
+import { ByteProgress, byteOrderMark, bytesLeft, isGzip, openFileStream, readStart, streamError } from './files.js';
 import { type Field, lineColumn, localeHint, localeNumber, missingTokens, type RowChunk, type Source, type SourcePosition } from './types.js';
 
 export interface CsvSourceOptions {
@@ -184,28 +184,7 @@ function notUtf8(file: string, error: NotUtf8Error, firstLine = 0): BentoError {
 }
 
 /** The first sniffBytes of a file (decompressed), and whether that is all of it. */
-interface Head {
-  readonly bytes: Buffer;
-  readonly whole: boolean;
-}
-
-async function readHead(file: string): Promise<Head> {
-  const { stream } = openFileStream(file);
-  const pieces: Buffer[] = [];
-  let length = 0;
-  try {
-    for await (const piece of stream as AsyncIterable<Buffer>) {
-      pieces.push(piece);
-      length += piece.length;
-      if (length >= sniffBytes) return { bytes: Buffer.concat(pieces).subarray(0, sniffBytes), whole: false };
-    }
-  } catch (error) {
-    throw streamError(file, error);
-  } finally {
-    (stream as NodeJS.ReadableStream & { destroy(): void }).destroy();
-  }
-  return { bytes: Buffer.concat(pieces), whole: true };
-}
+type Head = Awaited<ReturnType<typeof readStart>>;
 
 /** Opens CSV files and reads the first chunk to fix the column types; throws INPUT_* errors. */
 export async function openCsv(files: readonly string[], options: CsvSourceOptions): Promise<Source> {
@@ -218,7 +197,7 @@ export async function openCsv(files: readonly string[], options: CsvSourceOption
   const heads = new Map<string, Promise<Head>>();
   const headOf = (file: string): Promise<Head> => {
     let head = heads.get(file);
-    if (!head) heads.set(file, (head = readHead(file)));
+    if (!head) heads.set(file, (head = readStart(file, sniffBytes)));
     return head;
   };
   const { delimiter: sniffed, encoding: sniffedEncoding } = sniffFrom ? sniffDelimiter(sniffFrom, await headOf(sniffFrom), options.quote, options.encoding) : { delimiter: ',', encoding: options.encoding };

@@ -242,6 +242,25 @@ export function openFileStream(file: string, start = 0, highWaterMark = 1 << 20,
   return { stream: raw.pipe(gunzip).pipe(dropped), bytes: () => read };
 }
 
+/** The first `most` bytes of `file`'s content (decompressed), and whether that is all of it; a stream keeps them for its readers. */
+export async function readStart(file: string, most: number): Promise<{ readonly bytes: Buffer; readonly whole: boolean }> {
+  const { stream } = openFileStream(file);
+  const pieces: Buffer[] = [];
+  let length = 0;
+  try {
+    for await (const piece of stream as AsyncIterable<Buffer>) {
+      pieces.push(piece);
+      length += piece.length;
+      if (length >= most) return { bytes: Buffer.concat(pieces).subarray(0, most), whole: false };
+    }
+  } catch (error) {
+    throw streamError(file, error);
+  } finally {
+    stream.destroy();
+  }
+  return { bytes: Buffer.concat(pieces), whole: true };
+}
+
 /** The encoding a byte-order mark at the start of `bytes` says, and the mark's length. */
 export function byteOrderMark(bytes: Uint8Array): { encoding: 'utf-8' | 'utf-16le' | 'utf-16be'; length: number } | undefined {
   if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return { encoding: 'utf-8', length: 3 };

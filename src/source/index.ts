@@ -6,7 +6,7 @@ import { stat } from 'node:fs/promises';
 import { BentoError } from '../errors.js';
 import { type DataFormat, formatFromPath, type InputSpec, stdinPath } from '../job/spec.js';
 import { openCsv } from './csv.js';
-import { byteOrderMark, isGzip, jobInputFiles, jsonFile, openFileStream, streamError } from './files.js';
+import { byteOrderMark, isGzip, jobInputFiles, jsonFile, readStart } from './files.js';
 import { openJsonl } from './jsonl.js';
 import { chunkOptions } from './chunks.js';
 import { openParquet } from './parquet.js';
@@ -97,18 +97,7 @@ export async function openSource(input: InputSpec, read: { rawText?: boolean; te
  * where it starts with PAR1 (refused), else CSV.
  */
 async function sniffFormat(file: string): Promise<DataFormat> {
-  const { stream } = openFileStream(file);
-  let head = Buffer.alloc(0);
-  try {
-    for await (const piece of stream as AsyncIterable<Buffer>) {
-      head = Buffer.concat([head, piece]);
-      if (head.length >= 64 * 1024) break;
-    }
-  } catch (error) {
-    throw streamError(file, error);
-  } finally {
-    stream.destroy();
-  }
+  const { bytes: head } = await readStart(file, 64 * 1024);
   if (head.subarray(0, 4).toString('latin1') === 'PAR1') return 'parquet';
   const mark = byteOrderMark(head);
   // UTF-16 (PowerShell's Out-File) is looked at as text, for the reader to say what it is.

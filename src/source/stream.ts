@@ -15,6 +15,7 @@ import { isatty } from 'node:tty';
 import { createGunzip } from 'node:zlib';
 import { BentoError } from '../errors.js';
 import { stdinPath } from '../job/spec.js';
+import { streamError } from './files.js';
 import type { SourcePosition, StreamPrefix } from './types.js';
 
 /**
@@ -234,7 +235,7 @@ async function* content(file: string): AsyncGenerator<Buffer> {
       length += step.value.length;
     }
   } catch (error) {
-    throw unreadable(file, error);
+    throw streamError(file, error);
   }
   const first = Buffer.concat(head);
   if (!(first[0] === 0x1f && first[1] === 0x8b)) {
@@ -242,7 +243,7 @@ async function* content(file: string): AsyncGenerator<Buffer> {
     try {
       for (let step = await pieces.next(); !step.done; step = await pieces.next()) yield step.value;
     } catch (error) {
-      throw unreadable(file, error);
+      throw streamError(file, error);
     }
     return;
   }
@@ -262,7 +263,7 @@ async function* content(file: string): AsyncGenerator<Buffer> {
         file, cause: error, hint: 'The data was cut short or is damaged: check the command that feeds it (in a shell, `set -o pipefail` makes its failure the job\'s).',
       });
     }
-    throw unreadable(file, error);
+    throw streamError(file, error);
   }
 }
 
@@ -332,11 +333,6 @@ async function* reads(fd: number, pipe: boolean): AsyncGenerator<Buffer> {
     await new Promise((resolve) => setTimeout(resolve, wait));
     wait = Math.min(50, wait * 2);
   }
-}
-
-function unreadable(file: string, error: unknown): BentoError {
-  if (error instanceof BentoError) return error;
-  return new BentoError('INPUT_FORMAT', `Input ${file} cannot be read: ${(error as Error).message}`, { file, cause: error });
 }
 
 const streams = new Map<string, StreamInput>();
